@@ -55,6 +55,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // With a price file, SIGHUP reads it again (`kill -HUP <pid>` after editing it); a file that does not load is
+  // reported and the prices in use stay. Without one, SIGHUP keeps its default (a terminal hangup ends the server).
+  if (process.env.LLMRR_PRICES_FILE?.trim()) {
+    process.on('SIGHUP', () => {
+      server.router.reloadPrices().then(
+        () => console.log(`SIGHUP: prices reloaded from ${process.env.LLMRR_PRICES_FILE!.trim()} (LLMRR_PRICES_FILE)`),
+        (e: unknown) => console.error(`SIGHUP: prices not reloaded (the current ones stay): ${LLMError.isInstance(e) ? e.message : String(e)}`),
+      );
+    });
+  }
 }
 
 main().catch((e: unknown) => {

@@ -203,12 +203,25 @@ describe('readSettings: LLMRR_MAX_BODY_BYTES and LLMRR_MAX_MESSAGES', () => {
   });
 });
 
+describe('readSettings: LLMRR_TRUSTED_PROXIES', () => {
+  it('is absent by default (X-Forwarded-For is never read) and takes comma-separated addresses and CIDR ranges', () => {
+    expect(readSettings({}, '/tmp').trustedProxies).toBeUndefined();
+    expect(readSettings({ LLMRR_TRUSTED_PROXIES: ' 10.0.0.0/8, 192.168.1.5 ,fd00::/8,::1 ' }, '/tmp').trustedProxies).toEqual(['10.0.0.0/8', '192.168.1.5', 'fd00::/8', '::1']);
+  });
+  it('refuses an entry that is no address or range at startup, naming the variable and the entry', () => {
+    for (const bad of ['10.0.0.0/33', 'lb.internal', '10.0.0.0/8,loopback']) {
+      expect(() => readSettings({ LLMRR_TRUSTED_PROXIES: bad }, '/tmp'), bad).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_TRUSTED_PROXIES' }));
+    }
+    expect(() => readSettings({ LLMRR_TRUSTED_PROXIES: '10.0.0.0/8,lb.internal' }, '/tmp')).toThrow(/"lb\.internal"/);
+  });
+});
+
 describe('readSettings: an empty or blank variable counts as unset', () => {
   // e.g. docker compose `LLMRR_STATE: ${LLMRR_STATE}` with the variable unset passes "".
   const NAMES = [
     'PORT', 'HOST', 'LLMRR_STATE', 'LLMRR_REQUEST_TIMEOUT_MS', 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 'LLMRR_READY_TIMEOUT_MS', 'LLMRR_STREAM_HOLD_MS', 'LLMRR_SHUTDOWN_GRACE_MS', 'LLMRR_SHUTDOWN_DELAY_MS', 'LLMRR_SHUTDOWN_CUT_SETTLE_MS', 'LLMRR_HEAP_GROWING_PERCENT', 'LLMRR_DATA_DIR', 'LLMRR_CONFIG', 'LLMRR_SHARED_DIR',
     'LLMRR_ADMIN_KEY', 'LLMRR_METRICS_KEY', 'LLMRR_DEMO', 'LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL', 'LLMRR_REDIS_PREFIX', 'LLMRR_POSTGRES_SCHEMA',
-    'LLMRR_REDIS_TIMEOUT_MS', 'LLMRR_LEASE_RENEW_INTERVAL_MS', 'LLMRR_MAX_BODY_BYTES', 'LLMRR_MAX_MESSAGES', 'LLMRR_MAX_BODY_BYTES_IN_FLIGHT', 'LLMRR_CORS_ORIGINS', 'LLMRR_OTEL', 'OTEL_SDK_DISABLED',
+    'LLMRR_REDIS_TIMEOUT_MS', 'LLMRR_LEASE_RENEW_INTERVAL_MS', 'LLMRR_MAX_BODY_BYTES', 'LLMRR_MAX_MESSAGES', 'LLMRR_MAX_BODY_BYTES_IN_FLIGHT', 'LLMRR_CORS_ORIGINS', 'LLMRR_TRUSTED_PROXIES', 'LLMRR_OTEL', 'OTEL_SDK_DISABLED',
     'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
   ];
 

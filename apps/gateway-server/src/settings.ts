@@ -1,7 +1,7 @@
 import { expandHomePath, LLMError, redactUrl } from '@llmrr/core';
 import { constants as bufferConstants } from 'node:buffer';
 import { resolve } from 'node:path';
-import { DEFAULT_REQUEST_TIMEOUT_MS, GATEWAY_HEAP_GROWING_PERCENT } from '@llmrr/gateway/node';
+import { DEFAULT_REQUEST_TIMEOUT_MS, GATEWAY_HEAP_GROWING_PERCENT, trustedProxies } from '@llmrr/gateway/node';
 
 export type StateMode = 'embedded' | 'memory' | 'shared';
 
@@ -96,6 +96,12 @@ export interface ServerSettings {
   maxBodyBytesInFlight?: number | undefined;
   /** Browser origins allowed on `/v1/*` and `/api/*` (`LLMRR_CORS_ORIGINS`: `*` or a comma-separated list). Absent: CORS off. */
   corsOrigins: '*' | string[] | undefined;
+  /**
+   * The load balancers or proxies in front of the server whose `X-Forwarded-For` names the client
+   * (`LLMRR_TRUSTED_PROXIES`: comma-separated addresses and CIDR ranges, e.g. `10.0.0.0/8,fd00::/8`; `serveGateway`'s
+   * `trustedProxies`). Absent: none, the header is never read and the audit log records the connection's peer.
+   */
+  trustedProxies?: string[] | undefined;
   /** OpenTelemetry tracing; absent: off (no OpenTelemetry code is loaded). */
   otel?: OtelSettings | undefined;
 }
@@ -181,6 +187,19 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new LLMError({ code: 'config_invalid', message: `${name} must be true or false, got "${env[name]}"`, param: name });
 }
 
+/** `LLMRR_TRUSTED_PROXIES`: addresses and CIDR ranges, comma-separated; one that is neither is a `config_invalid`. */
+function trustedProxyList(env: NodeJS.ProcessEnv): string[] | undefined {
+  const raw = env.LLMRR_TRUSTED_PROXIES?.trim();
+  if (!raw) return undefined;
+  const list = raw.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  try {
+    trustedProxies(list);
+  } catch (e) {
+    throw new LLMError({ code: 'config_invalid', message: `LLMRR_TRUSTED_PROXIES must be comma-separated IP addresses or CIDR ranges: ${(e as Error).message}`, param: 'LLMRR_TRUSTED_PROXIES' });
+  }
+  return list;
+}
+
 function corsOrigins(env: NodeJS.ProcessEnv): '*' | string[] | undefined {
   const raw = env.LLMRR_CORS_ORIGINS?.trim();
   if (!raw) return undefined;
@@ -253,7 +272,7 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
 /**
  * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_STREAM_HOLD_MS (10000), LLMRR_SHUTDOWN_GRACE_MS (10000), LLMRR_SHUTDOWN_DELAY_MS (0), LLMRR_SHUTDOWN_CUT_SETTLE_MS (1000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
- * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_MAX_BODY_BYTES (32 MiB), LLMRR_MAX_MESSAGES (1000), LLMRR_CORS_ORIGINS,
+ * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_MAX_BODY_BYTES (32 MiB), LLMRR_MAX_MESSAGES (1000), LLMRR_CORS_ORIGINS, LLMRR_TRUSTED_PROXIES,
  * the OTEL_* tracing variables and LLMRR_OTEL, ... Values are trimmed; an empty or blank variable counts as unset.
  * The paths (LLMRR_DATA_DIR, LLMRR_CONFIG, LLMRR_SHARED_DIR) resolve against `cwd`, a leading `~` is HOME
  * (`expandHomePath`, as for LLMRR_PRICES_FILE): a .env file or docker's `environment:` passes it on unexpanded.
@@ -301,6 +320,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     maxMessages: optionalCount(env, 'LLMRR_MAX_MESSAGES', 1, 1_000_000, 'messages'),
     maxBodyBytesInFlight: optionalCount(env, 'LLMRR_MAX_BODY_BYTES_IN_FLIGHT', 1024, Number.MAX_SAFE_INTEGER, 'bytes'),
     corsOrigins: corsOrigins(env),
+    trustedProxies: trustedProxyList(env),
     otel: otelSettings(env),
   };
 }

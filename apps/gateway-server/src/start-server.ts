@@ -1,4 +1,4 @@
-import { LLMError, LLMRouter, createStateStores, type StateStores, type StateStoresConfig } from '@llmrr/core';
+import { LLMError, LLMRouter, createStateStores, missingModelWarning, type StateStores, type StateStoresConfig } from '@llmrr/core';
 import { createGateway, type Gateway, type GatewayLimits, type GatewayLogEntry } from '@llmrr/gateway';
 import { createUpstreamFetch, serveGateway, type ServedGateway } from '@llmrr/gateway/node';
 import { disableMissingLocalModels, loadServerConfig } from './load-config.js';
@@ -46,10 +46,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
   const source = loaded.source;
   // A local model whose file is missing (or a directory) could not answer: left out (disabled) with a warning naming the file.
   const { config, missing } = disableMissingLocalModels(loaded.config, settings.cwd);
-  for (const m of missing) {
-    const owner = m.tenant !== undefined ? ` of tenant "${m.tenant}"` : '';
-    log({ level: 'warn', message: `model "${m.model}"${owner} (${source}) is left out (not listed, not routed to): its file ${m.path} does not exist or is not a file` });
-  }
+  for (const m of missing) log({ level: 'warn', message: missingModelWarning(m, source) });
   const stores = await openStores(settings);
   let router: LLMRouter | undefined;
   let served: ServedGateway | undefined;
@@ -99,6 +96,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
         keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
         shutdownDelayMs: settings.shutdownDelayMs,
         ...(settings.shutdownCutSettleMs !== undefined ? { cutSettleMs: settings.shutdownCutSettleMs } : {}),
+        ...(settings.trustedProxies ? { trustedProxies: settings.trustedProxies } : {}),
       });
     } catch (e) {
       throw listenError(e, settings);

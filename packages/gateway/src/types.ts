@@ -27,10 +27,12 @@ export interface GatewayRouter {
   stream(request: GenerateRequest, options?: GenerateOptions): RouterStream;
   route(request: GenerateRequest, options?: RouteOptions): Promise<RouteDecision>;
   /**
-   * Deployments the router knows. With `tenant`, the ones that tenant may see (its own models included);
-   * a router without per-tenant models may ignore the argument.
+   * Deployments the router knows. With `tenant`, the ones that tenant may see (its own models included); without
+   * one, those a call without a tenant may use (core: a v3 `defaultTenant`'s view); `null`, the shared deployments
+   * (what the router's own calls, such as a semantic guard's, use). A router without per-tenant models may ignore
+   * the argument.
    */
-  models(tenant?: string): readonly DeploymentInfo[];
+  models(tenant?: string | null): readonly DeploymentInfo[];
   /**
    * Forgets what the router learned about a tenant (core's `LLMRouter.forgetTenant`: feedback layers, pending
    * decisions), called when an admin deletes the tenant (optional).
@@ -95,6 +97,11 @@ export interface GatewayRoutingConfig {
   fallbacks?: readonly string[] | Readonly<Record<string, readonly string[]>>;
   /** The other ranked candidates are tried before `fallbacks`. */
   fallbackToRanked?: boolean;
+  /**
+   * Which strategies a client may ask for (`x-llmrr-strategy`, `llmrr.strategy`, the legacy `strategy` field):
+   * `true` or absent any the router has, `false` none, or a list. Another is a 400 `invalid_request` naming the field.
+   */
+  clientStrategies?: boolean | readonly string[];
   /** The cascades (virtual models) by name: tenant models may not take their names. */
   cascades?: ReadonlyArray<{ readonly name: string }>;
   /** Hedged attempts: a non-streamed call's budget reservation counts each lane's answer (`hedgeLanes`). */

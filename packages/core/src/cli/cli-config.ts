@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_ENV, CONFIG_FILE_NAMES, loadConfigDetailed, type LoadedConfig } from '../config/load.js';
 import { LLMError } from '../errors/llm-error.js';
+import { BUILTIN_STRATEGIES } from '../router/strategies/index.js';
 import type { CliContext } from './cli-io.js';
 
 /**
@@ -22,7 +23,8 @@ export interface CliConfig extends LoadedConfig {
  * else the demo config (only in a checkout of the repository). Throws `LLMError` `config_invalid` naming the field.
  */
 export async function loadCliConfig(ctx: Pick<CliContext, 'env' | 'cwd'>, file: string | undefined, demoFile = DEMO_CONFIG_FILE): Promise<CliConfig> {
-  const options = { env: ctx.env, cwd: ctx.cwd };
+  // (The CLI's routers know the built-in strategies only: another `routing.strategy` is refused with its position.)
+  const options = { env: ctx.env, cwd: ctx.cwd, strategies: BUILTIN_STRATEGIES };
   if (file !== undefined) return { ...(await loadConfigDetailed(file, options)), demo: false };
   if (hasConfigSource(ctx)) return { ...(await loadConfigDetailed(undefined, options)), demo: false };
   if (!existsSync(demoFile)) {

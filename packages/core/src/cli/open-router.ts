@@ -1,3 +1,4 @@
+import { disableMissingLocalModels, missingModelWarning, type MissingModelFile } from '../config/missing-local-models.js';
 import { LLMRouter } from '../router/llm-router.js';
 import type { DeploymentInfo } from '../router/types.js';
 import { loadCliConfig, type CliConfig } from './cli-config.js';
@@ -37,22 +38,40 @@ export function cliModels(router: LLMRouter, config: CliConfig): DeploymentInfo[
 }
 
 /**
- * Loads the config and builds the router (engines are created lazily, nothing is called), then checks
+ * `-m` must name (by name or alias) an enabled deployment. When every deployment it names is a local model left
+ * out for its missing file, the usage error says so; else it names the model unknown (or disabled) and lists the
+ * enabled deployments' names and aliases (a disabled one could not answer).
+ */
+function checkModelFlag(model: string, models: readonly DeploymentInfo[], missing: readonly MissingModelFile[]): void {
+  const named = models.filter((m) => m.name === model || m.alias === model);
+  if (named.some((m) => m.enabled)) return;
+  const left = missing.filter((f) => named.some((m) => m.name === f.model && m.tenant === f.tenant));
+  if (left.length > 0) {
+    const files = left.map((f) => f.path).join(', ');
+    throw new CliUsageError(`model "${model}" for -m/--model is left out: its file ${files} does not exist or is not a file`, '--model');
+  }
+  const known = new Set(models.flatMap((m) => (!m.enabled ? [] : m.alias !== undefined ? [m.name, m.alias] : [m.name])));
+  const what = named.length > 0 ? 'disabled' : 'unknown';
+  throw new CliUsageError(`${what} model "${model}" for -m/--model (known: ${[...known].join(', ')})`, '--model');
+}
+
+/**
+ * Loads the config, leaves out (disables, with a warning on stderr) a local model whose file is missing
+ * (`disableMissingLocalModels`, as the gateway server), and builds the router (engines are created lazily, nothing is called), then checks
  * that `model` and `strategy` exist, so a typo is a usage error naming the flag before any request, and
  * waits for the `LLMRR_PRICES_FILE` table (`router.ready()`): a missing or invalid price file is an error
  * here, never the shipped prices.
  */
 export async function openRouter(ctx: CliContext, options: OpenRouterOptions): Promise<OpenedRouter> {
-  const config = await loadCliConfig(ctx, options.config);
+  const loaded = await loadCliConfig(ctx, options.config);
+  // A local model whose file is missing (or a directory) could not answer: left out (disabled) with a warning
+  // naming the file, as the gateway server does (the demo config lists stories260K from the shared directory).
+  const { config: usable, missing } = disableMissingLocalModels(loaded.config, ctx.cwd);
+  const config: CliConfig = missing.length ? { ...loaded, config: usable } : loaded;
   const router = createCliRouter(ctx, config);
   try {
-    if (options.model !== undefined) {
-      const models = cliModels(router, config);
-      const names = new Set(models.flatMap((m) => (m.alias !== undefined ? [m.name, m.alias] : [m.name])));
-      if (!names.has(options.model)) {
-        throw new CliUsageError(`unknown model "${options.model}" for -m/--model (known: ${[...names].join(', ')})`, '--model');
-      }
-    }
+    if (options.model !== undefined) checkModelFlag(options.model, cliModels(router, config), missing);
+    for (const m of missing) ctx.stderr.write(`warning: ${missingModelWarning(m, loaded.file ?? loaded.source)}\n`);
     if (options.strategy !== undefined && !router.strategyNames().includes(options.strategy)) {
       throw new CliUsageError(`unknown strategy "${options.strategy}" for -s/--strategy (known: ${router.strategyNames().join(', ')})`, '--strategy');
     }

@@ -74,6 +74,7 @@ function registry(): z.core.$ZodRegistry<Meta> {
   });
   doc(RoutingSchema.shape, {
     strategy: 'Strategy name: balanced, quality-first, cost-optimized, speed-priority, priority, fallback, weighted, random, round-robin, least-loaded, capability-match, adaptive, or a custom one.',
+    clientStrategies: 'Strategies a gateway client may ask for per request (x-llmrr-strategy, llmrr.strategy): true (default) any, false none, or a list of names.',
     fallbacks: 'Deployments tried after the ranked candidates fail: a list, or lists per requested model.',
     fallbackToRanked: 'Try the other ranked candidates before `fallbacks`.',
     batchConcurrency: 'Most concurrent calls in `batch`.',

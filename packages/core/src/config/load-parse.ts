@@ -1,5 +1,6 @@
 import type { Node as JsonNode, ParseError } from 'jsonc-parser';
 import type { Document } from 'yaml';
+import { YAML_MAX_ALIAS_COUNT, yamlExpansionRefusal } from './yaml-bounds.js';
 
 export interface Position {
   line: number;
@@ -61,20 +62,6 @@ function parseJson(text: string, { findNodeAtLocation, parseTree, printParseErro
   };
 }
 
-/**
- * yaml's `maxAliasCount`: `toJS` refuses a document, as a possible alias bomb, once an anchor is aliased this many
- * times (each use weighted by the aliases inside the anchored node): 999 models may merge one defaults map
- * (`<<: *defaults`); yaml's default, 100, stopped at 99.
- */
-const YAML_MAX_ALIAS_COUNT = 1000;
-
-/**
- * The most values (scalars, maps, lists) a YAML config may expand to with its aliases resolved. yaml's alias count
- * does not bound the size: an anchor of 20 000 values aliased 999 times (a 45 KB file) expanded to 20 million (seconds,
- * hundreds of MB). A config of 999 models merging one defaults map expands to some thousands.
- */
-const YAML_MAX_EXPANDED_VALUES = 1_000_000;
-
 function parseYaml(text: string, yaml: typeof import('yaml')): ParsedText {
   const { isNode, LineCounter, parseDocument } = yaml;
   const lineCounter = new LineCounter();
@@ -85,9 +72,8 @@ function parseYaml(text: string, yaml: typeof import('yaml')): ParsedText {
     const pos = lineCounter.linePos(first.pos[0]);
     throw new TextSyntaxError(first.message, { line: pos.line, column: pos.col });
   }
-  if (expandedValues(doc, yaml) > YAML_MAX_EXPANDED_VALUES) {
-    throw new TextSyntaxError(`its aliases expand it to more than ${YAML_MAX_EXPANDED_VALUES} values: refused as a possible alias bomb`, undefined);
-  }
+  const refusal = yamlExpansionRefusal(doc, yaml);
+  if (refusal !== undefined) throw new TextSyntaxError(refusal, undefined);
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT });
@@ -117,31 +103,6 @@ function parseYaml(text: string, yaml: typeof import('yaml')): ParsedText {
       return undefined;
     },
   };
-}
-
-/**
- * How many values (scalars, maps, lists; a map's keys count) `doc` holds with every alias replaced by what it names,
- * in one pass over its nodes in document order: an alias names the last anchor of its name before it, whose size is
- * known by then (yaml's `Alias.resolve` searches the whole document for each alias: quadratic).
- */
-function expandedValues(doc: Document, { isAlias, isMap, isPair, isSeq }: typeof import('yaml')): number {
-  const anchors = new Map<string, unknown>();
-  const sizes = new Map<unknown, number>();
-  const size = (node: unknown): number => {
-    if (isAlias(node)) {
-      const target = anchors.get(node.source);
-      // A scalar (or an alias inside its own anchor, which yaml refuses anyway) counts one.
-      return (target !== undefined && sizes.get(target)) || 1;
-    }
-    const anchor = (node as { anchor?: unknown } | null)?.anchor;
-    if (typeof anchor === 'string') anchors.set(anchor, node);
-    if (!isMap(node) && !isSeq(node)) return 1;
-    let n = 1;
-    for (const item of node.items) n += isPair(item) ? size(item.key) + size(item.value) : size(item);
-    sizes.set(node, n);
-    return n;
-  };
-  return doc.contents === null ? 0 : size(doc.contents);
 }
 
 /** Where the first merge key (`<<`) whose source is not a map (nor a list of maps, or aliases of them) starts. */

@@ -434,6 +434,31 @@ describe('loadConfig errors', () => {
     expect(e.message).toContain('routing.fallbacks.0 (line 4, column 24): unknown model "zz"');
   });
 
+  it('an unknown routing.strategy (given the names the router knows) is reported with the other errors, with its line and column', async () => {
+    await write('c.yaml', 'models:\n  - name: g\n    engine: mock\n    priority: high\nrouting:\n  strategy: cost-optimised\n');
+    const e = await failure(loadConfig('c.yaml', { env: {}, cwd: dir, strategies: ['priority', 'cost-optimized'] }));
+    expect(e.message).toContain(`Invalid config file ${join(dir, 'c.yaml')}:`);
+    expect(e.message).toMatch(/models\.0\.priority \(line 4, column 15\): .*expected number/);
+    expect(e.message).toContain('routing.strategy (line 6, column 13): unknown strategy "cost-optimised" (known: priority, cost-optimized;');
+    // Not checked without the names (the router checks it when it is built, knowing its custom strategies).
+    await write('ok.yaml', 'models: [{ name: g, engine: mock }]\nrouting: { strategy: my-own }\n');
+    expect((await loadConfig('ok.yaml', { env: {}, cwd: dir })).routing.strategy).toBe('my-own');
+  });
+
+  it('LLMRouter.fromConfig refuses an unknown strategy naming the file, line and column, or LLM_ROUTER_STRATEGY; a custom one is known', async () => {
+    const { LLMRouter } = await import('../router/llm-router.js');
+    const file = await write('llmrr.config.yaml', 'models:\n  - name: g\n    engine: mock\nrouting:\n  strategy: cost-optimised\n');
+    const e = await failure(LLMRouter.fromConfig(file, { env: {} }));
+    expect(e.param).toBe('routing.strategy');
+    expect(e.message).toContain(file);
+    expect(e.message).toMatch(/routing\.strategy \(line 5, column 13\): unknown strategy "cost-optimised"/);
+    const fromEnv = await failure(LLMRouter.fromConfig(undefined, { env: { LLM_ROUTER_MODELS: 'g=mock', LLM_ROUTER_STRATEGY: 'cost-optimised' } }));
+    expect(fromEnv.message).toContain('routing.strategy (from LLM_ROUTER_STRATEGY): unknown strategy "cost-optimised"');
+    const router = await LLMRouter.fromConfig(file, { env: {}, strategies: { 'cost-optimised': (ctx) => ctx.candidates.map((deployment) => ({ deployment })) } });
+    expect(router.strategy).toBe('cost-optimised');
+    await router.close();
+  });
+
   it('reports a missing models list on an object source, without positions', async () => {
     const e = await failure(loadConfig({ routing: {} }, { env: {} }));
     expect(e.message).toMatch(/^Invalid config object:\n {2}models: /);

@@ -16,6 +16,12 @@ export interface LoadConfigOptions {
   env?: Env;
   /** Where relative paths and the default config files are looked up. Default `process.cwd()`. */
   cwd?: string;
+  /**
+   * The strategy names the router will know (built in, and custom ones it is given): `routing.strategy` must be one
+   * of them, refused with the config's other errors (line and column in the file, or the env variable it came from).
+   * Unset: not checked here (the router checks it when it is built).
+   */
+  strategies?: readonly string[];
 }
 
 export interface LoadedConfig {
@@ -87,8 +93,10 @@ export async function loadConfigDetailed(source?: string | object, options: Load
   }
 
   const parsed = safeParseConfig(data);
-  if (!parsed.ok) {
-    const issues = parsed.issues.map((issue) => {
+  const strategy = unknownStrategy(data, options.strategies);
+  if (!parsed.ok || strategy) {
+    const found = [...(parsed.ok ? [] : parsed.issues), ...(strategy ? [strategy] : [])];
+    const issues = found.map((issue) => {
       const fromEnv = overrides.find((o) => issue.path === o.path.join('.') || issue.path.startsWith(`${o.path.join('.')}.`));
       if (fromEnv) return { ...issue, env: fromEnv.env };
       return { ...issue, ...positionOf(raw, splitPath(issue.path)) };
@@ -161,6 +169,18 @@ async function parseTextSource(text: string, format: TextFormat, label: string, 
       details: { source, ...e.position },
     });
   }
+}
+
+/** `routing.strategy` when it is a name `known` lacks (see `LoadConfigOptions.strategies`), as an issue. */
+function unknownStrategy(data: Record<string, unknown>, known: readonly string[] | undefined): { path: string; message: string } | undefined {
+  if (!known) return undefined;
+  const routing = data['routing'];
+  const name = typeof routing === 'object' && routing !== null ? (routing as Record<string, unknown>)['strategy'] : undefined;
+  if (typeof name !== 'string' || known.includes(name)) return undefined;
+  return {
+    path: 'routing.strategy',
+    message: `unknown strategy ${JSON.stringify(name)} (known: ${known.join(', ')}; custom ones go in options.strategies or addStrategy)`,
+  };
 }
 
 interface LocatedIssue {

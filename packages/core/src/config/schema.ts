@@ -273,6 +273,13 @@ export const PromptCacheAffinitySchema = z
 export const RoutingSchema = z
   .object({
     strategy: z.string().min(1).default('balanced'),
+    /**
+     * Which strategies a gateway client may ask for per request (`x-llmrr-strategy`, `llmrr.strategy`, the legacy
+     * endpoints' `strategy`): `true` (default) any the router has, `false` none (every call uses the operator's
+     * `strategy` or the tenant's preferred one), or a list of names. Another is a 400 `invalid_request` naming the field.
+     * Library callers (`generate({ strategy })`) are not limited.
+     */
+    clientStrategies: z.union([z.boolean(), z.array(z.string().min(1))]).default(true),
     /** Deployment names tried after the ranked candidates fail; or per requested model. */
     fallbacks: z.union([z.array(z.string()), z.record(z.string(), z.array(z.string()))]).default([]),
     /** Try the other ranked candidates when the first choice fails (before `fallbacks`). */
@@ -380,8 +387,14 @@ export const TenantConfigSchema = z
     tier: z.enum(['basic', 'pro', 'enterprise']).default('basic'),
     /** Deployment names or aliases this tenant may use; absent means all. */
     allowedModels: z.array(z.string()).optional(),
-    /** Preferred strategy and other preferences. */
-    preferences: z.object({ strategy: z.string().optional() }).catchall(z.unknown()).default({}),
+    /**
+     * Preferred strategy and other preferences. `clientStrategies`: which strategies the tenant's gateway clients may
+     * ask for (as `routing.clientStrategies`, which it replaces for the tenant).
+     */
+    preferences: z
+      .object({ strategy: z.string().optional(), clientStrategies: z.union([z.boolean(), z.array(z.string().min(1))]).optional() })
+      .catchall(z.unknown())
+      .default({}),
     limits: LimitsSchema.optional(),
     budget: z
       .object({ amountUsd: nonNegative, period: z.enum(['day', 'week', 'month', 'total']).default('month') })

@@ -1,4 +1,7 @@
 import { LLMError } from '../errors/llm-error.js';
+import { abortError } from '../errors/to-llm-error.js';
+import type { CallOptions } from '../spec/index.js';
+import { raceAbort } from '../util/abort.js';
 import type { Embedder } from './embedder.js';
 
 export interface BatchingEmbedderOptions {
@@ -12,6 +15,8 @@ interface Pending {
   text: string;
   resolve: (v: Float32Array) => void;
   reject: (e: unknown) => void;
+  /** The caller's signal, if it gave one. */
+  signal: AbortSignal | undefined;
 }
 
 /**
@@ -46,14 +51,23 @@ export class BatchingEmbedder implements Embedder {
     }
   }
 
-  embed(texts: readonly string[]): Promise<Float32Array[]> {
+  /**
+   * `options.signal`: an abort rejects this call at once (`aborted`, `timeout` for a timeout reason); its texts are
+   * still embedded for the other callers of their batch, and the inner call is given a signal that aborts once every
+   * caller of the batch has (none when a caller gave no signal).
+   */
+  embed(texts: readonly string[], options?: Pick<CallOptions, 'signal'>): Promise<Float32Array[]> {
     if (texts.length === 0) return Promise.resolve([]);
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     const promises = texts.map(
-      (text) => new Promise<Float32Array>((resolve, reject) => this.#queue.push({ text, resolve, reject })),
+      (text) => new Promise<Float32Array>((resolve, reject) => this.#queue.push({ text, resolve, reject, signal })),
     );
     while (this.#queue.length >= this.#maxBatch) this.#send(this.#queue.splice(0, this.#maxBatch));
     this.#schedule();
-    return Promise.all(promises);
+    const all = Promise.all(promises);
+    if (!signal) return all;
+    return raceAbort(all, signal).catch((e: unknown) => Promise.reject(signal.aborted ? abortError(signal) : e));
   }
 
   #schedule(): void {
@@ -70,14 +84,39 @@ export class BatchingEmbedder implements Embedder {
 
   #send(batch: Pending[]): void {
     this.batches++;
-    this.inner.embed(batch.map((p) => p.text)).then(
+    const gone = batchSignal(batch);
+    this.inner.embed(batch.map((p) => p.text), gone ? { signal: gone.signal } : undefined).then(
       (vectors) => batch.forEach((p, i) => (vectors[i] ? p.resolve(vectors[i]) : p.reject(new LLMError({ code: 'internal', message: 'embedder returned too few vectors' })))),
       (e: unknown) => batch.forEach((p) => p.reject(e)),
-    );
+    ).finally(() => gone?.release());
   }
 
   async close(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     await this.inner.close?.();
   }
+}
+
+/**
+ * A signal that aborts once every caller of `batch` has aborted (each caller's signal, counted once), and `release`
+ * to drop its listeners when the batch is done; undefined when a caller gave no signal (the batch is always wanted).
+ */
+function batchSignal(batch: readonly Pending[]): { signal: AbortSignal; release: () => void } | undefined {
+  const signals = new Set<AbortSignal>();
+  for (const p of batch) {
+    if (!p.signal) return undefined;
+    signals.add(p.signal);
+  }
+  const controller = new AbortController();
+  let left = 0;
+  const onAbort = () => {
+    if (--left === 0) controller.abort(new LLMError({ code: 'aborted', message: 'Every caller of the embedding batch was aborted' }));
+  };
+  for (const s of signals) {
+    if (s.aborted) continue;
+    left++;
+    s.addEventListener('abort', onAbort, { once: true });
+  }
+  if (left === 0) controller.abort(new LLMError({ code: 'aborted', message: 'Every caller of the embedding batch was aborted' }));
+  return { signal: controller.signal, release: () => signals.forEach((s) => s.removeEventListener('abort', onAbort)) };
 }

@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it, vi } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
 import { makeUsage, type LanguageEngine } from '../spec/index.js';
 import { BatchingEmbedder } from './batching-embedder.js';
@@ -15,6 +17,12 @@ class CountingEmbedder implements Embedder {
     if (this.fail) throw new LLMError({ code: 'provider_error', message: 'boom' });
     return texts.map((t) => normalize(Float32Array.from([t.length, 1, t.charCodeAt(0) || 0])));
   }
+}
+
+/** A full garbage collection (V8's `gc`, exposed for the test), so heap sizes compare what is kept. */
+function heapGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
 }
 
 function engine(embed?: LanguageEngine['embed']): LanguageEngine {
@@ -68,6 +76,48 @@ describe('BatchingEmbedder', () => {
     expect(inner.calls).toEqual([['a', 'b']]);
   });
 
+  // The caller's signal stopped at this layer: an aborted lookup waited for its batch, and the inner embedder (USE lite's
+  // split batches) never learned that nobody wanted the vectors any more.
+  it("a caller's abort rejects its call at once (aborted); the inner call's signal aborts only when every caller of the batch has", async () => {
+    let release!: () => void;
+    let gate = new Promise<void>((r) => (release = r));
+    const signals: Array<AbortSignal | undefined> = [];
+    const inner: Embedder = {
+      id: 'gated',
+      async embed(texts, options) {
+        signals.push(options?.signal);
+        await gate;
+        return texts.map(() => Float32Array.of(1));
+      },
+    };
+    const b = new BatchingEmbedder(inner, { maxBatch: 8 });
+    const one = new AbortController();
+    const two = new AbortController();
+    const first = b.embed(['a'], { signal: one.signal });
+    const second = b.embed(['b', 'c'], { signal: two.signal });
+    const firstDone = first.then(() => 'answered', (e: unknown) => (LLMError.isInstance(e) ? e.code : 'other'));
+    await vi.waitFor(() => expect(signals).toHaveLength(1));
+    one.abort();
+    expect(await firstDone).toBe('aborted');
+    expect(signals[0]!.aborted).toBe(false);
+    release();
+    expect(await second).toHaveLength(2);
+
+    // Every caller of a batch gone: the inner call's signal aborts; a caller without a signal keeps it alive.
+    gate = new Promise<void>((r) => (release = r));
+    const three = new AbortController();
+    const third = b.embed(['d'], { signal: three.signal }).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(signals).toHaveLength(2));
+    three.abort();
+    expect(await third).toMatchObject({ code: 'aborted' });
+    expect(signals[1]!.aborted).toBe(true);
+    release();
+    await Promise.all([b.embed(['e']), b.embed(['f'], { signal: new AbortController().signal })]);
+    expect(signals[2]).toBeUndefined();
+    await expect(b.embed(['g'], { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'aborted' });
+    expect(signals).toHaveLength(3);
+  });
+
   it('rejects every caller of a failed batch, and validates options', async () => {
     const inner = new CountingEmbedder();
     inner.fail = true;
@@ -93,6 +143,37 @@ describe('CachedEmbedder', () => {
     expect(second[0]).toEqual(first[1]);
     expect(c.hits).toBe(2); // the repeated "x" of the first call was embedded once, but not a hit
     expect(c.misses).toBe(3);
+  });
+
+  // Keyed by the text itself, 10 000 entries of 100 KB prompts held ~1-2 GB of keys (the vectors, 2 KB each, were the
+  // small part). Keyed by a SHA-256 of the text, an entry costs its vector and a 44-character key.
+  it('does not keep the texts: memory per entry is bounded whatever the text length', async () => {
+    const gc = heapGc();
+    // Counts its calls without keeping the texts (CountingEmbedder keeps them).
+    const inner = { id: 'count-only', calls: 0, embed: async (texts: readonly string[]) => (inner.calls++, texts.map(() => Float32Array.of(1))) };
+    const c = new CachedEmbedder(inner, { maxEntries: 1_000 });
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    // 100 distinct texts of 200 000 one-byte characters: 20 MB of text, gone once embedded.
+    for (let i = 0; i < 100; i++) await c.embed([`${i} ${'x'.repeat(200_000)}`.slice(0)]);
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(inner.calls).toBe(100);
+    expect(grown).toBeLessThan(5_000_000);
+    // Still a cache: the same text again is a hit.
+    await c.embed([`7 ${'x'.repeat(200_000)}`]);
+    expect(inner.calls).toBe(100);
+  });
+
+  it('never takes one text for another: texts alike but for their last character, or for a lone surrogate and U+FFFD', async () => {
+    const inner = new CountingEmbedder();
+    const c = new CachedEmbedder(inner);
+    const long = 'y'.repeat(20_000);
+    await c.embed([`${long}a`, `${long}b`, '\uD800', '\uFFFD', '\uDC00']);
+    await c.embed([`${long}b`, '\uFFFD', '\uD800', '\uDC00', `${long}a`]);
+    // One inner call: the second is all hits, each its own text's vector.
+    expect(inner.calls.map((batch) => batch.length)).toEqual([5]);
+    expect(c.hits).toBe(5);
   });
 
   it('forgets the least recently used past maxEntries', async () => {

@@ -5,4 +5,5 @@ export type { CachedEmbedderOptions } from './cached-embedder.js';
 export type { Embedder } from './embedder.js';
 export { EngineEmbedder } from './engine-embedder.js';
 export { LocalUseEmbedder, USE_LITE_MAX_CHARS, truncateForEmbedding } from './local-use-embedder.js';
+export { sharedLocalUseEmbedder } from './shared-local-use-embedder.js';
 export type { LocalUseEmbedderOptions } from './local-use-embedder.js';

@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { BatchingEmbedder } from './batching-embedder.js';
+import { CachedEmbedder } from './cached-embedder.js';
 import { dot } from './embedder.js';
 import { LocalUseEmbedder, truncateForEmbedding, USE_LITE_MAX_CHARS } from './local-use-embedder.js';
 import { longestEventLoopGap } from '../test/event-loop-gap.js';
@@ -82,6 +84,70 @@ describe('LocalUseEmbedder: long texts', () => {
     together.forEach((v, i) => expect(dot(v, alone[i]!)).toBeCloseTo(1, 5));
     expect(dot(together[0]!, alone[2]!)).toBeLessThan(0.99);
   }, 180_000);
+});
+
+// A batch of mixed lengths is embedded in several model calls (sorted by length); the caller's signal was not
+// looked at, so an aborted call (a client gone, a timed-out lookup) still embedded every other part of the batch.
+describe('LocalUseEmbedder: aborts', () => {
+  /** The real model through the importer seam, counting its calls; `onCall` runs as each starts. */
+  function countingModel(onCall: (n: number) => void): { embedder: LocalUseEmbedder; calls: () => number } {
+    let calls = 0;
+    const importer = async (specifier: string): Promise<unknown> => {
+      const mod = (await import(specifier)) as Record<string, unknown>;
+      if (specifier !== '@energetic-ai/embeddings') return mod;
+      const initModel = mod['initModel'] as (source: unknown) => Promise<{ embed(input: string[]): Promise<number[][]> }>;
+      return {
+        ...mod,
+        initModel: async (source: unknown) => {
+          const model = await initModel(source);
+          return { embed: (input: string[]) => (onCall(++calls), model.embed(input)) };
+        },
+      };
+    };
+    return { embedder: new LocalUseEmbedder({ importer }), calls: () => calls };
+  }
+  const words = ['the', 'cat', 'sat', 'on', 'a', 'mat'];
+  const long = Array.from({ length: 2_000 }, (_, i) => words[i % words.length]).join(' ');
+  // Sorted by length: ['hi', 3 000 characters] fit 16 000 padded characters; the 7 999-character text is a call of its own.
+  const texts = ['hi', long.slice(0, 7_999), long.slice(0, 3_000)];
+
+  it('stops between the calls of a split batch when the signal aborts: aborted, the rest not embedded', async () => {
+    const controller = new AbortController();
+    const { embedder, calls } = countingModel((n) => {
+      if (n === 1) controller.abort();
+    });
+    const e = await embedder.embed(texts, { signal: controller.signal }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toMatchObject({ code: 'aborted' });
+    expect(calls()).toBe(1);
+    // Without an abort the same batch is two calls.
+    const { embedder: plain, calls: plainCalls } = countingModel(() => {});
+    expect(await plain.embed(texts, { signal: new AbortController().signal })).toHaveLength(3);
+    expect(plainCalls()).toBe(2);
+  }, 120_000);
+
+  it('through the semantic cache\'s stack (cache, batching): a lookup aborted mid-batch stops the model calls too', async () => {
+    const controller = new AbortController();
+    const { embedder, calls } = countingModel((n) => {
+      if (n === 1) controller.abort();
+    });
+    const model = vi.spyOn(embedder, 'embed');
+    const stack = new CachedEmbedder(new BatchingEmbedder(embedder, { maxBatch: 32 }));
+    await expect(stack.embed(texts, { signal: controller.signal })).rejects.toMatchObject({ code: 'aborted' });
+    // The batch's only caller is gone: its signal reached the model's split batch, which stopped after one call.
+    await vi.waitFor(() => expect(model).toHaveBeenCalledTimes(1));
+    await expect(model.mock.results[0]!.value).rejects.toMatchObject({ code: 'aborted' });
+    expect(calls()).toBe(1);
+  }, 120_000);
+
+  it('a signal aborted before the call embeds nothing; a timeout reason is a timeout', async () => {
+    const { embedder, calls } = countingModel(() => {});
+    await expect(embedder.embed(['hi'], { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'aborted' });
+    await expect(embedder.embed(['hi'], { signal: AbortSignal.abort(new DOMException('late', 'TimeoutError')) })).rejects.toMatchObject({ code: 'timeout' });
+    expect(calls()).toBe(0);
+  });
 });
 
 describe('truncateForEmbedding', () => {

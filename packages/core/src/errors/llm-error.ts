@@ -83,8 +83,8 @@ export class LLMError extends Error {
     });
   }
 
-  /** The wire shape: `{ error: { type, code, message, param, request_id } }`. */
-  toJSON(requestId?: string): { error: { type: string; code: string; message: string; param: string | null; request_id: string | null } } {
+  /** The wire shape: `{ error: { type, code, message, param, request_id } }`, with the request's id when given. */
+  toWire(requestId?: string): { error: { type: string; code: string; message: string; param: string | null; request_id: string | null } } {
     return {
       error: {
         type: this.type,
@@ -94,5 +94,13 @@ export class LLMError extends Error {
         request_id: requestId ?? null,
       },
     };
+  }
+
+  /**
+   * The wire shape without a request id (`toWire()`), for `JSON.stringify`: it takes no argument (the property key
+   * `JSON.stringify` passes is not a request id). Use `toWire(requestId)` for an answer's body.
+   */
+  toJSON(): { error: { type: string; code: string; message: string; param: string | null; request_id: string | null } } {
+    return this.toWire();
   }
 }

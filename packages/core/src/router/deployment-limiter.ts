@@ -123,10 +123,12 @@ export function isDeploymentLimitError(e: LLMError): boolean {
 }
 
 /**
- * The error to report after `next` failed too: the newest one, except that of two local limit errors
- * the one that frees up first is kept (it says when to come back).
+ * The error to report after `next` failed too: the newest one, except that a `circuit_open` refusal (no request sent)
+ * never replaces an earlier error (the provider's that made the call fall over says more), and that of two local
+ * limit errors the one that frees up first is kept (it says when to come back).
  */
 export function laterError(last: LLMError | undefined, next: LLMError): LLMError {
+  if (last && next.code === 'circuit_open') return last;
   if (last && LOCAL_LIMIT.has(last) && LOCAL_LIMIT.has(next) && (last.retryAfterMs ?? 0) <= (next.retryAfterMs ?? 0)) return last;
   return next;
 }

@@ -1,4 +1,5 @@
 import type { Capability, ModelConfig, RouterConfig } from '../config/schema.js';
+import { LLMError } from '../errors/llm-error.js';
 import type { EngineContext, EngineFactory } from '../engines/types.js';
 import { freezeTiers } from '../pricing/compute-cost.js';
 import { resolveModelPrice } from '../pricing/price-for.js';
@@ -91,6 +92,8 @@ export class RouterDeployment implements Deployment {
   private versionTag: string | undefined;
   private answerTag: string | undefined;
   private providerTag: string | undefined;
+  /** `close()` was called: no engine is created any more (nothing would close it). */
+  private closed = false;
 
   /** The owning tenant's incarnation its circuit is keyed by (see `DeploymentInit.incarnation`). */
   get incarnation(): string | number | undefined {
@@ -159,7 +162,10 @@ export class RouterDeployment implements Deployment {
 
   /** The engine, created on first use. */
   engine(): LanguageEngine {
-    if (!this.instance) this.instance = this.init.factory(this.config, this.init.engineContext);
+    if (!this.instance) {
+      if (this.closed) throw new LLMError({ code: 'shutting_down', message: `The router was closed: "${this.name}" has no engine any more`, deployment: this.name });
+      this.instance = this.init.factory(this.config, this.init.engineContext);
+    }
     return this.instance;
   }
 
@@ -200,6 +206,7 @@ export class RouterDeployment implements Deployment {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const engine = this.instance;
     if (engine?.close) await engine.close();
   }

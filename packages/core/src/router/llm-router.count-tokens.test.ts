@@ -232,7 +232,7 @@ describe('LLMRouter.countTokens', () => {
     expect(e.code).toBe('invalid_request');
     expect(e.param).toBe('messages');
     await r.close();
-    expect((await rejection(r.countTokens(hello))).code).toBe('engine_unavailable');
+    expect((await rejection(r.countTokens(hello))).code).toBe('shutting_down');
   });
 });
 

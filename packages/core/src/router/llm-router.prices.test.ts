@@ -116,4 +116,31 @@ describe('LLMRouter prices', () => {
       param: 'house-model.input',
     });
   });
+
+  it('reloadPrices() reads the file again: later calls, models() and loaded deployments take its prices; a bad file keeps the old ones', async () => {
+    const file = join(dir, 'reloaded.json');
+    await writeFile(file, JSON.stringify({ 'house-model': { input: 2, output: 8 } }));
+    const router = new LLMRouter(config, { engines: engines(), env: { LLMRR_PRICES_FILE: file } });
+    expect((await router.generate('one two')).cost.inputUsd).toBeCloseTo(2 * 2e-6, 12);
+    await writeFile(file, JSON.stringify({ 'house-model': { input: 5, output: 10 } }));
+    await expect(router.reloadPrices()).resolves.toBe(true);
+    const r = await router.generate('one two');
+    expect([r.cost.inputUsd, r.cost.outputUsd]).toEqual([expect.closeTo(2 * 5e-6, 12), expect.closeTo(4 * 10e-6, 12)]);
+    expect(router.models().find((m) => m.name === 'house')!.price).toEqual({ input: 5, output: 10 });
+    router.load({ name: 'house2', engine: 'openai-compatible', model: 'house-model' });
+    expect(router.models().find((m) => m.name === 'house2')!.price).toEqual({ input: 5, output: 10 });
+    // A file broken while being edited: the reload fails with its error, the router keeps pricing as before.
+    await writeFile(file, '{ "house-model": { "input": ');
+    await expect(router.reloadPrices()).rejects.toMatchObject({ code: 'config_invalid' });
+    expect((await router.generate('one two')).cost.inputUsd).toBeCloseTo(2 * 5e-6, 12);
+    await router.close();
+  });
+
+  it('reloadPrices() without a price file (no LLMRR_PRICES_FILE, or a priceTable option) changes nothing and says so', async () => {
+    const plain = new LLMRouter(config, { engines: engines(), env: {} });
+    await expect(plain.reloadPrices()).resolves.toBe(false);
+    const given = new LLMRouter(config, { engines: engines(), env: { LLMRR_PRICES_FILE: pricesFile }, priceTable: parsePriceTable({ 'house-model': { input: 9, output: 9 } }, 'test') });
+    await expect(given.reloadPrices()).resolves.toBe(false);
+    expect(given.models().find((m) => m.name === 'house')!.price).toEqual({ input: 9, output: 9 });
+  });
 });

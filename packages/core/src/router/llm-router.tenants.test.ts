@@ -59,8 +59,10 @@ describe('LLMRouter.setTenant', () => {
     expect(denied).toMatchObject({ code: 'model_not_found', param: 'model' });
     expect(denied.message).toMatch(/Known: shared-1, shared-2$/);
     expect((await rejection(router.generate('hi', { model: 'acme-llm' }))).code).toBe('model_not_found');
-    const fb = await router.route('hi', { tenant: 'beta', model: 'shared-1', fallbacks: ['acme-llm'] });
-    expect(fb.order).toEqual(['shared-1']);
+    // Nor a fallback: the name is unknown to beta, as the model is (refused, not skipped unseen).
+    const fb = await rejection(router.route('hi', { tenant: 'beta', model: 'shared-1', fallbacks: ['acme-llm'] }));
+    expect(fb).toMatchObject({ code: 'invalid_request', param: 'fallbacks.0' });
+    expect(fb.message).toMatch(/Known: shared-1, shared-2$/);
     // Streams and embeddings see the same view.
     const parts: string[] = [];
     for await (const p of router.stream('hi', { tenant: 'acme', model: 'acme-llm' })) if (p.type === 'text-delta') parts.push(p.delta);
@@ -256,6 +258,23 @@ describe('LLMRouter unknownTenant', () => {
     // Known tenants keep their views, and their own models stay theirs.
     expect((await open.generate('hi', { tenant: 'known' })).text).toBe('known own');
     expect((await rejection(open.generate('hi', { tenant: 'admin-made', model: 'k' }))).code).toBe('model_not_found');
+  });
+
+  it("models() without a tenant lists the view a call without one plans in (a v3 defaultTenant's); models(null) the shared deployments", async () => {
+    const config: RouterConfigInput = { ...v3, tenants: [{ id: 'main', allowedModels: ['shared-2'], models: [own('mine', 'main own')] }], defaultTenant: 'main' };
+    const router = new LLMRouter(config);
+    try {
+      expect(router.models().map((m) => m.name)).toEqual(['shared-2', 'mine']);
+      expect((await router.generate('hi')).text).toBe('main own');
+      expect((await rejection(router.generate('hi', { model: 'shared-1' }))).code).toBe('model_not_found');
+      expect(router.models(null).map((m) => m.name)).toEqual(['shared-1', 'shared-2']);
+      // A defaultTenant the router does not know: the shared deployments (the listing never throws).
+      const unknown = new LLMRouter({ ...v3, defaultTenant: 'nobody' });
+      expect(unknown.models().map((m) => m.name)).toEqual(['shared-1', 'shared-2']);
+      await unknown.close();
+    } finally {
+      await router.close();
+    }
   });
 
   it('a v2 router serves unknown tenants by default, and rejects them when asked to', async () => {

@@ -109,7 +109,7 @@ describe('LLMRouter: basics', () => {
     await router.generate('x');
     await router.close();
     expect(closed).toBe(1);
-    expect((await rejection(router.generate('x'))).code).toBe('engine_unavailable');
+    expect((await rejection(router.generate('x'))).code).toBe('shutting_down');
   });
 });
 

@@ -16,12 +16,14 @@ import type { PriceTable } from '../pricing/types.js';
 import type { ChatMessage, GenerateRequest, GenerateResult, LanguageEngine, Usage } from '../spec/index.js';
 import { sleep as defaultSleep } from '../util/abort.js';
 import { cacheMembers, memberScopeName } from './cache-members.js';
+import { callRetries, checkCallOptions } from './call-options.js';
 import { matchesName } from './candidates.js';
 import { configVersion } from './config-version.js';
 import { countingDeployment, countWith, type CountTokensOptions, type TokenCount } from './count-tokens.js';
 import { RouterDeployment } from './deployment.js';
 import { elapsedMs } from './elapsed-ms.js';
 import { planRoute, type RoutePlan, type RoutePlanInput } from './plan-route.js';
+import { LinkedController } from './resilience/attempt-scope.js';
 import { PromptCacheAffinity } from './prompt-cache-affinity/prompt-cache-affinity.js';
 import { normalizeRequest } from './request.js';
 import { runAttempts, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
@@ -35,9 +37,10 @@ import { addHedgeSpend } from './refused-answer.js';
 import { runCascade } from './cascade/run-cascade.js';
 import { PREFETCH_METADATA_KEY, RouterPrefetch } from './prefetch/router-prefetch.js';
 import { createRouterStream } from './router-stream.js';
+import { whenSettled } from './stream-result.js';
 import { plusSpend } from './stream-driver.js';
 import { completeUsage } from './stream-accumulator.js';
-import { builtinStrategies } from './strategies/index.js';
+import { BUILTIN_STRATEGIES, builtinStrategies } from './strategies/index.js';
 import { INTERNAL_CALL, NO_CACHE_READ, UNRATED_CALL, type InternalCallOptions } from './internal-call.js';
 import { parseTenantConfig, TenantViews, type TenantView } from './tenant-views.js';
 import type {
@@ -97,6 +100,11 @@ interface Call {
   guardUsage?: Usage;
   /** Set by the semantic lookup on a hit its guard call let through: the stream's spend while it replays the hit. */
   hitSpend?: StreamSpend;
+  /**
+   * The call's signal once it has a plan of attempts (`ExecutionPlan.signal`): follows the caller's, and `close()`
+   * aborts it. An `AttemptSignal` (a plain object, no `EventTarget`): only the router's scopes listen to it.
+   */
+  link?: LinkedController;
 }
 
 /** The call's estimated input tokens: computed on first use, then kept (the request does not change). */
@@ -133,6 +141,14 @@ function defaultGenerateId(): string {
 
 /** How many cascade calls `feedback` can still rate (the oldest are forgotten first). */
 const CASCADE_ANSWERS_KEPT = 10_000;
+
+/** How long `close()` waits for the calls it aborted to settle before it closes the engines anyway. */
+const CLOSE_WAIT_MS = 10_000;
+
+/** The error of a call `close()` ended: its own instance (it is the call's error, with the call's context added). */
+function closedError(): LLMError {
+  return new LLMError({ code: 'shutting_down', message: 'The router was closed while the call was in flight' });
+}
 
 /**
  * Routes requests over configured deployments: candidate filtering, a ranking strategy, retries with
@@ -183,6 +199,15 @@ export class LLMRouter {
   /** Strategies' `prepare` (their config's files) by strategy name, for `ready()`. */
   private readonly preparing = new Map<string, Promise<void>>();
   private closed = false;
+  /** `close()` in progress or done (a second call returns it). */
+  private closing: Promise<void> | undefined;
+  /**
+   * The calls in flight (a generate or embed from its start, a stream from its first pull, until `request:end`):
+   * `close()` aborts them and waits for them to settle. A Set add and delete per call, no listener.
+   */
+  private readonly inFlight = new Set<Call>();
+  /** Set while `close()` waits for `inFlight` to empty. */
+  private drained: (() => void) | undefined;
   /** `routing.cascades` (undefined when there are none: ordinary calls then check nothing more). */
   private readonly cascades: CascadeSet | undefined;
   private cascadeHostObject: CascadeHost | undefined;
@@ -346,6 +371,26 @@ export class LLMRouter {
   }
 
   /**
+   * Reads the price file named by `LLMRR_PRICES_FILE` again (the gateway server does on SIGHUP) and, once it has
+   * loaded, prices with it every call priced from then on (a call in flight is priced at its end), `models()`,
+   * `route()` and deployments loaded later. Resolves `true` once swapped; `false`, changing nothing, when the router
+   * has no price file (none named, or a `priceTable` option). A file missing or invalid rejects with its
+   * `config_invalid` error and the router keeps the prices it had. A reload that succeeds after the first load
+   * failed ends that failure: calls are priced again.
+   */
+  async reloadPrices(): Promise<boolean> {
+    if (this.options.priceTable !== undefined || !this.engineContext.env[PRICES_FILE_ENV]?.trim()) return false;
+    const first = this.pricing;
+    // After the first load (or its failure): a slow first read must not land over the reloaded table.
+    if (first) await first.catch(() => {});
+    const table = await loadPriceTableFromEnv(this.engineContext.env, { baseDir: this.options.baseDir });
+    this.priceTable = table;
+    for (const d of this.allDeployments()) d.setPriceTable(table);
+    if (this.pricing === first) this.pricing = undefined;
+    return true;
+  }
+
+  /**
    * Loads a config with `loadConfig` (an object, a JSON/YAML file path, or the environment:
    * `LLM_ROUTER_CONFIG`, `LLM_ROUTER_CONFIG_JSON`, `llmrr.config.*` in `baseDir`, `LLM_ROUTER_MODELS`)
    * and builds a router over it. The loader (and its file-system access) is imported only here.
@@ -355,6 +400,8 @@ export class LLMRouter {
     const config = await loadConfig(source, {
       ...(options.env ? { env: options.env } : {}),
       ...(options.baseDir ? { cwd: options.baseDir } : {}),
+      // An unknown `routing.strategy` is refused with the file's other errors (its line and column, or its env variable).
+      strategies: [...BUILTIN_STRATEGIES, ...Object.keys(options.strategies ?? {})],
     });
     const router = new LLMRouter(config, options);
     await router.ready();
@@ -399,6 +446,7 @@ export class LLMRouter {
   async embed(input: RouterEmbedInput, options: RouterEmbedOptions = {}): Promise<RouterEmbedResult> {
     this.assertOpen();
     const checked = embedInput(input);
+    if (options.retries !== undefined || options.timeouts !== undefined || options.signal != null) checkCallOptions(options);
     const dimensions = options.dimensions;
     if (dimensions !== undefined && (!Number.isSafeInteger(dimensions) || dimensions < 1)) {
       throw new LLMError({ code: 'invalid_request', message: `dimensions must be a positive integer, got ${String(dimensions)}`, param: 'dimensions' });
@@ -415,6 +463,7 @@ export class LLMRouter {
       cacheRead: false,
       cacheWrite: false,
     };
+    this.inFlight.add(call);
     this.start(call);
     try {
       if (this.pricing) await this.pricing;
@@ -547,7 +596,8 @@ export class LLMRouter {
       if (cascade) {
         if (options.cacheOnly) return this.failedStream(options, options.cacheOnly);
         const stream = streamCascade(this.cascadeHost(), cascade, input, options);
-        stream.result.then((r) => this.noteCascadeAnswer(r), () => {});
+        // (Bookkeeping that does not make the stream run: its consumer decides when it does.)
+        whenSettled(stream.result, (r) => this.noteCascadeAnswer(r), () => {});
         return stream;
       }
     }
@@ -564,7 +614,11 @@ export class LLMRouter {
       headers: options.headers,
       estimatedInputTokens: () => inputTokensOf(call),
       // No lookup (no promise) for a call that reads no cache; planning is synchronous unless something waits.
-      cached: () => (call.cacheRead ? this.cacheLookup(call) : undefined),
+      // (The first thing a stream's first pull does: refused once the router is closed.)
+      cached: () => {
+        this.streamStarts(call);
+        return call.cacheRead ? this.cacheLookup(call) : undefined;
+      },
       // A cache-only call that found nothing fails with its error: no provider is called.
       plan: () => (options.cacheOnly ? Promise.reject(options.cacheOnly) : this.pricing ? this.pricing.then(() => this.streamPlan(call, options)) : this.streamPlan(call, options)),
       build: (d, result, plan, route, ttftMs) => this.buildResult(call, d, result, plan, route, ttftMs),
@@ -663,6 +717,7 @@ export class LLMRouter {
   async countTokens(input: PromptOrRequest, options: CountTokensOptions = {}): Promise<TokenCount> {
     this.assertOpen();
     const request = normalizeRequest(input, undefined);
+    if (options.timeouts !== undefined || options.signal != null) checkCallOptions(options);
     let o = options;
     const cascade = this.cascades?.get(options.model);
     if (cascade) {
@@ -901,9 +956,20 @@ export class LLMRouter {
    * calls) is registered now: built in, given in `options.strategies` or added with `addStrategy`; else a
    * `config_invalid` naming the field (every call of such a tenant would fail). Not done by the constructor, so a
    * tenant's strategy can still be added after it; `llmrr config validate` and the gateway server call it at start.
+   * Each name of `routing.clientStrategies` and of a tenant's `preferences.clientStrategies` too (a typo there would
+   * refuse every client asking for the strategy).
    */
   checkTenantStrategies(): void {
-    if (this.config.version === 3) this.config.tenants.forEach((t, ti) => this.checkStrategyName(t.preferences.strategy, `tenants.${ti}.preferences.strategy`));
+    const checkList = (list: boolean | string[] | undefined, param: string) => {
+      if (Array.isArray(list)) list.forEach((name, i) => this.checkStrategyName(name, `${param}.${i}`));
+    };
+    if (this.config.version === 3) {
+      this.config.tenants.forEach((t, ti) => {
+        this.checkStrategyName(t.preferences.strategy, `tenants.${ti}.preferences.strategy`);
+        checkList(t.preferences.clientStrategies, `tenants.${ti}.preferences.clientStrategies`);
+      });
+    }
+    checkList(this.config.routing.clientStrategies, 'routing.clientStrategies');
   }
 
   /** Names of the registered strategies. */
@@ -913,10 +979,15 @@ export class LLMRouter {
 
   /**
    * Deployments with their config, capabilities, price and live stats (a v3 tenant's view when `tenant` is
-   * given), then the cascades whose two models are among them (engine `cascade`, see `DeploymentInfo.cascade`).
+   * given; without one, the view a call without a tenant plans in: a v3 config's `defaultTenant`, when the router
+   * knows it, else the shared deployments; `null`: the shared deployments, whatever the `defaultTenant`, as the
+   * router's own calls use them), then the cascades whose two models are among them (engine `cascade`, see
+   * `DeploymentInfo.cascade`).
    */
-  models(tenant?: string): DeploymentInfo[] {
-    const view = tenant === undefined ? undefined : this.tenantView(tenant);
+  models(tenant?: string | null): DeploymentInfo[] {
+    // (Without a tenant it never throws: a `defaultTenant` the router does not know lists the shared deployments.)
+    const view =
+      tenant === null ? undefined : tenant === undefined ? (this.config.version === 3 && this.config.defaultTenant !== undefined ? this.tenants.get(this.config.defaultTenant) : undefined) : this.tenantView(tenant);
     const list = view?.deployments ?? this.deployments;
     const infos = list.map((d) => {
       let capabilities: DeploymentInfo['capabilities'];
@@ -1004,15 +1075,48 @@ export class LLMRouter {
     this.emitter.off(event, listener);
   }
 
-  /** Closes every engine; later calls fail with `engine_unavailable`. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Shuts the router down: calls made from now on fail with `shutting_down` (503, retryable: another instance may
+   * answer; a stream first read after it
+   * too, creating no engine); the calls in flight are aborted (their upstream requests cancelled, no retry, no
+   * fallback, no strike) and end with `shutting_down`, their `request:end` still emitted; once they have
+   * settled (at most 10 s: an engine that ignores its abort is not waited for longer), every engine is closed.
+   * Resolves when all of that is done; calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutDown());
+  }
+
+  private async shutDown(): Promise<void> {
     this.closed = true;
+    // A call linked already aborts now; one still before its plan gets an aborted link (`executionPlan`).
+    for (const call of this.inFlight) call.link?.abort(closedError());
     await this.prefetch?.close();
+    if (this.inFlight.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => (this.drained = resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+      this.drained = undefined;
+    }
     const all = [...this.allDeployments(), ...this.retired];
     this.retired.length = 0;
     await Promise.allSettled([...all.map((d) => d.close()), this.semantic.close()]);
     this.emitter.clear();
+  }
+
+  /** A call settled (`request:end`): it leaves `inFlight`, its link lets go of the caller's signal. */
+  private settled(call: Call): void {
+    call.link?.dispose();
+    if (this.inFlight.delete(call) && this.drained !== undefined && this.inFlight.size === 0) this.drained();
+  }
+
+  /** A stream's first pull: refused once the router is closed (no engine is created), else the call is in flight. */
+  private streamStarts(call: Call): void {
+    this.assertOpen();
+    this.inFlight.add(call);
   }
 
   // ---- internals ------------------------------------------------------------------------------
@@ -1053,7 +1157,7 @@ export class LLMRouter {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new LLMError({ code: 'engine_unavailable', message: 'The router is closed' });
+    if (this.closed) throw new LLMError({ code: 'shutting_down', message: 'The router is closed' });
   }
 
   private createDeployment(config: ModelConfig, path: string, tenant?: string, isolated?: EngineContext, incarnation?: string | number): RouterDeployment {
@@ -1129,6 +1233,7 @@ export class LLMRouter {
 
   private begin(input: PromptOrRequest, options: GenerateOptions, stream: boolean): Call {
     this.assertOpen();
+    if (options.retries !== undefined || options.timeouts !== undefined || options.signal != null) checkCallOptions(options);
     const request = normalizeRequest(input, options);
     const mode = options.cache;
     const enabled = this.cacheEnabled;
@@ -1143,6 +1248,8 @@ export class LLMRouter {
       cacheRead: (mode === true || (mode === undefined && enabled)) && (options as InternalCallOptions)[NO_CACHE_READ] !== true,
       cacheWrite: mode === true || mode === 'refresh' || (mode === undefined && enabled),
     };
+    // (A stream is in flight from its first pull: `streamStarts`.)
+    if (!stream) this.inFlight.add(call);
     this.start(call);
     return call;
   }
@@ -1169,6 +1276,7 @@ export class LLMRouter {
   }
 
   private end(call: Call, result: RouterResult | undefined, error: LLMError | undefined): void {
+    this.settled(call);
     // (Not a cache-only call's: what it learned could start paid prefetches for a caller that may not pay.)
     if (result && this.prefetch && call.metadata[PREFETCH_METADATA_KEY] !== true && call.options.cache !== false && call.options.cacheOnly === undefined) void this.prefetch.observe(call.request, call.options, result);
     if (!this.emitter.has('request:end')) return;
@@ -1182,6 +1290,7 @@ export class LLMRouter {
   }
 
   private endEmbed(call: Call, result: RouterEmbedResult | undefined, error: LLMError | undefined): void {
+    this.settled(call);
     if (!this.emitter.has('request:end')) return;
     const payload: RouterEvents['request:end'] = { requestId: call.requestId, stream: false, kind: 'embed', metadata: call.metadata };
     if (result) payload.embedResult = result;
@@ -1280,17 +1389,26 @@ export class LLMRouter {
       estimatedInputTokens: route.estimatedInputTokens,
       order: route.order,
       forced: route.forced,
-      retry: o.retries ? { ...routing.retries, ...o.retries } : routing.retries,
+      retry: o.retries ? callRetries(routing.retries, o.retries) : routing.retries,
       hedging: routing.hedging,
       timeouts: (d) => ({
         firstTokenMs: t?.firstTokenMs ?? d.config.timeouts?.firstTokenMs ?? routing.timeouts.firstTokenMs,
         totalMs: t?.totalMs ?? d.config.timeouts?.totalMs ?? routing.timeouts.totalMs,
         consumerIdleMs: t?.consumerIdleMs ?? d.config.timeouts?.consumerIdleMs ?? routing.timeouts.consumerIdleMs,
       }),
-      signal: o.signal,
+      signal: this.callSignal(call),
       alwaysScope: call.stream,
       attempts,
     };
+  }
+
+  /** The call's signal (`Call.link`), made with its plan: aborted at once when the router closed meanwhile. */
+  private callSignal(call: Call): AbortSignal {
+    call.link?.dispose();
+    const link = new LinkedController(call.options.signal, true);
+    call.link = link;
+    if (this.closed) link.abort(closedError());
+    return link.signal;
   }
 
   private buildResult(

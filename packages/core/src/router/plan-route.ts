@@ -77,6 +77,7 @@ export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan>
   const t0 = input.explain ? clock() : 0;
   const { request, options, embed } = input;
   if (input.trusted && options.strategyOptions !== undefined) checkCallOptions(input.strategy, input.strategyName, options.strategyOptions);
+  if (options.fallbacks !== undefined) checkCallFallbacks(input.deployments, options.fallbacks, options.allowedModels);
   const estimatedInputTokens = embed ? embed.inputTokens : (input.estimatedInputTokens ?? estimateRequestTokens(request));
   const required = impliedCapabilities(request, input.stream, options.requiredCapabilities);
   const query: CandidateQuery = {
@@ -124,6 +125,27 @@ function checkCallOptions(strategy: Strategy, name: string, o: Record<string, un
     const err = toLLMError(e);
     const param = `strategyOptions${err.param !== undefined ? `.${err.param}` : ''}`;
     throw new LLMError({ code: 'invalid_request', message: `${param}: ${err.message}`, param, cause: e });
+  }
+}
+
+/**
+ * A call's own `fallbacks`: a list of names, each of a deployment (name or alias) the caller may use, as `model` must
+ * be and as `routing.fallbacks` must be at start. Else `invalid_request` naming `fallbacks.N` (the gateway's
+ * `llmrr.fallbacks.N`), rather than a fallback dropped unseen. A disabled deployment is accepted (skipped while it is).
+ */
+function checkCallFallbacks(all: readonly RouterDeployment[], fallbacks: unknown, allowedModels: readonly string[] | undefined): void {
+  if (!Array.isArray(fallbacks)) {
+    throw new LLMError({ code: 'invalid_request', message: 'fallbacks must be an array of deployment names', param: 'fallbacks' });
+  }
+  const usable = (d: RouterDeployment) => !allowedModels || allowedModels.some((n) => matchesName(d, n));
+  for (let i = 0; i < fallbacks.length; i++) {
+    const name: unknown = fallbacks[i];
+    const param = `fallbacks.${i}`;
+    if (typeof name !== 'string') throw new LLMError({ code: 'invalid_request', message: `${param} must be a deployment name (a string)`, param });
+    if (all.some((d) => matchesName(d, name) && usable(d))) continue;
+    const shown = name.length > 100 ? `${JSON.stringify(name.slice(0, 100))}...` : JSON.stringify(name);
+    const known = all.filter(usable).map((d) => d.name).join(', ');
+    throw new LLMError({ code: 'invalid_request', message: `${param}: unknown model ${shown} (no deployment by that name or alias). Known: ${known}`, param });
   }
 }
 

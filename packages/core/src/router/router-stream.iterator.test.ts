@@ -376,3 +376,73 @@ describe('router stream iterator: what it shows', () => {
     await it.return!();
   });
 });
+
+describe('router stream: .result awaited without iterating', () => {
+  it('settles with the answer: the router reads the stream, and request:end follows request:start', { timeout: 20_000 }, async () => {
+    const { router, ends } = setup();
+    const starts: string[] = [];
+    router.on('request:start', (e) => starts.push(e.requestId));
+    const s = router.stream('hello');
+    expect(await expectEnded(router, ends, s)).toBe('ok:one two three four');
+    expect(ends.map((e) => e.requestId)).toEqual(starts);
+    await router.close();
+  });
+
+  it('an iterator asked for after .then(fn) and an await gets every part in order (those read meanwhile first), the engine called once', async () => {
+    const engine = new GateEngine();
+    const { router, ends } = setup(engine);
+    const calls = vi.spyOn(engine, 'stream');
+    const s = router.stream('hello');
+    let text: string | undefined;
+    void s.result.then((r) => (text = r.text));
+    // The router reads the stream meanwhile: it waits at the engine's first gate.
+    await engine.open();
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const p of s) seen.push(part(p));
+    })();
+    await engine.open();
+    await engine.open();
+    await reading;
+    expect(seen).toEqual(['route:m', 'text:a', 'text: 1', 'text: 2', 'text: 3', 'finish']);
+    expect(await expectEnded(router, ends, s)).toBe('ok:a 1 2 3');
+    expect(text).toBe('a 1 2 3');
+    expect(calls).toHaveBeenCalledTimes(1);
+    expect(() => s[Symbol.asyncIterator]()).toThrow(/only once/);
+    await router.close();
+  });
+
+  it('a break out of the iterator that took over closes the stream (aborted, the engine stream closed)', async () => {
+    const engine = new GateEngine();
+    const { router, ends } = setup(engine);
+    const s = router.stream('hello');
+    s.result.then(
+      () => {},
+      () => {},
+    );
+    await expect.poll(() => engine.gates.length, { timeout: 5_000, interval: 5 }).toBe(1);
+    for await (const p of s) if (p.type === 'text-delta') break;
+    expect(await expectEnded(router, ends, s)).toMatch(/^rejected:aborted:/);
+    expect(engine.closed).toBe(1);
+    await router.close();
+  });
+
+  it('.catch() alone does not start the stream (it stays lazy until read or awaited)', async () => {
+    const engine = new MockEngine({ reply: 'x' });
+    const { router, ends } = setup(engine);
+    const calls = vi.spyOn(engine, 'stream');
+    const s = router.stream('hello');
+    s.result.catch(() => {});
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    expect(calls).not.toHaveBeenCalled();
+    expect(ends).toHaveLength(0);
+    expect(await collectText(s)).toBe('x');
+    await router.close();
+  });
+});
+
+async function collectText(s: RouterStream): Promise<string> {
+  let text = '';
+  for await (const p of s) if (p.type === 'text-delta') text += p.delta;
+  return text;
+}

@@ -5,7 +5,9 @@
  * that fails (the gateway); an answer a later attempt gives has them in its cost (`failedAttemptsCost`, their tokens
  * in `failedAttemptsUsage`). `beforeAttemptAfterSpend` is asked before each attempt that follows billed ones (a budget
  * extends its reservation there) and can end the call; while it is pending, no attempt (a hedge's neither) is sent.
- * A hedge loser is not billed; a lane the router cancels because the call failed (no lane answered) is. Usage that
+ * A hedge lane the router cancels after its usage part is billed, whether another lane answered (a hedge loser: in the
+ * answer's cost) or the call failed (no lane answered: in spent()), and so is one that answered in the same turn as the
+ * winner (too late to be cancelled). Usage that
  * counts no tokens (or is no object, from an engine in plain JS) is none.
  */
 import { describe, expect, it } from 'vitest';
@@ -151,7 +153,7 @@ describe('RouterStream.spent: prompts reported by attempts that failed before th
     await r.close();
   });
 
-  it('a hedge loser cancelled after its usage part is not billed: neither in spent() nor in the answer', async () => {
+  it("a hedge loser cancelled after its usage part is billed: the answer's cost and failedAttempts have its prompt at its price", async () => {
     let onEnded!: () => void;
     const ended = new Promise<void>((resolve) => (onEnded = resolve));
     const slow: LanguageEngine = {
@@ -181,13 +183,64 @@ describe('RouterStream.spent: prompts reported by attempts that failed before th
     const all = await parts(stream);
     expect(all[0]).toMatchObject({ type: 'route', deployment: 'b' });
     const result = await stream.result;
-    // Let the loser's cancellation settle before looking: its stream ended, then the router took its error.
     await ended;
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(result.failedAttemptsCost).toBeUndefined();
-    expect(result.cost.totalUsd).toBeCloseTo((5 * 1 + 1 * 5) / 1e6, 12);
-    expect(stream.spent?.()).toBeUndefined();
+    const promptA = (PROMPT.inputTokens - PROMPT.cacheWriteInputTokens!) * 3 + PROMPT.cacheWriteInputTokens! * 3.75;
+    // The answer's own usage stays b's; a's prompt is apart, under a.
+    expect(result.usage).toMatchObject({ inputTokens: 5, outputTokens: 1 });
+    expect(result.failedAttemptsUsage).toEqual(PROMPT);
+    expect(result.failedAttemptsCost?.totalUsd).toBeCloseTo(promptA / 1e6, 12);
+    expect(result.failedAttempts).toEqual([expect.objectContaining({ deployment: 'a', usage: PROMPT })]);
+    expect(result.cost.totalUsd).toBeCloseTo((5 * 1 + 1 * 5 + promptA) / 1e6, 12);
+    expect(stream.spent?.()?.usage).toEqual(PROMPT);
     await r.close();
+  });
+
+  it('a hedge lane that reached its first content in the same turn as the winner (after its usage part) is billed its prompt', async () => {
+    const prompt: Usage = { inputTokens: 1000, outputTokens: 0, totalTokens: 1000 };
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let waiting = 0;
+    let bothWaiting!: () => void;
+    const both = new Promise<void>((resolve) => (bothWaiting = resolve));
+    const answering = (name: string): LanguageEngine =>
+      ({
+        ...engine(name, undefined),
+        async *stream() {
+          yield { type: 'usage', usage: prompt };
+          if (++waiting === 2) bothWaiting();
+          await gate;
+          yield { type: 'text-delta', delta: name };
+          yield { type: 'finish', finishReason: 'stop', usage: { ...prompt, outputTokens: 1, totalTokens: 1001 } };
+        },
+      }) as LanguageEngine;
+    const r = new LLMRouter(
+      {
+        models: [
+          { name: 'a', engine: 'custom', priority: 1, price: { input: 3, output: 15 } },
+          { name: 'b', engine: 'custom', priority: 2, price: { input: 1, output: 5 } },
+        ],
+        routing: { strategy: 'priority', retries: { max: 0, initialDelayMs: 0, maxDelayMs: 0 }, hedging: { enabled: true, delayMs: 5, maxHedges: 1 } },
+      },
+      { engines: { a: answering('a'), b: answering('b') } },
+    );
+    try {
+      const stream = r.stream(hello);
+      const iterator = stream[Symbol.asyncIterator]();
+      const first = iterator.next();
+      await both;
+      // Both lanes get their first content part in the same turn: the router cannot cancel the second one.
+      open();
+      await first;
+      for (;;) if ((await iterator.next()).done) break;
+      const result = await stream.result;
+      const loser = result.deployment === 'a' ? 'b' : 'a';
+      expect(result.failedAttempts?.map((f) => f.deployment)).toEqual([loser]);
+      expect(result.failedAttemptsUsage?.inputTokens).toBe(prompt.inputTokens);
+      expect(result.failedAttemptsCost?.totalUsd).toBeCloseTo((prompt.inputTokens * (loser === 'a' ? 3 : 1)) / 1e6, 12);
+      expect(stream.spent?.()?.usage.inputTokens).toBe(prompt.inputTokens);
+    } finally {
+      await r.close();
+    }
   });
 
   it('the last usage part counts; one with no tokens, or that is no object, is none; an attempt cut with no usage part adds nothing', async () => {
@@ -352,7 +405,7 @@ describe('RouterStream.spent with hedging: a retry after a billed attempt refuse
     await r.close();
   });
 
-  it('a pending admission that is granted lets the hedge waiting on it go: the first answer wins, billed the cut prompt', async () => {
+  it("a pending admission that is granted lets the hedge waiting on it go: the first answer wins, billed the cut prompt and the losing hedge's", async () => {
     const a = cutOnce();
     const b = promptThenHang();
     let admitting!: () => void;
@@ -371,7 +424,10 @@ describe('RouterStream.spent with hedging: a retry after a billed attempt refuse
     expect(all.at(-1)).toMatchObject({ type: 'finish' });
     const result = await stream.result;
     expect(asked).toBe(1);
-    expect(result.failedAttemptsUsage?.inputTokens).toBe(PROMPT_A.inputTokens);
+    // a's retry answered; the hedge on b, cancelled after its message_start, had its prompt billed too.
+    expect(result.deployment).toBe('a');
+    expect(result.failedAttemptsUsage?.inputTokens).toBe(PROMPT_A.inputTokens + PROMPT_B.inputTokens);
+    expect(result.failedAttempts?.map((f) => f.deployment).sort()).toEqual(['a', 'b']);
     await r.close();
   });
 });

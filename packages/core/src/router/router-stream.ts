@@ -7,6 +7,7 @@ import { elapsedMs } from './elapsed-ms.js';
 import type { AttemptTimeouts } from './resilience/attempt-scope.js';
 import { runAttempts, type AttemptLease, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
 import { StreamAccumulator } from './stream-accumulator.js';
+import { Drain, handOver, StreamResult } from './stream-result.js';
 import { billFailedAttempts, closeQuietly, PrimingAttempts, streamDriver, type PrimedStream } from './stream-driver.js';
 import type { RoutePlan } from './plan-route.js';
 import type { AttemptRecord, Cost, RouterResult, RouterStream, RouterStreamPart } from './types.js';
@@ -259,10 +260,13 @@ interface LiveStream {
 async function succeed(st: StreamState, live: LiveStream): Promise<void> {
   const { hooks } = st;
   const held = live.lease;
+  // The hedge lanes the router cancelled when this one answered end first (at once): what they had reported is paid.
+  const ending = live.attempts.ended();
+  if (ending) await ending;
   let r: RouterResult;
   try {
     r = hooks.build(live.deployment, live.acc.result(), live.plan, live.route, live.ttftMs);
-    // The prompts the attempts before it had reported were billed too (a hedge loser's is not among them).
+    // The prompts the attempts before it had reported were billed too, and those of the hedge lanes it won over.
     billFailedAttempts(r, live.attempts.paid);
   } catch (e) {
     held.release();
@@ -352,10 +356,13 @@ async function* runStream(st: StreamState): AsyncGenerator<RouterStreamPart> {
     st.priming = st.primed = attempts;
     try {
       won = await runAttempts<PrimedStream>(host, planned, streamDriver(planned.request, hooks.headers, host, attempts));
+      // The lanes that answered in the same turn (discarded): billed as the lanes cancelled before their answer are.
+      if (won.late) for (const { deployment, usage } of won.late) attempts.failedAfterUsage(deployment, usage);
     } catch (e) {
       st.priming = undefined;
-      // No lane answered: those the router cancelled as the call failed were no hedge losers (`spent()` has them).
-      attempts.unanswered();
+      // The lanes the router cancelled as the call failed end first (at once): `spent()` has what they had reported.
+      const ending = attempts.ended();
+      if (ending) await ending;
       if (st.cancelled) return;
       st.error = toLLMError(e);
       st.done = true;
@@ -439,10 +446,12 @@ function untilCancelled<T>(st: StreamState, p: Promise<T>): Promise<T | undefine
 /**
  * The router's stream: a `route` part, then the winning engine's parts. Failover happens only before
  * the first content part; after it an engine failure is forwarded as an `error` part and the stream
- * ends (never a silent clean end). `.result` settles when the stream ends; iterate it once.
+ * ends (never a silent clean end). `.result` settles when the stream ends; iterate it once. Awaiting `.result` before
+ * iterating makes the router read the stream (`StreamResult`, `Drain`): it settles without an iteration.
  * An attempt that failed before its first content part after its engine reported usage (the prompt, as Anthropic's
- * `message_start` says it) was billed for it: `spent()` says what those attempts cost, at their deployments' prices,
- * and an answer a later attempt gives has it in its cost (`failedAttemptsCost`, `failedAttemptsUsage`). Before each
+ * `message_start` says it) was billed for it, a hedge lane cancelled because another answered too: `spent()` says what
+ * those attempts cost, at their deployments' prices, and an answer a later attempt (or another lane) gives has it in
+ * its cost (`failedAttemptsCost`, `failedAttemptsUsage`). Before each
  * attempt that follows such ones, `beforeAttemptAfterSpend` (when given) is asked with what they cost: a rejection ends
  * the stream with its error, and no further attempt is sent.
  * A consumer that stops pulling without `return()` does not keep the attempt: when its `totalMs` fires,
@@ -466,7 +475,7 @@ function untilCancelled<T>(st: StreamState, p: Promise<T>): Promise<T | undefine
 export function createRouterStream(hooks: StreamHooks): RouterStream {
   let resolve!: (r: RouterResult) => void;
   let reject!: (e: LLMError) => void;
-  const result = new Promise<RouterResult>((res, rej) => {
+  const result = new StreamResult<RouterResult>((res, rej) => {
     resolve = res;
     reject = rej;
   });
@@ -498,12 +507,27 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     primed: undefined,
     wake: undefined,
   };
+  // `.result` awaited (a fulfilment handler attached) before the stream is iterated: once the current job is over (an
+  // iteration started right after `.then` still gets the stream), the router reads the stream itself, so that
+  // `.result` settles (and `request:end` follows `request:start`); an iterator asked for later gets the parts read.
+  let drain: Drain | undefined;
+  result.onAwait = () =>
+    queueMicrotask(() => {
+      if (st.consumed || st.settled) return;
+      st.consumed = true;
+      drain = new Drain(new RouterStreamIterator(st), () => cancelStream(st, undefined));
+    });
   return {
     requestId: hooks.requestId,
     result,
     cancel: (reason?: unknown) => cancelStream(st, reason),
     spent: () => st.primed?.paid,
     [Symbol.asyncIterator](): AsyncIterator<RouterStreamPart> {
+      // `.result` was awaited first and is reading the stream: this iterator takes over (the parts read so far first).
+      if (drain !== undefined && !drain.handed) {
+        drain.handed = true;
+        return handOver(drain);
+      }
       if (st.consumed) throw new LLMError({ code: 'invalid_request', message: 'A router stream can be iterated only once' });
       st.consumed = true;
       return new RouterStreamIterator(st);

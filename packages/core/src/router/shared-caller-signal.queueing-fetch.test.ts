@@ -4,14 +4,15 @@
  * against the abort. A fetch that queues its requests (a pool with a connection limit) keeps the promise by racing its
  * wait against the abort: the caller's abort then ends a queued call at once, as the router's own linked signal and
  * race do for an unmarked fetch. A marked fetch that acts on an abort only once its request leaves the queue breaks
- * the promise, and the call waits for that fetch (the documented limit of the marker). Over real HTTP (a local server
+ * the promise, and the call waits for that fetch (the documented limit of the marker). (The router hands it the call's
+ * own signal, an `AttemptSignal` following the caller's: the fetch says it takes one.) Over real HTTP (a local server
  * speaking the OpenAI wire format).
  */
 import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
 import { openAIWireRouter } from '../test/wire-router.test-helpers.js';
-import { RELEASES_ABORT_LISTENERS } from '../util/abort.js';
+import { markAbortHandling } from '../util/abort.js';
 
 let server: OpenAIWireServer;
 
@@ -60,7 +61,8 @@ function oneSlotFetch(marked: boolean, settlesOnAbort: boolean): typeof globalTh
       void previous.then(free);
     }
   };
-  return (marked ? Object.assign(fetchFn, { [RELEASES_ABORT_LISTENERS]: true }) : fetchFn) as typeof globalThis.fetch;
+  // (Taking an AttemptSignal too: the call's own signal, which the router hands a marked engine, is one.)
+  return (marked ? markAbortHandling(fetchFn, { releasesAbortListeners: true, takesAttemptSignals: true }) : fetchFn) as typeof globalThis.fetch;
 }
 
 async function outcomeWithin(p: Promise<unknown>, ms: number): Promise<string> {

@@ -1,7 +1,8 @@
 /**
- * An attempt whose scope would only mirror the caller's signal (a `generate` without timeouts or hedging) hands the
- * caller's signal itself to an engine that releases its abort listeners (`RELEASES_ABORT_LISTENERS`: the
- * openai-compatible engine over a fetch that says so), with the same outcomes as a linked signal of its own; every
+ * An attempt whose scope would only mirror the call's signal (a `generate` without timeouts or hedging) hands the
+ * call's signal itself (the router's `AttemptSignal` following the caller's, which `close()` aborts too) to an engine
+ * that releases its abort listeners and takes an `AttemptSignal` (`RELEASES_ABORT_LISTENERS`, `TAKES_ATTEMPT_SIGNALS`:
+ * the openai-compatible engine over a fetch that says so), with the same outcomes as a linked signal of its own; every
  * other attempt keeps its own. Over real HTTP (a local server speaking the OpenAI wire format).
  */
 import { getEventListeners } from 'node:events';
@@ -10,7 +11,7 @@ import type { ModelConfigInput, RouterConfigInput } from '../config/schema.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
 import { rejection } from '../test/async.test-helpers.js';
 import { openAIWireRouter } from '../test/wire-router.test-helpers.js';
-import { RELEASES_ABORT_LISTENERS } from '../util/abort.js';
+import { AttemptSignal, markAbortHandling } from '../util/abort.js';
 
 let server: OpenAIWireServer;
 let backup: OpenAIWireServer;
@@ -25,10 +26,11 @@ afterEach(async () => {
 });
 
 /**
- * Global `fetch` behind a signal of the call's own, linked to the given one until the answer is read whole (so it
- * leaves no listener on the given signal), recording the signal each call was given. `marked`: says so.
+ * Global `fetch` behind a signal of the call's own, linked to the given one (an `AttemptSignal` too) until the answer
+ * is read whole (so it leaves no listener on the given signal), recording the signal each call was given. `marked`:
+ * says so (and that it takes an `AttemptSignal`, unless `takes` is false).
  */
-function recordingFetch(marked: boolean): { fetch: typeof globalThis.fetch; signals: Array<AbortSignal | undefined> } {
+function recordingFetch(marked: boolean, takes = marked): { fetch: typeof globalThis.fetch; signals: Array<AbortSignal | undefined> } {
   const signals: Array<AbortSignal | undefined> = [];
   const fetchFn = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const given = init.signal ?? undefined;
@@ -45,7 +47,7 @@ function recordingFetch(marked: boolean): { fetch: typeof globalThis.fetch; sign
       given?.removeEventListener('abort', onAbort);
     }
   };
-  const fetch = (marked ? Object.assign(fetchFn, { [RELEASES_ABORT_LISTENERS]: true }) : fetchFn) as typeof globalThis.fetch;
+  const fetch = (marked ? markAbortHandling(fetchFn, { releasesAbortListeners: true, takesAttemptSignals: takes }) : fetchFn) as typeof globalThis.fetch;
   return { fetch, signals };
 }
 
@@ -59,14 +61,27 @@ function health(s: { requests: number; failures: number; errorRate: number; inFl
 }
 
 describe('the caller signal handed to an engine that releases its listeners', () => {
-  it('goes to the engine as it is once the engine exists, and no listener is left on it after the calls', async () => {
+  it("the call's signal goes to the engine as it is once the engine exists, and no listener is left on the caller's after the calls", async () => {
     const { fetch, signals } = recordingFetch(true);
     const router = routerOver(fetch);
     const caller = new AbortController().signal;
     for (let i = 0; i < 5; i++) expect((await router.generate(`call ${i}`, { signal: caller })).text).toBe(`echo: call ${i}`);
     // The first call creates the engine (it is not created before the attempt): a linked signal of its own.
-    expect(signals[0]).not.toBe(caller);
-    expect(signals.slice(1)).toEqual([caller, caller, caller, caller]);
+    expect(signals[0]).toBeInstanceOf(AbortSignal);
+    // Then each call's own AttemptSignal (no AbortController per call), never the caller's.
+    const shared = signals.slice(1);
+    expect(shared.every((s) => s instanceof AttemptSignal)).toBe(true);
+    expect(new Set(shared).size).toBe(4);
+    expect(getEventListeners(caller, 'abort')).toHaveLength(0);
+    await router.close();
+  });
+
+  it('is not shared with an engine that releases its listeners but takes no AttemptSignal', async () => {
+    const { fetch, signals } = recordingFetch(true, false);
+    const router = routerOver(fetch);
+    const caller = new AbortController().signal;
+    for (let i = 0; i < 3; i++) await router.generate(`call ${i}`, { signal: caller });
+    expect(signals.every((s) => s instanceof AbortSignal && s !== caller)).toBe(true);
     expect(getEventListeners(caller, 'abort')).toHaveLength(0);
     await router.close();
   });
@@ -86,12 +101,12 @@ describe('the caller signal handed to an engine that releases its listeners', ()
 
   it('is not shared with an attempt that has a timeout, a hedge lane, or a stream', async () => {
     const caller = new AbortController().signal;
-    const timed = recordingFetch(true);
+    const timed = recordingFetch(true, false);
     const withTimeout = routerOver(timed.fetch, { timeouts: { totalMs: 60_000 } });
     for (let i = 0; i < 3; i++) await withTimeout.generate(`call ${i}`, { signal: caller });
     expect(timed.signals.every((s) => s instanceof AbortSignal && s !== caller)).toBe(true);
 
-    const hedgedFetch = recordingFetch(true);
+    const hedgedFetch = recordingFetch(true, false);
     const hedged = openAIWireRouter(
       [
         { name: 'main', engine: 'openai-compatible', baseURL: server.baseURL, model: 'gpt-test', apiKey: 'k', priority: 1 },
@@ -103,7 +118,7 @@ describe('the caller signal handed to an engine that releases its listeners', ()
     for (let i = 0; i < 3; i++) expect((await hedged.generate(`call ${i}`, { signal: caller })).deployment).toBe('main');
     expect(hedgedFetch.signals.every((s) => s instanceof AbortSignal && s !== caller)).toBe(true);
 
-    const streamed = recordingFetch(true);
+    const streamed = recordingFetch(true, false);
     const streaming = routerOver(streamed.fetch);
     for (let i = 0; i < 2; i++) {
       const s = streaming.stream(`call ${i}`, { signal: caller });
@@ -127,7 +142,7 @@ describe('the caller signal handed to an engine that releases its listeners', ()
       router.on('request:end', (e) => ends.push(e.error?.code ?? 'ok'));
       const pending = router.generate('hang', { signal: controller.signal });
       while (server.requests.length < (marked ? 2 : 4)) await new Promise((r) => setTimeout(r, 5));
-      expect(signals[1] === controller.signal).toBe(marked);
+      expect(signals[1] instanceof AttemptSignal).toBe(marked);
       controller.abort(new Error('client went away'));
       const error = await rejection(pending);
       outcomes.push({ code: error.code, message: error.message, deployment: error.deployment, provider: error.provider, ends, stats: health(router.stats()['main']) });

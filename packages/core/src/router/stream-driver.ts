@@ -1,7 +1,7 @@
 import { LLMError } from '../errors/llm-error.js';
 import { computeCost } from '../pricing/compute-cost.js';
 import { isContentPart, type CallOptions, type GenerateRequest, type StreamPart, type Usage } from '../spec/index.js';
-import { SsePartStream } from '../util/sse-part-stream.js';
+import { endsOnAbort } from '../util/sse-part-stream.js';
 import type { RouterDeployment } from './deployment.js';
 import { elapsedMs } from './elapsed-ms.js';
 import { CANCELLED, LinkedController, type AttemptScope } from './resilience/attempt-scope.js';
@@ -19,8 +19,9 @@ export interface PrimedStream {
   /** When the first content part arrived (router clock). */
   firstContentAt: number;
   /**
-   * The iterator ends by itself as soon as the attempt's signal aborts (an `SsePartStream`: the abort cancels
-   * its body read and it hands out its abort part), so the router need not race each part against the abort.
+   * The iterator ends by itself as soon as the attempt's signal aborts (`ENDS_ON_ABORT`: an `SsePartStream`, whose
+   * abort cancels its body read and hands out its abort part, or a wrapper that passes one through), so the router
+   * need not race each part against the abort.
    */
   endsOnAbort: boolean;
 }
@@ -49,19 +50,16 @@ export class PrimingAttempts {
   /**
    * What the attempts that failed before their first content part had reported (a `usage` part: the prompt, as
    * Anthropic's `message_start` says it), at their deployments' prices: the provider bills that prompt, and the
-   * stream's `spent()` says it, for whoever bills a stream that fails. Undefined while none did.
+   * stream's `spent()` says it, for whoever bills a stream that fails. A hedge lane the router cancelled because
+   * another lane answered counts too (its provider billed its prompt as well). Undefined while none did.
    */
   paid: StreamSpend | undefined;
+  /** Resolves `ended()` once no attempt is in flight. */
+  private onEnded: (() => void) | undefined;
   /** What the attempts billed since the last `admit` cost (what the next attempt must be admitted with). */
   private unadmitted: Cost | undefined;
   /** The admission in progress (every attempt that starts meanwhile waits for it), or the refusal that ended the call. */
   private admitting: Promise<void> | undefined;
-  /**
-   * What the attempts the router cancelled (not `stop()`) had reported, while it is not known whether another lane
-   * answered: a hedge loser's prompt stays uncharged; when the call ends without an answer (`unanswered`), it is paid.
-   */
-  private cancelledPaid: StreamSpend | undefined;
-  private noAnswer = false;
   private one: AttemptScope | undefined;
   private more: AttemptScope[] | undefined;
   /** The backoff waits in progress (more than one only with hedging). */
@@ -123,28 +121,37 @@ export class PrimingAttempts {
       const i = this.more.indexOf(scope);
       if (i >= 0) this.more.splice(i, 1);
     }
+    if (this.onEnded && this.one === undefined && !this.more?.length) {
+      const ended = this.onEnded;
+      this.onEnded = undefined;
+      ended();
+    }
   }
 
   /**
-   * An attempt on `d` failed after its engine reported `usage` (see `paid`); `cancelled`: the router cancelled it
-   * (not `stop()`), as a hedge loser when another lane answered (see `cancelledPaid`).
+   * A promise that resolves once no attempt is in flight (the hedge lanes the router cancelled when one answered have
+   * ended, and what they had reported is in `paid`), or undefined when none is: they end at once (their attempts race
+   * the abort), so an answer waits for them only with hedging, and only for a turn or two.
    */
-  failedAfterUsage(d: RouterDeployment, usage: Usage, cancelled: boolean): void {
-    const cost = computeCost(usage, d.price);
-    const spend: StreamSpend = { usage, cost, replay: false, failedAttempts: [{ deployment: d.name, model: d.modelId, provider: d.provider, usage, cost }] };
-    if (cancelled && !this.noAnswer) {
-      this.cancelledPaid = plusSpend(this.cancelledPaid, spend);
-      return;
-    }
-    this.paid = plusSpend(this.paid, spend);
-    this.unadmitted = this.unadmitted ? sumCost(this.unadmitted, cost) : cost;
+  ended(): Promise<void> | undefined {
+    if (this.one === undefined && !this.more?.length) return undefined;
+    return new Promise<void>((resolve) => {
+      const before = this.onEnded;
+      this.onEnded = before
+        ? () => {
+            before();
+            resolve();
+          }
+        : resolve;
+    });
   }
 
-  /** The call ended without an answer: the attempts the router cancelled lost to none, their prompts are paid. */
-  unanswered(): void {
-    this.noAnswer = true;
-    this.paid = plusSpend(this.paid, this.cancelledPaid);
-    this.cancelledPaid = undefined;
+  /** An attempt on `d` failed after its engine reported `usage` (see `paid`). */
+  failedAfterUsage(d: RouterDeployment, usage: Usage): void {
+    const cost = computeCost(usage, d.price);
+    const spend: StreamSpend = { usage, cost, replay: false, failedAttempts: [{ deployment: d.name, model: d.modelId, provider: d.provider, usage, cost }] };
+    this.paid = plusSpend(this.paid, spend);
+    this.unadmitted = this.unadmitted ? sumCost(this.unadmitted, cost) : cost;
   }
 
   stop(): void {
@@ -247,16 +254,16 @@ export function streamDriver(
             const at = now();
             scope?.firstToken();
             d.stats.firstToken(elapsedMs(startedAt, at));
-            return { iterator, buffered, finished: part.type === 'finish', firstContentAt: at, endsOnAbort: iterator instanceof SsePartStream };
+            return { iterator, buffered, finished: part.type === 'finish', firstContentAt: at, endsOnAbort: endsOnAbort(iterator) };
           }
         }
       } catch (e) {
         closeQuietly(iterator);
-        // The prompt the engine reported before it failed (a cut after Anthropic's `message_start`) was billed; a
-        // hedge loser's (cancelled by the router while the stream was not stopped, and another lane answered) is not.
+        // The prompt the engine reported before it failed (a cut after Anthropic's `message_start`) was billed, a
+        // hedge loser's (cancelled by the router because another lane answered) too.
         if (attempts && buffered) {
           const usage = lastUsage(buffered);
-          if (usage) attempts.failedAfterUsage(d, usage, scope?.cancelled === true && !attempts.stopped);
+          if (usage) attempts.failedAfterUsage(d, usage);
         }
         throw e;
       } finally {
@@ -266,6 +273,9 @@ export function streamDriver(
     discard(value: PrimedStream): void {
       closeQuietly(value.iterator);
     },
+    // A hedge lane that reached its first content part in the same turn as the winner (too late to be cancelled): its
+    // provider billed the prompt it reported (`Won.late`). With it, the winner is handed out once every lane has ended.
+    billedUsage: (value) => lastUsage(value.buffered),
     // The scope's signal goes to the engine's `stream` only.
     takesAttemptSignals: true,
   };

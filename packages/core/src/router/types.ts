@@ -453,11 +453,12 @@ export interface RouterResult extends GenerateResult {
   /**
    * The part of `cost` paid for stream attempts that failed before their first content part after their provider
    * reported usage (a cut after Anthropic's `message_start`, which reports the prompt: the provider bills it), when
-   * a later attempt (a retry, a fallback) answered; at the failed deployments' prices. A hedge loser's is not in it
-   * (cancelled by the router, as before), except, for a non-streamed call, an answer another lane completed in the
-   * same turn as the winner's, before the router could cancel it (billed: its reported usage, at its deployment's
-   * price). Non-streamed calls have no other: a cut or unparseable body reports no usage
-   * (and is never sent again).
+   * a later attempt (a retry, a fallback) or another hedge lane answered; at the failed deployments' prices: a
+   * streamed hedge lane the router cancelled because another lane answered is in it when it had reported usage
+   * before (its prompt, in Anthropic's `message_start`). For a non-streamed call, an answer another lane completed in
+   * the same turn as the winner's, before the router could cancel it (billed: its reported usage, at its deployment's
+   * price); a non-streamed lane cancelled in time reported nothing and is in neither. Non-streamed calls have no
+   * other: a cut or unparseable body reports no usage (and is never sent again).
    */
   failedAttemptsCost?: Cost;
   /**
@@ -509,7 +510,12 @@ export type RouterStreamPart =
 
 export interface RouterStream extends AsyncIterable<RouterStreamPart> {
   readonly requestId: string;
-  /** Resolves after the stream ends with the final result (usage, cost); rejects if it ended in error. */
+  /**
+   * Resolves after the stream ends with the final result (usage, cost); rejects if it ended in error. Awaiting it (a
+   * fulfilment handler: `await`, `.then(fn)`; not `.catch`) before the stream is iterated makes the router read the
+   * stream to its end (the router's own streams), so `await router.stream(p).result` settles; an iterator asked for
+   * later still gets every part (those read meanwhile first).
+   */
   readonly result: Promise<RouterResult>;
   /**
    * What calls this stream has already completed cost, for billing a stream that fails or is abandoned
@@ -520,9 +526,9 @@ export interface RouterStream extends AsyncIterable<RouterStreamPart> {
    * the attempts that failed before their first content part after their engine reported usage (a cut after
    * Anthropic's `message_start`, which reports the prompt): the provider billed that prompt; its cost is at the
    * failed deployment's price (`replay: false`). When another attempt then answers, `.result`'s cost has them too
-   * (`failedAttemptsCost`, their tokens in `failedAttemptsUsage`); a hedge loser's prompt is in neither (the router
-   * cancelled it because another lane answered), but a lane the router cancels because the call failed is counted
-   * here. Undefined while nothing was spent.
+   * (`failedAttemptsCost`, their tokens in `failedAttemptsUsage`). So do the hedge lanes the router cancelled after
+   * they had reported usage, whether another lane answered (a hedge loser: `.result` waits the turn or two they take
+   * to end) or the call failed. Undefined while nothing was spent.
    */
   spent?(): StreamSpend | undefined;
   /**

@@ -110,7 +110,8 @@ export class SemanticCacheHook {
     try {
       return await cache.lookup(request, scope, { ...(signal ? { signal } : {}), ...(requestId !== undefined ? { requestId } : {}), ...(spent ? { spent } : {}), ...(noGuard ? { noGuard } : {}) });
     } catch (e) {
-      this.deps.onError?.(toLLMError(e));
+      // A lookup the caller aborted (its embedding stopped with it) is no failure of the cache.
+      if (!signal?.aborted) this.deps.onError?.(toLLMError(e));
       return undefined;
     }
   }

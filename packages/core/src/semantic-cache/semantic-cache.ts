@@ -3,10 +3,8 @@ import type { CacheScope } from '../cache/cache-key.js';
 import { cachedAnswerOf, isBlankAnswer, type CachedAnswer, type CachedAnswerInput } from '../cache/cached-answer.js';
 import { isCacheable } from '../cache/is-cacheable.js';
 import { SemanticCacheSchema, type SemanticCacheConfig, type SemanticCacheConfigInput } from '../config/schema.js';
-import { BatchingEmbedder } from '../embeddings/batching-embedder.js';
-import { CachedEmbedder } from '../embeddings/cached-embedder.js';
 import { embedderInputLength, type Embedder } from '../embeddings/embedder.js';
-import { LocalUseEmbedder } from '../embeddings/local-use-embedder.js';
+import { sharedLocalUseEmbedder } from '../embeddings/shared-local-use-embedder.js';
 import { LLMError } from '../errors/llm-error.js';
 import { sectionConfigError } from '../config/validate.js';
 import { reportedCost } from '../router/reported-cost.js';
@@ -320,9 +318,12 @@ export function embeddingInput(question: string): string {
   return question.toLowerCase();
 }
 
-/** The default local embedder stack: USE lite, batched (32), with a 10,000-text LRU. */
+/**
+ * The default local embedder stack: USE lite, batched (32), with a 10,000-text LRU; the process's one
+ * (`sharedLocalUseEmbedder`, shared with `intelligent`'s prompt embedder), whose `close()` leaves it open.
+ */
 export function defaultLocalEmbedder(): Embedder {
-  return new CachedEmbedder(new BatchingEmbedder(new LocalUseEmbedder(), { maxBatch: 32 }));
+  return sharedLocalUseEmbedder();
 }
 
 /**

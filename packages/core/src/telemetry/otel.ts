@@ -1,4 +1,4 @@
-import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
+import type { OtelApi, OtelAttributes as Attributes, OtelSpan as Span, OtelTracer as Tracer } from './otel-api.js';
 import { LLMError } from '../errors/llm-error.js';
 import type { AttemptRecord, RouterEmbedResult, RouterEventName, RouterEvents, RouterResult } from '../router/types.js';
 import type { GenerateRequest } from '../spec/index.js';
@@ -29,8 +29,7 @@ import {
   type GenAiOperationName,
 } from './gen-ai-semconv.js';
 
-/** The parts of `@opentelemetry/api` the instrumentation uses (pass the module itself). */
-export type OtelApi = Pick<typeof import('@opentelemetry/api'), 'context' | 'trace' | 'SpanKind' | 'SpanStatusCode'>;
+export type { OtelApi } from './otel-api.js';
 
 /** Anything with the router's typed `on` (an `LLMRouter`). */
 export interface RouterEventSource {
@@ -80,8 +79,8 @@ export const TRACER_NAME = '@llmrr/core';
 interface OpenRequest {
   requestId: string;
   span: Span;
-  /** The parent context with this span set: attempt spans are its children. */
-  context: Context;
+  /** The parent context with this span set (OpenTelemetry's `Context`): attempt spans are its children. */
+  context: unknown;
   startedAt: number;
   operation: string;
   /** The model the caller asked for, when the event said. */

@@ -21,7 +21,9 @@ const BudgetSchema = z
   })
   .strict();
 
-const PreferencesSchema = z.object({ strategy: z.string().min(1).optional() }).catchall(z.unknown());
+const PreferencesSchema = z
+  .object({ strategy: z.string().min(1).optional(), clientStrategies: z.union([z.boolean(), z.array(z.string().min(1))]).optional() })
+  .catchall(z.unknown());
 const ModelList = z.array(z.string().min(1).max(200)).max(1000);
 
 export const TenantInputSchema = z

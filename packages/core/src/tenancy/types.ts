@@ -29,6 +29,11 @@ export interface TenantBudget {
 export interface TenantPreferences {
   /** Preferred routing strategy name. */
   strategy?: string;
+  /**
+   * Which strategies this tenant's clients may ask for per request through the gateway (`x-llmrr-strategy`,
+   * `llmrr.strategy`): `true` any, `false` none, or a list; instead of the router's `routing.clientStrategies`.
+   */
+  clientStrategies?: boolean | string[];
   [key: string]: unknown;
 }
 

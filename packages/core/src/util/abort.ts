@@ -6,7 +6,8 @@ import { timerDelay } from './timer-delay.js';
  * or aborted), and it settles as soon as the signal aborts, wherever the call stands (waiting for a pool connection,
  * connecting, sending, reading): a call that must wait for something first races that wait against the abort. An
  * engine keeps them for its own listeners and its fetch's (the openai-compatible engine carries the marker when its
- * fetch does). The router then hands such an engine the caller's signal itself for an attempt that needs no signal
+ * fetch does). The router then hands such an engine the call's signal itself (an `AttemptSignal` following the caller's,
+ * which the router's `close()` aborts too: only to an engine that also takes one, `TAKES_ATTEMPT_SIGNALS`) for an attempt that needs no signal
  * of its own (no timeout, no hedging), instead of making an `AbortController` linked to it per attempt (a few
  * microseconds on Node 20), and does not race the attempt against the abort: answering the abort at once is the
  * marked fetch's duty, and a marked fetch that breaks it leaves the call pending until it settles. A long-lived

@@ -1,6 +1,8 @@
 import { estimateRequestTokens, type BudgetReserveRequest } from '@llmrr/core';
 import type { AnthropicWireServer } from '@llmrr/core/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { get } from '../test-support/harness.js';
+import { metricSum } from '../test-support/metrics-text.js';
 import { type SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
@@ -8,7 +10,9 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // claude's first attempt is cut after its message_start; meanwhile the hedge on claude-b got its own message_start
 // (Anthropic bills that prompt) and waits for content. The budget cannot cover the extension the retry needs, so the
 // call ends with 402 budget_exceeded, and the router cancels the hedge: no lane answered, so the hedge lost to none
-// and its prompt is billed with the cut attempt's (a hedge that loses to an answer is not billed).
+// and its prompt is billed with the cut attempt's. A lane that loses to another lane's answer after its message_start
+// was billed that prompt too: it is the answering call's spend (the ledger row, the budget, the metrics under its own
+// deployment).
 
 const PRICE = { input: 3, output: 15 };
 const PRICE_B = { input: 1, output: 5 };
@@ -78,5 +82,42 @@ describe('hedged stream whose retry after a billed cut is refused by the budget'
     expect(row!.inputTokens).toBe(INPUT_A + INPUT_B);
     expect(row!.costUsd).toBeCloseTo(promptA + promptB, 9);
     await stores.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' } });
+  });
+});
+
+describe('hedged stream whose first lane loses to the hedge after its message_start', () => {
+  it("the answer's ledger row, the budget and the metrics have the loser's reported prompt at its deployment's price; the client's usage is the answer's", async () => {
+    const stores = gw.harness.stores!;
+    await stores.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' } });
+    const before = await stores.budgets.spent('acme', 'month');
+    const metricsBefore = await (await get(gw.harness.gateway, '/metrics')).text();
+    const claudeCost = (text: string) => metricSum(text, 'llm_cost_usd_total', /model="claude",tenant="acme"/);
+    const count = up.requests.length;
+    // claude: message_start (its prompt, billed by Anthropic), then nothing; the hedge on claude-b (at 40 ms) answers.
+    up.enqueue({ content: 'never arrives', chunks: 2, usage: { input_tokens: INPUT_A, output_tokens: 0 }, hangAfterEvents: 1 });
+    up.enqueue({ content: 'ok', usage: { input_tokens: INPUT_B, output_tokens: 2 } });
+    const stream = gw.anthropic().messages.stream(request());
+    let started: number | undefined;
+    let delta: number | null | undefined;
+    stream.on('streamEvent', (e) => {
+      if (e.type === 'message_start') started = e.message.usage.input_tokens;
+      if (e.type === 'message_delta') delta = e.usage.input_tokens;
+    });
+    expect(await stream.finalText()).toBe('ok');
+    // The client is told the answer's prompt throughout (message_start, message_delta, the final message): the
+    // loser's is billed, but no part of the answer.
+    expect([started, delta, (await stream.finalMessage()).usage.input_tokens]).toEqual([INPUT_B, INPUT_B, INPUT_B]);
+    expect(up.requests.length - count).toBe(2);
+    expect(up.requests.at(-2)!.eventsSent).toBeGreaterThanOrEqual(1);
+    const answer = (INPUT_B * PRICE_B.input + 2 * PRICE_B.output) / 1e6;
+    const promptA = (INPUT_A * PRICE.input) / 1e6;
+    const rows = await gw.ledger.query({ tenantId: 'acme' });
+    const row = rows.find((r) => r.requestId === stream.request_id);
+    expect(row).toMatchObject({ status: 'success', deployment: 'claude-b', inputTokens: INPUT_A + INPUT_B, outputTokens: 2 });
+    expect(row!.costUsd).toBeCloseTo(answer + promptA, 9);
+    const after = await stores.budgets.spent('acme', 'month');
+    expect(after.spentUsd - before.spentUsd).toBeCloseTo(answer + promptA, 9);
+    const metricsAfter = await (await get(gw.harness.gateway, '/metrics')).text();
+    expect(claudeCost(metricsAfter) - claudeCost(metricsBefore)).toBeCloseTo(promptA, 9);
   });
 });

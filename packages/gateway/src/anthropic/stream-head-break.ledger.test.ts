@@ -148,14 +148,19 @@ describe('a stream broken after message_start whose retry or fallback answers: t
   });
   afterAll(() => gw2?.close());
 
-  /** A stream that answers; its request id (the gateway's), the client's final usage, and the ledger row. */
+  /** A stream that answers; its request id (the gateway's), the client's final usage, message_start's, and the ledger row. */
   async function streamThatAnswers() {
     const stream = gw2.anthropic().messages.stream({ model: 'claude', max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] });
+    let started: unknown;
+    stream.on('streamEvent', (e) => {
+      // (A copy: the client's message snapshot, this object, takes message_delta's usage later.)
+      if (e.type === 'message_start') started = structuredClone(e.message.usage);
+    });
     const message = await stream.finalMessage();
     const { response } = await stream.withResponse();
     const id = response.headers.get('x-request-id')!;
     expect(id).toMatch(/^req_/);
-    return { message, row: await rowOf(id, gw2) };
+    return { message, started, row: await rowOf(id, gw2) };
   }
 
   /** `llm_cost_usd_total` of tenant acme and `llm_tokens_total` input of `model`, from /metrics. */
@@ -172,9 +177,11 @@ describe('a stream broken after message_start whose retry or fallback answers: t
     const before = up.requests.length;
     up.enqueue({ content: 'never arrives', chunks: 4, usage: USAGE, cutAfterEvents: 3 });
     up.enqueue({ content: 'The answer', chunks: 2, usage: USAGE });
-    const { message, row } = await streamThatAnswers();
+    const { message, started, row } = await streamThatAnswers();
     expect(up.requests.length - before).toBe(2);
     expect(message.usage).toMatchObject({ input_tokens: 100, output_tokens: 30, cache_creation_input_tokens: 4000 });
+    // message_start tells the answer's prompt too, not the cut attempt's on top (billed, but no part of the answer).
+    expect(started).toMatchObject({ input_tokens: 100, cache_creation_input_tokens: 4000 });
     expect(row).toMatchObject({ status: 'success', deployment: 'claude', inputTokens: 2 * 4100, outputTokens: 30, cacheWriteInputTokens: 2 * 4000 });
     const answerUsd = promptUsd(PRICE) + (30 * PRICE.output) / 1e6;
     expect(row!.costUsd).toBeCloseTo(promptUsd(PRICE) + answerUsd, 9);
@@ -191,9 +198,10 @@ describe('a stream broken after message_start whose retry or fallback answers: t
     up.enqueue({ content: 'never arrives', chunks: 4, usage: USAGE, cutAfterEvents: 3 });
     up.enqueue({ content: 'never arrives', chunks: 4, usage: USAGE, cutAfterEvents: 3 });
     up.enqueue({ content: 'The answer', chunks: 2, usage: USAGE });
-    const { message, row } = await streamThatAnswers();
+    const { message, started, row } = await streamThatAnswers();
     expect(up.requests.length - before).toBe(3);
     expect(message.usage).toMatchObject({ input_tokens: 100, output_tokens: 30 });
+    expect(started).toMatchObject({ input_tokens: 100, cache_creation_input_tokens: 4000 });
     expect(row).toMatchObject({ status: 'success', deployment: 'claude-b', inputTokens: 3 * 4100, outputTokens: 30, cacheWriteInputTokens: 3 * 4000 });
     expect(row!.costUsd).toBeCloseTo(2 * promptUsd(PRICE) + promptUsd(PRICE_B) + (30 * PRICE_B.output) / 1e6, 9);
   });

@@ -55,7 +55,7 @@ export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: M
         throw new LLMError({ code: 'invalid_request', message: `Too many messages: ${count} (the limit is ${deps.maxMessages})`, param: 'messages' });
       }
       const built = ep.build(body, { headers: incoming.headers, principal, requestId });
-      checkStrategy(built.ext, (body as { llmrr?: LlmrrExtension }).llmrr, deps.router, ep.strategyField);
+      checkStrategy(built.ext, (body as { llmrr?: LlmrrExtension }).llmrr, deps.router, principal, ep.strategyField);
       const headers = demoHeaders(principal);
       // Field by field: spreading `built` (an object holding closures) costs V8 several microseconds.
       return await runModelCall(deps, {

@@ -23,19 +23,44 @@ export function routerExtension(headers: HeaderSource, body: LlmrrExtension | un
 }
 
 /**
- * The extension's strategy must be one the router has (when the router lists its strategies): else a 400 naming
+ * The extension's strategy must be one the router has (when the router lists its strategies) and one the operator
+ * lets clients choose (the tenant's `preferences.clientStrategies`, else `routing.clientStrategies` of the router's
+ * config: `false` none, a list those): else a 400 naming
  * where it came from, `llmrr.strategy` in the body (which wins) or the `x-llmrr-strategy` header, or `param` for an
  * endpoint whose strategy is a field of its own (`strategy` of `/api/chat`). Checked before the call is admitted,
  * so a typo leaves no ledger record and takes no place under the rate limits.
  */
-export function checkStrategy(ext: LlmrrExtension, body: LlmrrExtension | undefined, router: Pick<GatewayRouter, 'strategyNames'>, param?: string): void {
+export function checkStrategy(
+  ext: LlmrrExtension,
+  body: LlmrrExtension | undefined,
+  router: Pick<GatewayRouter, 'strategyNames' | 'routerConfig'>,
+  principal: Principal,
+  param?: string,
+): void {
   const name = ext.strategy;
-  if (name === undefined || !router.strategyNames) return;
-  const known = router.strategyNames();
-  if (known.includes(name)) return;
+  if (name === undefined) return;
+  const own: unknown = principal.tenant?.preferences.clientStrategies;
+  if (own !== undefined && typeof own !== 'boolean' && !Array.isArray(own)) {
+    // Stored before the admin API checked it: the server's data, not the client's fault (as an unknown preferred strategy).
+    throw new LLMError({
+      code: 'config_invalid',
+      message: `Invalid stored tenant ${JSON.stringify(principal.tenantId)}:\n  preferences.clientStrategies: must be true, false or a list of strategy names`,
+      param: 'preferences.clientStrategies',
+    });
+  }
+  const allowed = (own as boolean | readonly string[] | undefined) ?? router.routerConfig?.routing.clientStrategies;
+  const setting = own !== undefined ? 'preferences.clientStrategies of the tenant' : 'routing.clientStrategies';
+  const known = router.strategyNames?.();
+  if ((known === undefined || known.includes(name)) && (allowed === undefined || allowed === true || (allowed !== false && allowed.includes(name)))) return;
   param ??= body?.strategy !== undefined ? 'llmrr.strategy' : 'x-llmrr-strategy';
   const shown = name.length > 100 ? `${JSON.stringify(name.slice(0, 100))}...` : JSON.stringify(name);
-  throw new LLMError({ code: 'invalid_request', message: `${param}: unknown strategy ${shown} (known: ${known.join(', ')})`, param });
+  const message =
+    known !== undefined && !known.includes(name)
+      ? `${param}: unknown strategy ${shown} (known: ${known.join(', ')})`
+      : allowed === false || (allowed as readonly string[]).length === 0
+        ? `${param}: clients may not choose the routing strategy (${setting}: ${JSON.stringify(allowed)}); leave it out to use the server's`
+        : `${param}: strategy ${shown} is not one a client may choose (${setting}: ${(allowed as readonly string[]).join(', ')})`;
+  throw new LLMError({ code: 'invalid_request', message, param });
 }
 
 /**

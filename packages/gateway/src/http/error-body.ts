@@ -46,8 +46,8 @@ export function isUpstreamError(err: LLMError): boolean {
  */
 export function toPublicError(e: unknown): LLMError {
   const err = toLLMError(e);
-  // engine_unavailable is always the gateway's own state (a local model file that fails to load, an optional
-  // package missing, a closed engine or store), never the client's: its message names server paths and addresses.
+  // engine_unavailable is always the gateway's own state (an optional package or a native binary missing, a store it
+  // cannot reach), never the client's: its message names server paths and addresses.
   if (err.code === 'internal' || err.code === 'config_invalid' || err.code === 'engine_unavailable') {
     if (err.afterResponse) return new LLMError({ code: err.code, message: `Internal gateway error ${LOST_ANSWER}; see the server log for this request id`, afterResponse: true, cause: err });
     return new LLMError({ code: err.code, message: 'Internal gateway error; see the server log for this request id', cause: err });
@@ -90,7 +90,7 @@ const ANTHROPIC_TYPES: Partial<Record<LLMError['code'], string>> = {
 
 /** The error body in `style`'s shape (Anthropic's: `type: "error"` and `request_id` at the top, Anthropic's `error.type`). */
 export function errorBody(err: LLMError, requestId: string, style: ErrorStyle = 'openai'): ErrorBody {
-  const body: ErrorBody = err.toJSON(requestId);
+  const body: ErrorBody = err.toWire(requestId);
   if (style !== 'anthropic') return body;
   const type = ANTHROPIC_TYPES[err.code];
   if (type !== undefined) body.error.type = type;
@@ -109,12 +109,23 @@ export function errorStatus(err: LLMError, style: ErrorStyle = 'openai'): number
 }
 
 /**
+ * A hidden internal error that a retry cannot cure: the gateway's own configuration (`config_invalid`: a local model
+ * file missing or no model file of its kind, too) or a component it cannot load (`engine_unavailable`: an optional
+ * package, a native binary). A plain `internal` (unexpected: a local model file that would not load for another
+ * reason, which the next call tries again) stays retryable, as does every 503 (`shutting_down`: a router or engine
+ * closed as its instance shuts down, which another instance answers).
+ */
+function permanent(err: LLMError): boolean {
+  return err.code === 'config_invalid' || err.code === 'engine_unavailable';
+}
+
+/**
  * The error reply: status from the error, the request id as `jsonReply` sends it (`x-request-id` and `request-id`, from
  * which the Anthropic SDKs read `APIError.requestID`), `retry-after` when it has one (whole seconds, at least 1: the
  * error's own wait, never shortened - a provider's is at most a day already, `MAX_RETRY_AFTER_MS`, and the gateway's
  * own limits tell when they admit again, however long that is), `x-should-retry: false` for an
  * answer lost after the provider accepted it (`afterResponse`: it may be billed; the official OpenAI and Anthropic
- * clients retry a 5xx twice unless the server says so); `headers` (lower-case names) are kept: they become the reply's
+ * clients retry a 5xx twice unless the server says so) and for an internal error a retry cannot cure (`permanent`); `headers` (lower-case names) are kept: they become the reply's
  * (added to, not copied, as in `jsonReply`).
  */
 export function errorReply(e: unknown, requestId: string, style: ErrorStyle = 'openai', headers: Record<string, string> = {}): Reply {
@@ -125,7 +136,7 @@ export function errorReply(e: unknown, requestId: string, style: ErrorStyle = 'o
   h['request-id'] = requestId;
   // Whole seconds, at least 1 (a client told 0 comes back at once, into the same limit).
   if (err.retryAfterMs !== undefined) h['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
-  if (err.afterResponse) h['x-should-retry'] = 'false';
+  if (err.afterResponse || permanent(err)) h['x-should-retry'] = 'false';
   return { status: errorStatus(err, style), headers: h, body: JSON.stringify(errorBody(err, requestId, style)) };
 }
 

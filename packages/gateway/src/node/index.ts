@@ -1,4 +1,5 @@
 export { DEFAULT_REQUEST_TIMEOUT_MS, serveGateway } from './serve-gateway.js';
+export { trustedProxies, type TrustedProxies } from './client-address.js';
 export type { ServeOptions, ServedGateway } from './serve-gateway.js';
 export { createUpstreamFetch } from './upstream-fetch.js';
 export type { UpstreamFetch, UpstreamFetchOptions } from './upstream-fetch.js';

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { ServedStreams } from '../calls/served-streams.js';
 import type { BodyBudget } from '../http/body-budget.js';
 import { tooLarge, unreadable, type HeaderSource, type Incoming } from '../http/incoming.js';
+import { clientAddress, type TrustedProxies } from './client-address.js';
 
 /** Node's parsed headers (lower-case names; repeats joined, except `set-cookie`: `serveGateway`'s `joinDuplicateHeaders`). */
 class NodeHeaders implements HeaderSource {
@@ -137,13 +138,15 @@ export class NodeIncoming implements Incoming {
     readonly served?: ServedStreams,
     /** The server's connections (`serveGateway`), whose shutdown cut aborts their signals. */
     private readonly connections?: ConnectionSignals,
+    /** The server's trusted proxies (`ServeOptions.trustedProxies`): whose `X-Forwarded-For` names the client. */
+    private readonly trusted?: TrustedProxies,
   ) {
     this.headers = new NodeHeaders(req.headers);
     arrived(req, res);
   }
 
   get clientIp(): string | undefined {
-    return this.req.socket.remoteAddress;
+    return clientAddress(this.req, this.trusted);
   }
 
   /** The connection's signal (`connectionSignal`): one per connection, made on first use. */

@@ -9,6 +9,7 @@ import { errorReply } from '../http/error-body.js';
 import { defaultRequestId } from '../http/request-id.js';
 import { LLMError, timerDelay } from '@llmrr/core';
 import type { Gateway } from '../types.js';
+import { clientAddress, trustedProxies, type TrustedProxies } from './client-address.js';
 import { answerClientError, answerContinue, answerExpectation, answerMissingHost, fetchBridgeError } from './client-error.js';
 import { ConnectionSignals, NodeIncoming, arrived, connectionSignal, lastArrived, latestArrived } from './node-incoming.js';
 import { lingering, stopLingering, writeReply } from './write-reply.js';
@@ -47,6 +48,13 @@ export interface ServeOptions {
    * resolves as soon as those answers are sent, not at the end of this bound.
    */
   cutSettleMs?: number;
+  /**
+   * The proxies in front of the server (load balancers, ingresses) whose `X-Forwarded-For` is believed: addresses and
+   * CIDR ranges, IPv4 or IPv6 (`['10.0.0.0/8', 'fd00::/8']`). A request whose connection comes from one of them is
+   * taken to come from the right-most hop of its `X-Forwarded-For` that is not one of them (what the audit log
+   * records). Default none: the header is never read (any client can write it). An entry that is neither throws.
+   */
+  trustedProxies?: readonly string[];
 }
 
 /** Default `requestTimeoutMs`. */
@@ -110,14 +118,14 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     throw new RangeError(`serveGateway: cutSettleMs must be an integer >= 0 (ms), got ${String(cutSettleMs)}`);
   }
   // The streamed calls this server carries (both ways: direct and through `gateway.fetch`): its shutdown cuts them.
-  const drain: Drain = { unready: false, closing: false, calls: 0, answers: new Map(), streams: new ServedStreams(), connections: new ConnectionSignals() };
+  const drain: Drain = { unready: false, closing: false, calls: 0, answers: new Map(), streams: new ServedStreams(), connections: new ConnectionSignals(), trusted: trustedProxies(options.trustedProxies) };
   const viaFetch = getRequestListener(
     (request, env) => {
       const req = env.incoming as IncomingMessage;
       // The model routes take the connection's signal, as served directly: the shutdown cut reaches them through it.
       const res = env.outgoing as ServerResponse;
       const facts: ServedEnv = { [SERVED_STREAMS]: drain.streams, [SERVED_SIGNAL]: () => connectionSignal(req, res, drain.connections) };
-      const clientIp = req.socket.remoteAddress;
+      const clientIp = clientAddress(req, drain.trusted);
       if (clientIp) facts.clientIp = clientIp;
       // A request taken once close() was called (during its delay, or pipelined on a busy connection): `/ready` answers 503.
       if (drain.unready) facts.draining = true;
@@ -323,6 +331,8 @@ interface Drain {
   connections: ConnectionSignals;
   /** The streamed calls this server carries, until they settle. */
   streams: ServedStreams;
+  /** `ServeOptions.trustedProxies`: whose `X-Forwarded-For` names the client (`clientAddress`). */
+  trusted: TrustedProxies | undefined;
 }
 
 /** Requests of a connection taken and not yet answered (more than one: pipelined). */
@@ -410,7 +420,7 @@ function handedOver(req: IncomingMessage, res: ServerResponse, drain: Drain): vo
 }
 
 function serveDirect(direct: DirectRoutes, route: ModelRoute, req: IncomingMessage, res: ServerResponse, drain: Drain): void {
-  const incoming = new NodeIncoming(req, res, drain.streams, drain.connections);
+  const incoming = new NodeIncoming(req, res, drain.streams, drain.connections, drain.trusted);
   const requestId = direct.requestId(incoming.headers);
   route(incoming, requestId, direct.now())
     .then(

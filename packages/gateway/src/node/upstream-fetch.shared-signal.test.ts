@@ -1,7 +1,7 @@
 /**
  * `createUpstreamFetch` says it removes the abort listeners it adds (`RELEASES_ABORT_LISTENERS`), so the router hands
- * the openai-compatible engine a caller's signal as it is for a plain `generate` (the gateway's per-connection
- * signal): checked against real HTTP peers, the claim (no listener left after answers of every kind, aborts
+ * the openai-compatible engine the call's own signal as it is for a plain `generate` (an `AttemptSignal` following the
+ * gateway's per-connection signal): checked against real HTTP peers, the claim (no listener left after answers of every kind, aborts
  * included) and what the router does with it (a long-lived signal collects nothing; an abort still ends the call).
  * Its stream attempts' `AttemptSignal` (`TAKES_ATTEMPT_SIGNALS`): upstream-fetch.attempt-signal.test.ts.
  */
@@ -65,7 +65,7 @@ describe('createUpstreamFetch and a caller signal', () => {
     await expect(hanging).rejects.toThrow('client went away');
   });
 
-  it("the router hands the engine the caller's signal as it is: it collects no listener over many calls, and its abort ends the call", async () => {
+  it("the router hands the engine the call's own signal (following the caller's): the caller's collects no listener over many calls, and its abort ends the call", async () => {
     const router = new LLMRouter({ models: [{ name: 'main', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'gpt-test', apiKey: 'k' }], routing: { strategy: 'priority' } }, { fetch: upstream });
     const connection = new AbortController();
     for (let i = 0; i < 20; i++) expect((await router.generate(`call ${i}`, { signal: connection.signal })).text).toBe(`echo: call ${i}`);
@@ -75,7 +75,8 @@ describe('createUpstreamFetch and a caller signal', () => {
     const before = wire.requests.length;
     const pending = router.generate('hang', { signal: connection.signal });
     while (wire.requests.length === before) await new Promise((r) => setTimeout(r, 5));
-    // The upstream request's own listener, on the caller's signal itself (no linked controller of the attempt's).
+    // One listener while the call runs: the call's own signal's (an AttemptSignal, which the upstream request takes as
+    // it is: no linked controller of the attempt's).
     expect(abortListeners(connection.signal)).toBe(1);
     connection.abort(new Error('client went away'));
     await expect(pending).rejects.toMatchObject({ code: 'aborted', deployment: 'main' });

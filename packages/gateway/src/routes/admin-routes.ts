@@ -75,6 +75,16 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       throw new LLMError({ code: 'invalid_request', message: `preferences.strategy: unknown strategy "${strategy.slice(0, 100)}" (known: ${known.join(', ')})`, param: 'preferences.strategy' });
     }
   };
+  /** A tenant's `preferences.clientStrategies` may name only strategies the router has (a typo would refuse its clients). */
+  const checkClientStrategies = (names: boolean | readonly string[] | undefined) => {
+    if (typeof names === 'boolean' || names === undefined || !deps.router.strategyNames) return;
+    const known = deps.router.strategyNames();
+    names.forEach((name, i) => {
+      if (known.includes(name)) return;
+      const param = `preferences.clientStrategies.${i}`;
+      throw new LLMError({ code: 'invalid_request', message: `${param}: unknown strategy "${name.slice(0, 100)}" (known: ${known.join(', ')})`, param });
+    });
+  };
   const guard =
     (handler: AdminHandler) =>
     async (c: AppContext): Promise<Response> => {
@@ -135,6 +145,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       checkTenantModels(input.models);
       checkCascadeNames(input.models);
       checkStrategy(input.preferences?.strategy);
+      checkClientStrategies(input.preferences?.clientStrategies);
       if (input.id !== undefined) await checkIdUnused(s, input.id);
       const since = tenantModels?.begin();
       const tenant = await s.tenants.createTenant(input);
@@ -160,6 +171,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       checkTenantModels(patch.models ?? undefined);
       checkCascadeNames(patch.models);
       checkStrategy(patch.preferences?.strategy);
+      checkClientStrategies(patch.preferences?.clientStrategies);
       // A deletion heard while the update is on its way (another process's) keeps the tenant out of the router.
       const since = tenantModels?.begin();
       const tenant = await s.tenants.updateTenant(id, patch);

@@ -7,7 +7,7 @@ import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../cal
 import { jsonResponse } from '../calls/model-call.js';
 import { postModelEndpoint } from '../calls/model-endpoint.js';
 import { resolveModel, visibleDeployments } from '../calls/resolve-model.js';
-import { tenantStrategy } from '../calls/router-extension.js';
+import { checkStrategy, tenantStrategy } from '../calls/router-extension.js';
 import { errorResponse, needsServerLog, toPublicError } from '../http/error-body.js';
 import { incomingFromRequest } from '../http/incoming.js';
 import { readJsonBody } from '../http/read-json-body.js';
@@ -169,6 +169,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
     try {
       principal = await principalOf(c, deps, headers);
       const body = validateBody(RouteRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), deps.bodyRead));
+      if (body.strategy !== undefined) checkStrategy({ strategy: body.strategy }, undefined, deps.router, principal, 'strategy');
       const resolved = resolveModel(body.model, deps.router.models(routerTenant(principal)), principal);
       const strategy = body.strategy ?? tenantStrategy(principal, deps.router);
       const routed = await deps.router

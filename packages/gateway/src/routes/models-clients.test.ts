@@ -15,7 +15,13 @@ let narrow: string;
 beforeAll(async () => {
   h = await createHarness({
     stores: 'memory',
-    models: [mockModel('mock'), mockModel('openai/gpt-4o', {}, { contextWindow: 128000 }), mockModel('m3'), mockModel('m4'), mockModel('m5')],
+    models: [
+      mockModel('mock'),
+      mockModel('openai/gpt-4o', {}, { contextWindow: 128000 }),
+      mockModel('m3', {}, { alias: 'fast' }),
+      mockModel('m4', {}, { alias: 'fast', capabilities: ['chat', 'vision'] }),
+      mockModel('m5'),
+    ],
   });
   await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme' });
   secret = (await h.stores!.tenants.createKey('acme', { name: 'sdk' })).secret;
@@ -50,6 +56,22 @@ describe('official openai client: models.retrieve', () => {
     const listed = [];
     for await (const x of client().models.list()) listed.push(x);
     expect(listed.find((x) => x.id === 'openai/gpt-4o')).toEqual(m);
+  });
+
+  it('models.list has each alias once, after the deployments, with the deployments it stands for; retrieve takes it', async () => {
+    const listed: OpenAI.Model[] = [];
+    for await (const x of client().models.list()) listed.push(x);
+    expect(listed.map((x) => x.id)).toEqual(['mock', 'openai/gpt-4o', 'm3', 'm4', 'm5', 'fast']);
+    const alias = listed.at(-1) as OpenAI.Model & { llmrr: { engine: string; alias_of: string[]; capabilities: string[] } };
+    expect(alias).toMatchObject({ id: 'fast', object: 'model', owned_by: 'llmrr', llmrr: { engine: 'alias', alias_of: ['m3', 'm4'] } });
+    // What some deployment of the alias can do (m3 every mock capability, m4 vision too).
+    expect(alias.llmrr.capabilities).toContain('vision');
+    expect(alias.llmrr.capabilities).toContain('tools');
+    expect(await client().models.retrieve('fast')).toEqual(alias);
+    // A key that sees none of the alias's deployments does not see the alias.
+    const mine: string[] = [];
+    for await (const x of client(narrow).models.list()) mine.push(x.id);
+    expect(mine).toEqual(['mock']);
   });
 
   it('a model the key may not see, or none at all: NotFoundError naming model', async () => {

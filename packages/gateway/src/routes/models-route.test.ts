@@ -55,15 +55,17 @@ describe('GET /v1/models/{model} (OpenAI shape)', () => {
     expect(((await deep.json()) as { id: string; llmrr: { alias: string } }).llmrr.alias).toBe('fam');
   });
 
-  it('an alias resolves to the first visible deployment carrying it, answered under its own id', async () => {
-    for (const [key, style] of [
-      [all, bearer(all)],
-      [narrow, { 'x-api-key': narrow, ...ANTHROPIC }],
-    ] as const) {
-      const res = await get(h.gateway, '/v1/models/fam', style);
-      expect(res.status, key).toBe(200);
-      expect(((await res.json()) as { id: string }).id).toBe('vendor/family/v2');
-    }
+  it('an alias is its own object of the list (OpenAI shape); with anthropic-version the first visible deployment carrying it, under its own id', async () => {
+    const list = (await (await get(h.gateway, '/v1/models', bearer(narrow))).json()) as { data: Array<{ id: string }> };
+    expect(list.data.map((m) => m.id)).toEqual(['mock', 'vendor/family/v2', 'fam']);
+    const res = await get(h.gateway, '/v1/models/fam', bearer(narrow));
+    expect(res.status).toBe(200);
+    const alias = await res.json();
+    expect(alias).toEqual(list.data.at(-1));
+    expect(alias).toMatchObject({ id: 'fam', object: 'model', owned_by: 'llmrr', llmrr: { engine: 'alias', alias_of: ['vendor/family/v2'] } });
+    const anthropic = await get(h.gateway, '/v1/models/fam', { 'x-api-key': narrow, ...ANTHROPIC });
+    expect(anthropic.status).toBe(200);
+    expect(((await anthropic.json()) as { id: string }).id).toBe('vendor/family/v2');
   });
 
   it('404 model_not_found naming model for an unknown, disabled, hidden name or an alias of only hidden ones, all alike', async () => {
@@ -207,7 +209,8 @@ describe('Anthropic shape (request carries anthropic-version)', () => {
     const res = await get(h.gateway, '/v1/models?limit=1', bearer(all));
     const body = (await res.json()) as { object: string; data: unknown[] };
     expect(body.object).toBe('list');
-    expect(body.data).toHaveLength(5);
+    // The five enabled deployments and the alias `fam` (the disabled `off`'s alias is not listed).
+    expect(body.data).toHaveLength(6);
   });
 });
 

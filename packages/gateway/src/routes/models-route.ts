@@ -27,10 +27,35 @@ export function toOpenAIModel(d: DeploymentInfo, created: number): OpenAIModelOb
 }
 
 /**
+ * The aliases of `models` (visible deployments) as model objects of their own, each once, in order of first
+ * appearance, after the deployments: OpenAI clients pick a model id from the list, and an alias is one they may
+ * call (`llmrr.alias_of` names the deployments it stands for; `capabilities` is what some of them can do). An alias
+ * that is also a listed name is not repeated.
+ */
+export function openAIAliasModels(models: readonly DeploymentInfo[], created: number): OpenAIModelObject[] {
+  const byAlias = new Map<string, DeploymentInfo[]>();
+  for (const d of models) {
+    if (d.alias === undefined) continue;
+    const group = byAlias.get(d.alias);
+    if (group) group.push(d);
+    else byAlias.set(d.alias, [d]);
+  }
+  const out: OpenAIModelObject[] = [];
+  for (const [alias, group] of byAlias) {
+    if (models.some((d) => d.name === alias)) continue;
+    const capabilities = [...new Set(group.flatMap((d) => d.capabilities))];
+    out.push({ id: alias, object: 'model', created, owned_by: 'llmrr', llmrr: { engine: 'alias', capabilities, alias_of: group.map((d) => d.name) } });
+  }
+  return out;
+}
+
+/**
  * `GET /v1/models` and `GET /v1/models/{model}`: the deployments the caller's tenant may use (enabled, in
- * its allow-list), in OpenAI's shape, or in Anthropic's (paged with `limit`, `after_id`, `before_id`,
- * filtered by `lifecycle`) when the request carries `anthropic-version`. `{model}` is a deployment name or
- * an alias (the first visible deployment with that alias answers, under its own id). The model id may contain `/`, raw or as `%2F` (the openai SDK
+ * its allow-list), in OpenAI's shape followed by their aliases as model objects of their own (`openAIAliasModels`),
+ * or in Anthropic's (deployments only, paged with `limit`, `after_id`, `before_id`, filtered by `lifecycle`) when
+ * the request carries `anthropic-version`. `{model}` is a deployment name or an alias: in OpenAI's shape the alias's
+ * own object (`llmrr.alias_of`), in Anthropic's the first visible deployment with that alias, under its own id. The
+ * model id may contain `/`, raw or as `%2F` (the openai SDK
  * encodes it, curl and older clients do not). A model the caller may not see is the same 404
  * `model_not_found` naming `model` as on the model endpoints, whether it exists or not. Neither route
  * calls a model: no ledger record, no limit or budget is touched. In demo mode the answers carry
@@ -55,7 +80,7 @@ export function registerModelsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
       if (style === 'anthropic') {
         return jsonResponse(anthropicModelPage(models, { limit: c.req.query('limit'), after_id: c.req.query('after_id'), before_id: c.req.query('before_id'), lifecycle: c.req.queries('lifecycle') }), requestId, headers);
       }
-      const list: OpenAIModelList = { object: 'list', data: models.map((d) => toOpenAIModel(d, created())) };
+      const list: OpenAIModelList = { object: 'list', data: [...models.map((d) => toOpenAIModel(d, created())), ...openAIAliasModels(models, created())] };
       return jsonResponse(list, requestId, headers);
     } catch (e) {
       const err = toLLMError(e);
@@ -86,14 +111,17 @@ export function registerModelsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
       const { models, principal } = await visible(c, requestId, headers);
       const problem = modelNameProblem(id);
       if (problem !== undefined) throw new LLMError({ code: 'invalid_request', message: `Invalid request: model: ${problem}`, param: 'model' });
-      // An alias resolves as the Models API documents ("Model identifier or alias"): the first visible
-      // deployment carrying it, answered with its own id. Only visible deployments are searched.
+      // An alias: in OpenAI's shape, its own object of the list (`openAIAliasModels`); in Anthropic's, as its Models
+      // API documents ("Model identifier or alias"), the first visible deployment carrying it, under its own id.
+      // Only visible deployments are searched.
       const d = models.find((m) => m.name === id) ?? models.find((m) => m.alias === id);
       if (!d) {
         // The reason (unknown or outside the allow-list) is not the caller's to learn; one answer for both.
         throw modelRefused(id, 'unknown', principal.tenantId);
       }
-      return jsonResponse(style === 'anthropic' ? toAnthropicModelInfo(d) : toOpenAIModel(d, created()), requestId, headers);
+      if (style === 'anthropic') return jsonResponse(toAnthropicModelInfo(d), requestId, headers);
+      const model = d.name === id ? toOpenAIModel(d, created()) : openAIAliasModels(models, created()).find((m) => m.id === id)!;
+      return jsonResponse(model, requestId, headers);
     } catch (e) {
       const err = toLLMError(e);
       if (needsServerLog(err)) deps.log(`request failed: ${err.code}`, requestId, e);

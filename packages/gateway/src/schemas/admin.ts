@@ -27,7 +27,7 @@ export const AdminBudgetSchema = z.strictObject({
 });
 
 const tier = z.enum(['basic', 'pro', 'enterprise']);
-const preferences = z.looseObject({ strategy: z.string().min(1).optional() });
+const preferences = z.looseObject({ strategy: z.string().min(1).optional(), clientStrategies: z.union([z.boolean(), z.array(z.string().min(1))]).optional() });
 
 /** `POST /admin/tenants`. */
 export const AdminTenantCreateSchema = z.strictObject({

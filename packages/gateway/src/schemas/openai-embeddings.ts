@@ -74,7 +74,7 @@ export const OpenAIModelListSchema = z.object({
       object: z.literal('model'),
       created: z.number().int(),
       owned_by: z.string(),
-      llmrr: z.object({ engine: z.string(), alias: z.string().optional(), capabilities: z.array(z.string()) }).optional(),
+      llmrr: z.object({ engine: z.string(), alias: z.string().optional(), alias_of: z.array(z.string()).optional(), capabilities: z.array(z.string()) }).optional(),
     }),
   ),
 });

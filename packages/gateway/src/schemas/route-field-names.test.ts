@@ -256,4 +256,13 @@ describe('warnings and errors with the client names', () => {
     const same = new LLMError({ code: 'invalid_request', message: 'temperature: bad', param: 'temperature' });
     expect(withClientMessagePath(same, undefined, responses().fieldNames)).toBe(same);
   });
+
+  it('the router\'s refusal of a call fallback (fallbacks.N) is the client\'s llmrr.fallbacks.N, on each route that takes them', () => {
+    const e = new LLMError({ code: 'invalid_request', message: 'fallbacks.1: unknown model "x" (no deployment by that name or alias). Known: a', param: 'fallbacks.1' });
+    for (const names of [chat().fieldNames, COMPLETION_FIELD_NAMES, responses().fieldNames, messages().fieldNames]) {
+      expect(withClientMessagePath(e, undefined, names)).toMatchObject({ param: 'llmrr.fallbacks.1', message: 'llmrr.fallbacks.1: unknown model "x" (no deployment by that name or alias). Known: a' });
+    }
+    const all = new LLMError({ code: 'invalid_request', message: 'fallbacks must be an array of deployment names', param: 'fallbacks' });
+    expect(withClientMessagePath(all, undefined, chat().fieldNames)).toMatchObject({ param: 'llmrr.fallbacks', message: 'llmrr.fallbacks must be an array of deployment names' });
+  });
 });

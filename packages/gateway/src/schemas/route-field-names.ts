@@ -4,9 +4,16 @@ import { LOGPROBS_INCLUDE } from './responses-include-values.js';
 // How each route's client names the core fields its converter sets (see `ClientFieldNames`): only those a client
 // field of the route produces; the others (`seed`, `temperature`, `stop` on the OpenAI routes...) keep core's name.
 
+/**
+ * Core's call options a route's `llmrr` extension sets (a router's refusal of a fallback names `fallbacks.N`: the
+ * client's `llmrr.fallbacks.N`).
+ */
+const LLMRR_FIELDS = { fallbacks: 'llmrr.fallbacks' } as const;
+
 /** The client's names on `/v1/chat/completions` (openai/to-generate-request.ts), `maxTokens` as `max_completion_tokens`. */
 const CHAT: ClientFieldNames = {
   fields: {
+    ...LLMRR_FIELDS,
     maxTokens: 'max_completion_tokens',
     topP: 'top_p',
     frequencyPenalty: 'frequency_penalty',
@@ -42,7 +49,7 @@ export function chatFieldNames(body: { max_completion_tokens?: number | null | u
  * capability or context-window refusal's param) is the `prompt`.
  */
 export const COMPLETION_FIELD_NAMES: ClientFieldNames = {
-  fields: { messages: 'prompt', maxTokens: 'max_tokens', topP: 'top_p', frequencyPenalty: 'frequency_penalty', presencePenalty: 'presence_penalty', topK: 'top_k', 'logprobs.topLogprobs': 'logprobs' },
+  fields: { ...LLMRR_FIELDS, messages: 'prompt', maxTokens: 'max_tokens', topP: 'top_p', frequencyPenalty: 'frequency_penalty', presencePenalty: 'presence_penalty', topK: 'top_k', 'logprobs.topLogprobs': 'logprobs' },
 };
 
 /**
@@ -59,6 +66,7 @@ export const QUICK_FIELD_NAMES: ClientFieldNames = { fields: { messages: 'prompt
  */
 const RESPONSES: ClientFieldNames = {
   fields: {
+    ...LLMRR_FIELDS,
     messages: 'input',
     maxTokens: 'max_output_tokens',
     topP: 'top_p',
@@ -97,6 +105,7 @@ export function responsesFieldNames(body: { user?: string | null | undefined; in
  */
 export const MESSAGES_FIELD_NAMES: ClientFieldNames = {
   fields: {
+    ...LLMRR_FIELDS,
     maxTokens: 'max_tokens',
     topP: 'top_p',
     stop: 'stop_sequences',

@@ -15,6 +15,27 @@ function join(frames: string[]): string {
   return frames.length === 1 ? frames[0]! : frames.join('');
 }
 
+const COUNTS = ['inputTokens', 'outputTokens', 'totalTokens', 'cachedInputTokens', 'cacheWriteInputTokens', 'cacheWrite1hInputTokens', 'reasoningTokens'] as const;
+
+/**
+ * The usage of the completed answers in `spent` (a cascade's weak step): its usage less that of the failed attempts
+ * in it (`failedAttempts`), or undefined when no token is left.
+ */
+function answersIn(spent: StreamSpend): Usage | undefined {
+  const failed = spent.failedAttempts;
+  if (!failed?.length) return spent.usage.inputTokens + spent.usage.outputTokens > 0 ? spent.usage : undefined;
+  const u: Usage = { ...spent.usage };
+  for (const k of COUNTS) {
+    let n = u[k];
+    if (n === undefined) continue;
+    for (const f of failed) n -= f.usage[k] ?? 0;
+    if (n > 0) u[k] = n;
+    else if (k === 'inputTokens' || k === 'outputTokens' || k === 'totalTokens') u[k] = 0;
+    else delete u[k];
+  }
+  return u.inputTokens + u.outputTokens > 0 ? u : undefined;
+}
+
 /**
  * An encoder with frames to send once the parts read while opening (the head) went through `part`, in the
  * stream's first write with them, whether or not a head part sent anything (the Anthropic encoder's
@@ -35,7 +56,8 @@ export interface HeadEncoder extends StreamEncoder {
  *
  * The encoder is told the answer's usage so far in `usage` parts, counted as `answerUsage` counts the result
  * for the finish: a router cache hit's cache reads and writes are 0. An escalated cascade's strong step reports
- * its own usage (`RouterStream.spent` has the weak step's, without a router cache hit's provider-cache counts):
+ * its own usage (`RouterStream.spent` has the weak step's, without a router cache hit's provider-cache counts, and
+ * the prompts of failed attempts and losing hedge lanes, each in its `failedAttempts`, which the answer's usage leaves out):
  * the encoder gets the weak step's spend as a `usage` part right after the start, and each of the strong
  * step's `usage` parts with that spend added (its own counts as its provider's cache saw them: none for a hit),
  * as the cascade's result sums the two. Billing a broken stream keeps the parts' own usage (`lastUsage`): the
@@ -149,7 +171,7 @@ export class SseFrames implements AsyncIterator<string, void> {
     try {
       let first = join(this.enc.start(this.opened.route));
       const weak = this.escalatedFrom();
-      if (weak) first += join(this.enc.part({ type: 'usage', usage: weak.usage }));
+      if (weak) first += join(this.enc.part({ type: 'usage', usage: weak }));
       const head = this.opened.head;
       for (const part of head) first += this.handle(part);
       // The head ends with the first content part or the finish (`openStream`), which came at `firstPartMs`.
@@ -276,13 +298,17 @@ export class SseFrames implements AsyncIterator<string, void> {
   private answered(usage: Usage): Usage {
     const cached = this.opened.route.cached;
     const weak = this.escalatedFrom();
-    return weak ? sumUsage(weak.usage, providerCacheUsage(usage, cached)) : answerUsage({ usage, cached });
+    return weak ? sumUsage(weak, providerCacheUsage(usage, cached)) : answerUsage({ usage, cached });
   }
 
-  /** An escalated cascade's weak step spend, when the parts are the strong step's (see the class comment). */
-  private escalatedFrom(): StreamSpend | undefined {
+  /**
+   * An escalated cascade's weak step answer's usage, when the parts are the strong step's (see the class comment): the
+   * stream's spend less its failed attempts' (attempts cut after their usage part, hedge lanes that lost: billed, but
+   * not in the answer's usage), none when nothing else is in it (a plain router stream's spend is only those).
+   */
+  private escalatedFrom(): Usage | undefined {
     const spent = this.opened.stream.spent?.();
-    return spent && !spent.replay ? spent : undefined;
+    return spent && !spent.replay ? answersIn(spent) : undefined;
   }
 
   private async settleOnce(outcome: StreamOutcome): Promise<void> {

@@ -297,8 +297,8 @@ export interface SemanticGuardPricing {
  * The router's model guard, when its semantic cache has one (`guard` `verify` or `adapt` with a `guardModel`) and
  * looks `request` up for `tenant` (core's `semanticLookupEligible`: not an opted-out tenant, a cacheable request
  * without `logprobs`; the caller leaves out a call that reads no cache, `llmrr.cache: false`):
- * the deployments of that name or alias among the router's shared deployments (`models()` without a tenant: the
- * guard call is the router's own, not resolved in a tenant's view). Undefined otherwise.
+ * the deployments of that name or alias among the router's shared deployments (`models(null)`, not even a v3
+ * `defaultTenant`'s view: the guard call is the router's own, not resolved in a tenant's view). Undefined otherwise.
  */
 export function semanticGuardOf(router: GatewayRouter, request: GenerateRequest, tenant: string | undefined): SemanticGuardPricing | undefined {
   const semantic = router.routerConfig?.cache?.semantic;
@@ -306,7 +306,7 @@ export function semanticGuardOf(router: GatewayRouter, request: GenerateRequest,
   // No lookup, so no guard call, for a request or tenant the semantic cache leaves out (its own rule).
   if (!semanticLookupEligible(request, semantic, tenant)) return undefined;
   const name = semantic.guardModel;
-  return { mode: semantic.guard, deployments: router.models().filter((d) => d.name === name || d.alias === name) };
+  return { mode: semantic.guard, deployments: router.models(null).filter((d) => d.name === name || d.alias === name) };
 }
 
 /** The model guard's own prompt text (instructions and labels) in tokens, rounded up: under 512 bytes. */

@@ -39,6 +39,23 @@ describe('YAML anchors and aliases', () => {
     expect(r.errors).toEqual([expect.stringMatching(/^invalid YAML: .*alias/i)]);
     expect(r.output).toBe(input);
   });
+
+  it("refuses, as the core's loader does, an alias bomb within the alias count that expands past the core's bound", async () => {
+    // An anchor of 2 000 values aliased 600 times (yaml's alias count allows 1 000): 1.2 million values once expanded.
+    const input = `big: &big [${Array(2000).fill('x').join(', ')}]\nmany: [${Array(600).fill('*big').join(', ')}]\nmodels: [mock://a]\nstrategy: fallback\n`;
+    const r = transformFile('router.yaml', input, { to: 2, explicit: true });
+    expect(r.errors).toEqual([expect.stringMatching(/^invalid YAML: .*expand.*alias bomb/i)]);
+    expect(r.output).toBe(input);
+    // The same refusal as the core's.
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-migrate-bomb-'));
+    try {
+      writeFileSync(join(dir, 'router.yaml'), input);
+      const core = await loadConfig(join(dir, 'router.yaml'), { env: {}, cwd: dir }).then(() => undefined, (e: unknown) => (e as Error).message);
+      expect(core).toContain(r.errors[0]!.replace(/^invalid YAML: /, ''));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 /**

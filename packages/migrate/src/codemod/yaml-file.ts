@@ -1,3 +1,4 @@
+import { YAML_MAX_ALIAS_COUNT, yamlExpansionRefusal } from '@llmrr/core';
 import { Document, isAlias, isMap, isPair, isScalar, isSeq, Pair, parseAllDocuments, parseDocument, Scalar, visit, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { deepEqual, getAt, isPlainObject, type Path } from '../library/plain.js';
 import { emptyResult, migrateFileConfig } from './config-file-common.js';
@@ -65,10 +66,16 @@ export function transformYaml(file: string, input: string, options: FileTransfor
     result.errors.push(`invalid YAML: ${doc.errors[0]!.message}`);
     return result;
   }
+  // The core's loader's bounds: an alias bomb within yaml's alias count still expands hugely (refused before `toJS`).
+  const refusal = yamlExpansionRefusal(doc, { isAlias, isMap, isPair, isSeq });
+  if (refusal !== undefined) {
+    result.errors.push(`invalid YAML: ${refusal}`);
+    return result;
+  }
   let value: unknown;
   try {
-    // As the core's loader (config/load-parse.ts): 999 models may merge one defaults map (yaml's default stops at 99).
-    value = doc.toJS({ maxAliasCount: 1000 });
+    // As the core's loader: 999 models may merge one defaults map (yaml's default stops at 99).
+    value = doc.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT });
   } catch (e) {
     // A merge key whose source is not a map, an anchor aliased too often: not in `doc.errors`.
     result.errors.push(`invalid YAML: ${(e as Error).message}`);

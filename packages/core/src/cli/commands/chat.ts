@@ -92,7 +92,7 @@ async function streamAnswer(stream: RouterStream, ctx: CliContext, json: boolean
   }
   if (!last.endsWith('\n')) ctx.stdout.write('\n');
   if (failure) {
-    if (json) ctx.stdout.write(`${JSON.stringify(failure.toJSON(stream.requestId), null, 2)}\n`);
+    if (json) ctx.stdout.write(`${JSON.stringify(failure.toWire(stream.requestId), null, 2)}\n`);
     return reportError(failure, ctx, 'chat');
   }
   const result = await stream.result;

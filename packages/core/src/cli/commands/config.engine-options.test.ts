@@ -51,6 +51,17 @@ describe('engine settings checked with the config', () => {
     expect(r.stderr).toContain('models.0.options.thread');
   });
 
+  for (const engine of ['gguf', 'onnx'] as const) {
+    it(`a ${engine} model without path is refused at start, naming models.1.path (not at its first call)`, async () => {
+      const yaml = `models:\n  - { name: ok, engine: mock }\n  - { name: local, engine: ${engine} }\n`;
+      expect(await routerError(yaml)).toBe('config_invalid models.1.path');
+      const file = t.write(`${engine}-no-path.yaml`, yaml);
+      const r = await runCli(['config', 'validate', file], { cwd: t.dir });
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
+      expect(r.stderr).toContain('models.1.path');
+    });
+  }
+
   it('anthropic and gemini options too', async () => {
     expect(await routerError('models:\n  - { name: c, engine: anthropic, model: claude-x, apiKey: k, options: { exactTokenCounts: true } }\n')).toBe('config_invalid models.0.options.exactTokenCounts');
     expect(await routerError('models:\n  - { name: g, engine: gemini, model: gemini-x, apiKey: k, options: { apiVersion: 3 } }\n')).toBe('config_invalid models.0.options.apiVersion');

@@ -37,7 +37,7 @@ routing:
     expect(lines[1]).toMatch(/^llmrr config validate: Invalid config file .*: models\.1\.priority \(line 7, column \d+\): Invalid input: expected number, received string$/);
   });
 
-  it('checks what only the router knows: engine names and the strategy', async () => {
+  it('checks what only the router knows: engine names and the strategy (with its line and column)', async () => {
     const engine = t.write('engine.yaml', 'models:\n  - { name: a, engine: warp-drive }\n');
     const r = await runCli(['config', 'validate', engine], { cwd: t.dir });
     expect(r.code).toBe(2);
@@ -45,7 +45,7 @@ routing:
     const strategy = t.write('strategy.yaml', 'models:\n  - { name: a, engine: mock }\nrouting: { strategy: fastest }\n');
     const s = await runCli(['config', 'validate', strategy], { cwd: t.dir });
     expect(s.code).toBe(2);
-    expect(s.stderr).toMatch(/routing\.strategy: unknown strategy "fastest" \(known: .*priority/);
+    expect(s.stderr).toMatch(/routing\.strategy \(line 3, column 22\): unknown strategy "fastest" \(known: .*priority/);
     expect(s.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 

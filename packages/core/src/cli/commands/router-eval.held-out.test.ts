@@ -39,18 +39,22 @@ describe('router eval: no held-out prompts is an error, not an empty report', ()
     expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 1, stderr: expect.stringMatching(/test/) });
   });
 
-  it('--holdout-task naming no task of the data (a typo) is an error naming the flag', async () => {
+  // Usage errors (exit 2, one line naming the flag and pointing at the help), as every other bad flag value.
+  it('--holdout-task naming no task of the data (a typo) is a usage error naming the flag', async () => {
     write('two-tasks.csv', pairCsv([{ name: 'weak', quality: (i) => i % 2 }, { name: 'strong', quality: () => 1 }], 40));
     const r = await router(['eval', '--data', 'two-tasks.csv', '--json', '--hash-dim', '256', '--predictors', 'logistic', '--holdout-task', 'mathh']);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/holdout-task|mathh/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('llmrr router: --holdout-task mathh matches no prompt of two-tasks.csv (its tasks: default) (see llmrr router --help)\n');
   });
 
-  it('--tasks matching no prompt is an error naming the flag', async () => {
+  it('--tasks matching no prompt is a usage error naming the flag, in eval and in train', async () => {
     write('two-tasks.csv', pairCsv([{ name: 'weak', quality: (i) => i % 2 }, { name: 'strong', quality: () => 1 }], 40));
     const r = await router(['eval', '--data', 'two-tasks.csv', '--json', '--hash-dim', '256', '--predictors', 'logistic', '--tasks', 'nope']);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/--tasks|nope/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('llmrr router: --tasks nope matches no prompt of two-tasks.csv (its tasks: default) (see llmrr router --help)\n');
+    const t = await router(['train', '--data', 'two-tasks.csv', '--out', 'nope.json', '--hash-dim', '256', '--tasks', 'nope']);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toMatch(/^llmrr router: No training prompts: --tasks nope matches no prompt of two-tasks\.csv .*\(see llmrr router --help\)\n$/m);
   });
 });
 

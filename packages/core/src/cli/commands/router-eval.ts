@@ -1,6 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { LLMError } from '../../errors/llm-error.js';
 import { choiceOfModels, loadDataset } from '../../learning/datasets/load-dataset.js';
 import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
 import { evaluateDataset, evaluateModel, filterTasks } from '../../learning/evaluation/evaluate-dataset.js';
@@ -13,13 +12,13 @@ import { loadRouterModel } from '../../learning/training/router-model.js';
 import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
-import { oneLine } from '../format.js';
 import { readFlagInput } from '../flag-input.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
 import { embeddingLookupFor } from './router-embeddings.js';
 import { FEATURES_FLAGS, FEATURES_HELP, parseFeatureGroups } from './router-features.js';
 import { cascadeDataFile, routerEvalCascade } from './router-eval-cascade.js';
+import { flagRefusal } from './router-flag-refusal.js';
 import { parsePredictor, parseTasks } from './router-train.js';
 
 const FLAGS = {
@@ -174,28 +173,33 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
         ...(embedding ? { embedding } : {}),
       });
     } catch (e) {
-      // A model that does not fit the data (it lacks one of the data's models, it trained on every prompt) is a usage error naming --model.
-      if (LLMError.isInstance(e) && e.code === 'invalid_request' && e.param === 'model') throw new CliUsageError(`--model: ${oneLine(e.message)}`, '--model');
-      throw e;
+      // A model that does not fit the data (it lacks one of the data's models, it trained on every prompt), --tasks or
+      // --holdout-task matching no prompt: a usage error naming the flag.
+      throw flagRefusal(e);
     }
   } else {
-    report = evaluateDataset(dataset, {
-      log,
-      select,
-      ...(kinds ? { kinds } : {}),
-      ...(values['ood-guard'] ? { guard: true } : {}),
-      ...(folds !== undefined ? { folds } : {}),
-      ...(hashDim !== undefined ? { hashDim } : {}),
-      ...(seed !== undefined ? { seed } : {}),
-      ...(bag !== undefined ? { bag } : {}),
-      ...(tasks ? { tasks } : {}),
-      ...(values['holdout-task'] ? { holdoutTask: values['holdout-task'] } : {}),
-      ...(embedding ? { embedding } : {}),
-      ...(structure ? { structure } : {}),
-      ...(augment ? { augment: augment.options } : {}),
-      ...(augment?.infold ? { foldOptions: augment.infold.forFold } : {}),
-      ...(augment?.multitask ? { multitask: augment.multitask } : {}),
-    });
+    try {
+      report = evaluateDataset(dataset, {
+        log,
+        select,
+        ...(kinds ? { kinds } : {}),
+        ...(values['ood-guard'] ? { guard: true } : {}),
+        ...(folds !== undefined ? { folds } : {}),
+        ...(hashDim !== undefined ? { hashDim } : {}),
+        ...(seed !== undefined ? { seed } : {}),
+        ...(bag !== undefined ? { bag } : {}),
+        ...(tasks ? { tasks } : {}),
+        ...(values['holdout-task'] ? { holdoutTask: values['holdout-task'] } : {}),
+        ...(embedding ? { embedding } : {}),
+        ...(structure ? { structure } : {}),
+        ...(augment ? { augment: augment.options } : {}),
+        ...(augment?.infold ? { foldOptions: augment.infold.forFold } : {}),
+        ...(augment?.multitask ? { multitask: augment.multitask } : {}),
+      });
+    } catch (e) {
+      // --tasks or --holdout-task matching no prompt: a usage error naming the flag.
+      throw flagRefusal(e);
+    }
     if (featureGroups) report.features = featureGroups.map((g) => `+${g}`);
     if (bag !== undefined && bag > 1) report.bag = bag;
     if (augment) report.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}), ...(augment.infold ? { infold: augment.infold.reports } : {}) };

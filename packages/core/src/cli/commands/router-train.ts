@@ -15,6 +15,7 @@ import type { MultitaskOptions } from '../../learning/augment/multitask.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
 import { embeddingLookupFor } from './router-embeddings.js';
 import { FEATURES_FLAGS, FEATURES_HELP, parseFeatureGroups } from './router-features.js';
+import { flagRefusal } from './router-flag-refusal.js';
 import { routerTrainCascade } from './router-train-cascade.js';
 
 const FLAGS = {
@@ -124,20 +125,26 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
     if (fold.multitask) infoldMultitask = fold.multitask;
     if (fold.train) trainData = { ...dataset, examples: [...fold.train, ...test] };
   }
-  const artifact = trainRouterModel(trainData, {
-    select,
-    log,
-    ...(values['ood-guard'] ? { guard: true } : {}),
-    ...(values.tasks ? { tasks: parseTasks(values.tasks)! } : {}),
-    ...(hashDim !== undefined ? { hashDim } : {}),
-    ...(seed !== undefined ? { seed } : {}),
-    ...(bag !== undefined ? { bag } : {}),
-    ...(embedding ? { embedding } : {}),
-    ...(featureGroups?.includes('structure') ? { structure: true } : {}),
-    ...(augment ? { augment: augment.options } : {}),
-    ...(augment?.multitask ? { multitask: augment.multitask } : {}),
-    ...(infoldMultitask ? { multitask: infoldMultitask } : {}),
-  });
+  let artifact: ReturnType<typeof trainRouterModel>;
+  try {
+    artifact = trainRouterModel(trainData, {
+      select,
+      log,
+      ...(values['ood-guard'] ? { guard: true } : {}),
+      ...(values.tasks ? { tasks: parseTasks(values.tasks)! } : {}),
+      ...(hashDim !== undefined ? { hashDim } : {}),
+      ...(seed !== undefined ? { seed } : {}),
+      ...(bag !== undefined ? { bag } : {}),
+      ...(embedding ? { embedding } : {}),
+      ...(featureGroups?.includes('structure') ? { structure: true } : {}),
+      ...(augment ? { augment: augment.options } : {}),
+      ...(augment?.multitask ? { multitask: augment.multitask } : {}),
+      ...(infoldMultitask ? { multitask: infoldMultitask } : {}),
+    });
+  } catch (e) {
+    // --tasks matching no prompt: a usage error naming the flag.
+    throw flagRefusal(e);
+  }
   if (augment) artifact.training.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}), ...(augment.infold ? { infold: augment.infold.reports } : {}) };
   const out = resolve(ctx.cwd, values.out);
   await mkdir(dirname(out), { recursive: true });

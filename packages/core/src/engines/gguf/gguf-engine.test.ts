@@ -303,11 +303,11 @@ describe.skipIf(!hasModel)(suiteName, { timeout: 90_000 }, () => {
       if (p.type === 'text-delta' && !closed) closed = closing.close();
     }
     await closed;
-    expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'engine_unavailable' } });
+    expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'shutting_down' } });
     expect(parts.filter((p) => p.type === 'text-delta').length).toBeLessThan(200);
   });
 
-  it('close() while a started stream waits at a yield: the stream ends with engine_unavailable', async () => {
+  it('close() while a started stream waits at a yield: the stream ends with shutting_down', async () => {
     const closing = engine();
     try {
       const parts = closing.stream(prompt('Once upon a time', { maxTokens: 20 }))[Symbol.asyncIterator]();
@@ -318,7 +318,7 @@ describe.skipIf(!hasModel)(suiteName, { timeout: 90_000 }, () => {
       const rest: StreamPart[] = [];
       for (let next = await parts.next(); !next.done; next = await parts.next()) rest.push(next.value);
       // The model is disposed: no text, the closed engine's error (not an internal "Object is disposed").
-      expect(rest).toEqual([{ type: 'error', error: expect.objectContaining({ code: 'engine_unavailable' }) }]);
+      expect(rest).toEqual([{ type: 'error', error: expect.objectContaining({ code: 'shutting_down' }) }]);
       expect((closing as unknown as { running: Set<unknown> }).running.size).toBe(0);
     } finally {
       await closing.close();
@@ -329,7 +329,7 @@ describe.skipIf(!hasModel)(suiteName, { timeout: 90_000 }, () => {
     const closing = engine();
     await closing.generate(prompt('Once upon a time', { maxTokens: 3 }));
     await closing.close();
-    expect((await rejection(closing.generate(prompt('x')))).code).toBe('engine_unavailable');
+    expect((await rejection(closing.generate(prompt('x')))).code).toBe('shutting_down');
   });
 
   it('measures generation speed with one thread', async () => {

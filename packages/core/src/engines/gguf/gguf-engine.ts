@@ -18,10 +18,12 @@ import { makeUsage } from '../../spec/usage.js';
 import { anySignal, raceAbort } from '../../util/abort.js';
 import { generateFromStream } from '../shared/generate-from-stream.js';
 import { localRequestWarnings } from '../shared/local-request-warnings.js';
-import { requireModelPath } from '../shared/require-model-path.js';
+import { capacityRefusal } from '../shared/capacity-refusal.js';
+import { checkModelPath, requireModelPath } from '../shared/require-model-path.js';
 import { StopSequenceFilter } from '../shared/stop-sequence-filter.js';
 import type { EngineContext } from '../types.js';
 import { AsyncQueue } from './async-queue.js';
+import { CallSlots } from './call-slots.js';
 import { AnswerDecoder } from './gguf-answer-decoder.js';
 import { GgufGrammars } from './gguf-grammar.js';
 import { GgufLoader, type LoadedGguf } from './gguf-loader.js';
@@ -34,6 +36,9 @@ import { SamplingEnded, watchSampledTokens } from './gguf-sampled-tokens.js';
 
 /** What the engine applies of the request's sampling fields (the rest gets a warning: `localRequestWarnings`). */
 const GGUF_DOES = { penalties: true, topK: true, logprobs: true } as const;
+
+/** `Retry-After` of a call refused past `options.maxQueued`: a slot frees up as soon as one generation ends. */
+const OVERLOADED_RETRY_AFTER_MS = 1000;
 
 interface RunResult {
   finishReason: FinishReason;
@@ -51,7 +56,8 @@ function finishReasonOf(stopReason: NodeLlamaCpp.LlamaCompletionResponse['metada
 /**
  * The `gguf` engine: a local GGUF model run by node-llama-cpp on the CPU. The model loads once, on
  * first use; every request gets its own context and sequence, disposed when it ends, so requests share
- * nothing but the weights. Usage is exact: the prompt is tokenized by the model's tokenizer and the
+ * nothing but the weights. At most `options.maxConcurrency` requests generate at once (their contexts are the
+ * memory), up to `options.maxQueued` more wait their turn, and one past them is refused (`overloaded`). Usage is exact: the prompt is tokenized by the model's tokenizer and the
  * output count is node-llama-cpp's token meter (tokens sampled, end-of-generation token included).
  * `logprobs` are the model's probabilities of the tokens it sampled, from a second, teacher-forced pass over the
  * answer once it is done (`ggufLogprobs`), so a stream that asks for them holds its text and sends it whole at the
@@ -72,6 +78,8 @@ export class GgufEngine implements LanguageEngineV1 {
   private readonly deployment: string;
   private readonly loader: GgufLoader;
   private grammars: GgufGrammars | undefined;
+  /** `options.maxConcurrency` generations at once, `options.maxQueued` waiting (see `CallSlots`). */
+  private readonly slots: CallSlots;
   /** Calls in progress: close() aborts their controller and waits for their generation (`done`, once it runs). */
   private readonly running = new Set<{ controller: AbortController; done?: Promise<unknown> }>();
   private closed = false;
@@ -82,6 +90,17 @@ export class GgufEngine implements LanguageEngineV1 {
     this.options = parseGgufOptions(model);
     const { path, configuredPath } = requireModelPath(model, ctx, 'gguf', '.gguf');
     this.loader = new GgufLoader({ path, configuredPath, deployment: model.name, options: this.options });
+    // Busy, not failing: a router moves on to its next deployment at once and strikes no circuit (`capacityRefusal`).
+    this.slots = new CallSlots(this.options.maxConcurrency, this.options.maxQueued, (running, waiting) =>
+      capacityRefusal(
+        new LLMError({
+          code: 'overloaded',
+          message: `The gguf model "${this.deployment}" is busy: ${running} calls running and ${waiting} waiting (options.maxConcurrency ${this.options.maxConcurrency}, options.maxQueued ${this.options.maxQueued}); try again later`,
+          retryAfterMs: OVERLOADED_RETRY_AFTER_MS,
+          ...this.errorContext,
+        }),
+      ),
+    );
   }
 
   private get errorContext(): { provider: string; deployment: string } {
@@ -89,7 +108,7 @@ export class GgufEngine implements LanguageEngineV1 {
   }
 
   private closedError(): LLMError {
-    return new LLMError({ code: 'engine_unavailable', message: `The gguf engine of "${this.deployment}" is closed`, ...this.errorContext });
+    return new LLMError({ code: 'shutting_down', message: `The gguf engine of "${this.deployment}" is closed`, ...this.errorContext });
   }
 
   private async loaded(signal?: AbortSignal): Promise<LoadedGguf> {
@@ -124,6 +143,13 @@ export class GgufEngine implements LanguageEngineV1 {
     // Registered first, so that close() stops the call at any point (while loading, between yields, generating).
     const entry: { controller: AbortController; done?: Promise<RunResult> } = { controller };
     this.running.add(entry);
+    // The slot is given back once: when the generation is over (its context disposed), or at the end if it never ran.
+    let slot = false;
+    const release = (): void => {
+      if (!slot) return;
+      slot = false;
+      this.slots.release();
+    };
     try {
       if (signal?.aborted) throw signal.reason;
       const sampling = resolveSampling(request, this.options);
@@ -138,6 +164,14 @@ export class GgufEngine implements LanguageEngineV1 {
         });
       }
       const grammar = await raceAbort(this.grammars?.get(request.responseFormat) ?? Promise.resolve(undefined), runSignal);
+      // A slot before anything is sent: a call refused as overloaded has not started (a router falls over).
+      const turn = this.slots.acquire(runSignal);
+      slot = true;
+      if (turn) {
+        slot = false;
+        await turn;
+        slot = true;
+      }
       const warnings = localRequestWarnings(request, 'gguf', GGUF_DOES);
       if (warnings) yield { type: 'warnings', warnings };
       yield { type: 'response-metadata', model: this.modelId };
@@ -149,10 +183,12 @@ export class GgufEngine implements LanguageEngineV1 {
       const top = request.logprobs === undefined ? undefined : (request.logprobs.topLogprobs ?? 0);
       const done = this.run(loaded, prompt, sampling, grammar, runSignal, (chunk) => queue.push(chunk), top);
       entry.done = done;
-      done.then(
-        () => queue.close(),
-        () => queue.close(),
-      );
+      // The slot is free as soon as the context is gone, not when a slow consumer has read the last part.
+      const over = (): void => {
+        release();
+        queue.close();
+      };
+      done.then(over, over);
       // With logprobs the text is held and sent whole once they are known (they come from a second pass over the
       // answer, `ggufLogprobs`): one text-delta, then the logprobs part of its tokens.
       let held = '';
@@ -186,6 +222,7 @@ export class GgufEngine implements LanguageEngineV1 {
       controller.abort();
       await entry.done?.catch(() => undefined);
       this.running.delete(entry);
+      release();
     }
   }
 
@@ -303,7 +340,7 @@ export class GgufEngine implements LanguageEngineV1 {
   async close(): Promise<void> {
     this.closed = true;
     const running = [...this.running];
-    for (const r of running) r.controller.abort(new LLMError({ code: 'engine_unavailable', message: 'The gguf engine was closed', ...this.errorContext }));
+    for (const r of running) r.controller.abort(new LLMError({ code: 'shutting_down', message: 'The gguf engine was closed', ...this.errorContext }));
     await Promise.allSettled(running.map((r) => r.done));
     await this.loader.dispose();
   }
@@ -316,5 +353,6 @@ export function createGgufEngine(model: ModelConfig, ctx: EngineContext): GgufEn
 
 createGgufEngine.capabilities = ggufCapabilities;
 createGgufEngine.checkConfig = (model: ModelConfig): void => {
+  checkModelPath(model, 'gguf', '.gguf');
   parseGgufOptions(model);
 };

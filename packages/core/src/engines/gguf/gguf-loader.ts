@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
@@ -29,7 +29,12 @@ export interface GgufLoaderConfig {
 
 export const NODE_LLAMA_CPP_INSTALL = 'node-llama-cpp@3.21.1';
 
-/** Loads a GGUF model once, on first use; concurrent first calls share one load; a failed load is retried next time. */
+/**
+ * Loads a GGUF model once, on first use; concurrent first calls share one load; a failed load is retried next time.
+ * A missing file and one that is no GGUF file (its first bytes are not "GGUF") are `config_invalid`: no later try
+ * cures them. A GGUF file that llama.cpp still cannot load (memory, an architecture it does not know, a damaged file)
+ * is `internal`: retried on the next call, and a client may try again (the gateway hides both).
+ */
 export class GgufLoader {
   private readonly once = new LoadOnce(() => this.load());
 
@@ -47,7 +52,7 @@ export class GgufLoader {
     await loaded.llama.dispose();
   }
 
-  private error(code: 'config_invalid' | 'engine_unavailable', message: string, cause?: unknown): LLMError {
+  private error(code: 'config_invalid' | 'engine_unavailable' | 'internal', message: string, cause?: unknown): LLMError {
     return new LLMError({ code, message, param: 'path', provider: 'gguf', deployment: this.config.deployment, cause });
   }
 
@@ -59,6 +64,9 @@ export class GgufLoader {
         'config_invalid',
         `GGUF model file not found: ${path} (model "${deployment}", path "${configuredPath}")`,
       );
+    }
+    if (!(await startsWithMagic(path))) {
+      throw this.error('config_invalid', `Not a GGUF model file (it does not start with "GGUF"): ${path} (model "${deployment}", path "${configuredPath}")`);
     }
     const lib = await importOptional<NodeLlamaCppModule>('node-llama-cpp', { engine: 'gguf', install: NODE_LLAMA_CPP_INSTALL });
     let llama: NodeLlamaCpp.Llama;
@@ -72,7 +80,7 @@ export class GgufLoader {
       model = await llama.loadModel({ modelPath: path, gpuLayers: options.gpu ? 'auto' : 0 });
     } catch (e) {
       await llama.dispose();
-      throw this.error('engine_unavailable', `Could not load GGUF model ${path}: ${e instanceof Error ? e.message : String(e)}`, e);
+      throw this.error('internal', `Could not load GGUF model ${path}: ${e instanceof Error ? e.message : String(e)}`, e);
     }
     try {
       const chatWrapper = resolveWrapper(lib, model, options.chatTemplate);
@@ -86,6 +94,21 @@ export class GgufLoader {
       await llama.dispose();
       throw e instanceof LLMError ? e.with({ deployment }) : e;
     }
+  }
+}
+
+/** Whether the file at `path` starts with the GGUF magic ("GGUF"); one that cannot be read is left to llama.cpp. */
+async function startsWithMagic(path: string): Promise<boolean> {
+  const file = await open(path, 'r').catch(() => undefined);
+  if (!file) return true;
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await file.read(head, 0, 4, 0);
+    return bytesRead === 4 && head.toString('latin1') === 'GGUF';
+  } catch {
+    return true;
+  } finally {
+    await file.close();
   }
 }
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import type { ModelConfig } from '../../config/schema.js';
 import { parseEngineOptions } from '../shared/parse-engine-options.js';
@@ -7,6 +8,17 @@ export const GgufOptionsSchema = z
   .object({
     /** CPU threads per request context. Default 1 (on a small shared machine more threads are slower). */
     threads: z.number().int().positive().default(1),
+    /**
+     * Most calls generating at once, each in a context of its own (its KV cache: `contextSize` tokens of memory).
+     * Default: as many as the machine's cores hold at `threads` each (`defaultMaxConcurrency`), at least 1; more
+     * concurrent calls on the CPU share the same cores and only add memory.
+     */
+    maxConcurrency: z.number().int().positive().optional(),
+    /**
+     * Most calls waiting for a `maxConcurrency` slot (in arrival order, each until its signal aborts); a call past
+     * them is refused at once with `overloaded` (503, retryable). Default 32; 0: refuse instead of waiting.
+     */
+    maxQueued: z.number().int().nonnegative().default(32),
     /** Tokens per request context. Default: 512 or the model's training context, whichever is smaller. */
     contextSize: z.number().int().positive().optional(),
     /** Offload layers to a GPU (`gpu: 'auto'` in node-llama-cpp). Default false: CPU only. */
@@ -26,7 +38,13 @@ export const GgufOptionsSchema = z
     /** Default top-p when a request gives none. */
     topP: z.number().min(0).max(1).optional(),
   })
-  .strict();
+  .strict()
+  .transform((o) => ({ ...o, maxConcurrency: o.maxConcurrency ?? defaultMaxConcurrency(o.threads) }));
+
+/** The default `maxConcurrency`: the cores Node may use (`os.availableParallelism()`) over `threads`, at least 1. */
+export function defaultMaxConcurrency(threads: number): number {
+  return Math.max(1, Math.floor(availableParallelism() / threads));
+}
 
 export type GgufOptions = z.output<typeof GgufOptionsSchema>;
 export type GgufOptionsInput = z.input<typeof GgufOptionsSchema>;

@@ -1,5 +1,6 @@
 import type { ModelConfig } from '../../config/schema.js';
 import type { EngineContext } from '../types.js';
+import { checkModelPath } from '../shared/require-model-path.js';
 import { onnxCapabilities } from './onnx-capabilities.js';
 import { OnnxEmbeddingEngine } from './onnx-embedding-engine.js';
 import { onnxTask, parseOnnxOptions } from './onnx-options.js';
@@ -19,5 +20,6 @@ export function createOnnxEngine(model: ModelConfig, ctx: EngineContext): OnnxEn
 
 createOnnxEngine.capabilities = onnxCapabilities;
 createOnnxEngine.checkConfig = (model: ModelConfig): void => {
+  checkModelPath(model, 'onnx', '.onnx');
   parseOnnxOptions(model);
 };

@@ -1,17 +1,17 @@
-import type * as Ort from 'onnxruntime-node';
 import type { GraphIO } from './graph-io.js';
+import type { OrtModule, OrtTensor } from './ort-types.js';
 
-export type OrtModule = typeof Ort;
+export type { OrtModule } from './ort-types.js';
 
 export interface Feeds {
-  feeds: Record<string, Ort.Tensor>;
+  feeds: Record<string, OrtTensor>;
   /** [batch, seq]: the padded length. */
   dims: [number, number];
   /** Attention mask, row-major [batch, seq]: 1 for real tokens, 0 for padding. */
   mask: Uint8Array;
 }
 
-function idTensor(ort: OrtModule, type: GraphIO['idType'], values: ArrayLike<number>, dims: [number, number]): Ort.Tensor {
+function idTensor(ort: OrtModule, type: GraphIO['idType'], values: ArrayLike<number>, dims: [number, number]): OrtTensor {
   if (type === 'int32') return new ort.Tensor('int32', Int32Array.from(values), dims);
   return new ort.Tensor('int64', BigInt64Array.from(Array.from(values, (v) => BigInt(v))), dims);
 }
@@ -32,7 +32,7 @@ export function buildFeeds(ort: OrtModule, io: GraphIO, rows: readonly (readonly
       mask[b * seq + t] = 1;
     }),
   );
-  const feeds: Record<string, Ort.Tensor> = { input_ids: idTensor(ort, io.idType, ids, dims) };
+  const feeds: Record<string, OrtTensor> = { input_ids: idTensor(ort, io.idType, ids, dims) };
   if (io.attentionMask) feeds['attention_mask'] = idTensor(ort, io.idType, mask, dims);
   if (io.positionIds) feeds['position_ids'] = idTensor(ort, io.idType, Array.from({ length: batch * seq }, (_, i) => i % seq), dims);
   if (io.tokenTypeIds) feeds['token_type_ids'] = idTensor(ort, io.idType, new Array<number>(batch * seq).fill(0), dims);

@@ -126,7 +126,7 @@ describe('onnx embedding engine', () => {
     aborted.abort();
     expect((await rejection(e.embed(['the'], { signal: aborted.signal }))).code).toBe('aborted');
     await e.close();
-    expect((await rejection(e.embed(['the']))).code).toBe('engine_unavailable');
+    expect((await rejection(e.embed(['the']))).code).toBe('shutting_down');
   });
 
   it('has a fixed vector length and its own tokenizer: dimensions and token ids are refused, by the engine and the router', async () => {

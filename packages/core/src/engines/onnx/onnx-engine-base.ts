@@ -73,7 +73,7 @@ export abstract class OnnxEngineBase {
   }
 
   private closedError(): LLMError {
-    return new LLMError({ code: 'engine_unavailable', message: `The onnx engine of "${this.deployment}" is closed`, ...this.errorContext });
+    return new LLMError({ code: 'shutting_down', message: `The onnx engine of "${this.deployment}" is closed`, ...this.errorContext });
   }
 
   protected async loaded(signal?: AbortSignal): Promise<LoadedOnnx> {
@@ -124,7 +124,7 @@ export abstract class OnnxEngineBase {
   /** Aborts running calls (they stop before their next graph run), waits for graph runs in flight, releases the session. Later calls fail. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const controller of this.running) controller.abort(new LLMError({ code: 'engine_unavailable', message: 'The onnx engine was closed', ...this.errorContext }));
+    for (const controller of this.running) controller.abort(new LLMError({ code: 'shutting_down', message: 'The onnx engine was closed', ...this.errorContext }));
     await Promise.allSettled([...this.inflight]);
     await this.loader.dispose();
   }

@@ -1,9 +1,8 @@
 import { stat } from 'node:fs/promises';
-import type * as Ort from 'onnxruntime-node';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
 import { LoadOnce } from '../shared/load-once.js';
-import type { OrtModule } from './graph-feeds.js';
+import type { OrtModule, OrtSession } from './ort-types.js';
 import { planGraphIO, type GraphIO } from './graph-io.js';
 import { loadTokenizer, type TextTokenizer } from './hf-tokenizer.js';
 import type { OnnxOptions } from './onnx-options.js';
@@ -13,7 +12,7 @@ export const ONNXRUNTIME_INSTALL = 'onnxruntime-node@1.30.0';
 /** A loaded graph with its tokenizer, shared by all requests of one engine. */
 export interface LoadedOnnx {
   ort: OrtModule;
-  session: Ort.InferenceSession;
+  session: OrtSession;
   tokenizer: TextTokenizer;
   io: GraphIO;
 }
@@ -61,7 +60,7 @@ export class OnnxLoader {
       throw LLMError.isInstance(e) ? e.with(context) : e;
     });
     const ort = await importOptional<OrtModule>('onnxruntime-node', { engine: 'onnx', install: ONNXRUNTIME_INSTALL });
-    let session: Ort.InferenceSession;
+    let session: OrtSession;
     try {
       session = await ort.InferenceSession.create(path, {
         intraOpNumThreads: options.threads,

@@ -292,14 +292,14 @@ describe('onnx text generation engine', () => {
     }
     await closed;
     expect(deltasOf(parts)).toHaveLength(1);
-    expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'engine_unavailable' } });
+    expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'shutting_down' } });
   });
 
   it('fails calls after close()', async () => {
     const e = engine('chain.onnx');
     await e.generate(prompt('the'));
     await e.close();
-    expect((await rejection(e.generate(prompt('the')))).code).toBe('engine_unavailable');
+    expect((await rejection(e.generate(prompt('the')))).code).toBe('shutting_down');
   });
 });
 

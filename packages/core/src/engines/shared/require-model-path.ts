@@ -9,6 +9,22 @@ export interface ModelPath {
   configuredPath: string;
 }
 
+/**
+ * A local model's `path` is set (`config_invalid` naming `path` otherwise): what its engine factory's `checkConfig`
+ * checks when the router is built, so the config is refused at start, naming `models.N.path`.
+ */
+export function checkModelPath(model: ModelConfig, provider: string, fileKind: string): void {
+  if (!model.path) {
+    throw new LLMError({
+      code: 'config_invalid',
+      message: `Model "${model.name}" (${provider}): path is required (the ${fileKind} file, relative to modelsDir or the config's directory)`,
+      param: 'path',
+      provider,
+      deployment: model.name,
+    });
+  }
+}
+
 /** The file of a local model (`path`, relative to the base dir); `config_invalid` when `path` is missing. */
 export function requireModelPath(model: ModelConfig, ctx: EngineContext, provider: string, fileKind: string): ModelPath {
   if (!model.path) {

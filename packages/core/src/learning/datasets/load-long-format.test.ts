@@ -137,4 +137,28 @@ describe('generic long format: lines of multi-line CSV records', () => {
     }
     expect(messages).toEqual(Array(3).fill('line 8 quality: expected a number in [0,1] or true/false, got "2"'));
   });
+
+  it("csv-parse's own syntax errors name the same line in LF, CRLF and lone-CR files (a CRLF inside quotes is one line)", async () => {
+    const cases: Array<[string, string[], RegExp]> = [
+      // Lines 2-3 and 4-5 are multi-line prompts; line 6 has a fifth field (an unquoted comma).
+      ['extra-field', ['prompt_id,prompt,model,quality', 'p1,"line one', 'line two",a,1', 'p1,"x', 'y",b,0', 'p2,x,a,1,extra'], /columns length is 4, got 5 on line 6\)/],
+      ['opening-quote', ['prompt_id,prompt,model,quality', 'p1,"line one', 'line two",a,1', 'p1,"x', 'y",b,0', 'p2,x"y,a,1'], /Invalid Opening Quote: .* at line 6,/],
+      ['closing-quote', ['prompt_id,prompt,model,quality', 'p1,"line one', 'line two",a,1', 'p1,"x ""q""', 'y" z,b,0'], /Invalid Closing Quote: .* at line 5 /],
+      // The line of the quote that is never closed (csv-parse names the last line in an LF file).
+      ['quote-not-closed', ['prompt_id,prompt,model,quality', 'p1,"line one', 'line two",a,1', 'p1,"x ""q""', 'y,b,0', 'p2,z,a,1'], /Quote Not Closed: .* at line 4\)/],
+    ];
+    for (const [name, lines, expected] of cases) {
+      for (const [kind, eol] of [['lf', '\n'], ['crlf', '\r\n'], ['cr', '\r']] as const) {
+        const d = await load(write(`${name}-${kind}.csv`, `${lines.join(eol)}${eol}`));
+        expect(d instanceof Error ? d.message : 'loaded', `${name} ${kind}`).toMatch(expected);
+      }
+    }
+  });
+
+  it('a syntax error in a CRLF file with a lone CR in an unquoted field names its own record, not a later bad one', async () => {
+    // A lone CR in a CRLF file is data for csv-parse (p1 has 5 fields) and a line break for an editor: p1 ends on line 3.
+    const lines = ['prompt_id,prompt,model,quality', 'p1,a\rb,c,m,1', 'p2,x,m,1', 'p3,y,m,1', 'p4,z,m,1,extra'];
+    const d = await load(write('lone-cr-in-crlf.csv', `${lines.join('\r\n')}\r\n`));
+    expect(d instanceof Error ? d.message : 'loaded').toMatch(/columns length is 4, got 5 on line 3\)/);
+  });
 });

@@ -9,7 +9,8 @@ import { setRecordLine } from './record-line.js';
  * than the header leaves the last columns out; one with more is an error naming its line (an unquoted
  * comma in a prompt would otherwise cut the prompt short without a word), and so is a header naming a
  * column twice (which one holds the data?). Each record remembers the file line it ends on (`recordPlace`; a
- * CRLF, LF or lone CR is one line break, inside quoted fields too), for errors found after parsing.
+ * CRLF, LF or lone CR is one line break, inside quoted fields too), for errors found after parsing; csv-parse's own
+ * syntax errors name that line too.
  */
 export async function readCsv(file: string): Promise<{ columns: string[]; rows: Record<string, string>[] }> {
   const text = await readFile(file, 'utf8');
@@ -21,18 +22,14 @@ export function parseCsv(text: string, file = '<csv>'): { columns: string[]; row
   let rows: Record<string, string>[];
   let twice: string | undefined;
   try {
-    const records = parse(text, {
-      bom: true,
-      columns: (header: string[]) => {
-        // An unnamed first column (a pandas index) is named "" in the header.
-        columns = header.map((h, i) => (h === '' ? `_col${i}` : h));
+    const records = parse(
+      text,
+      csvOptions((header: string[]) => {
+        columns = columnNames(header);
         twice = columns.find((c, i) => columns.indexOf(c) !== i);
         return columns;
-      },
-      relax_column_count_less: true,
-      skip_empty_lines: true,
-      info: true,
-    }) as Array<{ record: Record<string, string>; info: { bytes: number } }>;
+      }),
+    ) as Array<{ record: Record<string, string>; info: { bytes: number } }>;
     // csv-parse's own line count takes a CRLF inside a quoted field for two lines: count from the byte offset.
     const lineAt = lineCounter(Buffer.from(text, 'utf8'));
     rows = records.map(({ record, info }) => {
@@ -40,10 +37,45 @@ export function parseCsv(text: string, file = '<csv>'): { columns: string[]; row
       return record;
     });
   } catch (e) {
-    throw datasetError(file, `not valid CSV (${e instanceof Error ? e.message : String(e)})`);
+    throw datasetError(file, `not valid CSV (${syntaxErrorMessage(e, text)})`);
   }
   if (twice !== undefined) throw datasetError(file, `the header names column ${JSON.stringify(twice)} twice (one column per name)`, 'line 1');
   return { columns, rows };
+}
+
+/** The header's column names: an unnamed first column (a pandas index) is named "" in the header, here `_col0`. */
+function columnNames(header: string[]): string[] {
+  return header.map((h, i) => (h === '' ? `_col${i}` : h));
+}
+
+/** The parse options (`columns`: what names the header's columns). */
+function csvOptions(columns: (header: string[]) => string[]) {
+  return { bom: true, columns, relax_column_count_less: true, skip_empty_lines: true, info: true } as const;
+}
+
+/**
+ * The message of csv-parse's syntax error `e`, naming the line a user's editor shows (csv-parse counts a CRLF inside a
+ * quoted field as two lines): the line of the error's byte offset, by the counter records use. csv-parse's `bytes` is
+ * the end of the record for a record error and the start of the field for a quote error; the bad quote is found from
+ * there (the first quote of the field; for a closing quote, the first one after it that is not a doubled quote).
+ */
+function syntaxErrorMessage(e: unknown, text: string): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const { code, bytes, lines } = (e ?? {}) as { code?: unknown; bytes?: unknown; lines?: unknown };
+  if (typeof bytes !== 'number' || typeof lines !== 'number') return message;
+  const buf = Buffer.from(text, 'utf8');
+  let end: number | undefined;
+  if (code === 'CSV_RECORD_INCONSISTENT_COLUMNS') end = bytes;
+  else if (code === 'INVALID_OPENING_QUOTE' || code === 'CSV_QUOTE_NOT_CLOSED' || code === 'CSV_INVALID_CLOSING_QUOTE') {
+    let at = buf.indexOf(0x22, bytes);
+    if (code === 'CSV_INVALID_CLOSING_QUOTE' && at >= 0) {
+      for (at = buf.indexOf(0x22, at + 1); at >= 0 && buf[at + 1] === 0x22; at = buf.indexOf(0x22, at + 2));
+    }
+    if (at >= 0) end = at + 1;
+  }
+  if (end === undefined) return message;
+  const line = lineCounter(buf)(end);
+  return message.replace(new RegExp(`\\b(at|on) line ${lines}\\b`), `$1 line ${line}`);
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Cost, GenerateOptions, PromptOrRequest, RouterResult, RouterStream
 import { cascadeResult, keepsWeak, plusUsage, prepareCascade, stepOptions, strongFailure, verify, type CascadeHost } from './cascade-call.js';
 import type { ResolvedCascade } from './cascade-set.js';
 import { billFailedAttempts } from '../stream-driver.js';
+import { Drain, handOver, StreamResult } from '../stream-result.js';
 import { providerCacheUsage, sumCost, sumUsage } from './sum-usage.js';
 import type { CascadeVerdict } from './types.js';
 
@@ -68,7 +69,7 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
   let cancelled = false;
   let resolve!: (r: RouterResult) => void;
   let reject!: (e: LLMError) => void;
-  const result = new Promise<RouterResult>((res, rej) => {
+  const result = new StreamResult<RouterResult>((res, rej) => {
     resolve = res;
     reject = rej;
   });
@@ -203,7 +204,9 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
   };
 
   let consumed = false;
-  return {
+  /** `.result` awaited before the stream was iterated: the cascade reads itself (see `StreamResult`). */
+  let drain: Drain | undefined;
+  const stream: RouterStream = {
     requestId,
     result,
     spent: spentNow,
@@ -215,29 +218,44 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
       link.abort(reason ?? new LLMError({ code: 'aborted', message: 'The stream was cancelled by its consumer' }));
     },
     [Symbol.asyncIterator](): AsyncIterableIterator<RouterStreamPart> {
+      if (drain !== undefined && !drain.handed) {
+        drain.handed = true;
+        return handOver(drain);
+      }
       if (consumed) throw new LLMError({ code: 'invalid_request', message: 'A router stream can be iterated only once' });
       consumed = true;
-      const g = run();
-      // However the stream ends (its end, the consumer's return() or throw()), `.result` settles.
-      const closed = (): void => {
-        if (!settled) {
-          // (The weak step's spend rides along, as on the strong step's errors: it was paid.)
-          fail(new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it ended', ...abortDetails() }));
-        }
-      };
-      return {
-        next: () =>
-          (cancelled ? g.return(undefined) : g.next()).then((r) => {
-            if (r.done) closed();
-            return r;
-          }),
-        return: (value?: unknown) => g.return(value as undefined).finally(closed),
-        throw: (e?: unknown) => g.throw(e).finally(closed),
-        // Iterable itself, as an async generator is (`for await` over the iterator).
-        [Symbol.asyncIterator]() {
-          return this;
-        },
-      };
+      return iterate();
     },
   };
+  result.onAwait = () =>
+    queueMicrotask(() => {
+      if (consumed || settled || cancelled) return;
+      consumed = true;
+      drain = new Drain(iterate(), () => stream.cancel!());
+    });
+  return stream;
+
+  function iterate(): AsyncIterableIterator<RouterStreamPart> {
+    const g = run();
+    // However the stream ends (its end, the consumer's return() or throw()), `.result` settles.
+    const closed = (): void => {
+      if (!settled) {
+        // (The weak step's spend rides along, as on the strong step's errors: it was paid.)
+        fail(new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it ended', ...abortDetails() }));
+      }
+    };
+    return {
+      next: () =>
+        (cancelled ? g.return(undefined) : g.next()).then((r) => {
+          if (r.done) closed();
+          return r;
+        }),
+      return: (value?: unknown) => g.return(value as undefined).finally(closed),
+      throw: (e?: unknown) => g.throw(e).finally(closed),
+      // Iterable itself, as an async generator is (`for await` over the iterator).
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
 }

@@ -437,6 +437,22 @@ describe('cascade: stream', () => {
     await r.close();
   });
 
+  it('.result awaited without iterating settles (the cascade reads itself); unread and unawaited, nothing is called', async () => {
+    weak.setScript({ text: WRONG, usage: WEAK_USAGE });
+    const r = router();
+    const idle = r.stream(QUESTION, { model: 'math-cascade' });
+    idle.result.catch(() => {});
+    for (let i = 0; i < 3; i++) await new Promise((res) => setImmediate(res));
+    expect(weak.requests).toHaveLength(0);
+    const result = await r.stream(QUESTION, { model: 'math-cascade' }).result;
+    expect(result.text).toBe(STRONG);
+    expect(result.cascade).toMatchObject({ escalated: true });
+    expectSummed(result);
+    // The router's own bookkeeping of the cascade's answer (for feedback) did not make the idle stream run.
+    expect(weak.requests).toHaveLength(1);
+    await r.close();
+  });
+
   it("a strong stream failing before any content: 'weak' streams the weak answer, 'error' ends with the error part", async () => {
     weak.setScript({ text: WRONG, usage: WEAK_USAGE });
     strong.setScript({ error: { status: 400, message: 'nope' } });

@@ -1,6 +1,7 @@
 import type { ChatMessage } from '../../spec/index.js';
 import { parsePredictiveConfig } from '../../semantic-cache/predictive/predictive-config.js';
 import { normalizeRequest } from '../request.js';
+import { whenSettled } from '../stream-result.js';
 import type { GenerateOptions, PromptOrRequest, RouterResult, RouterStream } from '../types.js';
 import { RouterPrefetch, type PrefetchHost, type RouterPrefetchOptions } from './router-prefetch.js';
 
@@ -59,7 +60,9 @@ export function withPrefetch<R extends PrefetchHost & { stream(input: PromptOrRe
     chat: (messages, o) => generate({ messages }, o),
     stream(input, o = {}) {
       const s = router.stream(input, o);
-      s.result.then(
+      // (Without making the stream run: its consumer decides when it does.)
+      whenSettled(
+        s.result,
         (result) => learn(input, o, result),
         () => {},
       );

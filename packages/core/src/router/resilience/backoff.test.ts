@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RetrySchema } from '../../config/schema.js';
+import { capacityRefusal } from '../../engines/shared/capacity-refusal.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { parseRetryAfter } from '../../util/retry-after.js';
 import { backoffDelay, retryPlan } from './backoff.js';
@@ -83,5 +84,13 @@ describe('failure classification', () => {
     expect(countsAgainstDeployment(err('authentication'))).toBe(true);
     // The engine refused what it cannot do (nothing was sent): another deployment may, this one is not unhealthy.
     expect(countsAgainstDeployment(err('unsupported'))).toBe(false);
+  });
+  it("an engine's refusal for its own capacity moves on at once, uncounted; a provider's overloaded retries and counts", () => {
+    // A local model with every slot taken and its queue full (the gguf engine's cap): busy, not failing.
+    const busy = capacityRefusal(err('overloaded'));
+    expect({ action: failureAction(busy), counts: countsAgainstDeployment(busy) }).toEqual({ action: 'next', counts: false });
+    // An upstream's 529/503 overloaded is the deployment's own state, as before.
+    const upstream = new LLMError({ code: 'overloaded', message: 'Overloaded', upstreamStatus: 529, provider: 'anthropic' });
+    expect({ action: failureAction(upstream), counts: countsAgainstDeployment(upstream) }).toEqual({ action: 'retry', counts: true });
   });
 });

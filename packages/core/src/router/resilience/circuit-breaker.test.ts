@@ -43,6 +43,20 @@ describe('CircuitBreaker', () => {
     expect(transitions).toEqual(['closed->open', 'open->half-open', 'half-open->closed']);
   });
 
+  it('reopensInMs: the rest of an open circuit\'s cooldown, 0 when not open', () => {
+    const { breaker, advance } = make({ failureThreshold: 1 });
+    expect(breaker.reopensInMs()).toBe(0);
+    breaker.failure();
+    expect(breaker.reopensInMs()).toBe(1_000);
+    advance(400);
+    expect(breaker.reopensInMs()).toBe(600);
+    advance(600);
+    expect(breaker.reopensInMs()).toBe(0);
+    expect(breaker.acquire()).toMatchObject({ probe: true }); // half-open: a probe
+    expect(breaker.reopensInMs()).toBe(0);
+    expect(make({ enabled: false }).breaker.reopensInMs()).toBe(0);
+  });
+
   it('a failed probe re-opens with a fresh cooldown', () => {
     const { breaker, transitions, advance } = make();
     breaker.failure();

@@ -65,6 +65,12 @@ export class CircuitBreaker implements DeploymentCircuit {
     return this.probesInFlight < this.options.config.halfOpenMaxProbes;
   }
 
+  /** The rest of an open circuit's cooldown (ms); 0 when it is not open (see `DeploymentCircuit.reopensInMs`). */
+  reopensInMs(): number {
+    if (!this.options.config.enabled || this.current !== 'open') return 0;
+    return Math.max(0, this.openedAt + this.options.config.cooldownMs - this.options.now());
+  }
+
   /**
    * Admits a call, taking a probe slot while half-open. `force` admits even an open circuit, or a half-open one
    * past `halfOpenMaxProbes` (used when every candidate is open: the least recently opened one is still tried, so

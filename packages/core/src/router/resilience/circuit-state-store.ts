@@ -32,6 +32,13 @@ export interface DeploymentCircuit {
   /** Whether a call would be admitted now, as far as this router knows. */
   isAvailable(): boolean;
   /**
+   * How long (ms) the circuit stays open, as far as this router knows: the rest of its cooldown (0 when it is not
+   * open: closed, half-open, or disabled). A call whose retry wait ends sooner moves on to its next deployment at
+   * once; one whose wait ends later retries (admitted as a half-open probe). Optional: without it the retry waits
+   * as planned and its admission decides.
+   */
+  reopensInMs?(): number;
+  /**
    * What this router knows, read-only and at once: as `state`, but an open circuit past its cooldown answers
    * `half-open` without becoming it (no transition, no `onTransition`). What a metrics scrape reads.
    * Optional: without it the router reads `state`.

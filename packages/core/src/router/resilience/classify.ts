@@ -1,3 +1,4 @@
+import { isCapacityRefusal } from '../../engines/shared/capacity-refusal.js';
 import type { LLMErrorCode } from '../../errors/codes.js';
 import type { LLMError } from '../../errors/llm-error.js';
 
@@ -32,22 +33,25 @@ const UNSERVABLE: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>(['unsupporte
  *   but nothing is sent again);
  * - `retry`: try the same deployment again (retryable errors: 5xx, 429, timeouts, network);
  * - `next`: move on to the next deployment (auth, permission, not found, unsupported, other non-retryable;
- *   `context_length_exceeded`, to a later deployment with a larger or unknown context window only).
+ *   `context_length_exceeded`, to a later deployment with a larger or unknown context window only; an engine's
+ *   refusal for its own capacity, `capacityRefusal`: a local model busy now is busy after a backoff too).
  */
 export type FailureAction = 'stop' | 'retry' | 'next';
 
 export function failureAction(error: LLMError): FailureAction {
   if (error.code === 'context_length_exceeded' && !error.afterResponse) return 'next';
   if (error.code === 'aborted' || error.afterResponse || REQUEST_FAULTS.has(error.code)) return 'stop';
-  return error.isRetryable ? 'retry' : 'next';
+  return error.isRetryable && !isCapacityRefusal(error) ? 'retry' : 'next';
 }
 
 /**
  * Whether a failure counts against the deployment's health (circuit breaker, error rate). An `afterResponse` failure
  * counts: a deployment (or the path to it) that cuts its answers is not healthy, even if this request is not sent again.
+ * An engine's refusal for its own capacity (`capacityRefusal`: a local model busy, not failing) does not; a provider's
+ * own 529/overloaded does.
  */
 export function countsAgainstDeployment(error: LLMError): boolean {
-  return error.code !== 'aborted' && !REQUEST_FAULTS.has(error.code) && !UNSERVABLE.has(error.code);
+  return error.code !== 'aborted' && !REQUEST_FAULTS.has(error.code) && !UNSERVABLE.has(error.code) && !isCapacityRefusal(error);
 }
 
 export function isRequestFault(code: LLMErrorCode): boolean {

@@ -186,6 +186,37 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCircuitStateStore (real Redis)
     expect(b.router.stats()['primary']?.circuit).toBe('open');
   });
 
+  it('a failure that opens the circuit reads unavailable at once (before Redis answers it); a count Redis reset meanwhile is corrected by the answer', async () => {
+    const prefix = `t${randomBytes(6).toString('hex')}:circuit:`;
+    let t = 1_000_000;
+    const config = CircuitBreakerSchema.parse({ failureThreshold: 2, cooldownMs: 60_000 });
+    const aStore = await store(prefix);
+    const a = aStore.circuit('d', { config, now: () => t });
+    const bStore = await store(prefix);
+    const b = bStore.circuit('d', { config, now: () => t });
+    a.failure(await a.acquire()); // one of two
+    expect({ available: a.isAvailable(), reopensInMs: a.reopensInMs?.() }).toEqual({ available: true, reopensInMs: 0 });
+    await aStore.flush();
+    a.failure(await a.acquire()); // the second: opens, though Redis has not answered yet
+    expect({ available: a.isAvailable(), reopensInMs: a.reopensInMs?.() }).toEqual({ available: false, reopensInMs: 60_000 });
+    t += 1_000;
+    expect(a.reopensInMs?.()).toBe(59_000);
+    await aStore.flush();
+    expect({ state: a.state, available: a.isAvailable() }).toEqual({ state: 'open', available: false });
+    // Closed again (a reset); then one failure counted by A, reset by B's success, which A does not see.
+    a.reset();
+    await aStore.flush();
+    a.failure(await a.acquire());
+    await aStore.flush();
+    const permit = await a.acquire(); // its answer: one failure counted
+    b.success(await b.acquire());
+    await bStore.flush();
+    a.failure(permit); // A reckons it the second; Redis counts it the first
+    expect(a.isAvailable()).toBe(false);
+    await aStore.flush();
+    expect({ state: a.state, available: a.isAvailable(), reopensInMs: a.reopensInMs?.() }).toEqual({ state: 'closed', available: true, reopensInMs: 0 });
+  });
+
   it("a probe whose process never reports frees its slot after probeTtlMs", async () => {
     const prefix = `t${randomBytes(6).toString('hex')}:circuit:`;
     const config = CircuitBreakerSchema.parse({ failureThreshold: 1, cooldownMs: 100, halfOpenMaxProbes: 1 });

@@ -420,7 +420,7 @@ export class RedisCircuitStateStore implements CircuitStateStore {
 
   /** @internal Runs a script; rejects on Redis errors (and once the store is closed). */
   run<T>(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<T> {
-    if (this.#closed) return Promise.reject(new LLMError({ code: 'engine_unavailable', message: 'The Redis circuit store is closed' }));
+    if (this.#closed) return Promise.reject(new LLMError({ code: 'shutting_down', message: 'The Redis circuit store is closed' }));
     return this.#redis.eval<T>(script, keys, args);
   }
 
@@ -473,6 +473,13 @@ class SharedCircuit implements DeploymentCircuit {
   /** Failures this router reported that Redis has not answered yet. */
   private failuresInFlight = 0;
   /**
+   * The failure report (its number in `sent`) that opens the circuit as far as this router can tell (the count
+   * reached `failureThreshold`, or a probe failed), until its answer (or a newer one) is taken; 0 when none. Meanwhile
+   * the circuit reads unavailable (until `openingUntil`, local clock), as the in-memory breaker does at once.
+   */
+  private opening = 0;
+  private openingUntil = 0;
+  /**
    * The permit of a call admitted closed with no failure counted, while the store has heard `cleanHeard` of this
    * circuit's failures (a new one when that changes): its success is not reported unless a failure was heard of
    * since (see `success`).
@@ -497,9 +504,21 @@ class SharedCircuit implements DeploymentCircuit {
     return this.view;
   }
 
-  /** Open (within its cooldown, as last seen) refuses; half-open is left to the store's admission. */
+  /**
+   * Open (within its cooldown, as last seen, or opening: a failure of this router's that opens it is on its way)
+   * refuses; half-open is left to the store's admission.
+   */
   isAvailable(): boolean {
-    return !this.options.config.enabled || this.state !== 'open';
+    if (!this.options.config.enabled) return true;
+    return this.opening === 0 ? this.state !== 'open' : this.reopensInMs() === 0;
+  }
+
+  /** The rest of the cooldown of the circuit as last seen open, or as opening (see `opening`); 0 otherwise. */
+  reopensInMs(): number {
+    if (!this.options.config.enabled) return 0;
+    const now = this.options.now();
+    if (this.opening !== 0) return Math.max(0, this.openingUntil - now);
+    return this.view === 'open' ? Math.max(0, this.openUntil - now) : 0;
   }
 
   acquire(force = false): CircuitPermit | undefined | Promise<CircuitPermit | undefined> {
@@ -618,7 +637,13 @@ class SharedCircuit implements DeploymentCircuit {
 
   failure(permit?: CircuitPermit): void {
     if (!this.options.config.enabled) return;
-    this.report('f', permit);
+    const seq = this.report('f', permit);
+    // Its answer comes later: as far as this router can tell, this failure opens the circuit (the outcome script's
+    // rule), so it reads unavailable from now on, not from the answer on (a retry would otherwise wait for nothing).
+    if (permit instanceof SharedProbe || (this.view === 'closed' && this.knownFailures + this.failuresInFlight >= this.options.config.failureThreshold)) {
+      this.opening = seq;
+      this.openingUntil = this.options.now() + this.options.config.cooldownMs;
+    }
   }
 
   release(permit?: CircuitPermit): void {
@@ -630,6 +655,7 @@ class SharedCircuit implements DeploymentCircuit {
     // Answers to scripts sent before the keys go show the state they delete.
     this.applied = this.sent;
     this.knownFailures = 0;
+    this.opening = 0;
     this.setView('closed');
     this.store.track(this.store.resetCircuit(this.keys).catch((e: unknown) => this.store.error(e)));
   }
@@ -655,7 +681,8 @@ class SharedCircuit implements DeploymentCircuit {
     return force || this.isAvailable() ? DIRTY : undefined;
   }
 
-  private report(outcome: 's' | 'f' | 'r' | 'u', permit: CircuitPermit | undefined): void {
+  /** Sends an outcome script without waiting; returns its number (`sent`). */
+  private report(outcome: 's' | 'f' | 'r' | 'u', permit: CircuitPermit | undefined): number {
     const config = this.options.config;
     const failure = outcome === 'f' || outcome === 'u';
     if (failure) this.failuresInFlight++;
@@ -679,14 +706,19 @@ class SharedCircuit implements DeploymentCircuit {
         },
         (e: unknown) => {
           if (failure) this.failuresInFlight--;
+          // Not counted: the view stays what it was.
+          if (this.opening === seq) this.opening = 0;
           this.store.error(e);
         },
       );
     this.store.track(p);
+    return seq;
   }
 
   /** Takes the state script `seq` answered as this router's view, unless a newer answer was taken already. */
   private apply(seq: number, code: string, failures: number, openedAt: number, redisNow: number): void {
+    // The answer to the opening failure, or a newer one: the view says now whether it opened.
+    if (this.opening !== 0 && seq >= this.opening) this.opening = 0;
     if (seq <= this.applied) {
       // Its failures still count as known: a script re-sent after NOSCRIPT keeps its number but may have run after
       // the newer one. A success then resets them (at worst a round trip for nothing); the view waits for the next.

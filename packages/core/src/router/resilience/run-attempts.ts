@@ -1,7 +1,7 @@
 import type { HedgingConfig, RetryConfig } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError, toLLMError } from '../../errors/to-llm-error.js';
-import { anySignal, raceAbort, releasesAbortListeners, takesAttemptSignals } from '../../util/abort.js';
+import { AttemptSignal, anySignal, raceAbort, releasesAbortListeners, takesAttemptSignals } from '../../util/abort.js';
 import type { TypedEmitter } from '../../events/typed-emitter.js';
 import type { GenerateRequest, Usage } from '../../spec/index.js';
 import { deploymentLimitError, laterError } from '../deployment-limiter.js';
@@ -34,7 +34,10 @@ export interface ExecutionPlan {
   retry: RetryConfig;
   hedging: HedgingConfig;
   timeouts(d: RouterDeployment): AttemptTimeouts;
-  /** The caller's signal: its abort stops everything with `aborted`. */
+  /**
+   * The caller's signal (the router's own for each call: it follows the caller's, and `close()` aborts it with
+   * `shutting_down`): its abort stops everything with `aborted` (or the error it aborts with).
+   */
   signal: AbortSignal | undefined;
   /** Create an abort scope for every attempt (streams); otherwise only when a signal or timeout needs one. */
   alwaysScope: boolean;
@@ -241,6 +244,8 @@ async function runDeployment<T>(
   const timeouts = plan.timeouts(d);
   const timed = timeouts.firstTokenMs !== undefined || timeouts.totalMs !== undefined;
   const needScope = plan.alwaysScope || parent !== undefined || timed;
+  /** This deployment's error of the previous attempt: what the call reports, not a `circuit_open` it caused. */
+  let failed: LLMError | undefined;
   for (let attempt = 1; ; attempt++) {
     if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
     if (parent?.aborted || gate?.closed) return { kind: 'cancelled' };
@@ -284,11 +289,12 @@ async function runDeployment<T>(
       if (parent?.aborted || gate?.closed) return { kind: 'cancelled' };
       if (full !== undefined) return { kind: 'next', error: deploymentLimitError(d.name, d.provider, full, d.tenant) };
     }
-    if (admitted === undefined) return { kind: 'next', error: circuitOpenError(d) };
+    // (After a failure here, the circuit it opened, or another call's, is no news: the caller hears the failure.)
+    if (admitted === undefined) return { kind: 'next', error: failed ?? circuitOpenError(d) };
     const permit = admitted;
     limiter?.take(charged);
     // The caller's own signal, handed to the engine as it is (no scope), where a scope would only mirror it.
-    const shared = needScope && !timed && !plan.alwaysScope && parent !== undefined && parent === plan.signal && driver.takesSharedSignal === true && sharesCallerSignal(d) ? parent : undefined;
+    const shared = needScope && !timed && !plan.alwaysScope && parent !== undefined && parent === plan.signal && driver.takesSharedSignal === true && sharesCallerSignal(d, parent) ? parent : undefined;
     const scope = needScope && shared === undefined ? new AttemptScope(parent, timeouts, { deployment: d.name, provider: d.provider }, plan.signal, driver.takesAttemptSignals === true && engineTakesAttemptSignals(d)) : undefined;
     const startedAt = host.now();
     d.stats.start();
@@ -308,9 +314,14 @@ async function runDeployment<T>(
     const action = failureAction(error);
     if (action === 'stop') return { kind: 'stop', error };
     if (action === 'next' || attempt > plan.retry.max || gate?.closed) return { kind: 'next', error };
+    failed = error;
     const rp = retryPlan(error, attempt - 1, plan.retry, host.random);
     // Retry-After beyond maxRetryAfterMs: waiting is worse than trying the next deployment.
     if (rp.kind === 'move-on') return { kind: 'next', error };
+    // The failure opened the circuit (or another call did meanwhile), and the wait ends before its cooldown does: the
+    // retry would be refused, so no wait for it. A wait that ends later retries as a half-open probe. A deployment
+    // tried although open (`forced`: nothing else can serve) is retried as planned.
+    if (!force && rp.delayMs < (d.breaker.reopensInMs?.() ?? 0)) return { kind: 'next', error };
     if (host.emitter.has('retry')) {
       host.emitter.emit('retry', { requestId: plan.requestId, deployment: d.name, attempt: attempt + 1, delayMs: rp.delayMs, error });
     }
@@ -331,12 +342,13 @@ async function runDeployment<T>(
  * scope would only mirror that signal (no timeout, not a hedge lane, a `generate`): the engine, created already (it
  * is not created here), says it releases its abort listeners, and does not report its provider request (which a
  * scope records). The scope's race against the abort is not needed then: such an engine settles when the signal
- * aborts, and a failure after the caller's abort is mapped as the scope maps it (`aborted`).
+ * aborts, and a failure after the caller's abort is mapped as the scope maps it (`aborted`). An `AttemptSignal` (the
+ * router's call signal) only to an engine that takes one (`TAKES_ATTEMPT_SIGNALS`).
  */
-function sharesCallerSignal(d: RouterDeployment): boolean {
+function sharesCallerSignal(d: RouterDeployment, signal: AbortSignal): boolean {
   if (!d.engineCreated) return false;
   const engine = d.engine();
-  return engine.reportsProviderRequest !== true && releasesAbortListeners(engine);
+  return engine.reportsProviderRequest !== true && releasesAbortListeners(engine) && (!(signal instanceof AttemptSignal) || takesAttemptSignals(engine));
 }
 
 /** Whether `d`'s engine, created already (it is not created here), takes an `AttemptSignal` (`TAKES_ATTEMPT_SIGNALS`). */

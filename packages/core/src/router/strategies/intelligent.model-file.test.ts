@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CachedEmbedder } from '../../embeddings/cached-embedder.js';
 import { LocalUseEmbedder } from '../../embeddings/local-use-embedder.js';
 import { syntheticDataset } from '../../learning/__fixtures__/synthetic-data.js';
 import { USE_LITE } from '../../learning/features/use-lite-embedder.js';
@@ -118,16 +119,43 @@ describe('intelligent: the router model file of the config', () => {
   });
 
   it('a model trained by `router train --embeddings` (USE lite) is embedded in process, as the CLI embedded its prompts', async () => {
-    const embed = vi.spyOn(LocalUseEmbedder.prototype, 'embed');
+    // The process's USE lite stack (its cache may already hold "warm up" from another router of this file).
+    const embed = vi.spyOn(CachedEmbedder.prototype, 'embed');
     const r = routerWith(join(dir, 'use-embeddings.json'));
     // ready() loads the model and warms the embedder (a missing package would fail here, not at the first call).
     await r.ready();
-    expect(embed).toHaveBeenCalled();
+    expect(embed).toHaveBeenCalledWith(['warm up']);
     const d = await r.route('compose a story on a dragon.');
     expect(d.selected).toBe('poet');
     expect(embed).toHaveBeenLastCalledWith(['compose a story on a dragon.']);
     const vector = (await embed.mock.results.at(-1)!.value) as Float32Array[];
     expect(vector[0]).toHaveLength(USE_LITE.dim);
+  }, 60_000);
+
+  // Each had its own LocalUseEmbedder: two copies of the model in memory, and a prompt embedded by each.
+  it('shares one USE lite model and embedding cache with the semantic cache (`local-use`): a prompt is embedded once', async () => {
+    const embed = vi.spyOn(LocalUseEmbedder.prototype, 'embed');
+    const r = new LLMRouter({
+      models: MODELS as never,
+      routing: { strategy: 'intelligent', retries: { max: 0 }, options: { intelligent: { model: join(dir, 'use-embeddings.json') } } },
+      cache: { semantic: { enabled: true, embedder: 'local-use' } },
+    });
+    routers.push(r);
+    await r.ready();
+    // Lower case: the semantic cache embeds the lower-cased question, intelligent the prompt as given.
+    const prompt = 'write a short poem about a lighthouse keeper and the sea.';
+    const answer = await r.generate(prompt);
+    expect(answer.cached).toBe(false);
+    expect(answer.decision?.strategy ?? 'intelligent').toBe('intelligent');
+    const withPrompt = embed.mock.calls.filter(([texts]) => texts.includes(prompt));
+    expect(withPrompt).toHaveLength(1);
+    // Every embedding of the process went through one LocalUseEmbedder.
+    expect(new Set(embed.mock.contexts).size).toBe(1);
+    // The semantic cache's embedder is the one intelligent used: the prompt is a hit there now.
+    const semantic = (await (r as unknown as { semantic: { cache(): Promise<{ embedder: CachedEmbedder } | undefined> } }).semantic.cache())!.embedder;
+    const hits = semantic.hits;
+    await semantic.embed([prompt]);
+    expect(semantic.hits).toBe(hits + 1);
   }, 60_000);
 });
 
@@ -170,10 +198,10 @@ describe("adaptive: the router model file of the config (its cold-start prior)",
   });
 
   it('a prior trained by `router train --embeddings` (USE lite) is warmed by ready(), as intelligent\'s', async () => {
-    const embed = vi.spyOn(LocalUseEmbedder.prototype, 'embed');
+    const embed = vi.spyOn(CachedEmbedder.prototype, 'embed');
     const r = routerWith(join(dir, 'use-embeddings.json'), 'adaptive', 'adaptive');
     await r.ready();
-    expect(embed).toHaveBeenCalled();
+    expect(embed).toHaveBeenCalledWith(['warm up']);
     expect((await r.route('compose a story on a dragon.')).selected).toBeDefined();
     expect(embed).toHaveBeenLastCalledWith(['compose a story on a dragon.']);
   }, 60_000);

@@ -1,4 +1,4 @@
-import { LocalUseEmbedder } from '../../embeddings/local-use-embedder.js';
+import { sharedLocalUseEmbedder } from '../../embeddings/shared-local-use-embedder.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
 import { USE_LITE } from '../../learning/features/use-lite-embedder.js';
@@ -152,12 +152,14 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
     if (configured.has(spec)) return new LLMError({ code: 'config_invalid', message: `Invalid router config:\n  ${naming.param}: ${message}`, param: naming.param, ...c });
     return new LLMError({ code: 'config_invalid', message: `${naming.strategy}: router model (option "model"): ${message}`, param: 'model', ...c });
   };
-  let useLite: LocalUseEmbedder | undefined;
-  /** The prompt embedder for `model` when the call gives none: USE lite as `router train --embeddings` used, else none. */
+  /**
+   * The prompt embedder for `model` when the call gives none: USE lite as `router train --embeddings` used (the
+   * process's one stack, shared with the semantic cache's `local-use`: one model copy, one embedding cache), else none.
+   */
   const builtinEmbed = (model: RouterModel): ((text: string) => Promise<ArrayLike<number>>) | undefined => {
     const e = embeddingOf(model);
     if (e?.model !== USE_LITE.model || e.dim !== USE_LITE.dim) return undefined;
-    const embedder = (useLite ??= new LocalUseEmbedder());
+    const embedder = sharedLocalUseEmbedder();
     return (text) => embedder.embed([text]).then((v) => v[0]!);
   };
   /** Why the router cannot embed prompts for `model` (it needs embeddings, no `embed` is given, they are not USE lite). */

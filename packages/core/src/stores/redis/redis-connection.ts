@@ -144,7 +144,7 @@ export class RedisHandle {
    * closes.
    */
   async subscribe(channel: string, onMessage: (message: string) => void, onListening: (listening: boolean) => void): Promise<RedisSubscription> {
-    if (this.closed) throw new LLMError({ code: 'engine_unavailable', message: 'The Redis connection is closed' });
+    if (this.closed) throw new LLMError({ code: 'shutting_down', message: 'The Redis connection is closed' });
     if (!this.subscriber) {
       const dup = this.client.duplicate?.();
       if (!dup?.subscribe) throw new LLMError({ code: 'unsupported', message: 'This Redis client cannot open a subscribed connection' });
@@ -164,7 +164,7 @@ export class RedisHandle {
         if (this.closed) {
           // Released while connecting (release() destroys it too, once the connect settles).
           client.destroy();
-          throw new LLMError({ code: 'engine_unavailable', message: 'The Redis connection is closed' });
+          throw new LLMError({ code: 'shutting_down', message: 'The Redis connection is closed' });
         }
         await client.subscribe!(channel, onMessage);
         break;

@@ -1,0 +1,74 @@
+/**
+ * The client address the audit log records, behind a load balancer: without `trustedProxies` the connection's peer
+ * (an `X-Forwarded-For` any client can write is never read); with them, the right-most hop of `X-Forwarded-For` that
+ * is not a trusted proxy, as Express's `trust proxy` and nginx's `real_ip_recursive` take it. Real servers on
+ * loopback (the peer is 127.0.0.1), both paths: a model route served directly and a route through `gateway.fetch`.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { createHarness, mockModel, type Harness } from '../test-support/harness.js';
+import { send } from '../test-support/raw-http.js';
+import { trustedProxies } from './client-address.js';
+import { serveGateway, type ServedGateway } from './serve-gateway.js';
+
+const chat = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
+const BAD_KEY = { authorization: 'Bearer llmrr_not-a-real-key-at-all', 'content-type': 'application/json' };
+
+/** The address audited for an auth failure sent with `forwardedFor` (direct path: chat; through the app: /v1/models). */
+async function auditedIp(h: Harness, served: ServedGateway, forwardedFor: string | undefined, route: 'direct' | 'app'): Promise<unknown> {
+  const headers: Record<string, string> = forwardedFor === undefined ? { ...BAD_KEY } : { ...BAD_KEY, 'x-forwarded-for': forwardedFor };
+  const res = route === 'direct' ? await send(served.url, 'POST', '/v1/chat/completions', chat, headers) : await send(served.url, 'GET', '/v1/models', undefined, headers);
+  expect(res.status).toBe(401);
+  const rows = await h.stores!.audit.list({ action: 'auth.failure' });
+  return rows.find((r) => r.details?.requestId === res.headers['x-request-id'])?.ip;
+}
+
+describe('the audited client address', () => {
+  const opened: Array<{ h: Harness; served: ServedGateway }> = [];
+  async function serve(trusted?: string[]) {
+    const h = await createHarness({ models: [mockModel('mock')], stores: 'memory' });
+    const served = await serveGateway(h.gateway, { port: 0, ...(trusted ? { trustedProxies: trusted } : {}) });
+    opened.push({ h, served });
+    return { h, served };
+  }
+  // A server per test: the audit writes the first failure of an address in a window, and counts the others.
+  const behindLb = () => serve(['127.0.0.1', '10.0.0.0/8', 'fd00::/8']);
+  afterAll(async () => {
+    for (const { h, served } of opened.splice(0)) {
+      await served.close(1000);
+      await h.close();
+    }
+  });
+
+  it.each(['direct', 'app'] as const)('without trusted proxies X-Forwarded-For is ignored: the peer (%s)', async (route) => {
+    const { h, served } = await serve();
+    expect(await auditedIp(h, served, '203.0.113.9', route)).toBe('127.0.0.1');
+  });
+
+  it.each(['direct', 'app'] as const)('behind a trusted proxy: the right-most untrusted hop (%s)', async (route) => {
+    const { h, served } = await behindLb();
+    // The client wrote the first hop itself; the proxy appended the address it saw.
+    expect(await auditedIp(h, served, '198.51.100.1, 203.0.113.9', route)).toBe('203.0.113.9');
+    // Two trusted proxies in a row (an ingress behind the load balancer): skipped.
+    expect(await auditedIp(h, served, '198.51.100.1, 10.1.2.3', route)).toBe('198.51.100.1');
+    expect(await auditedIp(h, served, '2001:db8::7, fd00::1', route)).toBe('2001:db8::7');
+    // Ports and brackets some proxies add.
+    expect(await auditedIp(h, served, '[2001:db8::8]:4433', route)).toBe('2001:db8::8');
+    expect(await auditedIp(h, served, '203.0.113.10:5678', route)).toBe('203.0.113.10');
+    // No header: the peer.
+    expect(await auditedIp(h, served, undefined, route)).toBe('127.0.0.1');
+  });
+
+  it('a hop that is no address stops the walk at the proxy that passed it; every hop trusted: the left-most', async () => {
+    const { h, served } = await behindLb();
+    expect(await auditedIp(h, served, 'not-an-ip', 'direct')).toBe('127.0.0.1');
+    expect(await auditedIp(h, served, '203.0.113.9, <script>, 10.0.0.2', 'direct')).toBe('10.0.0.2');
+    expect(await auditedIp(h, served, '10.0.0.3, 10.0.0.2', 'direct')).toBe('10.0.0.3');
+  });
+
+  it('an entry that is no address or CIDR range is refused when the server starts', () => {
+    for (const bad of ['10.0.0.0/33', 'lb.internal', '10.0.0/8', '::1/129', '']) expect(() => trustedProxies([bad])).toThrow(RangeError);
+    expect(trustedProxies([])).toBeUndefined();
+    expect(trustedProxies(['::ffff:10.0.0.1'])?.has('10.0.0.1')).toBe(true);
+    expect(trustedProxies(['10.0.0.0/8'])?.has('::ffff:10.9.9.9')).toBe(true);
+  });
+});
