@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
+import { parseList } from 'structured-headers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelInput } from '../test-support/harness.js';
 import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
@@ -23,6 +24,8 @@ beforeAll(async () => {
       { name: 'gpt4o', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities },
       // A model outside core's OpenAI family table that takes reasoning_effort, but not "none" (xAI: low and high).
       { name: 'grok', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'grok-3-mini', apiKey: 'k', capabilities },
+      // Groq's qwen3 (outside the table) takes "none" (thinking off) and reasons when the field is absent.
+      { name: 'qwen-groq', engine: 'openai-compatible', preset: 'groq', baseURL: openaiUp.baseURL, model: 'qwen/qwen3-32b', apiKey: 'gsk', capabilities },
       { name: 'gem-pro', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-pro', apiKey: 'gk', capabilities },
       { name: 'gem-flash', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities },
       { name: 'gpt5', engine: 'openai-compatible', preset: 'openai', baseURL: openaiUp.baseURL, model: 'gpt-5-mini', apiKey: 'k', capabilities },
@@ -37,6 +40,14 @@ afterEach(() => clearRequests(claudeUp, openaiUp, geminiUp));
 
 const anthropic = () => gw.anthropic();
 const openai = () => gw.openai();
+
+/** The `x-llmrr-warnings` members about thinking (field `thinking...` or `output_config...`): code, field, message. */
+function thinkingWarnings(header: string | null): Array<{ code: string; field: unknown; message: string }> {
+  if (header === null) return [];
+  return parseList(header)
+    .map(([item, params]) => ({ code: String(item), field: params.get('field'), message: String(params.get('message')) }))
+    .filter((m) => String(m.field).startsWith('thinking') || String(m.field).startsWith('output_config'));
+}
 
 describe('/v1/messages thinking {type: "disabled"} on non-Anthropic deployments: effort none, where the model can', () => {
   // `disabled` asks for no thinking. The gateway turns it into effort "none" (verbatim `disabled` for Anthropic
@@ -56,13 +67,17 @@ describe('/v1/messages thinking {type: "disabled"} on non-Anthropic deployments:
     expect(message.content.every((b) => b.type === 'text')).toBe(true);
   });
 
-  // gpt-5 takes no reasoning_effort "none" (gpt-5.1 and later do): its lowest effort, with a warning.
-  it('an OpenAI gpt-5 upstream is sent its lowest reasoning_effort (minimal), with a warning', async () => {
+  // gpt-5 takes no reasoning_effort "none" (gpt-5.1 and later do): its lowest effort, with a warning. The warning
+  // names the client's field, `thinking` ("thinking disabled was sent as ..."), not `thinking.budget_tokens`: the
+  // disabled form has no budget (core's budget of 0 is the gateway's mapping).
+  it('an OpenAI gpt-5 upstream is sent its lowest reasoning_effort (minimal), with a warning naming thinking', async () => {
     const { response } = await anthropic()
       .messages.create({ model: 'gpt5', max_tokens: 100, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hi' }] })
       .withResponse();
     expect(openaiUp.requests[0]!.body).toMatchObject({ reasoning_effort: 'minimal' });
-    expect(response.headers.get('x-llmrr-warnings')).toContain('setting_changed');
+    const warnings = thinkingWarnings(response.headers.get('x-llmrr-warnings'));
+    expect(warnings).toEqual([{ code: 'setting_changed', field: 'thinking', message: expect.stringMatching(/^thinking disabled was sent as reasoning_effort minimal: gpt-5-mini cannot turn thinking off/) }]);
+    expect(warnings[0]!.message).not.toMatch(/budget/);
   });
 
   // A deployment without the reasoning capability is sent no reasoning_effort, and told nothing: off is no loss.
@@ -74,34 +89,49 @@ describe('/v1/messages thinking {type: "disabled"} on non-Anthropic deployments:
     expect(response.headers.get('x-llmrr-warnings')).toBeNull();
   });
 
-  // A deployment that declares `reasoning` for a model outside core's family table: reasoning_effort "none" is the
-  // value many such servers refuse (xAI grok-3-mini takes "low" and "high" only, UKGovernmentBEIS/inspect_ai#2734;
-  // vLLM up to 0.15 a 400 literal_error, llm-jp/llm-jp-judge#56), for a request that asks for no thinking. It is sent
-  // nothing (its default), as before 877e737; a chat client's own reasoning_effort "none" goes as asked.
-  it('an OpenAI-compatible upstream outside the family table (gpt-4o, grok-3-mini with reasoning) is not sent reasoning_effort "none"', async () => {
+  // A deployment that declares `reasoning` for a model outside core's family table, on a server not known to take
+  // reasoning_effort "none": many such servers refuse it (xAI grok-3-mini takes "low" and "high" only,
+  // UKGovernmentBEIS/inspect_ai#2734; vLLM up to 0.15 a 400 literal_error, llm-jp/llm-jp-judge#56). It is sent nothing
+  // (its default, which may be to think), with a setting_not_sent warning naming `thinking` so the client knows
+  // thinking may still be on; a chat client's own reasoning_effort "none" goes as asked.
+  it('an OpenAI-compatible upstream outside the family table (gpt-4o, grok-3-mini with reasoning) is not sent "none", and the client is told', async () => {
     for (const model of ['gpt4o', 'grok']) {
       const { data, response } = await anthropic()
         .messages.create({ model, max_tokens: 100, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hi' }] })
         .withResponse();
       expect(data.content.every((b) => b.type === 'text')).toBe(true);
-      expect(response.headers.get('x-llmrr-warnings')).toBeNull();
+      expect(thinkingWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([
+        { code: 'setting_not_sent', field: 'thinking', message: expect.stringMatching(/^thinking disabled was not sent: .* not known to take reasoning_effort none for (?:grok-3-mini|gpt-4o), so the model may still think/) },
+      ]);
     }
     expect(openaiUp.requests.map((r) => (r.body as Record<string, unknown>).reasoning_effort)).toEqual([undefined, undefined]);
     await openai().chat.completions.create({ model: 'grok', reasoning_effort: 'none', messages: [{ role: 'user', content: 'Hi' }] });
     expect(openaiUp.requests[2]!.body).toMatchObject({ reasoning_effort: 'none' });
   });
 
+  // Groq documents reasoning_effort "none" as thinking off for qwen/qwen3-32b (which reasons when the field is absent).
+  it('a Groq upstream outside the family table (qwen/qwen3-32b) is sent reasoning_effort "none"', async () => {
+    const message = await anthropic().messages.create({ model: 'qwen-groq', max_tokens: 100, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hi' }] });
+    expect(openaiUp.requests[0]!.body).toMatchObject({ model: 'qwen/qwen3-32b', reasoning_effort: 'none' });
+    expect(message.content.every((b) => b.type === 'text')).toBe(true);
+  });
+
   // Gemini 2.5 Pro cannot turn thinking off: thinkingBudget 0 is a 400 ("Budget 0 is invalid. This model only
   // works in thinking mode"; its range is 128-32768, as the comment of REASONING_BUDGETS itself says).
-  it('a Gemini 2.5 Pro upstream is not sent thinkingBudget 0', async () => {
-    await anthropic().messages.create({
-      model: 'gem-pro',
-      max_tokens: 100,
-      thinking: { type: 'disabled' },
-      messages: [{ role: 'user', content: 'Hi' }],
-    });
+  it('a Gemini 2.5 Pro upstream is not sent thinkingBudget 0; the warning names thinking', async () => {
+    const { response } = await anthropic()
+      .messages.create({
+        model: 'gem-pro',
+        max_tokens: 100,
+        thinking: { type: 'disabled' },
+        messages: [{ role: 'user', content: 'Hi' }],
+      })
+      .withResponse();
     const config = geminiUp.requests[0]!.body!.generationConfig as { thinkingConfig?: { thinkingBudget?: number } } | undefined;
     expect(config?.thinkingConfig?.thinkingBudget).not.toBe(0);
+    const warnings = thinkingWarnings(response.headers.get('x-llmrr-warnings'));
+    expect(warnings).toEqual([{ code: 'setting_changed', field: 'thinking', message: expect.stringMatching(/^thinking disabled was sent as thinkingBudget 128: gemini-2.5-pro takes 128 to 32768 and cannot turn thinking off/) }]);
+    expect(warnings[0]!.message).not.toMatch(/budget_tokens/);
   });
 });
 

@@ -8,7 +8,7 @@ type ClientMessagePath = ClientMessagePaths[number];
 import { joinAnswerText } from '../schemas/answer-text.js';
 import { asksForNothing, CappedWarnings, noteIgnoredFields, noteProviderOnlyFields } from '../schemas/ignored-fields.js';
 import { markedSystemMessage } from '../schemas/marked-system-message.js';
-import { MESSAGES_FIELD_NAMES } from '../schemas/route-field-names.js';
+import { messagesFieldNames } from '../schemas/route-field-names.js';
 import { betaWarning } from './anthropic-beta.js';
 import { toolChoiceConflict, type ToolPaths } from '../schemas/tool-choice-conflict.js';
 
@@ -182,8 +182,10 @@ function toolChoice(choice: AnthropicMessagesRequest['tool_choice']): ToolChoice
  * `disabled` (no thinking) -> `reasoning.budgetTokens: 0`, so a deployment that thinks by default turns it off where
  * it can (Gemini 2.5 Flash: `thinkingBudget: 0`; an OpenAI reasoning model: its lowest `reasoning_effort`, with a
  * warning when that is not `none`). A budget, not effort `none`: an OpenAI-compatible model outside core's family
- * table is then sent no `reasoning_effort` (its default), as many such servers refuse `none` (grok-3-mini, vLLM up to
- * 0.15), where a client's own `reasoning_effort: "none"` goes as asked. Also in `providerOptions.anthropic.thinking` so
+ * table is sent `none` only where the endpoint is known to take it (Groq, Ollama, `options.reasoningNone`), else no
+ * `reasoning_effort` (its default, with a warning), as many such servers refuse `none` (grok-3-mini, vLLM up to
+ * 0.15), where a client's own `reasoning_effort: "none"` goes as asked. A warning about it names the client's
+ * `thinking` ("thinking disabled was ...": `messagesFieldNames`). Also in `providerOptions.anthropic.thinking` so
  * an Anthropic deployment gets it
  * as it came (the engine sends `{ type: "disabled" }`, no warning). Forms the core field cannot say
  * (`adaptive`, `between_tools`, a `display` setting) also go there. The Anthropic engine takes that field as the
@@ -375,5 +377,5 @@ export function convertMessagesRequest(body: AnthropicMessagesRequest, betas?: s
   noteProviderOnlyFields(req, 'anthropic', anthropicOnlyWarnings(outputConfig, verbatim));
   const beta = betaWarning(betas);
   const nested = beta ? [beta] : undefined;
-  return { request: noteIgnoredFields(req, body, MESSAGES_FIELD_RULES, nested), messagePaths: paths, fieldNames: MESSAGES_FIELD_NAMES };
+  return { request: noteIgnoredFields(req, body, MESSAGES_FIELD_RULES, nested), messagePaths: paths, fieldNames: messagesFieldNames(body) };
 }

@@ -19,6 +19,12 @@ export interface ClientFieldNames {
    * core's `parallelToolCalls: false`): in a message, `<core> false` is `<client> true`.
    */
   readonly negated?: readonly string[];
+  /**
+   * Core's phrases (a field and its value) -> the client's, in the text of a warning or error whose field is renamed,
+   * before the field names: `/v1/messages` `thinking: {type: "disabled"}` is core's `reasoning.budgetTokens 0`, which
+   * that client reads as `thinking disabled` (it sent no `budget_tokens`).
+   */
+  readonly phrases?: Readonly<Record<string, string>>;
 }
 
 const TOOL = /^tools\.(\d+)\.([A-Za-z_]+)/;
@@ -64,6 +70,7 @@ function literal(text: string): string {
  */
 export function clientFieldText(message: string, core: string, client: string, names: ClientFieldNames | undefined): string {
   if (core === client) return message;
+  if (names?.phrases !== undefined) for (const [from, to] of Object.entries(names.phrases)) message = message.replaceAll(from, to);
   const negated = names?.negated?.some((n) => n === core) === true;
   const pattern = new RegExp(`(?<![A-Za-z0-9_.])${literal(core)}${negated ? '( false)?' : ''}(?![A-Za-z0-9_]|\\.[A-Za-z0-9_])`, 'g');
   // Without the group the second argument is the match's offset (a number).

@@ -241,6 +241,19 @@ describe('warnings and errors with the client names', () => {
     );
   });
 
+  // `thinking: {type: "disabled"}` is core's `reasoning.budgetTokens: 0`: the client sent no `budget_tokens`.
+  it('/v1/messages: a warning about thinking disabled names thinking and reads "thinking disabled"; an enabled budget keeps thinking.budget_tokens', () => {
+    const w: CallWarning[] = [
+      { code: 'setting_changed', field: 'reasoning.budgetTokens', message: 'reasoning.budgetTokens 0 was sent as reasoning_effort minimal: gpt-5-mini cannot turn thinking off (it takes minimal, low, medium, high).' },
+    ];
+    expect(withClientWarningPaths(w, undefined, messages({ thinking: { type: 'disabled' } }).fieldNames)).toEqual([
+      { code: 'setting_changed', field: 'thinking', message: 'thinking disabled was sent as reasoning_effort minimal: gpt-5-mini cannot turn thinking off (it takes minimal, low, medium, high).' },
+    ]);
+    const enabled = messages({ max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 } }).fieldNames;
+    expect(enabled).toBe(MESSAGES_FIELD_NAMES);
+    expect(clientFieldName('reasoning.budgetTokens', enabled)).toBe('thinking.budget_tokens');
+  });
+
   it('/v1/messages: the message path first, then the mark (core messages.3 is the client\u2019s messages.2 after a system prompt)', () => {
     const converted = messages({ system: 'Be brief.', messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }, { role: 'user', content: [{ type: 'text', text: 'c', cache_control: { type: 'ephemeral' } }] }] });
     const w: CallWarning[] = [{ code: 'cache_control_dropped', field: 'messages.3.content.0.cacheControl', message: 'messages.3.content.0.cacheControl was dropped.' }];

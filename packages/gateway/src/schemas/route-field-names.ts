@@ -123,3 +123,19 @@ export const MESSAGES_FIELD_NAMES: ClientFieldNames = {
   mark: 'cache_control',
   negated: ['parallelToolCalls'],
 };
+
+/**
+ * The same, for a body with `thinking: {type: "disabled"}` (core's `reasoning.budgetTokens: 0`): the client sent no
+ * `budget_tokens`, so a warning about that budget names `thinking` and reads `thinking disabled`.
+ */
+export const MESSAGES_THINKING_DISABLED_FIELD_NAMES: ClientFieldNames = {
+  ...MESSAGES_FIELD_NAMES,
+  fields: { ...MESSAGES_FIELD_NAMES.fields, 'reasoning.budgetTokens': 'thinking' },
+  // The longer first: Gemini's warning explains the budget (`... 0 (a budget of 0 tokens) was sent as thinkingBudget 128`).
+  phrases: { 'reasoning.budgetTokens 0 (a budget of 0 tokens)': 'thinking disabled', 'reasoning.budgetTokens 0': 'thinking disabled' },
+};
+
+/** The client's names on `/v1/messages` and its `count_tokens`: `thinking` disabled is not `thinking.budget_tokens`. */
+export function messagesFieldNames(body: { thinking?: { type?: string } | null | undefined }): ClientFieldNames {
+  return body.thinking?.type === 'disabled' ? MESSAGES_THINKING_DISABLED_FIELD_NAMES : MESSAGES_FIELD_NAMES;
+}

@@ -13,6 +13,7 @@ import { AnthropicStreamDecoder } from './anthropic-stream-decoder.js';
 import { convertAnthropicResponse } from './convert-anthropic-response.js';
 import { convertToAnthropicRequest, type ConvertedAnthropicRequest } from './convert-to-anthropic-request.js';
 import { estimateAnthropicTokens } from './estimate-anthropic-tokens.js';
+import { anthropicDeploymentTakesTemperatureAbove1 } from './fit-anthropic-sampling.js';
 import { anthropicDeploymentTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
 import { anthropicModelTakesStrictTools, anthropicStrictToolsBeta, anthropicStrictToolsOffReason } from './anthropic-strict-tools.js';
 
@@ -78,6 +79,8 @@ export class AnthropicEngine implements LanguageEngineV1 {
   readonly strictTools: boolean;
   private readonly strictToolsOff: string | undefined;
   private readonly strictToolsBeta: string | undefined;
+  /** Whether a temperature above 1 is sent as asked (`anthropicDeploymentTakesTemperatureAbove1`, resolved once). */
+  private readonly takesTemperatureAbove1: boolean;
   private readonly context: { provider: string; deployment?: string };
 
   constructor(private readonly settings: AnthropicEngineSettings) {
@@ -94,6 +97,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
         ? 'strict tool use is off for this deployment (options.strictTools)'
         : `${anthropicStrictToolsOffReason(settings.modelId)}; set options.strictTools on the model to send it anyway`;
     this.strictToolsBeta = anthropicStrictToolsBeta(settings.baseURL);
+    this.takesTemperatureAbove1 = anthropicDeploymentTakesTemperatureAbove1(settings.modelId, settings.baseURL);
   }
 
   private url(path: string): string {
@@ -112,6 +116,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
       strictTools: this.strictTools,
       ...(this.strictToolsOff !== undefined ? { strictToolsOff: this.strictToolsOff } : {}),
       ...(this.strictToolsBeta !== undefined ? { strictToolsBeta: this.strictToolsBeta } : {}),
+      takesTemperatureAbove1: this.takesTemperatureAbove1,
       ...this.context,
     });
   }

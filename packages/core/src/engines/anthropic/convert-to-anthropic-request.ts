@@ -20,7 +20,7 @@ import { applyParallelToolUse } from './anthropic-parallel-tool-use.js';
 import { anthropicModelTakesStrictTools, anthropicStrictToolsOffReason } from './anthropic-strict-tools.js';
 import { ANTHROPIC_STRICT_LIMITS, fitsAnthropicStrict } from './fits-anthropic-strict.js';
 import { applyThinking } from './apply-anthropic-thinking.js';
-import { fitAnthropicSampling } from './fit-anthropic-sampling.js';
+import { anthropicDeploymentTakesTemperatureAbove1, fitAnthropicSampling } from './fit-anthropic-sampling.js';
 import { placeSystemMessages, type ConvertedEntry } from './place-anthropic-system-messages.js';
 import { mergeProviderOptions } from '../shared/merge-provider-options.js';
 import { anthropicToolUseId } from './anthropic-tool-use-id.js';
@@ -51,6 +51,11 @@ export interface AnthropicRequestSettings {
   strictToolsOff?: string;
   /** The `anthropic-beta` value a strict tool needs on this deployment's platform (Microsoft Foundry), if any. */
   strictToolsBeta?: string;
+  /**
+   * Whether the deployment takes a `temperature` above 1 (else it is sent as 1). Default:
+   * `anthropicDeploymentTakesTemperatureAbove1(modelId)`; the engine resolves it once with its base URL.
+   */
+  takesTemperatureAbove1?: boolean;
 }
 
 /** Strict schemas sent so far in one request, against `ANTHROPIC_STRICT_LIMITS`. */
@@ -464,7 +469,9 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   if (request.topK !== undefined) body.top_k = request.topK;
   if (request.stop && request.stop.length > 0) body.stop_sequences = request.stop;
   // Anthropic's range and rules (temperature 0..1, not with top_p on newer models, no blank stop sequence), warned.
-  if (body.temperature !== undefined || body.stop_sequences !== undefined) fitAnthropicSampling(body, settings.modelId, notes);
+  if (body.temperature !== undefined || body.stop_sequences !== undefined) {
+    fitAnthropicSampling(body, settings.modelId, settings.takesTemperatureAbove1 ?? anthropicDeploymentTakesTemperatureAbove1(settings.modelId), notes);
+  }
   if (!verbatimMessages) trimFinalAssistantText(placed, lastTurn, notes);
   if (request.user !== undefined) body.metadata = { user_id: request.user };
   const automatic = toAnthropicCacheControl(request.cacheControl, 'cacheControl', ctx);

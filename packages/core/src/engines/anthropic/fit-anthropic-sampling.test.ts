@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { anthropicRefusesTemperatureWithTopP } from './fit-anthropic-sampling.js';
+import { collect } from '../../test/async.test-helpers.js';
+import { useAnthropicReasoning } from '../../test/reasoning-wire.test-helpers.js';
+import { anthropicDeploymentTakesTemperatureAbove1, anthropicRefusesTemperatureWithTopP } from './fit-anthropic-sampling.js';
 import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
 
 const settings = (modelId: string) => ({ modelId, defaultMaxTokens: 1024, jsonToolName: 'json', provider: 'anthropic' });
@@ -20,6 +22,43 @@ describe('anthropicRefusesTemperatureWithTopP', () => {
     ['claude-test', false],
   ])('%s: %s', (id, refuses) => {
     expect(anthropicRefusesTemperatureWithTopP(id)).toBe(refuses);
+  });
+});
+
+// Temperature above 1 is clamped unless the deployment is recognisably not Claude: the engine's model id is not always
+// a Claude model name (Microsoft Foundry takes the deployment's own name, `model: "prod-sonnet"`; LiteLLM aliases), and
+// Claude answers more than 1 with a 400 "temperature: range: 0..1", while 1 is a valid temperature for any model.
+describe('anthropicDeploymentTakesTemperatureAbove1', () => {
+  it.each([
+    ['deepseek-v4-pro', undefined, true],
+    ['deepseek-chat', 'https://api.deepseek.com/anthropic', true],
+    ['my-alias', 'https://api.deepseek.com/anthropic', true],
+    ['claude-sonnet-4-5', 'https://api.deepseek.com/anthropic', false],
+    ['prod-sonnet', undefined, false],
+    ['prod-sonnet', 'http://127.0.0.1:4000', false],
+    ['prod-sonnet', 'https://my-resource.services.ai.azure.com/anthropic', false],
+    ['deepseek-v4-pro', 'https://my-resource.services.ai.azure.com/anthropic', false],
+    ['deepseek-v4-pro', 'https://api.anthropic.com', false],
+    ['deepseek-v4-pro', 'https://us-east5-aiplatform.googleapis.com/v1/projects/p/locations/us-east5/publishers/anthropic/models', false],
+    ['deepseek-v4-pro', 'https://bedrock-runtime.us-east-1.amazonaws.com', false],
+    ['claude-test', undefined, false],
+    ['deepseek-v4-pro', 'not a url', true],
+  ] as const)('%s at %s: %s', (id, baseURL, takes) => {
+    expect(anthropicDeploymentTakesTemperatureAbove1(id, baseURL)).toBe(takes);
+  });
+
+  describe('on the wire', () => {
+    const { wire, engine } = useAnthropicReasoning();
+    const sentTemperature = async (model: string) => {
+      const parts = await collect(engine({ model }).stream({ messages: [{ role: 'user', content: 'Hi' }], temperature: 1.7 }));
+      expect(parts.some((p) => p.type === 'finish')).toBe(true);
+      return { sent: (wire.server.requests.at(-1)!.body as Record<string, unknown>).temperature, warnings: parts.flatMap((p) => (p.type === 'warnings' ? p.warnings : [])).map((w) => w.field) };
+    };
+
+    it('a Claude deployment under a name of its own (prod-sonnet) is sent at most 1, with a warning; deepseek-v4-pro as asked', async () => {
+      expect(await sentTemperature('prod-sonnet')).toEqual({ sent: 1, warnings: ['temperature'] });
+      expect(await sentTemperature('deepseek-v4-pro')).toEqual({ sent: 1.7, warnings: [] });
+    });
   });
 });
 

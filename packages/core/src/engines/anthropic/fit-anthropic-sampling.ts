@@ -15,12 +15,43 @@ export const ANTHROPIC_MAX_TEMPERATURE = 1;
  */
 const ONE_OF_TEMPERATURE_TOP_P = /^claude-(?:opus-4[-.](?:[1-9]|\d{2,})|(?:sonnet|haiku)-4[-.](?:[5-9]|\d{2,})|(?:opus|sonnet|haiku)-(?:[5-9]|\d{2,})|mythos|fable)(?:[-.@:]|$)/;
 
-/**
- * Claude models, whose `temperature` range is 0 to 1. The engine also serves Anthropic-wire APIs of other models
- * with OpenAI's range (DeepSeek's https://api.deepseek.com/anthropic: "temperature ... range [0.0 ~ 2.0]"), which are
- * sent the temperature as asked. Ids after `normalizeModelId`, as for the top_p rule.
- */
+/** Claude model ids (after `normalizeModelId`, as for the top_p rule), whose `temperature` range is 0 to 1. */
 const CLAUDE = /^claude(?:[-.@:]|$)/;
+
+/**
+ * Hosts serving Claude alone on Anthropic's wire: Anthropic's API, Microsoft Foundry (`*.azure.com`, where the model is
+ * the deployment's own name), Vertex AI (`*.googleapis.com`), Amazon Bedrock (`bedrock*.amazonaws.com`).
+ */
+const CLAUDE_HOST = /(?:^|\.)(?:anthropic\.com|azure\.com|googleapis\.com)$|^bedrock[\w-]*\.[\w.-]*amazonaws\.com$/i;
+
+/**
+ * Anthropic-wire APIs of other models that take OpenAI's temperature range, recognised by model id (after
+ * `normalizeModelId`) or host: DeepSeek's https://api.deepseek.com/anthropic ("temperature ... range [0.0 ~ 2.0]").
+ */
+const WIDE_TEMPERATURE_MODEL = /^deepseek(?:[-.@:]|$)/;
+const WIDE_TEMPERATURE_HOST = /(?:^|\.)deepseek\.com$/i;
+
+/**
+ * True when the deployment is recognisably not Claude and takes a `temperature` above 1: a DeepSeek model id or host
+ * (`WIDE_TEMPERATURE_*`), not a Claude id, not on a Claude host (`CLAUDE_HOST`). Anything else is taken for Claude
+ * (clamped to 1): a Foundry deployment name or a proxy's alias (`prod-sonnet`) may well be Claude, which answers a
+ * temperature above 1 with a 400, while 1 is a valid temperature for any model. `baseURL` absent or not a URL: the id
+ * alone decides. The engine resolves it once per deployment.
+ */
+export function anthropicDeploymentTakesTemperatureAbove1(modelId: string, baseURL?: string): boolean {
+  const id = normalizeModelId(modelId);
+  if (CLAUDE.test(id)) return false;
+  let host = '';
+  if (baseURL !== undefined) {
+    try {
+      host = new URL(baseURL).hostname;
+    } catch {
+      host = '';
+    }
+  }
+  if (CLAUDE_HOST.test(host)) return false;
+  return WIDE_TEMPERATURE_MODEL.test(id) || WIDE_TEMPERATURE_HOST.test(host);
+}
 
 /** True when the model id names a Claude model that refuses `temperature` and `top_p` together. */
 export function anthropicRefusesTemperatureWithTopP(modelId: string): boolean {
@@ -30,17 +61,18 @@ export function anthropicRefusesTemperatureWithTopP(modelId: string): boolean {
 /**
  * Fits the body's sampling settings (set from the request, before `providerOptions.anthropic` is merged: those go as
  * given) to what Anthropic takes, each change with a warning, so that a request another provider takes is not a 400:
- * - `temperature` above 1 (OpenAI's range is 0 to 2) is sent as 1 to a Claude model id, `setting_changed` (as
- *   vercel/ai clamps it); another model (an Anthropic-wire API such as DeepSeek's) gets it as asked;
+ * - `temperature` above 1 (OpenAI's range is 0 to 2) is sent as 1, `setting_changed` (as vercel/ai clamps it), unless
+ *   `takesTemperatureAbove1` (a model recognisably not Claude: `anthropicDeploymentTakesTemperatureAbove1`, such as
+ *   DeepSeek's Anthropic API), which gets it as asked;
  * - `temperature` and `top_p` both set, on a model that refuses the pair (`anthropicRefusesTemperatureWithTopP`):
  *   only `temperature` is sent, `setting_not_sent` `topP`;
  * - stop sequences that are only white space (`"\n"`: 400 "stop_sequences: each stop sequence must contain
  *   non-whitespace", BerriAI/litellm#3286) are not sent: `setting_not_sent` `stop` when none is left, else
  *   `setting_changed`. The answer then does not stop there.
  */
-export function fitAnthropicSampling(body: AnthropicMessagesRequest, modelId: string, notes: AnthropicCallWarnings): void {
+export function fitAnthropicSampling(body: AnthropicMessagesRequest, modelId: string, takesTemperatureAbove1: boolean, notes: AnthropicCallWarnings): void {
   const temperature = body.temperature;
-  if (temperature !== undefined && temperature > ANTHROPIC_MAX_TEMPERATURE && CLAUDE.test(normalizeModelId(modelId))) {
+  if (temperature !== undefined && temperature > ANTHROPIC_MAX_TEMPERATURE && !takesTemperatureAbove1) {
     body.temperature = ANTHROPIC_MAX_TEMPERATURE;
     notes.add('setting_changed', 'temperature', `temperature ${temperature} was sent as ${ANTHROPIC_MAX_TEMPERATURE}: Anthropic's range is 0 to ${ANTHROPIC_MAX_TEMPERATURE}.`);
   }

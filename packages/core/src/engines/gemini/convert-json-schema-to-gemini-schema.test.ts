@@ -120,6 +120,22 @@ describe('convertJsonSchemaToGeminiSchema', () => {
       ]);
       expect(isFreeFormGeminiSchema(convertJsonSchemaToGeminiSchema({ type: 'object', properties: { x: { type: 'object' } } }, 'p'))).toBe(true);
     });
+
+    it('a union member left out is named as in the caller\'s schema: its keyword (anyOf / oneOf) and its index counting null members', () => {
+      const { out, fields } = convert({
+        type: 'object',
+        properties: {
+          a: { anyOf: [{ type: 'null' }, { type: 'string' }, { type: 'object' }] },
+          b: { oneOf: [{ type: 'object', additionalProperties: true }, { type: 'integer', format: 'uint8' }] },
+        },
+      });
+      expect(out.properties).toEqual({ a: { type: 'string', nullable: true }, b: { type: 'integer', description: '(format: uint8)' } });
+      expect(fields).toEqual([
+        ['setting_changed', 'tools.0.parameters.properties.a.anyOf.2'],
+        ['setting_changed', 'tools.0.parameters.properties.b.oneOf.1.format'],
+        ['setting_changed', 'tools.0.parameters.properties.b.oneOf.0'],
+      ]);
+    });
   });
 
   it('turns null unions into nullable and oneOf into anyOf', () => {

@@ -127,16 +127,21 @@ export function convertJsonSchemaToGeminiSchema(schema: JSONSchema, param: strin
       out.items = convert(node.items, `${where}.items`, seen, depth + 1);
     }
 
-    const alternatives = [...(Array.isArray(node.anyOf) ? node.anyOf : []), ...(Array.isArray(node.oneOf) ? node.oneOf : [])];
+    // Each member named by the caller's keyword and index (`oneOf.0`, `anyOf.2` after a null member).
+    const alternatives: { schema: unknown; field: string }[] = [];
+    for (const keyword of ['anyOf', 'oneOf'] as const) {
+      const list = node[keyword];
+      if (Array.isArray(list)) list.forEach((s, i) => alternatives.push({ schema: s, field: `${where}.${keyword}.${i}` }));
+    }
     if (alternatives.length > 0) {
-      const nonNull = alternatives.filter((s) => !(isObject(s) && s.type === 'null'));
+      const nonNull = alternatives.filter((a) => !(isObject(a.schema) && a.schema.type === 'null'));
       if (nonNull.length < alternatives.length) out.nullable = true;
-      const converted = nonNull.map((s, i) => convert(s, `${where}.anyOf.${i}`, seen, depth + 1));
+      const converted = nonNull.map((a) => convert(a.schema, a.field, seen, depth + 1));
       // Free-form members leave the union; a union of nothing else stays free-form (its parent leaves it out).
       const kept = converted.filter((s) => !isFreeFormGeminiSchema(s));
       if (kept.length > 0 && kept.length < converted.length) {
         converted.forEach((s, i) => {
-          if (isFreeFormGeminiSchema(s)) leftOut(`${where}.anyOf.${i}`, s);
+          if (isFreeFormGeminiSchema(s)) leftOut(nonNull[i]!.field, s);
         });
       }
       const members = kept.length > 0 ? kept : converted.slice(0, 1);

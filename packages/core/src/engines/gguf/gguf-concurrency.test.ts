@@ -9,13 +9,16 @@
  */
 import { availableParallelism } from 'node:os';
 import { describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { ModelConfigSchema } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { LLMRouter } from '../../router/llm-router.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { rejection } from '../../test/async.test-helpers.js';
+import { OnnxOptionsSchema } from '../onnx/onnx-options.js';
 import type { GgufEngine } from './gguf-engine.js';
 import type { LoadedGguf } from './gguf-loader.js';
-import { GgufOptionsSchema } from './gguf-options.js';
+import { GgufOptionsSchema, parseGgufOptions } from './gguf-options.js';
 import { hasStoriesModel, storiesEngine, storiesModelFile, warnIfNoStoriesModel } from './stories-model.test-helpers.js';
 
 warnIfNoStoriesModel('gguf concurrency');
@@ -46,13 +49,31 @@ async function contextMeter(engine: GgufEngine): Promise<{ live: () => number; m
   return { live: () => live, most: () => most, created: () => created, disposed: () => disposed };
 }
 
+describe('gguf options: maxConcurrency', () => {
+  const options = (o: Record<string, unknown>) => parseGgufOptions(ModelConfigSchema.parse({ name: 'g', engine: 'gguf', path: 'm.gguf', options: o }));
+
+  it('defaults to the cores over threads (at least 1) when the options are parsed; a value given is kept', () => {
+    const cores = availableParallelism();
+    expect(options({}).maxConcurrency).toBe(cores);
+    expect(options({ threads: 2 }).maxConcurrency).toBe(Math.max(1, Math.floor(cores / 2)));
+    expect(options({ threads: cores + 1 }).maxConcurrency).toBe(1);
+    expect(options({ threads: cores + 1, maxConcurrency: 3 }).maxConcurrency).toBe(3);
+  });
+
+  it('GgufOptionsSchema stays an object schema as the other engines\' (.shape, .extend, z.toJSONSchema), the default not in it', () => {
+    for (const schema of [GgufOptionsSchema, OnnxOptionsSchema]) {
+      expect(typeof schema.extend).toBe('function');
+      expect(() => z.toJSONSchema(schema)).not.toThrow();
+    }
+    expect(Object.keys(GgufOptionsSchema.shape)).toContain('maxConcurrency');
+    expect(GgufOptionsSchema.parse({}).maxConcurrency).toBeUndefined();
+  });
+});
+
 describe.skipIf(!hasStoriesModel)(`gguf engine: concurrent calls (${storiesModelFile})`, { timeout: 120_000 }, () => {
   it('maxConcurrency defaults to the cores over threads (at least 1), maxQueued to 32', () => {
     const cores = availableParallelism();
     expect({ maxConcurrency: storiesEngine().options.maxConcurrency, maxQueued: storiesEngine().options.maxQueued }).toEqual({ maxConcurrency: cores, maxQueued: 32 });
-    expect(GgufOptionsSchema.parse({ threads: 2 }).maxConcurrency).toBe(Math.max(1, Math.floor(cores / 2)));
-    expect(GgufOptionsSchema.parse({ threads: cores + 1 }).maxConcurrency).toBe(1);
-    expect(GgufOptionsSchema.parse({ threads: cores + 1, maxConcurrency: 3 }).maxConcurrency).toBe(3);
   });
 
   it('runs at most maxConcurrency calls at once and queues the rest: 5 concurrent calls all answer, as each alone', async () => {

@@ -38,18 +38,23 @@ export const GgufOptionsSchema = z
     /** Default top-p when a request gives none. */
     topP: z.number().min(0).max(1).optional(),
   })
-  .strict()
-  .transform((o) => ({ ...o, maxConcurrency: o.maxConcurrency ?? defaultMaxConcurrency(o.threads) }));
+  .strict();
 
 /** The default `maxConcurrency`: the cores Node may use (`os.availableParallelism()`) over `threads`, at least 1. */
 export function defaultMaxConcurrency(threads: number): number {
   return Math.max(1, Math.floor(availableParallelism() / threads));
 }
 
-export type GgufOptions = z.output<typeof GgufOptionsSchema>;
+/** A `gguf` model's options resolved: the schema's output with the `maxConcurrency` default applied. */
+export type GgufOptions = z.output<typeof GgufOptionsSchema> & { maxConcurrency: number };
 export type GgufOptionsInput = z.input<typeof GgufOptionsSchema>;
 
-/** Parses a model's `options`; a bad field becomes `config_invalid` naming `options.<field>`. */
+/**
+ * Parses a model's `options` and applies the `maxConcurrency` default (it depends on `threads`; applied here, not in
+ * the schema, so `GgufOptionsSchema` stays an object schema as the other engines'); a bad field becomes
+ * `config_invalid` naming `options.<field>`.
+ */
 export function parseGgufOptions(model: ModelConfig): GgufOptions {
-  return parseEngineOptions(GgufOptionsSchema, model, 'gguf');
+  const options = parseEngineOptions(GgufOptionsSchema, model, 'gguf');
+  return { ...options, maxConcurrency: options.maxConcurrency ?? defaultMaxConcurrency(options.threads) };
 }

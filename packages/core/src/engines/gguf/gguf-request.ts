@@ -16,7 +16,7 @@ export interface GgufSampling extends LocalSampling {
  * thinking effort/budget is checked and dropped (with a `setting_not_sent` warning: `localRequestWarnings`).
  * `frequencyPenalty` / `presencePenalty` must be numbers from -2 to 2 (OpenAI's range; the router checks the same).
  */
-export function resolveSampling(request: GenerateRequest, options: GgufOptions): GgufSampling {
+export function resolveSampling(request: GenerateRequest, options: Omit<GgufOptions, 'maxConcurrency'>): GgufSampling {
   refuseTools(request, 'gguf');
   // No reasoning control: a valid `reasoning` is dropped (a hint, like on any deployment that cannot reason).
   checkReasoning(request.reasoning, 'gguf');

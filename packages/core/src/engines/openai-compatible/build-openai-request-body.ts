@@ -162,10 +162,11 @@ export function buildOpenAIRequestBody(
   // ("Unsupported parameter: 'reasoning_effort'"), so elsewhere it is dropped (still checked).
   const asked = checkReasoning(request.reasoning, 'openai-compatible');
   // An effort the model's family does not take goes as the nearest one it does (`openAIReasoningEffort`); a budget
-  // of 0 to a model outside the family table goes as nothing (`openAIReasoningEffort`).
+  // of 0 to a model outside the family table goes as `none` where the endpoint takes it (`endpoint.reasoningNone`),
+  // else as nothing (`openAIRequestWarnings` says so).
   const effort = reasoning && asked ? reasoningEffort(asked) : undefined;
   if (effort !== undefined) {
-    const sent = openAIReasoningEffort(modelId, effort, asked!.effort === undefined);
+    const sent = openAIReasoningEffort(modelId, effort, asked!.effort === undefined && !endpoint.reasoningNone);
     if (sent !== undefined) body.reasoning_effort = sent;
   }
   // Own fields only (a `__proto__` field is sent as one), never `model`: the deployment's, which the router

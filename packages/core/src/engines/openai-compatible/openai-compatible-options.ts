@@ -54,6 +54,13 @@ export const OpenAICompatibleOptionsSchema = z.object({
    */
   reasoningContent: z.boolean().optional(),
   /**
+   * Send a reasoning budget of 0 (thinking off; Anthropic's `thinking: disabled` through the gateway) as
+   * `reasoning_effort: "none"` to a model outside OpenAI's family table (default: as the preset says: true for `groq`
+   * and `ollama`, else false: nothing is sent, with a `setting_not_sent` warning, and the model may still think). Turn
+   * it on for a server that takes `none` (a llama.cpp server with ggml-org/llama.cpp#26045).
+   */
+  reasoningNone: z.boolean().optional(),
+  /**
    * Whether the model takes `dimensions` on embeddings (default: true, except for `text-embedding-ada-002`). Set false
    * for a server or model with one vector length only: a router then sends calls with `dimensions` elsewhere.
    */

@@ -35,9 +35,11 @@ export function isOpenAIReasoningModel(modelId: string): boolean {
  *   support a 'none' reasoning effort", router-for-me/CLIProxyAPI#249).
  * `max` is sent to no known family (the nearest below it is). A model outside the table (a deployment that
  * declares the `reasoning` capability: DeepSeek, Qwen on vLLM...) is sent the effort as asked, except `none` that
- * came from a budget of 0 (Anthropic's `thinking: disabled` through the gateway): nothing is sent then (the model's
- * default), since `none` is the one effort many servers outside OpenAI refuse (xAI grok-3-mini takes low and high,
- * vLLM up to 0.15 low, medium and high); a `none` asked as an effort is the caller's own choice and goes as asked.
+ * came from a budget of 0 (Anthropic's `thinking: disabled` through the gateway) where the endpoint is not known to
+ * take it (`ResolvedEndpoint.reasoningNone`: the `groq` and `ollama` presets, `options.reasoningNone`): nothing is
+ * sent then (the model's default, which may be to think; `openAIRequestWarnings` says so), since `none` is the one
+ * effort many servers outside OpenAI refuse (xAI grok-3-mini takes low and high, vLLM up to 0.15 low, medium and
+ * high); a `none` asked as an effort is the caller's own choice and goes as asked.
  */
 const EFFORTS: ReadonlyArray<readonly [RegExp, readonly ReasoningEffort[]]> = [
   [/^o\d+(?:-|$)/, ['low', 'medium', 'high']],
@@ -64,7 +66,8 @@ export function openAIReasoningEfforts(modelId: string): readonly ReasoningEffor
  * The effort to send: the asked one when the model takes it; else `none` becomes the model's lowest effort (the
  * least thinking it can do), and any other the nearest the model takes at or above it, else its highest (`xhigh`,
  * `max` -> `high` on the o-series). `fromBudget`: the effort is that of a token budget (`reasoningEffort`), not one
- * asked for: `none` (a budget of 0) to a model outside the table is undefined, nothing to send.
+ * asked for, and the endpoint is not known to take `none`: `none` (a budget of 0) to a model outside the table is
+ * undefined, nothing to send.
  */
 export function openAIReasoningEffort(modelId: string, effort: ReasoningEffort, fromBudget = false): ReasoningEffort | undefined {
   const takes = openAIReasoningEfforts(modelId);

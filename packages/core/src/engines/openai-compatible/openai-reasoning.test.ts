@@ -35,6 +35,40 @@ describe('openai-compatible: reasoning -> reasoning_effort', () => {
     expect(body().reasoning_effort).toBe(effort);
   });
 
+  // Thinking off (a budget of 0: Anthropic's thinking disabled through the gateway) to a model outside the table. Groq's
+  // qwen/qwen3-32b takes reasoning_effort "none" (thinking off) and "default", and reasons when the field is absent;
+  // Ollama's OpenAI endpoint turns thinking off only for "none". Where "none" is not known to be taken (the default,
+  // as for xAI grok-3-mini and older vLLM, which refuse it) nothing is sent and the result says so.
+  describe('a budget of 0 to a model outside the family table', () => {
+    const qwen = { model: 'qwen/qwen3-32b', apiKey: 'gsk-test', capabilities: ['chat' as const, 'reasoning' as const] };
+
+    it.each(['groq', 'ollama'] as const)('%s: sent as none, what effort none sends', async (preset) => {
+      await engine({ ...qwen, preset, baseURL: wire.server.baseURL }).generate(ask({ effort: 'none' }));
+      const result = await engine({ ...qwen, preset, baseURL: wire.server.baseURL }).generate(ask({ budgetTokens: 0 }));
+      expect([body(0).reasoning_effort, body(1).reasoning_effort]).toEqual(['none', 'none']);
+      expect(result.warnings).toEqual([expect.objectContaining({ code: 'setting_changed', field: 'reasoning.budgetTokens' })]);
+    });
+
+    it('elsewhere not sent, with a setting_not_sent warning naming reasoning.budgetTokens (the model may still think)', async () => {
+      const result = await engine(declared).generate(ask({ budgetTokens: 0 }));
+      expect(body()).not.toHaveProperty('reasoning_effort');
+      expect(result.warnings).toEqual([expect.objectContaining({ code: 'setting_not_sent', field: 'reasoning.budgetTokens' })]);
+      expect(result.warnings![0]!.message).toMatch(/not known to take reasoning_effort none .*may still think \(options\.reasoningNone/);
+    });
+
+    it('options.reasoningNone turns it on or off against the preset', async () => {
+      await engine({ ...declared, options: { reasoningNone: true } }).generate(ask({ budgetTokens: 0 }));
+      await engine({ ...qwen, preset: 'groq', baseURL: wire.server.baseURL, options: { reasoningNone: false } }).generate(ask({ budgetTokens: 0 }));
+      expect([body(0).reasoning_effort, body(1).reasoning_effort]).toEqual(['none', undefined]);
+    });
+
+    it('no warning on a deployment without the reasoning capability (nothing to turn off)', async () => {
+      const result = await engine({ model: 'plain-test', capabilities: ['chat'] }).generate(ask({ budgetTokens: 0 }));
+      expect(body()).not.toHaveProperty('reasoning_effort');
+      expect(result.warnings).toBeUndefined();
+    });
+  });
+
   it('streams send it too; no reasoning, an empty object: no field', async () => {
     await collect(engine().stream(ask({ effort: 'low' })));
     await engine().generate(ask(undefined));

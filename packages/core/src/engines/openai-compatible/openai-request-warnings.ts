@@ -139,6 +139,15 @@ function reasoningWarning(
   modelId: string,
 ): CallWarning | undefined {
   if (sent == null) {
+    // A budget of 0 (thinking off) not sent as `none` (the endpoint is not known to take it, `endpoint.reasoningNone`):
+    // the model thinks as it does by default, which may well be to think (Groq's qwen3 does when the field is absent).
+    if (reasoning && asked.effort === undefined && asked.budgetTokens === 0 && !openAIOptionPath(request, endpoint, 'reasoning_effort')) {
+      return {
+        code: 'setting_not_sent',
+        field: 'reasoning.budgetTokens',
+        message: `reasoning.budgetTokens 0 was not sent: ${endpoint.preset.label} is not known to take reasoning_effort none for ${modelId}, so the model may still think (options.reasoningNone sends none).`,
+      };
+    }
     if (!wantsThinking(asked)) return undefined;
     const set = openAIOptionPath(request, endpoint, 'reasoning_effort');
     return {
@@ -158,7 +167,9 @@ function reasoningWarning(
   const field = asked.effort !== undefined ? 'reasoning.effort' : 'reasoning.budgetTokens';
   let message: string;
   if (set) message = `${what} was sent as reasoning_effort ${String(sent)}: ${set} took its place.`;
-  else if (asked.effort === undefined) {
+  else if (asked.budgetTokens === 0 && sent !== 'none') {
+    message = `${what} was sent as reasoning_effort ${String(sent)}: ${modelId} cannot turn thinking off (it takes ${(openAIReasoningEfforts(modelId) ?? []).join(', ')}).`;
+  } else if (asked.effort === undefined) {
     message = `${what} was sent as reasoning_effort ${String(sent)}: chat completions take an effort, not a token budget`;
     message += reasoningEffort(asked) === sent ? '.' : `, and ${modelId} takes ${(openAIReasoningEfforts(modelId) ?? []).join(', ')}.`;
   }

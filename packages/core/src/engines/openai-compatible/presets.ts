@@ -72,6 +72,15 @@ export interface OpenAICompatiblePreset {
      * unknown message fields; other servers do not document it. `options.reasoningContent` overrides the preset.
      */
     readonly reasoningContent?: boolean;
+    /**
+     * Send `reasoning_effort: "none"` for a budget of 0 (thinking off: Anthropic's `thinking: disabled` through the
+     * gateway) to a model outside OpenAI's family table (default false: nothing is sent, with a `setting_not_sent`
+     * warning, since many servers refuse `none`: xAI grok-3-mini takes low and high, vLLM up to 0.15 low to high).
+     * True where the provider documents `none` as thinking off: Groq (qwen/qwen3-32b takes `none` and `default`, and
+     * reasons when the field is absent) and Ollama (its OpenAI endpoint turns thinking off only for `none`). Not
+     * OpenRouter (a model whose reasoning is mandatory refuses `none`). `options.reasoningNone` overrides the preset.
+     */
+    readonly reasoningNone?: boolean;
     /** Azure: the deployment goes in the path, `api-version` in the query. */
     readonly azureDeployments?: boolean;
   };
@@ -101,7 +110,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     requiresApiKey: true,
     quirks: { azureDeployments: true, strictTools: true },
   },
-  groq: { label: 'Groq', baseURL: 'https://api.groq.com/openai/v1', auth: 'bearer', apiKeyEnv: 'GROQ_API_KEY', requiresApiKey: true, quirks: { logprobs: false } },
+  groq: { label: 'Groq', baseURL: 'https://api.groq.com/openai/v1', auth: 'bearer', apiKeyEnv: 'GROQ_API_KEY', requiresApiKey: true, quirks: { logprobs: false, reasoningNone: true } },
   together: {
     label: 'Together AI',
     baseURL: 'https://api.together.xyz/v1',
@@ -127,7 +136,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     quirks: { reasoningContent: true },
   },
   openrouter: { label: 'OpenRouter', baseURL: 'https://openrouter.ai/api/v1', auth: 'bearer', apiKeyEnv: 'OPENROUTER_API_KEY', requiresApiKey: true, quirks: { topK: true } },
-  ollama: { label: 'Ollama', baseURL: 'http://127.0.0.1:11434/v1', auth: 'none', requiresApiKey: false },
+  ollama: { label: 'Ollama', baseURL: 'http://127.0.0.1:11434/v1', auth: 'none', requiresApiKey: false, quirks: { reasoningNone: true } },
   vllm: { label: 'vLLM', baseURL: 'http://127.0.0.1:8000/v1', auth: 'bearer', apiKeyEnv: 'VLLM_API_KEY', requiresApiKey: false, quirks: { topK: true } },
   lmstudio: { label: 'LM Studio', baseURL: 'http://127.0.0.1:1234/v1', auth: 'none', requiresApiKey: false, quirks: { topK: true, logprobs: false } },
   llamacpp: {

@@ -32,6 +32,8 @@ export interface ResolvedEndpoint {
   readonly strictTools: boolean;
   /** Send a tool loop's assistant turns' reasoning as `reasoning_content`: `options.reasoningContent`, else the preset's, else false. */
   readonly reasoningContent: boolean;
+  /** Send a budget of 0 as `reasoning_effort: "none"` to a model outside OpenAI's family table: `options.reasoningNone`, else the preset's, else false. */
+  readonly reasoningNone: boolean;
   /** True when `strictTools` came from `options.strictTools` (for the warning's wording). */
   readonly strictToolsByOption: boolean;
   /** `options.embedDimensions` when set (else the engine decides by the model id). */
@@ -93,6 +95,7 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     strictTools: options.strictTools ?? preset.quirks?.strictTools ?? false,
     strictToolsByOption: options.strictTools !== undefined,
     reasoningContent: options.reasoningContent ?? preset.quirks?.reasoningContent ?? false,
+    reasoningNone: options.reasoningNone ?? preset.quirks?.reasoningNone ?? false,
     ...(options.embedDimensions !== undefined ? { embedDimensions: options.embedDimensions } : {}),
   };
 }
