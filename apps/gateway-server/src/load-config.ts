@@ -1,4 +1,4 @@
-import { CONFIG_ENV, CONFIG_FILE_NAMES, loadConfigDetailed, type RouterConfig } from '@llmrr/core';
+import { BUILTIN_STRATEGIES, CONFIG_ENV, CONFIG_FILE_NAMES, loadConfigDetailed, type RouterConfig } from '@llmrr/core';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultConfig, findStoriesModel } from './default-config.js';
@@ -16,7 +16,9 @@ export interface LoadedServerConfig {
  * interpolation and `LLM_ROUTER_*` overrides; else the embedded default.
  */
 export async function loadServerConfig(settings: ServerSettings, env: NodeJS.ProcessEnv = process.env): Promise<LoadedServerConfig> {
-  const options = { cwd: settings.cwd, env };
+  // An unknown `routing.strategy` is refused with the file's other errors, naming its line and column (or its env
+  // variable): the server's router has the built-in strategies only (it registers none of its own).
+  const options = { cwd: settings.cwd, env, strategies: BUILTIN_STRATEGIES };
   if (settings.configPath) {
     const loaded = await loadConfigDetailed(settings.configPath, options);
     return { config: loaded.config, source: loaded.file ?? loaded.source };

@@ -83,6 +83,18 @@ describe('configuration', () => {
     }
   });
 
+  it('refuses an unknown routing.strategy naming its line and column in the config file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-gw-strategy-'));
+    try {
+      writeFileSync(join(dir, 'llmrr.config.yaml'), 'models:\n  - name: x\n    engine: mock\nrouting:\n  strategy: cost-optimised\n');
+      await expect(startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory' }, dir), () => {})).rejects.toThrow(
+        /routing\.strategy \(line 5, column 13\): unknown strategy "cost-optimised"/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a tenant created through the admin API on a v3 config is served the shared models (unknownTenant: shared)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmrr-v3-'));
     try {

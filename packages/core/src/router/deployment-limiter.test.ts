@@ -83,4 +83,21 @@ describe('DeploymentLimiter', () => {
     expect(laterError(b, upstream)).toBe(upstream);
     expect(laterError(undefined, a)).toBe(a);
   });
+
+  it("a circuit_open keeps an earlier health failure (retryable, counted), and replaces an earlier refusal of the request, as its cause", () => {
+    const open = new LLMError({ code: 'circuit_open', message: 'Circuit of "b" is open', deployment: 'b' });
+    const down = new LLMError({ code: 'provider_unavailable', message: 'a is down', deployment: 'a' });
+    expect(laterError(down, open)).toBe(down);
+    for (const code of ['context_length_exceeded', 'unsupported'] as const) {
+      const refused = new LLMError({ code, message: 'a refuses this request', deployment: 'a' });
+      const reported = laterError(refused, open);
+      expect({ code: reported.code, status: reported.statusCode, retryable: reported.isRetryable, deployment: reported.deployment, cause: reported.cause }).toEqual({
+        code: 'circuit_open',
+        status: 503,
+        retryable: true,
+        deployment: 'b',
+        cause: refused,
+      });
+    }
+  });
 });

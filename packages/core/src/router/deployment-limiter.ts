@@ -1,6 +1,7 @@
 import type { ModelConfig } from '../config/schema.js';
 import { LLMError } from '../errors/llm-error.js';
 import { gcraAdjust, gcraCheck, gcraRebase, type GcraState } from '../tenancy/gcra.js';
+import { countsAgainstDeployment } from './resilience/classify.js';
 
 export type DeploymentLimits = NonNullable<ModelConfig['limits']>;
 
@@ -124,11 +125,19 @@ export function isDeploymentLimitError(e: LLMError): boolean {
 
 /**
  * The error to report after `next` failed too: the newest one, except that a `circuit_open` refusal (no request sent)
- * never replaces an earlier error (the provider's that made the call fall over says more), and that of two local
- * limit errors the one that frees up first is kept (it says when to come back).
+ * does not replace an earlier health failure (retryable, counting against its deployment: the provider's error that
+ * made the call fall over says more), and that of two local limit errors the one that frees up first is kept (it says
+ * when to come back). After an earlier refusal of this request (`context_length_exceeded`, `unsupported`, or another
+ * error that is not a retryable health failure) the open deployment is the one that could have answered: the
+ * `circuit_open` (retryable) is reported, with that error as its `cause`. A `no_deployment` (a deployment retired after
+ * the call planned it: nothing was tried there) never replaces an earlier error.
  */
 export function laterError(last: LLMError | undefined, next: LLMError): LLMError {
-  if (last && next.code === 'circuit_open') return last;
+  if (last && next.code === 'no_deployment') return last;
+  if (last && next.code === 'circuit_open') {
+    if (last.isRetryable && countsAgainstDeployment(last)) return last;
+    return next.cause === undefined ? next.with({ cause: last }) : next;
+  }
   if (last && LOCAL_LIMIT.has(last) && LOCAL_LIMIT.has(next) && (last.retryAfterMs ?? 0) <= (next.retryAfterMs ?? 0)) return last;
   return next;
 }

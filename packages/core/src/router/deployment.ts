@@ -94,6 +94,11 @@ export class RouterDeployment implements Deployment {
   private providerTag: string | undefined;
   /** `close()` was called: no engine is created any more (nothing would close it). */
   private closed = false;
+  /**
+   * Retired (`unload`, a replaced deployment, a tenant's changed or dropped own model) and its engine closed: a call
+   * that planned it before moves on at once (`no_deployment`: no request, no retry, no strike; see `run-attempts`).
+   */
+  retired = false;
 
   /** The owning tenant's incarnation its circuit is keyed by (see `DeploymentInit.incarnation`). */
   get incarnation(): string | number | undefined {
@@ -203,6 +208,12 @@ export class RouterDeployment implements Deployment {
   /** The engine's provider; before the engine exists, what its factory says it will be (`EngineFactory.provider`). */
   get provider(): string {
     return this.instance?.provider ?? (this.providerTag ??= factoryProvider(this.init.factory, this.config));
+  }
+
+  /** Closes the engine of a deployment the router no longer has (see `retired`). */
+  retire(): Promise<void> {
+    this.retired = true;
+    return this.close();
   }
 
   async close(): Promise<void> {

@@ -1,14 +1,18 @@
 /**
  * `router.close()`: it stops new calls, aborts the calls in flight (their upstream requests cancelled, their retry
  * loops ended, their `request:end` still emitted), waits for them, then closes the engines; a stream first read after
- * it creates no engine; a second call waits for the first.
+ * it creates no engine; a second call waits for the first. A stream whose consumer stopped at its last part (its
+ * `finish` or `error`, without the pull after it) has ended: `close()` does not wait for it, and its call keeps no
+ * listener on the caller's signal.
  */
 import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockEngine } from '../engines/mock/index.js';
 import type { EngineFactory } from '../engines/types.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
+import { openAIWireRouter } from '../test/wire-router.test-helpers.js';
 import { LLMRouter } from './llm-router.js';
+import type { RouterStream, RouterStreamPart } from './types.js';
 
 const servers: OpenAIWireServer[] = [];
 afterEach(async () => {
@@ -112,5 +116,71 @@ describe('LLMRouter close() with calls in flight', () => {
     release();
     await second;
     expect(engineClosed).toBe(true);
+  });
+});
+
+/** Pulls `stream` by hand until a part of type `last` (no further pull, no `return()`). */
+async function readUntil(stream: RouterStream, last: RouterStreamPart['type']): Promise<string[]> {
+  const it = stream[Symbol.asyncIterator]();
+  const seen: string[] = [];
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return seen;
+    seen.push(r.value.type);
+    if (r.value.type === last) return seen;
+  }
+}
+
+/** `close()`, or 'still waiting' after a hang guard of 5 s (the router's own bound is 10 s). */
+async function closeWithin(close: Promise<void>): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const out = await Promise.race([close.then(() => 'closed'), new Promise<string>((r) => (timer = setTimeout(() => r('still waiting'), 5_000)))]);
+  clearTimeout(timer);
+  await close;
+  return out;
+}
+
+describe('LLMRouter close() and streams read to their last part', () => {
+  it('does not wait for a stream whose consumer read its finish part and no further: the stream ended with it', { timeout: 30_000 }, async () => {
+    const server = await startOpenAIWireServer({ script: { text: 'one two' } });
+    servers.push(server);
+    const { router } = openAIWireRouter([{ name: 'm', engine: 'openai-compatible', baseURL: server.baseURL, model: 'x', apiKey: 'k' }]);
+    const ends: string[] = [];
+    router.on('request:end', (e) => ends.push(`${e.kind}:${e.error?.code ?? e.result?.text}`));
+    const stream = router.stream('hi');
+    expect((await readUntil(stream, 'finish')).at(-1)).toBe('finish');
+    // Its request:end came with the finish part, not with a pull the consumer never makes.
+    expect(ends).toEqual(['stream:one two']);
+    expect((await stream.result).text).toBe('one two');
+    expect(await closeWithin(router.close())).toBe('closed');
+  });
+
+  it('does not wait for streams that ended with an error part, which leave no listener on the caller signal', { timeout: 30_000 }, async () => {
+    const server = await startOpenAIWireServer({ script: { error: { status: 400, message: 'bad' } } });
+    servers.push(server);
+    const { router } = openAIWireRouter([{ name: 'm', engine: 'openai-compatible', baseURL: server.baseURL, model: 'x', apiKey: 'k' }]);
+    const ends: string[] = [];
+    router.on('request:end', (e) => ends.push(`${e.kind}:${e.error?.code ?? 'ok'}`));
+    // A long-lived signal (a connection's, a worker's) shared by the calls.
+    const caller = new AbortController();
+    const streams = [0, 1, 2].map((i) => router.stream(`call ${i}`, { signal: caller.signal }));
+    for (const s of streams) expect((await readUntil(s, 'error')).at(-1)).toBe('error');
+    for (const s of streams) await expect(s.result).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(ends).toEqual(['stream:invalid_request', 'stream:invalid_request', 'stream:invalid_request']);
+    const listeners = getEventListeners(caller.signal, 'abort').length;
+    expect({ listeners, close: await closeWithin(router.close()) }).toEqual({ listeners: 0, close: 'closed' });
+  });
+
+  it('does not wait for a stream cut after its first content whose consumer read its error part', { timeout: 30_000 }, async () => {
+    const server = await startOpenAIWireServer({ script: { text: 'one two three four', chunks: 4, cutAfterChunks: 2 } });
+    servers.push(server);
+    const { router } = openAIWireRouter([{ name: 'm', engine: 'openai-compatible', baseURL: server.baseURL, model: 'x', apiKey: 'k' }]);
+    const caller = new AbortController();
+    const stream = router.stream('hi', { signal: caller.signal });
+    const parts = await readUntil(stream, 'error');
+    expect({ content: parts.includes('text-delta'), last: parts.at(-1) }).toEqual({ content: true, last: 'error' });
+    await expect(stream.result).rejects.toMatchObject({ code: 'stream_interrupted' });
+    const listeners = getEventListeners(caller.signal, 'abort').length;
+    expect({ listeners, close: await closeWithin(router.close()) }).toEqual({ listeners: 0, close: 'closed' });
   });
 });

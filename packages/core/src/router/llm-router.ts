@@ -1227,7 +1227,7 @@ export class LLMRouter {
   /** Closes a removed deployment's engine now if idle, else at `close()`. */
   private retire(d: RouterDeployment): void {
     if (!d.engineCreated) return;
-    if (d.stats.inFlight === 0) void d.close().catch(() => {});
+    if (d.stats.inFlight === 0) void d.retire().catch(() => {});
     else this.retired.push(d);
   }
 

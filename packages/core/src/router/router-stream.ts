@@ -307,8 +307,6 @@ interface StreamState {
   gen: AsyncGenerator<RouterStreamPart> | undefined;
   /** The loop's step in progress (later calls wait for it). */
   busy: Promise<IteratorResult<RouterStreamPart>> | undefined;
-  /** The loop handed out its last part: the next pull settles the stream. */
-  last: boolean;
   settled: boolean;
   plan: ExecutionPlan | undefined;
   lease: AttemptLease | undefined;
@@ -343,7 +341,11 @@ async function* runStream(st: StreamState): AsyncGenerator<RouterStreamPart> {
       st.final = hit;
       st.done = true;
       st.resolve(hit);
-      yield* replay(hit);
+      for await (const part of replay(hit)) {
+        // The replay's last part: the stream settles as it goes out (see `handPart`).
+        if (part.type === 'finish') settleStream(st);
+        yield part;
+      }
       return;
     }
     const planning = hooks.plan();
@@ -366,6 +368,8 @@ async function* runStream(st: StreamState): AsyncGenerator<RouterStreamPart> {
       if (st.cancelled) return;
       st.error = toLLMError(e);
       st.done = true;
+      // The last part: the stream settles as it goes out (see `handPart`).
+      settleStream(st);
       yield { type: 'error', error: st.error };
       return;
     }
@@ -396,6 +400,10 @@ async function* runStream(st: StreamState): AsyncGenerator<RouterStreamPart> {
       if (part.type === 'finish') {
         await succeed(st, live);
         if (st.cancelled) return;
+        // The last part (an answer the engine finished before its first content): settled as it goes out.
+        settleStream(st);
+        yield part;
+        return;
       }
       st.watch.handing();
       yield part;
@@ -462,10 +470,12 @@ function untilCancelled<T>(st: StreamState, p: Promise<T>): Promise<T | undefine
  *
  * An async generator (`runStream`) plans the request, wins an attempt and hands out the `route` and primed parts;
  * then it hands the engine's iterator to a hand-written loop (`liveNext`), which forwards each later part
- * with one promise reaction instead of a generator round trip. The loop keeps the generator's semantics:
- * calls are served in order, the stream settles (`settleStream`, the generator's `finally`) on the pull after
- * its last part or on `return()`. As an async generator's, the iterator's methods are called on it (one taken off it
- * returns a rejected promise) and it is iterable itself; it shows none of the stream's state (private fields).
+ * with one promise reaction instead of a generator round trip. The loop keeps the generator's semantics (calls are
+ * served in order) but one: the stream settles (`settleStream`: `.result`, `request:end`, the call out of the router's
+ * calls in flight and off the caller's signal) as its last part (`finish`, `error`) goes out, not on the pull after it
+ * (a consumer may stop at the last part and never pull again), or on `return()`. As an async generator's, the
+ * iterator's methods are called on it (one taken off it returns a rejected promise) and it is iterable itself; it
+ * shows none of the stream's state (private fields).
  *
  * `cancel(reason)` ends the stream at once from outside its iteration (a pull may be waiting): the attempts
  * in flight are cancelled (before the first content: every attempt, hedges included; after it: the
@@ -493,7 +503,6 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     consumed: false,
     gen: undefined,
     busy: undefined,
-    last: false,
     settled: false,
     plan: undefined,
     lease: undefined,
@@ -587,13 +596,17 @@ function endedStep(st: StreamState): IteratorResult<RouterStreamPart> {
   return DONE;
 }
 
-/** Hands out `part`; `terminal`: the stream's last one. */
+/**
+ * Hands out `part`; `terminal`: the stream's last one (its `finish` or `error`), with which the stream settles: not on a
+ * pull the consumer may never make (one that stops at the last part would keep the call in flight for `close()` and
+ * on the caller's signal).
+ */
 function handPart(st: StreamState, part: RouterStreamPart, terminal: boolean): IteratorResult<RouterStreamPart> {
   // Cancelled while the part was on its way (a finish being settled): the stream is over.
   if (st.settled) return endedStep(st);
   st.busy = undefined;
-  if (terminal) st.last = true;
-  st.watch.handing();
+  if (terminal) settleStream(st);
+  else st.watch.handing();
   return { value: part, done: false };
 }
 
@@ -648,10 +661,6 @@ function receivedLive(st: StreamState, r: IteratorResult<StreamPart>): IteratorR
 function liveNext(st: StreamState): Promise<IteratorResult<RouterStreamPart>> {
   if (st.busy) return st.busy.then(() => liveNext(st));
   if (st.settled) return Promise.resolve(DONE);
-  if (st.last) {
-    settleStream(st);
-    return Promise.resolve(DONE);
-  }
   st.watch.resumed();
   const { race, iterator: engine } = st.live!;
   let pulled: Promise<IteratorResult<StreamPart>>;
@@ -706,20 +715,15 @@ function cancelStream(st: StreamState, reason: unknown): void {
 
 function liveThrow(st: StreamState, e: unknown): Promise<IteratorResult<RouterStreamPart>> {
   if (st.busy) return st.busy.then(() => liveThrow(st, e));
-  if (st.settled || st.last) {
-    settleStream(st);
-    return Promise.reject(e as Error);
-  }
+  if (st.settled) return Promise.reject(e as Error);
   // An error thrown in by the consumer: an error part, then the end. The consumer gave up, so the upstream
   // is cancelled and the attempt's slot released as for return() (the deployment did nothing wrong).
   st.error = toLLMError(e);
   st.done = true;
   st.live!.lease.scope?.cancel();
   st.live!.lease.release();
-  const part = handPart(st, { type: 'error', error: st.error }, true);
-  // Settled now (`.result`, `request:end`, the engine iterator closed): the consumer may never pull again.
-  settleStream(st);
-  return Promise.resolve(part);
+  // Settled with it (`.result`, `request:end`, the engine iterator closed): the consumer may never pull again.
+  return Promise.resolve(handPart(st, { type: 'error', error: st.error }, true));
 }
 
 /** A method of a router stream's iterator called on anything but the iterator: a rejection, as an async generator's. */

@@ -13,7 +13,9 @@ function noop(): void {}
 /**
  * A router stream's `.result`: a promise that tells its stream when a fulfilment handler is attached (`await`, `.then(fn)`;
  * not `.catch`), so that a stream whose result is awaited without being iterated is read by the router (`Drain`).
- * Promises derived from it are plain ones.
+ * Anything that attaches one starts the stream too: `.finally(fn)` (it calls `then` with handlers of its own),
+ * `Promise.race([result])`, `Promise.all`, `Promise.resolve(result)`, an async function returning it. Only `.catch`
+ * (and the router's own `whenSettled`) leaves the stream lazy. Promises derived from it are plain ones.
  */
 export class StreamResult<T> extends Promise<T> {
   static override get [Symbol.species](): PromiseConstructor {
@@ -39,6 +41,8 @@ export class StreamResult<T> extends Promise<T> {
 /**
  * The router reading a stream whose `.result` was awaited before it was iterated, keeping the parts for an iterator
  * asked for later (`handOver`), which then takes over: the stream runs, `.result` settles, `request:end` is emitted.
+ * The parts read are kept until such an iterator takes them, so a stream drained and never iterated holds all of them
+ * for as long as the stream object lives (drop the stream, keep `.result`'s answer, to let them go).
  */
 export class Drain {
   readonly parts: RouterStreamPart[] = [];

@@ -8,6 +8,8 @@ import type { GenerateRequest, StreamPart } from '../../spec/index.js';
 import { defaultEngineContext } from '../types.js';
 import { GgufEngine, createGgufEngine } from './gguf-engine.js';
 import { collect, rejection } from '../../test/async.test-helpers.js';
+import { startOpenAIWireServer } from '../../test/openai-wire-server.js';
+import { LLMRouter } from '../../router/llm-router.js';
 
 // The shared folder sits beside the repository root (../shared), unless LLMRR_SHARED_DIR says otherwise.
 const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
@@ -341,5 +343,73 @@ describe.skipIf(!hasModel)(suiteName, { timeout: 90_000 }, () => {
     const tokensPerSecond = r.usage.outputTokens / seconds;
     console.info(`[gguf] stories260K, threads 1: ${r.usage.outputTokens} tokens in ${(seconds * 1000).toFixed(0)} ms = ${tokensPerSecond.toFixed(0)} tokens/s`);
     expect(r.usage.outputTokens).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * An engine is closed by its router's `close()` (its calls end with `shutting_down`, above) and also when its deployment
+ * is retired (`unload`, replaced, a tenant's changed or dropped own model) while a call that planned it has not
+ * reached it: that call moves on at once (no request, no retry, no strike), and never ends with `shutting_down`
+ * (nothing shuts down) nor with a 500.
+ */
+describe.skipIf(!hasModel)('a gguf deployment retired while a call that planned it runs', { timeout: 90_000 }, () => {
+  const local = { name: 'local', engine: 'gguf' as const, path: modelFile, options: { threads: 1 } };
+
+  it('reached as a fallback: not tried (no retry on its closed engine); the call ends with the error of the deployment it tried', async () => {
+    let router: LLMRouter | undefined;
+    // remote's first request retires local (idle: its engine is closed at once); every request of remote fails.
+    const remote = await startOpenAIWireServer({
+      script: (_request, n) => {
+        if (n === 0) expect(router!.unload('local')).toBe(true);
+        return { error: { status: 503, message: 'remote is down' } };
+      },
+    });
+    router = new LLMRouter(
+      { models: [{ name: 'remote', engine: 'openai-compatible', baseURL: remote.baseURL, model: 'x', apiKey: 'k' }, local], routing: { retries: { max: 2 } } },
+      { sleep: async () => {} },
+    );
+    const retries: string[] = [];
+    router.on('retry', (e) => retries.push(`${e.deployment}:${e.error.code}`));
+    try {
+      // The local engine exists (a call loaded it), idle.
+      expect((await router.generate('Once upon a time', { model: 'local', maxTokens: 4 })).deployment).toBe('local');
+      const error = await rejection(router.generate('hi', { model: 'remote', fallbacks: ['local'] }));
+      expect({ code: error.code, deployment: error.deployment, retries, requests: remote.requests.length }).toEqual({
+        code: 'provider_unavailable',
+        deployment: 'remote',
+        retries: ['remote:provider_unavailable', 'remote:provider_unavailable'],
+        requests: 3,
+      });
+    } finally {
+      await router.close();
+      await remote.close();
+    }
+  });
+
+  it('retired during its own retry wait, alone in the plan: the retry is not made; the call ends with no_deployment (503, clients retry), not shutting_down', async () => {
+    const router: LLMRouter = new LLMRouter(
+      { models: [local], routing: { retries: { max: 2 } } },
+      {
+        // The retry wait after the first attempt's timeout: local is retired meanwhile (idle: closed at once).
+        sleep: async () => {
+          router.unload('local');
+        },
+      },
+    );
+    const retries: string[] = [];
+    router.on('retry', (e) => retries.push(`${e.deployment}:${e.error.code}`));
+    try {
+      expect((await router.generate('Once upon a time', { maxTokens: 4 })).deployment).toBe('local');
+      // A generation far longer than its 1 ms deadline: a timeout (retryable).
+      const error = await rejection(router.generate('Once upon a time', { maxTokens: 2000, timeouts: { totalMs: 1 } }));
+      expect({ code: error.code, status: error.statusCode, deployment: error.deployment, retries }).toEqual({
+        code: 'no_deployment',
+        status: 503,
+        deployment: 'local',
+        retries: ['local:timeout'],
+      });
+    } finally {
+      await router.close();
+    }
   });
 });

@@ -217,6 +217,27 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCircuitStateStore (real Redis)
     expect({ state: a.state, available: a.isAvailable(), reopensInMs: a.reopensInMs?.() }).toEqual({ state: 'closed', available: true, reopensInMs: 0 });
   });
 
+  it("a failure right after this router's own success, still unanswered, does not read as opening (the success reset the count): closed, as Redis counts it", async () => {
+    const prefix = `t${randomBytes(6).toString('hex')}:circuit:`;
+    const s = await store(prefix);
+    const config = CircuitBreakerSchema.parse({ failureThreshold: 2, cooldownMs: 60_000 });
+    const c = s.circuit('d', { config, now: () => 1_000_000 });
+    c.failure(await c.acquire()); // one of two, answered
+    await s.flush();
+    const p1 = await c.acquire();
+    const p2 = await c.acquire();
+    // Two calls end one right after the other: a success, then a failure (Redis applies them in that order).
+    c.success(p1);
+    c.failure(p2);
+    // As in memory: the success reset the count, the failure is the first of two: closed, available.
+    const atOnce = { available: c.isAvailable(), reopensInMs: c.reopensInMs?.() };
+    await s.flush();
+    expect({ atOnce, after: { state: c.state, available: c.isAvailable() } }).toEqual({
+      atOnce: { available: true, reopensInMs: 0 },
+      after: { state: 'closed', available: true },
+    });
+  });
+
   it("a probe whose process never reports frees its slot after probeTtlMs", async () => {
     const prefix = `t${randomBytes(6).toString('hex')}:circuit:`;
     const config = CircuitBreakerSchema.parse({ failureThreshold: 1, cooldownMs: 100, halfOpenMaxProbes: 1 });

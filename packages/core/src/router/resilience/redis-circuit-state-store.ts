@@ -479,6 +479,11 @@ class SharedCircuit implements DeploymentCircuit {
    */
   private opening = 0;
   private openingUntil = 0;
+  /** The latest success report (its number in `sent`); 0 when none, or it failed. */
+  private successSent = 0;
+  /** The latest failure report (its number in `sent`) and its handling: resolves once its answer is taken (or it failed). */
+  private failureSent = 0;
+  private failureAnswer: Promise<void> | undefined;
   /**
    * The permit of a call admitted closed with no failure counted, while the store has heard `cleanHeard` of this
    * circuit's failures (a new one when that changes): its success is not reported unless a failure was heard of
@@ -639,8 +644,13 @@ class SharedCircuit implements DeploymentCircuit {
     if (!this.options.config.enabled) return;
     const seq = this.report('f', permit);
     // Its answer comes later: as far as this router can tell, this failure opens the circuit (the outcome script's
-    // rule), so it reads unavailable from now on, not from the answer on (a retry would otherwise wait for nothing).
-    if (permit instanceof SharedProbe || (this.view === 'closed' && this.knownFailures + this.failuresInFlight >= this.options.config.failureThreshold)) {
+    // rule), so it reads unavailable from now on to other calls' candidate filtering (the call that failed waits for
+    // the answer: `failureAnswered`). Not while a success report sent since the last answer is unanswered: it may
+    // have reset the count (or closed the circuit) before this failure, so the guess from that answer is stale.
+    if (
+      this.successSent <= this.applied &&
+      (permit instanceof SharedProbe || (this.view === 'closed' && this.knownFailures + this.failuresInFlight >= this.options.config.failureThreshold))
+    ) {
       this.opening = seq;
       this.openingUntil = this.options.now() + this.options.config.cooldownMs;
     }
@@ -648,6 +658,14 @@ class SharedCircuit implements DeploymentCircuit {
 
   release(permit?: CircuitPermit): void {
     if (this.options.config.enabled && permit instanceof SharedProbe) this.report('r', permit);
+  }
+
+  /**
+   * Resolves once the answer to this router's latest failure report is taken into its view (or the report failed);
+   * undefined when there is none unanswered (or a newer answer was taken already). A retry decides from it.
+   */
+  failureAnswered(): Promise<void> | undefined {
+    return this.failureSent > this.applied ? this.failureAnswer : undefined;
   }
 
   /** Closes the circuit for every router (deletes its keys, but for its mark while it lasts). */
@@ -708,10 +726,17 @@ class SharedCircuit implements DeploymentCircuit {
           if (failure) this.failuresInFlight--;
           // Not counted: the view stays what it was.
           if (this.opening === seq) this.opening = 0;
+          if (this.successSent === seq) this.successSent = 0;
           this.store.error(e);
         },
       );
     this.store.track(p);
+    if (failure) {
+      this.failureSent = seq;
+      this.failureAnswer = p;
+    } else if (outcome === 's') {
+      this.successSent = seq;
+    }
     return seq;
   }
 

@@ -5,10 +5,14 @@
  * (nor with a later deployment's `circuit_open`). The router used to sleep, then find the circuit open and fall over
  * with `circuit_open`. A wait that ends after the cooldown still retries (admitted as a half-open probe), and a
  * deployment tried although its circuit is open (every candidate was open: nothing else can serve) is still retried
- * as planned. The same holds on the shared (Redis) circuit store, whose failure reports are answered later.
+ * as planned. The same holds on the shared (Redis) circuit store, whose failure reports are answered later: the call
+ * waits for the answer (within its retry wait) and decides from it, not from a count guessed from an older answer (a
+ * success applied since, another router's, resets it: the retry is then made, as the in-memory breaker makes it).
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { testServiceUrls } from '../../stores/__fixtures__/store-fixtures.js';
 import { rejection } from '../../test/async.test-helpers.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
@@ -135,6 +139,34 @@ describe('a later deployment of the call whose circuit is open', () => {
       message: expect.stringContaining('a is down for maintenance'),
     });
   });
+
+  it("after the first deployment's refusal of the prompt (context_length_exceeded), a fallback with a larger window whose circuit is open: the call fails with circuit_open (503, retryable), not the 400", { timeout: 30_000 }, async () => {
+    const small = await wire({
+      script: { error: { status: 400, type: 'invalid_request_error', code: 'context_length_exceeded', message: "This model's maximum context length is 8192 tokens." } },
+    });
+    const large = await wire({ script: { error: { status: 503, message: 'large is down' } } });
+    const router = new LLMRouter({
+      models: [
+        { name: 'small', engine: 'openai-compatible', baseURL: small.baseURL, model: 'x', apiKey: 'k' },
+        { name: 'large', engine: 'openai-compatible', baseURL: large.baseURL, model: 'y', apiKey: 'k' },
+      ],
+      routing: { retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 600_000 } },
+    });
+    cleanup.push(() => router.close());
+    // large's circuit opens (an earlier call).
+    expect(await rejection(router.generate('hi', { model: 'large' }))).toMatchObject({ code: 'provider_unavailable' });
+    // A long prompt: small refuses it for its window; large (any window) would take it but its circuit is open.
+    const error = await rejection(router.generate('a long prompt', { model: 'small', fallbacks: ['large'] }));
+    // The prompt is not too long for the call: a deployment that takes it is open for now (503, retryable).
+    expect({
+      requests: [small.requests.length, large.requests.length],
+      code: error.code,
+      status: error.statusCode,
+      retryable: error.isRetryable,
+      deployment: error.deployment,
+      cause: (error.cause as { code?: string } | undefined)?.code,
+    }).toEqual({ requests: [1, 1], code: 'circuit_open', status: 503, retryable: true, deployment: 'large', cause: 'context_length_exceeded' });
+  });
 });
 
 describe('a retry wait that outlasts the cooldown of the circuit the failure opened', () => {
@@ -177,9 +209,59 @@ describe('a retry wait that outlasts the cooldown of the circuit the failure ope
   });
 });
 
+/** An OpenAI-compatible upstream that holds every request until the test answers it (200, or an error with Retry-After 1). */
+class HeldUpstream {
+  readonly server: Server;
+  private readonly waiting: Array<(status: number) => void> = [];
+  constructor() {
+    this.server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        this.waiting.push((status) => {
+          if (status === 200) {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(
+              JSON.stringify({
+                id: 'c1',
+                object: 'chat.completion',
+                created: 1,
+                model: 'x',
+                choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+                usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+              }),
+            );
+          } else {
+            res.writeHead(status, { 'content-type': 'application/json', 'retry-after': '1' });
+            res.end(JSON.stringify({ error: { message: 'busy', type: 'server_error', code: null, param: null } }));
+          }
+        });
+      });
+    });
+  }
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+  }
+  get held(): number {
+    return this.waiting.length;
+  }
+  /** Answers the oldest request held. */
+  answer(status: number): void {
+    this.waiting.shift()!(status);
+  }
+  /** Answers the newest request held. */
+  answerNewest(status: number): void {
+    this.waiting.pop()!(status);
+  }
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
 describe.skipIf(!redisUrl)('the shared (Redis) circuit store', () => {
-  async function sharedStore(): Promise<RedisCircuitStateStore> {
-    const store = await RedisCircuitStateStore.connect(redisUrl!, { keyPrefix: `roc${randomBytes(6).toString('hex')}:circuit:` });
+  async function sharedStore(prefix = `roc${randomBytes(6).toString('hex')}:circuit:`): Promise<RedisCircuitStateStore> {
+    const store = await RedisCircuitStateStore.connect(redisUrl!, { keyPrefix: prefix });
     cleanup.push(() => store.close());
     return store;
   }
@@ -233,6 +315,73 @@ describe.skipIf(!redisUrl)('the shared (Redis) circuit store', () => {
     );
     cleanup.push(() => router.close());
     const r = await router.generate('hi');
-    expect({ text: r.text, waits, requests: flaky.requests.length }).toEqual({ text: 'ok', waits: [1_000], requests: 2 });
+    // One wait: the Retry-After, less the time the failure's answer from Redis took.
+    expect({ text: r.text, waits: waits.length, requests: flaky.requests.length }).toEqual({ text: 'ok', waits: 1, requests: 2 });
+    expect(waits[0]).toBeGreaterThan(0);
+    expect(waits[0]).toBeLessThanOrEqual(1_000);
+  });
+
+  it("a failure Redis counts as the first, after another router's success reset the count this router last saw, retries after its wait (as the in-memory breaker does)", { timeout: 30_000 }, async () => {
+    const upstream = new HeldUpstream();
+    const baseURL = await upstream.listen();
+    cleanup.push(() => upstream.close());
+    const prefix = `roc${randomBytes(6).toString('hex')}:circuit:`;
+    const aStore = await sharedStore(prefix);
+    const bStore = await sharedStore(prefix);
+    const waits: number[] = [];
+    const config = {
+      models: [{ name: 'only', engine: 'openai-compatible' as const, baseURL, model: 'x', apiKey: 'k' }],
+      routing: { retries: { max: 1 }, circuitBreaker: { failureThreshold: 2, cooldownMs: 600_000 } },
+    };
+    const a = new LLMRouter(config, {
+      circuitStore: aStore,
+      sleep: async (ms) => {
+        waits.push(ms);
+        await aStore.flush();
+      },
+    });
+    const b = new LLMRouter(config, { circuitStore: bStore });
+    cleanup.push(() => a.close(), () => b.close());
+
+    // 1. A's call fails once (no retry for it): Redis counts one failure of two; A's view says so.
+    const first = rejection(a.generate('hi', { retries: { max: 0 } }));
+    await vi.waitFor(() => expect(upstream.held).toBe(1), { timeout: 10_000 });
+    upstream.answer(503);
+    expect(await first).toMatchObject({ code: 'provider_unavailable' });
+    await aStore.flush();
+    // 2. A's next call is admitted (its answer: one failure counted) and waits for the upstream.
+    const second = a.generate('hi').then(
+      (r) => ({ text: r.text }),
+      (e: unknown) => ({ error: (e as { code?: string }).code }),
+    );
+    await vi.waitFor(() => expect(upstream.held).toBe(1), { timeout: 10_000 });
+    // 3. Meanwhile B's call answers: its success resets the count in Redis.
+    const bCall = b.generate('hi');
+    await vi.waitFor(() => expect(upstream.held).toBe(2), { timeout: 10_000 });
+    upstream.answerNewest(200);
+    expect((await bCall).text).toBe('ok');
+    await bStore.flush();
+    // 4. A's attempt fails (Retry-After 1 s, far below the cooldown): Redis counts it the first of two. A retry, if one
+    // comes, is answered.
+    upstream.answer(503);
+    let settled = false;
+    void second.finally(() => (settled = true));
+    const answerRetry = (async () => {
+      while (!settled) {
+        if (upstream.held > 0) upstream.answer(200);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    const outcome = await second;
+    await answerRetry;
+    await aStore.flush();
+    // One retry wait: the Retry-After, less the time the failure's answer took.
+    expect({ outcome, waits: waits.length, circuits: a.circuits() }).toEqual({
+      outcome: { text: 'ok' },
+      waits: 1,
+      circuits: [{ deployment: 'only', state: 'closed' }],
+    });
+    expect(waits[0]).toBeGreaterThan(0);
+    expect(waits[0]).toBeLessThanOrEqual(1_000);
   });
 });

@@ -178,7 +178,8 @@ function settleFailure(
   const cancelled = scope?.cancelled === true && !callerGone;
   // The caller's own abort or deadline (`AbortSignal.timeout`) says nothing about the deployment's health, nor
   // does a failure before the engine asked the provider (a timeout while it downloads the prompt's image URLs).
-  const counts = !cancelled && !callerGone && scope?.beforeProviderRequest !== true && countsAgainstDeployment(error);
+  // Nor does the failure of an engine the router closed under the attempt (its deployment retired meanwhile).
+  const counts = !cancelled && !callerGone && scope?.beforeProviderRequest !== true && !d.retired && countsAgainstDeployment(error);
   d.stats.failure(error.code, counts);
   if (counts) d.breaker.failure(permit);
   else d.breaker.release(permit);
@@ -216,6 +217,14 @@ export interface LateAnswer {
 
 type Outcome<T> = { kind: 'won'; won: Won<T> } | { kind: 'stop' | 'next'; error: LLMError } | { kind: 'cancelled' };
 
+/**
+ * The deployment was retired (its engine closed: `unload`, replaced, a tenant's changed or dropped own model) after the
+ * call planned it: no request; the call moves on (a 503 clients retry when nothing else answered).
+ */
+function retiredError(d: RouterDeployment): LLMError {
+  return new LLMError({ code: 'no_deployment', message: `Deployment "${d.name}" was removed after the call planned it`, deployment: d.name, provider: d.provider });
+}
+
 function circuitOpenError(d: RouterDeployment): LLMError {
   return new LLMError({ code: 'circuit_open', message: `Circuit of "${d.name}" is open`, deployment: d.name, provider: d.provider });
 }
@@ -249,6 +258,7 @@ async function runDeployment<T>(
   for (let attempt = 1; ; attempt++) {
     if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
     if (parent?.aborted || gate?.closed) return { kind: 'cancelled' };
+    if (d.retired) return { kind: 'next', error: retiredError(d) };
     const admitting = driver.admit?.();
     if (admitting) {
       try {
@@ -311,6 +321,8 @@ async function runDeployment<T>(
       // The caller gave up (its abort, or its deadline as a `timeout`): no retry, no fallback.
       if (plan.signal?.aborted) return { kind: 'stop', error };
     }
+    // Retired while its admission was awaited: the engine was closed under the attempt (its error says shutting down).
+    if (d.retired) return { kind: 'next', error: retiredError(d) };
     const action = failureAction(error);
     if (action === 'stop') return { kind: 'stop', error };
     if (action === 'next' || attempt > plan.retry.max || gate?.closed) return { kind: 'next', error };
@@ -318,23 +330,49 @@ async function runDeployment<T>(
     const rp = retryPlan(error, attempt - 1, plan.retry, host.random);
     // Retry-After beyond maxRetryAfterMs: waiting is worse than trying the next deployment.
     if (rp.kind === 'move-on') return { kind: 'next', error };
-    // The failure opened the circuit (or another call did meanwhile), and the wait ends before its cooldown does: the
-    // retry would be refused, so no wait for it. A wait that ends later retries as a half-open probe. A deployment
-    // tried although open (`forced`: nothing else can serve) is retried as planned.
-    if (!force && rp.delayMs < (d.breaker.reopensInMs?.() ?? 0)) return { kind: 'next', error };
-    if (host.emitter.has('retry')) {
-      host.emitter.emit('retry', { requestId: plan.requestId, deployment: d.name, attempt: attempt + 1, delayMs: rp.delayMs, error });
-    }
     // A hedge lane also wakes when the gate closes (another lane's answer was lost): it would send nothing more.
     const wake = gate ? anySignal([parent, gate.signal]) : parent;
+    let delayMs = rp.delayMs;
+    if (!force) {
+      // A shared circuit store answers the failure's report later: its answer says whether the failure opened the
+      // circuit (a guess from the last answer misses successes applied since). Waited for within the retry wait.
+      const answering = d.breaker.failureAnswered?.();
+      if (answering !== undefined) {
+        const from = host.now();
+        try {
+          await raceAbort(within(answering, delayMs), wake);
+        } catch {
+          return endedWait(plan, d, parent, gate, error);
+        }
+        delayMs = Math.max(0, delayMs - elapsedMs(from, host.now()));
+      }
+      // The failure opened the circuit (or another call did meanwhile), and the wait ends before its cooldown does:
+      // the retry would be refused, so no wait for it. A wait that ends later retries as a half-open probe. A
+      // deployment tried although open (`forced`: nothing else can serve) is retried as planned.
+      if (delayMs < (d.breaker.reopensInMs?.() ?? 0)) return { kind: 'next', error };
+    }
+    if (host.emitter.has('retry')) {
+      host.emitter.emit('retry', { requestId: plan.requestId, deployment: d.name, attempt: attempt + 1, delayMs, error });
+    }
     try {
-      await (driver.backoff ? driver.backoff(rp.delayMs, wake) : host.sleep(rp.delayMs, wake));
+      await (driver.backoff ? driver.backoff(delayMs, wake) : host.sleep(delayMs, wake));
     } catch {
-      if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
-      if (gate?.closed && !parent?.aborted) return { kind: 'next', error };
-      return { kind: 'cancelled' };
+      return endedWait(plan, d, parent, gate, error);
     }
   }
+}
+
+/** A retry wait that ended early: the caller's abort, the gate closing (a hedge lane moves on), or a cancelled lane. */
+function endedWait<T>(plan: ExecutionPlan, d: RouterDeployment, parent: AbortSignal | undefined, gate: SendGate | undefined, error: LLMError): Outcome<T> {
+  if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
+  if (gate?.closed && !parent?.aborted) return { kind: 'next', error };
+  return { kind: 'cancelled' };
+}
+
+/** Resolves when `p` settles or `ms` have passed, whichever comes first. */
+function within(p: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
 }
 
 /**
