@@ -16,13 +16,13 @@ function isTokenIds(v: unknown): boolean {
   return true;
 }
 
-/** `input` as a list: strings, one input of token ids, or inputs of token ids, one kind, within OpenAI's counts. */
+/** `input` as a list: non-empty strings, one input of token ids, or inputs of token ids, one kind, within OpenAI's counts. */
 function isInputList(list: unknown[]): boolean {
   const first = list[0];
   if (typeof first === 'number') return isTokenIds(list);
   if (list.length === 0 || list.length > MAX_EMBEDDING_INPUTS) return false;
   if (typeof first === 'string') {
-    for (const v of list) if (typeof v !== 'string') return false;
+    for (const v of list) if (typeof v !== 'string' || v === '') return false;
     return true;
   }
   for (const v of list) if (!isTokenIds(v)) return false;
@@ -41,7 +41,7 @@ export function isWellFormedEmbeddingRequest(body: unknown): body is OpenAIEmbed
   const input = b.input;
   return (
     isModelName(b.model) &&
-    (typeof input === 'string' || (Array.isArray(input) && isInputList(input))) &&
+    ((typeof input === 'string' && input !== '') || (Array.isArray(input) && isInputList(input))) &&
     optional(b.encoding_format, (v) => v === 'float' || v === 'base64') &&
     optional(b.dimensions, (v) => Number.isSafeInteger(v) && (v as number) > 0 && (v as number) <= MAX_EMBEDDING_DIMENSIONS) &&
     optional(b.user, isString)

@@ -10,6 +10,9 @@ export const MAX_EMBEDDING_INPUT_TOKENS = 8192;
 /** The largest `dimensions` taken (OpenAI's largest model has 3072; a bound, not a promise). */
 export const MAX_EMBEDDING_DIMENSIONS = 65_536;
 
+/** OpenAI refuses an empty string (alone or in a list) with a 400; so does Gemini (a text part without data). */
+const EMPTY_INPUT = 'an input must not be an empty string';
+
 /** A token id: an integer >= 0 (int32, as servers read them). */
 const TokenIdSchema = z.number().int().min(0).max(2_147_483_647);
 
@@ -36,6 +39,10 @@ const EmbeddingInputListSchema = z
         ctx.addIssue({ code: 'custom', message: `every input must be of one kind: input.0 is ${first}, this one ${kind(v)}`, path: [i] });
         return;
       }
+      if (v === '') {
+        ctx.addIssue({ code: 'custom', message: EMPTY_INPUT, path: [i] });
+        return;
+      }
       if (Array.isArray(v) && (v.length === 0 || v.length > MAX_EMBEDDING_INPUT_TOKENS)) {
         ctx.addIssue({ code: 'custom', message: v.length === 0 ? 'an input of token ids must not be empty' : `an input of token ids has at most ${MAX_EMBEDDING_INPUT_TOKENS}`, path: [i] });
         return;
@@ -45,11 +52,11 @@ const EmbeddingInputListSchema = z
 
 /**
  * `POST /v1/embeddings`. `input` as OpenAI takes it: a string, strings, one array of token ids, or arrays of them
- * (what LangChain's `OpenAIEmbeddings` sends by default); token ids go only to deployments that take them.
+ * (what LangChain's `OpenAIEmbeddings` sends by default), no empty string; token ids go only to deployments that take them.
  */
 export const OpenAIEmbeddingRequestSchema = z.looseObject({
   model: ModelNameSchema,
-  input: z.union([z.string(), EmbeddingInputListSchema]),
+  input: z.union([z.string().min(1, EMPTY_INPUT), EmbeddingInputListSchema]),
   encoding_format: z.enum(['float', 'base64']).optional(),
   dimensions: z.number().int().positive().max(MAX_EMBEDDING_DIMENSIONS).optional(),
   user: z.string().optional(),

@@ -53,8 +53,8 @@ export interface AdmitInput {
   defaultMaxOutputTokens: number;
   rateLimitOutputTokens: number;
   /**
-   * The prompt's token count when it is known, not estimated from `request` (an embeddings call's token ids: their
-   * length). Absent: estimated (`estimateInputTokens`).
+   * The prompt's token count when it is known, not estimated from `request` (an embeddings call's: its token ids'
+   * length, or its texts' bound without chat framing). Absent: estimated (`estimateInputTokens`).
    */
   inputTokens?: number | undefined;
   /**

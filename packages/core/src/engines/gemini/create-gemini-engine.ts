@@ -1,7 +1,7 @@
-import type { ModelConfig } from '../../config/schema.js';
+import type { Capability, ModelConfig } from '../../config/schema.js';
 import { apiKeySource, resolveApiKey, type EngineContext } from '../types.js';
 import { reasoningEnabled } from '../shared/reasoning.js';
-import { GeminiEngine } from './gemini-engine.js';
+import { GEMINI_EMBEDDING_MODEL, GeminiEngine } from './gemini-engine.js';
 import { geminiModelThinks } from './gemini-thinking-models.js';
 import { parseGeminiEngineOptions } from './gemini-engine-options.js';
 
@@ -38,6 +38,15 @@ export function createGeminiEngine(model: ModelConfig, ctx: EngineContext): Gemi
     deployment: model.name,
   });
 }
+
+const EMBED: readonly Capability[] = Object.freeze(['embeddings']);
+
+/**
+ * An embedding model (`gemini-embedding-001`, `text-embedding-004`) embeds only: Google has no :generateContent for
+ * it, so the router never offers it for chat. Undefined otherwise: the engine's own (chat, with `embeddings` when
+ * `options.embeddingModel` names the model to embed with). A configured `capabilities` list wins.
+ */
+createGeminiEngine.capabilities = (model: ModelConfig): readonly Capability[] | undefined => (GEMINI_EMBEDDING_MODEL.test(model.model ?? model.name) ? EMBED : undefined);
 
 createGeminiEngine.checkConfig = (model: ModelConfig): void => {
   parseGeminiEngineOptions(model.options, model.name);

@@ -443,6 +443,18 @@ describe('gemini engine: embeddings, token counting, config', () => {
     expect((await e.embed!(['one', 'two'])).embeddings).toEqual([[1, 2], [3, 4]]);
   });
 
+  it('declares embeddings only with an embedding model: options.embeddingModel or a model id naming one, not a chat model', () => {
+    expect(engine({ options: { embeddingModel: 'gemini-embedding-001' } }).capabilities.embeddings).toBe(true);
+    expect(engine({ model: 'gemini-embedding-001' }).capabilities.embeddings).toBe(true);
+    expect(engine({ model: 'models/text-embedding-004' }).capabilities.embeddings).toBe(true);
+    expect(engine({ model: 'gemini-2.5-flash' }).capabilities.embeddings).toBe(false);
+    // The factory says what the router may offer without creating the engine: an embedding model embeds only.
+    const declared = (model: string, options?: Record<string, unknown>) => createGeminiEngine.capabilities(ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model, ...(options ? { options } : {}) }));
+    expect(declared('gemini-embedding-001')).toEqual(['embeddings']);
+    expect(declared('gemini-2.5-flash')).toBeUndefined();
+    expect(declared('gemini-2.5-flash', { embeddingModel: 'gemini-embedding-001' })).toBeUndefined();
+  });
+
   it('the legacy embedding-001 has one length only: no embedDimensions (gemini-embedding-001 and text-embedding-004 take it)', () => {
     expect(engine({ options: { embeddingModel: 'embedding-001' } }).embedDimensions).toBe(false);
     expect(engine({ options: { embeddingModel: 'models/embedding-001' } }).embedDimensions).toBe(false);

@@ -55,10 +55,22 @@ function modelPath(id: string): string {
   return /^(?:models|tunedModels)\//.test(id) ? id : `models/${id}`;
 }
 
-/** The `gemini` engine: Gemini API (Google AI Studio) generateContent / streamGenerateContent over fetch. */
+/** Gemini's embedding models (`gemini-embedding-001`, `text-embedding-004`, `embedding-001`, ...): ids naming an embedding. */
+export const GEMINI_EMBEDDING_MODEL = /embedding/i;
+
+/** `v` scaled to unit L2 length (a zero vector as it is). */
+function unitLength(v: number[]): number[] {
+  let sum = 0;
+  for (const x of v) sum += x * x;
+  if (sum === 0) return v;
+  const norm = Math.sqrt(sum);
+  return v.map((x) => x / norm);
+}
+
 /** Gemini embedding models without `outputDimensionality` (the legacy `embedding-001`, not `gemini-embedding-001`). */
 const FIXED_LENGTH_EMBEDDING_MODEL = /(^|\/)embedding-001$/;
 
+/** The `gemini` engine: Gemini API (Google AI Studio) generateContent / streamGenerateContent over fetch. */
 export class GeminiEngine implements LanguageEngineV1 {
   readonly specVersion = 'v1' as const;
   readonly provider = PROVIDER;
@@ -76,7 +88,8 @@ export class GeminiEngine implements LanguageEngineV1 {
     readonly tools: true;
     readonly json: true;
     readonly vision: true;
-    readonly embeddings: true;
+    /** With an embedding model only: `options.embeddingModel`, or a model id naming one (`gemini-embedding-001`). */
+    readonly embeddings: boolean;
     readonly reasoning: boolean;
   };
   /**
@@ -99,7 +112,9 @@ export class GeminiEngine implements LanguageEngineV1 {
     this.countTokensExact = settings.exactTokenCount;
     this.countTokensRemote = settings.exactTokenCount;
     this.context = { provider: PROVIDER, deployment: settings.deployment };
-    this.capabilities = { streaming: true, tools: true, json: true, vision: true, embeddings: true, reasoning: settings.reasoning !== false };
+    // Embeddings only with an embedding model: Gemini's chat models have no :batchEmbedContents (a 404).
+    const embeddings = settings.embeddingModel !== undefined || GEMINI_EMBEDDING_MODEL.test(settings.modelId);
+    this.capabilities = { streaming: true, tools: true, json: true, vision: true, embeddings, reasoning: settings.reasoning !== false };
     this.signatures = settings.thoughtSignatureCacheSize > 0 ? new LRUCache({ max: settings.thoughtSignatureCacheSize }) : undefined;
   }
 
@@ -229,7 +244,8 @@ export class GeminiEngine implements LanguageEngineV1 {
 
   /**
    * Embeddings via :batchEmbedContents (100 texts per call), `options.dimensions` (else the deployment's
-   * `embeddingDimensions`) as each request's `outputDimensionality`. Gemini reports no usage: it is estimated.
+   * `embeddingDimensions`) as each request's `outputDimensionality`, the vectors then scaled to unit length (Google
+   * normalizes only the model's full length). Gemini reports no usage: it is estimated.
    */
   async embed(input: string[], options: EmbedCallOptions = {}): Promise<EmbedResult> {
     if (!Array.isArray(input) || input.some((t) => typeof t !== 'string')) {
@@ -250,7 +266,9 @@ export class GeminiEngine implements LanguageEngineV1 {
         if (got.length !== batch.length || got.some((e) => !Array.isArray(e?.values) || !(e.values as unknown[]).every((x) => typeof x === 'number'))) {
           throw new LLMError({ code: 'invalid_response', message: `gemini: asked ${batch.length} embeddings, got ${got.length} usable`, details: json, ...this.context });
         }
-        for (const e of got) embeddings.push(e.values as number[]);
+        // Google normalizes only the model's full length: a vector cut by outputDimensionality is scaled to unit
+        // length here, as OpenAI's `dimensions` answers it (clients compare them by dot product).
+        for (const e of got) embeddings.push(dimensions ? unitLength(e.values as number[]) : (e.values as number[]));
       }
     } catch (e) {
       throw toLLMError(e, this.context);

@@ -628,4 +628,15 @@ describe('embed and countTokens', () => {
     expect(engine.countTokens({ messages: [{ role: 'system', content: 'abcd' }, { role: 'user', content: 'efghijkl' }] })).toBe(3 + 2 * 4 + 3);
     expect(engine.capabilities).toEqual({ streaming: true, tools: true, json: true });
   });
+
+  it("OpenAI's embedding models, without a capabilities list, embed only (the factory says so before creating the engine)", () => {
+    const config = (model: string, extra: Partial<ModelConfigInput> = {}) => ModelConfigSchema.parse({ name: 'm', engine: 'openai-compatible', baseURL: server.baseURL, apiKey: 'k', model, ...extra });
+    for (const model of ['text-embedding-3-small', 'text-embedding-ada-002', 'openai/text-embedding-3-large']) {
+      expect(createOpenAICompatibleEngine.capabilities(config(model)), model).toEqual(['embeddings']);
+      expect(new OpenAICompatibleEngine(config(model), defaultEngineContext()).capabilities, model).toEqual({ streaming: false, tools: false, json: false, embeddings: true });
+    }
+    expect(createOpenAICompatibleEngine.capabilities(config('gpt-4o'))).toBeUndefined();
+    // A configured list wins.
+    expect(createOpenAICompatibleEngine.capabilities(config('text-embedding-3-small', { capabilities: ['chat', 'embeddings'] }))).toBeUndefined();
+  });
 });

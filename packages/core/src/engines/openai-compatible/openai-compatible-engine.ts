@@ -31,11 +31,18 @@ function isTokenIds(ids: unknown): boolean {
 
 const DEFAULT_CAPABILITIES: EngineCapabilities = { streaming: true, tools: true, json: true };
 
+/** OpenAI's embedding models (`text-embedding-3-small`, `-3-large`, `-ada-002`), which have no chat completions. */
+const OPENAI_EMBEDDING_MODEL = /(^|\/)text-embedding-/;
+const EMBEDDING_CAPABILITIES: EngineCapabilities = { streaming: false, tools: false, json: false, embeddings: true };
+const EMBED_ONLY: readonly Capability[] = Object.freeze(['embeddings']);
+
 /**
  * The configured `capabilities`, else the defaults (streaming, tools, json) plus `reasoning` for OpenAI's
- * reasoning families recognised by model id (`isOpenAIReasoningModel`).
+ * reasoning families recognised by model id (`isOpenAIReasoningModel`); OpenAI's embedding models, by model id
+ * too, embed only (`openAICompatibleCapabilities`).
  */
 function capabilitiesFrom(list: readonly Capability[] | undefined, modelId: string): EngineCapabilities {
+  if (!list && OPENAI_EMBEDDING_MODEL.test(modelId)) return EMBEDDING_CAPABILITIES;
   if (!list) return isOpenAIReasoningModel(modelId) ? { ...DEFAULT_CAPABILITIES, reasoning: true } : DEFAULT_CAPABILITIES;
   const has = (c: Capability) => list.includes(c);
   return {
@@ -302,6 +309,15 @@ export function createOpenAICompatibleEngine(model: ModelConfig, ctx: EngineCont
   return new OpenAICompatibleEngine(model, ctx);
 }
 
+/**
+ * What the router may offer a deployment without creating its engine: without a `capabilities` list, one of OpenAI's
+ * embedding models (by model id) embeds only, never chats; otherwise undefined (the engine's, or the list).
+ */
+export function openAICompatibleCapabilities(model: ModelConfig): readonly Capability[] | undefined {
+  return !model.capabilities && OPENAI_EMBEDDING_MODEL.test(model.model ?? model.name) ? EMBED_ONLY : undefined;
+}
+
+createOpenAICompatibleEngine.capabilities = openAICompatibleCapabilities;
 createOpenAICompatibleEngine.checkConfig = checkOpenAICompatibleConfig;
 createOpenAICompatibleEngine.needsApiKey = openAICompatibleNeedsApiKey;
 createOpenAICompatibleEngine.provider = openAICompatibleProviderName;
