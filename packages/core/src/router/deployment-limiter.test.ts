@@ -100,4 +100,23 @@ describe('DeploymentLimiter', () => {
       });
     }
   });
+
+  it('in the other order too: a refusal of the request replaces neither an earlier circuit_open (its cause then) nor an earlier health failure', () => {
+    const open = new LLMError({ code: 'circuit_open', message: 'Circuit of "a" is open', deployment: 'a' });
+    const down = new LLMError({ code: 'provider_unavailable', message: 'a is down', deployment: 'a' });
+    for (const code of ['context_length_exceeded', 'unsupported'] as const) {
+      const refused = new LLMError({ code, message: 'b refuses this request', deployment: 'b' });
+      const reported = laterError(open, refused);
+      expect({ code: reported.code, retryable: reported.isRetryable, deployment: reported.deployment, cause: reported.cause }).toEqual({
+        code: 'circuit_open',
+        retryable: true,
+        deployment: 'a',
+        cause: refused,
+      });
+      expect(laterError(down, refused)).toBe(down);
+    }
+    // A later health failure is still the newest news.
+    const later = new LLMError({ code: 'provider_unavailable', message: 'b is down', deployment: 'b' });
+    expect(laterError(open, later)).toBe(later);
+  });
 });

@@ -129,14 +129,22 @@ export function isDeploymentLimitError(e: LLMError): boolean {
  * made the call fall over says more), and that of two local limit errors the one that frees up first is kept (it says
  * when to come back). After an earlier refusal of this request (`context_length_exceeded`, `unsupported`, or another
  * error that is not a retryable health failure) the open deployment is the one that could have answered: the
- * `circuit_open` (retryable) is reported, with that error as its `cause`. A `no_deployment` (a deployment retired after
- * the call planned it: nothing was tried there) never replaces an earlier error.
+ * `circuit_open` (retryable) is reported, with that error as its `cause`; so too in the other order: such a refusal by
+ * a later deployment replaces neither an earlier `circuit_open` (which takes it as its `cause`) nor an earlier retryable
+ * health failure. A `no_deployment` (a deployment retired after the call planned it: nothing was tried there) never
+ * replaces an earlier error.
  */
 export function laterError(last: LLMError | undefined, next: LLMError): LLMError {
   if (last && next.code === 'no_deployment') return last;
   if (last && next.code === 'circuit_open') {
     if (last.isRetryable && countsAgainstDeployment(last)) return last;
     return next.cause === undefined ? next.with({ cause: last }) : next;
+  }
+  // The same in the other order: an open (or failing: a forced probe's) deployment, then a refusal of this request by
+  // the next one. The first could have answered: the call is retried, not given up as if its request were at fault.
+  if (last && !(next.isRetryable && countsAgainstDeployment(next))) {
+    if (last.code === 'circuit_open') return last.cause === undefined ? last.with({ cause: next }) : last;
+    if (last.isRetryable && countsAgainstDeployment(last)) return last;
   }
   if (last && LOCAL_LIMIT.has(last) && LOCAL_LIMIT.has(next) && (last.retryAfterMs ?? 0) <= (next.retryAfterMs ?? 0)) return last;
   return next;

@@ -95,10 +95,13 @@ export class RouterDeployment implements Deployment {
   /** `close()` was called: no engine is created any more (nothing would close it). */
   private closed = false;
   /**
-   * Retired (`unload`, a replaced deployment, a tenant's changed or dropped own model) and its engine closed: a call
-   * that planned it before moves on at once (`no_deployment`: no request, no retry, no strike; see `run-attempts`).
+   * Retired (`unload`, a replaced deployment, a tenant's changed or dropped own model): no engine is created for it any
+   * more, and its engine is closed once idle. A call that planned it before moves on at once (`no_deployment`, which
+   * clients retry: no request, no retry, no strike; see `run-attempts`).
    */
   retired = false;
+  /** The engine's `close()`, once asked (by `retire` once idle, or the router's `close()`): asked only once. */
+  private closing: Promise<void> | undefined;
 
   /** The owning tenant's incarnation its circuit is keyed by (see `DeploymentInit.incarnation`). */
   get incarnation(): string | number | undefined {
@@ -169,6 +172,7 @@ export class RouterDeployment implements Deployment {
   engine(): LanguageEngine {
     if (!this.instance) {
       if (this.closed) throw new LLMError({ code: 'shutting_down', message: `The router was closed: "${this.name}" has no engine any more`, deployment: this.name });
+      if (this.retired) throw new LLMError({ code: 'shutting_down', message: `Deployment "${this.name}" was removed: it has no engine any more`, deployment: this.name });
       this.instance = this.init.factory(this.config, this.init.engineContext);
     }
     return this.instance;
@@ -210,14 +214,30 @@ export class RouterDeployment implements Deployment {
     return this.instance?.provider ?? (this.providerTag ??= factoryProvider(this.init.factory, this.config));
   }
 
-  /** Closes the engine of a deployment the router no longer has (see `retired`). */
-  retire(): Promise<void> {
+  /**
+   * Retires a deployment the router no longer has (see `retired`): its engine, if one was created, is closed now when
+   * no attempt is in flight on it, else as the last one ends (`idle` is called then). Returns whether it waits for that.
+   */
+  retire(idle?: () => void): boolean {
     this.retired = true;
-    return this.close();
+    if (this.stats.inFlight === 0) {
+      if (this.instance !== undefined) void this.close().catch(() => {});
+      return false;
+    }
+    this.stats.onIdle = () => {
+      this.stats.onIdle = undefined;
+      idle?.();
+      void this.close().catch(() => {});
+    };
+    return true;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
+    return (this.closing ??= this.closeEngine());
+  }
+
+  private async closeEngine(): Promise<void> {
     const engine = this.instance;
     if (engine?.close) await engine.close();
   }

@@ -187,7 +187,8 @@ export class LLMRouter {
   private readonly semantic: SemanticCacheHook;
   /** Exact or semantic cache on by config (calls may still opt in or out). */
   private readonly cacheEnabled: boolean;
-  private readonly retired: RouterDeployment[] = [];
+  /** Retired deployments whose engine waits for its attempts in flight to end (`close()` closes them otherwise). */
+  private readonly retired = new Set<RouterDeployment>();
   /** Predictive caching (`cache.predictive`), when enabled. */
   readonly prefetch: RouterPrefetch | undefined;
   private readonly now: () => number;
@@ -1102,7 +1103,7 @@ export class LLMRouter {
       this.drained = undefined;
     }
     const all = [...this.allDeployments(), ...this.retired];
-    this.retired.length = 0;
+    this.retired.clear();
     await Promise.allSettled([...all.map((d) => d.close()), this.semantic.close()]);
     this.emitter.clear();
   }
@@ -1224,11 +1225,12 @@ export class LLMRouter {
     }
   }
 
-  /** Closes a removed deployment's engine now if idle, else at `close()`. */
+  /**
+   * A removed deployment: no engine is created for it any more; its engine is closed now if idle, else as its last
+   * attempt in flight ends (or at `close()`, which does not wait for that).
+   */
   private retire(d: RouterDeployment): void {
-    if (!d.engineCreated) return;
-    if (d.stats.inFlight === 0) void d.retire().catch(() => {});
-    else this.retired.push(d);
+    if (d.retire(() => this.retired.delete(d))) this.retired.add(d);
   }
 
   private begin(input: PromptOrRequest, options: GenerateOptions, stream: boolean): Call {

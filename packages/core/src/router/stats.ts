@@ -21,6 +21,8 @@ export class DeploymentStats implements DeploymentStatsSnapshot {
   successes = 0;
   inFlight = 0;
   lastErrorCode: string | undefined = undefined;
+  /** Called when the last attempt in flight ends (set for a retired deployment: its engine is closed then). */
+  onIdle: (() => void) | undefined = undefined;
   private latency: number | undefined = undefined;
   private ttft: number | undefined = undefined;
   private errorEwma = 0;
@@ -63,6 +65,7 @@ export class DeploymentStats implements DeploymentStatsSnapshot {
   /** An attempt succeeded after `latencyMs`, with a first token after `ttftMs` (streams). */
   success(latencyMs: number, ttftMs?: number): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
+    if (this.inFlight === 0 && this.onIdle !== undefined) this.onIdle();
     this.successes++;
     this.latency = this.ewma(this.latency, latencyMs);
     if (ttftMs !== undefined) this.ttft = this.ewma(this.ttft, ttftMs);
@@ -80,6 +83,7 @@ export class DeploymentStats implements DeploymentStatsSnapshot {
    */
   failure(code: string, countsAsError = true): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
+    if (this.inFlight === 0 && this.onIdle !== undefined) this.onIdle();
     if (!countsAsError) return;
     this.failures++;
     this.lastErrorCode = code;

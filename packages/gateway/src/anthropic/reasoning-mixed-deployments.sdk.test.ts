@@ -29,6 +29,7 @@ beforeAll(async () => {
       { name: 'gem-pro', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-pro', apiKey: 'gk', capabilities },
       { name: 'gem-flash', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities },
       { name: 'gpt5', engine: 'openai-compatible', preset: 'openai', baseURL: openaiUp.baseURL, model: 'gpt-5-mini', apiKey: 'k', capabilities },
+      { name: 'gpt51', engine: 'openai-compatible', preset: 'openai', baseURL: openaiUp.baseURL, model: 'gpt-5.1', apiKey: 'k', capabilities },
       // A deployment that declares it cannot reason (no `reasoning` capability).
       { name: 'gpt4o-plain', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] },
     ],
@@ -110,10 +111,23 @@ describe('/v1/messages thinking {type: "disabled"} on non-Anthropic deployments:
   });
 
   // Groq documents reasoning_effort "none" as thinking off for qwen/qwen3-32b (which reasons when the field is absent).
-  it('a Groq upstream outside the family table (qwen/qwen3-32b) is sent reasoning_effort "none"', async () => {
-    const message = await anthropic().messages.create({ model: 'qwen-groq', max_tokens: 100, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hi' }] });
+  // Served as asked: no warning about thinking.
+  it('a Groq upstream outside the family table (qwen/qwen3-32b) is sent reasoning_effort "none", no warning', async () => {
+    const { data: message, response } = await anthropic()
+      .messages.create({ model: 'qwen-groq', max_tokens: 100, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hi' }] })
+      .withResponse();
     expect(openaiUp.requests[0]!.body).toMatchObject({ model: 'qwen/qwen3-32b', reasoning_effort: 'none' });
     expect(message.content.every((b) => b.type === 'text')).toBe(true);
+    expect(thinkingWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([]);
+  });
+
+  // gpt-5.1 takes "none" (thinking off, as asked): nothing to warn about.
+  it('an OpenAI gpt-5.1 upstream is sent reasoning_effort "none", no warning', async () => {
+    const { response } = await anthropic()
+      .messages.create({ model: 'gpt51', max_tokens: 100, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hi' }] })
+      .withResponse();
+    expect(openaiUp.requests[0]!.body).toMatchObject({ model: 'gpt-5.1', reasoning_effort: 'none' });
+    expect(thinkingWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([]);
   });
 
   // Gemini 2.5 Pro cannot turn thinking off: thinkingBudget 0 is a 400 ("Budget 0 is invalid. This model only

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest, StreamPart } from '../../spec/index.js';
-import { defaultEngineContext } from '../types.js';
+import { defaultEngineContext, type EngineFactory } from '../types.js';
 import { GgufEngine, createGgufEngine } from './gguf-engine.js';
 import { collect, rejection } from '../../test/async.test-helpers.js';
 import { startOpenAIWireServer } from '../../test/openai-wire-server.js';
@@ -411,5 +411,34 @@ describe.skipIf(!hasModel)('a gguf deployment retired while a call that planned 
     } finally {
       await router.close();
     }
+  });
+
+  it('retired while it generates: its model is released once that call ends ("closed once idle"), not kept until router.close()', async () => {
+    let closed = 0;
+    const factory: EngineFactory = (config, ctx) => {
+      const engine = createGgufEngine(config, ctx);
+      const close = engine.close.bind(engine);
+      engine.close = async () => {
+        closed++;
+        await close();
+      };
+      return engine;
+    };
+    const router = new LLMRouter({ models: [{ ...local, engine: 'gguf-counted' }] }, { engineFactories: { 'gguf-counted': factory } });
+    try {
+      const stream = router.stream('Once upon a time', { maxTokens: 64 });
+      const types: string[] = [];
+      for await (const part of stream) {
+        // The first text: the model is loaded and generating; the deployment is removed under the call.
+        if (part.type === 'text-delta' && !types.includes('text-delta')) expect(router.unload('local')).toBe(true);
+        types.push(part.type);
+      }
+      // The call ran to its end on the removed deployment.
+      expect(types.at(-1)).toBe('finish');
+      await expect.poll(() => closed, { timeout: 5_000 }).toBe(1);
+    } finally {
+      await router.close();
+    }
+    expect(closed).toBe(1);
   });
 });

@@ -162,6 +162,8 @@ function reasoningWarning(
   }
   if (asked.effort === sent) return undefined;
   if (asked.effort === undefined && asked.budgetTokens === undefined) return undefined;
+  // Thinking off (budget 0) sent as `none`: served as asked, nothing to warn about.
+  if (asked.effort === undefined && asked.budgetTokens === 0 && sent === 'none') return undefined;
   const set = openAIOptionPath(request, endpoint, 'reasoning_effort');
   const what = asked.effort !== undefined ? `reasoning.effort ${asked.effort}` : `reasoning.budgetTokens ${asked.budgetTokens}`;
   const field = asked.effort !== undefined ? 'reasoning.effort' : 'reasoning.budgetTokens';

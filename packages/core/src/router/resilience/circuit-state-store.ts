@@ -40,9 +40,9 @@ export interface DeploymentCircuit {
   reopensInMs?(): number;
   /**
    * A shared store whose failure reports are answered later: resolves once the answer to this router's latest failure
-   * report is taken into its view (or the report failed), undefined when none is unanswered. A call whose attempt just
-   * failed waits for it (at most its retry wait) before it reads `reopensInMs`, so that the store decides whether the
-   * failure opened the circuit. Optional: without it (in memory) `reopensInMs` is read at once.
+   * report is taken into its view (or the report failed, or the store's own timeout passed), undefined when none is
+   * unanswered. A call whose attempt just failed waits for it (at most its retry wait) before it reads `reopensInMs`,
+   * so that the store decides whether the failure opened the circuit. Optional: without it (in memory) `reopensInMs` is read at once.
    */
   failureAnswered?(): Promise<void> | undefined;
   /**

@@ -662,10 +662,13 @@ class SharedCircuit implements DeploymentCircuit {
 
   /**
    * Resolves once the answer to this router's latest failure report is taken into its view (or the report failed);
-   * undefined when there is none unanswered (or a newer answer was taken already). A retry decides from it.
+   * undefined when there is none unanswered (or a newer answer was taken already). A retry decides from it. Bounded by
+   * `timeoutMs`, as every wait on Redis here: past it (a stalled Redis) the call decides from what this router knows.
    */
   failureAnswered(): Promise<void> | undefined {
-    return this.failureSent > this.applied ? this.failureAnswer : undefined;
+    if (this.failureSent <= this.applied || this.failureAnswer === undefined) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return Promise.race([this.failureAnswer, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.store.timeoutMs)))]).finally(() => clearTimeout(timer));
   }
 
   /** Closes the circuit for every router (deletes its keys, but for its mark while it lasts). */

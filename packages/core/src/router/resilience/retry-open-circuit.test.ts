@@ -9,6 +9,7 @@
  * waits for the answer (within its retry wait) and decides from it, not from a count guessed from an older answer (a
  * success applied since, another router's, resets it: the retry is then made, as the in-memory breaker makes it).
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -167,6 +168,31 @@ describe('a later deployment of the call whose circuit is open', () => {
       cause: (error.cause as { code?: string } | undefined)?.code,
     }).toEqual({ requests: [1, 1], code: 'circuit_open', status: 503, retryable: true, deployment: 'large', cause: 'context_length_exceeded' });
   });
+
+  it('the other order: the open deployment first, then a fallback that refuses the prompt for its window: a 503 the client retries, not the 400', { timeout: 30_000 }, async () => {
+    const small = await wire({
+      script: { error: { status: 400, type: 'invalid_request_error', code: 'context_length_exceeded', message: "This model's maximum context length is 8192 tokens." } },
+    });
+    const large = await wire({ script: { error: { status: 503, message: 'large is down' } } });
+    const router = new LLMRouter({
+      models: [
+        { name: 'small', engine: 'openai-compatible', baseURL: small.baseURL, model: 'x', apiKey: 'k' },
+        { name: 'large', engine: 'openai-compatible', baseURL: large.baseURL, model: 'y', apiKey: 'k' },
+      ],
+      routing: { retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 600_000 } },
+    });
+    cleanup.push(() => router.close());
+    expect(await rejection(router.generate('hi', { model: 'large' }))).toMatchObject({ code: 'provider_unavailable' });
+    // large, the model asked for, is tried although open (every candidate of the model is) and fails again; small refuses.
+    const error = await rejection(router.generate('a long prompt', { model: 'large', fallbacks: ['small'] }));
+    expect({
+      requests: [small.requests.length, large.requests.length],
+      code: error.code,
+      status: error.statusCode,
+      retryable: error.isRetryable,
+      deployment: error.deployment,
+    }).toEqual({ requests: [1, 2], code: 'provider_unavailable', status: 503, retryable: true, deployment: 'large' });
+  });
 });
 
 describe('a retry wait that outlasts the cooldown of the circuit the failure opened', () => {
@@ -294,6 +320,37 @@ describe.skipIf(!redisUrl)('the shared (Redis) circuit store', () => {
     expect({ deployment: r.deployment, downRequests: down.requests.length, waits }).toEqual({ deployment: 'up', downRequests: 1, waits: [] });
     await circuitStore.flush();
     expect(router.circuits()).toEqual([{ deployment: 'down', state: 'open' }, { deployment: 'up', state: 'closed' }]);
+  });
+
+  it('Redis stalls after the failure: the wait for its answer ends at the store\'s timeoutMs, the call falls over then, not after its whole Retry-After', { timeout: 60_000 }, async () => {
+    const redisCli = (...args: string[]): void => void execFileSync('redis-cli', ['-u', redisUrl!, ...args], { stdio: 'ignore' });
+    // Writes (and every EVAL) pause as the upstream answers: the failure's report waits.
+    const down = await wire({
+      script: () => {
+        redisCli('CLIENT', 'PAUSE', '15000', 'WRITE');
+        return { error: { status: 503, message: 'down', headers: { 'retry-after': '12' } } };
+      },
+    });
+    const up = await wire({ script: { text: 'ok' } });
+    const store = await RedisCircuitStateStore.connect(redisUrl!, { keyPrefix: `roc${randomBytes(6).toString('hex')}:circuit:`, timeoutMs: 200 });
+    cleanup.push(() => store.close());
+    cleanup.push(async () => redisCli('CLIENT', 'UNPAUSE'));
+    const router = new LLMRouter(
+      {
+        models: [
+          { name: 'down', engine: 'openai-compatible', baseURL: down.baseURL, model: 'x', apiKey: 'k', priority: 1 },
+          { name: 'up', engine: 'openai-compatible', baseURL: up.baseURL, model: 'x', apiKey: 'k', priority: 2 },
+        ],
+        routing: { strategy: 'priority', retries: { max: 2, maxRetryAfterMs: 30_000 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 600_000 } },
+      },
+      { circuitStore: store },
+    );
+    cleanup.push(() => router.close());
+    const answer = router.generate('hi');
+    answer.catch(() => {});
+    // The store decides locally after 200 ms: as far as this router can tell, the failure opened the circuit.
+    await expect.poll(() => ({ down: down.requests.length, up: up.requests.length }), { timeout: 6_000 }).toEqual({ down: 1, up: 1 });
+    expect((await answer).deployment).toBe('up');
   });
 
   it('a failure below the threshold still retries after its wait', { timeout: 30_000 }, async () => {

@@ -222,7 +222,8 @@ type Outcome<T> = { kind: 'won'; won: Won<T> } | { kind: 'stop' | 'next'; error:
  * call planned it: no request; the call moves on (a 503 clients retry when nothing else answered).
  */
 function retiredError(d: RouterDeployment): LLMError {
-  return new LLMError({ code: 'no_deployment', message: `Deployment "${d.name}" was removed after the call planned it`, deployment: d.name, provider: d.provider });
+  // Retryable (unlike a call no deployment can serve): a retry plans afresh, on the deployments the router has now.
+  return new LLMError({ code: 'no_deployment', message: `Deployment "${d.name}" was removed after the call planned it`, deployment: d.name, provider: d.provider, isRetryable: true });
 }
 
 function circuitOpenError(d: RouterDeployment): LLMError {
@@ -335,7 +336,8 @@ async function runDeployment<T>(
     let delayMs = rp.delayMs;
     if (!force) {
       // A shared circuit store answers the failure's report later: its answer says whether the failure opened the
-      // circuit (a guess from the last answer misses successes applied since). Waited for within the retry wait.
+      // circuit (a guess from the last answer misses successes applied since). Waited for within the retry wait (and
+      // the store's own timeout: `failureAnswered`).
       const answering = d.breaker.failureAnswered?.();
       if (answering !== undefined) {
         const from = host.now();
