@@ -117,6 +117,29 @@ describe('LLMRouter close() with calls in flight', () => {
     await second;
     expect(engineClosed).toBe(true);
   });
+
+  it('a generate without a signal hands the engine none (no abort scope per attempt), and close() still ends it with shutting_down', async () => {
+    const engine = new MockEngine({ modelId: 'hang' });
+    const given: Array<AbortSignal | undefined> = [];
+    let hang = false;
+    const generate = engine.generate.bind(engine);
+    engine.generate = (r, o) => {
+      given.push(o?.signal);
+      return hang ? new Promise<never>(() => {}) : generate(r, o);
+    };
+    const router = new LLMRouter({ models: [{ name: 'm', engine: 'mock' }] }, { engines: { m: engine } });
+    const ends: string[] = [];
+    router.on('request:end', (e) => ends.push(e.error?.code ?? 'ok'));
+    expect((await router.generate('hi')).text).toBeTruthy();
+    hang = true;
+    const call = router.generate('hi');
+    call.catch(() => {});
+    await expect.poll(() => given.length, { timeout: 5000 }).toBe(2);
+    // The engine never settles: the call is raced against the router's own signal, so close() does not wait for it.
+    expect(await closeWithin(router.close())).toBe('closed');
+    await expect(call).rejects.toMatchObject({ code: 'shutting_down' });
+    expect({ ends, given }).toEqual({ ends: ['ok', 'shutting_down'], given: [undefined, undefined] });
+  });
 });
 
 /** Pulls `stream` by hand until a part of type `last` (no further pull, no `return()`). */

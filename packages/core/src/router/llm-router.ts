@@ -1399,6 +1399,8 @@ export class LLMRouter {
         consumerIdleMs: t?.consumerIdleMs ?? d.config.timeouts?.consumerIdleMs ?? routing.timeouts.consumerIdleMs,
       }),
       signal: this.callSignal(call),
+      // (A call without a signal of the caller's: its attempts need no abort scope for the router's.)
+      ownSignal: call.options.signal == null,
       alwaysScope: call.stream,
       attempts,
     };

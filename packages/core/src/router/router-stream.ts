@@ -451,6 +451,17 @@ function untilCancelled<T>(st: StreamState, p: Promise<T>): Promise<T | undefine
   });
 }
 
+/** `result.onAwait` (see `createRouterStream`): a stream not iterated yet is read by the router (`Drain`). */
+function drainUnread(result: StreamResult<RouterResult, StreamState>): void {
+  const st = result.owner!;
+  if (st.consumed || st.settled) return;
+  queueMicrotask(() => {
+    if (st.consumed || st.settled) return;
+    st.consumed = true;
+    result.drain = new Drain(new RouterStreamIterator(st), () => cancelStream(st, undefined));
+  });
+}
+
 /**
  * The router's stream: a `route` part, then the winning engine's parts. Failover happens only before
  * the first content part; after it an engine failure is forwarded as an `error` part and the stream
@@ -485,7 +496,7 @@ function untilCancelled<T>(st: StreamState, p: Promise<T>): Promise<T | undefine
 export function createRouterStream(hooks: StreamHooks): RouterStream {
   let resolve!: (r: RouterResult) => void;
   let reject!: (e: LLMError) => void;
-  const result = new StreamResult<RouterResult>((res, rej) => {
+  const result = new StreamResult<RouterResult, StreamState>((res, rej) => {
     resolve = res;
     reject = rej;
   });
@@ -519,13 +530,8 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
   // `.result` awaited (a fulfilment handler attached) before the stream is iterated: once the current job is over (an
   // iteration started right after `.then` still gets the stream), the router reads the stream itself, so that
   // `.result` settles (and `request:end` follows `request:start`); an iterator asked for later gets the parts read.
-  let drain: Drain | undefined;
-  result.onAwait = () =>
-    queueMicrotask(() => {
-      if (st.consumed || st.settled) return;
-      st.consumed = true;
-      drain = new Drain(new RouterStreamIterator(st), () => cancelStream(st, undefined));
-    });
+  result.owner = st;
+  result.onAwait = drainUnread;
   return {
     requestId: hooks.requestId,
     result,
@@ -533,6 +539,7 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     spent: () => st.primed?.paid,
     [Symbol.asyncIterator](): AsyncIterator<RouterStreamPart> {
       // `.result` was awaited first and is reading the stream: this iterator takes over (the parts read so far first).
+      const drain = result.drain;
       if (drain !== undefined && !drain.handed) {
         drain.handed = true;
         return handOver(drain);

@@ -17,13 +17,21 @@ function noop(): void {}
  * `Promise.race([result])`, `Promise.all`, `Promise.resolve(result)`, an async function returning it. Only `.catch`
  * (and the router's own `whenSettled`) leaves the stream lazy. Promises derived from it are plain ones.
  */
-export class StreamResult<T> extends Promise<T> {
+export class StreamResult<T, O = unknown> extends Promise<T> {
   static override get [Symbol.species](): PromiseConstructor {
     return Promise;
   }
 
-  /** Called once, when the first fulfilment handler is attached. */
-  onAwait: (() => void) | undefined;
+  /**
+   * Called once, with this promise, when the first fulfilment handler is attached: a module-level function that finds
+   * its stream in `owner` (a closure made per stream and kept on its promise nearly doubled a router stream's CPU on the
+   * mock engine, through the garbage collector: docs/benchmarks.md, twenty-fifth session).
+   */
+  onAwait: ((result: StreamResult<T, O>) => void) | undefined;
+  /** The stream's state, for `onAwait`. */
+  owner: O | undefined;
+  /** The router reading the stream since `.result` was awaited before it was iterated (set by `onAwait`). */
+  drain: Drain | undefined;
 
   override then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
@@ -32,7 +40,7 @@ export class StreamResult<T> extends Promise<T> {
     const armed = this.onAwait;
     if (armed !== undefined && typeof onfulfilled === 'function') {
       this.onAwait = undefined;
-      armed();
+      armed(this);
     }
     return super.then(onfulfilled, onrejected);
   }

@@ -39,6 +39,13 @@ export interface ExecutionPlan {
    * `shutting_down`): its abort stops everything with `aborted` (or the error it aborts with).
    */
   signal: AbortSignal | undefined;
+  /**
+   * `signal` is the router's own, the caller gave none: it aborts only when `close()` ends the call, and needs no abort
+   * scope per attempt. Such an attempt (no timeout, not a hedge lane) hands the engine no signal, as it did before the
+   * router had one (an engine that takes the router's signal, `TAKES_ATTEMPT_SIGNALS`, gets it: `sharesCallerSignal`),
+   * and is raced against it: `close()` ends the call at once, the engine's request is abandoned.
+   */
+  ownSignal?: boolean;
   /** Create an abort scope for every attempt (streams); otherwise only when a signal or timeout needs one. */
   alwaysScope: boolean;
   /** Filled as attempts end. */
@@ -253,7 +260,9 @@ async function runDeployment<T>(
   const force = plan.forced === d;
   const timeouts = plan.timeouts(d);
   const timed = timeouts.firstTokenMs !== undefined || timeouts.totalMs !== undefined;
-  const needScope = plan.alwaysScope || parent !== undefined || timed;
+  // The router's own signal alone (`ownSignal`): no scope for it, the attempt is raced against it (see `ownSignal`).
+  const ownOnly = plan.ownSignal === true && parent !== undefined && parent === plan.signal;
+  const needScope = plan.alwaysScope || (parent !== undefined && !ownOnly) || timed;
   /** This deployment's error of the previous attempt: what the call reports, not a `circuit_open` it caused. */
   let failed: LLMError | undefined;
   for (let attempt = 1; ; attempt++) {
@@ -305,17 +314,18 @@ async function runDeployment<T>(
     const permit = admitted;
     limiter?.take(charged);
     // The caller's own signal, handed to the engine as it is (no scope), where a scope would only mirror it.
-    const shared = needScope && !timed && !plan.alwaysScope && parent !== undefined && parent === plan.signal && driver.takesSharedSignal === true && sharesCallerSignal(d, parent) ? parent : undefined;
+    const shared = (needScope || ownOnly) && !timed && !plan.alwaysScope && parent !== undefined && parent === plan.signal && driver.takesSharedSignal === true && sharesCallerSignal(d, parent) ? parent : undefined;
     const scope = needScope && shared === undefined ? new AttemptScope(parent, timeouts, { deployment: d.name, provider: d.provider }, plan.signal, driver.takesAttemptSignals === true && engineTakesAttemptSignals(d)) : undefined;
     const startedAt = host.now();
     d.stats.start();
     let error: LLMError;
     try {
-      const value = await driver.run(d, scope, shared);
+      const running = driver.run(d, scope, shared);
+      const value = await (ownOnly && scope === undefined && shared === undefined ? raceAbort(running, parent) : running);
       return { kind: 'won', won: { deployment: d, value, lease: new AttemptLease(host, plan, d, scope, startedAt, attempt, hedge, charged, permit) } };
     } catch (e) {
       // (As the scope's `errorFor` maps it: the caller's abort first, whatever the engine made of it.)
-      error = scope ? scope.errorFor(e) : shared?.aborted ? abortError(shared, { deployment: d.name, provider: d.provider }) : toError(e, d);
+      error = scope ? scope.errorFor(e) : (shared ?? (ownOnly ? parent : undefined))?.aborted ? abortError(parent!, { deployment: d.name, provider: d.provider }) : toError(e, d);
       const cancelled = scope?.cancelled === true && !plan.signal?.aborted;
       settleFailure(host, plan, d, error, scope, startedAt, attempt, hedge, charged, permit);
       if (cancelled) return { kind: 'cancelled' };
