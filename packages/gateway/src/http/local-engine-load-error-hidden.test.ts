@@ -5,7 +5,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { MockEngine } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { countingOpenAI, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { countingAnthropic, countingOpenAI, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 import type { GatewayLogEntry } from '../types.js';
 
 // A gguf deployment whose file is no GGUF file fails with `config_invalid` ('Not a GGUF model file: <absolute path>',
@@ -88,20 +88,6 @@ describe('hidden internal errors and the official clients\' retries', () => {
   });
   afterAll(() => gw?.close());
 
-  /** An Anthropic client with its default retries (2), counting what it sends. */
-  function countingAnthropic(): { client: Anthropic; sent: () => number } {
-    let n = 0;
-    const client = new Anthropic({
-      baseURL: gw.url,
-      apiKey: gw.secret,
-      maxRetries: 2,
-      fetch: (input, init) => {
-        n++;
-        return fetch(input, init);
-      },
-    });
-    return { client, sent: () => n };
-  }
   it.each(['gone', 'bad'] as const)('%s: chat completions, Responses and Messages are each sent once (x-should-retry: false)', async (model) => {
     const calls = engines[model].calls;
     const openai = countingOpenAI(gw);
@@ -112,7 +98,7 @@ describe('hidden internal errors and the official clients\' retries', () => {
     const responses = await openai.client.responses.create({ model, input: 'hi' }).then(() => undefined, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
     expect(responses?.status).toBe(500);
     expect(openai.sent()).toBe(2);
-    const anthropic = countingAnthropic();
+    const anthropic = countingAnthropic(gw);
     const messages = await anthropic.client.messages.create({ model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).then(() => undefined, (e: unknown) => e as InstanceType<typeof Anthropic.APIError>);
     expect(messages?.status).toBe(500);
     expect(messages?.headers?.get('x-should-retry')).toBe('false');

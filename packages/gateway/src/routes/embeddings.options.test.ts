@@ -5,7 +5,7 @@
  */
 import { MockEngine, startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
+import { createHarness, mockModel, post, recordReservations, type Harness } from '../test-support/harness.js';
 
 interface EmbeddingBody {
   data: Array<{ index: number; embedding: number[] }>;
@@ -195,13 +195,7 @@ describe('POST /v1/embeddings with token ids', () => {
       routing: { hedging: { enabled: true, delayMs: 50, maxHedges: 1 } },
     });
     const headers = await keyOf(h, { budget: { amountUsd: 150 / 1e6, period: 'month' } });
-    const budgets = h.stores!.budgets;
-    const reserved: number[] = [];
-    const reserve = budgets.reserve.bind(budgets);
-    budgets.reserve = (r) => {
-      reserved.push(r.estimateUsd);
-      return reserve(r);
-    };
+    const reserved = recordReservations(h.stores!);
     const ids = Array.from({ length: 100 }, (_, i) => i + 1);
     const res = await post(h.gateway, '/v1/embeddings', { model: 'auto', input: [ids], dimensions: 4 }, headers);
     expect(res.status).toBe(200);
@@ -209,7 +203,7 @@ describe('POST /v1/embeddings with token ids', () => {
     expect(reserved).toHaveLength(1);
     expect(reserved[0], 'one call at emb\'s price').toBeCloseTo(100 / 1e6, 12);
     expect(upstream.requests).toHaveLength(1);
-    const state = await budgets.spent('acme', 'month');
+    const state = await h.stores!.budgets.spent('acme', 'month');
     expect([state.spentUsd, state.reservedUsd]).toEqual([expect.closeTo(100 / 1e6, 12), 0]);
   });
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
+import { createHarness, mockModel, post, recordReservations, type Harness } from '../test-support/harness.js';
 
 // POST /v1/embeddings as the chat routes: the budget reservation prices what the router may call (fallbacks
 // included, only models that can embed), `auto` ranks with the tenant's strategy, demo answers say so, and a
@@ -57,13 +57,7 @@ describe('embeddings of many short texts', () => {
     h = await createHarness({ stores: 'memory', models: [mockModel('embedder', {}, { capabilities: ['embeddings'], price: { input: 1, output: 0 } })] });
     await h.stores!.tenants.createTenant({ id: 'acme', name: 'acme', budget: { amountUsd: 1, period: 'month' }, limits: { tpm: 10_000 } });
     const headers = { authorization: `Bearer ${(await h.stores!.tenants.createKey('acme', { name: 'k' })).secret}` };
-    const budgets = h.stores!.budgets;
-    const reserved: number[] = [];
-    const reserve = budgets.reserve.bind(budgets);
-    budgets.reserve = (r) => {
-      reserved.push(r.estimateUsd);
-      return reserve(r);
-    };
+    const reserved = recordReservations(h.stores!);
     // 1000 inputs of 4 bytes: 2 tokens each at most, 2000 in all ($0.002 at $1/M).
     const input = Array.from({ length: 1000 }, (_, i) => `t${String(i).padStart(3, '0')}`);
     const res = await post(h.gateway, '/v1/embeddings', { model: 'embedder', input }, headers);

@@ -56,6 +56,18 @@ export async function serveWithKey(h: Harness, serve: Omit<ServeOptions, 'port'>
 }
 
 /** `POST` a JSON body (or raw text / bytes) to the gateway without a server. */
+/** Records each budget reservation's `estimateUsd` of `stores` (the reservations go on as before). */
+export function recordReservations(stores: StateStores): number[] {
+  const budgets = stores.budgets;
+  const reserved: number[] = [];
+  const reserve = budgets.reserve.bind(budgets);
+  budgets.reserve = (r) => {
+    reserved.push(r.estimateUsd);
+    return reserve(r);
+  };
+  return reserved;
+}
+
 export function post(gateway: Gateway, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   const raw = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
   return gateway.fetch(new Request(`http://gateway.test${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: raw }));

@@ -58,6 +58,21 @@ export async function servedGateway(options: SdkGatewayOptions): Promise<SdkGate
   };
 }
 
+/** An official Anthropic client on `gw` with the SDK's default retries (2), counting the requests it sends. */
+export function countingAnthropic(gw: Pick<SdkGateway, 'url' | 'secret'>): { client: Anthropic; sent: () => number } {
+  let n = 0;
+  const client = new Anthropic({
+    baseURL: gw.url,
+    apiKey: gw.secret,
+    maxRetries: 2,
+    fetch: (input, init) => {
+      n++;
+      return fetch(input, init);
+    },
+  });
+  return { client, sent: () => n };
+}
+
 /** An official openai client on `gw`'s `/v1` with the SDK's default retries (2), counting the requests it sends. */
 export function countingOpenAI(gw: Pick<SdkGateway, 'url' | 'secret'>): { client: OpenAI; sent: () => number } {
   let n = 0;

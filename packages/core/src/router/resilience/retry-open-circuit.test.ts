@@ -141,7 +141,8 @@ describe('a later deployment of the call whose circuit is open', () => {
     });
   });
 
-  it("after the first deployment's refusal of the prompt (context_length_exceeded), a fallback with a larger window whose circuit is open: the call fails with circuit_open (503, retryable), not the 400", { timeout: 30_000 }, async () => {
+  /** `small` refuses every prompt for its window (400 context_length_exceeded); `large` fails (503); one strike opens. */
+  async function smallRefusesLargeDown() {
     const small = await wire({
       script: { error: { status: 400, type: 'invalid_request_error', code: 'context_length_exceeded', message: "This model's maximum context length is 8192 tokens." } },
     });
@@ -154,6 +155,11 @@ describe('a later deployment of the call whose circuit is open', () => {
       routing: { retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 600_000 } },
     });
     cleanup.push(() => router.close());
+    return { small, large, router };
+  }
+
+  it("after the first deployment's refusal of the prompt (context_length_exceeded), a fallback with a larger window whose circuit is open: the call fails with circuit_open (503, retryable), not the 400", { timeout: 30_000 }, async () => {
+    const { small, large, router } = await smallRefusesLargeDown();
     // large's circuit opens (an earlier call).
     expect(await rejection(router.generate('hi', { model: 'large' }))).toMatchObject({ code: 'provider_unavailable' });
     // A long prompt: small refuses it for its window; large (any window) would take it but its circuit is open.
@@ -170,18 +176,7 @@ describe('a later deployment of the call whose circuit is open', () => {
   });
 
   it('the other order: the open deployment first, then a fallback that refuses the prompt for its window: a 503 the client retries, not the 400', { timeout: 30_000 }, async () => {
-    const small = await wire({
-      script: { error: { status: 400, type: 'invalid_request_error', code: 'context_length_exceeded', message: "This model's maximum context length is 8192 tokens." } },
-    });
-    const large = await wire({ script: { error: { status: 503, message: 'large is down' } } });
-    const router = new LLMRouter({
-      models: [
-        { name: 'small', engine: 'openai-compatible', baseURL: small.baseURL, model: 'x', apiKey: 'k' },
-        { name: 'large', engine: 'openai-compatible', baseURL: large.baseURL, model: 'y', apiKey: 'k' },
-      ],
-      routing: { retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 600_000 } },
-    });
-    cleanup.push(() => router.close());
+    const { small, large, router } = await smallRefusesLargeDown();
     expect(await rejection(router.generate('hi', { model: 'large' }))).toMatchObject({ code: 'provider_unavailable' });
     // large, the model asked for, is tried although open (every candidate of the model is) and fails again; small refuses.
     const error = await rejection(router.generate('a long prompt', { model: 'large', fallbacks: ['small'] }));
