@@ -1,4 +1,5 @@
 import type {
+  CallWarning,
   Cost,
   DeploymentCircuitInfo,
   DeploymentInfo,
@@ -135,6 +136,8 @@ export interface RouterEmbedResult {
   failedAttemptsUsage?: Usage;
   /** Each of those answers with its deployment (core's `failedAttempts`), for the per-deployment metrics. */
   failedAttempts?: FailedAttemptSpend[];
+  /** What the deployment did not do as asked (`setting_not_sent` `user`), shown in `x-llmrr-warnings`. */
+  warnings?: CallWarning[];
 }
 
 /**

@@ -32,11 +32,11 @@ export function generateDriver(request: GenerateRequest, headers: Record<string,
 }
 
 /**
- * Runs `embed` on a deployment, `embedTokens` for token ids (with `dimensions` when the call sets it); an answer that does not have one vector per
+ * Runs `embed` on a deployment, `embedTokens` for token ids (with `dimensions` and `user` when the call sets them); an answer that does not have one vector per
  * input, all of one length, fails the attempt (`invalid_response`), and so does one whose vectors are not `dimensions` long (the provider ignored it: the
  * answer, which may be billed, is not requested again).
  */
-export function embedDriver(checked: CheckedEmbedInput, headers: Record<string, string> | undefined, dimensions?: number): AttemptDriver<EmbedResult> {
+export function embedDriver(checked: CheckedEmbedInput, headers: Record<string, string> | undefined, dimensions?: number, user?: string): AttemptDriver<EmbedResult> {
   const input = checked.input;
   return {
     // A hedge lane's answer that came after the winner's: billed as the winner's is (`embedUsage`).
@@ -55,9 +55,10 @@ export function embedDriver(checked: CheckedEmbedInput, headers: Record<string, 
       if (scope) options.signal = scope.signal;
       if (headers) options.headers = headers;
       if (dimensions !== undefined) options.dimensions = dimensions;
+      if (user !== undefined) options.user = user;
       const onResponse = scope?.providerResponse();
       if (onResponse) options.onProviderResponse = onResponse;
-      const given = scope || headers || dimensions !== undefined ? options : undefined;
+      const given = scope || headers || dimensions !== undefined || user !== undefined ? options : undefined;
       const pending = checked.tokens ? engine.embedTokens!(checked.input, given) : engine.embed!(checked.input, given);
       const answer = await (scope ? scope.race(pending) : pending);
       const vectors = (answer as Partial<EmbedResult> | undefined)?.embeddings;

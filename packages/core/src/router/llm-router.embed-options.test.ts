@@ -1,7 +1,7 @@
 /**
  * `LLMRouter.embed` with `dimensions` and with token ids as input, against servers speaking OpenAI's `/embeddings`
  * wire format: sent only to deployments whose engine takes them (`embedDimensions`, `embedTokens()`), the others left
- * out (fallbacks too), the vectors' length checked.
+ * out (fallbacks too), the vectors' length checked; and with `user`, sent as OpenAI's `user` where the deployment takes it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelConfigInput } from '../config/schema.js';
@@ -106,6 +106,29 @@ describe('LLMRouter.embed with dimensions', () => {
     for (const dimensions of [0, -1, 1.5, Number.NaN]) {
       expect(await rejection(router.embed('x', { dimensions }))).toMatchObject({ code: 'invalid_request', param: 'dimensions' });
     }
+  });
+});
+
+describe('LLMRouter.embed with user', () => {
+  it("sends it as OpenAI's user (texts and token ids), as on chat; a preset without the field (Mistral) answers with a setting_not_sent warning", async () => {
+    const { router } = openAIWireRouter([wireModel('emb'), wireModel('mistral', { preset: 'mistral', model: 'mistral-embed' })]);
+    const r = await router.embed('a text', { model: 'emb', user: 'end-user-1' });
+    await router.embed([[1, 2]], { model: 'emb', user: 'end-user-1' });
+    expect(wire.requests.map((q) => q.body)).toEqual([
+      { input: ['a text'], encoding_format: 'float', user: 'end-user-1', model: 'text-embedding-3-small' },
+      { input: [[1, 2]], encoding_format: 'float', user: 'end-user-1', model: 'text-embedding-3-small' },
+    ]);
+    expect(r.warnings).toBeUndefined();
+    const mistral = await router.embed('a text', { model: 'mistral', user: 'end-user-1' });
+    expect(wire.requests.at(-1)?.body).toEqual({ input: ['a text'], encoding_format: 'float', model: 'mistral-embed' });
+    expect(mistral.warnings).toEqual([{ code: 'setting_not_sent', field: 'user', message: 'user was not sent: Mistral takes no user field.' }]);
+  });
+
+  it('a user that is not a string is the request\'s error, nothing sent', async () => {
+    const { router } = openAIWireRouter([wireModel('emb')]);
+    const error = await rejection(router.embed('a text', { user: 42 as unknown as string }));
+    expect(error).toMatchObject({ code: 'invalid_request', param: 'user' });
+    expect(wire.requests).toHaveLength(0);
   });
 });
 

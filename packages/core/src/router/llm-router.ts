@@ -452,6 +452,9 @@ export class LLMRouter {
     if (dimensions !== undefined && (!Number.isSafeInteger(dimensions) || dimensions < 1)) {
       throw new LLMError({ code: 'invalid_request', message: `dimensions must be a positive integer, got ${String(dimensions)}`, param: 'dimensions' });
     }
+    if (options.user !== undefined && typeof options.user !== 'string') {
+      throw new LLMError({ code: 'invalid_request', message: `user must be a string, got ${typeof options.user}`, param: 'user' });
+    }
     const call: Call = {
       requestId: options.requestId ?? this.generateId(),
       // Token ids carry no text: their messages are empty (the plan counts their tokens below).
@@ -485,7 +488,7 @@ export class LLMRouter {
       // plan, so that input no deployment can take is refused as such (its 400) first.
       if (options.cacheOnly) throw options.cacheOnly;
       const plan = this.executionPlan(call, route);
-      const won = await runAttempts(this.host, plan, embedDriver(checked, options.headers, dimensions));
+      const won = await runAttempts(this.host, plan, embedDriver(checked, options.headers, dimensions, options.user));
       const d = won.deployment;
       const usage = embedUsage(won.value.usage, inputTokens, checked.tokens);
       const result: RouterEmbedResult = {
@@ -499,6 +502,7 @@ export class LLMRouter {
         latencyMs: elapsedMs(call.startedAt, this.now()),
         attempts: plan.attempts,
       };
+      if (won.value.warnings !== undefined && won.value.warnings.length > 0) result.warnings = won.value.warnings;
       if (route.decision) result.decision = route.decision;
       // Answers refused on other hedge lanes, or completed there after this one won, were billed by their providers:
       // they are the call's spend too.

@@ -185,6 +185,11 @@ export interface RouterEmbedOptions extends RouterCallOptions {
    * declares it (`embedDimensions`) are asked, and an answer of another length fails. Absent: the model's own.
    */
   dimensions?: number;
+  /**
+   * End-user id (OpenAI's `user`), passed to providers that accept one, as `GenerateRequest.user` on chat; a
+   * deployment that cannot send it answers anyway, with a `setting_not_sent` warning (`RouterEmbedResult.warnings`).
+   */
+  user?: string;
 }
 
 /** Request fields other than `messages`, accepted next to the routing options by `generate`/`chat`/`stream`. */
@@ -598,6 +603,8 @@ export interface RouterEmbedResult {
   failedAttempts?: FailedAttemptSpend[];
   latencyMs: number;
   attempts: AttemptRecord[];
+  /** What the answering deployment did not do as asked (`setting_not_sent` `user`); absent when it did everything. */
+  warnings?: CallWarning[];
   /** With `explain: true`. */
   decision?: RouteDecision;
 }

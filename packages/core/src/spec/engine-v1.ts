@@ -126,6 +126,8 @@ export interface GenerateResult {
 export interface EmbedResult {
   embeddings: number[][];
   usage: Usage;
+  /** What the engine did not do as asked (`setting_not_sent` `user` where its provider has no such field); absent when it did everything. */
+  warnings?: CallWarning[];
 }
 
 /** Options of an engine's `embed` and `embedTokens`. */
@@ -135,6 +137,11 @@ export interface EmbedCallOptions extends CallOptions {
    * theirs. Given only to engines declaring `embedDimensions`; absent: the model's own length.
    */
   dimensions?: number;
+  /**
+   * End-user id, passed to providers that accept one (OpenAI's `user`), as `GenerateRequest.user` on chat; an engine
+   * that cannot send it says so in `EmbedResult.warnings` (`setting_not_sent`, field `user`).
+   */
+  user?: string;
 }
 
 /**

@@ -2,14 +2,15 @@
  * `POST /v1/embeddings` end to end with the official openai client on a loopback port (its `embeddings.create`
  * asks for base64 by default and decodes it: the float answer's float32 values), a local OpenAI wire upstream and
  * the real in-memory stores: the vectors, the ledger row and metrics, token ids and `dimensions`, empty strings
- * refused as OpenAI refuses them, a client that leaves mid-call; and Gemini wire deployments (only embedding
- * models embed, and they do not chat).
+ * refused as OpenAI refuses them, a client that leaves mid-call, the `user` field; and Gemini wire deployments (only
+ * embedding models embed, and they do not chat).
  */
 import { startGeminiWireServer, startOpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { serveGateway, type ServedGateway } from '../node/serve-gateway.js';
 import { createHarness, get, type Harness } from '../test-support/harness.js';
+import { readWarnings } from '../test-support/read-warnings.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 
 type Upstream = Awaited<ReturnType<typeof startOpenAIWireServer>>;
@@ -153,6 +154,44 @@ describe('a billed answer of the wrong length is refused and ledgered', () => {
     const entry = await h!.stores!.ledger.get(error!.requestID!);
     expect(entry?.status).toBe('error');
     expect(entry?.costUsd, 'the cost the router reported for the answer it got').toBeCloseTo(paidUsd, 12);
+  });
+});
+
+// OpenAI's `user` (the end-user id OpenAI uses for abuse monitoring) goes upstream as on chat completions, and a
+// deployment that cannot send it says so (`setting_not_sent` in `x-llmrr-warnings`), as chat's answers do.
+describe('the user field with the official openai client', () => {
+  let gw: SdkGateway | undefined;
+  afterEach(async () => {
+    await gw?.close();
+    gw = undefined;
+  });
+
+  it('reaches the OpenAI-compatible upstream; Mistral (no user field) and Gemini (none either) answer with a setting_not_sent warning', async () => {
+    const wire = await startOpenAIWireServer();
+    const gemini = await startGeminiWireServer({ apiKey: 'gk' });
+    gw = await servedGateway({
+      models: [
+        { name: 'emb', engine: 'openai-compatible', baseURL: wire.baseURL, apiKey: 'k', model: 'text-embedding-3-small', capabilities: ['embeddings'] },
+        { name: 'mistral-emb', engine: 'openai-compatible', preset: 'mistral', baseURL: wire.baseURL, apiKey: 'k', model: 'mistral-embed', capabilities: ['embeddings'] },
+        { name: 'gem', engine: 'gemini', baseURL: gemini.url, apiKey: 'gk', model: 'gemini-embedding-001' },
+      ],
+      upstreams: [wire, gemini],
+    });
+    const client = gw.openai();
+    const sent = await client.embeddings.create({ model: 'emb', input: 'x', user: 'end-user-1' }).withResponse();
+    expect(wire.requests.at(-1)?.body).toMatchObject({ user: 'end-user-1' });
+    expect(sent.response.headers.get('x-llmrr-warnings')).toBeNull();
+    // Without `user`, none is sent.
+    await client.embeddings.create({ model: 'emb', input: 'x' });
+    expect(wire.requests.at(-1)?.body).not.toHaveProperty('user');
+    const mistral = await client.embeddings.create({ model: 'mistral-emb', input: 'x', user: 'end-user-1' }).withResponse();
+    expect(mistral.data.data).toHaveLength(1);
+    expect(wire.requests.at(-1)?.body).not.toHaveProperty('user');
+    expect(readWarnings(mistral.response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'user']]);
+    const gem = await client.embeddings.create({ model: 'gem', input: 'x', user: 'end-user-1' }).withResponse();
+    expect(gem.data.data).toHaveLength(1);
+    expect(JSON.stringify(gemini.requests.at(-1)?.body)).not.toContain('end-user-1');
+    expect(readWarnings(gem.response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'user']]);
   });
 });
 

@@ -2,6 +2,7 @@ import { LLMError, refusedAnswerDetails, toLLMError, utf8ByteLength, type Deploy
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
 import { routerTenant, UNAUTHENTICATED, type Principal } from '../auth/principal.js';
+import { showWarnings } from '../calls/call-warnings.js';
 import type { CallsInFlight } from '../calls/calls-in-flight.js';
 import type { GatewayDeps } from '../calls/context.js';
 import type { ModelRoute } from '../calls/model-route.js';
@@ -184,6 +185,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
       ...(strategy !== undefined ? { strategy } : {}),
       ...(body.dimensions !== undefined ? { dimensions: body.dimensions } : {}),
+      ...(body.user !== undefined ? { user: body.user } : {}),
     };
     // The reservation prices only what the router may plan: with `dimensions` / token ids, the deployments that can
     // take them (also the hedge lanes below). None can: the router's 400, before admission.
@@ -229,6 +231,8 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     headers['x-llmrr-model'] = headerText(result.deployment);
     headers['x-llmrr-cache'] = 'miss';
     headers['x-llmrr-cost-usd'] = formatUsd(costUsd);
+    // What the deployment did not send (`user` where its provider has no such field), as chat's answers say it.
+    if (Array.isArray(result.warnings) && result.warnings.length > 0) showWarnings(result.warnings, undefined, headers, deps.metrics);
     if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
     return jsonReply(out, requestId, headers);
   } catch (e) {

@@ -430,6 +430,15 @@ describe('gemini engine: embeddings, token counting, config', () => {
     expect(result.embeddings.map((v) => v.length)).toEqual([3, 3]);
   });
 
+  it('a user is not sent (Gemini has no end-user id field): a setting_not_sent warning, as on chat', async () => {
+    const e = engine({ options: { embeddingModel: 'text-embedding-004' } });
+    const result = await e.embed!(['one'], { user: 'end-user-1' });
+    expect(JSON.stringify(server.requests[0]!.body)).not.toContain('end-user-1');
+    expect(result.embeddings).toHaveLength(1);
+    expect(result.warnings).toEqual([{ code: 'setting_not_sent', field: 'user', message: 'user was not sent: Gemini has no end-user id field.' }]);
+    expect((await e.embed!(['one'])).warnings).toBeUndefined();
+  });
+
   it('an answer whose values are not numbers, or with a vector missing, is an invalid_response', async () => {
     let embeddings: unknown[] = [];
     const fetch = async () => new Response(JSON.stringify({ embeddings }), { headers: { 'content-type': 'application/json' } });

@@ -245,7 +245,8 @@ export class GeminiEngine implements LanguageEngineV1 {
   /**
    * Embeddings via :batchEmbedContents (100 texts per call), `options.dimensions` (else the deployment's
    * `embeddingDimensions`) as each request's `outputDimensionality`, the vectors then scaled to unit length (Google
-   * normalizes only the model's full length). Gemini reports no usage: it is estimated.
+   * normalizes only the model's full length). Gemini reports no usage: it is estimated. `options.user` is not sent
+   * (Gemini has no end-user id field): a `setting_not_sent` warning, as on chat.
    */
   async embed(input: string[], options: EmbedCallOptions = {}): Promise<EmbedResult> {
     if (!Array.isArray(input) || input.some((t) => typeof t !== 'string')) {
@@ -274,7 +275,9 @@ export class GeminiEngine implements LanguageEngineV1 {
       throw toLLMError(e, this.context);
     }
     const tokens = estimateTextTokens(texts);
-    return { embeddings, usage: { inputTokens: tokens, outputTokens: 0, totalTokens: tokens, estimated: true } };
+    const usage = { inputTokens: tokens, outputTokens: 0, totalTokens: tokens, estimated: true };
+    // `user` has no Gemini field: not sent, as on chat (`geminiRequestWarnings`).
+    return options.user === undefined ? { embeddings, usage } : { embeddings, usage, warnings: [{ code: 'setting_not_sent', field: 'user', message: 'user was not sent: Gemini has no end-user id field.' }] };
   }
 
   /**

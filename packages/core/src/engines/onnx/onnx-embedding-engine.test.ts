@@ -70,6 +70,13 @@ describe('onnx embedding engine', () => {
     await e.close();
   });
 
+  it('a user is not used (a local engine has no provider to tell): the same vectors, with a setting_not_sent warning', async () => {
+    const e = engine('embed.onnx');
+    const r = await e.embed(['the cat'], { user: 'end-user-1' });
+    expect(r.embeddings).toEqual((await e.embed(['the cat'])).embeddings);
+    expect(r.warnings).toEqual([{ code: 'setting_not_sent', field: 'user', message: 'user was not used: the onnx engine is local (no provider to tell).' }]);
+  });
+
   it('gives the same vectors batch by batch', async () => {
     const texts = ['the cat', 'a mat', 'the cat sat on a mat', 'sat'];
     const all = engine('embed.onnx');

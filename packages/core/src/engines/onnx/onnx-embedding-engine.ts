@@ -58,6 +58,8 @@ export class OnnxEmbeddingEngine extends OnnxEngineBase implements LanguageEngin
       }
       if (runSignal.aborted) throw runSignal.reason;
       const tokens = rows.reduce((n, r) => n + r.length, 0);
+      // `user` as on chat (`localRequestWarnings`): a local engine has no provider to tell.
+      if (options.user !== undefined) return { embeddings, usage: makeUsage(tokens, 0), warnings: [{ code: 'setting_not_sent', field: 'user', message: 'user was not used: the onnx engine is local (no provider to tell).' }] };
       return { embeddings, usage: makeUsage(tokens, 0) };
     } catch (e) {
       throw signal?.aborted ? abortError(signal, this.errorContext) : toLLMError(e, this.errorContext);

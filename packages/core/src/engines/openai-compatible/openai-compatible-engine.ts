@@ -5,6 +5,7 @@ import { estimateRequestTokens, estimateTokens } from '../../pricing/estimate-to
 import type { CallOptions, EmbedCallOptions, EmbedResult, EngineCapabilities, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
+import type { CallWarning } from '../../spec/warnings.js';
 import { RELEASES_ABORT_LISTENERS, TAKES_ATTEMPT_SIGNALS, markAbortHandling, releasesAbortListeners, takesAttemptSignals } from '../../util/abort.js';
 import { fetchOrThrow, followRedirects, NO_REDIRECT, parseJsonOrThrow } from '../../util/http.js';
 import { httpSseStream } from '../shared/http-sse-stream.js';
@@ -232,7 +233,10 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     return names ? restoreStreamToolNames(parts, names) : parts;
   }
 
-  /** Embeddings via `POST /embeddings` (float vectors, in input order), `options.dimensions` sent as `dimensions`. */
+  /**
+   * Embeddings via `POST /embeddings` (float vectors, in input order), `options.dimensions` sent as `dimensions`,
+   * `options.user` as `user` (where the preset takes it, as on chat: else a `setting_not_sent` warning).
+   */
   embed(input: string[], options: EmbedCallOptions = {}): Promise<EmbedResult> {
     if (!Array.isArray(input) || input.length === 0 || input.some((s) => typeof s !== 'string')) {
       return Promise.reject(new LLMError({ code: 'invalid_request', message: 'input: a non-empty array of strings is required', param: 'input', ...this.errorContext }));
@@ -255,6 +259,12 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     try {
       const body: Record<string, unknown> = { input, encoding_format: 'float' };
       if (options.dimensions !== undefined) body.dimensions = options.dimensions;
+      // `user` as on chat (`buildOpenAIRequestBody`): not sent where the preset takes no `user` field, with a warning.
+      let warnings: CallWarning[] | undefined;
+      if (options.user !== undefined) {
+        if (this.endpoint.preset.quirks?.userField !== false) body.user = options.user;
+        else warnings = [{ code: 'setting_not_sent', field: 'user', message: `user was not sent: ${this.endpoint.preset.label} takes no user field.` }];
+      }
       if (!this.endpoint.azure) body.model = this.modelId;
       const response = await this.post('embeddings', this.init(body, options, false));
       options.onProviderResponse?.();
@@ -288,7 +298,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
             return { inputTokens: tokens, outputTokens: 0, totalTokens: tokens, estimated: true };
           })();
       usage.totalTokens = usage.inputTokens;
-      return { embeddings, usage };
+      return warnings ? { embeddings, usage, warnings } : { embeddings, usage };
     } catch (e) {
       if (options.signal?.aborted && !LLMError.isInstance(e)) throw abortError(options.signal, this.errorContext);
       throw toLLMError(e, this.errorContext);
