@@ -216,10 +216,14 @@ export class RouterDeployment implements Deployment {
 
   /**
    * Retires a deployment the router no longer has (see `retired`): its engine, if one was created, is closed now when
-   * no attempt is in flight on it, else as the last one ends (`idle` is called then). Returns whether it waits for that.
+   * no attempt is in flight on it, else as the last one ends (`idle` is called then); an engine given pre-built
+   * (`RouterOptions.engines`) is left open. Returns whether it waits for that.
    */
   retire(idle?: () => void): boolean {
     this.retired = true;
+    // A pre-built engine (`RouterOptions.engines`) is the caller's: a deployment loaded again under the name takes the
+    // same instance, so retiring never closes it (the router's `close()` does while a deployment has it).
+    if (this.init.engine !== undefined) return false;
     if (this.stats.inFlight === 0) {
       if (this.instance !== undefined) void this.close().catch(() => {});
       return false;

@@ -300,6 +300,8 @@ interface StreamState {
   readonly onFail: (e: unknown) => IteratorResult<RouterStreamPart>;
   /** The stream was iterated (it can be only once). */
   consumed: boolean;
+  /** The router reading the stream since `.result` was awaited before it was iterated (`drainUnread`); not on `.result`, so a kept `.result` holds neither this state nor the parts read. */
+  drain?: Drain;
   /**
    * `runStream`'s generator (giving up on an idle consumer closes it there): dropped when a pull sees it end (it
    * handed the stream to the loop, or the stream ended in it: the iterator's `#handedOver`) and when the stream settles.
@@ -454,11 +456,13 @@ function untilCancelled<T>(st: StreamState, p: Promise<T>): Promise<T | undefine
 /** `result.onAwait` (see `createRouterStream`): a stream not iterated yet is read by the router (`Drain`). */
 function drainUnread(result: StreamResult<RouterResult, StreamState>): void {
   const st = result.owner!;
+  // (Called once: `.result` keeps no reference to the stream's state from here on.)
+  result.owner = undefined;
   if (st.consumed || st.settled) return;
   queueMicrotask(() => {
     if (st.consumed || st.settled) return;
     st.consumed = true;
-    result.drain = new Drain(new RouterStreamIterator(st), () => cancelStream(st, undefined));
+    st.drain = new Drain(new RouterStreamIterator(st), () => cancelStream(st, undefined));
   });
 }
 
@@ -539,9 +543,10 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     spent: () => st.primed?.paid,
     [Symbol.asyncIterator](): AsyncIterator<RouterStreamPart> {
       // `.result` was awaited first and is reading the stream: this iterator takes over (the parts read so far first).
-      const drain = result.drain;
+      const drain = st.drain;
       if (drain !== undefined && !drain.handed) {
         drain.handed = true;
+        st.drain = undefined;
         return handOver(drain);
       }
       if (st.consumed) throw new LLMError({ code: 'invalid_request', message: 'A router stream can be iterated only once' });

@@ -28,10 +28,8 @@ export class StreamResult<T, O = unknown> extends Promise<T> {
    * mock engine, through the garbage collector: docs/benchmarks.md, twenty-fifth session).
    */
   onAwait: ((result: StreamResult<T, O>) => void) | undefined;
-  /** The stream's state, for `onAwait`. */
+  /** The stream's state, for `onAwait` (which lets go of it: a kept `.result` holds no stream state). */
   owner: O | undefined;
-  /** The router reading the stream since `.result` was awaited before it was iterated (set by `onAwait`). */
-  drain: Drain | undefined;
 
   override then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,

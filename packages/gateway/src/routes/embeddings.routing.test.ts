@@ -52,19 +52,20 @@ describe('embeddings budget reservation', () => {
 
 describe('embeddings of many short texts', () => {
   // An embedding input has no chat framing (OpenAI bills its text's tokens alone): the reservation and the `tpm`
-  // charge take half a token a byte per input (the gateway's bound for text), not 8 framing tokens more per input.
+  // charge take one token a byte per input (the most a byte-level tokenizer makes of a text), not 8 framing tokens
+  // more per input.
   it('reserve and charge their text, not a chat message per input', async () => {
     h = await createHarness({ stores: 'memory', models: [mockModel('embedder', {}, { capabilities: ['embeddings'], price: { input: 1, output: 0 } })] });
     await h.stores!.tenants.createTenant({ id: 'acme', name: 'acme', budget: { amountUsd: 1, period: 'month' }, limits: { tpm: 10_000 } });
     const headers = { authorization: `Bearer ${(await h.stores!.tenants.createKey('acme', { name: 'k' })).secret}` };
     const reserved = recordReservations(h.stores!);
-    // 1000 inputs of 4 bytes: 2 tokens each at most, 2000 in all ($0.002 at $1/M).
+    // 1000 inputs of 4 bytes: 4 tokens each at most, 4000 in all ($0.004 at $1/M).
     const input = Array.from({ length: 1000 }, (_, i) => `t${String(i).padStart(3, '0')}`);
     const res = await post(h.gateway, '/v1/embeddings', { model: 'embedder', input }, headers);
     expect(res.status).toBe(200);
-    expect(reserved).toEqual([expect.closeTo(2000 / 1e6, 12)]);
-    // The minute's charge: those 2000, and the 1 output token the call is planned with (`maxTokens: 1`).
-    expect(res.headers.get('x-ratelimit-remaining-tokens')).toBe(String(10_000 - 2001));
+    expect(reserved).toEqual([expect.closeTo(4000 / 1e6, 12)]);
+    // The minute's charge: those 4000, and the 1 output token the call is planned with (`maxTokens: 1`).
+    expect(res.headers.get('x-ratelimit-remaining-tokens')).toBe(String(10_000 - 4001));
   });
 });
 

@@ -95,12 +95,13 @@ interface EmbeddingInputs {
 }
 
 /**
- * The prompt bound of texts to embed: half a token a byte of each (`estimateInputTokens`' bound for text), without
- * the framing a chat message adds (8 tokens each): an embedding input has none, its provider bills its text alone.
+ * The prompt bound of texts to embed: one token a byte of each, the most a byte-level BPE tokenizer (OpenAI's
+ * cl100k_base / o200k_base) can make of a text ("a\nb\nc\n..." or "1 2 3 ..." is one token a byte), without the framing
+ * a chat message adds (8 tokens each): an embedding input has none, its provider bills its text alone.
  */
 function textTokenBound(texts: string[]): number {
   let tokens = 0;
-  for (const t of texts) tokens += Math.ceil(utf8ByteLength(t) / 2);
+  for (const t of texts) tokens += utf8ByteLength(t);
   return tokens;
 }
 
@@ -185,7 +186,8 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
       ...(strategy !== undefined ? { strategy } : {}),
       ...(body.dimensions !== undefined ? { dimensions: body.dimensions } : {}),
-      ...(body.user !== undefined ? { user: body.user } : {}),
+      // (An empty user is no user, as on chat completions.)
+      ...(body.user ? { user: body.user } : {}),
     };
     // The reservation prices only what the router may plan: with `dimensions` / token ids, the deployments that can
     // take them (also the hedge lanes below). None can: the router's 400, before admission.
