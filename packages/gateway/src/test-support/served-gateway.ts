@@ -58,34 +58,28 @@ export async function servedGateway(options: SdkGatewayOptions): Promise<SdkGate
   };
 }
 
-/** An official Anthropic client on `gw` with the SDK's default retries (2), counting the requests it sends. */
-export function countingAnthropic(gw: Pick<SdkGateway, 'url' | 'secret'>): { client: Anthropic; sent: () => number } {
+/** A fetch counting the requests it sends (an SDK client's retries each count). */
+function countingFetch(): { fetch: typeof fetch; sent: () => number } {
   let n = 0;
-  const client = new Anthropic({
-    baseURL: gw.url,
-    apiKey: gw.secret,
-    maxRetries: 2,
+  return {
     fetch: (input, init) => {
       n++;
       return fetch(input, init);
     },
-  });
-  return { client, sent: () => n };
+    sent: () => n,
+  };
+}
+
+/** An official Anthropic client on `gw` with the SDK's default retries (2), counting the requests it sends. */
+export function countingAnthropic(gw: Pick<SdkGateway, 'url' | 'secret'>): { client: Anthropic; sent: () => number } {
+  const counted = countingFetch();
+  return { client: new Anthropic({ baseURL: gw.url, apiKey: gw.secret, maxRetries: 2, fetch: counted.fetch }), sent: counted.sent };
 }
 
 /** An official openai client on `gw`'s `/v1` with the SDK's default retries (2), counting the requests it sends. */
 export function countingOpenAI(gw: Pick<SdkGateway, 'url' | 'secret'>): { client: OpenAI; sent: () => number } {
-  let n = 0;
-  const client = new OpenAI({
-    baseURL: `${gw.url}/v1`,
-    apiKey: gw.secret,
-    maxRetries: 2,
-    fetch: (input, init) => {
-      n++;
-      return fetch(input, init);
-    },
-  });
-  return { client, sent: () => n };
+  const counted = countingFetch();
+  return { client: new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.secret, maxRetries: 2, fetch: counted.fetch }), sent: counted.sent };
 }
 
 /**
