@@ -1,3 +1,4 @@
+import { estimateRequestTokens } from '@llmrr/core';
 import { startAnthropicWireServer, type AnthropicWireServer } from '@llmrr/core/test';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
@@ -61,9 +62,10 @@ describe('POST /v1/messages/count_tokens', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('x-llmrr-token-count')).toBe('estimate');
     expect(res.headers.get('x-request-id')).toMatch(/^req_/);
-    // The mock engine counts the words of the messages ("Be brief." and "hello there"), not the gateway estimate.
+    // The mock engine counts the words of the messages ("Be brief." and "hello there"), not the gateway's admission
+    // bound (one token a byte and 8 a message: 9 + 8 + 11 + 8).
     expect(await res.json()).toEqual({ input_tokens: 4 });
-    expect(estimateInputTokens(messagesToGenerateRequest({ ...body, max_tokens: 1 } as Parameters<typeof messagesToGenerateRequest>[0]))).toBe(26);
+    expect(estimateInputTokens(messagesToGenerateRequest({ ...body, max_tokens: 1 } as Parameters<typeof messagesToGenerateRequest>[0]))).toBe(36);
   });
 
   it('an anthropic deployment with exactTokenCount: the upstream count_tokens answer, marked exact', async () => {
@@ -122,7 +124,7 @@ describe('POST /v1/messages/count_tokens', () => {
     }
   });
 
-  it("a router without countTokens: the gateway's own estimate", async () => {
+  it("a router without countTokens: core's typical estimate, not the gateway's admission bound", async () => {
     const r = h.router;
     const bare: GatewayRouter = {
       generate: (q, o) => r.generate(q, o),
@@ -135,8 +137,12 @@ describe('POST /v1/messages/count_tokens', () => {
       const res = await post(gateway, PATH, body);
       expect(res.status).toBe(200);
       expect(res.headers.get('x-llmrr-token-count')).toBe('estimate');
-      // (9 + 16 + 11 + 16) bytes / 2: the estimate the tpm limits charge.
-      expect(await res.json()).toEqual({ input_tokens: 26 });
+      // Core's estimateRequestTokens, what LLMRouter.countTokens answers for an engine without a count: 3 priming the
+      // reply, 4 a message, 4 characters a token ("Be brief." 3, "hello there" 3). Not the bound the budget reserves
+      // (36, one token a byte): a count shown to the client, who sizes its context by it.
+      const request = messagesToGenerateRequest({ ...body, max_tokens: 1 } as Parameters<typeof messagesToGenerateRequest>[0]);
+      expect(await res.json()).toEqual({ input_tokens: 17 });
+      expect(estimateRequestTokens(request)).toBe(17);
     } finally {
       await gateway.close();
     }

@@ -1,4 +1,4 @@
-import { LLMError, toLLMError, type CountTokensOptions, type GenerateRequest, type TokenCount } from '@llmrr/core';
+import { estimateRequestTokens, LLMError, toLLMError, type CountTokensOptions, type GenerateRequest, type TokenCount } from '@llmrr/core';
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
 import { routerTenant, UNAUTHENTICATED } from '../auth/principal.js';
@@ -11,7 +11,6 @@ import { jsonReply, type Reply } from '../http/reply.js';
 import { validateBody } from '../http/validate.js';
 import type { ClientFieldNames } from '../schemas/client-field-names.js';
 import { withClientMessagePath, type ClientMessagePaths } from '../schemas/client-message-paths.js';
-import { estimateInputTokens } from '../tenancy/estimate.js';
 import { countAdmission } from './count-tokens-admission.js';
 import { AnthropicCountTokensRequestSchema, type AnthropicTokensCount } from './count-tokens-request.js';
 import { convertMessagesRequest } from './to-generate-request.js';
@@ -46,7 +45,10 @@ function tokenCounter(router: object): TokenCountingRouter | undefined {
  * and when refused (or for a demo principal) the local estimate answers, marked `estimate`, never a 429.
  * The client's disconnect cancels the count's upstream request. A provider count that fails is that error
  * (an upstream refusal of the gateway's key is a 502, as on `/v1/messages`). A `GatewayRouter` without
- * `countTokens` gets the gateway's own estimate (`estimateInputTokens`, the one the `tpm` limits charge).
+ * `countTokens` gets core's estimate (`estimateRequestTokens`, what `LLMRouter.countTokens` answers for an engine
+ * without a count): a count shown to the client, who sizes its context by it (Claude Code compacts on it), so a
+ * typical count, not the gateway's admission bound (`estimateInputTokens`, one token a byte: about 4 times the
+ * real count of English, what the budget reserves and the `tpm` limits hold while a call runs).
  */
 export function countTokensRoute(deps: GatewayDeps): ModelRoute {
   return async (incoming, requestId): Promise<Reply> => {
@@ -101,7 +103,7 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
           deps.calls?.ended();
         }
       } else {
-        count = { tokens: estimateInputTokens(request), exact: false };
+        count = { tokens: estimateRequestTokens(request), exact: false };
       }
       deps.metrics?.observeTokenCount({ model: count.deployment ?? model, tenant, status: 'success', kind: count.exact ? 'exact' : 'estimate' });
       const answer: AnthropicTokensCount = { input_tokens: count.tokens };

@@ -1,6 +1,7 @@
-import { estimateRequestTokens, type BudgetReserveRequest } from '@llmrr/core';
+import type { BudgetReserveRequest } from '@llmrr/core';
 import type { AnthropicWireServer } from '@llmrr/core/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { estimateInputTokens } from '../tenancy/estimate.js';
 import { type SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
@@ -46,9 +47,12 @@ beforeAll(async () => {
 });
 afterAll(() => gw?.close());
 
-/** The prompt the upstream reports: 60% of the router's estimate of the request (one attempt's is well inside the reservation). */
+/**
+ * The prompt the upstream reports: 60% of the gateway's prompt bound of the request (`estimateInputTokens`, what the
+ * reservation prices), so one attempt's is well inside the reservation and four attempts' are above it.
+ */
 function reportedInput(): number {
-  return Math.floor(0.6 * estimateRequestTokens({ messages: [{ role: 'user', content: PROMPT }] }));
+  return Math.floor(0.6 * estimateInputTokens({ messages: [{ role: 'user', content: PROMPT }] }));
 }
 
 /** What one cut attempt is billed: its reported prompt at the input price. */

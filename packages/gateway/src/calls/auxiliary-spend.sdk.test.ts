@@ -257,8 +257,8 @@ describe('a custom verifier that declares its bound is reserved', () => {
       expect(budget.seen).toHaveLength(1);
       reserved[model] = budget.seen[0]!;
     }
-    // The judgement's prompt bound: 500 + the prompt estimate (half of 16 framing bytes and the text's, rounded up) + 2 x 100.
-    const prompt = JUDGE_BOUND.promptTokens + Math.ceil((16 + Buffer.byteLength(content)) / 2) + 2 * 100;
+    // The judgement's prompt bound: 500 + the prompt bound (8 framing tokens and one a byte of the text) + 2 x 100.
+    const prompt = JUDGE_BOUND.promptTokens + 8 + Buffer.byteLength(content) + 2 * 100;
     const judgementUsd = (prompt * JUDGE.price.input + JUDGE_BOUND.outputTokens * JUDGE.price.output) / 1e6;
     expect(reserved['main-then-big-bounded']!.reservedUsd - reserved['main-then-big-free']!.reservedUsd).toBeCloseTo(judgementUsd, 9);
     // What the bounded call settled (both steps and the judgement) is within what it reserved.

@@ -18,7 +18,7 @@ import { servedGateway, type SdkGateway } from '../test-support/served-gateway.j
 
 /** A question the guard says YES to (a semantic hit it lets through); it says NO to every other. */
 const YES_QUESTION = 'how tall is mount everest exactly';
-/** A prompt marker: the upstream then reports the most tokens the gateway assumes a prompt can be (half its bytes) and `max_tokens` of output. */
+/** A prompt marker: the upstream then reports the most tokens the gateway assumes a prompt can be (one a byte) and `max_tokens` of output. */
 const BOUND = 'tokenizer-bound';
 
 let up: OpenAIWireServer;
@@ -29,11 +29,11 @@ let bigScript: OpenAIWireScript = {};
 
 const chatCalls = (model: string) => chatCallsOf(up, model);
 
-/** Half the UTF-8 bytes of the request's message texts, and its output cap: the usage of a `BOUND` prompt. */
+/** One token a UTF-8 byte of the request's message texts, and its output cap: the usage of a `BOUND` prompt. */
 function boundUsage(r: RecordedRequest): { prompt_tokens: number; completion_tokens: number } {
   const body = r.body as { messages: Array<{ content: string }>; max_tokens?: number; max_completion_tokens?: number };
   const bytes = body.messages.reduce((n, m) => n + Buffer.byteLength(m.content), 0);
-  return { prompt_tokens: Math.ceil(bytes / 2), completion_tokens: body.max_tokens ?? body.max_completion_tokens ?? 0 };
+  return { prompt_tokens: bytes, completion_tokens: body.max_tokens ?? body.max_completion_tokens ?? 0 };
 }
 
 /** Asks the judge model on the upstream (it says NO: score 1) and prices what it reported: the verdict with its cost, and its usage. */
@@ -77,11 +77,11 @@ beforeAll(async () => {
       const model = modelOf(r);
       const text = JSON.stringify(r.body);
       if (model === 'judge-test') {
-        // A judgement of a `BOUND` question uses all its declared bound: the question as the gateway bounds it (half its
-        // bytes), the weak answer twice at its bound (max_tokens 100), the instructions, and all its output.
+        // A judgement of a `BOUND` question uses all its declared bound: the question as the gateway bounds it (one token a
+        // byte), the weak answer twice at its bound (max_tokens 100), the instructions, and all its output.
         if (text.includes(BOUND)) {
           const question = (r.body as { messages: Array<{ content: string }> }).messages[0]!.content.replace('Is this answer right? ', '');
-          return { text: 'NO', usage: { prompt_tokens: JUDGE_BOUND.promptTokens + Math.ceil(Buffer.byteLength(question) / 2) + 2 * 100, completion_tokens: JUDGE_BOUND.outputTokens } };
+          return { text: 'NO', usage: { prompt_tokens: JUDGE_BOUND.promptTokens + Buffer.byteLength(question) + 2 * 100, completion_tokens: JUDGE_BOUND.outputTokens } };
         }
         return { text: text.includes(`New question: ${YES_QUESTION}\\n`) ? 'YES' : 'NO', usage: JUDGE.usage };
       }
@@ -303,7 +303,7 @@ describe('a cascade\u2019s tokens', () => {
   });
 
   it('the tpm estimate counts the prompt and the output of both steps: a prompt at the bound the gateway assumes, sent to two models, stays within it', async () => {
-    // Each step reports half the prompt's bytes (the most the gateway's estimate assumes of one call) and max_tokens.
+    // Each step reports one token a byte of the prompt (the most the gateway's estimate assumes of one call) and max_tokens.
     const content = `${BOUND} ${'word '.repeat(400)}`;
     const { value: r, charge } = await watched(() =>
       client.chat.completions
@@ -311,7 +311,7 @@ describe('a cascade\u2019s tokens', () => {
         .withResponse(),
     );
     expect(r.response.headers.get('x-llmrr-cascade')).toBe('escalated');
-    const step = Math.ceil(Buffer.byteLength(content) / 2) + 100;
+    const step = Buffer.byteLength(content) + 100;
     const row = await gw.ledger.get(r.response.headers.get('x-request-id')!);
     expect(row!.inputTokens + row!.outputTokens).toBe(2 * step);
     expect(charge.released).toBe(2 * step);
@@ -380,12 +380,12 @@ describe('a custom verifier that reports its tokens (`{ score, cost, usage }`) a
   });
 
   it('the tpm estimate counts the declared bound: both steps and a judgement at the bounds the gateway assumes stay within it', async () => {
-    // Each step reports half the prompt's bytes and max_tokens; the judge all its declared bound for that question.
+    // Each step reports one token a byte of the prompt and max_tokens; the judge all its declared bound for that question.
     const content = `${BOUND} ${'word '.repeat(400)}`;
     const { value: res, charge } = await watched(() => askCounting(content, false));
     expect(res.headers.get('x-llmrr-cascade')).toBe('escalated');
-    const step = Math.ceil(Buffer.byteLength(content) / 2) + 100;
-    const judgement = JUDGE_BOUND.promptTokens + Math.ceil(Buffer.byteLength(content) / 2) + 2 * 100 + JUDGE_BOUND.outputTokens;
+    const step = Buffer.byteLength(content) + 100;
+    const judgement = JUDGE_BOUND.promptTokens + Buffer.byteLength(content) + 2 * 100 + JUDGE_BOUND.outputTokens;
     const row = await gw.ledger.get(res.headers.get('x-request-id')!);
     expect(row!.inputTokens + row!.outputTokens).toBe(2 * step + judgement);
     expect(charge.released).toBe(2 * step + judgement);

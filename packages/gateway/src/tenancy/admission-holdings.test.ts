@@ -111,22 +111,23 @@ describe('a call running longer than the lease / reservation TTL (10 minutes)', 
   });
 
   it('keeps its budget reservation: a second call that does not fit beside the first is refused, and the budget is not overspent', async () => {
-    // The upstream reports the usage the reservation assumed (prompt estimate 14 tokens + max_tokens 6, at
-    // $1 a token): each call costs exactly its reserved worst case, $20. The budget fits one call, not two.
-    const s = await setup(3_000, { inputTokens: 14, outputTokens: 6, totalTokens: 20 });
+    // The upstream reports the usage the reservation assumed (prompt bound 19 tokens, "hello there" at one token a
+    // byte and 8 of framing, + max_tokens 6, at $1 a token): each call costs exactly its reserved worst case, $25.
+    // The budget fits one call, not two.
+    const s = await setup(3_000, { inputTokens: 19, outputTokens: 6, totalTokens: 25 });
     await s.stores.tenants.createTenant({ id: 'acme', name: 'Acme', budget: { amountUsd: 30, period: 'month' } });
     const { secret } = await s.stores.tenants.createKey('acme', { name: 'k' });
     const auth = { authorization: `Bearer ${secret}` };
 
     const first = post(s.gateway, '/v1/chat/completions', body, auth);
     await until(async () => (await s.stores.budgets.spent('acme', 'month')).reservedUsd > 0, 'the first call to reserve');
-    expect((await s.stores.budgets.spent('acme', 'month')).reservedUsd).toBe(20);
+    expect((await s.stores.budgets.spent('acme', 'month')).reservedUsd).toBe(25);
     await passWhileRunning(s, 11 * MINUTE); // same month
     const second = await post(s.gateway, '/v1/chat/completions', body, auth);
     expect((await first).status).toBe(200);
     const spent = (await s.stores.budgets.spent('acme', 'month')).spentUsd;
     const ledger = await s.stores.ledger.summary({ tenantId: 'acme' });
-    expect({ second: second.status, spentUsd: spent, ledgerUsd: ledger.costUsd }).toEqual({ second: 402, spentUsd: 20, ledgerUsd: 20 });
+    expect({ second: second.status, spentUsd: spent, ledgerUsd: ledger.costUsd }).toEqual({ second: 402, spentUsd: 25, ledgerUsd: 25 });
   });
 });
 

@@ -9,8 +9,11 @@
  */
 import { estimateRequestTokens, type GenerateRequest } from '@llmrr/core';
 import { startOpenAIWireServer } from '@llmrr/core/test';
+import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
+import { serveGateway } from '../node/serve-gateway.js';
 import { createHarness, post } from '../test-support/harness.js';
+import { startRawUpstream } from '../test-support/raw-upstream.js';
 import { estimateInputTokens } from './estimate.js';
 
 /** About 16 KB of code, as a coding agent writes a file with a tool call. */
@@ -130,6 +133,85 @@ describe('a budget against calls whose history carries a large tool call (real O
       // Each call is about 5,800 tokens: a full 10,000-token bucket admits one at once, not ten.
       expect(used, `${used} tokens taken at once by ${admitted} of 10 calls under tpm ${tpm}`).toBeLessThanOrEqual(tpm);
     } finally {
+      await h.close();
+      await upstream.close();
+    }
+  });
+});
+
+/**
+ * Text a byte-level BPE tokenizer makes one token a byte of: cl100k_base and o200k_base (js-tiktoken 1.x) split
+ * "a\nb\nc\n..." into a token per letter and per newline (the pre-tokenizer keeps letters and line breaks apart), so
+ * this 2,000-byte text is 2,000 tokens, not the ~500 of English prose at 4 bytes a token.
+ */
+const BYTE_TOKENS_TEXT = Array.from({ length: 1_000 }, (_, i) => `${String.fromCharCode(97 + (i % 26))}\n`).join('');
+
+describe('a budget against concurrent chat calls whose text is one token a byte (openai client, served gateway)', () => {
+  it('settles no more than the budget, whatever the calls were billed', async () => {
+    const calls = 10;
+    let arrived = 0;
+    let refused = 0;
+    let open = false;
+    const held: Array<() => void> = [];
+    // Every answer is held until each call has reached the upstream or been refused: all reservations are taken
+    // before any call settles, as for calls arriving together.
+    const release = (): void => {
+      if (open || arrived + refused < calls) return;
+      open = true;
+      for (const answer of held.splice(0)) answer();
+    };
+    // An OpenAI-wire upstream billing what such text costs: one token a byte of each message's content, plus
+    // OpenAI's framing (3 a message, 3 priming the reply).
+    const upstream = await startRawUpstream((_req, res, raw) => {
+      const { messages } = JSON.parse(raw) as { messages: Array<{ content: string }> };
+      let prompt = 3;
+      for (const m of messages) prompt += 3 + Buffer.byteLength(m.content);
+      const answer = () =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            id: `chatcmpl-${arrived}`,
+            object: 'chat.completion',
+            created: 1,
+            model: 'gpt-test',
+            choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'ok' } }],
+            usage: { prompt_tokens: prompt, completion_tokens: 1, total_tokens: prompt + 1 },
+          }),
+        );
+      arrived++;
+      held.push(answer);
+      if (open) answer();
+      else release();
+    });
+    const h = await createHarness({
+      stores: 'memory',
+      models: [{ name: 'remote', engine: 'openai-compatible', baseURL: `${upstream.url}/v1`, apiKey: 'sk-test', model: 'gpt-test', price: { input: 1_000, output: 1_000 } }],
+    });
+    const served = await serveGateway(h.gateway, { port: 0 });
+    try {
+      // One call is billed 2,006 prompt tokens and 1 output token: $2.007 at $1,000 per 1M. A $10 budget fits four.
+      const budgetUsd = 10;
+      await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', budget: { amountUsd: budgetUsd, period: 'month' } });
+      const { secret } = await h.stores!.tenants.createKey('acme', { name: 'k' });
+      const client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
+      const statuses = await Promise.all(
+        Array.from({ length: calls }, () =>
+          client.chat.completions.create({ model: 'remote', max_tokens: 1, messages: [{ role: 'user', content: BYTE_TOKENS_TEXT }] }).then(
+            () => 200,
+            (e: unknown) => {
+              refused++;
+              release();
+              return (e as { status?: number }).status;
+            },
+          ),
+        ),
+      );
+      const admitted = statuses.filter((s) => s === 200).length;
+      const { spentUsd, reservedUsd } = await h.stores!.budgets.spent('acme', 'month');
+      expect(spentUsd, `budget spent $${spentUsd.toFixed(3)} of $${budgetUsd} by ${admitted} of ${calls} calls`).toBeLessThanOrEqual(budgetUsd);
+      expect({ admitted, refusedForBudget: statuses.filter((s) => s === 402).length, reservedUsd }).toEqual({ admitted: 4, refusedForBudget: calls - 4, reservedUsd: 0 });
+      expect((await h.stores!.ledger.summary({ tenantId: 'acme' })).costUsd).toBeCloseTo(spentUsd, 9);
+    } finally {
+      await served.close(1000);
       await h.close();
       await upstream.close();
     }

@@ -25,8 +25,33 @@ describe('utf8ByteLength', () => {
 describe('estimates', () => {
   const request = { messages: [{ role: 'user' as const, content: 'héllo 😀' }, { role: 'user' as const, content: [{ type: 'text' as const, text: 'abc' }] }] };
 
-  it('input tokens: half the UTF-8 bytes of the text plus 16 bytes a message', () => {
-    expect(estimateInputTokens(request)).toBe(Math.ceil((encoder.encode('héllo 😀').byteLength + 16 + 3 + 16) / 2));
+  it('input tokens: one token a UTF-8 byte of the text plus 8 a message', () => {
+    expect(estimateInputTokens(request)).toBe(encoder.encode('héllo 😀').byteLength + 8 + 3 + 8);
+  });
+
+  it('input tokens: every part the provider reads, one token a byte; 8 a message and a tool call; 1,600 an image', () => {
+    const tools = [{ name: 'get_weather', description: 'Weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+    const schema = { type: 'object', properties: { answer: { type: 'string' } } };
+    const full: GenerateRequest = {
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: [{ type: 'text', text: '漢字?' }, { type: 'image', url: 'https://example.test/a.png' }], name: 'ann' },
+        { role: 'assistant', content: 'ok', toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' }], reasoning: [{ type: 'reasoning', text: 'hm', signature: 'sig' }, { type: 'reasoning', text: '', redactedData: 'QUJD' }] },
+        { role: 'tool', toolCallId: 'call_1', content: 'sunny', parts: [{ type: 'text', text: 'sunny' }, { type: 'image', data: 'AAAA', mediaType: 'image/png' }] },
+      ],
+      tools,
+      responseFormat: { type: 'json_schema', name: 'a', schema },
+    };
+    const bytes = (s: string) => encoder.encode(s).byteLength;
+    const expected =
+      4 * 8 +
+      bytes('Be brief.') +
+      (bytes('漢字?') + 1_600 + bytes('ann')) +
+      (bytes('ok') + 8 + bytes('call_1') + bytes('get_weather') + bytes('{"city":"Oslo"}') + bytes('hm') + bytes('QUJD')) +
+      (bytes('call_1') + bytes('sunny') + 1_600) +
+      bytes(JSON.stringify(tools)) +
+      bytes(JSON.stringify(schema));
+    expect(estimateInputTokens(full)).toBe(expected);
   });
 
   it('the cost bound is the same with the input estimate given or computed', () => {
@@ -40,7 +65,8 @@ describe('estimates', () => {
 describe('the cost bound of long-context and reasoning prices', () => {
   const gemini = (price: DeploymentInfo['price']) => ({ name: 'g', price, config: { maxOutputTokens: 1_000 } }) as unknown as DeploymentInfo;
   const longContext = { input: 1.25, output: 10, longContext: [{ threshold: 200_000, input: 2.5, output: 15 }] };
-  const prompt = (tokens: number) => ({ messages: [{ role: 'user' as const, content: 'x'.repeat(tokens * 2) }] });
+  /** A prompt whose bound is `tokens`: one message (8 tokens of framing) of `tokens - 8` bytes. */
+  const prompt = (tokens: number) => ({ messages: [{ role: 'user' as const, content: 'x'.repeat(tokens - 8) }] });
 
   it('prices a prompt estimated above the threshold at the tier rates, as computeCost bills the call', () => {
     const request = prompt(250_000);
@@ -66,24 +92,24 @@ describe('the cost bound of long-context and reasoning prices', () => {
     expect(bound).toBeGreaterThanOrEqual(computeCost({ inputTokens: input, outputTokens: 1_000, totalTokens: input + 1_000, reasoningTokens: 1_000 }, price).totalUsd);
   });
 
-  it('picks the tier from the prompt ESTIMATE: a prompt estimated at the threshold and billed one token above it settles above its reservation by the tier difference', () => {
-    // Documented gap (docs/core/pricing.md, README "Budgets"): the estimate (bytes / 2) is meant as an upper bound,
-    // but text a tokenizer splits into byte tokens can be billed above it; at the threshold the tier then applies
-    // to the settlement and not to the reservation.
+  it('picks the tier from the prompt bound: a prompt bounded at the threshold is billed at most at it, so its reservation at the short-prompt rates covers the call', () => {
+    // The bound is one token a byte plus framing, more than any tokenizer makes of the text: a prompt it puts at or
+    // under a threshold is billed at or under it, so the tier never applies to the settlement and not to the reservation.
     const d = { name: 'g', price: longContext, config: { maxOutputTokens: 65_536 } } as unknown as DeploymentInfo;
-    const request = { messages: [{ role: 'user' as const, content: 'x'.repeat(399_984) }], maxTokens: 65_536 };
+    const request = { ...prompt(200_000), maxTokens: 65_536 };
     expect(estimateInputTokens(request)).toBe(200_000);
     const reserved = estimateMaxCostUsd(request, [d], 65_536);
     // 200 000 x $1.25/1M + 65 536 x $10/1M: the short-prompt rates.
     expect(reserved).toBeCloseTo(0.90536, 9);
-    const billed = computeCost({ inputTokens: 200_001, outputTokens: 65_536, totalTokens: 265_537 }, longContext).totalUsd;
-    // 200 001 x $2.50/1M + 65 536 x $15/1M: the whole call at the tier.
-    expect(billed).toBeCloseTo(1.4830425, 9);
-    const atTier = computeCost({ inputTokens: 200_001, outputTokens: 65_536, totalTokens: 265_537 }, { input: 1.25, output: 10 }).totalUsd;
-    // The estimate error alone would overrun by one token at the base input rate; the tier adds the rest.
-    expect(atTier - reserved).toBeCloseTo(1.25e-6, 9);
-    expect(billed).toBeGreaterThan(reserved);
-    // An over-estimated prompt (estimated above, billed below the threshold) is reserved at the tier.
+    // The most the call can be billed: the whole bound, not above the threshold.
+    const billed = computeCost({ inputTokens: 200_000, outputTokens: 65_536, totalTokens: 265_536 }, longContext).totalUsd;
+    expect(billed).toBeLessThanOrEqual(reserved);
+    // One byte more and the bound is above the threshold: the whole call is reserved at the tier
+    // (200 001 x $2.50/1M + 65 536 x $15/1M), what it would settle at if billed there.
+    const longer = { ...prompt(200_001), maxTokens: 65_536 };
+    expect(estimateMaxCostUsd(longer, [d], 65_536)).toBeCloseTo(1.4830425, 9);
+    expect(computeCost({ inputTokens: 200_001, outputTokens: 65_536, totalTokens: 265_537 }, longContext).totalUsd).toBeCloseTo(1.4830425, 9);
+    // An over-estimated prompt (bounded above, billed below the threshold) is reserved at the tier.
     const over = prompt(200_010);
     expect(estimateInputTokens(over)).toBeGreaterThan(200_000);
     expect(estimateMaxCostUsd(over, [gemini(longContext)], 1_000)).toBeCloseTo((estimateInputTokens(over) * 2.5 + 1_000 * 15) / 1e6, 9);

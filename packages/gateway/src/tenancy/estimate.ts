@@ -12,38 +12,48 @@ export { utf8ByteLength };
  */
 export const IMAGE_INPUT_TOKENS = 1_600;
 
-/** Bytes of framing assumed per message and per tool call (8 tokens at the rate below). */
-const FRAMING_BYTES = 16;
+/**
+ * Tokens of framing assumed per message and per tool call (role, separators, the reply's priming: OpenAI counts 3 a
+ * message and 3 for the reply; a SentencePiece tokenizer's leading-space piece is one more).
+ */
+const FRAMING_TOKENS = 8;
 
 /**
- * An upper-bound guess of a request's prompt tokens without a tokenizer: half the UTF-8 bytes of everything
- * the provider reads (real tokenizers average about 4 bytes a token for English) plus 8 per message: message
- * text, names, an assistant turn's tool calls (name and arguments, 8 more each) and reasoning blocks sent back
- * (text, or a redacted block's data), the tool schemas and a json_schema response format; each image counts
- * `IMAGE_INPUT_TOKENS` (a tool result's images, in its `parts`, too: its text is its `content`). It is the tokens-per-minute charge and the budget reservation's prompt: it must not fall
- * below what the call is billed. A walk over string lengths; only the tool and response schemas (small objects)
- * are serialized.
+ * An upper bound of a request's prompt tokens without a tokenizer: one token a UTF-8 byte of everything the
+ * provider reads, the most a byte-level BPE tokenizer (OpenAI's cl100k_base / o200k_base; Claude's and Gemini's
+ * for odd text, through their byte fallback) makes of a text: "a\nb\nc\n...", random base64, digits between
+ * punctuation are one token a byte. Counted: message text, names, an assistant turn's tool calls (id, name and
+ * arguments) and reasoning blocks sent back (text, or a redacted block's data), a tool result's call id, the tool
+ * schemas and a json_schema response format; plus `FRAMING_TOKENS` per message and per tool call; each image counts
+ * `IMAGE_INPUT_TOKENS` (a tool result's images, in its `parts`, too: its text is its `content`). It is the budget
+ * reservation's prompt and the tokens-per-minute charge before the call: it must not fall below what the call is
+ * billed, so concurrent calls cannot spend past a budget. English prose is about 4 bytes a token, so a typical
+ * prompt is reserved about 4 times over until the call settles at its real cost (and `finish` corrects the
+ * `tpm` charge to the real usage). Not a count to show: `count_tokens` answers core's typical estimate
+ * (`estimateRequestTokens`). A walk over string lengths; only the tool and response schemas (small objects) are
+ * serialized.
  */
 export function estimateInputTokens(request: GenerateRequest): number {
-  let bytes = 0;
+  let tokens = 0;
   for (const m of request.messages) {
-    bytes += FRAMING_BYTES;
+    tokens += FRAMING_TOKENS;
     const c = m.content;
-    if (typeof c === 'string') bytes += utf8ByteLength(c);
+    if (typeof c === 'string') tokens += utf8ByteLength(c);
     else if (Array.isArray(c)) {
-      for (const part of c) bytes += part.type === 'text' ? utf8ByteLength(part.text) : 2 * IMAGE_INPUT_TOKENS;
+      for (const part of c) tokens += part.type === 'text' ? utf8ByteLength(part.text) : IMAGE_INPUT_TOKENS;
     }
     if (m.role === 'assistant') {
-      if (m.toolCalls) for (const call of m.toolCalls) bytes += FRAMING_BYTES + utf8ByteLength(call.name) + utf8ByteLength(call.arguments);
-      if (m.reasoning) for (const r of m.reasoning) bytes += utf8ByteLength(r.text) + (r.redactedData ? r.redactedData.length : 0);
-    } else if (m.role !== 'system' && m.name) bytes += utf8ByteLength(m.name);
-    if (m.role === 'tool' && Array.isArray(m.parts)) {
-      for (const part of m.parts) if (part?.type === 'image') bytes += 2 * IMAGE_INPUT_TOKENS;
+      if (m.toolCalls) for (const call of m.toolCalls) tokens += FRAMING_TOKENS + utf8ByteLength(call.id) + utf8ByteLength(call.name) + utf8ByteLength(call.arguments);
+      if (m.reasoning) for (const r of m.reasoning) tokens += utf8ByteLength(r.text) + (r.redactedData ? r.redactedData.length : 0);
+    } else if (m.role !== 'system' && m.name) tokens += utf8ByteLength(m.name);
+    if (m.role === 'tool') {
+      tokens += utf8ByteLength(m.toolCallId);
+      if (Array.isArray(m.parts)) for (const part of m.parts) if (part?.type === 'image') tokens += IMAGE_INPUT_TOKENS;
     }
   }
-  if (request.tools) bytes += utf8ByteLength(JSON.stringify(request.tools));
-  if (request.responseFormat?.type === 'json_schema') bytes += utf8ByteLength(JSON.stringify(request.responseFormat.schema) ?? '');
-  return Math.ceil(bytes / 2);
+  if (request.tools) tokens += utf8ByteLength(JSON.stringify(request.tools));
+  if (request.responseFormat?.type === 'json_schema') tokens += utf8ByteLength(JSON.stringify(request.responseFormat.schema) ?? '');
+  return tokens;
 }
 
 /** The longest prompt-cache TTL a request asks for: `'1h'`, `'5m'`, or undefined when it carries no mark. */
@@ -164,8 +174,7 @@ function boundUsd(inputTokens: number, inputRate: number, outputTokens: number, 
  * priced at the dearest write rate its marks allow (`maxInputRate`: Claude 1.25x input for 5 minutes, 2x for
  * 1 hour); a request without marks is priced at the input rate as before. A price with long-context tiers
  * (`ModelPrice.longContext`) is taken at the highest tier whose threshold the prompt ESTIMATE is above (core's
- * `tierPrice`, as `computeCost` bills the provider's count: an estimate under a threshold the bill is above
- * reserves less than the call settles), and output at the dearer of `output` and `reasoningOutput`. A cascade runs two calls: with
+ * `tierPrice`, as `computeCost` bills the provider's count, which the estimate, an upper bound, is never under), and output at the dearer of `output` and `reasoningOutput`. A cascade runs two calls: with
  * `steps` (what the router may call for each step, by step name: its deployments and its fallbacks) it costs
  * at most the dearest of its weak step plus the dearest of its strong step, each at its own output cap;
  * otherwise its own price (core's `models()`: each step's price summed, each step's dearest marked rate in its

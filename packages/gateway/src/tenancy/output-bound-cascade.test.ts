@@ -45,9 +45,10 @@ describe('outputBound / estimateMaxCostUsd over a cascade whose strong step has 
     const auth = await cascadeHarness({ id: 'acme', name: 'Acme', limits: { tpm: 3000 } });
     const first = await post(h!.gateway, '/v1/chat/completions', { model: 'cas', max_tokens: 5, messages: [{ role: 'user', content: 'word '.repeat(500) }] }, auth);
     expect(first.status, await first.text()).toBe(200);
-    // Prompt estimate ~1508 tokens (half its 3000 bytes, plus framing); + 1000 output = ~2508, with ~1010 used
-    // ~3518 > 3000. At the weak step's cap (10) it looked like ~1518 (~2528 with the first call) and was admitted.
-    const res = await post(h!.gateway, '/v1/chat/completions', { model: 'cas', max_tokens: 1000, messages: [{ role: 'user', content: 'word '.repeat(600) }] }, auth);
+    // Prompt bound 808 tokens (one a byte of its 800 bytes, plus 8 of framing), sent to both steps: 1616; + 10 weak and
+    // 1000 strong output = 2626, with ~1010 used ~3636 > 3000. At the weak step's cap (10) it looked like 1636 (~2646
+    // with the first call) and was admitted.
+    const res = await post(h!.gateway, '/v1/chat/completions', { model: 'cas', max_tokens: 1000, messages: [{ role: 'user', content: 'word '.repeat(160) }] }, auth);
     const text = await res.text();
     const rows = await h!.stores!.ledger.query({ tenantId: 'acme' });
     const out = rows.reduce((n, r) => n + r.outputTokens, 0);
