@@ -2,15 +2,36 @@ import { LLMError } from '@llmrr/core';
 import { GATEWAY_NODE_FLAGS, nodeMemoryBytes, semiSpaceSizeMb, tuneHeapForGateway, youngGenerationWarning } from '@llmrr/gateway/node';
 import { getHeapStatistics } from 'node:v8';
 import { demoExposureWarning, readSettings } from './settings.js';
-import { startServer } from './start-server.js';
+import { startServer, type RunningServer } from './start-server.js';
 
 async function main(): Promise<void> {
+  // With a price file, SIGHUP reads it again (`kill -HUP <pid>` after editing it); a file that does not load is
+  // reported and the prices in use stay. Installed before the server starts, where SIGHUP's default would end the
+  // process: one during startup is logged and the file read again once the server has started. Without a price
+  // file, SIGHUP keeps its default (a terminal hangup ends the server).
+  const pricesFile = process.env.LLMRR_PRICES_FILE?.trim();
+  let running: RunningServer | undefined;
+  let reloadWhenStarted = false;
+  const reloadPrices = (server: RunningServer): void => {
+    server.router.reloadPrices().then(
+      () => console.log(`SIGHUP: prices reloaded from ${pricesFile} (LLMRR_PRICES_FILE)`),
+      (e: unknown) => console.error(`SIGHUP: prices not reloaded (the current ones stay): ${LLMError.isInstance(e) ? e.message : String(e)}`),
+    );
+  };
+  if (pricesFile) {
+    process.on('SIGHUP', () => {
+      if (running) return reloadPrices(running);
+      if (!reloadWhenStarted) console.log('SIGHUP during startup: the price file is read again once the server has started');
+      reloadWhenStarted = true;
+    });
+  }
   const settings = readSettings();
   // Before any load: a gateway's per-request objects outlive young-generation GCs; collect them sooner.
   const heapGrowing = tuneHeapForGateway(settings.heapGrowingPercent);
   // The young generation is sized by node's command line only (the start and serve scripts pass GATEWAY_NODE_FLAGS).
   const semiSpace = semiSpaceSizeMb();
   const server = await startServer(settings);
+  running = server;
   const models = server.router.models().filter((m) => m.enabled).map((m) => `${m.name} (${m.engine})`).join(', ');
   console.log(`llmrr gateway listening on ${server.url}`);
   console.log(`  config: ${server.configSource}; models: ${models}`);
@@ -55,16 +76,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  // With a price file, SIGHUP reads it again (`kill -HUP <pid>` after editing it); a file that does not load is
-  // reported and the prices in use stay. Without one, SIGHUP keeps its default (a terminal hangup ends the server).
-  if (process.env.LLMRR_PRICES_FILE?.trim()) {
-    process.on('SIGHUP', () => {
-      server.router.reloadPrices().then(
-        () => console.log(`SIGHUP: prices reloaded from ${process.env.LLMRR_PRICES_FILE!.trim()} (LLMRR_PRICES_FILE)`),
-        (e: unknown) => console.error(`SIGHUP: prices not reloaded (the current ones stay): ${LLMError.isInstance(e) ? e.message : String(e)}`),
-      );
-    });
-  }
+  if (reloadWhenStarted) reloadPrices(server);
 }
 
 main().catch((e: unknown) => {

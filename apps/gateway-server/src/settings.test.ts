@@ -207,6 +207,8 @@ describe('readSettings: LLMRR_TRUSTED_PROXIES', () => {
   it('is absent by default (X-Forwarded-For is never read) and takes comma-separated addresses and CIDR ranges', () => {
     expect(readSettings({}, '/tmp').trustedProxies).toBeUndefined();
     expect(readSettings({ LLMRR_TRUSTED_PROXIES: ' 10.0.0.0/8, 192.168.1.5 ,fd00::/8,::1 ' }, '/tmp').trustedProxies).toEqual(['10.0.0.0/8', '192.168.1.5', 'fd00::/8', '::1']);
+    // IPv6 ranges, IPv4-mapped ones too (a /104 is the IPv4 /8).
+    expect(readSettings({ LLMRR_TRUSTED_PROXIES: '::ffff:10.0.0.0/104,2001:db8::/32' }, '/tmp').trustedProxies).toEqual(['::ffff:10.0.0.0/104', '2001:db8::/32']);
   });
   it('refuses an entry that is no address or range at startup, naming the variable and the entry', () => {
     for (const bad of ['10.0.0.0/33', 'lb.internal', '10.0.0.0/8,loopback']) {

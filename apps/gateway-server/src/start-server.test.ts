@@ -95,6 +95,25 @@ describe('configuration', () => {
     }
   });
 
+  // A Gemini chat model has no :batchEmbedContents: as the semantic cache's embedder every lookup would be a miss
+  // reported only as `cache:error` ("lacks capabilities: embeddings"). Refused at startup, naming the field.
+  it('refuses a semantic cache whose embedder is a Gemini chat deployment; a Gemini embedding model is taken', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-gw-embedder-'));
+    const config = (model: string) =>
+      `models:\n  - name: chat\n    engine: mock\n  - name: gem\n    engine: gemini\n    model: ${model}\n    apiKey: k\ncache:\n  semantic:\n    enabled: true\n    embedder: gem\n`;
+    try {
+      writeFileSync(join(dir, 'llmrr.config.yaml'), config('gemini-2.5-flash'));
+      await expect(startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory' }, dir), () => {})).rejects.toThrow(
+        /cache\.semantic\.embedder: deployment "gem" cannot embed \(lacks capabilities: embeddings\)/,
+      );
+      writeFileSync(join(dir, 'llmrr.config.yaml'), config('gemini-embedding-001'));
+      const server = await startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory' }, dir), () => {});
+      await server.close(500);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a tenant created through the admin API on a v3 config is served the shared models (unknownTenant: shared)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmrr-v3-'));
     try {

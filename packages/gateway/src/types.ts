@@ -62,6 +62,11 @@ export interface GatewayRouter {
    */
   strategyNames?(): string[];
   /**
+   * The router's default strategy now (optional; core's `LLMRouter.strategy`): a client may always name the strategy
+   * its call gets anyway (this one, or its tenant's `preferences.strategy`), whatever `routing.clientStrategies` allows.
+   */
+  readonly strategy?: string;
+  /**
    * The router's configuration; the gateway reads `routing.fallbacks` and `routing.fallbackToRanked` so a
    * budget reservation covers every deployment a request may fall back to. Optional: without it only the
    * requested model and per-call fallbacks are counted. Its `cache.semantic` (core's config) tells whether a

@@ -114,8 +114,11 @@ export interface Gateway {
   output: () => string;
 }
 
-/** Starts src/main.ts with tsx (as a loader, so the pid is the server itself) and waits for its URL. */
-export function startGateway(name: string, env: Record<string, string>, timeoutMs = 90_000): Promise<Gateway> {
+/**
+ * Starts src/main.ts with tsx (as a loader, so the pid is the server itself) and waits for its URL; `spawned` gets the
+ * process and its output so far at once (to signal it during startup).
+ */
+export function startGateway(name: string, env: Record<string, string>, timeoutMs = 90_000, spawned?: (child: ChildProcess, output: () => string) => void): Promise<Gateway> {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', tsx, join(src, 'main.ts')], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -124,6 +127,7 @@ export function startGateway(name: string, env: Record<string, string>, timeoutM
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  spawned?.(child, () => out);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

@@ -459,6 +459,16 @@ describe('loadConfig errors', () => {
     await router.close();
   });
 
+  it('a semantic cache whose embedder is a deployment whose capabilities lack embeddings is refused with its line and column', async () => {
+    const models = 'models:\n  - name: gem\n    engine: gemini\n    model: gemini-2.5-flash\n    capabilities: [chat, streaming]\n';
+    await write('c.yaml', `${models}cache:\n  semantic:\n    enabled: true\n    embedder: gem\n`);
+    const e = await failure(loadConfig('c.yaml', { env: {}, cwd: dir }));
+    expect(e.message).toMatch(/cache\.semantic\.embedder \(line 9, column 15\): deployment "gem" cannot embed \(its capabilities lack embeddings\)/);
+    // Listed, it is taken (the deployment is an embedding model).
+    await write('ok.yaml', `${models.replace('[chat, streaming]', '[embeddings]')}cache:\n  semantic:\n    enabled: true\n    embedder: gem\n`);
+    expect((await loadConfig('ok.yaml', { env: {}, cwd: dir })).cache.semantic?.embedder).toBe('gem');
+  });
+
   it('reports a missing models list on an object source, without positions', async () => {
     const e = await failure(loadConfig({ routing: {} }, { env: {} }));
     expect(e.message).toMatch(/^Invalid config object:\n {2}models: /);

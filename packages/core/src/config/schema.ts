@@ -463,20 +463,31 @@ function checkUniqueNames(
 }
 
 /**
- * An enabled semantic cache's `embedder` (other than `local-use`) names a deployment of `models`, and its
- * `guardModel` a model name, alias or cascade: the cache is built on first use, where a name that matches
- * nothing would make every lookup a miss (reported only as a `cache:error` event).
+ * An enabled semantic cache's `embedder` (other than `local-use`) names a deployment of `models` that may embed (its
+ * configured `capabilities`, when listed, include `embeddings`; the router checks the engine's own when it is
+ * built), and its `guardModel` a model name, alias or cascade: the cache is built on first use, where a name that
+ * matches nothing, or a model that cannot embed, would make every lookup a miss (reported only as a `cache:error`
+ * event).
  */
 function checkSemanticCacheModels(
-  cfg: { models: Array<{ name: string }>; routing: { cascades?: Array<{ name: string }> | undefined }; cache: { semantic?: { enabled: boolean; embedder: string; guardModel?: string | undefined } | undefined } },
+  cfg: {
+    models: Array<{ name: string; capabilities?: readonly string[] | undefined }>;
+    routing: { cascades?: Array<{ name: string }> | undefined };
+    cache: { semantic?: { enabled: boolean; embedder: string; guardModel?: string | undefined } | undefined };
+  },
   known: ReadonlySet<string>,
   ctx: z.RefinementCtx,
 ): void {
   const semantic = cfg.cache.semantic;
   if (!semantic?.enabled) return;
   const at = (field: string) => ['cache', 'semantic', field];
-  if (semantic.embedder !== 'local-use' && !cfg.models.some((m) => m.name === semantic.embedder)) {
-    ctx.addIssue({ code: 'custom', path: at('embedder'), message: `no deployment named "${semantic.embedder}" in models (use "local-use" or a model's name)` });
+  if (semantic.embedder !== 'local-use') {
+    const embedder = cfg.models.find((m) => m.name === semantic.embedder);
+    if (!embedder) {
+      ctx.addIssue({ code: 'custom', path: at('embedder'), message: `no deployment named "${semantic.embedder}" in models (use "local-use" or a model's name)` });
+    } else if (embedder.capabilities && !embedder.capabilities.includes('embeddings')) {
+      ctx.addIssue({ code: 'custom', path: at('embedder'), message: `deployment "${semantic.embedder}" cannot embed (its capabilities lack embeddings): name an embedding model or "local-use"` });
+    }
   }
   const guardModel = semantic.guardModel;
   if (guardModel !== undefined && !known.has(guardModel) && !(cfg.routing.cascades ?? []).some((c) => c.name === guardModel)) {

@@ -21,6 +21,9 @@ export const ERROR_CODES = {
   config_invalid: { status: 500, type: 'api_error', retryable: false },
   engine_unavailable: { status: 500, type: 'api_error', retryable: false },
   provider_error: { status: 502, type: 'api_error', retryable: true },
+  // The provider does not know the deployment's model (its 404): the deployment's configuration, not the caller's
+  // model, which `model_not_found` (404) is. Another deployment may serve the call; waiting does not help.
+  provider_model_not_found: { status: 502, type: 'api_error', retryable: false },
   network_error: { status: 502, type: 'api_error', retryable: true },
   stream_interrupted: { status: 502, type: 'api_error', retryable: true },
   invalid_response: { status: 502, type: 'api_error', retryable: true },
@@ -45,7 +48,8 @@ export function codeForHttpStatus(status: number): LLMErrorCode {
   if (status === 401) return 'authentication';
   if (status === 402) return 'budget_exceeded';
   if (status === 403) return 'permission_denied';
-  if (status === 404) return 'not_found';
+  // Asked for the deployment's model (or at its address), a provider's 404 says the deployment is misconfigured.
+  if (status === 404) return 'provider_model_not_found';
   if (status === 408) return 'timeout';
   if (status === 409) return 'conflict';
   if (status === 413) return 'payload_too_large';

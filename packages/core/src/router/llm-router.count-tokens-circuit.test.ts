@@ -109,7 +109,7 @@ describe('countTokens and the circuit breaker', () => {
     upstream.counts.push(...statuses.map((status) => ({ status })));
     const codes: string[] = [];
     for (const _ of statuses) codes.push((await rejection(r.countTokens(hello, { model: 'claude' }))).code);
-    expect(codes).toEqual(['invalid_request', 'payload_too_large', 'rate_limited', 'authentication', 'permission_denied', 'not_found']);
+    expect(codes).toEqual(['invalid_request', 'payload_too_large', 'rate_limited', 'authentication', 'permission_denied', 'provider_model_not_found']);
     expect(circuit).toEqual([]);
     // Still closed: the next count asks the provider.
     expect(await r.countTokens(hello, { model: 'claude' })).toMatchObject({ tokens: 4242, exact: true });

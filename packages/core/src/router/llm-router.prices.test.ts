@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +134,30 @@ describe('LLMRouter prices', () => {
     await writeFile(file, '{ "house-model": { "input": ');
     await expect(router.reloadPrices()).rejects.toMatchObject({ code: 'config_invalid' });
     expect((await router.generate('one two')).cost.inputUsd).toBeCloseTo(2 * 5e-6, 12);
+    await router.close();
+  });
+
+  // A reload reading slowly (a price file on a slow disk or network share; here a FIFO that answers when the test
+  // writes it) must not land over a reload started after it (two SIGHUPs in a row: the later one read the newer file).
+  it('overlapping reloadPrices() apply in the order they started: the later one wins over a slower earlier one', { timeout: 20_000 }, async () => {
+    const first = join(dir, 'first.json');
+    await writeFile(first, JSON.stringify({ 'house-model': { input: 2, output: 2 } }));
+    const env: Record<string, string> = { LLMRR_PRICES_FILE: first };
+    const router = new LLMRouter(config, { engines: engines(), env });
+    await router.ready();
+    const fifo = join(dir, 'slow-prices.fifo');
+    execFileSync('mkfifo', [fifo]);
+    env.LLMRR_PRICES_FILE = fifo;
+    const slow = router.reloadPrices();
+    const newer = join(dir, 'newer.json');
+    await writeFile(newer, JSON.stringify({ 'house-model': { input: 7, output: 7 } }));
+    env.LLMRR_PRICES_FILE = newer;
+    const later = router.reloadPrices();
+    // The earlier reload's read answers last, with older prices.
+    await writeFile(fifo, JSON.stringify({ 'house-model': { input: 3, output: 3 } }));
+    await expect(Promise.all([slow, later])).resolves.toEqual([true, true]);
+    expect(router.models().find((m) => m.name === 'house')!.price).toEqual({ input: 7, output: 7 });
+    expect((await router.generate('one two')).cost.inputUsd).toBeCloseTo(2 * 7e-6, 12);
     await router.close();
   });
 

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { ExactCache, MemoryCacheStore, type CachedAnswer, type CacheScope } from '../cache/index.js';
 import { guardSpend, hitSpend, withGuardCost } from '../semantic-cache/guard-spend.js';
-import { SEMANTIC_GUARD_METADATA_KEY, SemanticCacheHook } from '../semantic-cache/semantic-cache-hook.js';
+import { checkSemanticEmbedder, SEMANTIC_GUARD_METADATA_KEY, SemanticCacheHook } from '../semantic-cache/semantic-cache-hook.js';
 import { ModelConfigSchema, type Capability, type ModelConfig, type RouterConfig, type RouterConfigInput, type TenantConfig, type TenantConfigInput } from '../config/schema.js';
 import { formatPath, parseConfig } from '../config/validate.js';
 import { assertEngineKnown, checkEngineConfig } from '../engines/registry.js';
@@ -195,6 +195,8 @@ export class LLMRouter {
   private readonly random: () => number;
   private readonly generateId: () => string;
   private priceTable: PriceTable | undefined;
+  /** The last `reloadPrices` asked, settled either way (the next one waits for it); undefined when none is running. */
+  private reloading: Promise<void> | undefined;
   /** Set while the `LLMRR_PRICES_FILE` table loads (then cleared); stays rejected when it failed. */
   private pricing: Promise<void> | undefined;
   /** Strategies' `prepare` (their config's files) by strategy name, for `ready()`. */
@@ -241,6 +243,7 @@ export class LLMRouter {
     }
     this.unknownTenant = policy;
     this.config.models.forEach((m, i) => this.put(this.createDeployment(m, `models.${i}`)));
+    checkSemanticEmbedder(this.config.cache.semantic, (name) => this.byName.get(name));
     // (Before the tenants: their own models may not take a cascade's name.)
     this.cascades = CascadeSet.create(this.config.routing.cascades, options.verifiers, baseDir);
     if (this.config.version === 3) {
@@ -377,18 +380,33 @@ export class LLMRouter {
    * `route()` and deployments loaded later. Resolves `true` once swapped; `false`, changing nothing, when the router
    * has no price file (none named, or a `priceTable` option). A file missing or invalid rejects with its
    * `config_invalid` error and the router keeps the prices it had. A reload that succeeds after the first load
-   * failed ends that failure: calls are priced again.
+   * failed ends that failure: calls are priced again. Reloads run one after another, in the order they were asked
+   * (two SIGHUPs in a row): one started later reads the file after an earlier one has applied it or failed, so a
+   * slow earlier read never lands over a later one.
    */
-  async reloadPrices(): Promise<boolean> {
-    if (this.options.priceTable !== undefined || !this.engineContext.env[PRICES_FILE_ENV]?.trim()) return false;
+  reloadPrices(): Promise<boolean> {
+    if (this.options.priceTable !== undefined || !this.engineContext.env[PRICES_FILE_ENV]?.trim()) return Promise.resolve(false);
     const first = this.pricing;
-    // After the first load (or its failure): a slow first read must not land over the reloaded table.
-    if (first) await first.catch(() => {});
-    const table = await loadPriceTableFromEnv(this.engineContext.env, { baseDir: this.options.baseDir });
-    this.priceTable = table;
-    for (const d of this.allDeployments()) d.setPriceTable(table);
-    if (this.pricing === first) this.pricing = undefined;
-    return true;
+    const before = this.reloading;
+    const reload = (async () => {
+      // After the first load (or its failure) and the reloads asked before: none lands over this one.
+      if (first) await first.catch(() => {});
+      if (before) await before;
+      const table = await loadPriceTableFromEnv(this.engineContext.env, { baseDir: this.options.baseDir });
+      this.priceTable = table;
+      for (const d of this.allDeployments()) d.setPriceTable(table);
+      if (this.pricing === first) this.pricing = undefined;
+      return true;
+    })();
+    const settled = reload.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.reloading = settled;
+    void settled.then(() => {
+      if (this.reloading === settled) this.reloading = undefined;
+    });
+    return reload;
   }
 
   /**

@@ -1,8 +1,8 @@
 import type { CacheScope } from '../cache/cache-key.js';
 import type { CachedAnswer } from '../cache/exact-cache.js';
-import type { SemanticCacheConfig, SemanticCacheConfigInput } from '../config/schema.js';
+import type { Capability, SemanticCacheConfig, SemanticCacheConfigInput } from '../config/schema.js';
 import { toLLMError } from '../errors/to-llm-error.js';
-import type { LLMError } from '../errors/llm-error.js';
+import { LLMError } from '../errors/llm-error.js';
 import type { GenerateRequest, LanguageEngine } from '../spec/index.js';
 import { createSemanticCache } from './create-semantic-cache.js';
 import { createModelGuard, type GuardCallOptions, type GuardGenerate } from './model-guard.js';
@@ -38,6 +38,30 @@ export interface SemanticCacheHookDeps {
   baseDir?: string;
   /** An already built cache (tests, custom stores); the config is then only used for `enabled`. */
   cache?: SemanticCache;
+}
+
+/**
+ * Refuses (`config_invalid`, param `cache.semantic.embedder`) an enabled semantic cache whose embedder is a deployment
+ * that cannot embed: its capabilities (configured, else its engine's, e.g. a Gemini chat model's, which has no
+ * :batchEmbedContents) lack `embeddings`, so every lookup would be a miss reported only as a `cache:error`. The schema
+ * refuses configured capabilities already (with the field's line and column); `deployment` is the one `embedder`
+ * names (undefined for `local-use` or an unknown name, which the schema refuses). An engine that cannot be created is
+ * not judged here: its calls say why.
+ */
+export function checkSemanticEmbedder(config: SemanticCacheConfig | undefined, deployment: ((name: string) => { capabilities: ReadonlySet<Capability> } | undefined)): void {
+  if (!config?.enabled || config.embedder === 'local-use') return;
+  let capabilities: ReadonlySet<Capability> | undefined;
+  try {
+    capabilities = deployment(config.embedder)?.capabilities;
+  } catch {
+    return;
+  }
+  if (!capabilities || capabilities.has('embeddings')) return;
+  throw new LLMError({
+    code: 'config_invalid',
+    message: `Invalid router config: cache.semantic.embedder: deployment "${config.embedder}" cannot embed (lacks capabilities: embeddings): name an embedding model (for Gemini, an embedding model id or options.embeddingModel) or "local-use"`,
+    param: 'cache.semantic.embedder',
+  });
 }
 
 /**

@@ -43,6 +43,9 @@ beforeAll(async () => {
       const declarations = ((r.body as { tools?: Array<{ functionDeclarations?: Array<{ name: string }> }> }).tools ?? []).flatMap((t) => t.functionDeclarations ?? []);
       const long = declarations.find((d) => d.name.length > 64);
       if (long) return { error: { status: 400, message: `* GenerateContentRequest.tools[0].function_declarations[0].name: Invalid function name. Must be at most 64 characters long.` } };
+      // And start with a letter or '_', then only letters, digits, '_', '.', ':' and '-' (FunctionDeclaration.name).
+      const bad = declarations.findIndex((d) => !/^[A-Za-z_][A-Za-z0-9_.:-]*$/.test(d.name));
+      if (bad >= 0) return { error: { status: 400, message: `* GenerateContentRequest.tools[0].function_declarations[${bad}].name: Invalid function name. Must start with a letter or an underscore. Must be alphameric (a-z, A-Z, 0-9), underscores (_), dots (.), colons (:), or dashes (-), with a maximum length of 64.` } };
       return { parts: [{ functionCall: { name: declarations[0]!.name, args: {} } }] };
     },
   });
@@ -147,5 +150,70 @@ describe('/v1/messages tool names longer than 64 to an OpenAI deployment', () =>
     const generate = gemini.requests.find((r) => r.rpc === 'generateContent')!.body as { tools: Array<{ functionDeclarations: Array<{ name: string }> }> };
     expect(counts).toEqual(generate.tools.flatMap((t) => t.functionDeclarations.map((d) => d.name)));
     expect(counts[0]).toHaveLength(64);
+  });
+});
+
+// Gemini also refuses a function name that does not start with a letter or '_' (`-x`, `1x`: valid for OpenAI and
+// Anthropic): such a name goes to Gemini rewritten (`_`, its hash, `_`, the name) and comes back as it was.
+describe('/v1/messages and /v1/chat/completions tool names Gemini refuses for their first character', () => {
+  const declared = (): string[] => {
+    const body = gemini.requests.at(-1)!.body as { tools: Array<{ functionDeclarations: Array<{ name: string }> }> };
+    return body.tools.flatMap((t) => t.functionDeclarations.map((d) => d.name));
+  };
+
+  it('/v1/messages `-x` and `1x`: the tool_use comes back under the name asked, streamed or not, with a warning', async () => {
+    for (const name of ['-x', '1x']) {
+      const tools = [{ name, input_schema: { type: 'object' as const, properties: {} } }];
+      const { data: message, response } = await gw
+        .anthropic()
+        .messages.create({ model: 'gem', max_tokens: 200, tools, messages: [{ role: 'user', content: 'Go' }] })
+        .withResponse();
+      expect(message.content).toEqual([expect.objectContaining({ type: 'tool_use', name, input: {} })]);
+      expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_changed', 'tools.0.name']]);
+      const sent = declared()[0]!;
+      expect(sent).toMatch(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/);
+      expect(sent.endsWith(name)).toBe(true);
+      const streamed = await gw.anthropic().messages.stream({ model: 'gem', max_tokens: 200, tools, messages: [{ role: 'user', content: 'Go' }] }).finalMessage();
+      expect(streamed.content).toEqual([expect.objectContaining({ type: 'tool_use', name })]);
+      expect(declared()[0]).toBe(sent);
+    }
+  });
+
+  it('/v1/chat/completions `1x`: the call and the next turn (history, tool_choice) go under one stable name', async () => {
+    const tools = [{ type: 'function' as const, function: { name: '1x', parameters: { type: 'object', properties: {} } } }];
+    const completion = await gw.openai().chat.completions.create({ model: 'gem', tools, messages: [{ role: 'user', content: 'Go' }] });
+    const call = completion.choices[0]!.message.tool_calls![0]!;
+    expect(call.type === 'function' && call.function.name).toBe('1x');
+    const sent = declared()[0]!;
+    expect(sent).not.toBe('1x');
+    const next = await gw.openai().chat.completions.create({
+      model: 'gem',
+      tools,
+      tool_choice: { type: 'function', function: { name: '1x' } },
+      messages: [
+        { role: 'user', content: 'Go' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: '1x', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: 'ok' },
+      ],
+    });
+    expect(next.choices[0]!.message.tool_calls![0]!.type === 'function' && next.choices[0]!.message.tool_calls![0]!.function.name).toBe('1x');
+    const body = gemini.requests.at(-1)!.body as {
+      contents: Array<{ parts: Array<{ functionCall?: { name: string }; functionResponse?: { name: string } }> }>;
+      toolConfig: { functionCallingConfig: { allowedFunctionNames: string[] } };
+    };
+    expect(declared()[0]).toBe(sent);
+    expect(body.contents[1]!.parts[0]!.functionCall!.name).toBe(sent);
+    expect(body.contents[2]!.parts[0]!.functionResponse!.name).toBe(sent);
+    expect(body.toolConfig.functionCallingConfig.allowedFunctionNames).toEqual([sent]);
+  });
+
+  it('count_tokens counting exactly declares `-x` under the name generateContent gets', async () => {
+    const tools = [{ name: '-x', input_schema: { type: 'object' as const, properties: {} } }];
+    await gw.anthropic().messages.countTokens({ model: 'gem-count', tools, messages: [{ role: 'user', content: 'Go' }] });
+    const count = gemini.requests.find((r) => r.rpc === 'countTokens')!.body as { generateContentRequest: { tools: Array<{ functionDeclarations: Array<{ name: string }> }> } };
+    await gw.anthropic().messages.create({ model: 'gem-count', max_tokens: 200, tools, messages: [{ role: 'user', content: 'Go' }] });
+    const counted = count.generateContentRequest.tools.flatMap((t) => t.functionDeclarations.map((d) => d.name));
+    expect(counted).toEqual(declared());
+    expect(counted[0]).toMatch(/^_/);
   });
 });

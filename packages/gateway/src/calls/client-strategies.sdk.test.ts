@@ -79,6 +79,29 @@ describe('routing.clientStrategies: which strategies a client may ask for', () =
     expect(await chatWith(client, {})).toBe('priority');
   });
 
+  // Naming the strategy the call gets anyway (the router's default, or the tenant's preferred one) chooses nothing:
+  // a client that always sends its header (a config shared by many deployments) keeps working.
+  it('false or a list: naming the strategy the call would get anyway is served; naming another is refused', async () => {
+    const g = await serve(false);
+    const client = g.openai();
+    expect(await chatWith(client, { 'x-llmrr-strategy': 'priority' })).toBe('priority');
+    expect(await chatWith(client, {}, { llmrr: { strategy: 'priority' } })).toBe('priority');
+    const tenants = g.harness.stores!.tenants;
+    await tenants.createTenant({ id: 'pinned', name: 'Pinned', preferences: { strategy: 'cost-optimized' } });
+    const pinned = new OpenAI({ baseURL: `${g.url}/v1`, apiKey: (await tenants.createKey('pinned', { name: 'k' })).secret, maxRetries: 0 });
+    expect(await chatWith(pinned, { 'x-llmrr-strategy': 'cost-optimized' })).toBe('cost-optimized');
+    // The router's default is not what this tenant's calls get: naming it would switch the strategy.
+    const bad = await refusal(chatWith(pinned, { 'x-llmrr-strategy': 'priority' }));
+    expect(bad).toMatchObject({ status: 400, code: 'invalid_request', param: 'x-llmrr-strategy' });
+    await g.close();
+    gw = undefined;
+    const listed = await serve(['cost-optimized']);
+    expect(await chatWith(listed.openai(), { 'x-llmrr-strategy': 'priority' })).toBe('priority');
+    const auth = { authorization: `Bearer ${listed.secret}` };
+    const route = await post(listed.harness.gateway, '/api/route', { prompt: 'hi', strategy: 'priority' }, auth);
+    expect(((await route.json()) as { strategy: string }).strategy).toBe('priority');
+  });
+
   it('an unknown strategy is still named as unknown (not as not allowed)', async () => {
     const g = await serve(['cost-optimized']);
     const bad = await refusal(chatWith(g.openai(), { 'x-llmrr-strategy': 'cost-optimised' }));

@@ -25,7 +25,8 @@ export function routerExtension(headers: HeaderSource, body: LlmrrExtension | un
 /**
  * The extension's strategy must be one the router has (when the router lists its strategies) and one the operator
  * lets clients choose (the tenant's `preferences.clientStrategies`, else `routing.clientStrategies` of the router's
- * config: `false` none, a list those): else a 400 naming
+ * config: `false` none, a list those), or the one the call gets anyway (the tenant's `preferences.strategy`, else the
+ * router's default: naming it chooses nothing): else a 400 naming
  * where it came from, `llmrr.strategy` in the body (which wins) or the `x-llmrr-strategy` header, or `param` for an
  * endpoint whose strategy is a field of its own (`strategy` of `/api/chat`). Checked before the call is admitted,
  * so a typo leaves no ledger record and takes no place under the rate limits.
@@ -33,7 +34,7 @@ export function routerExtension(headers: HeaderSource, body: LlmrrExtension | un
 export function checkStrategy(
   ext: LlmrrExtension,
   body: LlmrrExtension | undefined,
-  router: Pick<GatewayRouter, 'strategyNames' | 'routerConfig'>,
+  router: Pick<GatewayRouter, 'strategyNames' | 'routerConfig' | 'strategy'>,
   principal: Principal,
   param?: string,
 ): void {
@@ -52,6 +53,8 @@ export function checkStrategy(
   const setting = own !== undefined ? 'preferences.clientStrategies of the tenant' : 'routing.clientStrategies';
   const known = router.strategyNames?.();
   if ((known === undefined || known.includes(name)) && (allowed === undefined || allowed === true || (allowed !== false && allowed.includes(name)))) return;
+  // The strategy the call gets without the field: naming it chooses nothing.
+  if ((known === undefined || known.includes(name)) && name === (principal.tenant?.preferences.strategy ?? router.strategy)) return;
   param ??= body?.strategy !== undefined ? 'llmrr.strategy' : 'x-llmrr-strategy';
   const shown = name.length > 100 ? `${JSON.stringify(name.slice(0, 100))}...` : JSON.stringify(name);
   const message =

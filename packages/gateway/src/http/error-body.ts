@@ -62,6 +62,11 @@ export function toPublicError(e: unknown): LLMError {
     return new LLMError({ code: 'provider_error', message: UPSTREAM_BILLING_MESSAGE, ...(err.provider ? { provider: err.provider } : {}), cause: err });
   }
   const message = redactUpstreamMessage(err.message);
+  // The client named a model the gateway has; the deployment's upstream model id is what the provider does not know.
+  if (err.code === 'provider_model_not_found') {
+    const deployment = err.deployment !== undefined ? `Deployment "${err.deployment}"` : 'The deployment';
+    return err.with({ message: `${deployment} is misconfigured: its upstream provider does not know its model (${message})`, details: undefined, param: undefined, cause: err });
+  }
   return message === err.message ? err : err.with({ message, details: undefined, cause: err });
 }
 

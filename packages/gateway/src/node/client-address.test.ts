@@ -65,6 +65,18 @@ describe('the audited client address', () => {
     expect(await auditedIp(h, served, '10.0.0.3, 10.0.0.2', 'direct')).toBe('10.0.0.3');
   });
 
+  // An IPv4-mapped IPv6 range (`::ffff:127.0.0.0/104`: 96 bits of prefix plus the IPv4 /8) trusts the IPv4 peers it
+  // maps: the loopback peer here is 127.0.0.1, as an IPv4 socket reports it.
+  it('an IPv4-mapped IPv6 CIDR range trusts the IPv4 proxies it maps', async () => {
+    const { h, served } = await serve(['::ffff:127.0.0.0/104']);
+    expect(await auditedIp(h, served, '198.51.100.1, 203.0.113.9', 'direct')).toBe('203.0.113.9');
+    const mapped = trustedProxies(['::ffff:10.0.0.0/104', '2001:db8::/32', '::ffff:0:0/96'])!;
+    expect(['10.1.2.3', '::ffff:10.1.2.3', '2001:db8::1', '11.0.0.1'].map((a) => mapped.has(a))).toEqual([true, true, true, true]);
+    const narrow = trustedProxies(['::ffff:10.0.0.0/104'])!;
+    expect(['10.1.2.3', '::ffff:a01:203', '11.0.0.1', '::1'].map((a) => narrow.has(a))).toEqual([true, true, false, false]);
+    for (const bad of ['::ffff:10.0.0.0/129', '::ffff:10.0.0/104']) expect(() => trustedProxies([bad]), bad).toThrow(RangeError);
+  });
+
   it('an entry that is no address or CIDR range is refused when the server starts', () => {
     for (const bad of ['10.0.0.0/33', 'lb.internal', '10.0.0/8', '::1/129', '']) expect(() => trustedProxies([bad])).toThrow(RangeError);
     expect(trustedProxies([])).toBeUndefined();

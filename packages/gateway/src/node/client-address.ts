@@ -15,9 +15,12 @@ function unmapped(address: string): string {
 }
 
 /**
- * The trusted proxies of `list` (each an address, `10.0.0.7` or `::1`, or a CIDR range, `10.0.0.0/8` or `fd00::/8`),
- * checked with node:net's `BlockList`; `undefined` for an absent or empty list. An entry that is neither throws a
- * `RangeError` naming it (a typo must not trust, or fail to trust, some other range).
+ * The trusted proxies of `list` (each an address, `10.0.0.7` or `::1`, or a CIDR range, `10.0.0.0/8`, `fd00::/8` or
+ * an IPv4-mapped one, `::ffff:10.0.0.0/104`), checked with node:net's `BlockList`, which matches an IPv4-mapped
+ * address or range against IPv4 ones and back (`::ffff:10.0.0.0/104` holds `10.1.2.3`; `10.0.0.0/8` holds
+ * `::ffff:10.1.2.3`); `undefined` for an absent or empty list. An entry is taken in its own family (an IPv6 prefix is
+ * up to 128 however its address is written); one that is neither throws a `RangeError` naming it (a typo must not
+ * trust, or fail to trust, some other range).
  */
 export function trustedProxies(list: readonly string[] | undefined): TrustedProxies | undefined {
   if (!list || list.length === 0) return undefined;
@@ -25,7 +28,7 @@ export function trustedProxies(list: readonly string[] | undefined): TrustedProx
   for (const raw of list) {
     const entry = raw.trim();
     const slash = entry.indexOf('/');
-    const address = unmapped(slash < 0 ? entry : entry.slice(0, slash));
+    const address = slash < 0 ? entry : entry.slice(0, slash);
     const family = isIP(address);
     const prefixText = slash < 0 ? '' : entry.slice(slash + 1);
     const prefix = Number(prefixText);

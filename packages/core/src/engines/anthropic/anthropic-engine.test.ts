@@ -255,7 +255,7 @@ describe('anthropic engine: errors', () => {
     { status: 400, type: 'invalid_request_error', code: 'invalid_request', retryable: false },
     { status: 401, type: 'authentication_error', code: 'authentication', retryable: false },
     { status: 403, type: 'permission_error', code: 'permission_denied', retryable: false },
-    { status: 404, type: 'not_found_error', code: 'not_found', retryable: false },
+    { status: 404, type: 'not_found_error', code: 'provider_model_not_found', retryable: false },
     { status: 413, type: 'request_too_large', code: 'payload_too_large', retryable: false },
     { status: 429, type: 'rate_limit_error', code: 'rate_limited', retryable: true },
     { status: 500, type: 'api_error', code: 'provider_error', retryable: true },

@@ -9,7 +9,8 @@ const CODE_BY_TYPE: Readonly<Record<string, LLMErrorCode>> = {
   authentication_error: 'authentication',
   billing_error: 'budget_exceeded',
   permission_error: 'permission_denied',
-  not_found_error: 'not_found',
+  // `model: claude-typo`: the deployment's model id is wrong (`codeForHttpStatus`).
+  not_found_error: 'provider_model_not_found',
   request_too_large: 'payload_too_large',
   rate_limit_error: 'rate_limited',
   api_error: 'provider_error',

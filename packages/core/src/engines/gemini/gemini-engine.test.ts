@@ -276,7 +276,7 @@ describe('gemini engine: errors', () => {
     { status: 400, rpc: 'INVALID_ARGUMENT', code: 'invalid_request', retryable: false },
     { status: 401, rpc: 'UNAUTHENTICATED', code: 'authentication', retryable: false },
     { status: 403, rpc: 'PERMISSION_DENIED', code: 'permission_denied', retryable: false },
-    { status: 404, rpc: 'NOT_FOUND', code: 'not_found', retryable: false },
+    { status: 404, rpc: 'NOT_FOUND', code: 'provider_model_not_found', retryable: false },
     { status: 429, rpc: 'RESOURCE_EXHAUSTED', code: 'rate_limited', retryable: true },
     { status: 500, rpc: 'INTERNAL', code: 'provider_error', retryable: true },
     { status: 503, rpc: 'UNAVAILABLE', code: 'provider_unavailable', retryable: true },

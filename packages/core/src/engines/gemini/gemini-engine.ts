@@ -8,7 +8,7 @@ import type { CallWarning } from '../../spec/warnings.js';
 import type { FetchFn } from '../../util/http.js';
 import { postJson, readJsonBody } from '../shared/http-engine-call.js';
 import { httpSseStream } from '../shared/http-sse-stream.js';
-import { GEMINI_TOOL_NAME_MAX_LENGTH, longToolNames, restoreStreamToolNames, restoreToolCallNames, shortToolNameWarnings, withShortToolNames } from '../shared/short-tool-names.js';
+import { GEMINI_TOOL_NAME, GEMINI_TOOL_NAME_MAX_LENGTH, longToolNames, restoreStreamToolNames, restoreToolCallNames, shortToolNameWarnings, withShortToolNames } from '../shared/short-tool-names.js';
 import { convertGeminiResponse } from './convert-gemini-response.js';
 import { convertToGeminiRequest } from './convert-to-gemini-request.js';
 import { estimateGeminiTokens, estimateTextTokens } from './estimate-gemini-tokens.js';
@@ -202,8 +202,8 @@ export class GeminiEngine implements LanguageEngineV1 {
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     try {
       const changed: CallWarning[] = [];
-      // Tool names over Gemini's 64 characters go shortened, and come back as they were (`longToolNames`).
-      const names = longToolNames(request, GEMINI_TOOL_NAME_MAX_LENGTH);
+      // Tool names over Gemini's 64 characters, or that it refuses (`-x`, `1x`), go renamed and come back as they were.
+      const names = longToolNames(request, GEMINI_TOOL_NAME_MAX_LENGTH, GEMINI_TOOL_NAME);
       if (names) changed.push(...shortToolNameWarnings(names, request, 'Gemini', GEMINI_TOOL_NAME_MAX_LENGTH));
       const converted = await this.convert(names ? withShortToolNames(request, names) : request, options.signal, changed);
       this.sending(options);
@@ -229,7 +229,7 @@ export class GeminiEngine implements LanguageEngineV1 {
    */
   stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
     const signal = options.signal;
-    const names = longToolNames(request, GEMINI_TOOL_NAME_MAX_LENGTH);
+    const names = longToolNames(request, GEMINI_TOOL_NAME_MAX_LENGTH, GEMINI_TOOL_NAME);
     const parts = httpSseStream(this.context, signal, async () => {
       const changed: CallWarning[] = [];
       if (names) changed.push(...shortToolNameWarnings(names, request, 'Gemini', GEMINI_TOOL_NAME_MAX_LENGTH));
@@ -295,8 +295,8 @@ export class GeminiEngine implements LanguageEngineV1 {
   private async countTokensExactly(request: GenerateRequest, options: CountTokensCallOptions): Promise<number> {
     const { signal } = options;
     try {
-      // Tool names over 64 as generate and stream send them (Gemini refuses longer ones), so the count is the request's.
-      const names = longToolNames(request, GEMINI_TOOL_NAME_MAX_LENGTH);
+      // Tool names renamed as generate and stream send them (Gemini refuses the others), so the count is the request's.
+      const names = longToolNames(request, GEMINI_TOOL_NAME_MAX_LENGTH, GEMINI_TOOL_NAME);
       const prompt = await this.convert(names ? withShortToolNames(request, names) : request, signal);
       const body = { generateContentRequest: { model: modelPath(this.modelId), ...prompt } };
       // Downloads that used up the count's time: Gemini was not asked.

@@ -11,7 +11,8 @@ const CODE_BY_STATUS: Readonly<Record<string, LLMErrorCode>> = {
   OUT_OF_RANGE: 'invalid_request',
   UNAUTHENTICATED: 'authentication',
   PERMISSION_DENIED: 'permission_denied',
-  NOT_FOUND: 'not_found',
+  // `models/x is not found for API version v1beta`: the deployment's model id is wrong (`codeForHttpStatus`).
+  NOT_FOUND: 'provider_model_not_found',
   RESOURCE_EXHAUSTED: 'rate_limited',
   INTERNAL: 'provider_error',
   UNKNOWN: 'provider_error',

@@ -38,8 +38,9 @@ export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | u
     case 'content_filter':
     case 'content_policy_violation':
       return 'content_filter';
+    // "The model `x` does not exist or you do not have access to it": the deployment's model id, not the caller's.
     case 'model_not_found':
-      return 'model_not_found';
+      return 'provider_model_not_found';
     case 'invalid_api_key':
       return 'authentication';
     case 'rate_limit_exceeded':

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GenerateRequest, StreamPart } from '../../spec/index.js';
-import { longToolNames, restoreStreamToolNames, restoreToolCallNames, shortToolName, withShortToolNames } from './short-tool-names.js';
+import { GEMINI_TOOL_NAME, longToolNames, restoreStreamToolNames, restoreToolCallNames, shortToolName, withShortToolNames } from './short-tool-names.js';
 
 const LONG = 'mcp__plugin_chrome-devtools-mcp_chrome-devtools__get_console_message';
 
@@ -27,6 +27,30 @@ describe('shortToolName', () => {
     expect(sent.every((s) => s.length <= 64 && /^[a-zA-Z0-9_-]+$/.test(s))).toBe(true);
     expect(sent.map((s, i) => s.includes(tools[i]!))).toEqual(tools.map(() => true));
     expect(new Set(sent).size).toBe(tools.length);
+  });
+});
+
+describe('shortToolName with a charset rule (Gemini: a letter or _ first)', () => {
+  const gemini = (name: string): string => shortToolName(name, 64, GEMINI_TOOL_NAME);
+  it('keeps a name Gemini takes; renames `-x`, `1x` and long digit-led names to stable, distinct, valid names', () => {
+    expect(gemini('get_weather')).toBe('get_weather');
+    expect(gemini('a.b:c-d')).toBe('a.b:c-d');
+    const names = ['-x', '1x', '_x', `9${'y'.repeat(60)}`, `-${LONG}`, 'a b'];
+    const sent = names.map(gemini);
+    expect(sent[2]).toBe('_x');
+    for (const s of sent) expect(s).toMatch(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/);
+    expect(new Set(sent).size).toBe(names.length);
+    expect(names.map(gemini)).toEqual(sent);
+    expect(sent[0]!.endsWith('_-x')).toBe(true);
+    // Without the rule (OpenAI), the same names are kept.
+    expect(shortToolName('-x')).toBe('-x');
+  });
+
+  it('longToolNames with the rule maps such names both ways, and allocates nothing when all are valid', () => {
+    const names = longToolNames({ messages: [{ role: 'user', content: 'x' }], tools: [{ name: 'ok', parameters: {} }, { name: '1x', parameters: {} }] }, 64, GEMINI_TOOL_NAME)!;
+    expect(names.fields).toEqual([1]);
+    expect(names.back.get(names.wire.get('1x')!)).toBe('1x');
+    expect(longToolNames({ messages: [{ role: 'user', content: 'x' }], tools: [{ name: 'ok', parameters: {} }] }, 64, GEMINI_TOOL_NAME)).toBeUndefined();
   });
 });
 

@@ -17,6 +17,13 @@ export const OPENAI_TOOL_NAME_MAX_LENGTH = 64;
  */
 export const GEMINI_TOOL_NAME_MAX_LENGTH = 64;
 
+/**
+ * The function names Gemini takes as they are: they start with a letter or `_` ("Must start with a letter or an
+ * underscore": Vertex AI's FunctionDeclaration.name; the Gemini API refuses `-x` and `1x` with a 400 "Invalid function
+ * name"), then only letters, digits, `_`, `.`, `:` and `-`. Length is checked apart (`GEMINI_TOOL_NAME_MAX_LENGTH`).
+ */
+export const GEMINI_TOOL_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]*$/;
+
 /** Characters of a long name's start kept (its server's part in Claude Code's `mcp__<server>__<tool>` names). */
 const HEAD = 16;
 /** '_', 16 hex digits of the hash, '_'. */
@@ -30,18 +37,23 @@ const HASH_PART = 18;
  * tool's own name last (`mcp__plugin_chrome-devtools-mcp_chrome-devtools__get_console_message` ->
  * `mcp__plugin_chro_<hash>_-devtools__get_console_message`).
  */
-export function shortToolName(name: string, max = OPENAI_TOOL_NAME_MAX_LENGTH): string {
-  if (name.length <= max) return name;
+export function shortToolName(name: string, max = OPENAI_TOOL_NAME_MAX_LENGTH, valid?: RegExp): string {
+  const fits = name.length <= max;
+  if (fits && (valid === undefined || valid.test(name))) return name;
+  const clean = (part: string): string => part.replace(/[^a-zA-Z0-9_-]/g, '_');
+  // A name of the right length that `valid` refuses (Gemini: `-x`, `1x`): `_`, its hash, `_` and the name cleaned.
+  if (fits && name.length <= max - HASH_PART) return `_${fnv1a64(name)}_${clean(name)}`;
   const head = Math.min(HEAD, Math.max(0, max - HASH_PART));
   const tail = Math.max(0, max - HASH_PART - head);
-  const clean = (part: string): string => part.replace(/[^a-zA-Z0-9_-]/g, '_');
-  return `${clean(name.slice(0, head))}_${fnv1a64(name)}_${tail > 0 ? clean(name.slice(-tail)) : ''}`;
+  const short = `${clean(name.slice(0, head))}_${fnv1a64(name)}_${tail > 0 ? clean(name.slice(-tail)) : ''}`;
+  // Only its first character can still be refused (a digit or `-`): it goes as `_` (the hash keeps names apart).
+  return valid === undefined || valid.test(short) ? short : `_${short.slice(1)}`;
 }
 
 /**
- * The request's tool names over `max` characters (its tools, the tool calls and tool results of its history), as
- * sent (`wire`: long -> short) and back (`back`: short -> long); `fields` the tools renamed. Undefined when no name
- * is over `max`: nothing is allocated then (the engine's hot path).
+ * The request's tool names over `max` characters, or that `valid` refuses (its tools, the tool calls and tool results
+ * of its history), as sent (`wire`: long -> short) and back (`back`: short -> long); `fields` the tools renamed.
+ * Undefined when every name is kept: nothing is allocated then (the engine's hot path).
  */
 export interface ToolNameMap {
   wire: Map<string, string>;
@@ -49,14 +61,14 @@ export interface ToolNameMap {
   fields: number[];
 }
 
-export function longToolNames(request: GenerateRequest, max = OPENAI_TOOL_NAME_MAX_LENGTH): ToolNameMap | undefined {
+export function longToolNames(request: GenerateRequest, max = OPENAI_TOOL_NAME_MAX_LENGTH, valid?: RegExp): ToolNameMap | undefined {
   let names: ToolNameMap | undefined;
   const add = (name: unknown, tool?: number): void => {
-    if (typeof name !== 'string' || name.length <= max) return;
+    if (typeof name !== 'string' || (name.length <= max && (valid === undefined || valid.test(name)))) return;
     names ??= { wire: new Map(), back: new Map(), fields: [] };
     if (tool !== undefined) names.fields.push(tool);
     if (names.wire.has(name)) return;
-    const short = shortToolName(name, max);
+    const short = shortToolName(name, max, valid);
     names.wire.set(name, short);
     names.back.set(short, name);
   };
@@ -83,14 +95,20 @@ export function withShortToolNames(request: GenerateRequest, names: ToolNameMap)
   return copy;
 }
 
-/** `setting_changed` `tools.K.name` for each tool sent under a short name (`provider`: who takes at most `max`). */
+/**
+ * `setting_changed` `tools.K.name` for each tool sent under another name (`provider`: who takes at most `max`
+ * characters; a name of the right length was renamed for its characters, `longToolNames`' `valid`).
+ */
 export function shortToolNameWarnings(names: ToolNameMap, request: GenerateRequest, provider: string, max = OPENAI_TOOL_NAME_MAX_LENGTH): CallWarning[] {
   return names.fields.map((k) => {
     const name = request.tools![k]!.name;
     return {
       code: 'setting_changed',
       field: `tools.${k}.name`,
-      message: `tools.${k}.name (${name.length} characters) was sent as ${names.wire.get(name)}: ${provider} takes tool names of at most ${max} characters; its calls come back under the full name.`,
+      message:
+        name.length > max
+          ? `tools.${k}.name (${name.length} characters) was sent as ${names.wire.get(name)}: ${provider} takes tool names of at most ${max} characters; its calls come back under the full name.`
+          : `tools.${k}.name "${name}" was sent as ${names.wire.get(name)}: ${provider} takes tool names that start with a letter or '_' and have only letters, digits, '_', '.', ':' and '-'; its calls come back under the name given.`,
     };
   });
 }

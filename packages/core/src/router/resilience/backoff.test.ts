@@ -74,6 +74,8 @@ describe('failure classification', () => {
     expect(failureAction(err('authentication'))).toBe('next');
     expect(failureAction(err('permission_denied'))).toBe('next');
     expect(failureAction(err('not_found'))).toBe('next');
+    // A provider that does not know the deployment's model: the next deployment, no retry (waiting does not help).
+    expect(failureAction(err('provider_model_not_found', false))).toBe('next');
     expect(failureAction(err('unsupported'))).toBe('next');
     expect(failureAction(err('provider_error', false))).toBe('next');
   });
@@ -82,6 +84,7 @@ describe('failure classification', () => {
     expect(countsAgainstDeployment(err('aborted'))).toBe(false);
     expect(countsAgainstDeployment(err('provider_unavailable'))).toBe(true);
     expect(countsAgainstDeployment(err('authentication'))).toBe(true);
+    expect(countsAgainstDeployment(err('provider_model_not_found', false))).toBe(true);
     // The engine refused what it cannot do (nothing was sent): another deployment may, this one is not unhealthy.
     expect(countsAgainstDeployment(err('unsupported'))).toBe(false);
   });
