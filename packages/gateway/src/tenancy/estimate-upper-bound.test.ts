@@ -7,14 +7,17 @@
  * the same request (`estimateRequestTokens`, about 4 characters a token), which the "upper bound" should
  * never be.
  */
+import Anthropic from '@anthropic-ai/sdk';
 import { estimateRequestTokens, type GenerateRequest } from '@llmrr/core';
-import { startOpenAIWireServer } from '@llmrr/core/test';
+import { startAnthropicWireServer, startOpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
+import { messagesToGenerateRequest } from '../anthropic/to-generate-request.js';
 import { serveGateway } from '../node/serve-gateway.js';
+import { chatToGenerateRequest } from '../openai/to-generate-request.js';
 import { createHarness, post } from '../test-support/harness.js';
 import { startRawUpstream } from '../test-support/raw-upstream.js';
-import { estimateInputTokens } from './estimate.js';
+import { estimateInputTokens, TOOL_PROMPT_TOKENS } from './estimate.js';
 
 /** About 16 KB of code, as a coding agent writes a file with a tool call. */
 const FILE = Array.from({ length: 400 }, (_, i) => `export const value${i} = compute(${i}, "item-${i}");`).join('\n');
@@ -210,6 +213,129 @@ describe('a budget against concurrent chat calls whose text is one token a byte 
       expect(spentUsd, `budget spent $${spentUsd.toFixed(3)} of $${budgetUsd} by ${admitted} of ${calls} calls`).toBeLessThanOrEqual(budgetUsd);
       expect({ admitted, refusedForBudget: statuses.filter((s) => s === 402).length, reservedUsd }).toEqual({ admitted: 4, refusedForBudget: calls - 4, reservedUsd: 0 });
       expect((await h.stores!.ledger.summary({ tenantId: 'acme' })).costUsd).toBeCloseTo(spentUsd, 9);
+    } finally {
+      await served.close(1000);
+      await h.close();
+      await upstream.close();
+    }
+  });
+});
+
+/**
+ * Tokens a provider bills that the request does not carry. Anthropic's "Tool use pricing and tokens": with tools it
+ * adds a tool-use system prompt of 159 to 530 tokens by model and tool_choice (346 for auto/none on the Claude 4
+ * models), and core's Anthropic engine answers a JSON response format through a forced tool (its own name and
+ * description), which pays that prompt too.
+ */
+describe('the bound of the hidden tool-use prompt and of JSON answer formats', () => {
+  const user = { role: 'user' as const, content: 'Weather in Oslo?' };
+  const tool = { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } };
+  const plain = estimateInputTokens({ messages: [user] });
+
+  it('adds the tool prompt once for tools, whatever their number, on top of their schemas', () => {
+    const one = estimateInputTokens({ messages: [user], tools: [tool] });
+    const two = estimateInputTokens({ messages: [user], tools: [tool, { ...tool, name: 'get_time' }] });
+    expect(one - plain).toBe(TOOL_PROMPT_TOKENS + Buffer.byteLength(JSON.stringify([tool])));
+    expect(two - plain).toBe(TOOL_PROMPT_TOKENS + Buffer.byteLength(JSON.stringify([tool, { ...tool, name: 'get_time' }])));
+    // Above the largest documented figure (Claude 3 Opus, auto: 530).
+    expect(TOOL_PROMPT_TOKENS).toBeGreaterThan(530);
+    expect(estimateInputTokens({ messages: [user], tools: [] })).toBe(plain + 2);
+  });
+
+  it('adds it, and the forced tool\'s text, for a json_object or json_schema format; once with tools', () => {
+    const object = estimateInputTokens({ messages: [user], responseFormat: { type: 'json_object' } }) - plain;
+    // The forced tool of core's Anthropic engine: its name, instruction and schema are under 256 bytes.
+    expect(object).toBeGreaterThanOrEqual(TOOL_PROMPT_TOKENS + 'json_answer'.length + 'Give your complete answer as a JSON object: the input of this tool is the answer.'.length);
+    const schema = { type: 'object', properties: { temperature: { type: 'number' } } };
+    const format = { type: 'json_schema' as const, name: 'reading', description: 'The reading of the station.', schema };
+    const json = estimateInputTokens({ messages: [user], responseFormat: format }) - plain;
+    expect(json - object).toBe(Buffer.byteLength(JSON.stringify(schema)) + 'reading'.length + 'The reading of the station.'.length);
+    const both = estimateInputTokens({ messages: [user], tools: [tool], responseFormat: format }) - plain;
+    expect(both).toBe(json + Buffer.byteLength(JSON.stringify([tool])));
+    expect(estimateInputTokens({ messages: [user], responseFormat: { type: 'text' } })).toBe(plain);
+  });
+
+  it('counts a /v1/messages output_config.format (sent as it is) at least as a chat json_schema format, and thinking', () => {
+    // A 4 KB output schema (80 string properties with descriptions), as an extraction call sends.
+    const properties: Record<string, unknown> = {};
+    for (let i = 0; i < 80; i++) properties[`field_${i}`] = { type: 'string', description: `The value of field number ${i} as written in the document.` };
+    const schema = { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };
+    const bytes = Buffer.byteLength(JSON.stringify(schema));
+    const body = { model: 'claude', max_tokens: 10, messages: [{ role: 'user', content: 'Extract.' }] };
+    type Body = Parameters<typeof messagesToGenerateRequest>[0];
+    const messages = messagesToGenerateRequest({ ...body, output_config: { format: { type: 'json_schema', schema } } } as Body);
+    const plainMessages = messagesToGenerateRequest(body as Body);
+    // The schema reaches the provider (verbatim for an Anthropic deployment).
+    expect(JSON.stringify(messages.providerOptions)).toContain('field_79');
+    const chat = chatToGenerateRequest({ ...body, model: 'gpt', response_format: { type: 'json_schema', json_schema: { name: 'x', schema } } } as Parameters<typeof chatToGenerateRequest>[0]);
+    expect(estimateInputTokens(chat) - estimateInputTokens(plainMessages)).toBeGreaterThanOrEqual(bytes + TOOL_PROMPT_TOKENS);
+    expect(estimateInputTokens(messages) - estimateInputTokens(plainMessages), `a ${bytes}-byte schema sent to the provider`).toBeGreaterThanOrEqual(bytes + TOOL_PROMPT_TOKENS);
+    // Thinking given as it is (an Anthropic deployment gets it verbatim): its bytes, no tool prompt.
+    const thinking = messagesToGenerateRequest({ ...body, thinking: { type: 'adaptive' } } as Body);
+    expect(thinking.providerOptions).toBeDefined();
+    expect(estimateInputTokens(thinking) - estimateInputTokens(plainMessages)).toBe(Buffer.byteLength(JSON.stringify(thinking.providerOptions)));
+  });
+});
+
+describe('a budget against concurrent /v1/messages calls with one small tool (anthropic client, served gateway)', () => {
+  it('settles no more than the budget, the tool-use system prompt included', async () => {
+    /** Anthropic's documented tool-use system prompt, tool_choice auto or none (Claude 4 family). */
+    const toolUseSystemPrompt = 346;
+    const calls = 10;
+    let arrived = 0;
+    let refused = 0;
+    let open = false;
+    const waiting: Array<() => void> = [];
+    const release = (): void => {
+      if (open || arrived + refused < calls) return;
+      open = true;
+      for (const go of waiting.splice(0)) go();
+    };
+    // An Anthropic-wire upstream that bills as Anthropic documents: the tool-use system prompt plus the request's text
+    // and tool schema at a generous 4 bytes a token (not one a byte: even typical text overran the bound).
+    const upstream = await startAnthropicWireServer({
+      apiKey: 'sk-ant-up',
+      handler: async (r) => {
+        const body = r.body as { messages: unknown; tools?: unknown };
+        const prompt = toolUseSystemPrompt + Math.ceil(Buffer.byteLength(JSON.stringify(body.messages)) / 4) + Math.ceil(Buffer.byteLength(JSON.stringify(body.tools ?? [])) / 4);
+        arrived++;
+        // Every answer waits until each call reached the upstream or was refused: all reservations are taken first.
+        await new Promise<void>((go) => {
+          waiting.push(go);
+          release();
+        });
+        return { content: 'It is sunny.', usage: { input_tokens: prompt, output_tokens: 1 } };
+      },
+    });
+    const h = await createHarness({
+      stores: 'memory',
+      models: [{ name: 'claude', engine: 'anthropic', model: 'claude-sonnet-4-5', baseURL: upstream.url, apiKey: 'sk-ant-up', price: { input: 1_000, output: 1_000 } }],
+    });
+    const served = await serveGateway(h.gateway, { port: 0 });
+    try {
+      const budgetUsd = 1;
+      await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', budget: { amountUsd: budgetUsd, period: 'month' } });
+      const { secret } = await h.stores!.tenants.createKey('acme', { name: 'k' });
+      const client = new Anthropic({ baseURL: served.url, apiKey: secret, maxRetries: 0 });
+      const tools = [{ name: 'get_weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }];
+      const statuses = await Promise.all(
+        Array.from({ length: calls }, () =>
+          client.messages.create({ model: 'claude', max_tokens: 1, tools, messages: [{ role: 'user', content: 'Weather in Oslo?' }] }).then(
+            () => 200,
+            (e: unknown) => {
+              refused++;
+              release();
+              return (e as { status?: number }).status;
+            },
+          ),
+        ),
+      );
+      const admitted = statuses.filter((s) => s === 200).length;
+      const { spentUsd } = await h.stores!.budgets.spent('acme', 'month');
+      expect(spentUsd, `budget spent $${spentUsd.toFixed(3)} of $${budgetUsd} by ${admitted} of ${calls} calls`).toBeLessThanOrEqual(budgetUsd);
+      // One call is billed 346 + about 30 tokens: $0.38 at $1,000 per 1M; its bound (about 730 tokens) is reserved, so one is admitted.
+      expect(admitted).toBeGreaterThanOrEqual(1);
+      expect(statuses.filter((s) => s !== 200).every((s) => s === 402)).toBe(true);
     } finally {
       await served.close(1000);
       await h.close();

@@ -1,6 +1,6 @@
 import { CACHED_QUESTION_FACTOR, computeCost, type DeploymentInfo, type GenerateRequest } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
-import { estimateGuardMaxCostUsd, estimateInputTokens, estimateMaxCostUsd, estimateRequestTokenBound, maxInputRate, promptCacheMark, utf8ByteLength } from './estimate.js';
+import { estimateGuardMaxCostUsd, estimateInputTokens, estimateMaxCostUsd, estimateRequestTokenBound, IMAGE_INPUT_TOKENS, maxInputRate, promptCacheMark, TOOL_PROMPT_TOKENS, utf8ByteLength } from './estimate.js';
 
 const encoder = new TextEncoder();
 
@@ -29,7 +29,7 @@ describe('estimates', () => {
     expect(estimateInputTokens(request)).toBe(encoder.encode('héllo 😀').byteLength + 8 + 3 + 8);
   });
 
-  it('input tokens: every part the provider reads, one token a byte; 8 a message and a tool call; 1,600 an image', () => {
+  it('input tokens: every part the provider reads, one token a byte; 8 a message and a tool call; 5,000 an image; the tool prompt once', () => {
     const tools = [{ name: 'get_weather', description: 'Weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
     const schema = { type: 'object', properties: { answer: { type: 'string' } } };
     const full: GenerateRequest = {
@@ -40,17 +40,22 @@ describe('estimates', () => {
         { role: 'tool', toolCallId: 'call_1', content: 'sunny', parts: [{ type: 'text', text: 'sunny' }, { type: 'image', data: 'AAAA', mediaType: 'image/png' }] },
       ],
       tools,
-      responseFormat: { type: 'json_schema', name: 'a', schema },
+      responseFormat: { type: 'json_schema', name: 'a', description: 'An answer.', schema },
     };
     const bytes = (s: string) => encoder.encode(s).byteLength;
     const expected =
       4 * 8 +
       bytes('Be brief.') +
-      (bytes('漢字?') + 1_600 + bytes('ann')) +
+      (bytes('漢字?') + 5_000 + bytes('ann')) +
       (bytes('ok') + 8 + bytes('call_1') + bytes('get_weather') + bytes('{"city":"Oslo"}') + bytes('hm') + bytes('QUJD')) +
-      (bytes('call_1') + bytes('sunny') + 1_600) +
+      (bytes('call_1') + bytes('sunny') + 5_000) +
       bytes(JSON.stringify(tools)) +
-      bytes(JSON.stringify(schema));
+      // The response format: its schema, name and description, and the fixed text of Anthropic's forced JSON tool.
+      (bytes(JSON.stringify(schema)) + bytes('a') + bytes('An answer.') + 256) +
+      // Tools and a JSON format share one hidden tool-use prompt.
+      600;
+    expect(IMAGE_INPUT_TOKENS).toBe(5_000);
+    expect(TOOL_PROMPT_TOKENS).toBe(600);
     expect(estimateInputTokens(full)).toBe(expected);
   });
 

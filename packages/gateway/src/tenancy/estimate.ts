@@ -5,12 +5,33 @@ import type { GatewayRouter } from '../types.js';
 export { utf8ByteLength };
 
 /**
- * Prompt tokens assumed per image part. Images are priced by their pixels, which the gateway does not read:
- * this is the largest image Anthropic takes without downscaling (about 1.15 megapixels, ~1,600 tokens), above
- * OpenAI's high-detail tile cost of a GPT-4o image (at most 1,445: 8 tiles of 170 and 85) and Gemini's 258.
- * (OpenAI's patch-priced models multiply their patch count by a per-model factor and may count more.)
+ * Prompt tokens assumed per image part. Images are priced by their pixels, which the gateway does not read: this is
+ * above the most one image is billed by the providers' documented rules: Anthropic's largest image (Claude up to 4.6:
+ * about 1,600 tokens, 1.15 megapixels; Opus 4.7: 2,576 px on the long edge, about 3.75 megapixels, one token a
+ * 28x28 patch: under 4,800), OpenAI's patch-priced models (at most 1,536 32x32 patches times the model's factor:
+ * gpt-4.1-nano's 2.46 makes 3,779) and tile-priced GPT-4o (8 tiles of 170 and 85: 1,445), Gemini 3 (1,120 at high
+ * media resolution) and Gemini 2.x (258 a 768x768 tile: up to 19 tiles, a 3072x3072 image is 16). Not a bound of
+ * gpt-4o-mini's tile price (2,833 and 5,667 a tile, up to 48,169 tokens, at a rate that makes an image cost what
+ * GPT-4o's does) nor of a Gemini 2.x image of more than 19 tiles.
  */
-export const IMAGE_INPUT_TOKENS = 1_600;
+export const IMAGE_INPUT_TOKENS = 5_000;
+
+/**
+ * Prompt tokens a provider adds, unseen, to a call that has tools or asks for a JSON answer: Anthropic's tool-use
+ * system prompt ("Tool use pricing and tokens": 159 to 530 tokens by model and tool_choice, 346 for auto/none and 313
+ * for any/tool on the Claude 4 models), which a JSON response format pays too (core's Anthropic engine makes it a
+ * forced tool), and counted for a verbatim Anthropic `output_config.format` as well. Above the other providers'
+ * wrapping: OpenAI renders its functions in the system message as a TypeScript namespace (a few tokens of wrapping,
+ * each definition fewer tokens than its JSON bytes), Gemini bills its function declarations and response schema.
+ */
+export const TOOL_PROMPT_TOKENS = 600;
+
+/**
+ * The fixed text of core's Anthropic JSON-mode tool, which a JSON response format becomes: its name
+ * (`options.jsonToolName`, at most 64 bytes), its instruction (about 100 bytes), its JSON keys, a `json_object`'s
+ * schema and `strict`: under 256 bytes. The format's name, description and schema are counted apart.
+ */
+const JSON_TOOL_TOKENS = 256;
 
 /**
  * Tokens of framing assumed per message and per tool call (role, separators, the reply's priming: OpenAI counts 3 a
@@ -24,14 +45,17 @@ const FRAMING_TOKENS = 8;
  * for odd text, through their byte fallback) makes of a text: "a\nb\nc\n...", random base64, digits between
  * punctuation are one token a byte. Counted: message text, names, an assistant turn's tool calls (id, name and
  * arguments) and reasoning blocks sent back (text, or a redacted block's data), a tool result's call id, the tool
- * schemas and a json_schema response format; plus `FRAMING_TOKENS` per message and per tool call; each image counts
+ * schemas, a json_schema response format (schema, name, description) and the provider options sent as they are
+ * (Messages' `thinking` and `output_config`, serialized only when present); plus `FRAMING_TOKENS` per message and
+ * per tool call; `TOOL_PROMPT_TOKENS` once with tools or a JSON answer format (a response format other than text, or
+ * an `output_config.format`) and `JSON_TOOL_TOKENS` for a response format's forced tool; each image counts
  * `IMAGE_INPUT_TOKENS` (a tool result's images, in its `parts`, too: its text is its `content`). It is the budget
  * reservation's prompt and the tokens-per-minute charge before the call: it must not fall below what the call is
  * billed, so concurrent calls cannot spend past a budget. English prose is about 4 bytes a token, so a typical
  * prompt is reserved about 4 times over until the call settles at its real cost (and `finish` corrects the
  * `tpm` charge to the real usage). Not a count to show: `count_tokens` answers core's typical estimate
- * (`estimateRequestTokens`). A walk over string lengths; only the tool and response schemas (small objects) are
- * serialized.
+ * (`estimateRequestTokens`). A walk over string lengths; only the tool and response schemas and the provider options
+ * (small objects) are serialized.
  */
 export function estimateInputTokens(request: GenerateRequest): number {
   let tokens = 0;
@@ -51,9 +75,27 @@ export function estimateInputTokens(request: GenerateRequest): number {
       if (Array.isArray(m.parts)) for (const part of m.parts) if (part?.type === 'image') tokens += IMAGE_INPUT_TOKENS;
     }
   }
-  if (request.tools) tokens += utf8ByteLength(JSON.stringify(request.tools));
-  if (request.responseFormat?.type === 'json_schema') tokens += utf8ByteLength(JSON.stringify(request.responseFormat.schema) ?? '');
-  return tokens;
+  const tools = request.tools;
+  let toolPrompt = tools !== undefined && tools.length > 0;
+  if (tools) tokens += utf8ByteLength(JSON.stringify(tools));
+  const format = request.responseFormat;
+  if (format && format.type !== 'text') {
+    toolPrompt = true;
+    tokens += JSON_TOOL_TOKENS;
+    if (format.type === 'json_schema') {
+      tokens += utf8ByteLength(JSON.stringify(format.schema) ?? '');
+      if (format.name) tokens += utf8ByteLength(format.name);
+      if (format.description) tokens += utf8ByteLength(format.description);
+    }
+  }
+  const options = request.providerOptions;
+  if (options) {
+    // Sent as they are (Messages' `thinking` and `output_config`): their bytes, and a JSON output format's allowance.
+    tokens += utf8ByteLength(JSON.stringify(options) ?? '');
+    const outputConfig = options.anthropic?.output_config;
+    if (typeof outputConfig === 'object' && outputConfig !== null && (outputConfig as { format?: unknown }).format != null) toolPrompt = true;
+  }
+  return toolPrompt ? tokens + TOOL_PROMPT_TOKENS : tokens;
 }
 
 /** The longest prompt-cache TTL a request asks for: `'1h'`, `'5m'`, or undefined when it carries no mark. */
