@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { AttemptScope } from './attempt-scope.js';
+import { AttemptScope, LinkedController } from './attempt-scope.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -107,6 +107,28 @@ describe('AttemptScope.race', () => {
     const late = new AttemptScope(parent.signal, {}, { deployment: 'd' }, parent.signal);
     await expect(late.race(Promise.resolve(1))).rejects.toThrow('gone');
     late.dispose();
+  });
+
+  it("under a call's light link (an AttemptSignal parent): follows its abort, and once disposed neither follows it nor leaves a listener on the caller's signal", async () => {
+    const caller = new AbortController();
+    const call = new LinkedController(caller.signal, true);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(1);
+    const scope = new AttemptScope(call.signal, {}, { deployment: 'd' }, caller.signal, true);
+    const pending = scope.race(new Promise<never>(() => {}));
+    caller.abort(new Error('client gone'));
+    await expect(pending).rejects.toThrow('client gone');
+    expect(call.aborted && scope.aborted && scope.signal.reason === call.signal.reason).toBe(true);
+    scope.dispose();
+    call.dispose();
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+
+    // Disposed before the link aborts: the scope is left alone.
+    const other = new LinkedController(undefined, true);
+    const left = new AttemptScope(other.signal, {}, { deployment: 'd' }, undefined, true);
+    left.dispose();
+    other.abort(new Error('closed'));
+    expect(other.signal.aborted).toBe(true);
+    expect(left.aborted || left.signal.aborted).toBe(false);
   });
 });
 

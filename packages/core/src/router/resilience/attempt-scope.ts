@@ -1,6 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError, afterResponseError, toLLMError } from '../../errors/to-llm-error.js';
-import { AttemptSignalController } from '../../util/abort.js';
+import { AttemptSignal } from '../../util/abort.js';
 import { timerDelay } from '../../util/timer-delay.js';
 
 export interface AttemptTimeouts {
@@ -19,8 +19,11 @@ export interface AttemptTimeouts {
  * `TAKES_ATTEMPT_SIGNALS`), not an `AbortController`'s.
  */
 export class LinkedController {
-  readonly controller: AbortController | AttemptSignalController;
-  private readonly onParentAbort: (() => void) | undefined;
+  /** The signal: an `AbortController`'s, or (`light`) an `AttemptSignal` this class aborts itself. */
+  readonly signal: AbortSignal;
+  private readonly controller: AbortController | undefined;
+  /** The listener on an `EventTarget` parent; none on an `AttemptSignal` parent, which calls `handleEvent`. */
+  private onParentAbort: (() => void) | undefined;
   /** The signal aborted (read without the signal's own getter, which checks its receiver on every call). */
   private isAborted = false;
   /** Called once, right after the signal aborted (not when it was born aborted). */
@@ -30,19 +33,23 @@ export class LinkedController {
     private readonly parent: AbortSignal | undefined,
     light = false,
   ) {
-    this.controller = light ? new AttemptSignalController() : new AbortController();
+    if (light) this.signal = new AttemptSignal() as unknown as AbortSignal;
+    else this.signal = (this.controller = new AbortController()).signal;
     if (!parent) return;
     if (parent.aborted) {
       this.isAborted = true;
-      this.controller.abort(parent.reason);
+      this.abortSignal(parent.reason);
       return;
     }
-    this.onParentAbort = () => this.abort(parent.reason);
-    parent.addEventListener('abort', this.onParentAbort, { once: true });
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
+    // An `AttemptSignal` parent (a call's link, under which a stream attempt's scope is made) calls this object's
+    // `handleEvent`: no listener closure per link. An `EventTarget` parent (the caller's signal) gets a closure, added
+    // without `{ once: true }` (which makes Node allocate about 110 bytes more per listener): `dispose()` removes it,
+    // and every owner disposes its link (a signal aborts once, and so does `abort`).
+    if (parent instanceof AttemptSignal) parent.addEventListener('abort', this);
+    else {
+      this.onParentAbort = () => this.abort(parent.reason);
+      parent.addEventListener('abort', this.onParentAbort);
+    }
   }
 
   /** True once the signal aborted (every abort goes through this class). */
@@ -53,12 +60,25 @@ export class LinkedController {
   abort(reason?: unknown): void {
     if (this.isAborted) return;
     this.isAborted = true;
-    this.controller.abort(reason);
+    this.abortSignal(reason);
     this.onAbort?.();
   }
 
+  /** The `AttemptSignal` parent aborted (an abort listener as an object, see the constructor). */
+  handleEvent(): void {
+    this.abort(this.parent!.reason);
+  }
+
   dispose(): void {
-    if (this.parent && this.onParentAbort) this.parent.removeEventListener('abort', this.onParentAbort);
+    const parent = this.parent;
+    if (!parent) return;
+    if (this.onParentAbort) parent.removeEventListener('abort', this.onParentAbort);
+    else if (parent instanceof AttemptSignal) parent.removeEventListener('abort', this);
+  }
+
+  private abortSignal(reason: unknown): void {
+    if (this.controller) this.controller.abort(reason);
+    else (this.signal as unknown as AttemptSignal).abort(reason);
   }
 }
 
