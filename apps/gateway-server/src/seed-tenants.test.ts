@@ -9,14 +9,17 @@
  * conflicts goes on as if it existed.
  */
 import { createStateStores, parseConfig, type StateStores, type TenantStore } from '@llmrr/core';
+import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import type { GatewayLogEntry } from '@llmrr/gateway';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_TENANT_ID, seedTenants } from './seed-tenants.js';
 import { readSettings } from './settings.js';
 import { startServer } from './start-server.js';
+import { adminCall, gatewaySetup, startGateway, stopGateway, type Gateway } from './test-support/gateway-processes.js';
 
 const yamlConfig = (amountUsd: number, rpm: number) =>
   `version: 3\nmodels:\n  - name: shared-mock\n    engine: mock\ntenants:\n  - id: acme\n    name: Acme\n    limits: { rpm: ${rpm} }\n    budget: { amountUsd: ${amountUsd}, period: month }\n    models:\n      - name: acme-mock\n        engine: mock\n`;
@@ -191,6 +194,66 @@ describe('a config tenant deleted through the admin API', () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * A config tenant's model keys stay out of the tenant store: the router serves a config tenant's models from the
+ * config itself, so the stored copy (what `GET /admin/tenants/:id` shows) holds them as `[redacted]`, `apiKey` and
+ * `headers` values alike. A key given as `${VAR}` ("keys stay out of files") used to be written in clear into
+ * `.data/llmrr.db` (PostgreSQL's tenants table in shared mode) and answered by the admin API.
+ */
+describe("a v3 config tenant model's key given as ${VAR}", () => {
+  const ADMIN = 'admin-secret-for-tests-0123456789';
+  const SECRET = 'sk-live-config-tenant-4f9c2a7e1b3d5f60';
+  let wire: OpenAIWireServer | undefined;
+  let g: Gateway | undefined;
+  let dir: string | undefined;
+  afterAll(async () => {
+    await stopGateway(g);
+    await wire?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is neither answered by the admin API nor written to the data directory; the model is called with it (a server process)', async () => {
+    wire = await startOpenAIWireServer();
+    const config = {
+      version: 3,
+      models: [{ name: 'mock', engine: 'mock' }],
+      routing: { strategy: 'priority' },
+      tenants: [{ id: 'acme', models: [{ name: 'own', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'x', apiKey: '${CONFIG_TENANT_KEY}', headers: { 'x-upstream-token': '${CONFIG_TENANT_KEY}' } }] }],
+    };
+    const setup = gatewaySetup(config, 'embedded', ADMIN, 'llmrr-gw-seed-secret-');
+    dir = setup.dir;
+    g = await startGateway('gateway', { ...setup.env, CONFIG_TENANT_KEY: SECRET });
+    const tenant = await adminCall<{ models: Array<Record<string, unknown>> }>(g, ADMIN, 'GET', '/admin/tenants/acme', undefined, 200);
+    expect(tenant.models).toMatchObject([{ name: 'own', apiKey: '[redacted]', headers: { 'x-upstream-token': '[redacted]' } }]);
+    const { secret } = await adminCall<{ secret: string }>(g, ADMIN, 'POST', '/admin/tenants/acme/keys', { name: 'k' }, 201);
+    const answer = await new OpenAI({ baseURL: `${g.url}/v1`, apiKey: secret, maxRetries: 0 }).chat.completions.create({ model: 'own', messages: [{ role: 'user', content: 'hi' }] });
+    expect(answer.choices[0]?.message.content).toBeTruthy();
+    expect(wire.requests.map((r) => [r.headers.authorization, r.headers['x-upstream-token']])).toEqual([[`Bearer ${SECRET}`, SECRET]]);
+    await stopGateway(g);
+    g = undefined;
+    const dataDir = join(dir, 'data');
+    expect(readdirSync(dataDir).filter((f) => readFileSync(join(dataDir, f)).includes(SECRET))).toEqual([]);
+  }, 120_000);
+
+  it('a copy stored with the key (an earlier version) is written over by the next start', async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    try {
+      const model = { name: 'own', engine: 'openai-compatible', baseURL: 'http://127.0.0.1:9/v1', apiKey: SECRET };
+      await stores.tenants.createTenant({ id: 'acme', name: 'acme', models: [model] });
+      const logs: GatewayLogEntry[] = [];
+      await seedTenants(stores, v3([{ id: 'acme', models: [model] }]), { demo: false, source: 'llmrr.config.yaml', log: (e) => logs.push(e) });
+      expect((await stores.tenants.getTenant('acme'))?.models).toMatchObject([{ name: 'own', apiKey: '[redacted]' }]);
+      expect(JSON.stringify(await stores.tenants.getTenant('acme'))).not.toContain(SECRET);
+      expect(logs.map((e) => e.message)).toEqual(['tenant "acme" set to the config (llmrr.config.yaml): models']);
+      // Stored so, the next start changes nothing.
+      await seedTenants(stores, v3([{ id: 'acme', models: [model] }]), { demo: false, source: 'llmrr.config.yaml', log: (e) => logs.push(e) });
+      expect(logs).toHaveLength(1);
+    } finally {
+      await stores.close();
     }
   });
 });

@@ -1,9 +1,15 @@
 import { canonicalJson, LLMError, type RouterConfig, type Tenant, type TenantConfig, type TenantInput, type TenantPatch } from '@llmrr/core';
-import { checkTenantIdUnused, type GatewayLogEntry, type GatewayStores } from '@llmrr/gateway';
+import { checkTenantIdUnused, redactModelSecrets, type GatewayLogEntry, type GatewayStores } from '@llmrr/gateway';
 
 export const DEMO_TENANT_ID = 'demo';
 
-/** The fields of a stored tenant that a v3 config's tenant states (`null`: the config leaves it unset). */
+/**
+ * The fields of a stored tenant that a v3 config's tenant states (`null`: the config leaves it unset). Its models
+ * without their secrets (`apiKey` and `headers` values as `[redacted]`): the router serves a config tenant's models
+ * from the config itself, so the stored copy only shows them (admin API), and a key the config takes from the
+ * environment (`${VAR}`) never reaches the tenant store. A copy stored with them by an earlier version differs, so
+ * the next start writes it over.
+ */
 type ConfiguredFields = Required<Pick<TenantPatch, 'name' | 'tier' | 'preferences' | 'allowedModels' | 'limits' | 'budget' | 'models'>>;
 
 function configured(t: TenantConfig): ConfiguredFields {
@@ -14,7 +20,7 @@ function configured(t: TenantConfig): ConfiguredFields {
     allowedModels: t.allowedModels ?? null,
     limits: t.limits ?? null,
     budget: t.budget ?? null,
-    models: t.models.length > 0 ? t.models : null,
+    models: t.models.length > 0 ? redactModelSecrets(t.models) : null,
   };
 }
 

@@ -20,6 +20,7 @@ import {
 import type { GatewayStores } from '../types.js';
 import type { TenantModelSync } from '../tenants/tenant-model-sync.js';
 import { rejectNul } from './admin-input.js';
+import { publicTenant, rejectRedacted } from './admin-secrets.js';
 import { parseRange, periodRange } from './admin-time.js';
 import { isoDateTimeMs } from '../schemas/iso-date-time.js';
 import { checkTenantModels } from './check-tenant-models.js';
@@ -85,8 +86,9 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       throw new LLMError({ code: 'invalid_request', message: `${param}: unknown strategy "${name.slice(0, 100)}" (known: ${known.join(', ')})`, param });
     });
   };
+  /** `query`: the query parameters the route takes (any other is a 400 naming it: `checkQuery`). */
   const guard =
-    (handler: AdminHandler) =>
+    (handler: AdminHandler, query: readonly string[] = []) =>
     async (c: AppContext): Promise<Response> => {
       const requestId = c.get('requestId');
       const stores = deps.stores;
@@ -109,9 +111,10 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
             deps.log(`admin change applied but its audit entry was not written: ${action}${target ? ` ${target}` : ''}`, requestId, e);
           }
         };
-        // Path and query parameters: a NUL is a 400 naming the parameter (PostgreSQL text cannot hold one).
+        // Path and query parameters: a NUL is a 400 naming the parameter (PostgreSQL text cannot hold one); the query
+        // string has the route's own parameters only (`checkQuery`).
         for (const [name, value] of Object.entries(c.req.param() as Record<string, string>)) rejectNul(value, name);
-        for (const [name, values] of Object.entries(c.req.queries())) for (const v of values) rejectNul(v, name);
+        checkQuery(c, query);
         const res = await handler(c, stores, audit);
         if (auditFailed) res.headers.set('x-llmrr-audit', 'failed');
         return res;
@@ -135,13 +138,14 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s) => {
       const limit = limitParam(c);
       const offset = intParam(c, 'offset', 0);
-      return ok(c, { data: await s.tenants.listTenants({ limit, offset }) });
-    }),
+      return ok(c, { data: (await s.tenants.listTenants({ limit, offset })).map(publicTenant) });
+    }, PAGE),
   );
   app.post(
     '/admin/tenants',
     guard(async (c, s, audit) => {
       const input = validateBody(AdminTenantCreateSchema, await body(c));
+      rejectRedacted(input.models);
       checkTenantModels(input.models);
       checkCascadeNames(input.models);
       checkStrategy(input.preferences?.strategy);
@@ -151,7 +155,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const tenant = await s.tenants.createTenant(input);
       syncModels(tenant, since);
       await audit('tenant.create', tenant.id, { name: tenant.name, tier: tenant.tier, ...(tenant.models ? { models: tenant.models.map((m) => m.name) } : {}) });
-      return ok(c, tenant, 201);
+      return ok(c, publicTenant(tenant), 201);
     }),
   );
   app.get(
@@ -160,7 +164,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const id = c.req.param('id')!;
       const tenant = await s.tenants.getTenant(id);
       if (!tenant) throw notFound('Tenant', id);
-      return ok(c, tenant);
+      return ok(c, publicTenant(tenant));
     }),
   );
   app.patch(
@@ -168,6 +172,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s, audit) => {
       const id = c.req.param('id')!;
       const patch = validateBody(AdminTenantPatchSchema, await body(c));
+      rejectRedacted(patch.models);
       checkTenantModels(patch.models ?? undefined);
       checkCascadeNames(patch.models);
       checkStrategy(patch.preferences?.strategy);
@@ -177,7 +182,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const tenant = await s.tenants.updateTenant(id, patch);
       syncModels(tenant, since);
       await audit('tenant.update', id, { fields: Object.keys(patch), ...(patch.models !== undefined ? { models: patch.models?.map((m) => m.name) ?? null } : {}) });
-      return ok(c, tenant);
+      return ok(c, publicTenant(tenant));
     }),
   );
   app.delete(
@@ -217,7 +222,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const limits = validateBody(AdminLimitsPutSchema, await body(c));
       const tenant = await s.tenants.updateTenant(id, { limits });
       await audit('limits.update', id, { limits });
-      return ok(c, tenant);
+      return ok(c, publicTenant(tenant));
     }),
   );
   app.get(
@@ -238,7 +243,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const budget = validateBody(AdminBudgetPutSchema, await body(c));
       const tenant = await s.tenants.updateTenant(id, { budget });
       await audit('budget.update', id, { budget });
-      return ok(c, tenant);
+      return ok(c, publicTenant(tenant));
     }),
   );
 
@@ -335,14 +340,14 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
         throw new LLMError({ code: 'invalid_request', message: 'groupBy must be one of model, tenant, key, day, status', param: 'groupBy' });
       }
       return ok(c, await s.ledger.summary({ ...q, ...(groupBy ? { groupBy: groupBy as UsageGroupBy } : {}) }));
-    }),
+    }, [...USAGE_FILTERS, 'groupBy']),
   );
   app.get(
     '/admin/usage/entries',
     guard(async (c, s) => {
       const q: UsageQuery = { ...usageQuery(c), limit: limitParam(c), offset: intParam(c, 'offset', 0) };
       return ok(c, { data: await s.ledger.query(q) });
-    }),
+    }, [...USAGE_FILTERS, ...PAGE]),
   );
   app.get(
     '/admin/usage/:requestId',
@@ -358,12 +363,15 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s) => {
       const id = c.req.param('id')!;
       const period = c.req.query('period');
+      // Both would be a guess at which range was meant (an invoice for another range than the one asked for).
+      const also = period !== undefined ? (['from', 'to'] as const).find((p) => c.req.query(p) !== undefined) : undefined;
+      if (also) throw new LLMError({ code: 'invalid_request', message: `${also} cannot be given with period (give period, or from and to)`, param: also });
       const range = period !== undefined ? periodRange(period) : invoiceRange(parseRange(c.req.query('from'), c.req.query('to')), deps.now());
       // A deleted tenant's invoice stays readable (its usage records are kept under its id); an id that never was a
       // tenant is a 404, as on /budget, /limits and /keys.
       if (!(await s.tenants.getTenant(id)) && (await formerTenant(s, id)) === undefined) throw notFound('Tenant', id);
       return ok(c, await s.ledger.invoice(id, range.start, range.end));
-    }),
+    }, ['period', 'from', 'to']),
   );
   app.get(
     '/admin/audit',
@@ -383,7 +391,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
         ...(afterSeq !== undefined ? { afterSeq: intParam(c, 'afterSeq', 0) } : {}),
       };
       return ok(c, { data: await s.audit.list(q) });
-    }),
+    }, ['actor', 'action', 'target', 'from', 'to', 'afterSeq', 'limit', 'order']),
   );
   app.get(
     '/admin/audit/verify',
@@ -420,6 +428,31 @@ async function formerTenant(s: Pick<GatewayStores, 'ledger' | 'audit'>, id: stri
 /** Epoch ms from a validated `expiresAt` (epoch ms or an RFC 3339 date-time with offset). */
 function toEpochMs(v: number | string): number {
   return typeof v === 'number' ? v : isoDateTimeMs(v)!;
+}
+
+/** A list's paging parameters. */
+const PAGE = ['limit', 'offset'] as const;
+
+/** The ledger filters of `/admin/usage` and `/admin/usage/entries` (`usageQuery`). */
+const USAGE_FILTERS = ['tenant', 'key', 'model', 'from', 'to'] as const;
+
+/**
+ * An admin route's query string: only the parameters the route takes (`known`; none when empty), each once, none
+ * empty and none with a NUL (PostgreSQL text cannot hold one); else a 400 `invalid_request` naming the parameter.
+ * Dropped silently, a misspelt filter (`?tenant_id=acme`, `?month=2026-10`), a repeated one or an empty one
+ * (`?tenant=`) would be answered as if absent: every tenant's usage, or the all-time invoice, with a 200.
+ */
+function checkQuery(c: AppContext, known: readonly string[]): void {
+  for (const [name, values] of Object.entries(c.req.queries())) {
+    const shown = name.slice(0, 100);
+    if (!known.includes(name)) {
+      throw new LLMError({ code: 'invalid_request', message: `unknown query parameter "${shown}" (${known.length > 0 ? `known: ${known.join(', ')}` : 'this route takes none'})`, param: shown });
+    }
+    if (values.length > 1) throw new LLMError({ code: 'invalid_request', message: `query parameter ${name} must be given once, got ${values.length}`, param: name });
+    const value = values[0] ?? '';
+    if (value === '') throw new LLMError({ code: 'invalid_request', message: `query parameter ${name} must not be empty (leave it out instead)`, param: name });
+    rejectNul(value, name);
+  }
 }
 
 /** The most rows a list answers at once: core's stores take a larger limit as this one. */

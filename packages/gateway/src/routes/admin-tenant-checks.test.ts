@@ -1,6 +1,7 @@
+import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
-import { post, type Harness } from '../test-support/harness.js';
+import { mockModel, post, type Harness } from '../test-support/harness.js';
 
 /**
  * Ledger rows and budget spend are keyed by the tenant id, and ledger rows are never rewritten. So a deleted
@@ -174,4 +175,66 @@ describe('POST /admin/tenants with an own model whose key fetch cannot send', ()
     expect(text).toContain('must be at most 65536 characters');
     expect(text).not.toContain('TENANT-SECRET');
   });
+});
+
+/**
+ * A tenant's own model's `apiKey` and `headers` values are write-only in the admin API, like a key's secret: the
+ * answers show them as `[redacted]` (the store keeps them and the model is called with them). A model sent back as
+ * shown (a read-modify-write `PATCH`) is a 400 naming the field, not stored with `[redacted]` as its key.
+ */
+describe("a tenant's own model's apiKey and header values in the admin API", () => {
+  const KEY = 'sk-tenant-upstream-7d1e5a90c2';
+  const TOKEN = 'tok-tenant-header-3b8f61';
+  let h: Harness;
+  let wire: OpenAIWireServer;
+  const admin = adminApi(() => h.gateway);
+  const model = (apiKey: string, token: string) => ({ name: 'own', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'x', apiKey, headers: { 'x-upstream-token': token } });
+
+  beforeEach(async () => {
+    wire = await startOpenAIWireServer();
+    h = await createAdminHarness({ models: [mockModel('mock')] });
+  });
+  afterEach(async () => {
+    await h.close();
+    await wire.close();
+  });
+
+  it('no answer shows them (create, read, list, changes, audit); the model is called with them', async () => {
+    const created = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models: [model(KEY, TOKEN)] });
+    expect(created.status).toBe(201);
+    const answers = [await created.text()];
+    for (const [method, path, body] of [
+      ['GET', '/admin/tenants/acme'],
+      ['GET', '/admin/tenants'],
+      ['PATCH', '/admin/tenants/acme', { name: 'Acme 2' }],
+      ['PUT', '/admin/tenants/acme/limits', { rpm: 100 }],
+      ['PUT', '/admin/tenants/acme/budget', { amountUsd: 10, period: 'month' }],
+      ['GET', '/admin/audit'],
+    ] as const) {
+      const res = await admin(method, path, body);
+      expect(res.status, path).toBe(200);
+      answers.push(await res.text());
+    }
+    expect(answers.filter((a) => a.includes(KEY) || a.includes(TOKEN))).toEqual([]);
+    const shown = (JSON.parse(answers[1]!) as { models: Array<Record<string, unknown>> }).models[0];
+    expect(shown).toMatchObject({ name: 'own', baseURL: wire.baseURL, apiKey: '[redacted]', headers: { 'x-upstream-token': '[redacted]' } });
+
+    const { secret } = (await (await admin('POST', '/admin/tenants/acme/keys', { name: 'k' })).json()) as { secret: string };
+    const res = await post(h.gateway, '/v1/chat/completions', { model: 'own', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+    expect(res.status, await res.text()).toBe(200);
+    expect(wire.requests.map((r) => [r.headers.authorization, r.headers['x-upstream-token']])).toEqual([[`Bearer ${KEY}`, TOKEN]]);
+  });
+
+  for (const [label, sent, param] of [
+    ['apiKey', () => model('[redacted]', TOKEN), 'models.0.apiKey'],
+    ['a header value', () => model(KEY, '[redacted]'), 'models.0.headers.x-upstream-token'],
+  ] as const) {
+    it(`${label} sent back as shown is a 400 naming ${param}; the stored model is kept`, async () => {
+      expect((await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models: [model(KEY, TOKEN)] })).status).toBe(201);
+      const res = await admin('PATCH', '/admin/tenants/acme', { models: [sent()] });
+      expect({ status: res.status, error: ((await res.json()) as { error?: unknown }).error }).toMatchObject({ status: 400, error: { code: 'invalid_request', param } });
+      expect((await admin('POST', '/admin/tenants', { id: 'beta', name: 'Beta', models: [sent()] })).status).toBe(400);
+      expect((await h.stores!.tenants.getTenant('acme'))?.models?.[0]).toMatchObject({ apiKey: KEY, headers: { 'x-upstream-token': TOKEN } });
+    });
+  }
 });
