@@ -2,11 +2,11 @@
  * Anthropic-wire upstreams that misbehave as real ones (and Anthropic-compatible APIs) do: an `error` event as the
  * first event of a 200 stream (overloaded during the stream's start), a `message_delta` without usage (MiniMax's
  * Anthropic-compatible API: the output is estimated from the answer, not billed as message_start's placeholder 1 or
- * 0), unknown events, a stream broken after its text. Raw node:http upstream; official Anthropic and openai clients
- * on the served gateway.
+ * 0), unknown events, a stream broken after its text, or after `message_delta` (its final usage: billed as reported).
+ * Raw node:http upstream; official Anthropic and openai clients on the served gateway.
  */
 import type { ServerResponse } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ledgerRow } from '../test-support/ledger-wait.js';
 import { startRawUpstream, type RawUpstream } from '../test-support/raw-upstream.js';
 import type { SdkGateway } from '../test-support/served-gateway.js';
@@ -175,5 +175,52 @@ describe('a stream that breaks after text: the delivered text is billed (message
     const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
     expect(row.status).toBe('aborted');
     expect(row.outputTokens, JSON.stringify(row)).toBeGreaterThan(100);
+  });
+});
+
+describe("a stream that breaks after message_delta (its final usage) and before message_stop: the output message_delta reported is billed, not an estimate", () => {
+  /** The whole answer (input 1000, output 500 reported) up to message_stop, left out. */
+  const untilStop = () => {
+    const whole = textStream(LONG, 10, { output_tokens: 500 }, { input_tokens: 1000, output_tokens: 1 });
+    return whole.slice(0, whole.indexOf('event: message_stop'));
+  };
+
+  it.each([
+    ['ended cleanly without message_stop', false],
+    ['connection cut', true],
+  ])('%s: the error row has the 500 output tokens reported (about 225 by an estimate of the text)', async (_name, cut) => {
+    raw.handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (cut) res.write(untilStop(), () => res.socket?.destroy());
+      else res.end(untilStop());
+    };
+    const stream = gw.anthropic().messages.stream({ model: 'claude-raw', max_tokens: 600, messages: [{ role: 'user', content: 'x' }] });
+    const failure = await stream.done().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeDefined();
+    const row = await ledgerRow(gw, (await stream.withResponse()).response.headers.get('x-request-id')!);
+    expect(row).toMatchObject({ status: 'error', inputTokens: 1000, outputTokens: 500 });
+    expect(row.costUsd).toBeCloseTo((1000 * 1 + 500 * 2) / 1e6, 12);
+  });
+
+  it('a whole stream is billed once, as message_delta reported, and the client gets the same message_delta usage', async () => {
+    raw.handle = (_req, res) => sse(res, `${untilStop()}${ev('message_stop', {})}`);
+    const before = (await gw.harness.stores!.budgets.spent('acme', 'month')).spentUsd;
+    const stream = gw.anthropic().messages.stream({ model: 'claude-raw', max_tokens: 600, messages: [{ role: 'user', content: 'x' }] });
+    let deltaUsage: { output_tokens: number } | undefined;
+    stream.on('streamEvent', (e) => {
+      if (e.type === 'message_delta') deltaUsage = e.usage;
+    });
+    const message = await stream.finalMessage();
+    expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: LONG })]);
+    expect(deltaUsage).toMatchObject({ output_tokens: 500, input_tokens: 1000 });
+    expect(message.usage).toMatchObject({ input_tokens: 1000, output_tokens: 500 });
+    const row = await ledgerRow(gw, (await stream.withResponse()).response.headers.get('x-request-id')!);
+    expect(row).toMatchObject({ status: 'success', inputTokens: 1000, outputTokens: 500 });
+    expect(row.costUsd).toBeCloseTo((1000 * 1 + 500 * 2) / 1e6, 12);
+    // Charged to the budget once (not the usage part and the finish each).
+    await vi.waitFor(async () => expect((await gw.harness.stores!.budgets.spent('acme', 'month')).spentUsd - before).toBeCloseTo(row.costUsd, 12), { timeout: 8000, interval: 20 });
   });
 });

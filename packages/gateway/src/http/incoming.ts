@@ -15,7 +15,8 @@ export interface Incoming {
   readonly headers: HeaderSource;
   /**
    * The body bytes. Rejects with a 413 `payload_too_large` LLMError past `maxBytes` (stopping the read),
-   * or 400 `invalid_request` when the body cannot be read. With `budget`, each chunk is charged to it as it is read
+   * `aborted` when the client went away before its body was complete (`bodyAbandoned`), or 400 `invalid_request`
+   * when the body cannot be read. With `budget`, each chunk is charged to it as it is read
    * (503 `overloaded` when one does not fit, stopping the read): the bytes returned stay charged (the caller gives
    * `byteLength` back once done with them); on a rejection nothing stays charged.
    */
@@ -36,11 +37,30 @@ export function unreadable(cause: unknown): LLMError {
 }
 
 /**
+ * The client went away while its body was being sent: `aborted` (counted as such, as a client that leaves at any other
+ * point is; no answer reaches it), not the `invalid_request` of a body that cannot be read.
+ */
+export function bodyAbandoned(cause: unknown): LLMError {
+  return new LLMError({ code: 'aborted', message: 'The client closed the connection before its request body was complete', param: 'body', cause });
+}
+
+/**
+ * A failed read of a request body: the client's leaving (`signal` aborted, a reset connection: Node's `aborted` error,
+ * ECONNRESET; an abort) as `bodyAbandoned`, anything else as `unreadable`.
+ */
+export function bodyReadFailure(cause: unknown, signal?: AbortSignal): LLMError {
+  if (signal?.aborted === true) return bodyAbandoned(cause);
+  const c = cause as { code?: unknown; name?: unknown } | null;
+  return typeof c === 'object' && c !== null && (c.code === 'ECONNRESET' || c.name === 'AbortError') ? bodyAbandoned(cause) : unreadable(cause);
+}
+
+/**
  * A web `Request` as an `Incoming`. `signal`, when given, is the signal of the connection carrying it (`serveGateway`'s:
  * `ServedEnv`), taken instead of the request's own.
  */
 export function incomingFromRequest(request: Request, clientIp: string | undefined, served?: ServedStreams, signal?: () => AbortSignal): Incoming {
-  return { headers: request.headers, bytes: (maxBytes, budget) => readLimited(request, maxBytes, budget), signal: signal ? signal() : request.signal, clientIp, served };
+  const gone = signal ? signal() : request.signal;
+  return { headers: request.headers, bytes: (maxBytes, budget) => readLimited(request, maxBytes, budget, gone), signal: gone, clientIp, served };
 }
 
 /** A Content-Length: decimal digits only (RFC 9110 8.6). */
@@ -58,7 +78,7 @@ function longerThanDeclared(declared: number): LLMError {
  * A web `Request`'s body, refused past `maxBytes` (413) and past its declared Content-Length (400: nothing checked
  * it; node:http does for a Node request), each chunk charged to `budget` if any (see `Incoming.bytes`).
  */
-async function readLimited(request: Request, maxBytes: number, budget: BodyBudget | undefined): Promise<Uint8Array> {
+async function readLimited(request: Request, maxBytes: number, budget: BodyBudget | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array(0);
   const length = request.headers.get('content-length');
   // (`readJsonBody` refused one that is not digits.)
@@ -85,7 +105,7 @@ async function readLimited(request: Request, maxBytes: number, budget: BodyBudge
   } catch (e) {
     budget?.give(total);
     if (LLMError.isInstance(e)) throw e;
-    throw unreadable(e);
+    throw bodyReadFailure(e, signal);
   }
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);

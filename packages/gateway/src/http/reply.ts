@@ -24,6 +24,13 @@ export interface FrameStream {
 export interface FrameSink {
   write(piece: string): boolean;
   drained(): Promise<void>;
+  /**
+   * The stream gave up on a client that stopped reading while a write waited for `drained()` (the router abandoned
+   * the stream after `timeouts.consumerIdleMs`, or at `totalMs`): the call is settled, and the stream's last pieces (its
+   * error event) follow once the client reads again. The response is dropped (its connection closed) if it is not all
+   * written within a bound. Called at most once per stream.
+   */
+  abandon?(): void;
 }
 
 /**

@@ -1,10 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
-import { LLMRouter, createStateStores, type StateStores } from '@llmrr/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LLMRouter, createStateStores, type LLMError, type StateStores } from '@llmrr/core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { mockModel } from '../test-support/harness.js';
+import { metricSum } from '../test-support/metrics-text.js';
+import { requestsTaken } from '../test-support/raw-http.js';
+import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 import type { Gateway } from '../types.js';
 import { NodeIncoming } from './node-incoming.js';
 import { serveGateway, type ServedGateway } from './serve-gateway.js';
@@ -202,7 +205,7 @@ describe('NodeIncoming.bytes', () => {
             const timer = setTimeout(() => resolve('never settled'), 2000);
             incoming.bytes(1000).then(
               () => (clearTimeout(timer), resolve('resolved')),
-              () => (clearTimeout(timer), resolve('rejected')),
+              (e: unknown) => (clearTimeout(timer), resolve(`rejected: ${(e as LLMError).code}`)),
             );
           }, 10);
         });
@@ -215,6 +218,45 @@ describe('NodeIncoming.bytes', () => {
         socket.on('error', () => {});
       });
     });
-    expect(await outcome).toBe('rejected');
+    // The client's leaving (no answer reaches it), not a body that could not be read.
+    expect(await outcome).toBe('rejected: aborted');
+  });
+});
+
+/**
+ * A client that goes away while its request body is still being sent is counted in `llm_requests_total` as `aborted`
+ * (as a client that leaves at any other point is), not as `invalid_request` (a malformed body: bad input on dashboards
+ * and 4xx alerts). Both of serveGateway's paths: the Node fast path and `gateway.fetch` (an Origin, CORS on). A raw TCP
+ * client that sends half its body, then closes.
+ */
+describe.each([
+  ['the Node fast path', false],
+  ['gateway.fetch (a browser request, CORS on)', true],
+])('a client that leaves while sending its request body: %s', (_path, browser) => {
+  let gw: SdkGateway;
+  beforeAll(async () => {
+    gw = await servedGateway({ models: [mockModel('mock')], ...(browser ? { gateway: { cors: { origins: '*' } } } : {}) });
+  });
+  afterAll(async () => gw?.close());
+
+  const metrics = async () => (await fetch(`${gw.url}/metrics`)).text();
+
+  it('is counted in llm_requests_total as aborted, not as invalid_request', async () => {
+    const taken = requestsTaken(gw.served.server, 1);
+    const u = new URL(gw.url);
+    const socket = connect({ host: u.hostname, port: Number(u.port) });
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    // Half of a 1000-byte body, then the client is gone.
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\n${browser ? 'origin: https://app.example.com\r\n' : ''}authorization: Bearer ${gw.secret}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":"mock","messages":[`,
+    );
+    // The gateway has the request (its headers) and is reading the body.
+    await taken;
+    socket.destroy();
+    await vi.waitFor(async () => expect(metricSum(await metrics(), 'llm_requests_total', /tenant="acme"/)).toBe(1), { timeout: 8000, interval: 20 });
+    const text = await metrics();
+    expect(metricSum(text, 'llm_requests_total', /status="invalid_request"/)).toBe(0);
+    expect(metricSum(text, 'llm_requests_total', /status="aborted"/)).toBe(1);
   });
 });

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Socket } from 'node:net';
 import type { ServedStreams } from '../calls/served-streams.js';
 import type { BodyBudget } from '../http/body-budget.js';
-import { tooLarge, unreadable, type HeaderSource, type Incoming } from '../http/incoming.js';
+import { bodyAbandoned, bodyReadFailure, tooLarge, type HeaderSource, type Incoming } from '../http/incoming.js';
 import { clientAddress, type TrustedProxies } from './client-address.js';
 
 /** Node's parsed headers (lower-case names; repeats joined, except `set-cookie`: `serveGateway`'s `joinDuplicateHeaders`). */
@@ -160,7 +160,7 @@ export class NodeIncoming implements Incoming {
     return new Promise<Uint8Array>((resolve, reject) => {
       if (req.destroyed) {
         // The client left before the body was read: Node has already emitted everything it will.
-        reject(unreadable(new Error('The client closed the connection before the body was read')));
+        reject(bodyAbandoned(new Error('The client closed the connection before the body was read')));
         return;
       }
       const chunks: Buffer[] = [];
@@ -192,10 +192,11 @@ export class NodeIncoming implements Incoming {
         cleanup();
         resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
       };
-      const onError = (e: unknown) => fail(unreadable(e));
+      // (Node's `aborted` error, ECONNRESET, when the client leaves mid-body: `bodyAbandoned`, as at 'close'.)
+      const onError = (e: unknown) => fail(bodyReadFailure(e));
       const onClose = () => {
         if (req.complete) return;
-        fail(unreadable(new Error('The client closed the connection before the body was complete')));
+        fail(bodyAbandoned(new Error('The client closed the connection before the body was complete')));
       };
       req.on('data', onData);
       req.on('end', onEnd);

@@ -132,7 +132,7 @@ async function pump(stream: FrameStream, res: ServerResponse): Promise<void> {
   try {
     if (stream.pipe) {
       // Nothing more is written once the client is gone; the stream is cancelled (onClose) and ends soon.
-      await stream.pipe({ write: (piece) => gone || res.write(piece), drained: () => drained(res) });
+      await stream.pipe({ write: (piece) => gone || res.write(piece), drained: () => drained(res), abandon: () => dropUnlessWritten(res) });
     } else {
       for (;;) {
         const next = await stream.frames.next();
@@ -147,6 +147,25 @@ async function pump(stream: FrameStream, res: ServerResponse): Promise<void> {
   } finally {
     res.off('close', onClose);
   }
+}
+
+/**
+ * How long a streamed response the router gave up on (its client stopped reading: `FrameSink.abandon`) is given to be
+ * all written, its error event last, before its connection is closed.
+ */
+const ABANDONED_LINGER_MS = 10_000;
+
+/**
+ * The stream gave up on a client that does not read (`FrameSink.abandon`; the call is settled): a client that reads
+ * again within `ABANDONED_LINGER_MS` still gets the rest, the error event last; otherwise the response is destroyed,
+ * so the connection and what is buffered for it are not held for as long as the client likes. One timer, per stream
+ * given up on.
+ */
+function dropUnlessWritten(res: ServerResponse): void {
+  if (res.destroyed || res.closed) return;
+  const timer = setTimeout(() => res.destroy(), ABANDONED_LINGER_MS);
+  timer.unref();
+  res.once('close', () => clearTimeout(timer));
 }
 
 /** Resolves once `res` has drained or closed; at once when it is destroyed already (a write to it never drains). */

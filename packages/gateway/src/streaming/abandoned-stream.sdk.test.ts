@@ -2,10 +2,12 @@
  * A slow client through the Node server with the official openai client: a client that pauses reading (its TCP
  * window fills, the gateway waits for `drained()`) longer than `consumerIdleMs` gets the whole answer or an
  * error the SDK raises (the router gave up on the stream: consumerIdleMs), never a clean end of a truncated
- * answer; the ledger row says `error`, not the client's `aborted`.
+ * answer; the ledger row says `error`, not the client's `aborted`. The call settles when the router gives up, not
+ * when the client reads again (a raw client that stops reading, on both of serveGateway's paths).
  */
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 
 let upstream: OpenAIWireServer;
@@ -51,4 +53,108 @@ describe('a slow SDK client through the Node server', () => {
       expect(await gw.ledger.get(response.headers.get('x-request-id')!)).toMatchObject({ status: 'error', errorCode: 'timeout', stream: true });
     }
   });
+});
+
+/**
+ * A client that keeps its connection open but stops reading a streamed answer: the gateway waits for its socket to
+ * drain, the router gives up on the stream after `consumerIdleMs` (300 ms here) and cancels the upstream request, and
+ * the call settles then (not when, if ever, the client reads again): its ledger row, budget reservation, in-flight
+ * gauge and the tenant's one concurrency slot. Both of serveGateway's paths: the Node fast path, and `gateway.fetch`
+ * (a browser request, `Origin` with CORS on). A raw TCP client that pauses its socket.
+ */
+describe.each([
+  ['the Node fast path', false],
+  ['gateway.fetch (a browser request, CORS on)', true],
+])('a client that stops reading a streamed answer, its connection kept open: %s', (_path, browser) => {
+  let up: OpenAIWireServer;
+  let stalled: SdkGateway;
+  beforeAll(async () => {
+    up = await startOpenAIWireServer();
+    stalled = await servedGateway({
+      models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: up.baseURL, model: 'm1', apiKey: 'k', price: { input: 1, output: 2 }, capabilities: ['chat', 'streaming'] }],
+      routing: { strategy: 'priority', retries: { max: 0 }, timeouts: { consumerIdleMs: 300 } },
+      ...(browser ? { gateway: { cors: { origins: '*' } } } : {}),
+      upstreams: [up],
+    });
+    await stalled.harness.stores!.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' }, limits: { maxConcurrency: 1 } });
+  });
+  afterAll(async () => stalled?.close());
+
+  async function inFlight(): Promise<number> {
+    const text = await (await fetch(`${stalled.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('llm_requests_in_flight '))!;
+    return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+
+  /** Sends a streamed chat request on a new connection that reads nothing (paused); `server` is the gateway's side of it. */
+  async function stalledRequest(): Promise<{ socket: Socket; server: Socket; received: () => Buffer }> {
+    // 64 MiB of content in 1024 chunks: far more than the socket buffers hold.
+    up.setScript({ text: 'x'.repeat(64 * 1024 * 1024), chunks: 1024 });
+    const u = new URL(stalled.url);
+    const server = new Promise<Socket>((resolve) => stalled.served.server.once('connection', resolve));
+    const socket = connect({ host: u.hostname, port: Number(u.port) });
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => {});
+    socket.pause();
+    const body = JSON.stringify({ model: 'gpt', stream: true, messages: [{ role: 'user', content: 'a long answer please' }] });
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\n${browser ? 'origin: https://app.example.com\r\n' : ''}authorization: Bearer ${stalled.secret}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    return { socket, server: await server, received: () => Buffer.concat(chunks) };
+  }
+
+  it('is settled once the router gives up at consumerIdleMs (an error row, code timeout, with what was streamed billed; reservation, in-flight gauge and concurrency slot freed), and gets the error event last if it reads again', async () => {
+    const abortedBefore = up.responsesAborted;
+    const { socket, received } = await stalledRequest();
+    try {
+      // The router gave up on the consumer and cancelled the upstream request.
+      await vi.waitFor(() => expect(up.responsesAborted).toBeGreaterThan(abortedBefore), { timeout: 20_000, interval: 50 });
+      // The call is settled while the client still reads nothing: its ledger row is written ...
+      const rows = await vi.waitFor(
+        async () => {
+          const r = await stalled.ledger.query({ tenantId: 'acme', limit: 10 });
+          expect(r).toHaveLength(1);
+          return r;
+        },
+        { timeout: 8000, interval: 50 },
+      );
+      // ... as the router's give-up (an error, not the client's abort), billing the content the gateway sent (estimated:
+      // the upstream was cut before its usage chunk).
+      expect(rows[0]).toMatchObject({ status: 'error', errorCode: 'timeout', stream: true });
+      expect(rows[0]!.outputTokens).toBeGreaterThan(0);
+      expect(rows[0]!.costUsd).toBeGreaterThan(0);
+      // ... its reservation settled, nothing left in flight ...
+      expect((await stalled.harness.stores!.budgets.spent('acme', 'month')).reservedUsd).toBe(0);
+      expect(await inFlight()).toBe(0);
+      // ... and the tenant's one concurrency slot is free again.
+      const next = await stalled.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'next' }] }).then(
+        () => 'ok',
+        (e: unknown) => String(e),
+      );
+      expect(next).toBe('ok');
+      // The client reads again (well within the time its response is kept): what was buffered, then the error event
+      // once, last, and the chunked body's end.
+      socket.resume();
+      await vi.waitFor(() => expect(received().subarray(-7).toString('latin1')).toBe('\r\n0\r\n\r\n'), { timeout: 8000, interval: 20 });
+      const raw = received().toString('latin1');
+      expect(raw.split('consumerIdleMs (300 ms)')).toHaveLength(2);
+      expect(raw.slice(raw.lastIndexOf('data: '))).toMatch(/^data: \{"error":\{.*"code":"timeout".*consumerIdleMs \(300 ms\)/);
+      expect(await stalled.ledger.query({ tenantId: 'acme', limit: 10 })).toHaveLength(2);
+    } finally {
+      socket.destroy();
+    }
+  }, 60_000);
+
+  it.runIf(!browser)('that never reads again: its connection is closed some seconds after the call settled', async () => {
+    const before = (await stalled.ledger.query({ tenantId: 'acme', limit: 100 })).length;
+    const { socket, server } = await stalledRequest();
+    const serverClosed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+    try {
+      await vi.waitFor(async () => expect(await stalled.ledger.query({ tenantId: 'acme', limit: 100 })).toHaveLength(before + 1), { timeout: 20_000, interval: 50 });
+      // Dropped (ABANDONED_LINGER_MS, 10 s), not held for as long as the client likes.
+      await serverClosed;
+      expect(server.destroyed).toBe(true);
+    } finally {
+      socket.destroy();
+    }
+  }, 60_000);
 });

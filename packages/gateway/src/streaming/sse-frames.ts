@@ -51,7 +51,8 @@ export interface HeadEncoder extends StreamEncoder {
  * part; parts that encode to nothing are skipped), then, once the outcome is settled (ledger, budget, metrics), the finish frames or
  * the protocol's error event (never a silent end; none once the client is gone). `return()` (the
  * client went away) settles a stream that has not settled as `aborted` (aborting the upstream call first)
- * and closes the router stream. A hand-written iterator rather than an async generator: each part costs one
+ * and closes the router stream. A stream the router gives up on while nothing here reads it (a client that stopped
+ * reading: `consumerIdleMs`, `totalMs`) is settled then, its error event the next frame (`routerFailed`). A hand-written iterator rather than an async generator: each part costs one
  * promise reaction instead of the generator's await and yield. Calls are served one after another.
  *
  * The encoder is told the answer's usage so far in `usage` parts, counted as `answerUsage` counts the result
@@ -77,6 +78,12 @@ export class SseFrames implements AsyncIterator<string, void> {
   private cut: LLMError | undefined;
   /** ms from the call to the first content part the wire carries (`StreamOutcome.ttftMs`), once it came. */
   private ttftMs: number | undefined;
+  /** The router stream's failure is watched (`routerFailed`): from the first stalled write, or the first `next()`. */
+  private watching = false;
+  /** The sink whose `drained()` the pipe waits for (a stalled write), while it waits. */
+  private stalled: FrameSink | undefined;
+  /** The last frames of a stream the router gave up on while nobody asked for a frame (`routerFailed`), until sent. */
+  private lastFrame: Promise<Result> | undefined;
 
   constructor(
     private readonly opened: OpenedStream,
@@ -88,13 +95,20 @@ export class SseFrames implements AsyncIterator<string, void> {
     if (this.busy) return this.busy.then(() => this.next());
     switch (this.phase) {
       case 'start': {
+        this.watch();
         const first = this.begin();
         return typeof first === 'string' ? Promise.resolve(frame(first)) : (this.busy = this.cleared(first));
       }
       case 'parts':
         return (this.busy = this.pull());
-      case 'last':
+      case 'last': {
+        const last = this.lastFrame;
+        if (last !== undefined) {
+          this.lastFrame = undefined;
+          return last;
+        }
         return (this.busy = this.cleared(this.close()));
+      }
       default:
         return Promise.resolve(DONE);
     }
@@ -144,7 +158,8 @@ export class SseFrames implements AsyncIterator<string, void> {
           }
           break;
         case 'last':
-          out = this.close();
+          out = this.lastFrame ?? this.close();
+          this.lastFrame = undefined;
           break;
         default:
           return DONE;
@@ -161,8 +176,46 @@ export class SseFrames implements AsyncIterator<string, void> {
         text = r.value;
       }
       wrote = true;
-      if (!sink.write(text)) await sink.drained();
+      if (!sink.write(text)) {
+        // Stalled: the router may give up on this client meanwhile (`routerFailed`). No work per write that did not stall.
+        this.watch();
+        this.stalled = sink;
+        await sink.drained();
+        this.stalled = undefined;
+      }
     }
+  }
+
+  /** Watches the router stream's failure from now on (once): see `routerFailed`. */
+  private watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    // (`.catch`, not `.then`: attaching a fulfilment handler to a router stream's result makes the router read the stream.
+    // A closure made here, not a field: a stream that never stalls makes none.)
+    this.opened.stream.result.catch((e: unknown) => this.routerFailed(e));
+  }
+
+  /**
+   * The router stream failed while nothing here was reading it: the router gave up on a client that stopped reading,
+   * held back by a write to it that waits for `drained()` or by a transport that does not ask for the next frame (its
+   * `.result` rejects with `timeout`, after `timeouts.consumerIdleMs` without a pull or at `totalMs`, and a later pull
+   * would get that error). The call is settled now as that failure (not when, if ever, the client reads again), its
+   * error event is the next frame, and a stalled sink is told (`FrameSink.abandon`: it drops a response not written in
+   * time). A failure a pull in progress will see, another failure (a stream that still has parts to read), a settled
+   * stream or a client gone: nothing here.
+   */
+  private routerFailed(e: unknown): void {
+    if (this.settled || this.gone || this.phase === 'last' || this.phase === 'closed') return;
+    if (!LLMError.isInstance(e) || e.code !== 'timeout') return;
+    const sink = this.stalled;
+    if (sink === undefined && this.busy !== undefined) return;
+    // From here nothing more is read from the router stream: the next frame is `lastFrame`, then the end.
+    this.phase = 'last';
+    const last = this.fail(e);
+    this.lastFrame = last;
+    if (sink !== undefined) sink.abandon?.();
+    // (The pipe's own call is in `busy`; a `next()` now waits for the settlement, then gets the error event.)
+    else this.busy = this.cleared(last);
   }
 
   /** The first frame: the start frames with the head's (and `afterHead`'s), or a failure's outcome. */

@@ -22,7 +22,7 @@ describe('AnthropicStreamDecoder: event by event', () => {
       return kinds(d.decode(data));
     });
     // message_start, content_block_start, ping, 2 deltas, content_block_stop, message_delta, message_stop
-    expect(perEvent).toEqual([['response-metadata', 'usage'], [], [], ['text-delta'], ['text-delta'], [], [], ['finish']]);
+    expect(perEvent).toEqual([['response-metadata', 'usage'], [], [], ['text-delta'], ['text-delta'], [], ['usage'], ['finish']]);
     expect(d.done).toBe(true);
     expect(d.decode(delta('late'))).toEqual([]);
     expect(d.end()).toEqual([]);
@@ -49,10 +49,31 @@ describe('AnthropicStreamDecoder: event by event', () => {
       { type: 'tool-call-delta', index: 0, argumentsDelta: '{"a":1}' },
       { type: 'tool-call', index: 0, toolCall: { id: 't1', name: 'f', arguments: '{"a":1}' } },
     ]);
-    expect(d.decode(ev({ type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 4 } }))).toEqual([]);
+    expect(d.decode(ev({ type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 4 } }))).toEqual([
+      { type: 'usage', usage: { inputTokens: 3, outputTokens: 4, totalTokens: 7 } },
+    ]);
     expect(d.decode(ev({ type: 'message_stop' }))).toEqual([
       { type: 'finish', finishReason: 'tool-calls', usage: { inputTokens: 3, outputTokens: 4, totalTokens: 7 } },
     ]);
+  });
+
+  it("message_delta's usage (cumulative, as Anthropic reports it) is a usage part that replaces message_start's: a stream cut before message_stop keeps the output reported", () => {
+    const d = decoder();
+    expect(d.decode(ev({ type: 'message_start', message: { id: 'm', model: 'x', usage: { input_tokens: 3, cache_read_input_tokens: 2, output_tokens: 1 } } }))).toContainEqual({
+      type: 'usage',
+      usage: { inputTokens: 5, outputTokens: 0, totalTokens: 5, cachedInputTokens: 2 },
+    });
+    d.decode(textBlock);
+    d.decode(delta('a long answer'));
+    // Server tools can send several message_delta events: each carries the totals so far (input too), not an increment.
+    expect(d.decode(ev({ type: 'message_delta', delta: { stop_reason: null }, usage: { input_tokens: 10, output_tokens: 40 } }))).toEqual([
+      { type: 'usage', usage: { inputTokens: 12, outputTokens: 40, totalTokens: 52, cachedInputTokens: 2 } },
+    ]);
+    expect(d.decode(ev({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 500 } }))).toEqual([
+      { type: 'usage', usage: { inputTokens: 12, outputTokens: 500, totalTokens: 512, cachedInputTokens: 2 } },
+    ]);
+    // Cut here: the error part follows the last usage part (what whoever bills the broken stream reads).
+    expect(kinds(d.end())).toEqual(['error:stream_interrupted']);
   });
 
   it("a message_delta without usage (MiniMax's Anthropic-compatible API): the finish has output 0, not message_start's placeholder", () => {

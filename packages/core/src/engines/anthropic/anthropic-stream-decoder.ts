@@ -28,7 +28,8 @@ function hasKeys(value: unknown): boolean {
 
 /**
  * Turns the `data:` payloads of an Anthropic Messages event stream into stream parts: `response-metadata` and a
- * `usage` part with the prompt's counts (on `message_start`; see `startUsage`), `text-delta`, `reasoning-delta`
+ * `usage` part with the prompt's counts (on `message_start`; see `startUsage`), a `usage` part with the answer's
+ * counts on a `message_delta` that reports `output_tokens` (cumulative, as Anthropic's are), `text-delta`, `reasoning-delta`
  * (thinking; a block's `signature_delta` as a closing part with `signature`, a `redacted_thinking` block as one
  * part with `redactedData`), `tool-call-delta` / `tool-call` (input_json_delta pieces reassembled), then exactly
  * one `finish` (on `message_stop`, with the final usage, its output 0 when `message_delta` reported none, and, after stop
@@ -166,7 +167,12 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
         if (event.delta?.stop_reason !== undefined) this.stopReason = event.delta.stop_reason;
         if (event.delta?.stop_sequence !== undefined) this.stopSequence = event.delta.stop_sequence;
         this.usage = mergeAnthropicUsage(this.usage, event.usage);
-        if (event.usage?.output_tokens != null) this.outputReported = true;
+        if (event.usage?.output_tokens != null) {
+          this.outputReported = true;
+          // The answer's usage as billed (message_delta's counts are cumulative: this replaces message_start's), so a
+          // stream that breaks before message_stop is billed the output the provider reported, not an estimate.
+          parts.push({ type: 'usage', usage: convertAnthropicUsage(this.usage) });
+        }
         break;
       }
       case 'message_stop': {
