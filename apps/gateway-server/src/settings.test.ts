@@ -215,6 +215,10 @@ describe('readSettings: LLMRR_TRUSTED_PROXIES', () => {
       expect(() => readSettings({ LLMRR_TRUSTED_PROXIES: bad }, '/tmp'), bad).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_TRUSTED_PROXIES' }));
     }
     expect(() => readSettings({ LLMRR_TRUSTED_PROXIES: '10.0.0.0/8,lb.internal' }, '/tmp')).toThrow(/"lb\.internal"/);
+    // An IPv4-mapped range with the IPv4 prefix (an IPv6 /8 holding every IPv4 client): refused, naming both spellings.
+    expect(() => readSettings({ LLMRR_TRUSTED_PROXIES: '::ffff:10.0.0.0/8' }, '/tmp')).toThrow(
+      expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_TRUSTED_PROXIES', message: expect.stringMatching(/^LLMRR_TRUSTED_PROXIES .*10\.0\.0\.0\/8 or .*::ffff:10\.0\.0\.0\/104$/) }),
+    );
   });
 });
 

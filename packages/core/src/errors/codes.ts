@@ -42,14 +42,20 @@ export function statusForCode(code: LLMErrorCode): number {
   return ERROR_CODES[code].status;
 }
 
-/** Maps a provider's HTTP status to our code, for engines that have nothing more specific. */
+/**
+ * Maps a provider's HTTP status to our code, for engines that have nothing more specific. A 404 is `provider_error`:
+ * the request reached an address that is not there (a wrong base URL or endpoint, a proxy without that route), which
+ * is the deployment's configuration, not the caller's fault (`not_found` would tell the client its own resource is
+ * unknown); it is permanent, so send it with `isRetryable: false` (the built-in engines do: the router then falls over
+ * at once). A 404 whose body says the model is unknown is `provider_model_not_found`, and one whose body says the
+ * request asks what the model cannot do is `unsupported`: only the provider's words tell those apart.
+ */
 export function codeForHttpStatus(status: number): LLMErrorCode {
   if (status === 400 || status === 422) return 'invalid_request';
   if (status === 401) return 'authentication';
   if (status === 402) return 'budget_exceeded';
   if (status === 403) return 'permission_denied';
-  // Asked for the deployment's model (or at its address), a provider's 404 says the deployment is misconfigured.
-  if (status === 404) return 'provider_model_not_found';
+  if (status === 404) return 'provider_error';
   if (status === 408) return 'timeout';
   if (status === 409) return 'conflict';
   if (status === 413) return 'payload_too_large';

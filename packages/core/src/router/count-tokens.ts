@@ -107,10 +107,10 @@ export function countTimeoutMs(d: RouterDeployment, options: CountTokensOptions,
  * reports it for a count; a custom engine may). Left out, because they say nothing about the messages
  * endpoint the calls use: faults of the request (4xx), `rate_limited` (Anthropic documents that token
  * counting and message creation have separate and independent rate limits, and Gemini's count has its own
- * quota), `authentication` / `permission_denied` / `not_found` (answered at once, so they never leave a
- * client waiting, and a call's own attempt reports them if they hold for calls too; a base URL whose proxy
- * has no count endpoint must not open the circuit of a deployment whose calls work), and `invalid_response`
- * (the count endpoint's answer, not the model's).
+ * quota), `authentication` / `permission_denied` (answered at once, so they never leave a client waiting, and a
+ * call's own attempt reports them if they hold for calls too), and `invalid_response` (the count endpoint's answer,
+ * not the model's). A 404 (a base URL whose proxy has no count endpoint, whose calls may work) is no failure at
+ * all: `countWith` answers the local estimate.
  */
 const PROVIDER_DOWN: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>(['network_error', 'timeout', 'provider_error', 'provider_unavailable', 'overloaded', 'stream_interrupted']);
 
@@ -140,6 +140,19 @@ async function admit(options: CountTokensOptions, target: { deployment: string; 
   }
 }
 
+/**
+ * The local estimate of `request` on `d` (`exact: false`), as an open circuit answers it: the engine's
+ * (`countTokens(request, { local: true })`) when it declares `countTokensRemote: true`, else the router's.
+ */
+async function localCount(engine: LanguageEngine, request: GenerateRequest, d: RouterDeployment): Promise<TokenCount> {
+  const answer = { exact: false, deployment: d.name, model: d.modelId };
+  if (engine.countTokensRemote === true && typeof engine.countTokens === 'function') {
+    const tokens = await engine.countTokens(request, { local: true });
+    if (typeof tokens === 'number' && Number.isSafeInteger(tokens) && tokens >= 0) return { tokens, ...answer };
+  }
+  return { tokens: estimateRequestTokens(request), ...answer };
+}
+
 /** Records a count's provider failure on the circuit (a count holds no permit). */
 function recordFailure(d: RouterDeployment): void {
   if (d.breaker.unadmittedFailure) d.breaker.unadmittedFailure();
@@ -167,7 +180,9 @@ function recordFailure(d: RouterDeployment): void {
  * count; half-open, it re-opens the circuit); the caller's abort or deadline does not, nor does a failure
  * before the provider was asked (an engine declaring `countTokensReportsRequest` says when it asks, so
  * Gemini's download of the caller's image URLs is not the provider's). The failure is still the count's
- * answer (the caller sees the provider's error, as a call would). A successful count records nothing: the
+ * answer (the caller sees the provider's error, as a call would), except a 404 from the provider: its count
+ * endpoint is not there for this deployment (a proxy without it), so the local estimate answers (`localCount`,
+ * `exact: false`) and the circuit is left be. A successful count records nothing: the
  * count endpoint answering says little about the messages endpoint, and counting it as a success would
  * reset the failures calls have counted (a client counting between failing calls would keep the circuit
  * from ever opening), or close a half-open circuit no call has probed. Counts leave `stats()` alone.
@@ -181,9 +196,12 @@ export async function countWith(d: RouterDeployment, request: GenerateRequest, o
   /** Set once the provider may have been asked: only then can a failure be the provider's. */
   let asked = false;
   let failedDown = false;
+  /** The engine, once made: a 404 answers its local estimate. */
+  let counting: LanguageEngine | undefined;
   try {
     if (signal?.aborted) throw abortError(signal, context);
     const engine: LanguageEngine = d.engine();
+    counting = engine;
     const answer = { deployment: d.name, model: d.modelId };
     if (typeof engine.countTokens !== 'function') return { tokens: estimateRequestTokens(request), exact: false, ...answer };
     let local = false;
@@ -218,6 +236,9 @@ export async function countWith(d: RouterDeployment, request: GenerateRequest, o
   } catch (e) {
     const fired = bound?.aborted ? bound : signal?.aborted ? signal : undefined;
     const error = fired && !LLMError.isInstance(e) ? abortError(fired, context) : toLLMError(e, context);
+    // The provider answered 404 (a proxy without the count endpoint, a count route that does not know the model):
+    // the count endpoint is not there for this deployment, which says nothing of its calls. The local estimate.
+    if (asked && counting && error.upstreamStatus === 404 && signal?.aborted !== true) return localCount(counting, request, d);
     // The caller's own abort or deadline says nothing about the provider.
     failedDown = asked && signal?.aborted !== true && PROVIDER_DOWN.has(error.code);
     throw error;

@@ -103,17 +103,31 @@ describe('countTokens and the circuit breaker', () => {
     expect(circuit).toEqual(['closed->open']);
   }, 20_000);
 
-  it('count failures that say nothing about the provider being down leave the circuit closed: request faults, 429 (count limits are separate), 401, 403, 404', async () => {
+  it('count failures that say nothing about the provider being down leave the circuit closed: request faults, 429 (count limits are separate), 401, 403', async () => {
     const { r, circuit } = setup({ failureThreshold: 1, cooldownMs: 60_000 });
-    const statuses = [400, 413, 429, 401, 403, 404];
+    const statuses = [400, 413, 429, 401, 403];
     upstream.counts.push(...statuses.map((status) => ({ status })));
     const codes: string[] = [];
     for (const _ of statuses) codes.push((await rejection(r.countTokens(hello, { model: 'claude' }))).code);
-    expect(codes).toEqual(['invalid_request', 'payload_too_large', 'rate_limited', 'authentication', 'permission_denied', 'provider_model_not_found']);
+    expect(codes).toEqual(['invalid_request', 'payload_too_large', 'rate_limited', 'authentication', 'permission_denied']);
     expect(circuit).toEqual([]);
     // Still closed: the next count asks the provider.
     expect(await r.countTokens(hello, { model: 'claude' })).toMatchObject({ tokens: 4242, exact: true });
     expect(upstream.countRequests).toBe(statuses.length + 1);
+  });
+
+  // A base URL whose proxy serves the calls but has no count endpoint: its 404 is no count the caller can use and
+  // no failure of the deployment.
+  it('a count answered 404 (the count endpoint is not there) answers the local estimate and leaves the circuit closed', async () => {
+    const { r, circuit } = setup({ failureThreshold: 1, cooldownMs: 60_000 });
+    const local = await r.countTokens(hello, { model: 'claude', local: true });
+    upstream.counts.push({ status: 404 }, { status: 404 });
+    expect(await r.countTokens(hello, { model: 'claude' })).toEqual({ ...local, exact: false });
+    expect(await r.countTokens(hello, { model: 'claude' })).toEqual(local);
+    expect(upstream.countRequests).toBe(2);
+    expect(circuit).toEqual([]);
+    expect(await r.countTokens(hello, { model: 'claude' })).toMatchObject({ tokens: 4242, exact: true });
+    expect(upstream.countRequests).toBe(3);
   });
 
   it("a successful count does not reset the failures calls have counted (the count endpoint is not the messages endpoint)", async () => {

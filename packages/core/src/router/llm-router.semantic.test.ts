@@ -7,6 +7,7 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RouterConfigInput, SemanticCacheConfigInput } from '../config/schema.js';
+import '../engines/index.js';
 import type { MockEngineOptions } from '../engines/mock/mock-engine.js';
 import { LLMError } from '../errors/llm-error.js';
 import { mockChatRouter } from '../test/mock-chat-router.test-helpers.js';
@@ -151,6 +152,33 @@ describe('LLMRouter with cache.semantic', () => {
   it('an embedder that is not a deployment is refused when the router is created, naming the field', () => {
     // (Built lazily, such a cache would make every lookup a miss; SemanticCacheHook still reports it as cache:error.)
     expect(() => setup({ embedder: 'nope' })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'cache.semantic.embedder' }));
+  });
+
+  // Judged by the engine's capabilities when none are listed: the message names the fix that fits.
+  it('an embedder deployment whose engine cannot embed is refused when the router is created, naming the fix', () => {
+    const build = (embedder: Record<string, unknown>) => {
+      const router = new LLMRouter({ models: [{ name: 'chat', engine: 'mock' }, { name: 'emb', ...embedder } as never], cache: { semantic: { enabled: true, embedder: 'emb' } } }, { env: {} });
+      routers.push(router);
+      return router;
+    };
+    const refused = (embedder: Record<string, unknown>): string => {
+      try {
+        build(embedder);
+      } catch (e) {
+        expect(e).toMatchObject({ code: 'config_invalid', param: 'cache.semantic.embedder' });
+        return (e as Error).message;
+      }
+      return expect.fail('built');
+    };
+    // An OpenAI-compatible embedding model whose id the engine does not know as one (only text-embedding-* are).
+    expect(refused({ engine: 'openai-compatible', preset: 'ollama', model: 'nomic-embed-text' })).toBe(
+      'Invalid router config: cache.semantic.embedder: deployment "emb" cannot embed (lacks capabilities: embeddings): if its model embeds (an embedding model the engine does not know as one, such as nomic-embed-text or mistral-embed), add capabilities: [embeddings] to the deployment; else name an embedding model or "local-use"',
+    );
+    expect(build({ engine: 'openai-compatible', preset: 'ollama', model: 'nomic-embed-text', capabilities: ['embeddings'] })).toBeInstanceOf(LLMRouter);
+    // A Gemini chat model has no :batchEmbedContents: capabilities would not help.
+    expect(refused({ engine: 'gemini', model: 'gemini-2.5-flash', apiKey: 'k' })).toMatch(/cannot embed .*: name an embedding model \(for Gemini, an embedding model id or options\.embeddingModel\) or "local-use"$/);
+    // An engine that cannot be built yet (azure-openai without an endpoint) is not judged: its calls say why.
+    expect(build({ engine: 'openai-compatible', preset: 'azure-openai', model: 'x' })).toBeInstanceOf(LLMRouter);
   });
 });
 

@@ -45,21 +45,37 @@ export interface SemanticCacheHookDeps {
  * that cannot embed: its capabilities (configured, else its engine's, e.g. a Gemini chat model's, which has no
  * :batchEmbedContents) lack `embeddings`, so every lookup would be a miss reported only as a `cache:error`. The schema
  * refuses configured capabilities already (with the field's line and column); `deployment` is the one `embedder`
- * names (undefined for `local-use` or an unknown name, which the schema refuses). An engine that cannot be created is
- * not judged here: its calls say why.
+ * names (undefined for `local-use` or an unknown name, which the schema refuses). The message names the fix: with no
+ * `capabilities` listed, an OpenAI-compatible model the engine does not know as an embedding model (Ollama's
+ * `nomic-embed-text`, `mistral-embed`: only `text-embedding-*` ids are) needs `capabilities: [embeddings]`; a Gemini
+ * chat model, an embedding model id or `options.embeddingModel`. An engine that cannot be built here (such as
+ * azure-openai without its endpoint) is not judged: nothing is refused, and its calls say why.
  */
-export function checkSemanticEmbedder(config: SemanticCacheConfig | undefined, deployment: ((name: string) => { capabilities: ReadonlySet<Capability> } | undefined)): void {
+export function checkSemanticEmbedder(
+  config: SemanticCacheConfig | undefined,
+  deployment: (name: string) => { capabilities: ReadonlySet<Capability>; config?: { engine: string; capabilities?: readonly Capability[] | undefined } } | undefined,
+): void {
   if (!config?.enabled || config.embedder === 'local-use') return;
   let capabilities: ReadonlySet<Capability> | undefined;
+  let configured: { engine: string; capabilities?: readonly Capability[] | undefined } | undefined;
   try {
-    capabilities = deployment(config.embedder)?.capabilities;
+    const d = deployment(config.embedder);
+    configured = d?.config;
+    capabilities = d?.capabilities;
   } catch {
     return;
   }
   if (!capabilities || capabilities.has('embeddings')) return;
+  const listed = configured?.capabilities !== undefined;
+  const fix =
+    configured?.engine === 'gemini' && !listed
+      ? 'name an embedding model (for Gemini, an embedding model id or options.embeddingModel) or "local-use"'
+      : listed
+        ? 'name an embedding model or "local-use"'
+        : 'if its model embeds (an embedding model the engine does not know as one, such as nomic-embed-text or mistral-embed), add capabilities: [embeddings] to the deployment; else name an embedding model or "local-use"';
   throw new LLMError({
     code: 'config_invalid',
-    message: `Invalid router config: cache.semantic.embedder: deployment "${config.embedder}" cannot embed (lacks capabilities: embeddings): name an embedding model (for Gemini, an embedding model id or options.embeddingModel) or "local-use"`,
+    message: `Invalid router config: cache.semantic.embedder: deployment "${config.embedder}" cannot embed (lacks capabilities: embeddings): ${fix}`,
     param: 'cache.semantic.embedder',
   });
 }

@@ -16,7 +16,8 @@ export interface ProviderErrorInfo {
 
 /**
  * Turns a non-2xx provider response into an LLMError: status -> code, Retry-After honoured,
- * the provider-specific body parsed by `extract`.
+ * the provider-specific body parsed by `extract`. A 404 `extract` gives no code for (its words name no unknown model)
+ * is a `provider_error`, not retryable, whose message names the path asked ("wrong base URL or endpoint?").
  */
 export async function errorFromResponse(
   response: Response,
@@ -35,9 +36,15 @@ export async function errorFromResponse(
   const code = info.code ?? codeForHttpStatus(response.status);
   const retryAfterMs = parseRetryAfter(response.headers);
   const retryable = code === 'rate_limited' || response.status === 408 || response.status === 409 || response.status >= 500;
+  const said = info.message ?? (text.slice(0, 500) || response.statusText);
+  // A 404 the provider's words do not explain (no unknown model, no unsupported request): the address is not there.
+  const message =
+    response.status === 404 && info.code === undefined
+      ? `${context.provider} answered 404 for ${endpointOf(response)}: wrong base URL or endpoint? (${said})`
+      : `${context.provider} responded ${response.status}: ${said}`;
   return new LLMError({
     code,
-    message: `${context.provider} responded ${response.status}: ${info.message ?? (text.slice(0, 500) || response.statusText)}`,
+    message,
     isRetryable: retryable,
     retryAfterMs,
     upstreamStatus: response.status,
@@ -45,6 +52,15 @@ export async function errorFromResponse(
     deployment: context.deployment,
     details: info.details ?? body,
   });
+}
+
+/** The path a response answered (no query: it may carry a key), or "the endpoint" when the response has no URL. */
+function endpointOf(response: Response): string {
+  try {
+    return new URL(response.url).pathname;
+  } catch {
+    return 'the endpoint';
+  }
 }
 
 /**

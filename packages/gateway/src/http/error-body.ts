@@ -29,6 +29,9 @@ export const STORE_UNAVAILABLE_MESSAGE = "The gateway's shared state store is un
 /** Said of an `afterResponse` error whose own message is hidden (core's messages say it in their own words). */
 const LOST_ANSWER = 'after the provider accepted the request: the answer is lost and was not requested again, as it may be billed';
 
+/** Upstream errors `toPublicError` has reworded (made from an upstream error, so still upstream errors themselves). */
+const worded = new WeakSet<LLMError>();
+
 /** The error came from a provider (not from the gateway's own checks). */
 export function isUpstreamError(err: LLMError): boolean {
   return err.provider !== undefined || err.upstreamStatus !== undefined;
@@ -61,11 +64,15 @@ export function toPublicError(e: unknown): LLMError {
   if (err.code === 'budget_exceeded') {
     return new LLMError({ code: 'provider_error', message: UPSTREAM_BILLING_MESSAGE, ...(err.provider ? { provider: err.provider } : {}), cause: err });
   }
+  // Public already (the routes pass a public error to `errorReply`, which makes it public): not worded twice.
+  if (worded.has(err)) return err;
   const message = redactUpstreamMessage(err.message);
   // The client named a model the gateway has; the deployment's upstream model id is what the provider does not know.
   if (err.code === 'provider_model_not_found') {
     const deployment = err.deployment !== undefined ? `Deployment "${err.deployment}"` : 'The deployment';
-    return err.with({ message: `${deployment} is misconfigured: its upstream provider does not know its model (${message})`, details: undefined, param: undefined, cause: err });
+    const pub = err.with({ message: `${deployment} is misconfigured: its upstream provider does not know its model (${message})`, details: undefined, param: undefined, cause: err });
+    worded.add(pub);
+    return pub;
   }
   return message === err.message ? err : err.with({ message, details: undefined, cause: err });
 }
@@ -114,14 +121,22 @@ export function errorStatus(err: LLMError, style: ErrorStyle = 'openai'): number
 }
 
 /**
- * A hidden internal error that a retry cannot cure: the gateway's own configuration (`config_invalid`: a local model
- * file missing or no model file of its kind, too) or a component it cannot load (`engine_unavailable`: an optional
- * package, a native binary). A plain `internal` (unexpected: a local model file that would not load for another
- * reason, which the next call tries again) stays retryable, as does every 503 (`shutting_down`: a router or engine
- * closed as its instance shuts down, which another instance answers).
+ * An error a retry cannot cure: a hidden internal one of the gateway's own configuration (`config_invalid`: a local
+ * model file missing or no model file of its kind, too) or a component it cannot load (`engine_unavailable`: an
+ * optional package, a native binary), or a deployment's misconfiguration its provider reported (a 502
+ * `provider_model_not_found`, a wrong upstream model id; a `provider_error` core marked not retryable: a 404 for a
+ * wrong base URL or endpoint, a redirect to another origin), which the router has already fallen over from. A
+ * plain `internal` (unexpected: a local model file that would not load for another reason, which the next call tries
+ * again) stays retryable, as does every 503 (`shutting_down`: a router or engine closed as its instance shuts down,
+ * which another instance answers) and every retryable `provider_error` (a 5xx).
  */
 function permanent(err: LLMError): boolean {
-  return err.code === 'config_invalid' || err.code === 'engine_unavailable';
+  return (
+    err.code === 'config_invalid' ||
+    err.code === 'engine_unavailable' ||
+    err.code === 'provider_model_not_found' ||
+    (err.code === 'provider_error' && !err.isRetryable && isUpstreamError(err))
+  );
 }
 
 /**
@@ -130,7 +145,8 @@ function permanent(err: LLMError): boolean {
  * error's own wait, never shortened - a provider's is at most a day already, `MAX_RETRY_AFTER_MS`, and the gateway's
  * own limits tell when they admit again, however long that is), `x-should-retry: false` for an
  * answer lost after the provider accepted it (`afterResponse`: it may be billed; the official OpenAI and Anthropic
- * clients retry a 5xx twice unless the server says so) and for an internal error a retry cannot cure (`permanent`); `headers` (lower-case names) are kept: they become the reply's
+ * clients retry a 5xx twice unless the server says so) and for an error a retry cannot cure (`permanent`: a gateway or
+ * deployment misconfiguration); `headers` (lower-case names) are kept: they become the reply's
  * (added to, not copied, as in `jsonReply`).
  */
 export function errorReply(e: unknown, requestId: string, style: ErrorStyle = 'openai', headers: Record<string, string> = {}): Reply {

@@ -75,6 +75,28 @@ describe('the audited client address', () => {
     const narrow = trustedProxies(['::ffff:10.0.0.0/104'])!;
     expect(['10.1.2.3', '::ffff:a01:203', '11.0.0.1', '::1'].map((a) => narrow.has(a))).toEqual([true, true, false, false]);
     for (const bad of ['::ffff:10.0.0.0/129', '::ffff:10.0.0/104']) expect(() => trustedProxies([bad]), bad).toThrow(RangeError);
+    // The hex and long forms are the same IPv4-mapped entries.
+    const written = trustedProxies(['0:0:0:0:0:ffff:192.168.0.0/112', '::ffff:a00:7'])!;
+    expect(['192.168.4.4', '192.169.0.1', '10.0.0.7', '::ffff:10.0.0.7', '10.0.0.8'].map((a) => written.has(a))).toEqual([true, false, true, true, false]);
+  });
+
+  // `::ffff:10.0.0.0/8` (the IPv4 prefix on the IPv6 form, as an operator reading dual-stack socket addresses may
+  // write it) read as IPv6 is a /8 holding all of `::ffff:0:0/96`: every IPv4 client would be a trusted proxy whose
+  // X-Forwarded-For is believed. It is refused, naming the two spellings of what was meant.
+  it('an IPv4-mapped entry with a prefix under 96 is refused, naming a.b.c.d/N and ::ffff:a.b.c.d/(96+N)', async () => {
+    expect(() => trustedProxies(['::ffff:10.0.0.0/8'])).toThrow(new RangeError(
+      'trustedProxies: "::ffff:10.0.0.0/8" is an IPv4-mapped address with a prefix under 96, which as IPv6 would hold every IPv4 address: write the IPv4 range 10.0.0.0/8 or the IPv4-mapped one ::ffff:10.0.0.0/104',
+    ));
+    for (const bad of ['::ffff:10.0.0.0/0', '::ffff:a00:0/95', '0:0:0:0:0:ffff:10.0.0.0/64', '::ffff:10.0.0.0%eth0/8']) {
+      expect(() => trustedProxies([bad]), bad).toThrow(/prefix under 96.*10\.0\.0\.0\/(\d+|N) or the IPv4-mapped one ::ffff:10\.0\.0\.0\//);
+    }
+    // The server does not start with it: a client on 127.0.0.1 never gets to forge its audited address.
+    const h = await createHarness({ models: [mockModel('mock')], stores: 'memory' });
+    try {
+      await expect(serveGateway(h.gateway, { port: 0, trustedProxies: ['::ffff:10.0.0.0/8'] })).rejects.toThrow(RangeError);
+    } finally {
+      await h.close();
+    }
   });
 
   it('an entry that is no address or CIDR range is refused when the server starts', () => {

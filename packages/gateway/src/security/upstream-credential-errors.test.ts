@@ -76,6 +76,8 @@ describe('redactUpstreamMessage', () => {
   it('removes key-like tokens and whatever follows "API key" / "Authorization" / "Bearer"', () => {
     expect(redactUpstreamMessage(UPSTREAM_401)).not.toMatch(/sk-proj|Zx9Q/);
     expect(redactUpstreamMessage('invalid x-goog-api-key AIzaSyD0123456789abcdefghij')).toBe('invalid x-goog-api-key [redacted]');
+    // A Google key holds `-` and `_` (AIza + 35 of [A-Za-z0-9_-]), which cut it into pieces no long-token rule sees.
+    expect(redactUpstreamMessage('models/x is not found (AIzaSyB-secret_gemini-0123456789abcdefX).')).toBe('models/x is not found ([redacted]).');
     expect(redactUpstreamMessage('Authorization: Bearer abc.def')).toBe('Authorization [redacted]');
     expect(redactUpstreamMessage('bad token gsk_0123456789abcdef here')).toBe('bad token [redacted] here');
     expect(redactUpstreamMessage('opaque 0123456789abcdef0123456789abcdef0123 value')).toBe('opaque [redacted] value');

@@ -255,7 +255,8 @@ describe('anthropic engine: errors', () => {
     { status: 400, type: 'invalid_request_error', code: 'invalid_request', retryable: false },
     { status: 401, type: 'authentication_error', code: 'authentication', retryable: false },
     { status: 403, type: 'permission_error', code: 'permission_denied', retryable: false },
-    { status: 404, type: 'not_found_error', code: 'provider_model_not_found', retryable: false },
+    // A not_found_error that names no model: an address the upstream (a proxy) does not serve.
+    { status: 404, type: 'not_found_error', code: 'provider_error', retryable: false },
     { status: 413, type: 'request_too_large', code: 'payload_too_large', retryable: false },
     { status: 429, type: 'rate_limit_error', code: 'rate_limited', retryable: true },
     { status: 500, type: 'api_error', code: 'provider_error', retryable: true },
@@ -278,6 +279,17 @@ describe('anthropic engine: errors', () => {
       expect(lastError(parts)).toMatchObject({ code: c.code, isRetryable: c.retryable, upstreamStatus: c.status });
     });
   }
+
+  it('a 404 not_found_error naming the model (`model: x`) is provider_model_not_found; any other 404 names the path asked', async () => {
+    wire.server.enqueue({ error: { status: 404, type: 'not_found_error', message: 'model: claude-typo' } });
+    await expect(engine().generate(hello)).rejects.toMatchObject({ code: 'provider_model_not_found', isRetryable: false, upstreamStatus: 404, message: 'anthropic responded 404: not_found_error: model: claude-typo' });
+    wire.server.enqueue({ error: { status: 404, type: 'not_found_error', message: 'Not found' } });
+    await expect(engine().generate(hello)).rejects.toMatchObject({
+      code: 'provider_error',
+      isRetryable: false,
+      message: 'anthropic answered 404 for /v1/messages: wrong base URL or endpoint? (not_found_error: Not found)',
+    });
+  });
 
   it('honours retry-after on 429 and 529', async () => {
     wire.server.enqueue({ error: { status: 429, headers: { 'retry-after': '7' } } });

@@ -9,8 +9,6 @@ const CODE_BY_TYPE: Readonly<Record<string, LLMErrorCode>> = {
   authentication_error: 'authentication',
   billing_error: 'budget_exceeded',
   permission_error: 'permission_denied',
-  // `model: claude-typo`: the deployment's model id is wrong (`codeForHttpStatus`).
-  not_found_error: 'provider_model_not_found',
   request_too_large: 'payload_too_large',
   rate_limit_error: 'rate_limited',
   api_error: 'provider_error',
@@ -26,8 +24,15 @@ const CODE_BY_TYPE: Readonly<Record<string, LLMErrorCode>> = {
 const CONTEXT_LENGTH = /prompt is too long|exceeds? the (?:model's )?context (?:window|limit)/i;
 const OUT_OF_CREDIT = /credit balance is too low|reached your specified API usage limits|out of extra usage/i;
 
+/**
+ * A `not_found_error` naming the model (Anthropic's `model: claude-typo`): the deployment's model id is wrong. Any
+ * other `not_found_error` (a path a proxy does not serve) is left to the status (`provider_error`).
+ */
+const MODEL_NOT_FOUND = /(?:^|\W)model:/i;
+
 export function anthropicErrorCode(type: string | undefined, message: string | undefined): LLMErrorCode | undefined {
   if (type === undefined) return undefined;
+  if (type === 'not_found_error') return message !== undefined && MODEL_NOT_FOUND.test(message) ? 'provider_model_not_found' : undefined;
   if (type === 'invalid_request_error' && message !== undefined) {
     if (CONTEXT_LENGTH.test(message)) return 'context_length_exceeded';
     if (OUT_OF_CREDIT.test(message)) return 'budget_exceeded';

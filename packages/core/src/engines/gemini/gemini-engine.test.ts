@@ -276,7 +276,8 @@ describe('gemini engine: errors', () => {
     { status: 400, rpc: 'INVALID_ARGUMENT', code: 'invalid_request', retryable: false },
     { status: 401, rpc: 'UNAUTHENTICATED', code: 'authentication', retryable: false },
     { status: 403, rpc: 'PERMISSION_DENIED', code: 'permission_denied', retryable: false },
-    { status: 404, rpc: 'NOT_FOUND', code: 'provider_model_not_found', retryable: false },
+    // A NOT_FOUND that names no model (`models/x is not found`): an address the upstream does not serve.
+    { status: 404, rpc: 'NOT_FOUND', code: 'provider_error', retryable: false },
     { status: 429, rpc: 'RESOURCE_EXHAUSTED', code: 'rate_limited', retryable: true },
     { status: 500, rpc: 'INTERNAL', code: 'provider_error', retryable: true },
     { status: 503, rpc: 'UNAVAILABLE', code: 'provider_unavailable', retryable: true },
@@ -298,6 +299,14 @@ describe('gemini engine: errors', () => {
       expect(lastError(parts)).toMatchObject({ code: c.code, isRetryable: c.retryable, upstreamStatus: c.status });
     });
   }
+
+  it('a 404 NOT_FOUND naming a model (`models/x is not found`) is provider_model_not_found, streamed or not', async () => {
+    const error = { status: 404, message: 'models/gemini-typo is not found for API version v1beta, or is not supported for generateContent.' };
+    server.enqueue({ error });
+    await expect(engine().generate(hello)).rejects.toMatchObject({ code: 'provider_model_not_found', isRetryable: false, upstreamStatus: 404 });
+    server.enqueue({ error });
+    expect(lastError(await collect(engine().stream(hello)))).toMatchObject({ code: 'provider_model_not_found', isRetryable: false });
+  });
 
   it('takes retryAfterMs from RetryInfo, and from Retry-After when present', async () => {
     server.enqueue({ error: { status: 429, retryDelay: '34.4s' } });

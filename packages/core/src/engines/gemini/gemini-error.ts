@@ -11,8 +11,6 @@ const CODE_BY_STATUS: Readonly<Record<string, LLMErrorCode>> = {
   OUT_OF_RANGE: 'invalid_request',
   UNAUTHENTICATED: 'authentication',
   PERMISSION_DENIED: 'permission_denied',
-  // `models/x is not found for API version v1beta`: the deployment's model id is wrong (`codeForHttpStatus`).
-  NOT_FOUND: 'provider_model_not_found',
   RESOURCE_EXHAUSTED: 'rate_limited',
   INTERNAL: 'provider_error',
   UNKNOWN: 'provider_error',
@@ -20,6 +18,11 @@ const CODE_BY_STATUS: Readonly<Record<string, LLMErrorCode>> = {
   DEADLINE_EXCEEDED: 'timeout',
 };
 
+/**
+ * NOT_FOUND naming a model (`models/gemini-typo is not found for API version v1beta, or is not supported for
+ * generateContent`): the deployment's model id is wrong. Any other NOT_FOUND is left to the status (`provider_error`).
+ */
+const MODEL_NOT_FOUND = /\bmodels\/\S+ is not found\b/i;
 /** Gemini reports an oversized prompt as INVALID_ARGUMENT with this message. */
 const CONTEXT_LENGTH = /input token count.*exceeds the maximum/i;
 /**
@@ -49,6 +52,7 @@ export function geminiErrorCode(error: GeminiError): LLMErrorCode | undefined {
   if (CONTEXT_LENGTH.test(message)) return 'context_length_exceeded';
   if (PROJECT_NOT_ALLOWED.test(message)) return 'permission_denied';
   if (PREPAYMENT_DEPLETED.test(message)) return 'budget_exceeded';
+  if (error.status === 'NOT_FOUND') return MODEL_NOT_FOUND.test(message) ? 'provider_model_not_found' : undefined;
   return typeof error.status === 'string' && Object.hasOwn(CODE_BY_STATUS, error.status) ? CODE_BY_STATUS[error.status] : undefined;
 }
 

@@ -30,7 +30,17 @@ export function readOpenAIErrorFields(body: unknown): OpenAIErrorFields {
   return { message, type: str(source.type), code: str(source.code), param: str(source.param) };
 }
 
-/** A more specific code than the HTTP status gives, from the provider's `code`/`type`. */
+/** OpenRouter's 404 when no provider behind the model serves what the request asks. */
+const NO_ENDPOINT_SUPPORTS = /^No endpoints found that support\b/i;
+/** A 404 whose words say the model is unknown: vLLM's "The model `x` does not exist", Ollama's `model "x" not found`. */
+const MODEL_UNKNOWN = /^The model `[^`]*` does not exist|^model ["'`][^"'`]*["'`] not found\b/i;
+
+/**
+ * A more specific code than the HTTP status gives, from the provider's `code`/`type` (and, for some, its message). A
+ * 404 is `provider_model_not_found` only when the provider says the model is unknown (`code: model_not_found`, vLLM's
+ * and Ollama's wording), `unsupported` for OpenRouter's "No endpoints found that support ...", else undefined (the
+ * status decides: `provider_error`, `codeForHttpStatus`).
+ */
 export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | undefined): LLMErrorCode | undefined {
   switch (fields.code) {
     case 'context_length_exceeded':
@@ -56,6 +66,14 @@ export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | u
   // refused the model itself (a 403), it can serve none.
   if (fields.message && /organization must be verified/i.test(fields.message)) {
     return /verified to stream/i.test(fields.message) ? 'unsupported' : 'permission_denied';
+  }
+  if (status === 404 && fields.message) {
+    // OpenRouter: no provider behind the model takes what this request asks ("No endpoints found that support tool
+    // use", "... the provided 'tool_choice' value", "... image input"): the deployment serves other requests, so it
+    // is `unsupported` (falls over, out of its circuit), not a wrong model id.
+    if (NO_ENDPOINT_SUPPORTS.test(fields.message)) return 'unsupported';
+    // vLLM "The model `x` does not exist.", Ollama `model "x" not found, try pulling it first`: the deployment's id.
+    if (MODEL_UNKNOWN.test(fields.message)) return 'provider_model_not_found';
   }
   // vLLM and llama.cpp report an over-long prompt only in the message (status 400), with OpenAI's wording.
   if (status === 400 && fields.message && /maximum context length|context length exceeded|exceeds the available context size/i.test(fields.message)) {

@@ -324,6 +324,33 @@ describe('error mapping', () => {
       error: { error: { status: 429, code: 'insufficient_quota', type: 'insufficient_quota', message: 'You exceeded your current quota', headers: { 'retry-after': '1' } } },
       expected: { code: 'budget_exceeded', isRetryable: false, retryAfterMs: undefined },
     },
+    // A 404 is the deployment's model only in the provider's words; OpenRouter's "No endpoints found that support ..."
+    // is this request's ask (unsupported: falls over, out of the circuit); any other 404 is an address not there.
+    {
+      name: '404 model_not_found (OpenAI)',
+      error: { error: { status: 404, code: 'model_not_found', type: 'invalid_request_error', message: 'The model `gpt-4o-typo` does not exist or you do not have access to it.' } },
+      expected: { code: 'provider_model_not_found', isRetryable: false, upstreamStatus: 404 },
+    },
+    {
+      name: '404 "The model `x` does not exist" (vLLM)',
+      error: { error: { status: 404, body: { object: 'error', message: 'The model `llama-typo` does not exist.', type: 'NotFoundError', param: null, code: 404 } } },
+      expected: { code: 'provider_model_not_found', isRetryable: false, upstreamStatus: 404 },
+    },
+    {
+      name: '404 `model "x" not found` (Ollama)',
+      error: { error: { status: 404, body: { error: { message: 'model "llama3-typo" not found, try pulling it first', type: 'api_error', param: null, code: null } } } },
+      expected: { code: 'provider_model_not_found', isRetryable: false, upstreamStatus: 404 },
+    },
+    {
+      name: '404 "No endpoints found that support tool use" (OpenRouter)',
+      error: { error: { status: 404, body: { error: { message: 'No endpoints found that support tool use. To learn more about provider routing, visit: https://openrouter.ai/docs/provider-routing', code: 404 } } } },
+      expected: { code: 'unsupported', isRetryable: false, upstreamStatus: 404, message: 'openai-compatible responded 404: No endpoints found that support tool use. To learn more about provider routing, visit: https://openrouter.ai/docs/provider-routing' },
+    },
+    {
+      name: '404 of a path the server does not serve (FastAPI)',
+      error: { error: { status: 404, body: { detail: 'Not Found' } } },
+      expected: { code: 'provider_error', isRetryable: false, upstreamStatus: 404, message: 'openai-compatible answered 404 for /v1/chat/completions: wrong base URL or endpoint? (Not Found)' },
+    },
     { name: '500', error: { error: { status: 500, type: 'server_error' } }, expected: { code: 'provider_error', isRetryable: true, upstreamStatus: 500 } },
     { name: '503', error: { error: { status: 503 } }, expected: { code: 'provider_unavailable', isRetryable: true, upstreamStatus: 503 } },
   ];
