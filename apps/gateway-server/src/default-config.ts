@@ -38,7 +38,7 @@ export function defaultConfig(storiesModel: string | undefined): RouterConfigInp
   ];
   if (storiesModel) {
     models.push({
-      name: 'stories260k',
+      name: 'stories260K',
       engine: 'gguf',
       path: storiesModel,
       priority: 2,

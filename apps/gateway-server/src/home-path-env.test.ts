@@ -4,10 +4,12 @@
  * `LLMRR_PRICES_FILE` are under the home directory (`HOME`), as a shell would have made them, not in a folder named
  * `~` under the directory `pnpm start` was run in. A real server is started with its price file under HOME.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { disableMissingLocalModels, loadServerConfig } from './load-config.js';
 import { readSettings } from './settings.js';
 import { startServer, type RunningServer } from './start-server.js';
 
@@ -62,5 +64,30 @@ describe('LLMRR_PRICES_FILE=~/prices.json', () => {
     expect(res.status, (await res.text()).slice(0, 300)).toBe(200);
     expect(existsSync(join(home, 'data'))).toBe(true);
     expect(existsSync(join(cwd, '~'))).toBe(false);
+  });
+});
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const sharedModel = [process.env.LLMRR_SHARED_DIR, resolve(repoRoot, '../shared')]
+  .filter((d): d is string => !!d)
+  .map((d) => join(d, 'models', 'stories260K.gguf'))
+  .find((f) => existsSync(f));
+
+describe.skipIf(!sharedModel)('LLMRR_SHARED_DIR=~/shared with the repository config (pnpm start, pnpm llmrr)', () => {
+  // llmrr.config.yaml reads it by interpolation (`${LLMRR_SHARED_DIR:-../shared}/models/stories260K.gguf`), not
+  // through readSettings: the `~` was kept, the file looked for under `<repo>/~/shared`, the model left out.
+  it('serves stories260K from the home directory, as an absolute LLMRR_SHARED_DIR does', async () => {
+    mkdirSync(join(home, 'shared', 'models'), { recursive: true });
+    symlinkSync(sharedModel!, join(home, 'shared', 'models', 'stories260K.gguf'));
+    for (const sharedDir of [join(home, 'shared'), '~/shared']) {
+      const env = { HOME: home, LLMRR_SHARED_DIR: sharedDir };
+      const settings = readSettings(env, repoRoot);
+      const loaded = await loadServerConfig(settings, env);
+      expect(loaded.source, sharedDir).toBe(join(repoRoot, 'llmrr.config.yaml'));
+      const { config, missing } = disableMissingLocalModels(loaded.config, settings.cwd);
+      expect(missing, sharedDir).toEqual([]);
+      const stories = config.models.find((m) => m.name === 'stories260K');
+      expect({ enabled: stories?.enabled, path: stories?.path }, sharedDir).toEqual({ enabled: true, path: join(home, 'shared', 'models', 'stories260K.gguf') });
+    }
   });
 });

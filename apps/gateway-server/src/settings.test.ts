@@ -158,19 +158,51 @@ describe('readSettings: LLMRR_REDIS_TIMEOUT_MS and LLMRR_LEASE_RENEW_INTERVAL_MS
     const d = readSettings({}, '/tmp');
     expect(d.redisTimeoutMs).toBeUndefined();
     expect(d.leaseRenewIntervalMs).toBeUndefined();
-    const s = readSettings({ LLMRR_REDIS_TIMEOUT_MS: ' 500 ', LLMRR_LEASE_RENEW_INTERVAL_MS: '60000' }, '/tmp');
+    const s = readSettings({ LLMRR_STATE: 'shared', LLMRR_REDIS_TIMEOUT_MS: ' 500 ', LLMRR_LEASE_RENEW_INTERVAL_MS: '60000' }, '/tmp');
     expect(s.redisTimeoutMs).toBe(500);
     expect(s.leaseRenewIntervalMs).toBe(60_000);
   });
 
   it('refuse anything else, naming the variable', () => {
     for (const bad of ['0', '49', '60001', '1.5', 'abc', '-1']) {
-      expect(() => readSettings({ LLMRR_REDIS_TIMEOUT_MS: bad }, '/tmp')).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_REDIS_TIMEOUT_MS' }));
+      expect(() => readSettings({ LLMRR_STATE: 'shared', LLMRR_REDIS_TIMEOUT_MS: bad }, '/tmp')).toThrow(
+        expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_REDIS_TIMEOUT_MS', message: expect.stringMatching(/^LLMRR_REDIS_TIMEOUT_MS must be/) }),
+      );
     }
     // Leases expire 10 minutes after their last renewal: an interval of 5 minutes at most.
     for (const bad of ['999', '300001', '600000', 'x']) {
       expect(() => readSettings({ LLMRR_LEASE_RENEW_INTERVAL_MS: bad }, '/tmp')).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_LEASE_RENEW_INTERVAL_MS' }));
     }
+  });
+});
+
+describe('readSettings: shared-mode variables without LLMRR_STATE=shared', () => {
+  // Ignored there, replicas would each keep their own tenants, keys, limits and budgets: a tenant would spend its
+  // budget once per replica. Refused at startup instead.
+  const SHARED_ONLY = {
+    LLMRR_REDIS_URL: 'redis://127.0.0.1:6379',
+    LLMRR_POSTGRES_URL: 'postgres://llmrr@127.0.0.1/llmrr',
+    LLMRR_REDIS_PREFIX: 'app:',
+    LLMRR_POSTGRES_SCHEMA: 'llmrr',
+    LLMRR_REDIS_TIMEOUT_MS: '500',
+  };
+
+  it('are refused in embedded (the default) and memory mode, naming the variable and LLMRR_STATE=shared', () => {
+    for (const [name, value] of Object.entries(SHARED_ONLY)) {
+      for (const state of [undefined, '', 'embedded', 'memory']) {
+        const env = state === undefined ? { [name]: value } : { LLMRR_STATE: state, [name]: value };
+        expect(() => readSettings(env, '/tmp'), `${name} with LLMRR_STATE=${state}`).toThrow(
+          expect.objectContaining({ code: 'config_invalid', param: name, message: expect.stringMatching(new RegExp(`^${name} is read only with LLMRR_STATE=shared .*set LLMRR_STATE=shared .*or unset ${name}$`)) }),
+        );
+      }
+    }
+    expect(() => readSettings({ LLMRR_REDIS_URL: SHARED_ONLY.LLMRR_REDIS_URL }, '/tmp')).toThrow(/\(LLMRR_STATE is embedded by default\)/);
+  });
+
+  it('are taken with LLMRR_STATE=shared', () => {
+    expect(readSettings({ LLMRR_STATE: 'shared', ...SHARED_ONLY }, '/tmp')).toMatchObject({
+      state: 'shared', redisUrl: SHARED_ONLY.LLMRR_REDIS_URL, postgresUrl: SHARED_ONLY.LLMRR_POSTGRES_URL, redisKeyPrefix: 'app:', postgresSchema: 'llmrr', redisTimeoutMs: 500,
+    });
   });
 });
 

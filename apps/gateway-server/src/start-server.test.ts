@@ -49,9 +49,9 @@ describe('gateway server on embedded defaults', () => {
 
   const stories = findStoriesModel(process.env.LLMRR_SHARED_DIR);
   it.skipIf(!stories)('streams from the real stories260K GGUF model when it is present', async () => {
-    expect(server.router.models().map((m) => m.name)).toContain('stories260k');
+    expect(server.router.models().map((m) => m.name)).toContain('stories260K');
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'demo', maxRetries: 0 });
-    const stream = await client.chat.completions.create({ model: 'stories260k', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 24, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({ model: 'stories260K', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 24, stream: true, stream_options: { include_usage: true } });
     let text = '';
     let completionTokens = 0;
     for await (const chunk of stream) {

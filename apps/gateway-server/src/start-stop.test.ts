@@ -121,6 +121,18 @@ describe('startup failures an operator hits', () => {
     expect(output).toContain('llmrr gateway failed to start: LLMRR_SHUTDOWN_CUT_SETTLE_MS must be an integer number of milliseconds from 0 to 600000, got "2s"');
     expect(output).not.toMatch(/^\s+at /m);
   }, 120_000);
+
+  it('shared-mode URLs without LLMRR_STATE=shared: refused naming LLMRR_REDIS_URL (each replica would keep its own budgets), exit code 1', async () => {
+    const dir = tempDir();
+    // Addresses nothing listens on: the refusal comes before any connection.
+    const { code, output } = await failedStart({
+      PORT: '0', INIT_CWD: dir, LLMRR_DATA_DIR: join(dir, 'data'), LLMRR_STATE: '',
+      LLMRR_REDIS_URL: 'redis://127.0.0.1:1', LLMRR_POSTGRES_URL: 'postgres://llmrr@127.0.0.1:1/llmrr',
+    });
+    expect(code).toBe(1);
+    expect(output).toContain('llmrr gateway failed to start: LLMRR_REDIS_URL is read only with LLMRR_STATE=shared');
+    expect(output).not.toMatch(/^\s+at /m);
+  }, 120_000);
 });
 
 describe('SIGTERM with a stream in flight', () => {

@@ -92,8 +92,8 @@ Commands:
 ${list}
 
 Global options:
-  -c, --config <file>   config file (default: llmrr.config.{json,yaml,yml} in the working directory,
-                        else LLM_ROUTER_CONFIG / LLM_ROUTER_CONFIG_JSON / LLM_ROUTER_MODELS, else the demo config)
+  -c, --config <file>   config file (default: LLM_ROUTER_CONFIG (a path) or LLM_ROUTER_CONFIG_JSON, else
+                        llmrr.config.{json,yaml,yml} in the working directory, else LLM_ROUTER_MODELS, else the demo config)
   -h, --help            help (also: llmrr <command> --help)
   -v, --version         print the version
 

@@ -1,5 +1,5 @@
 export * from './schema.js';
-export { formatPath, parseConfig, safeParseConfig } from './validate.js';
+export { formatPath, isConfigExtensionKey, parseConfig, safeParseConfig } from './validate.js';
 export type { ConfigIssue } from './validate.js';
 export { CONFIG_ENV, CONFIG_FILE_NAMES, loadConfig, loadConfigDetailed } from './load.js';
 export { expandHomePath } from './home-path.js';

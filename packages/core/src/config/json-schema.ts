@@ -114,6 +114,15 @@ function registry(): z.core.$ZodRegistry<Meta> {
  */
 export function routerConfigJsonSchema(): Record<string, unknown> {
   const generated = z.toJSONSchema(RouterConfigSchema, { io: 'input', metadata: registry(), unrepresentable: 'any' }) as Record<string, unknown>;
+  // The top level allows `x-...` and `legacy` besides its own keys (`isConfigExtensionKey`, checked outside zod).
+  const defs = generated['$defs'] as Record<string, Record<string, unknown>> | undefined;
+  for (const id of ['RouterConfigV2', 'RouterConfigV3']) {
+    const def = defs?.[id];
+    if (!def) continue;
+    def['properties'] = { ...(def['properties'] as object), legacy: { description: 'What llmrr-migrate kept of a v1 config; ignored by the router.' } };
+    def['patternProperties'] = { '^x-': { description: 'A key of your own (a YAML anchor\'s shared part, notes); ignored by the router.' } };
+    def['additionalProperties'] = false;
+  }
   const { $schema, ...rest } = generated;
   return {
     $schema,

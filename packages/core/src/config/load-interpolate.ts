@@ -5,7 +5,14 @@
  * - `${NAME:-fallback}`: the fallback when the variable is unset or empty.
  * - `$${...}`: a literal `${...}`.
  * Only string values are touched (not keys); the result stays a string (`"${PORT}"` gives `"8080"`).
+ * A reference that starts the string and gives a value (or fallback) starting with `~` (alone, or before `/` or `\`)
+ * has that `~` made the home directory (`expandHomePath`): `path: ${LLMRR_SHARED_DIR:-../shared}/models/x.gguf`
+ * with `LLMRR_SHARED_DIR=~/shared` from a .env file or docker's `environment:` (which pass the `~` on as it is) is
+ * `$HOME/shared/models/x.gguf`, as the gateway server and the `llmrr` CLI take `~` in the path variables they read.
+ * A `~` anywhere else in a string stays as it is.
  */
+
+import { expandHomePath } from './home-path.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -40,7 +47,7 @@ function walk(value: unknown, env: Env, path: Array<string | number>, problems: 
 
 function interpolateString(s: string, env: Env, path: Array<string | number>, problems: InterpolationProblem[]): string {
   if (!s.includes('${')) return s;
-  return s.replace(REF, (match: string, body: string | undefined) => {
+  return s.replace(REF, (match: string, body: string | undefined, offset: number) => {
     if (match === '$${') return '${';
     if (body === undefined) {
       problems.push({ path, message: 'unclosed "${" (write "$${" for a literal "${")' });
@@ -53,11 +60,16 @@ function interpolateString(s: string, env: Env, path: Array<string | number>, pr
       return match;
     }
     const v = env[name];
-    if (sep !== -1) return v === undefined || v === '' ? body.slice(sep + 2) : v;
+    if (sep !== -1) return atStart(v === undefined || v === '' ? body.slice(sep + 2) : v, offset, env);
     if (v === undefined) {
       problems.push({ path, message: `environment variable ${name} is not set (referenced as "\${${name}}"; use "\${${name}:-default}" for a fallback)` });
       return match;
     }
-    return v;
+    return atStart(v, offset, env);
   });
+}
+
+/** A value that starts its string: its leading `~` is the home directory (a path from a .env file, docker). */
+function atStart(value: string, offset: number, env: Env): string {
+  return offset === 0 && value[0] === '~' ? expandHomePath(value, env) : value;
 }

@@ -329,6 +329,26 @@ describe('${VAR} interpolation', () => {
     expect(e.param).toBe('models.0.apiKey');
   });
 
+  it('makes a leading ~ of a value that starts its string the home directory (LLMRR_SHARED_DIR=~/shared from a .env file)', async () => {
+    // The repository's llmrr.config.yaml reads the shared folder so; the `~` would otherwise be a folder named `~` beside the config.
+    await write(
+      'c.yaml',
+      [
+        'models:',
+        '  - { name: a, engine: gguf, path: "${LLMRR_SHARED_DIR:-../shared}/models/stories260K.gguf" }',
+        '  - { name: b, engine: gguf, path: "${UNSET:-~/fallback}/x.gguf" }',
+        '  - { name: c, engine: gguf, path: "${ALONE}" }',
+        '  - { name: d, engine: gguf, path: "models/${ALONE}/x.gguf", tags: ["${OTHER_USER}", "${TILDE_WORD}", "~/literal"] }',
+      ].join('\n'),
+    );
+    const cfg = await loadConfig('c.yaml', { env: { HOME: '/home/op/', LLMRR_SHARED_DIR: '~/shared', ALONE: '~', OTHER_USER: '~bob/x', TILDE_WORD: '~x' }, cwd: dir });
+    expect(cfg.models.map((m) => m.path)).toEqual(['/home/op/shared/models/stories260K.gguf', '/home/op/fallback/x.gguf', '/home/op', 'models/~/x.gguf']);
+    // Not a home path (another user's, a word), or a `~` the file itself has: as they are.
+    expect(cfg.models[3]?.tags).toEqual(['~bob/x', '~x', '~/literal']);
+    // Without a home in the environment, as it is.
+    expect((await loadConfig('c.yaml', { env: { LLMRR_SHARED_DIR: '~/shared', ALONE: '~', OTHER_USER: '', TILDE_WORD: '' }, cwd: dir })).models[0]?.path).toBe('~/shared/models/stories260K.gguf');
+  });
+
   it('rejects malformed references', async () => {
     await write('c.json', JSON.stringify({ models: [{ name: 'm', engine: 'mock', apiKey: '${1BAD}', model: 'x ${OPEN' }] }));
     const e = await failure(loadConfig('c.json', { env: {}, cwd: dir }));
@@ -423,7 +443,8 @@ describe('loadConfig errors', () => {
     await write('c.yaml', 'models:\n  - engine: mock\n  - name: b\n    engine: mock\n    unknownField: 1\nrouting:\n  retries: { max: 99 }\n');
     const e = await failure(loadConfig('c.yaml', { env: {}, cwd: dir }));
     expect(e.message).toMatch(/models\.0\.name \(line 2, column 5\): .*expected string/);
-    expect(e.message).toMatch(/models\.1 \(line 3, column 5\): .*unknownField/);
+    // An unknown key is named by its own path, at its value's line and column.
+    expect(e.message).toMatch(/models\.1\.unknownField \(line 5, column 19\): unknown key "unknownField"/);
     expect(e.message).toMatch(/routing\.retries\.max \(line 7, column 19\): .*<=10/);
   });
 

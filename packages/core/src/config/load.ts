@@ -93,9 +93,9 @@ export async function loadConfigDetailed(source?: string | object, options: Load
   }
 
   const parsed = safeParseConfig(data);
-  const strategy = unknownStrategy(data, options.strategies);
-  if (!parsed.ok || strategy) {
-    const found = [...(parsed.ok ? [] : parsed.issues), ...(strategy ? [strategy] : [])];
+  const strategy = [...unknownStrategy(data, options.strategies), ...unknownStrategyOptions(data, options.strategies)];
+  if (!parsed.ok || strategy.length > 0) {
+    const found = [...(parsed.ok ? [] : parsed.issues), ...strategy];
     const issues = found.map((issue) => {
       const fromEnv = overrides.find((o) => issue.path === o.path.join('.') || issue.path.startsWith(`${o.path.join('.')}.`));
       if (fromEnv) return { ...issue, env: fromEnv.env };
@@ -172,15 +172,32 @@ async function parseTextSource(text: string, format: TextFormat, label: string, 
 }
 
 /** `routing.strategy` when it is a name `known` lacks (see `LoadConfigOptions.strategies`), as an issue. */
-function unknownStrategy(data: Record<string, unknown>, known: readonly string[] | undefined): { path: string; message: string } | undefined {
-  if (!known) return undefined;
+function unknownStrategy(data: Record<string, unknown>, known: readonly string[] | undefined): Array<{ path: string; message: string }> {
+  if (!known) return [];
   const routing = data['routing'];
   const name = typeof routing === 'object' && routing !== null ? (routing as Record<string, unknown>)['strategy'] : undefined;
-  if (typeof name !== 'string' || known.includes(name)) return undefined;
-  return {
+  if (typeof name !== 'string' || known.includes(name)) return [];
+  return [{
     path: 'routing.strategy',
     message: `unknown strategy ${JSON.stringify(name)} (known: ${known.join(', ')}; custom ones go in options.strategies or addStrategy)`,
-  };
+  }];
+}
+
+/**
+ * `routing.options.<name>` for a strategy the router will not have (`balnced`): each strategy checks its own
+ * options, so these would never be read. Checked when the known strategies are given, as `routing.strategy` is.
+ */
+function unknownStrategyOptions(data: Record<string, unknown>, known: readonly string[] | undefined): Array<{ path: string; message: string }> {
+  if (!known) return [];
+  const routing = data['routing'];
+  const opts = typeof routing === 'object' && routing !== null ? (routing as Record<string, unknown>)['options'] : undefined;
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) return [];
+  return Object.keys(opts)
+    .filter((name) => !known.includes(name))
+    .map((name) => ({
+      path: `routing.options.${name}`,
+      message: `options of unknown strategy ${JSON.stringify(name)}, never read (known: ${known.join(', ')}; custom ones go in options.strategies or addStrategy)`,
+    }));
 }
 
 interface LocatedIssue {

@@ -374,7 +374,7 @@ export const CacheSchema = z
     semantic: SemanticCacheSchema.optional(),
     predictive: PredictiveCacheSchema.optional(),
   })
-  .catchall(z.unknown());
+  .strict();
 
 export const TenantConfigSchema = z
   .object({

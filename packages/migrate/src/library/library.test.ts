@@ -49,13 +49,18 @@ describe('v1ToV2', () => {
     expect(messages(r)).toContain('warning retries: 12 retries is above the v2 limit of 10: set to 10');
   });
 
-  it('keeps unknown model keys in options and unknown top-level keys in place, reporting both', () => {
-    const r = v1ToV2({ models: [{ id: 'a', source: 'mock://a', reply: 'hi' }], strategy: 'random', owner: 'team' });
+  it('keeps unknown model keys in options and unknown top-level keys under legacy (x-... keys in place), reporting both', () => {
+    const r = v1ToV2({ models: [{ id: 'a', source: 'mock://a', reply: 'hi' }], strategy: 'random', owner: 'team', 'x-notes': 'ours' });
     expect(r.config.models[0]).toEqual({ name: 'a', engine: 'mock', priority: 1, options: { reply: 'hi' } });
-    expect(r.config.owner).toBe('team');
+    // The core refuses an unknown top-level key (a misspelt section would load as defaults): kept under legacy.
+    expect(r.config.owner).toBeUndefined();
+    expect(r.config.legacy).toEqual({ owner: 'team' });
+    expect(r.config['x-notes']).toBe('ours');
     expect(messages(r)).toContain('warning models.0.reply: "reply" is not a v2 model field: kept in options.reply (engines read their own options)');
-    expect(messages(r)).toContain('warning owner: unknown key "owner": kept as is (the router ignores it)');
+    expect(messages(r)).toContain('warning owner: no v2 equivalent (not a key the router reads): kept under legacy.owner');
     expect(r.moves).toContainEqual({ from: ['models', 0, 'reply'], to: ['models', 0, 'options', 'reply'] });
+    expect(r.moves).toContainEqual({ from: ['owner'], to: ['legacy', 'owner'] });
+    expect(r.issues.filter((i) => i.severity === 'error')).toEqual([]);
   });
 
   it('guesses engines per family, uses preferredEngine for unknown names, and warns when it cannot tell', () => {
@@ -119,10 +124,9 @@ describe('v2ToV3 and migrate', () => {
 
 describe('validate', () => {
   it('accepts a v2 config and warns about what the router ignores', () => {
-    const r = validate({ version: 2, models: [{ name: 'gpt-3.5', engine: 'pytorch' }], routing: { strategy: 'mine' }, extra: 1 });
+    const r = validate({ version: 2, models: [{ name: 'gpt-3.5', engine: 'pytorch' }], routing: { strategy: 'mine' }, 'x-notes': 1 });
     expect(r.valid).toBe(true);
     expect(messages(r)).toEqual([
-      'warning extra: unknown key "extra": the router ignores it',
       'warning models.0.name: "gpt-3.5" is an old model name: the provider calls it "gpt-3.5-turbo"',
       'warning models.0.engine: engine "pytorch" is not built in: register it with registerEngine("pytorch", factory) before creating the router',
       'warning routing.strategy: strategy "mine" is not built in: register it with router.addStrategy("mine", ...) or pick a built-in one',
@@ -131,6 +135,10 @@ describe('validate', () => {
 
   it('reports schema errors with their paths, v1 configs, and bad tenant references', () => {
     expect(validate({ models: ['gpt-3.5'], strategy: 'x' })).toMatchObject({ valid: false, version: 1 });
+    // An unknown top-level key (a misspelt section would load as defaults) is the core's error.
+    const extra = validate({ version: 2, models: [{ name: 'a', engine: 'mock' }], extra: 1 });
+    expect(extra.valid).toBe(false);
+    expect(messages(extra)).toEqual([expect.stringMatching(/^error extra: unknown key "extra" \(the top level holds .*; a key of your own starts with "x-"\)$/)]);
     const bad = validate({ version: 2, models: [{ name: 'a', priority: 1.5 }] });
     expect(bad.valid).toBe(false);
     expect(bad.issues.some((i) => i.path === 'models.0.priority' && i.severity === 'error')).toBe(true);

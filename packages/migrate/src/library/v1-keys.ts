@@ -1,7 +1,7 @@
 /**
  * Top-level keys of the original `llm-runner-router` config (its `Config` defaults, its docs, and the
  * seed's `{ models: [...], strategy }`) that have no place in a v2 config. They are kept under
- * `legacy` (the schema allows extra top-level keys) and reported with the reason.
+ * `legacy` (a top-level key the schema allows, as it does `x-...` keys) and reported with the reason.
  */
 export const V1_LEGACY_ONLY_KEYS: Readonly<Record<string, string>> = {
   environment: 'set NODE_ENV instead; the router does not read it from the config',

@@ -61,12 +61,15 @@ describe('v1ToV2: a fallback that names a model object by its id', () => {
 
 describe('v1ToV2 on a v2 config that carries one generic v1 key', () => {
   it('keeps the order the priority strategy serves the models in', async () => {
-    // A valid v2 config (the core accepts it as is: extra top-level keys are allowed), with a `debug` flag.
-    // `b` has the default priority (100), so `a` (5) is served first.
-    const v2 = { version: 2 as const, models: [{ name: 'a', engine: 'mock', priority: 5 }, { name: 'b', engine: 'mock' }], routing: { strategy: 'priority' }, debug: true };
+    // A v2 config with a v1 `debug` flag, which the core refuses (an unknown top-level key) and the migration moves
+    // under `legacy`. `b` has the default priority (100), so `a` (5) is served first.
+    const { debug, ...valid } = { version: 2 as const, models: [{ name: 'a', engine: 'mock', priority: 5 }, { name: 'b', engine: 'mock' }], routing: { strategy: 'priority' }, debug: true };
+    const v2 = { ...valid, debug };
+    expect(() => new LLMRouter(v2)).toThrow(/debug: unknown key "debug"/);
     const migrated = v1ToV2(v2).config;
     expect(migrated.models).toEqual([{ name: 'a', engine: 'mock', priority: 5 }, { name: 'b', engine: 'mock' }]);
-    const before = new LLMRouter(v2);
+    expect(migrated.legacy).toEqual({ debug: true });
+    const before = new LLMRouter(valid);
     const after = new LLMRouter(migrated);
     try {
       const was = (await before.route('hi')).selected;

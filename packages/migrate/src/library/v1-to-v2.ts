@@ -1,4 +1,4 @@
-import { LLMError } from '@llmrr/core';
+import { isConfigExtensionKey, LLMError } from '@llmrr/core';
 import { detectVersion } from './detect-version.js';
 import { MigrationLog } from './migration-log.js';
 import { extendModelNames, type ModelNameTable } from './model-names.js';
@@ -9,7 +9,7 @@ import { convertModelObject, convertModelString, type V1ModelContext } from './v
 import { V1_LEGACY_ONLY_KEYS, V1_MAPPED_KEYS } from './v1-keys.js';
 import { finishResult } from './finish-result.js';
 
-/** Top-level key under which v1 settings without a v2 home are kept (the schema allows extra keys). */
+/** Top-level key under which v1 settings without a v2 home are kept (the schema allows it, and `x-...` keys, besides its own). */
 export const LEGACY_KEY = 'legacy';
 
 export interface V1ToV2Options {
@@ -296,7 +296,7 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
     else toLegacy('maxTokens', 'not a positive whole number of tokens');
   }
 
-  // v1 keys without a v2 home, kept under `legacy`; the other keys kept where they are.
+  // v1 keys without a v2 home and unknown keys, kept under `legacy`; `x-...` keys and the v2 keys kept where they are.
   const mapped = new Set<string>(V1_MAPPED_KEYS);
   for (const key of Object.keys(input)) {
     if (mapped.has(key) || key === 'cache' || key === 'routing' || key === LEGACY_KEY) continue;
@@ -308,9 +308,11 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
       toLegacy(key, V1_LEGACY_ONLY_KEYS[key]!);
     } else if (V2_TOP_KEYS.has(key)) {
       if (key !== 'version' && key !== '$schema') out[key] = clone(input[key]);
-    } else {
+    } else if (isConfigExtensionKey(key)) {
       out[key] = clone(input[key]);
-      log.warn([key], `unknown key "${key}": kept as is (the router ignores it)`);
+    } else {
+      // The core refuses a top-level key it does not know (a misspelt section would load as defaults).
+      toLegacy(key, 'not a key the router reads');
     }
   }
   if (Object.keys(legacy).length) out[LEGACY_KEY] = legacy;

@@ -1,4 +1,4 @@
-import { BUILTIN_ENGINES, RouterConfigV3Schema, safeParseConfig } from '@llmrr/core';
+import { BUILTIN_ENGINES, safeParseConfig } from '@llmrr/core';
 import { detectVersion } from './detect-version.js';
 import { MigrationLog } from './migration-log.js';
 import { LEGACY_MODEL_NAMES, currentModelName, type ModelNameTable } from './model-names.js';
@@ -16,8 +16,6 @@ export interface ValidateOptions {
   /** Engine names registered in your app besides the built-in ones (no warning for them). */
   engines?: readonly string[];
 }
-
-const SCHEMA_KEYS = new Set(Object.keys(RouterConfigV3Schema.shape));
 
 /**
  * Checks a config with the core's own schema and adds what the schema does not see: v1 configs, unknown
@@ -44,10 +42,8 @@ export function validate(config: unknown, options: ValidateOptions = {}): Valida
   const parsed = safeParseConfig(config);
   if (!parsed.ok) for (const i of parsed.issues) log.error(i.path === '' ? [] : i.path.split('.'), i.message);
 
-  for (const key of Object.keys(config)) {
-    if (key === LEGACY_KEY) log.info([key], `v1 settings kept for reference under "${LEGACY_KEY}": the router ignores them`);
-    else if (!SCHEMA_KEYS.has(key)) log.warn([key], `unknown key "${key}": the router ignores it`);
-  }
+  // Another top-level key than the schema's, `legacy` and `x-...` is refused by the core's schema (above).
+  if (Object.hasOwn(config, LEGACY_KEY)) log.info([LEGACY_KEY], `v1 settings kept for reference under "${LEGACY_KEY}": the router ignores them`);
   // (tenants in a v2 config: the core's schema refuses them, naming the missing version: 3.)
 
   const table = { ...LEGACY_MODEL_NAMES, ...options.modelNames };

@@ -6,7 +6,9 @@ import { runCli, tempDir, type TempDir } from '../__fixtures__/cli-harness.js';
 /**
  * Settings that would load but do nothing are refused, naming the field: `tenants`/`defaultTenant` without
  * `version: 3` (a v2 config, where the router would ignore them), and an enabled semantic cache whose
- * `embedder` or `guardModel` names no model (the cache is built on first use, where every lookup would miss).
+ * `embedder` or `guardModel` names no model (the cache is built on first use, where every lookup would miss), and
+ * misspelt keys that turn a setting off: an unknown top-level key (`rounting:` loads routing as all defaults), an
+ * unknown cache (`cache.exat`: no cache), options of a strategy the router does not have (`routing.options.balnced`).
  */
 let t: TempDir;
 beforeAll(() => {
@@ -89,5 +91,51 @@ cache:
   it('a disabled semantic cache is not checked (it is never built)', async () => {
     const file = t.write('semantic-off.yaml', `models:\n  - { name: a, engine: mock }\ncache:\n  semantic: { enabled: false, embedder: later }\n`);
     expect(await runCli(['config', 'validate', file], { cwd: t.dir })).toMatchObject({ code: 0, stderr: '' });
+  });
+});
+
+describe('llmrr config validate: misspelt keys that turn a setting off', () => {
+  const MODELS = `models:
+  - { name: cheap, engine: mock, price: { input: 0.1, output: 0.1 }, quality: 0.3 }
+  - { name: pricey, engine: mock, price: { input: 10, output: 10 }, quality: 0.9 }
+`;
+
+  it('the same settings under their right names validate, with x-... and legacy keys at the top level', async () => {
+    const file = t.write(
+      'right.yaml',
+      `x-defaults: &d { engine: mock }
+${MODELS}  - { <<: *d, name: third }
+routing:
+  strategy: cost-optimized
+  options:
+    balanced: { errorPenalty: 0.5 }
+cache:
+  exact: { enabled: true }
+legacy: { maxModels: 5 }
+`,
+    );
+    const v = await runCli(['config', 'validate', file], { cwd: t.dir });
+    expect({ code: v.code, stderr: v.stderr }).toEqual({ code: 0, stderr: '' });
+  });
+
+  const cases: Array<[string, string, RegExp]> = [
+    ['a top-level routing section under a wrong name', `${MODELS}rounting:\n  strategy: cost-optimized\n`, /: rounting \(line 5, column 3\): unknown key "rounting" \(the top level holds version, .*a key of your own starts with "x-"\)$/],
+    ['an exact cache under a wrong name', `${MODELS}cache:\n  exat: { enabled: true }\n`, /: cache\.exat \(line 5, column 9\): unknown key "exat"$/],
+    ['a semantic cache under a wrong name', `${MODELS}cache:\n  semantc: { enabled: true, threshold: 0.9 }\n`, /: cache\.semantc \(line 5, column 12\): unknown key "semantc"$/],
+    ['options of a misspelt strategy name', `${MODELS}routing:\n  strategy: balanced\n  options:\n    balnced: { errorPenalty: 0.5 }\n`, /: routing\.options\.balnced \(line 7, column 14\): options of unknown strategy "balnced", never read \(known: .*balanced/],
+  ];
+  for (const [what, yaml, named] of cases) {
+    it(`${what} is refused naming the key, its line and column`, async () => {
+      const file = t.write(`${what.replace(/\W+/g, '-')}.yaml`, yaml);
+      const v = await runCli(['config', 'validate', file], { cwd: t.dir });
+      expect({ code: v.code, lines: v.stderr.split('\n').filter(Boolean) }).toEqual({ code: 2, lines: [expect.stringMatching(named)] });
+    });
+  }
+
+  it('the router refuses an unknown top-level or cache key given as an object, with the schema\'s other errors', () => {
+    expect(() => new LLMRouter({ models: [{ name: 'a', engine: 'mock' }], rounting: { strategy: 'cost-optimized' } } as never)).toThrow(/rounting: unknown key "rounting"/);
+    expect(() => new LLMRouter({ models: [{ name: 'a', engine: 'mock' }], cache: { exat: { enabled: true } } } as never)).toThrow(/cache\.exat: unknown key "exat"/);
+    // Reported together with another error (a zod refinement would run only on an otherwise valid config).
+    expect(() => new LLMRouter({ models: [{ name: 'a', engine: 'mock', priority: 1.5 }], rounting: {} } as never)).toThrow(/rounting: unknown key[\s\S]*models\.0\.priority/);
   });
 });
