@@ -22,7 +22,7 @@ import { startServer } from './start-server.js';
 import { adminCall, gatewaySetup, startGateway, stopGateway, type Gateway } from './test-support/gateway-processes.js';
 
 const yamlConfig = (amountUsd: number, rpm: number) =>
-  `version: 3\nmodels:\n  - name: shared-mock\n    engine: mock\ntenants:\n  - id: acme\n    name: Acme\n    limits: { rpm: ${rpm} }\n    budget: { amountUsd: ${amountUsd}, period: month }\n    models:\n      - name: acme-mock\n        engine: mock\n`;
+  `version: 3\nmodels:\n  - name: shared-mock\n    engine: mock\ntenants:\n  - id: acme\n    name: Acme\n    limits: { rpm: ${rpm} }\n    budget: { amountUsd: ${amountUsd}, period: month }\n    models:\n      - name: acme-mock\n        engine: mock\n        apiKey: sk-acme-mock\n        headers: { x-b: tok-acme, x-a: plain }\n`;
 
 const v3 = (tenants: unknown[]) => parseConfig({ version: 3, models: [{ name: 'shared-mock', engine: 'mock' }], tenants });
 
@@ -44,7 +44,8 @@ describe('config tenants on start', () => {
         const tenant = await second.stores.tenants.getTenant('acme');
         // The gateway admits and bills against the stored tenant: the config's new values are there.
         expect({ budget: tenant?.budget?.amountUsd, rpm: tenant?.limits?.rpm, models: tenant?.models?.map((m) => m.name) }).toEqual({ budget: 5, rpm: 5, models: ['acme-mock'] });
-        // One line for the tenant, naming what changed (its models, read back from SQLite, compare equal).
+        // One line for the tenant, naming what changed (its models, stored redacted and read back from SQLite, compare
+        // equal: a restart does not write them again).
         expect(logs.filter((e) => e.message.startsWith('tenant '))).toEqual([{ level: 'info', message: `tenant "acme" set to the config (${join(dir, 'llmrr.config.yaml')}): limits, budget` }]);
       } finally {
         await second.close(500);
@@ -256,4 +257,48 @@ describe("a v3 config tenant model's key given as ${VAR}", () => {
       await stores.close();
     }
   });
+
+  // The README: a tenant removed from the config stays in the store (its keys work). It is then served from the
+  // stored copy, whose secrets are the placeholder: never sent upstream as a credential (it was
+  // `Authorization: Bearer [redacted]`, a 502 and a log naming nothing useful); the log names the fields to set.
+  it('removed from the config, its stored copy is served without the "[redacted]" placeholders; the log names the fields', async () => {
+    const upstream = await startOpenAIWireServer({ script: (r) => (r.headers.authorization === `Bearer ${SECRET}` ? { text: 'hello' } : { error: { status: 401, message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } }) });
+    const tmp = mkdtempSync(join(tmpdir(), 'llmrr-gw-seed-removed-'));
+    try {
+      const env = { PORT: '0', LLMRR_DATA_DIR: join(tmp, 'data'), LLMRR_DEMO: 'false', LLMRR_ADMIN_KEY: ADMIN };
+      const own = { name: 'own', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'x', apiKey: SECRET, headers: { 'x-upstream-token': SECRET } };
+      const config = (tenants: unknown[]) => JSON.stringify({ version: 3, models: [{ name: 'mock', engine: 'mock' }], routing: { strategy: 'priority' }, tenants });
+      writeFileSync(join(tmp, 'llmrr.config.json'), config([{ id: 'acme', models: [own] }]));
+      const first = await startServer(readSettings(env, tmp), () => {});
+      let secret: string;
+      try {
+        secret = (await first.stores.tenants.createKey('acme', { name: 'k' })).secret;
+      } finally {
+        await first.close(500);
+      }
+
+      writeFileSync(join(tmp, 'llmrr.config.json'), config([{ id: 'other' }]));
+      const logs: string[] = [];
+      const second = await startServer(readSettings(env, tmp), (e) => logs.push(e.message));
+      try {
+        expect((await second.stores.tenants.getTenant('acme'))?.models?.[0]).toMatchObject({ apiKey: '[redacted]', headers: { 'x-upstream-token': '[redacted]' } });
+        const body = JSON.stringify({ model: 'own', messages: [{ role: 'user', content: 'hi' }] });
+        const chat = () => second.gateway.fetch(new Request('http://gateway.test/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body }));
+        expect((await chat()).status).toBe(502);
+        await chat();
+        expect(upstream.requests.map((r) => [r.headers.authorization ?? null, r.headers['x-upstream-token'] ?? null])).toEqual([
+          [null, null],
+          [null, null],
+        ]);
+        expect(logs.filter((m) => m.includes('[redacted]'))).toEqual([
+          'tenant "acme": models.0.apiKey (or apiKeyEnv), models.0.headers.x-upstream-token are "[redacted]" in the tenant store (as a v3 config\'s tenant is stored; the config no longer lists it): not sent upstream, so its calls go without them; set them through the admin API (PATCH /admin/tenants/acme with its models)',
+        ]);
+      } finally {
+        await second.close(500);
+      }
+    } finally {
+      await upstream.close();
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

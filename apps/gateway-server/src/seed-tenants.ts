@@ -65,7 +65,8 @@ async function existingOrCreate(stores: SeedStores, input: TenantInput & { id: s
  * config leaves out is cleared), with one log line and one audit entry (`tenant.create` / `tenant.update`,
  * actor `config-file`) per tenant created or changed. So a change made through the admin API to a config
  * tenant lasts until the next start. `disabled` and the tenant's keys are left alone, and so are tenants the
- * config does not list: one removed from the config stays in the store (delete it through the admin API). A
+ * config does not list: one removed from the config stays in the store (delete it through the admin API; served
+ * from the stored copy, whose `[redacted]` secrets the gateway never sends: `TenantModelSync` logs the fields to set). A
  * config tenant deleted through the admin API is not created again: its id is retired (a warning says so;
  * rename or remove the config entry). In demo mode the demo tenant is created when missing.
  */

@@ -2,7 +2,7 @@ import type { AuditLog } from './types.js';
 
 /** One failed authentication, as the gateway saw it. Never put the presented secret here. */
 export interface AuthFailure {
-  /** Why: `missing_key`, `malformed`, `unknown_key`, `revoked`, `wrong_admin_key`, ... */
+  /** Why: `missing_key`, `malformed`, `unknown_key`, `revoked`, `wrong_admin_key`, `wrong_metrics_key`, ... */
   reason: string;
   requestId?: string;
   ip?: string;

@@ -39,11 +39,13 @@ export interface AuditQuery {
   from?: number;
   /** Exclusive. */
   to?: number;
-  /** Only entries with seq > afterSeq (for paging forward). */
+  /** Only entries with seq > afterSeq: the next page oldest-first (`order: 'asc'`); with `desc`, a lower bound. */
   afterSeq?: number;
+  /** Only entries with seq < beforeSeq: the next page newest-first (`order: 'desc'`); with `asc`, an upper bound. */
+  beforeSeq?: number;
   /**
    * Default 100, at most 1000: a larger limit is taken as 1000 and one below 1 as 1, without an error (page on
-   * with `afterSeq` set to the last entry's `seq`).
+   * with `afterSeq`, or `beforeSeq` when newest-first, set to the last entry's `seq`).
    */
   limit?: number;
   /** `asc` (oldest first, default) or `desc`. */

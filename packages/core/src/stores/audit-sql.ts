@@ -54,6 +54,7 @@ export function auditWhere(q: AuditQuery, ph: (index: number) => string): { wher
   if (q.from !== undefined) add('ts', '>=', q.from);
   if (q.to !== undefined) add('ts', '<', q.to);
   if (q.afterSeq !== undefined) add('seq', '>', q.afterSeq);
+  if (q.beforeSeq !== undefined) add('seq', '<', q.beforeSeq);
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 

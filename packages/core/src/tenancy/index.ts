@@ -21,6 +21,7 @@ export type {
   RateScope,
   RateScopeKind,
   RevokedApiKey,
+  RotateKeyOptions,
   Tenant,
   TenantBudget,
   TenantInput,

@@ -143,6 +143,11 @@ export function revokedKeyConflict(keyId: string, action: string): LLMError {
   return new LLMError({ code: 'conflict', message: `API key "${keyId}" is revoked and cannot be ${action}`, param: 'keyId' });
 }
 
+/** A rotation whose `expectedHash` no longer matches: the key was rotated since it was read. */
+export function rotatedKeyConflict(keyId: string): LLMError {
+  return new LLMError({ code: 'conflict', message: `API key "${keyId}" was rotated by another call since it was read; read it again to rotate it`, param: 'keyId' });
+}
+
 export function stripUndefined<T extends object>(o: T): T {
   for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
   return o;

@@ -114,6 +114,12 @@ export interface ApiKeyPatch {
   expiresAt?: number | null;
 }
 
+/** `rotateKey` options. */
+export interface RotateKeyOptions {
+  /** Rotate only while the key's hash is still this one (compare-and-set); else `conflict`. */
+  expectedHash?: string;
+}
+
 /** Returned by createKey/rotateKey: the only time the secret is ever visible. */
 /** What `revokeKey` did. */
 export interface RevokedApiKey {
@@ -164,8 +170,13 @@ export interface TenantStore {
 
   /** Throws `not_found` for an unknown tenant. */
   createKey(tenantId: string, input: ApiKeyInput): Promise<CreatedApiKey>;
-  /** New secret for the same key id; the old secret stops working at once. Throws `not_found`, or `conflict` if revoked. */
-  rotateKey(keyId: string): Promise<CreatedApiKey>;
+  /**
+   * New secret for the same key id; the old secret stops working at once. Throws `not_found`, or `conflict` if revoked.
+   * With `expectedHash` (the `hash` of the key as read) it is a compare-and-set: when the key's hash is another by
+   * then (rotated meanwhile, by this or another process) nothing changes and it throws `conflict`, so of two
+   * rotations of one key read alike, one wins and the other issues no secret (it would be dead already).
+   */
+  rotateKey(keyId: string, options?: RotateKeyOptions): Promise<CreatedApiKey>;
   /**
    * Idempotent; returns the key with `revokedAt` set, and whether this call revoked it (`changed`: decided by the
    * store's write, so one of several concurrent calls reports it). Throws `not_found`.

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
 import { post, type Harness } from '../test-support/harness.js';
 
@@ -49,7 +49,8 @@ describe('admin API: changing a key', () => {
 
     const audit = await h.stores!.audit.list({ target: keyId });
     expect(audit.map((e) => e.action)).toEqual(['key.create', 'key.update', 'key.update', 'key.limits.update']);
-    expect(audit[1]!.details).toMatchObject({ tenantId: 'acme', fields: ['name', 'limits'], limits: { rpm: 1 } });
+    expect(audit[1]!.details).toMatchObject({ tenantId: 'acme', fields: ['name', 'limits'], changes: { name: 'ci-runner', limits: { rpm: 1 } } });
+    expect(audit[2]!.details).toMatchObject({ fields: ['limits'], changes: { limits: null } });
     expect(JSON.stringify(audit)).not.toContain(secret);
   });
 
@@ -62,6 +63,36 @@ describe('admin API: changing a key', () => {
     const cleared = await json<Record<string, unknown>>(admin('PATCH', `/admin/keys/${keyId}`, { expiresAt: null }));
     expect(cleared).not.toHaveProperty('expiresAt');
     expect((await call()).status).toBe(200);
+    // Each move of the expiry is in the audit log with the new value (epoch ms; null when cleared).
+    const moves = await h.stores!.audit.list({ action: 'key.update', target: keyId });
+    expect(moves.map((e) => e.details?.changes)).toEqual([{ expiresAt: Date.UTC(2099, 0, 1) }, { expiresAt: 1_000 }, { expiresAt: null }]);
+  });
+
+  it('two rotations of a key at once (both read it before either writes): one answers the secret in force, the other a 409 conflict', async () => {
+    // As two gateway processes would: each reads the key, then both rotate it (held until both reads are done).
+    const tenants = h.stores!.tenants;
+    const getKey = tenants.getKey.bind(tenants);
+    let reads = 0;
+    let bothRead!: () => void;
+    const barrier = new Promise<void>((resolve) => (bothRead = resolve));
+    const spy = vi.spyOn(tenants, 'getKey').mockImplementation(async (id) => {
+      const key = await getKey(id);
+      if (++reads === 2) bothRead();
+      await barrier;
+      return key;
+    });
+    const [r1, r2] = await Promise.all([admin('POST', `/admin/keys/${keyId}/rotate`), admin('POST', `/admin/keys/${keyId}/rotate`)]);
+    spy.mockRestore();
+    expect([r1.status, r2.status].sort()).toEqual([200, 409]);
+    expect(reads).toBe(2);
+    const [won, lost] = r1.status === 200 ? [r1, r2] : [r2, r1];
+    const { secret: rotated } = (await won.json()) as { secret: string };
+    expect(((await lost.json()) as { error: { code: string; param: string } }).error).toMatchObject({ code: 'conflict', param: 'keyId' });
+    expect((await post(h.gateway, '/v1/chat/completions', chat, { authorization: `Bearer ${rotated}` })).status).toBe(200);
+    expect((await call()).status).toBe(401);
+    // One rotation, one audit entry; a rotation after it (the key read anew) works.
+    expect(await h.stores!.audit.list({ action: 'key.rotate', target: keyId })).toHaveLength(1);
+    expect((await admin('POST', `/admin/keys/${keyId}/rotate`)).status).toBe(200);
   });
 
   it('an expiry takes an RFC 3339 date-time with an offset (T or a space, minute precision, +0100, fractions), on create and patch', async () => {

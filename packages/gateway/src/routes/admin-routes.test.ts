@@ -58,6 +58,36 @@ describe('admin API', () => {
     expect((await admin('GET', '/admin/tenants/acme')).status).toBe(404);
   });
 
+  it('tenant.update records the new values: disabling and enabling are told apart; models by name and engine only', async () => {
+    await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme' });
+    expect((await admin('PATCH', '/admin/tenants/acme', { disabled: true })).status).toBe(200);
+    expect((await admin('PATCH', '/admin/tenants/acme', { disabled: false, tier: 'pro', limits: null })).status).toBe(200);
+    const model = { name: 'own-model', engine: 'openai-compatible', baseURL: 'http://127.0.0.1:9/v1', apiKey: 'sk-tenant-model-secret', headers: { 'x-extra': 'header-secret-value' } };
+    expect((await admin('PATCH', '/admin/tenants/acme', { models: [model] })).status).toBe(200);
+    const entries = await h.stores!.audit.list({ action: 'tenant.update', target: 'acme' });
+    expect(entries.map((e) => ({ fields: e.details?.fields, changes: e.details?.changes }))).toEqual([
+      { fields: ['disabled'], changes: { disabled: true } },
+      { fields: ['tier', 'limits', 'disabled'], changes: { tier: 'pro', limits: null, disabled: false } },
+      { fields: ['models'], changes: { models: [{ name: 'own-model', engine: 'openai-compatible' }] } },
+    ]);
+    expect(JSON.stringify(entries)).not.toMatch(/sk-tenant-model-secret|header-secret-value/);
+  });
+
+  it('GET /admin/audit pages newest-first with beforeSeq (afterSeq stays a lower bound)', async () => {
+    await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme' });
+    for (let i = 0; i < 5; i++) expect((await admin('PATCH', '/admin/tenants/acme', { name: `Acme ${i}` })).status).toBe(200);
+    const seqs = async (query: string) => (await json<{ data: Array<{ seq: number }> }>(admin('GET', `/admin/audit?${query}`))).data.map((e) => e.seq);
+    expect(await seqs('order=desc&limit=2')).toEqual([6, 5]);
+    expect(await seqs('order=desc&limit=2&beforeSeq=5')).toEqual([4, 3]);
+    expect(await seqs('order=desc&limit=2&beforeSeq=3')).toEqual([2, 1]);
+    expect(await seqs('order=desc&limit=2&beforeSeq=1')).toEqual([]);
+    expect(await seqs('order=desc&afterSeq=3')).toEqual([6, 5, 4]);
+    expect(await seqs('afterSeq=2&beforeSeq=5')).toEqual([3, 4]);
+    const bad = await admin('GET', '/admin/audit?beforeSeq=-1');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { param: string } }).error.param).toBe('beforeSeq');
+  });
+
   it('refuses a tenant id made only of dots (URL dot segments: no path could name it), naming id', async () => {
     for (const id of ['.', '..', '...']) {
       const res = await admin('POST', '/admin/tenants', { id, name: 'Dots' });

@@ -18,6 +18,7 @@ import {
   AdminTenantPatchSchema,
 } from '../schemas/admin.js';
 import type { GatewayStores } from '../types.js';
+import type { z } from 'zod';
 import type { TenantModelSync } from '../tenants/tenant-model-sync.js';
 import { rejectNul } from './admin-input.js';
 import { publicTenant, rejectRedacted } from './admin-secrets.js';
@@ -181,7 +182,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const since = tenantModels?.begin();
       const tenant = await s.tenants.updateTenant(id, patch);
       syncModels(tenant, since);
-      await audit('tenant.update', id, { fields: Object.keys(patch), ...(patch.models !== undefined ? { models: patch.models?.map((m) => m.name) ?? null } : {}) });
+      await audit('tenant.update', id, { fields: Object.keys(patch), changes: tenantChanges(patch) });
       return ok(c, publicTenant(tenant));
     }),
   );
@@ -281,12 +282,14 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s, audit) => {
       const keyId = c.req.param('keyId')!;
       const input = validateBody(AdminKeyPatchSchema, await body(c));
-      const key = await s.tenants.updateKey(keyId, {
+      // A key carries no secret but its hash (not in the patch): the audit entry records every new value.
+      const changes = {
         ...(input.name !== undefined ? { name: input.name } : {}),
         ...(input.limits !== undefined ? { limits: input.limits } : {}),
         ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt === null ? null : toEpochMs(input.expiresAt) } : {}),
-      });
-      await audit('key.update', keyId, { tenantId: key.tenantId, fields: Object.keys(input), ...(input.limits !== undefined ? { limits: input.limits } : {}) });
+      };
+      const key = await s.tenants.updateKey(keyId, changes);
+      await audit('key.update', keyId, { tenantId: key.tenantId, fields: Object.keys(input), changes });
       return ok(c, publicKey(key));
     }),
   );
@@ -314,7 +317,11 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     '/admin/keys/:keyId/rotate',
     guard(async (c, s, audit) => {
       const keyId = c.req.param('keyId')!;
-      const created = await s.tenants.rotateKey(keyId);
+      // A compare-and-set on the hash read: of two rotations at once (here or in another process) one wins, the other
+      // is a 409 `conflict` instead of a secret the winner's rotation has made dead already.
+      const read = await s.tenants.getKey(keyId);
+      if (!read) throw notFound('Key', keyId);
+      const created = await s.tenants.rotateKey(keyId, { expectedHash: read.hash });
       await audit('key.rotate', keyId, { tenantId: created.key.tenantId, prefix: created.key.prefix });
       return ok(c, { key: publicKey(created.key), secret: created.secret, note: 'The secret is shown only once; the old one no longer works.' });
     }),
@@ -380,6 +387,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       if (order !== undefined && order !== 'asc' && order !== 'desc') throw new LLMError({ code: 'invalid_request', message: 'order must be asc or desc', param: 'order' });
       const { from, to } = parseRange(c.req.query('from'), c.req.query('to'));
       const afterSeq = c.req.query('afterSeq');
+      const beforeSeq = c.req.query('beforeSeq');
       const q: AuditQuery = {
         limit: limitParam(c),
         ...(order ? { order } : {}),
@@ -389,9 +397,10 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
         ...(from !== undefined ? { from } : {}),
         ...(to !== undefined ? { to } : {}),
         ...(afterSeq !== undefined ? { afterSeq: intParam(c, 'afterSeq', 0) } : {}),
+        ...(beforeSeq !== undefined ? { beforeSeq: intParam(c, 'beforeSeq', 0) } : {}),
       };
       return ok(c, { data: await s.audit.list(q) });
-    }, ['actor', 'action', 'target', 'from', 'to', 'afterSeq', 'limit', 'order']),
+    }, ['actor', 'action', 'target', 'from', 'to', 'afterSeq', 'beforeSeq', 'limit', 'order']),
   );
   app.get(
     '/admin/audit/verify',
@@ -425,6 +434,16 @@ async function formerTenant(s: Pick<GatewayStores, 'ledger' | 'audit'>, id: stri
   return deletion !== undefined ? 'deletion' : undefined;
 }
 
+/**
+ * A tenant patch as its `tenant.update` audit entry records it: the new value of each field given (`null` for one
+ * cleared), so two changes of a field are told apart; a tenant's own models by `name` and `engine` only (their
+ * `apiKey` and `headers` values are secrets).
+ */
+function tenantChanges(patch: TenantPatchInput): Record<string, unknown> {
+  const { models, ...rest } = patch;
+  return { ...rest, ...(models !== undefined ? { models: models?.map((m) => ({ name: m.name, engine: m.engine })) ?? null } : {}) };
+}
+
 /** Epoch ms from a validated `expiresAt` (epoch ms or an RFC 3339 date-time with offset). */
 function toEpochMs(v: number | string): number {
   return typeof v === 'number' ? v : isoDateTimeMs(v)!;
@@ -433,6 +452,8 @@ function toEpochMs(v: number | string): number {
 /** A list's paging parameters. */
 const PAGE = ['limit', 'offset'] as const;
 
+type TenantPatchInput = z.infer<typeof AdminTenantPatchSchema>;
+
 /** The ledger filters of `/admin/usage` and `/admin/usage/entries` (`usageQuery`). */
 const USAGE_FILTERS = ['tenant', 'key', 'model', 'from', 'to'] as const;
 
@@ -440,16 +461,23 @@ const USAGE_FILTERS = ['tenant', 'key', 'model', 'from', 'to'] as const;
  * An admin route's query string: only the parameters the route takes (`known`; none when empty), each once, none
  * empty and none with a NUL (PostgreSQL text cannot hold one); else a 400 `invalid_request` naming the parameter.
  * Dropped silently, a misspelt filter (`?tenant_id=acme`, `?month=2026-10`), a repeated one or an empty one
- * (`?tenant=`) would be answered as if absent: every tenant's usage, or the all-time invoice, with a 200.
+ * (`?tenant=`) would be answered as if absent: every tenant's usage, or the all-time invoice, with a 200. Read from
+ * the URL itself: Hono's `c.req.queries()` drops a parameter with an empty name (`?=acme`), which is refused too
+ * (param `""`).
  */
 function checkQuery(c: AppContext, known: readonly string[]): void {
-  for (const [name, values] of Object.entries(c.req.queries())) {
-    const shown = name.slice(0, 100);
-    if (!known.includes(name)) {
-      throw new LLMError({ code: 'invalid_request', message: `unknown query parameter "${shown}" (${known.length > 0 ? `known: ${known.join(', ')}` : 'this route takes none'})`, param: shown });
+  const url = c.req.url;
+  if (!url.includes('?')) return;
+  const params = new URL(url).searchParams;
+  const seen = new Set<string>();
+  for (const [name, value] of params) {
+    const shown = name === '' ? '""' : name.slice(0, 100);
+    if (name === '' || !known.includes(name)) {
+      const what = name === '' ? 'a query parameter with an empty name (as in ?=value)' : `unknown query parameter "${shown}"`;
+      throw new LLMError({ code: 'invalid_request', message: `${what} (${known.length > 0 ? `known: ${known.join(', ')}` : 'this route takes none'})`, param: shown });
     }
-    if (values.length > 1) throw new LLMError({ code: 'invalid_request', message: `query parameter ${name} must be given once, got ${values.length}`, param: name });
-    const value = values[0] ?? '';
+    if (seen.has(name)) throw new LLMError({ code: 'invalid_request', message: `query parameter ${name} must be given once, got ${params.getAll(name).length}`, param: name });
+    seen.add(name);
     if (value === '') throw new LLMError({ code: 'invalid_request', message: `query parameter ${name} must not be empty (leave it out instead)`, param: name });
     rejectNul(value, name);
   }

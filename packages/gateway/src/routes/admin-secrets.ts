@@ -36,15 +36,29 @@ export function publicTenant(tenant: Tenant): Tenant {
 }
 
 /**
- * Refuses a model whose `apiKey` or a `headers` value is `REDACTED_SECRET` (a 400 naming it): a tenant read back
- * from the admin API and sent again would otherwise be stored with that text as its key, and every call of the
- * model would fail upstream.
+ * Whether a secret is `REDACTED_SECRET`, ignoring spaces and line ends around it (as fetch ignores them around a
+ * header value: `" [redacted]"` and `"[redacted]\n"` would go upstream as the placeholder).
+ */
+export function isRedacted(value: string | undefined): boolean {
+  return value !== undefined && value.trim() === REDACTED_SECRET;
+}
+
+/** Where a model holds `REDACTED_SECRET` (`isRedacted`): `models.<i>.apiKey`, `models.<i>.headers.<name>`, in that order. */
+export function redactedFields(model: ModelSecrets, i: number): string[] {
+  const fields = isRedacted(model.apiKey) ? [`models.${i}.apiKey`] : [];
+  for (const [name, value] of Object.entries(model.headers ?? {})) if (isRedacted(value)) fields.push(`models.${i}.headers.${name}`);
+  return fields;
+}
+
+/**
+ * Refuses a model whose `apiKey` or a `headers` value is `REDACTED_SECRET` (`isRedacted`; a 400 naming it): a tenant
+ * read back from the admin API and sent again would otherwise be stored with that text as its key, and every call of
+ * the model would fail upstream.
  */
 export function rejectRedacted(models: ReadonlyArray<ModelSecrets> | null | undefined): void {
   models?.forEach((m, i) => {
-    const param = m.apiKey === REDACTED_SECRET ? `models.${i}.apiKey` : Object.entries(m.headers ?? {}).find(([, v]) => v === REDACTED_SECRET)?.[0];
-    if (param === undefined) return;
-    const at = param.startsWith('models.') ? param : `models.${i}.headers.${param}`;
+    const at = redactedFields(m, i)[0];
+    if (at === undefined) return;
     throw new LLMError({
       code: 'invalid_request',
       message: `${at}: "${REDACTED_SECRET}" is how the admin API shows a stored secret, not one; send the value itself (or the key's variable as apiKeyEnv)`,

@@ -225,9 +225,14 @@ describe("a tenant's own model's apiKey and header values in the admin API", () 
     expect(wire.requests.map((r) => [r.headers.authorization, r.headers['x-upstream-token']])).toEqual([[`Bearer ${KEY}`, TOKEN]]);
   });
 
+  // Spaces or a line end around it (a value pasted from a file or a shell) too: fetch trims a header value's ends, so
+  // it would go upstream as the placeholder.
   for (const [label, sent, param] of [
     ['apiKey', () => model('[redacted]', TOKEN), 'models.0.apiKey'],
     ['a header value', () => model(KEY, '[redacted]'), 'models.0.headers.x-upstream-token'],
+    ['apiKey "[redacted]\\n"', () => model('[redacted]\n', TOKEN), 'models.0.apiKey'],
+    ['a header value " [redacted]"', () => model(KEY, ' [redacted]'), 'models.0.headers.x-upstream-token'],
+    ['a header named models.x', () => ({ ...model(KEY, TOKEN), headers: { 'models.x': '[redacted]' } }), 'models.0.headers.models.x'],
   ] as const) {
     it(`${label} sent back as shown is a 400 naming ${param}; the stored model is kept`, async () => {
       expect((await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models: [model(KEY, TOKEN)] })).status).toBe(201);
@@ -237,4 +242,19 @@ describe("a tenant's own model's apiKey and header values in the admin API", () 
       expect((await h.stores!.tenants.getTenant('acme'))?.models?.[0]).toMatchObject({ apiKey: KEY, headers: { 'x-upstream-token': TOKEN } });
     });
   }
+
+  // "A field given replaces the stored one whole" (README): models sent back without apiKey and headers (what a client
+  // must send of a model read back, to avoid the 400) are stored without them; a change of other fields keeps them.
+  it('PATCH of models without apiKey and headers stores them without; a PATCH of other fields keeps them', async () => {
+    expect((await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models: [model(KEY, TOKEN)] })).status).toBe(201);
+    expect((await admin('PATCH', '/admin/tenants/acme', { name: 'Acme 2', allowedModels: ['mock'] })).status).toBe(200);
+    expect((await h.stores!.tenants.getTenant('acme'))?.models?.[0]).toMatchObject({ apiKey: KEY, headers: { 'x-upstream-token': TOKEN } });
+    const shown = ((await (await admin('GET', '/admin/tenants/acme')).json()) as { models: Array<Record<string, unknown>> }).models[0]!;
+    const { apiKey: _k, headers: _h, ...stripped } = shown;
+    expect((await admin('PATCH', '/admin/tenants/acme', { models: [{ ...stripped, model: 'y' }], allowedModels: null })).status).toBe(200);
+    expect((await h.stores!.tenants.getTenant('acme'))?.models?.[0]).not.toHaveProperty('apiKey');
+    const { secret } = (await (await admin('POST', '/admin/tenants/acme/keys', { name: 'k' })).json()) as { secret: string };
+    await post(h.gateway, '/v1/chat/completions', { model: 'own', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+    expect(wire.requests.map((r) => [r.headers.authorization ?? null, r.headers['x-upstream-token'] ?? null])).toEqual([[null, null]]);
+  });
 });

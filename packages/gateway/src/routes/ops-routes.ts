@@ -1,8 +1,9 @@
 import type { Hono } from 'hono';
 import { LLMError, timerDelay } from '@llmrr/core';
+import { auditAuthFailure } from '../auth/authenticate.js';
 import { secretsEqual } from '../auth/constant-time.js';
 import { extractApiKey } from '../auth/extract-key.js';
-import type { AppEnv, GatewayDeps } from '../calls/context.js';
+import { clientIp, type AppEnv, type GatewayDeps } from '../calls/context.js';
 import { errorResponse } from '../http/error-body.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 
@@ -44,7 +45,10 @@ function bounded(ping: Promise<void>, timeoutMs: number): Promise<void> {
   return Promise.race([ping, late]).finally(() => clearTimeout(timer));
 }
 
-/** `/health` (liveness), `/ready` (readiness), `/metrics` (Prometheus text format; behind `auth.metricsKey` when set). */
+/**
+ * `/health` (liveness), `/ready` (readiness), `/metrics` (Prometheus text format; behind `auth.metricsKey` when set:
+ * a wrong or missing key is a 401 and an `auth.failure` audit entry with scope `metrics`, when there are stores).
+ */
 export function registerOpsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
   app.get('/health', (c) => c.json({ status: 'ok' }));
 
@@ -70,6 +74,12 @@ export function registerOpsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
     if (key !== undefined) {
       const presented = extractApiKey(c.req.raw.headers);
       if (presented === undefined || !(await secretsEqual(presented, key))) {
+        // Audited as a wrong admin key is (scope `metrics`), bounded per source and minute like every auth failure.
+        const requestId = c.get('requestId');
+        const ip = clientIp(c);
+        if (deps.stores) {
+          await auditAuthFailure(deps.stores.audit, { reason: presented === undefined ? 'missing_key' : 'wrong_metrics_key', requestId, ...(ip ? { ip } : {}), extra: { scope: 'metrics', path: c.req.path } }, (m, e) => deps.log(m, requestId, e));
+        }
         return errorResponse(new LLMError({ code: 'authentication', message: 'Invalid or missing metrics key (send Authorization: Bearer <key>)' }), c.get('requestId'));
       }
     }

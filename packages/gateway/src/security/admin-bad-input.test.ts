@@ -30,7 +30,7 @@ describe('admin API: bad input is a 4xx, the admin key is required everywhere', 
       }
     }
     for (const path of ['/admin/usage?from=abc', '/admin/usage?groupBy=x', '/admin/usage/entries?limit=-1', '/admin/usage/entries?limit=1e400', '/admin/tenants/acme/invoice?period=13-2026',
-      '/admin/tenants/acme/invoice?from=9e99', '/admin/audit?afterSeq=x', '/admin/audit?order=sideways', '/admin/audit?from=2026-13-45', '/admin/tenants?offset=1e20', '/admin/usage/entries?offset=1e20', '/admin/audit?afterSeq=1e20', '/admin/audit?limit=1e20', '/admin/keys/%00']) {
+      '/admin/tenants/acme/invoice?from=9e99', '/admin/audit?afterSeq=x', '/admin/audit?order=sideways', '/admin/audit?from=2026-13-45', '/admin/tenants?offset=1e20', '/admin/usage/entries?offset=1e20', '/admin/audit?afterSeq=1e20', '/admin/audit?beforeSeq=1e20', '/admin/audit?beforeSeq=x', '/admin/audit?limit=1e20', '/admin/keys/%00']) {
       const res = await call('GET', path);
       if (res.status >= 500) failures.push(`GET ${path} -> ${res.status} ${(await res.text()).slice(0, 160)}`);
     }

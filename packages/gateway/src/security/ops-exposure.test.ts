@@ -28,6 +28,25 @@ describe('/metrics behind auth.metricsKey', () => {
     expect(await ok.text()).toContain('tenant="customer-secret-name"');
     expect((await get(h.gateway, '/metrics', { 'x-api-key': 'metrics-secret-0123456789' })).status).toBe(200);
   });
+
+  it('a wrong or missing metrics key is audited as an auth failure (scope metrics), as a wrong admin key is', async () => {
+    h = await createHarness({ stores: 'memory', gateway: { auth: { metricsKey: 'metrics-secret-0123456789', adminKey: 'admin-secret-for-tests-0123456789' } } });
+    expect((await get(h.gateway, '/metrics', { authorization: 'Bearer wrong-metrics-key' })).status).toBe(401);
+    expect((await get(h.gateway, '/metrics')).status).toBe(401);
+    expect((await get(h.gateway, '/admin/tenants', { authorization: 'Bearer wrong-admin-key' })).status).toBe(401);
+    expect((await get(h.gateway, '/metrics', { authorization: 'Bearer metrics-secret-0123456789' })).status).toBe(200);
+    const failures = await h.stores!.audit.list({ action: 'auth.failure' });
+    expect(failures.map((f) => f.details)).toEqual([
+      expect.objectContaining({ scope: 'metrics', reason: 'wrong_metrics_key', path: '/metrics' }),
+      expect.objectContaining({ scope: 'metrics', reason: 'missing_key', path: '/metrics' }),
+      expect.objectContaining({ scope: 'admin', reason: 'wrong_admin_key' }),
+    ]);
+    expect(JSON.stringify(failures)).not.toContain('wrong-metrics-key');
+    // Bounded like every auth failure: repeats from one source within the minute are counted, not a row each.
+    for (let i = 0; i < 20; i++) expect((await get(h.gateway, '/metrics', { authorization: `Bearer wrong-${i}` })).status).toBe(401);
+    const rows = (await h.stores!.audit.list({ action: 'auth.failure', limit: 1000 })).filter((f) => f.details?.scope === 'metrics');
+    expect(rows.length).toBeLessThan(5);
+  });
 });
 
 describe('/ready', () => {

@@ -5,7 +5,8 @@
  * MAX_INCARNATIONS tenants' incarnations (the least recently read forgotten as a deleted one is). Heap sizes are
  * measured after a full GC (v8's gc, exposed for this file).
  */
-import { circuitKey, LLMRouter, MemoryCircuitStateStore, type Tenant } from '@llmrr/core';
+import { circuitKey, LLMError, LLMRouter, MemoryCircuitStateStore, type Tenant } from '@llmrr/core';
+import { startOpenAIWireServer } from '@llmrr/core/test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -136,4 +137,39 @@ describe('TenantModelSync', () => {
     expect(heap() - before).toBeLessThan(4_000_000);
     sync.sync(tenantOf('still-in-use'));
   }, 120_000);
+});
+
+/**
+ * A tenant a v3 config defined is stored with its models' secrets as "[redacted]"; removed from the config, it is
+ * served from that copy. The placeholder is never a credential: a redacted apiKey gives way to the model's apiKeyEnv
+ * (else the model is called as one stored without a key), a redacted header value is left out, and one log line per
+ * change names the fields to set through the admin API.
+ */
+describe('TenantModelSync: a tenant model stored with "[redacted]" secrets', () => {
+  it('never sends the placeholder: apiKeyEnv applies, the header is left out, a key-requiring preset fails before calling out; logged once', async () => {
+    const wire = await startOpenAIWireServer();
+    const router = new LLMRouter({ version: 2, models: [mockModel('mock', { reply: 'x' })], routing: { strategy: 'priority' } } as never, { unknownTenant: 'shared', env: { ACME_KEY: 'sk-acme-from-env' } });
+    const logs: string[] = [];
+    const sync = new TenantModelSync(router, (m) => logs.push(m));
+    try {
+      const models = [
+        { name: 'own', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'x', apiKey: '[redacted]', apiKeyEnv: 'ACME_KEY', headers: { 'x-upstream-token': ' [redacted]', 'x-plain': 'kept' } },
+        { name: 'gpt', engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: 'x', apiKey: '[redacted]\n' },
+      ];
+      sync.sync(tenantOf('acme', { models: models as never }));
+      // Read again unchanged (every request reads it): not said again.
+      sync.sync(tenantOf('acme', { models: models as never }));
+      expect(logs).toHaveLength(1);
+      expect(logs[0]).toMatch(/^tenant "acme": models\.0\.apiKey, models\.0\.headers\.x-upstream-token, models\.1\.apiKey \(or apiKeyEnv\) are "\[redacted\]" in the tenant store .*set them through the admin API/);
+
+      const answer = await router.chat([{ role: 'user', content: 'hi' }], { model: 'own', tenant: 'acme' });
+      expect(answer.text).toBeTruthy();
+      const failed = await router.chat([{ role: 'user', content: 'hi' }], { model: 'gpt', tenant: 'acme' }).catch((e: unknown) => e);
+      expect(LLMError.isInstance(failed) && failed.code).toBe('authentication');
+      expect(wire.requests.map((r) => [r.headers.authorization, r.headers['x-upstream-token'], r.headers['x-plain']])).toEqual([['Bearer sk-acme-from-env', undefined, 'kept']]);
+    } finally {
+      await router.close();
+      await wire.close();
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { canonicalJson } from '@llmrr/core';
-import type { SetTenantOptions, Tenant, TenantConfigInput } from '@llmrr/core';
+import type { ModelConfig, SetTenantOptions, Tenant, TenantConfigInput } from '@llmrr/core';
+import { isRedacted, REDACTED_SECRET, redactedFields } from '../routes/admin-secrets.js';
 import type { GatewayRouter } from '../types.js';
 
 /** A router that takes tenants at runtime: core's `LLMRouter` (`setTenant` / `removeTenant`). */
@@ -27,6 +28,31 @@ const MAX_INCARNATIONS = 10_000;
 
 /** How many recent deletions are remembered for the tenant reads in flight during them (see `begin`). */
 const MAX_DELETIONS = 1_000;
+
+/**
+ * A tenant's models without the secrets stored as `REDACTED_SECRET` (`isRedacted`): a tenant a v3 config defined is
+ * stored so (`redactModelSecrets`), and once the config no longer lists it, it is served from the store. The
+ * placeholder never goes upstream as a credential: a `[redacted]` `apiKey` is dropped (the model's `apiKeyEnv` then
+ * applies; without one the model is called as one stored without a key: an engine that needs a key fails before
+ * calling out), and so is a `[redacted]` header value. Said once per change of the models (`#apply`), naming the
+ * fields to set. `models` itself when none is redacted.
+ */
+function withoutRedacted(tenantId: string, models: ModelConfig[], log: (message: string) => void): ModelConfig[] {
+  let fields: string[] | undefined;
+  const served = models.map((m, i) => {
+    const redacted = redactedFields(m, i);
+    if (redacted.length === 0) return m;
+    (fields ??= []).push(...redacted.map((f) => (f === `models.${i}.apiKey` && m.apiKeyEnv === undefined ? `${f} (or apiKeyEnv)` : f)));
+    const { apiKey, headers, ...rest } = m;
+    const kept = headers ? Object.entries(headers).filter(([, v]) => !isRedacted(v)) : [];
+    return { ...rest, ...(apiKey !== undefined && !isRedacted(apiKey) ? { apiKey } : {}), ...(kept.length > 0 ? { headers: Object.fromEntries(kept) } : {}) } as ModelConfig;
+  });
+  if (!fields) return models;
+  log(
+    `tenant "${tenantId}": ${fields.join(', ')} ${fields.length === 1 ? 'is' : 'are'} "${REDACTED_SECRET}" in the tenant store (as a v3 config's tenant is stored; the config no longer lists it): not sent upstream, so its calls go without them; set them through the admin API (PATCH /admin/tenants/${tenantId} with its models)`,
+  );
+  return served;
+}
 
 /** How the router builds a tenant's models (see `SetTenantOptions.useEnv`). */
 const TENANT_MODELS: SetTenantOptions = { useEnv: false };
@@ -175,12 +201,13 @@ export class TenantModelSync {
       this.forget(tenant.id);
       return undefined;
     }
+    const served = withoutRedacted(tenant.id, models, this.#log);
     let own: string[] = [];
     try {
       // The tenant's models bring their own keys and addresses: never the server's environment.
       // Its circuits are keyed by its incarnation: a tenant created again under the id starts with closed ones (shared
       // mode keeps circuits in Redis, where the old incarnation's stay a day).
-      this.#router.setTenant({ id: tenant.id, name: tenant.name, models, ...(tenant.allowedModels ? { allowedModels: tenant.allowedModels } : {}) }, { ...TENANT_MODELS, incarnation: tenant.createdAt });
+      this.#router.setTenant({ id: tenant.id, name: tenant.name, models: served, ...(tenant.allowedModels ? { allowedModels: tenant.allowedModels } : {}) }, { ...TENANT_MODELS, incarnation: tenant.createdAt });
       own = models.map((m) => m.name);
     } catch (e) {
       // Remembered with no models, so they are not retried on every request; the tenant gets the shared ones.

@@ -22,7 +22,7 @@ export function withTenantModels(stores: GatewayStores, models: TenantModelSync)
     updateTenant: (id, patch) => t.updateTenant(id, patch),
     deleteTenant: (id) => t.deleteTenant(id),
     createKey: (tenantId, input) => t.createKey(tenantId, input),
-    rotateKey: (keyId) => t.rotateKey(keyId),
+    rotateKey: (keyId, options) => t.rotateKey(keyId, options),
     revokeKey: (keyId) => t.revokeKey(keyId),
     updateKey: (keyId, patch) => t.updateKey(keyId, patch),
     getKey: (keyId) => t.getKey(keyId),

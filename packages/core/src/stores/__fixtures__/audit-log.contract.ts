@@ -83,6 +83,16 @@ export function auditLogContract(label: string, makeFixture: FixtureFactory, tam
       expect((await audit.list({ actor: 'nobody' })).length).toBe(0);
     });
 
+    it('pages newest-first with beforeSeq; afterSeq and beforeSeq bound the range in either order', async () => {
+      await seed(6);
+      expect((await audit.list({ order: 'desc', limit: 2, beforeSeq: 5 })).map((e) => e.seq)).toEqual([4, 3]);
+      expect((await audit.list({ order: 'desc', limit: 2, beforeSeq: 3 })).map((e) => e.seq)).toEqual([2, 1]);
+      expect(await audit.list({ order: 'desc', limit: 2, beforeSeq: 1 })).toEqual([]);
+      expect((await audit.list({ order: 'desc', afterSeq: 2, beforeSeq: 6 })).map((e) => e.seq)).toEqual([5, 4, 3]);
+      expect((await audit.list({ afterSeq: 2, beforeSeq: 6 })).map((e) => e.seq)).toEqual([3, 4, 5]);
+      expect((await audit.list({ action: 'key.create', order: 'desc', beforeSeq: 5 })).map((e) => e.seq)).toEqual([3, 1]);
+    });
+
     it('refuses updates and deletes through the database guard', async () => {
       await seed(2);
       await expect(fx.sql(`UPDATE llmrr_audit SET actor = 'mallory' WHERE seq = 1`)).rejects.toThrow(/append-only/);

@@ -173,6 +173,29 @@ export function tenantStoreContract(label: string, makeFixture: FixtureFactory):
       expect(now.ok && now.key.id).toBe(first.key.id);
     });
 
+    it('a rotation with the hash it read is a compare-and-set: of two alike, one wins and the other is a conflict (also against another connection)', async () => {
+      await store.createTenant({ id: 't4', name: 'T4' });
+      const first = await store.createKey('t4', { name: 'svc' });
+      const read = (await store.getKey(first.key.id))!;
+      const both = await Promise.allSettled([store.rotateKey(read.id, { expectedHash: read.hash }), store.rotateKey(read.id, { expectedHash: read.hash })]);
+      const won = both.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      expect(won).toHaveLength(1);
+      const lost = both.find((r) => r.status === 'rejected')!.reason as LLMError;
+      expect([LLMError.isInstance(lost), lost.code, lost.param]).toEqual([true, 'conflict', 'keyId']);
+      // The winner's secret is the one in force; the key is as the winner left it.
+      expect(await store.authenticate(won[0]!.secret)).toMatchObject({ ok: true, key: { id: read.id } });
+      expect((await store.getKey(read.id))!.hash).toBe(won[0]!.key.hash);
+      // A rotation by another connection (another gateway process) after the read: this one is a conflict, theirs stands.
+      const current = (await store.getKey(read.id))!;
+      await fx.sql(`UPDATE llmrr_api_keys SET hash = '${'f'.repeat(64)}' WHERE id = '${read.id}'`);
+      await expectLLMError(store.rotateKey(read.id, { expectedHash: current.hash }), 'conflict', 'keyId');
+      expect((await store.getKey(read.id))!.hash).toBe('f'.repeat(64));
+      // A revoked key is a conflict whatever hash is expected; an unknown one is not_found.
+      await store.revokeKey(read.id);
+      expect((await expectLLMError(store.rotateKey(read.id, { expectedHash: 'f'.repeat(64) }), 'conflict')).message).toMatch(/revoked/);
+      await expectLLMError(store.rotateKey('key_missing', { expectedHash: read.hash }), 'not_found');
+    });
+
     it('updates a key’s name, limits and expiry, seen by the next authentication', async () => {
       await store.createTenant({ id: 't5', name: 'T5' });
       const { key, secret } = await store.createKey('t5', { name: 'svc', limits: { rpm: 5 }, expiresAt: 4_000_000_000_000 });

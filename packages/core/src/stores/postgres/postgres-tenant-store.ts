@@ -1,7 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { apiKeyDisplayPrefix, generateApiKeySecret, hashApiKeySecret, hashesEqual, isWellFormedApiKeySecret } from '../../tenancy/api-key-secret.js';
-import { applyApiKeyPatch, applyTenantPatch, newId, notFound, parseApiKeyInput, revokedKeyConflict, tenantFromInput } from '../../tenancy/tenant-input.js';
-import type { ApiKey, ApiKeyInput, ApiKeyPatch, AuthResult, CreatedApiKey, ListOptions, RevokedApiKey, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
+import { applyApiKeyPatch, applyTenantPatch, newId, notFound, parseApiKeyInput, revokedKeyConflict, rotatedKeyConflict, tenantFromInput } from '../../tenancy/tenant-input.js';
+import type { ApiKey, ApiKeyInput, ApiKeyPatch, AuthResult, CreatedApiKey, ListOptions, RevokedApiKey, RotateKeyOptions, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
 import { AuthCache } from '../auth-cache.js';
 import { checkKey, clampLimit, clampOffset } from '../check-key.js';
 import { LastUsedThrottle } from '../last-used-throttle.js';
@@ -108,20 +108,25 @@ export class PostgresTenantStore implements TenantStore {
     return { key, secret };
   }
 
-  async rotateKey(keyId: string): Promise<CreatedApiKey> {
+  async rotateKey(keyId: string, options: RotateKeyOptions = {}): Promise<CreatedApiKey> {
     const secret = generateApiKeySecret();
+    // With an expected hash, a compare-and-set: a concurrent UPDATE of the row (another process's rotation) makes this
+    // one wait, then re-check the condition against the row it committed (READ COMMITTED), so one of them wins.
     const rows = await this.invalidating(
       () => this.cache.invalidateKey(keyId),
       () =>
-        this.pg.query(`UPDATE llmrr_api_keys SET hash = $1, prefix = $2, rotated_at = $3 WHERE id = $4 AND revoked_at IS NULL RETURNING *`, [
+        this.pg.query(`UPDATE llmrr_api_keys SET hash = $1, prefix = $2, rotated_at = $3 WHERE id = $4 AND revoked_at IS NULL AND hash = coalesce($5, hash) RETURNING *`, [
           hashApiKeySecret(secret),
           apiKeyDisplayPrefix(secret),
           this.clock(),
           keyId,
+          options.expectedHash ?? null,
         ]),
     );
     if (rows[0]) return { key: rowToApiKey(rows[0]), secret };
-    if (!(await this.getKey(keyId))) throw notFound('API key', keyId, 'keyId');
+    const existing = await this.getKey(keyId);
+    if (!existing) throw notFound('API key', keyId, 'keyId');
+    if (existing.revokedAt === undefined) throw rotatedKeyConflict(keyId);
     throw revokedKeyConflict(keyId, 'rotated');
   }
 

@@ -1,7 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { apiKeyDisplayPrefix, generateApiKeySecret, hashApiKeySecret, hashesEqual, isWellFormedApiKeySecret } from '../../tenancy/api-key-secret.js';
-import { applyApiKeyPatch, applyTenantPatch, newId, notFound, parseApiKeyInput, revokedKeyConflict, tenantFromInput } from '../../tenancy/tenant-input.js';
-import type { ApiKey, ApiKeyInput, ApiKeyPatch, AuthResult, CreatedApiKey, ListOptions, RevokedApiKey, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
+import { applyApiKeyPatch, applyTenantPatch, newId, notFound, parseApiKeyInput, revokedKeyConflict, rotatedKeyConflict, tenantFromInput } from '../../tenancy/tenant-input.js';
+import type { ApiKey, ApiKeyInput, ApiKeyPatch, AuthResult, CreatedApiKey, ListOptions, RevokedApiKey, RotateKeyOptions, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
 import { AuthCache } from '../auth-cache.js';
 import { LastUsedThrottle } from '../last-used-throttle.js';
 import { checkKey, clampLimit, clampOffset } from '../check-key.js';
@@ -50,7 +50,8 @@ export class SqliteTenantStore implements TenantStore {
       insertKey: db.prepare(`INSERT INTO llmrr_api_keys (id, tenant_id, name, prefix, hash, limits, created_at, expires_at) VALUES (@id, @tenant_id, @name, @prefix, @hash, @limits, @created_at, @expires_at)`),
       getKey: db.prepare(`SELECT * FROM llmrr_api_keys WHERE id = ?`),
       listKeys: db.prepare(`SELECT * FROM llmrr_api_keys WHERE tenant_id = ? ORDER BY created_at, id`),
-      rotateKey: db.prepare(`UPDATE llmrr_api_keys SET hash = ?, prefix = ?, rotated_at = ? WHERE id = ? AND revoked_at IS NULL`),
+      // `hash = coalesce(?, hash)`: with an expected hash, a compare-and-set (`rotateKey`).
+      rotateKey: db.prepare(`UPDATE llmrr_api_keys SET hash = ?, prefix = ?, rotated_at = ? WHERE id = ? AND revoked_at IS NULL AND hash = coalesce(?, hash)`),
       updateKey: db.prepare(`UPDATE llmrr_api_keys SET name = @name, limits = @limits, expires_at = @expires_at WHERE id = @id`),
       revokeKey: db.prepare(`UPDATE llmrr_api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`),
       byHash: db.prepare(JOINED),
@@ -115,14 +116,15 @@ export class SqliteTenantStore implements TenantStore {
     return { key, secret };
   }
 
-  async rotateKey(keyId: string): Promise<CreatedApiKey> {
+  async rotateKey(keyId: string, options: RotateKeyOptions = {}): Promise<CreatedApiKey> {
     const secret = generateApiKeySecret();
     const now = this.clock();
-    const changed = this.stmt.rotateKey.run(hashApiKeySecret(secret), apiKeyDisplayPrefix(secret), now, keyId).changes;
+    const changed = this.stmt.rotateKey.run(hashApiKeySecret(secret), apiKeyDisplayPrefix(secret), now, keyId, options.expectedHash ?? null).changes;
     this.cache.invalidateKey(keyId);
     if (changed === 0) {
       const existing = this.stmt.getKey.get(keyId) as Row | undefined;
       if (!existing) throw notFound('API key', keyId, 'keyId');
+      if (existing.revoked_at === null) throw rotatedKeyConflict(keyId);
       throw revokedKeyConflict(keyId, 'rotated');
     }
     return { key: rowToApiKey(this.stmt.getKey.get(keyId) as Row), secret };
