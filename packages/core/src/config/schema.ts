@@ -358,6 +358,12 @@ export const SemanticCacheSchema = z
     store: SemanticStoreSchema.default({ type: 'memory' }),
     ttlMs: positiveInt.default(86_400_000),
     maxEntries: positiveInt.default(10_000),
+    /**
+     * Bound on the bytes the entries held in process take (each entry's question, answer as `cache.exact.maxSizeBytes`
+     * counts it, user key and vector): past it the least recently used go first, and an entry larger on its own is
+     * not stored. The memory and SQLite stores (the Redis store keeps only vectors in process). Default 64 MB.
+     */
+    maxSizeBytes: positiveInt.default(64_000_000),
     allowNonZeroTemperature: z.boolean().default(false),
     /** Store answers that compliance rules redacted (off: such answers are never cached). */
     allowRedacted: z.boolean().default(false),

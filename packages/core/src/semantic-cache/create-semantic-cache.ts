@@ -48,7 +48,7 @@ export async function createSemanticCache(input: SemanticCacheConfigInput, optio
     const base = options.embed ? new RouterEmbedder(options.embed, config.embedder, options.embedMetadata ? { metadata: options.embedMetadata } : {}) : direct;
     embedder = new CachedEmbedder(new BatchingEmbedder(base, { maxBatch: 64 }));
   }
-  const limits = { maxEntries: config.maxEntries, ...(options.now ? { now: options.now } : {}) };
+  const limits = { maxEntries: config.maxEntries, maxSizeBytes: config.maxSizeBytes, ...(options.now ? { now: options.now } : {}) };
   let store: SemanticStore;
   const s = config.store;
   if (s.type === 'sqlite') {

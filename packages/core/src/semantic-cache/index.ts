@@ -32,6 +32,7 @@ export { trigramDice } from './lexical-similarity.js';
 export { namespaceMaterial, questionOf, semanticNamespace, SEMANTIC_NAMESPACE_VERSION } from './semantic-namespace.js';
 export type { SemanticEntry, SemanticMatch, SemanticStore, SemanticStoreLimits } from './semantic-store.js';
 export { SqliteSemanticStore } from './sqlite-semantic-store.js';
+export { userKey } from './user-key.js';
 export type { SqliteSemanticStoreOptions } from './sqlite-semantic-store.js';
 export { USearchIndex, loadUSearch } from './usearch-index.js';
 export type { USearchIndexOptions, USearchModule } from './usearch-index.js';

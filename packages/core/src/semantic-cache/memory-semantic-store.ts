@@ -1,4 +1,4 @@
-import type { CachedAnswer } from '../cache/exact-cache.js';
+import { answerBytes, type CachedAnswer } from '../cache/exact-cache.js';
 import { LLMError } from '../errors/llm-error.js';
 import { annModule } from './ann-loader.js';
 import type { HybridIndexOptions } from './hybrid-index.js';
@@ -15,6 +15,16 @@ export interface MemorySemanticStoreOptions extends Partial<SemanticStoreLimits>
   index?: HybridIndexOptions;
 }
 
+/**
+ * About how many bytes a semantic entry holds in process: its answer as the exact cache counts one (`answerBytes`:
+ * text, reasoning, tool calls, log probabilities, 256 for the rest) with the question as its key, the namespace,
+ * tenant and user key, and the vector. What `maxSizeBytes` bounds.
+ */
+export function semanticEntryBytes(entry: Pick<SemanticEntry, 'namespace' | 'tenant' | 'user' | 'prompt' | 'answer'> & { vector: { byteLength: number } }): number {
+  // The question counts as the answer's key; the namespace and the user key are ASCII (a URI-encoded tenant and hashes).
+  return answerBytes(entry.answer, entry.prompt) + entry.namespace.length + Buffer.byteLength(entry.tenant, 'utf8') + (entry.user?.length ?? 0) + entry.vector.byteLength;
+}
+
 /** Checks a positive-integer option, naming it in the error. */
 export function checkPositiveInt(name: string, value: number): void {
   if (!Number.isInteger(value) || value <= 0) {
@@ -24,20 +34,29 @@ export function checkPositiveInt(name: string, value: number): void {
 
 /**
  * In-process semantic store (the default): vectors in per-namespace indexes, answers beside them,
- * least-recently-used eviction past `maxEntries`, TTL checked on every search.
+ * least-recently-used eviction past `maxEntries` or `maxSizeBytes` (default 64 MB), TTL checked on every search.
+ * An entry larger than `maxSizeBytes` on its own is not stored (`add` returns 0, an id that names nothing).
  */
 export class MemorySemanticStore implements SemanticStore {
   readonly kind: string = 'memory';
   protected readonly catalog: VectorCatalog<MemoryMeta>;
   protected readonly maxEntries: number;
+  readonly maxSizeBytes: number;
   protected readonly now: () => number;
   #nextId = 1;
 
   constructor(options: MemorySemanticStoreOptions = {}) {
     this.maxEntries = options.maxEntries ?? 10_000;
     checkPositiveInt('cache.semantic.maxEntries', this.maxEntries);
+    this.maxSizeBytes = options.maxSizeBytes ?? 64_000_000;
+    checkPositiveInt('cache.semantic.maxSizeBytes', this.maxSizeBytes);
     this.now = options.now ?? Date.now;
     this.catalog = new VectorCatalog<MemoryMeta>({ ann: annModule, ...options.index });
+  }
+
+  /** What the live and not yet swept entries hold, in bytes (`semanticEntryBytes`): at most `maxSizeBytes`. */
+  get sizeBytes(): number {
+    return this.catalog.bytes;
   }
 
   /** Which index serves a namespace now (`flat` exact scan or `ann`). */
@@ -62,20 +81,31 @@ export class MemorySemanticStore implements SemanticStore {
       expiresAt: entry.expiresAt,
       prompt: entry.prompt,
       answer: structuredClone(entry.answer),
+      bytes: semanticEntryBytes(entry),
     };
   }
 
+  /** Whether an entry is larger than `maxSizeBytes` on its own (never stored: it would evict everything else and itself). */
+  protected oversized(entry: SemanticEntry): boolean {
+    return semanticEntryBytes(entry) > this.maxSizeBytes;
+  }
+
   async add(entry: SemanticEntry): Promise<number> {
+    const meta = this.meta(entry);
+    if (meta.bytes! > this.maxSizeBytes) return 0;
     const id = this.claimId();
-    this.catalog.put(id, this.meta(entry), entry.vector);
+    this.catalog.put(id, meta, entry.vector);
     await this.dropped(await this.evict());
     return id;
   }
 
-  /** Bulk add (warm-up, benchmarks): one index batch per namespace, then eviction. Returns the ids. */
+  /** Bulk add (warm-up, benchmarks): one index batch per namespace, then eviction. Returns the ids (0: too large, not stored). */
   async addMany(entries: readonly SemanticEntry[]): Promise<number[]> {
-    const items = entries.map((entry) => ({ id: this.claimId(), meta: this.meta(entry), vector: entry.vector }));
-    this.catalog.putMany(items);
+    const items = entries.map((entry) => {
+      const meta = this.meta(entry);
+      return { id: meta.bytes! > this.maxSizeBytes ? 0 : this.claimId(), meta, vector: entry.vector };
+    });
+    this.catalog.putMany(items.filter((i) => i.id !== 0));
     await this.dropped(await this.evict());
     return items.map((i) => i.id);
   }
@@ -83,13 +113,14 @@ export class MemorySemanticStore implements SemanticStore {
   /** Called with the ids the catalog dropped on its own (expired, evicted), for persistent subclasses. */
   protected async dropped(_ids: number[]): Promise<void> {}
 
-  /** Drops expired entries when full, then the least recently used until within the cap; returns the ids dropped. */
+  /** Drops expired entries when full, then the least recently used until within both caps; returns the ids dropped. */
   protected async evict(): Promise<number[]> {
     const dropped: number[] = [];
-    if (this.catalog.size <= this.maxEntries) return dropped;
+    const full = (): boolean => this.catalog.size > this.maxEntries || this.catalog.bytes > this.maxSizeBytes;
+    if (!full()) return dropped;
     const now = this.now();
     for (const id of this.catalog.select((m) => m.expiresAt <= now)) if (this.catalog.remove(id)) dropped.push(id);
-    while (this.catalog.size > this.maxEntries) {
+    while (full()) {
       const id = this.catalog.oldest();
       if (id === undefined || !this.catalog.remove(id)) break;
       dropped.push(id);

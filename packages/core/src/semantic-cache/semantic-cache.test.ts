@@ -10,6 +10,7 @@ import { MemorySemanticStore } from './memory-semantic-store.js';
 import { createModelGuard } from './model-guard.js';
 import { SemanticCache, type SemanticCacheOptions, type SemanticLookupDetails } from './semantic-cache.js';
 import { questionOf } from './semantic-namespace.js';
+import type { SemanticEntry } from './semantic-store.js';
 import { BagOfWordsEmbedder } from './__fixtures__/bag-of-words-embedder.js';
 
 const scope = { models: ['m1', 'm2'], tenant: 'acme' };
@@ -175,6 +176,54 @@ describe('SemanticCache', () => {
     expect(await c.lookup(ask('beta two'), scope)).toBeUndefined();
     expect((await c.lookup(ask('alpha one'), scope))?.answer.text).toBe('A');
     expect((await c.lookup(ask('gamma three'), scope))?.answer.text).toBe('C');
+  });
+
+  it('evicts the least recently used past maxSizeBytes (answer, question, user key, vector counted); an entry larger on its own is not stored', async () => {
+    const c = cache({ maxSizeBytes: 5_000 });
+    const store = c.backend as MemorySemanticStore;
+    const big = (tag: string) => answer(`${tag}: ${'x'.repeat(1_000)}`);
+    await c.store(ask('alpha one'), scope, big('A'));
+    await c.store(ask('beta two'), scope, big('B'));
+    expect(store.sizeBytes).toBeGreaterThan(4_000); // two answers and vectors (256 floats) of ~1 kB each, and what is around them
+    expect(store.sizeBytes).toBeLessThanOrEqual(5_000);
+    expect(await c.lookup(ask('alpha one'), scope)).toBeDefined(); // alpha is now the most recent
+    await c.store(ask('gamma three'), scope, big('C'));
+    expect(await c.backend.size()).toBe(2);
+    expect(store.sizeBytes).toBeLessThanOrEqual(5_000);
+    expect(await c.lookup(ask('beta two'), scope)).toBeUndefined();
+    expect((await c.lookup(ask('alpha one'), scope))?.answer.text).toMatch(/^A: /);
+    // Larger than the bound on its own: not stored (nor embedded), and nothing else evicted for it.
+    const before = c.stats.bypassed;
+    expect(await c.store(ask('delta four'), scope, answer('x'.repeat(5_000)))).toBe(false);
+    expect(c.stats.bypassed).toBe(before + 1);
+    expect(await c.backend.size()).toBe(2);
+    // A long `user` is kept as a 43-character key: a short answer with a 1 MB user is stored, and small.
+    expect(await c.store(ask('epsilon five', { user: 'u'.repeat(1_000_000) }), scope, answer('E'))).toBe(true);
+    expect(store.sizeBytes).toBeLessThanOrEqual(5_000);
+    expect(c.config.maxSizeBytes).toBe(5_000);
+    expect(cache().config.maxSizeBytes).toBe(64_000_000);
+    expect(() => cache({ maxSizeBytes: 0 })).toThrow(/maxSizeBytes/);
+  });
+
+  it('keeps `user` as a fixed-size key (SHA-256) and erases by it; entries kept under the id itself (older files) are erased too', async () => {
+    const added: SemanticEntry[] = [];
+    const store = new (class extends MemorySemanticStore {
+      override add(entry: SemanticEntry): Promise<number> {
+        added.push(entry);
+        return super.add(entry);
+      }
+    })({ maxEntries: 10 });
+    const c = cache({}, { store });
+    const long = `user-${'u'.repeat(100_000)}`;
+    await c.store(ask('alpha one', { user: long }), scope, answer('A'));
+    expect(added[0]!.user).toHaveLength(43);
+    expect(added[0]!.user).not.toContain('uuu');
+    // An entry a persistent store kept before ids were hashed (the raw id).
+    await store.add({ namespace: 'acme:legacy', tenant: 'acme', user: 'u1', prompt: 'beta two', vector: new Float32Array([1, 0]), answer: { ...answer('B'), createdAt: 0 }, expiresAt: Date.now() + 60_000 });
+    await c.store(ask('gamma three', { user: 'u1' }), scope, answer('C'));
+    expect(await c.eraseUser('acme', 'u1')).toBe(2);
+    expect(await c.eraseUser('acme', long)).toBe(1);
+    expect(await store.size()).toBe(0);
   });
 
   it('erases one tenant, and one user of a tenant, and nothing else', async () => {

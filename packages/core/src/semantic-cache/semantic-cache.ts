@@ -11,11 +11,12 @@ import { reportedCost } from '../router/reported-cost.js';
 import type { Cost } from '../router/types.js';
 import type { FinishReason, GenerateRequest, Usage } from '../spec/index.js';
 import { sameWording } from './lexical-similarity.js';
-import { MemorySemanticStore } from './memory-semantic-store.js';
+import { MemorySemanticStore, semanticEntryBytes } from './memory-semantic-store.js';
 import { promptTextBytes } from './model-guard.js';
 import { selectMatch, type RankedMatch } from './select-match.js';
 import { namespaceMaterial, namespaceOf, questionOf } from './semantic-namespace.js';
 import type { SemanticMatch, SemanticStore } from './semantic-store.js';
+import { userKey } from './user-key.js';
 
 /** What a guard sees for a match between the threshold and `guardAbove`, or an ambiguous one. */
 export interface SemanticGuardInput {
@@ -138,7 +139,7 @@ export interface SemanticLookupSpend {
 }
 
 export interface SemanticStoreCallOptions {
-  /** End user, for per-user erasure. */
+  /** End user, for per-user erasure (default: the request's `user`); kept as its `userKey` (a fixed-size hash). */
   user?: string;
   /** The answer was redacted by compliance rules: stored only when `allowRedacted`. */
   redacted?: boolean;
@@ -182,7 +183,7 @@ export interface SemanticCacheOptions {
   config?: SemanticCacheConfigInput;
   /** Default: Universal Sentence Encoder lite in process, with batching and an embedding LRU. */
   embedder?: Embedder;
-  /** Default: an in-process `MemorySemanticStore` capped at `maxEntries`. */
+  /** Default: an in-process `MemorySemanticStore` capped at `maxEntries` and `maxSizeBytes`. */
   store?: SemanticStore;
   guard?: SemanticGuard;
   now?: () => number;
@@ -367,7 +368,7 @@ export class SemanticCache {
       });
     }
     this.embedder = options.embedder ?? defaultLocalEmbedder();
-    this.backend = options.store ?? new MemorySemanticStore({ maxEntries: this.config.maxEntries, now: this.#now });
+    this.backend = options.store ?? new MemorySemanticStore({ maxEntries: this.config.maxEntries, maxSizeBytes: this.config.maxSizeBytes, now: this.#now });
   }
 
   get stats(): SemanticCacheStats {
@@ -571,17 +572,27 @@ export class SemanticCache {
     // Log probabilities belong to this very prompt, never to a paraphrase's answer: not kept (a caller may pass
     // a result that has them).
     delete entry.logprobs;
-    const vector = await this.#embed(question, options.embedding, options.signal);
     const namespace = await this.#namespace(request, scope);
-    // The tenant may have been deleted (and its answers erased) while the question was embedded.
-    if (erased?.(scope.tenant!) === true) {
+    const tenant = scope.tenant ?? '';
+    const given = options.user ?? request.user;
+    // A fixed-size key: the user id is any string the client sent, and is only ever compared (erasure).
+    const user = given !== undefined ? userKey(given) : undefined;
+    // Larger than the store's byte bound on its own (the vector aside, known once embedded): never kept, so not embedded.
+    const bound = this.backend.maxSizeBytes;
+    const bytes = bound === undefined ? 0 : semanticEntryBytes({ namespace, tenant, ...(user !== undefined ? { user } : {}), prompt: question, answer: entry, vector: { byteLength: 0 } });
+    if (bytes > bound!) {
       this.#stats.bypassed++;
       return false;
     }
-    const user = options.user ?? request.user;
+    const vector = await this.#embed(question, options.embedding, options.signal);
+    // The tenant may have been deleted (and its answers erased) while the question was embedded.
+    if (erased?.(scope.tenant!) === true || (bound !== undefined && bytes + vector.byteLength > bound)) {
+      this.#stats.bypassed++;
+      return false;
+    }
     await this.backend.add({
       namespace,
-      tenant: scope.tenant ?? '',
+      tenant,
       ...(user !== undefined ? { user } : {}),
       prompt: question,
       vector,
@@ -597,9 +608,13 @@ export class SemanticCache {
     return this.backend.eraseTenant(tenant);
   }
 
-  /** Right to erasure: every entry stored for one user of a tenant. */
-  eraseUser(tenant: string, user: string): Promise<number> {
-    return this.backend.eraseUser(tenant, user);
+  /**
+   * Right to erasure: every entry stored for one user of a tenant (kept under the user's `userKey`; entries a persistent
+   * store kept under the id itself, before user ids were hashed, go too).
+   */
+  async eraseUser(tenant: string, user: string): Promise<number> {
+    const key = userKey(user);
+    return (await this.backend.eraseUser(tenant, key)) + (key === user ? 0 : await this.backend.eraseUser(tenant, user));
   }
 
   clear(): Promise<void> {

@@ -5,7 +5,7 @@ export interface SemanticEntry {
   /** The scope hash: tenant, model set, sampling parameters, context (see `semanticNamespace`). */
   namespace: string;
   tenant: string;
-  /** End user, for per-user erasure. */
+  /** End user's key (`userKey`: SHA-256 of the request's `user`, fixed size), for per-user erasure. */
   user?: string;
   /** The embedded text (the last user message). */
   prompt: string;
@@ -30,6 +30,11 @@ export interface SemanticMatch {
  */
 export interface SemanticStore {
   readonly kind: string;
+  /**
+   * The store's bound on the bytes its entries hold in process (`semanticEntryBytes`), when it has one: an entry
+   * larger on its own is not stored (`SemanticCache.store` says so: false, counted in `bypassed`).
+   */
+  readonly maxSizeBytes?: number;
   /** Stores an entry (evicting the least recently used past the store's cap); returns its id. */
   add(entry: SemanticEntry): Promise<number>;
   /**
@@ -53,6 +58,12 @@ export interface SemanticStore {
 export interface SemanticStoreLimits {
   /** Most entries kept; past it the least recently used goes. */
   maxEntries: number;
+  /**
+   * Bound on the bytes the entries held in process take (`semanticEntryBytes`: question, answer, user key, vector):
+   * past it the least recently used go. The memory and SQLite stores (which hold every entry in process); the Redis
+   * store holds only vectors in process, bounded by `maxEntries`. Default 64 MB.
+   */
+  maxSizeBytes?: number;
   /** Clock (epoch ms). */
   now?: () => number;
 }

@@ -68,6 +68,28 @@ describe('SqliteSemanticStore', () => {
     await b.close();
   });
 
+  it('bounds the entries it holds in process by maxSizeBytes, in the file too (a file written under a larger bound is cut when opened)', async () => {
+    const path = join(dir, 'bytes.db');
+    const long = (q: string) => answer(`${q}: ${'x'.repeat(1_000)}`);
+    const a = await SqliteSemanticStore.open(path, { maxEntries: 100, maxSizeBytes: 100_000, now: () => 1_000 });
+    const wide = new SemanticCache({ config, embedder: new BagOfWordsEmbedder(), store: a, now: () => 1_000 });
+    for (const q of ['alpha one', 'beta two', 'gamma three']) await wide.store(ask(q), scope, long(q));
+    expect(a.sizeBytes).toBeGreaterThan(6_000); // three entries of ~2.3 kB (answer and 256-float vector)
+    // Larger than the bound on its own: not written either.
+    expect(await wide.store(ask('delta four'), scope, answer('x'.repeat(200_000)))).toBe(false);
+    await a.close();
+    const b = await SqliteSemanticStore.open(path, { maxEntries: 100, maxSizeBytes: 5_000, now: () => 1_000 });
+    const narrow = new SemanticCache({ config, embedder: new BagOfWordsEmbedder(), store: b, now: () => 1_000 });
+    expect(await b.size()).toBe(2);
+    expect(b.sizeBytes).toBeLessThanOrEqual(5_000);
+    expect(await narrow.lookup(ask('alpha one'), scope)).toBeUndefined(); // the oldest went
+    expect(await narrow.lookup(ask('gamma three'), scope)).toBeDefined();
+    await b.close();
+    const c = await SqliteSemanticStore.open(path, { maxEntries: 100, maxSizeBytes: 100_000, now: () => 1_000 });
+    expect(await c.size()).toBe(2); // dropped from the file, not only from memory
+    await c.close();
+  });
+
   it('loads a large file back into the ANN index in one batch', async () => {
     const { annReady } = await import('./ann-loader.js');
     expect(await annReady()).toBeDefined();

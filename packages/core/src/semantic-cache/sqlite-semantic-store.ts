@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { CachedAnswer } from '../cache/exact-cache.js';
 import { importOptional } from '../util/optional-import.js';
-import { MemorySemanticStore, type MemorySemanticStoreOptions } from './memory-semantic-store.js';
+import { MemorySemanticStore, semanticEntryBytes, type MemorySemanticStoreOptions } from './memory-semantic-store.js';
 import type { SemanticEntry } from './semantic-store.js';
 
 const SCHEMA = `
@@ -71,6 +71,8 @@ export class SqliteSemanticStore extends MemorySemanticStore {
     db.exec(SCHEMA);
     const store = new SqliteSemanticStore(db, options);
     store.#load();
+    // A file written under a larger bound (maxEntries, maxSizeBytes) is brought within this one's.
+    await store.dropped(await store.evict());
     return store;
   }
 
@@ -79,22 +81,22 @@ export class SqliteSemanticStore extends MemorySemanticStore {
     this.#db.prepare('DELETE FROM llmrr_semantic_cache WHERE expires_at <= ?').run(now);
     const rows = this.#db.prepare('SELECT * FROM llmrr_semantic_cache ORDER BY id').all() as Row[];
     this.catalog.putMany(
-      rows.map((r) => ({
-        id: this.claimId(r.id),
-        meta: {
+      rows.map((r) => {
+        const meta = {
           namespace: r.namespace,
           tenant: r.tenant,
           ...(r.user_id !== null ? { user: r.user_id } : {}),
           expiresAt: r.expires_at,
           prompt: r.prompt,
           answer: JSON.parse(r.answer) as CachedAnswer,
-        },
-        vector: new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + r.vector.byteLength)),
-      })),
+        };
+        return { id: this.claimId(r.id), meta: { ...meta, bytes: semanticEntryBytes({ ...meta, vector: r.vector }) }, vector: new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + r.vector.byteLength)) };
+      }),
     );
   }
 
   override async add(entry: SemanticEntry): Promise<number> {
+    if (this.oversized(entry)) return 0;
     const info = this.#insert.run(
       entry.namespace,
       entry.tenant,
@@ -113,9 +115,9 @@ export class SqliteSemanticStore extends MemorySemanticStore {
   override async addMany(entries: readonly SemanticEntry[]): Promise<number[]> {
     const ids: number[] = [];
     this.#db.transaction(() => {
-      for (const e of entries) ids.push(Number(this.#insert.run(e.namespace, e.tenant, e.user ?? null, e.prompt, vectorBytes(e.vector), JSON.stringify(e.answer), e.expiresAt).lastInsertRowid));
+      for (const e of entries) ids.push(this.oversized(e) ? 0 : Number(this.#insert.run(e.namespace, e.tenant, e.user ?? null, e.prompt, vectorBytes(e.vector), JSON.stringify(e.answer), e.expiresAt).lastInsertRowid));
     })();
-    this.catalog.putMany(entries.map((entry, i) => ({ id: this.claimId(ids[i]!), meta: this.meta(entry), vector: entry.vector })));
+    this.catalog.putMany(entries.flatMap((entry, i) => (ids[i] === 0 ? [] : [{ id: this.claimId(ids[i]!), meta: this.meta(entry), vector: entry.vector }])));
     await this.dropped(await this.evict());
     return ids;
   }

@@ -8,6 +8,8 @@ export interface CatalogMeta {
   tenant: string;
   user?: string;
   expiresAt: number;
+  /** What the entry holds in process, in bytes (`semanticEntryBytes`), when the store bounds bytes; summed in `bytes`. */
+  bytes?: number;
 }
 
 /**
@@ -19,11 +21,17 @@ export class VectorCatalog<M extends CatalogMeta = CatalogMeta> {
   readonly #indexes = new Map<string, HybridIndex>();
   /** id -> meta, oldest use first. */
   readonly #meta = new Map<number, M>();
+  #bytes = 0;
 
   constructor(private readonly indexOptions: HybridIndexOptions = {}) {}
 
   get size(): number {
     return this.#meta.size;
+  }
+
+  /** The sum of the entries' `bytes`. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   get(id: number): M | undefined {
@@ -52,6 +60,7 @@ export class VectorCatalog<M extends CatalogMeta = CatalogMeta> {
     }
     index.add(id, vector);
     this.#meta.set(id, meta);
+    this.#bytes += meta.bytes ?? 0;
   }
 
   /** Bulk `put` (loading a store): one batch per namespace. */
@@ -78,7 +87,10 @@ export class VectorCatalog<M extends CatalogMeta = CatalogMeta> {
         group.map((g) => g.id),
         group.map((g) => g.vector),
       );
-      for (const g of group) this.#meta.set(g.id, g.meta);
+      for (const g of group) {
+        this.#meta.set(g.id, g.meta);
+        this.#bytes += g.meta.bytes ?? 0;
+      }
     }
   }
 
@@ -86,6 +98,7 @@ export class VectorCatalog<M extends CatalogMeta = CatalogMeta> {
     const meta = this.#meta.get(id);
     if (!meta) return false;
     this.#meta.delete(id);
+    this.#bytes -= meta.bytes ?? 0;
     const index = this.#indexes.get(meta.namespace);
     index?.remove(id);
     if (index && index.size === 0) this.#indexes.delete(meta.namespace);
@@ -138,5 +151,6 @@ export class VectorCatalog<M extends CatalogMeta = CatalogMeta> {
   clear(): void {
     this.#indexes.clear();
     this.#meta.clear();
+    this.#bytes = 0;
   }
 }

@@ -16,6 +16,7 @@ import { RouterEmbedder } from '../../semantic-cache/router-embedder.js';
 import { SEMANTIC_EMBED_METADATA_KEY, SEMANTIC_GUARD_METADATA_KEY } from '../../semantic-cache/semantic-cache-hook.js';
 import { defaultLocalEmbedder, embeddingInput, semanticQuestion } from '../../semantic-cache/semantic-cache.js';
 import { questionOf } from '../../semantic-cache/semantic-namespace.js';
+import { userKey } from '../../semantic-cache/user-key.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import type { DeploymentInfo, GenerateOptions, PromptOrRequest, RouterCallOptions, RouterEmbedResult, RouterEventName, RouterEvents, RouterResult } from '../types.js';
 import { NO_CACHE_READ, UNRATED_CALL, type InternalCallOptions } from '../internal-call.js';
@@ -223,6 +224,14 @@ export class RouterPrefetch {
     return this.#budget.spent(tenant);
   }
 
+  /**
+   * What a tenant's learned sequences keep as transition exemplars (whole requests, in characters of their JSON; at
+   * most `cache.predictive.sequences.maxExemplarBytes`) and how many transitions.
+   */
+  learned(tenant: string): { bytes: number; transitions: number } {
+    return this.#model.exemplarBytes(tenant);
+  }
+
   #st(key: string): PrefetchStats {
     let s = this.#stats.get(key);
     if (!s) this.#stats.set(key, (s = { ...ZERO }));
@@ -311,8 +320,10 @@ export class RouterPrefetch {
       const user = request.user ?? '';
       // This user's next request has arrived: what was predicted for it is moot now.
       st.superseded += this.#drop((j) => j.key === key && (j.request.user ?? '') === user);
-      this.#model.observe(key, user, vector!, request);
-      for (const p of this.#model.predict(key, { ...this.config.predictions, sequence: user })) {
+      // The model keeps a fixed-size key per user, not the id the client sent (a string of any length).
+      const sequence = userKey(user);
+      this.#model.observe(key, sequence, vector!, request);
+      for (const p of this.#model.predict(key, { ...this.config.predictions, sequence })) {
         st.predicted++;
         const next = nextRequest(p, { request, answer: result });
         if (!next || !this.#cacheable(next, key)) continue;
@@ -536,7 +547,7 @@ export class RouterPrefetch {
 
   /** Right to erasure for one user of a tenant. */
   eraseUser(tenant: string, user: string): void {
-    this.#model.forgetSequence(tenant, user);
+    this.#model.forgetSequence(tenant, userKey(user));
     this.#drop((j) => j.key === tenant && j.request.user === user);
     this.#registry.forget(tenant, user);
   }

@@ -57,9 +57,15 @@ export const PredictiveCacheSchema = z
         /** A longer gap between two requests of a user starts a new session. */
         sessionGapMs: positiveInt.default(1_800_000),
         maxSequences: positiveInt.default(10_000),
+        /**
+         * Bound per tenant on the requests kept as transition exemplars (whole requests: a prediction pre-computes
+         * one), in characters of their JSON: past it the least recently seen transitions are forgotten; a request
+         * larger on its own is not learned as a transition. Default 16 000 000.
+         */
+        maxExemplarBytes: positiveInt.default(16_000_000),
       })
       .strict()
-      .default({ clusterThreshold: 0.85, maxClusters: 256, sessionGapMs: 1_800_000, maxSequences: 10_000 }),
+      .default({ clusterThreshold: 0.85, maxClusters: 256, sessionGapMs: 1_800_000, maxSequences: 10_000, maxExemplarBytes: 16_000_000 }),
     /** `local-use` or a deployment that embeds. Default: `cache.semantic.embedder`, else `local-use`. */
     embedder: z.string().min(1).optional(),
     /** Most queued prefetches (the oldest is dropped past it). */

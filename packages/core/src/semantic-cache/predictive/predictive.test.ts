@@ -70,6 +70,59 @@ describe('SequenceModel', () => {
   });
 });
 
+describe('SequenceModel: bounded by bytes', () => {
+  /** A request with a large context (a system prompt of `size` characters) and a short question. */
+  const withContext = (q: string, size: number): GenerateRequest => ({ messages: [{ role: 'system', content: 'z'.repeat(size) }, { role: 'user', content: q }] });
+
+  it("keeps a key's transition exemplars within maxExemplarBytes: the least recently seen transitions go, a request larger on its own is not learned", async () => {
+    let t = 0;
+    const model = new SequenceModel({ now: () => t, maxExemplarBytes: 25_000 });
+    const e = new TopicEmbedder();
+    const step = async (topic: number, size: number) => {
+      t += 1_000;
+      const q = `topic ${topic} wording 0`;
+      return model.observe('acme', 'u1', (await e.embed([q]))[0]!, withContext(q, size));
+    };
+    const ids: number[] = [];
+    for (let i = 0; i < 6; i++) ids.push(await step(i, 10_000)); // 5 transitions of ~10 kB each
+    const kept = model.exemplarBytes('acme');
+    expect(kept.bytes).toBeLessThanOrEqual(25_000);
+    expect(kept.bytes).toBeGreaterThan(20_000);
+    expect(kept.transitions).toBe(2);
+    // The newest transitions are kept, with their whole requests (what a prefetch replays); the oldest are gone.
+    expect(model.predict('acme', { cluster: ids[4]!, minSupport: 1 }).map((p) => p.request)).toEqual([withContext('topic 5 wording 0', 10_000)]);
+    expect(model.predict('acme', { cluster: ids[0]!, minSupport: 1 })).toEqual([]);
+    // A request larger than the bound on its own: no transition learned, none evicted for it.
+    await step(6, 30_000);
+    expect(model.exemplarBytes('acme')).toEqual(kept);
+    expect(model.predict('acme', { cluster: ids[5]!, minSupport: 1 })).toEqual([]);
+    // Erasure gives the bytes back.
+    model.forgetSequence('acme', 'u1');
+    expect(model.exemplarBytes('acme')).toEqual({ bytes: 0, transitions: 0 });
+    expect(model.exemplarBytes('other')).toEqual({ bytes: 0, transitions: 0 });
+  });
+
+  it('still tells a continuation of the same conversation from a new one, keeping a fixed-size fingerprint of the last request', async () => {
+    let t = 0;
+    const model = new SequenceModel({ now: () => t });
+    const [v1, v2] = (await new TopicEmbedder().embed(['topic 1 wording 0', 'topic 2 wording 0'])) as [Float32Array, Float32Array];
+    const first: GenerateRequest = { messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'topic 1 wording 0' }] };
+    const followUp: GenerateRequest = { messages: [...first.messages, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'topic 2 wording 0' }] };
+    const other: GenerateRequest = { messages: [{ role: 'system', content: 'be long' }, { role: 'user', content: 'topic 1 wording 0' }, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'topic 2 wording 0' }] };
+    const a = model.observe('acme', 'u1', v1, first);
+    model.observe('acme', 'u1', v2, followUp);
+    t += 1_000;
+    model.observe('acme', 'u1', v1, first);
+    model.observe('acme', 'u1', v2, followUp);
+    expect(model.predict('acme', { cluster: a })[0]).toMatchObject({ continuation: true, support: 2 });
+    model.observe('acme', 'u1', v1, first);
+    model.observe('acme', 'u1', v2, other); // same length and roles, another conversation
+    model.observe('acme', 'u1', v1, first);
+    model.observe('acme', 'u1', v2, other);
+    expect(model.predict('acme', { cluster: a })[0]).toMatchObject({ continuation: false, support: 4 });
+  });
+});
+
 describe('Prefetcher', () => {
   function setup(isIdle: () => boolean, maxCalls = 10, extra: { reasoning?: string; reasoningParts?: ReasoningPart[] } = {}) {
     let t = 1_000;

@@ -4,6 +4,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { questionOf } from '../semantic-namespace.js';
 import type { SemanticCache } from '../semantic-cache.js';
+import { userKey } from '../user-key.js';
 import type { SequenceModel } from './sequence-model.js';
 
 export interface PrefetcherOptions {
@@ -73,7 +74,8 @@ export class Prefetcher {
   async onRequest(request: GenerateRequest, scope: CacheScope, vector: Float32Array, user?: string): Promise<void> {
     if (questionOf(request) === undefined) return;
     const key = scope.tenant ?? '';
-    const sequence = user ?? request.user ?? '';
+    // A fixed-size key per user (`userKey`), not the id itself (a string of any length).
+    const sequence = userKey(user ?? request.user ?? '');
     this.#o.model.observe(key, sequence, vector, request);
     for (const p of this.#o.model.predict(key, { ...this.#o.predictions, sequence })) {
       // A probe, not a lookup: no guard call (paid), no hit counted, no recency touch.
@@ -99,7 +101,7 @@ export class Prefetcher {
 
   eraseUser(tenant: string, user: string): void {
     this.#drop((job) => job.scope.tenant === tenant && job.request.user === user);
-    this.#o.model.forgetSequence(tenant, user);
+    this.#o.model.forgetSequence(tenant, userKey(user));
   }
 
   #drop(predicate: (job: Job) => boolean): void {

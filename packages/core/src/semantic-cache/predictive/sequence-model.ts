@@ -11,6 +11,12 @@ export interface SequenceModelOptions {
   sessionGapMs?: number;
   /** Most sequences (users) whose last request is remembered per key; the least recently active go. Default 10,000. */
   maxSequences?: number;
+  /**
+   * Bound on the requests kept per key as transition exemplars (what a prediction pre-computes: whole requests, with
+   * their context), in characters of their JSON: past it the least recently seen transitions are forgotten, and a
+   * request larger on its own is not learned as a transition. Default 16,000,000.
+   */
+  maxExemplarBytes?: number;
   now?: () => number;
 }
 
@@ -34,28 +40,45 @@ export interface Prediction {
 }
 
 interface Edge {
+  from: number;
+  to: number;
   count: number;
   /** Transitions that continued the previous request's conversation. */
   continued: number;
   exemplar: GenerateRequest;
   exemplarOf: string;
+  /** The exemplar's size (`messagesPrefix`: characters of its JSON), counted in `KeyState.bytes`. */
+  bytes: number;
 }
 
 interface Cluster {
   id: number;
   centroid: Float32Array;
   count: number;
-  exemplar: GenerateRequest;
-  /** Whose request the exemplar is (erasure). */
+  /** Whose request joined it last (erasure: the centroid moved toward it). No request is kept: predictions replay an edge's. */
   exemplarOf: string;
   lastUsed: number;
+}
+
+/** A sequence's last request: its cluster, when, and a fingerprint of its messages (the continuation check). */
+interface LastRequest {
+  cluster: number;
+  at: number;
+  /** How many messages it had. */
+  count: number;
+  /** 32-bit FNV-1a of its canonical messages (`messagesPrefix`): a fixed size, whatever the conversation's length. */
+  prefix: number;
 }
 
 interface KeyState {
   clusters: Map<number, Cluster>;
   transitions: Map<number, Map<number, Edge>>;
+  /** Every edge, least recently seen first (eviction by `maxExemplarBytes`). */
+  edges: Set<Edge>;
+  /** The sum of the edges' `bytes`. */
+  bytes: number;
   /** Each sequence's (user's) last request. */
-  last: Map<string, { cluster: number; at: number; messages: number[] }>;
+  last: Map<string, LastRequest>;
   nextId: number;
 }
 
@@ -71,6 +94,7 @@ export class SequenceModel {
   readonly #maxClusters: number;
   readonly #gap: number;
   readonly #maxSequences: number;
+  readonly #maxBytes: number;
   readonly #now: () => number;
 
   constructor(options: SequenceModelOptions = {}) {
@@ -78,6 +102,7 @@ export class SequenceModel {
     this.#maxClusters = options.maxClusters ?? 256;
     this.#gap = options.sessionGapMs ?? 30 * 60_000;
     this.#maxSequences = options.maxSequences ?? 10_000;
+    this.#maxBytes = options.maxExemplarBytes ?? 16_000_000;
     this.#now = options.now ?? Date.now;
   }
 
@@ -86,7 +111,7 @@ export class SequenceModel {
     const now = this.#now();
     let state = this.#keys.get(key);
     if (!state) {
-      state = { clusters: new Map(), transitions: new Map(), last: new Map(), nextId: 0 };
+      state = { clusters: new Map(), transitions: new Map(), edges: new Set(), bytes: 0, last: new Map(), nextId: 0 };
       this.#keys.set(key, state);
     }
     let best: Cluster | undefined;
@@ -103,28 +128,40 @@ export class SequenceModel {
       for (let i = 0; i < vector.length; i++) cluster.centroid[i] = cluster.centroid[i]! * (1 - w) + vector[i]! * w;
       normalize(cluster.centroid);
       cluster.count++;
-      cluster.exemplar = request;
       cluster.exemplarOf = sequence;
       cluster.lastUsed = now;
     } else {
-      cluster = { id: state.nextId++, centroid: Float32Array.from(vector), count: 1, exemplar: request, exemplarOf: sequence, lastUsed: now };
+      cluster = { id: state.nextId++, centroid: Float32Array.from(vector), count: 1, exemplarOf: sequence, lastUsed: now };
       state.clusters.set(cluster.id, cluster);
       if (state.clusters.size > this.#maxClusters) this.#forgetLeastUsed(state);
     }
-    const messages = request.messages.map((m) => fnv1a(canonicalJson(m)));
     const last = state.last.get(sequence);
-    if (last && now - last.at <= this.#gap && state.clusters.has(last.cluster)) {
-      const row = state.transitions.get(last.cluster) ?? new Map<number, Edge>();
-      const edge = row.get(cluster.id) ?? { count: 0, continued: 0, exemplar: request, exemplarOf: sequence };
+    const fingerprint = messagesPrefix(request, last?.count);
+    if (last && now - last.at <= this.#gap && state.clusters.has(last.cluster) && fingerprint.size <= this.#maxBytes) {
+      let row = state.transitions.get(last.cluster);
+      if (!row) state.transitions.set(last.cluster, (row = new Map<number, Edge>()));
+      let edge = row.get(cluster.id);
+      if (edge) {
+        state.edges.delete(edge); // re-inserted last: the set's order is least recently seen first
+        state.bytes -= edge.bytes;
+      } else {
+        edge = { from: last.cluster, to: cluster.id, count: 0, continued: 0, exemplar: request, exemplarOf: sequence, bytes: 0 };
+        row.set(cluster.id, edge);
+      }
       edge.count++;
-      if (continues(last.messages, messages, request)) edge.continued++;
+      if (continues(last, fingerprint.prefixAt, request)) edge.continued++;
       edge.exemplar = request;
       edge.exemplarOf = sequence;
-      row.set(cluster.id, edge);
-      state.transitions.set(last.cluster, row);
+      edge.bytes = fingerprint.size;
+      state.edges.add(edge);
+      state.bytes += edge.bytes;
+      for (const oldest of state.edges) {
+        if (state.bytes <= this.#maxBytes) break;
+        this.#dropEdge(state, oldest);
+      }
     }
     state.last.delete(sequence); // re-inserted last: the map's order is least recently active first
-    state.last.set(sequence, { cluster: cluster.id, at: now, messages });
+    state.last.set(sequence, { cluster: cluster.id, at: now, count: request.messages.length, prefix: fingerprint.prefix });
     if (state.last.size > this.#maxSequences) state.last.delete(state.last.keys().next().value!);
     return cluster.id;
   }
@@ -152,10 +189,31 @@ export class SequenceModel {
   #forgetLeastUsed(state: KeyState): void {
     let victim: Cluster | undefined;
     for (const c of state.clusters.values()) if (!victim || c.lastUsed < victim.lastUsed) victim = c;
-    if (!victim) return;
-    state.clusters.delete(victim.id);
-    state.transitions.delete(victim.id);
-    for (const row of state.transitions.values()) row.delete(victim.id);
+    if (victim) this.#dropCluster(state, victim.id);
+  }
+
+  /** Forgets a cluster and every transition from or to it. */
+  #dropCluster(state: KeyState, id: number): void {
+    state.clusters.delete(id);
+    for (const edge of state.transitions.get(id)?.values() ?? []) this.#dropEdge(state, edge);
+    for (const row of state.transitions.values()) {
+      const edge = row.get(id);
+      if (edge) this.#dropEdge(state, edge);
+    }
+  }
+
+  #dropEdge(state: KeyState, edge: Edge): void {
+    state.edges.delete(edge);
+    state.bytes -= edge.bytes;
+    const row = state.transitions.get(edge.from);
+    row?.delete(edge.to);
+    if (row?.size === 0) state.transitions.delete(edge.from);
+  }
+
+  /** What a key keeps as transition exemplars (`maxExemplarBytes` bounds it) and how many transitions, for stats and tests. */
+  exemplarBytes(key: string): { bytes: number; transitions: number } {
+    const state = this.#keys.get(key);
+    return { bytes: state?.bytes ?? 0, transitions: state?.edges.size ?? 0 };
   }
 
   /** Forgets everything learned under a key (a tenant's erasure); returns whether there was anything. */
@@ -171,26 +229,36 @@ export class SequenceModel {
     const state = this.#keys.get(key);
     if (!state) return;
     state.last.delete(sequence);
-    for (const c of [...state.clusters.values()]) {
-      if (c.exemplarOf !== sequence) continue;
-      state.clusters.delete(c.id);
-      state.transitions.delete(c.id);
-      for (const row of state.transitions.values()) row.delete(c.id);
-    }
-    for (const row of state.transitions.values()) for (const [to, e] of [...row]) if (e.exemplarOf === sequence) row.delete(to);
+    for (const c of [...state.clusters.values()]) if (c.exemplarOf === sequence) this.#dropCluster(state, c.id);
+    for (const e of [...state.edges]) if (e.exemplarOf === sequence) this.#dropEdge(state, e);
   }
 }
 
-/** Whether `next` continues `prev`'s conversation: prev's messages, then an assistant answer, then more. */
-function continues(prev: readonly number[], next: readonly number[], request: GenerateRequest): boolean {
-  if (next.length < prev.length + 2) return false;
-  for (let i = 0; i < prev.length; i++) if (prev[i] !== next[i]) return false;
-  return request.messages[prev.length]?.role === 'assistant';
+/** Whether `request` continues `prev`'s conversation: prev's messages (same fingerprint), then an assistant answer, then more. */
+function continues(prev: LastRequest, prefixAt: number | undefined, request: GenerateRequest): boolean {
+  if (request.messages.length < prev.count + 2 || prefixAt !== prev.prefix) return false;
+  return request.messages[prev.count]?.role === 'assistant';
 }
 
-/** 32-bit FNV-1a of a string: a compact fingerprint of a message (continuation check only). */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+const FNV_OFFSET = 0x811c9dc5;
+
+/**
+ * One pass over a request: 32-bit FNV-1a of its canonical messages (each followed by a NUL) as `prefix`, the same
+ * over its first `at` messages as `prefixAt` (when it has that many), and its `size`: the characters of its
+ * messages' and other fields' JSON (what keeping it as an exemplar costs, about).
+ */
+function messagesPrefix(request: GenerateRequest, at: number | undefined): { prefix: number; prefixAt: number | undefined; size: number } {
+  let h = FNV_OFFSET;
+  let prefixAt = at === 0 ? h : undefined;
+  let size = 0;
+  request.messages.forEach((m, i) => {
+    const json = canonicalJson(m);
+    size += json.length;
+    for (let k = 0; k < json.length; k++) h = Math.imul(h ^ json.charCodeAt(k), 0x01000193);
+    h = Math.imul(h, 0x01000193); // the NUL separator
+    if (i + 1 === at) prefixAt = h >>> 0;
+  });
+  const { messages: _messages, ...rest } = request;
+  size += canonicalJson(rest).length;
+  return { prefix: h >>> 0, prefixAt, size };
 }
