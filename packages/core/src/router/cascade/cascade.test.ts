@@ -342,7 +342,7 @@ describe('cascade: config errors', () => {
     ['a verifier that is not a function', { verifier: 'mine', threshold: 1 }, { verifiers: { mine: 3 as unknown as () => number } }, 'verifiers.mine', /must be a function/],
     ['a custom verifier named like a built-in', {}, { verifiers: { arithmetic: () => 0 } }, 'verifiers.arithmetic', /built-in verifier/],
     ['a threshold that is not a number', { threshold: 'high' as unknown as number }, {}, 'routing.cascades.0.threshold', /number/],
-    ['an unknown field', { escalateAbove: 2 } as Partial<Cascade>, {}, 'routing.cascades.0', /escalateAbove/],
+    ['an unknown field', { escalateAbove: 2 } as Partial<Cascade>, {}, 'routing.cascades.0.escalateAbove', /escalateAbove/],
   ];
   for (const [what, cascade, options, param, message] of cases) {
     it(`${what}: config_invalid naming ${param}`, () => {
