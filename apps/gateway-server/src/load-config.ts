@@ -16,9 +16,10 @@ export interface LoadedServerConfig {
  * interpolation and `LLM_ROUTER_*` overrides; else the embedded default.
  */
 export async function loadServerConfig(settings: ServerSettings, env: NodeJS.ProcessEnv = process.env): Promise<LoadedServerConfig> {
-  // An unknown `routing.strategy` is refused with the file's other errors, naming its line and column (or its env
-  // variable): the server's router has the built-in strategies only (it registers none of its own).
-  const options = { cwd: settings.cwd, env, strategies: BUILTIN_STRATEGIES };
+  // An unknown `routing.strategy`, and `routing.options.<name>` of a strategy it does not have, are refused with the
+  // file's other errors, naming their line and column (or env variable): the server's router has the built-in
+  // strategies only (it registers none of its own, so such options are never read).
+  const options = { cwd: settings.cwd, env, strategies: BUILTIN_STRATEGIES, unknownStrategyOptions: 'refuse' as const };
   if (settings.configPath) {
     const loaded = await loadConfigDetailed(settings.configPath, options);
     return { config: loaded.config, source: loaded.file ?? loaded.source };

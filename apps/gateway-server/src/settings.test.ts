@@ -179,16 +179,15 @@ describe('readSettings: LLMRR_REDIS_TIMEOUT_MS and LLMRR_LEASE_RENEW_INTERVAL_MS
 describe('readSettings: shared-mode variables without LLMRR_STATE=shared', () => {
   // Ignored there, replicas would each keep their own tenants, keys, limits and budgets: a tenant would spend its
   // budget once per replica. Refused at startup instead.
-  const SHARED_ONLY = {
+  const SHARED_URLS = {
     LLMRR_REDIS_URL: 'redis://127.0.0.1:6379',
     LLMRR_POSTGRES_URL: 'postgres://llmrr@127.0.0.1/llmrr',
-    LLMRR_REDIS_PREFIX: 'app:',
-    LLMRR_POSTGRES_SCHEMA: 'llmrr',
-    LLMRR_REDIS_TIMEOUT_MS: '500',
   };
+  const SHARED_TUNING = { LLMRR_REDIS_PREFIX: 'app:', LLMRR_POSTGRES_SCHEMA: 'llmrr', LLMRR_REDIS_TIMEOUT_MS: '500' };
+  const SHARED_ONLY = { ...SHARED_URLS, ...SHARED_TUNING };
 
-  it('are refused in embedded (the default) and memory mode, naming the variable and LLMRR_STATE=shared', () => {
-    for (const [name, value] of Object.entries(SHARED_ONLY)) {
+  it('the URLs are refused in embedded (the default) and memory mode, naming the variable and LLMRR_STATE=shared', () => {
+    for (const [name, value] of Object.entries(SHARED_URLS)) {
       for (const state of [undefined, '', 'embedded', 'memory']) {
         const env = state === undefined ? { [name]: value } : { LLMRR_STATE: state, [name]: value };
         expect(() => readSettings(env, '/tmp'), `${name} with LLMRR_STATE=${state}`).toThrow(
@@ -197,6 +196,15 @@ describe('readSettings: shared-mode variables without LLMRR_STATE=shared', () =>
       }
     }
     expect(() => readSettings({ LLMRR_REDIS_URL: SHARED_ONLY.LLMRR_REDIS_URL }, '/tmp')).toThrow(/\(LLMRR_STATE is embedded by default\)/);
+    // With the tuning variables too, the URL is what is named.
+    expect(() => readSettings({ LLMRR_STATE: 'memory', ...SHARED_TUNING, LLMRR_POSTGRES_URL: SHARED_URLS.LLMRR_POSTGRES_URL }, '/tmp')).toThrow(expect.objectContaining({ param: 'LLMRR_POSTGRES_URL' }));
+  });
+
+  it('the tuning variables without a URL start (one .env for a memory dev profile and a shared production one): ignored', () => {
+    for (const state of [undefined, 'embedded', 'memory'] as const) {
+      const env = state === undefined ? { ...SHARED_TUNING } : { LLMRR_STATE: state, ...SHARED_TUNING };
+      expect(readSettings(env, '/tmp'), `LLMRR_STATE=${state}`).toMatchObject({ state: state ?? 'embedded', redisUrl: undefined, postgresUrl: undefined });
+    }
   });
 
   it('are taken with LLMRR_STATE=shared', () => {

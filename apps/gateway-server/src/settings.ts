@@ -269,15 +269,21 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
   };
 }
 
-/** The variables only shared mode reads: set with another `LLMRR_STATE`, they are a `config_invalid`. */
-const SHARED_ONLY = ['LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL', 'LLMRR_REDIS_PREFIX', 'LLMRR_POSTGRES_SCHEMA', 'LLMRR_REDIS_TIMEOUT_MS'] as const;
+/**
+ * The shared stores' URLs: set with another `LLMRR_STATE`, they are a `config_invalid` (replicas given them would each
+ * keep their own state). Shared mode's tuning variables (`LLMRR_REDIS_PREFIX`, `LLMRR_POSTGRES_SCHEMA`,
+ * `LLMRR_REDIS_TIMEOUT_MS`) are only ignored there: without a URL they point nowhere (one .env for a memory dev
+ * profile and a shared production one).
+ */
+const SHARED_ONLY = ['LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL'] as const;
 
 /**
  * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_STREAM_HOLD_MS (10000), LLMRR_SHUTDOWN_GRACE_MS (10000), LLMRR_SHUTDOWN_DELAY_MS (0), LLMRR_SHUTDOWN_CUT_SETTLE_MS (1000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
  * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_MAX_BODY_BYTES (32 MiB), LLMRR_MAX_MESSAGES (1000), LLMRR_CORS_ORIGINS, LLMRR_TRUSTED_PROXIES,
  * the OTEL_* tracing variables and LLMRR_OTEL, ... Values are trimmed; an empty or blank variable counts as unset.
- * The shared-mode variables (LLMRR_REDIS_URL ... LLMRR_REDIS_TIMEOUT_MS) without LLMRR_STATE=shared are a `config_invalid`.
+ * LLMRR_REDIS_URL or LLMRR_POSTGRES_URL without LLMRR_STATE=shared is a `config_invalid` (the tuning variables of shared
+ * mode are ignored then).
  * The paths (LLMRR_DATA_DIR, LLMRR_CONFIG, LLMRR_SHARED_DIR) resolve against `cwd`, a leading `~` is HOME
  * (`expandHomePath`, as for LLMRR_PRICES_FILE): a .env file or docker's `environment:` passes it on unexpanded.
  */
@@ -289,6 +295,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
   if (state !== 'shared') {
     // Ignored outside shared mode: replicas given the URLs without LLMRR_STATE=shared would each keep their own
     // tenants, keys, limits and budgets (a tenant spending its budget once per replica). Refused, not warned about.
+    // (LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA and LLMRR_REDIS_TIMEOUT_MS without a URL split nothing: ignored.)
     const ignored = SHARED_ONLY.find((name) => env[name]?.trim());
     if (ignored) {
       throw new LLMError({

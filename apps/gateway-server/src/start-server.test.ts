@@ -83,12 +83,17 @@ describe('configuration', () => {
     }
   });
 
-  it('refuses an unknown routing.strategy naming its line and column in the config file', async () => {
+  it('refuses an unknown routing.strategy, and options of a strategy it does not have, naming the line and column in the config file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmrr-gw-strategy-'));
     try {
       writeFileSync(join(dir, 'llmrr.config.yaml'), 'models:\n  - name: x\n    engine: mock\nrouting:\n  strategy: cost-optimised\n');
       await expect(startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory' }, dir), () => {})).rejects.toThrow(
         /routing\.strategy \(line 5, column 13\): unknown strategy "cost-optimised"/,
+      );
+      // The server's router adds no strategy: options of one it does not have are never read, refused too.
+      writeFileSync(join(dir, 'llmrr.config.yaml'), 'models:\n  - name: x\n    engine: mock\nrouting:\n  options:\n    balnced: { errorPenalty: 0.5 }\n');
+      await expect(startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory' }, dir), () => {})).rejects.toThrow(
+        /routing\.options\.balnced \(line 6, column 14\): options of unknown strategy "balnced", never read/,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

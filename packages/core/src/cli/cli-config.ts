@@ -23,8 +23,9 @@ export interface CliConfig extends LoadedConfig {
  * else the demo config (only in a checkout of the repository). Throws `LLMError` `config_invalid` naming the field.
  */
 export async function loadCliConfig(ctx: Pick<CliContext, 'env' | 'cwd'>, file: string | undefined, demoFile = DEMO_CONFIG_FILE): Promise<CliConfig> {
-  // (The CLI's routers know the built-in strategies only: another `routing.strategy` is refused with its position.)
-  const options = { env: ctx.env, cwd: ctx.cwd, strategies: BUILTIN_STRATEGIES };
+  // (The CLI's routers know the built-in strategies only: another `routing.strategy` is refused with its position.
+  // `routing.options.<name>` of another strategy is a warning: the config may be an app's, whose router adds it.)
+  const options = { env: ctx.env, cwd: ctx.cwd, strategies: BUILTIN_STRATEGIES, unknownStrategyOptions: 'warn' as const };
   if (file !== undefined) return { ...(await loadConfigDetailed(file, options)), demo: false };
   if (hasConfigSource(ctx)) return { ...(await loadConfigDetailed(undefined, options)), demo: false };
   if (!existsSync(demoFile)) {

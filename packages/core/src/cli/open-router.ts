@@ -4,6 +4,7 @@ import type { DeploymentInfo } from '../router/types.js';
 import { loadCliConfig, type CliConfig } from './cli-config.js';
 import type { CliContext } from './cli-io.js';
 import { CliUsageError } from './cli-usage-error.js';
+import { issueText } from './report-error.js';
 
 export interface OpenRouterOptions {
   /** `-c/--config`. */
@@ -72,6 +73,7 @@ export async function openRouter(ctx: CliContext, options: OpenRouterOptions): P
   try {
     if (options.model !== undefined) checkModelFlag(options.model, cliModels(router, config), missing);
     for (const m of missing) ctx.stderr.write(`warning: ${missingModelWarning(m, loaded.file ?? loaded.source)}\n`);
+    for (const w of loaded.warnings) ctx.stderr.write(`warning: ${issueText(w)}\n`);
     if (options.strategy !== undefined && !router.strategyNames().includes(options.strategy)) {
       throw new CliUsageError(`unknown strategy "${options.strategy}" for -s/--strategy (known: ${router.strategyNames().join(', ')})`, '--strategy');
     }

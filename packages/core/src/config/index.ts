@@ -7,5 +7,5 @@ export { YAML_MAX_ALIAS_COUNT, YAML_MAX_EXPANDED_VALUES, yamlExpansionRefusal } 
 export type { YamlNodeChecks } from './yaml-bounds.js';
 export { disableMissingLocalModels, missingModelWarning } from './missing-local-models.js';
 export type { MissingModelFile } from './missing-local-models.js';
-export type { LoadConfigOptions, LoadedConfig } from './load.js';
+export type { LoadConfigOptions, LoadedConfig, LocatedIssue } from './load.js';
 export { CONFIG_JSON_SCHEMA_FILE, routerConfigJsonSchema, routerConfigJsonSchemaText } from './json-schema.js';

@@ -5,14 +5,10 @@
  * - `${NAME:-fallback}`: the fallback when the variable is unset or empty.
  * - `$${...}`: a literal `${...}`.
  * Only string values are touched (not keys); the result stays a string (`"${PORT}"` gives `"8080"`).
- * A reference that starts the string and gives a value (or fallback) starting with `~` (alone, or before `/` or `\`)
- * has that `~` made the home directory (`expandHomePath`): `path: ${LLMRR_SHARED_DIR:-../shared}/models/x.gguf`
- * with `LLMRR_SHARED_DIR=~/shared` from a .env file or docker's `environment:` (which pass the `~` on as it is) is
- * `$HOME/shared/models/x.gguf`, as the gateway server and the `llmrr` CLI take `~` in the path variables they read.
- * A `~` anywhere else in a string stays as it is.
+ * A string whose value starts with a reference that gives a value (or fallback) starting with `~` is listed in
+ * `homeStarts`: the loader makes that `~` the home directory in the fields that are paths only (`expandHomePaths`
+ * in load.ts), never in a key or header value that happens to start with `~`.
  */
-
-import { expandHomePath } from './home-path.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -25,28 +21,45 @@ export interface InterpolationProblem {
 const REF = /\$\$\{|\$\{([^}]*)\}|\$\{/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Returns the interpolated copy of `value`, or the problems found (every one of them, not just the first). */
-export function interpolateEnv(value: unknown, env: Env): { value: unknown; problems: InterpolationProblem[] } {
-  const problems: InterpolationProblem[] = [];
-  const out = walk(value, env, [], problems);
-  return { value: out, problems };
+export interface Interpolated {
+  value: unknown;
+  problems: InterpolationProblem[];
+  /**
+   * Paths of the strings that start with a reference whose value (or fallback) starts with `~`: a path from a .env
+   * file or docker's `environment:`, which pass `~` on as it is, when the field is one (`LLMRR_SHARED_DIR=~/shared`).
+   */
+  homeStarts: Array<Array<string | number>>;
 }
 
-function walk(value: unknown, env: Env, path: Array<string | number>, problems: InterpolationProblem[]): unknown {
-  if (typeof value === 'string') return interpolateString(value, env, path, problems);
-  if (Array.isArray(value)) return value.map((v, i) => walk(v, env, [...path, i], problems));
+/** Returns the interpolated copy of `value`, or the problems found (every one of them, not just the first). */
+export function interpolateEnv(value: unknown, env: Env): Interpolated {
+  const state: WalkState = { env, problems: [], homeStarts: [] };
+  const out = walk(value, [], state);
+  return { value: out, problems: state.problems, homeStarts: state.homeStarts };
+}
+
+interface WalkState {
+  env: Env;
+  problems: InterpolationProblem[];
+  homeStarts: Array<Array<string | number>>;
+}
+
+function walk(value: unknown, path: Array<string | number>, state: WalkState): unknown {
+  if (typeof value === 'string') return interpolateString(value, path, state);
+  if (Array.isArray(value)) return value.map((v, i) => walk(v, [...path, i], state));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      Object.defineProperty(out, k, { value: walk(v, env, [...path, k], problems), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, { value: walk(v, [...path, k], state), enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
   return value;
 }
 
-function interpolateString(s: string, env: Env, path: Array<string | number>, problems: InterpolationProblem[]): string {
+function interpolateString(s: string, path: Array<string | number>, state: WalkState): string {
   if (!s.includes('${')) return s;
+  const { env, problems } = state;
   return s.replace(REF, (match: string, body: string | undefined, offset: number) => {
     if (match === '$${') return '${';
     if (body === undefined) {
@@ -60,16 +73,12 @@ function interpolateString(s: string, env: Env, path: Array<string | number>, pr
       return match;
     }
     const v = env[name];
-    if (sep !== -1) return atStart(v === undefined || v === '' ? body.slice(sep + 2) : v, offset, env);
-    if (v === undefined) {
+    const given = sep !== -1 ? (v === undefined || v === '' ? body.slice(sep + 2) : v) : v;
+    if (given === undefined) {
       problems.push({ path, message: `environment variable ${name} is not set (referenced as "\${${name}}"; use "\${${name}:-default}" for a fallback)` });
       return match;
     }
-    return atStart(v, offset, env);
+    if (offset === 0 && given[0] === '~') state.homeStarts.push(path);
+    return given;
   });
-}
-
-/** A value that starts its string: its leading `~` is the home directory (a path from a .env file, docker). */
-function atStart(value: string, offset: number, env: Env): string {
-  return offset === 0 && value[0] === '~' ? expandHomePath(value, env) : value;
 }

@@ -349,6 +349,41 @@ describe('${VAR} interpolation', () => {
     expect((await loadConfig('c.yaml', { env: { LLMRR_SHARED_DIR: '~/shared', ALONE: '~', OTHER_USER: '', TILDE_WORD: '' }, cwd: dir })).models[0]?.path).toBe('~/shared/models/stories260K.gguf');
   });
 
+  it('makes that ~ the home directory in every field that is a path, and in no other (an apiKey or header value stays as given)', async () => {
+    await write(
+      'c.yaml',
+      [
+        'version: 3',
+        'modelsDir: ${D}/models',
+        'models:',
+        '  - name: a',
+        '    engine: openai-compatible',
+        '    model: gpt-4o',
+        '    baseURL: http://127.0.0.1:9/v1',
+        '    apiKey: ${KEY}',
+        '    headers: { x-sep: "${SEP}", x-path: "${D}/h" }',
+        '  - { name: b, engine: mock }',
+        'routing:',
+        '  options: { intelligent: { model: "${D}/router.json" }, adaptive: { model: "${D}/prior.json" } }',
+        '  cascades: [{ name: c, weak: a, strong: b, verifier: learned, verifierModel: "${D}/scorer.json" }]',
+        'cache:',
+        '  semantic: { store: { type: sqlite, path: "${D}/sem.db" } }',
+        'tenants:',
+        '  - id: acme',
+        '    models: [{ name: own, engine: gguf, path: "${D}/own.gguf" }]',
+      ].join('\n'),
+    );
+    const cfg = await loadConfig('c.yaml', { env: { HOME: '/home/op', D: '~/d', KEY: '~/Zk29xq', SEP: '~' }, cwd: dir });
+    expect(cfg.modelsDir).toBe('/home/op/d/models');
+    expect(cfg.routing.options).toEqual({ intelligent: { model: '/home/op/d/router.json' }, adaptive: { model: '/home/op/d/prior.json' } });
+    expect(cfg.routing.cascades?.[0]?.verifierModel).toBe('/home/op/d/scorer.json');
+    expect(cfg.cache.semantic?.store).toEqual({ type: 'sqlite', path: '/home/op/d/sem.db' });
+    expect(cfg.version === 3 && cfg.tenants[0]?.models[0]?.path).toBe('/home/op/d/own.gguf');
+    // Secrets and header values are no paths: a key that starts with `~/` is the key.
+    expect(cfg.models[0]?.apiKey).toBe('~/Zk29xq');
+    expect(cfg.models[0]?.headers).toEqual({ 'x-sep': '~', 'x-path': '~/d/h' });
+  });
+
   it('rejects malformed references', async () => {
     await write('c.json', JSON.stringify({ models: [{ name: 'm', engine: 'mock', apiKey: '${1BAD}', model: 'x ${OPEN' }] }));
     const e = await failure(loadConfig('c.json', { env: {}, cwd: dir }));
@@ -478,6 +513,34 @@ describe('loadConfig errors', () => {
     const router = await LLMRouter.fromConfig(file, { env: {}, strategies: { 'cost-optimised': (ctx) => ctx.candidates.map((deployment) => ({ deployment })) } });
     expect(router.strategy).toBe('cost-optimised');
     await router.close();
+  });
+
+  it('LLMRouter.fromConfig loads routing.options of a strategy it does not know yet: addStrategy later reads them (docs/core/router.md)', async () => {
+    const { LLMRouter } = await import('../router/llm-router.js');
+    const file = await write('c.yaml', 'models:\n  - { name: a, engine: mock }\n  - { name: b, engine: mock }\nrouting:\n  strategy: priority\n  options:\n    last-first: { reverse: true }\n');
+    const router = await LLMRouter.fromConfig(file, { env: {} });
+    try {
+      const seen: unknown[] = [];
+      router.addStrategy('last-first', (ctx) => {
+        seen.push(ctx.options);
+        return [...ctx.candidates].reverse().map((deployment) => ({ deployment }));
+      });
+      expect((await router.generate('hi', { strategy: 'last-first' })).deployment).toBe('b');
+      expect(seen[0]).toMatchObject({ reverse: true });
+    } finally {
+      await router.close();
+    }
+  });
+
+  it("routing.options of a name not among the known strategies: not checked by default, refused or listed as a warning on request", async () => {
+    await write('c.yaml', 'models:\n  - { name: a, engine: mock }\nrouting:\n  options:\n    balnced: { errorPenalty: 0.5 }\n');
+    const strategies = ['priority', 'balanced'];
+    expect((await loadConfigDetailed('c.yaml', { env: {}, cwd: dir, strategies })).warnings).toEqual([]);
+    const e = await failure(loadConfig('c.yaml', { env: {}, cwd: dir, strategies, unknownStrategyOptions: 'refuse' }));
+    expect(e.message).toContain('routing.options.balnced (line 5, column 14): options of unknown strategy "balnced", never read (known: priority, balanced;');
+    const warned = await loadConfigDetailed('c.yaml', { env: {}, cwd: dir, strategies, unknownStrategyOptions: 'warn' });
+    expect(warned.config.routing.options).toEqual({ balnced: { errorPenalty: 0.5 } });
+    expect(warned.warnings).toEqual([{ path: 'routing.options.balnced', line: 5, column: 14, message: expect.stringContaining('read only if the program adds a strategy of that name') }]);
   });
 
   it('a semantic cache whose embedder is a deployment whose capabilities lack embeddings is refused with its line and column', async () => {

@@ -22,6 +22,14 @@ export interface LoadConfigOptions {
    * Unset: not checked here (the router checks it when it is built).
    */
   strategies?: readonly string[];
+  /**
+   * `routing.options.<name>` for a name not in `strategies` (`balnced`, never read): `'refuse'` (an issue with the
+   * config's other errors: for a program that adds no strategy after loading, as the gateway server), `'warn'`
+   * (listed in `LoadedConfig.warnings`: the `llmrr` CLI, which may check an app's config whose router adds the
+   * strategy in code). Unset: not checked - a library's router may get that strategy later with `addStrategy`,
+   * which then reads those options (`LLMRouter.fromConfig`).
+   */
+  unknownStrategyOptions?: 'refuse' | 'warn';
 }
 
 export interface LoadedConfig {
@@ -32,6 +40,8 @@ export interface LoadedConfig {
   file?: string;
   /** Env variables that overrode fields, in the order applied. */
   overrides: EnvOverride[];
+  /** What may be a mistake but loads (`unknownStrategyOptions: 'warn'`), located as the errors are. */
+  warnings: LocatedIssue[];
 }
 
 interface RawSource {
@@ -51,7 +61,9 @@ interface RawSource {
  * leading `~` is the home directory, see `expandHomePath`) or `LLM_ROUTER_CONFIG_JSON` (JSON text); else `llmrr.config.json|yaml|yml` in `cwd`; else, when
  * `LLM_ROUTER_MODELS` is set, a config made from the environment alone.
  *
- * Then: `${VAR}` / `${VAR:-default}` in string values of text sources are replaced from the environment;
+ * Then: `${VAR}` / `${VAR:-default}` in string values of text sources are replaced from the environment (in a
+ * field that is a path, a value starting with such a reference that gives `~/...` gets the home directory, see
+ * `isPathField`);
  * the `LLM_ROUTER_*` overrides apply (see `CONFIG_ENV`); for a file, `modelsDir` becomes absolute,
  * resolved against the file's directory, which is also its default, so relative model `path`s resolve
  * against the config file's directory.
@@ -80,7 +92,7 @@ export async function loadConfigDetailed(source?: string | object, options: Load
       const issues = result.problems.map((p) => ({ path: p.path.join('.'), message: p.message, ...positionOf(raw, p.path) }));
       throw invalidConfig(raw.label, issues);
     }
-    data = result.value as Record<string, unknown>;
+    data = expandHomePaths(result.value as Record<string, unknown>, result.homeStarts, env);
   }
 
   const { raw: overridden, overrides } = applyEnvOverrides(data, env);
@@ -93,17 +105,17 @@ export async function loadConfigDetailed(source?: string | object, options: Load
   }
 
   const parsed = safeParseConfig(data);
-  const strategy = [...unknownStrategy(data, options.strategies), ...unknownStrategyOptions(data, options.strategies)];
-  if (!parsed.ok || strategy.length > 0) {
-    const found = [...(parsed.ok ? [] : parsed.issues), ...strategy];
-    const issues = found.map((issue) => {
-      const fromEnv = overrides.find((o) => issue.path === o.path.join('.') || issue.path.startsWith(`${o.path.join('.')}.`));
-      if (fromEnv) return { ...issue, env: fromEnv.env };
-      return { ...issue, ...positionOf(raw, splitPath(issue.path)) };
-    });
-    throw invalidConfig(raw.label, issues);
-  }
-  return { config: parsed.config, source: raw.source, ...(raw.file ? { file: raw.file } : {}), overrides };
+  const optionsOf = options.unknownStrategyOptions ? unknownStrategyOptions(data, options.strategies, options.unknownStrategyOptions) : [];
+  const refusedOptions = options.unknownStrategyOptions === 'refuse' ? optionsOf : [];
+  const strategy = [...unknownStrategy(data, options.strategies), ...refusedOptions];
+  const locate = (issue: { path: string; message: string }): LocatedIssue => {
+    const fromEnv = overrides.find((o) => issue.path === o.path.join('.') || issue.path.startsWith(`${o.path.join('.')}.`));
+    if (fromEnv) return { ...issue, env: fromEnv.env };
+    return { ...issue, ...positionOf(raw, splitPath(issue.path)) };
+  };
+  if (!parsed.ok || strategy.length > 0) throw invalidConfig(raw.label, [...(parsed.ok ? [] : parsed.issues), ...strategy].map(locate));
+  const warnings = options.unknownStrategyOptions === 'warn' ? optionsOf.map(locate) : [];
+  return { config: parsed.config, source: raw.source, ...(raw.file ? { file: raw.file } : {}), overrides, warnings };
 }
 
 async function readSource(source: string | object | undefined, env: Env, cwd: string): Promise<RawSource> {
@@ -171,6 +183,44 @@ async function parseTextSource(text: string, format: TextFormat, label: string, 
   }
 }
 
+/**
+ * The config fields that name a file or directory: `modelsDir`, a model's `path` (shared or a tenant's), a cascade's
+ * `verifierModel`, the semantic cache's SQLite `store.path`, and a strategy's `model` option (the router model files
+ * of intelligent and adaptive).
+ */
+function isPathField(path: ReadonlyArray<string | number>): boolean {
+  const [a, b, c, d, e] = path;
+  switch (path.length) {
+    case 1:
+      return a === 'modelsDir';
+    case 3:
+      return a === 'models' && typeof b === 'number' && c === 'path';
+    case 4:
+      return (a === 'routing' && b === 'cascades' && typeof c === 'number' && d === 'verifierModel') || (a === 'routing' && b === 'options' && d === 'model') || (a === 'cache' && b === 'semantic' && c === 'store' && d === 'path');
+    case 5:
+      return a === 'tenants' && typeof b === 'number' && c === 'models' && typeof d === 'number' && e === 'path';
+    default:
+      return false;
+  }
+}
+
+/**
+ * A path field whose value starts with a `${VAR}` giving `~/...` (`LLMRR_SHARED_DIR=~/shared` from a .env file or
+ * docker, which pass the `~` on as it is): that `~` is the home directory, as the gateway server and the `llmrr` CLI
+ * take it in the path variables they read. Other fields (an `apiKey`, a header value) keep the value as given.
+ */
+function expandHomePaths(data: Record<string, unknown>, homeStarts: ReadonlyArray<ReadonlyArray<string | number>>, env: Env): Record<string, unknown> {
+  for (const path of homeStarts) {
+    if (!isPathField(path)) continue;
+    let parent: unknown = data;
+    for (const key of path.slice(0, -1)) parent = (parent as Record<string | number, unknown>)[key];
+    const holder = parent as Record<string | number, unknown>;
+    const last = path[path.length - 1]!;
+    if (typeof holder[last] === 'string') holder[last] = expandHomePath(holder[last], env);
+  }
+  return data;
+}
+
 /** `routing.strategy` when it is a name `known` lacks (see `LoadConfigOptions.strategies`), as an issue. */
 function unknownStrategy(data: Record<string, unknown>, known: readonly string[] | undefined): Array<{ path: string; message: string }> {
   if (!known) return [];
@@ -184,10 +234,10 @@ function unknownStrategy(data: Record<string, unknown>, known: readonly string[]
 }
 
 /**
- * `routing.options.<name>` for a strategy the router will not have (`balnced`): each strategy checks its own
- * options, so these would never be read. Checked when the known strategies are given, as `routing.strategy` is.
+ * `routing.options.<name>` for a strategy not in `known` (`balnced`): each strategy checks its own options when it
+ * is added, so these are read only if a strategy of that name is added later (see `LoadConfigOptions.unknownStrategyOptions`).
  */
-function unknownStrategyOptions(data: Record<string, unknown>, known: readonly string[] | undefined): Array<{ path: string; message: string }> {
+function unknownStrategyOptions(data: Record<string, unknown>, known: readonly string[] | undefined, mode: 'refuse' | 'warn'): Array<{ path: string; message: string }> {
   if (!known) return [];
   const routing = data['routing'];
   const opts = typeof routing === 'object' && routing !== null ? (routing as Record<string, unknown>)['options'] : undefined;
@@ -196,11 +246,15 @@ function unknownStrategyOptions(data: Record<string, unknown>, known: readonly s
     .filter((name) => !known.includes(name))
     .map((name) => ({
       path: `routing.options.${name}`,
-      message: `options of unknown strategy ${JSON.stringify(name)}, never read (known: ${known.join(', ')}; custom ones go in options.strategies or addStrategy)`,
+      message:
+        mode === 'refuse'
+          ? `options of unknown strategy ${JSON.stringify(name)}, never read (known: ${known.join(', ')}; custom ones go in options.strategies or addStrategy)`
+          : `options of unknown strategy ${JSON.stringify(name)}, read only if the program adds a strategy of that name (router.addStrategy); else a misspelt name? (known: ${known.join(', ')})`,
     }));
 }
 
-interface LocatedIssue {
+/** A config issue with where it is: its line and column in the file, or the env variable it came from. */
+export interface LocatedIssue {
   path: string;
   message: string;
   line?: number;

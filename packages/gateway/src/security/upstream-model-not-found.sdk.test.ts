@@ -141,9 +141,13 @@ describe("an upstream 404 for the deployment's model id", () => {
   }, 30_000);
 
   // (Pins behaviour the 404 had before it became provider_model_not_found: a non-retryable failure falls over.)
-  it('pins behaviour: counts as the deployment failing, so the call falls over to the next deployment', async () => {
+  it('counts as the deployment failing (a strike on its stats and circuit), and the call falls over to the next deployment', async () => {
+    const before = { failures: gw.harness.router.stats()['gpt']!.failures, asked: openai.requests.length };
+    expect(gw.harness.router.circuits().find((c) => c.deployment === 'gpt')?.state).toBe('closed');
     const answer = await gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }], llmrr: { fallbacks: ['backup'] } } as never);
     expect((answer as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content).toBe('served by the fallback');
+    // Asked once (not retried), and that failure struck the deployment, as a wrong base URL's 404 does.
+    expect({ asked: openai.requests.length - before.asked, failures: gw.harness.router.stats()['gpt']!.failures - before.failures }).toEqual({ asked: 1, failures: 1 });
   });
 
   it("the gateway's own unknown model stays a 404 model_not_found", async () => {

@@ -86,6 +86,18 @@ describe('llmrr-migrate', () => {
     expect(read('router.json')).toBe(V1_JSON);
   });
 
+  it('a v2 config the core now refuses (a section of its own) needs changes: --check exits 1, --write moves it under legacy', async () => {
+    const v2 = 'version: 2\nmodels:\n  - { name: a, engine: mock }\ngateway:\n  port: 3006 # ours\n';
+    write('llmrr.config.yaml', v2);
+    const check = await run('--check', '.');
+    expect({ code: check.code, stdout: check.stdout }).toEqual({ code: 1, stdout: 'would change: llmrr.config.yaml\n' });
+    expect(check.stderr).toContain('gateway: no v2 equivalent (not a key the router reads): kept under legacy.gateway');
+    const r = await run('--write', '.');
+    expect(r.code).toBe(0);
+    expect(read('llmrr.config.yaml')).toBe('version: 2\nmodels:\n  - { name: a, engine: mock }\nlegacy:\n  gateway:\n    port: 3006 # ours\n');
+    expect((await run('--check', '.')).code).toBe(0);
+  });
+
   it('--check exits 1 when a v1 use is left that it cannot convert, even with no file to change (a CI gate fails)', async () => {
     write('setup.js', "jest.mock('llm-runner-router');\n");
     const r = await run('--check', '.');

@@ -23,8 +23,9 @@ function composeMoves(first: readonly KeyMove[], second: readonly KeyMove[]): Ke
 
 /**
  * Migrates a config of any known version to `to` (2 or 3): v1 -> v2 -> v3 as needed. A config already at
- * the target comes back unchanged (`changed: false`), so running it twice changes nothing. Asking for a
- * lower version than the config's throws.
+ * the target comes back unchanged (`changed: false`) but for the keys the core refuses in it (moved under
+ * `legacy`), so running it twice changes nothing. The output is always checked with the core's schema (an
+ * `error` issue for what it refuses). Asking for a lower version than the config's throws.
  */
 export function migrate(config: unknown, options: MigrateOptions = {}): MigrationResult {
   assertConfigObject(config, 'migrate');
@@ -39,11 +40,12 @@ export function migrate(config: unknown, options: MigrateOptions = {}): Migratio
   if (from > to) {
     throw new LLMError({ code: 'config_invalid', message: `migrate: the config is v${from}; it cannot be turned back into v${to}`, param: 'version' });
   }
+  // A v2 or v3 config goes to v2ToV3 as it is: v1ToV2 would refuse a v2 config's tenants (v3 keys), which v2ToV3 keeps.
+  if (to === 3 && from !== 1) return v2ToV3(config, options);
   const first = v1ToV2(config, options);
   if (to === 2) return first;
   if (first.issues.some((i) => i.severity === 'error')) return first;
   const second = v2ToV3(first.config, options);
-  if (!first.changed) return second;
   return {
     config: second.config,
     from: first.from,

@@ -1,4 +1,4 @@
-import { BUILTIN_STRATEGIES } from '@llmrr/core';
+import { BUILTIN_STRATEGIES, safeParseConfig } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
 import { transformFile } from '../codemod/transform-file.js';
 import { migrate } from './migrate.js';
@@ -143,4 +143,85 @@ describe('strategies the core ships', () => {
       expect(r.issues.filter((i) => i.path === 'strategy' && i.severity === 'warning')).toEqual([]);
     });
   }
+});
+
+/**
+ * Configs the core loaded before it refused unknown keys (a top-level section of another tool, a v1 cache
+ * object's `type`): migrating is the way out, so the output must validate (or say why not), changed or not.
+ */
+describe('keys the core refuses', () => {
+  it('a v2 config with a section of its own gets it moved under legacy, and the result validates', () => {
+    const before = { version: 2, models: [{ name: 'a', engine: 'mock' }], gateway: { port: 3006 }, 'x-notes': 'kept' };
+    expect(safeParseConfig(before).ok).toBe(false);
+    const r = migrate(before, { to: 2 });
+    expect(r).toMatchObject({ from: 2, to: 2, changed: true });
+    expect(r.config).toEqual({ version: 2, models: [{ name: 'a', engine: 'mock' }], 'x-notes': 'kept', legacy: { gateway: { port: 3006 } } });
+    expect(r.issues).toContainEqual({ path: 'gateway', message: 'no v2 equivalent (not a key the router reads): kept under legacy.gateway', severity: 'warning' });
+    expect(r.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    expect(safeParseConfig(r.config).ok).toBe(true);
+    // Running it again changes nothing.
+    expect(migrate(r.config, { to: 2 })).toMatchObject({ changed: false, config: r.config });
+  });
+
+  it('a v3 config with a section of its own and an unknown cache key is tidied to a valid v3 config (migrate and v2ToV3)', () => {
+    const before = { version: 3, models: [{ name: 'a', engine: 'mock' }], tenants: [{ id: 'acme' }], server: { port: 3006 }, cache: { exact: { enabled: true }, type: 'memory' } };
+    for (const r of [migrate(before, { to: 3 }), v2ToV3(before)]) {
+      expect(r).toMatchObject({ from: 3, to: 3, changed: true });
+      expect(r.config).toMatchObject({ cache: { exact: { enabled: true } }, legacy: { server: { port: 3006 }, cache: { type: 'memory' } } });
+      expect(r.config.cache).toEqual({ exact: { enabled: true } });
+      expect(r.issues.filter((i) => i.severity === 'error')).toEqual([]);
+      expect(safeParseConfig(r.config).ok).toBe(true);
+    }
+  });
+
+  it('a v2 config migrated to v3 has its own section moved as well', () => {
+    const r = migrate({ models: [{ name: 'a', engine: 'mock' }], gateway: { port: 3006 } }, { to: 3, tenant: 'acme' });
+    expect(r).toMatchObject({ from: 2, to: 3, changed: true, config: { version: 3, legacy: { gateway: { port: 3006 } }, defaultTenant: 'acme' } });
+    expect(safeParseConfig(r.config).ok).toBe(true);
+  });
+
+  it('a v2 config with tenants but no version: 3 still migrates to v3', () => {
+    const r = migrate({ models: [{ name: 'a', engine: 'mock' }], tenants: [{ id: 'acme' }] }, { to: 3 });
+    expect(r.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    expect(r.config).toMatchObject({ version: 3, tenants: [{ id: 'acme' }], defaultTenant: 'acme' });
+  });
+
+  it('an unchanged config the core refuses for another reason is reported, not "nothing to do" alone', () => {
+    const r = migrate({ version: 2, models: [{ name: 'a', engine: 'mock', price: { input: -1, output: 1 } }] }, { to: 2 });
+    expect(r.changed).toBe(false);
+    expect(r.issues).toContainEqual(expect.objectContaining({ path: 'models.0.price.input', severity: 'error', message: expect.stringMatching(/^the config is not valid \(nothing to migrate: fix it by hand\): /) }));
+  });
+
+  it("a v1 cache object's keys without a v2 field (type) go under legacy.cache; the result validates", () => {
+    const r = v1ToV2({ models: [{ id: 'a', source: 'mock://a' }], strategy: 'fallback', cache: { enabled: true, ttl: 60000, type: 'memory' } });
+    expect(r.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    expect(r.config.cache).toEqual({ exact: { enabled: true, ttlMs: 60000 } });
+    expect(r.config.legacy).toEqual({ cache: { type: 'memory' } });
+    expect(r.issues).toContainEqual({ path: 'cache.type', message: 'no v2 equivalent (not a cache setting of v2): kept under legacy.cache.type', severity: 'warning' });
+    expect(safeParseConfig(r.config).ok).toBe(true);
+  });
+
+  it('a v1 cache key whose cache.exact field is already set goes under legacy.cache too (was kept in cache, refused)', () => {
+    const r = v1ToV2({ models: [{ id: 'a', source: 'mock://a' }], strategy: 'fallback', cache: { ttl: 60000, exact: { ttlMs: 5000 } } });
+    expect(r.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    expect(r.config.cache).toEqual({ exact: { ttlMs: 5000 } });
+    expect(r.config.legacy).toEqual({ cache: { ttl: 60000 } });
+    expect(r.issues).toContainEqual({ path: 'cache.ttl', message: 'no v2 equivalent (cache.exact.ttlMs is already set): kept under legacy.cache.ttl', severity: 'warning' });
+  });
+
+  it('a key already under legacy with another value is not overwritten: an error naming both', () => {
+    const r = migrate({ version: 2, models: [{ name: 'a', engine: 'mock' }], gateway: { port: 1 }, legacy: { gateway: { port: 2 } } }, { to: 2 });
+    expect(r.issues).toContainEqual(expect.objectContaining({ path: 'gateway', severity: 'error', message: expect.stringContaining('legacy.gateway is already set') }));
+  });
+
+  it('the YAML codemod moves a v2 file\'s own section under legacy with its comment', () => {
+    const input = 'version: 2\nmodels:\n  - name: a # the mock\n    engine: mock\n# our server\ngateway:\n  port: 3006\n';
+    const r = transformFile('llmrr.config.yaml', input, { to: 2, explicit: true });
+    expect(r.errors).toEqual([]);
+    expect(r.changed).toBe(true);
+    expect(r.output).toContain('  - name: a # the mock\n');
+    expect(r.output).toContain('legacy:\n');
+    expect(r.output).toContain('# our server');
+    expect(r.output).toMatch(/legacy:\n(\s*#.*\n)?\s+gateway:\n\s+port: 3006\n/);
+  });
 });

@@ -8,9 +8,9 @@ import type { MigratedConfig, MigrationResult, PlainConfig } from './types.js';
 import { convertModelObject, convertModelString, type V1ModelContext } from './v1-model.js';
 import { V1_LEGACY_ONLY_KEYS, V1_MAPPED_KEYS } from './v1-keys.js';
 import { finishResult } from './finish-result.js';
+import { isCacheKey, isRouterTopKey, LEGACY_KEY, moveUnknownKeys, putUnderLegacy } from './unknown-keys.js';
 
-/** Top-level key under which v1 settings without a v2 home are kept (the schema allows it, and `x-...` keys, besides its own). */
-export const LEGACY_KEY = 'legacy';
+export { LEGACY_KEY } from './unknown-keys.js';
 
 export interface V1ToV2Options {
   /** Extra legacy model names (old -> new, or old -> `{ name, engine, preset }`), over the built-in table. */
@@ -18,8 +18,6 @@ export interface V1ToV2Options {
   /** Extra strategy names (old -> current). */
   strategyNames?: Readonly<Record<string, string>>;
 }
-
-const V2_TOP_KEYS = new Set(['$schema', 'version', 'models', 'routing', 'cache', 'modelsDir', 'tenants', 'defaultTenant', LEGACY_KEY]);
 
 export function assertConfigObject(config: unknown, fn: string): asserts config is PlainConfig {
   if (!isPlainObject(config)) {
@@ -35,8 +33,9 @@ function positiveInt(value: unknown): value is number {
 /**
  * Converts a v1 config (the original `llm-runner-router` keys, the seed's `{ models: [...], strategy }`,
  * or a mix of v1 and v2 keys) to the v2 shape `@llmrr/core` validates. A config that already is v2 or v3
- * comes back unchanged. Nothing is dropped silently: every key is converted, kept, or moved under
- * `legacy`, and reported.
+ * comes back unchanged (`changed: false`), except for the keys the core refuses in it (a top-level section of
+ * another tool, an unknown `cache` key), which are moved under `legacy` (`changed: true`, version kept). Nothing
+ * is dropped silently: every key is converted, kept, or moved under `legacy`, and reported.
  */
 export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationResult {
   assertConfigObject(config, 'v1ToV2');
@@ -50,17 +49,14 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
   }
   const log = new MigrationLog();
   if (from !== 1) {
-    log.info([], `already a v${from} config: nothing to do`);
-    return finishResult(clone(config) as MigratedConfig, from, from, false, log);
+    const tidied = moveUnknownKeys(clone(config), log);
+    if (!tidied.moved) log.info([], `already a v${from} config: nothing to do`);
+    return finishResult(tidied.config as MigratedConfig, from, from, tidied.moved, log);
   }
   const input = config;
   const out: Record<string, unknown> = { version: 2 };
   const legacy: Record<string, unknown> = isPlainObject(input[LEGACY_KEY]) ? clone(input[LEGACY_KEY]) : {};
-  const toLegacy = (key: string, reason: string): void => {
-    legacy[key] = clone(input[key]);
-    log.move([key], [LEGACY_KEY, key]);
-    log.warn([key], `no v2 equivalent (${reason}): kept under ${LEGACY_KEY}.${key}`);
-  };
+  const toLegacy = (key: string, reason: string): void => putUnderLegacy(legacy, key, input[key], [key], reason, log);
   if (input.version !== undefined && input.version !== 2) log.info(['version'], `version ${JSON.stringify(input.version)} becomes 2`);
   if (input.$schema !== undefined) out.$schema = input.$schema;
 
@@ -238,8 +234,9 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
   }
   if (Object.keys(routing).length) out.routing = routing;
 
-  // Cache.
+  // Cache. Keys the v2 cache section does not hold (v1's `type`, a `ttl` whose v2 field is already set) go under legacy.cache.
   const cache: Record<string, unknown> = isPlainObject(input.cache) ? clone(input.cache) : {};
+  const cacheLeftovers = new Map<string, string>();
   const exact: Record<string, unknown> = isPlainObject(cache.exact) ? cache.exact : {};
   const setExact = (key: string, value: unknown, sourceKey: string): void => {
     if (exact[key] !== undefined) {
@@ -262,7 +259,7 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
         exact[to] = cache[k];
         log.info(['cache', k], `cache.${k} becomes cache.exact.${to}`);
         log.move(['cache', k], ['cache', 'exact', to]);
-      } else log.warn(['cache', k], `cache.exact.${to} is already set: cache.${k} kept as is`);
+      } else cacheLeftovers.set(k, `cache.exact.${to} is already set`);
       if (exact[to] === cache[k]) delete cache[k];
     }
   }
@@ -288,6 +285,17 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
     } else toLegacy(key, 'not a positive whole number');
   }
   if (Object.keys(exact).length) cache.exact = exact;
+  const unknownCache = Object.keys(cache).filter((k) => !isCacheKey(k));
+  if (unknownCache.length) {
+    if (legacy.cache !== undefined && !isPlainObject(legacy.cache)) log.error([LEGACY_KEY, 'cache'], `${LEGACY_KEY}.cache must be an object to keep the v1 cache keys: rename it`);
+    else {
+      const legacyCache = isPlainObject(legacy.cache) ? legacy.cache : (legacy.cache = {});
+      for (const k of unknownCache) {
+        putUnderLegacy(legacyCache, k, cache[k], ['cache', k], cacheLeftovers.get(k) ?? 'not a cache setting of v2', log, [LEGACY_KEY, 'cache']);
+        delete cache[k];
+      }
+    }
+  }
   if (Object.keys(cache).length) out.cache = cache;
 
   out.models = models;
@@ -306,10 +314,10 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
         continue;
       }
       toLegacy(key, V1_LEGACY_ONLY_KEYS[key]!);
-    } else if (V2_TOP_KEYS.has(key)) {
-      if (key !== 'version' && key !== '$schema') out[key] = clone(input[key]);
     } else if (isConfigExtensionKey(key)) {
       out[key] = clone(input[key]);
+    } else if (isRouterTopKey(key)) {
+      if (key !== 'version' && key !== '$schema') out[key] = clone(input[key]);
     } else {
       // The core refuses a top-level key it does not know (a misspelt section would load as defaults).
       toLegacy(key, 'not a key the router reads');

@@ -4,6 +4,7 @@ import { finishResult } from './finish-result.js';
 import { MigrationLog } from './migration-log.js';
 import { clone, isPlainObject } from './plain.js';
 import type { MigratedConfig, MigrationResult } from './types.js';
+import { moveUnknownKeys } from './unknown-keys.js';
 import { assertConfigObject } from './v1-to-v2.js';
 
 export interface V2ToV3Options {
@@ -30,7 +31,8 @@ export function checkTenantId(tenant: string): void {
 /**
  * Converts a v2 config to v3: `version: 3`, `tenants` (the config's own, plus `options.tenant` when it is not
  * listed; `default` when there is none) and `defaultTenant` (the config's own, else that tenant). Models,
- * routing and cache stay as they are. A v3 config comes back unchanged; a v1 config is refused (use
+ * routing and cache stay as they are; keys the core refuses are moved under `legacy` (see `v1ToV2`). A v3 config
+ * comes back unchanged but for those keys; a v1 config is refused (use
  * `migrate(config, { to: 3 })`, which goes through v2).
  */
 export function v2ToV3(config: unknown, options: V2ToV3Options = {}): MigrationResult {
@@ -38,8 +40,9 @@ export function v2ToV3(config: unknown, options: V2ToV3Options = {}): MigrationR
   const from = detectVersion(config);
   const log = new MigrationLog();
   if (from === 3) {
-    log.info([], 'already a v3 config: nothing to do');
-    return finishResult(clone(config) as MigratedConfig, 3, 3, false, log);
+    const tidied = moveUnknownKeys(clone(config), log);
+    if (!tidied.moved) log.info([], 'already a v3 config: nothing to do');
+    return finishResult(tidied.config as MigratedConfig, 3, 3, tidied.moved, log);
   }
   if (from !== 2) {
     throw new LLMError({
@@ -77,7 +80,8 @@ export function v2ToV3(config: unknown, options: V2ToV3Options = {}): MigrationR
 
   const out: Record<string, unknown> = { version: 3 };
   if (config.version !== undefined && config.version !== 3) log.info(['version'], `version ${JSON.stringify(config.version)} becomes 3`);
-  for (const [k, v] of Object.entries(config)) {
+  // Keys the core refuses (a section of another tool, an unknown cache key) go under legacy, as from v1ToV2.
+  for (const [k, v] of Object.entries(moveUnknownKeys(config, log).config)) {
     if (k === 'version' || k === 'tenants' || k === 'defaultTenant') continue;
     out[k] = clone(v);
     log.move([k], [k]);

@@ -17,7 +17,8 @@ const HELP = `Usage: llmrr config <validate [file] | schema>
                     of LLMRR_PRICES_FILE and the router model files of intelligent and adaptive
                     (routing.options.intelligent.model, routing.options.adaptive.model); prints "valid",
                     or one line per schema problem (field path, line and column, what was
-                    expected), else the first other problem, and exits 2
+                    expected), else the first other problem, and exits 2. routing.options of a
+                    strategy that is not built in is a warning (an app may add it with addStrategy)
   schema            prints the JSON Schema of the config file (for editors: "$schema" or
                     "# yaml-language-server: $schema=...")
 
@@ -61,6 +62,7 @@ async function validate(ctx: CliContext, file: string | undefined): Promise<Exit
     } finally {
       await router.close();
     }
+    for (const w of loaded.warnings) ctx.stderr.write(`llmrr config validate: warning: ${issueText(w)}\n`);
     const cfg = loaded.config;
     const n = cfg.models.length;
     const from = loaded.demo ? `${loaded.source} (demo config)` : loaded.source;

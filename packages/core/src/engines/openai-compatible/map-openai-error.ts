@@ -32,14 +32,23 @@ export function readOpenAIErrorFields(body: unknown): OpenAIErrorFields {
 
 /** OpenRouter's 404 when no provider behind the model serves what the request asks. */
 const NO_ENDPOINT_SUPPORTS = /^No endpoints found that support\b/i;
-/** A 404 whose words say the model is unknown: vLLM's "The model `x` does not exist", Ollama's `model "x" not found`. */
-const MODEL_UNKNOWN = /^The model `[^`]*` does not exist|^model ["'`][^"'`]*["'`] not found\b/i;
+/**
+ * A 404 whose words say the model (or an Azure deployment, which stands for it) is unknown: vLLM's "The model `x` does
+ * not exist", Ollama's `model "x" not found`, Fireworks' "Model not found, inaccessible, and/or not deployed", Azure's
+ * "The API deployment for this resource does not exist". A 404 for a wrong path names neither.
+ */
+const MODEL_UNKNOWN = /^The model `[^`]*` does not exist|^model ["'`][^"'`]*["'`] not found\b|\b(?:model|deployment)s?\b[^.]{0,80}?\b(?:not found|does not exist|doesn't exist)\b/i;
+/** DeepSeek's 400 for a model id it does not have (`invalid_request_error`, no code of its own). */
+const DEEPSEEK_MODEL_NOT_EXIST = /^Model Not Exist\.?$/i;
 
 /**
- * A more specific code than the HTTP status gives, from the provider's `code`/`type` (and, for some, its message). A
- * 404 is `provider_model_not_found` only when the provider says the model is unknown (`code: model_not_found`, vLLM's
- * and Ollama's wording), `unsupported` for OpenRouter's "No endpoints found that support ...", else undefined (the
- * status decides: `provider_error`, `codeForHttpStatus`).
+ * A more specific code than the HTTP status gives, from the provider's `code`/`type` (and, for some, its message).
+ * `provider_model_not_found` (the deployment's model id is wrong: falls over, never the caller's fault) only when the
+ * provider says the model is unknown: `code: model_not_found`; a 404 with Azure's `DeploymentNotFound`, `param: model`
+ * (Fireworks) or words naming the model or deployment as not found (vLLM, Ollama, Fireworks, Azure); the unknown-model
+ * answers some providers send as a 400 (DeepSeek "Model Not Exist", Mistral `type: invalid_model`, Together
+ * `code: model_not_available`). `unsupported` for OpenRouter's 404 "No endpoints found that support ...". Else
+ * undefined (the status decides: `provider_error`, `codeForHttpStatus`).
  */
 export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | undefined): LLMErrorCode | undefined {
   switch (fields.code) {
@@ -50,6 +59,8 @@ export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | u
       return 'content_filter';
     // "The model `x` does not exist or you do not have access to it": the deployment's model id, not the caller's.
     case 'model_not_found':
+    // Together: a model it serves only on a dedicated endpoint (a 400 "Unable to access non-serverless model x").
+    case 'model_not_available':
       return 'provider_model_not_found';
     case 'invalid_api_key':
       return 'authentication';
@@ -67,14 +78,19 @@ export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | u
   if (fields.message && /organization must be verified/i.test(fields.message)) {
     return /verified to stream/i.test(fields.message) ? 'unsupported' : 'permission_denied';
   }
-  if (status === 404 && fields.message) {
+  // Mistral's answer for a model id it does not have (a 400 "Invalid model: x", code "1500").
+  if (fields.type === 'invalid_model') return 'provider_model_not_found';
+  if (status === 404) {
     // OpenRouter: no provider behind the model takes what this request asks ("No endpoints found that support tool
     // use", "... the provided 'tool_choice' value", "... image input"): the deployment serves other requests, so it
     // is `unsupported` (falls over, out of its circuit), not a wrong model id.
-    if (NO_ENDPOINT_SUPPORTS.test(fields.message)) return 'unsupported';
-    // vLLM "The model `x` does not exist.", Ollama `model "x" not found, try pulling it first`: the deployment's id.
-    if (MODEL_UNKNOWN.test(fields.message)) return 'provider_model_not_found';
+    if (fields.message && NO_ENDPOINT_SUPPORTS.test(fields.message)) return 'unsupported';
+    // Azure's unknown deployment (the deployment's model id in its URL), Fireworks' `param: model`, and the words of
+    // vLLM ("The model `x` does not exist."), Ollama (`model "x" not found, try pulling it first`), Fireworks, Azure.
+    if (fields.code === 'DeploymentNotFound' || fields.param === 'model') return 'provider_model_not_found';
+    if (fields.message && MODEL_UNKNOWN.test(fields.message)) return 'provider_model_not_found';
   }
+  if (status === 400 && fields.message && DEEPSEEK_MODEL_NOT_EXIST.test(fields.message)) return 'provider_model_not_found';
   // vLLM and llama.cpp report an over-long prompt only in the message (status 400), with OpenAI's wording.
   if (status === 400 && fields.message && /maximum context length|context length exceeded|exceeds the available context size/i.test(fields.message)) {
     return 'context_length_exceeded';

@@ -342,6 +342,37 @@ describe('error mapping', () => {
       expected: { code: 'provider_model_not_found', isRetryable: false, upstreamStatus: 404 },
     },
     {
+      name: '404 DeploymentNotFound (Azure OpenAI: the deployment in the URL stands for the model)',
+      error: { error: { status: 404, body: { error: { code: 'DeploymentNotFound', message: 'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.' } } } },
+      expected: { code: 'provider_model_not_found', isRetryable: false, upstreamStatus: 404 },
+    },
+    {
+      name: '404 "Model not found, inaccessible, and/or not deployed", param model (Fireworks)',
+      error: { error: { status: 404, body: { error: { message: 'Model not found, inaccessible, and/or not deployed', param: 'model', code: 'NOT_FOUND', type: 'error' } } } },
+      expected: { code: 'provider_model_not_found', isRetryable: false, upstreamStatus: 404, param: 'model' },
+    },
+    // Unknown-model answers sent as a 400: the deployment's model id, not the caller's request (falls over).
+    {
+      name: '400 "Model Not Exist" (DeepSeek)',
+      error: { error: { status: 400, body: { error: { message: 'Model Not Exist', type: 'invalid_request_error', param: null, code: 'invalid_request_error' } } } },
+      expected: { code: 'provider_model_not_found', isRetryable: false, upstreamStatus: 400 },
+    },
+    {
+      name: '400 "Invalid model: x", type invalid_model (Mistral)',
+      error: { error: { status: 400, body: { object: 'error', message: 'Invalid model: mistral-larg-latest', type: 'invalid_model', param: null, code: '1500' } } },
+      expected: { code: 'provider_model_not_found', isRetryable: false, upstreamStatus: 400 },
+    },
+    {
+      name: '400 model_not_available (Together: a non-serverless model)',
+      error: { error: { status: 400, body: { error: { message: 'Unable to access non-serverless model meta-llama/Llama-3-8b-chat-hf. Please visit https://api.together.ai/models/meta-llama/Llama-3-8b-chat-hf to create and start a new dedicated endpoint for the model.', type: 'invalid_request_error', param: null, code: 'model_not_available' } } } },
+      expected: { code: 'provider_model_not_found', isRetryable: false, upstreamStatus: 400 },
+    },
+    {
+      name: '400 naming the model without saying it is unknown (stays the request\'s fault)',
+      error: { error: { status: 400, body: { error: { message: 'model does not support tools', type: 'invalid_request_error', param: 'tools', code: null } } } },
+      expected: { code: 'invalid_request', isRetryable: false, upstreamStatus: 400, param: 'tools' },
+    },
+    {
       name: '404 "No endpoints found that support tool use" (OpenRouter)',
       error: { error: { status: 404, body: { error: { message: 'No endpoints found that support tool use. To learn more about provider routing, visit: https://openrouter.ai/docs/provider-routing', code: 404 } } } },
       expected: { code: 'unsupported', isRetryable: false, upstreamStatus: 404, message: 'openai-compatible responded 404: No endpoints found that support tool use. To learn more about provider routing, visit: https://openrouter.ai/docs/provider-routing' },
