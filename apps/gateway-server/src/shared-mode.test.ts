@@ -3,7 +3,10 @@
  * Redis and one real PostgreSQL, started by vitest.global-setup.ts (tools/services/*.sh). Skipped, with
  * the reason, when redis-server or PostgreSQL is not installed.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropSharedState, sharedModeSetup, sharedServices, startGateway, stopGateway, type Gateway } from './test-support/gateway-processes.js';
 
@@ -27,6 +30,42 @@ const CONFIG = {
   cache: { exact: { enabled: true, ttlMs: 600_000 } },
 };
 
+const appDir = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/**
+ * A connection that takes the audit log's append lock of `schema` and keeps its transaction open: a stalled
+ * appender (a process paused or cut off between its `pg_advisory_xact_lock` and its COMMIT keeps the lock until TCP
+ * gives up, hours). Killing the child closes the connection, which frees the lock.
+ */
+function holdAuditLock(schema: string): Promise<ChildProcess> {
+  const script = `
+    const pg = require('pg');
+    (async () => {
+      const c = new pg.Client({ connectionString: process.env.PG_URL });
+      await c.connect();
+      await c.query('BEGIN');
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['llmrr_audit:' + process.env.PG_SCHEMA]);
+      process.stdout.write('locked\\n');
+      process.stdin.resume();
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  const child = spawn(process.execPath, ['-e', script], { cwd: appDir, env: { ...process.env, NODE_OPTIONS: '', PG_URL: services.postgresUrl, PG_SCHEMA: schema }, stdio: ['pipe', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('locked')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`lock holder exited with ${code}: ${err}`)));
+  });
+}
+
+async function releaseAuditLock(holder: ChildProcess | undefined): Promise<void> {
+  if (!holder || holder.exitCode !== null || holder.signalCode !== null) return;
+  const exited = new Promise((r) => holder.once('exit', r));
+  holder.kill('SIGKILL');
+  await exited;
+}
+
 describe.skipIf(skip !== undefined)(skip ?? 'shared mode: two gateway processes on one Redis and one PostgreSQL', () => {
   const id = randomBytes(5).toString('hex');
   const run = { schema: `gw_${id}`, prefix: `gw${id}:`, adminKey: ADMIN };
@@ -35,11 +74,12 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: two gateway processes 
   let b: Gateway | undefined;
   const both = () => [a!, b!];
 
-  const request = (g: Gateway, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  const request = (g: Gateway, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) =>
     fetch(`${g.url}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...headers },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(signal ? { signal } : {}),
     });
   const admin = async <T = Record<string, unknown>>(g: Gateway, method: string, path: string, body?: unknown, status = 200): Promise<T> => {
     const res = await request(g, method, path, body, { authorization: `Bearer ${ADMIN}` });
@@ -63,7 +103,10 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: two gateway processes 
     [a, b] = await Promise.all([startGateway('A', env), startGateway('B', env)]);
   }, 180_000);
 
+  let holder: ChildProcess | undefined;
+
   afterAll(async () => {
+    await releaseAuditLock(holder);
     await Promise.all([stopGateway(a), stopGateway(b)]);
     dropSharedState(TEST, services, run, dir);
   }, 60_000);
@@ -213,4 +256,47 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: two gateway processes 
     expect(created.filter((n) => n.startsWith('B-'))).toHaveLength(12);
     expect(entries.data.filter((e) => e.action === 'auth.failure')).toHaveLength(2);
   });
+
+  // A stalled holder of the audit lock: every append waits at most 5 s for it (then fails, and is logged), and the
+  // waiting appends hold at most two pool connections per process. Found by a hunt: the 401s waited for their rows
+  // without a bound, their appends took the whole pool, and a valid key got a 500.
+  it('a stalled audit appender: failed logins still get their 401, and a valid key is still served', async () => {
+    const { secret } = await tenantWithKey(a!, { id: 'stalled', name: 'Stalled' });
+    expect((await chat(b!, secret, 'before')).status).toBe(200);
+    holder = await holdAuditLock(run.schema);
+    try {
+      const status = (key: string) =>
+        request(b!, 'POST', '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: 'x' }], max_tokens: 4 }, { authorization: `Bearer ${key}` }, AbortSignal.timeout(30_000)).then(
+          (r) => r.status,
+          (e: Error) => e.name,
+        );
+      // Twelve clients with mistyped keys (distinct sources: each one's first failure is an audit row), more than the pool.
+      const failed = await Promise.all(Array.from({ length: 12 }, (_, i) => status(`llmrr_${String(i).padStart(2, '0')}${randomBytes(31).toString('base64url').slice(0, 41)}`)));
+      const valid = await status(secret);
+      expect({ failed, valid }).toEqual({ failed: Array(12).fill(401), valid: 200 });
+      expect(b!.output()).toContain('audit append failed');
+    } finally {
+      await releaseAuditLock(holder);
+    }
+  }, 90_000);
+
+  it('a stalled audit appender: a rotation is applied and answered with its new secret, marked x-llmrr-audit: failed', async () => {
+    const { keyId, secret } = await tenantWithKey(a!, { id: 'rotated', name: 'Rotated' });
+    holder = await holdAuditLock(run.schema);
+    let rotated: Response;
+    try {
+      rotated = await request(a!, 'POST', `/admin/keys/${keyId}/rotate`, undefined, { authorization: `Bearer ${ADMIN}` }, AbortSignal.timeout(30_000));
+    } finally {
+      await releaseAuditLock(holder);
+    }
+    expect(rotated.status).toBe(200);
+    expect(rotated.headers.get('x-llmrr-audit')).toBe('failed');
+    const fresh = ((await rotated.json()) as { secret: string }).secret;
+    expect((await chat(b!, secret, 'old secret')).status).toBe(401);
+    expect((await chat(b!, fresh, 'new secret')).status).toBe(200);
+    // Once the lock is free, appends work again on both processes and the chain still verifies.
+    await admin(b!, 'PATCH', '/admin/tenants/rotated', { name: 'Rotated again' });
+    const v = await admin<{ ok: boolean }>(a!, 'GET', '/admin/audit/verify');
+    expect(v.ok).toBe(true);
+  }, 90_000);
 });

@@ -2,40 +2,70 @@ import { buildAuditEntry, validateAuditInput } from '../../audit/audit-hash.js';
 import type { AuditEntry, AuditInput, AuditLog, AuditQuery, AuditVerifyResult } from '../../audit/types.js';
 import { auditLimit, auditWhere, verifyAuditPages } from '../audit-sql.js';
 import { rowToAudit, type Row } from '../row-mapping.js';
+import { LLMError } from '../../errors/llm-error.js';
 import type { PostgresHandle } from './postgres-database.js';
 
+/** Pool connections one process's appends hold at most (one holds the lock, one waits for it). */
+const AUDIT_CONNECTIONS = 2;
+
+/** How long an append may wait, for its turn, a connection and the chain's lock, before it fails (ms). */
+export const AUDIT_APPEND_TIMEOUT_MS = 5_000;
+
+export interface PostgresAuditLogOptions {
+  /** Bound of one append (default `AUDIT_APPEND_TIMEOUT_MS`): past it, `store_unavailable`. */
+  timeoutMs?: number;
+}
 
 /**
  * Hash-chained audit log in PostgreSQL. Appends from every process serialize on a transaction-level
- * advisory lock, so the chain stays linear.
+ * advisory lock, so the chain stays linear. Each append is bounded (`timeoutMs`, as a `lock_timeout` and a
+ * `statement_timeout` of its transaction, its wait for a turn included): a process that stalls while it holds
+ * the lock (paused, cut off: PostgreSQL keeps its transaction until TCP gives up, hours) makes the others'
+ * appends fail with `store_unavailable` instead of waiting for it. And at most two appends of a process hold a
+ * pool connection at a time (they queue on the lock anyway), so waiting appends never take the connections the
+ * key lookups need.
  */
 export class PostgresAuditLog implements AuditLog {
+  private readonly timeoutMs: number;
+  private readonly slots: Slots;
+
   constructor(
     private readonly pg: PostgresHandle,
     private readonly clock: () => number = Date.now,
+    options: PostgresAuditLogOptions = {},
   ) {
+    this.timeoutMs = options.timeoutMs ?? AUDIT_APPEND_TIMEOUT_MS;
+    this.slots = new Slots(Math.max(1, Math.min(AUDIT_CONNECTIONS, pg.poolMax - 1)));
     pg.retain();
   }
 
   async append(input: AuditInput): Promise<AuditEntry> {
     validateAuditInput(input);
-    return this.pg.transaction(async (c) => {
-      await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`llmrr_audit:${this.pg.schema}`]);
-      const head = (await c.query<{ seq: string; hash: string }>(`SELECT seq, hash FROM llmrr_audit ORDER BY seq DESC LIMIT 1`)).rows[0];
-      const e = buildAuditEntry(input, head ? { seq: Number(head.seq), hash: head.hash } : undefined, this.clock());
-      await c.query(`INSERT INTO llmrr_audit (seq, ts, actor, action, target, details, ip, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
-        e.seq,
-        e.ts,
-        e.actor,
-        e.action,
-        e.target ?? null,
-        e.details === undefined ? null : JSON.stringify(e.details),
-        e.ip ?? null,
-        e.prevHash,
-        e.hash,
-      ]);
-      return e;
-    });
+    const deadline = performance.now() + this.timeoutMs;
+    await this.slots.acquire(this.timeoutMs);
+    try {
+      const left = deadline - performance.now();
+      if (left < 1) throw late(this.timeoutMs);
+      return await this.pg.transaction(async (c) => {
+        await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`llmrr_audit:${this.pg.schema}`]);
+        const head = (await c.query<{ seq: string; hash: string }>(`SELECT seq, hash FROM llmrr_audit ORDER BY seq DESC LIMIT 1`)).rows[0];
+        const e = buildAuditEntry(input, head ? { seq: Number(head.seq), hash: head.hash } : undefined, this.clock());
+        await c.query(`INSERT INTO llmrr_audit (seq, ts, actor, action, target, details, ip, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+          e.seq,
+          e.ts,
+          e.actor,
+          e.action,
+          e.target ?? null,
+          e.details === undefined ? null : JSON.stringify(e.details),
+          e.ip ?? null,
+          e.prevHash,
+          e.hash,
+        ]);
+        return e;
+      }, left);
+    } finally {
+      this.slots.release();
+    }
   }
 
   async list(query: AuditQuery = {}): Promise<AuditEntry[]> {
@@ -55,5 +85,43 @@ export class PostgresAuditLog implements AuditLog {
 
   async close(): Promise<void> {
     await this.pg.release();
+  }
+}
+
+function late(timeoutMs: number): LLMError {
+  return new LLMError({ code: 'store_unavailable', message: `PostgreSQL: the audit log did not take an entry within ${timeoutMs} ms (another process holds its lock)` });
+}
+
+/** `max` places; a waiter gives up after its `timeoutMs` (`store_unavailable`). */
+class Slots {
+  private used = 0;
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(private readonly max: number) {}
+
+  acquire(timeoutMs: number): Promise<void> {
+    if (this.used < this.max) {
+      this.used += 1;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(grant);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(late(timeoutMs));
+      }, timeoutMs);
+      this.waiters.push(grant);
+    });
+  }
+
+  /** Hands the place to the next waiter, if any. */
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.used -= 1;
   }
 }

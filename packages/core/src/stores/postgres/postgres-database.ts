@@ -39,6 +39,11 @@ export class PostgresHandle {
     private readonly pingClient?: () => Client,
   ) {}
 
+  /** Connections the pool opens at most. */
+  get poolMax(): number {
+    return this.pool.options.max ?? 10;
+  }
+
   retain(): this {
     this.refs += 1;
     return this;
@@ -57,7 +62,7 @@ export class PostgresHandle {
     try {
       return (await this.pool.query<R>(sql, params)).rows;
     } catch (e) {
-      throw refusedValueError(e);
+      throw postgresError(e);
     }
   }
 
@@ -97,20 +102,93 @@ export class PostgresHandle {
    * SERIALIZABLE the snapshot is taken at the first statement, before the lock is granted: concurrent audit
    * appends computed the same `seq` (a primary key violation) and concurrent tenant or key changes failed with
    * serialization errors.
+   *
+   * With `timeoutMs`, the transaction's waits for a lock and each of its statements are bounded by the server
+   * (`SET LOCAL lock_timeout`, `statement_timeout`), and the whole, the wait for a pool connection included, by a
+   * timer a second longer (a server that stopped answering); past either it fails with `store_unavailable` and its
+   * connection is closed. A failed
+   * connection, a terminated session or a pool that gives no connection in time is `store_unavailable` too.
    */
-  async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+  async transaction<T>(fn: (client: PoolClient) => Promise<T>, timeoutMs?: number): Promise<T> {
+    if (timeoutMs === undefined) return run(await this.connect(), fn, 'BEGIN ISOLATION LEVEL READ COMMITTED');
+    const ms = Math.max(1, Math.ceil(timeoutMs));
+    // Waits for a lock and statements are bounded by the server; the wait for a connection, and a server that stops
+    // answering (a partition), by the timer, one second later, which drops the connection (its transaction ends
+    // when the server notices).
+    return new Promise<T>((resolve, reject) => {
+      let over = false;
+      let drop: (() => void) | undefined;
+      const timer = setTimeout(() => {
+        over = true;
+        drop?.();
+        reject(new LLMError({ code: 'store_unavailable', message: `PostgreSQL did not finish a transaction within ${ms} ms` }));
+      }, ms + CLIENT_TIMEOUT_GRACE_MS);
+      this.connect().then(
+        (checkout) => {
+          if (over) return checkout.release(false);
+          drop = () => checkout.release(true);
+          run(checkout, fn, `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = ${ms}; SET LOCAL statement_timeout = ${ms}`).then(
+            (v) => {
+              clearTimeout(timer);
+              resolve(v);
+            },
+            (e: unknown) => {
+              clearTimeout(timer);
+              reject(e);
+            },
+          );
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  private async connect(): Promise<Checkout> {
     try {
-      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
+      return new Checkout(await this.pool.connect());
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw refusedValueError(e);
-    } finally {
-      client.release();
+      throw postgresError(e);
     }
+  }
+}
+
+/** One checkout of a pool client, given back once (pg-pool hands the same client object out again). */
+class Checkout {
+  private released = false;
+  constructor(readonly client: PoolClient) {}
+
+  /** Gives the client back, or with `destroy` closes its connection and drops it from the pool. */
+  release(destroy: boolean): void {
+    if (this.released) return;
+    this.released = true;
+    this.client.release(destroy);
+  }
+}
+
+/**
+ * `fn` between `begin` and COMMIT on the checkout's client, which it then gives back; a failed connection
+ * (or one that timed out) is closed and dropped from the pool (`release(true)`), not given back with a
+ * transaction open; another failure is rolled back.
+ */
+async function run<T>(checkout: Checkout, fn: (client: PoolClient) => Promise<T>, begin: string): Promise<T> {
+  const { client } = checkout;
+  try {
+    await client.query(begin);
+    const result = await fn(client);
+    await client.query('COMMIT');
+    checkout.release(false);
+    return result;
+  } catch (e) {
+    const failure = postgresError(e);
+    if (isUnavailable(failure)) checkout.release(true);
+    else {
+      await client.query('ROLLBACK').catch(() => undefined);
+      checkout.release(false);
+    }
+    throw failure;
   }
 }
 
@@ -140,6 +218,47 @@ function bounded(query: Promise<unknown>, timeoutMs: number, onFailure: () => vo
  * encoding lacks in text or jsonb (22021, 22P05), a number past a column's range (22003).
  */
 const REFUSED_VALUE_CODES: ReadonlySet<string> = new Set(['22021', '22P05', '22003']);
+
+/** How much longer than a transaction's server-side bound the client waits before dropping the connection (ms). */
+const CLIENT_TIMEOUT_GRACE_MS = 1_000;
+
+/**
+ * SQLSTATEs of a database that is not there for us right now: the connection failed or the server ended the
+ * session (class 08; 57P01-57P05: shut down, crashed, starting up, database dropped, idle session timeout), too
+ * many connections (53300), or a bound of ours ran out (55P03 `lock_timeout`, 57014 `statement_timeout`).
+ */
+const UNAVAILABLE_STATE = /^(08...|57P0[1-5]|53300|55P03|57014)$/;
+
+/** Socket errors of the connection (no SQLSTATE: the server never answered). */
+const UNAVAILABLE_ERRNO: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * pg's own connection failures, which carry no code: a connection that ended ("Connection terminated
+ * unexpectedly", "... due to connection timeout"), a pool checkout past `connectionTimeoutMillis`, a client that
+ * failed before (not queryable).
+ */
+const DRIVER_UNAVAILABLE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/;
+
+/**
+ * A driver error as the stores' error: a refused value is `invalid_request` (400), a database that cannot be
+ * reached or did not answer in time `store_unavailable` (503, retryable; the message is pg's, which names no
+ * credential, and the gateway does not show it to clients), anything else unchanged.
+ */
+export function postgresError(e: unknown): unknown {
+  if (LLMError.isInstance(e)) return e;
+  const { code, severity } = (e ?? {}) as { code?: unknown; severity?: unknown };
+  // A FATAL error ends the session (a database not accepting connections, a connection limit, a shutdown).
+  const unavailable =
+    typeof code === 'string'
+      ? UNAVAILABLE_STATE.test(code) || UNAVAILABLE_ERRNO.has(code) || severity === 'FATAL' || severity === 'PANIC'
+      : e instanceof Error && e.constructor === Error && DRIVER_UNAVAILABLE.test(e.message);
+  if (unavailable) return new LLMError({ code: 'store_unavailable', message: `PostgreSQL is unavailable: ${(e as Error).message}`, cause: e });
+  return refusedValueError(e);
+}
+
+function isUnavailable(e: unknown): boolean {
+  return LLMError.isInstance(e) && e.code === 'store_unavailable';
+}
 
 /** A refused value as `invalid_request` (a 400, as SQLite answers the same input); anything else unchanged. */
 export function refusedValueError(e: unknown): unknown {
@@ -171,8 +290,10 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
     else await migratePostgres(handle);
   } catch (e) {
     await pool.end().catch(() => undefined);
-    if (LLMError.isInstance(e)) throw e;
-    throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${(e as Error)?.message ?? e}`, cause: e });
+    // A database that cannot be reached at start is a start-up failure, not a request's retryable 503.
+    if (LLMError.isInstance(e) && e.code !== 'store_unavailable') throw e;
+    const cause = LLMError.isInstance(e) && e.cause !== undefined ? e.cause : e;
+    throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${(cause as Error)?.message ?? cause}`, cause });
   }
   return handle;
 }

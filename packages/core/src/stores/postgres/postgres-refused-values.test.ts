@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
 import { sharedFixture, sharedSkipReason, type StoreFixture } from '../__fixtures__/store-fixtures.js';
-import { refusedValueError } from './postgres-database.js';
+import { postgresError, refusedValueError } from './postgres-database.js';
 
 /**
  * PostgreSQL refuses some values SQLite stores or compares: a NUL character in text or jsonb (22021,
@@ -17,6 +17,34 @@ describe('refusedValueError', () => {
     const other = Object.assign(new Error('duplicate'), { code: '23505' });
     expect(refusedValueError(other)).toBe(other);
     expect(refusedValueError(undefined)).toBe(undefined);
+  });
+});
+
+/**
+ * A database that cannot be reached, or that did not answer within a bound of ours, is `store_unavailable` (a
+ * retryable 503), as a Redis that is down is; found by a hunt: they reached the client as a 500 `internal`.
+ */
+describe('postgresError', () => {
+  const codeOf = (e: unknown) => {
+    const mapped = postgresError(e);
+    return LLMError.isInstance(mapped) ? mapped.code : 'unchanged';
+  };
+  it('maps connection failures, ended sessions and our timeouts to store_unavailable', () => {
+    const server = (code: string, severity = 'ERROR') => Object.assign(new Error(`server ${code}`), { code, severity });
+    for (const code of ['08006', '08001', '57P01', '57P02', '57P03', '53300', '55P03', '57014']) expect(codeOf(server(code)), code).toBe('store_unavailable');
+    // A FATAL error ends the session whatever its code (a database not accepting connections: 55000).
+    expect(codeOf(server('55000', 'FATAL'))).toBe('store_unavailable');
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT']) expect(codeOf(Object.assign(new Error(`connect ${code}`), { code }))).toBe('store_unavailable');
+    for (const message of ['Connection terminated unexpectedly', 'Connection terminated due to connection timeout', 'timeout exceeded when trying to connect']) {
+      expect(codeOf(new Error(message)), message).toBe('store_unavailable');
+    }
+  });
+  it('leaves other errors as they are, and refused values as invalid_request', () => {
+    expect(codeOf(Object.assign(new Error('duplicate'), { code: '23505', severity: 'ERROR' }))).toBe('unchanged');
+    expect(codeOf(Object.assign(new Error('not in prerequisite state'), { code: '55000', severity: 'ERROR' }))).toBe('unchanged');
+    expect(codeOf(new TypeError('Connection terminated'))).toBe('unchanged');
+    expect(codeOf(new Error('some bug'))).toBe('unchanged');
+    expect(codeOf(Object.assign(new Error('nul'), { code: '22021' }))).toBe('invalid_request');
   });
 });
 

@@ -2,7 +2,7 @@ import { normalizeUsageEntry, queryLimit } from '../../metering/usage-input.js';
 import type { Invoice, UsageEntry, UsageEntryInput, UsageGroupBy, UsageLedger, UsageQuery, UsageSummary } from '../../metering/types.js';
 import { LEDGER_AGGREGATES, USAGE_COLUMNS, buildInvoice, buildSummary, groupExpression, ledgerWhere, usageParams, validateRange, type AggregateRow } from '../ledger-sql.js';
 import { rowToUsage } from '../row-mapping.js';
-import { refusedValueError, type PostgresHandle } from './postgres-database.js';
+import { postgresError, type PostgresHandle } from './postgres-database.js';
 
 const INSERT = `INSERT INTO llmrr_usage (${USAGE_COLUMNS.join(', ')}) VALUES (${USAGE_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
   ON CONFLICT (request_id) DO NOTHING`;
@@ -23,7 +23,7 @@ export class PostgresUsageLedger implements UsageLedger {
       const r = await this.pg.pool.query(INSERT, USAGE_COLUMNS.map((c) => p[c]));
       return { inserted: (r.rowCount ?? 0) > 0 };
     } catch (e) {
-      throw refusedValueError(e);
+      throw postgresError(e);
     }
   }
 
