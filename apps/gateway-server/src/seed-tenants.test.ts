@@ -92,9 +92,32 @@ describe('config tenants on start', () => {
       expect(audited.map((e) => ({ action: e.action, target: e.target, details: e.details }))).toEqual([
         { action: 'tenant.create', target: 'acme', details: { source: 'llmrr.config.yaml', name: 'Acme', tier: 'pro', models: ['acme-mock'] } },
         { action: 'tenant.create', target: 'beta', details: { source: 'llmrr.config.yaml', name: 'beta', tier: 'basic' } },
-        { action: 'tenant.update', target: 'acme', details: { source: 'llmrr.config.yaml', fields: ['name', 'tier', 'limits', 'budget', 'models'], models: ['acme-mock'] } },
+        {
+          action: 'tenant.update',
+          target: 'acme',
+          details: {
+            source: 'llmrr.config.yaml',
+            fields: ['name', 'tier', 'limits', 'budget', 'models'],
+            // The new values, as an admin change records them (a field cleared: null; models by name and engine).
+            changes: { name: 'Acme', tier: 'pro', limits: { rpm: 60 }, budget: null, models: [{ name: 'acme-mock', engine: 'mock' }] },
+          },
+        },
       ]);
       expect((await stores.audit.verify()).ok).toBe(true);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('a budget lowered in the config is recorded with its new amount (details.changes.budget), like an admin change', async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    const seed = (config: ReturnType<typeof v3>) => seedTenants(stores, config, { demo: false, source: 'llmrr.config.yaml', log: () => {} });
+    try {
+      await seed(v3([{ id: 'acme', name: 'Acme', budget: { amountUsd: 50, period: 'month' } }]));
+      await seed(v3([{ id: 'acme', name: 'Acme', budget: { amountUsd: 5, period: 'month' } }]));
+      expect((await stores.tenants.getTenant('acme'))?.budget?.amountUsd).toBe(5);
+      const [update] = await stores.audit.list({ actor: 'config-file', action: 'tenant.update' });
+      expect(update?.details).toEqual({ source: 'llmrr.config.yaml', fields: ['budget'], changes: { budget: { amountUsd: 5, period: 'month' } } });
     } finally {
       await stores.close();
     }

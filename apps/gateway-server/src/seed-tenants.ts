@@ -1,5 +1,5 @@
 import { canonicalJson, LLMError, type RouterConfig, type Tenant, type TenantConfig, type TenantInput, type TenantPatch } from '@llmrr/core';
-import { checkTenantIdUnused, redactModelSecrets, type GatewayLogEntry, type GatewayStores } from '@llmrr/gateway';
+import { checkTenantIdUnused, redactModelSecrets, tenantAuditChanges, type GatewayLogEntry, type GatewayStores } from '@llmrr/gateway';
 
 export const DEMO_TENANT_ID = 'demo';
 
@@ -97,8 +97,9 @@ export async function seedTenants(stores: SeedStores, config: RouterConfig, opti
       }
       const patch = differences(tenant, want);
       if (!patch) continue;
-      await stores.tenants.updateTenant(t.id, patch);
-      await audit('tenant.update', t.id, { fields: Object.keys(patch), ...(patch.models !== undefined ? { models: patch.models?.map((m) => m.name) ?? null } : {}) });
+      // The new values as stored, as an admin change records them (models by name and engine: stored redacted anyway).
+      const updated = await stores.tenants.updateTenant(t.id, patch);
+      await audit('tenant.update', t.id, { fields: Object.keys(patch), changes: tenantAuditChanges(updated, Object.keys(patch)) });
       options.log({ level: 'info', message: `tenant "${t.id}" set to the config (${options.source}): ${Object.keys(patch).join(', ')}` });
     }
   }

@@ -1,14 +1,19 @@
 /**
  * Shared mode (real PostgreSQL and Redis, gateway server processes): a v3 config tenant's model key given as ${VAR}
  * is stored redacted (`[redacted]`, apiKey and header values alike) and is in no table; a copy stored with the key by
- * an earlier version is written over at the next start, once (the start after that writes nothing: no thrash).
+ * an earlier version is written over at the next start, once (the start after that writes nothing: no thrash). A
+ * tenant removed from the config is served from that stored copy without the placeholder, and once its key is set
+ * through the admin API in one process, another process calls with it at its next request: the changed model has a
+ * circuit of its own in Redis (keyed by its config's fingerprint), not the open one of the calls without a key.
  */
+import { startOpenAIWireServer } from '@llmrr/core/test';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { adminCall, dropSharedState, sharedModeSetup, sharedServices, sharedSql, startGateway, stopGateway, type Gateway } from './test-support/gateway-processes.js';
+import { adminCall, dropSharedState, gatewayRequest, sharedModeSetup, sharedServices, sharedSql, startGateway, stopGateway, type Gateway } from './test-support/gateway-processes.js';
 
 const ADMIN = 'shared-seed-redacted-admin-key-0123456789';
 const TEST = 'shared-mode config tenant secrets test';
@@ -79,5 +84,52 @@ describe.skipIf(services.skip !== undefined)(services.skip ?? 'shared mode: a v3
     } finally {
       await stopGateway(g);
     }
+  }, 300_000);
+});
+
+describe.skipIf(services.skip !== undefined)(services.skip ?? 'shared mode: a tenant removed from the config, its key set through the admin API', () => {
+  const REMOVED_ADMIN = 'shared-removed-tenant-admin-key-0123456789';
+  const REMOVED_SECRET = 'sk-shared-removed-tenant-7f00d';
+  const id = randomBytes(5).toString('hex');
+  const run = { schema: `gwr_${id}`, prefix: `gwr${id}:`, adminKey: REMOVED_ADMIN };
+  let a: Gateway | undefined;
+  let b: Gateway | undefined;
+  let dir: string | undefined;
+  const upstreamP = startOpenAIWireServer({ script: (r) => (r.headers.authorization === `Bearer ${REMOVED_SECRET}` ? { text: 'hello' } : { error: { status: 401, message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } }) });
+  afterAll(async () => {
+    await Promise.all([stopGateway(a), stopGateway(b)]);
+    dropSharedState(TEST, services, run, dir);
+    await (await upstreamP).close();
+  }, 60_000);
+
+  it("B sends no placeholder and logs once; after A PATCHes the key, B's next call goes through with it (no inherited open circuit)", async () => {
+    const upstream = await upstreamP;
+    const own = { name: 'own', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'x', apiKey: '${REMOVED_TENANT_KEY}' };
+    const config = (tenants: unknown[]) => ({ version: 3, models: [{ name: 'mock', engine: 'mock' }], routing: { strategy: 'priority' }, tenants });
+    const setup = sharedModeSetup(config([{ id: 'acme', models: [own] }]), services, run);
+    dir = setup.dir;
+    const env = { ...setup.env, REMOVED_TENANT_KEY: REMOVED_SECRET };
+    const seed = await startGateway('seed', env);
+    await stopGateway(seed);
+    writeFileSync(join(dir, 'llmrr.config.json'), JSON.stringify(config([{ id: 'other' }])));
+    [a, b] = await Promise.all([startGateway('A', env), startGateway('B', env)]);
+
+    const { secret } = await adminCall<{ secret: string }>(a, REMOVED_ADMIN, 'POST', '/admin/tenants/acme/keys', { name: 'k' }, 201);
+    const chat = (g: Gateway) => gatewayRequest(g, 'POST', '/v1/chat/completions', { model: 'own', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+    // Calls made before an operator notices (5 = the circuit's default failureThreshold): each a 502, no placeholder
+    // sent; they open the model's circuit in Redis.
+    for (let i = 0; i < 6; i++) expect((await chat(b)).status).toBe(502);
+    expect(new Set(upstream.requests.map((r) => r.headers.authorization ?? null))).toEqual(new Set([null]));
+    expect(b.output().split('\n').filter((l) => l.includes('"[redacted]" in the tenant store'))).toHaveLength(1);
+
+    await adminCall(a, REMOVED_ADMIN, 'PATCH', '/admin/tenants/acme', { models: [{ ...own, apiKey: REMOVED_SECRET }] }, 200);
+    // The fix is in force at B's next request (the README: set the keys through the admin API to keep serving it),
+    // not a 503 circuit_open until the old config's cooldown ends.
+    const res = await chat(b);
+    expect({ status: res.status, body: res.status === 200 ? null : await res.text() }).toEqual({ status: 200, body: null });
+    expect(upstream.requests.at(-1)?.headers.authorization).toBe(`Bearer ${REMOVED_SECRET}`);
+    expect((await chat(a)).status).toBe(200);
+    // Nothing said again after the fix.
+    expect(b.output().split('\n').filter((l) => l.includes('"[redacted]" in the tenant store'))).toHaveLength(1);
   }, 300_000);
 });

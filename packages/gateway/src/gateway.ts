@@ -1,4 +1,4 @@
-import { LLMError, type TenantEventsSubscription } from '@llmrr/core';
+import { LLMError, authFailureAuditFor, type TenantEventsSubscription } from '@llmrr/core';
 import { Hono } from 'hono';
 import { CallsInFlight } from './calls/calls-in-flight.js';
 import type { AppEnv, GatewayDeps } from './calls/context.js';
@@ -122,6 +122,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   // Keeps the limits and budget held by calls in flight alive past the stores' TTL (one sweeper per gateway).
   const renewals = deps.stores ? new Renewals(deps.stores, errorLog, options.limits?.leaseRenewIntervalMs) : undefined;
   deps.renewals = renewals;
+  // The process's auth-failure auditor of this audit log (core's, one per log): the counts its timer writes at the end
+  // of a window belong to no request, so their failed write is logged without a request id (`auditAuthFailure`).
+  if (deps.stores) authFailureAuditFor(deps.stores.audit, {}, (e) => errorLog('audit append failed (auth.failure counts of an ended window)', e));
   const generateId = options.generateId ?? defaultRequestId;
   // Prefetches of the router's predictive cache are spent on a tenant's behalf: ledger, budget and metrics see them.
   const prefetchMetering = meterPrefetches(options.router, options.stores, metrics, deps.log);

@@ -75,4 +75,24 @@ describe('AuthFailureAudit', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("a failed write goes to the onError of the record() call that made it, else (flush, close) to the constructor's", async () => {
+    const general: unknown[] = [];
+    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, clock }, (e) => general.push(e));
+    const down = new Error('audit store down');
+    const append = stores.audit.append.bind(stores.audit);
+    stores.audit.append = () => Promise.reject(down);
+    try {
+      const first: unknown[] = [];
+      const second: unknown[] = [];
+      await a.record({ reason: 'unknown_key', ip: '10.0.0.1', requestId: 'r1' }, (e) => first.push(e));
+      await a.record({ reason: 'missing_key', ip: '10.0.0.2', requestId: 'r2' }, (e) => second.push(e));
+      await a.record({ reason: 'missing_key', ip: '10.0.0.2', requestId: 'r3' }); // a repeat: counted, nothing written now
+      expect({ first, second, general }).toEqual({ first: [down], second: [down], general: [] });
+      await a.close(); // the repeat's count
+      expect(general).toEqual([down]);
+    } finally {
+      stores.audit.append = append;
+    }
+  });
 });

@@ -66,8 +66,12 @@ export class AuthFailureAudit {
     this.windowStart = this.clock();
   }
 
-  /** Counts one failure; resolves once its row (if it gets one now) is written. */
-  async record(failure: AuthFailure): Promise<void> {
+  /**
+   * Counts one failure; resolves once its row (if it gets one now) is written. A write this call makes that fails
+   * (its row, or the counts of a window it ends) goes to `onError` when given (the caller's: logged under its
+   * request), else to the constructor's; a summary written on the timer always goes to the constructor's.
+   */
+  async record(failure: AuthFailure, onError?: (error: unknown) => void): Promise<void> {
     if (this.closed) return;
     const now = this.clock();
     const writes = this.rollWindows(now);
@@ -85,7 +89,7 @@ export class AuthFailureAudit {
       this.suppressed += 1;
     }
     this.ensureTimer();
-    await this.settle(writes);
+    await this.settle(writes, onError);
   }
 
   /** Writes the counts of every window that ended (all of them with `all`). */
@@ -127,9 +131,9 @@ export class AuthFailureAudit {
     return writes;
   }
 
-  private async settle(writes: Array<Promise<unknown>>): Promise<void> {
+  private async settle(writes: Array<Promise<unknown>>, onError: (error: unknown) => void = this.onError): Promise<void> {
     const results = await Promise.allSettled(writes);
-    for (const r of results) if (r.status === 'rejected') this.onError(r.reason);
+    for (const r of results) if (r.status === 'rejected') onError(r.reason);
   }
 
   private ensureTimer(): void {

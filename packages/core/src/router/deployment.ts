@@ -8,7 +8,7 @@ import type { EngineCapabilities, GenerateRequest, LanguageEngine, ModelPrice } 
 import { answerVersion, configVersion } from './config-version.js';
 import { DeploymentLimiter } from './deployment-limiter.js';
 import type { CircuitState } from './resilience/circuit-breaker.js';
-import { circuitKey, defaultCircuitStateStore, type CircuitStateStore, type DeploymentCircuit } from './resilience/circuit-state-store.js';
+import { circuitFingerprint, circuitKey, defaultCircuitStateStore, type CircuitStateStore, type DeploymentCircuit } from './resilience/circuit-state-store.js';
 import { DeploymentStats } from './stats.js';
 import type { Deployment } from './types.js';
 
@@ -27,9 +27,9 @@ export interface DeploymentInit {
   priceTable?: PriceTable | undefined;
   /** Where the circuit lives. Default: in memory, this deployment's own. */
   circuitStore?: CircuitStateStore | undefined;
-  /** The v3 tenant owning this model (its circuit key is then `<tenant>/<name>`). */
+  /** The v3 tenant owning this model (its circuit key is then `<tenant>/<name>#<fingerprint>`: `circuitKey`). */
   tenant?: string | undefined;
-  /** That tenant's incarnation (`SetTenantOptions.incarnation`; its circuit key is then `<tenant>:<incarnation>/<name>`). */
+  /** That tenant's incarnation (`SetTenantOptions.incarnation`; its circuit key is then `<tenant>:<incarnation>/<name>#<fingerprint>`). */
   incarnation?: string | number | undefined;
 }
 
@@ -118,7 +118,10 @@ export class RouterDeployment implements Deployment {
     const known = init.config.capabilities ?? (init.engine ? undefined : factoryCapabilities(init.factory, init.config));
     if (known) this.caps = new Set(known);
     this.embeddingOnly = this.caps !== undefined && this.caps.has('embeddings') && !this.caps.has('chat') && !this.caps.has('completion');
-    this.breaker = (init.circuitStore ?? defaultCircuitStateStore).circuit(circuitKey(this.name, init.tenant, init.incarnation), {
+    // A tenant's model is keyed by its config's fingerprint too: one changed to call another upstream or key (a
+    // `setTenant` with a new key after its calls failed) starts closed in a shared store as in memory.
+    const fingerprint = init.tenant === undefined ? undefined : circuitFingerprint(init.config);
+    this.breaker = (init.circuitStore ?? defaultCircuitStateStore).circuit(circuitKey(this.name, init.tenant, init.incarnation, fingerprint), {
       config: init.routing.circuitBreaker,
       now: init.now,
       onTransition: (from, to) => init.onCircuit(this.name, from, to),

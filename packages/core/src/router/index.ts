@@ -4,7 +4,7 @@ export type { CountTokensOptions, RemoteCountPermit, TokenCount } from './count-
 export type { DeploymentStatsOptions } from './stats.js';
 export { CircuitBreaker } from './resilience/circuit-breaker.js';
 export type { CircuitBreakerOptions, CircuitState } from './resilience/circuit-breaker.js';
-export { MemoryCircuitStateStore, circuitKey } from './resilience/circuit-state-store.js';
+export { MemoryCircuitStateStore, circuitFingerprint, circuitKey } from './resilience/circuit-state-store.js';
 export type { CircuitOptions, CircuitPermit, CircuitStateStore, DeploymentCircuit } from './resilience/circuit-state-store.js';
 export { RedisCircuitStateStore } from './resilience/redis-circuit-state-store.js';
 export type { RedisCircuitStateStoreOptions } from './resilience/redis-circuit-state-store.js';

@@ -285,7 +285,7 @@ export interface SetTenantOptions {
    * The tenant's incarnation (the gateway passes its `createdAt`): its own models' circuits are keyed by it, so a
    * tenant created again under the id (another customer) starts with closed circuits in a shared circuit store
    * (Redis), not with the old one's. A `setTenant` with another incarnation also makes its own models anew (new stats).
-   * Default: none (keyed by the tenant id alone).
+   * Default: none (keyed by the tenant id, the model name and its config's `circuitFingerprint`).
    */
   incarnation?: string | number;
 }

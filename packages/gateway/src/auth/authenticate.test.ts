@@ -1,6 +1,7 @@
 import { closeAuthFailureAudit } from '@llmrr/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHarness, post, type Harness } from '../test-support/harness.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createHarness, get, post, type Harness } from '../test-support/harness.js';
+import type { GatewayLogEntry } from '../types.js';
 
 const chat = { model: 'mock', messages: [{ role: 'user', content: 'hi' }] };
 
@@ -50,5 +51,52 @@ describe('auditing failed logins', () => {
       ['revoked', key.id],
       ['missing_key', undefined],
     ]);
+  });
+});
+
+describe('an auth-failure audit write that fails', () => {
+  const ADMIN = 'admin-secret-for-tests-0123456789';
+  let h: Harness | undefined;
+  const logs: GatewayLogEntry[] = [];
+  beforeEach(async () => {
+    logs.length = 0;
+    h = await createHarness({ stores: 'memory', gateway: { log: (e: GatewayLogEntry) => logs.push(e), auth: { metricsKey: 'metrics-secret-0123456789', adminKey: ADMIN } } });
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await h?.close();
+  });
+  const failedWrite = () =>
+    vi.waitFor(() => {
+      const entry = logs.find((e) => e.message.startsWith('audit append failed'));
+      if (!entry) throw new Error('not logged yet');
+      return entry;
+    });
+
+  it("is logged under its own request's id (not the first request's to fail a login in the process), with the error", async () => {
+    // The process's auditor is made at the gateway's start: the first failed login (here /metrics) does not keep it.
+    const first = await get(h!.gateway, '/metrics', { authorization: 'Bearer wrong-metrics-key' });
+    expect(first.status).toBe(401);
+    const down = new Error('audit store down');
+    vi.spyOn(h!.stores!.audit, 'append').mockRejectedValue(down);
+    const second = await get(h!.gateway, '/admin/tenants', { authorization: 'Bearer wrong-admin-key' });
+    expect(second.status).toBe(401);
+    expect(await failedWrite()).toMatchObject({ level: 'error', message: 'audit append failed', requestId: second.headers.get('x-request-id'), error: down });
+
+    // A model endpoint's failed login too (its error was dropped: the message was logged as the error).
+    logs.length = 0;
+    const third = await post(h!.gateway, '/v1/chat/completions', chat, { authorization: 'Bearer not-a-key' });
+    expect(third.status).toBe(401);
+    expect(await failedWrite()).toMatchObject({ message: 'audit append failed', requestId: third.headers.get('x-request-id'), error: down });
+  });
+
+  it('the counts of an ended window (no request of their own) are logged without a request id', async () => {
+    for (let i = 0; i < 2; i++) expect((await post(h!.gateway, '/v1/chat/completions', chat, { authorization: 'Bearer not-a-key' })).status).toBe(401);
+    const down = new Error('audit store down');
+    vi.spyOn(h!.stores!.audit, 'append').mockRejectedValue(down);
+    await closeAuthFailureAudit(h!.stores!.audit);
+    const entry = await failedWrite();
+    expect(entry).toMatchObject({ level: 'error', message: 'audit append failed (auth.failure counts of an ended window)', error: down });
+    expect(entry.requestId).toBeUndefined();
   });
 });

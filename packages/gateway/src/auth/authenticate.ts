@@ -54,18 +54,20 @@ export async function authenticate(headers: HeaderSource, ctx: AuthContext): Pro
 
 async function auditFailure(ctx: AuthContext, failure: AuthFailure): Promise<void> {
   if (!ctx.stores) return;
-  await auditAuthFailure(ctx.stores.audit, { ...failure, requestId: ctx.requestId, ...(ctx.clientIp ? { ip: ctx.clientIp } : {}) }, (e) => ctx.log('audit append failed', e));
+  await auditAuthFailure(ctx.stores.audit, { ...failure, requestId: ctx.requestId, ...(ctx.clientIp ? { ip: ctx.clientIp } : {}) }, ctx.log);
 }
 
 /**
  * Audits one authentication failure through the audit log's `AuthFailureAudit` (core): the first failure
  * of a source (IP + reason + key id/prefix) per minute is a row at once, repeats become one row with a
  * count at the end of the minute, and at most 100 such first rows per minute are written over all sources
- * (the rest are counted in one `auth.failure.suppressed` row). Never throws.
+ * (the rest are counted in one `auth.failure.suppressed` row). Never throws. `log` is this request's: a write this
+ * call makes that fails is logged through it as `audit append failed` (the auditor is one per process and audit log;
+ * the gateway gives it its own logger, without a request id, for the counts its timer writes).
  */
 export async function auditAuthFailure(audit: AuditLog, failure: AuthFailure, log: (message: string, error: unknown) => void): Promise<void> {
   try {
-    await authFailureAuditFor(audit, {}, (e) => log('audit append failed', e)).record(failure);
+    await authFailureAuditFor(audit).record(failure, (e) => log('audit append failed', e));
   } catch (e) {
     log('audit append failed', e);
   }

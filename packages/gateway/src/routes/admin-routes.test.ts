@@ -1,4 +1,5 @@
-import { cacheKeyPrefix, createStateStores, LLMRouter, MemoryCacheStore, type CachedAnswer, type RouterConfigInput } from '@llmrr/core';
+import { cacheKeyPrefix, canonicalJson, createStateStores, LLMRouter, MemoryCacheStore, verifyAuditChain, type CachedAnswer, type RouterConfigInput } from '@llmrr/core';
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { adminApi, createAdminHarness, TEST_ADMIN_KEY } from '../test-support/admin-api.js';
@@ -73,6 +74,39 @@ describe('admin API', () => {
     expect(JSON.stringify(entries)).not.toMatch(/sk-tenant-model-secret|header-secret-value/);
   });
 
+  it('tenant.update and key.update record the values stored (a name as core trimmed it), not the text sent', async () => {
+    await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme' });
+    expect((await admin('PATCH', '/admin/tenants/acme', { name: '  Acme Corp  ' })).status).toBe(200);
+    expect((await h.stores!.tenants.getTenant('acme'))!.name).toBe('Acme Corp');
+    const [entry] = await h.stores!.audit.list({ action: 'tenant.update', target: 'acme' });
+    expect(entry!.details?.changes).toEqual({ name: 'Acme Corp' });
+
+    const { key } = await json<{ key: { id: string } }>(admin('POST', '/admin/tenants/acme/keys', { name: ' ci key ' }));
+    expect((await h.stores!.audit.list({ action: 'key.create', target: key.id }))[0]!.details).toMatchObject({ name: 'ci key' });
+    expect((await admin('PATCH', `/admin/keys/${key.id}`, { name: ' ci\t', expiresAt: '2030-01-01T00:00:00Z' })).status).toBe(200);
+    expect((await h.stores!.tenants.getKey(key.id))!.name).toBe('ci');
+    const [keyEntry] = await h.stores!.audit.list({ action: 'key.update', target: key.id });
+    expect(keyEntry!.details).toMatchObject({ fields: ['name', 'expiresAt'], changes: { name: 'ci', expiresAt: Date.UTC(2030, 0, 1) } });
+  });
+
+  it('tenant.update records preferences by key names and the SHA-256 of its canonical JSON: a 2 MB PATCH is no 2 MB audit row', async () => {
+    await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme' });
+    const blob = 'x'.repeat(2_000_000);
+    for (let i = 0; i < 2; i++) expect((await admin('PATCH', '/admin/tenants/acme', { preferences: { strategy: 'priority', note: blob } })).status).toBe(200);
+    // Any other value past 4096 characters of JSON: its SHA-256 and length.
+    const allowed = Array.from({ length: 500 }, (_, i) => `model-${i}`);
+    expect((await admin('PATCH', '/admin/tenants/acme', { allowedModels: allowed })).status).toBe(200);
+    const entries = await h.stores!.audit.list({ action: 'tenant.update', target: 'acme' });
+    expect(entries).toHaveLength(3);
+    for (const e of entries) expect(JSON.stringify(e.details).length).toBeLessThan(1024);
+    // The hash is the one of the preferences the tenant holds (an operator can compare it with the tenant read back).
+    const stored = (await h.stores!.tenants.getTenant('acme'))!;
+    const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+    expect(entries[0]!.details?.changes).toEqual({ preferences: { keys: ['note', 'strategy'], sha256: sha256(canonicalJson(stored.preferences)) } });
+    expect(entries[2]!.details?.changes).toEqual({ allowedModels: { sha256: sha256(canonicalJson(stored.allowedModels)), length: canonicalJson(allowed).length } });
+    expect((await verifyAuditChain(h.stores!.audit)).ok).toBe(true);
+  });
+
   it('GET /admin/audit pages newest-first with beforeSeq (afterSeq stays a lower bound)', async () => {
     await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme' });
     for (let i = 0; i < 5; i++) expect((await admin('PATCH', '/admin/tenants/acme', { name: `Acme ${i}` })).status).toBe(200);
@@ -83,9 +117,18 @@ describe('admin API', () => {
     expect(await seqs('order=desc&limit=2&beforeSeq=1')).toEqual([]);
     expect(await seqs('order=desc&afterSeq=3')).toEqual([6, 5, 4]);
     expect(await seqs('afterSeq=2&beforeSeq=5')).toEqual([3, 4]);
-    const bad = await admin('GET', '/admin/audit?beforeSeq=-1');
-    expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: { param: string } }).error.param).toBe('beforeSeq');
+    // Where paging ends (beforeSeq one above afterSeq): an empty page.
+    expect(await seqs('afterSeq=4&beforeSeq=5')).toEqual([]);
+    // Decimal digits only; a range of seqs that holds nothing (as a `to` before `from`) is a mistake, not an empty page.
+    for (const query of ['beforeSeq=-1', 'afterSeq=5&beforeSeq=3', 'afterSeq=5&beforeSeq=5', 'beforeSeq=0', 'order=desc&beforeSeq=0x10', 'beforeSeq=1e1', 'beforeSeq=%205', 'beforeSeq=5.0', 'beforeSeq=+5']) {
+      const bad = await admin('GET', `/admin/audit?${query}`);
+      expect({ query, status: bad.status, param: (await json<{ error: { param: string } }>(bad)).error.param }).toEqual({ query, status: 400, param: 'beforeSeq' });
+    }
+    for (const [path, param] of [['/admin/audit?afterSeq=0x10', 'afterSeq'], ['/admin/audit?afterSeq=5.0', 'afterSeq'], ['/admin/audit?limit=1e1', 'limit'], ['/admin/tenants?limit=%2010', 'limit'], ['/admin/tenants?offset=1e1', 'offset'], ['/admin/usage/entries?offset=0x1', 'offset']] as const) {
+      const bad = await admin('GET', path);
+      expect({ path, status: bad.status, param: (await json<{ error: { param: string } }>(bad)).error.param }).toEqual({ path, status: 400, param });
+    }
+    expect((await admin('GET', '/admin/tenants?limit=10&offset=0')).status).toBe(200);
   });
 
   it('refuses a tenant id made only of dots (URL dot segments: no path could name it), naming id', async () => {

@@ -18,13 +18,13 @@ import {
   AdminTenantPatchSchema,
 } from '../schemas/admin.js';
 import type { GatewayStores } from '../types.js';
-import type { z } from 'zod';
 import type { TenantModelSync } from '../tenants/tenant-model-sync.js';
 import { rejectNul } from './admin-input.js';
 import { publicTenant, rejectRedacted } from './admin-secrets.js';
 import { parseRange, periodRange } from './admin-time.js';
 import { isoDateTimeMs } from '../schemas/iso-date-time.js';
 import { checkTenantModels } from './check-tenant-models.js';
+import { auditValue, keyChanges, tenantChanges } from './audit-changes.js';
 
 /** A key as the admin API shows it: never the hash (nor, after creation, the secret). */
 function publicKey(key: ApiKey): Omit<ApiKey, 'hash'> {
@@ -155,7 +155,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const since = tenantModels?.begin();
       const tenant = await s.tenants.createTenant(input);
       syncModels(tenant, since);
-      await audit('tenant.create', tenant.id, { name: tenant.name, tier: tenant.tier, ...(tenant.models ? { models: tenant.models.map((m) => m.name) } : {}) });
+      await audit('tenant.create', tenant.id, { name: auditValue(tenant.name), tier: tenant.tier, ...(tenant.models ? { models: tenant.models.map((m) => m.name) } : {}) });
       return ok(c, publicTenant(tenant), 201);
     }),
   );
@@ -182,7 +182,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const since = tenantModels?.begin();
       const tenant = await s.tenants.updateTenant(id, patch);
       syncModels(tenant, since);
-      await audit('tenant.update', id, { fields: Object.keys(patch), changes: tenantChanges(patch) });
+      await audit('tenant.update', id, { fields: Object.keys(patch), changes: tenantChanges(tenant, Object.keys(patch)) });
       return ok(c, publicTenant(tenant));
     }),
   );
@@ -264,7 +264,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const input = validateBody(AdminKeyCreateSchema, await body(c));
       const expiresAt = input.expiresAt === undefined ? undefined : toEpochMs(input.expiresAt);
       const created = await s.tenants.createKey(id, { name: input.name, ...(input.limits ? { limits: input.limits } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) });
-      await audit('key.create', created.key.id, { tenantId: id, name: input.name, prefix: created.key.prefix });
+      await audit('key.create', created.key.id, { tenantId: id, name: auditValue(created.key.name), prefix: created.key.prefix });
       return ok(c, { key: publicKey(created.key), secret: created.secret, note: 'The secret is shown only once; store it now.' }, 201);
     }),
   );
@@ -282,14 +282,13 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s, audit) => {
       const keyId = c.req.param('keyId')!;
       const input = validateBody(AdminKeyPatchSchema, await body(c));
-      // A key carries no secret but its hash (not in the patch): the audit entry records every new value.
-      const changes = {
+      const key = await s.tenants.updateKey(keyId, {
         ...(input.name !== undefined ? { name: input.name } : {}),
         ...(input.limits !== undefined ? { limits: input.limits } : {}),
         ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt === null ? null : toEpochMs(input.expiresAt) } : {}),
-      };
-      const key = await s.tenants.updateKey(keyId, changes);
-      await audit('key.update', keyId, { tenantId: key.tenantId, fields: Object.keys(input), changes });
+      });
+      // A key carries no secret but its hash (never recorded): the entry holds every new value, as stored.
+      await audit('key.update', keyId, { tenantId: key.tenantId, fields: Object.keys(input), changes: keyChanges(key, Object.keys(input)) });
       return ok(c, publicKey(key));
     }),
   );
@@ -386,8 +385,14 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const order = c.req.query('order');
       if (order !== undefined && order !== 'asc' && order !== 'desc') throw new LLMError({ code: 'invalid_request', message: 'order must be asc or desc', param: 'order' });
       const { from, to } = parseRange(c.req.query('from'), c.req.query('to'));
-      const afterSeq = c.req.query('afterSeq');
-      const beforeSeq = c.req.query('beforeSeq');
+      const afterSeq = c.req.query('afterSeq') === undefined ? undefined : intParam(c, 'afterSeq', 0);
+      const beforeSeq = c.req.query('beforeSeq') === undefined ? undefined : intParam(c, 'beforeSeq', 0);
+      // As a `to` before `from`: a range of seqs that holds nothing is a mistake, not an empty page (seq starts at 1).
+      // `beforeSeq` one above `afterSeq` (or 1) stays an empty page: where paging by the last seq of a page ends.
+      if (beforeSeq !== undefined && beforeSeq < 1) throw new LLMError({ code: 'invalid_request', message: `beforeSeq must be at least 1 (seq starts at 1), got ${beforeSeq}`, param: 'beforeSeq' });
+      if (beforeSeq !== undefined && afterSeq !== undefined && afterSeq >= beforeSeq) {
+        throw new LLMError({ code: 'invalid_request', message: `beforeSeq must be greater than afterSeq (the range holds nothing), got afterSeq=${afterSeq}, beforeSeq=${beforeSeq}`, param: 'beforeSeq' });
+      }
       const q: AuditQuery = {
         limit: limitParam(c),
         ...(order ? { order } : {}),
@@ -396,8 +401,8 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
         ...(c.req.query('target') ? { target: c.req.query('target')! } : {}),
         ...(from !== undefined ? { from } : {}),
         ...(to !== undefined ? { to } : {}),
-        ...(afterSeq !== undefined ? { afterSeq: intParam(c, 'afterSeq', 0) } : {}),
-        ...(beforeSeq !== undefined ? { beforeSeq: intParam(c, 'beforeSeq', 0) } : {}),
+        ...(afterSeq !== undefined ? { afterSeq } : {}),
+        ...(beforeSeq !== undefined ? { beforeSeq } : {}),
       };
       return ok(c, { data: await s.audit.list(q) });
     }, ['actor', 'action', 'target', 'from', 'to', 'afterSeq', 'beforeSeq', 'limit', 'order']),
@@ -434,16 +439,6 @@ async function formerTenant(s: Pick<GatewayStores, 'ledger' | 'audit'>, id: stri
   return deletion !== undefined ? 'deletion' : undefined;
 }
 
-/**
- * A tenant patch as its `tenant.update` audit entry records it: the new value of each field given (`null` for one
- * cleared), so two changes of a field are told apart; a tenant's own models by `name` and `engine` only (their
- * `apiKey` and `headers` values are secrets).
- */
-function tenantChanges(patch: TenantPatchInput): Record<string, unknown> {
-  const { models, ...rest } = patch;
-  return { ...rest, ...(models !== undefined ? { models: models?.map((m) => ({ name: m.name, engine: m.engine })) ?? null } : {}) };
-}
-
 /** Epoch ms from a validated `expiresAt` (epoch ms or an RFC 3339 date-time with offset). */
 function toEpochMs(v: number | string): number {
   return typeof v === 'number' ? v : isoDateTimeMs(v)!;
@@ -451,8 +446,6 @@ function toEpochMs(v: number | string): number {
 
 /** A list's paging parameters. */
 const PAGE = ['limit', 'offset'] as const;
-
-type TenantPatchInput = z.infer<typeof AdminTenantPatchSchema>;
 
 /** The ledger filters of `/admin/usage` and `/admin/usage/entries` (`usageQuery`). */
 const USAGE_FILTERS = ['tenant', 'key', 'model', 'from', 'to'] as const;
@@ -487,24 +480,31 @@ function checkQuery(c: AppContext, known: readonly string[]): void {
 const MAX_LIMIT = 1000;
 
 /**
- * `limit` of a list, 1 to MAX_LIMIT (default 100). Above it is a 400, not a shorter page: a client paging by
- * `offset += limit` would skip the rows between.
+ * Decimal digits only: `Number()` would also read `0x10`, `1e1`, ` 5` (`%205`) and `5.0`, each as a number the
+ * client did not write.
+ */
+const DIGITS = /^\d+$/;
+
+/**
+ * `limit` of a list, 1 to MAX_LIMIT (default 100), in decimal digits. Above it is a 400, not a shorter page: a client
+ * paging by `offset += limit` would skip the rows between.
  */
 function limitParam(c: AppContext): number {
   const raw = c.req.query('limit');
   if (raw === undefined) return 100;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_LIMIT) {
-    throw new LLMError({ code: 'invalid_request', message: `limit must be an integer from 1 to ${MAX_LIMIT}, got "${raw.slice(0, 100)}"`, param: 'limit' });
+  if (!DIGITS.test(raw) || n < 1 || n > MAX_LIMIT) {
+    throw new LLMError({ code: 'invalid_request', message: `limit must be an integer from 1 to ${MAX_LIMIT} in decimal digits, got "${raw.slice(0, 100)}"`, param: 'limit' });
   }
   return n;
 }
 
+/** A non-negative integer query parameter (`offset`, `afterSeq`, `beforeSeq`), in decimal digits; `fallback` when absent. */
 function intParam(c: AppContext, name: string, fallback: number): number {
   const raw = c.req.query(name);
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new LLMError({ code: 'invalid_request', message: `${name} must be a non-negative integer (at most ${Number.MAX_SAFE_INTEGER})`, param: name });
+  if (!DIGITS.test(raw) || !Number.isSafeInteger(n)) throw new LLMError({ code: 'invalid_request', message: `${name} must be a non-negative integer in decimal digits (at most ${Number.MAX_SAFE_INTEGER}), got "${raw.slice(0, 100)}"`, param: name });
   return n;
 }
 

@@ -72,7 +72,9 @@ describe('TenantModelSync', () => {
     // Read again, unchanged: the same model and circuit.
     sync.sync(tenantOf('acme', { models: [OWN] as never }), sync.begin());
     sync.sync(tenantOf('acme', { models: [OWN] as never, createdAt: T0 + 1 }), sync.begin());
-    expect(keys).toEqual([circuitKey('mock'), circuitKey('own-llm', 'acme', T0), circuitKey('own-llm', 'acme', T0 + 1)]);
+    // (Each own model's key ends in its config's fingerprint: the same config here.)
+    const fingerprint = keys[1]!.split('#')[1];
+    expect(keys).toEqual([circuitKey('mock'), circuitKey('own-llm', 'acme', T0, fingerprint), circuitKey('own-llm', 'acme', T0 + 1, fingerprint)]);
     expect(keys[1]).not.toBe(keys[2]);
     expect(ownOf('acme')).toEqual(['own-llm']);
   });

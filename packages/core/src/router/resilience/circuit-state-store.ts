@@ -1,4 +1,6 @@
-import type { CircuitBreakerConfig } from '../../config/schema.js';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../cache/canonical-json.js';
+import type { CircuitBreakerConfig, ModelConfig } from '../../config/schema.js';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
 
 /**
@@ -85,9 +87,10 @@ export interface DeploymentCircuit {
 
 /**
  * Where circuit state lives. The router asks once per deployment for its circuit, under a key that is
- * the same in every router over the same config (`circuitKey`: the deployment name; `<tenant>:<incarnation>/<name>`
- * for a v3 tenant's own model, `<tenant>/<name>` when no incarnation is given, all parts URI-encoded), so routers
- * sharing a store share open / half-open / closed.
+ * the same in every router over the same config (`circuitKey`: the deployment name; `<tenant>:<incarnation>/<name>#<fingerprint>`
+ * for a v3 tenant's own model, `<tenant>/<name>#<fingerprint>` when no incarnation is given, all parts URI-encoded;
+ * the fingerprint is `circuitFingerprint` of the model's config), so routers sharing a store share open / half-open /
+ * closed, and a tenant's model changed to call another upstream or key starts closed.
  *
  * - `MemoryCircuitStateStore` (the default): each router keeps its own circuits, synchronously.
  * - `RedisCircuitStateStore`: every router (process) on the same Redis and prefix shares them.
@@ -109,12 +112,40 @@ export const defaultCircuitStateStore: CircuitStateStore = new MemoryCircuitStat
 /**
  * The key of a deployment's circuit: its name, or `<tenant>/<name>` for a tenant's own model, `<tenant>:<incarnation>/
  * <name>` when the tenant's incarnation is given (`SetTenantOptions.incarnation`: a tenant created again under the id
- * has circuits of its own in a shared store). URI-encoded parts (an encoded tenant id has no `:`).
+ * has circuits of its own in a shared store), followed by `#<fingerprint>` when given (`circuitFingerprint` of the
+ * tenant model's config: a model changed to call another upstream, or with another key, has a circuit of its own, not
+ * the open one of the config it replaced). A shared deployment's key is its name alone (the fingerprint is not used).
+ * URI-encoded parts (an encoded tenant id has no `:`, an encoded name no `#`).
  */
-export function circuitKey(deployment: string, tenant?: string, incarnation?: string | number): string {
+export function circuitKey(deployment: string, tenant?: string, incarnation?: string | number, fingerprint?: string): string {
   const name = encodeURIComponent(deployment);
   if (tenant === undefined) return name;
-  return incarnation === undefined ? `${encodeURIComponent(tenant)}/${name}` : `${encodeURIComponent(tenant)}:${encodeURIComponent(String(incarnation))}/${name}`;
+  const key = incarnation === undefined ? `${encodeURIComponent(tenant)}/${name}` : `${encodeURIComponent(tenant)}:${encodeURIComponent(String(incarnation))}/${name}`;
+  return fingerprint === undefined ? key : `${key}#${encodeURIComponent(fingerprint)}`;
+}
+
+/**
+ * Fields of a model config that say nothing about the upstream a call goes to nor how it authenticates: routing
+ * order and weights, prices and quality, limits, timeouts, the on/off switch, tags, alias and region (no built-in
+ * engine reads them). A change of one keeps the model's circuit.
+ */
+const NOT_UPSTREAM: ReadonlySet<string> = new Set(['priority', 'weight', 'price', 'quality', 'limits', 'timeouts', 'enabled', 'tags', 'alias', 'region']);
+
+/**
+ * A fingerprint of what a model config calls (engine, model, preset, baseURL, `apiKey`, `apiKeyEnv`, headers, path,
+ * options, ...: every field but `NOT_UPSTREAM`'s): the first 16 characters (96 bits) of the base64url SHA-256 of its
+ * canonical JSON. Equal configs get equal fingerprints in every process (key order does not matter); it holds no
+ * secret (`apiKey` and header values only go into the hash). Undefined for a config that cannot be serialized (engine
+ * `options` holding a client object): its circuit is keyed without one.
+ */
+export function circuitFingerprint(config: ModelConfig): string | undefined {
+  const upstream: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) if (!NOT_UPSTREAM.has(k)) upstream[k] = v;
+  try {
+    return createHash('sha256').update(canonicalJson(upstream), 'utf8').digest('base64url').slice(0, 16);
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when an `acquire` or `peek` answer must be awaited. */

@@ -11,6 +11,7 @@ import { MockEngine } from '../../engines/mock/mock-engine.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { testServiceUrls } from '../../stores/__fixtures__/store-fixtures.js';
 import { connectRedis, RedisHandle } from '../../stores/redis/redis-connection.js';
+import type { EngineFactory } from '../../engines/types.js';
 import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngine, StreamPart } from '../../spec/index.js';
 import { endsSoon } from '../../test/async.test-helpers.js';
 import { startTcpRelay } from '../../test/tcp-relay.js';
@@ -275,9 +276,9 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCircuitStateStore (real Redis)
     await expect(a.router.generate('hi', { tenant: 'acme', model: 'own' })).rejects.toMatchObject({ code: 'provider_unavailable' });
     await a.circuitStore.flush();
     expect(a.router.circuits()).toContainEqual({ deployment: 'own', tenant: 'acme', state: 'open' });
-    // B serving the same incarnation shares that circuit: refused without a call.
-    b.router.setTenant({ id: 'acme', models: [working] }, { incarnation: 1000 });
-    await expect(b.router.generate('hi', { tenant: 'acme', model: 'own' })).rejects.toThrow();
+    // B serving the same incarnation (and model config) shares that circuit: refused without a call.
+    b.router.setTenant({ id: 'acme', models: [failing] }, { incarnation: 1000 });
+    await expect(b.router.generate('hi', { tenant: 'acme', model: 'own' })).rejects.toMatchObject({ code: 'circuit_open' });
     // The tenant deleted and created again (created at 2000), in A and in B: a new customer, closed circuits.
     for (const r of [a.router, b.router]) {
       r.removeTenant('acme');
@@ -287,8 +288,59 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCircuitStateStore (real Redis)
     }
     // setTenant with another incarnation (back to the first), without removeTenant, makes the own models anew too:
     // keyed by the first incarnation again, whose circuit is open.
-    a.router.setTenant({ id: 'acme', models: [working] }, { incarnation: 1000 });
-    await expect(a.router.generate('hi', { tenant: 'acme', model: 'own' })).rejects.toThrow();
+    a.router.setTenant({ id: 'acme', models: [failing] }, { incarnation: 1000 });
+    await expect(a.router.generate('hi', { tenant: 'acme', model: 'own' })).rejects.toMatchObject({ code: 'circuit_open' });
+  });
+
+  it("a tenant's model changed to call another upstream or key starts closed in every process; a priority change keeps the open circuit", async () => {
+    const prefix = `t${randomBytes(6).toString('hex')}:circuit:`;
+    const config: RouterConfigInput = {
+      models: [{ name: 'shared', engine: 'mock' }],
+      routing: { strategy: 'priority', retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 600_000 } },
+    };
+    // An upstream that answers only the right key: first called with a wrong one, the fix is a new key (only that
+    // field of the model's config changes).
+    const keyed: EngineFactory = (model) => {
+      const mock = new MockEngine({ modelId: 'x', reply: 'mine' });
+      const generate = async (...args: Parameters<MockEngine['generate']>): Promise<GenerateResult> => {
+        if (model.apiKey !== 'sk-right') throw new LLMError({ code: 'provider_unavailable', message: 'down', isRetryable: true });
+        return MockEngine.prototype.generate.apply(mock, args);
+      };
+      return Object.assign(mock, { generate });
+    };
+    const own = { name: 'own', engine: 'keyed', apiKey: 'sk-wrong' };
+    const fixed = { ...own, apiKey: 'sk-right' };
+    const keys: string[] = [];
+    const make = async () => {
+      const redis = await store(prefix);
+      const circuitStore: CircuitStateStore = { circuit: (key, options) => (keys.push(key), redis.circuit(key, options)) };
+      const router = new LLMRouter(config, { circuitStore, unknownTenant: 'shared', engineFactories: { keyed } });
+      cleanup.push(() => router.close());
+      return { router, redis };
+    };
+    const a = await make();
+    const b = await make();
+    a.router.setTenant({ id: 'acme', models: [own] }, { incarnation: 1000 });
+    b.router.setTenant({ id: 'acme', models: [own] }, { incarnation: 1000 });
+    await expect(a.router.generate('hi', { tenant: 'acme', model: 'own' })).rejects.toMatchObject({ code: 'provider_unavailable' });
+    await a.redis.flush();
+    // B shares the open circuit (same config, same key in both processes): refused without a call.
+    await expect(b.router.generate('hi', { tenant: 'acme', model: 'own' })).rejects.toMatchObject({ code: 'circuit_open' });
+    // Only the priority changed: the same upstream and key, the same (open) circuit.
+    b.router.setTenant({ id: 'acme', models: [{ ...own, priority: 5 }] }, { incarnation: 1000 });
+    await expect(b.router.generate('hi', { tenant: 'acme', model: 'own' })).rejects.toMatchObject({ code: 'circuit_open' });
+    // The key changed (as an admin PATCH sets it; each process reads the tenant again): closed at once, in both.
+    for (const r of [a.router, b.router]) {
+      r.setTenant({ id: 'acme', models: [fixed] }, { incarnation: 1000 });
+      expect(await r.generate('hi', { tenant: 'acme', model: 'own' })).toMatchObject({ deployment: 'own', text: 'mine' });
+    }
+    // A shared deployment's key is its name; no key holds a secret (the fingerprint is a hash).
+    expect(keys.filter((k) => !k.startsWith('acme:'))).toEqual(['shared', 'shared']);
+    // A's and B's first, B's priority change (one key), then A's and B's fixed model (another one).
+    const ownKeys = keys.filter((k) => k.startsWith('acme:'));
+    expect(ownKeys).toEqual([ownKeys[0], ownKeys[0], ownKeys[0], ownKeys[3], ownKeys[3]]);
+    expect(ownKeys[3]).not.toBe(ownKeys[0]);
+    for (const k of keys) expect(k).not.toMatch(/sk-wrong|sk-right/);
   });
 
   it('when Redis fails, calls go on from the local view and onError hears about it', async () => {
