@@ -112,6 +112,11 @@ export interface GatewayRoutingConfig {
   cascades?: ReadonlyArray<{ readonly name: string }>;
   /** Hedged attempts: a non-streamed call's budget reservation counts each lane's answer (`hedgeLanes`). */
   hedging?: { readonly enabled?: boolean; readonly maxHedges?: number };
+  /**
+   * The router's timeouts: a stream whose client takes nothing for `consumerIdleMs` (unset: 60 s; 0: never) is given
+   * up on by the gateway too, whatever the router stream (an escalated cascade's, a cache hit's replay).
+   */
+  timeouts?: { readonly consumerIdleMs?: number | undefined };
 }
 
 /** The part of a router's `cache.semantic` config the gateway reads (core's fits). */

@@ -10,7 +10,7 @@ import { withClientMessagePath, type ClientMessagePaths } from '../schemas/clien
 import { ignoredFieldsOf } from '../schemas/ignored-fields.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
 import { openStream, type OpenedStream } from '../streaming/open-stream.js';
-import { sseHeaders, sseReply, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
+import { consumerIdleBound, sseHeaders, sseReply, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
 import { HeldStream, SSE_COMMENT_KEEP_ALIVE, holdOpen, keepAliveMs } from '../streaming/stream-hold.js';
 import { admit, countRefused, type Admission } from '../tenancy/admission.js';
 import { hedgeLanes } from '../tenancy/hedge-lanes.js';
@@ -325,6 +325,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       headers,
       signal: abort ? abort.signal : call.signal,
       abort,
+      idleMs: consumerIdleBound(deps.router.routerConfig?.routing.timeouts),
       settle: async (o: StreamOutcome) => {
         const route = opened.route;
         if (o.status === 'success') {

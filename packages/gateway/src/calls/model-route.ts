@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import { incomingFromRequest, type Incoming } from '../http/incoming.js';
 import { replyToResponse, type Reply } from '../http/reply.js';
 import { clientIp, type AppEnv } from './context.js';
-import { SERVED_SIGNAL, SERVED_STREAMS } from './served-streams.js';
+import { SERVED_ABANDON, SERVED_ANSWERED, SERVED_SIGNAL, SERVED_STREAMS } from './served-streams.js';
 
 /**
  * One POST endpoint as a transport-neutral function: the Hono app calls it with a web `Request`, the Node
@@ -18,6 +18,9 @@ export function postRoute(app: Hono<AppEnv>, routes: ModelRoutes, path: string, 
   routes.set(path, route);
   app.post(path, async (c) => {
     const env = c.env;
-    return replyToResponse(await route(incomingFromRequest(c.req.raw, clientIp(c), env?.[SERVED_STREAMS], env?.[SERVED_SIGNAL]), c.get('requestId'), c.get('startedAt')));
+    return replyToResponse(
+      await route(incomingFromRequest(c.req.raw, clientIp(c), env?.[SERVED_STREAMS], env?.[SERVED_SIGNAL], env?.[SERVED_ANSWERED]), c.get('requestId'), c.get('startedAt')),
+      env?.[SERVED_ABANDON],
+    );
   });
 }

@@ -11,6 +11,19 @@ export const SERVED_STREAMS: unique symbol = Symbol.for('@llmrr/gateway.servedSt
 /** Where `serveGateway` puts the signal of the connection carrying a request it passes to `gateway.fetch` (as `SERVED_STREAMS`). */
 export const SERVED_SIGNAL: unique symbol = Symbol.for('@llmrr/gateway.servedSignal') as never;
 
+/**
+ * Where `serveGateway` puts what it does with the response of a request it passes to `gateway.fetch` once its streamed
+ * body gave up on a client that stopped reading (`FrameSink.abandon`; as `SERVED_STREAMS`).
+ */
+export const SERVED_ABANDON: unique symbol = Symbol.for('@llmrr/gateway.servedAbandon') as never;
+
+/**
+ * Where `serveGateway` puts, for a request it passes to `gateway.fetch`, the error its server already answered the
+ * request with while its body was arriving (a 400 for a body the parser failed on, a 408 past `requestTimeoutMs`), if
+ * any (as `SERVED_STREAMS`).
+ */
+export const SERVED_ANSWERED: unique symbol = Symbol.for('@llmrr/gateway.servedAnswered') as never;
+
 /** The env of a request `serveGateway` passes to `gateway.fetch`. */
 export interface ServedEnv extends GatewayEnv {
   [SERVED_STREAMS]?: ServedStreams;
@@ -20,6 +33,10 @@ export interface ServedEnv extends GatewayEnv {
    * own, so a call served through `gateway.fetch` is cut as one served directly is.
    */
   [SERVED_SIGNAL]?: () => AbortSignal;
+  /** Drops the response unless the client takes it in time (`FrameSink.abandon`). */
+  [SERVED_ABANDON]?: () => void;
+  /** The error the server answered the request with before its body was read, if any: its body's read fails with it. */
+  [SERVED_ANSWERED]?: () => LLMError | undefined;
 }
 
 /**

@@ -15,8 +15,9 @@ export interface Incoming {
   readonly headers: HeaderSource;
   /**
    * The body bytes. Rejects with a 413 `payload_too_large` LLMError past `maxBytes` (stopping the read),
-   * `aborted` when the client went away before its body was complete (`bodyAbandoned`), or 400 `invalid_request`
-   * when the body cannot be read. With `budget`, each chunk is charged to it as it is read
+   * `aborted` when the client went away before its body was complete (`bodyAbandoned`), the error its server already
+   * answered it with while the body arrived (`serveGateway`: a 400 for a body its parser failed on, a 408 past
+   * `requestTimeoutMs`), or 400 `invalid_request` when the body cannot be read. With `budget`, each chunk is charged to it as it is read
    * (503 `overloaded` when one does not fit, stopping the read): the bytes returned stay charged (the caller gives
    * `byteLength` back once done with them); on a rejection nothing stays charged.
    */
@@ -58,9 +59,16 @@ export function bodyReadFailure(cause: unknown, signal?: AbortSignal): LLMError 
  * A web `Request` as an `Incoming`. `signal`, when given, is the signal of the connection carrying it (`serveGateway`'s:
  * `ServedEnv`), taken instead of the request's own.
  */
-export function incomingFromRequest(request: Request, clientIp: string | undefined, served?: ServedStreams, signal?: () => AbortSignal): Incoming {
+export function incomingFromRequest(
+  request: Request,
+  clientIp: string | undefined,
+  served?: ServedStreams,
+  signal?: () => AbortSignal,
+  /** The error the server already answered the request with while its body arrived (`ServedEnv`), if any. */
+  answered?: () => LLMError | undefined,
+): Incoming {
   const gone = signal ? signal() : request.signal;
-  return { headers: request.headers, bytes: (maxBytes, budget) => readLimited(request, maxBytes, budget, gone), signal: gone, clientIp, served };
+  return { headers: request.headers, bytes: (maxBytes, budget) => readLimited(request, maxBytes, budget, gone, answered), signal: gone, clientIp, served };
 }
 
 /** A Content-Length: decimal digits only (RFC 9110 8.6). */
@@ -78,7 +86,13 @@ function longerThanDeclared(declared: number): LLMError {
  * A web `Request`'s body, refused past `maxBytes` (413) and past its declared Content-Length (400: nothing checked
  * it; node:http does for a Node request), each chunk charged to `budget` if any (see `Incoming.bytes`).
  */
-async function readLimited(request: Request, maxBytes: number, budget: BodyBudget | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> {
+async function readLimited(
+  request: Request,
+  maxBytes: number,
+  budget: BodyBudget | undefined,
+  signal: AbortSignal | undefined,
+  answered: (() => LLMError | undefined) | undefined,
+): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array(0);
   const length = request.headers.get('content-length');
   // (`readJsonBody` refused one that is not digits.)
@@ -105,7 +119,8 @@ async function readLimited(request: Request, maxBytes: number, budget: BodyBudge
   } catch (e) {
     budget?.give(total);
     if (LLMError.isInstance(e)) throw e;
-    throw bodyReadFailure(e, signal);
+    // (A body the server answered already, a 400 or 408 the client read: counted as that, not as the client's leaving.)
+    throw answered?.() ?? bodyReadFailure(e, signal);
   }
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);

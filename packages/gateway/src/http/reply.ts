@@ -18,6 +18,11 @@ export interface FrameStream {
    * nothing once the stream has settled, or after `cancel`.
    */
   interrupt?(error: LLMError): void;
+  /**
+   * For a stream read through `frames`: `abandon` is called as `FrameSink.abandon` is, once the stream gave up on a
+   * client that stopped reading (`replyToResponse`'s `abandon`).
+   */
+  onAbandon?(abandon: () => void): void;
 }
 
 /** Where `FrameStream.pipe` writes: `write` returns false when the piece was buffered (then `drained()` is awaited). */
@@ -26,7 +31,7 @@ export interface FrameSink {
   drained(): Promise<void>;
   /**
    * The stream gave up on a client that stopped reading while a write waited for `drained()` (the router abandoned
-   * the stream after `timeouts.consumerIdleMs`, or at `totalMs`): the call is settled, and the stream's last pieces (its
+   * the stream after `timeouts.consumerIdleMs`, or at `totalMs`; or the write waited that long: `SseResponseOptions.idleMs`): the call is settled, and the stream's last pieces (its
    * error event) follow once the client reads again. The response is dropped (its connection closed) if it is not all
    * written within a bound. Called at most once per stream.
    */
@@ -47,9 +52,14 @@ export interface Reply {
 
 const encoder = new TextEncoder();
 
-export function replyToResponse(reply: Reply): Response {
+/**
+ * The web `Response` of `reply`. `abandon`: what the transport does once a streamed body gave up on a client that
+ * stopped reading (`FrameSink.abandon`: `serveGateway` drops the response if it is not all written in time).
+ */
+export function replyToResponse(reply: Reply, abandon?: () => void): Response {
   const { body } = reply;
   if (typeof body === 'string') return new Response(body, { status: reply.status, headers: reply.headers });
+  if (abandon !== undefined) body.onAbandon?.(abandon);
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       const next = await body.frames.next();

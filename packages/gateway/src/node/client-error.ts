@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorBody, errorReply, errorResponse, errorStatus, type ErrorStyle } from '../http/error-body.js';
 import { tooLarge } from '../http/incoming.js';
-import { latestArrived } from './node-incoming.js';
+import { answeredWhileReading, latestArrived } from './node-incoming.js';
 import { writeReply } from './write-reply.js';
 
 /** What node:http's parser reports (`llhttp` codes such as `HPE_HEADER_OVERFLOW`, its reason, the bytes it was parsing). */
@@ -160,7 +160,7 @@ export function answerClientError(requestId: () => string, cors?: CorsHeaders): 
         // Read whole: the bytes that failed are a later request's (pipelined). Its answer goes out after those of the
         // requests before it, which are served as usual; the connection closes after it.
         s[LATER_ANSWER] = true;
-        const answer = errorAnswer(err, requestId, undefined, headOf(err.rawPacket, err.bytesParsed ?? Number.POSITIVE_INFINITY), cors);
+        const answer = errorAnswer(clientErrorOf(err), requestId, undefined, headOf(err.rawPacket, err.bytesParsed ?? Number.POSITIVE_INFINITY), cors);
         last.once('finish', () => {
           // (Not after an answer that closes the connection: node:http has ended it.)
           if (socket.writable && !socket.writableEnded) socket.end(answer);
@@ -183,7 +183,10 @@ export function answerClientError(requestId: () => string, cors?: CorsHeaders): 
     // The request whose head was read, if any (node:http sets it on its response, on the connection, until answered);
     // else what the bytes the parser failed on say of it.
     const req = inFlight?.req;
-    socket.end(errorAnswer(err, requestId, req, req ? undefined : headOf(err.rawPacket), cors));
+    const error = clientErrorOf(err);
+    // (Its body's read then fails with this error: the request is counted as what the client was told, not `aborted`.)
+    if (req) answeredWhileReading(req, error);
+    socket.end(errorAnswer(error, requestId, req, req ? undefined : headOf(err.rawPacket), cors));
   };
 }
 
@@ -191,8 +194,7 @@ export function answerClientError(requestId: () => string, cors?: CorsHeaders): 
 const LATER_ANSWER = Symbol('llmrr.laterAnswer');
 
 /** The whole answer to a request node:http could not parse, for `req` (its head read) or `head` (from the bytes), closing. */
-function errorAnswer(err: ParserError, requestId: () => string, req: IncomingMessage | undefined, head: Head | undefined, cors: CorsHeaders | undefined): string {
-  const error = clientErrorOf(err);
+function errorAnswer(error: LLMError, requestId: () => string, req: IncomingMessage | undefined, head: Head | undefined, cors: CorsHeaders | undefined): string {
   const id = requestId();
   const status = errorStatus(error);
   const style = req ? errorStyleOf(req) : head ? styleOf(head.path!, head.anthropic) : 'openai';

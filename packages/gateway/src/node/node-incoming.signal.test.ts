@@ -224,10 +224,12 @@ describe('NodeIncoming.bytes', () => {
 });
 
 /**
- * A client that goes away while its request body is still being sent is counted in `llm_requests_total` as `aborted`
- * (as a client that leaves at any other point is), not as `invalid_request` (a malformed body: bad input on dashboards
- * and 4xx alerts). Both of serveGateway's paths: the Node fast path and `gateway.fetch` (an Origin, CORS on). A raw TCP
- * client that sends half its body, then closes.
+ * A client whose connection is reset while its request body is still being sent (nothing answered) is counted in
+ * `llm_requests_total` as `aborted` (as a client that leaves at any other point is), not as `invalid_request` (a
+ * malformed body: bad input on dashboards and 4xx alerts). One that closes its side (FIN) instead is answered by the
+ * server, whose parser fails the body: a 400 `invalid_request`, counted as that (the server cannot tell a client that
+ * half-closed and still reads from one that left). Both of serveGateway's paths: the Node fast path and `gateway.fetch`
+ * (an Origin, CORS on). A raw TCP client that sends half its body, then resets (or half-closes).
  */
 describe.each([
   ['the Node fast path', false],
@@ -241,22 +243,85 @@ describe.each([
 
   const metrics = async () => (await fetch(`${gw.url}/metrics`)).text();
 
-  it('is counted in llm_requests_total as aborted, not as invalid_request', async () => {
+  it('reset mid-body: is counted in llm_requests_total as aborted, not as invalid_request', async () => {
     const taken = requestsTaken(gw.served.server, 1);
     const u = new URL(gw.url);
     const socket = connect({ host: u.hostname, port: Number(u.port) });
     socket.on('error', () => {});
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    // Half of a 1000-byte body, then the client is gone.
+    // Half of a 1000-byte body, then the client is gone (its connection reset: RST).
     socket.write(
       `POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\n${browser ? 'origin: https://app.example.com\r\n' : ''}authorization: Bearer ${gw.secret}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":"mock","messages":[`,
     );
     // The gateway has the request (its headers) and is reading the body.
     await taken;
-    socket.destroy();
+    socket.resetAndDestroy();
     await vi.waitFor(async () => expect(metricSum(await metrics(), 'llm_requests_total', /tenant="acme"/)).toBe(1), { timeout: 8000, interval: 20 });
     const text = await metrics();
     expect(metricSum(text, 'llm_requests_total', /status="invalid_request"/)).toBe(0);
     expect(metricSum(text, 'llm_requests_total', /status="aborted"/)).toBe(1);
+  });
+
+  it('a body cut short by a half-close (the client still reading): the 400 it reads is what is counted (invalid_request), not aborted', async () => {
+    const before = metricSum(await metrics(), 'llm_requests_total', /tenant="acme"/);
+    const taken = requestsTaken(gw.served.server, 1);
+    const u = new URL(gw.url);
+    const socket = connect({ host: u.hostname, port: Number(u.port), allowHalfOpen: true });
+    socket.on('error', () => {});
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\n${browser ? 'origin: https://app.example.com\r\n' : ''}authorization: Bearer ${gw.secret}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":"mock","messages":[`,
+    );
+    await taken;
+    // The client says it sends nothing more (FIN), still reading: node:http's parser fails the body ("Invalid EOF
+    // state"), and the server answers 400, then closes.
+    socket.end();
+    await closed;
+    const answer = Buffer.concat(chunks).toString('latin1');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain('"code":"invalid_request"');
+    await vi.waitFor(async () => expect(metricSum(await metrics(), 'llm_requests_total', /tenant="acme"/)).toBe(before + 1), { timeout: 8000, interval: 20 });
+    const text = await metrics();
+    expect(metricSum(text, 'llm_requests_total', /status="invalid_request"/)).toBe(1);
+    // (The one counted aborted is the earlier test's client that left.)
+    expect(metricSum(text, 'llm_requests_total', /status="aborted"/)).toBe(1);
+  });
+});
+
+/**
+ * A body that stalls past `requestTimeoutMs`: the server (not the client) ends the exchange with a 408 (code `timeout`),
+ * and the request is counted as that, not as the client's leaving (`aborted`).
+ */
+describe('a request body that stalls past requestTimeoutMs', () => {
+  let gw: SdkGateway;
+  beforeAll(async () => {
+    gw = await servedGateway({ models: [mockModel('mock')], serve: { requestTimeoutMs: 400 } });
+  });
+  afterAll(async () => gw?.close());
+
+  it('gets a 408 and is counted in llm_requests_total as timeout, not aborted', async () => {
+    const u = new URL(gw.url);
+    const socket = connect({ host: u.hostname, port: Number(u.port) });
+    socket.on('error', () => {});
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\nauthorization: Bearer ${gw.secret}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":"mock","messages":[`);
+    await closed;
+    expect(Buffer.concat(chunks).toString('latin1')).toMatch(/^HTTP\/1\.1 408 /);
+    const text = await vi.waitFor(
+      async () => {
+        const t = await (await fetch(`${gw.url}/metrics`)).text();
+        expect(metricSum(t, 'llm_requests_total', /tenant="acme"/)).toBe(1);
+        return t;
+      },
+      { timeout: 8000, interval: 20 },
+    );
+    expect(metricSum(text, 'llm_requests_total', /status="timeout"/)).toBe(1);
+    expect(metricSum(text, 'llm_requests_total', /status="aborted"/)).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Socket } from 'node:net';
 import type { ServedStreams } from '../calls/served-streams.js';
 import type { BodyBudget } from '../http/body-budget.js';
+import type { LLMError } from '@llmrr/core';
 import { bodyAbandoned, bodyReadFailure, tooLarge, type HeaderSource, type Incoming } from '../http/incoming.js';
 import { clientAddress, type TrustedProxies } from './client-address.js';
 
@@ -14,6 +15,25 @@ class NodeHeaders implements HeaderSource {
     if (v === undefined) return null;
     return typeof v === 'string' ? v : v.join(', ');
   }
+}
+
+/** The error a request was answered with by its server while its body arrived (`answeredWhileReading`), kept on it. */
+const ANSWERED = Symbol('llmrr.answered');
+type AnsweredRequest = IncomingMessage & { [ANSWERED]?: LLMError };
+
+/**
+ * The server answered `req` with `error` while its body was arriving (`answerClientError`: a 400 for a body node:http's
+ * parser failed on, such as one cut short by a half-close; a 408 past `requestTimeoutMs`), closing its connection: the
+ * body's read then fails with that error (`answeredWith`), so the request is counted as what the client was told, not
+ * as the client's leaving (`aborted`).
+ */
+export function answeredWhileReading(req: IncomingMessage, error: LLMError): void {
+  (req as AnsweredRequest)[ANSWERED] = error;
+}
+
+/** The error `req` was answered with while its body arrived (`answeredWhileReading`), if any. */
+export function answeredWith(req: IncomingMessage): LLMError | undefined {
+  return (req as AnsweredRequest)[ANSWERED];
 }
 
 /** The abort controller of a connection's signal, kept on its socket (see `connectionSignal`). */
@@ -159,8 +179,8 @@ export class NodeIncoming implements Incoming {
     const req = this.req;
     return new Promise<Uint8Array>((resolve, reject) => {
       if (req.destroyed) {
-        // The client left before the body was read: Node has already emitted everything it will.
-        reject(bodyAbandoned(new Error('The client closed the connection before the body was read')));
+        // The client left before the body was read (or was answered already): Node has already emitted everything it will.
+        reject(answeredWith(req) ?? bodyAbandoned(new Error('The client closed the connection before the body was read')));
         return;
       }
       const chunks: Buffer[] = [];
@@ -192,11 +212,12 @@ export class NodeIncoming implements Incoming {
         cleanup();
         resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
       };
-      // (Node's `aborted` error, ECONNRESET, when the client leaves mid-body: `bodyAbandoned`, as at 'close'.)
-      const onError = (e: unknown) => fail(bodyReadFailure(e));
+      // (Node's `aborted` error, ECONNRESET, when the client leaves mid-body: `bodyAbandoned`, as at 'close'; the error
+      // the server answered the request with while its body arrived, if it did: `answeredWith`.)
+      const onError = (e: unknown) => fail(answeredWith(req) ?? bodyReadFailure(e));
       const onClose = () => {
         if (req.complete) return;
-        fail(bodyAbandoned(new Error('The client closed the connection before the body was complete')));
+        fail(answeredWith(req) ?? bodyAbandoned(new Error('The client closed the connection before the body was complete')));
       };
       req.on('data', onData);
       req.on('end', onEnd);

@@ -3,7 +3,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { ServerResponse, createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ModelRoute } from '../calls/model-route.js';
-import { SERVED_SIGNAL, SERVED_STREAMS, ServedStreams, type ServedEnv } from '../calls/served-streams.js';
+import { SERVED_ABANDON, SERVED_ANSWERED, SERVED_SIGNAL, SERVED_STREAMS, ServedStreams, type ServedEnv } from '../calls/served-streams.js';
 import { directRoutesOf, type DirectRoutes } from '../http/direct-routes.js';
 import { errorReply } from '../http/error-body.js';
 import { defaultRequestId } from '../http/request-id.js';
@@ -11,8 +11,8 @@ import { LLMError, timerDelay } from '@llmrr/core';
 import type { Gateway } from '../types.js';
 import { clientAddress, trustedProxies, type TrustedProxies } from './client-address.js';
 import { answerClientError, answerContinue, answerExpectation, answerMissingHost, fetchBridgeError } from './client-error.js';
-import { ConnectionSignals, NodeIncoming, arrived, connectionSignal, lastArrived, latestArrived } from './node-incoming.js';
-import { lingering, stopLingering, writeReply } from './write-reply.js';
+import { ConnectionSignals, NodeIncoming, answeredWith, arrived, connectionSignal, lastArrived, latestArrived } from './node-incoming.js';
+import { dropUnlessWritten, lingering, stopLingering, writeReply } from './write-reply.js';
 
 export interface ServeOptions {
   /** Default 3006; `0` picks a free port. */
@@ -124,7 +124,14 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
       const req = env.incoming as IncomingMessage;
       // The model routes take the connection's signal, as served directly: the shutdown cut reaches them through it.
       const res = env.outgoing as ServerResponse;
-      const facts: ServedEnv = { [SERVED_STREAMS]: drain.streams, [SERVED_SIGNAL]: () => connectionSignal(req, res, drain.connections) };
+      const facts: ServedEnv = {
+        [SERVED_STREAMS]: drain.streams,
+        [SERVED_SIGNAL]: () => connectionSignal(req, res, drain.connections),
+        // A stream that gave up on a client that stopped reading: its response dropped unless taken in time, as served directly.
+        [SERVED_ABANDON]: () => dropUnlessWritten(res),
+        // A body answered already (400, 408: `answerClientError`) fails its read with that error, as served directly.
+        [SERVED_ANSWERED]: () => answeredWith(req),
+      };
       const clientIp = clientAddress(req, drain.trusted);
       if (clientIp) facts.clientIp = clientIp;
       // A request taken once close() was called (during its delay, or pipelined on a busy connection): `/ready` answers 503.

@@ -159,9 +159,9 @@ const ABANDONED_LINGER_MS = 10_000;
  * The stream gave up on a client that does not read (`FrameSink.abandon`; the call is settled): a client that reads
  * again within `ABANDONED_LINGER_MS` still gets the rest, the error event last; otherwise the response is destroyed,
  * so the connection and what is buffered for it are not held for as long as the client likes. One timer, per stream
- * given up on.
+ * given up on. Both of `serveGateway`'s paths: `pump`'s sink, and `gateway.fetch`'s (`SERVED_ABANDON`).
  */
-function dropUnlessWritten(res: ServerResponse): void {
+export function dropUnlessWritten(res: ServerResponse): void {
   if (res.destroyed || res.closed) return;
   const timer = setTimeout(() => res.destroy(), ABANDONED_LINGER_MS);
   timer.unref();

@@ -2,12 +2,14 @@
  * A stream the router gives up on while the gateway's client is still connected (the gateway, held back by a
  * slow client, did not pull within `consumerIdleMs`, or the attempt's `totalMs` fired while it was not pulling)
  * ends with the protocol's error event, never a silent clean end of a truncated answer, and is ledgered as an
- * `error` (not as the client's `aborted`): `aborted` for consumerIdleMs, `timeout` for totalMs. Only the
- * client's own leaving makes a stream `aborted` without an error event (stream-errors.test.ts).
+ * `error` (not as the client's `aborted`), code `timeout` (an escalated cascade's, whose stream fails only on its next
+ * pull, is given up on by the gateway after consumerIdleMs). Only the client's own leaving makes a stream `aborted`
+ * without an error event (stream-errors.test.ts).
  */
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHarness, parseSse, post, type Harness } from '../test-support/harness.js';
+import { startRawUpstream, type RawUpstream } from '../test-support/raw-upstream.js';
 
 let upstream: OpenAIWireServer;
 let weak: OpenAIWireServer;
@@ -90,11 +92,79 @@ describe('a stream the router abandoned while a slow client was still connected'
       if (path === '/v1/messages' || path === '/v1/responses') expect(last.event).toBe('error');
       const payload = JSON.parse(last.data) as { error?: { code?: string; message?: string } };
       expect(payload.error).toMatchObject({ code, message: expect.stringMatching(message) });
-      if (body.model === 'math') expect(payload.error!.message).toMatch(/^Cascade "math": .*the strong model "remote" failed: /);
+      // A cascade's stream fails only on its next pull once its strong step gave up: at totalMs the client's pull gets the
+      // cascade's error; after consumerIdleMs the gateway gives up first (it bounds any stream a client does not read).
+      if (body.model === 'math' && 'totalMs' in timeouts) expect(payload.error!.message).toMatch(/^Cascade "math": .*the strong model "remote" failed: /);
       // Not the client's abort: an error on the ledger, with what was streamed billed.
       const entry = await ledgerEntry(h, res.headers.get('x-request-id')!);
       expect(entry).toMatchObject({ status: 'error', stream: true, errorCode: code });
       expect(entry!.outputTokens).toBeGreaterThan(0);
     });
   }
+});
+
+/**
+ * Watching a stream for the router's give-up (`.result`'s rejection, from the first frame asked for: `gateway.fetch`)
+ * does not make the router read ahead of a slow client: a raw upstream that writes 64 MiB with backpressure (waiting
+ * for 'drain'), counting what it wrote; a `gateway.fetch` Response body read slowly. Were the router reading ahead, the
+ * upstream would write everything while the client reads nothing.
+ */
+describe('a slow client of gateway.fetch: the router does not read ahead of it', () => {
+  const CHUNK = 'x'.repeat(64 * 1024);
+  const CHUNKS = 1024;
+  let raw: RawUpstream;
+  let slow: Harness;
+  let written = 0;
+  let blockedSince: number | undefined;
+  let finished = false;
+
+  beforeAll(async () => {
+    raw = await startRawUpstream();
+    raw.handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let i = 0;
+      const pump = () => {
+        while (i < CHUNKS) {
+          const line = `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: CHUNK }, finish_reason: null }] })}\n\n`;
+          i++;
+          written += line.length;
+          if (!res.write(line)) {
+            blockedSince = Date.now();
+            res.once('drain', () => {
+              blockedSince = undefined;
+              pump();
+            });
+            return;
+          }
+        }
+        res.end(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`);
+        finished = true;
+      };
+      pump();
+    };
+    slow = await createHarness({ models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: `${raw.url}/v1`, model: 'm', apiKey: 'k' }], routerOptions: { env: {} } });
+  });
+  afterAll(async () => {
+    await slow?.close();
+    await raw?.close();
+  });
+
+  it('the upstream stays blocked on backpressure while the Response body is not read, then the whole answer comes', async () => {
+    const res = await slow.gateway.fetch(new Request('http://gw/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt', stream: true, messages: [{ role: 'user', content: 'go' }] }) }));
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    await reader.read();
+    // The upstream blocks (its socket to the gateway full) and stays blocked for a while: nobody reads ahead.
+    await vi.waitFor(() => expect(blockedSince !== undefined && Date.now() - blockedSince > 1000).toBe(true), { timeout: 15_000, interval: 50 });
+    expect(finished).toBe(false);
+    expect(written).toBeLessThan((CHUNKS * CHUNK.length) / 4);
+    let bytes = 0;
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      bytes += r.value.byteLength;
+    }
+    expect(finished).toBe(true);
+    expect(bytes).toBeGreaterThan(CHUNKS * CHUNK.length);
+  }, 60_000);
 });

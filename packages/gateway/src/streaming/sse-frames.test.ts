@@ -1,5 +1,5 @@
 import { LLMError, type RouterResult, type RouterStreamPart, type StreamPart } from '@llmrr/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { OpenedStream, RoutePart } from './open-stream.js';
 import type { HeadEncoder } from './sse-frames.js';
 import { sseReply, type StreamEncoder, type StreamOutcome } from './sse-response.js';
@@ -472,5 +472,67 @@ describe('sseReply pipe (the Node adapter path)', () => {
     expect(o.state.pulled).toBe(0);
     expect(r.outcomes).toMatchObject([{ status: 'aborted', error: { code: 'aborted', cause: { message: 'The client closed the stream' } }, outputText: 'a' }]);
     expect(o.state.returned).toBe(1);
+  });
+});
+
+/**
+ * A client that takes nothing for `idleMs` (the router's `consumerIdleMs`) is given up on by the gateway, whatever the
+ * router stream (here one that never gives up itself, as a cache hit's replay or an escalated cascade's): the router
+ * stream cancelled, the call settled once as a `timeout` error, the transport told (`abandon`), the error event last.
+ * The router's own give-up coming after it settles nothing more.
+ */
+describe('sseReply: a client that takes nothing for idleMs', () => {
+  function idleReply(o: OpenedStream) {
+    const outcomes: StreamOutcome[] = [];
+    const r = sseReply(o, encoder, { requestId: 'req1', headers: {}, signal: new AbortController().signal, idleMs: 30, settle: async (x) => void outcomes.push(x) });
+    if (typeof r.body === 'string') throw new Error('not a stream');
+    return { body: r.body, outcomes };
+  }
+  const timeout = new LLMError({ code: 'timeout', message: 'Timed out: the stream was abandoned: its consumer did not ask for the next part within consumerIdleMs (30 ms)' });
+
+  it('pipe: a write that waits idleMs for drained() gives up (settled once, abandon once), the error event written once it drains', async () => {
+    let rejectResult!: (e: unknown) => void;
+    const result = new Promise<RouterResult>((_, reject) => (rejectResult = reject));
+    const o = opened([{ type: 'text-delta', delta: 'b' }, { type: 'text-delta', delta: 'c' }, finish], { result });
+    const r = idleReply(o.stream);
+    const out: string[] = [];
+    let release!: () => void;
+    let abandoned = 0;
+    const done = r.body.pipe!({
+      write: (piece) => (out.push(piece), false),
+      drained: () => new Promise<void>((resolve) => (release = resolve)),
+      abandon: () => void abandoned++,
+    });
+    await vi.waitFor(() => expect(r.outcomes).toHaveLength(1), { timeout: 5000, interval: 5 });
+    expect(r.outcomes[0]).toMatchObject({ status: 'error', error: { code: 'timeout', message: timeout.message }, outputText: 'a' });
+    expect(o.state.cancelled).toEqual([expect.objectContaining({ code: 'timeout' })]);
+    expect(abandoned).toBe(1);
+    // The router's own give-up, later: nothing more.
+    rejectResult(timeout);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(r.outcomes).toHaveLength(1);
+    // The client reads again: the error event, then the end.
+    release();
+    await vi.waitFor(() => expect(out).toHaveLength(2), { timeout: 5000, interval: 5 });
+    release();
+    await done;
+    expect(out).toEqual(['<start><a>', '<error timeout>']);
+    expect(o.state.pulled).toBe(0);
+    expect(o.state.returned).toBe(1);
+    expect(abandoned).toBe(1);
+  });
+
+  it('next(): a reader that asks for no frame for 1 to 2 idleMs is given up on (settled once, onAbandon told), then gets the error event', async () => {
+    const o = opened([{ type: 'text-delta', delta: 'b' }, finish]);
+    const r = idleReply(o.stream);
+    let abandoned = 0;
+    r.body.onAbandon!(() => void abandoned++);
+    expect(await r.body.frames.next()).toEqual({ done: false, value: '<start><a>' });
+    await vi.waitFor(() => expect(r.outcomes).toHaveLength(1), { timeout: 5000, interval: 5 });
+    expect(r.outcomes[0]).toMatchObject({ status: 'error', error: { code: 'timeout' } });
+    expect(o.state.cancelled).toHaveLength(1);
+    expect(abandoned).toBe(1);
+    expect(await read(r.body.frames)).toEqual(['<error timeout>']);
+    expect(r.outcomes).toHaveLength(1);
   });
 });

@@ -51,8 +51,10 @@ export interface HeadEncoder extends StreamEncoder {
  * part; parts that encode to nothing are skipped), then, once the outcome is settled (ledger, budget, metrics), the finish frames or
  * the protocol's error event (never a silent end; none once the client is gone). `return()` (the
  * client went away) settles a stream that has not settled as `aborted` (aborting the upstream call first)
- * and closes the router stream. A stream the router gives up on while nothing here reads it (a client that stopped
- * reading: `consumerIdleMs`, `totalMs`) is settled then, its error event the next frame (`routerFailed`). A hand-written iterator rather than an async generator: each part costs one
+ * and closes the router stream. A client that stops reading is given up on, whatever the router stream is (a model's,
+ * an escalated cascade's, a cache hit's replay): by the router (`consumerIdleMs`, `totalMs`: `routerFailed`), or here
+ * once a write has waited `options.idleMs` for the client to take bytes (`clientIdle`); whichever comes first settles
+ * the call (`error`, code `timeout`), exactly once, its error event the next frame. A hand-written iterator rather than an async generator: each part costs one
  * promise reaction instead of the generator's await and yield. Calls are served one after another.
  *
  * The encoder is told the answer's usage so far in `usage` parts, counted as `answerUsage` counts the result
@@ -82,8 +84,15 @@ export class SseFrames implements AsyncIterator<string, void> {
   private watching = false;
   /** The sink whose `drained()` the pipe waits for (a stalled write), while it waits. */
   private stalled: FrameSink | undefined;
-  /** The last frames of a stream the router gave up on while nobody asked for a frame (`routerFailed`), until sent. */
+  /** The last frames of a stream given up on while nobody asked for a frame (`routerFailed`, `clientIdle`), until sent. */
   private lastFrame: Promise<Result> | undefined;
+  /** The transport's `FrameSink.abandon` for a stream read through `next()` (`onAbandon`). */
+  private abandonRead: (() => void) | undefined;
+  /** Calls of `next()` so far, and at the last idle check (`idleCheck`: the web path's bound). */
+  private asked = 0;
+  private askedAtCheck = 0;
+  /** The web path's idle check (`idleCheck`), while one is due. */
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly opened: OpenedStream,
@@ -92,10 +101,13 @@ export class SseFrames implements AsyncIterator<string, void> {
   ) {}
 
   next(): Promise<Result> {
+    this.asked++;
     if (this.busy) return this.busy.then(() => this.next());
     switch (this.phase) {
       case 'start': {
         this.watch();
+        const idle = this.options.idleMs;
+        if (idle !== undefined) this.idleTimer = setTimeout(SseFrames.idleCheck, idle, this);
         const first = this.begin();
         return typeof first === 'string' ? Promise.resolve(frame(first)) : (this.busy = this.cleared(first));
       }
@@ -177,22 +189,82 @@ export class SseFrames implements AsyncIterator<string, void> {
       }
       wrote = true;
       if (!sink.write(text)) {
-        // Stalled: the router may give up on this client meanwhile (`routerFailed`). No work per write that did not stall.
+        // Stalled: the router may give up on this client meanwhile (`routerFailed`), and this stream does after
+        // `idleMs` (`clientIdle`). No work per write that did not stall: one timer while a write is stalled.
         this.watch();
         this.stalled = sink;
+        const idle = this.options.idleMs;
+        const timer = idle === undefined ? undefined : setTimeout(SseFrames.stalledTooLong, idle, this);
         await sink.drained();
+        if (timer !== undefined) clearTimeout(timer);
         this.stalled = undefined;
       }
     }
+  }
+
+  /**
+   * The transport's `FrameSink.abandon` for a stream read through `next()` (`replyToResponse`'s `abandon`: the Node
+   * server's `gateway.fetch` path), called as `pipe`'s sink's is once the stream gave up on its client.
+   */
+  onAbandon(abandon: () => void): void {
+    this.abandonRead = abandon;
   }
 
   /** Watches the router stream's failure from now on (once): see `routerFailed`. */
   private watch(): void {
     if (this.watching) return;
     this.watching = true;
-    // (`.catch`, not `.then`: attaching a fulfilment handler to a router stream's result makes the router read the stream.
-    // A closure made here, not a field: a stream that never stalls makes none.)
+    // (Only a rejection is of use here: `.catch`. A fulfilment handler would make the router read a stream not yet
+    // iterated (core's `StreamResult`), which cannot happen here (`openStream` took the iterator); none is needed. A
+    // closure made here, not a field: a stream that never stalls makes none.)
     this.opened.stream.result.catch((e: unknown) => this.routerFailed(e));
+  }
+
+  /** A write has waited `idleMs` for the client to take bytes (`pipe`). */
+  private static stalledTooLong(frames: SseFrames): void {
+    frames.clientIdle();
+  }
+
+  /**
+   * The web path's bound (`next()`; one timer per stream, re-armed every `idleMs`): a stream whose reader has not asked
+   * for a frame since the last check (nor waits for one: `busy`) is given up on (`clientIdle`), 1 to 2 `idleMs` after its
+   * last frame was taken.
+   */
+  private static idleCheck(frames: SseFrames): void {
+    frames.idleTimer = undefined;
+    if (frames.settled || frames.gone || frames.phase === 'last' || frames.phase === 'closed') return;
+    if (frames.busy !== undefined || frames.asked !== frames.askedAtCheck) {
+      frames.askedAtCheck = frames.asked;
+      frames.idleTimer = setTimeout(SseFrames.idleCheck, frames.options.idleMs, frames);
+      return;
+    }
+    frames.clientIdle();
+  }
+
+  /**
+   * The client has not taken anything for `idleMs` (a write stalled that long, or the web path's reader asked for no
+   * frame): the stream is given up on as the router gives up on a consumer that does not pull (whose bound covers only a
+   * stream holding an attempt: not an escalated cascade's, whose own stream fails on its next pull only, nor a cache
+   * hit's replay). The router stream is cancelled (the upstream call stops), and the call settled as that `timeout`
+   * (`cut`: whatever the cancelled stream then says), its error event the next frame (`gaveUp`). Nothing once the
+   * stream settled, ended early, or the client is gone.
+   */
+  private clientIdle(): void {
+    if (this.settled || this.gone || this.cut || this.phase === 'last' || this.phase === 'closed') return;
+    const sink = this.stalled;
+    if (sink === undefined && this.busy !== undefined) return;
+    const error = new LLMError({
+      code: 'timeout',
+      message: `Timed out: the stream was abandoned: its consumer did not ask for the next part within consumerIdleMs (${this.options.idleMs} ms)`,
+    });
+    this.cut = error;
+    try {
+      this.opened.stream.cancel?.(error);
+    } catch {
+      // (A wrapped router's `cancel` may throw: its call's own controller is still aborted. Nobody to throw to: a timer.)
+    }
+    this.options.abort?.abort(error);
+    this.gaveUp(error, sink);
   }
 
   /**
@@ -209,13 +281,23 @@ export class SseFrames implements AsyncIterator<string, void> {
     if (!LLMError.isInstance(e) || e.code !== 'timeout') return;
     const sink = this.stalled;
     if (sink === undefined && this.busy !== undefined) return;
-    // From here nothing more is read from the router stream: the next frame is `lastFrame`, then the end.
+    this.gaveUp(e, sink);
+  }
+
+  /**
+   * The stream gave up on its client with `e` (`routerFailed`, `clientIdle`): settled now, nothing more read from the
+   * router stream; the next frame is the error event (`lastFrame`), then the end. The transport is told (`abandon`).
+   */
+  private gaveUp(e: unknown, sink: FrameSink | undefined): void {
     this.phase = 'last';
     const last = this.fail(e);
     this.lastFrame = last;
     if (sink !== undefined) sink.abandon?.();
-    // (The pipe's own call is in `busy`; a `next()` now waits for the settlement, then gets the error event.)
-    else this.busy = this.cleared(last);
+    else {
+      // (The pipe's own call is in `busy`; a `next()` now waits for the settlement, then gets the error event.)
+      this.busy = this.cleared(last);
+      this.abandonRead?.();
+    }
   }
 
   /** The first frame: the start frames with the head's (and `afterHead`'s), or a failure's outcome. */
@@ -367,6 +449,7 @@ export class SseFrames implements AsyncIterator<string, void> {
   private async settleOnce(outcome: StreamOutcome): Promise<void> {
     if (this.settled) return;
     this.settled = true;
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     await this.options.settle(outcome);
   }
 

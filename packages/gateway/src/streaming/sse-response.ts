@@ -77,6 +77,12 @@ export interface SseResponseOptions {
    */
   abort?: AbortController | undefined;
   /**
+   * How long the client may take nothing (a write waiting for it to take bytes; through `next()`, no frame asked for)
+   * before the stream is given up on as the router gives up on a consumer: the call settled as a `timeout`, the router
+   * stream cancelled (`SseFrames`). The router's own bound (`consumerIdleMs`, `consumerIdleBound`); undefined: none.
+   */
+  idleMs?: number | undefined;
+  /**
    * Awaited before the last frames go out. If it throws on success (the ledger could not be written),
    * the stream ends with the error event instead of the finish frames.
    */
@@ -102,6 +108,7 @@ export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseR
         await frames.return();
       },
       interrupt: (error) => frames.interrupt(error),
+      onAbandon: (abandon) => frames.onAbandon(abandon),
     },
   };
 }
@@ -119,4 +126,16 @@ export function sseHeaders(headers: Record<string, string>, requestId: string): 
   headers['x-request-id'] = requestId;
   headers['request-id'] = requestId;
   return headers;
+}
+
+/** The router's default `consumerIdleMs` (core's `DEFAULT_CONSUMER_IDLE_MS`). */
+const DEFAULT_CONSUMER_IDLE_MS = 60_000;
+
+/**
+ * The gateway's bound on a client that takes nothing (`SseResponseOptions.idleMs`) from the router's timeouts: its
+ * `consumerIdleMs` (0: none; unset: the router's default, 60 s).
+ */
+export function consumerIdleBound(timeouts: { readonly consumerIdleMs?: number | undefined } | undefined): number | undefined {
+  const idle = timeouts?.consumerIdleMs ?? DEFAULT_CONSUMER_IDLE_MS;
+  return idle > 0 ? idle : undefined;
 }

@@ -20,6 +20,7 @@ import { CHAT_DONE, chatChunk } from '../test-support/openai-chat-sse.js';
 import { rawConnection } from '../test-support/raw-http.js';
 import { startRawUpstream } from '../test-support/raw-upstream.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { stalledPost } from '../test-support/stalled-client.js';
 
 const PRICE = { input: 1, output: 2 };
 
@@ -570,6 +571,40 @@ describe('streamHoldMs 0 with a cache hit and on /v1/completions', () => {
       await gw.close();
     }
   }, 30_000);
+});
+
+/**
+ * A committed stream (its headers and keep-alives sent while it waited for its first content) whose client stops
+ * reading: once it opens, its body writes from its first frame on as any stream does, so the call is settled when the
+ * stream gives up on the client (`consumerIdleMs`, 300 ms here) and the response is dropped 10 s later if still
+ * unread, with the Node server. A raw client that pauses its socket; the first content is 32 MiB, in one chunk.
+ */
+describe('a committed stream whose client stops reading once it opened', () => {
+  it('is settled (error, timeout) and its connection closed some seconds later', async () => {
+    const slow = await startSlowUpstream();
+    const gw = await servedGateway({ models: [slowModel(slow.baseURL)], routing: { timeouts: { consumerIdleMs: 300 } }, gateway: { streamHoldMs: 0 }, upstreams: [slow] });
+    const stalled = await stalledPost(gw, { model: 'slow', messages: [{ role: 'user', content: 'think' }], stream: true });
+    const serverClosed = new Promise<void>((resolve) => stalled.server.once('close', () => resolve()));
+    try {
+      (await heldOf(slow, 0)).answer('x'.repeat(32 * 1024 * 1024));
+      const row = await vi.waitFor(
+        async () => {
+          const rows = await gw.ledger.query({ tenantId: 'acme', limit: 10 });
+          expect(rows).toHaveLength(1);
+          return rows[0]!;
+        },
+        { timeout: 20_000, interval: 50 },
+      );
+      expect(row).toMatchObject({ status: 'error', errorCode: 'timeout', stream: true });
+      // Dropped, not held for as long as the client keeps its connection.
+      await serverClosed;
+      expect(stalled.server.destroyed).toBe(true);
+    } finally {
+      stalled.socket.destroy();
+      await gw.close();
+      await slow.close();
+    }
+  }, 60_000);
 });
 
 describe('streamHoldMs validation', () => {

@@ -95,6 +95,8 @@ export class HeldStream implements FrameStream, AsyncIterator<string, void> {
   private gone: DOMException | undefined;
   /** Ends the wait for the next keep-alive early (the stream opened or failed). */
   private wake: (() => void) | undefined;
+  /** The transport's `abandon` for the opened body (`onAbandon`). */
+  private abandon: (() => void) | undefined;
 
   constructor(
     opening: Promise<OpenedStream>,
@@ -105,6 +107,7 @@ export class HeldStream implements FrameStream, AsyncIterator<string, void> {
         try {
           const inner = call.opened(opened);
           this.inner = inner;
+          if (this.abandon !== undefined) inner.onAbandon?.(this.abandon);
           // The client left while the stream opened: the opened body is closed and settled as its leaving.
           if (this.gone) void inner.cancel().catch(() => {});
         } catch (e) {
@@ -123,6 +126,15 @@ export class HeldStream implements FrameStream, AsyncIterator<string, void> {
   async next(): Promise<IteratorResult<string, void>> {
     for (;;) {
       if (this.inner) return this.inner.frames.next();
+      const r = await this.held();
+      if (r !== undefined) return r;
+    }
+  }
+
+  /** The held phase's next frame (a keep-alive, the failure's error event, the end), or undefined once the stream opened. */
+  private async held(): Promise<IteratorResult<string, void> | undefined> {
+    for (;;) {
+      if (this.inner) return undefined;
       if (this.done) return DONE;
       if (!this.started) {
         this.started = true;
@@ -144,6 +156,7 @@ export class HeldStream implements FrameStream, AsyncIterator<string, void> {
     for (;;) {
       const inner = this.inner;
       if (inner) {
+        // The opened body writes from its first frame on (`SseFrames.pipe`: a write the client does not take is bounded).
         if (inner.pipe) return inner.pipe(sink);
         for (;;) {
           const r = await inner.frames.next();
@@ -151,10 +164,19 @@ export class HeldStream implements FrameStream, AsyncIterator<string, void> {
           if (!sink.write(r.value)) await sink.drained();
         }
       }
-      const r = await this.next();
+      const r = await this.held();
+      if (r === undefined) continue;
       if (r.done) return;
-      if (!sink.write(r.value)) await sink.drained();
+      // A keep-alive the client does not take: once the stream opens, its body goes on at once (its first write stalls
+      // too, and it gives up on the client in time: `SseFrames`), not once the client reads again.
+      if (!sink.write(r.value)) await (this.inner || this.failure ? sink.drained() : Promise.race([sink.drained(), this.settling()]));
     }
+  }
+
+  /** The opened body's (`FrameStream.onAbandon`), from when it opens. */
+  onAbandon(abandon: () => void): void {
+    this.abandon = abandon;
+    this.inner?.onAbandon?.(abandon);
   }
 
   /** Waits `intervalMs`, or less when the stream opens or fails meanwhile: true when the wait was whole (a keep-alive is due). */
