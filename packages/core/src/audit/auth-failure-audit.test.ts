@@ -95,4 +95,25 @@ describe('AuthFailureAudit', () => {
       stores.audit.append = append;
     }
   });
+
+  it("the counts of a window ended by another source's record() go to the constructor's onError, not that call's", async () => {
+    const general: unknown[] = [];
+    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, clock }, (e) => general.push(new Error(`general: ${(e as Error).message}`)));
+    await a.record({ reason: 'unknown_key', ip: '10.0.0.1', requestId: 'r1' });
+    await a.record({ reason: 'unknown_key', ip: '10.0.0.1', requestId: 'r2' }); // a repeat, counted for the window's end
+    now += 60_000;
+    const append = stores.audit.append.bind(stores.audit);
+    stores.audit.append = (entry) => Promise.reject(new Error(`down: ${entry.details?.repeated === true ? 'counts' : 'own row'}`));
+    try {
+      const caller: unknown[] = [];
+      await a.record({ reason: 'missing_key', ip: '10.0.0.2', requestId: 'r3' }, (e) => caller.push(e));
+      expect({ caller: caller.map((e) => (e as Error).message), general: general.map((e) => (e as Error).message) }).toEqual({
+        caller: ['down: own row'],
+        general: ['general: down: counts'],
+      });
+    } finally {
+      stores.audit.append = append;
+      await a.close();
+    }
+  });
 });

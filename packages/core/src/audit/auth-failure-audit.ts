@@ -41,7 +41,8 @@ interface Bucket {
  * - at most `maxRowsPerWindow` first-failure rows per window over all sources; beyond it, failures are
  *   counted into one `auth.failure.suppressed` row per window.
  * So a window writes at most 2 x maxRowsPerWindow + 1 rows, and memory holds at most 2 x maxRowsPerWindow
- * sources. Pending counts are written by `flush()` (on a timer, and by `close()`).
+ * sources. Pending counts are written by `flush()` (on a timer, and by `close()`) or by the first `record()` after
+ * their window ended; a failed write of them goes to the constructor's `onError`, never to a `record()` call's.
  */
 export class AuthFailureAudit {
   private readonly windowMs: number;
@@ -67,14 +68,16 @@ export class AuthFailureAudit {
   }
 
   /**
-   * Counts one failure; resolves once its row (if it gets one now) is written. A write this call makes that fails
-   * (its row, or the counts of a window it ends) goes to `onError` when given (the caller's: logged under its
-   * request), else to the constructor's; a summary written on the timer always goes to the constructor's.
+   * Counts one failure; resolves once its row (if it gets one now) and the counts of the windows it ends are
+   * written. A failed write of this failure's own row goes to `onError` when given (the caller's: logged under its
+   * request), else to the constructor's; a failed write of the counts of an ended window (other sources' failures,
+   * whichever call or timer tick ends it) always goes to the constructor's.
    */
   async record(failure: AuthFailure, onError?: (error: unknown) => void): Promise<void> {
     if (this.closed) return;
     const now = this.clock();
     const writes = this.rollWindows(now);
+    const ended = writes.length;
     const key = sourceKey(failure);
     const b = this.buckets.get(key);
     if (b && now - b.start < this.windowMs) {
@@ -89,7 +92,7 @@ export class AuthFailureAudit {
       this.suppressed += 1;
     }
     this.ensureTimer();
-    await this.settle(writes, onError);
+    await this.settle(writes, ended, onError);
   }
 
   /** Writes the counts of every window that ended (all of them with `all`). */
@@ -131,9 +134,13 @@ export class AuthFailureAudit {
     return writes;
   }
 
-  private async settle(writes: Array<Promise<unknown>>, onError: (error: unknown) => void = this.onError): Promise<void> {
+  /** Waits for `writes`; a failure of one at index `own` or later goes to `onError` (a call's own row), else to the constructor's. */
+  private async settle(writes: Array<Promise<unknown>>, own = writes.length, onError: (error: unknown) => void = this.onError): Promise<void> {
     const results = await Promise.allSettled(writes);
-    for (const r of results) if (r.status === 'rejected') onError(r.reason);
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!;
+      if (r.status === 'rejected') (i < own ? this.onError : onError)(r.reason);
+    }
   }
 
   private ensureTimer(): void {

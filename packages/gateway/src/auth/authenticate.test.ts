@@ -100,3 +100,37 @@ describe('an auth-failure audit write that fails', () => {
     expect(entry.requestId).toBeUndefined();
   });
 });
+
+describe('the counts of an ended window written by another failed login', () => {
+  let h: Harness | undefined;
+  const logs: GatewayLogEntry[] = [];
+  beforeEach(async () => {
+    logs.length = 0;
+    // Only Date is faked (before the gateway makes its auditor, whose clock is Date.now): timers stay real.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.UTC(2026, 10, 28, 12, 0, 0));
+    h = await createHarness({ stores: 'memory', gateway: { log: (e: GatewayLogEntry) => logs.push(e) } });
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    vi.useRealTimers();
+    await h?.close();
+  });
+
+  it("a failed write of them is logged without a request id, and only that login's own row under its id", async () => {
+    // One source fails twice: one row now, one repeat counted for the end of its window.
+    for (let i = 0; i < 2; i++) expect((await post(h!.gateway, '/v1/chat/completions', chat, { authorization: 'Bearer not-a-key' })).status).toBe(401);
+    // The window ends; the store goes down; another source (no key at all) fails to log in and so ends the window.
+    vi.setSystemTime(Date.UTC(2026, 10, 28, 12, 1, 1));
+    const down = new Error('audit store down');
+    vi.spyOn(h!.stores!.audit, 'append').mockRejectedValue(down);
+    const other = await post(h!.gateway, '/v1/chat/completions', chat);
+    expect(other.status).toBe(401);
+    const failed = () => logs.filter((e) => e.message.startsWith('audit append failed'));
+    await vi.waitFor(() => expect(failed()).toHaveLength(2));
+    expect(failed().map((e) => ({ message: e.message, requestId: e.requestId ?? null, error: e.error })).sort((a, b) => a.message.localeCompare(b.message))).toEqual([
+      { message: 'audit append failed', requestId: other.headers.get('x-request-id'), error: down },
+      { message: 'audit append failed (auth.failure counts of an ended window)', requestId: null, error: down },
+    ]);
+  });
+});

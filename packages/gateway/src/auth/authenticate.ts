@@ -61,9 +61,10 @@ async function auditFailure(ctx: AuthContext, failure: AuthFailure): Promise<voi
  * Audits one authentication failure through the audit log's `AuthFailureAudit` (core): the first failure
  * of a source (IP + reason + key id/prefix) per minute is a row at once, repeats become one row with a
  * count at the end of the minute, and at most 100 such first rows per minute are written over all sources
- * (the rest are counted in one `auth.failure.suppressed` row). Never throws. `log` is this request's: a write this
- * call makes that fails is logged through it as `audit append failed` (the auditor is one per process and audit log;
- * the gateway gives it its own logger, without a request id, for the counts its timer writes).
+ * (the rest are counted in one `auth.failure.suppressed` row). Never throws. `log` is this request's: a failed write
+ * of this failure's own row is logged through it as `audit append failed` (the auditor is one per process and audit
+ * log; the gateway gives it its own logger, without a request id, for the counts of ended windows, whether its timer
+ * or another request's failed login writes them).
  */
 export async function auditAuthFailure(audit: AuditLog, failure: AuthFailure, log: (message: string, error: unknown) => void): Promise<void> {
   try {

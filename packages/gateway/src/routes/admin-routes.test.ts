@@ -107,6 +107,28 @@ describe('admin API', () => {
     expect((await verifyAuditChain(h.stores!.audit)).ok).toBe(true);
   });
 
+  it('tenant.update and key.update record clears as null and false as false; preferences hash alike in any key order (nested), as GET answers them', async () => {
+    const changes = async (action: string, target: string) => (await h.stores!.audit.list({ action, target })).map((e) => e.details?.changes);
+    const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+    expect((await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', allowedModels: ['mock'], limits: { rpm: 5 }, budget: { amountUsd: 5, period: 'month' }, models: [{ name: 'own', engine: 'mock' }] })).status).toBe(201);
+    expect((await admin('PATCH', '/admin/tenants/acme', { disabled: true })).status).toBe(200);
+    expect((await admin('PATCH', '/admin/tenants/acme', { disabled: false })).status).toBe(200);
+    expect((await admin('PATCH', '/admin/tenants/acme', { allowedModels: null, limits: null, budget: null, models: null })).status).toBe(200);
+    // The same preferences, keys in another order at every depth (arrays keep theirs).
+    expect((await admin('PATCH', '/admin/tenants/acme', { preferences: { strategy: 'priority', weights: { b: [3, { y: 1, x: 2 }], a: 1 } } })).status).toBe(200);
+    expect((await admin('PATCH', '/admin/tenants/acme', { preferences: { weights: { a: 1, b: [3, { x: 2, y: 1 }] }, strategy: 'priority' } })).status).toBe(200);
+    const got = await json<{ preferences?: unknown; tenant?: { preferences?: unknown } }>(admin('GET', '/admin/tenants/acme'));
+    const readBack = got.tenant?.preferences ?? got.preferences;
+    const all = await changes('tenant.update', 'acme');
+    expect(all.slice(0, 3)).toEqual([{ disabled: true }, { disabled: false }, { allowedModels: null, limits: null, budget: null, models: null }]);
+    expect(all[3]).toEqual(all[4]);
+    expect(all[3]).toEqual({ preferences: { keys: Object.keys(readBack as object).sort(), sha256: sha256(canonicalJson(readBack)) } });
+
+    const { key } = await json<{ key: { id: string } }>(admin('POST', '/admin/tenants/acme/keys', { name: 'k', limits: { rpm: 1 }, expiresAt: Date.UTC(2030, 0, 1) }));
+    expect((await admin('PATCH', `/admin/keys/${key.id}`, { limits: null, expiresAt: null })).status).toBe(200);
+    expect(await changes('key.update', key.id)).toEqual([{ limits: null, expiresAt: null }]);
+  });
+
   it('GET /admin/audit pages newest-first with beforeSeq (afterSeq stays a lower bound)', async () => {
     await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme' });
     for (let i = 0; i < 5; i++) expect((await admin('PATCH', '/admin/tenants/acme', { name: `Acme ${i}` })).status).toBe(200);

@@ -127,7 +127,8 @@ export function circuitKey(deployment: string, tenant?: string, incarnation?: st
 /**
  * Fields of a model config that say nothing about the upstream a call goes to nor how it authenticates: routing
  * order and weights, prices and quality, limits, timeouts, the on/off switch, tags, alias and region (no built-in
- * engine reads them). A change of one keeps the model's circuit.
+ * engine reads them). In a shared circuit store (Redis) a change of one keeps the model's circuit (same key); with the
+ * default memory store any change of a tenant model's config makes a new deployment, whose circuit starts closed.
  */
 const NOT_UPSTREAM: ReadonlySet<string> = new Set(['priority', 'weight', 'price', 'quality', 'limits', 'timeouts', 'enabled', 'tags', 'alias', 'region']);
 
