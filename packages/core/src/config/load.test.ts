@@ -363,6 +363,11 @@ describe('${VAR} interpolation', () => {
         '    apiKey: ${KEY}',
         '    headers: { x-sep: "${SEP}", x-path: "${D}/h" }',
         '  - { name: b, engine: mock }',
+        '  - name: emb',
+        '    engine: onnx',
+        '    path: ${D}/m.onnx',
+        '    capabilities: [embeddings]',
+        '    options: { tokenizer: "${D}/tokenizer.json", tokenizerConfig: "${D}/tokenizer_config.json" }',
         'routing:',
         '  options: { intelligent: { model: "${D}/router.json" }, adaptive: { model: "${D}/prior.json" } }',
         '  cascades: [{ name: c, weak: a, strong: b, verifier: learned, verifierModel: "${D}/scorer.json" }]',
@@ -370,10 +375,16 @@ describe('${VAR} interpolation', () => {
         '  semantic: { store: { type: sqlite, path: "${D}/sem.db" } }',
         'tenants:',
         '  - id: acme',
-        '    models: [{ name: own, engine: gguf, path: "${D}/own.gguf" }]',
+        '    models:',
+        '      - { name: own, engine: gguf, path: "${D}/own.gguf" }',
+        '      - { name: own-emb, engine: onnx, path: "${D}/e.onnx", capabilities: [embeddings], options: { tokenizer: "${D}/t.json", tokenizerConfig: "${D}/tc.json" } }',
       ].join('\n'),
     );
     const cfg = await loadConfig('c.yaml', { env: { HOME: '/home/op', D: '~/d', KEY: '~/Zk29xq', SEP: '~' }, cwd: dir });
+    // An onnx model's tokenizer files are paths (resolved as its path is).
+    expect(cfg.models[2]?.path).toBe('/home/op/d/m.onnx');
+    expect(cfg.models[2]?.options).toEqual({ tokenizer: '/home/op/d/tokenizer.json', tokenizerConfig: '/home/op/d/tokenizer_config.json' });
+    expect(cfg.version === 3 && cfg.tenants[0]?.models[1]?.options).toEqual({ tokenizer: '/home/op/d/t.json', tokenizerConfig: '/home/op/d/tc.json' });
     expect(cfg.modelsDir).toBe('/home/op/d/models');
     expect(cfg.routing.options).toEqual({ intelligent: { model: '/home/op/d/router.json' }, adaptive: { model: '/home/op/d/prior.json' } });
     expect(cfg.routing.cascades?.[0]?.verifierModel).toBe('/home/op/d/scorer.json');
@@ -382,6 +393,12 @@ describe('${VAR} interpolation', () => {
     // Secrets and header values are no paths: a key that starts with `~/` is the key.
     expect(cfg.models[0]?.apiKey).toBe('~/Zk29xq');
     expect(cfg.models[0]?.headers).toEqual({ 'x-sep': '~', 'x-path': '~/d/h' });
+  });
+
+  it('makes a Windows ~\\ of a tenant model path USERPROFILE', async () => {
+    await write('c.yaml', ['version: 3', 'models: [{ name: b, engine: mock }]', 'tenants:', '  - id: acme', "    models: [{ name: own, engine: gguf, path: '${D}\\own.gguf' }]"].join('\n'));
+    const cfg = await loadConfig('c.yaml', { env: { USERPROFILE: 'C:\\Users\\op\\', D: '~\\d' }, cwd: dir });
+    expect(cfg.version === 3 && cfg.tenants[0]?.models[0]?.path).toBe('C:\\Users\\op\\d\\own.gguf');
   });
 
   it('rejects malformed references', async () => {

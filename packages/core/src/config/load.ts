@@ -184,24 +184,36 @@ async function parseTextSource(text: string, format: TextFormat, label: string, 
 }
 
 /**
- * The config fields that name a file or directory: `modelsDir`, a model's `path` (shared or a tenant's), a cascade's
- * `verifierModel`, the semantic cache's SQLite `store.path`, and a strategy's `model` option (the router model files
- * of intelligent and adaptive).
+ * The config fields that name a file or directory: `modelsDir`, a model's `path` and its onnx tokenizer files
+ * (`options.tokenizer`, `options.tokenizerConfig`), shared or a tenant's, a cascade's `verifierModel`, the semantic
+ * cache's SQLite `store.path`, and a strategy's `model` option (the router model files of intelligent and adaptive).
  */
 function isPathField(path: ReadonlyArray<string | number>): boolean {
-  const [a, b, c, d, e] = path;
+  const [a, b, c, d, e, f] = path;
   switch (path.length) {
     case 1:
       return a === 'modelsDir';
     case 3:
       return a === 'models' && typeof b === 'number' && c === 'path';
     case 4:
-      return (a === 'routing' && b === 'cascades' && typeof c === 'number' && d === 'verifierModel') || (a === 'routing' && b === 'options' && d === 'model') || (a === 'cache' && b === 'semantic' && c === 'store' && d === 'path');
+      return (
+        (a === 'routing' && b === 'cascades' && typeof c === 'number' && d === 'verifierModel') ||
+        (a === 'routing' && b === 'options' && d === 'model') ||
+        (a === 'cache' && b === 'semantic' && c === 'store' && d === 'path') ||
+        (a === 'models' && typeof b === 'number' && c === 'options' && isTokenizerFile(d))
+      );
     case 5:
       return a === 'tenants' && typeof b === 'number' && c === 'models' && typeof d === 'number' && e === 'path';
+    case 6:
+      return a === 'tenants' && typeof b === 'number' && c === 'models' && typeof d === 'number' && e === 'options' && isTokenizerFile(f);
     default:
       return false;
   }
+}
+
+/** The onnx engine's options naming a file (resolved against the config's directory, see onnx-engine-base.ts). */
+function isTokenizerFile(key: string | number | undefined): boolean {
+  return key === 'tokenizer' || key === 'tokenizerConfig';
 }
 
 /**

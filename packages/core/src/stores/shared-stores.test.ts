@@ -16,6 +16,54 @@ import { usageLedgerContract } from './__fixtures__/usage-ledger.contract.js';
 const skip = sharedSkipReason();
 if (skip) console.warn(skip);
 
+/** 'written', or the code of the failure. */
+const outcome = (p: Promise<unknown>) => p.then(() => 'written', (e: unknown) => (LLMError.isInstance(e) ? e.code : String(e)));
+
+/**
+ * An audit log over a relay to the fixture's PostgreSQL, whose answers the relay holds back from the moment a
+ * COMMIT is sent while `holdAtCommit` is set (the COMMIT itself reaches the server and runs).
+ */
+async function auditBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, timeoutMs: number) {
+  const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
+  const url = new URL(postgresUrl);
+  const relay = await startTcpRelay({ host: url.hostname, port: Number(url.port) });
+  url.host = `127.0.0.1:${relay.port}`;
+  const pg = await openPostgres(url.href, { schema });
+  const state = { holdAtCommit: false };
+  // The pool's clients are wrapped to see their COMMITs go out (pool.query takes a client with a callback).
+  type Wrapped = { query: (...a: unknown[]) => unknown; wrapped?: boolean };
+  const pool = pg.pool as unknown as { connect: (cb?: (e: unknown, c?: Wrapped) => void) => Promise<Wrapped> | undefined };
+  const connect = pool.connect.bind(pool) as () => Promise<Wrapped>;
+  const wrap = (c: Wrapped) => {
+    if (!c.wrapped) {
+      const query = c.query.bind(c);
+      c.query = (...a: unknown[]) => {
+        if (state.holdAtCommit && a[0] === 'COMMIT') relay.hold();
+        return query(...a);
+      };
+      c.wrapped = true;
+    }
+    return c;
+  };
+  pool.connect = (cb) => {
+    const client = connect().then(wrap);
+    if (!cb) return client;
+    client.then((c) => cb(undefined, c), (e: unknown) => cb(e));
+    return undefined;
+  };
+  const audit = new PostgresAuditLog(pg, Date.now, { timeoutMs });
+  return {
+    relay,
+    audit,
+    state,
+    close: async () => {
+      relay.reset();
+      await audit.close();
+      await relay.close();
+    },
+  };
+}
+
 describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', () => {
   tenantStoreContract('postgres', sharedFixture);
   usageLedgerContract('postgres', sharedFixture);
@@ -57,13 +105,19 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     const fx = await sharedFixture();
     const schema = (fx.childConfig as { postgresSchema: string }).postgresSchema;
     const pg = await openPostgres((fx.childConfig as { postgresUrl: string }).postgresUrl, { schema, poolMax: 3 });
-    const audit = new PostgresAuditLog(pg, Date.now, { timeoutMs: 300 });
+    const audit = new PostgresAuditLog(pg, Date.now, { timeoutMs: 2_000 });
     try {
       await fx.sql('BEGIN');
       await fx.sql('SELECT pg_advisory_xact_lock(hashtext($1))', [`llmrr_audit:${schema}`]);
-      const appends = Array.from({ length: 6 }, (_, i) => audit.append({ actor: 'admin', action: 'tenant.update', target: `t${i}` }).then(() => 'written', (e: unknown) => (LLMError.isInstance(e) ? e.code : String(e))));
-      // While they wait, the pool still has a connection for anything else.
+      let settled = 0;
+      // Each append fails only after 2 s: time for the query below to get a connection first even on a busy machine.
+      const appends = Array.from({ length: 6 }, (_, i) =>
+        outcome(audit.append({ actor: 'admin', action: 'tenant.update', target: `t${i}` })).finally(() => (settled += 1)),
+      );
+      // While they wait, the pool still has a connection for anything else: the query answers before any append
+      // gave up (without the two-place cap it would get a connection only once waiters had failed).
       expect(await pg.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      expect(settled).toBe(0);
       expect(await Promise.all(appends)).toEqual(Array(6).fill('store_unavailable'));
       await fx.sql('ROLLBACK');
       const e = await audit.append({ actor: 'admin', action: 'tenant.update', target: 'after' });
@@ -76,6 +130,111 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     }
   }, 30_000);
 
+  // store_unavailable (the admin API's x-llmrr-audit: failed) means "not written": a COMMIT that was sent may have
+  // been applied, so it is not given up on when its answer is late.
+  it('audit: an append whose COMMIT answer comes after its bound is reported written, not failed', async () => {
+    const fx = await sharedFixture();
+    const { relay, audit, state, close } = await auditBehindRelay(fx, 300);
+    try {
+      await audit.append({ actor: 'admin', action: 'tenant.update', target: 'before' });
+      state.holdAtCommit = true;
+      let result: string | undefined;
+      const settled = outcome(audit.append({ actor: 'admin', action: 'key.rotate', target: 'k1' })).then((r) => (result = r));
+      await vi.waitFor(async () => expect((await fx.sql(`SELECT target FROM llmrr_audit ORDER BY seq`)).map((r) => r['target'])).toEqual(['before', 'k1']), { timeout: 10_000 });
+      // Past the append's bound and its client grace (300 ms + 1 s): the append is still waiting for the answer.
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(result).toBeUndefined();
+      state.holdAtCommit = false;
+      relay.flush();
+      expect(await settled).toBe('written');
+      expect((await audit.verify()).ok).toBe(true);
+    } finally {
+      await close();
+      await fx.close();
+    }
+  }, 30_000);
+
+  it('audit: an append whose connection is lost after its COMMIT ran is reported written (read back from the chain)', async () => {
+    const fx = await sharedFixture();
+    const { relay, audit, state, close } = await auditBehindRelay(fx, 5_000);
+    try {
+      await audit.append({ actor: 'admin', action: 'tenant.update', target: 'before' });
+      state.holdAtCommit = true;
+      const settled = outcome(audit.append({ actor: 'admin', action: 'key.rotate', target: 'k1' }));
+      await vi.waitFor(async () => expect((await fx.sql(`SELECT target FROM llmrr_audit ORDER BY seq`)).map((r) => r['target'])).toEqual(['before', 'k1']), { timeout: 10_000 });
+      state.holdAtCommit = false;
+      relay.reset();
+      expect(await settled).toBe('written');
+      await audit.append({ actor: 'admin', action: 'tenant.update', target: 'after' });
+      expect((await audit.list()).map((e) => e.target)).toEqual(['before', 'k1', 'after']);
+      expect((await audit.verify()).ok).toBe(true);
+    } finally {
+      await close();
+      await fx.close();
+    }
+  }, 30_000);
+
+  it('audit: appends of two processes racing a stalled lock holder leave one linear chain holding exactly the successful appends', async () => {
+    const fx = await sharedFixture();
+    const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
+    const pgA = await openPostgres(postgresUrl, { schema, poolMax: 3 });
+    const pgB = await openPostgres(postgresUrl, { schema, poolMax: 3 });
+    const a = new PostgresAuditLog(pgA, Date.now, { timeoutMs: 250 });
+    const b = new PostgresAuditLog(pgB, Date.now, { timeoutMs: 250 });
+    try {
+      await fx.sql('BEGIN');
+      await fx.sql('SELECT pg_advisory_xact_lock(hashtext($1))', [`llmrr_audit:${schema}`]);
+      const blocked = Array.from({ length: 8 }, (_, i) => outcome((i % 2 ? a : b).append({ actor: 'admin', action: 'x', target: `blocked${i}` })));
+      expect(await Promise.all(blocked)).toEqual(Array(8).fill('store_unavailable'));
+      await fx.sql('ROLLBACK');
+      const targets: string[] = [];
+      const racing = Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? a : b).append({ actor: 'admin', action: 'x', target: `r${i}` }).then(
+          () => targets.push(`r${i}`),
+          () => undefined,
+        ),
+      );
+      await Promise.all(racing);
+      const rows = await fx.sql(`SELECT seq, target FROM llmrr_audit ORDER BY seq`);
+      expect(rows.map((r) => Number(r['seq']))).toEqual(rows.map((_, i) => i + 1));
+      expect(rows.map((r) => r['target']).sort()).toEqual([...targets].sort());
+      expect(rows.some((r) => String(r['target']).startsWith('blocked'))).toBe(false);
+      expect((await a.verify()).ok).toBe(true);
+    } finally {
+      await fx.sql('ROLLBACK').catch(() => undefined);
+      await a.close();
+      await b.close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  it('audit: timed-out appends give their places back, and their SET LOCAL timeouts do not outlive the append on a pooled connection', async () => {
+    const fx = await sharedFixture();
+    const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
+    const pg = await openPostgres(postgresUrl, { schema, poolMax: 3 });
+    const one = await openPostgres(postgresUrl, { schema, poolMax: 1 });
+    const audit = new PostgresAuditLog(pg, Date.now, { timeoutMs: 200 });
+    const single = new PostgresAuditLog(one, Date.now, { timeoutMs: 200 });
+    try {
+      await fx.sql('BEGIN');
+      await fx.sql('SELECT pg_advisory_xact_lock(hashtext($1))', [`llmrr_audit:${schema}`]);
+      const failed = await Promise.all(Array.from({ length: 12 }, (_, i) => outcome(audit.append({ actor: 'admin', action: 'x', target: `f${i}` }))));
+      expect(failed).toEqual(Array(12).fill('store_unavailable'));
+      await fx.sql('ROLLBACK');
+      expect((audit as unknown as { slots: { used: number; waiters: unknown[] } }).slots).toMatchObject({ used: 0, waiters: [] });
+      const ok = await Promise.all([audit.append({ actor: 'admin', action: 'x', target: 'ok1' }), audit.append({ actor: 'admin', action: 'x', target: 'ok2' })]);
+      expect(ok.map((e) => e.seq).sort()).toEqual([1, 2]);
+      // A pool of one: the connection of that append answers this query.
+      await single.append({ actor: 'admin', action: 'x', target: 'ok3' });
+      expect(await one.query(`SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l`)).toEqual([{ s: '0', l: '0' }]);
+    } finally {
+      await fx.sql('ROLLBACK').catch(() => undefined);
+      await audit.close();
+      await single.close();
+      await fx.close();
+    }
+  }, 60_000);
+
   it('audit: an append to a PostgreSQL that stops answering (a partition) fails with store_unavailable, and the next one works once it answers', async () => {
     const fx = await sharedFixture();
     const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
@@ -87,7 +246,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     try {
       await audit.append({ actor: 'admin', action: 'tenant.update', target: 'before' });
       relay.stall();
-      const stalled = await audit.append({ actor: 'admin', action: 'tenant.update', target: 'stalled' }).then(() => 'written', (e: unknown) => (LLMError.isInstance(e) ? e.code : String(e)));
+      const stalled = await outcome(audit.append({ actor: 'admin', action: 'tenant.update', target: 'stalled' }));
       expect(stalled).toBe('store_unavailable');
       // The stalled connection was dropped (not given back to the pool): the next append opens a new one.
       relay.reset();

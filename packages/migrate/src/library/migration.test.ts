@@ -209,9 +209,40 @@ describe('keys the core refuses', () => {
     expect(r.issues).toContainEqual({ path: 'cache.ttl', message: 'no v2 equivalent (cache.exact.ttlMs is already set): kept under legacy.cache.ttl', severity: 'warning' });
   });
 
-  it('a key already under legacy with another value is not overwritten: an error naming both', () => {
+  it('a key already under legacy with another value is not overwritten: an error naming both, the key kept where it was', () => {
     const r = migrate({ version: 2, models: [{ name: 'a', engine: 'mock' }], gateway: { port: 1 }, legacy: { gateway: { port: 2 } } }, { to: 2 });
     expect(r.issues).toContainEqual(expect.objectContaining({ path: 'gateway', severity: 'error', message: expect.stringContaining('legacy.gateway is already set') }));
+    expect(r.config).toEqual({ version: 2, models: [{ name: 'a', engine: 'mock' }], gateway: { port: 1 }, legacy: { gateway: { port: 2 } } });
+    // The keys that can move still do; the one that cannot stays.
+    const mixed = migrate({ version: 2, models: [{ name: 'a', engine: 'mock' }], gateway: { port: 1 }, server: { port: 3 }, legacy: { gateway: { port: 2 } } }, { to: 2 });
+    expect(mixed.config).toEqual({ version: 2, models: [{ name: 'a', engine: 'mock' }], gateway: { port: 1 }, legacy: { gateway: { port: 2 }, server: { port: 3 } } });
+  });
+
+  it('an unknown cache key whose legacy.cache place is taken, or whose legacy.cache is no object, stays in cache with an error', () => {
+    const taken = migrate({ version: 2, models: [{ name: 'a', engine: 'mock' }], cache: { exact: { enabled: true }, type: 'memory', size: 3 }, legacy: { cache: { type: 'redis' } } }, { to: 2 });
+    expect(taken.issues).toContainEqual(expect.objectContaining({ path: 'cache.type', severity: 'error', message: expect.stringContaining('legacy.cache.type is already set') }));
+    expect(taken.config).toMatchObject({ cache: { exact: { enabled: true }, type: 'memory' }, legacy: { cache: { type: 'redis', size: 3 } } });
+    expect(taken.config.cache).toEqual({ exact: { enabled: true }, type: 'memory' });
+    const notObject = migrate({ version: 2, models: [{ name: 'a', engine: 'mock' }], cache: { exact: { enabled: true }, type: 'memory' }, legacy: { cache: 'old' } }, { to: 2 });
+    expect(notObject.issues).toContainEqual(expect.objectContaining({ path: 'legacy.cache', severity: 'error' }));
+    expect(notObject.config).toMatchObject({ cache: { exact: { enabled: true }, type: 'memory' }, legacy: { cache: 'old' } });
+    for (const v1 of [
+      v1ToV2({ models: [{ id: 'a', source: 'mock://a' }], strategy: 'fallback', cache: { enabled: true, type: 'memory' }, legacy: { cache: { type: 'redis' } } }),
+      v1ToV2({ models: [{ id: 'a', source: 'mock://a' }], strategy: 'fallback', cache: { enabled: true, type: 'memory' }, legacy: { cache: 'old' } }),
+    ]) {
+      expect(v1.issues.filter((i) => i.severity === 'error').length).toBeGreaterThan(0);
+      expect(v1.config.cache).toMatchObject({ type: 'memory' });
+    }
+  });
+
+  it('v2 -> v2 again and v2 -> v3 -> v3 again change nothing the second time, legacy merged', () => {
+    const v2 = { version: 2, models: [{ name: 'a', engine: 'mock' }], legacy: { notes: 1 }, gateway: { port: 1 }, cache: { exact: { enabled: true }, type: 'memory' } };
+    const once = migrate(v2, { to: 2 });
+    expect(once.config).toMatchObject({ legacy: { notes: 1, gateway: { port: 1 }, cache: { type: 'memory' } } });
+    expect(migrate(once.config, { to: 2 })).toMatchObject({ changed: false, config: once.config });
+    const three = migrate(once.config, { to: 3, tenant: 'acme' });
+    expect(safeParseConfig(three.config).ok).toBe(true);
+    expect(migrate(three.config, { to: 3 })).toMatchObject({ changed: false, config: three.config });
   });
 
   it('the YAML codemod moves a v2 file\'s own section under legacy with its comment', () => {

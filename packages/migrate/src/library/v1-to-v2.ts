@@ -56,7 +56,9 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
   const input = config;
   const out: Record<string, unknown> = { version: 2 };
   const legacy: Record<string, unknown> = isPlainObject(input[LEGACY_KEY]) ? clone(input[LEGACY_KEY]) : {};
-  const toLegacy = (key: string, reason: string): void => putUnderLegacy(legacy, key, input[key], [key], reason, log);
+  const toLegacy = (key: string, reason: string): void => {
+    putUnderLegacy(legacy, key, input[key], [key], reason, log);
+  };
   if (input.version !== undefined && input.version !== 2) log.info(['version'], `version ${JSON.stringify(input.version)} becomes 2`);
   if (input.$schema !== undefined) out.$schema = input.$schema;
 
@@ -291,8 +293,8 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
     else {
       const legacyCache = isPlainObject(legacy.cache) ? legacy.cache : (legacy.cache = {});
       for (const k of unknownCache) {
-        putUnderLegacy(legacyCache, k, cache[k], ['cache', k], cacheLeftovers.get(k) ?? 'not a cache setting of v2', log, [LEGACY_KEY, 'cache']);
-        delete cache[k];
+        // A key whose place is taken stays in cache (an error, as the output's validation also says).
+        if (putUnderLegacy(legacyCache, k, cache[k], ['cache', k], cacheLeftovers.get(k) ?? 'not a cache setting of v2', log, [LEGACY_KEY, 'cache'])) delete cache[k];
       }
     }
   }

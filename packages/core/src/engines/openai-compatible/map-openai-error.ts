@@ -35,9 +35,10 @@ const NO_ENDPOINT_SUPPORTS = /^No endpoints found that support\b/i;
 /**
  * A 404 whose words say the model (or an Azure deployment, which stands for it) is unknown: vLLM's "The model `x` does
  * not exist", Ollama's `model "x" not found`, Fireworks' "Model not found, inaccessible, and/or not deployed", Azure's
- * "The API deployment for this resource does not exist". A 404 for a wrong path names neither.
+ * "The API deployment for this resource does not exist". A 404 for a wrong path names neither (a `models` that is a
+ * segment of a URL path, as in "The requested URL /v1/models/chat/completions was not found", is no model).
  */
-const MODEL_UNKNOWN = /^The model `[^`]*` does not exist|^model ["'`][^"'`]*["'`] not found\b|\b(?:model|deployment)s?\b[^.]{0,80}?\b(?:not found|does not exist|doesn't exist)\b/i;
+const MODEL_UNKNOWN = /^The model `[^`]*` does not exist|^model ["'`][^"'`]*["'`] not found\b|(?<!\/)\b(?:model|deployment)s?\b(?!\/)[^.]{0,80}?\b(?:not found|does not exist|doesn't exist)\b/i;
 /** DeepSeek's 400 for a model id it does not have (`invalid_request_error`, no code of its own). */
 const DEEPSEEK_MODEL_NOT_EXIST = /^Model Not Exist\.?$/i;
 

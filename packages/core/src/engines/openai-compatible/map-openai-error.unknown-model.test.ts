@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openAIWireRouter } from '../../test/wire-router.test-helpers.js';
+import { codeForOpenAIError, readOpenAIErrorFields } from './map-openai-error.js';
 import { useOpenAIWireServer } from './openai-wire.test-helpers.js';
 
 /**
@@ -41,5 +42,27 @@ describe.each([
     } finally {
       await router.close();
     }
+  });
+});
+
+describe('the classification of an answer body', () => {
+  const code = (body: unknown, status: number) => codeForOpenAIError(readOpenAIErrorFields(body), status);
+
+  it('names the unknown-model answers (Azure, Fireworks, DeepSeek, Mistral, Together) and leaves other 400s to the status', () => {
+    expect(code({ error: { code: 'DeploymentNotFound', message: 'The API deployment for this resource does not exist.' } }, 404)).toBe('provider_model_not_found');
+    expect(code({ error: { message: 'Model not found, inaccessible, and/or not deployed', param: 'model' } }, 404)).toBe('provider_model_not_found');
+    expect(code({ error: { message: 'Model Not Exist', type: 'invalid_request_error' } }, 400)).toBe('provider_model_not_found');
+    expect(code({ object: 'error', message: 'Invalid model: mistral-larg', type: 'invalid_model', code: '1500' }, 400)).toBe('provider_model_not_found');
+    expect(code({ error: { message: 'Unable to access non-serverless model x', code: 'model_not_available' } }, 400)).toBe('provider_model_not_found');
+    expect(code({ error: { message: 'Model meta-llama/Llama-3-8b not found' } }, 404)).toBe('provider_model_not_found');
+    expect(code({ error: { message: 'Invalid model parameters: temperature must be <= 2', type: 'invalid_request_error' } }, 400)).toBe(undefined);
+    expect(code({ error: { message: 'The model does not exist: use a model id', type: 'invalid_request_error' } }, 400)).toBe(undefined);
+    expect(code({ detail: 'Not Found' }, 404)).toBe(undefined);
+  });
+
+  // A proxy in front of the provider, or a baseURL ending in /v1/models: a wrong endpoint, not a wrong model id.
+  it('a 404 for a wrong URL whose path contains /models/ is not an unknown model', () => {
+    expect(code({ error: { message: 'The requested URL /v1/models/chat/completions was not found on this server' } }, 404)).toBe(undefined);
+    expect(code({ error: { message: 'Route POST:/api/models/chat/completions not found' } }, 404)).toBe(undefined);
   });
 });

@@ -21,7 +21,9 @@ export interface PostgresAuditLogOptions {
  * advisory lock, so the chain stays linear. Each append is bounded (`timeoutMs`, as a `lock_timeout` and a
  * `statement_timeout` of its transaction, its wait for a turn included): a process that stalls while it holds
  * the lock (paused, cut off: PostgreSQL keeps its transaction until TCP gives up, hours) makes the others'
- * appends fail with `store_unavailable` instead of waiting for it. And at most two appends of a process hold a
+ * appends fail with `store_unavailable` instead of waiting for it. The COMMIT is not bounded (once sent, the entry
+ * may be written: `store_unavailable` means it is not), and one whose connection is lost is settled by reading
+ * the chain. And at most two appends of a process hold a
  * pool connection at a time (they queue on the lock anyway), so waiting appends never take the connections the
  * key lookups need.
  */
@@ -43,9 +45,10 @@ export class PostgresAuditLog implements AuditLog {
     validateAuditInput(input);
     const deadline = performance.now() + this.timeoutMs;
     await this.slots.acquire(this.timeoutMs);
+    let inserted: AuditEntry | undefined;
     try {
       const left = deadline - performance.now();
-      if (left < 1) throw late(this.timeoutMs);
+      if (left < 1) throw late(this.timeoutMs, 'its turn came too late');
       return await this.pg.transaction(async (c) => {
         await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`llmrr_audit:${this.pg.schema}`]);
         const head = (await c.query<{ seq: string; hash: string }>(`SELECT seq, hash FROM llmrr_audit ORDER BY seq DESC LIMIT 1`)).rows[0];
@@ -61,11 +64,30 @@ export class PostgresAuditLog implements AuditLog {
           e.prevHash,
           e.hash,
         ]);
+        inserted = e;
         return e;
       }, left);
+    } catch (err) {
+      // Failed at or after the COMMIT (its connection lost): the entry may be in the chain all the same.
+      if (inserted === undefined || !LLMError.isInstance(err) || err.code !== 'store_unavailable') throw err;
+      const written = await this.isWritten(inserted).catch(() => undefined);
+      if (written === true) return inserted;
+      if (written === false) throw err;
+      throw new LLMError({ code: 'store_unavailable', message: `${err.message} (at its COMMIT: the entry may have been written)`, cause: err });
     } finally {
       this.slots.release();
     }
+  }
+
+  /**
+   * Whether `e` is in the chain, read behind the chain's lock: once it is granted, the transaction that inserted
+   * `e` has ended, committed or not (a connection lost at its COMMIT does not leave the answer open).
+   */
+  private isWritten(e: AuditEntry): Promise<boolean> {
+    return this.pg.transaction(async (c) => {
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`llmrr_audit:${this.pg.schema}`]);
+      return (await c.query(`SELECT 1 FROM llmrr_audit WHERE seq = $1 AND hash = $2`, [e.seq, e.hash])).rows.length > 0;
+    }, this.timeoutMs);
   }
 
   async list(query: AuditQuery = {}): Promise<AuditEntry[]> {
@@ -88,8 +110,8 @@ export class PostgresAuditLog implements AuditLog {
   }
 }
 
-function late(timeoutMs: number): LLMError {
-  return new LLMError({ code: 'store_unavailable', message: `PostgreSQL: the audit log did not take an entry within ${timeoutMs} ms (another process holds its lock)` });
+function late(timeoutMs: number, why: string): LLMError {
+  return new LLMError({ code: 'store_unavailable', message: `PostgreSQL: the audit log did not take an entry within ${timeoutMs} ms (${why})` });
 }
 
 /** `max` places; a waiter gives up after its `timeoutMs` (`store_unavailable`). */
@@ -112,7 +134,7 @@ class Slots {
       const timer = setTimeout(() => {
         const i = this.waiters.indexOf(grant);
         if (i >= 0) this.waiters.splice(i, 1);
-        reject(late(timeoutMs));
+        reject(late(timeoutMs, "earlier appends of this process still hold its connections, waiting for the chain's lock"));
       }, timeoutMs);
       this.waiters.push(grant);
     });

@@ -106,8 +106,9 @@ export class PostgresHandle {
    * With `timeoutMs`, the transaction's waits for a lock and each of its statements are bounded by the server
    * (`SET LOCAL lock_timeout`, `statement_timeout`), and the whole, the wait for a pool connection included, by a
    * timer a second longer (a server that stopped answering); past either it fails with `store_unavailable` and its
-   * connection is closed. A failed
-   * connection, a terminated session or a pool that gives no connection in time is `store_unavailable` too.
+   * connection is closed. The timer stops once the COMMIT is sent: the transaction may already be committed, so it
+   * is not reported failed for an answer that is late (the COMMIT ends with its answer, or with the connection).
+   * A failed connection, a terminated session or a pool that gives no connection in time is `store_unavailable` too.
    */
   async transaction<T>(fn: (client: PoolClient) => Promise<T>, timeoutMs?: number): Promise<T> {
     if (timeoutMs === undefined) return run(await this.connect(), fn, 'BEGIN ISOLATION LEVEL READ COMMITTED');
@@ -117,8 +118,11 @@ export class PostgresHandle {
     // when the server notices).
     return new Promise<T>((resolve, reject) => {
       let over = false;
+      let committing = false;
       let drop: (() => void) | undefined;
       const timer = setTimeout(() => {
+        // A COMMIT on its way may have been applied: dropping its connection would report a written change failed.
+        if (committing) return;
         over = true;
         drop?.();
         reject(new LLMError({ code: 'store_unavailable', message: `PostgreSQL did not finish a transaction within ${ms} ms` }));
@@ -127,7 +131,11 @@ export class PostgresHandle {
         (checkout) => {
           if (over) return checkout.release(false);
           drop = () => checkout.release(true);
-          run(checkout, fn, `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = ${ms}; SET LOCAL statement_timeout = ${ms}`).then(
+          const commit = () => {
+            committing = !over;
+            return committing;
+          };
+          run(checkout, fn, `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = ${ms}; SET LOCAL statement_timeout = ${ms}`, commit).then(
             (v) => {
               clearTimeout(timer);
               resolve(v);
@@ -155,29 +163,40 @@ export class PostgresHandle {
   }
 }
 
-/** One checkout of a pool client, given back once (pg-pool hands the same client object out again). */
+/**
+ * One checkout of a pool client, given back once (pg-pool hands the same client object out again). While it is
+ * out, the client's `error` events are heard here: pg-pool listens only to idle clients, and a connection lost
+ * under a query (whose failure that query reports) emits one too, which unheard would end the process.
+ */
 class Checkout {
   private released = false;
-  constructor(readonly client: PoolClient) {}
+  constructor(readonly client: PoolClient) {
+    client.on('error', ignoreError);
+  }
 
   /** Gives the client back, or with `destroy` closes its connection and drops it from the pool. */
   release(destroy: boolean): void {
     if (this.released) return;
     this.released = true;
+    this.client.removeListener('error', ignoreError);
     this.client.release(destroy);
   }
 }
 
+function ignoreError(): void {}
+
 /**
  * `fn` between `begin` and COMMIT on the checkout's client, which it then gives back; a failed connection
  * (or one that timed out) is closed and dropped from the pool (`release(true)`), not given back with a
- * transaction open; another failure is rolled back.
+ * transaction open; another failure is rolled back. `commit` is asked before the COMMIT is sent: false (the
+ * transaction is out of time) sends none.
  */
-async function run<T>(checkout: Checkout, fn: (client: PoolClient) => Promise<T>, begin: string): Promise<T> {
+async function run<T>(checkout: Checkout, fn: (client: PoolClient) => Promise<T>, begin: string, commit?: () => boolean): Promise<T> {
   const { client } = checkout;
   try {
     await client.query(begin);
     const result = await fn(client);
+    if (commit && !commit()) throw new LLMError({ code: 'store_unavailable', message: 'PostgreSQL: the transaction ran out of time before its COMMIT' });
     await client.query('COMMIT');
     checkout.release(false);
     return result;
