@@ -5,7 +5,7 @@ import type { HybridIndexOptions } from './hybrid-index.js';
 import type { SemanticEntry, SemanticMatch, SemanticStore, SemanticStoreLimits } from './semantic-store.js';
 import { VectorCatalog, type CatalogMeta } from './vector-catalog.js';
 
-interface MemoryMeta extends CatalogMeta {
+export interface MemoryMeta extends CatalogMeta {
   prompt: string;
   answer: CachedAnswer;
 }

@@ -130,6 +130,26 @@ describe('RedisSemanticStore (real redis-server)', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('erases a user\'s entries kept under the user key and under the raw id (written before ids were hashed), seen by the other client', async (ctx) => {
+    if (skipReason) return ctx.skip(skipReason);
+    const [a, b] = await pair();
+    // The namespace of this scope: read from a memory twin (the Redis store keeps no answers in process).
+    const twin = new SemanticCache({ config, embedder: new BagOfWordsEmbedder() });
+    await twin.store(ask('probe'), scope, answer('P'));
+    const twinCatalog = (twin.backend as unknown as { catalog: { ids(): IterableIterator<number>; get(id: number): { namespace: string } } }).catalog;
+    const namespace = twinCatalog.get([...twinCatalog.ids()][0]!).namespace;
+    await a.store({ ...ask('alpha one'), user: 'u1' }, scope, answer('A'));
+    await a.backend.add({ namespace, tenant: 'acme', user: 'u1', prompt: 'beta two', vector: (await new BagOfWordsEmbedder().embed(['beta two']))[0]!, answer: { ...answer('B'), createdAt: Date.now() }, expiresAt: Date.now() + 60_000 });
+    await a.store({ ...ask('gamma three'), user: 'u2' }, scope, answer('C'));
+    expect((await b.lookup(ask('beta two'), scope))?.answer.text).toBe('B');
+    expect((await b.lookup(ask('alpha one'), scope))?.answer.text).toBe('A');
+    expect(await a.eraseUser('acme', 'u1')).toBe(2);
+    expect(await b.lookup(ask('alpha one'), scope)).toBeUndefined();
+    expect(await b.lookup(ask('beta two'), scope)).toBeUndefined();
+    expect((await b.lookup(ask('gamma three'), scope))?.answer.text).toBe('C');
+    await Promise.all([a.close(), b.close(), twin.close()]);
+  });
+
   it('expires entries (Redis key TTL and the mirrored expiry) and caps the total', async (ctx) => {
     if (skipReason) return ctx.skip(skipReason);
     let t = Date.now();

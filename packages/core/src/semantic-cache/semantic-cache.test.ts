@@ -6,12 +6,15 @@ import { BatchingEmbedder } from '../embeddings/batching-embedder.js';
 import { CachedEmbedder } from '../embeddings/cached-embedder.js';
 import { LocalUseEmbedder, USE_LITE_MAX_CHARS } from '../embeddings/local-use-embedder.js';
 import { makeUsage, type GenerateRequest, type StreamPart } from '../spec/index.js';
-import { MemorySemanticStore } from './memory-semantic-store.js';
+import { SemanticCacheSchema } from '../config/schema.js';
+import { MemorySemanticStore, semanticEntryBytes } from './memory-semantic-store.js';
 import { createModelGuard } from './model-guard.js';
 import { SemanticCache, type SemanticCacheOptions, type SemanticLookupDetails } from './semantic-cache.js';
 import { questionOf } from './semantic-namespace.js';
 import type { SemanticEntry } from './semantic-store.js';
+import { VectorCatalog, type CatalogMeta } from './vector-catalog.js';
 import { BagOfWordsEmbedder } from './__fixtures__/bag-of-words-embedder.js';
+import { LruModel, MAX_BYTES, MAX_ENTRIES, rng, runOps } from './__fixtures__/lru-model.js';
 
 const scope = { models: ['m1', 'm2'], tenant: 'acme' };
 const ask = (content: string, over: Partial<GenerateRequest> = {}): GenerateRequest => ({ messages: [{ role: 'user', content }], temperature: 0, ...over });
@@ -224,6 +227,22 @@ describe('SemanticCache', () => {
     expect(await c.eraseUser('acme', 'u1')).toBe(2);
     expect(await c.eraseUser('acme', long)).toBe(1);
     expect(await store.size()).toBe(0);
+  });
+
+  it('refuses an entry larger than maxSizeBytes before embedding its question (no embedder call)', async () => {
+    const embedder = new BagOfWordsEmbedder();
+    const c = cache({ maxSizeBytes: 5_000 }, { embedder });
+    expect(await c.store(ask('delta four'), scope, answer('x'.repeat(6_000)))).toBe(false);
+    expect(embedder.calls).toBe(0);
+    expect(await c.store(ask('delta four'), scope, answer('small'))).toBe(true);
+    expect(embedder.calls).toBe(1);
+  });
+
+  it('does not scope lookups by user: an answer stored for one user serves another and a request without user', async () => {
+    const c = cache();
+    await c.store(ask(Q, { user: 'alice' }), scope, answer('Paris'));
+    expect((await c.lookup(ask(Q, { user: 'bob' }), scope))?.answer.text).toBe('Paris');
+    expect((await c.lookup(ask(Q), scope))?.answer.text).toBe('Paris');
   });
 
   it('erases one tenant, and one user of a tenant, and nothing else', async () => {
@@ -558,5 +577,72 @@ describe('MemorySemanticStore', () => {
     await expect(store.add({ ...base, vector: new Float32Array([1, 0]) })).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringContaining('2 dimensions, namespace ns holds 3') });
     await expect(store.addMany([{ ...base, vector: new Float32Array([0, 1]) }])).rejects.toMatchObject({ code: 'invalid_request' });
     expect(await store.size()).toBe(1);
+  });
+});
+
+describe('semantic cache byte bound', () => {
+  it('the default 64 MB holds the entries docs/caching.md says (4 674 of a 3072-d vector and a 1 kB answer, fewer than maxEntries)', () => {
+    const config = SemanticCacheSchema.parse({ enabled: true });
+    expect(config.maxSizeBytes).toBe(64_000_000);
+    expect(config.maxEntries).toBe(10_000);
+    const entry = (dims: number): SemanticEntry => ({
+      namespace: 'acme:0123456789abcdef0123456789abcdef',
+      tenant: 'acme',
+      user: 'x'.repeat(43),
+      prompt: 'How do I configure feature number 1 of the product for my team?',
+      vector: new Float32Array(dims),
+      answer: { ...answer('a'.repeat(1_000)), usage: makeUsage(20, 200), createdAt: 0 },
+      expiresAt: 0,
+    });
+    // The upgrade note's table: 4 bytes a dimension plus ~1.4 kB of answer, question and keys.
+    const fits = (dims: number) => Math.floor(config.maxSizeBytes / semanticEntryBytes(entry(dims)));
+    expect(fits(3072)).toBe(4_674);
+    expect(fits(1536)).toBeGreaterThan(8_400);
+    expect(fits(1536)).toBeLessThan(8_600);
+    expect(fits(512)).toBeGreaterThan(config.maxEntries);
+    // Raising maxSizeBytes as the note says keeps 10 000 such entries.
+    expect(Math.floor(140_000_000 / semanticEntryBytes(entry(3072)))).toBeGreaterThanOrEqual(10_000);
+  });
+
+  it('memory store: sizeBytes equals the recomputed sum and the kept ids follow an LRU model after every random operation', async () => {
+    for (const seed of [1, 2, 3]) {
+      const store = new MemorySemanticStore({ maxEntries: MAX_ENTRIES, maxSizeBytes: MAX_BYTES });
+      await runOps(store, new LruModel(MAX_ENTRIES, MAX_BYTES), rng(seed), 300);
+    }
+  });
+
+  it('VectorCatalog: the byte total equals the sum of the kept metas after put/putMany replacing ids, removes, touches, expiring searches and clears', () => {
+    const r = rng(99);
+    const cat = new VectorCatalog<CatalogMeta>();
+    const vec = () => Float32Array.from({ length: 4 }, () => r() - 0.5);
+    const meta = (): CatalogMeta => ({ namespace: r() < 0.5 ? 'a' : 'b', tenant: 't', expiresAt: Math.floor(r() * 100), bytes: Math.floor(r() * 1_000) });
+    for (let step = 0; step < 3_000; step++) {
+      const op = r();
+      const id = 1 + Math.floor(r() * 20); // small id space: puts replace existing ids often
+      if (op < 0.35) cat.put(id, meta(), vec());
+      else if (op < 0.5) cat.putMany(Array.from({ length: 1 + Math.floor(r() * 4) }, (_, k) => ({ id: id + k * 3, meta: meta(), vector: vec() })));
+      else if (op < 0.65) cat.remove(id);
+      else if (op < 0.75) cat.touch(id);
+      else if (op < 0.95) cat.search(r() < 0.5 ? 'a' : 'b', vec(), 1 + Math.floor(r() * 4), Math.floor(r() * 100));
+      else cat.clear();
+      let sum = 0;
+      for (const i of cat.ids()) sum += cat.get(i)!.bytes!;
+      expect(cat.bytes).toBe(sum);
+    }
+  });
+
+  it('VectorCatalog.putMany keeps the items\' order as the recency order across namespaces, and adds nothing from a batch with a bad vector', () => {
+    const cat = new VectorCatalog<CatalogMeta>();
+    const m = (namespace: string): CatalogMeta => ({ namespace, tenant: 't', expiresAt: 1e15, bytes: 10 });
+    cat.putMany([
+      { id: 1, meta: m('a'), vector: new Float32Array([1, 0]) },
+      { id: 2, meta: m('b'), vector: new Float32Array([0, 1, 0]) },
+      { id: 3, meta: m('a'), vector: new Float32Array([0, 1]) },
+    ]);
+    expect([...cat.ids()]).toEqual([1, 2, 3]);
+    expect(() => cat.putMany([{ id: 4, meta: m('c'), vector: new Float32Array([1]) }, { id: 5, meta: m('a'), vector: new Float32Array([1, 0, 0]) }])).toThrow(/namespace a holds 2/);
+    expect([...cat.ids()]).toEqual([1, 2, 3]);
+    expect(cat.indexKind('c')).toBeUndefined();
+    expect(cat.bytes).toBe(30);
   });
 });

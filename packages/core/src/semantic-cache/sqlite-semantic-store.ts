@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { CachedAnswer } from '../cache/exact-cache.js';
 import { importOptional } from '../util/optional-import.js';
-import { MemorySemanticStore, semanticEntryBytes, type MemorySemanticStoreOptions } from './memory-semantic-store.js';
+import { MemorySemanticStore, semanticEntryBytes, type MemoryMeta, type MemorySemanticStoreOptions } from './memory-semantic-store.js';
 import type { SemanticEntry } from './semantic-store.js';
 
 const SCHEMA = `
@@ -13,9 +13,16 @@ CREATE TABLE IF NOT EXISTS llmrr_semantic_cache (
   prompt TEXT NOT NULL,
   vector BLOB NOT NULL,
   answer TEXT NOT NULL,
-  expires_at INTEGER NOT NULL
+  expires_at INTEGER NOT NULL,
+  last_used INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS llmrr_semantic_cache_tenant ON llmrr_semantic_cache (tenant, user_id);
+`;
+
+/** Files written before `last_used` existed: the column, their rows' recency by id (oldest written first). */
+const ADD_LAST_USED = `
+ALTER TABLE llmrr_semantic_cache ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0;
+UPDATE llmrr_semantic_cache SET last_used = id;
 `;
 
 interface Row {
@@ -27,6 +34,7 @@ interface Row {
   vector: Buffer;
   answer: string;
   expires_at: number;
+  last_used: number;
 }
 
 function vectorBytes(v: Float32Array): Buffer {
@@ -36,26 +44,39 @@ function vectorBytes(v: Float32Array): Buffer {
 export interface SqliteSemanticStoreOptions extends MemorySemanticStoreOptions {
   /** Seam for tests: the dynamic import. */
   importer?: (specifier: string) => Promise<unknown>;
+  /** Told once at open when rows are cut to fit the bounds. Default: `console.warn`. */
+  warn?: (message: string) => void;
 }
 
 /**
  * Semantic store persisted in a SQLite file (better-sqlite3): every entry is written through to the file
  * and the vectors are also held in process for search; `open` loads the live entries back, so the cache
  * survives a restart. One process per file (for several processes, use the Redis store).
+ *
+ * Recency survives a restart too: each row carries `last_used`, a use sequence (set on insert; a hit's new value is
+ * kept in process and written with the next insert or at `close`, so hits since the last write are lost if the
+ * process dies). `open` reads the rows most recently used first, stops at `maxEntries`/`maxSizeBytes`, deletes
+ * the rest in SQL (the least recently used) and says so once (`warn`).
  */
 export class SqliteSemanticStore extends MemorySemanticStore {
   override readonly kind = 'sqlite';
   readonly #db: BetterSqlite3.Database;
   readonly #insert: BetterSqlite3.Statement;
   readonly #deleteOne: BetterSqlite3.Statement;
+  readonly #setUsed: BetterSqlite3.Statement;
+  /** The last use sequence given (insert or hit): rows ordered by it are the in-process recency order. */
+  #seq = 0;
+  /** Hits not yet written: id -> use sequence (at most one per entry). */
+  readonly #touched = new Map<number, number>();
 
   private constructor(db: BetterSqlite3.Database, options: SqliteSemanticStoreOptions) {
     super(options);
     this.#db = db;
     this.#insert = db.prepare(
-      'INSERT INTO llmrr_semantic_cache (namespace, tenant, user_id, prompt, vector, answer, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO llmrr_semantic_cache (namespace, tenant, user_id, prompt, vector, answer, expires_at, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.#deleteOne = db.prepare('DELETE FROM llmrr_semantic_cache WHERE id = ?');
+    this.#setUsed = db.prepare('UPDATE llmrr_semantic_cache SET last_used = ? WHERE id = ?');
   }
 
   /** Opens (creating if needed) the file and loads its live entries. */
@@ -69,43 +90,78 @@ export class SqliteSemanticStore extends MemorySemanticStore {
     if (path !== ':memory:') db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
+    const columns = db.prepare('PRAGMA table_info(llmrr_semantic_cache)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'last_used')) db.transaction(() => db.exec(ADD_LAST_USED))();
+    db.exec('CREATE INDEX IF NOT EXISTS llmrr_semantic_cache_last_used ON llmrr_semantic_cache (last_used)');
     const store = new SqliteSemanticStore(db, options);
-    store.#load();
-    // A file written under a larger bound (maxEntries, maxSizeBytes) is brought within this one's.
-    await store.dropped(await store.evict());
+    const cut = store.#load();
+    if (cut) {
+      const why = cut.bound === 'maxEntries' ? `cache.semantic.maxEntries (${store.maxEntries})` : `cache.semantic.maxSizeBytes (${store.maxSizeBytes} bytes)`;
+      (options.warn ?? ((m: string) => console.warn(m)))(
+        `[llmrr] semantic cache ${path}: cut ${cut.rows} of ${cut.rows + cut.kept} rows on open, the least recently used, to fit ${why}; ` +
+          `the ${cut.kept} kept hold ${cut.keptBytes} bytes. Raise cache.semantic.maxSizeBytes (and maxEntries) to keep more (see docs/caching.md).`,
+      );
+    }
     return store;
   }
 
-  #load(): void {
-    const now = this.now();
-    this.#db.prepare('DELETE FROM llmrr_semantic_cache WHERE expires_at <= ?').run(now);
-    const rows = this.#db.prepare('SELECT * FROM llmrr_semantic_cache ORDER BY id').all() as Row[];
-    this.catalog.putMany(
-      rows.map((r) => {
-        const meta = {
-          namespace: r.namespace,
-          tenant: r.tenant,
-          ...(r.user_id !== null ? { user: r.user_id } : {}),
-          expiresAt: r.expires_at,
-          prompt: r.prompt,
-          answer: JSON.parse(r.answer) as CachedAnswer,
-        };
-        return { id: this.claimId(r.id), meta: { ...meta, bytes: semanticEntryBytes({ ...meta, vector: r.vector }) }, vector: new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + r.vector.byteLength)) };
-      }),
-    );
+  /**
+   * Loads the live rows most recently used first, up to the bounds (parsing no row past them), then deletes the
+   * rest (the least recently used) in SQL. Returns what was cut, if anything.
+   */
+  #load(): { rows: number; kept: number; keptBytes: number; bound: 'maxEntries' | 'maxSizeBytes' } | undefined {
+    this.#db.prepare('DELETE FROM llmrr_semantic_cache WHERE expires_at <= ?').run(this.now());
+    const kept: Array<{ id: number; meta: MemoryMeta; vector: Float32Array }> = [];
+    let bytes = 0;
+    let first: { row: Row; bound: 'maxEntries' | 'maxSizeBytes' } | undefined;
+    for (const r of this.#db.prepare('SELECT * FROM llmrr_semantic_cache ORDER BY last_used DESC, id DESC').iterate() as IterableIterator<Row>) {
+      if (kept.length >= this.maxEntries) {
+        first = { row: r, bound: 'maxEntries' };
+        break; // (ends the statement: the connection is free for the delete)
+      }
+      const meta = {
+        namespace: r.namespace,
+        tenant: r.tenant,
+        ...(r.user_id !== null ? { user: r.user_id } : {}),
+        expiresAt: r.expires_at,
+        prompt: r.prompt,
+        answer: JSON.parse(r.answer) as CachedAnswer,
+      };
+      const b = semanticEntryBytes({ ...meta, vector: r.vector });
+      if (bytes + b > this.maxSizeBytes) {
+        first = { row: r, bound: 'maxSizeBytes' };
+        break;
+      }
+      bytes += b;
+      this.#seq = Math.max(this.#seq, r.last_used);
+      kept.push({ id: this.claimId(r.id), meta: { ...meta, bytes: b }, vector: new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + r.vector.byteLength)) });
+    }
+    kept.reverse(); // oldest use first: the catalog's eviction order
+    this.catalog.putMany(kept);
+    if (!first) return undefined;
+    const { row, bound } = first;
+    const rows = this.#db.prepare('DELETE FROM llmrr_semantic_cache WHERE last_used < ? OR (last_used = ? AND id <= ?)').run(row.last_used, row.last_used, row.id).changes;
+    return { rows, kept: kept.length, keptBytes: bytes, bound };
+  }
+
+  /** Writes the hits not yet written (with the next insert, or at close). */
+  #writeTouched(): void {
+    if (this.#touched.size === 0) return;
+    for (const [id, used] of this.#touched) this.#setUsed.run(used, id);
+    this.#touched.clear();
+  }
+
+  override async touch(id: number): Promise<void> {
+    if (!this.catalog.get(id)) return;
+    this.catalog.touch(id);
+    this.#touched.set(id, ++this.#seq);
   }
 
   override async add(entry: SemanticEntry): Promise<number> {
     if (this.oversized(entry)) return 0;
-    const info = this.#insert.run(
-      entry.namespace,
-      entry.tenant,
-      entry.user ?? null,
-      entry.prompt,
-      vectorBytes(entry.vector),
-      JSON.stringify(entry.answer),
-      entry.expiresAt,
-    );
+    const insert = () => this.#insert.run(entry.namespace, entry.tenant, entry.user ?? null, entry.prompt, vectorBytes(entry.vector), JSON.stringify(entry.answer), entry.expiresAt, ++this.#seq);
+    // (one transaction with the hits not yet written, when there are some)
+    const info = this.#touched.size === 0 ? insert() : this.#db.transaction(() => (this.#writeTouched(), insert()))();
     const id = this.claimId(Number(info.lastInsertRowid));
     this.catalog.put(id, this.meta(entry), entry.vector);
     await this.dropped(await this.evict());
@@ -115,7 +171,8 @@ export class SqliteSemanticStore extends MemorySemanticStore {
   override async addMany(entries: readonly SemanticEntry[]): Promise<number[]> {
     const ids: number[] = [];
     this.#db.transaction(() => {
-      for (const e of entries) ids.push(this.oversized(e) ? 0 : Number(this.#insert.run(e.namespace, e.tenant, e.user ?? null, e.prompt, vectorBytes(e.vector), JSON.stringify(e.answer), e.expiresAt).lastInsertRowid));
+      this.#writeTouched();
+      for (const e of entries) ids.push(this.oversized(e) ? 0 : Number(this.#insert.run(e.namespace, e.tenant, e.user ?? null, e.prompt, vectorBytes(e.vector), JSON.stringify(e.answer), e.expiresAt, ++this.#seq).lastInsertRowid));
     })();
     this.catalog.putMany(entries.flatMap((entry, i) => (ids[i] === 0 ? [] : [{ id: this.claimId(ids[i]!), meta: this.meta(entry), vector: entry.vector }])));
     await this.dropped(await this.evict());
@@ -135,10 +192,13 @@ export class SqliteSemanticStore extends MemorySemanticStore {
 
   override async clear(): Promise<void> {
     this.catalog.clear();
+    this.#touched.clear();
     this.#db.exec('DELETE FROM llmrr_semantic_cache');
   }
 
   override async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    this.#db.transaction(() => this.#writeTouched())();
+    this.#db.close();
   }
 }

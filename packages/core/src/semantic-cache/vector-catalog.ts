@@ -63,7 +63,7 @@ export class VectorCatalog<M extends CatalogMeta = CatalogMeta> {
     this.#bytes += meta.bytes ?? 0;
   }
 
-  /** Bulk `put` (loading a store): one batch per namespace. */
+  /** Bulk `put` (loading a store): one index batch per namespace; the recency order is the items' (first = least recent). */
   putMany(items: ReadonlyArray<{ id: number; meta: M; vector: Float32Array }>): void {
     const groups = new Map<string, Array<{ id: number; meta: M; vector: Float32Array }>>();
     for (const item of items) {
@@ -72,25 +72,34 @@ export class VectorCatalog<M extends CatalogMeta = CatalogMeta> {
       if (g) g.push(item);
       else groups.set(item.meta.namespace, [item]);
     }
+    // Every group checked before any is added (a bad batch adds nothing).
     for (const [namespace, group] of groups) {
-      const d = group[0]!.vector.length;
+      const dimensions = this.#indexes.get(namespace)?.dimensions ?? group[0]!.vector.length;
+      const bad = group.find((g) => g.vector.length !== dimensions);
+      if (bad) {
+        throw new LLMError({ code: 'invalid_request', message: `vector has ${bad.vector.length} dimensions, namespace ${namespace} holds ${dimensions}`, param: 'vector' });
+      }
+    }
+    for (const [namespace, group] of groups) {
       let index = this.#indexes.get(namespace);
       if (!index) {
-        index = new HybridIndex(d, this.indexOptions);
+        index = new HybridIndex(group[0]!.vector.length, this.indexOptions);
         this.#indexes.set(namespace, index);
-      }
-      const bad = group.find((g) => g.vector.length !== index.dimensions);
-      if (bad) {
-        throw new LLMError({ code: 'invalid_request', message: `vector has ${bad.vector.length} dimensions, namespace ${namespace} holds ${index.dimensions}`, param: 'vector' });
       }
       index.addMany(
         group.map((g) => g.id),
         group.map((g) => g.vector),
       );
-      for (const g of group) {
-        this.#meta.set(g.id, g.meta);
-        this.#bytes += g.meta.bytes ?? 0;
+    }
+    // Metas in the items' order, not the namespaces': a store loaded oldest use first evicts in that order.
+    for (const item of items) {
+      const prev = this.#meta.get(item.id); // (an id given twice: the last wins, at its place)
+      if (prev) {
+        this.#meta.delete(item.id);
+        this.#bytes -= prev.bytes ?? 0;
       }
+      this.#meta.set(item.id, item.meta);
+      this.#bytes += item.meta.bytes ?? 0;
     }
   }
 

@@ -12,6 +12,8 @@ import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mockModel } from '../test-support/harness.js';
+import { FIRST_QUESTION, FOLLOW_UP } from '../test-support/prefetch-conversations.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 
 setFlagsFromString('--expose-gc');
@@ -173,4 +175,51 @@ describe('predictive cache (sequence model)', () => {
     expect(kept.transitions).toBeLessThan(order.length / 4);
     expect(retained).toBeLessThan(16 * MB + 32 * MB);
   }, 120_000);
+});
+
+describe('predictive cache with users kept as hashes (served gateway, official openai client)', () => {
+  let gw: SdkGateway;
+  beforeAll(async () => {
+    gw = await servedGateway({
+      models: [mockModel('chat'), mockModel('emb', {}, { capabilities: ['embeddings'] })],
+      cache: {
+        exact: { enabled: true, ttlMs: 3_600_000 },
+        semantic: { enabled: true, embedder: 'emb', threshold: 0.95, guardAbove: 0.95 },
+        predictive: { enabled: true, budget: { maxCalls: 100 } },
+      },
+    });
+  }, 60_000);
+  afterAll(() => gw?.close());
+
+  const userId = (s: string) => `${s}-${'x'.repeat(20_000)}`;
+
+  /** Two turns of one session, each settled (learned and any prefetch done) before the next. */
+  async function conversation(session: string): Promise<Response[]> {
+    const client = gw.openai();
+    const messages: Array<{ role: 'system' | 'user' | 'assistant'; content: string }> = [{ role: 'system', content: `Support session ${session}` }];
+    const out: Response[] = [];
+    for (const q of [FIRST_QUESTION, FOLLOW_UP]) {
+      messages.push({ role: 'user', content: q });
+      const { data, response } = await client.chat.completions.create({ model: 'chat', messages, user: userId(session) }).withResponse();
+      out.push(response as unknown as Response);
+      messages.push({ role: 'assistant', content: data.choices[0]!.message.content! });
+      await gw.harness.router.prefetch!.settled();
+    }
+    return out;
+  }
+
+  it('learns a continuation from two long-id users, prefetches it for a third and serves it from the cache; erasing the users by their ids forgets it', async () => {
+    const prefetch = gw.harness.router.prefetch!;
+    await conversation('u1');
+    await conversation('u2');
+    expect(prefetch.stats('acme').calls).toBe(0);
+    expect(prefetch.learned('acme').transitions).toBe(1);
+    expect(prefetch.learned('acme').bytes).toBeGreaterThan(20_000); // the exemplar keeps the request whole, user id included
+    const [, follow] = await conversation('u3');
+    expect(prefetch.stats('acme').calls).toBe(1);
+    expect(follow!.headers.get('x-llmrr-cache')).toMatch(/^hit/);
+    // Erasure by the id the client sent: the model keys it by hash, and eraseUser hashes it the same way.
+    for (const s of ['u1', 'u2', 'u3']) prefetch.eraseUser('acme', userId(s));
+    expect(prefetch.learned('acme')).toEqual({ bytes: 0, transitions: 0 });
+  }, 60_000);
 });

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { normalize, type Embedder } from '../../embeddings/embedder.js';
-import { makeUsage, type GenerateRequest, type ReasoningPart } from '../../spec/index.js';
+import { makeUsage, type ChatMessage, type GenerateRequest, type ReasoningPart } from '../../spec/index.js';
+import { canonicalJson } from '../../cache/canonical-json.js';
 import { replayAsStream } from '../../cache/replay-stream.js';
 import { StreamAccumulator } from '../../router/stream-accumulator.js';
 import { BagOfWordsEmbedder } from '../__fixtures__/bag-of-words-embedder.js';
+import { rng } from '../__fixtures__/lru-model.js';
 import { SemanticCache } from '../semantic-cache.js';
 import { Prefetcher } from './prefetcher.js';
 import { replayTrace, syntheticTrace } from './replay-trace.js';
@@ -120,6 +122,85 @@ describe('SequenceModel: bounded by bytes', () => {
     model.observe('acme', 'u1', v1, first);
     model.observe('acme', 'u1', v2, other);
     expect(model.predict('acme', { cluster: a })[0]).toMatchObject({ continuation: false, support: 4 });
+  });
+
+  /** A unit vector on axis i (of 16): one cluster per axis. */
+  const axis = (i: number): Float32Array => {
+    const v = new Float32Array(16);
+    v[i % 16] = 1;
+    return v;
+  };
+
+  it('stays within maxExemplarBytes under random observes, cluster evictions, session gaps and erasures; forgetting every user returns every byte', () => {
+    for (const seed of [1, 2, 3]) {
+      const r = rng(seed);
+      let t = 0;
+      const MAX = 30_000;
+      const model = new SequenceModel({ now: () => t, maxClusters: 6, maxExemplarBytes: MAX, maxSequences: 4, sessionGapMs: 1_000 });
+      const users = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5'];
+      let peak = 0;
+      for (let step = 0; step < 2_000; step++) {
+        const op = r();
+        if (op < 0.85) {
+          const k = Math.floor(r() * 10);
+          const size = r() < 0.05 ? 35_000 : Math.floor(r() * 12_000);
+          const req: GenerateRequest = { messages: [{ role: 'system', content: 'z'.repeat(size) }, { role: 'user', content: `topic ${k}` }], ...(r() < 0.3 ? { temperature: 0 } : {}) };
+          model.observe('acme', users[Math.floor(r() * users.length)]!, axis(k), req);
+        } else if (op < 0.93) model.forgetSequence('acme', users[Math.floor(r() * users.length)]!);
+        else t += Math.floor(r() * 1_500);
+        t += 10;
+        const kept = model.exemplarBytes('acme');
+        expect(kept.bytes).toBeLessThanOrEqual(MAX);
+        expect(kept.bytes).toBeGreaterThanOrEqual(kept.transitions * 30); // every request's JSON is longer than 30 characters
+        if (kept.transitions === 0) expect(kept.bytes).toBe(0);
+        peak = Math.max(peak, kept.bytes);
+      }
+      expect(peak).toBeGreaterThan(MAX * 0.6); // the bound was reached (evictions by bytes happened)
+      for (const u of users) model.forgetSequence('acme', u);
+      expect(model.exemplarBytes('acme')).toEqual({ bytes: 0, transitions: 0 });
+    }
+  });
+
+  /** Exact: b starts with every message of a (compared as canonical JSON), then an assistant message, then more. */
+  function continuesExactly(a: GenerateRequest, b: GenerateRequest): boolean {
+    if (b.messages.length < a.messages.length + 2) return false;
+    for (let i = 0; i < a.messages.length; i++) if (canonicalJson(a.messages[i]) !== canonicalJson(b.messages[i])) return false;
+    return b.messages[a.messages.length]!.role === 'assistant';
+  }
+
+  it('tells a continuation by fingerprint exactly as a comparison of the messages would, on random pairs (continuations, edited, reordered, truncated and key-reordered histories)', () => {
+    const r = rng(42);
+    const word = () => Math.floor(r() * 5).toString(36);
+    const msg = (): ChatMessage => {
+      const roll = r();
+      if (roll < 0.15) return { role: 'user', content: [{ type: 'text', text: `w${word()}` }] } as ChatMessage;
+      return { role: roll < 0.55 ? 'user' : roll < 0.85 ? 'assistant' : 'system', content: `w${word()}` } as ChatMessage;
+    };
+    let agree = 0;
+    let continued = 0;
+    for (let n = 0; n < 1_500; n++) {
+      const a: GenerateRequest = { messages: [...Array.from({ length: 1 + Math.floor(r() * 4) }, msg), { role: 'user', content: 'topic 0' }] };
+      const kind = r();
+      let msgs: ChatMessage[];
+      if (kind < 0.4) msgs = [...a.messages, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'topic 1' }];
+      else if (kind < 0.55) msgs = [...a.messages.map((m) => (r() < 0.3 ? { ...m, content: `${String(m.content)}!` } : m)), { role: 'assistant', content: 'ok' }, { role: 'user', content: 'topic 1' }] as ChatMessage[];
+      else if (kind < 0.65) msgs = [...[...a.messages].reverse(), { role: 'assistant', content: 'ok' }, { role: 'user', content: 'topic 1' }];
+      else if (kind < 0.75) msgs = [...a.messages.slice(1), { role: 'assistant', content: 'ok' }, { role: 'user', content: 'x' }, { role: 'user', content: 'topic 1' }];
+      else if (kind < 0.85) msgs = [...a.messages.map((m) => Object.fromEntries(Object.entries(m).reverse()) as ChatMessage), { role: 'assistant', content: 'ok' }, { role: 'user', content: 'topic 1' }];
+      else msgs = [...a.messages, { role: 'user', content: 'more' }, { role: 'user', content: 'topic 1' }];
+      const b: GenerateRequest = { messages: msgs };
+      const model = new SequenceModel({ now: () => 0 });
+      const from = model.observe('k', 's', axis(0), a);
+      model.observe('k', 's', axis(1), b);
+      const [p] = model.predict('k', { cluster: from, minSupport: 1 });
+      expect(p).toBeDefined();
+      const exact = continuesExactly(a, b);
+      if (exact) continued++;
+      expect(p!.continuation, JSON.stringify({ a: a.messages, b: b.messages })).toBe(exact);
+      agree++;
+    }
+    expect(agree).toBe(1_500);
+    expect(continued).toBeGreaterThan(500);
   });
 });
 
