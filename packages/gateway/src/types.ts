@@ -113,10 +113,11 @@ export interface GatewayRoutingConfig {
   /** Hedged attempts: a non-streamed call's budget reservation counts each lane's answer (`hedgeLanes`). */
   hedging?: { readonly enabled?: boolean; readonly maxHedges?: number };
   /**
-   * The router's timeouts: a stream whose client takes nothing for `consumerIdleMs` (unset: 60 s; 0: never) is given
-   * up on by the gateway too, whatever the router stream (an escalated cascade's, a cache hit's replay).
+   * The router's timeouts: a stream the router does not watch (a cache hit's replay, a cascade's) whose client takes
+   * nothing is given up on by the gateway after the limit the router would use (`consumerIdleMs`, 0: never; unset:
+   * none when `totalMs` is set, else 60 s; an escalated cascade's strong deployment's own `timeouts` first).
    */
-  timeouts?: { readonly consumerIdleMs?: number | undefined };
+  timeouts?: { readonly consumerIdleMs?: number | undefined; readonly totalMs?: number | undefined };
 }
 
 /** The part of a router's `cache.semantic` config the gateway reads (core's fits). */

@@ -10,7 +10,7 @@ import { withClientMessagePath, type ClientMessagePaths } from '../schemas/clien
 import { ignoredFieldsOf } from '../schemas/ignored-fields.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
 import { openStream, type OpenedStream } from '../streaming/open-stream.js';
-import { consumerIdleBound, sseHeaders, sseReply, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
+import { sseHeaders, sseReply, unwatchedIdleBound, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
 import { HeldStream, SSE_COMMENT_KEEP_ALIVE, holdOpen, keepAliveMs } from '../streaming/stream-hold.js';
 import { admit, countRefused, type Admission } from '../tenancy/admission.js';
 import { hedgeLanes } from '../tenancy/hedge-lanes.js';
@@ -81,6 +81,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   const headers = call.headers;
   let admission: Admission | undefined;
   let all: readonly DeploymentInfo[] | undefined;
+  /** For a call naming a cascade: the deployments it may use (`unwatchedIdleBound` looks its strong step up there). */
+  let cascade: readonly DeploymentInfo[] | undefined;
   if (call.ext.fallbacks) {
     // Bad input, refused before anything is admitted or recorded (counted in the metrics like a schema 400).
     try {
@@ -179,6 +181,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       throw refusal;
     }
     settler.modelKnown();
+    if (resolved.steps !== undefined) cascade = all;
     admission = await admit({
       stores: deps.stores,
       principal: call.principal,
@@ -325,7 +328,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       headers,
       signal: abort ? abort.signal : call.signal,
       abort,
-      idleMs: consumerIdleBound(deps.router.routerConfig?.routing.timeouts),
+      // The gateway's own bound only for a stream the router does not watch (a cache hit's replay, a cascade's).
+      idleMs: unwatchedIdleBound(opened, deps.router.routerConfig?.routing.timeouts, cascade),
       settle: async (o: StreamOutcome) => {
         const route = opened.route;
         if (o.status === 'success') {

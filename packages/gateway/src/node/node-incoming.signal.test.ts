@@ -289,6 +289,36 @@ describe.each([
     // (The one counted aborted is the earlier test's client that left.)
     expect(metricSum(text, 'llm_requests_total', /status="aborted"/)).toBe(1);
   });
+
+  it('a keep-alive connection whose second body is cut short by a half-close: the first request is its own success, the second invalid_request, nothing aborted', async () => {
+    const count = async (status: string) => metricSum(await metrics(), 'llm_requests_total', new RegExp(`status="${status}"`));
+    const before = { all: metricSum(await metrics(), 'llm_requests_total', /tenant="acme"/), success: await count('success'), invalid: await count('invalid_request'), aborted: await count('aborted') };
+    const u = new URL(gw.url);
+    const socket = connect({ host: u.hostname, port: Number(u.port), allowHalfOpen: true });
+    socket.on('error', () => {});
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const head = (len: number) =>
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\n${browser ? 'origin: https://app.example.com\r\n' : ''}authorization: Bearer ${gw.secret}\r\ncontent-type: application/json\r\ncontent-length: ${len}\r\n\r\n`;
+    const body = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
+    socket.write(head(Buffer.byteLength(body)) + body);
+    await vi.waitFor(() => expect(Buffer.concat(chunks).toString('latin1')).toMatch(/"object":"chat\.completion"[\s\S]*\}\s*$/), { timeout: 8000, interval: 10 });
+    const taken = requestsTaken(gw.served.server, 1);
+    socket.write(head(1000) + '{"model":"mock","messages":[');
+    // The gateway has the second request's head and reads its body; then the client half-closes.
+    await taken;
+    socket.end();
+    await closed;
+    const wire = Buffer.concat(chunks).toString('latin1');
+    expect(wire.match(/HTTP\/1\.1 200 /g)).toHaveLength(1);
+    expect(wire.match(/HTTP\/1\.1 400 /g)).toHaveLength(1);
+    await vi.waitFor(async () => expect(metricSum(await metrics(), 'llm_requests_total', /tenant="acme"/)).toBe(before.all + 2), { timeout: 8000, interval: 20 });
+    expect(await count('success')).toBe(before.success + 1);
+    expect(await count('invalid_request')).toBe(before.invalid + 1);
+    expect(await count('aborted')).toBe(before.aborted);
+  });
 });
 
 /**

@@ -6,9 +6,11 @@
  * pull, is given up on by the gateway after consumerIdleMs). Only the client's own leaving makes a stream `aborted`
  * without an error event (stream-errors.test.ts).
  */
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createHarness, parseSse, post, type Harness } from '../test-support/harness.js';
+import { createHarness, parseSse, post, serveWithKey, type Harness } from '../test-support/harness.js';
+import { chatChunk, chatUsageChunk, CHAT_DONE } from '../test-support/openai-chat-sse.js';
 import { startRawUpstream, type RawUpstream } from '../test-support/raw-upstream.js';
 
 let upstream: OpenAIWireServer;
@@ -27,12 +29,13 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function harness(timeouts: { consumerIdleMs?: number; totalMs?: number }) {
+/** `remote`: the strong deployment's own `timeouts` (none by default). */
+async function harness(timeouts: { consumerIdleMs?: number; totalMs?: number }, remote: { consumerIdleMs?: number } = {}) {
   const harness = await createHarness({
     stores: 'memory',
     routerOptions: { env: {} },
     models: [
-      { name: 'remote', engine: 'openai-compatible', baseURL: upstream.baseURL, apiKey: 'k', model: 'gpt-test', price: { input: 1, output: 2 } },
+      { name: 'remote', engine: 'openai-compatible', baseURL: upstream.baseURL, apiKey: 'k', model: 'gpt-test', price: { input: 1, output: 2 }, timeouts: remote },
       { name: 'weak', engine: 'openai-compatible', baseURL: weak.baseURL, apiKey: 'k', model: 'weak-test', price: { input: 1, output: 2 } },
     ],
     routing: { timeouts, cascades: [{ name: 'math', weak: 'weak', strong: 'remote', verifier: 'arithmetic' }] },
@@ -93,7 +96,7 @@ describe('a stream the router abandoned while a slow client was still connected'
       const payload = JSON.parse(last.data) as { error?: { code?: string; message?: string } };
       expect(payload.error).toMatchObject({ code, message: expect.stringMatching(message) });
       // A cascade's stream fails only on its next pull once its strong step gave up: at totalMs the client's pull gets the
-      // cascade's error; after consumerIdleMs the gateway gives up first (it bounds any stream a client does not read).
+      // cascade's error; after consumerIdleMs the gateway gives up first (it bounds the streams the router does not watch).
       if (body.model === 'math' && 'totalMs' in timeouts) expect(payload.error!.message).toMatch(/^Cascade "math": .*the strong model "remote" failed: /);
       // Not the client's abort: an error on the ledger, with what was streamed billed.
       const entry = await ledgerEntry(h, res.headers.get('x-request-id')!);
@@ -167,4 +170,278 @@ describe('a slow client of gateway.fetch: the router does not read ahead of it',
     expect(finished).toBe(true);
     expect(bytes).toBeGreaterThan(CHUNKS * CHUNK.length);
   }, 60_000);
+});
+
+/**
+ * The gateway's own bound on a client that takes nothing (`unwatchedIdleBound`) is only for the streams the router does
+ * not watch (a cache hit's replay, a cascade's), at the limit the router would use for them; an ordinary model stream is
+ * left to the router's give-up (the answering deployment's own `timeouts.consumerIdleMs` first, none when only `totalMs`
+ * is set), and gets no timer of the gateway's. The bound cuts no client that reads, nor an upstream that is silent, and
+ * its timers are cleared (or fired) on every end path.
+ */
+describe("the gateway's bound on a client that takes nothing", () => {
+  const IDLE = 400;
+  const ORIGIN = 'https://app.example';
+  const BODY = { model: 'gpt', messages: [{ role: 'user', content: 'go' }], stream: true };
+  let raw: RawUpstream | undefined;
+  let closeServed: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await closeServed?.();
+    closeServed = undefined;
+    await h?.close();
+    h = undefined;
+    await raw?.close();
+    raw = undefined;
+  });
+
+  /** The timers SseFrames arms for the bound (`idleCheck`, `stalledTooLong`), as made. */
+  function trackBoundTimers(): Array<{ name: string; timer: NodeJS.Timeout }> {
+    const made: Array<{ name: string; timer: NodeJS.Timeout }> = [];
+    const original = globalThis.setTimeout;
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+      const timer = original(fn, ms, ...args);
+      if (fn.name === 'idleCheck' || fn.name === 'stalledTooLong') made.push({ name: fn.name, timer });
+      return timer;
+    }) as typeof setTimeout);
+    return made;
+  }
+  const destroyed = (t: NodeJS.Timeout) => (t as unknown as { _destroyed: boolean })._destroyed;
+
+  /**
+   * A raw upstream streaming `n` content chunks (a pause before chunk `pause.at`; broken off at `breakAt`), served by
+   * deployment `gpt` (its own `timeouts`: `own`) under routing `consumerIdleMs` IDLE.
+   */
+  async function upstreamHarness(n: number, opts: { pause?: { at: number; ms: number }; breakAt?: number; streamHoldMs?: number; own?: { consumerIdleMs?: number } } = {}) {
+    raw = await startRawUpstream();
+    raw.handle = (_req, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      void (async () => {
+        res.write(chatChunk({ role: 'assistant', content: '' }));
+        for (let i = 0; i < n; i++) {
+          if (opts.pause && i === opts.pause.at) await new Promise((r) => setTimeout(r, opts.pause!.ms));
+          if (opts.breakAt === i) {
+            res.destroy();
+            return;
+          }
+          res.write(chatChunk({ content: `w${i} ` }));
+        }
+        res.write(chatChunk({}, 'stop'));
+        res.write(chatUsageChunk({ prompt_tokens: 3, completion_tokens: n, total_tokens: 3 + n }));
+        res.end(CHAT_DONE);
+      })();
+    };
+    h = await createHarness({
+      stores: 'memory',
+      models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: `${raw.url}/v1`, model: 'm', apiKey: 'k', price: { input: 1, output: 2 }, ...(opts.own ? { timeouts: opts.own } : {}) }],
+      routing: { timeouts: { consumerIdleMs: IDLE } },
+      routerOptions: { env: {} },
+      gateway: { auth: { demoTenantId: 'demo' }, cors: { origins: [ORIGIN] }, ...(opts.streamHoldMs !== undefined ? { streamHoldMs: opts.streamHoldMs } : {}) },
+    });
+    await h.stores!.tenants.createTenant({ id: 'demo', name: 'Demo' });
+    return h;
+  }
+
+  /** A mock deployment `gpt` answering `words` words, its answer cached by a first (non-streamed) call: streams replay it. */
+  async function replayHarness(words: number, timeouts: { consumerIdleMs?: number; totalMs?: number }) {
+    const reply = Array.from({ length: words }, (_, i) => `r${i}`).join(' ');
+    h = await createHarness({
+      stores: 'memory',
+      models: [{ name: 'gpt', engine: 'mock', price: { input: 1, output: 2 }, capabilities: ['chat', 'streaming'], options: { reply } }],
+      routing: { timeouts },
+      cache: { exact: { enabled: true, ttlMs: 3_600_000 } },
+      gateway: { auth: { demoTenantId: 'demo' } },
+    });
+    await h.stores!.tenants.createTenant({ id: 'demo', name: 'Demo' });
+    await (await post(h.gateway, '/v1/chat/completions', { ...BODY, stream: false })).text();
+    return h;
+  }
+
+  async function ledger(harness: Harness, id: string) {
+    let entry;
+    await vi.waitFor(
+      async () => {
+        entry = await harness.stores!.ledger.get(id);
+        expect(entry).toBeDefined();
+      },
+      { timeout: 5000, interval: 20 },
+    );
+    return entry as unknown as { status: string; errorCode?: string };
+  }
+
+  /** A raw HTTP POST to the served gateway: the response, read as the test likes. */
+  function rawPost(url: string, secret: string, headers: Record<string, string> = {}) {
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const r = httpRequest(new URL('/v1/chat/completions', url), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}`, ...headers } }, resolve);
+      r.on('error', reject);
+      r.end(JSON.stringify(BODY));
+    });
+  }
+
+  async function readAll(res: IncomingMessage): Promise<string> {
+    let text = '';
+    res.setEncoding('utf8');
+    for await (const c of res) text += c as string;
+    return text;
+  }
+
+  it('a cache hit replay read one frame every 0.5 x consumerIdleMs gets the whole answer; the bound timers end with it', async () => {
+    const timers = trackBoundTimers();
+    const harness = await replayHarness(12, { consumerIdleMs: IDLE });
+    const res = await post(harness.gateway, '/v1/chat/completions', BODY);
+    expect(res.headers.get('x-llmrr-cache')).toBe('hit-exact');
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += dec.decode(value, { stream: true });
+      await new Promise((r) => setTimeout(r, IDLE * 0.5));
+    }
+    expect(text).toContain('r11');
+    expect(parseSse(text).at(-1)!.data).toBe('[DONE]');
+    expect(await ledger(harness, res.headers.get('x-request-id')!)).toMatchObject({ status: 'success' });
+    expect(timers.filter((t) => t.name === 'idleCheck').length).toBeGreaterThan(0);
+    expect(timers.every((t) => destroyed(t.timer))).toBe(true);
+  });
+
+  it('a cache hit replay whose reader stops is settled as a timeout error (the router does not bound a replay)', async () => {
+    const harness = await replayHarness(200, { consumerIdleMs: IDLE });
+    const res = await post(harness.gateway, '/v1/chat/completions', BODY);
+    const reader = res.body!.getReader();
+    await reader.read();
+    expect(await ledger(harness, res.headers.get('x-request-id')!)).toMatchObject({ status: 'error', errorCode: 'timeout' });
+    await reader.cancel();
+  });
+
+  it('a cache hit replay under routing totalMs only (the router applies no idle limit then) gets no bound', async () => {
+    const timers = trackBoundTimers();
+    const harness = await replayHarness(12, { totalMs: 60_000 });
+    const res = await post(harness.gateway, '/v1/chat/completions', BODY);
+    expect(res.headers.get('x-llmrr-cache')).toBe('hit-exact');
+    const text = await res.text();
+    expect(parseSse(text).at(-1)!.data).toBe('[DONE]');
+    expect(timers).toEqual([]);
+  });
+
+  it('the bound timers are cleared when the reader of a replay cancels mid-stream', async () => {
+    const timers = trackBoundTimers();
+    const harness = await replayHarness(200, { consumerIdleMs: IDLE });
+    const res = await post(harness.gateway, '/v1/chat/completions', BODY);
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.read();
+    await reader.cancel();
+    expect(await ledger(harness, res.headers.get('x-request-id')!)).toMatchObject({ status: 'aborted' });
+    expect(timers.length).toBeGreaterThan(0);
+    await vi.waitFor(() => expect(timers.every((t) => destroyed(t.timer))).toBe(true), { timeout: 5000 });
+  });
+
+  it('a deployment whose own consumerIdleMs is 0 (never): a reader that pauses 4 x the routing consumerIdleMs gets the whole answer', async () => {
+    const timers = trackBoundTimers();
+    const harness = await upstreamHarness(8, { own: { consumerIdleMs: 0 } });
+    const res = await post(harness.gateway, '/v1/chat/completions', BODY);
+    const text = await slowRead(res, IDLE * 4);
+    expect(await ledger(harness, res.headers.get('x-request-id')!)).toMatchObject({ status: 'success' });
+    expect(text).toContain('w7 ');
+    // An ordinary model stream: the router's watch only.
+    expect(timers).toEqual([]);
+  });
+
+  it("an escalated cascade whose reader stops is given up on by the gateway at the strong deployment's own consumerIdleMs", async () => {
+    const timers = trackBoundTimers();
+    h = await harness({ consumerIdleMs: 100 }, { consumerIdleMs: 300 });
+    const res = await post(h.gateway, '/v1/chat/completions', { model: 'math', messages: [{ role: 'user', content: 'go' }], stream: true });
+    expect(res.status).toBe(200);
+    const text = await slowRead(res, 2000);
+    expect(text).not.toContain('word399');
+    // The gateway's own error (not the cascade's, which a pull after the strong step gave up would get), at 300 ms.
+    const payload = JSON.parse(parseSse(text).at(-1)!.data) as { error: { code: string; message: string } };
+    expect(payload.error).toMatchObject({ code: 'timeout', message: expect.stringMatching(/^Timed out: the stream was abandoned: .*consumerIdleMs \(300 ms\)/) });
+    expect(await ledgerEntry(h, res.headers.get('x-request-id')!)).toMatchObject({ status: 'error', errorCode: 'timeout' });
+    expect(timers.filter((t) => t.name === 'idleCheck').length).toBeGreaterThan(0);
+  });
+
+  it('an escalated cascade whose strong deployment says consumerIdleMs 0 (never): a reader that pauses gets the whole answer', async () => {
+    const timers = trackBoundTimers();
+    h = await harness({ consumerIdleMs: 100 }, { consumerIdleMs: 0 });
+    const res = await post(h.gateway, '/v1/chat/completions', { model: 'math', messages: [{ role: 'user', content: 'go' }], stream: true });
+    expect(res.status).toBe(200);
+    const text = await slowRead(res, 800);
+    expect(text).toContain('word399');
+    expect(parseSse(text).at(-1)!.data).toBe('[DONE]');
+    expect(await ledger(h, res.headers.get('x-request-id')!)).toMatchObject({ status: 'success' });
+    expect(timers).toEqual([]);
+  });
+
+  it('gateway.fetch (in-process): an upstream silent for 4 x consumerIdleMs while the reader waits is not cut', async () => {
+    const harness = await upstreamHarness(4, { pause: { at: 2, ms: IDLE * 4 } });
+    const res = await post(harness.gateway, '/v1/chat/completions', BODY);
+    const text = await res.text();
+    expect(text).toContain('w3 ');
+    expect(parseSse(text).at(-1)!.data).toBe('[DONE]');
+    expect(await ledger(harness, res.headers.get('x-request-id')!)).toMatchObject({ status: 'success' });
+  });
+
+  it('an upstream that breaks off: the error event, ledgered as error, no bound timer left', async () => {
+    const timers = trackBoundTimers();
+    const harness = await upstreamHarness(6, { pause: { at: 2, ms: 200 }, breakAt: 3 });
+    const res = await post(harness.gateway, '/v1/chat/completions', BODY);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('"error"');
+    expect(await ledger(harness, res.headers.get('x-request-id')!)).toMatchObject({ status: 'error' });
+    expect(timers.every((t) => destroyed(t.timer))).toBe(true);
+  });
+
+  for (const [label, headers] of [
+    ['Node fast path', {}],
+    ['gateway.fetch path (Origin, CORS on)', { origin: ORIGIN }],
+  ] as const) {
+    it(`serveGateway, ${label}, upstream silent for 3 x consumerIdleMs: the whole answer, no bound timer made`, async () => {
+      const harness = await upstreamHarness(4, { pause: { at: 2, ms: IDLE * 3 } });
+      const { secret, served } = await serveWithKey(harness);
+      closeServed = () => served.close(0);
+      const timers = trackBoundTimers();
+      const res = await rawPost(served.url, secret, headers);
+      const text = await readAll(res);
+      expect(res.statusCode).toBe(200);
+      if ('origin' in headers) expect(res.headers['access-control-allow-origin']).toBe(ORIGIN);
+      expect(text).toContain('w3 ');
+      expect(parseSse(text).at(-1)!.data).toBe('[DONE]');
+      expect(timers).toEqual([]);
+      expect(await ledger(harness, res.headers['x-request-id'] as string)).toMatchObject({ status: 'success' });
+    });
+
+    it(`a held stream (streamHoldMs) read normally, ${label}: keep-alives, then the answer whole and in order`, async () => {
+      const harness = await upstreamHarness(20, { pause: { at: 0, ms: 2300 }, streamHoldMs: 1000 });
+      const { secret, served } = await serveWithKey(harness);
+      closeServed = () => served.close(0);
+      const res = await rawPost(served.url, secret, headers);
+      const text = await readAll(res);
+      expect(res.statusCode).toBe(200);
+      const lead = /^(: keep-alive\n\n)+/.exec(text)?.[0] ?? '';
+      expect(lead.length).toBeGreaterThan(0);
+      // No keep-alive after the first data frame; every frame after them is data, one role delta, one [DONE].
+      expect(text.slice(lead.length)).not.toContain(': keep-alive');
+      const frames = parseSse(text.slice(lead.length));
+      const deltas = frames.filter((f) => f.data !== '[DONE]').map((f) => (JSON.parse(f.data) as { choices: Array<{ delta?: { role?: string; content?: string } }> }).choices[0]?.delta);
+      expect(deltas.map((d) => d?.content ?? '').join('')).toBe(Array.from({ length: 20 }, (_, i) => `w${i} `).join(''));
+      expect(deltas.filter((d) => d?.role !== undefined)).toHaveLength(1);
+      expect(frames.filter((f) => f.data === '[DONE]')).toHaveLength(1);
+      expect(await ledger(harness, res.headers['x-request-id'] as string)).toMatchObject({ status: 'success' });
+    }, 20_000);
+  }
+
+  it('server close while a gateway.fetch stream waits on its upstream settles it, no bound timer left', async () => {
+    const harness = await upstreamHarness(4, { pause: { at: 1, ms: 3000 } });
+    const { secret, served } = await serveWithKey(harness);
+    const timers = trackBoundTimers();
+    const res = await rawPost(served.url, secret, { origin: ORIGIN });
+    res.resume();
+    await served.close(0);
+    const entry = await ledger(harness, res.headers['x-request-id'] as string);
+    expect(entry.status).not.toBe('success');
+    expect(timers.every((t) => destroyed(t.timer))).toBe(true);
+  });
 });

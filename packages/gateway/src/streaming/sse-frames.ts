@@ -51,10 +51,11 @@ export interface HeadEncoder extends StreamEncoder {
  * part; parts that encode to nothing are skipped), then, once the outcome is settled (ledger, budget, metrics), the finish frames or
  * the protocol's error event (never a silent end; none once the client is gone). `return()` (the
  * client went away) settles a stream that has not settled as `aborted` (aborting the upstream call first)
- * and closes the router stream. A client that stops reading is given up on, whatever the router stream is (a model's,
- * an escalated cascade's, a cache hit's replay): by the router (`consumerIdleMs`, `totalMs`: `routerFailed`), or here
- * once a write has waited `options.idleMs` for the client to take bytes (`clientIdle`); whichever comes first settles
- * the call (`error`, code `timeout`), exactly once, its error event the next frame. A hand-written iterator rather than an async generator: each part costs one
+ * and closes the router stream. A client that stops reading is given up on, whatever the router stream is: a model's by
+ * the router (`consumerIdleMs`, `totalMs`: `routerFailed`); one the router does not watch (an escalated cascade's, a
+ * cache hit's replay) here too, once a write has not drained for `options.idleMs` (the client took nothing of what was
+ * buffered) or the reader asked for no frame that long (`clientIdle`); whichever comes first settles the call (`error`,
+ * code `timeout`), exactly once, its error event the next frame. A hand-written iterator rather than an async generator: each part costs one
  * promise reaction instead of the generator's await and yield. Calls are served one after another.
  *
  * The encoder is told the answer's usage so far in `usage` parts, counted as `answerUsage` counts the result
@@ -220,7 +221,7 @@ export class SseFrames implements AsyncIterator<string, void> {
     this.opened.stream.result.catch((e: unknown) => this.routerFailed(e));
   }
 
-  /** A write has waited `idleMs` for the client to take bytes (`pipe`). */
+  /** A write has not drained for `idleMs`: the client took nothing of what was buffered (`pipe`). */
   private static stalledTooLong(frames: SseFrames): void {
     frames.clientIdle();
   }

@@ -1,4 +1,4 @@
-import type { FinishReason, LLMError, RouterResult, StreamPart, Usage } from '@llmrr/core';
+import type { DeploymentInfo, FinishReason, LLMError, RouterResult, StreamPart, Usage } from '@llmrr/core';
 import type { Reply } from '../http/reply.js';
 import type { OpenedStream, RoutePart } from './open-stream.js';
 import { SseFrames } from './sse-frames.js';
@@ -77,9 +77,11 @@ export interface SseResponseOptions {
    */
   abort?: AbortController | undefined;
   /**
-   * How long the client may take nothing (a write waiting for it to take bytes; through `next()`, no frame asked for)
-   * before the stream is given up on as the router gives up on a consumer: the call settled as a `timeout`, the router
-   * stream cancelled (`SseFrames`). The router's own bound (`consumerIdleMs`, `consumerIdleBound`); undefined: none.
+   * How long the client may take nothing (a write not drained: the client took nothing of what was buffered; through
+   * `next()`, no frame asked for) before the stream is given up on as the router gives up on a consumer: the call settled
+   * as a `timeout`, the router stream cancelled (`SseFrames`). Only for a stream the router does not watch itself (a
+   * cache hit's replay, a cascade's), with the limit the router would use (`unwatchedIdleBound`); undefined: none (an
+   * ordinary model stream: the router's own give-up settles it).
    */
   idleMs?: number | undefined;
   /**
@@ -131,11 +133,47 @@ export function sseHeaders(headers: Record<string, string>, requestId: string): 
 /** The router's default `consumerIdleMs` (core's `DEFAULT_CONSUMER_IDLE_MS`). */
 const DEFAULT_CONSUMER_IDLE_MS = 60_000;
 
+/** Timeouts as the router resolves a stream's idle-consumer limit from them (core's `StreamTimeouts`). */
+export interface IdleTimeouts {
+  readonly consumerIdleMs?: number | undefined;
+  readonly totalMs?: number | undefined;
+}
+
 /**
- * The gateway's bound on a client that takes nothing (`SseResponseOptions.idleMs`) from the router's timeouts: its
- * `consumerIdleMs` (0: none; unset: the router's default, 60 s).
+ * The idle-consumer limit the router resolves from `t` (core's `consumerIdleLimit`): `consumerIdleMs` (0: none); unset,
+ * none when `totalMs` bounds the call, else the router's default, 60 s.
  */
-export function consumerIdleBound(timeouts: { readonly consumerIdleMs?: number | undefined } | undefined): number | undefined {
-  const idle = timeouts?.consumerIdleMs ?? DEFAULT_CONSUMER_IDLE_MS;
-  return idle > 0 ? idle : undefined;
+export function consumerIdleLimit(t: IdleTimeouts | undefined): number | undefined {
+  const idle = t?.consumerIdleMs;
+  if (idle !== undefined) return idle > 0 ? idle : undefined;
+  const total = t?.totalMs;
+  return total !== undefined && total > 0 ? undefined : DEFAULT_CONSUMER_IDLE_MS;
+}
+
+/**
+ * The gateway's own bound on a client that takes nothing (`SseResponseOptions.idleMs`), for the streams the router does
+ * not watch itself; undefined for the others (an ordinary model stream: the router gives up on its consumer at the
+ * answering deployment's resolved limit, `SseFrames.routerFailed`). Read once, when the stream opened:
+ * - a cache hit's replay (`route.cached`: the router's, or a cascade step's): the limit of the routing timeouts;
+ * - a cascade (`cascade`: the deployments the call may use, given only when it named one) whose weak answer is replayed
+ *   (accepted, or kept after the strong step failed: `spent().replay`): the same;
+ * - an escalated cascade (its parts are the strong step's stream, whose router watch fails the strong stream, not the
+ *   cascade's, which the gateway does not pull): the strong step's resolved limit, as the router resolves it (the
+ *   answering deployment's `timeouts`, then the routing ones; the gateway sets no per-call timeouts).
+ */
+export function unwatchedIdleBound(opened: OpenedStream, routing: IdleTimeouts | undefined, cascade: readonly DeploymentInfo[] | undefined): number | undefined {
+  const route = opened.route;
+  if (route.cached !== false) return consumerIdleLimit(routing);
+  if (cascade === undefined) return undefined;
+  const spent = opened.stream.spent?.();
+  if (spent === undefined || spent.replay) return consumerIdleLimit(routing);
+  let own: IdleTimeouts | undefined;
+  for (const d of cascade) {
+    if (d.name === route.deployment) {
+      own = d.config.timeouts;
+      break;
+    }
+  }
+  if (own === undefined) return consumerIdleLimit(routing);
+  return consumerIdleLimit({ consumerIdleMs: own.consumerIdleMs ?? routing?.consumerIdleMs, totalMs: own.totalMs ?? routing?.totalMs });
 }
