@@ -67,6 +67,11 @@ export interface GatewayRouter {
    */
   readonly strategy?: string;
   /**
+   * Where relative model paths resolve (optional; core's `LLMRouter.modelFilesDir`): the admin API checks a tenant's
+   * gguf / onnx model's file there before it stores the model. Without it, the working directory.
+   */
+  readonly modelFilesDir?: string;
+  /**
    * The router's configuration; the gateway reads `routing.fallbacks` and `routing.fallbackToRanked` so a
    * budget reservation covers every deployment a request may fall back to. Optional: without it only the
    * requested model and per-call fallbacks are counted. Its `cache.semantic` (core's config) tells whether a

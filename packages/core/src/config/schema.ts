@@ -454,6 +454,10 @@ function checkUniqueNames(
     if (seen.has(m.name)) ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model name "${m.name}"` });
     seen.add(m.name);
   });
+  checkRoutingNames(cfg.models, ['models'], ctx);
+  (cfg.routing.cascades ?? []).forEach((c, i) => {
+    if (ROUTING_MODEL_NAMES.includes(c.name)) ctx.addIssue({ code: 'custom', path: ['routing', 'cascades', i, 'name'], message: reservedMessage(c.name) });
+  });
   const known = new Set(cfg.models.flatMap((m) => [m.name, (m as { alias?: string }).alias].filter((x): x is string => !!x)));
   const check = (names: string[], path: (string | number)[]) =>
     names.forEach((n, i) => {
@@ -520,8 +524,29 @@ function checkNoTenants(cfg: Record<string, unknown>, ctx: z.RefinementCtx): voi
 function checkTenants(cfg: { tenants: TenantConfig[] }, ctx: z.RefinementCtx): void {
   const ids = new Set<string>();
   cfg.tenants.forEach((t, i) => {
+    checkRoutingNames(t.models, ['tenants', i, 'models'], ctx);
     if (ids.has(t.id)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'id'], message: `duplicate tenant id "${t.id}"` });
     ids.add(t.id);
+  });
+}
+
+/**
+ * The model names a request uses to let the gateway choose (`@llmrr/gateway`: `model: "auto"`, routed over every
+ * model the caller may use): no model, alias or cascade may be named so, as a request naming it would never reach it.
+ */
+export const ROUTING_MODEL_NAMES: readonly string[] = Object.freeze(['auto', 'llmrr/auto']);
+
+function reservedMessage(name: string): string {
+  return `"${name}" is reserved: a gateway request naming it lets the router choose among all models, so nothing named so could be reached (reserved: ${ROUTING_MODEL_NAMES.join(', ')})`;
+}
+
+/** No model named or aliased like a routing name (`ROUTING_MODEL_NAMES`). */
+function checkRoutingNames(models: ReadonlyArray<{ name: string; alias?: string | undefined }>, at: (string | number)[], ctx: z.RefinementCtx): void {
+  models.forEach((m, i) => {
+    for (const field of ['name', 'alias'] as const) {
+      const v = m[field];
+      if (v !== undefined && ROUTING_MODEL_NAMES.includes(v)) ctx.addIssue({ code: 'custom', path: [...at, i, field], message: reservedMessage(v) });
+    }
   });
 }
 

@@ -600,7 +600,8 @@ describe('LLMRouter: streams', () => {
     const router = new LLMRouter({ models: [{ name: 'a', engine: 'mock', price: { input: 1, output: 1 }, options: { reply: 'one two three' } }] });
     const s = router.stream('hello');
     const parts = await collect(s);
-    expect(parts[0]).toEqual({ type: 'route', requestId: s.requestId, deployment: 'a', model: 'a', provider: 'mock', cached: false });
+    // With the price the deployment answers at (what a consumer bills a stream cut short with).
+    expect(parts[0]).toEqual({ type: 'route', requestId: s.requestId, deployment: 'a', model: 'a', provider: 'mock', cached: false, price: { input: 1, output: 1 } });
     expect(parts.filter((p) => p.type === 'text-delta').map((p) => (p as { delta: string }).delta).join('')).toBe('one two three');
     expect(parts.at(-1)!.type).toBe('finish');
     const result = await s.result;

@@ -1001,6 +1001,14 @@ export class LLMRouter {
   }
 
   /**
+   * The directory relative model paths (`path` of a gguf or onnx model, a tenant's own too) resolve against: the
+   * config's `modelsDir` (relative to `baseDir`), else `baseDir`, else the working directory.
+   */
+  get modelFilesDir(): string {
+    return this.engineContext.baseDir;
+  }
+
+  /**
    * Deployments with their config, capabilities, price and live stats (a v3 tenant's view when `tenant` is
    * given; without one, the view a call without a tenant plans in: a v3 config's `defaultTenant`, when the router
    * knows it, else the shared deployments; `null`: the shared deployments, whatever the `defaultTenant`, as the

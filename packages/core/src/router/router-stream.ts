@@ -393,7 +393,10 @@ async function* runStream(st: StreamState): AsyncGenerator<RouterStreamPart> {
     const ttftMs = elapsedMs(hooks.startedAt, won.value.firstContentAt);
     const live: LiveStream = { deployment: d, scope: held.scope, race: won.value.endsOnAbort ? undefined : held.scope, lease: held, iterator: won.value.iterator, acc, plan: planned, route, ttftMs, attempts };
     st.watch.handing();
-    yield { type: 'route', requestId: hooks.requestId, deployment: d.name, model: d.modelId, provider: d.provider, cached: false };
+    const routePart: Extract<RouterStreamPart, { type: 'route' }> = { type: 'route', requestId: hooks.requestId, deployment: d.name, model: d.modelId, provider: d.provider, cached: false };
+    // The price it answers at: a stream cut short is billed at it, whatever the deployment's config says by then.
+    if (d.price) routePart.price = d.price;
+    yield routePart;
     st.watch.resumed();
     const buffered = won.value.buffered;
     for (let i = 0; i < buffered.length; i++) {

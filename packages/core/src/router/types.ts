@@ -511,6 +511,12 @@ export type RouterStreamPart =
       cached: false | 'exact' | 'semantic';
       /** For a semantic-cache hit: the similarity score. */
       cacheScore?: number;
+      /**
+       * A live answer's: the price of the deployment answering, as it was when the router chose it (its config's, else
+       * the price table's row; absent when it has none): what a consumer bills a stream that breaks off or is abandoned
+       * with, whatever the deployment's config (a tenant's models changed or removed, the tenant deleted) says by then.
+       */
+      price?: Readonly<ModelPrice>;
     };
 
 export interface RouterStream extends AsyncIterable<RouterStreamPart> {

@@ -340,6 +340,10 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
           // A failure after the complete result (the encoder could not finish) is settled with the result's
           // usage and cost, which already include a cascade's weak step: nothing is estimated or added.
           const spent = o.result ? undefined : opened.stream.spent?.();
+          // The price the tokens streamed were served at: core's route part carries it (taken when it routed: a PATCH
+          // of the tenant's models since changes nothing); for a router whose route part does not, the deployment's
+          // as the call started (never a look-up when the call settles).
+          const price = o.result ? undefined : (route.price ?? all?.find((d) => d.name === route.deployment)?.price);
           await settle({
             status: o.status,
             ...(o.result ? { result: o.result } : {}),
@@ -351,6 +355,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
             ...(o.outputText ? { outputText: o.outputText } : {}),
             deployment: o.result?.deployment ?? route.deployment,
             provider: o.result?.provider ?? route.provider,
+            ...(price ? { price } : {}),
             ttftMs: o.ttftMs,
           });
         }

@@ -1,9 +1,12 @@
-import { LLMError, type DeploymentInfo, type LLMErrorCode } from '@llmrr/core';
+import { LLMError, ROUTING_MODEL_NAMES, type DeploymentInfo, type LLMErrorCode } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import type { GatewayRoutingConfig } from '../types.js';
 
-/** Model names that mean "let the router choose among everything this tenant may use". */
-export const AUTO_MODELS: ReadonlySet<string> = new Set(['auto', 'llmrr/auto']);
+/**
+ * Model names that mean "let the router choose among everything this tenant may use" (core's `ROUTING_MODEL_NAMES`:
+ * the config refuses a model, alias or cascade so named; the admin API a tenant's own model).
+ */
+export const AUTO_MODELS: ReadonlySet<string> = new Set(ROUTING_MODEL_NAMES);
 
 export interface ResolvedModel {
   /** What to pass as the router's `model` option (undefined for `auto`). */

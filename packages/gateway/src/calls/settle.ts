@@ -10,13 +10,14 @@ import {
   type Cost,
   type FailedAttemptSpend,
   type GenerateRequest,
+  type ModelPrice,
   type RouterResult,
   type StreamSpend,
   type Usage,
   type UsageEntryInput,
   type UsageStatus,
 } from '@llmrr/core';
-import { routerTenant, type Principal } from '../auth/principal.js';
+import type { Principal } from '../auth/principal.js';
 import { toPublicError } from '../http/error-body.js';
 import type { Admission } from '../tenancy/admission.js';
 import type { GatewayMetrics, RequestObservation } from '../metrics/gateway-metrics.js';
@@ -40,6 +41,12 @@ export interface Settlement {
   ttftMs?: number;
   deployment?: string;
   provider?: string;
+  /**
+   * The price of the deployment that served a stream which broke off or was abandoned (core's route part's `price`,
+   * taken when the router chose it): its tokens are billed at it, not at what the tenant's models say at settle time
+   * (changed, removed, the tenant deleted). Absent: the deployment has no price (a model id not in the price table): $0.
+   */
+  price?: Readonly<ModelPrice>;
   cached?: false | 'exact' | 'semantic';
   /** Text sent to the client before a stream broke off or was abandoned (to estimate usage when none was reported). */
   outputText?: string;
@@ -110,8 +117,8 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
         costUsd = spent.cost.totalUsd;
       } else {
         if (!s.result && s.costUsd === undefined && s.status !== 'success' && s.deployment !== undefined && !s.cached) {
-          // Tokens were produced (an abandoned or broken stream): they are paid for, at the deployment's price.
-          const partial = partialCallCost({ usage, outputText: s.outputText, request: call.request, price: deploymentPrice(deps, call, s.deployment) });
+          // Tokens were produced (an abandoned or broken stream): they are paid for, at the price they were served at.
+          const partial = partialCallCost({ usage, outputText: s.outputText, request: call.request, price: s.price });
           if (partial) ({ usage, costUsd } = partial);
         }
         if (spent) {
@@ -350,13 +357,4 @@ function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
 /** A non-negative finite number of USD (NaN fails the comparison). */
 function isAmount(usd: unknown): usd is number {
   return typeof usd === 'number' && usd >= 0 && usd < Infinity;
-}
-
-function deploymentPrice(deps: CallDeps, call: SettleCall, deployment: string) {
-  try {
-    return deps.router.models(routerTenant(call.principal)).find((d) => d.name === deployment)?.price;
-  } catch (e) {
-    deps.log('looking up the price of a broken-off call failed', call.requestId, e);
-    return undefined;
-  }
 }

@@ -147,7 +147,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s, audit) => {
       const input = validateBody(AdminTenantCreateSchema, await body(c));
       rejectRedacted(input.models);
-      checkTenantModels(input.models);
+      checkTenantModels(input.models, deps.router.modelFilesDir);
       checkCascadeNames(input.models);
       checkStrategy(input.preferences?.strategy);
       checkClientStrategies(input.preferences?.clientStrategies);
@@ -174,7 +174,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const id = c.req.param('id')!;
       const patch = validateBody(AdminTenantPatchSchema, await body(c));
       rejectRedacted(patch.models);
-      checkTenantModels(patch.models ?? undefined);
+      checkTenantModels(patch.models ?? undefined, deps.router.modelFilesDir);
       checkCascadeNames(patch.models);
       checkStrategy(patch.preferences?.strategy);
       checkClientStrategies(patch.preferences?.clientStrategies);

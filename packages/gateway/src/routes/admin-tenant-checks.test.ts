@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
 import { mockModel, post, type Harness } from '../test-support/harness.js';
 
@@ -133,6 +136,64 @@ describe('POST /admin/tenants with a model whose engine options are invalid', ()
     const model = { name: 'own', engine: 'anthropic', model: 'claude-sonnet-4-5', apiKey: 'sk-ant-test', options: { anthropicVersion: '2023-06-01' } };
     const created = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models: [model] });
     expect(created.status, await created.clone().text()).toBe(201);
+  });
+});
+
+/**
+ * A tenant's own model that could be stored but never reached: a `gguf` / `onnx` model whose `path` names no model
+ * file (the trial build does not open it; the engine did on the first request only, so every call was a 500), and a
+ * model named or aliased `auto` / `llmrr/auto` (the routing names: a request naming it was routed over every model
+ * the tenant may use, while `/v1/models` listed it). Each is a 400 naming the field, through POST and PATCH.
+ */
+describe("a tenant's own model that could never be reached", () => {
+  let h: Harness;
+  const admin = adminApi(() => h.gateway);
+  const dir = mkdtempSync(join(tmpdir(), 'llmrr-tenant-model-file-'));
+  writeFileSync(join(dir, 'text.gguf'), 'plain text, not a GGUF file\n');
+  writeFileSync(join(dir, 'model.gguf'), 'GGUF then what a real file has');
+  writeFileSync(join(dir, 'empty.onnx'), '');
+  writeFileSync(join(dir, 'model.onnx'), 'a protobuf message');
+
+  beforeEach(async () => {
+    h = await createAdminHarness();
+  });
+  afterEach(() => h.close());
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const CASES = [
+    { label: 'a gguf model whose path names no file', model: { name: 'local', engine: 'gguf', path: join(dir, 'missing.gguf') }, param: 'models.0.path', says: 'no model file' },
+    { label: 'a gguf model whose file is not GGUF', model: { name: 'local', engine: 'gguf', path: join(dir, 'text.gguf') }, param: 'models.0.path', says: 'not a GGUF model file' },
+    { label: 'a gguf model whose path is a directory', model: { name: 'local', engine: 'gguf', path: dir }, param: 'models.0.path', says: 'not a file' },
+    { label: 'an onnx model whose path names no file', model: { name: 'local', engine: 'onnx', path: join(dir, 'missing.onnx') }, param: 'models.0.path', says: 'no model file' },
+    { label: 'an onnx model whose file is empty', model: { name: 'local', engine: 'onnx', path: join(dir, 'empty.onnx') }, param: 'models.0.path', says: 'empty' },
+    { label: 'a model named auto', model: { name: 'auto', engine: 'mock' }, param: 'models.0.name', says: 'reserved' },
+    { label: 'a model named llmrr/auto', model: { name: 'llmrr/auto', engine: 'mock' }, param: 'models.0.name', says: 'reserved' },
+    { label: 'a model aliased auto', model: { name: 'mine', alias: 'auto', engine: 'mock' }, param: 'models.0.alias', says: 'reserved' },
+  ];
+  for (const c of CASES) {
+    it(`${c.label}: a 400 naming ${c.param} (POST and PATCH), nothing stored`, async () => {
+      const created = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models: [c.model] });
+      expect(created.status, await created.clone().text()).toBe(400);
+      const err = ((await created.json()) as { error: { param: string; message: string } }).error;
+      expect(err.param).toBe(c.param);
+      expect(err.message).toContain(c.says);
+      expect((await admin('GET', '/admin/tenants/acme')).status).toBe(404);
+      expect((await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme' })).status).toBe(201);
+      const patched = await admin('PATCH', '/admin/tenants/acme', { models: [c.model] });
+      expect(patched.status).toBe(400);
+      expect(((await patched.json()) as { error: { param: string } }).error.param).toBe(c.param);
+      expect(((await (await admin('GET', '/admin/tenants/acme')).json()) as { models?: unknown }).models).toBeUndefined();
+    });
+  }
+
+  it('a gguf file that starts with the magic and a non-empty onnx file are stored (the check does not load them)', async () => {
+    const models = [
+      { name: 'local-gguf', engine: 'gguf', path: join(dir, 'model.gguf') },
+      { name: 'local-onnx', engine: 'onnx', path: join(dir, 'model.onnx'), options: { task: 'embed' } },
+    ];
+    const created = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models });
+    expect(created.status, await created.clone().text()).toBe(201);
+    expect(((await created.json()) as { models: Array<{ name: string }> }).models.map((m) => m.name)).toEqual(['local-gguf', 'local-onnx']);
   });
 });
 

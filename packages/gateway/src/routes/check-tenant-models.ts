@@ -1,10 +1,14 @@
 import { LLMError, OpenAICompatibleOptionsSchema, defaultEngineContext, engineFactory, namedEnvContext, registeredEngines, type EngineContext, type EngineFactory, type ModelConfig } from '@llmrr/core';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { AUTO_MODELS } from '../calls/resolve-model.js';
 import { modelNameProblem } from '../schemas/model-name.js';
 
 /**
  * Checks a tenant's own models before they are stored: names unique within the tenant, and an engine
  * kind the gateway can build (the built-in ones and those added with core's `registerEngine`), and a name
- * and alias that requests can carry (`isModelName`: at most 256 characters, no control characters), and
+ * and alias that requests can carry (`isModelName`: at most 256 characters, no control characters) and that are not
+ * the routing names the gateway reserves (`auto`, `llmrr/auto`: `AUTO_MODELS`), and
  * settings the engine takes: the engine's factory is run once, as the router runs it on the model's first
  * request (it checks `options`, `path`, ...), with a fetch that refuses every call; the built-in factories
  * load no weights and open no connection when they build an engine. Bad input is a 400 naming the field
@@ -13,11 +17,12 @@ import { modelNameProblem } from '../schemas/model-name.js';
  * A tenant's model brings its own key and address: the router builds it with `setTenant(t, { useEnv: false })`, so
  * its engine reads only the variable the model names by `apiKeyEnv` (the operator's way to keep the tenant's upstream
  * key out of the tenant record: only the admin key sets models), never a preset's own (`OPENAI_API_KEY`,
- * `AZURE_OPENAI_ENDPOINT`). The trial build sees the same environment (an Azure model without `baseURL` is refused,
+ * `AZURE_OPENAI_ENDPOINT`). A local model's file (`gguf`, `onnx`: `path`, relative to the router's `modelFilesDir`)
+ * must be there and look like one (`checkModelFile`): the trial build does not open it. The trial build sees the same environment (an Azure model without `baseURL` is refused,
  * not sent to the server's `AZURE_OPENAI_ENDPOINT`), and a model whose provider needs a key and that has neither
  * `apiKey` nor `apiKeyEnv` is refused naming `models.<i>.apiKey` (it could never be called).
  */
-export function checkTenantModels(models: readonly ModelConfig[] | undefined): void {
+export function checkTenantModels(models: readonly ModelConfig[] | undefined, modelFilesDir?: string): void {
   if (!models) return;
   const names = new Set<string>();
   models.forEach((m, i) => {
@@ -25,6 +30,15 @@ export function checkTenantModels(models: readonly ModelConfig[] | undefined): v
       const value = m[field];
       const problem = value === undefined ? undefined : modelNameProblem(value);
       if (problem) throw new LLMError({ code: 'invalid_request', message: `models.${i}.${field} ${problem}`, param: `models.${i}.${field}` });
+      // A request naming `auto` / `llmrr/auto` is routed over every model the tenant may use: a model so named
+      // would be listed but never reached.
+      if (value !== undefined && AUTO_MODELS.has(value)) {
+        throw new LLMError({
+          code: 'invalid_request',
+          message: `models.${i}.${field} "${value}" is reserved: a request naming it lets the gateway choose among all the tenant's models (reserved: ${[...AUTO_MODELS].join(', ')})`,
+          param: `models.${i}.${field}`,
+        });
+      }
     }
     if (names.has(m.name)) {
       throw new LLMError({ code: 'invalid_request', message: `Duplicate model name "${m.name}" in models`, param: `models.${i}.name` });
@@ -40,6 +54,7 @@ export function checkTenantModels(models: readonly ModelConfig[] | undefined): v
     checkOwnOptions(m, i);
     const factory = engineFactory(m.engine)!;
     checkEngineSettings(factory, m, i);
+    checkModelFile(m, i, modelFilesDir);
     if (!m.apiKey && m.apiKeyEnv === undefined && factory.needsApiKey?.(m) === true) {
       throw new LLMError({
         code: 'invalid_request',
@@ -88,5 +103,48 @@ function checkEngineSettings(factory: EngineFactory, m: ModelConfig, i: number):
     const field = param ? `.${param.startsWith(own) ? param.slice(own.length) : param}` : '';
     const why = e instanceof Error ? e.message : String(e);
     throw new LLMError({ code: 'invalid_request', message: `models.${i}${field}: the ${m.engine} engine refuses this model: ${why}`, param: `models.${i}${field}` });
+  }
+}
+
+/**
+ * An enabled `gguf` or `onnx` model's `path` names a model file: a regular file there (relative paths against
+ * `modelFilesDir`, as the router resolves them; else the working directory), for `gguf` one that starts with the GGUF
+ * magic (`GGUF`), for `onnx` one that is not empty (an ONNX model is a protobuf message, which has no fixed magic
+ * to check). Else a 400 naming `models.<i>.path`: the engines open the file on the model's first request only, so
+ * such a model would be stored and every call to it would fail. (Only the admin's request waits on the check.)
+ */
+function checkModelFile(m: ModelConfig, i: number, modelFilesDir: string | undefined): void {
+  if (m.enabled === false || (m.engine !== 'gguf' && m.engine !== 'onnx') || !m.path) return;
+  const path = isAbsolute(m.path) ? m.path : resolve(modelFilesDir ?? process.cwd(), m.path);
+  const refuse = (why: string): never => {
+    throw new LLMError({ code: 'invalid_request', message: `models.${i}.path: ${why} (model "${m.name}", path "${m.path}")`, param: `models.${i}.path` });
+  };
+  let size: number;
+  try {
+    const info = statSync(path);
+    if (!info.isFile()) refuse(`${path} is not a file`);
+    size = info.size;
+  } catch (e) {
+    if (LLMError.isInstance(e)) throw e;
+    return refuse(`no model file at ${path}`);
+  }
+  if (m.engine === 'onnx') {
+    if (size === 0) refuse(`${path} is empty, not an ONNX model`);
+    return;
+  }
+  if (size < 4 || readHead(path) !== 'GGUF') refuse(`${path} is not a GGUF model file (it does not start with "GGUF")`);
+}
+
+/** The first 4 bytes of a file as Latin-1 ('' when they cannot be read). */
+function readHead(path: string): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(4);
+    return head.toString('latin1', 0, readSync(fd, head, 0, 4, 0));
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

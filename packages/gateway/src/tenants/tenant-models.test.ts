@@ -1,9 +1,12 @@
 import { LLMRouter, createStateStores, type RouterOptions, type StateStores } from '@llmrr/core';
+import type { ServerResponse } from 'node:http';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { adminApi, createAdminHarness, TEST_ADMIN_KEY } from '../test-support/admin-api.js';
 import { mockModel, post, sseJson, type Harness } from '../test-support/harness.js';
+import { startRawUpstream, type RawUpstream } from '../test-support/raw-upstream.js';
+import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 import type { Gateway } from '../types.js';
 
 /** A tenant's own model: a mock with its own reply, so answers show which deployment served. */
@@ -370,4 +373,111 @@ describe('tenant custom models and missed deletion notices (stores.tenantEvents)
       await stores.close();
     }
   });
+});
+
+/**
+ * A tenant's own model's stream that the client leaves after an admin changed the tenant's models mid-flight (removed,
+ * re-priced, the tenant deleted): the tokens streamed are billed at the price of the deployment that served them
+ * (core's route part carries it), not at what the router holds when the call settles (which was $0 for a removed
+ * model or a deleted tenant, and the new price for a re-priced one). Official `openai` client on a served gateway;
+ * the upstream is a raw OpenAI-wire server that streams some content and holds the stream open. The deleted-tenant
+ * case runs last (it deletes `acme`).
+ */
+describe("a tenant's own model's stream left by its client after a mid-flight change of the models", () => {
+  let raw: RawUpstream;
+  let gw: SdkGateway;
+  const held: ServerResponse[] = [];
+  let requests = 0;
+  const CONTENT = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ');
+  const chunk = (delta: object) =>
+    `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'up', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+
+  beforeAll(async () => {
+    raw = await startRawUpstream((_req, res) => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunk({ role: 'assistant', content: '' }));
+      res.write(chunk({ content: CONTENT }));
+      held.push(res); // never ends: the client leaves first
+    });
+    gw = await servedGateway({ models: [{ name: 'shared', engine: 'mock', options: { reply: 'shared' } }], gateway: { auth: { adminKey: TEST_ADMIN_KEY } }, upstreams: [raw] });
+  }, 30_000);
+  afterAll(async () => {
+    for (const r of held) r.destroy();
+    await gw?.close();
+  });
+
+  const admin = (method: string, path: string, body?: unknown) =>
+    fetch(`${gw.url}${path}`, { method, headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const ownModel = (price: { input: number; output: number }) => ({ name: 'own', engine: 'openai-compatible', baseURL: `${raw.url}/v1`, apiKey: 'tenant-key', model: 'up', price });
+  /** The router takes a change on the tenant's next read: another request of the tenant. */
+  const touch = async () => expect((await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${gw.secret}` } })).status).toBe(200);
+
+  /** Streams `own` with the official client, reads all the content, runs `between`, then leaves. Returns the row. */
+  async function leaveAfter(between: () => Promise<void>) {
+    const before = requests;
+    const controller = new AbortController();
+    const { data: stream, response } = await gw
+      .openai()
+      .chat.completions.create({ model: 'own', messages: [{ role: 'user', content: 'go' }], stream: true }, { signal: controller.signal })
+      .withResponse();
+    const id = response.headers.get('x-request-id')!;
+    const it = stream[Symbol.asyncIterator]();
+    let text = '';
+    while (!text.includes('word199')) text += (await it.next()).value?.choices[0]?.delta?.content ?? '';
+    expect(requests).toBe(before + 1);
+    await between();
+    controller.abort();
+    await it.return?.();
+    return vi.waitFor(
+      async () => {
+        const row = await gw.ledger.get(id);
+        expect(row).toBeDefined();
+        return row!;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+  }
+
+  it('with no change: the streamed tokens are billed at the model price', async () => {
+    expect((await admin('PATCH', '/admin/tenants/acme', { models: [ownModel({ input: 1000, output: 1000 })] })).status).toBe(200);
+    const row = await leaveAfter(async () => {});
+    expect(row.status).toBe('aborted');
+    expect(row.outputTokens).toBeGreaterThan(0);
+    expect(row.costUsd).toBeGreaterThan(0);
+  }, 30_000);
+
+  it('the model removed mid-flight: the tokens it streamed are still billed at its price', async () => {
+    expect((await admin('PATCH', '/admin/tenants/acme', { models: [ownModel({ input: 1000, output: 1000 })] })).status).toBe(200);
+    const control = await leaveAfter(async () => {});
+    const row = await leaveAfter(async () => {
+      expect((await admin('PATCH', '/admin/tenants/acme', { models: null })).status).toBe(200);
+      await touch();
+    });
+    expect(row.status).toBe('aborted');
+    expect(row.outputTokens).toBe(control.outputTokens);
+    expect(row.costUsd).toBeCloseTo(control.costUsd, 9);
+  }, 30_000);
+
+  it('the model re-priced mid-flight: the tokens streamed before are billed at the price they were served at', async () => {
+    expect((await admin('PATCH', '/admin/tenants/acme', { models: [ownModel({ input: 1000, output: 1000 })] })).status).toBe(200);
+    const control = await leaveAfter(async () => {});
+    const row = await leaveAfter(async () => {
+      expect((await admin('PATCH', '/admin/tenants/acme', { models: [ownModel({ input: 1, output: 1 })] })).status).toBe(200);
+      await touch();
+    });
+    expect(row.status).toBe('aborted');
+    expect(row.costUsd).toBeCloseTo(control.costUsd, 9);
+  }, 30_000);
+
+  it('the tenant deleted mid-flight: its in-flight call records its usage under its id, at the model price', async () => {
+    expect((await admin('PATCH', '/admin/tenants/acme', { models: [ownModel({ input: 1000, output: 1000 })] })).status).toBe(200);
+    const control = await leaveAfter(async () => {});
+    const row = await leaveAfter(async () => {
+      expect((await admin('DELETE', '/admin/tenants/acme')).status).toBe(200);
+    });
+    expect(row.tenantId).toBe('acme');
+    expect(row.outputTokens).toBe(control.outputTokens);
+    expect(row.costUsd).toBeCloseTo(control.costUsd, 9);
+  }, 30_000);
 });

@@ -156,8 +156,8 @@ describe('validate', () => {
     const r = validate({
       version: 3,
       models: [{ name: 'a', engine: 'mock' }, { name: 'b', engine: 'mock' }],
-      routing: { cascades: [{ name: 'auto', weak: 'a', strong: 'b' }] },
-      tenants: [{ id: 't', allowedModels: ['auto'] }],
+      routing: { cascades: [{ name: 'smart', weak: 'a', strong: 'b' }] },
+      tenants: [{ id: 't', allowedModels: ['smart'] }],
       defaultTenant: 'nope',
     });
     expect(r.valid).toBe(true);
