@@ -25,6 +25,8 @@ export interface CreateSemanticCacheOptions {
   now?: () => number;
   /** Relative SQLite paths resolve against this directory. */
   baseDir?: string;
+  /** Told what the store reports once (the SQLite store: rows cut at open, hits not written at close). Default: `console.warn`. */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -53,7 +55,7 @@ export async function createSemanticCache(input: SemanticCacheConfigInput, optio
   const s = config.store;
   if (s.type === 'sqlite') {
     const path = s.path === ':memory:' || s.path.startsWith('/') || !options.baseDir ? s.path : `${options.baseDir.replace(/[\\/]+$/, '')}/${s.path}`;
-    store = await SqliteSemanticStore.open(path, limits);
+    store = await SqliteSemanticStore.open(path, { ...limits, ...(options.warn ? { warn: options.warn } : {}) });
   } else if (s.type === 'redis') {
     store = await RedisSemanticStore.connect({ url: s.url, prefix: s.prefix, ...limits });
   } else {

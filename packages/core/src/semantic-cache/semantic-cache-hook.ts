@@ -36,6 +36,8 @@ export interface SemanticCacheHookDeps {
   onError?: (error: LLMError) => void;
   now?: () => number;
   baseDir?: string;
+  /** Told what the store reports once (`CreateSemanticCacheOptions.warn`). Default: `console.warn`. */
+  warn?: (message: string) => void;
   /** An already built cache (tests, custom stores); the config is then only used for `enabled`. */
   cache?: SemanticCache;
 }
@@ -136,6 +138,7 @@ export class SemanticCacheHook {
       ...(generate && config.guard !== undefined && config.guard !== 'miss' ? { guard: createModelGuard(generate) } : {}),
       ...(this.deps.now ? { now: this.deps.now } : {}),
       ...(this.deps.baseDir ? { baseDir: this.deps.baseDir } : {}),
+      ...(this.deps.warn ? { warn: this.deps.warn } : {}),
     });
   }
 

@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -8,7 +8,7 @@ import { createSemanticCache } from './create-semantic-cache.js';
 import { MemorySemanticStore, semanticEntryBytes } from './memory-semantic-store.js';
 import { SemanticCache } from './semantic-cache.js';
 import type { SemanticEntry } from './semantic-store.js';
-import { SqliteSemanticStore } from './sqlite-semantic-store.js';
+import { SQLITE_HITS_PER_WRITE, SqliteSemanticStore } from './sqlite-semantic-store.js';
 import { BagOfWordsEmbedder } from './__fixtures__/bag-of-words-embedder.js';
 import { entryOf, LruModel, MAX_BYTES, MAX_ENTRIES, rng, runOps, storeIds } from './__fixtures__/lru-model.js';
 
@@ -136,6 +136,24 @@ describe('SqliteSemanticStore', () => {
     await b.close();
   });
 
+  it('createSemanticCache passes its warn to the SQLite store: the one-time cut message reaches it, not console.warn', async () => {
+    const path = join(dir, 'log.db');
+    const a = await SqliteSemanticStore.open(path, { maxEntries: 10 });
+    await a.addMany([1, 2, 3].map((i) => ({ namespace: 'ns', tenant: 'acme', prompt: `q${i}`, vector: Float32Array.of(i, 1, 0, 0), answer: { ...answer(`a${i}`), createdAt: 0 }, expiresAt: Date.now() + 600_000 })));
+    await a.close();
+    const spy = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const warn = vi.fn();
+      const cache = await createSemanticCache({ enabled: true, maxEntries: 2, store: { type: 'sqlite', path } }, { warn });
+      await cache.close();
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0]![0]).toMatch(/cut 1 of 3 rows on open/);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('is built from config by createSemanticCache (path relative to baseDir)', async () => {
     const a = await createSemanticCache({ ...config, store: { type: 'sqlite', path: 'from-config.db' } }, { baseDir: dir });
     expect(a.backend.kind).toBe('sqlite');
@@ -246,6 +264,13 @@ describe('SqliteSemanticStore: recency in the file, and the cut when opened unde
     const b = await SqliteSemanticStore.open(path, { maxEntries: 2, now: () => 1_000, warn: () => {} });
     expect(await over(b).lookup(ask('alpha one'), scope)).toBeUndefined();
     expect(rowIds(path)).toEqual([2, 3]);
+    // Only the column is added: the kept rows are not rewritten (the order comes from the tie-break by id).
+    const peek = new BetterSqlite3(path, { readonly: true });
+    try {
+      expect(peek.prepare('SELECT last_used FROM llmrr_semantic_cache ORDER BY id').all()).toEqual([{ last_used: 0 }, { last_used: 0 }]);
+    } finally {
+      peek.close();
+    }
     await b.close();
   });
 
@@ -314,5 +339,198 @@ describe('memory and SQLite stores: byte accounting with expiry', () => {
       }
       await store.close();
     }
+  });
+});
+
+describe('SqliteSemanticStore: upgrade, pending hits and close', () => {
+  const row = (i: number, namespace = 'ns'): SemanticEntry => ({
+    namespace,
+    tenant: 'acme',
+    prompt: `question ${i}`,
+    vector: Float32Array.from({ length: 4 }, (_, k) => ((i * 7 + k) % 5) / 5 + 0.01),
+    answer: { text: `answer ${i}`, toolCalls: [], finishReason: 'stop', usage: makeUsage(1, 1), deployment: 'm', model: 'm', provider: 'p', createdAt: 0 },
+    expiresAt: Date.now() + 600_000,
+  });
+  const query = <T>(path: string, sql: string): T[] => {
+    const db = new BetterSqlite3(path, { readonly: true });
+    try {
+      return db.prepare(sql).all() as T[];
+    } finally {
+      db.close();
+    }
+  };
+  const fileIds = (path: string): number[] => query<{ id: number }>(path, 'SELECT id FROM llmrr_semantic_cache ORDER BY id').map((x) => x.id);
+  const sortedIds = (store: SqliteSemanticStore): number[] => storeIds(store).sort((a, b) => a - b);
+  /** A file as the release before `last_used` wrote it; `answerText` sizes the rows. */
+  const legacyFile = (path: string, rows: number, answerText = (i: number) => `answer ${i}`): void => {
+    const db = new BetterSqlite3(path);
+    db.pragma('journal_mode = WAL');
+    db.exec(`CREATE TABLE llmrr_semantic_cache (id INTEGER PRIMARY KEY AUTOINCREMENT, namespace TEXT NOT NULL, tenant TEXT NOT NULL, user_id TEXT,
+      prompt TEXT NOT NULL, vector BLOB NOT NULL, answer TEXT NOT NULL, expires_at INTEGER NOT NULL);
+      CREATE INDEX llmrr_semantic_cache_tenant ON llmrr_semantic_cache (tenant, user_id);`);
+    const ins = db.prepare('INSERT INTO llmrr_semantic_cache (namespace, tenant, user_id, prompt, vector, answer, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    db.transaction(() => {
+      for (let i = 0; i < rows; i++) {
+        const e = row(i);
+        ins.run(e.namespace, e.tenant, null, e.prompt, Buffer.from(e.vector.buffer), JSON.stringify({ ...e.answer, text: answerText(i) }), e.expiresAt);
+      }
+    })();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+  };
+
+  it('upgrades a large legacy file with one ALTER: no row is rewritten (the WAL stays small) and rows count as used in the order written', async () => {
+    const path = join(dir, 'big.db');
+    legacyFile(path, 20, (i) => `${i} ${'c'.repeat(500_000)}`);
+    const size = statSync(path).size;
+    const warn = vi.fn();
+    const store = await SqliteSemanticStore.open(path, { maxEntries: 18, maxSizeBytes: 1_000_000_000, warn });
+    expect(await store.size()).toBe(18);
+    expect(fileIds(path)).toEqual(Array.from({ length: 18 }, (_, i) => i + 3)); // the 2 written first are cut
+    expect(warn.mock.calls[0]![0]).toMatch(/cut 2 of 20 rows/);
+    expect(statSync(`${path}-wal`).size).toBeLessThan(size / 4);
+    await store.close();
+  }, 60_000);
+
+  it('opens a legacy file that another process upgrades between the column check and the ALTER (duplicate column)', async () => {
+    const path = join(dir, 'race.db');
+    legacyFile(path, 3);
+    const other = () => {
+      const db = new BetterSqlite3(path);
+      db.exec('ALTER TABLE llmrr_semantic_cache ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0');
+      db.close();
+    };
+    // The other process runs its upgrade right after this process's first PRAGMA table_info.
+    let raced = false;
+    const importer = async () => {
+      function Interleaved(file: string): BetterSqlite3.Database {
+        const db = new BetterSqlite3(file);
+        const prepare = db.prepare.bind(db);
+        db.prepare = ((sql: string) => {
+          const stmt = prepare(sql);
+          if (raced || !sql.startsWith('PRAGMA table_info')) return stmt;
+          const all = stmt.all.bind(stmt);
+          return Object.assign(stmt, { all: (...a: unknown[]) => { const r = all(...(a as [])); raced = true; other(); return r; } });
+        }) as typeof db.prepare;
+        return db;
+      }
+      return { default: Interleaved };
+    };
+    const store = await SqliteSemanticStore.open(path, { importer });
+    expect(raced).toBe(true);
+    expect(await store.size()).toBe(3);
+    await store.close();
+  });
+
+  it('a failed upgrade leaves the legacy file as it was, and the next open upgrades it', async () => {
+    const path = join(dir, 'failed.db');
+    legacyFile(path, 3);
+    const importer = async () => {
+      class FailingAlter extends BetterSqlite3 {
+        override exec(sql: string) {
+          if (sql.startsWith('ALTER TABLE')) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+          return super.exec(sql);
+        }
+      }
+      return { default: FailingAlter };
+    };
+    await expect(SqliteSemanticStore.open(path, { importer })).rejects.toThrow(/locked/);
+    expect(query<{ name: string }>(path, 'PRAGMA table_info(llmrr_semantic_cache)').map((c) => c.name)).not.toContain('last_used');
+    const store = await SqliteSemanticStore.open(path, { maxEntries: 2, warn: () => {} });
+    expect(fileIds(path)).toEqual([2, 3]);
+    await store.close();
+  });
+
+  it('rows an older release inserts after the upgrade (last_used 0) count as the most recently used, in the order written', async () => {
+    const path = join(dir, 'rollback.db');
+    const a = await SqliteSemanticStore.open(path, { maxEntries: 10 });
+    const ids = await a.addMany([row(1), row(2), row(3)]);
+    await a.close();
+    // The previous release (a rollback, or an old process still running) inserts with its own INSERT: last_used takes the default.
+    const db = new BetterSqlite3(path);
+    const oldInsert = db.prepare('INSERT INTO llmrr_semantic_cache (namespace, tenant, user_id, prompt, vector, answer, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const written = [4, 5].map((i) => {
+      const e = row(i);
+      return Number(oldInsert.run(e.namespace, e.tenant, null, e.prompt, Buffer.from(e.vector.buffer), JSON.stringify(e.answer), e.expiresAt).lastInsertRowid);
+    });
+    db.close();
+    const b = await SqliteSemanticStore.open(path, { maxEntries: 3, warn: () => {} });
+    expect(sortedIds(b)).toEqual([ids[2]!, ...written]);
+    expect(fileIds(path)).toEqual(sortedIds(b));
+    expect(storeIds(b)).toEqual([ids[2]!, ...written]); // recency order, least recent first
+    await b.close();
+  });
+
+  it(`writes at most ${SQLITE_HITS_PER_WRITE} pending hits with an insert, the oldest hit first; the rest with the next inserts or at close`, async () => {
+    const path = join(dir, 'hits.db');
+    const n = 600;
+    const store = await SqliteSemanticStore.open(path, { maxEntries: 1_000 });
+    const ids = await store.addMany(Array.from({ length: n }, (_, i) => row(i)));
+    const hitOrder = [...ids].reverse();
+    for (const id of hitOrder) await store.touch(id); // use sequence n+1 .. 2n
+    const hitsWritten = () => query<{ id: number }>(path, `SELECT id FROM llmrr_semantic_cache WHERE last_used > ${n} AND last_used <= ${2 * n} ORDER BY last_used`).map((x) => x.id);
+    expect(hitsWritten()).toEqual([]);
+    const added = [await store.add(row(n))];
+    expect(hitsWritten()).toEqual(hitOrder.slice(0, SQLITE_HITS_PER_WRITE));
+    added.push(await store.add(row(n + 1)));
+    expect(hitsWritten()).toEqual(hitOrder.slice(0, 2 * SQLITE_HITS_PER_WRITE));
+    await store.touch(hitOrder[0]!); // used again: now the newest hit, written last
+    await store.close();
+    expect(hitsWritten()).toEqual(hitOrder.slice(1));
+    const again = await SqliteSemanticStore.open(path, { maxEntries: 1_000 });
+    expect(storeIds(again)).toEqual([...hitOrder.slice(1), ...added, hitOrder[0]]); // least recently used first
+    await again.close();
+  });
+
+  it('close() closes the file even when writing the pending hits fails (another connection holds the write lock); the loss is logged', async () => {
+    const path = join(dir, 'busy.db');
+    const warn = vi.fn();
+    const store = await SqliteSemanticStore.open(path, { warn });
+    const id = await store.add(row(1));
+    await store.touch(id); // a pending hit: written at close
+    const holder = new BetterSqlite3(path);
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      await store.close(); // resolves after the busy timeout
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]![0]).toMatch(/1 hits not written at close .*locked/);
+    await expect(store.add(row(2))).rejects.toThrow(/not open/);
+    expect(fileIds(path)).toEqual([id]);
+  }, 30_000);
+
+  it('hits pending for rows erased by tenant or user are neither resurrected nor an error at the next insert or at close; other tenants untouched', async () => {
+    const path = join(dir, 'erase.db');
+    const store = await SqliteSemanticStore.open(path, { maxEntries: 10 });
+    const ids = await store.addMany([row(1), { ...row(2), tenant: 'globex' }, { ...row(3), user: 'u1' }, row(4)]);
+    for (const id of ids) await store.touch(id);
+    expect(await store.eraseUser('acme', 'u1')).toBe(1);
+    expect(await store.eraseTenant('globex')).toBe(1);
+    const fifth = await store.add(row(5));
+    await store.touch(ids[0]!);
+    await store.delete(ids[0]!);
+    await store.close();
+    expect(fileIds(path)).toEqual([ids[3]!, fifth]);
+    const again = await SqliteSemanticStore.open(path, { maxEntries: 10 });
+    expect(sortedIds(again)).toEqual([ids[3]!, fifth]);
+    await again.close();
+  });
+
+  it('a bound by count and by bytes together: the file keeps exactly the most recently used rows that fit both, across namespaces', async () => {
+    const path = join(dir, 'both.db');
+    const a = await SqliteSemanticStore.open(path, { maxEntries: 100 });
+    const ids = await a.addMany(Array.from({ length: 12 }, (_, i) => row(i, i % 2 ? 'n1' : 'n2')));
+    for (const i of [0, 3, 5]) await a.touch(ids[i]!); // used last: 0, 3, 5 (in that order)
+    await a.close();
+    const per = semanticEntryBytes(row(10, 'n1'));
+    const warn = vi.fn();
+    const b = await SqliteSemanticStore.open(path, { maxEntries: 5, maxSizeBytes: per * 4 + 10, warn });
+    expect(sortedIds(b)).toEqual([ids[0]!, ids[3]!, ids[5]!, ids[11]!].sort((x, y) => x - y));
+    expect(fileIds(path)).toEqual(sortedIds(b));
+    expect(warn.mock.calls[0]![0]).toMatch(/cut 8 of 12 rows .*maxSizeBytes/);
+    await b.close();
   });
 });

@@ -19,11 +19,14 @@ CREATE TABLE IF NOT EXISTS llmrr_semantic_cache (
 CREATE INDEX IF NOT EXISTS llmrr_semantic_cache_tenant ON llmrr_semantic_cache (tenant, user_id);
 `;
 
-/** Files written before `last_used` existed: the column, their rows' recency by id (oldest written first). */
-const ADD_LAST_USED = `
-ALTER TABLE llmrr_semantic_cache ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0;
-UPDATE llmrr_semantic_cache SET last_used = id;
-`;
+/**
+ * Files written before `last_used` existed get the column only: their rows all read 0, and the load's tie-break by id
+ * (`ORDER BY last_used DESC, id DESC`) makes them used in the order written - no row is rewritten.
+ */
+const ADD_LAST_USED = 'ALTER TABLE llmrr_semantic_cache ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0';
+
+/** At most this many pending hits are written with one insert (the oldest first); the rest wait for the next, or close. */
+export const SQLITE_HITS_PER_WRITE = 256;
 
 interface Row {
   id: number;
@@ -44,7 +47,7 @@ function vectorBytes(v: Float32Array): Buffer {
 export interface SqliteSemanticStoreOptions extends MemorySemanticStoreOptions {
   /** Seam for tests: the dynamic import. */
   importer?: (specifier: string) => Promise<unknown>;
-  /** Told once at open when rows are cut to fit the bounds. Default: `console.warn`. */
+  /** Told once at open when rows are cut to fit the bounds, and when the hits pending at close cannot be written. Default: `console.warn`. */
   warn?: (message: string) => void;
 }
 
@@ -54,9 +57,9 @@ export interface SqliteSemanticStoreOptions extends MemorySemanticStoreOptions {
  * survives a restart. One process per file (for several processes, use the Redis store).
  *
  * Recency survives a restart too: each row carries `last_used`, a use sequence (set on insert; a hit's new value is
- * kept in process and written with the next insert or at `close`, so hits since the last write are lost if the
- * process dies). `open` reads the rows most recently used first, stops at `maxEntries`/`maxSizeBytes`, deletes
- * the rest in SQL (the least recently used) and says so once (`warn`).
+ * kept in process and written with the next insert - at most `SQLITE_HITS_PER_WRITE`, the oldest first - or at
+ * `close`, so hits not yet written are lost if the process dies). `open` reads the rows most recently used first,
+ * stops at `maxEntries`/`maxSizeBytes`, deletes the rest in SQL (the least recently used) and says so once (`warn`).
  */
 export class SqliteSemanticStore extends MemorySemanticStore {
   override readonly kind = 'sqlite';
@@ -68,10 +71,12 @@ export class SqliteSemanticStore extends MemorySemanticStore {
   #seq = 0;
   /** Hits not yet written: id -> use sequence (at most one per entry). */
   readonly #touched = new Map<number, number>();
+  readonly #warn: (message: string) => void;
 
   private constructor(db: BetterSqlite3.Database, options: SqliteSemanticStoreOptions) {
     super(options);
     this.#db = db;
+    this.#warn = options.warn ?? ((m: string) => console.warn(m));
     this.#insert = db.prepare(
       'INSERT INTO llmrr_semantic_cache (namespace, tenant, user_id, prompt, vector, answer, expires_at, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -90,14 +95,28 @@ export class SqliteSemanticStore extends MemorySemanticStore {
     if (path !== ':memory:') db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
-    const columns = db.prepare('PRAGMA table_info(llmrr_semantic_cache)').all() as Array<{ name: string }>;
-    if (!columns.some((c) => c.name === 'last_used')) db.transaction(() => db.exec(ADD_LAST_USED))();
+    const hasLastUsed = () => (db.prepare('PRAGMA table_info(llmrr_semantic_cache)').all() as Array<{ name: string }>).some((c) => c.name === 'last_used');
+    if (!hasLastUsed()) {
+      try {
+        db.exec(ADD_LAST_USED);
+      } catch (e) {
+        // Another process upgraded the file between the check and the ALTER: the column is there, go on.
+        if (!/duplicate column name/i.test(String((e as Error)?.message)) || !hasLastUsed()) throw e;
+      }
+    }
     db.exec('CREATE INDEX IF NOT EXISTS llmrr_semantic_cache_last_used ON llmrr_semantic_cache (last_used)');
+    // Rows an older release inserted after the upgrade (a rollback) read last_used 0 although they are newer than every
+    // row this release wrote: place them after those rows, in the order written. Rows from before the upgrade (ids
+    // below the first row this release wrote) keep 0. Only such rows are rewritten; usually there are none.
+    const top = (db.prepare('SELECT max(last_used) AS m FROM llmrr_semantic_cache').get() as { m: number | null }).m ?? 0;
+    if (top > 0) {
+      db.prepare('UPDATE llmrr_semantic_cache SET last_used = id + ? WHERE last_used = 0 AND id > (SELECT min(id) FROM llmrr_semantic_cache WHERE last_used > 0)').run(top);
+    }
     const store = new SqliteSemanticStore(db, options);
     const cut = store.#load();
     if (cut) {
       const why = cut.bound === 'maxEntries' ? `cache.semantic.maxEntries (${store.maxEntries})` : `cache.semantic.maxSizeBytes (${store.maxSizeBytes} bytes)`;
-      (options.warn ?? ((m: string) => console.warn(m)))(
+      store.#warn(
         `[llmrr] semantic cache ${path}: cut ${cut.rows} of ${cut.rows + cut.kept} rows on open, the least recently used, to fit ${why}; ` +
           `the ${cut.kept} kept hold ${cut.keptBytes} bytes. Raise cache.semantic.maxSizeBytes (and maxEntries) to keep more (see docs/caching.md).`,
       );
@@ -144,16 +163,23 @@ export class SqliteSemanticStore extends MemorySemanticStore {
     return { rows, kept: kept.length, keptBytes: bytes, bound };
   }
 
-  /** Writes the hits not yet written (with the next insert, or at close). */
-  #writeTouched(): void {
-    if (this.#touched.size === 0) return;
-    for (const [id, used] of this.#touched) this.#setUsed.run(used, id);
-    this.#touched.clear();
+  /**
+   * Writes up to `limit` of the hits not yet written, the oldest hit first (with the next insert: a bounded number, so
+   * a request never writes thousands; at close: all). Any subset keeps the file's order a possible recency order.
+   */
+  #writeTouched(limit: number): void {
+    let n = 0;
+    for (const [id, used] of this.#touched) {
+      if (n++ >= limit) break;
+      this.#setUsed.run(used, id);
+      this.#touched.delete(id);
+    }
   }
 
   override async touch(id: number): Promise<void> {
     if (!this.catalog.get(id)) return;
     this.catalog.touch(id);
+    this.#touched.delete(id); // (re-inserted last: the map stays in hit order, oldest first)
     this.#touched.set(id, ++this.#seq);
   }
 
@@ -161,7 +187,7 @@ export class SqliteSemanticStore extends MemorySemanticStore {
     if (this.oversized(entry)) return 0;
     const insert = () => this.#insert.run(entry.namespace, entry.tenant, entry.user ?? null, entry.prompt, vectorBytes(entry.vector), JSON.stringify(entry.answer), entry.expiresAt, ++this.#seq);
     // (one transaction with the hits not yet written, when there are some)
-    const info = this.#touched.size === 0 ? insert() : this.#db.transaction(() => (this.#writeTouched(), insert()))();
+    const info = this.#touched.size === 0 ? insert() : this.#db.transaction(() => (this.#writeTouched(SQLITE_HITS_PER_WRITE), insert()))();
     const id = this.claimId(Number(info.lastInsertRowid));
     this.catalog.put(id, this.meta(entry), entry.vector);
     await this.dropped(await this.evict());
@@ -171,7 +197,7 @@ export class SqliteSemanticStore extends MemorySemanticStore {
   override async addMany(entries: readonly SemanticEntry[]): Promise<number[]> {
     const ids: number[] = [];
     this.#db.transaction(() => {
-      this.#writeTouched();
+      this.#writeTouched(SQLITE_HITS_PER_WRITE);
       for (const e of entries) ids.push(this.oversized(e) ? 0 : Number(this.#insert.run(e.namespace, e.tenant, e.user ?? null, e.prompt, vectorBytes(e.vector), JSON.stringify(e.answer), e.expiresAt, ++this.#seq).lastInsertRowid));
     })();
     this.catalog.putMany(entries.flatMap((entry, i) => (ids[i] === 0 ? [] : [{ id: this.claimId(ids[i]!), meta: this.meta(entry), vector: entry.vector }])));
@@ -181,11 +207,13 @@ export class SqliteSemanticStore extends MemorySemanticStore {
 
   protected override async dropped(ids: number[]): Promise<void> {
     if (ids.length === 0) return;
+    for (const id of ids) this.#touched.delete(id);
     this.#db.transaction((list: number[]) => list.forEach((id) => this.#deleteOne.run(id)))(ids);
   }
 
   override async delete(id: number): Promise<boolean> {
     const removed = this.catalog.remove(id);
+    this.#touched.delete(id);
     const n = this.#deleteOne.run(id).changes;
     return removed || n > 0;
   }
@@ -198,7 +226,14 @@ export class SqliteSemanticStore extends MemorySemanticStore {
 
   override async close(): Promise<void> {
     if (!this.#db.open) return;
-    this.#db.transaction(() => this.#writeTouched())();
-    this.#db.close();
+    try {
+      this.#db.transaction(() => this.#writeTouched(this.#touched.size))(); // (at most maxEntries: one per live entry)
+    } catch (e) {
+      // The file stays consistent (the transaction rolled back); only these hits' recency is lost.
+      this.#warn(`[llmrr] semantic cache: ${this.#touched.size} hits not written at close (${(e as Error)?.message ?? e}); their recency is lost.`);
+    } finally {
+      this.#touched.clear();
+      this.#db.close();
+    }
   }
 }
