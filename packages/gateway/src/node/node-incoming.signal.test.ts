@@ -236,6 +236,20 @@ describe.each([
   ['gateway.fetch (a browser request, CORS on)', true],
 ])('a client that leaves while sending its request body: %s', (_path, browser) => {
   let gw: SdkGateway;
+  /** A raw connection to the gateway that keeps reading after it sends FIN (half-open): what it read, when it closed. */
+  const halfOpenClient = async () => {
+    const u = new URL(gw.url);
+    const socket = connect({ host: u.hostname, port: Number(u.port), allowHalfOpen: true });
+    socket.on('error', () => {});
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    return { socket, chunks, closed };
+  };
+  /** A chat completion's request head announcing a `len`-byte body (a browser's origin on the CORS path). */
+  const head = (len: number) =>
+    `POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\n${browser ? 'origin: https://app.example.com\r\n' : ''}authorization: Bearer ${gw.secret}\r\ncontent-type: application/json\r\ncontent-length: ${len}\r\n\r\n`;
   beforeAll(async () => {
     gw = await servedGateway({ models: [mockModel('mock')], ...(browser ? { gateway: { cors: { origins: '*' } } } : {}) });
   });
@@ -250,9 +264,7 @@ describe.each([
     socket.on('error', () => {});
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     // Half of a 1000-byte body, then the client is gone (its connection reset: RST).
-    socket.write(
-      `POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\n${browser ? 'origin: https://app.example.com\r\n' : ''}authorization: Bearer ${gw.secret}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":"mock","messages":[`,
-    );
+    socket.write(head(1000) + '{"model":"mock","messages":[');
     // The gateway has the request (its headers) and is reading the body.
     await taken;
     socket.resetAndDestroy();
@@ -265,16 +277,8 @@ describe.each([
   it('a body cut short by a half-close (the client still reading): the 400 it reads is what is counted (invalid_request), not aborted', async () => {
     const before = metricSum(await metrics(), 'llm_requests_total', /tenant="acme"/);
     const taken = requestsTaken(gw.served.server, 1);
-    const u = new URL(gw.url);
-    const socket = connect({ host: u.hostname, port: Number(u.port), allowHalfOpen: true });
-    socket.on('error', () => {});
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    socket.write(
-      `POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\n${browser ? 'origin: https://app.example.com\r\n' : ''}authorization: Bearer ${gw.secret}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":"mock","messages":[`,
-    );
+    const { socket, chunks, closed } = await halfOpenClient();
+    socket.write(head(1000) + '{"model":"mock","messages":[');
     await taken;
     // The client says it sends nothing more (FIN), still reading: node:http's parser fails the body ("Invalid EOF
     // state"), and the server answers 400, then closes.
@@ -293,15 +297,7 @@ describe.each([
   it('a keep-alive connection whose second body is cut short by a half-close: the first request is its own success, the second invalid_request, nothing aborted', async () => {
     const count = async (status: string) => metricSum(await metrics(), 'llm_requests_total', new RegExp(`status="${status}"`));
     const before = { all: metricSum(await metrics(), 'llm_requests_total', /tenant="acme"/), success: await count('success'), invalid: await count('invalid_request'), aborted: await count('aborted') };
-    const u = new URL(gw.url);
-    const socket = connect({ host: u.hostname, port: Number(u.port), allowHalfOpen: true });
-    socket.on('error', () => {});
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    const head = (len: number) =>
-      `POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\n${browser ? 'origin: https://app.example.com\r\n' : ''}authorization: Bearer ${gw.secret}\r\ncontent-type: application/json\r\ncontent-length: ${len}\r\n\r\n`;
+    const { socket, chunks, closed } = await halfOpenClient();
     const body = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
     socket.write(head(Buffer.byteLength(body)) + body);
     await vi.waitFor(() => expect(Buffer.concat(chunks).toString('latin1')).toMatch(/"object":"chat\.completion"[\s\S]*\}\s*$/), { timeout: 8000, interval: 10 });

@@ -147,22 +147,45 @@ describe('a budget against calls whose history carries a large tool call (real O
  * "a\nb\nc\n..." into a token per letter and per newline (the pre-tokenizer keeps letters and line breaks apart), so
  * this 2,000-byte text is 2,000 tokens, not the ~500 of English prose at 4 bytes a token.
  */
+/**
+ * Holds each upstream answer until every one of `calls` has reached the upstream (`arrive`) or been refused
+ * (`refuse`): all reservations are taken before any call settles, as for calls arriving together.
+ */
+function arrivalGate(calls: number): { readonly arrived: number; arrive(): Promise<void>; refuse(): void } {
+  let arrived = 0;
+  let refused = 0;
+  let open = false;
+  const waiting: Array<() => void> = [];
+  const release = (): void => {
+    if (open || arrived + refused < calls) return;
+    open = true;
+    for (const go of waiting.splice(0)) go();
+  };
+  return {
+    get arrived() {
+      return arrived;
+    },
+    arrive: () => {
+      arrived++;
+      return new Promise<void>((go) => {
+        if (open) return go();
+        waiting.push(go);
+        release();
+      });
+    },
+    refuse: () => {
+      refused++;
+      release();
+    },
+  };
+}
+
 const BYTE_TOKENS_TEXT = Array.from({ length: 1_000 }, (_, i) => `${String.fromCharCode(97 + (i % 26))}\n`).join('');
 
 describe('a budget against concurrent chat calls whose text is one token a byte (openai client, served gateway)', () => {
   it('settles no more than the budget, whatever the calls were billed', async () => {
     const calls = 10;
-    let arrived = 0;
-    let refused = 0;
-    let open = false;
-    const held: Array<() => void> = [];
-    // Every answer is held until each call has reached the upstream or been refused: all reservations are taken
-    // before any call settles, as for calls arriving together.
-    const release = (): void => {
-      if (open || arrived + refused < calls) return;
-      open = true;
-      for (const answer of held.splice(0)) answer();
-    };
+    const gate = arrivalGate(calls);
     // An OpenAI-wire upstream billing what such text costs: one token a byte of each message's content, plus
     // OpenAI's framing (3 a message, 3 priming the reply).
     const upstream = await startRawUpstream((_req, res, raw) => {
@@ -172,7 +195,7 @@ describe('a budget against concurrent chat calls whose text is one token a byte 
       const answer = () =>
         res.writeHead(200, { 'content-type': 'application/json' }).end(
           JSON.stringify({
-            id: `chatcmpl-${arrived}`,
+            id: `chatcmpl-${gate.arrived}`,
             object: 'chat.completion',
             created: 1,
             model: 'gpt-test',
@@ -180,10 +203,7 @@ describe('a budget against concurrent chat calls whose text is one token a byte 
             usage: { prompt_tokens: prompt, completion_tokens: 1, total_tokens: prompt + 1 },
           }),
         );
-      arrived++;
-      held.push(answer);
-      if (open) answer();
-      else release();
+      void gate.arrive().then(answer);
     });
     const h = await createHarness({
       stores: 'memory',
@@ -201,8 +221,7 @@ describe('a budget against concurrent chat calls whose text is one token a byte 
           client.chat.completions.create({ model: 'remote', max_tokens: 1, messages: [{ role: 'user', content: BYTE_TOKENS_TEXT }] }).then(
             () => 200,
             (e: unknown) => {
-              refused++;
-              release();
+              gate.refuse();
               return (e as { status?: number }).status;
             },
           ),
@@ -282,15 +301,7 @@ describe('a budget against concurrent /v1/messages calls with one small tool (an
     /** Anthropic's documented tool-use system prompt, tool_choice auto or none (Claude 4 family). */
     const toolUseSystemPrompt = 346;
     const calls = 10;
-    let arrived = 0;
-    let refused = 0;
-    let open = false;
-    const waiting: Array<() => void> = [];
-    const release = (): void => {
-      if (open || arrived + refused < calls) return;
-      open = true;
-      for (const go of waiting.splice(0)) go();
-    };
+    const gate = arrivalGate(calls);
     // An Anthropic-wire upstream that bills as Anthropic documents: the tool-use system prompt plus the request's text
     // and tool schema at a generous 4 bytes a token (not one a byte: even typical text overran the bound).
     const upstream = await startAnthropicWireServer({
@@ -298,12 +309,7 @@ describe('a budget against concurrent /v1/messages calls with one small tool (an
       handler: async (r) => {
         const body = r.body as { messages: unknown; tools?: unknown };
         const prompt = toolUseSystemPrompt + Math.ceil(Buffer.byteLength(JSON.stringify(body.messages)) / 4) + Math.ceil(Buffer.byteLength(JSON.stringify(body.tools ?? [])) / 4);
-        arrived++;
-        // Every answer waits until each call reached the upstream or was refused: all reservations are taken first.
-        await new Promise<void>((go) => {
-          waiting.push(go);
-          release();
-        });
+        await gate.arrive();
         return { content: 'It is sunny.', usage: { input_tokens: prompt, output_tokens: 1 } };
       },
     });
@@ -323,8 +329,7 @@ describe('a budget against concurrent /v1/messages calls with one small tool (an
           client.messages.create({ model: 'claude', max_tokens: 1, tools, messages: [{ role: 'user', content: 'Weather in Oslo?' }] }).then(
             () => 200,
             (e: unknown) => {
-              refused++;
-              release();
+              gate.refuse();
               return (e as { status?: number }).status;
             },
           ),

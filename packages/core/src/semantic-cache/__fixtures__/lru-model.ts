@@ -7,16 +7,8 @@ import { makeUsage } from '../../spec/index.js';
 import { semanticEntryBytes, type MemorySemanticStore } from '../memory-semantic-store.js';
 import type { SemanticEntry, SemanticStore } from '../semantic-store.js';
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG of the random operations (core's mulberry32). */
+export { seededRandom as rng } from '../../util/seeded-random.js';
 
 export const FAR = 4_000_000_000_000;
 export const MAX_ENTRIES = 8;
