@@ -79,11 +79,11 @@ cache:
   });
 
   it('cache.semantic.guardModel naming nothing is refused; an alias or a cascade is valid', async () => {
-    const models = `models:\n  - { name: a, engine: mock, alias: small }\n  - { name: b, engine: mock }\nrouting:\n  cascades: [{ name: auto, weak: a, strong: b }]\n`;
+    const models = `models:\n  - { name: a, engine: mock, alias: small }\n  - { name: b, engine: mock }\nrouting:\n  cascades: [{ name: smart, weak: a, strong: b }]\n`;
     const bad = t.write('guard-bad.yaml', `${models}cache:\n  semantic: { enabled: true, guard: verify, guardModel: judge }\n`);
     const v = await runCli(['config', 'validate', bad], { cwd: t.dir });
     expect({ code: v.code, stderr: v.stderr }).toMatchObject({ code: 2, stderr: expect.stringMatching(/cache\.semantic\.guardModel .*unknown model "judge"/) });
-    for (const name of ['small', 'auto']) {
+    for (const name of ['small', 'smart']) {
       const ok = t.write(`guard-${name}.yaml`, `${models}cache:\n  semantic: { enabled: true, guard: verify, guardModel: ${name} }\n`);
       expect(await runCli(['config', 'validate', ok], { cwd: t.dir })).toMatchObject({ code: 0, stderr: '' });
     }
