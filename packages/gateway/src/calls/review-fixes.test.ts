@@ -127,9 +127,12 @@ describe('settling a stream that broke off', () => {
     const principal = { tenantId: 'acme', tenant, key: undefined, demo: false };
     const deps = { router: h.router, stores: h.stores, metrics: undefined, now: Date.now, defaultMaxOutputTokens: 256, rateLimitOutputTokens: 256, log: () => {} };
     const request = { messages: [{ role: 'user' as const, content: 'tell me a long story' }] };
+    // The price the stream was served at (core's route part carries it; the model call passes it on).
+    const price = h.router.models().find((d) => d.name === 'mock')!.price;
+    expect(price).toBeDefined();
     for (const [id, cached] of [['req-cached', 'exact'], ['req-fresh', false]] as const) {
       const settler = createSettler(deps, { endpoint: '/v1/chat/completions', model: 'mock', stream: true, principal, requestId: id, startedAt: Date.now(), startedMono: performance.now(), request });
-      await settler.settle({ status: 'aborted', deployment: 'mock', provider: 'mock', outputText: 'Once upon a time there was', cached }, undefined);
+      await settler.settle({ status: 'aborted', deployment: 'mock', provider: 'mock', outputText: 'Once upon a time there was', cached, price }, undefined);
     }
     const cachedEntry = await h.stores!.ledger.get('req-cached');
     const freshEntry = await h.stores!.ledger.get('req-fresh');
