@@ -1,11 +1,13 @@
+import { makeUsage, SqliteSemanticStore } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
+import type { GatewayLogEntry } from '@llmrr/gateway';
 import OpenAI from 'openai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { findStoriesModel } from './default-config.js';
 import { readSettings } from './settings.js';
 import { startServer, type RunningServer } from './start-server.js';
@@ -115,6 +117,38 @@ describe('configuration', () => {
       const server = await startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory' }, dir), () => {});
       await server.close(500);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('logs what the semantic cache reports once (a SQLite file cut at open to fit maxEntries) to the server log at level warn, not console.warn', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-gw-semantic-warn-'));
+    const spy = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      // A file written under a larger bound: three rows, opened by a server whose cache keeps two.
+      const seed = await SqliteSemanticStore.open(join(dir, 'semantic.db'), { maxEntries: 10 });
+      const answer = { text: 'a', toolCalls: [], finishReason: 'stop' as const, usage: makeUsage(1, 1), deployment: 'chat', model: 'mock', provider: 'mock', createdAt: 0 };
+      await seed.addMany([1, 2, 3].map((i) => ({ namespace: 'ns', tenant: 'demo', prompt: `q${i}`, vector: Float32Array.of(i, 1, 0, 0), answer, expiresAt: Date.now() + 600_000 })));
+      await seed.close();
+      writeFileSync(
+        join(dir, 'llmrr.config.yaml'),
+        'models:\n  - name: chat\n    engine: mock\n  - name: emb\n    engine: mock\n    capabilities: [embeddings]\n' +
+          'cache:\n  semantic:\n    enabled: true\n    embedder: emb\n    maxEntries: 2\n    store: { type: sqlite, path: semantic.db }\n',
+      );
+      const logged: GatewayLogEntry[] = [];
+      const server = await startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory' }, dir), (e) => logged.push(e));
+      try {
+        const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+        await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hello there' }] }); // builds the cache
+        const warned = logged.filter((e) => e.level === 'warn' && /semantic cache/.test(e.message));
+        expect(warned).toHaveLength(1);
+        expect(warned[0]!.message).toMatch(/semantic\.db: cut 1 of 3 rows on open, the least recently used, to fit cache\.semantic\.maxEntries \(2\)/);
+        expect(spy).not.toHaveBeenCalled();
+      } finally {
+        await server.close(500);
+      }
+    } finally {
+      spy.mockRestore();
       rmSync(dir, { recursive: true, force: true });
     }
   });

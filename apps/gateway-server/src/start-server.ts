@@ -64,6 +64,8 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
       baseDir: settings.cwd,
       fetch: upstreamFetch,
       unknownTenant: 'shared',
+      // What the router's parts report outside any call (the SQLite semantic cache's cut at open) goes to the server log.
+      warn: (message) => log({ level: 'warn', message }),
       ...(cacheStore ? { cacheStore } : {}),
       ...(stores.circuits ? { circuitStore: stores.circuits } : {}),
       ...(stores.affinity ? { promptCacheAffinityStore: stores.affinity } : {}),

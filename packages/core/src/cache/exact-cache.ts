@@ -137,8 +137,15 @@ export interface ExactStoreOptions {
   erased?: (tenant: string) => boolean;
 }
 
-/** UTF-8 bytes of a string (what it takes serialised, about what it takes in memory). */
-const utf8 = (s: string | undefined): number => (s === undefined || s === '' ? 0 : Buffer.byteLength(s, 'utf8'));
+/**
+ * UTF-8 bytes of a string (what it takes serialised, about what it takes in memory): how `answerBytes` counts each
+ * string of an entry, and the predictive cache its queued requests and tracked answers (`prefetchJobBytes`).
+ */
+export const utf8Bytes = (s: string | undefined): number => (s === undefined || s === '' ? 0 : Buffer.byteLength(s, 'utf8'));
+const utf8 = utf8Bytes;
+
+/** What `answerBytes` counts for an entry besides its strings (object headers, numbers, the store's bookkeeping). */
+export const ENTRY_OVERHEAD_BYTES = 256;
 
 /** One log probability: its token, a number, its bytes (4 each, as JSON and a packed JS array about hold them) and the field names. */
 function logprobBytes(l: TopLogprob): number {
@@ -150,7 +157,7 @@ function logprobBytes(l: TopLogprob): number {
  * and bytes, 256 for the rest), counted without serialising it: `cache.exact.maxSizeBytes` bounds the memory store by this.
  */
 export function answerBytes(answer: CachedAnswer, key: string): number {
-  let n = 256 + utf8(key) + utf8(answer.text) + utf8(answer.reasoning) + utf8(answer.refusal) + utf8(answer.id);
+  let n = ENTRY_OVERHEAD_BYTES + utf8(key) + utf8(answer.text) + utf8(answer.reasoning) + utf8(answer.refusal) + utf8(answer.id);
   for (const c of answer.toolCalls) n += 32 + utf8(c.id) + utf8(c.name) + utf8(c.arguments);
   for (const p of answer.reasoningParts ?? []) n += 32 + utf8(p.text) + utf8(p.signature) + utf8(p.redactedData);
   for (const l of answer.logprobs ?? []) {

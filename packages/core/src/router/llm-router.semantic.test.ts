@@ -4,12 +4,17 @@
  * `cache:error`. The embedder is a deployment (the mock engine's deterministic trigram embeddings), not
  * the local USE model.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RouterConfigInput, SemanticCacheConfigInput } from '../config/schema.js';
 import '../engines/index.js';
-import type { MockEngineOptions } from '../engines/mock/mock-engine.js';
+import { MockEngine, type MockEngineOptions } from '../engines/mock/mock-engine.js';
 import { LLMError } from '../errors/llm-error.js';
+import { makeUsage } from '../spec/index.js';
+import { SqliteSemanticStore } from '../semantic-cache/sqlite-semantic-store.js';
 import { mockChatRouter } from '../test/mock-chat-router.test-helpers.js';
 import { LLMRouter } from './llm-router.js';
 import type { RouterEvents, RouterStreamPart } from './types.js';
@@ -147,6 +152,39 @@ describe('LLMRouter with cache.semantic', () => {
     expect(errors.length).toBeGreaterThanOrEqual(1);
     expect(errors[0]).toMatchObject({ kind: 'semantic', error: { code: 'engine_unavailable' } });
     expect(errors[0]?.error.message).toContain(`127.0.0.1:${port}`);
+  });
+
+  it('tells options.warn (not console.warn) what its SQLite store reports once: the rows cut at open to fit maxEntries', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-router-warn-'));
+    const spy = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      // A file written under a larger bound: three rows, opened by a router whose cache keeps two.
+      const seed = await SqliteSemanticStore.open(join(dir, 'semantic.db'), { maxEntries: 10 });
+      const answer = { text: 'a', toolCalls: [], finishReason: 'stop' as const, usage: makeUsage(1, 1), deployment: 'chat', model: 'mock', provider: 'mock', createdAt: 0 };
+      await seed.addMany([1, 2, 3].map((i) => ({ namespace: 'ns', tenant: '', prompt: `q${i}`, vector: Float32Array.of(i, 1, 0, 0), answer, expiresAt: Date.now() + 600_000 })));
+      await seed.close();
+      const warned: string[] = [];
+      const router = new LLMRouter(
+        {
+          models: [
+            { name: 'chat', engine: 'mock', capabilities: ['chat', 'streaming'] },
+            { name: 'emb', engine: 'mock', capabilities: ['embeddings'] },
+          ],
+          routing: { strategy: 'priority', retries: { max: 0 } },
+          cache: { semantic: { enabled: true, embedder: 'emb', maxEntries: 2, store: { type: 'sqlite', path: 'semantic.db' } } },
+        },
+        { engines: { chat: new MockEngine(), emb: new MockEngine({ modelId: 'mock-embed' }) }, baseDir: dir, warn: (m) => warned.push(m) },
+      );
+      routers.push(router);
+      await router.generate(QUESTION); // the first call builds the cache (opens the file)
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toMatch(/semantic cache .*semantic\.db: cut 1 of 3 rows on open, the least recently used, to fit cache\.semantic\.maxEntries \(2\)/);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+      await Promise.all(routers.splice(0).map((r) => r.close()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an embedder that is not a deployment is refused when the router is created, naming the field', () => {

@@ -280,6 +280,7 @@ export class LLMRouter {
       onError: (error) => this.cacheError('semantic', error, undefined),
       ...(options.now ? { now: options.now } : {}),
       ...(baseDir !== undefined ? { baseDir } : {}),
+      ...(options.warn ? { warn: options.warn } : {}),
     });
     this.cacheEnabled = this.config.cache.exact.enabled || this.semantic.enabled;
     this.affinity = new PromptCacheAffinity(this.config.routing.promptCacheAffinity, { store: options.promptCacheAffinityStore, now: options.now });

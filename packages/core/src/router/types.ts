@@ -232,6 +232,12 @@ export interface RouterOptions {
   strategies?: Readonly<Record<string, Strategy | StrategyFn>>;
   /** Called when an event listener throws (listener errors never break a request). */
   onListenerError?: (error: unknown, event: string) => void;
+  /**
+   * Told what the router's parts report outside any call, once (the SQLite semantic-cache store: rows cut at open to
+   * fit `cache.semantic.maxEntries`/`maxSizeBytes`, hits not written at close). A server passes its log here (the
+   * gateway server logs them at level `warn`). Default: `console.warn`.
+   */
+  warn?: (message: string) => void;
   /** Exact-cache store (default: in memory, sized by `cache.exact`), e.g. a Redis-backed one. */
   cacheStore?: CacheStore<CachedAnswer>;
   /**

@@ -8,7 +8,7 @@ import { createSemanticCache } from './create-semantic-cache.js';
 import { MemorySemanticStore, semanticEntryBytes } from './memory-semantic-store.js';
 import { SemanticCache } from './semantic-cache.js';
 import type { SemanticEntry } from './semantic-store.js';
-import { SQLITE_HITS_PER_WRITE, SqliteSemanticStore } from './sqlite-semantic-store.js';
+import { SQLITE_HIT_FLUSH_MS, SQLITE_HITS_PER_WRITE, SqliteSemanticStore } from './sqlite-semantic-store.js';
 import { BagOfWordsEmbedder } from './__fixtures__/bag-of-words-embedder.js';
 import { entryOf, LruModel, MAX_BYTES, MAX_ENTRIES, rng, runOps, storeIds } from './__fixtures__/lru-model.js';
 
@@ -481,6 +481,72 @@ describe('SqliteSemanticStore: upgrade, pending hits and close', () => {
     expect(storeIds(again)).toEqual([...hitOrder.slice(1), ...added, hitOrder[0]]); // least recently used first
     await again.close();
   });
+
+  it(`writes pending hits without an insert or close once ${SQLITE_HITS_PER_WRITE} are pending, off the hit path: a store reopened after a crash keeps them`, async () => {
+    const path = join(dir, 'flush.db');
+    const n = 300;
+    const store = await SqliteSemanticStore.open(path, { maxEntries: 1_000 });
+    const ids = await store.addMany(Array.from({ length: n }, (_, i) => row(i)));
+    const hitOrder = [...ids].reverse();
+    const hitsWritten = () => query<{ id: number }>(path, `SELECT id FROM llmrr_semantic_cache WHERE last_used > ${n} ORDER BY last_used`).map((x) => x.id);
+    for (const id of hitOrder.slice(0, SQLITE_HITS_PER_WRITE - 1)) await store.touch(id);
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    expect(hitsWritten()).toEqual([]); // fewer pending (and none old): nothing written
+    for (const id of hitOrder.slice(SQLITE_HITS_PER_WRITE - 1)) await store.touch(id);
+    expect(hitsWritten()).toEqual([]); // the hit that made them as many wrote nothing itself
+    await vi.waitFor(() => expect(hitsWritten()).toEqual(hitOrder.slice(0, SQLITE_HITS_PER_WRITE)), { timeout: 10_000 });
+    // The process dies (no close): a store opened on the file keeps the hit rows as the most recently used.
+    const reopened = await SqliteSemanticStore.open(path, { maxEntries: SQLITE_HITS_PER_WRITE, warn: () => {} });
+    expect(storeIds(reopened)).toEqual(hitOrder.slice(0, SQLITE_HITS_PER_WRITE)); // least recently used first
+    await reopened.close();
+    await store.close();
+  });
+
+  it(`writes pending hits once the oldest is ${SQLITE_HIT_FLUSH_MS} ms old (at the next hit): a store reopened after a crash keeps them`, async () => {
+    const path = join(dir, 'flush-age.db');
+    let t = 1_000;
+    const store = await SqliteSemanticStore.open(path, { maxEntries: 100, now: () => t });
+    const ids = await store.addMany([1, 2, 3, 4].map((i) => row(i)));
+    const lastUsed = () => query<{ id: number; last_used: number }>(path, 'SELECT id, last_used FROM llmrr_semantic_cache ORDER BY last_used DESC').map((x) => x.id);
+    await store.touch(ids[0]!);
+    t += SQLITE_HIT_FLUSH_MS - 1;
+    await store.touch(ids[1]!);
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    expect(lastUsed()).toEqual([ids[3], ids[2], ids[1], ids[0]]); // not yet: the hits wait in process
+    t += 1;
+    await store.touch(ids[1]!);
+    await vi.waitFor(() => expect(lastUsed()).toEqual([ids[1], ids[0], ids[3], ids[2]]), { timeout: 10_000 });
+    const reopened = await SqliteSemanticStore.open(path, { maxEntries: 2, now: () => t, warn: () => {} });
+    expect(storeIds(reopened)).toEqual([ids[0], ids[1]]);
+    await reopened.close();
+    await store.close();
+  });
+
+  it(`a flush that fails (another connection holds the write lock) keeps its hits pending and is not tried again for ${SQLITE_HIT_FLUSH_MS} ms: close writes them`, async () => {
+    const path = join(dir, 'flush-busy.db');
+    let t = 1_000;
+    const store = await SqliteSemanticStore.open(path, { maxEntries: 1_000, now: () => t });
+    const ids = await store.addMany(Array.from({ length: SQLITE_HITS_PER_WRITE }, (_, i) => row(i)));
+    const hitsWritten = () => query<{ n: number }>(path, `SELECT count(*) AS n FROM llmrr_semantic_cache WHERE last_used > ${SQLITE_HITS_PER_WRITE}`)[0]!.n;
+    const holder = new BetterSqlite3(path);
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      for (const id of ids) await store.touch(id);
+      await new Promise((r) => setImmediate(r)); // the flush ran (blocked until the busy timeout) and failed
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    // Not retried at every hit (each try would block for the busy timeout): the file is free, yet nothing is written.
+    await store.touch(ids[0]!);
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    expect(hitsWritten()).toBe(0);
+    t += SQLITE_HIT_FLUSH_MS;
+    await store.touch(ids[1]!);
+    await vi.waitFor(() => expect(hitsWritten()).toBe(SQLITE_HITS_PER_WRITE), { timeout: 10_000 });
+    await store.close();
+    expect(hitsWritten()).toBe(SQLITE_HITS_PER_WRITE);
+  }, 30_000);
 
   it('close() closes the file even when writing the pending hits fails (another connection holds the write lock); the loss is logged', async () => {
     const path = join(dir, 'busy.db');

@@ -25,8 +25,14 @@ CREATE INDEX IF NOT EXISTS llmrr_semantic_cache_tenant ON llmrr_semantic_cache (
  */
 const ADD_LAST_USED = 'ALTER TABLE llmrr_semantic_cache ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0';
 
-/** At most this many pending hits are written with one insert (the oldest first); the rest wait for the next, or close. */
+/**
+ * At most this many pending hits are written at once (the oldest first), with an insert or by a flush; the rest wait
+ * for the next write, or close. A hit that makes this many pending schedules a flush (off the hit path).
+ */
 export const SQLITE_HITS_PER_WRITE = 256;
+
+/** A hit coming this long (ms, the store's clock) after the oldest pending one schedules a flush of the pending hits. */
+export const SQLITE_HIT_FLUSH_MS = 30_000;
 
 interface Row {
   id: number;
@@ -57,8 +63,10 @@ export interface SqliteSemanticStoreOptions extends MemorySemanticStoreOptions {
  * survives a restart. One process per file (for several processes, use the Redis store).
  *
  * Recency survives a restart too: each row carries `last_used`, a use sequence (set on insert; a hit's new value is
- * kept in process and written with the next insert - at most `SQLITE_HITS_PER_WRITE`, the oldest first - or at
- * `close`, so hits not yet written are lost if the process dies). `open` reads the rows most recently used first,
+ * kept in process and written with the next insert - at most `SQLITE_HITS_PER_WRITE`, the oldest first -, by a flush
+ * a hit schedules (off the hit path: `setImmediate`) once `SQLITE_HITS_PER_WRITE` are pending or the oldest is
+ * `SQLITE_HIT_FLUSH_MS` old, or at `close`; so a process that dies loses fewer than `SQLITE_HITS_PER_WRITE` hits,
+ * those of the last `SQLITE_HIT_FLUSH_MS` or so, as the order the file keeps). `open` reads the rows most recently used first,
  * stops at `maxEntries`/`maxSizeBytes`, deletes the rest in SQL (the least recently used) and says so once (`warn`).
  */
 export class SqliteSemanticStore extends MemorySemanticStore {
@@ -71,6 +79,12 @@ export class SqliteSemanticStore extends MemorySemanticStore {
   #seq = 0;
   /** Hits not yet written: id -> use sequence (at most one per entry). */
   readonly #touched = new Map<number, number>();
+  /** When (the store's clock) the oldest pending hit was made, about: set by the hit that found none pending. */
+  #pendingSince = 0;
+  /** The scheduled flush of pending hits (`#flushHits`), if any. */
+  #flush: ReturnType<typeof setImmediate> | undefined;
+  /** After a flush failed (the file locked: each try waits for the busy timeout), none is tried before this time. */
+  #retryAt = 0;
   readonly #warn: (message: string) => void;
 
   private constructor(db: BetterSqlite3.Database, options: SqliteSemanticStoreOptions) {
@@ -164,14 +178,24 @@ export class SqliteSemanticStore extends MemorySemanticStore {
   }
 
   /**
-   * Writes up to `limit` of the hits not yet written, the oldest hit first (with the next insert: a bounded number, so
-   * a request never writes thousands; at close: all). Any subset keeps the file's order a possible recency order.
+   * Writes up to `limit` of the hits not yet written, the oldest hit first (with the next insert or a flush: a bounded
+   * number, so a request never writes thousands; at close: all), inside the caller's transaction; returns how many, for
+   * `#written` once it committed. Any subset keeps the file's order a possible recency order.
    */
-  #writeTouched(limit: number): void {
+  #writeTouched(limit: number): number {
     let n = 0;
     for (const [id, used] of this.#touched) {
-      if (n++ >= limit) break;
+      if (n >= limit) break;
       this.#setUsed.run(used, id);
+      n++;
+    }
+    return n;
+  }
+
+  /** Forgets the `n` oldest pending hits: their transaction committed (a failed one leaves them pending). */
+  #written(n: number): void {
+    for (const id of this.#touched.keys()) {
+      if (n-- <= 0) break;
       this.#touched.delete(id);
     }
   }
@@ -179,15 +203,36 @@ export class SqliteSemanticStore extends MemorySemanticStore {
   override async touch(id: number): Promise<void> {
     if (!this.catalog.get(id)) return;
     this.catalog.touch(id);
+    if (this.#touched.size === 0) this.#pendingSince = this.now();
     this.#touched.delete(id); // (re-inserted last: the map stays in hit order, oldest first)
     this.#touched.set(id, ++this.#seq);
+    if (this.#flush === undefined && (this.#touched.size >= SQLITE_HITS_PER_WRITE || this.now() - this.#pendingSince >= SQLITE_HIT_FLUSH_MS) && this.now() >= this.#retryAt) {
+      this.#flush = setImmediate(() => this.#flushHits());
+    }
+  }
+
+  /** Writes up to `SQLITE_HITS_PER_WRITE` pending hits in one transaction (scheduled by `touch`), and schedules the next batch if as many remain. */
+  #flushHits(): void {
+    this.#flush = undefined;
+    if (!this.#db.open || this.#touched.size === 0) return;
+    try {
+      this.#written(this.#db.transaction(() => this.#writeTouched(SQLITE_HITS_PER_WRITE))());
+    } catch {
+      // The file is locked or full: the hits stay pending, for the next insert, a flush after SQLITE_HIT_FLUSH_MS, or close.
+      this.#retryAt = this.now() + SQLITE_HIT_FLUSH_MS;
+      return;
+    }
+    this.#pendingSince = this.now();
+    if (this.#touched.size >= SQLITE_HITS_PER_WRITE) this.#flush = setImmediate(() => this.#flushHits());
   }
 
   override async add(entry: SemanticEntry): Promise<number> {
     if (this.oversized(entry)) return 0;
     const insert = () => this.#insert.run(entry.namespace, entry.tenant, entry.user ?? null, entry.prompt, vectorBytes(entry.vector), JSON.stringify(entry.answer), entry.expiresAt, ++this.#seq);
     // (one transaction with the hits not yet written, when there are some)
-    const info = this.#touched.size === 0 ? insert() : this.#db.transaction(() => (this.#writeTouched(SQLITE_HITS_PER_WRITE), insert()))();
+    let written = 0;
+    const info = this.#touched.size === 0 ? insert() : this.#db.transaction(() => ((written = this.#writeTouched(SQLITE_HITS_PER_WRITE)), insert()))();
+    this.#written(written);
     const id = this.claimId(Number(info.lastInsertRowid));
     this.catalog.put(id, this.meta(entry), entry.vector);
     await this.dropped(await this.evict());
@@ -196,10 +241,12 @@ export class SqliteSemanticStore extends MemorySemanticStore {
 
   override async addMany(entries: readonly SemanticEntry[]): Promise<number[]> {
     const ids: number[] = [];
+    let written = 0;
     this.#db.transaction(() => {
-      this.#writeTouched(SQLITE_HITS_PER_WRITE);
+      written = this.#writeTouched(SQLITE_HITS_PER_WRITE);
       for (const e of entries) ids.push(this.oversized(e) ? 0 : Number(this.#insert.run(e.namespace, e.tenant, e.user ?? null, e.prompt, vectorBytes(e.vector), JSON.stringify(e.answer), e.expiresAt, ++this.#seq).lastInsertRowid));
     })();
+    this.#written(written);
     this.catalog.putMany(entries.flatMap((entry, i) => (ids[i] === 0 ? [] : [{ id: this.claimId(ids[i]!), meta: this.meta(entry), vector: entry.vector }])));
     await this.dropped(await this.evict());
     return ids;
@@ -226,6 +273,8 @@ export class SqliteSemanticStore extends MemorySemanticStore {
 
   override async close(): Promise<void> {
     if (!this.#db.open) return;
+    if (this.#flush !== undefined) clearImmediate(this.#flush);
+    this.#flush = undefined;
     try {
       this.#db.transaction(() => this.#writeTouched(this.#touched.size))(); // (at most maxEntries: one per live entry)
     } catch (e) {

@@ -205,6 +205,47 @@ describe('RouterPrefetch (mock engine)', () => {
     expect(s.chat.seen.at(-1)).toBe(FOLLOW);
   });
 
+  it('bounds the queue by maxQueueBytes (prefetchJobBytes): large conversations drop the oldest, the most recently queued run', async () => {
+    const maxQueueBytes = 100_000;
+    const s = setup({ predictive: { maxQueueBytes } });
+    await s.train();
+    const busy = s.p.generate('[hold] a long live request');
+    await until(() => s.chat.held.length > 0);
+    // Five users whose conversations carry a ~20 kB system prompt: each predicted follow-up is a ~40 kB job.
+    const system = (u: string, size = 20_000) => `Support session ${u}: ${'context '.repeat(size / 8)}`;
+    const ask = (u: string, question: string, messages: ChatMessage[]) => s.p.generate({ messages: [...messages, { role: 'user', content: question }], user: u });
+    const users = ['v1', 'v2', 'v3', 'v4', 'v5'];
+    const firsts = new Map<string, { messages: ChatMessage[]; text: string }>();
+    for (const u of users) {
+      const messages: ChatMessage[] = [{ role: 'system', content: system(u) }];
+      const r = await ask(u, Q1, messages);
+      await s.prefetch.settled();
+      firsts.set(u, { messages: [...messages, { role: 'user', content: Q1 }], text: r.text });
+      expect(s.prefetch.queuedBytes).toBeLessThanOrEqual(maxQueueBytes);
+    }
+    expect(s.prefetch.queued).toBe(2);
+    expect(s.prefetch.queuedBytes).toBeGreaterThan(maxQueueBytes / 2);
+    expect(s.prefetch.stats()).toMatchObject({ queued: 5, dropped: 3 });
+    // A prefetch larger than the bound on its own is not queued, and drops nothing queued.
+    await ask('big', Q1, [{ role: 'system', content: system('big', 60_000) }]);
+    await s.prefetch.settled();
+    expect(s.prefetch.queued).toBe(2);
+    expect(s.prefetch.stats()).toMatchObject({ queued: 5, dropped: 4 });
+    s.chat.held[0]!.release();
+    await busy;
+    await s.prefetch.settled();
+    expect(s.prefetch.queuedBytes).toBe(0);
+    expect(s.prefetch.stats()).toMatchObject({ started: 2, stored: 2 });
+    // The two most recently queued were prefetched: their users' follow-ups are cache hits; the others' are not.
+    const follow = async (u: string) => {
+      const f = firsts.get(u)!;
+      return (await ask(u, FOLLOW, [...f.messages, { role: 'assistant', content: f.text }])).cached;
+    };
+    expect(await follow('v5')).toBe('exact');
+    expect(await follow('v4')).toBe('exact');
+    expect(await follow('v1')).toBe(false);
+  });
+
   it("a queued prediction is dropped when the same user's next request arrives first", async () => {
     const s = setup();
     await s.train();

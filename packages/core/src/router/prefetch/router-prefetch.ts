@@ -1,5 +1,5 @@
 import { canonicalJson } from '../../cache/canonical-json.js';
-import { lacksLogprobs } from '../../cache/exact-cache.js';
+import { ENTRY_OVERHEAD_BYTES, lacksLogprobs, utf8Bytes } from '../../cache/exact-cache.js';
 import { isCacheable } from '../../cache/is-cacheable.js';
 import type { RouterConfig } from '../../config/schema.js';
 import { CachedEmbedder } from '../../embeddings/cached-embedder.js';
@@ -99,6 +99,17 @@ interface Job {
   estimateUsd: number | undefined;
   dedupe: string;
   question: string;
+  /** What the job holds (`prefetchJobBytes`), counted in `RouterPrefetch.queuedBytes`. */
+  bytes: number;
+}
+
+/**
+ * About how many bytes a queued prefetch holds, counted as `answerBytes` counts a cache entry (strings as UTF-8 plus
+ * `ENTRY_OVERHEAD_BYTES`): its request twice (the request itself, about its JSON, and `dedupe`, which is that JSON
+ * with the scope options) and its tenant key. `cache.predictive.maxQueueBytes` bounds their sum.
+ */
+export function prefetchJobBytes(job: { key: string; dedupe: string }): number {
+  return ENTRY_OVERHEAD_BYTES + utf8Bytes(job.key) + 2 * utf8Bytes(job.dedupe);
 }
 
 const ZERO: PrefetchStats = Object.freeze({
@@ -138,6 +149,8 @@ export class RouterPrefetch {
   readonly #registry: PrefetchRegistry;
   readonly #queue: Job[] = [];
   readonly #queued = new Set<string>();
+  /** The sum of the queued jobs' `bytes`. */
+  #queueBytes = 0;
   readonly #running = new Map<string, { job: Job; controller: AbortController; done: Promise<void> }>();
   /** Request ids of this prefetcher's own calls (prefetches, embeddings): not live traffic. */
   readonly #own = new Set<string>();
@@ -187,7 +200,7 @@ export class RouterPrefetch {
     this.#model = new SequenceModel({ ...c.sequences, now: this.#now });
     this.#budget = new PrefetchBudget(c.budget, c.tenantBudgets, this.#now);
     const ttl = Math.max(cache.exact.enabled ? cache.exact.ttlMs : 0, cache.semantic?.enabled ? cache.semantic.ttlMs : 0);
-    this.#registry = new PrefetchRegistry({ trackMs: c.trackMs ?? ttl, max: 10_000, now: this.#now });
+    this.#registry = new PrefetchRegistry({ trackMs: c.trackMs ?? ttl, max: 10_000, maxBytes: c.maxTrackedBytes, now: this.#now });
     this.#offs = [router.on('request:start', (e) => this.#onStart(e)), router.on('request:end', (e) => this.#onEnd(e))];
   }
 
@@ -204,6 +217,16 @@ export class RouterPrefetch {
   /** Queued predictions. */
   get queued(): number {
     return this.#queue.length;
+  }
+
+  /** What the queued predictions hold, in bytes (`prefetchJobBytes`): at most `cache.predictive.maxQueueBytes`. */
+  get queuedBytes(): number {
+    return this.#queueBytes;
+  }
+
+  /** Prefetched answers tracked for use, and what tracking them holds in bytes (at most `cache.predictive.maxTrackedBytes`). */
+  get tracked(): { entries: number; bytes: number } {
+    return { entries: this.#registry.size, bytes: this.#registry.bytes };
   }
 
   /** Why a prefetch for `tenant` could not start now (undefined: idle). */
@@ -327,6 +350,7 @@ export class RouterPrefetch {
         st.predicted++;
         const next = nextRequest(p, { request, answer: result });
         if (!next || !this.#cacheable(next, key)) continue;
+        const dedupe = `${key}\u0000${canonicalJson({ r: next, o: scopeOptions(options) })}`;
         this.#enqueue(st, {
           key,
           tenant,
@@ -334,8 +358,9 @@ export class RouterPrefetch {
           options: scopeOptions(options),
           at: this.#now(),
           estimateUsd: this.#priced(tenant, result.deployment) ? Math.max(result.cost.totalUsd, this.#costEwma.get(key) ?? 0) : undefined,
-          dedupe: `${key}\u0000${canonicalJson({ r: next, o: scopeOptions(options) })}`,
+          dedupe,
           question: questionOf(next) ?? '',
+          bytes: prefetchJobBytes({ key, dedupe }),
         });
       }
       this.poke();
@@ -347,13 +372,16 @@ export class RouterPrefetch {
   #enqueue(st: PrefetchStats, job: Job): void {
     if (this.#queued.has(job.dedupe)) return;
     for (const r of this.#running.values()) if (r.job.dedupe === job.dedupe) return;
+    if (job.bytes > this.config.maxQueueBytes) {
+      st.dropped++; // (it would drop every other queued prefetch, then itself)
+      return;
+    }
     this.#queue.push(job);
     this.#queued.add(job.dedupe);
+    this.#queueBytes += job.bytes;
     st.queued++;
-    while (this.#queue.length > this.config.maxQueue) {
-      const old = this.#queue.shift()!;
-      this.#queued.delete(old.dedupe);
-      this.#st(old.key).dropped++;
+    while (this.#queue.length > this.config.maxQueue || this.#queueBytes > this.config.maxQueueBytes) {
+      this.#st(this.#take(0).key).dropped++;
     }
   }
 
@@ -386,9 +414,11 @@ export class RouterPrefetch {
     }
   }
 
-  #take(i: number): void {
-    const [job] = this.#queue.splice(i, 1);
-    this.#queued.delete(job!.dedupe);
+  #take(i: number): Job {
+    const job = this.#queue.splice(i, 1)[0]!;
+    this.#queued.delete(job.dedupe);
+    this.#queueBytes -= job.bytes;
+    return job;
   }
 
   #ownId(): string {
@@ -577,6 +607,7 @@ export class RouterPrefetch {
     for (const off of this.#offs) off();
     this.#queue.length = 0;
     this.#queued.clear();
+    this.#queueBytes = 0;
     for (const r of this.#running.values()) r.controller.abort();
     await this.settled();
     if (this.#ownEmbedder) await this.#embedder?.close?.();

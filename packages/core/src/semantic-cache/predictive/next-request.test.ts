@@ -4,7 +4,7 @@ import type { GenerateRequest } from '../../spec/index.js';
 import { semanticNamespace } from '../semantic-namespace.js';
 import { nextRequest } from './next-request.js';
 import { PrefetchBudget } from './prefetch-budget.js';
-import { PrefetchRegistry } from './prefetch-registry.js';
+import { PrefetchRegistry, prefetchEntryBytes } from './prefetch-registry.js';
 import { SequenceModel, type Prediction } from './sequence-model.js';
 
 const v = (i: number) => Float32Array.from({ length: 4 }, (_, k) => (k === i ? 1 : 0));
@@ -140,18 +140,53 @@ describe('PrefetchBudget', () => {
 describe('PrefetchRegistry', () => {
   it('recognises a live hit on a prefetched answer by its fingerprint, per tenant, and reports unused ones at expiry', () => {
     let t = 0;
-    const r = new PrefetchRegistry({ trackMs: 100, max: 2, now: () => t });
+    const r = new PrefetchRegistry({ trackMs: 100, max: 2, maxBytes: 1_000_000, now: () => t });
     const a = { text: 'answer A', deployment: 'd', id: 'x1', usage: { inputTokens: 3, outputTokens: 2 } };
     const b = { ...a, text: 'answer B', id: 'x2' };
+    const c = { ...a, id: 'x3' };
     r.add('t1', a, 'question A', 0.01, 'u1');
     r.add('t1', b, 'question B', 0.01, undefined);
     expect(r.hit('t2', a)).toBeUndefined(); // another tenant
     expect(r.hit('t1', { ...a, text: 'answer A!' })).toBeUndefined();
     expect(r.hit('t1', a)).toMatchObject({ question: 'question A', hits: 1 });
-    const evicted = r.add('t1', { ...a, id: 'x3' }, 'question C', 0, undefined); // past max: the oldest leaves (it was used: not reported)
-    expect(evicted).toEqual([]);
+    // Past max the least recently used leaves: B (A was just hit), never used, so reported as unused early.
+    expect(r.add('t1', c, 'question C', 0, undefined).map((e) => e.question)).toEqual(['question B']);
+    expect(r.hit('t1', b)).toBeUndefined();
+    expect(r.add('t1', { ...a, id: 'x4' }, 'question D', 0, undefined)).toEqual([]); // A leaves now: it was used, not reported
+    expect(r.hit('t1', c)).toMatchObject({ question: 'question C', hits: 1 });
     t = 100;
-    expect(r.sweep().map((e) => e.question).sort()).toEqual(['question B', 'question C']);
+    expect(r.sweep().map((e) => e.question)).toEqual(['question D']);
     expect(r.size).toBe(0);
+    expect(r.bytes).toBe(0);
+  });
+
+  it('stays within maxBytes (prefetchEntryBytes) whatever the questions hold: the most recently stored or hit stay tracked', () => {
+    let t = 0;
+    const maxBytes = 100_000;
+    const r = new PrefetchRegistry({ trackMs: 1_000, max: 10_000, maxBytes, now: () => t });
+    const answer = (i: number) => ({ text: `answer ${i}`, deployment: 'd', id: `x${i}`, usage: { inputTokens: 3, outputTokens: 2 } });
+    const question = (i: number) => `question ${i} ${'\u00e9'.repeat(5_000)}`; // ~10 kB each in UTF-8
+    const one = prefetchEntryBytes('k', { tenant: 't1', question: question(0), user: 'u1' });
+    expect(one).toBeGreaterThan(10_000);
+    const unused: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      t++;
+      unused.push(...r.add('t1', answer(i), question(i), 0, 'u1').map((e) => e.question));
+      expect(r.bytes).toBeLessThanOrEqual(maxBytes);
+      if (i >= 2) expect(r.hit('t1', answer(2))?.hits).toBe(i - 1); // the oldest but used at every step: never leaves
+    }
+    const kept = Math.floor(maxBytes / one);
+    expect(r.size).toBeGreaterThanOrEqual(kept - 1);
+    expect(r.size).toBeLessThanOrEqual(kept);
+    // The survivors: entry 2 (hit at every step) and the most recently stored ones; every other was reported unused.
+    const survivors = Array.from({ length: 50 }, (_, i) => i).filter((i) => r.hit('t1', answer(i)) !== undefined);
+    expect(survivors).toEqual([2, ...Array.from({ length: r.size - 1 }, (_, k) => 50 - r.size + 1 + k)]);
+    expect(unused).toEqual(Array.from({ length: 50 }, (_, i) => i).filter((i) => !survivors.includes(i)).map(question));
+    // An entry larger than the bound on its own is not tracked (reported at once) and evicts nothing.
+    const before = { size: r.size, bytes: r.bytes };
+    expect(r.add('t1', answer(99), `big ${'x'.repeat(maxBytes)}`, 0, undefined).map((e) => e.hits)).toEqual([0]);
+    expect({ size: r.size, bytes: r.bytes }).toEqual(before);
+    r.forget('t1', 'u1');
+    expect({ size: r.size, bytes: r.bytes }).toEqual({ size: 0, bytes: 0 });
   });
 });

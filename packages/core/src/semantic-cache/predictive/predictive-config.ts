@@ -70,10 +70,22 @@ export const PredictiveCacheSchema = z
     embedder: z.string().min(1).optional(),
     /** Most queued prefetches (the oldest is dropped past it). */
     maxQueue: positiveInt.default(100),
+    /**
+     * Bound on the bytes the queued prefetches hold (each a whole request: the conversation so far, the answer and the
+     * predicted question; counted as the caches count entries, UTF-8 bytes of its JSON, twice: the request and its
+     * de-duplication key). Past it the oldest are dropped; a prefetch larger on its own is not queued. Default 16 000 000.
+     */
+    maxQueueBytes: positiveInt.default(16_000_000),
     /** A queued prefetch older than this is dropped (the user has likely asked by then). */
     maxQueueAgeMs: positiveInt.default(60_000),
     /** How long a prefetched entry is tracked for use; unused past it, it is reported. Default: the cache's TTL. */
     trackMs: positiveInt.optional(),
+    /**
+     * Bound on the bytes tracking prefetched answers holds (at most 10 000 are tracked; each keeps its predicted question,
+     * tenant and user id, as UTF-8). Past it the least recently used (stored or hit) stop being tracked, those never
+     * hit reported as unused. Default 16 000 000.
+     */
+    maxTrackedBytes: positiveInt.default(16_000_000),
     /** Tenants never prefetched for (their requests are not learned either). */
     optOutTenants: z.array(z.string()).default([]),
   })

@@ -1,3 +1,5 @@
+import { ENTRY_OVERHEAD_BYTES, utf8Bytes } from '../../cache/exact-cache.js';
+
 /** What identifies a cached answer when it is served again (the fields a cache hit carries). */
 export interface AnswerIdentity {
   text: string;
@@ -20,58 +22,94 @@ export interface PrefetchedEntry {
   hits: number;
 }
 
+/** A tracked entry with its size (`prefetchEntryBytes`). */
+interface Tracked {
+  entry: PrefetchedEntry;
+  bytes: number;
+}
+
+/**
+ * About how many bytes tracking a prefetched answer holds, counted as `answerBytes` counts a cache entry (its strings
+ * as UTF-8 plus `ENTRY_OVERHEAD_BYTES`): the fingerprint, tenant, question and user id (the answer itself is not kept).
+ */
+export function prefetchEntryBytes(key: string, entry: Pick<PrefetchedEntry, 'tenant' | 'question' | 'user'>): number {
+  return ENTRY_OVERHEAD_BYTES + utf8Bytes(key) + utf8Bytes(entry.tenant) + utf8Bytes(entry.question) + utf8Bytes(entry.user);
+}
+
 /**
  * Marks prefetched answers: each one stored by a prefetch is remembered by a fingerprint of what a cache
  * hit returns (tenant, deployment, provider response id, usage, text), so a live hit on it is counted,
- * and one never used before its TTL ends is reported. Bounded: past `max` entries the oldest is
- * reported as unused early (`evicted`).
+ * and one never used before its TTL ends is reported. Bounded by count (`max`) and by bytes (`maxBytes`,
+ * `prefetchEntryBytes`): past either the least recently used (stored or hit) go, those never hit reported as
+ * unused early (`evicted`); an entry larger than `maxBytes` on its own is not tracked (reported so at once).
  */
 export class PrefetchRegistry {
-  readonly #entries = new Map<string, PrefetchedEntry>();
+  /** Least recently used first. */
+  readonly #entries = new Map<string, Tracked>();
+  #bytes = 0;
 
-  constructor(private readonly options: { trackMs: number; max: number; now: () => number }) {}
+  constructor(private readonly options: { trackMs: number; max: number; maxBytes: number; now: () => number }) {}
 
   get size(): number {
     return this.#entries.size;
   }
 
+  /** What the tracked entries hold, in bytes (`prefetchEntryBytes`): at most `maxBytes`. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   add(tenant: string, answer: AnswerIdentity, question: string, costUsd: number, user: string | undefined): PrefetchedEntry[] {
     const now = this.options.now();
     const key = fingerprint(tenant, answer);
-    this.#entries.delete(key);
-    this.#entries.set(key, { tenant, question, ...(user !== undefined ? { user } : {}), storedAt: now, until: now + this.options.trackMs, costUsd, hits: 0 });
+    this.#remove(key);
+    const entry: PrefetchedEntry = { tenant, question, ...(user !== undefined ? { user } : {}), storedAt: now, until: now + this.options.trackMs, costUsd, hits: 0 };
+    const bytes = prefetchEntryBytes(key, entry);
+    if (bytes > this.options.maxBytes) return [entry]; // (it would evict every other entry, then itself)
+    this.#entries.set(key, { entry, bytes });
+    this.#bytes += bytes;
     const evicted: PrefetchedEntry[] = [];
-    while (this.#entries.size > this.options.max) {
-      const [oldest, entry] = this.#entries.entries().next().value!;
-      this.#entries.delete(oldest);
-      if (entry.hits === 0) evicted.push(entry);
+    while (this.#entries.size > this.options.max || this.#bytes > this.options.maxBytes) {
+      const [oldest, t] = this.#entries.entries().next().value!;
+      this.#remove(oldest);
+      if (t.entry.hits === 0) evicted.push(t.entry);
     }
     return evicted;
   }
 
-  /** A live request was answered from the cache with `answer`: the prefetched entry it came from, if any. */
+  /** A live request was answered from the cache with `answer`: the prefetched entry it came from, if any (now the most recently used). */
   hit(tenant: string, answer: AnswerIdentity): PrefetchedEntry | undefined {
-    const entry = this.#entries.get(fingerprint(tenant, answer));
-    if (!entry || entry.until <= this.options.now()) return undefined;
-    entry.hits++;
-    return entry;
+    const key = fingerprint(tenant, answer);
+    const t = this.#entries.get(key);
+    if (!t || t.entry.until <= this.options.now()) return undefined;
+    t.entry.hits++;
+    this.#entries.delete(key); // re-inserted last: the map stays least recently used first
+    this.#entries.set(key, t);
+    return t.entry;
   }
 
   /** Ends tracking of expired entries; returns those never used. */
   sweep(): PrefetchedEntry[] {
     const now = this.options.now();
     const unused: PrefetchedEntry[] = [];
-    for (const [key, entry] of this.#entries) {
-      if (entry.until > now) continue;
-      this.#entries.delete(key);
-      if (entry.hits === 0) unused.push(entry);
+    for (const [key, t] of this.#entries) {
+      if (t.entry.until > now) continue;
+      this.#remove(key);
+      if (t.entry.hits === 0) unused.push(t.entry);
     }
     return unused;
   }
 
   /** Erasure: drops a tenant's entries (or one user's). */
   forget(tenant: string, user?: string): void {
-    for (const [key, entry] of this.#entries) if (entry.tenant === tenant && (user === undefined || entry.user === user)) this.#entries.delete(key);
+    for (const [key, t] of this.#entries) if (t.entry.tenant === tenant && (user === undefined || t.entry.user === user)) this.#remove(key);
+  }
+
+  #remove(key: string): void {
+    const t = this.#entries.get(key);
+    if (!t) return;
+    this.#entries.delete(key);
+    this.#bytes -= t.bytes;
   }
 }
 
