@@ -127,7 +127,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   if (deps.stores) authFailureAuditFor(deps.stores.audit, {}, (e) => errorLog('audit append failed (auth.failure counts of an ended window)', e));
   const generateId = options.generateId ?? defaultRequestId;
   // Prefetches of the router's predictive cache are spent on a tenant's behalf: ledger, budget and metrics see them.
-  const prefetchMetering = meterPrefetches(options.router, options.stores, metrics, deps.log);
+  const prefetchMetering = meterPrefetches(options.router, options.stores, metrics, deps.log, now);
   // Shared mode: a tenant deleted through any process is forgotten here too (its own models, its learning).
   const deletions = listenForDeletions(options, tenantModels, errorLog);
 

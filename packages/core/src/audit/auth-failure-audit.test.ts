@@ -116,4 +116,38 @@ describe('AuthFailureAudit', () => {
       await a.close();
     }
   });
+
+  // A wall clock stepped back (NTP) behind a window's start restarts the window from the clock's time (not its end: a
+  // clock that keeps stepping back cannot turn every failure into a row). (Found in review: the window lasted until the
+  // clock had caught up again, an hour after a step back of an hour, with its counts unwritten and new sources past
+  // the cap audited only as a count.)
+  it('writes the repeats of a window one window after the wall clock steps back one hour, not an hour later', async () => {
+    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, clock });
+    const f = { reason: 'unknown_key', ip: '10.0.0.1', keyPrefix: 'llmrr_abcdef' };
+    await a.record(f);
+    now += 1_000;
+    await a.record(f);
+    await a.record(f);
+    now -= 3_600_000;
+    await a.flush(); // the timer's tick after the step: the window runs from now
+    expect(await stores.audit.list({ action: 'auth.failure' })).toHaveLength(1);
+    now += 60_000;
+    await a.flush();
+    const rows = await stores.audit.list({ action: 'auth.failure' });
+    expect(rows.map((r) => r.details)).toMatchObject([{ reason: 'unknown_key' }, { repeated: true, count: 2, firstAt: 1_000_000, lastAt: 1_001_000 }]);
+    await a.close();
+  });
+
+  it('after the wall clock steps back, the cap holds one window, then a new source gets its own row again', async () => {
+    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, maxRowsPerWindow: 2, clock });
+    await a.record({ reason: 'unknown_key', ip: '10.0.0.1' });
+    await a.record({ reason: 'unknown_key', ip: '10.0.0.2' });
+    now -= 3_600_000;
+    await a.record({ reason: 'unknown_key', ip: '10.0.0.3' }); // past the cap: counted
+    now += 60_000;
+    await a.record({ reason: 'unknown_key', ip: '10.0.0.4' });
+    expect((await stores.audit.list({ action: 'auth.failure' })).map((r) => r.ip)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.4']);
+    expect((await stores.audit.list({ action: 'auth.failure.suppressed' })).map((r) => r.details)).toMatchObject([{ count: 1 }]);
+    await a.close();
+  });
 });

@@ -24,7 +24,10 @@ export interface AuthFailureAuditOptions {
 }
 
 interface Bucket {
+  /** When its window started (moved back to the clock when the clock steps back behind it). */
   start: number;
+  /** When its first failure was seen. */
+  firstAt: number;
   lastAt: number;
   /** Failures after the first one, not yet written. */
   repeats: number;
@@ -43,6 +46,12 @@ interface Bucket {
  * So a window writes at most 2 x maxRowsPerWindow + 1 rows, and memory holds at most 2 x maxRowsPerWindow
  * sources. Pending counts are written by `flush()` (on a timer, and by `close()`) or by the first `record()` after
  * their window ended; a failed write of them goes to the constructor's `onError`, never to a `record()` call's.
+ *
+ * A wall clock stepped back (NTP) behind a window's start restarts the window from the clock's time, once seen (at
+ * the next record or timer tick): its counts are written one window later, and its cap holds until then, as for
+ * any window. Without it, the window would last until the clock had caught up again (an hour after a step back of an
+ * hour), with the counts unwritten and new sources past the cap audited only as a count. A step back never ends a
+ * window: a clock that keeps stepping back cannot turn every failure into a row.
  */
 export class AuthFailureAudit {
   private readonly windowMs: number;
@@ -85,7 +94,7 @@ export class AuthFailureAudit {
       b.lastAt = now;
     } else if (this.rowsThisWindow < this.maxRows) {
       this.rowsThisWindow += 1;
-      this.buckets.set(key, { start: now, lastAt: now, repeats: 0, failure });
+      this.buckets.set(key, { start: now, firstAt: now, lastAt: now, repeats: 0, failure });
       writes.push(this.audit.append(row(failure, { ...(failure.requestId ? { requestId: failure.requestId } : {}) })));
     } else {
       if (this.suppressed === 0) this.suppressedFirstAt = now;
@@ -113,10 +122,13 @@ export class AuthFailureAudit {
   private rollWindows(now: number, all = false): Array<Promise<unknown>> {
     const writes: Array<Promise<unknown>> = [];
     for (const [key, b] of this.buckets) {
+      // A clock behind the window's start (stepped back by NTP): the window runs from now (see the class comment).
+      if (b.start > now) b.start = now;
       if (!all && now - b.start < this.windowMs) continue;
       this.buckets.delete(key);
-      if (b.repeats > 0) writes.push(this.audit.append(row(b.failure, { repeated: true, count: b.repeats, firstAt: b.start, lastAt: b.lastAt })));
+      if (b.repeats > 0) writes.push(this.audit.append(row(b.failure, { repeated: true, count: b.repeats, firstAt: b.firstAt, lastAt: b.lastAt })));
     }
+    if (this.windowStart > now) this.windowStart = now;
     if (all || now - this.windowStart >= this.windowMs) {
       if (this.suppressed > 0) {
         writes.push(

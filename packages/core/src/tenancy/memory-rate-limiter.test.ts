@@ -39,6 +39,25 @@ describe('MemoryRateLimiter with a controlled clock', () => {
     expect(await limiter.peek([scope])).toMatchObject({ remainingRequests: 60, resetRequestsMs: 0, remainingTokens: 450, resetTokensMs: 15_000 });
   });
 
+  it('with no request left in the tenant nor the key, reports the reset of the one that is full again last', async () => {
+    let now = 1_000_000;
+    const limiter = new MemoryRateLimiter(() => now);
+    const tenant: RateScope = { kind: 'tenant', id: 't', limits: { rpm: 2 } }; // one per 30 s
+    const key: RateScope = { kind: 'key', id: 'a', limits: { rpm: 1 } }; // one per 60 s
+    // Another key of the tenant (no limit of its own) takes one request; key `a` takes the other 10 s later.
+    expect((await limiter.acquire([tenant], { estimatedTokens: 0 })).ok).toBe(true);
+    now += 10_000;
+    const d = await limiter.acquire([tenant, key], { estimatedTokens: 0 });
+    expect(d.ok).toBe(true);
+    // The tenant is full again in 50 s, the key in 60 s: both have none left; the headers must not promise the
+    // tenant's 50 s, after which key `a` is still refused.
+    expect(d.info).toMatchObject({ limitRequests: 1, remainingRequests: 0, resetRequestsMs: 60_000 });
+    expect(await limiter.peek([tenant, key])).toMatchObject({ limitRequests: 1, remainingRequests: 0, resetRequestsMs: 60_000 });
+    now += 50_000;
+    const refused = await limiter.acquire([tenant, key], { estimatedTokens: 0 });
+    expect(refused.ok ? 0 : refused.retryAfterMs).toBe(10_000);
+  });
+
   it('charges more on release when the actual tokens exceed the estimate', async () => {
     const now = 0;
     const limiter = new MemoryRateLimiter(() => now);

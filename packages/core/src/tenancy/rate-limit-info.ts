@@ -8,7 +8,11 @@ export interface ScopeState {
   inFlight?: number;
 }
 
-/** Header values from the most constrained scope for each of requests, tokens and concurrency. */
+/**
+ * Header values from the most constrained scope for each of requests, tokens and concurrency: the one with the fewest
+ * left, and of two with as few left, the one full again last (with none left in either, the reset of the one that
+ * frees up first would be a promise the other breaks: a request then is still refused).
+ */
 export function rateLimitInfo(scopes: RateScope[], states: ScopeState[], now: number): RateLimitInfo {
   const info: RateLimitInfo = {};
   scopes.forEach((scope, i) => {
@@ -16,7 +20,7 @@ export function rateLimitInfo(scopes: RateScope[], states: ScopeState[], now: nu
     const { rpm, tpm, maxConcurrency } = scope.limits;
     if (rpm !== undefined) {
       const r = gcraRemaining(st.rpm, now, rpm);
-      if (info.remainingRequests === undefined || r.remaining < info.remainingRequests) {
+      if (info.remainingRequests === undefined || r.remaining < info.remainingRequests || (r.remaining === info.remainingRequests && r.resetMs > info.resetRequestsMs!)) {
         info.limitRequests = rpm;
         info.remainingRequests = r.remaining;
         info.resetRequestsMs = r.resetMs;
@@ -24,7 +28,7 @@ export function rateLimitInfo(scopes: RateScope[], states: ScopeState[], now: nu
     }
     if (tpm !== undefined) {
       const r = gcraRemaining(st.tpm, now, tpm);
-      if (info.remainingTokens === undefined || r.remaining < info.remainingTokens) {
+      if (info.remainingTokens === undefined || r.remaining < info.remainingTokens || (r.remaining === info.remainingTokens && r.resetMs > info.resetTokensMs!)) {
         info.limitTokens = tpm;
         info.remainingTokens = r.remaining;
         info.resetTokensMs = r.resetMs;

@@ -3,8 +3,8 @@
  * budget. Real gateway, real LLMRouter with `cache.predictive` on, the labelled MOCK engine as the model
  * (priced, so costs are non-zero), in-memory stores (SQLite in memory).
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Usage } from '@llmrr/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { BudgetReservation, BudgetReserveRequest, Usage } from '@llmrr/core';
 import { FixedUsageEngine } from '../test-support/fixed-usage-engine.js';
 import type { Harness } from '../test-support/harness.js';
 import { askBoth, createPrefetchHarness, FIRST_QUESTION, FOLLOW_UP, prefetchRows, supportConversations } from '../test-support/prefetch-conversations.js';
@@ -71,5 +71,30 @@ describe('prefetch metering', () => {
     expect(router.prefetch!.stats('acme').calls).toBe(rows.length);
     expect(await stores.ledger.query({ tenantId: 'globex' })).toEqual([]);
     expect((await stores.budgets.spent('globex', 'total')).spentUsd).toBe(0);
+  });
+
+  // (Found in review: the row was dated by the ledger's clock when written, and the charge went to the budget period
+  // of the budget store's clock a write later, so at a period's end the two could fall in different periods, and a
+  // gateway's injected clock dated the requests' rows but not the prefetches'.)
+  it("dates a prefetch's ledger row and budget charge by the gateway's clock, as a request's: both in one period at a month's last millisecond", async () => {
+    const now = Date.UTC(2026, 0, 31, 23, 59, 59, 999);
+    h = await createPrefetchHarness({ stores: 'memory', gateway: { now: () => now } });
+    const stores = h.stores!;
+    await stores.tenants.createTenant({ id: 'acme', name: 'Acme', budget: { amountUsd: 100, period: 'month' } });
+    const { secret } = await stores.tenants.createKey('acme', { name: 'k' });
+    const reserved: Array<{ request: BudgetReserveRequest; result: BudgetReservation }> = [];
+    const reserve = stores.budgets.reserve.bind(stores.budgets);
+    stores.budgets.reserve = async (request) => {
+      const result = await reserve(request);
+      reserved.push({ request, result });
+      return result;
+    };
+    await askBoth(supportConversations(h, { authorization: `Bearer ${secret}` }), ['u1', 'u2', 'u3']);
+    const [row] = await prefetchRows(stores, 1);
+    const rows = await stores.ledger.query({ tenantId: 'acme', limit: 1000 });
+    const invoice = await stores.ledger.invoice('acme', Date.UTC(2026, 0, 1), Date.UTC(2026, 1, 1));
+    expect({ prefetchAt: row!.createdAt, invoiced: invoice.requests }).toEqual({ prefetchAt: now, invoiced: rows.length });
+    await vi.waitFor(() => expect(reserved.some((r) => r.request.reservationId.endsWith('~prefetch'))).toBe(true));
+    expect(new Set(reserved.map((r) => r.result.periodKey))).toEqual(new Set(['2026-01']));
   });
 });

@@ -35,6 +35,7 @@ export function meterPrefetches(
   stores: GatewayStores | undefined,
   metrics: GatewayMetrics | undefined,
   log: (message: string, requestId: string, error?: unknown) => void,
+  now: () => number = Date.now,
 ): PrefetchMetering {
   // Only a router that prefetches (core's LLMRouter with `cache.predictive` on exposes `prefetch`): otherwise
   // a `request:end` listener would only cost every request its event payload.
@@ -66,7 +67,9 @@ export function meterPrefetches(
         cacheWriteInputTokens: billed.cacheWriteInputTokens,
       });
     if (!stores) return counted();
-    const p: Promise<void> = charge(stores, tenantId, e.requestId, result, counts, counted)
+    // When it ended, on the gateway's clock (a request's row and reservation are dated by it too): one reading for
+    // both its ledger row and its budget charge, so that the two are in one period even at a period's end.
+    const p: Promise<void> = charge(stores, tenantId, e.requestId, result, counts, counted, now())
       .catch((error: unknown) => log('metering a prefetch failed', e.requestId, error))
       .finally(() => pending.delete(p));
     pending.add(p);
@@ -79,8 +82,11 @@ export function meterPrefetches(
   };
 }
 
-/** `counted`: adds the spend to the metrics, once its row is written (or when there is no row to write). */
-async function charge(stores: GatewayStores, tenantId: string, requestId: string, r: RouterResult, counts: LedgerCounts, counted: () => void): Promise<void> {
+/**
+ * `counted`: adds the spend to the metrics, once its row is written (or when there is no row to write). `at`: the row's
+ * `createdAt` and the budget period the charge goes to (the period the row is invoiced in).
+ */
+async function charge(stores: GatewayStores, tenantId: string, requestId: string, r: RouterResult, counts: LedgerCounts, counted: () => void, at: number): Promise<void> {
   const tenant = await stores.tenants.getTenant(tenantId);
   // (A tenant the stores do not know has no ledger: counted as a demo tenant's requests are.)
   if (!tenant) return counted();
@@ -99,12 +105,13 @@ async function charge(stores: GatewayStores, tenantId: string, requestId: string
     status: 'success',
     cacheHit: r.cached !== false,
     stream: false,
+    createdAt: at,
   });
   counted();
   if (!tenant.budget || costUsd <= 0) return;
   // A reservation of nothing, settled at the actual cost: the budget stores' way to add a known charge.
   const reservationId = `${requestId}~prefetch`;
-  const reserved = await stores.budgets.reserve({ tenantId, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd: 0, reservationId });
+  const reserved = await stores.budgets.reserve({ tenantId, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd: 0, reservationId, at });
   if (!reserved.ok) throw new Error(`the budget of tenant "${tenantId}" for ${reserved.periodKey} is exhausted; the prefetch's $${costUsd} is in the ledger only`);
   await stores.budgets.settle(reservationId, costUsd);
 }
