@@ -4,10 +4,16 @@
  * reservation): it must get a 503 `store_unavailable` within the configured bound (`LLMRR_REDIS_TIMEOUT_MS`),
  * not hang and not a 500 `internal`, and the answer must not name the store's address (the server log does).
  * Real Redis and PostgreSQL (vitest.global-setup.ts); Redis is reached through a loopback TCP relay that the test
- * stalls, then closes. Then a second process whose PostgreSQL goes away the same way (connections dropped, nothing
- * listening: a restart, a failover): key lookups and admin calls get the same retryable 503, not a 500 `internal`.
+ * stalls, then closes. Then a second process whose PostgreSQL stops answering (a partition: each query bounded by
+ * `LLMRR_POSTGRES_QUERY_TIMEOUT_MS`, the stalled connection dropped) and then goes away the same way (connections
+ * dropped, nothing listening: a restart, a failover): key lookups and admin calls get the same retryable 503, not a
+ * 500 `internal`.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startTcpRelay, type TcpRelay } from '@llmrr/core/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropSharedState, sharedModeSetup, sharedServices, startGateway, stopGateway, type Gateway } from './test-support/gateway-processes.js';
@@ -114,7 +120,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: PostgreSQL goes away',
     pg.host = `127.0.0.1:${relay.port}`;
     // The test server trusts loopback: the password only checks that nothing prints it.
     pg.password = password;
-    g = await startGateway('P', { ...setup.env, LLMRR_POSTGRES_URL: pg.href });
+    g = await startGateway('P', { ...setup.env, LLMRR_POSTGRES_URL: pg.href, LLMRR_POSTGRES_QUERY_TIMEOUT_MS: String(TIMEOUT_MS) });
     expect((await request('POST', '/admin/tenants', { id: 'acme', name: 'Acme' }, ADMIN)).status).toBe(201);
     const key = await request('POST', '/admin/tenants/acme/keys', { name: 'ci' }, ADMIN);
     expect(key.status).toBe(201);
@@ -125,6 +131,27 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: PostgreSQL goes away',
     await stopGateway(g);
     await relay?.close();
     dropSharedState(TEST, services, run, dir);
+  }, 60_000);
+
+  // Before the bound, a key lookup on a pool connection whose PostgreSQL stopped answering waited until TCP gave up.
+  it('PostgreSQL stalled (a partition): a valid key and an admin read get 503 store_unavailable, then 200 once it answers again', async () => {
+    const chat = () => request('POST', '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 }, secret);
+    // The request leaves its pool connections idle: the next ones take them, and they stall.
+    expect((await chat()).status).toBe(200);
+    relay!.stall();
+    const t0 = Date.now();
+    for (const res of [await chat(), await request('GET', '/admin/tenants/acme', undefined, ADMIN)]) {
+      const r = await reply(res);
+      expect(r.status, JSON.stringify(r.error)).toBe(503);
+      expect(r.error).toMatchObject({ type: 'api_error', code: 'store_unavailable' });
+      expect(r.error.message).not.toContain(String(relay!.port));
+    }
+    // 300 ms (+ 1 s for the client) per query; a generous ceiling for a loaded machine, far below TCP's (minutes).
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(g!.output()).toContain(`PostgreSQL did not answer a query within ${TIMEOUT_MS + 1_000} ms`);
+    // New connections pass again (the stalled ones were dropped, not given back to the pool).
+    relay!.reset();
+    expect((await chat()).status).toBe(200);
   }, 60_000);
 
   it('PostgreSQL gone: a valid key and an admin call get 503 store_unavailable, not a 500, without the address', async () => {
@@ -142,4 +169,122 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: PostgreSQL goes away',
     expect(g!.output()).toContain('PostgreSQL is unavailable');
     expect(g!.output()).not.toContain(password);
   }, 60_000);
+});
+
+
+/**
+ * In a child process (pg does not load under this package's vitest conditions; as shared-mode-tenant-delete.test.ts
+ * does): core's shared stores on real Redis and PostgreSQL, PostgreSQL behind a relay that holds its answers from a
+ * ledger row's INSERT on, a gateway serving the mock model. Prints one line, `RESULT <json>`.
+ */
+const LEDGER_SCENARIO = String.raw`
+import { LLMRouter, createStateStores } from '@llmrr/core';
+import { startTcpRelay } from '@llmrr/core/test';
+import { createGateway } from '@llmrr/gateway';
+import { serveGateway } from '@llmrr/gateway/node';
+
+const env = process.env;
+const out = {};
+const logged = [];
+let next = 'pass';
+const pg = new URL(env.PG_URL);
+const relay = await startTcpRelay({ host: pg.hostname, port: Number(pg.port) });
+pg.host = '127.0.0.1:' + relay.port;
+const stores = await createStateStores({ mode: 'shared', redisUrl: env.REDIS_URL, postgresUrl: pg.href, redisKeyPrefix: env.PREFIX, postgresSchema: env.SCHEMA, postgresQueryTimeoutMs: Number(env.TIMEOUT_MS) });
+const real = stores.ledger;
+// 'hold': the answers are held from the INSERT on, and flushed once the write failed (this handler comes before the
+// settle's retry); 'partition': held for good.
+const record = (entry) => {
+  const mode = next;
+  next = 'pass';
+  if (mode === 'pass') return real.record(entry);
+  relay.hold();
+  const written = real.record(entry);
+  if (mode === 'hold') written.catch(() => relay.flush());
+  return written;
+};
+const ledger = Object.assign(Object.create(real), { record });
+const router = new LLMRouter(JSON.parse(env.CONFIG));
+await router.ready();
+const gateway = createGateway({ router, stores: { ...stores, ledger }, auth: { adminKey: env.ADMIN_KEY }, log: (e) => logged.push(e) });
+const served = await serveGateway(gateway, { port: 0 });
+const rows = async () => (await real.query({ tenantId: 'acme' })).map((e) => e.requestId + ' ' + e.status);
+try {
+  await stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+  const { secret } = await stores.tenants.createKey('acme', { name: 'ci' });
+  const chat = (content) => fetch(served.url + '/v1/chat/completions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer ' + secret },
+    body: JSON.stringify({ model: 'mock', messages: [{ role: 'user', content }], max_tokens: 4 }),
+  });
+  next = 'hold';
+  const held = await chat('held');
+  out.held = { status: held.status, id: held.headers.get('x-request-id'), body: await held.text() };
+  out.heldRows = await rows();
+  next = 'partition';
+  const cut = await chat('partitioned');
+  const id = cut.headers.get('x-request-id');
+  out.cut = { status: cut.status, id, shouldRetry: cut.headers.get('x-should-retry'), code: (await cut.json()).error?.code };
+  out.cutLogged = logged.filter((e) => e.requestId === id).map((e) => e.message);
+  relay.reset();
+  out.rows = await rows();
+} catch (e) {
+  out.error = String((e && e.stack) || e);
+} finally {
+  relay.reset();
+  await served.close(0);
+  await router.close();
+  await gateway.close();
+  await stores.close();
+  await relay.close();
+}
+console.log('RESULT ' + JSON.stringify(out));
+process.exit(0);
+`;
+
+interface LedgerOutcome {
+  held: { status: number; id: string; body: string };
+  heldRows: string[];
+  cut: { status: number; id: string; shouldRetry: string | null; code?: string };
+  cutLogged: string[];
+  rows: string[];
+  error?: string;
+}
+
+// The settle of an answered call writes its ledger row and tries once more when that fails (calls/settle.ts). A write
+// to a PostgreSQL that stops answering is given up on after LLMRR_POSTGRES_QUERY_TIMEOUT_MS (+ 1 s) instead of holding
+// the call until TCP gives up, and its row is neither written twice nor dropped without a word.
+describe.skipIf(skip !== undefined)(skip ?? 'shared mode: a ledger write whose answer does not come', () => {
+  const id = randomBytes(5).toString('hex');
+  const run = { schema: `ledgerheld_${id}`, prefix: `ledgerheld${id}:`, adminKey: ADMIN };
+  afterAll(() => dropSharedState(TEST, services, run, undefined), 60_000);
+
+  it('a lost answer: the retry writes nothing more, 200 with one row; no answer to either write: a 500 internal not to retry, logged, the row there once', async () => {
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', tsx, '--input-type=module', '-e', LEDGER_SCENARIO], {
+      cwd: dirname(fileURLToPath(import.meta.url)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '', ADMIN_KEY: ADMIN, REDIS_URL: services.redisUrl!, PG_URL: services.postgresUrl!, PREFIX: run.prefix, SCHEMA: run.schema, TIMEOUT_MS: String(TIMEOUT_MS), CONFIG: JSON.stringify(CONFIG) },
+    });
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    // A hang guard far past the bounds (300 ms + 1 s per write, 5 s for a new connection): before them, a write
+    // waited for TCP.
+    const o = await new Promise<LedgerOutcome>((resolve, reject) => {
+      const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+      child.once('exit', () => {
+        clearTimeout(guard);
+        const line = output.split('\n').find((l) => l.startsWith('RESULT '));
+        if (!line) reject(new Error(`the scenario printed no result:\n${output}`));
+        else resolve(JSON.parse(line.slice('RESULT '.length)) as LedgerOutcome);
+      });
+    });
+    expect(o.error).toBeUndefined();
+    expect(o.held.status, o.held.body).toBe(200);
+    expect(o.heldRows).toEqual([`${o.held.id} success`]);
+    expect(o.cut).toEqual({ status: 500, id: o.cut.id, shouldRetry: 'false', code: 'internal' });
+    expect(o.cutLogged).toContain('writing the usage ledger failed');
+    expect([...o.rows].sort()).toEqual([`${o.held.id} success`, `${o.cut.id} success`].sort());
+  }, 120_000);
 });

@@ -35,6 +35,8 @@ function storesConfig(settings: ServerSettings): StateStoresConfig {
       ...(settings.redisKeyPrefix ? { redisKeyPrefix: settings.redisKeyPrefix } : {}),
       ...(settings.postgresSchema ? { postgresSchema: settings.postgresSchema } : {}),
       ...(settings.redisTimeoutMs !== undefined ? { redisTimeoutMs: settings.redisTimeoutMs } : {}),
+      ...(settings.postgresQueryTimeoutMs !== undefined ? { postgresQueryTimeoutMs: settings.postgresQueryTimeoutMs } : {}),
+      ...(settings.postgresAuditTimeoutMs !== undefined ? { postgresAuditTimeoutMs: settings.postgresAuditTimeoutMs } : {}),
     };
   }
   return { mode: 'embedded', dataDir: settings.dataDir };

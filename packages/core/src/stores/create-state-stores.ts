@@ -6,8 +6,8 @@ import { RedisCacheStore } from '../cache/redis-cache-store.js';
 import { RedisCircuitStateStore } from '../router/resilience/redis-circuit-state-store.js';
 import { LLMError } from '../errors/llm-error.js';
 import { MemoryRateLimiter } from '../tenancy/memory-rate-limiter.js';
-import { PostgresAuditLog } from './postgres/postgres-audit-log.js';
-import { openPostgres } from './postgres/postgres-database.js';
+import { AUDIT_APPEND_TIMEOUT_MS, PostgresAuditLog } from './postgres/postgres-audit-log.js';
+import { DEFAULT_POSTGRES_QUERY_TIMEOUT_MS, openPostgres, postgresTimeout } from './postgres/postgres-database.js';
 import { PostgresTenantStore } from './postgres/postgres-tenant-store.js';
 import { PostgresUsageLedger } from './postgres/postgres-usage-ledger.js';
 import { RedisAffinityStore } from './redis/redis-affinity-store.js';
@@ -63,10 +63,12 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
       // The cache, circuit and affinity stores only save work (a late answer is a miss or a local decision), so
       // they wait at most a second, and less when the operator's bound for every Redis call is lower.
       const bestEffortMs = Math.min(timeoutMs, BEST_EFFORT_TIMEOUT_MS);
+      const queryTimeoutMs = postgresTimeout(config.postgresQueryTimeoutMs, DEFAULT_POSTGRES_QUERY_TIMEOUT_MS, 'postgresQueryTimeoutMs');
+      const auditTimeoutMs = postgresTimeout(config.postgresAuditTimeoutMs, AUDIT_APPEND_TIMEOUT_MS, 'postgresAuditTimeoutMs');
       const redis = await connectRedis(config.redisUrl, prefix);
       let pg;
       try {
-        pg = await openPostgres(config.postgresUrl, { schema: config.postgresSchema, poolMax: config.postgresPoolMax });
+        pg = await openPostgres(config.postgresUrl, { schema: config.postgresSchema, poolMax: config.postgresPoolMax, queryTimeoutMs });
       } catch (e) {
         await redis.retain().release();
         throw e;
@@ -77,7 +79,7 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
         rateLimiter: new RedisRateLimiter(redis, { timeoutMs }),
         budgets: new RedisBudgetStore(redis, clock, { timeoutMs }),
         ledger: new PostgresUsageLedger(pg, clock),
-        audit: new PostgresAuditLog(pg, clock),
+        audit: new PostgresAuditLog(pg, clock, { timeoutMs: auditTimeoutMs }),
         cache: new RedisCacheStore<CachedAnswer>(redis, { keyPrefix: `${prefix}cache:`, timeoutMs: bestEffortMs }),
         circuits: new RedisCircuitStateStore(redis, { keyPrefix: `${prefix}circuit:`, timeoutMs: bestEffortMs }),
         affinity: new RedisAffinityStore(redis, { keyPrefix: `${prefix}affinity:`, timeoutMs: bestEffortMs }),

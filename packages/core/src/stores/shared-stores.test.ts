@@ -3,6 +3,8 @@ import { LLMError } from '../errors/llm-error.js';
 import { createStateStores } from './create-state-stores.js';
 import { PostgresAuditLog } from './postgres/postgres-audit-log.js';
 import { openPostgres } from './postgres/postgres-database.js';
+import { PostgresTenantStore } from './postgres/postgres-tenant-store.js';
+import { PostgresUsageLedger } from './postgres/postgres-usage-ledger.js';
 import { startTcpRelay } from '../test/tcp-relay.js';
 import { auditLogContract } from './__fixtures__/audit-log.contract.js';
 import { budgetStoreContract } from './__fixtures__/budget-store.contract.js';
@@ -18,6 +20,34 @@ if (skip) console.warn(skip);
 
 /** 'written', or the code of the failure. */
 const outcome = (p: Promise<unknown>) => p.then(() => 'written', (e: unknown) => (LLMError.isInstance(e) ? e.code : String(e)));
+
+/** `outcome(p)`, or 'hung' when `p` has not settled after `ms` (a hang guard, far past every bound under test). */
+const guarded = (p: Promise<unknown>, ms = 20_000) => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([outcome(p), new Promise<string>((r) => (timer = setTimeout(() => r('hung'), ms)))]).finally(() => clearTimeout(timer));
+};
+
+/** A pool of `poolMax` connections to the fixture's PostgreSQL through a relay, with the tenant store and ledger on it. */
+async function storesBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, options: { poolMax: number; queryTimeoutMs: number }) {
+  const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
+  const url = new URL(postgresUrl);
+  const relay = await startTcpRelay({ host: url.hostname, port: Number(url.port) });
+  url.host = `127.0.0.1:${relay.port}`;
+  const pg = await openPostgres(url.href, { schema, ...options });
+  const tenants = new PostgresTenantStore(pg);
+  const ledger = new PostgresUsageLedger(pg);
+  return {
+    relay,
+    pg,
+    tenants,
+    ledger,
+    close: async () => {
+      relay.reset();
+      await Promise.all([tenants.close(), ledger.close()]);
+      await relay.close();
+    },
+  };
+}
 
 /**
  * An audit log over a relay to the fixture's PostgreSQL, whose answers the relay holds back from the moment a
@@ -224,9 +254,10 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
       expect((audit as unknown as { slots: { used: number; waiters: unknown[] } }).slots).toMatchObject({ used: 0, waiters: [] });
       const ok = await Promise.all([audit.append({ actor: 'admin', action: 'x', target: 'ok1' }), audit.append({ actor: 'admin', action: 'x', target: 'ok2' })]);
       expect(ok.map((e) => e.seq).sort()).toEqual([1, 2]);
-      // A pool of one: the connection of that append answers this query.
+      // A pool of one: the connection of that append answers this query, with the session's own bounds (the pool's
+      // statement_timeout, queryTimeoutMs: 5 s by default), not the append's 200 ms.
       await single.append({ actor: 'admin', action: 'x', target: 'ok3' });
-      expect(await one.query(`SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l`)).toEqual([{ s: '0', l: '0' }]);
+      expect(await one.query(`SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l`)).toEqual([{ s: '5s', l: '0' }]);
     } finally {
       await fx.sql('ROLLBACK').catch(() => undefined);
       await audit.close();
@@ -258,4 +289,85 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
       await fx.close();
     }
   }, 30_000);
+
+  // A PostgreSQL that stops answering without closing the connection (a partition, a hung server) held every query
+  // until TCP gave up: each is bounded (queryTimeoutMs), and the connection that timed out is closed, not given back.
+  it('queries to a PostgreSQL that stops answering (a partition) fail with store_unavailable after their bound; the stalled connection is not reused', async () => {
+    const fx = await sharedFixture();
+    const { relay, tenants, ledger, close } = await storesBehindRelay(fx, { poolMax: 1, queryTimeoutMs: 300 });
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      const { secret } = await fx.stores.tenants.createKey('acme', { name: 'k' });
+      expect((await tenants.authenticate(secret)).ok).toBe(true);
+      const ops: Array<[string, () => Promise<unknown>]> = [
+        ['key lookup', () => tenants.authenticate(secret)],
+        ['admin read', () => tenants.getTenant('acme')],
+        ['admin list', () => tenants.listKeys('acme')],
+        ['admin write', () => tenants.updateTenant('acme', { name: 'Acme 2' })],
+        ['ledger write', () => ledger.record({ requestId: 'r-stalled', tenantId: 'acme', model: 'm', inputTokens: 1, outputTokens: 1, costUsd: 0.5, latencyMs: 1, status: 'success' })],
+        ['invoice', () => ledger.invoice('acme', 0, Date.now() + 1)],
+      ];
+      for (const [name, op] of ops) {
+        // The pool's one connection (the last one the relay took) stops passing bytes; new ones still do.
+        relay.stall(relay.opened - 1);
+        expect(`${name}: ${await guarded(op())}`).toBe(`${name}: store_unavailable`);
+        // The next query gets a new connection, not the one left waiting for an answer.
+        expect((await guarded(tenants.authenticate(secret).then((r) => (r.ok ? undefined : Promise.reject(new Error(r.reason))))))).toBe('written');
+      }
+      expect(await fx.sql(`SELECT name FROM llmrr_tenants`)).toEqual([{ name: 'Acme' }]);
+    } finally {
+      await close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  it('createStateStores: postgresQueryTimeoutMs bounds tenant changes waiting on a lock, postgresAuditTimeoutMs the audit appends; bad values are config_invalid', async () => {
+    const fx = await sharedFixture();
+    const schema = (fx.childConfig as { postgresSchema: string }).postgresSchema;
+    const stores = await createStateStores({ ...fx.childConfig, postgresQueryTimeoutMs: 300, postgresAuditTimeoutMs: 400 } as typeof fx.childConfig);
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      expect((stores.tenants as unknown as { pg: { queryTimeoutMs: number } }).pg.queryTimeoutMs).toBe(300);
+      expect((stores.audit as unknown as { timeoutMs: number }).timeoutMs).toBe(400);
+      // Another session holds the tenant's row and the audit chain's lock (a stalled process).
+      await fx.sql('BEGIN');
+      await fx.sql('SELECT 1 FROM llmrr_tenants WHERE id = $1 FOR UPDATE', ['acme']);
+      await fx.sql('SELECT pg_advisory_xact_lock(hashtext($1))', [`llmrr_audit:${schema}`]);
+      expect(await guarded(stores.tenants.updateTenant('acme', { name: 'Acme 2' }))).toBe('store_unavailable');
+      expect(await guarded(stores.audit.append({ actor: 'admin', action: 'tenant.update', target: 'acme' }))).toBe('store_unavailable');
+      await fx.sql('ROLLBACK');
+      expect((await stores.tenants.updateTenant('acme', { name: 'Acme 2' })).name).toBe('Acme 2');
+      for (const [param, value] of [['postgresQueryTimeoutMs', 0], ['postgresQueryTimeoutMs', 1.5], ['postgresAuditTimeoutMs', -1], ['postgresAuditTimeoutMs', 2 ** 31]] as const) {
+        const e = await createStateStores({ ...fx.childConfig, [param]: value } as typeof fx.childConfig).then(() => undefined, (err: unknown) => err);
+        expect(e).toMatchObject({ code: 'config_invalid', param });
+      }
+    } finally {
+      await fx.sql('ROLLBACK').catch(() => undefined);
+      await stores.close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  // The settle of a call retries a failed ledger write once (calls/settle.ts): a write whose INSERT ran but whose
+  // answer was lost is store_unavailable (not "written", nor waiting for TCP), and its retry writes no second row.
+  it('ledger: a write whose answer does not come fails with store_unavailable after its bound; its retry does not write the row twice', async () => {
+    const fx = await sharedFixture();
+    const { relay, ledger, close } = await storesBehindRelay(fx, { poolMax: 1, queryTimeoutMs: 300 });
+    try {
+      const entry = { requestId: 'r-held', tenantId: 'acme', model: 'm', inputTokens: 10, outputTokens: 5, costUsd: 0.25, latencyMs: 1, status: 'success' as const };
+      expect(await ledger.record({ ...entry, requestId: 'r-before' })).toEqual({ inserted: true });
+      relay.hold();
+      expect(await guarded(ledger.record(entry))).toBe('store_unavailable');
+      expect(await fx.sql(`SELECT count(*)::int AS n FROM llmrr_usage WHERE request_id = 'r-held'`)).toEqual([{ n: 1 }]);
+      relay.flush();
+      expect(await ledger.record(entry)).toEqual({ inserted: false });
+      expect(await fx.sql(`SELECT request_id, cost_nano::float8 AS nano FROM llmrr_usage ORDER BY request_id`)).toEqual([
+        { request_id: 'r-before', nano: 0.25e9 },
+        { request_id: 'r-held', nano: 0.25e9 },
+      ]);
+    } finally {
+      await close();
+      await fx.close();
+    }
+  }, 60_000);
 });

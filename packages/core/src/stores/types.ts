@@ -44,6 +44,21 @@ export type StateStoresConfig =
       /** PostgreSQL pool size. Default 10. `ping()` opens one connection more, of its own, on its first call. */
       postgresPoolMax?: number;
       /**
+       * Bound of each PostgreSQL query and transaction, ms (default 5000): key lookups, admin reads and changes,
+       * ledger writes, invoices. PostgreSQL cancels a statement running longer (the session's `statement_timeout`),
+       * and a PostgreSQL that stops answering without closing the connection (a partition, a hung server) is given up
+       * on a second later, its connection closed, instead of holding the request until TCP gives up (minutes to
+       * hours): `store_unavailable` (503) either way. A ledger write that timed out may have been written: its retry
+       * (the gateway's settle tries once more) inserts nothing then (idempotent by request id).
+       */
+      postgresQueryTimeoutMs?: number;
+      /**
+       * Bound of each audit append, ms (default 5000): its wait for a pool connection and for the chain's lock (held
+       * by another process's append) and its statements; past it, `store_unavailable`. Its COMMIT, once sent, is not
+       * given up on (the entry may be written).
+       */
+      postgresAuditTimeoutMs?: number;
+      /**
        * Successful key lookups are cached in each process for this long. Default 0 (off): a revoke,
        * rotation or change made through one process then applies to every process on the next request.
        * With a TTL, it applies to the other processes within the TTL (to the process that made it at once).

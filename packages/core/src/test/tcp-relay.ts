@@ -8,6 +8,8 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 export interface TcpRelay {
   /** The relay's port on 127.0.0.1. */
   readonly port: number;
+  /** How many connections it has taken so far (the next one is numbered this, for `stall(connection)`). */
+  readonly opened: number;
   /** Answers of the target are buffered from now on (the commands still run); `flush()` delivers them. */
   hold(): void;
   /** Delivers the buffered answers in order and passes later ones through again. */
@@ -62,6 +64,9 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
   const port = (server.address() as { port: number }).port;
   return {
     port,
+    get opened() {
+      return opened.length;
+    },
     hold: () => {
       holding = true;
     },

@@ -113,8 +113,8 @@ export const defaultCircuitStateStore: CircuitStateStore = new MemoryCircuitStat
  * The key of a deployment's circuit: its name, or `<tenant>/<name>` for a tenant's own model, `<tenant>:<incarnation>/
  * <name>` when the tenant's incarnation is given (`SetTenantOptions.incarnation`: a tenant created again under the id
  * has circuits of its own in a shared store), followed by `#<fingerprint>` when given (`circuitFingerprint` of the
- * tenant model's config: a model changed to call another upstream, or with another key, has a circuit of its own, not
- * the open one of the config it replaced). A shared deployment's key is its name alone (the fingerprint is not used).
+ * tenant model's config: a model changed to call another upstream, with another key or other `timeouts`, has a circuit
+ * of its own, not the open one of the config it replaced). A shared deployment's key is its name alone (the fingerprint is not used).
  * URI-encoded parts (an encoded tenant id has no `:`, an encoded name no `#`).
  */
 export function circuitKey(deployment: string, tenant?: string, incarnation?: string | number, fingerprint?: string): string {
@@ -125,16 +125,18 @@ export function circuitKey(deployment: string, tenant?: string, incarnation?: st
 }
 
 /**
- * Fields of a model config that say nothing about the upstream a call goes to nor how it authenticates: routing
- * order and weights, prices and quality, limits, timeouts, the on/off switch, tags, alias and region (no built-in
- * engine reads them). In a shared circuit store (Redis) a change of one keeps the model's circuit (same key); with the
- * default memory store any change of a tenant model's config makes a new deployment, whose circuit starts closed.
+ * Fields of a model config that say nothing about the upstream a call goes to nor how it authenticates, nor whether a
+ * call to it fails: routing order and weights, prices and quality, limits, the on/off switch, tags, alias and region
+ * (no built-in engine reads them). In a shared circuit store (Redis) a change of one keeps the model's circuit (same
+ * key); with the default memory store any change of a tenant model's config makes a new deployment, whose circuit
+ * starts closed. `timeouts` is not one of them: calls that failed by a bound too short for the model opened its
+ * circuit, and a model given longer ones starts closed (it is not refused by the circuit of the bound it replaced).
  */
-const NOT_UPSTREAM: ReadonlySet<string> = new Set(['priority', 'weight', 'price', 'quality', 'limits', 'timeouts', 'enabled', 'tags', 'alias', 'region']);
+const NOT_UPSTREAM: ReadonlySet<string> = new Set(['priority', 'weight', 'price', 'quality', 'limits', 'enabled', 'tags', 'alias', 'region']);
 
 /**
- * A fingerprint of what a model config calls (engine, model, preset, baseURL, `apiKey`, `apiKeyEnv`, headers, path,
- * options, ...: every field but `NOT_UPSTREAM`'s): the first 16 characters (96 bits) of the base64url SHA-256 of its
+ * A fingerprint of what a model config calls and how (engine, model, preset, baseURL, `apiKey`, `apiKeyEnv`, headers,
+ * path, options, timeouts, ...: every field but `NOT_UPSTREAM`'s): the first 16 characters (96 bits) of the base64url SHA-256 of its
  * canonical JSON. Equal configs get equal fingerprints in every process (key order does not matter); it holds no
  * secret (`apiKey` and header values only go into the hash). Undefined for a config that cannot be serialized (engine
  * `options` holding a client object): its circuit is keyed without one.

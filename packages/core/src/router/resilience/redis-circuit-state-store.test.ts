@@ -343,6 +343,36 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCircuitStateStore (real Redis)
     for (const k of keys) expect(k).not.toMatch(/sk-wrong|sk-right/);
   });
 
+  it("a tenant's model that timed out and was given longer timeouts starts closed in every process, not refused by the old circuit", async () => {
+    const prefix = `t${randomBytes(6).toString('hex')}:circuit:`;
+    const config: RouterConfigInput = {
+      models: [{ name: 'shared', engine: 'mock' }],
+      routing: { strategy: 'priority', retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 600_000 } },
+    };
+    // A model that answers, slowly: its first bound (totalMs 50) is shorter than it takes, the fix a longer one.
+    const slow: EngineFactory = () => new MockEngine({ modelId: 'x', reply: 'mine', delayMs: 300 });
+    const own = { name: 'own', engine: 'slow', timeouts: { totalMs: 50 } };
+    const longer = { ...own, timeouts: { totalMs: 60_000 } };
+    const make = async () => {
+      const circuitStore = await store(prefix);
+      const router = new LLMRouter(config, { circuitStore, unknownTenant: 'shared', engineFactories: { slow } });
+      cleanup.push(() => router.close());
+      return { router, redis: circuitStore };
+    };
+    const a = await make();
+    const b = await make();
+    a.router.setTenant({ id: 'acme', models: [own] }, { incarnation: 1000 });
+    b.router.setTenant({ id: 'acme', models: [own] }, { incarnation: 1000 });
+    await expect(a.router.generate('hi', { tenant: 'acme', model: 'own' })).rejects.toMatchObject({ code: 'timeout' });
+    await a.redis.flush();
+    await expect(b.router.generate('hi', { tenant: 'acme', model: 'own' })).rejects.toMatchObject({ code: 'circuit_open' });
+    // The timeouts changed (as an admin PATCH sets them; each process reads the tenant again): closed, in both.
+    for (const r of [b.router, a.router]) {
+      r.setTenant({ id: 'acme', models: [longer] }, { incarnation: 1000 });
+      expect(await r.generate('hi', { tenant: 'acme', model: 'own' })).toMatchObject({ deployment: 'own', text: 'mine' });
+    }
+  });
+
   it('when Redis fails, calls go on from the local view and onError hears about it', async () => {
     const errors: unknown[] = [];
     const handle = await connectRedis(redisUrl!, '');

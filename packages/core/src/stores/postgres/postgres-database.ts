@@ -1,7 +1,8 @@
-import type { Client, Pool, PoolClient, QueryResultRow } from 'pg';
+import type { Client, Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
 import { redactUrl } from '../../util/redact-url.js';
+import { MAX_TIMER_MS } from '../../util/timer-delay.js';
 import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
 
 export interface PostgresOpenOptions {
@@ -13,6 +14,28 @@ export interface PostgresOpenOptions {
    * audit verify`) passes false: the connection is only tried, and a missing table stays missing.
    */
   migrate?: boolean;
+  /**
+   * Bound of each query and transaction, ms (default `DEFAULT_POSTGRES_QUERY_TIMEOUT_MS`, 5000): the server cancels a
+   * statement running longer (the session's `statement_timeout`; a transaction's waits for a lock too), and the client
+   * gives up on one whose answer is a second later than that (a server that stopped answering: a partition), closing
+   * its connection. Either is `store_unavailable`. The schema's creation or upgrade is not bounded.
+   */
+  queryTimeoutMs?: number;
+}
+
+/** Default bound of each PostgreSQL query and transaction of the shared stores (`queryTimeoutMs`, ms). */
+export const DEFAULT_POSTGRES_QUERY_TIMEOUT_MS = 5_000;
+
+/**
+ * Checks a PostgreSQL bound (`param` names the option): a positive integer (ms) a timer can wait for with the client's
+ * grace added, else `config_invalid`.
+ */
+export function postgresTimeout(value: number | undefined, fallback: number, param: string): number {
+  const ms = value ?? fallback;
+  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > MAX_TIMER_MS - CLIENT_TIMEOUT_GRACE_MS) {
+    throw new LLMError({ code: 'config_invalid', message: `${param} must be a positive integer (ms) of at most ${MAX_TIMER_MS - CLIENT_TIMEOUT_GRACE_MS}, got ${String(ms)}`, param });
+  }
+  return ms;
 }
 
 interface PgModule {
@@ -37,6 +60,8 @@ export class PostgresHandle {
     readonly schema: string,
     /** Creates the ping's connection (not connected yet); without it, pings go through the pool. */
     private readonly pingClient?: () => Client,
+    /** Bound of each query and of a transaction given none (`PostgresOpenOptions.queryTimeoutMs`). */
+    readonly queryTimeoutMs: number = DEFAULT_POSTGRES_QUERY_TIMEOUT_MS,
   ) {}
 
   /** Connections the pool opens at most. */
@@ -58,12 +83,39 @@ export class PostgresHandle {
     }
   }
 
+  /**
+   * One statement on a pool connection (autocommit), its rows. The server cancels it past `queryTimeoutMs` (the
+   * session's `statement_timeout`); the client gives up a second later (no answer: a partition, a hung server) and
+   * the pool closes that connection instead of taking it back. Both are `store_unavailable`.
+   */
   async query<R extends QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
     try {
-      return (await this.pool.query<R>(sql, params)).rows;
+      return (await this.pool.query<R>(this.bounded(sql, params))).rows;
     } catch (e) {
-      throw postgresError(e);
+      throw this.queryError(e);
     }
+  }
+
+  /** `query` for a statement whose rows are not needed: the number of rows it changed (`rowCount`). */
+  async execute(sql: string, params: unknown[] = []): Promise<number> {
+    try {
+      return (await this.pool.query(this.bounded(sql, params))).rowCount ?? 0;
+    } catch (e) {
+      throw this.queryError(e);
+    }
+  }
+
+  /** A statement with pg's per-query `query_timeout` (its types leave it out): past it, pg-pool closes the connection. */
+  private bounded(text: string, values: unknown[]): QueryConfig {
+    const q: QueryConfig & { query_timeout: number } = { text, values, query_timeout: this.queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS };
+    return q;
+  }
+
+  private queryError(e: unknown): unknown {
+    if (e instanceof Error && e.message === QUERY_READ_TIMEOUT) {
+      return new LLMError({ code: 'store_unavailable', message: `PostgreSQL did not answer a query within ${this.queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS} ms`, cause: e });
+    }
+    return postgresError(e);
   }
 
   /**
@@ -103,15 +155,16 @@ export class PostgresHandle {
    * appends computed the same `seq` (a primary key violation) and concurrent tenant or key changes failed with
    * serialization errors.
    *
-   * With `timeoutMs`, the transaction's waits for a lock and each of its statements are bounded by the server
+   * `timeoutMs` (default `queryTimeoutMs`; `Infinity`: unbounded, for the schema's migration): the transaction's
+   * waits for a lock and each of its statements are bounded by the server
    * (`SET LOCAL lock_timeout`, `statement_timeout`), and the whole, the wait for a pool connection included, by a
    * timer a second longer (a server that stopped answering); past either it fails with `store_unavailable` and its
    * connection is closed. The timer stops once the COMMIT is sent: the transaction may already be committed, so it
    * is not reported failed for an answer that is late (the COMMIT ends with its answer, or with the connection).
    * A failed connection, a terminated session or a pool that gives no connection in time is `store_unavailable` too.
    */
-  async transaction<T>(fn: (client: PoolClient) => Promise<T>, timeoutMs?: number): Promise<T> {
-    if (timeoutMs === undefined) return run(await this.connect(), fn, 'BEGIN ISOLATION LEVEL READ COMMITTED');
+  async transaction<T>(fn: (client: PoolClient) => Promise<T>, timeoutMs: number = this.queryTimeoutMs): Promise<T> {
+    if (timeoutMs === Infinity) return run(await this.connect(), fn, 'BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = 0');
     const ms = Math.max(1, Math.ceil(timeoutMs));
     // Waits for a lock and statements are bounded by the server; the wait for a connection, and a server that stops
     // answering (a partition), by the timer, one second later, which drops the connection (its transaction ends
@@ -238,8 +291,14 @@ function bounded(query: Promise<unknown>, timeoutMs: number, onFailure: () => vo
  */
 const REFUSED_VALUE_CODES: ReadonlySet<string> = new Set(['22021', '22P05', '22003']);
 
-/** How much longer than a transaction's server-side bound the client waits before dropping the connection (ms). */
+/**
+ * How much longer than a query's or transaction's server-side bound the client waits before dropping the connection
+ * (ms): a server that answers reports its own bound first (57014), and only one that does not answer is given up on.
+ */
 const CLIENT_TIMEOUT_GRACE_MS = 1_000;
+
+/** pg's error for a query without an answer past its `query_timeout`. */
+const QUERY_READ_TIMEOUT = 'Query read timeout';
 
 /**
  * SQLSTATEs of a database that is not there for us right now: the connection failed or the server ended the
@@ -254,9 +313,9 @@ const UNAVAILABLE_ERRNO: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRE
 /**
  * pg's own connection failures, which carry no code: a connection that ended ("Connection terminated
  * unexpectedly", "... due to connection timeout"), a pool checkout past `connectionTimeoutMillis`, a client that
- * failed before (not queryable).
+ * failed before (not queryable), a query without an answer past its `query_timeout` ("Query read timeout").
  */
-const DRIVER_UNAVAILABLE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/;
+const DRIVER_UNAVAILABLE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Query read timeout)/;
 
 /**
  * A driver error as the stores' error: a refused value is `invalid_request` (400), a database that cannot be
@@ -295,15 +354,20 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
   const PoolCtor = mod.default?.Pool ?? mod.Pool;
   const ClientCtor = mod.default?.Client ?? mod.Client;
   if (!PoolCtor) throw new LLMError({ code: 'engine_unavailable', message: 'the installed pg package has no Pool export' });
+  const queryTimeoutMs = postgresTimeout(options.queryTimeoutMs, DEFAULT_POSTGRES_QUERY_TIMEOUT_MS, 'postgresQueryTimeoutMs');
   const pool = new PoolCtor({
     connectionString: url,
     max: options.poolMax ?? 10,
     connectionTimeoutMillis: 5_000,
-    options: `-c search_path=${schema}`,
+    // The server's bound of each statement (transactions set their own); the client's is per query (`execute`).
+    options: `-c search_path=${schema} -c statement_timeout=${queryTimeoutMs}`,
+    // An idle connection to a host that went away is noticed (and dropped by the pool) in seconds, not hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // An idle client losing its connection emits on the pool; without a listener that would crash the process.
   pool.on('error', () => undefined);
-  const handle = new PostgresHandle(pool, schema, ClientCtor ? () => new ClientCtor({ connectionString: url, connectionTimeoutMillis: 5_000 }) : undefined);
+  const handle = new PostgresHandle(pool, schema, ClientCtor ? () => new ClientCtor({ connectionString: url, connectionTimeoutMillis: 5_000 }) : undefined, queryTimeoutMs);
   try {
     if (options.migrate === false) await handle.query('SELECT 1');
     else await migratePostgres(handle);
@@ -318,6 +382,7 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
 }
 
 async function migratePostgres(handle: PostgresHandle): Promise<void> {
+  // Unbounded: an upgrade may build an index over a large table, and start-ups wait here for each other's.
   await handle.transaction(async (c) => {
     await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`llmrr_migrate:${handle.schema}`]);
     await c.query(`CREATE SCHEMA IF NOT EXISTS ${handle.schema}`);
@@ -328,5 +393,5 @@ async function migratePostgres(handle: PostgresHandle): Promise<void> {
     for (let i = version; i < POSTGRES_MIGRATIONS.length; i++) await c.query(POSTGRES_MIGRATIONS[i] as string);
     if (rows.length === 0) await c.query(`INSERT INTO ${handle.schema}.llmrr_schema_version (version) VALUES ($1)`, [POSTGRES_MIGRATIONS.length]);
     else if (version < POSTGRES_MIGRATIONS.length) await c.query(`UPDATE ${handle.schema}.llmrr_schema_version SET version = $1`, [POSTGRES_MIGRATIONS.length]);
-  });
+  }, Infinity);
 }

@@ -2,7 +2,7 @@ import { normalizeUsageEntry, queryLimit } from '../../metering/usage-input.js';
 import type { Invoice, UsageEntry, UsageEntryInput, UsageGroupBy, UsageLedger, UsageQuery, UsageSummary } from '../../metering/types.js';
 import { LEDGER_AGGREGATES, USAGE_COLUMNS, buildInvoice, buildSummary, groupExpression, ledgerWhere, usageParams, validateRange, type AggregateRow } from '../ledger-sql.js';
 import { rowToUsage } from '../row-mapping.js';
-import { postgresError, type PostgresHandle } from './postgres-database.js';
+import type { PostgresHandle } from './postgres-database.js';
 
 const INSERT = `INSERT INTO llmrr_usage (${USAGE_COLUMNS.join(', ')}) VALUES (${USAGE_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
   ON CONFLICT (request_id) DO NOTHING`;
@@ -19,12 +19,9 @@ export class PostgresUsageLedger implements UsageLedger {
 
   async record(input: UsageEntryInput): Promise<{ inserted: boolean }> {
     const p = usageParams(normalizeUsageEntry(input, this.clock()));
-    try {
-      const r = await this.pg.pool.query(INSERT, USAGE_COLUMNS.map((c) => p[c]));
-      return { inserted: (r.rowCount ?? 0) > 0 };
-    } catch (e) {
-      throw postgresError(e);
-    }
+    // Bounded (`queryTimeoutMs`): past it, `store_unavailable`, though the row may have been written; a retry
+    // (the gateway's settle tries once more) then inserts nothing (`ON CONFLICT (request_id) DO NOTHING`).
+    return { inserted: (await this.pg.execute(INSERT, USAGE_COLUMNS.map((c) => p[c]))) > 0 };
   }
 
   async get(requestId: string): Promise<UsageEntry | undefined> {
