@@ -44,6 +44,7 @@ const ALLOWED_METHODS: Record<string, string[]> = {
   '/v1/chat/completions': ['POST'],
   '/v1/completions': ['POST'],
   '/v1/responses': ['POST'],
+  '/v1/responses/input_tokens': ['POST'],
   '/v1/embeddings': ['POST'],
   '/v1/messages': ['POST'],
   '/v1/messages/count_tokens': ['POST'],

@@ -56,6 +56,8 @@ export interface GeminiWireReply {
   parts?: string | GeminiWirePart[];
   /** Default `STOP`. */
   finishReason?: string;
+  /** The candidate's `finishMessage` (Gemini's words on a finish other than `STOP`, e.g. "Malformed function call: ..."). */
+  finishMessage?: string;
   /** Reported usage; missing numbers are derived deterministically from request and answer sizes. */
   usage?: GeminiWireUsage;
   responseId?: string;
@@ -234,6 +236,7 @@ export function geminiResponseBody(reply: GeminiWireReply, body: Record<string, 
   const meta = { modelVersion: reply.modelVersion ?? model.replace(/^(?:models|tunedModels)\//, ''), responseId: reply.responseId ?? responseId };
   if (reply.promptBlockReason) return { promptFeedback: { blockReason: reply.promptBlockReason }, usageMetadata: usageOf(reply, body, []), ...meta };
   const candidate: Record<string, unknown> = { content: { parts, role: 'model' }, finishReason: reply.finishReason ?? 'STOP', index: 0 };
+  if (reply.finishMessage !== undefined) candidate.finishMessage = reply.finishMessage;
   const top = logprobsAsked(body);
   if (top !== undefined) candidate.logprobsResult = geminiWireLogprobs(answerText(parts), 0, top).result;
   return {
@@ -271,6 +274,7 @@ export function geminiStreamChunks(reply: GeminiWireReply, body: Record<string, 
       tokens += count;
     }
     if (last) candidate.finishReason = reply.finishReason ?? 'STOP';
+    if (last && reply.finishMessage !== undefined) candidate.finishMessage = reply.finishMessage;
     const partial = last ? usage : { promptTokenCount: usage.promptTokenCount, totalTokenCount: usage.promptTokenCount };
     return { candidates: [candidate], usageMetadata: partial, ...meta };
   });

@@ -1,118 +1,35 @@
-import { estimateRequestTokens, LLMError, toLLMError, type CountTokensOptions, type GenerateRequest, type TokenCount } from '@llmrr/core';
-import { authenticate } from '../auth/authenticate.js';
-import { demoHeaders } from '../auth/demo-headers.js';
-import { routerTenant, UNAUTHENTICATED } from '../auth/principal.js';
+import { LLMError } from '@llmrr/core';
 import type { GatewayDeps } from '../calls/context.js';
 import type { ModelRoute } from '../calls/model-route.js';
-import { resolveModel } from '../calls/resolve-model.js';
-import { errorReply, toPublicError } from '../http/error-body.js';
-import { readJsonBody } from '../http/read-json-body.js';
-import { jsonReply, type Reply } from '../http/reply.js';
-import { validateBody } from '../http/validate.js';
-import type { ClientFieldNames } from '../schemas/client-field-names.js';
-import { withClientMessagePath, type ClientMessagePaths } from '../schemas/client-message-paths.js';
-import { countAdmission } from './count-tokens-admission.js';
+import { tokenCountRoute } from '../calls/token-count-route.js';
 import { AnthropicCountTokensRequestSchema, type AnthropicTokensCount } from './count-tokens-request.js';
 import { convertMessagesRequest } from './to-generate-request.js';
 
-/**
- * Response header saying how `input_tokens` was counted: `exact` (the model's own count: its tokenizer, or
- * its provider's count endpoint, which the provider itself documents as an estimate that may differ slightly
- * from what a call is billed) or `estimate` (an engine's local estimate, or the gateway's own).
- */
-export const TOKEN_COUNT_HEADER = 'x-llmrr-token-count';
-
-/** A router that can count tokens with a deployment's engine (core's `LLMRouter`; optional for a custom `GatewayRouter`). */
-interface TokenCountingRouter {
-  countTokens(request: GenerateRequest, options?: CountTokensOptions): Promise<TokenCount>;
-}
-
-function tokenCounter(router: object): TokenCountingRouter | undefined {
-  return typeof (router as Partial<TokenCountingRouter>).countTokens === 'function' ? (router as TokenCountingRouter) : undefined;
-}
+export { TOKEN_COUNT_HEADER } from '../calls/token-count-route.js';
 
 /**
  * `POST /v1/messages/count_tokens` (Anthropic; the SDK's `messages.countTokens`, Claude Code): the prompt
- * tokens of a Messages request, as `{ input_tokens }`. Authenticated like the model endpoints (a demo
- * gateway needs no key), and the model must be one the caller may use (the same 404 `model_not_found`
- * naming `model`), but no model is called: no ledger record, no budget reservation, no `tpm` charge.
- *
- * The count is the router's (`LLMRouter.countTokens`): the deployment a call to that model would use
- * counts with its engine, the model's own count where the engine has one (GGUF and ONNX tokenizers;
- * Anthropic's and Gemini's count endpoints with the model's `options.exactTokenCount`), else the engine's
- * local estimate; `x-llmrr-token-count` says `exact` or `estimate`. A count that would do network I/O is
- * bounded by `countAdmission`: it takes a place under the key's and tenant's `rpm` and concurrency limits,
- * and when refused (or for a demo principal) the local estimate answers, marked `estimate`, never a 429.
- * The client's disconnect cancels the count's upstream request. A provider count that fails is that error
- * (an upstream refusal of the gateway's key is a 502, as on `/v1/messages`). A `GatewayRouter` without
- * `countTokens` gets core's estimate (`estimateRequestTokens`, what `LLMRouter.countTokens` answers for an engine
- * without a count): a count shown to the client, who sizes its context by it (Claude Code compacts on it), so a
- * typical count, not the gateway's admission bound (`estimateInputTokens`, one token a byte: about 4 times the
- * real count of English, what the budget reserves and the `tpm` limits hold while a call runs).
+ * tokens of a Messages request, as `{ input_tokens }`, counted as `tokenCountRoute` says (authenticated, the model
+ * one the caller may use, the router's count, exact or estimated, bounded by `countAdmission`; no model called).
  */
 export function countTokensRoute(deps: GatewayDeps): ModelRoute {
-  return async (incoming, requestId): Promise<Reply> => {
-    // For the metric: who asked and for what, as far as it got (before authentication, `(unauthenticated)`, as the
-    // model routes count it).
-    let tenant = UNAUTHENTICATED.tenantId;
-    let model = 'unknown';
-    // The demo headers, once the caller is known to be the demo tenant (errors after authentication carry them too).
-    const shown: Record<string, string> = {};
-    // Where the converted request's messages came from: an engine's error names the client's message.
-    let messagePaths: ClientMessagePaths | undefined;
-    let fieldNames: ClientFieldNames | undefined;
-    try {
-      const principal = await authenticate(incoming.headers, {
-        stores: deps.stores,
-        auth: deps.auth,
-        requestId,
-        clientIp: incoming.clientIp,
-        log: (m, e) => deps.log(m, requestId, e),
-      });
-      tenant = principal.tenantId;
-      demoHeaders(principal, shown);
-      const body = validateBody(AnthropicCountTokensRequestSchema, await readJsonBody(incoming, deps.bodyRead));
+  return tokenCountRoute(deps, {
+    schema: AnthropicCountTokensRequestSchema,
+    style: 'anthropic',
+    check(body) {
       if (body.messages.length > deps.maxMessages) {
         throw new LLMError({ code: 'invalid_request', message: `Too many messages: ${body.messages.length} (the limit is ${deps.maxMessages})`, param: 'messages' });
       }
-      const resolved = resolveModel(body.model, deps.router.models(routerTenant(principal)), principal);
-      model = body.model;
+    },
+    convert(body) {
       // The conversion checks what /v1/messages checks (a tool_choice naming a tool that is not there). Its max_tokens
       // is a stand-in, left out of the request counted: the body has none, and an engine builds its count from the
       // messages body of the same request, so a max_tokens of 1 would fit a thinking budget under it to nothing and
       // leave thinking out of an exact count (Anthropic's count_tokens takes `thinking`).
       const converted = convertMessagesRequest({ ...body, max_tokens: 1 });
       const { maxTokens: _standIn, ...request } = converted.request;
-      messagePaths = converted.messagePaths;
-      fieldNames = converted.fieldNames;
-      const counter = tokenCounter(deps.router);
-      let count: Pick<TokenCount, 'tokens' | 'exact'> & { deployment?: string };
-      if (counter) {
-        // Counted in flight like a call: a remote count holds a place under the tenant's limits until it ends, and
-        // the gateway's close() waits for that place to be given back before the owner closes the stores.
-        deps.calls?.started();
-        try {
-          count = await counter.countTokens(request, {
-            ...countAdmission(deps.stores, principal, (m, e) => deps.log(m, requestId, e), deps.renewals),
-            tenant: routerTenant(principal),
-            ...(resolved.model !== undefined ? { model: resolved.model } : {}),
-            ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
-            ...(incoming.signal ? { signal: incoming.signal } : {}),
-          });
-        } finally {
-          deps.calls?.ended();
-        }
-      } else {
-        count = { tokens: estimateRequestTokens(request), exact: false };
-      }
-      deps.metrics?.observeTokenCount({ model: count.deployment ?? model, tenant, status: 'success', kind: count.exact ? 'exact' : 'estimate' });
-      const answer: AnthropicTokensCount = { input_tokens: count.tokens };
-      return jsonReply(answer, requestId, { ...shown, [TOKEN_COUNT_HEADER]: count.exact ? 'exact' : 'estimate' });
-    } catch (e) {
-      const error = toPublicError(withClientMessagePath(toLLMError(e), messagePaths, fieldNames));
-      deps.metrics?.observeTokenCount({ model: error.deployment ?? model, tenant, status: error.code, kind: 'none' });
-      if (error.statusCode >= 500) deps.log(`request failed: ${error.code}`, requestId, e);
-      return errorReply(error, requestId, 'anthropic', shown);
-    }
-  };
+      return { ...converted, request };
+    },
+    answer: (tokens): AnthropicTokensCount => ({ input_tokens: tokens }),
+  });
 }

@@ -28,7 +28,7 @@ export interface RequestObservation {
  */
 export type SpendObservation = Pick<RequestObservation, 'model' | 'tenant' | 'costUsd' | 'inputTokens' | 'outputTokens' | 'cachedInputTokens' | 'cacheWriteInputTokens'>;
 
-/** What one finished token count (`POST /v1/messages/count_tokens`) reports to metrics. */
+/** What one finished token count (`POST /v1/messages/count_tokens`, `POST /v1/responses/input_tokens`) reports to metrics. */
 export interface TokenCountObservation {
   /** Deployment that counted, else the requested model, else `unknown`. */
   model: string;
@@ -100,7 +100,7 @@ export class GatewayMetrics {
     this.inFlight = new Gauge({ name: 'llm_requests_in_flight', help: 'Model requests in progress', registers });
     this.tokenCounts = new BufferedCounter({
       name: 'llm_token_counts_total',
-      help: 'Token counts (count_tokens; no model call) by model, kind (exact, estimate; none on an error), status and tenant',
+      help: 'Token counts (count_tokens, responses input_tokens; no model call) by model, kind (exact, estimate; none on an error), status and tenant',
       labelNames: ['model', 'kind', 'status', 'tenant'],
       registers,
     });

@@ -9,6 +9,7 @@ import { ChatStreamEncoder } from '../openai/chat-stream-encoder.js';
 import { CompletionStreamEncoder, toTextCompletion } from '../openai/completion-stream-encoder.js';
 import { codePoints } from '../openai/openai-logprobs.js';
 import { completionToGenerateRequest, convertChatRequest } from '../openai/to-generate-request.js';
+import { inputTokensRoute } from '../responses/input-tokens-route.js';
 import { responsesEndpoint } from '../responses/responses-endpoint.js';
 import { registerStoredResponseRoutes } from '../responses/stored-response-routes.js';
 import { OpenAIChatRequestSchema } from '../schemas/openai-chat.js';
@@ -17,7 +18,7 @@ import { COMPLETION_FIELD_NAMES } from '../schemas/route-field-names.js';
 import { embeddingsRoute } from './embeddings.js';
 import { registerModelsRoutes } from './models-route.js';
 
-/** OpenAI-compatible routes: chat completions, responses, completions, embeddings, models. */
+/** OpenAI-compatible routes: chat completions, responses (and their input token count), completions, embeddings, models. */
 export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
   postModelEndpoint(app, deps, {
     endpoint: '/v1/chat/completions',
@@ -47,6 +48,8 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
   });
 
   postModelEndpoint(app, deps, responsesEndpoint(deps));
+  // (Before the stored-response routes: `input_tokens` is no response id.)
+  postRoute(app, deps.routes, '/v1/responses/input_tokens', inputTokensRoute(deps));
   registerStoredResponseRoutes(app);
 
   postModelEndpoint(app, deps, {

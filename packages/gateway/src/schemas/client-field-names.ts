@@ -15,6 +15,12 @@ export interface ClientFieldNames {
   /** The client's name of core's `cacheControl` mark at the end of any path (`messages.2.content.0.cache_control`). */
   readonly mark?: string;
   /**
+   * Under a message's content part (core's `messages.N.content.K`, once named as the client's: `input.1.content.0`, a
+   * function output's `input.2.output.0`, a tool result's block `messages.1.content.0.content.2`): an image part's
+   * field (core's `url`, `mediaType`, `data`) -> the client's path of it under the part (`image_url`, `source.url`).
+   */
+  readonly part?: Readonly<Record<string, string>>;
+  /**
    * Core fields whose `false` is the client's `true` (`/v1/messages`' `tool_choice.disable_parallel_tool_use` is
    * core's `parallelToolCalls: false`): in a message, `<core> false` is `<client> true`.
    */
@@ -28,6 +34,8 @@ export interface ClientFieldNames {
 }
 
 const TOOL = /^tools\.(\d+)\.([A-Za-z_]+)/;
+/** A field of a message's content part (a tool output's, a tool result's block), last in the path: see `part`. */
+const PART_FIELD = /^((?:input|messages)\.\d+(?:\.(?:content|output)\.\d+)+\.)(url|mediaType|data)$/;
 const MARK = '.cacheControl';
 
 function own(table: Readonly<Record<string, string>> | undefined, key: string): string | undefined {
@@ -46,13 +54,21 @@ function renamedPrefix(path: string, names: ClientFieldNames): { core: string; c
 
 /**
  * `path` (core's, after `messages.N` was made the client's message) as the client names it: a top-level field or a
- * path under it from `names.fields`, a tool's field from `names.tool`, a trailing `cacheControl` as `names.mark`.
+ * path under it from `names.fields`, a tool's field from `names.tool`, a trailing `cacheControl` as `names.mark`, an
+ * image part's field from `names.part`.
  * The path itself when the client names it as core does.
  */
 export function clientFieldName(path: string, names: ClientFieldNames | undefined): string {
   if (names === undefined) return path;
   let out = path;
   if (names.mark !== undefined && (out === 'cacheControl' || out.endsWith(MARK))) out = out.slice(0, out.length - 'cacheControl'.length) + names.mark;
+  const part = names.part === undefined ? null : PART_FIELD.exec(out);
+  const partField = part ? own(names.part, part[2]!) : undefined;
+  if (partField !== undefined) {
+    // The part's path itself as the client's too (core's `messages` is `input` on /v1/responses).
+    const at = part![1]!.slice(0, -1);
+    return `${renamedPrefix(at, names)?.client ?? at}.${partField}`;
+  }
   const tool = TOOL.exec(out);
   const field = tool ? own(names.tool, tool[2]!) : undefined;
   if (tool && field !== undefined) return `tools.${tool[1]}.${field}${out.slice(tool[0].length)}`;

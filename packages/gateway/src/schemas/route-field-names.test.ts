@@ -270,6 +270,50 @@ describe('warnings and errors with the client names', () => {
     expect(withClientMessagePath(same, undefined, responses().fieldNames)).toBe(same);
   });
 
+  it('an engine error about an image part\'s url names the client\'s image field: image_url, source.url, image_url.url', () => {
+    const refused = (param: string) => new LLMError({ code: 'invalid_request', message: `anthropic: ${param} must be an http(s) URL or a base64 data: URL`, param });
+    const image = (url: string) => ({ type: 'input_image', image_url: url });
+    // /v1/responses: core messages.1 is input.0 after the instructions; a function output's image is its output.K.
+    const r = responses({
+      instructions: 'Be brief.',
+      input: [{ role: 'user', content: [{ type: 'input_text', text: 'see' }, image('ftp://x/a.png')] }, { type: 'function_call', call_id: 'c', name: 'f', arguments: '{}' }, { type: 'function_call_output', call_id: 'c', output: [image('ftp://x/b.png')] }],
+    });
+    for (const [core, client] of [
+      ['messages.1.content.1.url', 'input.0.content.1.image_url'],
+      ['messages.3.parts.0.url', 'input.2.output.0.image_url'],
+      ['messages.1.content.1.mediaType', 'input.0.content.1.image_url'],
+    ]) {
+      expect(withClientMessagePath(refused(core!), r.messagePaths, r.fieldNames), core).toMatchObject({ param: client, message: `anthropic: ${client} must be an http(s) URL or a base64 data: URL` });
+    }
+    // A core path no message path renamed: core's messages are the client's input.
+    expect(clientFieldName('messages.5.content.0.url', r.fieldNames)).toBe('input.5.content.0.image_url');
+    // The same with safety_identifier or top_logprobs, whose tables are built from the first.
+    for (const extra of [{ safety_identifier: 's' }, { top_logprobs: 2 }, { include: ['reasoning.encrypted_content', 'message.output_text.logprobs'] }]) {
+      const again = responses({ ...extra, input: [{ role: 'user', content: [image('ftp://x/a.png')] }] });
+      expect(withClientMessagePath(refused('messages.0.content.0.url'), again.messagePaths, again.fieldNames).param, JSON.stringify(extra)).toBe('input.0.content.0.image_url');
+    }
+    // /v1/messages: an image block's source; a tool result's image block is under the tool_result's content.
+    const m = messages({
+      messages: [
+        { role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'ftp://x/a.png' } }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'f', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'text', text: 'a' }, { type: 'image', source: { type: 'url', url: 'ftp://x/b.png' } }] }] },
+      ],
+      tools: [{ name: 'f', input_schema: { type: 'object' } }],
+    });
+    expect(withClientMessagePath(refused('messages.0.content.0.url'), m.messagePaths, m.fieldNames)).toMatchObject({ param: 'messages.0.content.0.source.url' });
+    expect(withClientMessagePath(refused('messages.2.parts.1.url'), m.messagePaths, m.fieldNames)).toMatchObject({ param: 'messages.2.content.0.content.1.source.url' });
+    expect(clientFieldName('messages.0.content.0.mediaType', MESSAGES_FIELD_NAMES)).toBe('messages.0.content.0.source.media_type');
+    // /v1/chat/completions: an image_url part's url.
+    const c = chat({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x/a.png' } }] }] });
+    expect(withClientMessagePath(refused('messages.0.content.0.url'), c.messagePaths, c.fieldNames)).toMatchObject({ param: 'messages.0.content.0.image_url.url' });
+    // Only a message part's field: a tool schema's `url` property and core's own top-level names stay.
+    for (const names of [r.fieldNames, m.fieldNames, c.fieldNames]) {
+      expect(clientFieldName('tools.0.parameters.properties.url', names)).not.toMatch(/image_url|source/);
+      expect(clientFieldName('messages.0.content.0.text', names)).toMatch(/\.content\.0\.text$/);
+    }
+  });
+
   it('the router\'s refusal of a call fallback (fallbacks.N) is the client\'s llmrr.fallbacks.N, on each route that takes them', () => {
     const e = new LLMError({ code: 'invalid_request', message: 'fallbacks.1: unknown model "x" (no deployment by that name or alias). Known: a', param: 'fallbacks.1' });
     for (const names of [chat().fieldNames, COMPLETION_FIELD_NAMES, responses().fieldNames, messages().fieldNames]) {

@@ -34,6 +34,8 @@ const CHAT: ClientFieldNames = {
   },
   tool: { name: 'function.name', description: 'function.description', parameters: 'function.parameters', strict: 'function.strict' },
   mark: 'cache_control',
+  // An image_url part's URL (a data: URL too: its media type and data).
+  part: { url: 'image_url.url', mediaType: 'image_url.url', data: 'image_url.url' },
 };
 
 /** The same, for a body that set `max_tokens` (and no `max_completion_tokens`). */
@@ -78,14 +80,16 @@ const RESPONSES: ClientFieldNames = {
     logprobs: 'include.0',
     'logprobs.topLogprobs': 'top_logprobs',
   },
+  // An input_image part's `image_url` (a URL or a data: URL, which is also its media type and data).
+  part: { url: 'image_url', mediaType: 'image_url', data: 'image_url' },
 };
 
 /** The same, for a body whose end-user id came from `safety_identifier` (no `user`). */
-const RESPONSES_SAFETY_ID: ClientFieldNames = { fields: { ...RESPONSES.fields, user: 'safety_identifier' } };
+const RESPONSES_SAFETY_ID: ClientFieldNames = { ...RESPONSES, fields: { ...RESPONSES.fields, user: 'safety_identifier' } };
 
 /** The same two, for a body that asked for logprobs with `top_logprobs` alone (no `include` of them). */
-const RESPONSES_TOP_LOGPROBS: ClientFieldNames = { fields: { ...RESPONSES.fields, logprobs: 'top_logprobs' } };
-const RESPONSES_SAFETY_ID_TOP_LOGPROBS: ClientFieldNames = { fields: { ...RESPONSES_SAFETY_ID.fields, logprobs: 'top_logprobs' } };
+const RESPONSES_TOP_LOGPROBS: ClientFieldNames = { ...RESPONSES, fields: { ...RESPONSES.fields, logprobs: 'top_logprobs' } };
+const RESPONSES_SAFETY_ID_TOP_LOGPROBS: ClientFieldNames = { ...RESPONSES, fields: { ...RESPONSES_SAFETY_ID.fields, logprobs: 'top_logprobs' } };
 
 /**
  * The client's names on `/v1/responses`: core's `user` is `user`, else `safety_identifier`; core's `logprobs` is
@@ -95,7 +99,7 @@ const RESPONSES_SAFETY_ID_TOP_LOGPROBS: ClientFieldNames = { fields: { ...RESPON
 export function responsesFieldNames(body: { user?: string | null | undefined; include?: readonly string[] | null | undefined }): ClientFieldNames {
   const at = body.include == null ? -1 : body.include.indexOf(LOGPROBS_INCLUDE);
   const names = body.user ? (at < 0 ? RESPONSES_TOP_LOGPROBS : RESPONSES) : at < 0 ? RESPONSES_SAFETY_ID_TOP_LOGPROBS : RESPONSES_SAFETY_ID;
-  return at > 0 ? { fields: { ...names.fields, logprobs: `include.${at}` } } : names;
+  return at > 0 ? { ...names, fields: { ...names.fields, logprobs: `include.${at}` } } : names;
 }
 
 /**
@@ -121,6 +125,8 @@ export const MESSAGES_FIELD_NAMES: ClientFieldNames = {
   },
   tool: { parameters: 'input_schema' },
   mark: 'cache_control',
+  // An image block's `source` (`{ type: "url", url }` or `{ type: "base64", media_type, data }`).
+  part: { url: 'source.url', mediaType: 'source.media_type', data: 'source.data' },
   negated: ['parallelToolCalls'],
 };
 

@@ -5,7 +5,7 @@ import type { GeminiGenerateContentResponse } from './gemini-api-types.js';
 import { convertGeminiLogprobs } from './convert-gemini-logprobs.js';
 import { geminiToolCallId } from './gemini-tool-call-id.js';
 import { convertGeminiUsage } from './gemini-usage.js';
-import { mapGeminiFinishReason } from './map-gemini-finish-reason.js';
+import { geminiFinishError, mapGeminiFinishReason } from './map-gemini-finish-reason.js';
 
 export interface GeminiResponseContext {
   provider: string;
@@ -16,7 +16,8 @@ export interface GeminiResponseContext {
 
 /**
  * A :generateContent answer -> our result (first candidate). Thought parts become `reasoning`; function
- * calls get stable ids; a prompt blocked before any candidate is an empty answer with `content-filter`; the
+ * calls get stable ids; a prompt blocked before any candidate is an empty answer with `content-filter`; a failed tool
+ * call (`MALFORMED_FUNCTION_CALL`, `UNEXPECTED_TOOL_CALL`) is an `invalid_response` error; the
  * candidate's `logprobsResult` becomes `logprobs` (`convertGeminiLogprobs`).
  */
 export function convertGeminiResponse(json: unknown, ctx: GeminiResponseContext): GenerateResult {
@@ -28,6 +29,9 @@ export function convertGeminiResponse(json: unknown, ctx: GeminiResponseContext)
   if (!candidate && !response.promptFeedback?.blockReason) {
     throw new LLMError({ code: 'invalid_response', message: `${ctx.provider}: response has no candidates`, provider: ctx.provider, deployment: ctx.deployment, details: json });
   }
+  // The model failing to make a tool call: no usable answer (see `geminiFinishError`).
+  const failed = geminiFinishError(candidate?.finishReason, candidate?.finishMessage, { provider: ctx.provider, deployment: ctx.deployment });
+  if (failed) throw failed;
   let text = '';
   let reasoning = '';
   const toolCalls: ToolCall[] = [];

@@ -84,6 +84,8 @@ export interface GeminiUsageMetadata {
 export interface GeminiCandidate {
   content?: { role?: string; parts?: GeminiPart[] };
   finishReason?: string;
+  /** Gemini's words on a finish other than `STOP` (a malformed function call's text, e.g. "Malformed function call: ..."). */
+  finishMessage?: string;
   index?: number;
   /** With `generationConfig.responseLogprobs`: the tokens of this answer (this chunk's, when streamed). */
   logprobsResult?: GeminiLogprobsResult;

@@ -121,6 +121,41 @@ describe('gemini engine: answers', () => {
     expect((await collect(engine().stream(hello))).at(-1)).toMatchObject({ type: 'finish', finishReason: 'content-filter' });
   });
 
+  it("maps Gemini's filters (LANGUAGE, IMAGE_PROHIBITED_CONTENT, IMAGE_RECITATION too) to content-filter, and OTHER to other", async () => {
+    for (const finishReason of ['RECITATION', 'LANGUAGE', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION']) {
+      server.enqueue({ parts: '', finishReason }, { parts: '', finishReason });
+      expect((await engine().generate(hello)).finishReason, finishReason).toBe('content-filter');
+      expect((await collect(engine().stream(hello))).at(-1), finishReason).toMatchObject({ type: 'finish', finishReason: 'content-filter' });
+    }
+    // A reason Gemini adds later (or one named like an Object.prototype key) is `other`, never an error.
+    for (const finishReason of ['OTHER', 'TOO_MANY_TOOL_CALLS', 'constructor']) {
+      server.enqueue({ parts: 'x', finishReason });
+      expect((await engine().generate(hello)).finishReason, finishReason).toBe('other');
+    }
+  });
+
+  it('a failed tool call (MALFORMED_FUNCTION_CALL, UNEXPECTED_TOOL_CALL) is a retryable invalid_response, not a finish; streamed, an error part after the usage', async () => {
+    const finishMessage = "Malformed function call: print(default_api.get_weather(city='Oslo'))";
+    for (const finishReason of ['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL']) {
+      server.enqueue({ parts: [], finishReason, finishMessage, usage: { promptTokenCount: 30, candidatesTokenCount: 7 } });
+      const e = await engine()
+        .generate(hello)
+        .then(() => undefined, (x: unknown) => x);
+      expect(LLMError.isInstance(e), finishReason).toBe(true);
+      const error = e as LLMError;
+      expect(error).toMatchObject({ code: 'invalid_response', statusCode: 502, isRetryable: true, provider: 'gemini', details: { finishReason, finishMessage } });
+      expect(error.afterResponse).toBeFalsy();
+      expect(error.message).toContain(finishReason);
+
+      server.enqueue({ parts: 'Let me check.', finishReason, finishMessage, usage: { promptTokenCount: 30, candidatesTokenCount: 7 } });
+      const parts = await collect(engine().stream(hello));
+      expect(textOf(parts)).toBe('Let me check.');
+      expect(parts.some((p) => p.type === 'finish')).toBe(false);
+      expect(parts.at(-2)).toEqual({ type: 'usage', usage: { inputTokens: 30, outputTokens: 7, totalTokens: 37 } });
+      expect(lastError(parts)).toMatchObject({ code: 'invalid_response', isRetryable: true, details: { finishReason, finishMessage } });
+    }
+  });
+
   it('reports thought parts as reasoning', async () => {
     server.enqueue({ parts: [{ text: 'Thinking...', thought: true }, { text: '42' }] });
     expect(await engine().generate(hello)).toMatchObject({ text: '42', reasoning: 'Thinking...' });

@@ -7,7 +7,7 @@ import { convertGeminiLogprobs } from './convert-gemini-logprobs.js';
 import { geminiStreamError } from './gemini-error.js';
 import { geminiToolCallId } from './gemini-tool-call-id.js';
 import { convertGeminiUsage } from './gemini-usage.js';
-import { mapGeminiFinishReason } from './map-gemini-finish-reason.js';
+import { geminiFinishError, mapGeminiFinishReason } from './map-gemini-finish-reason.js';
 
 export interface GeminiStreamContext extends ProviderStreamContext {
   onThoughtSignature?: (toolCallId: string, signature: string) => void;
@@ -21,7 +21,9 @@ export interface GeminiStreamContext extends ProviderStreamContext {
  * Gemini has no terminal event: a chunk with a `finishReason` (or a prompt `blockReason`) is what makes
  * the end clean, so `finish` comes from `end()` (or from `interrupted()` when the connection drops after
  * it). Without one the stream ends with `stream_interrupted`; an `{ error }` chunk or invalid JSON ends it at
- * once (`done`). Function calls arrive whole, so each gives one `tool-call-delta` and one `tool-call`. A chunk's
+ * once (`done`). Function calls arrive whole, so each gives one `tool-call-delta` and one `tool-call`. A
+ * `finishReason` of a failed tool call (`MALFORMED_FUNCTION_CALL`, `UNEXPECTED_TOOL_CALL`) ends it with a `usage`
+ * part and an `invalid_response` error (`geminiFinishError`), not a finish. A chunk's
  * `logprobsResult` (the tokens of that chunk) becomes one `logprobs` part right after the chunk's last `text-delta`
  * (at the chunk's end when it has no text).
  */
@@ -115,7 +117,16 @@ export class GeminiStreamDecoder extends ProviderStreamDecoder {
       if (afterText >= 0) parts.splice(afterText, 0, part);
       else parts.push(part);
     }
-    if (candidate?.finishReason) this.finishReason = candidate.finishReason;
+    if (candidate?.finishReason) {
+      this.finishReason = candidate.finishReason;
+      // The model failing to make a tool call: an error, not a finish (see `geminiFinishError`), after the usage
+      // Gemini bills for it.
+      const failed = geminiFinishError(candidate.finishReason, candidate.finishMessage, this.context);
+      if (failed) {
+        parts.push({ type: 'usage', usage: convertGeminiUsage(this.usage) });
+        parts.push(this.terminal({ type: 'error', error: failed }));
+      }
+    }
   }
 
   private finish(): StreamPart {
