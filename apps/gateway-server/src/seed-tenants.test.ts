@@ -11,6 +11,7 @@
 import { createStateStores, parseConfig, type StateStores, type TenantStore } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import type { GatewayLogEntry } from '@llmrr/gateway';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +53,20 @@ describe('config tenants on start', () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tenant.create records a model list past 4096 characters of JSON by its SHA-256 and length, as the admin API does', async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    try {
+      const models = Array.from({ length: 3000 }, (_, i) => ({ name: `model-${i}`, engine: 'mock' }));
+      await seedTenants(stores, v3([{ id: 'many', models }]), { demo: false, source: 'llmrr.config.yaml', log: () => {} });
+      const [entry] = await stores.audit.list({ actor: 'config-file', action: 'tenant.create', target: 'many' });
+      expect(JSON.stringify(entry!.details).length).toBeLessThan(1024);
+      const names = JSON.stringify(models.map((m) => m.name));
+      expect(entry!.details?.models).toEqual({ sha256: createHash('sha256').update(names, 'utf8').digest('hex'), length: names.length });
+    } finally {
+      await stores.close();
     }
   });
 
@@ -283,8 +298,9 @@ describe("a v3 config tenant model's key given as ${VAR}", () => {
 
   // The README: a tenant removed from the config stays in the store (its keys work). It is then served from the
   // stored copy, whose secrets are the placeholder: never sent upstream as a credential (it was
-  // `Authorization: Bearer [redacted]`, a 502 and a log naming nothing useful); the log names the fields to set.
-  it('removed from the config, its stored copy is served without the "[redacted]" placeholders; the log names the fields', async () => {
+  // `Authorization: Bearer [redacted]`, a 502 and a log naming nothing useful), and the model is never called without
+  // them (it was, with no key: the provider's 401): each call is a 503 naming what to set; the log names the fields.
+  it('removed from the config, its stored copy calls nothing without its secrets (503 naming them); the log names the fields', async () => {
     const upstream = await startOpenAIWireServer({ script: (r) => (r.headers.authorization === `Bearer ${SECRET}` ? { text: 'hello' } : { error: { status: 401, message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } }) });
     const tmp = mkdtempSync(join(tmpdir(), 'llmrr-gw-seed-removed-'));
     try {
@@ -307,14 +323,16 @@ describe("a v3 config tenant model's key given as ${VAR}", () => {
         expect((await second.stores.tenants.getTenant('acme'))?.models?.[0]).toMatchObject({ apiKey: '[redacted]', headers: { 'x-upstream-token': '[redacted]' } });
         const body = JSON.stringify({ model: 'own', messages: [{ role: 'user', content: 'hi' }] });
         const chat = () => second.gateway.fetch(new Request('http://gateway.test/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body }));
-        expect((await chat()).status).toBe(502);
-        await chat();
-        expect(upstream.requests.map((r) => [r.headers.authorization ?? null, r.headers['x-upstream-token'] ?? null])).toEqual([
-          [null, null],
-          [null, null],
-        ]);
+        for (let i = 0; i < 2; i++) {
+          const res = await chat();
+          expect({ status: res.status, error: ((await res.json()) as { error?: unknown }).error }).toMatchObject({
+            status: 503,
+            error: { code: 'no_deployment', message: expect.stringContaining('Model "own" cannot be called until its apiKey (or apiKeyEnv), headers.x-upstream-token are set') },
+          });
+        }
+        expect(upstream.requests).toEqual([]);
         expect(logs.filter((m) => m.includes('[redacted]'))).toEqual([
-          'tenant "acme": models.0.apiKey (or apiKeyEnv), models.0.headers.x-upstream-token are "[redacted]" in the tenant store (as a v3 config\'s tenant is stored; the config no longer lists it): not sent upstream, so its calls go without them; set them through the admin API (PATCH /admin/tenants/acme with its models)',
+          'tenant "acme": models.0.apiKey, models.0.headers.x-upstream-token are "[redacted]" in the tenant store (as a v3 config\'s tenant is stored; the config no longer lists it): never sent upstream; calls of "own" fail naming what to set until it is set; set them through the admin API (PATCH /admin/tenants/acme with its models)',
         ]);
       } finally {
         await second.close(500);

@@ -1,5 +1,5 @@
 import { canonicalJson, LLMError, type RouterConfig, type Tenant, type TenantConfig, type TenantInput, type TenantPatch } from '@llmrr/core';
-import { checkTenantIdUnused, redactModelSecrets, tenantAuditChanges, type GatewayLogEntry, type GatewayStores } from '@llmrr/gateway';
+import { auditValue, checkTenantIdUnused, redactModelSecrets, tenantAuditChanges, type GatewayLogEntry, type GatewayStores } from '@llmrr/gateway';
 
 export const DEMO_TENANT_ID = 'demo';
 
@@ -92,7 +92,8 @@ export async function seedTenants(stores: SeedStores, config: RouterConfig, opti
         continue;
       }
       if (tenant === 'created') {
-        await audit('tenant.create', t.id, { name: want.name, tier: want.tier, ...(want.models ? { models: want.models.map((m) => m.name) } : {}) });
+        // As the admin API's entry: a value past 4096 characters of JSON by its SHA-256 and length (`auditValue`).
+        await audit('tenant.create', t.id, { name: auditValue(want.name), tier: want.tier, ...(want.models ? { models: auditValue(want.models.map((m) => m.name)) } : {}) });
         continue;
       }
       const patch = differences(tenant, want);

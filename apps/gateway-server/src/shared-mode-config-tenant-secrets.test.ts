@@ -2,9 +2,9 @@
  * Shared mode (real PostgreSQL and Redis, gateway server processes): a v3 config tenant's model key given as ${VAR}
  * is stored redacted (`[redacted]`, apiKey and header values alike) and is in no table; a copy stored with the key by
  * an earlier version is written over at the next start, once (the start after that writes nothing: no thrash). A
- * tenant removed from the config is served from that stored copy without the placeholder, and once its key is set
- * through the admin API in one process, another process calls with it at its next request: the changed model has a
- * circuit of its own in Redis (keyed by its config's fingerprint), not the open one of the calls without a key.
+ * tenant removed from the config is served from that stored copy: each call of its model fails naming the key to set
+ * (nothing goes upstream without it), and once its key is set through the admin API in one process, another process
+ * calls with it at its next request.
  */
 import { startOpenAIWireServer } from '@llmrr/core/test';
 import { spawnSync } from 'node:child_process';
@@ -102,7 +102,7 @@ describe.skipIf(services.skip !== undefined)(services.skip ?? 'shared mode: a te
     await (await upstreamP).close();
   }, 60_000);
 
-  it("B sends no placeholder and logs once; after A PATCHes the key, B's next call goes through with it (no inherited open circuit)", async () => {
+  it("B calls nothing without the key (503 naming it) and logs once; after A PATCHes the key, B's next call goes through with it", async () => {
     const upstream = await upstreamP;
     const own = { name: 'own', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'x', apiKey: '${REMOVED_TENANT_KEY}' };
     const config = (tenants: unknown[]) => ({ version: 3, models: [{ name: 'mock', engine: 'mock' }], routing: { strategy: 'priority' }, tenants });
@@ -116,15 +116,18 @@ describe.skipIf(services.skip !== undefined)(services.skip ?? 'shared mode: a te
 
     const { secret } = await adminCall<{ secret: string }>(a, REMOVED_ADMIN, 'POST', '/admin/tenants/acme/keys', { name: 'k' }, 201);
     const chat = (g: Gateway) => gatewayRequest(g, 'POST', '/v1/chat/completions', { model: 'own', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
-    // Calls made before an operator notices (5 = the circuit's default failureThreshold): each a 502, no placeholder
-    // sent; they open the model's circuit in Redis.
-    for (let i = 0; i < 6; i++) expect((await chat(b)).status).toBe(502);
-    expect(new Set(upstream.requests.map((r) => r.headers.authorization ?? null))).toEqual(new Set([null]));
+    // Calls made before an operator notices (more than the circuit's default failureThreshold of 5): each a 503
+    // naming the key to set, and none goes upstream (never a call without its key).
+    for (let i = 0; i < 6; i++) {
+      const res = await chat(b);
+      expect({ status: res.status, code: ((await res.json()) as { error?: { code?: string } }).error?.code }).toEqual({ status: 503, code: 'no_deployment' });
+    }
+    expect(upstream.requests).toEqual([]);
     expect(b.output().split('\n').filter((l) => l.includes('"[redacted]" in the tenant store'))).toHaveLength(1);
 
     await adminCall(a, REMOVED_ADMIN, 'PATCH', '/admin/tenants/acme', { models: [{ ...own, apiKey: REMOVED_SECRET }] }, 200);
     // The fix is in force at B's next request (the README: set the keys through the admin API to keep serving it),
-    // not a 503 circuit_open until the old config's cooldown ends.
+    // not a 503 circuit_open until a cooldown ends.
     const res = await chat(b);
     expect({ status: res.status, body: res.status === 200 ? null : await res.text() }).toEqual({ status: 200, body: null });
     expect(upstream.requests.at(-1)?.headers.authorization).toBe(`Bearer ${REMOVED_SECRET}`);

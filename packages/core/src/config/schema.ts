@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PredictiveCacheSchema } from '../semantic-cache/predictive/predictive-config.js';
+import { reservedMessage, ROUTING_MODEL_NAMES } from './routing-names.js';
 
 /** Engine kinds built into core. Custom engines registered with `registerEngine` use their own names. */
 export const BUILTIN_ENGINES = ['openai-compatible', 'anthropic', 'gemini', 'gguf', 'onnx', 'mock'] as const;
@@ -530,15 +531,7 @@ function checkTenants(cfg: { tenants: TenantConfig[] }, ctx: z.RefinementCtx): v
   });
 }
 
-/**
- * The model names a request uses to let the gateway choose (`@llmrr/gateway`: `model: "auto"`, routed over every
- * model the caller may use): no model, alias or cascade may be named so, as a request naming it would never reach it.
- */
-export const ROUTING_MODEL_NAMES: readonly string[] = Object.freeze(['auto', 'llmrr/auto']);
-
-function reservedMessage(name: string): string {
-  return `"${name}" is reserved: a gateway request naming it lets the router choose among all models, so nothing named so could be reached (reserved: ${ROUTING_MODEL_NAMES.join(', ')})`;
-}
+export { ROUTING_MODEL_NAMES };
 
 /** No model named or aliased like a routing name (`ROUTING_MODEL_NAMES`). */
 function checkRoutingNames(models: ReadonlyArray<{ name: string; alias?: string | undefined }>, at: (string | number)[], ctx: z.RefinementCtx): void {

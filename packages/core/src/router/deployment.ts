@@ -31,6 +31,8 @@ export interface DeploymentInit {
   tenant?: string | undefined;
   /** That tenant's incarnation (`SetTenantOptions.incarnation`; its circuit key is then `<tenant>:<incarnation>/<name>#<fingerprint>`). */
   incarnation?: string | number | undefined;
+  /** The fields of a tenant's own model that are not set (`SetTenantOptions.unsetSecrets`), one a line. */
+  unsetSecrets?: string | undefined;
 }
 
 /** Expected output tokens when the request sets no `maxTokens` (cost estimates, tpm admission). */
@@ -106,6 +108,11 @@ export class RouterDeployment implements Deployment {
   /** The owning tenant's incarnation its circuit is keyed by (see `DeploymentInit.incarnation`). */
   get incarnation(): string | number | undefined {
     return this.init.incarnation;
+  }
+
+  /** The fields not set, one a line (`DeploymentInit.unsetSecrets`): another list makes the deployment anew. */
+  get unsetSecrets(): string | undefined {
+    return this.init.unsetSecrets;
   }
 
   constructor(private readonly init: DeploymentInit) {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ModelConfigInput, RouterConfigInput } from '../config/schema.js';
 import { MockEngine, type MockEngineOptions } from '../engines/mock/mock-engine.js';
 import type { EngineFactory } from '../engines/types.js';
+import { LLMError } from '../errors/llm-error.js';
 import { rejection } from '../test/async.test-helpers.js';
 import { startOpenAIWireServer } from '../test/openai-wire-server.js';
 import { LLMRouter } from './llm-router.js';
@@ -101,6 +102,9 @@ describe('LLMRouter.setTenant', () => {
       [{ id: 'acme', models: [{ name: 'p', engine: 'mock', price: { input: -1, output: 0 } }] }, 'models.0.price.input'],
       [{ id: 'acme', surprise: true }, 'surprise'],
       [{ id: 'acme', models: [{ name: 'm', engine: 'mock', typo: 1 }] }, 'models.0.typo'],
+      // The gateway's routing names (`ROUTING_MODEL_NAMES`): a model so named or aliased could never be reached.
+      [{ id: 'acme', models: [own('auto', 'x')] }, 'models.0.name'],
+      [{ id: 'acme', models: [own('a', 'x'), own('b', 'y', { alias: 'llmrr/auto' })] }, 'models.1.alias'],
     ];
     for (const [input, param] of cases) {
       let err: unknown;
@@ -211,6 +215,46 @@ describe('LLMRouter.setTenant', () => {
     } finally {
       await wire.close();
     }
+  });
+
+  it('unsetSecrets: each call of such a model fails at once naming the fields (503 no_deployment), nothing sent, no circuit strike; auto goes on', async () => {
+    const wire = await startOpenAIWireServer();
+    try {
+      const router = v2();
+      const keyless = { name: 'keyless', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'm', priority: 0 };
+      router.setTenant({ id: 'acme', models: [keyless, own('backup', 'from backup', { priority: 1 })] }, { useEnv: false, unsetSecrets: { keyless: ['apiKey'] } });
+      for (let i = 0; i < 8; i++) {
+        const err = await rejection(router.generate('hi', { tenant: 'acme', model: 'keyless' }));
+        expect(err).toMatchObject({ code: 'no_deployment', statusCode: 503, isRetryable: false, deployment: 'keyless', message: 'Model "keyless" cannot be called until its apiKey is set (no request was sent)' });
+      }
+      expect(router.circuits().find((c) => c.deployment === 'keyless')?.state ?? 'closed').toBe('closed');
+      // Listed as any other (auto ranks it first: priority 0); the call falls over to the next model.
+      expect(names(router, 'acme')).toContain('keyless');
+      expect((await router.generate('hi', { tenant: 'acme' })).text).toBe('from backup');
+      // Set again with its key (and no unset field): called with it.
+      router.setTenant({ id: 'acme', models: [{ ...keyless, apiKey: 'tenant-key' }] }, { useEnv: false });
+      expect((await router.generate('hi', { tenant: 'acme', model: 'keyless' })).text).toBe('echo: hi');
+      expect(wire.requests.map((r) => r.headers.authorization ?? null)).toEqual(['Bearer tenant-key']);
+      await router.close();
+    } finally {
+      await wire.close();
+    }
+  });
+
+  it("a call-time config_invalid of a model a tenant brings (useEnv: false) is a 503 no_deployment naming the model; the operator's stays config_invalid", async () => {
+    const missing = Object.assign(
+      (model: ModelConfigInput) => Object.assign(new MockEngine({ reply: 'never' }), { generate: () => Promise.reject(new LLMError({ code: 'config_invalid', message: `GGUF model file not found: /srv/models/${model.path} (model "${model.name}")`, param: 'path' })) }),
+      {},
+    ) as unknown as EngineFactory;
+    const router = v2({ engineFactories: { 'file-engine': missing } });
+    const model = { name: 'local', engine: 'file-engine', path: 'gone.gguf' };
+    router.setTenant({ id: 'acme', models: [model] }, { useEnv: false });
+    router.setTenant({ id: 'ops', models: [model] });
+    const brought = await rejection(router.generate('hi', { tenant: 'acme', model: 'local' }));
+    expect(brought).toMatchObject({ code: 'no_deployment', statusCode: 503, deployment: 'local', message: 'Model "local" cannot be served: its model file (path "gone.gguf") is missing or not a usable model file; an admin must set the model again' });
+    expect((brought as Error).message).not.toContain('/srv/models');
+    expect(await rejection(router.generate('hi', { tenant: 'ops', model: 'local' }))).toMatchObject({ code: 'config_invalid' });
+    await router.close();
   });
 
   it('close() also closes tenant models', async () => {

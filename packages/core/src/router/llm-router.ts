@@ -43,6 +43,7 @@ import { completeUsage } from './stream-accumulator.js';
 import { BUILTIN_STRATEGIES, builtinStrategies } from './strategies/index.js';
 import { INTERNAL_CALL, NO_CACHE_READ, UNRATED_CALL, type InternalCallOptions } from './internal-call.js';
 import { parseTenantConfig, TenantViews, type TenantView } from './tenant-views.js';
+import { withUnsetSecrets } from './unservable-own-model.js';
 import type {
   AttemptRecord,
   BatchItem,
@@ -816,7 +817,7 @@ export class LLMRouter {
     // Checked here, not at the tenant's first call (which would fail): register a custom strategy first.
     this.checkStrategyName(config.preferences.strategy, 'preferences.strategy', 'tenant config');
     const old = this.tenants.get(config.id);
-    const own = this.ownDeployments(config, old, '', options.useEnv === false, options.incarnation);
+    const own = this.ownDeployments(config, old, '', options.useEnv === false, options.incarnation, options.unsetSecrets);
     for (const d of this.tenants.set(config, own, this.deployments)) this.retire(d);
     if (this.config.version === 3) {
       const known = this.config.tenants.some((t) => t.id === config.id);
@@ -1163,7 +1164,14 @@ export class LLMRouter {
    * a changed one takes over its predecessor's limiter state. `path` prefixes error params (`tenants.0.`).
    * `isolated`: models a tenant brings (the environment of their `apiKeyEnv` only, no pre-built engine).
    */
-  private ownDeployments(config: TenantConfig, old: TenantView | undefined, path: string, isolated = false, incarnation?: string | number): RouterDeployment[] {
+  private ownDeployments(
+    config: TenantConfig,
+    old: TenantView | undefined,
+    path: string,
+    isolated = false,
+    incarnation?: string | number,
+    unsetSecrets?: SetTenantOptions['unsetSecrets'],
+  ): RouterDeployment[] {
     return config.models.map((m, i) => {
       for (const [field, name] of [['name', m.name], ['alias', m.alias]] as const) {
         if (name !== undefined && this.cascades?.get(name)) {
@@ -1172,9 +1180,10 @@ export class LLMRouter {
       }
       const prev = old?.own.find((d) => d.name === m.name);
       const context = isolated ? this.namedEnvContext(m.apiKeyEnv) : undefined;
+      const unset = unsetSecrets && Object.hasOwn(unsetSecrets, m.name) && unsetSecrets[m.name]!.length > 0 ? unsetSecrets[m.name] : undefined;
       // (Another incarnation of the tenant is another customer: new deployments, with circuits of their own.)
-      if (prev && prev.version === configVersion(m) && prev.engineContext === (context ?? this.engineContext) && prev.incarnation === incarnation) return prev;
-      const d = this.createDeployment(m, `${path}models.${i}`, config.id, context, incarnation);
+      if (prev && prev.version === configVersion(m) && prev.engineContext === (context ?? this.engineContext) && prev.incarnation === incarnation && prev.unsetSecrets === unset?.join('\n')) return prev;
+      const d = this.createDeployment(m, `${path}models.${i}`, config.id, context, incarnation, unset);
       if (prev && prev.incarnation === incarnation) d.inheritLimiter(prev);
       return d;
     });
@@ -1192,7 +1201,7 @@ export class LLMRouter {
     if (this.closed) throw new LLMError({ code: 'shutting_down', message: 'The router is closed' });
   }
 
-  private createDeployment(config: ModelConfig, path: string, tenant?: string, isolated?: EngineContext, incarnation?: string | number): RouterDeployment {
+  private createDeployment(config: ModelConfig, path: string, tenant?: string, isolated?: EngineContext, incarnation?: string | number, unsetSecrets?: readonly string[]): RouterDeployment {
     // An own property only: a model named "constructor" (a tenant's, say) must not find Object.prototype's. A model a
     // tenant brings (`isolated`) never gets one: it would serve the tenant with the operator's engine and key.
     const engines = isolated ? undefined : this.options.engines;
@@ -1206,7 +1215,9 @@ export class LLMRouter {
       } catch (e) {
         throw LLMError.isInstance(e) ? e.with({ param: `${path}.engine` }) : e;
       }
-      checkEngineConfig(factory, config, path);
+      // A model whose secrets are not set is not checked (its config lacks them): each of its calls fails naming them.
+      if (unsetSecrets?.length) factory = withUnsetSecrets(factory, unsetSecrets);
+      else checkEngineConfig(factory, config, path);
     }
     return new RouterDeployment({
       config,
@@ -1219,6 +1230,7 @@ export class LLMRouter {
       circuitStore: this.options.circuitStore,
       tenant,
       incarnation,
+      ...(unsetSecrets?.length ? { unsetSecrets: unsetSecrets.join('\n') } : {}),
       statsAlpha: this.options.statsAlpha,
       errorRateHalfLifeMs: this.options.errorRateHalfLifeMs,
       onCircuit: (deployment, from, to) => {

@@ -1,3 +1,4 @@
+import { reservedMessage, ROUTING_MODEL_NAMES } from '../config/routing-names.js';
 import { TenantConfigSchema, type TenantConfig } from '../config/schema.js';
 import { formatPath } from '../config/validate.js';
 import { LLMError } from '../errors/llm-error.js';
@@ -13,7 +14,8 @@ export interface TenantView {
 
 /**
  * Validates a tenant config with `TenantConfigSchema` (defaults filled in) and checks that its own
- * model names are unique. Throws `config_invalid` naming the field, under `path` (e.g. `tenants.0`).
+ * model names are unique and that no model is named or aliased like a routing name (`ROUTING_MODEL_NAMES`).
+ * Throws `config_invalid` naming the field, under `path` (e.g. `tenants.0`).
  */
 export function parseTenantConfig(input: unknown, path = ''): TenantConfig {
   const at = (p: ReadonlyArray<PropertyKey>) => formatPath(path === '' ? p : [path, ...p]);
@@ -40,6 +42,13 @@ export function parseTenantConfig(input: unknown, path = ''): TenantConfig {
       });
     }
     seen.add(m.name);
+    // A tenant handed to `setTenant` in code: a v3 config's tenants are checked so by the config schema already.
+    for (const field of ['name', 'alias'] as const) {
+      const v = m[field];
+      if (v === undefined || !ROUTING_MODEL_NAMES.includes(v)) continue;
+      const param = at(['models', i, field]);
+      throw new LLMError({ code: 'config_invalid', message: `Invalid tenant config:\n  ${param}: ${reservedMessage(v)}`, param, details: [{ path: param, message: reservedMessage(v) }] });
+    }
   });
   return parsed.data;
 }

@@ -294,6 +294,13 @@ export interface SetTenantOptions {
    * Default: none (keyed by the tenant id, the model name and its config's `circuitFingerprint`).
    */
   incarnation?: string | number;
+  /**
+   * Own models (by name) whose secrets are not set, with the fields to set (e.g. `apiKey`): listed and planned as
+   * any other, but each call of one fails at once with `no_deployment` (503) naming the model and the fields, before
+   * any request goes out (never a call without its key). The gateway passes the fields a tenant store holds as its
+   * redaction placeholder.
+   */
+  unsetSecrets?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** A strategy given as a bare function. */

@@ -56,7 +56,9 @@ export function toPublicError(e: unknown): LLMError {
     return new LLMError({ code: err.code, message: 'Internal gateway error; see the server log for this request id', cause: err });
   }
   if (err.code === 'store_unavailable') return new LLMError({ code: err.code, message: STORE_UNAVAILABLE_MESSAGE, cause: err });
-  if (!isUpstreamError(err)) return err;
+  // `no_deployment` is the router's own word, never a provider's (it may carry the deployment's provider): a tenant's
+  // model that cannot be served as set names the fields to set (`apiKey`), which the credential redaction would eat.
+  if (!isUpstreamError(err) || err.code === 'no_deployment') return err;
   if (err.code === 'authentication' || err.code === 'permission_denied') {
     return new LLMError({ code: 'provider_error', message: UPSTREAM_CREDENTIALS_MESSAGE, ...(err.provider ? { provider: err.provider } : {}), cause: err });
   }

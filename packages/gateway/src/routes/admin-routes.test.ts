@@ -107,6 +107,19 @@ describe('admin API', () => {
     expect((await verifyAuditChain(h.stores!.audit)).ok).toBe(true);
   });
 
+  it('tenant.create records its models by name, and a list past 4096 characters of JSON by its SHA-256 and length', async () => {
+    const models = Array.from({ length: 3000 }, (_, i) => ({ name: `model-${i}`, engine: 'mock' }));
+    expect((await admin('POST', '/admin/tenants', { id: 'many', name: 'Many', models })).status).toBe(201);
+    expect((await admin('POST', '/admin/tenants', { id: 'few', name: 'Few', models: models.slice(0, 2) })).status).toBe(201);
+    const [many] = await h.stores!.audit.list({ action: 'tenant.create', target: 'many' });
+    expect(JSON.stringify(many!.details).length).toBeLessThan(1024);
+    const names = models.map((m) => m.name);
+    const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+    expect(many!.details?.models).toEqual({ sha256: sha256(canonicalJson(names)), length: canonicalJson(names).length });
+    const [few] = await h.stores!.audit.list({ action: 'tenant.create', target: 'few' });
+    expect(few!.details?.models).toEqual(['model-0', 'model-1']);
+  });
+
   it('tenant.update and key.update record clears as null and false as false; preferences hash alike in any key order (nested), as GET answers them', async () => {
     const changes = async (action: string, target: string) => (await h.stores!.audit.list({ action, target })).map((e) => e.details?.changes);
     const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');

@@ -18,9 +18,9 @@ import {
   AdminTenantPatchSchema,
 } from '../schemas/admin.js';
 import type { GatewayStores } from '../types.js';
-import type { TenantModelSync } from '../tenants/tenant-model-sync.js';
+import { configTenantIds, type TenantModelSync } from '../tenants/tenant-model-sync.js';
 import { rejectNul } from './admin-input.js';
-import { publicTenant, rejectRedacted } from './admin-secrets.js';
+import { publicTenant as shownTenant, rejectRedacted } from './admin-secrets.js';
 import { parseRange, periodRange } from './admin-time.js';
 import { isoDateTimeMs } from '../schemas/iso-date-time.js';
 import { checkTenantModels } from './check-tenant-models.js';
@@ -47,6 +47,10 @@ type AdminHandler = (c: AppContext, stores: GatewayStores, audit: (action: strin
  * entry share no transaction.
  */
 export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenantModels?: TenantModelSync): void {
+  // The tenants the router's v3 config defines, as the gateway is built (the router adds admin tenants it serves later).
+  const configTenants = configTenantIds(deps.router);
+  /** A tenant as answered: without its models' secrets; a removed config tenant's placeholders as not set. */
+  const publicTenant = (tenant: Tenant) => shownTenant(tenant, configTenants.has(tenant.id));
   /** Loads a created or changed tenant's own models at once (other processes do it on its next request). */
   const syncModels = (tenant: Tenant, since: number | undefined) => {
     tenantModels?.sync(tenant, since);
@@ -155,7 +159,8 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const since = tenantModels?.begin();
       const tenant = await s.tenants.createTenant(input);
       syncModels(tenant, since);
-      await audit('tenant.create', tenant.id, { name: auditValue(tenant.name), tier: tenant.tier, ...(tenant.models ? { models: tenant.models.map((m) => m.name) } : {}) });
+      // Its models by name (past MAX_AUDIT_VALUE_CHARS as JSON, by SHA-256 and length, as tenant.update's).
+      await audit('tenant.create', tenant.id, { name: auditValue(tenant.name), tier: tenant.tier, ...(tenant.models ? { models: auditValue(tenant.models.map((m) => m.name)) } : {}) });
       return ok(c, publicTenant(tenant), 201);
     }),
   );

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
+import { expectGatewayError } from '../test-support/expect-error.js';
 import { mockModel, post, type Harness } from '../test-support/harness.js';
 
 /**
@@ -186,6 +187,31 @@ describe("a tenant's own model that could never be reached", () => {
     });
   }
 
+  // The file checked when the model was stored, deleted afterwards: the engine finds it missing at the call.
+  it('a gguf / onnx model whose file is deleted after it was stored: each call a 503 no_deployment naming the model, not a hidden 500', async () => {
+    const gone = mkdtempSync(join(dir, 'gone-'));
+    writeFileSync(join(gone, 'model.gguf'), 'GGUF then what a real file has');
+    writeFileSync(join(gone, 'model.onnx'), 'a protobuf message');
+    const models = [
+      { name: 'local-gguf', engine: 'gguf', path: join(gone, 'model.gguf') },
+      { name: 'local-onnx', engine: 'onnx', path: join(gone, 'model.onnx'), options: { task: 'embed' } },
+    ];
+    expect((await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models })).status).toBe(201);
+    rmSync(gone, { recursive: true });
+    const { secret } = (await (await admin('POST', '/admin/tenants/acme/keys', { name: 'k' })).json()) as { secret: string };
+    const auth = { authorization: `Bearer ${secret}` };
+    for (const [path, body, model] of [
+      ['/v1/chat/completions', { model: 'local-gguf', messages: [{ role: 'user', content: 'hi' }] }, 'local-gguf'],
+      ['/v1/chat/completions', { model: 'local-gguf', stream: true, messages: [{ role: 'user', content: 'hi' }] }, 'local-gguf'],
+      ['/v1/embeddings', { model: 'local-onnx', input: 'hi' }, 'local-onnx'],
+    ] as const) {
+      const res = await post(h.gateway, path, body, auth);
+      const answer = { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+      const error = expectGatewayError(answer, { status: 503, code: 'no_deployment' }, `${path} ${model}`);
+      expect(error.message).toContain(`Model "${model}" cannot be served: its model file (path "${join(gone, model === 'local-gguf' ? 'model.gguf' : 'model.onnx')}") is missing`);
+    }
+  });
+
   it('a gguf file that starts with the magic and a non-empty onnx file are stored (the check does not load them)', async () => {
     const models = [
       { name: 'local-gguf', engine: 'gguf', path: join(dir, 'model.gguf') },
@@ -303,6 +329,43 @@ describe("a tenant's own model's apiKey and header values in the admin API", () 
       expect((await h.stores!.tenants.getTenant('acme'))?.models?.[0]).toMatchObject({ apiKey: KEY, headers: { 'x-upstream-token': TOKEN } });
     });
   }
+
+  it('a baseURL carrying a key in its query is shown redacted, and a PATCH echoing the shown form is a 400 that keeps it', async () => {
+    const withQuery = `${wire.baseURL}?key=${KEY}&api-key=${TOKEN}`;
+    const models = [
+      { name: 'plain', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'x' },
+      { name: 'q', engine: 'openai-compatible', baseURL: withQuery, model: 'x' },
+    ];
+    const created = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const answers: string[] = [];
+    for (const path of ['/admin/tenants/acme', '/admin/tenants', '/admin/audit']) answers.push(await (await admin('GET', path)).text());
+    expect(answers.filter((a) => a.includes(KEY) || a.includes(TOKEN))).toEqual([]);
+    const shown = (JSON.parse(answers[0]!) as { models: Array<{ baseURL: string }> }).models;
+    expect(shown.map((m) => m.baseURL)).toEqual([wire.baseURL, `${wire.baseURL}?key=[redacted]&api-key=[redacted]`]);
+
+
+    // Percent-encoded as a URL parser writes it too.
+    for (const baseURL of [shown[1]!.baseURL, `${wire.baseURL}?key=%5Bredacted%5D`]) {
+      const echoed = await admin('PATCH', '/admin/tenants/acme', { models: [models[0], { ...models[1], baseURL }] });
+      expect({ status: echoed.status, error: ((await echoed.json()) as { error?: unknown }).error }).toMatchObject({ status: 400, error: { code: 'invalid_request', param: 'models.1.baseURL' } });
+    }
+    expect((await h.stores!.tenants.getTenant('acme'))?.models?.map((m) => m.baseURL)).toEqual([wire.baseURL, withQuery]);
+  });
+
+  it('a credential-named option (an engine of its own) is shown redacted, and echoing the shown form is a 400 naming it', async () => {
+    // Written straight to the store: the built-in engines take no such option (an engine added with registerEngine may).
+    const stored = { name: 'custom', engine: 'mock', options: { reply: 'plain', accessToken: TOKEN, nested: { apiKey: KEY, region: 'eu' } } };
+    await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [stored] });
+    const text = await (await admin('GET', '/admin/tenants/acme')).text();
+    expect(text).not.toContain(TOKEN);
+    expect(text).not.toContain(KEY);
+    const shown = (JSON.parse(text) as { models: Array<Record<string, unknown>> }).models[0]!;
+    expect(shown.options).toEqual({ reply: 'plain', accessToken: '[redacted]', nested: { apiKey: '[redacted]', region: 'eu' } });
+    const echoed = await admin('PATCH', '/admin/tenants/acme', { models: [shown] });
+    expect({ status: echoed.status, error: ((await echoed.json()) as { error?: unknown }).error }).toMatchObject({ status: 400, error: { param: 'models.0.options.accessToken' } });
+    expect((await h.stores!.tenants.getTenant('acme'))?.models?.[0]).toMatchObject({ options: stored.options });
+  });
 
   // "A field given replaces the stored one whole" (README): models sent back without apiKey and headers (what a client
   // must send of a model read back, to avoid the 400) are stored without them; a change of other fields keeps them.

@@ -143,31 +143,45 @@ describe('TenantModelSync', () => {
 
 /**
  * A tenant a v3 config defined is stored with its models' secrets as "[redacted]"; removed from the config, it is
- * served from that copy. The placeholder is never a credential: a redacted apiKey gives way to the model's apiKeyEnv
- * (else the model is called as one stored without a key), a redacted header value is left out, and one log line per
- * change names the fields to set through the admin API.
+ * served from that copy. The placeholder is never a credential, and a model is never called without what it stands
+ * for: a redacted apiKey gives way to the model's apiKeyEnv; any other placeholder (an apiKey without apiKeyEnv, a
+ * header value, the baseURL's query or userinfo, a credential option) makes each call of the model fail at once, a
+ * 503 `no_deployment` naming the model and the fields to set, with no request sent. One log line per change names
+ * the fields to set through the admin API.
  */
 describe('TenantModelSync: a tenant model stored with "[redacted]" secrets', () => {
-  it('never sends the placeholder: apiKeyEnv applies, the header is left out, a key-requiring preset fails before calling out; logged once', async () => {
+  it('never sends the placeholder: apiKeyEnv applies; a model missing any other secret fails naming it, nothing sent; logged once', async () => {
     const wire = await startOpenAIWireServer();
     const router = new LLMRouter({ version: 2, models: [mockModel('mock', { reply: 'x' })], routing: { strategy: 'priority' } } as never, { unknownTenant: 'shared', env: { ACME_KEY: 'sk-acme-from-env' } });
     const logs: string[] = [];
     const sync = new TenantModelSync(router, (m) => logs.push(m));
     try {
       const models = [
-        { name: 'own', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'x', apiKey: '[redacted]', apiKeyEnv: 'ACME_KEY', headers: { 'x-upstream-token': ' [redacted]', 'x-plain': 'kept' } },
+        { name: 'own', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'x', apiKey: '[redacted]', apiKeyEnv: 'ACME_KEY', headers: { 'x-plain': 'kept' } },
         { name: 'gpt', engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: 'x', apiKey: '[redacted]\n' },
+        // A server of the tenant's own that takes no key unless told: the call would go out without one.
+        { name: 'keyless', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'x', apiKey: '[redacted]' },
+        { name: 'header', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'x', headers: { 'x-upstream-token': ' [redacted]', 'x-plain': 'kept' } },
+        { name: 'query', engine: 'openai-compatible', baseURL: `${wire.baseURL}?key=[redacted]`, model: 'x' },
       ];
       sync.sync(tenantOf('acme', { models: models as never }));
       // Read again unchanged (every request reads it): not said again.
       sync.sync(tenantOf('acme', { models: models as never }));
       expect(logs).toHaveLength(1);
-      expect(logs[0]).toMatch(/^tenant "acme": models\.0\.apiKey, models\.0\.headers\.x-upstream-token, models\.1\.apiKey \(or apiKeyEnv\) are "\[redacted\]" in the tenant store .*set them through the admin API/);
+      expect(logs[0]).toMatch(/^tenant "acme": models\.0\.apiKey, models\.1\.apiKey, models\.2\.apiKey, models\.3\.headers\.x-upstream-token, models\.4\.baseURL are "\[redacted\]" in the tenant store .*set them through the admin API/);
 
       const answer = await router.chat([{ role: 'user', content: 'hi' }], { model: 'own', tenant: 'acme' });
       expect(answer.text).toBeTruthy();
-      const failed = await router.chat([{ role: 'user', content: 'hi' }], { model: 'gpt', tenant: 'acme' }).catch((e: unknown) => e);
-      expect(LLMError.isInstance(failed) && failed.code).toBe('authentication');
+      const unset = { gpt: ['apiKey (or apiKeyEnv)'], keyless: ['apiKey (or apiKeyEnv)'], header: ['headers.x-upstream-token'], query: ['baseURL'] };
+      for (const [model, fields] of Object.entries(unset)) {
+        const failed = await router.chat([{ role: 'user', content: 'hi' }], { model, tenant: 'acme' }).catch((e: unknown) => e);
+        expect(failed, model).toMatchObject({ code: 'no_deployment', statusCode: 503, deployment: model, details: { unsetSecrets: fields } });
+        expect((failed as Error).message).toContain(`Model "${model}" cannot be called until its ${fields[0]} is set`);
+        // Streamed alike: its only part is the error.
+        const parts: Array<{ type: string; error?: unknown }> = [];
+        for await (const part of router.stream({ messages: [{ role: 'user', content: 'hi' }] }, { model, tenant: 'acme' })) parts.push(part);
+        expect(parts, model).toMatchObject([{ type: 'error', error: { code: 'no_deployment', deployment: model } }]);
+      }
       expect(wire.requests.map((r) => [r.headers.authorization, r.headers['x-upstream-token'], r.headers['x-plain']])).toEqual([['Bearer sk-acme-from-env', undefined, 'kept']]);
     } finally {
       await router.close();

@@ -15,7 +15,7 @@ export function isTenantRouter(router: GatewayRouter): router is TenantRouter {
 }
 
 /** Ids of the tenants a v3 config defines (the router's own; the admin API does not override them). */
-function configTenantIds(router: GatewayRouter): ReadonlySet<string> {
+export function configTenantIds(router: GatewayRouter): ReadonlySet<string> {
   const config = (router as { routerConfig?: { version?: unknown; tenants?: ReadonlyArray<{ id: string }> } }).routerConfig;
   return new Set(config?.version === 3 && Array.isArray(config.tenants) ? config.tenants.map((t) => t.id) : []);
 }
@@ -30,28 +30,33 @@ const MAX_INCARNATIONS = 10_000;
 const MAX_DELETIONS = 1_000;
 
 /**
- * A tenant's models without the secrets stored as `REDACTED_SECRET` (`isRedacted`): a tenant a v3 config defined is
- * stored so (`redactModelSecrets`), and once the config no longer lists it, it is served from the store. The
- * placeholder never goes upstream as a credential: a `[redacted]` `apiKey` is dropped (the model's `apiKeyEnv` then
- * applies; without one the model is called as one stored without a key: an engine that needs a key fails before
- * calling out), and so is a `[redacted]` header value. Said once per change of the models (`#apply`), naming the
- * fields to set. `models` itself when none is redacted.
+ * A tenant's models as the router serves them when the store holds secrets as `REDACTED_SECRET` (`redactedFields`): a
+ * tenant a v3 config defined is stored so (`redactModelSecrets`), and once the config no longer lists it, it is served
+ * from the store. The placeholder never goes upstream, and the model is never called without what it stands for: a
+ * `[redacted]` `apiKey` is dropped where the model names `apiKeyEnv` (that variable applies); any other placeholder
+ * (an `apiKey` without `apiKeyEnv`, a header value, `baseURL`, a credential option) makes the model one whose secrets
+ * are not set (`unsetSecrets`, core's `SetTenantOptions`): each call of it fails at once with a 503 `no_deployment`
+ * naming the model and the fields to set, with no request sent. Said once per change of the models (`#apply`).
  */
-function withoutRedacted(tenantId: string, models: ModelConfig[], log: (message: string) => void): ModelConfig[] {
-  let fields: string[] | undefined;
+function withoutRedacted(tenantId: string, models: ModelConfig[], log: (message: string) => void): { served: ModelConfig[]; unsetSecrets?: Record<string, string[]> } {
+  let logged: string[] | undefined;
+  let unsetSecrets: Record<string, string[]> | undefined;
   const served = models.map((m, i) => {
     const redacted = redactedFields(m, i);
     if (redacted.length === 0) return m;
-    (fields ??= []).push(...redacted.map((f) => (f === `models.${i}.apiKey` && m.apiKeyEnv === undefined ? `${f} (or apiKeyEnv)` : f)));
+    (logged ??= []).push(...redacted);
+    const own = `models.${i}.`;
+    const unset = redacted.filter((f) => !(f === `${own}apiKey` && m.apiKeyEnv !== undefined)).map((f) => (f === `${own}apiKey` ? 'apiKey (or apiKeyEnv)' : f.slice(own.length)));
+    if (unset.length > 0) (unsetSecrets ??= Object.create(null) as Record<string, string[]>)[m.name] = unset;
     const { apiKey, headers, ...rest } = m;
     const kept = headers ? Object.entries(headers).filter(([, v]) => !isRedacted(v)) : [];
     return { ...rest, ...(apiKey !== undefined && !isRedacted(apiKey) ? { apiKey } : {}), ...(kept.length > 0 ? { headers: Object.fromEntries(kept) } : {}) } as ModelConfig;
   });
-  if (!fields) return models;
+  if (!logged) return { served: models };
   log(
-    `tenant "${tenantId}": ${fields.join(', ')} ${fields.length === 1 ? 'is' : 'are'} "${REDACTED_SECRET}" in the tenant store (as a v3 config's tenant is stored; the config no longer lists it): not sent upstream, so its calls go without them; set them through the admin API (PATCH /admin/tenants/${tenantId} with its models)`,
+    `tenant "${tenantId}": ${logged.join(', ')} ${logged.length === 1 ? 'is' : 'are'} "${REDACTED_SECRET}" in the tenant store (as a v3 config's tenant is stored; the config no longer lists it): never sent upstream; ${unsetSecrets ? `calls of ${Object.keys(unsetSecrets).map((n) => `"${n}"`).join(', ')} fail naming what to set until it is set` : 'its apiKeyEnv applies'}; set them through the admin API (PATCH /admin/tenants/${tenantId} with its models)`,
   );
-  return served;
+  return { served, ...(unsetSecrets ? { unsetSecrets } : {}) };
 }
 
 /** How the router builds a tenant's models (see `SetTenantOptions.useEnv`). */
@@ -201,13 +206,13 @@ export class TenantModelSync {
       this.forget(tenant.id);
       return undefined;
     }
-    const served = withoutRedacted(tenant.id, models, this.#log);
+    const { served, unsetSecrets } = withoutRedacted(tenant.id, models, this.#log);
     let own: string[] = [];
     try {
       // The tenant's models bring their own keys and addresses: never the server's environment.
       // Its circuits are keyed by its incarnation: a tenant created again under the id starts with closed ones (shared
       // mode keeps circuits in Redis, where the old incarnation's stay a day).
-      this.#router.setTenant({ id: tenant.id, name: tenant.name, models: served, ...(tenant.allowedModels ? { allowedModels: tenant.allowedModels } : {}) }, { ...TENANT_MODELS, incarnation: tenant.createdAt });
+      this.#router.setTenant({ id: tenant.id, name: tenant.name, models: served, ...(tenant.allowedModels ? { allowedModels: tenant.allowedModels } : {}) }, { ...TENANT_MODELS, incarnation: tenant.createdAt, ...(unsetSecrets ? { unsetSecrets } : {}) });
       own = models.map((m) => m.name);
     } catch (e) {
       // Remembered with no models, so they are not retried on every request; the tenant gets the shared ones.

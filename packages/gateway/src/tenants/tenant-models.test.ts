@@ -5,6 +5,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { createGateway } from '../gateway.js';
 import { adminApi, createAdminHarness, TEST_ADMIN_KEY } from '../test-support/admin-api.js';
 import { mockModel, post, sseJson, type Harness } from '../test-support/harness.js';
+import { expectGatewayError } from '../test-support/expect-error.js';
+import type { WireAnswer } from '../test-support/raw-http.js';
 import { startRawUpstream, type RawUpstream } from '../test-support/raw-upstream.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 import type { Gateway } from '../types.js';
@@ -334,6 +336,48 @@ describe("a tenant's own model and the server's environment", () => {
     expect(res.status, await res.text()).toBe(200);
     expect(sentKeys()).toEqual(['Bearer sk-acme-from-env', 'Bearer sk-acme-from-env']);
     expect(logs.filter((m) => /ACME_OPENAI_KEY/.test(m))).toEqual([]);
+  });
+});
+
+describe("a tenant's own model whose secrets the store holds as \"[redacted]\" (a v3 config's tenant the config no longer lists)", () => {
+  let h: Harness;
+  let wire: OpenAIWireServer;
+  const admin = adminApi(() => h.gateway);
+
+  beforeEach(async () => {
+    wire = await startOpenAIWireServer();
+    h = await createAdminHarness({ models: [mockModel('mock')], routerOptions: { env: {} }, gateway: { log: () => {} } });
+  });
+  afterEach(async () => {
+    await h.close();
+    await wire.close();
+  });
+
+  /** A chat call of tenant `acme`'s model as the wire gives it (for `expectGatewayError`). */
+  async function ask(secret: string, model: string, stream = false): Promise<WireAnswer> {
+    const res = await post(h.gateway, '/v1/chat/completions', { model, stream, messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+    return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+  }
+
+  it('each call fails at once (503 no_deployment naming the model and its key), nothing goes upstream; GET shows no key; once set, it is sent', async () => {
+    // As the server stores a config's tenant (`redactModelSecrets`): a server of the tenant's own, which takes calls
+    // without a key when none is sent, so only the gateway can tell that one is missing.
+    const own = { name: 'own', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'x' };
+    await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [{ ...own, apiKey: '[redacted]' }] });
+    const { secret } = await h.stores!.tenants.createKey('acme', { name: 'k' });
+    for (const stream of [false, true]) {
+      const error = expectGatewayError(await ask(secret, 'own', stream), { status: 503, code: 'no_deployment' }, stream ? 'stream' : 'json');
+      expect(error.message).toContain('Model "own" cannot be called until its apiKey (or apiKeyEnv) is set');
+    }
+    expect(wire.requests).toEqual([]);
+    const shown = (await (await admin('GET', '/admin/tenants/acme')).json()) as { models: Array<Record<string, unknown>> };
+    expect(shown.models).toEqual([expect.objectContaining(own)]);
+    expect(shown.models[0]).not.toHaveProperty('apiKey');
+
+    expect((await admin('PATCH', '/admin/tenants/acme', { models: [{ ...own, apiKey: 'sk-acme-set' }] })).status).toBe(200);
+    expect((await ask(secret, 'own')).status).toBe(200);
+    expect(wire.requests.map((r) => r.headers.authorization)).toEqual(['Bearer sk-acme-set']);
+    expect((await (await admin('GET', '/admin/tenants/acme')).json()) as unknown).toMatchObject({ models: [{ apiKey: '[redacted]' }] });
   });
 });
 

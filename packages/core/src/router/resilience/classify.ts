@@ -21,9 +21,10 @@ const REQUEST_FAULTS: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>([
  * Errors that say this deployment cannot serve this kind of request (an engine refusing a feature or a schema it
  * cannot express, before sending anything; a provider refusing one kind of request, e.g. OpenAI streaming a model
  * to an unverified organisation): another deployment may, so they fall over, but they say nothing about the
- * deployment's health.
+ * deployment's health. `no_deployment` from an attempt: a tenant's own model that cannot be served as set (its secrets
+ * not set, its model file gone: `unservable-own-model.ts`) is no failing upstream either.
  */
-const UNSERVABLE: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>(['unsupported']);
+const UNSERVABLE: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>(['unsupported', 'no_deployment']);
 
 /**
  * After a failed attempt:

@@ -8,6 +8,7 @@ import { deploymentLimitError, laterError } from '../deployment-limiter.js';
 import { elapsedMs } from '../elapsed-ms.js';
 import type { RouterDeployment } from '../deployment.js';
 import { withRefusedAnswers } from '../refused-answer.js';
+import { ownModelError } from '../unservable-own-model.js';
 import type { AttemptRecord, RouterEvents } from '../types.js';
 import { AttemptScope, CANCELLED, LinkedController, type AttemptTimeouts } from './attempt-scope.js';
 import { retryPlan } from './backoff.js';
@@ -325,7 +326,7 @@ async function runDeployment<T>(
       return { kind: 'won', won: { deployment: d, value, lease: new AttemptLease(host, plan, d, scope, startedAt, attempt, hedge, charged, permit) } };
     } catch (e) {
       // (As the scope's `errorFor` maps it: the caller's abort first, whatever the engine made of it.)
-      error = scope ? scope.errorFor(e) : (shared ?? (ownOnly ? parent : undefined))?.aborted ? abortError(parent!, { deployment: d.name, provider: d.provider }) : toError(e, d);
+      error = ownModelError(scope ? scope.errorFor(e) : (shared ?? (ownOnly ? parent : undefined))?.aborted ? abortError(parent!, { deployment: d.name, provider: d.provider }) : toError(e, d), d);
       const cancelled = scope?.cancelled === true && !plan.signal?.aborted;
       settleFailure(host, plan, d, error, scope, startedAt, attempt, hedge, charged, permit);
       if (cancelled) return { kind: 'cancelled' };
