@@ -7,6 +7,7 @@ import { cachedAnswerOf, isBlankAnswer, type CachedAnswer, type CachedAnswerInpu
 import type { CacheStore } from './cache-store.js';
 import { isCacheable } from './is-cacheable.js';
 import { MemoryCacheStore } from './memory-cache-store.js';
+import { utf8ByteLength } from '../util/utf8-byte-length.js';
 
 export type { CachedAnswer, CachedAnswerInput } from './cached-answer.js';
 
@@ -137,12 +138,8 @@ export interface ExactStoreOptions {
   erased?: (tenant: string) => boolean;
 }
 
-/**
- * UTF-8 bytes of a string (what it takes serialised, about what it takes in memory): how `answerBytes` counts each
- * string of an entry, and the predictive cache its queued requests and tracked answers (`prefetchJobBytes`).
- */
-export const utf8Bytes = (s: string | undefined): number => (s === undefined || s === '' ? 0 : Buffer.byteLength(s, 'utf8'));
-const utf8 = utf8Bytes;
+/** UTF-8 bytes of a string (what it takes serialised, about what it takes in memory), 0 when absent. */
+const utf8 = (s: string | undefined): number => (s === undefined || s === '' ? 0 : utf8ByteLength(s));
 
 /** What `answerBytes` counts for an entry besides its strings (object headers, numbers, the store's bookkeeping). */
 export const ENTRY_OVERHEAD_BYTES = 256;

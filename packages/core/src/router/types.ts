@@ -234,8 +234,8 @@ export interface RouterOptions {
   onListenerError?: (error: unknown, event: string) => void;
   /**
    * Told what the router's parts report outside any call, once (the SQLite semantic-cache store: rows cut at open to
-   * fit `cache.semantic.maxEntries`/`maxSizeBytes`, hits not written at close). A server passes its log here (the
-   * gateway server logs them at level `warn`). Default: `console.warn`.
+   * fit `cache.semantic.maxEntries`/`maxSizeBytes`, the first failed flush of pending hits, hits not written at
+   * close). A server passes its log here (the gateway server logs them at level `warn`). Default: `console.warn`.
    */
   warn?: (message: string) => void;
   /** Exact-cache store (default: in memory, sized by `cache.exact`), e.g. a Redis-backed one. */

@@ -25,7 +25,7 @@ export interface CreateSemanticCacheOptions {
   now?: () => number;
   /** Relative SQLite paths resolve against this directory. */
   baseDir?: string;
-  /** Told what the store reports once (the SQLite store: rows cut at open, hits not written at close). Default: `console.warn`. */
+  /** Told what the store reports once (the SQLite store: rows cut at open, the first failed flush of pending hits, hits not written at close). Default: `console.warn`. */
   warn?: (message: string) => void;
 }
 

@@ -1,7 +1,10 @@
 import BetterSqlite3 from 'better-sqlite3';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeUsage, type GenerateRequest } from '../spec/index.js';
 import { createSemanticCache } from './create-semantic-cache.js';
@@ -522,31 +525,119 @@ describe('SqliteSemanticStore: upgrade, pending hits and close', () => {
     await store.close();
   });
 
-  it(`a flush that fails (another connection holds the write lock) keeps its hits pending and is not tried again for ${SQLITE_HIT_FLUSH_MS} ms: close writes them`, async () => {
+  it(`writes a pending hit ${SQLITE_HIT_FLUSH_MS} ms after it even when no other hit or insert comes (a quiet cache): a store reopened after a crash keeps it`, async () => {
+    const path = join(dir, 'quiet.db');
+    // Date and the timers faked (not setImmediate), so "30 s later" needs no sleep.
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const store = await SqliteSemanticStore.open(path, { maxEntries: 100 });
+      const ids = await store.addMany([1, 2, 3].map((i) => row(i)));
+      const mostRecent = () => query<{ id: number }>(path, 'SELECT id FROM llmrr_semantic_cache ORDER BY last_used DESC LIMIT 1')[0]!.id;
+      expect(vi.getTimerCount()).toBe(0); // nothing pending: no timer
+      await store.touch(ids[0]!); // one hit, then the cache goes quiet (no hit, no insert)
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(SQLITE_HIT_FLUSH_MS - 1);
+      expect(mostRecent()).toBe(ids[2]); // not yet: the hit waits in process
+      vi.advanceTimersByTime(1);
+      expect(mostRecent()).toBe(ids[0]);
+      expect(vi.getTimerCount()).toBe(0); // nothing pending: the timer is not re-armed
+      // The process dies (no close): a store opened on the file keeps the hit row as the most recently used.
+      const reopened = await SqliteSemanticStore.open(path, { maxEntries: 100 });
+      expect(storeIds(reopened)).toEqual([ids[1], ids[2], ids[0]]); // least recently used first
+      await reopened.close();
+      // A hit written with an insert stops the timer; close stops it too; a hit after close is ignored (no timer, no write).
+      await store.touch(ids[1]!);
+      expect(vi.getTimerCount()).toBe(1);
+      await store.add(row(4));
+      expect(vi.getTimerCount()).toBe(0);
+      await store.touch(ids[2]!);
+      expect(vi.getTimerCount()).toBe(1);
+      await store.close();
+      expect(vi.getTimerCount()).toBe(0);
+      await store.touch(ids[1]!);
+      expect(vi.getTimerCount()).toBe(0);
+      vi.advanceTimersByTime(2 * SQLITE_HIT_FLUSH_MS);
+      expect(mostRecent()).toBe(ids[2]); // written at close; the hit after close was not
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it(`a flush that fails (another connection holds the write lock) gives up at once, keeps its hits pending, reports the first failure once and is not tried again for ${SQLITE_HIT_FLUSH_MS} ms`, async () => {
     const path = join(dir, 'flush-busy.db');
     let t = 1_000;
-    const store = await SqliteSemanticStore.open(path, { maxEntries: 1_000, now: () => t });
-    const ids = await store.addMany(Array.from({ length: SQLITE_HITS_PER_WRITE }, (_, i) => row(i)));
-    const hitsWritten = () => query<{ n: number }>(path, `SELECT count(*) AS n FROM llmrr_semantic_cache WHERE last_used > ${SQLITE_HITS_PER_WRITE}`)[0]!.n;
-    const holder = new BetterSqlite3(path);
-    holder.exec('BEGIN IMMEDIATE');
-    try {
-      for (const id of ids) await store.touch(id);
-      await new Promise((r) => setImmediate(r)); // the flush ran (blocked until the busy timeout) and failed
-    } finally {
-      holder.exec('ROLLBACK');
-      holder.close();
-    }
-    // Not retried at every hit (each try would block for the busy timeout): the file is free, yet nothing is written.
+    const warn = vi.fn();
+    const store = await SqliteSemanticStore.open(path, { maxEntries: 1_000, now: () => t, warn });
+    const ids = await store.addMany(Array.from({ length: SQLITE_HITS_PER_WRITE + 2 }, (_, i) => row(i)));
+    const hitsWritten = () => query<{ n: number }>(path, `SELECT count(*) AS n FROM llmrr_semantic_cache WHERE last_used > ${ids.length}`)[0]!.n;
+    const locked = async (during: () => Promise<void>) => {
+      const holder = new BetterSqlite3(path);
+      holder.exec('BEGIN IMMEDIATE');
+      try {
+        await during();
+      } finally {
+        holder.exec('ROLLBACK');
+        holder.close();
+      }
+    };
+    await locked(async () => {
+      for (const id of ids.slice(0, SQLITE_HITS_PER_WRITE)) await store.touch(id);
+      await new Promise((r) => setImmediate(r)); // the flush ran and failed
+    });
+    expect(hitsWritten()).toBe(0);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]![0]).toMatch(new RegExp(`semantic cache .*flush-busy\\.db: writing ${SQLITE_HITS_PER_WRITE} pending hits failed \\(.*locked\\); they stay pending`));
+    // Not retried at every hit: the file is free, yet nothing is written.
     await store.touch(ids[0]!);
     for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
     expect(hitsWritten()).toBe(0);
+    // Tried again (failing again: not reported again) once SQLITE_HIT_FLUSH_MS passed.
     t += SQLITE_HIT_FLUSH_MS;
-    await store.touch(ids[1]!);
+    await locked(async () => {
+      await store.touch(ids[1]!);
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    });
+    expect(hitsWritten()).toBe(0);
+    expect(warn).toHaveBeenCalledTimes(1);
+    t += SQLITE_HIT_FLUSH_MS;
+    await store.touch(ids[SQLITE_HITS_PER_WRITE]!);
     await vi.waitFor(() => expect(hitsWritten()).toBe(SQLITE_HITS_PER_WRITE), { timeout: 10_000 });
     await store.close();
-    expect(hitsWritten()).toBe(SQLITE_HITS_PER_WRITE);
-  }, 30_000);
+    expect(hitsWritten()).toBe(SQLITE_HITS_PER_WRITE + 1);
+    expect(warn).toHaveBeenCalledTimes(1);
+  }, 15_000);
+
+  it('a flush does not wait for a lock another thread holds (it would block the event loop for the busy timeout), while an insert still does and writes the pending hits', async () => {
+    const path = join(dir, 'flush-wait.db');
+    const warn = vi.fn();
+    const store = await SqliteSemanticStore.open(path, { maxEntries: 1_000, warn });
+    const ids = await store.addMany(Array.from({ length: SQLITE_HITS_PER_WRITE }, (_, i) => row(i)));
+    const hitsWritten = () => query<{ n: number }>(path, `SELECT count(*) AS n FROM llmrr_semantic_cache WHERE last_used > ${ids.length} AND id <= ${ids.at(-1)}`)[0]!.n;
+    // Another thread takes the write lock and, told to, releases it 1.5 s later: a flush that waited (SQLite's busy
+    // timeout is 5 s) would then succeed; one that gives up at once fails. An insert waits, and succeeds.
+    const holder = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+      const db = new (require(workerData.module))(workerData.path);
+      db.exec('BEGIN IMMEDIATE');
+      parentPort.postMessage('locked');
+      parentPort.once('message', () => setTimeout(() => { db.exec('ROLLBACK'); db.close(); parentPort.postMessage('released'); }, 1_500));`,
+      { eval: true, workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), path } },
+    );
+    try {
+      await once(holder, 'message');
+      holder.postMessage('release later');
+      for (const id of ids) await store.touch(id); // the last one schedules the flush
+      await new Promise((r) => setImmediate(r)); // the flush runs in this turn
+      expect(hitsWritten()).toBe(0); // (a flush that waited for the lock would have written them)
+      expect(warn).toHaveBeenCalledTimes(1);
+      await store.add(row(SQLITE_HITS_PER_WRITE)); // waits for the lock (the store's busy timeout is back)
+      expect(hitsWritten()).toBe(SQLITE_HITS_PER_WRITE);
+      expect(fileIds(path)).toHaveLength(SQLITE_HITS_PER_WRITE + 1);
+    } finally {
+      await holder.terminate();
+      await store.close();
+    }
+  }, 15_000);
 
   it('close() closes the file even when writing the pending hits fails (another connection holds the write lock); the loss is logged', async () => {
     const path = join(dir, 'busy.db');

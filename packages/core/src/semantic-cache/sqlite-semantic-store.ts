@@ -31,7 +31,11 @@ const ADD_LAST_USED = 'ALTER TABLE llmrr_semantic_cache ADD COLUMN last_used INT
  */
 export const SQLITE_HITS_PER_WRITE = 256;
 
-/** A hit coming this long (ms, the store's clock) after the oldest pending one schedules a flush of the pending hits. */
+/**
+ * Pending hits are flushed about this long (ms) after the first of them: a timer the hit that found none pending starts
+ * (unref'd: it never keeps a process alive), or a hit coming this long (the store's clock) after the oldest pending one.
+ * A flush that failed is not tried again (but by an insert or close) for as long.
+ */
 export const SQLITE_HIT_FLUSH_MS = 30_000;
 
 interface Row {
@@ -53,7 +57,10 @@ function vectorBytes(v: Float32Array): Buffer {
 export interface SqliteSemanticStoreOptions extends MemorySemanticStoreOptions {
   /** Seam for tests: the dynamic import. */
   importer?: (specifier: string) => Promise<unknown>;
-  /** Told once at open when rows are cut to fit the bounds, and when the hits pending at close cannot be written. Default: `console.warn`. */
+  /**
+   * Told once at open when rows are cut to fit the bounds, once when a flush of pending hits first fails (the file
+   * locked or full), and when the hits pending at close cannot be written. Default: `console.warn`.
+   */
   warn?: (message: string) => void;
 }
 
@@ -64,10 +71,13 @@ export interface SqliteSemanticStoreOptions extends MemorySemanticStoreOptions {
  *
  * Recency survives a restart too: each row carries `last_used`, a use sequence (set on insert; a hit's new value is
  * kept in process and written with the next insert - at most `SQLITE_HITS_PER_WRITE`, the oldest first -, by a flush
- * a hit schedules (off the hit path: `setImmediate`) once `SQLITE_HITS_PER_WRITE` are pending or the oldest is
- * `SQLITE_HIT_FLUSH_MS` old, or at `close`; so a process that dies loses fewer than `SQLITE_HITS_PER_WRITE` hits,
- * those of the last `SQLITE_HIT_FLUSH_MS` or so, as the order the file keeps). `open` reads the rows most recently used first,
- * stops at `maxEntries`/`maxSizeBytes`, deletes the rest in SQL (the least recently used) and says so once (`warn`).
+ * off the hit path (`setImmediate` once `SQLITE_HITS_PER_WRITE` are pending; an unref'd timer `SQLITE_HIT_FLUSH_MS`
+ * after the first pending hit, even if no other hit or insert comes), or at `close`; so a process that dies loses fewer
+ * than `SQLITE_HITS_PER_WRITE` hits, those of the last `SQLITE_HIT_FLUSH_MS` or so, as the order the file keeps). A
+ * flush is best effort: it does not wait for a lock another connection holds (busy timeout 0; inserts and `close`
+ * still wait for SQLite's), its hits stay pending, and the first failure is reported once (`warn`). `open` reads the
+ * rows most recently used first, stops at `maxEntries`/`maxSizeBytes`, deletes the rest in SQL (the least recently
+ * used) and says so once (`warn`).
  */
 export class SqliteSemanticStore extends MemorySemanticStore {
   override readonly kind = 'sqlite';
@@ -83,8 +93,13 @@ export class SqliteSemanticStore extends MemorySemanticStore {
   #pendingSince = 0;
   /** The scheduled flush of pending hits (`#flushHits`), if any. */
   #flush: ReturnType<typeof setImmediate> | undefined;
-  /** After a flush failed (the file locked: each try waits for the busy timeout), none is tried before this time. */
+  /** Flushes the pending hits `SQLITE_HIT_FLUSH_MS` after the first (or after a flush): armed while any are pending. */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** After a flush failed (the file locked or full), no hit schedules one before this time (the store's clock). */
   #retryAt = 0;
+  /** Whether a failed flush was reported (`warn`, once per store). */
+  #flushFailReported = false;
+  #closed = false;
   readonly #warn: (message: string) => void;
 
   private constructor(db: BetterSqlite3.Database, options: SqliteSemanticStoreOptions) {
@@ -198,32 +213,67 @@ export class SqliteSemanticStore extends MemorySemanticStore {
       if (n-- <= 0) break;
       this.#touched.delete(id);
     }
+    this.#idle();
   }
 
   override async touch(id: number): Promise<void> {
-    if (!this.catalog.get(id)) return;
+    if (this.#closed || !this.catalog.get(id)) return;
     this.catalog.touch(id);
     if (this.#touched.size === 0) this.#pendingSince = this.now();
     this.#touched.delete(id); // (re-inserted last: the map stays in hit order, oldest first)
     this.#touched.set(id, ++this.#seq);
+    if (this.#timer === undefined) this.#arm();
     if (this.#flush === undefined && (this.#touched.size >= SQLITE_HITS_PER_WRITE || this.now() - this.#pendingSince >= SQLITE_HIT_FLUSH_MS) && this.now() >= this.#retryAt) {
       this.#flush = setImmediate(() => this.#flushHits());
     }
   }
 
-  /** Writes up to `SQLITE_HITS_PER_WRITE` pending hits in one transaction (scheduled by `touch`), and schedules the next batch if as many remain. */
+  /** (Re)starts the timer that flushes the pending hits `SQLITE_HIT_FLUSH_MS` from now (none pending: stops it). */
+  #arm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#touched.size === 0 || this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#flushHits();
+    }, SQLITE_HIT_FLUSH_MS);
+    this.#timer.unref?.();
+  }
+
+  /** Stops the flush timer once no hit is pending (written with an insert, or their rows gone). */
+  #idle(): void {
+    if (this.#touched.size === 0 && this.#timer !== undefined) this.#arm();
+  }
+
+  /**
+   * Writes up to `SQLITE_HITS_PER_WRITE` pending hits in one transaction (scheduled by `touch` or the timer), and
+   * schedules the next batch if as many remain. Best effort: it does not wait for a lock (busy timeout 0 while it runs,
+   * the store's own restored after), a failure keeps the hits pending (for an insert, a flush `SQLITE_HIT_FLUSH_MS`
+   * later, or close) and the first one is reported.
+   */
   #flushHits(): void {
+    if (this.#flush !== undefined) clearImmediate(this.#flush);
     this.#flush = undefined;
-    if (!this.#db.open || this.#touched.size === 0) return;
+    if (this.#closed || !this.#db.open || this.#touched.size === 0) return this.#idle();
+    const busyTimeout = this.#db.pragma('busy_timeout', { simple: true }) as number;
     try {
+      this.#db.pragma('busy_timeout = 0');
       this.#written(this.#db.transaction(() => this.#writeTouched(SQLITE_HITS_PER_WRITE))());
-    } catch {
-      // The file is locked or full: the hits stay pending, for the next insert, a flush after SQLITE_HIT_FLUSH_MS, or close.
+      this.#pendingSince = this.now();
+      if (this.#touched.size >= SQLITE_HITS_PER_WRITE) this.#flush = setImmediate(() => this.#flushHits());
+    } catch (e) {
       this.#retryAt = this.now() + SQLITE_HIT_FLUSH_MS;
-      return;
+      if (!this.#flushFailReported) {
+        this.#flushFailReported = true;
+        this.#warn(
+          `[llmrr] semantic cache ${this.#db.name}: writing ${this.#touched.size} pending hits failed (${(e as Error)?.message ?? e}); ` +
+            `they stay pending (written with the next insert, tried again in ${SQLITE_HIT_FLUSH_MS} ms, or at close). Further failures are not reported.`,
+        );
+      }
+    } finally {
+      this.#db.pragma(`busy_timeout = ${busyTimeout}`);
     }
-    this.#pendingSince = this.now();
-    if (this.#touched.size >= SQLITE_HITS_PER_WRITE) this.#flush = setImmediate(() => this.#flushHits());
+    this.#arm(); // the rest (or, after a failure, all) are flushed SQLITE_HIT_FLUSH_MS from now at the latest
   }
 
   override async add(entry: SemanticEntry): Promise<number> {
@@ -232,7 +282,7 @@ export class SqliteSemanticStore extends MemorySemanticStore {
     // (one transaction with the hits not yet written, when there are some)
     let written = 0;
     const info = this.#touched.size === 0 ? insert() : this.#db.transaction(() => ((written = this.#writeTouched(SQLITE_HITS_PER_WRITE)), insert()))();
-    this.#written(written);
+    if (written > 0) this.#written(written);
     const id = this.claimId(Number(info.lastInsertRowid));
     this.catalog.put(id, this.meta(entry), entry.vector);
     await this.dropped(await this.evict());
@@ -246,7 +296,7 @@ export class SqliteSemanticStore extends MemorySemanticStore {
       written = this.#writeTouched(SQLITE_HITS_PER_WRITE);
       for (const e of entries) ids.push(this.oversized(e) ? 0 : Number(this.#insert.run(e.namespace, e.tenant, e.user ?? null, e.prompt, vectorBytes(e.vector), JSON.stringify(e.answer), e.expiresAt, ++this.#seq).lastInsertRowid));
     })();
-    this.#written(written);
+    if (written > 0) this.#written(written);
     this.catalog.putMany(entries.flatMap((entry, i) => (ids[i] === 0 ? [] : [{ id: this.claimId(ids[i]!), meta: this.meta(entry), vector: entry.vector }])));
     await this.dropped(await this.evict());
     return ids;
@@ -255,12 +305,14 @@ export class SqliteSemanticStore extends MemorySemanticStore {
   protected override async dropped(ids: number[]): Promise<void> {
     if (ids.length === 0) return;
     for (const id of ids) this.#touched.delete(id);
+    this.#idle();
     this.#db.transaction((list: number[]) => list.forEach((id) => this.#deleteOne.run(id)))(ids);
   }
 
   override async delete(id: number): Promise<boolean> {
     const removed = this.catalog.remove(id);
     this.#touched.delete(id);
+    this.#idle();
     const n = this.#deleteOne.run(id).changes;
     return removed || n > 0;
   }
@@ -268,13 +320,16 @@ export class SqliteSemanticStore extends MemorySemanticStore {
   override async clear(): Promise<void> {
     this.catalog.clear();
     this.#touched.clear();
+    this.#idle();
     this.#db.exec('DELETE FROM llmrr_semantic_cache');
   }
 
   override async close(): Promise<void> {
-    if (!this.#db.open) return;
+    if (this.#closed || !this.#db.open) return;
+    this.#closed = true; // (a hit from now on is ignored)
     if (this.#flush !== undefined) clearImmediate(this.#flush);
     this.#flush = undefined;
+    this.#arm(); // (closed: stops the timer)
     try {
       this.#db.transaction(() => this.#writeTouched(this.#touched.size))(); // (at most maxEntries: one per live entry)
     } catch (e) {

@@ -1,5 +1,5 @@
 import { canonicalJson } from '../../cache/canonical-json.js';
-import { ENTRY_OVERHEAD_BYTES, lacksLogprobs, utf8Bytes } from '../../cache/exact-cache.js';
+import { ENTRY_OVERHEAD_BYTES, lacksLogprobs } from '../../cache/exact-cache.js';
 import { isCacheable } from '../../cache/is-cacheable.js';
 import type { RouterConfig } from '../../config/schema.js';
 import { CachedEmbedder } from '../../embeddings/cached-embedder.js';
@@ -18,6 +18,7 @@ import { defaultLocalEmbedder, embeddingInput, semanticQuestion } from '../../se
 import { questionOf } from '../../semantic-cache/semantic-namespace.js';
 import { userKey } from '../../semantic-cache/user-key.js';
 import type { GenerateRequest } from '../../spec/index.js';
+import { utf8ByteLength } from '../../util/utf8-byte-length.js';
 import type { DeploymentInfo, GenerateOptions, PromptOrRequest, RouterCallOptions, RouterEmbedResult, RouterEventName, RouterEvents, RouterResult } from '../types.js';
 import { NO_CACHE_READ, UNRATED_CALL, type InternalCallOptions } from '../internal-call.js';
 import { IdleGate } from './idle-gate.js';
@@ -77,7 +78,10 @@ export interface PrefetchStats {
   failed: number;
   /** Not started: over the tenant's budget. */
   overBudget: number;
-  /** Not started: queue full, or stale (older than `maxQueueAgeMs`). */
+  /**
+   * Not started: dropped from the queue (full by `maxQueue` or `maxQueueBytes`: the oldest go; or stale, older than
+   * `maxQueueAgeMs`), or a prediction larger than `maxQueueBytes` on its own, never queued (counted here, not in `queued`).
+   */
   dropped: number;
   /** Queued or running when the same user's next live request arrived (dropped, or aborted and counted in `cancelled` too). */
   superseded: number;
@@ -109,7 +113,7 @@ interface Job {
  * with the scope options) and its tenant key. `cache.predictive.maxQueueBytes` bounds their sum.
  */
 export function prefetchJobBytes(job: { key: string; dedupe: string }): number {
-  return ENTRY_OVERHEAD_BYTES + utf8Bytes(job.key) + 2 * utf8Bytes(job.dedupe);
+  return ENTRY_OVERHEAD_BYTES + utf8ByteLength(job.key) + 2 * utf8ByteLength(job.dedupe);
 }
 
 const ZERO: PrefetchStats = Object.freeze({

@@ -189,4 +189,17 @@ describe('PrefetchRegistry', () => {
     r.forget('t1', 'u1');
     expect({ size: r.size, bytes: r.bytes }).toEqual({ size: 0, bytes: 0 });
   });
+
+  it("without maxBytes (as constructed before the byte bound) keeps cache.predictive.maxTrackedBytes' default bound", () => {
+    const maxTrackedBytes = 16_000_000; // (docs/core/config.md)
+    const r = new PrefetchRegistry({ trackMs: 60_000, max: 10_000, now: () => 0 });
+    const answer = (i: number) => ({ text: `answer ${i}`, deployment: 'd', id: `x${i}`, usage: { inputTokens: 3, outputTokens: 2 } });
+    const question = (i: number) => `question ${i} ${'x'.repeat(1_000_000)}`; // ~1 MB each
+    const one = prefetchEntryBytes('k', { tenant: 't1', question: question(10), user: 'u1' });
+    const evicted: string[] = [];
+    for (let i = 0; i < 20; i++) evicted.push(...r.add('t1', answer(i), question(i), 0, 'u1').map((e) => e.question));
+    expect(r.bytes).toBeLessThanOrEqual(maxTrackedBytes);
+    expect(r.size).toBe(Math.floor(maxTrackedBytes / one));
+    expect(evicted).toEqual(Array.from({ length: 20 - r.size }, (_, i) => question(i))); // the oldest, never hit
+  });
 });

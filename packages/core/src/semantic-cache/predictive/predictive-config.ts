@@ -3,6 +3,9 @@ import { sectionConfigError } from '../../config/validate.js';
 
 const positiveInt = z.number().int().positive();
 
+/** Default of `maxQueueBytes` and `maxTrackedBytes` (and of `PrefetchRegistry`'s `maxBytes`). */
+export const DEFAULT_PREDICTIVE_MAX_BYTES = 16_000_000;
+
 /** A per-tenant prefetch budget: calls and/or USD per period. At least one of the two is required. */
 export const PrefetchBudgetSchema = z
   .object({
@@ -75,7 +78,7 @@ export const PredictiveCacheSchema = z
      * predicted question; counted as the caches count entries, UTF-8 bytes of its JSON, twice: the request and its
      * de-duplication key). Past it the oldest are dropped; a prefetch larger on its own is not queued. Default 16 000 000.
      */
-    maxQueueBytes: positiveInt.default(16_000_000),
+    maxQueueBytes: positiveInt.default(DEFAULT_PREDICTIVE_MAX_BYTES),
     /** A queued prefetch older than this is dropped (the user has likely asked by then). */
     maxQueueAgeMs: positiveInt.default(60_000),
     /** How long a prefetched entry is tracked for use; unused past it, it is reported. Default: the cache's TTL. */
@@ -85,7 +88,7 @@ export const PredictiveCacheSchema = z
      * tenant and user id, as UTF-8). Past it the least recently used (stored or hit) stop being tracked, those never
      * hit reported as unused. Default 16 000 000.
      */
-    maxTrackedBytes: positiveInt.default(16_000_000),
+    maxTrackedBytes: positiveInt.default(DEFAULT_PREDICTIVE_MAX_BYTES),
     /** Tenants never prefetched for (their requests are not learned either). */
     optOutTenants: z.array(z.string()).default([]),
   })

@@ -1,4 +1,6 @@
-import { ENTRY_OVERHEAD_BYTES, utf8Bytes } from '../../cache/exact-cache.js';
+import { ENTRY_OVERHEAD_BYTES } from '../../cache/exact-cache.js';
+import { utf8ByteLength } from '../../util/utf8-byte-length.js';
+import { DEFAULT_PREDICTIVE_MAX_BYTES } from './predictive-config.js';
 
 /** What identifies a cached answer when it is served again (the fields a cache hit carries). */
 export interface AnswerIdentity {
@@ -33,7 +35,7 @@ interface Tracked {
  * as UTF-8 plus `ENTRY_OVERHEAD_BYTES`): the fingerprint, tenant, question and user id (the answer itself is not kept).
  */
 export function prefetchEntryBytes(key: string, entry: Pick<PrefetchedEntry, 'tenant' | 'question' | 'user'>): number {
-  return ENTRY_OVERHEAD_BYTES + utf8Bytes(key) + utf8Bytes(entry.tenant) + utf8Bytes(entry.question) + utf8Bytes(entry.user);
+  return ENTRY_OVERHEAD_BYTES + utf8ByteLength(key) + utf8ByteLength(entry.tenant) + utf8ByteLength(entry.question) + (entry.user === undefined ? 0 : utf8ByteLength(entry.user));
 }
 
 /**
@@ -42,13 +44,18 @@ export function prefetchEntryBytes(key: string, entry: Pick<PrefetchedEntry, 'te
  * and one never used before its TTL ends is reported. Bounded by count (`max`) and by bytes (`maxBytes`,
  * `prefetchEntryBytes`): past either the least recently used (stored or hit) go, those never hit reported as
  * unused early (`evicted`); an entry larger than `maxBytes` on its own is not tracked (reported so at once).
+ * `maxBytes` defaults to `cache.predictive.maxTrackedBytes`' default (16 000 000).
  */
 export class PrefetchRegistry {
   /** Least recently used first. */
   readonly #entries = new Map<string, Tracked>();
   #bytes = 0;
 
-  constructor(private readonly options: { trackMs: number; max: number; maxBytes: number; now: () => number }) {}
+  readonly #maxBytes: number;
+
+  constructor(private readonly options: { trackMs: number; max: number; maxBytes?: number; now: () => number }) {
+    this.#maxBytes = options.maxBytes ?? DEFAULT_PREDICTIVE_MAX_BYTES;
+  }
 
   get size(): number {
     return this.#entries.size;
@@ -65,11 +72,11 @@ export class PrefetchRegistry {
     this.#remove(key);
     const entry: PrefetchedEntry = { tenant, question, ...(user !== undefined ? { user } : {}), storedAt: now, until: now + this.options.trackMs, costUsd, hits: 0 };
     const bytes = prefetchEntryBytes(key, entry);
-    if (bytes > this.options.maxBytes) return [entry]; // (it would evict every other entry, then itself)
+    if (bytes > this.#maxBytes) return [entry]; // (it would evict every other entry, then itself)
     this.#entries.set(key, { entry, bytes });
     this.#bytes += bytes;
     const evicted: PrefetchedEntry[] = [];
-    while (this.#entries.size > this.options.max || this.#bytes > this.options.maxBytes) {
+    while (this.#entries.size > this.options.max || this.#bytes > this.#maxBytes) {
       const [oldest, t] = this.#entries.entries().next().value!;
       this.#remove(oldest);
       if (t.entry.hits === 0) evicted.push(t.entry);
