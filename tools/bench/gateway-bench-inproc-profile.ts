@@ -6,12 +6,13 @@
  *
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-inproc-profile.ts \
  *     [--bursts 24] [--skip 4] [--concurrency 512] [--chunk-delay 5] [--state memory|off] [--mode stream|json]
- *     [--top 45] [--callers NAME ...] [--whole]
+ *     [--top 45] [--callers NAME ...] [--whole] [--chunks 16]
  *
  * Prints the functions by self time in those windows (the garbage collector, `(program)` and `runMicrotasks` among
  * them), the same time by source file (frames of the bundle are named by their source file, line numbers are the
  * bundle's), and for each `--callers NAME` the stacks (four frames) that time in a function of that name was spent
- * under, inclusive. `--whole` takes every sample instead (the chunk work after the first byte too). The profiler's
+ * under, inclusive. `--whole` takes every sample instead (the chunk work after the first byte too; with `--chunks 272`
+ * mostly chunk work: content chunks per answer, see gateway-bench-inproc.ts). The profiler's
  * sampling (every 50 us) costs some CPU of its own, about the same for every function.
  */
 import { spawn } from 'node:child_process';
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
       BURST_MARKS: '1',
       CONCURRENCY: String(Math.min(Number(opt('concurrency') ?? 512) || 512, 4096)),
       CHUNK_DELAY_MS: String(Math.min(Number(opt('chunk-delay') ?? 5) || 0, 100)),
+      CHUNKS: String(Math.min(Math.max(Number(opt('chunks') ?? 16) || 16, 1), 4096)),
       UPSTREAM: 'push',
       ENDPOINT: 'chat',
       ITEMS: '1',

@@ -1,7 +1,7 @@
 /**
  * The gateway's own request path in one process, without sockets (run by gateway-bench-inproc.ts, bundled):
  * `createGateway` over an `LLMRouter` whose `openai-compatible` deployment gets canned answers from an
- * in-memory `fetch` (a JSON chat completion, or the benchmark upstream's SSE stream of 16 content chunks,
+ * in-memory `fetch` (a JSON chat completion, or the benchmark upstream's SSE stream of 16 content chunks (`CHUNKS`),
  * finish, usage and [DONE]), called through the gateway's direct routes (as the Node adapter calls them)
  * at concurrency 64 (`CONCURRENCY`): `POST /v1/chat/completions`, or with `ENDPOINT=responses` `POST /v1/responses`
  * with the body the Vercel AI SDK sends (one user message with an `input_text` part; `ITEMS=N`: a conversation of
@@ -34,6 +34,10 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const STREAM = process.env.MODE === 'stream';
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 64);
 const CHUNK_DELAY_MS = Number(process.env.CHUNK_DELAY_MS ?? 0);
+/** `CHUNKS`: content chunks per streamed answer (16, as the benchmark upstream sends); more or fewer to take a chunk's own cost apart. */
+const CHUNKS = Number(process.env.CHUNKS ?? 16);
+/** `REASONING=1`: the content chunks carry `delta.reasoning_content` (a reasoning model's thinking) instead of `delta.content`. */
+const TEXT_FIELD = process.env.REASONING ? 'reasoning_content' : 'content';
 
 const created = 1;
 const usage = { prompt_tokens: 12, completion_tokens: 16, total_tokens: 28 };
@@ -49,7 +53,7 @@ const chunk = (delta: object, finish: string | null) =>
   `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created, model: 'bench-model', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] })}\n\n`;
 const sse = [
   chunk({ role: 'assistant', content: '' }, null),
-  ...Array.from({ length: 16 }, (_, i) => chunk({ content: `${i === 0 ? '' : ' '}word${i}` }, null)),
+  ...Array.from({ length: CHUNKS }, (_, i) => chunk({ [TEXT_FIELD]: `${i === 0 ? '' : ' '}word${i}` }, null)),
   chunk({}, 'stop'),
   `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created, model: 'bench-model', choices: [], usage })}\n\n`,
   'data: [DONE]\n\n',
@@ -60,7 +64,7 @@ function pulledStream(): ReadableStream<Uint8Array> {
   let i = 0;
   return new ReadableStream<Uint8Array>({
     async pull(c) {
-      if (CHUNK_DELAY_MS > 0 && i > 1 && i <= 16) await new Promise((r) => setTimeout(r, CHUNK_DELAY_MS));
+      if (CHUNK_DELAY_MS > 0 && i > 1 && i <= CHUNKS) await new Promise((r) => setTimeout(r, CHUNK_DELAY_MS));
       if (i < sse.length) c.enqueue(sse[i++]!);
       else c.close();
     },

@@ -9,7 +9,7 @@
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-inproc.ts \
  *     [--base-core DIR --base-gateway DIR] [--mode json|stream] [--state memory] [--calls 5000] [--procs 4]
  *     [--concurrency 64] [--chunk-delay 0] [--upstream pull|push] [--endpoint chat|responses] [--items 1]
- *     [--tools 0] [--body agent] [--heap] [--bursts N]
+ *     [--tools 0] [--body agent] [--heap] [--bursts N] [--chunks 16] [--reasoning]
  *
  * Prints per build the CPU-ms per call of every round (`--procs` processes x 3 rounds) and the minimum
  * and median. `--concurrency 512 --chunk-delay 5` (stream mode) spaces the upstream's chunks 5 ms apart as
@@ -33,6 +33,9 @@
  * `--concurrency` calls started at once, and takes as each burst's figure the CPU-ms until half of its calls had their
  * reply (a stream's first byte) per call: the work before the first byte in a burst, as bench:gateway's 512-stream
  * burst measures it in time to first byte (the first bursts of a process are still warming up: compare like rounds).
+ * `--chunks N` (stream mode): N content chunks per answer instead of the benchmark upstream's 16; a run at 16 and one at
+ * a few hundred take one chunk's own cost (CPU, bytes allocated) apart from the stream's. `--reasoning`: those chunks
+ * carry `delta.reasoning_content` (a reasoning model's thinking) instead of `delta.content`.
  */
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -47,6 +50,8 @@ const CALLS = Math.min(Number(opt('calls') ?? (MODE === 'stream' ? 2000 : 5000))
 const PROCS = Math.min(Number(opt('procs') ?? 4) || 4, 20);
 const CONCURRENCY = Math.min(Number(opt('concurrency') ?? 64) || 64, 4096);
 const CHUNK_DELAY_MS = Math.min(Number(opt('chunk-delay') ?? 0) || 0, 100);
+const CHUNKS = Math.min(Math.max(Number(opt('chunks') ?? 16) || 16, 1), 4096);
+const REASONING = args.includes('--reasoning');
 const HEAP = args.includes('--heap');
 const BURSTS = Math.min(Math.max(Number(opt('bursts') ?? 0) || 0, 0), 100);
 const UPSTREAM = opt('upstream') === 'push' ? 'push' : 'pull';
@@ -62,7 +67,7 @@ const baseGateway = opt('base-gateway');
 function runOnce(file: string): Promise<number[]> {
   return new Promise((res, reject) => {
     const child = spawn(process.execPath, [...(HEAP ? ['--expose-gc'] : []), file], {
-      env: { ...process.env, NODE_OPTIONS: '', ...(HEAP ? { HEAP_PROFILE: '1' } : {}), MODE, CALLS: String(CALLS), ROUNDS: HEAP ? '0' : '3', ...(BURSTS > 0 && !HEAP ? { BURSTS: String(BURSTS) } : {}), CONCURRENCY: String(CONCURRENCY), CHUNK_DELAY_MS: String(CHUNK_DELAY_MS), UPSTREAM, ENDPOINT, ITEMS: String(ITEMS), TOOLS: String(TOOLS), BODY, ...(STATE === 'memory' ? { STATE } : {}) },
+      env: { ...process.env, NODE_OPTIONS: '', ...(HEAP ? { HEAP_PROFILE: '1' } : {}), MODE, CALLS: String(CALLS), ROUNDS: HEAP ? '0' : '3', ...(BURSTS > 0 && !HEAP ? { BURSTS: String(BURSTS) } : {}), CONCURRENCY: String(CONCURRENCY), CHUNK_DELAY_MS: String(CHUNK_DELAY_MS), CHUNKS: String(CHUNKS), ...(REASONING ? { REASONING: '1' } : {}), UPSTREAM, ENDPOINT, ITEMS: String(ITEMS), TOOLS: String(TOOLS), BODY, ...(STATE === 'memory' ? { STATE } : {}) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -104,7 +109,7 @@ async function main(): Promise<void> {
   const shape = [...(ITEMS > 1 ? [`${ITEMS} input items`] : []), ...(TOOLS > 0 ? [`${TOOLS} tools`] : [])].join(', ');
   const body = BODY === 'agent' ? ` (agent body: ${shape})` : shape ? ` (${shape})` : '';
   const what = BURSTS > 0 ? `${BURSTS} bursts of ${CONCURRENCY} calls per process` : `${CALLS} calls per round at concurrency ${CONCURRENCY}`;
-  console.log(`\n${ENDPOINT}${body} ${MODE} calls, state ${STATE}, ${what}${CHUNK_DELAY_MS ? `, chunks ${CHUNK_DELAY_MS} ms apart` : ''}${MODE === 'stream' ? `, upstream ${UPSTREAM}` : ''}, CPU-ms per call${BURSTS > 0 ? ' until half the burst had its reply' : ''}:`);
+  console.log(`\n${ENDPOINT}${body} ${MODE} calls, state ${STATE}, ${what}${CHUNKS !== 16 ? `, ${CHUNKS} content chunks` : ''}${REASONING ? ' (reasoning)' : ''}${CHUNK_DELAY_MS ? `, chunks ${CHUNK_DELAY_MS} ms apart` : ''}${MODE === 'stream' ? `, upstream ${UPSTREAM}` : ''}, CPU-ms per call${BURSTS > 0 ? ' until half the burst had its reply' : ''}:`);
   for (const [name, v] of results) console.log(`  ${name}: min ${Math.min(...v).toFixed(4)}, median ${median(v).toFixed(4)} (${v.length} rounds)`);
   for (const b of builds) rmSync(b.file, { force: true });
 }

@@ -10,28 +10,26 @@ import { toOpenAIUsage } from './usage.js';
 
 const route = { type: 'route', requestId: 'req_"quoted"\u2028', deployment: 'dépl\\oy', provider: 'mock', cached: false } as unknown as RoutePart;
 
-describe('ChatStreamEncoder content chunks', () => {
+describe('ChatStreamEncoder content and reasoning chunks', () => {
   it.each([true, false])('are byte for byte the serialized chunk object (include_usage %s)', (includeUsage) => {
     const enc = new ChatStreamEncoder({ created: 1_700_000_000, includeUsage, explain: false });
     enc.start(route);
-    for (const delta of ['hello', ' "quoted" \n\t', 'emoji 🙂 and \u2028', 'lone \ud800 surrogate', '</script>', '']) {
-      const expected =
-        delta === ''
-          ? []
-          : [
-              dataFrame({
-                id: `chatcmpl-${route.requestId}`,
-                object: 'chat.completion.chunk',
-                created: 1_700_000_000,
-                model: route.deployment,
-                system_fingerprint: null,
-                choices: [{ index: 0, delta: { content: delta }, logprobs: null, finish_reason: null }],
-                ...(includeUsage ? { usage: null } : {}),
-              }),
-            ];
-      expect(enc.part({ type: 'text-delta', delta })).toEqual(expected);
-      const frame = enc.part({ type: 'reasoning-delta', delta })[0];
-      if (delta !== '') expect(JSON.parse(frame!.slice(6)).choices[0].delta).toEqual({ reasoning_content: delta });
+    // Text JSON writes as it is, and each kind it escapes (quote, backslash, controls, lone surrogates of both halves).
+    const deltas = ['hello', ' "quoted" \n\t', 'emoji 🙂 and \u2028', 'lone \ud800 surrogate', 'low \udc00', 'back\\slash', '\u0000\u001f\u007f', 'café ü', '</script>', ''];
+    const expected = (delta: Record<string, string>) => [
+      dataFrame({
+        id: `chatcmpl-${route.requestId}`,
+        object: 'chat.completion.chunk',
+        created: 1_700_000_000,
+        model: route.deployment,
+        system_fingerprint: null,
+        choices: [{ index: 0, delta, logprobs: null, finish_reason: null }],
+        ...(includeUsage ? { usage: null } : {}),
+      }),
+    ];
+    for (const delta of deltas) {
+      expect(enc.part({ type: 'text-delta', delta })).toEqual(delta === '' ? [] : expected({ content: delta }));
+      expect(enc.part({ type: 'reasoning-delta', delta })).toEqual(delta === '' ? [] : expected({ reasoning_content: delta }));
     }
   });
 });

@@ -27,6 +27,9 @@ interface ToolCallState extends BufferedToolCall {
 
 export const DONE_FRAME = 'data: [DONE]\n\n';
 
+/** Characters `JSON.stringify` writes escaped in a string: quote, backslash, controls, and (when lone) surrogates. */
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 export function dataFrame(value: unknown): string {
   return `data: ${JSON.stringify(value)}\n\n`;
 }
@@ -80,6 +83,13 @@ export class ChatStreamEncoder implements StreamEncoder {
   /** `tail` after the `logprobs` value: `,"finish_reason":null}]...}\n\n`. */
   private afterLogprobs = '';
   /**
+   * `head` with `{"content":"` and with `{"reasoning_content":"`, and `"}` with `tail`: the bytes around the text of a
+   * content or reasoning chunk (`textFrame`).
+   */
+  private contentHead = '';
+  private reasoningHead = '';
+  private textTail = '';
+  /**
    * With `logprobs` asked for: a text delta not sent yet, waiting for the `logprobs` part that comes right after
    * it, so both go out in one chunk (as OpenAI sends them). Never set otherwise.
    */
@@ -100,6 +110,9 @@ export class ChatStreamEncoder implements StreamEncoder {
     this.head = `${this.envelope},"choices":[{"index":0,"delta":`;
     this.afterLogprobs = `,"finish_reason":null}]${this.options.includeUsage ? ',"usage":null' : ''}}\n\n`;
     this.tail = `,"logprobs":null${this.afterLogprobs}`;
+    this.contentHead = `${this.head}{"content":"`;
+    this.reasoningHead = `${this.head}{"reasoning_content":"`;
+    this.textTail = `"}${this.tail}`;
     // The role chunk goes out as the stream opens (the first byte waits for no token), before the answer is known
     // to have text: `content: null`, OpenAI's value when there is none yet (its first tool-call delta has it), not
     // its text answers' `""`, which clients that take any non-null `delta.content` as text (the AI SDK's
@@ -112,9 +125,13 @@ export class ChatStreamEncoder implements StreamEncoder {
     return this.head + JSON.stringify(delta) + this.tail;
   }
 
-  /** `deltaFrame({ content: text })`, byte for byte, without the delta object (one per text chunk). */
-  private contentFrame(text: string): string {
-    return `${this.head}{"content":${JSON.stringify(text)}}${this.tail}`;
+  /**
+   * `deltaFrame({ content: text })` (`open`: `contentHead`) or `deltaFrame({ reasoning_content: text })` (`reasoningHead`),
+   * byte for byte, without the delta object (one per text chunk): text that JSON writes as it is (most deltas) goes
+   * between the quotes without `JSON.stringify`.
+   */
+  private textFrame(open: string, text: string): string {
+    return open + (ESCAPED.test(text) ? JSON.stringify(text).slice(1, -1) : text) + this.textTail;
   }
 
   /** A content chunk with its tokens' log probabilities. */
@@ -153,12 +170,12 @@ export class ChatStreamEncoder implements StreamEncoder {
           this.held = part.delta;
           return [];
         }
-        return [this.contentFrame(part.delta)];
+        return [this.textFrame(this.contentHead, part.delta)];
       case 'logprobs':
         // Tokens without text of their own (or sent apart from theirs): a chunk with an empty content delta.
         return this.options.logprobs === true && Array.isArray(part.logprobs) ? [this.logprobsFrame('', part)] : [];
       case 'reasoning-delta':
-        return part.delta === '' ? [] : [this.deltaFrame({ reasoning_content: part.delta })];
+        return part.delta === '' ? [] : [this.textFrame(this.reasoningHead, part.delta)];
       case 'tool-call-delta':
         return this.piece(part);
       case 'tool-call':

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { StreamPart } from '../../spec/index.js';
-import { ContentChunkTemplate } from './content-chunk-template.js';
+import { ContentChunkTemplate, type TemplateField } from './content-chunk-template.js';
 import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
 import type { OpenAIChatChunk } from './openai-wire-schemas.js';
 import { readOpenAIChunk } from './read-openai-chunk.js';
@@ -8,10 +8,14 @@ import { readOpenAIChunk } from './read-openai-chunk.js';
 const envelope = { id: 'chatcmpl-9', object: 'chat.completion.chunk', created: 1754123456, model: 'gpt-4o-mini', system_fingerprint: 'fp_1' };
 const contentChunk = (content: string) => JSON.stringify({ ...envelope, choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }] });
 
-function learn(data: string): ContentChunkTemplate | undefined {
+/** A reasoning model's thinking chunk, as DeepSeek sends it (`content: null` beside the reasoning). */
+const reasoningChunk = (text: string, field: 'reasoning_content' | 'reasoning' = 'reasoning_content') =>
+  JSON.stringify({ ...envelope, choices: [{ index: 0, delta: { content: null, [field]: text }, logprobs: null, finish_reason: null }] });
+
+function learn(data: string, field?: TemplateField): ContentChunkTemplate | undefined {
   const read = readOpenAIChunk(JSON.parse(data));
   if (!read.ok) throw new Error(read.issue);
-  return ContentChunkTemplate.learn(data, read.chunk);
+  return ContentChunkTemplate.learn(data, read.chunk, field);
 }
 
 /** What the full parse reads from a chunk: its content, and the chunk with the content blanked (all else must match the learned one). */
@@ -118,7 +122,62 @@ describe('ContentChunkTemplate', () => {
   });
 });
 
+describe('ContentChunkTemplate for reasoning chunks', () => {
+  it.each(['reasoning_content', 'reasoning'] as const)('learns a reasoning-only chunk by its field (%s) and reads other reasoning as JSON.parse does', (field) => {
+    const template = learn(reasoningChunk('Hmm', field), field)!;
+    expect(template).toBeDefined();
+    for (const s of ['', ' so', 'a"b', 'back\\slash', 'line\nbreak', 'é 🦊 日本', '\u2028']) expect(template.content(reasoningChunk(s, field))).toBe(s);
+    // Another field, the answer's text, or a chunk that is not the learned one: not read.
+    const other = field === 'reasoning' ? 'reasoning_content' : 'reasoning';
+    for (const data of [reasoningChunk('x', other), contentChunk('x'), reasoningChunk('x', field).replace('"finish_reason":null', '"finish_reason":"stop"')]) {
+      expect(template.content(data), data).toBeUndefined();
+    }
+  });
+
+  it('agrees with JSON.parse on random reasoning chunks built from the head and tail (property test)', () => {
+    const learned = reasoningChunk('Hmm');
+    const template = learn(learned, 'reasoning_content')!;
+    const [head, tail] = learned.split('"Hmm"') as [string, string];
+    const rest = (data: string) => {
+      const chunk = JSON.parse(data) as OpenAIChatChunk;
+      const text = chunk.choices![0]!.delta!.reasoning_content;
+      chunk.choices![0]!.delta!.reasoning_content = '';
+      return { text, rest: JSON.stringify(chunk) };
+    };
+    const next = random(7);
+    let matched = 0;
+    for (let n = 0; n < 2000; n++) {
+      let inner = '';
+      const length = Math.floor(next() * 6);
+      for (let i = 0; i < length; i++) inner += pieces[Math.floor(next() * pieces.length)];
+      const data = `${head}${next() < 0.5 ? `"${inner}"` : JSON.stringify(inner)}${tail}`;
+      const read = template.content(data);
+      if (read === undefined) continue;
+      matched++;
+      expect(rest(data), data).toEqual({ text: read, rest: rest(learned).rest });
+    }
+    expect(matched).toBeGreaterThan(500);
+  });
+
+  it('learns only from chunks whose one text is the reasoning of that field', () => {
+    const refused: [string, TemplateField][] = [
+      // Text in another field beside it, or the field's name twice.
+      [JSON.stringify({ ...envelope, choices: [{ index: 0, delta: { content: 'a', reasoning_content: 'r' } }] }), 'reasoning_content'],
+      [JSON.stringify({ ...envelope, choices: [{ index: 0, delta: { reasoning: 'a', reasoning_content: 'r' } }] }), 'reasoning_content'],
+      [JSON.stringify({ ...envelope, model: 'reasoning_content', choices: [{ index: 0, delta: { reasoning_content: 'r' } }] }), 'reasoning_content'],
+      // Not the chunk's field, or not reasoning-only.
+      [reasoningChunk('r'), 'reasoning'],
+      [reasoningChunk('r').replace('"logprobs":null', '"logprobs":{"content":[]}'), 'reasoning_content'],
+    ];
+    for (const [data, field] of refused) expect(learn(data, field), data).toBeUndefined();
+  });
+});
+
 describe('OpenAIStreamDecoder with a learned template', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   function decodeAll(events: string[]): StreamPart[] {
     const decoder = new OpenAIStreamDecoder({ provider: 'openai', estimateInputTokens: () => 5 });
     const parts = events.flatMap((e) => decoder.decode(e));
@@ -163,5 +222,28 @@ describe('OpenAIStreamDecoder with a learned template', () => {
       .map((p) => (p.type === 'text-delta' ? p.delta : ''))
       .join('');
     expect(text).toBe(Array.from({ length: 12 }, (_, i) => `w${i} `).join(''));
+  });
+
+  it("gives the parts of the full parse for a reasoning model's stream, reading its reasoning and its answer without JSON.parse once learned", () => {
+    const thinking = ['Let', ' me', ' "think"', '', ' hard', '.'];
+    const answer = ['The', ' answer', ' is', ' 4', '.'];
+    const events = [
+      JSON.stringify({ ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: null }, logprobs: null, finish_reason: null }] }),
+      ...thinking.map((t) => reasoningChunk(t)),
+      ...answer.map((t) => JSON.stringify({ ...envelope, choices: [{ index: 0, delta: { content: t, reasoning_content: null }, logprobs: null, finish_reason: null }] })),
+      JSON.stringify({ ...envelope, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] }),
+      '[DONE]',
+    ];
+    const parse = vi.spyOn(JSON, 'parse');
+    const parts = decodeAll(events);
+    expect(parts).toEqual([
+      { type: 'response-metadata', id: 'chatcmpl-9', model: 'gpt-4o-mini' },
+      ...thinking.filter((t) => t !== '').map((delta) => ({ type: 'reasoning-delta', delta })),
+      ...answer.map((delta) => ({ type: 'text-delta', delta })),
+      { type: 'finish', finishReason: 'stop', usage: expect.objectContaining({ estimated: true }) },
+    ]);
+    // Parsed: the role chunk, the first reasoning and the first answer chunk (each learned from, its literal checked
+    // once more), the escaped reasoning literal, and the finish chunk; every other chunk is read through its template.
+    expect(parse.mock.calls.length).toBeLessThanOrEqual(7);
   });
 });

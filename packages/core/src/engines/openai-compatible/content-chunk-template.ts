@@ -1,16 +1,20 @@
 import type { OpenAIChatChunk } from './openai-wire-schemas.js';
 
-const CONTENT_KEY = '"content"';
+/** The delta fields a template reads: the answer's text, or the reasoning text (`reasoning_content` or `reasoning`). */
+export type TemplateField = 'content' | 'reasoning_content' | 'reasoning';
+const TEXT_FIELDS: readonly TemplateField[] = ['content', 'reasoning_content', 'reasoning'];
 /** Characters a JSON string literal cannot hold raw (quote, backslash, controls). */
 const NOT_PLAIN = /["\\\u0000-\u001f]/;
+/** What may stand between a key and its value: JSON whitespace and one colon. */
+const KEY_VALUE = /^\s*:\s*$/;
 
 const nullish = (v: unknown) => v === null || v === undefined;
 
 /**
- * True for a chunk whose only output is choice 0's `delta.content` (a string): one choice, no finish
- * reason, logprobs, usage, error, tool calls, reasoning or refusal.
+ * True for a chunk whose only output is choice 0's `delta[field]` (a string): one choice, no finish reason,
+ * logprobs, usage, error, tool calls or refusal, and none of the other text fields.
  */
-function isContentOnly(chunk: OpenAIChatChunk): boolean {
+function isTextOnly(chunk: OpenAIChatChunk, field: TemplateField): boolean {
   const choices = chunk.choices;
   if (!choices || choices.length !== 1 || !nullish(chunk.usage) || !nullish(chunk.error)) return false;
   const choice = choices[0]!;
@@ -20,9 +24,8 @@ function isContentOnly(chunk: OpenAIChatChunk): boolean {
     nullish(choice.finish_reason) &&
     nullish(choice.logprobs) &&
     !!d &&
-    typeof d.content === 'string' &&
-    nullish(d.reasoning_content) &&
-    nullish(d.reasoning) &&
+    typeof d[field] === 'string' &&
+    TEXT_FIELDS.every((f) => f === field || nullish(d[f])) &&
     nullish(d.refusal) &&
     nullish(d.tool_calls)
   );
@@ -39,11 +42,12 @@ function literalEnd(text: string, start: number): number {
 }
 
 /**
- * The text of a content-only stream chunk around its `delta.content` literal. OpenAI-compatible servers
- * send the same id, model and envelope in every content chunk, so a later chunk that is this head, one
- * JSON string literal, and this tail is the learned chunk with other content: its content is read without
- * `JSON.parse` (a literal without escapes is the content as it is). Anything else does not match and
- * takes the full path. A match is therefore exactly what the full parse would have read.
+ * The text of a content-only stream chunk around its `delta.content` literal (or of a reasoning-only one around its
+ * `delta.reasoning_content` or `delta.reasoning`: the template's `field`). OpenAI-compatible servers send the same
+ * id, model and envelope in every content chunk, so a later chunk that is this head, one JSON string literal, and
+ * this tail is the learned chunk with other content: its content is read without `JSON.parse` (a literal without
+ * escapes is the content as it is). Anything else does not match and takes the full path. A match is therefore
+ * exactly what the full parse would have read.
  */
 export class ContentChunkTemplate {
   private constructor(
@@ -54,13 +58,14 @@ export class ContentChunkTemplate {
   /**
    * A template from one raw chunk and its parsed form, or undefined when the chunk does not qualify. Without
    * a backslash outside the content literal, every quote there delimits a string and every key is written as
-   * it is, so a single `"content"` in the text is the key of the one `delta.content` the chunk has.
+   * it is, so a single `"content"` (the `field`'s name) in the text is the key of the one `delta.content` the chunk has.
    */
-  static learn(data: string, chunk: OpenAIChatChunk): ContentChunkTemplate | undefined {
-    if (!isContentOnly(chunk)) return undefined;
-    const key = data.indexOf(CONTENT_KEY);
-    if (key < 0 || data.indexOf(CONTENT_KEY, key + 1) >= 0) return undefined;
-    let start = key + CONTENT_KEY.length;
+  static learn(data: string, chunk: OpenAIChatChunk, field: TemplateField = 'content'): ContentChunkTemplate | undefined {
+    if (!isTextOnly(chunk, field)) return undefined;
+    const name = `"${field}"`;
+    const key = data.indexOf(name);
+    if (key < 0 || data.indexOf(name, key + 1) >= 0) return undefined;
+    let start = key + name.length;
     // JSON whitespace and the colon; the test below allows exactly one colon.
     while (' \t\n\r:'.includes(data[start] ?? '"')) start++;
     if (data.charCodeAt(start) !== 0x22) return undefined;
@@ -68,9 +73,9 @@ export class ContentChunkTemplate {
     if (end < 0) return undefined;
     const head = data.slice(0, start);
     const tail = data.slice(end);
-    if (head.includes('\\') || tail.includes('\\') || !/^"content"\s*:\s*$/.test(data.slice(key, start))) return undefined;
+    if (head.includes('\\') || tail.includes('\\') || !KEY_VALUE.test(data.slice(key + name.length, start))) return undefined;
     try {
-      if (JSON.parse(data.slice(start, end)) !== chunk.choices![0]!.delta!.content) return undefined;
+      if (JSON.parse(data.slice(start, end)) !== chunk.choices![0]!.delta![field]) return undefined;
     } catch {
       return undefined;
     }

@@ -4,7 +4,7 @@ import { estimateTokens } from '../../pricing/estimate-tokens.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import type { FinishReason, Usage } from '../../spec/usage.js';
-import { ContentChunkTemplate } from './content-chunk-template.js';
+import { ContentChunkTemplate, type TemplateField } from './content-chunk-template.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
 import { finishOfAnswer, mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openAIAnswerLogprobs } from './openai-answer-logprobs.js';
@@ -32,6 +32,7 @@ export interface OpenAIStreamDecoderOptions {
 }
 
 type Choice = NonNullable<OpenAIChatChunk['choices']>[number];
+type Delta = NonNullable<Choice['delta']>;
 
 /** Choice 0 of a chunk (the only one a request asks for). */
 function firstChoice(choices: OpenAIChatChunk['choices']): Choice | undefined {
@@ -84,6 +85,9 @@ export class OpenAIStreamDecoder {
   /** Content chunks like an earlier one are read without JSON.parse (see ContentChunkTemplate). */
   private template: ContentChunkTemplate | undefined;
   private learning = 2;
+  /** The same for reasoning chunks (a reasoning model's thinking, before its answer). */
+  private reasoningTemplate: ContentChunkTemplate | undefined;
+  private reasoningLearning = 2;
   private templateHits = 0;
   private templateMisses = 0;
   /** `options.logprobs`, until a malformed `logprobs` turns it off. */
@@ -116,8 +120,15 @@ export class OpenAIStreamDecoder {
     if (this.template) {
       const content = this.template.content(data);
       if (content !== undefined) return this.templated(content);
-      // Servers that vary each chunk (a per-chunk nonce): stop trying.
-      if (++this.templateMisses > this.templateHits + 4) this.template = undefined;
+    }
+    if (this.reasoningTemplate) {
+      const reasoning = this.reasoningTemplate.content(data);
+      if (reasoning !== undefined) return this.templatedReasoning(reasoning);
+    }
+    // Servers that vary each chunk (a per-chunk nonce): stop trying.
+    if ((this.template || this.reasoningTemplate) && ++this.templateMisses > this.templateHits + 4) {
+      this.template = undefined;
+      this.reasoningTemplate = undefined;
     }
     if (data.trim() === '[DONE]') return this.doneMarker();
     let json: unknown;
@@ -210,10 +221,7 @@ export class OpenAIStreamDecoder {
       this.usage = convertOpenAIUsage(chunk.usage);
       parts.push({ type: 'usage', usage: this.usage });
     }
-    if (this.learning > 0 && !this.template && delta?.content) {
-      this.learning--;
-      this.template = ContentChunkTemplate.learn(data, chunk);
-    }
+    if (delta) this.learn(data, chunk, delta, content, reasoning);
     return parts;
   }
 
@@ -240,6 +248,33 @@ export class OpenAIStreamDecoder {
     if (!content) return [];
     this.outputText += content;
     return [{ type: 'text-delta', delta: content }];
+  }
+
+  /** A chunk that matched the reasoning template: what the full path gives for a reasoning-only chunk. */
+  private templatedReasoning(reasoning: string): StreamPart[] {
+    this.chunks++;
+    this.templateHits++;
+    if (!reasoning) return [];
+    this.outputText += reasoning;
+    this.beforeAnswer = true;
+    return [{ type: 'reasoning-delta', delta: reasoning }];
+  }
+
+  /**
+   * A template from a chunk with text (`content`, or else `reasoning`, as read from its choice 0's `delta`), while that
+   * kind has none and tries are left.
+   */
+  private learn(data: string, chunk: OpenAIChatChunk, delta: Delta, content: string | null | undefined, reasoning: string | null | undefined): void {
+    if (content) {
+      if (this.learning === 0 || this.template) return;
+      this.learning--;
+      this.template = ContentChunkTemplate.learn(data, chunk);
+    } else if (reasoning) {
+      if (this.reasoningLearning === 0 || this.reasoningTemplate) return;
+      this.reasoningLearning--;
+      const field: TemplateField = delta.reasoning_content != null ? 'reasoning_content' : 'reasoning';
+      this.reasoningTemplate = ContentChunkTemplate.learn(data, chunk, field);
+    }
   }
 
   /**
