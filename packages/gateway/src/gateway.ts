@@ -92,7 +92,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   if (inFlight !== undefined && !(Number.isInteger(inFlight) && inFlight > 0)) {
     throw new LLMError({ code: 'invalid_request', message: `limits.maxBodyBytesInFlight must be a positive integer number of bytes, got ${String(inFlight)}`, param: 'limits.maxBodyBytesInFlight' });
   }
-  const now = options.now ?? Date.now;
+  // Read in whole ms: the ledger's `createdAt` (and a reservation's `at`) is an integer, and a clock of fractional
+  // ones (`performance.timeOrigin + performance.now()`) would have every row refused.
+  const injectedNow = options.now;
+  const now = injectedNow ? () => Math.floor(injectedNow()) : Date.now;
   const logFn = options.log ?? defaultLog;
   const metrics = options.metrics === false ? undefined : new GatewayMetrics(options.metrics ?? {});
   metrics?.attach(options.router);

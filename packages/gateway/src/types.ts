@@ -280,7 +280,7 @@ export interface GatewayOptions {
   streamHoldMs?: number;
   /** Where log entries go. Default: errors to `console.error`, nothing else. */
   log?: (entry: GatewayLogEntry) => void;
-  /** Clock (ms). Default `Date.now`. */
+  /** Clock (epoch ms; a fractional reading is floored to whole ms). Default `Date.now`. */
   now?: () => number;
   /** Request id generator (every request gets one; a client's `x-request-id` is only echoed as `x-client-request-id`). */
   generateId?: () => string;

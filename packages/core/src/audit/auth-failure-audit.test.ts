@@ -8,25 +8,34 @@ import { AuthFailureAudit, authFailureAuditFor } from './auth-failure-audit.js';
 
 describe('AuthFailureAudit', () => {
   let stores: StateStores;
+  // The wall clock (dates the rows) and the monotonic clock (measures the windows): `advance` moves both, as real
+  // time does; a step of the wall clock alone moves `now`.
   let now: number;
+  let elapsed: number;
   const clock = () => now;
+  const monotonicClock = () => elapsed;
+  const advance = (ms: number) => {
+    now += ms;
+    elapsed += ms;
+  };
   beforeEach(async () => {
     stores = await createStateStores({ mode: 'memory' });
     now = 1_000_000;
+    elapsed = 0;
   });
   afterEach(() => stores.close());
 
   it('writes the first failure of a source at once and its repeats as one counted row per window', async () => {
-    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, clock });
+    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, clock, monotonicClock });
     for (let i = 0; i < 500; i++) {
       await a.record({ reason: 'unknown_key', ip: '10.0.0.1', keyPrefix: 'llmrr_abcdef', requestId: `r${i}` });
-      now += 10;
+      advance(10);
     }
     let rows = await stores.audit.list({ action: 'auth.failure' });
     expect(rows).toHaveLength(1);
     expect(rows[0]!.details).toMatchObject({ reason: 'unknown_key', keyPrefix: 'llmrr_abcdef', requestId: 'r0' });
     expect(rows[0]!.ip).toBe('10.0.0.1');
-    now = 1_000_000 + 60_000;
+    advance(60_000 - 5_000);
     await a.flush();
     rows = await stores.audit.list({ action: 'auth.failure' });
     expect(rows).toHaveLength(2);
@@ -39,7 +48,7 @@ describe('AuthFailureAudit', () => {
   });
 
   it('keeps sources apart (IP, reason, key) and caps first rows per window; the rest is one suppressed row', async () => {
-    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, maxRowsPerWindow: 10, clock });
+    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, maxRowsPerWindow: 10, clock, monotonicClock });
     await a.record({ reason: 'missing_key', ip: '10.0.0.1' });
     await a.record({ reason: 'unknown_key', ip: '10.0.0.1', keyPrefix: 'llmrr_aaaaaa' });
     await a.record({ reason: 'revoked', ip: '10.0.0.1', keyId: 'key_1', tenantId: 't' });
@@ -78,7 +87,7 @@ describe('AuthFailureAudit', () => {
 
   it("a failed write goes to the onError of the record() call that made it, else (flush, close) to the constructor's", async () => {
     const general: unknown[] = [];
-    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, clock }, (e) => general.push(e));
+    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, clock, monotonicClock }, (e) => general.push(e));
     const down = new Error('audit store down');
     const append = stores.audit.append.bind(stores.audit);
     stores.audit.append = () => Promise.reject(down);
@@ -98,10 +107,10 @@ describe('AuthFailureAudit', () => {
 
   it("the counts of a window ended by another source's record() go to the constructor's onError, not that call's", async () => {
     const general: unknown[] = [];
-    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, clock }, (e) => general.push(new Error(`general: ${(e as Error).message}`)));
+    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, clock, monotonicClock }, (e) => general.push(new Error(`general: ${(e as Error).message}`)));
     await a.record({ reason: 'unknown_key', ip: '10.0.0.1', requestId: 'r1' });
     await a.record({ reason: 'unknown_key', ip: '10.0.0.1', requestId: 'r2' }); // a repeat, counted for the window's end
-    now += 60_000;
+    advance(60_000);
     const append = stores.audit.append.bind(stores.audit);
     stores.audit.append = (entry) => Promise.reject(new Error(`down: ${entry.details?.repeated === true ? 'counts' : 'own row'}`));
     try {
@@ -117,37 +126,74 @@ describe('AuthFailureAudit', () => {
     }
   });
 
-  // A wall clock stepped back (NTP) behind a window's start restarts the window from the clock's time (not its end: a
-  // clock that keeps stepping back cannot turn every failure into a row). (Found in review: the window lasted until the
-  // clock had caught up again, an hour after a step back of an hour, with its counts unwritten and new sources past
-  // the cap audited only as a count.)
-  it('writes the repeats of a window one window after the wall clock steps back one hour, not an hour later', async () => {
-    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, clock });
+  // Windows run on the monotonic clock; the wall clock only dates the rows. (Found in review: a wall clock stepped back
+  // behind a window's start kept the window open until the clock had caught up, an hour after a step back of an hour,
+  // with its counts unwritten and new sources past the cap audited only as a count.)
+  it('writes the repeats of a window one window after it started, though the wall clock stepped back an hour in it', async () => {
+    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, clock, monotonicClock });
     const f = { reason: 'unknown_key', ip: '10.0.0.1', keyPrefix: 'llmrr_abcdef' };
     await a.record(f);
-    now += 1_000;
+    advance(1_000);
     await a.record(f);
     await a.record(f);
-    now -= 3_600_000;
-    await a.flush(); // the timer's tick after the step: the window runs from now
+    now -= 3_600_000; // NTP steps the wall clock back
+    await a.flush(); // the timer's tick after the step: the window has not ended
     expect(await stores.audit.list({ action: 'auth.failure' })).toHaveLength(1);
-    now += 60_000;
+    advance(59_000);
     await a.flush();
     const rows = await stores.audit.list({ action: 'auth.failure' });
     expect(rows.map((r) => r.details)).toMatchObject([{ reason: 'unknown_key' }, { repeated: true, count: 2, firstAt: 1_000_000, lastAt: 1_001_000 }]);
     await a.close();
   });
 
-  it('after the wall clock steps back, the cap holds one window, then a new source gets its own row again', async () => {
-    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, maxRowsPerWindow: 2, clock });
+  it('after the wall clock steps back, the cap holds to the end of the window, then a new source gets its own row again', async () => {
+    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, maxRowsPerWindow: 2, clock, monotonicClock });
     await a.record({ reason: 'unknown_key', ip: '10.0.0.1' });
     await a.record({ reason: 'unknown_key', ip: '10.0.0.2' });
     now -= 3_600_000;
     await a.record({ reason: 'unknown_key', ip: '10.0.0.3' }); // past the cap: counted
-    now += 60_000;
+    advance(60_000);
     await a.record({ reason: 'unknown_key', ip: '10.0.0.4' });
     expect((await stores.audit.list({ action: 'auth.failure' })).map((r) => r.ip)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.4']);
-    expect((await stores.audit.list({ action: 'auth.failure.suppressed' })).map((r) => r.details)).toMatchObject([{ count: 1 }]);
+    expect((await stores.audit.list({ action: 'auth.failure.suppressed' })).map((r) => r.details)).toMatchObject([{ count: 1, firstAt: 1_000_000 - 3_600_000, lastAt: 1_000_000 - 3_600_000 }]);
     await a.close();
+  });
+
+  // A guest's wall clock fought over by two time sources (hypervisor sync and NTP) flips between two readings 61 s
+  // apart while 40 failures arrive in 4 s. (Found in review: a step back moved the window's start back to the low
+  // reading, so every high reading ended the window: every failure became a row, the cap lifted.)
+  it('a wall clock flipping between two readings a window apart neither ends windows nor lifts the cap', async () => {
+    const one = new AuthFailureAudit(stores.audit, { windowMs: 60_000, clock, monotonicClock });
+    const many = new AuthFailureAudit(stores.audit, { windowMs: 60_000, maxRowsPerWindow: 2, clock, monotonicClock });
+    const low = now;
+    for (let i = 0; i < 40; i++) {
+      elapsed = i * 100;
+      now = low + elapsed + (i % 2 === 1 ? 61_000 : 0);
+      await one.record({ reason: 'unknown_key', ip: '10.0.0.1', keyPrefix: 'llmrr_abcdef' });
+      await many.record({ reason: 'unknown_key', ip: `10.0.1.${i}` });
+    }
+    // One window so far: one source's first failure, and 2 first failures of the 40 sources.
+    expect((await stores.audit.list({ action: 'auth.failure', limit: 1000 })).map((r) => r.ip)).toEqual(['10.0.0.1', '10.0.1.0', '10.0.1.1']);
+    await one.close();
+    await many.close();
+    const repeated = (await stores.audit.list({ action: 'auth.failure', limit: 1000 })).filter((r) => r.details?.repeated);
+    // Every failure counted, each row spanning the readings of its failures.
+    expect(repeated.map((r) => r.details)).toMatchObject([{ count: 39, firstAt: low, lastAt: low + 3_900 + 61_000 }]);
+    expect((await stores.audit.list({ action: 'auth.failure.suppressed' })).map((r) => r.details)).toMatchObject([{ count: 38, firstAt: low + 200, lastAt: low + 3_900 + 61_000 }]);
+  });
+
+  // A repeat seen after a step back is dated by the corrected clock, the first failure by the fast one. (Found in
+  // review: the repeated row's lastAt was before its firstAt.)
+  it("a repeated row's firstAt and lastAt span its failures' readings after a step back (lastAt never before firstAt)", async () => {
+    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, clock, monotonicClock });
+    const f = { reason: 'unknown_key', ip: '10.0.0.1', keyPrefix: 'llmrr_abcdef' };
+    await a.record(f);
+    advance(1_000);
+    await a.record(f);
+    now -= 3_600_000;
+    await a.record(f);
+    await a.close();
+    const repeated = (await stores.audit.list({ action: 'auth.failure' })).find((r) => r.details?.repeated);
+    expect(repeated?.details).toMatchObject({ count: 2, firstAt: 1_001_000 - 3_600_000, lastAt: 1_001_000 });
   });
 });

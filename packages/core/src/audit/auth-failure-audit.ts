@@ -20,13 +20,16 @@ export interface AuthFailureAuditOptions {
   windowMs?: number;
   /** Rows (first failures of a source) written per window at most, over all sources. Default 100. */
   maxRowsPerWindow?: number;
+  /** Wall clock (epoch ms) that dates the rows (`firstAt`, `lastAt`). Default `Date.now`. */
   clock?: () => number;
+  /** Monotonic clock (ms) that measures the windows. Default `performance.now`. */
+  monotonicClock?: () => number;
 }
 
 interface Bucket {
-  /** When its window started (moved back to the clock when the clock steps back behind it). */
+  /** When its window started, on the monotonic clock. */
   start: number;
-  /** When its first failure was seen. */
+  /** The earliest and latest wall-clock readings of its failures. */
   firstAt: number;
   lastAt: number;
   /** Failures after the first one, not yet written. */
@@ -47,21 +50,24 @@ interface Bucket {
  * sources. Pending counts are written by `flush()` (on a timer, and by `close()`) or by the first `record()` after
  * their window ended; a failed write of them goes to the constructor's `onError`, never to a `record()` call's.
  *
- * A wall clock stepped back (NTP) behind a window's start restarts the window from the clock's time, once seen (at
- * the next record or timer tick): its counts are written one window later, and its cap holds until then, as for
- * any window. Without it, the window would last until the clock had caught up again (an hour after a step back of an
- * hour), with the counts unwritten and new sources past the cap audited only as a count. A step back never ends a
- * window: a clock that keeps stepping back cannot turn every failure into a row.
+ * Windows are measured on a monotonic clock, the wall clock only dates the rows: a wall clock stepped back or
+ * forth (NTP, a hypervisor's time sync) neither prolongs a window (its counts unwritten and new sources past the cap
+ * audited only as a count until the clock has caught up) nor ends one (a clock flapping between two readings would
+ * turn every failure into a row). A row's `firstAt` and `lastAt` are the earliest and latest wall-clock readings of
+ * the failures it counts, so `lastAt` is never before `firstAt`.
  */
 export class AuthFailureAudit {
   private readonly windowMs: number;
   private readonly maxRows: number;
   private readonly clock: () => number;
+  private readonly monotonic: () => number;
   private readonly buckets = new Map<string, Bucket>();
+  /** On the monotonic clock. */
   private windowStart: number;
   private rowsThisWindow = 0;
   private suppressed = 0;
   private suppressedFirstAt = 0;
+  private suppressedLastAt = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
 
@@ -73,7 +79,8 @@ export class AuthFailureAudit {
     this.windowMs = options.windowMs ?? 60_000;
     this.maxRows = options.maxRowsPerWindow ?? 100;
     this.clock = options.clock ?? Date.now;
-    this.windowStart = this.clock();
+    this.monotonic = options.monotonicClock ?? (() => performance.now());
+    this.windowStart = this.monotonic();
   }
 
   /**
@@ -85,19 +92,23 @@ export class AuthFailureAudit {
   async record(failure: AuthFailure, onError?: (error: unknown) => void): Promise<void> {
     if (this.closed) return;
     const now = this.clock();
-    const writes = this.rollWindows(now);
+    const mono = this.monotonic();
+    const writes = this.rollWindows(mono);
     const ended = writes.length;
     const key = sourceKey(failure);
     const b = this.buckets.get(key);
-    if (b && now - b.start < this.windowMs) {
+    if (b && mono - b.start < this.windowMs) {
       b.repeats += 1;
-      b.lastAt = now;
+      if (now < b.firstAt) b.firstAt = now;
+      if (now > b.lastAt) b.lastAt = now;
     } else if (this.rowsThisWindow < this.maxRows) {
       this.rowsThisWindow += 1;
-      this.buckets.set(key, { start: now, firstAt: now, lastAt: now, repeats: 0, failure });
+      this.buckets.set(key, { start: mono, firstAt: now, lastAt: now, repeats: 0, failure });
       writes.push(this.audit.append(row(failure, { ...(failure.requestId ? { requestId: failure.requestId } : {}) })));
     } else {
-      if (this.suppressed === 0) this.suppressedFirstAt = now;
+      if (this.suppressed === 0) this.suppressedFirstAt = this.suppressedLastAt = now;
+      else if (now < this.suppressedFirstAt) this.suppressedFirstAt = now;
+      else if (now > this.suppressedLastAt) this.suppressedLastAt = now;
       this.suppressed += 1;
     }
     this.ensureTimer();
@@ -106,7 +117,7 @@ export class AuthFailureAudit {
 
   /** Writes the counts of every window that ended (all of them with `all`). */
   async flush(all = false): Promise<void> {
-    await this.settle(this.rollWindows(this.clock(), all));
+    await this.settle(this.rollWindows(this.monotonic(), all));
   }
 
   /** Writes everything pending and stops the timer. Idempotent. */
@@ -118,30 +129,27 @@ export class AuthFailureAudit {
     await this.flush(true);
   }
 
-  /** Ends windows that are over and returns the appends of their summary rows. */
-  private rollWindows(now: number, all = false): Array<Promise<unknown>> {
+  /** Ends windows that are over at `mono` (the monotonic clock) and returns the appends of their summary rows. */
+  private rollWindows(mono: number, all = false): Array<Promise<unknown>> {
     const writes: Array<Promise<unknown>> = [];
     for (const [key, b] of this.buckets) {
-      // A clock behind the window's start (stepped back by NTP): the window runs from now (see the class comment).
-      if (b.start > now) b.start = now;
-      if (!all && now - b.start < this.windowMs) continue;
+      if (!all && mono - b.start < this.windowMs) continue;
       this.buckets.delete(key);
       if (b.repeats > 0) writes.push(this.audit.append(row(b.failure, { repeated: true, count: b.repeats, firstAt: b.firstAt, lastAt: b.lastAt })));
     }
-    if (this.windowStart > now) this.windowStart = now;
-    if (all || now - this.windowStart >= this.windowMs) {
+    if (all || mono - this.windowStart >= this.windowMs) {
       if (this.suppressed > 0) {
         writes.push(
           this.audit.append({
             actor: 'anonymous',
             action: 'auth.failure.suppressed',
-            details: { count: this.suppressed, firstAt: this.suppressedFirstAt, lastAt: now, maxRowsPerWindow: this.maxRows, windowMs: this.windowMs },
+            details: { count: this.suppressed, firstAt: this.suppressedFirstAt, lastAt: this.suppressedLastAt, maxRowsPerWindow: this.maxRows, windowMs: this.windowMs },
           }),
         );
       }
       this.suppressed = 0;
       this.rowsThisWindow = 0;
-      this.windowStart = now;
+      this.windowStart = mono;
     }
     return writes;
   }

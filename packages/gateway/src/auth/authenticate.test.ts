@@ -106,8 +106,9 @@ describe('the counts of an ended window written by another failed login', () => 
   const logs: GatewayLogEntry[] = [];
   beforeEach(async () => {
     logs.length = 0;
-    // Only Date is faked (before the gateway makes its auditor, whose clock is Date.now): timers stay real.
-    vi.useFakeTimers({ toFake: ['Date'] });
+    // Only the clocks are faked (the auditor's: Date.now dates its rows, performance.now measures its windows): timers
+    // stay real.
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     vi.setSystemTime(Date.UTC(2026, 10, 28, 12, 0, 0));
     h = await createHarness({ stores: 'memory', gateway: { log: (e: GatewayLogEntry) => logs.push(e) } });
   });
@@ -121,7 +122,7 @@ describe('the counts of an ended window written by another failed login', () => 
     // One source fails twice: one row now, one repeat counted for the end of its window.
     for (let i = 0; i < 2; i++) expect((await post(h!.gateway, '/v1/chat/completions', chat, { authorization: 'Bearer not-a-key' })).status).toBe(401);
     // The window ends; the store goes down; another source (no key at all) fails to log in and so ends the window.
-    vi.setSystemTime(Date.UTC(2026, 10, 28, 12, 1, 1));
+    vi.advanceTimersByTime(61_000);
     const down = new Error('audit store down');
     vi.spyOn(h!.stores!.audit, 'append').mockRejectedValue(down);
     const other = await post(h!.gateway, '/v1/chat/completions', chat);

@@ -67,3 +67,34 @@ for (const routerOnWallClock of [false, true]) describe(`a wall-clock step back 
     });
   }
 });
+
+// (Found in review: a gateway `now` with fractional milliseconds, e.g. `performance.timeOrigin + performance.now()`,
+// dated the ledger row with a fraction, which the ledger refuses (`createdAt` must be an integer): every paid call
+// then went unledgered.)
+describe('a gateway clock that reads fractional milliseconds', () => {
+  let h: Harness;
+  let secret: string;
+  const fractional = () => Date.now() + 0.75;
+  beforeEach(async () => {
+    h = await createHarness({ models: [mockModel('mock', { reply: 'Hello there.' })], stores: 'memory', gateway: { now: fractional } });
+    await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', budget: { amountUsd: 100, period: 'month' } });
+    secret = (await h.stores!.tenants.createKey('acme', { name: 'k' })).secret;
+  });
+  afterEach(() => h.close());
+
+  for (const stream of [false, true]) {
+    it(`is read in whole milliseconds: the call is answered, ledgered and charged (${stream ? 'stream' : 'JSON'})`, async () => {
+      const before = Date.now();
+      const res = await post(h.gateway, '/v1/chat/completions', { model: 'mock', stream, messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+      const body = await res.text();
+      expect(res.status, body).toBe(200);
+      if (stream) expect(body, 'the stream ends with [DONE], not an error frame').toContain('data: [DONE]');
+      const rows = await h.stores!.ledger.query({ tenantId: 'acme' });
+      expect(rows.map((r) => r.status)).toEqual(['success']);
+      expect(Number.isInteger(rows[0]!.createdAt)).toBe(true);
+      expect(rows[0]!.createdAt).toBeGreaterThanOrEqual(before);
+      const budget = await h.stores!.budgets.spent('acme', 'month');
+      expect(budget).toMatchObject({ reservedUsd: 0, spentUsd: rows[0]!.costUsd });
+    });
+  }
+});

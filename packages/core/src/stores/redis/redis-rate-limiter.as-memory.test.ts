@@ -163,6 +163,45 @@ describe.skipIf(!redisUrl)('Redis rate limiter answers as the memory limiter', (
       await redis.close();
     }
   });
+
+  // With as few left in the tenant as in the key, the headers come from the one full again last (found in review of
+  // the memory limiter: the tenant's reset was reported on a tie, a time at which the key still refuses).
+  it('none left in the tenant nor the key, requests and tokens, either order of scopes: the same headers as in memory, the later reset', async () => {
+    const { redis, redisNow } = await open('tie');
+    let now = Number.NaN;
+    const memory = new MemoryRateLimiter(() => now);
+    const tenant: RateScope = { kind: 'tenant', id: 't', limits: { rpm: 2, tpm: 200 } };
+    const key: RateScope = { kind: 'key', id: 'a', limits: { rpm: 1, tpm: 100 } };
+    const keyOnlyTokens: RateScope = { kind: 'key', id: 'b', limits: { tpm: 100 } };
+    try {
+      const calls: Array<[RateScope[], number]> = [
+        [[tenant], 100], // another key of the tenant (no limits of its own)
+        [[tenant, key], 100], // key a: none left in either, requests and tokens
+        [[key, tenant], 0], // refused: the order of the scopes reversed
+        [[tenant, keyOnlyTokens], 1], // a key with no rpm: the tenant's requests headers
+      ];
+      const seen: Array<ReturnType<typeof shown>> = [];
+      for (const [scopes, estimatedTokens] of calls) {
+        const r = await redis.acquire(scopes, { estimatedTokens });
+        now = redisNow();
+        expect(shown(await memory.acquire(scopes, { estimatedTokens }))).toEqual(shown(r));
+        seen.push(shown(r));
+        for (const order of [scopes, [...scopes].reverse()]) {
+          const p = await redis.peek(order);
+          now = redisNow();
+          expect(await memory.peek(order)).toEqual(p);
+        }
+        // Redis's clock (whole ms) moves on before the next call, so the tenant's reset is before the key's.
+        const at = now;
+        do await redis.peek([tenant]);
+        while (redisNow() === at);
+      }
+      // After the second call both have none left: the key (rpm 1, tpm 100, charged last) is full again last, at 60 s.
+      expect(seen[1]!.info).toMatchObject({ limitRequests: 1, remainingRequests: 0, resetRequestsMs: 60_000, limitTokens: 100, remainingTokens: 0, resetTokensMs: 60_000 });
+    } finally {
+      await redis.close();
+    }
+  });
 });
 
 describe.skipIf(!redisUrl)('Redis rate limiter: concurrency leases of different TTLs', () => {
