@@ -265,10 +265,15 @@ export class SqliteSemanticStore extends MemorySemanticStore {
       this.#retryAt = this.now() + SQLITE_HIT_FLUSH_MS;
       if (!this.#flushFailReported) {
         this.#flushFailReported = true;
-        this.#warn(
+        const message =
           `[llmrr] semantic cache ${this.#db.name}: writing ${this.#touched.size} pending hits failed (${(e as Error)?.message ?? e}); ` +
-            `they stay pending (written with the next insert, tried again in ${SQLITE_HIT_FLUSH_MS} ms, or at close). Further failures are not reported.`,
-        );
+          `they stay pending (written with the next insert, tried again in ${SQLITE_HIT_FLUSH_MS} ms, or at close). Further failures are not reported.`;
+        // Run from a timer: a logger that throws must neither end the process nor stop the retry armed below.
+        try {
+          this.#warn(message);
+        } catch {
+          /* the report is lost, the hits are not */
+        }
       }
     } finally {
       this.#db.pragma(`busy_timeout = ${busyTimeout}`);
