@@ -25,7 +25,8 @@ function isTextOnly(chunk: OpenAIChatChunk, field: TemplateField): boolean {
     nullish(choice.logprobs) &&
     !!d &&
     typeof d[field] === 'string' &&
-    TEXT_FIELDS.every((f) => f === field || nullish(d[f])) &&
+    // `content: ""` beside the reasoning (Ollama, OpenRouter, proxies that always write the field) reads as null does.
+    TEXT_FIELDS.every((f) => f === field || nullish(d[f]) || (f === 'content' && d[f] === '')) &&
     nullish(d.refusal) &&
     nullish(d.tool_calls)
   );

@@ -247,6 +247,7 @@ export class OpenAIStreamDecoder {
     this.templateHits++;
     if (!content) return [];
     this.outputText += content;
+    this.beforeAnswer = false;
     return [{ type: 'text-delta', delta: content }];
   }
 
