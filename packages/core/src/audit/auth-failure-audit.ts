@@ -46,7 +46,9 @@ interface Bucket {
  *   `details.count`, `firstAt`, `lastAt` when the window ends (`repeated: true`);
  * - at most `maxRowsPerWindow` first-failure rows per window over all sources; beyond it, failures are
  *   counted into one `auth.failure.suppressed` row per window.
- * So a window writes at most 2 x maxRowsPerWindow + 1 rows, and memory holds at most 2 x maxRowsPerWindow
+ * So the windows write 2 x maxRowsPerWindow + 1 rows a window on average; one window of the cap can see 3 x
+ * maxRowsPerWindow + 1 (each source's window starts at its own first failure, so the counted rows of the previous
+ * window's late sources land in it beside its own), and memory holds at most 2 x maxRowsPerWindow
  * sources. Pending counts are written by `flush()` (on a timer, and by `close()`) or by the first `record()` after
  * their window ended; a failed write of them goes to the constructor's `onError`, never to a `record()` call's.
  *
@@ -177,7 +179,9 @@ export class AuthFailureAudit {
         clearInterval(this.timer);
         this.timer = undefined;
       }
-    }, this.windowMs);
+      // A millisecond past the window: timers count whole ms, the window fractional ones (`performance.now`), so a tick
+      // at `windowMs` can come just before the first source's window ends and leave its counts for a window later.
+    }, this.windowMs + 1);
     this.timer.unref?.();
   }
 }
