@@ -45,6 +45,13 @@ export interface EngineFactory {
    * deployment limits); without it, the engine kind (`model.engine`) until the engine is created.
    */
   provider?: (model: ModelConfig) => string;
+  /**
+   * Optional: where the engine's `options` hold credentials, as dotted paths from `options` (`credentials`,
+   * `backends.*.apiKey`: `*` is any key or array index); every string at or under such a path is a secret. The
+   * gateway's admin API shows them as `[redacted]` (write-only) in a tenant's own models of an engine registered with
+   * `registerEngine`, in addition to the options whose names say they hold one (`apiKey`, `token`, `password`, ...).
+   */
+  secretOptions?: readonly string[];
 }
 
 export function defaultEngineContext(partial: Partial<EngineContext> = {}): EngineContext {

@@ -22,6 +22,12 @@ export interface LLMErrorOptions {
    * answer may already be generated and billed, so the router neither retries it nor hands it to a fallback.
    */
   afterResponse?: boolean;
+  /**
+   * The failure is the model's answer to this request (its provider answered it: a Gemini failed tool call), not the
+   * deployment failing: the router retries and falls over as the code says, but does not count it against the
+   * deployment's health (its circuit, its error rate), which one tenant's tools or prompt would otherwise strike for all.
+   */
+  modelFault?: boolean;
   cause?: unknown;
 }
 
@@ -43,6 +49,7 @@ export class LLMError extends Error {
   readonly upstreamStatus: number | undefined;
   readonly details: unknown;
   readonly afterResponse: boolean;
+  readonly modelFault: boolean;
 
   constructor(options: LLMErrorOptions) {
     super(options.message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -58,6 +65,7 @@ export class LLMError extends Error {
     this.upstreamStatus = options.upstreamStatus;
     this.details = options.details;
     this.afterResponse = options.afterResponse ?? false;
+    this.modelFault = options.modelFault ?? false;
   }
 
   static isInstance(value: unknown): value is LLMError {
@@ -78,6 +86,7 @@ export class LLMError extends Error {
       upstreamStatus: this.upstreamStatus,
       details: this.details,
       afterResponse: this.afterResponse,
+      modelFault: this.modelFault,
       cause: this.cause,
       ...patch,
     });

@@ -1,19 +1,43 @@
 import { LLMError } from '../errors/llm-error.js';
+import { reportedUsageOf } from '../errors/reported-usage.js';
 import { computeCost } from '../pricing/compute-cost.js';
 import { estimateTokens } from '../pricing/estimate-tokens.js';
 import { refusedAnswerDetails } from './refused-answer.js';
 import type { CallOptions, EmbedCallOptions, EmbedResult, GenerateRequest, GenerateResult, Usage } from '../spec/index.js';
 import type { AttemptScope } from './resilience/attempt-scope.js';
 import type { AttemptDriver } from './resilience/run-attempts.js';
+import { PrimingAttempts } from './stream-driver.js';
+import type { Cost, StreamSpend } from './types.js';
+
+/** `generateDriver`'s driver: what its failed attempts were billed, besides running them. */
+export interface GenerateDriver extends AttemptDriver<GenerateResult> {
+  /**
+   * What the attempts that failed after their provider answered and billed them (an engine error carrying the usage
+   * the provider reported, `REPORTED_USAGE`: Gemini's failed tool call) cost, at their deployments' prices, each
+   * with its deployment (`PrimingAttempts.paid`, as a stream's attempts that failed after a `usage` part). Undefined
+   * while none was.
+   */
+  paid(): StreamSpend | undefined;
+}
 
 /**
  * Runs `generate` on a deployment (its `maxTokens` clamp applied), raced against the attempt's abort (an engine given
  * the caller's signal itself, `shared`, settles when it aborts: no race); an engine
  * that reports its provider request tells the attempt's scope when it goes out (`AttemptScope.providerRequest`),
- * and when the provider's answer arrived (`AttemptScope.providerResponse`).
+ * and when the provider's answer arrived (`AttemptScope.providerResponse`). An attempt whose error says what its
+ * provider billed (`REPORTED_USAGE`) is billed as a stream's attempt that failed after a `usage` part is (`paid()`,
+ * kept in a `PrimingAttempts` made at the first one), and the attempt after it is admitted first (`beforeAttempt`:
+ * `GenerateOptions.beforeAttemptAfterSpend`).
  */
-export function generateDriver(request: GenerateRequest, headers: Record<string, string> | undefined): AttemptDriver<GenerateResult> {
+export function generateDriver(request: GenerateRequest, headers: Record<string, string> | undefined, beforeAttempt?: (billed: Cost) => Promise<void> | void): GenerateDriver {
+  let billed: PrimingAttempts | undefined;
   return {
+    paid: () => billed?.paid,
+    failed(d, error) {
+      const usage = reportedUsageOf(error);
+      if (usage) (billed ??= new PrimingAttempts(beforeAttempt)).failedAfterUsage(d, usage);
+    },
+    admit: () => billed?.admit(),
     takesSharedSignal: true,
     run(d, scope, shared) {
       const engine = d.engine();

@@ -9,6 +9,7 @@ import { addRefusal, exclusion, matchesName, noCandidateError, unfit, type Candi
 import type { RouterDeployment } from './deployment.js';
 import { impliedCapabilities } from './request.js';
 import { isPending } from './resilience/circuit-state-store.js';
+import { ownModelError } from './unservable-own-model.js';
 import type { RouterCallOptions } from './types.js';
 
 /** A place under the caller's limits for one remote count (`CountTokensOptions.admitRemote`). */
@@ -235,7 +236,8 @@ export async function countWith(d: RouterDeployment, request: GenerateRequest, o
     return { tokens, exact: !local && engine.countTokensExact === true, ...answer };
   } catch (e) {
     const fired = bound?.aborted ? bound : signal?.aborted ? signal : undefined;
-    const error = fired && !LLMError.isInstance(e) ? abortError(fired, context) : toLLMError(e, context);
+    // A tenant's own model that cannot be served as set (its gguf file deleted): its 503, as its calls have.
+    const error = ownModelError(fired && !LLMError.isInstance(e) ? abortError(fired, context) : toLLMError(e, context), d);
     // The provider answered 404 (a proxy without the count endpoint, a count route that does not know the model):
     // the count endpoint is not there for this deployment, which says nothing of its calls. The local estimate.
     if (asked && counting && error.upstreamStatus === 404 && signal?.aborted !== true) return localCount(counting, request, d);

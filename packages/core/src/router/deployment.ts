@@ -33,6 +33,8 @@ export interface DeploymentInit {
   incarnation?: string | number | undefined;
   /** The fields of a tenant's own model that are not set (`SetTenantOptions.unsetSecrets`), one a line. */
   unsetSecrets?: string | undefined;
+  /** Where the model is in its config (`models.2`, `tenants.0.models.1`): see `RouterDeployment.configPath`. */
+  configPath?: string | undefined;
 }
 
 /** Expected output tokens when the request sets no `maxTokens` (cost estimates, tpm admission). */
@@ -102,6 +104,11 @@ export class RouterDeployment implements Deployment {
    * clients retry: no request, no retry, no strike; see `run-attempts`).
    */
   retired = false;
+  /**
+   * Where the model is in its config (`models.2`; a tenant's own model: in its tenant's `models`), as errors name its
+   * fields to a tenant (`unservable-own-model.ts`). Updated when a tenant set again keeps the deployment at another index.
+   */
+  configPath: string | undefined;
   /** The engine's `close()`, once asked (by `retire` once idle, or the router's `close()`): asked only once. */
   private closing: Promise<void> | undefined;
 
@@ -119,6 +126,7 @@ export class RouterDeployment implements Deployment {
     this.name = init.config.name;
     this.config = init.config;
     this.tenant = init.tenant;
+    this.configPath = init.configPath;
     this.setPriceTable(init.priceTable);
     this.limiter = DeploymentLimiter.for(init.config.limits, init.now);
     this.instance = init.engine;

@@ -12,6 +12,8 @@ export { backoffDelay, retryPlan } from './resilience/backoff.js';
 export type { RetryPlan } from './resilience/backoff.js';
 export { countsAgainstDeployment, failureAction } from './resilience/classify.js';
 export type { FailureAction } from './resilience/classify.js';
+export { isUnservableOwnModel } from './unservable-own-model.js';
+export type { UnservableOwnModelDetails } from './unservable-own-model.js';
 export {
   AdaptiveStrategy,
   BUILTIN_STRATEGIES,

@@ -4,7 +4,7 @@
  * closed once idle - at once, or as the last call in flight on it ends; the router's `close()` is only the backstop.
  * (The gguf engine's own cases: gguf-engine.test.ts, "a gguf deployment retired while a call that planned it runs".)
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MockEngine } from '../engines/mock/index.js';
 import type { EngineFactory } from '../engines/types.js';
 import { rejection } from '../test/async.test-helpers.js';
@@ -120,6 +120,26 @@ describe('the error of a call whose every planned deployment was retired', () =>
         retryable: true,
         deployment: 'only',
       });
+    } finally {
+      await router.close();
+    }
+  });
+
+  // Only a tenant's own model that cannot be served as set (`isUnservableOwnModel`) is a `no_deployment` that says
+  // nothing of health; this one is reported over a later deployment's refusal of the request (`laterError`).
+  it('replaced under the call, then the next deployment refuses the request: the retryable no_deployment, not the refusal', { timeout: 30_000 }, async () => {
+    const a = { name: 'a', alias: 'grp', engine: 'mock', priority: 1, capabilities: ['chat'], options: { delayMs: 300, failures: [{ code: 'provider_unavailable', times: 100 }] } };
+    const b = { name: 'b', alias: 'grp', engine: 'mock', priority: 2, capabilities: ['chat'], options: { failures: [{ code: 'unsupported', times: 100 }] } };
+    const router = new LLMRouter({ models: [a, b], routing: { strategy: 'priority', retries: { max: 0 } } } as never);
+    try {
+      const call = rejection(router.chat([{ role: 'user', content: 'hi' }], { model: 'grp' }));
+      await vi.waitFor(() => expect(router.stats()['a']?.inFlight).toBe(1), { timeout: 10_000 });
+      // The operator replaces "a" (its settings changed) while the call is on it.
+      router.load({ ...a, options: { reply: 'replaced a' } } as never);
+      const failed = await call;
+      expect({ code: failed.code, retryable: failed.isRetryable, deployment: failed.deployment }).toEqual({ code: 'no_deployment', retryable: true, deployment: 'a' });
+      // What the retry gets: the replaced deployment answers.
+      expect((await router.chat([{ role: 'user', content: 'hi' }], { model: 'grp' })).text).toBe('replaced a');
     } finally {
       await router.close();
     }

@@ -241,7 +241,7 @@ describe('LLMRouter.setTenant', () => {
     }
   });
 
-  it("a call-time config_invalid of a model a tenant brings (useEnv: false) is a 503 no_deployment naming the model; the operator's stays config_invalid", async () => {
+  it("a call-time config_invalid of a model a tenant brings (useEnv: false) is a 503 no_deployment naming the model and models.N.path, not the server's path, no strike; the operator's stays config_invalid", async () => {
     const missing = Object.assign(
       (model: ModelConfigInput) => Object.assign(new MockEngine({ reply: 'never' }), { generate: () => Promise.reject(new LLMError({ code: 'config_invalid', message: `GGUF model file not found: /srv/models/${model.path} (model "${model.name}")`, param: 'path' })) }),
       {},
@@ -251,8 +251,16 @@ describe('LLMRouter.setTenant', () => {
     router.setTenant({ id: 'acme', models: [model] }, { useEnv: false });
     router.setTenant({ id: 'ops', models: [model] });
     const brought = await rejection(router.generate('hi', { tenant: 'acme', model: 'local' }));
-    expect(brought).toMatchObject({ code: 'no_deployment', statusCode: 503, deployment: 'local', message: 'Model "local" cannot be served: its model file (path "gone.gguf") is missing or not a usable model file; an admin must set the model again' });
-    expect((brought as Error).message).not.toContain('/srv/models');
+    // Named by its field, never by a path of the server (a tenant's API key holders read it); the engine's message in `cause`.
+    expect(brought).toMatchObject({ code: 'no_deployment', statusCode: 503, isRetryable: false, deployment: 'local', details: { unservableOwnModel: true }, message: 'Model "local" cannot be served: its model file (models.0.path) is missing or not a usable model file; an admin must set the model again' });
+    expect((brought as Error).message).not.toMatch(/srv|gone\.gguf/);
+    expect(((brought as Error).cause as Error).message).toContain('/srv/models/gone.gguf');
+    // Set again at another index (the deployment kept): named at its new place.
+    router.setTenant({ id: 'acme', models: [{ name: 'first', engine: 'mock' }, model] }, { useEnv: false });
+    expect((await rejection(router.generate('hi', { tenant: 'acme', model: 'local' }))).message).toContain('(models.1.path)');
+    // More calls than the circuit's failureThreshold (5): no strike, the circuit stays closed (no upstream failing).
+    for (let i = 0; i < 6; i++) expect(await rejection(router.generate('hi', { tenant: 'acme', model: 'local' }))).toMatchObject({ code: 'no_deployment' });
+    expect(router.circuits().filter((c) => c.deployment === 'local' && c.tenant === 'acme')).toEqual([{ deployment: 'local', tenant: 'acme', state: 'closed' }]);
     expect(await rejection(router.generate('hi', { tenant: 'ops', model: 'local' }))).toMatchObject({ code: 'config_invalid' });
     await router.close();
   });

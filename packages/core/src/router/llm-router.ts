@@ -27,18 +27,18 @@ import { LinkedController } from './resilience/attempt-scope.js';
 import { PromptCacheAffinity } from './prompt-cache-affinity/prompt-cache-affinity.js';
 import { normalizeRequest } from './request.js';
 import { runAttempts, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
-import { embedDriver, embedInput, embedUsage, generateDriver } from './call-drivers.js';
+import { embedDriver, embedInput, embedUsage, generateDriver, type GenerateDriver } from './call-drivers.js';
 import type { CascadeHost } from './cascade/cascade-call.js';
 import { cascadeModels } from './cascade/cascade-model-info.js';
 import { CascadeSet, type ResolvedCascade } from './cascade/cascade-set.js';
 import { streamCascade } from './cascade/cascade-stream.js';
 import { sumCost } from './cascade/sum-usage.js';
-import { addHedgeSpend } from './refused-answer.js';
+import { addHedgeSpend, withBilledAttempts } from './refused-answer.js';
 import { runCascade } from './cascade/run-cascade.js';
 import { PREFETCH_METADATA_KEY, RouterPrefetch } from './prefetch/router-prefetch.js';
 import { createRouterStream } from './router-stream.js';
 import { whenSettled } from './stream-result.js';
-import { plusSpend } from './stream-driver.js';
+import { billFailedAttempts, plusSpend } from './stream-driver.js';
 import { completeUsage } from './stream-accumulator.js';
 import { BUILTIN_STRATEGIES, builtinStrategies } from './strategies/index.js';
 import { INTERNAL_CALL, NO_CACHE_READ, UNRATED_CALL, type InternalCallOptions } from './internal-call.js';
@@ -550,6 +550,7 @@ export class LLMRouter {
       }
     }
     const call = this.begin(input, options, false);
+    let driver: GenerateDriver | undefined;
     try {
       if (this.pricing) await this.pricing;
       // (No await, and so no extra turn, for a cache that is off or a plan made synchronously.)
@@ -564,13 +565,16 @@ export class LLMRouter {
       const planned = this.planFor(call.request, options, false, call.requestId, options.explain === true, undefined, inputTokensOf(call));
       const route = planned instanceof Promise ? await planned : planned;
       const plan = this.executionPlan(call, route);
-      const won = await runAttempts(this.host, plan, generateDriver(plan.request, options.headers));
+      driver = generateDriver(plan.request, options.headers, options.beforeAttemptAfterSpend);
+      const won = await runAttempts(this.host, plan, driver);
       let result: RouterResult;
       try {
         result = this.buildResult(call, won.deployment, won.value, plan, route, undefined);
         // Answers other hedge lanes completed after this one won (or lost with a refused answer's spend) were billed by
         // their providers: the call's spend too.
         if (won.late || won.lost) addHedgeSpend(result, won.lost, plan.order, won.late);
+        // So were the attempts that failed after their provider answered (a Gemini failed tool call), as a stream's.
+        billFailedAttempts(result, driver.paid());
       } catch (e) {
         won.lease.release();
         throw e;
@@ -581,10 +585,13 @@ export class LLMRouter {
       this.end(call, result, undefined);
       return result;
     } catch (e) {
-      // A guard call paid before the failure is said on the error (`guardCostOf`), for whoever bills the call.
-      const error = call.guardCost ? withGuardCost(toLLMError(e), call.guardCost, call.guardUsage) : toLLMError(e);
-      this.end(call, undefined, error);
-      throw error;
+      // What the failed attempts were billed (`REFUSED_ANSWER`: `withBilledAttempts`) and a guard call paid before the
+      // failure (`guardCostOf`) are said on the error, for whoever bills the call.
+      const paid = driver?.paid();
+      const error = paid ? withBilledAttempts(toLLMError(e), paid) : toLLMError(e);
+      const billed = call.guardCost ? withGuardCost(error, call.guardCost, call.guardUsage) : error;
+      this.end(call, undefined, billed);
+      throw billed;
     }
   }
 
@@ -1182,7 +1189,10 @@ export class LLMRouter {
       const context = isolated ? this.namedEnvContext(m.apiKeyEnv) : undefined;
       const unset = unsetSecrets && Object.hasOwn(unsetSecrets, m.name) && unsetSecrets[m.name]!.length > 0 ? unsetSecrets[m.name] : undefined;
       // (Another incarnation of the tenant is another customer: new deployments, with circuits of their own.)
-      if (prev && prev.version === configVersion(m) && prev.engineContext === (context ?? this.engineContext) && prev.incarnation === incarnation && prev.unsetSecrets === unset?.join('\n')) return prev;
+      if (prev && prev.version === configVersion(m) && prev.engineContext === (context ?? this.engineContext) && prev.incarnation === incarnation && prev.unsetSecrets === unset?.join('\n')) {
+        prev.configPath = `${path}models.${i}`;
+        return prev;
+      }
       const d = this.createDeployment(m, `${path}models.${i}`, config.id, context, incarnation, unset);
       if (prev && prev.incarnation === incarnation) d.inheritLimiter(prev);
       return d;
@@ -1231,6 +1241,7 @@ export class LLMRouter {
       tenant,
       incarnation,
       ...(unsetSecrets?.length ? { unsetSecrets: unsetSecrets.join('\n') } : {}),
+      configPath: path,
       statsAlpha: this.options.statsAlpha,
       errorRateHalfLifeMs: this.options.errorRateHalfLifeMs,
       onCircuit: (deployment, from, to) => {

@@ -4,7 +4,7 @@ import type { Usage } from '../spec/index.js';
 import { sumCost, sumUsage } from './cascade/sum-usage.js';
 import type { RouterDeployment } from './deployment.js';
 import type { LateAnswer } from './resilience/run-attempts.js';
-import type { Cost, FailedAttemptSpend, RouterEmbedResult } from './types.js';
+import type { Cost, FailedAttemptSpend, RouterEmbedResult, StreamSpend } from './types.js';
 
 /**
  * The key under which the router puts, in an `LLMError`'s `details`, an answer it refused after its provider had
@@ -20,7 +20,9 @@ export interface RefusedAnswer {
   cost: Cost;
   /**
    * With hedging, when no lane answered: the refused answers of the call's other lanes, each with its deployment (the
-   * error's own is its `deployment`), whose spend `usage` and `cost` hold with the error's own. Absent when none.
+   * error's own is its `deployment`), whose spend `usage` and `cost` hold with the error's own. On a `generate`
+   * call's error: its attempts that failed after their provider billed them (`REPORTED_USAGE`: Gemini's failed tool
+   * calls), every one, its own included (`withBilledAttempts`). Absent when none.
    */
   failedAttempts?: FailedAttemptSpend[];
 }
@@ -69,6 +71,25 @@ export function withRefusedAnswers(error: LLMError, others: readonly LLMError[],
   const details: Record<PropertyKey, unknown> =
     had === undefined ? {} : Array.isArray(had) ? ([...had] as unknown as Record<PropertyKey, unknown>) : typeof had === 'object' && had !== null ? { ...had } : { body: had };
   const sum: RefusedAnswer = { usage: usage!, cost: cost!, failedAttempts: attempts };
+  details[REFUSED_ANSWER] = sum;
+  return error.with({ details });
+}
+
+/**
+ * A `generate` call's final error with what its failed attempts were billed (`paid`: the attempts whose errors said
+ * what their providers billed, `GenerateDriver.paid`) under `REFUSED_ANSWER`: added to the refused answer it carries,
+ * if any, the attempts after that one's in `failedAttempts`, so that whoever bills a failed call (the gateway's ledger)
+ * bills them, as a failed stream's `spent()` says its attempts'. Its other `details` stay as they were (in a copy, as
+ * `withRefusedAnswers` keeps them).
+ */
+export function withBilledAttempts(error: LLMError, paid: StreamSpend): LLMError {
+  const own = refusedAnswerOf(error.details);
+  const sum: RefusedAnswer = own ? { usage: sumUsage(own.usage, paid.usage), cost: sumCost(own.cost, paid.cost) } : { usage: paid.usage, cost: paid.cost };
+  const attempts = own?.failedAttempts && paid.failedAttempts ? [...own.failedAttempts, ...paid.failedAttempts] : (own?.failedAttempts ?? paid.failedAttempts);
+  if (attempts) sum.failedAttempts = attempts;
+  const had: unknown = error.details;
+  const details: Record<PropertyKey, unknown> =
+    had === undefined ? {} : Array.isArray(had) ? ([...had] as unknown as Record<PropertyKey, unknown>) : typeof had === 'object' && had !== null ? { ...had } : { body: had };
   details[REFUSED_ANSWER] = sum;
   return error.with({ details });
 }

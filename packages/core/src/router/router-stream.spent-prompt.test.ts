@@ -8,12 +8,16 @@
  * A hedge lane the router cancels after its usage part is billed, whether another lane answered (a hedge loser: in the
  * answer's cost) or the call failed (no lane answered: in spent()), and so is one that answered in the same turn as the
  * winner (too late to be cancelled). Usage that
- * counts no tokens (or is no object, from an engine in plain JS) is none.
+ * counts no tokens (or is no object, from an engine in plain JS) is none. `generate` bills the same way the attempts
+ * whose error carries the usage its provider billed (`REPORTED_USAGE`: a Gemini failed tool call), its final error
+ * carrying their spend under `REFUSED_ANSWER`.
  */
 import { describe, expect, it } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
+import { withReportedUsage } from '../errors/reported-usage.js';
 import type { CallOptions, LanguageEngine, StreamPart, Usage } from '../spec/index.js';
 import { LLMRouter } from './llm-router.js';
+import { refusedAnswerOf } from './refused-answer.js';
 import type { RouterStreamPart } from './types.js';
 
 const PROMPT: Usage = { inputTokens: 1100, outputTokens: 0, totalTokens: 1100, cacheWriteInputTokens: 1000 };
@@ -428,6 +432,109 @@ describe('RouterStream.spent with hedging: a retry after a billed attempt refuse
     expect(result.deployment).toBe('a');
     expect(result.failedAttemptsUsage?.inputTokens).toBe(PROMPT_A.inputTokens + PROMPT_B.inputTokens);
     expect(result.failedAttempts?.map((f) => f.deployment).sort()).toEqual(['a', 'b']);
+    await r.close();
+  });
+});
+
+describe('generate: attempts whose provider answered and billed what is no usable answer (REPORTED_USAGE) are billed as a stream\'s', () => {
+  /** An engine whose generate fails with the model's unusable answer, billed `PROMPT` (a Gemini failed tool call), or answers when `fails` is false. */
+  function billedFailure(name: string, fails: boolean): LanguageEngine {
+    return {
+      specVersion: 'v1',
+      provider: 'custom',
+      modelId: name,
+      capabilities: { streaming: true },
+      generate: () =>
+        fails
+          ? Promise.reject(new LLMError({ code: 'invalid_response', message: 'malformed tool call', modelFault: true, details: withReportedUsage({ finishReason: 'MALFORMED_FUNCTION_CALL' }, PROMPT) }))
+          : Promise.resolve({ text: 'ok', toolCalls: [], finishReason: 'stop', usage: { inputTokens: 5, outputTokens: 1, totalTokens: 6 } }),
+      stream: () => {
+        throw new Error('not used');
+      },
+    } as LanguageEngine;
+  }
+  const cost = { inputUsd: 0.00405, outputUsd: 0, totalUsd: 0.00405, estimated: false };
+  const attempt = { deployment: 'a', model: 'a', provider: 'custom', usage: PROMPT, cost };
+
+  it('a retry and a fallback that answers: the answer has them in its cost and failedAttempts fields, its usage its own; no strike on the circuit', async () => {
+    const r = router({ a: billedFailure('a', true), b: billedFailure('b', false) }, 1);
+    const result = await r.generate(hello);
+    expect(result.deployment).toBe('b');
+    expect(result.usage.inputTokens).toBe(5);
+    expect(result.failedAttemptsUsage).toEqual({ inputTokens: 2200, outputTokens: 0, totalTokens: 2200, cacheWriteInputTokens: 2000 });
+    expect(result.failedAttemptsCost?.totalUsd).toBeCloseTo(2 * 0.00405, 12);
+    expect(result.failedAttempts).toEqual([attempt, attempt]);
+    // The answer's own (5 in at 1, 1 out at 5, per 1M) plus the failed attempts'.
+    expect(result.cost.totalUsd).toBeCloseTo(2 * 0.00405 + 0.00001, 12);
+    // The model's answer, not the deployment failing (`modelFault`): neither attempt struck a's circuit.
+    expect(result.attempts.filter((a) => a.deployment === 'a').map((a) => a.strike)).toEqual([undefined, undefined]);
+    await r.close();
+  });
+
+  it("no attempt answers: the call's error carries their sum and each attempt under REFUSED_ANSWER", async () => {
+    const r = router({ a: billedFailure('a', true) }, 2);
+    const e = await r.generate(hello).then(
+      () => undefined,
+      (x: unknown) => x as LLMError,
+    );
+    expect(e).toMatchObject({ code: 'invalid_response', details: { finishReason: 'MALFORMED_FUNCTION_CALL' } });
+    const refused = refusedAnswerOf(e!.details);
+    expect(refused?.usage).toEqual({ inputTokens: 3300, outputTokens: 0, totalTokens: 3300, cacheWriteInputTokens: 3000 });
+    expect(refused?.cost.totalUsd).toBeCloseTo(3 * 0.00405, 12);
+    expect(refused?.failedAttempts).toEqual([attempt, attempt, attempt]);
+    await r.close();
+  });
+
+  it("a cascade whose strong step fails so: its error ('error') and the weak answer ('weak') carry the strong step's billed attempts", async () => {
+    const wrong: LanguageEngine = { ...billedFailure('w', false), generate: () => Promise.resolve({ text: 'She makes 9 * 2 = 19 dollars.\n#### 19', toolCalls: [], finishReason: 'stop', usage: { inputTokens: 5, outputTokens: 1, totalTokens: 6 } }) };
+    for (const onStrongFailure of ['error', 'weak'] as const) {
+      const r = new LLMRouter(
+        {
+          models: [
+            { name: 'w', engine: 'custom', priority: 1, price: { input: 1, output: 5 } },
+            { name: 'a', engine: 'custom', priority: 2, price: { input: 3, output: 15, cacheWrite: 3.75 } },
+          ],
+          routing: { strategy: 'priority', retries: { max: 0 }, cascades: [{ name: 'c', weak: 'w', strong: 'a', verifier: 'arithmetic', onStrongFailure }] },
+        },
+        { engines: { w: wrong, a: billedFailure('a', true) } },
+      );
+      if (onStrongFailure === 'error') {
+        const e = await r.generate(hello, { model: 'c' }).then(
+          () => undefined,
+          (x: unknown) => x as LLMError,
+        );
+        expect(e?.details).toMatchObject({ cascade: { escalated: true } });
+        expect(refusedAnswerOf(e!.details)).toEqual({ usage: PROMPT, cost, failedAttempts: [attempt] });
+      } else {
+        const result = await r.generate(hello, { model: 'c' });
+        expect(result.deployment).toBe('w');
+        expect(result.failedAttemptsUsage).toEqual(PROMPT);
+        expect(result.failedAttempts).toEqual([attempt]);
+        expect(result.cost.totalUsd).toBeCloseTo(0.00001 + 0.00405, 12);
+      }
+      await r.close();
+    }
+  });
+
+  it('beforeAttemptAfterSpend is asked before each attempt after a billed one; a rejection ends the call with its error, billed what was spent', async () => {
+    const r = router({ a: billedFailure('a', true), b: billedFailure('b', false) }, 1);
+    const asked: number[] = [];
+    const stop = new LLMError({ code: 'budget_exceeded', message: 'no more' });
+    const e = await r
+      .generate(hello, {
+        beforeAttemptAfterSpend: (billed) => {
+          asked.push(billed.totalUsd);
+          return asked.length === 2 ? Promise.reject(stop) : Promise.resolve();
+        },
+      })
+      .then(
+        () => undefined,
+        (x: unknown) => x as LLMError,
+      );
+    expect(asked.length).toBe(2);
+    expect(asked[0]).toBeCloseTo(0.00405, 12);
+    expect(e?.code).toBe('budget_exceeded');
+    expect(refusedAnswerOf(e!.details)?.usage.inputTokens).toBe(2200);
     await r.close();
   });
 });

@@ -165,12 +165,13 @@ export interface RouterCallOptions {
   tenant?: string;
   headers?: Record<string, string>;
   /**
-   * Streams: called before an attempt that follows attempts which failed before their first content part after
-   * their provider reported usage (billed for it: see `RouterStream.spent`), with what the attempts billed since the
+   * Called before an attempt that follows attempts which failed after their provider reported usage (billed for it):
+   * a stream's before their first content part (see `RouterStream.spent`), a `generate`'s whose error carried the
+   * usage its provider billed (`REPORTED_USAGE`: a Gemini failed tool call), with what the attempts billed since the
    * previous call (or since the start) cost, at their deployments' prices. A consumer that reserved the cost of one
    * call (a budget) extends its reservation by it here. While it is pending, every attempt that starts (a hedge
    * lane's too) waits for it. A rejection ends the call with that error (as an `LLMError`): no further attempt is
-   * sent. Not called when no attempt was billed (nor for `generate`).
+   * sent. Not called when no attempt was billed.
    */
   beforeAttemptAfterSpend?: (billed: Cost) => Promise<void> | void;
 }
@@ -475,8 +476,10 @@ export interface RouterResult extends GenerateResult {
    * streamed hedge lane the router cancelled because another lane answered is in it when it had reported usage
    * before (its prompt, in Anthropic's `message_start`). For a non-streamed call, an answer another lane completed in
    * the same turn as the winner's, before the router could cancel it (billed: its reported usage, at its deployment's
-   * price); a non-streamed lane cancelled in time reported nothing and is in neither. Non-streamed calls have no
-   * other: a cut or unparseable body reports no usage (and is never sent again).
+   * price); a non-streamed lane cancelled in time reported nothing and is in neither; and a non-streamed attempt
+   * whose provider answered and billed what is no usable answer (a Gemini failed tool call: its error's
+   * `REPORTED_USAGE`), when a retry or fallback answered. A cut or unparseable body reports no usage (and is never
+   * sent again). On a call that fails, a `generate`'s error carries that spend under `REFUSED_ANSWER`.
    */
   failedAttemptsCost?: Cost;
   /**

@@ -85,17 +85,23 @@ function toolResultPath(block: Extract<Block, { type: 'tool_result' }>, at: stri
 /**
  * A user turn: each tool_result block a core tool message of its own (named by its block, `messages.M.content.J`,
  * and its fields by the block's names: core's `toolCallId` is the block's `tool_use_id`), in order, then the text
- * and image blocks as one user message (named by the turn).
+ * and image blocks as one user message (named by the turn; when a tool_result came before one of them, each of its
+ * parts by its block, `contentParts`: core's `content.0` is then the client's `content.1`).
  */
 function convertUser(content: Param['content'], index: number, push: Push): void {
   if (typeof content === 'string') return push({ role: 'user', content }, index);
   const parts: ContentPart[] = [];
+  /** The client's block of each part, once a part's block is not at its part's index (undefined until then). */
+  let blocks: string[] | undefined;
   content.forEach((block, j) => {
     if (block.type === 'tool_result') push(toolMessage(block), toolResultPath(block, `messages.${index}.content.${j}`));
-    else if (block.type === 'text') parts.push(textPart(block));
-    else if (block.type === 'image') parts.push(imagePart(block));
+    else if (block.type === 'text' || block.type === 'image') {
+      if (blocks === undefined && j !== parts.length) blocks = parts.map((_, k) => `messages.${index}.content.${k}`);
+      blocks?.push(`messages.${index}.content.${j}`);
+      parts.push(block.type === 'text' ? textPart(block) : imagePart(block));
+    }
   });
-  if (parts.length > 0) push(userMessage(parts), index);
+  if (parts.length > 0) push(userMessage(parts), blocks ? { path: `messages.${index}`, contentParts: blocks } : index);
 }
 
 /**

@@ -206,6 +206,11 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     const options = generateOptions(call, resolved, abort ? abort.signal : call.signal, deps.router);
     // The budget cannot cover a call: a cached answer (cost 0) only, else the 402 (no provider is called).
     if (admission.cacheOnly) options.cacheOnly = admission.cacheOnly;
+    // A retry or fallback after attempts billed for what their provider reported (a stream's prompt, a JSON call's
+    // failed answer) extends the budget reservation first (or ends the call with `budget_exceeded`): the reservation
+    // priced one call.
+    const extend = admission.extend;
+    if (extend) options.beforeAttemptAfterSpend = (billed) => extend(billed.totalUsd);
 
     if (!call.stream) {
       const result = await deps.router.generate(call.request, options);
@@ -224,10 +229,6 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       return jsonReply(call.render(shown), call.requestId, headers);
     }
 
-    // A retry or fallback after attempts billed for their reported prompt extends the budget reservation first (or
-    // ends the call with `budget_exceeded`): the reservation priced one call.
-    const extend = admission.extend;
-    if (extend) options.beforeAttemptAfterSpend = (billed) => extend(billed.totalUsd);
     served?.check(call.signal);
     routerStream = deps.router.stream(call.request, options);
     if (served) served.stream = routerStream;

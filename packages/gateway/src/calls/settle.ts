@@ -307,13 +307,15 @@ function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
   if (typeof details !== 'object' || details === null) return undefined;
   // An answer the router (or the route) refused after its provider billed it (embeddings of the wrong `dimensions`),
   // under core's symbol key: a provider's error body in `details` cannot name one.
+  // Also a generate call's attempts that failed after their provider billed them (a Gemini failed tool call), summed there
+  // (a cascade's strong step's too, beside its weak step below).
   const refused = refusedAnswerOf(details);
+  let spent: StreamSpend | undefined;
   if (refused && typeof refused.usage?.inputTokens === 'number' && isAmount(refused.cost?.totalUsd)) {
     // A hedged call's other lanes' refused answers are in the sum, each with its deployment (for the metrics).
     const others = Array.isArray(refused.failedAttempts) && refused.failedAttempts.length > 0 ? refused.failedAttempts : undefined;
-    return others ? { usage: refused.usage, cost: refused.cost, replay: false, failedAttempts: others } : { usage: refused.usage, cost: refused.cost, replay: false };
+    spent = others ? { usage: refused.usage, cost: refused.cost, replay: false, failedAttempts: others } : { usage: refused.usage, cost: refused.cost, replay: false };
   }
-  let spent: StreamSpend | undefined;
   const cascade = (
     details as {
       cascade?: {
@@ -329,13 +331,20 @@ function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
   if (weak?.usage && typeof weak.usage.inputTokens === 'number' && typeof weak.cost?.totalUsd === 'number') {
     // A weak step answered from the router cache (its `CascadeStep.cached`) wrote and read no provider cache.
     const cached = weak.cached === 'exact' || weak.cached === 'semantic' ? weak.cached : false;
+    const strong = spent;
     spent = { usage: providerCacheUsage(weak.usage, cached), cost: weak.cost as StreamSpend['cost'], replay: false };
+    if (strong) {
+      // The strong step's billed failed attempts (`REFUSED_ANSWER`), with the weak step's.
+      spent.usage = sumUsage(spent.usage, strong.usage);
+      spent.cost = sumCost(spent.cost, strong.cost);
+      if (strong.failedAttempts) spent.failedAttempts = strong.failedAttempts;
+    }
     // The failed attempts in the weak step's cost (a hedge lane's answer that came with it): their tokens, each with its
     // deployment (for the metrics). Counts from elsewhere are cleaned as the row takes them.
     const failed = cascade?.failedAttemptsUsage;
     if (typeof failed === 'object' && failed !== null) {
       spent.usage = withGuardTokens(spent.usage, failed)!;
-      if (Array.isArray(cascade?.failedAttempts) && cascade.failedAttempts.length > 0) spent.failedAttempts = cascade.failedAttempts;
+      if (Array.isArray(cascade?.failedAttempts) && cascade.failedAttempts.length > 0) spent.failedAttempts = spent.failedAttempts ? [...cascade.failedAttempts, ...spent.failedAttempts] : cascade.failedAttempts;
     }
     // Its guard call's counts are cleaned here, before another guard call's are added to them (below).
     if (typeof weak.guardUsage === 'object' && weak.guardUsage !== null) spent.guardUsage = withGuardTokens(undefined, weak.guardUsage)!;

@@ -57,7 +57,8 @@ export interface TokenCountSpec<S extends z.ZodType<{ model: string }>> {
  * local estimate; `x-llmrr-token-count` says `exact` or `estimate`. A count that would do network I/O is
  * bounded by `countAdmission`: it takes a place under the key's and tenant's `rpm` and concurrency limits,
  * and when refused (or for a demo principal) the local estimate answers, marked `estimate`, never a 429.
- * The client's disconnect cancels the count's upstream request. A provider count that fails is that error
+ * A prompt of system messages alone (no turn: a Responses count of instructions and tools) is always the local
+ * estimate, as providers' count endpoints need a turn. The client's disconnect cancels the count's upstream request. A provider count that fails is that error
  * (an upstream refusal of the gateway's key is a 502, as on the call endpoints). A `GatewayRouter` without
  * `countTokens` gets core's estimate (`estimateRequestTokens`, what `LLMRouter.countTokens` answers for an engine
  * without a count): a count shown to the client, who sizes its context by it (Claude Code compacts on it), so a
@@ -102,6 +103,9 @@ export function tokenCountRoute<S extends z.ZodType<{ model: string }>>(deps: Ga
         try {
           count = await counter.countTokens(request, {
             ...countAdmission(deps.stores, principal, (m, e) => deps.log(m, requestId, e), deps.renewals),
+            // A prompt of system messages alone (`/v1/responses/input_tokens` instructions and tools, no input) is the
+            // local estimate: providers' count endpoints, and core's Anthropic and Gemini engines, need a turn.
+            ...(request.messages.every((m) => m.role === 'system') ? { local: true } : {}),
             tenant: routerTenant(principal),
             ...(resolved.model !== undefined ? { model: resolved.model } : {}),
             ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),

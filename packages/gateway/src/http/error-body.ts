@@ -1,4 +1,4 @@
-import { LLMError, toLLMError } from '@llmrr/core';
+import { isUnservableOwnModel, LLMError, toLLMError } from '@llmrr/core';
 import { redactUpstreamMessage } from './redact-upstream.js';
 import { replyToResponse, type Reply } from './reply.js';
 
@@ -127,14 +127,17 @@ export function errorStatus(err: LLMError, style: ErrorStyle = 'openai'): number
  * model file missing or no model file of its kind, too) or a component it cannot load (`engine_unavailable`: an
  * optional package, a native binary), or a deployment's misconfiguration its provider reported (a 502
  * `provider_model_not_found`, a wrong upstream model id; a `provider_error` core marked not retryable: a 404 for a
- * wrong base URL or endpoint, a redirect to another origin), which the router has already fallen over from. A
- * plain `internal` (unexpected: a local model file that would not load for another reason, which the next call tries
- * again) stays retryable, as does every 503 (`shutting_down`: a router or engine closed as its instance shuts down,
- * which another instance answers) and every retryable `provider_error` (a 5xx).
+ * wrong base URL or endpoint, a redirect to another origin), which the router has already fallen over from; or a
+ * tenant's own model that cannot be served as it is set (core's `isUnservableOwnModel`: a 503 `no_deployment` naming
+ * its secrets to set or its deleted model file's field). A plain `internal` (unexpected: a local model file that would
+ * not load for another reason, which the next call tries again) stays retryable, as does every other 503
+ * (`shutting_down`: a router or engine closed as its instance shuts down, which another instance answers; the router's
+ * other `no_deployment`) and every retryable `provider_error` (a 5xx).
  */
 function permanent(err: LLMError): boolean {
   return (
     err.code === 'config_invalid' ||
+    isUnservableOwnModel(err) ||
     err.code === 'engine_unavailable' ||
     err.code === 'provider_model_not_found' ||
     (err.code === 'provider_error' && !err.isRetryable && isUpstreamError(err))

@@ -9,7 +9,8 @@ const Dropped = z.unknown().transform(() => undefined).optional();
  * without what does not change the prompt (`max_output_tokens`, `stream`, sampling and logprob fields, `store`,
  * `metadata`, `include`, the end-user ids, `llmrr`...); those, like any unknown field, are ignored rather than
  * refused, and dropped from the parsed body. `model` (the gateway needs it to pick the deployment that counts),
- * `input`, `instructions`, `tools`, `tool_choice`, `parallel_tool_calls`, `text` and `reasoning` are checked exactly
+ * `input` (optional here, as on OpenAI's count: absent, null or system and developer messages alone, the count is of
+ * what there is), `instructions`, `tools`, `tool_choice`, `parallel_tool_calls`, `text` and `reasoning` are checked exactly
  * as on `/v1/responses`, and `previous_response_id`, `conversation` and `prompt` refused as there (the gateway keeps
  * no state to count them from).
  */
@@ -49,6 +50,9 @@ export const ResponsesInputTokensRequestSchema = OpenAIResponsesRequestSchema.om
   prompt_cache_key: Dropped,
   service_tier: Dropped,
   llmrr: Dropped,
+  // Optional, as on OpenAI's count (openai 6.49 `input?: string | Array<ResponseInputItem> | null`): instructions and
+  // tools alone are a count of a prompt's fixed part. An empty list is refused as on /v1/responses.
+  input: OpenAIResponsesRequestSchema.shape.input.nullish(),
 });
 export type ResponsesInputTokensRequest = z.infer<typeof ResponsesInputTokensRequestSchema>;
 

@@ -106,6 +106,31 @@ describe('official openai client: responses.inputTokens.count', () => {
     expect(c.message).toBe(r.message);
   });
 
+  it('no input, input null, or system and developer messages alone: a count of what there is, as OpenAI counts it (POST /v1/responses refuses them)', async () => {
+    const tools: OpenAI.Responses.Tool[] = [{ type: 'function', name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: null }];
+    // The mock engine counts words: "You are a weather bot." is 5.
+    const instructions = 'You are a weather bot.';
+    expect(await client().responses.inputTokens.count({ model: 'mock', instructions, input: null })).toEqual({ object: 'response.input_tokens', input_tokens: 5 });
+    const withTools = await client().responses.inputTokens.count({ model: 'mock', instructions, tools });
+    expect(withTools.object).toBe('response.input_tokens');
+    expect(withTools.input_tokens).toBeGreaterThanOrEqual(5);
+    expect(await client().responses.inputTokens.count({ model: 'mock', input: [{ role: 'developer', content: 'Answer in French.' }] })).toEqual({ object: 'response.input_tokens', input_tokens: 3 });
+    expect(await client().responses.inputTokens.count({ model: 'mock', instructions, input: [{ role: 'system', content: 'Answer in French.' }] })).toEqual({ object: 'response.input_tokens', input_tokens: 8 });
+    // Nothing but the model: nothing to count.
+    expect(await client().responses.inputTokens.count({ model: 'mock' })).toEqual({ object: 'response.input_tokens', input_tokens: 0 });
+    // Instructions alone on a deployment with an exact count: its count endpoint needs a turn (Anthropic's does), so
+    // the engine's local estimate answers, said so, and nothing goes upstream.
+    const local = await client().responses.inputTokens.count({ model: 'claude', instructions, tools }).withResponse();
+    expect(local.data.object).toBe('response.input_tokens');
+    expect(local.data.input_tokens).toBeGreaterThan(0);
+    expect(local.data.input_tokens).not.toBe(UPSTREAM_COUNT);
+    expect(local.response.headers.get('x-llmrr-token-count')).toBe('estimate');
+    expect(upstream.requests).toHaveLength(0);
+    // A call needs a turn to answer: the same developer-only body is still the 400 on POST /v1/responses.
+    const created = await post(h.gateway, '/v1/responses', { model: 'mock', input: [{ role: 'developer', content: 'Answer in French.' }] }, auth());
+    expectGatewayError(await answer(created), { status: 400, code: 'invalid_request', param: 'input', style: 'openai' });
+  });
+
   it('a model the caller may not use is the 404 the SDK raises as NotFoundError', async () => {
     const e = await client(narrowKey)
       .responses.inputTokens.count({ ...body, model: 'hidden' })
@@ -151,7 +176,6 @@ describe('POST /v1/responses/input_tokens', () => {
       [{ ...body, input: [] }, 'input', 'invalid_request'],
       [{ ...body, input: [{ role: 'robot', content: 'hi' }] }, 'input.0.role', 'invalid_request'],
       [{ ...body, input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'f' }] }] }, 'input.0.content.0.type', 'unsupported'],
-      [{ ...body, input: [{ role: 'system', content: 'only instructions' }] }, 'input', 'invalid_request'],
       [{ ...body, instructions: 5 }, 'instructions', 'invalid_request'],
       [{ ...body, tools: [{ type: 'web_search' }] }, 'tools.0.type', 'unsupported'],
       [{ ...body, tools: [{ type: 'function', name: 'bad name' }] }, 'tools.0.name', 'invalid_request'],

@@ -2,6 +2,7 @@ import { LLMError } from '@llmrr/core';
 import type { GatewayDeps } from '../calls/context.js';
 import type { ModelRoute } from '../calls/model-route.js';
 import { tokenCountRoute } from '../calls/token-count-route.js';
+import type { OpenAIResponsesRequest } from '../schemas/openai-responses.js';
 import { ResponsesInputTokensRequestSchema, type ResponsesInputTokens } from './input-tokens-request.js';
 import { convertResponsesRequest } from './to-generate-request.js';
 
@@ -17,13 +18,14 @@ export function inputTokensRoute(deps: GatewayDeps): ModelRoute {
     schema: ResponsesInputTokensRequestSchema,
     style: 'openai',
     check(body) {
-      const count = typeof body.input === 'string' ? 1 : body.input.length;
+      const count = body.input == null ? 0 : typeof body.input === 'string' ? 1 : body.input.length;
       if (count > deps.maxMessages) {
         throw new LLMError({ code: 'invalid_request', message: `Too many input items: ${count} (the limit is ${deps.maxMessages})`, param: 'input' });
       }
     },
     // With the output fields dropped, the converted request has no maxTokens.
-    convert: (body) => convertResponsesRequest(body),
+    // No turn to answer is needed: no input, or system and developer messages alone, are counted (`count`).
+    convert: (body) => convertResponsesRequest(body as OpenAIResponsesRequest, true),
     answer: (tokens): ResponsesInputTokens => ({ object: 'response.input_tokens', input_tokens: tokens }),
   });
 }

@@ -310,22 +310,32 @@ function responsesLogprobs(body: Pick<OpenAIResponsesRequest, 'include' | 'top_l
 
 /**
  * A validated Responses API request as the engine-neutral `GenerateRequest`, with the client's path of each of its
- * messages (`instructions`, `input.N`), so errors and warnings about a message name the client's item.
+ * messages (`instructions`, `input.N`), so errors and warnings about a message name the client's item. `count`: the
+ * body of a token count (`POST /v1/responses/input_tokens`), which needs no turn to answer (no input, absent or
+ * null there, or system and developer messages alone, count what they are).
  */
-export function convertResponsesRequest(body: OpenAIResponsesRequest): ConvertedRequest {
+export function convertResponsesRequest(body: OpenAIResponsesRequest, count = false): ConvertedRequest {
   refuseUnsupported(body);
   const paths: Array<string | Joined> = [];
   // The warnings about fields below the top level: the input's first (`input.N.content.K.detail`), then the others.
   const nested = new CappedWarnings();
-  const messages = convertInput(body.input, paths, nested);
+  // (A count's body may have none: `ResponsesInputTokensRequest`.)
+  const input = body.input as OpenAIResponsesRequest['input'] | null | undefined;
+  const messages = input == null ? [] : convertInput(input, paths, nested);
   // Reasoning items make no message: input holding nothing else (or only system and developer messages) has no
   // turn to answer. Refused here, naming `input`, before the call (core would name `messages`, after admission).
-  if (messages.every((m) => m.role === 'system')) {
+  // A count (`count`) counts it, as OpenAI's does: what a prompt's fixed part (instructions, tools) costs.
+  if (!count && messages.every((m) => m.role === 'system')) {
     invalid('input', 'no user, assistant or function_call_output item to answer (reasoning items belong to the assistant turn after them; system and developer messages alone are not a conversation)');
   }
   if (body.instructions != null && body.instructions !== '') {
     messages.unshift({ role: 'system', content: body.instructions });
     paths.unshift({ path: 'instructions', text: true });
+  }
+  // A count of no input nor instructions (the tools alone, or nothing): core counts a request of one message at least.
+  if (messages.length === 0) {
+    messages.push({ role: 'system', content: '' });
+    paths.push('input');
   }
   const req: GenerateRequest = { messages };
   if (body.max_output_tokens != null) req.maxTokens = body.max_output_tokens;

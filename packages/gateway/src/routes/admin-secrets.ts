@@ -1,4 +1,4 @@
-import { LLMError, type Tenant } from '@llmrr/core';
+import { engineFactory, LLMError, type Tenant } from '@llmrr/core';
 
 /**
  * What the admin API shows in place of a tenant model's `apiKey`, of its `headers` values (which carry credentials
@@ -8,24 +8,74 @@ import { LLMError, type Tenant } from '@llmrr/core';
 export const REDACTED_SECRET = '[redacted]';
 
 interface ModelSecrets {
+  engine?: string | undefined;
   apiKey?: string | undefined;
   headers?: Record<string, string> | undefined;
   baseURL?: string | undefined;
   options?: Record<string, unknown> | undefined;
 }
 
+/** Last words of an option name that say it holds a credential (`clientSecret`, `passphrase`, `bearer`, `privateKeyPem`). */
+const SECRET_WORDS: ReadonlySet<string> = new Set([
+  'secret', 'password', 'passwd', 'passphrase', 'credential', 'cred', 'authorization', 'auth', 'bearer',
+  'signature', 'sig', 'pem', 'apikey', 'cookie', 'jwt',
+]);
+
 /**
- * An option whose name says it holds a credential (`apiKey`, `api_key`, `token`, `accessToken`, `secret`, `password`,
- * `credentials`, `authorization`, `auth`, `signature`, `sig`): its string values are write-only, like `apiKey`. The
- * built-in engines take none (they refuse unknown options); an engine added with core's `registerEngine` may.
+ * Words before a last word `key` / `token` that name a key or token that is no credential: a tokenizer's special
+ * tokens (`eosToken`, `padToken`, `stopTokens`), token counts (`maxTokens`, `maxNewTokens`), keys of data
+ * (`cachePartitionKey`, `sortKey`, `idempotencyKey`).
  */
-const SECRET_OPTION = /(?:key|token|secret|passw(?:or)?d|credentials?|authorization|auth|signature|sig)$/i;
+const NOT_CREDENTIAL: ReadonlySet<string> = new Set([
+  'eos', 'bos', 'pad', 'unk', 'sep', 'cls', 'mask', 'stop', 'start', 'end', 'eot', 'eom', 'special', 'image', 'audio',
+  'video', 'vision', 'assistant', 'tool', 'think', 'thinking', 'reasoning', 'placeholder', 'separator',
+  'sentinel', 'chat', 'turn', 'fim', 'prefix', 'suffix', 'middle',
+  'max', 'min', 'num', 'total', 'new', 'context', 'prompt', 'input', 'output', 'reserved',
+  'cache', 'partition', 'routing', 'sort', 'shard', 'lookup', 'dedup', 'dedupe', 'idempotency',
+  'group', 'field', 'column',
+]);
+
+/** Last words that say how a value is written, not what it is (`serviceAccountJson`, `privateKeyPem`, `apiKeyValue`). */
+const FORMAT_WORDS: ReadonlySet<string> = new Set(['json', 'pem', 'data', 'content', 'contents', 'value', 'b64', 'base64', 'string', 'str', 'text', 'raw']);
+
+/** An option name's words, lower-case, singular: `privateKeyPem` -> private, key, pem; `x-api-keys` -> x, api, key. */
+function nameWords(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w !== '')
+    .map((w) => (w.length > 3 && w.endsWith('s') && !w.endsWith('ss') ? w.slice(0, -1) : w));
+}
+
+/**
+ * Whether an option's name says it holds a credential. Its words (camelCase, snake_case, kebab-case; plurals as
+ * singular), without trailing format words (`json`, `pem`, `data`, `value`, ...: `FORMAT_WORDS`), end in
+ * - a credential word: `secret`, `password`, `passwd`, `passphrase`, `credentials`, `creds`, `authorization`, `auth`,
+ *   `bearer`, `signature`, `sig`, `pem`, `apikey`, `cookie`, `jwt` (`SECRET_WORDS`: `clientSecret` too);
+ * - `service account` (`serviceAccount`, `serviceAccountJson`);
+ * - `key` or `token` (`apiKey`, `apiKeys`, `accessToken`, `hfToken`, `privateKeyPem`, `token`), unless the word before
+ *   names a key or token that is no credential (`NOT_CREDENTIAL`: `eosToken`, `padToken`, `maxTokens`,
+ *   `cachePartitionKey`, `sortKey`, ...).
+ * Every string under such a name is write-only, at any depth (`apiKeys: [...]`, `credentials: { private_key }`).
+ */
+function isSecretOptionName(name: string): boolean {
+  const words = nameWords(name);
+  while (words.length > 1 && FORMAT_WORDS.has(words[words.length - 1]!)) words.pop();
+  const last = words[words.length - 1];
+  if (last === undefined) return false;
+  const before = words[words.length - 2];
+  if (SECRET_WORDS.has(last)) return true;
+  if (last === 'account' && before === 'service') return true;
+  return (last === 'key' || last === 'token') && (before === undefined || !NOT_CREDENTIAL.has(before));
+}
 
 /**
  * `url` with its credentials as `REDACTED_SECRET`: every query parameter's value (`?key=...`, `?api-key=...`,
- * `?code=...`; names kept), as a header's value is, and the userinfo (`https://user:pass@host` ->
- * `https://[redacted]@host`: the model schema refuses one, an older row may hold it). A URL that does not parse is
- * kept (the model schema takes none).
+ * `?code=...`; names kept), as a header's value is, or the whole query when a part of it has no `=` (`?sk-...`: the
+ * token is the part) as `?[redacted]`; and the userinfo (`https://user:pass@host` -> `https://[redacted]@host`: the
+ * model schema refuses one, an older row may hold it). A URL that does not parse is kept (the model schema takes none).
  */
 function redactURL(url: string): string {
   let u: URL;
@@ -35,30 +85,63 @@ function redactURL(url: string): string {
     return url;
   }
   if (u.username === '' && u.password === '' && u.search === '') return url;
-  const query = u.search === '' ? '' : `?${u.search.slice(1).split('&').map((pair) => `${pair.split('=')[0]}=${REDACTED_SECRET}`).join('&')}`;
+  const pairs = u.search.slice(1).split('&');
+  const query = u.search === '' ? '' : pairs.some((p) => p !== '' && !p.includes('=')) ? `?${REDACTED_SECRET}` : `?${pairs.map((p) => (p === '' ? p : `${p.split('=')[0]}=${REDACTED_SECRET}`)).join('&')}`;
   return `${u.protocol}//${u.username !== '' || u.password !== '' ? `${REDACTED_SECRET}@` : ''}${u.host}${u.pathname}${query}${u.hash}`;
 }
 
-/** `options` with the string values of `SECRET_OPTION` keys (at any depth) as `REDACTED_SECRET`; `options` itself when none. */
-function redactOptions(options: Record<string, unknown>): Record<string, unknown> {
-  let out: Record<string, unknown> | undefined;
-  for (const [k, v] of Object.entries(options)) {
-    let next: unknown = v;
-    if (typeof v === 'string' && SECRET_OPTION.test(k)) next = REDACTED_SECRET;
-    else if (v !== null && typeof v === 'object' && !Array.isArray(v)) next = redactOptions(v as Record<string, unknown>);
-    if (next === v) continue;
-    (out ??= { ...options })[k] = next;
+/**
+ * The option paths the model's engine declares secret (core's `EngineFactory.secretOptions`, of the engines registered
+ * with `registerEngine`), split at dots; undefined when none.
+ */
+function declaredSecrets(engine: string | undefined): string[][] | undefined {
+  const paths = engine === undefined ? undefined : engineFactory(engine)?.secretOptions;
+  return paths && paths.length > 0 ? paths.map((p) => p.split('.')) : undefined;
+}
+
+/** The `declared` paths below key (or index) `key`: each path's rest where its first segment is `key` or `*`. */
+function below(declared: string[][] | undefined, key: string): string[][] | undefined {
+  if (declared === undefined) return undefined;
+  const rest = declared.filter((p) => p[0] === key || p[0] === '*').map((p) => p.slice(1));
+  return rest.length > 0 ? rest : undefined;
+}
+
+/**
+ * `value` with its secrets as `REDACTED_SECRET`: each string under a credential name (`isSecretOptionName`) or at a
+ * path its engine declares (`declared`, `declaredSecrets`), the string itself or every string at any depth of an
+ * array or object there; objects and arrays walked at any depth. `value` itself when it holds none (no copy).
+ */
+function redactValue(value: unknown, secret: boolean, declared?: string[][]): unknown {
+  if (typeof value === 'string') return secret ? REDACTED_SECRET : value;
+  if (value === null || typeof value !== 'object') return value;
+  const walk = (v: unknown, key: string, named: boolean) => {
+    const sub = below(declared, key);
+    return redactValue(v, secret || named || (sub !== undefined && sub.some((p) => p.length === 0)), sub);
+  };
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    value.forEach((v, i) => {
+      const next = walk(v, String(i), false);
+      if (next !== v) (out ??= [...value])[i] = next;
+    });
+    return out ?? value;
   }
-  return out ?? options;
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const next = walk(v, k, isSecretOptionName(k));
+    if (next !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = next;
+  }
+  return out ?? value;
 }
 
 /**
  * A model without its secrets (names and the rest kept): `apiKey`, each `headers` value, `baseURL`'s userinfo and
- * query values (`redactURL`), and the credential-named `options` (`SECRET_OPTION`), each as `REDACTED_SECRET`.
+ * query values (`redactURL`), and the strings of credential-named `options` (`isSecretOptionName`, `redactValue`),
+ * each as `REDACTED_SECRET`.
  */
 function redactModel<M extends ModelSecrets>(model: M): M {
   const baseURL = model.baseURL === undefined ? undefined : redactURL(model.baseURL);
-  const options = model.options === undefined ? undefined : redactOptions(model.options);
+  const options = model.options === undefined ? undefined : (redactValue(model.options, false, declaredSecrets(model.engine)) as Record<string, unknown>);
   if (model.apiKey === undefined && model.headers === undefined && baseURL === model.baseURL && options === model.options) return model;
   return {
     ...model,
@@ -79,16 +162,18 @@ export function redactModelSecrets<M extends ModelSecrets>(models: readonly M[])
 }
 
 /**
- * A model as the admin API shows it: `redactModel`, except that an `apiKey` or a header value the store holds as
- * `REDACTED_SECRET` (a v3 config's tenant, stored so: `redactModelSecrets`, that the config no longer lists) is left
- * out, as not set: it is no key, and each call of the model fails naming it until it is set (`TenantModelSync`).
+ * A model as the admin API shows it: `redactModel`. A placeholder the store holds (a v3 config's tenant, stored so:
+ * `redactModelSecrets`, that the config no longer lists) stands for no secret, and is shown as `REDACTED_SECRET` all
+ * the same where the model cannot be called without it (its calls fail naming it, `TenantModelSync`): sent back as
+ * shown, it is the 400 naming the field (`rejectRedacted`), so a tenant read back and saved never stores the model
+ * without it (no key, no mark: it would be called without). Only a `[redacted]` `apiKey` beside `apiKeyEnv` is left
+ * out: that variable is the model's key (as it is served), and saved back so the model keeps it.
  */
-function shownModel<M extends ModelSecrets>(model: M): M {
-  const unset = isRedacted(model.apiKey) || Object.values(model.headers ?? {}).some(isRedacted);
-  if (!unset) return redactModel(model);
-  const { apiKey, headers, ...rest } = model;
-  const kept = Object.entries(headers ?? {}).filter(([, v]) => !isRedacted(v));
-  return redactModel({ ...rest, ...(apiKey !== undefined && !isRedacted(apiKey) ? { apiKey } : {}), ...(kept.length > 0 ? { headers: Object.fromEntries(kept) } : {}) } as M);
+function shownModel<M extends ModelSecrets & { apiKeyEnv?: string | undefined }>(model: M): M {
+  if (!isRedacted(model.apiKey) || model.apiKeyEnv === undefined) return redactModel(model);
+  const rest = { ...model };
+  delete rest.apiKey;
+  return redactModel(rest);
 }
 
 /**
@@ -115,13 +200,19 @@ function urlRedacted(url: string | undefined): boolean {
   return lower.includes(REDACTED_SECRET) || lower.includes('%5bredacted%5d');
 }
 
-/** The `SECRET_OPTION` paths of `options` (dotted, from `options.`) whose value is `REDACTED_SECRET`. */
-function redactedOptions(options: Record<string, unknown> | undefined, at = 'options'): string[] {
-  const found: string[] = [];
-  for (const [k, v] of Object.entries(options ?? {})) {
-    if (typeof v === 'string' && SECRET_OPTION.test(k) && isRedacted(v)) found.push(`${at}.${k}`);
-    else if (v !== null && typeof v === 'object' && !Array.isArray(v)) found.push(...redactedOptions(v as Record<string, unknown>, `${at}.${k}`));
+/** The paths (dotted, from `at`) of the strings `redactValue` would redact in `value` that are `REDACTED_SECRET`. */
+function redactedOptions(value: unknown, at: string, secret: boolean, declared: string[][] | undefined, found: string[]): string[] {
+  if (typeof value === 'string') {
+    if (secret && isRedacted(value)) found.push(at);
+    return found;
   }
+  if (value === null || typeof value !== 'object') return found;
+  const walk = (v: unknown, key: string, named: boolean) => {
+    const sub = below(declared, key);
+    redactedOptions(v, `${at}.${key}`, secret || named || (sub !== undefined && sub.some((p) => p.length === 0)), sub, found);
+  };
+  if (Array.isArray(value)) value.forEach((v, i) => walk(v, String(i), false));
+  else for (const [k, v] of Object.entries(value)) walk(v, k, isSecretOptionName(k));
   return found;
 }
 
@@ -133,7 +224,7 @@ export function redactedFields(model: ModelSecrets, i: number): string[] {
   const fields = isRedacted(model.apiKey) ? [`models.${i}.apiKey`] : [];
   for (const [name, value] of Object.entries(model.headers ?? {})) if (isRedacted(value)) fields.push(`models.${i}.headers.${name}`);
   if (urlRedacted(model.baseURL)) fields.push(`models.${i}.baseURL`);
-  for (const path of redactedOptions(model.options)) fields.push(`models.${i}.${path}`);
+  if (model.options !== undefined) redactedOptions(model.options, `models.${i}.options`, false, declaredSecrets(model.engine), fields);
   return fields;
 }
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { engineFactory, registerEngine, unregisterEngine, type EngineFactory } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
@@ -187,8 +188,11 @@ describe("a tenant's own model that could never be reached", () => {
     });
   }
 
-  // The file checked when the model was stored, deleted afterwards: the engine finds it missing at the call.
-  it('a gguf / onnx model whose file is deleted after it was stored: each call a 503 no_deployment naming the model, not a hidden 500', async () => {
+  // The file checked when the model was stored, deleted afterwards: the engine finds it missing at the call. The
+  // tenant's API key holders read the answer: it names the model and the field, never the server's path (the engine's
+  // message stays in `cause`, for the server log); a retry cannot cure it (`x-should-retry: false`, as the hidden 500
+  // `config_invalid` had: the official clients send it once). count_tokens alike (it was still the hidden 500).
+  it('a gguf / onnx model whose file is deleted after it was stored: each call and count a 503 no_deployment naming the model and models.N.path, not the path; not retried', async () => {
     const gone = mkdtempSync(join(dir, 'gone-'));
     writeFileSync(join(gone, 'model.gguf'), 'GGUF then what a real file has');
     writeFileSync(join(gone, 'model.onnx'), 'a protobuf message');
@@ -200,15 +204,17 @@ describe("a tenant's own model that could never be reached", () => {
     rmSync(gone, { recursive: true });
     const { secret } = (await (await admin('POST', '/admin/tenants/acme/keys', { name: 'k' })).json()) as { secret: string };
     const auth = { authorization: `Bearer ${secret}` };
-    for (const [path, body, model] of [
-      ['/v1/chat/completions', { model: 'local-gguf', messages: [{ role: 'user', content: 'hi' }] }, 'local-gguf'],
-      ['/v1/chat/completions', { model: 'local-gguf', stream: true, messages: [{ role: 'user', content: 'hi' }] }, 'local-gguf'],
-      ['/v1/embeddings', { model: 'local-onnx', input: 'hi' }, 'local-onnx'],
+    for (const [path, body, model, style] of [
+      ['/v1/chat/completions', { model: 'local-gguf', messages: [{ role: 'user', content: 'hi' }] }, 'local-gguf', 'openai'],
+      ['/v1/chat/completions', { model: 'local-gguf', stream: true, messages: [{ role: 'user', content: 'hi' }] }, 'local-gguf', 'openai'],
+      ['/v1/embeddings', { model: 'local-onnx', input: 'hi' }, 'local-onnx', 'openai'],
+      ['/v1/messages/count_tokens', { model: 'local-gguf', messages: [{ role: 'user', content: 'hi' }] }, 'local-gguf', 'anthropic'],
     ] as const) {
-      const res = await post(h.gateway, path, body, auth);
+      const res = await post(h.gateway, path, body, style === 'anthropic' ? { 'x-api-key': secret, 'anthropic-version': '2023-06-01' } : auth);
       const answer = { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
-      const error = expectGatewayError(answer, { status: 503, code: 'no_deployment' }, `${path} ${model}`);
-      expect(error.message).toContain(`Model "${model}" cannot be served: its model file (path "${join(gone, model === 'local-gguf' ? 'model.gguf' : 'model.onnx')}") is missing`);
+      const error = expectGatewayError(answer, { status: 503, code: 'no_deployment', style }, `${path} ${model}`);
+      expect(error.message, path).toBe(`Model "${model}" cannot be served: its model file (models.${model === 'local-gguf' ? 0 : 1}.path) is missing or not a usable model file; an admin must set the model again`);
+      expect({ path, shouldRetry: answer.headers['x-should-retry'], pathShown: answer.body.includes(gone) }).toEqual({ path, shouldRetry: 'false', pathShown: false });
     }
   });
 
@@ -345,8 +351,15 @@ describe("a tenant's own model's apiKey and header values in the admin API", () 
     expect(shown.map((m) => m.baseURL)).toEqual([wire.baseURL, `${wire.baseURL}?key=[redacted]&api-key=[redacted]`]);
 
 
+    // A query part without "=" (a bare token, `?sk-...`): the whole query, not the token as a parameter's name.
+    const withBare = { name: 'bare', engine: 'openai-compatible', baseURL: `${wire.baseURL}?${KEY}&v=2`, model: 'x' };
+    expect((await admin('POST', '/admin/tenants', { id: 'bare', name: 'Bare', models: [withBare] })).status).toBe(201);
+    const bareShown = await (await admin('GET', '/admin/tenants/bare')).text();
+    expect(bareShown).not.toContain(KEY);
+    expect((JSON.parse(bareShown) as { models: Array<{ baseURL: string }> }).models[0]!.baseURL).toBe(`${wire.baseURL}?[redacted]`);
+
     // Percent-encoded as a URL parser writes it too.
-    for (const baseURL of [shown[1]!.baseURL, `${wire.baseURL}?key=%5Bredacted%5D`]) {
+    for (const baseURL of [shown[1]!.baseURL, `${wire.baseURL}?key=%5Bredacted%5D`, `${wire.baseURL}?[redacted]`]) {
       const echoed = await admin('PATCH', '/admin/tenants/acme', { models: [models[0], { ...models[1], baseURL }] });
       expect({ status: echoed.status, error: ((await echoed.json()) as { error?: unknown }).error }).toMatchObject({ status: 400, error: { code: 'invalid_request', param: 'models.1.baseURL' } });
     }
@@ -365,6 +378,76 @@ describe("a tenant's own model's apiKey and header values in the admin API", () 
     const echoed = await admin('PATCH', '/admin/tenants/acme', { models: [shown] });
     expect({ status: echoed.status, error: ((await echoed.json()) as { error?: unknown }).error }).toMatchObject({ status: 400, error: { param: 'models.0.options.accessToken' } });
     expect((await h.stores!.tenants.getTenant('acme'))?.models?.[0]).toMatchObject({ options: stored.options });
+  });
+
+  // The rule (README): a name whose last word, after format words (json, pem, value, ...), is a credential word, or
+  // `key` / `token` not preceded by a word naming another kind of key or token; every string under it at any depth,
+  // and every option object and array walked.
+  it('option credentials inside arrays, under plural and common credential names, are shown redacted; echoing one is a 400 naming its path', async () => {
+    const options = {
+      reply: 'plain',
+      backends: [{ url: 'http://b.example', apiKey: 'sk-in-array-1' }],
+      serviceAccountJson: '{"private_key":"-----BEGIN PRIVATE KEY-----sa-secret-2"}',
+      serviceAccount: { client_email: 'sa-secret-3@example.iam', private_key: 'sa-secret-4' },
+      apiKeys: ['sk-rotation-secret-5', 'sk-rotation-secret-6'],
+      passphrase: 'pp-secret-7',
+      privateKeyPem: '-----BEGIN PRIVATE KEY-----pem-secret-8',
+      bearer: 'bearer-secret-9',
+      hfToken: 'hf-secret-10',
+      client_secret: 'cs-secret-11',
+      'x-api-key': 'xak-secret-12',
+    };
+    await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [{ name: 'custom', engine: 'mock', options }] });
+    const answers = [await (await admin('GET', '/admin/tenants/acme')).text(), await (await admin('GET', '/admin/tenants')).text()];
+    expect(answers.flatMap((a) => [...a.matchAll(/[a-z-]+-secret-\d+/g)].map((m) => m[0]))).toEqual([]);
+    const shown = (JSON.parse(answers[0]!) as { models: Array<{ options: Record<string, unknown> }> }).models[0]!;
+    const R = '[redacted]';
+    expect(shown.options).toEqual({
+      reply: 'plain',
+      backends: [{ url: 'http://b.example', apiKey: R }],
+      serviceAccountJson: R,
+      serviceAccount: { client_email: R, private_key: R },
+      apiKeys: [R, R],
+      passphrase: R,
+      privateKeyPem: R,
+      bearer: R,
+      hfToken: R,
+      client_secret: R,
+      'x-api-key': R,
+    });
+    const echoed = await admin('PATCH', '/admin/tenants/acme', { models: [shown] });
+    expect({ status: echoed.status, error: ((await echoed.json()) as { error?: unknown }).error }).toMatchObject({ status: 400, error: { param: 'models.0.options.backends.0.apiKey' } });
+    expect((await h.stores!.tenants.getTenant('acme'))?.models?.[0]?.options).toEqual(options);
+  });
+
+  it('options whose names end in token or key but hold no credential are shown as stored: GET -> PATCH of a tenant without secrets round-trips', async () => {
+    // An engine's own settings: a tokenizer's special tokens, token counts, a cache partition key, a sort key.
+    const options = { reply: 'x', eosToken: '</s>', bosToken: '<s>', padToken: '<pad>', stopTokens: ['<|end|>'], maxNewTokens: '256', cachePartitionKey: 'tenant-a', sortKey: 'name', tokenizer: 'llama' };
+    expect((await admin('POST', '/admin/tenants', { id: 'plain', name: 'Plain', models: [{ name: 'custom', engine: 'mock', options }] })).status).toBe(201);
+    const shown = (await (await admin('GET', '/admin/tenants/plain')).json()) as { name: string; models: Array<{ options: unknown }> };
+    expect(shown.models[0]!.options).toEqual(options);
+    const patched = await admin('PATCH', '/admin/tenants/plain', { name: 'Plain renamed', models: shown.models });
+    expect(patched.status, await patched.clone().text()).toBe(200);
+    expect((await h.stores!.tenants.getTenant('plain'))?.models?.[0]?.options).toEqual(options);
+  });
+
+  // An engine registered with core's `registerEngine` that takes credentials under names the rule does not know
+  // declares where they are (`EngineFactory.secretOptions`).
+  it("an engine's declared secretOptions are shown redacted (at any depth, `*` any key or index), and echoing one is a 400 naming it", async () => {
+    const mock = engineFactory('mock')!;
+    registerEngine('vault-test', Object.assign((m: Parameters<EngineFactory>[0], ctx: Parameters<EngineFactory>[1]) => mock(m, ctx), { secretOptions: ['connection.dsn', 'pools.*.url'] }));
+    try {
+      const options = { reply: 'x', connection: { dsn: 'postgres://u:dsn-secret-1@db/x', region: 'eu' }, pools: [{ url: 'https://pool-secret-2.example', size: 2 }] };
+      await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [{ name: 'v', engine: 'vault-test', options }] });
+      const text = await (await admin('GET', '/admin/tenants/acme')).text();
+      expect(text).not.toMatch(/dsn-secret-1|pool-secret-2/);
+      const shown = (JSON.parse(text) as { models: Array<{ options: unknown }> }).models[0]!;
+      expect(shown.options).toEqual({ reply: 'x', connection: { dsn: '[redacted]', region: 'eu' }, pools: [{ url: '[redacted]', size: 2 }] });
+      const echoed = await admin('PATCH', '/admin/tenants/acme', { models: [shown] });
+      expect({ status: echoed.status, error: ((await echoed.json()) as { error?: unknown }).error }).toMatchObject({ status: 400, error: { param: 'models.0.options.connection.dsn' } });
+    } finally {
+      unregisterEngine('vault-test');
+    }
   });
 
   // "A field given replaces the stored one whole" (README): models sent back without apiKey and headers (what a client

@@ -38,6 +38,12 @@ export interface JoinedMessagePath {
    * (`messages.1.content.0.content.2`).
    */
   parts?: readonly string[];
+  /**
+   * The client's path of each of the message's content parts (core's `messages.N.content.K`), where the client's
+   * blocks are not core's parts one for one: a `/v1/messages` user turn's text and image blocks after its tool_result
+   * blocks (which are core messages of their own), so core's `content.0` may be the client's `messages.2.content.1`.
+   */
+  contentParts?: readonly string[];
 }
 
 /**
@@ -74,6 +80,9 @@ const CALL_FIELD = /^(?:\.function)?\.(id|name|arguments)(?![A-Za-z0-9_])/;
 
 /** After a core message path: one of its `parts` (a marked system message's blocks, a tool result's). */
 const PART = /^\.parts\.(\d+)(?!\d)/;
+
+/** After a core message path: one of its content parts (core's `.content.K`, or OpenAI's `.content[K]`). */
+const CONTENT_PART = /^\.content(?:\.(\d+)(?!\d)|\.?\[(\d+)\])/;
 
 /** After a core message path: one of its own fields that a client may name otherwise (OpenAI's `tool_call_id` too). */
 const OWN_FIELD = /^\.(content|toolCallId|tool_call_id|isError)(?![A-Za-z0-9_])/;
@@ -144,11 +153,14 @@ function toolCallPart(rest: string, from: JoinedMessagePath, bracketed: boolean,
   return { core: call[0] + (field?.[0] ?? ''), client };
 }
 
-/** After a joined message's path (`rest`): one of its `parts`, as the client's block of it. */
+/** After a joined message's path (`rest`): one of its `parts` (or `contentParts`), as the client's block of it. */
 function partOf(rest: string, from: JoinedMessagePath, bracketed: boolean, dot: string): { core: string; client: string } | undefined {
   const m = from.parts === undefined ? null : PART.exec(rest);
   const client = m ? from.parts![Number(m[1])] : undefined;
-  return client === undefined ? undefined : { core: m![0], client: inForm(client, bracketed, dot) };
+  if (client !== undefined) return { core: m![0], client: inForm(client, bracketed, dot) };
+  const c = from.contentParts === undefined ? null : CONTENT_PART.exec(rest);
+  const block = c ? from.contentParts![Number(c[1] ?? c[2])] : undefined;
+  return block === undefined ? undefined : { core: c![0], client: inForm(block, bracketed, dot) };
 }
 
 /**

@@ -90,6 +90,23 @@ describe('an image URL the engine refuses names the client field of the image', 
     expect(r.param).toBe('messages.2.content.0.content.1.source.url');
   });
 
+  it("claude: /v1/messages, an image block after a tool_result in the same user turn is named by its own block index", async () => {
+    // Core makes the tool_result a message of its own and the turn's other blocks one user message, whose content.0 is
+    // the client's content.1 (Claude Code sends tool results and a screenshot in one turn).
+    const turn = (...rest: Anthropic.ContentBlockParam[]): Anthropic.MessageParam[] => [
+      { role: 'user', content: 'Take a screenshot.' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'shot', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'done' }, ...rest] },
+    ];
+    const image: Anthropic.ImageBlockParam = { type: 'image', source: { type: 'url', url: FTP } };
+    const tools: Anthropic.Tool[] = [{ name: 'shot', input_schema: { type: 'object' } }];
+    const first = await refused(() => gw.anthropic().messages.create({ model: 'claude', max_tokens: 10, tools, messages: turn(image) }));
+    expect(first.param).toBe('messages.2.content.1.source.url');
+    expect(first.message).toContain('messages.2.content.1.source.url');
+    const afterText = await refused(() => gw.anthropic().messages.create({ model: 'claude', max_tokens: 10, tools, messages: turn({ type: 'text', text: 'Here it is:' }, image) }));
+    expect(afterText.param).toBe('messages.2.content.2.source.url');
+  });
+
   it("gem: Gemini's refusal to download an image from a private host names the client's field too", async () => {
     const r = await refused(() => gw.openai().responses.create({ model: 'gem', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'http://127.0.0.1:9/cat.png', detail: 'auto' }] }] }));
     expect(r.param).toBe('input.0.content.0.image_url');

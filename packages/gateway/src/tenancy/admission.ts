@@ -11,8 +11,8 @@ export interface Admission {
   /** Releases the concurrency slot, corrects the token charge and settles (or releases) the budget. */
   finish(outcome: { usage: Usage | undefined; costUsd: number; charged: boolean }): Promise<void>;
   /**
-   * With a budget reservation: before a stream's retry or fallback that follows attempts billed for the prompt their
-   * provider reported (core's `beforeAttemptAfterSpend`, with `billedUsd`, what they cost), extends the reservation
+   * With a budget reservation: before a retry or fallback that follows attempts billed for what their provider
+   * reported (a stream's prompt, a JSON call's failed answer: core's `beforeAttemptAfterSpend`, with `billedUsd`, what they cost), extends the reservation
    * atomically (one more reservation in the store) so that it still covers what was billed plus one more call at the
    * reserved worst case. Rejects with `budget_exceeded` when the budget cannot cover it: no further attempt is sent.
    */

@@ -359,25 +359,66 @@ describe("a tenant's own model whose secrets the store holds as \"[redacted]\" (
     return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
   }
 
-  it('each call fails at once (503 no_deployment naming the model and its key), nothing goes upstream; GET shows no key; once set, it is sent', async () => {
+  it('each call fails at once (503 no_deployment naming the model and its key, not retried), nothing goes upstream; GET shows the placeholder; once set, it is sent', async () => {
     // As the server stores a config's tenant (`redactModelSecrets`): a server of the tenant's own, which takes calls
     // without a key when none is sent, so only the gateway can tell that one is missing.
     const own = { name: 'own', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'x' };
     await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [{ ...own, apiKey: '[redacted]' }] });
     const { secret } = await h.stores!.tenants.createKey('acme', { name: 'k' });
     for (const stream of [false, true]) {
-      const error = expectGatewayError(await ask(secret, 'own', stream), { status: 503, code: 'no_deployment' }, stream ? 'stream' : 'json');
+      const answer = await ask(secret, 'own', stream);
+      const error = expectGatewayError(answer, { status: 503, code: 'no_deployment' }, stream ? 'stream' : 'json');
       expect(error.message).toContain('Model "own" cannot be called until its apiKey (or apiKeyEnv) is set');
+      // A retry gets the same until an admin sets the key: the official clients send it once, not three times.
+      expect(answer.headers['x-should-retry']).toBe('false');
     }
     expect(wire.requests).toEqual([]);
+    // Shown as any stored key is: a model read back and saved as shown is the 400 naming the field, never one stored
+    // without its key and called so.
     const shown = (await (await admin('GET', '/admin/tenants/acme')).json()) as { models: Array<Record<string, unknown>> };
-    expect(shown.models).toEqual([expect.objectContaining(own)]);
-    expect(shown.models[0]).not.toHaveProperty('apiKey');
+    expect(shown.models).toEqual([{ ...shown.models[0], ...own, apiKey: '[redacted]' }]);
 
     expect((await admin('PATCH', '/admin/tenants/acme', { models: [{ ...own, apiKey: 'sk-acme-set' }] })).status).toBe(200);
     expect((await ask(secret, 'own')).status).toBe(200);
     expect(wire.requests.map((r) => r.headers.authorization)).toEqual(['Bearer sk-acme-set']);
     expect((await (await admin('GET', '/admin/tenants/acme')).json()) as unknown).toMatchObject({ models: [{ apiKey: '[redacted]' }] });
+  });
+
+  // An admin reads the tenant back and saves it with an unrelated edit, as admins do: the placeholder echoed is the
+  // 400 naming the field to set, and the model still fails naming it; it never goes upstream without its secret.
+  for (const [label, stored, param] of [
+    ['apiKey', { apiKey: '[redacted]' }, 'models.0.apiKey'],
+    ['an Authorization header', { headers: { authorization: '[redacted]', 'x-plain': 'kept' } }, 'models.0.headers.authorization'],
+  ] as const) {
+    it(`GET -> edit -> PATCH of such a model whose ${label} is "[redacted]" is a 400 naming ${param}; nothing is stored, nothing called`, async () => {
+      const own = { name: 'own', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'x' };
+      await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [{ ...own, ...stored }] });
+      const { secret } = await h.stores!.tenants.createKey('acme', { name: 'k' });
+      const shown = (await (await admin('GET', '/admin/tenants/acme')).json()) as { models: Array<Record<string, unknown>> };
+      const patched = await admin('PATCH', '/admin/tenants/acme', { models: shown.models.map((m) => ({ ...m, tags: ['edited'] })) });
+      expect({ status: patched.status, error: ((await patched.json()) as { error?: unknown }).error }).toMatchObject({ status: 400, error: { code: 'invalid_request', param } });
+      expect((await h.stores!.tenants.getTenant('acme'))?.models?.[0]).toMatchObject(stored);
+      expectGatewayError(await ask(secret, 'own'), { status: 503, code: 'no_deployment' });
+      expect(wire.requests).toEqual([]);
+    });
+  }
+
+  // The placeholder beside apiKeyEnv stands for nothing the model needs (that variable is its key, as served): shown
+  // without it, so the model read back and saved keeps working with the variable.
+  it('a "[redacted]" apiKey beside apiKeyEnv: called with the variable; shown without apiKey, and GET -> PATCH round-trips', async () => {
+    await h.close();
+    h = await createAdminHarness({ models: [mockModel('mock')], routerOptions: { env: { ACME_KEY: 'sk-acme-env' } }, gateway: { log: () => {} } });
+    const own = { name: 'own', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'x', apiKeyEnv: 'ACME_KEY' };
+    await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [{ ...own, apiKey: '[redacted]' }] });
+    const { secret } = await h.stores!.tenants.createKey('acme', { name: 'k' });
+    expect((await ask(secret, 'own')).status).toBe(200);
+    const shown = (await (await admin('GET', '/admin/tenants/acme')).json()) as { models: Array<Record<string, unknown>> };
+    expect(shown.models[0]).toMatchObject(own);
+    expect(shown.models[0]).not.toHaveProperty('apiKey');
+    const patched = await admin('PATCH', '/admin/tenants/acme', { models: shown.models.map((m) => ({ ...m, tags: ['edited'] })) });
+    expect(patched.status, await patched.text()).toBe(200);
+    expect((await ask(secret, 'own')).status).toBe(200);
+    expect(wire.requests.map((r) => r.headers.authorization)).toEqual(['Bearer sk-acme-env', 'Bearer sk-acme-env']);
   });
 });
 

@@ -17,7 +17,8 @@ export interface GeminiResponseContext {
 /**
  * A :generateContent answer -> our result (first candidate). Thought parts become `reasoning`; function
  * calls get stable ids; a prompt blocked before any candidate is an empty answer with `content-filter`; a failed tool
- * call (`MALFORMED_FUNCTION_CALL`, `UNEXPECTED_TOOL_CALL`) is an `invalid_response` error; the
+ * call (`MALFORMED_FUNCTION_CALL`, `UNEXPECTED_TOOL_CALL`) is an `invalid_response` error carrying the usage Gemini
+ * reported (`REPORTED_USAGE`: it billed the answer); the
  * candidate's `logprobsResult` becomes `logprobs` (`convertGeminiLogprobs`).
  */
 export function convertGeminiResponse(json: unknown, ctx: GeminiResponseContext): GenerateResult {
@@ -29,8 +30,8 @@ export function convertGeminiResponse(json: unknown, ctx: GeminiResponseContext)
   if (!candidate && !response.promptFeedback?.blockReason) {
     throw new LLMError({ code: 'invalid_response', message: `${ctx.provider}: response has no candidates`, provider: ctx.provider, deployment: ctx.deployment, details: json });
   }
-  // The model failing to make a tool call: no usable answer (see `geminiFinishError`).
-  const failed = geminiFinishError(candidate?.finishReason, candidate?.finishMessage, { provider: ctx.provider, deployment: ctx.deployment });
+  // The model failing to make a tool call: no usable answer (see `geminiFinishError`), with the usage Gemini billed it.
+  const failed = geminiFinishError(candidate?.finishReason, candidate?.finishMessage, { provider: ctx.provider, deployment: ctx.deployment }, convertGeminiUsage(response.usageMetadata));
   if (failed) throw failed;
   let text = '';
   let reasoning = '';

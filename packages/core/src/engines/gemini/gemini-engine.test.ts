@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
+import { reportedUsageOf } from '../../errors/reported-usage.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
 import { defaultEngineContext } from '../types.js';
@@ -146,13 +147,16 @@ describe('gemini engine: answers', () => {
       expect(error).toMatchObject({ code: 'invalid_response', statusCode: 502, isRetryable: true, provider: 'gemini', details: { finishReason, finishMessage } });
       expect(error.afterResponse).toBeFalsy();
       expect(error.message).toContain(finishReason);
+      // What Gemini billed for it goes with the error (the router bills it), and it is the model's, not the deployment's.
+      expect(reportedUsageOf(error)).toEqual({ inputTokens: 30, outputTokens: 7, totalTokens: 37 });
+      expect(error.modelFault).toBe(true);
 
       server.enqueue({ parts: 'Let me check.', finishReason, finishMessage, usage: { promptTokenCount: 30, candidatesTokenCount: 7 } });
       const parts = await collect(engine().stream(hello));
       expect(textOf(parts)).toBe('Let me check.');
       expect(parts.some((p) => p.type === 'finish')).toBe(false);
       expect(parts.at(-2)).toEqual({ type: 'usage', usage: { inputTokens: 30, outputTokens: 7, totalTokens: 37 } });
-      expect(lastError(parts)).toMatchObject({ code: 'invalid_response', isRetryable: true, details: { finishReason, finishMessage } });
+      expect(lastError(parts)).toMatchObject({ code: 'invalid_response', isRetryable: true, modelFault: true, details: { finishReason, finishMessage } });
     }
   });
 

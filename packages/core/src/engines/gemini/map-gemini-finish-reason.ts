@@ -1,5 +1,6 @@
 import { LLMError, type LLMErrorOptions } from '../../errors/llm-error.js';
-import type { FinishReason } from '../../spec/usage.js';
+import { withReportedUsage } from '../../errors/reported-usage.js';
+import type { FinishReason, Usage } from '../../spec/usage.js';
 
 /**
  * Gemini `finishReason` (and prompt `blockReason`) -> our finish reason. A finish that is the model failing to make a
@@ -46,17 +47,26 @@ const FAILED_TOOL_CALLS: Readonly<Record<string, string>> = {
  * (LiteLLM answers `stop`, "openai doesn't have a way of representing this"; the AI SDK a finish reason `error`,
  * which the gateway's routes would still show as a stop). It is an `invalid_response` (502, retryable): the router
  * tries again or falls over to the next deployment (a stream that already sent its first byte ends with an `error`
- * event), and a client sees a failed call, not a finished one. Gemini's `finishMessage` (the call's text) is in
- * `details`.
+ * event), and a client sees a failed call, not a finished one; it is the model's (`modelFault`): no strike on the
+ * deployment's circuit. Gemini's `finishMessage` (the call's text) is in
+ * `details`, and so is `usage` (a whole answer's: Gemini billed it) under `REPORTED_USAGE`, which the router bills.
  */
-export function geminiFinishError(finishReason: string | undefined, finishMessage: string | undefined, context: Pick<LLMErrorOptions, 'provider' | 'deployment'>): LLMError | undefined {
+export function geminiFinishError(
+  finishReason: string | undefined,
+  finishMessage: string | undefined,
+  context: Pick<LLMErrorOptions, 'provider' | 'deployment'>,
+  usage?: Usage,
+): LLMError | undefined {
   const what = finishReason !== undefined && Object.hasOwn(FAILED_TOOL_CALLS, finishReason) ? FAILED_TOOL_CALLS[finishReason] : undefined;
   if (what === undefined) return undefined;
   const provider = context.provider ?? 'gemini';
+  const details = finishMessage !== undefined ? { finishReason, finishMessage } : { finishReason };
   return new LLMError({
     code: 'invalid_response',
     message: `${provider}: ${what} (finishReason ${finishReason}); no usable answer`,
     ...context,
-    ...(finishMessage !== undefined ? { details: { finishReason, finishMessage } } : { details: { finishReason } }),
+    // The model's answer to this request (its tools, its prompt), which Gemini served: no strike on the deployment.
+    modelFault: true,
+    details: usage ? withReportedUsage(details, usage) : details,
   });
 }

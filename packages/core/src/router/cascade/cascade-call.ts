@@ -2,7 +2,9 @@ import { LLMError } from '../../errors/llm-error.js';
 import { abortError } from '../../errors/to-llm-error.js';
 import { guardCostOf, guardUsageOf, withGuardCost } from '../../semantic-cache/guard-spend.js';
 import type { GenerateRequest, Usage } from '../../spec/index.js';
+import { refusedAnswerDetails, refusedAnswerOf } from '../refused-answer.js';
 import { normalizeRequest } from '../request.js';
+import { billFailedAttempts } from '../stream-driver.js';
 import { MAX_REPORTED_USD, reportedCost } from '../reported-cost.js';
 import type { Cost, GenerateOptions, PromptOrRequest, RouterResult, RouterStream } from '../types.js';
 import type { ResolvedCascade } from './cascade-set.js';
@@ -178,7 +180,8 @@ function decisionNote(record: CascadeRecord): string {
  * semantic guard call of a strong step that then failed (`strongError`'s `guardCostOf`); `guardCost` sums the
  * steps' guard calls, and `guardUsage` their tokens (not in `usage`, the steps' answers'; a verifier's reported tokens
  * are `cascade.verifierUsage`); `failedAttemptsCost`, `failedAttemptsUsage` and `failedAttempts` hold both steps'
- * (a hedge lane's answer that came with a step's answer, a stream attempt's reported prompt).
+ * (a hedge lane's answer that came with a step's answer, a stream attempt's reported prompt), and a failed strong
+ * step's billed attempts (`REFUSED_ANSWER` on `strongError`).
  */
 export function cascadeResult(
   c: ResolvedCascade,
@@ -229,6 +232,9 @@ export function cascadeResult(
     if (failedUsage) result.failedAttemptsUsage = failedUsage;
     if (weak.failedAttempts) result.failedAttempts = strong.failedAttempts ? [...weak.failedAttempts, ...strong.failedAttempts] : weak.failedAttempts;
   }
+  // A failed strong step's attempts that its providers billed (`REFUSED_ANSWER`: Gemini's failed tool calls) were paid.
+  const billed = !strong && strongError ? refusedAnswerOf(strongError.details) : undefined;
+  if (billed) billFailedAttempts(result, { usage: billed.usage, cost: billed.cost, replay: false, ...(billed.failedAttempts ? { failedAttempts: billed.failedAttempts } : {}) });
   delete result.timeToFirstTokenMs;
   if (answer.decision) result.decision = { ...answer.decision, requestId, reason: `${decisionNote(record)} ${answer.decision.reason}` };
   return result;
@@ -239,7 +245,8 @@ export function cascadeResult(
  * (same code and status), its message prefixed with the cascade's decision, `details.cascade` holding the
  * weak step (its usage and cost were spent; the failed attempts in its cost apart, `paidDetails`) and the verifier's
  * cost and tokens when it reported them, the strong step's
- * semantic guard call when it paid one (`guardCostOf`, `guardUsageOf`), the original error as `cause`.
+ * semantic guard call when it paid one (`guardCostOf`, `guardUsageOf`), what its failed attempts were billed when
+ * they were (`REFUSED_ANSWER`, kept), the original error as `cause`.
  */
 export function strongFailure(c: ResolvedCascade, weak: RouterResult, verdict: CascadeVerdict, error: LLMError): LLMError {
   const score = verdict.score;
@@ -251,10 +258,12 @@ export function strongFailure(c: ResolvedCascade, weak: RouterResult, verdict: C
     ...(verdict.usage ? { verifierUsage: verdict.usage } : {}),
   };
   const guardCost = guardCostOf(error);
+  // What the strong step's failed attempts were billed (`REFUSED_ANSWER`: a Gemini failed tool call) stays said.
+  const billed = refusedAnswerOf(error.details);
   const failure = error.with({
     message: `Cascade "${c.name}": the answer of "${weak.deployment}" scored ${Number(score.toPrecision(4))} by ${c.verifier} (threshold ${c.threshold}), and the strong model "${c.strong}" failed: ${error.message}`,
     cause: error,
-    details: { cascade },
+    details: billed ? { cascade, ...refusedAnswerDetails(billed) } : { cascade },
   });
   return guardCost ? withGuardCost(failure, guardCost, guardUsageOf(error)) : failure;
 }

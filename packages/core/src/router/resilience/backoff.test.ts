@@ -96,4 +96,12 @@ describe('failure classification', () => {
     const upstream = new LLMError({ code: 'overloaded', message: 'Overloaded', upstreamStatus: 529, provider: 'anthropic' });
     expect({ action: failureAction(upstream), counts: countsAgainstDeployment(upstream) }).toEqual({ action: 'retry', counts: true });
   });
+  it("the model's own answer (modelFault: a Gemini failed tool call) retries and falls over, uncounted, through copies too", () => {
+    const malformed = new LLMError({ code: 'invalid_response', message: 'malformed function call', modelFault: true, provider: 'gemini' });
+    expect({ action: failureAction(malformed), counts: countsAgainstDeployment(malformed) }).toEqual({ action: 'retry', counts: false });
+    // As the router tags it with the deployment (`with`): the mark stays.
+    expect(countsAgainstDeployment(malformed.with({ deployment: 'gem' }))).toBe(false);
+    // The same code from a broken upstream (no mark) is the deployment's.
+    expect(countsAgainstDeployment(new LLMError({ code: 'invalid_response', message: 'response has no candidates' }))).toBe(true);
+  });
 });

@@ -1,6 +1,7 @@
 import { isCapacityRefusal } from '../../engines/shared/capacity-refusal.js';
 import type { LLMErrorCode } from '../../errors/codes.js';
 import type { LLMError } from '../../errors/llm-error.js';
+import { isUnservableOwnModel } from '../unservable-own-model.js';
 
 /**
  * Errors that say the request itself is wrong: another deployment would refuse it too,
@@ -21,10 +22,11 @@ const REQUEST_FAULTS: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>([
  * Errors that say this deployment cannot serve this kind of request (an engine refusing a feature or a schema it
  * cannot express, before sending anything; a provider refusing one kind of request, e.g. OpenAI streaming a model
  * to an unverified organisation): another deployment may, so they fall over, but they say nothing about the
- * deployment's health. `no_deployment` from an attempt: a tenant's own model that cannot be served as set (its secrets
- * not set, its model file gone: `unservable-own-model.ts`) is no failing upstream either.
+ * deployment's health. So too a tenant's own model that cannot be served as it is set (its secrets not set, its model
+ * file gone: the `no_deployment` errors `isUnservableOwnModel` tells), but not the router's other `no_deployment`
+ * (a deployment retired under the call: retryable, and reported over a later deployment's refusal, `laterError`).
  */
-const UNSERVABLE: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>(['unsupported', 'no_deployment']);
+const UNSERVABLE: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>(['unsupported']);
 
 /**
  * After a failed attempt:
@@ -48,11 +50,13 @@ export function failureAction(error: LLMError): FailureAction {
 /**
  * Whether a failure counts against the deployment's health (circuit breaker, error rate). An `afterResponse` failure
  * counts: a deployment (or the path to it) that cuts its answers is not healthy, even if this request is not sent again.
- * An engine's refusal for its own capacity (`capacityRefusal`: a local model busy, not failing) does not; a provider's
- * own 529/overloaded does.
+ * An engine's refusal for its own capacity (`capacityRefusal`: a local model busy, not failing) does not, nor does a
+ * tenant's own model that cannot be served as set (`isUnservableOwnModel`); a provider's own 529/overloaded does.
  */
 export function countsAgainstDeployment(error: LLMError): boolean {
-  return error.code !== 'aborted' && !REQUEST_FAULTS.has(error.code) && !UNSERVABLE.has(error.code) && !isCapacityRefusal(error);
+  // The model's answer to this request (a Gemini failed tool call: `modelFault`), which its provider served.
+  if (error.modelFault) return false;
+  return error.code !== 'aborted' && !REQUEST_FAULTS.has(error.code) && !UNSERVABLE.has(error.code) && !isCapacityRefusal(error) && !isUnservableOwnModel(error);
 }
 
 export function isRequestFault(code: LLMErrorCode): boolean {

@@ -87,6 +87,11 @@ export interface AttemptDriver<T> {
    * else undefined. A rejection ends the call with its error: no attempt is sent.
    */
   admit?(): Promise<void> | undefined;
+  /**
+   * Told of each attempt that failed (as the call reports it), before the call retries, falls over or fails: a driver
+   * that bills failed attempts reads what the error says its provider billed (`REPORTED_USAGE`).
+   */
+  failed?(d: RouterDeployment, error: LLMError): void;
 }
 
 /**
@@ -328,6 +333,7 @@ async function runDeployment<T>(
       // (As the scope's `errorFor` maps it: the caller's abort first, whatever the engine made of it.)
       error = ownModelError(scope ? scope.errorFor(e) : (shared ?? (ownOnly ? parent : undefined))?.aborted ? abortError(parent!, { deployment: d.name, provider: d.provider }) : toError(e, d), d);
       const cancelled = scope?.cancelled === true && !plan.signal?.aborted;
+      driver.failed?.(d, error);
       settleFailure(host, plan, d, error, scope, startedAt, attempt, hedge, charged, permit);
       if (cancelled) return { kind: 'cancelled' };
       // The caller gave up (its abort, or its deadline as a `timeout`): no retry, no fallback.
