@@ -163,6 +163,15 @@ describe('readSettings: LLMRR_REDIS_TIMEOUT_MS and LLMRR_LEASE_RENEW_INTERVAL_MS
     expect(s.leaseRenewIntervalMs).toBe(60_000);
   });
 
+  it('LLMRR_POSTGRES_REPORT_TIMEOUT_MS: absent by default (60000 in the stores), integers from 100 to 3600000', () => {
+    expect(readSettings({}, '/tmp')).toMatchObject({ postgresReportTimeoutMs: undefined });
+    expect(readSettings({ LLMRR_STATE: 'shared', LLMRR_POSTGRES_REPORT_TIMEOUT_MS: ' 3600000 ' }, '/tmp')).toMatchObject({ postgresReportTimeoutMs: 3_600_000 });
+    expect(readSettings({ LLMRR_STATE: 'shared', LLMRR_POSTGRES_REPORT_TIMEOUT_MS: '100' }, '/tmp')).toMatchObject({ postgresReportTimeoutMs: 100 });
+    for (const bad of ['0', '99', '3600001', '1.5', 'abc', '-1']) {
+      expect(() => readSettings({ LLMRR_STATE: 'shared', LLMRR_POSTGRES_REPORT_TIMEOUT_MS: bad }, '/tmp')).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_POSTGRES_REPORT_TIMEOUT_MS' }));
+    }
+  });
+
   it('LLMRR_POSTGRES_QUERY_TIMEOUT_MS and LLMRR_POSTGRES_AUDIT_TIMEOUT_MS: absent by default (5000 each in the stores), integers from 100 to 600000', () => {
     expect(readSettings({}, '/tmp')).toMatchObject({ postgresQueryTimeoutMs: undefined, postgresAuditTimeoutMs: undefined });
     expect(readSettings({ LLMRR_STATE: 'shared', LLMRR_POSTGRES_QUERY_TIMEOUT_MS: '100', LLMRR_POSTGRES_AUDIT_TIMEOUT_MS: ' 600000 ' }, '/tmp')).toMatchObject({ postgresQueryTimeoutMs: 100, postgresAuditTimeoutMs: 600_000 });
@@ -193,7 +202,7 @@ describe('readSettings: shared-mode variables without LLMRR_STATE=shared', () =>
     LLMRR_REDIS_URL: 'redis://127.0.0.1:6379',
     LLMRR_POSTGRES_URL: 'postgres://llmrr@127.0.0.1/llmrr',
   };
-  const SHARED_TUNING = { LLMRR_REDIS_PREFIX: 'app:', LLMRR_POSTGRES_SCHEMA: 'llmrr', LLMRR_REDIS_TIMEOUT_MS: '500', LLMRR_POSTGRES_QUERY_TIMEOUT_MS: '2500', LLMRR_POSTGRES_AUDIT_TIMEOUT_MS: '8000' };
+  const SHARED_TUNING = { LLMRR_REDIS_PREFIX: 'app:', LLMRR_POSTGRES_SCHEMA: 'llmrr', LLMRR_REDIS_TIMEOUT_MS: '500', LLMRR_POSTGRES_QUERY_TIMEOUT_MS: '2500', LLMRR_POSTGRES_AUDIT_TIMEOUT_MS: '8000', LLMRR_POSTGRES_REPORT_TIMEOUT_MS: '90000' };
   const SHARED_ONLY = { ...SHARED_URLS, ...SHARED_TUNING };
 
   it('the URLs are refused in embedded (the default) and memory mode, naming the variable and LLMRR_STATE=shared', () => {
@@ -220,7 +229,7 @@ describe('readSettings: shared-mode variables without LLMRR_STATE=shared', () =>
   it('are taken with LLMRR_STATE=shared', () => {
     expect(readSettings({ LLMRR_STATE: 'shared', ...SHARED_ONLY }, '/tmp')).toMatchObject({
       state: 'shared', redisUrl: SHARED_ONLY.LLMRR_REDIS_URL, postgresUrl: SHARED_ONLY.LLMRR_POSTGRES_URL, redisKeyPrefix: 'app:', postgresSchema: 'llmrr', redisTimeoutMs: 500,
-      postgresQueryTimeoutMs: 2_500, postgresAuditTimeoutMs: 8_000,
+      postgresQueryTimeoutMs: 2_500, postgresAuditTimeoutMs: 8_000, postgresReportTimeoutMs: 90_000,
     });
   });
 });

@@ -80,11 +80,19 @@ export interface ServerSettings {
    */
   redisTimeoutMs?: number | undefined;
   /**
-   * Shared mode: bound on each PostgreSQL query and transaction (`LLMRR_POSTGRES_QUERY_TIMEOUT_MS`, 100-600 000;
-   * absent: the stores' default, 5 000): key lookups, admin reads and changes, ledger writes, invoices. A PostgreSQL
-   * that does not answer in time fails the request with a 503 `store_unavailable` instead of holding it.
+   * Shared mode: bound on each PostgreSQL query and transaction but the reports (`LLMRR_POSTGRES_QUERY_TIMEOUT_MS`,
+   * 100-600 000; absent: the stores' default, 5 000): key lookups, admin reads and changes, ledger writes. A
+   * PostgreSQL that does not answer in time fails a key lookup or an admin call with a 503 `store_unavailable`
+   * instead of holding it. A ledger write that times out may have been written all the same; it is retried once
+   * (idempotent by request id), and when the retry fails too the call is answered with a 500 `internal` (the ledger's
+   * error), not a 503. Set on each connection, it overrides a role's `ALTER ROLE ... SET statement_timeout`.
    */
   postgresQueryTimeoutMs?: number | undefined;
+  /**
+   * Shared mode: bound on each report read (`LLMRR_POSTGRES_REPORT_TIMEOUT_MS`, 100-3 600 000; absent: 60 000):
+   * usage summaries, invoices, usage entry listings, audit listings, which scan more rows than the hot path's queries.
+   */
+  postgresReportTimeoutMs?: number | undefined;
   /** Shared mode: bound on each audit append (`LLMRR_POSTGRES_AUDIT_TIMEOUT_MS`, 100-600 000; absent: 5 000). */
   postgresAuditTimeoutMs?: number | undefined;
   /**
@@ -280,7 +288,8 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
 /**
  * The shared stores' URLs: set with another `LLMRR_STATE`, they are a `config_invalid` (replicas given them would each
  * keep their own state). Shared mode's tuning variables (`LLMRR_REDIS_PREFIX`, `LLMRR_POSTGRES_SCHEMA`,
- * `LLMRR_REDIS_TIMEOUT_MS`, `LLMRR_POSTGRES_QUERY_TIMEOUT_MS`, `LLMRR_POSTGRES_AUDIT_TIMEOUT_MS`) are only ignored there: without a URL they point nowhere (one .env for a memory dev
+ * `LLMRR_REDIS_TIMEOUT_MS`, `LLMRR_POSTGRES_QUERY_TIMEOUT_MS`, `LLMRR_POSTGRES_AUDIT_TIMEOUT_MS`,
+ * `LLMRR_POSTGRES_REPORT_TIMEOUT_MS`) are only ignored there: without a URL they point nowhere (one .env for a memory dev
  * profile and a shared production one).
  */
 const SHARED_ONLY = ['LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL'] as const;
@@ -288,7 +297,7 @@ const SHARED_ONLY = ['LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL'] as const;
 /**
  * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_STREAM_HOLD_MS (10000), LLMRR_SHUTDOWN_GRACE_MS (10000), LLMRR_SHUTDOWN_DELAY_MS (0), LLMRR_SHUTDOWN_CUT_SETTLE_MS (1000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
- * LLMRR_POSTGRES_QUERY_TIMEOUT_MS, LLMRR_POSTGRES_AUDIT_TIMEOUT_MS,
+ * LLMRR_POSTGRES_QUERY_TIMEOUT_MS, LLMRR_POSTGRES_AUDIT_TIMEOUT_MS, LLMRR_POSTGRES_REPORT_TIMEOUT_MS,
  * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_MAX_BODY_BYTES (32 MiB), LLMRR_MAX_MESSAGES (1000), LLMRR_CORS_ORIGINS, LLMRR_TRUSTED_PROXIES,
  * the OTEL_* tracing variables and LLMRR_OTEL, ... Values are trimmed; an empty or blank variable counts as unset.
  * LLMRR_REDIS_URL or LLMRR_POSTGRES_URL without LLMRR_STATE=shared is a `config_invalid` (the tuning variables of shared
@@ -348,6 +357,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     redisTimeoutMs: optionalMs(env, 'LLMRR_REDIS_TIMEOUT_MS', 50, 60_000),
     postgresQueryTimeoutMs: optionalMs(env, 'LLMRR_POSTGRES_QUERY_TIMEOUT_MS', 100, 600_000),
     postgresAuditTimeoutMs: optionalMs(env, 'LLMRR_POSTGRES_AUDIT_TIMEOUT_MS', 100, 600_000),
+    postgresReportTimeoutMs: optionalMs(env, 'LLMRR_POSTGRES_REPORT_TIMEOUT_MS', 100, 3_600_000),
     leaseRenewIntervalMs: optionalMs(env, 'LLMRR_LEASE_RENEW_INTERVAL_MS', 1_000, 300_000),
     // At most the longest string (536 870 888 on 64-bit Node): a body is decoded into one.
     maxBodyBytes: optionalCount(env, 'LLMRR_MAX_BODY_BYTES', 1024, bufferConstants.MAX_STRING_LENGTH, 'bytes'),

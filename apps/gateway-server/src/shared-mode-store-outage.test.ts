@@ -288,3 +288,119 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: a ledger write whose a
     expect([...o.rows].sort()).toEqual([`${o.held.id} success`, `${o.cut.id} success`].sort());
   }, 120_000);
 });
+
+/**
+ * In a child process, as LEDGER_SCENARIO: the shared stores with PostgreSQL behind a relay that, at the next COMMIT
+ * sent, holds that connection's answers ('hold': the COMMIT runs, its answer never comes) or drops its bytes ('drop':
+ * the COMMIT never reaches PostgreSQL); admin PATCHes of a tenant through the gateway. Prints `RESULT <json>`.
+ */
+const ADMIN_COMMIT_SCENARIO = String.raw`
+import { LLMRouter, createStateStores } from '@llmrr/core';
+import { startTcpRelay } from '@llmrr/core/test';
+import { createGateway } from '@llmrr/gateway';
+import { serveGateway } from '@llmrr/gateway/node';
+
+const env = process.env;
+const out = {};
+const pg = new URL(env.PG_URL);
+const relay = await startTcpRelay({ host: pg.hostname, port: Number(pg.port) });
+pg.host = '127.0.0.1:' + relay.port;
+const stores = await createStateStores({ mode: 'shared', redisUrl: env.REDIS_URL, postgresUrl: pg.href, redisKeyPrefix: env.PREFIX, postgresSchema: env.SCHEMA, postgresQueryTimeoutMs: Number(env.TIMEOUT_MS) });
+// The pool's clients are wrapped to see their COMMITs go out; each is the relay's newest connection when first
+// handed out (the calls below are sequential).
+let atCommit;
+const pool = stores.tenants.pg.pool;
+const connect = pool.connect.bind(pool);
+const wrap = (c) => {
+  if (c.relayed === undefined) {
+    const connection = (c.relayed = relay.opened - 1);
+    const query = c.query.bind(c);
+    c.query = (...a) => {
+      if (atCommit && a[0] === 'COMMIT') {
+        if (atCommit === 'hold') relay.hold(connection);
+        else relay.stall(connection);
+        atCommit = undefined;
+      }
+      return query(...a);
+    };
+  }
+  return c;
+};
+pool.connect = (cb) => {
+  const client = connect().then(wrap);
+  if (!cb) return client;
+  client.then((c) => cb(undefined, c), (e) => cb(e));
+  return undefined;
+};
+const router = new LLMRouter(JSON.parse(env.CONFIG));
+await router.ready();
+const gateway = createGateway({ router, stores, auth: { adminKey: env.ADMIN_KEY }, log: () => undefined });
+const served = await serveGateway(gateway, { port: 0 });
+const patch = (name) => fetch(served.url + '/admin/tenants/acme', {
+  method: 'PATCH',
+  headers: { 'content-type': 'application/json', authorization: 'Bearer ' + env.ADMIN_KEY },
+  body: JSON.stringify({ name }),
+});
+const audited = async () => (await stores.audit.list({ action: 'tenant.update', target: 'acme' })).length;
+try {
+  await stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+  atCommit = 'hold';
+  const applied = await patch('Acme 2');
+  out.applied = { status: applied.status, audit: applied.headers.get('x-llmrr-audit'), name: (await applied.json()).name };
+  out.appliedAudited = await audited();
+  atCommit = 'drop';
+  const lost = await patch('Acme 3');
+  out.lost = { status: lost.status, code: (await lost.json()).error?.code };
+  out.name = (await stores.tenants.getTenant('acme')).name;
+  out.audited = await audited();
+} catch (e) {
+  out.error = String((e && e.stack) || e);
+} finally {
+  relay.reset();
+  await served.close(0);
+  await router.close();
+  await gateway.close();
+  await stores.close();
+  await relay.close();
+}
+console.log('RESULT ' + JSON.stringify(out));
+process.exit(0);
+`;
+
+// A tenant or key PATCH is a transaction whose COMMIT is bounded like every query: one whose COMMIT answer does not
+// come (a partition at that moment) is read back on a new connection. Applied, it is answered 200 and audited, not a
+// 503 for a change that stands (nor a hang until TCP gives up); not applied, it is the retryable 503.
+describe.skipIf(skip !== undefined)(skip ?? 'shared mode: an admin change whose COMMIT answer does not come', () => {
+  const id = randomBytes(5).toString('hex');
+  const run = { schema: `commitheld_${id}`, prefix: `commitheld${id}:`, adminKey: ADMIN };
+  afterAll(() => dropSharedState(TEST, services, run, undefined), 60_000);
+
+  it('applied: 200 and its audit entry; never reached PostgreSQL: 503 store_unavailable, not applied, not audited', async () => {
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', tsx, '--input-type=module', '-e', ADMIN_COMMIT_SCENARIO], {
+      cwd: dirname(fileURLToPath(import.meta.url)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '', ADMIN_KEY: ADMIN, REDIS_URL: services.redisUrl!, PG_URL: services.postgresUrl!, PREFIX: run.prefix, SCHEMA: run.schema, TIMEOUT_MS: String(TIMEOUT_MS), CONFIG: JSON.stringify(CONFIG) },
+    });
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const o = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      // A hang guard far past the bounds (300 ms + 1 s for the change, the same for its read-back).
+      const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+      child.once('exit', () => {
+        clearTimeout(guard);
+        const line = output.split('\n').find((l) => l.startsWith('RESULT '));
+        if (!line) reject(new Error(`the scenario printed no result:\n${output}`));
+        else resolve(JSON.parse(line.slice('RESULT '.length)) as Record<string, unknown>);
+      });
+    });
+    expect(o).toEqual({
+      applied: { status: 200, audit: null, name: 'Acme 2' },
+      appliedAudited: 1,
+      lost: { status: 503, code: 'store_unavailable' },
+      name: 'Acme 2',
+      audited: 1,
+    });
+  }, 120_000);
+});

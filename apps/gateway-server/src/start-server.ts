@@ -37,6 +37,7 @@ function storesConfig(settings: ServerSettings): StateStoresConfig {
       ...(settings.redisTimeoutMs !== undefined ? { redisTimeoutMs: settings.redisTimeoutMs } : {}),
       ...(settings.postgresQueryTimeoutMs !== undefined ? { postgresQueryTimeoutMs: settings.postgresQueryTimeoutMs } : {}),
       ...(settings.postgresAuditTimeoutMs !== undefined ? { postgresAuditTimeoutMs: settings.postgresAuditTimeoutMs } : {}),
+      ...(settings.postgresReportTimeoutMs !== undefined ? { postgresReportTimeoutMs: settings.postgresReportTimeoutMs } : {}),
     };
   }
   return { mode: 'embedded', dataDir: settings.dataDir };

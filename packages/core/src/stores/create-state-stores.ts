@@ -7,7 +7,7 @@ import { RedisCircuitStateStore } from '../router/resilience/redis-circuit-state
 import { LLMError } from '../errors/llm-error.js';
 import { MemoryRateLimiter } from '../tenancy/memory-rate-limiter.js';
 import { AUDIT_APPEND_TIMEOUT_MS, PostgresAuditLog } from './postgres/postgres-audit-log.js';
-import { DEFAULT_POSTGRES_QUERY_TIMEOUT_MS, openPostgres, postgresTimeout } from './postgres/postgres-database.js';
+import { DEFAULT_POSTGRES_QUERY_TIMEOUT_MS, DEFAULT_POSTGRES_REPORT_TIMEOUT_MS, openPostgres, postgresTimeout } from './postgres/postgres-database.js';
 import { PostgresTenantStore } from './postgres/postgres-tenant-store.js';
 import { PostgresUsageLedger } from './postgres/postgres-usage-ledger.js';
 import { RedisAffinityStore } from './redis/redis-affinity-store.js';
@@ -65,10 +65,11 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
       const bestEffortMs = Math.min(timeoutMs, BEST_EFFORT_TIMEOUT_MS);
       const queryTimeoutMs = postgresTimeout(config.postgresQueryTimeoutMs, DEFAULT_POSTGRES_QUERY_TIMEOUT_MS, 'postgresQueryTimeoutMs');
       const auditTimeoutMs = postgresTimeout(config.postgresAuditTimeoutMs, AUDIT_APPEND_TIMEOUT_MS, 'postgresAuditTimeoutMs');
+      const reportTimeoutMs = postgresTimeout(config.postgresReportTimeoutMs, DEFAULT_POSTGRES_REPORT_TIMEOUT_MS, 'postgresReportTimeoutMs');
       const redis = await connectRedis(config.redisUrl, prefix);
       let pg;
       try {
-        pg = await openPostgres(config.postgresUrl, { schema: config.postgresSchema, poolMax: config.postgresPoolMax, queryTimeoutMs });
+        pg = await openPostgres(config.postgresUrl, { schema: config.postgresSchema, poolMax: config.postgresPoolMax, queryTimeoutMs, reportTimeoutMs });
       } catch (e) {
         await redis.retain().release();
         throw e;

@@ -28,7 +28,7 @@ const guarded = (p: Promise<unknown>, ms = 20_000) => {
 };
 
 /** A pool of `poolMax` connections to the fixture's PostgreSQL through a relay, with the tenant store and ledger on it. */
-async function storesBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, options: { poolMax: number; queryTimeoutMs: number }) {
+async function storesBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, options: { poolMax: number; queryTimeoutMs: number; reportTimeoutMs?: number }) {
   const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
   const url = new URL(postgresUrl);
   const relay = await startTcpRelay({ host: url.hostname, port: Number(url.port) });
@@ -50,28 +50,37 @@ async function storesBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, 
 }
 
 /**
- * An audit log over a relay to the fixture's PostgreSQL, whose answers the relay holds back from the moment a
- * COMMIT is sent while `holdAtCommit` is set (the COMMIT itself reaches the server and runs).
+ * A pool to the fixture's PostgreSQL through a relay that sees each COMMIT go out: with `atCommit` set, the relay
+ * holds back that connection's answers ('hold': the COMMIT reaches the server and runs) or stops passing its bytes
+ * ('drop': the COMMIT never reaches it, and the server aborts the transaction once the client closes the
+ * connection); with `readBack: 'stall'`, every connection used after that COMMIT is stalled too (its read-back
+ * cannot tell either). Each is reset after one COMMIT. Connections are used one at a time (sequential calls).
  */
-async function auditBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, timeoutMs: number) {
+async function commitsBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, options: { queryTimeoutMs?: number } = {}) {
   const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
   const url = new URL(postgresUrl);
   const relay = await startTcpRelay({ host: url.hostname, port: Number(url.port) });
   url.host = `127.0.0.1:${relay.port}`;
-  const pg = await openPostgres(url.href, { schema });
-  const state = { holdAtCommit: false };
-  // The pool's clients are wrapped to see their COMMITs go out (pool.query takes a client with a callback).
-  type Wrapped = { query: (...a: unknown[]) => unknown; wrapped?: boolean };
+  const pg = await openPostgres(url.href, { schema, ...options });
+  const state: { atCommit?: 'hold' | 'drop' | undefined; readBack?: 'stall' | undefined; committed?: boolean } = {};
+  // The pool's clients are wrapped to see their COMMITs go out (pool.query takes a client with a callback); each is
+  // the relay's newest connection when first handed out.
+  type Wrapped = { query: (...a: unknown[]) => unknown; relayed?: number };
   const pool = pg.pool as unknown as { connect: (cb?: (e: unknown, c?: Wrapped) => void) => Promise<Wrapped> | undefined };
   const connect = pool.connect.bind(pool) as () => Promise<Wrapped>;
   const wrap = (c: Wrapped) => {
-    if (!c.wrapped) {
+    if (c.relayed === undefined) {
+      const connection = (c.relayed = relay.opened - 1);
       const query = c.query.bind(c);
       c.query = (...a: unknown[]) => {
-        if (state.holdAtCommit && a[0] === 'COMMIT') relay.hold();
+        if (state.atCommit && a[0] === 'COMMIT') {
+          if (state.atCommit === 'hold') relay.hold(connection);
+          else relay.stall(connection);
+          state.atCommit = undefined;
+          state.committed = true;
+        } else if (state.committed && state.readBack === 'stall') relay.stall(connection);
         return query(...a);
       };
-      c.wrapped = true;
     }
     return c;
   };
@@ -81,14 +90,43 @@ async function auditBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, t
     client.then((c) => cb(undefined, c), (e: unknown) => cb(e));
     return undefined;
   };
+  const reset = () => {
+    state.atCommit = state.readBack = undefined;
+    state.committed = false;
+  };
+  return { relay, pg, state, reset };
+}
+
+/** An audit log on `commitsBehindRelay`. */
+async function auditBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, timeoutMs: number) {
+  const { relay, pg, state, reset } = await commitsBehindRelay(fx);
   const audit = new PostgresAuditLog(pg, Date.now, { timeoutMs });
   return {
     relay,
     audit,
     state,
     close: async () => {
+      reset();
       relay.reset();
       await audit.close();
+      await relay.close();
+    },
+  };
+}
+
+/** A tenant store on `commitsBehindRelay`. */
+async function tenantsBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, queryTimeoutMs: number) {
+  const { relay, pg, state, reset } = await commitsBehindRelay(fx, { queryTimeoutMs });
+  const tenants = new PostgresTenantStore(pg);
+  return {
+    relay,
+    tenants,
+    state,
+    reset,
+    close: async () => {
+      reset();
+      relay.reset();
+      await tenants.close();
       await relay.close();
     },
   };
@@ -160,24 +198,25 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     }
   }, 30_000);
 
-  // store_unavailable (the admin API's x-llmrr-audit: failed) means "not written": a COMMIT that was sent may have
-  // been applied, so it is not given up on when its answer is late.
-  it('audit: an append whose COMMIT answer comes after its bound is reported written, not failed', async () => {
+  // store_unavailable (the admin API's x-llmrr-audit: failed) means "not written": a COMMIT whose answer is late may
+  // have been applied, so it is read back (behind the chain's lock, on a new connection) rather than reported failed.
+  it('audit: an append whose COMMIT answer does not come is read back after its bound and reported written, not failed', async () => {
     const fx = await sharedFixture();
-    const { relay, audit, state, close } = await auditBehindRelay(fx, 300);
+    const { audit, state, close } = await auditBehindRelay(fx, 300);
     try {
       await audit.append({ actor: 'admin', action: 'tenant.update', target: 'before' });
-      state.holdAtCommit = true;
-      let result: string | undefined;
-      const settled = outcome(audit.append({ actor: 'admin', action: 'key.rotate', target: 'k1' })).then((r) => (result = r));
-      await vi.waitFor(async () => expect((await fx.sql(`SELECT target FROM llmrr_audit ORDER BY seq`)).map((r) => r['target'])).toEqual(['before', 'k1']), { timeout: 10_000 });
-      // Past the append's bound and its client grace (300 ms + 1 s): the append is still waiting for the answer.
-      await new Promise((r) => setTimeout(r, 2_000));
-      expect(result).toBeUndefined();
-      state.holdAtCommit = false;
-      relay.flush();
-      expect(await settled).toBe('written');
+      state.atCommit = 'hold';
+      // The COMMIT ran, its answer never comes: the append does not wait for it (the hang guard is 20 s).
+      expect(await guarded(audit.append({ actor: 'admin', action: 'key.rotate', target: 'k1' }))).toBe('written');
+      expect((await fx.sql(`SELECT target FROM llmrr_audit ORDER BY seq`)).map((r) => r['target'])).toEqual(['before', 'k1']);
       expect((await audit.verify()).ok).toBe(true);
+      // One whose COMMIT never reached PostgreSQL is not written, and said so.
+      state.atCommit = 'drop';
+      const err = await audit.append({ actor: 'admin', action: 'key.rotate', target: 'k2' }).then(() => undefined, (e: unknown) => e);
+      expect(err).toMatchObject({ code: 'store_unavailable' });
+      expect((err as Error).message).not.toContain('may have been written');
+      await audit.append({ actor: 'admin', action: 'tenant.update', target: 'after' });
+      expect((await audit.list()).map((e) => e.target)).toEqual(['before', 'k1', 'after']);
     } finally {
       await close();
       await fx.close();
@@ -189,10 +228,9 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     const { relay, audit, state, close } = await auditBehindRelay(fx, 5_000);
     try {
       await audit.append({ actor: 'admin', action: 'tenant.update', target: 'before' });
-      state.holdAtCommit = true;
+      state.atCommit = 'hold';
       const settled = outcome(audit.append({ actor: 'admin', action: 'key.rotate', target: 'k1' }));
       await vi.waitFor(async () => expect((await fx.sql(`SELECT target FROM llmrr_audit ORDER BY seq`)).map((r) => r['target'])).toEqual(['before', 'k1']), { timeout: 10_000 });
-      state.holdAtCommit = false;
       relay.reset();
       expect(await settled).toBe('written');
       await audit.append({ actor: 'admin', action: 'tenant.update', target: 'after' });
@@ -290,11 +328,142 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     }
   }, 30_000);
 
+  // A transaction's COMMIT is bounded like every query: an admin change (a tenant or key PATCH) whose COMMIT answer
+  // does not come (a partition at that moment) is settled by reading back, on a new connection behind the row's lock,
+  // whether it committed: applied, it is reported done (the admin API then writes its audit entry); not, a 503.
+  it('admin changes (updateTenant, updateKey) whose COMMIT answer does not come are read back after their bound: reported done when applied', async () => {
+    const fx = await sharedFixture();
+    const { tenants, state, reset, close } = await tenantsBehindRelay(fx, 300);
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      const { key } = await fx.stores.tenants.createKey('acme', { name: 'k' });
+      state.atCommit = 'hold';
+      // Before, the change waited for the answer until TCP gave up (the hang guard is 20 s).
+      expect(await guarded(tenants.updateTenant('acme', { name: 'Acme 2' }))).toBe('written');
+      expect(await fx.sql(`SELECT name FROM llmrr_tenants`)).toEqual([{ name: 'Acme 2' }]);
+      reset();
+      state.atCommit = 'hold';
+      const updated = await tenants.updateKey(key.id, { name: 'k2' });
+      expect(updated).toMatchObject({ id: key.id, name: 'k2' });
+      expect(await fx.sql(`SELECT name FROM llmrr_api_keys`)).toEqual([{ name: 'k2' }]);
+    } finally {
+      await close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  it('an admin change whose COMMIT never reaches PostgreSQL fails with store_unavailable after its bound, and is not applied', async () => {
+    const fx = await sharedFixture();
+    const { tenants, state, close } = await tenantsBehindRelay(fx, 300);
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      state.atCommit = 'drop';
+      const err = await tenants.updateTenant('acme', { name: 'Acme 2' }).then(() => undefined, (e: unknown) => e);
+      expect(err).toMatchObject({ code: 'store_unavailable' });
+      // Read back: not applied (the server ended the transaction with the connection), so not "may have been written".
+      expect((err as Error).message).not.toContain('may have been written');
+      // The next change goes through (a new connection); the first one is not in the row.
+      await tenants.updateTenant('acme', { tier: 'pro' });
+      expect(await fx.sql(`SELECT name, tier FROM llmrr_tenants`)).toEqual([{ name: 'Acme', tier: 'pro' }]);
+    } finally {
+      await close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  it('an admin change whose COMMIT answer does not come and whose read-back cannot tell either fails with store_unavailable saying it may have been written', async () => {
+    const fx = await sharedFixture();
+    const { tenants, state, close } = await tenantsBehindRelay(fx, 300);
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      state.atCommit = 'hold';
+      state.readBack = 'stall';
+      const err = await tenants.updateTenant('acme', { name: 'Acme 2' }).then(() => undefined, (e: unknown) => e);
+      expect(err).toMatchObject({ code: 'store_unavailable' });
+      expect((err as Error).message).toContain('may have been written');
+      expect(await fx.sql(`SELECT name FROM llmrr_tenants`)).toEqual([{ name: 'Acme 2' }]);
+    } finally {
+      await close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  // The bound is set on each new connection (SET), not as the pool's startup `options`: pg lets a connection string's
+  // own `?options=` replace those as a whole (the bound and the schema silently gone). It overrides a role's own
+  // statement_timeout (ALTER ROLE ... SET) too, as documented.
+  it("the session bound and schema are set on each connection: a connection string's ?options= keeps them, a role's statement_timeout is overridden", async () => {
+    const fx = await sharedFixture();
+    const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
+    const role = `llmrr_role_${Math.random().toString(36).slice(2, 10)}`;
+    await fx.sql(`CREATE ROLE ${role} LOGIN`);
+    await fx.sql(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
+    await fx.sql(`ALTER ROLE ${role} SET statement_timeout = '60s'`);
+    const withOptions = new URL(postgresUrl);
+    withOptions.searchParams.set('options', '-c application_name=llmrr-options -c search_path=public');
+    const asRole = new URL(postgresUrl);
+    asRole.username = role;
+    const a = await openPostgres(withOptions.href, { schema, migrate: false, queryTimeoutMs: 2_000 });
+    const b = await openPostgres(asRole.href, { schema, migrate: false });
+    try {
+      const settings = `SELECT current_setting('statement_timeout') AS s, current_setting('search_path') AS path, current_setting('application_name') AS app`;
+      expect(await a.query(settings)).toEqual([{ s: '2s', path: schema, app: 'llmrr-options' }]);
+      expect(await b.query(`SELECT current_setting('statement_timeout') AS s, current_user AS who`)).toEqual([{ s: '5s', who: role }]);
+    } finally {
+      await a.release();
+      await b.release();
+      await fx.sql(`DROP OWNED BY ${role}`).catch(() => undefined);
+      await fx.sql(`DROP ROLE ${role}`).catch(() => undefined);
+      await fx.close();
+    }
+  }, 30_000);
+
+  // Reports scan more rows than the hot path's queries (an invoice over a large ledger): they have a bound of their
+  // own (postgresReportTimeoutMs), so postgresQueryTimeoutMs can stay short.
+  it('reports (summary, invoice, usage entries, audit list) wait up to reportTimeoutMs, past the queries\' bound; past it, store_unavailable', async () => {
+    const fx = await sharedFixture();
+    const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
+    const pg = await openPostgres(postgresUrl, { schema, queryTimeoutMs: 300, reportTimeoutMs: 30_000 });
+    const short = await openPostgres(postgresUrl, { schema, queryTimeoutMs: 300, reportTimeoutMs: 300 });
+    const ledger = new PostgresUsageLedger(pg);
+    const audit = new PostgresAuditLog(pg);
+    const shortLedger = new PostgresUsageLedger(short);
+    try {
+      expect(await ledger.record({ requestId: 'r1', tenantId: 'acme', model: 'm', inputTokens: 1, outputTokens: 1, costUsd: 0.5, latencyMs: 1, status: 'success' })).toEqual({ inserted: true });
+      await audit.append({ actor: 'admin', action: 'tenant.delete', target: 'acme' });
+      // Another session holds both tables (a long maintenance statement): every read of them waits.
+      await fx.sql('BEGIN');
+      await fx.sql('LOCK TABLE llmrr_usage, llmrr_audit IN ACCESS EXCLUSIVE MODE');
+      const reports = Promise.all([
+        ledger.summary({ tenantId: 'acme', groupBy: 'model' }),
+        ledger.invoice('acme', 0, Date.now() + 60_000),
+        ledger.query({ tenantId: 'acme' }),
+        audit.list({ action: 'tenant.delete', target: 'acme', order: 'desc', limit: 1 }),
+      ]);
+      // A hot-path read and a report of the short-bound pool give up after 300 ms; the reports above are still waiting.
+      expect(await guarded(ledger.get('r1'))).toBe('store_unavailable');
+      expect(await guarded(shortLedger.invoice('acme', 0, Date.now() + 60_000))).toBe('store_unavailable');
+      await fx.sql('ROLLBACK');
+      const [summary, invoice, entries, listed] = await reports;
+      expect(summary.requests).toBe(1);
+      expect(invoice.lines.map((l) => l.model)).toEqual(['m']);
+      expect(entries.map((e) => e.requestId)).toEqual(['r1']);
+      expect(listed.map((e) => e.target)).toEqual(['acme']);
+      // The audit lookup by action and target reads its index (the admin API's lookup of a deleted tenant).
+      expect(await fx.sql(`SELECT indexdef FROM pg_indexes WHERE indexname = 'llmrr_audit_action_target' AND schemaname = $1`, [schema])).toEqual([
+        { indexdef: `CREATE INDEX llmrr_audit_action_target ON ${schema}.llmrr_audit USING btree (action, target, seq)` },
+      ]);
+    } finally {
+      await fx.sql('ROLLBACK').catch(() => undefined);
+      await Promise.all([ledger.close(), audit.close(), shortLedger.close()]);
+      await fx.close();
+    }
+  }, 60_000);
+
   // A PostgreSQL that stops answering without closing the connection (a partition, a hung server) held every query
   // until TCP gave up: each is bounded (queryTimeoutMs), and the connection that timed out is closed, not given back.
   it('queries to a PostgreSQL that stops answering (a partition) fail with store_unavailable after their bound; the stalled connection is not reused', async () => {
     const fx = await sharedFixture();
-    const { relay, tenants, ledger, close } = await storesBehindRelay(fx, { poolMax: 1, queryTimeoutMs: 300 });
+    const { relay, tenants, ledger, close } = await storesBehindRelay(fx, { poolMax: 1, queryTimeoutMs: 300, reportTimeoutMs: 300 });
     try {
       await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
       const { secret } = await fx.stores.tenants.createKey('acme', { name: 'k' });
@@ -324,10 +493,10 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
   it('createStateStores: postgresQueryTimeoutMs bounds tenant changes waiting on a lock, postgresAuditTimeoutMs the audit appends; bad values are config_invalid', async () => {
     const fx = await sharedFixture();
     const schema = (fx.childConfig as { postgresSchema: string }).postgresSchema;
-    const stores = await createStateStores({ ...fx.childConfig, postgresQueryTimeoutMs: 300, postgresAuditTimeoutMs: 400 } as typeof fx.childConfig);
+    const stores = await createStateStores({ ...fx.childConfig, postgresQueryTimeoutMs: 300, postgresAuditTimeoutMs: 400, postgresReportTimeoutMs: 700 } as typeof fx.childConfig);
     try {
       await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
-      expect((stores.tenants as unknown as { pg: { queryTimeoutMs: number } }).pg.queryTimeoutMs).toBe(300);
+      expect((stores.tenants as unknown as { pg: { queryTimeoutMs: number; reportTimeoutMs: number } }).pg).toMatchObject({ queryTimeoutMs: 300, reportTimeoutMs: 700 });
       expect((stores.audit as unknown as { timeoutMs: number }).timeoutMs).toBe(400);
       // Another session holds the tenant's row and the audit chain's lock (a stalled process).
       await fx.sql('BEGIN');
@@ -337,7 +506,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
       expect(await guarded(stores.audit.append({ actor: 'admin', action: 'tenant.update', target: 'acme' }))).toBe('store_unavailable');
       await fx.sql('ROLLBACK');
       expect((await stores.tenants.updateTenant('acme', { name: 'Acme 2' })).name).toBe('Acme 2');
-      for (const [param, value] of [['postgresQueryTimeoutMs', 0], ['postgresQueryTimeoutMs', 1.5], ['postgresAuditTimeoutMs', -1], ['postgresAuditTimeoutMs', 2 ** 31]] as const) {
+      for (const [param, value] of [['postgresQueryTimeoutMs', 0], ['postgresQueryTimeoutMs', 1.5], ['postgresAuditTimeoutMs', -1], ['postgresAuditTimeoutMs', 2 ** 31], ['postgresReportTimeoutMs', 0]] as const) {
         const e = await createStateStores({ ...fx.childConfig, [param]: value } as typeof fx.childConfig).then(() => undefined, (err: unknown) => err);
         expect(e).toMatchObject({ code: 'config_invalid', param });
       }

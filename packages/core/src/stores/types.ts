@@ -44,18 +44,32 @@ export type StateStoresConfig =
       /** PostgreSQL pool size. Default 10. `ping()` opens one connection more, of its own, on its first call. */
       postgresPoolMax?: number;
       /**
-       * Bound of each PostgreSQL query and transaction, ms (default 5000): key lookups, admin reads and changes,
-       * ledger writes, invoices. PostgreSQL cancels a statement running longer (the session's `statement_timeout`),
-       * and a PostgreSQL that stops answering without closing the connection (a partition, a hung server) is given up
-       * on a second later, its connection closed, instead of holding the request until TCP gives up (minutes to
-       * hours): `store_unavailable` (503) either way. A ledger write that timed out may have been written: its retry
-       * (the gateway's settle tries once more) inserts nothing then (idempotent by request id).
+       * Bound of each PostgreSQL query and transaction but the reports and audit appends, ms (default 5000): key
+       * lookups, admin reads and changes, ledger writes. PostgreSQL cancels a statement running longer (the session's
+       * `statement_timeout`, set on each connection: it overrides a role's or database's own, `ALTER ROLE ... SET`,
+       * and a connection string's `?options=`), and a PostgreSQL that stops answering without closing the connection
+       * (a partition, a hung server) is given up on a second later, its connection closed, instead of holding the
+       * request until TCP gives up (minutes to hours): `store_unavailable` (503) either way. A transaction's COMMIT is
+       * bounded too: one whose answer is late or lost is read back on a new connection (at most the bound again), so
+       * an admin change (a tenant or key PATCH) that committed is reported done and one that did not is
+       * `store_unavailable`; only when the read-back cannot tell (the COMMIT did not reach the server, which keeps
+       * the transaction open until it notices) does the `store_unavailable` say it may have been written. A single
+       * statement (a ledger write, a key creation, rotation or revocation, a tenant creation or deletion) is not
+       * read back: past its bound it is `store_unavailable` and may have been written all the same (a ledger
+       * write's retry, the gateway's settle tries once more, inserts nothing then: idempotent by request id).
        */
       postgresQueryTimeoutMs?: number;
       /**
+       * Bound of each report read, ms (default 60 000): usage summaries, invoices, usage entry listings, audit
+       * listings (the admin API's tenant lookups of a deleted tenant included), which scan more rows than the hot
+       * path's queries and would outrun `postgresQueryTimeoutMs` on a large ledger. Past it, `store_unavailable`.
+       */
+      postgresReportTimeoutMs?: number;
+      /**
        * Bound of each audit append, ms (default 5000): its wait for a pool connection and for the chain's lock (held
-       * by another process's append) and its statements; past it, `store_unavailable`. Its COMMIT, once sent, is not
-       * given up on (the entry may be written).
+       * by another process's append), its statements and its COMMIT; past it, `store_unavailable`. A COMMIT whose
+       * answer is late or lost is read back behind the chain's lock: an entry written is reported written; only when
+       * that cannot tell either does the failure say the entry may have been written.
        */
       postgresAuditTimeoutMs?: number;
       /**

@@ -10,8 +10,11 @@ export interface TcpRelay {
   readonly port: number;
   /** How many connections it has taken so far (the next one is numbered this, for `stall(connection)`). */
   readonly opened: number;
-  /** Answers of the target are buffered from now on (the commands still run); `flush()` delivers them. */
-  hold(): void;
+  /**
+   * Answers of the target are buffered from now on (the commands still run); `flush()` delivers them. Given
+   * `connection` (numbered as for `stall`), only that one's: the others, and new ones, still pass.
+   */
+  hold(connection?: number): void;
   /** Delivers the buffered answers in order and passes later ones through again. */
   flush(): void;
   /**
@@ -34,10 +37,10 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
   let stalled = false;
   const held: Array<{ to: Socket; data: Buffer }> = [];
   const sockets = new Set<Socket>();
-  const opened: Array<{ stalled: boolean }> = [];
+  const opened: Array<{ stalled: boolean; holding: boolean }> = [];
   const server: Server = createServer((client) => {
     const upstream = createConnection({ host: target.host, port: target.port });
-    const one = { stalled: false };
+    const one = { stalled: false, holding: false };
     opened.push(one);
     sockets.add(client).add(upstream);
     client.on('data', (d: Buffer) => {
@@ -45,7 +48,7 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
     });
     upstream.on('data', (d: Buffer) => {
       if (stalled || one.stalled) return;
-      if (holding) held.push({ to: client, data: d });
+      if (holding || one.holding) held.push({ to: client, data: d });
       else client.write(d);
     });
     const end = () => {
@@ -67,11 +70,14 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
     get opened() {
       return opened.length;
     },
-    hold: () => {
-      holding = true;
+    hold: (connection) => {
+      if (connection === undefined) holding = true;
+      else if (opened[connection]) opened[connection].holding = true;
+      else throw new Error(`no connection #${connection} (${opened.length} opened)`);
     },
     flush: () => {
       holding = false;
+      for (const one of opened) one.holding = false;
       for (const h of held.splice(0)) h.to.write(h.data);
     },
     stall: (connection) => {

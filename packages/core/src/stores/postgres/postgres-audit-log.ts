@@ -21,9 +21,11 @@ export interface PostgresAuditLogOptions {
  * advisory lock, so the chain stays linear. Each append is bounded (`timeoutMs`, as a `lock_timeout` and a
  * `statement_timeout` of its transaction, its wait for a turn included): a process that stalls while it holds
  * the lock (paused, cut off: PostgreSQL keeps its transaction until TCP gives up, hours) makes the others'
- * appends fail with `store_unavailable` instead of waiting for it. The COMMIT is not bounded (once sent, the entry
- * may be written: `store_unavailable` means it is not), and one whose connection is lost is settled by reading
- * the chain. And at most two appends of a process hold a
+ * appends fail with `store_unavailable` instead of waiting for it. Its COMMIT is bounded too: one whose answer is
+ * late or whose connection is lost is settled by reading back, on a new connection behind the chain's lock, whether
+ * its transaction committed (`PostgresHandle.transaction`'s `readBack`): an entry written is reported written, one
+ * that is not `store_unavailable`; only when that cannot tell either (the lock still held: the COMMIT did not reach
+ * the server) is the failure's message "the change may have been written". And at most two appends of a process hold a
  * pool connection at a time (they queue on the lock anyway), so waiting appends never take the connections the
  * key lookups need.
  */
@@ -45,12 +47,13 @@ export class PostgresAuditLog implements AuditLog {
     validateAuditInput(input);
     const deadline = performance.now() + this.timeoutMs;
     await this.slots.acquire(this.timeoutMs);
-    let inserted: AuditEntry | undefined;
+    const lock = { sql: `SELECT pg_advisory_xact_lock(hashtext($1))`, params: [`llmrr_audit:${this.pg.schema}`] };
     try {
       const left = deadline - performance.now();
       if (left < 1) throw late(this.timeoutMs, 'its turn came too late');
+      // The read-back waits for the chain's lock: once granted, the transaction that inserted the entry has ended.
       return await this.pg.transaction(async (c) => {
-        await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`llmrr_audit:${this.pg.schema}`]);
+        await c.query(lock.sql, lock.params);
         const head = (await c.query<{ seq: string; hash: string }>(`SELECT seq, hash FROM llmrr_audit ORDER BY seq DESC LIMIT 1`)).rows[0];
         const e = buildAuditEntry(input, head ? { seq: Number(head.seq), hash: head.hash } : undefined, this.clock());
         await c.query(`INSERT INTO llmrr_audit (seq, ts, actor, action, target, details, ip, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
@@ -64,36 +67,18 @@ export class PostgresAuditLog implements AuditLog {
           e.prevHash,
           e.hash,
         ]);
-        inserted = e;
         return e;
-      }, left);
-    } catch (err) {
-      // Failed at or after the COMMIT (its connection lost): the entry may be in the chain all the same.
-      if (inserted === undefined || !LLMError.isInstance(err) || err.code !== 'store_unavailable') throw err;
-      const written = await this.isWritten(inserted).catch(() => undefined);
-      if (written === true) return inserted;
-      if (written === false) throw err;
-      throw new LLMError({ code: 'store_unavailable', message: `${err.message} (at its COMMIT: the entry may have been written)`, cause: err });
+      }, { timeoutMs: left, readBack: lock });
     } finally {
       this.slots.release();
     }
   }
 
-  /**
-   * Whether `e` is in the chain, read behind the chain's lock: once it is granted, the transaction that inserted
-   * `e` has ended, committed or not (a connection lost at its COMMIT does not leave the answer open).
-   */
-  private isWritten(e: AuditEntry): Promise<boolean> {
-    return this.pg.transaction(async (c) => {
-      await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`llmrr_audit:${this.pg.schema}`]);
-      return (await c.query(`SELECT 1 FROM llmrr_audit WHERE seq = $1 AND hash = $2`, [e.seq, e.hash])).rows.length > 0;
-    }, this.timeoutMs);
-  }
-
   async list(query: AuditQuery = {}): Promise<AuditEntry[]> {
     const { where, params } = auditWhere(query, (i) => `$${i}`);
     const order = query.order === 'desc' ? 'DESC' : 'ASC';
-    const rows = await this.pg.query(`SELECT * FROM llmrr_audit ${where} ORDER BY seq ${order} LIMIT $${params.length + 1}`, [...params, auditLimit(query)]);
+    // A report read (`postgresReportTimeoutMs`): a listing over a long chain may outrun the hot path's bound.
+    const rows = await this.pg.report(`SELECT * FROM llmrr_audit ${where} ORDER BY seq ${order} LIMIT $${params.length + 1}`, [...params, auditLimit(query)]);
     return rows.map(rowToAudit);
   }
 

@@ -18,13 +18,44 @@ export interface PostgresOpenOptions {
    * Bound of each query and transaction, ms (default `DEFAULT_POSTGRES_QUERY_TIMEOUT_MS`, 5000): the server cancels a
    * statement running longer (the session's `statement_timeout`; a transaction's waits for a lock too), and the client
    * gives up on one whose answer is a second later than that (a server that stopped answering: a partition), closing
-   * its connection. Either is `store_unavailable`. The schema's creation or upgrade is not bounded.
+   * its connection. Either is `store_unavailable`. The schema's creation or upgrade is not bounded. Set on each new
+   * connection (`SET statement_timeout`), after the connection string's parameters and the role's or database's
+   * own `statement_timeout` (`ALTER ROLE ... SET`), which it overrides.
    */
   queryTimeoutMs?: number;
+  /**
+   * Bound of each report read (usage summaries, invoices, usage entries, audit listings), ms (default
+   * `DEFAULT_POSTGRES_REPORT_TIMEOUT_MS`, 60 000): a scan of a large ledger that would outrun `queryTimeoutMs`, whose
+   * bound stays short for key lookups and ledger writes. As `queryTimeoutMs` (`SET LOCAL statement_timeout` of the
+   * report's transaction, the client a second later).
+   */
+  reportTimeoutMs?: number;
 }
 
 /** Default bound of each PostgreSQL query and transaction of the shared stores (`queryTimeoutMs`, ms). */
 export const DEFAULT_POSTGRES_QUERY_TIMEOUT_MS = 5_000;
+
+/** Default bound of each report read of the shared stores (`reportTimeoutMs`, ms). */
+export const DEFAULT_POSTGRES_REPORT_TIMEOUT_MS = 60_000;
+
+/** Options of `PostgresHandle.transaction`. */
+export interface TransactionOptions {
+  /** Bound (default `queryTimeoutMs`; `Infinity`: unbounded, for the schema's migration). */
+  timeoutMs?: number;
+  /** Starts it READ ONLY (a report): a late COMMIT answer then leaves nothing in doubt. */
+  readOnly?: boolean;
+  /**
+   * How to tell, when the COMMIT's answer does not come in time or its connection is lost, whether the transaction
+   * committed: a statement (`sql`, `params`) that waits for a lock this transaction holds until its end (its advisory
+   * lock; `FOR SHARE` of a row it locked `FOR UPDATE` or changed). It runs on another connection, in a transaction of
+   * the same bound; once the lock is
+   * granted the transaction has ended, and its status (`txid_status` of its id, taken at BEGIN) says whether it
+   * committed: then it is reported done (its result), else `store_unavailable`. Without it, or when the read-back
+   * cannot tell in time (the lock still held: the COMMIT did not reach the server, which keeps the transaction
+   * until it notices the connection gone), `store_unavailable` saying the change may have been written.
+   */
+  readBack?: { sql: string; params?: unknown[] };
+}
 
 /**
  * Checks a PostgreSQL bound (`param` names the option): a positive integer (ms) a timer can wait for with the client's
@@ -62,6 +93,8 @@ export class PostgresHandle {
     private readonly pingClient?: () => Client,
     /** Bound of each query and of a transaction given none (`PostgresOpenOptions.queryTimeoutMs`). */
     readonly queryTimeoutMs: number = DEFAULT_POSTGRES_QUERY_TIMEOUT_MS,
+    /** Bound of each report read (`report`, `PostgresOpenOptions.reportTimeoutMs`). */
+    readonly reportTimeoutMs: number = DEFAULT_POSTGRES_REPORT_TIMEOUT_MS,
   ) {}
 
   /** Connections the pool opens at most. */
@@ -94,6 +127,15 @@ export class PostgresHandle {
     } catch (e) {
       throw this.queryError(e);
     }
+  }
+
+  /**
+   * A report read (a usage summary, an invoice, usage entries, an audit listing): `query` with the longer bound
+   * `reportTimeoutMs`, in a READ ONLY transaction of its own (`SET LOCAL statement_timeout`), so the bound of the other
+   * queries (`queryTimeoutMs`) can stay short. Three round trips, not for a request's hot path.
+   */
+  report<R extends QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return this.transaction(async (c) => (await c.query<R>(sql, params)).rows, { timeoutMs: this.reportTimeoutMs, readOnly: true });
   }
 
   /** `query` for a statement whose rows are not needed: the number of rows it changed (`rowCount`). */
@@ -157,25 +199,43 @@ export class PostgresHandle {
    *
    * `timeoutMs` (default `queryTimeoutMs`; `Infinity`: unbounded, for the schema's migration): the transaction's
    * waits for a lock and each of its statements are bounded by the server
-   * (`SET LOCAL lock_timeout`, `statement_timeout`), and the whole, the wait for a pool connection included, by a
-   * timer a second longer (a server that stopped answering); past either it fails with `store_unavailable` and its
-   * connection is closed. The timer stops once the COMMIT is sent: the transaction may already be committed, so it
-   * is not reported failed for an answer that is late (the COMMIT ends with its answer, or with the connection).
+   * (`SET LOCAL lock_timeout`, `statement_timeout`), and the whole, the wait for a pool connection and the COMMIT
+   * included, by a timer a second longer (a server that stopped answering); past either it fails with
+   * `store_unavailable` and its connection is closed. A COMMIT whose answer is late or whose connection is lost may
+   * have been applied all the same: `readBack` (see `TransactionOptions`) then reads on a new connection whether it
+   * was (at most the same bound again), so a change that committed is reported done and one that did not is
+   * `store_unavailable`; without one (or when it cannot tell) the failure says the change may have been written.
    * A failed connection, a terminated session or a pool that gives no connection in time is `store_unavailable` too.
    */
-  async transaction<T>(fn: (client: PoolClient) => Promise<T>, timeoutMs: number = this.queryTimeoutMs): Promise<T> {
-    if (timeoutMs === Infinity) return run(await this.connect(), fn, 'BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = 0');
+  async transaction<T>(fn: (client: PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? this.queryTimeoutMs;
+    if (timeoutMs === Infinity) return run(await this.connect(), fn, 'BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = 0', {});
     const ms = Math.max(1, Math.ceil(timeoutMs));
+    const begin = `BEGIN ISOLATION LEVEL READ COMMITTED${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL lock_timeout = ${ms}; SET LOCAL statement_timeout = ${ms}${options.readBack ? '; SELECT txid_current()::text AS txid' : ''}`;
+    // What the read-back needs: the transaction's id, its result, and whether its COMMIT was sent.
+    const sent: Sent<T> = { committing: false };
+    try {
+      return await this.within(fn, begin, ms, sent);
+    } catch (e) {
+      // A COMMIT sent whose answer did not come (late, or its connection lost): it may have been applied.
+      if (!sent.committing || options.readOnly || !isUnavailable(e)) throw e;
+      const err = e as LLMError;
+      const committed = options.readBack && sent.txid !== undefined ? await this.committed(sent.txid, options.readBack, ms).catch(() => undefined) : undefined;
+      if (committed === true) return sent.result as T;
+      if (committed === false) throw err;
+      throw new LLMError({ code: 'store_unavailable', message: `${err.message} (at its COMMIT: the change may have been written)`, cause: err });
+    }
+  }
+
+  /** `run` within `ms` (+ the client's grace), the wait for a connection included; past it, its connection is closed. */
+  private within<T>(fn: (client: PoolClient) => Promise<T>, begin: string, ms: number, sent: Sent<T>): Promise<T> {
     // Waits for a lock and statements are bounded by the server; the wait for a connection, and a server that stops
-    // answering (a partition), by the timer, one second later, which drops the connection (its transaction ends
-    // when the server notices).
+    // answering (a partition, a COMMIT's answer lost), by the timer, one second later, which drops the connection
+    // (its transaction ends when the server notices).
     return new Promise<T>((resolve, reject) => {
       let over = false;
-      let committing = false;
       let drop: (() => void) | undefined;
       const timer = setTimeout(() => {
-        // A COMMIT on its way may have been applied: dropping its connection would report a written change failed.
-        if (committing) return;
         over = true;
         drop?.();
         reject(new LLMError({ code: 'store_unavailable', message: `PostgreSQL did not finish a transaction within ${ms} ms` }));
@@ -184,11 +244,16 @@ export class PostgresHandle {
         (checkout) => {
           if (over) return checkout.release(false);
           drop = () => checkout.release(true);
-          const commit = () => {
-            committing = !over;
-            return committing;
+          const hooks: RunHooks<T> = {
+            begun: (txid) => (sent.txid = txid),
+            commit: (result) => {
+              if (over) return false;
+              sent.result = result;
+              sent.committing = true;
+              return true;
+            },
           };
-          run(checkout, fn, `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = ${ms}; SET LOCAL statement_timeout = ${ms}`, commit).then(
+          run(checkout, fn, begin, hooks).then(
             (v) => {
               clearTimeout(timer);
               resolve(v);
@@ -205,6 +270,23 @@ export class PostgresHandle {
         },
       );
     });
+  }
+
+  /**
+   * Whether the transaction `txid` committed, read on a new connection once `readBack`'s lock is granted (that
+   * transaction has ended then): true, false, or undefined when its status is still open (the lock did not wait
+   * for it).
+   */
+  private committed(txid: string, readBack: NonNullable<TransactionOptions['readBack']>, ms: number): Promise<boolean | undefined> {
+    return this.transaction(
+      async (c) => {
+        await c.query(readBack.sql, readBack.params ?? []);
+        const status = (await c.query<{ status: string | null }>(`SELECT txid_status($1::bigint) AS status`, [txid])).rows[0]?.status;
+        return status === 'committed' ? true : status === 'aborted' ? false : undefined;
+      },
+      // Not READ ONLY: the lock may be a row lock (`FOR SHARE`), which a read-only transaction refuses.
+      { timeoutMs: ms },
+    );
   }
 
   private async connect(): Promise<Checkout> {
@@ -238,18 +320,38 @@ class Checkout {
 
 function ignoreError(): void {}
 
+/** What a bounded transaction's read-back needs to know of it. */
+interface Sent<T> {
+  /** Its id (`txid_current()`), when asked for at BEGIN. */
+  txid?: string;
+  /** `fn`'s result, once the COMMIT is about to be sent. */
+  result?: T;
+  /** The COMMIT was sent. */
+  committing: boolean;
+}
+
+interface RunHooks<T> {
+  /** Given the transaction's id when `begin` ends with a `SELECT ... AS txid`. */
+  begun?: (txid: string) => void;
+  /** Asked before the COMMIT is sent: false (the transaction is out of time) sends none. */
+  commit?: (result: T) => boolean;
+}
+
 /**
  * `fn` between `begin` and COMMIT on the checkout's client, which it then gives back; a failed connection
  * (or one that timed out) is closed and dropped from the pool (`release(true)`), not given back with a
- * transaction open; another failure is rolled back. `commit` is asked before the COMMIT is sent: false (the
- * transaction is out of time) sends none.
+ * transaction open; another failure is rolled back.
  */
-async function run<T>(checkout: Checkout, fn: (client: PoolClient) => Promise<T>, begin: string, commit?: () => boolean): Promise<T> {
+async function run<T>(checkout: Checkout, fn: (client: PoolClient) => Promise<T>, begin: string, hooks: RunHooks<T>): Promise<T> {
   const { client } = checkout;
   try {
-    await client.query(begin);
+    const begun: unknown = await client.query(begin);
+    if (hooks.begun && Array.isArray(begun)) {
+      const txid = (begun[begun.length - 1] as { rows?: Array<{ txid?: unknown }> } | undefined)?.rows?.[0]?.txid;
+      if (typeof txid === 'string') hooks.begun(txid);
+    }
     const result = await fn(client);
-    if (commit && !commit()) throw new LLMError({ code: 'store_unavailable', message: 'PostgreSQL: the transaction ran out of time before its COMMIT' });
+    if (hooks.commit && !hooks.commit(result)) throw new LLMError({ code: 'store_unavailable', message: 'PostgreSQL: the transaction ran out of time before its COMMIT' });
     await client.query('COMMIT');
     checkout.release(false);
     return result;
@@ -355,19 +457,25 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
   const ClientCtor = mod.default?.Client ?? mod.Client;
   if (!PoolCtor) throw new LLMError({ code: 'engine_unavailable', message: 'the installed pg package has no Pool export' });
   const queryTimeoutMs = postgresTimeout(options.queryTimeoutMs, DEFAULT_POSTGRES_QUERY_TIMEOUT_MS, 'postgresQueryTimeoutMs');
+  const reportTimeoutMs = postgresTimeout(options.reportTimeoutMs, DEFAULT_POSTGRES_REPORT_TIMEOUT_MS, 'postgresReportTimeoutMs');
   const pool = new PoolCtor({
     connectionString: url,
     max: options.poolMax ?? 10,
     connectionTimeoutMillis: 5_000,
-    // The server's bound of each statement (transactions set their own); the client's is per query (`execute`).
-    options: `-c search_path=${schema} -c statement_timeout=${queryTimeoutMs}`,
     // An idle connection to a host that went away is noticed (and dropped by the pool) in seconds, not hours.
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
   });
+  // The schema and the server's bound of each statement (transactions set their own; the client's is per query) are
+  // set on each new connection, before the pool hands it out (its queries queue behind this one): not as the pool's
+  // startup `options`, which the connection string's own `?options=` (an application_name, a provider's endpoint
+  // id) replaces as a whole. This also overrides a role's or database's `statement_timeout` (`ALTER ROLE ... SET`).
+  // A failure here fails the connection's next query too (a connection lost), so it is not reported twice.
+  const session = `SET search_path TO ${schema}; SET statement_timeout = ${queryTimeoutMs}`;
+  pool.on('connect', (client: Client) => void client.query(session).catch(() => undefined));
   // An idle client losing its connection emits on the pool; without a listener that would crash the process.
   pool.on('error', () => undefined);
-  const handle = new PostgresHandle(pool, schema, ClientCtor ? () => new ClientCtor({ connectionString: url, connectionTimeoutMillis: 5_000 }) : undefined, queryTimeoutMs);
+  const handle = new PostgresHandle(pool, schema, ClientCtor ? () => new ClientCtor({ connectionString: url, connectionTimeoutMillis: 5_000 }) : undefined, queryTimeoutMs, reportTimeoutMs);
   try {
     if (options.migrate === false) await handle.query('SELECT 1');
     else await migratePostgres(handle);
@@ -393,5 +501,5 @@ async function migratePostgres(handle: PostgresHandle): Promise<void> {
     for (let i = version; i < POSTGRES_MIGRATIONS.length; i++) await c.query(POSTGRES_MIGRATIONS[i] as string);
     if (rows.length === 0) await c.query(`INSERT INTO ${handle.schema}.llmrr_schema_version (version) VALUES ($1)`, [POSTGRES_MIGRATIONS.length]);
     else if (version < POSTGRES_MIGRATIONS.length) await c.query(`UPDATE ${handle.schema}.llmrr_schema_version SET version = $1`, [POSTGRES_MIGRATIONS.length]);
-  }, Infinity);
+  }, { timeoutMs: Infinity });
 }

@@ -85,4 +85,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   -- checks new rows only (instant, no scan); verification reports an older such row in any case.
   ALTER TABLE llmrr_audit ADD CONSTRAINT llmrr_audit_seq_from_1 CHECK (seq >= 1) NOT VALID;
   `,
+  `
+  -- Audit listings by action and target (the admin API's lookup of a deleted tenant: tenant.delete of its id,
+  -- latest first) read an index instead of scanning the chain. Built under the migration's lock; IF NOT EXISTS
+  -- for a database where an operator created it by hand.
+  CREATE INDEX IF NOT EXISTS llmrr_audit_action_target ON llmrr_audit(action, target, seq);
+  `,
 ];

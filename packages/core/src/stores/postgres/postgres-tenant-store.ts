@@ -72,7 +72,8 @@ export class PostgresTenantStore implements TenantStore {
         tenantParams(t),
       );
       return t;
-    }));
+      // A COMMIT whose answer is lost is read back behind the row's lock (see PostgresHandle.transaction).
+    }, { readBack: { sql: `SELECT 1 FROM llmrr_tenants WHERE id = $1 FOR SHARE`, params: [id] } }));
   }
 
   /**
@@ -139,7 +140,7 @@ export class PostgresTenantStore implements TenantStore {
       if (key.revokedAt !== undefined) throw revokedKeyConflict(keyId, 'changed');
       await c.query(`UPDATE llmrr_api_keys SET name = $2, limits = $3::jsonb, expires_at = $4 WHERE id = $1`, [keyId, next.name, jsonOrNull(next.limits), next.expiresAt ?? null]);
       return next;
-    }));
+    }, { readBack: { sql: `SELECT 1 FROM llmrr_api_keys WHERE id = $1 FOR SHARE`, params: [keyId] } }));
   }
 
   async revokeKey(keyId: string): Promise<RevokedApiKey> {

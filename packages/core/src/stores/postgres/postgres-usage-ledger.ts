@@ -8,7 +8,10 @@ const INSERT = `INSERT INTO llmrr_usage (${USAGE_COLUMNS.join(', ')}) VALUES (${
   ON CONFLICT (request_id) DO NOTHING`;
 const ph = (i: number) => `$${i}`;
 
-/** The usage ledger in PostgreSQL: `record` resolves after the INSERT committed (autocommit). */
+/**
+ * The usage ledger in PostgreSQL: `record` resolves after the INSERT committed (autocommit). Reports (`query`,
+ * `summary`, `invoice`) are bounded by `reportTimeoutMs` (a scan of a large ledger), the rest by `queryTimeoutMs`.
+ */
 export class PostgresUsageLedger implements UsageLedger {
   constructor(
     private readonly pg: PostgresHandle,
@@ -34,27 +37,27 @@ export class PostgresUsageLedger implements UsageLedger {
     const { where, params } = ledgerWhere(q, ph);
     const { limit, offset } = queryLimit(q);
     const n = params.length;
-    const rows = await this.pg.query(`SELECT * FROM llmrr_usage ${where} ORDER BY created_at DESC, request_id COLLATE "C" DESC LIMIT $${n + 1} OFFSET $${n + 2}`, [...params, limit, offset]);
+    const rows = await this.pg.report(`SELECT * FROM llmrr_usage ${where} ORDER BY created_at DESC, request_id COLLATE "C" DESC LIMIT $${n + 1} OFFSET $${n + 2}`, [...params, limit, offset]);
     return rows.map(rowToUsage);
   }
 
   async summary(q: Omit<UsageQuery, 'limit' | 'offset'> & { groupBy?: UsageGroupBy }): Promise<UsageSummary> {
     validateRange(q);
     const { where, params } = ledgerWhere(q, ph);
-    const total = (await this.pg.query<AggregateRow & Record<string, unknown>>(`SELECT ${LEDGER_AGGREGATES} FROM llmrr_usage ${where}`, params))[0] as AggregateRow;
+    const total = (await this.pg.report<AggregateRow & Record<string, unknown>>(`SELECT ${LEDGER_AGGREGATES} FROM llmrr_usage ${where}`, params))[0] as AggregateRow;
     let groups: AggregateRow[] | undefined;
     if (q.groupBy) {
       const g = groupExpression(q.groupBy, 'postgres');
       // Text is sorted by its bytes (`COLLATE "C"`), as SQLite and the memory store sort it, whatever the database's
       // collation (en_US.UTF-8 on most installs would put `a-model` before `B-model`).
-      groups = await this.pg.query<AggregateRow & Record<string, unknown>>(`SELECT ${g} AS group_key, ${LEDGER_AGGREGATES} FROM llmrr_usage ${where} GROUP BY 1 ORDER BY ${g} COLLATE "C"`, params);
+      groups = await this.pg.report<AggregateRow & Record<string, unknown>>(`SELECT ${g} AS group_key, ${LEDGER_AGGREGATES} FROM llmrr_usage ${where} GROUP BY 1 ORDER BY ${g} COLLATE "C"`, params);
     }
     return buildSummary(total, groups, q.groupBy);
   }
 
   async invoice(tenantId: string, periodStart: number, periodEnd: number): Promise<Invoice> {
     validateRange({ from: periodStart, to: periodEnd });
-    const rows = await this.pg.query<AggregateRow & Record<string, unknown>>(
+    const rows = await this.pg.report<AggregateRow & Record<string, unknown>>(
       `SELECT model AS group_key, ${LEDGER_AGGREGATES} FROM llmrr_usage WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY model ORDER BY model COLLATE "C"`,
       [tenantId, periodStart, periodEnd],
     );
