@@ -146,6 +146,11 @@ describe('llmrr cache eval', () => {
     const bad = await runCli(['cache', 'eval', '--data', pairsFile, '--thresholds', '0.5,2'], { cwd: t.dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--thresholds expects');
+    // An empty entry (a doubled comma) or hex is a typo, never an extra threshold 0 or the number JavaScript makes of it.
+    for (const thresholds of ['0.7,,0.9', '0.7,', '0x1', ' ']) {
+      const typo = await runCli(['cache', 'eval', '--data', pairsFile, '--thresholds', thresholds], { cwd: t.dir });
+      expect({ thresholds, code: typo.code, stderr: typo.stderr }).toEqual({ thresholds, code: 2, stderr: expect.stringContaining('--thresholds expects comma-separated numbers from 0 to 1') });
+    }
     expect((await runCli(['cache', 'eval', '--data', pairsFile, '--scoring', 'bm25'], { cwd: t.dir })).stderr).toContain('--scoring expects hybrid or cosine');
     expect((await runCli(['cache', 'eval', '--data', pairsFile, '--lexical-weight', '2'], { cwd: t.dir })).stderr).toContain('--lexical-weight expects a number from 0 to 1');
     expect((await runCli(['cache', 'eval', '--data', pairsFile, '--candidates', '0'], { cwd: t.dir })).stderr).toContain('--candidates expects');

@@ -129,7 +129,8 @@ async function readPairs(file: string): Promise<ParaphrasePair[]> {
 
 function parseThresholds(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
-  const list = value.split(',').map((s) => Number(s.trim()));
+  // Decimal text only: an empty entry ("0.7,,0.9") is not 0, and "0x1" is not 1.
+  const list = value.split(',').map((s) => (/^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s.trim()) ? Number(s.trim()) : NaN));
   if (list.length === 0 || list.some((n) => !Number.isFinite(n) || n < 0 || n > 1)) {
     throw new CliUsageError(`option --thresholds expects comma-separated numbers from 0 to 1, got "${value}"`, '--thresholds');
   }

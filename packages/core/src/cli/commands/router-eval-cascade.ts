@@ -1,6 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { cascadeCostSvg, cascadePgrSvg } from '../../learning/cascade/cascade-plot.js';
 import { evaluateCascade, type EvaluateCascadeOptions } from '../../learning/cascade/evaluate-cascade.js';
 import { formatCascadeReport } from '../../learning/cascade/format-cascade-report.js';
@@ -12,6 +11,7 @@ import type { PriceTable } from '../../pricing/types.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { readFlagInput } from '../flag-input.js';
+import { checkOutPath, writeOutFile } from '../out-file.js';
 
 /** Price entries of the cascade's cost view: the weak model's own maker first, then other sellers. */
 export const CASCADE_STRONG_PRICE = 'gpt-4-1106-preview';
@@ -53,6 +53,9 @@ export function cascadeDataFile(dataPath: string): string {
 export async function routerEvalCascade(input: CascadeEvalInput, ctx: CliContext): Promise<ExitCode> {
   const file = cascadeDataFile(input.dataPath);
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
+  const out = resolve(ctx.cwd, input.out ?? join('.llmrr', 'reports', 'routellm-gsm8k-cascade.json'));
+  const stem = out.replace(/\.json$/, '');
+  for (const f of [out, `${stem}.svg`, `${stem}-cost.svg`]) checkOutPath('--out', f);
   const examples = await readFlagInput('--data', () => loadGsm8kResponses(file));
   const priced = await sharedPrices(ctx);
   let prices: PairPrices | undefined;
@@ -74,13 +77,10 @@ export async function routerEvalCascade(input: CascadeEvalInput, ctx: CliContext
     ...(input.router ? { router: input.router } : {}),
     ...(input.hybrid ? { hybrid: {} } : {}),
   });
-  const out = resolve(ctx.cwd, input.out ?? join('.llmrr', 'reports', 'routellm-gsm8k-cascade.json'));
-  await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, `${cascadeJson(report, 1)}\n`);
-  const stem = out.replace(/\.json$/, '');
-  await writeFile(`${stem}.svg`, cascadePgrSvg(report));
+  await writeOutFile('--out', out, `${cascadeJson(report, 1)}\n`);
+  await writeOutFile('--out', `${stem}.svg`, cascadePgrSvg(report));
   const costSvg = cascadeCostSvg(report);
-  if (costSvg) await writeFile(`${stem}-cost.svg`, costSvg);
+  if (costSvg) await writeOutFile('--out', `${stem}-cost.svg`, costSvg);
   ctx.stdout.write(input.json ? `${cascadeJson(report)}\n` : `${formatCascadeReport(report)}\nreport: ${out}\nplots:  ${stem}.svg${costSvg ? `, ${stem}-cost.svg` : ''}\n`);
   if (!input.json) log(`wrote ${basename(out)}`);
   return EXIT.ok;

@@ -1,5 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { choiceOfModels, loadDataset } from '../../learning/datasets/load-dataset.js';
 import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
 import { evaluateDataset, evaluateModel, filterTasks } from '../../learning/evaluation/evaluate-dataset.js';
@@ -13,6 +12,7 @@ import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { readFlagInput } from '../flag-input.js';
+import { checkOutPath, writeOutFile } from '../out-file.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
 import { embeddingLookupFor } from './router-embeddings.js';
@@ -129,6 +129,10 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   if (values.cascade) cascadeDataFile(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const dataPath = resolveDataPath(values.data, ctx.env, ctx.cwd);
   const dataset = await readFlagInput('--data', async () => choiceOfModels(await loadDataset(dataPath)));
+  const out = resolve(ctx.cwd, values.out ?? join('.llmrr', 'reports', `${dataset.name.replace(/[^\w.-]+/g, '-')}${values['holdout-task'] ? `-unseen-${values['holdout-task']}` : ''}.json`));
+  const svg = out.replace(/\.json$/, '') + '.svg';
+  checkOutPath('--out', out);
+  checkOutPath('--out', svg);
   if (kinds?.some((k) => k === 'gain' || k === 'gain-mlp') && !dataset.pair) throw new CliUsageError(`--predictors gain/gain-mlp needs two-model data (a weak and a strong model); ${dataset.name} has ${dataset.models.length} models`, '--predictors');
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, tasks).map((e) => e.prompt), ctx, log) : undefined;
@@ -204,11 +208,8 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
     if (bag !== undefined && bag > 1) report.bag = bag;
     if (augment) report.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}), ...(augment.infold ? { infold: augment.infold.reports } : {}) };
   }
-  const out = resolve(ctx.cwd, values.out ?? join('.llmrr', 'reports', `${dataset.name.replace(/[^\w.-]+/g, '-')}${values['holdout-task'] ? `-unseen-${values['holdout-task']}` : ''}.json`));
-  await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, `${reportJson(report, 1)}\n`);
-  const svg = out.replace(/\.json$/, '') + '.svg';
-  await writeFile(svg, reportSvg(report));
+  await writeOutFile('--out', out, `${reportJson(report, 1)}\n`);
+  await writeOutFile('--out', svg, reportSvg(report));
   ctx.stdout.write(values.json ? `${reportJson(report)}\n` : `${formatReport(report)}\nreport: ${out}\nplot:   ${svg}\n`);
   if (!values.json) log(`wrote ${basename(out)} and ${basename(svg)}`);
   return EXIT.ok;

@@ -56,6 +56,10 @@ describe('llmrr router train --cascade', () => {
     const kind = await router(['train', '--cascade', '--data', '.', '--out', 'x.json']);
     expect(kind.stderr).toMatch(/folder without gsm8k_responses.csv/);
     expect((await router(['train', '--cascade', '--data', 'log.jsonl'])).stderr).toMatch(/missing --out/);
+    // A header with spaces after the commas is a cascade log whose header lacks the columns (not RouteLLM's file).
+    writeFileSync(join(dir, 'spaced.csv'), 'prompt, weak_answer, weak_correct, strong_correct\nq,a,1,0\n');
+    const spaced = await router(['train', '--cascade', '--data', 'spaced.csv', '--out', 'x.json']);
+    expect({ code: spaced.code, stderr: spaced.stderr }).toEqual({ code: 2, stderr: expect.stringMatching(/spaced\.csv: line 1: the header has no column "weak_answer" \(required: prompt, weak_answer, weak_correct, strong_correct; the header names "prompt", " weak_answer", " weak_correct", " strong_correct"\)/) });
   });
 });
 

@@ -1,12 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { parseCascadeScorer, trainCascadeScorerArtifact, type CascadeScorerExample } from '../../learning/cascade/cascade-scorer-artifact.js';
 import { loadCascadeLog } from '../../learning/cascade/load-cascade-log.js';
 import { loadGsm8kResponses } from '../../learning/cascade/load-gsm8k-responses.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { readFlagInput } from '../flag-input.js';
+import { checkOutPath, writeOutFile } from '../out-file.js';
 
 export interface CascadeTrainInput {
   /** Resolved `--data`: the RouteLLM gsm8k folder, its `gsm8k_responses.csv`, or a cascade log (CSV/JSONL). */
@@ -29,20 +30,21 @@ async function cascadeTrainingData(path: string): Promise<CascadeScorerExample[]
   if (path.endsWith('.jsonl')) return loadCascadeLog(path);
   if (!path.endsWith('.csv')) throw new CliUsageError(`--cascade reads a CSV or JSONL file (prompt, weak_answer, weak_correct, strong_correct) or RouteLLM's gsm8k_responses.csv, got ${basename(path)}`, '--data');
   const header = (await readFile(path, 'utf8')).split('\n', 1)[0] ?? '';
-  return /(^|,)"?weak_answer"?(,|$)/.test(header.trim()) ? loadCascadeLog(path) : loadGsm8kResponses(path);
+  // A space after a comma (" weak_answer") still makes it a cascade log: its loader then names the header's mistake.
+  return /(^|,)\s*"?\s*weak_answer\s*"?\s*(,|$)/.test(header.trim()) ? loadCascadeLog(path) : loadGsm8kResponses(path);
 }
 
 /** `llmrr router train --cascade`: trains the learned cascade scorer on every prompt and writes its artifact. */
 export async function routerTrainCascade(input: CascadeTrainInput, ctx: CliContext): Promise<ExitCode> {
+  const out = resolve(ctx.cwd, input.out);
+  checkOutPath('--out', out);
   const examples = await readFlagInput('--data', () => cascadeTrainingData(input.dataPath));
   ctx.stderr.write(`training the cascade scorer on ${input.dataName}: ${examples.length} prompts\n`);
   const artifact = trainCascadeScorerArtifact(examples, { data: input.dataName, ...(input.seed !== undefined ? { seed: input.seed } : {}) });
-  const out = resolve(ctx.cwd, input.out);
-  await mkdir(dirname(out), { recursive: true });
   const text = `${JSON.stringify(artifact, null, 1)}\n`;
   // Never write a file the router would refuse to load.
   parseCascadeScorer(JSON.parse(text), out, '--out');
-  await writeFile(out, text);
+  await writeOutFile('--out', out, text);
   const t = artifact.training;
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
   ctx.stdout.write(

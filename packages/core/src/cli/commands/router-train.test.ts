@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,6 +77,21 @@ describe('llmrr router train', () => {
     const line = /^llmrr router: --data: Routing data one\.jsonl: has outcomes of only model "big": routing data needs outcomes of at least 2 models on the same prompts \(see llmrr router --help\)\n$/;
     expect({ code: train.code, stderr: train.stderr, written: existsSync(join(dir, 'one.json')) }).toEqual({ code: 2, stderr: expect.stringMatching(line), written: false });
     expect({ code: evaluated.code, stderr: evaluated.stderr, written: existsSync(join(dir, 'one-report.json')) }).toEqual({ code: 2, stderr: expect.stringMatching(line), written: false });
+  });
+
+  it('an --out that cannot be written (a folder, a path under a file) is a usage error naming --out, found before training or evaluating', async () => {
+    mkdirSync(join(dir, 'out-folder'), { recursive: true });
+    writeFileSync(join(dir, 'out-file'), 'not a folder\n');
+    const cases: string[][] = [
+      ['train', '--data', 'pair.jsonl', '--out', 'out-folder', '--hash-dim', '256', '--predictor', 'logistic'],
+      ['train', '--data', 'pair.jsonl', '--out', 'out-file/model.json', '--hash-dim', '256', '--predictor', 'logistic'],
+      ['eval', '--data', 'pair.jsonl', '--out', 'out-file/report.json', '--hash-dim', '256', '--predictors', 'logistic'],
+    ];
+    for (const args of cases) {
+      const r = await router(args);
+      expect({ args, code: r.code, stdout: r.stdout, line: r.stderr }).toEqual({ args, code: 2, stdout: '', line: expect.stringMatching(/^llmrr router: --out: cannot write .*(is a folder|is not a folder).*\(see llmrr router --help\)\n$/) });
+    }
+    expect(readFileSync(join(dir, 'out-file'), 'utf8')).toBe('not a folder\n');
   });
 
   it('eval --model on data with a model the router model lacks is a usage error naming --model and the model', async () => {

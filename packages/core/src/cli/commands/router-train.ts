@@ -1,5 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { choiceOfModels, loadDataset } from '../../learning/datasets/load-dataset.js';
 import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
 import { MAX_BAG } from '../../learning/predictors/bagged-predictor.js';
@@ -10,6 +9,7 @@ import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { readFlagInput } from '../flag-input.js';
+import { checkOutPath, writeOutFile } from '../out-file.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
 import type { MultitaskOptions } from '../../learning/augment/multitask.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
@@ -107,6 +107,8 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   const seed = intFlag(values.seed, '--seed', 0);
   const bag = intFlag(values.bag, '--bag', 1, MAX_BAG);
   const featureGroups = parseFeatureGroups(values.features);
+  const out = resolve(ctx.cwd, values.out);
+  checkOutPath('--out', out);
   const dataPath = resolveDataPath(values.data, ctx.env, ctx.cwd);
   const dataset = await readFlagInput('--data', async () => choiceOfModels(await loadDataset(dataPath)));
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
@@ -146,8 +148,6 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
     throw flagRefusal(e);
   }
   if (augment) artifact.training.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}), ...(augment.infold ? { infold: augment.infold.reports } : {}) };
-  const out = resolve(ctx.cwd, values.out);
-  await mkdir(dirname(out), { recursive: true });
   let text: string;
   try {
     text = JSON.stringify(artifact);
@@ -156,7 +156,7 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
     if (!(e instanceof RangeError)) throw e;
     throw new CliUsageError(`the trained model is too large to write as one JSON file${bag !== undefined && bag > 1 ? ' (lower --bag)' : ''}: ${e.message}`, bag !== undefined && bag > 1 ? '--bag' : '--data');
   }
-  await writeFile(out, `${text}\n`);
+  await writeOutFile('--out', out, `${text}\n`);
   const summary = { out, models: artifact.models, chosen: artifact.training.chosen, examples: artifact.training.examples, validation: artifact.training.validation };
   ctx.stdout.write(
     values.json

@@ -24,8 +24,14 @@ export async function loadCascadeLog(file: string): Promise<CascadeScorerExample
     throw datasetError(file, 'not found');
   }
   const jsonl = file.endsWith('.jsonl');
-  const raw: Array<Record<string, unknown>> = jsonl ? parseJsonl(text, file) : parseCsv(text, file).rows;
+  const csv = jsonl ? undefined : parseCsv(text, file);
+  const raw: Array<Record<string, unknown>> = csv ? csv.rows : parseJsonl(text, file);
   if (raw.length === 0) throw datasetError(file, 'no rows');
+  // A CSV header without a required column (" weak_answer" after a comma and a space, a typo) is the header's mistake.
+  const absent = csv && CASCADE_LOG_COLUMNS.find((c) => !csv.columns.includes(c));
+  if (csv && absent) {
+    throw datasetError(file, `the header has no column ${JSON.stringify(absent)} (required: ${CASCADE_LOG_COLUMNS.join(', ')}; the header names ${csv.columns.map((c) => JSON.stringify(c)).join(', ')})`, 'line 1');
+  }
   return raw.map((r, i) => {
     const where = recordPlace(r, i);
     for (const c of CASCADE_LOG_COLUMNS) {

@@ -1,6 +1,7 @@
 import { datasetError } from '../datasets/dataset-error.js';
 import { ROUTELLM_STRONG, ROUTELLM_WEAK } from '../datasets/load-routellm.js';
 import { parseOutcome, readCsv } from '../datasets/read-csv.js';
+import { recordPlace } from '../datasets/record-line.js';
 import type { RoutingExample } from '../datasets/types.js';
 
 /** A RouteLLM GSM8K prompt with both models' correctness and their answers. */
@@ -26,7 +27,7 @@ export async function loadGsm8kResponses(file: string, task = 'gsm8k'): Promise<
     id: `${task}/${i}`,
     prompt: r['prompt'] ?? '',
     task,
-    quality: [parseOutcome(r[ROUTELLM_WEAK], file, `row ${i + 2} ${ROUTELLM_WEAK}`), parseOutcome(r[ROUTELLM_STRONG], file, `row ${i + 2} ${ROUTELLM_STRONG}`)],
+    quality: [parseOutcome(r[ROUTELLM_WEAK], file, `${recordPlace(r, i)} ${ROUTELLM_WEAK}`), parseOutcome(r[ROUTELLM_STRONG], file, `${recordPlace(r, i)} ${ROUTELLM_STRONG}`)],
     weakResponse: r[weakCol] ?? '',
     strongResponse: r[strongCol] ?? '',
   }));

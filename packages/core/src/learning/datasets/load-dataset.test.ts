@@ -74,10 +74,40 @@ describe('loadDataset formats', () => {
     expect((e as LLMError).code).toBe('invalid_request');
     expect((e as LLMError).message).toMatch(/line 2 quality: expected a number in \[0,1\] or true\/false, got "1.5"/);
     const missing = write('missing.csv', 'prompt_id,prompt,quality\n1,p,1\n');
-    await expect(loadDataset(missing)).rejects.toThrow(/line 2 model: missing/);
+    await expect(loadDataset(missing)).rejects.toThrow(/line 1: the header has no column "model"/);
     const split = write('split.jsonl', '{"prompt_id":"a","prompt":"p","model":"m","quality":1,"split":"dev"}\n');
     await expect(loadDataset(split)).rejects.toThrow(/split: expected "train" or "test", got "dev"/);
     await expect(loadDataset(join(dir, 'nope'))).rejects.toThrow(/not found/);
+  });
+
+  it('RouterBench and RouteLLM CSVs name the file line of a bad cell (after multi-line prompts); a hex cost is refused', async () => {
+    const header = ',sample_id,prompt,eval_name,a,b,a|model_response,b|model_response,a|total_cost,b|total_cost,oracle_model_to_route_to';
+    const prompt = '"[\'line one\nline two\nline three\']"';
+    const rbQuality = write('rb-bad/arc_test.csv', `${header}\n0,arc.1,${prompt},arc,1.0,0.0,x,y,0.001,0.01,a\n1,arc.2,${prompt},arc,2.0,1.0,x,y,0.001,0.01,a\n`);
+    await expect(loadDataset(rbQuality)).rejects.toThrow(/line 7 a: expected a quality in \[0,1\] or True\/False, got "2.0"/);
+    const rbCost = write('rb-hex/arc_test.csv', `${header}\n0,arc.1,${prompt},arc,1.0,0.0,x,y,0.001,0x10,a\n`);
+    await expect(loadDataset(rbCost)).rejects.toThrow(/line 4 b\|total_cost: expected a cost in USD, got "0x10"/);
+    const rl = write('rl-bad/mmlu_x.csv', `prompt,${ROUTELLM_WEAK},${ROUTELLM_STRONG}\n"a\nb\nc",True,False\nq,True,maybe\n`);
+    await expect(loadDataset(rl)).rejects.toThrow(new RegExp(`line 5 ${ROUTELLM_STRONG}: expected a quality in \\[0,1\\] or True/False, got "maybe"`));
+  });
+
+  it('a folder mixing formats (open-7B JSON beside a long-format CSV, RouterBench CSVs beside JSONL) is refused naming the stray file, not read in part', async () => {
+    write('mixed-o7/gsm8k-train.json', JSON.stringify([{ question: 'q1', scores: { m1: 1, m2: 0 } }, { question: 'q2', scores: { m1: 0, m2: 1 } }]));
+    write('mixed-o7/my-logs.csv', 'prompt_id,prompt,model,quality\n1,hi,m1,1\n1,hi,m2,0\n');
+    const o7 = await loadDataset(join(dir, 'mixed-o7')).catch((e: unknown) => e);
+    expect(LLMError.isInstance(o7) ? o7.message : 'loaded').toMatch(/mixed-o7: data: .*my-logs\.csv.*one format per folder/);
+    const header = ',sample_id,prompt,eval_name,a,b,a|model_response,b|model_response,a|total_cost,b|total_cost,oracle_model_to_route_to';
+    write('mixed-rb/arc_test.csv', `${header}\n0,arc.1,['q'],arc,1.0,0.0,x,y,0.001,0.01,a\n`);
+    write('mixed-rb/extra.jsonl', '{"prompt_id":"a","prompt":"p","model":"a","quality":1}\n');
+    const rb = await loadDataset(join(dir, 'mixed-rb')).catch((e: unknown) => e);
+    expect(LLMError.isInstance(rb) ? rb.message : 'loaded').toMatch(/mixed-rb: data: .*extra\.jsonl.*one format per folder/);
+  });
+
+  it('an MT-Bench folder with a broken JSONL line is an invalid_request naming the file and line, not a bare SyntaxError', async () => {
+    write('mt/question.jsonl', '{"question_id":1,"turns":["hi"]}\n{"question_id":2,"turns":["yo"]\n');
+    write('mt/judgements.jsonl', `{"question_id":1,"model":"${ROUTELLM_WEAK}","score":5,"turn":1}\n`);
+    const e = await loadDataset(join(dir, 'mt')).catch((x: unknown) => x);
+    expect(LLMError.isInstance(e) ? { code: e.code, message: e.message } : e).toEqual({ code: 'invalid_request', message: expect.stringMatching(/question\.jsonl: line 2: not a JSON object/) });
   });
 });
 

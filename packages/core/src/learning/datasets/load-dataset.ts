@@ -41,12 +41,27 @@ async function loadDir(dir: string): Promise<RoutingDataset> {
   if (has('gsm8k_responses.csv')) return loadRouteLlm(dir, 'gsm8k');
   const csv = entries.filter((e) => e.endsWith('.csv')).sort();
   const json = entries.filter((e) => e.endsWith('.json')).sort();
+  const jsonl = entries.filter((e) => e.endsWith('.jsonl')).sort();
+  // A folder holds one format: a file of another one is refused by name, never left out without a word.
+  const oneFormat = (format: string, stray: string[]) => {
+    if (stray.length > 0) throw datasetError(dir, `holds ${format} and also ${stray.slice(0, 3).map((f) => JSON.stringify(f)).join(', ')}${stray.length > 3 ? ` (and ${stray.length - 3} more)` : ''}: one format per folder (give a long-format file as --data itself)`, 'data');
+  };
   if (csv.length > 0) {
     const head = await firstLine(join(dir, csv[0]!));
-    if (head.includes('|total_cost')) return loadRouterBench(dir, true);
-    if (head.includes(ROUTELLM_WEAK) && head.includes(ROUTELLM_STRONG)) return loadRouteLlm(dir, 'mmlu');
+    if (head.includes('|total_cost')) {
+      oneFormat('RouterBench CSV files', [...json, ...jsonl]);
+      return loadRouterBench(dir, true);
+    }
+    // RouteLLM's mmlu folder holds contaminated_prompts.jsonl beside the subject CSVs.
+    if (head.includes(ROUTELLM_WEAK) && head.includes(ROUTELLM_STRONG)) {
+      oneFormat('RouteLLM CSV files', json);
+      return loadRouteLlm(dir, 'mmlu');
+    }
   }
-  if (json.length > 0) return loadOpen7b(dir, true);
+  if (json.length > 0) {
+    oneFormat('RouterDC open-7B .json files', [...csv, ...jsonl]);
+    return loadOpen7b(dir, true);
+  }
   throw datasetError(dir, `no routing data recognized in folder "${basename(dir)}"`, 'data');
 }
 

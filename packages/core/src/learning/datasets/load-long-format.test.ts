@@ -117,6 +117,35 @@ describe('generic long format: value types', () => {
     const yes = await load(write('yes.csv', 'prompt_id,prompt,model,quality\np1,a,m,yes\np1,a,n,0\n'));
     expect(yes instanceof Error ? yes.message : 'loaded').toMatch(/line 2 quality: expected a number in \[0,1\] or true\/false, got "yes"/);
   });
+
+  it('a CSV header lacking a required column (spaces after the commas, a misspelling) is an error naming line 1 and the header, not "missing" on every row', async () => {
+    const spaced = await load(write('spaced-header.csv', 'prompt_id, prompt, model, quality\np1,a,m,1\np1,a,n,0\n'));
+    expect(spaced instanceof Error ? spaced.message.replace(/^Routing data [^:]*: /, '') : 'loaded').toMatch(/^line 1: the header has no column "prompt" \(required: prompt_id, prompt, model, quality; the header names "prompt_id", " prompt", " model", " quality"\)/);
+    const typo = await load(write('typo-header.csv', 'prompt_id,prompt,model,qualty\np1,a,m,1\n'));
+    expect(typo instanceof Error ? typo.message.replace(/^Routing data [^:]*: /, '') : 'loaded').toMatch(/^line 1: the header has no column "quality"/);
+    // A header alone, or an empty file: no rows.
+    expect(await load(write('header-only.csv', 'prompt_id,prompt,model,quality\n')).then((d) => (d instanceof Error ? d.message : 'loaded'))).toMatch(/: no rows$/);
+    expect(await load(write('empty.csv', '')).then((d) => (d instanceof Error ? d.message : 'loaded'))).toMatch(/: no rows$/);
+  });
+
+  it('a JSONL line with a trailing comma (a JSON array cut into lines) is refused naming its line once', async () => {
+    const d = await load(write('trailing-comma.jsonl', '{"prompt_id":"a","prompt":"p","model":"m","quality":1}\n\n{"prompt_id":"a","prompt":"p","model":"n","quality":0},\n'));
+    expect(d instanceof Error ? d.message.replace(/^Routing data [^:]*: /, '') : 'loaded').toMatch(/^line 3: not a JSON object \(/);
+  });
+
+  it('a quality or cost written as hex, binary or octal ("0x1", "0b1", "0o1") is refused, not read as the number JavaScript makes of it', async () => {
+    const errorOf = async (name: string, text: string) => {
+      const d = await load(write(name, text));
+      return d instanceof Error ? d.message.replace(/^.*: line/, 'line') : d.examples.map((e) => [e.quality, e.cost]);
+    };
+    const head = 'prompt_id,prompt,model,quality,cost_usd\np1,a,m,1,0.5\n';
+    expect(await errorOf('hex-quality.csv', `${head}p1,a,n,0x1,0.5\n`)).toMatch(/^line 3 quality: expected a number in \[0,1\] or true\/false, got "0x1"/);
+    expect(await errorOf('bin-quality.csv', `${head}p1,a,n,0b1,0.5\n`)).toMatch(/^line 3 quality: expected a number in \[0,1\] or true\/false, got "0b1"/);
+    expect(await errorOf('oct-cost.csv', `${head}p1,a,n,0,0o7\n`)).toMatch(/^line 3 cost_usd: expected a cost in USD >= 0, got "0o7"/);
+    expect(await errorOf('hex-cost.jsonl', jsonl([{ prompt_id: 'p1', prompt: 'a', model: 'm', quality: 1, cost_usd: 1 }, { prompt_id: 'p1', prompt: 'a', model: 'n', quality: 0, cost_usd: '0x10' }]))).toMatch(/^line 2 cost_usd: expected a cost in USD >= 0, got "0x10"/);
+    // Decimal text in every usual spelling still reads as its number.
+    expect(await errorOf('decimal.csv', `${head}p1,a,n, .5 ,1e-3\np2,b,m,+1.0,2E0\np2,b,n,0.,0\n`)).toEqual([[[1, 0.5], [0.5, 0.001]], [[1, 0], [2, 0]]]);
+  });
 });
 
 describe('generic long format: lines of multi-line CSV records', () => {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { datasetError } from './dataset-error.js';
-import { parseCsv } from './read-csv.js';
+import { decimal, parseCsv } from './read-csv.js';
 import { recordPlace, setRecordLine } from './record-line.js';
 import type { RoutingDataset, RoutingExample, Split } from './types.js';
 
@@ -32,8 +32,14 @@ export const LONG_FORMAT_COLUMNS = ['prompt_id', 'prompt', 'model', 'quality'] a
  */
 export async function loadLongFormat(file: string): Promise<RoutingDataset> {
   const text = await readFile(file, 'utf8');
-  const raw: Array<Record<string, unknown>> = file.endsWith('.jsonl') ? parseJsonl(text, file) : parseCsv(text, file).rows;
-  return longFormatDataset(raw, file);
+  if (file.endsWith('.jsonl')) return longFormatDataset(parseJsonl(text, file), file);
+  const { columns, rows } = parseCsv(text, file);
+  // A header without a required column (" prompt" after a comma and a space, a typo) is the header's mistake, not every row's.
+  const absent = rows.length > 0 ? LONG_FORMAT_COLUMNS.find((c) => !columns.includes(c)) : undefined;
+  if (absent !== undefined) {
+    throw datasetError(file, `the header has no column ${JSON.stringify(absent)} (required: ${LONG_FORMAT_COLUMNS.join(', ')}; the header names ${columns.map((c) => JSON.stringify(c)).join(', ')})`, 'line 1');
+  }
+  return longFormatDataset(rows, file);
 }
 
 /** JSONL text -> one object per non-empty line (a line that is not a JSON object throws, naming it). */
@@ -47,7 +53,7 @@ export function parseJsonl(text: string, file: string): Array<Record<string, unk
       v = JSON.parse(line) as unknown;
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
     } catch (e) {
-      throw datasetError(file, `line ${i + 1} is not a JSON object (${e instanceof Error ? e.message : String(e)})`, `line ${i + 1}`);
+      throw datasetError(file, `not a JSON object (${e instanceof Error ? e.message : String(e)})`, `line ${i + 1}`);
     }
     setRecordLine(v, i + 1);
     out.push(v as Record<string, unknown>);
@@ -140,7 +146,7 @@ function validateRow(r: Record<string, unknown>, place: string, file: string): L
   const row: LongFormatRow = { prompt_id: String(id), prompt: r['prompt'] as string, model: r['model'] as string, quality };
   const cost = r['cost_usd'];
   if (!isBlank(cost)) {
-    const c = typeof cost === 'number' || typeof cost === 'string' ? Number(cost) : NaN;
+    const c = typeof cost === 'number' ? cost : typeof cost === 'string' ? decimal(cost) : NaN;
     if (!Number.isFinite(c) || c < 0) throw datasetError(file, `expected a cost in USD >= 0, got ${shown(cost)}`, where('cost_usd'));
     row.cost_usd = c;
   }
@@ -165,7 +171,7 @@ function outcome(v: unknown): number {
   const t = v.trim();
   if (/^true$/i.test(t)) return 1;
   if (/^false$/i.test(t)) return 0;
-  return Number(t);
+  return decimal(t);
 }
 
 /** A value for an error message: its JSON, cut short. */

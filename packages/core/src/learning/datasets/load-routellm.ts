@@ -1,7 +1,9 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { datasetError } from './dataset-error.js';
+import { parseJsonl } from './load-long-format.js';
 import { parseOutcome, readCsv } from './read-csv.js';
+import { recordPlace } from './record-line.js';
 import type { RoutingDataset, RoutingExample } from './types.js';
 
 /** RouteLLM's weak and strong model (its evaluation data compares these two). */
@@ -22,7 +24,7 @@ export async function loadRouteLlmCsv(file: string, task?: string): Promise<Rout
     id: `${name}/${i}`,
     prompt: r['prompt'] ?? '',
     task: name,
-    quality: [parseOutcome(r[ROUTELLM_WEAK], file, `row ${i + 2} ${ROUTELLM_WEAK}`), parseOutcome(r[ROUTELLM_STRONG], file, `row ${i + 2} ${ROUTELLM_STRONG}`)],
+    quality: [parseOutcome(r[ROUTELLM_WEAK], file, `${recordPlace(r, i)} ${ROUTELLM_WEAK}`), parseOutcome(r[ROUTELLM_STRONG], file, `${recordPlace(r, i)} ${ROUTELLM_STRONG}`)],
   }));
 }
 
@@ -55,16 +57,17 @@ interface MtJudgement {
  */
 export async function loadRouteLlmMtBench(dir: string): Promise<RoutingExample[]> {
   const questions = new Map<number, string[]>();
-  for (const line of (await readFile(join(dir, 'question.jsonl'), 'utf8')).split('\n')) {
-    if (!line.trim()) continue;
-    const q = JSON.parse(line) as { question_id: number; turns: string[] };
-    questions.set(q.question_id, q.turns);
+  const questionFile = join(dir, 'question.jsonl');
+  for (const [i, q] of parseJsonl(await readFile(questionFile, 'utf8'), questionFile).entries()) {
+    const turns = q['turns'];
+    if (!Array.isArray(turns) || !turns.every((t) => typeof t === 'string')) throw datasetError(questionFile, 'expected a list of strings', `${recordPlace(q, i)} turns`);
+    questions.set(q['question_id'] as number, turns as string[]);
   }
   const scores = new Map<string, number[]>();
   const models = [ROUTELLM_WEAK, ROUTELLM_STRONG];
-  for (const line of (await readFile(join(dir, 'judgements.jsonl'), 'utf8')).split('\n')) {
-    if (!line.trim()) continue;
-    const j = JSON.parse(line) as MtJudgement;
+  const judgementFile = join(dir, 'judgements.jsonl');
+  for (const row of parseJsonl(await readFile(judgementFile, 'utf8'), judgementFile)) {
+    const j = row as unknown as MtJudgement;
     const m = models.indexOf(j.model);
     if (m < 0 || typeof j.score !== 'number' || j.score < 0) continue;
     const key = `${j.question_id}/${j.turn}`;

@@ -2,7 +2,8 @@ import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { datasetError } from './dataset-error.js';
 import { pythonListText } from './python-list-text.js';
-import { parseOutcome, readCsv } from './read-csv.js';
+import { decimal, parseOutcome, readCsv } from './read-csv.js';
+import { recordPlace } from './record-line.js';
 import type { RoutingDataset, RoutingExample, Split } from './types.js';
 
 const COST_SUFFIX = '|total_cost';
@@ -26,11 +27,11 @@ export async function loadRouterBenchCsv(file: string): Promise<{ models: string
       id: `${fileTask}/${split ?? 'all'}/${r['sample_id'] || i}`,
       prompt: pythonListText(r['prompt'] ?? ''),
       task,
-      quality: models.map((m) => parseOutcome(r[m], file, `row ${i + 2} ${m}`)),
+      quality: models.map((m) => parseOutcome(r[m], file, `${recordPlace(r, i)} ${m}`)),
       cost: models.map((m) => {
         const v = (r[`${m}${COST_SUFFIX}`] ?? '').trim();
-        const n = v === '' ? NaN : Number(v);
-        if (v !== '' && (!Number.isFinite(n) || n < 0)) throw datasetError(file, `expected a cost in USD, got "${v}"`, `row ${i + 2} ${m}${COST_SUFFIX}`);
+        const n = v === '' ? NaN : decimal(v);
+        if (v !== '' && (!Number.isFinite(n) || n < 0)) throw datasetError(file, `expected a cost in USD, got "${v}"`, `${recordPlace(r, i)} ${m}${COST_SUFFIX}`);
         return n;
       }),
     };

@@ -101,7 +101,18 @@ export function parseOutcome(value: string | undefined, file: string, field: str
   if (v === '') return NaN;
   if (/^true$/i.test(v)) return 1;
   if (/^false$/i.test(v)) return 0;
-  const n = Number(v);
+  const n = decimal(v);
   if (!Number.isFinite(n) || n < 0 || n > 1) throw datasetError(file, `expected a quality in [0,1] or True/False, got "${v.slice(0, 40)}"`, field);
   return n;
+}
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/**
+ * Decimal text (`1`, `0.5`, `.5`, `+1.0`, `1e-3`; blanks around it ignored) -> its number; anything else -> NaN.
+ * Unlike `Number()`, never reads hex, binary or octal (`0x1`, `0b1`, `0o1`) or `Infinity`.
+ */
+export function decimal(text: string): number {
+  const t = text.trim();
+  return DECIMAL.test(t) ? Number(t) : NaN;
 }

@@ -85,6 +85,9 @@ export function checkFeatureSpec(spec: FeatureSpec, path = 'features'): number {
   const bad = (field: string, message: string) => new LLMError({ code: 'invalid_request', message: `Router model ${path}.${field}: ${message}`, param: `${path}.${field}` });
   const sized = (field: string, a: unknown, n: number) => {
     if (a !== undefined && (!Array.isArray(a) || a.length !== n)) throw bad(field, `expected ${n} values, got ${Array.isArray(a) ? a.length : JSON.stringify(a)}`);
+    // Text would be coerced by some arithmetic and concatenated by the rest: only finite numbers.
+    const at = Array.isArray(a) ? a.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v)) : -1;
+    if (at >= 0) throw bad(`${field}.${at}`, `${JSON.stringify((a as unknown[])[at])?.slice(0, 40)} is not a finite number`);
   };
   if (!Number.isInteger(spec?.hashDim) || spec.hashDim < 0) throw bad('hashDim', `expected a whole number >= 0, got ${JSON.stringify(spec?.hashDim)}`);
   if (spec.embedding && (!Number.isInteger(spec.embedding.dim) || spec.embedding.dim < 1)) throw bad('embedding.dim', `expected a whole number >= 1, got ${JSON.stringify(spec.embedding.dim)}`);

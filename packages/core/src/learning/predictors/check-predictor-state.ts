@@ -18,13 +18,21 @@ function length(path: string, a: unknown, expected: number, what: string): void 
   if (a.length !== expected) throw mismatch(path, `${what} has ${a.length} values, expected ${expected}`);
 }
 
+/** `length`, and every entry a finite number: a weight of text, `null` or an object would predict NaN (or concatenate). */
+function numbers(path: string, a: unknown, expected: number, what: string): void {
+  length(path, a, expected, what);
+  (a as unknown[]).forEach((v, i) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw mismatch(`${path}.${i}`, `${JSON.stringify(v)?.slice(0, 40) ?? String(v)} is not a finite number`);
+  });
+}
+
 function weights(path: string, w: SparseWeights, dim: number, cols: number): void {
   size(`${path}.cols`, w?.cols, cols, 'the number of weight columns');
   if (!Array.isArray(w.rows)) throw mismatch(`${path}.rows`, 'rows is not an array');
   length(`${path}.values`, w.values, w.rows.length, 'values (one per entry of rows)');
   w.rows.forEach((r, i) => {
     if (!Number.isInteger(r) || r < 0 || r >= dim) throw mismatch(`${path}.rows.${i}`, `row ${JSON.stringify(r)} is outside the ${dim} input features`);
-    length(`${path}.values.${i}`, w.values[i], cols, 'a weight row');
+    numbers(`${path}.values.${i}`, w.values[i], cols, 'a weight row');
   });
 }
 
@@ -37,9 +45,9 @@ function block(path: string, b: [number, number], dim: number): void {
 function twoLayer(path: string, s: TwoLayerState, dim: number): number {
   inputSize(`${path}.dim`, s.dim, dim);
   weights(`${path}.w1`, s.w1, dim, s.hidden);
-  length(`${path}.b1`, s.b1, s.hidden, 'b1');
-  length(`${path}.w2`, s.w2, s.hidden * s.outputs, 'w2 (hidden x outputs)');
-  length(`${path}.b2`, s.b2, s.outputs, 'b2');
+  numbers(`${path}.b1`, s.b1, s.hidden, 'b1');
+  numbers(`${path}.w2`, s.w2, s.hidden * s.outputs, 'w2 (hidden x outputs)');
+  numbers(`${path}.b2`, s.b2, s.outputs, 'b2');
   return s.outputs;
 }
 
@@ -56,7 +64,7 @@ export function checkPredictorState(s: PredictorState, dim: number, path = 'pred
       return s.mean.length;
     case 'logistic':
       inputSize(`${path}.dim`, s.dim, dim);
-      length(`${path}.bias`, s.bias, s.outputs, 'bias (one per output)');
+      numbers(`${path}.bias`, s.bias, s.outputs, 'bias (one per output)');
       weights(`${path}.weights`, s.weights, dim, s.outputs);
       return s.outputs;
     case 'mf':
@@ -64,7 +72,7 @@ export function checkPredictorState(s: PredictorState, dim: number, path = 'pred
       return twoLayer(path, s, dim);
     case 'gain':
       inputSize(`${path}.dim`, s.dim, dim);
-      length(`${path}.bias`, s.bias, s.weights?.cols ?? -1, 'bias (one per class)');
+      numbers(`${path}.bias`, s.bias, s.weights?.cols ?? -1, 'bias (one per class)');
       weights(`${path}.weights`, s.weights, dim, s.weights.cols);
       return 2;
     case 'gain-mlp':

@@ -35,6 +35,26 @@ describe('trainRouterModel', () => {
 });
 
 describe('evaluateDataset', () => {
+  it('a damaged artifact whose weights are not numbers (text, null, an object) is refused naming the field, never predicted with', () => {
+    const logistic = JSON.parse(JSON.stringify(trainRouterModel(syntheticDataset(), { hashDim: 1 << 10, kinds: ['logistic'], select: 'logistic' }))) as { predictor: { kind: string; bias: unknown[]; weights: { values: unknown[][] } } };
+    expect(logistic.predictor.kind).toBe('logistic');
+    for (const bad of ['0.1', null, { v: 1 }]) {
+      const weight = structuredClone(logistic);
+      weight.predictor.weights.values[0]![0] = bad;
+      expect(() => parseRouterModel(JSON.stringify(weight))).toThrow(/predictor\.weights\.values\.0\.0: .*not a finite number/);
+      const bias = structuredClone(logistic);
+      bias.predictor.bias[1] = bad;
+      expect(() => parseRouterModel(JSON.stringify(bias))).toThrow(/predictor\.bias\.1: .*not a finite number/);
+    }
+    const mlp = JSON.parse(JSON.stringify(trainRouterModel(syntheticDataset(), { hashDim: 1 << 10, kinds: ['mlp'], select: 'mlp' }))) as { predictor: { kind: string; w2: unknown[]; b1: unknown[] } };
+    expect(mlp.predictor.kind).toBe('mlp');
+    mlp.predictor.w2[3] = 'x';
+    expect(() => parseRouterModel(JSON.stringify(mlp))).toThrow(/predictor\.w2\.3: .*not a finite number/);
+    const std = structuredClone(logistic) as unknown as { features: { analysisStd: unknown[] } };
+    std.features.analysisStd[2] = '0.5';
+    expect(() => parseRouterModel(JSON.stringify(std))).toThrow(/features\.analysisStd\.2: "0\.5" is not a finite number/);
+  });
+
   it('many models with costs: the router beats the zero-router hull and reaches 95% of the best model cheaply', () => {
     const r = evaluateDataset(syntheticDataset(), FAST);
     expect(r.mode).toBe('many-model');
