@@ -7,23 +7,13 @@
  * and answer chunks with such text, read raw (each frame is JSON.stringify of its own parse) and with the openai client.
  */
 import type { StreamPart } from '@llmrr/core';
-import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
+import { seededRandom as random, startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RoutePart } from '../streaming/open-stream.js';
 import { send } from '../test-support/raw-http.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 import { ChatStreamEncoder, dataFrame } from './chat-stream-encoder.js';
 
-/** mulberry32: the same text on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 type Rng = () => number;
 
 /** One piece of generated text: a code unit of a kind JSON treats apart, or a plain run. */

@@ -9,17 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import type { StreamPart } from '../../spec/index.js';
 import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
+import { seededRandom as random } from '../../util/seeded-random.js';
 
-/** mulberry32: the same streams on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rng = () => number;
 const pick = <T>(r: Rng, pool: readonly T[]): T => pool[Math.floor(r() * pool.length)]!;

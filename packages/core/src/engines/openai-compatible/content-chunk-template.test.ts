@@ -4,6 +4,7 @@ import { ContentChunkTemplate, type TemplateField } from './content-chunk-templa
 import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
 import type { OpenAIChatChunk } from './openai-wire-schemas.js';
 import { readOpenAIChunk } from './read-openai-chunk.js';
+import { seededRandom as random } from '../../util/seeded-random.js';
 
 const envelope = { id: 'chatcmpl-9', object: 'chat.completion.chunk', created: 1754123456, model: 'gpt-4o-mini', system_fingerprint: 'fp_1' };
 const contentChunk = (content: string) => JSON.stringify({ ...envelope, choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }] });
@@ -31,16 +32,6 @@ function fullRead(data: string): { content: unknown; rest: string } | undefined 
   }
 }
 
-/** A seeded generator (mulberry32), so the property test is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pieces = ['a', ' ', 'é', '日本', '🦊', '"', '\\', '\n', '\t', '\u0001', '\u2028', '/', '}', ']', ',', ':', '"content":', '\\"'];
 
