@@ -260,26 +260,9 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: a ledger write whose a
   afterAll(() => dropSharedState(TEST, services, run, undefined), 60_000);
 
   it('a lost answer: the retry writes nothing more, 200 with one row; no answer to either write: a 500 internal not to retry, logged, the row there once', async () => {
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', tsx, '--input-type=module', '-e', LEDGER_SCENARIO], {
-      cwd: dirname(fileURLToPath(import.meta.url)),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_OPTIONS: '', ADMIN_KEY: ADMIN, REDIS_URL: services.redisUrl!, PG_URL: services.postgresUrl!, PREFIX: run.prefix, SCHEMA: run.schema, TIMEOUT_MS: String(TIMEOUT_MS), CONFIG: JSON.stringify(CONFIG) },
-    });
-    let output = '';
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     // A hang guard far past the bounds (300 ms + 1 s per write, 5 s for a new connection): before them, a write
     // waited for TCP.
-    const o = await new Promise<LedgerOutcome>((resolve, reject) => {
-      const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
-      child.once('exit', () => {
-        clearTimeout(guard);
-        const line = output.split('\n').find((l) => l.startsWith('RESULT '));
-        if (!line) reject(new Error(`the scenario printed no result:\n${output}`));
-        else resolve(JSON.parse(line.slice('RESULT '.length)) as LedgerOutcome);
-      });
-    });
+    const o = await runScenario<LedgerOutcome>(LEDGER_SCENARIO, run);
     expect(o.error).toBeUndefined();
     expect(o.held.status, o.held.body).toBe(200);
     expect(o.heldRows).toEqual([`${o.held.id} success`]);
@@ -376,25 +359,8 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: an admin change whose 
   afterAll(() => dropSharedState(TEST, services, run, undefined), 60_000);
 
   it('applied: 200 and its audit entry; never reached PostgreSQL: 503 store_unavailable, not applied, not audited', async () => {
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', tsx, '--input-type=module', '-e', ADMIN_COMMIT_SCENARIO], {
-      cwd: dirname(fileURLToPath(import.meta.url)),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_OPTIONS: '', ADMIN_KEY: ADMIN, REDIS_URL: services.redisUrl!, PG_URL: services.postgresUrl!, PREFIX: run.prefix, SCHEMA: run.schema, TIMEOUT_MS: String(TIMEOUT_MS), CONFIG: JSON.stringify(CONFIG) },
-    });
-    let output = '';
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const o = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      // A hang guard far past the bounds (300 ms + 1 s for the change, the same for its read-back).
-      const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
-      child.once('exit', () => {
-        clearTimeout(guard);
-        const line = output.split('\n').find((l) => l.startsWith('RESULT '));
-        if (!line) reject(new Error(`the scenario printed no result:\n${output}`));
-        else resolve(JSON.parse(line.slice('RESULT '.length)) as Record<string, unknown>);
-      });
-    });
+    // A hang guard far past the bounds (300 ms + 1 s for the change, the same for its read-back).
+    const o = await runScenario<Record<string, unknown>>(ADMIN_COMMIT_SCENARIO, run);
     expect(o).toEqual({
       applied: { status: 200, audit: null, name: 'Acme 2' },
       appliedAudited: 1,
@@ -404,3 +370,28 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: an admin change whose 
     });
   }, 120_000);
 });
+
+/**
+ * Runs a scenario script in a child process (tsx, the package sources) with the shared services and `run`'s schema and
+ * prefix, and gives what it printed as `RESULT <json>`; killed after 90 s (a hang guard far past every bound).
+ */
+async function runScenario<T>(script: string, run: { schema: string; prefix: string }): Promise<T> {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', tsx, '--input-type=module', '-e', script], {
+    cwd: dirname(fileURLToPath(import.meta.url)),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '', ADMIN_KEY: ADMIN, REDIS_URL: services.redisUrl!, PG_URL: services.postgresUrl!, PREFIX: run.prefix, SCHEMA: run.schema, TIMEOUT_MS: String(TIMEOUT_MS), CONFIG: JSON.stringify(CONFIG) },
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  return new Promise<T>((resolve, reject) => {
+    const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.once('exit', () => {
+      clearTimeout(guard);
+      const line = output.split('\n').find((l) => l.startsWith('RESULT '));
+      if (!line) reject(new Error(`the scenario printed no result:\n${output}`));
+      else resolve(JSON.parse(line.slice('RESULT '.length)) as T);
+    });
+  });
+}
