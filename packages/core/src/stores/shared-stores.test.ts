@@ -417,6 +417,29 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     }
   }, 30_000);
 
+  // pg-pool emits 'connect' before it hands a new client out, and pg runs a client's queries in order: the SET runs
+  // before the first real query, on every connection the pool opens again after one is lost.
+  it('a connection opened again after the server ended the first has the schema and bound before its first query', async () => {
+    const fx = await sharedFixture();
+    const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
+    const pg = await openPostgres(postgresUrl, { schema, poolMax: 1, queryTimeoutMs: 1_234, migrate: false });
+    const settings = `SELECT current_setting('search_path') AS path, current_setting('statement_timeout') AS s, pg_backend_pid() AS pid`;
+    try {
+      const [first] = await pg.query<{ path: string; s: string; pid: number }>(settings);
+      expect(first).toMatchObject({ path: schema, s: '1234ms' });
+      await fx.sql(`SELECT pg_terminate_backend($1)`, [first!.pid]);
+      // The idle client's loss is noticed (pg-pool drops it); the next query gets a new connection.
+      await vi.waitFor(async () => {
+        const [again] = await pg.query<{ path: string; s: string; pid: number }>(settings);
+        expect(again!.pid).not.toBe(first!.pid);
+        expect(again).toMatchObject({ path: schema, s: '1234ms' });
+      }, { timeout: 10_000 });
+    } finally {
+      await pg.release();
+      await fx.close();
+    }
+  }, 30_000);
+
   // Reports scan more rows than the hot path's queries (an invoice over a large ledger): they have a bound of their
   // own (postgresReportTimeoutMs), so postgresQueryTimeoutMs can stay short.
   it('reports (summary, invoice, usage entries, audit list) wait up to reportTimeoutMs, past the queries\' bound; past it, store_unavailable', async () => {
@@ -455,6 +478,46 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     } finally {
       await fx.sql('ROLLBACK').catch(() => undefined);
       await Promise.all([ledger.close(), audit.close(), shortLedger.close()]);
+      await fx.close();
+    }
+  }, 60_000);
+
+  // A report holds its pool connection up to reportTimeoutMs (60 s), far longer than a hot-path query: at most a
+  // quarter of the pool (at least one connection) runs reports at once, the others wait for their turn within their
+  // own bound, so slow reports (an admin dashboard asking summaries and invoices) never leave key lookups without a
+  // connection (they failed after the pool's 5 s checkout bound). The table lock stands in for a slow scan.
+  it('slow reports hold at most a quarter of the pool (at least one connection): the others wait for their turn within their bound, key lookups still get one', async () => {
+    const fx = await sharedFixture();
+    const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
+    const pg = await openPostgres(postgresUrl, { schema, poolMax: 2, queryTimeoutMs: 1_000, migrate: false });
+    const short = await openPostgres(postgresUrl, { schema, poolMax: 2, queryTimeoutMs: 1_000, reportTimeoutMs: 500, migrate: false });
+    const ledger = new PostgresUsageLedger(pg);
+    const tenants = new PostgresTenantStore(pg);
+    const shortLedger = new PostgresUsageLedger(short);
+    const shortTenants = new PostgresTenantStore(short);
+    const waitingOnLock = async () => (await fx.sql(`SELECT count(*)::int AS n FROM pg_locks WHERE relation = '${schema}.llmrr_usage'::regclass AND NOT granted`))[0]?.['n'];
+    let reports: Promise<string[]> | undefined;
+    try {
+      await fx.sql('BEGIN');
+      await fx.sql('LOCK TABLE llmrr_usage IN ACCESS EXCLUSIVE MODE');
+      reports = Promise.all([outcome(ledger.summary({})), outcome(ledger.invoice('acme', 0, Date.now())), outcome(ledger.query({}))]);
+      await vi.waitFor(async () => expect(await waitingOnLock()).toBe(1), { timeout: 10_000 });
+      // A hot-path read (as authenticate's key lookup) gets the pool's other connection; the two other reports wait
+      // for their turn, not on the table.
+      expect(await guarded(tenants.getTenant('nobody'))).toBe('written');
+      expect(await waitingOnLock()).toBe(1);
+      // Waiting for a turn counts in a report's bound: past it, store_unavailable, the report holding the place too.
+      const shortReports = Promise.all([guarded(shortLedger.summary({})), guarded(shortLedger.invoice('acme', 0, Date.now()))]);
+      expect(await guarded(shortTenants.getTenant('nobody'))).toBe('written');
+      expect(await shortReports).toEqual(['store_unavailable', 'store_unavailable']);
+      await fx.sql('ROLLBACK');
+      expect(await reports).toEqual(['written', 'written', 'written']);
+      // Their places were given back: a report after them runs.
+      expect(await guarded(shortLedger.summary({}))).toBe('written');
+    } finally {
+      await fx.sql('ROLLBACK').catch(() => undefined);
+      await reports;
+      await Promise.all([ledger.close(), tenants.close(), shortLedger.close(), shortTenants.close()]);
       await fx.close();
     }
   }, 60_000);

@@ -62,7 +62,9 @@ export type StateStoresConfig =
       /**
        * Bound of each report read, ms (default 60 000): usage summaries, invoices, usage entry listings, audit
        * listings (the admin API's tenant lookups of a deleted tenant included), which scan more rows than the hot
-       * path's queries and would outrun `postgresQueryTimeoutMs` on a large ledger. Past it, `store_unavailable`.
+       * path's queries and would outrun `postgresQueryTimeoutMs` on a large ledger. At most a quarter of the pool
+       * (`postgresPoolMax` / 4 rounded down, at least one connection) runs reports at once; the others wait for their
+       * turn within this bound. Past it, `store_unavailable`.
        */
       postgresReportTimeoutMs?: number;
       /**

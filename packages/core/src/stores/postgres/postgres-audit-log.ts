@@ -3,7 +3,7 @@ import type { AuditEntry, AuditInput, AuditLog, AuditQuery, AuditVerifyResult } 
 import { auditLimit, auditWhere, verifyAuditPages } from '../audit-sql.js';
 import { rowToAudit, type Row } from '../row-mapping.js';
 import { LLMError } from '../../errors/llm-error.js';
-import type { PostgresHandle } from './postgres-database.js';
+import { Slots, type PostgresHandle } from './postgres-database.js';
 
 /** Pool connections one process's appends hold at most (one holds the lock, one waits for it). */
 const AUDIT_CONNECTIONS = 2;
@@ -39,7 +39,9 @@ export class PostgresAuditLog implements AuditLog {
     options: PostgresAuditLogOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? AUDIT_APPEND_TIMEOUT_MS;
-    this.slots = new Slots(Math.max(1, Math.min(AUDIT_CONNECTIONS, pg.poolMax - 1)));
+    this.slots = new Slots(Math.max(1, Math.min(AUDIT_CONNECTIONS, pg.poolMax - 1)), (ms) =>
+      late(ms, "earlier appends of this process still hold its connections, waiting for the chain's lock"),
+    );
     pg.retain();
   }
 
@@ -97,38 +99,4 @@ export class PostgresAuditLog implements AuditLog {
 
 function late(timeoutMs: number, why: string): LLMError {
   return new LLMError({ code: 'store_unavailable', message: `PostgreSQL: the audit log did not take an entry within ${timeoutMs} ms (${why})` });
-}
-
-/** `max` places; a waiter gives up after its `timeoutMs` (`store_unavailable`). */
-class Slots {
-  private used = 0;
-  private readonly waiters: Array<() => void> = [];
-
-  constructor(private readonly max: number) {}
-
-  acquire(timeoutMs: number): Promise<void> {
-    if (this.used < this.max) {
-      this.used += 1;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const grant = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        const i = this.waiters.indexOf(grant);
-        if (i >= 0) this.waiters.splice(i, 1);
-        reject(late(timeoutMs, "earlier appends of this process still hold its connections, waiting for the chain's lock"));
-      }, timeoutMs);
-      this.waiters.push(grant);
-    });
-  }
-
-  /** Hands the place to the next waiter, if any. */
-  release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.used -= 1;
-  }
 }

@@ -3,7 +3,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
 import { redactUrl } from '../../util/redact-url.js';
 import { MAX_TIMER_MS } from '../../util/timer-delay.js';
-import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
+import { POSTGRES_INDEXES, POSTGRES_MIGRATIONS } from './postgres-schema.js';
 
 export interface PostgresOpenOptions {
   /** Schema for the tables (created if missing). Default `public`. */
@@ -27,7 +27,8 @@ export interface PostgresOpenOptions {
    * Bound of each report read (usage summaries, invoices, usage entries, audit listings), ms (default
    * `DEFAULT_POSTGRES_REPORT_TIMEOUT_MS`, 60 000): a scan of a large ledger that would outrun `queryTimeoutMs`, whose
    * bound stays short for key lookups and ledger writes. As `queryTimeoutMs` (`SET LOCAL statement_timeout` of the
-   * report's transaction, the client a second later).
+   * report's transaction, the client a second later), the wait for a turn included: at most `reportConnections` of
+   * the pool's connections run reports at once.
    */
   reportTimeoutMs?: number;
 }
@@ -85,6 +86,8 @@ export class PostgresHandle {
   private closed = false;
   /** The ping's own connection, once opened (dropped on a failure or a ping out of time, reopened by the next). */
   private pinger: Promise<Client> | undefined;
+  /** Places of the reports (`report`): a quarter of the pool, at least one, so slow reports leave the rest to the hot path. */
+  private readonly reportSlots: Slots;
 
   constructor(
     readonly pool: Pool,
@@ -95,7 +98,11 @@ export class PostgresHandle {
     readonly queryTimeoutMs: number = DEFAULT_POSTGRES_QUERY_TIMEOUT_MS,
     /** Bound of each report read (`report`, `PostgresOpenOptions.reportTimeoutMs`). */
     readonly reportTimeoutMs: number = DEFAULT_POSTGRES_REPORT_TIMEOUT_MS,
-  ) {}
+  ) {
+    this.reportSlots = new Slots(reportConnections(this.poolMax), (ms) =>
+      new LLMError({ code: 'store_unavailable', message: `PostgreSQL: a report did not start within ${ms} ms (earlier reports of this process hold the ${reportConnections(this.poolMax)} pool connection(s) reports may take)` }),
+    );
+  }
 
   /** Connections the pool opens at most. */
   get poolMax(): number {
@@ -132,10 +139,20 @@ export class PostgresHandle {
   /**
    * A report read (a usage summary, an invoice, usage entries, an audit listing): `query` with the longer bound
    * `reportTimeoutMs`, in a READ ONLY transaction of its own (`SET LOCAL statement_timeout`), so the bound of the other
-   * queries (`queryTimeoutMs`) can stay short. Three round trips, not for a request's hot path.
+   * queries (`queryTimeoutMs`) can stay short. Three round trips, not for a request's hot path. At most a quarter of
+   * the pool's connections (`reportConnections`, at least one) run reports at once; the others wait for their turn
+   * within the same bound, so slow reports never take the connections key lookups and ledger writes need.
    */
-  report<R extends QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
-    return this.transaction(async (c) => (await c.query<R>(sql, params)).rows, { timeoutMs: this.reportTimeoutMs, readOnly: true });
+  async report<R extends QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    const deadline = performance.now() + this.reportTimeoutMs;
+    await this.reportSlots.acquire(this.reportTimeoutMs);
+    try {
+      const left = deadline - performance.now();
+      if (left < 1) throw new LLMError({ code: 'store_unavailable', message: `PostgreSQL: a report did not start within ${this.reportTimeoutMs} ms (its turn came too late)` });
+      return await this.transaction(async (c) => (await c.query<R>(sql, params)).rows, { timeoutMs: left, readOnly: true });
+    } finally {
+      this.reportSlots.release();
+    }
   }
 
   /** `query` for a statement whose rows are not needed: the number of rows it changed (`rowCount`). */
@@ -289,12 +306,73 @@ export class PostgresHandle {
     );
   }
 
+  /**
+   * `fn` on a pool connection outside any transaction (its statements autocommit), not bounded by this handle (the
+   * connection's `statement_timeout` stays in force unless `fn` changes it); the connection is closed afterwards,
+   * not given back, so nothing `fn` set on its session outlives it. For the schema's upgrade.
+   */
+  async session<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const checkout = await this.connect();
+    try {
+      return await fn(checkout.client);
+    } catch (e) {
+      throw postgresError(e);
+    } finally {
+      checkout.release(true);
+    }
+  }
+
   private async connect(): Promise<Checkout> {
     try {
       return new Checkout(await this.pool.connect());
     } catch (e) {
       throw postgresError(e);
     }
+  }
+}
+
+/** Pool connections the reports of one handle hold at most: a quarter of the pool, at least one. */
+export function reportConnections(poolMax: number): number {
+  return Math.max(1, Math.floor(poolMax / 4));
+}
+
+/**
+ * `max` places (pool connections a kind of work may hold at once: the audit appends, the reports); a waiter gives up
+ * after its `timeoutMs` with the error `late` makes.
+ */
+export class Slots {
+  private used = 0;
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(
+    private readonly max: number,
+    private readonly late: (timeoutMs: number) => Error,
+  ) {}
+
+  acquire(timeoutMs: number): Promise<void> {
+    if (this.used < this.max) {
+      this.used += 1;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(grant);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(this.late(timeoutMs));
+      }, timeoutMs);
+      this.waiters.push(grant);
+    });
+  }
+
+  /** Hands the place to the next waiter, if any. */
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.used -= 1;
   }
 }
 
@@ -490,8 +568,9 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
 }
 
 async function migratePostgres(handle: PostgresHandle): Promise<void> {
-  // Unbounded: an upgrade may build an index over a large table, and start-ups wait here for each other's.
-  await handle.transaction(async (c) => {
+  // Unbounded: start-ups wait here for each other's upgrade. Indexes are not built in it (POSTGRES_INDEXES): only a
+  // new database's, over tables this transaction creates (empty, seen by no one before the commit).
+  const created = await handle.transaction(async (c) => {
     await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`llmrr_migrate:${handle.schema}`]);
     await c.query(`CREATE SCHEMA IF NOT EXISTS ${handle.schema}`);
     await c.query(`SET LOCAL search_path TO ${handle.schema}`);
@@ -501,5 +580,40 @@ async function migratePostgres(handle: PostgresHandle): Promise<void> {
     for (let i = version; i < POSTGRES_MIGRATIONS.length; i++) await c.query(POSTGRES_MIGRATIONS[i] as string);
     if (rows.length === 0) await c.query(`INSERT INTO ${handle.schema}.llmrr_schema_version (version) VALUES ($1)`, [POSTGRES_MIGRATIONS.length]);
     else if (version < POSTGRES_MIGRATIONS.length) await c.query(`UPDATE ${handle.schema}.llmrr_schema_version SET version = $1`, [POSTGRES_MIGRATIONS.length]);
+    if (version > 0) return false;
+    for (const index of POSTGRES_INDEXES) await c.query(`CREATE INDEX IF NOT EXISTS ${index.name} ON ${handle.schema}.${index.on}`);
+    return true;
   }, { timeoutMs: Infinity });
+  if (!created) await buildIndexes(handle);
+}
+
+/**
+ * Builds the indexes of `POSTGRES_INDEXES` that an existing database lacks, each with `CREATE INDEX CONCURRENTLY`
+ * outside any transaction: the table's writers (other processes' audit appends, old versions' during a rolling
+ * upgrade) go on during the build, which waits for transactions older than it to end (a long report of another
+ * process delays this start-up, not the others). An INVALID index (a build that failed, or whose process died: the
+ * schema version was bumped before it) is dropped and built again. Checked on every start (one catalog query); one
+ * process builds at a time (a session advisory lock, tried, not waited for: a start that finds another process
+ * building goes on without the index, which that process finishes). Unbounded, as the migration.
+ */
+async function buildIndexes(handle: PostgresHandle): Promise<void> {
+  const names = POSTGRES_INDEXES.map((i) => i.name);
+  const validity = `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2::text[])`;
+  const valid = (rows: Array<{ name: string; valid: boolean }>) => new Set(rows.filter((r) => r.valid).map((r) => r.name));
+  if (valid(await handle.query<{ name: string; valid: boolean }>(validity, [handle.schema, names])).size === names.length) return;
+  await handle.session(async (c) => {
+    // CREATE INDEX CONCURRENTLY cannot be bounded by the pool's statement_timeout (a large table), nor run in a
+    // transaction; the connection is closed afterwards (the setting and the lock go with it).
+    await c.query(`SET statement_timeout = 0`);
+    const locked = (await c.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [`llmrr_index:${handle.schema}`])).rows[0]?.locked;
+    if (!locked) return;
+    const rows = (await c.query<{ name: string; valid: boolean }>(validity, [handle.schema, names])).rows;
+    const done = valid(rows);
+    for (const index of POSTGRES_INDEXES) {
+      if (done.has(index.name)) continue;
+      if (rows.some((r) => r.name === index.name)) await c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${handle.schema}.${index.name}`);
+      await c.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${index.name} ON ${handle.schema}.${index.on}`);
+    }
+  });
 }

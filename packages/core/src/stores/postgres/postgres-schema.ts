@@ -86,9 +86,21 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE llmrr_audit ADD CONSTRAINT llmrr_audit_seq_from_1 CHECK (seq >= 1) NOT VALID;
   `,
   `
-  -- Audit listings by action and target (the admin API's lookup of a deleted tenant: tenant.delete of its id,
-  -- latest first) read an index instead of scanning the chain. Built under the migration's lock; IF NOT EXISTS
-  -- for a database where an operator created it by hand.
-  CREATE INDEX IF NOT EXISTS llmrr_audit_action_target ON llmrr_audit(action, target, seq);
+  -- Version 4 adds the audit log's (action, target, seq) index (POSTGRES_INDEXES below). It is not built here: in
+  -- the migration's transaction its build would hold llmrr_audit's ShareLock until the commit, failing every other
+  -- process's audit appends for the length of the build; it is built after this transaction, CONCURRENTLY.
+  SELECT 1;
   `,
+];
+
+/**
+ * Indexes built outside the migration's transaction (`CREATE INDEX CONCURRENTLY`, which does not block writes of
+ * the table), after it, on every start that finds one missing or INVALID (a build that failed or whose process
+ * died): the schema version does not tell whether they are there. A new database gets them in the transaction
+ * that creates its (empty) tables.
+ */
+export const POSTGRES_INDEXES: ReadonlyArray<{ name: string; on: string }> = [
+  // Audit listings by action and target (the admin API's lookup of a deleted tenant: whether the audit log has a
+  // tenant.delete of its id, the first one in seq order) read this index instead of scanning the chain.
+  { name: 'llmrr_audit_action_target', on: 'llmrr_audit(action, target, seq)' },
 ];

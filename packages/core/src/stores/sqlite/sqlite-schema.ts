@@ -125,9 +125,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     BEGIN SELECT RAISE(ABORT, 'llmrr_audit entries start at seq 1'); END;
   `,
   `
-  -- Audit listings by action and target (the admin API's lookup of a deleted tenant: tenant.delete of its id,
-  -- latest first) read an index instead of scanning the chain. IF NOT EXISTS for a file where an operator created
-  -- it by hand.
+  -- Audit listings by action and target (the admin API's lookup of a deleted tenant: whether the log has a
+  -- tenant.delete of its id, the first in seq order) read an index instead of scanning the chain, in either order.
+  -- IF NOT EXISTS for a file where an operator created it by hand.
   CREATE INDEX IF NOT EXISTS llmrr_audit_action_target ON llmrr_audit(action, target, seq);
   `,
 ];
