@@ -536,6 +536,12 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
   if (!PoolCtor) throw new LLMError({ code: 'engine_unavailable', message: 'the installed pg package has no Pool export' });
   const queryTimeoutMs = postgresTimeout(options.queryTimeoutMs, DEFAULT_POSTGRES_QUERY_TIMEOUT_MS, 'postgresQueryTimeoutMs');
   const reportTimeoutMs = postgresTimeout(options.reportTimeoutMs, DEFAULT_POSTGRES_REPORT_TIMEOUT_MS, 'postgresReportTimeoutMs');
+  // The schema and the server's bound of each statement (transactions set their own; the client's is per query) are
+  // set on each new connection before the pool hands it out (pg 8.20's `onConnect`, awaited: a failure fails that
+  // checkout and drops the connection): not as the pool's startup `options`, which the connection string's own
+  // `?options=` (an application_name, a provider's endpoint id) replaces as a whole. This also overrides a role's or
+  // database's `statement_timeout` (`ALTER ROLE ... SET`).
+  const session = `SET search_path TO ${schema}; SET statement_timeout = ${queryTimeoutMs}`;
   const pool = new PoolCtor({
     connectionString: url,
     max: options.poolMax ?? 10,
@@ -543,14 +549,10 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
     // An idle connection to a host that went away is noticed (and dropped by the pool) in seconds, not hours.
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
+    onConnect: async (client: Client) => {
+      await client.query(session);
+    },
   });
-  // The schema and the server's bound of each statement (transactions set their own; the client's is per query) are
-  // set on each new connection, before the pool hands it out (its queries queue behind this one): not as the pool's
-  // startup `options`, which the connection string's own `?options=` (an application_name, a provider's endpoint
-  // id) replaces as a whole. This also overrides a role's or database's `statement_timeout` (`ALTER ROLE ... SET`).
-  // A failure here fails the connection's next query too (a connection lost), so it is not reported twice.
-  const session = `SET search_path TO ${schema}; SET statement_timeout = ${queryTimeoutMs}`;
-  pool.on('connect', (client: Client) => void client.query(session).catch(() => undefined));
   // An idle client losing its connection emits on the pool; without a listener that would crash the process.
   pool.on('error', () => undefined);
   const handle = new PostgresHandle(pool, schema, ClientCtor ? () => new ClientCtor({ connectionString: url, connectionTimeoutMillis: 5_000 }) : undefined, queryTimeoutMs, reportTimeoutMs);
