@@ -1,8 +1,10 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { syntheticPairDataset } from '../learning/__fixtures__/synthetic-data.js';
 import { runCli, tempDir } from './__fixtures__/cli-harness.js';
+import { writeOutFile } from './out-file.js';
 
 /** A full disk: the next writeFile into a file named *.json* writes half its text, then fails with ENOSPC. */
 const fullDisk = vi.hoisted(() => ({ on: false }));
@@ -47,5 +49,65 @@ describe('llmrr router --out: written whole or not at all', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(readFileSync(join(t.dir, 'a/b/model.json'), 'utf8'))).toMatchObject({ format: 'llmrr-router-model', version: 1 });
     expect(readdirSync(join(t.dir, 'a/b'))).toEqual(['model.json']);
+  });
+});
+
+describe('writeOutFile: what the in-place write kept is kept', () => {
+  it('a file made private (chmod 600) stays private when written over, and keeps its owner when run as root', async () => {
+    const out = join(t.dir, 'private', 'model.json');
+    await writeOutFile('--out', out, 'first\n');
+    chmodSync(out, 0o600);
+    const root = process.getuid?.() === 0;
+    if (root) chownSync(out, 4242, 4243);
+    await writeOutFile('--out', out, 'second\n');
+    const st = statSync(out);
+    expect({ text: readFileSync(out, 'utf8'), mode: (st.mode & 0o777).toString(8), left: readdirSync(join(t.dir, 'private')) }).toEqual({ text: 'second\n', mode: '600', left: ['model.json'] });
+    if (root) expect({ uid: st.uid, gid: st.gid }).toEqual({ uid: 4242, gid: 4243 });
+  });
+
+  it('a symbolic link at --out (current.json -> versions/v1.json) stays a link, the file it links to is replaced, no temporary file left in either folder', async () => {
+    const sub = join(t.dir, 'linked');
+    mkdirSync(join(sub, 'versions'), { recursive: true });
+    writeFileSync(join(sub, 'versions', 'v1.json'), 'v1\n');
+    symlinkSync(join('versions', 'v1.json'), join(sub, 'current.json'));
+    await writeOutFile('--out', join(sub, 'current.json'), 'v2\n');
+    expect({
+      isLink: lstatSync(join(sub, 'current.json')).isSymbolicLink(),
+      link: readlinkSync(join(sub, 'current.json')),
+      target: readFileSync(join(sub, 'versions', 'v1.json'), 'utf8'),
+      left: [readdirSync(sub).sort(), readdirSync(join(sub, 'versions'))],
+    }).toEqual({ isLink: true, link: join('versions', 'v1.json'), target: 'v2\n', left: [['current.json', 'versions'], ['v1.json']] });
+  });
+
+  it('a named pipe at --out (what /dev/stdout is in a pipeline) is written in place and stays a pipe', async () => {
+    const fifo = join(t.dir, 'model.pipe');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let read = '';
+    reader.stdout.setEncoding('utf8').on('data', (c: string) => (read += c));
+    const closed = new Promise<void>((resolve) => reader.on('close', () => resolve()));
+    try {
+      await writeOutFile('--out', fifo, '{"format":"llmrr-router-model"}\n');
+      // Hang guard: the reader ends when the writer closes the pipe; 10 s is far past that.
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      expect({ isFifo: lstatSync(fifo).isFIFO(), read }).toEqual({ isFifo: true, read: '{"format":"llmrr-router-model"}\n' });
+    } finally {
+      if (reader.exitCode === null && reader.signalCode === null) reader.kill();
+    }
+  });
+
+  it('two writes to one --out at once from one pid (two containers with pid 1 sharing a volume) each land whole, neither fails on the other\'s temporary file', async () => {
+    const sub = join(t.dir, 'concurrent');
+    const out = join(sub, 'model.json');
+    // 1 MB: written in several chunks, so the two writes interleave.
+    const big = `${'a'.repeat(1 << 20)}\n`;
+    const small = `${'b'.repeat(1000)}\n`;
+    const results = await Promise.allSettled([writeOutFile('--out', out, big), writeOutFile('--out', out, small)]);
+    const text = readFileSync(out, 'utf8');
+    expect({
+      results: results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as Error).message.slice(0, 80))),
+      written: text === big ? 'big' : text === small ? 'small' : `neither: ${text.length} chars`,
+      left: readdirSync(sub),
+    }).toEqual({ results: ['ok', 'ok'], written: expect.stringMatching(/^(big|small)$/), left: ['model.json'] });
   });
 });

@@ -151,6 +151,12 @@ describe('llmrr cache eval', () => {
       const typo = await runCli(['cache', 'eval', '--data', pairsFile, '--thresholds', thresholds], { cwd: t.dir });
       expect({ thresholds, code: typo.code, stderr: typo.stderr }).toEqual({ thresholds, code: 2, stderr: expect.stringContaining('--thresholds expects comma-separated numbers from 0 to 1') });
     }
+    // Signed decimals read as routing data reads numbers: thresholds (the next bad flag, --scoring, is the one named); below 0 still refused.
+    for (const thresholds of ['+0.5', '0.5,+0.9', '-0', '1e-1']) {
+      const signed = await runCli(['cache', 'eval', '--data', pairsFile, '--thresholds', thresholds, '--scoring', 'bm25'], { cwd: t.dir });
+      expect({ thresholds, code: signed.code, stderr: signed.stderr }).toEqual({ thresholds, code: 2, stderr: expect.stringContaining('--scoring expects hybrid or cosine') });
+    }
+    expect((await runCli(['cache', 'eval', '--data', pairsFile, '--thresholds', '-0.1', '--scoring', 'bm25'], { cwd: t.dir })).stderr).toContain('--thresholds expects comma-separated numbers from 0 to 1');
     expect((await runCli(['cache', 'eval', '--data', pairsFile, '--scoring', 'bm25'], { cwd: t.dir })).stderr).toContain('--scoring expects hybrid or cosine');
     expect((await runCli(['cache', 'eval', '--data', pairsFile, '--lexical-weight', '2'], { cwd: t.dir })).stderr).toContain('--lexical-weight expects a number from 0 to 1');
     expect((await runCli(['cache', 'eval', '--data', pairsFile, '--candidates', '0'], { cwd: t.dir })).stderr).toContain('--candidates expects');

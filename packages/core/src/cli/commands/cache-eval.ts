@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Embedder } from '../../embeddings/embedder.js';
+import { decimal } from '../../learning/datasets/read-csv.js';
 import { defaultLocalEmbedder } from '../../semantic-cache/semantic-cache.js';
 import {
   DEFAULT_EVAL_THRESHOLDS,
@@ -129,8 +130,8 @@ async function readPairs(file: string): Promise<ParaphrasePair[]> {
 
 function parseThresholds(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
-  // Decimal text only: an empty entry ("0.7,,0.9") is not 0, and "0x1" is not 1.
-  const list = value.split(',').map((s) => (/^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s.trim()) ? Number(s.trim()) : NaN));
+  // Decimal text only, as routing data reads numbers (`+0.5`, `-0`, `1e-1`): an empty entry ("0.7,,0.9") is not 0, and "0x1" is not 1.
+  const list = value.split(',').map((s) => decimal(s) + 0);
   if (list.length === 0 || list.some((n) => !Number.isFinite(n) || n < 0 || n > 1)) {
     throw new CliUsageError(`option --thresholds expects comma-separated numbers from 0 to 1, got "${value}"`, '--thresholds');
   }

@@ -94,6 +94,30 @@ describe('llmrr router train', () => {
     expect(readFileSync(join(dir, 'out-file'), 'utf8')).toBe('not a folder\n');
   });
 
+  it('eval --model with a damaged model (a stack meta bias, an IDF fallback given as text) is a usage error naming --model and the field, never evaluated with NaN', async () => {
+    const t = await router(['train', '--data', 'outcomes.csv', '--out', 'stack-model.json', '--predictor', 'stack', '--hash-dim', '1024']);
+    expect({ code: t.code, stderr: t.stderr.slice(-300) }).toMatchObject({ code: 0 });
+    const artifact = JSON.parse(readFileSync(join(dir, 'stack-model.json'), 'utf8')) as { predictor: { kind: string; meta: Array<{ bias: unknown }> }; features: { idf: { fallback: unknown } } };
+    expect(artifact.predictor.kind).toBe('stack');
+    const damaged: Array<[string, (a: typeof artifact) => void, RegExp]> = [
+      ['stack-bias.json', (a) => (a.predictor.meta[0]!.bias = '0.1'), /predictor\.meta\.0\.bias: "0\.1" is not a finite number/],
+      ['stack-idf.json', (a) => (a.features.idf.fallback = 'x'), /features\.idf\.fallback: "x" is not a finite number/],
+    ];
+    for (const [file, damage, field] of damaged) {
+      const a = structuredClone(artifact);
+      damage(a);
+      writeFileSync(join(dir, file), JSON.stringify(a));
+      const r = await router(['eval', '--data', 'outcomes.csv', '--model', file, '--out', `${file}.report.json`, '--json']);
+      expect({ file, code: r.code, stdout: r.stdout, stderr: r.stderr, written: existsSync(join(dir, `${file}.report.json`)) }).toEqual({
+        file,
+        code: 2,
+        stdout: '',
+        stderr: expect.stringMatching(new RegExp(`^llmrr router: --model: .*${field.source}.*\\(see llmrr router --help\\)\\n$`)),
+        written: false,
+      });
+    }
+  });
+
   it('eval --model on data with a model the router model lacks is a usage error naming --model and the model', async () => {
     const t = await router(['train', '--data', 'pair.jsonl', '--out', 'pair-model.json', '--hash-dim', '256', '--predictor', 'logistic']);
     expect(t.code).toBe(0);

@@ -2,7 +2,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import type { AugmentSpec } from '../augment/augment-spec.js';
 import { augmentDim, augmentValues, difficultyPredictor, responsePredictor } from '../augment/augment-values.js';
 import { fnv1a } from '../datasets/split-examples.js';
-import { checkPredictorState } from '../predictors/check-predictor-state.js';
+import { checkPredictorState, finite, numbers } from '../predictors/check-predictor-state.js';
 import { ANALYSIS_DIM, analysisVector, analyzePrompt } from './analyze-prompt.js';
 import type { SparseVector } from './sparse-vector.js';
 import { STRUCTURE_DIM, structureFeatures } from './structure-features.js';
@@ -99,6 +99,7 @@ export function checkFeatureSpec(spec: FeatureSpec, path = 'features'): number {
   }
   if (spec.idf) {
     sized('idf.value', spec.idf.value ?? null, Array.isArray(spec.idf.index) ? spec.idf.index.length : -1);
+    finite(`${path}.idf.fallback`, spec.idf.fallback);
     const out = spec.idf.index.findIndex((i) => !Number.isInteger(i) || i < 0 || i >= spec.hashDim);
     if (out >= 0) throw bad(`idf.index.${out}`, `bucket ${JSON.stringify(spec.idf.index[out])} is outside the ${spec.hashDim} hash buckets`);
   }
@@ -125,6 +126,7 @@ function checkAugment(a: AugmentSpec, path: string, bad: (field: string, message
   for (const field of ['mean', 'std'] as const) {
     const v = a[field];
     if (!Array.isArray(v) || v.length !== n) throw bad(`augment.${field}`, `expected ${n} values (one per value of the block), got ${Array.isArray(v) ? v.length : JSON.stringify(v)}`);
+    numbers(`${path}.${field}`, v, n, field);
   }
 }
 

@@ -18,11 +18,32 @@ function length(path: string, a: unknown, expected: number, what: string): void 
   if (a.length !== expected) throw mismatch(path, `${what} has ${a.length} values, expected ${expected}`);
 }
 
-/** `length`, and every entry a finite number: a weight of text, `null` or an object would predict NaN (or concatenate). */
-function numbers(path: string, a: unknown, expected: number, what: string): void {
-  length(path, a, expected, what);
+/** One finite number: text, `null` or an object would predict NaN (or concatenate). Throws an LLMError naming `path`. */
+export function finite(path: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw mismatch(path, `${JSON.stringify(v)?.slice(0, 40) ?? String(v)} is not a finite number`);
+}
+
+/**
+ * `length`, and every entry a finite number (or `null` where `nullable`: a value the artifact marks unknown): a weight
+ * of text, `null` or an object would predict NaN (or concatenate). Throws an `invalid_request` LLMError naming the
+ * entry (`cost.intercept.0`). `expected` undefined: any length.
+ */
+export function numbers(path: string, a: unknown, expected: number | undefined, what: string, nullable = false): void {
+  length(path, a, expected ?? (Array.isArray(a) ? a.length : 0), what);
   (a as unknown[]).forEach((v, i) => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw mismatch(`${path}.${i}`, `${JSON.stringify(v)?.slice(0, 40) ?? String(v)} is not a finite number`);
+    if (!(nullable && v === null)) finite(`${path}.${i}`, v);
+  });
+}
+
+/** Sparse unit vectors stored as `[indices, values]` (centroids, knn's training vectors): whole indices, finite values. */
+function sparseVectors(path: string, list: unknown, expected: number, what: string): void {
+  length(path, list, expected, what);
+  (list as unknown[]).forEach((v, i) => {
+    if (!Array.isArray(v) || v.length !== 2 || !Array.isArray(v[0])) throw mismatch(`${path}.${i}`, 'expected [indices, values]');
+    (v[0] as unknown[]).forEach((k, j) => {
+      if (!Number.isInteger(k) || (k as number) < 0) throw mismatch(`${path}.${i}.0.${j}`, `index ${JSON.stringify(k)?.slice(0, 40)} is not a whole number >= 0`);
+    });
+    numbers(`${path}.${i}.1`, v[1], v[0].length, 'values (one per index)');
   });
 }
 
@@ -60,7 +81,7 @@ function twoLayer(path: string, s: TwoLayerState, dim: number): number {
 export function checkPredictorState(s: PredictorState, dim: number, path = 'predictor'): number {
   switch (s?.kind) {
     case 'prior':
-      if (!Array.isArray(s.mean)) throw mismatch(`${path}.mean`, 'mean is not an array');
+      numbers(`${path}.mean`, s.mean, undefined, 'mean');
       return s.mean.length;
     case 'logistic':
       inputSize(`${path}.dim`, s.dim, dim);
@@ -80,10 +101,12 @@ export function checkPredictorState(s: PredictorState, dim: number, path = 'pred
       return 2;
     case 'knn': {
       block(`${path}.block`, s.block, dim);
-      length(`${path}.prior`, s.prior, s.outputs, 'prior (one per output)');
+      numbers(`${path}.prior`, s.prior, s.outputs, 'prior (one per output)');
       if (!Array.isArray(s.vectors)) throw mismatch(`${path}.vectors`, 'vectors is not an array');
+      sparseVectors(`${path}.vectors`, s.vectors, s.vectors.length, 'vectors');
       length(`${path}.quality`, s.quality, s.vectors.length, 'quality (one row per training vector)');
-      s.quality.forEach((r, i) => length(`${path}.quality.${i}`, r, s.outputs, 'a quality row'));
+      // null: an outcome the training data lacked.
+      s.quality.forEach((r, i) => numbers(`${path}.quality.${i}`, r, s.outputs, 'a quality row', true));
       return s.outputs;
     }
     case 'task': {
@@ -91,19 +114,35 @@ export function checkPredictorState(s: PredictorState, dim: number, path = 'pred
       if (!Array.isArray(s.tasks)) throw mismatch(`${path}.tasks`, 'tasks is not an array');
       length(`${path}.quality`, s.quality, s.tasks.length, 'quality (one row per task)');
       const outputs = s.quality[0]?.length ?? 0;
-      length(`${path}.centroids`, s.centroids, s.tasks.length, 'centroids (one per task)');
-      s.quality.forEach((r, i) => length(`${path}.quality.${i}`, r, outputs, 'a quality row'));
+      sparseVectors(`${path}.centroids`, s.centroids, s.tasks.length, 'centroids (one per task)');
+      s.quality.forEach((r, i) => numbers(`${path}.quality.${i}`, r, outputs, 'a quality row'));
+      finite(`${path}.temperature`, s.temperature);
+      if (s.temperature <= 0) throw mismatch(`${path}.temperature`, `${s.temperature} is not > 0`);
       return outputs;
     }
-    case 'guarded':
+    case 'guarded': {
       block(`${path}.block`, s.block, dim);
-      return checkPredictorState(s.inner, dim, `${path}.inner`);
+      const outputs = checkPredictorState(s.inner, dim, `${path}.inner`);
+      // An unknown inner kind (-1) is named by `loadPredictor`.
+      if (outputs >= 0) numbers(`${path}.prior`, s.prior, outputs, 'prior (one per output)');
+      finite(`${path}.low`, s.low);
+      finite(`${path}.high`, s.high);
+      sparseVectors(`${path}.centroids`, s.centroids, Array.isArray(s.centroids) ? s.centroids.length : 0, 'centroids');
+      return outputs;
+    }
     case 'ensemble':
     case 'bag':
     case 'stack': {
       if (!Array.isArray(s.members) || s.members.length === 0) throw mismatch(`${path}.members`, 'no members');
       const outputs = s.members.map((m, i) => checkPredictorState(m, dim, `${path}.members.${i}`));
       outputs.forEach((o, i) => size(`${path}.members.${i}`, o, outputs[0]!, 'the number of outputs'));
+      if (s.kind === 'stack' && outputs[0]! >= 0) {
+        length(`${path}.meta`, s.meta, outputs[0]!, 'meta (one model per output)');
+        s.meta.forEach((m, i) => {
+          numbers(`${path}.meta.${i}.weights`, m?.weights, s.members.length * outputs[0]!, 'the meta weights (members x outputs)');
+          finite(`${path}.meta.${i}.bias`, m.bias);
+        });
+      }
       return outputs[0]!;
     }
     default:

@@ -2,7 +2,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import type { AugmentReport } from '../augment/difficulty-model.js';
 import type { InfoldFoldReport } from '../augment/infold-augment.js';
 import { checkFeatureSpec, featurize, type FeatureSpec } from '../features/feature-pipeline.js';
-import { checkPredictorState } from '../predictors/check-predictor-state.js';
+import { checkPredictorState, numbers } from '../predictors/check-predictor-state.js';
 import { loadPredictor } from '../predictors/load-predictor.js';
 import type { PredictorKind, PredictorState, QualityPredictor } from '../predictors/types.js';
 import { predictCost, type CostModel } from './cost-model.js';
@@ -68,9 +68,15 @@ export class RouterModel {
     if (artifact.cost) {
       sized('cost.intercept', artifact.cost.intercept);
       sized('cost.perToken', artifact.cost.perToken);
+      // null: a model the training data had no cost for (unknown, not free); text would concatenate into the cost.
+      numbers('cost.intercept', artifact.cost.intercept, this.models.length, 'intercept (one per model)', true);
+      numbers('cost.perToken', artifact.cost.perToken, this.models.length, 'perToken (one per model)', true);
     }
     if (!Array.isArray(artifact.calibration)) throw new LLMError({ code: 'invalid_request', message: 'Router model calibration: expected an array of rows', param: 'calibration' });
-    artifact.calibration.forEach((row, i) => sized(`calibration.${i}`, row));
+    artifact.calibration.forEach((row, i) => {
+      sized(`calibration.${i}`, row);
+      numbers(`calibration.${i}`, row, this.models.length, 'a calibration row');
+    });
     this.index = new Map(this.models.map((m, i) => [m, i]));
   }
 

@@ -55,6 +55,59 @@ describe('evaluateDataset', () => {
     expect(() => parseRouterModel(JSON.stringify(std))).toThrow(/features\.analysisStd\.2: "0\.5" is not a finite number/);
   });
 
+  it('a damaged artifact is refused naming the field for every number it predicts or costs with (stack meta, task, guard, knn, prior, IDF fallback, augmentation, cost, calibration)', () => {
+    type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const trained = (kind: 'stack' | 'task' | 'logistic' | 'knn' | 'prior', extra: object = {}) =>
+      JSON.parse(JSON.stringify(trainRouterModel(syntheticDataset(), { hashDim: 1 << 10, kinds: [kind], select: kind, ...extra }))) as Json;
+    const artifacts = { stack: trained('stack'), task: trained('task'), logistic: trained('logistic'), knn: trained('knn'), prior: trained('prior'), guarded: trained('logistic', { guard: true }), augmented: trained('logistic', { augment: { quantities: true } }) };
+    expect({ stack: artifacts.stack['predictor'].kind, task: artifacts.task['predictor'].kind, knn: artifacts.knn['predictor'].kind, prior: artifacts.prior['predictor'].kind, guarded: artifacts.guarded['predictor'].kind, augmented: artifacts.augmented['features'].augment?.std.length > 0 })
+      .toEqual({ stack: 'stack', task: 'task', knn: 'knn', prior: 'prior', guarded: 'guarded', augmented: true });
+    // Untouched, each loads and predicts finite numbers: the damage below is the only difference.
+    for (const a of Object.values(artifacts)) expect(Array.from(parseRouterModel(JSON.stringify(a)).predict('calculate the sum of 3 and 4?')).every(Number.isFinite)).toBe(true);
+    // A model the data had no cost for, and a training prompt lacking an outcome, are null: still loadable.
+    const nulls = structuredClone(artifacts.knn);
+    nulls['cost'].intercept[0] = null;
+    nulls['cost'].perToken[0] = null;
+    nulls['predictor'].quality[0][0] = null;
+    expect(Number.isNaN(parseRouterModel(JSON.stringify(nulls)).predictCost('a prompt')![0])).toBe(true);
+    const cases: Array<[keyof typeof artifacts, (a: Json) => void, RegExp]> = [
+      ['stack', (a) => (a['predictor'].meta[0].bias = '0.1'), /predictor\.meta\.0\.bias: "0\.1" is not a finite number/],
+      ['stack', (a) => (a['predictor'].meta[0].weights[0] = null), /predictor\.meta\.0\.weights\.0: null is not a finite number/],
+      ['stack', (a) => a['predictor'].meta[1].weights.pop(), /predictor\.meta\.1\.weights: .*expected/],
+      ['task', (a) => (a['predictor'].temperature = 'x'), /predictor\.temperature: "x" is not a finite number/],
+      ['task', (a) => (a['predictor'].temperature = 0), /predictor\.temperature: 0 is not > 0/],
+      ['task', (a) => (a['predictor'].quality[1][0] = '0.5'), /predictor\.quality\.1\.0: "0\.5" is not a finite number/],
+      ['task', (a) => (a['predictor'].centroids[0][1][0] = { v: 1 }), /predictor\.centroids\.0\.1\.0: .*not a finite number/],
+      ['guarded', (a) => (a['predictor'].prior[2] = 'x'), /predictor\.prior\.2: "x" is not a finite number/],
+      ['guarded', (a) => (a['predictor'].low = null), /predictor\.low: null is not a finite number/],
+      ['guarded', (a) => (a['predictor'].high = '1'), /predictor\.high: "1" is not a finite number/],
+      ['guarded', (a) => (a['predictor'].centroids[0][0][0] = 'x'), /predictor\.centroids\.0\.0\.0: index "x" is not a whole number/],
+      ['knn', (a) => (a['predictor'].prior[0] = '0.5'), /predictor\.prior\.0: "0\.5" is not a finite number/],
+      ['knn', (a) => (a['predictor'].vectors[3][1][0] = 'x'), /predictor\.vectors\.3\.1\.0: "x" is not a finite number/],
+      ['knn', (a) => (a['predictor'].quality[0][1] = 'x'), /predictor\.quality\.0\.1: "x" is not a finite number/],
+      ['prior', (a) => (a['predictor'].mean[0] = '0.5'), /predictor\.mean\.0: "0\.5" is not a finite number/],
+      ['logistic', (a) => (a['features'].idf.fallback = 'x'), /features\.idf\.fallback: "x" is not a finite number/],
+      ['augmented', (a) => (a['features'].augment.std[0] = 'x'), /features\.augment\.std\.0: "x" is not a finite number/],
+      ['augmented', (a) => (a['features'].augment.mean[0] = null), /features\.augment\.mean\.0: null is not a finite number/],
+      ['logistic', (a) => (a['cost'].intercept[0] = String(a['cost'].intercept[0])), /cost\.intercept\.0: ".*" is not a finite number/],
+      ['logistic', (a) => (a['cost'].perToken[1] = {}), /cost\.perToken\.1: \{\} is not a finite number/],
+      ['logistic', (a) => (a['calibration'][4][2] = 'x'), /calibration\.4\.2: "x" is not a finite number/],
+    ];
+    const loadError = (a: Json) => {
+      try {
+        parseRouterModel(JSON.stringify(a));
+        return 'loaded';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    for (const [kind, damage, message] of cases) {
+      const a = structuredClone(artifacts[kind]);
+      damage(a);
+      expect({ kind, damage: String(damage), error: loadError(a) }).toEqual({ kind, damage: String(damage), error: expect.stringMatching(message) });
+    }
+  });
+
   it('many models with costs: the router beats the zero-router hull and reaches 95% of the best model cheaply', () => {
     const r = evaluateDataset(syntheticDataset(), FAST);
     expect(r.mode).toBe('many-model');
