@@ -1,3 +1,4 @@
+import { detailsCopy } from '../errors/details-copy.js';
 import type { LLMError } from '../errors/llm-error.js';
 import { computeCost } from '../pricing/compute-cost.js';
 import type { Usage } from '../spec/index.js';
@@ -67,9 +68,7 @@ export function withRefusedAnswers(error: LLMError, others: readonly LLMError[],
     cost = cost ? sumCost(cost, a.cost) : a.cost;
   }
   if (!attempts) return error;
-  const had: unknown = error.details;
-  const details: Record<PropertyKey, unknown> =
-    had === undefined ? {} : Array.isArray(had) ? ([...had] as unknown as Record<PropertyKey, unknown>) : typeof had === 'object' && had !== null ? { ...had } : { body: had };
+  const details = detailsCopy(error.details);
   const sum: RefusedAnswer = { usage: usage!, cost: cost!, failedAttempts: attempts };
   details[REFUSED_ANSWER] = sum;
   return error.with({ details });
@@ -87,9 +86,7 @@ export function withBilledAttempts(error: LLMError, paid: StreamSpend): LLMError
   const sum: RefusedAnswer = own ? { usage: sumUsage(own.usage, paid.usage), cost: sumCost(own.cost, paid.cost) } : { usage: paid.usage, cost: paid.cost };
   const attempts = own?.failedAttempts && paid.failedAttempts ? [...own.failedAttempts, ...paid.failedAttempts] : (own?.failedAttempts ?? paid.failedAttempts);
   if (attempts) sum.failedAttempts = attempts;
-  const had: unknown = error.details;
-  const details: Record<PropertyKey, unknown> =
-    had === undefined ? {} : Array.isArray(had) ? ([...had] as unknown as Record<PropertyKey, unknown>) : typeof had === 'object' && had !== null ? { ...had } : { body: had };
+  const details = detailsCopy(error.details);
   details[REFUSED_ANSWER] = sum;
   return error.with({ details });
 }

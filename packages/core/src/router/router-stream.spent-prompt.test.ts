@@ -15,6 +15,7 @@
 import { describe, expect, it } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
 import { withReportedUsage } from '../errors/reported-usage.js';
+import { guardCostOf, withGuardCost } from '../semantic-cache/guard-spend.js';
 import type { CallOptions, LanguageEngine, StreamPart, Usage } from '../spec/index.js';
 import { LLMRouter } from './llm-router.js';
 import { refusedAnswerOf } from './refused-answer.js';
@@ -514,6 +515,47 @@ describe('generate: attempts whose provider answered and billed what is no usabl
       }
       await r.close();
     }
+  });
+
+  it("a final error whose details are a list (a proxy's JSON-list error body) keeps its billed attempts, a guard call's cost added on top too", async () => {
+    const list = [{ message: 'bad request upstream' }];
+    const refuses: LanguageEngine = { ...billedFailure('b', false), generate: () => Promise.reject(new LLMError({ code: 'invalid_request', message: 'bad request upstream', details: list })) };
+    const r = router({ a: billedFailure('a', true), b: refuses });
+    const e = await r.generate(hello).then(
+      () => undefined,
+      (x: unknown) => x as LLMError,
+    );
+    expect(e?.code).toBe('invalid_request');
+    expect(Array.isArray(e!.details) && [...e!.details]).toEqual(list);
+    expect(refusedAnswerOf(e!.details)).toEqual({ usage: PROMPT, cost, failedAttempts: [attempt] });
+    const guard = { inputUsd: 0.001, outputUsd: 0, totalUsd: 0.001, estimated: false };
+    const guarded = withGuardCost(e!, guard);
+    expect(guardCostOf(guarded)).toEqual(guard);
+    expect(refusedAnswerOf(guarded.details)).toEqual({ usage: PROMPT, cost, failedAttempts: [attempt] });
+    expect([...(guarded.details as unknown[])]).toEqual(list);
+    await r.close();
+  });
+
+  it("a streamed cascade whose weak step fails so: the stream's error and spent() carry the weak step's billed attempts", async () => {
+    const r = new LLMRouter(
+      {
+        models: [
+          { name: 'a', engine: 'custom', priority: 1, price: { input: 3, output: 15, cacheWrite: 3.75 } },
+          { name: 's', engine: 'custom', priority: 2, price: { input: 1, output: 5 } },
+        ],
+        routing: { strategy: 'priority', retries: { max: 1, initialDelayMs: 0, maxDelayMs: 0 }, cascades: [{ name: 'c', weak: 'a', strong: 's', verifier: 'arithmetic' }] },
+      },
+      { engines: { a: billedFailure('a', true), s: engine('s', undefined) } },
+    );
+    const stream = r.stream(hello, { model: 'c' });
+    const all = await parts(stream);
+    expect(all.map((p) => p.type)).toEqual(['error']);
+    const twice = { inputTokens: 2200, outputTokens: 0, totalTokens: 2200, cacheWriteInputTokens: 2000 };
+    expect(refusedAnswerOf((all[0] as { error: LLMError }).error.details)?.usage).toEqual(twice);
+    const spent = stream.spent?.();
+    expect(spent).toMatchObject({ usage: twice, replay: false, failedAttempts: [attempt, attempt] });
+    expect(spent?.cost.totalUsd).toBeCloseTo(2 * 0.00405, 12);
+    await r.close();
   });
 
   it('beforeAttemptAfterSpend is asked before each attempt after a billed one; a rejection ends the call with its error, billed what was spent', async () => {

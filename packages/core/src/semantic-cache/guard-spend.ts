@@ -1,3 +1,4 @@
+import { detailsCopy } from '../errors/details-copy.js';
 import { LLMError } from '../errors/llm-error.js';
 import { providerCacheUsage } from '../router/cascade/sum-usage.js';
 import { reportedCost } from '../router/reported-cost.js';
@@ -23,9 +24,7 @@ const GUARD_USAGE = Symbol.for('@llmrr/core.guardUsage');
  * (a provider's error body that is a JSON string or number) is put in `body`.
  */
 export function withGuardCost(error: LLMError, cost: Cost, usage?: Usage): LLMError {
-  const own: unknown = error.details;
-  const details: Record<PropertyKey, unknown> =
-    own === undefined ? {} : Array.isArray(own) ? ([...own] as unknown as Record<PropertyKey, unknown>) : typeof own === 'object' && own !== null ? { ...own } : { body: own };
+  const details = detailsCopy(error.details);
   details[GUARD_COST] = cost;
   if (usage) details[GUARD_USAGE] = usage;
   return error.with({ details });

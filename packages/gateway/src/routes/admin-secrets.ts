@@ -15,10 +15,13 @@ interface ModelSecrets {
   options?: Record<string, unknown> | undefined;
 }
 
-/** Last words of an option name that say it holds a credential (`clientSecret`, `passphrase`, `bearer`, `privateKeyPem`). */
+/**
+ * Last words of an option name that say it holds a credential (`clientSecret`, `passphrase`, `bearer`, `privateKeyPem`,
+ * `dsn`: a data source name holds its password or key, as Sentry's and a database's do).
+ */
 const SECRET_WORDS: ReadonlySet<string> = new Set([
   'secret', 'password', 'passwd', 'passphrase', 'credential', 'cred', 'authorization', 'auth', 'bearer',
-  'signature', 'sig', 'pem', 'apikey', 'cookie', 'jwt',
+  'signature', 'sig', 'pem', 'apikey', 'cookie', 'jwt', 'dsn',
 ]);
 
 /**
@@ -27,12 +30,12 @@ const SECRET_WORDS: ReadonlySet<string> = new Set([
  * (`cachePartitionKey`, `sortKey`, `idempotencyKey`).
  */
 const NOT_CREDENTIAL: ReadonlySet<string> = new Set([
-  'eos', 'bos', 'pad', 'unk', 'sep', 'cls', 'mask', 'stop', 'start', 'end', 'eot', 'eom', 'special', 'image', 'audio',
+  'eos', 'bos', 'pad', 'unk', 'sep', 'cls', 'mask', 'stop', 'start', 'end', 'eot', 'eom', 'boi', 'eoi', 'boa', 'eoa', 'special', 'image', 'audio',
   'video', 'vision', 'assistant', 'tool', 'think', 'thinking', 'reasoning', 'placeholder', 'separator',
   'sentinel', 'chat', 'turn', 'fim', 'prefix', 'suffix', 'middle',
   'max', 'min', 'num', 'total', 'new', 'context', 'prompt', 'input', 'output', 'reserved',
   'cache', 'partition', 'routing', 'sort', 'shard', 'lookup', 'dedup', 'dedupe', 'idempotency',
-  'group', 'field', 'column',
+  'group', 'field', 'column', 'public',
 ]);
 
 /** Last words that say how a value is written, not what it is (`serviceAccountJson`, `privateKeyPem`, `apiKeyValue`). */
@@ -51,23 +54,31 @@ function nameWords(name: string): string[] {
 
 /**
  * Whether an option's name says it holds a credential. Its words (camelCase, snake_case, kebab-case; plurals as
- * singular), without trailing format words (`json`, `pem`, `data`, `value`, ...: `FORMAT_WORDS`), end in
+ * singular), without trailing format words (`json`, `pem`, `data`, `value`, `string`, ...: `FORMAT_WORDS`), end in
  * - a credential word: `secret`, `password`, `passwd`, `passphrase`, `credentials`, `creds`, `authorization`, `auth`,
- *   `bearer`, `signature`, `sig`, `pem`, `apikey`, `cookie`, `jwt` (`SECRET_WORDS`: `clientSecret` too);
+ *   `bearer`, `signature`, `sig`, `pem`, `apikey`, `cookie`, `jwt`, `dsn` (`SECRET_WORDS`: `clientSecret` too);
+ * - `authorization header` or `auth header` (the header's value: `authorizationHeader`);
  * - `service account` (`serviceAccount`, `serviceAccountJson`);
+ * - `connection` or `conn` once a format word was taken off (`connectionString`, `connStr`: they hold the password or
+ *   account key; a bare `connection` is a setting);
  * - `key` or `token` (`apiKey`, `apiKeys`, `accessToken`, `hfToken`, `privateKeyPem`, `token`), unless the word before
- *   names a key or token that is no credential (`NOT_CREDENTIAL`: `eosToken`, `padToken`, `maxTokens`,
- *   `cachePartitionKey`, `sortKey`, ...).
+ *   names a key or token that is no credential (`NOT_CREDENTIAL`: `eosToken`, `padToken`, `boiToken`, `maxTokens`,
+ *   `cachePartitionKey`, `sortKey`, `publicKeyPem`, ...), or the name is a bare plural `tokens` (a token count or list
+ *   of a tokenizer, where a credential's plural names its kind: `apiTokens`).
  * Every string under such a name is write-only, at any depth (`apiKeys: [...]`, `credentials: { private_key }`).
  */
 function isSecretOptionName(name: string): boolean {
   const words = nameWords(name);
+  const named = words.length;
   while (words.length > 1 && FORMAT_WORDS.has(words[words.length - 1]!)) words.pop();
   const last = words[words.length - 1];
   if (last === undefined) return false;
   const before = words[words.length - 2];
   if (SECRET_WORDS.has(last)) return true;
+  if (last === 'header' && (before === 'authorization' || before === 'auth')) return true;
   if (last === 'account' && before === 'service') return true;
+  if ((last === 'connection' || last === 'conn') && words.length < named) return true;
+  if (last === 'token' && before === undefined && /^tokens$/i.test(name)) return false;
   return (last === 'key' || last === 'token') && (before === undefined || !NOT_CREDENTIAL.has(before));
 }
 
@@ -107,12 +118,22 @@ function below(declared: string[][] | undefined, key: string): string[][] | unde
 }
 
 /**
+ * Whether an option string reads as a URL with an authority (`scheme://...`: `https://`, `postgres://`, `redis://`),
+ * whose userinfo and query values `redactURL` redacts (`endpoint: "https://fn.example/api?code=KEY"`, `proxy:
+ * "http://user:pass@proxy:8080"`).
+ */
+function isURLOption(value: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+}
+
+/**
  * `value` with its secrets as `REDACTED_SECRET`: each string under a credential name (`isSecretOptionName`) or at a
  * path its engine declares (`declared`, `declaredSecrets`), the string itself or every string at any depth of an
- * array or object there; objects and arrays walked at any depth. `value` itself when it holds none (no copy).
+ * array or object there; any other string that is a URL (`isURLOption`) with its userinfo and query values redacted
+ * (`redactURL`); objects and arrays walked at any depth. `value` itself when it holds none (no copy).
  */
 function redactValue(value: unknown, secret: boolean, declared?: string[][]): unknown {
-  if (typeof value === 'string') return secret ? REDACTED_SECRET : value;
+  if (typeof value === 'string') return secret ? REDACTED_SECRET : isURLOption(value) ? redactURL(value) : value;
   if (value === null || typeof value !== 'object') return value;
   const walk = (v: unknown, key: string, named: boolean) => {
     const sub = below(declared, key);
@@ -200,10 +221,13 @@ function urlRedacted(url: string | undefined): boolean {
   return lower.includes(REDACTED_SECRET) || lower.includes('%5bredacted%5d');
 }
 
-/** The paths (dotted, from `at`) of the strings `redactValue` would redact in `value` that are `REDACTED_SECRET`. */
+/**
+ * The paths (dotted, from `at`) of the strings `redactValue` would redact in `value` that are `REDACTED_SECRET`, or, a
+ * URL (`isURLOption`), hold it (`urlRedacted`).
+ */
 function redactedOptions(value: unknown, at: string, secret: boolean, declared: string[][] | undefined, found: string[]): string[] {
   if (typeof value === 'string') {
-    if (secret && isRedacted(value)) found.push(at);
+    if (secret ? isRedacted(value) : isURLOption(value) && urlRedacted(value)) found.push(at);
     return found;
   }
   if (value === null || typeof value !== 'object') return found;
@@ -229,18 +253,17 @@ export function redactedFields(model: ModelSecrets, i: number): string[] {
 }
 
 /**
- * Refuses a model whose `apiKey`, a `headers` value, `baseURL` or a credential option holds `REDACTED_SECRET`
- * (`redactedFields`; a 400 naming it): a tenant read back from the admin API and sent again would otherwise be stored
- * with that text as its key, and every call of the model would fail upstream. The stored secret stays as it was.
+ * Refuses models whose `apiKey`, a `headers` value, `baseURL` or a credential option holds `REDACTED_SECRET`
+ * (`redactedFields`; one 400 naming every such field of every model, `param` the first): a tenant read back from the
+ * admin API and sent again would otherwise be stored with that text as its key, and every call of the model would fail
+ * upstream. The stored secret stays as it was.
  */
 export function rejectRedacted(models: ReadonlyArray<ModelSecrets> | null | undefined): void {
-  models?.forEach((m, i) => {
-    const at = redactedFields(m, i)[0];
-    if (at === undefined) return;
-    throw new LLMError({
-      code: 'invalid_request',
-      message: `${at}: "${REDACTED_SECRET}" is how the admin API shows a stored secret, not one; send the value itself (or the key's variable as apiKeyEnv)`,
-      param: at,
-    });
+  const fields = models?.flatMap((m, i) => redactedFields(m, i));
+  if (!fields?.length) return;
+  throw new LLMError({
+    code: 'invalid_request',
+    message: `${fields.join(', ')}: "${REDACTED_SECRET}" is how the admin API shows a stored secret, not one; send the value itself (or the key's variable as apiKeyEnv)`,
+    param: fields[0]!,
   });
 }

@@ -422,13 +422,61 @@ describe("a tenant's own model's apiKey and header values in the admin API", () 
 
   it('options whose names end in token or key but hold no credential are shown as stored: GET -> PATCH of a tenant without secrets round-trips', async () => {
     // An engine's own settings: a tokenizer's special tokens, token counts, a cache partition key, a sort key.
-    const options = { reply: 'x', eosToken: '</s>', bosToken: '<s>', padToken: '<pad>', stopTokens: ['<|end|>'], maxNewTokens: '256', cachePartitionKey: 'tenant-a', sortKey: 'name', tokenizer: 'llama' };
+    // (And a multimodal tokenizer's image markers, a public key, a bare token list, a URL without credentials.)
+    const options = {
+      reply: 'x',
+      eosToken: '</s>',
+      bosToken: '<s>',
+      padToken: '<pad>',
+      stopTokens: ['<|end|>'],
+      maxNewTokens: '256',
+      cachePartitionKey: 'tenant-a',
+      sortKey: 'name',
+      tokenizer: 'llama',
+      boi_token: '<start_of_image>',
+      eoi_token: '<end_of_image>',
+      publicKeyPem: '-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----',
+      tokens: 'cl100k_base',
+      homepage: 'https://acme.example/docs#setup',
+    };
     expect((await admin('POST', '/admin/tenants', { id: 'plain', name: 'Plain', models: [{ name: 'custom', engine: 'mock', options }] })).status).toBe(201);
     const shown = (await (await admin('GET', '/admin/tenants/plain')).json()) as { name: string; models: Array<{ options: unknown }> };
     expect(shown.models[0]!.options).toEqual(options);
     const patched = await admin('PATCH', '/admin/tenants/plain', { name: 'Plain renamed', models: shown.models });
     expect(patched.status, await patched.clone().text()).toBe(200);
     expect((await h.stores!.tenants.getTenant('plain'))?.models?.[0]?.options).toEqual(options);
+  });
+
+  it('connection strings, DSNs, authorization headers and option URLs with credentials in their query or userinfo are shown redacted; echoing them is one 400 naming every field', async () => {
+    const options = {
+      reply: 'plain',
+      connectionString: 'DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=cs-secret-1',
+      dsn: 'https://dsn-secret-2@o1.ingest.sentry.io/42',
+      authorizationHeader: 'Bearer ah-secret-3',
+      endpoint: 'https://acme.azurewebsites.net/api/chat?code=ep-secret-4',
+      proxy: 'http://user:px-secret-5@proxy.acme.internal:8080',
+      mirrors: ['https://m.example/v1?key=mi-secret-6&region=eu'],
+    };
+    await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [{ name: 'custom', engine: 'mock', options }] });
+    const text = await (await admin('GET', '/admin/tenants/acme')).text();
+    expect([...text.matchAll(/[a-z]+-secret-\d+/g)].map((m) => m[0])).toEqual([]);
+    const shown = (JSON.parse(text) as { models: Array<{ options: Record<string, unknown> }> }).models[0]!;
+    const R = '[redacted]';
+    expect(shown.options).toEqual({
+      reply: 'plain',
+      connectionString: R,
+      dsn: R,
+      authorizationHeader: R,
+      // An option URL keeps its host and path (as `baseURL` does): only its query values and userinfo are secrets.
+      endpoint: `https://acme.azurewebsites.net/api/chat?code=${R}`,
+      proxy: `http://${R}@proxy.acme.internal:8080/`,
+      mirrors: [`https://m.example/v1?key=${R}&region=${R}`],
+    });
+    const echoed = await admin('PATCH', '/admin/tenants/acme', { models: [shown] });
+    const error = ((await echoed.json()) as { error: { param: string; message: string } }).error;
+    expect({ status: echoed.status, param: error.param }).toEqual({ status: 400, param: 'models.0.options.connectionString' });
+    for (const field of ['connectionString', 'dsn', 'authorizationHeader', 'endpoint', 'proxy', 'mirrors.0']) expect(error.message).toContain(`models.0.options.${field}`);
+    expect((await h.stores!.tenants.getTenant('acme'))?.models?.[0]?.options).toEqual(options);
   });
 
   // An engine registered with core's `registerEngine` that takes credentials under names the rule does not know

@@ -296,7 +296,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
       reservedUsd -= missing;
       throw new LLMError({
         code: 'budget_exceeded',
-        message: `Budget of tenant "${tenant.id}" for ${r.periodKey} is exhausted: $${r.remainingUsd.toFixed(6)} of $${r.limitUsd} left; failed attempts were billed $${billedUsd.toFixed(6)} for the prompt their provider reported, and a further attempt may cost up to $${callUsd.toFixed(6)}`,
+        message: `Budget of tenant "${tenant.id}" for ${r.periodKey} is exhausted: $${r.remainingUsd.toFixed(6)} of $${r.limitUsd} left; failed attempts were billed $${billedUsd.toFixed(6)} for the tokens their provider reported, and a further attempt may cost up to $${callUsd.toFixed(6)}`,
         param: 'model',
         ...(rateInfo ? { details: { rateInfo } } : {}),
       });

@@ -8,7 +8,8 @@ import { LinkedController } from '../resilience/attempt-scope.js';
 import type { Cost, GenerateOptions, PromptOrRequest, RouterResult, RouterStream, RouterStreamPart, StreamSpend } from '../types.js';
 import { cascadeResult, keepsWeak, plusUsage, prepareCascade, stepOptions, strongFailure, verify, type CascadeHost } from './cascade-call.js';
 import type { ResolvedCascade } from './cascade-set.js';
-import { billFailedAttempts } from '../stream-driver.js';
+import { refusedAnswerOf } from '../refused-answer.js';
+import { billFailedAttempts, plusSpend } from '../stream-driver.js';
 import { Drain, handOver, StreamResult } from '../stream-result.js';
 import { providerCacheUsage, sumCost, sumUsage } from './sum-usage.js';
 import type { CascadeVerdict } from './types.js';
@@ -40,6 +41,15 @@ function attemptsOf(spent: StreamSpend | undefined): StreamSpend | undefined {
   const attempts: StreamSpend = { usage: spent.usage, cost, replay: false };
   if (spent.failedAttempts) attempts.failedAttempts = spent.failedAttempts;
   return attempts;
+}
+
+/**
+ * What the attempts of a failed weak step were billed (its error's `REFUSED_ANSWER`: `withBilledAttempts`), each with
+ * its deployment in `failedAttempts`; undefined when it carries none.
+ */
+function billedSpend(e: unknown): StreamSpend | undefined {
+  const r = LLMError.isInstance(e) ? refusedAnswerOf(e.details) : undefined;
+  return r ? { usage: r.usage, cost: r.cost, replay: false, ...(r.failedAttempts ? { failedAttempts: r.failedAttempts } : {}) } : undefined;
 }
 
 /** A spend with a guard call's cost (and tokens) added. */
@@ -121,10 +131,14 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
       spent = weakSpend(weak, weak.cost, false);
       verdict = await verify(c, request, weak, options.signal);
     } catch (e) {
-      // A semantic guard call the failed weak step paid (on its error: `guardCostOf`) was spent, cancelled or not.
+      // A semantic guard call the failed weak step paid (on its error: `guardCostOf`) was spent, cancelled or not, and so
+      // were its attempts that failed after their provider billed them (`REFUSED_ANSWER`: Gemini's failed tool calls).
+      // (Before the weak step answered: once it had, the error is the verifier's.)
+      const weakFailed = spent === undefined;
       const guard = guardCostOf(e);
       const guardUsage = guardUsageOf(e);
       if (guard) spent = spent ? withGuard(spent, guard, guardUsage) : guardSpend(guard, guardUsage);
+      if (weakFailed) spent = plusSpend(spent, billedSpend(e));
       if (cancelled) return;
       yield fail(toLLMError(e));
       return;
