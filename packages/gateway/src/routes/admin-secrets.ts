@@ -82,22 +82,53 @@ function isSecretOptionName(name: string): boolean {
   return (last === 'key' || last === 'token') && (before === undefined || !NOT_CREDENTIAL.has(before));
 }
 
+/** Query parameter names that carry a credential in an option URL besides the credential words (`?code=` of Azure Functions, `?sig=` of a SAS). */
+const QUERY_CREDENTIALS = /^(?:code|sig|signature|key|token|access_?token|auth|password|pwd|pass|secret|sas|x-api-key)$/i;
+
 /**
- * `url` with its credentials as `REDACTED_SECRET`: every query parameter's value (`?key=...`, `?api-key=...`,
- * `?code=...`; names kept), as a header's value is, or the whole query when a part of it has no `=` (`?sk-...`: the
- * token is the part) as `?[redacted]`; and the userinfo (`https://user:pass@host` -> `https://[redacted]@host`: the
- * model schema refuses one, an older row may hold it). A URL that does not parse is kept (the model schema takes none).
+ * A URL's query (`search`, with its `?`) with its credentials as `REDACTED_SECRET`: every value (`allValues`, as for
+ * `baseURL`: names kept), or only those whose name says they hold one (`isSecretOptionName` or `QUERY_CREDENTIALS`:
+ * an option URL's `?lang=en&page=2` stays, so a tenant without secrets round-trips); the whole query as `?[redacted]`
+ * when a part of it has no `=` (`?sk-...`: the token is the part).
  */
-function redactURL(url: string): string {
+function redactQuery(search: string, allValues: boolean): string {
+  if (search === '' || search === '?') return search;
+  const pairs = search.slice(1).split('&');
+  if (pairs.some((p) => p !== '' && !p.includes('='))) return `?${REDACTED_SECRET}`;
+  return `?${pairs
+    .map((p) => {
+      const name = p.slice(0, p.indexOf('='));
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        // a malformed escape: judged as written
+      }
+      return p === '' || !(allValues || isSecretOptionName(decoded) || QUERY_CREDENTIALS.test(decoded)) ? p : `${name}=${REDACTED_SECRET}`;
+    })
+    .join('&')}`;
+}
+
+/**
+ * `url` with its credentials as `REDACTED_SECRET`: its query's (`redactQuery`; every value for a `baseURL`, those named
+ * as credentials for an option URL, `allValues` false) and its userinfo (`https://user:pass@host` ->
+ * `https://[redacted]@host`: the model schema refuses one in `baseURL`, an older row may hold it). A URL the WHATWG
+ * parser refuses (a multi-host connection string, `mongodb://app:pw@h1:27017,h2:27017/db`) is redacted as text:
+ * everything between `://` and the last `@` before the path, and its query as above.
+ */
+function redactURL(url: string, allValues = true): string {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    return url;
+    const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)?([^?#]*)(\?[^#]*)?(#.*)?$/i.exec(url);
+    if (!m) return url;
+    const [, scheme, userinfo, rest, search, hash] = m;
+    return `${scheme}${userinfo ? `${REDACTED_SECRET}@` : ''}${rest}${redactQuery(search ?? '', allValues)}${hash ?? ''}`;
   }
   if (u.username === '' && u.password === '' && u.search === '') return url;
-  const pairs = u.search.slice(1).split('&');
-  const query = u.search === '' ? '' : pairs.some((p) => p !== '' && !p.includes('=')) ? `?${REDACTED_SECRET}` : `?${pairs.map((p) => (p === '' ? p : `${p.split('=')[0]}=${REDACTED_SECRET}`)).join('&')}`;
+  const query = redactQuery(u.search, allValues);
+  if (u.username === '' && u.password === '' && query === u.search) return url;
   return `${u.protocol}//${u.username !== '' || u.password !== '' ? `${REDACTED_SECRET}@` : ''}${u.host}${u.pathname}${query}${u.hash}`;
 }
 
@@ -133,7 +164,7 @@ function isURLOption(value: string): boolean {
  * (`redactURL`); objects and arrays walked at any depth. `value` itself when it holds none (no copy).
  */
 function redactValue(value: unknown, secret: boolean, declared?: string[][]): unknown {
-  if (typeof value === 'string') return secret ? REDACTED_SECRET : isURLOption(value) ? redactURL(value) : value;
+  if (typeof value === 'string') return secret ? REDACTED_SECRET : isURLOption(value) ? redactURL(value, false) : value;
   if (value === null || typeof value !== 'object') return value;
   const walk = (v: unknown, key: string, named: boolean) => {
     const sub = below(declared, key);

@@ -470,7 +470,7 @@ describe("a tenant's own model's apiKey and header values in the admin API", () 
       // An option URL keeps its host and path (as `baseURL` does): only its query values and userinfo are secrets.
       endpoint: `https://acme.azurewebsites.net/api/chat?code=${R}`,
       proxy: `http://${R}@proxy.acme.internal:8080/`,
-      mirrors: [`https://m.example/v1?key=${R}&region=${R}`],
+      mirrors: [`https://m.example/v1?key=${R}&region=eu`],
     });
     const echoed = await admin('PATCH', '/admin/tenants/acme', { models: [shown] });
     const error = ((await echoed.json()) as { error: { param: string; message: string } }).error;
