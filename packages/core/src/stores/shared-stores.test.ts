@@ -417,8 +417,8 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     }
   }, 30_000);
 
-  // pg-pool emits 'connect' before it hands a new client out, and pg runs a client's queries in order: the SET runs
-  // before the first real query, on every connection the pool opens again after one is lost.
+  // pg-pool awaits its `onConnect` hook before it hands a new client out: the SET runs before the first real query, on
+  // every connection the pool opens again after one is lost.
   it('a connection opened again after the server ended the first has the schema and bound before its first query', async () => {
     const fx = await sharedFixture();
     const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };

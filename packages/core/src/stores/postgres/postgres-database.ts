@@ -537,8 +537,8 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
   const queryTimeoutMs = postgresTimeout(options.queryTimeoutMs, DEFAULT_POSTGRES_QUERY_TIMEOUT_MS, 'postgresQueryTimeoutMs');
   const reportTimeoutMs = postgresTimeout(options.reportTimeoutMs, DEFAULT_POSTGRES_REPORT_TIMEOUT_MS, 'postgresReportTimeoutMs');
   // The schema and the server's bound of each statement (transactions set their own; the client's is per query) are
-  // set on each new connection before the pool hands it out (pg 8.20's `onConnect`, awaited: a failure fails that
-  // checkout and drops the connection): not as the pool's startup `options`, which the connection string's own
+  // set on each new connection before the pool hands it out (pg 8.20's `onConnect`, awaited: a failure or a late
+  // answer fails that checkout and drops the connection): not as the pool's startup `options`, which the connection string's own
   // `?options=` (an application_name, a provider's endpoint id) replaces as a whole. This also overrides a role's or
   // database's `statement_timeout` (`ALTER ROLE ... SET`).
   const session = `SET search_path TO ${schema}; SET statement_timeout = ${queryTimeoutMs}`;
@@ -549,8 +549,12 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
     // An idle connection to a host that went away is noticed (and dropped by the pool) in seconds, not hours.
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
+    // Bounded as any query (the pool's connection timer has ended by then): a server that stops answering the SET
+    // fails the checkout a second past the bound, and the pool, disposing of the client with its query active, closes
+    // its socket instead of holding its place until TCP gives up.
     onConnect: async (client: Client) => {
-      await client.query(session);
+      const set: QueryConfig & { query_timeout: number } = { text: session, query_timeout: queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS };
+      await client.query(set);
     },
   });
   // An idle client losing its connection emits on the pool; without a listener that would crash the process.
