@@ -1,6 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { syntheticPairDataset } from '../learning/__fixtures__/synthetic-data.js';
 import { runCli, tempDir } from './__fixtures__/cli-harness.js';
@@ -24,6 +26,8 @@ const t = tempDir();
 afterAll(() => t.remove());
 const p = syntheticPairDataset(120);
 t.write('pair.jsonl', p.examples.flatMap((e) => p.models.map((m, i) => JSON.stringify({ prompt_id: e.id, prompt: e.prompt, model: m, quality: e.quality[i] }))).join('\n'));
+/** `llmrr router train` of pair.jsonl into `out` (every path absolute), printing its summary as JSON. */
+const trainTo = (out: string) => ['router', 'train', '--data', join(t.dir, 'pair.jsonl'), '--out', out, '--hash-dim', '256', '--predictor', 'logistic', '--json'];
 
 describe('llmrr router --out: written whole or not at all', () => {
   it('a write failing halfway (a full disk) leaves the model already at --out whole, and no temporary file', async () => {
@@ -49,6 +53,48 @@ describe('llmrr router --out: written whole or not at all', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(readFileSync(join(t.dir, 'a/b/model.json'), 'utf8'))).toMatchObject({ format: 'llmrr-router-model', version: 1 });
     expect(readdirSync(join(t.dir, 'a/b'))).toEqual(['model.json']);
+  });
+
+  it('a Unix socket at --out is a usage error naming --out (exit 2) before training, not an internal error after it', { timeout: 60_000 }, async () => {
+    const sub = join(t.dir, 'socket');
+    mkdirSync(sub);
+    const sock = join(sub, 'model.sock');
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(sock, done));
+    try {
+      const r = await runCli(trainTo(sock), { cwd: sub });
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: expect.stringMatching(/--out/) });
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
+  });
+
+  it('--out /dev/stdout with stdout appended to a log file (>> runs.log): the log keeps its earlier lines and gets the model and the summary', { timeout: 120_000 }, async () => {
+    const sub = join(t.dir, 'stdout-log');
+    mkdirSync(sub);
+    const log = join(sub, 'runs.log');
+    writeFileSync(log, 'earlier run\n');
+    const fd = openSync(log, 'a');
+    const mainTs = resolve(dirname(fileURLToPath(import.meta.url)), 'main.ts');
+    let code: number | null;
+    try {
+      code = await new Promise<number | null>((done, fail) => {
+        // A real process, as `pnpm llmrr ... --out /dev/stdout >> runs.log`; run from the package folder (tsx resolves there).
+        const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', 'tsx', mainTs, ...trainTo('/dev/stdout')], { cwd: resolve(dirname(mainTs), '../..'), stdio: ['ignore', fd, 'ignore'] });
+        child.on('error', fail);
+        child.on('close', done);
+      });
+    } finally {
+      closeSync(fd);
+    }
+    const text = readFileSync(log, 'utf8');
+    expect({
+      code,
+      earlier: text.startsWith('earlier run\n'),
+      model: text.includes('"llmrr-router-model"'),
+      summary: text.includes('"out": "/dev/stdout"'),
+      left: readdirSync(sub),
+    }).toEqual({ code: 0, earlier: true, model: true, summary: true, left: ['runs.log'] });
   });
 });
 
@@ -77,6 +123,39 @@ describe('writeOutFile: what the in-place write kept is kept', () => {
       target: readFileSync(join(sub, 'versions', 'v1.json'), 'utf8'),
       left: [readdirSync(sub).sort(), readdirSync(join(sub, 'versions'))],
     }).toEqual({ isLink: true, link: join('versions', 'v1.json'), target: 'v2\n', left: [['current.json', 'versions'], ['v1.json']] });
+  });
+
+  it('a dangling symbolic link into a folder not made yet (current.json -> versions/v2.json): the folder and the file it links to are created, the link stays', async () => {
+    const sub = join(t.dir, 'dangling');
+    mkdirSync(sub);
+    symlinkSync(join('versions', 'v2.json'), join(sub, 'current.json'));
+    await writeOutFile('--out', join(sub, 'current.json'), 'v2\n');
+    expect({
+      isLink: lstatSync(join(sub, 'current.json')).isSymbolicLink(),
+      text: readFileSync(join(sub, 'versions', 'v2.json'), 'utf8'),
+      left: readdirSync(join(sub, 'versions')),
+    }).toEqual({ isLink: true, text: 'v2\n', left: ['v2.json'] });
+  });
+
+  it('a dangling symbolic link and a write failing halfway (a full disk): the file it links to is not left half written', async () => {
+    const sub = join(t.dir, 'dangling-full');
+    mkdirSync(join(sub, 'versions'), { recursive: true });
+    symlinkSync(join('versions', 'v2.json'), join(sub, 'current.json'));
+    fullDisk.on = true;
+    let error = '';
+    try {
+      await writeOutFile('--out', join(sub, 'current.json'), '{"format":"llmrr-router-model","version":1}\n').catch((e: Error) => (error = e.message));
+    } finally {
+      fullDisk.on = false;
+    }
+    expect({ error, left: readdirSync(join(sub, 'versions')) }).toEqual({ error: expect.stringMatching(/ENOSPC/), left: [] });
+  });
+
+  it('a file name of 250 characters (NAME_MAX is 255) is written: the temporary name beside it stays within the limit', async () => {
+    const sub = join(t.dir, 'long-name');
+    const out = join(sub, `${'m'.repeat(245)}.json`);
+    await writeOutFile('--out', out, 'x\n');
+    expect({ text: readFileSync(out, 'utf8'), left: readdirSync(sub).length }).toEqual({ text: 'x\n', left: 1 });
   });
 
   it('a named pipe at --out (what /dev/stdout is in a pipeline) is written in place and stays a pipe', async () => {

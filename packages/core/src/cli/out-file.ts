@@ -1,17 +1,58 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, realpathSync, statSync, type Stats } from 'node:fs';
-import { chmod, chown, lstat, mkdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { accessSync, constants, lstatSync, readlinkSync, realpathSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { chmod, chown, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CliUsageError } from './cli-usage-error.js';
 
 /** Error codes of a path that cannot be written (the flag's value is at fault, not the machine). */
-const PATH_ERRORS = new Set(['EISDIR', 'ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS', 'ENAMETOOLONG', 'ELOOP']);
+const PATH_ERRORS = new Set(['EISDIR', 'ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS', 'ENAMETOOLONG', 'ELOOP', 'ENXIO']);
+
+/** `/dev/stdout`, `/dev/fd/N`, `/proc/<pid>/fd/N`: the file behind an open descriptor (its number when it is this process's). */
+const FD_PATH = /^\/(?:dev\/(?:(stdin|stdout|stderr)|fd\/(\d+))|proc\/(self|thread-self|\d+)\/(?:task\/\d+\/)?fd\/(\d+))$/;
+const STD_FD: Record<string, number> = { stdin: 0, stdout: 1, stderr: 2 };
+
+/** Where an output path leads: `target`, the file written (links followed, even dangling ones), and `existing`, its stats. */
+interface OutTarget {
+  target: string;
+  existing: Stats | undefined;
+  /** Reached through an open descriptor (`/dev/stdout`, `/proc/self/fd/1`): written in place, never replaced. */
+  inPlace: boolean;
+  /** That descriptor's number when it is one of this process's (written through it: its offset and mode are kept). */
+  fd: number | undefined;
+}
+
+/** The stats of `p`, or undefined when it cannot be read (missing, or a path under a file: judged later). */
+function statOrUndefined(how: (p: string) => Stats, p: string): Stats | undefined {
+  try {
+    return how(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Follows the symbolic links at `file` (absolute) by hand, so a dangling link leads to the file it would create. */
+function resolveOut(file: string): OutTarget {
+  let p = file;
+  for (let hops = 0; ; hops++) {
+    const m = FD_PATH.exec(p);
+    if (m) {
+      const own = m[1] !== undefined || m[2] !== undefined || m[3] === 'self' || m[3] === 'thread-self' || Number(m[3]) === process.pid;
+      const fd = m[1] !== undefined ? STD_FD[m[1]] : Number(m[2] ?? m[4]);
+      return { target: p, existing: statOrUndefined(statSync, p), inPlace: true, fd: own ? fd : undefined };
+    }
+    const link = statOrUndefined(lstatSync, p);
+    if (!link?.isSymbolicLink()) return { target: p, existing: link, inPlace: false, fd: undefined };
+    if (hops >= 40) throw Object.assign(new Error(`ELOOP: too many symbolic links, ${file}`), { code: 'ELOOP' });
+    p = resolve(realpathSync(dirname(p)), readlinkSync(p));
+  }
+}
 
 /**
  * Refuses, before any long work, an output path `file` (absolute) that cannot be written: an existing folder, a
  * path whose nearest existing parent is a file, or one whose nearest existing folder is not writable. A usage error naming `flag`. Missing folders are fine (created on write).
  * An existing file that is not a regular one (a named pipe, `/dev/stdout`, `/dev/null`) must itself be writable (it is
- * written in place); a symbolic link to a file is judged by the folder of the file it links to (written there).
+ * written in place), as must a file reached through an open descriptor (`/dev/stdout` redirected to a file); a socket
+ * is refused; a symbolic link, even a dangling one, is judged by the folder of the file it links to (written there).
  */
 export function checkOutPath(flag: string, file: string): void {
   const kind = (p: string) => {
@@ -21,14 +62,16 @@ export function checkOutPath(flag: string, file: string): void {
       return undefined;
     }
   };
-  let existing: Stats | undefined;
+  let out: OutTarget;
   try {
-    existing = statSync(file);
-  } catch {
-    existing = undefined;
+    out = resolveOut(file);
+  } catch (e) {
+    throw new CliUsageError(`${flag}: cannot write ${file} (${(e as Error).message})`, flag);
   }
+  const { existing } = out;
   if (existing?.isDirectory()) throw new CliUsageError(`${flag}: cannot write ${file}: it is a folder (give a file name)`, flag);
-  if (existing && !existing.isFile()) {
+  if (existing?.isSocket()) throw new CliUsageError(`${flag}: cannot write ${file}: it is a socket (give a file name)`, flag);
+  if (existing && (out.inPlace || !existing.isFile())) {
     try {
       accessSync(file, constants.W_OK);
     } catch {
@@ -36,8 +79,7 @@ export function checkOutPath(flag: string, file: string): void {
     }
     return;
   }
-  const real = existing ? realpathSync(file) : file;
-  for (let p = dirname(real); ; p = dirname(p)) {
+  for (let p = dirname(existing ? realpathSync(out.target) : out.target); ; p = dirname(p)) {
     const k = kind(p);
     if (k === 'file') throw new CliUsageError(`${flag}: cannot write ${file}: ${p} is not a folder`, flag);
     if (k === 'dir') {
@@ -60,22 +102,30 @@ export function checkOutPath(flag: string, file: string): void {
  * link at `file` stays a link (the file it links to is replaced, the temporary file written beside that one), an existing
  * file's permissions (and its owner, when run as root) pass to the new one, and a target that is not a regular file (a
  * named pipe, `/dev/stdout`, `/dev/null`) is written in place, never replaced. A path that cannot be written is a usage
- * error naming `flag`; other failures (a full disk) are rethrown.
+ * error naming `flag`; other failures (a full disk) are rethrown. A dangling link creates the file it links to (temporary
+ * file and rename there, its folder made). A path reached through an open descriptor (`/dev/stdout`, `/dev/fd/N`,
+ * `/proc/self/fd/N`) is written in place, through the descriptor when it is this process's (so `--out /dev/stdout
+ * >> runs.log` appends to the log, never replaces it).
  */
 export async function writeOutFile(flag: string, file: string, text: string): Promise<void> {
   checkOutPath(flag, file);
   let tmp: string | undefined;
   try {
-    const link = await lstat(file).catch(() => undefined);
-    const existing = link?.isSymbolicLink() ? await stat(file).catch(() => undefined) : link;
-    if ((existing && !existing.isFile()) || (link?.isSymbolicLink() && !existing)) {
-      // A pipe or device is written as it is (a rename would put a file in its place); a dangling link creates its file.
-      await writeFile(file, text);
+    const { target, existing, inPlace, fd } = resolveOut(file);
+    if (inPlace && fd !== undefined && existing?.isFile()) {
+      // This process's own descriptor onto a file (`> out.log`, `>> runs.log`): written at its offset, as stdout writes.
+      writeFileSync(fd, text);
       return;
     }
-    const target = existing ? await realpath(file) : file;
+    if (inPlace || (existing && !existing.isFile())) {
+      // A pipe or device is written as it is (a rename would put a file in its place); another process's descriptor
+      // onto a file is appended to (reopening it for writing would empty it).
+      await writeFile(target, text, { flag: inPlace && existing?.isFile() ? 'a' : 'w' });
+      return;
+    }
     await mkdir(dirname(target), { recursive: true });
-    tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    // Hidden, and the name shortened: a file name of up to 255 characters (NAME_MAX) still has a temporary name that fits.
+    tmp = join(dirname(target), `.${basename(target).slice(0, 200)}.${randomBytes(6).toString('hex')}.tmp`);
     // Created with the old file's mode (never more open than it, not even for a moment), then set exactly (the umask
     // applied at creation); the owner too when root can (best effort: a share may refuse it).
     await writeFile(tmp, text, { flag: 'wx', mode: existing ? existing.mode & 0o777 : 0o666 });
