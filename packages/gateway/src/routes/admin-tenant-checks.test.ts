@@ -387,11 +387,11 @@ describe("a tenant's own model's apiKey and header values in the admin API", () 
     const options = {
       reply: 'plain',
       backends: [{ url: 'http://b.example', apiKey: 'sk-in-array-1' }],
-      serviceAccountJson: '{"private_key":"-----BEGIN PRIVATE KEY-----sa-secret-2"}',
+      serviceAccountJson: '{"private_key":"(a fake PEM body) sa-secret-2"}',
       serviceAccount: { client_email: 'sa-secret-3@example.iam', private_key: 'sa-secret-4' },
       apiKeys: ['sk-rotation-secret-5', 'sk-rotation-secret-6'],
       passphrase: 'pp-secret-7',
-      privateKeyPem: '-----BEGIN PRIVATE KEY-----pem-secret-8',
+      privateKeyPem: '(a fake PEM body) pem-secret-8',
       bearer: 'bearer-secret-9',
       hfToken: 'hf-secret-10',
       client_secret: 'cs-secret-11',
