@@ -79,11 +79,24 @@ describe('router model artifact whose parts do not fit together', () => {
 });
 
 describe('intelligent: a non-finite predicted quality', () => {
-  /** A well-formed artifact whose predictor predicts NaN for cheap and poet (a prior with no value for them). */
+  /**
+   * A model whose predictor predicts NaN for cheap and poet at run time (an artifact holding a NaN is refused at load,
+   * naming the field; a predictor can still compute one from what it is given): a prior whose predictions are
+   * overwritten so.
+   */
   function nanModel(mathy: number): RouterModel {
     const a = logisticArtifact();
-    a.predictor = { kind: 'prior', mean: [NaN, mathy, NaN] };
-    return new RouterModel(a);
+    a.predictor = { kind: 'prior', mean: [0.5, mathy, 0.5] };
+    const model = new RouterModel(a);
+    const predictor = model.predictor as { predict: RouterModel['predictor']['predict'] };
+    const predict = predictor.predict.bind(predictor);
+    predictor.predict = (x, out) => {
+      const r = predict(x, out);
+      r[0] = NaN;
+      r[2] = NaN;
+      return r;
+    };
+    return model;
   }
 
   async function route(model: RouterModel, options: Record<string, unknown>): Promise<unknown> {
