@@ -7,26 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeUsage } from '../spec/index.js';
-import type { SemanticEntry } from './semantic-store.js';
 import { SQLITE_HIT_FLUSH_MS, SQLITE_HITS_PER_WRITE, SqliteSemanticStore } from './sqlite-semantic-store.js';
+import { readSqlite, semanticRow } from './sqlite-semantic-store.test-helpers.js';
 
-const row = (i: number): SemanticEntry => ({
-  namespace: 'ns',
-  tenant: 'acme',
-  prompt: `question ${i}`,
-  vector: Float32Array.from({ length: 4 }, (_, k) => ((i * 7 + k) % 5) / 5 + 0.01),
-  answer: { text: `answer ${i}`, toolCalls: [], finishReason: 'stop', usage: makeUsage(1, 1), deployment: 'm', model: 'm', provider: 'p', createdAt: 0 },
-  expiresAt: Date.now() + 600_000,
-});
-const query = <T>(path: string, sql: string): T[] => {
-  const db = new BetterSqlite3(path, { readonly: true });
-  try {
-    return db.prepare(sql).all() as T[];
-  } finally {
-    db.close();
-  }
-};
+const row = (i: number) => semanticRow(i);
+const query = readSqlite;
 
 /** Opens a store through the importer seam with a real better-sqlite3 connection we can also read (its busy_timeout). */
 async function openSpied(path: string, options: { maxEntries: number; warn?: (m: string) => void; now?: () => number }) {

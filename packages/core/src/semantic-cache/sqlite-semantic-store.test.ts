@@ -14,6 +14,7 @@ import type { SemanticEntry } from './semantic-store.js';
 import { SQLITE_HIT_FLUSH_MS, SQLITE_HITS_PER_WRITE, SqliteSemanticStore } from './sqlite-semantic-store.js';
 import { BagOfWordsEmbedder } from './__fixtures__/bag-of-words-embedder.js';
 import { entryOf, LruModel, MAX_BYTES, MAX_ENTRIES, rng, runOps, storeIds } from './__fixtures__/lru-model.js';
+import { readSqlite, semanticRow } from './sqlite-semantic-store.test-helpers.js';
 
 const scope = { models: ['m1'], tenant: 'acme' };
 const ask = (content: string): GenerateRequest => ({ messages: [{ role: 'user', content }] });
@@ -346,22 +347,9 @@ describe('memory and SQLite stores: byte accounting with expiry', () => {
 });
 
 describe('SqliteSemanticStore: upgrade, pending hits and close', () => {
-  const row = (i: number, namespace = 'ns'): SemanticEntry => ({
-    namespace,
-    tenant: 'acme',
-    prompt: `question ${i}`,
-    vector: Float32Array.from({ length: 4 }, (_, k) => ((i * 7 + k) % 5) / 5 + 0.01),
-    answer: { text: `answer ${i}`, toolCalls: [], finishReason: 'stop', usage: makeUsage(1, 1), deployment: 'm', model: 'm', provider: 'p', createdAt: 0 },
-    expiresAt: Date.now() + 600_000,
-  });
-  const query = <T>(path: string, sql: string): T[] => {
-    const db = new BetterSqlite3(path, { readonly: true });
-    try {
-      return db.prepare(sql).all() as T[];
-    } finally {
-      db.close();
-    }
-  };
+  const row = semanticRow;
+  const query = readSqlite;
+
   const fileIds = (path: string): number[] => query<{ id: number }>(path, 'SELECT id FROM llmrr_semantic_cache ORDER BY id').map((x) => x.id);
   const sortedIds = (store: SqliteSemanticStore): number[] => storeIds(store).sort((a, b) => a - b);
   /** A file as the release before `last_used` wrote it; `answerText` sizes the rows. */
