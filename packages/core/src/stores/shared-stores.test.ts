@@ -390,14 +390,15 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
 
   // The bound is set on each new connection (SET), not as the pool's startup `options`: pg lets a connection string's
   // own `?options=` replace those as a whole (the bound and the schema silently gone). It overrides a role's own
-  // statement_timeout (ALTER ROLE ... SET) too, as documented.
-  it("the session bound and schema are set on each connection: a connection string's ?options= keeps them, a role's statement_timeout is overridden", async () => {
+  // statement_timeout and idle_in_transaction_session_timeout (ALTER ROLE ... SET) too, as documented.
+  it("the session bounds and schema are set on each connection: a connection string's ?options= keeps them, a role's own bounds are overridden", async () => {
     const fx = await sharedFixture();
     const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
     const role = `llmrr_role_${Math.random().toString(36).slice(2, 10)}`;
     await fx.sql(`CREATE ROLE ${role} LOGIN`);
     await fx.sql(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
     await fx.sql(`ALTER ROLE ${role} SET statement_timeout = '60s'`);
+    await fx.sql(`ALTER ROLE ${role} SET idle_in_transaction_session_timeout = 0`);
     const withOptions = new URL(postgresUrl);
     withOptions.searchParams.set('options', '-c application_name=llmrr-options -c search_path=public');
     const asRole = new URL(postgresUrl);
@@ -405,9 +406,9 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     const a = await openPostgres(withOptions.href, { schema, migrate: false, queryTimeoutMs: 2_000 });
     const b = await openPostgres(asRole.href, { schema, migrate: false });
     try {
-      const settings = `SELECT current_setting('statement_timeout') AS s, current_setting('search_path') AS path, current_setting('application_name') AS app`;
-      expect(await a.query(settings)).toEqual([{ s: '2s', path: schema, app: 'llmrr-options' }]);
-      expect(await b.query(`SELECT current_setting('statement_timeout') AS s, current_user AS who`)).toEqual([{ s: '5s', who: role }]);
+      const settings = `SELECT current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS idle, current_setting('search_path') AS path, current_setting('application_name') AS app`;
+      expect(await a.query(settings)).toEqual([{ s: '2s', idle: '4s', path: schema, app: 'llmrr-options' }]);
+      expect(await b.query(`SELECT current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS idle, current_user AS who`)).toEqual([{ s: '5s', idle: '7s', who: role }]);
     } finally {
       await a.release();
       await b.release();

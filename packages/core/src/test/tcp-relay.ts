@@ -31,8 +31,18 @@ export interface TcpRelay {
   close(): Promise<void>;
 }
 
+/** Options of `startTcpRelay`. */
+export interface TcpRelayOptions {
+  /**
+   * Sees each chunk a client sends, before it is passed on (`connection` numbered as for `stall`): a test can `hold`
+   * or `stall` that connection the moment a given command goes out (its answer then held back or lost).
+   */
+  onClientData?: (connection: number, data: Buffer) => void;
+}
+
 /** Starts a relay on a free port of 127.0.0.1 to `target`. */
-export async function startTcpRelay(target: { host: string; port: number }): Promise<TcpRelay> {
+export async function startTcpRelay(target: { host: string; port: number }, options: TcpRelayOptions = {}): Promise<TcpRelay> {
+  const { onClientData } = options;
   let holding = false;
   let stalled = false;
   const held: Array<{ to: Socket; data: Buffer }> = [];
@@ -41,9 +51,10 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
   const server: Server = createServer((client) => {
     const upstream = createConnection({ host: target.host, port: target.port });
     const one = { stalled: false, holding: false };
-    opened.push(one);
+    const connection = opened.push(one) - 1;
     sockets.add(client).add(upstream);
     client.on('data', (d: Buffer) => {
+      onClientData?.(connection, d);
       if (!stalled && !one.stalled) upstream.write(d);
     });
     upstream.on('data', (d: Buffer) => {

@@ -1,4 +1,4 @@
-import type { Client, Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
+import type { Client, ClientBase, ClientConfig, Pool, PoolClient, PoolConfig, QueryConfig, QueryResultRow } from 'pg';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
 import { redactUrl } from '../../util/redact-url.js';
@@ -20,7 +20,10 @@ export interface PostgresOpenOptions {
    * gives up on one whose answer is a second later than that (a server that stopped answering: a partition), closing
    * its connection. Either is `store_unavailable`. The schema's creation or upgrade is not bounded. Set on each new
    * connection (`SET statement_timeout`), after the connection string's parameters and the role's or database's
-   * own `statement_timeout` (`ALTER ROLE ... SET`), which it overrides.
+   * own `statement_timeout` (`ALTER ROLE ... SET`), which it overrides. The same SET bounds how long a session may
+   * stay idle in a transaction (`idle_in_transaction_session_timeout`, `idleInTransactionTimeoutMs`: this plus 2 s):
+   * the server ends the session of a client that stopped sending in the middle of one (a paused process, a partition
+   * that also lost the connection's close), and its locks go with it, instead of holding them until TCP gives up.
    */
   queryTimeoutMs?: number;
   /**
@@ -31,6 +34,8 @@ export interface PostgresOpenOptions {
    * the pool's connections run reports at once.
    */
   reportTimeoutMs?: number;
+  /** Seam for tests: the dynamic import of `pg` and of `pg/package.json` (its version, named when it is too old). */
+  importer?: (specifier: string) => Promise<unknown>;
 }
 
 /** Default bound of each PostgreSQL query and transaction of the shared stores (`queryTimeoutMs`, ms). */
@@ -38,6 +43,20 @@ export const DEFAULT_POSTGRES_QUERY_TIMEOUT_MS = 5_000;
 
 /** Default bound of each report read of the shared stores (`reportTimeoutMs`, ms). */
 export const DEFAULT_POSTGRES_REPORT_TIMEOUT_MS = 60_000;
+
+/**
+ * How long a pool connection's session may stay idle in a transaction before the server ends it
+ * (`idle_in_transaction_session_timeout`), ms, for `queryTimeoutMs`: the bound of the stores' transactions (their
+ * client gives up a second later and closes the connection) plus 2 s. The stores' transactions are idle only between
+ * their statements (a report's statement runs longer, it is not idle), so this ends only the session of a client that
+ * stopped sending (a paused process; a partition, the connection's close lost too) and releases its locks.
+ */
+function idleInTransactionTimeoutMs(queryTimeoutMs: number): number {
+  return queryTimeoutMs + 2 * CLIENT_TIMEOUT_GRACE_MS;
+}
+
+/** The range of `pg` whose pool runs `onConnect` (the peer range of @llmrr/core). */
+const PG_RANGE = '^8.20.0';
 
 /** Options of `PostgresHandle.transaction`. */
 export interface TransactionOptions {
@@ -53,7 +72,8 @@ export interface TransactionOptions {
    * granted the transaction has ended, and its status (`txid_status` of its id, taken at BEGIN) says whether it
    * committed: then it is reported done (its result), else `store_unavailable`. Without it, or when the read-back
    * cannot tell in time (the lock still held: the COMMIT did not reach the server, which keeps the transaction
-   * until it notices the connection gone), `store_unavailable` saying the change may have been written.
+   * until it notices the connection gone or `idle_in_transaction_session_timeout` ends the session),
+   * `store_unavailable` saying the change may have been written.
    */
   readBack?: { sql: string; params?: unknown[] };
 }
@@ -70,9 +90,18 @@ export function postgresTimeout(value: number | undefined, fallback: number, par
   return ms;
 }
 
+/**
+ * The pool options `openPostgres` gives pg. `onConnect` is pg-pool's hook (pg 8.20 and later), run on each new
+ * connection and awaited before the pool hands it out: a rejection fails that checkout and closes the connection.
+ * (@types/pg has it return void, which would let a hook that is not awaited through.)
+ */
+interface PgPoolConfig extends Pick<PoolConfig, 'connectionString' | 'max' | 'connectionTimeoutMillis' | 'keepAlive' | 'keepAliveInitialDelayMillis'> {
+  onConnect: (client: ClientBase) => Promise<void>;
+}
+
 interface PgModule {
-  Pool: new (config: Record<string, unknown>) => Pool;
-  Client: new (config: Record<string, unknown>) => Client;
+  Pool: new (config: PgPoolConfig) => Pool;
+  Client: new (config: ClientConfig) => Client;
 }
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -530,18 +559,20 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
   if (!SCHEMA_PATTERN.test(schema)) {
     throw new LLMError({ code: 'config_invalid', message: `postgresSchema must match ${SCHEMA_PATTERN} (got "${schema}")`, param: 'postgresSchema' });
   }
-  const mod = await importOptional<{ default?: PgModule } & Partial<PgModule>>('pg', { engine: 'PostgreSQL state store (shared mode)', install: 'pg@8' });
+  const mod = await importOptional<{ default?: PgModule } & Partial<PgModule>>('pg', { engine: PG_ENGINE, install: 'pg@8', ...(options.importer ? { importer: options.importer } : {}) });
   const PoolCtor = mod.default?.Pool ?? mod.Pool;
   const ClientCtor = mod.default?.Client ?? mod.Client;
   if (!PoolCtor) throw new LLMError({ code: 'engine_unavailable', message: 'the installed pg package has no Pool export' });
   const queryTimeoutMs = postgresTimeout(options.queryTimeoutMs, DEFAULT_POSTGRES_QUERY_TIMEOUT_MS, 'postgresQueryTimeoutMs');
   const reportTimeoutMs = postgresTimeout(options.reportTimeoutMs, DEFAULT_POSTGRES_REPORT_TIMEOUT_MS, 'postgresReportTimeoutMs');
-  // The schema and the server's bound of each statement (transactions set their own; the client's is per query) are
-  // set on each new connection before the pool hands it out (pg 8.20's `onConnect`, awaited: a failure or a late
-  // answer fails that checkout and drops the connection): not as the pool's startup `options`, which the connection string's own
-  // `?options=` (an application_name, a provider's endpoint id) replaces as a whole. This also overrides a role's or
-  // database's `statement_timeout` (`ALTER ROLE ... SET`).
-  const session = `SET search_path TO ${schema}; SET statement_timeout = ${queryTimeoutMs}`;
+  // The schema, the server's bound of each statement (transactions set their own; the client's is per query) and of a
+  // session idle in a transaction are set on each new connection before the pool hands it out (pg 8.20's `onConnect`,
+  // awaited: a failure or a late answer fails that checkout and drops the connection): not as the pool's startup
+  // `options`, which the connection string's own `?options=` (an application_name, a provider's endpoint id) replaces
+  // as a whole. This also overrides a role's or database's own settings (`ALTER ROLE ... SET`).
+  const session = `SET search_path TO ${schema}; SET statement_timeout = ${queryTimeoutMs}; SET idle_in_transaction_session_timeout = ${idleInTransactionTimeoutMs(queryTimeoutMs)}`;
+  // Whether the pool ran the hook: an older pg's pool ignores it (no schema, no bounds), checked on the first connection.
+  let hooked = false;
   const pool = new PoolCtor({
     connectionString: url,
     max: options.poolMax ?? 10,
@@ -552,7 +583,8 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
     // Bounded as any query (the pool's connection timer has ended by then): a server that stops answering the SET
     // fails the checkout a second past the bound, and the pool, disposing of the client with its query active, closes
     // its socket instead of holding its place until TCP gives up.
-    onConnect: async (client: Client) => {
+    onConnect: async (client) => {
+      hooked = true;
       const set: QueryConfig & { query_timeout: number } = { text: session, query_timeout: queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS };
       await client.query(set);
     },
@@ -561,6 +593,9 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
   pool.on('error', () => undefined);
   const handle = new PostgresHandle(pool, schema, ClientCtor ? () => new ClientCtor({ connectionString: url, connectionTimeoutMillis: 5_000 }) : undefined, queryTimeoutMs, reportTimeoutMs);
   try {
+    // The first connection (given back: the next query takes it) tells whether the pool runs `onConnect`.
+    (await pool.connect()).release();
+    if (!hooked) throw await onConnectIgnored(options.importer);
     if (options.migrate === false) await handle.query('SELECT 1');
     else await migratePostgres(handle);
   } catch (e) {
@@ -571,6 +606,28 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
     throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${(cause as Error)?.message ?? cause}`, cause });
   }
   return handle;
+}
+
+const PG_ENGINE = 'PostgreSQL state store (shared mode)';
+
+/**
+ * The error of a pg whose pool ignored `onConnect` (pg before 8.20; or a pg-pool pinned below its hook), naming the
+ * installed pg's version (from its package.json, through `importer` when given).
+ */
+async function onConnectIgnored(importer: PostgresOpenOptions['importer']): Promise<LLMError> {
+  let version: string | undefined;
+  try {
+    const pkg = (await (importer ? importer('pg/package.json') : import('pg/package.json', { with: { type: 'json' } }))) as { default?: { version?: unknown } };
+    if (typeof pkg.default?.version === 'string') version = pkg.default.version;
+  } catch {
+    // Named as unknown.
+  }
+  const installed = version === undefined ? 'the installed pg (its version unknown)' : `the installed pg ${version}`;
+  return new LLMError({
+    code: 'engine_unavailable',
+    message: `The ${PG_ENGINE} needs pg ${PG_RANGE}, whose pool runs its onConnect hook (each connection's search_path, statement_timeout and idle_in_transaction_session_timeout are set there); ${installed} ignores it: pnpm add pg@${PG_RANGE}`,
+    provider: PG_ENGINE,
+  });
 }
 
 async function migratePostgres(handle: PostgresHandle): Promise<void> {
