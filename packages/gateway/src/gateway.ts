@@ -11,6 +11,7 @@ import { BodyBudget } from './http/body-budget.js';
 import { MAX_BODY_BYTES_LIMIT } from './http/read-json-body.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { meterPrefetches } from './metering/prefetch-metering.js';
+import { logCacheErrors } from './logging/cache-error-log.js';
 import { Renewals } from './tenancy/renewals.js';
 import { streamHold } from './streaming/stream-hold.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
@@ -132,6 +133,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const generateId = options.generateId ?? defaultRequestId;
   // Prefetches of the router's predictive cache are spent on a tenant's behalf: ledger, budget and metrics see them.
   const prefetchMetering = meterPrefetches(options.router, options.stores, metrics, deps.log, now);
+  // A failing cache store, or a semantic cache that cannot be built, costs calls their hits: the log says so.
+  const stopCacheErrorLog = logCacheErrors(options.router, logFn, now);
   // Shared mode: a tenant deleted through any process is forgotten here too (its own models, its learning).
   const deletions = listenForDeletions(options, tenantModels, errorLog);
 
@@ -194,6 +197,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         logFn({ level: 'warn', message: `closing with ${calls.size} call(s) in flight not settled after ${settleTimeoutMs} ms (their ledger rows, concurrency places and budget reservations may be lost)` });
       }
       metrics?.close();
+      stopCacheErrorLog();
       await renewals?.close();
       await prefetchMetering.close();
       // Not waited for: a subscription still connecting (Redis down) ends with the stores' connection.

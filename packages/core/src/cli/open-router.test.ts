@@ -3,7 +3,7 @@
  * process's), for a relative `modelsDir` from an environment config, and under a file config's directory.
  */
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MockEngine } from '../engines/mock/mock-engine.js';
 import { registerEngine, unregisterEngine } from '../engines/registry.js';
 import { runCli, tempDir, type TempDir } from './__fixtures__/cli-harness.js';
@@ -57,5 +57,27 @@ describe('the CLI router and relative model paths', () => {
     const r = await runCli(['models', '-c', file], { cwd: process.cwd(), env: {} });
     expect(r.code).toBe(0);
     expect(seen).toEqual([join(t.dir, 'models')]);
+  });
+});
+
+describe("the CLI router's warn option", () => {
+  it('what the router reports outside a call goes to stderr, prefixed "llmrr: warning:", not to console.warn', async () => {
+    const consoleWarn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      // strongShare without a router model cannot be applied: intelligent warns once (per log) and routes on.
+      const config = JSON.stringify({
+        models: [
+          { name: 'weak', engine: 'mock', quality: 0.4, price: { input: 0.2, output: 0.2 } },
+          { name: 'strong', engine: 'mock', quality: 0.9, price: { input: 10, output: 30 } },
+        ],
+        routing: { strategy: 'intelligent', options: { intelligent: { strongShare: 0.3 } } },
+      });
+      const r = await runCli(['route', 'hello'], { cwd: t.dir, env: { LLM_ROUTER_CONFIG_JSON: config } });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('llmrr: warning: intelligent: strongShare 0.3 not applied (no router model to calibrate lambda on): lambda 0\n');
+      expect(consoleWarn).not.toHaveBeenCalled();
+    } finally {
+      consoleWarn.mockRestore();
+    }
   });
 });

@@ -24,9 +24,17 @@ export interface OpenedRouter {
  * The router over a loaded config, as every command builds it: the CLI's environment, and model paths
  * resolved against the CLI's working directory (a relative `modelsDir`, e.g. from `LLM_ROUTER_CONFIG_JSON`,
  * is relative to it; the loader already made a file config's `modelsDir` absolute). Nothing is called.
+ * What the router's parts report outside a call (its `warn` option) goes to the CLI's stderr (`cliWarn`).
  */
-export function createCliRouter(ctx: Pick<CliContext, 'env' | 'cwd'>, config: CliConfig): LLMRouter {
-  return new LLMRouter(config.config, { env: ctx.env, baseDir: ctx.cwd });
+export function createCliRouter(ctx: Pick<CliContext, 'env' | 'cwd'> & Partial<Pick<CliContext, 'stderr'>>, config: CliConfig): LLMRouter {
+  return new LLMRouter(config.config, { env: ctx.env, baseDir: ctx.cwd, ...(ctx.stderr ? { warn: cliWarn(ctx.stderr) } : {}) });
+}
+
+/** The router's `warn` for the CLI: one line on stderr, `llmrr: warning: <message>` (core's `[llmrr] ` tag dropped). */
+export function cliWarn(stderr: CliContext['stderr']): (message: string) => void {
+  return (message) => {
+    stderr.write(`llmrr: warning: ${message.startsWith('[llmrr] ') ? message.slice('[llmrr] '.length) : message}\n`);
+  };
 }
 
 /**

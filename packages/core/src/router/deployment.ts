@@ -27,6 +27,8 @@ export interface DeploymentInit {
   priceTable?: PriceTable | undefined;
   /** Where the circuit lives. Default: in memory, this deployment's own. */
   circuitStore?: CircuitStateStore | undefined;
+  /** The router's `warn` option, for the circuit store (`CircuitOptions.warn`). */
+  warn?: ((message: string) => void) | undefined;
   /** The v3 tenant owning this model (its circuit key is then `<tenant>/<name>#<fingerprint>`: `circuitKey`). */
   tenant?: string | undefined;
   /** That tenant's incarnation (`SetTenantOptions.incarnation`; its circuit key is then `<tenant>:<incarnation>/<name>#<fingerprint>`). */
@@ -140,6 +142,7 @@ export class RouterDeployment implements Deployment {
       config: init.routing.circuitBreaker,
       now: init.now,
       onTransition: (from, to) => init.onCircuit(this.name, from, to),
+      ...(init.warn ? { warn: init.warn } : {}),
     });
     this.stats = new DeploymentStats({
       now: init.now,

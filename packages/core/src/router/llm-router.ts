@@ -1238,6 +1238,7 @@ export class LLMRouter {
       now: this.now,
       priceTable: this.priceTable,
       circuitStore: this.options.circuitStore,
+      warn: this.options.warn,
       tenant,
       incarnation,
       ...(unsetSecrets?.length ? { unsetSecrets: unsetSecrets.join('\n') } : {}),
@@ -1387,6 +1388,7 @@ export class LLMRouter {
       explain,
       embed,
       estimatedInputTokens,
+      warn: this.options.warn,
     };
     if (preview) input.preview = true;
     if (internal || (options as InternalCallOptions)[UNRATED_CALL] === true) input.internal = true;

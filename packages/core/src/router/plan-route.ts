@@ -49,6 +49,8 @@ export interface RoutePlanInput {
    * affinity work at all. Undefined result: the request has no affinity.
    */
   affinity?: ((models: readonly string[], remember: boolean) => Promise<AffinityLookup | undefined> | undefined) | undefined;
+  /** The router's `warn` option, for the strategy (`StrategyContext.warn`). */
+  warn?: ((message: string) => void) | undefined;
 }
 
 export interface RoutePlan {
@@ -202,6 +204,7 @@ function rankPlan(
     requiredCapabilities: required.length === 0 ? NO_CAPABILITIES : new Set(required),
     strategy: input.strategyName,
     requestId: input.requestId,
+    warn: input.warn,
   };
   if (input.preview) ctx.preview = true;
   if (input.internal) ctx.internal = true;

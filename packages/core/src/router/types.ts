@@ -86,6 +86,12 @@ export interface StrategyContext {
    * to every caller: it quotes only the config and the request.
    */
   leftOut?: Array<{ name: string; reason: string; param?: string }>;
+  /**
+   * Where a strategy tells the operator what a call cannot (a misconfiguration it works around: `intelligent`'s
+   * strongShare that cannot be applied): the router's `RouterOptions.warn`, absent when none was given (then
+   * `console.warn`). Not for per-call noise: warn once per condition.
+   */
+  warn?: (message: string) => void;
 }
 
 export interface RankedCandidate {
@@ -236,7 +242,9 @@ export interface RouterOptions {
   /**
    * Told what the router's parts report outside any call, once (the SQLite semantic-cache store: rows cut at open to
    * fit `cache.semantic.maxEntries`/`maxSizeBytes`, the first failed flush of pending hits, hits not written at
-   * close). A server passes its log here (the gateway server logs them at level `warn`). Default: `console.warn`.
+   * close; `intelligent`'s one-time warnings, as `StrategyContext.warn`; a `RedisCircuitStateStore` given as
+   * `circuitStore` without its own `onError`: its Redis errors, at most every 30 s). A server passes its log here
+   * (the gateway server logs them at level `warn`, the `llmrr` CLI writes them to stderr). Default: `console.warn`.
    */
   warn?: (message: string) => void;
   /** Exact-cache store (default: in memory, sized by `cache.exact`), e.g. a Redis-backed one. */

@@ -11,6 +11,7 @@ import { abortError } from '../../errors/to-llm-error.js';
 import type { PredictiveCacheConfigInput } from '../../semantic-cache/predictive/predictive-config.js';
 import type { PrefetchedEntry } from '../../semantic-cache/predictive/prefetch-registry.js';
 import { SEMANTIC_EMBED_METADATA_KEY, SEMANTIC_GUARD_METADATA_KEY } from '../../semantic-cache/semantic-cache-hook.js';
+import { userKey } from '../../semantic-cache/user-key.js';
 import type { CallOptions, ChatMessage, GenerateRequest, GenerateResult } from '../../spec/index.js';
 import { messageText } from '../../spec/messages.js';
 import { LLMRouter } from '../llm-router.js';
@@ -392,7 +393,7 @@ describe('RouterPrefetch (mock engine)', () => {
     expect(s.prefetch.stats('acme').stored).toBe(1);
     s.advance(25 * 3_600_000); // past the semantic TTL too (24 h: tracking follows the longest cache TTL)
     s.prefetch.sweep();
-    expect(unused).toEqual([expect.objectContaining({ tenant: 'acme', question: FOLLOW, user: 'u3', hits: 0 })]);
+    expect(unused).toEqual([expect.objectContaining({ tenant: 'acme', question: FOLLOW, userKey: userKey('u3'), hits: 0 })]);
     expect(s.prefetch.stats('acme').unused).toBe(1);
     s.prefetch.eraseTenant('acme');
     await s.conversation('u9')(Q1, { tenant: 'acme' });

@@ -18,6 +18,11 @@ export interface CircuitOptions {
   now: () => number;
   /** Called on every change of state this router sees (the router turns it into a `circuit` event). */
   onTransition?: (from: CircuitState, to: CircuitState) => void;
+  /**
+   * The router's `warn` option, when given: where a shared store without an error handler of its own reports its
+   * backend's errors (`RedisCircuitStateStore`: the latest router's that asked for a circuit).
+   */
+  warn?: ((message: string) => void) | undefined;
 }
 
 /**

@@ -384,6 +384,27 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCircuitStateStore (real Redis)
     expect((await router.generate('still works')).deployment).toBe('m');
     expect(errors.length).toBeGreaterThan(0);
   });
+
+  it("without onError, Redis errors go to the router's warn option (at most every 30 s), not to console.warn", async () => {
+    const consoleWarn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const warned: string[] = [];
+      const handle = await connectRedis(redisUrl!, '');
+      const circuitStore = new RedisCircuitStateStore(handle, { keyPrefix: `t${randomBytes(6).toString('hex')}:` });
+      cleanup.push(() => circuitStore.close());
+      const router = new LLMRouter({ models: [{ name: 'm', engine: 'mock' }] }, { circuitStore, warn: (m) => warned.push(m) });
+      cleanup.push(() => router.close());
+      await handle.release(); // the connection is gone
+      expect((await router.generate('still works')).deployment).toBe('m');
+      expect((await router.generate('still works')).deployment).toBe('m');
+      await vi.waitFor(() => expect(warned.length).toBeGreaterThan(0), { timeout: 5_000 });
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toMatch(/^\[llmrr\] Redis circuit store: .*; circuits decide from local state meanwhile$/);
+      expect(consoleWarn).not.toHaveBeenCalled();
+    } finally {
+      consoleWarn.mockRestore();
+    }
+  });
 });
 
 /** A mock engine whose answers wait on `gate` (honouring the abort), counting the calls started. */

@@ -22,7 +22,10 @@ export interface RedisCircuitStateStoreOptions {
   probeTtlMs?: number;
   /** Longest wait for an admission answer (or a token count's state read); past it (or on a Redis error) the router's own view decides. Default 1 000 ms. */
   timeoutMs?: number;
-  /** Told about Redis errors (the call then goes on from the local view). Default: `console.warn`, at most every 30 s. */
+  /**
+   * Told about Redis errors (the call then goes on from the local view). Default: a message at most every 30 s to the
+   * `warn` option of the router (the latest) that uses the store (`RouterOptions.warn`), else `console.warn`.
+   */
   onError?: (error: unknown) => void;
 }
 
@@ -109,6 +112,8 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   readonly #instance = randomUUID().slice(0, 8);
   #probeCounter = 0;
   #lastWarning = 0;
+  /** The `warn` of the latest router that asked for a circuit with one (`CircuitOptions.warn`): where `#warn` writes. */
+  #routerWarn: ((message: string) => void) | undefined;
   #closed = false;
   /** Where the outcome script announces a circuit's first failure since it last had none (message: its hash key). */
   readonly #channel: string;
@@ -352,6 +357,7 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   circuit(key: string, options: CircuitOptions): DeploymentCircuit {
     // The hash tag keeps both keys of a circuit in one cluster slot.
     const hashKey = `${this.keyPrefix}{${key}}`;
+    if (options.warn) this.#routerWarn = options.warn;
     if (!this.#closed && !this.#circuitKeys.has(hashKey)) {
       this.#circuitKeys.add(hashKey);
       this.#markNew(hashKey);
@@ -449,7 +455,8 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     const now = Date.now();
     if (now - this.#lastWarning < 30_000) return;
     this.#lastWarning = now;
-    console.warn(`[llmrr] Redis circuit store: ${e instanceof Error ? e.message : String(e)}; circuits decide from local state meanwhile`);
+    // (Called inside `error`'s try: a throwing router log fails nothing.)
+    (this.#routerWarn ?? console.warn)(`[llmrr] Redis circuit store: ${e instanceof Error ? e.message : String(e)}; circuits decide from local state meanwhile`);
   }
 }
 

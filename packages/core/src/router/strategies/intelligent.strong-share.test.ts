@@ -20,10 +20,10 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function strongShareOf(models: object[], strong: string, model: RouterModel | null = pair): Promise<{ share: number; lambda: number; notes: string[] }> {
+async function strongShareOf(models: object[], strong: string, model: RouterModel | null = pair, warn?: (message: string) => void): Promise<{ share: number; lambda: number; notes: string[] }> {
   const r = new LLMRouter(
     { models: models as never, routing: { strategy: 'intelligent', options: { intelligent: { strongShare: SHARE } } } },
-    { strategies: { intelligent: createIntelligentStrategy(model ? { model } : {}) } },
+    { strategies: { intelligent: createIntelligentStrategy(model ? { model } : {}) }, ...(warn ? { warn } : {}) },
   );
   try {
     let n = 0;
@@ -87,5 +87,31 @@ describe('intelligent strongShare that cannot be applied', () => {
     const got = await strongShareOf([weak, strong], 'strong', bare);
     expect(got.notes.some((n) => n.includes('strongShare 0.34 not applied (the router model has no calibration prompts)'))).toBe(true);
     expect(warn).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("intelligent's warnings and the router's warn option", () => {
+  it("go to the router's warn (once per router), not to console.warn", async () => {
+    const consoleWarn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const first: string[] = [];
+    const second: string[] = [];
+    await strongShareOf([{ ...weak, quality: 0.4 }, { ...strong, quality: 0.9 }], 'strong', null, (m) => first.push(m));
+    await strongShareOf([{ ...weak, quality: 0.4 }, { ...strong, quality: 0.9 }], 'strong', null, (m) => second.push(m));
+    await strongShareOf([{ ...weak, name: 'weak-v3' }, strong], 'strong', pair, (m) => second.push(m));
+    expect(first).toEqual(['[llmrr] intelligent: strongShare 0.34 not applied (no router model to calibrate lambda on): lambda 0']);
+    // Another router's log hears the same condition too (not swallowed as told to the first one's).
+    expect(second).toHaveLength(2);
+    expect(second[0]).toBe(first[0]);
+    expect(second[1]).toMatch(/^\[llmrr\] intelligent: strongShare 0\.34 is calibrated with the static quality .* of "weak-v3", not in the router model/);
+    expect(consoleWarn).not.toHaveBeenCalled();
+  });
+
+  it('a warn that throws fails no call', async () => {
+    const consoleWarn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const got = await strongShareOf([{ ...weak, quality: 0.4 }, { ...strong, quality: 0.9 }], 'strong', null, () => {
+      throw new Error('log down');
+    });
+    expect(got.lambda).toBe(0);
+    expect(consoleWarn).not.toHaveBeenCalled();
   });
 });

@@ -266,13 +266,13 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
           if (preds.some((p, i) => idx[i] === undefined && !seen.has(p.deployment))) {
             const unknown = preds.filter((_, i) => idx[i] === undefined).map((p) => p.deployment);
             for (const d of unknown) seen.add(d);
-            warnOnce(`intelligent: strongShare ${strongShare} is calibrated with the static quality (config "quality", else 0.5) of ${unknown.map((d) => `"${d.name}"`).join(', ')}, not in the router model: map ${unknown.length > 1 ? 'them' : 'it'} to a model it knows (routing.options.intelligent.models) or retrain`);
+            warnOnce(ctx.warn, `intelligent: strongShare ${strongShare} is calibrated with the static quality (config "quality", else 0.5) of ${unknown.map((d) => `"${d.name}"`).join(', ')}, not in the router model: map ${unknown.length > 1 ? 'them' : 'it'} to a model it knows (routing.options.intelligent.models) or retrain`);
           }
         }
       }
       if (why !== undefined) {
         shareNote = `strongShare ${strongShare} not applied (${why}): lambda ${lambda}`;
-        warnOnce(`intelligent: ${shareNote}`);
+        warnOnce(ctx.warn, `intelligent: ${shareNote}`);
       }
     }
     const out: RankedCandidate[] = [];
@@ -374,15 +374,26 @@ function constraintFailed(p: IntelligentPrediction, maxCost: number | undefined,
 /** Deployments (by router model) already named by the strongShare static-quality warning. */
 const staticWarned = new WeakMap<RouterModel, WeakSet<Deployment>>();
 
-/** Warnings already given (`warnOnce`), so a condition met on every call is logged once per process. */
-const warned = new Set<string>();
+/** Warnings already given to `console.warn` (`warnOnce` without a router `warn`): once per process. */
+const warnedOnConsole = new Set<string>();
+/** Warnings already given, per router `warn` function: once per log a router was given. */
+const warnedBy = new WeakMap<(message: string) => void, Set<string>>();
 
-/** Logs `message` on `console.warn` the first time it is seen (at most 1 000 kept). */
-function warnOnce(message: string): void {
+/**
+ * Tells `message` to the router's `warn` (`StrategyContext.warn`), else `console.warn`, the first time that one hears
+ * it, so a condition met on every call is logged once (at most 1 000 messages kept per log).
+ */
+function warnOnce(warn: ((message: string) => void) | undefined, message: string): void {
+  let warned = warn ? warnedBy.get(warn) : warnedOnConsole;
+  if (!warned) warnedBy.set(warn!, (warned = new Set()));
   if (warned.has(message)) return;
   if (warned.size >= 1000) warned.clear();
   warned.add(message);
-  console.warn(`[llmrr] ${message}`);
+  try {
+    (warn ?? console.warn)(`[llmrr] ${message}`);
+  } catch {
+    // a throwing log never fails the call it warns about
+  }
 }
 
 function round(v: number): number {

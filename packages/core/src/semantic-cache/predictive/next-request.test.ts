@@ -4,6 +4,7 @@ import type { GenerateRequest } from '../../spec/index.js';
 import { semanticNamespace } from '../semantic-namespace.js';
 import { nextRequest } from './next-request.js';
 import { PrefetchBudget } from './prefetch-budget.js';
+import { userKey } from '../user-key.js';
 import { PrefetchRegistry, prefetchEntryBytes } from './prefetch-registry.js';
 import { SequenceModel, type Prediction } from './sequence-model.js';
 
@@ -166,7 +167,7 @@ describe('PrefetchRegistry', () => {
     const r = new PrefetchRegistry({ trackMs: 1_000, max: 10_000, maxBytes, now: () => t });
     const answer = (i: number) => ({ text: `answer ${i}`, deployment: 'd', id: `x${i}`, usage: { inputTokens: 3, outputTokens: 2 } });
     const question = (i: number) => `question ${i} ${'\u00e9'.repeat(5_000)}`; // ~10 kB each in UTF-8
-    const one = prefetchEntryBytes('k', { tenant: 't1', question: question(0), user: 'u1' });
+    const one = prefetchEntryBytes('k', { tenant: 't1', question: question(0), userKey: userKey('u1') });
     expect(one).toBeGreaterThan(10_000);
     const unused: string[] = [];
     for (let i = 0; i < 50; i++) {
@@ -190,12 +191,33 @@ describe('PrefetchRegistry', () => {
     expect({ size: r.size, bytes: r.bytes }).toEqual({ size: 0, bytes: 0 });
   });
 
+  it("keeps the user's fixed-size key, not the id: an entry's bytes do not grow with the id, erasure by the id finds it", () => {
+    const r = new PrefetchRegistry({ trackMs: 1_000, max: 10, maxBytes: 1_000_000, now: () => 0 });
+    const answer = (i: number) => ({ text: `answer ${i}`, deployment: 'd', id: `x${i}`, usage: { inputTokens: 3, outputTokens: 2 } });
+    const longId = `user-${'x'.repeat(100_000)}`;
+    const unused: Array<{ userKey?: string }> = [];
+    r.add('t1', answer(1), 'question', 0, 'u1');
+    const withShortId = r.bytes;
+    r.add('t1', answer(2), 'question', 0, longId);
+    expect(r.bytes - withShortId).toBe(withShortId); // the same size whatever the id's length
+    r.add('t1', answer(3), 'question', 0, undefined);
+    for (let i = 4; i <= 13; i++) unused.push(...r.add('t1', answer(i), 'question', 0, 'u2'));
+    // The entries handed out (to onUnused) carry the key, never the id.
+    expect(unused.map((e) => e.userKey)).toEqual([userKey('u1'), userKey(longId), undefined]);
+    expect(JSON.stringify(unused)).not.toContain('xxxxxxxx');
+    const r2 = new PrefetchRegistry({ trackMs: 1_000, max: 10, maxBytes: 1_000_000, now: () => 0 });
+    r2.add('t1', answer(1), 'question', 0, longId);
+    r2.add('t1', answer(2), 'question', 0, 'u2');
+    r2.forget('t1', longId);
+    expect([r2.size, r2.hit('t1', answer(1)), r2.hit('t1', answer(2))?.userKey]).toEqual([1, undefined, userKey('u2')]);
+  });
+
   it("without maxBytes (as constructed before the byte bound) keeps cache.predictive.maxTrackedBytes' default bound", () => {
     const maxTrackedBytes = 16_000_000; // (docs/core/config.md)
     const r = new PrefetchRegistry({ trackMs: 60_000, max: 10_000, now: () => 0 });
     const answer = (i: number) => ({ text: `answer ${i}`, deployment: 'd', id: `x${i}`, usage: { inputTokens: 3, outputTokens: 2 } });
     const question = (i: number) => `question ${i} ${'x'.repeat(1_000_000)}`; // ~1 MB each
-    const one = prefetchEntryBytes('k', { tenant: 't1', question: question(10), user: 'u1' });
+    const one = prefetchEntryBytes('k', { tenant: 't1', question: question(10), userKey: userKey('u1') });
     const evicted: string[] = [];
     for (let i = 0; i < 20; i++) evicted.push(...r.add('t1', answer(i), question(i), 0, 'u1').map((e) => e.question));
     expect(r.bytes).toBeLessThanOrEqual(maxTrackedBytes);

@@ -84,8 +84,8 @@ export const PredictiveCacheSchema = z
     /** How long a prefetched entry is tracked for use; unused past it, it is reported. Default: the cache's TTL. */
     trackMs: positiveInt.optional(),
     /**
-     * Bound on the bytes tracking prefetched answers holds (at most 10 000 are tracked; each keeps its predicted question,
-     * tenant and user id, as UTF-8). Past it the least recently used (stored or hit) stop being tracked, those never
+     * Bound on the bytes tracking prefetched answers holds (at most 10 000 are tracked; each keeps its predicted question
+     * and tenant, as UTF-8, and a 43-character key of the user id, not the id itself). Past it the least recently used (stored or hit) stop being tracked, those never
      * hit reported as unused. Default 16 000 000.
      */
     maxTrackedBytes: positiveInt.default(DEFAULT_PREDICTIVE_MAX_BYTES),

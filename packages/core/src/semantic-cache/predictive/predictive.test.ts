@@ -284,6 +284,55 @@ describe('Prefetcher', () => {
     const options = { model: new SequenceModel(), cache: s.cache, generate: () => Promise.reject(new Error('unused')), isIdle: () => true };
     expect(() => new Prefetcher({ ...options, budget: { maxCalls: -1, windowMs: 1 } })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'budget' }));
   });
+
+  it('bounds its queue in bytes (maxQueueBytes) as well as in count: the oldest go, a prediction larger on its own is not queued', async () => {
+    let t = 1_000;
+    const cache = new SemanticCache({ config: { enabled: true, threshold: 0.9, guardAbove: 0.9, ttlMs: 60_000 }, embedder: new BagOfWordsEmbedder(), now: () => t });
+    const maxQueueBytes = 100_000;
+    const options = {
+      model: new SequenceModel({ now: () => t }),
+      cache,
+      generate: () => Promise.reject(new Error('busy: never run')),
+      isIdle: () => false, // nothing leaves the queue by running
+      budget: { maxCalls: 10, windowMs: 3_600_000 },
+      predictions: { minSupport: 2, minProbability: 0.5 },
+      now: () => t,
+    };
+    expect(() => new Prefetcher({ ...options, maxQueueBytes: 0 })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'maxQueueBytes' }));
+    const prefetcher = new Prefetcher({ ...options, maxQueueBytes });
+    // The follow-up carries a ~30 kB system prompt (UTF-8: 2 bytes a character): each predicted job holds it whole.
+    const big = (q: string, size: number): GenerateRequest => ({ messages: [{ role: 'system', content: '\u00e9'.repeat(size) }, { role: 'user', content: q }] });
+    const live = async (request: GenerateRequest, user: string) => {
+      t += 1_000;
+      const q = String(request.messages.at(-1)?.content);
+      const [v] = await cache.embedder.embed([q]);
+      await prefetcher.onRequest({ ...request, user }, scope, v!, user);
+    };
+    for (const user of ['u1', 'u2']) {
+      await live(ask('open the account settings'), user);
+      await live(big('change the billing address', 15_000), user);
+    }
+    expect(prefetcher.stats.queued).toBe(0);
+    for (let i = 0; i < 8; i++) {
+      await live(ask('open the account settings'), `v${i}`); // each predicts the big follow-up
+      expect(prefetcher.queuedBytes).toBeLessThanOrEqual(maxQueueBytes);
+    }
+    // Three ~30 kB jobs fit in 100 kB (the count bound, 100, is far): the five oldest were dropped.
+    expect(prefetcher.stats).toMatchObject({ queued: 8, dropped: 5 });
+    expect(prefetcher.queuedBytes).toBeGreaterThan(90_000);
+    // A follow-up larger than the bound on its own is never queued, and leaves the queue as it was.
+    for (const user of ['w1', 'w2']) {
+      await live(ask('close my account now'), user);
+      await live(big('delete every file I have', 60_000), user);
+    }
+    const before = { bytes: prefetcher.queuedBytes, stats: prefetcher.stats };
+    await live(ask('close my account now'), 'w3');
+    expect(prefetcher.queuedBytes).toBe(before.bytes);
+    expect(prefetcher.stats).toMatchObject({ queued: before.stats.queued, dropped: before.stats.dropped + 1 });
+    // Erasure takes the tenant's jobs out of the byte count too.
+    prefetcher.eraseTenant('acme');
+    expect(prefetcher.queuedBytes).toBe(0);
+  });
 });
 
 describe('replayTrace (synthetic trace)', () => {

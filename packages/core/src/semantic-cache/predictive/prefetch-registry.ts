@@ -1,5 +1,6 @@
 import { ENTRY_OVERHEAD_BYTES } from '../../cache/exact-cache.js';
 import { utf8ByteLength } from '../../util/utf8-byte-length.js';
+import { userKey } from '../user-key.js';
 import { DEFAULT_PREDICTIVE_MAX_BYTES } from './predictive-config.js';
 
 /** What identifies a cached answer when it is served again (the fields a cache hit carries). */
@@ -15,7 +16,11 @@ export interface PrefetchedEntry {
   tenant: string;
   /** The predicted question it answers. */
   question: string;
-  user?: string;
+  /**
+   * The end user the prefetch was made for, as a fixed-size key: `userKey` of the request's `user` (its SHA-256 in
+   * base64url, 43 characters; '' for an empty id), not the id itself (a string of any length). Absent without one.
+   */
+  userKey?: string;
   storedAt: number;
   /** When tracking ends (the cache's TTL): unused by then, it is reported. */
   until: number;
@@ -32,10 +37,10 @@ interface Tracked {
 
 /**
  * About how many bytes tracking a prefetched answer holds, counted as `answerBytes` counts a cache entry (its strings
- * as UTF-8 plus `ENTRY_OVERHEAD_BYTES`): the fingerprint, tenant, question and user id (the answer itself is not kept).
+ * as UTF-8 plus `ENTRY_OVERHEAD_BYTES`): the fingerprint, tenant, question and user key (the answer itself is not kept).
  */
-export function prefetchEntryBytes(key: string, entry: Pick<PrefetchedEntry, 'tenant' | 'question' | 'user'>): number {
-  return ENTRY_OVERHEAD_BYTES + utf8ByteLength(key) + utf8ByteLength(entry.tenant) + utf8ByteLength(entry.question) + (entry.user === undefined ? 0 : utf8ByteLength(entry.user));
+export function prefetchEntryBytes(key: string, entry: Pick<PrefetchedEntry, 'tenant' | 'question' | 'userKey'>): number {
+  return ENTRY_OVERHEAD_BYTES + utf8ByteLength(key) + utf8ByteLength(entry.tenant) + utf8ByteLength(entry.question) + (entry.userKey === undefined ? 0 : entry.userKey.length);
 }
 
 /**
@@ -66,11 +71,12 @@ export class PrefetchRegistry {
     return this.#bytes;
   }
 
+  /** Tracks a stored prefetched answer; `user` is the request's end-user id (only its `userKey` is kept, for erasure). */
   add(tenant: string, answer: AnswerIdentity, question: string, costUsd: number, user: string | undefined): PrefetchedEntry[] {
     const now = this.options.now();
     const key = fingerprint(tenant, answer);
     this.#remove(key);
-    const entry: PrefetchedEntry = { tenant, question, ...(user !== undefined ? { user } : {}), storedAt: now, until: now + this.options.trackMs, costUsd, hits: 0 };
+    const entry: PrefetchedEntry = { tenant, question, ...(user !== undefined ? { userKey: userKey(user) } : {}), storedAt: now, until: now + this.options.trackMs, costUsd, hits: 0 };
     const bytes = prefetchEntryBytes(key, entry);
     if (bytes > this.#maxBytes) return [entry]; // (it would evict every other entry, then itself)
     this.#entries.set(key, { entry, bytes });
@@ -107,9 +113,10 @@ export class PrefetchRegistry {
     return unused;
   }
 
-  /** Erasure: drops a tenant's entries (or one user's). */
+  /** Erasure: drops a tenant's entries (or one user's, by the id the requests gave: compared by its `userKey`). */
   forget(tenant: string, user?: string): void {
-    for (const [key, t] of this.#entries) if (t.entry.tenant === tenant && (user === undefined || t.entry.user === user)) this.#remove(key);
+    const k = user === undefined ? undefined : userKey(user);
+    for (const [key, t] of this.#entries) if (t.entry.tenant === tenant && (k === undefined || t.entry.userKey === k)) this.#remove(key);
   }
 
   #remove(key: string): void {

@@ -1,10 +1,12 @@
 import type { CacheScope } from '../../cache/cache-key.js';
-import type { CachedAnswer } from '../../cache/exact-cache.js';
+import { ENTRY_OVERHEAD_BYTES, type CachedAnswer } from '../../cache/exact-cache.js';
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest } from '../../spec/index.js';
+import { utf8ByteLength } from '../../util/utf8-byte-length.js';
 import { questionOf } from '../semantic-namespace.js';
 import type { SemanticCache } from '../semantic-cache.js';
 import { userKey } from '../user-key.js';
+import { DEFAULT_PREDICTIVE_MAX_BYTES } from './predictive-config.js';
 import type { SequenceModel } from './sequence-model.js';
 
 export interface PrefetcherOptions {
@@ -20,6 +22,12 @@ export interface PrefetcherOptions {
   predictions?: { limit?: number; minProbability?: number; minSupport?: number };
   /** Most queued prefetches; the oldest is dropped past it. Default 100. */
   maxQueue?: number;
+  /**
+   * Most bytes the queued prefetches hold (`prefetcherJobBytes`: each predicted request whole, as the UTF-8 bytes of its
+   * JSON, and its scope), as `cache.predictive.maxQueueBytes` bounds the router's queue: past it the oldest are dropped,
+   * and a prediction larger on its own is not queued (counted in `dropped`). Default 16 000 000.
+   */
+  maxQueueBytes?: number;
   now?: () => number;
 }
 
@@ -31,7 +39,7 @@ export interface PrefetcherStats {
   stored: number;
   /** Predictions skipped because the answer was already cached. */
   alreadyCached: number;
-  /** Dropped: over the tenant budget, queue full, or the call failed. */
+  /** Dropped: over the tenant budget, queue full (by count or bytes), or the call failed. */
   overBudget: number;
   dropped: number;
   failed: number;
@@ -40,6 +48,16 @@ export interface PrefetcherStats {
 interface Job {
   request: GenerateRequest;
   scope: CacheScope;
+  /** `prefetcherJobBytes`, counted in `Prefetcher.queuedBytes`. */
+  bytes: number;
+}
+
+/**
+ * About how many bytes a queued prefetch of the `Prefetcher` holds, counted as the caches count an entry (UTF-8 bytes
+ * plus `ENTRY_OVERHEAD_BYTES`): its predicted request's JSON and its scope's.
+ */
+export function prefetcherJobBytes(job: { request: GenerateRequest; scope: CacheScope }): number {
+  return ENTRY_OVERHEAD_BYTES + utf8ByteLength(JSON.stringify(job.request)) + utf8ByteLength(JSON.stringify(job.scope));
 }
 
 /**
@@ -53,6 +71,8 @@ interface Job {
 export class Prefetcher {
   readonly #o: PrefetcherOptions;
   readonly #queue: Job[] = [];
+  #queueBytes = 0;
+  readonly #maxQueueBytes: number;
   readonly #spent = new Map<string, number[]>();
   #running = false;
   readonly #stats: PrefetcherStats = { queued: 0, ran: 0, stored: 0, alreadyCached: 0, overBudget: 0, dropped: 0, failed: 0 };
@@ -62,7 +82,17 @@ export class Prefetcher {
     if (!Number.isInteger(options.budget.maxCalls) || options.budget.maxCalls < 0 || !(options.budget.windowMs > 0)) {
       throw new LLMError({ code: 'config_invalid', message: 'prefetch budget: maxCalls must be an integer >= 0 and windowMs > 0', param: 'budget' });
     }
+    const maxBytes = options.maxQueueBytes ?? DEFAULT_PREDICTIVE_MAX_BYTES;
+    if (!Number.isInteger(maxBytes) || maxBytes <= 0) {
+      throw new LLMError({ code: 'config_invalid', message: `prefetcher: maxQueueBytes must be a positive integer (bytes), got ${String(maxBytes)}`, param: 'maxQueueBytes' });
+    }
+    this.#maxQueueBytes = maxBytes;
     this.#o = options;
+  }
+
+  /** What the queued predictions hold, in bytes (`prefetcherJobBytes`): at most `maxQueueBytes`. */
+  get queuedBytes(): number {
+    return this.#queueBytes;
   }
 
   get stats(): PrefetcherStats {
@@ -83,10 +113,17 @@ export class Prefetcher {
         this.#stats.alreadyCached++;
         continue;
       }
-      this.#queue.push({ request: p.request, scope });
+      const job: Job = { request: p.request, scope, bytes: 0 };
+      job.bytes = prefetcherJobBytes(job);
+      if (job.bytes > this.#maxQueueBytes) {
+        this.#stats.dropped++; // (it would drop every other queued prefetch, then itself)
+        continue;
+      }
+      this.#queue.push(job);
+      this.#queueBytes += job.bytes;
       this.#stats.queued++;
-      if (this.#queue.length > (this.#o.maxQueue ?? 100)) {
-        this.#queue.shift();
+      while (this.#queue.length > (this.#o.maxQueue ?? 100) || this.#queueBytes > this.#maxQueueBytes) {
+        this.#take(0);
         this.#stats.dropped++;
       }
     }
@@ -105,7 +142,13 @@ export class Prefetcher {
   }
 
   #drop(predicate: (job: Job) => boolean): void {
-    for (let i = this.#queue.length - 1; i >= 0; i--) if (predicate(this.#queue[i]!)) this.#queue.splice(i, 1);
+    for (let i = this.#queue.length - 1; i >= 0; i--) if (predicate(this.#queue[i]!)) this.#take(i);
+  }
+
+  #take(i: number): Job {
+    const job = this.#queue.splice(i, 1)[0]!;
+    this.#queueBytes -= job.bytes;
+    return job;
   }
 
   /** Runs queued prefetches while idle (call it when capacity frees up, e.g. at the end of each request). */
@@ -133,7 +176,7 @@ export class Prefetcher {
 
   async #run(): Promise<void> {
     while (this.#queue.length > 0 && this.#o.isIdle()) {
-      const job = this.#queue.shift()!;
+      const job = this.#take(0);
       if (!this.#withinBudget(job.scope.tenant ?? '')) {
         this.#stats.overBudget++;
         continue;
