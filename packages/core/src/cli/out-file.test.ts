@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,67 @@ const p = syntheticPairDataset(120);
 t.write('pair.jsonl', p.examples.flatMap((e) => p.models.map((m, i) => JSON.stringify({ prompt_id: e.id, prompt: e.prompt, model: m, quality: e.quality[i] }))).join('\n'));
 /** `llmrr router train` of pair.jsonl into `out` (every path absolute), printing its summary as JSON. */
 const trainTo = (out: string) => ['router', 'train', '--data', join(t.dir, 'pair.jsonl'), '--out', out, '--hash-dim', '256', '--predictor', 'logistic', '--json'];
+
+/** `llmrr <args>` as a real process from the package folder (tsx resolves there), its stdout `stdout`; resolves to its exit code and stderr. */
+function runMain(args: string[], stdout: number | 'ignore', shell?: string): Promise<{ code: number | null; stderr: string }> {
+  const mainTs = resolve(dirname(fileURLToPath(import.meta.url)), 'main.ts');
+  const argv = ['--conditions=@llmrr/source', '--import', 'tsx', mainTs, ...args];
+  return new Promise((done, fail) => {
+    const child = shell === undefined
+      ? spawn(process.execPath, argv, { cwd: resolve(dirname(mainTs), '../..'), stdio: ['ignore', stdout, 'pipe'] })
+      : spawn('sh', ['-c', shell, 'sh', process.execPath, ...argv], { cwd: resolve(dirname(mainTs), '../..'), stdio: ['ignore', stdout, 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    // Hang guard (a CLI waiting for a pipe's reader for ever): killed well before the test's own timeout.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('error', fail);
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      done({ code, stderr });
+    });
+  });
+}
+
+describe('llmrr router --out through a closed stdout: a usage error that says stdout is closed', () => {
+  // Its own folder: the pipes and files below stay out of the listings the other tests check.
+  const own = tempDir();
+  afterAll(() => own.remove());
+  it('stdout a named pipe nothing reads any more: refused before training (reopening it would wait for a reader for ever)', { timeout: 120_000 }, async () => {
+    const fifo = join(own.dir, 'left.pipe');
+    execFileSync('mkfifo', [fifo]);
+    // A writer whose reader has gone: opened while a reader held the pipe, which then closed.
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, 'w');
+    closeSync(reader);
+    let r: { code: number | null; stderr: string };
+    try {
+      r = await runMain(trainTo('/dev/stdout'), writer);
+    } finally {
+      closeSync(writer);
+    }
+    expect(r).toEqual({ code: 2, stderr: 'llmrr router train: --out: cannot write /dev/stdout: stdout is closed (nothing reads its pipe any more) (see llmrr router train --help)\n' });
+  });
+
+  it('stdout a pipe whose reader has ended (| head -c 0): the EPIPE on writing the model is the usage error saying so, not an internal error', { timeout: 120_000 }, async () => {
+    const sync = join(own.dir, 'sync.pipe');
+    const codeFile = join(own.dir, 'epipe-code');
+    // The reader closes its end of the pipe, then lets the CLI start (`cat` of a named pipe waits for that): no race.
+    const script = `mkfifo '${sync}'; { cat '${sync}' >/dev/null; "$@"; echo $? > '${codeFile}'; } | { exec 0<&-; echo > '${sync}'; }`;
+    const r = await runMain(trainTo('/dev/stdout'), 'ignore', script);
+    expect({ shell: r.code, code: readFileSync(codeFile, 'utf8'), last: r.stderr.trimEnd().split('\n').at(-1) }).toEqual({
+      shell: 0,
+      code: '2\n',
+      last: 'llmrr router train: --out: cannot write /dev/stdout: stdout is closed (nothing reads its pipe any more: EPIPE) (see llmrr router train --help)',
+    });
+  });
+
+  it('--out /dev/fd/N of a descriptor that is not open: a usage error naming it before training', async () => {
+    const fd = 900;
+    expect(() => fstatSync(fd)).toThrow(/EBADF/);
+    const r = await runCli(trainTo(`/dev/fd/${fd}`));
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: '', stderr: `llmrr router train: --out: cannot write /dev/fd/${fd}: descriptor ${fd} is closed (no file is open on it) (see llmrr router train --help)\n` });
+  });
+});
 
 describe('llmrr router --out: written whole or not at all', () => {
   it('a write failing halfway (a full disk) leaves the model already at --out whole, and no temporary file', async () => {

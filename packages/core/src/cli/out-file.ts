@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, lstatSync, readlinkSync, realpathSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, lstatSync, openSync, readlinkSync, realpathSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { chmod, chown, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CliUsageError } from './cli-usage-error.js';
@@ -19,6 +19,16 @@ interface OutTarget {
   inPlace: boolean;
   /** That descriptor's number when it is one of this process's (written through it: its offset and mode are kept). */
   fd: number | undefined;
+}
+
+/** `stdout` for descriptor 1 (`stdin`, `stderr`), else `descriptor N`. */
+function descriptorName(fd: number): string {
+  return Object.keys(STD_FD).find((k) => STD_FD[k] === fd) ?? `descriptor ${fd}`;
+}
+
+/** A usage error for an output through a closed descriptor of this process: it says so (`stdout is closed`). */
+function closedDescriptor(flag: string, file: string, fd: number, why: string): CliUsageError {
+  return new CliUsageError(`${flag}: cannot write ${file}: ${descriptorName(fd)} is closed (${why})`, flag);
 }
 
 /** The stats of `p`, or undefined when it cannot be read (missing, or a path under a file: judged later). */
@@ -69,6 +79,12 @@ export function checkOutPath(flag: string, file: string): void {
     throw new CliUsageError(`${flag}: cannot write ${file} (${(e as Error).message})`, flag);
   }
   const { existing } = out;
+  if (out.inPlace && out.fd !== undefined) {
+    // This process's own descriptor: closed (`/dev/fd/N` of no open file), or a named pipe nothing reads any more
+    // (reopening it would wait for a reader for ever; an anonymous pipe's lost reader shows only on writing: EPIPE).
+    if (!existing) throw closedDescriptor(flag, file, out.fd, 'no file is open on it');
+    if (existing.isFIFO() && !fifoHasReader(out.target)) throw closedDescriptor(flag, file, out.fd, 'nothing reads its pipe any more');
+  }
   if (existing?.isDirectory()) throw new CliUsageError(`${flag}: cannot write ${file}: it is a folder (give a file name)`, flag);
   if (existing?.isSocket()) throw new CliUsageError(`${flag}: cannot write ${file}: it is a socket (give a file name)`, flag);
   if (existing && (out.inPlace || !existing.isFile())) {
@@ -93,6 +109,19 @@ export function checkOutPath(flag: string, file: string): void {
     }
     if (dirname(p) === p) return;
   }
+}
+
+/** Whether a named pipe has a reader: a non-blocking open for writing fails with ENXIO when it has none (and never waits). */
+function fifoHasReader(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENXIO') return false;
+    return true; // another failure is judged on writing
+  }
+  closeSync(fd);
+  return true;
 }
 
 /**
@@ -137,6 +166,12 @@ export async function writeOutFile(flag: string, file: string, text: string): Pr
   } catch (e) {
     if (tmp !== undefined) await rm(tmp, { force: true }).catch(() => undefined);
     const code = (e as NodeJS.ErrnoException | undefined)?.code;
+    // A pipe whose reader is gone (`llmrr ... --out /dev/stdout | head -c 0` after head ended).
+    if (code === 'EPIPE') {
+      const { fd } = resolveOut(file);
+      if (fd !== undefined) throw closedDescriptor(flag, file, fd, 'nothing reads its pipe any more: EPIPE');
+      throw new CliUsageError(`${flag}: cannot write ${file}: nothing reads it any more (EPIPE)`, flag);
+    }
     if (code !== undefined && PATH_ERRORS.has(code)) throw new CliUsageError(`${flag}: cannot write ${file} (${code}: ${(e as Error).message})`, flag);
     throw e;
   }

@@ -2,7 +2,7 @@
 export type { DatasetFormat, RoutingDataset, RoutingExample, Split } from './datasets/types.js';
 export { loadDataset } from './datasets/load-dataset.js';
 export { LONG_FORMAT_COLUMNS, loadLongFormat, longFormatDataset } from './datasets/load-long-format.js';
-export type { LongFormatRow } from './datasets/load-long-format.js';
+export type { LongFormatOptions, LongFormatRow } from './datasets/load-long-format.js';
 export { ROUTELLM_STRONG, ROUTELLM_WEAK, loadRouteLlm } from './datasets/load-routellm.js';
 export { loadRouterBench } from './datasets/load-routerbench.js';
 export { loadOpen7b } from './datasets/load-open7b.js';

@@ -44,17 +44,17 @@ describe('router eval: no held-out prompts is an error, not an empty report', ()
     write('two-tasks.csv', pairCsv([{ name: 'weak', quality: (i) => i % 2 }, { name: 'strong', quality: () => 1 }], 40));
     const r = await router(['eval', '--data', 'two-tasks.csv', '--json', '--hash-dim', '256', '--predictors', 'logistic', '--holdout-task', 'mathh']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('llmrr router: --holdout-task mathh matches no prompt of two-tasks.csv (its tasks: default) (see llmrr router --help)\n');
+    expect(r.stderr).toBe('llmrr router eval: --holdout-task mathh matches no prompt of two-tasks.csv (its tasks: default) (see llmrr router eval --help)\n');
   });
 
   it('--tasks matching no prompt is a usage error naming the flag, in eval and in train', async () => {
     write('two-tasks.csv', pairCsv([{ name: 'weak', quality: (i) => i % 2 }, { name: 'strong', quality: () => 1 }], 40));
     const r = await router(['eval', '--data', 'two-tasks.csv', '--json', '--hash-dim', '256', '--predictors', 'logistic', '--tasks', 'nope']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('llmrr router: --tasks nope matches no prompt of two-tasks.csv (its tasks: default) (see llmrr router --help)\n');
+    expect(r.stderr).toBe('llmrr router eval: --tasks nope matches no prompt of two-tasks.csv (its tasks: default) (see llmrr router eval --help)\n');
     const t = await router(['train', '--data', 'two-tasks.csv', '--out', 'nope.json', '--hash-dim', '256', '--tasks', 'nope']);
     expect(t.code).toBe(2);
-    expect(t.stderr).toMatch(/^llmrr router: No training prompts: --tasks nope matches no prompt of two-tasks\.csv .*\(see llmrr router --help\)\n$/m);
+    expect(t.stderr).toMatch(/^llmrr router train: No training prompts: --tasks nope matches no prompt of two-tasks\.csv .*\(see llmrr router train --help\)\n$/m);
   });
 });
 

@@ -1,5 +1,6 @@
 import { basename, join, resolve } from 'node:path';
 import { choiceOfModels, loadDataset } from '../../learning/datasets/load-dataset.js';
+import { missingOutcomesWarning } from '../../learning/datasets/missing-outcomes.js';
 import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
 import { evaluateDataset, evaluateModel, filterTasks } from '../../learning/evaluation/evaluate-dataset.js';
 import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
@@ -129,6 +130,8 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   if (values.cascade) cascadeDataFile(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const dataPath = resolveDataPath(values.data, ctx.env, ctx.cwd);
   const dataset = await readFlagInput('--data', async () => choiceOfModels(await loadDataset(dataPath)));
+  const missing = missingOutcomesWarning(dataset);
+  if (missing) ctx.stderr.write(`llmrr router eval: warning: ${missing}\n`);
   const out = resolve(ctx.cwd, values.out ?? join('.llmrr', 'reports', `${dataset.name.replace(/[^\w.-]+/g, '-')}${values['holdout-task'] ? `-unseen-${values['holdout-task']}` : ''}.json`));
   const svg = out.replace(/\.json$/, '') + '.svg';
   checkOutPath('--out', out);

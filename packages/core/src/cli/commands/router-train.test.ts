@@ -50,7 +50,7 @@ describe('llmrr router train', () => {
     expect((await router(['fly'])).stderr).toMatch(/unknown subcommand "fly"/);
     const missing = await router(['train', '--data', 'nope.csv', '--out', 'x.json']);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/^llmrr router: --data: Routing data .*nope.csv: data: not found/);
+    expect(missing.stderr).toMatch(/^llmrr router train: --data: Routing data .*nope.csv: data: not found/);
   });
 
   it('bad input files are usage errors naming the flag (exit 2, as --help says), not runtime errors', async () => {
@@ -66,7 +66,7 @@ describe('llmrr router train', () => {
     ];
     for (const [args, flag] of cases) {
       const r = await router(args);
-      expect({ args, code: r.code, line: r.stderr }).toEqual({ args, code: 2, line: expect.stringMatching(new RegExp(`^llmrr router: ${flag}: .*\\(see llmrr router --help\\)\\n$`)) });
+      expect({ args, code: r.code, line: r.stderr }).toEqual({ args, code: 2, line: expect.stringMatching(new RegExp(`^llmrr router ${args[0]}: ${flag}: .*\\(see llmrr router ${args[0]} --help\\)\\n$`)) });
     }
   });
 
@@ -74,9 +74,34 @@ describe('llmrr router train', () => {
     writeFileSync(join(dir, 'one.jsonl'), Array.from({ length: 60 }, (_, i) => JSON.stringify({ prompt_id: `p${i}`, prompt: `q ${i}`, model: 'big', quality: 1 })).join('\n'));
     const train = await router(['train', '--data', 'one.jsonl', '--out', 'one.json', '--hash-dim', '256']);
     const evaluated = await router(['eval', '--data', 'one.jsonl', '--out', 'one-report.json']);
-    const line = /^llmrr router: --data: Routing data one\.jsonl: has outcomes of only model "big": routing data needs outcomes of at least 2 models on the same prompts \(see llmrr router --help\)\n$/;
-    expect({ code: train.code, stderr: train.stderr, written: existsSync(join(dir, 'one.json')) }).toEqual({ code: 2, stderr: expect.stringMatching(line), written: false });
-    expect({ code: evaluated.code, stderr: evaluated.stderr, written: existsSync(join(dir, 'one-report.json')) }).toEqual({ code: 2, stderr: expect.stringMatching(line), written: false });
+    const line = (sub: string) => `llmrr router ${sub}: --data: Routing data one.jsonl: has outcomes of only model "big": routing data needs outcomes of at least 2 models on the same prompts (see llmrr router ${sub} --help)\n`;
+    expect({ code: train.code, stderr: train.stderr, written: existsSync(join(dir, 'one.json')) }).toEqual({ code: 2, stderr: line('train'), written: false });
+    expect({ code: evaluated.code, stderr: evaluated.stderr, written: existsSync(join(dir, 'one-report.json')) }).toEqual({ code: 2, stderr: line('eval'), written: false });
+  });
+
+  it('data whose prompts lack some models\' outcomes trains with a warning naming those models and how many prompts, and picks by Brier score, never on n/a', async () => {
+    // Every prompt has the outcome of "a" and of one of "b" (even prompts) or "c" (odd ones): none has all three.
+    const rows = Array.from({ length: 120 }, (_, i) => ['a', i % 2 ? 'c' : 'b'].map((model) => JSON.stringify({ prompt_id: `p${i}`, prompt: `question ${i} about ${i % 3 ? 'sums' : 'poems'}`, model, quality: (i * 7 + model.charCodeAt(0)) % 3 ? 1 : 0 })));
+    writeFileSync(join(dir, 'partial.jsonl'), rows.flat().join('\n'));
+    const train = await router(['train', '--data', 'partial.jsonl', '--out', 'partial.json', '--hash-dim', '256', '--json']);
+    const warning = 'llmrr router train: warning: 120 of 120 prompts of partial.jsonl lack the outcome of some model (missing: "b" on 60, "c" on 60): training learns from the outcomes they have, but validation and evaluation score routing only on prompts with every model\'s outcome: none has (predictors are compared by the Brier score of their predictions on the known outcomes instead, and an evaluation scores no prompt)\n';
+    expect({ code: train.code, first: train.stderr.slice(0, warning.length) }).toEqual({ code: 0, first: warning });
+    const summary = JSON.parse(train.stdout) as { chosen: string; validation: Array<{ kind: string; metric: string; value: number }> };
+    expect(new Set(summary.validation.map((v) => v.metric))).toEqual(new Set(['brier']));
+    const pool = summary.validation.filter((v) => v.kind !== 'prior' && v.kind !== 'knn');
+    expect(summary.chosen).toBe(pool.reduce((a, b) => (b.value < a.value ? b : a)).kind);
+    // Complete data: no warning.
+    const complete = await router(['train', '--data', 'pair.jsonl', '--out', 'pair-complete.json', '--hash-dim', '256', '--predictor', 'logistic']);
+    expect({ code: complete.code, warned: complete.stderr.includes('warning') }).toEqual({ code: 0, warned: false });
+    // eval warns the same way, naming its subcommand.
+    const some = rows.slice(0, 100).flat().concat(rows.slice(100).map((r, k) => [...r, JSON.stringify({ prompt_id: `p${100 + k}`, prompt: `question ${100 + k} about ${(100 + k) % 3 ? 'sums' : 'poems'}`, model: (100 + k) % 2 ? 'b' : 'c', quality: 1 })]).flat());
+    writeFileSync(join(dir, 'partial-some.jsonl'), some.join('\n'));
+    const evaluated = await router(['eval', '--data', 'partial-some.jsonl', '--out', 'partial-report.json', '--hash-dim', '256', '--predictors', 'logistic', '--json']);
+    expect({ code: evaluated.code, first: evaluated.stderr.split('\n')[0] }).toEqual({
+      code: 0,
+      first: 'llmrr router eval: warning: 100 of 120 prompts of partial-some.jsonl lack the outcome of some model (missing: "b" on 50, "c" on 50): training learns from the outcomes they have, but validation and evaluation score routing only on prompts with every model\'s outcome: 20 prompts',
+    });
+    expect((JSON.parse(evaluated.stdout) as EvaluationReport).dropped).toBe(100);
   });
 
   it('an --out that cannot be written (a folder, a path under a file) is a usage error naming --out, found before training or evaluating', async () => {
@@ -89,7 +114,7 @@ describe('llmrr router train', () => {
     ];
     for (const args of cases) {
       const r = await router(args);
-      expect({ args, code: r.code, stdout: r.stdout, line: r.stderr }).toEqual({ args, code: 2, stdout: '', line: expect.stringMatching(/^llmrr router: --out: cannot write .*(is a folder|is not a folder).*\(see llmrr router --help\)\n$/) });
+      expect({ args, code: r.code, stdout: r.stdout, line: r.stderr }).toEqual({ args, code: 2, stdout: '', line: expect.stringMatching(new RegExp(`^llmrr router ${args[0]}: --out: cannot write .*(is a folder|is not a folder).*\\(see llmrr router ${args[0]} --help\\)\\n$`)) });
     }
     expect(readFileSync(join(dir, 'out-file'), 'utf8')).toBe('not a folder\n');
   });
@@ -112,7 +137,7 @@ describe('llmrr router train', () => {
         file,
         code: 2,
         stdout: '',
-        stderr: expect.stringMatching(new RegExp(`^llmrr router: --model: .*${field.source}.*\\(see llmrr router --help\\)\\n$`)),
+        stderr: expect.stringMatching(new RegExp(`^llmrr router eval: --model: .*${field.source}.*\\(see llmrr router eval --help\\)\\n$`)),
         written: false,
       });
     }
@@ -125,7 +150,7 @@ describe('llmrr router train', () => {
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
       code: 2,
       stdout: '',
-      stderr: expect.stringMatching(/^llmrr router: --model: The router model has no outputs for the data's models "cheap", "mathy", "poet" \(it was trained on "[^"]+", "[^"]+"\): evaluate it on data of its own models, or train one on this data \(see llmrr router --help\)\n$/),
+      stderr: expect.stringMatching(/^llmrr router eval: --model: The router model has no outputs for the data's models "cheap", "mathy", "poet" \(it was trained on "[^"]+", "[^"]+"\): evaluate it on data of its own models, or train one on this data \(see llmrr router eval --help\)\n$/),
     });
   });
 });
@@ -251,6 +276,6 @@ describe('llmrr router (registered in the CLI)', () => {
     expect(trainHelp.stdout).toMatch(/--data accepts/);
     const missing = await runCli(['router', 'eval']);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/llmrr router: missing --data/);
+    expect(missing.stderr).toBe('llmrr router eval: missing --data <file|dir> (see llmrr router eval --help)\n');
   });
 });

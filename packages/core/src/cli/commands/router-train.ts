@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { choiceOfModels, loadDataset } from '../../learning/datasets/load-dataset.js';
+import { missingOutcomesWarning } from '../../learning/datasets/missing-outcomes.js';
 import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
 import { MAX_BAG } from '../../learning/predictors/bagged-predictor.js';
 import type { PredictorKind } from '../../learning/predictors/types.js';
@@ -44,12 +45,15 @@ logistic regression, matrix factorization
 (RouteLLM-style), a small MLP, k-nearest neighbours, the mean of the first three (ensemble), a task prior
 guessed from the prompt (task; with two tasks or more) and a stack of logistic, MLP and task prior fitted
 on inner cross-validation (stack), and keeps the best on a validation share of the training prompts
-(kNN only when forced: its decision time grows with the training data).
+(kNN only when forced: its decision time grows with the training data). Prompts lacking some model's
+outcome train on the outcomes they have (a warning names those models); validation scores routing only
+on prompts with every outcome, and with none it compares predictors by Brier score on known outcomes.
 
 --data accepts: the shared data (routellm/mmlu, routellm/gsm8k, routellm/mt_bench, routerbench, open7b;
 found under $LLMRR_SHARED_DIR/data/routing or ../shared/data/routing), a RouterBench wide CSV, a RouteLLM
 CSV, RouterDC JSON, or the generic long format: CSV or JSONL with prompt_id, prompt, model, quality (0..1),
-optional cost_usd, split (train|test) and task.
+optional cost_usd, split (train|test) and task (JSONL numbers as JSON numbers, not text); a folder of
+long-format files is read as one file (rows concatenated; a prompt_id is one prompt across the files).
 
 Options:
   -d, --data <path>        routing data (file or folder)
@@ -111,6 +115,8 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   checkOutPath('--out', out);
   const dataPath = resolveDataPath(values.data, ctx.env, ctx.cwd);
   const dataset = await readFlagInput('--data', async () => choiceOfModels(await loadDataset(dataPath)));
+  const missing = missingOutcomesWarning(dataset);
+  if (missing) ctx.stderr.write(`llmrr router train: warning: ${missing}\n`);
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, parseTasks(values.tasks)).map((e) => e.prompt), ctx, log) : undefined;
   const augment = await augmentOptionsFor(values, dataset.examples.map((e) => e.prompt), ctx, log, seed, embedding ? (prompts) => embeddingLookupFor(prompts, ctx, log) : undefined);

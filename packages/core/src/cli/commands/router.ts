@@ -1,6 +1,7 @@
 import type { CliCommand } from '../cli-command.js';
 import { EXIT } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
+import { reportError } from '../report-error.js';
 import { routerEval } from './router-eval.js';
 import { routerTrain } from './router-train.js';
 
@@ -20,8 +21,9 @@ export const routerCommand: CliCommand = {
     if (i < 0) i = args.findIndex((a, k) => !a.startsWith('-') && (k === 0 || !args[k - 1]!.startsWith('-')));
     const sub = i >= 0 ? args[i] : undefined;
     const rest = i >= 0 ? [...args.slice(0, i), ...args.slice(i + 1)] : [...args];
-    if (sub === 'train') return routerTrain(rest, ctx);
-    if (sub === 'eval') return routerEval(rest, ctx);
+    // A failure names the subcommand (`llmrr router train: ...`, `see llmrr router train --help`).
+    if (sub === 'train') return routerTrain(rest, ctx).catch((e: unknown) => reportError(e, ctx, 'router train'));
+    if (sub === 'eval') return routerEval(rest, ctx).catch((e: unknown) => reportError(e, ctx, 'router eval'));
     if (sub === undefined) {
       if (args.includes('-h') || args.includes('--help')) {
         ctx.stdout.write(HELP);

@@ -1,7 +1,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { datasetError } from './dataset-error.js';
-import { loadLongFormat } from './load-long-format.js';
+import { loadLongFormat, loadLongFormatDir } from './load-long-format.js';
 import { loadOpen7b } from './load-open7b.js';
 import { ROUTELLM_STRONG, ROUTELLM_WEAK, loadRouteLlm } from './load-routellm.js';
 import { loadRouterBench } from './load-routerbench.js';
@@ -12,7 +12,7 @@ import type { RoutingDataset } from './types.js';
  * RouteLLM (`routellm/`, `mmlu/`, `gsm8k/`, `mt_bench/`, or a `prompt, <weak>, <strong>` CSV),
  * RouterBench (wide CSV with `<model>|total_cost` columns, or a folder of them), RouterDC open-7B
  * (JSON lists of `{ question, scores }`), or the generic long format (CSV/JSONL with
- * `prompt_id, prompt, model, quality`).
+ * `prompt_id, prompt, model, quality`; a folder of such files is read as one, see `loadLongFormatDir`).
  */
 export async function loadDataset(path: string): Promise<RoutingDataset> {
   let info;
@@ -44,7 +44,7 @@ async function loadDir(dir: string): Promise<RoutingDataset> {
   const jsonl = entries.filter((e) => e.endsWith('.jsonl')).sort();
   // A folder holds one format: a file of another one is refused by name, never left out without a word.
   const oneFormat = (format: string, stray: string[]) => {
-    if (stray.length > 0) throw datasetError(dir, `holds ${format} and also ${stray.slice(0, 3).map((f) => JSON.stringify(f)).join(', ')}${stray.length > 3 ? ` (and ${stray.length - 3} more)` : ''}: one format per folder (give a long-format file as --data itself)`, 'data');
+    if (stray.length > 0) throw datasetError(dir, `holds ${format} and also ${stray.slice(0, 3).map((f) => JSON.stringify(f)).join(', ')}${stray.length > 3 ? ` (and ${stray.length - 3} more)` : ''}: one format per folder (long-format files in a folder of their own are read as one)`, 'data');
   };
   if (csv.length > 0) {
     const head = await firstLine(join(dir, csv[0]!));
@@ -62,6 +62,8 @@ async function loadDir(dir: string): Promise<RoutingDataset> {
     oneFormat('RouterDC open-7B .json files', [...csv, ...jsonl]);
     return loadOpen7b(dir, true);
   }
+  // Otherwise every .csv and .jsonl file is in the generic long format (each header checked), read as one file.
+  if (csv.length + jsonl.length > 0) return loadLongFormatDir(dir, [...csv, ...jsonl].sort());
   throw datasetError(dir, `no routing data recognized in folder "${basename(dir)}"`, 'data');
 }
 

@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDataset } from './load-dataset.js';
 
@@ -9,6 +9,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function write(name: string, text: string): string {
   const f = join(dir, name);
+  mkdirSync(dirname(f), { recursive: true });
   writeFileSync(f, text);
   return f;
 }
@@ -142,9 +143,84 @@ describe('generic long format: value types', () => {
     expect(await errorOf('hex-quality.csv', `${head}p1,a,n,0x1,0.5\n`)).toMatch(/^line 3 quality: expected a number in \[0,1\] or true\/false, got "0x1"/);
     expect(await errorOf('bin-quality.csv', `${head}p1,a,n,0b1,0.5\n`)).toMatch(/^line 3 quality: expected a number in \[0,1\] or true\/false, got "0b1"/);
     expect(await errorOf('oct-cost.csv', `${head}p1,a,n,0,0o7\n`)).toMatch(/^line 3 cost_usd: expected a cost in USD >= 0, got "0o7"/);
-    expect(await errorOf('hex-cost.jsonl', jsonl([{ prompt_id: 'p1', prompt: 'a', model: 'm', quality: 1, cost_usd: 1 }, { prompt_id: 'p1', prompt: 'a', model: 'n', quality: 0, cost_usd: '0x10' }]))).toMatch(/^line 2 cost_usd: expected a cost in USD >= 0, got "0x10"/);
+    // JSONL: text is refused whatever it holds (see the next test).
+    expect(await errorOf('hex-cost.jsonl', jsonl([{ prompt_id: 'p1', prompt: 'a', model: 'm', quality: 1, cost_usd: 1 }, { prompt_id: 'p1', prompt: 'a', model: 'n', quality: 0, cost_usd: '0x10' }]))).toMatch(/^line 2 cost_usd: expected a cost in USD >= 0 as a JSON number, got the string "0x10"/);
     // Decimal text in every usual spelling still reads as its number.
     expect(await errorOf('decimal.csv', `${head}p1,a,n, .5 ,1e-3\np2,b,m,+1.0,2E0\np2,b,n,0.,0\n`)).toEqual([[[1, 0.5], [0.5, 0.001]], [[1, 0], [2, 0]]]);
+  });
+});
+
+describe('generic long format: JSONL numbers are JSON numbers', () => {
+  it('a JSONL quality or cost given as a numeric string ("0.5", "True") is refused naming the file, line and field; the same text in CSV reads as its number', async () => {
+    const row = { prompt_id: 'p1', prompt: '2+2?', quality: 1, cost_usd: 0.01 };
+    const errorOf = async (name: string, bad: object) => {
+      const d = await load(write(name, jsonl([{ ...row, model: 'm' }, { ...row, model: 'n', ...bad }])));
+      return d instanceof Error ? d.message.replace(dir, '<dir>') : 'loaded';
+    };
+    expect(await errorOf('string-quality.jsonl', { quality: '0.5' })).toBe('Routing data <dir>/string-quality.jsonl: line 2 quality: expected a JSON number in [0,1] or true/false, got the string "0.5" (write numbers without quotes)');
+    expect(await errorOf('string-bool-quality.jsonl', { quality: 'True' })).toMatch(/: line 2 quality: expected a JSON number in \[0,1\] or true\/false, got the string "True"/);
+    expect(await errorOf('string-cost.jsonl', { cost_usd: '0.01' })).toBe('Routing data <dir>/string-cost.jsonl: line 2 cost_usd: expected a cost in USD >= 0 as a JSON number, got the string "0.01" (write numbers without quotes)');
+    // Through the CLI: a usage error naming --data, the file, the line and the field.
+    const { runCli } = await import('../../cli/__fixtures__/cli-harness.js');
+    const r = await runCli(['router', 'train', '--data', 'string-quality.jsonl', '--out', 'never.json'], { cwd: dir });
+    expect({ code: r.code, stderr: r.stderr.replace(dir, '<dir>') }).toEqual({
+      code: 2,
+      stderr: 'llmrr router train: --data: Routing data <dir>/string-quality.jsonl: line 2 quality: expected a JSON number in [0,1] or true/false, got the string "0.5" (write numbers without quotes) (see llmrr router train --help)\n',
+    });
+    // CSV cells are text by nature: the same values read as numbers.
+    const csv = await load(write('text-numbers.csv', 'prompt_id,prompt,model,quality,cost_usd\np1,2+2?,m,1,0.01\np1,2+2?,n,0.5,0.01\n'));
+    expect(csv instanceof Error ? csv.message : csv.examples.map((e) => [e.quality, e.cost])).toEqual([[[1, 0.5], [0.01, 0.01]]]);
+    // JSON numbers, booleans and a null cost (a missing one) still load.
+    const ok = await load(write('typed.jsonl', jsonl([{ ...row, model: 'm', quality: 0.5 }, { ...row, model: 'n', quality: true, cost_usd: null }, { ...row, prompt_id: 'p2', prompt: '3+3?', model: 'n' }])));
+    expect(ok instanceof Error ? ok.message : ok.examples.map((e) => e.quality)).toEqual([[0.5, 1], [NaN, 1]]);
+  });
+});
+
+describe('generic long format: a folder of long-format files', () => {
+  const row = (id: string, prompt: string, model: string, quality: number) => ({ prompt_id: id, prompt, model, quality });
+
+  it('is read as one file: every .csv and .jsonl file\'s rows concatenated (one file per model), prompt ids shared across files', async () => {
+    write('per-model/strong.jsonl', jsonl([row('p1', '2+2?', 'strong', 1), row('p2', 'a haiku', 'strong', 1)]));
+    write('per-model/weak.csv', 'prompt_id,prompt,model,quality\np1,2+2?,weak,1\np2,a haiku,weak,0\np3,3+3?,weak,1\n');
+    write('per-model/README.md', 'notes\n');
+    const d = await load(join(dir, 'per-model'));
+    expect(d instanceof Error ? d.message : { name: d.name, format: d.format, models: d.models, examples: d.examples.map((e) => [e.id, e.prompt, e.quality]) }).toEqual({
+      name: 'per-model',
+      format: 'long',
+      models: ['strong', 'weak'],
+      examples: [['p1', '2+2?', [1, 1]], ['p2', 'a haiku', [1, 0]], ['p3', '3+3?', [NaN, 1]]],
+    });
+  });
+
+  it('one prompt_id with another prompt in another file, or two outcomes of one model on one prompt across files, is an error naming both files and lines', async () => {
+    write('clash/a.jsonl', jsonl([row('1', 'What is 2+2?', 'm', 1), row('1', 'What is 2+2?', 'n', 0)]));
+    write('clash/b.jsonl', jsonl([row('2', 'x', 'm', 1), row('1', 'Write a haiku', 'm', 0)]));
+    const clash = await load(join(dir, 'clash'));
+    expect(clash instanceof Error ? clash.message.replace(dir, '<dir>') : 'loaded').toBe('Routing data <dir>/clash: b.jsonl line 2 prompt: prompt_id "1" has another prompt than at a.jsonl line 1 (one id per prompt)');
+    write('twice/a.csv', 'prompt_id,prompt,model,quality\n1,hi,m,1\n1,hi,n,0\n');
+    write('twice/b.csv', 'prompt_id,prompt,model,quality\n1,hi,m,0\n');
+    const twice = await load(join(dir, 'twice'));
+    expect(twice instanceof Error ? twice.message : 'loaded').toMatch(/twice: b\.csv line 2 model: a second outcome of model "m" on prompt_id "1" \(the first is at a\.csv line 2; one row per prompt and model\)$/);
+  });
+
+  it('a file of the folder that is not in the long format (a header without prompt_id), or a JSONL number given as text, is an error naming that file', async () => {
+    write('odd/a.csv', 'prompt_id,prompt,model,quality\n1,hi,m,1\n1,hi,n,0\n');
+    write('odd/b.csv', 'id,text,model,score\n1,hi,m,1\n');
+    const odd = await load(join(dir, 'odd'));
+    expect(odd instanceof Error ? odd.message.replace(dir, '<dir>') : 'loaded').toMatch(/^Routing data <dir>\/odd\/b\.csv: line 1: the header has no column "prompt_id"/);
+    write('text-number/a.jsonl', jsonl([row('1', 'hi', 'm', 1), { ...row('1', 'hi', 'n', 0), quality: '0' }]));
+    const text = await load(join(dir, 'text-number'));
+    expect(text instanceof Error ? text.message.replace(dir, '<dir>') : 'loaded').toMatch(/^Routing data <dir>\/text-number: a\.jsonl line 2 quality: expected a JSON number/);
+  });
+
+  it('trains through the CLI (router train --data <folder>)', async () => {
+    const rows: object[] = [];
+    for (let i = 0; i < 60; i++) rows.push(row(`p${i}`, `question ${i} about ${i % 2 ? 'sums' : 'poems'}`, 'weak', i % 2), row(`p${i}`, `question ${i} about ${i % 2 ? 'sums' : 'poems'}`, 'strong', 1));
+    write('cli-folder/first.jsonl', jsonl(rows.slice(0, 60)));
+    write('cli-folder/second.jsonl', jsonl(rows.slice(60)));
+    const { runCli } = await import('../../cli/__fixtures__/cli-harness.js');
+    const r = await runCli(['router', 'train', '--data', 'cli-folder', '--out', 'cli-folder-model.json', '--hash-dim', '256', '--predictor', 'logistic', '--json'], { cwd: dir });
+    expect({ code: r.code, log: r.stderr.split('\n')[0], summary: r.code === 0 ? JSON.parse(r.stdout) : r.stderr }).toMatchObject({ code: 0, log: 'training on cli-folder: 2 models, 60 prompts', summary: { models: ['strong', 'weak'], examples: 60 } });
   });
 });
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { datasetError } from './dataset-error.js';
 import { decimal, parseCsv } from './read-csv.js';
 import { recordPlace, setRecordLine } from './record-line.js';
@@ -22,7 +22,7 @@ export const LONG_FORMAT_COLUMNS = ['prompt_id', 'prompt', 'model', 'quality'] a
 /**
  * The documented generic long format, CSV (header row) or JSONL (one object per line): required
  * `prompt_id, prompt, model, quality` (in [0,1], or true/false: JSON booleans, `True`/`False` in any case); optional `cost_usd` (>= 0), `split` (`train`/`test`)
- * and `task`. Rows are grouped by `prompt_id`; a model without a row for a prompt has no outcome there
+ * and `task`. In JSONL `quality` and `cost_usd` are JSON numbers (`quality` also a boolean): text (`"0.5"`) is an error. Rows are grouped by `prompt_id`; a model without a row for a prompt has no outcome there
  * (a missing outcome is a missing row: an empty, blank or `null` quality is an error, as are two rows for
  * one prompt and model, one `prompt_id` with two different prompts or two different splits, and a model
  * with no cost in any row when other models have costs). An empty or `null` cost is a missing cost.
@@ -31,15 +31,41 @@ export const LONG_FORMAT_COLUMNS = ['prompt_id', 'prompt', 'model', 'quality'] a
  * split (over every prompt when all are in the test split).
  */
 export async function loadLongFormat(file: string): Promise<RoutingDataset> {
+  const { rows, json } = await readLongFormatRows(file);
+  return longFormatDataset(rows, file, { json });
+}
+
+/**
+ * A folder of long-format files (`files`: its `.csv` and `.jsonl` file names, every one in the long format) read as
+ * one file: their rows concatenated, in file name order. A `prompt_id` names one prompt across the folder (one file
+ * per model, or per task, both work): the same id with another prompt, or a second outcome of one model on one
+ * prompt, in any two files, is an error naming both files and lines, as within one file.
+ */
+export async function loadLongFormatDir(dir: string, files: readonly string[]): Promise<RoutingDataset> {
+  const rows: LongFormatRow[] = [];
+  const place: string[] = [];
+  for (const f of files) {
+    const { rows: raw, json } = await readLongFormatRows(join(dir, f));
+    raw.forEach((r, i) => {
+      const where = `${f} ${recordPlace(r, i)}`;
+      place.push(where);
+      rows.push(validateRow(r, where, dir, json));
+    });
+  }
+  return groupRows(rows, place, dir, basename(dir));
+}
+
+/** The records of one long-format file (JSONL: `json`, values typed; CSV: text), its CSV header checked. */
+async function readLongFormatRows(file: string): Promise<{ rows: Array<Record<string, unknown>>; json: boolean }> {
   const text = await readFile(file, 'utf8');
-  if (file.endsWith('.jsonl')) return longFormatDataset(parseJsonl(text, file), file);
+  if (file.endsWith('.jsonl')) return { rows: parseJsonl(text, file), json: true };
   const { columns, rows } = parseCsv(text, file);
   // A header without a required column (" prompt" after a comma and a space, a typo) is the header's mistake, not every row's.
   const absent = rows.length > 0 ? LONG_FORMAT_COLUMNS.find((c) => !columns.includes(c)) : undefined;
   if (absent !== undefined) {
     throw datasetError(file, `the header has no column ${JSON.stringify(absent)} (required: ${LONG_FORMAT_COLUMNS.join(', ')}; the header names ${columns.map((c) => JSON.stringify(c)).join(', ')})`, 'line 1');
   }
-  return longFormatDataset(rows, file);
+  return { rows, json: false };
 }
 
 /** JSONL text -> one object per non-empty line (a line that is not a JSON object throws, naming it). */
@@ -61,10 +87,24 @@ export function parseJsonl(text: string, file: string): Array<Record<string, unk
   return out;
 }
 
+export interface LongFormatOptions {
+  /**
+   * The rows are JSON objects (JSONL): `quality` and `cost_usd` must be JSON numbers (or booleans for
+   * `quality`); text such as `"0.5"` is refused, naming the line and field. Default false: values may be
+   * text, as every CSV cell is.
+   */
+  json?: boolean;
+}
+
 /** Validates and groups long-format rows (already parsed) into a dataset. */
-export function longFormatDataset(raw: ReadonlyArray<Record<string, unknown>>, file: string): RoutingDataset {
+export function longFormatDataset(raw: ReadonlyArray<Record<string, unknown>>, file: string, options: LongFormatOptions = {}): RoutingDataset {
   const place = raw.map((r, i) => recordPlace(r, i));
-  const rows = raw.map((r, i) => validateRow(r, place[i]!, file));
+  const rows = raw.map((r, i) => validateRow(r, place[i]!, file, options.json === true));
+  return groupRows(rows, place, file, basename(file));
+}
+
+/** Groups validated rows by `prompt_id` into the dataset `name`; `place[i]` names row i's line in errors about `file`. */
+function groupRows(rows: readonly LongFormatRow[], place: readonly string[], file: string, name: string): RoutingDataset {
   const models = [...new Set(rows.map((r) => r.model))].sort();
   if (models.length < 1) throw datasetError(file, 'no rows');
   const index = new Map(models.map((m, i) => [m, i]));
@@ -106,7 +146,7 @@ export function longFormatDataset(raw: ReadonlyArray<Record<string, unknown>>, f
       }
     }
   }
-  const dataset: RoutingDataset = { name: basename(file), format: 'long', models, examples: [...byId.values()] };
+  const dataset: RoutingDataset = { name, format: 'long', models, examples: [...byId.values()] };
   if (models.length === 2) dataset.pair = weakStrong(dataset.examples);
   return dataset;
 }
@@ -130,10 +170,16 @@ function weakStrong(examples: readonly RoutingExample[]): { weak: number; strong
 /** An absent, `null`, empty or blank cell. */
 const isBlank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 
-function validateRow(r: Record<string, unknown>, place: string, file: string): LongFormatRow {
+function validateRow(r: Record<string, unknown>, place: string, file: string, json: boolean): LongFormatRow {
   const where = (f: string) => `${place} ${f}`;
   for (const c of LONG_FORMAT_COLUMNS) {
     if (isBlank(r[c])) throw datasetError(file, `missing (required: ${LONG_FORMAT_COLUMNS.join(', ')})`, where(c));
+  }
+  if (json) {
+    // JSON has numbers and booleans: a quality or cost written as text ("0.5") is a mistake of the writer (a
+    // column of strings), refused rather than guessed (CSV cells are text by nature and are read as numbers).
+    if (typeof r['quality'] === 'string') throw datasetError(file, `expected a JSON number in [0,1] or true/false, got the string ${shown(r['quality'])} (write numbers without quotes)`, where('quality'));
+    if (typeof r['cost_usd'] === 'string' && r['cost_usd'].trim() !== '') throw datasetError(file, `expected a cost in USD >= 0 as a JSON number, got the string ${shown(r['cost_usd'])} (write numbers without quotes)`, where('cost_usd'));
   }
   const quality = outcome(r['quality']);
   if (!(quality >= 0 && quality <= 1)) throw datasetError(file, `expected a number in [0,1] or true/false, got ${shown(r['quality'])}`, where('quality'));

@@ -8,9 +8,24 @@ export function completeExamples(examples: readonly RoutingExample[], needCost: 
   return examples.map((e) => e.quality.every((q) => !Number.isNaN(q)) && (!needCost || (e.cost !== undefined && e.cost.every((c) => !Number.isNaN(c)))));
 }
 
+/** Whether the routing metric of `routingScore` can score `examples`: some example has every model's outcome (and cost, when it needs costs). */
+export function routingScorable(examples: readonly RoutingExample[], pair: { weak: number; strong: number } | undefined, predCost: number[][] | undefined): boolean {
+  return completeExamples(examples, !pair && predCost !== undefined).some(Boolean);
+}
+
+/** The known outcomes of `examples`, as (example, model) pairs counted. */
+export function knownOutcomes(examples: readonly RoutingExample[]): number {
+  let n = 0;
+  for (const e of examples) for (const q of e.quality) if (!Number.isNaN(q)) n++;
+  return n;
+}
+
 /**
  * One number to compare predictors on held-out prompts: APGR for two-model data, AIQ when costs are
- * known, else the mean quality of the model each prompt is routed to (lambda = 0).
+ * known, else the mean quality of the model each prompt is routed to (lambda = 0); higher is better.
+ * With no example the routing metric can score (none has every model's outcome, or cost when costs are
+ * needed), the Brier score of the predicted qualities on the known outcomes (metric `brier`, LOWER is
+ * better; `value` 0 and metric `n/a` only when there is no known outcome at all).
  */
 export function routingScore(
   examples: readonly RoutingExample[],
@@ -22,7 +37,7 @@ export function routingScore(
   const keep = completeExamples(examples, needCost);
   const ex = examples.filter((_, i) => keep[i]);
   const p = pred.filter((_, i) => keep[i]);
-  if (ex.length === 0) return { metric: 'n/a', value: 0 };
+  if (ex.length === 0) return brierScore(examples, pred);
   if (pair) {
     const m = twoModelMetrics(
       p.map((r) => r[pair.strong]! - r[pair.weak]!),
@@ -43,4 +58,23 @@ export function routingScore(
   const costs = singles.map((s) => s.cost);
   const points = lambdaGrid(costs.reduce((a, b) => a + b, 0) / M, 40).map((l) => operatingPoint(o, l));
   return { metric: 'aiq', value: aiq(nonDecreasingHull(points), Math.min(...costs), Math.max(...costs)) };
+}
+
+/** Mean squared error of the predicted quality over every known outcome (`brier`; lower is better). */
+function brierScore(examples: readonly RoutingExample[], pred: number[][]): { metric: string; value: number } {
+  let sum = 0, n = 0;
+  examples.forEach((e, i) => {
+    e.quality.forEach((q, m) => {
+      if (Number.isNaN(q)) return;
+      const d = pred[i]![m]! - q;
+      sum += d * d;
+      n++;
+    });
+  });
+  return n === 0 ? { metric: 'n/a', value: 0 } : { metric: 'brier', value: sum / n };
+}
+
+/** Whether validation score `b` beats `a` (both of one metric): lower is better for `brier`, higher for the routing metrics. */
+export function betterScore(a: { metric: string; value: number }, b: { metric: string; value: number }): boolean {
+  return b.metric === 'brier' ? b.value < a.value : b.value > a.value;
 }

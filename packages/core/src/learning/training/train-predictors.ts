@@ -15,7 +15,7 @@ import { PriorPredictor } from '../predictors/prior-predictor.js';
 import { trainTwoLayer } from '../predictors/two-layer-predictor.js';
 import { meanQuality, type PredictorKind, type QualityPredictor, type TrainingSet } from '../predictors/types.js';
 import { fitCostModel, predictCost, type CostModel } from './cost-model.js';
-import { routingScore } from './routing-score.js';
+import { betterScore, knownOutcomes, routingScorable, routingScore } from './routing-score.js';
 import { stackMembers } from './stack-members.js';
 import { trainStack } from './train-stack.js';
 
@@ -100,7 +100,8 @@ export function toTrainingSet(spec: FeatureSpec, examples: readonly RoutingExamp
 /**
  * Fits the feature pipeline and every predictor kind on `examples` (minus a validation share), scores
  * each on the validation share with the routing metric of the data (APGR for two models, AIQ with
- * costs, mean chosen quality otherwise), and picks the best (or the forced one).
+ * costs, mean chosen quality otherwise; the Brier score on the known outcomes when no validation prompt
+ * has every model's outcome, see `routingScore`), and picks the best (or the forced one).
  */
 export function trainPredictors(
   examples: readonly RoutingExample[],
@@ -173,6 +174,9 @@ export function trainPredictors(
     return trainStack(train, fitSet.map((e) => e.id), members, { ...(options.log ? { log: options.log } : {}) });
   };
   for (let b = 0; b < bag; b++) memberRaw.push(new Map());
+  if (valSet.length > 0 && !routingScorable(valSet, pair, valCost)) {
+    options.log?.(`  no validation prompt has every model's outcome${!pair && valCost ? ' and cost' : ''} (${valSet.length} validation prompts): predictors compared by Brier score on their ${knownOutcomes(valSet)} known outcomes (lower is better)`);
+  }
   for (const kind of ['prior' as const, ...kinds]) {
     const t0 = Date.now();
     const members: QualityPredictor[] = [];
@@ -199,9 +203,12 @@ export function trainPredictors(
   if (!options.select || options.select === 'auto') {
     // kNN is reported but not picked automatically: its decision time grows with the training set
     // (about 1.3 ms per prompt over MMLU's 12 600 training prompts on this machine). `select: 'knn'` forces it.
-    const learned = validation.filter((v) => v.kind !== 'prior' && v.kind !== 'knn');
-    const pool = learned.length ? learned : validation.filter((v) => v.kind !== 'prior');
-    if (pool.length) chosen = pool.reduce((a, b) => (b.value > a.value ? b : a)).kind;
+    // Never on an `n/a` score (no known outcome to score): the first kind then, as without validation prompts.
+    const scored = validation.filter((v) => v.metric !== 'n/a');
+    const learned = scored.filter((v) => v.kind !== 'prior' && v.kind !== 'knn');
+    const pool = learned.length ? learned : scored.filter((v) => v.kind !== 'prior');
+    // Ties go to the first kind in training order (logistic, mf, mlp, ensemble, task, stack).
+    if (pool.length) chosen = pool.reduce((a, b) => (betterScore(a, b) ? b : a)).kind;
     else chosen = kinds[0] ?? 'logistic';
   }
   const best = predictors.get(chosen) ?? prior;

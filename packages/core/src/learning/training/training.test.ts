@@ -34,6 +34,27 @@ describe('trainRouterModel', () => {
   });
 });
 
+describe('trainPredictors: prompts lacking some model\'s outcome', () => {
+  it('with no validation prompt holding every outcome, predictors are compared by Brier score on the known outcomes (never picked on an n/a score)', () => {
+    // Every prompt lacks one model's outcome (and its cost): the routing metrics (AIQ here) can score none of them.
+    const examples = syntheticDataset().examples.filter((e) => e.split === 'train').map((e, i) => {
+      const quality = [...e.quality], cost = [...e.cost!];
+      quality[i % 3] = NaN;
+      cost[i % 3] = NaN;
+      return { ...e, quality, cost };
+    });
+    const lines: string[] = [];
+    const trained = trainPredictors(examples, 3, undefined, { ...FAST, log: (l) => lines.push(l) });
+    expect(trained.validation.map((v) => v.metric)).toEqual(['brier', 'brier', 'brier']);
+    for (const v of trained.validation) expect(v.value).toBeGreaterThan(0);
+    const learned = trained.validation.filter((v) => v.kind !== 'prior');
+    expect(trained.chosen).toBe(learned.reduce((a, b) => (b.value < a.value ? b : a)).kind);
+    expect(lines.find((l) => l.includes('Brier'))).toMatch(/^  no validation prompt has every model's outcome and cost \(\d+ validation prompts\): predictors compared by Brier score on their \d+ known outcomes \(lower is better\)$/);
+    // A learned predictor beats the prompt-blind prior on Brier here (the synthetic outcomes depend on the prompt).
+    expect(Math.min(...learned.map((v) => v.value))).toBeLessThan(trained.validation[0]!.value);
+  });
+});
+
 describe('evaluateDataset', () => {
   it('a damaged artifact whose weights are not numbers (text, null, an object) is refused naming the field, never predicted with', () => {
     const logistic = JSON.parse(JSON.stringify(trainRouterModel(syntheticDataset(), { hashDim: 1 << 10, kinds: ['logistic'], select: 'logistic' }))) as { predictor: { kind: string; bias: unknown[]; weights: { values: unknown[][] } } };
