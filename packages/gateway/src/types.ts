@@ -98,6 +98,12 @@ export interface GatewayRouter {
    * scrape for `llm_circuit_state`. Optional: without it the metric reports `models()`' deployments (no tenant's own).
    */
   circuits?(): readonly DeploymentCircuitInfo[];
+  /**
+   * The factory the router builds an engine kind with (optional; core's `LLMRouter.engineFactory`: its own
+   * `engineFactories` over those registered with `registerEngine`). The admin API shows the options its
+   * `secretOptions` declares as `[redacted]` in a tenant's own models; without it, those of the registered engines.
+   */
+  engineFactory?(kind: string): { readonly secretOptions?: readonly string[] | undefined } | undefined;
   /** Subscribes to router events; returns the unsubscribe function. Optional: metrics for retries and fallbacks need it. */
   on?<E extends RouterEventName>(event: E, listener: (payload: RouterEvents[E]) => void): () => void;
 }

@@ -1,4 +1,5 @@
 import type { Usage } from '../spec/usage.js';
+import { detailsCopy } from './details-copy.js';
 import type { LLMError } from './llm-error.js';
 
 /**
@@ -11,9 +12,14 @@ import type { LLMError } from './llm-error.js';
  */
 export const REPORTED_USAGE: unique symbol = Symbol.for('@llmrr/core.reportedUsage');
 
-/** `details` (an object, or none) with `usage` under `REPORTED_USAGE`: a copy, its other fields as they were. */
+/**
+ * `details` (an object, a list, or none) with `usage` under `REPORTED_USAGE`: a copy, its other fields as they were, a
+ * list still a list (its entries and symbol keys kept: `detailsCopy`, as the router's `withBilledAttempts` keeps them).
+ */
 export function withReportedUsage<T extends object>(details: T | undefined, usage: Usage): T & { [REPORTED_USAGE]: Usage } {
-  return { ...(details as T), [REPORTED_USAGE]: usage };
+  const copy = detailsCopy(details);
+  copy[REPORTED_USAGE] = usage;
+  return copy as T & { [REPORTED_USAGE]: Usage };
 }
 
 /** The usage an engine's error says its provider billed (`REPORTED_USAGE`), when it counts tokens. */

@@ -4,7 +4,7 @@ import { guardSpend, hitSpend, withGuardCost } from '../semantic-cache/guard-spe
 import { checkSemanticEmbedder, SEMANTIC_GUARD_METADATA_KEY, SemanticCacheHook } from '../semantic-cache/semantic-cache-hook.js';
 import { ModelConfigSchema, type Capability, type ModelConfig, type RouterConfig, type RouterConfigInput, type TenantConfig, type TenantConfigInput } from '../config/schema.js';
 import { formatPath, parseConfig } from '../config/validate.js';
-import { assertEngineKnown, checkEngineConfig } from '../engines/registry.js';
+import { assertEngineKnown, checkEngineConfig, engineFactory } from '../engines/registry.js';
 import { defaultEngineContext, namedEnvContext, type EngineContext, type EngineFactory } from '../engines/types.js';
 import { LLMError } from '../errors/llm-error.js';
 import { toLLMError } from '../errors/to-llm-error.js';
@@ -1015,6 +1015,15 @@ export class LLMRouter {
    */
   get modelFilesDir(): string {
     return this.engineContext.baseDir;
+  }
+
+  /**
+   * The factory the router builds an engine kind with (a tenant's own model's too): its own (`RouterOptions.
+   * engineFactories`) over those registered with `registerEngine`; undefined for a kind it cannot build. The gateway's
+   * admin API reads the factory's `secretOptions` here, so that a router's own engines' secrets are redacted too.
+   */
+  engineFactory(kind: string): EngineFactory | undefined {
+    return engineFactory(kind, this.options.engineFactories);
   }
 
   /**

@@ -536,6 +536,30 @@ describe('generate: attempts whose provider answered and billed what is no usabl
     await r.close();
   });
 
+  it('an engine error whose details are a list carries its reported usage as a list (withReportedUsage): the final error keeps the list and bills each attempt', async () => {
+    const list = [{ message: 'malformed tool call' }];
+    const shown = withReportedUsage(list, PROMPT);
+    // A copy: still a list, the entries as they were, the usage under its symbol; the engine's own list untouched.
+    expect(Array.isArray(shown) && [...shown]).toEqual(list);
+    expect(Object.getOwnPropertySymbols(list)).toEqual([]);
+    const listed: LanguageEngine = {
+      ...billedFailure('a', false),
+      generate: () => Promise.reject(new LLMError({ code: 'invalid_response', message: 'malformed tool call', modelFault: true, details: withReportedUsage(list, PROMPT) })),
+    };
+    const r = router({ a: listed }, 1);
+    const e = await r.generate(hello).then(
+      () => undefined,
+      (x: unknown) => x as LLMError,
+    );
+    expect(e?.code).toBe('invalid_response');
+    expect(Array.isArray(e!.details) && [...e!.details]).toEqual(list);
+    const refused = refusedAnswerOf(e!.details);
+    expect(refused?.usage).toEqual({ inputTokens: 2200, outputTokens: 0, totalTokens: 2200, cacheWriteInputTokens: 2000 });
+    expect(refused?.cost.totalUsd).toBeCloseTo(2 * 0.00405, 12);
+    expect(refused?.failedAttempts).toEqual([attempt, attempt]);
+    await r.close();
+  });
+
   it("a streamed cascade whose weak step fails so: the stream's error and spent() carry the weak step's billed attempts", async () => {
     const r = new LLMRouter(
       {

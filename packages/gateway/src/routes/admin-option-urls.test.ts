@@ -27,10 +27,23 @@ describe('option URLs (isURLOption, redactURL) in the admin API', () => {
     expect([...text.matchAll(/[a-z]+-secret-\d+/g)].map((m) => m[0])).toEqual([]);
   });
 
+  // A fragment is read as a query is: its credential-named values are secrets (an OAuth implicit-flow redirect's token).
+  it("an option URL's credential-named fragment values are shown redacted, and echoing them is a 400 naming the option", async () => {
+    const options = { reply: 'x', callback: 'https://app.acme.example/cb#access_token=frag-secret-4&state=s1', mirror: 'mongodb://app:mongo-secret-5@h1:27017,h2:27017/db#token=frag-secret-6' };
+    await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [{ name: 'custom', engine: 'mock', options }] });
+    const text = await (await admin('GET', '/admin/tenants/acme')).text();
+    expect([...text.matchAll(/[a-z]+-secret-\d+/g)].map((m) => m[0])).toEqual([]);
+    const shown = (JSON.parse(text) as { models: Array<{ options: Record<string, string> }> }).models[0]!;
+    expect(shown.options).toEqual({ reply: 'x', callback: 'https://app.acme.example/cb#access_token=[redacted]&state=s1', mirror: 'mongodb://[redacted]@h1:27017,h2:27017/db#token=[redacted]' });
+    const echoed = await admin('PATCH', '/admin/tenants/acme', { models: [shown] });
+    expect({ status: echoed.status, error: ((await echoed.json()) as { error?: unknown }).error }).toMatchObject({ status: 400, error: { param: 'models.0.options.callback' } });
+  });
+
   // The changeset: "not eosToken, ... so a tenant without secrets round-trips". An option URL whose query holds no
   // credential (a docs link's `lang`, an API version) is shown with `[redacted]` values, and sent back as shown it is a 400.
   it('a tenant whose option URL has a query without credentials round-trips: GET -> PATCH as shown', async () => {
-    const options = { reply: 'x', docs: 'https://acme.example/search?lang=en&page=2' };
+    // Fragments too: an anchor, and values no credential rule names.
+    const options = { reply: 'x', docs: 'https://acme.example/search?lang=en&page=2', guide: 'https://acme.example/guide#setup', viewer: 'https://acme.example/view#page=2&zoom=1' };
     expect((await admin('POST', '/admin/tenants', { id: 'plain', name: 'Plain', models: [{ name: 'custom', engine: 'mock', options }] })).status).toBe(201);
     const shown = (await (await admin('GET', '/admin/tenants/plain')).json()) as { models: Array<{ options: unknown }> };
     const saved = await admin('PATCH', '/admin/tenants/plain', { models: shown.models });

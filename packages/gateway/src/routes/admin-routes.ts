@@ -20,7 +20,7 @@ import {
 import type { GatewayStores } from '../types.js';
 import { configTenantIds, type TenantModelSync } from '../tenants/tenant-model-sync.js';
 import { rejectNul } from './admin-input.js';
-import { publicTenant as shownTenant, rejectRedacted } from './admin-secrets.js';
+import { publicTenant as shownTenant, rejectRedacted, routerFactories } from './admin-secrets.js';
 import { parseRange, periodRange } from './admin-time.js';
 import { isoDateTimeMs } from '../schemas/iso-date-time.js';
 import { checkTenantModels } from './check-tenant-models.js';
@@ -49,8 +49,10 @@ type AdminHandler = (c: AppContext, stores: GatewayStores, audit: (action: strin
 export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenantModels?: TenantModelSync): void {
   // The tenants the router's v3 config defines, as the gateway is built (the router adds admin tenants it serves later).
   const configTenants = configTenantIds(deps.router);
+  /** Where an engine's declared secret options are read: the router's own factories (over the registered ones). */
+  const factories = routerFactories(deps.router);
   /** A tenant as answered: without its models' secrets; a removed config tenant's placeholders as not set. */
-  const publicTenant = (tenant: Tenant) => shownTenant(tenant, configTenants.has(tenant.id));
+  const publicTenant = (tenant: Tenant) => shownTenant(tenant, configTenants.has(tenant.id), factories);
   /** Loads a created or changed tenant's own models at once (other processes do it on its next request). */
   const syncModels = (tenant: Tenant, since: number | undefined) => {
     tenantModels?.sync(tenant, since);
@@ -150,7 +152,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     '/admin/tenants',
     guard(async (c, s, audit) => {
       const input = validateBody(AdminTenantCreateSchema, await body(c));
-      rejectRedacted(input.models);
+      rejectRedacted(input.models, factories);
       checkTenantModels(input.models, deps.router.modelFilesDir);
       checkCascadeNames(input.models);
       checkStrategy(input.preferences?.strategy);
@@ -178,7 +180,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s, audit) => {
       const id = c.req.param('id')!;
       const patch = validateBody(AdminTenantPatchSchema, await body(c));
-      rejectRedacted(patch.models);
+      rejectRedacted(patch.models, factories);
       checkTenantModels(patch.models ?? undefined, deps.router.modelFilesDir);
       checkCascadeNames(patch.models);
       checkStrategy(patch.preferences?.strategy);

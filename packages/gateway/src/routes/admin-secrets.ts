@@ -1,9 +1,10 @@
 import { engineFactory, LLMError, type Tenant } from '@llmrr/core';
+import type { GatewayRouter } from '../types.js';
 
 /**
  * What the admin API shows in place of a tenant model's `apiKey`, of its `headers` values (which carry credentials
- * as often: `Authorization`, `api-key`, ...), of its `baseURL`'s userinfo and query values (`?key=...`) and of its
- * credential-named `options`: they are write-only, like an API key's secret.
+ * as often: `Authorization`, `api-key`, ...), of its `baseURL`'s userinfo, query values (`?key=...`) and fragment
+ * (`#token=...`) and of its credential-named `options`: they are write-only, like an API key's secret.
  */
 export const REDACTED_SECRET = '[redacted]';
 
@@ -110,11 +111,25 @@ function redactQuery(search: string, allValues: boolean): string {
 }
 
 /**
- * `url` with its credentials as `REDACTED_SECRET`: its query's (`redactQuery`; every value for a `baseURL`, those named
- * as credentials for an option URL, `allValues` false) and its userinfo (`https://user:pass@host` ->
- * `https://[redacted]@host`: the model schema refuses one in `baseURL`, an older row may hold it). A URL the WHATWG
- * parser refuses (a multi-host connection string, `mongodb://app:pw@h1:27017,h2:27017/db`) is redacted as text:
- * everything between `://` and the last `@` before the path, and its query as above.
+ * A URL's fragment (`hash`, with its `#`) with its credentials as `REDACTED_SECRET`, read as a query is (`redactQuery`:
+ * `#access_token=...&state=x` -> `#access_token=[redacted]&state=[redacted]` for a `baseURL`): a fragment is never sent
+ * to a server, so in a `baseURL` it can only be a mistake or a secret (an OAuth implicit-flow token pasted with the
+ * URL). An option URL's fragment without `=` (`#section`) stays as it is (an anchor, which no credential rule names).
+ */
+function redactFragment(hash: string, allValues: boolean): string {
+  if (hash === '' || hash === '#') return hash;
+  if (!allValues && !hash.includes('=')) return hash;
+  return `#${redactQuery(`?${hash.slice(1)}`, allValues).slice(1)}`;
+}
+
+/**
+ * `url` with its credentials as `REDACTED_SECRET`: its query's and its fragment's (`redactQuery`, `redactFragment`;
+ * every value for a `baseURL`, those named as credentials for an option URL, `allValues` false) and its userinfo
+ * (`https://user:pass@host` -> `https://[redacted]@host`: the model schema refuses one in `baseURL`, an older row may
+ * hold it). Its path is shown as it is (a key in a path, `https://host/v1/KEY/chat`, is not told from a route: put it
+ * in `apiKey` or `headers`). A URL the WHATWG parser refuses (a multi-host connection string,
+ * `mongodb://app:pw@h1:27017,h2:27017/db`) is redacted as text: everything between `://` and the last `@` before the
+ * path, and its query and fragment as above.
  */
 function redactURL(url: string, allValues = true): string {
   let u: URL;
@@ -124,20 +139,36 @@ function redactURL(url: string, allValues = true): string {
     const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)?([^?#]*)(\?[^#]*)?(#.*)?$/i.exec(url);
     if (!m) return url;
     const [, scheme, userinfo, rest, search, hash] = m;
-    return `${scheme}${userinfo ? `${REDACTED_SECRET}@` : ''}${rest}${redactQuery(search ?? '', allValues)}${hash ?? ''}`;
+    return `${scheme}${userinfo ? `${REDACTED_SECRET}@` : ''}${rest}${redactQuery(search ?? '', allValues)}${redactFragment(hash ?? '', allValues)}`;
   }
-  if (u.username === '' && u.password === '' && u.search === '') return url;
+  if (u.username === '' && u.password === '' && u.search === '' && u.hash === '') return url;
   const query = redactQuery(u.search, allValues);
-  if (u.username === '' && u.password === '' && query === u.search) return url;
-  return `${u.protocol}//${u.username !== '' || u.password !== '' ? `${REDACTED_SECRET}@` : ''}${u.host}${u.pathname}${query}${u.hash}`;
+  const fragment = redactFragment(u.hash, allValues);
+  if (u.username === '' && u.password === '' && query === u.search && fragment === u.hash) return url;
+  return `${u.protocol}//${u.username !== '' || u.password !== '' ? `${REDACTED_SECRET}@` : ''}${u.host}${u.pathname}${query}${fragment}`;
 }
 
 /**
- * The option paths the model's engine declares secret (core's `EngineFactory.secretOptions`, of the engines registered
- * with `registerEngine`), split at dots; undefined when none.
+ * Where the admin API finds an engine kind's factory, for the option paths it declares secret (core's
+ * `EngineFactory.secretOptions`): the router's (`GatewayRouter.engineFactory`, core's `LLMRouter.engineFactory`: its
+ * own `engineFactories` over the registered ones), else core's registry (the engines registered with `registerEngine`).
  */
-function declaredSecrets(engine: string | undefined): string[][] | undefined {
-  const paths = engine === undefined ? undefined : engineFactory(engine)?.secretOptions;
+export type EngineFactoryLookup = (kind: string) => { readonly secretOptions?: readonly string[] | undefined } | undefined;
+
+/** Core's registry of engine factories (`registerEngine`): the lookup without a router that has its own. */
+const registeredFactory: EngineFactoryLookup = (kind) => engineFactory(kind);
+
+/** The lookup of `router`'s engine factories (`GatewayRouter.engineFactory`), or core's registry's when it has none. */
+export function routerFactories(router: GatewayRouter): EngineFactoryLookup {
+  return typeof router.engineFactory === 'function' ? (kind) => router.engineFactory!(kind) : registeredFactory;
+}
+
+/**
+ * The option paths the model's engine declares secret (`EngineFactory.secretOptions` of its factory in `factories`),
+ * split at dots; undefined when none.
+ */
+function declaredSecrets(engine: string | undefined, factories: EngineFactoryLookup): string[][] | undefined {
+  const paths = engine === undefined ? undefined : factories(engine)?.secretOptions;
   return paths && paths.length > 0 ? paths.map((p) => p.split('.')) : undefined;
 }
 
@@ -187,13 +218,13 @@ function redactValue(value: unknown, secret: boolean, declared?: string[][]): un
 }
 
 /**
- * A model without its secrets (names and the rest kept): `apiKey`, each `headers` value, `baseURL`'s userinfo and
- * query values (`redactURL`), and the strings of credential-named `options` (`isSecretOptionName`, `redactValue`),
+ * A model without its secrets (names and the rest kept): `apiKey`, each `headers` value, `baseURL`'s userinfo, query
+ * values and fragment (`redactURL`; its path is kept), and the strings of credential-named `options` (`isSecretOptionName`, `redactValue`),
  * each as `REDACTED_SECRET`.
  */
-function redactModel<M extends ModelSecrets>(model: M): M {
+function redactModel<M extends ModelSecrets>(model: M, factories: EngineFactoryLookup): M {
   const baseURL = model.baseURL === undefined ? undefined : redactURL(model.baseURL);
-  const options = model.options === undefined ? undefined : (redactValue(model.options, false, declaredSecrets(model.engine)) as Record<string, unknown>);
+  const options = model.options === undefined ? undefined : (redactValue(model.options, false, declaredSecrets(model.engine, factories)) as Record<string, unknown>);
   if (model.apiKey === undefined && model.headers === undefined && baseURL === model.baseURL && options === model.options) return model;
   return {
     ...model,
@@ -209,8 +240,8 @@ function redactModel<M extends ModelSecrets>(model: M): M {
  * serves those from the config itself, so the stored copy only shows them; a key given as `${VAR}` stays out of the
  * tenant store). The admin API shows them so too (`publicTenant`).
  */
-export function redactModelSecrets<M extends ModelSecrets>(models: readonly M[]): M[] {
-  return models.map(redactModel);
+export function redactModelSecrets<M extends ModelSecrets>(models: readonly M[], factories: EngineFactoryLookup = registeredFactory): M[] {
+  return models.map((m) => redactModel(m, factories));
 }
 
 /**
@@ -221,11 +252,11 @@ export function redactModelSecrets<M extends ModelSecrets>(models: readonly M[])
  * without it (no key, no mark: it would be called without). Only a `[redacted]` `apiKey` beside `apiKeyEnv` is left
  * out: that variable is the model's key (as it is served), and saved back so the model keeps it.
  */
-function shownModel<M extends ModelSecrets & { apiKeyEnv?: string | undefined }>(model: M): M {
-  if (!isRedacted(model.apiKey) || model.apiKeyEnv === undefined) return redactModel(model);
+function shownModel<M extends ModelSecrets & { apiKeyEnv?: string | undefined }>(model: M, factories: EngineFactoryLookup): M {
+  if (!isRedacted(model.apiKey) || model.apiKeyEnv === undefined) return redactModel(model, factories);
   const rest = { ...model };
   delete rest.apiKey;
-  return redactModel(rest);
+  return redactModel(rest, factories);
 }
 
 /**
@@ -233,8 +264,8 @@ function shownModel<M extends ModelSecrets & { apiKeyEnv?: string | undefined }>
  * router's v3 config defines, whose models the router serves from the config, with their secrets: a placeholder in
  * its stored copy stands for a secret that is set, so it is shown as one (`redactModel`).
  */
-export function publicTenant(tenant: Tenant, fromConfig = false): Tenant {
-  return tenant.models ? { ...tenant, models: tenant.models.map(fromConfig ? redactModel : shownModel) } : tenant;
+export function publicTenant(tenant: Tenant, fromConfig = false, factories: EngineFactoryLookup = registeredFactory): Tenant {
+  return tenant.models ? { ...tenant, models: tenant.models.map((m) => (fromConfig ? redactModel(m, factories) : shownModel(m, factories))) } : tenant;
 }
 
 /**
@@ -275,26 +306,32 @@ function redactedOptions(value: unknown, at: string, secret: boolean, declared: 
  * Where a model holds `REDACTED_SECRET` (`isRedacted`): `models.<i>.apiKey`, `models.<i>.headers.<name>`,
  * `models.<i>.baseURL`, `models.<i>.options.<path>`, in that order.
  */
-export function redactedFields(model: ModelSecrets, i: number): string[] {
+export function redactedFields(model: ModelSecrets, i: number, factories: EngineFactoryLookup = registeredFactory): string[] {
   const fields = isRedacted(model.apiKey) ? [`models.${i}.apiKey`] : [];
   for (const [name, value] of Object.entries(model.headers ?? {})) if (isRedacted(value)) fields.push(`models.${i}.headers.${name}`);
   if (urlRedacted(model.baseURL)) fields.push(`models.${i}.baseURL`);
-  if (model.options !== undefined) redactedOptions(model.options, `models.${i}.options`, false, declaredSecrets(model.engine), fields);
+  if (model.options !== undefined) redactedOptions(model.options, `models.${i}.options`, false, declaredSecrets(model.engine, factories), fields);
   return fields;
 }
 
+/** At most this many fields are named in `rejectRedacted`'s message (the rest are counted: "and N more"). */
+export const MAX_NAMED_REDACTED_FIELDS = 10;
+
 /**
  * Refuses models whose `apiKey`, a `headers` value, `baseURL` or a credential option holds `REDACTED_SECRET`
- * (`redactedFields`; one 400 naming every such field of every model, `param` the first): a tenant read back from the
+ * (`redactedFields`, the engines' declared secrets looked up in `factories`; one 400 naming such fields of every model,
+ * the first `MAX_NAMED_REDACTED_FIELDS` of them and how many more, `param` the first): a tenant read back from the
  * admin API and sent again would otherwise be stored with that text as its key, and every call of the model would fail
  * upstream. The stored secret stays as it was.
  */
-export function rejectRedacted(models: ReadonlyArray<ModelSecrets> | null | undefined): void {
-  const fields = models?.flatMap((m, i) => redactedFields(m, i));
+export function rejectRedacted(models: ReadonlyArray<ModelSecrets> | null | undefined, factories: EngineFactoryLookup = registeredFactory): void {
+  const fields = models?.flatMap((m, i) => redactedFields(m, i, factories));
   if (!fields?.length) return;
+  const more = fields.length - MAX_NAMED_REDACTED_FIELDS;
+  const named = more > 0 ? `${fields.slice(0, MAX_NAMED_REDACTED_FIELDS).join(', ')} and ${more} more field${more === 1 ? '' : 's'}` : fields.join(', ');
   throw new LLMError({
     code: 'invalid_request',
-    message: `${fields.join(', ')}: "${REDACTED_SECRET}" is how the admin API shows a stored secret, not one; send the value itself (or the key's variable as apiKeyEnv)`,
+    message: `${named}: "${REDACTED_SECRET}" is how the admin API shows a stored secret, not one; send the value itself (or the key's variable as apiKeyEnv)`,
     param: fields[0]!,
   });
 }

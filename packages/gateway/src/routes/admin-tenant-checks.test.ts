@@ -498,6 +498,70 @@ describe("a tenant's own model's apiKey and header values in the admin API", () 
     }
   });
 
+  // A router built with engines of its own (`engineFactories`, not registered with `registerEngine`): the admin API
+  // reads their declared secrets through the router (core's `LLMRouter.engineFactory`).
+  it("secretOptions declared by an engine of the router's own engineFactories are shown redacted, and echoing one is a 400 naming it", async () => {
+    const mock = engineFactory('mock')!;
+    const own = Object.assign((m: Parameters<EngineFactory>[0], ctx: Parameters<EngineFactory>[1]) => mock(m, ctx), { secretOptions: ['backend.target'] });
+    await h.close();
+    h = await createAdminHarness({ models: [mockModel('mock')], routerOptions: { engineFactories: { 'vault-own': own } } });
+    expect(engineFactory('vault-own')).toBeUndefined();
+    // A name no credential rule knows: only the engine's declaration makes it a secret.
+    const options = { reply: 'x', backend: { target: 'own-opaque-secret-3', region: 'eu' } };
+    // Written straight to the store (as a v3 config's tenant, served with the router's engines, may be).
+    await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [{ name: 'v', engine: 'vault-own', options }] });
+    const answers: string[] = [];
+    for (const [method, path, body] of [
+      ['GET', '/admin/tenants/acme'],
+      ['GET', '/admin/tenants'],
+      ['PATCH', '/admin/tenants/acme', { name: 'Acme 2' }],
+    ] as const) {
+      const res = await admin(method, path, body);
+      expect(res.status, path).toBe(200);
+      answers.push(await res.text());
+    }
+    expect(answers.filter((a) => a.includes('own-opaque-secret-3'))).toEqual([]);
+    const shown = (JSON.parse(answers[0]!) as { models: Array<{ options: unknown }> }).models[0]!;
+    expect(shown.options).toEqual({ reply: 'x', backend: { target: '[redacted]', region: 'eu' } });
+    const echoed = await admin('PATCH', '/admin/tenants/acme', { models: [shown] });
+    expect({ status: echoed.status, error: ((await echoed.json()) as { error?: unknown }).error }).toMatchObject({ status: 400, error: { param: 'models.0.options.backend.target' } });
+    expect((await h.stores!.tenants.getTenant('acme'))?.models?.[0]?.options).toEqual(options);
+  });
+
+  // A fragment is never sent to a server: in a baseURL it can only be a mistake or a secret (a token pasted with the
+  // URL). Its values are shown redacted as the query's are; the path is shown as it is (README).
+  it("a baseURL's fragment is shown redacted (its path as it is), and a PATCH echoing the shown form is a 400 that keeps it", async () => {
+    const models = [
+      { name: 'pairs', engine: 'openai-compatible', baseURL: `${wire.baseURL}/deploy-7#access_token=${KEY}&state=s1`, model: 'x' },
+      { name: 'bare', engine: 'openai-compatible', baseURL: `${wire.baseURL}?v=2#${TOKEN}`, model: 'x' },
+    ];
+    const created = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const answers = [await created.text()];
+    for (const path of ['/admin/tenants/acme', '/admin/tenants', '/admin/audit']) answers.push(await (await admin('GET', path)).text());
+    expect(answers.filter((a) => a.includes(KEY) || a.includes(TOKEN))).toEqual([]);
+    const shown = (JSON.parse(answers[1]!) as { models: Array<{ baseURL: string }> }).models;
+    expect(shown.map((m) => m.baseURL)).toEqual([`${wire.baseURL}/deploy-7#access_token=[redacted]&state=[redacted]`, `${wire.baseURL}?v=[redacted]#[redacted]`]);
+    for (const [i, m] of shown.entries()) {
+      const echoed = await admin('PATCH', '/admin/tenants/acme', { models: models.map((o, j) => (j === i ? { ...o, baseURL: m.baseURL } : o)) });
+      expect({ status: echoed.status, error: ((await echoed.json()) as { error?: unknown }).error }).toMatchObject({ status: 400, error: { code: 'invalid_request', param: `models.${i}.baseURL` } });
+    }
+    expect((await h.stores!.tenants.getTenant('acme'))?.models?.map((m) => m.baseURL)).toEqual(models.map((m) => m.baseURL));
+  });
+
+  // A model sent back with many shown secrets (a header per credential, options at any depth): the 400 names the first
+  // ones and says how many more, so its message stays short whatever was sent.
+  it('echoing many shown secrets is one 400 naming the first 10 fields and how many more, param the first', async () => {
+    const headers = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`x-secret-${i}`, '[redacted]']));
+    const res = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models: [{ ...model(KEY, TOKEN), apiKey: '[redacted]', headers }] });
+    const error = ((await res.json()) as { error: { code: string; param: string; message: string } }).error;
+    expect({ status: res.status, code: error.code, param: error.param }).toEqual({ status: 400, code: 'invalid_request', param: 'models.0.apiKey' });
+    const named = ['models.0.apiKey', ...Array.from({ length: 9 }, (_, i) => `models.0.headers.x-secret-${i}`)];
+    expect(error.message.startsWith(`${named.join(', ')} and 21 more fields: "[redacted]" is how the admin API shows a stored secret`)).toBe(true);
+    expect(error.message).not.toContain('x-secret-9');
+    expect(await h.stores!.tenants.getTenant('acme')).toBeUndefined();
+  });
+
   // "A field given replaces the stored one whole" (README): models sent back without apiKey and headers (what a client
   // must send of a model read back, to avoid the 400) are stored without them; a change of other fields keeps them.
   it('PATCH of models without apiKey and headers stores them without; a PATCH of other fields keeps them', async () => {

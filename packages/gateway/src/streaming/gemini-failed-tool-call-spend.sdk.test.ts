@@ -3,10 +3,11 @@
  * prompt) is billed, beside other spend of the same call: a semantic guard call its lookup paid (the guard said NO)
  * before the attempts, whatever shape the last upstream's error body has (an object, a JSON list: a proxy's); a cascade
  * whose weak step paid a guard call and then failed every attempt, JSON or streamed; hedged lanes that each failed so;
- * a client that leaves while the retry after such an attempt runs. Each billed attempt is in the call's ledger row
- * once. Official openai client against the served gateway, local OpenAI-wire (main, judge, embedder) and Gemini-wire
+ * a client that leaves while the retry after such an attempt runs; a cascade whose custom verifier's own call (a judge
+ * on Gemini) failed so, JSON or streamed. Each billed attempt is in the call's ledger row once. Official openai client against the served gateway, local OpenAI-wire (main, judge, embedder) and Gemini-wire
  * upstreams.
  */
+import { LLMRouter, type CascadeVerifier } from '@llmrr/core';
 import { startGeminiWireServer, startOpenAIWireServer, type GeminiWireServer, type OpenAIWireScript, type OpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -216,5 +217,41 @@ describe('the client leaves during the retry that follows a billed Gemini failed
         expect(r.costUsd).toBeCloseTo(ATTEMPT_USD, 12);
       });
     }
+  }
+});
+
+describe("a cascade whose custom verifier asks a judge (Gemini) that fails its tool call after billing it", () => {
+  let up: WireUpstreams;
+  let gw: SdkGateway;
+  let judge: LLMRouter | undefined;
+  /** The verifier's own router over the Gemini-wire upstream: its failed call's error carries what Gemini billed. */
+  const askJudge: CascadeVerifier = async (_request, _weak, { signal }) => Number((await judge!.generate('Score the answer from 0 to 1.', signal ? { model: 'gem', signal } : { model: 'gem' })).text);
+  beforeAll(async () => {
+    ({ upstreams: up, gw } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt', { price: { input: 1, output: 2 } }), wireDeployment(u, 'claude')], {
+      routing: { strategy: 'priority', retries: { max: 0 }, cascades: [{ name: 'judged', weak: 'gpt', strong: 'claude', verifier: 'judge', threshold: 0.5 }] },
+      routerOptions: { env: {}, verifiers: { judge: askJudge } },
+    }));
+    up.openai.setScript({ text: 'It is 42.', usage: { prompt_tokens: 40, completion_tokens: 20 }, streamUsage: 'always' });
+    judge = new LLMRouter({ models: [wireDeployment(up, 'gem', GEM_PRICE)], routing: { strategy: 'priority', retries: { max: 0 } } }, { env: {} });
+  });
+  afterAll(async () => {
+    await judge?.close();
+    await gw?.close();
+  });
+
+  for (const stream of [false, true]) {
+    it(`${stream ? 'streamed' : 'JSON'}: the failed call's row holds the weak step and the judge's billed prompt`, async () => {
+      const sent = up.gemini.requests.length;
+      up.gemini.enqueue(malformed());
+      const e = await apiError(async () => {
+        const answer = await gw.openai().chat.completions.create({ model: 'judged', messages: [{ role: 'user', content: `What is six times seven? ${stream}` }], stream });
+        if (Symbol.asyncIterator in answer) for await (const _ of answer);
+      });
+      expect(up.gemini.requests.length - sent).toBe(1);
+      expect(up.anthropic.requests.length).toBe(0);
+      const r = await ledgerRow(gw, e.requestID!);
+      expect(r).toMatchObject({ status: 'error', stream, inputTokens: 40 + PROMPT, outputTokens: 20 });
+      expect(r.costUsd).toBeCloseTo((40 * 1 + 20 * 2) / 1e6 + ATTEMPT_USD, 12);
+    });
   }
 });

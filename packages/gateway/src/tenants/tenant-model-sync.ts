@@ -1,6 +1,6 @@
 import { canonicalJson } from '@llmrr/core';
 import type { ModelConfig, SetTenantOptions, Tenant, TenantConfigInput } from '@llmrr/core';
-import { isRedacted, REDACTED_SECRET, redactedFields } from '../routes/admin-secrets.js';
+import { isRedacted, REDACTED_SECRET, redactedFields, routerFactories, type EngineFactoryLookup } from '../routes/admin-secrets.js';
 import type { GatewayRouter } from '../types.js';
 
 /** A router that takes tenants at runtime: core's `LLMRouter` (`setTenant` / `removeTenant`). */
@@ -38,11 +38,11 @@ const MAX_DELETIONS = 1_000;
  * are not set (`unsetSecrets`, core's `SetTenantOptions`): each call of it fails at once with a 503 `no_deployment`
  * naming the model and the fields to set, with no request sent. Said once per change of the models (`#apply`).
  */
-function withoutRedacted(tenantId: string, models: ModelConfig[], log: (message: string) => void): { served: ModelConfig[]; unsetSecrets?: Record<string, string[]> } {
+function withoutRedacted(tenantId: string, models: ModelConfig[], log: (message: string) => void, factories: EngineFactoryLookup): { served: ModelConfig[]; unsetSecrets?: Record<string, string[]> } {
   let logged: string[] | undefined;
   let unsetSecrets: Record<string, string[]> | undefined;
   const served = models.map((m, i) => {
-    const redacted = redactedFields(m, i);
+    const redacted = redactedFields(m, i, factories);
     if (redacted.length === 0) return m;
     (logged ??= []).push(...redacted);
     const own = `models.${i}.`;
@@ -206,7 +206,7 @@ export class TenantModelSync {
       this.forget(tenant.id);
       return undefined;
     }
-    const { served, unsetSecrets } = withoutRedacted(tenant.id, models, this.#log);
+    const { served, unsetSecrets } = withoutRedacted(tenant.id, models, this.#log, routerFactories(this.#router));
     let own: string[] = [];
     try {
       // The tenant's models bring their own keys and addresses: never the server's environment.

@@ -93,9 +93,7 @@ export async function verify(c: ResolvedCascade, request: GenerateRequest, weak:
     if (signal?.aborted) throw abortError(signal).with({ details });
     if (LLMError.isInstance(e)) {
       // Its own details are kept; the cascade's are added beside them (or wrap them when they are not an object).
-      const own: unknown = e.details;
-      const merged = own === undefined ? details : typeof own === 'object' && own !== null && !Array.isArray(own) ? { ...own, cascade } : { verifier: own, cascade };
-      throw e.with({ details: merged });
+      throw e.with({ details: verifierDetails(e.details, cascade) });
     }
     throw new LLMError({
       code: 'internal',
@@ -131,6 +129,22 @@ export async function verify(c: ResolvedCascade, request: GenerateRequest, weak:
     });
   }
   throw new LLMError({ code: 'internal', message: `Verifier "${c.verifier}" of cascade "${c.name}" returned ${describe(score)}, expected a number`, details });
+}
+
+/**
+ * A verifier's error's `details` (`own`) with the cascade's (`cascade`: the weak step paid) beside them, or wrapping
+ * them (`{ verifier: own, cascade }`) when they are not an object (a list: a proxy's JSON-list error body; a single
+ * value). A wrapped list's symbol keys go on the wrapper as well: what the verifier's own model calls were billed
+ * (`REFUSED_ANSWER`: `withBilledAttempts`) and a guard call they paid (`guardCostOf`) stay said where whoever bills the
+ * call reads them (a stream's `spent()`, the gateway's ledger).
+ */
+function verifierDetails(own: unknown, cascade: ReturnType<typeof paidDetails>): Record<PropertyKey, unknown> {
+  if (own === undefined) return { cascade };
+  if (typeof own !== 'object' || own === null) return { verifier: own, cascade };
+  if (!Array.isArray(own)) return { ...own, cascade };
+  const wrapped: Record<PropertyKey, unknown> = { verifier: own, cascade };
+  for (const key of Object.getOwnPropertySymbols(own)) wrapped[key] = (own as unknown as Record<symbol, unknown>)[key];
+  return wrapped;
 }
 
 /** A count a verifier reported: a finite non-negative number. */

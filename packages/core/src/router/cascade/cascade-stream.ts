@@ -44,8 +44,8 @@ function attemptsOf(spent: StreamSpend | undefined): StreamSpend | undefined {
 }
 
 /**
- * What the attempts of a failed weak step were billed (its error's `REFUSED_ANSWER`: `withBilledAttempts`), each with
- * its deployment in `failedAttempts`; undefined when it carries none.
+ * What the attempts of a failed weak step, or a failed custom verifier's own model calls, were billed (its error's
+ * `REFUSED_ANSWER`: `withBilledAttempts`), each with its deployment in `failedAttempts`; undefined when it carries none.
  */
 function billedSpend(e: unknown): StreamSpend | undefined {
   const r = LLMError.isInstance(e) ? refusedAnswerOf(e.details) : undefined;
@@ -133,12 +133,13 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     } catch (e) {
       // A semantic guard call the failed weak step paid (on its error: `guardCostOf`) was spent, cancelled or not, and so
       // were its attempts that failed after their provider billed them (`REFUSED_ANSWER`: Gemini's failed tool calls).
-      // (Before the weak step answered: once it had, the error is the verifier's.)
-      const weakFailed = spent === undefined;
+      // Once the weak step had answered, the error is the verifier's: a custom verifier's own model calls that its
+      // providers billed before it failed (their error's `REFUSED_ANSWER`, which `verify` keeps on its error) were
+      // spent as well, on top of the weak step, as a cascade's generate() error says them.
       const guard = guardCostOf(e);
       const guardUsage = guardUsageOf(e);
       if (guard) spent = spent ? withGuard(spent, guard, guardUsage) : guardSpend(guard, guardUsage);
-      if (weakFailed) spent = plusSpend(spent, billedSpend(e));
+      spent = plusSpend(spent, billedSpend(e));
       if (cancelled) return;
       yield fail(toLLMError(e));
       return;

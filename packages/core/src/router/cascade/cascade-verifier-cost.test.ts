@@ -9,9 +9,15 @@
  * a stream's `spent().verifierUsage`; one that declares its bound (`verifier.bound`) has it in `models()`.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createGeminiEngine } from '../../engines/gemini/create-gemini-engine.js';
+import { createOpenAICompatibleEngine } from '../../engines/openai-compatible/index.js';
+import type { LLMError } from '../../errors/llm-error.js';
 import { collect, rejection } from '../../test/async.test-helpers.js';
+import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
 import { openAIWireRouter } from '../../test/wire-router.test-helpers.js';
+import { LLMRouter } from '../llm-router.js';
+import { refusedAnswerOf } from '../refused-answer.js';
 import type { Cost } from '../types.js';
 import type { CascadeRecord, CascadeVerdict, CascadeVerifier } from './types.js';
 
@@ -233,4 +239,79 @@ describe('a verifier that reports its tokens', () => {
     expect(build({ ...bound, price: { input: 3 } })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'verifiers.judge.bound.price.output' }));
     expect(build(5)).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'verifiers.judge.bound' }));
   });
+});
+
+/**
+ * A custom verifier that asks a judge through a router of its own, whose calls fail after their provider billed them:
+ * a Gemini failed tool call (HTTP 200, `MALFORMED_FUNCTION_CALL`, its prompt billed), then a fallback refused with an
+ * error body that is an object or a JSON list (a proxy's). The verifier's error carries what the judge router's
+ * attempts were billed (`REFUSED_ANSWER`), whatever shape its details have; the cascade's error keeps it beside the
+ * weak step (generate), and a stream's `spent()` has it on top of the weak step, as the gateway bills each.
+ */
+describe('a verifier whose own model calls fail after their provider billed them', () => {
+  const JUDGE_PROMPT = 1000;
+  const GEM_USD = JUDGE_PROMPT / 1e6;
+  let gem: GeminiWireServer;
+  let refuser: OpenAIWireServer;
+  let judgeRouter: LLMRouter;
+
+  beforeEach(async () => {
+    gem = await startGeminiWireServer({ apiKey: 'gk' });
+    refuser = await startOpenAIWireServer();
+    judgeRouter = new LLMRouter(
+      {
+        models: [
+          { name: 'gem', engine: 'gemini', baseURL: gem.url, model: 'gemini-2.5-flash', apiKey: 'gk', price: { input: 1, output: 1 }, priority: 1 },
+          { name: 'judge-proxy', engine: 'openai-compatible', baseURL: refuser.baseURL, model: 'judge-test', apiKey: 'k', priority: 2 },
+        ],
+        routing: { strategy: 'priority', retries: { max: 0 }, fallbacks: { gem: ['judge-proxy'] } },
+      },
+      { engineFactories: { gemini: createGeminiEngine, 'openai-compatible': createOpenAICompatibleEngine }, env: {} },
+    );
+  });
+  afterEach(async () => {
+    await judgeRouter.close();
+    await Promise.all([gem.close(), refuser.close()]);
+  });
+
+  /** Asks the judge router; the call's error (the router's, with its billed attempts) is the verifier's. */
+  const askJudge: CascadeVerifier = async (_request, _weak, { signal }) => Number((await judgeRouter.generate('Score the answer from 0 to 1.', signal ? { model: 'gem', signal } : { model: 'gem' })).text);
+
+  for (const [shape, body] of [
+    ['an object', { error: { message: 'bad request upstream', type: 'invalid_request_error' } }],
+    ['a JSON list', [{ message: 'bad request upstream' }]],
+  ] as const) {
+    it(`the fallback's error body ${shape}: generate's error and stream's spent() bill the judge's failed tool call with the weak step`, async () => {
+      refuser.setScript({ error: { status: 400, body } });
+      const r = router(0.5, 'error', askJudge);
+      const billed = { deployment: 'gem', model: 'gemini-2.5-flash', provider: 'gemini' };
+      for (const stream of [false, true]) {
+        gem.enqueue({ parts: [], finishReason: 'MALFORMED_FUNCTION_CALL', finishMessage: 'Malformed function call', usage: { promptTokenCount: JUDGE_PROMPT, candidatesTokenCount: 0 } });
+        let error: LLMError;
+        if (stream) {
+          const s = r.stream('What is six times seven?', { model: 'c' });
+          const parts = await collect(s);
+          expect(parts.map((p) => p.type)).toEqual(['error']);
+          error = (parts[0] as { error: LLMError }).error;
+          const spent = s.spent?.();
+          expect(spent).toMatchObject({ usage: { inputTokens: 40 + JUDGE_PROMPT, outputTokens: 20 }, replay: false, failedAttempts: [{ ...billed, usage: { inputTokens: JUDGE_PROMPT } }] });
+          expect(spent?.cost.totalUsd).toBeCloseTo(WEAK_COST + GEM_USD, 12);
+        } else {
+          error = await rejection(r.generate('What is six times seven?', { model: 'c' }));
+        }
+        expect(error.code).toBe('invalid_request');
+        // The weak step (paid) and the judge's billed attempt, both where whoever bills the failed call reads them.
+        expect((error.details as { cascade: CascadeRecord }).cascade.weak.cost.totalUsd).toBeCloseTo(WEAK_COST, 12);
+        const refused = refusedAnswerOf(error.details);
+        expect(refused).toMatchObject({ usage: { inputTokens: JUDGE_PROMPT, outputTokens: 0 }, failedAttempts: [billed] });
+        expect(refused?.cost.totalUsd).toBeCloseTo(GEM_USD, 12);
+        // The judge's own error body stays said: beside the cascade's (an object) or under `verifier` (a list).
+        if (Array.isArray(body)) expect([...((error.details as { verifier: unknown[] }).verifier)]).toEqual(body);
+        else expect(error.details).toMatchObject(body);
+      }
+      expect(gem.requests.length).toBe(2);
+      expect(strong.requests.length).toBe(0);
+      await r.close();
+    });
+  }
 });
