@@ -281,7 +281,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
     async finish({ usage, costUsd, charged }) {
       if (done) return;
       done = true;
-      if (extension) extension.done = true;
+      if (extension) extension.end();
       if (held) input.renewals!.remove(held);
       if (reservationId === undefined && !lease) return;
       // The counts as the ledger takes them (an upstream's negative or NaN count is 0), so the slot is freed.
@@ -304,8 +304,8 @@ export async function admit(input: AdmitInput): Promise<Admission> {
  * reservation and its extensions hold, the extensions held. Holds the call's tenant, ids and numbers only, not its request.
  */
 class Extension {
-  /** Set by `finish`: nothing more is reserved (an extension granted meanwhile is released). */
-  done = false;
+  /** Set by `end` (the call's `finish`): nothing more is reserved (an extension granted meanwhile is released). */
+  private done = false;
   /** The extensions held (made when the first is). */
   extensions: string[] | undefined;
   /** What failed attempts were billed so far. */
@@ -323,14 +323,26 @@ class Extension {
     private readonly reservationId: string,
     /** One call's worst case, as reserved. */
     private readonly callUsd: number,
-    private readonly rateInfo: RateLimitInfo | undefined,
+    private rateInfo: RateLimitInfo | undefined,
     private readonly arrivedAt: number | undefined,
-    private readonly held: Held | undefined,
+    private held: Held | undefined,
     /** Set in shared mode: a store on the network is waited for only while the client is there (`Renewals.waitFor`). */
-    private readonly renewals: Renewals | undefined,
-    private readonly signal: AbortSignal | undefined,
+    private renewals: Renewals | undefined,
+    private signal: AbortSignal | undefined,
   ) {
     this.reservedUsd = callUsd;
+  }
+
+  /**
+   * The call finished: nothing more is reserved, and what belongs to the call alone is let go (the router may hold the
+   * hook, and so this, a while longer: measured, what it held was promoted to the old generation).
+   */
+  end(): void {
+    this.done = true;
+    this.held = undefined;
+    this.renewals = undefined;
+    this.signal = undefined;
+    this.rateInfo = undefined;
   }
 
   private async run(billed: number): Promise<void> {
