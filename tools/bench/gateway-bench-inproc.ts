@@ -9,7 +9,7 @@
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-inproc.ts \
  *     [--base-core DIR --base-gateway DIR] [--mode json|stream] [--state memory] [--calls 5000] [--procs 4]
  *     [--concurrency 64] [--chunk-delay 0] [--upstream pull|push] [--endpoint chat|responses] [--items 1]
- *     [--tools 0] [--body agent] [--heap] [--bursts N] [--chunks 16] [--reasoning]
+ *     [--tools 0] [--body agent] [--heap] [--bursts N] [--chunks 16] [--reasoning] [--gc]
  *
  * Prints per build the CPU-ms per call of every round (`--procs` processes x 3 rounds) and the minimum
  * and median. `--concurrency 512 --chunk-delay 5` (stream mode) spaces the upstream's chunks 5 ms apart as
@@ -35,7 +35,10 @@
  * burst measures it in time to first byte (the first bursts of a process are still warming up: compare like rounds).
  * `--chunks N` (stream mode): N content chunks per answer instead of the benchmark upstream's 16; a run at 16 and one at
  * a few hundred take one chunk's own cost (CPU, bytes allocated) apart from the stream's. `--reasoning`: those chunks
- * carry `delta.reasoning_content` (a reasoning model's thinking) instead of `delta.content`.
+ * carry `delta.reasoning_content` (a reasoning model's thinking) instead of `delta.content`. `--gc` (rounds, not bursts)
+ * also prints the bytes per call the young-generation GCs promoted to the old generation (`node --trace-gc-nvp`), a
+ * figure the machine's load moves far less than CPU: a call whose objects live longer than it (a hook holding the
+ * whole call) shows there first.
  */
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -53,6 +56,7 @@ const CHUNK_DELAY_MS = Math.min(Number(opt('chunk-delay') ?? 0) || 0, 100);
 const CHUNKS = Math.min(Math.max(Number(opt('chunks') ?? 16) || 16, 1), 4096);
 const REASONING = args.includes('--reasoning');
 const HEAP = args.includes('--heap');
+const GC = args.includes('--gc');
 const BURSTS = Math.min(Math.max(Number(opt('bursts') ?? 0) || 0, 0), 100);
 const UPSTREAM = opt('upstream') === 'push' ? 'push' : 'pull';
 const ENDPOINT = opt('endpoint') === 'responses' ? 'responses' : 'chat';
@@ -64,9 +68,30 @@ const TOOLS = Math.min(Math.max(Number(opt('tools') ?? (BODY === 'agent' ? 8 : 0
 const baseCore = opt('base-core');
 const baseGateway = opt('base-gateway');
 
-function runOnce(file: string): Promise<number[]> {
+/** `--gc`: bytes promoted to the old generation per call by this build's processes (rounds after the first). */
+const promotedPerCall = new Map<string, number[]>();
+
+/**
+ * What the young-generation GCs of a run promoted (V8's `--trace-gc-nvp` lines of its scavenges), per call of the rounds
+ * after the first (that one warms up): the bytes a call keeps alive past a scavenge. Steadier than CPU on a loaded
+ * machine, and what a change that makes a call's objects live longer (a closure holding the whole call) moves first.
+ */
+function promotedBytesPerCall(out: string): number | undefined {
+  const first = out.indexOf('RESULT ');
+  if (first < 0) return undefined;
+  let promoted = 0;
+  for (const line of out.slice(out.indexOf('\n', first)).split('\n')) {
+    if (!line.includes(' gc=s ')) continue;
+    const m = / promoted=(\d+)/.exec(line);
+    if (m) promoted += Number(m[1]);
+  }
+  const rounds = [...out.matchAll(/^RESULT /gm)].length - 1;
+  return rounds > 0 ? promoted / (rounds * CALLS) : undefined;
+}
+
+function runOnce(file: string, name = ''): Promise<number[]> {
   return new Promise((res, reject) => {
-    const child = spawn(process.execPath, [...(HEAP ? ['--expose-gc'] : []), file], {
+    const child = spawn(process.execPath, [...(HEAP ? ['--expose-gc'] : []), ...(GC && !HEAP ? ['--trace-gc-nvp'] : []), file], {
       env: { ...process.env, NODE_OPTIONS: '', ...(HEAP ? { HEAP_PROFILE: '1' } : {}), MODE, CALLS: String(CALLS), ROUNDS: HEAP ? '0' : '3', ...(BURSTS > 0 && !HEAP ? { BURSTS: String(BURSTS) } : {}), CONCURRENCY: String(CONCURRENCY), CHUNK_DELAY_MS: String(CHUNK_DELAY_MS), CHUNKS: String(CHUNKS), ...(REASONING ? { REASONING: '1' } : {}), UPSTREAM, ENDPOINT, ITEMS: String(ITEMS), TOOLS: String(TOOLS), BODY, ...(STATE === 'memory' ? { STATE } : {}) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -77,7 +102,13 @@ function runOnce(file: string): Promise<number[]> {
       else if (HEAP) {
         console.log(out.split('\n').filter((l) => l.startsWith('HEAP')).map((l) => l.slice(5)).join('\n'));
         res([]);
-      } else res([...out.matchAll(/^RESULT \w+ ([\d.]+)$/gm)].map((m) => Number(m[1])));
+      } else {
+        if (GC && BURSTS === 0) {
+          const b = promotedBytesPerCall(out);
+          if (b !== undefined) (promotedPerCall.get(name) ?? promotedPerCall.set(name, []).get(name)!).push(b);
+        }
+        res([...out.matchAll(/^RESULT \w+ ([\d.]+)$/gm)].map((m) => Number(m[1])));
+      }
     });
   });
 }
@@ -101,7 +132,7 @@ async function main(): Promise<void> {
   }
   for (let p = 0; p < PROCS; p++) {
     for (const b of p % 2 === 0 ? builds : [...builds].reverse()) {
-      const r = await runOnce(b.file);
+      const r = await runOnce(b.file, b.name);
       results.get(b.name)!.push(...r);
       console.log(`${b.name}: ${r.map((x) => x.toFixed(4)).join(' ')}`);
     }
@@ -111,6 +142,10 @@ async function main(): Promise<void> {
   const what = BURSTS > 0 ? `${BURSTS} bursts of ${CONCURRENCY} calls per process` : `${CALLS} calls per round at concurrency ${CONCURRENCY}`;
   console.log(`\n${ENDPOINT}${body} ${MODE} calls, state ${STATE}, ${what}${CHUNKS !== 16 ? `, ${CHUNKS} content chunks` : ''}${REASONING ? ' (reasoning)' : ''}${CHUNK_DELAY_MS ? `, chunks ${CHUNK_DELAY_MS} ms apart` : ''}${MODE === 'stream' ? `, upstream ${UPSTREAM}` : ''}, CPU-ms per call${BURSTS > 0 ? ' until half the burst had its reply' : ''}:`);
   for (const [name, v] of results) console.log(`  ${name}: min ${Math.min(...v).toFixed(4)}, median ${median(v).toFixed(4)} (${v.length} rounds)`);
+  if (promotedPerCall.size > 0) {
+    console.log('bytes promoted to the old generation per call (young-generation GCs, rounds after the first of each process):');
+    for (const [name, v] of promotedPerCall) console.log(`  ${name}: median ${median(v).toFixed(0)}, min ${Math.min(...v).toFixed(0)}, max ${Math.max(...v).toFixed(0)} (${v.length} processes)`);
+  }
   for (const b of builds) rmSync(b.file, { force: true });
 }
 
