@@ -350,7 +350,7 @@ describe('a custom verifier that reports its tokens (`{ score, cost, usage }`) a
   it('escalated (JSON and streamed): the row, llm_tokens_total and the tpm charge hold the judgement\u2019s tokens beside the steps\u2019, within the estimate', async () => {
     for (const stream of [false, true]) {
       const judgeBefore = chatCalls('judge-test');
-      const metricBefore = { input: await tokensMetric('input', 'big'), output: await tokensMetric('output', 'big') };
+      const metricBefore = { input: await tokensMetric('input', 'big'), output: await tokensMetric('output', 'big'), weakInput: await tokensMetric('input', 'main'), weakOutput: await tokensMetric('output', 'main') };
       const { value: res, charge } = await watched(() => askCounting(`zzzz qqqq counted ${stream}`, stream));
       expect({ stream, status: res.status, judge: chatCalls('judge-test') - judgeBefore }).toEqual({ stream, status: 200, judge: 1 });
       const input = MAIN.usage.prompt_tokens + BIG.usage.prompt_tokens + JUDGE.usage.prompt_tokens;
@@ -358,8 +358,13 @@ describe('a custom verifier that reports its tokens (`{ score, cost, usage }`) a
       const row = await gw.ledger.get(res.headers.get('x-request-id')!);
       expect(row).toMatchObject({ status: 'success', stream, deployment: 'big', inputTokens: input, outputTokens: output });
       expect(row!.costUsd).toBeCloseTo(MAIN_USD + BIG_USD + JUDGE_USD, 12);
-      // A cascade's tokens count under the deployment that answered, as its row has them.
-      expect({ input: (await tokensMetric('input', 'big')) - metricBefore.input, output: (await tokensMetric('output', 'big')) - metricBefore.output }).toEqual({ input, output });
+      // The weak step's tokens count under its own deployment; the strong step's and the judgement's under the one that answered.
+      expect({
+        input: (await tokensMetric('input', 'big')) - metricBefore.input,
+        output: (await tokensMetric('output', 'big')) - metricBefore.output,
+        weakInput: (await tokensMetric('input', 'main')) - metricBefore.weakInput,
+        weakOutput: (await tokensMetric('output', 'main')) - metricBefore.weakOutput,
+      }).toEqual({ input: input - MAIN.usage.prompt_tokens, output: output - MAIN.usage.completion_tokens, weakInput: MAIN.usage.prompt_tokens, weakOutput: MAIN.usage.completion_tokens });
       expect(charge.released).toBe(input + output);
       expect(charge.estimated).toBeGreaterThanOrEqual(input + output);
     }

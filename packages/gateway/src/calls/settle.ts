@@ -7,6 +7,7 @@ import {
   refusedAnswerOf,
   sumCost,
   sumUsage,
+  type CascadeStep,
   type Cost,
   type FailedAttemptSpend,
   type GenerateRequest,
@@ -209,6 +210,9 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
           o.cachedInputTokens = c.cachedInputTokens;
           o.cacheWriteInputTokens = c.cacheWriteInputTokens;
         }
+        // An escalated cascade's steps: the weak step under its own deployment, a step answered from the router cache without its answer's tokens.
+        const steps = unrecorded ? undefined : s.result?.cascade;
+        if (steps?.strong) observeCascadeSteps(deps.metrics, o, steps.weak, steps.strong);
         if (failedAttempts && !unrecorded) observeFailedAttempts(deps.metrics, o, failedAttempts);
         deps.metrics.observe(o, true);
       }
@@ -245,22 +249,52 @@ function callsForHit(s: Settlement, spent: StreamSpend | undefined): Usage | und
  * cleaned as the row's were (`withGuardTokens`); what `o` keeps never goes below 0.
  */
 function observeFailedAttempts(metrics: GatewayMetrics, o: RequestObservation, attempts: readonly FailedAttemptSpend[]): void {
-  for (const a of attempts) {
-    const c = ledgerCounts(a.usage);
-    const costUsd = isAmount(a.cost.totalUsd) ? Math.min(a.cost.totalUsd, o.costUsd ?? 0) : 0;
-    if (o.costUsd !== undefined) o.costUsd -= costUsd;
-    if (o.inputTokens !== undefined) {
-      c.inputTokens = Math.min(c.inputTokens, o.inputTokens);
-      c.outputTokens = Math.min(c.outputTokens, o.outputTokens!);
-      c.cachedInputTokens = Math.min(c.cachedInputTokens, o.cachedInputTokens!);
-      c.cacheWriteInputTokens = Math.min(c.cacheWriteInputTokens, o.cacheWriteInputTokens!);
-      o.inputTokens -= c.inputTokens;
-      o.outputTokens! -= c.outputTokens;
-      o.cachedInputTokens! -= c.cachedInputTokens;
-      o.cacheWriteInputTokens! -= c.cacheWriteInputTokens;
-      metrics.observeSpend({ model: a.deployment, tenant: o.tenant, costUsd, inputTokens: c.inputTokens, outputTokens: c.outputTokens, cachedInputTokens: c.cachedInputTokens, cacheWriteInputTokens: c.cacheWriteInputTokens });
-    } else metrics.observeSpend({ model: a.deployment, tenant: o.tenant, costUsd });
+  for (const a of attempts) observeSpendOf(metrics, o, a.deployment, a.cost.totalUsd, ledgerCounts(a.usage));
+}
+
+/**
+ * An escalated cascade's steps, out of `o` (the request's observation, under the strong step's deployment, whose cost
+ * and counts sum both steps, as the row does): the weak step's spend (its answer, its semantic guard call: its `cost`)
+ * is counted under its own deployment, so each deployment's counters add up to its provider's bill; a step answered
+ * from the router cache called no provider, so its answer's tokens are counted nowhere (as a hit's are not), only its
+ * guard call's. Each count is cleaned as the row's were; what `o` keeps never goes below 0. (A weak step's `cost` also
+ * holds what its own failed attempts cost, which `observeFailedAttempts` counts under theirs as well: the step does not
+ * say that part apart, so with such attempts the weak deployment's cost is over by it and the strong one's under.)
+ */
+function observeCascadeSteps(metrics: GatewayMetrics, o: RequestObservation, weak: CascadeStep, strong: CascadeStep): void {
+  if (strong.cached !== false && o.inputTokens !== undefined) takeCounts(o, ledgerCounts(providerCacheUsage(strong.usage, strong.cached)));
+  const guard = ledgerCounts(withGuardTokens(undefined, weak.guardUsage));
+  if (weak.cached !== false) {
+    if (o.inputTokens !== undefined) takeCounts(o, ledgerCounts(providerCacheUsage(weak.usage, weak.cached)));
+    observeSpendOf(metrics, o, weak.deployment, weak.cost.totalUsd, guard);
+  } else {
+    observeSpendOf(metrics, o, weak.deployment, weak.cost.totalUsd, ledgerCounts(withGuardTokens(weak.usage, weak.guardUsage)));
   }
+}
+
+/**
+ * Counts one call's spend (cost `usd`, counts `c`) made for the request under `deployment`, and takes it out of `o`
+ * (which holds it, as the row does); each amount at most what `o` has.
+ */
+function observeSpendOf(metrics: GatewayMetrics, o: RequestObservation, deployment: string, usd: number, c: LedgerCounts): void {
+  const costUsd = isAmount(usd) ? Math.min(usd, o.costUsd ?? 0) : 0;
+  if (o.costUsd !== undefined) o.costUsd -= costUsd;
+  if (o.inputTokens !== undefined) {
+    takeCounts(o, c);
+    metrics.observeSpend({ model: deployment, tenant: o.tenant, costUsd, inputTokens: c.inputTokens, outputTokens: c.outputTokens, cachedInputTokens: c.cachedInputTokens, cacheWriteInputTokens: c.cacheWriteInputTokens });
+  } else metrics.observeSpend({ model: deployment, tenant: o.tenant, costUsd });
+}
+
+/** Takes `c` out of `o`'s counts (which are set), each at most what `o` has; `c` is left holding what was taken. */
+function takeCounts(o: RequestObservation, c: LedgerCounts): void {
+  c.inputTokens = Math.min(c.inputTokens, o.inputTokens!);
+  c.outputTokens = Math.min(c.outputTokens, o.outputTokens!);
+  c.cachedInputTokens = Math.min(c.cachedInputTokens, o.cachedInputTokens!);
+  c.cacheWriteInputTokens = Math.min(c.cacheWriteInputTokens, o.cacheWriteInputTokens!);
+  o.inputTokens! -= c.inputTokens;
+  o.outputTokens! -= c.outputTokens;
+  o.cachedInputTokens! -= c.cachedInputTokens;
+  o.cacheWriteInputTokens! -= c.cacheWriteInputTokens;
 }
 
 /**

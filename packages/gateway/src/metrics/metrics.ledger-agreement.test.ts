@@ -7,7 +7,10 @@
  * token is measured from the request's arrival, in the histogram and in the ledger; the prompts of stream attempts
  * that failed over (billed on the request's row) count under their own deployments' `model` label, so each
  * deployment's cost and tokens add up to what its provider billed; a router cache hit (JSON or streamed) adds no
- * tokens (its answer called no provider; its row keeps the answer's tokens, marked as a hit).
+ * tokens (its answer called no provider; its row keeps the answer's tokens, marked as a hit); an escalated cascade's weak
+ * step counts under its own deployment, and a step of it answered from the router cache adds no tokens; on every model
+ * endpoint (JSON, streamed, left by its client, cut by its upstream) the counters, the row and the headers agree, and an
+ * unknown model name is counted as `unknown`.
  * Real gateway and LLMRouter, in-memory stores (SQLite), a local server speaking the OpenAI wire format (the Anthropic
  * wire format and the official `openai` client for the failed attempts).
  */
@@ -16,6 +19,8 @@ import { APIError } from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, get, mockModel, post, type Harness } from '../test-support/harness.js';
 import { metricSeries as series, metricSum as sum } from '../test-support/metrics-text.js';
+import { ledgerRow } from '../test-support/ledger-wait.js';
+import { mathCascade, QUESTION, WEAK_COST, WEAK_USAGE, WRONG } from '../test-support/math-cascade.js';
 import { createPrefetchHarness, prefetchRows, promptOnePrefetch, supportConversations } from '../test-support/prefetch-conversations.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
@@ -287,5 +292,185 @@ describe('llm_tokens_total and router cache hits', () => {
     } finally {
       await gw.close();
     }
+  });
+});
+
+describe("an escalated cascade's steps", () => {
+  // The strong model's answer and usage (USD per 1M tokens: weak 1 / 2, strong 10 / 30: `mathCascade`).
+  const STRONG = { text: 'Janet sells 9 eggs for 9 * 2 = 18 dollars.\n#### 18', usage: { prompt_tokens: 41, completion_tokens: 25 }, streamUsage: 'always' as const };
+  const STRONG_COST = (41 * 10 + 25 * 30) / 1e6;
+
+  /** Per deployment: `llm_cost_usd_total` of tenant acme, `llm_tokens_total` input and output. */
+  async function spend(gw: SdkGateway, ...models: string[]): Promise<Record<string, [number, number, number]>> {
+    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    const of = (m: string): [number, number, number] => [
+      sum(text, 'llm_cost_usd_total', new RegExp(`model="${m}",tenant="acme"`)),
+      sum(text, 'llm_tokens_total', new RegExp(`type="input",model="${m}"`)),
+      sum(text, 'llm_tokens_total', new RegExp(`type="output",model="${m}"`)),
+    ];
+    return Object.fromEntries(models.map((m) => [m, of(m)]));
+  }
+  const delta = (a: Record<string, [number, number, number]>, b: Record<string, [number, number, number]>) =>
+    Object.fromEntries(Object.entries(b).map(([m, x]) => [m, x.map((v, i) => Math.round((v - a[m]![i]!) * 1e9) / 1e9)]));
+
+  /** Asks `model` with the official openai client, streamed or not; the answer's request id. */
+  async function ask(gw: SdkGateway, model: string, stream: boolean): Promise<string> {
+    const messages = [{ role: 'user' as const, content: QUESTION }];
+    if (!stream) return (await gw.openai().chat.completions.create({ model, messages }).withResponse()).response.headers.get('x-request-id')!;
+    const { data, response } = await gw.openai().chat.completions.create({ model, messages, stream: true }).withResponse();
+    for await (const _ of data);
+    return response.headers.get('x-request-id')!;
+  }
+
+  it('the weak step counts under its own deployment, JSON and streamed: each deployment\u2019s counters add up to its provider\u2019s bill; the row has both', async () => {
+    const weak = await startOpenAIWireServer({ script: { text: WRONG, usage: WEAK_USAGE, streamUsage: 'always' } });
+    const strong = await startOpenAIWireServer({ script: STRONG });
+    const gw = await servedGateway({ ...mathCascade(weak, strong), upstreams: [weak, strong] });
+    try {
+      for (const stream of [false, true]) {
+        const before = await spend(gw, 'mixtral', 'gpt-4');
+        const row = await ledgerRow(gw, await ask(gw, 'math-cascade', stream));
+        expect(row).toMatchObject({ deployment: 'gpt-4', inputTokens: 81, outputTokens: 45 });
+        expect(row.costUsd).toBeCloseTo(WEAK_COST + STRONG_COST, 12);
+        expect(delta(before, await spend(gw, 'mixtral', 'gpt-4')), `stream ${stream}`).toEqual({ mixtral: [WEAK_COST, 40, 20], 'gpt-4': [STRONG_COST, 41, 25] });
+      }
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('a weak step answered from the router cache adds none of its answer\u2019s tokens (no provider was called for it), JSON and streamed', async () => {
+    const weak = await startOpenAIWireServer({ script: { text: WRONG, usage: WEAK_USAGE, streamUsage: 'always' } });
+    const strong = await startOpenAIWireServer({ script: STRONG });
+    const c = mathCascade(weak, strong);
+    // Three cascades over one weak model: the first call caches its weak answer, the other two read it.
+    const gw = await servedGateway({
+      models: [...c.models, { ...c.models[1]!, name: 'gpt-4b' }, { ...c.models[1]!, name: 'gpt-4c' }],
+      routing: { cascades: [...c.routing.cascades!, { name: 'cascade-b', weak: 'mixtral', strong: 'gpt-4b', verifier: 'arithmetic' }, { name: 'cascade-c', weak: 'mixtral', strong: 'gpt-4c', verifier: 'arithmetic' }] },
+      cache: { exact: { enabled: true } },
+      upstreams: [weak, strong],
+    });
+    try {
+      await ask(gw, 'math-cascade', false);
+      for (const [model, strongName, stream] of [['cascade-b', 'gpt-4b', false], ['cascade-c', 'gpt-4c', true]] as const) {
+        const before = await spend(gw, 'mixtral', strongName);
+        const row = await ledgerRow(gw, await ask(gw, model, stream));
+        // The row keeps the cached weak answer's tokens (as a hit's row does), at no cost for them.
+        expect(row).toMatchObject({ deployment: strongName, inputTokens: 81, outputTokens: 45 });
+        expect(row.costUsd).toBeCloseTo(STRONG_COST, 12);
+        expect(delta(before, await spend(gw, 'mixtral', strongName)), `stream ${stream}`).toEqual({ mixtral: [0, 0, 0], [strongName]: [STRONG_COST, 41, 25] });
+      }
+      expect(weak.requests).toHaveLength(1);
+      expect(strong.requests).toHaveLength(3);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('every model endpoint: /metrics, the ledger row and the headers of one call agree', () => {
+  const TEXT = 'one two three four five six seven eight';
+  const USAGE = { prompt_tokens: 11, completion_tokens: 8 };
+  let up: OpenAIWireServer;
+  let gw: SdkGateway;
+  beforeAll(async () => {
+    up = await startOpenAIWireServer();
+    gw = await servedGateway({
+      models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: up.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming', 'embeddings', 'completion'], price: { input: 1, output: 2 } }],
+      upstreams: [up],
+    });
+  });
+  afterAll(() => gw?.close());
+
+  const bodies: Record<string, (content: string) => Record<string, unknown>> = {
+    '/v1/chat/completions': (content) => ({ model: 'gpt', messages: [{ role: 'user', content }] }),
+    '/v1/completions': (prompt) => ({ model: 'gpt', prompt }),
+    '/v1/responses': (input) => ({ model: 'gpt', input }),
+    '/v1/messages': (content) => ({ model: 'gpt', max_tokens: 50, messages: [{ role: 'user', content }] }),
+  };
+
+  async function scrape() {
+    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    return {
+      requests: (status: string) => sum(text, 'llm_requests_total', new RegExp(`model="gpt",status="${status}",tenant="acme"`)),
+      cost: sum(text, 'llm_cost_usd_total', /model="gpt",tenant="acme"/),
+      input: sum(text, 'llm_tokens_total', /type="input",model="gpt"/),
+      output: sum(text, 'llm_tokens_total', /type="output",model="gpt"/),
+      ttft: sum(text, 'llm_time_to_first_token_seconds_count', /model="gpt"/),
+      text,
+    };
+  }
+
+  /** POSTs `body` to `path`; for `cancel`, reads until the answer's first words came and leaves. The response and what was read. */
+  async function call(path: string, body: Record<string, unknown>, cancel = false): Promise<{ res: Response; text: string }> {
+    const ac = new AbortController();
+    const res = await fetch(`${gw.url}${path}`, { method: 'POST', signal: ac.signal, headers: { authorization: `Bearer ${gw.secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    let text = '';
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      text += decoder.decode(r.value, { stream: true });
+      // The first word's delta as each wire carries it (chat `content`, completions and messages `text`, responses `delta`).
+      if (cancel && /"(?:content|text|delta)":"one /.test(text)) {
+        ac.abort();
+        break;
+      }
+    }
+    return { res, text };
+  }
+
+  for (const [path, body] of Object.entries(bodies)) {
+    for (const mode of ['json', 'stream', 'cancel', 'cut'] as const) {
+      it(`${path} ${mode}`, async () => {
+        up.setScript({ text: TEXT, chunks: 8, usage: USAGE, ...(mode === 'cancel' ? { chunkDelayMs: 50 } : {}), ...(mode === 'cut' ? { cutAfterChunks: 3 } : {}) });
+        const before = await scrape();
+        const { res, text } = await call(path, { ...body(`${path} ${mode}`), ...(mode === 'json' ? {} : { stream: true }), ...(path === '/v1/chat/completions' && mode !== 'json' ? { stream_options: { include_usage: true } } : {}) }, mode === 'cancel');
+        expect(res.status, text).toBe(200);
+        const row = await ledgerRow(gw, res.headers.get('x-request-id')!);
+        const after = await scrape();
+        const status = { json: 'success', stream: 'success', cancel: 'aborted', cut: 'stream_interrupted' }[mode];
+        expect(row).toMatchObject({ endpoint: path, deployment: 'gpt', stream: mode !== 'json', status: mode === 'cut' ? 'error' : status === 'success' ? 'success' : 'aborted' });
+        expect(res.headers.get('x-llmrr-model')).toBe('gpt');
+        if (mode === 'json') expect(Number(res.headers.get('x-llmrr-cost-usd'))).toBeCloseTo(row.costUsd, 12);
+        if (mode === 'json' || mode === 'stream') expect([row.inputTokens, row.outputTokens]).toEqual([11, 8]);
+        expect(row.costUsd).toBeGreaterThan(0);
+        expect(after.requests(status) - before.requests(status)).toBe(1);
+        expect(after.cost - before.cost).toBeCloseTo(row.costUsd, 12);
+        expect([after.input - before.input, after.output - before.output]).toEqual([row.inputTokens, row.outputTokens]);
+        // A stream's time to first token, in the histogram and the row (before its end); a JSON answer's only in the row.
+        expect(after.ttft - before.ttft).toBe(mode === 'json' ? 0 : 1);
+        expect(row.ttftMs).toBeGreaterThanOrEqual(0);
+        expect(row.ttftMs!).toBeLessThanOrEqual(row.latencyMs);
+      });
+    }
+  }
+
+  it('/v1/embeddings', async () => {
+    up.setScript({});
+    const before = await scrape();
+    const { data, response } = await gw.openai().embeddings.create({ model: 'gpt', input: 'embed this' }).withResponse();
+    const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
+    const after = await scrape();
+    expect(row).toMatchObject({ endpoint: '/v1/embeddings', deployment: 'gpt', status: 'success', inputTokens: data.usage.prompt_tokens, outputTokens: 0 });
+    expect([response.headers.get('x-llmrr-model'), Number(response.headers.get('x-llmrr-cost-usd'))]).toEqual(['gpt', row.costUsd]);
+    expect(after.requests('success') - before.requests('success')).toBe(1);
+    expect(after.cost - before.cost).toBeCloseTo(row.costUsd, 12);
+    expect([after.input - before.input, after.ttft - before.ttft]).toEqual([row.inputTokens, 0]);
+  });
+
+  it('a model name no deployment has is counted as model="unknown" on every endpoint, never as itself', async () => {
+    up.setScript({});
+    const before = sum((await scrape()).text, 'llm_requests_total', /model="unknown",status="model_not_found",tenant="acme"/);
+    for (let i = 0; i < 3; i++) {
+      const model = `no-such-model-${i}`;
+      for (const [path, body] of Object.entries(bodies)) for (const stream of [false, true]) expect((await call(path, { ...body('hi'), model, stream })).res.status).toBe(404);
+      expect((await call('/v1/embeddings', { model, input: 'hi' })).res.status).toBe(404);
+      expect((await call('/v1/messages/count_tokens', { model, messages: [{ role: 'user', content: 'hi' }] })).res.status).toBe(404);
+    }
+    const text = (await scrape()).text;
+    expect(text).not.toContain('no-such-model');
+    expect(sum(text, 'llm_requests_total', /model="unknown",status="model_not_found",tenant="acme"/) - before).toBe(3 * 9);
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Counter, Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHarness, get, mockModel, post, type Harness } from '../test-support/harness.js';
@@ -63,6 +64,45 @@ describe('/metrics', () => {
  * (`inc` with a labels object per call, as the gateway did before its counters kept cells): `/metrics`
  * must read the same, byte for byte, at every scrape and across a `resetMetrics()`.
  */
+describe('the Grafana dashboard (docs/grafana/llmrr-dashboard.json)', () => {
+  it('queries only metrics the gateway registers, by labels they have', async () => {
+    // As the gateway server builds it (process metrics on: the memory panel reads process_resident_memory_bytes).
+    const h = await createHarness({ models: [mockModel('mock')], gateway: { metrics: { defaultMetrics: true } } });
+    try {
+      const registry = h.gateway.registry!;
+      const dashboard: unknown = JSON.parse(readFileSync(new URL('../../../../docs/grafana/llmrr-dashboard.json', import.meta.url), 'utf8'));
+      // Every PromQL text: panel targets' expr, the template variables' query and definition.
+      const queries: string[] = [];
+      JSON.stringify(dashboard, (key, v: unknown) => {
+        if ((key === 'expr' || key === 'query' || key === 'definition') && typeof v === 'string') queries.push(v);
+        return v;
+      });
+      expect(queries.filter((q) => q.includes('llm_')).length).toBeGreaterThanOrEqual(20);
+      const problems: string[] = [];
+      for (const q of queries) {
+        const names = [...q.matchAll(/\b(?:llm|process)_[a-z_]+/g)].map((m) => m[0]);
+        const labels = new Set<string>();
+        for (const m of q.matchAll(/\b(?:llm|process)_[a-z_]+\{([^}]*)\}/g)) for (const l of m[1]!.matchAll(/([a-z_]+)\s*(?:=~|!~|!=|=)/g)) labels.add(l[1]!);
+        for (const m of q.matchAll(/\bby\s*\(([^)]*)\)/g)) for (const l of m[1]!.split(',')) labels.add(l.trim());
+        for (const m of q.matchAll(/label_values\([^,]+,\s*([a-z_]+)\)/g)) labels.add(m[1]!);
+        const known = new Set<string>();
+        for (const name of names) {
+          // A histogram's series: name_bucket (with le), name_sum, name_count.
+          const family = registry.getSingleMetric(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
+          const metric = registry.getSingleMetric(family) as { labelNames?: readonly string[] } | undefined;
+          if (!metric) problems.push(`${name} (in ${q})`);
+          for (const l of metric?.labelNames ?? []) known.add(l);
+          if (name.endsWith('_bucket')) known.add('le');
+        }
+        for (const l of labels) if (!known.has(l)) problems.push(`label ${l} (in ${q})`);
+      }
+      expect(problems).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('/metrics against the plain prom-client path', () => {
   const reference = new GatewayMetrics({ registry: new Registry() });
   for (const metric of reference.registry.getMetricsAsArray()) {
