@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Client, ClientBase, ClientConfig, Pool, PoolClient, PoolConfig, QueryConfig, QueryResultRow } from 'pg';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
@@ -45,15 +46,21 @@ export const DEFAULT_POSTGRES_QUERY_TIMEOUT_MS = 5_000;
 export const DEFAULT_POSTGRES_REPORT_TIMEOUT_MS = 60_000;
 
 /**
- * How long a pool connection's session may stay idle in a transaction before the server ends it
- * (`idle_in_transaction_session_timeout`), ms, for `queryTimeoutMs`: the bound of the stores' transactions (their
- * client gives up a second later and closes the connection) plus 2 s. The stores' transactions are idle only between
- * their statements (a report's statement runs longer, it is not idle), so this ends only the session of a client that
- * stopped sending (a paused process; a partition, the connection's close lost too) and releases its locks.
+ * How long a session may stay idle in a transaction before the server ends it (`idle_in_transaction_session_timeout`),
+ * ms, for a transaction bound (`timeoutMs`: the client gives up a second later and closes the connection): that bound
+ * plus 2 s. Set on each connection for `queryTimeoutMs` (the migration's transaction keeps it) and by each bounded
+ * transaction for its own bound (`SET LOCAL`: an audit append's or a report's may be longer), so a gap between a
+ * transaction's statements (a late JS step, an answer a busy process reads late) within its bound never ends it; it
+ * ends the session of a client that stopped sending (a paused process; a partition, the connection's close lost
+ * too) and releases its locks. A lock wait is a running statement, not idle.
  */
 function idleInTransactionTimeoutMs(queryTimeoutMs: number): number {
-  return queryTimeoutMs + 2 * CLIENT_TIMEOUT_GRACE_MS;
+  // (PostgreSQL's largest value for the setting: a bound near it would make every connection's SET fail.)
+  return Math.min(PG_MAX_TIMEOUT_MS, queryTimeoutMs + 2 * CLIENT_TIMEOUT_GRACE_MS);
 }
+
+/** The largest value PostgreSQL takes for its timeout settings (ms). */
+const PG_MAX_TIMEOUT_MS = 2_147_483_647;
 
 /** The range of `pg` whose pool runs `onConnect` (the peer range of @llmrr/core). */
 const PG_RANGE = '^8.20.0';
@@ -257,7 +264,10 @@ export class PostgresHandle {
     const timeoutMs = options.timeoutMs ?? this.queryTimeoutMs;
     if (timeoutMs === Infinity) return run(await this.connect(), fn, 'BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = 0', {});
     const ms = Math.max(1, Math.ceil(timeoutMs));
-    const begin = `BEGIN ISOLATION LEVEL READ COMMITTED${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL lock_timeout = ${ms}; SET LOCAL statement_timeout = ${ms}${options.readBack ? '; SELECT txid_current()::text AS txid' : ''}`;
+    // The session's idle bound follows the transaction's own (an audit append's or a report's may be longer than the
+    // connection's, set for `queryTimeoutMs`): a gap between its statements (a late JS step, an answer a busy process
+    // reads late) within its bound never ends it.
+    const begin = `BEGIN ISOLATION LEVEL READ COMMITTED${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL lock_timeout = ${ms}; SET LOCAL statement_timeout = ${ms}; SET LOCAL idle_in_transaction_session_timeout = ${idleInTransactionTimeoutMs(ms)}${options.readBack ? '; SELECT txid_current()::text AS txid' : ''}`;
     // What the read-back needs: the transaction's id, its result, and whether its COMMIT was sent.
     const sent: Sent<T> = { committing: false };
     try {
@@ -615,19 +625,30 @@ const PG_ENGINE = 'PostgreSQL state store (shared mode)';
  * installed pg's version (from its package.json, through `importer` when given).
  */
 async function onConnectIgnored(importer: PostgresOpenOptions['importer']): Promise<LLMError> {
-  let version: string | undefined;
-  try {
-    const pkg = (await (importer ? importer('pg/package.json') : import('pg/package.json', { with: { type: 'json' } }))) as { default?: { version?: unknown } };
-    if (typeof pkg.default?.version === 'string') version = pkg.default.version;
-  } catch {
-    // Named as unknown.
-  }
-  const installed = version === undefined ? 'the installed pg (its version unknown)' : `the installed pg ${version}`;
+  const version = await packageVersion('pg/package.json', importer);
+  // The pool is pg-pool's (a dependency of pg): a pin or an override can hold it below the release with the hook
+  // under a recent pg.
+  const poolVersion = await packageVersion('pg-pool/package.json', importer);
+  const installed = `the installed pg ${version ?? '(version unknown)'} with pg-pool ${poolVersion ?? '(version unknown)'}`;
   return new LLMError({
     code: 'engine_unavailable',
-    message: `The ${PG_ENGINE} needs pg ${PG_RANGE}, whose pool runs its onConnect hook (each connection's search_path, statement_timeout and idle_in_transaction_session_timeout are set there); ${installed} ignores it: pnpm add pg@${PG_RANGE}`,
+    message: `The ${PG_ENGINE} needs a pg whose pool (pg-pool) runs its onConnect hook, as pg ${PG_RANGE} installs it (each connection's search_path, statement_timeout and idle_in_transaction_session_timeout are set there); ${installed} ignores it: pnpm add pg@${PG_RANGE}, and remove any pin or override of pg-pool`,
     provider: PG_ENGINE,
   });
+}
+
+/** A package's version, `pg/package.json` from here and `pg-pool/package.json` as pg resolves it; undefined when unknown. */
+async function packageVersion(path: 'pg/package.json' | 'pg-pool/package.json', importer: PostgresOpenOptions['importer']): Promise<string | undefined> {
+  try {
+    let pkg: { default?: { version?: unknown }; version?: unknown };
+    if (importer) pkg = (await importer(path)) as typeof pkg;
+    else if (path === 'pg/package.json') pkg = (await import('pg/package.json', { with: { type: 'json' } })) as typeof pkg;
+    else pkg = createRequire(createRequire(import.meta.url).resolve('pg'))('pg-pool/package.json') as typeof pkg;
+    const version = pkg.default?.version ?? pkg.version;
+    return typeof version === 'string' ? version : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function migratePostgres(handle: PostgresHandle): Promise<void> {

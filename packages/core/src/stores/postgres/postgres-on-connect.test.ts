@@ -133,15 +133,17 @@ describe('PostgreSQL stores with a pg whose pool ignores onConnect', () => {
     const importer = async (specifier: string) => {
       if (specifier === 'pg') return { default: { Pool, Client } };
       if (specifier === 'pg/package.json' && version !== undefined) return { default: { name: 'pg', version } };
+      // pg 8.19 installed with a pg-pool from before its onConnect hook (a pin, a lockfile).
+      if (specifier === 'pg-pool/package.json' && version !== undefined) return { default: { name: 'pg-pool', version: '3.12.0' } };
       throw Object.assign(new Error(`Cannot find module '${specifier}'`), { code: 'ERR_MODULE_NOT_FOUND' });
     };
     return { importer, pools };
   }
 
   it.each([
-    ['8.19.0', 'the installed pg 8.19.0'],
-    [undefined, 'the installed pg (its version unknown)'],
-  ])('with pg %s: engine_unavailable naming the installed version and the range needed, the pool closed', async (version, named) => {
+    ['8.19.0', 'the installed pg 8.19.0 with pg-pool 3.12.0'],
+    [undefined, 'the installed pg (version unknown) with pg-pool (version unknown)'],
+  ])('with pg %s: engine_unavailable naming the installed pg and pg-pool versions and the range needed, the pool closed', async (version, named) => {
     const { importer, pools } = oldPg(version);
     for (const migrate of [true, false]) {
       const e = await openPostgres('postgres://llmrr@127.0.0.1:1/app', { migrate, importer }).then(() => undefined, (err: unknown) => err);
