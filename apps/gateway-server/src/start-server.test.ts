@@ -350,8 +350,8 @@ describe('upstream calls', () => {
         await server.close(500);
       }
       expect(seen).toHaveLength(2);
-      // Global fetch sends accept-encoding; createUpstreamFetch does not (providers answer uncompressed).
-      expect(seen.every((h) => h['accept-encoding'] === undefined)).toBe(true);
+      // Global fetch accepts compressed answers (gzip, deflate); createUpstreamFetch asks for none (it reads answers as sent).
+      expect(seen.every((h) => h['accept-encoding'] === 'identity')).toBe(true);
       // The pool kept its connection alive between calls and closed it with the server.
       await allClosed;
       expect(open).toBe(0);

@@ -16,10 +16,11 @@ let utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
  * Reads a request body as JSON, refusing (with a typed 4xx LLMError, never a 5xx):
- * a non-JSON content type (415), a Content-Length that is not decimal digits (400 naming `content-length`), a body in a
- * content coding (415 naming `content-encoding`: a gzip body is not decompressed, so the body limit stays a limit on
- * what is parsed and no small body inflates to a large one; the client sends it plain), a transfer coding other than
- * `chunked` (400 naming `transfer-encoding`: not decoded, for the same reasons), a body over `maxBytes` (413, checked on
+ * a non-JSON content type or a body in a charset other than UTF-8 (415 naming `content-type`: `unsupportedCharset`), a
+ * Content-Length that is not decimal digits (400 naming `content-length`), a body in a content coding (415 naming
+ * `content-encoding`: a gzip body is not decompressed, so the body limit stays a limit on what is parsed and no small
+ * body inflates to a large one; the client sends it plain), a transfer coding other than `chunked` (400 naming
+ * `transfer-encoding`: not decoded, for the same reasons), a body over `maxBytes` (413, checked on
  * Content-Length and while reading; a body longer than a string can be is a 413 too, a guard: `maxBytes` is capped
  * below that), bytes that are not valid UTF-8 (400 `invalid_request`), and text that is not JSON (400 `invalid_json`).
  * A web `Request` is read through `incomingFromRequest` (never its own `bytes()`, which has no limit). With a
@@ -29,8 +30,13 @@ let utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
  */
 export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions): Promise<unknown> {
   const type = incoming.headers.get('content-type');
-  if (type !== null && !JSON_TYPE.test(type) && !acceptableType(type.trim())) {
-    throw new LLMError({ code: 'unsupported_media_type', message: `Content-Type must be application/json, got "${type}"`, param: 'content-type' });
+  if (type !== null) {
+    if (!JSON_TYPE.test(type) && !acceptableType(type.trim())) {
+      throw new LLMError({ code: 'unsupported_media_type', message: `Content-Type must be application/json, got "${type.slice(0, 100)}"`, param: 'content-type' });
+    }
+    // A charset whose text is never UTF-8 (utf-16): refused before the body is sent.
+    const charset = declaredCharset(type);
+    if (charset !== undefined && WIDE_CHARSET.test(charset)) throw unsupportedCharset(charset);
   }
   const encoding = incoming.headers.get('content-encoding');
   if (encoding !== null && !identity(encoding)) {
@@ -59,6 +65,9 @@ export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions)
       utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
       // (A guard: `maxBodyBytes` is capped so that a body always fits in a string, Node's ERR_STRING_TOO_LONG.)
       if ((e as { code?: unknown } | null)?.code === 'ERR_STRING_TOO_LONG' || e instanceof RangeError) throw longerThanAString();
+      // Bytes of the other charset the body declares (latin-1's 0xE9 for "e" with an acute accent): that charset is named.
+      const charset = declaredCharset(type);
+      if (charset !== undefined && !UTF8_CHARSET.test(charset)) throw unsupportedCharset(charset);
       throw new LLMError({ code: 'invalid_request', message: `Request body is not valid UTF-8 (at byte ${firstInvalidUtf8(bytes)})`, param: 'body' });
     }
     try {
@@ -81,6 +90,32 @@ export const MAX_BODY_BYTES_LIMIT = 536_870_888;
 
 function longerThanAString(): LLMError {
   return new LLMError({ code: 'payload_too_large', message: `Request body is longer than a string can be (${MAX_BODY_BYTES_LIMIT} characters)`, param: 'body' });
+}
+
+/** The `charset` parameter of a media type (RFC 9110 8.3.1: a token or a quoted string, the name in any case). */
+const CHARSET = /;[ \t]*charset[ \t]*=[ \t]*"?([^";, \t]+)/i;
+/** UTF-8 (RFC 8259 8.1: JSON exchanged between systems is UTF-8), or US-ASCII, a subset of it that reads the same. */
+const UTF8_CHARSET = /^(utf-?8|us-ascii)$/i;
+/** The `charset` of a Content-Type, if it says one (only a type with parameters is searched: the SDKs send none). */
+function declaredCharset(type: string | null): string | undefined {
+  return type !== null && type.includes(';') ? CHARSET.exec(type)?.[1] : undefined;
+}
+
+/** The labels of UTF-16 and UTF-32 (the WHATWG Encoding Standard's, and UCS-4): text in them is never UTF-8. */
+const WIDE_CHARSET = /^(utf-?(16|32)(le|be)?|ucs-?[24]|csunicode|iso-10646-ucs-2|unicode(feff|fffe)?)$/i;
+
+/**
+ * A body in a charset other than UTF-8 (a 415 naming `content-type`): one declared in UTF-16 or UTF-32
+ * (`application/json; charset=utf-16`), before it is read, and one that is not valid UTF-8 and declares another charset
+ * (latin-1). It is not converted: JSON is UTF-8 on the wire, RFC 8259 8.1, which defines no charset parameter (a body in
+ * another ASCII-compatible charset that is valid UTF-8, such as one all ASCII, is read as it is).
+ */
+function unsupportedCharset(charset: string): LLMError {
+  return new LLMError({
+    code: 'unsupported_media_type',
+    message: `Content-Type charset "${charset.slice(0, 100)}" is not supported: send the body as UTF-8 (charset=utf-8, or no charset)`,
+    param: 'content-type',
+  });
 }
 
 /** `Transfer-Encoding: chunked` alone (node:http refuses a coding after `chunked`, and `chunked` with Content-Length). */

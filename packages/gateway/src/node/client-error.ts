@@ -179,6 +179,11 @@ export function answerClientError(requestId: () => string, cors?: CorsHeaders): 
         socket.destroy();
         return;
       }
+    } else if (answeredUnread(socket as Socket)) {
+      // The rest of the body of a request answered already broke or stalled (past `requestTimeoutMs`): its client has
+      // its one answer (node:http would write a second one, a 400 or 408 read as the answer of its next request).
+      socket.destroy();
+      return;
     }
     // The request whose head was read, if any (node:http sets it on its response, on the connection, until answered);
     // else what the bytes the parser failed on say of it.
@@ -188,6 +193,15 @@ export function answerClientError(requestId: () => string, cors?: CorsHeaders): 
     if (req) answeredWhileReading(req, error);
     socket.end(errorAnswer(error, requestId, req, req ? undefined : headOf(err.rawPacket), cors));
   };
+}
+
+/**
+ * The latest request to arrive on `socket` (`latestArrived`) was answered (its answer all written: none is in flight)
+ * before its body was all received: a route that does not read it (a GET's), or one refused unread (a bad key).
+ */
+function answeredUnread(socket: Socket): boolean {
+  const latest = latestArrived(socket);
+  return latest !== undefined && latest.headersSent && !latest.req.complete;
 }
 
 /** Set on a connection whose parse error is answered after the answers in flight on it (`answerClientError`). */

@@ -1,7 +1,7 @@
 /**
  * The Node edge, through a real server: a browser page reads `x-should-retry` on an error reply (CORS), a request
  * body in a content coding is a 415 naming `content-encoding` (one in a transfer coding other than chunked a 400 naming
- * `transfer-encoding`, not retried by the SDKs), a 32 MiB body that is not UTF-8 is refused without stalling the event
+ * `transfer-encoding`, not retried by the SDKs; one declared in a charset other than UTF-8 a 415 naming `content-type`), a 32 MiB body that is not UTF-8 is refused without stalling the event
  * loop, a large body refused before it is read is dropped before the connection closes (no reset; a request pipelined
  * behind it is not served, and `close()` does not wait for it), a request node:http cannot parse pipelined behind model calls is answered after them, and a repeated Authorization or X-API-Key header is
  * joined into one value that matches no key (a 401, audited as an auth failure), the same on the direct route (no
@@ -264,6 +264,32 @@ describe('request bodies and headers at the edge', () => {
   it('a body marked `content-encoding: identity` (no coding) is read as it is', async () => {
     const res = await send(served.url, 'POST', '/v1/chat/completions', body, { 'content-type': 'application/json', 'content-encoding': 'identity', authorization: `Bearer ${secret}` });
     expect(res.status).toBe(200);
+  });
+
+  it('a body in a charset other than UTF-8 is a 415 naming content-type, not JSON-parse garbage: utf-16 declared, latin-1 declared with a byte that is not UTF-8; charset=utf-8 (any spelling), us-ascii and an all-ASCII latin-1 body are read', async () => {
+    const cafe = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'caf\u00e9' }] });
+    // Both paths: the direct one, and gateway.fetch (an Origin, CORS on).
+    for (const origin of [undefined, ORIGIN]) {
+      const cors: Record<string, string> = origin ? { origin } : {};
+      for (const [type, bytes] of [
+        ['application/json; charset=utf-16', Buffer.from(body, 'utf16le')],
+        ['application/json;charset="UTF-16LE"', Buffer.from(body, 'utf16le')],
+        ['text/plain; charset=ISO-8859-1', Buffer.from(cafe, 'latin1')],
+      ] as const) {
+        const res = await send(served.url, 'POST', '/v1/chat/completions', bytes, { 'content-type': type, authorization: `Bearer ${secret}`, ...cors });
+        const error = errorOf(res.body);
+        // Not the 400 "not valid JSON" / "not valid UTF-8" of reading those bytes as UTF-8.
+        expect({ origin, type, status: res.status, code: error.code, param: error.param }, error.message).toEqual({ origin, type, status: 415, code: 'unsupported_media_type', param: 'content-type' });
+        expect(error.message).toMatch(/charset "(utf-16|UTF-16LE|ISO-8859-1)"/);
+      }
+      // RFC 8259 defines no charset for JSON (it is UTF-8): a body that reads as UTF-8 is read, whatever it declares.
+      for (const type of ['application/json; charset=utf-8', 'application/json; charset="UTF-8"', 'application/json;charset=utf8', 'application/json; charset=us-ascii', 'text/plain;charset=UTF-8', 'application/json; charset=iso-8859-1']) {
+        const res = await send(served.url, 'POST', '/v1/chat/completions', body, { 'content-type': type, authorization: `Bearer ${secret}`, ...cors });
+        expect({ origin, type, status: res.status }).toEqual({ origin, type, status: 200 });
+      }
+      const bad = await send(served.url, 'POST', '/v1/chat/completions', '{bad', { 'content-type': 'text/plain; charset=ISO-8859-1', authorization: `Bearer ${secret}`, ...cors });
+      expect({ origin, status: bad.status, code: errorOf(bad.body).code }).toEqual({ origin, status: 400, code: 'invalid_json' });
+    }
   });
 
   const twice = (lines: string, origin?: string) =>

@@ -4,6 +4,7 @@ import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createUpstreamFetch, type UpstreamFetch } from './upstream-fetch.js';
 
@@ -71,6 +72,15 @@ function route(req: IncomingMessage, res: ServerResponse, body: string): void {
     case '/moved':
       res.writeHead(307, { location: '/json?x=1' }).end();
       return;
+    case '/compressing': {
+      // As a server (or a proxy in front of it) may: any coding for a request without Accept-Encoding (RFC 9110 12.5.3).
+      const accept = req.headers['accept-encoding'];
+      if (accept === undefined || /gzip/.test(accept)) {
+        const gz = gzipSync(JSON.stringify({ accept: accept ?? null }));
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': gz.length }).end(gz);
+      } else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ accept }));
+      return;
+    }
     case '/error':
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '3' }).end('{"error":{"message":"slow down"}}');
       return;
@@ -120,6 +130,16 @@ describe('createUpstreamFetch', () => {
     const again = await f(`${base}/json?x=1`, { method: 'POST', headers: { 'x-a': 'b' }, body: new TextEncoder().encode('bytes') });
     expect(await again.json()).toEqual({ echo: 'bytes' });
     expect(seen.at(-1)!.headers['x-a']).toBe('b');
+  });
+
+  it('asks for an answer in no content coding (accept-encoding: identity), which it reads as sent: a server may compress one for a request without Accept-Encoding', async () => {
+    for (const headers of [undefined, { 'content-type': 'application/json' }, new Headers({ 'content-type': 'application/json' })]) {
+      const res = await f(`${base}/compressing`, { method: 'POST', body: '{}', ...(headers ? { headers } : {}) });
+      expect(await res.json()).toEqual({ accept: 'identity' });
+    }
+    // A caller's own Accept-Encoding is sent as it is (once).
+    await (await f(`${base}/compressing`, { method: 'POST', body: '{}', headers: { 'Accept-Encoding': 'br' } })).json();
+    expect(seen.at(-1)!.headers['accept-encoding']).toBe('br');
   });
 
   it('a JSON answer read whole still behaves as a Response body: used once, clone, stream, bytes', async () => {

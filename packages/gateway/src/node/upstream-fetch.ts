@@ -38,8 +38,8 @@ const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\b/i;
  * also offered under `DIRECT_BODY` (`UpstreamBody`): the engines' SSE reader takes the bytes from the
  * socket's callbacks without a web stream in between.
  *
- * Differences from global `fetch`, on purpose: no `accept-encoding` is sent (providers answer
- * uncompressed); a redirect that is followed (`init.redirect` `'follow'`, the default; `'manual'` gives the 3xx
+ * Differences from global `fetch`, on purpose: `accept-encoding: identity` is sent (unless the caller sets one), so
+ * answers come uncompressed and are not decoded; a redirect that is followed (`init.redirect` `'follow'`, the default; `'manual'` gives the 3xx
  * as the answer, `'error'` rejects as fetch does: a `TypeError` whose cause is `unexpected redirect`, which
  * `toLLMError` makes a `provider_error` the router does not retry), a `Request` object as input or a stream/form body go to Node's own `fetch` on
  * the same pool (its answer comes as a new `Response`, without `url` and `redirected`). A call settles as soon as
@@ -303,14 +303,25 @@ function isHttpWhitespace(c: number): boolean {
 
 function headerPairs(h: RequestInit['headers']): string[] {
   const out: string[] = [];
-  if (h === undefined) return out;
   if (h instanceof Headers) {
     // Trimmed and checked by `Headers` already.
     for (const [k, v] of h) out.push(k, v);
   } else if (Array.isArray(h)) {
     for (const [k, v] of h as Iterable<[string, string]>) out.push(k, headerValue(k, v));
-  } else {
+  } else if (h !== undefined) {
     for (const k in h) out.push(k, headerValue(k, (h as Record<string, string>)[k]!));
   }
+  // The answer in no content coding, as it is read (nothing here decodes one): a request without Accept-Encoding takes
+  // any coding (RFC 9110 12.5.3), and a server or proxy may then compress it. (Unless the caller asks for one itself.)
+  if (!hasAcceptEncoding(out)) out.push('accept-encoding', 'identity');
   return out;
+}
+
+/** `pairs` (name, value, name, value...) hold an Accept-Encoding header. */
+function hasAcceptEncoding(pairs: string[]): boolean {
+  for (let i = 0; i < pairs.length; i += 2) {
+    const k = pairs[i]!;
+    if (k.length === 15 && k.toLowerCase() === 'accept-encoding') return true;
+  }
+  return false;
 }
