@@ -50,4 +50,47 @@ describe('option URLs (isURLOption, redactURL) in the admin API', () => {
     expect({ status: saved.status, body: saved.status === 200 ? undefined : await saved.text() }).toEqual({ status: 200, body: undefined });
     expect((await h.stores!.tenants.getTenant('plain'))?.models?.[0]?.options).toEqual(options);
   });
+
+  // A fragment's parts without `=` are anchors (kept beside its pairs), unless one reads as a key (below).
+  it('an option URL whose fragment mixes an anchor and pairs, no credential, round-trips', async () => {
+    const options = { reply: 'x', guide: 'https://acme.example/guide#intro&page=2', app: 'https://app.acme.example/#/settings/models?tab=keys&L10-L20', notes: 'https://acme.example/notes#installation-and-configuration-guide' };
+    await h.stores!.tenants.createTenant({ id: 'plain', name: 'Plain', models: [{ name: 'custom', engine: 'mock', options }] });
+    const shown = (await (await admin('GET', '/admin/tenants/plain')).json()) as { models: Array<{ options: unknown }> };
+    const saved = await admin('PATCH', '/admin/tenants/plain', { models: shown.models });
+    expect({ options: shown.models[0]!.options, status: saved.status }).toEqual({ options, status: 200 });
+  });
+
+  // A part without `=` that reads as a key (a key prefix, a long random token) hides the whole fragment, as such a part
+  // hides a whole query; a single-page app's route (`#/callback?access_token=...`) has its pairs judged by name.
+  it("an option URL's fragment part that reads as a key hides the fragment, and echoing it is a 400 naming the option", async () => {
+    const options = {
+      reply: 'x',
+      keyed: 'https://acme.example/a#sk-live-frag-secret-1',
+      hashed: 'https://acme.example/b#intro&9f86d081884c7d659a2feaa0c55ad015',
+      route: 'https://app.acme.example/#/callback?access_token=frag-secret-2&state=s1',
+    };
+    await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [{ name: 'custom', engine: 'mock', options }] });
+    const text = await (await admin('GET', '/admin/tenants/acme')).text();
+    expect([...text.matchAll(/[a-z]+-secret-\d+|9f86d081/g)].map((m) => m[0])).toEqual([]);
+    const shown = (JSON.parse(text) as { models: Array<{ options: Record<string, string> }> }).models[0]!;
+    expect(shown.options).toEqual({ reply: 'x', keyed: 'https://acme.example/a#[redacted]', hashed: 'https://acme.example/b#[redacted]', route: 'https://app.acme.example/#/callback?access_token=[redacted]&state=s1' });
+    const echoed = await admin('PATCH', '/admin/tenants/acme', { models: [shown] });
+    expect({ status: echoed.status, error: ((await echoed.json()) as { error?: unknown }).error }).toMatchObject({
+      status: 400,
+      error: { param: 'models.0.options.keyed', message: expect.stringContaining('models.0.options.keyed, models.0.options.hashed, models.0.options.route') },
+    });
+    expect((await h.stores!.tenants.getTenant('acme'))?.models?.[0]?.options).toEqual(options);
+  });
+
+  // The parser-refused form is matched as text: a fragment holding a line end (which `.` does not match) must not make
+  // the match fail and the string be shown whole, password included.
+  it('a multi-host connection string whose fragment holds a line end is shown without its password', async () => {
+    const options = { reply: 'x', mirror: 'mongodb://app:mongo-secret-7@h1:27017,h2:27017/db#a\nb' };
+    const created = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models: [{ name: 'custom', engine: 'mock', options }] });
+    expect(created.status).toBe(201);
+    const text = (await created.text()) + (await (await admin('GET', '/admin/tenants/acme')).text());
+    expect([...text.matchAll(/[a-z]+-secret-\d+/g)].map((m) => m[0])).toEqual([]);
+    const shown = (JSON.parse(text.slice(text.lastIndexOf('{"id"'))) as { models: Array<{ options: Record<string, string> }> }).models[0]!;
+    expect(shown.options.mirror).toBe('mongodb://[redacted]@h1:27017,h2:27017/db#a\nb');
+  });
 });

@@ -86,11 +86,26 @@ function isSecretOptionName(name: string): boolean {
 /** Query parameter names that carry a credential in an option URL besides the credential words (`?code=` of Azure Functions, `?sig=` of a SAS). */
 const QUERY_CREDENTIALS = /^(?:code|sig|signature|key|token|access_?token|auth|password|pwd|pass|secret|sas|x-api-key)$/i;
 
+/** `text` percent-decoded (`+` as a space when `plus`), or as written when an escape is malformed. */
+function decoded(text: string, plus: boolean): string {
+  try {
+    return decodeURIComponent(plus ? text.replace(/\+/g, ' ') : text);
+  } catch {
+    return text;
+  }
+}
+
+/** Whether a query or fragment parameter's name (as written) says its value is a credential (`isSecretOptionName`, `QUERY_CREDENTIALS`). */
+function isCredentialParam(name: string): boolean {
+  const n = decoded(name, true);
+  return isSecretOptionName(n) || QUERY_CREDENTIALS.test(n);
+}
+
 /**
  * A URL's query (`search`, with its `?`) with its credentials as `REDACTED_SECRET`: every value (`allValues`, as for
- * `baseURL`: names kept), or only those whose name says they hold one (`isSecretOptionName` or `QUERY_CREDENTIALS`:
- * an option URL's `?lang=en&page=2` stays, so a tenant without secrets round-trips); the whole query as `?[redacted]`
- * when a part of it has no `=` (`?sk-...`: the token is the part).
+ * `baseURL`: names kept), or only those whose name says they hold one (`isCredentialParam`: an option URL's
+ * `?lang=en&page=2` stays, so a tenant without secrets round-trips); the whole query as `?[redacted]` when a part of it
+ * has no `=` (`?sk-...`: the token is the part; a query is sent to the server, where a bare part is a key as often).
  */
 function redactQuery(search: string, allValues: boolean): string {
   if (search === '' || search === '?') return search;
@@ -99,32 +114,58 @@ function redactQuery(search: string, allValues: boolean): string {
   return `?${pairs
     .map((p) => {
       const name = p.slice(0, p.indexOf('='));
-      let decoded = name;
-      try {
-        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
-      } catch {
-        // a malformed escape: judged as written
-      }
-      return p === '' || !(allValues || isSecretOptionName(decoded) || QUERY_CREDENTIALS.test(decoded)) ? p : `${name}=${REDACTED_SECRET}`;
+      return p === '' || !(allValues || isCredentialParam(name)) ? p : `${name}=${REDACTED_SECRET}`;
     })
     .join('&')}`;
 }
 
+/** A key's prefix at the start of a word: OpenAI's and Anthropic's `sk-` (`sk-proj-`, `sk-ant-`), Stripe's `sk_live_`, `rk_`, `pk_`. */
+const KEY_PREFIX = /(?:^|[^A-Za-z0-9])(?:sk|rk|pk)[-_]/i;
+
 /**
- * A URL's fragment (`hash`, with its `#`) with its credentials as `REDACTED_SECRET`, read as a query is (`redactQuery`:
- * `#access_token=...&state=x` -> `#access_token=[redacted]&state=[redacted]` for a `baseURL`): a fragment is never sent
- * to a server, so in a `baseURL` it can only be a mistake or a secret (an OAuth implicit-flow token pasted with the
- * URL). An option URL's fragment without `=` (`#section`) stays as it is (an anchor, which no credential rule names).
+ * Whether a fragment part without `=` reads as a credential rather than an anchor (`#intro`, `#section-2`, `#L10-L20`,
+ * `#/settings/models`): percent-decoded, it holds a key prefix (`KEY_PREFIX`: `#sk-live-...`) or a random token, a run
+ * of 16 or more letters and digits that holds both (hex, base64: `#9f86d081884c7d65...`, `#ghp_...`, a JWT's parts), or
+ * of 32 or more whatever it holds. Words split by other characters (`-`, `_`, `.`, `/`, ...) are an anchor, however
+ * many (`#installation-and-configuration`).
+ */
+function looksLikeCredential(part: string): boolean {
+  const text = decoded(part, false);
+  if (KEY_PREFIX.test(text)) return true;
+  for (const run of text.match(/[A-Za-z0-9]{16,}/g) ?? []) if (run.length >= 32 || (/[0-9]/.test(run) && /[A-Za-z]/.test(run))) return true;
+  return false;
+}
+
+/**
+ * A URL's fragment (`hash`, with its `#`) with its credentials as `REDACTED_SECRET`. A `baseURL`'s is read as a query
+ * is, every value redacted (`redactQuery`: `#access_token=...&state=x` -> `#access_token=[redacted]&state=[redacted]`,
+ * `#section` -> `#[redacted]`): a fragment is never sent to a server, so in a `baseURL` it can only be a mistake or a
+ * secret (an OAuth implicit-flow token pasted with the URL). An option URL's (`allValues` false) is read as its query
+ * is, its parts split at `&` and `?` (`#/callback?access_token=...` of a single-page app): the values whose names say
+ * they hold a credential (`isCredentialParam`) are redacted, the other pairs and the parts without `=` (anchors:
+ * `#intro&page=2`) kept; but a part without `=` that reads as a credential (`looksLikeCredential`: `#sk-live-...`, a
+ * long random token) hides the whole fragment, `#[redacted]`, as such a part hides an option URL's whole query.
  */
 function redactFragment(hash: string, allValues: boolean): string {
   if (hash === '' || hash === '#') return hash;
-  if (!allValues && !hash.includes('=')) return hash;
-  return `#${redactQuery(`?${hash.slice(1)}`, allValues).slice(1)}`;
+  if (allValues) return `#${redactQuery(`?${hash.slice(1)}`, true).slice(1)}`;
+  let token = false;
+  const shown = hash.slice(1).replace(/[^&?]+/g, (part) => {
+    const eq = part.indexOf('=');
+    if (eq < 0) {
+      token ||= looksLikeCredential(part);
+      return part;
+    }
+    const name = part.slice(0, eq);
+    return isCredentialParam(name) ? `${name}=${REDACTED_SECRET}` : part;
+  });
+  return token ? `#${REDACTED_SECRET}` : `#${shown}`;
 }
 
 /**
  * `url` with its credentials as `REDACTED_SECRET`: its query's and its fragment's (`redactQuery`, `redactFragment`;
- * every value for a `baseURL`, those named as credentials for an option URL, `allValues` false) and its userinfo
+ * every value for a `baseURL`, those named as credentials for an option URL, `allValues` false, and a bare part that is
+ * one: a query's any, a fragment's that reads as a key) and its userinfo
  * (`https://user:pass@host` -> `https://[redacted]@host`: the model schema refuses one in `baseURL`, an older row may
  * hold it). Its path is shown as it is (a key in a path, `https://host/v1/KEY/chat`, is not told from a route: put it
  * in `apiKey` or `headers`). A URL the WHATWG parser refuses (a multi-host connection string,
@@ -136,8 +177,13 @@ function redactURL(url: string, allValues = true): string {
   try {
     u = new URL(url);
   } catch {
-    const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)?([^?#]*)(\?[^#]*)?(#.*)?$/i.exec(url);
-    if (!m) return url;
+    // `[\s\S]`: a fragment holding a line end is matched too (`.` is not), else the URL would be shown whole.
+    const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)?([^?#]*)(\?[^#]*)?(#[\s\S]*)?$/i.exec(url);
+    if (!m) {
+      // Not expected (the pattern matches whatever follows a scheme), but never shown whole: only its scheme is.
+      const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
+      return scheme ? `${scheme[0]}${REDACTED_SECRET}` : url;
+    }
     const [, scheme, userinfo, rest, search, hash] = m;
     return `${scheme}${userinfo ? `${REDACTED_SECRET}@` : ''}${rest}${redactQuery(search ?? '', allValues)}${redactFragment(hash ?? '', allValues)}`;
   }

@@ -4,7 +4,7 @@
  * before the attempts, whatever shape the last upstream's error body has (an object, a JSON list: a proxy's); a cascade
  * whose weak step paid a guard call and then failed every attempt, JSON or streamed; hedged lanes that each failed so;
  * a client that leaves while the retry after such an attempt runs; a cascade whose custom verifier's own call (a judge
- * on Gemini) failed so, JSON or streamed. Each billed attempt is in the call's ledger row once. Official openai client against the served gateway, local OpenAI-wire (main, judge, embedder) and Gemini-wire
+ * on Gemini) failed so, JSON or streamed, or whose client left while the judge retried such a call. Each billed attempt is in the call's ledger row once. Official openai client against the served gateway, local OpenAI-wire (main, judge, embedder) and Gemini-wire
  * upstreams.
  */
 import { LLMRouter, type CascadeVerifier } from '@llmrr/core';
@@ -223,19 +223,23 @@ describe('the client leaves during the retry that follows a billed Gemini failed
 describe("a cascade whose custom verifier asks a judge (Gemini) that fails its tool call after billing it", () => {
   let up: WireUpstreams;
   let gw: SdkGateway;
-  let judge: LLMRouter | undefined;
-  /** The verifier's own router over the Gemini-wire upstream: its failed call's error carries what Gemini billed. */
-  const askJudge: CascadeVerifier = async (_request, _weak, { signal }) => Number((await judge!.generate('Score the answer from 0 to 1.', signal ? { model: 'gem', signal } : { model: 'gem' })).text);
+  /** The verifier's own routers over the Gemini-wire upstream (one retries): a failed call's error carries what Gemini billed. */
+  const judges: { once?: LLMRouter; retried?: LLMRouter } = {};
+  /** The judge router the verifier asks. */
+  let judge: keyof typeof judges = 'once';
+  const askJudge: CascadeVerifier = async (_request, _weak, { signal }) => Number((await judges[judge]!.generate('Score the answer from 0 to 1.', signal ? { model: 'gem', signal } : { model: 'gem' })).text);
   beforeAll(async () => {
     ({ upstreams: up, gw } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt', { price: { input: 1, output: 2 } }), wireDeployment(u, 'claude')], {
       routing: { strategy: 'priority', retries: { max: 0 }, cascades: [{ name: 'judged', weak: 'gpt', strong: 'claude', verifier: 'judge', threshold: 0.5 }] },
       routerOptions: { env: {}, verifiers: { judge: askJudge } },
     }));
     up.openai.setScript({ text: 'It is 42.', usage: { prompt_tokens: 40, completion_tokens: 20 }, streamUsage: 'always' });
-    judge = new LLMRouter({ models: [wireDeployment(up, 'gem', GEM_PRICE)], routing: { strategy: 'priority', retries: { max: 0 } } }, { env: {} });
+    judges.once = new LLMRouter({ models: [wireDeployment(up, 'gem', GEM_PRICE)], routing: { strategy: 'priority', retries: { max: 0 } } }, { env: {} });
+    judges.retried = new LLMRouter({ models: [wireDeployment(up, 'gem', GEM_PRICE)], routing: { strategy: 'priority', retries: { max: 1, initialDelayMs: 1, maxDelayMs: 1 } } }, { env: {} });
   });
   afterAll(async () => {
-    await judge?.close();
+    await judges.once?.close();
+    await judges.retried?.close();
     await gw?.close();
   });
 
@@ -252,6 +256,44 @@ describe("a cascade whose custom verifier asks a judge (Gemini) that fails its t
       const r = await ledgerRow(gw, e.requestID!);
       expect(r).toMatchObject({ status: 'error', stream, inputTokens: 40 + PROMPT, outputTokens: 20 });
       expect(r.costUsd).toBeCloseTo((40 * 1 + 20 * 2) / 1e6 + ATTEMPT_USD, 12);
+    });
+
+    // The verifier's error, an abort (the judge router's, carrying its billed attempt), is the cascade's abort: it still
+    // says the judge's billed prompt, which the abandoned call's row bills as the failed call's does.
+    it(`${stream ? 'streamed' : 'JSON'}: the client leaves while the judge retries: the aborted row holds the weak step and the judge's billed prompt`, async () => {
+      judge = 'retried';
+      try {
+        const sent = up.gemini.requests.length;
+        up.gemini.enqueue(malformed());
+        up.gemini.enqueue({ hang: true });
+        const abort = new AbortController();
+        const settled = gw
+          .openai()
+          .chat.completions.create({ model: 'judged', messages: [{ role: 'user', content: `What is six times seven? leave ${stream}` }], stream }, { signal: abort.signal, maxRetries: 0 })
+          .withResponse()
+          .then(async ({ data }) => {
+            if (Symbol.asyncIterator in data) for await (const _ of data);
+          })
+          .catch((e: unknown) => e);
+        // The judge's retry is at Gemini (held): its first attempt was answered, and billed.
+        await vi.waitFor(() => expect(up.gemini.requests.length - sent).toBe(2), { timeout: 10_000, interval: 20 });
+        abort.abort();
+        await settled;
+        // (One aborted row per stream: each case runs once.)
+        const r = await vi.waitFor(
+          async () => {
+            const found = (await gw.ledger.query({ model: 'judged' })).find((x) => x.stream === stream && x.status === 'aborted');
+            expect(found).toBeDefined();
+            return found!;
+          },
+          { timeout: 10_000, interval: 50 },
+        );
+        expect(up.anthropic.requests.length).toBe(0);
+        expect(r).toMatchObject({ inputTokens: 40 + PROMPT, outputTokens: 20 });
+        expect(r.costUsd).toBeCloseTo((40 * 1 + 20 * 2) / 1e6 + ATTEMPT_USD, 12);
+      } finally {
+        judge = 'once';
+      }
     });
   }
 });

@@ -89,8 +89,9 @@ export async function verify(c: ResolvedCascade, request: GenerateRequest, weak:
   try {
     score = await c.score(request, weak, signal ? { cascade: c.name, signal } : { cascade: c.name });
   } catch (e) {
-    // The caller gave up while the verifier ran (a verifier that honours the signal rejects with it).
-    if (signal?.aborted) throw abortError(signal).with({ details });
+    // The caller gave up while the verifier ran (a verifier that honours the signal rejects with it): an abort, which
+    // still says what the verifier's own model calls were billed before it (its error's symbol keys: `spentKeys`).
+    if (signal?.aborted) throw abortError(signal).with({ details: LLMError.isInstance(e) ? spentKeys(e.details, details) : details });
     if (LLMError.isInstance(e)) {
       // Its own details are kept; the cascade's are added beside them (or wrap them when they are not an object).
       throw e.with({ details: verifierDetails(e.details, cascade) });
@@ -142,9 +143,21 @@ function verifierDetails(own: unknown, cascade: ReturnType<typeof paidDetails>):
   if (own === undefined) return { cascade };
   if (typeof own !== 'object' || own === null) return { verifier: own, cascade };
   if (!Array.isArray(own)) return { ...own, cascade };
-  const wrapped: Record<PropertyKey, unknown> = { verifier: own, cascade };
-  for (const key of Object.getOwnPropertySymbols(own)) wrapped[key] = (own as unknown as Record<symbol, unknown>)[key];
-  return wrapped;
+  return spentKeys(own, { verifier: own, cascade });
+}
+
+/**
+ * `into` with the symbol keys of a verifier's error's `details` (`own`) copied onto it: what its own model calls were
+ * billed (`REFUSED_ANSWER`) and a guard call they paid (`guardCostOf`), which whoever bills the call reads there.
+ * `into` itself when `own` holds none.
+ */
+function spentKeys(own: unknown, into: Record<PropertyKey, unknown>): Record<PropertyKey, unknown> {
+  if (typeof own !== 'object' || own === null) return into;
+  const keys = Object.getOwnPropertySymbols(own);
+  if (keys.length === 0) return into;
+  const out: Record<PropertyKey, unknown> = { ...into };
+  for (const key of keys) out[key] = (own as Record<symbol, unknown>)[key];
+  return out;
 }
 
 /** A count a verifier reported: a finite non-negative number. */

@@ -8,7 +8,7 @@
  * has them in `cascade.verifierUsage` (not in `usage`, the steps'), in a failed strong step's `details.cascade` and in
  * a stream's `spent().verifierUsage`; one that declares its bound (`verifier.bound`) has it in `models()`.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createGeminiEngine } from '../../engines/gemini/create-gemini-engine.js';
 import { createOpenAICompatibleEngine } from '../../engines/openai-compatible/index.js';
 import type { LLMError } from '../../errors/llm-error.js';
@@ -246,7 +246,8 @@ describe('a verifier that reports its tokens', () => {
  * a Gemini failed tool call (HTTP 200, `MALFORMED_FUNCTION_CALL`, its prompt billed), then a fallback refused with an
  * error body that is an object or a JSON list (a proxy's). The verifier's error carries what the judge router's
  * attempts were billed (`REFUSED_ANSWER`), whatever shape its details have; the cascade's error keeps it beside the
- * weak step (generate), and a stream's `spent()` has it on top of the weak step, as the gateway bills each.
+ * weak step (generate), and a stream's `spent()` has it on top of the weak step, as the gateway bills each; so too
+ * when the caller leaves while the judge router's fallback runs (the cascade's error is then an abort).
  */
 describe('a verifier whose own model calls fail after their provider billed them', () => {
   const JUDGE_PROMPT = 1000;
@@ -314,4 +315,35 @@ describe('a verifier whose own model calls fail after their provider billed them
       await r.close();
     });
   }
+
+  // The caller leaves while the judge router's fallback is held: the verifier's error is the cascade's abort, which
+  // still carries the judge's billed attempt (`REFUSED_ANSWER` of the judge router's abort error) beside the weak step.
+  it("the caller leaves while the judge's fallback runs: the abort error (generate) and spent() (stream) keep the judge's billed attempt", async () => {
+    refuser.setScript({ hang: true });
+    const r = router(0.5, 'error', askJudge);
+    for (const stream of [false, true]) {
+      const asked = refuser.requests.length;
+      gem.enqueue({ parts: [], finishReason: 'MALFORMED_FUNCTION_CALL', finishMessage: 'Malformed function call', usage: { promptTokenCount: JUDGE_PROMPT, candidatesTokenCount: 0 } });
+      const abort = new AbortController();
+      const leave = vi.waitFor(() => expect(refuser.requests.length).toBe(asked + 1), { timeout: 10_000, interval: 10 }).then(() => abort.abort());
+      let error: LLMError;
+      if (stream) {
+        const s = r.stream('What is six times seven?', { model: 'c', signal: abort.signal });
+        const parts = await collect(s);
+        await leave;
+        const spent = s.spent?.();
+        expect(spent).toMatchObject({ usage: { inputTokens: 40 + JUDGE_PROMPT, outputTokens: 20 }, replay: false });
+        expect(spent?.cost.totalUsd).toBeCloseTo(WEAK_COST + GEM_USD, 12);
+        error = (parts.at(-1) as { error: LLMError }).error;
+      } else {
+        error = await rejection(r.generate('What is six times seven?', { model: 'c', signal: abort.signal }));
+        await leave;
+      }
+      expect(error.code).toBe('aborted');
+      expect((error.details as { cascade: CascadeRecord }).cascade.weak.cost.totalUsd).toBeCloseTo(WEAK_COST, 12);
+      expect(refusedAnswerOf(error.details)).toMatchObject({ usage: { inputTokens: JUDGE_PROMPT, outputTokens: 0 } });
+    }
+    expect(strong.requests.length).toBe(0);
+    await r.close();
+  });
 });
