@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { syntheticPairDataset } from '../learning/__fixtures__/synthetic-data.js';
 import { runCli, tempDir } from './__fixtures__/cli-harness.js';
-import { writeOutFile } from './out-file.js';
+import { checkOutPath, writeOutFile } from './out-file.js';
 
 /** A full disk: the next writeFile into a file named *.json* writes half its text, then fails with ENOSPC. */
 const fullDisk = vi.hoisted(() => ({ on: false }));
@@ -87,6 +87,39 @@ describe('llmrr router --out through a closed stdout: a usage error that says st
     expect(() => fstatSync(fd)).toThrow(/EBADF/);
     const r = await runCli(trainTo(`/dev/fd/${fd}`));
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: '', stderr: `llmrr router train: --out: cannot write /dev/fd/${fd}: descriptor ${fd} is closed (no file is open on it) (see llmrr router train --help)\n` });
+  });
+});
+
+describe('llmrr router eval --out into /dev or /proc: its plot would be a new file there, refused before any work', () => {
+  const evalTo = (out: string) => ['router', 'eval', '--data', join(t.dir, 'pair.jsonl'), '--out', out, '--hash-dim', '256', '--predictors', 'logistic', '--json'];
+  const hint = 'give a file in a folder of your own (router eval also writes its plot beside the report, as <out>.svg; its --json prints the report on stdout) (see llmrr router eval --help)';
+
+  it('--out /dev/stdout (plot /dev/stdout.svg) and --out /dev/fd/1 (plot /dev/fd/1.svg): a usage error naming the plot, no file made in /dev', { timeout: 120_000 }, async () => {
+    // Run as root, the plot was written: /dev/stdout.svg, a file left in the device folder.
+    const before = existsSync('/dev/stdout.svg');
+    const stdout = await runMain(evalTo('/dev/stdout'), 'ignore');
+    const fd = await runMain(evalTo('/dev/fd/1'), 'ignore');
+    expect({ stdout, fd, made: !before && existsSync('/dev/stdout.svg') }).toEqual({
+      stdout: { code: 2, stderr: `llmrr router eval: --out: cannot write /dev/stdout.svg: it would be a new file in /dev, the system's folder of devices: ${hint}\n` },
+      fd: { code: 2, stderr: expect.stringMatching(/^llmrr router eval: --out: cannot write \/dev\/fd\/1\.svg: it would be a new file in \/proc\/\d+\/fd, under \/proc, the system's folder of processes: give a file/) },
+      made: false,
+    });
+  });
+
+  it('a new file directly in /dev or under /proc is refused as --out; a folder under /dev such as /dev/shm is a folder like any', () => {
+    const refusal = (file: string) => {
+      try {
+        checkOutPath('--out', file);
+        return 'accepted';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect({ dev: refusal('/dev/llmrr-model.json'), proc: refusal('/proc/self/llmrr-model.json') }).toEqual({
+      dev: expect.stringMatching(/^--out: cannot write \/dev\/llmrr-model\.json: it would be a new file in \/dev, the system's folder of devices/),
+      proc: expect.stringMatching(/^--out: cannot write \/proc\/self\/llmrr-model\.json: it would be a new file in \/proc\/\d+, under \/proc/),
+    });
+    if (existsSync('/dev/shm')) expect(refusal('/dev/shm/llmrr-model.json')).toBe('accepted');
   });
 });
 

@@ -99,6 +99,10 @@ export function checkOutPath(flag: string, file: string): void {
     const k = kind(p);
     if (k === 'file') throw new CliUsageError(`${flag}: cannot write ${file}: ${p} is not a folder`, flag);
     if (k === 'dir') {
+      // A new file in /dev itself or under /proc or /sys (`router eval --out /dev/stdout` writes its plot as
+      // /dev/stdout.svg, `/dev/fd/1` as /dev/fd/1.svg) is never a wanted output: refused before any work.
+      const system = systemFolder(p);
+      if (system) throw new CliUsageError(`${flag}: cannot write ${file}: it would be a new file in ${system}: give a file in a folder of your own (router eval also writes its plot beside the report, as <out>.svg; its --json prints the report on stdout)`, flag);
       // The file is written beside its target and renamed: the nearest existing folder must take new files.
       try {
         accessSync(p, constants.W_OK);
@@ -109,6 +113,19 @@ export function checkOutPath(flag: string, file: string): void {
     }
     if (dirname(p) === p) return;
   }
+}
+
+/** `/dev, the system's folder of devices` (or of `/proc`, `/sys`) when the folder `dir` is one, links followed; else undefined. */
+function systemFolder(dir: string): string | undefined {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    return undefined;
+  }
+  if (real === '/dev') return "/dev, the system's folder of devices";
+  const m = /^\/(proc|sys)(?:\/|$)/.exec(real);
+  return m ? `${real}, under /${m[1]}, the system's folder of ${m[1] === 'proc' ? 'processes' : 'kernel objects'}` : undefined;
 }
 
 /** Whether a named pipe has a reader: a non-blocking open for writing fails with ENXIO when it has none (and never waits). */

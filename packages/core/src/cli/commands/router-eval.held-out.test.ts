@@ -4,7 +4,7 @@
  * training data; and the weak/strong roles of two-model data come from the training data (or the given
  * model), never from the order of the names.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,103 @@ describe('router eval: no held-out prompts is an error, not an empty report', ()
     const t = await router(['train', '--data', 'two-tasks.csv', '--out', 'nope.json', '--hash-dim', '256', '--tasks', 'nope']);
     expect(t.code).toBe(2);
     expect(t.stderr).toMatch(/^llmrr router train: No training prompts: --tasks nope matches no prompt of two-tasks\.csv .*\(see llmrr router train --help\)\n$/m);
+  });
+});
+
+/**
+ * Held-out prompts none of which has every model's outcome: every number of the report (APGR and CPT for two models;
+ * AIQ, the cost curves or the quality of the model picked for more; the single models' qualities too) is computed on
+ * prompts with every model's outcome only, so there is nothing to report. A usage error naming --data (exit 2, as the
+ * other refusals of the data's content), found before any training, and no report written. (It used to exit 0 with a
+ * warning and a report of "-", every prompt counted as dropped.)
+ */
+describe('router eval: held-out prompts none of which has every model\'s outcome', () => {
+  const refusal = (data: string, heldOut: number, protocol: string, missing: string) =>
+    `llmrr router eval: --data: Routing data ${data}: none of its ${heldOut} held-out prompts has the outcome of every model (held out: ${protocol}; missing: ${missing}), ` +
+    `and routing is scored only on prompts with every model's outcome: there is nothing to evaluate. ` +
+    `Give the held-out prompts every model's outcome, or leave out of the data the models they lack (see llmrr router eval --help)\n`;
+
+  /** Long-format rows of `models` for prompts `from`..`from + n - 1`, leaving out the outcomes `lacks(i, model)` names. */
+  function rows(models: string[], n: number, options: { from?: number; split?: string; cost?: boolean; lacks?: (i: number, model: string) => boolean } = {}): string[] {
+    const out: string[] = [];
+    for (let i = options.from ?? 0; i < (options.from ?? 0) + n; i++) {
+      const prompt = `"question ${i}: ${i % 2 ? 'prove the theorem about primes' : 'write a short poem about rain'}"`;
+      models.forEach((m, k) => {
+        if (!options.lacks?.(i, m)) out.push(`p${i},${prompt},${m},${(i + k) % 2},${options.cost ? `${0.001 * (k + 1)},` : ''}${options.split ?? ''}`);
+      });
+    }
+    return out;
+  }
+  const header = (cost: boolean) => `prompt_id,prompt,model,quality,${cost ? 'cost_usd,' : ''}split`;
+
+  it('many models by cross-validation (with costs, and without), and two models: exit 2 naming --data, no report', async () => {
+    // Each prompt lacks one of "b" and "c" (none has all three).
+    const lacks = (i: number, m: string) => m === (i % 2 ? 'c' : 'b');
+    // With no complete prompt in the whole data the error comes alone; else after the warning on missing outcomes.
+    const cases: Array<{ file: string; text: string; protocol: string; missing: string; warning?: string }> = [
+      { file: 'many-partial.csv', text: [header(false), ...rows(['a', 'b', 'c'], 40, { lacks })].join('\n'), protocol: '2-fold cross-validation (by hash of prompt text)', missing: '"b" on 20, "c" on 20' },
+      { file: 'many-partial-costs.csv', text: [header(true), ...rows(['a', 'b', 'c'], 40, { lacks, cost: true })].join('\n'), protocol: '2-fold cross-validation (by hash of prompt text)', missing: '"b" on 20, "c" on 20' },
+      // Two models: the test split lacks the strong model's outcomes (the training split has both).
+      {
+        file: 'pair-test-partial.csv',
+        text: [header(false), ...rows(['weak', 'strong'], 30, { split: 'train' }), ...rows(['weak', 'strong'], 10, { from: 30, split: 'test', lacks: (_i, m) => m === 'strong' })].join('\n'),
+        protocol: 'test split',
+        missing: '"strong" on 10',
+        warning:
+          'llmrr router eval: warning: 10 of 40 prompts of pair-test-partial.csv lack the outcome of some model (missing: "strong" on 10): training learns from the outcomes they have, but validation and evaluation score routing only on prompts with every model\'s outcome: 30 prompts\n',
+      },
+    ];
+    for (const c of cases) {
+      write(c.file, `${c.text}\n`);
+      const out = `${c.file}.report.json`;
+      const r = await router(['eval', '--data', c.file, '--hash-dim', '256', '--predictors', 'logistic', '--folds', '2', '--out', out]);
+      expect({ file: c.file, code: r.code, stdout: r.stdout, stderr: r.stderr, written: existsSync(join(dir, out)) }).toEqual({
+        file: c.file,
+        code: 2,
+        stdout: '',
+        stderr: `${c.warning ?? ''}${refusal(c.file, c.file.startsWith('pair') ? 10 : 40, c.protocol, c.missing)}`,
+        written: false,
+      });
+    }
+  });
+
+  it('with --model: the test split a trained model is given lacks an outcome on every prompt', async () => {
+    write('pair-train.csv', `${[header(false), ...rows(['weak', 'strong'], 30, { split: 'train' })].join('\n')}\n`);
+    const t = await router(['train', '--data', 'pair-train.csv', '--out', 'pair-partial-model.json', '--hash-dim', '256', '--predictor', 'logistic']);
+    expect(t.code).toBe(0);
+    write('pair-test-only.csv', `${[header(false), ...rows(['weak', 'strong'], 10, { from: 30, split: 'test', lacks: (i, m) => m === (i % 2 ? 'weak' : 'strong') })].join('\n')}\n`);
+    const r = await router(['eval', '--data', 'pair-test-only.csv', '--model', 'pair-partial-model.json', '--out', 'pair-test-only.report.json', '--json']);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr, written: existsSync(join(dir, 'pair-test-only.report.json')) }).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: refusal('pair-test-only.csv', 10, 'given model on the test split', '"strong" on 5, "weak" on 5'),
+      written: false,
+    });
+  });
+
+  it('the missing-outcomes warning is about the prompts evaluated: none for --tasks of complete prompts', async () => {
+    // Task "logs" lacks "b" on every other prompt; task "bench" has every outcome.
+    const lines = [`${header(false)},task`];
+    for (const r of rows(['a', 'b'], 40, { lacks: (i, m) => i < 20 && i % 2 === 1 && m === 'b' })) lines.push(`${r},${Number(r.slice(1, r.indexOf(','))) < 20 ? 'logs' : 'bench'}`);
+    write('logs-and-bench.csv', `${lines.join('\n')}\n`);
+    const args = ['eval', '--data', 'logs-and-bench.csv', '--hash-dim', '256', '--predictors', 'logistic', '--folds', '2', '--json'];
+    const bench = await router([...args, '--tasks', 'bench', '--out', 'bench-only.json']);
+    expect({ code: bench.code, warning: bench.stderr.split('\n').find((l) => l.includes('warning:')) }).toEqual({ code: 0, warning: undefined });
+    const all = await router([...args, '--out', 'logs-and-bench.json']);
+    expect({ code: all.code, warning: all.stderr.split('\n').find((l) => l.includes('warning:')) }).toEqual({
+      code: 0,
+      warning: expect.stringMatching(/^llmrr router eval: warning: 10 of 40 prompts of logs-and-bench\.csv lack the outcome of some model \(missing: "b" on 10\)/),
+    });
+  });
+
+  it('held-out prompts with some complete ones are evaluated on those, the others counted as dropped', async () => {
+    // The first 8 prompts have every outcome; the other 32 lack "b" or "c".
+    write('many-some-complete.csv', `${[header(false), ...rows(['a', 'b', 'c'], 40, { lacks: (i, m) => i >= 8 && m === (i % 2 ? 'c' : 'b') })].join('\n')}\n`);
+    const r = await router(['eval', '--data', 'many-some-complete.csv', '--hash-dim', '256', '--predictors', 'logistic', '--folds', '2', '--out', 'many-some-complete.json', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^llmrr router eval: warning: 32 of 40 prompts of many-some-complete\.csv lack the outcome of some model/);
+    const report = JSON.parse(r.stdout) as EvaluationReport;
+    expect({ mode: report.mode, n_test: report.n_test, dropped: report.dropped, quality: Number.isFinite(report.quality) }).toEqual({ mode: 'selection', n_test: 8, dropped: 32, quality: true });
   });
 });
 
@@ -158,6 +255,34 @@ describe('router eval: what the report counts', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/27 held-out prompts \(.*\), 3 dropped for a missing cost/);
     expect(r.stdout).not.toMatch(/missing outcomes/);
+  });
+
+  // Cost curves (AIQ) score only prompts with every model's outcome and cost. When no held-out prompt has every cost,
+  // the quality of the model picked per prompt (which needs no cost) is still meaningful: reported so, with a line
+  // saying why there is no cost curve. (It used to report AIQ 0, "100% on/above the hull" and single models of "-".)
+  it('no held-out prompt with every model\'s cost: the quality of the model picked, with a line saying why there is no cost curve', async () => {
+    const rows = ['prompt_id,prompt,model,quality,cost_usd'];
+    for (let i = 0; i < 40; i++) {
+      const prompt = `"question ${i}: ${i % 2 ? 'prove the theorem about primes' : 'write a short poem about rain'}"`;
+      // "b" has no cost on even prompts, "c" none on odd ones: every outcome, never every cost.
+      ['a', 'b', 'c'].forEach((m, k) => rows.push(`p${i},${prompt},${m},${(i + k) % 2},${(m === 'b' && i % 2 === 0) || (m === 'c' && i % 2 === 1) ? '' : 0.001 * (k + 1)}`));
+    }
+    write('costs-never-complete.csv', `${rows.join('\n')}\n`);
+    const args = ['eval', '--data', 'costs-never-complete.csv', '--hash-dim', '256', '--predictors', 'logistic', '--folds', '2', '--out', 'costs-never-complete.json'];
+    const text = await router(args);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain("no cost curves: none of the 40 held-out prompts with every model's outcome has every model's cost (give each model's cost_usd on them); scored on the quality of the model picked per prompt");
+    expect(text.stdout).not.toMatch(/AIQ|NaN/);
+    const json = await router([...args, '--json']);
+    const report = JSON.parse(json.stdout) as EvaluationReport;
+    expect({ mode: report.mode, n_test: report.n_test, dropped: report.dropped, missing_cost_no_curves: report.missing_cost_no_curves, aiq: report.aiq }).toEqual({
+      mode: 'selection',
+      n_test: 40,
+      dropped: 0,
+      missing_cost_no_curves: 40,
+      aiq: undefined,
+    });
+    expect([report.quality, report.baselines.oracle.selection?.quality, ...report.single_models.map((m) => m.quality)].every(Number.isFinite)).toBe(true);
   });
 });
 

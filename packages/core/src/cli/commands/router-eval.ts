@@ -1,6 +1,6 @@
 import { basename, join, resolve } from 'node:path';
 import { choiceOfModels, loadDataset } from '../../learning/datasets/load-dataset.js';
-import { missingOutcomesWarning } from '../../learning/datasets/missing-outcomes.js';
+import { missingOutcomes, missingOutcomesWarning } from '../../learning/datasets/missing-outcomes.js';
 import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
 import { evaluateDataset, evaluateModel, filterTasks } from '../../learning/evaluation/evaluate-dataset.js';
 import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
@@ -49,8 +49,10 @@ export const ROUTER_EVAL_HELP = `Usage: llmrr router eval --data <file|dir> [--m
 Evaluates the learned router on held-out prompts only: the data's test split, or k-fold cross-validation
 when it has none (each fold trains every predictor on the other folds). With --model, evaluates that
 trained model on the test split instead of training. No held-out or no training prompt (every row in one
-split, --holdout-task or --tasks matching nothing) is an error. A training prompt with the text of a
-held-out prompt (the same question under another task, or exported again without a split) is left out.
+split, --holdout-task or --tasks matching nothing) is an error, and so are held-out prompts none of which
+has every model's outcome (the metrics score only those; others are counted as dropped). A training
+prompt with the text of a held-out prompt (the same question under another task, or exported again
+without a split) is left out.
 
 Prints, for two-model data (RouteLLM): APGR, CPT(50%), CPT(80%) per predictor, with the random and oracle
 routers; for many-model data with costs (RouterBench): AIQ, the cost at which the router reaches 95% of
@@ -130,8 +132,11 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   if (values.cascade) cascadeDataFile(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const dataPath = resolveDataPath(values.data, ctx.env, ctx.cwd);
   const dataset = await readFlagInput('--data', async () => choiceOfModels(await loadDataset(dataPath)));
-  const missing = missingOutcomesWarning(dataset);
-  if (missing) ctx.stderr.write(`llmrr router eval: warning: ${missing}\n`);
+  // About the prompts evaluated (--tasks); none with every model's outcome: the evaluation refuses the data (its error
+  // says why), no warning first.
+  const used = tasks ? { ...dataset, examples: filterTasks(dataset.examples, tasks) } : dataset;
+  const missing = missingOutcomes(used);
+  if (missing && missing.prompts < missing.total) ctx.stderr.write(`llmrr router eval: warning: ${missingOutcomesWarning(used)!}\n`);
   const out = resolve(ctx.cwd, values.out ?? join('.llmrr', 'reports', `${dataset.name.replace(/[^\w.-]+/g, '-')}${values['holdout-task'] ? `-unseen-${values['holdout-task']}` : ''}.json`));
   const svg = out.replace(/\.json$/, '') + '.svg';
   checkOutPath('--out', out);

@@ -2,8 +2,11 @@ import { LLMError } from '../../errors/llm-error.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { oneLine } from '../format.js';
 
-/** The learning code's `param`s (training, evaluation) and the flags of `router train` / `router eval` that set them. */
-const FLAGS: Readonly<Record<string, string>> = { tasks: '--tasks', holdoutTask: '--holdout-task', model: '--model' };
+/**
+ * The learning code's `param`s (training, evaluation) and the flags of `router train` / `router eval` that set them
+ * (`outcomes`: the data's held-out prompts lack outcomes, a refusal of `--data`'s content).
+ */
+const FLAGS: Readonly<Record<string, string>> = { tasks: '--tasks', holdoutTask: '--holdout-task', model: '--model', outcomes: '--data' };
 
 /**
  * `e` as the CLI's usage error naming the flag (exit 2), when it is the learning code refusing a flag's value (an

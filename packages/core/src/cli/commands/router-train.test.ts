@@ -84,7 +84,7 @@ describe('llmrr router train', () => {
     const rows = Array.from({ length: 120 }, (_, i) => ['a', i % 2 ? 'c' : 'b'].map((model) => JSON.stringify({ prompt_id: `p${i}`, prompt: `question ${i} about ${i % 3 ? 'sums' : 'poems'}`, model, quality: (i * 7 + model.charCodeAt(0)) % 3 ? 1 : 0 })));
     writeFileSync(join(dir, 'partial.jsonl'), rows.flat().join('\n'));
     const train = await router(['train', '--data', 'partial.jsonl', '--out', 'partial.json', '--hash-dim', '256', '--json']);
-    const warning = 'llmrr router train: warning: 120 of 120 prompts of partial.jsonl lack the outcome of some model (missing: "b" on 60, "c" on 60): training learns from the outcomes they have, but validation and evaluation score routing only on prompts with every model\'s outcome: none has (predictors are compared by the Brier score of their predictions on the known outcomes instead, and an evaluation scores no prompt)\n';
+    const warning = 'llmrr router train: warning: 120 of 120 prompts of partial.jsonl lack the outcome of some model (missing: "b" on 60, "c" on 60): training learns from the outcomes they have, but validation and evaluation score routing only on prompts with every model\'s outcome: none has (predictors are compared by the Brier score of their predictions on the known outcomes instead; router eval refuses such data: it has no prompt to score)\n';
     expect({ code: train.code, first: train.stderr.slice(0, warning.length) }).toEqual({ code: 0, first: warning });
     const summary = JSON.parse(train.stdout) as { chosen: string; validation: Array<{ kind: string; metric: string; value: number }> };
     expect(new Set(summary.validation.map((v) => v.metric))).toEqual(new Set(['brier']));

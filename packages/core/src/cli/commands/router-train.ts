@@ -115,7 +115,9 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   checkOutPath('--out', out);
   const dataPath = resolveDataPath(values.data, ctx.env, ctx.cwd);
   const dataset = await readFlagInput('--data', async () => choiceOfModels(await loadDataset(dataPath)));
-  const missing = missingOutcomesWarning(dataset);
+  // (About the prompts trained on: a `--tasks` selection's, not the whole data's.)
+  const tasks = parseTasks(values.tasks);
+  const missing = missingOutcomesWarning(tasks ? { ...dataset, examples: filterTasks(dataset.examples, tasks) } : dataset);
   if (missing) ctx.stderr.write(`llmrr router train: warning: ${missing}\n`);
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, parseTasks(values.tasks)).map((e) => e.prompt), ctx, log) : undefined;

@@ -1,5 +1,6 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import type { Dirent } from 'node:fs';
+import { readFile, readdir, readlink, stat } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
 import { datasetError } from './dataset-error.js';
 import { loadLongFormat, loadLongFormatDir } from './load-long-format.js';
 import { loadOpen7b } from './load-open7b.js';
@@ -18,13 +19,40 @@ export async function loadDataset(path: string): Promise<RoutingDataset> {
   let info;
   try {
     info = await stat(path);
-  } catch {
-    throw datasetError(path, 'not found (give a file or folder; the shared data lives in ../shared/data/routing)', 'data');
+  } catch (e) {
+    if (!isPathError(e) || e.code === 'ENOENT' || e.code === 'ENOTDIR') throw datasetError(path, 'not found (give a file or folder; the shared data lives in ../shared/data/routing)', 'data');
+    throw datasetError(path, `cannot read it (${e.message})`, 'data');
   }
-  if (info.isDirectory()) return loadDir(path);
-  if (path.endsWith('.jsonl')) return loadLongFormat(path);
-  if (path.endsWith('.json')) return loadOpen7b(path, false);
-  if (path.endsWith('.csv')) {
+  try {
+    if (info.isDirectory()) return await loadDir(path);
+    if (!info.isFile()) throw datasetError(path, 'not a regular file (a named pipe, a device or a socket): give a file or folder', 'data');
+    return await loadFile(path);
+  } catch (e) {
+    // A file the path names that cannot be read (no permission, gone meanwhile) is bad input naming it, not a crash.
+    if (!isPathError(e)) throw e;
+    const entry = e.path !== undefined && e.path !== path ? relative(path, e.path) : undefined;
+    throw datasetError(path, `cannot read it (${e.message})`, entry ?? 'data');
+  }
+}
+
+/** Error codes of a path that cannot be read as data (the path is at fault, not the machine). */
+const PATH_ERRORS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'ELOOP', 'ENAMETOOLONG', 'ENXIO', 'ENODEV']);
+
+function isPathError(e: unknown): e is NodeJS.ErrnoException {
+  return e instanceof Error && PATH_ERRORS.has((e as NodeJS.ErrnoException).code ?? '');
+}
+
+/** `.csv`, `.json` or `.jsonl` for a data file name, its extension in any case (`B.CSV` is a CSV file); else undefined. */
+function dataExtension(name: string): '.csv' | '.json' | '.jsonl' | undefined {
+  const m = /\.(csv|jsonl|json)$/i.exec(name);
+  return m ? (`.${m[1]!.toLowerCase()}` as '.csv' | '.json' | '.jsonl') : undefined;
+}
+
+async function loadFile(path: string): Promise<RoutingDataset> {
+  const ext = dataExtension(path);
+  if (ext === '.jsonl') return loadLongFormat(path);
+  if (ext === '.json') return loadOpen7b(path, false);
+  if (ext === '.csv') {
     const head = await firstLine(path);
     if (head.includes('|total_cost')) return loadRouterBench(path, false);
     if (head.includes(ROUTELLM_WEAK) && head.includes(ROUTELLM_STRONG)) return loadRouteLlm(path, 'csv');
@@ -33,15 +61,43 @@ export async function loadDataset(path: string): Promise<RoutingDataset> {
   throw datasetError(path, 'unknown file type (expected .csv, .jsonl or .json)', 'data');
 }
 
+/**
+ * Why the folder entry `entry` (a `.csv`, `.json` or `.jsonl` name, not a regular file) cannot be read as data: a
+ * folder, a link to nothing, a named pipe; undefined for a link to a regular file.
+ */
+async function dataEntryProblem(dir: string, entry: Dirent): Promise<string | undefined> {
+  let kind: { isFile(): boolean; isDirectory(): boolean } = entry;
+  if (entry.isSymbolicLink()) {
+    const link = join(dir, entry.name);
+    try {
+      kind = await stat(link);
+    } catch (e) {
+      const to = await readlink(link).catch(() => undefined);
+      return `is a symbolic link${to === undefined ? '' : ` to ${JSON.stringify(to)}`} that leads to no readable file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+    }
+  }
+  if (kind.isFile()) return undefined;
+  return kind.isDirectory() ? 'is a folder, not a file' : 'is not a regular file (a named pipe, a device or a socket)';
+}
+
 async function loadDir(dir: string): Promise<RoutingDataset> {
-  const entries = await readdir(dir);
+  const listing = await readdir(dir, { withFileTypes: true });
+  // Every .csv, .json and .jsonl entry is data: one that is no readable file (a folder named old.csv, a dangling link,
+  // a named pipe) is refused by name, never read as a crash or a wait; sub-folders of other names are left alone.
+  for (const e of listing) {
+    if (e.isFile() || dataExtension(e.name) === undefined) continue;
+    const problem = await dataEntryProblem(dir, e);
+    if (problem) throw datasetError(dir, `${problem}: every .csv, .json and .jsonl entry of a data folder is read as data (rename or move it)`, e.name);
+  }
+  const entries = listing.map((e) => e.name);
   const has = (n: string) => entries.includes(n);
   if (has('mmlu') && has('gsm8k')) return loadRouteLlm(dir, 'root');
   if (has('judgements.jsonl') && has('question.jsonl')) return loadRouteLlm(dir, 'mt_bench');
   if (has('gsm8k_responses.csv')) return loadRouteLlm(dir, 'gsm8k');
-  const csv = entries.filter((e) => e.endsWith('.csv')).sort();
-  const json = entries.filter((e) => e.endsWith('.json')).sort();
-  const jsonl = entries.filter((e) => e.endsWith('.jsonl')).sort();
+  // Extensions in any case: `B.CSV` is a CSV file, never left out without a word.
+  const csv = entries.filter((e) => dataExtension(e) === '.csv').sort();
+  const json = entries.filter((e) => dataExtension(e) === '.json').sort();
+  const jsonl = entries.filter((e) => dataExtension(e) === '.jsonl').sort();
   // A folder holds one format: a file of another one is refused by name, never left out without a word.
   const oneFormat = (format: string, stray: string[]) => {
     if (stray.length > 0) throw datasetError(dir, `holds ${format} and also ${stray.slice(0, 3).map((f) => JSON.stringify(f)).join(', ')}${stray.length > 3 ? ` (and ${stray.length - 3} more)` : ''}: one format per folder (long-format files in a folder of their own are read as one)`, 'data');

@@ -1,6 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDataset } from './load-dataset.js';
 
@@ -221,6 +223,136 @@ describe('generic long format: a folder of long-format files', () => {
     const { runCli } = await import('../../cli/__fixtures__/cli-harness.js');
     const r = await runCli(['router', 'train', '--data', 'cli-folder', '--out', 'cli-folder-model.json', '--hash-dim', '256', '--predictor', 'logistic', '--json'], { cwd: dir });
     expect({ code: r.code, log: r.stderr.split('\n')[0], summary: r.code === 0 ? JSON.parse(r.stdout) : r.stderr }).toMatchObject({ code: 0, log: 'training on cli-folder: 2 models, 60 prompts', summary: { models: ['strong', 'weak'], examples: 60 } });
+  });
+
+  it('a prompt\'s task does not depend on the order of rows or files: a row (a file) without a task keeps the one another gives; two tasks for one prompt are an error naming both files and lines', async () => {
+    const tagged = jsonl([{ ...row('p1', '2+2?', 'strong', 1), task: 'math' }, { ...row('p2', 'a haiku', 'strong', 1), task: 'poetry' }]);
+    const untagged = jsonl([row('p1', '2+2?', 'weak', 1), row('p2', 'a haiku', 'weak', 0)]);
+    write('task-first/a.jsonl', tagged);
+    write('task-first/b.jsonl', untagged);
+    write('task-last/a.jsonl', untagged);
+    write('task-last/b.jsonl', tagged);
+    const tasks = async (folder: string) => {
+      const d = await load(join(dir, folder));
+      return d instanceof Error ? d.message : d.examples.map((e) => [e.id, e.task]);
+    };
+    expect({ first: await tasks('task-first'), last: await tasks('task-last') }).toEqual({ first: [['p1', 'math'], ['p2', 'poetry']], last: [['p1', 'math'], ['p2', 'poetry']] });
+    // Within one file too: the task of a later row fills in a prompt whose first row had none.
+    const one = await load(write('task-later-row.csv', 'prompt_id,prompt,model,quality,task\np1,2+2?,weak,1,\np1,2+2?,strong,1,math\n'));
+    expect(one instanceof Error ? one.message : one.examples.map((e) => e.task)).toEqual(['math']);
+    write('task-clash/a.jsonl', jsonl([{ ...row('1', 'hi', 'm', 1), task: 'math' }]));
+    write('task-clash/b.csv', 'prompt_id,prompt,model,quality,task\n1,hi,n,0,\n1,hi,o,0,poetry\n');
+    const clash = await load(join(dir, 'task-clash'));
+    expect(clash instanceof Error ? clash.message.replace(dir, '<dir>') : 'loaded').toBe(
+      'Routing data <dir>/task-clash: b.csv line 3 task: prompt_id "1" has task "poetry" here but task "math" at a.jsonl line 1 (one task per prompt; a row without a task takes the prompt\'s)',
+    );
+  });
+
+  it('extensions are matched in any case: a folder of only B.CSV and C.JSONL is read, and so is an upper-case file given alone', async () => {
+    write('upper/B.CSV', 'prompt_id,prompt,model,quality\np1,2+2?,weak,1\np2,a haiku,weak,0\n');
+    write('upper/C.JSONL', jsonl([row('p1', '2+2?', 'strong', 1), row('p2', 'a haiku', 'strong', 1)]));
+    const d = await load(join(dir, 'upper'));
+    expect(d instanceof Error ? d.message : { models: d.models, examples: d.examples.map((e) => [e.id, e.quality]) }).toEqual({ models: ['strong', 'weak'], examples: [['p1', [1, 1]], ['p2', [1, 0]]] });
+    // One file alone: a JSONL file is held to the JSONL rules (a number as text refused), whatever the case of its name.
+    const alone = await load(join(dir, 'upper/C.JSONL'));
+    expect(alone instanceof Error ? alone.message : alone.models).toEqual(['strong']);
+    const text = await load(write('TEXT-NUMBER.JSONL', jsonl([{ ...row('1', 'hi', 'm', 1), quality: '1' }])));
+    expect(text instanceof Error ? text.message : 'loaded').toMatch(/TEXT-NUMBER\.JSONL: line 1 quality: expected a JSON number/);
+  });
+
+  it('an entry named as data that is no readable file (a sub-folder old.csv, a dangling link, a named pipe) is an error naming it; a sub-folder of another name is left alone', async () => {
+    const pair = jsonl([row('p1', '2+2?', 'strong', 1), row('p1', '2+2?', 'weak', 0)]);
+    const folder = (name: string) => {
+      write(`${name}/a.jsonl`, pair);
+      return join(dir, name);
+    };
+    mkdirSync(join(folder('sub-named-csv'), 'old.csv'));
+    symlinkSync(join(dir, 'no-such-file.jsonl'), join(folder('dangling'), 'c.jsonl'));
+    execFileSync('mkfifo', [join(folder('pipe'), 'p.csv')]);
+    mkdirSync(join(folder('sub-other'), 'archive'));
+    write('sub-other/archive/old.jsonl', 'not json\n');
+    const message = async (name: string) => {
+      const d = await load(join(dir, name));
+      return d instanceof Error ? d.message.replaceAll(dir, '<dir>') : `loaded ${d.models.join(', ')}`;
+    };
+    const tail = ': every .csv, .json and .jsonl entry of a data folder is read as data (rename or move it)';
+    expect({ sub: await message('sub-named-csv'), dangling: await message('dangling'), pipe: await message('pipe'), other: await message('sub-other') }).toEqual({
+      sub: `Routing data <dir>/sub-named-csv: old.csv: is a folder, not a file${tail}`,
+      dangling: `Routing data <dir>/dangling: c.jsonl: is a symbolic link to "<dir>/no-such-file.jsonl" that leads to no readable file (ENOENT)${tail}`,
+      pipe: `Routing data <dir>/pipe: p.csv: is not a regular file (a named pipe, a device or a socket)${tail}`,
+      other: 'loaded strong, weak',
+    });
+  });
+
+  it('a file-system error while reading (a RouteLLM-looking folder whose mmlu is a file) is a data error naming the entry, not a crash', async () => {
+    write('not-routellm/mmlu', '');
+    write('not-routellm/gsm8k', '');
+    const d = await load(join(dir, 'not-routellm'));
+    expect(d instanceof Error ? { code: (d as { code?: string }).code, message: d.message.replace(dir, '<dir>') } : 'loaded').toEqual({
+      code: 'invalid_request',
+      message: expect.stringMatching(/^Routing data <dir>\/not-routellm: mmlu: cannot read it \(ENOTDIR: /),
+    });
+  });
+});
+
+/** `llmrr <args>` as a real process from the package folder (tsx resolves there): its exit code, stdout and stderr. */
+function llmrr(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', 'tsx', join(pkg, 'src/cli/main.ts'), ...args], { cwd: pkg, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('error', fail);
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('generic long format: a folder of long-format files through the CLI (a child process)', () => {
+  /** JSONL rows of one model on prompts 0..59 (`extra` adds fields such as task). */
+  const modelRows = (model: string, quality: (i: number) => number, extra: (i: number) => object = () => ({})) =>
+    jsonl(Array.from({ length: 60 }, (_, i) => ({ prompt_id: `p${i}`, prompt: `question ${i} about ${i % 2 ? 'sums' : 'poems'}`, model, quality: quality(i), ...extra(i) })));
+  const train = (data: string, out: string) => llmrr(['router', 'train', '--data', join(dir, data), '--out', join(dir, out), '--hash-dim', '256', '--predictor', 'logistic', '--json']);
+
+  it('an entry that is not a readable file (a sub-folder named old.csv, a dangling link c.jsonl) is a usage error naming --data and it (exit 2), not an internal error', { timeout: 120_000 }, async () => {
+    write('cli-subdir/a.jsonl', modelRows('weak', (i) => i % 2));
+    write('cli-subdir/b.jsonl', modelRows('strong', () => 1));
+    mkdirSync(join(dir, 'cli-subdir/old.csv'));
+    const sub = await train('cli-subdir', 'sub.json');
+    write('cli-dangling/a.jsonl', modelRows('weak', (i) => i % 2));
+    write('cli-dangling/b.jsonl', modelRows('strong', () => 1));
+    symlinkSync(join(dir, 'no-such-file.jsonl'), join(dir, 'cli-dangling/c.jsonl'));
+    const dangling = await train('cli-dangling', 'dangling.json');
+    expect([{ code: sub.code, stderr: sub.stderr }, { code: dangling.code, stderr: dangling.stderr }]).toEqual([
+      { code: 2, stderr: expect.stringMatching(/^llmrr router train: --data: .*old\.csv/) },
+      { code: 2, stderr: expect.stringMatching(/^llmrr router train: --data: .*c\.jsonl/) },
+    ]);
+  });
+
+  it('a long-format file whose name ends in upper case (C.JSONL) is read, never left out without a word', { timeout: 120_000 }, async () => {
+    write('cli-upper/a.jsonl', modelRows('weak', (i) => i % 2));
+    write('cli-upper/b.jsonl', modelRows('strong', () => 1));
+    write('cli-upper/C.JSONL', modelRows('third', (i) => (i % 3 ? 1 : 0)));
+    const r = await train('cli-upper', 'upper.json');
+    expect({ code: r.code, models: r.code === 0 ? (JSON.parse(r.stdout) as { models: string[] }).models : r.stderr }).toEqual({ code: 0, models: ['strong', 'third', 'weak'] });
+  });
+
+  it('the tasks of a prompt do not depend on the file names: a file without a task column sorting first does not erase the tasks of another file', { timeout: 120_000 }, async () => {
+    const tagged = modelRows('strong', () => 1, (i) => ({ task: i % 2 ? 'math' : 'poetry' }));
+    const untagged = modelRows('weak', (i) => i % 2);
+    // Same two files, only their names (so their order) differ.
+    write('cli-tasks-first/a.jsonl', tagged);
+    write('cli-tasks-first/b.jsonl', untagged);
+    write('cli-tasks-last/a.jsonl', untagged);
+    write('cli-tasks-last/b.jsonl', tagged);
+    const first = await train('cli-tasks-first', 'tasks-first.json');
+    const last = await train('cli-tasks-last', 'tasks-last.json');
+    const tasksOf = (r: { code: number | null; stderr: string }, out: string) => (r.code === 0 ? (JSON.parse(readFileSync(join(dir, out), 'utf8')) as { training: { tasks: string[] } }).training.tasks : r.stderr);
+    expect({ first: tasksOf(first, 'tasks-first.json'), last: tasksOf(last, 'tasks-last.json') }).toEqual({ first: ['math', 'poetry'], last: ['math', 'poetry'] });
   });
 });
 

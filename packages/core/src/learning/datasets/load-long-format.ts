@@ -24,8 +24,9 @@ export const LONG_FORMAT_COLUMNS = ['prompt_id', 'prompt', 'model', 'quality'] a
  * `prompt_id, prompt, model, quality` (in [0,1], or true/false: JSON booleans, `True`/`False` in any case); optional `cost_usd` (>= 0), `split` (`train`/`test`)
  * and `task`. In JSONL `quality` and `cost_usd` are JSON numbers (`quality` also a boolean): text (`"0.5"`) is an error. Rows are grouped by `prompt_id`; a model without a row for a prompt has no outcome there
  * (a missing outcome is a missing row: an empty, blank or `null` quality is an error, as are two rows for
- * one prompt and model, one `prompt_id` with two different prompts or two different splits, and a model
- * with no cost in any row when other models have costs). An empty or `null` cost is a missing cost.
+ * one prompt and model, one `prompt_id` with two different prompts, two different splits or two different tasks,
+ * and a model with no cost in any row when other models have costs). An empty or `null` cost is a missing cost. A
+ * prompt's task is the one its rows give (a row without a task does not erase it; none: `default`).
  * Errors name the file line. A leading byte order mark is skipped. With exactly two models the data is
  * two-model data (PGR metrics); the weak model is the one with the lower mean quality outside the test
  * split (over every prompt when all are in the test split).
@@ -58,7 +59,7 @@ export async function loadLongFormatDir(dir: string, files: readonly string[]): 
 /** The records of one long-format file (JSONL: `json`, values typed; CSV: text), its CSV header checked. */
 async function readLongFormatRows(file: string): Promise<{ rows: Array<Record<string, unknown>>; json: boolean }> {
   const text = await readFile(file, 'utf8');
-  if (file.endsWith('.jsonl')) return { rows: parseJsonl(text, file), json: true };
+  if (/\.jsonl$/i.test(file)) return { rows: parseJsonl(text, file), json: true };
   const { columns, rows } = parseCsv(text, file);
   // A header without a required column (" prompt" after a comma and a space, a typo) is the header's mistake, not every row's.
   const absent = rows.length > 0 ? LONG_FORMAT_COLUMNS.find((c) => !columns.includes(c)) : undefined;
@@ -112,6 +113,9 @@ function groupRows(rows: readonly LongFormatRow[], place: readonly string[], fil
   // The row (0-based) that gave each prompt_id its prompt, and each (prompt_id, model) its outcome.
   const firstRow = new Map<string, number>();
   const outcomeRow = new Map<string, number>();
+  // The row that gave each prompt_id its task: a row without one leaves it as it is (so the order of the rows, or of a
+  // folder's files, never decides it), and another non-blank task on a later row is a clash.
+  const taskRow = new Map<string, number>();
   const hasCost = rows.some((r) => r.cost_usd !== undefined);
   rows.forEach((r, i) => {
     let e = byId.get(r.prompt_id);
@@ -121,11 +125,20 @@ function groupRows(rows: readonly LongFormatRow[], place: readonly string[], fil
       if (r.split) e.split = r.split;
       byId.set(r.prompt_id, e);
       firstRow.set(r.prompt_id, i);
+      if (r.task !== undefined) taskRow.set(r.prompt_id, i);
     } else if (e.prompt !== r.prompt) {
       throw datasetError(file, `prompt_id ${JSON.stringify(r.prompt_id)} has another prompt than at ${place[firstRow.get(r.prompt_id)!]} (one id per prompt)`, `${place[i]} prompt`);
     } else if (e.split !== r.split) {
       const was = e.split === undefined ? 'no split' : `split ${JSON.stringify(e.split)}`;
       throw datasetError(file, `prompt_id ${JSON.stringify(r.prompt_id)} is ${r.split === undefined ? 'without a split' : JSON.stringify(r.split)} here but has ${was} at ${place[firstRow.get(r.prompt_id)!]} (one split per prompt)`, `${place[i]} split`);
+    } else if (r.task !== undefined) {
+      const tagged = taskRow.get(r.prompt_id);
+      if (tagged === undefined) {
+        e.task = r.task;
+        taskRow.set(r.prompt_id, i);
+      } else if (e.task !== r.task) {
+        throw datasetError(file, `prompt_id ${JSON.stringify(r.prompt_id)} has task ${JSON.stringify(r.task)} here but task ${JSON.stringify(e.task)} at ${place[tagged]} (one task per prompt; a row without a task takes the prompt's)`, `${place[i]} task`);
+      }
     }
     const key = JSON.stringify([r.prompt_id, r.model]);
     const before = outcomeRow.get(key);

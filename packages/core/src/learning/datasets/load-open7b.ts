@@ -10,7 +10,7 @@ interface Open7bRow {
 
 /** `mmlu_train.json` -> task mmlu, split train; `gsm8k-test.json` -> gsm8k, test; `ceval.json` -> ceval, no split. */
 export function open7bFileInfo(file: string): { task: string; split: Split | undefined } {
-  const b = basename(file, '.json');
+  const b = basename(file).replace(/\.json$/i, '');
   const m = /^(.*?)[-_](train|test)$/.exec(b);
   return m ? { task: m[1]!.toLowerCase(), split: m[2] as Split } : { task: b.toLowerCase(), split: undefined };
 }
@@ -45,7 +45,7 @@ export async function loadOpen7bFile(file: string): Promise<{ models: string[]; 
 
 /** The RouterDC open-7B folder (every `*.json`) or one file. */
 export async function loadOpen7b(path: string, isDir: boolean): Promise<RoutingDataset> {
-  const files = isDir ? (await readdir(path)).filter((f) => f.endsWith('.json')).sort().map((f) => join(path, f)) : [path];
+  const files = isDir ? (await readdir(path)).filter((f) => /\.json$/i.test(f)).sort().map((f) => join(path, f)) : [path];
   if (files.length === 0) throw datasetError(path, 'no .json files');
   let models: string[] | undefined;
   const examples: RoutingExample[] = [];

@@ -29,7 +29,7 @@ export async function loadRouteLlmCsv(file: string, task?: string): Promise<Rout
 }
 
 function routeLlmTask(file: string): string {
-  const b = basename(file, '.csv');
+  const b = basename(file).replace(/\.csv$/i, '');
   if (b.startsWith('mmlu_')) return `mmlu/${b.slice(5)}`;
   if (b.startsWith('gsm8k')) return 'gsm8k';
   return b;
@@ -37,7 +37,7 @@ function routeLlmTask(file: string): string {
 
 /** The 57 MMLU subject files of RouteLLM (`mmlu/*.csv`). */
 export async function loadRouteLlmMmlu(dir: string): Promise<RoutingExample[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.csv')).sort();
+  const files = (await readdir(dir)).filter((f) => /\.csv$/i.test(f)).sort();
   if (files.length === 0) throw datasetError(dir, 'no .csv files (expected RouteLLM mmlu_<subject>.csv)');
   const out: RoutingExample[] = [];
   for (const f of files) out.push(...(await loadRouteLlmCsv(join(dir, f))));

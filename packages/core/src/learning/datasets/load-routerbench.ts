@@ -18,7 +18,7 @@ export async function loadRouterBenchCsv(file: string): Promise<{ models: string
   if (!columns.includes('prompt')) throw datasetError(file, 'missing column "prompt"', 'prompt');
   const models = columns.filter((c) => !c.includes('|') && columns.includes(`${c}${COST_SUFFIX}`)).sort();
   if (models.length < 2) throw datasetError(file, `expected per-model correctness and "<model>${COST_SUFFIX}" columns (found ${models.length} models)`);
-  const b = basename(file, '.csv');
+  const b = basename(file).replace(/\.csv$/i, '');
   const split: Split | undefined = /_train$/.test(b) ? 'train' : /_test$/.test(b) ? 'test' : undefined;
   const fileTask = b.replace(/_(train|test)$/, '');
   const examples = rows.map((r, i): RoutingExample => {
@@ -43,7 +43,7 @@ export async function loadRouterBenchCsv(file: string): Promise<{ models: string
 
 /** A RouterBench folder (every `*.csv` in it) or one file. All files must list the same models. */
 export async function loadRouterBench(path: string, isDir: boolean): Promise<RoutingDataset> {
-  const files = isDir ? (await readdir(path)).filter((f) => f.endsWith('.csv')).sort().map((f) => join(path, f)) : [path];
+  const files = isDir ? (await readdir(path)).filter((f) => /\.csv$/i.test(f)).sort().map((f) => join(path, f)) : [path];
   if (files.length === 0) throw datasetError(path, 'no .csv files');
   let models: string[] | undefined;
   const examples: RoutingExample[] = [];

@@ -31,6 +31,12 @@ export function missingOutcomes(dataset: RoutingDataset): MissingOutcomes | unde
   return { prompts, total: dataset.examples.length, models };
 }
 
+/** The models with missing outcomes and on how many prompts, the first 5 (`"b" on 60, "c" on 60 and 2 more models`). */
+export function missingModels(m: MissingOutcomes): string {
+  const shown = m.models.slice(0, 5).map((x) => `${JSON.stringify(x.model)} on ${x.prompts}`);
+  return `${shown.join(', ')}${m.models.length > 5 ? ` and ${m.models.length - 5} more models` : ''}`;
+}
+
 /**
  * One line saying which models lack outcomes on how many prompts of `dataset` and what that does (the routing
  * metrics score only prompts with every model's outcome), or undefined when nothing is missing.
@@ -38,14 +44,12 @@ export function missingOutcomes(dataset: RoutingDataset): MissingOutcomes | unde
 export function missingOutcomesWarning(dataset: RoutingDataset): string | undefined {
   const m = missingOutcomes(dataset);
   if (!m) return undefined;
-  const shown = m.models.slice(0, 5).map((x) => `${JSON.stringify(x.model)} on ${x.prompts}`);
-  const more = m.models.length > 5 ? ` and ${m.models.length - 5} more models` : '';
   const complete = m.total - m.prompts;
   return (
-    `${m.prompts} of ${m.total} prompts of ${dataset.name} lack the outcome of some model (missing: ${shown.join(', ')}${more}): ` +
+    `${m.prompts} of ${m.total} prompts of ${dataset.name} lack the outcome of some model (missing: ${missingModels(m)}): ` +
     `training learns from the outcomes they have, but validation and evaluation score routing only on prompts with every model's outcome: ` +
     (complete === 0
-      ? 'none has (predictors are compared by the Brier score of their predictions on the known outcomes instead, and an evaluation scores no prompt)'
+      ? 'none has (predictors are compared by the Brier score of their predictions on the known outcomes instead; router eval refuses such data: it has no prompt to score)'
       : `${complete} prompt${complete === 1 ? '' : 's'}`)
   );
 }

@@ -1,4 +1,5 @@
 import { LLMError } from '../../errors/llm-error.js';
+import { missingModels, missingOutcomes } from '../datasets/missing-outcomes.js';
 import { heldOutFolds, unseenTaskFold, type Fold } from '../datasets/split-examples.js';
 import type { RoutingDataset, RoutingExample } from '../datasets/types.js';
 import { featurize } from '../features/feature-pipeline.js';
@@ -8,7 +9,7 @@ import { digestSet } from '../training/prompt-digest.js';
 import type { RouterModel } from '../training/router-model.js';
 import { trainPredictors, type TrainPredictorsOptions } from '../training/train-predictors.js';
 import type { EvaluationReport } from './evaluation-report.js';
-import { evaluatePredictions, type PooledPredictions } from './evaluate-predictions.js';
+import { costCurvesPossible, evaluatePredictions, type PooledPredictions } from './evaluate-predictions.js';
 
 /** Per-fold training options (`EvaluateOptions.foldOptions`). */
 export interface FoldOptions extends Pick<TrainPredictorsOptions, 'augment' | 'multitask'> {
@@ -66,13 +67,17 @@ function holdoutFold(dataset: RoutingDataset, examples: RoutingExample[], task: 
  * Trains every predictor kind on each fold's training prompts and evaluates on its held-out prompts
  * (the test split, k-fold cross-validation, or an unseen task); predictions are pooled over folds. No
  * fold with both training and held-out prompts (every prompt in one split, `holdoutTask` or `tasks`
- * matching nothing) is an `invalid_request` error naming the split or the option.
+ * matching nothing) is an `invalid_request` error naming the split or the option, and so are held-out prompts none
+ * of which has every model's outcome (`checkScorable`), found before any training.
  */
 export function evaluateDataset(dataset: RoutingDataset, options: EvaluateOptions = {}): EvaluationReport {
   const t0 = Date.now();
   const examples = selectTasks(dataset, options.tasks);
   const folds: Fold[] = options.holdoutTask ? [holdoutFold(dataset, examples, options.holdoutTask)] : heldOutFolds(examples, options.folds ?? 5);
   if (folds.every((f) => f.train.length === 0 || f.test.length === 0)) throw noHeldOut(dataset, examples, options.holdoutTask);
+  const protocol = folds.length === 1 ? folds[0]!.name : `${folds.length}-fold cross-validation (by hash of prompt text)`;
+  // Before any training: held-out prompts that cannot be scored make the whole run pointless.
+  checkScorable(dataset, folds.flatMap((f) => (f.train.length === 0 ? [] : f.test)), protocol);
   const M = dataset.models.length;
   const pooled: PooledPredictions = { examples: [], quality: new Map() };
   const validation: EvaluationReport['validation'] = [];
@@ -101,7 +106,6 @@ export function evaluateDataset(dataset: RoutingDataset, options: EvaluateOption
     pooled.examples.push(...fold.test);
   }
   const chosen = [...chosenCount].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'logistic';
-  const protocol = folds.length === 1 ? folds[0]!.name : `${folds.length}-fold cross-validation (by hash of prompt text)`;
   const base = evaluatePredictions(dataset.models, dataset.pair, pooled, chosen);
   const report: EvaluationReport = { data: dataset.name, format: dataset.format, protocol, chosen, validation, seconds: 0, ...base };
   if (folds.some((f) => f.overlapDropped !== undefined)) report.train_overlap_dropped = overlapDropped;
@@ -109,6 +113,26 @@ export function evaluateDataset(dataset: RoutingDataset, options: EvaluateOption
   if (perTask) report.per_task = perTask;
   report.seconds = (Date.now() - t0) / 1000;
   return report;
+}
+
+/**
+ * Refuses held-out prompts none of which has every model's outcome: an `invalid_request` of the data (`param`
+ * `outcomes`; the CLI's usage error naming `--data`, as other refusals of the data's content are). Every routing metric
+ * (APGR and CPT, AIQ and the cost curves, the quality of the model picked) and even the single models' qualities are
+ * computed on prompts with every model's outcome only, the others counted as `dropped`, so such a report would have
+ * no number at all. (Held-out prompts of which some have every outcome are evaluated on those.)
+ */
+function checkScorable(dataset: RoutingDataset, heldOut: RoutingExample[], protocol: string): void {
+  if (heldOut.some((e) => e.quality.every((q) => !Number.isNaN(q)))) return;
+  const missing = missingOutcomes({ ...dataset, examples: heldOut });
+  throw new LLMError({
+    code: 'invalid_request',
+    message:
+      `Routing data ${dataset.name}: none of its ${heldOut.length} held-out prompts has the outcome of every model (held out: ${protocol}${missing ? `; missing: ${missingModels(missing)}` : ''}), ` +
+      `and routing is scored only on prompts with every model's outcome: there is nothing to evaluate. ` +
+      `Give the held-out prompts every model's outcome, or leave out of the data the models they lack`,
+    param: 'outcomes',
+  });
 }
 
 /** Why there is no fold with both training and held-out prompts. */
@@ -126,11 +150,13 @@ export function perTaskResults(dataset: RoutingDataset, pooled: PooledPrediction
   if (tasks.length < 2 || tasks.length > 12) return undefined;
   const rows = pooled.quality.get(chosen);
   if (!rows) return undefined;
+  // Every task scored as the whole report is (cost curves or the quality of the model picked).
+  const costCurves = costCurvesPossible(dataset.pair, pooled);
   return tasks.map((task) => {
     const idx = pooled.examples.flatMap((e, i) => (e.task === task ? [i] : []));
     const sub: PooledPredictions = { examples: idx.map((i) => pooled.examples[i]!), quality: new Map([[chosen, idx.map((i) => rows[i]!)]]) };
     if (pooled.cost) sub.cost = idx.map((i) => pooled.cost![i]!);
-    const r = evaluatePredictions(dataset.models, dataset.pair, sub, chosen);
+    const r = evaluatePredictions(dataset.models, dataset.pair, sub, chosen, costCurves);
     const head = r.predictors[0];
     return {
       task,
@@ -158,7 +184,7 @@ export function perTaskResults(dataset: RoutingDataset, pooled: PooledPrediction
  * would be its training prompts). With `holdoutTask`: that task's test split when it has one; its every
  * prompt when the model was not trained on the task; refused when the model was trained on it and there is
  * no split. The weak and strong model of two-model data are the model's own pair (a test-only file cannot
- * tell them apart).
+ * tell them apart). Prompts none of which has every model's outcome are refused (`checkScorable`).
  */
 export function evaluateModel(dataset: RoutingDataset, model: RouterModel, options: Pick<EvaluateOptions, 'tasks' | 'holdoutTask' | 'embedding'> = {}): EvaluationReport {
   const t0 = Date.now();
@@ -212,6 +238,7 @@ export function evaluateModel(dataset: RoutingDataset, model: RouterModel, optio
       param: 'model',
     });
   }
+  checkScorable(dataset, examples, protocol);
   const kind = model.predictor.kind;
   const rows = examples.map((e) => {
     const p = model.predict(e.prompt, options.embedding?.lookup(e.prompt));

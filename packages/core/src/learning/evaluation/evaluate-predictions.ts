@@ -17,14 +17,33 @@ export interface PooledPredictions {
 
 type Base = Omit<EvaluationReport, 'data' | 'format' | 'protocol' | 'validation' | 'seconds' | 'chosen'>;
 
+/** Whether an example has every model's outcome. */
+const complete = (e: RoutingExample) => e.quality.every((q) => !Number.isNaN(q));
+
+/**
+ * Whether the pooled predictions of many-model data with costs can be scored on cost curves: some held-out prompt has
+ * every model's outcome and every model's cost (the curves use no other). Two-model data has none (it routes by APGR).
+ */
+export function costCurvesPossible(pair: { weak: number; strong: number } | undefined, pooled: PooledPredictions): boolean {
+  return !pair && pooled.cost !== undefined && pooled.examples.some((e) => complete(e) && e.cost !== undefined && e.cost.every((c) => !Number.isNaN(c)));
+}
+
 /**
  * Metrics of every predictor on pooled held-out predictions, with the random and oracle baselines and
  * the single models. Examples with a missing outcome (or cost, for cost curves) are dropped and counted
- * (`dropped`; `dropped_missing_cost` of them for a missing cost only).
+ * (`dropped`; `dropped_missing_cost` of them for a missing cost only). Many-model data with costs is scored on
+ * cost curves when `costCurves` (default: `costCurvesPossible`); else on the quality of the model picked per prompt
+ * (`selection`), and when the data has costs, `missing_cost_no_curves` counts the scored prompts (each lacks a cost).
  */
-export function evaluatePredictions(models: string[], pair: { weak: number; strong: number } | undefined, pooled: PooledPredictions, chosen: PredictorKind): Base {
-  const hasCost = !pair && pooled.cost !== undefined && pooled.examples.some((e) => e.cost);
-  const hasOutcomes = pooled.examples.map((e) => e.quality.every((q) => !Number.isNaN(q)));
+export function evaluatePredictions(
+  models: string[],
+  pair: { weak: number; strong: number } | undefined,
+  pooled: PooledPredictions,
+  chosen: PredictorKind,
+  costCurves = costCurvesPossible(pair, pooled),
+): Base {
+  const hasCost = costCurves && !pair && pooled.cost !== undefined && pooled.examples.some((e) => e.cost);
+  const hasOutcomes = pooled.examples.map(complete);
   const keep = pooled.examples.map((e, i) => hasOutcomes[i]! && (!hasCost || (e.cost?.every((c) => !Number.isNaN(c)) ?? false)));
   const ex = pooled.examples.filter((_, i) => keep[i]);
   const M = models.length;
@@ -96,6 +115,7 @@ export function evaluatePredictions(models: string[], pair: { weak: number; stro
     baselines: { random: resultFor('random', undefined), oracle: resultFor('oracle', undefined) },
   };
   if (pair) base.pair = { weak: models[pair.weak]!, strong: models[pair.strong]! };
+  if (!pair && !hasCost && pooled.cost !== undefined && ex.some((e) => e.cost)) base.missing_cost_no_curves = ex.length;
   const head = predictors.find((p) => p.kind === chosen) ?? predictors[0];
   if (head?.two_model) Object.assign(base, { apgr: head.two_model.apgr, cpt50: head.two_model.cpt50, cpt80: head.two_model.cpt80 });
   if (head?.many_model) {

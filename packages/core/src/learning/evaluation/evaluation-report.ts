@@ -52,6 +52,11 @@ export interface EvaluationReport {
   /** Of `dropped`: those with every outcome but a missing cost (cost curves need every model's cost). */
   dropped_missing_cost?: number;
   /**
+   * Many-model data with costs where no held-out prompt with every outcome has every model's cost: the held-out prompts
+   * scored (each lacks a cost), on the quality of the model picked (`mode` `selection`), with no cost curve.
+   */
+  missing_cost_no_curves?: number;
+  /**
    * Training prompts left out because their normalized text is a held-out prompt's (the same question
    * under another task with --holdout-task, or exported again without a split in partly split data);
    * absent for protocols that cannot have any (k-fold cross-validation by prompt text, the data's own split).

@@ -19,6 +19,7 @@ export function formatReport(r: EvaluationReport): string {
   const missingOutcome = r.dropped - (r.dropped_missing_cost ?? 0);
   const dropped = [missingOutcome ? `${missingOutcome} dropped for missing outcomes` : '', r.dropped_missing_cost ? `${r.dropped_missing_cost} dropped for a missing cost` : ''].filter(Boolean);
   out.push(`${r.data} (${r.format}): ${r.models.length} models, ${r.n_test} held-out prompts (${r.protocol})${dropped.map((d) => `, ${d}`).join('')}`);
+  if (r.missing_cost_no_curves) out.push(`no cost curves: none of the ${r.missing_cost_no_curves} held-out prompts with every model's outcome has every model's cost (give each model's cost_usd on them); scored on the quality of the model picked per prompt`);
   if (r.train_overlap_dropped) out.push(`${r.train_overlap_dropped} training prompts left out: their text is a held-out prompt's`);
   if (r.model_trained_dropped) out.push(`${r.model_trained_dropped} prompts left out: the model trained on them`);
   out.push(`chosen predictor (on validation data): ${r.chosen}\n`);
