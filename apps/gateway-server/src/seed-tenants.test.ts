@@ -8,7 +8,7 @@
  * Two processes starting at once on a fresh database both see a tenant missing: the one whose create
  * conflicts goes on as if it existed.
  */
-import { createStateStores, parseConfig, type StateStores, type TenantStore } from '@llmrr/core';
+import { createStateStores, engineFactory, LLMRouter, parseConfig, type EngineFactory, type StateStores, type TenantStore } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import type { GatewayLogEntry } from '@llmrr/gateway';
 import { createHash } from 'node:crypto';
@@ -292,6 +292,26 @@ describe("a v3 config tenant model's key given as ${VAR}", () => {
       await seedTenants(stores, v3([{ id: 'acme', models: [model] }]), { demo: false, source: 'llmrr.config.yaml', log: (e) => logs.push(e) });
       expect(logs).toHaveLength(1);
     } finally {
+      await stores.close();
+    }
+  });
+
+  // An engine of the server's router's own (`RouterOptions.engineFactories`, not registered with `registerEngine`) that
+  // takes a credential under a name no rule knows declares it (`secretOptions`): the stored copy has it redacted too.
+  it("an option the router's own engine declares secret is stored redacted", async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    const mock = engineFactory('mock')!;
+    const vault: EngineFactory = Object.assign((m: Parameters<EngineFactory>[0], ctx: Parameters<EngineFactory>[1]) => mock({ ...m, options: {} }, ctx), { secretOptions: ['backend.target'] });
+    const config = v3([{ id: 'acme', models: [{ name: 'own', engine: 'vault-seed', options: { backend: { target: SECRET, region: 'eu' } } }] }]);
+    const router = new LLMRouter(config, { engineFactories: { 'vault-seed': vault } });
+    try {
+      expect(engineFactory('vault-seed')).toBeUndefined();
+      await seedTenants(stores, config, { demo: false, source: 'llmrr.config.yaml', log: () => {}, router });
+      const stored = await stores.tenants.getTenant('acme');
+      expect(stored?.models?.map((m) => m.options)).toEqual([{ backend: { target: '[redacted]', region: 'eu' } }]);
+      expect(JSON.stringify(stored)).not.toContain(SECRET);
+    } finally {
+      await router.close();
       await stores.close();
     }
   });

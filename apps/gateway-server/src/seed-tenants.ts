@@ -1,4 +1,4 @@
-import { canonicalJson, LLMError, type RouterConfig, type Tenant, type TenantConfig, type TenantInput, type TenantPatch } from '@llmrr/core';
+import { canonicalJson, LLMError, type LLMRouter, type RouterConfig, type Tenant, type TenantConfig, type TenantInput, type TenantPatch } from '@llmrr/core';
 import { auditValue, checkTenantIdUnused, redactModelSecrets, tenantAuditChanges, type GatewayLogEntry, type GatewayStores } from '@llmrr/gateway';
 
 export const DEMO_TENANT_ID = 'demo';
@@ -8,11 +8,12 @@ export const DEMO_TENANT_ID = 'demo';
  * without their secrets (`apiKey` and `headers` values as `[redacted]`): the router serves a config tenant's models
  * from the config itself, so the stored copy only shows them (admin API), and a key the config takes from the
  * environment (`${VAR}`) never reaches the tenant store. A copy stored with them by an earlier version differs, so
- * the next start writes it over.
+ * the next start writes it over. The options an engine declares secret (`EngineFactory.secretOptions`) are read from
+ * the factory the router builds the model with (`router`: its own `engineFactories` too), as the admin API reads them.
  */
 type ConfiguredFields = Required<Pick<TenantPatch, 'name' | 'tier' | 'preferences' | 'allowedModels' | 'limits' | 'budget' | 'models'>>;
 
-function configured(t: TenantConfig): ConfiguredFields {
+function configured(t: TenantConfig, router: Pick<LLMRouter, 'engineFactory'> | undefined): ConfiguredFields {
   return {
     name: (t.name ?? t.id).trim(),
     tier: t.tier,
@@ -20,7 +21,7 @@ function configured(t: TenantConfig): ConfiguredFields {
     allowedModels: t.allowedModels ?? null,
     limits: t.limits ?? null,
     budget: t.budget ?? null,
-    models: t.models.length > 0 ? redactModelSecrets(t.models) : null,
+    models: t.models.length > 0 ? redactModelSecrets(t.models, router ? (kind) => router.engineFactory(kind) : undefined) : null,
   };
 }
 
@@ -68,15 +69,21 @@ async function existingOrCreate(stores: SeedStores, input: TenantInput & { id: s
  * config does not list: one removed from the config stays in the store (delete it through the admin API; served
  * from the stored copy, whose `[redacted]` secrets the gateway never sends: `TenantModelSync` logs the fields to set). A
  * config tenant deleted through the admin API is not created again: its id is retired (a warning says so;
- * rename or remove the config entry). In demo mode the demo tenant is created when missing.
+ * rename or remove the config entry). In demo mode the demo tenant is created when missing. `options.router` is the
+ * router that serves the config (its engine factories say which options of a model are secret); without it, the
+ * engines registered with core's `registerEngine`.
  */
-export async function seedTenants(stores: SeedStores, config: RouterConfig, options: { demo: boolean; source: string; log: (entry: GatewayLogEntry) => void }): Promise<void> {
+export async function seedTenants(
+  stores: SeedStores,
+  config: RouterConfig,
+  options: { demo: boolean; source: string; log: (entry: GatewayLogEntry) => void; router?: Pick<LLMRouter, 'engineFactory'> },
+): Promise<void> {
   const audit = (action: string, id: string, details: Record<string, unknown>) => stores.audit.append({ actor: 'config-file', action, target: id, details: { source: options.source, ...details } });
   const retired = (id: string) =>
     options.log({ level: 'warn', message: `tenant "${id}" (${options.source}) is not created: the id belonged to a deleted tenant and is retired (its usage records and budget spend stay under it); rename or remove the tenant in the config` });
   if (config.version === 3) {
     for (const t of config.tenants) {
-      const want = configured(t);
+      const want = configured(t, options.router);
       const tenant = await existingOrCreate(stores, {
         id: t.id,
         name: want.name,

@@ -80,7 +80,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
     router.checkTenantStrategies();
     // Off by default: OpenTelemetry code is imported only when tracing is on.
     if (settings.otel) tracing = await (await import('./tracing.js')).startTracing(router, settings.otel, log);
-    await seedTenants(stores, config, { demo: settings.demo, source, log });
+    await seedTenants(stores, config, { demo: settings.demo, source, log, router });
     const gateway = createGateway({
       router,
       stores,

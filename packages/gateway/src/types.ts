@@ -3,6 +3,7 @@ import type {
   Cost,
   DeploymentCircuitInfo,
   DeploymentInfo,
+  EngineFactory,
   FailedAttemptSpend,
   RouterEmbedOptions,
   Usage,
@@ -100,10 +101,16 @@ export interface GatewayRouter {
   circuits?(): readonly DeploymentCircuitInfo[];
   /**
    * The factory the router builds an engine kind with (optional; core's `LLMRouter.engineFactory`: its own
-   * `engineFactories` over those registered with `registerEngine`). The admin API shows the options its
-   * `secretOptions` declares as `[redacted]` in a tenant's own models; without it, those of the registered engines.
+   * `engineFactories` over those registered with `registerEngine`). The admin API accepts a tenant's own model of
+   * a kind it has, checks the model with it, and shows the options its `secretOptions` declares as `[redacted]`;
+   * without it, the registered engines'.
    */
-  engineFactory?(kind: string): { readonly secretOptions?: readonly string[] | undefined } | undefined;
+  engineFactory?(kind: string): EngineFactory | undefined;
+  /**
+   * The engine kinds the router can build (optional; core's `LLMRouter.engineKinds`), named by the admin API's 400
+   * for a tenant model of another kind; without it, the registered engines'.
+   */
+  engineKinds?(): readonly string[];
   /** Subscribes to router events; returns the unsubscribe function. Optional: metrics for retries and fallbacks need it. */
   on?<E extends RouterEventName>(event: E, listener: (payload: RouterEvents[E]) => void): () => void;
 }

@@ -47,6 +47,11 @@ export function registeredEngines(): string[] {
   return [...factories.keys()].sort();
 }
 
+/** Names of the engine kinds a router with its own factories `extra` can build (its own and the registered ones), sorted. */
+export function knownEngines(extra?: Readonly<Record<string, EngineFactory>>): string[] {
+  return extra ? [...new Set([...factories.keys(), ...Object.keys(extra)])].sort() : registeredEngines();
+}
+
 /** The factory for an engine kind, looking in `extra` (per-router factories) first. */
 export function engineFactory(name: string, extra?: Readonly<Record<string, EngineFactory>>): EngineFactory | undefined {
   return (extra && Object.hasOwn(extra, name) ? extra[name] : undefined) ?? factories.get(name);
@@ -56,7 +61,7 @@ export function engineFactory(name: string, extra?: Readonly<Record<string, Engi
 export function assertEngineKnown(model: Pick<ModelConfig, 'name' | 'engine'>, extra?: Readonly<Record<string, EngineFactory>>): EngineFactory {
   const factory = engineFactory(model.engine, extra);
   if (factory) return factory;
-  const known = [...new Set([...registeredEngines(), ...Object.keys(extra ?? {})])].sort();
+  const known = knownEngines(extra);
   throw new LLMError({
     code: 'config_invalid',
     message: `Model "${model.name}" uses engine "${model.engine}", which is not registered (registered: ${known.join(', ') || 'none'}). Register it with registerEngine("${model.engine}", factory).`,

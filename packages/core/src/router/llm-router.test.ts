@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RouterConfigInput } from '../config/schema.js';
 import { MockEngine, type MockEngineOptions } from '../engines/mock/mock-engine.js';
+import type { EngineFactory } from '../engines/types.js';
 import { LLMError } from '../errors/llm-error.js';
 import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngine, StreamPart } from '../spec/index.js';
 import { LLMRouter } from './llm-router.js';
@@ -209,6 +210,22 @@ describe('LLMRouter: config', () => {
     const err = await rejection(router.generate('x', { strategy: 'none' }));
     expect(err.code).toBe('no_deployment');
     expect(err.message).toContain('strategy "none" ranked no candidate');
+  });
+});
+
+describe('LLMRouter: engine kinds', () => {
+  it('engineFactory and engineKinds: its own factories (over the registered ones) and the registered kinds', async () => {
+    const own: EngineFactory = (m) => new MockEngine({ modelId: m.name, reply: 'own' });
+    const router = new LLMRouter({ models: [{ name: 'a', engine: 'mock' }] }, { engineFactories: { 'house-kind': own, mock: own } });
+    try {
+      expect({ house: router.engineFactory('house-kind'), mock: router.engineFactory('mock'), none: router.engineFactory('warp-drive') }).toEqual({ house: own, mock: own, none: undefined });
+      expect(router.engineKinds()).toEqual(['anthropic', 'gemini', 'gguf', 'house-kind', 'mock', 'onnx', 'openai-compatible']);
+      const plain = new LLMRouter({ models: [{ name: 'a', engine: 'mock' }] });
+      expect(plain.engineKinds()).toEqual(['anthropic', 'gemini', 'gguf', 'mock', 'onnx', 'openai-compatible']);
+      await plain.close();
+    } finally {
+      await router.close();
+    }
   });
 });
 

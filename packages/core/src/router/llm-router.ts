@@ -4,7 +4,7 @@ import { guardSpend, hitSpend, withGuardCost } from '../semantic-cache/guard-spe
 import { checkSemanticEmbedder, SEMANTIC_GUARD_METADATA_KEY, SemanticCacheHook } from '../semantic-cache/semantic-cache-hook.js';
 import { ModelConfigSchema, type Capability, type ModelConfig, type RouterConfig, type RouterConfigInput, type TenantConfig, type TenantConfigInput } from '../config/schema.js';
 import { formatPath, parseConfig } from '../config/validate.js';
-import { assertEngineKnown, checkEngineConfig, engineFactory } from '../engines/registry.js';
+import { assertEngineKnown, checkEngineConfig, engineFactory, knownEngines } from '../engines/registry.js';
 import { defaultEngineContext, namedEnvContext, type EngineContext, type EngineFactory } from '../engines/types.js';
 import { LLMError } from '../errors/llm-error.js';
 import { toLLMError } from '../errors/to-llm-error.js';
@@ -1024,6 +1024,14 @@ export class LLMRouter {
    */
   engineFactory(kind: string): EngineFactory | undefined {
     return engineFactory(kind, this.options.engineFactories);
+  }
+
+  /**
+   * The engine kinds the router can build (`engineFactory`): its own (`RouterOptions.engineFactories`) and those
+   * registered with `registerEngine`, sorted. The gateway's admin API names them when it refuses a tenant model's kind.
+   */
+  engineKinds(): string[] {
+    return knownEngines(this.options.engineFactories);
   }
 
   /**

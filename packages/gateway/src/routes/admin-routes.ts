@@ -153,7 +153,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s, audit) => {
       const input = validateBody(AdminTenantCreateSchema, await body(c));
       rejectRedacted(input.models, factories);
-      checkTenantModels(input.models, deps.router.modelFilesDir);
+      checkTenantModels(input.models, deps.router);
       checkCascadeNames(input.models);
       checkStrategy(input.preferences?.strategy);
       checkClientStrategies(input.preferences?.clientStrategies);
@@ -181,7 +181,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const id = c.req.param('id')!;
       const patch = validateBody(AdminTenantPatchSchema, await body(c));
       rejectRedacted(patch.models, factories);
-      checkTenantModels(patch.models ?? undefined, deps.router.modelFilesDir);
+      checkTenantModels(patch.models ?? undefined, deps.router);
       checkCascadeNames(patch.models);
       checkStrategy(patch.preferences?.strategy);
       checkClientStrategies(patch.preferences?.clientStrategies);

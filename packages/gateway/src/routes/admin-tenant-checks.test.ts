@@ -3,10 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { engineFactory, registerEngine, unregisterEngine, type EngineFactory } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { adminApi, createAdminHarness, TEST_ADMIN_KEY } from '../test-support/admin-api.js';
 import { expectGatewayError } from '../test-support/expect-error.js';
 import { mockModel, post, type Harness } from '../test-support/harness.js';
+import { send } from '../test-support/raw-http.js';
+import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 
 /**
  * Ledger rows and budget spend are keyed by the tenant id, and ledger rows are never rewritten. So a deleted
@@ -575,5 +578,55 @@ describe("a tenant's own model's apiKey and header values in the admin API", () 
     const { secret } = (await (await admin('POST', '/admin/tenants/acme/keys', { name: 'k' })).json()) as { secret: string };
     await post(h.gateway, '/v1/chat/completions', { model: 'own', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
     expect(wire.requests.map((r) => [r.headers.authorization ?? null, r.headers['x-upstream-token'] ?? null])).toEqual([[null, null]]);
+  });
+});
+
+/**
+ * A router built with engines of its own (core's `RouterOptions.engineFactories`, not registered with `registerEngine`)
+ * builds a tenant's own model of such a kind: the admin API takes it (it looks the kind up through the router,
+ * `GatewayRouter.engineFactory`), and a kind the router cannot build is a 400 naming every kind it can, its own too
+ * (`GatewayRouter.engineKinds`). (Found in review: such a model was refused with a 400 "Unknown engine" listing the
+ * registered kinds only.)
+ */
+describe("a tenant's own model of an engine kind of the router's own engineFactories", () => {
+  let gw: SdkGateway;
+  const ADMIN = { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' };
+  const admin = (method: string, path: string, body?: unknown) => send(gw.url, method, path, body === undefined ? undefined : JSON.stringify(body), ADMIN);
+  /** The router's own kind: the mock engine answering with a text only it gives, and the models it was asked to build. */
+  const built: string[] = [];
+  const own: EngineFactory = (m, ctx) => {
+    built.push(m.name);
+    return engineFactory('mock')!({ ...m, options: { reply: `answered by the router's own engine for ${m.name}` } }, ctx);
+  };
+
+  beforeAll(async () => {
+    gw = await servedGateway({ models: [mockModel('mock')], routerOptions: { env: {}, engineFactories: { 'house-engine': own } }, gateway: { auth: { adminKey: TEST_ADMIN_KEY } } });
+  }, 30_000);
+  afterAll(() => gw?.close());
+
+  it('POST and PATCH take it (201, 200), and a call on it reaches that engine', async () => {
+    expect(engineFactory('house-engine')).toBeUndefined();
+    const created = await admin('POST', '/admin/tenants', { id: 'beta', name: 'Beta', models: [{ name: 'house', engine: 'house-engine' }] });
+    expect(created.status, created.body).toBe(201);
+    const key = await admin('POST', '/admin/tenants/beta/keys', { name: 'k' });
+    expect(key.status, key.body).toBe(201);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: (JSON.parse(key.body) as { secret: string }).secret, maxRetries: 0 });
+    const answer = await client.chat.completions.create({ model: 'house', messages: [{ role: 'user', content: 'hi' }] });
+    expect({ model: answer.model, content: answer.choices[0]?.message.content }).toEqual({ model: 'house', content: "answered by the router's own engine for house" });
+    const patched = await admin('PATCH', '/admin/tenants/acme', { models: [{ name: 'house-2', engine: 'house-engine' }] });
+    expect(patched.status, patched.body).toBe(200);
+    const second = await gw.openai().chat.completions.create({ model: 'house-2', messages: [{ role: 'user', content: 'hi' }] });
+    expect(second.choices[0]?.message.content).toBe("answered by the router's own engine for house-2");
+    expect(built).toContain('house-2');
+  });
+
+  it('a kind the router cannot build is a 400 naming the known kinds, the router\'s own among them, through POST and PATCH', async () => {
+    const known = 'anthropic, gemini, gguf, house-engine, mock, onnx, openai-compatible';
+    const posted = await admin('POST', '/admin/tenants', { id: 'gamma', name: 'Gamma', models: [{ name: 'x', engine: 'house-engin' }] });
+    const error = expectGatewayError(posted, { status: 400, code: 'invalid_request', param: 'models.0.engine' }, 'POST');
+    expect(error.message).toBe(`Unknown engine "house-engin" for model "x" (known: ${known})`);
+    expect((await admin('GET', '/admin/tenants/gamma')).status).toBe(404);
+    const patched = await admin('PATCH', '/admin/tenants/acme', { models: [{ name: 'ok', engine: 'house-engine' }, { name: 'y', engine: 'nope' }] });
+    expect(expectGatewayError(patched, { status: 400, code: 'invalid_request', param: 'models.1.engine' }, 'PATCH').message).toBe(`Unknown engine "nope" for model "y" (known: ${known})`);
   });
 });

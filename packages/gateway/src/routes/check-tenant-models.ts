@@ -3,14 +3,16 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { AUTO_MODELS } from '../calls/resolve-model.js';
 import { modelNameProblem } from '../schemas/model-name.js';
+import type { GatewayRouter } from '../types.js';
 
 /**
  * Checks a tenant's own models before they are stored: names unique within the tenant, and an engine
- * kind the gateway can build (the built-in ones and those added with core's `registerEngine`), and a name
+ * kind the router can build (`GatewayRouter.engineFactory`: core's router's own `engineFactories` over the built-in
+ * ones and those added with core's `registerEngine`; the latter alone for a router without it), and a name
  * and alias that requests can carry (`isModelName`: at most 256 characters, no control characters) and that are not
  * the routing names the gateway reserves (`auto`, `llmrr/auto`: `AUTO_MODELS`), and
- * settings the engine takes: the engine's factory is run once, as the router runs it on the model's first
- * request (it checks `options`, `path`, ...), with a fetch that refuses every call; the built-in factories
+ * settings the engine takes: the kind's factory (the one the router builds it with) is run once, as the router runs it
+ * on the model's first request (it checks `options`, `path`, ...), with a fetch that refuses every call; the built-in factories
  * load no weights and open no connection when they build an engine. Bad input is a 400 naming the field
  * (`models.1.engine`, `models.0.options.apiKey`), never a model that silently fails to load later.
  *
@@ -22,8 +24,9 @@ import { modelNameProblem } from '../schemas/model-name.js';
  * not sent to the server's `AZURE_OPENAI_ENDPOINT`), and a model whose provider needs a key and that has neither
  * `apiKey` nor `apiKeyEnv` is refused naming `models.<i>.apiKey` (it could never be called).
  */
-export function checkTenantModels(models: readonly ModelConfig[] | undefined, modelFilesDir?: string): void {
+export function checkTenantModels(models: readonly ModelConfig[] | undefined, router: Pick<GatewayRouter, 'modelFilesDir' | 'engineFactory' | 'engineKinds'> = {}): void {
   if (!models) return;
+  const factoryOf = (kind: string): EngineFactory | undefined => (router.engineFactory ? router.engineFactory(kind) : engineFactory(kind));
   const names = new Set<string>();
   models.forEach((m, i) => {
     for (const field of ['name', 'alias'] as const) {
@@ -44,17 +47,17 @@ export function checkTenantModels(models: readonly ModelConfig[] | undefined, mo
       throw new LLMError({ code: 'invalid_request', message: `Duplicate model name "${m.name}" in models`, param: `models.${i}.name` });
     }
     names.add(m.name);
-    if (!engineFactory(m.engine)) {
+    const factory = factoryOf(m.engine);
+    if (typeof factory !== 'function') {
       throw new LLMError({
         code: 'invalid_request',
-        message: `Unknown engine "${m.engine}" for model "${m.name}" (known: ${registeredEngines().join(', ')})`,
+        message: `Unknown engine "${m.engine}" for model "${m.name}" (known: ${(router.engineKinds?.() ?? registeredEngines()).join(', ')})`,
         param: `models.${i}.engine`,
       });
     }
     checkOwnOptions(m, i);
-    const factory = engineFactory(m.engine)!;
     checkEngineSettings(factory, m, i);
-    checkModelFile(m, i, modelFilesDir);
+    checkModelFile(m, i, router.modelFilesDir);
     if (!m.apiKey && m.apiKeyEnv === undefined && factory.needsApiKey?.(m) === true) {
       throw new LLMError({
         code: 'invalid_request',
