@@ -130,11 +130,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   // The process's auth-failure auditor of this audit log (core's, one per log): the counts its timer writes at the end
   // of a window belong to no request, so their failed write is logged without a request id (`auditAuthFailure`).
   if (deps.stores) authFailureAuditFor(deps.stores.audit, {}, (e) => errorLog('audit append failed (auth.failure counts of an ended window)', e));
-  const generateId = options.generateId ?? defaultRequestId;
+  // A failing cache store, or a semantic cache that cannot be built, costs calls their hits: the log says so (with a
+  // router shared by gateways, each logs the failures of the request ids it issued: it remembers them then).
+  const cacheErrorLog = logCacheErrors(options.router, logFn, now);
+  const generateId = cacheErrorLog.ids(options.generateId ?? defaultRequestId);
   // Prefetches of the router's predictive cache are spent on a tenant's behalf: ledger, budget and metrics see them.
   const prefetchMetering = meterPrefetches(options.router, options.stores, metrics, deps.log, now);
-  // A failing cache store, or a semantic cache that cannot be built, costs calls their hits: the log says so.
-  const stopCacheErrorLog = logCacheErrors(options.router, logFn, now);
   // Shared mode: a tenant deleted through any process is forgotten here too (its own models, its learning).
   const deletions = listenForDeletions(options, tenantModels, errorLog);
 
@@ -197,7 +198,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         logFn({ level: 'warn', message: `closing with ${calls.size} call(s) in flight not settled after ${settleTimeoutMs} ms (their ledger rows, concurrency places and budget reservations may be lost)` });
       }
       metrics?.close();
-      stopCacheErrorLog();
+      cacheErrorLog.close();
       await renewals?.close();
       await prefetchMetering.close();
       // Not waited for: a subscription still connecting (Redis down) ends with the stores' connection.

@@ -61,7 +61,7 @@ describe('the CLI router and relative model paths', () => {
 });
 
 describe("the CLI router's warn option", () => {
-  it('what the router reports outside a call goes to stderr, prefixed "llmrr: warning:", not to console.warn', async () => {
+  it('what the router reports outside a call goes to stderr, prefixed "llmrr <command>: warning:" as every CLI warning, not to console.warn', async () => {
     const consoleWarn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     try {
       // strongShare without a router model cannot be applied: intelligent warns once (per log) and routes on.
@@ -74,7 +74,7 @@ describe("the CLI router's warn option", () => {
       });
       const r = await runCli(['route', 'hello'], { cwd: t.dir, env: { LLM_ROUTER_CONFIG_JSON: config } });
       expect(r.code).toBe(0);
-      expect(r.stderr).toBe('llmrr: warning: intelligent: strongShare 0.3 not applied (no router model to calibrate lambda on): lambda 0\n');
+      expect(r.stderr).toBe('llmrr route: warning: intelligent: strongShare 0.3 not applied (no router model to calibrate lambda on): lambda 0\n');
       expect(consoleWarn).not.toHaveBeenCalled();
     } finally {
       consoleWarn.mockRestore();

@@ -13,6 +13,8 @@ export interface OpenRouterOptions {
   model?: string | undefined;
   /** `-s/--strategy`: must name a registered strategy. */
   strategy?: string | undefined;
+  /** The command (`route`, `chat`, `models`): its warnings on stderr read `llmrr <command>: warning: ...`. */
+  command: string;
 }
 
 export interface OpenedRouter {
@@ -24,17 +26,24 @@ export interface OpenedRouter {
  * The router over a loaded config, as every command builds it: the CLI's environment, and model paths
  * resolved against the CLI's working directory (a relative `modelsDir`, e.g. from `LLM_ROUTER_CONFIG_JSON`,
  * is relative to it; the loader already made a file config's `modelsDir` absolute). Nothing is called.
- * What the router's parts report outside a call (its `warn` option) goes to the CLI's stderr (`cliWarn`).
+ * What the router's parts report outside a call (its `warn` option) goes to the CLI's stderr (`cliWarn`), as a
+ * warning of `command`.
  */
-export function createCliRouter(ctx: Pick<CliContext, 'env' | 'cwd'> & Partial<Pick<CliContext, 'stderr'>>, config: CliConfig): LLMRouter {
-  return new LLMRouter(config.config, { env: ctx.env, baseDir: ctx.cwd, ...(ctx.stderr ? { warn: cliWarn(ctx.stderr) } : {}) });
+export function createCliRouter(ctx: Pick<CliContext, 'env' | 'cwd'> & Partial<Pick<CliContext, 'stderr'>>, config: CliConfig, command?: string): LLMRouter {
+  return new LLMRouter(config.config, { env: ctx.env, baseDir: ctx.cwd, ...(ctx.stderr ? { warn: cliWarn(ctx.stderr, command) } : {}) });
 }
 
-/** The router's `warn` for the CLI: one line on stderr, `llmrr: warning: <message>` (core's `[llmrr] ` tag dropped). */
-export function cliWarn(stderr: CliContext['stderr']): (message: string) => void {
-  return (message) => {
-    stderr.write(`llmrr: warning: ${message.startsWith('[llmrr] ') ? message.slice('[llmrr] '.length) : message}\n`);
-  };
+/**
+ * One warning line on stderr, as every command writes them: `llmrr <command>: warning: <message>` (`llmrr: warning:`
+ * without a command; core's `[llmrr] ` tag dropped).
+ */
+export function cliWarning(stderr: CliContext['stderr'], command: string | undefined, message: string): void {
+  stderr.write(`llmrr${command ? ` ${command}` : ''}: warning: ${message.startsWith('[llmrr] ') ? message.slice('[llmrr] '.length) : message}\n`);
+}
+
+/** The router's `warn` for the CLI: `cliWarning` lines of `command` on stderr. */
+export function cliWarn(stderr: CliContext['stderr'], command?: string): (message: string) => void {
+  return (message) => cliWarning(stderr, command, message);
 }
 
 /**
@@ -77,11 +86,11 @@ export async function openRouter(ctx: CliContext, options: OpenRouterOptions): P
   // naming the file, as the gateway server does (the demo config lists stories260K from the shared directory).
   const { config: usable, missing } = disableMissingLocalModels(loaded.config, ctx.cwd);
   const config: CliConfig = missing.length ? { ...loaded, config: usable } : loaded;
-  const router = createCliRouter(ctx, config);
+  const router = createCliRouter(ctx, config, options.command);
   try {
     if (options.model !== undefined) checkModelFlag(options.model, cliModels(router, config), missing);
-    for (const m of missing) ctx.stderr.write(`warning: ${missingModelWarning(m, loaded.file ?? loaded.source)}\n`);
-    for (const w of loaded.warnings) ctx.stderr.write(`warning: ${issueText(w)}\n`);
+    for (const m of missing) cliWarning(ctx.stderr, options.command, missingModelWarning(m, loaded.file ?? loaded.source));
+    for (const w of loaded.warnings) cliWarning(ctx.stderr, options.command, issueText(w));
     if (options.strategy !== undefined && !router.strategyNames().includes(options.strategy)) {
       throw new CliUsageError(`unknown strategy "${options.strategy}" for -s/--strategy (known: ${router.strategyNames().join(', ')})`, '--strategy');
     }

@@ -152,6 +152,8 @@ describe('LLMRouter with cache.semantic', () => {
     expect(errors.length).toBeGreaterThanOrEqual(1);
     expect(errors[0]).toMatchObject({ kind: 'semantic', error: { code: 'engine_unavailable' } });
     expect(errors[0]?.error.message).toContain(`127.0.0.1:${port}`);
+    // Reported with the id of the call whose lookup built the cache (README: the request id when a call met it).
+    expect(errors[0]?.requestId).toBe(a.requestId);
   });
 
   it('tells options.warn (not console.warn) what its SQLite store reports once: the rows cut at open to fit maxEntries', async () => {

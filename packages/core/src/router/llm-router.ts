@@ -15,6 +15,7 @@ import { loadPriceTableFromEnv, PRICES_FILE_ENV } from '../pricing/load-price-ta
 import type { PriceTable } from '../pricing/types.js';
 import type { ChatMessage, GenerateRequest, GenerateResult, LanguageEngine, Usage } from '../spec/index.js';
 import { sleep as defaultSleep } from '../util/abort.js';
+import { safeWarn } from '../util/safe-warn.js';
 import { cacheMembers, memberScopeName } from './cache-members.js';
 import { callRetries, checkCallOptions } from './call-options.js';
 import { matchesName } from './candidates.js';
@@ -219,9 +220,14 @@ export class LLMRouter {
   private readonly cascadeAnswers = new Map<string, string>();
   /** `routing.promptCacheAffinity`: marked or keyed requests prefer the deployment that served their prefix. */
   private readonly affinity: PromptCacheAffinity;
+  /** `RouterOptions.warn`, made safe to call (a log that throws or rejects fails nothing), for every part of the router. */
+  private readonly warn: ((message: string) => void) | undefined;
+  /** Leaves the shared circuit store the router joined (`CircuitStateStore.join`), at close. */
+  private leaveCircuitStore: (() => void) | undefined;
 
   constructor(config: RouterConfigInput | RouterConfig, private readonly options: RouterOptions = {}) {
     this.config = parseConfig(config, 'router config');
+    this.warn = options.warn === undefined ? undefined : safeWarn(options.warn);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.generateId = options.generateId ?? defaultGenerateId;
@@ -278,21 +284,23 @@ export class LLMRouter {
           ...(o?.signal ? { signal: o.signal } : {}),
           metadata: { [SEMANTIC_GUARD_METADATA_KEY]: o?.requestId ?? true, ...(o?.tenant !== undefined ? { tenant: o.tenant } : {}) },
         } as InternalCallOptions),
-      onError: (error) => this.cacheError('semantic', error, undefined),
+      onError: (error, requestId) => this.cacheError('semantic', error, requestId),
       ...(options.now ? { now: options.now } : {}),
       ...(baseDir !== undefined ? { baseDir } : {}),
-      ...(options.warn ? { warn: options.warn } : {}),
+      ...(this.warn ? { warn: this.warn } : {}),
     });
     this.cacheEnabled = this.config.cache.exact.enabled || this.semantic.enabled;
     this.affinity = new PromptCacheAffinity(this.config.routing.promptCacheAffinity, { store: options.promptCacheAffinityStore, now: options.now });
     // A failing affinity store or hash is a miss, never a failed call: reported like a cache's failures.
-    this.affinity.onError = (error) => this.cacheError('affinity', error, undefined);
+    this.affinity.onError = (error, requestId) => this.cacheError('affinity', error, requestId);
     this.prefetch = RouterPrefetch.fromRouter(this, {
       embedder: async () => (await this.semantic.cache())?.embedder,
       probe: (request, o) => this.probeCache(request, o),
       ...(options.now ? { now: options.now } : {}),
     });
     if (options.priceTable === undefined && this.engineContext.env[PRICES_FILE_ENV]?.trim()) this.loadPrices();
+    // Last (nothing after it throws): what a shared circuit store reports outside any circuit reaches this router's log.
+    this.leaveCircuitStore = options.circuitStore?.join?.(this.warn);
   }
 
   /**
@@ -580,7 +588,7 @@ export class LLMRouter {
         throw e;
       }
       won.lease.succeed(result.usage.totalTokens);
-      if (route.affinity) this.affinity.remember(route.affinity, won.deployment.modelId, won.deployment.name);
+      if (route.affinity) this.affinity.remember(route.affinity, won.deployment.modelId, won.deployment.name, call.requestId);
       if (call.cacheWrite) await this.cacheStore(call, result);
       this.end(call, result, undefined);
       return result;
@@ -656,7 +664,7 @@ export class LLMRouter {
       build: (d, result, plan, route, ttftMs) => this.buildResult(call, d, result, plan, route, ttftMs),
       store: (result) => this.cacheStore(call, result),
       primed: (d, route) => {
-        if (route.affinity) this.affinity.remember(route.affinity, d.modelId, d.name);
+        if (route.affinity) this.affinity.remember(route.affinity, d.modelId, d.name, call.requestId);
       },
       end: (result, error) => this.end(call, result, error),
       beforeAttemptAfterSpend: options.beforeAttemptAfterSpend,
@@ -1146,6 +1154,8 @@ export class LLMRouter {
 
   private async shutDown(): Promise<void> {
     this.closed = true;
+    this.leaveCircuitStore?.();
+    this.leaveCircuitStore = undefined;
     // A call linked already aborts now; one still before its plan gets an aborted link (`executionPlan`).
     for (const call of this.inFlight) call.link?.abort(closedError());
     await this.prefetch?.close();
@@ -1255,7 +1265,7 @@ export class LLMRouter {
       now: this.now,
       priceTable: this.priceTable,
       circuitStore: this.options.circuitStore,
-      warn: this.options.warn,
+      warn: this.warn,
       tenant,
       incarnation,
       ...(unsetSecrets?.length ? { unsetSecrets: unsetSecrets.join('\n') } : {}),
@@ -1405,14 +1415,14 @@ export class LLMRouter {
       explain,
       embed,
       estimatedInputTokens,
-      warn: this.options.warn,
+      warn: this.warn,
     };
     if (preview) input.preview = true;
     if (internal || (options as InternalCallOptions)[UNRATED_CALL] === true) input.internal = true;
     // Prompt-cache affinity (embeddings have no prompt cache): planRoute asks only under a spreading strategy with
     // several deployments of one model; then a request without marks or key costs one scan.
     if (embed === undefined && !internal && this.affinity.enabled) {
-      input.affinity = (models, remember) => this.affinity.lookup(request, options.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined), options.model, models, remember);
+      input.affinity = (models, remember) => this.affinity.lookup(request, options.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined), options.model, models, remember, requestId);
     }
     return planRoute(input);
   }
@@ -1699,7 +1709,7 @@ export class LLMRouter {
       this.config.cache.exact.enabled || call.options.cache !== undefined
         ? this.cache.store(call.request, scope, result, { erased: this.#isErased }).catch((e: unknown) => this.cacheError('exact', e, call.requestId))
         : undefined;
-    if (this.semantic.enabled) await this.semantic.store(call.request, scope, result, this.#isErased); // never throws
+    if (this.semantic.enabled) await this.semantic.store(call.request, scope, result, this.#isErased, call.requestId); // never throws
     await exact;
   }
 }

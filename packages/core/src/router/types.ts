@@ -682,7 +682,11 @@ export interface RouterEvents {
   circuit: { deployment: string; tenant?: string; from: 'closed' | 'open' | 'half-open'; to: 'closed' | 'open' | 'half-open' };
   /** `score`: the similarity of a semantic hit. */
   'cache:hit': { requestId: string; kind: 'exact' | 'semantic'; deployment: string; score?: number };
-  /** A cache that cannot be built (bad store URL) or a lookup/store that failed: the call went on uncached. `affinity`: a prompt-cache affinity store or hashing failure (the call routed without affinity). */
+  /**
+   * A cache that cannot be built (bad store URL) or a lookup/store that failed: the call went on uncached. `affinity`: a
+   * prompt-cache affinity store or hashing failure (the call routed without affinity). `requestId`: the call that met
+   * it (for a semantic cache that cannot be built, the call whose lookup built it); absent for a prefetch's probe.
+   */
   'cache:error': { kind: 'exact' | 'semantic' | 'affinity'; error: LLMError; requestId?: string };
   hedge: { requestId: string; deployment: string };
 }

@@ -32,8 +32,11 @@ export interface SemanticCacheHookDeps {
    * `finishReason` is `stop`).
    */
   generateWith?: (deployment: string, request: GenerateRequest, options?: GuardCallOptions) => ReturnType<GuardGenerate>;
-  /** Told when the cache cannot be built (bad store URL...) or a lookup/store fails; the call goes on uncached. */
-  onError?: (error: LLMError) => void;
+  /**
+   * Told when the cache cannot be built (bad store URL...) or a lookup/store fails; the call goes on uncached.
+   * `requestId`: the call that met it (for a build, the call whose lookup started it), when known.
+   */
+  onError?: (error: LLMError, requestId?: string) => void;
   now?: () => number;
   baseDir?: string;
   /** Told what the store reports once (`CreateSemanticCacheOptions.warn`). Default: `console.warn`. */
@@ -111,11 +114,14 @@ export class SemanticCacheHook {
     if (deps.cache) this.#cache = Promise.resolve(deps.cache);
   }
 
-  /** The cache, built on first call (undefined when disabled or when it could not be built). */
-  cache(): Promise<SemanticCache | undefined> {
+  /**
+   * The cache, built on first call (undefined when disabled or when it could not be built; a failed build is reported
+   * once, with the `requestId` of the call that started it).
+   */
+  cache(requestId?: string): Promise<SemanticCache | undefined> {
     if (!this.enabled) return Promise.resolve(undefined);
     this.#cache ??= this.#build().catch((e: unknown) => {
-      this.deps.onError?.(toLLMError(e));
+      this.deps.onError?.(toLLMError(e), requestId);
       return undefined;
     });
     return this.#cache;
@@ -148,13 +154,13 @@ export class SemanticCacheHook {
    * without a guard call (`SemanticLookupOptions.noGuard`).
    */
   async lookup(request: GenerateRequest, scope: CacheScope, signal?: AbortSignal, requestId?: string, spent?: SemanticLookupSpend, noGuard?: boolean): Promise<SemanticHit | undefined> {
-    const cache = await this.cache();
+    const cache = await this.cache(requestId);
     if (!cache) return undefined;
     try {
       return await cache.lookup(request, scope, { ...(signal ? { signal } : {}), ...(requestId !== undefined ? { requestId } : {}), ...(spent ? { spent } : {}), ...(noGuard ? { noGuard } : {}) });
     } catch (e) {
       // A lookup the caller aborted (its embedding stopped with it) is no failure of the cache.
-      if (!signal?.aborted) this.deps.onError?.(toLLMError(e));
+      if (!signal?.aborted) this.deps.onError?.(toLLMError(e), requestId);
       return undefined;
     }
   }
@@ -171,14 +177,14 @@ export class SemanticCacheHook {
     }
   }
 
-  /** `erased` says whether a tenant's answers were erased (`SemanticStoreCallOptions.erased`). */
-  async store(request: GenerateRequest, scope: CacheScope, answer: Omit<CachedAnswer, 'createdAt'>, erased?: (tenant: string) => boolean): Promise<boolean> {
-    const cache = await this.cache();
+  /** `erased` says whether a tenant's answers were erased (`SemanticStoreCallOptions.erased`); `requestId`: the call's. */
+  async store(request: GenerateRequest, scope: CacheScope, answer: Omit<CachedAnswer, 'createdAt'>, erased?: (tenant: string) => boolean, requestId?: string): Promise<boolean> {
+    const cache = await this.cache(requestId);
     if (!cache) return false;
     try {
       return await cache.store(request, scope, answer, { ...(request.user !== undefined ? { user: request.user } : {}), ...(erased ? { erased } : {}) });
     } catch (e) {
-      this.deps.onError?.(toLLMError(e));
+      this.deps.onError?.(toLLMError(e), requestId);
       return false;
     }
   }

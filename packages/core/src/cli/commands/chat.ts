@@ -55,7 +55,7 @@ export const chatCommand: CliCommand = defineCommand({
     if (maxTokens !== undefined) request.maxTokens = maxTokens;
     if (temperature !== undefined) request.temperature = temperature;
 
-    const { router } = await openRouter(ctx, { config: values.config, model: values.model, strategy: values.strategy });
+    const { router } = await openRouter(ctx, { config: values.config, model: values.model, strategy: values.strategy, command: 'chat' });
     // Say so when another deployment takes over: the answer must never pass for the first choice's.
     router.on('fallback', (e) => {
       ctx.stderr.write(`llmrr chat: ${e.from} failed [${e.error.code}]: ${oneLine(e.error.message)}; trying ${e.to}\n`);

@@ -1,7 +1,7 @@
 import { routerConfigJsonSchemaText } from '../../config/json-schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { loadCliConfig } from '../cli-config.js';
-import { createCliRouter } from '../open-router.js';
+import { cliWarning, createCliRouter } from '../open-router.js';
 import { defineCommand, type CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
@@ -55,14 +55,14 @@ async function validate(ctx: CliContext, file: string | undefined): Promise<Exit
     const loaded = await loadCliConfig(ctx, file);
     // The router checks what the schema cannot: registered engines, the strategy names (the router's and the
     // tenants' preferred ones), the price file named by LLMRR_PRICES_FILE and strategies' files (intelligent's and adaptive's models).
-    const router = createCliRouter(ctx, loaded);
+    const router = createCliRouter(ctx, loaded, 'config validate');
     try {
       router.checkTenantStrategies();
       await router.ready();
     } finally {
       await router.close();
     }
-    for (const w of loaded.warnings) ctx.stderr.write(`llmrr config validate: warning: ${issueText(w)}\n`);
+    for (const w of loaded.warnings) cliWarning(ctx.stderr, 'config validate', issueText(w));
     const cfg = loaded.config;
     const n = cfg.models.length;
     const from = loaded.demo ? `${loaded.source} (demo config)` : loaded.source;

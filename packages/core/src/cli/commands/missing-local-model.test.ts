@@ -35,7 +35,7 @@ afterAll(() => {
   aliased.remove();
 });
 
-const WARNING = /^warning: model "stories260K" \(.*llmrr\.config\.yaml\) is left out \(not listed, not routed to\): its file .*\/models\/stories260K\.gguf does not exist or is not a file$/m;
+const WARNING = /^llmrr (models|chat): warning: model "stories260K" \(.*llmrr\.config\.yaml\) is left out \(not listed, not routed to\): its file .*\/models\/stories260K\.gguf does not exist or is not a file$/m;
 
 describe('a local model whose file is missing, in the CLI (the demo config without stories260K)', () => {
   it('llmrr models: listed as disabled, with one warning naming the file', async () => {

@@ -43,7 +43,7 @@ export const modelsCommand: CliCommand = defineCommand({
   flags: FLAGS,
   async run({ values, positionals }, ctx) {
     if (positionals[0] !== undefined) throw new CliUsageError(`unexpected argument "${positionals[0]}"`, positionals[0]);
-    const { router, config } = await openRouter(ctx, { config: values.config });
+    const { router, config } = await openRouter(ctx, { config: values.config, command: 'models' });
     try {
       // The view the CLI's calls run in: a v3 config's defaultTenant, when it names one.
       const listing = cliModels(router, config).map(toListing);

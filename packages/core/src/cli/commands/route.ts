@@ -41,7 +41,7 @@ export const routeCommand: CliCommand = defineCommand({
   async run({ values, positionals }, ctx) {
     const maxTokens = intFlag(values['max-tokens'], '--max-tokens', 1);
     const prompt = await readPrompt(positionals, ctx);
-    const { router } = await openRouter(ctx, { config: values.config, model: values.model, strategy: values.strategy });
+    const { router } = await openRouter(ctx, { config: values.config, model: values.model, strategy: values.strategy, command: 'route' });
     try {
       const decision = await router.route(prompt, {
         stream: true,

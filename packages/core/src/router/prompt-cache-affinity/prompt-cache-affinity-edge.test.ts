@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import '../../engines/index.js';
 import type { ChatMessage, GenerateRequest } from '../../spec/index.js';
 import { anthropicDeployment as deployment, CACHE_MARK as mark, markedTurn, SYSTEM_PROMPT as SHARED_SYSTEM, useTwoAnthropicWireServers } from './two-anthropic-deployments.test-helpers.js';
@@ -138,13 +138,24 @@ describe('review 280c8ba: prompt-cache affinity', () => {
   it('fix 6: a failing affinity store is a miss reported as cache:error (kind affinity), never a failed call', async () => {
     const failing = { find: () => Promise.reject(new Error('store down')), remember: () => Promise.reject(new Error('store down')) };
     const r = router([deployment('claude-a', wire.a), deployment('claude-b', wire.b)], { strategy: 'round-robin' }, { promptCacheAffinityStore: failing });
-    const errors: Array<{ kind: string; message: string }> = [];
-    r.on('cache:error', (e) => errors.push({ kind: e.kind, message: e.error.message }));
-    const res = await r.generate(turn('err', 1));
+    const errors: Array<{ kind: string; message: string; requestId: string | undefined }> = [];
+    r.on('cache:error', (e) => errors.push({ kind: e.kind, message: e.error.message, requestId: e.requestId }));
+    const res = await r.generate(turn('err', 1), { requestId: 'req-affinity-1' });
     expect(['claude-a', 'claude-b']).toContain(res.deployment);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(errors.length).toBeGreaterThanOrEqual(1);
+    await vi.waitFor(() => expect(errors.length).toBeGreaterThanOrEqual(1), { timeout: 5_000 });
     expect(errors.every((e) => e.kind === 'affinity')).toBe(true);
     expect(errors[0]!.message).toContain('store down');
+    // With the id of the call that met it.
+    expect(errors.every((e) => e.requestId === 'req-affinity-1')).toBe(true);
+  });
+
+  it("a store that fails to remember the deployment that answered: cache:error with the call's request id", async () => {
+    const failing = { find: () => Promise.resolve([]), remember: () => Promise.reject(new Error('store down')) };
+    const r = router([deployment('claude-a', wire.a), deployment('claude-b', wire.b)], { strategy: 'round-robin' }, { promptCacheAffinityStore: failing });
+    const errors: Array<{ kind: string; requestId: string | undefined }> = [];
+    r.on('cache:error', (e) => errors.push({ kind: e.kind, requestId: e.requestId }));
+    const res = await r.generate(turn('remember', 1), { requestId: 'req-affinity-2' });
+    expect(['claude-a', 'claude-b']).toContain(res.deployment);
+    await vi.waitFor(() => expect(errors).toEqual([{ kind: 'affinity', requestId: 'req-affinity-2' }]), { timeout: 5_000 });
   });
 });

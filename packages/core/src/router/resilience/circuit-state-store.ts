@@ -19,8 +19,8 @@ export interface CircuitOptions {
   /** Called on every change of state this router sees (the router turns it into a `circuit` event). */
   onTransition?: (from: CircuitState, to: CircuitState) => void;
   /**
-   * The router's `warn` option, when given: where a shared store without an error handler of its own reports its
-   * backend's errors (`RedisCircuitStateStore`: the latest router's that asked for a circuit).
+   * The router's `warn` option, when given: where a shared store without an error handler of its own reports the
+   * backend errors this circuit meets (`RedisCircuitStateStore`; else its own `warn`, else `console.warn`).
    */
   warn?: ((message: string) => void) | undefined;
 }
@@ -102,6 +102,13 @@ export interface DeploymentCircuit {
  */
 export interface CircuitStateStore {
   circuit(key: string, options: CircuitOptions): DeploymentCircuit;
+  /**
+   * A router using the store joins it with its `warn` option (undefined: it has none, `console.warn` stands for it), and
+   * calls the function returned once it is closed. A shared store tells the logs of the routers joined (each once)
+   * what concerns none of their circuits in particular (`RedisCircuitStateStore`: its subscription, a Redis user that
+   * may not PUBLISH). Optional: a store with nothing to report needs none.
+   */
+  join?(warn: ((message: string) => void) | undefined): () => void;
 }
 
 /** In-process circuits (the default): one `CircuitBreaker` per deployment per router, nothing shared. */

@@ -405,6 +405,131 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCircuitStateStore (real Redis)
       consoleWarn.mockRestore();
     }
   });
+
+  describe('two routers on one store without onError: whose log hears what', () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    /** A store over its own connection (released by the caller to make Redis fail) and its `close` in cleanup. */
+    const store = async (options: ConstructorParameters<typeof RedisCircuitStateStore>[1] = {}) => {
+      const handle = await connectRedis(redisUrl!, '');
+      const circuitStore = new RedisCircuitStateStore(handle, { keyPrefix: `t${randomBytes(6).toString('hex')}:`, ...options });
+      cleanup.push(() => circuitStore.close());
+      return { handle, circuitStore };
+    };
+
+    it("a circuit's Redis error reaches the warn of the router whose call met it, not that of another router created after it", async () => {
+      const consoleWarn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+      const { handle, circuitStore } = await store();
+      const a: string[] = [];
+      const b: string[] = [];
+      const routerA = new LLMRouter({ models: [{ name: 'tenant-a-model', engine: 'mock' }] }, { circuitStore, warn: (m) => a.push(m) });
+      cleanup.push(() => routerA.close());
+      const routerB = new LLMRouter({ models: [{ name: 'tenant-b-model', engine: 'mock' }] }, { circuitStore, warn: (m) => b.push(m) });
+      cleanup.push(() => routerB.close());
+      await handle.release(); // Redis gone
+      expect((await routerA.generate('only A calls')).deployment).toBe('tenant-a-model');
+      await vi.waitFor(() => expect(a.length).toBeGreaterThan(0), { timeout: 5_000 });
+      expect(a).toEqual([expect.stringMatching(/^\[llmrr\] Redis circuit store: .*; circuits decide from local state meanwhile$/)]);
+      // Each log has its own 30 s window: B's first error is told to B although A was just told one.
+      expect((await routerB.generate('now B')).deployment).toBe('tenant-b-model');
+      await vi.waitFor(() => expect(b.length).toBe(1), { timeout: 5_000 });
+      expect(a).toHaveLength(1);
+      expect(consoleWarn).not.toHaveBeenCalled();
+    });
+
+    it("a closed router leaves the store: the live router's errors reach its own warn, none the closed one's", async () => {
+      const consoleWarn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+      const { handle, circuitStore } = await store();
+      const a: string[] = [];
+      const b: string[] = [];
+      const routerA = new LLMRouter({ models: [{ name: 'm', engine: 'mock' }] }, { circuitStore, warn: (m) => a.push(m) });
+      cleanup.push(() => routerA.close());
+      const routerB = new LLMRouter({ models: [{ name: 'm', engine: 'mock' }] }, { circuitStore, warn: (m) => b.push(m) });
+      await routerB.close(); // e.g. a gateway reloaded its config: the old router is closed, its log with it
+      await handle.release();
+      expect((await routerA.generate('still works')).deployment).toBe('m');
+      await vi.waitFor(() => expect(a.length).toBeGreaterThan(0), { timeout: 5_000 });
+      // The store's own errors (its subscription's connection gone) too: to A's log alone.
+      await circuitStore.flush();
+      expect({ a: a.length, b: b.length, console: consoleWarn.mock.calls.length }).toEqual({ a: 1, b: 0, console: 0 });
+    });
+
+    it("a warn that rejects (an async log): the call goes on, no unhandled rejection", async () => {
+      const { handle, circuitStore } = await store();
+      let told = 0;
+      const rejecting = new LLMRouter({ models: [{ name: 'm', engine: 'mock' }] }, {
+        circuitStore,
+        warn: async () => {
+          told++;
+          throw new Error('log backend down');
+        },
+      });
+      cleanup.push(() => rejecting.close());
+      await handle.release();
+      expect((await rejecting.generate('still works')).deployment).toBe('m');
+      await vi.waitFor(() => expect(told).toBe(1), { timeout: 5_000 });
+      // (vitest fails the run on an unhandled rejection: give it a turn to surface.)
+      await new Promise((resolve) => setImmediate(resolve));
+    });
+
+    it("the store's own warn option hears the errors concerning no circuit, and those of a router's circuits without a warn of its own", async () => {
+      const consoleWarn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+      const own: string[] = [];
+      const { handle, circuitStore } = await store({ warn: (m) => own.push(m) });
+      const router = new LLMRouter({ models: [{ name: 'm', engine: 'mock' }] }, { circuitStore });
+      cleanup.push(() => router.close());
+      await handle.release();
+      expect((await router.generate('still works')).deployment).toBe('m');
+      await vi.waitFor(() => expect(own).toHaveLength(1), { timeout: 5_000 });
+      expect(own[0]).toMatch(/^\[llmrr\] Redis circuit store: .*; circuits decide from local state meanwhile$/);
+      expect(consoleWarn).not.toHaveBeenCalled();
+    });
+
+    describe('a Redis user that may not PUBLISH (RedisCircuitStateStore.connect warns while it waits, before any router)', () => {
+      /** A Redis URL of a new user with every command but no channel (no PUBLISH); deleted in cleanup. */
+      const noPublishUrl = async () => {
+        const admin = await connectRedis(redisUrl!, '');
+        cleanup.push(() => admin.release());
+        const user = `t${randomBytes(6).toString('hex')}`;
+        await admin.command(['ACL', 'SETUSER', user, 'on', '>pw', '~*', '+@all', 'resetchannels']);
+        cleanup.push(() => admin.command(['ACL', 'DELUSER', user]));
+        const url = new URL(redisUrl!);
+        url.username = user;
+        url.password = 'pw';
+        return url.toString();
+      };
+      const PERMISSION = /^\[llmrr\] Redis circuit store: this Redis user may not PUBLISH on \S+: NOPERM.*; circuits decide from local state meanwhile( \(and \d+ more error\(s\) since\))?$/;
+
+      it("the warning is kept until a router joins: its warn hears it (once, one prefix), console.warn does not", async () => {
+        const consoleWarn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+        const circuitStore = await RedisCircuitStateStore.connect(await noPublishUrl(), { keyPrefix: `t${randomBytes(6).toString('hex')}:` });
+        cleanup.push(() => circuitStore.close());
+        const warned: string[] = [];
+        const router = new LLMRouter({ models: [{ name: 'm', engine: 'mock' }] }, { circuitStore, warn: (m) => warned.push(m) });
+        cleanup.push(() => router.close());
+        expect((await router.generate('hi')).deployment).toBe('m');
+        await circuitStore.flush();
+        expect(consoleWarn).not.toHaveBeenCalled();
+        expect(warned).toEqual([expect.stringMatching(PERMISSION)]);
+      });
+
+      it("a warn given to the store hears it at once; a store no router ever joined tells console.warn at close", async () => {
+        const consoleWarn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+        const url = await noPublishUrl();
+        const own: string[] = [];
+        const withWarn = await RedisCircuitStateStore.connect(url, { keyPrefix: `t${randomBytes(6).toString('hex')}:`, warn: (m) => own.push(m) });
+        cleanup.push(() => withWarn.close());
+        await vi.waitFor(() => expect(own).toEqual([expect.stringMatching(PERMISSION)]), { timeout: 5_000 });
+        const alone = await RedisCircuitStateStore.connect(url, { keyPrefix: `t${randomBytes(6).toString('hex')}:` });
+        await alone.flush();
+        expect(consoleWarn).not.toHaveBeenCalled();
+        await alone.close();
+        expect(consoleWarn.mock.calls).toEqual([[expect.stringMatching(PERMISSION)]]);
+      });
+    });
+  });
 });
 
 /** A mock engine whose answers wait on `gate` (honouring the abort), counting the calls started. */

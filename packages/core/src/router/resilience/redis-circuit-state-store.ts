@@ -11,6 +11,7 @@ import {
   UNANNOUNCED_MARK_MS,
 } from './circuit-scripts.js';
 import type { CircuitOptions, CircuitPermit, CircuitStateStore, DeploymentCircuit } from './circuit-state-store.js';
+import { safeWarn } from '../../util/safe-warn.js';
 
 export interface RedisCircuitStateStoreOptions {
   /** Put before every circuit key. Default `llmrr:circuit:`. */
@@ -23,11 +24,25 @@ export interface RedisCircuitStateStoreOptions {
   /** Longest wait for an admission answer (or a token count's state read); past it (or on a Redis error) the router's own view decides. Default 1 000 ms. */
   timeoutMs?: number;
   /**
-   * Told about Redis errors (the call then goes on from the local view). Default: a message at most every 30 s to the
-   * `warn` option of the router (the latest) that uses the store (`RouterOptions.warn`), else `console.warn`.
+   * Told about Redis errors (the call then goes on from the local view). Default: a message, at most every 30 s per
+   * log, to a log (see `warn`).
    */
   onError?: (error: unknown) => void;
+  /**
+   * Where the messages go without `onError`. An error a circuit met goes to the `warn` of the router that circuit is
+   * for (`RouterOptions.warn`), else to this one, else `console.warn`; one that concerns no circuit in particular
+   * (the subscription, a Redis user that may not PUBLISH) goes to this one, else to the log of each router using the
+   * store (`join`: its `warn`, or `console.warn` for one without), and one raised before any router joined (as
+   * `connect` waits) is kept until the first does (`console.warn` at `close` when none ever did).
+   */
+  warn?: (message: string) => void;
 }
+
+/** `console.warn`, as a log of its own (looked up when called: a test may replace it). */
+const CONSOLE_WARN = (message: string): void => console.warn(message);
+/** At most one message per log this often (ms). */
+const WARN_INTERVAL_MS = 30_000;
+const PREFIX = 'Redis circuit store: ';
 
 const DEFAULT_PREFIX = 'llmrr:circuit:';
 /** An idle circuit's keys (open, or with failures counted) live this long after their last change. */
@@ -107,13 +122,19 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   readonly probeTtlMs: number;
   readonly timeoutMs: number;
   readonly #redis: RedisHandle;
-  readonly #onError: (error: unknown) => void;
+  /** The `onError` option (undefined: `#warn`). */
+  readonly #onError: ((error: unknown) => void) | undefined;
   readonly #pending = new Set<Promise<unknown>>();
   readonly #instance = randomUUID().slice(0, 8);
   #probeCounter = 0;
-  #lastWarning = 0;
-  /** The `warn` of the latest router that asked for a circuit with one (`CircuitOptions.warn`): where `#warn` writes. */
-  #routerWarn: ((message: string) => void) | undefined;
+  /** The store's own `warn` option (made safe to call). */
+  readonly #ownWarn: ((message: string) => void) | undefined;
+  /** The logs of the routers joined (`join`), with how many joins each has (CONSOLE_WARN for a router without one). */
+  readonly #joined = new Map<(message: string) => void, number>();
+  /** When each log last got a message (`#tell`: at most one every WARN_INTERVAL_MS). */
+  readonly #lastWarning = new WeakMap<(message: string) => void, number>();
+  /** The first message no log could be told (no router joined yet), and how many more came since: for the first to join. */
+  #held: { message: string; more: number } | undefined;
   #closed = false;
   /** Where the outcome script announces a circuit's first failure since it last had none (message: its hash key). */
   readonly #channel: string;
@@ -154,7 +175,8 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     this.keyPrefix = prefix;
     this.probeTtlMs = positiveInt('probeTtlMs', options.probeTtlMs, 120_000);
     this.timeoutMs = storeTimeoutMs(options.timeoutMs, 1_000, 'Redis circuit store');
-    this.#onError = options.onError ?? ((e) => this.#warn(e));
+    this.#ownWarn = options.warn === undefined ? undefined : safeWarn(options.warn);
+    this.#onError = options.onError;
     this.#redis = redis.retain(this.timeoutMs);
     this.#channel = `${prefix}failed`;
     this.#listening = Promise.all([this.#listen(), this.#probePublish()]).then(() => undefined);
@@ -309,9 +331,32 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   }
 
   /** Marks one circuit this store just created, while it cannot publish failure notices. */
-  #markNew(key: string): void {
+  #markNew(key: string, circuit: CircuitOptions): void {
     if (!this.#cannotPublish || this.#closed) return;
-    this.track(this.#redis.eval(MARK_CIRCUIT_SCRIPT, [key], []).catch((e: unknown) => this.error(e)));
+    this.track(this.#redis.eval(MARK_CIRCUIT_SCRIPT, [key], []).catch((e: unknown) => this.error(e, circuit)));
+  }
+
+  /**
+   * A router using this store joins it with its `warn` (undefined: `console.warn` stands for it): what concerns no
+   * circuit in particular is told to each log joined (unless the store has a `warn` of its own), a message kept since
+   * before any router joined to this one at once. The function returned leaves (once; the router calls it at close).
+   */
+  join(warn: ((message: string) => void) | undefined): () => void {
+    const log = warn ?? CONSOLE_WARN;
+    this.#joined.set(log, (this.#joined.get(log) ?? 0) + 1);
+    const held = this.#held;
+    if (held !== undefined && this.#ownWarn === undefined) {
+      this.#held = undefined;
+      this.#tell(log, held.more > 0 ? `${held.message} (and ${held.more} more error(s) since)` : held.message);
+    }
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const n = this.#joined.get(log) ?? 0;
+      if (n <= 1) this.#joined.delete(log);
+      else this.#joined.set(log, n - 1);
+    };
   }
 
   async #recheckPublish(): Promise<void> {
@@ -357,10 +402,9 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   circuit(key: string, options: CircuitOptions): DeploymentCircuit {
     // The hash tag keeps both keys of a circuit in one cluster slot.
     const hashKey = `${this.keyPrefix}{${key}}`;
-    if (options.warn) this.#routerWarn = options.warn;
     if (!this.#closed && !this.#circuitKeys.has(hashKey)) {
       this.#circuitKeys.add(hashKey);
-      this.#markNew(hashKey);
+      this.#markNew(hashKey, options);
     }
     return new SharedCircuit(this, hashKey, options);
   }
@@ -388,6 +432,10 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     clearInterval(this.#markTimer);
     this.#circuitKeys.clear();
     this.#subscription?.close();
+    // Kept for a router that never joined: not lost.
+    const held = this.#held;
+    this.#held = undefined;
+    if (held !== undefined) this.#tell(CONSOLE_WARN, held.more > 0 ? `${held.message} (and ${held.more} more error(s) since)` : held.message);
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeoutMs)))]);
     clearTimeout(timer);
@@ -442,21 +490,43 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     void p.finally(() => this.#pending.delete(p));
   }
 
-  /** @internal */
-  error(e: unknown): void {
+  /** @internal `circuit`: the options of the circuit that met the error (its router's `warn`); none for the store's own. */
+  error(e: unknown, circuit?: CircuitOptions): void {
     try {
-      this.#onError(e);
+      if (this.#onError !== undefined) this.#onError(e);
+      else this.#warn(e, circuit);
     } catch {
       // a throwing error handler never breaks a call
     }
   }
 
-  #warn(e: unknown): void {
+  /**
+   * The default `onError`: a circuit's error to its router's log (else the store's `warn`, else `console.warn`); the
+   * store's own to the store's `warn`, else each router's joined, else kept for the first to join.
+   */
+  #warn(e: unknown, circuit: CircuitOptions | undefined): void {
+    const text = e instanceof Error ? e.message : String(e);
+    const message = `[llmrr] ${text.startsWith(PREFIX) ? '' : PREFIX}${text}; circuits decide from local state meanwhile`;
+    if (circuit !== undefined) {
+      this.#tell(circuit.warn ?? this.#ownWarn ?? CONSOLE_WARN, message);
+    } else if (this.#ownWarn !== undefined) {
+      this.#tell(this.#ownWarn, message);
+    } else if (this.#joined.size > 0) {
+      for (const log of this.#joined.keys()) this.#tell(log, message);
+    } else if (this.#held === undefined) {
+      this.#held = { message, more: 0 };
+    } else {
+      this.#held.more++;
+    }
+  }
+
+  /** Tells `log` the message unless it was told one less than WARN_INTERVAL_MS ago (a clock set back: it was not). */
+  #tell(log: (message: string) => void, message: string): void {
     const now = Date.now();
-    if (now - this.#lastWarning < 30_000) return;
-    this.#lastWarning = now;
-    // (Called inside `error`'s try: a throwing router log fails nothing.)
-    (this.#routerWarn ?? console.warn)(`[llmrr] Redis circuit store: ${e instanceof Error ? e.message : String(e)}; circuits decide from local state meanwhile`);
+    const last = this.#lastWarning.get(log);
+    if (last !== undefined && now >= last && now - last < WARN_INTERVAL_MS) return;
+    this.#lastWarning.set(log, now);
+    safeWarn(log)(message);
   }
 }
 
@@ -564,7 +634,7 @@ class SharedCircuit implements DeploymentCircuit {
             this.apply(seq, late[1], Number(late[2]), late[3], late[4]);
             if (Number(late[0]) === 1 && late[1] === 'h') this.report('r', new SharedProbe(id));
           }, () => {});
-          this.store.error(new LLMError({ code: 'timeout', message: `no circuit admission answer within ${this.store.timeoutMs} ms` }));
+          this.store.error(new LLMError({ code: 'timeout', message: `no circuit admission answer within ${this.store.timeoutMs} ms` }), this.options);
           return this.local(force);
         }
         this.apply(seq, r[1], Number(r[2]), r[3], r[4]);
@@ -575,7 +645,7 @@ class SharedCircuit implements DeploymentCircuit {
       },
       (e: unknown) => {
         clearTimeout(timer);
-        this.store.error(e);
+        this.store.error(e, this.options);
         return this.local(force);
       },
     );
@@ -601,14 +671,14 @@ class SharedCircuit implements DeploymentCircuit {
       };
       const onAbort = () => done(this.localState());
       const timer = setTimeout(() => {
-        this.store.error(new LLMError({ code: 'timeout', message: `no circuit state answer within ${this.store.timeoutMs} ms` }));
+        this.store.error(new LLMError({ code: 'timeout', message: `no circuit state answer within ${this.store.timeoutMs} ms` }), this.options);
         done(this.localState());
       }, this.store.timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       reply.then(
         (r) => done(stateOf(String(r[0]))),
         (e: unknown) => {
-          this.store.error(e);
+          this.store.error(e, this.options);
           done(this.localState());
         },
       );
@@ -685,7 +755,7 @@ class SharedCircuit implements DeploymentCircuit {
     this.knownFailures = 0;
     this.opening = 0;
     this.setView('closed');
-    this.store.track(this.store.resetCircuit(this.keys).catch((e: unknown) => this.store.error(e)));
+    this.store.track(this.store.resetCircuit(this.keys).catch((e: unknown) => this.store.error(e, this.options)));
   }
 
   /** This router's view, read-only (an open view past its cooldown reads half-open without becoming it). */
@@ -737,7 +807,7 @@ class SharedCircuit implements DeploymentCircuit {
           // Not counted: the view stays what it was.
           if (this.opening === seq) this.opening = 0;
           if (this.successSent === seq) this.successSent = 0;
-          this.store.error(e);
+          this.store.error(e, this.options);
         },
       );
     this.store.track(p);

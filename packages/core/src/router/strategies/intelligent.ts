@@ -7,6 +7,7 @@ import { promptText } from '../../learning/prompt-text.js';
 import { calibrateLambda } from '../../learning/training/calibrate-lambda.js';
 import type { RouterModel } from '../../learning/training/router-model.js';
 import type { Deployment, RankedCandidate, Strategy, StrategyContext } from '../types.js';
+import { safeWarn } from '../../util/safe-warn.js';
 import { byScoreThenPriority, checkOptionNames, expectedCostUsd, expectedRates, observedLatency } from './util.js';
 
 /** Options of `intelligent` (`routing.options.intelligent` in the config, or per call). */
@@ -376,7 +377,7 @@ const staticWarned = new WeakMap<RouterModel, WeakSet<Deployment>>();
 
 /** Warnings already given to `console.warn` (`warnOnce` without a router `warn`): once per process. */
 const warnedOnConsole = new Set<string>();
-/** Warnings already given, per router `warn` function: once per log a router was given. */
+/** Warnings already given, per router `warn` function (`StrategyContext.warn`): once per router with a log. */
 const warnedBy = new WeakMap<(message: string) => void, Set<string>>();
 
 /**
@@ -389,11 +390,8 @@ function warnOnce(warn: ((message: string) => void) | undefined, message: string
   if (warned.has(message)) return;
   if (warned.size >= 1000) warned.clear();
   warned.add(message);
-  try {
-    (warn ?? console.warn)(`[llmrr] ${message}`);
-  } catch {
-    // a throwing log never fails the call it warns about
-  }
+  // A log that throws (or rejects) never fails the call it warns about.
+  safeWarn(warn ?? console.warn)(`[llmrr] ${message}`);
 }
 
 function round(v: number): number {

@@ -209,11 +209,13 @@ describe('Prefetcher', () => {
     let t = 1_000;
     const cache = new SemanticCache({ config: { enabled: true, threshold: 0.9, guardAbove: 0.9, ttlMs: 60_000 }, embedder: new BagOfWordsEmbedder(), now: () => t });
     const generated: string[] = [];
+    const users: Array<string | undefined> = [];
     const prefetcher = new Prefetcher({
       model: new SequenceModel({ now: () => t }),
       cache,
       generate: async (request) => {
         generated.push(String(request.messages.at(-1)?.content));
+        users.push(request.user);
         return { text: 'prefetched', toolCalls: [], finishReason: 'stop', usage: makeUsage(1, 1), deployment: 'm', model: 'm', provider: 'mock', ...extra };
       },
       isIdle,
@@ -228,7 +230,7 @@ describe('Prefetcher', () => {
       await prefetcher.onRequest(request, scope, v!);
       await prefetcher.idle();
     };
-    return { cache, generated, prefetcher, live, advance: (ms: number) => (t += ms) };
+    return { cache, generated, users, prefetcher, live, advance: (ms: number) => (t += ms) };
   }
 
   it('pre-computes the predicted next question when its answer is not cached, and skips cached ones', async () => {
@@ -332,6 +334,34 @@ describe('Prefetcher', () => {
     // Erasure takes the tenant's jobs out of the byte count too.
     prefetcher.eraseTenant('acme');
     expect(prefetcher.queuedBytes).toBe(0);
+  });
+
+  it("a prediction learned from other users' requests is made for the user it is predicted for: run as theirs, erased with them", async () => {
+    let idle = false;
+    const s = setup(() => idle);
+    const live = async (q: string, user: string) => {
+      const request = { ...ask(q), user };
+      const [v] = await s.cache.embedder.embed([q]);
+      await s.prefetcher.onRequest(request, scope, v!);
+    };
+    for (const user of ['u1', 'u2']) {
+      await live('open the account settings', user);
+      await live('change the billing address', user);
+    }
+    // v1 and v2 ask the first question: the follow-up (learned from u2's request) is queued for each of them.
+    await live('open the account settings', 'v1');
+    await live('open the account settings', 'v2');
+    expect(s.prefetcher.stats.queued).toBe(2);
+    const bytes = s.prefetcher.queuedBytes;
+    s.prefetcher.eraseUser('acme', 'u2'); // the user whose request was learned: asked for nothing queued
+    expect(s.prefetcher.queuedBytes).toBe(bytes);
+    s.prefetcher.eraseUser('acme', 'v1');
+    expect(s.prefetcher.queuedBytes).toBe(bytes / 2);
+    // v2's runs as v2's request, and its answer is v2's.
+    idle = true;
+    s.prefetcher.poke();
+    await s.prefetcher.idle();
+    expect({ generated: s.generated, users: s.users }).toEqual({ generated: ['change the billing address'], users: ['v2'] });
   });
 });
 

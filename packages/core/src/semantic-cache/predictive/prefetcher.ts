@@ -104,16 +104,21 @@ export class Prefetcher {
   async onRequest(request: GenerateRequest, scope: CacheScope, vector: Float32Array, user?: string): Promise<void> {
     if (questionOf(request) === undefined) return;
     const key = scope.tenant ?? '';
+    const asker = user ?? request.user;
     // A fixed-size key per user (`userKey`), not the id itself (a string of any length).
-    const sequence = userKey(user ?? request.user ?? '');
+    const sequence = userKey(asker ?? '');
     this.#o.model.observe(key, sequence, vector, request);
     for (const p of this.#o.model.predict(key, { ...this.#o.predictions, sequence })) {
+      // The request seen on that transition (another user's, maybe), made for this user (as the router's `nextRequest`):
+      // its answer is stored as this user's, and `eraseUser` of this user drops it.
+      const { user: _learned, ...rest } = p.request;
+      const predicted: GenerateRequest = asker !== undefined ? { ...rest, user: asker } : rest;
       // A probe, not a lookup: no guard call (paid), no hit counted, no recency touch.
-      if (await this.#o.cache.probe(p.request, scope)) {
+      if (await this.#o.cache.probe(predicted, scope)) {
         this.#stats.alreadyCached++;
         continue;
       }
-      const job: Job = { request: p.request, scope, bytes: 0 };
+      const job: Job = { request: predicted, scope, bytes: 0 };
       job.bytes = prefetcherJobBytes(job);
       if (job.bytes > this.#maxQueueBytes) {
         this.#stats.dropped++; // (it would drop every other queued prefetch, then itself)
@@ -137,6 +142,7 @@ export class Prefetcher {
   }
 
   eraseUser(tenant: string, user: string): void {
+    // (A queued request is made for the user it was predicted for: `onRequest`.)
     this.#drop((job) => job.scope.tenant === tenant && job.request.user === user);
     this.#o.model.forgetSequence(tenant, userKey(user));
   }
