@@ -15,6 +15,7 @@ import type { CallOptions, EmbedCallOptions, EmbedResult, GenerateRequest, Gener
 import { LLMError } from '../errors/llm-error.js';
 import { endsSoon } from '../test/async.test-helpers.js';
 import { startOpenAIWireServer } from '../test/openai-wire-server.js';
+import type { CascadeStep } from './cascade/types.js';
 import { LLMRouter } from './llm-router.js';
 
 const cleanup: Array<() => Promise<unknown> | void> = [];
@@ -230,6 +231,10 @@ describe("escalated cascade: the weak step's hedge lane that answered with the w
     expect(r.failedAttempts).toMatchObject([{ deployment: 'wb', usage: usage(10, 7) }]);
     expect(r.failedAttemptsUsage).toMatchObject(usage(10, 7));
     expect(r.failedAttemptsCost?.totalUsd).toBeCloseTo(34 / 1e6, 12);
+    // The weak step's record says which part of its cost the late lane took (the strong step had none).
+    expect(r.cascade?.weak.cost.totalUsd).toBeCloseTo((15 + 34) / 1e6, 12);
+    expect(r.cascade?.weak.failedAttemptsCost?.totalUsd).toBeCloseTo(34 / 1e6, 12);
+    expect(r.cascade?.strong?.failedAttemptsCost).toBeUndefined();
   });
 
   it("generate whose strong step fails: the error's details.cascade has it apart from the weak step", async () => {
@@ -239,9 +244,11 @@ describe("escalated cascade: the weak step's hedge lane that answered with the w
     open();
     const error = await pending;
     expect(LLMError.isInstance(error)).toBe(true);
-    const cascade = (error as LLMError).details as { cascade: { weak: { usage: Usage; cost: { totalUsd: number } }; failedAttemptsUsage?: Usage; failedAttempts?: unknown } };
+    const cascade = (error as LLMError).details as { cascade: { weak: CascadeStep; failedAttemptsUsage?: Usage; failedAttempts?: unknown } };
     expect(cascade.cascade.weak.usage).toMatchObject(usage(10, 5));
     expect(cascade.cascade.weak.cost.totalUsd).toBeCloseTo((15 + 34) / 1e6, 12);
+    expect(cascade.cascade.weak).toMatchObject({ deployment: 'wa', cached: false });
+    expect(cascade.cascade.weak.failedAttemptsCost?.totalUsd).toBeCloseTo(34 / 1e6, 12);
     expect(cascade.cascade.failedAttemptsUsage).toMatchObject(usage(10, 7));
     expect(cascade.cascade.failedAttempts).toMatchObject([{ deployment: 'wb', usage: usage(10, 7) }]);
   });
@@ -261,5 +268,9 @@ describe("escalated cascade: the weak step's hedge lane that answered with the w
     expect(spent?.cost.totalUsd).toBeCloseTo((15 + 34) / 1e6, 12);
     expect(spent?.usage).toMatchObject({ inputTokens: 20, outputTokens: 12 });
     expect(spent?.failedAttempts).toMatchObject([{ deployment: 'wb', usage: usage(10, 7) }]);
+    // The weak step itself, for a consumer counting per deployment: its own usage, its cost with the part the lane took.
+    expect(spent?.weakStep).toMatchObject({ deployment: 'wa', cached: false, usage: usage(10, 5) });
+    expect(spent?.weakStep?.cost.totalUsd).toBeCloseTo((15 + 34) / 1e6, 12);
+    expect(spent?.weakStep?.failedAttemptsCost?.totalUsd).toBeCloseTo(34 / 1e6, 12);
   });
 });

@@ -168,7 +168,8 @@ export class PrimingAttempts {
 
 /**
  * Two spends of one stream together (either may be absent): tokens and costs summed, the guard calls' tokens kept,
- * `replay` when either is a replay (a replayed answer stays paid in full; what is added was paid on top).
+ * `replay` when either is a replay (a replayed answer stays paid in full; what is added was paid on top), a cascade's
+ * `weakStep` kept.
  */
 export function plusSpend(a: StreamSpend | undefined, b: StreamSpend | undefined): StreamSpend | undefined {
   if (!a || !b) return a ?? b;
@@ -181,6 +182,8 @@ export function plusSpend(a: StreamSpend | undefined, b: StreamSpend | undefined
   if (failed) spend.failedAttempts = failed;
   const verifierUsage = a.verifierUsage && b.verifierUsage ? sumUsage(a.verifierUsage, b.verifierUsage) : (a.verifierUsage ?? b.verifierUsage);
   if (verifierUsage) spend.verifierUsage = verifierUsage;
+  const weakStep = a.weakStep ?? b.weakStep;
+  if (weakStep) spend.weakStep = weakStep;
   return spend;
 }
 

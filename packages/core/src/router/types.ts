@@ -6,7 +6,7 @@ import type { LLMError } from '../errors/llm-error.js';
 import type { PriceTable } from '../pricing/types.js';
 import type { CallWarning, GenerateRequest, GenerateResult, LanguageEngine, ModelPrice, StreamPart, Usage } from '../spec/index.js';
 import type { FetchFn } from '../util/http.js';
-import type { CascadeInfo, CascadeRecord, CascadeVerifier } from './cascade/types.js';
+import type { CascadeInfo, CascadeRecord, CascadeStep, CascadeVerifier } from './cascade/types.js';
 import type { PromptCacheAffinityStore } from './prompt-cache-affinity/affinity-store.js';
 import type { CircuitStateStore } from './resilience/circuit-state-store.js';
 
@@ -602,6 +602,12 @@ export interface StreamSpend {
    * `usage`, so a consumer that counts every token paid for adds them, as it adds `guardUsage`.
    */
   verifierUsage?: Usage;
+  /**
+   * A cascade stream's weak step, once it answered (its `CascadeStep`: its deployment, whether the router cache answered
+   * it, its own usage and cost, the part of that cost its failed attempts and hedge lanes took): what `usage` and
+   * `cost` hold of it, for a consumer that counts spend per deployment (the gateway's `model=` metrics).
+   */
+  weakStep?: CascadeStep;
 }
 
 /** What `LLMRouter.embed` resolves to. */

@@ -210,11 +210,24 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
           o.cachedInputTokens = c.cachedInputTokens;
           o.cacheWriteInputTokens = c.cacheWriteInputTokens;
         }
-        // An escalated cascade's steps: the weak step under its own deployment, a step answered from the router cache without its answer's tokens.
-        const steps = unrecorded ? undefined : s.result?.cascade;
-        if (steps?.strong) observeCascadeSteps(deps.metrics, o, steps.weak, steps.strong);
-        if (failedAttempts && !unrecorded) observeFailedAttempts(deps.metrics, o, failedAttempts);
-        deps.metrics.observe(o, true);
+        // A throw here (a custom registry's collector, prom-client refusing an amount) is logged: the call was recorded
+        // and paid, so it is not failed for it; the in-flight gauge still comes down.
+        let observed = false;
+        try {
+          if (!unrecorded) {
+            // An escalated cascade's steps, or the weak step of one that failed after it (not a replayed weak answer):
+            // the weak step under its own deployment, a step answered from the router cache without its answer's tokens.
+            const steps = s.result?.cascade;
+            if (steps?.strong) observeCascadeSteps(deps.metrics, o, steps.weak, steps.strong);
+            else if (!s.result && spent?.weakStep && !spent.replay) observeCascadeSteps(deps.metrics, o, spent.weakStep, undefined);
+            if (failedAttempts) observeFailedAttempts(deps.metrics, o, failedAttempts);
+          }
+          observed = true;
+          deps.metrics.observe(o, true);
+        } catch (e) {
+          if (!observed) deps.metrics.ended();
+          deps.log('counting the metrics of a call failed', call.requestId, e);
+        }
       }
       if (unrecorded) {
         deps.log('writing the usage ledger failed', call.requestId, ledgerError);
@@ -235,10 +248,14 @@ function calledProvider(s: Settlement, cached: Settlement['cached'], costUsd: nu
   return c.inputTokens + c.outputTokens > 0;
 }
 
-/** The tokens of the calls made for a router cache hit (semantic guard calls, a cascade verifier's judgement), if any. */
+/**
+ * The tokens of the calls made for a router cache hit (semantic guard calls, a cascade verifier's judgement), if any;
+ * for a stream that did not finish, those of the calls it completed before the hit too (an escalated cascade's weak
+ * step and its failed attempts, when its strong step was the hit: `spent`, unless it is the hit's own replayed answer).
+ */
 function callsForHit(s: Settlement, spent: StreamSpend | undefined): Usage | undefined {
-  const from = s.result ? { guardUsage: s.result.guardUsage, verifierUsage: s.result.cascade?.verifierUsage } : spent;
-  return from ? withGuardTokens(withGuardTokens(undefined, from.guardUsage), from.verifierUsage) : undefined;
+  if (s.result) return withGuardTokens(withGuardTokens(undefined, s.result.guardUsage), s.result.cascade?.verifierUsage);
+  return spent ? withGuardTokens(withGuardTokens(spent.replay ? undefined : spent.usage, spent.guardUsage), spent.verifierUsage) : undefined;
 }
 
 /**
@@ -253,22 +270,23 @@ function observeFailedAttempts(metrics: GatewayMetrics, o: RequestObservation, a
 }
 
 /**
- * An escalated cascade's steps, out of `o` (the request's observation, under the strong step's deployment, whose cost
- * and counts sum both steps, as the row does): the weak step's spend (its answer, its semantic guard call: its `cost`)
- * is counted under its own deployment, so each deployment's counters add up to its provider's bill; a step answered
- * from the router cache called no provider, so its answer's tokens are counted nowhere (as a hit's are not), only its
- * guard call's. Each count is cleaned as the row's were; what `o` keeps never goes below 0. (A weak step's `cost` also
- * holds what its own failed attempts cost, which `observeFailedAttempts` counts under theirs as well: the step does not
- * say that part apart, so with such attempts the weak deployment's cost is over by it and the strong one's under.)
+ * A cascade's steps, out of `o` (the request's observation, whose cost and counts sum the steps, as the row does: an
+ * escalated cascade's under the strong step's deployment; one that failed after its weak step answered, `strong`
+ * undefined, under the deployment its stream was on or the request's `model`): the weak step's spend (its answer, its
+ * semantic guard call: its `cost`, less what its failed attempts and hedge lanes took, `failedAttemptsCost`, which
+ * `observeFailedAttempts` counts under their own deployments) is counted under its own deployment, so each
+ * deployment's counters add up to its provider's bill; a step answered from the router cache called no provider, so
+ * its answer's tokens are counted nowhere (as a hit's are not), only its guard call's. Each count is cleaned as the
+ * row's were; what `o` keeps never goes below 0.
  */
-function observeCascadeSteps(metrics: GatewayMetrics, o: RequestObservation, weak: CascadeStep, strong: CascadeStep): void {
-  if (strong.cached !== false && o.inputTokens !== undefined) takeCounts(o, ledgerCounts(providerCacheUsage(strong.usage, strong.cached)));
-  const guard = ledgerCounts(withGuardTokens(undefined, weak.guardUsage));
+function observeCascadeSteps(metrics: GatewayMetrics, o: RequestObservation, weak: CascadeStep, strong: CascadeStep | undefined): void {
+  if (strong && strong.cached !== false && o.inputTokens !== undefined) takeCounts(o, ledgerCounts(providerCacheUsage(strong.usage, strong.cached)));
+  const usd = weak.failedAttemptsCost ? weak.cost.totalUsd - weak.failedAttemptsCost.totalUsd : weak.cost.totalUsd;
   if (weak.cached !== false) {
     if (o.inputTokens !== undefined) takeCounts(o, ledgerCounts(providerCacheUsage(weak.usage, weak.cached)));
-    observeSpendOf(metrics, o, weak.deployment, weak.cost.totalUsd, guard);
+    observeSpendOf(metrics, o, weak.deployment, usd, ledgerCounts(withGuardTokens(undefined, weak.guardUsage)));
   } else {
-    observeSpendOf(metrics, o, weak.deployment, weak.cost.totalUsd, ledgerCounts(withGuardTokens(weak.usage, weak.guardUsage)));
+    observeSpendOf(metrics, o, weak.deployment, usd, ledgerCounts(withGuardTokens(weak.usage, weak.guardUsage)));
   }
 }
 
@@ -334,7 +352,7 @@ function usageEntry(call: SettleCall, s: Settlement, counts: LedgerCounts, costU
  * (`details.cascade.weak`, set by the router on the strong step's failure and on an abandoned cascade stream) and
  * its verifier's reported cost and tokens (`details.cascade.verifierCost`, `verifierUsage`), and a semantic guard call the call's lookup paid
  * before it failed (`details.guardCost`: core's `guardCostOf`), with the guard calls' tokens as `guardUsage` (the weak
- * step's `guardUsage`, core's `guardUsageOf`).
+ * step's `guardUsage`, core's `guardUsageOf`); the weak step itself as `weakStep` (for the metrics).
  */
 function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
   const details = error?.details;
@@ -353,7 +371,7 @@ function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
   const cascade = (
     details as {
       cascade?: {
-        weak?: { usage?: Usage; cost?: { totalUsd?: unknown }; cached?: unknown; guardUsage?: Usage };
+        weak?: { usage?: Usage; cost?: { totalUsd?: unknown }; cached?: unknown; guardUsage?: Usage; deployment?: unknown; failedAttemptsCost?: { totalUsd?: unknown } };
         verifierCost?: Partial<Cost>;
         verifierUsage?: Usage;
         failedAttemptsUsage?: Usage;
@@ -380,6 +398,10 @@ function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
       spent.usage = withGuardTokens(spent.usage, failed)!;
       if (Array.isArray(cascade?.failedAttempts) && cascade.failedAttempts.length > 0) spent.failedAttempts = spent.failedAttempts ? [...cascade.failedAttempts, ...spent.failedAttempts] : cascade.failedAttempts;
     }
+    // The step itself (core's `CascadeStep`), for the metrics to count it under its own deployment (one from elsewhere
+    // that does not say its deployment, whether the cache answered it, or a failed attempts' cost that is one: not).
+    const failedCost = weak.failedAttemptsCost;
+    if (typeof weak.deployment === 'string' && (cached !== false || weak.cached === false) && (failedCost === undefined || isAmount(failedCost?.totalUsd))) spent.weakStep = weak as CascadeStep;
     // Its guard call's counts are cleaned here, before another guard call's are added to them (below).
     if (typeof weak.guardUsage === 'object' && weak.guardUsage !== null) spent.guardUsage = withGuardTokens(undefined, weak.guardUsage)!;
     // The verifier's reported tokens (core checked them; counts from elsewhere are cleaned as the row takes them).

@@ -126,6 +126,11 @@ export class GatewayMetrics {
     this.inFlight.inc();
   }
 
+  /** A started request ended without its `observe` (which counts it as ended): the in-flight gauge comes down. */
+  ended(): void {
+    this.inFlight.dec();
+  }
+
   observe(o: RequestObservation, wasStarted: boolean): void {
     if (wasStarted) this.inFlight.dec();
     this.requests.add(1, o.model, o.status, o.tenant);

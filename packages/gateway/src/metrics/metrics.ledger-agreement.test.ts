@@ -7,18 +7,23 @@
  * token is measured from the request's arrival, in the histogram and in the ledger; the prompts of stream attempts
  * that failed over (billed on the request's row) count under their own deployments' `model` label, so each
  * deployment's cost and tokens add up to what its provider billed; a router cache hit (JSON or streamed) adds no
- * tokens (its answer called no provider; its row keeps the answer's tokens, marked as a hit); an escalated cascade's weak
- * step counts under its own deployment, and a step of it answered from the router cache adds no tokens; on every model
+ * tokens (its answer called no provider; its row keeps the answer's tokens, marked as a hit); a cascade's weak step
+ * counts under its own deployment (its failed attempts and hedge lanes under theirs, once), escalated or failed after it,
+ * and a step of it answered from the router cache adds no tokens, whether the call succeeded, failed, was cut or left
+ * midway; a throw while counting a recorded call is logged and leaves its answer a 200; on every model
  * endpoint (JSON, streamed, left by its client, cut by its upstream) the counters, the row and the headers agree, and an
  * unknown model name is counted as `unknown`.
  * Real gateway and LLMRouter, in-memory stores (SQLite), a local server speaking the OpenAI wire format (the Anthropic
  * wire format and the official `openai` client for the failed attempts).
  */
-import { startOpenAIWireServer, type AnthropicWireServer, type OpenAIWireServer } from '@llmrr/core/test';
+import { MockEngine, startOpenAIWireServer, type AnthropicWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { APIError } from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { GatewayLogEntry } from '../types.js';
+import { GatewayMetrics } from './gateway-metrics.js';
 import { createHarness, get, mockModel, post, type Harness } from '../test-support/harness.js';
 import { metricSeries as series, metricSum as sum } from '../test-support/metrics-text.js';
+import { BIG, BIG_USD, GUARD_EVERY_MATCH, guardedWireDeployments, JUDGE, JUDGE_USD, MAIN, modelOf } from '../test-support/guarded-wire-deployments.js';
 import { ledgerRow } from '../test-support/ledger-wait.js';
 import { mathCascade, QUESTION, WEAK_COST, WEAK_USAGE, WRONG } from '../test-support/math-cascade.js';
 import { createPrefetchHarness, prefetchRows, promptOnePrefetch, supportConversations } from '../test-support/prefetch-conversations.js';
@@ -310,6 +315,11 @@ describe("an escalated cascade's steps", () => {
     ];
     return Object.fromEntries(models.map((m) => [m, of(m)]));
   }
+  /** Over every label: `llm_cost_usd_total` of tenant acme, `llm_tokens_total` input and output. */
+  async function totals(gw: SdkGateway): Promise<Record<string, [number, number, number]>> {
+    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    return { all: [sum(text, 'llm_cost_usd_total', /tenant="acme"/), sum(text, 'llm_tokens_total', /type="input"/), sum(text, 'llm_tokens_total', /type="output"/)] };
+  }
   const delta = (a: Record<string, [number, number, number]>, b: Record<string, [number, number, number]>) =>
     Object.fromEntries(Object.entries(b).map(([m, x]) => [m, x.map((v, i) => Math.round((v - a[m]![i]!) * 1e9) / 1e9)]));
 
@@ -363,6 +373,310 @@ describe("an escalated cascade's steps", () => {
       expect(weak.requests).toHaveLength(1);
       expect(strong.requests).toHaveLength(3);
     } finally {
+      await gw.close();
+    }
+  });
+
+  it('a weak step answered from the router cache adds none of its answer\u2019s tokens when the strong step fails (JSON), is cut by its upstream or left by its client midway (streamed)', async () => {
+    const weak = await startOpenAIWireServer({ script: { text: WRONG, usage: WEAK_USAGE, streamUsage: 'always' } });
+    const strong = await startOpenAIWireServer({ script: STRONG });
+    const c = mathCascade(weak, strong);
+    // One weak model (cached by the first call), a strong deployment per case (so no strong answer is a cache hit).
+    const extra = ['b', 'c', 'd'];
+    const gw = await servedGateway({
+      models: [...c.models, ...extra.map((x) => ({ ...c.models[1]!, name: `gpt-4${x}` }))],
+      routing: { retries: { max: 0 }, circuitBreaker: { enabled: false }, cascades: [...c.routing.cascades!, ...extra.map((x) => ({ name: `cascade-${x}`, weak: 'mixtral', strong: `gpt-4${x}`, verifier: 'arithmetic' }))] },
+      cache: { exact: { enabled: true } },
+      upstreams: [weak, strong],
+    });
+    try {
+      await ask(gw, 'math-cascade', false);
+      expect(weak.requests).toHaveLength(1);
+
+      // JSON, the strong step fails: the row keeps the cached weak answer's tokens (as a hit's row does), at no cost.
+      strong.setScript({ error: { status: 500, message: 'upstream broke' } });
+      let before = await spend(gw, 'mixtral', 'cascade-b', 'gpt-4b');
+      let totalsBefore = await totals(gw);
+      const e = await gw
+        .openai()
+        .chat.completions.create({ model: 'cascade-b', messages: [{ role: 'user', content: QUESTION }] })
+        .then(
+          () => undefined,
+          (x: unknown) => x,
+        );
+      expect(e).toBeInstanceOf(APIError);
+      const failed = await ledgerRow(gw, (e as APIError).requestID!);
+      expect(failed).toMatchObject({ status: 'error', inputTokens: WEAK_USAGE.prompt_tokens, outputTokens: WEAK_USAGE.completion_tokens, costUsd: 0 });
+      // No provider was called for those tokens: no counter has them.
+      expect(delta(before, await spend(gw, 'mixtral', 'cascade-b', 'gpt-4b'))).toEqual({ mixtral: [0, 0, 0], 'cascade-b': [0, 0, 0], 'gpt-4b': [0, 0, 0] });
+      expect(delta(totalsBefore, await totals(gw))).toEqual({ all: [0, 0, 0] });
+
+      for (const mode of ['cut', 'cancel'] as const) {
+        const model = mode === 'cut' ? 'cascade-c' : 'cascade-d';
+        const strongName = mode === 'cut' ? 'gpt-4c' : 'gpt-4d';
+        strong.setScript({ ...STRONG, chunks: 8, ...(mode === 'cut' ? { cutAfterChunks: 3 } : { chunkDelayMs: 100 }) });
+        before = await spend(gw, 'mixtral', strongName);
+        totalsBefore = await totals(gw);
+        const ac = new AbortController();
+        const { data, response } = await gw
+          .openai()
+          .chat.completions.create({ model, messages: [{ role: 'user', content: QUESTION }], stream: true }, { signal: ac.signal })
+          .withResponse();
+        try {
+          for await (const chunk of data) {
+            if (mode === 'cancel' && chunk.choices[0]?.delta.content) {
+              ac.abort();
+              break;
+            }
+          }
+        } catch {
+          // the cut's error frame
+        }
+        const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
+        expect(row.status, mode).toBe(mode === 'cut' ? 'error' : 'aborted');
+        expect(row.inputTokens, mode).toBeGreaterThan(WEAK_USAGE.prompt_tokens);
+        // The row keeps the cached weak answer's 40 / 20 tokens; the counters hold the strong step's alone, under its deployment.
+        const strongPart = [row.costUsd, row.inputTokens - WEAK_USAGE.prompt_tokens, row.outputTokens - WEAK_USAGE.completion_tokens].map((v) => Math.round(v * 1e9) / 1e9);
+        expect(delta(before, await spend(gw, 'mixtral', strongName)), mode).toEqual({ mixtral: [0, 0, 0], [strongName]: strongPart });
+        expect(delta(totalsBefore, await totals(gw)), mode).toEqual({ all: strongPart });
+      }
+      expect(weak.requests).toHaveLength(1);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('a live weak step counts under its own deployment when the strong step then fails: JSON (the rest under the requested model) and cut midway (the rest under the strong deployment)', async () => {
+    const weak = await startOpenAIWireServer({ script: { text: WRONG, usage: WEAK_USAGE, streamUsage: 'always' } });
+    const strong = await startOpenAIWireServer({ script: { error: { status: 500, message: 'upstream broke' } } });
+    const c = mathCascade(weak, strong);
+    const gw = await servedGateway({ ...c, routing: { ...c.routing, retries: { max: 0 }, circuitBreaker: { enabled: false } }, upstreams: [weak, strong] });
+    try {
+      let before = await spend(gw, 'mixtral', 'math-cascade', 'gpt-4');
+      const e = await gw
+        .openai()
+        .chat.completions.create({ model: 'math-cascade', messages: [{ role: 'user', content: QUESTION }] })
+        .then(
+          () => undefined,
+          (x: unknown) => x,
+        );
+      expect(e).toBeInstanceOf(APIError);
+      const failed = await ledgerRow(gw, (e as APIError).requestID!);
+      expect(failed).toMatchObject({ status: 'error', inputTokens: 40, outputTokens: 20 });
+      expect(failed.costUsd).toBeCloseTo(WEAK_COST, 12);
+      expect(delta(before, await spend(gw, 'mixtral', 'math-cascade', 'gpt-4'))).toEqual({ mixtral: [WEAK_COST, 40, 20], 'math-cascade': [0, 0, 0], 'gpt-4': [0, 0, 0] });
+
+      strong.setScript({ ...STRONG, chunks: 8, cutAfterChunks: 3 });
+      before = await spend(gw, 'mixtral', 'gpt-4');
+      const totalsBefore = await totals(gw);
+      const { data, response } = await gw.openai().chat.completions.create({ model: 'math-cascade', messages: [{ role: 'user', content: QUESTION }], stream: true }).withResponse();
+      await expect(
+        (async () => {
+          for await (const _ of data);
+        })(),
+      ).rejects.toThrow();
+      const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
+      expect(row).toMatchObject({ status: 'error', deployment: 'gpt-4' });
+      const strongPart = [row.costUsd - WEAK_COST, row.inputTokens - 40, row.outputTokens - 20].map((v) => Math.round(v * 1e9) / 1e9);
+      expect(strongPart[1]).toBeGreaterThan(0);
+      expect(delta(before, await spend(gw, 'mixtral', 'gpt-4'))).toEqual({ mixtral: [WEAK_COST, 40, 20], 'gpt-4': strongPart });
+      expect(delta(totalsBefore, await totals(gw))).toEqual({ all: [Math.round(row.costUsd * 1e9) / 1e9, row.inputTokens, row.outputTokens] });
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('a live weak step counts under its own deployment when the client leaves the strong step\u2019s replay from the router cache midway (the hit adds nothing)', async () => {
+    // A long strong answer: its replay from the cache is still going when the client leaves after its first words.
+    const long = { ...STRONG, text: `${'Janet sells her eggs at the market every day. '.repeat(40)}#### 18` };
+    const weak = await startOpenAIWireServer({ script: { text: WRONG, usage: WEAK_USAGE, streamUsage: 'always' } });
+    const strong = await startOpenAIWireServer({ script: long });
+    const c = mathCascade(weak, strong);
+    // Two cascades over one strong model: the first call caches its answer, the second (its own weak model) reads it.
+    const gw = await servedGateway({
+      models: [...c.models, { ...c.models[0]!, name: 'mixtral-b' }],
+      routing: { cascades: [...c.routing.cascades!, { name: 'cascade-b', weak: 'mixtral-b', strong: 'gpt-4', verifier: 'arithmetic' }] },
+      cache: { exact: { enabled: true } },
+      upstreams: [weak, strong],
+    });
+    try {
+      await ask(gw, 'math-cascade', false);
+      const before = await spend(gw, 'mixtral-b', 'gpt-4');
+      const totalsBefore = await totals(gw);
+      // In process (the reply's frames are pulled as the body is read): the client leaves after the first words.
+      const res = await post(gw.harness.gateway, '/v1/chat/completions', { model: 'cascade-b', messages: [{ role: 'user', content: QUESTION }], stream: true }, { authorization: `Bearer ${gw.secret}` });
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      while (!/"content":"Janet /.test(text)) {
+        const r = await reader.read();
+        if (r.done) throw new Error(`the stream ended before its first words: ${text}`);
+        text += decoder.decode(r.value, { stream: true });
+      }
+      await reader.cancel();
+      const row = await ledgerRow(gw, res.headers.get('x-request-id')!);
+      expect(row).toMatchObject({ status: 'aborted', deployment: 'gpt-4' });
+      expect(row.inputTokens).toBeGreaterThan(40);
+      expect(row.costUsd).toBeCloseTo(WEAK_COST, 12);
+      expect(delta(before, await spend(gw, 'mixtral-b', 'gpt-4'))).toEqual({ 'mixtral-b': [WEAK_COST, 40, 20], 'gpt-4': [0, 0, 0] });
+      expect(delta(totalsBefore, await totals(gw))).toEqual({ all: [WEAK_COST, 40, 20] });
+      expect(strong.requests).toHaveLength(1);
+      expect(weak.requests).toHaveLength(2);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('a weak step whose attempt failed billed (a Gemini failed tool call) before its fallback answered: the attempt under its deployment once, not in the strong step\u2019s (JSON and streamed)', async () => {
+    // Gemini bills the prompt of a MALFORMED_FUNCTION_CALL answer: 1000 tokens at $1 per 1M.
+    const ATTEMPT_USD = 1000 / 1e6;
+    const WEAK_ANSWER_USD = (10 + 10) / 1e6;
+    // The strong step: 1000 / 500 tokens at 10 / 30 per 1M.
+    const STRONG_USD = (1000 * 10 + 500 * 30) / 1e6;
+    const { upstreams: up, gw } = await servedOverWireUpstreams(
+      (u) => [
+        wireDeployment(u, 'gem', { price: { input: 1, output: 1 } }),
+        wireDeployment(u, 'gem', { name: 'gem-b', price: { input: 1, output: 1 } }),
+        wireDeployment(u, 'gpt', { price: { input: 10, output: 30 } }),
+      ],
+      {
+        routing: { strategy: 'priority', retries: { max: 0 }, fallbacks: { gem: ['gem-b'] }, cascades: [{ name: 'gem-first', weak: 'gem', strong: 'gpt', verifier: 'escalate', threshold: 0.5 }] },
+        routerOptions: { env: {}, verifiers: { escalate: () => 1 } },
+      },
+    );
+    try {
+      for (const stream of [false, true]) {
+        up.gemini.enqueue({ parts: [], finishReason: 'MALFORMED_FUNCTION_CALL', finishMessage: 'Malformed function call', usage: { promptTokenCount: 1000, candidatesTokenCount: 0 } });
+        up.gemini.enqueue({ parts: '2 + 2 = 5', usage: { promptTokenCount: 10, candidatesTokenCount: 10 } });
+        up.openai.setScript({ text: '2 + 2 = 4', usage: { prompt_tokens: 1000, completion_tokens: 500 }, streamUsage: 'always' });
+        const before = await spend(gw, 'gem', 'gem-b', 'gpt');
+        const totalsBefore = await totals(gw);
+        const { data, response } = await gw.openai().chat.completions.create({ model: 'gem-first', messages: [{ role: 'user', content: `2 + 2? ${stream}` }], stream }).withResponse();
+        if (Symbol.asyncIterator in data) for await (const _ of data);
+        const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
+        expect(row).toMatchObject({ status: 'success', deployment: 'gpt', inputTokens: 2010, outputTokens: 510 });
+        expect(row.costUsd).toBeCloseTo(ATTEMPT_USD + WEAK_ANSWER_USD + STRONG_USD, 12);
+        expect(delta(before, await spend(gw, 'gem', 'gem-b', 'gpt')), `stream ${stream}`).toEqual({ gem: [ATTEMPT_USD, 1000, 0], 'gem-b': [WEAK_ANSWER_USD, 10, 10], gpt: [STRONG_USD, 1000, 500] });
+        expect(delta(totalsBefore, await totals(gw))).toEqual({ all: [Math.round(row.costUsd * 1e9) / 1e9, 2010, 510] });
+      }
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('a hedged weak step whose other lane answered with the winner (billed): each lane under its own deployment, the strong step keeps its own', async () => {
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    let bStarted = 0;
+    /** A mock engine answering `usage` once the shared gate opens (both lanes in the same turn). */
+    const gated = (inputTokens: number, outputTokens: number, onStart = () => {}) => {
+      const e = new MockEngine();
+      e.generate = (async (_r, options) => {
+        onStart();
+        await new Promise<void>((resolve, reject) => {
+          options?.signal?.addEventListener('abort', () => reject(options.signal!.reason as Error), { once: true });
+          void opened.then(resolve);
+        });
+        return { text: '2+2=5', toolCalls: [], finishReason: 'stop', usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens } };
+      }) as MockEngine['generate'];
+      return e;
+    };
+    const strongEngine = new MockEngine();
+    strongEngine.generate = (async () => ({ text: '4', toolCalls: [], finishReason: 'stop', usage: { inputTokens: 100, outputTokens: 100, totalTokens: 200 } })) as MockEngine['generate'];
+    const gw = await servedGateway({
+      models: [
+        { name: 'wa', alias: 'weak', engine: 'mock', priority: 1, price: { input: 1, output: 1 }, capabilities: ['chat'] },
+        { name: 'wb', alias: 'weak', engine: 'mock', priority: 2, price: { input: 2, output: 2 }, capabilities: ['chat'] },
+        { name: 'strong', engine: 'mock', priority: 3, price: { input: 10, output: 10 }, capabilities: ['chat'] },
+      ],
+      routing: { strategy: 'priority', retries: { max: 0 }, hedging: { enabled: true, delayMs: 10, maxHedges: 1 }, cascades: [{ name: 'duo', weak: 'weak', strong: 'strong', verifier: 'always', threshold: 0.5 }] },
+      routerOptions: { env: {}, engines: { wa: gated(10, 5), wb: gated(10, 7, () => bStarted++), strong: strongEngine }, verifiers: { always: () => ({ score: 1 }) } },
+    });
+    try {
+      const pending = gw.openai().chat.completions.create({ model: 'duo', messages: [{ role: 'user', content: '2+2?' }] }).withResponse();
+      await vi.waitFor(() => expect(bStarted).toBe(1), { timeout: 10_000 });
+      open();
+      const { response } = await pending;
+      const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
+      // wa 15 tokens at $1/M, wb's answer 17 at $2/M (in the same turn as the winner's: billed), strong 200 at $10/M.
+      expect(row).toMatchObject({ status: 'success', deployment: 'strong', inputTokens: 120, outputTokens: 112 });
+      expect(row.costUsd).toBeCloseTo((15 + 34 + 2000) / 1e6, 12);
+      expect(delta({ wa: [0, 0, 0], wb: [0, 0, 0], strong: [0, 0, 0] }, await spend(gw, 'wa', 'wb', 'strong'))).toEqual({ wa: [15 / 1e6, 10, 5], wb: [34 / 1e6, 10, 7], strong: [2000 / 1e6, 100, 100] });
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('a weak step that was a semantic hit its guard call paid for: the guard under the weak deployment, nothing of the cached answer (strong live JSON and streamed, strong a hit too)', async () => {
+    const YES = 'how tall is mount everest exactly';
+    const up = await startOpenAIWireServer({
+      script: (r) => {
+        if (r.url.endsWith('/embeddings')) return { embeddingDimensions: 16 };
+        const model = modelOf(r);
+        if (model === 'judge-test') return { text: JSON.stringify(r.body).includes(`New question: ${YES}\\n`) ? 'YES' : 'NO', usage: JUDGE.usage };
+        if (model === 'big-test') return { text: 'Everest: 8,849 m.', usage: BIG.usage, streamUsage: 'always' };
+        return { text: 'Mount Everest is 8,849 m tall.', usage: MAIN.usage, streamUsage: 'always' };
+      },
+    });
+    const models = guardedWireDeployments(up);
+    const gw = await servedGateway({
+      models: [...models, { ...models[1]!, name: 'big2' }],
+      routing: {
+        cascades: [
+          { name: 'c1', weak: 'main', strong: 'big', verifier: 'always', threshold: 0.5 },
+          { name: 'c2', weak: 'main', strong: 'big2', verifier: 'always', threshold: 0.5 },
+        ],
+      },
+      routerOptions: { env: {}, verifiers: { always: () => 1 } },
+      cache: GUARD_EVERY_MATCH,
+      upstreams: [up],
+    });
+    try {
+      await gw.openai().chat.completions.create({ model: 'main', max_tokens: 100, messages: [{ role: 'user', content: 'how tall is mount everest' }] });
+      for (const [model, strongName, stream, strongCached] of [['c1', 'big', false, false], ['c2', 'big2', true, false], ['c1', 'big', false, true]] as const) {
+        const before = await spend(gw, 'main', strongName, 'judge');
+        const totalsBefore = await totals(gw);
+        const { data, response } = await gw.openai().chat.completions.create({ model, max_tokens: 100, messages: [{ role: 'user', content: YES }], stream }).withResponse();
+        if (Symbol.asyncIterator in data) for await (const _ of data);
+        const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
+        expect(row).toMatchObject({ status: 'success', deployment: strongName, inputTokens: MAIN.usage.prompt_tokens + BIG.usage.prompt_tokens + JUDGE.usage.prompt_tokens });
+        expect(row.costUsd).toBeCloseTo(JUDGE_USD + (strongCached ? 0 : BIG_USD), 12);
+        const strongPart = strongCached ? [0, 0, 0] : [BIG_USD, BIG.usage.prompt_tokens, BIG.usage.completion_tokens];
+        expect(delta(before, await spend(gw, 'main', strongName, 'judge')), `${model} ${stream}`).toEqual({ main: [JUDGE_USD, JUDGE.usage.prompt_tokens, JUDGE.usage.completion_tokens], [strongName]: strongPart, judge: [0, 0, 0] });
+        expect(delta(totalsBefore, await totals(gw))).toEqual({ all: [Math.round(row.costUsd * 1e9) / 1e9, JUDGE.usage.prompt_tokens + strongPart[1]!, JUDGE.usage.completion_tokens + strongPart[2]!] });
+      }
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('a throw while counting a recorded call (fault injection: prom-client throws on a negative inc)', () => {
+  it('is logged: the recorded, paid answer stays a 200 (no retry asked) and llm_requests_in_flight returns to 0', async () => {
+    const weak = await startOpenAIWireServer({ script: { text: WRONG, usage: WEAK_USAGE } });
+    const strong = await startOpenAIWireServer({ script: { text: 'Janet sells 9 eggs for 9 * 2 = 18 dollars.\n#### 18', usage: { prompt_tokens: 41, completion_tokens: 25 } } });
+    const logged: GatewayLogEntry[] = [];
+    const gw = await servedGateway({ ...mathCascade(weak, strong), upstreams: [weak, strong], gateway: { log: (entry) => void logged.push(entry) } });
+    // The weak step's spend, counted apart under its own deployment, throws.
+    const real = GatewayMetrics.prototype.observeSpend;
+    const observeSpend = vi.spyOn(GatewayMetrics.prototype, 'observeSpend').mockImplementation(function (this: GatewayMetrics, o) {
+      if (o.model === 'mixtral') throw new Error('Counter: It is not possible to decrease a counter');
+      real.call(this, o);
+    });
+    try {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${gw.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'math-cascade', messages: [{ role: 'user', content: QUESTION }] }),
+      });
+      const body = await res.text();
+      const row = await ledgerRow(gw, res.headers.get('x-request-id')!);
+      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      const inFlight = Number(/^llm_requests_in_flight (\S+)$/m.exec(text)?.[1]);
+      expect({ row: row.status, paid: row.costUsd > WEAK_COST, client: res.status, shouldRetry: res.headers.get('x-should-retry'), inFlight }, body).toEqual({ row: 'success', paid: true, client: 200, shouldRetry: null, inFlight: 0 });
+      expect(logged.filter((l) => l.requestId === row.requestId).map((l) => [l.level, l.message, (l.error as Error).message])).toEqual([['error', 'counting the metrics of a call failed', 'Counter: It is not possible to decrease a counter']]);
+    } finally {
+      observeSpend.mockRestore();
       await gw.close();
     }
   });

@@ -59,11 +59,6 @@ describe('/metrics', () => {
   });
 });
 
-/**
- * The gateway's metrics next to a reference fed the same observations through prom-client's plain path
- * (`inc` with a labels object per call, as the gateway did before its counters kept cells): `/metrics`
- * must read the same, byte for byte, at every scrape and across a `resetMetrics()`.
- */
 describe('the Grafana dashboard (docs/grafana/llmrr-dashboard.json)', () => {
   it('queries only metrics the gateway registers, by labels they have', async () => {
     // As the gateway server builds it (process metrics on: the memory panel reads process_resident_memory_bytes).
@@ -103,6 +98,11 @@ describe('the Grafana dashboard (docs/grafana/llmrr-dashboard.json)', () => {
   });
 });
 
+/**
+ * The gateway's metrics next to a reference fed the same observations through prom-client's plain path
+ * (`inc` with a labels object per call, as the gateway did before its counters kept cells): `/metrics`
+ * must read the same, byte for byte, at every scrape and across a `resetMetrics()`.
+ */
 describe('/metrics against the plain prom-client path', () => {
   const reference = new GatewayMetrics({ registry: new Registry() });
   for (const metric of reference.registry.getMetricsAsArray()) {

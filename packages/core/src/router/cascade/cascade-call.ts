@@ -50,6 +50,7 @@ export function stepOf(r: RouterResult): CascadeStep {
     latencyMs: r.latencyMs,
     cached: r.cached,
   };
+  if (r.failedAttemptsCost) s.failedAttemptsCost = r.failedAttemptsCost;
   if (r.guardUsage) s.guardUsage = r.guardUsage;
   if (r.decision) s.decision = r.decision;
   if (r.warnings) s.warnings = r.warnings;

@@ -6,26 +6,27 @@ import { isContentPart, type GenerateRequest, type Usage } from '../../spec/inde
 import { elapsedMs } from '../elapsed-ms.js';
 import { LinkedController } from '../resilience/attempt-scope.js';
 import type { Cost, GenerateOptions, PromptOrRequest, RouterResult, RouterStream, RouterStreamPart, StreamSpend } from '../types.js';
-import { cascadeResult, keepsWeak, plusUsage, prepareCascade, stepOptions, strongFailure, verify, type CascadeHost } from './cascade-call.js';
+import { cascadeResult, keepsWeak, plusUsage, prepareCascade, stepOf, stepOptions, strongFailure, verify, type CascadeHost } from './cascade-call.js';
 import type { ResolvedCascade } from './cascade-set.js';
 import { refusedAnswerOf } from '../refused-answer.js';
 import { billFailedAttempts, plusSpend } from '../stream-driver.js';
 import { Drain, handOver, StreamResult } from '../stream-result.js';
 import { providerCacheUsage, sumCost, sumUsage } from './sum-usage.js';
-import type { CascadeVerdict } from './types.js';
+import type { CascadeStep, CascadeVerdict } from './types.js';
 
 function noop(): void {}
 
 /**
  * The weak step's spend (`cost`: its own, with the verifier's), its guard call's tokens as `guardUsage`, the verifier's
  * (when it reported them) as `verifierUsage`; the failed attempts in its cost (a hedge lane's answer that came with the
- * weak answer) with their tokens in `usage` and each in `failedAttempts`.
+ * weak answer) with their tokens in `usage` and each in `failedAttempts`; the step itself as `weakStep` (its deployment).
  */
-function weakSpend(weak: RouterResult, cost: Cost, replay: boolean, verifierUsage?: Usage): StreamSpend {
+function weakSpend(weak: RouterResult, step: CascadeStep, cost: Cost, replay: boolean, verifierUsage?: Usage): StreamSpend {
   const spend: StreamSpend = { usage: plusUsage(providerCacheUsage(weak.usage, weak.cached), weak.failedAttemptsUsage)!, cost, replay };
   if (weak.failedAttempts) spend.failedAttempts = weak.failedAttempts;
   if (weak.guardUsage) spend.guardUsage = weak.guardUsage;
   if (verifierUsage) spend.verifierUsage = verifierUsage;
+  spend.weakStep = step;
   return spend;
 }
 

@@ -61,6 +61,12 @@ export interface CascadeStep {
   provider: string;
   usage: Usage;
   cost: Cost;
+  /**
+   * The part of `cost` paid for the step's failed attempts and the hedge lanes that answered with its answer (its
+   * `RouterResult.failedAttemptsCost`, each on its own deployment in the result's `failedAttempts`), when there were
+   * any: a consumer that counts spend per deployment takes it out of the step's (the gateway's `model=` metrics).
+   */
+  failedAttemptsCost?: Cost;
   /** The tokens of the step's semantic guard call, when it paid one that reported them (its `RouterResult.guardUsage`). */
   guardUsage?: Usage;
   latencyMs: number;
