@@ -123,13 +123,15 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     const startedAt = host.now();
     let request: GenerateRequest;
     let weak: RouterResult;
+    let step: CascadeStep;
     let verdict: CascadeVerdict;
     try {
       request = prepareCascade(host, c, input, options);
       weak = await host.generate(request, stepOptions(options, c, 'weak', requestId));
       // Paid from here on, whatever the verifier says (a stream abandoned while it runs bills the weak call);
       // a weak step answered from the router cache wrote and read nothing in a provider's prompt cache.
-      spent = weakSpend(weak, weak.cost, false);
+      step = stepOf(weak);
+      spent = weakSpend(weak, step, weak.cost, false);
       verdict = await verify(c, request, weak, options.signal);
     } catch (e) {
       // A semantic guard call the failed weak step paid (on its error: `guardCostOf`) was spent, cancelled or not, and so
@@ -147,7 +149,7 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     }
     const accepted = verdict.score < c.threshold;
     // The verifier's reported cost (and tokens) was paid with the weak call.
-    spent = weakSpend(weak, verdict.cost ? sumCost(weak.cost, verdict.cost) : weak.cost, accepted, verdict.usage);
+    spent = weakSpend(weak, step, verdict.cost ? sumCost(weak.cost, verdict.cost) : weak.cost, accepted, verdict.usage);
     if (accepted) {
       yield* replay(cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, verdict, undefined), startedAt);
       return;
