@@ -1,4 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { Client, ClientBase, ClientConfig, Pool, PoolClient, PoolConfig, QueryConfig, QueryResultRow } from 'pg';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
@@ -48,7 +50,7 @@ export const DEFAULT_POSTGRES_REPORT_TIMEOUT_MS = 60_000;
 /**
  * How long a session may stay idle in a transaction before the server ends it (`idle_in_transaction_session_timeout`),
  * ms, for a transaction bound (`timeoutMs`: the client gives up a second later and closes the connection): that bound
- * plus 2 s. Set on each connection for `queryTimeoutMs` (the migration's transaction keeps it) and by each bounded
+ * plus 2 s. Set on each connection for `queryTimeoutMs` (the unbounded migration's transaction has no idle bound) and by each bounded
  * transaction for its own bound (`SET LOCAL`: an audit append's or a report's may be longer), so a gap between a
  * transaction's statements (a late JS step, an answer a busy process reads late) within its bound never ends it; it
  * ends the session of a client that stopped sending (a paused process; a partition, the connection's close lost
@@ -262,7 +264,9 @@ export class PostgresHandle {
    */
   async transaction<T>(fn: (client: PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? this.queryTimeoutMs;
-    if (timeoutMs === Infinity) return run(await this.connect(), fn, 'BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = 0', {});
+    // Unbounded (the migration, which waits for other start-ups' upgrades): no bound on its statements, nor on the gaps
+    // between them (a start-up busy with other work), which the connection's idle bound would otherwise set.
+    if (timeoutMs === Infinity) return run(await this.connect(), fn, 'BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0', {});
     const ms = Math.max(1, Math.ceil(timeoutMs));
     // The session's idle bound follows the transaction's own (an audit append's or a report's may be longer than the
     // connection's, set for `queryTimeoutMs`): a gap between its statements (a late JS step, an answer a busy process
@@ -637,13 +641,31 @@ async function onConnectIgnored(importer: PostgresOpenOptions['importer']): Prom
   });
 }
 
+/**
+ * pg-pool's package.json as pg resolves it: found from its main file, walking up to the folder of the package named
+ * `pg-pool` (its `exports` map has no `./package.json`, so it cannot be required by that name).
+ */
+function poolPackage(): { version?: unknown } {
+  let dir = dirname(createRequire(createRequire(import.meta.url).resolve('pg')).resolve('pg-pool'));
+  for (;;) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'pg-pool') return pkg;
+    }
+    const up = dirname(dir);
+    if (up === dir) return {};
+    dir = up;
+  }
+}
+
 /** A package's version, `pg/package.json` from here and `pg-pool/package.json` as pg resolves it; undefined when unknown. */
 async function packageVersion(path: 'pg/package.json' | 'pg-pool/package.json', importer: PostgresOpenOptions['importer']): Promise<string | undefined> {
   try {
     let pkg: { default?: { version?: unknown }; version?: unknown };
     if (importer) pkg = (await importer(path)) as typeof pkg;
     else if (path === 'pg/package.json') pkg = (await import('pg/package.json', { with: { type: 'json' } })) as typeof pkg;
-    else pkg = createRequire(createRequire(import.meta.url).resolve('pg'))('pg-pool/package.json') as typeof pkg;
+    else pkg = poolPackage();
     const version = pkg.default?.version ?? pkg.version;
     return typeof version === 'string' ? version : undefined;
   } catch {
