@@ -92,6 +92,8 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
       ...(settings.streamHoldMs !== undefined ? { streamHoldMs: settings.streamHoldMs } : {}),
       info: { name: '@llmrr/gateway-server', version: '0.1.0' },
       log,
+      // With tracing on, a request's W3C trace context (traceparent) makes its spans children of the caller's span.
+      ...(tracing ? { callerTraceContext: tracing.callerTraceContext } : {}),
     });
     try {
       served = await serveGateway(gateway, {

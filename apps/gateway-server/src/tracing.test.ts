@@ -68,8 +68,17 @@ function startCollector(): Promise<{ server: Server; url: string; requests: Arra
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 const tsxBin = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
 
-function post(url: string, body: unknown): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+
+/** The spans the collector received. */
+function receivedSpans(requests: Array<{ path: string; body: string }>): OtlpSpan[] {
+  return requests
+    .filter((r) => r.path === '/v1/traces')
+    .flatMap((p) => (JSON.parse(p.body) as OtlpRequest).resourceSpans)
+    .flatMap((r) => r.scopeSpans)
+    .flatMap((s) => s.spans);
 }
 
 /** Runs `src/main.ts` as `pnpm start` does, waits for its URL; `stop()` sends SIGTERM and resolves with the exit code. */
@@ -201,6 +210,58 @@ describe('gateway server: OpenTelemetry spans over OTLP/HTTP', () => {
     expect(posts.map((p) => p.body).join('\n')).not.toMatch(/hello span|stream me|complete me|embed me|Mock answer/);
   });
 
+  it("a request with a W3C traceparent: its spans join the caller's trace under the caller's span; a malformed one starts a new trace", { timeout: 120_000 }, async () => {
+    const own = await startCollector();
+    const server = await startServerProcess({ PORT: '0', HOST: '127.0.0.1', LLMRR_STATE: 'memory', OTEL_EXPORTER_OTLP_ENDPOINT: own.url });
+    const trace = '0af7651916cd43dd8448eb211c80319c';
+    const ids: Record<string, string> = {};
+    try {
+      const chat = await post(`${server.url}/v1/chat/completions`, { model: 'mock', messages: [{ role: 'user', content: 'traced' }] }, { traceparent: `00-${trace}-b7ad6b7169203331-01`, tracestate: 'caller=1' });
+      expect(chat.status).toBe(200);
+      await chat.text();
+      ids.chat = chat.headers.get('x-request-id') ?? '';
+      const streamed = await post(`${server.url}/v1/chat/completions`, { model: 'mock', messages: [{ role: 'user', content: 'traced' }], stream: true }, { traceparent: `00-${trace}-00f067aa0ba902b7-01` });
+      expect(await streamed.text()).toContain('[DONE]');
+      ids.stream = streamed.headers.get('x-request-id') ?? '';
+      const messages = await post(`${server.url}/v1/messages`, { model: 'mock', max_tokens: 20, messages: [{ role: 'user', content: 'traced' }] }, { traceparent: `00-${trace}-1111111111111111-01` });
+      expect(messages.status).toBe(200);
+      await messages.text();
+      ids.messages = messages.headers.get('x-request-id') ?? '';
+      const embedded = await post(`${server.url}/v1/embeddings`, { model: 'mock', input: 'traced' }, { traceparent: `00-${trace}-2222222222222222-01` });
+      expect(embedded.status).toBe(200);
+      await embedded.text();
+      ids.embed = embedded.headers.get('x-request-id') ?? '';
+      // Malformed: not an error, and no parent.
+      const malformed = await post(`${server.url}/v1/chat/completions`, { model: 'mock', messages: [{ role: 'user', content: 'traced' }] }, { traceparent: `00-${trace}-zz-01`, tracestate: 'caller=1' });
+      expect(malformed.status).toBe(200);
+      await malformed.text();
+      ids.malformed = malformed.headers.get('x-request-id') ?? '';
+    } finally {
+      expect(await server.stop()).toBe(0);
+      await new Promise<void>((done) => own.server.close(() => done()));
+    }
+    const all = receivedSpans(own.requests);
+    const byRequest = (id: string) => {
+      expect(id).not.toBe('');
+      const span = all.find((s) => attrs(s.attributes)['llmrr.request_id'] === id);
+      expect(span).toBeDefined();
+      return span!;
+    };
+    expect([ids.chat, ids.stream, ids.messages, ids.embed].map((id) => [byRequest(id!).traceId, byRequest(id!).parentSpanId])).toEqual([
+      [trace, 'b7ad6b7169203331'],
+      [trace, '00f067aa0ba902b7'],
+      [trace, '1111111111111111'],
+      [trace, '2222222222222222'],
+    ]);
+    // Its attempt stays its child, in the caller's trace.
+    const chatSpan = byRequest(ids.chat!);
+    expect(all.find((s) => s.parentSpanId === chatSpan.spanId)?.traceId).toBe(trace);
+    const malformedSpan = byRequest(ids.malformed!);
+    expect(malformedSpan.traceId).not.toBe(trace);
+    expect(malformedSpan.parentSpanId ?? '').toBe('');
+    expect(attrs(malformedSpan.attributes)['error.type']).toBeUndefined();
+  });
+
   it('is off by default and reads its settings from the OTEL_* variables', () => {
     expect(readSettings({}, '/').otel).toBeUndefined();
     expect(readSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, '/').otel).toEqual({
@@ -279,7 +340,7 @@ describe('gateway server: OpenTelemetry spans over OTLP/HTTP', () => {
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatchObject({ level: 'warn' });
     expect(logs[0]!.message).toMatch(/OpenTelemetry tracing is on \(OTEL_EXPORTER_OTLP_ENDPOINT\) but @opentelemetry\/exporter-trace-otlp-http, @opentelemetry\/resources are not installed; running without tracing/);
-    expect(logs[0]!.message).toContain('pnpm add @opentelemetry/api @opentelemetry/sdk-trace @opentelemetry/exporter-trace-otlp-http @opentelemetry/resources');
+    expect(logs[0]!.message).toContain('pnpm add @opentelemetry/api @opentelemetry/sdk-trace @opentelemetry/exporter-trace-otlp-http @opentelemetry/resources @opentelemetry/core');
     expect((await router.generate('still works')).text).toMatch(/^Mock answer/);
     await router.close();
   });

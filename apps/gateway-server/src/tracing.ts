@@ -1,23 +1,27 @@
-import { instrumentRouterWith, TRACER_NAME, type LLMRouter } from '@llmrr/core';
+import { callerTraceContext, instrumentRouterWith, TRACER_NAME, type CallerTraceContext, type LLMRouter } from '@llmrr/core';
 import type { GatewayLogEntry } from '@llmrr/gateway';
+import { AsyncLocalStorageContextManager } from './otel-context-manager.js';
 import { displayUrl, type OtelSettings } from './settings.js';
 
 /** How long a stopping server waits for its last spans to be exported. */
 const SHUTDOWN_EXPORT_MS = 3000;
 
 /** The optional dependencies tracing needs, imported only when it is on. */
-const PACKAGES = ['@opentelemetry/api', '@opentelemetry/sdk-trace', '@opentelemetry/exporter-trace-otlp-http', '@opentelemetry/resources'] as const;
+const PACKAGES = ['@opentelemetry/api', '@opentelemetry/sdk-trace', '@opentelemetry/exporter-trace-otlp-http', '@opentelemetry/resources', '@opentelemetry/core'] as const;
 
 interface Modules {
   api: typeof import('@opentelemetry/api');
   sdk: typeof import('@opentelemetry/sdk-trace');
   exporter: typeof import('@opentelemetry/exporter-trace-otlp-http');
   resources: typeof import('@opentelemetry/resources');
+  core: typeof import('@opentelemetry/core');
 }
 
 export interface Tracing {
   /** Stops creating spans, then exports the spans still queued. Never rejects (a failed export is logged). */
   shutdown(): Promise<void>;
+  /** For the gateway (`GatewayOptions.callerTraceContext`): model calls join their caller's trace (W3C `traceparent`). */
+  callerTraceContext: CallerTraceContext;
 }
 
 export interface StartTracingOptions {
@@ -67,7 +71,7 @@ export async function startTracing(
     });
     return undefined;
   }
-  const [api, sdk, exporter, resources] = loaded as [Modules['api'], Modules['sdk'], Modules['exporter'], Modules['resources']];
+  const [api, sdk, exporter, resources, core] = loaded as [Modules['api'], Modules['sdk'], Modules['exporter'], Modules['resources'], Modules['core']];
 
   // Export failures and SDK warnings reach the server log instead of disappearing.
   api.diag.setLogger(
@@ -88,6 +92,12 @@ export async function startTracing(
     resource,
     spanProcessors: [new sdk.BatchSpanProcessor({ exporter: new exporter.OTLPTraceExporter({ url: settings.tracesUrl }) })],
   });
+  // A request's W3C trace context (`traceparent`, `tracestate`) makes its spans children of the caller's span: the
+  // propagator reads it, and the context follows the call across its awaits (AsyncLocalStorage) to the router's span.
+  // (Another manager or propagator registered by the process that embeds the server is kept: these are not set then.)
+  const contextManager = new AsyncLocalStorageContextManager(api.ROOT_CONTEXT);
+  const ownsContext = api.context.setGlobalContextManager(contextManager);
+  const ownsPropagation = api.propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
   const dispose = instrumentRouterWith(api, router, {
     tracer: provider.getTracer(TRACER_NAME),
     captureContent: settings.captureContent,
@@ -101,9 +111,12 @@ export async function startTracing(
   });
   let closing: Promise<void> | undefined;
   return {
+    callerTraceContext: callerTraceContext(api),
     shutdown() {
       closing ??= (async () => {
         dispose();
+        if (ownsContext) api.context.disable();
+        if (ownsPropagation) api.propagation.disable();
         // An unreachable collector must not stop the server from closing its router and stores, nor hold
         // it for the exporter's retries: the last export gets SHUTDOWN_EXPORT_MS, then the server moves on.
         const exported = provider.shutdown().then(

@@ -123,6 +123,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     streamHoldMs: streamHold(options.streamHoldMs),
     routes: new Map(),
     calls,
+    callerTraceContext: options.callerTraceContext,
   };
   // Keeps the limits and budget held by calls in flight alive past the stores' TTL (one sweeper per gateway).
   const renewals = deps.stores ? new Renewals(deps.stores, errorLog, options.limits?.leaseRenewIntervalMs) : undefined;

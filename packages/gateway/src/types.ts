@@ -16,7 +16,7 @@ import type {
   RouterResult,
   RouterStream,
 } from '@llmrr/core';
-import type { StateStores } from '@llmrr/core';
+import type { CallerTraceContext, StateStores } from '@llmrr/core';
 import type { Registry } from 'prom-client';
 import type { GatewayCorsOptions } from './cors/public-cors.js';
 
@@ -252,6 +252,13 @@ export interface GatewayMetricsOptions {
 export interface GatewayOptions {
   router: GatewayRouter;
   stores?: GatewayStores;
+  /**
+   * Runs each model call (chat, completions, responses, messages, `/api/chat`, `/api/quick`, embeddings) in the trace
+   * context its caller sent, so that the router's OpenTelemetry spans (`instrumentRouter`) are children of the
+   * caller's span: core's `callerTraceContext(api)` (W3C `traceparent` and `tracestate` through the registered
+   * propagator; used for parenting only). Absent (default): headers are not read for it, nothing is done per request.
+   */
+  callerTraceContext?: CallerTraceContext;
   auth?: GatewayAuthOptions;
   limits?: GatewayLimits;
   /** CORS for browsers calling `/v1/*` and `/api/*`. Absent (default): no CORS headers, browsers block cross-origin calls. */

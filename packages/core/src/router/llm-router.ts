@@ -29,7 +29,7 @@ import { PromptCacheAffinity } from './prompt-cache-affinity/prompt-cache-affini
 import { normalizeRequest } from './request.js';
 import { runAttempts, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
 import { embedDriver, embedInput, embedUsage, generateDriver, type GenerateDriver } from './call-drivers.js';
-import type { CascadeHost } from './cascade/cascade-call.js';
+import type { CascadeEnd, CascadeHost } from './cascade/cascade-call.js';
 import { cascadeModels } from './cascade/cascade-model-info.js';
 import { CascadeSet, type ResolvedCascade } from './cascade/cascade-set.js';
 import { streamCascade } from './cascade/cascade-stream.js';
@@ -598,7 +598,8 @@ export class LLMRouter {
       const paid = driver?.paid();
       const error = paid ? withBilledAttempts(toLLMError(e), paid) : toLLMError(e);
       const billed = call.guardCost ? withGuardCost(error, call.guardCost, call.guardUsage) : error;
-      this.end(call, undefined, billed);
+      // (What was billed, for the end event's listeners: the attempts' and the guard call's.)
+      this.end(call, undefined, billed, call.guardCost && this.emitter.has('request:end') ? plusSpend(guardSpend(call.guardCost, call.guardUsage), paid) : paid);
       throw billed;
     }
   }
@@ -666,7 +667,8 @@ export class LLMRouter {
       primed: (d, route) => {
         if (route.affinity) this.affinity.remember(route.affinity, d.modelId, d.name, call.requestId);
       },
-      end: (result, error) => this.end(call, result, error),
+      // A failed stream's spend (its failed attempts, a guard call, the partial answer) for the end event's listeners.
+      end: (result, error, answered) => this.end(call, result, error, error && this.emitter.has('request:end') ? plusSpend(stream.spent?.(), answered?.()) : undefined),
       beforeAttemptAfterSpend: options.beforeAttemptAfterSpend,
     });
     // A stream that fails or is abandoned after its lookup paid a guard call still cost that call (`spent`): a NO's
@@ -1090,7 +1092,34 @@ export class LLMRouter {
       now: this.now,
       generateId: this.generateId,
       checkAllowed: (cascade, options) => this.cascadeAllowed(cascade, options),
+      started: (cascade, requestId, stream, options, request) => this.cascadeStarted(cascade, requestId, stream, options, request),
     });
+  }
+
+  /** `cascade:start` of a cascade call, and the function that sends its `cascade:end` (undefined when nobody listens). */
+  private cascadeStarted(cascade: ResolvedCascade, requestId: string, stream: boolean, options: GenerateOptions, input: PromptOrRequest): CascadeEnd | undefined {
+    const emitter = this.emitter;
+    if (!emitter.has('cascade:start') && !emitter.has('cascade:end')) return undefined;
+    const name = cascade.name;
+    const metadata = options.metadata ?? EMPTY;
+    if (emitter.has('cascade:start')) {
+      let request: GenerateRequest | undefined;
+      try {
+        request = normalizeRequest(input, options);
+      } catch {
+        // (Invalid: the cascade call fails with the error, which its `cascade:end` carries.)
+      }
+      emitter.emit('cascade:start', request ? { requestId, stream, name, metadata, request } : { requestId, stream, name, metadata });
+    }
+    let done = false;
+    return (result, error) => {
+      if (done || !emitter.has('cascade:end')) return;
+      done = true;
+      const payload: RouterEvents['cascade:end'] = { requestId, stream, name, metadata };
+      if (result) payload.result = result;
+      if (error) payload.error = error;
+      emitter.emit('cascade:end', payload);
+    };
   }
 
   /**
@@ -1359,7 +1388,7 @@ export class LLMRouter {
     this.emitter.emit('cache:error', { kind, error: toLLMError(error), ...(requestId !== undefined ? { requestId } : {}) });
   }
 
-  private end(call: Call, result: RouterResult | undefined, error: LLMError | undefined): void {
+  private end(call: Call, result: RouterResult | undefined, error: LLMError | undefined, spent?: StreamSpend): void {
     this.settled(call);
     // (Not a cache-only call's: what it learned could start paid prefetches for a caller that may not pay.)
     if (result && this.prefetch && call.metadata[PREFETCH_METADATA_KEY] !== true && call.options.cache !== false && call.options.cacheOnly === undefined) void this.prefetch.observe(call.request, call.options, result);
@@ -1369,6 +1398,7 @@ export class LLMRouter {
     if (error) {
       payload.error = error;
       if (call.attempts) payload.attempts = call.attempts;
+      if (spent) payload.spent = spent;
     }
     this.emitter.emit('request:end', payload);
   }

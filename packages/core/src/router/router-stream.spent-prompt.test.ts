@@ -19,7 +19,7 @@ import { guardCostOf, withGuardCost } from '../semantic-cache/guard-spend.js';
 import type { CallOptions, LanguageEngine, StreamPart, Usage } from '../spec/index.js';
 import { LLMRouter } from './llm-router.js';
 import { refusedAnswerOf } from './refused-answer.js';
-import type { RouterStreamPart } from './types.js';
+import type { RouterEvents, RouterStreamPart } from './types.js';
 
 const PROMPT: Usage = { inputTokens: 1100, outputTokens: 0, totalTokens: 1100, cacheWriteInputTokens: 1000 };
 const hello = { messages: [{ role: 'user' as const, content: 'Hi' }] };
@@ -483,6 +483,17 @@ describe('generate: attempts whose provider answered and billed what is no usabl
     expect(refused?.usage).toEqual({ inputTokens: 3300, outputTokens: 0, totalTokens: 3300, cacheWriteInputTokens: 3000 });
     expect(refused?.cost.totalUsd).toBeCloseTo(3 * 0.00405, 12);
     expect(refused?.failedAttempts).toEqual([attempt, attempt, attempt]);
+    await r.close();
+  });
+
+  it('no attempt answers: its request:end says what was billed (spent, which its span carries), as its error does', async () => {
+    const r = router({ a: billedFailure('a', true) }, 2);
+    const ends: Array<RouterEvents['request:end']> = [];
+    r.on('request:end', (e) => ends.push(e));
+    await expect(r.generate(hello)).rejects.toMatchObject({ code: 'invalid_response' });
+    expect(ends).toHaveLength(1);
+    expect(ends[0]!.spent?.usage).toEqual({ inputTokens: 3300, outputTokens: 0, totalTokens: 3300, cacheWriteInputTokens: 3000 });
+    expect(ends[0]!.spent?.cost.totalUsd).toBeCloseTo(3 * 0.00405, 12);
     await r.close();
   });
 

@@ -10,7 +10,8 @@ import { StreamAccumulator } from './stream-accumulator.js';
 import { Drain, handOver, StreamResult } from './stream-result.js';
 import { billFailedAttempts, closeQuietly, PrimingAttempts, streamDriver, type PrimedStream } from './stream-driver.js';
 import type { RoutePlan } from './plan-route.js';
-import type { AttemptRecord, Cost, RouterResult, RouterStream, RouterStreamPart } from './types.js';
+import type { AttemptRecord, Cost, RouterResult, RouterStream, RouterStreamPart, StreamSpend } from './types.js';
+import { computeCost } from '../pricing/compute-cost.js';
 import { timerDelay } from '../util/timer-delay.js';
 
 /** What a router stream needs from its router. */
@@ -30,8 +31,12 @@ export interface StreamHooks {
   store(result: RouterResult): Promise<void>;
   /** A deployment's stream got its first content (prompt-cache affinity remembers it; never throws). */
   primed?(d: RouterDeployment, route: RoutePlan): void;
-  /** Called once at the end: events. */
-  end(result: RouterResult | undefined, error: LLMError | undefined): void;
+  /**
+   * Called once at the end: events. `answered`: a failed stream whose deployment had started answering - what that
+   * partial answer consumed, at the deployment's price (`StreamAccumulator.partialUsage`), computed when asked (there
+   * are listeners), during the call only.
+   */
+  end(result: RouterResult | undefined, error: LLMError | undefined, answered?: () => StreamSpend | undefined): void;
   /** `GenerateOptions.beforeAttemptAfterSpend`: asked before an attempt that follows billed failed attempts. */
   beforeAttemptAfterSpend?: ((billed: Cost) => Promise<void> | void) | undefined;
 }
@@ -318,6 +323,8 @@ interface StreamState {
   final: RouterResult | undefined;
   /** Set when `runStream` handed the stream to the hand-written loop. */
   live: LiveStream | undefined;
+  /** The answer being streamed (set with its `route` part, before the loop takes it): what a failed stream had consumed. */
+  answering: LiveStream | undefined;
   /** `cancel` was called (`runStream` stops at its next step, pulls get the end). */
   cancelled: boolean;
   /** The attempts before the first content part (what `cancel` stops then). */
@@ -392,6 +399,7 @@ async function* runStream(st: StreamState): AsyncGenerator<RouterStreamPart> {
     const acc = new StreamAccumulator(hooks.estimatedInputTokens);
     const ttftMs = elapsedMs(hooks.startedAt, won.value.firstContentAt);
     const live: LiveStream = { deployment: d, scope: held.scope, race: won.value.endsOnAbort ? undefined : held.scope, lease: held, iterator: won.value.iterator, acc, plan: planned, route, ttftMs, attempts };
+    st.answering = live;
     st.watch.handing();
     const routePart: Extract<RouterStreamPart, { type: 'route' }> = { type: 'route', requestId: hooks.requestId, deployment: d.name, model: d.modelId, provider: d.provider, cached: false };
     // The price it answers at: a stream cut short is billed at it, whatever the deployment's config says by then.
@@ -529,6 +537,7 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     error: undefined,
     final: undefined,
     live: undefined,
+    answering: undefined,
     cancelled: false,
     priming: undefined,
     primed: undefined,
@@ -592,17 +601,25 @@ function settleStream(st: StreamState): void {
   closeQuietly(st.iterator);
   if (st.error) {
     st.reject(st.error);
-    hooks.end(undefined, st.error);
+    const live = st.answering;
+    hooks.end(undefined, st.error, live && (() => answeredSpend(live)));
   } else if (st.final) {
     hooks.end(st.final, undefined);
   }
   // A consumer may keep the stream object long after its end (the gateway until its response is written):
   // let the attempt, the engine iterator and the parts folded so far go now (measured: less GC per stream).
   st.live = undefined;
+  st.answering = undefined;
   st.iterator = undefined;
   st.lease = undefined;
   st.plan = undefined;
   st.gen = undefined;
+}
+
+/** What the partial answer of a failed stream consumed, at its deployment's price (undefined when nothing came). */
+function answeredSpend(live: LiveStream): StreamSpend | undefined {
+  const usage = live.acc.partialUsage(live.plan.request.maxTokens);
+  return usage && { usage, cost: computeCost(usage, live.deployment.price), replay: false };
 }
 
 /** The step in progress ends the stream: it was cancelled while the step waited. */

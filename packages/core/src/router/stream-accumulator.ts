@@ -121,6 +121,21 @@ export class StreamAccumulator {
     }
   }
 
+  /**
+   * What an answer cut off before its end (a broken or abandoned stream) consumed, as the gateway bills it: the usage
+   * the engine reported, else the output estimated from what came (capped at `maxTokens`) on the reported or estimated
+   * input, marked `estimated`. Undefined when nothing came and no prompt was reported. Leaves the accumulator as it is.
+   */
+  partialUsage(maxTokens: number | undefined): Usage | undefined {
+    const reported = this.usage;
+    if (!this.sawContent && !(reported && (reported.inputTokens > 0 || reported.outputTokens > 0))) return undefined;
+    let tools: readonly ToolCall[] = this.toolCalls;
+    if (this.pendingTools) tools = [...tools, ...this.pendingTools.values()];
+    const usage = completeUsage(reported, this.text + this.refusal, this.reasoning, tools, this.estimatedInputTokens);
+    if (usage.estimated !== true || maxTokens === undefined || usage.outputTokens <= maxTokens) return usage;
+    return { ...usage, outputTokens: maxTokens, totalTokens: usage.inputTokens + maxTokens };
+  }
+
   /** The folded result; usage estimated (and marked) when the engine reported none. */
   result(): GenerateResult {
     // Tool calls that only came as deltas (no closing `tool-call` part) still count.

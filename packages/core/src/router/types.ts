@@ -679,8 +679,24 @@ export interface RouterEvents {
     error?: LLMError;
     /** On failure: the attempts made before it (on success they are in the result). */
     attempts?: AttemptRecord[];
+    /**
+     * On failure, when something was paid for (set when there are listeners): a stream's partial answer (a consumer
+     * that went away, an upstream that broke off: the reported usage, else the output estimated from what came, at the
+     * answering deployment's price), attempts that failed after their provider billed them, a semantic guard call.
+     */
+    spent?: StreamSpend;
     metadata: Record<string, unknown>;
   };
+  /**
+   * A call on a cascade (`routing.cascades`) started: one event for the caller's request (`requestId`, the model it
+   * asked for: the cascade's `name`), whose steps are ordinary calls with their own `request:start` and `request:end`
+   * (request ids `<requestId>:weak` and `<requestId>:strong`, `metadata.cascade` and `metadata.cascadeStep`). Sent only
+   * when there are listeners; a stream's when it is created, as a router stream's `request:start`. `request`: the
+   * normalized request, when it is valid.
+   */
+  'cascade:start': { requestId: string; stream: boolean; name: string; metadata: Record<string, unknown>; request?: GenerateRequest };
+  /** The cascade call ended: its result (both steps' usage and cost, `result.cascade`), or its error. */
+  'cascade:end': { requestId: string; stream: boolean; name: string; metadata: Record<string, unknown>; result?: RouterResult; error?: LLMError };
   'attempt:error': { requestId: string; deployment: string; attempt: number; error: LLMError };
   retry: { requestId: string; deployment: string; attempt: number; delayMs: number; error: LLMError };
   fallback: { requestId: string; from: string; to: string; error: LLMError };

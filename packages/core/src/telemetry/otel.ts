@@ -1,7 +1,7 @@
 import type { OtelApi, OtelAttributes as Attributes, OtelSpan as Span, OtelTracer as Tracer } from './otel-api.js';
 import { LLMError } from '../errors/llm-error.js';
-import type { AttemptRecord, RouterEmbedResult, RouterEventName, RouterEvents, RouterResult } from '../router/types.js';
-import type { GenerateRequest } from '../spec/index.js';
+import type { AttemptRecord, Cost, RouterEmbedResult, RouterEventName, RouterEvents, RouterResult, StreamSpend } from '../router/types.js';
+import type { GenerateRequest, Usage } from '../spec/index.js';
 import { importOptional } from '../util/optional-import.js';
 import { toGenAiInputMessages, toGenAiOutputMessages } from './gen-ai-content.js';
 import {
@@ -88,6 +88,10 @@ interface OpenRequest {
   /** When each failed attempt ended (`deployment#attempt`). */
   failedAt: Map<string, number>;
   failures: number;
+  /** A cascade step's span: the cascade call's entry (its parent). */
+  cascade?: OpenRequest;
+  /** A cascade call's span: what its steps were billed so far (their results', a failed step's `spent`). */
+  steps?: { inputTokens: number; outputTokens: number; costUsd: number; estimated: boolean };
 }
 
 type RequestStart = RouterEvents['request:start'] & RequestStartDetails;
@@ -105,6 +109,23 @@ function requestAttributes(attrs: Attributes, request: GenerateRequest, captureC
   const format = request.responseFormat?.type;
   if (format !== undefined) attrs[ATTR_GEN_AI_OUTPUT_TYPE] = format === 'text' ? 'text' : 'json';
   if (captureContent && Array.isArray(request.messages)) attrs[ATTR_GEN_AI_INPUT_MESSAGES] = JSON.stringify(toGenAiInputMessages(request.messages));
+}
+
+/** Adds a cascade step's bill (its tokens, when it consumed any, and its cost) to the cascade call's. */
+function addSpend(steps: NonNullable<OpenRequest['steps']>, usage: Usage | undefined, cost: Cost): void {
+  if (usage) {
+    steps.inputTokens += usage.inputTokens;
+    steps.outputTokens += usage.outputTokens;
+    if (usage.estimated) steps.estimated = true;
+  }
+  steps.costUsd += cost.totalUsd;
+}
+
+/** The cost a cascade's verifier reported, as a failed cascade's error says it (`details.cascade.verifierCost`); else 0. */
+function verifierCostOf(details: unknown): number {
+  const cascade = typeof details === 'object' && details !== null ? (details as { cascade?: { verifierCost?: { totalUsd?: unknown } } }).cascade : undefined;
+  const usd = cascade?.verifierCost?.totalUsd;
+  return typeof usd === 'number' && usd > 0 && usd < Infinity ? usd : 0;
 }
 
 function attemptKey(deployment: string, attempt: number): string {
@@ -140,11 +161,16 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
 
   const current = (requestId: string): OpenRequest | undefined => open.get(requestId)?.[0];
 
-  const take = (requestId: string): OpenRequest | undefined => {
-    const list = open.get(requestId);
+  const takeFrom = (map: Map<string, OpenRequest[]>, requestId: string): OpenRequest | undefined => {
+    const list = map.get(requestId);
     if (!list) return undefined;
     const entry = list.shift();
-    if (list.length === 0) open.delete(requestId);
+    if (list.length === 0) map.delete(requestId);
+    return entry;
+  };
+
+  const take = (requestId: string): OpenRequest | undefined => {
+    const entry = takeFrom(open, requestId);
     if (entry) openCount--;
     return entry;
   };
@@ -153,6 +179,100 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
   const abandon = (entry: OpenRequest, reason: string): void => {
     entry.span.setAttribute('llmrr.incomplete', reason);
     entry.span.end(Math.max(entry.startedAt, now()));
+  };
+
+  // Cascade calls in flight by request id (as `open`; their steps' spans are in `open`).
+  const cascades = new Map<string, OpenRequest[]>();
+  let cascadeCount = 0;
+
+  /** The open cascade call a request is a step of, when it is one. */
+  const cascadeOf = (e: RouterEvents['request:start']): OpenRequest | undefined => {
+    const step = e.metadata?.cascadeStep;
+    if (step !== 'weak' && step !== 'strong') return undefined;
+    const id = e.requestId;
+    const cut = id.length - step.length - 1;
+    if (cut <= 0 || id.charCodeAt(cut) !== 58 /* : */ || !id.endsWith(step)) return undefined;
+    return cascades.get(id.slice(0, cut))?.[0];
+  };
+
+  const onCascadeStart = (e: RouterEvents['cascade:start']): void => {
+    const startedAt = now();
+    const kind = e.stream ? 'stream' : 'generate';
+    const start: RequestStart = { requestId: e.requestId, stream: e.stream, kind, metadata: e.metadata, model: e.name };
+    if (e.request) start.request = e.request;
+    const operation = options.operationName?.(start) ?? 'chat';
+    const attrs: Attributes = {
+      [ATTR_GEN_AI_OPERATION_NAME]: operation,
+      [ATTR_GEN_AI_REQUEST_MODEL]: e.name,
+      'llmrr.request_id': e.requestId,
+      'llmrr.stream': e.stream,
+      'llmrr.cascade': e.name,
+    };
+    const tenant = e.metadata?.tenant;
+    if (typeof tenant === 'string') attrs['llmrr.tenant'] = tenant;
+    if (e.request && typeof e.request === 'object') requestAttributes(attrs, e.request, captureContent);
+    const parent = api.context.active();
+    // INTERNAL: the cascade runs in this process; its steps are the CLIENT spans of the model calls (sums of their
+    // tokens over CLIENT spans stay right), and this span carries the request's totals, as the ledger bills them.
+    const span = tracer.startSpan(spanName(operation, e.name), { kind: SpanKind.INTERNAL, attributes: attrs, startTime: startedAt }, parent);
+    const entry: OpenRequest = {
+      requestId: e.requestId,
+      span,
+      context: api.trace.setSpan(parent, span),
+      startedAt,
+      operation,
+      requestModel: e.name,
+      failedAt: new Map(),
+      failures: 0,
+      steps: { inputTokens: 0, outputTokens: 0, costUsd: 0, estimated: false },
+    };
+    const list = cascades.get(e.requestId);
+    if (list) list.push(entry);
+    else cascades.set(e.requestId, [entry]);
+    cascadeCount++;
+    while (cascadeCount > maxOpen) {
+      const oldest = cascades.keys().next().value;
+      if (oldest === undefined) break;
+      const evicted = takeFrom(cascades, oldest);
+      cascadeCount--;
+      if (evicted) abandon(evicted, 'evicted');
+    }
+  };
+
+  const onCascadeEnd = (e: RouterEvents['cascade:end']): void => {
+    const entry = takeFrom(cascades, e.requestId);
+    if (!entry) return;
+    cascadeCount--;
+    const span = entry.span;
+    const endedAt = Math.max(entry.startedAt, now());
+    const r = e.result;
+    if (r) {
+      applyResult(entry, r);
+      const record = r.cascade;
+      if (record) {
+        span.setAttribute('llmrr.cascade.verifier', record.verifier);
+        span.setAttribute('llmrr.cascade.threshold', record.threshold);
+        span.setAttribute('llmrr.cascade.score', record.score);
+        span.setAttribute('llmrr.cascade.escalated', record.escalated);
+        if (record.strongError) span.setAttribute('llmrr.cascade.strong_error.type', record.strongError.code);
+      }
+    }
+    if (e.error) {
+      span.setAttribute(ATTR_ERROR_TYPE, e.error.code);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: e.error.message });
+      if (e.error.provider !== undefined) span.setAttribute(ATTR_GEN_AI_PROVIDER_NAME, genAiProviderName(e.error.provider));
+      if (e.error.deployment !== undefined) span.setAttribute('llmrr.deployment', e.error.deployment);
+      // What the steps were billed (and the verifier's judgement, when it reported a cost): the request's spend.
+      const steps = entry.steps!;
+      const verifierUsd = verifierCostOf(e.error.details);
+      if (steps.inputTokens + steps.outputTokens > 0) {
+        span.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, steps.inputTokens);
+        span.setAttribute(ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, steps.outputTokens);
+        if (steps.estimated) span.setAttribute('llmrr.usage.estimated', true);
+      }
+      if (steps.costUsd > 0 || verifierUsd > 0) span.setAttribute('llmrr.cost_usd', steps.costUsd + verifierUsd);
+    }
+    span.end(endedAt);
   };
 
   const onStart = (event: RouterEvents['request:start']): void => {
@@ -166,7 +286,10 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     const tenant = e.metadata?.tenant;
     if (typeof tenant === 'string') attrs['llmrr.tenant'] = tenant;
     if (e.request && typeof e.request === 'object') requestAttributes(attrs, e.request, captureContent && e.kind !== 'embed');
-    const parent = api.context.active();
+    // A cascade's step (`<id>:weak`, `<id>:strong`, metadata naming the step) is a child of the cascade call's span.
+    const cascade = cascadeCount > 0 ? cascadeOf(e) : undefined;
+    if (cascade) attrs['llmrr.cascade.step'] = e.metadata.cascadeStep as string;
+    const parent = cascade ? cascade.context : api.context.active();
     const span = tracer.startSpan(spanName(operation, requestModel), { kind: SpanKind.CLIENT, attributes: attrs, startTime: startedAt }, parent);
     const entry: OpenRequest = {
       requestId: e.requestId,
@@ -178,6 +301,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
       failedAt: new Map(),
       failures: 0,
     };
+    if (cascade) entry.cascade = cascade;
     const list = open.get(e.requestId);
     if (list) list.push(entry);
     else open.set(e.requestId, [entry]);
@@ -241,6 +365,24 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     if (r.decision?.strategy !== undefined) span.setAttribute('llmrr.strategy', r.decision.strategy);
   };
 
+  /**
+   * What a failed request was billed (`request:end`'s `spent`: a stream's partial answer, billed failed attempts, a
+   * guard call): its cost, and the answer tokens (a replayed cache hit's excepted, as on a successful hit's span).
+   */
+  const applySpent = (entry: OpenRequest, spent: StreamSpend): void => {
+    const span = entry.span;
+    if (!spent.replay && spent.usage.inputTokens + spent.usage.outputTokens > 0) {
+      span.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, spent.usage.inputTokens);
+      span.setAttribute(ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, spent.usage.outputTokens);
+      if (spent.usage.cachedInputTokens !== undefined) span.setAttribute(ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, spent.usage.cachedInputTokens);
+      if (spent.usage.cacheWriteInputTokens !== undefined) span.setAttribute(ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, spent.usage.cacheWriteInputTokens);
+      if (spent.usage.cacheWrite1hInputTokens !== undefined) span.setAttribute('llmrr.usage.cache_creation_1h.input_tokens', spent.usage.cacheWrite1hInputTokens);
+      if (spent.usage.estimated) span.setAttribute('llmrr.usage.estimated', true);
+    }
+    span.setAttribute('llmrr.cost_usd', spent.cost.totalUsd);
+    if (spent.cost.estimated) span.setAttribute('llmrr.cost_estimated', true);
+  };
+
   const applyError = (entry: OpenRequest, error: LLMError): void => {
     const span = entry.span;
     span.setAttribute(ATTR_ERROR_TYPE, error.code);
@@ -285,8 +427,15 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
       applyEmbed(entry, e.embedResult);
       attemptSpans(entry, e.embedResult.attempts, e.embedResult, endedAt);
     }
+    // A cascade step: what it was billed counts in the cascade call's spend.
+    const steps = entry.cascade?.steps;
+    if (steps) {
+      if (e.result) addSpend(steps, e.result.cached === false ? e.result.usage : undefined, e.result.cost);
+      else if (e.spent) addSpend(steps, e.spent.replay ? undefined : e.spent.usage, e.spent.cost);
+    }
     if (e.error) {
       applyError(entry, e.error);
+      if (e.spent) applySpent(entry, e.spent);
       // A failed request: its attempts (when the router sent them), all failed or cancelled.
       if (!e.result && !e.embedResult && e.attempts && e.attempts.length > 0) {
         attemptSpans(entry, e.attempts, undefined, endedAt);
@@ -337,6 +486,8 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     router.on('fallback', onFallback),
     router.on('hedge', onHedge),
     router.on('cache:hit', onCacheHit),
+    router.on('cascade:start', onCascadeStart),
+    router.on('cascade:end', onCascadeEnd),
   ];
 
   let disposed = false;
@@ -345,8 +496,11 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     disposed = true;
     for (const off of offs) off();
     for (const list of open.values()) for (const entry of list) abandon(entry, 'disposed');
+    for (const list of cascades.values()) for (const entry of list) abandon(entry, 'disposed');
     open.clear();
     openCount = 0;
+    cascades.clear();
+    cascadeCount = 0;
   };
 }
 

@@ -1,3 +1,4 @@
+import type { CallerTraceContext } from '@llmrr/core';
 import type { Context } from 'hono';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ReadBodyOptions } from '../http/read-json-body.js';
@@ -31,6 +32,8 @@ export interface GatewayDeps extends CallDeps {
   startedAt: number;
   /** The POST routes the Node adapter serves without Hono (filled as routes register). */
   routes: ModelRoutes;
+  /** `GatewayOptions.callerTraceContext`: the model routes run in their caller's trace context. */
+  callerTraceContext?: CallerTraceContext | undefined;
 }
 
 export function clientIp(c: AppContext): string | undefined {

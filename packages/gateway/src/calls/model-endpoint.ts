@@ -13,7 +13,7 @@ import { keepOwnProtoField } from '../schemas/ignored-fields.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
 import type { AppEnv, GatewayDeps } from './context.js';
 import { runModelCall, type ModelCall } from './model-call.js';
-import { postRoute, type ModelRoute } from './model-route.js';
+import { inCallerTrace, postRoute, type ModelRoute } from './model-route.js';
 import { checkStrategy } from './router-extension.js';
 
 export interface ModelEndpoint<S extends z.ZodType> {
@@ -88,5 +88,5 @@ export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: M
 
 /** `POST ep.endpoint` in the Hono app and in the Node fast path. */
 export function postModelEndpoint<S extends z.ZodType>(app: Hono<AppEnv>, deps: GatewayDeps, ep: ModelEndpoint<S>): void {
-  postRoute(app, deps.routes, ep.endpoint, modelEndpointRoute(deps, ep));
+  postRoute(app, deps.routes, ep.endpoint, inCallerTrace(deps.callerTraceContext, modelEndpointRoute(deps, ep)));
 }

@@ -1,3 +1,4 @@
+import type { CallerTraceContext } from '@llmrr/core';
 import type { Hono } from 'hono';
 import { incomingFromRequest, type Incoming } from '../http/incoming.js';
 import { replyToResponse, type Reply } from '../http/reply.js';
@@ -12,6 +13,14 @@ export type ModelRoute = (incoming: Incoming, requestId: string, startedAt: numb
 
 /** POST routes the Node adapter may serve without Hono, by exact path. */
 export type ModelRoutes = Map<string, ModelRoute>;
+
+/**
+ * `route` run in the trace context its caller sent (`GatewayOptions.callerTraceContext`: W3C `traceparent`), so that the
+ * router's spans of the call are children of the caller's span; `route` itself (nothing per request) without one.
+ */
+export function inCallerTrace(trace: CallerTraceContext | undefined, route: ModelRoute): ModelRoute {
+  return trace ? (incoming, requestId, startedAt) => trace(incoming.headers, () => route(incoming, requestId, startedAt)) : route;
+}
 
 /** Registers `route` under `POST path` in the Hono app and in the fast-path table. */
 export function postRoute(app: Hono<AppEnv>, routes: ModelRoutes, path: string, route: ModelRoute): void {

@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import { LLMError } from '@llmrr/core';
 import type { AppEnv, GatewayDeps } from '../calls/context.js';
 import { postModelEndpoint } from '../calls/model-endpoint.js';
-import { postRoute } from '../calls/model-route.js';
+import { inCallerTrace, postRoute } from '../calls/model-route.js';
 import { routerExtension } from '../calls/router-extension.js';
 import { toChatCompletion } from '../openai/chat-response.js';
 import { ChatStreamEncoder } from '../openai/chat-stream-encoder.js';
@@ -81,7 +81,7 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
     },
   });
 
-  postRoute(app, deps.routes, '/v1/embeddings', embeddingsRoute(deps));
+  postRoute(app, deps.routes, '/v1/embeddings', inCallerTrace(deps.callerTraceContext, embeddingsRoute(deps)));
 
   registerModelsRoutes(app, deps);
 }

@@ -1,5 +1,5 @@
 import { LLMError } from '../../errors/llm-error.js';
-import { abortError } from '../../errors/to-llm-error.js';
+import { abortError, toLLMError } from '../../errors/to-llm-error.js';
 import { guardCostOf, guardUsageOf, withGuardCost } from '../../semantic-cache/guard-spend.js';
 import type { GenerateRequest, Usage } from '../../spec/index.js';
 import { refusedAnswerDetails, refusedAnswerOf } from '../refused-answer.js';
@@ -19,6 +19,36 @@ export interface CascadeHost {
   generateId(): string;
   /** Throws when the call (its `allowedModels`, its tenant's allow-list) may not use the cascade. */
   checkAllowed(cascade: ResolvedCascade, options: GenerateOptions): void;
+  /**
+   * The cascade call started (`cascade:start`): returns what to call once as it ends (`cascade:end`), or undefined when
+   * nobody listens (then nothing is sent). `input`: the call's input (the event carries it normalized, when it is valid).
+   */
+  started?(c: ResolvedCascade, requestId: string, stream: boolean, options: GenerateOptions, input: PromptOrRequest): CascadeEnd | undefined;
+}
+
+/** Ends a cascade call's events: its result or its error. */
+export type CascadeEnd = (result: RouterResult | undefined, error: LLMError | undefined) => void;
+
+/**
+ * `prepareCascade`, with the cascade's `cascade:start` sent (with the request when it validated, else followed by its
+ * `cascade:end` with the error, which is thrown). Returns the request and the end of the events (undefined: no listener).
+ */
+export function startCascade(
+  host: CascadeHost,
+  c: ResolvedCascade,
+  requestId: string,
+  stream: boolean,
+  input: PromptOrRequest,
+  options: GenerateOptions,
+): { request: GenerateRequest; end: CascadeEnd | undefined } {
+  let request: GenerateRequest;
+  try {
+    request = prepareCascade(host, c, input, options);
+  } catch (e) {
+    host.started?.(c, requestId, stream, options, input)?.(undefined, toLLMError(e));
+    throw e;
+  }
+  return { request, end: host.started?.(c, requestId, stream, options, request) };
 }
 
 /** The request a cascade sends to both steps (validated once), after the checks that need no call. */

@@ -86,17 +86,22 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
   });
   result.catch(noop);
   let settled = false;
+  // The cascade call starts now, as a router stream does (in the caller's trace context, for its span's parent): its
+  // `cascade:start` (when it has listeners), and what sends its `cascade:end`.
+  let ended = host.started?.(c, requestId, true, callerOptions, input);
   /** Set once the weak step answered: what it cost, and whether its answer is being replayed. */
   let spent: StreamSpend | undefined;
   const succeed = (r: RouterResult): void => {
     settled = true;
     link.dispose();
     resolve(r);
+    ended?.(r, undefined);
   };
   const fail = (e: LLMError): RouterStreamPart => {
     settled = true;
     link.dispose();
     reject(e);
+    ended?.(undefined, e);
     return { type: 'error', error: e };
   };
 
@@ -231,9 +236,14 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     cancel(reason?: unknown): void {
       if (settled || cancelled) return;
       cancelled = true;
-      fail(new LLMError({ code: 'aborted', message: 'The stream was cancelled by its consumer', ...(reason !== undefined ? { cause: reason } : {}), ...abortDetails() }));
+      // (`cascade:end` after the strong step's own end: what its partial answer was billed counts in the cascade's.)
+      const end = ended;
+      ended = undefined;
+      const error = new LLMError({ code: 'aborted', message: 'The stream was cancelled by its consumer', ...(reason !== undefined ? { cause: reason } : {}), ...abortDetails() });
+      fail(error);
       strongStream?.cancel?.(reason);
       link.abort(reason ?? new LLMError({ code: 'aborted', message: 'The stream was cancelled by its consumer' }));
+      end?.(undefined, error);
     },
     [Symbol.asyncIterator](): AsyncIterableIterator<RouterStreamPart> {
       if (drain !== undefined && !drain.handed) {
