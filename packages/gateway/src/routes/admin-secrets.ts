@@ -102,37 +102,90 @@ function isCredentialParam(name: string): boolean {
 }
 
 /**
+ * Whether a query or fragment part is bare, a token rather than a pair: it has no `=`, or nothing after its `=`s
+ * (`YWRtaW46...==`: a padded base64 token, whose "name" would otherwise be shown as a pair's).
+ */
+function isBarePart(part: string): boolean {
+  return part !== '' && (!part.includes('=') || /^[^=]+=+$/.test(part));
+}
+
+/**
+ * Whether a pair's value is shown redacted: every value (`allValues`, as for `baseURL`), else one whose name says it
+ * holds a credential (`isCredentialParam`) or that reads as a key itself (`looksLikeCredential`: `?state=sk-...`;
+ * `page=2`, `lang=en`, `id=123`, a UUID are no key).
+ */
+function redactedPair(pair: string, allValues: boolean): string {
+  const eq = pair.indexOf('=');
+  const name = pair.slice(0, eq);
+  return allValues || isCredentialParam(name) || looksLikeCredential(pair.slice(eq + 1)) ? `${name}=${REDACTED_SECRET}` : pair;
+}
+
+/**
  * A URL's query (`search`, with its `?`) with its credentials as `REDACTED_SECRET`: every value (`allValues`, as for
- * `baseURL`: names kept), or only those whose name says they hold one (`isCredentialParam`: an option URL's
- * `?lang=en&page=2` stays, so a tenant without secrets round-trips); the whole query as `?[redacted]` when a part of it
- * has no `=` (`?sk-...`: the token is the part; a query is sent to the server, where a bare part is a key as often).
+ * `baseURL`: names kept), or only those whose name says they hold one or that read as a key (`redactedPair`: an option
+ * URL's `?lang=en&page=2` stays, so a tenant without secrets round-trips); the whole query as `?[redacted]` when a part
+ * of it is bare (`isBarePart`: `?sk-...`, `?YWRtaW46...=`: the token is the part; a query is sent to the server, where
+ * a bare part is a key as often).
  */
 function redactQuery(search: string, allValues: boolean): string {
   if (search === '' || search === '?') return search;
   const pairs = search.slice(1).split('&');
-  if (pairs.some((p) => p !== '' && !p.includes('='))) return `?${REDACTED_SECRET}`;
-  return `?${pairs
-    .map((p) => {
-      const name = p.slice(0, p.indexOf('='));
-      return p === '' || !(allValues || isCredentialParam(name)) ? p : `${name}=${REDACTED_SECRET}`;
-    })
-    .join('&')}`;
+  if (pairs.some(isBarePart)) return `?${REDACTED_SECRET}`;
+  return `?${pairs.map((p) => (p === '' ? p : redactedPair(p, allValues))).join('&')}`;
 }
 
-/** A key's prefix at the start of a word: OpenAI's and Anthropic's `sk-` (`sk-proj-`, `sk-ant-`), Stripe's `sk_live_`, `rk_`, `pk_`. */
-const KEY_PREFIX = /(?:^|[^A-Za-z0-9])(?:sk|rk|pk)[-_]/i;
+/**
+ * A key's prefix at the start of a word: OpenAI's and Anthropic's `sk-` (`sk-proj-`, `sk-ant-`), Stripe's `sk_live_`,
+ * `rk_`, `pk_` (not `pk-`, `rk-`: words, `#pk-and-indexes`).
+ */
+const KEY_PREFIX = /(?:^|[^A-Za-z0-9])(?:sk[-_]|rk_|pk_)/i;
+
+/** 1 upper-case letter, 2 lower-case, 3 digit, 0 anything else. */
+function charClass(code: number): number {
+  if (code >= 65 && code <= 90) return 1;
+  if (code >= 97 && code <= 122) return 2;
+  return code >= 48 && code <= 57 ? 3 : 0;
+}
 
 /**
- * Whether a fragment part without `=` reads as a credential rather than an anchor (`#intro`, `#section-2`, `#L10-L20`,
- * `#/settings/models`): percent-decoded, it holds a key prefix (`KEY_PREFIX`: `#sk-live-...`) or a random token, a run
- * of 16 or more letters and digits that holds both (hex, base64: `#9f86d081884c7d65...`, `#ghp_...`, a JWT's parts), or
- * of 32 or more whatever it holds. Words split by other characters (`-`, `_`, `.`, `/`, ...) are an anchor, however
- * many (`#installation-and-configuration`).
+ * Whether a run of the base64 / base64url alphabet (`A-Z a-z 0-9 + / _ -`) reads as random rather than words: at
+ * least a fifth of its letters and digits follow one of another kind the way words do not (lower-case then upper-case,
+ * a letter then a digit or back; an upper-case letter then lower-case starts a word, and a `-`, `_`, `/`, `+` between
+ * them is no change). Random base64 makes such a change at about every other character; words, camelCase, model names
+ * and versions far fewer (none in `Section-2-Getting-Started`, one in eight in `DeepSeek-R1-Distill-Qwen-7B`).
+ */
+function readsRandom(run: string): boolean {
+  let changes = 0;
+  let chars = 0;
+  let prev = 0;
+  for (let i = 0; i < run.length; i++) {
+    const c = charClass(run.charCodeAt(i));
+    if (c !== 0) {
+      chars++;
+      if (prev !== 0 && prev !== c && !(prev === 1 && c === 2)) changes++;
+    }
+    prev = c;
+  }
+  return changes * 5 >= chars;
+}
+
+/**
+ * Whether a fragment part without a value, or a query or fragment value, reads as a credential rather than an anchor
+ * or a plain value (`#intro`, `#section-2`, `#L10-L20`, `#/settings/models`, `page=2`, `id=123`): percent-decoded, it
+ * holds a key prefix (`KEY_PREFIX`: `#sk-live-...`), a run of 16 or more letters and digits that holds both (hex,
+ * base64: `#9f86d081884c7d65...`, `#ghp_...`, a JWT's parts) or of 32 or more whatever it holds, or a run of 20 or
+ * more characters of the base64 / base64url alphabet (`+`, `/`, `-`, `_` too) holding upper-case and lower-case
+ * letters and a digit that reads as random (`readsRandom`: AWS's `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`,
+ * `h3Kq-9ZbWx_T2pLm-Rv8aY`; about 97% of random 16-byte tokens, 99.6% of 24-byte ones). Words split by other
+ * characters are an anchor, however many (`#installation-and-configuration`, `#Section-2-Getting-Started`), and so is
+ * a UUID written with its hyphens (one case, hex: `#/runs/550e8400-e29b-41d4-a716-446655440000`): in an option URL it
+ * names a record far more often than it is a key (a key in a pair whose name says so is redacted all the same).
  */
 function looksLikeCredential(part: string): boolean {
   const text = decoded(part, false);
   if (KEY_PREFIX.test(text)) return true;
   for (const run of text.match(/[A-Za-z0-9]{16,}/g) ?? []) if (run.length >= 32 || (/[0-9]/.test(run) && /[A-Za-z]/.test(run))) return true;
+  for (const run of text.match(/[A-Za-z0-9+/_-]{20,}/g) ?? []) if (/[A-Z]/.test(run) && /[a-z]/.test(run) && /[0-9]/.test(run) && readsRandom(run)) return true;
   return false;
 }
 
@@ -142,43 +195,51 @@ function looksLikeCredential(part: string): boolean {
  * `#section` -> `#[redacted]`): a fragment is never sent to a server, so in a `baseURL` it can only be a mistake or a
  * secret (an OAuth implicit-flow token pasted with the URL). An option URL's (`allValues` false) is read as its query
  * is, its parts split at `&` and `?` (`#/callback?access_token=...` of a single-page app): the values whose names say
- * they hold a credential (`isCredentialParam`) are redacted, the other pairs and the parts without `=` (anchors:
- * `#intro&page=2`) kept; but a part without `=` that reads as a credential (`looksLikeCredential`: `#sk-live-...`, a
- * long random token) hides the whole fragment, `#[redacted]`, as such a part hides an option URL's whole query.
+ * they hold a credential or that read as one (`redactedPair`) are redacted, the other pairs and the bare parts
+ * (`isBarePart`; anchors: `#intro&page=2`) kept; but a bare part that reads as a credential (`looksLikeCredential`:
+ * `#sk-live-...`, a random token, padded or not: `#YWRtaW46...==`) hides the whole fragment, `#[redacted]`, as a bare
+ * part hides an option URL's whole query.
  */
 function redactFragment(hash: string, allValues: boolean): string {
   if (hash === '' || hash === '#') return hash;
   if (allValues) return `#${redactQuery(`?${hash.slice(1)}`, true).slice(1)}`;
   let token = false;
   const shown = hash.slice(1).replace(/[^&?]+/g, (part) => {
-    const eq = part.indexOf('=');
-    if (eq < 0) {
+    if (isBarePart(part)) {
       token ||= looksLikeCredential(part);
       return part;
     }
-    const name = part.slice(0, eq);
-    return isCredentialParam(name) ? `${name}=${REDACTED_SECRET}` : part;
+    return redactedPair(part, false);
   });
   return token ? `#${REDACTED_SECRET}` : `#${shown}`;
 }
 
 /**
+ * A URL the WHATWG parser refuses, as text: scheme and `://`; userinfo, up to the last `@` followed by a host list
+ * (host names, IPv6 literals, ports, commas) and the path, query, fragment or end (a password may hold `#`, `/`, `?`,
+ * `@`: the userinfo is not cut at the first of them, which would show the rest of the password as the host or a
+ * fragment); the hosts and path; query; fragment (`[\s\S]`: one holding a line end is matched too, `.` is not, else
+ * the URL would be shown whole).
+ */
+const TEXT_URL = /^([a-z][a-z0-9+.-]*:\/\/)([\s\S]*@(?=[A-Za-z0-9._~%:,[\]-]*(?:[/?#]|$)))?([^?#]*)(\?[^#]*)?(#[\s\S]*)?$/i;
+
+/**
  * `url` with its credentials as `REDACTED_SECRET`: its query's and its fragment's (`redactQuery`, `redactFragment`;
- * every value for a `baseURL`, those named as credentials for an option URL, `allValues` false, and a bare part that is
- * one: a query's any, a fragment's that reads as a key) and its userinfo
+ * every value for a `baseURL`, those named as credentials or reading as keys for an option URL, `allValues` false, and
+ * a bare part that is one: a query's any, a fragment's that reads as a key) and its userinfo
  * (`https://user:pass@host` -> `https://[redacted]@host`: the model schema refuses one in `baseURL`, an older row may
  * hold it). Its path is shown as it is (a key in a path, `https://host/v1/KEY/chat`, is not told from a route: put it
  * in `apiKey` or `headers`). A URL the WHATWG parser refuses (a multi-host connection string,
- * `mongodb://app:pw@h1:27017,h2:27017/db`) is redacted as text: everything between `://` and the last `@` before the
- * path, and its query and fragment as above.
+ * `mongodb://app:pw@h1:27017,h2:27017/db`) is redacted as text (`TEXT_URL`): everything between `://` and the last `@`
+ * followed by a host list (so a password holding `@`, `#`, `/` or `?` is hidden whole: `app:pw#x@h1,h2/db`; an `@`
+ * followed by one in its path, query or fragment hides more, never less), and its query and fragment as above.
  */
 function redactURL(url: string, allValues = true): string {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    // `[\s\S]`: a fragment holding a line end is matched too (`.` is not), else the URL would be shown whole.
-    const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)?([^?#]*)(\?[^#]*)?(#[\s\S]*)?$/i.exec(url);
+    const m = TEXT_URL.exec(url);
     if (!m) {
       // Not expected (the pattern matches whatever follows a scheme), but never shown whole: only its scheme is.
       const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);

@@ -586,7 +586,8 @@ describe("a tenant's own model's apiKey and header values in the admin API", () 
  * builds a tenant's own model of such a kind: the admin API takes it (it looks the kind up through the router,
  * `GatewayRouter.engineFactory`), and a kind the router cannot build is a 400 naming every kind it can, its own too
  * (`GatewayRouter.engineKinds`). (Found in review: such a model was refused with a 400 "Unknown engine" listing the
- * registered kinds only.)
+ * registered kinds only.) Its own factory for a built-in kind's name (`openai-compatible`, `gguf`) judges such a model
+ * alone: the registered engines' own checks (the openai-compatible option list, a gguf / onnx file) are not run.
  */
 describe("a tenant's own model of an engine kind of the router's own engineFactories", () => {
   let gw: SdkGateway;
@@ -598,9 +599,21 @@ describe("a tenant's own model of an engine kind of the router's own engineFacto
     built.push(m.name);
     return engineFactory('mock')!({ ...m, options: { reply: `answered by the router's own engine for ${m.name}` } }, ctx);
   };
+  /** The router's own openai-compatible: it takes `options.region` (an option of its own), answering with it. */
+  const ownOpenAI: EngineFactory = (m, ctx) => {
+    const { region, ...rest } = m.options as { region?: unknown };
+    if (typeof region !== 'string') throw new Error('options.region is required');
+    return engineFactory('mock')!({ ...m, engine: 'mock', options: { ...rest, reply: `served in ${region}` } }, ctx);
+  };
+  /** The router's own gguf: a model served by name from a model server (no local file). */
+  const ownGguf: EngineFactory = (m, ctx) => engineFactory('mock')!({ ...m, engine: 'mock', options: { reply: `served ${m.path ?? m.name} remotely` } }, ctx);
 
   beforeAll(async () => {
-    gw = await servedGateway({ models: [mockModel('mock')], routerOptions: { env: {}, engineFactories: { 'house-engine': own } }, gateway: { auth: { adminKey: TEST_ADMIN_KEY } } });
+    gw = await servedGateway({
+      models: [mockModel('mock')],
+      routerOptions: { env: {}, engineFactories: { 'house-engine': own, 'openai-compatible': ownOpenAI, gguf: ownGguf } },
+      gateway: { auth: { adminKey: TEST_ADMIN_KEY } },
+    });
   }, 30_000);
   afterAll(() => gw?.close());
 
@@ -628,5 +641,26 @@ describe("a tenant's own model of an engine kind of the router's own engineFacto
     expect((await admin('GET', '/admin/tenants/gamma')).status).toBe(404);
     const patched = await admin('PATCH', '/admin/tenants/acme', { models: [{ name: 'ok', engine: 'house-engine' }, { name: 'y', engine: 'nope' }] });
     expect(expectGatewayError(patched, { status: 400, code: 'invalid_request', param: 'models.1.engine' }, 'PATCH').message).toBe(`Unknown engine "nope" for model "y" (known: ${known})`);
+  });
+
+  // Found in review: the built-in openai-compatible option list was checked whatever the router's factory for the
+  // kind, so a model the router serves was a 400 naming models.0.options.region.
+  it("openai-compatible of the router's own factory with an option of its own: taken (PATCH 200) and served; one that factory refuses is a 400", async () => {
+    const model = { name: 'eu-model', engine: 'openai-compatible', baseURL: 'http://127.0.0.1:9/v1', apiKey: 'k-1', options: { region: 'eu' } };
+    const patched = await admin('PATCH', '/admin/tenants/acme', { models: [model] });
+    expect({ status: patched.status, body: patched.status === 200 ? undefined : patched.body }).toEqual({ status: 200, body: undefined });
+    const answer = await gw.openai().chat.completions.create({ model: 'eu-model', messages: [{ role: 'user', content: 'hi' }] });
+    expect(answer.choices[0]?.message.content).toBe('served in eu');
+    const refused = await admin('PATCH', '/admin/tenants/acme', { models: [{ ...model, options: { zone: 'eu' } }] });
+    expect(expectGatewayError(refused, { status: 400, code: 'invalid_request', param: 'models.0' }, 'PATCH').message).toContain('options.region is required');
+  });
+
+  // Found in review: the gguf file check ran whatever the router's factory for the kind: a 400 naming models.0.path.
+  it("gguf of the router's own factory, no local file: taken (PATCH 200) and served", async () => {
+    const model = { name: 'remote-stories', engine: 'gguf', path: 'stories/stories15M.gguf' };
+    const patched = await admin('PATCH', '/admin/tenants/acme', { models: [model] });
+    expect({ status: patched.status, body: patched.status === 200 ? undefined : patched.body }).toEqual({ status: 200, body: undefined });
+    const answer = await gw.openai().chat.completions.create({ model: 'remote-stories', messages: [{ role: 'user', content: 'hi' }] });
+    expect(answer.choices[0]?.message.content).toBe('served stories/stories15M.gguf remotely');
   });
 });

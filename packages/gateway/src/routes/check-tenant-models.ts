@@ -20,7 +20,10 @@ import type { GatewayRouter } from '../types.js';
  * its engine reads only the variable the model names by `apiKeyEnv` (the operator's way to keep the tenant's upstream
  * key out of the tenant record: only the admin key sets models), never a preset's own (`OPENAI_API_KEY`,
  * `AZURE_OPENAI_ENDPOINT`). A local model's file (`gguf`, `onnx`: `path`, relative to the router's `modelFilesDir`)
- * must be there and look like one (`checkModelFile`): the trial build does not open it. The trial build sees the same environment (an Azure model without `baseURL` is refused,
+ * must be there and look like one (`checkModelFile`): the trial build does not open it. That check and the
+ * `openai-compatible` option list (`checkOwnOptions`) are the registered factory's (core's `engineFactory(kind)`): a
+ * router whose own `engineFactories` give such a kind's name a factory of its own has its models checked by that
+ * factory's trial build alone (its own options, a model served without a local file). The trial build sees the same environment (an Azure model without `baseURL` is refused,
  * not sent to the server's `AZURE_OPENAI_ENDPOINT`), and a model whose provider needs a key and that has neither
  * `apiKey` nor `apiKeyEnv` is refused naming `models.<i>.apiKey` (it could never be called).
  */
@@ -55,9 +58,12 @@ export function checkTenantModels(models: readonly ModelConfig[] | undefined, ro
         param: `models.${i}.engine`,
       });
     }
-    checkOwnOptions(m, i);
+    // The built-in kinds' own checks (the openai-compatible option list, a gguf / onnx file) hold for the registered
+    // factory only: a router's own factory for such a kind's name takes its own options and may need no file.
+    const registered = factory === engineFactory(m.engine);
+    if (registered) checkOwnOptions(m, i);
     checkEngineSettings(factory, m, i);
-    checkModelFile(m, i, router.modelFilesDir);
+    if (registered) checkModelFile(m, i, router.modelFilesDir);
     if (!m.apiKey && m.apiKeyEnv === undefined && factory.needsApiKey?.(m) === true) {
       throw new LLMError({
         code: 'invalid_request',
