@@ -16,13 +16,14 @@ let utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
  * Reads a request body as JSON, refusing (with a typed 4xx LLMError, never a 5xx):
- * a non-JSON content type or a body in a charset other than UTF-8 (415 naming `content-type`: `unsupportedCharset`), a
- * Content-Length that is not decimal digits (400 naming `content-length`), a body in a content coding (415 naming
- * `content-encoding`: a gzip body is not decompressed, so the body limit stays a limit on what is parsed and no small
- * body inflates to a large one; the client sends it plain), a transfer coding other than `chunked` (400 naming
- * `transfer-encoding`: not decoded, for the same reasons), a body over `maxBytes` (413, checked on
- * Content-Length and while reading; a body longer than a string can be is a 413 too, a guard: `maxBytes` is capped
- * below that), bytes that are not valid UTF-8 (400 `invalid_request`), and text that is not JSON (400 `invalid_json`).
+ * a non-JSON content type (415 naming `content-type`), a Content-Length that is not decimal digits (400 naming
+ * `content-length`), a body in a content coding (415 naming `content-encoding`: a gzip body is not decompressed, so the
+ * body limit stays a limit on what is parsed and no small body inflates to a large one; the client sends it plain), a
+ * transfer coding other than `chunked` (400 naming `transfer-encoding`: not decoded, for the same reasons), a body over
+ * `maxBytes` (413, checked on Content-Length and while reading; a body longer than a string can be is a 413 too, a
+ * guard: `maxBytes` is capped below that), bytes that are not valid UTF-8 (400 `invalid_request`), and text that is not
+ * JSON (400 `invalid_json`); either of those last two is a 415 naming `content-type` when the Content-Type declares a
+ * charset other than UTF-8 (`unsupportedCharset`: latin-1 bytes, UTF-16 text).
  * A web `Request` is read through `incomingFromRequest` (never its own `bytes()`, which has no limit). With a
  * `budget`, the body's bytes are charged as they arrive and given back once parsed; a body whose declared length or
  * next chunk does not fit beside the other bodies' bytes is refused (503 `overloaded` with `Retry-After`: the gateway's
@@ -30,13 +31,8 @@ let utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
  */
 export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions): Promise<unknown> {
   const type = incoming.headers.get('content-type');
-  if (type !== null) {
-    if (!JSON_TYPE.test(type) && !acceptableType(type.trim())) {
-      throw new LLMError({ code: 'unsupported_media_type', message: `Content-Type must be application/json, got "${type.slice(0, 100)}"`, param: 'content-type' });
-    }
-    // A charset whose text is never UTF-8 (utf-16): refused before the body is sent.
-    const charset = declaredCharset(type);
-    if (charset !== undefined && WIDE_CHARSET.test(charset)) throw unsupportedCharset(charset);
+  if (type !== null && !JSON_TYPE.test(type) && !acceptableType(type.trim())) {
+    throw new LLMError({ code: 'unsupported_media_type', message: `Content-Type must be application/json, got "${type.slice(0, 100)}"`, param: 'content-type' });
   }
   const encoding = incoming.headers.get('content-encoding');
   if (encoding !== null && !identity(encoding)) {
@@ -65,16 +61,20 @@ export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions)
       utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
       // (A guard: `maxBodyBytes` is capped so that a body always fits in a string, Node's ERR_STRING_TOO_LONG.)
       if ((e as { code?: unknown } | null)?.code === 'ERR_STRING_TOO_LONG' || e instanceof RangeError) throw longerThanAString();
+      const detail = `not valid UTF-8 (at byte ${firstInvalidUtf8(bytes)})`;
       // Bytes of the other charset the body declares (latin-1's 0xE9 for "e" with an acute accent): that charset is named.
-      const charset = declaredCharset(type);
-      if (charset !== undefined && !UTF8_CHARSET.test(charset)) throw unsupportedCharset(charset);
-      throw new LLMError({ code: 'invalid_request', message: `Request body is not valid UTF-8 (at byte ${firstInvalidUtf8(bytes)})`, param: 'body' });
+      const charset = otherCharset(type);
+      if (charset !== undefined) throw unsupportedCharset(charset, detail);
+      throw new LLMError({ code: 'invalid_request', message: `Request body is ${detail}`, param: 'body' });
     }
     try {
       return JSON.parse(text);
     } catch (e) {
-      const detail = e instanceof Error ? e.message : String(e);
-      throw new LLMError({ code: 'invalid_json', message: `Request body is not valid JSON: ${detail}`, param: 'body' });
+      const detail = `not valid JSON: ${e instanceof Error ? e.message : String(e)}`;
+      // (UTF-16 or UTF-32 text, all ASCII, is valid UTF-8 with NULs between its characters, which JSON refuses.)
+      const charset = otherCharset(type);
+      if (charset !== undefined) throw unsupportedCharset(charset, detail);
+      throw new LLMError({ code: 'invalid_json', message: `Request body is ${detail}`, param: 'body' });
     }
   } finally {
     // (The bytes the read charged, held until parsed.)
@@ -92,28 +92,61 @@ function longerThanAString(): LLMError {
   return new LLMError({ code: 'payload_too_large', message: `Request body is longer than a string can be (${MAX_BODY_BYTES_LIMIT} characters)`, param: 'body' });
 }
 
-/** The `charset` parameter of a media type (RFC 9110 8.3.1: a token or a quoted string, the name in any case). */
-const CHARSET = /;[ \t]*charset[ \t]*=[ \t]*"?([^";, \t]+)/i;
 /** UTF-8 (RFC 8259 8.1: JSON exchanged between systems is UTF-8), or US-ASCII, a subset of it that reads the same. */
 const UTF8_CHARSET = /^(utf-?8|us-ascii)$/i;
-/** The `charset` of a Content-Type, if it says one (only a type with parameters is searched: the SDKs send none). */
-function declaredCharset(type: string | null): string | undefined {
-  return type !== null && type.includes(';') ? CHARSET.exec(type)?.[1] : undefined;
-}
-
-/** The labels of UTF-16 and UTF-32 (the WHATWG Encoding Standard's, and UCS-4): text in them is never UTF-8. */
-const WIDE_CHARSET = /^(utf-?(16|32)(le|be)?|ucs-?[24]|csunicode|iso-10646-ucs-2|unicode(feff|fffe)?)$/i;
 
 /**
- * A body in a charset other than UTF-8 (a 415 naming `content-type`): one declared in UTF-16 or UTF-32
- * (`application/json; charset=utf-16`), before it is read, and one that is not valid UTF-8 and declares another charset
- * (latin-1). It is not converted: JSON is UTF-8 on the wire, RFC 8259 8.1, which defines no charset parameter (a body in
- * another ASCII-compatible charset that is valid UTF-8, such as one all ASCII, is read as it is).
+ * The `charset` a Content-Type declares when it is not UTF-8 (nor US-ASCII), if any. Only read for a body that failed
+ * as UTF-8 JSON: no request pays for it.
  */
-function unsupportedCharset(charset: string): LLMError {
+function otherCharset(type: string | null): string | undefined {
+  const charset = declaredCharset(type);
+  return charset !== undefined && !UTF8_CHARSET.test(charset) ? charset : undefined;
+}
+
+/**
+ * The `charset` parameter of a media type, if it has one (RFC 9110 5.6.6, 8.3.1): its parameters read in order, each a
+ * token or a quoted string (so a `;charset=` inside another one's quoted value is not one), the name in any case; the
+ * first `charset` counts. An empty value is none. Only a type with parameters is read (the SDKs send none).
+ */
+function declaredCharset(type: string | null): string | undefined {
+  if (type === null) return undefined;
+  const n = type.length;
+  let i = type.indexOf(';');
+  while (i >= 0) {
+    // At a `;`: the parameter's name runs to its `=` (a name without one is skipped).
+    const from = i + 1;
+    i = from;
+    while (i < n && type[i] !== '=' && type[i] !== ';') i++;
+    if (i >= n) return undefined;
+    if (type[i] === ';') continue;
+    const name = type.slice(from, i).trim();
+    let value: string;
+    i++;
+    while (i < n && (type[i] === ' ' || type[i] === '\t')) i++;
+    if (type[i] === '"') {
+      value = '';
+      for (i++; i < n && type[i] !== '"'; i++) value += type[i] === '\\' && i + 1 < n ? type[++i] : type[i];
+      i = type.indexOf(';', i);
+    } else {
+      const end = type.indexOf(';', i);
+      value = type.slice(i, end < 0 ? n : end).trim();
+      i = end;
+    }
+    if (name.length === 7 && name.toLowerCase() === 'charset') return value === '' ? undefined : value;
+  }
+  return undefined;
+}
+
+/**
+ * A body that is not UTF-8 JSON (`detail` says how it failed) and declares another charset (a 415 naming
+ * `content-type`): latin-1 bytes, UTF-16 or UTF-32 text. It is not converted: JSON is UTF-8 on the wire (RFC 8259 8.1,
+ * which defines no charset parameter), so a body that reads as UTF-8 JSON is read whatever charset it declares.
+ */
+function unsupportedCharset(charset: string, detail: string): LLMError {
   return new LLMError({
     code: 'unsupported_media_type',
-    message: `Content-Type charset "${charset.slice(0, 100)}" is not supported: send the body as UTF-8 (charset=utf-8, or no charset)`,
+    message: `Request body is ${detail}, and its Content-Type charset "${charset.slice(0, 100)}" is not supported: send the body as UTF-8 (charset=utf-8, or no charset)`,
     param: 'content-type',
   });
 }

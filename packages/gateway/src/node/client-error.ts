@@ -5,8 +5,8 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorBody, errorReply, errorResponse, errorStatus, type ErrorStyle } from '../http/error-body.js';
 import { tooLarge } from '../http/incoming.js';
-import { answeredWhileReading, latestArrived } from './node-incoming.js';
-import { writeReply } from './write-reply.js';
+import { answeredWhileReading, arrived, latestArrived } from './node-incoming.js';
+import { stopLingering, writeReply } from './write-reply.js';
 
 /** What node:http's parser reports (`llhttp` codes such as `HPE_HEADER_OVERFLOW`, its reason, the bytes it was parsing). */
 interface ParserError extends Error {
@@ -152,8 +152,8 @@ export function answerClientError(requestId: () => string, cors?: CorsHeaders): 
       return;
     }
     if (inFlight) {
-      // The latest request to arrive on the connection (`serveGateway` tells it; its answer goes out last). One answered
-      // already is an earlier one's (a request answered without `arrived`, such as a 417, came after it).
+      // The latest request to arrive on the connection (`serveGateway` tells it, as do the 417 and 413 answered here; its
+      // answer goes out last). One answered already is an earlier one's (a request not told with `arrived` came after it).
       const latest = latestArrived(socket as Socket);
       const last = latest && !latest.writableFinished ? latest : inFlight;
       if (last.req.complete) {
@@ -171,7 +171,12 @@ export function answerClientError(requestId: () => string, cors?: CorsHeaders): 
         // The body of a request pipelined behind the answer in flight broke: that answer is not this request's. Nothing
         // more is read on the connection; it closes after that answer.
         s[LATER_ANSWER] = true;
-        if (!inFlight.headersSent) inFlight.shouldKeepAlive = false;
+        // (One answered already, unread, such as a 417 or a 401, queued behind it: that answer goes out, then the
+        // connection closes, without waiting for the rest of a body that never comes: `stopLingering`.)
+        if (last.writableEnded) {
+          stopLingering(socket as Socket);
+          last.once('finish', () => socket.destroy());
+        } else if (!inFlight.headersSent) inFlight.shouldKeepAlive = false;
         else inFlight.once('finish', () => socket.destroy());
         return;
       }
@@ -247,6 +252,8 @@ export function fetchBridgeError(requestId: () => string): (err: unknown) => Res
  */
 export function answerExpectation(requestId: () => string): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    // (The latest request on its connection: its body, unread, may stall or break after this answer: `answeredUnread`.)
+    arrived(req, res);
     const error = new LLMError({ code: 'invalid_request', statusCode: 417, message: 'Only "Expect: 100-continue" is supported', param: 'expect' });
     writeReply(errorReply(error, requestId(), errorStyleOf(req)), req, res);
   };
@@ -281,6 +288,8 @@ export function answerContinue(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (maxBodyBytes !== undefined && Number(req.headers['content-length']) > maxBodyBytes) {
+      // (As `answerExpectation`: no second answer when the body, not sent, stalls past the timeout.)
+      arrived(req, res);
       const headers = corsOf(req, cors);
       writeReply(errorReply(tooLarge(maxBodyBytes), requestId(), errorStyleOf(req), headers ? { ...headers, connection: 'close' } : { connection: 'close' }), req, res);
       return;
