@@ -90,19 +90,35 @@ describe('llmrr router --out through a closed stdout: a usage error that says st
   });
 });
 
-describe('llmrr router eval --out into /dev or /proc: its plot would be a new file there, refused before any work', () => {
+describe('llmrr router eval --out written in place (/dev/null, /dev/stdout, /dev/fd/1): the report alone, no plot; a new file in /dev or /proc is refused', () => {
   const evalTo = (out: string) => ['router', 'eval', '--data', join(t.dir, 'pair.jsonl'), '--out', out, '--hash-dim', '256', '--predictors', 'logistic', '--json'];
-  const hint = 'give a file in a folder of your own (router eval also writes its plot beside the report, as <out>.svg; its --json prints the report on stdout) (see llmrr router eval --help)';
+  const own = tempDir();
+  afterAll(() => own.remove());
 
-  it('--out /dev/stdout (plot /dev/stdout.svg) and --out /dev/fd/1 (plot /dev/fd/1.svg): a usage error naming the plot, no file made in /dev', { timeout: 120_000 }, async () => {
-    // Run as root, the plot was written: /dev/stdout.svg, a file left in the device folder.
-    const before = existsSync('/dev/stdout.svg');
-    const stdout = await runMain(evalTo('/dev/stdout'), 'ignore');
-    const fd = await runMain(evalTo('/dev/fd/1'), 'ignore');
-    expect({ stdout, fd, made: !before && existsSync('/dev/stdout.svg') }).toEqual({
-      stdout: { code: 2, stderr: `llmrr router eval: --out: cannot write /dev/stdout.svg: it would be a new file in /dev, the system's folder of devices: ${hint}\n` },
-      fd: { code: 2, stderr: expect.stringMatching(/^llmrr router eval: --out: cannot write \/dev\/fd\/1\.svg: it would be a new file in \/proc\/\d+\/fd, under \/proc, the system's folder of processes: give a file/) },
-      made: false,
+  it('--out /dev/null, /dev/stdout and /dev/fd/1 work (exit 0), the report written there, with a note that there is no plot; no file made in /dev', { timeout: 300_000 }, async () => {
+    const note = 'llmrr router eval: no plot: --out is not a file (the plot goes beside a report file, as <out>.svg): the report alone is written there';
+    const plots = ['/dev/null.svg', '/dev/stdout.svg'];
+    const before = plots.filter((f) => existsSync(f));
+    /** Runs eval with stdout a fresh file of `own` (through which /dev/stdout and /dev/fd/1 write); its text and the run. */
+    const run = async (out: string) => {
+      const file = join(own.dir, `${out.replaceAll('/', '_')}.stdout`);
+      const fd = openSync(file, 'w');
+      let r: { code: number | null; stderr: string };
+      try {
+        r = await runMain(evalTo(out), fd);
+      } finally {
+        closeSync(fd);
+      }
+      const text = readFileSync(file, 'utf8');
+      // Through stdout: --out's report (indented) first, then --json's print (one line).
+      return { code: r.code, note: r.stderr.split('\n').filter((l) => l.includes('plot')), reports: text.split('"protocol"').length - 1, outFirst: text.startsWith('{\n "') };
+    };
+    const results = { null: await run('/dev/null'), stdout: await run('/dev/stdout'), fd: await run('/dev/fd/1') };
+    expect({ ...results, made: plots.filter((f) => existsSync(f) && !before.includes(f)) }).toEqual({
+      null: { code: 0, note: [note], reports: 1, outFirst: false },
+      stdout: { code: 0, note: [note], reports: 2, outFirst: true },
+      fd: { code: 0, note: [note], reports: 2, outFirst: true },
+      made: [],
     });
   });
 

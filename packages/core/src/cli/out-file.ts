@@ -99,8 +99,9 @@ export function checkOutPath(flag: string, file: string): void {
     const k = kind(p);
     if (k === 'file') throw new CliUsageError(`${flag}: cannot write ${file}: ${p} is not a folder`, flag);
     if (k === 'dir') {
-      // A new file in /dev itself or under /proc or /sys (`router eval --out /dev/stdout` writes its plot as
-      // /dev/stdout.svg, `/dev/fd/1` as /dev/fd/1.svg) is never a wanted output: refused before any work.
+      // A new file in /dev itself or under /proc or /sys (`--out /dev/report.json`, or its plot /dev/report.svg) is
+      // never a wanted output: refused before any work. (An --out written in place, /dev/null or /dev/stdout, gets no
+      // plot from router eval: `outIsFile`.)
       const system = systemFolder(p);
       if (system) throw new CliUsageError(`${flag}: cannot write ${file}: it would be a new file in ${system}: give a file in a folder of your own (router eval also writes its plot beside the report, as <out>.svg; its --json prints the report on stdout)`, flag);
       // The file is written beside its target and renamed: the nearest existing folder must take new files.
@@ -139,6 +140,21 @@ function fifoHasReader(path: string): boolean {
   }
   closeSync(fd);
   return true;
+}
+
+/**
+ * Whether `file` (absolute) is written as a file of its own - a new file, or an existing regular file (links followed) -
+ * rather than in place: a device (`/dev/null`), a named pipe, or an open descriptor (`/dev/stdout`, `/dev/fd/N`), where
+ * nothing can be written beside it (`router eval` leaves its plot out then). A path that cannot be resolved counts as
+ * a file (`checkOutPath` judges it).
+ */
+export function outIsFile(file: string): boolean {
+  try {
+    const { existing, inPlace } = resolveOut(file);
+    return !inPlace && (existing === undefined || existing.isFile());
+  } catch {
+    return true;
+  }
 }
 
 /**

@@ -4,12 +4,14 @@
  * training data; and the weak/strong roles of two-model data come from the training data (or the given
  * model), never from the order of the names.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
 import { runCli } from '../__fixtures__/cli-harness.js';
+import { llmrrChild } from '../__fixtures__/llmrr-child.js';
 
 let dir: string;
 const router = (args: string[]) => runCli(['router', ...args], { cwd: dir });
@@ -115,6 +117,19 @@ describe('router eval: held-out prompts none of which has every model\'s outcome
     }
   });
 
+  it('is refused before any work: with --augment open7b no difficulty model is trained first (the real CLI)', { timeout: 300_000 }, async () => {
+    const lacks = (i: number, m: string) => m === (i % 2 ? 'c' : 'b');
+    write('augment-partial.csv', `${[header(false), ...rows(['a', 'b', 'c'], 40, { lacks })].join('\n')}\n`);
+    // Before: the open-7B difficulty model was trained ("difficulty model: open7b/open7b: ...", minutes), then refused.
+    const r = await llmrrChild(['router', 'eval', '--data', join(dir, 'augment-partial.csv'), '--augment', 'open7b', '--folds', '2', '--hash-dim', '256', '--predictors', 'logistic', '--out', join(dir, 'augment-partial.report.json'), '--json'], { guardMs: 240_000 });
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr, written: existsSync(join(dir, 'augment-partial.report.json')) }).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: refusal('augment-partial.csv', 40, '2-fold cross-validation (by hash of prompt text)', '"b" on 20, "c" on 20'),
+      written: false,
+    });
+  });
+
   it('with --model: the test split a trained model is given lacks an outcome on every prompt', async () => {
     write('pair-train.csv', `${[header(false), ...rows(['weak', 'strong'], 30, { split: 'train' })].join('\n')}\n`);
     const t = await router(['train', '--data', 'pair-train.csv', '--out', 'pair-partial-model.json', '--hash-dim', '256', '--predictor', 'logistic']);
@@ -152,6 +167,46 @@ describe('router eval: held-out prompts none of which has every model\'s outcome
     expect(r.stderr).toMatch(/^llmrr router eval: warning: 32 of 40 prompts of many-some-complete\.csv lack the outcome of some model/);
     const report = JSON.parse(r.stdout) as EvaluationReport;
     expect({ mode: report.mode, n_test: report.n_test, dropped: report.dropped, quality: Number.isFinite(report.quality) }).toEqual({ mode: 'selection', n_test: 8, dropped: 32, quality: true });
+  });
+});
+
+describe('router eval: the split of upper-case file names', () => {
+  /** A RouterBench wide CSV of models a, b, c on prompts `from`..`from + n - 1`. */
+  function routerBenchCsv(n: number, from = 0): string {
+    const lines = ['sample_id,prompt,eval_name,a,b,c,a|total_cost,b|total_cost,c|total_cost'];
+    for (let i = from; i < from + n; i++) lines.push(`s${i},question ${i} about ${i % 2 ? 'sums' : 'poems'} ${i % 7},toy,${i % 2},1,${i % 3 > 0 ? 1 : 0},0.001,0.01,0.005`);
+    return `${lines.join('\n')}\n`;
+  }
+
+  it('a RouterBench folder TOY_TRAIN.CSV + TOY_TEST.CSV is evaluated on its test split, as toy_train.csv + toy_test.csv is (the real CLI)', { timeout: 300_000 }, async () => {
+    const evaluate = async (name: string, train: string, test: string) => {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, train), routerBenchCsv(80));
+      writeFileSync(join(dir, name, test), routerBenchCsv(20, 80));
+      const r = await llmrrChild(['router', 'eval', '--data', join(dir, name), '--out', join(dir, `${name}.report.json`), '--hash-dim', '256', '--predictors', 'logistic', '--json']);
+      if (r.code !== 0) return r.stderr;
+      const report = JSON.parse(r.stdout) as EvaluationReport;
+      return { protocol: report.protocol, n_test: report.n_test };
+    };
+    // Before: the upper-case folder was read with no split at all and scored by 5-fold cross-validation on 100 prompts.
+    expect({ lower: await evaluate('rb-lower', 'toy_train.csv', 'toy_test.csv'), upper: await evaluate('rb-upper', 'TOY_TRAIN.CSV', 'TOY_TEST.CSV') }).toEqual({
+      lower: { protocol: 'test split', n_test: 20 },
+      upper: { protocol: 'test split', n_test: 20 },
+    });
+  });
+});
+
+describe('router eval --model: a model file that is no file', () => {
+  it('a named pipe given as --model is a usage error naming it, never waited on (the real CLI)', { timeout: 120_000 }, async () => {
+    write('pipe-model-data.csv', pairCsv([{ name: 'weak', quality: (i) => i % 2 }, { name: 'strong', quality: () => 1 }], 40, (i) => (i < 30 ? 'train' : 'test')));
+    const fifo = join(dir, 'model.pipe');
+    execFileSync('mkfifo', [fifo]);
+    // Before: it waited for a writer for ever (killed by the hang guard: code null).
+    const r = await llmrrChild(['router', 'eval', '--data', join(dir, 'pipe-model-data.csv'), '--model', fifo, '--out', join(dir, 'pipe-model.report.json'), '--json'], { guardMs: 60_000 });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({
+      code: 2,
+      stderr: `llmrr router eval: --model: Router model ${fifo} is not a regular file (a folder, a named pipe, a device or a socket): give the model's JSON file (written by llmrr router train --out) (see llmrr router eval --help)\n`,
+    });
   });
 });
 

@@ -2,7 +2,7 @@ import { basename, join, resolve } from 'node:path';
 import { choiceOfModels, loadDataset } from '../../learning/datasets/load-dataset.js';
 import { missingOutcomes, missingOutcomesWarning } from '../../learning/datasets/missing-outcomes.js';
 import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
-import { evaluateDataset, evaluateModel, filterTasks } from '../../learning/evaluation/evaluate-dataset.js';
+import { checkEvaluation, evaluateDataset, evaluateModel, filterTasks } from '../../learning/evaluation/evaluate-dataset.js';
 import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
 import { formatReport, reportJson } from '../../learning/evaluation/format-report.js';
 import { reportSvg } from '../../learning/evaluation/report-plot.js';
@@ -13,7 +13,7 @@ import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { readFlagInput } from '../flag-input.js';
-import { checkOutPath, writeOutFile } from '../out-file.js';
+import { checkOutPath, outIsFile, writeOutFile } from '../out-file.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
 import { embeddingLookupFor } from './router-embeddings.js';
@@ -50,7 +50,8 @@ Evaluates the learned router on held-out prompts only: the data's test split, or
 when it has none (each fold trains every predictor on the other folds). With --model, evaluates that
 trained model on the test split instead of training. No held-out or no training prompt (every row in one
 split, --holdout-task or --tasks matching nothing) is an error, and so are held-out prompts none of which
-has every model's outcome (the metrics score only those; others are counted as dropped). A training
+has every model's outcome (the metrics score only those; others are counted as dropped), found right after
+reading the data, before any embeddings, --augment model or training. A training
 prompt with the text of a held-out prompt (the same question under another task, or exported again
 without a split) is left out.
 
@@ -66,6 +67,8 @@ Options:
                              split, or every prompt; the prompts it was trained on are left out by
                              their fingerprint, and data made only of them is refused)
   -o, --out <file>           JSON report path (default .llmrr/reports/<data>.json); the plot is <file>.svg
+                             (none when --out is written in place: /dev/null, /dev/stdout, a named pipe;
+                             a note says so on stderr)
       --json                 print the report as JSON (apgr, cpt50, cpt80 or aiq, quality_at_cost, baselines)
       --folds <k>            cross-validation folds when the data has no split (default 5)
       --holdout-task <task>  train on every other task and evaluate on this unseen one (with --model:
@@ -129,6 +132,7 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   if (values.model && bag !== undefined) throw new CliUsageError('--bag trains per fold: use it without --model (a trained model carries its own bag)', '--bag');
   if (values.cascade && bag !== undefined) throw new CliUsageError('--bag is not available with --cascade', '--bag');
   if (values.hybrid && !values.cascade) throw new CliUsageError('--hybrid is a cascade evaluation: use it with --cascade', '--hybrid');
+  if (values.model && values.augment) throw new CliUsageError('--augment trains a difficulty model: use it without --model (a trained model carries its own)', '--augment');
   if (values.cascade) cascadeDataFile(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const dataPath = resolveDataPath(values.data, ctx.env, ctx.cwd);
   const dataset = await readFlagInput('--data', async () => choiceOfModels(await loadDataset(dataPath)));
@@ -138,13 +142,26 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   const missing = missingOutcomes(used);
   if (missing && missing.prompts < missing.total) ctx.stderr.write(`llmrr router eval: warning: ${missingOutcomesWarning(used)!}\n`);
   const out = resolve(ctx.cwd, values.out ?? join('.llmrr', 'reports', `${dataset.name.replace(/[^\w.-]+/g, '-')}${values['holdout-task'] ? `-unseen-${values['holdout-task']}` : ''}.json`));
-  const svg = out.replace(/\.json$/, '') + '.svg';
   checkOutPath('--out', out);
-  checkOutPath('--out', svg);
+  // The plot goes beside a report file as <out>.svg; an --out written in place (/dev/null, /dev/stdout, a named pipe)
+  // has no beside: no plot (a new /dev/null.svg would be a file in /dev). (--cascade writes its plots itself, always.)
+  const svg = outIsFile(out) || values.cascade ? out.replace(/\.json$/, '') + '.svg' : undefined;
+  if (svg) checkOutPath('--out', svg);
   if (kinds?.some((k) => k === 'gain' || k === 'gain-mlp') && !dataset.pair) throw new CliUsageError(`--predictors gain/gain-mlp needs two-model data (a weak and a strong model); ${dataset.name} has ${dataset.models.length} models`, '--predictors');
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
+  const modelFile = values.model ? resolve(ctx.cwd, values.model) : undefined;
+  const model = modelFile ? await readFlagInput('--model', () => loadRouterModel(modelFile)) : undefined;
+  if (!values.cascade) {
+    // Before any work (embeddings, a difficulty model, training): no held-out prompt, --tasks or --holdout-task matching
+    // none, a model that does not fit the data, no held-out prompt with every model's outcome.
+    try {
+      checkEvaluation(dataset, { ...(tasks ? { tasks } : {}), ...(values['holdout-task'] ? { holdoutTask: values['holdout-task'] } : {}), ...(folds !== undefined ? { folds } : {}) }, model);
+    } catch (e) {
+      throw flagRefusal(e);
+    }
+  }
+  if (!svg) log('llmrr router eval: no plot: --out is not a file (the plot goes beside a report file, as <out>.svg): the report alone is written there');
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, tasks).map((e) => e.prompt), ctx, log) : undefined;
-  if (values.model && values.augment) throw new CliUsageError('--augment trains a difficulty model: use it without --model (a trained model carries its own)', '--augment');
   const augment = await augmentOptionsFor(values, dataset.examples.map((e) => e.prompt), ctx, log, seed, embedding ? (prompts) => embeddingLookupFor(prompts, ctx, log) : undefined);
   if (values.cascade) {
     return routerEvalCascade(
@@ -175,9 +192,7 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
     );
   }
   let report: EvaluationReport;
-  if (values.model) {
-    const modelFile = resolve(ctx.cwd, values.model);
-    const model = await readFlagInput('--model', () => loadRouterModel(modelFile));
+  if (model) {
     try {
       report = evaluateModel(dataset, model, {
         ...(tasks ? { tasks } : {}),
@@ -217,9 +232,9 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
     if (augment) report.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}), ...(augment.infold ? { infold: augment.infold.reports } : {}) };
   }
   await writeOutFile('--out', out, `${reportJson(report, 1)}\n`);
-  await writeOutFile('--out', svg, reportSvg(report));
-  ctx.stdout.write(values.json ? `${reportJson(report)}\n` : `${formatReport(report)}\nreport: ${out}\nplot:   ${svg}\n`);
-  if (!values.json) log(`wrote ${basename(out)} and ${basename(svg)}`);
+  if (svg) await writeOutFile('--out', svg, reportSvg(report));
+  ctx.stdout.write(values.json ? `${reportJson(report)}\n` : `${formatReport(report)}\nreport: ${out}\n${svg ? `plot:   ${svg}\n` : ''}`);
+  if (!values.json) log(svg ? `wrote ${basename(out)} and ${basename(svg)}` : `wrote ${basename(out)}`);
   return EXIT.ok;
 }
 

@@ -51,11 +51,14 @@ describe('the missing-outcomes warning names the prompts used', () => {
     const r = await llmrr(['router', 'eval', '--data', join(dir, 'two-tasks.jsonl'), '--tasks', 'bench', '--out', join(dir, 'bench-report.json'), '--hash-dim', '256', '--predictors', 'logistic', '--json']);
     expect({ code: r.code, warning: r.stderr.split('\n').find((l) => l.includes('warning:')) }).toEqual({ code: 0, warning: undefined });
     const t = await llmrr(['router', 'train', '--data', join(dir, 'two-tasks.jsonl'), '--tasks', 'bench', '--out', join(dir, 'bench-model.json'), '--hash-dim', '256', '--predictor', 'logistic']);
-    expect({ code: t.code, warning: t.stderr.split('\n').find((l) => l.includes('warning:')) }).toEqual({ code: 0, warning: undefined });
+    // Its log counts the prompts trained on (the 100 of bench), not the data's 200.
+    const trainingOn = (r: { stderr: string }) => r.stderr.split('\n').find((l) => l.startsWith('training on'));
+    expect({ code: t.code, warning: t.stderr.split('\n').find((l) => l.includes('warning:')), log: trainingOn(t) }).toEqual({ code: 0, warning: undefined, log: 'training on two-tasks.jsonl: 2 models, 100 prompts (--tasks bench)' });
     // The whole data: train warns about the 50 prompts of task logs.
     const all = await llmrr(['router', 'train', '--data', join(dir, 'two-tasks.jsonl'), '--out', join(dir, 'all-model.json'), '--hash-dim', '256', '--predictor', 'logistic']);
     expect(all.code).toBe(0);
     expect(all.stderr).toMatch(/llmrr router train: warning: 50 of 200 prompts of two-tasks\.jsonl lack the outcome of some model/);
+    expect(trainingOn(all)).toBe('training on two-tasks.jsonl: 2 models, 200 prompts');
   });
 
   it.skipIf(!existsSync(join(shared, 'data/routing/routerbench')))('shared RouterBench --tasks mbpp: no warning about the 28 arc-challenge prompts lacking outcomes', { timeout: 180_000 }, async () => {

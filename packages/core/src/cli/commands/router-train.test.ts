@@ -31,7 +31,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('llmrr router train', () => {
   it('writes a model artifact trained on the long-format file', async () => {
     const r = await router(['train', '--data', 'outcomes.csv', '--out', 'models/router.json', '--hash-dim', '1024', '--predictor', 'logistic', '--json']);
-    expect(r.stderr).toMatch(/training on outcomes.csv: 3 models, 420 prompts/);
+    // The prompts trained on: the 300 outside the test split (of 420).
+    expect(r.stderr).toMatch(/training on outcomes.csv: 3 models, 300 prompts\n/);
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout) as { chosen: string; examples: number };
     expect(summary).toMatchObject({ chosen: 'logistic', examples: 300 });

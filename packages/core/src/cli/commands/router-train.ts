@@ -5,7 +5,7 @@ import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
 import { MAX_BAG } from '../../learning/predictors/bagged-predictor.js';
 import type { PredictorKind } from '../../learning/predictors/types.js';
 import { filterTasks } from '../../learning/evaluation/evaluate-dataset.js';
-import { trainRouterModel } from '../../learning/training/train-router-model.js';
+import { trainingExamples, trainRouterModel } from '../../learning/training/train-router-model.js';
 import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
@@ -122,7 +122,9 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, parseTasks(values.tasks)).map((e) => e.prompt), ctx, log) : undefined;
   const augment = await augmentOptionsFor(values, dataset.examples.map((e) => e.prompt), ctx, log, seed, embedding ? (prompts) => embeddingLookupFor(prompts, ctx, log) : undefined);
-  log(`training on ${dataset.name}: ${dataset.models.length} models, ${dataset.examples.length} prompts`);
+  // The prompts trained on (of --tasks, without the test split), not the whole data's.
+  const trainedOn = trainingExamples(dataset, tasks).examples.length;
+  if (trainedOn > 0) log(`training on ${dataset.name}: ${dataset.models.length} models, ${trainedOn} prompts${tasks ? ` (--tasks ${tasks.join(',')})` : ''}`);
   let infoldMultitask: MultitaskOptions | undefined;
   let trainData = dataset;
   if (augment?.infold) {

@@ -55,6 +55,18 @@ describe('loadDataset formats', () => {
     expect(d.examples[0]).toMatchObject({ task: 'gsm8k', split: 'train', quality: [1, 0.5] });
   });
 
+  it('a split suffix in upper case is a split (MMLU_TRAIN.JSON: task mmlu, split train; TOY_TEST.CSV: task toy, split test), as in lower case', async () => {
+    const o7 = await loadDataset(write('o7-upper/MMLU_TRAIN.JSON', JSON.stringify([{ question: 'q1', scores: { x: 1, y: 0 } }])));
+    const o7dash = await loadDataset(write('o7-upper/Gsm8k-Test.json', JSON.stringify([{ question: 'q1', scores: { x: 1, y: 0 } }])));
+    const header = 'sample_id,prompt,eval_name,a,b,a|total_cost,b|total_cost';
+    const rb = await loadDataset(write('rb-upper/TOY_TEST.CSV', `${header}\ns1,q1,,1,0,0.1,0.2\n`));
+    expect([...o7.examples, ...o7dash.examples, ...rb.examples].map((e) => ({ id: e.id, task: e.task, split: e.split }))).toEqual([
+      { id: 'mmlu/train/0', task: 'mmlu', split: 'train' },
+      { id: 'gsm8k/test/0', task: 'gsm8k', split: 'test' },
+      { id: 'toy/test/s1', task: 'toy', split: 'test' },
+    ]);
+  });
+
   it('reads the generic long format (CSV and JSONL), grouping rows by prompt_id', async () => {
     const csv = write('long.csv', 'prompt_id,prompt,model,quality,cost_usd,split\n1,"hi, there",x,1,0.1,train\n1,"hi, there",y,0.5,0.2,train\n2,yo,x,0,,test\n');
     const d = await loadDataset(csv);

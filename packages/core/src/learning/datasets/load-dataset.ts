@@ -1,6 +1,6 @@
-import type { Dirent } from 'node:fs';
-import { readFile, readdir, readlink, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
+import { dataExtension, listDataFiles } from './data-files.js';
 import { datasetError } from './dataset-error.js';
 import { loadLongFormat, loadLongFormatDir } from './load-long-format.js';
 import { loadOpen7b } from './load-open7b.js';
@@ -42,12 +42,6 @@ function isPathError(e: unknown): e is NodeJS.ErrnoException {
   return e instanceof Error && PATH_ERRORS.has((e as NodeJS.ErrnoException).code ?? '');
 }
 
-/** `.csv`, `.json` or `.jsonl` for a data file name, its extension in any case (`B.CSV` is a CSV file); else undefined. */
-function dataExtension(name: string): '.csv' | '.json' | '.jsonl' | undefined {
-  const m = /\.(csv|jsonl|json)$/i.exec(name);
-  return m ? (`.${m[1]!.toLowerCase()}` as '.csv' | '.json' | '.jsonl') : undefined;
-}
-
 async function loadFile(path: string): Promise<RoutingDataset> {
   const ext = dataExtension(path);
   if (ext === '.jsonl') return loadLongFormat(path);
@@ -61,43 +55,20 @@ async function loadFile(path: string): Promise<RoutingDataset> {
   throw datasetError(path, 'unknown file type (expected .csv, .jsonl or .json)', 'data');
 }
 
-/**
- * Why the folder entry `entry` (a `.csv`, `.json` or `.jsonl` name, not a regular file) cannot be read as data: a
- * folder, a link to nothing, a named pipe; undefined for a link to a regular file.
- */
-async function dataEntryProblem(dir: string, entry: Dirent): Promise<string | undefined> {
-  let kind: { isFile(): boolean; isDirectory(): boolean } = entry;
-  if (entry.isSymbolicLink()) {
-    const link = join(dir, entry.name);
-    try {
-      kind = await stat(link);
-    } catch (e) {
-      const to = await readlink(link).catch(() => undefined);
-      return `is a symbolic link${to === undefined ? '' : ` to ${JSON.stringify(to)}`} that leads to no readable file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
-    }
-  }
-  if (kind.isFile()) return undefined;
-  return kind.isDirectory() ? 'is a folder, not a file' : 'is not a regular file (a named pipe, a device or a socket)';
-}
-
 async function loadDir(dir: string): Promise<RoutingDataset> {
-  const listing = await readdir(dir, { withFileTypes: true });
   // Every .csv, .json and .jsonl entry is data: one that is no readable file (a folder named old.csv, a dangling link,
-  // a named pipe) is refused by name, never read as a crash or a wait; sub-folders of other names are left alone.
-  for (const e of listing) {
-    if (e.isFile() || dataExtension(e.name) === undefined) continue;
-    const problem = await dataEntryProblem(dir, e);
-    if (problem) throw datasetError(dir, `${problem}: every .csv, .json and .jsonl entry of a data folder is read as data (rename or move it)`, e.name);
-  }
-  const entries = listing.map((e) => e.name);
+  // a named pipe), or two whose names differ only in case, are refused by name, never read as a crash, a wait or twice;
+  // sub-folders of other names are left alone.
+  const files = await listDataFiles(dir, ['.csv', '.json', '.jsonl']);
+  const entries = await readdir(dir);
   const has = (n: string) => entries.includes(n);
   if (has('mmlu') && has('gsm8k')) return loadRouteLlm(dir, 'root');
   if (has('judgements.jsonl') && has('question.jsonl')) return loadRouteLlm(dir, 'mt_bench');
   if (has('gsm8k_responses.csv')) return loadRouteLlm(dir, 'gsm8k');
   // Extensions in any case: `B.CSV` is a CSV file, never left out without a word.
-  const csv = entries.filter((e) => dataExtension(e) === '.csv').sort();
-  const json = entries.filter((e) => dataExtension(e) === '.json').sort();
-  const jsonl = entries.filter((e) => dataExtension(e) === '.jsonl').sort();
+  const csv = files.filter((e) => dataExtension(e) === '.csv');
+  const json = files.filter((e) => dataExtension(e) === '.json');
+  const jsonl = files.filter((e) => dataExtension(e) === '.jsonl');
   // A folder holds one format: a file of another one is refused by name, never left out without a word.
   const oneFormat = (format: string, stray: string[]) => {
     if (stray.length > 0) throw datasetError(dir, `holds ${format} and also ${stray.slice(0, 3).map((f) => JSON.stringify(f)).join(', ')}${stray.length > 3 ? ` (and ${stray.length - 3} more)` : ''}: one format per folder (long-format files in a folder of their own are read as one)`, 'data');

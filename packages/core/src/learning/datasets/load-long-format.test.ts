@@ -1,9 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { llmrrChild as llmrr } from '../../cli/__fixtures__/llmrr-child.js';
 import { loadDataset } from './load-dataset.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llmrr-long-format-'));
@@ -284,6 +284,25 @@ describe('generic long format: a folder of long-format files', () => {
     });
   });
 
+  it('two entries whose names differ only in case (toy_test.csv and TOY_TEST.CSV: one file copied twice) are refused naming both, never read twice', async () => {
+    const pair = jsonl([row('p1', '2+2?', 'strong', 1), row('p1', '2+2?', 'weak', 0)]);
+    write('case-twice/a.jsonl', pair);
+    write('case-twice/A.JSONL', pair);
+    const header = 'sample_id,prompt,eval_name,a,b,a|total_cost,b|total_cost';
+    write('case-twice-rb/toy_train.csv', `${header}\ns1,q1,toy,1,0,0.1,0.2\ns2,q2,toy,0,1,0.1,0.2\n`);
+    write('case-twice-rb/toy_test.csv', `${header}\ns3,q3,toy,1,0,0.1,0.2\n`);
+    write('case-twice-rb/TOY_TEST.CSV', `${header}\ns3,q3,toy,1,0,0.1,0.2\n`);
+    const message = async (name: string) => {
+      const d = await load(join(dir, name));
+      return d instanceof Error ? d.message.replaceAll(dir, '<dir>') : `loaded ${d.examples.length} prompts`;
+    };
+    const tail = 'names that differ only in case would be read as two files (the same data twice); keep one of them';
+    expect({ long: await message('case-twice'), routerbench: await message('case-twice-rb') }).toEqual({
+      long: `Routing data <dir>/case-twice: data: holds both "A.JSONL" and "a.jsonl": ${tail}`,
+      routerbench: `Routing data <dir>/case-twice-rb: data: holds both "TOY_TEST.CSV" and "toy_test.csv": ${tail}`,
+    });
+  });
+
   it('a file-system error while reading (a RouteLLM-looking folder whose mmlu is a file) is a data error naming the entry, not a crash', async () => {
     write('not-routellm/mmlu', '');
     write('not-routellm/gsm8k', '');
@@ -294,23 +313,6 @@ describe('generic long format: a folder of long-format files', () => {
     });
   });
 });
-
-/** `llmrr <args>` as a real process from the package folder (tsx resolves there): its exit code, stdout and stderr. */
-function llmrr(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', 'tsx', join(pkg, 'src/cli/main.ts'), ...args], { cwd: pkg, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', fail);
-    child.on('close', (code) => {
-      clearTimeout(guard);
-      done({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('generic long format: a folder of long-format files through the CLI (a child process)', () => {
   /** JSONL rows of one model on prompts 0..59 (`extra` adds fields such as task). */
@@ -331,6 +333,27 @@ describe('generic long format: a folder of long-format files through the CLI (a 
       { code: 2, stderr: expect.stringMatching(/^llmrr router train: --data: .*old\.csv/) },
       { code: 2, stderr: expect.stringMatching(/^llmrr router train: --data: .*c\.jsonl/) },
     ]);
+  });
+
+  it('a named pipe below a RouteLLM-shaped folder (mmlu/mmlu_x.csv, gsm8k/gsm8k_responses.csv, mt_bench/question.jsonl) is a usage error naming it, never waited on', { timeout: 200_000 }, async () => {
+    const routellm = (name: string, pipe: string) => {
+      for (const sub of ['mmlu', 'gsm8k', 'mt_bench']) mkdirSync(join(dir, name, sub), { recursive: true });
+      execFileSync('mkfifo', [join(dir, name, pipe)]);
+      return train(name, `${name}.json`);
+    };
+    // Each run is killed by the helper's hang guard (code null) when it waits on the pipe for a writer.
+    const mmlu = await routellm('cli-pipe-mmlu', 'mmlu/mmlu_x.csv');
+    write('cli-pipe-gsm8k/mmlu/mmlu_a.csv', 'prompt,mistralai/Mixtral-8x7B-Instruct-v0.1,gpt-4-1106-preview\nq,True,False\n');
+    const gsm8k = await routellm('cli-pipe-gsm8k', 'gsm8k/gsm8k_responses.csv');
+    write('cli-pipe-mt/mmlu/mmlu_a.csv', 'prompt,mistralai/Mixtral-8x7B-Instruct-v0.1,gpt-4-1106-preview\nq,True,False\n');
+    write('cli-pipe-mt/gsm8k/gsm8k_responses.csv', 'prompt,mistralai/Mixtral-8x7B-Instruct-v0.1,gpt-4-1106-preview\nq,True,False\n');
+    const mt = await routellm('cli-pipe-mt', 'mt_bench/question.jsonl');
+    const seen = (r: { code: number | null; stderr: string }) => ({ code: r.code, stderr: r.stderr.replaceAll(dir, '<dir>') });
+    expect({ mmlu: seen(mmlu), gsm8k: seen(gsm8k), mt: seen(mt) }).toEqual({
+      mmlu: { code: 2, stderr: 'llmrr router train: --data: Routing data <dir>/cli-pipe-mmlu/mmlu: mmlu_x.csv: is not a regular file (a named pipe, a device or a socket): every .csv entry of a data folder is read as data (rename or move it) (see llmrr router train --help)\n' },
+      gsm8k: { code: 2, stderr: 'llmrr router train: --data: Routing data <dir>/cli-pipe-gsm8k/gsm8k: gsm8k_responses.csv: is not a regular file (a named pipe, a device or a socket): give a file (see llmrr router train --help)\n' },
+      mt: { code: 2, stderr: 'llmrr router train: --data: Routing data <dir>/cli-pipe-mt/mt_bench: question.jsonl: is not a regular file (a named pipe, a device or a socket): give a file (see llmrr router train --help)\n' },
+    });
   });
 
   it('a long-format file whose name ends in upper case (C.JSONL) is read, never left out without a word', { timeout: 120_000 }, async () => {

@@ -1,5 +1,6 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { listDataFiles } from './data-files.js';
 import { datasetError } from './dataset-error.js';
 import type { RoutingDataset, RoutingExample, Split } from './types.js';
 
@@ -8,11 +9,14 @@ interface Open7bRow {
   scores?: Record<string, unknown>;
 }
 
-/** `mmlu_train.json` -> task mmlu, split train; `gsm8k-test.json` -> gsm8k, test; `ceval.json` -> ceval, no split. */
+/**
+ * `mmlu_train.json` -> task mmlu, split train; `gsm8k-test.json` -> gsm8k, test; `ceval.json` -> ceval, no split. In any
+ * case: `MMLU_TRAIN.JSON` -> mmlu, train (tasks and splits are lower case).
+ */
 export function open7bFileInfo(file: string): { task: string; split: Split | undefined } {
   const b = basename(file).replace(/\.json$/i, '');
-  const m = /^(.*?)[-_](train|test)$/.exec(b);
-  return m ? { task: m[1]!.toLowerCase(), split: m[2] as Split } : { task: b.toLowerCase(), split: undefined };
+  const m = /^(.*?)[-_](train|test)$/i.exec(b);
+  return m ? { task: m[1]!.toLowerCase(), split: m[2]!.toLowerCase() as Split } : { task: b.toLowerCase(), split: undefined };
 }
 
 /** One RouterDC file: a JSON list of `{ question, scores: { <model>: number in [0,1] } }`. */
@@ -45,7 +49,7 @@ export async function loadOpen7bFile(file: string): Promise<{ models: string[]; 
 
 /** The RouterDC open-7B folder (every `*.json`) or one file. */
 export async function loadOpen7b(path: string, isDir: boolean): Promise<RoutingDataset> {
-  const files = isDir ? (await readdir(path)).filter((f) => /\.json$/i.test(f)).sort().map((f) => join(path, f)) : [path];
+  const files = isDir ? (await listDataFiles(path, ['.json'])).map((f) => join(path, f)) : [path];
   if (files.length === 0) throw datasetError(path, 'no .json files');
   let models: string[] | undefined;
   const examples: RoutingExample[] = [];

@@ -1,5 +1,6 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { checkDataFile, listDataFiles } from './data-files.js';
 import { datasetError } from './dataset-error.js';
 import { parseJsonl } from './load-long-format.js';
 import { parseOutcome, readCsv } from './read-csv.js';
@@ -15,7 +16,8 @@ export const ROUTELLM_STRONG = 'gpt-4-1106-preview';
  * files and `gsm8k_responses.csv`. The task is `mmlu/<subject>` or the file name.
  */
 export async function loadRouteLlmCsv(file: string, task?: string): Promise<RoutingExample[]> {
-  const { columns, rows } = await readCsv(file);
+  // Checked first: a named pipe (in a RouteLLM folder's gsm8k/, say) would be waited on for ever.
+  const { columns, rows } = await readCsv(await checkDataFile(file));
   for (const c of ['prompt', ROUTELLM_WEAK, ROUTELLM_STRONG]) {
     if (!columns.includes(c)) throw datasetError(file, `missing column "${c}" (RouteLLM format: prompt, ${ROUTELLM_WEAK}, ${ROUTELLM_STRONG})`, c);
   }
@@ -37,7 +39,7 @@ function routeLlmTask(file: string): string {
 
 /** The 57 MMLU subject files of RouteLLM (`mmlu/*.csv`). */
 export async function loadRouteLlmMmlu(dir: string): Promise<RoutingExample[]> {
-  const files = (await readdir(dir)).filter((f) => /\.csv$/i.test(f)).sort();
+  const files = await listDataFiles(dir, ['.csv']);
   if (files.length === 0) throw datasetError(dir, 'no .csv files (expected RouteLLM mmlu_<subject>.csv)');
   const out: RoutingExample[] = [];
   for (const f of files) out.push(...(await loadRouteLlmCsv(join(dir, f))));
@@ -57,7 +59,7 @@ interface MtJudgement {
  */
 export async function loadRouteLlmMtBench(dir: string): Promise<RoutingExample[]> {
   const questions = new Map<number, string[]>();
-  const questionFile = join(dir, 'question.jsonl');
+  const questionFile = await checkDataFile(join(dir, 'question.jsonl'));
   for (const [i, q] of parseJsonl(await readFile(questionFile, 'utf8'), questionFile).entries()) {
     const turns = q['turns'];
     if (!Array.isArray(turns) || !turns.every((t) => typeof t === 'string')) throw datasetError(questionFile, 'expected a list of strings', `${recordPlace(q, i)} turns`);
@@ -65,7 +67,7 @@ export async function loadRouteLlmMtBench(dir: string): Promise<RoutingExample[]
   }
   const scores = new Map<string, number[]>();
   const models = [ROUTELLM_WEAK, ROUTELLM_STRONG];
-  const judgementFile = join(dir, 'judgements.jsonl');
+  const judgementFile = await checkDataFile(join(dir, 'judgements.jsonl'));
   for (const row of parseJsonl(await readFile(judgementFile, 'utf8'), judgementFile)) {
     const j = row as unknown as MtJudgement;
     const m = models.indexOf(j.model);

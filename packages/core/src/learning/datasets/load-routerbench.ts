@@ -1,5 +1,5 @@
-import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { listDataFiles } from './data-files.js';
 import { datasetError } from './dataset-error.js';
 import { pythonListText } from './python-list-text.js';
 import { decimal, parseOutcome, readCsv } from './read-csv.js';
@@ -11,7 +11,8 @@ const COST_SUFFIX = '|total_cost';
 /**
  * One RouterBench wide CSV (`sample_id, prompt, eval_name`, a 0/1 column per model, `<model>|total_cost`,
  * `<model>|model_response`). Models are the ones with both a correctness and a cost column. The split
- * comes from a `_train`/`_test` file name suffix.
+ * comes from a `_train`/`_test` file name suffix, in any case (`TOY_TEST.CSV`: task toy, split test; file tasks are
+ * lower case, as open-7B's are).
  */
 export async function loadRouterBenchCsv(file: string): Promise<{ models: string[]; examples: RoutingExample[] }> {
   const { columns, rows } = await readCsv(file);
@@ -19,8 +20,8 @@ export async function loadRouterBenchCsv(file: string): Promise<{ models: string
   const models = columns.filter((c) => !c.includes('|') && columns.includes(`${c}${COST_SUFFIX}`)).sort();
   if (models.length < 2) throw datasetError(file, `expected per-model correctness and "<model>${COST_SUFFIX}" columns (found ${models.length} models)`);
   const b = basename(file).replace(/\.csv$/i, '');
-  const split: Split | undefined = /_train$/.test(b) ? 'train' : /_test$/.test(b) ? 'test' : undefined;
-  const fileTask = b.replace(/_(train|test)$/, '');
+  const split: Split | undefined = /_train$/i.test(b) ? 'train' : /_test$/i.test(b) ? 'test' : undefined;
+  const fileTask = b.replace(/_(train|test)$/i, '').toLowerCase();
   const examples = rows.map((r, i): RoutingExample => {
     const task = r['eval_name'] || fileTask;
     const e: RoutingExample = {
@@ -43,7 +44,7 @@ export async function loadRouterBenchCsv(file: string): Promise<{ models: string
 
 /** A RouterBench folder (every `*.csv` in it) or one file. All files must list the same models. */
 export async function loadRouterBench(path: string, isDir: boolean): Promise<RoutingDataset> {
-  const files = isDir ? (await readdir(path)).filter((f) => /\.csv$/i.test(f)).sort().map((f) => join(path, f)) : [path];
+  const files = isDir ? (await listDataFiles(path, ['.csv'])).map((f) => join(path, f)) : [path];
   if (files.length === 0) throw datasetError(path, 'no .csv files');
   let models: string[] | undefined;
   const examples: RoutingExample[] = [];

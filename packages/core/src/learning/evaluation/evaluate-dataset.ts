@@ -63,6 +63,34 @@ function holdoutFold(dataset: RoutingDataset, examples: RoutingExample[], task: 
   return fold;
 }
 
+/** What an evaluation is refused on before any work (`checkEvaluation`): the options that select its prompts. */
+export type EvaluationSelection = Pick<EvaluateOptions, 'tasks' | 'holdoutTask' | 'folds'>;
+
+/**
+ * The folds `evaluateDataset` trains and scores, and its protocol: the `tasks` selected, held out by `holdoutTask`,
+ * the test split or cross-validation. Refused (`invalid_request`) when no fold has both training and held-out prompts
+ * or when no held-out prompt has every model's outcome (`checkScorable`).
+ */
+function evaluationFolds(dataset: RoutingDataset, options: EvaluationSelection): { folds: Fold[]; protocol: string } {
+  const examples = selectTasks(dataset, options.tasks);
+  const folds: Fold[] = options.holdoutTask ? [holdoutFold(dataset, examples, options.holdoutTask)] : heldOutFolds(examples, options.folds ?? 5);
+  if (folds.every((f) => f.train.length === 0 || f.test.length === 0)) throw noHeldOut(dataset, examples, options.holdoutTask);
+  const protocol = folds.length === 1 ? folds[0]!.name : `${folds.length}-fold cross-validation (by hash of prompt text)`;
+  checkScorable(dataset, folds.flatMap((f) => (f.train.length === 0 ? [] : f.test)), protocol);
+  return { folds, protocol };
+}
+
+/**
+ * Refuses, before any work (embeddings, a difficulty model, training), what `evaluateDataset` (or `evaluateModel`, given
+ * `model`) would refuse about the prompts it scores: no held-out or no training prompt, `tasks` or `holdoutTask` matching
+ * nothing, a model that does not fit the data, held-out prompts none of which has every model's outcome. The same
+ * `invalid_request` errors, thrown by the same code; returns nothing.
+ */
+export function checkEvaluation(dataset: RoutingDataset, options: EvaluationSelection, model?: RouterModel): void {
+  if (model) modelHeldOut(dataset, model, options);
+  else evaluationFolds(dataset, options);
+}
+
 /**
  * Trains every predictor kind on each fold's training prompts and evaluates on its held-out prompts
  * (the test split, k-fold cross-validation, or an unseen task); predictions are pooled over folds. No
@@ -72,12 +100,7 @@ function holdoutFold(dataset: RoutingDataset, examples: RoutingExample[], task: 
  */
 export function evaluateDataset(dataset: RoutingDataset, options: EvaluateOptions = {}): EvaluationReport {
   const t0 = Date.now();
-  const examples = selectTasks(dataset, options.tasks);
-  const folds: Fold[] = options.holdoutTask ? [holdoutFold(dataset, examples, options.holdoutTask)] : heldOutFolds(examples, options.folds ?? 5);
-  if (folds.every((f) => f.train.length === 0 || f.test.length === 0)) throw noHeldOut(dataset, examples, options.holdoutTask);
-  const protocol = folds.length === 1 ? folds[0]!.name : `${folds.length}-fold cross-validation (by hash of prompt text)`;
-  // Before any training: held-out prompts that cannot be scored make the whole run pointless.
-  checkScorable(dataset, folds.flatMap((f) => (f.train.length === 0 ? [] : f.test)), protocol);
+  const { folds, protocol } = evaluationFolds(dataset, options);
   const M = dataset.models.length;
   const pooled: PooledPredictions = { examples: [], quality: new Map() };
   const validation: EvaluationReport['validation'] = [];
@@ -188,6 +211,36 @@ export function perTaskResults(dataset: RoutingDataset, pooled: PooledPrediction
  */
 export function evaluateModel(dataset: RoutingDataset, model: RouterModel, options: Pick<EvaluateOptions, 'tasks' | 'holdoutTask' | 'embedding'> = {}): EvaluationReport {
   const t0 = Date.now();
+  const { examples, protocol, trainedOn, idx } = modelHeldOut(dataset, model, options);
+  const { training } = model.artifact;
+  const kind = model.predictor.kind;
+  const rows = examples.map((e) => {
+    const p = model.predict(e.prompt, options.embedding?.lookup(e.prompt));
+    return idx.map((i) => p[i!]!);
+  });
+  const pooled: PooledPredictions = { examples, quality: new Map([[kind, rows]]) };
+  const cost = model.artifact.cost;
+  if (cost) pooled.cost = examples.map((e) => idx.map((i) => predictCost(cost, e.prompt)[i!]!));
+  const base = evaluatePredictions(dataset.models, modelPair(dataset, model) ?? dataset.pair, pooled, kind);
+  const report: EvaluationReport = { data: dataset.name, format: dataset.format, protocol, chosen: kind, validation: [], seconds: (Date.now() - t0) / 1000, ...base };
+  // What the model was trained with, as a report of `router eval` without `--model` records it.
+  const { features } = model.artifact;
+  if (features.structure) report.features = ['+structure'];
+  if (training.bag !== undefined && training.bag > 1) report.bag = training.bag;
+  if (training.augment) report.augment = training.augment;
+  if (training.promptDigest !== undefined) report.model_trained_dropped = trainedOn;
+  return report;
+}
+
+/**
+ * The prompts `evaluateModel` scores, its protocol, how many prompts were left out as the model's training prompts, and
+ * the model's output for each of the data's models; refused as `evaluateModel` documents.
+ */
+function modelHeldOut(
+  dataset: RoutingDataset,
+  model: RouterModel,
+  options: Pick<EvaluateOptions, 'tasks' | 'holdoutTask'>,
+): { examples: RoutingExample[]; protocol: string; trainedOn: number; idx: number[] } {
   let examples = selectTasks(dataset, options.tasks);
   let protocol: string;
   const { training } = model.artifact;
@@ -239,23 +292,7 @@ export function evaluateModel(dataset: RoutingDataset, model: RouterModel, optio
     });
   }
   checkScorable(dataset, examples, protocol);
-  const kind = model.predictor.kind;
-  const rows = examples.map((e) => {
-    const p = model.predict(e.prompt, options.embedding?.lookup(e.prompt));
-    return idx.map((i) => p[i!]!);
-  });
-  const pooled: PooledPredictions = { examples, quality: new Map([[kind, rows]]) };
-  const cost = model.artifact.cost;
-  if (cost) pooled.cost = examples.map((e) => idx.map((i) => predictCost(cost, e.prompt)[i!]!));
-  const base = evaluatePredictions(dataset.models, modelPair(dataset, model) ?? dataset.pair, pooled, kind);
-  const report: EvaluationReport = { data: dataset.name, format: dataset.format, protocol, chosen: kind, validation: [], seconds: (Date.now() - t0) / 1000, ...base };
-  // What the model was trained with, as a report of `router eval` without `--model` records it.
-  const { features } = model.artifact;
-  if (features.structure) report.features = ['+structure'];
-  if (training.bag !== undefined && training.bag > 1) report.bag = training.bag;
-  if (training.augment) report.augment = training.augment;
-  if (training.promptDigest !== undefined) report.model_trained_dropped = trainedOn;
-  return report;
+  return { examples, protocol, trainedOn, idx: idx as number[] };
 }
 
 /** The model's weak/strong pair as indices into the data's two models (undefined when it has none or other models). */

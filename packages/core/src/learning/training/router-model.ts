@@ -114,11 +114,16 @@ export function parseRouterModel(text: string, source = 'router model'): RouterM
 
 /** Reads an artifact from a file (Node only; the import of node:fs happens here). */
 export async function loadRouterModel(file: string): Promise<RouterModel> {
-  const { readFile } = await import('node:fs/promises');
+  const { readFile, stat } = await import('node:fs/promises');
   let text: string;
   try {
+    // A named pipe (or a device) would be read for ever, waiting on a writer: a model file is a file.
+    if (!(await stat(file)).isFile()) {
+      throw new LLMError({ code: 'invalid_request', message: `Router model ${file} is not a regular file (a folder, a named pipe, a device or a socket): give the model's JSON file (written by llmrr router train --out)`, param: 'model' });
+    }
     text = await readFile(file, 'utf8');
-  } catch {
+  } catch (e) {
+    if (LLMError.isInstance(e)) throw e;
     throw new LLMError({ code: 'invalid_request', message: `Router model file not found: ${file} (train one with: llmrr router train --data <dir> --out <file>)`, param: 'model' });
   }
   return parseRouterModel(text, file);

@@ -1,5 +1,5 @@
 import { LLMError } from '../../errors/llm-error.js';
-import type { RoutingDataset } from '../datasets/types.js';
+import type { RoutingDataset, RoutingExample } from '../datasets/types.js';
 import { filterTasks } from '../evaluation/evaluate-dataset.js';
 import type { PredictorKind } from '../predictors/types.js';
 import { promptDigest } from './prompt-digest.js';
@@ -12,14 +12,19 @@ export interface TrainRouterModelOptions extends TrainPredictorsOptions {
   now?: () => Date;
 }
 
+/** The prompts `trainRouterModel` trains on: of `tasks` (all without), its train split when it has a test split. */
+export function trainingExamples(dataset: RoutingDataset, tasks: readonly string[] | undefined): { all: RoutingExample[]; examples: RoutingExample[] } {
+  const all = filterTasks(dataset.examples, tasks);
+  return { all, examples: all.some((e) => e.split === 'test') ? all.filter((e) => e.split !== 'test') : all };
+}
+
 /**
  * Trains the router model on the dataset's training prompts (its train split when it has one, never
  * the test split; every prompt otherwise) and returns the artifact `intelligent` loads. No training
  * prompt (every one in the test split, or `tasks` matching none) is an `invalid_request` error.
  */
 export function trainRouterModel(dataset: RoutingDataset, options: TrainRouterModelOptions = {}): RouterModelArtifact {
-  const all = filterTasks(dataset.examples, options.tasks);
-  const examples = all.some((e) => e.split === 'test') ? all.filter((e) => e.split !== 'test') : all;
+  const { all, examples } = trainingExamples(dataset, options.tasks);
   if (examples.length === 0) {
     const why = all.length === 0 ? `--tasks ${options.tasks?.join(',')} matches no prompt of ${dataset.name}` : `every prompt of ${dataset.name} is in the test split`;
     throw new LLMError({ code: 'invalid_request', message: `No training prompts: ${why} (a router model needs prompts to learn from)`, param: all.length === 0 ? 'tasks' : 'data' });
