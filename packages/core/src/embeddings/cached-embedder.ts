@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { Embedder } from './embedder.js';
+import type { EmbedOptions, Embedder } from './embedder.js';
 
 export interface CachedEmbedderOptions {
   /** Most texts remembered (least recently used goes first). Default 10,000 (~20 MB at 512 dimensions). */
@@ -10,16 +10,21 @@ export interface CachedEmbedderOptions {
 /**
  * The cache key of a text: SHA-256 of its UTF-16 code units (lossless: a lone surrogate and U+FFFD differ, as they
  * would not in UTF-8), base64. 44 characters whatever the text's length, so an entry costs its vector, not its text;
- * hashing 100 KB takes ~0.2 ms, far below embedding it.
+ * hashing 100 KB takes ~0.2 ms, far below embedding it. With a `partition` (`EmbedOptions`), the hash starts with
+ * its length and itself, so a text of one partition never keys another's.
  */
-function textKey(text: string): string {
-  return createHash('sha256').update(text, 'utf16le').digest('base64');
+function textKey(text: string, partition: string | undefined): string {
+  const hash = createHash('sha256');
+  if (partition !== undefined) hash.update(`${partition.length}:`).update(partition, 'utf16le');
+  return hash.update(text, 'utf16le').digest('base64');
 }
 
 /**
  * Remembers the vectors of recent texts (an LRU keyed by a SHA-256 of the exact text: memory per entry does not grow
  * with the text), so a repeated prompt is not embedded again. Only the texts not in the cache go to the inner
- * embedder, in one call.
+ * embedder, in one call. A text is reused within its `partition` only (`EmbedOptions`: the semantic cache's and the
+ * prefetcher's tenant): a cached vector answers at once where embedding takes a model run or a provider call, so a
+ * cache shared by tenants would let one time whether another just sent a text.
  */
 export class CachedEmbedder implements Embedder {
   readonly id: string;
@@ -37,8 +42,9 @@ export class CachedEmbedder implements Embedder {
     this.#lru = new LRUCache({ max: options.maxEntries ?? 10_000 });
   }
 
-  async embed(texts: readonly string[], options?: { signal?: AbortSignal }): Promise<Float32Array[]> {
-    const keys = texts.map(textKey);
+  async embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]> {
+    const partition = options?.partition;
+    const keys = texts.map((t) => textKey(t, partition));
     const out: Array<Float32Array | undefined> = keys.map((k) => this.#lru.get(k));
     // The texts to embed, once per distinct key, by key.
     const missing = new Map<string, string>();

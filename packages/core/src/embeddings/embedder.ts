@@ -17,8 +17,18 @@ export interface Embedder {
    * which its tokenizer applies first: one U+FDFA is 18). Absent: `text.length`.
    */
   inputLength?(text: string): number;
-  embed(texts: readonly string[], options?: Pick<CallOptions, 'signal'>): Promise<Float32Array[]>;
+  embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
   close?(): Promise<void>;
+}
+
+/** Options of `Embedder.embed`. */
+export interface EmbedOptions extends Pick<CallOptions, 'signal'> {
+  /**
+   * Whose texts these are (the semantic cache and the prefetcher pass the call's tenant): a caching embedder
+   * (`CachedEmbedder`) reuses a vector only within one partition, so how fast one tenant's text is embedded never
+   * tells whether another tenant sent it. Other embedders ignore it.
+   */
+  partition?: string;
 }
 
 /** `text`'s length as `embedder` measures it against its `maxInputChars`. */

@@ -185,6 +185,20 @@ describe('CachedEmbedder', () => {
     await c.embed(['a']);
     expect(inner.calls).toEqual([['a'], ['b'], ['c'], ['a']]);
   });
+
+  it("reuses a vector within its partition only (a tenant never gets another's cached vector, nor its speed)", async () => {
+    const inner = new CountingEmbedder();
+    const c = new CachedEmbedder(inner);
+    await c.embed(['secret'], { partition: 'alpha' });
+    await c.embed(['secret'], { partition: 'alpha' });
+    await c.embed(['secret'], { partition: 'beta' });
+    await c.embed(['secret']);
+    // Lengths are in the key: partition "a" with text "bc" is not partition "ab" with text "c".
+    await c.embed(['bc'], { partition: 'a' });
+    await c.embed(['c'], { partition: 'ab' });
+    expect(inner.calls).toEqual([['secret'], ['secret'], ['secret'], ['bc'], ['c']]);
+    expect(c.hits).toBe(1);
+  });
 });
 
 describe('EngineEmbedder', () => {

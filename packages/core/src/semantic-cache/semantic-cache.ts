@@ -3,7 +3,7 @@ import type { CacheScope } from '../cache/cache-key.js';
 import { cachedAnswerOf, isBlankAnswer, type CachedAnswer, type CachedAnswerInput } from '../cache/cached-answer.js';
 import { isCacheable } from '../cache/is-cacheable.js';
 import { SemanticCacheSchema, type SemanticCacheConfig, type SemanticCacheConfigInput } from '../config/schema.js';
-import { embedderInputLength, type Embedder } from '../embeddings/embedder.js';
+import { embedderInputLength, type EmbedOptions, type Embedder } from '../embeddings/embedder.js';
 import { sharedLocalUseEmbedder } from '../embeddings/shared-local-use-embedder.js';
 import { LLMError } from '../errors/llm-error.js';
 import { sectionConfigError } from '../config/validate.js';
@@ -397,9 +397,11 @@ export class SemanticCache {
     return ns;
   }
 
-  async #embed(question: string, given: Float32Array | undefined, signal: AbortSignal | undefined): Promise<Float32Array> {
+  /** `tenant`: the embedder's cache partition (`EmbedOptions.partition`: no vector is reused across tenants). */
+  async #embed(question: string, given: Float32Array | undefined, signal: AbortSignal | undefined, tenant: string | undefined): Promise<Float32Array> {
     if (given) return given;
-    const [v] = await this.embedder.embed([embeddingInput(question)], signal ? { signal } : undefined);
+    const options: EmbedOptions | undefined = signal || tenant !== undefined ? { ...(signal ? { signal } : {}), ...(tenant !== undefined ? { partition: tenant } : {}) } : undefined;
+    const [v] = await this.embedder.embed([embeddingInput(question)], options);
     return v!;
   }
 
@@ -412,7 +414,7 @@ export class SemanticCache {
       return undefined;
     }
     const t0 = performance.now();
-    const vector = await this.#embed(question, options.embedding, options.signal);
+    const vector = await this.#embed(question, options.embedding, options.signal, scope.tenant);
     const namespace = await this.#namespace(request, scope);
     const t1 = performance.now();
     const found = await this.backend.search(namespace, vector, this.#candidates);
@@ -468,7 +470,7 @@ export class SemanticCache {
   async probe(request: GenerateRequest, scope: CacheScope, options: Pick<SemanticLookupOptions, 'threshold' | 'embedding' | 'signal' | 'optOut'> = {}): Promise<boolean> {
     const question = this.#eligible(request, scope, options.optOut);
     if (question === undefined) return false;
-    const vector = await this.#embed(question, options.embedding, options.signal);
+    const vector = await this.#embed(question, options.embedding, options.signal, scope.tenant);
     const found = await this.backend.search(await this.#namespace(request, scope), vector, this.#candidates);
     const selection = selectMatch(question, found, this.config);
     const best = selection?.best;
@@ -584,7 +586,7 @@ export class SemanticCache {
       this.#stats.bypassed++;
       return false;
     }
-    const vector = await this.#embed(question, options.embedding, options.signal);
+    const vector = await this.#embed(question, options.embedding, options.signal, scope.tenant);
     // The tenant may have been deleted (and its answers erased) while the question was embedded.
     if (erased?.(scope.tenant!) === true || (bound !== undefined && bytes + vector.byteLength > bound)) {
       this.#stats.bypassed++;

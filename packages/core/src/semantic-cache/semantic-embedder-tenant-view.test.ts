@@ -69,3 +69,29 @@ describe('semantic cache embeddings in a v3 config with a defaultTenant', () => 
     await r.close();
   });
 });
+
+describe("the semantic cache's embeddings of two tenants", () => {
+  // A cached vector answers at once where the embedding deployment takes a provider call: were vectors shared, a
+  // tenant could time whether another just asked a question (and `CachedEmbedder` keeps 10,000 of them).
+  it("a question another tenant asked is embedded again for this tenant (its lookup's time tells nothing of the other's questions)", async () => {
+    const embeddings = () => server.requests.filter((q) => q.url.endsWith('/embeddings')).length;
+    const r = new LLMRouter({
+      models: [
+        { name: 'chat', engine: 'openai-compatible', baseURL: server.baseURL, model: 'gpt-4o-mini', apiKey: 'k', capabilities: ['chat'] },
+        { name: 'emb', engine: 'openai-compatible', baseURL: server.baseURL, model: 'text-embedding-3-large', apiKey: 'k', capabilities: ['embeddings'] },
+      ],
+      routing: { strategy: 'priority', retries: { max: 0 } },
+      cache: { semantic: { enabled: true, embedder: 'emb', threshold: 0.99 } },
+    });
+    r.setTenant({ id: 'alpha' }).setTenant({ id: 'beta' });
+    const before = embeddings();
+    const question = 'Is our merger with Initech announced on Monday?';
+    expect((await r.generate(question, { model: 'chat', tenant: 'alpha' })).cached).toBe(false);
+    const beta = await r.generate(question, { model: 'chat', tenant: 'beta' });
+    expect({ cached: beta.cached, embeddingCalls: embeddings() - before }).toEqual({ cached: false, embeddingCalls: 2 });
+    // Within a tenant the vector is still reused: alpha's repeat is a hit without another embedding call.
+    expect((await r.generate(question, { model: 'chat', tenant: 'alpha' })).cached).toBe('semantic');
+    expect(embeddings() - before).toBe(2);
+    await r.close();
+  });
+});

@@ -190,6 +190,22 @@ describe("routing explanations show a tenant other tenants' traffic on shared de
     expect(after).toEqual({ ...before, rank: after.rank });
   });
 
+  it("round-robin: another tenant's calls neither move a tenant's turn nor can be counted from its picks (x-llmrr-model)", async () => {
+    const { acme, globex } = await twoTenants([['one', {}], ['two', {}]], 'round-robin');
+    const served = async (who: Record<string, string>) => {
+      const res = await post(h!.gateway, '/v1/chat/completions', { model: 'auto', messages: [{ role: 'user', content: 'hi' }] }, who);
+      expect(res.status).toBe(200);
+      await res.text();
+      return res.headers.get('x-llmrr-model');
+    };
+    const picks: Array<string | null> = [];
+    for (let i = 0; i < 4; i++) {
+      await served(acme); // one call of acme before each of globex's
+      picks.push(await served(globex));
+    }
+    expect(picks).toEqual(['one', 'two', 'one', 'two']);
+  });
+
   it("an excluded shared deployment's reason is cut to its kind (saturated: no in-flight count of another tenant's calls)", async () => {
     const { acme, globex } = await twoTenants([['shared', { delayMs: 60_000 }, { limits: { maxConcurrency: 1 } }], ['idle', {}]], 'priority');
     await whileInFlight('shared', acme, async () => {

@@ -84,4 +84,15 @@ describe('redactUpstreamMessage', () => {
     expect(redactUpstreamMessage("This model's maximum context length is 8192 tokens")).toBe("This model's maximum context length is 8192 tokens");
     expect(redactUpstreamMessage('The model `gpt-4o-mini` does not exist')).toBe('The model `gpt-4o-mini` does not exist');
   });
+
+  it("removes the provider account's ids and its use so far (a shared account's use is every tenant's traffic)", () => {
+    expect(redactUpstreamMessage('in organization org-AbCdEfGhIjKlMnOpQrStUvWx on tokens per min (TPM): Limit 30000, Used 29,500, Requested 900.')).toBe(
+      'in organization [redacted] on tokens per min (TPM): Limit 30000, Used [redacted], Requested 900.',
+    );
+    expect(redactUpstreamMessage('Rate limit reached for images per minute: Limit: 5, Used: 5.')).toBe('Rate limit reached for images per minute: Limit: 5, Used: [redacted].');
+    expect(redactUpstreamMessage('Project proj_AbCdEfGhIjKl01 has no access')).toBe('Project [redacted] has no access');
+    expect(redactUpstreamMessage('for your organization (3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b) of 80,000 input tokens')).toBe('for your organization ([redacted]) of 80,000 input tokens');
+    // Short ids and ordinary words stay.
+    expect(redactUpstreamMessage('organization org-1; the model used 3 tools')).toBe('organization org-1; the model used 3 tools');
+  });
 });

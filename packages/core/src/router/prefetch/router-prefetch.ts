@@ -340,8 +340,9 @@ export class RouterPrefetch {
       }
       const question = questionOf(request);
       if (question === undefined) return;
-      // As the semantic cache embeds it (lower-cased), so the shared embedder's cache serves both with one run.
-      const [vector] = await (await this.#getEmbedder()).embed([embeddingInput(question)]);
+      // As the semantic cache embeds it (lower-cased, in the tenant's partition), so the shared embedder's cache serves
+      // both with one run.
+      const [vector] = await (await this.#getEmbedder()).embed([embeddingInput(question)], tenant !== undefined ? { partition: tenant } : undefined);
       if (this.#closed) return;
       st.observed++;
       const user = request.user ?? '';

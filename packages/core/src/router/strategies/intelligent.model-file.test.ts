@@ -130,6 +130,10 @@ describe('intelligent: the router model file of the config', () => {
     expect(embed).toHaveBeenLastCalledWith(['compose a story on a dragon.']);
     const vector = (await embed.mock.results.at(-1)!.value) as Float32Array[];
     expect(vector[0]).toHaveLength(USE_LITE.dim);
+    // A tenant's call embeds in its tenant's partition of the shared cache (no vector, nor its speed, crosses tenants).
+    r.setTenant({ id: 'acme' });
+    expect((await r.route('compose a story on a dragon.', { tenant: 'acme' })).selected).toBe('poet');
+    expect(embed).toHaveBeenLastCalledWith(['compose a story on a dragon.'], { partition: 'acme' });
   }, 60_000);
 
   // Each had its own LocalUseEmbedder: two copies of the model in memory, and a prompt embedded by each.

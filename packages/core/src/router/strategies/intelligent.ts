@@ -157,11 +157,13 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
    * The prompt embedder for `model` when the call gives none: USE lite as `router train --embeddings` used (the
    * process's one stack, shared with the semantic cache's `local-use`: one model copy, one embedding cache), else none.
    */
-  const builtinEmbed = (model: RouterModel): ((text: string) => Promise<ArrayLike<number>>) | undefined => {
+  const builtinEmbed = (model: RouterModel): ((text: string, tenant?: string) => Promise<ArrayLike<number>>) | undefined => {
     const e = embeddingOf(model);
     if (e?.model !== USE_LITE.model || e.dim !== USE_LITE.dim) return undefined;
     const embedder = sharedLocalUseEmbedder();
-    return (text) => embedder.embed([text]).then((v) => v[0]!);
+    // In the call's tenant's partition of the shared cache: how fast a prompt is ranked never tells a tenant that
+    // another just sent it.
+    return (text, tenant) => (tenant !== undefined ? embedder.embed([text], { partition: tenant }) : embedder.embed([text])).then((v) => v[0]!);
   };
   /** Why the router cannot embed prompts for `model` (it needs embeddings, no `embed` is given, they are not USE lite). */
   const notEmbeddable = (spec: unknown, model: RouterModel): LLMError => {
@@ -350,9 +352,10 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
       const given = o['embed'] as IntelligentOptions['embed'];
       const go = (model: RouterModel | undefined): RankedCandidate[] | Promise<RankedCandidate[]> => {
         if (model?.needsEmbedding) {
-          const embed = typeof given === 'function' ? given : builtinEmbed(model);
+          if (typeof given === 'function') return given(promptText(ctx.request)).then((e) => rankWith(ctx, o, model, e));
+          const embed = builtinEmbed(model);
           if (!embed) throw notEmbeddable(o['model'], model);
-          return embed(promptText(ctx.request)).then((e) => rankWith(ctx, o, model, e));
+          return embed(promptText(ctx.request), ctx.tenant).then((e) => rankWith(ctx, o, model, e));
         }
         return rankWith(ctx, o, model, undefined);
       };

@@ -147,6 +147,28 @@ describe('built-in strategies order as documented', () => {
     expect(await take()).toBe('c');
   });
 
+  it("round-robin: one counter per tenant, so another tenant's calls neither move a tenant's turn nor show in its picks", async () => {
+    const { router } = setup();
+    router.setTenant({ id: 'alpha' }).setTenant({ id: 'beta' });
+    const take = async (tenant: string) => (await router.generate('Hello there, router', { strategy: 'round-robin', tenant })).deployment;
+    const beta: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await take('alpha');
+      await take('alpha');
+      beta.push(await take('beta'));
+    }
+    expect(beta).toEqual(['a', 'b', 'c']);
+    // A call without a tenant has its own counter too.
+    expect((await router.generate('Hello there, router', { strategy: 'round-robin' })).deployment).toBe('a');
+    expect(await take('alpha')).toBe('a');
+    expect(await take('beta')).toBe('a');
+    expect(await orderOf(router, 'round-robin', 'x', { tenant: 'alpha' })).toEqual(['b', 'c', 'a']);
+    // A forgotten tenant starts again; the others keep their turn.
+    router.forgetTenant('alpha');
+    expect(await orderOf(router, 'round-robin', 'x', { tenant: 'alpha' })).toEqual(['a', 'b', 'c']);
+    expect(await orderOf(router, 'round-robin', 'x', { tenant: 'beta' })).toEqual(['b', 'c', 'a']);
+  });
+
   it('least-loaded: in-flight / maxConcurrency, then latency', async () => {
     const clock = { t: 0 };
     const engines = { a: new ClockEngine('a', clock, 10), b: new ClockEngine('b', clock, 10), c: new ClockEngine('c', clock, 10) };
