@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSettings } from './settings.js';
 import { startTracing } from './tracing.js';
@@ -26,6 +27,7 @@ interface OtlpSpan {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
+  traceState?: string;
   attributes: OtlpKeyValue[];
 }
 interface OtlpRequest {
@@ -260,6 +262,44 @@ describe('gateway server: OpenTelemetry spans over OTLP/HTTP', () => {
     expect(malformedSpan.traceId).not.toBe(trace);
     expect(malformedSpan.parentSpanId ?? '').toBe('');
     expect(attrs(malformedSpan.attributes)['error.type']).toBeUndefined();
+  });
+
+  it("the caller's traceparent is used for parenting only: an unsampled one (flags 00) is traced all the same, its tracestate is not taken", { timeout: 120_000 }, async () => {
+    const own = await startCollector();
+    const server = await startServerProcess({ PORT: '0', HOST: '127.0.0.1', LLMRR_STATE: 'memory', OTEL_EXPORTER_OTLP_ENDPOINT: own.url });
+    const sampledTrace = 'a'.repeat(32);
+    const unsampledTrace = 'b'.repeat(32);
+    const ids: Record<string, string> = {};
+    try {
+      // The official openai client, as a traced service would call the gateway.
+      const call = async (traceparent: string, tracestate?: string) => {
+        const client = new OpenAI({ apiKey: 'x', baseURL: `${server.url}/v1`, maxRetries: 0, defaultHeaders: { traceparent, ...(tracestate ? { tracestate } : {}) } });
+        const { data, response } = await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+        expect(data.choices[0]!.message.content).toMatch(/Mock answer/);
+        return response.headers.get('x-request-id') ?? '';
+      };
+      ids.sampled = await call(`00-${sampledTrace}-${'1'.repeat(16)}-01`, 'attacker=' + 'x'.repeat(200));
+      ids.unsampled = await call(`00-${unsampledTrace}-${'2'.repeat(16)}-00`);
+    } finally {
+      expect(await server.stop()).toBe(0);
+      await new Promise<void>((done) => own.server.close(() => done()));
+    }
+    const all = receivedSpans(own.requests);
+    const spansOf = (id: string) => {
+      expect(id).not.toBe('');
+      return all.filter((s) => attrs(s.attributes)['llmrr.request_id'] === id);
+    };
+    const sampled = spansOf(ids.sampled!);
+    expect(sampled.length).toBeGreaterThan(0);
+    expect(sampled.map((s) => s.traceId)).toEqual(sampled.map(() => sampledTrace));
+    // Not the caller's tracestate on the operator's spans.
+    expect(sampled.map((s) => s.traceState ?? '')).toEqual(sampled.map(() => ''));
+    // The caller's sampled flag decides nothing: the call is traced, under the caller's span.
+    const unsampled = spansOf(ids.unsampled!);
+    const span = unsampled.find((s) => s.kind === SPAN_KIND_CLIENT);
+    expect(span, 'the request span of the call whose caller sent sampled=00').toBeDefined();
+    expect([span!.traceId, span!.parentSpanId]).toEqual([unsampledTrace, '2'.repeat(16)]);
+    expect(unsampled.length).toBe(sampled.length);
   });
 
   it('is off by default and reads its settings from the OTEL_* variables', () => {

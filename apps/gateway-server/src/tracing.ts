@@ -88,12 +88,17 @@ export async function startTracing(
     .defaultResource()
     .merge(resources.resourceFromAttributes({ 'service.name': settings.serviceName }))
     .merge(resources.detectResources({ detectors: [resources.envDetector] }));
+  // Every call is traced: a caller's `traceparent` only parents its spans. (The default sampler, ParentBased, would let
+  // the caller's sampled flag decide: a caller sending `-00` would switch the tracing of its calls off.)
+  const always = new sdk.AlwaysOnSampler();
   const provider = new sdk.TracerProvider({
     resource,
+    sampler: new sdk.ParentBasedSampler({ root: always, remoteParentSampled: always, remoteParentNotSampled: always }),
     spanProcessors: [new sdk.BatchSpanProcessor({ exporter: new exporter.OTLPTraceExporter({ url: settings.tracesUrl }) })],
   });
-  // A request's W3C trace context (`traceparent`, `tracestate`) makes its spans children of the caller's span: the
-  // propagator reads it, and the context follows the call across its awaits (AsyncLocalStorage) to the router's span.
+  // A request's W3C `traceparent` makes its spans children of the caller's span (its `tracestate` is not taken:
+  // `callerTraceContext` keeps the parent span only): the propagator reads it, and the context follows the call across
+  // its awaits (AsyncLocalStorage) to the router's span.
   // (Another manager or propagator registered by the process that embeds the server is kept: these are not set then.)
   const contextManager = new AsyncLocalStorageContextManager(api.ROOT_CONTEXT);
   const ownsContext = api.context.setGlobalContextManager(contextManager);

@@ -255,8 +255,11 @@ export interface GatewayOptions {
   /**
    * Runs each model call (chat, completions, responses, messages, `/api/chat`, `/api/quick`, embeddings) in the trace
    * context its caller sent, so that the router's OpenTelemetry spans (`instrumentRouter`) are children of the
-   * caller's span: core's `callerTraceContext(api)` (W3C `traceparent` and `tracestate` through the registered
-   * propagator; used for parenting only). Absent (default): headers are not read for it, nothing is done per request.
+   * caller's span: core's `callerTraceContext(api)` (W3C `traceparent` through the registered propagator; used for
+   * parenting only: the parent span is kept, the caller's `tracestate` and baggage are not). The caller's sampled flag
+   * reaches the provider's sampler: give it `ParentBasedSampler` with `remoteParentNotSampled: AlwaysOnSampler` (as the
+   * gateway server does) so that a caller cannot switch the tracing of its calls off. Absent (default): headers are
+   * not read for it, nothing is done per request.
    */
   callerTraceContext?: CallerTraceContext;
   auth?: GatewayAuthOptions;

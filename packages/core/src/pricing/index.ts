@@ -8,6 +8,7 @@ export {
   estimateRequestTokens,
   estimateTokens,
 } from './estimate-tokens.js';
+export { partialUsage } from './partial-usage.js';
 export { PRICES_FILE_ENV, loadPriceTable, loadPriceTableFromEnv, mergePriceTables, parsePriceTable } from './load-price-table.js';
 export { modelIdCandidates, normalizeModelId } from './model-id.js';
 export { LOCAL_ENGINES, priceFor, resolveModelPrice } from './price-for.js';

@@ -34,7 +34,7 @@ import { cascadeModels } from './cascade/cascade-model-info.js';
 import { CascadeSet, type ResolvedCascade } from './cascade/cascade-set.js';
 import { streamCascade } from './cascade/cascade-stream.js';
 import { sumCost } from './cascade/sum-usage.js';
-import { addHedgeSpend, withBilledAttempts } from './refused-answer.js';
+import { addHedgeSpend, refusedAnswerOf, withBilledAttempts } from './refused-answer.js';
 import { runCascade } from './cascade/run-cascade.js';
 import { PREFETCH_METADATA_KEY, RouterPrefetch } from './prefetch/router-prefetch.js';
 import { createRouterStream } from './router-stream.js';
@@ -1411,6 +1411,9 @@ export class LLMRouter {
     if (error) {
       payload.error = error;
       if (call.attempts) payload.attempts = call.attempts;
+      // What was billed (answers refused after their provider billed them: wrong `dimensions`), as the ledger bills it.
+      const billed = refusedAnswerOf(error.details);
+      if (billed) payload.spent = { usage: billed.usage, cost: billed.cost, replay: false, ...(billed.failedAttempts ? { failedAttempts: billed.failedAttempts } : {}) };
     }
     this.emitter.emit('request:end', payload);
   }

@@ -1,5 +1,6 @@
 import type { LLMError } from '../errors/llm-error.js';
 import { estimateTokens } from '../pricing/estimate-tokens.js';
+import { partialUsage } from '../pricing/partial-usage.js';
 import type { CallWarning, FinishReason, GenerateResult, ReasoningPart, StreamPart, TokenLogprob, ToolCall, Usage } from '../spec/index.js';
 
 /**
@@ -122,18 +123,14 @@ export class StreamAccumulator {
   }
 
   /**
-   * What an answer cut off before its end (a broken or abandoned stream) consumed, as the gateway bills it: the usage
-   * the engine reported, else the output estimated from what came (capped at `maxTokens`) on the reported or estimated
-   * input, marked `estimated`. Undefined when nothing came and no prompt was reported. Leaves the accumulator as it is.
+   * What an answer cut off before its end (a broken or abandoned stream) consumed, as the gateway's ledger bills it
+   * (`partialUsage`, over the same text: everything that came, tool names included). Leaves the accumulator as it is.
    */
   partialUsage(maxTokens: number | undefined): Usage | undefined {
-    const reported = this.usage;
-    if (!this.sawContent && !(reported && (reported.inputTokens > 0 || reported.outputTokens > 0))) return undefined;
-    let tools: readonly ToolCall[] = this.toolCalls;
-    if (this.pendingTools) tools = [...tools, ...this.pendingTools.values()];
-    const usage = completeUsage(reported, this.text + this.refusal, this.reasoning, tools, this.estimatedInputTokens);
-    if (usage.estimated !== true || maxTokens === undefined || usage.outputTokens <= maxTokens) return usage;
-    return { ...usage, outputTokens: maxTokens, totalTokens: usage.inputTokens + maxTokens };
+    let produced = this.text + this.refusal + this.reasoning;
+    for (const t of this.toolCalls) produced += t.name + t.arguments;
+    if (this.pendingTools) for (const t of this.pendingTools.values()) produced += t.name + t.arguments;
+    return partialUsage(this.usage, produced, maxTokens, this.estimatedInputTokens);
   }
 
   /** The folded result; usage estimated (and marked) when the engine reported none. */

@@ -1,16 +1,26 @@
 /**
- * `callerTraceContext`: a call run in the trace context its caller sent (W3C `traceparent`, `tracestate`) gets its
- * request span as a child of the caller's span; a malformed `traceparent` starts a new trace and is no error; without a
- * propagator nothing is extracted. Real OTel API and SDK (InMemorySpanExporter), the W3C propagator of
- * `@opentelemetry/core`, an `AsyncLocalStorage` context manager (as the gateway server registers), real LLMRouter.
+ * `callerTraceContext`: a call run in the trace context its caller sent (W3C `traceparent`) gets its request span as a
+ * child of the caller's span, and takes nothing else from it (no `tracestate`, no baggage); a malformed `traceparent`
+ * starts a new trace and is no error; without a propagator nothing is extracted. Background work (a prefetch started by
+ * whichever live call left the router idle) is in no caller's trace. Real OTel API and SDK (InMemorySpanExporter), the
+ * W3C propagators of `@opentelemetry/core`, an `AsyncLocalStorage` context manager (as the gateway server registers),
+ * real LLMRouter.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as api from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { AlwaysOnSampler, InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MockEngine } from '../engines/mock/mock-engine.js';
+import { TypedEmitter } from '../events/typed-emitter.js';
+import { PREFETCH_METADATA_KEY } from '../router/prefetch/router-prefetch.js';
+import type { RouterEvents } from '../router/types.js';
+import { SEMANTIC_EMBED_METADATA_KEY, SEMANTIC_GUARD_METADATA_KEY } from '../semantic-cache/semantic-cache-hook.js';
+import { LLMError } from '../errors/llm-error.js';
 import { LLMRouter } from '../router/llm-router.js';
+import { withPrefetch } from '../router/prefetch/prefetching-router.js';
+import type { CallOptions, ChatMessage, GenerateRequest, GenerateResult } from '../spec/index.js';
+import { messageText } from '../spec/messages.js';
 import { callerTraceContext, type OtelPropagationApi } from './caller-trace-context.js';
 import { instrumentRouterWith } from './otel.js';
 
@@ -51,6 +61,7 @@ function countingApi(): { otel: OtelPropagationApi; extractions: () => number } 
   let n = 0;
   const otel: OtelPropagationApi = {
     context: api.context,
+    trace: api.trace,
     propagation: {
       fields: () => api.propagation.fields(),
       extract: (context, carrier, getter) => {
@@ -62,7 +73,7 @@ function countingApi(): { otel: OtelPropagationApi; extractions: () => number } 
   return { otel, extractions: () => n };
 }
 
-function setup() {
+function setup(t: api.Tracer = tracer) {
   const router = new LLMRouter(
     {
       models: [
@@ -73,13 +84,27 @@ function setup() {
     },
     { engines: { a: new MockEngine({ modelId: 'a-model' }), b: new MockEngine({ modelId: 'b-model' }) }, verifiers: { judge: () => 1 } },
   );
-  instrumentRouterWith(api, router, { tracer });
+  instrumentRouterWith(api, router, { tracer: t });
   return router;
 }
 
 async function finished(): Promise<ReadableSpan[]> {
   await provider.forceFlush();
   return exporter.getFinishedSpans();
+}
+
+const Q1 = 'How do I reset my password?';
+const FOLLOW = 'And how do I change the email address on my account?';
+const SLOW = 'A slow question that takes a while';
+
+/** The mock engine; while `holding`, calls asking SLOW wait until released. */
+class HoldingEngine extends MockEngine {
+  holding = false;
+  readonly held: Array<() => void> = [];
+  override async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
+    if (this.holding && messageText(request.messages.at(-1)!) === SLOW) await new Promise<void>((resolve) => this.held.push(resolve));
+    return super.generate(request, options);
+  }
 }
 
 /** An await on a timer first: the context must follow the call across turns, as through the gateway's admission. */
@@ -107,12 +132,38 @@ describe('callerTraceContext', () => {
     expect(span.spanContext().traceId).toBe(TRACE_ID);
     expect(span.parentSpanContext?.spanId).toBe(PARENT_ID);
     expect(span.parentSpanContext?.isRemote).toBe(true);
-    expect(span.spanContext().traceState?.get('vendor')).toBe('value');
+    // Parenting only: the caller's tracestate is not the operator's span's.
+    expect(span.spanContext().traceState).toBeUndefined();
+    expect(span.parentSpanContext?.traceState).toBeUndefined();
     // Nothing leaks out of the call: a call after it starts its own trace.
     await router.generate('hi', { model: 'a', requestId: 'tp-1b' });
     const after = (await finished()).find((s) => s.attributes['llmrr.request_id'] === 'tp-1b')!;
     expect(after.parentSpanContext).toBeUndefined();
     expect(after.spanContext().traceId).not.toBe(TRACE_ID);
+  });
+
+  it("an unsampled traceparent (flags 00) parents the span all the same, and the caller's baggage is not taken", async () => {
+    api.propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+    try {
+      // The sampler the gateway server configures: the caller's sampled flag decides nothing.
+      const always = new AlwaysOnSampler();
+      const sampling = new TracerProvider({ sampler: new ParentBasedSampler({ root: always, remoteParentSampled: always, remoteParentNotSampled: always }), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+      const router = setup(sampling.getTracer('caller-trace-context.test'));
+      const run = callerTraceContext(api);
+      let baggage: api.Baggage | undefined;
+      await run(headersOf({ traceparent: `00-${TRACE_ID}-${PARENT_ID}-00`, baggage: 'tenant=someone-else' }), async () => {
+        await later();
+        baggage = api.propagation.getBaggage(api.context.active());
+        return router.generate('hi', { model: 'a', requestId: 'tp-unsampled' });
+      });
+      expect(baggage).toBeUndefined();
+      const span = (await finished()).find((s) => s.attributes['llmrr.request_id'] === 'tp-unsampled')!;
+      expect(span.spanContext().traceId).toBe(TRACE_ID);
+      expect(span.parentSpanContext?.spanId).toBe(PARENT_ID);
+    } finally {
+      api.propagation.disable();
+      api.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    }
   });
 
   it('a streamed cascade: the request span (and so its steps) joins the caller trace', async () => {
@@ -172,6 +223,115 @@ describe('callerTraceContext', () => {
     } finally {
       api.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     }
+  });
+
+  it("a prefetch (user A's, started when user C's call left the router idle) and the cache's embeddings are in no caller's trace", async () => {
+    let t = 1_000_000;
+    const chat = new HoldingEngine();
+    const router = new LLMRouter(
+      {
+        models: [
+          { name: 'chat', engine: 'mock', capabilities: ['chat', 'streaming'] },
+          { name: 'emb', engine: 'mock', capabilities: ['embeddings'], enabled: true },
+        ],
+        routing: { strategy: 'priority', retries: { max: 0 } },
+        cache: { exact: { enabled: true, ttlMs: 3_600_000 }, semantic: { enabled: true, embedder: 'emb', threshold: 0.95, guardAbove: 0.95 }, predictive: { enabled: true } },
+      },
+      { engines: { chat, emb: new MockEngine({ modelId: 'mock-embed' }) }, now: () => t, unknownTenant: 'shared' },
+    );
+    const p = withPrefetch(router, { now: () => t });
+    const prefetch = p.prefetch!;
+    instrumentRouterWith(api, router, { tracer, captureContent: true });
+    const run = callerTraceContext(api);
+    const TRACE_A = 'a'.repeat(32);
+    const TRACE_C = 'c'.repeat(32);
+    const ask = (user: string, question: string, history: ChatMessage[] = []) => {
+      t += 5_000;
+      return p.generate({ messages: [{ role: 'system', content: `Support session ${user}` }, ...history, { role: 'user', content: question }], user });
+    };
+    try {
+      // Two users ask Q1 then FOLLOW: the prediction Q1 -> FOLLOW is learned (outside any caller trace).
+      for (const u of ['u1', 'u2']) {
+        const a = await ask(u, Q1);
+        await ask(u, FOLLOW, [
+          { role: 'user', content: Q1 },
+          { role: 'assistant', content: a.text },
+        ]);
+        await prefetch.settled();
+      }
+      exporter.reset();
+      chat.holding = true;
+      // User C's live call, in C's trace, is in flight (held): the router is busy, prefetches wait.
+      const c = run(headersOf({ traceparent: `00-${TRACE_C}-${'3'.repeat(16)}-01` }), () => ask('userC', SLOW));
+      await vi.waitFor(() => expect(chat.held).toHaveLength(1), { timeout: 10_000 });
+      // User A's Q1, in A's trace: A's prefetch of FOLLOW is queued (live traffic in flight).
+      const queued = prefetch.stats().queued;
+      await run(headersOf({ traceparent: `00-${TRACE_A}-${'1'.repeat(16)}-01` }), () => ask('userA', Q1));
+      await vi.waitFor(() => expect(prefetch.stats().queued).toBe(queued + 1), { timeout: 10_000 });
+      expect(prefetch.stats().started).toBe(0);
+      // C's call ends (its request:end leaves the router idle, in C's context): A's prefetch starts.
+      chat.holding = false;
+      chat.held.shift()!();
+      await c;
+      await vi.waitFor(() => expect(prefetch.stats().started).toBe(1), { timeout: 10_000 });
+      await prefetch.settled();
+      const spans = await finished();
+      const requestSpans = spans.filter((s) => s.kind === api.SpanKind.CLIENT);
+      const isPrefetch = (s: ReadableSpan) => String(s.attributes['llmrr.request_id']).startsWith('prefetch_');
+      const live = requestSpans.filter((s) => s.attributes['gen_ai.operation.name'] === 'chat' && !isPrefetch(s));
+      expect(live.map((s) => s.spanContext().traceId).sort()).toEqual([TRACE_A, TRACE_C]);
+      const prefetched = only(requestSpans.filter((s) => isPrefetch(s) && s.attributes['gen_ai.operation.name'] === 'chat'));
+      expect(String(prefetched.attributes['gen_ai.input.messages'])).toContain(FOLLOW);
+      // A root span of its own trace: in neither user's.
+      expect(prefetched.parentSpanContext).toBeUndefined();
+      expect([TRACE_A, TRACE_C]).not.toContain(prefetched.spanContext().traceId);
+      // The semantic cache's embeddings (one batch may serve several callers) are roots too.
+      const embeddings = requestSpans.filter((s) => s.attributes['gen_ai.operation.name'] === 'embeddings');
+      expect(embeddings.length).toBeGreaterThan(0);
+      for (const e of embeddings) expect(e.parentSpanContext).toBeUndefined();
+      // Each caller's trace holds its own call (and its attempts) only.
+      for (const [trace, user] of [
+        [TRACE_A, 'userA'],
+        [TRACE_C, 'userC'],
+      ] as const) {
+        const own = live.find((s) => s.spanContext().traceId === trace)!;
+        expect(String(own.attributes['gen_ai.input.messages'])).toContain(`Support session ${user}`);
+        for (const s of spans.filter((x) => x.spanContext().traceId === trace && x !== own)) expect(s.parentSpanContext?.spanId).toBe(own.spanContext().spanId);
+      }
+    } finally {
+      chat.holding = false;
+      for (const r of chat.held.splice(0)) r();
+      await p.close();
+      await router.close();
+    }
+  }, 30_000);
+
+  it("in a caller's context: a prefetch and a cache embedding start root spans, a guard call goes under the call it serves", async () => {
+    const source = new TypedEmitter<RouterEvents>();
+    instrumentRouterWith(api, source, { tracer });
+    const start = (requestId: string, metadata: Record<string, unknown>, kind: 'generate' | 'embed' = 'generate') => source.emit('request:start', { requestId, stream: false, kind, metadata });
+    const fail = (requestId: string) => source.emit('request:end', { requestId, stream: false, kind: 'generate', metadata: {}, error: new LLMError({ code: 'aborted', message: 'x' }) });
+    // All of it runs in user C's context (a prefetch is started from C's request:end, a batch from C's lookup).
+    await callerTraceContext(api)(headersOf({ traceparent: TRACEPARENT }), async () => {
+      await later();
+      start('live', { tenant: 'c' });
+      start('prefetch_1', { [PREFETCH_METADATA_KEY]: true, tenant: 'a' });
+      start('guard-of-prefetch', { [SEMANTIC_GUARD_METADATA_KEY]: 'prefetch_1', tenant: 'a' });
+      start('guard-of-live', { [SEMANTIC_GUARD_METADATA_KEY]: 'live', tenant: 'c' });
+      start('prefetch-embed', { [PREFETCH_METADATA_KEY]: true }, 'embed');
+      start('cache-embed', { [SEMANTIC_EMBED_METADATA_KEY]: true }, 'embed');
+    });
+    for (const id of ['live', 'prefetch_1', 'guard-of-prefetch', 'guard-of-live', 'prefetch-embed', 'cache-embed']) fail(id);
+    const spans = await finished();
+    const span = (id: string) => only(spans.filter((s) => s.attributes['llmrr.request_id'] === id));
+    expect(span('live').parentSpanContext?.spanId).toBe(PARENT_ID);
+    expect(span('guard-of-live').parentSpanContext?.spanId).toBe(PARENT_ID);
+    for (const id of ['prefetch_1', 'prefetch-embed', 'cache-embed']) {
+      expect(span(id).parentSpanContext, id).toBeUndefined();
+      expect(span(id).spanContext().traceId, id).not.toBe(TRACE_ID);
+    }
+    expect(span('guard-of-prefetch').parentSpanContext?.spanId).toBe(span('prefetch_1').spanContext().spanId);
+    expect(span('guard-of-prefetch').spanContext().traceId).toBe(span('prefetch_1').spanContext().traceId);
   });
 
   it('rejects what is not the API, naming the argument', () => {

@@ -5,4 +5,4 @@ export * from './gen-ai-semconv.js';
 export { toGenAiInputMessages, toGenAiOutputMessages } from './gen-ai-content.js';
 export type { GenAiInputMessage, GenAiMessagePart, GenAiOutputMessage } from './gen-ai-content.js';
 export { callerTraceContext } from './caller-trace-context.js';
-export type { CallerTraceContext, OtelPropagationApi, TraceHeaders } from './caller-trace-context.js';
+export type { CallerSpanContext, CallerTraceContext, OtelPropagationApi, TraceHeaders } from './caller-trace-context.js';

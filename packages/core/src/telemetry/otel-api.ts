@@ -29,6 +29,8 @@ export interface OtelTracer {
 /** The parts of `@opentelemetry/api` the instrumentation uses (pass the module itself). */
 export interface OtelApi {
   readonly context: { active(): unknown };
+  /** The empty context: the parent of the spans of calls no caller waits for (prefetches, shared cache embeddings). */
+  readonly ROOT_CONTEXT: unknown;
   readonly trace: { getTracer(name: string, version?: string): OtelTracer; setSpan(context: unknown, span: OtelSpan): unknown };
   readonly SpanKind: { readonly CLIENT: number; readonly INTERNAL: number };
   readonly SpanStatusCode: { readonly ERROR: number };

@@ -6,9 +6,11 @@
  */
 import * as api from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MockEngine, type MockEngineOptions } from '../engines/mock/mock-engine.js';
+import type { LLMError } from '../errors/llm-error.js';
 import { LLMRouter } from '../router/llm-router.js';
+import type { CascadeVerifier } from '../router/cascade/types.js';
 import type { RouterStreamPart } from '../router/types.js';
 import { instrumentRouterWith } from './otel.js';
 
@@ -20,10 +22,13 @@ afterEach(() => exporter.reset());
 const WEAK_PRICE = { input: 1, output: 2 };
 const STRONG_PRICE = { input: 10, output: 30 };
 
-/** Cascade `quick` over mock deployments `small` and `big`; its verifier escalates when `escalate` is true. */
-function setup(escalate: boolean, big: MockEngineOptions = {}, onStrongFailure: 'error' | 'weak' = 'error') {
+/**
+ * Cascade `quick` over mock deployments `small` and `big`; its verifier escalates when `escalate` is true (`judge`: the
+ * verifier instead).
+ */
+function setup(escalate: boolean, big: MockEngineOptions = {}, onStrongFailure: 'error' | 'weak' = 'error', small: MockEngineOptions = {}, judge?: CascadeVerifier) {
   const engines = {
-    small: new MockEngine({ modelId: 'small-model', reply: 'seven' }),
+    small: new MockEngine({ modelId: 'small-model', reply: 'seven', ...small }),
     big: new MockEngine({ modelId: 'big-model', reply: 'one two three four five six seven eight', ...big }),
   };
   const router = new LLMRouter(
@@ -34,7 +39,7 @@ function setup(escalate: boolean, big: MockEngineOptions = {}, onStrongFailure: 
       ],
       routing: { strategy: 'priority', retries: { max: 0 }, cascades: [{ name: 'quick', weak: 'small', strong: 'big', verifier: 'judge', threshold: 0.5, onStrongFailure }] },
     },
-    { engines, verifiers: { judge: () => (escalate ? 1 : 0) } },
+    { engines, verifiers: { judge: judge ?? (() => (escalate ? 1 : 0)) } },
   );
   instrumentRouterWith(api, router, { tracer });
   return router;
@@ -145,6 +150,57 @@ describe('the spans of a cascade call', () => {
     expect(steps[1]!.attributes['llmrr.cost_usd']).toBeGreaterThan(0);
     expect(cascade.attributes['gen_ai.usage.output_tokens']).toBe(sumOf(steps, 'gen_ai.usage.output_tokens'));
     expect(cascade.attributes['llmrr.cost_usd']).toBeCloseTo(sumOf(steps, 'llmrr.cost_usd'), 12);
+  });
+
+  // A judge that paid for its judgement and says so: the request's bill (`spent()`, what the gateway bills) holds it.
+  const VERIFIER_USD = 0.25;
+  const paidJudge: CascadeVerifier = () => ({ score: 1, cost: { inputUsd: VERIFIER_USD, outputUsd: 0, totalUsd: VERIFIER_USD, estimated: false } });
+  for (const how of ['cancel', 'return'] as const) {
+    it(`a streamed cascade ${how === 'cancel' ? 'cancelled' : 'closed (iterator return)'} during the strong answer: the request span's cost has the verifier's`, async () => {
+      const router = setup(true, { chunkDelayMs: 5 }, 'error', {}, paidJudge);
+      const stream = router.stream('question', { model: 'quick', requestId: `casc-verifier-${how}` });
+      stream.result.catch(() => {});
+      const it = stream[Symbol.asyncIterator]();
+      let texts = 0;
+      for (let i = 0; i < 20 && texts < 2; i++) if ((await it.next()).value?.type === 'text-delta') texts++;
+      expect(texts).toBe(2);
+      expect(stream.spent!()!.cost.totalUsd).toBeGreaterThan(VERIFIER_USD);
+      if (how === 'cancel') stream.cancel?.(new DOMException('This operation was aborted', 'AbortError'));
+      await it.return?.();
+      const error = await stream.result.then(
+        () => undefined,
+        (e: unknown) => e as LLMError,
+      );
+      expect(error?.code).toBe('aborted');
+      // The error says the verifier's cost apart, as a strong step's failure does (the gateway adds it to `weak`'s).
+      expect((error?.details as { cascade?: { verifierCost?: { totalUsd: number } } }).cascade?.verifierCost?.totalUsd).toBe(VERIFIER_USD);
+      const { cascade, steps } = await finished();
+      expect(cascade.attributes['error.type']).toBe('aborted');
+      expectStepsUnder(cascade, steps, ['weak', 'strong']);
+      expect(sumOf(steps, 'llmrr.cost_usd')).toBeGreaterThan(0);
+      // What the steps were billed, plus the verifier's reported cost.
+      expect(cascade.attributes['llmrr.cost_usd'] as number).toBeCloseTo(sumOf(steps, 'llmrr.cost_usd') + VERIFIER_USD, 12);
+    });
+  }
+
+  it('a streamed cascade cancelled while its weak step runs: cascade:end after the step request:end, the step under the request span', async () => {
+    const router = setup(true, {}, 'error', { delayMs: 2000 });
+    const order: string[] = [];
+    router.on('request:start', (e) => order.push(`start ${e.requestId}`));
+    router.on('request:end', (e) => order.push(`end ${e.requestId}`));
+    router.on('cascade:end', (e) => order.push(`cascade:end ${e.requestId}`));
+    const stream = router.stream('question', { model: 'quick', requestId: 'casc-weak-cancel' });
+    stream.result.catch(() => {});
+    const it = stream[Symbol.asyncIterator]();
+    const first = it.next();
+    await vi.waitFor(() => expect(order).toContain('start casc-weak-cancel:weak'), { timeout: 10_000 });
+    stream.cancel?.(new DOMException('This operation was aborted', 'AbortError'));
+    await first;
+    await vi.waitFor(() => expect(order).toContain('cascade:end casc-weak-cancel'), { timeout: 10_000 });
+    expect(order).toEqual(['start casc-weak-cancel:weak', 'end casc-weak-cancel:weak', 'cascade:end casc-weak-cancel']);
+    const { cascade, steps } = await finished();
+    expect(cascade.attributes).toMatchObject({ 'llmrr.request_id': 'casc-weak-cancel', 'error.type': 'aborted' });
+    expectStepsUnder(cascade, steps, ['weak']);
   });
 
   it('a cascade the call may not use: a request span with the error, no steps', async () => {

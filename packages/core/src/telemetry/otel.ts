@@ -3,6 +3,8 @@ import { LLMError } from '../errors/llm-error.js';
 import type { AttemptRecord, Cost, RouterEmbedResult, RouterEventName, RouterEvents, RouterResult, StreamSpend } from '../router/types.js';
 import type { GenerateRequest, Usage } from '../spec/index.js';
 import { importOptional } from '../util/optional-import.js';
+import { PREFETCH_METADATA_KEY } from '../router/prefetch/router-prefetch.js';
+import { SEMANTIC_EMBED_METADATA_KEY, SEMANTIC_GUARD_METADATA_KEY } from '../semantic-cache/semantic-cache-hook.js';
 import { toGenAiInputMessages, toGenAiOutputMessages } from './gen-ai-content.js';
 import {
   ATTR_ERROR_TYPE,
@@ -92,6 +94,8 @@ interface OpenRequest {
   cascade?: OpenRequest;
   /** A cascade call's span: what its steps were billed so far (their results', a failed step's `spent`). */
   steps?: { inputTokens: number; outputTokens: number; costUsd: number; estimated: boolean };
+  /** A prefetch's span (no caller's): started in the root context. */
+  background?: true;
 }
 
 type RequestStart = RouterEvents['request:start'] & RequestStartDetails;
@@ -143,8 +147,8 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
   if (typeof router?.on !== 'function') {
     throw new LLMError({ code: 'invalid_request', message: 'instrumentRouter needs a router (an object with on(event, listener))', param: 'router' });
   }
-  if (typeof api?.trace?.setSpan !== 'function' || typeof api.context?.active !== 'function') {
-    throw new LLMError({ code: 'invalid_request', message: 'instrumentRouter needs the @opentelemetry/api module (context, trace, SpanKind, SpanStatusCode)', param: 'api' });
+  if (typeof api?.trace?.setSpan !== 'function' || typeof api.context?.active !== 'function' || api.ROOT_CONTEXT === undefined) {
+    throw new LLMError({ code: 'invalid_request', message: 'instrumentRouter needs the @opentelemetry/api module (context, trace, SpanKind, SpanStatusCode, ROOT_CONTEXT)', param: 'api' });
   }
   const maxOpen = options.maxOpenSpans ?? 10_000;
   if (!Number.isInteger(maxOpen) || maxOpen < 1) {
@@ -181,6 +185,23 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     entry.span.end(Math.max(entry.startedAt, now()));
   };
 
+  /**
+   * The context a request's (or a cascade call's) span starts in: the active one (the caller's trace, with
+   * `callerTraceContext`), except for calls no caller waits for, which run in whatever async context started them
+   * (a prefetch is started by the live call that left the router idle, another user's): a prefetch and the semantic
+   * cache's embeddings (one batch serves several callers) start in the root context; a semantic guard call under the
+   * span of the prefetch it serves (under none, the root context, when its request id is also a live call's).
+   */
+  const parentOf = (metadata: Record<string, unknown> | undefined): unknown => {
+    if (metadata) {
+      if (metadata[PREFETCH_METADATA_KEY] === true || metadata[SEMANTIC_EMBED_METADATA_KEY] !== undefined) return api.ROOT_CONTEXT;
+      const served = metadata[SEMANTIC_GUARD_METADATA_KEY];
+      const list = typeof served === 'string' ? open.get(served) : undefined;
+      if (list?.some((entry) => entry.background)) return list.length === 1 ? list[0]!.context : api.ROOT_CONTEXT;
+    }
+    return api.context.active();
+  };
+
   // Cascade calls in flight by request id (as `open`; their steps' spans are in `open`).
   const cascades = new Map<string, OpenRequest[]>();
   let cascadeCount = 0;
@@ -211,7 +232,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     const tenant = e.metadata?.tenant;
     if (typeof tenant === 'string') attrs['llmrr.tenant'] = tenant;
     if (e.request && typeof e.request === 'object') requestAttributes(attrs, e.request, captureContent);
-    const parent = api.context.active();
+    const parent = parentOf(e.metadata);
     // INTERNAL: the cascade runs in this process; its steps are the CLIENT spans of the model calls (sums of their
     // tokens over CLIENT spans stay right), and this span carries the request's totals, as the ledger bills them.
     const span = tracer.startSpan(spanName(operation, e.name), { kind: SpanKind.INTERNAL, attributes: attrs, startTime: startedAt }, parent);
@@ -289,7 +310,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     // A cascade's step (`<id>:weak`, `<id>:strong`, metadata naming the step) is a child of the cascade call's span.
     const cascade = cascadeCount > 0 ? cascadeOf(e) : undefined;
     if (cascade) attrs['llmrr.cascade.step'] = e.metadata.cascadeStep as string;
-    const parent = cascade ? cascade.context : api.context.active();
+    const parent = cascade ? cascade.context : parentOf(e.metadata);
     const span = tracer.startSpan(spanName(operation, requestModel), { kind: SpanKind.CLIENT, attributes: attrs, startTime: startedAt }, parent);
     const entry: OpenRequest = {
       requestId: e.requestId,
@@ -302,6 +323,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
       failures: 0,
     };
     if (cascade) entry.cascade = cascade;
+    if (e.metadata?.[PREFETCH_METADATA_KEY] === true) entry.background = true;
     const list = open.get(e.requestId);
     if (list) list.push(entry);
     else open.set(e.requestId, [entry]);

@@ -91,6 +91,11 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
   let ended = host.started?.(c, requestId, true, callerOptions, input);
   /** Set once the weak step answered: what it cost, and whether its answer is being replayed. */
   let spent: StreamSpend | undefined;
+  /** `spent` less the verifier's reported cost (`verifierCost`), once the verifier reported one. */
+  let unverified: StreamSpend | undefined;
+  let verifierCost: Cost | undefined;
+  /** The weak step's call while it runs (a `cascade:end` sent on `cancel` waits for its `request:end`). */
+  let weakCall: Promise<RouterResult> | undefined;
   const succeed = (r: RouterResult): void => {
     settled = true;
     link.dispose();
@@ -132,7 +137,12 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     let verdict: CascadeVerdict;
     try {
       request = prepareCascade(host, c, input, options);
-      weak = await host.generate(request, stepOptions(options, c, 'weak', requestId));
+      weakCall = host.generate(request, stepOptions(options, c, 'weak', requestId));
+      try {
+        weak = await weakCall;
+      } finally {
+        weakCall = undefined;
+      }
       // Paid from here on, whatever the verifier says (a stream abandoned while it runs bills the weak call);
       // a weak step answered from the router cache wrote and read nothing in a provider's prompt cache.
       step = stepOf(weak);
@@ -154,7 +164,12 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     }
     const accepted = verdict.score < c.threshold;
     // The verifier's reported cost (and tokens) was paid with the weak call.
-    spent = weakSpend(weak, step, verdict.cost ? sumCost(weak.cost, verdict.cost) : weak.cost, accepted, verdict.usage);
+    spent = weakSpend(weak, step, weak.cost, accepted, verdict.usage);
+    if (verdict.cost) {
+      unverified = spent;
+      verifierCost = verdict.cost;
+      spent = { ...spent, cost: sumCost(weak.cost, verdict.cost) };
+    }
     if (accepted) {
       yield* replay(cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, verdict, undefined), startedAt);
       return;
@@ -210,20 +225,25 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
    * cost as `guardCost`, its tokens as `guardUsage`), and the strong step's failed attempts' reported prompts (their
    * cost and tokens, no guard's).
    */
-  const spentNow = (): StreamSpend | undefined => {
+  const spentNow = (base = spent): StreamSpend | undefined => {
     const strong = strongStream?.spent?.();
-    if (!spent || !strong) return spent;
-    const guarded = strong.guardCost ? withGuard(spent, strong.guardCost, strong.guardUsage) : spent;
+    if (!base || !strong) return base;
+    const guarded = strong.guardCost ? withGuard(base, strong.guardCost, strong.guardUsage) : base;
     const failed = attemptsOf(strong);
     if (!failed) return guarded;
     const both: StreamSpend = { ...guarded, usage: sumUsage(guarded.usage, failed.usage), cost: sumCost(guarded.cost, failed.cost) };
     if (failed.failedAttempts) both.failedAttempts = guarded.failedAttempts ? [...guarded.failedAttempts, ...failed.failedAttempts] : failed.failedAttempts;
     return both;
   };
-  /** The consumer's spend details of an aborted cascade (the weak step was paid). */
+  /**
+   * The consumer's spend details of an aborted cascade (the weak step was paid): as a strong failure's, the verifier's
+   * reported cost apart (`verifierCost`), the rest under `weak`.
+   */
   const abortDetails = () => {
-    const paid = spentNow();
-    return paid ? { details: { cascade: { name: c.name, weak: { usage: paid.usage, cost: paid.cost, ...(paid.guardUsage ? { guardUsage: paid.guardUsage } : {}) }, ...(paid.verifierUsage ? { verifierUsage: paid.verifierUsage } : {}) } } } : {};
+    const paid = spentNow(unverified ?? spent);
+    if (!paid) return {};
+    const weakPaid = { usage: paid.usage, cost: paid.cost, ...(paid.guardUsage ? { guardUsage: paid.guardUsage } : {}) };
+    return { details: { cascade: { name: c.name, weak: weakPaid, ...(verifierCost ? { verifierCost } : {}), ...(paid.verifierUsage ? { verifierUsage: paid.verifierUsage } : {}) } } };
   };
 
   let consumed = false;
@@ -242,8 +262,11 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
       const error = new LLMError({ code: 'aborted', message: 'The stream was cancelled by its consumer', ...(reason !== undefined ? { cause: reason } : {}), ...abortDetails() });
       fail(error);
       strongStream?.cancel?.(reason);
+      // (And after the weak step's end when it was running: the abort below ends it, a few turns later.)
+      const running = end && weakCall;
       link.abort(reason ?? new LLMError({ code: 'aborted', message: 'The stream was cancelled by its consumer' }));
-      end?.(undefined, error);
+      if (running) running.then(() => end(undefined, error), () => end(undefined, error));
+      else end?.(undefined, error);
     },
     [Symbol.asyncIterator](): AsyncIterableIterator<RouterStreamPart> {
       if (drain !== undefined && !drain.handed) {
