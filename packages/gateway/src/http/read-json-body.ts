@@ -22,8 +22,10 @@ let utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
  * transfer coding other than `chunked` (400 naming `transfer-encoding`: not decoded, for the same reasons), a body over
  * `maxBytes` (413, checked on Content-Length and while reading; a body longer than a string can be is a 413 too, a
  * guard: `maxBytes` is capped below that), bytes that are not valid UTF-8 (400 `invalid_request`), and text that is not
- * JSON (400 `invalid_json`); either of those last two is a 415 naming `content-type` when the Content-Type declares a
- * charset other than UTF-8 (`unsupportedCharset`: latin-1 bytes, UTF-16 text).
+ * JSON (400 `invalid_json`; an empty body, or one of a UTF-8 byte order mark alone, too). When the Content-Type
+ * declares a charset other than UTF-8, bytes that are not valid UTF-8 (latin-1's) and text that is not JSON and holds a
+ * NUL (UTF-16 or UTF-32 text: ASCII in them has NULs) are a 415 naming `content-type` instead (`unsupportedCharset`); a
+ * JSON syntax error in text without a NUL stays the 400 `invalid_json`, whatever charset is declared.
  * A web `Request` is read through `incomingFromRequest` (never its own `bytes()`, which has no limit). With a
  * `budget`, the body's bytes are charged as they arrive and given back once parsed; a body whose declared length or
  * next chunk does not fit beside the other bodies' bytes is refused (503 `overloaded` with `Retry-After`: the gateway's
@@ -53,7 +55,7 @@ export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions)
   if (budget !== undefined && length !== null && !budget.fits(Number(length))) throw budget.busy();
   const bytes = await incoming.bytes(options.maxBytes, budget);
   try {
-    if (bytes.byteLength === 0) throw new LLMError({ code: 'invalid_json', message: 'Request body is empty; expected a JSON object', param: 'body' });
+    if (bytes.byteLength === 0) throw emptyBody();
     let text: string;
     try {
       text = utf8.decode(bytes);
@@ -67,19 +69,27 @@ export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions)
       if (charset !== undefined) throw unsupportedCharset(charset, detail);
       throw new LLMError({ code: 'invalid_request', message: `Request body is ${detail}`, param: 'body' });
     }
+    // (A UTF-8 byte order mark alone, which the decoder drops: the empty body.)
+    if (text === '') throw emptyBody();
     try {
       return JSON.parse(text);
     } catch (e) {
       const detail = `not valid JSON: ${e instanceof Error ? e.message : String(e)}`;
-      // (UTF-16 or UTF-32 text, all ASCII, is valid UTF-8 with NULs between its characters, which JSON refuses.)
+      // UTF-16 or UTF-32 text, all ASCII, is valid UTF-8 with NULs between its characters (which JSON refuses): the
+      // charset it declares is named. A syntax error in text without a NUL is the JSON's fault, whatever the charset.
       const charset = otherCharset(type);
-      if (charset !== undefined) throw unsupportedCharset(charset, detail);
+      if (charset !== undefined && text.includes('\0')) throw unsupportedCharset(charset, detail);
       throw new LLMError({ code: 'invalid_json', message: `Request body is ${detail}`, param: 'body' });
     }
   } finally {
     // (The bytes the read charged, held until parsed.)
     budget?.give(bytes.byteLength);
   }
+}
+
+/** An empty body, or one of a UTF-8 byte order mark alone: a 400 naming `body`. */
+function emptyBody(): LLMError {
+  return new LLMError({ code: 'invalid_json', message: 'Request body is empty; expected a JSON object', param: 'body' });
 }
 
 /**

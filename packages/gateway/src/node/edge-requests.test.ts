@@ -1,8 +1,9 @@
 /**
  * The Node edge, through a real server: a browser page reads `x-should-retry` on an error reply (CORS), a request
  * body in a content coding is a 415 naming `content-encoding` (one in a transfer coding other than chunked a 400 naming
- * `transfer-encoding`, not retried by the SDKs; one that is not UTF-8 JSON and declares another charset a 415 naming
- * `content-type`, one that reads as UTF-8 JSON is read whatever charset it declares), a 32 MiB body that is not UTF-8 is refused without stalling the event
+ * `transfer-encoding`, not retried by the SDKs; one that declares another charset and is not valid UTF-8 or is not
+ * JSON and holds a NUL a 415 naming `content-type`, one that reads as UTF-8 JSON is read whatever charset it declares,
+ * a JSON syntax error in text without a NUL is the 400 `invalid_json` whatever it declares), a 32 MiB body that is not UTF-8 is refused without stalling the event
  * loop, a large body refused before it is read is dropped before the connection closes (no reset; a request pipelined
  * behind it is not served, and `close()` does not wait for it), a request node:http cannot parse pipelined behind model calls is answered after them, and a repeated Authorization or X-API-Key header is
  * joined into one value that matches no key (a 401, audited as an auth failure), the same on the direct route (no
@@ -267,7 +268,7 @@ describe('request bodies and headers at the edge', () => {
     expect(res.status).toBe(200);
   });
 
-  it('a body that is not UTF-8 JSON and declares another charset is a 415 naming content-type (UTF-16 and UTF-32 text under any of their labels, latin-1 bytes, bad JSON), not a 400 for JSON-parse garbage', async () => {
+  it('a body that is not UTF-8 JSON and declares another charset is a 415 naming content-type (UTF-16 and UTF-32 text under any of their labels, latin-1 bytes), not a 400 for JSON-parse garbage', async () => {
     const cafe = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'caf\u00e9' }] });
     const utf16be = Buffer.from(body, 'utf16le').swap16();
     const utf32le = Buffer.alloc(body.length * 4);
@@ -286,7 +287,7 @@ describe('request bodies and headers at the edge', () => {
         ['application/json; charset=UCS-4LE', utf32le, 'UCS-4LE'],
         ['application/json; charset=ISO-10646-UCS-4', utf32le, 'ISO-10646-UCS-4'],
         ['text/plain; charset=ISO-8859-1', Buffer.from(cafe, 'latin1'), 'ISO-8859-1'],
-        ['text/plain; charset=ISO-8859-1', Buffer.from('{bad'), 'ISO-8859-1'],
+        ['application/json; charset=utf-16', Buffer.from('{bad', 'utf16le'), 'utf-16'],
       ] as const) {
         const res = await send(served.url, 'POST', '/v1/chat/completions', bytes, { 'content-type': type, authorization: `Bearer ${secret}`, ...cors });
         const error = errorOf(res.body);
@@ -316,9 +317,11 @@ describe('request bodies and headers at the edge', () => {
         const res = await send(served.url, 'POST', '/v1/chat/completions', body, { 'content-type': type, authorization: `Bearer ${secret}`, ...cors });
         expect({ origin, type, status: res.status }, res.body).toEqual({ origin, type, status: 200 });
       }
-      // Bad JSON or bytes under UTF-8, or a charset only inside another parameter's quoted value: the usual 400s.
+      // Bad JSON or bytes under UTF-8, a charset only inside another parameter's quoted value, or a JSON syntax error in
+      // text without a NUL (valid UTF-8, so not UTF-16 / UTF-32: the fault is the JSON's, whatever the charset): the usual 400s.
       for (const [type, bytes, code] of [
         ['application/json; charset=utf-8', Buffer.from('{bad'), 'invalid_json'],
+        ['text/plain; charset=ISO-8859-1', Buffer.from('{bad'), 'invalid_json'],
         ['application/json; profile="x;charset=utf-16"', Buffer.from('{bad'), 'invalid_json'],
         ['application/json; charset=us-ascii', Buffer.from(cafe, 'latin1'), 'invalid_request'],
       ] as const) {
@@ -326,6 +329,39 @@ describe('request bodies and headers at the edge', () => {
         expect({ origin, type, status: res.status, code: errorOf(res.body).code }).toEqual({ origin, type, status: 400, code });
       }
     }
+  });
+
+  // Clients whose default charset is latin-1 (Apache HttpClient's `new StringEntity(json)`: `text/plain;
+  // charset=ISO-8859-1`) are told of a missing bracket, not to change their charset.
+  for (const type of ['application/json; charset=iso-8859-1', 'text/plain; charset=ISO-8859-1', 'application/json; charset=windows-1252']) {
+    for (const [what, bad] of [
+      ['truncated', '{"model":"mock","messages":[{"role":"user","content":"hi"}'],
+      ['a trailing comma', '{"model":"mock","messages":[{"role":"user","content":"hi"},]}'],
+    ] as const) {
+      it(`${type}, ${what}: a JSON syntax error in ASCII text is the 400 invalid_json naming body, as without the charset`, async () => {
+        const answers = [];
+        for (const t of ['application/json', type]) {
+          const res = await send(served.url, 'POST', '/v1/chat/completions', bad, { 'content-type': t, authorization: `Bearer ${secret}` });
+          const e = errorOf(res.body);
+          answers.push({ status: res.status, code: e.code, param: e.param, message: e.message });
+        }
+        expect(answers[1]).toEqual(answers[0]);
+        expect(answers[0]).toMatchObject({ status: 400, code: 'invalid_json', param: 'body' });
+      });
+    }
+  }
+
+  it("a body that is only a UTF-8 byte order mark is the empty body's 400, with or without a charset", async () => {
+    const answers = [];
+    for (const bytes of [new Uint8Array(0), new Uint8Array([0xef, 0xbb, 0xbf])]) {
+      for (const type of ['application/json', 'application/json; charset=utf-16']) {
+        const res = await send(served.url, 'POST', '/v1/chat/completions', bytes, { 'content-type': type, authorization: `Bearer ${secret}` });
+        const e = errorOf(res.body);
+        answers.push({ status: res.status, code: e.code, param: e.param, message: e.message });
+      }
+    }
+    const empty = { status: 400, code: 'invalid_json', param: 'body', message: 'Request body is empty; expected a JSON object' };
+    expect(answers).toEqual([empty, empty, empty, empty]);
   });
 
   it('the official OpenAI client with a charset=UTF-8 Content-Type (and a non-ASCII message) is served on both paths', async () => {

@@ -42,11 +42,15 @@ const NOT_CREDENTIAL: ReadonlySet<string> = new Set([
 /** Last words that say how a value is written, not what it is (`serviceAccountJson`, `privateKeyPem`, `apiKeyValue`). */
 const FORMAT_WORDS: ReadonlySet<string> = new Set(['json', 'pem', 'data', 'content', 'contents', 'value', 'b64', 'base64', 'string', 'str', 'text', 'raw']);
 
-/** An option name's words, lower-case, singular: `privateKeyPem` -> private, key, pem; `x-api-keys` -> x, api, key. */
+/**
+ * An option name's words, lower-case, singular: `privateKeyPem` -> private, key, pem; `x-api-keys` -> x, api, key.
+ * Linear in the name's length (a name may be a 100 KB query parameter's): each split is judged by the characters
+ * around it alone (`HTTPHeader` -> HTTP Header: before a capital that follows one and precedes a lower-case letter).
+ */
 function nameWords(name: string): string[] {
   return name
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .replace(/(?<=[A-Z])(?=[A-Z][a-z])/g, ' ')
     .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter((w) => w !== '')
@@ -102,22 +106,26 @@ function isCredentialParam(name: string): boolean {
 }
 
 /**
- * Whether a query or fragment part is bare, a token rather than a pair: it has no `=`, or nothing after its `=`s
- * (`YWRtaW46...==`: a padded base64 token, whose "name" would otherwise be shown as a pair's).
+ * Whether a query or fragment part is bare, a token rather than a pair: it has no `=`, or it is `X=`, `X==`, ...
+ * (nothing after its `=`s) where `X` reads as a credential itself (`looksLikeCredential`: `YWRtaW46...==`, a padded
+ * base64 token, whose "name" would otherwise be shown as a pair's). Any other `name=` is a pair with an empty value
+ * (`?q=&lang=en`, `?callback=`).
  */
 function isBarePart(part: string): boolean {
-  return part !== '' && (!part.includes('=') || /^[^=]+=+$/.test(part));
+  if (part === '') return false;
+  const eq = part.indexOf('=');
+  return eq < 0 || (eq > 0 && /^=+$/.test(part.slice(eq)) && looksLikeCredential(part.slice(0, eq)));
 }
 
 /**
  * Whether a pair's value is shown redacted: every value (`allValues`, as for `baseURL`), else one whose name says it
- * holds a credential (`isCredentialParam`) or that reads as a key itself (`looksLikeCredential`: `?state=sk-...`;
- * `page=2`, `lang=en`, `id=123`, a UUID are no key).
+ * holds a credential (`isCredentialParam`) or that reads as a key itself (`valueLooksLikeKey`: `?ref=sk-live-...`;
+ * `page=2`, `lang=sk-SK`, `id=123`, a UUID, a git SHA, a timestamp are no key).
  */
 function redactedPair(pair: string, allValues: boolean): string {
   const eq = pair.indexOf('=');
   const name = pair.slice(0, eq);
-  return allValues || isCredentialParam(name) || looksLikeCredential(pair.slice(eq + 1)) ? `${name}=${REDACTED_SECRET}` : pair;
+  return allValues || isCredentialParam(name) || valueLooksLikeKey(pair.slice(eq + 1)) ? `${name}=${REDACTED_SECRET}` : pair;
 }
 
 /**
@@ -136,9 +144,20 @@ function redactQuery(search: string, allValues: boolean): string {
 
 /**
  * A key's prefix at the start of a word: OpenAI's and Anthropic's `sk-` (`sk-proj-`, `sk-ant-`), Stripe's `sk_live_`,
- * `rk_`, `pk_` (not `pk-`, `rk-`: words, `#pk-and-indexes`).
+ * `rk_`, `pk_` (not `pk-`, `rk-`: words, `#pk-and-indexes`). For a bare part (`looksLikeCredential`).
  */
 const KEY_PREFIX = /(?:^|[^A-Za-z0-9])(?:sk[-_]|rk_|pk_)/i;
+
+/**
+ * A well-known key format at the start of a word (after the start or a character other than a letter, digit, `-`,
+ * `_`), case as written: one of the prefixes `AIza` (Google), `xoxa-` `xoxb-` `xoxo-` `xoxp-` `xoxr-` `xoxs-` (Slack),
+ * `ghp_` `gho_` `ghu_` `ghs_` `ghr_` `github_pat_` (GitHub), `glpat-` (GitLab), `hf_` (Hugging Face), `ya29.` (a
+ * Google OAuth token), `sk-` `sk_` (OpenAI, Anthropic, Stripe), `rk_` `pk_` `whsec_` (Stripe) followed by 8 or more
+ * letters, digits, `-` or `_` (so `sk-SK`, a locale, is none); an AWS access key id (`AKIA` or `ASIA` and 16 capitals
+ * or digits, the whole word); a JWT (`eyJ`, then two dots: `eyJhbGci....eyJzdWIi....sig`).
+ */
+const KNOWN_KEY =
+  /(?:^|[^A-Za-z0-9_-])(?:(?:AIza|xox[abpors]-|gh[pousr]_|github_pat_|glpat-|hf_|ya29\.|sk[-_]|rk_|pk_|whsec_)[A-Za-z0-9_-]{8}|(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.)/;
 
 /** 1 upper-case letter, 2 lower-case, 3 digit, 0 anything else. */
 function charClass(code: number): number {
@@ -170,9 +189,9 @@ function readsRandom(run: string): boolean {
 }
 
 /**
- * Whether a fragment part without a value, or a query or fragment value, reads as a credential rather than an anchor
- * or a plain value (`#intro`, `#section-2`, `#L10-L20`, `#/settings/models`, `page=2`, `id=123`): percent-decoded, it
- * holds a key prefix (`KEY_PREFIX`: `#sk-live-...`), a run of 16 or more letters and digits that holds both (hex,
+ * Whether a bare part (no name to judge it by: a fragment's anchor, a query's token, `X` of `X==`) reads as a
+ * credential rather than an anchor (`#intro`, `#section-2`, `#L10-L20`, `#/settings/models`): percent-decoded, it
+ * holds a key prefix (`KEY_PREFIX`: `#sk-live-...`; `KNOWN_KEY`), a run of 16 or more letters and digits that holds both (hex,
  * base64: `#9f86d081884c7d65...`, `#ghp_...`, a JWT's parts) or of 32 or more whatever it holds, or a run of 20 or
  * more characters of the base64 / base64url alphabet (`+`, `/`, `-`, `_` too) holding upper-case and lower-case
  * letters and a digit that reads as random (`readsRandom`: AWS's `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`,
@@ -183,10 +202,36 @@ function readsRandom(run: string): boolean {
  */
 function looksLikeCredential(part: string): boolean {
   const text = decoded(part, false);
-  if (KEY_PREFIX.test(text)) return true;
+  if (KEY_PREFIX.test(text) || KNOWN_KEY.test(text)) return true;
   for (const run of text.match(/[A-Za-z0-9]{16,}/g) ?? []) if (run.length >= 32 || (/[0-9]/.test(run) && /[A-Za-z]/.test(run))) return true;
-  for (const run of text.match(/[A-Za-z0-9+/_-]{20,}/g) ?? []) if (/[A-Z]/.test(run) && /[a-z]/.test(run) && /[0-9]/.test(run) && readsRandom(run)) return true;
+  return hasRandomRun(text, false);
+}
+
+/**
+ * Whether `text` holds a run of 20 or more characters of the base64 / base64url alphabet (`A-Z a-z 0-9 + / _ -`)
+ * holding upper-case and lower-case letters and a digit that reads as random (`readsRandom`); with `punctuated`, only
+ * a run that holds a `+`, `/`, `_` or `-` too counts (one of letters and digits alone is an id's alphabet).
+ */
+function hasRandomRun(text: string, punctuated: boolean): boolean {
+  for (const run of text.match(/[A-Za-z0-9+/_-]{20,}/g) ?? []) {
+    if (punctuated && !/[+/_-]/.test(run)) continue;
+    if (/[A-Z]/.test(run) && /[a-z]/.test(run) && /[0-9]/.test(run) && readsRandom(run)) return true;
+  }
   return false;
+}
+
+/**
+ * Whether a query or fragment value (of a pair whose name says nothing of a credential) reads as a key, rather than as
+ * an id, a hash, a time, a word: percent-decoded, it holds a well-known key format (`KNOWN_KEY`: `sk-live-...`,
+ * `ghp_...`, `AKIA...`, a JWT), or a run of 20 or more characters of the base64 / base64url alphabet that holds a `+`,
+ * `/`, `-` or `_`, upper-case and lower-case letters and a digit, and reads as random (`hasRandomRun`: AWS's
+ * `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`, `h3Kq-9ZbWx_T2pLm-Rv8aY`). A value of letters and digits alone is an
+ * id's alphabet and kept, however random it reads: a git SHA or another hex hash, a 32-hex id, a timestamp
+ * (`20240101T000000Z`), a base62 id (a playlist's `PLrAXtmErZgO...`); so are words, versions, model names, UUIDs.
+ */
+function valueLooksLikeKey(value: string): boolean {
+  const text = decoded(value, false);
+  return KNOWN_KEY.test(text) || hasRandomRun(text, true);
 }
 
 /**
@@ -224,6 +269,12 @@ function redactFragment(hash: string, allValues: boolean): string {
 const TEXT_URL = /^([a-z][a-z0-9+.-]*:\/\/)([\s\S]*@(?=[A-Za-z0-9._~%:,[\]-]*(?:[/?#]|$)))?([^?#]*)(\?[^#]*)?(#[\s\S]*)?$/i;
 
 /**
+ * `TEXT_URL` with the userinfo up to the last `@` before the first `/`, `?` or `#`: the text match where no `@` is
+ * followed by a host list as `TEXT_URL` reads one (`app:pw@h1:27017, h2:27017/db`, `app:pw@h1;h2/db`, `app:pw@h1,h2\n`).
+ */
+const TEXT_URL_FIRST = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)([^?#]*)(\?[^#]*)?(#[\s\S]*)?$/i;
+
+/**
  * `url` with its credentials as `REDACTED_SECRET`: its query's and its fragment's (`redactQuery`, `redactFragment`;
  * every value for a `baseURL`, those named as credentials or reading as keys for an option URL, `allValues` false, and
  * a bare part that is one: a query's any, a fragment's that reads as a key) and its userinfo
@@ -232,14 +283,19 @@ const TEXT_URL = /^([a-z][a-z0-9+.-]*:\/\/)([\s\S]*@(?=[A-Za-z0-9._~%:,[\]-]*(?:
  * in `apiKey` or `headers`). A URL the WHATWG parser refuses (a multi-host connection string,
  * `mongodb://app:pw@h1:27017,h2:27017/db`) is redacted as text (`TEXT_URL`): everything between `://` and the last `@`
  * followed by a host list (so a password holding `@`, `#`, `/` or `?` is hidden whole: `app:pw#x@h1,h2/db`; an `@`
- * followed by one in its path, query or fragment hides more, never less), and its query and fragment as above.
+ * followed by one in its path, query or fragment hides more, never less), else (no `@` so followed: a host list with a
+ * space or a `;`, a line end after it) everything up to the last `@` before the first `/`, `?` or `#`
+ * (`TEXT_URL_FIRST`), and its query and fragment as above.
  */
 function redactURL(url: string, allValues = true): string {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    const m = TEXT_URL.exec(url);
+    // No `@` followed by a host list (one holding a space or a `;`, or a line end after it): the userinfo runs to the
+    // last `@` before the first `/`, `?` or `#` (`TEXT_URL_FIRST`), so never less is hidden than that.
+    const found = TEXT_URL.exec(url);
+    const m = found?.[2] === undefined ? (TEXT_URL_FIRST.exec(url) ?? found) : found;
     if (!m) {
       // Not expected (the pattern matches whatever follows a scheme), but never shown whole: only its scheme is.
       const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);

@@ -664,3 +664,54 @@ describe("a tenant's own model of an engine kind of the router's own engineFacto
     expect(answer.choices[0]?.message.content).toBe('served stories/stories15M.gguf remotely');
   });
 });
+
+/**
+ * The built-in engines' own checks (the openai-compatible option list, a gguf / onnx model file) hold for the engine a
+ * factory builds, not for the factory's identity: a router's own factory that wraps the built-in one (telemetry, a
+ * pool, a decorator: `gguf: (m, ctx) => engineFactory('gguf')!(m, ctx)`) builds the very same engine, so its models are
+ * checked as the registered factory's are. (Found in review: only the registered factory itself was checked, so such
+ * a router took a gguf model without its file and a misplaced `options.apiKey`.)
+ */
+describe("a router's own factory that wraps a built-in one", () => {
+  let gw: SdkGateway;
+  let dir: string;
+  const ADMIN = { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' };
+  const admin = (method: string, path: string, body?: unknown) => send(gw.url, method, path, body === undefined ? undefined : JSON.stringify(body), ADMIN);
+  const wrap =
+    (kind: string): EngineFactory =>
+    (m, ctx) =>
+      engineFactory(kind)!(m, ctx);
+  const param = (a: { status: number; body: string }) => ({ status: a.status, param: a.status === 400 ? (JSON.parse(a.body) as { error: { param: string } }).error.param : a.body });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'llmrr-wrapped-'));
+    gw = await servedGateway({
+      models: [mockModel('mock')],
+      routerOptions: { env: {}, engineFactories: { gguf: wrap('gguf'), onnx: wrap('onnx'), 'openai-compatible': wrap('openai-compatible') } },
+      gateway: { auth: { adminKey: TEST_ADMIN_KEY } },
+    });
+  }, 30_000);
+  afterAll(async () => {
+    await gw?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a gguf model whose file does not exist, or an onnx model whose file is empty, is a 400 naming models.0.path; a GGUF file is taken', async () => {
+    writeFileSync(join(dir, 'empty.onnx'), '');
+    writeFileSync(join(dir, 'model.gguf'), 'GGUF\u0003\u0000\u0000\u0000');
+    const missing = await admin('POST', '/admin/tenants', { id: 'wrapped-gguf', name: 'Wrapped', models: [{ name: 'local', engine: 'gguf', path: join(dir, 'missing.gguf') }] });
+    const empty = await admin('POST', '/admin/tenants', { id: 'wrapped-onnx', name: 'Wrapped', models: [{ name: 'local', engine: 'onnx', path: join(dir, 'empty.onnx') }] });
+    const taken = await admin('POST', '/admin/tenants', { id: 'wrapped-ok', name: 'Wrapped', models: [{ name: 'local', engine: 'gguf', path: join(dir, 'model.gguf') }] });
+    expect([param(missing), param(empty), { status: taken.status }]).toEqual([
+      { status: 400, param: 'models.0.path' },
+      { status: 400, param: 'models.0.path' },
+      { status: 201 },
+    ]);
+  });
+
+  it('an openai-compatible model with a misplaced options.apiKey is a 400 naming it', async () => {
+    const model = { name: 'up', engine: 'openai-compatible', baseURL: 'http://127.0.0.1:9/v1', apiKey: 'k-1', options: { apiKey: 'k-2' } };
+    const posted = await admin('POST', '/admin/tenants', { id: 'wrapped-openai', name: 'Wrapped', models: [model] });
+    expect(param(posted)).toEqual({ status: 400, param: 'models.0.options.apiKey' });
+  });
+});

@@ -1,4 +1,18 @@
-import { LLMError, OpenAICompatibleOptionsSchema, defaultEngineContext, engineFactory, namedEnvContext, registeredEngines, type EngineContext, type EngineFactory, type ModelConfig } from '@llmrr/core';
+import {
+  GgufEngine,
+  LLMError,
+  OnnxEmbeddingEngine,
+  OnnxTextEngine,
+  OpenAICompatibleEngine,
+  OpenAICompatibleOptionsSchema,
+  defaultEngineContext,
+  engineFactory,
+  namedEnvContext,
+  registeredEngines,
+  type EngineContext,
+  type EngineFactory,
+  type ModelConfig,
+} from '@llmrr/core';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { AUTO_MODELS } from '../calls/resolve-model.js';
@@ -21,9 +35,11 @@ import type { GatewayRouter } from '../types.js';
  * key out of the tenant record: only the admin key sets models), never a preset's own (`OPENAI_API_KEY`,
  * `AZURE_OPENAI_ENDPOINT`). A local model's file (`gguf`, `onnx`: `path`, relative to the router's `modelFilesDir`)
  * must be there and look like one (`checkModelFile`): the trial build does not open it. That check and the
- * `openai-compatible` option list (`checkOwnOptions`) are the registered factory's (core's `engineFactory(kind)`): a
- * router whose own `engineFactories` give such a kind's name a factory of its own has its models checked by that
- * factory's trial build alone (its own options, a model served without a local file). The trial build sees the same environment (an Azure model without `baseURL` is refused,
+ * `openai-compatible` option list (`checkOwnOptions`) are the built-in engines' (`builtInKind`): they hold when the
+ * trial build's engine is core's `OpenAICompatibleEngine`, `GgufEngine` or an ONNX engine, whichever factory built it
+ * (the registered one, or a router's own that wraps it: `gguf: (m, ctx) => engineFactory('gguf')!(m, ctx)`); a
+ * router's own factory that builds another engine for such a kind's name has its models checked by its trial build
+ * alone (its own options, a model served without a local file). The trial build sees the same environment (an Azure model without `baseURL` is refused,
  * not sent to the server's `AZURE_OPENAI_ENDPOINT`), and a model whose provider needs a key and that has neither
  * `apiKey` nor `apiKeyEnv` is refused naming `models.<i>.apiKey` (it could never be called).
  */
@@ -58,12 +74,11 @@ export function checkTenantModels(models: readonly ModelConfig[] | undefined, ro
         param: `models.${i}.engine`,
       });
     }
-    // The built-in kinds' own checks (the openai-compatible option list, a gguf / onnx file) hold for the registered
-    // factory only: a router's own factory for such a kind's name takes its own options and may need no file.
-    const registered = factory === engineFactory(m.engine);
-    if (registered) checkOwnOptions(m, i);
-    checkEngineSettings(factory, m, i);
-    if (registered) checkModelFile(m, i, router.modelFilesDir);
+    // The built-in engines' own checks (the openai-compatible option list, a gguf / onnx file) hold for the engine the
+    // factory builds, not its name: a router's own factory that builds another engine takes its own options.
+    const kind = builtInKind(checkEngineSettings(factory, m, i));
+    if (kind === 'openai-compatible') checkOwnOptions(m, i);
+    else if (kind !== undefined) checkModelFile(m, i, kind, router.modelFilesDir);
     if (!m.apiKey && m.apiKeyEnv === undefined && factory.needsApiKey?.(m) === true) {
       throw new LLMError({
         code: 'invalid_request',
@@ -81,7 +96,6 @@ export function checkTenantModels(models: readonly ModelConfig[] | undefined, ro
  * themselves: the trial build names them.)
  */
 function checkOwnOptions(m: ModelConfig, i: number): void {
-  if (m.engine !== 'openai-compatible') return;
   const known = OpenAICompatibleOptionsSchema.shape;
   const unknown = Object.keys(m.options).find((k) => !Object.hasOwn(known, k));
   if (unknown === undefined) return;
@@ -99,12 +113,16 @@ const noFetch: EngineContext['fetch'] = () => Promise.reject(new Error('no netwo
 /** The trial build's context without its environment: no network. */
 let trialBase: EngineContext | undefined;
 
-/** Builds (and closes) the model's engine once; a refused setting is a 400 naming `models.<i>.<field>`. */
-function checkEngineSettings(factory: EngineFactory, m: ModelConfig, i: number): void {
+/**
+ * Builds (and closes) the model's engine once, returning it (for `builtInKind`); a refused setting is a 400 naming
+ * `models.<i>.<field>`.
+ */
+function checkEngineSettings(factory: EngineFactory, m: ModelConfig, i: number): unknown {
   try {
     // The environment the router gives a tenant's model: only the variable its `apiKeyEnv` names.
     const engine = factory(m, namedEnvContext((trialBase ??= defaultEngineContext({ fetch: noFetch })), m.apiKeyEnv));
     engine.close?.().catch(() => undefined);
+    return engine;
   } catch (e) {
     // Engines name the field alone (`options.x`) or under the model's name (`models.<name>.options.x`).
     const own = `models.${m.name}.`;
@@ -115,6 +133,13 @@ function checkEngineSettings(factory: EngineFactory, m: ModelConfig, i: number):
   }
 }
 
+/** Which built-in engine a trial build's `engine` is (core's class of it), if one whose own checks the admin API runs. */
+function builtInKind(engine: unknown): 'openai-compatible' | 'gguf' | 'onnx' | undefined {
+  if (engine instanceof OpenAICompatibleEngine) return 'openai-compatible';
+  if (engine instanceof GgufEngine) return 'gguf';
+  return engine instanceof OnnxTextEngine || engine instanceof OnnxEmbeddingEngine ? 'onnx' : undefined;
+}
+
 /**
  * An enabled `gguf` or `onnx` model's `path` names a model file: a regular file there (relative paths against
  * `modelFilesDir`, as the router resolves them; else the working directory), for `gguf` one that starts with the GGUF
@@ -122,8 +147,8 @@ function checkEngineSettings(factory: EngineFactory, m: ModelConfig, i: number):
  * to check). Else a 400 naming `models.<i>.path`: the engines open the file on the model's first request only, so
  * such a model would be stored and every call to it would fail. (Only the admin's request waits on the check.)
  */
-function checkModelFile(m: ModelConfig, i: number, modelFilesDir: string | undefined): void {
-  if (m.enabled === false || (m.engine !== 'gguf' && m.engine !== 'onnx') || !m.path) return;
+function checkModelFile(m: ModelConfig, i: number, kind: 'gguf' | 'onnx', modelFilesDir: string | undefined): void {
+  if (m.enabled === false || !m.path) return;
   const path = isAbsolute(m.path) ? m.path : resolve(modelFilesDir ?? process.cwd(), m.path);
   const refuse = (why: string): never => {
     throw new LLMError({ code: 'invalid_request', message: `models.${i}.path: ${why} (model "${m.name}", path "${m.path}")`, param: `models.${i}.path` });
@@ -137,7 +162,7 @@ function checkModelFile(m: ModelConfig, i: number, modelFilesDir: string | undef
     if (LLMError.isInstance(e)) throw e;
     return refuse(`no model file at ${path}`);
   }
-  if (m.engine === 'onnx') {
+  if (kind === 'onnx') {
     if (size === 0) refuse(`${path} is empty, not an ONNX model`);
     return;
   }
