@@ -9,6 +9,8 @@ export class ProducedText {
   private readonly pieces: string[] = [];
   /** The tool calls that came as deltas (made on the first: most streams have none). */
   private deltaIndexes: Set<number> | undefined;
+  /** The tool calls whose name was counted (an upstream may repeat it on every delta). */
+  private namedIndexes: Set<number> | undefined;
 
   add(part: StreamPart): void {
     switch (part.type) {
@@ -16,10 +18,17 @@ export class ProducedText {
       case 'reasoning-delta':
         this.pieces.push(part.delta);
         break;
-      case 'tool-call-delta':
-        (this.deltaIndexes ??= new Set()).add(part.index);
-        this.pieces.push(part.name ?? '', part.argumentsDelta);
+      case 'tool-call-delta': {
+        const indexes = (this.deltaIndexes ??= new Set());
+        // A tool call's name counts once: an upstream may repeat it on every piece (core's estimate counts it once).
+        if (part.name !== undefined && !(this.namedIndexes ??= new Set()).has(part.index)) {
+          this.namedIndexes.add(part.index);
+          this.pieces.push(part.name);
+        }
+        indexes.add(part.index);
+        this.pieces.push(part.argumentsDelta);
         break;
+      }
       case 'tool-call':
         if (this.deltaIndexes?.has(part.index) !== true) this.pieces.push(part.toolCall.name, part.toolCall.arguments);
         break;

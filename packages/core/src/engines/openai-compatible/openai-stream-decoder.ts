@@ -403,9 +403,11 @@ export class OpenAIStreamDecoder {
     }
     const name = call.function?.name ?? undefined;
     const args = call.function?.arguments ?? '';
-    if (name && !state.name) state.name = name;
+    // (The name counts once in the estimate: an upstream may repeat it on every piece.)
+    const firstName = name !== undefined && name !== '' && !state.name;
+    if (firstName) state.name = name;
     state.arguments += args;
-    this.outputText += (name ?? '') + args;
+    this.outputText += (firstName ? name : '') + args;
     if (!state.opened) {
       if (!state.name) return undefined;
       state.opened = true;
