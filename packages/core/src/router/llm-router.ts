@@ -1452,6 +1452,8 @@ export class LLMRouter {
     };
     if (preview) input.preview = true;
     if (internal || (options as InternalCallOptions)[UNRATED_CALL] === true) input.internal = true;
+    // The default tenant's calls with and without its id are one tenant's (one round-robin turn, one embedding partition).
+    if (!internal && options.tenant === undefined && this.config.version === 3 && this.config.defaultTenant !== undefined) input.tenant = this.config.defaultTenant;
     // Prompt-cache affinity (embeddings have no prompt cache): planRoute asks only under a spreading strategy with
     // several deployments of one model; then a request without marks or key costs one scan.
     if (embed === undefined && !internal && this.affinity.enabled) {

@@ -51,6 +51,11 @@ export interface RoutePlanInput {
   affinity?: ((models: readonly string[], remember: boolean) => Promise<AffinityLookup | undefined> | undefined) | undefined;
   /** The router's `warn` option, for the strategy (`StrategyContext.warn`). */
   warn?: ((message: string) => void) | undefined;
+  /**
+   * The call's tenant as the router resolves it (`options.tenant`, else a v3 config's `defaultTenant`), for the
+   * strategy (`StrategyContext.tenant`); `options.tenant` when not given.
+   */
+  tenant?: string | undefined;
 }
 
 export interface RoutePlan {
@@ -208,7 +213,8 @@ function rankPlan(
   };
   if (input.preview) ctx.preview = true;
   if (input.internal) ctx.internal = true;
-  if (options.tenant !== undefined) ctx.tenant = options.tenant;
+  const tenant = input.tenant ?? options.tenant;
+  if (tenant !== undefined) ctx.tenant = tenant;
   const ranked = input.strategy.rank(ctx);
   const finish = (r: RankedCandidate[]): RoutePlan => {
     const strategyList = input.trusted ? r : checkRanked(r, selection.candidates, input.strategyName);

@@ -1,6 +1,6 @@
 import { LLMError, toLLMError, type Cost, type DeploymentInfo, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type RouterStream, type UsageStatus } from '@llmrr/core';
 import { routerTenant, type Principal } from '../auth/principal.js';
-import { errorReply, needsServerLog, toPublicError, type ErrorStyle } from '../http/error-body.js';
+import { errorReply, fromOwnModel, needsServerLog, toPublicError, type ErrorStyle } from '../http/error-body.js';
 import { formatScore, headerText, resultHeaders } from '../http/llmrr-info.js';
 import { visibleError, visibleResult } from '../http/traffic-visibility.js';
 import { jsonReply, replyToResponse, type FrameStream, type Reply } from '../http/reply.js';
@@ -164,7 +164,9 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     // A 429 says where the limits stand; so does a 402 budget refusal of a request that took its place under them.
     if ((error.code === 'rate_limited' || error.code === 'budget_exceeded') && isRateInfoCarrier(error.details)) rateLimitHeaders(error.details.rateInfo, headers);
     // The exclusions it lists as the caller's explain would show them (a shared deployment's traffic cut); the log keeps them whole.
-    return visibleError(toPublicError(error), call.principal);
+    // A provider's rate limit on the tenant's own model keeps its text (its own account); a shared one's is reworded.
+    const own = fromOwnModel(error, () => all ?? deps.router.models(routerTenant(call.principal)));
+    return visibleError(toPublicError(error, own), call.principal);
   };
 
   const fail = async (e: unknown): Promise<Reply> => errorReply(await failed(e), call.requestId, call.style, headers);

@@ -1,5 +1,5 @@
-import { isUnservableOwnModel, LLMError, toLLMError } from '@llmrr/core';
-import { redactUpstreamMessage } from './redact-upstream.js';
+import { isUnservableOwnModel, LLMError, toLLMError, type DeploymentInfo } from '@llmrr/core';
+import { redactUpstreamMessage, sharedRateLimitMessage, upstreamWaitMs } from './redact-upstream.js';
 import { replyToResponse, type Reply } from './reply.js';
 
 /**
@@ -37,6 +37,25 @@ export function isUpstreamError(err: LLMError): boolean {
   return err.provider !== undefined || err.upstreamStatus !== undefined;
 }
 
+/** A provider's rate-limit or quota refusal (`rate_limited`, or its HTTP 429 under another code). */
+export function isUpstreamRateLimit(err: LLMError): boolean {
+  return isUpstreamError(err) && (err.code === 'rate_limited' || err.upstreamStatus === 429);
+}
+
+/**
+ * Whether an upstream rate-limit error (`isUpstreamRateLimit`) came from one of the caller's tenant's own models (its
+ * own provider account, `DeploymentInfo.tenant`): `models` lists the deployments of the caller's view, asked only
+ * for such an error. False when they cannot be listed (the shared wording is the safe one).
+ */
+export function fromOwnModel(err: LLMError, models: () => readonly DeploymentInfo[]): boolean {
+  if (err.deployment === undefined || !isUpstreamRateLimit(err)) return false;
+  try {
+    return models().some((d) => d.name === err.deployment && d.tenant !== undefined);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Turns any thrown value into the public error: status from `LLMError.statusCode`, never a stack trace.
  * Internal errors (`internal`, `config_invalid`, `engine_unavailable`: a local gguf/onnx model that fails to load
@@ -44,10 +63,14 @@ export function isUpstreamError(err: LLMError): boolean {
  * `store_unavailable` (503: the message names the store's address). An
  * upstream `authentication` / `permission_denied` (the provider refused the gateway's key, not the
  * client's) is a 502 `provider_error` with a generic message, as is an upstream `budget_exceeded` (the gateway's
- * provider account is out of credit: a 402 would tell the client its own budget is spent); other upstream messages have anything
- * that looks like a credential redacted. The original stays in `cause`, for the server log.
+ * provider account is out of credit: a 402 would tell the client its own budget is spent). A provider's rate-limit or
+ * quota error (`isUpstreamRateLimit`) on a shared deployment is said in the gateway's words (`sharedRateLimitMessage`:
+ * the limit's kind and figure and the wait, never the account's ids nor its use, which is every tenant's traffic), its
+ * wait (the provider's `retry-after`, else its message's "try again in") kept as `retryAfterMs`; `ownModel`: the call's
+ * tenant's own model (its own account), whose provider text is kept. Other upstream messages have anything that
+ * looks like a credential redacted. The original stays in `cause`, for the server log.
  */
-export function toPublicError(e: unknown): LLMError {
+export function toPublicError(e: unknown, ownModel = false): LLMError {
   const err = toLLMError(e);
   // engine_unavailable is always the gateway's own state (an optional package or a native binary missing, a store it
   // cannot reach), never the client's: its message names server paths and addresses.
@@ -68,6 +91,12 @@ export function toPublicError(e: unknown): LLMError {
   }
   // Public already (the routes pass a public error to `errorReply`, which makes it public): not worded twice.
   if (worded.has(err)) return err;
+  if (!ownModel && isUpstreamRateLimit(err)) {
+    const retryAfterMs = err.retryAfterMs ?? upstreamWaitMs(err.message);
+    const pub = err.with({ message: sharedRateLimitMessage(err.message, retryAfterMs), retryAfterMs, details: undefined, param: undefined, cause: err });
+    worded.add(pub);
+    return pub;
+  }
   const message = redactUpstreamMessage(err.message);
   // The client named a model the gateway has; the deployment's upstream model id is what the provider does not know.
   if (err.code === 'provider_model_not_found') {
@@ -76,7 +105,11 @@ export function toPublicError(e: unknown): LLMError {
     worded.add(pub);
     return pub;
   }
-  return message === err.message ? err : err.with({ message, details: undefined, cause: err });
+  const pub = message === err.message ? err : err.with({ message, details: undefined, cause: err });
+  // A rate limit of the tenant's own model, public as it is: `errorReply`'s own `toPublicError` (which does not know
+  // the owner) must not reword it.
+  if (ownModel && isUpstreamRateLimit(err)) worded.add(pub);
+  return pub;
 }
 
 /** Upstream credential errors are the operator's problem: log them even though they are not the client's fault. */

@@ -3,29 +3,78 @@
  * "Incorrect API key provided: sk-proj-****Zx9Q", others echo a key prefix or an `Authorization` value.
  * This removes key-like tokens (`sk-...`, `AIza...`, long opaque strings) and everything after the words
  * "API key", "access key", "x-api-key", "Authorization" or "Bearer".
- * They also name the gateway's provider account and its use, which a shared deployment's account sums over every
- * tenant: OpenAI's 429 says "Rate limit reached for <model> in organization org-... on tokens per min (TPM): Limit
- * 200000, Used 199500, Requested 1200", Anthropic's "...the rate limit for your organization (<uuid>) of ...". So
- * organization and project ids (`org-...`, `proj_...`, a UUID) and the figure after "Used" are redacted too (the
- * limit and this request's own figure stay: they tell the client what it may retry with).
  */
 // (A Google API key is `AIza` and 35 characters of [A-Za-z0-9_-], with no separator after `AIza`: a `-` in it would
 // cut it into pieces too short for LONG_SECRETISH.)
 const KEY_LIKE = /\b(?:(?:sk|pk|rk|ak|key|sess|xai|gsk|hf|ghp|github_pat|AIza)[-_][A-Za-z0-9*._\-]{4,}|AIza[A-Za-z0-9_\-]{20,})/g;
 const AFTER_KEY_WORD = /\b(api[\s_-]?key|x-api-key|access[\s_-]?key|authorization|bearer)\b[\s\S]*$/i;
 const LONG_SECRETISH = /[A-Za-z0-9*_]{32,}/g;
-const ACCOUNT_ID = /\b(?:org-[A-Za-z0-9]{8,}|proj_[A-Za-z0-9]{8,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\b/g;
-/** The account's use so far in a provider's rate-limit message (`Used 199500`, `Used: 5`): every tenant's traffic. */
-const ACCOUNT_USE = /\bUsed(:?\s*)\d+(?:[.,]\d+)*/g;
 
 export const REDACTED = '[redacted]';
 
-/** The message with anything that could be a credential, an account id or the account's use replaced by `[redacted]`. */
+/** The message with anything that could be a credential replaced by `[redacted]`. */
 export function redactUpstreamMessage(message: string): string {
-  return message
-    .replace(AFTER_KEY_WORD, (_m, word: string) => `${word} ${REDACTED}`)
-    .replace(KEY_LIKE, REDACTED)
-    .replace(LONG_SECRETISH, REDACTED)
-    .replace(ACCOUNT_ID, REDACTED)
-    .replace(ACCOUNT_USE, (_m, sep: string) => `Used${sep}${REDACTED}`);
+  return message.replace(AFTER_KEY_WORD, (_m, word: string) => `${word} ${REDACTED}`).replace(KEY_LIKE, REDACTED).replace(LONG_SECRETISH, REDACTED);
+}
+
+/**
+ * A provider's rate-limit or quota message names the gateway's account and its use, which on a shared deployment sum
+ * every tenant's traffic: OpenAI's 429 says "Rate limit reached for <model> in organization org-... on tokens per min
+ * (TPM): Limit 200000, Used 199500, Requested 1200. Please try again in 210ms." (Used follows from Limit, Requested
+ * and the wait), Groq's names `org_...`, Anthropic's a UUID, Google's `project_number:NNN`, others say `current: N`.
+ * No redaction of such text is complete, so on a shared deployment the gateway says it in its own words instead
+ * (`sharedRateLimitMessage`): the kind of limit when the provider names it, the limit, and the wait in whole seconds
+ * rounded up (the `retry-after` the gateway sends) - no account id, no use, no requested figure.
+ */
+const LIMIT_KIND = /\b(requests?|(?:input |output )?tokens?)\s+per\s+(min(?:ute)?|day|hour|second|sec)\b|\b(RPM|RPD|TPM|TPD|ITPM|OTPM|RPH|TPH)\b/i;
+const ABBREVIATED: Record<string, string> = {
+  RPM: 'requests per minute',
+  RPD: 'requests per day',
+  RPH: 'requests per hour',
+  TPM: 'tokens per minute',
+  TPD: 'tokens per day',
+  TPH: 'tokens per hour',
+  ITPM: 'input tokens per minute',
+  OTPM: 'output tokens per minute',
+};
+/** `Limit 30000`, `limit: 1500000`, or Anthropic's `... limit ... of 80,000 input tokens`. */
+const LIMIT_FIGURE = /\blimit:?\s+(\d[\d,]*)|\bof\s+(\d[\d,]*)\s+(?:input |output )?(?:tokens|requests)\b/i;
+/** OpenAI's and Groq's `Please try again in 644ms` / `11.455s` / `1m30s`. */
+const TRY_AGAIN = /\btry again in\s+((?:\d+(?:\.\d+)?(?:ms|s|m|h)\s*)+)/i;
+const WAIT_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** The wait a provider's rate-limit message asks for (`try again in ...`), in ms; undefined when it names none. */
+export function upstreamWaitMs(message: string): number | undefined {
+  const m = TRY_AGAIN.exec(message);
+  if (!m) return undefined;
+  let ms = 0;
+  for (const part of m[1]!.matchAll(WAIT_PART)) ms += Number(part[1]) * UNIT_MS[part[2]!.toLowerCase()]!;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** `requests per minute`, `input tokens per day`...: the kind of limit the provider's message names, if any. */
+function limitKind(message: string): string | undefined {
+  const kind = LIMIT_KIND.exec(message);
+  if (!kind) return undefined;
+  if (kind[3] !== undefined) return ABBREVIATED[kind[3].toUpperCase()];
+  const unit = kind[2]!.toLowerCase();
+  const per = unit.startsWith('min') ? 'minute' : unit.startsWith('sec') ? 'second' : unit;
+  return `${kind[1]!.toLowerCase().replace(/s?$/, 's')} per ${per}`;
+}
+
+/**
+ * The gateway's own wording of a provider's rate-limit or quota error on a shared deployment: `retryAfterMs` is the
+ * wait it states (the error's own, else the message's), shown as the `retry-after` header shows it (whole seconds,
+ * at least 1).
+ */
+export function sharedRateLimitMessage(providerMessage: string, retryAfterMs: number | undefined): string {
+  const what = limitKind(providerMessage);
+  const figure = LIMIT_FIGURE.exec(providerMessage);
+  const limit = figure ? (figure[1] ?? figure[2])!.replace(/,/g, '') : undefined;
+  const parts = [what, limit !== undefined ? `limit ${limit}` : undefined].filter((p) => p !== undefined);
+  let message = "The upstream provider's rate limit for this model was reached";
+  if (parts.length > 0) message += ` (${parts.join(', ')})`;
+  if (retryAfterMs !== undefined) message += `; try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))}s`;
+  return `${message}.`;
 }

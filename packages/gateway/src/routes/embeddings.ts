@@ -10,7 +10,7 @@ import { resolveModel, type ResolvedModel } from '../calls/resolve-model.js';
 import { tenantStrategy } from '../calls/router-extension.js';
 import { withGuardTokens } from '../calls/ledger-counts.js';
 import { createSettler, type Settlement } from '../calls/settle.js';
-import { errorReply, needsServerLog, toPublicError } from '../http/error-body.js';
+import { errorReply, fromOwnModel, needsServerLog, toPublicError } from '../http/error-body.js';
 import { visibleError } from '../http/traffic-visibility.js';
 import type { Incoming } from '../http/incoming.js';
 import { formatUsd, headerText } from '../http/llmrr-info.js';
@@ -239,7 +239,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     return jsonReply(out, requestId, headers);
   } catch (e) {
     const raw = toLLMError(e);
-    const error = toPublicError(raw);
+    const error = toPublicError(raw, fromOwnModel(raw, () => deps.router.models(routerTenant(principal))));
     if (needsServerLog(raw)) deps.log(`request failed: ${raw.code}`, requestId, raw);
     if (settler) {
       // Settled with the original error, as the model calls are: the ledger keeps the real reason, the metric the

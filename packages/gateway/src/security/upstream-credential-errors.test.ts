@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { redactUpstreamMessage } from '../http/redact-upstream.js';
+import { redactUpstreamMessage, sharedRateLimitMessage, upstreamWaitMs } from '../http/redact-upstream.js';
 import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
 
 /** What `errorFromResponse` makes of OpenAI's 401 for a wrong server-side key (provider set, message from upstream). */
@@ -61,12 +61,13 @@ describe("the upstream provider's credential errors", () => {
   });
 
   it('other upstream errors keep their status but have credential-like text redacted', async () => {
-    const message = 'upstream 429: rate limit for organization org-1 on API key sk-live-abcdef0123456789abcdef (key ...9abc)';
-    h = await createHarness({ models: [mockModel('mock', { failures: [{ code: 'rate_limited', message, times: 10 }] })] });
+    // (A rate limit is reworded whole on a shared deployment: `upstream-rate-limit-account.sdk.test.ts`.)
+    const message = 'upstream 503: capacity for organization org-1 exhausted on API key sk-live-abcdef0123456789abcdef (key ...9abc)';
+    h = await createHarness({ models: [mockModel('mock', { failures: [{ code: 'provider_unavailable', message, times: 10 }] })] });
     const res = await post(h.gateway, '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
-    expect(res.status).toBe(429);
+    expect(res.status).toBe(503);
     const body = JSON.parse(await res.text()) as { error: { message: string } };
-    expect(body.error.message).toContain('rate limit for organization org-1');
+    expect(body.error.message).toContain('capacity for organization org-1 exhausted');
     expect(body.error.message).not.toContain('sk-live');
     expect(body.error.message).not.toContain('9abc');
   });
@@ -85,14 +86,31 @@ describe('redactUpstreamMessage', () => {
     expect(redactUpstreamMessage('The model `gpt-4o-mini` does not exist')).toBe('The model `gpt-4o-mini` does not exist');
   });
 
-  it("removes the provider account's ids and its use so far (a shared account's use is every tenant's traffic)", () => {
-    expect(redactUpstreamMessage('in organization org-AbCdEfGhIjKlMnOpQrStUvWx on tokens per min (TPM): Limit 30000, Used 29,500, Requested 900.')).toBe(
-      'in organization [redacted] on tokens per min (TPM): Limit 30000, Used [redacted], Requested 900.',
+  it("leaves ids that are not credentials alone: an operator's model name, a UUID the client itself sent", () => {
+    expect(redactUpstreamMessage('The model `acme-org-Llama3Instruct` does not exist')).toBe('The model `acme-org-Llama3Instruct` does not exist');
+    const id = '3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b';
+    expect(redactUpstreamMessage(`Invalid parameter: no tool message answers tool_call_id ${id}`)).toBe(`Invalid parameter: no tool message answers tool_call_id ${id}`);
+  });
+});
+
+describe("sharedRateLimitMessage (a provider's rate limit on a shared deployment, in the gateway's words)", () => {
+  it('says the kind and figure of the limit and the wait rounded up to whole seconds, nothing of the account', () => {
+    expect(sharedRateLimitMessage('Rate limit exceeded for tokens per min: limit 30000, used: 29937, requested 385.', 644)).toBe(
+      "The upstream provider's rate limit for this model was reached (tokens per minute, limit 30000); try again in 1s.",
     );
-    expect(redactUpstreamMessage('Rate limit reached for images per minute: Limit: 5, Used: 5.')).toBe('Rate limit reached for images per minute: Limit: 5, Used: [redacted].');
-    expect(redactUpstreamMessage('Project proj_AbCdEfGhIjKl01 has no access')).toBe('Project [redacted] has no access');
-    expect(redactUpstreamMessage('for your organization (3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b) of 80,000 input tokens')).toBe('for your organization ([redacted]) of 80,000 input tokens');
-    // Short ids and ordinary words stay.
-    expect(redactUpstreamMessage('organization org-1; the model used 3 tools')).toBe('organization org-1; the model used 3 tools');
+    expect(sharedRateLimitMessage('Rate limit reached for images per minute: Limit: 5, Used: 5.', undefined)).toBe(
+      "The upstream provider's rate limit for this model was reached (limit 5).",
+    );
+    expect(sharedRateLimitMessage('Rate limit reached on requests per day (RPD): Limit 10000, Used 10000, Requested 1.', 2_000)).toBe(
+      "The upstream provider's rate limit for this model was reached (requests per day, limit 10000); try again in 2s.",
+    );
+    expect(sharedRateLimitMessage('Too many requests in org_01kes94v04f9ramd2n1vj4gjnc', 0)).toBe("The upstream provider's rate limit for this model was reached; try again in 1s.");
+  });
+
+  it("reads the provider's 'try again in' wait (ms, s, minutes and seconds)", () => {
+    expect(upstreamWaitMs('Please try again in 644ms. Visit')).toBe(644);
+    expect(upstreamWaitMs('Please try again in 11.455s. Need more')).toBeCloseTo(11_455);
+    expect(upstreamWaitMs('Please try again in 1m30s.')).toBe(90_000);
+    expect(upstreamWaitMs('Slow down')).toBeUndefined();
   });
 });

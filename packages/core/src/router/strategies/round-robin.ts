@@ -1,17 +1,22 @@
 import type { RankedCandidate, Strategy, StrategyContext } from '../types.js';
 import { noOptions } from './util.js';
 
-/** Counters kept (one per tenant and candidate set); past it they all start again. */
+/** Counters kept (one per tenant and candidate set of several); past it the least recently used one goes. */
 const MAX_SETS = 10_000;
 
 /**
  * `round-robin`: rotates through the candidates, one counter per tenant and distinct candidate set (so a
  * request needing tools rotates among the tool-capable deployments independently). Per tenant: a counter shared by
  * tenants would let one tenant's calls decide another's picks, and let a tenant count the others' calls on shared
- * deployments from its own picks (traffic the gateway shows a tenant of its own models only). State lives in
- * the instance: each router gets its own from `createRoundRobinStrategy()`.
+ * deployments from its own picks (traffic the gateway shows a tenant of its own models only). A new counter starts
+ * at an offset hashed from the tenant and the set (never from other tenants' calls), so many tenants calling once
+ * each still spread over the set. Past `MAX_SETS` counters the least recently used one is dropped (never another
+ * tenant's whole rotation); a set of one deployment keeps none. State lives in the instance: each router gets its
+ * own from `createRoundRobinStrategy()`.
  */
 export function createRoundRobinStrategy(): Strategy {
+  // Key: `<tenant length>:<tenant>` (`-` for a call without a tenant), then each candidate's name and `\u0000`;
+  // the length prefix delimits the tenant whatever characters it holds. Map order is use order (refreshed on use).
   const counters = new Map<string, number>();
   return {
     name: 'round-robin',
@@ -20,13 +25,17 @@ export function createRoundRobinStrategy(): Strategy {
     checkOptions: noOptions('round-robin'),
     rank(ctx: StrategyContext): RankedCandidate[] {
       const n = ctx.candidates.length;
-      // (A tenant id has no control characters: `\u0001` ends it.)
-      let key = ctx.tenant === undefined ? '' : `${ctx.tenant}\u0001`;
-      for (let i = 0; i < n; i++) key += ctx.candidates[i]!.name + '\u0000';
-      const turn = counters.get(key) ?? 0;
-      if (ctx.preview !== true) {
-        if (counters.size >= MAX_SETS && !counters.has(key)) counters.clear();
-        counters.set(key, (turn + 1) % Math.max(1, n));
+      let turn = 0;
+      if (n > 1) {
+        let key = ctx.tenant === undefined ? '-' : `${ctx.tenant.length}:${ctx.tenant}`;
+        for (let i = 0; i < n; i++) key += ctx.candidates[i]!.name + '\u0000';
+        const kept = counters.get(key);
+        turn = kept ?? startOf(key, n);
+        if (ctx.preview !== true) {
+          if (kept !== undefined) counters.delete(key);
+          else if (counters.size >= MAX_SETS) counters.delete(counters.keys().next().value!);
+          counters.set(key, (turn + 1) % n);
+        }
       }
       const out: RankedCandidate[] = new Array(n);
       for (let i = 0; i < n; i++) {
@@ -36,8 +45,15 @@ export function createRoundRobinStrategy(): Strategy {
       return out;
     },
     forgetTenant(tenant: string): void {
-      const prefix = `${tenant}\u0001`;
+      const prefix = `${tenant.length}:${tenant}`;
       for (const key of counters.keys()) if (key.startsWith(prefix)) counters.delete(key);
     },
   };
+}
+
+/** A new counter's first turn: FNV-1a of the key (the tenant and the set) modulo `n`. */
+function startOf(key: string, n: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % n;
 }

@@ -4,7 +4,9 @@ import { MockEngine } from '../../engines/mock/mock-engine.js';
 import { estimateRequestTokens } from '../../pricing/estimate-tokens.js';
 import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngine, StreamPart } from '../../spec/index.js';
 import { LLMRouter } from '../llm-router.js';
+import type { RankedCandidate, StrategyContext } from '../types.js';
 import { BUILTIN_STRATEGIES } from './index.js';
+import { createRoundRobinStrategy } from './round-robin.js';
 
 /** An engine whose calls take `latencyMs` on the router's injected clock (or hang while `gate` is pending). */
 class ClockEngine implements LanguageEngine {
@@ -42,6 +44,12 @@ function setup(extra: { routing?: NonNullable<RouterConfigInput['routing']> } = 
     { engines, now: () => clock.t, random, engineFactories: { fake: (m) => new MockEngine({ modelId: m.model ?? m.name }) } },
   );
   return { router, engines, clock };
+}
+
+/** `list` rotated left by `k` (a round-robin order `k` turns on). */
+function rotate(list: readonly string[], k: number): string[] {
+  const n = list.length;
+  return list.map((_, i) => list[(((i + k) % n) + n) % n]!);
 }
 
 async function orderOf(router: LLMRouter, strategy: string, request: string | GenerateRequest = 'Hello there, router', opts = {}) {
@@ -135,40 +143,122 @@ describe('built-in strategies order as documented', () => {
   it('round-robin: rotates per candidate set; route() previews the next turn without taking it', async () => {
     const { router } = setup();
     const take = async (opts = {}) => (await router.generate('Hello there, router', { strategy: 'round-robin', ...opts })).deployment;
-    expect(await orderOf(router, 'round-robin')).toEqual(['a', 'b', 'c']);
-    expect(await orderOf(router, 'round-robin')).toEqual(['a', 'b', 'c']); // a preview takes no turn
-    expect(await take()).toBe('a');
-    expect(await orderOf(router, 'round-robin')).toEqual(['b', 'c', 'a']);
-    expect(await take()).toBe('b');
+    // A new counter starts at an offset of its own (hashed from the tenant and the set); then it rotates.
+    const first = await orderOf(router, 'round-robin');
+    expect([...first].sort()).toEqual(['a', 'b', 'c']);
+    expect(await orderOf(router, 'round-robin')).toEqual(first); // a preview takes no turn
+    expect(await take()).toBe(first[0]);
+    expect(await orderOf(router, 'round-robin')).toEqual(rotate(first, 1));
+    expect(await take()).toBe(first[1]);
     // another candidate set (the allow-list) has its own counter
-    expect(await take({ allowedModels: ['a', 'c'] })).toBe('a');
-    expect(await orderOf(router, 'round-robin')).toEqual(['c', 'a', 'b']);
-    expect(await orderOf(router, 'round-robin', 'x', { allowedModels: ['a', 'c'] })).toEqual(['c', 'a']);
-    expect(await take()).toBe('c');
+    const pair = await orderOf(router, 'round-robin', 'x', { allowedModels: ['a', 'c'] });
+    expect(await take({ allowedModels: ['a', 'c'] })).toBe(pair[0]);
+    expect(await orderOf(router, 'round-robin')).toEqual(rotate(first, 2));
+    expect(await orderOf(router, 'round-robin', 'x', { allowedModels: ['a', 'c'] })).toEqual(rotate(pair, 1));
+    expect(await take()).toBe(first[2]);
   });
 
   it("round-robin: one counter per tenant, so another tenant's calls neither move a tenant's turn nor show in its picks", async () => {
     const { router } = setup();
     router.setTenant({ id: 'alpha' }).setTenant({ id: 'beta' });
     const take = async (tenant: string) => (await router.generate('Hello there, router', { strategy: 'round-robin', tenant })).deployment;
+    const betaFirst = await orderOf(router, 'round-robin', 'x', { tenant: 'beta' });
     const beta: string[] = [];
     for (let i = 0; i < 3; i++) {
       await take('alpha');
       await take('alpha');
       beta.push(await take('beta'));
     }
-    expect(beta).toEqual(['a', 'b', 'c']);
+    expect(beta).toEqual(betaFirst);
     // A call without a tenant has its own counter too.
-    expect((await router.generate('Hello there, router', { strategy: 'round-robin' })).deployment).toBe('a');
-    expect(await take('alpha')).toBe('a');
-    expect(await take('beta')).toBe('a');
-    expect(await orderOf(router, 'round-robin', 'x', { tenant: 'alpha' })).toEqual(['b', 'c', 'a']);
-    // A forgotten tenant starts again; the others keep their turn.
+    const none = await orderOf(router, 'round-robin');
+    expect((await router.generate('Hello there, router', { strategy: 'round-robin' })).deployment).toBe(none[0]);
+    const alpha = await orderOf(router, 'round-robin', 'x', { tenant: 'alpha' });
+    expect(await take('alpha')).toBe(alpha[0]);
+    expect(await take('beta')).toBe(betaFirst[0]);
+    expect(await orderOf(router, 'round-robin', 'x', { tenant: 'alpha' })).toEqual(rotate(alpha, 1));
+    // A forgotten tenant starts again (at its own offset); the others keep their turn.
     router.forgetTenant('alpha');
-    expect(await orderOf(router, 'round-robin', 'x', { tenant: 'alpha' })).toEqual(['a', 'b', 'c']);
-    expect(await orderOf(router, 'round-robin', 'x', { tenant: 'beta' })).toEqual(['b', 'c', 'a']);
+    expect(await orderOf(router, 'round-robin', 'x', { tenant: 'alpha' })).toEqual(alpha);
+    expect(await orderOf(router, 'round-robin', 'x', { tenant: 'beta' })).toEqual(rotate(betaFirst, 1));
   });
 
+  it('round-robin: many tenants calling once each spread over the shared deployments (each starts at its own offset)', async () => {
+    const { router } = setup();
+    const picks = new Map<string, number>();
+    for (let i = 0; i < 30; i++) {
+      router.setTenant({ id: `t${i}` });
+      const d = (await router.generate('Hello there, router', { strategy: 'round-robin', tenant: `t${i}` })).deployment;
+      picks.set(d, (picks.get(d) ?? 0) + 1);
+    }
+    // Not all on the first deployment (before: 30, 0, 0): every deployment gets some first calls.
+    expect([...picks.keys()].sort()).toEqual(['a', 'b', 'c']);
+    expect(Math.max(...picks.values())).toBeLessThan(30);
+  });
+
+  it("round-robin: a v3 defaultTenant's calls with and without its id share one rotation", async () => {
+    const clock = { t: 1_000 };
+    const engines = { a: new ClockEngine('a', clock, 300), b: new ClockEngine('b', clock, 100), c: new ClockEngine('c-unpriced', clock, 200) };
+    const router = new LLMRouter(
+      { version: 3, models, tenants: [{ id: 'main' }], defaultTenant: 'main', routing: { strategy: 'round-robin', retries: { max: 0 } } },
+      { engines, now: () => clock.t },
+    );
+    const first = await orderOf(router, 'round-robin', 'x', { tenant: 'main' });
+    const picks: string[] = [];
+    for (let i = 0; i < 6; i++) picks.push((await router.generate('hi', i % 2 === 0 ? {} : { tenant: 'main' })).deployment);
+    expect(picks).toEqual([...first, ...first]);
+  });
+});
+
+describe("round-robin's counters past 10,000 (tenant, set) keys", () => {
+  const ctxOf = (tenant: string, names: string[]): StrategyContext =>
+    ({ tenant, candidates: names.map((name) => ({ name })), request: { messages: [] } }) as unknown as StrategyContext;
+  /** The first pick (round-robin ranks synchronously). */
+  const first = (ranked: RankedCandidate[] | Promise<RankedCandidate[]>) => (ranked as RankedCandidate[])[0]!.deployment.name;
+
+  it("the least recently used counter goes, never the whole map: one tenant's many sets leave another's turn alone", () => {
+    const rr = createRoundRobinStrategy();
+    const take = (tenant: string, names: string[]) => first(rr.rank(ctxOf(tenant, names)));
+    const start = ['a', 'b', 'c'].indexOf(take('beta', ['a', 'b', 'c']));
+    expect(take('beta', ['a', 'b', 'c'])).toBe(['a', 'b', 'c'][(start + 1) % 3]);
+    expect(take('beta', ['a', 'b', 'c'])).toBe(['a', 'b', 'c'][(start + 2) % 3]);
+    // alpha (or 10,000 tenants calling once) fills the map with 10,000 other keys; beta's, used between, stays.
+    for (let i = 0; i < 10_000; i++) {
+      take('alpha', [`own-${i}`, 'x']);
+      if (i === 5_000) expect(take('beta', ['a', 'b', 'c'])).toBe(['a', 'b', 'c'][start]);
+    }
+    expect(take('beta', ['a', 'b', 'c'])).toBe(['a', 'b', 'c'][(start + 1) % 3]);
+    // The least recently used went instead: alpha's first set starts again at its offset, as in a fresh instance.
+    const preview = (r: ReturnType<typeof createRoundRobinStrategy>) => first(r.rank({ ...ctxOf('alpha', ['own-0', 'x']), preview: true } as StrategyContext));
+    expect(preview(rr)).toBe(preview(createRoundRobinStrategy()));
+    // While alpha's last set, used once, is one turn on.
+    expect(first(rr.rank(ctxOf('alpha', ['own-9999', 'x'])))).not.toBe(first(createRoundRobinStrategy().rank(ctxOf('alpha', ['own-9999', 'x']))));
+  });
+
+  it('a single-candidate set (a call naming one model) keeps no counter', () => {
+    const rr = createRoundRobinStrategy();
+    const beta = () => first(rr.rank(ctxOf('beta', ['a', 'b', 'c'])));
+    const start = ['a', 'b', 'c'].indexOf(beta());
+    for (let t = 0; t < 10_000; t++) for (const m of ['gpt', 'claude']) expect(first(rr.rank(ctxOf(`t${t}`, [m])))).toBe(m);
+    expect([beta(), beta()]).toEqual([['a', 'b', 'c'][(start + 1) % 3], ['a', 'b', 'c'][(start + 2) % 3]]);
+  });
+
+  it("forgetTenant matches the tenant exactly ('a' is not a prefix of 'a\u0001b' nor of a call without a tenant)", () => {
+    const rr = createRoundRobinStrategy();
+    const take = (tenant: string | undefined, names = ['x', 'y']) =>
+      first(rr.rank({ ...ctxOf('', names), ...(tenant === undefined ? { tenant: undefined } : { tenant }) } as StrategyContext));
+    const other = take('a\u0001b');
+    const none = take(undefined, ['1:ax', 'y']);
+    const own = take('a');
+    rr.forgetTenant!('a');
+    expect(take('a\u0001b')).not.toBe(other);
+    expect(take(undefined, ['1:ax', 'y'])).not.toBe(none);
+    // 'a' itself starts again at its offset.
+    expect(take('a')).toBe(own);
+  });
+});
+
+describe('built-in strategies order as documented (continued)', () => {
   it('least-loaded: in-flight / maxConcurrency, then latency', async () => {
     const clock = { t: 0 };
     const engines = { a: new ClockEngine('a', clock, 10), b: new ClockEngine('b', clock, 10), c: new ClockEngine('c', clock, 10) };
