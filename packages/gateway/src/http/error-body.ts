@@ -1,5 +1,5 @@
-import { isUnservableOwnModel, LLMError, toLLMError, type DeploymentInfo } from '@llmrr/core';
-import { redactUpstreamMessage, sharedRateLimitMessage, upstreamWaitMs } from './redact-upstream.js';
+import { clampRetryAfterMs, isUnservableOwnModel, LLMError, toLLMError, type DeploymentInfo } from '@llmrr/core';
+import { redactUpstreamMessage, requestTooLarge, sharedRateLimitMessage, upstreamWaitMs } from './redact-upstream.js';
 import { replyToResponse, type Reply } from './reply.js';
 
 /**
@@ -39,7 +39,19 @@ export function isUpstreamError(err: LLMError): boolean {
 
 /** A provider's rate-limit or quota refusal (`rate_limited`, or its HTTP 429 under another code). */
 export function isUpstreamRateLimit(err: LLMError): boolean {
-  return isUpstreamError(err) && (err.code === 'rate_limited' || err.upstreamStatus === 429);
+  // (Not the router's own deployment limit, `deploymentLimitError`: it carries the provider, but no request was sent.)
+  return isUpstreamError(err) && (err.code === 'rate_limited' || err.upstreamStatus === 429) && !isDeploymentLimit(err);
+}
+
+/**
+ * The router's own deployment limit (`details.limit: 'deployment'`), also once `visibleError` has cut its details (the
+ * original is its `cause`).
+ */
+function isDeploymentLimit(err: LLMError): boolean {
+  for (let e: unknown = err, depth = 0; LLMError.isInstance(e) && depth < 3; e = e.cause, depth++) {
+    if ((e.details as { limit?: unknown } | undefined)?.limit === 'deployment') return true;
+  }
+  return false;
 }
 
 /**
@@ -92,9 +104,13 @@ export function toPublicError(e: unknown, ownModel = false): LLMError {
   // Public already (the routes pass a public error to `errorReply`, which makes it public): not worded twice.
   if (worded.has(err)) return err;
   if (!ownModel && isUpstreamRateLimit(err)) {
-    const retryAfterMs = err.retryAfterMs ?? upstreamWaitMs(err.message);
+    // A request too large for the limit gets no wait (none helps) and `x-should-retry: false` (`permanent`); another's
+    // wait is the provider's, at most a day (`MAX_RETRY_AFTER_MS`), as every provider wait the gateway passes on.
+    const tooLarge = requestTooLarge(err.message);
+    const retryAfterMs = tooLarge ? undefined : clampRetryAfterMs(err.retryAfterMs ?? upstreamWaitMs(err.message));
     const pub = err.with({ message: sharedRateLimitMessage(err.message, retryAfterMs), retryAfterMs, details: undefined, param: undefined, cause: err });
     worded.add(pub);
+    if (tooLarge) cannotFit.add(pub);
     return pub;
   }
   const message = redactUpstreamMessage(err.message);
@@ -167,9 +183,13 @@ export function errorStatus(err: LLMError, style: ErrorStyle = 'openai'): number
  * (`shutting_down`: a router or engine closed as its instance shuts down, which another instance answers; the router's
  * other `no_deployment`) and every retryable `provider_error` (a 5xx).
  */
+/** Public rate-limit errors of a request too large for the provider's limit (`toPublicError`): no retry cures them. */
+const cannotFit = new WeakSet<LLMError>();
+
 function permanent(err: LLMError): boolean {
   return (
     err.code === 'config_invalid' ||
+    cannotFit.has(err) ||
     isUnservableOwnModel(err) ||
     err.code === 'engine_unavailable' ||
     err.code === 'provider_model_not_found' ||

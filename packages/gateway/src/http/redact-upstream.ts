@@ -12,9 +12,29 @@ const LONG_SECRETISH = /[A-Za-z0-9*_]{32,}/g;
 
 export const REDACTED = '[redacted]';
 
-/** The message with anything that could be a credential replaced by `[redacted]`. */
+/**
+ * The gateway's provider account ids, in any upstream message (OpenAI's 403 "Project `proj_...` does not have access to
+ * model ..." is not a rate limit): OpenAI's `org-...` and `proj_...`, Groq's `org_...`, Google's project numbers. Only
+ * as whole words (a model named `acme-org-Llama3` keeps its name); UUIDs are left (a client's own `tool_call_id`).
+ */
+const ACCOUNT_ID = /(?<![A-Za-z0-9_-])(?:org-[A-Za-z0-9]{16,}|org_[a-z0-9]{20,}|proj_[A-Za-z0-9]{16,}|project_number:\d+|projects\/\d{6,})/g;
+
+/** The message with anything that could be a credential, or an id of the gateway's provider account, replaced by `[redacted]`. */
 export function redactUpstreamMessage(message: string): string {
-  return message.replace(AFTER_KEY_WORD, (_m, word: string) => `${word} ${REDACTED}`).replace(KEY_LIKE, REDACTED).replace(LONG_SECRETISH, REDACTED);
+  return message.replace(AFTER_KEY_WORD, (_m, word: string) => `${word} ${REDACTED}`).replace(KEY_LIKE, REDACTED).replace(ACCOUNT_ID, REDACTED).replace(LONG_SECRETISH, REDACTED);
+}
+
+/**
+ * A provider's "rate limit" error for a request that can never fit the limit (OpenAI's 429 "Request too large for
+ * <model> ... Limit 30000, Requested 45000. The input or output tokens must be reduced", Groq's 413
+ * `rate_limit_exceeded` "Request too large ... reduce your message size"): waiting does not help.
+ */
+const REQUEST_TOO_LARGE = /\brequest too large\b|\bmust be reduced\b|\breduce your message size\b/i;
+const REQUESTED_FIGURE = /\brequested:?\s+(\d[\d,]*)/i;
+
+/** Whether a provider's rate-limit message says the request itself exceeds the limit (`REQUEST_TOO_LARGE`). */
+export function requestTooLarge(providerMessage: string): boolean {
+  return REQUEST_TOO_LARGE.test(providerMessage);
 }
 
 /**
@@ -72,6 +92,12 @@ export function sharedRateLimitMessage(providerMessage: string, retryAfterMs: nu
   const what = limitKind(providerMessage);
   const figure = LIMIT_FIGURE.exec(providerMessage);
   const limit = figure ? (figure[1] ?? figure[2])!.replace(/,/g, '') : undefined;
+  if (requestTooLarge(providerMessage)) {
+    // The request's own size (its requested figure is its own, not the account's use): no wait helps.
+    const requested = REQUESTED_FIGURE.exec(providerMessage)?.[1]?.replace(/,/g, '');
+    const sizes = [what, limit !== undefined ? `limit ${limit}` : undefined, requested !== undefined ? `requested ${requested}` : undefined].filter((p) => p !== undefined);
+    return `The request is larger than the upstream provider's rate limit for this model allows${sizes.length > 0 ? ` (${sizes.join(', ')})` : ''}; reduce its input or max output tokens.`;
+  }
   const parts = [what, limit !== undefined ? `limit ${limit}` : undefined].filter((p) => p !== undefined);
   let message = "The upstream provider's rate limit for this model was reached";
   if (parts.length > 0) message += ` (${parts.join(', ')})`;
