@@ -10,7 +10,7 @@ const MAX_SETS = 10_000;
  * tenants would let one tenant's calls decide another's picks, and let a tenant count the others' calls on shared
  * deployments from its own picks (traffic the gateway shows a tenant of its own models only). A new counter starts
  * at an offset hashed from the tenant and the set (never from other tenants' calls), so many tenants calling once
- * each still spread over the set. Past `MAX_SETS` counters the least recently used one is dropped (never another
+ * each still spread over the set; calls without a tenant start at the first candidate. Past `MAX_SETS` counters the least recently used one is dropped (never another
  * tenant's whole rotation); a set of one deployment keeps none. State lives in the instance: each router gets its
  * own from `createRoundRobinStrategy()`.
  */
@@ -30,7 +30,8 @@ export function createRoundRobinStrategy(): Strategy {
         let key = ctx.tenant === undefined ? '-' : `${ctx.tenant.length}:${ctx.tenant}`;
         for (let i = 0; i < n; i++) key += ctx.candidates[i]!.name + '\u0000';
         const kept = counters.get(key);
-        turn = kept ?? startOf(key, n);
+        // (A call without a tenant, library use, starts at the first candidate, as a lone user expects.)
+        turn = kept ?? (ctx.tenant === undefined ? 0 : startOf(key, n));
         if (ctx.preview !== true) {
           if (kept !== undefined) counters.delete(key);
           else if (counters.size >= MAX_SETS) counters.delete(counters.keys().next().value!);
