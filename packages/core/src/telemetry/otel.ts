@@ -100,6 +100,57 @@ interface OpenRequest {
 
 type RequestStart = RouterEvents['request:start'] & RequestStartDetails;
 
+/**
+ * Spans in flight by request id. Request ids are caller-chosen (the gateway takes `x-request-id`): ids in flight twice
+ * queue up, oldest first. At most `max` in all: past it the oldest request's is taken and given to `evicted`.
+ */
+class InFlight {
+  private readonly byId = new Map<string, OpenRequest[]>();
+  size = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly evicted: (entry: OpenRequest) => void,
+  ) {}
+
+  first(requestId: string): OpenRequest | undefined {
+    return this.byId.get(requestId)?.[0];
+  }
+
+  all(requestId: string): readonly OpenRequest[] | undefined {
+    return this.byId.get(requestId);
+  }
+
+  add(entry: OpenRequest): void {
+    const list = this.byId.get(entry.requestId);
+    if (list) list.push(entry);
+    else this.byId.set(entry.requestId, [entry]);
+    this.size++;
+    while (this.size > this.max) {
+      const oldest = this.byId.keys().next().value;
+      if (oldest === undefined) break;
+      const evicted = this.take(oldest);
+      if (evicted) this.evicted(evicted);
+    }
+  }
+
+  take(requestId: string): OpenRequest | undefined {
+    const list = this.byId.get(requestId);
+    if (!list) return undefined;
+    const entry = list.shift();
+    if (list.length === 0) this.byId.delete(requestId);
+    if (entry) this.size--;
+    return entry;
+  }
+
+  /** Gives every entry to `each` and forgets them all. */
+  clear(each: (entry: OpenRequest) => void): void {
+    for (const list of this.byId.values()) for (const entry of list) each(entry);
+    this.byId.clear();
+    this.size = 0;
+  }
+}
+
 function spanName(operation: string, model: string | undefined): string {
   return model ? `${operation} ${model}` : operation;
 }
@@ -159,25 +210,11 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
   const now = options.now ?? Date.now;
   const { SpanKind, SpanStatusCode } = api;
 
-  // Request ids are caller-chosen (the gateway takes `x-request-id`): ids in flight twice queue up, oldest first.
-  const open = new Map<string, OpenRequest[]>();
-  let openCount = 0;
+  // Requests in flight; past `maxOpen` the oldest is ended as evicted (`abandon`, below: called only after it is set).
+  const open = new InFlight(maxOpen, (entry) => abandon(entry, 'evicted'));
 
-  const current = (requestId: string): OpenRequest | undefined => open.get(requestId)?.[0];
-
-  const takeFrom = (map: Map<string, OpenRequest[]>, requestId: string): OpenRequest | undefined => {
-    const list = map.get(requestId);
-    if (!list) return undefined;
-    const entry = list.shift();
-    if (list.length === 0) map.delete(requestId);
-    return entry;
-  };
-
-  const take = (requestId: string): OpenRequest | undefined => {
-    const entry = takeFrom(open, requestId);
-    if (entry) openCount--;
-    return entry;
-  };
+  const current = (requestId: string): OpenRequest | undefined => open.first(requestId);
+  const take = (requestId: string): OpenRequest | undefined => open.take(requestId);
 
   /** Ends a span whose request will never end here (evicted, or the instrumentation was disposed). */
   const abandon = (entry: OpenRequest, reason: string): void => {
@@ -196,15 +233,14 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     if (metadata) {
       if (metadata[PREFETCH_METADATA_KEY] === true || metadata[SEMANTIC_EMBED_METADATA_KEY] !== undefined) return api.ROOT_CONTEXT;
       const served = metadata[SEMANTIC_GUARD_METADATA_KEY];
-      const list = typeof served === 'string' ? open.get(served) : undefined;
+      const list = typeof served === 'string' ? open.all(served) : undefined;
       if (list?.some((entry) => entry.background)) return list.length === 1 ? list[0]!.context : api.ROOT_CONTEXT;
     }
     return api.context.active();
   };
 
   // Cascade calls in flight by request id (as `open`; their steps' spans are in `open`).
-  const cascades = new Map<string, OpenRequest[]>();
-  let cascadeCount = 0;
+  const cascades = new InFlight(maxOpen, (entry) => abandon(entry, 'evicted'));
 
   /** The open cascade call a request is a step of, when it is one. */
   const cascadeOf = (e: RouterEvents['request:start']): OpenRequest | undefined => {
@@ -213,7 +249,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     const id = e.requestId;
     const cut = id.length - step.length - 1;
     if (cut <= 0 || id.charCodeAt(cut) !== 58 /* : */ || !id.endsWith(step)) return undefined;
-    return cascades.get(id.slice(0, cut))?.[0];
+    return cascades.first(id.slice(0, cut));
   };
 
   const onCascadeStart = (e: RouterEvents['cascade:start']): void => {
@@ -247,23 +283,12 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
       failures: 0,
       steps: { inputTokens: 0, outputTokens: 0, costUsd: 0, estimated: false },
     };
-    const list = cascades.get(e.requestId);
-    if (list) list.push(entry);
-    else cascades.set(e.requestId, [entry]);
-    cascadeCount++;
-    while (cascadeCount > maxOpen) {
-      const oldest = cascades.keys().next().value;
-      if (oldest === undefined) break;
-      const evicted = takeFrom(cascades, oldest);
-      cascadeCount--;
-      if (evicted) abandon(evicted, 'evicted');
-    }
+    cascades.add(entry);
   };
 
   const onCascadeEnd = (e: RouterEvents['cascade:end']): void => {
-    const entry = takeFrom(cascades, e.requestId);
+    const entry = cascades.take(e.requestId);
     if (!entry) return;
-    cascadeCount--;
     const span = entry.span;
     const endedAt = Math.max(entry.startedAt, now());
     const r = e.result;
@@ -308,7 +333,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     if (typeof tenant === 'string') attrs['llmrr.tenant'] = tenant;
     if (e.request && typeof e.request === 'object') requestAttributes(attrs, e.request, captureContent && e.kind !== 'embed');
     // A cascade's step (`<id>:weak`, `<id>:strong`, metadata naming the step) is a child of the cascade call's span.
-    const cascade = cascadeCount > 0 ? cascadeOf(e) : undefined;
+    const cascade = cascades.size > 0 ? cascadeOf(e) : undefined;
     if (cascade) attrs['llmrr.cascade.step'] = e.metadata.cascadeStep as string;
     const parent = cascade ? cascade.context : parentOf(e.metadata);
     const span = tracer.startSpan(spanName(operation, requestModel), { kind: SpanKind.CLIENT, attributes: attrs, startTime: startedAt }, parent);
@@ -324,16 +349,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     };
     if (cascade) entry.cascade = cascade;
     if (e.metadata?.[PREFETCH_METADATA_KEY] === true) entry.background = true;
-    const list = open.get(e.requestId);
-    if (list) list.push(entry);
-    else open.set(e.requestId, [entry]);
-    openCount++;
-    while (openCount > maxOpen) {
-      const oldest = open.keys().next().value;
-      if (oldest === undefined) break;
-      const evicted = take(oldest);
-      if (evicted) abandon(evicted, 'evicted');
-    }
+    open.add(entry);
   };
 
   const setResponseModel = (entry: OpenRequest, provider: string, model: string, responseModel: string | undefined): void => {
@@ -517,12 +533,8 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     if (disposed) return;
     disposed = true;
     for (const off of offs) off();
-    for (const list of open.values()) for (const entry of list) abandon(entry, 'disposed');
-    for (const list of cascades.values()) for (const entry of list) abandon(entry, 'disposed');
-    open.clear();
-    openCount = 0;
-    cascades.clear();
-    cascadeCount = 0;
+    open.clear((entry) => abandon(entry, 'disposed'));
+    cascades.clear((entry) => abandon(entry, 'disposed'));
   };
 }
 
