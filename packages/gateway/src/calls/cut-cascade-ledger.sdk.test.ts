@@ -7,10 +7,10 @@
  */
 import type { RouterEvents } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
-import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ledgerRow } from '../test-support/ledger-wait.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { leaveStreamAfter } from '../test-support/stalled-client.js';
 
 const MAIN_PRICE = { input: 1, output: 2 };
 const BIG_PRICE = { input: 10, output: 30 };
@@ -47,22 +47,7 @@ afterAll(async () => gw?.close());
 
 describe('a cut cascade stream is billed as before', () => {
   it('the client leaves during the strong answer: the row = weak + verifier + the strong partial; the events say the same', async () => {
-    const controller = new AbortController();
-    const client: OpenAI = gw.openai();
-    const { data: stream, response } = await client.chat.completions
-      .create({ model: 'casc', messages: [{ role: 'user', content: 'go' }], stream: true }, { signal: controller.signal })
-      .withResponse();
-    let texts = 0;
-    try {
-      for await (const c of stream) {
-        if (c.choices[0]?.delta.content) texts++;
-        if (texts === 3) controller.abort();
-      }
-    } catch {
-      // (aborted)
-    }
-    expect(texts).toBe(3);
-    const id = response.headers.get('x-request-id')!;
+    const id = await leaveStreamAfter(gw, 'casc', 3);
     const row = await ledgerRow(gw, id);
     expect(row.status).not.toBe('success');
     const end = await vi.waitFor(() => {

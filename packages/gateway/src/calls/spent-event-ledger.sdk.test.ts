@@ -14,6 +14,7 @@ import { mockModel } from '../test-support/harness.js';
 import { chatChunk, toolCallDelta } from '../test-support/openai-chat-sse.js';
 import { startRawUpstream, type RawUpstream } from '../test-support/raw-upstream.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { leaveStreamAfter } from '../test-support/stalled-client.js';
 
 let gw: SdkGateway;
 const ends = new Map<string, RouterEvents['request:end']>();
@@ -48,22 +49,7 @@ async function expectAgree(id: string, g = gw, seen = ends): Promise<RouterEvent
 
 describe("a failed stream's spend: the request:end event and the ledger agree", () => {
   it('a client that leaves mid-answer', async () => {
-    const controller = new AbortController();
-    const { data: stream, response } = await gw
-      .openai()
-      .chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'go' }], stream: true }, { signal: controller.signal })
-      .withResponse();
-    let texts = 0;
-    try {
-      for await (const c of stream) {
-        if (c.choices[0]?.delta.content) texts++;
-        if (texts === 3) controller.abort();
-      }
-    } catch {
-      // (The client's abort ends its iteration: with an error or without one, as the client decides.)
-    }
-    expect(texts).toBe(3);
-    const id = response.headers.get('x-request-id')!;
+    const id = await leaveStreamAfter(gw, 'slow', 3);
     expect((await ledgerRow(gw, id)).status).not.toBe('success');
     await expectAgree(id);
   });

@@ -29,3 +29,26 @@ export async function stalledPost(gw: SdkGateway, body: object, options: { path?
   );
   return { socket, server: await server, received: () => Buffer.concat(chunks) };
 }
+
+/**
+ * A client that leaves a streamed chat completion (the official openai client, its request aborted) once it has read
+ * `texts` content chunks; the request id of the call.
+ */
+export async function leaveStreamAfter(gw: SdkGateway, model: string, texts = 3): Promise<string> {
+  const controller = new AbortController();
+  const { data: stream, response } = await gw
+    .openai()
+    .chat.completions.create({ model, messages: [{ role: 'user', content: 'go' }], stream: true }, { signal: controller.signal })
+    .withResponse();
+  let read = 0;
+  try {
+    for await (const c of stream) {
+      if (c.choices[0]?.delta.content) read++;
+      if (read === texts) controller.abort();
+    }
+  } catch {
+    // (The client's abort ends its iteration: with an error or without one, as the client decides.)
+  }
+  if (read !== texts) throw new Error(`the stream ended after ${read} content chunks, before the client left at ${texts}`);
+  return response.headers.get('x-request-id')!;
+}
