@@ -14,17 +14,13 @@
  * The same with the embedded stores (SQLite in memory, the memory limiter) whose budget settlement fails once (as a
  * failed SQLite group commit does, which leaves the reservation open).
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LLMRouter, createStateStores, type BudgetStore, type RateLimiter, type StateStores } from '@llmrr/core';
 import { startTcpRelay, type TcpRelay } from '@llmrr/core/test';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
+import { startTestRedis, type TestRedis } from '../test-support/test-redis.js';
 import type { Gateway } from '../types.js';
 
 /**
@@ -43,25 +39,9 @@ async function coreRedis(): Promise<CoreRedis> {
   return { connectRedis: connection.connectRedis, RedisRateLimiter: limiter.RedisRateLimiter, RedisBudgetStore: budgets.RedisBudgetStore };
 }
 
-const services = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../tools/services');
-const run = (script: string, args: string[]) => execFileSync('bash', [join(services, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).trim();
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
 describe('a Redis connection reset while a call settles or is refused', () => {
   const id = randomBytes(5).toString('hex');
-  const stops: Array<() => void> = [];
-  let root: string | undefined;
-  let redisUrl = process.env.LLMRR_TEST_REDIS_URL;
+  let redisServer: TestRedis | undefined;
   let relay: TcpRelay | undefined;
   let stores: StateStores | undefined;
   let memory: StateStores | undefined;
@@ -77,16 +57,8 @@ describe('a Redis connection reset while a call settles or is refused', () => {
   let dropAfterNextAcquire = false;
 
   beforeAll(async () => {
-    const start = async (script: string, sub: string) => {
-      root ??= mkdtempSync(join(tmpdir(), 'llmrr-hunt-services-'));
-      chmodSync(root, 0o755);
-      const dir = join(root, sub);
-      const url = run(script, ['start', String(await freePort()), dir]);
-      stops.push(() => run(script, ['stop', dir]));
-      return url;
-    };
-    redisUrl ??= await start('redis.sh', 'redis');
-    const target = new URL(redisUrl);
+    redisServer = await startTestRedis();
+    const target = new URL(redisServer.url);
     relay = await startTcpRelay({ host: target.hostname, port: Number(target.port) });
     memory = await createStateStores({ mode: 'memory' });
     const core = await coreRedis();
@@ -141,14 +113,7 @@ describe('a Redis connection reset while a call settles or is refused', () => {
     await stores?.rateLimiter.close().catch(() => undefined);
     await stores?.budgets.close().catch(() => undefined);
     await memory?.close().catch(() => undefined);
-    for (const stop of stops.reverse()) {
-      try {
-        stop();
-      } catch {
-        /* best effort */
-      }
-    }
-    if (root) rmSync(root, { recursive: true, force: true });
+    redisServer?.stop();
   }, 60_000);
 
   const chat = (key = secret, model = 'mock') =>

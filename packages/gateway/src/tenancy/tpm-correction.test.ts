@@ -5,12 +5,7 @@
  * (tools/services, unless LLMRR_TEST_REDIS_URL is set), a JSON call and a streamed one, through the openai client
  * against a served gateway and an OpenAI-wire upstream.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createStateStores, LLMRouter, type RateLimiter, type StateStores } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
@@ -18,20 +13,8 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { serveGateway, type ServedGateway } from '../node/serve-gateway.js';
+import { startTestRedis, type TestRedis } from '../test-support/test-redis.js';
 import type { Gateway } from '../types.js';
-
-const services = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../tools/services');
-const run = (script: string, args: string[]) => execFileSync('bash', [join(services, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).trim();
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** English prose: 3,900 bytes, bounded at 3,908 tokens; the upstream reports 100 (what a real tokenizer makes of it). */
 const PROSE = 'hello world. '.repeat(300);
@@ -39,24 +22,15 @@ const TPM = 5_000;
 const USED = { prompt_tokens: 100, completion_tokens: 5, total_tokens: 105 };
 
 let upstream: OpenAIWireServer;
-let root: string | undefined;
-const stops: Array<() => void> = [];
-let redisUrl = process.env.LLMRR_TEST_REDIS_URL;
+let redis: TestRedis | undefined;
 
 beforeAll(async () => {
   upstream = await startOpenAIWireServer({ script: { text: 'hi there you', usage: USED } });
-  if (!redisUrl) {
-    root = mkdtempSync(join(tmpdir(), 'llmrr-tpm-redis-'));
-    chmodSync(root, 0o755);
-    const dir = join(root, 'redis');
-    redisUrl = run('redis.sh', ['start', String(await freePort()), dir]);
-    stops.push(() => run('redis.sh', ['stop', dir]));
-  }
+  redis = await startTestRedis();
 }, 60_000);
 afterAll(async () => {
   await upstream?.close();
-  for (const stop of stops) stop();
-  if (root) rmSync(root, { recursive: true, force: true });
+  redis?.stop();
 });
 
 interface Setup {
@@ -74,7 +48,7 @@ async function setup(kind: 'memory' | 'redis'): Promise<Setup> {
   if (kind === 'redis') {
     const file = (name: string) => fileURLToPath(new URL(`../../../core/src/stores/redis/${name}.ts`, import.meta.url));
     const [connection, rl] = await Promise.all(['redis-connection', 'redis-rate-limiter'].map((n) => import(/* @vite-ignore */ file(n))));
-    const handle = await connection.connectRedis(redisUrl!, `tpm${randomBytes(4).toString('hex')}:`);
+    const handle = await connection.connectRedis(redis!.url, `tpm${randomBytes(4).toString('hex')}:`);
     limiter = new rl.RedisRateLimiter(handle, { timeoutMs: 2000 }) as RateLimiter;
     stores = { ...memory, mode: 'shared', rateLimiter: limiter } as StateStores;
   }
