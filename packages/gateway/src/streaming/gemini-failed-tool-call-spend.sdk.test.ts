@@ -41,6 +41,39 @@ async function apiError(call: () => Promise<unknown>): Promise<InstanceType<type
  * the semantic cache holds an answer under `gem` to "how tall is mount everest", so a later question about the
  * mountain is a match the guard call (paid) turns down.
  */
+/**
+ * Sends a call whose first Gemini attempt fails its tool call (billed) and whose retry Gemini holds, leaves once the
+ * retry is at Gemini, and returns the abandoned call's ledger row (the one row of `model` written since).
+ */
+async function leaveDuringHeldRetry(up: WireUpstreams, gw: SdkGateway, model: string, stream: boolean, content: string) {
+  const sent = up.gemini.requests.length;
+  const before = new Set((await gw.ledger.query({ model })).map((x) => x.requestId));
+  up.gemini.enqueue(malformed());
+  up.gemini.enqueue({ hang: true });
+  const abort = new AbortController();
+  const settled = gw
+    .openai()
+    .chat.completions.create({ model, messages: [{ role: 'user', content }], stream }, { signal: abort.signal, maxRetries: 0 })
+    .withResponse()
+    .then(async ({ data }) => {
+      if (Symbol.asyncIterator in data) for await (const _ of data);
+    })
+    .catch((e: unknown) => e);
+  // The retry is at Gemini (held): the first attempt was answered, and billed.
+  await vi.waitFor(() => expect(up.gemini.requests.length - sent).toBe(2), { timeout: 10_000, interval: 20 });
+  abort.abort();
+  await settled;
+  return vi.waitFor(
+    async () => {
+      const found = (await gw.ledger.query({ model })).filter((x) => !before.has(x.requestId));
+      expect(found).toHaveLength(1);
+      expect(found[0]!.stream).toBe(stream);
+      return found[0]!;
+    },
+    { timeout: 10_000, interval: 50 },
+  );
+}
+
 async function guardedGemini(routing: SdkGatewayOptions['routing'], more: Partial<SdkGatewayOptions> = {}) {
   const ctx = { mainScript: {} as OpenAIWireScript } as { up: OpenAIWireServer; gem: GeminiWireServer; gw: SdkGateway; mainScript: OpenAIWireScript };
   ctx.up = await startOpenAIWireServer({
@@ -188,31 +221,7 @@ describe('the client leaves during the retry that follows a billed Gemini failed
   for (const model of ['gem', 'gem-first']) {
     for (const stream of [false, true]) {
       it(`${model === 'gem' ? 'a model' : 'a cascade (its weak step)'}, ${stream ? 'streamed' : 'JSON'}: the abandoned call's row bills the failed attempt`, async () => {
-        const sent = up.gemini.requests.length;
-        up.gemini.enqueue(malformed());
-        up.gemini.enqueue({ hang: true });
-        const abort = new AbortController();
-        const settled = gw
-          .openai()
-          .chat.completions.create({ model, messages: [{ role: 'user', content: `Weather in Oslo? ${model} ${stream}` }], stream }, { signal: abort.signal, maxRetries: 0 })
-          .withResponse()
-          .then(async ({ data }) => {
-            if (Symbol.asyncIterator in data) for await (const _ of data);
-          })
-          .catch((e: unknown) => e);
-        // The second attempt is at Gemini (held): the first was answered, and billed.
-        await vi.waitFor(() => expect(up.gemini.requests.length - sent).toBe(2), { timeout: 10_000, interval: 20 });
-        abort.abort();
-        await settled;
-        // (One failed row per model and stream: each case runs once.)
-        const r = await vi.waitFor(
-          async () => {
-            const found = (await gw.ledger.query({ model })).find((x) => x.stream === stream && x.status !== 'success');
-            expect(found).toBeDefined();
-            return found!;
-          },
-          { timeout: 10_000, interval: 50 },
-        );
+        const r = await leaveDuringHeldRetry(up, gw, model, stream, `Weather in Oslo? ${model} ${stream}`);
         expect(r).toMatchObject({ status: 'aborted', inputTokens: PROMPT });
         expect(r.costUsd).toBeCloseTo(ATTEMPT_USD, 12);
       });
@@ -263,33 +272,10 @@ describe("a cascade whose custom verifier asks a judge (Gemini) that fails its t
     it(`${stream ? 'streamed' : 'JSON'}: the client leaves while the judge retries: the aborted row holds the weak step and the judge's billed prompt`, async () => {
       judge = 'retried';
       try {
-        const sent = up.gemini.requests.length;
-        up.gemini.enqueue(malformed());
-        up.gemini.enqueue({ hang: true });
-        const abort = new AbortController();
-        const settled = gw
-          .openai()
-          .chat.completions.create({ model: 'judged', messages: [{ role: 'user', content: `What is six times seven? leave ${stream}` }], stream }, { signal: abort.signal, maxRetries: 0 })
-          .withResponse()
-          .then(async ({ data }) => {
-            if (Symbol.asyncIterator in data) for await (const _ of data);
-          })
-          .catch((e: unknown) => e);
-        // The judge's retry is at Gemini (held): its first attempt was answered, and billed.
-        await vi.waitFor(() => expect(up.gemini.requests.length - sent).toBe(2), { timeout: 10_000, interval: 20 });
-        abort.abort();
-        await settled;
-        // (One aborted row per stream: each case runs once.)
-        const r = await vi.waitFor(
-          async () => {
-            const found = (await gw.ledger.query({ model: 'judged' })).find((x) => x.stream === stream && x.status === 'aborted');
-            expect(found).toBeDefined();
-            return found!;
-          },
-          { timeout: 10_000, interval: 50 },
-        );
+        // The judge's retry is the held one: the verifier's error, an abort, carries the judge's billed attempt.
+        const r = await leaveDuringHeldRetry(up, gw, 'judged', stream, `What is six times seven? leave ${stream}`);
         expect(up.anthropic.requests.length).toBe(0);
-        expect(r).toMatchObject({ inputTokens: 40 + PROMPT, outputTokens: 20 });
+        expect(r).toMatchObject({ status: 'aborted', inputTokens: 40 + PROMPT, outputTokens: 20 });
         expect(r.costUsd).toBeCloseTo((40 * 1 + 20 * 2) / 1e6 + ATTEMPT_USD, 12);
       } finally {
         judge = 'once';
