@@ -22,7 +22,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
+import { GATEWAY_NODE_ENV, GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
 import { bundleForNode } from './gateway-bench-bundle.js';
 import { streamOnce } from './stream-client.js';
 
@@ -101,8 +101,8 @@ async function main(): Promise<void> {
       const line: string[] = [];
       for (const b of order) {
         const floor = b.name === 'floor';
-        // Our gateway runs with the server's node flags; the floor proxy with node's defaults.
-        const gw = await startProc([...(floor ? [] : GATEWAY_NODE_FLAGS), b.file], { UPSTREAM_URL: upstreamUrl }, floor ? /^PORT \d+/ : /^PORT \d+ KEY /);
+        // Our gateway runs with the server's node flags and environment; the floor proxy with node's defaults.
+        const gw = await startProc([...(floor ? [] : GATEWAY_NODE_FLAGS), b.file], floor ? { UPSTREAM_URL: upstreamUrl } : { ...GATEWAY_NODE_ENV, UPSTREAM_URL: upstreamUrl }, floor ? /^PORT \d+/ : /^PORT \d+ KEY /);
         try {
           const [, port, key = 'none'] = /PORT (\d+)(?: KEY (\S+))?/.exec(gw.line)!;
           const opts = { url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body, connections: CONNECTIONS };

@@ -30,7 +30,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { resolve } from 'node:path';
-import { GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
+import { GATEWAY_NODE_ENV, GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
 import { bundleForNode } from './gateway-bench-bundle.js';
 import { cpuMs } from './proc-stats.js';
 
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
   const floor = await start(await bundleForNode('gateway-bench-floor.ts'), { UPSTREAM_URL: upstreamUrl }, /^PORT \d+/);
   targets.push({ name: 'floor (bare proxy)', url: `http://127.0.0.1:${/PORT (\d+)/.exec(floor.line)![1]}`, headers: {}, model: 'bench-model', agent: agent(), times: [], pid: floor.pid });
   const gw = async (name: string, env: Record<string, string>, nodeFlags: string[] = []) => {
-    const p = await start(gwFile, { UPSTREAM_URL: upstreamUrl, ...env }, /^PORT \d+ KEY /, [...GATEWAY_NODE_FLAGS, ...nodeFlags]);
+    const p = await start(gwFile, { ...GATEWAY_NODE_ENV, UPSTREAM_URL: upstreamUrl, ...env }, /^PORT \d+ KEY /, [...GATEWAY_NODE_FLAGS, ...nodeFlags]);
     const [, port, key] = /PORT (\d+) KEY (\S+)/.exec(p.line)!;
     targets.push({ name, url: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${key}` }, model: 'bench', agent: agent(), times: [], pid: p.pid });
   };
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   if (baseCore && baseGateway) {
     const baseFile = await bundleForNode('gateway-bench-llmrr.ts', { packagesSrc: { core: resolve(baseCore), gateway: resolve(baseGateway) }, name: `gateway-bench-c1-base-${process.pid}.mjs` });
     bundles.push(baseFile);
-    const p = await start(baseFile, { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /, [...GATEWAY_NODE_FLAGS]);
+    const p = await start(baseFile, { ...GATEWAY_NODE_ENV, UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /, [...GATEWAY_NODE_FLAGS]);
     const [, port, key] = /PORT (\d+) KEY (\S+)/.exec(p.line)!;
     targets.push({ name: '@llmrr/gateway, base sources', url: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${key}` }, model: 'bench', agent: agent(), times: [], pid: p.pid });
   }

@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Agent } from 'node:http';
-import { GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
+import { GATEWAY_NODE_ENV, GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
 import { bundleForNode } from './gateway-bench-bundle.js';
 import { cpuMs, rssMb, syscallCounts } from './proc-stats.js';
 import { streamOnce } from './stream-client.js';
@@ -241,7 +241,7 @@ async function main(): Promise<void> {
               ? { gatewaySrc: GATEWAY_SRC, name: 'gateway-bench-other.mjs' }
               : {}),
         })];
-    gw = await startProc([...prof, ...(FLOOR ? [] : GATEWAY_NODE_FLAGS), ...entry], { UPSTREAM_URL: upstreamUrl }, FLOOR ? /^PORT \d+/ : /^PORT \d+ KEY /);
+    gw = await startProc([...prof, ...(FLOOR ? [] : GATEWAY_NODE_FLAGS), ...entry], FLOOR ? { UPSTREAM_URL: upstreamUrl } : { ...GATEWAY_NODE_ENV, UPSTREAM_URL: upstreamUrl }, FLOOR ? /^PORT \d+/ : /^PORT \d+ KEY /);
     const [, port, key = 'none'] = /PORT (\d+)(?: KEY (\S+))?/.exec(gw.line)!;
     const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) });
     const opts = { url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body };

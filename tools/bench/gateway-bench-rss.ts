@@ -10,10 +10,11 @@
  *
  * `--flags` is a `|`-separated list of flag sets (one process each; the empty set, the gateway server's defaults,
  * always runs first: node started with `GATEWAY_NODE_FLAGS` (`--max-semi-space-size=8 --v8-pool-size=2`, as the server's start
- * scripts do) and the heap growing percent the server sets at startup; a set's own flags come after, so
+ * scripts do), `GATEWAY_NODE_ENV` in its environment (`MALLOC_MMAP_THRESHOLD_=131072`) and the heap growing percent the server sets at startup; a set's own flags come after, so
  * `--max-semi-space-size=16` is V8's default young generation, `--v8-pool-size=4` node's default V8 threads and
  * `LLMRR_HEAP_GROWING_PERCENT=0` V8's own growth;
- * `NAME=value` tokens are set in the environment, e.g. `MALLOC_ARENA_MAX=2`); `--rounds` repeats the whole list,
+ * `NAME=value` tokens are set in the environment, e.g. `MALLOC_ARENA_MAX=2`, and `NAME=` removes one, e.g.
+ * `MALLOC_MMAP_THRESHOLD_=` for glibc's own threshold instead of the server's `GATEWAY_NODE_ENV`); `--rounds` repeats the whole list,
  * interleaved, to see the noise of a shared machine.
  * With `--base-core` and `--base-gateway` (other copies of packages/core/src and packages/gateway/src, e.g. from
  * git HEAD under node_modules/.cache), a flag set containing the token `BASE` runs a bundle of those sources
@@ -30,7 +31,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
+import { GATEWAY_NODE_ENV, GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
 import { bundleForNode } from './gateway-bench-bundle.js';
 import { cpuMs, rssMb } from './proc-stats.js';
 
@@ -54,7 +55,10 @@ type Autocannon = (opts: Record<string, unknown>) => Promise<{ requests: { avera
 
 function startProc(argv: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; line: string; err: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', ...env };
+    // `NAME=` in a flag set removes NAME (an empty MALLOC_MMAP_THRESHOLD_ would read as 0 to glibc).
+    for (const [k, v] of Object.entries(env)) if (v === '') delete childEnv[k];
+    const child = spawn(process.execPath, argv, { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -130,7 +134,7 @@ async function measure(autocannon: Autocannon, files: { current: string; base?: 
   const tokens = all.filter((t) => t !== 'BASE');
   const env = Object.fromEntries(tokens.filter((t) => /^[A-Z_][A-Z0-9_]*=/.test(t)).map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)]));
   const nodeFlags = tokens.filter((t) => !/^[A-Z_][A-Z0-9_]*=/.test(t));
-  const gw = await startProc([...GATEWAY_NODE_FLAGS, ...nodeFlags, gatewayFile], { ...env, UPSTREAM_URL: upstreamUrl, BENCH_GC_LOG: '1' }, /^PORT \d+ KEY /);
+  const gw = await startProc([...GATEWAY_NODE_FLAGS, ...nodeFlags, gatewayFile], { ...GATEWAY_NODE_ENV, ...env, UPSTREAM_URL: upstreamUrl, BENCH_GC_LOG: '1' }, /^PORT \d+ KEY /);
   let requests = 0;
   try {
     const pid = gw.child.pid!;

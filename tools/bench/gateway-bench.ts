@@ -32,7 +32,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { cpus, totalmem, type as osType, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
+import { GATEWAY_NODE_ENV, GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
 import { bundleForNode } from './gateway-bench-bundle.js';
 import { cpuMs, rssMb } from './proc-stats.js';
 import { chatBody, streamOnce, type StreamTiming } from './stream-client.js';
@@ -268,13 +268,14 @@ async function main(): Promise<void> {
     procs.push(upstream);
     const upstreamUrl = `http://127.0.0.1:${/PORT (\d+)/.exec(upstream.line)![1]}`;
 
-    // Our gateway runs with the node flags the server's start script passes (a 2x8 MB young generation).
+    // Our gateway runs with the node flags and environment the server's start script passes (a 2x8 MB young
+    // generation, 2 V8 threads, a fixed malloc threshold).
     const gatewayNode = async (options: Parameters<typeof node>[1] = {}) => {
       const n = await node('gateway-bench-llmrr.ts', options);
       return { cmd: n.cmd, argv: [...GATEWAY_NODE_FLAGS, ...n.argv] };
     };
     const gw = await gatewayNode();
-    const ours = await start(gw.cmd, gw.argv, { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
+    const ours = await start(gw.cmd, gw.argv, { ...GATEWAY_NODE_ENV, UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
     procs.push(ours);
     const [, ourPort, key] = /PORT (\d+) KEY (\S+)/.exec(ours.line)!;
 
@@ -285,7 +286,7 @@ async function main(): Promise<void> {
     if (COMPARE_SRC) {
       if (TSX) throw new Error('--compare-src needs the bundled run (drop --tsx)');
       const other = await gatewayNode({ gatewaySrc: COMPARE_SRC, name: 'gateway-bench-compare.mjs' });
-      const before = await start(other.cmd, other.argv, { UPSTREAM_URL: upstreamUrl, BENCH_FETCH: 'global' }, /^PORT \d+ KEY /);
+      const before = await start(other.cmd, other.argv, { ...GATEWAY_NODE_ENV, UPSTREAM_URL: upstreamUrl, BENCH_FETCH: 'global' }, /^PORT \d+ KEY /);
       procs.push(before);
       const [, port, secret] = /PORT (\d+) KEY (\S+)/.exec(before.line)!;
       targets.push({ name: '@llmrr/gateway, compared source, global fetch', url: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${secret}` }, model: 'bench', pid: before.pid });
@@ -294,7 +295,7 @@ async function main(): Promise<void> {
       if (TSX) throw new Error('--compare-packages needs the bundled run (drop --tsx)');
       const packagesSrc = { core: join(COMPARE_PACKAGES, 'packages', 'core', 'src'), gateway: join(COMPARE_PACKAGES, 'packages', 'gateway', 'src') };
       const other = await gatewayNode({ packagesSrc, name: 'gateway-bench-compare-packages.mjs' });
-      const before = await start(other.cmd, other.argv, { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
+      const before = await start(other.cmd, other.argv, { ...GATEWAY_NODE_ENV, UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
       procs.push(before);
       const [, port, secret] = /PORT (\d+) KEY (\S+)/.exec(before.line)!;
       targets.push({ name: `@llmrr/gateway, ${COMPARE_LABEL}`, url: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${secret}` }, model: 'bench', pid: before.pid });
@@ -375,7 +376,7 @@ async function main(): Promise<void> {
     const machine = `${osType()} ${release()}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
     const command = `pnpm bench:gateway -- ${args.join(' ')}`.trim();
     // Defaults a reader of the command line would not see.
-    const setup = `warm-up ${WARM_S} s per target; our gateway's node flags: ${GATEWAY_NODE_FLAGS.join(' ')}`;
+    const setup = `warm-up ${WARM_S} s per target; our gateway's node flags: ${GATEWAY_NODE_FLAGS.join(' ')}, environment: ${Object.entries(GATEWAY_NODE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`;
     console.log(`\n${table}\n\nmachine: ${machine}\ncommand: ${command}; ${setup}`);
     if (soak) console.log(`soak RSS samples (MB, every 10 s): ${soak.samples.map((s) => f(s, 0)).join(' ')}`);
     if (WRITE) writeResults({ table, machine, command, setup, soak, raw });

@@ -30,6 +30,31 @@ export const GATEWAY_V8_POOL_SIZE = 2;
 export const GATEWAY_NODE_FLAGS: readonly string[] = [`--max-semi-space-size=${GATEWAY_SEMI_SPACE_MB}`, `--v8-pool-size=${GATEWAY_V8_POOL_SIZE}`];
 
 /**
+ * glibc's malloc threshold (bytes) the gateway server starts with: blocks of this size and more are mapped on their
+ * own and given back to the system when freed. glibc's default threshold starts at 128 KiB but rises (up to 32 MiB)
+ * each time a mapped block is freed, so after a burst of streams the large blocks of node's sockets and buffers come
+ * from the arenas and fragment them: the resident set stays 10-20 MB higher (127-132 -> 112-116 MB right after 512
+ * concurrent streams; docs/benchmarks.md, "Memory"). A fixed threshold keeps the mapping. It is read by glibc when the
+ * process starts, from the environment only (`MALLOC_MMAP_THRESHOLD_`), so the server's scripts set it before node
+ * runs (a value already in the environment wins); other C libraries (musl) ignore it.
+ */
+export const GATEWAY_MALLOC_MMAP_THRESHOLD = 131_072;
+
+/** The environment the gateway server's scripts start node with (and the benchmarks that measure it). */
+export const GATEWAY_NODE_ENV: Readonly<Record<string, string>> = Object.freeze({ MALLOC_MMAP_THRESHOLD_: String(GATEWAY_MALLOC_MMAP_THRESHOLD) });
+
+/**
+ * The malloc threshold this process was started with (`MALLOC_MMAP_THRESHOLD_`), or undefined (glibc's own, which
+ * moves). Set but empty, glibc reads 0: every block mapped on its own, several times slower (the scripts' `${...:-}`
+ * default replaces an empty value).
+ */
+export function mallocMmapThreshold(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.MALLOC_MMAP_THRESHOLD_?.trim();
+  if (raw === undefined || !/^\d*$/.test(raw)) return undefined;
+  return raw === '' ? 0 : Number(raw);
+}
+
+/**
  * The `--max-semi-space-size` (MB) this process was started with, from `NODE_OPTIONS` and then the command
  * line (the later one wins, as in node); undefined when neither sets it (V8's default).
  */
