@@ -27,6 +27,13 @@ const guarded = (p: Promise<unknown>, ms = 20_000) => {
   return Promise.race([outcome(p), new Promise<string>((r) => (timer = setTimeout(() => r('hung'), ms)))]).finally(() => clearTimeout(timer));
 };
 
+/** The error `p` fails with, 'written' when it does not, or 'hung' when it has not settled after `ms` (a hang guard). */
+const failureOf = (p: Promise<unknown>, ms = 20_000): Promise<unknown> => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const settled = p.then(() => 'written', (e: unknown) => e);
+  return Promise.race([settled, new Promise<string>((r) => (timer = setTimeout(() => r('hung'), ms)))]).finally(() => clearTimeout(timer));
+};
+
 /** A pool of `poolMax` connections to the fixture's PostgreSQL through a relay, with the tenant store and ledger on it. */
 async function storesBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, options: { poolMax: number; queryTimeoutMs: number; reportTimeoutMs?: number }) {
   const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
@@ -54,7 +61,8 @@ async function storesBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, 
  * holds back that connection's answers ('hold': the COMMIT reaches the server and runs) or stops passing its bytes
  * ('drop': the COMMIT never reaches it, and the server aborts the transaction once the client closes the
  * connection); with `readBack: 'stall'`, every connection used after that COMMIT is stalled too (its read-back
- * cannot tell either). Each is reset after one COMMIT. Connections are used one at a time (sequential calls).
+ * cannot tell either). With `at`, the same happens at the first statement whose text starts with it instead of at a
+ * COMMIT. Each is reset after one such statement. Connections are used one at a time (sequential calls).
  */
 async function commitsBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, options: { queryTimeoutMs?: number } = {}) {
   const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
@@ -62,7 +70,7 @@ async function commitsBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>,
   const relay = await startTcpRelay({ host: url.hostname, port: Number(url.port) });
   url.host = `127.0.0.1:${relay.port}`;
   const pg = await openPostgres(url.href, { schema, ...options });
-  const state: { atCommit?: 'hold' | 'drop' | undefined; readBack?: 'stall' | undefined; committed?: boolean } = {};
+  const state: { atCommit?: 'hold' | 'drop' | undefined; at?: string | undefined; readBack?: 'stall' | undefined; committed?: boolean } = {};
   // The pool's clients are wrapped to see their COMMITs go out (pool.query takes a client with a callback); each is
   // the relay's newest connection when first handed out.
   type Wrapped = { query: (...a: unknown[]) => unknown; relayed?: number };
@@ -73,10 +81,11 @@ async function commitsBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>,
       const connection = (c.relayed = relay.opened - 1);
       const query = c.query.bind(c);
       c.query = (...a: unknown[]) => {
-        if (state.atCommit && a[0] === 'COMMIT') {
+        const text = typeof a[0] === 'string' ? a[0] : (a[0] as { text?: unknown } | undefined)?.text;
+        if (state.atCommit && (state.at === undefined ? text === 'COMMIT' : typeof text === 'string' && text.startsWith(state.at))) {
           if (state.atCommit === 'hold') relay.hold(connection);
           else relay.stall(connection);
-          state.atCommit = undefined;
+          state.atCommit = state.at = undefined;
           state.committed = true;
         } else if (state.committed && state.readBack === 'stall') relay.stall(connection);
         return query(...a);
@@ -91,7 +100,7 @@ async function commitsBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>,
     return undefined;
   };
   const reset = () => {
-    state.atCommit = state.readBack = undefined;
+    state.atCommit = state.at = state.readBack = undefined;
     state.committed = false;
   };
   return { relay, pg, state, reset };
@@ -388,6 +397,127 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     }
   }, 60_000);
 
+  // A read-back whose lock wait the server cancels (another session holds the row) cannot tell: its transaction was
+  // closed with its connection, open (behind a pooler, that ends the server session the pooler gave it). It is rolled
+  // back now and its connection kept; the session holding the lock is left alone.
+  it('an admin change whose read-back cannot tell, its lock held by another session, says it may have been written and keeps its connection', async () => {
+    const fx = await sharedFixture();
+    const { relay, tenants, state, close } = await tenantsBehindRelay(fx, 2_000);
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      state.atCommit = 'hold';
+      const change = failureOf(tenants.updateTenant('acme', { name: 'Acme 2' }));
+      // The COMMIT ran (its answer held); another session takes the row before the read-back (2 s + 1 s later) asks.
+      await vi.waitFor(async () => expect(await fx.sql(`SELECT name FROM llmrr_tenants`)).toEqual([{ name: 'Acme 2' }]), { timeout: 10_000 });
+      await fx.sql('BEGIN');
+      await fx.sql(`SELECT 1 FROM llmrr_tenants WHERE id = 'acme' FOR UPDATE`);
+      const err = await change;
+      expect(err).toMatchObject({ code: 'store_unavailable' });
+      expect((err as Error).message).toContain('may have been written');
+      // The lock holder's session goes on; the read-back's connection serves the next query (no new one opened).
+      expect(await fx.sql(`SELECT name FROM llmrr_tenants`)).toEqual([{ name: 'Acme 2' }]);
+      await fx.sql('ROLLBACK');
+      const opened = relay.opened;
+      expect(await tenants.getTenant('acme')).toMatchObject({ name: 'Acme 2' });
+      expect(relay.opened).toBe(opened);
+    } finally {
+      await fx.sql('ROLLBACK').catch(() => undefined);
+      await close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  // A key's secret is shown once: a creation whose INSERT committed while its answer was lost was reported failed, and
+  // its key stayed active (a secret nobody has) next to the retry's; a tenant created without an id made a second
+  // tenant the same way, and a rotation left the old secret dead and the new one unknown. Each is now a transaction,
+  // read back when its COMMIT's answer is lost: reported failed only when nothing was written.
+  it('key and tenant creations and key changes whose answer does not come are written exactly when reported done (a retry makes no second key)', async () => {
+    const fx = await sharedFixture();
+    const { tenants, state, reset, close } = await tenantsBehindRelay(fx, 300);
+    const keys = async () => (await fx.sql(`SELECT id FROM llmrr_api_keys ORDER BY id COLLATE "C"`)).map((r) => r['id']);
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      // The answer to the key's INSERT does not come (a partition at that moment): failed, and no key written.
+      state.at = 'INSERT INTO llmrr_api_keys';
+      state.atCommit = 'hold';
+      expect(await guarded(tenants.createKey('acme', { name: 'k' }))).toBe('store_unavailable');
+      expect(await keys()).toEqual([]);
+      reset();
+      // Its retry makes the one key.
+      const first = await tenants.createKey('acme', { name: 'k' });
+      expect(await keys()).toEqual([first.key.id]);
+      // The answer to a creation's COMMIT does not come: read back, reported created, and its secret works.
+      state.atCommit = 'hold';
+      const second = await tenants.createKey('acme', { name: 'k2' });
+      expect(await keys()).toEqual([first.key.id, second.key.id].sort());
+      expect(await fx.stores.tenants.authenticate(second.secret)).toMatchObject({ ok: true });
+      reset();
+      // A rotation whose UPDATE's answer does not come: failed, and the old secret still works.
+      state.at = 'UPDATE llmrr_api_keys';
+      state.atCommit = 'hold';
+      expect(await guarded(tenants.rotateKey(first.key.id))).toBe('store_unavailable');
+      expect(await fx.stores.tenants.authenticate(first.secret)).toMatchObject({ ok: true });
+      reset();
+      // One whose COMMIT's answer does not come: reported done, with the secret that works.
+      state.atCommit = 'hold';
+      const rotated = await tenants.rotateKey(first.key.id);
+      expect(await fx.stores.tenants.authenticate(rotated.secret)).toMatchObject({ ok: true });
+      expect(await fx.stores.tenants.authenticate(first.secret)).toMatchObject({ ok: false });
+      reset();
+      // A tenant created without an id (the store makes one), likewise.
+      state.at = 'INSERT INTO llmrr_tenants';
+      state.atCommit = 'hold';
+      expect(await guarded(tenants.createTenant({ name: 'Globex' }))).toBe('store_unavailable');
+      expect(await fx.sql(`SELECT id FROM llmrr_tenants`)).toEqual([{ id: 'acme' }]);
+      reset();
+      state.atCommit = 'hold';
+      const globex = await tenants.createTenant({ name: 'Globex' });
+      expect(await fx.sql(`SELECT id FROM llmrr_tenants ORDER BY created_at, id COLLATE "C"`)).toEqual([{ id: 'acme' }, { id: globex.id }]);
+      reset();
+      // A revocation and a deletion whose COMMIT's answer does not come: read back, reported done.
+      state.atCommit = 'hold';
+      expect(await tenants.revokeKey(second.key.id)).toMatchObject({ changed: true, key: { id: second.key.id } });
+      reset();
+      state.atCommit = 'hold';
+      expect(await tenants.deleteTenant(globex.id)).toBe(true);
+      expect(await fx.sql(`SELECT id FROM llmrr_tenants`)).toEqual([{ id: 'acme' }]);
+    } finally {
+      await close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  // 57014 (a statement's bound, statement_timeout) and 55P03 (a lock wait's, lock_timeout) are answers of a server that
+  // is up: they were logged as "PostgreSQL is unavailable", and the connection, which had answered, was closed.
+  it('a statement PostgreSQL cancels at its bound is store_unavailable saying so (the server is up), not written, and its connection is kept', async () => {
+    const fx = await sharedFixture();
+    const { relay, pg, tenants, close } = await storesBehindRelay(fx, { poolMax: 1, queryTimeoutMs: 300 });
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      expect(await pg.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      const opened = relay.opened;
+      const cancelled = (e: unknown) => {
+        expect(e).toMatchObject({ code: 'store_unavailable' });
+        expect((e as Error).message).toMatch(/^PostgreSQL cancelled a statement at its bound \(300 ms\); the server is up: /);
+        expect((e as Error).message).not.toContain('may have been written');
+      };
+      cancelled(await failureOf(pg.query('SELECT pg_sleep(5)')));
+      cancelled(await failureOf(pg.execute('SELECT pg_sleep(5)')));
+      // A change waiting for a row another session holds: its lock wait is cancelled (55P03), the transaction rolled back.
+      await fx.sql('BEGIN');
+      await fx.sql('SELECT 1 FROM llmrr_tenants WHERE id = $1 FOR UPDATE', ['acme']);
+      cancelled(await failureOf(tenants.updateTenant('acme', { name: 'Acme 2' })));
+      await fx.sql('ROLLBACK');
+      expect(await tenants.updateTenant('acme', { name: 'Acme 3' })).toMatchObject({ name: 'Acme 3' });
+      // The pool's one connection answered each time, and served them all.
+      expect(relay.opened).toBe(opened);
+    } finally {
+      await fx.sql('ROLLBACK').catch(() => undefined);
+      await close();
+      await fx.close();
+    }
+  }, 60_000);
+
   // The bound is set on each new connection (SET), not as the pool's startup `options`: pg lets a connection string's
   // own `?options=` replace those as a whole (the bound and the schema silently gone). It overrides a role's own
   // statement_timeout and idle_in_transaction_session_timeout (ALTER ROLE ... SET) too, as documented.
@@ -583,14 +713,17 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
 
   // The settle of a call retries a failed ledger write once (calls/settle.ts): a write whose INSERT ran but whose
   // answer was lost is store_unavailable (not "written", nor waiting for TCP), and its retry writes no second row.
-  it('ledger: a write whose answer does not come fails with store_unavailable after its bound; its retry does not write the row twice', async () => {
+  it('ledger: a write whose answer does not come fails with store_unavailable after its bound, saying it may have been written; its retry does not write the row twice', async () => {
     const fx = await sharedFixture();
     const { relay, ledger, close } = await storesBehindRelay(fx, { poolMax: 1, queryTimeoutMs: 300 });
     try {
       const entry = { requestId: 'r-held', tenantId: 'acme', model: 'm', inputTokens: 10, outputTokens: 5, costUsd: 0.25, latencyMs: 1, status: 'success' as const };
       expect(await ledger.record({ ...entry, requestId: 'r-before' })).toEqual({ inserted: true });
       relay.hold();
-      expect(await guarded(ledger.record(entry))).toBe('store_unavailable');
+      // The row was written: the failure (logged by the gateway) says it may have been.
+      const err = await failureOf(ledger.record(entry));
+      expect(err).toMatchObject({ code: 'store_unavailable' });
+      expect((err as Error).message).toContain('may have been written');
       expect(await fx.sql(`SELECT count(*)::int AS n FROM llmrr_usage WHERE request_id = 'r-held'`)).toEqual([{ n: 1 }]);
       relay.flush();
       expect(await ledger.record(entry)).toEqual({ inserted: false });

@@ -53,10 +53,13 @@ export type StateStoresConfig =
        * bounded too: one whose answer is late or lost is read back on a new connection (at most the bound again), so
        * an admin change (a tenant or key PATCH) that committed is reported done and one that did not is
        * `store_unavailable`; only when the read-back cannot tell (the COMMIT did not reach the server, which keeps
-       * the transaction open until it notices) does the `store_unavailable` say it may have been written. A single
-       * statement (a ledger write, a key creation, rotation or revocation, a tenant creation or deletion) is not
-       * read back: past its bound it is `store_unavailable` and may have been written all the same (a ledger
-       * write's retry, the gateway's settle tries once more, inserts nothing then: idempotent by request id).
+       * the transaction open until it notices) does the `store_unavailable` say it may have been written. Every
+       * admin write is such a transaction (a key or tenant creation, a rotation, a revocation, a tenant deletion too:
+       * a key creation reported failed leaves no key behind). The idempotent single statements (a ledger write, a
+       * key's last use) are not read back: one sent whose answer is lost is `store_unavailable` saying it may have
+       * been written (a ledger write's retry, the gateway's settle tries once more, inserts nothing then: idempotent
+       * by request id). A statement PostgreSQL cancels at the bound (a `statement_timeout` or a lock wait's
+       * `lock_timeout`) is `store_unavailable` saying it was cancelled, the server up; it was not written.
        */
       postgresQueryTimeoutMs?: number;
       /**

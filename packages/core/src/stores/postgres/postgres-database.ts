@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Client, ClientBase, ClientConfig, Pool, PoolClient, PoolConfig, QueryConfig, QueryResultRow } from 'pg';
+import type { Client, ClientBase, ClientConfig, Pool, PoolClient, PoolConfig, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
 import { redactUrl } from '../../util/redact-url.js';
@@ -21,7 +21,8 @@ export interface PostgresOpenOptions {
    * Bound of each query and transaction, ms (default `DEFAULT_POSTGRES_QUERY_TIMEOUT_MS`, 5000): the server cancels a
    * statement running longer (the session's `statement_timeout`; a transaction's waits for a lock too), and the client
    * gives up on one whose answer is a second later than that (a server that stopped answering: a partition), closing
-   * its connection. Either is `store_unavailable`. The schema's creation or upgrade is not bounded. Set on each new
+   * its connection. Either is `store_unavailable` (the first saying the server cancelled the statement at its bound;
+   * its connection, which answered, is kept). The schema's creation or upgrade is not bounded. Set on each new
    * connection (`SET statement_timeout`), after the connection string's parameters and the role's or database's
    * own `statement_timeout` (`ALTER ROLE ... SET`), which it overrides. The same SET bounds how long a session may
    * stay idle in a transaction (`idle_in_transaction_session_timeout`, `idleInTransactionTimeoutMs`: this plus 2 s):
@@ -163,15 +164,13 @@ export class PostgresHandle {
 
   /**
    * One statement on a pool connection (autocommit), its rows. The server cancels it past `queryTimeoutMs` (the
-   * session's `statement_timeout`); the client gives up a second later (no answer: a partition, a hung server) and
-   * the pool closes that connection instead of taking it back. Both are `store_unavailable`.
+   * session's `statement_timeout`; the connection, which answered, is given back); the client gives up a second later
+   * (no answer: a partition, a hung server) and closes that connection instead of giving it back. Both are
+   * `store_unavailable`. For reads: a write whose effect must be known when its answer is lost is a `transaction`
+   * with a `readBack`, an idempotent one an `execute`.
    */
   async query<R extends QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
-    try {
-      return (await this.pool.query<R>(this.bounded(sql, params))).rows;
-    } catch (e) {
-      throw this.queryError(e);
-    }
+    return (await this.statement<R>(sql, params, false)).rows;
   }
 
   /**
@@ -193,12 +192,34 @@ export class PostgresHandle {
     }
   }
 
-  /** `query` for a statement whose rows are not needed: the number of rows it changed (`rowCount`). */
+  /**
+   * `query` for a write whose rows are not needed (an idempotent one: a ledger row keyed by its request id, a
+   * timestamp), the number of rows it changed (`rowCount`). Sent, and its answer lost (none in time, the connection
+   * lost), it may have run all the same: the `store_unavailable` then says the change may have been written (a retry
+   * of the same write is how to settle it).
+   */
   async execute(sql: string, params: unknown[] = []): Promise<number> {
+    return (await this.statement(sql, params, true)).rowCount ?? 0;
+  }
+
+  /** `query` and `execute`: one statement on a connection of its own, given back unless it failed without an answer. */
+  private async statement<R extends QueryResultRow>(sql: string, params: unknown[], write: boolean): Promise<QueryResult<R>> {
+    const checkout = await this.connect();
     try {
-      return (await this.pool.query(this.bounded(sql, params))).rowCount ?? 0;
+      const result = await checkout.client.query<R>(this.bounded(sql, params));
+      checkout.release(false);
+      return result;
     } catch (e) {
-      throw this.queryError(e);
+      // An error the server answered leaves the connection usable (autocommit: no transaction is left open); without
+      // an answer (late, lost) the connection's state is unknown, and a write may have run.
+      const answered = serverAnswered(e);
+      checkout.release(!answered);
+      const failure = this.queryError(e);
+      if (write && !answered && isUnavailable(failure) && !(e instanceof Error && NOT_SENT.test(e.message))) {
+        const err = failure as LLMError;
+        throw new LLMError({ code: 'store_unavailable', message: `${err.message} (after it was sent: the change may have been written)`, cause: err.cause ?? err });
+      }
+      throw failure;
     }
   }
 
@@ -212,7 +233,7 @@ export class PostgresHandle {
     if (e instanceof Error && e.message === QUERY_READ_TIMEOUT) {
       return new LLMError({ code: 'store_unavailable', message: `PostgreSQL did not answer a query within ${this.queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS} ms`, cause: e });
     }
-    return postgresError(e);
+    return postgresError(e, this.queryTimeoutMs);
   }
 
   /**
@@ -266,7 +287,7 @@ export class PostgresHandle {
     const timeoutMs = options.timeoutMs ?? this.queryTimeoutMs;
     // Unbounded (the migration, which waits for other start-ups' upgrades): no bound on its statements, nor on the gaps
     // between them (a start-up busy with other work), which the connection's idle bound would otherwise set.
-    if (timeoutMs === Infinity) return run(await this.connect(), fn, 'BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0', {});
+    if (timeoutMs === Infinity) return run(await this.connect(), fn, 'BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0', {}, undefined);
     const ms = Math.max(1, Math.ceil(timeoutMs));
     // The session's idle bound follows the transaction's own (an audit append's or a report's may be longer than the
     // connection's, set for `queryTimeoutMs`): a gap between its statements (a late JS step, an answer a busy process
@@ -313,7 +334,7 @@ export class PostgresHandle {
               return true;
             },
           };
-          run(checkout, fn, begin, hooks).then(
+          run(checkout, fn, begin, hooks, ms).then(
             (v) => {
               clearTimeout(timer);
               resolve(v);
@@ -369,7 +390,8 @@ export class PostgresHandle {
     try {
       return new Checkout(await this.pool.connect());
     } catch (e) {
-      throw postgresError(e);
+      // (The new connection's SET, `onConnect`, is bounded as a query.)
+      throw this.queryError(e);
     }
   }
 }
@@ -461,9 +483,10 @@ interface RunHooks<T> {
 /**
  * `fn` between `begin` and COMMIT on the checkout's client, which it then gives back; a failed connection
  * (or one that timed out) is closed and dropped from the pool (`release(true)`), not given back with a
- * transaction open; another failure is rolled back.
+ * transaction open; another failure (a statement the server cancelled at the transaction's bound, `boundMs`,
+ * included) is rolled back.
  */
-async function run<T>(checkout: Checkout, fn: (client: PoolClient) => Promise<T>, begin: string, hooks: RunHooks<T>): Promise<T> {
+async function run<T>(checkout: Checkout, fn: (client: PoolClient) => Promise<T>, begin: string, hooks: RunHooks<T>, boundMs: number | undefined): Promise<T> {
   const { client } = checkout;
   try {
     const begun: unknown = await client.query(begin);
@@ -477,8 +500,8 @@ async function run<T>(checkout: Checkout, fn: (client: PoolClient) => Promise<T>
     checkout.release(false);
     return result;
   } catch (e) {
-    const failure = postgresError(e);
-    if (isUnavailable(failure)) checkout.release(true);
+    const failure = postgresError(e, boundMs);
+    if (isUnavailable(failure) && !serverAnswered(e)) checkout.release(true);
     else {
       await client.query('ROLLBACK').catch(() => undefined);
       checkout.release(false);
@@ -526,9 +549,18 @@ const QUERY_READ_TIMEOUT = 'Query read timeout';
 /**
  * SQLSTATEs of a database that is not there for us right now: the connection failed or the server ended the
  * session (class 08; 57P01-57P05: shut down, crashed, starting up, database dropped, idle session timeout), too
- * many connections (53300), or a bound of ours ran out (55P03 `lock_timeout`, 57014 `statement_timeout`).
+ * many connections (53300), or a bound of ours ran out (`CANCELLED_STATE`).
  */
 const UNAVAILABLE_STATE = /^(08...|57P0[1-5]|53300|55P03|57014)$/;
+
+/**
+ * SQLSTATEs of a statement the server cancelled, for a bound of ours (57014 `statement_timeout`, 55P03
+ * `lock_timeout`; 57014 also for a `pg_cancel_backend`): the server is up and answering, the statement did not run.
+ */
+const CANCELLED_STATE = /^(57014|55P03)$/;
+
+/** pg's errors of a query it never sent (the client had failed or was closed before it). */
+const NOT_SENT = /^(Client has encountered a connection error|Client was closed and is not queryable)/;
 
 /** Socket errors of the connection (no SQLSTATE: the server never answered). */
 const UNAVAILABLE_ERRNO: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -543,11 +575,16 @@ const DRIVER_UNAVAILABLE = /^(Connection terminated|timeout exceeded when trying
 /**
  * A driver error as the stores' error: a refused value is `invalid_request` (400), a database that cannot be
  * reached or did not answer in time `store_unavailable` (503, retryable; the message is pg's, which names no
- * credential, and the gateway does not show it to clients), anything else unchanged.
+ * credential, and the gateway does not show it to clients), anything else unchanged. A statement the server
+ * cancelled at a bound of ours (`boundMs`, when known) is `store_unavailable` too, saying so: the server is up.
  */
-export function postgresError(e: unknown): unknown {
+export function postgresError(e: unknown, boundMs?: number): unknown {
   if (LLMError.isInstance(e)) return e;
   const { code, severity } = (e ?? {}) as { code?: unknown; severity?: unknown };
+  if (typeof code === 'string' && CANCELLED_STATE.test(code) && severity !== 'FATAL') {
+    const bound = boundMs === undefined ? '' : ` (${boundMs} ms)`;
+    return new LLMError({ code: 'store_unavailable', message: `PostgreSQL cancelled a statement at its bound${bound}; the server is up: ${(e as Error).message}`, cause: e });
+  }
   // A FATAL error ends the session (a database not accepting connections, a connection limit, a shutdown).
   const unavailable =
     typeof code === 'string'
@@ -559,6 +596,17 @@ export function postgresError(e: unknown): unknown {
 
 function isUnavailable(e: unknown): boolean {
   return LLMError.isInstance(e) && e.code === 'store_unavailable';
+}
+
+/**
+ * An error the server sent as its answer to a statement (it has a severity and a SQLSTATE), one that did not end the
+ * session (a FATAL, a connection failure, a shutdown; a cancellation does not): the statement did not run, and the
+ * connection goes on.
+ */
+function serverAnswered(e: unknown): boolean {
+  const { code, severity } = (e ?? {}) as { code?: unknown; severity?: unknown };
+  if (typeof severity !== 'string' || severity === 'FATAL' || severity === 'PANIC' || typeof code !== 'string') return false;
+  return CANCELLED_STATE.test(code) || !UNAVAILABLE_STATE.test(code);
 }
 
 /** A refused value as `invalid_request` (a 400, as SQLite answers the same input); anything else unchanged. */

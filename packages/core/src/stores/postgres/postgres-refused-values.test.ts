@@ -39,6 +39,13 @@ describe('postgresError', () => {
       expect(codeOf(new Error(message)), message).toBe('store_unavailable');
     }
   });
+  // 57014 and 55P03 were worded "PostgreSQL is unavailable", sending an operator to look for an outage.
+  it('words a statement the server cancelled (statement_timeout 57014, lock_timeout 55P03) as cancelled at its bound, the server up', () => {
+    const mapped = postgresError(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014', severity: 'ERROR' }), 300);
+    expect(mapped).toMatchObject({ code: 'store_unavailable', message: 'PostgreSQL cancelled a statement at its bound (300 ms); the server is up: canceling statement due to statement timeout' });
+    const lock = postgresError(Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03', severity: 'ERROR' }));
+    expect(lock).toMatchObject({ code: 'store_unavailable', message: 'PostgreSQL cancelled a statement at its bound; the server is up: canceling statement due to lock timeout' });
+  });
   it('leaves other errors as they are, and refused values as invalid_request', () => {
     expect(codeOf(Object.assign(new Error('duplicate'), { code: '23505', severity: 'ERROR' }))).toBe('unchanged');
     expect(codeOf(Object.assign(new Error('not in prerequisite state'), { code: '55000', severity: 'ERROR' }))).toBe('unchanged');

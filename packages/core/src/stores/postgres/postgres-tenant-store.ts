@@ -16,6 +16,8 @@ const BY_HASH = `SELECT k.id AS k_id, k.tenant_id AS k_tenant_id, k.name AS k_na
   t.preferences AS t_preferences, t.limits AS t_limits, t.budget AS t_budget, t.disabled AS t_disabled,
   t.created_at AS t_created_at, t.updated_at AS t_updated_at
   FROM llmrr_api_keys k LEFT JOIN llmrr_tenants t ON t.id = k.tenant_id WHERE k.hash = $1`;
+/** The read-back of a change of a key: waits for its row's lock (see `PostgresTenantStore.change`). */
+const KEY_ROW_LOCK = `SELECT 1 FROM llmrr_api_keys WHERE id = $1 FOR SHARE`;
 
 export interface PostgresTenantStoreOptions {
   /**
@@ -42,11 +44,17 @@ export class PostgresTenantStore implements TenantStore {
 
   async createTenant(input: TenantInput): Promise<Tenant> {
     const t = tenantFromInput(input, this.clock());
-    const rows = await this.pg.query(
-      `INSERT INTO llmrr_tenants (${TENANT_COLS}) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10, $11)
-       ON CONFLICT (id) DO NOTHING RETURNING id`,
-      tenantParams(t),
-    );
+    const lock = this.newRowLock('llmrr_tenants', t.id);
+    const rows = await this.pg.transaction(async (c) => {
+      await c.query(lock.sql, lock.params);
+      return (
+        await c.query(
+          `INSERT INTO llmrr_tenants (${TENANT_COLS}) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10, $11)
+           ON CONFLICT (id) DO NOTHING RETURNING id`,
+          tenantParams(t),
+        )
+      ).rows;
+    }, { readBack: lock });
     if (rows.length === 0) throw new LLMError({ code: 'conflict', message: `tenant "${t.id}" already exists`, param: 'id' });
     return t;
   }
@@ -87,7 +95,10 @@ export class PostgresTenantStore implements TenantStore {
   }
 
   async deleteTenant(id: string): Promise<boolean> {
-    const rows = await this.invalidating(() => this.cache.invalidateTenant(id), () => this.pg.query(`DELETE FROM llmrr_tenants WHERE id = $1 RETURNING id`, [id]));
+    const rows = await this.invalidating(
+      () => this.cache.invalidateTenant(id),
+      () => this.change(`DELETE FROM llmrr_tenants WHERE id = $1 RETURNING id`, [id], `SELECT 1 FROM llmrr_tenants WHERE id = $1 FOR SHARE`, [id]),
+    );
     return rows.length > 0;
   }
 
@@ -97,11 +108,16 @@ export class PostgresTenantStore implements TenantStore {
     const key: ApiKey = { id: newId('key'), tenantId, name: v.name, prefix: apiKeyDisplayPrefix(secret), hash: hashApiKeySecret(secret), createdAt: this.clock() };
     if (v.limits) key.limits = v.limits;
     if (v.expiresAt !== undefined) key.expiresAt = v.expiresAt;
+    // Its secret is shown once: a creation reported failed must not leave the key behind (see `newRowLock`).
+    const lock = this.newRowLock('llmrr_api_keys', key.id);
     try {
-      await this.pg.query(
-        `INSERT INTO llmrr_api_keys (id, tenant_id, name, prefix, hash, limits, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
-        [key.id, tenantId, key.name, key.prefix, key.hash, jsonOrNull(key.limits), key.createdAt, key.expiresAt ?? null],
-      );
+      await this.pg.transaction(async (c) => {
+        await c.query(lock.sql, lock.params);
+        await c.query(
+          `INSERT INTO llmrr_api_keys (id, tenant_id, name, prefix, hash, limits, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
+          [key.id, tenantId, key.name, key.prefix, key.hash, jsonOrNull(key.limits), key.createdAt, key.expiresAt ?? null],
+        );
+      }, { readBack: lock });
     } catch (e) {
       if ((e as { code?: string }).code === '23503') throw notFound('tenant', tenantId, 'tenantId');
       throw e;
@@ -116,13 +132,12 @@ export class PostgresTenantStore implements TenantStore {
     const rows = await this.invalidating(
       () => this.cache.invalidateKey(keyId),
       () =>
-        this.pg.query(`UPDATE llmrr_api_keys SET hash = $1, prefix = $2, rotated_at = $3 WHERE id = $4 AND revoked_at IS NULL AND hash = coalesce($5, hash) RETURNING *`, [
-          hashApiKeySecret(secret),
-          apiKeyDisplayPrefix(secret),
-          this.clock(),
-          keyId,
-          options.expectedHash ?? null,
-        ]),
+        this.change(
+          `UPDATE llmrr_api_keys SET hash = $1, prefix = $2, rotated_at = $3 WHERE id = $4 AND revoked_at IS NULL AND hash = coalesce($5, hash) RETURNING *`,
+          [hashApiKeySecret(secret), apiKeyDisplayPrefix(secret), this.clock(), keyId, options.expectedHash ?? null],
+          KEY_ROW_LOCK,
+          [keyId],
+        ),
     );
     if (rows[0]) return { key: rowToApiKey(rows[0]), secret };
     const existing = await this.getKey(keyId);
@@ -140,7 +155,7 @@ export class PostgresTenantStore implements TenantStore {
       if (key.revokedAt !== undefined) throw revokedKeyConflict(keyId, 'changed');
       await c.query(`UPDATE llmrr_api_keys SET name = $2, limits = $3::jsonb, expires_at = $4 WHERE id = $1`, [keyId, next.name, jsonOrNull(next.limits), next.expiresAt ?? null]);
       return next;
-    }, { readBack: { sql: `SELECT 1 FROM llmrr_api_keys WHERE id = $1 FOR SHARE`, params: [keyId] } }));
+    }, { readBack: { sql: KEY_ROW_LOCK, params: [keyId] } }));
   }
 
   async revokeKey(keyId: string): Promise<RevokedApiKey> {
@@ -148,7 +163,7 @@ export class PostgresTenantStore implements TenantStore {
     // number, in any process, gets the row back.
     const rows = await this.invalidating(
       () => this.cache.invalidateKey(keyId),
-      () => this.pg.query(`UPDATE llmrr_api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING *`, [this.clock(), keyId]),
+      () => this.change(`UPDATE llmrr_api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING *`, [this.clock(), keyId], KEY_ROW_LOCK, [keyId]),
     );
     if (rows[0]) return { key: rowToApiKey(rows[0]), changed: true };
     const key = await this.getKey(keyId);
@@ -188,10 +203,33 @@ export class PostgresTenantStore implements TenantStore {
   /** Writes `lastUsedAt` at most about once a minute per key. */
   private async touched(verdict: AuthResult, now: number): Promise<AuthResult> {
     if (verdict.ok && this.lastUsed.shouldWrite(verdict.key.id, now)) {
-      await this.pg.query(`UPDATE llmrr_api_keys SET last_used_at = $1 WHERE id = $2`, [now, verdict.key.id]);
+      // One statement (a login's hot path), idempotent: a lost answer needs no read-back.
+      await this.pg.execute(`UPDATE llmrr_api_keys SET last_used_at = $1 WHERE id = $2`, [now, verdict.key.id]);
       verdict.key.lastUsedAt = now;
     }
     return verdict;
+  }
+
+  /**
+   * One statement changing existing rows (`sql`, `params`; its rows), in a transaction of its own: one whose COMMIT's
+   * answer is lost is read back behind the lock of the row it changed (`lockSql`, `lockParams`: `FOR SHARE` of it;
+   * see PostgresHandle.transaction), so it is reported done when it was, and failed only when it was not (or, when
+   * that cannot tell, saying it may have been written). As a single statement its answer could be lost after it ran:
+   * a rotation reported failed had changed the secret (the new one known to no one).
+   */
+  private async change(sql: string, params: unknown[], lockSql: string, lockParams: unknown[]): Promise<Row[]> {
+    return this.pg.transaction(async (c) => (await c.query<Row>(sql, params)).rows, { readBack: { sql: lockSql, params: lockParams } });
+  }
+
+  /**
+   * The lock of a row an INSERT adds (`table`, `id`), a transaction-level advisory lock its transaction takes first
+   * and its read-back waits for (see PostgresHandle.transaction): a row not yet committed is seen by no other
+   * statement, so no row lock can tell when its transaction ended. As a single statement, a creation whose answer
+   * was lost after it ran was reported failed and left its row (a key active with a secret no one has; a retry made
+   * a second one).
+   */
+  private newRowLock(table: string, id: string): { sql: string; params: unknown[] } {
+    return { sql: `SELECT pg_advisory_xact_lock(hashtext($1))`, params: [`${table}:${this.pg.schema}:${id}`] };
   }
 
   /** Runs a change and drops the cached lookups it affects, before and after (a lookup racing the change cannot re-fill them). */

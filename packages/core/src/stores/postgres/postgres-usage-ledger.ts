@@ -22,7 +22,7 @@ export class PostgresUsageLedger implements UsageLedger {
 
   async record(input: UsageEntryInput): Promise<{ inserted: boolean }> {
     const p = usageParams(normalizeUsageEntry(input, this.clock()));
-    // Bounded (`queryTimeoutMs`): past it, `store_unavailable`, though the row may have been written; a retry
+    // Bounded (`queryTimeoutMs`): past it, `store_unavailable` saying the row may have been written; a retry
     // (the gateway's settle tries once more) then inserts nothing (`ON CONFLICT (request_id) DO NOTHING`).
     return { inserted: (await this.pg.execute(INSERT, USAGE_COLUMNS.map((c) => p[c]))) > 0 };
   }
