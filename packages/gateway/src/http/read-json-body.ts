@@ -36,10 +36,8 @@ export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions)
   if (type !== null && !JSON_TYPE.test(type) && !acceptableType(type.trim())) {
     throw new LLMError({ code: 'unsupported_media_type', message: `Content-Type must be application/json, got "${type.slice(0, 100)}"`, param: 'content-type' });
   }
-  const encoding = incoming.headers.get('content-encoding');
-  if (encoding !== null && !identity(encoding)) {
-    throw new LLMError({ code: 'unsupported_media_type', message: `Content-Encoding "${encoding.slice(0, 100)}" is not supported; send the body uncompressed`, param: 'content-encoding' });
-  }
+  const coded = unsupportedCoding(incoming.headers.get('content-encoding'));
+  if (coded !== undefined) throw coded;
   const length = incoming.headers.get('content-length');
   if (length !== null) {
     // (node:http checked it; a `Request` given to `gateway.fetch` may say anything.)
@@ -182,6 +180,15 @@ function unknownTransferCoding(transfer: string): LLMError {
 }
 
 /** No content coding: an empty value or `identity` (RFC 9110 8.4.1). */
+/**
+ * The 415 naming `content-encoding` of a body in a content coding (`readJsonBody` decodes none), or undefined for none
+ * or `identity`. Read from the headers alone: `serveGateway` answers it before `100 Continue`, so the body is not sent.
+ */
+export function unsupportedCoding(encoding: string | null | undefined): LLMError | undefined {
+  if (encoding === null || encoding === undefined || identity(encoding)) return undefined;
+  return new LLMError({ code: 'unsupported_media_type', message: `Content-Encoding "${encoding.slice(0, 100)}" is not supported; send the body uncompressed`, param: 'content-encoding' });
+}
+
 function identity(encoding: string): boolean {
   const e = encoding.trim();
   return e === '' || e.toLowerCase() === 'identity';

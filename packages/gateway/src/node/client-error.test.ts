@@ -31,6 +31,34 @@ describe('clientErrorOf', () => {
     expect(e.param ?? null).toBe(param);
     expect(e.message).not.toMatch(/\n\s+at /);
   });
+
+  // (What node:http's parser reports, as a server sees it: `src/node/edge-requests.test.ts`, "the request line".)
+  describe('HPE_HEADER_OVERFLOW: a URL too long (414) or headers too large (431)', () => {
+    const overflow = (packet: string, failedAt: number) => clientErrorOf(Object.assign(new Error('x'), { code: 'HPE_HEADER_OVERFLOW', reason: 'Header overflow', rawPacket: Buffer.from(packet, 'latin1'), bytesParsed: failedAt }));
+    const longUrl = `/v1/models?q=${'a'.repeat(17_000)}`;
+    it('the parser failed where the request target ends (its head in one packet, or its start in an earlier one): 414 naming url', () => {
+      const whole = `GET ${longUrl} HTTP/1.1\r\nhost: x\r\n\r\n`;
+      const rest = whole.slice(1000);
+      for (const [packet, at] of [[whole, whole.indexOf(' HTTP/1.1')], [rest, rest.indexOf(' HTTP/1.1')]] as const) {
+        const e = overflow(packet, at);
+        expect({ status: e.statusCode, param: e.param, message: e.message }).toEqual({ status: 414, param: 'url', message: 'The request URL is too long' });
+      }
+    });
+    it('a request line that is the larger part of the head is the 414; a large header the 431, also pipelined behind a request', () => {
+      const line = `GET /v1/models?q=${'a'.repeat(16_000)} HTTP/1.1\r\n`;
+      const cookie = `GET /v1/models HTTP/1.1\r\nhost: x\r\ncookie: ${'a'.repeat(17_000)}\r\n\r\n`;
+      const before = 'GET /health HTTP/1.1\r\nhost: x\r\n\r\n';
+      const cases = [
+        [`${line}host: x\r\ncookie: ${'c'.repeat(1000)}\r\n\r\n`, 414],
+        [cookie, 431],
+        [before + cookie, 431],
+        [`${line}host: x\r\ncookie: ${'c'.repeat(17_000)}\r\n\r\n`, 431],
+        // The head's start in an earlier packet and the target not ended in this one: not told.
+        ['a'.repeat(8000), 431],
+      ] as const;
+      for (const [packet, status] of cases) expect({ head: packet.slice(0, 40), status: overflow(packet, packet.length - 4).statusCode }).toEqual({ head: packet.slice(0, 40), status });
+    });
+  });
 });
 
 describe('answerClientError', () => {

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorBody, errorReply, errorResponse, errorStatus, type ErrorStyle } from '../http/error-body.js';
 import { tooLarge } from '../http/incoming.js';
+import { unsupportedCoding } from '../http/read-json-body.js';
 import { answeredWhileReading, arrived, latestArrived } from './node-incoming.js';
 import { stopLingering, writeReply } from './write-reply.js';
 
@@ -84,6 +85,7 @@ export function clientErrorOf(err: ParserError): LLMError {
   const reason = typeof err.reason === 'string' && err.reason !== '' ? err.reason : 'Malformed HTTP request';
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
+      if (requestLineTooLong(err.rawPacket, err.bytesParsed)) return new LLMError({ code: 'invalid_request', statusCode: 414, message: 'The request URL is too long', param: 'url' });
       return new LLMError({ code: 'invalid_request', statusCode: 431, message: 'Request headers are too large', param: 'headers' });
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
       return new LLMError({ code: 'payload_too_large', message: 'Chunk extensions are too large', param: 'body' });
@@ -106,6 +108,26 @@ export function clientErrorOf(err: ParserError): LLMError {
     default:
       return new LLMError({ code: 'invalid_request', message: `Malformed HTTP request: ${reason}` });
   }
+}
+
+/**
+ * node:http's limit on a request's head (`maxHeaderSize`, 16 KB) counts its request line too: the head overflowed
+ * because of its URL (a 414, not the 431 of headers too large) when the parser failed where the request target ends
+ * (llhttp counts the target once it has read all of it: the bytes there are ` HTTP/1.x`), or when the bytes it was
+ * parsing show the head's start and its request line is the larger part of the head read so far. A head whose start
+ * is in an earlier packet and whose target did not end in this one is not told (the 431). Only read for that error.
+ */
+export function requestLineTooLong(raw: unknown, failedAt: number | undefined): boolean {
+  if (!Buffer.isBuffer(raw) || failedAt === undefined || failedAt > raw.length) return false;
+  if (raw.toString('latin1', failedAt, failedAt + 8) === ' HTTP/1.') return true;
+  const from = Math.max(0, failedAt - HEAD_SCAN_BYTES);
+  const text = raw.toString('latin1', from, failedAt);
+  const starts = /(?:^|\n)([A-Z]+ \/)/g;
+  let start = -1;
+  for (let m = starts.exec(text); m !== null; m = starts.exec(text)) start = m.index + m[0].length - m[1]!.length;
+  if (start < 0) return false;
+  const end = text.indexOf('\r\n', start);
+  return ((end < 0 ? text.length : end) - start) * 2 > text.length - start;
 }
 
 /**
@@ -213,12 +235,12 @@ function answeredUnread(socket: Socket): boolean {
 const LATER_ANSWER = Symbol('llmrr.laterAnswer');
 
 /** The whole answer to a request node:http could not parse, for `req` (its head read) or `head` (from the bytes), closing. */
-function errorAnswer(error: LLMError, requestId: () => string, req: IncomingMessage | undefined, head: Head | undefined, cors: CorsHeaders | undefined): string {
+function errorAnswer(error: LLMError, requestId: () => string, req: IncomingMessage | undefined, head: Head | undefined, cors: CorsHeaders | undefined, lines = ''): string {
   const id = requestId();
   const status = errorStatus(error);
   const style = req ? errorStyleOf(req) : head ? styleOf(head.path!, head.anthropic) : 'openai';
   const body = JSON.stringify(errorBody(error, id, style));
-  let extra = '';
+  let extra = lines;
   const headers = req ? corsOf(req, cors) : cors?.(head?.origin, head?.path);
   if (headers) for (const name in headers) extra += `${name}: ${headers[name]}\r\n`;
   return (
@@ -267,16 +289,68 @@ export function answerExpectation(requestId: () => string): (req: IncomingMessag
 export function answerMissingHost(requestId: () => string, cors?: CorsHeaders): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const error = new LLMError({ code: 'invalid_request', message: 'An HTTP/1.1 request must have a Host header', param: 'host' });
-    const headers = corsOf(req, cors);
-    writeReply(errorReply(error, requestId(), errorStyleOf(req), headers ? { ...headers, connection: 'close' } : { connection: 'close' }), req, res);
+    answerClosing(error, requestId, req, res, cors);
+  };
+}
+
+/** Writes `error` as the answer to `req` (its route's error shape, its CORS headers with `cors`), closing the connection. */
+function answerClosing(error: LLMError, requestId: () => string, req: IncomingMessage, res: ServerResponse, cors: CorsHeaders | undefined, extra?: Record<string, string>): void {
+  const headers = corsOf(req, cors);
+  writeReply(errorReply(error, requestId(), errorStyleOf(req), { ...headers, ...extra, connection: 'close' }), req, res);
+}
+
+/**
+ * The answer to a request on a model route that says neither `Content-Length` nor `Transfer-Encoding` (RFC 9112 6.3:
+ * its body is empty, so the bytes the client sends after its head would be read as the next request): 411 Length
+ * Required with the error body naming `content-length`, closing the connection, so they are never read.
+ */
+export function answerLengthRequired(requestId: () => string, cors?: CorsHeaders): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const error = new LLMError({
+      code: 'invalid_request',
+      statusCode: 411,
+      message: `A ${req.method ?? 'POST'} request must say its body's length: send Content-Length (or Transfer-Encoding: chunked)`,
+      param: 'content-length',
+    });
+    answerClosing(error, requestId, req, res, cors);
+  };
+}
+
+/** The methods the gateway serves (its admin API's included, and OPTIONS for CORS preflights): `OPTIONS *`'s `Allow`. */
+export const SERVER_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
+/**
+ * `OPTIONS *` (RFC 9110 9.3.7: a question about the server, not a resource; a ping some proxies and load balancers
+ * send): 200 with `Allow` listing the methods the gateway serves and an empty body, as Apache and Go's net/http
+ * answer it.
+ */
+export function answerServerOptions(res: ServerResponse): void {
+  // (Its body, if it declared one, is read and dropped by node:http, which keeps the connection for the next request.)
+  res.writeHead(200, { allow: SERVER_METHODS, 'content-length': '0' });
+  res.end();
+}
+
+/**
+ * A `connect` listener for node:http (a `CONNECT host:port` request, which asks for a tunnel: node:http destroys the
+ * connection without a word when nobody listens): the gateway is no proxy, so it answers 405 `method_not_allowed` with
+ * the error body and `Allow`, and closes the connection (after a CONNECT head, the client's next bytes are the tunnel's).
+ */
+export function answerConnect(requestId: () => string): (req: IncomingMessage, socket: Duplex) => void {
+  return (req, socket) => {
+    const error = new LLMError({ code: 'method_not_allowed', message: 'CONNECT is not allowed: the gateway is not a proxy', param: 'method' });
+    socket.on('error', () => {});
+    if (socket.writable) socket.end(errorAnswer(error, requestId, undefined, undefined, undefined, `allow: ${SERVER_METHODS}\r\n`));
+    else socket.destroy();
   };
 }
 
 /**
  * A `checkContinue` listener for node:http (a request with `Expect: 100-continue`, as curl sends for a body over
- * 1 MB): a declared body over `maxBodyBytes` is refused with the 413 error body and `connection: close` (and the
- * CORS headers of its Origin and path, with `cors`), without `100 Continue`, so the client does not send it; any
- * other request gets `100 Continue` at once and goes to `onRequest` (one refused later, such as for a bad key or the
+ * 1 MB): a declared body over `maxBodyBytes` is refused with the 413 error body, and a body in a content coding
+ * (`Content-Encoding: gzip`: no route decodes one) with the 415 naming `content-encoding`, each with `connection: close`
+ * (and the CORS headers of its Origin and path, with `cors`), without `100 Continue`, so the client does not send it
+ * (both read from the headers alone; a charset is judged on the body: one that reads as UTF-8 JSON is served whatever it
+ * declares, so such a request gets its `100 Continue`); any other request gets `100 Continue` at once and goes to `onRequest` (one refused later, such as for a bad key or the
  * body budget, has its body sent, then is answered: a client such as Java's HttpClient waits for the 100 and hangs on a
  * final answer without it, JDK-8286171).
  */
@@ -287,11 +361,12 @@ export function answerContinue(
   cors?: CorsHeaders,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    if (maxBodyBytes !== undefined && Number(req.headers['content-length']) > maxBodyBytes) {
+    const refused =
+      maxBodyBytes === undefined ? undefined : Number(req.headers['content-length']) > maxBodyBytes ? tooLarge(maxBodyBytes) : unsupportedCoding(req.headers['content-encoding']);
+    if (refused !== undefined) {
       // (As `answerExpectation`: no second answer when the body, not sent, stalls past the timeout.)
       arrived(req, res);
-      const headers = corsOf(req, cors);
-      writeReply(errorReply(tooLarge(maxBodyBytes), requestId(), errorStyleOf(req), headers ? { ...headers, connection: 'close' } : { connection: 'close' }), req, res);
+      answerClosing(refused, requestId, req, res, cors);
       return;
     }
     res.writeContinue();

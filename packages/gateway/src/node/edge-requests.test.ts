@@ -24,7 +24,7 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHarness, mockModel, post, serveWithKey, type Harness } from '../test-support/harness.js';
-import { rawConnection, rawExchange, send } from '../test-support/raw-http.js';
+import { rawConnection, rawExchange, rawRequest, send } from '../test-support/raw-http.js';
 import { NodeIncoming } from './node-incoming.js';
 import { serveGateway, type ServedGateway } from './serve-gateway.js';
 
@@ -710,5 +710,98 @@ describe('a request node:http cannot parse, pipelined behind requests it read wh
     expect(body).toMatchObject({ type: 'error', error: { code: 'invalid_request', param: 'headers' } });
     // Both calls were served, not cut with the connection.
     await vi.waitFor(async () => expect((await h.stores!.ledger.query({ tenantId: 'acme', limit: 5 })).map((r) => r.status)).toEqual(['success', 'success']), { timeout: 5000 });
+  });
+});
+
+describe('the request line, the method and the body framing at the edge (raw sockets)', () => {
+  let h: Harness;
+  let served: ServedGateway;
+  let secret: string;
+  beforeAll(async () => {
+    h = await createHarness({ stores: 'memory', routerOptions: { env: {} }, models: [mockModel('mock')], gateway: { cors: { origins: [ORIGIN] } } });
+    ({ secret, served } = await serveWithKey(h));
+  });
+  afterAll(async () => {
+    await served?.close(500);
+    await h?.close();
+  });
+
+  const statuses = (raw: string) => [...raw.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+  /** The answers on a connection, each with its head (lower-case) and body. */
+  const answersOf = (raw: string) =>
+    raw
+      .split(/(?=HTTP\/1\.1 \d{3} )/)
+      .filter((a) => a !== '')
+      .map((a) => {
+        const end = a.indexOf('\r\n\r\n');
+        return { status: Number(a.slice(9, 12)), head: a.slice(0, end).toLowerCase(), body: a.slice(end + 4) };
+      });
+  const chat = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
+
+  it('a URL over node:http\'s 16 KB head limit is a 414 naming url (in its route\'s error shape, closing), not the 431 of large headers, which stays', async () => {
+    const long = await rawExchange(served.url, rawRequest('GET', `/v1/models?q=${'a'.repeat(17 * 1024)}`, {}));
+    expect({ status: long?.status, connection: long?.headers.connection }).toEqual({ status: 414, connection: 'close' });
+    expect(errorOf(long!.body)).toMatchObject({ code: 'invalid_request', param: 'url', message: 'The request URL is too long' });
+    const messages = await rawExchange(served.url, rawRequest('POST', `/v1/messages?q=${'a'.repeat(17 * 1024)}`, {}, '{}'));
+    expect(messages?.status).toBe(414);
+    expect(JSON.parse(messages!.body)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    const cookie = await rawExchange(served.url, rawRequest('GET', '/v1/models', { cookie: 'a'.repeat(17 * 1024) }));
+    expect({ status: cookie?.status, param: errorOf(cookie!.body).param }).toEqual({ status: 431, param: 'headers' });
+  });
+
+  it('a POST to a model route with neither Content-Length nor Transfer-Encoding is one 411 naming content-length that closes the connection (its body is never read as a request), served directly and through gateway.fetch', async () => {
+    for (const extra of ['', `origin: ${ORIGIN}\r\n`]) {
+      const c = rawConnection(served.url);
+      c.socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer ${secret}\r\ncontent-type: application/json\r\n${extra}\r\n${chat}`);
+      await c.closed;
+      const answers = answersOf(c.raw());
+      expect({ extra, statuses: answers.map((a) => a.status) }).toEqual({ extra, statuses: [411] });
+      expect(answers[0]!.head).toContain('\r\nconnection: close');
+      expect(errorOf(answers[0]!.body)).toMatchObject({ code: 'invalid_request', param: 'content-length' });
+      if (extra) expect(answers[0]!.head).toContain(`access-control-allow-origin: ${ORIGIN.toLowerCase()}`);
+    }
+    // With Content-Length (0 too) or chunked, as before.
+    const empty = await rawExchange(served.url, rawRequest('POST', '/v1/chat/completions', { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'content-length': '0' }));
+    expect({ status: empty?.status, code: errorOf(empty!.body).code }).toEqual({ status: 400, code: 'invalid_json' });
+    const chunked = await rawExchange(
+      served.url,
+      rawRequest('POST', '/v1/chat/completions', { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, `${Buffer.byteLength(chat).toString(16)}\r\n${chat}\r\n0\r\n\r\n`),
+    );
+    expect(chunked?.status).toBe(200);
+  });
+
+  it('a POST to another route without them is served with its empty body (a key revoke, as curl -X POST sends it), and its answer closes the connection', async () => {
+    const c = rawConnection(served.url);
+    c.socket.write(`POST /v1/feedback HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer ${secret}\r\ncontent-type: application/json\r\n\r\n{"requestId":"x","score":1}`);
+    await c.closed;
+    const answers = answersOf(c.raw());
+    expect(answers.map((a) => a.status)).toEqual([400]);
+    expect(answers[0]!.head).toContain('\r\nconnection: close');
+    expect(errorOf(answers[0]!.body).message).toMatch(/empty/);
+  });
+
+  it('CONNECT (a tunnel, asked of a proxy) is a 405 method_not_allowed with Allow and the error body, and the connection closes', async () => {
+    const c = rawConnection(served.url);
+    c.socket.write('CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n');
+    await c.closed;
+    const answers = answersOf(c.raw());
+    expect(answers.map((a) => a.status)).toEqual([405]);
+    expect(answers[0]!.head).toContain('\r\nconnection: close');
+    expect(answers[0]!.head).toContain('\r\nallow: get, head, post, put, patch, delete, options');
+    expect(errorOf(answers[0]!.body)).toMatchObject({ code: 'method_not_allowed', param: 'method' });
+  });
+
+  it('OPTIONS * (about the server) is a 200 with Allow and no body, keeping the connection; another method on * stays a 400', async () => {
+    const c = rawConnection(served.url);
+    c.socket.write('OPTIONS * HTTP/1.1\r\nhost: gw\r\n\r\nGET /health HTTP/1.1\r\nhost: gw\r\nconnection: close\r\n\r\n');
+    await c.closed;
+    const answers = answersOf(c.raw());
+    expect(answers.map((a) => a.status), c.raw()).toEqual([200, 200]);
+    expect(answers[0]!.head).toContain('\r\nallow: get, head, post, put, patch, delete, options');
+    expect(answers[0]!.head).toContain('\r\ncontent-length: 0');
+    expect(answers[0]!.body).toBe('');
+    const get = await rawExchange(served.url, 'GET * HTTP/1.1\r\nhost: gw\r\nconnection: close\r\n\r\n');
+    expect({ status: get?.status, code: errorOf(get!.body).code }).toEqual({ status: 400, code: 'invalid_request' });
+    expect(statuses(c.raw())).toHaveLength(2);
   });
 });

@@ -1,11 +1,13 @@
 /**
  * `Expect: 100-continue` (curl sends it for bodies over 1 MB): a request whose declared `Content-Length` is over the
  * gateway's `maxBodyBytes` is refused with the 413 error body at once, without `100 Continue`, so the client never
- * sends the body; one within the limit gets `100 Continue` and is answered as usual.
+ * sends the body, and so is one in a content coding (the 415 naming `content-encoding`); one within the limit gets
+ * `100 Continue` and is answered as usual.
  */
 import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { rawConnection } from '../test-support/raw-http.js';
 import { createHarness, mockModel, type Harness } from '../test-support/harness.js';
 import { serveGateway, type ServedGateway } from './serve-gateway.js';
 
@@ -52,6 +54,29 @@ describe('Expect: 100-continue', () => {
       const body = JSON.parse(res.text) as { type?: string; error: { code: string; param: string | null } };
       expect({ path, type: body.type, code: body.error.code, param: body.error.param }).toEqual({ path, type: style === 'anthropic' ? 'error' : undefined, code: 'payload_too_large', param: 'body' });
     }
+  });
+
+  it('a body in a content coding is a 415 naming content-encoding at once, with no 100 Continue (its body is not sent) and connection: close; a charset is judged on the body, so it gets its 100', async () => {
+    const head = (path: string, extra: string) => `POST ${path} HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: 30\r\nexpect: 100-continue\r\n${extra}\r\n`;
+    for (const [path, style] of [['/v1/chat/completions', 'openai'], ['/v1/messages', 'anthropic'], ['/api/route', 'openai']] as const) {
+      const c = rawConnection(served.url);
+      c.socket.write(head(path, 'content-encoding: gzip\r\n'));
+      // The client waits for the 100 before sending its body: the answer comes without it.
+      await c.closed;
+      const raw = c.raw();
+      expect({ path, start: raw.slice(0, 12) }).toEqual({ path, start: 'HTTP/1.1 415' });
+      expect(raw.toLowerCase()).toContain('\r\nconnection: close\r\n');
+      const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { type?: string; error: { code: string; param: string | null } };
+      expect({ path, type: body.type, code: body.error.code, param: body.error.param }).toEqual({ path, type: style === 'anthropic' ? 'error' : undefined, code: 'unsupported_media_type', param: 'content-encoding' });
+    }
+    // UTF-8 JSON labelled utf-16 is served (RFC 8259: JSON is UTF-8): only its bytes tell, so it is asked for.
+    const body = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
+    const c = rawConnection(served.url);
+    c.socket.write(head('/v1/chat/completions', 'connection: close\r\n').replace('content-length: 30', `content-length: ${Buffer.byteLength(body)}`).replace('application/json', 'application/json; charset=utf-16'));
+    await vi.waitFor(() => expect(c.raw()).toBe('HTTP/1.1 100 Continue\r\n\r\n'), { timeout: 5000 });
+    c.socket.write(body);
+    await c.closed;
+    expect(c.raw()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
   });
 
   it('a body within the limit gets 100 Continue and its answer', async () => {

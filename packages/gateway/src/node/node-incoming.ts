@@ -40,7 +40,20 @@ export function answeredWith(req: IncomingMessage): LLMError | undefined {
 const CONNECTION_SIGNAL = Symbol('llmrr.connectionSignal');
 /** The response of the connection's latest request to arrive (answers go out in arrival order). */
 const LATEST_RESPONSE = Symbol('llmrr.latestResponse');
-type SignalledSocket = Socket & { [CONNECTION_SIGNAL]?: AbortController; [LATEST_RESPONSE]?: ServerResponse };
+/** Stops the read of the body arriving on the connection (`NodeIncoming.bytes`), with an error: the shutdown cut's. */
+const BODY_READ = Symbol('llmrr.bodyRead');
+type SignalledSocket = Socket & { [CONNECTION_SIGNAL]?: AbortController; [LATEST_RESPONSE]?: ServerResponse; [BODY_READ]?: ((error: unknown) => void) | undefined };
+
+/**
+ * The shutdown cut (`serveGateway`'s `close()`, at the end of its grace) stops the read of a body still arriving on
+ * `socket`, if any (a request served directly: `NodeIncoming.bytes`): the read fails with `error` at once, so its route
+ * answers it (the 503 `shutting_down`, nothing being written yet) instead of waiting for a body that may never come.
+ */
+export function cutBodyRead(socket: Socket, error: unknown): void {
+  const s = socket as SignalledSocket;
+  // (The body being read is the latest request's: none arrives behind it before it is complete.)
+  if (s[BODY_READ] !== undefined && s[LATEST_RESPONSE]?.req.complete !== true) s[BODY_READ](error);
+}
 
 /**
  * The connections of one server whose abort signal a request took (`connectionSignal`), until they close, so that
@@ -68,6 +81,11 @@ export class ConnectionSignals {
    * leaving aborted keeps its reason), and every connection signal made from then on (a request whose body was still
    * arriving takes it then).
    */
+  /** The cut's error once the cut started (`cut`): a body read then is not waited for (`NodeIncoming.bytes`). */
+  get cutError(): unknown {
+    return this.isCut ? this.cutWith : undefined;
+  }
+
   cut(reason: unknown, busy: (socket: Socket) => boolean): void {
     this.isCut = true;
     this.cutWith = reason;
@@ -183,9 +201,17 @@ export class NodeIncoming implements Incoming {
         reject(answeredWith(req) ?? bodyAbandoned(new Error('The client closed the connection before the body was read')));
         return;
       }
+      // (The server's shutdown cut has started: the body is not waited for. Nothing to check for a complete one.)
+      const cut = req.complete ? undefined : this.connections?.cutError;
+      if (cut !== undefined) {
+        reject(cut);
+        return;
+      }
+      const socket = req.socket as SignalledSocket | null;
       const chunks: Buffer[] = [];
       let total = 0;
       const cleanup = () => {
+        if (socket) socket[BODY_READ] = undefined;
         req.off('data', onData);
         req.off('end', onEnd);
         req.off('error', onError);
@@ -223,6 +249,8 @@ export class NodeIncoming implements Incoming {
       req.on('end', onEnd);
       req.on('error', onError);
       req.on('close', onClose);
+      // (The shutdown cut stops it: `cutBodyRead`.)
+      if (socket) socket[BODY_READ] = fail;
     });
   }
 }

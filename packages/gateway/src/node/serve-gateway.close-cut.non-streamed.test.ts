@@ -4,14 +4,14 @@
  * (ledger row, `llm_requests_total{status="shutting_down"}`), then a 503 in its route's error shape (OpenAI's on
  * `/v1/chat/completions`, Anthropic's on `/v1/messages`, with its top-level `request_id`) before its connection closes,
  * within the cut's bound (`cutSettleMs`). The official clients throw their `APIError` (503), not a connection error. So does an
- * embeddings request, one whose body was still arriving when the cut started (once it is complete), and one served
- * through `gateway.fetch` (a browser's, CORS on: the 503 carries its CORS headers).
+ * embeddings request, one whose body is still arriving when the cut starts (at once, without waiting for the rest of
+ * it: no call was made, nothing is ledgered), and one served through `gateway.fetch` (a browser's, CORS on: the 503
+ * carries its CORS headers).
  * Over local OpenAI- and Anthropic-wire upstreams that do not answer until their client leaves. The servers here give
  * the cut a bound far longer than the tests (CUT_SETTLE_MS): a close() that waits for it is told from one that does
  * not by a wide margin, under any load.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -133,46 +133,43 @@ describe('close(graceMs) with non-streamed requests still running at the end of 
     expect(rows.map((r) => ({ endpoint: r.endpoint, status: r.status, errorCode: r.errorCode }))).toEqual([{ endpoint: '/v1/embeddings', status: 'error', errorCode: 'shutting_down' }]);
   });
 
-  it('a non-streamed request whose body was still arriving when the cut started answers the 503 once complete, without calling its upstream', async () => {
-    const started = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt')], { serve: { cutSettleMs: CUT_SETTLE_MS } });
+  it('a request whose body is still arriving when the grace ends answers the 503 at once (connection: close, its route\'s shape), without waiting for the rest: close() does not wait for the bound', async () => {
+    const started = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'gpt')], { serve: { cutSettleMs: CUT_SETTLE_MS } });
     gw = started.gw;
-    const { url, secret } = gw;
-    const body = JSON.stringify({ model: 'gpt', messages: [{ role: 'user', content: 'late' }] });
-    let cutStarted!: () => void;
-    const cut = new Promise<void>((r) => (cutStarted = r));
-    let connected!: () => void;
-    const connection = new Promise<void>((r) => (connected = r));
-    const late = new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = httpRequest(
-        `${url}/v1/chat/completions`,
-        { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}`, 'content-length': Buffer.byteLength(body) } },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        },
-      );
-      req.on('error', reject);
-      req.on('socket', (socket) => socket.once('connect', connected));
-      // Headers and part of the body now; the rest once the cut has started.
-      req.write(body.slice(0, 20));
-      void cut.then(() => req.end(body.slice(20)));
+    const { served, secret } = gw;
+    const uploads = [
+      ['/v1/chat/completions', `authorization: Bearer ${secret}`, JSON.stringify({ model: 'gpt', messages: [{ role: 'user', content: 'late' }] })],
+      ['/v1/messages', `x-api-key: ${secret}\r\nanthropic-version: 2023-06-01`, JSON.stringify({ model: 'claude', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'late' }] })],
+    ] as const;
+    const taken = requestsTaken(served.server, uploads.length);
+    // Each client sends its head and part of its body, then nothing more (a slow upload, a stalled client).
+    const connections = uploads.map(([path, key, body]) => {
+      const c = rawConnection(served.url);
+      c.socket.write(`POST ${path} HTTP/1.1\r\nhost: gw\r\n${key}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 20)}`);
+      return c;
     });
-    // The server (in this process) reads the headers once connected: then close.
-    await connection;
-    await new Promise((r) => setTimeout(r, 100));
-    const closed = gw.served.close(50);
-    // Right after the grace's (50 ms) timer, set first, has fired: the cut has started, and gives the request up to
-    // its bound to answer.
-    setTimeout(cutStarted, 50);
-    const got = await late;
-    await closed;
-    expect(got.status).toBe(503);
-    expect(JSON.parse(got.text)).toMatchObject({ error: { code: 'shutting_down', type: 'api_error' } });
-    expect(started.upstreams.openai.requests).toHaveLength(0);
-    const rows = await gw.ledger.query({ tenantId: 'acme', limit: 10 });
-    expect(rows.map((r) => ({ status: r.status, errorCode: r.errorCode, stream: r.stream }))).toEqual([{ status: 'error', errorCode: 'shutting_down', stream: false }]);
+    await taken;
+    const closing = performance.now();
+    await served.close(50);
+    // Answered at the cut, not closed unanswered at the end of the bound (20 s).
+    expect(performance.now() - closing).toBeLessThan(NOT_THE_BOUND_MS);
+    await Promise.all(connections.map((c) => c.closed));
+    const [chat, messages] = connections.map((c) => {
+      const raw = c.raw();
+      const end = raw.indexOf('\r\n\r\n');
+      return { status: raw.slice(0, 12), head: raw.slice(0, end).toLowerCase(), body: JSON.parse(raw.slice(end + 4)) as unknown };
+    });
+    expect(chat!.status).toBe('HTTP/1.1 503');
+    expect(chat!.head).toContain('\r\nconnection: close');
+    expect(chat!.body).toMatchObject({ error: { code: 'shutting_down', type: 'api_error' } });
+    expect(messages!.status).toBe('HTTP/1.1 503');
+    expect(messages!.head).toContain('\r\nconnection: close');
+    expect(messages!.body).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+    // No model call was made for them: nothing upstream, nothing to ledger.
+    expect(started.upstreams.openai.requests.length + started.upstreams.anthropic.requests.length).toBe(0);
+    expect(await gw.ledger.query({ tenantId: 'acme', limit: 10 })).toEqual([]);
+    const metrics = await (await get(gw.harness.gateway, '/metrics')).text();
+    expect(metrics).toContain('llm_requests_total{model="unknown",status="shutting_down",tenant="acme"} 2');
   });
 
   it('one served through gateway.fetch (a browser, CORS on) answers the 503 with its CORS headers, ledgered as that error, as one served directly', async () => {

@@ -10,8 +10,8 @@ import { defaultRequestId } from '../http/request-id.js';
 import { LLMError, timerDelay } from '@llmrr/core';
 import type { Gateway } from '../types.js';
 import { clientAddress, trustedProxies, type TrustedProxies } from './client-address.js';
-import { answerClientError, answerContinue, answerExpectation, answerMissingHost, fetchBridgeError } from './client-error.js';
-import { ConnectionSignals, NodeIncoming, answeredWith, arrived, connectionSignal, lastArrived, latestArrived } from './node-incoming.js';
+import { answerClientError, answerConnect, answerContinue, answerExpectation, answerLengthRequired, answerMissingHost, answerServerOptions, fetchBridgeError } from './client-error.js';
+import { ConnectionSignals, NodeIncoming, answeredWith, arrived, connectionSignal, cutBodyRead, lastArrived, latestArrived } from './node-incoming.js';
 import { dropUnlessWritten, lingering, stopLingering, writeReply } from './write-reply.js';
 
 export interface ServeOptions {
@@ -157,9 +157,30 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     }
     const route = direct ? directRoute(direct, req, req.headers.origin) : undefined;
     if (direct && route) {
+      if (unframed(req)) {
+        arrived(req, res);
+        lengthRequired(req, res);
+        return;
+      }
       taken(req, drain, true);
       serveDirect(direct, route, req, res, drain);
     } else {
+      if (req.url === '*' && req.method === 'OPTIONS') {
+        arrived(req, res);
+        answerServerOptions(res);
+        return;
+      }
+      const method = req.method;
+      if ((method === 'POST' || method === 'PUT' || method === 'PATCH') && unframed(req)) {
+        if (direct && directRoute(direct, req, undefined) !== undefined) {
+          arrived(req, res);
+          lengthRequired(req, res);
+          return;
+        }
+        // Served with an empty body (RFC 9112 6.3), which other routes may take (a key's revoke, as curl -X POST sends
+        // it): its answer closes the connection, so bytes the client sends after its head are not read as a request.
+        res.shouldKeepAlive = false;
+      }
       // A model route served through gateway.fetch (a browser's request, CORS on) is a model call the cut waits for,
       // as one served directly (any request is, for a gateway without direct routes: which are its model calls is unknown).
       const call = direct === undefined || (req.headers.origin !== undefined && directRoute(direct, req, undefined) !== undefined);
@@ -172,11 +193,15 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     }
   };
   const noHost = answerMissingHost(newId, direct?.corsHeaders);
+  const lengthRequired = answerLengthRequired(newId, direct?.corsHeaders);
   const server = createServer({ ...timeoutOptions(options), joinDuplicateHeaders: true, requireHostHeader: false }, onRequest);
   // Requests node:http cannot parse get the gateway's error body too (Node's own answer has none).
   server.on('clientError', answerClientError(newId, direct?.corsHeaders));
   server.on('checkExpectation', answerExpectation(newId));
-  // A body declared too large is refused before `100 Continue` (node:http would send it, then the client the body).
+  // A CONNECT (a tunnel asked of a proxy) is a 405 with the error body (node:http would close the connection unanswered).
+  server.on('connect', answerConnect(newId));
+  // A body declared too large, or in a content coding, is refused before `100 Continue` (node:http would send it, then
+  // the client the body).
   server.on('checkContinue', answerContinue(direct?.maxBodyBytes, newId, onRequest, direct?.corsHeaders));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -226,6 +251,8 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
           const streams = drain.streams.cut(error);
           // (After the streams: those cut already tell their connection's abort from their client's leaving.)
           drain.connections.cut(error, busy);
+          // A body still arriving (served directly) is not waited for: its request answers the cut's 503 at once.
+          if (connections) for (const { socket } of connections.all()) if (socket) cutBodyRead(socket, error);
           if (streams === 0 && drain.calls === 0) server.closeAllConnections();
           else {
             // (`res.socket` is null while an earlier answer on the connection is not sent: this one is not going out yet.)
@@ -406,6 +433,14 @@ function answered(req: IncomingMessage, drain: Drain, call: boolean): void {
     socket[PENDING] = pending - 1;
     if (call) drain.calls--;
   }
+}
+
+/**
+ * A request that declares no body length, neither `Content-Length` nor `Transfer-Encoding` (RFC 9112 6.3: its body is
+ * empty; what the client sends after its head would be read as the next request).
+ */
+function unframed(req: IncomingMessage): boolean {
+  return req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
 }
 
 function directRoute(direct: DirectRoutes, req: IncomingMessage, origin: string | undefined): ModelRoute | undefined {
