@@ -233,6 +233,15 @@ describe('gateway server: OpenTelemetry spans over OTLP/HTTP', () => {
       expect(embedded.status).toBe(200);
       await embedded.text();
       ids.embed = embedded.headers.get('x-request-id') ?? '';
+      // The token counts (no model call): a count_tokens span each, in the caller's trace too.
+      const counted = await post(`${server.url}/v1/messages/count_tokens`, { model: 'mock', messages: [{ role: 'user', content: 'traced' }] }, { traceparent: `00-${trace}-3333333333333333-01` });
+      expect(counted.status).toBe(200);
+      await counted.text();
+      ids.count = counted.headers.get('x-request-id') ?? '';
+      const inputTokens = await post(`${server.url}/v1/responses/input_tokens`, { model: 'mock', input: 'traced' }, { traceparent: `00-${trace}-4444444444444444-01` });
+      expect(inputTokens.status).toBe(200);
+      await inputTokens.text();
+      ids.inputTokens = inputTokens.headers.get('x-request-id') ?? '';
       // Malformed: not an error, and no parent.
       const malformed = await post(`${server.url}/v1/chat/completions`, { model: 'mock', messages: [{ role: 'user', content: 'traced' }] }, { traceparent: `00-${trace}-zz-01`, tracestate: 'caller=1' });
       expect(malformed.status).toBe(200);
@@ -249,12 +258,18 @@ describe('gateway server: OpenTelemetry spans over OTLP/HTTP', () => {
       expect(span).toBeDefined();
       return span!;
     };
-    expect([ids.chat, ids.stream, ids.messages, ids.embed].map((id) => [byRequest(id!).traceId, byRequest(id!).parentSpanId])).toEqual([
+    expect([ids.chat, ids.stream, ids.messages, ids.embed, ids.count, ids.inputTokens].map((id) => [byRequest(id!).traceId, byRequest(id!).parentSpanId])).toEqual([
       [trace, 'b7ad6b7169203331'],
       [trace, '00f067aa0ba902b7'],
       [trace, '1111111111111111'],
       [trace, '2222222222222222'],
+      [trace, '3333333333333333'],
+      [trace, '4444444444444444'],
     ]);
+    for (const id of [ids.count, ids.inputTokens]) {
+      const count = byRequest(id!);
+      expect([count.name, attrs(count.attributes)['gen_ai.operation.name'], attrs(count.attributes)['llmrr.token_count']]).toEqual(['count_tokens mock', 'count_tokens', expect.any(Number)]);
+    }
     // Its attempt stays its child, in the caller's trace.
     const chatSpan = byRequest(ids.chat!);
     expect(all.find((s) => s.parentSpanId === chatSpan.spanId)?.traceId).toBe(trace);

@@ -19,7 +19,7 @@ export interface RemoteCountPermit {
 }
 
 /** Options of `LLMRouter.countTokens`: the ones of a call that choose its deployment, and the count's own. */
-export type CountTokensOptions = Pick<RouterCallOptions, 'model' | 'tenant' | 'allowedModels' | 'region' | 'requiredCapabilities' | 'signal' | 'timeouts'> & {
+export type CountTokensOptions = Pick<RouterCallOptions, 'model' | 'tenant' | 'allowedModels' | 'region' | 'requiredCapabilities' | 'signal' | 'timeouts' | 'requestId' | 'metadata'> & {
   /**
    * Answer a local estimate, with no network I/O: the engine's (`countTokens(request, { local: true })`)
    * when it declares `countTokensRemote: true`, else the router's own when its count may be remote. A local

@@ -14,7 +14,7 @@ import { estimateRequestTokens, estimateTokens } from '../pricing/estimate-token
 import { loadPriceTableFromEnv, PRICES_FILE_ENV } from '../pricing/load-price-table.js';
 import type { PriceTable } from '../pricing/types.js';
 import type { ChatMessage, GenerateRequest, GenerateResult, LanguageEngine, Usage } from '../spec/index.js';
-import { sleep as defaultSleep } from '../util/abort.js';
+import { raceAbort, sleep as defaultSleep } from '../util/abort.js';
 import { safeWarn } from '../util/safe-warn.js';
 import { cacheMembers, memberScopeName } from './cache-members.js';
 import { callRetries, checkCallOptions } from './call-options.js';
@@ -571,7 +571,10 @@ export class LLMRouter {
       }
       if (options.cacheOnly) throw options.cacheOnly;
       const planned = this.planFor(call.request, options, false, call.requestId, options.explain === true, undefined, inputTokensOf(call));
-      const route = planned instanceof Promise ? await planned : planned;
+      // A strategy ranking asynchronously may ignore the abort: the caller's abort ends the call all the same (a cascade's
+      // step included, whose end its cascade's waits for).
+      // (`planned` is marked handled first: raced by a signal already aborted, its own later rejection is nobody's.)
+      const route = planned instanceof Promise ? await raceAbort((planned.catch(() => undefined), planned), options.signal) : planned;
       const plan = this.executionPlan(call, route);
       driver = generateDriver(plan.request, options.headers, options.beforeAttemptAfterSpend);
       const won = await runAttempts(this.host, plan, driver);
@@ -758,6 +761,26 @@ export class LLMRouter {
    */
   async countTokens(input: PromptOrRequest, options: CountTokensOptions = {}): Promise<TokenCount> {
     this.assertOpen();
+    const emitter = this.emitter;
+    if (!emitter.has('count:start') && !emitter.has('count:end')) return this.countOn(input, options, undefined);
+    // Observed (`instrumentRouter`'s span): `count:start` now, in the caller's context; `count:end` however it ends.
+    const requestId = options.requestId ?? this.generateId();
+    const metadata = options.metadata ?? {};
+    emitter.emit('count:start', options.model !== undefined ? { requestId, metadata, model: options.model } : { requestId, metadata });
+    const end: RouterEvents['count:end'] = { requestId, metadata };
+    try {
+      end.result = await this.countOn(input, options, end);
+      return end.result;
+    } catch (e) {
+      end.error = toLLMError(e);
+      throw e;
+    } finally {
+      emitter.emit('count:end', end);
+    }
+  }
+
+  /** `countTokens`' count; `end` (when observed) is given the counting deployment's provider once it is chosen. */
+  private countOn(input: PromptOrRequest, options: CountTokensOptions, end: RouterEvents['count:end'] | undefined): Promise<TokenCount> {
     const request = normalizeRequest(input, undefined);
     if (options.timeouts !== undefined || options.signal != null) checkCallOptions(options);
     let o = options;
@@ -768,6 +791,7 @@ export class LLMRouter {
       o = { ...options, model: cascade.weak };
     }
     const d = countingDeployment(this.tenantView(o.tenant)?.deployments ?? this.deployments, request, o);
+    if (end) end.provider = d.provider;
     return countWith(d, request, o, this.config.routing.timeouts);
   }
 

@@ -9,6 +9,7 @@ import type { FetchFn } from '../util/http.js';
 import type { CascadeInfo, CascadeRecord, CascadeStep, CascadeVerifier } from './cascade/types.js';
 import type { PromptCacheAffinityStore } from './prompt-cache-affinity/affinity-store.js';
 import type { CircuitStateStore } from './resilience/circuit-state-store.js';
+import type { TokenCount } from './count-tokens.js';
 
 /** A configured model the router can send requests to: config + its engine (created on first use). */
 export interface Deployment {
@@ -711,5 +712,15 @@ export interface RouterEvents {
    */
   'cache:error': { kind: 'exact' | 'semantic' | 'affinity'; error: LLMError; requestId?: string };
   hedge: { requestId: string; deployment: string };
+  /**
+   * A token count (`countTokens`) started: no model call, no `request:start`. `requestId` and `metadata` are the count's
+   * options' (an id generated when absent); `model` the model (name, alias or cascade) it was asked for. Sent only when
+   * there are listeners (of this event or `count:end`).
+   */
+  'count:start': { requestId: string; metadata: Record<string, unknown>; model?: string };
+  /**
+   * The token count ended: its `result`, or its `error`; `provider` is the counting deployment's (once it was chosen).
+   */
+  'count:end': { requestId: string; metadata: Record<string, unknown>; provider?: string; result?: TokenCount; error?: LLMError };
 }
 export type RouterEventName = keyof RouterEvents;

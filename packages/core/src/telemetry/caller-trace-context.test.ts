@@ -182,6 +182,18 @@ describe('callerTraceContext', () => {
     expect(all.filter((s) => s.parentSpanContext?.spanId === cascade.spanContext().spanId && s.kind === api.SpanKind.CLIENT)).toHaveLength(2);
   });
 
+  it("a token count (countTokens: no model call) gets its own CLIENT span, a child of the caller's span", async () => {
+    const router = setup();
+    const run = callerTraceContext(api);
+    const count = await run(headersOf({ traceparent: TRACEPARENT }), async () => {
+      await later();
+      return router.countTokens('hi', { model: 'a', requestId: 'tp-count', metadata: { tenant: 't1' } });
+    });
+    const span = only((await finished()).filter((s) => s.attributes['llmrr.request_id'] === 'tp-count'));
+    expect([span.name, span.kind, span.spanContext().traceId, span.parentSpanContext?.spanId]).toEqual(['count_tokens a', api.SpanKind.CLIENT, TRACE_ID, PARENT_ID]);
+    expect(span.attributes).toMatchObject({ 'gen_ai.operation.name': 'count_tokens', 'gen_ai.request.model': 'a', 'llmrr.token_count': count.tokens, 'llmrr.tenant': 't1' });
+  });
+
   it.each([
     ['a malformed traceparent', 'not-a-trace-context'],
     ['a traceparent with an all-zero trace id', `00-${'0'.repeat(32)}-${PARENT_ID}-01`],

@@ -1,4 +1,4 @@
-export { instrumentRouter, instrumentRouterWith, TRACER_NAME } from './otel.js';
+export { COUNT_TOKENS_OPERATION, instrumentRouter, instrumentRouterWith, TRACER_NAME } from './otel.js';
 export type { InstrumentRouterOptions, LoadInstrumentRouterOptions, OtelApi, RequestStartDetails, RouterEventSource } from './otel.js';
 // Every GenAI semantic-convention constant and helper (attribute names, provider and finish-reason mapping).
 export * from './gen-ai-semconv.js';

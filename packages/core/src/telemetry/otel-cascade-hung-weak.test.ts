@@ -1,6 +1,7 @@
 /**
  * A streamed cascade cancelled while its weak step runs sends its `cascade:end` only once the weak
- * step's call settles. Real OTel SDK (InMemorySpanExporter), real LLMRouter.
+ * step's call settles, which the abort bounds: a hung upstream, an engine or a strategy that ignores the abort.
+ * Real OTel SDK (InMemorySpanExporter), real LLMRouter.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -83,6 +84,33 @@ describe('cascade:end of a stream cancelled during its weak step', () => {
     }
   });
 
+  it('a weak step whose strategy ranks with a promise that never settles (it ignores the abort): the cancel ends the step and the cascade span, aborted', async () => {
+    const r = router(new MockEngine({ modelId: 'small-model' }));
+    let ranked = 0;
+    r.addStrategy('stuck', {
+      name: 'stuck',
+      rank: () => {
+        ranked++;
+        return new Promise(() => {});
+      },
+    });
+    r.setStrategy('stuck');
+    try {
+      const order = await cancelDuringWeak(r, 'stuck-1');
+      expect(ranked).toBe(1);
+      await vi.waitFor(() => expect(order).toContain('cascade:end stuck-1'), { timeout: 10_000 });
+      expect(order).toEqual(['start stuck-1:weak', 'end stuck-1:weak', 'cascade:end stuck-1']);
+      await provider.forceFlush();
+      const spans = exporter.getFinishedSpans().filter((s) => String(s.attributes['llmrr.request_id']).startsWith('stuck-1'));
+      expect(spans.map((s) => [s.attributes['llmrr.request_id'], s.status.code, s.attributes['error.type']]).sort()).toEqual([
+        ['stuck-1', api.SpanStatusCode.ERROR, 'aborted'],
+        ['stuck-1:weak', api.SpanStatusCode.ERROR, 'aborted'],
+      ]);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('a weak step whose engine ignores the abort: the cascade span still ends when the consumer cancels (as before aa602a2)', async () => {
     const small = new DeafEngine({ modelId: 'small-model', reply: 'seven' });
     const r = router(small);
@@ -105,3 +133,4 @@ describe('cascade:end of a stream cancelled during its weak step', () => {
     }
   });
 });
+

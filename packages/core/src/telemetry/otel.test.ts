@@ -262,6 +262,32 @@ describe('instrumentRouterWith', () => {
     expect(span.attributes['gen_ai.usage.output_tokens']).toBeUndefined();
   });
 
+  it('countTokens: a "count_tokens {model}" CLIENT span with the count (llmrr.token_count, never usage: nothing was billed); a failed count ends it in error', async () => {
+    const { router } = setup({ a: {}, b: {} });
+    instrument(router);
+    const named = await router.countTokens('one two three', { model: 'b', requestId: 'count-1', metadata: { tenant: 't1' } });
+    const unnamed = await router.countTokens('one two three', { requestId: 'count-2' });
+    await expect(router.countTokens('hi', { model: 'nope', requestId: 'count-3' })).rejects.toMatchObject({ code: 'model_not_found' });
+    const [first, second, failed] = await requestSpans();
+    expect(first!.name).toBe('count_tokens b');
+    expect(first!.attributes).toEqual({
+      'gen_ai.operation.name': 'count_tokens',
+      'gen_ai.request.model': 'b',
+      'gen_ai.provider.name': 'mock',
+      'gen_ai.response.model': 'b-model',
+      'llmrr.request_id': 'count-1',
+      'llmrr.tenant': 't1',
+      'llmrr.deployment': 'b',
+      'llmrr.token_count': named.tokens,
+      'llmrr.token_count.exact': named.exact,
+    });
+    // No model named: the deployment that counted is the request's model, as for a call.
+    expect([second!.name, second!.attributes['gen_ai.request.model'], second!.attributes['llmrr.token_count']]).toEqual(['count_tokens a-model', 'a-model', unnamed.tokens]);
+    expect([failed!.name, failed!.status.code, failed!.attributes['error.type'], failed!.attributes['llmrr.token_count']]).toEqual(['count_tokens nope', api.SpanStatusCode.ERROR, 'model_not_found', undefined]);
+    // A count is no attempt and no model call: no child spans.
+    expect(await spans()).toHaveLength(3);
+  });
+
   it('operationName chooses the operation (text_completion for a completions endpoint)', async () => {
     const { router } = setup({ a: {} });
     instrument(router, { operationName: (e) => (e.metadata.endpoint === '/v1/completions' ? 'text_completion' : undefined) });

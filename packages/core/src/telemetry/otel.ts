@@ -78,6 +78,12 @@ export interface LoadInstrumentRouterOptions extends InstrumentRouterOptions {
 /** Instrumentation scope name of the spans. */
 export const TRACER_NAME = '@llmrr/core';
 
+/**
+ * `gen_ai.operation.name` of a token count's span (`countTokens`: the gateway's `/v1/messages/count_tokens` and
+ * `/v1/responses/input_tokens`). The conventions define no such operation; a custom value, as they allow.
+ */
+export const COUNT_TOKENS_OPERATION = 'count_tokens';
+
 interface OpenRequest {
   requestId: string;
   span: Span;
@@ -321,6 +327,46 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     span.end(endedAt);
   };
 
+  // Token counts in flight by request id (as `open`).
+  const counts = new InFlight(maxOpen, (entry) => abandon(entry, 'evicted'));
+
+  /**
+   * A token count: a CLIENT span `count_tokens {model}` in the active context (the caller's trace, with
+   * `callerTraceContext`). The count is not usage (nothing was billed): it is `llmrr.token_count`, never
+   * `gen_ai.usage.input_tokens`, so sums of usage over CLIENT spans stay what was billed.
+   */
+  const onCountStart = (e: RouterEvents['count:start']): void => {
+    const startedAt = now();
+    const requestModel = typeof e.model === 'string' && e.model !== '' ? e.model : undefined;
+    const attrs: Attributes = { [ATTR_GEN_AI_OPERATION_NAME]: COUNT_TOKENS_OPERATION, 'llmrr.request_id': e.requestId };
+    if (requestModel) attrs[ATTR_GEN_AI_REQUEST_MODEL] = requestModel;
+    const tenant = e.metadata?.tenant;
+    if (typeof tenant === 'string') attrs['llmrr.tenant'] = tenant;
+    const parent = api.context.active();
+    const span = tracer.startSpan(spanName(COUNT_TOKENS_OPERATION, requestModel), { kind: SpanKind.CLIENT, attributes: attrs, startTime: startedAt }, parent);
+    counts.add({ requestId: e.requestId, span, context: parent, startedAt, operation: COUNT_TOKENS_OPERATION, requestModel, failedAt: new Map(), failures: 0 });
+  };
+
+  const onCountEnd = (e: RouterEvents['count:end']): void => {
+    const entry = counts.take(e.requestId);
+    if (!entry) return;
+    const span = entry.span;
+    const r = e.result;
+    if (r) {
+      if (e.provider !== undefined) setResponseModel(entry, e.provider, r.model, undefined);
+      else span.setAttribute(ATTR_GEN_AI_RESPONSE_MODEL, r.model);
+      span.setAttribute('llmrr.deployment', r.deployment);
+      span.setAttribute('llmrr.token_count', r.tokens);
+      span.setAttribute('llmrr.token_count.exact', r.exact);
+    } else if (e.provider !== undefined) span.setAttribute(ATTR_GEN_AI_PROVIDER_NAME, genAiProviderName(e.provider));
+    if (e.error) {
+      span.setAttribute(ATTR_ERROR_TYPE, e.error.code);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: e.error.message });
+      if (e.error.deployment !== undefined) span.setAttribute('llmrr.deployment', e.error.deployment);
+    }
+    span.end(Math.max(entry.startedAt, now()));
+  };
+
   const onStart = (event: RouterEvents['request:start']): void => {
     const e = event as RequestStart;
     const startedAt = now();
@@ -526,6 +572,8 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     router.on('cache:hit', onCacheHit),
     router.on('cascade:start', onCascadeStart),
     router.on('cascade:end', onCascadeEnd),
+    router.on('count:start', onCountStart),
+    router.on('count:end', onCountEnd),
   ];
 
   let disposed = false;
@@ -535,6 +583,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     for (const off of offs) off();
     open.clear((entry) => abandon(entry, 'disposed'));
     cascades.clear((entry) => abandon(entry, 'disposed'));
+    counts.clear((entry) => abandon(entry, 'disposed'));
   };
 }
 

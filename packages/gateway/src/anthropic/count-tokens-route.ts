@@ -14,6 +14,7 @@ export { TOKEN_COUNT_HEADER } from '../calls/token-count-route.js';
  */
 export function countTokensRoute(deps: GatewayDeps): ModelRoute {
   return tokenCountRoute(deps, {
+    endpoint: '/v1/messages/count_tokens',
     schema: AnthropicCountTokensRequestSchema,
     style: 'anthropic',
     check(body) {

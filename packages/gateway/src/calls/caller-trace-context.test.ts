@@ -30,6 +30,12 @@ const CALLS: Array<[string, string, unknown]> = [
   ['embeddings', '/v1/embeddings', { model: 'mock', input: 'hi' }],
 ];
 
+/** The token count routes: no model call, but the router's count (`count:start`, where `instrumentRouter` starts its span). */
+const COUNTS: Array<[string, string, unknown]> = [
+  ['messages count_tokens', '/v1/messages/count_tokens', { model: 'mock', messages: [{ role: 'user', content: 'hi' }] }],
+  ['responses input_tokens', '/v1/responses/input_tokens', { model: 'mock', input: 'hi' }],
+];
+
 describe('callerTraceContext: the model routes run in their caller trace context', () => {
   it('each model route, served over Node and through fetch: the router call starts inside it, with the request headers', async () => {
     h = await createHarness({ stores: 'memory', gateway: { callerTraceContext: fakeTrace } });
@@ -49,6 +55,29 @@ describe('callerTraceContext: the model routes run in their caller trace context
         }
       }
       // Nothing leaks out of a call: the listener outside any request sees no context.
+      expect(storage.getStore()).toBeUndefined();
+    } finally {
+      await served.close(1000);
+    }
+  });
+
+  it('each token count route, served over Node and through fetch: the router count starts inside it, with the request id, tenant and endpoint', async () => {
+    h = await createHarness({ stores: 'memory', gateway: { callerTraceContext: fakeTrace } });
+    const seen = new Map<string, [string | undefined, Record<string, unknown>]>();
+    h.router.on('count:start', (e) => seen.set(e.requestId, [storage.getStore(), e.metadata]));
+    const { secret, served } = await serveWithKey(h);
+    try {
+      for (const [name, path, body] of COUNTS) {
+        for (const via of ['node', 'fetch'] as const) {
+          const traceparent = `00-${'c'.repeat(32)}-${(name.length + (via === 'node' ? 100 : 200)).toString(16).padStart(16, '0')}-01`;
+          const headers = { authorization: `Bearer ${secret}`, 'content-type': 'application/json', traceparent };
+          const res = via === 'node' ? await fetch(`${served.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) }) : await post(h.gateway, path, body, headers);
+          expect(res.status, `${name} via ${via}`).toBe(200);
+          await res.text();
+          const id = res.headers.get('x-request-id')!;
+          expect(seen.get(id), `${name} via ${via}`).toEqual([traceparent, expect.objectContaining({ tenant: expect.any(String), endpoint: path })]);
+        }
+      }
       expect(storage.getStore()).toBeUndefined();
     } finally {
       await served.close(1000);

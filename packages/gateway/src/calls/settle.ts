@@ -211,21 +211,29 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
           o.cacheWriteInputTokens = c.cacheWriteInputTokens;
         }
         // A throw here (a custom registry's collector, prom-client refusing an amount) is logged: the call was recorded
-        // and paid, so it is not failed for it; the in-flight gauge still comes down.
-        let observed = false;
-        try {
-          if (!unrecorded) {
-            // An escalated cascade's steps, or the weak step of one that failed after it (not a replayed weak answer):
-            // the weak step under its own deployment, a step answered from the router cache without its answer's tokens.
-            const steps = s.result?.cascade;
+        // and paid, so it is not failed for it. Each part is guarded on its own: a throw while counting a cascade's steps
+        // or failed attempts apart still counts the request itself (`llm_requests_total`, its duration, what `o` kept),
+        // and the in-flight gauge still comes down.
+        if (!unrecorded) {
+          // An escalated cascade's steps, or the weak step of one that failed after it (not a replayed weak answer):
+          // the weak step under its own deployment, a step answered from the router cache without its answer's tokens.
+          const steps = s.result?.cascade;
+          try {
             if (steps?.strong) observeCascadeSteps(deps.metrics, o, steps.weak, steps.strong);
             else if (!s.result && spent?.weakStep && !spent.replay) observeCascadeSteps(deps.metrics, o, spent.weakStep, undefined);
-            if (failedAttempts) observeFailedAttempts(deps.metrics, o, failedAttempts);
+          } catch (e) {
+            deps.log('counting the metrics of a call failed', call.requestId, e);
           }
-          observed = true;
+          try {
+            if (failedAttempts) observeFailedAttempts(deps.metrics, o, failedAttempts);
+          } catch (e) {
+            deps.log('counting the metrics of a call failed', call.requestId, e);
+          }
+        }
+        try {
           deps.metrics.observe(o, true);
         } catch (e) {
-          if (!observed) deps.metrics.ended();
+          // `observe` takes the request out of the in-flight gauge first: it throws only after that.
           deps.log('counting the metrics of a call failed', call.requestId, e);
         }
       }
@@ -249,12 +257,15 @@ function calledProvider(s: Settlement, cached: Settlement['cached'], costUsd: nu
 }
 
 /**
- * The tokens of the calls made for a router cache hit (semantic guard calls, a cascade verifier's judgement), if any;
+ * The tokens of the calls made for a router cache hit (semantic guard calls, a cascade verifier's judgement, the billed
+ * failed attempts of a cascade's strong step whose failure kept the cached weak answer: `failedAttemptsUsage`, which
+ * `observeFailedAttempts` then moves under their own deployments), if any;
  * for a stream that did not finish, those of the calls it completed before the hit too (an escalated cascade's weak
  * step and its failed attempts, when its strong step was the hit: `spent`, unless it is the hit's own replayed answer).
  */
 function callsForHit(s: Settlement, spent: StreamSpend | undefined): Usage | undefined {
-  if (s.result) return withGuardTokens(withGuardTokens(undefined, s.result.guardUsage), s.result.cascade?.verifierUsage);
+  const r = s.result;
+  if (r) return withGuardTokens(withGuardTokens(withGuardTokens(undefined, r.guardUsage), r.cascade?.verifierUsage), r.failedAttemptsUsage);
   return spent ? withGuardTokens(withGuardTokens(spent.replay ? undefined : spent.usage, spent.guardUsage), spent.verifierUsage) : undefined;
 }
 

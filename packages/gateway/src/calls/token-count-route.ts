@@ -32,6 +32,8 @@ function tokenCounter(router: object): TokenCountingRouter | undefined {
 
 /** One wire format's token count endpoint: its body, how it becomes a core request, and its answer. */
 export interface TokenCountSpec<S extends z.ZodType<{ model: string }>> {
+  /** The route's path (the count's `metadata.endpoint`). */
+  endpoint: string;
   schema: S;
   style: ErrorStyle;
   /** Checks of the validated body made before its model is resolved (the call endpoint's conversation length limit). */
@@ -107,6 +109,9 @@ export function tokenCountRoute<S extends z.ZodType<{ model: string }>>(deps: Ga
             // local estimate: providers' count endpoints, and core's Anthropic and Gemini engines, need a turn.
             ...(request.messages.every((m) => m.role === 'system') ? { local: true } : {}),
             tenant: routerTenant(principal),
+            // For the router's `count:start` / `count:end` (`instrumentRouter`'s span), as a call's request:start has them.
+            requestId,
+            metadata: principal.key ? { tenant: principal.tenantId, endpoint: spec.endpoint, keyId: principal.key.id } : { tenant: principal.tenantId, endpoint: spec.endpoint },
             ...(resolved.model !== undefined ? { model: resolved.model } : {}),
             ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
             ...(incoming.signal ? { signal: incoming.signal } : {}),

@@ -10,7 +10,9 @@
  * tokens (its answer called no provider; its row keeps the answer's tokens, marked as a hit); a cascade's weak step
  * counts under its own deployment (its failed attempts and hedge lanes under theirs, once), escalated or failed after it,
  * and a step of it answered from the router cache adds no tokens, whether the call succeeded, failed, was cut or left
- * midway; a throw while counting a recorded call is logged and leaves its answer a 200; on every model
+ * midway, and a cached weak answer kept after the strong step failed billed counts that step's failed attempts under their
+ * own deployment without taking them from the verifier's tokens; a throw while counting a recorded call (its cascade
+ * steps or failed attempts apart) is logged, leaves its answer a 200 and the request counted; on every model
  * endpoint (JSON, streamed, left by its client, cut by its upstream) the counters, the row and the headers agree, and an
  * unknown model name is counted as `unknown`.
  * Real gateway and LLMRouter, in-memory stores (SQLite), a local server speaking the OpenAI wire format (the Anthropic
@@ -564,6 +566,41 @@ describe("an escalated cascade's steps", () => {
     }
   });
 
+  it('a cached weak answer kept after the strong step failed billed (onStrongFailure: weak, JSON): the failed attempt under its own deployment, the verifier\u2019s tokens kept', async () => {
+    // The strong step: Gemini bills the prompt of a MALFORMED_FUNCTION_CALL answer, 1000 tokens at $10 per 1M.
+    const ATTEMPT_USD = (1000 * 10) / 1e6;
+    // The verifier's judgement: 7 / 3 tokens it reports, at 0.0001 USD (counted under the deployment that answered, gpt).
+    const VERIFIER = { usage: { inputTokens: 7, outputTokens: 3, totalTokens: 10 }, cost: { inputUsd: 0.00007, outputUsd: 0.00003, totalUsd: 0.0001, estimated: false } };
+    const { upstreams: up, gw } = await servedOverWireUpstreams(
+      (u) => [wireDeployment(u, 'gpt', { price: { input: 1, output: 2 } }), wireDeployment(u, 'gem', { price: { input: 10, output: 30 } })],
+      {
+        routing: { strategy: 'priority', retries: { max: 0 }, circuitBreaker: { enabled: false }, cascades: [{ name: 'keep-weak', weak: 'gpt', strong: 'gem', verifier: 'escalate', threshold: 0.5, onStrongFailure: 'weak' }] },
+        routerOptions: { env: {}, verifiers: { escalate: () => ({ score: 1, ...VERIFIER }) } },
+        cache: { exact: { enabled: true } },
+      },
+    );
+    try {
+      up.openai.setScript({ text: '2 + 2 = 5', usage: { prompt_tokens: 10, completion_tokens: 10 } });
+      const messages = [{ role: 'user' as const, content: '2 + 2?' }];
+      // The weak model's answer, cached: the cascade's weak step reads it.
+      await gw.openai().chat.completions.create({ model: 'gpt', messages });
+      up.gemini.enqueue({ parts: [], finishReason: 'MALFORMED_FUNCTION_CALL', finishMessage: 'Malformed function call', usage: { promptTokenCount: 1000, candidatesTokenCount: 0 } });
+      const before = await spend(gw, 'gpt', 'gem');
+      const totalsBefore = await totals(gw);
+      const { data, response } = await gw.openai().chat.completions.create({ model: 'keep-weak', messages }).withResponse();
+      expect([data.choices[0]?.message.content, response.headers.get('x-llmrr-cache')]).toEqual(['2 + 2 = 5', 'hit-exact']);
+      const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
+      // The row: the cached answer's 10 / 10 (as a hit's row keeps them), the verifier's 7 / 3, the failed attempt's 1000 / 0.
+      expect(row).toMatchObject({ status: 'success', deployment: 'gpt', inputTokens: 1017, outputTokens: 13 });
+      expect(row.costUsd).toBeCloseTo(ATTEMPT_USD + VERIFIER.cost.totalUsd, 12);
+      // Each deployment's counters: gem its billed attempt, gpt the verifier's judgement (no provider was called for the cached answer).
+      expect(delta(before, await spend(gw, 'gpt', 'gem'))).toEqual({ gpt: [VERIFIER.cost.totalUsd, 7, 3], gem: [ATTEMPT_USD, 1000, 0] });
+      expect(delta(totalsBefore, await totals(gw))).toEqual({ all: [Math.round(row.costUsd * 1e9) / 1e9, 1007, 3] });
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('a hedged weak step whose other lane answered with the winner (billed): each lane under its own deployment, the strong step keeps its own', async () => {
     let open!: () => void;
     const opened = new Promise<void>((resolve) => (open = resolve));
@@ -652,7 +689,7 @@ describe("an escalated cascade's steps", () => {
 });
 
 describe('a throw while counting a recorded call (fault injection: prom-client throws on a negative inc)', () => {
-  it('is logged: the recorded, paid answer stays a 200 (no retry asked) and llm_requests_in_flight returns to 0', async () => {
+  it('is logged: the recorded, paid answer stays a 200 (no retry asked), is still in llm_requests_total, and llm_requests_in_flight returns to 0', async () => {
     const weak = await startOpenAIWireServer({ script: { text: WRONG, usage: WEAK_USAGE } });
     const strong = await startOpenAIWireServer({ script: { text: 'Janet sells 9 eggs for 9 * 2 = 18 dollars.\n#### 18', usage: { prompt_tokens: 41, completion_tokens: 25 } } });
     const logged: GatewayLogEntry[] = [];
@@ -674,7 +711,38 @@ describe('a throw while counting a recorded call (fault injection: prom-client t
       const text = await (await fetch(`${gw.url}/metrics`)).text();
       const inFlight = Number(/^llm_requests_in_flight (\S+)$/m.exec(text)?.[1]);
       expect({ row: row.status, paid: row.costUsd > WEAK_COST, client: res.status, shouldRetry: res.headers.get('x-should-retry'), inFlight }, body).toEqual({ row: 'success', paid: true, client: 200, shouldRetry: null, inFlight: 0 });
+      // The weak step's part threw: the request itself is still counted (under the strong step's deployment), with its duration.
+      expect([sum(text, 'llm_requests_total', /model="gpt-4",status="success"/), sum(text, 'llm_request_duration_seconds_count', /model="gpt-4",status="success"/)]).toEqual([1, 1]);
       expect(logged.filter((l) => l.requestId === row.requestId).map((l) => [l.level, l.message, (l.error as Error).message])).toEqual([['error', 'counting the metrics of a call failed', 'Counter: It is not possible to decrease a counter']]);
+    } finally {
+      observeSpend.mockRestore();
+      await gw.close();
+    }
+  });
+});
+
+describe('a throw while counting the failed attempts of a recorded call apart (fault injection)', () => {
+  it('is logged: the request is still in llm_requests_total (under the deployment that answered) and llm_requests_in_flight returns to 0', async () => {
+    const logged: GatewayLogEntry[] = [];
+    const { upstreams: up, gw } = await servedOverWireUpstreams(
+      (u) => [wireDeployment(u, 'gem', { price: { input: 1, output: 1 } }), wireDeployment(u, 'gem', { name: 'gem-b', price: { input: 1, output: 1 } })],
+      { routing: { strategy: 'priority', retries: { max: 0 }, fallbacks: { gem: ['gem-b'] } }, gateway: { log: (entry) => void logged.push(entry) } },
+    );
+    // The billed failed attempt (a Gemini failed tool call on gem), counted apart under its own deployment, throws.
+    const real = GatewayMetrics.prototype.observeSpend;
+    const observeSpend = vi.spyOn(GatewayMetrics.prototype, 'observeSpend').mockImplementation(function (this: GatewayMetrics, o) {
+      if (o.model === 'gem') throw new Error('Counter: It is not possible to decrease a counter');
+      real.call(this, o);
+    });
+    try {
+      up.gemini.enqueue({ parts: [], finishReason: 'MALFORMED_FUNCTION_CALL', finishMessage: 'Malformed function call', usage: { promptTokenCount: 1000, candidatesTokenCount: 0 } });
+      up.gemini.enqueue({ parts: '2 + 2 = 4', usage: { promptTokenCount: 10, candidatesTokenCount: 10 } });
+      const { response } = await gw.openai().chat.completions.create({ model: 'gem', messages: [{ role: 'user', content: '2 + 2?' }] }).withResponse();
+      const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
+      expect(row).toMatchObject({ status: 'success', deployment: 'gem-b', inputTokens: 1010 });
+      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      expect([sum(text, 'llm_requests_total', /model="gem-b",status="success"/), Number(/^llm_requests_in_flight (\S+)$/m.exec(text)?.[1])]).toEqual([1, 0]);
+      expect(logged.filter((l) => l.requestId === row.requestId).map((l) => [l.message, (l.error as Error).message])).toEqual([['counting the metrics of a call failed', 'Counter: It is not possible to decrease a counter']]);
     } finally {
       observeSpend.mockRestore();
       await gw.close();

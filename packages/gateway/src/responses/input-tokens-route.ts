@@ -15,6 +15,7 @@ import { convertResponsesRequest } from './to-generate-request.js';
  */
 export function inputTokensRoute(deps: GatewayDeps): ModelRoute {
   return tokenCountRoute(deps, {
+    endpoint: '/v1/responses/input_tokens',
     schema: ResponsesInputTokensRequestSchema,
     style: 'openai',
     check(body) {

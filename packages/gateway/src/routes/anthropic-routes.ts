@@ -5,7 +5,7 @@ import { AnthropicStreamEncoder } from '../anthropic/stream-encoder.js';
 import { checkThinkingBudget, convertMessagesRequest } from '../anthropic/to-generate-request.js';
 import type { AppEnv, GatewayDeps } from '../calls/context.js';
 import { postModelEndpoint } from '../calls/model-endpoint.js';
-import { postRoute } from '../calls/model-route.js';
+import { inCallerTrace, postRoute } from '../calls/model-route.js';
 import { routerExtension } from '../calls/router-extension.js';
 import { AnthropicMessagesRequestSchema } from '../schemas/anthropic-messages.js';
 
@@ -37,5 +37,6 @@ export function registerAnthropicRoutes(app: Hono<AppEnv>, deps: GatewayDeps): v
     },
   });
 
-  postRoute(app, deps.routes, '/v1/messages/count_tokens', countTokensRoute(deps));
+  // In the caller's trace context too: the router's count span (`instrumentRouter`) is a child of the caller's span.
+  postRoute(app, deps.routes, '/v1/messages/count_tokens', inCallerTrace(deps.callerTraceContext, countTokensRoute(deps)));
 }

@@ -49,7 +49,7 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
 
   postModelEndpoint(app, deps, responsesEndpoint(deps));
   // (Before the stored-response routes: `input_tokens` is no response id.)
-  postRoute(app, deps.routes, '/v1/responses/input_tokens', inputTokensRoute(deps));
+  postRoute(app, deps.routes, '/v1/responses/input_tokens', inCallerTrace(deps.callerTraceContext, inputTokensRoute(deps)));
   registerStoredResponseRoutes(app);
 
   postModelEndpoint(app, deps, {
