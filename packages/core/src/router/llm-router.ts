@@ -39,6 +39,7 @@ import { runCascade } from './cascade/run-cascade.js';
 import { PREFETCH_METADATA_KEY, RouterPrefetch } from './prefetch/router-prefetch.js';
 import { createRouterStream } from './router-stream.js';
 import { whenSettled } from './stream-result.js';
+import { SlotSet } from './slot-set.js';
 import { billFailedAttempts, plusSpend } from './stream-driver.js';
 import { completeUsage } from './stream-accumulator.js';
 import { BUILTIN_STRATEGIES, builtinStrategies } from './strategies/index.js';
@@ -107,6 +108,8 @@ interface Call {
    * aborts it. An `AttemptSignal` (a plain object, no `EventTarget`): only the router's scopes listen to it.
    */
   link?: LinkedController;
+  /** The call's slot in the router's `inFlight` (`SlotSet`) while it is in flight. */
+  slot?: number | undefined;
 }
 
 /** The call's estimated input tokens: computed on first use, then kept (the request does not change). */
@@ -208,9 +211,10 @@ export class LLMRouter {
   private closing: Promise<void> | undefined;
   /**
    * The calls in flight (a generate or embed from its start, a stream from its first pull, until `request:end`):
-   * `close()` aborts them and waits for them to settle. A Set add and delete per call, no listener.
+   * `close()` aborts them and waits for them to settle. A slot per call (`Call.slot`), no listener; not a `Set`
+   * (see `SlotSet`: a Set's tables kept every call past young-generation GCs).
    */
-  private readonly inFlight = new Set<Call>();
+  private readonly inFlight = new SlotSet<Call>();
   /** Set while `close()` waits for `inFlight` to empty. */
   private drained: (() => void) | undefined;
   /** `routing.cascades` (undefined when there are none: ordinary calls then check nothing more). */

@@ -215,6 +215,9 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
 
     if (!call.stream) {
       const result = await deps.router.generate(call.request, options);
+      // The hook is asked only while `generate` runs: let go of it (and of the extension it holds) now. Held by the
+      // options until the call has settled, it was promoted to the old generation with them (docs/benchmarks.md).
+      if (options.beforeAttemptAfterSpend) options.beforeAttemptAfterSpend = undefined;
       // The client left meanwhile (a router cache hit replays without looking at its signal): it gets nothing, so the
       // call is settled as its leaving, with what the answer cost, as a stream's is (not a shutdown cut: its client is there).
       if (call.signal?.aborted === true && call.served?.cutOf(call.signal) === undefined) return await clientLeft(result);

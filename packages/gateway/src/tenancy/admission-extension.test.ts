@@ -3,13 +3,15 @@
  * stores: concurrent extensions numbered
  * apart, renewed (`held.extensions`) and released at finish after the settle; an extension granted after `finish`
  * released; none asked after `finish`; shared mode with the client gone (late grant released); the `budget_exceeded`
- * message and its `rateInfo`; and the point of the change: `extend` does not keep the request alive.
+ * message and its `rateInfo`; and the point of the change: `extend` does not keep the request alive, and a budgeted JSON
+ * call's router options let go of the spend hook once `generate` settled.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createStateStores, LLMError, type BudgetReserveRequest, type DeploymentInfo, type GenerateRequest, type StateStores } from '@llmrr/core';
+import { createStateStores, LLMError, type BudgetReserveRequest, type DeploymentInfo, type GenerateOptions, type GenerateRequest, type StateStores } from '@llmrr/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../auth/principal.js';
+import { createHarness, post } from '../test-support/harness.js';
 import { admit } from './admission.js';
 import { Renewals, type Held } from './renewals.js';
 
@@ -143,5 +145,29 @@ describe('Admission.extend', () => {
     }
     expect(ref.deref()).toBeUndefined();
     expect(typeof extend).toBe('function');
+  });
+});
+
+describe("a budgeted JSON call's spend hook, through the gateway", () => {
+  it('is on the router options while generate runs and let go of once it settled (the options may be held longer)', async () => {
+    const h = await createHarness({ stores: 'memory' });
+    try {
+      await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', budget: { amountUsd: 100, period: 'total' } });
+      const { secret } = await h.stores!.tenants.createKey('acme', { name: 'k' });
+      const seen: Array<{ options: GenerateOptions; during: unknown }> = [];
+      const generate = h.router.generate.bind(h.router);
+      h.router.generate = (input, options = {}) => {
+        seen.push({ options, during: options.beforeAttemptAfterSpend });
+        return generate(input, options);
+      };
+      const res = await post(h.gateway, '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+      expect(res.status).toBe(200);
+      await res.text();
+      expect(seen).toHaveLength(1);
+      expect(typeof seen[0]!.during).toBe('function');
+      expect(seen[0]!.options.beforeAttemptAfterSpend).toBeUndefined();
+    } finally {
+      await h.close();
+    }
   });
 });
