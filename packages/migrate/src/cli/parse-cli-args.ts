@@ -14,7 +14,8 @@ export interface CliArgs {
 export const USAGE = `Usage: llmrr-migrate [paths...] [--to v2|v3] [--tenant <id>] [--dry-run | --write | --check]
 
 Upgrades LLM-Runner-Router configs (JSON, YAML) and code (JS, TS) from v1 to v2 or v3.
-Paths are files or folders (default: the current folder; node_modules, dist and dot folders are skipped).
+Paths are files or folders (default: the current folder; node_modules, dist, build, coverage,
+test-results and dot folders are skipped).
 
   --to v2|v3        target version (default v2)
   --tenant <id>     v3: the tenant added to configs and given to router calls (default: "default")

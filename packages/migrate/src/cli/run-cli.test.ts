@@ -3,6 +3,7 @@ import { lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { applyPatch } from 'diff';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
 
@@ -21,7 +22,7 @@ async function run(...argv: string[]): Promise<{ code: number; stdout: string; s
   return { code, stdout, stderr };
 }
 
-const write = (name: string, text: string) => {
+const write = (name: string, text: string | Buffer) => {
   mkdirSync(dirname(join(dir, name)), { recursive: true });
   writeFileSync(join(dir, name), text);
 };
@@ -166,6 +167,29 @@ describe('llmrr-migrate', () => {
       expect(r.stderr).toContain('link.json: cannot read (no such file or folder)');
     });
 
+    it('a file that is not UTF-8 (a Latin-1 byte), named or found by walking: an error naming its line, its bytes left as they are', async () => {
+      // "gpt-\xe9" from a Latin-1 editor: read as UTF-8 it would be written back as U+FFFD.
+      const latin1 = Buffer.from('{\n  "models": ["gpt-\xe9"],\n  "strategy": "fallback"\n}\n', 'latin1');
+      write('router.json', latin1);
+      write('good.json', V1_JSON);
+      const named = await run('--write', 'router.json', 'good.json');
+      expect(named.code).toBe(2);
+      expect(named.stderr).toContain('router.json: error: not UTF-8 text (a byte on line 2 is not UTF-8): save the file as UTF-8, then run again');
+      expect(readFileSync(join(dir, 'router.json')).equals(latin1)).toBe(true);
+      expect(read('good.json')).toBe(V1_JSON);
+      const walked = await run('--write', '.');
+      expect(walked.code).toBe(2);
+      expect(walked.stderr).toContain('router.json: error: not UTF-8 text');
+      expect(readFileSync(join(dir, 'router.json')).equals(latin1)).toBe(true);
+      // A walked file that is not a config (nor source mentioning the router) is still ignored, UTF-8 or not.
+      rmSync(join(dir, 'router.json'));
+      write('data/names.json', Buffer.from('{ "users": ["Jos\xe9"] }\n', 'latin1'));
+      write('src/legacy.js', Buffer.from('// caf\xe9\nexport const x = 1;\n', 'latin1'));
+      const others = await run('--check', '.');
+      expect(others.stderr).not.toContain('not UTF-8');
+      expect(others.stdout).toBe('would change: good.json\n');
+    });
+
     it('a downgrade (v3 file, --to v2)', async () => {
       write('v3.json', JSON.stringify({ version: 3, models: [{ name: 'a', engine: 'mock' }], tenants: [{ id: 't' }] }));
       const r = await run('--write', 'v3.json');
@@ -191,6 +215,51 @@ describe('llmrr-migrate', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('would change: router.json\n');
   });
+
+  it('walking a folder: a config found by a router-only key whose migration fails is an error (exit 2), not skipped as "no changes needed"', async () => {
+    // No config word in its name: `fallbackModels` makes it a config; models.1 cannot be converted.
+    write('cfg/prod.json', '{ "models": ["gpt-4", 5], "strategy": "fallback", "fallbackModels": ["gpt-4"] }\n');
+    write('cfg/router.json', V1_JSON);
+    const r = await run('--check', '.');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('cfg/prod.json: error: cannot migrate: models.1: a model must be a name or an object, got 5');
+    expect(r.stderr).toContain('no file was changed');
+    // Another tool's `version` (docker compose's "3", vercel.json's 2) without a models list is not a config.
+    rmSync(join(dir, 'cfg/prod.json'));
+    write('docker-compose.yml', 'version: "3"\nservices:\n  web:\n    image: nginx\n');
+    write('deploy/compose.yaml', 'version: 2\nservices: {}\n');
+    write('vercel.json', '{ "version": 2, "builds": [{ "src": "index.js", "use": "@vercel/node" }] }\n');
+    // Even under a config-like name: a Grafana dashboard's `version` counts its saves.
+    write('docs/grafana/llmrr-dashboard.json', '{ "title": "llmrr", "schemaVersion": 39, "version": 3, "panels": [] }\n');
+    write('docs/grafana/llm-overview.json', '{ "title": "llm", "version": 1, "panels": [] }\n');
+    const others = await run('--check', '.');
+    expect(others.stderr).not.toContain('error');
+    expect(others.stdout).toBe('would change: cfg/router.json\n');
+  });
+
+  it('the dry run of a config with thousands of changed lines shows the whole file replaced, a patch that applies', async () => {
+    // Searching the shortest diff of a file whose every line changes grows with lines times edits (minutes here).
+    const models = Array.from({ length: 2000 }, (_, i) => `mock://m${i}`);
+    const input = `${JSON.stringify({ models, strategy: 'fallback' }, null, 2)}\n`;
+    write('router.json', input);
+    const r = await run('router.json');
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/^@@ /gm)).toEqual(['@@ ']);
+    expect(r.stdout).toMatch(new RegExp(`^@@ -1,${input.split('\n').length - 1} \\+1,\\d+ @@$`, 'm'));
+    // Every old line removed, then every new one added: no context lines (the shortest diff keeps "  ]," and others).
+    const hunk = r.stdout.slice(r.stdout.indexOf('\n@@ ') + 1).split('\n').slice(1, -1);
+    expect(hunk.filter((l) => !l.startsWith('-') && !l.startsWith('+'))).toEqual([]);
+    expect(hunk.findIndex((l) => l.startsWith('+'))).toBe(input.split('\n').length - 1);
+    const migrated = applyPatch(input, r.stdout);
+    expect(typeof migrated).toBe('string');
+    expect(JSON.parse(migrated as string)).toMatchObject({ version: 2, routing: { strategy: 'priority' } });
+    expect(JSON.parse(migrated as string).models).toHaveLength(2000);
+    // Without a final newline, too.
+    write('router.json', input.trimEnd());
+    const noEol = await run('router.json');
+    expect(noEol.stdout).toContain('\\ No newline at end of file');
+    expect(JSON.parse(applyPatch(input.trimEnd(), noEol.stdout) as string).version).toBe(2);
+  }, 60_000);
 
   it('walking a folder leaves alone JSON of another tool that merely lists model names; a named file is still converted', async () => {
     const evalConfig = '{\n  "dataset": "mmlu",\n  "models": ["gpt-4o", "claude-3-5-sonnet-latest"],\n  "samples": 200\n}\n';
@@ -235,6 +304,25 @@ describe('llmrr-migrate', () => {
     expect(lstatSync(join(dir, 'config', 'llmrr.config.json')).isSymbolicLink()).toBe(true);
     expect(JSON.parse(read('shared/router.json')).version).toBe(2);
     expect(readdirSync(join(dir, 'shared'))).toEqual(['router.json']);
+  });
+
+  it('walking a folder follows a symlinked config file (written through, once) but not a symlinked folder', async () => {
+    write('shared/router.json', V1_JSON);
+    mkdirSync(join(dir, 'config'));
+    symlinkSync('../shared/router.json', join(dir, 'config', 'llmrr.config.json'));
+    const check = await run('--check', 'config');
+    expect(check.code).toBe(1);
+    expect(check.stdout).toBe('would change: config/llmrr.config.json\n');
+    // The link and the file it points to are one file: planned and written once.
+    const all = await run('--check', '.');
+    expect(all.stdout).toBe('would change: config/llmrr.config.json\n');
+    symlinkSync('../shared', join(dir, 'config', 'linked'));
+    symlinkSync(join(dir, 'nowhere.json'), join(dir, 'config', 'dangling.json'));
+    const r = await run('--write', 'config');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('updated: config/llmrr.config.json\n');
+    expect(lstatSync(join(dir, 'config', 'llmrr.config.json')).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(read('shared/router.json')).version).toBe(2);
   });
 
   it('a YAML config with anchors migrates; a file that cannot be read as YAML is an error naming it, with no stack', async () => {

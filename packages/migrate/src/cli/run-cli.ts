@@ -1,6 +1,5 @@
 import { chmod, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { createTwoFilesPatch } from 'diff';
 import { checkTenantId } from '../library/v2-to-v3.js';
 import { isPlainObject } from '../library/plain.js';
 import type { ModelNameTable } from '../library/model-names.js';
@@ -8,7 +7,9 @@ import { namedLikeConfig } from '../codemod/config-file-common.js';
 import { transformFile } from '../codemod/transform-file.js';
 import type { FileTransformResult } from '../codemod/types.js';
 import { collectFiles } from './collect-files.js';
+import { decodeText } from './decode-text.js';
 import { parseCliArgs, USAGE, UsageError } from './parse-cli-args.js';
+import { unifiedDiff } from './unified-diff.js';
 
 export interface CliIO {
   cwd: string;
@@ -91,14 +92,20 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   const results: Array<{ path: string; input: string; result: FileTransformResult }> = [];
   for (const f of files) {
     let input: string;
+    let badLine: number | undefined;
     try {
-      input = await readFile(f.path, 'utf8');
+      ({ text: input, badLine } = decodeText(await readFile(f.path)));
     } catch (e) {
       errors.push(`${rel(f.path)}: error: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       continue;
     }
     const isSource = !/\.(json|ya?ml)$/i.test(f.path);
     if (isSource && !f.explicit && !RELEVANT_SOURCE.test(input)) continue;
+    const notUtf8 = `${rel(f.path)}: error: not UTF-8 text (a byte on line ${badLine} is not UTF-8): save the file as UTF-8, then run again`;
+    if (badLine !== undefined && f.explicit) {
+      errors.push(notUtf8);
+      continue;
+    }
     let result: FileTransformResult;
     try {
       result = transformFile(rel(f.path), input, { to: args.to, tenant: args.tenant, modelNames, explicit: f.explicit });
@@ -107,8 +114,13 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       continue;
     }
     if (result.ignored) continue;
-    // A walked JSON/YAML file that does not parse is only an error when its name says it is a router config.
-    if (!f.explicit && !isSource && result.errors.length && !namedLikeConfig(f.path)) continue;
+    // A walked JSON/YAML file that does not parse (nothing in it was read) is only an error when its name says it is a
+    // router config. One found to be a config (by a router key) whose migration fails is an error like a named one.
+    if (!f.explicit && !isSource && result.from === undefined && result.errors.length && !namedLikeConfig(f.path)) continue;
+    if (badLine !== undefined) {
+      errors.push(notUtf8);
+      continue;
+    }
     for (const e of result.errors) errors.push(`${rel(f.path)}: error: ${e}`);
     results.push({ path: f.path, input, result });
   }
@@ -133,7 +145,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   const skippedCount = results.reduce((n, r) => n + r.result.skipped.length, 0);
   const tail = skippedCount ? `; ${skippedCount} place(s) could not be converted (see above)` : '';
   if (args.mode === 'dry-run') {
-    for (const r of changed) out(createTwoFilesPatch(`a/${r.result.file}`, `b/${r.result.file}`, r.input, r.result.output, undefined, undefined, { context: 3 }));
+    for (const r of changed) out(unifiedDiff(r.result.file, r.input, r.result.output));
     err(changed.length ? `llmrr-migrate: ${changed.length} file(s) would change (dry run: nothing written; use --write)${tail}` : `llmrr-migrate: no changes needed${tail}`);
     return 0;
   }

@@ -21,12 +21,15 @@ export function namedLikeConfig(path: string): boolean {
  */
 const ROUTER_ONLY_KEYS = ['routing', 'tenants', 'defaultTenant', 'routingStrategy', 'fallbackModels', 'fallbackEnabled', 'enableFallback', 'modelRegistry', 'preferredEngine', 'fallbackEngine', 'enableQuantization', 'sandboxExecution', 'maxModels'];
 
-/** Whether a walked file's top level says "router config": a router-only key, `version` 2 or 3, or `strategy` naming a router strategy. */
+/**
+ * Whether a walked file's top level says "router config": a router-only key, `version` 2 or 3 beside a `models` list
+ * (a `version` alone is another tool's too: docker compose's `version: "3"`), or `strategy` naming a router strategy.
+ */
 function hasRouterKey(value: unknown): boolean {
   if (!isPlainObject(value)) return false;
   if (ROUTER_ONLY_KEYS.some((k) => Object.hasOwn(value, k))) return true;
   const v = value.version;
-  if (v === 2 || v === 3 || v === '2' || v === '3') return true;
+  if ((v === 2 || v === 3 || v === '2' || v === '3') && Array.isArray(value.models)) return true;
   return typeof value.strategy === 'string' && (BUILTIN_STRATEGIES as readonly string[]).includes(kebab(value.strategy));
 }
 

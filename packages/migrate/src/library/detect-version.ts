@@ -11,16 +11,22 @@ export function modelLooksV1(model: unknown): boolean {
   return V1_MODEL_KEYS.some((k) => Object.hasOwn(model, k));
 }
 
+/** Top-level sections only a v2 or v3 router config has (besides `models`). */
+const ROUTER_SECTIONS = ['routing', 'tenants', 'defaultTenant'];
+
 /**
  * Which config version this is: 3 or 2 by `version`, else by shape. A config mixing v1 and v2 keys is 1
- * (it still needs migrating). `undefined` when it is not a router config at all (no `models`, no v1 key).
+ * (it still needs migrating). `undefined` when it is not a router config at all (no `models`, no v1 key, no
+ * `routing`, `tenants` or `defaultTenant`: a `version` alone does not make one).
  */
 export function detectVersion(config: unknown): ConfigVersion | undefined {
   if (!isPlainObject(config)) return undefined;
   const { version } = config;
-  if (version === 3 || version === '3') return 3;
   const hasV1Keys = V1_SIGNAL_KEYS.some((k) => Object.hasOwn(config, k));
   const models = config.models;
+  // A `version` alone is not a router config's: a Grafana dashboard counts its saves in one, docker compose has one.
+  if (!Array.isArray(models) && !hasV1Keys && !ROUTER_SECTIONS.some((k) => Object.hasOwn(config, k))) return undefined;
+  if (version === 3 || version === '3') return 3;
   const v1Models = Array.isArray(models) && models.some(modelLooksV1);
   if (version === 1 || version === '1') return 1;
   if (version === 2 || version === '2') return hasV1Keys || v1Models ? 1 : 2;

@@ -19,6 +19,11 @@ describe('detectVersion', () => {
     expect(detectVersion({ version: 2, models: [{ name: 'a' }], strategy: 'random' })).toBe(1);
     expect(detectVersion({ version: 3, models: [], tenants: [] })).toBe(3);
     expect(detectVersion({ users: [] })).toBeUndefined();
+    // A `version` alone is another file's (a Grafana dashboard counts its saves; docker compose): not a config.
+    for (const version of [1, 2, 3, '1', '2', '3']) expect(detectVersion({ title: 'x', version, panels: [] }), String(version)).toBeUndefined();
+    expect(detectVersion({ version: 1, models: ['gpt-3.5'] })).toBe(1);
+    expect(detectVersion({ version: 2, routing: { strategy: 'random' } })).toBe(2);
+    expect(detectVersion({ version: 3, tenants: [{ id: 't' }] })).toBe(3);
     expect(detectVersion(['gpt-3.5'])).toBeUndefined();
     expect(detectVersion('models')).toBeUndefined();
   });

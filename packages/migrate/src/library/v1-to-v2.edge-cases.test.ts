@@ -1,5 +1,6 @@
 import { LLMRouter } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
+import { migrate } from './migrate.js';
 import { v1ToV2 } from './v1-to-v2.js';
 
 /**
@@ -8,6 +9,20 @@ import { v1ToV2 } from './v1-to-v2.js';
  * generic v1 key (`debug`) whose models set their own priorities (the order they give is kept).
  */
 const reported = (r: ReturnType<typeof v1ToV2>) => r.issues.filter((i) => i.severity !== 'info').map((i) => `${i.severity} ${i.path}: ${i.message}`);
+
+describe('a key named __proto__ (JSON and YAML keep it as data)', () => {
+  it('is refused naming its path, never reported as kept while dropped (a copy would set the prototype instead)', () => {
+    const cases: Array<[unknown, string]> = [
+      [JSON.parse('{"models": ["gpt-4"], "strategy": "fallback", "__proto__": {"routing": {"strategy": "random"}}}'), '__proto__'],
+      [JSON.parse('{"models": [{"id": "a", "source": "mock://a", "__proto__": {"reply": "hi"}}], "strategy": "fallback"}'), 'models.0.__proto__'],
+      [JSON.parse('{"version": 2, "models": [{"name": "m", "engine": "mock"}], "__proto__": {"x": 1}}'), '__proto__'],
+    ];
+    for (const [config, path] of cases) {
+      expect(() => migrate(config, { to: 3 }), path).toThrow(expect.objectContaining({ code: 'config_invalid', param: path, message: `migrate: a key named "__proto__" (at ${path}) cannot be migrated: copied into a new config it would vanish; rename it` }));
+      expect(() => v1ToV2(config)).toThrow(/a key named "__proto__"/);
+    }
+  });
+});
 
 describe('v1ToV2: per-1k prices given for one direction only', () => {
   it('costPer1kInput alone writes no price (no output price of 0), keeps the key in options and warns', () => {

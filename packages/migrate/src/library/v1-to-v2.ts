@@ -24,6 +24,29 @@ export function assertConfigObject(config: unknown, fn: string): asserts config 
     const got = config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config;
     throw new LLMError({ code: 'config_invalid', message: `${fn}: expected a router config object, got ${got}`, param: 'config' });
   }
+  const proto = protoKeyPath(config);
+  if (proto !== undefined) {
+    throw new LLMError({ code: 'config_invalid', message: `${fn}: a key named "__proto__" (at ${proto}) cannot be migrated: copied into a new config it would vanish; rename it`, param: proto });
+  }
+}
+
+/**
+ * The path of the first own `__proto__` key in a parsed config (JSON.parse and YAML keep one as data; assigned to
+ * an object it sets the prototype instead, so it would be dropped while reported as kept). Iterative: a deeply
+ * nested value does not overflow the stack.
+ */
+function protoKeyPath(root: unknown): string | undefined {
+  const stack: Array<{ value: unknown; path: string }> = [{ value: root, path: '' }];
+  while (stack.length) {
+    const { value, path } = stack.pop()!;
+    const at = (k: string | number) => (path ? `${path}.${k}` : String(k));
+    if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, path: at(i) }));
+    else if (isPlainObject(value)) {
+      if (Object.hasOwn(value, '__proto__')) return at('__proto__');
+      for (const [k, v] of Object.entries(value)) stack.push({ value: v, path: at(k) });
+    }
+  }
+  return undefined;
 }
 
 function positiveInt(value: unknown): value is number {
