@@ -234,6 +234,41 @@ describe('readSettings: shared-mode variables without LLMRR_STATE=shared', () =>
   });
 });
 
+describe('readSettings: shared-mode URLs and schema, checked at start', () => {
+  // Unchecked, a Redis URL without a host went to localhost:6379 and a PostgreSQL one to localhost:5432 (silent
+  // defaults); `http://` was taken as postgres://; "nonsense" failed as "getaddrinfo ENOTFOUND base"; none named the variable.
+  const REDIS = 'redis://127.0.0.1:6379';
+  const PG = 'postgres://llmrr@127.0.0.1/llmrr';
+  const shared = (env: Record<string, string>) => readSettings({ LLMRR_STATE: 'shared', LLMRR_REDIS_URL: REDIS, LLMRR_POSTGRES_URL: PG, ...env }, '/tmp');
+
+  it('a Redis URL without a host, of another scheme or not a URL is refused, naming LLMRR_REDIS_URL (and no password)', () => {
+    for (const bad of ['redis://', 'redis://:6379', 'http://127.0.0.1:6379', 'localhost:6379', 'nonsense', 'rediss://:s3cret@/0']) {
+      expect(() => shared({ LLMRR_REDIS_URL: bad }), bad).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_REDIS_URL', message: expect.stringMatching(/^LLMRR_REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL naming a host .*, got "/) }));
+      expect(() => shared({ LLMRR_REDIS_URL: bad })).not.toThrow(/s3cret/);
+    }
+    for (const good of ['redis://127.0.0.1:6379', 'rediss://user:pw@cache.example:6380/2', 'redis://[::1]:6379', 'redis://cache']) expect(shared({ LLMRR_REDIS_URL: good }).redisUrl).toBe(good);
+  });
+
+  it('a PostgreSQL URL without a host, of another scheme or not a URL is refused, naming LLMRR_POSTGRES_URL', () => {
+    for (const bad of ['postgres://', 'postgres:///llmrr', 'http://127.0.0.1/llmrr', 'nonsense', 'postgres://user@/llmrr']) {
+      expect(() => shared({ LLMRR_POSTGRES_URL: bad }), bad).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_POSTGRES_URL', message: expect.stringMatching(/^LLMRR_POSTGRES_URL must be a postgres:\/\/ URL naming a host/) }));
+    }
+    // pg's other ways of naming the host: ?host= (a socket directory), PGHOST for an empty host, socket:.
+    for (const good of ['postgresql://u:p@db.example:5433/llmrr?sslmode=require', 'postgres://user@/llmrr?host=/var/run/postgresql', 'postgresql://%2Fvar%2Frun%2Fpostgresql/llmrr', 'socket:/var/run/postgresql?db=llmrr']) {
+      expect(shared({ LLMRR_POSTGRES_URL: good }).postgresUrl, good).toBe(good);
+    }
+    expect(shared({ LLMRR_POSTGRES_URL: 'postgres:///llmrr', PGHOST: '/var/run/postgresql' }).postgresUrl).toBe('postgres:///llmrr');
+  });
+
+  it('a schema name PostgreSQL would not take is refused naming LLMRR_POSTGRES_SCHEMA, before any connection; ignored outside shared mode', () => {
+    for (const bad of ['my-schema', 'Public', '1st', 'a'.repeat(64)]) {
+      expect(() => shared({ LLMRR_POSTGRES_SCHEMA: bad }), bad).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_POSTGRES_SCHEMA' }));
+    }
+    expect(shared({ LLMRR_POSTGRES_SCHEMA: ' llmrr_2 ' }).postgresSchema).toBe('llmrr_2');
+    expect(readSettings({ LLMRR_STATE: 'memory', LLMRR_POSTGRES_SCHEMA: 'my-schema' }, '/tmp').state).toBe('memory');
+  });
+});
+
 describe('readSettings: LLMRR_MAX_BODY_BYTES and LLMRR_MAX_MESSAGES', () => {
   it('are absent by default (the gateway uses its defaults, 32 MiB and 1000) and take integers in range', () => {
     const d = readSettings({}, '/tmp');

@@ -263,6 +263,62 @@ function urlSetting(name: string, raw: string): string {
   return raw;
 }
 
+/** `LLMRR_REDIS_URL`: redis:// or rediss:// naming a host (the client would take a missing one as localhost:6379). */
+function redisUrlSetting(raw: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(raw);
+  } catch {
+    u = undefined;
+  }
+  if (u === undefined || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || u.hostname === '') {
+    throw new LLMError({ code: 'config_invalid', message: `LLMRR_REDIS_URL must be a redis:// or rediss:// URL naming a host (redis://127.0.0.1:6379), got "${displayUrl(raw)}"`, param: 'LLMRR_REDIS_URL' });
+  }
+  return raw;
+}
+
+/**
+ * `LLMRR_POSTGRES_URL`: postgres:// or postgresql:// naming a host, in the URL or as `?host=` (a socket directory,
+ * `postgres://user@/llmrr?host=/var/run/postgresql`), or with PGHOST set (pg's default for an empty host); or pg's
+ * `socket:/dir?db=name`. Without a host pg would go to localhost:5432 silently; another scheme it would take as
+ * postgres://; a string that is not a URL it reads as a path on a host called "base".
+ */
+function postgresUrlSetting(raw: string, env: NodeJS.ProcessEnv): string {
+  let u: URL | undefined;
+  let emptyHost = false;
+  try {
+    u = new URL(raw);
+  } catch {
+    // pg's own reading of `postgres://user@/db?host=...` (which WHATWG URL refuses): a URL with an empty host.
+    try {
+      u = new URL(raw.replace('@/', '@host.invalid/'));
+      emptyHost = true;
+    } catch {
+      u = undefined;
+    }
+  }
+  const hostGiven = u !== undefined && ((!emptyHost && u.hostname !== '') || !!u.searchParams.get('host') || !!env.PGHOST?.trim());
+  const ok = u !== undefined && (u.protocol === 'socket:' || ((u.protocol === 'postgres:' || u.protocol === 'postgresql:') && hostGiven));
+  if (!ok) {
+    throw new LLMError({
+      code: 'config_invalid',
+      message: `LLMRR_POSTGRES_URL must be a postgres:// URL naming a host (postgres://user@127.0.0.1:5432/llmrr, or ?host=/var/run/postgresql for a socket), got "${displayUrl(raw)}"`,
+      param: 'LLMRR_POSTGRES_URL',
+    });
+  }
+  return raw;
+}
+
+/** What `openPostgres` takes as a schema name (checked at start, before any connection, naming the variable). */
+const POSTGRES_SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function postgresSchemaSetting(raw: string): string {
+  if (!POSTGRES_SCHEMA_NAME.test(raw)) {
+    throw new LLMError({ code: 'config_invalid', message: `LLMRR_POSTGRES_SCHEMA must be a schema name of lower-case letters, digits and _ (not starting with a digit, at most 63), got "${raw}"`, param: 'LLMRR_POSTGRES_SCHEMA' });
+  }
+  return raw;
+}
+
 /**
  * Tracing is on when `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, or with
  * `LLMRR_OTEL=true` (the OTLP default `http://localhost:4318`); `LLMRR_OTEL=false` or `OTEL_SDK_DISABLED=true` turn it off.
@@ -301,7 +357,8 @@ const SHARED_ONLY = ['LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL'] as const;
  * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_MAX_BODY_BYTES (32 MiB), LLMRR_MAX_MESSAGES (1000), LLMRR_CORS_ORIGINS, LLMRR_TRUSTED_PROXIES,
  * the OTEL_* tracing variables and LLMRR_OTEL, ... Values are trimmed; an empty or blank variable counts as unset.
  * LLMRR_REDIS_URL or LLMRR_POSTGRES_URL without LLMRR_STATE=shared is a `config_invalid` (the tuning variables of shared
- * mode are ignored then).
+ * mode are ignored then). With it, a Redis or PostgreSQL URL naming no host (or of another scheme, or not a URL) and a
+ * schema name PostgreSQL would not take are a `config_invalid` naming the variable.
  * The paths (LLMRR_DATA_DIR, LLMRR_CONFIG, LLMRR_SHARED_DIR) resolve against `cwd`, a leading `~` is HOME
  * (`expandHomePath`, as for LLMRR_PRICES_FILE): a .env file or docker's `environment:` passes it on unexpanded.
  */
@@ -327,6 +384,15 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
   if (adminKey !== undefined && adminKey.length < 16) {
     throw new LLMError({ code: 'config_invalid', message: 'LLMRR_ADMIN_KEY must be at least 16 characters', param: 'LLMRR_ADMIN_KEY' });
   }
+  // Shared mode's URLs and schema: a typo fails the start naming the variable, not later as a connection error.
+  const redisUrl = env.LLMRR_REDIS_URL?.trim() || undefined;
+  const postgresUrl = env.LLMRR_POSTGRES_URL?.trim() || undefined;
+  const postgresSchema = env.LLMRR_POSTGRES_SCHEMA?.trim() || undefined;
+  if (state === 'shared') {
+    if (redisUrl !== undefined) redisUrlSetting(redisUrl);
+    if (postgresUrl !== undefined) postgresUrlSetting(postgresUrl, env);
+    if (postgresSchema !== undefined) postgresSchemaSetting(postgresSchema);
+  }
   const metricsKey = env.LLMRR_METRICS_KEY?.trim() || undefined;
   if (metricsKey !== undefined && metricsKey.length < 16) {
     throw new LLMError({ code: 'config_invalid', message: 'LLMRR_METRICS_KEY must be at least 16 characters', param: 'LLMRR_METRICS_KEY' });
@@ -350,10 +416,10 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     metricsKey,
     demo: bool(env, 'LLMRR_DEMO', true),
     state,
-    redisUrl: env.LLMRR_REDIS_URL?.trim() || undefined,
-    postgresUrl: env.LLMRR_POSTGRES_URL?.trim() || undefined,
+    redisUrl,
+    postgresUrl,
     redisKeyPrefix: env.LLMRR_REDIS_PREFIX?.trim() || undefined,
-    postgresSchema: env.LLMRR_POSTGRES_SCHEMA?.trim() || undefined,
+    postgresSchema,
     redisTimeoutMs: optionalMs(env, 'LLMRR_REDIS_TIMEOUT_MS', 50, 60_000),
     postgresQueryTimeoutMs: optionalMs(env, 'LLMRR_POSTGRES_QUERY_TIMEOUT_MS', 100, 600_000),
     postgresAuditTimeoutMs: optionalMs(env, 'LLMRR_POSTGRES_AUDIT_TIMEOUT_MS', 100, 600_000),
