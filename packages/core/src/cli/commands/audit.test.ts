@@ -101,6 +101,26 @@ describe('llmrr audit verify (embedded SQLite)', () => {
     }
   });
 
+  it('a log that cannot be read (a damaged database) exits 2: nothing was checked, never 1 (a broken chain; PostgreSQL unreachable: below)', async () => {
+    const copy = tempDir();
+    try {
+      const stores = await createStateStores({ mode: 'embedded', dataDir: copy.dir });
+      for (let i = 0; i < 2000; i++) await stores.audit.append({ actor: 'admin', action: 'key.create', target: `key_${i}`, details: { note: 'x'.repeat(200) } });
+      await stores.close();
+      // Pages in the middle of the file overwritten: SQLite reports the image malformed while the chain is read.
+      const file = join(copy.dir, EMBEDDED_DB_FILE);
+      const bytes = readFileSync(file);
+      bytes.fill(0x41, Math.floor(bytes.length / 2), Math.floor(bytes.length / 2) + 8192);
+      writeFileSync(file, bytes);
+      const r = await runCli(['audit', 'verify', '--data-dir', copy.dir]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe('llmrr audit: internal error: database disk image is malformed\n');
+    } finally {
+      copy.remove();
+    }
+  });
+
   it('usage errors name the flag or subcommand', async () => {
     const cases: Array<[string[], Record<string, string>, string]> = [
       [['audit'], {}, 'llmrr audit: missing subcommand: verify'],
@@ -243,11 +263,12 @@ describe('llmrr audit verify: the PostgreSQL URL is printed without credentials'
     try {
       // Port 1 on loopback: nothing listens, the connection is refused at once.
       const flag = await runCli(['audit', 'verify', '--state', 'shared', '--postgres-url', 'postgres://u:USERINFO-PW@127.0.0.1:1/db?password=QUERY-PW&sslmode=disable#FRAG-PW'], { cwd: t.dir });
-      expect(flag.code).toBe(1);
+      // Nothing was checked: exit 2, not 1 (a broken chain).
+      expect(flag.code).toBe(2);
       expect(flag.stderr).toContain('Cannot prepare PostgreSQL at postgres://127.0.0.1:1/db:');
       expect(flag.stderr).not.toMatch(/-PW/);
       const fromEnv = await runCli(['audit', 'verify'], { cwd: t.dir, env: { LLMRR_STATE: 'shared', LLMRR_POSTGRES_URL: 'postgres://u@127.0.0.1:1/db?password=QUERY-PW' } });
-      expect(fromEnv.code).toBe(1);
+      expect(fromEnv.code).toBe(2);
       expect(fromEnv.stderr).toContain('PostgreSQL');
       expect(fromEnv.stderr).not.toContain('QUERY-PW');
     } finally {

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { AuditLog } from '../../audit/types.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { expandHomePath } from '../../config/home-path.js';
-import { auditAnchorOf, verifyAuditChain, type AuditAnchor } from '../../audit/verify-audit-chain.js';
+import { auditAnchorOf, verifyAuditChain, type AuditAnchor, type AuditChainReport } from '../../audit/verify-audit-chain.js';
 import { EMBEDDED_DB_FILE } from '../../stores/create-state-stores.js';
 import { PostgresAuditLog } from '../../stores/postgres/postgres-audit-log.js';
 import { openPostgres } from '../../stores/postgres/postgres-database.js';
@@ -12,6 +12,7 @@ import { openSqliteReadOnly } from '../../stores/sqlite/sqlite-database.js';
 import { defineCommand, expectSubcommand, type CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
+import { reportError } from '../report-error.js';
 import { GLOBAL_FLAGS } from '../parse-flags.js';
 
 /** What `openPostgres` accepts as a schema name. */
@@ -31,7 +32,9 @@ const FLAGS = {
 const HELP = `Usage: llmrr audit verify [options]
 
 Walks the hash-chained audit log from its first entry and checks every link. Exit 0 when the chain is
-intact, 1 when an entry was edited, deleted or reordered (the line names the first broken entry).
+intact, 1 when an entry was edited, deleted or reordered (the line names the first broken entry), 2 when
+nothing was checked: a usage error, or a log that could not be read (an unreachable PostgreSQL, a damaged
+database file).
 The store is found the way the gateway server finds it (same environment variables).
 
 The chain shows edited, deleted or reordered entries, but not the newest ones cut off. For that, keep an
@@ -65,9 +68,19 @@ export const auditCommand: CliCommand = defineCommand({
     const anchor = values.anchor !== undefined ? readAnchor(resolve(ctx.cwd, values.anchor)) : undefined;
     // A path that cannot be written is a usage error before the walk, never a failure after it (exit 1 means tampering).
     const anchorOut = values['write-anchor'] !== undefined ? checkAnchorTarget(resolve(ctx.cwd, values['write-anchor'])) : undefined;
-    const log = await openAuditLog(ctx, { state: values.state, dataDir: values['data-dir'], postgresUrl: values['postgres-url'], postgresSchema: values['postgres-schema'] });
+    let log: AuditLog;
     try {
-      const report = await verifyAuditChain(log, anchor ? { anchor } : {});
+      log = await openAuditLog(ctx, { state: values.state, dataDir: values['data-dir'], postgresUrl: values['postgres-url'], postgresSchema: values['postgres-schema'] });
+    } catch (e) {
+      return cannotCheck(e, ctx);
+    }
+    try {
+      let report: AuditChainReport;
+      try {
+        report = await verifyAuditChain(log, anchor ? { anchor } : {});
+      } catch (e) {
+        return cannotCheck(e, ctx);
+      }
       // Never move an anchor onto a chain that did not verify.
       if (report.exitCode === 0 && anchorOut !== undefined) writeAnchor(anchorOut, auditAnchorOf(report));
       if (values.json) {
@@ -82,6 +95,15 @@ export const auditCommand: CliCommand = defineCommand({
     }
   },
 });
+
+/**
+ * A log that could not be read (a store unreachable, a damaged database): nothing was checked. One line as for any
+ * failure, and exit 2 as for a usage error (grep's and diff's "trouble"), never 1, which says the chain is broken.
+ */
+function cannotCheck(e: unknown, ctx: CliContext): number {
+  const code = reportError(e, ctx, 'audit');
+  return code === EXIT.runtime ? EXIT.usage : code;
+}
 
 async function openAuditLog(ctx: CliContext, flags: { state?: string | undefined; dataDir?: string | undefined; postgresUrl?: string | undefined; postgresSchema?: string | undefined }): Promise<AuditLog> {
   const env = (name: string) => ctx.env[name]?.trim() || undefined;
