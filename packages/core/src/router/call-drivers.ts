@@ -5,6 +5,7 @@ import { estimateTokens } from '../pricing/estimate-tokens.js';
 import { refusedAnswerDetails } from './refused-answer.js';
 import type { CallOptions, EmbedCallOptions, EmbedResult, GenerateRequest, GenerateResult, Usage } from '../spec/index.js';
 import type { AttemptScope } from './resilience/attempt-scope.js';
+import { tenantScopedId } from './tenant-scoped-id.js';
 import type { AttemptDriver } from './resilience/run-attempts.js';
 import { PrimingAttempts } from './stream-driver.js';
 import type { Cost, StreamSpend } from './types.js';
@@ -21,7 +22,8 @@ export interface GenerateDriver extends AttemptDriver<GenerateResult> {
 }
 
 /**
- * Runs `generate` on a deployment (its `maxTokens` clamp applied), raced against the attempt's abort (an engine given
+ * Runs `generate` on a deployment (its `maxTokens` clamp applied, and on a call of `tenant` a shared deployment's
+ * end-user id and prompt-cache key scoped to it: `RouterDeployment.requestFor`), raced against the attempt's abort (an engine given
  * the caller's signal itself, `shared`, settles when it aborts: no race); an engine
  * that reports its provider request tells the attempt's scope when it goes out (`AttemptScope.providerRequest`),
  * and when the provider's answer arrived (`AttemptScope.providerResponse`). An attempt whose error says what its
@@ -29,7 +31,12 @@ export interface GenerateDriver extends AttemptDriver<GenerateResult> {
  * kept in a `PrimingAttempts` made at the first one), and the attempt after it is admitted first (`beforeAttempt`:
  * `GenerateOptions.beforeAttemptAfterSpend`).
  */
-export function generateDriver(request: GenerateRequest, headers: Record<string, string> | undefined, beforeAttempt?: (billed: Cost) => Promise<void> | void): GenerateDriver {
+export function generateDriver(
+  request: GenerateRequest,
+  headers: Record<string, string> | undefined,
+  beforeAttempt?: (billed: Cost) => Promise<void> | void,
+  tenant?: string,
+): GenerateDriver {
   let billed: PrimingAttempts | undefined;
   return {
     paid: () => billed?.paid,
@@ -46,7 +53,7 @@ export function generateDriver(request: GenerateRequest, headers: Record<string,
       if (scope && engine.reportsProviderRequest === true) options!.onProviderRequest = scope.providerRequest();
       const onResponse = scope?.providerResponse();
       if (onResponse) options!.onProviderResponse = onResponse;
-      const answer = engine.generate(d.requestFor(request), options);
+      const answer = engine.generate(d.requestFor(request, tenant), options);
       // Race the abort too, so a timeout holds even against an engine slow to honour its signal.
       return scope ? scope.race(answer) : answer;
     },
@@ -56,11 +63,12 @@ export function generateDriver(request: GenerateRequest, headers: Record<string,
 }
 
 /**
- * Runs `embed` on a deployment, `embedTokens` for token ids (with `dimensions` and `user` when the call sets them); an answer that does not have one vector per
+ * Runs `embed` on a deployment, `embedTokens` for token ids (with `dimensions` and `user` when the call sets them: on a call
+ * of `tenant`, a shared deployment gets `user` as its `tenantScopedId`); an answer that does not have one vector per
  * input, all of one length, fails the attempt (`invalid_response`), and so does one whose vectors are not `dimensions` long (the provider ignored it: the
  * answer, which may be billed, is not requested again).
  */
-export function embedDriver(checked: CheckedEmbedInput, headers: Record<string, string> | undefined, dimensions?: number, user?: string): AttemptDriver<EmbedResult> {
+export function embedDriver(checked: CheckedEmbedInput, headers: Record<string, string> | undefined, dimensions?: number, user?: string, tenant?: string): AttemptDriver<EmbedResult> {
   const input = checked.input;
   return {
     // A hedge lane's answer that came after the winner's: billed as the winner's is (`embedUsage`).
@@ -79,7 +87,8 @@ export function embedDriver(checked: CheckedEmbedInput, headers: Record<string, 
       if (scope) options.signal = scope.signal;
       if (headers) options.headers = headers;
       if (dimensions !== undefined) options.dimensions = dimensions;
-      if (user !== undefined) options.user = user;
+      // A shared deployment gets a tenant's end-user id scoped to the tenant, as on generate (`RouterDeployment.requestFor`).
+      if (user !== undefined) options.user = tenant !== undefined && d.tenant === undefined && user !== '' ? tenantScopedId(tenant, user) : user;
       const onResponse = scope?.providerResponse();
       if (onResponse) options.onProviderResponse = onResponse;
       const given = scope || headers || dimensions !== undefined || user !== undefined ? options : undefined;

@@ -10,6 +10,7 @@ import { DeploymentLimiter } from './deployment-limiter.js';
 import type { CircuitState } from './resilience/circuit-breaker.js';
 import { circuitFingerprint, circuitKey, defaultCircuitStateStore, type CircuitStateStore, type DeploymentCircuit } from './resilience/circuit-state-store.js';
 import { DeploymentStats } from './stats.js';
+import { tenantScopedRequest } from './tenant-scoped-id.js';
 import type { Deployment } from './types.js';
 
 export interface DeploymentInit {
@@ -178,10 +179,16 @@ export class RouterDeployment implements Deployment {
     return cap !== undefined && maxTokens !== undefined && maxTokens > cap ? cap : maxTokens;
   }
 
-  /** The request as this deployment receives it: `maxTokens` above `maxOutputTokens` is clamped to it. */
-  requestFor(request: GenerateRequest): GenerateRequest {
-    const cap = this.outputCap(request.maxTokens);
-    return cap === request.maxTokens ? request : { ...request, maxTokens: cap };
+  /**
+   * The request as this deployment receives it: `maxTokens` above `maxOutputTokens` is clamped to it; on a call of
+   * `tenant` (`ExecutionPlan.tenant`), a shared deployment (no `tenant` of its own: the operator's provider account)
+   * gets the end-user id and prompt-cache key scoped to the tenant (`tenantScopedRequest`), a tenant's own model
+   * them as they are (its account).
+   */
+  requestFor(request: GenerateRequest, tenant?: string): GenerateRequest {
+    const sent = this.tenant === undefined ? tenantScopedRequest(request, tenant) : request;
+    const cap = this.outputCap(sent.maxTokens);
+    return cap === sent.maxTokens ? sent : { ...sent, maxTokens: cap };
   }
 
   /** Tokens an attempt is charged at admission (tpm): the prompt estimate plus the expected output. */

@@ -13,6 +13,7 @@ export type { RetryPlan } from './resilience/backoff.js';
 export { countsAgainstDeployment, failureAction } from './resilience/classify.js';
 export type { FailureAction } from './resilience/classify.js';
 export { isUnservableOwnModel } from './unservable-own-model.js';
+export { TENANT_SCOPED_ID_PREFIX, tenantScopedId } from './tenant-scoped-id.js';
 export type { UnservableOwnModelDetails } from './unservable-own-model.js';
 export {
   AdaptiveStrategy,

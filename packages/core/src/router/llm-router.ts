@@ -520,7 +520,7 @@ export class LLMRouter {
       // plan, so that input no deployment can take is refused as such (its 400) first.
       if (options.cacheOnly) throw options.cacheOnly;
       const plan = this.executionPlan(call, route);
-      const won = await runAttempts(this.host, plan, embedDriver(checked, options.headers, dimensions, options.user));
+      const won = await runAttempts(this.host, plan, embedDriver(checked, options.headers, dimensions, options.user, plan.tenant));
       const d = won.deployment;
       const usage = embedUsage(won.value.usage, inputTokens, checked.tokens);
       const result: RouterEmbedResult = {
@@ -580,7 +580,7 @@ export class LLMRouter {
       // (`planned` is marked handled first: raced by a signal already aborted, its own later rejection is nobody's.)
       const route = planned instanceof Promise ? await raceAbort((planned.catch(() => undefined), planned), options.signal) : planned;
       const plan = this.executionPlan(call, route);
-      driver = generateDriver(plan.request, options.headers, options.beforeAttemptAfterSpend);
+      driver = generateDriver(plan.request, options.headers, options.beforeAttemptAfterSpend, plan.tenant);
       const won = await runAttempts(this.host, plan, driver);
       let result: RouterResult;
       try {
@@ -1549,6 +1549,7 @@ export class LLMRouter {
       ownSignal: call.options.signal == null,
       alwaysScope: call.stream,
       attempts,
+      tenant: o.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined),
     };
   }
 

@@ -366,7 +366,7 @@ async function* runStream(st: StreamState): AsyncGenerator<RouterStreamPart> {
     const attempts = new PrimingAttempts(hooks.beforeAttemptAfterSpend);
     st.priming = st.primed = attempts;
     try {
-      won = await runAttempts<PrimedStream>(host, planned, streamDriver(planned.request, hooks.headers, host, attempts));
+      won = await runAttempts<PrimedStream>(host, planned, streamDriver(planned.request, hooks.headers, host, attempts, planned.tenant));
       // The lanes that answered in the same turn (discarded): billed as the lanes cancelled before their answer are.
       if (won.late) for (const { deployment, usage } of won.late) attempts.failedAfterUsage(deployment, usage);
     } catch (e) {

@@ -207,13 +207,15 @@ function lastUsage(parts: readonly StreamPart[]): Usage | undefined {
  * Runs a streaming attempt up to the first content part: failures before it (a thrown first
  * `next()`, an `error` part, an end without content) reject, so the router can still fall over;
  * after it the stream belongs to the consumer. With `attempts`, each attempt's scope is kept there while it
- * runs (see `PrimingAttempts`), and what a failed attempt had reported is added to its `paid`.
+ * runs (see `PrimingAttempts`), and what a failed attempt had reported is added to its `paid`. On a call of `tenant`, a
+ * shared deployment gets the end-user id and prompt-cache key scoped to it (`RouterDeployment.requestFor`).
  */
 export function streamDriver(
   request: GenerateRequest,
   headers: Record<string, string> | undefined,
   host: Pick<ExecutionHost, 'now' | 'sleep'>,
   attempts?: PrimingAttempts,
+  tenant?: string,
 ): AttemptDriver<PrimedStream> {
   const now = host.now;
   const driver: AttemptDriver<PrimedStream> = {
@@ -238,7 +240,7 @@ export function streamDriver(
         // `afterResponse`, as for generate (`AttemptScope.providerResponse`).
         const onResponse = scope?.providerResponse();
         if (onResponse) options.onProviderResponse = onResponse;
-        iterator = engine.stream(d.requestFor(request), options)[Symbol.asyncIterator]();
+        iterator = engine.stream(d.requestFor(request, tenant), options)[Symbol.asyncIterator]();
         buffered = [];
         for (;;) {
           const r = scope ? await scope.race(iterator.next()) : await iterator.next();

@@ -16,6 +16,8 @@ import { startWireUpstreams } from '../test-support/wire-upstreams.js';
 // Anthropic deployment as its blocks and the OpenAI one with the blocks joined by "\n" (core's tool message `parts`).
 // And one more of content: a chat developer message's text parts ("Answer ", "briefly."), run together before, are
 // joined by "\n" as /v1/messages joins a prompt's blocks (see src/openai/text-part-joins.sdk.test.ts).
+// And one of the end-user id: tenant acme's `u-1` (`user`, `metadata.user_id`) reaches these shared deployments as
+// its tenant-scoped form, core's `tenantScopedId('acme', 'u-1')` (see src/tenancy/end-user-scoping.sdk.test.ts).
 
 const FIXTURE = new URL('./__fixtures__/unmarked-upstream-bodies.json', import.meta.url);
 const recording = process.env.RECORD_UPSTREAM_BODIES === '1';

@@ -20,9 +20,12 @@ const MOONSHOT_429 = 'request reached organization TPD rate limit, current: 1508
 const GEMINI_429 = `Quota exceeded for quota metric 'Generate Content API requests per minute' and limit 'GenerateContent request limit per minute for a region' of service 'generativelanguage.googleapis.com' for consumer 'project_number:681255809395'.`;
 const ANTHROPIC_ORG = '3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b';
 const ANTHROPIC_429 = `This request would exceed the rate limit for your organization (${ANTHROPIC_ORG}) of 80,000 input tokens per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.`;
+// OpenAI's 429 on an embedding model's requests-per-minute limit (same shape as its chat models', org id replaced).
+const OPENAI_EMBED_429 = `Rate limit reached for text-embedding-3-small in organization ${ORG} on requests per min (RPM): Limit 3000, Used 3000, Requested 1. Please try again in 20ms. Visit https://platform.openai.com/account/rate-limits to learn more.`;
 const ADMIN = 'admin-secret-for-tests-0123456789';
 
 let gptUp: OpenAIWireServer;
+let embUp: OpenAIWireServer;
 let groqUp: OpenAIWireServer;
 let moonUp: OpenAIWireServer;
 let gemUp: GeminiWireServer;
@@ -31,6 +34,7 @@ let gw: SdkGateway;
 
 beforeAll(async () => {
   gptUp = await startOpenAIWireServer({ script: { error: { status: 429, message: OPENAI_429, type: 'tokens', code: 'rate_limit_exceeded' } } });
+  embUp = await startOpenAIWireServer({ script: { error: { status: 429, message: OPENAI_EMBED_429, type: 'requests', code: 'rate_limit_exceeded' } } });
   groqUp = await startOpenAIWireServer({ script: { error: { status: 429, message: GROQ_429, type: 'tokens', code: 'rate_limit_exceeded', headers: { 'retry-after': '12' } } } });
   moonUp = await startOpenAIWireServer({ script: { error: { status: 429, message: MOONSHOT_429, type: 'rate_limit_reached_error' } } });
   gemUp = await startGeminiWireServer({ handler: () => ({ error: { status: 429, message: GEMINI_429 } }) });
@@ -38,6 +42,7 @@ beforeAll(async () => {
   gw = await servedGateway({
     models: [
       { name: 'gpt', engine: 'openai-compatible', baseURL: gptUp.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities: ['chat', 'streaming'] },
+      { name: 'emb', engine: 'openai-compatible', baseURL: embUp.baseURL, model: 'text-embedding-3-small', apiKey: 'k', capabilities: ['embeddings'] },
       { name: 'groq', engine: 'openai-compatible', baseURL: groqUp.baseURL, model: 'llama-3.3-70b-versatile', apiKey: 'k', capabilities: ['chat', 'streaming'] },
       { name: 'kimi', engine: 'openai-compatible', baseURL: moonUp.baseURL, model: 'kimi-k2', apiKey: 'k', capabilities: ['chat', 'streaming'] },
       { name: 'gem', engine: 'gemini', baseURL: gemUp.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities: ['chat', 'streaming'] },
@@ -45,7 +50,7 @@ beforeAll(async () => {
     ],
     routing: { retries: { max: 0 } },
     gateway: { auth: { adminKey: ADMIN } },
-    upstreams: [gptUp, groqUp, moonUp, gemUp, claudeUp],
+    upstreams: [gptUp, embUp, groqUp, moonUp, gemUp, claudeUp],
   });
 });
 afterAll(() => gw?.close());
@@ -75,6 +80,20 @@ describe("a provider's 429 on a shared deployment, as a tenant sees it: the gate
     const streamed = await failure('gpt', true);
     expect(streamed.message).toBe(e.message);
     expect(streamed.headers?.get('retry-after')).toBe('1');
+  });
+
+  it('OpenAI on POST /v1/embeddings (embeddings.create): the same wording and retry-after, no organization id', async () => {
+    const e = await gw
+      .openai()
+      .embeddings.create({ model: 'emb', input: 'Hi' })
+      .then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(APIError);
+    expect((e as APIError).status).toBe(429);
+    expect((e as APIError).message).toBe("429 The upstream provider's rate limit for this model was reached (requests per minute, limit 3000); try again in 1s.");
+    expect((e as APIError).headers?.get('retry-after')).toBe('1');
+    expect((e as APIError).error).toMatchObject({ code: 'rate_limited' });
+    expectNoAccount((e as APIError).message, ORG, '3000, Used', '20ms');
+    expect(embUp.requests).toHaveLength(1);
   });
 
   it("Groq: no `org_...` id; the provider's retry-after header is the wait shown", async () => {
@@ -108,11 +127,23 @@ describe("a provider's 429 on a tenant's own model (its own account)", () => {
     const patched = await fetch(`${gw.url}/admin/tenants/acme`, {
       method: 'PATCH',
       headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ models: [{ name: 'own-gpt', engine: 'openai-compatible', preset: 'vllm', baseURL: gptUp.baseURL, model: 'gpt-4o' }] }),
+      body: JSON.stringify({
+        models: [
+          { name: 'own-gpt', engine: 'openai-compatible', preset: 'vllm', baseURL: gptUp.baseURL, model: 'gpt-4o' },
+          { name: 'own-emb', engine: 'openai-compatible', preset: 'vllm', baseURL: embUp.baseURL, model: 'text-embedding-3-small', capabilities: ['embeddings'] },
+        ],
+      }),
     });
     expect(patched.status).toBe(200);
     const e = await failure('own-gpt');
     // (The account id is redacted in every upstream message; the own account's figures stay.)
     expect(e.message).toContain(OPENAI_429.replace(ORG, '[redacted]'));
+    // So on /v1/embeddings.
+    const embed = await gw
+      .openai()
+      .embeddings.create({ model: 'own-emb', input: 'Hi' })
+      .then(() => undefined, (err: unknown) => err);
+    expect(embed).toMatchObject({ status: 429 });
+    expect((embed as APIError).message).toContain(OPENAI_EMBED_429.replace(ORG, '[redacted]'));
   });
 });

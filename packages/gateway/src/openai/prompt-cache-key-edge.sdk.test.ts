@@ -1,3 +1,4 @@
+import { tenantScopedId } from '@llmrr/core';
 import type { AnthropicWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
@@ -74,8 +75,8 @@ describe('review 6830353: the Responses object echoes prompt_cache_key', () => {
       ['response.in_progress', LONG_KEY],
       ['response.completed', LONG_KEY],
     ]);
-    // The OpenAI deployment got the 64-character form; the client sees its own key.
-    expect((openaiUp.requests.at(-1)!.body as Record<string, unknown>).prompt_cache_key).toHaveLength(64);
+    // The shared OpenAI deployment got the key's tenant-scoped form; the client sees its own key.
+    expect((openaiUp.requests.at(-1)!.body as Record<string, unknown>).prompt_cache_key).toBe(tenantScopedId('acme', LONG_KEY));
 
     const nullKey = await post('/v1/responses', { model: 'gpt', input: 'Hi', prompt_cache_key: null, store: false });
     expect(nullKey.status).toBe(200);

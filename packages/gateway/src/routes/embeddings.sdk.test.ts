@@ -5,6 +5,7 @@
  * refused as OpenAI refuses them, a client that leaves mid-call, the `user` field; and Gemini wire deployments (only
  * embedding models embed, and they do not chat).
  */
+import { tenantScopedId } from '@llmrr/core';
 import { startGeminiWireServer, startOpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -179,7 +180,8 @@ describe('the user field with the official openai client', () => {
     });
     const client = gw.openai();
     const sent = await client.embeddings.create({ model: 'emb', input: 'x', user: 'end-user-1' }).withResponse();
-    expect(wire.requests.at(-1)?.body).toMatchObject({ user: 'end-user-1' });
+    // A shared deployment gets tenant acme's end user as its tenant-scoped id (src/tenancy/end-user-scoping.sdk.test.ts).
+    expect(wire.requests.at(-1)?.body).toMatchObject({ user: tenantScopedId('acme', 'end-user-1') });
     expect(sent.response.headers.get('x-llmrr-warnings')).toBeNull();
     // Without `user`, none is sent.
     await client.embeddings.create({ model: 'emb', input: 'x' });

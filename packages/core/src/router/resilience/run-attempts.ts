@@ -51,6 +51,11 @@ export interface ExecutionPlan {
   alwaysScope: boolean;
   /** Filled as attempts end. */
   attempts: AttemptRecord[];
+  /**
+   * The call's tenant (its `tenant`, else a v3 config's `defaultTenant`): shared deployments get its end-user id and
+   * prompt-cache key scoped to it (`RouterDeployment.requestFor`). Undefined: sent as they are.
+   */
+  tenant?: string | undefined;
 }
 
 /** How one attempt is run: `generate` resolves with the answer, `stream` with a stream primed up to its first content. */

@@ -4,9 +4,18 @@ import { noOptions } from './util.js';
 /** Counters kept (one per tenant and candidate set of several); past it the least recently used one goes. */
 const MAX_SETS = 10_000;
 
+/** A counter: the next turn, over the set's names in the order of the call that made it. */
+interface Rotation {
+  next: number;
+  readonly order: readonly string[];
+}
+
 /**
  * `round-robin`: rotates through the candidates, one counter per tenant and distinct candidate set (so a
- * request needing tools rotates among the tool-capable deployments independently). Per tenant: a counter shared by
+ * request needing tools rotates among the tool-capable deployments independently). A set is its names whatever
+ * their order: a call that lists the same deployments in another order takes the same counter, and the rotation
+ * goes over the order of the call that made the counter (so candidates whose order changes between calls still
+ * take turns: a, b, a, b, never a, a). Per tenant: a counter shared by
  * tenants would let one tenant's calls decide another's picks, and let a tenant count the others' calls on shared
  * deployments from its own picks (traffic the gateway shows a tenant of its own models only). A new counter starts
  * at an offset hashed from the tenant and the set (never from other tenants' calls), so many tenants calling once
@@ -15,32 +24,46 @@ const MAX_SETS = 10_000;
  * own from `createRoundRobinStrategy()`.
  */
 export function createRoundRobinStrategy(): Strategy {
-  // Key: `<tenant length>:<tenant>` (`-` for a call without a tenant), then each candidate's name and `\u0000`;
-  // the length prefix delimits the tenant whatever characters it holds. Map order is use order (refreshed on use).
-  const counters = new Map<string, number>();
+  // Key: `<tenant length>:<tenant>` (`-` for a call without a tenant), then each candidate's name and `\u0000`, the
+  // names sorted; the length prefix delimits the tenant whatever characters it holds. Map order is use order
+  // (refreshed on use).
+  const counters = new Map<string, Rotation>();
   return {
     name: 'round-robin',
     spreads: true,
     description: 'Rotates through the candidates, one counter per tenant and candidate set.',
     checkOptions: noOptions('round-robin'),
     rank(ctx: StrategyContext): RankedCandidate[] {
-      const n = ctx.candidates.length;
+      const candidates = ctx.candidates;
+      const n = candidates.length;
       let turn = 0;
+      let order: readonly string[] | undefined;
       if (n > 1) {
+        const names: string[] = new Array(n);
+        for (let i = 0; i < n; i++) names[i] = candidates[i]!.name;
+        const sorted = names.slice().sort();
         let key = ctx.tenant === undefined ? '-' : `${ctx.tenant.length}:${ctx.tenant}`;
-        for (let i = 0; i < n; i++) key += ctx.candidates[i]!.name + '\u0000';
+        for (let i = 0; i < n; i++) key += sorted[i] + '\u0000';
         const kept = counters.get(key);
         // (A call without a tenant, library use, starts at the first candidate, as a lone user expects.)
-        turn = kept ?? (ctx.tenant === undefined ? 0 : startOf(key, n));
+        turn = kept ? kept.next : ctx.tenant === undefined ? 0 : startOf(key, n);
+        order = kept && !sameOrder(kept.order, names) ? kept.order : undefined;
         if (ctx.preview !== true) {
-          if (kept !== undefined) counters.delete(key);
-          else if (counters.size >= MAX_SETS) counters.delete(counters.keys().next().value!);
-          counters.set(key, (turn + 1) % n);
+          if (kept !== undefined) {
+            counters.delete(key);
+            kept.next = (turn + 1) % n;
+            counters.set(key, kept);
+          } else {
+            if (counters.size >= MAX_SETS) counters.delete(counters.keys().next().value!);
+            counters.set(key, { next: (turn + 1) % n, order: names });
+          }
         }
       }
       const out: RankedCandidate[] = new Array(n);
       for (let i = 0; i < n; i++) {
-        const d = ctx.candidates[(turn + i) % n]!;
+        const at = (turn + i) % n;
+        // The counter's order when the call lists the set in another (names are unique among candidates).
+        const d = order === undefined ? candidates[at]! : candidates.find((c) => c.name === order[at])!;
         out[i] = { deployment: d, score: n - i, factors: { turn, offset: i } };
       }
       return out;
@@ -50,6 +73,11 @@ export function createRoundRobinStrategy(): Strategy {
       for (const key of counters.keys()) if (key.startsWith(prefix)) counters.delete(key);
     },
   };
+}
+
+function sameOrder(a: readonly string[], b: readonly string[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A new counter's first turn: FNV-1a of the key (the tenant and the set) modulo `n`. */

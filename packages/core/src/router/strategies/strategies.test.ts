@@ -256,6 +256,28 @@ describe("round-robin's counters past 10,000 (tenant, set) keys", () => {
     // 'a' itself starts again at its offset.
     expect(take('a')).toBe(own);
   });
+
+  it('a set is its names whatever their order: candidates listed in another order each call still take turns', () => {
+    const picks = (tenant: string | undefined, orders: string[][]) => {
+      const rr = createRoundRobinStrategy();
+      return orders.map((names) => first(rr.rank({ ...ctxOf('', names), tenant } as StrategyContext)));
+    };
+    const alternating = Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? ['a', 'b'] : ['b', 'a']));
+    // (Before, the two orders were two counters, each moving every other call: a, b, b, a, a, b.)
+    for (const tenant of [undefined, 'beta']) {
+      const got = picks(tenant, alternating);
+      for (let i = 1; i < got.length; i++) expect(got[i], `${tenant ?? 'no tenant'}, call ${i}`).not.toBe(got[i - 1]);
+    }
+    // Without a tenant from the first candidate, as ever (before: a, b, then b, a again from the other order's counter).
+    expect(picks(undefined, [['a', 'b'], ['a', 'b'], ['b', 'a'], ['b', 'a']])).toEqual(['a', 'b', 'a', 'b']);
+    // Three deployments shuffled every call: each gets two of six calls, in the rotation of the call that made the
+    // counter; the whole ranking (fallback order) follows it too.
+    const rr = createRoundRobinStrategy();
+    const shuffled = [['a', 'b', 'c'], ['c', 'a', 'b'], ['b', 'c', 'a'], ['c', 'b', 'a'], ['a', 'c', 'b'], ['b', 'a', 'c']];
+    expect(shuffled.map((names) => first(rr.rank({ ...ctxOf('', names), tenant: undefined } as StrategyContext)))).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
+    const ranked = rr.rank({ ...ctxOf('', ['c', 'b', 'a']), tenant: undefined } as StrategyContext) as RankedCandidate[];
+    expect(ranked.map((r) => r.deployment.name)).toEqual(['a', 'b', 'c']);
+  });
 });
 
 describe('built-in strategies order as documented (continued)', () => {

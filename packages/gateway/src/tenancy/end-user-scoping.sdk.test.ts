@@ -1,0 +1,141 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { tenantScopedId, type RouterEvents } from '@llmrr/core';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerRow } from '../test-support/ledger-wait.js';
+import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import type { WireUpstreams } from '../test-support/wire-upstreams.js';
+
+// End-user ids (`user`, `safety_identifier`, Anthropic's `metadata.user_id`) and OpenAI's `prompt_cache_key` reach the
+// operator's shared deployments scoped to the tenant (core's `tenantScopedId`): two tenants' "bob" are two end users
+// to the operator's provider account (its abuse signals), and one tenant's prompt-cache key never shows another's
+// cached prefixes. Deterministic per (tenant, value), so the provider's per-user features still work per end user.
+// A tenant's own model (its own key) gets them as sent: that account is the tenant's.
+
+let up: WireUpstreams;
+let gw: SdkGateway;
+let globexSecret: string;
+const starts: Array<RouterEvents['request:start']> = [];
+
+const caps: Array<'chat' | 'streaming' | 'tools'> = ['chat', 'streaming', 'tools'];
+/** A tenant-scoped id: `llmrr-` and 43 base64url characters (49, within OpenAI's 64 for `user` and `prompt_cache_key`). */
+const SCOPED = /^llmrr-[A-Za-z0-9_-]{43}$/;
+
+beforeAll(async () => {
+  ({ gw, upstreams: up } = await servedOverWireUpstreams((u) => [
+    wireDeployment(u, 'gpt', { preset: 'openai', model: 'gpt-openai' }),
+    wireDeployment(u, 'claude'),
+    { name: 'emb', engine: 'openai-compatible', baseURL: u.openai.baseURL, apiKey: 'k', model: 'text-embedding-3-small', capabilities: ['embeddings'] },
+  ]));
+  const tenants = gw.harness.stores!.tenants;
+  // Acme's own accounts (its keys), on the same local upstreams.
+  await tenants.updateTenant('acme', {
+    models: [
+      { name: 'own-gpt', engine: 'openai-compatible', preset: 'openai', baseURL: up.openai.baseURL, model: 'gpt-own', apiKey: 'sk-acme', capabilities: caps },
+      { name: 'own-claude', engine: 'anthropic', baseURL: up.anthropic.url, model: 'claude-own', apiKey: 'ak', capabilities: caps },
+      { name: 'own-emb', engine: 'openai-compatible', baseURL: up.openai.baseURL, apiKey: 'sk-acme', model: 'text-embedding-3-small', capabilities: ['embeddings'] },
+    ],
+  });
+  await tenants.createTenant({ id: 'globex', name: 'Globex' });
+  ({ secret: globexSecret } = await tenants.createKey('globex', { name: 'sdk' }));
+  gw.harness.router.on('request:start', (e) => void starts.push(e));
+});
+afterAll(() => gw?.close());
+afterEach(() => {
+  clearRequests(up.openai, up.anthropic);
+  starts.length = 0;
+});
+
+const openai = (tenant: 'acme' | 'globex') => (tenant === 'acme' ? gw.openai() : new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: globexSecret, maxRetries: 0 }));
+const anthropic = (tenant: 'acme' | 'globex') => (tenant === 'acme' ? gw.anthropic() : new Anthropic({ baseURL: gw.url, apiKey: globexSecret, maxRetries: 0 }));
+type Sent = Record<string, unknown>;
+const openaiBodies = () => up.openai.requests.map((r) => r.body as Sent);
+
+describe('end-user ids and prompt-cache keys on shared deployments are scoped to the tenant', () => {
+  it('chat completions: two tenants\u2019 same user and prompt_cache_key reach the shared deployment as two values, each tenant\u2019s the same every time (JSON and streamed)', async () => {
+    for (const tenant of ['acme', 'globex', 'acme', 'globex'] as const) {
+      const params = { model: 'gpt', messages: [{ role: 'user' as const, content: `Hi from ${tenant}` }], user: 'bob', prompt_cache_key: 'session-1' };
+      const json = await openai(tenant).chat.completions.create(params).withResponse();
+      expect(json.response.headers.get('x-llmrr-warnings')).toBeNull();
+      const stream = await openai(tenant).chat.completions.create({ ...params, stream: true });
+      for await (const _ of stream) void _;
+    }
+    const sent = openaiBodies();
+    expect(sent.map((b) => b.model)).toEqual(Array(8).fill('gpt-openai'));
+    const users = sent.map((b) => b.user as string);
+    const keys = sent.map((b) => b.prompt_cache_key as string);
+    const acme = { user: tenantScopedId('acme', 'bob'), key: tenantScopedId('acme', 'session-1') };
+    const globex = { user: tenantScopedId('globex', 'bob'), key: tenantScopedId('globex', 'session-1') };
+    expect(users).toEqual([acme.user, acme.user, globex.user, globex.user, acme.user, acme.user, globex.user, globex.user]);
+    expect(keys).toEqual([acme.key, acme.key, globex.key, globex.key, acme.key, acme.key, globex.key, globex.key]);
+    expect(new Set([acme.user, acme.key, globex.user, globex.key]).size).toBe(4);
+    for (const v of [...users, ...keys]) expect(v).toMatch(SCOPED);
+    for (const r of up.openai.requests) expect(r.rawBody).not.toMatch(/"bob"|session-1/);
+    // The router's own record of the call (its events, caches, what the ledger settles from) keeps the values as sent.
+    expect(starts.map((e) => [e.metadata.tenant, e.request?.user, e.request?.promptCacheKey])).toEqual(
+      ['acme', 'globex', 'acme', 'globex'].flatMap((t) => [
+        [t, 'bob', 'session-1'],
+        [t, 'bob', 'session-1'],
+      ]),
+    );
+  });
+
+  it('/v1/messages: metadata.user_id reaches the shared Anthropic deployment scoped per tenant, JSON and streamed', async () => {
+    for (const tenant of ['acme', 'globex'] as const) {
+      const params = { model: 'claude', max_tokens: 50, messages: [{ role: 'user' as const, content: 'Hi' }], metadata: { user_id: 'bob' } };
+      await anthropic(tenant).messages.create(params);
+      await anthropic(tenant).messages.stream(params).finalMessage();
+    }
+    const ids = up.anthropic.requests.map((r) => (r.body as { metadata?: { user_id?: string } }).metadata?.user_id);
+    const acme = tenantScopedId('acme', 'bob');
+    const globex = tenantScopedId('globex', 'bob');
+    expect(ids).toEqual([acme, acme, globex, globex]);
+    expect(acme).not.toBe(globex);
+  });
+
+  it('/v1/responses: safety_identifier (or user) goes as the scoped user; the response echoes what the client sent', async () => {
+    const response = await openai('globex').responses.create({ model: 'gpt', input: 'Hi', safety_identifier: 'bob', prompt_cache_key: 'session-1', store: false });
+    expect(response.safety_identifier).toBe('bob');
+    expect(response.prompt_cache_key).toBe('session-1');
+    await openai('globex').responses.create({ model: 'gpt', input: 'Hi', user: 'bob', store: false });
+    expect(openaiBodies().map((b) => [b.user, b.prompt_cache_key])).toEqual([
+      [tenantScopedId('globex', 'bob'), tenantScopedId('globex', 'session-1')],
+      [tenantScopedId('globex', 'bob'), undefined],
+    ]);
+    for (const b of openaiBodies()) expect(b).not.toHaveProperty('safety_identifier');
+  });
+
+  it('/v1/embeddings: user reaches the shared deployment scoped per tenant; the tenant\u2019s own embedding model gets it as sent', async () => {
+    for (const tenant of ['acme', 'globex'] as const) await openai(tenant).embeddings.create({ model: 'emb', input: 'x', user: 'bob' });
+    await openai('acme').embeddings.create({ model: 'own-emb', input: 'x', user: 'bob' });
+    expect(up.openai.requests.map((r) => [r.headers.authorization, (r.body as Sent).user])).toEqual([
+      ['Bearer k', tenantScopedId('acme', 'bob')],
+      ['Bearer k', tenantScopedId('globex', 'bob')],
+      ['Bearer sk-acme', 'bob'],
+    ]);
+  });
+
+  it('a tenant\u2019s own models (its own keys) get user, prompt_cache_key and metadata.user_id as sent', async () => {
+    await openai('acme').chat.completions.create({ model: 'own-gpt', messages: [{ role: 'user', content: 'Hi' }], user: 'bob', prompt_cache_key: 'session-1' });
+    const stream = await openai('acme').chat.completions.create({ model: 'own-gpt', messages: [{ role: 'user', content: 'Hi' }], user: 'bob', prompt_cache_key: 'session-1', stream: true });
+    for await (const _ of stream) void _;
+    expect(up.openai.requests.map((r) => [r.headers.authorization, (r.body as Sent).model, (r.body as Sent).user, (r.body as Sent).prompt_cache_key])).toEqual(
+      Array(2).fill(['Bearer sk-acme', 'gpt-own', 'bob', 'session-1']),
+    );
+    await anthropic('acme').messages.create({ model: 'own-claude', max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }], metadata: { user_id: 'bob' } });
+    expect(up.anthropic.requests.map((r) => [(r.body as Sent).model, (r.body as Sent).metadata])).toEqual([['claude-own', { user_id: 'bob' }]]);
+  });
+
+  it('the ledger rows are the tenants\u2019 as before: tenant, model, deployment, success', async () => {
+    const ids: Record<string, string> = {};
+    for (const tenant of ['acme', 'globex'] as const) {
+      const { response } = await openai(tenant).chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'Ledger?' }], user: 'bob' }).withResponse();
+      ids[tenant] = response.headers.get('x-request-id')!;
+    }
+    for (const tenant of ['acme', 'globex']) {
+      const row = await ledgerRow(gw, ids[tenant]!);
+      expect(row).toMatchObject({ tenantId: tenant, model: 'gpt', deployment: 'gpt', status: 'success', endpoint: '/v1/chat/completions' });
+    }
+  });
+});
