@@ -61,7 +61,7 @@ async function storesBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, 
  * holds back that connection's answers ('hold': the COMMIT reaches the server and runs) or stops passing its bytes
  * ('drop': the COMMIT never reaches it, and the server aborts the transaction once the client closes the
  * connection); with `readBack: 'stall'`, every connection used after that COMMIT is stalled too (its read-back
- * cannot tell either). With `at`, the same happens at the first statement whose text starts with it instead of at a
+ * cannot tell either). With `at`, the same happens at the first statement whose text has it instead of at a
  * COMMIT. Each is reset after one such statement. Connections are used one at a time (sequential calls).
  */
 async function commitsBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, options: { queryTimeoutMs?: number } = {}) {
@@ -82,7 +82,7 @@ async function commitsBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>,
       const query = c.query.bind(c);
       c.query = (...a: unknown[]) => {
         const text = typeof a[0] === 'string' ? a[0] : (a[0] as { text?: unknown } | undefined)?.text;
-        if (state.atCommit && (state.at === undefined ? text === 'COMMIT' : typeof text === 'string' && text.startsWith(state.at))) {
+        if (state.atCommit && (state.at === undefined ? text === 'COMMIT' : typeof text === 'string' && text.includes(state.at))) {
           if (state.atCommit === 'hold') relay.hold(connection);
           else relay.stall(connection);
           state.atCommit = state.at = undefined;
@@ -397,32 +397,116 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     }
   }, 60_000);
 
-  // A read-back whose lock wait the server cancels (another session holds the row) cannot tell: its transaction was
-  // closed with its connection, open (behind a pooler, that ends the server session the pooler gave it). It is rolled
-  // back now and its connection kept; the session holding the lock is left alone.
-  it('an admin change whose read-back cannot tell, its lock held by another session, says it may have been written and keeps its connection', async () => {
+  // The read-back reads the transaction's status first and waits for the changed row's lock only while it is in
+  // progress: another session holding that row (another gateway's change of it, a DBA's transaction) no longer turns a
+  // change that committed into a 503 "may have been written" (for a rotation: the old secret dead, the new one lost).
+  it('an admin change whose COMMIT answer does not come is reported done when it committed, though another session holds its row when read back', async () => {
     const fx = await sharedFixture();
-    const { relay, tenants, state, close } = await tenantsBehindRelay(fx, 2_000);
+    const { tenants, state, reset, close } = await tenantsBehindRelay(fx, 2_000);
     try {
       await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
-      state.atCommit = 'hold';
-      const change = failureOf(tenants.updateTenant('acme', { name: 'Acme 2' }));
-      // The COMMIT ran (its answer held); another session takes the row before the read-back (2 s + 1 s later) asks.
-      await vi.waitFor(async () => expect(await fx.sql(`SELECT name FROM llmrr_tenants`)).toEqual([{ name: 'Acme 2' }]), { timeout: 10_000 });
-      await fx.sql('BEGIN');
-      await fx.sql(`SELECT 1 FROM llmrr_tenants WHERE id = 'acme' FOR UPDATE`);
-      const err = await change;
-      expect(err).toMatchObject({ code: 'store_unavailable' });
-      expect((err as Error).message).toContain('may have been written');
-      // The lock holder's session goes on; the read-back's connection serves the next query (no new one opened).
+      const key = await fx.stores.tenants.createKey('acme', { name: 'k' });
+      for (const [change, row] of [
+        [() => tenants.updateTenant('acme', { name: 'Acme 2' }), `SELECT 1 FROM llmrr_tenants WHERE id = 'acme' FOR UPDATE`],
+        [() => tenants.rotateKey(key.key.id), `SELECT 1 FROM llmrr_api_keys WHERE id = '${key.key.id}' FOR UPDATE`],
+      ] as const) {
+        const before = await fx.sql(`SELECT t.name, k.hash FROM llmrr_tenants t JOIN llmrr_api_keys k ON k.tenant_id = t.id`);
+        state.atCommit = 'hold';
+        const outcome = failureOf(change());
+        // The COMMIT ran (its answer held); another session takes the row, before or after the read-back asks.
+        await vi.waitFor(async () => expect(await fx.sql(`SELECT t.name, k.hash FROM llmrr_tenants t JOIN llmrr_api_keys k ON k.tenant_id = t.id`)).not.toEqual(before), { timeout: 10_000 });
+        await fx.sql('BEGIN');
+        await fx.sql(row);
+        expect(await outcome).toBe('written');
+        await fx.sql('ROLLBACK');
+        reset();
+      }
       expect(await fx.sql(`SELECT name FROM llmrr_tenants`)).toEqual([{ name: 'Acme 2' }]);
-      await fx.sql('ROLLBACK');
-      const opened = relay.opened;
-      expect(await tenants.getTenant('acme')).toMatchObject({ name: 'Acme 2' });
-      expect(relay.opened).toBe(opened);
+      // The rotation committed and was reported done (its new secret handed out): the old secret no longer works.
+      expect(await fx.stores.tenants.authenticate(key.secret)).toMatchObject({ ok: false });
     } finally {
       await fx.sql('ROLLBACK').catch(() => undefined);
       await close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  // The gateway cut off from PostgreSQL right after its COMMIT went out (the COMMIT ran, its answer lost, the read-back
+  // cannot connect): nothing can tell whether the change was written, so the 503 says it may have been, with a marker
+  // (`details.mayHaveBeenWritten`) the admin API turns into "check before retrying" (a key's secret is shown once).
+  it('a key creation or rotation whose COMMIT ran, its read-back cut off too, fails with store_unavailable marked may-have-been-written', async () => {
+    const fx = await sharedFixture();
+    const { tenants, state, reset, close } = await tenantsBehindRelay(fx, 300);
+    const mayHaveBeenWritten = (e: unknown) => {
+      expect(e).toBeInstanceOf(LLMError);
+      expect(e).toMatchObject({ code: 'store_unavailable', details: { mayHaveBeenWritten: true } });
+      expect((e as Error).message).toContain('may have been written');
+    };
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      state.atCommit = 'hold';
+      state.readBack = 'stall';
+      mayHaveBeenWritten(await failureOf(tenants.createKey('acme', { name: 'k' })));
+      reset();
+      // It was: listing the keys (as the 503 says to) finds it.
+      const [created] = await fx.stores.tenants.listKeys('acme');
+      expect(created).toMatchObject({ name: 'k' });
+      state.atCommit = 'hold';
+      state.readBack = 'stall';
+      mayHaveBeenWritten(await failureOf(tenants.rotateKey(created!.id)));
+      reset();
+      expect((await fx.stores.tenants.getKey(created!.id))?.rotatedAt).toBeDefined();
+    } finally {
+      await close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  // A rotation or revocation holds the key's row until its COMMIT, which a gateway cut off may never send (the server
+  // keeps the transaction for its idle bound): another gateway's login with that key wrote lastUsedAt waiting for the
+  // row for its whole bound, and the login failed with a 503. lastUsedAt is best-effort: a locked row is skipped.
+  it("a login is not failed (nor held up) by the lastUsedAt write of a key whose revocation, cut off before its COMMIT, holds its row", async () => {
+    const fx = await sharedFixture();
+    const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
+    // (The revocation's bound is longer than the login's: its connection, and so its row lock, outlives the login.)
+    const { tenants, state, close } = await tenantsBehindRelay(fx, 5_000);
+    const other = new PostgresTenantStore(await openPostgres(postgresUrl, { schema, queryTimeoutMs: 2_000 }));
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      const key = await fx.stores.tenants.createKey('acme', { name: 'k' });
+      state.atCommit = 'drop';
+      const revocation = failureOf(tenants.revokeKey(key.key.id));
+      await vi.waitFor(
+        async () => expect(await fx.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle in transaction' AND query LIKE 'UPDATE llmrr_api_keys SET revoked_at%'`)).toEqual([{ n: 1 }]),
+        { timeout: 10_000 },
+      );
+      // The revocation has not committed: the key still authenticates, its lastUsedAt left as it was.
+      expect(await failureOf(other.authenticate(key.secret))).toBe('written');
+      expect((await fx.stores.tenants.getKey(key.key.id))?.lastUsedAt).toBeUndefined();
+      await revocation;
+    } finally {
+      await other.close();
+      await close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  // 57014 is also the answer to a cancel request (pg_cancel_backend: an operator, a failover tool), worded as the
+  // server's message says, not as a bound of ours.
+  it('a statement cancelled by a cancel request is store_unavailable in the server\'s words, not said to be at its bound', async () => {
+    const fx = await sharedFixture();
+    const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
+    const pg = await openPostgres(postgresUrl, { schema, queryTimeoutMs: 20_000 });
+    try {
+      const sleeping = failureOf(pg.query(`SELECT pg_sleep(15) AS cancelled_sleep`));
+      const sleeper = `FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(15) AS cancelled_sleep%' AND pid <> pg_backend_pid()`;
+      await vi.waitFor(async () => expect(await fx.sql(`SELECT count(*)::int AS n ${sleeper} AND state = 'active'`)).toEqual([{ n: 1 }]), { timeout: 10_000 });
+      await fx.sql(`SELECT pg_cancel_backend(pid) ${sleeper}`);
+      const err = await sleeping;
+      expect(err).toMatchObject({ code: 'store_unavailable' });
+      expect((err as Error).message).toBe('PostgreSQL cancelled a statement, the server is up: canceling statement due to user request (the statement\'s bound: 20000 ms)');
+    } finally {
+      await pg.release();
       await fx.close();
     }
   }, 60_000);
@@ -498,7 +582,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
       const opened = relay.opened;
       const cancelled = (e: unknown) => {
         expect(e).toMatchObject({ code: 'store_unavailable' });
-        expect((e as Error).message).toMatch(/^PostgreSQL cancelled a statement at its bound \(300 ms\); the server is up: /);
+        expect((e as Error).message).toMatch(/^PostgreSQL cancelled a statement, the server is up: canceling statement due to (statement|lock) timeout \(the statement's bound: 300 ms\)$/);
         expect((e as Error).message).not.toContain('may have been written');
       };
       cancelled(await failureOf(pg.query('SELECT pg_sleep(5)')));

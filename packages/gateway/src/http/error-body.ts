@@ -26,6 +26,22 @@ export const UPSTREAM_BILLING_MESSAGE = "The upstream provider refused the gatew
 /** What a client sees when the gateway's shared state (Redis, PostgreSQL) fails or does not answer in time. */
 export const STORE_UNAVAILABLE_MESSAGE = "The gateway's shared state store is unavailable; retry later (see the server log for this request id)";
 
+/**
+ * What a client sees when the store did not confirm a change it was sent (its answer lost, and reading back whether it
+ * was applied could not tell either: core's `details.mayHaveBeenWritten`): a retry could make a second key, while a
+ * key's secret is shown only once.
+ */
+export const STORE_MAY_HAVE_BEEN_WRITTEN_MESSAGE =
+  "The gateway's shared state store did not confirm the change, which may have been written: check before retrying (list the tenant's keys, get the tenant) (see the server log for this request id)";
+
+/** Whether a store error (or one it wraps) is a change that may have been written (core's `details.mayHaveBeenWritten`). */
+function mayHaveBeenWritten(err: LLMError): boolean {
+  for (let e: unknown = err, depth = 0; LLMError.isInstance(e) && depth < 3; e = e.cause, depth++) {
+    if ((e.details as { mayHaveBeenWritten?: unknown } | undefined)?.mayHaveBeenWritten === true) return true;
+  }
+  return false;
+}
+
 /** Said of an `afterResponse` error whose own message is hidden (core's messages say it in their own words). */
 const LOST_ANSWER = 'after the provider accepted the request: the answer is lost and was not requested again, as it may be billed';
 
@@ -72,7 +88,8 @@ export function fromOwnModel(err: LLMError, models: () => readonly DeploymentInf
  * Turns any thrown value into the public error: status from `LLMError.statusCode`, never a stack trace.
  * Internal errors (`internal`, `config_invalid`, `engine_unavailable`: a local gguf/onnx model that fails to load
  * included, although it carries a provider) keep their code but hide their message and `param`, as does a
- * `store_unavailable` (503: the message names the store's address). An
+ * `store_unavailable` (503: the message names the store's address; one of a change that may have been written says
+ * so, and to check before retrying, `STORE_MAY_HAVE_BEEN_WRITTEN_MESSAGE`). An
  * upstream `authentication` / `permission_denied` (the provider refused the gateway's key, not the
  * client's) is a 502 `provider_error` with a generic message, as is an upstream `budget_exceeded` (the gateway's
  * provider account is out of credit: a 402 would tell the client its own budget is spent). A provider's rate-limit or
@@ -90,7 +107,10 @@ export function toPublicError(e: unknown, ownModel = false): LLMError {
     if (err.afterResponse) return new LLMError({ code: err.code, message: `Internal gateway error ${LOST_ANSWER}; see the server log for this request id`, afterResponse: true, cause: err });
     return new LLMError({ code: err.code, message: 'Internal gateway error; see the server log for this request id', cause: err });
   }
-  if (err.code === 'store_unavailable') return new LLMError({ code: err.code, message: STORE_UNAVAILABLE_MESSAGE, cause: err });
+  if (err.code === 'store_unavailable') {
+    if (mayHaveBeenWritten(err)) return new LLMError({ code: err.code, message: STORE_MAY_HAVE_BEEN_WRITTEN_MESSAGE, details: { mayHaveBeenWritten: true }, cause: err });
+    return new LLMError({ code: err.code, message: STORE_UNAVAILABLE_MESSAGE, cause: err });
+  }
   // `no_deployment` is the router's own word, never a provider's (it may carry the deployment's provider): a tenant's
   // model that cannot be served as set names the fields to set (`apiKey`), which the credential redaction would eat.
   if (!isUpstreamError(err) || err.code === 'no_deployment') return err;

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LLMError } from '@llmrr/core';
+import { STORE_MAY_HAVE_BEEN_WRITTEN_MESSAGE, STORE_UNAVAILABLE_MESSAGE } from '../http/error-body.js';
 import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
 import { post, type Harness } from '../test-support/harness.js';
 
@@ -160,5 +162,29 @@ describe('admin API: changing a key', () => {
     expect((await admin('POST', `/admin/keys/${keyId}/revoke`)).status).toBe(200);
     expect(await h.stores!.audit.list({ action: 'key.revoke' })).toHaveLength(1);
     expect((await admin('POST', '/admin/keys/key_missing/revoke')).status).toBe(404);
+  });
+
+  // A PostgreSQL store whose COMMIT's answer is lost and whose read-back cannot tell (core's shared-stores tests make
+  // it for real) fails with `details.mayHaveBeenWritten`: the key may exist, its secret shown to no one. The 503 says
+  // so (a plain "retry later" made a second key), and any other store failure is still the plain 503.
+  it('a key creation or rotation the store cannot confirm is a 503 saying it may have been written and to check before retrying', async () => {
+    const lost = new LLMError({ code: 'store_unavailable', message: 'PostgreSQL did not finish a transaction within 5000 ms (at its COMMIT: the change may have been written)', details: { mayHaveBeenWritten: true } });
+    const tenants = h.stores!.tenants;
+    vi.spyOn(tenants, 'createKey').mockRejectedValueOnce(lost).mockRejectedValueOnce(new LLMError({ code: 'store_unavailable', message: 'PostgreSQL is unavailable: connect ECONNREFUSED 10.0.0.5:5432' }));
+    vi.spyOn(tenants, 'rotateKey').mockRejectedValueOnce(lost);
+    const answers = [await admin('POST', '/admin/tenants/acme/keys', { name: 'k2' }), await admin('POST', `/admin/keys/${keyId}/rotate`)];
+    for (const res of answers) {
+      expect(res.status).toBe(503);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error).toMatchObject({ code: 'store_unavailable', message: STORE_MAY_HAVE_BEEN_WRITTEN_MESSAGE });
+      expect(error.message).toMatch(/may have been written: check before retrying \(list the tenant's keys/);
+      expect(error.message).not.toContain('5000 ms');
+    }
+    const plain = await admin('POST', '/admin/tenants/acme/keys', { name: 'k2' });
+    expect(plain.status).toBe(503);
+    expect(((await plain.json()) as { error: { message: string } }).error.message).toBe(STORE_UNAVAILABLE_MESSAGE);
+    // Nothing was written by these failures (the store's own failures here): the key is as it was, and unaudited.
+    expect((await h.stores!.tenants.listKeys('acme')).map((k) => k.id)).toEqual([keyId]);
+    expect(await h.stores!.audit.list({ action: 'key.rotate' })).toHaveLength(0);
   });
 });

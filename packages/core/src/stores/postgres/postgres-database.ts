@@ -78,12 +78,13 @@ export interface TransactionOptions {
    * How to tell, when the COMMIT's answer does not come in time or its connection is lost, whether the transaction
    * committed: a statement (`sql`, `params`) that waits for a lock this transaction holds until its end (its advisory
    * lock; `FOR SHARE` of a row it locked `FOR UPDATE` or changed). It runs on another connection, in a transaction of
-   * the same bound; once the lock is
-   * granted the transaction has ended, and its status (`txid_status` of its id, taken at BEGIN) says whether it
-   * committed: then it is reported done (its result), else `store_unavailable`. Without it, or when the read-back
-   * cannot tell in time (the lock still held: the COMMIT did not reach the server, which keeps the transaction
-   * until it notices the connection gone or `idle_in_transaction_session_timeout` ends the session),
-   * `store_unavailable` saying the change may have been written.
+   * the same bound: the transaction's status (`txid_status` of its id, taken at BEGIN) is read first, and only while
+   * it is in progress is the lock waited for (once granted, the transaction has ended) and the status read again; it
+   * says whether it committed: then it is reported done (its result), else `store_unavailable`. Without it, or when
+   * the read-back cannot tell in time (the lock still held: the COMMIT did not reach the server, which keeps the
+   * transaction until it notices the connection gone or `idle_in_transaction_session_timeout` ends the session;
+   * PostgreSQL cannot be reached), `store_unavailable` saying the change may have been written
+   * (`details.mayHaveBeenWritten: true`).
    */
   readBack?: { sql: string; params?: unknown[] };
 }
@@ -217,7 +218,7 @@ export class PostgresHandle {
       const failure = this.queryError(e);
       if (write && !answered && isUnavailable(failure) && !(e instanceof Error && NOT_SENT.test(e.message))) {
         const err = failure as LLMError;
-        throw new LLMError({ code: 'store_unavailable', message: `${err.message} (after it was sent: the change may have been written)`, cause: err.cause ?? err });
+        throw mayHaveBeenWritten(`${err.message} (after it was sent: the change may have been written)`, err.cause ?? err);
       }
       throw failure;
     }
@@ -304,7 +305,7 @@ export class PostgresHandle {
       const committed = options.readBack && sent.txid !== undefined ? await this.committed(sent.txid, options.readBack, ms).catch(() => undefined) : undefined;
       if (committed === true) return sent.result as T;
       if (committed === false) throw err;
-      throw new LLMError({ code: 'store_unavailable', message: `${err.message} (at its COMMIT: the change may have been written)`, cause: err });
+      throw mayHaveBeenWritten(`${err.message} (at its COMMIT: the change may have been written)`, err);
     }
   }
 
@@ -354,16 +355,20 @@ export class PostgresHandle {
   }
 
   /**
-   * Whether the transaction `txid` committed, read on a new connection once `readBack`'s lock is granted (that
-   * transaction has ended then): true, false, or undefined when its status is still open (the lock did not wait
-   * for it).
+   * Whether the transaction `txid` committed, read on a new connection: its status (`txid_status`) when already final,
+   * else once `readBack`'s lock is granted (that transaction has ended then; its COMMIT may have been on its way):
+   * true, false, or undefined when its status is still open (the lock did not wait for it). A final status is never
+   * held up by the lock, which another session may hold for its own reasons (another gateway's change of the row).
    */
   private committed(txid: string, readBack: NonNullable<TransactionOptions['readBack']>, ms: number): Promise<boolean | undefined> {
+    const STATUS = `SELECT txid_status($1::bigint) AS status`;
+    const outcome = (status: string | null | undefined) => (status === 'committed' ? true : status === 'aborted' ? false : undefined);
     return this.transaction(
       async (c) => {
+        const first = outcome((await c.query<{ status: string | null }>(STATUS, [txid])).rows[0]?.status);
+        if (first !== undefined) return first;
         await c.query(readBack.sql, readBack.params ?? []);
-        const status = (await c.query<{ status: string | null }>(`SELECT txid_status($1::bigint) AS status`, [txid])).rows[0]?.status;
-        return status === 'committed' ? true : status === 'aborted' ? false : undefined;
+        return outcome((await c.query<{ status: string | null }>(STATUS, [txid])).rows[0]?.status);
       },
       // Not READ ONLY: the lock may be a row lock (`FOR SHARE`), which a read-only transaction refuses.
       { timeoutMs: ms },
@@ -576,14 +581,17 @@ const DRIVER_UNAVAILABLE = /^(Connection terminated|timeout exceeded when trying
  * A driver error as the stores' error: a refused value is `invalid_request` (400), a database that cannot be
  * reached or did not answer in time `store_unavailable` (503, retryable; the message is pg's, which names no
  * credential, and the gateway does not show it to clients), anything else unchanged. A statement the server
- * cancelled at a bound of ours (`boundMs`, when known) is `store_unavailable` too, saying so: the server is up.
+ * cancelled (at a bound of ours, `boundMs` when known, or at a cancel request) is `store_unavailable` too, saying
+ * so: the server is up.
  */
 export function postgresError(e: unknown, boundMs?: number): unknown {
   if (LLMError.isInstance(e)) return e;
   const { code, severity } = (e ?? {}) as { code?: unknown; severity?: unknown };
   if (typeof code === 'string' && CANCELLED_STATE.test(code) && severity !== 'FATAL') {
-    const bound = boundMs === undefined ? '' : ` (${boundMs} ms)`;
-    return new LLMError({ code: 'store_unavailable', message: `PostgreSQL cancelled a statement at its bound${bound}; the server is up: ${(e as Error).message}`, cause: e });
+    // (The server's message says why: "canceling statement due to statement timeout", "... lock timeout", or "... user
+    // request", a pg_cancel_backend: 57014 is all of them, so the wording names none.)
+    const bound = boundMs === undefined ? '' : ` (the statement's bound: ${boundMs} ms)`;
+    return new LLMError({ code: 'store_unavailable', message: `PostgreSQL cancelled a statement, the server is up: ${(e as Error).message}${bound}`, cause: e });
   }
   // A FATAL error ends the session (a database not accepting connections, a connection limit, a shutdown).
   const unavailable =
@@ -592,6 +600,14 @@ export function postgresError(e: unknown, boundMs?: number): unknown {
       : e instanceof Error && e.constructor === Error && DRIVER_UNAVAILABLE.test(e.message);
   if (unavailable) return new LLMError({ code: 'store_unavailable', message: `PostgreSQL is unavailable: ${(e as Error).message}`, cause: e });
   return refusedValueError(e);
+}
+
+/**
+ * The `store_unavailable` of a write sent whose answer was lost: it may have been applied all the same.
+ * `details.mayHaveBeenWritten` says so to the caller (the gateway's admin API tells its client to check before retrying).
+ */
+function mayHaveBeenWritten(message: string, cause: unknown): LLMError {
+  return new LLMError({ code: 'store_unavailable', message, details: { mayHaveBeenWritten: true }, cause });
 }
 
 function isUnavailable(e: unknown): boolean {

@@ -40,11 +40,13 @@ describe('postgresError', () => {
     }
   });
   // 57014 and 55P03 were worded "PostgreSQL is unavailable", sending an operator to look for an outage.
-  it('words a statement the server cancelled (statement_timeout 57014, lock_timeout 55P03) as cancelled at its bound, the server up', () => {
+  it('words a statement the server cancelled (statement_timeout 57014, lock_timeout 55P03, a cancel request 57014) in the server\'s words, the server up', () => {
     const mapped = postgresError(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014', severity: 'ERROR' }), 300);
-    expect(mapped).toMatchObject({ code: 'store_unavailable', message: 'PostgreSQL cancelled a statement at its bound (300 ms); the server is up: canceling statement due to statement timeout' });
+    expect(mapped).toMatchObject({ code: 'store_unavailable', message: "PostgreSQL cancelled a statement, the server is up: canceling statement due to statement timeout (the statement's bound: 300 ms)" });
     const lock = postgresError(Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03', severity: 'ERROR' }));
-    expect(lock).toMatchObject({ code: 'store_unavailable', message: 'PostgreSQL cancelled a statement at its bound; the server is up: canceling statement due to lock timeout' });
+    expect(lock).toMatchObject({ code: 'store_unavailable', message: 'PostgreSQL cancelled a statement, the server is up: canceling statement due to lock timeout' });
+    const request = postgresError(Object.assign(new Error('canceling statement due to user request'), { code: '57014', severity: 'ERROR' }), 300);
+    expect((request as Error).message).not.toContain('at its bound');
   });
   it('leaves other errors as they are, and refused values as invalid_request', () => {
     expect(codeOf(Object.assign(new Error('duplicate'), { code: '23505', severity: 'ERROR' }))).toBe('unchanged');

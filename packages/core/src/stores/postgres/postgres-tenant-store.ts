@@ -16,6 +16,12 @@ const BY_HASH = `SELECT k.id AS k_id, k.tenant_id AS k_tenant_id, k.name AS k_na
   t.preferences AS t_preferences, t.limits AS t_limits, t.budget AS t_budget, t.disabled AS t_disabled,
   t.created_at AS t_created_at, t.updated_at AS t_updated_at
   FROM llmrr_api_keys k LEFT JOIN llmrr_tenants t ON t.id = k.tenant_id WHERE k.hash = $1`;
+/**
+ * First keys of the advisory locks of new rows (`PostgresTenantStore.newRowLock`), one per table ("llmt", "llmk"
+ * in ASCII): the second key is the row's id hashed.
+ */
+const NEW_TENANT_LOCK = 0x6c6c6d74;
+const NEW_KEY_LOCK = 0x6c6c6d6b;
 /** The read-back of a change of a key: waits for its row's lock (see `PostgresTenantStore.change`). */
 const KEY_ROW_LOCK = `SELECT 1 FROM llmrr_api_keys WHERE id = $1 FOR SHARE`;
 
@@ -44,17 +50,20 @@ export class PostgresTenantStore implements TenantStore {
 
   async createTenant(input: TenantInput): Promise<Tenant> {
     const t = tenantFromInput(input, this.clock());
-    const lock = this.newRowLock('llmrr_tenants', t.id);
-    const rows = await this.pg.transaction(async (c) => {
-      await c.query(lock.sql, lock.params);
-      return (
-        await c.query(
-          `INSERT INTO llmrr_tenants (${TENANT_COLS}) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10, $11)
-           ON CONFLICT (id) DO NOTHING RETURNING id`,
-          tenantParams(t),
-        )
-      ).rows;
-    }, { readBack: lock });
+    const lock = this.newRowLock(NEW_TENANT_LOCK, t.id);
+    // The lock and the INSERT in one statement (one round trip): the INSERT's row comes from the lock's.
+    const rows = await this.pg.transaction(
+      async (c) =>
+        (
+          await c.query(
+            `WITH l AS (${newRowLockSql(NEW_TENANT_LOCK, '$12')}) INSERT INTO llmrr_tenants (${TENANT_COLS})
+             SELECT $1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10, $11 FROM l
+             ON CONFLICT (id) DO NOTHING RETURNING id`,
+            [...tenantParams(t), ...lock.params],
+          )
+        ).rows,
+      { readBack: lock },
+    );
     if (rows.length === 0) throw new LLMError({ code: 'conflict', message: `tenant "${t.id}" already exists`, param: 'id' });
     return t;
   }
@@ -109,13 +118,13 @@ export class PostgresTenantStore implements TenantStore {
     if (v.limits) key.limits = v.limits;
     if (v.expiresAt !== undefined) key.expiresAt = v.expiresAt;
     // Its secret is shown once: a creation reported failed must not leave the key behind (see `newRowLock`).
-    const lock = this.newRowLock('llmrr_api_keys', key.id);
+    const lock = this.newRowLock(NEW_KEY_LOCK, key.id);
     try {
       await this.pg.transaction(async (c) => {
-        await c.query(lock.sql, lock.params);
         await c.query(
-          `INSERT INTO llmrr_api_keys (id, tenant_id, name, prefix, hash, limits, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
-          [key.id, tenantId, key.name, key.prefix, key.hash, jsonOrNull(key.limits), key.createdAt, key.expiresAt ?? null],
+          `WITH l AS (${newRowLockSql(NEW_KEY_LOCK, '$9')}) INSERT INTO llmrr_api_keys (id, tenant_id, name, prefix, hash, limits, created_at, expires_at)
+           SELECT $1, $2, $3, $4, $5, $6::jsonb, $7, $8 FROM l`,
+          [key.id, tenantId, key.name, key.prefix, key.hash, jsonOrNull(key.limits), key.createdAt, key.expiresAt ?? null, ...lock.params],
         );
       }, { readBack: lock });
     } catch (e) {
@@ -200,20 +209,30 @@ export class PostgresTenantStore implements TenantStore {
     return this.touched(verdict, now);
   }
 
-  /** Writes `lastUsedAt` at most about once a minute per key. */
+  /**
+   * Writes `lastUsedAt` at most about once a minute per key, best-effort: a login never waits for, nor fails on, it.
+   * The key's row locked by a change (a rotation or revocation holds it until its COMMIT, which a gateway cut off may
+   * never send: the server keeps it for its idle bound) is skipped, not waited for; a PostgreSQL that does not take
+   * the write in time (`store_unavailable`) leaves it for the next login past the minute.
+   */
   private async touched(verdict: AuthResult, now: number): Promise<AuthResult> {
     if (verdict.ok && this.lastUsed.shouldWrite(verdict.key.id, now)) {
       // One statement (a login's hot path), idempotent: a lost answer needs no read-back.
-      await this.pg.execute(`UPDATE llmrr_api_keys SET last_used_at = $1 WHERE id = $2`, [now, verdict.key.id]);
-      verdict.key.lastUsedAt = now;
+      const written = await this.pg
+        .execute(`UPDATE llmrr_api_keys SET last_used_at = $1 WHERE id = (SELECT id FROM llmrr_api_keys WHERE id = $2 FOR NO KEY UPDATE SKIP LOCKED)`, [now, verdict.key.id])
+        .catch((e: unknown) => {
+          if (LLMError.isInstance(e) && e.code === 'store_unavailable') return 0;
+          throw e;
+        });
+      if (written > 0) verdict.key.lastUsedAt = now;
     }
     return verdict;
   }
 
   /**
    * One statement changing existing rows (`sql`, `params`; its rows), in a transaction of its own: one whose COMMIT's
-   * answer is lost is read back behind the lock of the row it changed (`lockSql`, `lockParams`: `FOR SHARE` of it;
-   * see PostgresHandle.transaction), so it is reported done when it was, and failed only when it was not (or, when
+   * answer is lost is read back (its status; while still in progress, behind the lock of the row it changed: `lockSql`,
+   * `lockParams`, `FOR SHARE` of it; see PostgresHandle.transaction), so it is reported done when it was, and failed only when it was not (or, when
    * that cannot tell, saying it may have been written). As a single statement its answer could be lost after it ran:
    * a rotation reported failed had changed the secret (the new one known to no one).
    */
@@ -222,14 +241,15 @@ export class PostgresTenantStore implements TenantStore {
   }
 
   /**
-   * The lock of a row an INSERT adds (`table`, `id`), a transaction-level advisory lock its transaction takes first
-   * and its read-back waits for (see PostgresHandle.transaction): a row not yet committed is seen by no other
+   * The lock of a row an INSERT adds (`lockClass`: its table's, `id`), a transaction-level advisory lock (the two-key
+   * form: the one-key locks of the audit chain and the migration are another key space) its INSERT takes first (a
+   * CTE the row comes from) and its read-back waits for (see PostgresHandle.transaction): a row not yet committed is seen by no other
    * statement, so no row lock can tell when its transaction ended. As a single statement, a creation whose answer
    * was lost after it ran was reported failed and left its row (a key active with a secret no one has; a retry made
    * a second one).
    */
-  private newRowLock(table: string, id: string): { sql: string; params: unknown[] } {
-    return { sql: `SELECT pg_advisory_xact_lock(hashtext($1))`, params: [`${table}:${this.pg.schema}:${id}`] };
+  private newRowLock(lockClass: number, id: string): { sql: string; params: unknown[] } {
+    return { sql: newRowLockSql(lockClass, '$1'), params: [`${this.pg.schema}:${id}`] };
   }
 
   /** Runs a change and drops the cached lookups it affects, before and after (a lookup racing the change cannot re-fill them). */
@@ -245,6 +265,11 @@ export class PostgresTenantStore implements TenantStore {
   async close(): Promise<void> {
     await this.pg.release();
   }
+}
+
+/** The statement taking a new row's advisory lock (`lockClass`), its key (schema and id) the parameter `at` (`$n`). */
+function newRowLockSql(lockClass: number, at: string): string {
+  return `SELECT pg_advisory_xact_lock(${lockClass}, hashtext(${at}))`;
 }
 
 function tenantParams(t: Tenant): unknown[] {
