@@ -498,6 +498,8 @@ export class LLMRouter {
       metadata: options.metadata ?? EMPTY,
       cacheRead: false,
       cacheWrite: false,
+      // Its slot in `inFlight` is set once added: the property is in the literal, so that does not change its shape.
+      slot: undefined,
     };
     this.inFlight.add(call);
     this.start(call);
@@ -1388,6 +1390,7 @@ export class LLMRouter {
       metadata: options.metadata ?? EMPTY,
       cacheRead: (mode === true || (mode === undefined && enabled)) && (options as InternalCallOptions)[NO_CACHE_READ] !== true,
       cacheWrite: mode === true || mode === 'refresh' || (mode === undefined && enabled),
+      slot: undefined,
     };
     // (A stream is in flight from its first pull: `streamStarts`.)
     if (!stream) this.inFlight.add(call);
