@@ -179,7 +179,6 @@ function unknownTransferCoding(transfer: string): LLMError {
   });
 }
 
-/** No content coding: an empty value or `identity` (RFC 9110 8.4.1). */
 /**
  * The 415 naming `content-encoding` of a body in a content coding (`readJsonBody` decodes none), or undefined for none
  * or `identity`. Read from the headers alone: `serveGateway` answers it before `100 Continue`, so the body is not sent.
@@ -189,6 +188,7 @@ export function unsupportedCoding(encoding: string | null | undefined): LLMError
   return new LLMError({ code: 'unsupported_media_type', message: `Content-Encoding "${encoding.slice(0, 100)}" is not supported; send the body uncompressed`, param: 'content-encoding' });
 }
 
+/** No content coding: an empty value or `identity` (RFC 9110 8.4.1). */
 function identity(encoding: string): boolean {
   const e = encoding.trim();
   return e === '' || e.toLowerCase() === 'identity';

@@ -305,15 +305,17 @@ function answerClosing(error: LLMError, requestId: () => string, req: IncomingMe
  * Required with the error body naming `content-length`, closing the connection, so they are never read.
  */
 export function answerLengthRequired(requestId: () => string, cors?: CorsHeaders): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    const error = new LLMError({
-      code: 'invalid_request',
-      statusCode: 411,
-      message: `A ${req.method ?? 'POST'} request must say its body's length: send Content-Length (or Transfer-Encoding: chunked)`,
-      param: 'content-length',
-    });
-    answerClosing(error, requestId, req, res, cors);
-  };
+  return (req, res) => answerClosing(lengthRequired(req), requestId, req, res, cors);
+}
+
+/** The 411 of a request that does not say its body's length (`answerLengthRequired`). */
+function lengthRequired(req: IncomingMessage): LLMError {
+  return new LLMError({
+    code: 'invalid_request',
+    statusCode: 411,
+    message: `A ${req.method ?? 'POST'} request must say its body's length: send Content-Length (or Transfer-Encoding: chunked)`,
+    param: 'content-length',
+  });
 }
 
 /** The methods the gateway serves (its admin API's included, and OPTIONS for CORS preflights): `OPTIONS *`'s `Allow`. */
@@ -321,8 +323,8 @@ export const SERVER_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
 /**
  * `OPTIONS *` (RFC 9110 9.3.7: a question about the server, not a resource; a ping some proxies and load balancers
- * send): 200 with `Allow` listing the methods the gateway serves and an empty body, as Apache and Go's net/http
- * answer it.
+ * send): 200 with `Allow` listing the methods the gateway serves and an empty body (Go's net/http answers a 200 with
+ * `Content-Length: 0` and no `Allow`; Apache's 200 lists `Allow`).
  */
 export function answerServerOptions(res: ServerResponse): void {
   // (Its body, if it declared one, is read and dropped by node:http, which keeps the connection for the next request.)
@@ -333,36 +335,58 @@ export function answerServerOptions(res: ServerResponse): void {
 /**
  * A `connect` listener for node:http (a `CONNECT host:port` request, which asks for a tunnel: node:http destroys the
  * connection without a word when nobody listens): the gateway is no proxy, so it answers 405 `method_not_allowed` with
- * the error body and `Allow`, and closes the connection (after a CONNECT head, the client's next bytes are the tunnel's).
+ * the error body and `Allow`, after the answers of the requests pipelined ahead of it, and closes the connection once
+ * that is written (after a CONNECT head, the client's next bytes are the tunnel's), also when the client keeps its side
+ * open. node:http has handed the socket over: it is no longer in the server's connection list, so `serveGateway`'s
+ * `close()` closes it itself.
  */
 export function answerConnect(requestId: () => string): (req: IncomingMessage, socket: Duplex) => void {
   return (req, socket) => {
-    const error = new LLMError({ code: 'method_not_allowed', message: 'CONNECT is not allowed: the gateway is not a proxy', param: 'method' });
     socket.on('error', () => {});
-    if (socket.writable) socket.end(errorAnswer(error, requestId, undefined, undefined, undefined, `allow: ${SERVER_METHODS}\r\n`));
-    else socket.destroy();
+    const answer = () => {
+      if (!socket.writable || socket.writableEnded) {
+        socket.destroy();
+        return;
+      }
+      const error = new LLMError({ code: 'method_not_allowed', message: 'CONNECT is not allowed: the gateway is not a proxy', param: 'method' });
+      // Out of node:http's timeouts, and half-open (the server's sockets are): closed once the answer is written,
+      // whether or not the client closes its side, or after CONNECT_ANSWER_MS if it cannot be written.
+      const timer = setTimeout(() => socket.destroy(), CONNECT_ANSWER_MS);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+      socket.end(errorAnswer(error, requestId, undefined, undefined, undefined, `allow: ${SERVER_METHODS}\r\n`), () => socket.destroy());
+    };
+    // (An answer still being made or written on the connection goes out first: it is the answer of a request before it.)
+    const latest = latestArrived(socket as Socket);
+    if (latest !== undefined && !latest.writableFinished && !latest.destroyed) latest.once('finish', answer);
+    else answer();
   };
 }
 
+/** How long the answer to a CONNECT may take to be written before its connection is closed anyway (`answerConnect`). */
+const CONNECT_ANSWER_MS = 5_000;
+
 /**
  * A `checkContinue` listener for node:http (a request with `Expect: 100-continue`, as curl sends for a body over
- * 1 MB): a declared body over `maxBodyBytes` is refused with the 413 error body, and a body in a content coding
+ * 1 MB): a POST to a model route that does not say its body's length is refused with its 411 (`unframedModelCall`), a
+ * declared body over `maxBodyBytes` with the 413 error body, and a body in a content coding sent with POST, PUT or PATCH
  * (`Content-Encoding: gzip`: no route decodes one) with the 415 naming `content-encoding`, each with `connection: close`
  * (and the CORS headers of its Origin and path, with `cors`), without `100 Continue`, so the client does not send it
- * (both read from the headers alone; a charset is judged on the body: one that reads as UTF-8 JSON is served whatever it
- * declares, so such a request gets its `100 Continue`); any other request gets `100 Continue` at once and goes to `onRequest` (one refused later, such as for a bad key or the
- * body budget, has its body sent, then is answered: a client such as Java's HttpClient waits for the 100 and hangs on a
- * final answer without it, JDK-8286171).
+ * (all read from the headers alone; a charset is judged on the body: one that reads as UTF-8 JSON is served whatever it
+ * declares, so such a request gets its `100 Continue`); any other request gets `100 Continue` at once and goes to
+ * `onRequest` (one refused later, such as for a bad key or the body budget, has its body sent, then is answered: a
+ * client such as Java's HttpClient waits for the 100 and hangs on a final answer without it, JDK-8286171).
  */
 export function answerContinue(
   maxBodyBytes: number | undefined,
   requestId: () => string,
   onRequest: (req: IncomingMessage, res: ServerResponse) => void,
   cors?: CorsHeaders,
+  /** The request must say its body's length (a POST to a model route: `answerLengthRequired`) and does not. */
+  unframedModelCall?: (req: IncomingMessage) => boolean,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    const refused =
-      maxBodyBytes === undefined ? undefined : Number(req.headers['content-length']) > maxBodyBytes ? tooLarge(maxBodyBytes) : unsupportedCoding(req.headers['content-encoding']);
+    const refused = unframedModelCall?.(req) ? lengthRequired(req) : maxBodyBytes === undefined ? undefined : refusedBody(req, maxBodyBytes);
     if (refused !== undefined) {
       // (As `answerExpectation`: no second answer when the body, not sent, stalls past the timeout.)
       arrived(req, res);
@@ -372,4 +396,14 @@ export function answerContinue(
     res.writeContinue();
     onRequest(req, res);
   };
+}
+
+/**
+ * The refusal of a body from its headers: declared over `maxBodyBytes` (413), or in a content coding on a method whose
+ * body a route decodes (POST, PUT, PATCH: `readJsonBody`'s 415; any other is answered as without `Expect`).
+ */
+function refusedBody(req: IncomingMessage, maxBodyBytes: number): LLMError | undefined {
+  if (Number(req.headers['content-length']) > maxBodyBytes) return tooLarge(maxBodyBytes);
+  const method = req.method;
+  return method === 'POST' || method === 'PUT' || method === 'PATCH' ? unsupportedCoding(req.headers['content-encoding']) : undefined;
 }

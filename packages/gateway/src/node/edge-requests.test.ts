@@ -16,7 +16,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -789,6 +789,41 @@ describe('the request line, the method and the body framing at the edge (raw soc
     expect(answers[0]!.head).toContain('\r\nconnection: close');
     expect(answers[0]!.head).toContain('\r\nallow: get, head, post, put, patch, delete, options');
     expect(errorOf(answers[0]!.body)).toMatchObject({ code: 'method_not_allowed', param: 'method' });
+  });
+
+  it('CONNECT pipelined behind a model call is answered after that call\'s answer, which is not lost', async () => {
+    const c = rawConnection(served.url);
+    c.socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer ${secret}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(chat)}\r\n\r\n${chat}` +
+        'CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n',
+    );
+    await c.closed;
+    const answers = answersOf(c.raw());
+    expect(answers.map((a) => a.status)).toEqual([200, 405]);
+    expect(JSON.parse(answers[0]!.body)).toMatchObject({ object: 'chat.completion' });
+    expect(errorOf(answers[1]!.body)).toMatchObject({ code: 'method_not_allowed', param: 'method' });
+  });
+
+  it('CONNECT\'s connection is closed once its 405 is written, also when the client keeps its side open: close() does not wait for it', async () => {
+    // (A server of its own over the same gateway, closed here: node:http has handed the socket over, out of its
+    // connection list and timeouts, so only the answer's own close ends it.)
+    const own = await serveGateway(h.gateway, { port: 0 });
+    const u = new URL(own.url);
+    // A client that does not close its side when the server does (a proxy client, a hostile one).
+    const socket = connect({ host: u.hostname, port: Number(u.port), allowHalfOpen: true });
+    try {
+      let raw = '';
+      socket.on('data', (d: Buffer) => (raw += d.toString('latin1')));
+      socket.on('error', () => {});
+      socket.write('CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n');
+      await vi.waitFor(() => expect(raw).toMatch(/^HTTP\/1\.1 405 /), { timeout: 5000 });
+      const closing = own.close(50).then(() => 'closed' as const);
+      const guard = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 8000).unref());
+      expect(await Promise.race([closing, guard])).toBe('closed');
+    } finally {
+      socket.destroy();
+      await own.close(0);
+    }
   });
 
   it('OPTIONS * (about the server) is a 200 with Allow and no body, keeping the connection; another method on * stays a 400', async () => {

@@ -1,8 +1,9 @@
 /**
  * `Expect: 100-continue` (curl sends it for bodies over 1 MB): a request whose declared `Content-Length` is over the
  * gateway's `maxBodyBytes` is refused with the 413 error body at once, without `100 Continue`, so the client never
- * sends the body, and so is one in a content coding (the 415 naming `content-encoding`); one within the limit gets
- * `100 Continue` and is answered as usual.
+ * sends the body, and so is a POST in a content coding (the 415 naming `content-encoding`; a GET is answered as without
+ * `Expect`) and a POST to a model route that says no body length (the 411); one within the limit gets `100 Continue` and
+ * is answered as usual.
  */
 import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
@@ -77,6 +78,29 @@ describe('Expect: 100-continue', () => {
     c.socket.write(body);
     await c.closed;
     expect(c.raw()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+  });
+
+  it('a POST to a model route that says no body length is its 411 naming content-length at once, with no 100 Continue (its body would never be read) and connection: close', async () => {
+    for (const [path, type] of [['/v1/chat/completions', undefined], ['/v1/messages', 'error']] as const) {
+      const c = rawConnection(served.url);
+      c.socket.write(`POST ${path} HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\nexpect: 100-continue\r\n\r\n`);
+      await c.closed;
+      const raw = c.raw();
+      expect({ path, start: raw.slice(0, 12) }).toEqual({ path, start: 'HTTP/1.1 411' });
+      expect(raw.toLowerCase()).toContain('\r\nconnection: close\r\n');
+      const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { type?: string; error: { param: string | null } };
+      expect({ path, type: body.type, param: body.error.param }).toEqual({ path, type, param: 'content-length' });
+    }
+  });
+
+  it('a content coding on a method whose body no route decodes (GET /health) is answered as without Expect: 100 Continue, then its 200', async () => {
+    const statuses = async (expectContinue: boolean) => {
+      const c = rawConnection(served.url);
+      c.socket.write(`GET /health HTTP/1.1\r\nhost: gw\r\nconnection: close\r\ncontent-encoding: gzip\r\ncontent-length: 0\r\n${expectContinue ? 'expect: 100-continue\r\n' : ''}\r\n`);
+      await c.closed;
+      return [...c.raw().matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+    };
+    expect({ plain: await statuses(false), continued: await statuses(true) }).toEqual({ plain: ['200'], continued: ['100', '200'] });
   });
 
   it('a body within the limit gets 100 Continue and its answer', async () => {

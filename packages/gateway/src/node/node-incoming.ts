@@ -76,16 +76,16 @@ export class ConnectionSignals {
     this.open.delete(socket);
   }
 
-  /**
-   * Aborts with `reason` the signal of each connection that `busy` says has a request in flight (a signal the client's
-   * leaving aborted keeps its reason), and every connection signal made from then on (a request whose body was still
-   * arriving takes it then).
-   */
   /** The cut's error once the cut started (`cut`): a body read then is not waited for (`NodeIncoming.bytes`). */
   get cutError(): unknown {
     return this.isCut ? this.cutWith : undefined;
   }
 
+  /**
+   * Aborts with `reason` the signal of each connection that `busy` says has a request in flight (a signal the client's
+   * leaving aborted keeps its reason), and every connection signal made from then on (a request whose body was still
+   * arriving takes it then).
+   */
   cut(reason: unknown, busy: (socket: Socket) => boolean): void {
     this.isCut = true;
     this.cutWith = reason;
@@ -211,7 +211,8 @@ export class NodeIncoming implements Incoming {
       const chunks: Buffer[] = [];
       let total = 0;
       const cleanup = () => {
-        if (socket) socket[BODY_READ] = undefined;
+        // (Only its own: the read of a request pipelined ahead of it may end after this one started.)
+        if (socket?.[BODY_READ] === fail) socket[BODY_READ] = undefined;
         req.off('data', onData);
         req.off('end', onEnd);
         req.off('error', onError);
@@ -249,8 +250,9 @@ export class NodeIncoming implements Incoming {
       req.on('end', onEnd);
       req.on('error', onError);
       req.on('close', onClose);
-      // (The shutdown cut stops it: `cutBodyRead`.)
-      if (socket) socket[BODY_READ] = fail;
+      // (The shutdown cut stops it: `cutBodyRead`. Only a body still arriving: the one read of a request pipelined
+      // ahead, complete, must not take the place of the read of the one behind it, started first.)
+      if (socket && !req.complete) socket[BODY_READ] = fail;
     });
   }
 }

@@ -5,8 +5,9 @@
  * `/v1/chat/completions`, Anthropic's on `/v1/messages`, with its top-level `request_id`) before its connection closes,
  * within the cut's bound (`cutSettleMs`). The official clients throw their `APIError` (503), not a connection error. So does an
  * embeddings request, one whose body is still arriving when the cut starts (at once, without waiting for the rest of
- * it: no call was made, nothing is ledgered), and one served through `gateway.fetch` (a browser's, CORS on: the 503
- * carries its CORS headers).
+ * it: no call was made, nothing is ledgered; also behind a pipelined request whose body read ended after its own
+ * started), and one served through `gateway.fetch` (a browser's, CORS on: the 503 carries its CORS headers). A CONNECT
+ * pipelined behind a call does not hold `close()`.
  * Over local OpenAI- and Anthropic-wire upstreams that do not answer until their client leaves. The servers here give
  * the cut a bound far longer than the tests (CUT_SETTLE_MS): a close() that waits for it is told from one that does
  * not by a wide margin, under any load.
@@ -15,7 +16,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createHarness, get, mockModel } from '../test-support/harness.js';
+import { createHarness, get, mockModel, serveWithKey } from '../test-support/harness.js';
 import { rawConnection, requestsTaken } from '../test-support/raw-http.js';
 import type { SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
@@ -170,6 +171,63 @@ describe('close(graceMs) with non-streamed requests still running at the end of 
     expect(await gw.ledger.query({ tenantId: 'acme', limit: 10 })).toEqual([]);
     const metrics = await (await get(gw.harness.gateway, '/metrics')).text();
     expect(metrics).toContain('llm_requests_total{model="unknown",status="shutting_down",tenant="acme"} 2');
+  });
+
+  it('so does one pipelined behind a request whose body read started after its own and ended before the cut (a slower key lookup ahead of it)', async () => {
+    const h = await createHarness({ stores: 'memory', routerOptions: { env: {} }, models: [mockModel('mock')] });
+    const { secret, served } = await serveWithKey(h, { cutSettleMs: CUT_SETTLE_MS });
+    try {
+      // A's key lookup waits until B's has answered and B's route has gone on to read its body: A's read starts after
+      // B's, and ends (A's body is complete) while B's body is still arriving.
+      const tenants = h.stores!.tenants;
+      const lookup = tenants.authenticate.bind(tenants);
+      let releaseA!: () => void;
+      const aMayGo = new Promise<void>((r) => (releaseA = r));
+      let calls = 0;
+      tenants.authenticate = async (key: string) => {
+        const n = ++calls;
+        if (n === 1) await aMayGo;
+        const found = await lookup(key);
+        if (n === 2) setImmediate(() => setImmediate(releaseA));
+        return found;
+      };
+      const chat = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
+      const head = `POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer ${secret}\r\ncontent-type: application/json\r\ncontent-length: ${chat.length}\r\n\r\n`;
+      const c = rawConnection(served.url);
+      const taken = requestsTaken(served.server, 2);
+      c.socket.write(head + chat + head + chat.slice(0, 20));
+      await taken;
+      await vi.waitFor(() => expect(c.raw()).toMatch(/^HTTP\/1\.1 200 /), { timeout: 5000 });
+      const closing = performance.now();
+      await served.close(20);
+      // B answered at the cut, not closed unanswered at the end of the bound (20 s).
+      expect(performance.now() - closing).toBeLessThan(NOT_THE_BOUND_MS);
+      await c.closed;
+      const answers = c.raw().split(/(?=HTTP\/1\.1 \d{3} )/);
+      expect(answers.map((a) => a.slice(0, 12))).toEqual(['HTTP/1.1 200', 'HTTP/1.1 503']);
+      expect(JSON.parse(answers[1]!.slice(answers[1]!.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { code: 'shutting_down', type: 'api_error' } });
+    } finally {
+      await served.close(0);
+      await h.close();
+    }
+  });
+
+  it('a CONNECT pipelined behind one does not hold close() (node:http handed its socket over) nor take its 503\'s place', async () => {
+    const { gw, upstreams } = await servedHangingGpt(CUT_SETTLE_MS);
+    const chat = JSON.stringify({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] });
+    const c = rawConnection(gw.url);
+    c.socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer ${gw.secret}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(chat)}\r\n\r\n${chat}` +
+        'CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n',
+    );
+    await upstreamsReached(upstreams, 1);
+    const closing = performance.now();
+    await gw.served.close(50);
+    expect(performance.now() - closing).toBeLessThan(NOT_THE_BOUND_MS);
+    await c.closed;
+    // (The 503 closes the connection: the CONNECT behind it is not answered, as no request behind such an answer is.)
+    expect([...c.raw().matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1])).toEqual(['503']);
+    expect(c.raw()).toContain('"code":"shutting_down"');
   });
 
   it('one served through gateway.fetch (a browser, CORS on) answers the 503 with its CORS headers, ledgered as that error, as one served directly', async () => {

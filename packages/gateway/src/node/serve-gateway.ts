@@ -2,6 +2,7 @@ import { getRequestListener } from '@hono/node-server';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { ServerResponse, createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ModelRoute } from '../calls/model-route.js';
 import { SERVED_ABANDON, SERVED_ANSWERED, SERVED_SIGNAL, SERVED_STREAMS, ServedStreams, type ServedEnv } from '../calls/served-streams.js';
 import { directRoutesOf, type DirectRoutes } from '../http/direct-routes.js';
@@ -199,10 +200,22 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
   server.on('clientError', answerClientError(newId, direct?.corsHeaders));
   server.on('checkExpectation', answerExpectation(newId));
   // A CONNECT (a tunnel asked of a proxy) is a 405 with the error body (node:http would close the connection unanswered).
-  server.on('connect', answerConnect(newId));
-  // A body declared too large, or in a content coding, is refused before `100 Continue` (node:http would send it, then
-  // the client the body).
-  server.on('checkContinue', answerContinue(direct?.maxBodyBytes, newId, onRequest, direct?.corsHeaders));
+  // Its socket is no longer in node:http's connection list: the shutdown cut closes it with the others (`closeAll`).
+  const connects = new Set<Duplex>();
+  const notProxy = answerConnect(newId);
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    connects.add(socket);
+    socket.once('close', () => connects.delete(socket));
+    notProxy(req, socket);
+  });
+  const closeAll = () => {
+    server.closeAllConnections();
+    for (const socket of connects) socket.destroy();
+  };
+  // A body declared too large, or in a content coding, and a model call's unframed one (its 411) are refused before
+  // `100 Continue` (node:http would send it, then the client the body).
+  const unframedModelCall = direct ? (req: IncomingMessage) => unframed(req) && directRoute(direct, req, undefined) !== undefined : undefined;
+  server.on('checkContinue', answerContinue(direct?.maxBodyBytes, newId, onRequest, direct?.corsHeaders, unframedModelCall));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 3006, host, () => {
@@ -253,11 +266,11 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
           drain.connections.cut(error, busy);
           // A body still arriving (served directly) is not waited for: its request answers the cut's 503 at once.
           if (connections) for (const { socket } of connections.all()) if (socket) cutBodyRead(socket, error);
-          if (streams === 0 && drain.calls === 0) server.closeAllConnections();
+          if (streams === 0 && drain.calls === 0) closeAll();
           else {
             // (`res.socket` is null while an earlier answer on the connection is not sent: this one is not going out yet.)
             for (const [res, call] of drain.answers) if (!call && !res.writableFinished && res.socket !== null && lastArrived(res.req, res)) res.socket.destroy();
-            last = setTimeout(() => server.closeAllConnections(), timerDelay(cutSettleMs));
+            last = setTimeout(closeAll, timerDelay(cutSettleMs));
             last.unref();
           }
         };
