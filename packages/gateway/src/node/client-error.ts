@@ -343,6 +343,17 @@ export function answerServerOptions(res: ServerResponse): void {
 export function answerConnect(requestId: () => string): (req: IncomingMessage, socket: Duplex) => void {
   return (req, socket) => {
     socket.on('error', () => {});
+    // node:http handed the socket over: it no longer reads it, nor passes its `drain` on to the answer being written.
+    // What the client sends after the CONNECT (a tunnel's bytes) is read and dropped, so its leaving is noticed (its
+    // FIN ends the connection, as node:http does for any request: an answer still being made ahead of the CONNECT is
+    // cancelled with it), and `drain` is passed on as node:http does, so an answer ahead that waits for it (a stream
+    // with more buffered than the socket takes) is written to its end.
+    socket.on('drain', () => {
+      const message = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (message && !message.writableFinished) message.emit('drain');
+    });
+    socket.once('end', () => socket.destroy());
+    socket.resume();
     const answer = () => {
       if (!socket.writable || socket.writableEnded) {
         socket.destroy();

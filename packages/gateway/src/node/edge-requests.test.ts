@@ -22,9 +22,12 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { deflateSync, gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHarness, mockModel, post, serveWithKey, type Harness } from '../test-support/harness.js';
 import { rawConnection, rawExchange, rawRequest, send } from '../test-support/raw-http.js';
+import type { SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import type { WireUpstreams } from '../test-support/wire-upstreams.js';
 import { NodeIncoming } from './node-incoming.js';
 import { serveGateway, type ServedGateway } from './serve-gateway.js';
 
@@ -838,5 +841,78 @@ describe('the request line, the method and the body framing at the edge (raw soc
     const get = await rawExchange(served.url, 'GET * HTTP/1.1\r\nhost: gw\r\nconnection: close\r\n\r\n');
     expect({ status: get?.status, code: errorOf(get!.body).code }).toEqual({ status: 400, code: 'invalid_request' });
     expect(statuses(c.raw())).toHaveLength(2);
+  });
+});
+
+const BIG = 'x'.repeat(200_000);
+
+// node:http hands a CONNECT's socket over: it stops reading it and passing `drain` on to the answer being written
+// (`answerConnect` does both now).
+describe('a CONNECT pipelined behind an answer still being made', () => {
+  let h: Harness | undefined;
+  let served: ServedGateway | undefined;
+  afterEach(async () => {
+    await served?.close(0);
+    await h?.close();
+    h = undefined;
+    served = undefined;
+  });
+
+  async function streamedThen(tail: string): Promise<{ done: boolean; raw: string }> {
+    h = await createHarness({ stores: 'memory', models: [mockModel('big', { reply: BIG })] });
+    const s = await serveWithKey(h);
+    served = s.served;
+    const chat = JSON.stringify({ model: 'big', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    const c = rawConnection(served.url);
+    c.socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer ${s.secret}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(chat)}\r\n\r\n${chat}` + tail,
+    );
+    // The client reads everything (rawConnection's 'data' listener); the stream ends with [DONE], then the connection closes.
+    const guard = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000).unref());
+    const outcome = await Promise.race([c.closed.then(() => 'closed' as const), guard]);
+    const raw = c.raw();
+    c.socket.destroy();
+    return { done: outcome === 'closed' && raw.includes('data: [DONE]'), raw };
+  }
+
+  it('a stream ahead of it (a piece over the socket\'s 16 KB) is written to its end, then the 405', async () => {
+    const { done, raw } = await streamedThen('CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n');
+    expect({ done, bytes: raw.length > BIG.length, statuses: [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]) }).toEqual({
+      done: true,
+      bytes: true,
+      statuses: ['200', '405'],
+    });
+  });
+});
+
+describe('a client that leaves while a call is in flight ahead of its pipelined CONNECT', () => {
+  let started: { gw: SdkGateway; upstreams: WireUpstreams } | undefined;
+  afterEach(async () => {
+    await started?.gw.close();
+    started = undefined;
+  });
+
+  /** Pipelines a call to a hanging upstream and `tail`, then leaves once the call is in flight: is the call cancelled upstream? */
+  async function leaves(tail: string): Promise<'cancelled' | 'still running'> {
+    started = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt')]);
+    const { gw, upstreams } = started;
+    upstreams.openai.setScript({ hang: true });
+    const chat = JSON.stringify({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] });
+    const c = rawConnection(gw.url);
+    c.socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer ${gw.secret}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(chat)}\r\n\r\n${chat}` + tail,
+    );
+    await vi.waitFor(() => expect(upstreams.openai.requests.length).toBe(1), { timeout: 5000 });
+    c.socket.destroy();
+    try {
+      await vi.waitFor(() => expect(upstreams.openai.responsesAborted).toBe(1), { timeout: 8000 });
+      return 'cancelled';
+    } catch {
+      return 'still running';
+    }
+  }
+
+  it('is noticed: the call is cancelled upstream, as with any request pipelined behind it', async () => {
+    expect(await leaves('CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n')).toBe('cancelled');
   });
 });
