@@ -1,5 +1,5 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileKind } from '../codemod/transform-file.js';
 
 const SKIP_DIRS = new Set(['node_modules', 'dist', 'build', 'coverage', 'test-results', '.git', '.nx', '.next', '.turbo']);
@@ -10,10 +10,29 @@ export interface CollectedFile {
   explicit: boolean;
 }
 
-/** Files under the given paths that the codemod handles; unreadable paths are returned as errors. */
-export async function collectFiles(paths: readonly string[], cwd: string): Promise<{ files: CollectedFile[]; errors: string[] }> {
+/** Whether a folder is left out of a walk: dependencies, build output, dot folders. */
+const skippedDir = (name: string) => SKIP_DIRS.has(name) || name.startsWith('.');
+
+/**
+ * Files under the given paths that the codemod handles; unreadable paths are returned as errors, and `skippedLinks` are the
+ * symlinked files a walk found but left alone (pointing outside the folders walked or into a folder a walk skips).
+ */
+export async function collectFiles(paths: readonly string[], cwd: string): Promise<{ files: CollectedFile[]; errors: string[]; skippedLinks: Array<{ link: string; target: string }> }> {
   const files: CollectedFile[] = [];
   const errors: string[] = [];
+  const skippedLinks: Array<{ link: string; target: string }> = [];
+  // The walked folders by their real paths: a symlinked file found by walking is followed only to a file inside one of
+  // them, and not inside a folder the walk skips (a link into node_modules must not rewrite a dependency's file).
+  const roots: string[] = [];
+  for (const raw of paths) {
+    const path = resolve(cwd, raw);
+    if ((await stat(path).catch(() => undefined))?.isDirectory()) roots.push(await realpath(path).catch(() => path));
+  }
+  const walkedTo = (real: string) =>
+    roots.some((root) => {
+      const r = relative(root, real);
+      return r !== '' && !r.startsWith(`..${sep}`) && r !== '..' && !isAbsolute(r) && !r.split(sep).slice(0, -1).some(skippedDir);
+    });
   // By the file itself: a symlink and the file it points to are one file, planned and written once.
   // Named on the command line as well as found by walking: treated as named.
   const seen = new Map<string, CollectedFile>();
@@ -36,13 +55,18 @@ export async function collectFiles(paths: readonly string[], cwd: string): Promi
     for (const e of entries) {
       const p = join(dir, e.name);
       if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) await walkDir(p, depth + 1);
+        if (!skippedDir(e.name)) await walkDir(p, depth + 1);
       } else if (e.isFile() && handled(e.name)) {
         await add(p, false);
       } else if (e.isSymbolicLink() && handled(e.name)) {
         // A symlinked file (a deploy layout's config/llmrr.config.json -> ../shared/router.json) is followed and
-        // written through; a symlinked folder is not walked (loops, trees elsewhere), a dangling link is skipped.
-        if ((await stat(p).catch(() => undefined))?.isFile()) await add(p, false);
+        // written through when the file is one a walk of the folders named could reach; one elsewhere is skipped,
+        // named. A symlinked folder is not walked (loops, trees elsewhere), a dangling link is skipped.
+        if (!(await stat(p).catch(() => undefined))?.isFile()) continue;
+        const real = await realpath(p).catch(() => undefined);
+        if (real === undefined) continue;
+        if (walkedTo(real)) await add(p, false);
+        else skippedLinks.push({ link: p, target: real });
       }
     }
   };
@@ -58,5 +82,5 @@ export async function collectFiles(paths: readonly string[], cwd: string): Promi
       errors.push(`${raw}: cannot read (${code === 'ENOENT' ? 'no such file or folder' : code === 'EACCES' ? 'permission denied' : (e as Error).message})`);
     }
   }
-  return { files, errors };
+  return { files, errors, skippedLinks };
 }

@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyPatch } from 'diff';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
+import { unifiedDiff } from './unified-diff.js';
 
 let dir: string;
 beforeEach(() => {
@@ -237,6 +238,69 @@ describe('llmrr-migrate', () => {
     expect(others.stdout).toBe('would change: cfg/router.json\n');
   });
 
+  it('walking a folder: another tool\'s file found by a key alone (no models list, no config-like name) is skipped, not an error', async () => {
+    write('cfg/llm-router.json', V1_JSON);
+    // A load balancer's and a sampler's `strategy` names a router strategy, but neither has a `models` list.
+    write('loadtest/targets.json', '{ "strategy": "round-robin", "targets": ["http://a:8080", "http://b:8080"], "timeout": 5000 }\n');
+    write('eval/sampler.yaml', 'strategy: random\nseed: 42\nmaxTokens: 100\n');
+    const r = await run('--check', '.');
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('would change: cfg/llm-router.json\n');
+    // Under a config-like name, the same file is an error.
+    write('loadtest/router.json', '{ "strategy": "round-robin", "targets": ["http://a:8080"] }\n');
+    const named = await run('--check', '.');
+    expect(named.code).toBe(2);
+    expect(named.stderr).toContain('loadtest/router.json: error: cannot migrate: models');
+  });
+
+  it('walking a folder: a config already past the target (v3 while --to v2 runs) is left as is, an info line with --verbose', async () => {
+    write('cfg/llm-router.json', V1_JSON);
+    write('deploy/prod.yaml', 'version: 3\nmodels:\n  - name: a\n    engine: mock\nrouting:\n  strategy: priority\ntenants:\n  - id: acme\n');
+    const r = await run('--check', '.');
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('would change: cfg/llm-router.json\n');
+    const verbose = await run('--check', '--verbose', '.');
+    expect(verbose.stderr).toContain('deploy/prod.yaml: info: a v3 config, newer than --to v2: left as is');
+  });
+
+  it('a file that is not UTF-8 but needs no change (migrated config, source with a Latin-1 comment) passes --check, as before', async () => {
+    write('llm.config.yaml', Buffer.from('# caf\xe9\nversion: 2\nmodels:\n  - name: a\n    engine: mock\n', 'latin1'));
+    write('src/app.js', Buffer.from("// r\xe9sum\xe9\nimport { LLMRouter } from '@llmrr/core';\nexport const router = new LLMRouter({ version: 2, models: [{ name: 'a', engine: 'mock' }] });\n", 'latin1'));
+    const walked = await run('--check', '.');
+    expect(walked.stderr).not.toContain('not UTF-8');
+    expect(walked.code).toBe(0);
+    const named = await run('--check', 'llm.config.yaml', 'src/app.js');
+    expect(named.stderr).not.toContain('not UTF-8');
+    expect(named.code).toBe(0);
+  });
+
+  it('a UTF-8 file with a byte order mark keeps it when written (JSON and YAML)', async () => {
+    write('router.json', `\uFEFF${V1_JSON}`);
+    write('llm.yaml', '\uFEFF# s\nmodels:\n  - gpt-3.5\nstrategy: round-robin\n');
+    const r = await run('--write', 'router.json', 'llm.yaml');
+    expect(r.code, r.stderr).toBe(0);
+    for (const name of ['router.json', 'llm.yaml']) {
+      const bytes = readFileSync(join(dir, name));
+      expect(bytes.subarray(0, 3).toString('hex')).toBe('efbbbf');
+      expect(bytes.subarray(3, 6).toString('hex')).not.toBe('efbbbf');
+    }
+    expect(JSON.parse(read('router.json').slice(1)).version).toBe(2);
+    expect(read('llm.yaml')).toMatch(/^\uFEFF# s\nversion: 2\n/);
+  });
+
+  it('the dry run shows a real diff of a file with fewer than 1 000 changed lines (600 changed lines are 1 200 edits)', () => {
+    const before = Array.from({ length: 2000 }, (_, i) => `line ${i}`);
+    const after = before.map((l, i) => (i % 3 === 0 && i < 1800 ? `${l} changed` : l));
+    expect(after.filter((l, i) => l !== before[i]).length).toBe(600);
+    const diff = unifiedDiff('f.txt', `${before.join('\n')}\n`, `${after.join('\n')}\n`);
+    expect(diff).not.toMatch(/^@@ -1,2000 \+1,2000 @@$/m);
+    // Unchanged lines are context, not removed and added again.
+    expect(diff).toMatch(/^ line 1$/m);
+    expect(diff).not.toMatch(/^-line 1$/m);
+  });
+
   it('the dry run of a config with thousands of changed lines shows the whole file replaced, a patch that applies', async () => {
     // Searching the shortest diff of a file whose every line changes grows with lines times edits (minutes here).
     const models = Array.from({ length: 2000 }, (_, i) => `mock://m${i}`);
@@ -306,23 +370,52 @@ describe('llmrr-migrate', () => {
     expect(readdirSync(join(dir, 'shared'))).toEqual(['router.json']);
   });
 
-  it('walking a folder follows a symlinked config file (written through, once) but not a symlinked folder', async () => {
+  it('walking a folder follows a symlinked config file inside it (written through, once) but not a symlinked folder', async () => {
     write('shared/router.json', V1_JSON);
     mkdirSync(join(dir, 'config'));
     symlinkSync('../shared/router.json', join(dir, 'config', 'llmrr.config.json'));
-    const check = await run('--check', 'config');
-    expect(check.code).toBe(1);
-    expect(check.stdout).toBe('would change: config/llmrr.config.json\n');
     // The link and the file it points to are one file: planned and written once.
     const all = await run('--check', '.');
+    expect(all.code).toBe(1);
     expect(all.stdout).toBe('would change: config/llmrr.config.json\n');
     symlinkSync('../shared', join(dir, 'config', 'linked'));
     symlinkSync(join(dir, 'nowhere.json'), join(dir, 'config', 'dangling.json'));
-    const r = await run('--write', 'config');
-    expect(r.code).toBe(0);
+    const r = await run('--write', '.');
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('updated: config/llmrr.config.json\n');
     expect(lstatSync(join(dir, 'config', 'llmrr.config.json')).isSymbolicLink()).toBe(true);
     expect(JSON.parse(read('shared/router.json')).version).toBe(2);
+  });
+
+  it('a symlinked file found by walking that points outside the folders walked is left as is, the link and its target named', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'llmrr-migrate-cli-shared-'));
+    try {
+      writeFileSync(join(outside, 'router.json'), V1_JSON);
+      mkdirSync(join(dir, 'app'));
+      symlinkSync(join(outside, 'router.json'), join(dir, 'app', 'llm-router.json'));
+      const r = await run('--write', 'app');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`app/llm-router.json: warning: a symlink to ${realpathSync(join(outside, 'router.json'))}`);
+      expect(readFileSync(join(outside, 'router.json'), 'utf8')).toBe(V1_JSON);
+      // Named on the command line, the link is written through.
+      const named = await run('--write', 'app/llm-router.json');
+      expect(named.stdout).toBe('updated: app/llm-router.json\n');
+      expect(JSON.parse(readFileSync(join(outside, 'router.json'), 'utf8')).version).toBe(2);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('a symlinked file found by walking that points into a folder the walk skips (node_modules) is not written through', async () => {
+    write('node_modules/@acme/presets/llm.config.json', V1_JSON);
+    mkdirSync(join(dir, 'app'));
+    symlinkSync('../node_modules/@acme/presets/llm.config.json', join(dir, 'app', 'llm.config.json'));
+    const r = await run('--write', '.');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/app\/llm\.config\.json: warning: a symlink to .*node_modules\/@acme\/presets\/llm\.config\.json/);
+    expect(read('node_modules/@acme/presets/llm.config.json')).toBe(V1_JSON);
   });
 
   it('a YAML config with anchors migrates; a file that cannot be read as YAML is an error naming it, with no stack', async () => {

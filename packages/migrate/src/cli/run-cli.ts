@@ -86,26 +86,25 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     return 2;
   }
 
-  const { files, errors: pathErrors } = await collectFiles(args.paths, io.cwd);
+  const { files, errors: pathErrors, skippedLinks } = await collectFiles(args.paths, io.cwd);
   const rel = (p: string) => relative(io.cwd, p) || p;
+  if (!args.quiet) {
+    for (const l of skippedLinks) err(`${rel(l.link)}: warning: a symlink to ${l.target}, outside the folders walked or in one a walk skips: left as is (name the file to migrate it)`);
+  }
   const errors: string[] = pathErrors.map((e) => `error: ${e}`);
-  const results: Array<{ path: string; input: string; result: FileTransformResult }> = [];
+  const results: Array<{ path: string; input: string; bom: boolean; result: FileTransformResult }> = [];
   for (const f of files) {
     let input: string;
+    let bom: boolean;
     let badLine: number | undefined;
     try {
-      ({ text: input, badLine } = decodeText(await readFile(f.path)));
+      ({ text: input, bom, badLine } = decodeText(await readFile(f.path)));
     } catch (e) {
       errors.push(`${rel(f.path)}: error: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       continue;
     }
     const isSource = !/\.(json|ya?ml)$/i.test(f.path);
     if (isSource && !f.explicit && !RELEVANT_SOURCE.test(input)) continue;
-    const notUtf8 = `${rel(f.path)}: error: not UTF-8 text (a byte on line ${badLine} is not UTF-8): save the file as UTF-8, then run again`;
-    if (badLine !== undefined && f.explicit) {
-      errors.push(notUtf8);
-      continue;
-    }
     let result: FileTransformResult;
     try {
       result = transformFile(rel(f.path), input, { to: args.to, tenant: args.tenant, modelNames, explicit: f.explicit });
@@ -117,12 +116,14 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     // A walked JSON/YAML file that does not parse (nothing in it was read) is only an error when its name says it is a
     // router config. One found to be a config (by a router key) whose migration fails is an error like a named one.
     if (!f.explicit && !isSource && result.from === undefined && result.errors.length && !namedLikeConfig(f.path)) continue;
-    if (badLine !== undefined) {
-      errors.push(notUtf8);
+    // A file that is not UTF-8 was read with U+FFFD in place of its odd bytes: refused when it would be rewritten
+    // (or has places to convert by hand); one that needs no change is left alone, as any other.
+    if (badLine !== undefined && (result.changed || result.skipped.length)) {
+      errors.push(`${rel(f.path)}: error: not UTF-8 text (a byte on line ${badLine} is not UTF-8): save the file as UTF-8, then run again`);
       continue;
     }
     for (const e of result.errors) errors.push(`${rel(f.path)}: error: ${e}`);
-    results.push({ path: f.path, input, result });
+    results.push({ path: f.path, input, bom, result });
   }
 
   // What could not be converted, and what the conversions said.
@@ -158,7 +159,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   let written = 0;
   for (const r of changed) {
     try {
-      await writeAtomically(r.path, r.result.output);
+      await writeAtomically(r.path, r.bom ? `\uFEFF${r.result.output}` : r.result.output);
     } catch (e) {
       err(`${r.result.file}: error: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       err(`llmrr-migrate: ${written} file(s) updated before the error; the rest were not written`);

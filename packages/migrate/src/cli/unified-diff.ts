@@ -3,8 +3,9 @@ import { createTwoFilesPatch, formatPatch } from 'diff';
 /**
  * Edits beyond which the dry run's diff is not searched for (its cost grows with their number times the file's
  * length: a config of thousands of models, every line changed, took minutes): the whole file is shown replaced.
+ * An edit is a line removed or added, so a changed line is two: 2 000 edits are 1 000 changed lines.
  */
-const MAX_DIFF_EDITS = 1000;
+const MAX_DIFF_EDITS = 2000;
 
 /** The dry run's unified diff of one file. */
 export function unifiedDiff(file: string, before: string, after: string): string {

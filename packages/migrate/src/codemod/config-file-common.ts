@@ -51,14 +51,27 @@ export function migrateFileConfig(value: unknown, result: FileTransformResult, o
     return undefined;
   }
   result.from = version;
+  if (!options.explicit && version > options.to) {
+    // A walked config already past the target (a v3 config while --to v2 runs over a folder) is left as is.
+    result.issues.push({ path: '', message: `a v${version} config, newer than --to v${options.to}: left as is`, severity: 'info' });
+    return undefined;
+  }
+  // A walked file found by a key alone (`strategy: round-robin` of a load balancer's or a sampler's file), with no
+  // `models` list and no config-like name, is another tool's when its migration fails: skipped, not an error.
+  const loose = !options.explicit && !namedLikeConfig(result.file) && !(isPlainObject(value) && Array.isArray(value.models));
   let migration: MigrationResult;
   try {
     migration = migrate(value, { to: options.to, tenant: options.tenant, modelNames: options.modelNames });
   } catch (e) {
-    result.errors.push(LLMError.isInstance(e) ? e.message : String(e));
+    if (loose) result.ignored = true;
+    else result.errors.push(LLMError.isInstance(e) ? e.message : String(e));
     return undefined;
   }
   const errors = migration.issues.filter((i) => i.severity === 'error');
+  if (errors.length && loose) {
+    result.ignored = true;
+    return undefined;
+  }
   if (errors.length) {
     result.issues.push(...migration.issues);
     result.errors.push(`cannot migrate: ${errors.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
