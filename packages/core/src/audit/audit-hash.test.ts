@@ -42,4 +42,14 @@ describe('audit hash chain', () => {
     expect(v2.result()).toMatchObject({ ok: false, brokenAt: 3 });
     expect(v2.result().reason).toMatch(/prevHash/);
   });
+
+  it('verifier: an entry that cannot be hashed (details nested deeper than the stack) breaks the chain there instead of throwing', () => {
+    const chain = [buildAuditEntry({ actor: 'a', action: '1' }, undefined, 1)];
+    chain.push(buildAuditEntry({ actor: 'a', action: '2' }, chain[0], 2));
+    const deep = JSON.parse(`{"a":${'['.repeat(200_000)}${']'.repeat(200_000)}}`) as Record<string, unknown>;
+    const v = new AuditChainVerifier();
+    expect(v.feed(chain[0]!)).toBe(true);
+    expect(v.feed({ ...chain[1]!, details: deep })).toBe(false);
+    expect(v.result()).toMatchObject({ ok: false, count: 2, brokenAt: 2, headHash: chain[0]!.hash, reason: expect.stringMatching(/entry 2 cannot be hashed/) });
+  });
 });

@@ -11,13 +11,22 @@ export const VERIFY_PAGE = 1000;
  * `seq` order, or from the very first row when `after` is undefined (so a row planted below seq 1 is
  * read, and fails the check, instead of being skipped). Shared by the SQLite and PostgreSQL audit logs.
  * Gives the event loop a turn between pages: SQLite reads synchronously, and a long chain must not stall
- * the gateway.
+ * the gateway. `damaged(e)` says a read failed because the stored log itself is damaged (a SQLite file cut short or
+ * overwritten): the chain is then broken after the last entry read, not "could not be checked".
  */
-export async function verifyAuditPages(page: (after: number | undefined, limit: number) => Row[] | Promise<Row[]>): Promise<AuditVerifyResult> {
+export async function verifyAuditPages(page: (after: number | undefined, limit: number) => Row[] | Promise<Row[]>, damaged?: (e: unknown) => boolean): Promise<AuditVerifyResult> {
   const v = new AuditChainVerifier();
   let after: number | undefined;
   for (;;) {
-    const rows = await page(after, VERIFY_PAGE);
+    let rows: Row[];
+    try {
+      rows = await page(after, VERIFY_PAGE);
+    } catch (e) {
+      if (!damaged?.(e)) throw e;
+      const last = after ?? 0;
+      const { count, headHash } = v.result();
+      return { ok: false, count, brokenAt: last + 1, reason: `the stored log is damaged: the entries after entry ${last} cannot be read (${(e as Error).message})`, headHash };
+    }
     if (rows.length === 0) break;
     for (const row of rows) {
       let entry: AuditEntry;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMBEDDED_DB_FILE, createStateStores } from '../../stores/create-state-stores.js';
@@ -101,7 +101,23 @@ describe('llmrr audit verify (embedded SQLite)', () => {
     }
   });
 
-  it('a log that cannot be read (a damaged database) exits 2: nothing was checked, never 1 (a broken chain; PostgreSQL unreachable: below)', async () => {
+  it('an entry whose details were replaced by JSON nested too deep to hash is a broken chain there (exit 1), not "could not be read"', async () => {
+    const copy = tempDir();
+    try {
+      const stores = await createStateStores({ mode: 'embedded', dataDir: copy.dir });
+      for (const e of ENTRIES) await stores.audit.append(e);
+      await stores.close();
+      await tamper(copy.dir, `UPDATE llmrr_audit SET details = '{"a":${'['.repeat(200_000)}${']'.repeat(200_000)}}' WHERE seq = 2`);
+      const r = await runCli(['audit', 'verify', '--data-dir', copy.dir]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^audit chain BROKEN at entry 2: entry 2 cannot be hashed .+\n$/);
+    } finally {
+      copy.remove();
+    }
+  }, 60_000);
+
+  it('a damaged database file (pages overwritten) is a broken chain after the last entry read (exit 1)', async () => {
     const copy = tempDir();
     try {
       const stores = await createStateStores({ mode: 'embedded', dataDir: copy.dir });
@@ -113,13 +129,37 @@ describe('llmrr audit verify (embedded SQLite)', () => {
       bytes.fill(0x41, Math.floor(bytes.length / 2), Math.floor(bytes.length / 2) + 8192);
       writeFileSync(file, bytes);
       const r = await runCli(['audit', 'verify', '--data-dir', copy.dir]);
-      expect(r.code).toBe(2);
+      expect(r.code, r.stderr).toBe(1);
       expect(r.stdout).toBe('');
-      expect(r.stderr).toBe('llmrr audit: internal error: database disk image is malformed\n');
+      expect(r.stderr).toMatch(/^audit chain BROKEN at entry \d+: the stored log is damaged: the entries after entry \d+ cannot be read \(database disk image is malformed\)/);
+      const json = await runCli(['audit', 'verify', '--json', '--data-dir', copy.dir]);
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, reason: expect.stringContaining('damaged') });
     } finally {
       copy.remove();
     }
-  });
+  }, 60_000);
+
+  it('a database file cut short after an anchor was saved is exit 1 (broken), not 2', async () => {
+    const copy = tempDir();
+    try {
+      const stores = await createStateStores({ mode: 'embedded', dataDir: copy.dir });
+      for (let i = 0; i < 2000; i++) await stores.audit.append({ actor: 'admin', action: 'key.create', target: `key_${i}`, details: { note: 'x'.repeat(200) } });
+      await stores.close();
+      const anchor = join(copy.dir, 'anchor.json');
+      const saved = await runCli(['audit', 'verify', '--data-dir', copy.dir, '--write-anchor', anchor]);
+      expect(saved.code, saved.stderr).toBe(0);
+      // The newest entries cut off the crude way: the file truncated to its first half.
+      const file = join(copy.dir, EMBEDDED_DB_FILE);
+      truncateSync(file, Math.floor(statSync(file).size / 2));
+      const r = await runCli(['audit', 'verify', '--data-dir', copy.dir, '--anchor', anchor]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain('database disk image is malformed');
+      expect(r.stderr).toMatch(/^audit chain BROKEN/);
+    } finally {
+      copy.remove();
+    }
+  }, 60_000);
 
   it('usage errors name the flag or subcommand', async () => {
     const cases: Array<[string[], Record<string, string>, string]> = [

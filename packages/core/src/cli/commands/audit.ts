@@ -7,7 +7,7 @@ import { auditAnchorOf, verifyAuditChain, type AuditAnchor, type AuditChainRepor
 import { EMBEDDED_DB_FILE } from '../../stores/create-state-stores.js';
 import { PostgresAuditLog } from '../../stores/postgres/postgres-audit-log.js';
 import { openPostgres } from '../../stores/postgres/postgres-database.js';
-import { SqliteAuditLog } from '../../stores/sqlite/sqlite-audit-log.js';
+import { SqliteAuditLog, sqliteFileDamaged } from '../../stores/sqlite/sqlite-audit-log.js';
 import { openSqliteReadOnly } from '../../stores/sqlite/sqlite-database.js';
 import { defineCommand, expectSubcommand, type CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext } from '../cli-io.js';
@@ -32,9 +32,9 @@ const FLAGS = {
 const HELP = `Usage: llmrr audit verify [options]
 
 Walks the hash-chained audit log from its first entry and checks every link. Exit 0 when the chain is
-intact, 1 when an entry was edited, deleted or reordered (the line names the first broken entry), 2 when
-nothing was checked: a usage error, or a log that could not be read (an unreachable PostgreSQL, a damaged
-database file).
+intact, 1 when an entry was edited, deleted or reordered (the line names the first broken entry) or the
+database file is damaged (cut short or overwritten), 2 when nothing was checked: a usage error, or a log that
+could not be read (an unreachable PostgreSQL, a database file it may not read).
 The store is found the way the gateway server finds it (same environment variables).
 
 The chain shows edited, deleted or reordered entries, but not the newest ones cut off. For that, keep an
@@ -72,6 +72,8 @@ export const auditCommand: CliCommand = defineCommand({
     try {
       log = await openAuditLog(ctx, { state: values.state, dataDir: values['data-dir'], postgresUrl: values['postgres-url'], postgresSchema: values['postgres-schema'] });
     } catch (e) {
+      // A database file damaged past reading its header (cut short after an anchor was saved) is a broken log.
+      if (sqliteFileDamaged(e)) return damagedLog(e, values.json === true, ctx);
       return cannotCheck(e, ctx);
     }
     try {
@@ -103,6 +105,14 @@ export const auditCommand: CliCommand = defineCommand({
 function cannotCheck(e: unknown, ctx: CliContext): number {
   const code = reportError(e, ctx, 'audit');
   return code === EXIT.runtime ? EXIT.usage : code;
+}
+
+/** A SQLite audit log whose file is damaged (SQLITE_CORRUPT) before one entry could be read: broken, exit 1. */
+function damagedLog(e: unknown, json: boolean, ctx: CliContext): number {
+  const reason = `the stored log is damaged: no entry can be read (${(e as Error).message})`;
+  if (json) ctx.stdout.write(`${JSON.stringify({ ok: false, count: 0, brokenAt: 1, reason }, null, 2)}\n`);
+  else ctx.stderr.write(`audit chain BROKEN: ${reason}\n`);
+  return 1;
 }
 
 async function openAuditLog(ctx: CliContext, flags: { state?: string | undefined; dataDir?: string | undefined; postgresUrl?: string | undefined; postgresSchema?: string | undefined }): Promise<AuditLog> {

@@ -4,6 +4,11 @@ import { auditLimit, auditWhere, verifyAuditPages } from '../audit-sql.js';
 import { rowToAudit, type Row } from '../row-mapping.js';
 import type { SqliteHandle } from './sqlite-database.js';
 
+/** A read failed on a damaged database file (cut short, pages overwritten): SQLITE_CORRUPT or SQLITE_NOTADB. */
+export function sqliteFileDamaged(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}
 
 /** Hash-chained audit log in SQLite; appends hold the write lock (`BEGIN IMMEDIATE`), so the chain is linear. */
 export class SqliteAuditLog implements AuditLog {
@@ -43,7 +48,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async verify(): Promise<AuditVerifyResult> {
-    return verifyAuditPages((after, limit) => (after === undefined ? this.stmt.first.all(limit) : this.stmt.page.all(after, limit)) as Row[]);
+    return verifyAuditPages((after, limit) => (after === undefined ? this.stmt.first.all(limit) : this.stmt.page.all(after, limit)) as Row[], sqliteFileDamaged);
   }
 
   async close(): Promise<void> {
