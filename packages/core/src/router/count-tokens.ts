@@ -130,14 +130,17 @@ async function circuitOpen(d: RouterDeployment, signal: AbortSignal | undefined)
   return state === 'open';
 }
 
-/** `admitRemote`, given up when `signal` aborts first (a permit that arrives after that is released). */
+/**
+ * `admitRemote`, given up when `signal` aborts first (a permit that arrives after that is released), with `aborted`
+ * (`abortError`) whatever reason the caller gave.
+ */
 async function admit(options: CountTokensOptions, target: { deployment: string; provider: string }): Promise<RemoteCountPermit | undefined> {
   const pending = Promise.resolve().then(() => options.admitRemote!(target));
   try {
     return await raceAbort(pending, options.signal);
   } catch (e) {
     void pending.then((late) => late?.release()).catch(() => undefined);
-    throw e;
+    throw options.signal?.aborted ? abortError(options.signal, target) : e;
   }
 }
 

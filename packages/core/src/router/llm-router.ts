@@ -7,7 +7,7 @@ import { formatPath, parseConfig } from '../config/validate.js';
 import { assertEngineKnown, checkEngineConfig, engineFactory, knownEngines } from '../engines/registry.js';
 import { defaultEngineContext, namedEnvContext, type EngineContext, type EngineFactory } from '../engines/types.js';
 import { LLMError } from '../errors/llm-error.js';
-import { toLLMError } from '../errors/to-llm-error.js';
+import { abortError, toLLMError } from '../errors/to-llm-error.js';
 import { TypedEmitter, type Listener } from '../events/typed-emitter.js';
 import { computeCost } from '../pricing/compute-cost.js';
 import { estimateRequestTokens, estimateTokens } from '../pricing/estimate-tokens.js';
@@ -118,6 +118,20 @@ function inputTokensOf(call: Call): number {
 }
 
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/**
+ * An asynchronous plan raced against the caller's `signal`: a strategy ranking asynchronously may ignore the abort, and
+ * the abort ends the call all the same, as an abort during an attempt does (`abortError`: `aborted` whatever reason the
+ * caller gave, `timeout` for a deadline). `planned` is marked handled first: given up on, its later rejection is nobody's.
+ */
+function untilPlanned<T>(planned: Promise<T>, signal: AbortSignal | null | undefined): Promise<T> {
+  if (!signal) return planned;
+  planned.catch(() => undefined);
+  return raceAbort(planned, signal).catch((e: unknown) => {
+    throw signal.aborted ? abortError(signal) : e;
+  });
+}
+
 const EMBEDDINGS: Capability[] = ['embeddings'];
 const STORABLE_FINISH = new Set(['stop', 'length', 'tool-calls']);
 
@@ -517,7 +531,8 @@ export class LLMRouter {
       const embed: NonNullable<RoutePlanInput['embed']> = { inputTokens, contextTokens };
       if (checked.tokens) embed.tokens = true;
       if (dimensions !== undefined) embed.dimensions = true;
-      const route = await this.planFor(call.request, planOptions, false, call.requestId, options.explain === true, embed);
+      const planned = this.planFor(call.request, planOptions, false, call.requestId, options.explain === true, embed);
+      const route = planned instanceof Promise ? await untilPlanned(planned, options.signal) : planned;
       // Embeddings are not cached: a cache-only call has nothing to be answered from (no engine is called). After the
       // plan, so that input no deployment can take is refused as such (its 400) first.
       if (options.cacheOnly) throw options.cacheOnly;
@@ -577,10 +592,9 @@ export class LLMRouter {
       }
       if (options.cacheOnly) throw options.cacheOnly;
       const planned = this.planFor(call.request, options, false, call.requestId, options.explain === true, undefined, inputTokensOf(call));
-      // A strategy ranking asynchronously may ignore the abort: the caller's abort ends the call all the same (a cascade's
-      // step included, whose end its cascade's waits for).
-      // (`planned` is marked handled first: raced by a signal already aborted, its own later rejection is nobody's.)
-      const route = planned instanceof Promise ? await raceAbort((planned.catch(() => undefined), planned), options.signal) : planned;
+      // The caller's abort ends the call while a strategy ranks asynchronously (a cascade's step included, whose end its
+      // cascade's waits for), whether or not the strategy honours it.
+      const route = planned instanceof Promise ? await untilPlanned(planned, options.signal) : planned;
       const plan = this.executionPlan(call, route);
       driver = generateDriver(plan.request, options.headers, options.beforeAttemptAfterSpend, plan.tenant);
       const won = await runAttempts(this.host, plan, driver);
@@ -670,7 +684,12 @@ export class LLMRouter {
         return call.cacheRead ? this.cacheLookup(call) : undefined;
       },
       // A cache-only call that found nothing fails with its error: no provider is called.
-      plan: () => (options.cacheOnly ? Promise.reject(options.cacheOnly) : this.pricing ? this.pricing.then(() => this.streamPlan(call, options)) : this.streamPlan(call, options)),
+      // An asynchronous plan ends on the caller's abort (`untilPlanned`): the stream's error part and `.result` say `aborted`.
+      plan: () => {
+        if (options.cacheOnly) return Promise.reject(options.cacheOnly);
+        const planned = this.pricing ? this.pricing.then(() => this.streamPlan(call, options)) : this.streamPlan(call, options);
+        return planned instanceof Promise ? untilPlanned(planned, options.signal) : planned;
+      },
       build: (d, result, plan, route, ttftMs) => this.buildResult(call, d, result, plan, route, ttftMs),
       store: (result) => this.cacheStore(call, result),
       primed: (d, route) => {

@@ -7,6 +7,7 @@ import { LLMError } from '../errors/llm-error.js';
 import { TypedEmitter } from '../events/typed-emitter.js';
 import { LLMRouter } from '../router/llm-router.js';
 import type { RouterEvents, RouterOptions, RouterResult } from '../router/types.js';
+import type { GenerateRequest } from '../spec/index.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
 import { instrumentRouter, instrumentRouterWith, type InstrumentRouterOptions, type RequestStartDetails } from './otel.js';
 
@@ -355,6 +356,47 @@ describe('instrumentRouterWith', () => {
     expect(evicted.attributes).toMatchObject({ 'llmrr.request_id': 'n1', 'llmrr.incomplete': 'evicted' });
     await router.generate('x', { requestId: 'g' });
     expect((await requestSpans()).map((s) => s.attributes['llmrr.request_id'])).toEqual(['n1', 'n2', 'g']);
+  });
+
+  it('maxOpenSpans bounds the spans of every kind together: a token count past it evicts the oldest (an unread stream), and a request past it the count', async () => {
+    const engine = new MockEngine({ modelId: 'a-model' });
+    // A remote count that answers only when released: its span stays open meanwhile.
+    const held: Array<() => void> = [];
+    const local = engine.countTokens.bind(engine);
+    Object.assign(engine, {
+      countTokensRemote: true,
+      countTokens: (request: GenerateRequest) => new Promise<number>((resolve) => held.push(() => resolve(local(request)))),
+    });
+    const router = new LLMRouter({ models: [{ name: 'a', engine: 'mock' }], routing: { strategy: 'priority' } }, { engines: { a: engine }, env: {} });
+    const stop = instrument(router, { maxOpenSpans: 1 });
+    try {
+      router.stream('never read', { model: 'a', requestId: 'unread' }).result.catch(() => {});
+      const count = router.countTokens('held', { model: 'a', requestId: 'count-1' });
+      await expect.poll(() => held.length, { timeout: 8_000 }).toBe(1);
+      expect((await spans()).map((s) => [s.attributes['llmrr.request_id'], s.attributes['llmrr.incomplete']])).toEqual([['unread', 'evicted']]);
+      held.shift()!();
+      await count;
+      // The count ended on its own: its place is free again (the next span evicts nothing).
+      router.stream('never read 2', { model: 'a', requestId: 'unread-2' }).result.catch(() => {});
+      expect((await spans()).map((s) => [s.attributes['llmrr.request_id'], s.attributes['llmrr.incomplete']])).toEqual([
+        ['unread', 'evicted'],
+        ['count-1', undefined],
+      ]);
+      const second = router.countTokens('held again', { model: 'a', requestId: 'count-2' });
+      await expect.poll(() => held.length, { timeout: 8_000 }).toBe(1);
+      router.stream('never read 3', { model: 'a', requestId: 'unread-3' }).result.catch(() => {});
+      held.shift()!();
+      await second;
+      expect((await spans()).map((s) => [s.attributes['llmrr.request_id'], s.attributes['llmrr.incomplete']])).toEqual([
+        ['unread', 'evicted'],
+        ['count-1', undefined],
+        ['unread-2', 'evicted'],
+        ['count-2', 'evicted'],
+      ]);
+    } finally {
+      stop();
+      await router.close();
+    }
   });
 
   it('the same request id in flight twice gives two spans', async () => {

@@ -62,8 +62,8 @@ export interface InstrumentRouterOptions {
   /** `gen_ai.operation.name` of a request. Default: `embeddings` for `embed` calls, else `chat`. */
   operationName?: (event: RouterEvents['request:start']) => GenAiOperationName | undefined;
   /**
-   * Spans open at once at most (a stream created but never read never ends): past it the oldest is ended,
-   * marked `llmrr.incomplete`. Default 10 000.
+   * Spans open at once at most, requests', cascade calls' and token counts' together (a stream created but never
+   * read never ends): past it the oldest of them is ended, marked `llmrr.incomplete`. Default 10 000.
    */
   maxOpenSpans?: number;
   /** Clock in epoch milliseconds. Default `Date.now`. */
@@ -96,6 +96,8 @@ interface OpenRequest {
   /** When each failed attempt ended (`deployment#attempt`). */
   failedAt: Map<string, number>;
   failures: number;
+  /** When it was added to the spans in flight (`InFlight.add`: the oldest of them all has the lowest). */
+  order: number;
   /** A cascade step's span: the cascade call's entry (its parent). */
   cascade?: OpenRequest;
   /** A cascade call's span: what its steps were billed so far (their results', a failed step's `spent`). */
@@ -107,17 +109,61 @@ interface OpenRequest {
 type RequestStart = RouterEvents['request:start'] & RequestStartDetails;
 
 /**
+ * The spans open at once of one instrumentation (`maxOpenSpans`), which its `InFlight` maps (requests, cascade calls,
+ * token counts) share: past `max` in all, the oldest of any kind is taken from its map and given to its `evicted`.
+ */
+class OpenBudget {
+  size = 0;
+  /** The `order` of the next span added. */
+  next = 0;
+  readonly kinds: InFlight[] = [];
+
+  constructor(readonly max: number) {}
+
+  trim(): void {
+    while (this.size > this.max) {
+      let from: InFlight | undefined;
+      let oldest = Infinity;
+      for (const kind of this.kinds) {
+        const order = kind.oldestOrder();
+        if (order < oldest) {
+          oldest = order;
+          from = kind;
+        }
+      }
+      if (!from) break;
+      from.evictOldest();
+    }
+  }
+}
+
+/**
  * Spans in flight by request id. Request ids are caller-chosen (the gateway takes `x-request-id`): ids in flight twice
- * queue up, oldest first. At most `max` in all: past it the oldest request's is taken and given to `evicted`.
+ * queue up, oldest first. Bounded by the `budget` it shares with the other kinds: past it the oldest entry of them all
+ * is taken and given to its map's `evicted`.
  */
 class InFlight {
   private readonly byId = new Map<string, OpenRequest[]>();
   size = 0;
 
   constructor(
-    private readonly max: number,
+    private readonly budget: OpenBudget,
     private readonly evicted: (entry: OpenRequest) => void,
-  ) {}
+  ) {
+    budget.kinds.push(this);
+  }
+
+  /** The `order` of the oldest request's entry (the first id's first), `Infinity` when none. */
+  oldestOrder(): number {
+    const list = this.byId.values().next().value;
+    return list ? list[0]!.order : Infinity;
+  }
+
+  evictOldest(): void {
+    const oldest = this.byId.keys().next().value;
+    const evicted = oldest === undefined ? undefined : this.take(oldest);
+    if (evicted) this.evicted(evicted);
+  }
 
   first(requestId: string): OpenRequest | undefined {
     return this.byId.get(requestId)?.[0];
@@ -128,16 +174,13 @@ class InFlight {
   }
 
   add(entry: OpenRequest): void {
+    const budget = this.budget;
+    entry.order = budget.next++;
     const list = this.byId.get(entry.requestId);
     if (list) list.push(entry);
     else this.byId.set(entry.requestId, [entry]);
     this.size++;
-    while (this.size > this.max) {
-      const oldest = this.byId.keys().next().value;
-      if (oldest === undefined) break;
-      const evicted = this.take(oldest);
-      if (evicted) this.evicted(evicted);
-    }
+    if (++budget.size > budget.max) budget.trim();
   }
 
   take(requestId: string): OpenRequest | undefined {
@@ -145,7 +188,10 @@ class InFlight {
     if (!list) return undefined;
     const entry = list.shift();
     if (list.length === 0) this.byId.delete(requestId);
-    if (entry) this.size--;
+    if (entry) {
+      this.size--;
+      this.budget.size--;
+    }
     return entry;
   }
 
@@ -153,6 +199,7 @@ class InFlight {
   clear(each: (entry: OpenRequest) => void): void {
     for (const list of this.byId.values()) for (const entry of list) each(entry);
     this.byId.clear();
+    this.budget.size -= this.size;
     this.size = 0;
   }
 }
@@ -216,8 +263,11 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
   const now = options.now ?? Date.now;
   const { SpanKind, SpanStatusCode } = api;
 
-  // Requests in flight; past `maxOpen` the oldest is ended as evicted (`abandon`, below: called only after it is set).
-  const open = new InFlight(maxOpen, (entry) => abandon(entry, 'evicted'));
+  // The spans open at once, requests', cascade calls' and token counts' together: past `maxOpen` the oldest of them is
+  // ended as evicted (`abandon`, below: called only after it is set).
+  const budget = new OpenBudget(maxOpen);
+  // Requests in flight.
+  const open = new InFlight(budget, (entry) => abandon(entry, 'evicted'));
 
   const current = (requestId: string): OpenRequest | undefined => open.first(requestId);
   const take = (requestId: string): OpenRequest | undefined => open.take(requestId);
@@ -246,7 +296,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
   };
 
   // Cascade calls in flight by request id (as `open`; their steps' spans are in `open`).
-  const cascades = new InFlight(maxOpen, (entry) => abandon(entry, 'evicted'));
+  const cascades = new InFlight(budget, (entry) => abandon(entry, 'evicted'));
 
   /** The open cascade call a request is a step of, when it is one. */
   const cascadeOf = (e: RouterEvents['request:start']): OpenRequest | undefined => {
@@ -287,6 +337,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
       requestModel: e.name,
       failedAt: new Map(),
       failures: 0,
+      order: 0,
       steps: { inputTokens: 0, outputTokens: 0, costUsd: 0, estimated: false },
     };
     cascades.add(entry);
@@ -328,7 +379,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
   };
 
   // Token counts in flight by request id (as `open`).
-  const counts = new InFlight(maxOpen, (entry) => abandon(entry, 'evicted'));
+  const counts = new InFlight(budget, (entry) => abandon(entry, 'evicted'));
 
   /**
    * A token count: a CLIENT span `count_tokens {model}` in the active context (the caller's trace, with
@@ -344,7 +395,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     if (typeof tenant === 'string') attrs['llmrr.tenant'] = tenant;
     const parent = api.context.active();
     const span = tracer.startSpan(spanName(COUNT_TOKENS_OPERATION, requestModel), { kind: SpanKind.CLIENT, attributes: attrs, startTime: startedAt }, parent);
-    counts.add({ requestId: e.requestId, span, context: parent, startedAt, operation: COUNT_TOKENS_OPERATION, requestModel, failedAt: new Map(), failures: 0 });
+    counts.add({ requestId: e.requestId, span, context: parent, startedAt, operation: COUNT_TOKENS_OPERATION, requestModel, failedAt: new Map(), failures: 0, order: 0 });
   };
 
   const onCountEnd = (e: RouterEvents['count:end']): void => {
@@ -392,6 +443,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
       requestModel,
       failedAt: new Map(),
       failures: 0,
+      order: 0,
     };
     if (cascade) entry.cascade = cascade;
     if (e.metadata?.[PREFETCH_METADATA_KEY] === true) entry.background = true;

@@ -261,12 +261,18 @@ function calledProvider(s: Settlement, cached: Settlement['cached'], costUsd: nu
  * failed attempts of a cascade's strong step whose failure kept the cached weak answer: `failedAttemptsUsage`, which
  * `observeFailedAttempts` then moves under their own deployments), if any;
  * for a stream that did not finish, those of the calls it completed before the hit too (an escalated cascade's weak
- * step and its failed attempts, when its strong step was the hit: `spent`, unless it is the hit's own replayed answer).
+ * step and its failed attempts, when its strong step was the hit: `spent`; of the hit's own replayed answer, only the
+ * strong step's failed attempts, `spent.failedAttempts`, which `spent.usage` holds with the answer).
  */
 function callsForHit(s: Settlement, spent: StreamSpend | undefined): Usage | undefined {
   const r = s.result;
   if (r) return withGuardTokens(withGuardTokens(withGuardTokens(undefined, r.guardUsage), r.cascade?.verifierUsage), r.failedAttemptsUsage);
-  return spent ? withGuardTokens(withGuardTokens(spent.replay ? undefined : spent.usage, spent.guardUsage), spent.verifierUsage) : undefined;
+  if (!spent) return undefined;
+  // A replayed answer (a kept cached weak answer) called no provider, but `spent.usage` holds the billed failed attempts
+  // of the strong step besides it: those were calls made for the hit (`observeFailedAttempts` moves them out).
+  let made = spent.replay ? undefined : spent.usage;
+  if (spent.replay && spent.failedAttempts) for (const a of spent.failedAttempts) made = withGuardTokens(made, a.usage);
+  return withGuardTokens(withGuardTokens(made, spent.guardUsage), spent.verifierUsage);
 }
 
 /**

@@ -11,8 +11,9 @@
  * counts under its own deployment (its failed attempts and hedge lanes under theirs, once), escalated or failed after it,
  * and a step of it answered from the router cache adds no tokens, whether the call succeeded, failed, was cut or left
  * midway, and a cached weak answer kept after the strong step failed billed counts that step's failed attempts under their
- * own deployment without taking them from the verifier's tokens; a throw while counting a recorded call (its cascade
- * steps or failed attempts apart) is logged, leaves its answer a 200 and the request counted; on every model
+ * own deployment without taking them from the verifier's tokens (JSON, streamed, left by its client while the answer is
+ * replayed); a throw while counting a recorded call (its cascade steps or failed attempts apart, or its own observation)
+ * is logged, leaves its answer a 200 and the request counted; on every model
  * endpoint (JSON, streamed, left by its client, cut by its upstream) the counters, the row and the headers agree, and an
  * unknown model name is counted as `unknown`.
  * Real gateway and LLMRouter, in-memory stores (SQLite), a local server speaking the OpenAI wire format (the Anthropic
@@ -566,39 +567,124 @@ describe("an escalated cascade's steps", () => {
     }
   });
 
-  it('a cached weak answer kept after the strong step failed billed (onStrongFailure: weak, JSON): the failed attempt under its own deployment, the verifier\u2019s tokens kept', async () => {
+  describe('a cached weak answer kept after the strong step failed billed', () => {
     // The strong step: Gemini bills the prompt of a MALFORMED_FUNCTION_CALL answer, 1000 tokens at $10 per 1M.
     const ATTEMPT_USD = (1000 * 10) / 1e6;
     // The verifier's judgement: 7 / 3 tokens it reports, at 0.0001 USD (counted under the deployment that answered, gpt).
     const VERIFIER = { usage: { inputTokens: 7, outputTokens: 3, totalTokens: 10 }, cost: { inputUsd: 0.00007, outputUsd: 0.00003, totalUsd: 0.0001, estimated: false } };
-    const { upstreams: up, gw } = await servedOverWireUpstreams(
-      (u) => [wireDeployment(u, 'gpt', { price: { input: 1, output: 2 } }), wireDeployment(u, 'gem', { price: { input: 10, output: 30 } })],
-      {
-        routing: { strategy: 'priority', retries: { max: 0 }, circuitBreaker: { enabled: false }, cascades: [{ name: 'keep-weak', weak: 'gpt', strong: 'gem', verifier: 'escalate', threshold: 0.5, onStrongFailure: 'weak' }] },
-        routerOptions: { env: {}, verifiers: { escalate: () => ({ score: 1, ...VERIFIER }) } },
-        cache: { exact: { enabled: true } },
-      },
-    );
-    try {
-      up.openai.setScript({ text: '2 + 2 = 5', usage: { prompt_tokens: 10, completion_tokens: 10 } });
-      const messages = [{ role: 'user' as const, content: '2 + 2?' }];
-      // The weak model's answer, cached: the cascade's weak step reads it.
-      await gw.openai().chat.completions.create({ model: 'gpt', messages });
-      up.gemini.enqueue({ parts: [], finishReason: 'MALFORMED_FUNCTION_CALL', finishMessage: 'Malformed function call', usage: { promptTokenCount: 1000, candidatesTokenCount: 0 } });
-      const before = await spend(gw, 'gpt', 'gem');
-      const totalsBefore = await totals(gw);
-      const { data, response } = await gw.openai().chat.completions.create({ model: 'keep-weak', messages }).withResponse();
-      expect([data.choices[0]?.message.content, response.headers.get('x-llmrr-cache')]).toEqual(['2 + 2 = 5', 'hit-exact']);
-      const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
-      // The row: the cached answer's 10 / 10 (as a hit's row keeps them), the verifier's 7 / 3, the failed attempt's 1000 / 0.
-      expect(row).toMatchObject({ status: 'success', deployment: 'gpt', inputTokens: 1017, outputTokens: 13 });
-      expect(row.costUsd).toBeCloseTo(ATTEMPT_USD + VERIFIER.cost.totalUsd, 12);
-      // Each deployment's counters: gem its billed attempt, gpt the verifier's judgement (no provider was called for the cached answer).
-      expect(delta(before, await spend(gw, 'gpt', 'gem'))).toEqual({ gpt: [VERIFIER.cost.totalUsd, 7, 3], gem: [ATTEMPT_USD, 1000, 0] });
-      expect(delta(totalsBefore, await totals(gw))).toEqual({ all: [Math.round(row.costUsd * 1e9) / 1e9, 1007, 3] });
-    } finally {
-      await gw.close();
+    const messages = [{ role: 'user' as const, content: '2 + 2?' }];
+
+    /**
+     * A cascade `keep-weak` (weak gpt, strong gem) whose verifier escalates, its weak answer (`text`, 10 / 10 tokens) in
+     * the router cache, and gem's next answer a billed failure (1000 / 0).
+     */
+    async function keptWeak(onStrongFailure: 'weak' | 'error', text: string) {
+      const served = await servedOverWireUpstreams(
+        (u) => [wireDeployment(u, 'gpt', { price: { input: 1, output: 2 } }), wireDeployment(u, 'gem', { price: { input: 10, output: 30 } })],
+        {
+          routing: { strategy: 'priority', retries: { max: 0 }, circuitBreaker: { enabled: false }, cascades: [{ name: 'keep-weak', weak: 'gpt', strong: 'gem', verifier: 'escalate', threshold: 0.5, onStrongFailure }] },
+          routerOptions: { env: {}, verifiers: { escalate: () => ({ score: 1, ...VERIFIER }) } },
+          cache: { exact: { enabled: true } },
+        },
+      );
+      const { upstreams: up, gw } = served;
+      try {
+        up.openai.setScript({ text, usage: { prompt_tokens: 10, completion_tokens: 10 } });
+        // The weak model's answer, cached: the cascade's weak step reads it.
+        await gw.openai().chat.completions.create({ model: 'gpt', messages });
+        up.gemini.enqueue({ parts: [], finishReason: 'MALFORMED_FUNCTION_CALL', finishMessage: 'Malformed function call', usage: { promptTokenCount: 1000, candidatesTokenCount: 0 } });
+      } catch (e) {
+        await gw.close();
+        throw e;
+      }
+      return served;
     }
+
+    it('onStrongFailure: weak, JSON: the failed attempt under its own deployment, the verifier\u2019s tokens kept', async () => {
+      const { gw } = await keptWeak('weak', '2 + 2 = 5');
+      try {
+        const before = await spend(gw, 'gpt', 'gem');
+        const totalsBefore = await totals(gw);
+        const { data, response } = await gw.openai().chat.completions.create({ model: 'keep-weak', messages }).withResponse();
+        expect([data.choices[0]?.message.content, response.headers.get('x-llmrr-cache')]).toEqual(['2 + 2 = 5', 'hit-exact']);
+        const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
+        // The row: the cached answer's 10 / 10 (as a hit's row keeps them), the verifier's 7 / 3, the failed attempt's 1000 / 0.
+        expect(row).toMatchObject({ status: 'success', deployment: 'gpt', inputTokens: 1017, outputTokens: 13 });
+        expect(row.costUsd).toBeCloseTo(ATTEMPT_USD + VERIFIER.cost.totalUsd, 12);
+        // Each deployment's counters: gem its billed attempt, gpt the verifier's judgement (no provider was called for the cached answer).
+        expect(delta(before, await spend(gw, 'gpt', 'gem'))).toEqual({ gpt: [VERIFIER.cost.totalUsd, 7, 3], gem: [ATTEMPT_USD, 1000, 0] });
+        expect(delta(totalsBefore, await totals(gw))).toEqual({ all: [Math.round(row.costUsd * 1e9) / 1e9, 1007, 3] });
+      } finally {
+        await gw.close();
+      }
+    });
+
+    it('onStrongFailure: weak, streamed to its end: the failed attempt under its own deployment, the verifier under the one that answered', async () => {
+      const { gw } = await keptWeak('weak', '2 + 2 = 5');
+      try {
+        const before = await spend(gw, 'gpt', 'gem');
+        const { data, response } = await gw.openai().chat.completions.create({ model: 'keep-weak', messages, stream: true }).withResponse();
+        let text = '';
+        for await (const chunk of data) text += chunk.choices[0]?.delta.content ?? '';
+        expect(text).toBe('2 + 2 = 5');
+        const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
+        expect(row).toMatchObject({ status: 'success', inputTokens: 1017, outputTokens: 13 });
+        expect(delta(before, await spend(gw, 'gpt', 'gem'))).toEqual({ gpt: [VERIFIER.cost.totalUsd, 7, 3], gem: [ATTEMPT_USD, 1000, 0] });
+      } finally {
+        await gw.close();
+      }
+    });
+
+    it('onStrongFailure: weak, streamed and left by its client while the kept answer is replayed: the failed attempt under its own deployment, the verifier under the one that answered, as the row bills them', async () => {
+      // A long weak answer: its replay is still going when the client leaves after its first words.
+      const { gw } = await keptWeak('weak', `${'Two and two make five, said the weak model. '.repeat(40)}#### 5`);
+      try {
+        const before = await spend(gw, 'gpt', 'gem');
+        // In process (the reply's frames are pulled as the body is read): the client leaves after the first words.
+        const res = await post(gw.harness.gateway, '/v1/chat/completions', { model: 'keep-weak', messages, stream: true }, { authorization: `Bearer ${gw.secret}` });
+        const reader = res.body!.getReader();
+        const decoder = new TextDecoder();
+        let text = '';
+        while (!/"content":"Two /.test(text)) {
+          const r = await reader.read();
+          if (r.done) throw new Error(`the stream ended before its first words: ${text}`);
+          text += decoder.decode(r.value, { stream: true });
+        }
+        await reader.cancel();
+        const row = await ledgerRow(gw, res.headers.get('x-request-id')!);
+        // The row: the cached answer's 10 / 10, the verifier's 7 / 3, the failed attempt's 1000 / 0.
+        expect(row).toMatchObject({ status: 'aborted', inputTokens: 1017, outputTokens: 13 });
+        expect(row.costUsd).toBeCloseTo(ATTEMPT_USD + VERIFIER.cost.totalUsd, 12);
+        expect(delta(before, await spend(gw, 'gpt', 'gem'))).toEqual({ gpt: [VERIFIER.cost.totalUsd, 7, 3], gem: [ATTEMPT_USD, 1000, 0] });
+      } finally {
+        await gw.close();
+      }
+    });
+
+    it.each([false, true])('onStrongFailure: error (stream %s): the failed attempt under its own deployment, the verifier\u2019s tokens counted once, as the row bills them', async (stream) => {
+      const { gw } = await keptWeak('error', '2 + 2 = 5');
+      try {
+        const before = await spend(gw, 'gpt', 'gem', 'keep-weak');
+        const res = await fetch(`${gw.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${gw.secret}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'keep-weak', messages, stream }),
+        });
+        await res.text();
+        const row = await ledgerRow(gw, res.headers.get('x-request-id')!);
+        expect(row).toMatchObject({ status: 'error', inputTokens: 1017, outputTokens: 13 });
+        expect(row.costUsd).toBeCloseTo(ATTEMPT_USD + VERIFIER.cost.totalUsd, 12);
+        const d = delta(before, await spend(gw, 'gpt', 'gem', 'keep-weak'));
+        // The verifier's judgement under gpt or under the requested model: either way 7 / 3 in all, and gem's attempt in full.
+        const verifier = [0, 1, 2].map((i) => Math.round((d.gpt![i]! + d['keep-weak']![i]!) * 1e9) / 1e9);
+        expect([d.gem, verifier]).toEqual([
+          [ATTEMPT_USD, 1000, 0],
+          [VERIFIER.cost.totalUsd, 7, 3],
+        ]);
+      } finally {
+        await gw.close();
+      }
+    });
   });
 
   it('a hedged weak step whose other lane answered with the winner (billed): each lane under its own deployment, the strong step keeps its own', async () => {
@@ -714,6 +800,33 @@ describe('a throw while counting a recorded call (fault injection: prom-client t
       // The weak step's part threw: the request itself is still counted (under the strong step's deployment), with its duration.
       expect([sum(text, 'llm_requests_total', /model="gpt-4",status="success"/), sum(text, 'llm_request_duration_seconds_count', /model="gpt-4",status="success"/)]).toEqual([1, 1]);
       expect(logged.filter((l) => l.requestId === row.requestId).map((l) => [l.level, l.message, (l.error as Error).message])).toEqual([['error', 'counting the metrics of a call failed', 'Counter: It is not possible to decrease a counter']]);
+    } finally {
+      observeSpend.mockRestore();
+      await gw.close();
+    }
+  });
+
+  it('inside the request\u2019s own observation (its spend): the answer stays a 200 (JSON and streamed), counted, and llm_requests_in_flight returns to 0', async () => {
+    const logged: GatewayLogEntry[] = [];
+    const { upstreams: up, gw } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt', { price: { input: 1, output: 2 } })], {
+      routing: { strategy: 'priority', retries: { max: 0 } },
+      gateway: { log: (entry) => void logged.push(entry) },
+    });
+    const observeSpend = vi.spyOn(GatewayMetrics.prototype, 'observeSpend').mockImplementation(() => {
+      throw new Error('Counter: It is not possible to decrease a counter');
+    });
+    try {
+      up.openai.setScript({ text: 'hi', usage: { prompt_tokens: 3, completion_tokens: 1 } });
+      const ids: string[] = [];
+      for (const stream of [false, true]) {
+        const { data, response } = await gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: `hi ${stream}` }], stream }).withResponse();
+        if (Symbol.asyncIterator in data) for await (const _ of data);
+        expect(response.status).toBe(200);
+        ids.push((await ledgerRow(gw, response.headers.get('x-request-id')!)).requestId);
+      }
+      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      expect([Number(/^llm_requests_in_flight (\S+)$/m.exec(text)?.[1]), sum(text, 'llm_requests_total', /model="gpt",status="success"/)]).toEqual([0, 2]);
+      expect(logged.filter((l) => ids.includes(l.requestId!)).map((l) => l.message)).toEqual(['counting the metrics of a call failed', 'counting the metrics of a call failed']);
     } finally {
       observeSpend.mockRestore();
       await gw.close();
