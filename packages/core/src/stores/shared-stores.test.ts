@@ -1,3 +1,4 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
 import { createStateStores } from './create-state-stores.js';
@@ -33,6 +34,9 @@ const failureOf = (p: Promise<unknown>, ms = 20_000): Promise<unknown> => {
   const settled = p.then(() => 'written', (e: unknown) => e);
   return Promise.race([settled, new Promise<string>((r) => (timer = setTimeout(() => r('hung'), ms)))]).finally(() => clearTimeout(timer));
 };
+
+/** Resolves once the `lastUsedAt` writes `store` runs in the background (after a login) have settled. */
+const lastUseWritesSettled = (store: PostgresTenantStore) => Promise.all((store as unknown as { touching: Map<string, Promise<void>> }).touching.values());
 
 /** A pool of `poolMax` connections to the fixture's PostgreSQL through a relay, with the tenant store and ledger on it. */
 async function storesBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, options: { poolMax: number; queryTimeoutMs: number; reportTimeoutMs?: number }) {
@@ -104,6 +108,71 @@ async function commitsBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>,
     state.committed = false;
   };
   return { relay, pg, state, reset };
+}
+
+/** A simple-protocol COMMIT (its text NUL-ended: not the BEGIN's "READ COMMITTED"). */
+const COMMIT_QUERY = Buffer.from('COMMIT\0');
+
+/**
+ * A loopback relay to PostgreSQL that, once `armCommit()` was called, delays the next client chunk with a COMMIT in it
+ * (and everything after it on that connection) on its way to the server: a COMMIT late in the network. The client's
+ * side closing does not close the server's side while its bytes are held (TCP delivers what was sent before a FIN).
+ * `release()` delivers them and then ends that connection; `abort()` drops it (the server aborts the transaction).
+ */
+async function delayingRelay(target: { host: string; port: number }) {
+  let armed = false;
+  let held: { upstream: Socket; chunks: Buffer[]; clientClosed: boolean } | undefined;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = createConnection({ host: target.host, port: target.port });
+    sockets.add(client).add(upstream);
+    let mine: typeof held;
+    client.on('data', (d: Buffer) => {
+      if (!mine && armed && d.includes(COMMIT_QUERY)) {
+        armed = false;
+        mine = held = { upstream, chunks: [], clientClosed: false };
+      }
+      if (mine) mine.chunks.push(d);
+      else upstream.write(d);
+    });
+    upstream.on('data', (d: Buffer) => {
+      if (!client.destroyed) client.write(d);
+    });
+    client.on('error', () => undefined).on('close', () => {
+      if (mine) mine.clientClosed = true;
+      else upstream.destroy();
+    });
+    upstream.on('error', () => undefined).on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as { port: number }).port,
+    armCommit: () => (armed = true),
+    get holding() {
+      return held !== undefined && held.chunks.length > 0;
+    },
+    get clientClosed() {
+      return held?.clientClosed === true;
+    },
+    release: () => {
+      const h = held!;
+      held = undefined;
+      for (const c of h.chunks.splice(0)) h.upstream.write(c);
+      h.upstream.end();
+    },
+    abort: () => {
+      const h = held!;
+      held = undefined;
+      h.upstream.destroy();
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
 }
 
 /** An audit log on `commitsBehindRelay`. */
@@ -446,11 +515,13 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
       await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
       state.atCommit = 'hold';
       state.readBack = 'stall';
-      mayHaveBeenWritten(await failureOf(tenants.createKey('acme', { name: 'k' })));
+      const lost = await failureOf(tenants.createKey('acme', { name: 'k' }));
+      mayHaveBeenWritten(lost);
       reset();
-      // It was: listing the keys (as the 503 says to) finds it.
+      // It was: listing the keys (as the 503 says to) finds it, the id the error names (the admin API audits it).
       const [created] = await fx.stores.tenants.listKeys('acme');
       expect(created).toMatchObject({ name: 'k' });
+      expect((lost as LLMError).details).toEqual({ mayHaveBeenWritten: true, id: created!.id });
       state.atCommit = 'hold';
       state.readBack = 'stall';
       mayHaveBeenWritten(await failureOf(tenants.rotateKey(created!.id)));
@@ -462,31 +533,116 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     }
   }, 60_000);
 
-  // A rotation or revocation holds the key's row until its COMMIT, which a gateway cut off may never send (the server
-  // keeps the transaction for its idle bound): another gateway's login with that key wrote lastUsedAt waiting for the
-  // row for its whole bound, and the login failed with a 503. lastUsedAt is best-effort: a locked row is skipped.
-  it("a login is not failed (nor held up) by the lastUsedAt write of a key whose revocation, cut off before its COMMIT, holds its row", async () => {
+  // The INSERT takes the new row's advisory lock in a CTE (`WITH l AS (SELECT pg_advisory_xact_lock(...)) INSERT ...
+  // SELECT ... FROM l`). A COMMIT late in the network: the read-back finds the transaction in progress and must wait on
+  // that lock (seen waiting in pg_locks), then report the creation done once the late COMMIT commits - or failed, with
+  // no marker and no key, when the connection is dropped instead.
+  it('a key creation whose COMMIT arrives late is read back behind the INSERT\'s own advisory lock: done once it commits, failed (unmarked, no key) once it aborts', async () => {
     const fx = await sharedFixture();
     const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
-    // (The revocation's bound is longer than the login's: its connection, and so its row lock, outlives the login.)
-    const { tenants, state, close } = await tenantsBehindRelay(fx, 5_000);
-    const other = new PostgresTenantStore(await openPostgres(postgresUrl, { schema, queryTimeoutMs: 2_000 }));
+    const url = new URL(postgresUrl);
+    const relay = await delayingRelay({ host: url.hostname, port: Number(url.port) });
+    url.host = `127.0.0.1:${relay.port}`;
+    const tenants = new PostgresTenantStore(await openPostgres(url.href, { schema, queryTimeoutMs: 3_000 }));
+    // The read-back waiting on a new key's advisory lock (two-key form: classid is "llmk", objsubid 2).
+    const waiting = `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = ${0x6c6c6d6b} AND objsubid = 2 AND NOT granted`;
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      relay.armCommit();
+      const creation = tenants.createKey('acme', { name: 'late' }).then((k) => k, (e: unknown) => e);
+      await vi.waitFor(() => expect(relay.clientClosed).toBe(true), { timeout: 15_000, interval: 20 });
+      await vi.waitFor(async () => expect(await fx.sql(waiting)).toEqual([{ n: 1 }]), { timeout: 10_000, interval: 20 });
+      relay.release();
+      const created = await creation;
+      expect(created).not.toBeInstanceOf(Error);
+      expect((await fx.stores.tenants.listKeys('acme')).map((k) => k.name)).toEqual(['late']);
+
+      relay.armCommit();
+      const aborted = tenants.createKey('acme', { name: 'dropped' }).then((k) => k, (e: unknown) => e);
+      await vi.waitFor(() => expect(relay.clientClosed).toBe(true), { timeout: 15_000, interval: 20 });
+      await vi.waitFor(async () => expect(await fx.sql(waiting)).toEqual([{ n: 1 }]), { timeout: 10_000, interval: 20 });
+      relay.abort();
+      const err = await aborted;
+      expect(err).toMatchObject({ code: 'store_unavailable' });
+      expect((err as LLMError).details).toBeUndefined();
+      expect((await fx.stores.tenants.listKeys('acme')).map((k) => k.name)).toEqual(['late']);
+    } finally {
+      await tenants.close();
+      await relay.close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  // A rotation or revocation holds the key's row until its COMMIT, which a gateway cut off may never send (the server
+  // keeps the transaction for its idle bound): another gateway's login with that key wrote lastUsedAt waiting for the
+  // row for its whole bound, and the login failed with a 503. The write is now in the background and skips a locked
+  // row. The store's bound (20 s) is far past the hang guards (4 s): a login that waited for the write, or a write
+  // that waited for the row (which `close()`, waiting for the writes in flight, would show), is caught, not dropped
+  // at the bound as it was with a bound of 2 s.
+  it("a login is neither held up nor failed by the lastUsedAt write of a key whose row another session holds, and the write skips the row", async () => {
+    const fx = await sharedFixture();
+    const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
+    const other = new PostgresTenantStore(await openPostgres(postgresUrl, { schema, queryTimeoutMs: 20_000 }));
     try {
       await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
       const key = await fx.stores.tenants.createKey('acme', { name: 'k' });
-      state.atCommit = 'drop';
-      const revocation = failureOf(tenants.revokeKey(key.key.id));
-      await vi.waitFor(
-        async () => expect(await fx.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle in transaction' AND query LIKE 'UPDATE llmrr_api_keys SET revoked_at%'`)).toEqual([{ n: 1 }]),
-        { timeout: 10_000 },
-      );
-      // The revocation has not committed: the key still authenticates, its lastUsedAt left as it was.
-      expect(await failureOf(other.authenticate(key.secret))).toBe('written');
+      await fx.sql('BEGIN');
+      await fx.sql(`SELECT 1 FROM llmrr_api_keys WHERE id = $1 FOR UPDATE`, [key.key.id]);
+      expect(await failureOf(other.authenticate(key.secret), 4_000)).toBe('written');
+      expect(await failureOf(other.close(), 4_000)).toBe('written');
+      await fx.sql('ROLLBACK');
       expect((await fx.stores.tenants.getKey(key.key.id))?.lastUsedAt).toBeUndefined();
-      await revocation;
     } finally {
+      await fx.sql('ROLLBACK').catch(() => undefined);
       await other.close();
-      await close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  // With the auth cache on, the lookup is answered from memory: a login waiting for its lastUsedAt write waited for a
+  // PostgreSQL that stopped answering for the whole bound (queryTimeoutMs + 1 s), once a minute per key.
+  it('a login answered from the auth cache is not held up by its lastUsedAt write while PostgreSQL does not answer', async () => {
+    const fx = await sharedFixture();
+    const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
+    const url = new URL(postgresUrl);
+    const relay = await startTcpRelay({ host: url.hostname, port: Number(url.port) });
+    url.host = `127.0.0.1:${relay.port}`;
+    let now = Date.now();
+    const tenants = new PostgresTenantStore(await openPostgres(url.href, { schema, queryTimeoutMs: 20_000 }), () => now, { authCacheTtlMs: 600_000 });
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      const key = await fx.stores.tenants.createKey('acme', { name: 'k' });
+      expect(await tenants.authenticate(key.secret)).toMatchObject({ ok: true });
+      // A minute later (the lastUsedAt throttle's interval), PostgreSQL stops answering; the key is in the cache.
+      now += 61_000;
+      relay.stall();
+      expect(await failureOf(tenants.authenticate(key.secret), 4_000)).toBe('written');
+    } finally {
+      relay.reset();
+      await tenants.close();
+      await relay.close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  // A PostgreSQL that answers the lookup but refuses the write (a read-only session: a standby after a failover,
+  // `default_transaction_read_only` for maintenance; 25006) failed the login with the raw pg error (a 500), once a
+  // minute per key: every failure of the write is dropped, none reaches the login (nor is left unhandled).
+  it('a login whose lastUsedAt write PostgreSQL refuses (read-only, 25006) is not failed by it', async () => {
+    const fx = await sharedFixture();
+    const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
+    const url = new URL(postgresUrl);
+    url.searchParams.set('options', '-c default_transaction_read_only=on');
+    const readOnly = new PostgresTenantStore(await openPostgres(url.href, { schema, migrate: false }));
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      const key = await fx.stores.tenants.createKey('acme', { name: 'k' });
+      expect(await readOnly.authenticate(key.secret)).toMatchObject({ ok: true });
+      // The write refused: close() waits for it, and nothing was written.
+      await readOnly.close();
+      expect((await fx.stores.tenants.getKey(key.key.id))?.lastUsedAt).toBeUndefined();
+    } finally {
+      await readOnly.close();
       await fx.close();
     }
   }, 60_000);
@@ -504,7 +660,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
       await fx.sql(`SELECT pg_cancel_backend(pid) ${sleeper}`);
       const err = await sleeping;
       expect(err).toMatchObject({ code: 'store_unavailable' });
-      expect((err as Error).message).toBe('PostgreSQL cancelled a statement, the server is up: canceling statement due to user request (the statement\'s bound: 20000 ms)');
+      expect((err as Error).message).toBe('PostgreSQL cancelled a statement, the server is up: canceling statement due to user request');
     } finally {
       await pg.release();
       await fx.close();
@@ -746,6 +902,9 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
       await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
       const { secret } = await fx.stores.tenants.createKey('acme', { name: 'k' });
       expect((await tenants.authenticate(secret)).ok).toBe(true);
+      // Its lastUsedAt write (in the background; the key's only one within the minute) is done: the pool's one
+      // connection is not busy with it when stalled below.
+      await lastUseWritesSettled(tenants);
       const ops: Array<[string, () => Promise<unknown>]> = [
         ['key lookup', () => tenants.authenticate(secret)],
         ['admin read', () => tenants.getTenant('acme')],

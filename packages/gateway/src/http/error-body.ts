@@ -29,13 +29,21 @@ export const STORE_UNAVAILABLE_MESSAGE = "The gateway's shared state store is un
 /**
  * What a client sees when the store did not confirm a change it was sent (its answer lost, and reading back whether it
  * was applied could not tell either: core's `details.mayHaveBeenWritten`): a retry could make a second key, while a
- * key's secret is shown only once.
+ * key's secret is shown only once. (A tenant created without an id cannot be fetched by it: the tenants are listed.)
+ * The reply also says it in headers a program reads (`errorReply`): `x-should-retry: false`,
+ * `MAY_HAVE_BEEN_WRITTEN_HEADER: true`.
  */
 export const STORE_MAY_HAVE_BEEN_WRITTEN_MESSAGE =
-  "The gateway's shared state store did not confirm the change, which may have been written: check before retrying (list the tenant's keys, get the tenant) (see the server log for this request id)";
+  "The gateway's shared state store did not confirm the change, which may have been written: check before retrying (list the tenants, or the tenant's keys) (see the server log for this request id)";
+
+/**
+ * The header (`true`) of a 503 `store_unavailable` whose change may have been written (`STORE_MAY_HAVE_BEEN_WRITTEN_MESSAGE`),
+ * telling it from a plain one, which nothing was written by, without parsing the message.
+ */
+export const MAY_HAVE_BEEN_WRITTEN_HEADER = 'x-llmrr-may-have-been-written';
 
 /** Whether a store error (or one it wraps) is a change that may have been written (core's `details.mayHaveBeenWritten`). */
-function mayHaveBeenWritten(err: LLMError): boolean {
+export function mayHaveBeenWritten(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; LLMError.isInstance(e) && depth < 3; e = e.cause, depth++) {
     if ((e.details as { mayHaveBeenWritten?: unknown } | undefined)?.mayHaveBeenWritten === true) return true;
   }
@@ -224,7 +232,8 @@ function permanent(err: LLMError): boolean {
  * own limits tell when they admit again, however long that is), `x-should-retry: false` for an
  * answer lost after the provider accepted it (`afterResponse`: it may be billed; the official OpenAI and Anthropic
  * clients retry a 5xx twice unless the server says so) and for an error a retry cannot cure (`permanent`: a gateway or
- * deployment misconfiguration); `headers` (lower-case names) are kept: they become the reply's
+ * deployment misconfiguration), and for a change the store may have written (`mayHaveBeenWritten`: check before
+ * retrying; with `MAY_HAVE_BEEN_WRITTEN_HEADER: true`); `headers` (lower-case names) are kept: they become the reply's
  * (added to, not copied, as in `jsonReply`).
  */
 export function errorReply(e: unknown, requestId: string, style: ErrorStyle = 'openai', headers: Record<string, string> = {}): Reply {
@@ -235,7 +244,10 @@ export function errorReply(e: unknown, requestId: string, style: ErrorStyle = 'o
   h['request-id'] = requestId;
   // Whole seconds, at least 1 (a client told 0 comes back at once, into the same limit).
   if (err.retryAfterMs !== undefined) h['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
-  if (err.afterResponse || permanent(err)) h['x-should-retry'] = 'false';
+  // A change the store may have written: a retry (the official clients retry a 503 on their own) could make a second key.
+  const unconfirmed = err.code === 'store_unavailable' && mayHaveBeenWritten(err);
+  if (err.afterResponse || permanent(err) || unconfirmed) h['x-should-retry'] = 'false';
+  if (unconfirmed) h[MAY_HAVE_BEEN_WRITTEN_HEADER] = 'true';
   return { status: errorStatus(err, style), headers: h, body: JSON.stringify(errorBody(err, requestId, style)) };
 }
 

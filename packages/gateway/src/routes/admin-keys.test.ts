@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LLMError } from '@llmrr/core';
-import { STORE_MAY_HAVE_BEEN_WRITTEN_MESSAGE, STORE_UNAVAILABLE_MESSAGE } from '../http/error-body.js';
+import { MAY_HAVE_BEEN_WRITTEN_HEADER, STORE_MAY_HAVE_BEEN_WRITTEN_MESSAGE, STORE_UNAVAILABLE_MESSAGE } from '../http/error-body.js';
 import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
 import { post, type Harness } from '../test-support/harness.js';
 
@@ -166,8 +166,11 @@ describe('admin API: changing a key', () => {
 
   // A PostgreSQL store whose COMMIT's answer is lost and whose read-back cannot tell (core's shared-stores tests make
   // it for real) fails with `details.mayHaveBeenWritten`: the key may exist, its secret shown to no one. The 503 says
-  // so (a plain "retry later" made a second key), and any other store failure is still the plain 503.
-  it('a key creation or rotation the store cannot confirm is a 503 saying it may have been written and to check before retrying', async () => {
+  // so (a plain "retry later" made a second key), and tells retrying clients not to retry: `x-should-retry: false`
+  // (the official clients retry a 503 on their own, as the gateway's answer lost after the provider accepted it
+  // tells them not to), with `x-llmrr-may-have-been-written: true` a program reads. Any other store failure is still
+  // the plain, retryable 503.
+  it('a key creation or rotation the store cannot confirm is a 503 saying it may have been written, marked not to be retried', async () => {
     const lost = new LLMError({ code: 'store_unavailable', message: 'PostgreSQL did not finish a transaction within 5000 ms (at its COMMIT: the change may have been written)', details: { mayHaveBeenWritten: true } });
     const tenants = h.stores!.tenants;
     vi.spyOn(tenants, 'createKey').mockRejectedValueOnce(lost).mockRejectedValueOnce(new LLMError({ code: 'store_unavailable', message: 'PostgreSQL is unavailable: connect ECONNREFUSED 10.0.0.5:5432' }));
@@ -175,16 +178,88 @@ describe('admin API: changing a key', () => {
     const answers = [await admin('POST', '/admin/tenants/acme/keys', { name: 'k2' }), await admin('POST', `/admin/keys/${keyId}/rotate`)];
     for (const res of answers) {
       expect(res.status).toBe(503);
-      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(res.headers.get('x-should-retry')).toBe('false');
+      expect(res.headers.get(MAY_HAVE_BEEN_WRITTEN_HEADER)).toBe('true');
+      const { error } = (await res.json()) as { error: Record<string, unknown> };
       expect(error).toMatchObject({ code: 'store_unavailable', message: STORE_MAY_HAVE_BEEN_WRITTEN_MESSAGE });
-      expect(error.message).toMatch(/may have been written: check before retrying \(list the tenant's keys/);
+      expect(error.message).toMatch(/may have been written: check before retrying \(list the tenants, or the tenant's keys\)/);
       expect(error.message).not.toContain('5000 ms');
+      // Nothing internal in the body: no details, no store message.
+      expect(Object.keys(error).sort()).toEqual(['code', 'message', 'param', 'request_id', 'type']);
     }
     const plain = await admin('POST', '/admin/tenants/acme/keys', { name: 'k2' });
     expect(plain.status).toBe(503);
+    expect(plain.headers.get('x-should-retry')).toBeNull();
+    expect(plain.headers.get(MAY_HAVE_BEEN_WRITTEN_HEADER)).toBeNull();
     expect(((await plain.json()) as { error: { message: string } }).error.message).toBe(STORE_UNAVAILABLE_MESSAGE);
-    // Nothing was written by these failures (the store's own failures here): the key is as it was, and unaudited.
+    // Nothing was written by these failures (the store's own failures here): the key is as it was. The plain failure
+    // is not audited; the unconfirmed ones are, as unconfirmed.
     expect((await h.stores!.tenants.listKeys('acme')).map((k) => k.id)).toEqual([keyId]);
-    expect(await h.stores!.audit.list({ action: 'key.rotate' })).toHaveLength(0);
+    expect(await h.stores!.audit.list({ action: 'key.rotate' })).toMatchObject([{ target: keyId, details: { tenantId: 'acme', confirmed: false } }]);
+    expect(await h.stores!.audit.list({ action: 'key.create' })).toMatchObject([{ target: keyId }, { details: { tenantId: 'acme', name: 'k2', confirmed: false } }]);
+  });
+
+  // The case the 503 is for: the change ran, its answer lost, the read-back unable to tell. The change is in force
+  // (listing the keys, as the message says, finds a created key), but the route failed before its audit entry: the
+  // hash-chained log had none for a key that exists. Each change is now audited before that 503, marked unconfirmed;
+  // a creation under the id the store names (core's PostgreSQL store: `details.id`).
+  it('a change the store cannot confirm, written in fact, is audited before its 503, marked confirmed: false', async () => {
+    const tenants = h.stores!.tenants;
+    const audited = (action: string) => h.stores!.audit.list({ action });
+    const lost = (id?: string) =>
+      new LLMError({ code: 'store_unavailable', message: 'PostgreSQL did not finish a transaction within 300 ms (at its COMMIT: the change may have been written)', details: { mayHaveBeenWritten: true, ...(id ? { id } : {}) } });
+    /** The store's own method runs (the change is written), then fails as a lost COMMIT answer does. */
+    const writtenThenLost = <K extends 'createKey' | 'rotateKey' | 'revokeKey' | 'updateKey' | 'createTenant' | 'updateTenant' | 'deleteTenant'>(method: K, named?: (result: Awaited<ReturnType<typeof tenants[K]>>) => string) => {
+      const real = (tenants[method] as (...a: unknown[]) => Promise<Awaited<ReturnType<typeof tenants[K]>>>).bind(tenants);
+      vi.spyOn(tenants, method).mockImplementationOnce((async (...a: unknown[]) => {
+        const result = await real(...a);
+        throw lost(named?.(result));
+      }) as never);
+    };
+    const unconfirmed = async (res: Response) => {
+      expect(res.status).toBe(503);
+      expect(res.headers.get(MAY_HAVE_BEEN_WRITTEN_HEADER)).toBe('true');
+    };
+
+    writtenThenLost('createKey', (c) => (c as { key: { id: string } }).key.id);
+    await unconfirmed(await admin('POST', '/admin/tenants/acme/keys', { name: 'k2' }));
+    const made = (await tenants.listKeys('acme')).find((k) => k.id !== keyId)!;
+    expect(made).toMatchObject({ name: 'k2' });
+    expect(await h.stores!.audit.list({ action: 'key.create', target: made.id })).toMatchObject([{ details: { tenantId: 'acme', name: 'k2', confirmed: false } }]);
+
+    writtenThenLost('updateKey');
+    await unconfirmed(await admin('PATCH', `/admin/keys/${made.id}`, { name: 'k3' }));
+    writtenThenLost('updateKey');
+    await unconfirmed(await admin('PUT', `/admin/keys/${made.id}/limits`, { rpm: 7 }));
+    writtenThenLost('rotateKey');
+    await unconfirmed(await admin('POST', `/admin/keys/${made.id}/rotate`));
+    writtenThenLost('revokeKey');
+    await unconfirmed(await admin('POST', `/admin/keys/${made.id}/revoke`));
+    expect(await tenants.getKey(made.id)).toMatchObject({ name: 'k3', limits: { rpm: 7 }, rotatedAt: expect.any(Number), revokedAt: expect.any(Number) });
+    expect(await audited('key.update')).toMatchObject([{ target: made.id, details: { fields: ['name'], confirmed: false } }]);
+    expect(await audited('key.limits.update')).toMatchObject([{ target: made.id, details: { limits: { rpm: 7 }, confirmed: false } }]);
+    expect(await audited('key.rotate')).toMatchObject([{ target: made.id, details: { tenantId: 'acme', confirmed: false } }]);
+    expect(await audited('key.revoke')).toMatchObject([{ target: made.id, details: { confirmed: false } }]);
+
+    // A tenant created without an id: the entry names the id the store chose.
+    writtenThenLost('createTenant', (t) => (t as { id: string }).id);
+    await unconfirmed(await admin('POST', '/admin/tenants', { name: 'Beta' }));
+    const beta = (await tenants.listTenants()).find((t) => t.name === 'Beta')!;
+    expect(await h.stores!.audit.list({ action: 'tenant.create', target: beta.id })).toMatchObject([{ details: { name: 'Beta', confirmed: false } }]);
+    writtenThenLost('updateTenant');
+    await unconfirmed(await admin('PATCH', `/admin/tenants/${beta.id}`, { name: 'Beta 2' }));
+    writtenThenLost('updateTenant');
+    await unconfirmed(await admin('PUT', `/admin/tenants/${beta.id}/limits`, { rpm: 9 }));
+    writtenThenLost('updateTenant');
+    await unconfirmed(await admin('PUT', `/admin/tenants/${beta.id}/budget`, { amountUsd: 5, period: 'month' }));
+    writtenThenLost('deleteTenant');
+    await unconfirmed(await admin('DELETE', `/admin/tenants/${beta.id}`));
+    expect(await tenants.getTenant(beta.id)).toBeUndefined();
+    expect(await audited('tenant.update')).toMatchObject([{ target: beta.id, details: { fields: ['name'], confirmed: false } }]);
+    expect(await audited('limits.update')).toMatchObject([{ target: beta.id, details: { limits: { rpm: 9 }, confirmed: false } }]);
+    expect(await audited('budget.update')).toMatchObject([{ target: beta.id, details: { budget: { amountUsd: 5, period: 'month' }, confirmed: false } }]);
+    expect(await audited('tenant.delete')).toMatchObject([{ target: beta.id, details: { confirmed: false } }]);
+    // The chain holds them as any entry.
+    expect(await h.stores!.audit.verify()).toMatchObject({ ok: true });
   });
 });

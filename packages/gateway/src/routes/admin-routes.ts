@@ -5,7 +5,7 @@ import { secretsEqual } from '../auth/constant-time.js';
 import { extractApiKey } from '../auth/extract-key.js';
 import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../calls/context.js';
 import { jsonResponse } from '../calls/model-call.js';
-import { errorResponse } from '../http/error-body.js';
+import { errorResponse, mayHaveBeenWritten } from '../http/error-body.js';
 import { incomingFromRequest } from '../http/incoming.js';
 import { readJsonBody } from '../http/read-json-body.js';
 import { validateBody } from '../http/validate.js';
@@ -36,7 +36,26 @@ function notFound(what: string, id: string): LLMError {
   return new LLMError({ code: 'not_found', message: `${what} "${id}" not found` });
 }
 
-type AdminHandler = (c: AppContext, stores: GatewayStores, audit: (action: string, target?: string, details?: Record<string, unknown>) => Promise<void>) => Promise<Response>;
+type Audit = (action: string, target?: string, details?: Record<string, unknown>) => Promise<void>;
+type AdminHandler = (c: AppContext, stores: GatewayStores, audit: Audit) => Promise<Response>;
+
+/**
+ * `change`'s result. A failure saying the change may have been written (the store could not confirm it; core's
+ * `details.mayHaveBeenWritten`: the 503 says to check before retrying) is audited first, as `action` on `target` (a
+ * creation's: the id the store says it would have had, `details.id`, when it says one) with `details` and
+ * `confirmed: false`: a change that was in fact made has its entry in the log all the same.
+ */
+async function auditedIfUnconfirmed<T>(change: Promise<T>, audit: Audit, action: string, target: string | undefined, details: Record<string, unknown> = {}): Promise<T> {
+  try {
+    return await change;
+  } catch (e) {
+    if (LLMError.isInstance(e) && e.code === 'store_unavailable' && mayHaveBeenWritten(e)) {
+      const named = (e.details as { id?: unknown } | undefined)?.id;
+      await audit(action, target ?? (typeof named === 'string' ? named : undefined), { ...details, confirmed: false });
+    }
+    throw e;
+  }
+}
 
 /**
  * Admin API under `/admin`, guarded by the admin key (`Authorization: Bearer` or `X-API-Key`).
@@ -44,7 +63,8 @@ type AdminHandler = (c: AppContext, stores: GatewayStores, audit: (action: strin
  * The entry is written after the change: when that write fails the change is in force all the same, so it is
  * answered as done (a created or rotated key's secret exists only in that answer), with `x-llmrr-audit: failed`
  * and the error logged. The tenant store and the audit log are separate store interfaces, so a change and its
- * entry share no transaction.
+ * entry share no transaction. A change the store could not confirm (a 503 saying it may have been written, which it
+ * may have been) is audited before that answer, its entry's details saying `confirmed: false`.
  */
 export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenantModels?: TenantModelSync): void {
   // The tenants the router's v3 config defines, as the gateway is built (the router adds admin tenants it serves later).
@@ -159,7 +179,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       checkClientStrategies(input.preferences?.clientStrategies);
       if (input.id !== undefined) await checkIdUnused(s, input.id);
       const since = tenantModels?.begin();
-      const tenant = await s.tenants.createTenant(input);
+      const tenant = await auditedIfUnconfirmed(s.tenants.createTenant(input), audit, 'tenant.create', input.id, { name: auditValue(input.name), ...(input.tier !== undefined ? { tier: input.tier } : {}) });
       syncModels(tenant, since);
       // Its models by name (past MAX_AUDIT_VALUE_CHARS as JSON, by SHA-256 and length, as tenant.update's).
       await audit('tenant.create', tenant.id, { name: auditValue(tenant.name), tier: tenant.tier, ...(tenant.models ? { models: auditValue(tenant.models.map((m) => m.name)) } : {}) });
@@ -187,7 +207,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       checkClientStrategies(patch.preferences?.clientStrategies);
       // A deletion heard while the update is on its way (another process's) keeps the tenant out of the router.
       const since = tenantModels?.begin();
-      const tenant = await s.tenants.updateTenant(id, patch);
+      const tenant = await auditedIfUnconfirmed(s.tenants.updateTenant(id, patch), audit, 'tenant.update', id, { fields: Object.keys(patch) });
       syncModels(tenant, since);
       await audit('tenant.update', id, { fields: Object.keys(patch), changes: tenantChanges(tenant, Object.keys(patch)) });
       return ok(c, publicTenant(tenant));
@@ -197,7 +217,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     '/admin/tenants/:id',
     guard(async (c, s, audit) => {
       const id = c.req.param('id')!;
-      const deleted = await s.tenants.deleteTenant(id);
+      const deleted = await auditedIfUnconfirmed(s.tenants.deleteTenant(id), audit, 'tenant.delete', id);
       if (!deleted) throw notFound('Tenant', id);
       // Its own models and its learning go too (feedback layers, pending decisions), whether or not it had own models.
       if (tenantModels) tenantModels.deleted(id);
@@ -228,7 +248,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s, audit) => {
       const id = c.req.param('id')!;
       const limits = validateBody(AdminLimitsPutSchema, await body(c));
-      const tenant = await s.tenants.updateTenant(id, { limits });
+      const tenant = await auditedIfUnconfirmed(s.tenants.updateTenant(id, { limits }), audit, 'limits.update', id, { limits });
       await audit('limits.update', id, { limits });
       return ok(c, publicTenant(tenant));
     }),
@@ -249,7 +269,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s, audit) => {
       const id = c.req.param('id')!;
       const budget = validateBody(AdminBudgetPutSchema, await body(c));
-      const tenant = await s.tenants.updateTenant(id, { budget });
+      const tenant = await auditedIfUnconfirmed(s.tenants.updateTenant(id, { budget }), audit, 'budget.update', id, { budget });
       await audit('budget.update', id, { budget });
       return ok(c, publicTenant(tenant));
     }),
@@ -270,7 +290,13 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const id = c.req.param('id')!;
       const input = validateBody(AdminKeyCreateSchema, await body(c));
       const expiresAt = input.expiresAt === undefined ? undefined : toEpochMs(input.expiresAt);
-      const created = await s.tenants.createKey(id, { name: input.name, ...(input.limits ? { limits: input.limits } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) });
+      const created = await auditedIfUnconfirmed(
+        s.tenants.createKey(id, { name: input.name, ...(input.limits ? { limits: input.limits } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) }),
+        audit,
+        'key.create',
+        undefined,
+        { tenantId: id, name: auditValue(input.name) },
+      );
       await audit('key.create', created.key.id, { tenantId: id, name: auditValue(created.key.name), prefix: created.key.prefix });
       return ok(c, { key: publicKey(created.key), secret: created.secret, note: 'The secret is shown only once; store it now.' }, 201);
     }),
@@ -289,11 +315,17 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s, audit) => {
       const keyId = c.req.param('keyId')!;
       const input = validateBody(AdminKeyPatchSchema, await body(c));
-      const key = await s.tenants.updateKey(keyId, {
-        ...(input.name !== undefined ? { name: input.name } : {}),
-        ...(input.limits !== undefined ? { limits: input.limits } : {}),
-        ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt === null ? null : toEpochMs(input.expiresAt) } : {}),
-      });
+      const key = await auditedIfUnconfirmed(
+        s.tenants.updateKey(keyId, {
+          ...(input.name !== undefined ? { name: input.name } : {}),
+          ...(input.limits !== undefined ? { limits: input.limits } : {}),
+          ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt === null ? null : toEpochMs(input.expiresAt) } : {}),
+        }),
+        audit,
+        'key.update',
+        keyId,
+        { fields: Object.keys(input) },
+      );
       // A key carries no secret but its hash (never recorded): the entry holds every new value, as stored.
       await audit('key.update', keyId, { tenantId: key.tenantId, fields: Object.keys(input), changes: keyChanges(key, Object.keys(input)) });
       return ok(c, publicKey(key));
@@ -314,7 +346,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s, audit) => {
       const keyId = c.req.param('keyId')!;
       const limits = validateBody(AdminLimitsPutSchema, await body(c));
-      const key = await s.tenants.updateKey(keyId, { limits });
+      const key = await auditedIfUnconfirmed(s.tenants.updateKey(keyId, { limits }), audit, 'key.limits.update', keyId, { limits });
       await audit('key.limits.update', keyId, { tenantId: key.tenantId, limits });
       return ok(c, publicKey(key));
     }),
@@ -327,7 +359,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       // is a 409 `conflict` instead of a secret the winner's rotation has made dead already.
       const read = await s.tenants.getKey(keyId);
       if (!read) throw notFound('Key', keyId);
-      const created = await s.tenants.rotateKey(keyId, { expectedHash: read.hash });
+      const created = await auditedIfUnconfirmed(s.tenants.rotateKey(keyId, { expectedHash: read.hash }), audit, 'key.rotate', keyId, { tenantId: read.tenantId });
       await audit('key.rotate', keyId, { tenantId: created.key.tenantId, prefix: created.key.prefix });
       return ok(c, { key: publicKey(created.key), secret: created.secret, note: 'The secret is shown only once; the old one no longer works.' });
     }),
@@ -336,7 +368,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
   // which call revoked it (`changed`), so concurrent revocations, in any number of processes, write one entry.
   const revoke = guard(async (c, s, audit) => {
     const keyId = c.req.param('keyId')!;
-    const { key, changed } = await s.tenants.revokeKey(keyId);
+    const { key, changed } = await auditedIfUnconfirmed(s.tenants.revokeKey(keyId), audit, 'key.revoke', keyId);
     if (changed) await audit('key.revoke', keyId, { tenantId: key.tenantId });
     return ok(c, publicKey(key));
   });

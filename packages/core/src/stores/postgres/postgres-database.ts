@@ -564,6 +564,9 @@ const UNAVAILABLE_STATE = /^(08...|57P0[1-5]|53300|55P03|57014)$/;
  */
 const CANCELLED_STATE = /^(57014|55P03)$/;
 
+/** The server's (English) message of a 57014 cancelled at `statement_timeout`, not at a cancel request. */
+const STATEMENT_TIMEOUT = /\bstatement timeout\b/;
+
 /** pg's errors of a query it never sent (the client had failed or was closed before it). */
 const NOT_SENT = /^(Client has encountered a connection error|Client was closed and is not queryable)/;
 
@@ -589,8 +592,11 @@ export function postgresError(e: unknown, boundMs?: number): unknown {
   const { code, severity } = (e ?? {}) as { code?: unknown; severity?: unknown };
   if (typeof code === 'string' && CANCELLED_STATE.test(code) && severity !== 'FATAL') {
     // (The server's message says why: "canceling statement due to statement timeout", "... lock timeout", or "... user
-    // request", a pg_cancel_backend: 57014 is all of them, so the wording names none.)
-    const bound = boundMs === undefined ? '' : ` (the statement's bound: ${boundMs} ms)`;
+    // request", a pg_cancel_backend: 57014 is the first and the last, so the wording is the server's. Our bound is
+    // added for a lock wait's, 55P03, and a 57014 saying "statement timeout"; not for a cancel request, nor for a
+    // message the server words in another language, whose reason cannot be told.)
+    const timedOut = code === '55P03' || STATEMENT_TIMEOUT.test((e as Error).message);
+    const bound = boundMs === undefined || !timedOut ? '' : ` (the statement's bound: ${boundMs} ms)`;
     return new LLMError({ code: 'store_unavailable', message: `PostgreSQL cancelled a statement, the server is up: ${(e as Error).message}${bound}`, cause: e });
   }
   // A FATAL error ends the session (a database not accepting connections, a connection limit, a shutdown).

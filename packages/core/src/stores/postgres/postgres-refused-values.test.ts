@@ -45,8 +45,13 @@ describe('postgresError', () => {
     expect(mapped).toMatchObject({ code: 'store_unavailable', message: "PostgreSQL cancelled a statement, the server is up: canceling statement due to statement timeout (the statement's bound: 300 ms)" });
     const lock = postgresError(Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03', severity: 'ERROR' }));
     expect(lock).toMatchObject({ code: 'store_unavailable', message: 'PostgreSQL cancelled a statement, the server is up: canceling statement due to lock timeout' });
+    const lockBound = postgresError(Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03', severity: 'ERROR' }), 300);
+    expect((lockBound as Error).message).toBe("PostgreSQL cancelled a statement, the server is up: canceling statement due to lock timeout (the statement's bound: 300 ms)");
+    // A cancel request (pg_cancel_backend), or a reason in another language: no bound of ours named (it was not one).
     const request = postgresError(Object.assign(new Error('canceling statement due to user request'), { code: '57014', severity: 'ERROR' }), 300);
-    expect((request as Error).message).not.toContain('at its bound');
+    expect((request as Error).message).toBe('PostgreSQL cancelled a statement, the server is up: canceling statement due to user request');
+    const localized = postgresError(Object.assign(new Error('Anweisung wird abgebrochen wegen Zeitueberschreitung'), { code: '57014', severity: 'ERROR' }), 300);
+    expect((localized as Error).message).not.toContain('bound');
   });
   it('leaves other errors as they are, and refused values as invalid_request', () => {
     expect(codeOf(Object.assign(new Error('duplicate'), { code: '23505', severity: 'ERROR' }))).toBe('unchanged');

@@ -37,6 +37,9 @@ export interface PostgresTenantStoreOptions {
 /** Tenants and API keys in PostgreSQL (shared mode). */
 export class PostgresTenantStore implements TenantStore {
   private readonly lastUsed = new LastUsedThrottle();
+  /** The last `lastUsedAt` write queued of each key, until it settles (`touch`). */
+  private readonly touching = new Map<string, Promise<void>>();
+  private closing: Promise<void> | undefined;
   private readonly cache: AuthCache;
 
   constructor(
@@ -63,7 +66,9 @@ export class PostgresTenantStore implements TenantStore {
           )
         ).rows,
       { readBack: lock },
-    );
+    ).catch((e: unknown) => {
+      throw naming(e, t.id);
+    });
     if (rows.length === 0) throw new LLMError({ code: 'conflict', message: `tenant "${t.id}" already exists`, param: 'id' });
     return t;
   }
@@ -129,7 +134,7 @@ export class PostgresTenantStore implements TenantStore {
       }, { readBack: lock });
     } catch (e) {
       if ((e as { code?: string }).code === '23503') throw notFound('tenant', tenantId, 'tenantId');
-      throw e;
+      throw naming(e, key.id);
     }
     return { key, secret };
   }
@@ -210,23 +215,40 @@ export class PostgresTenantStore implements TenantStore {
   }
 
   /**
-   * Writes `lastUsedAt` at most about once a minute per key, best-effort: a login never waits for, nor fails on, it.
-   * The key's row locked by a change (a rotation or revocation holds it until its COMMIT, which a gateway cut off may
-   * never send: the server keeps it for its idle bound) is skipped, not waited for; a PostgreSQL that does not take
-   * the write in time (`store_unavailable`) leaves it for the next login past the minute.
+   * Writes `lastUsedAt` at most about once a minute per key, best-effort and in the background: a login never waits
+   * for, nor fails on, it (the verdict's key says this use's time at once). The key's row locked by a change (a
+   * rotation or revocation holds it until its COMMIT, which a gateway cut off may never send: the server keeps it for
+   * its idle bound) is skipped, not waited for; any failure (PostgreSQL not answering in time, a read-only session
+   * on a standby, 25006) is dropped, unlogged (the store has no logger), and the next login past the minute writes
+   * again. A key's writes run one after the other (a clock stepped back writes the earlier time last); `close()`
+   * waits for those in flight, each within its bound.
    */
-  private async touched(verdict: AuthResult, now: number): Promise<AuthResult> {
+  private touched(verdict: AuthResult, now: number): AuthResult {
     if (verdict.ok && this.lastUsed.shouldWrite(verdict.key.id, now)) {
-      // One statement (a login's hot path), idempotent: a lost answer needs no read-back.
-      const written = await this.pg
-        .execute(`UPDATE llmrr_api_keys SET last_used_at = $1 WHERE id = (SELECT id FROM llmrr_api_keys WHERE id = $2 FOR NO KEY UPDATE SKIP LOCKED)`, [now, verdict.key.id])
-        .catch((e: unknown) => {
-          if (LLMError.isInstance(e) && e.code === 'store_unavailable') return 0;
-          throw e;
-        });
-      if (written > 0) verdict.key.lastUsedAt = now;
+      verdict.key.lastUsedAt = now;
+      this.touch(verdict.key.id, now);
     }
     return verdict;
+  }
+
+  /** Queues the write of a key's `lastUsedAt` behind the key's earlier one, if any (`touching`); never rejects. */
+  private touch(keyId: string, now: number): void {
+    const earlier = this.touching.get(keyId);
+    const write = earlier ? earlier.then(() => this.writeLastUsed(keyId, now)) : this.writeLastUsed(keyId, now);
+    this.touching.set(keyId, write);
+    void write.then(() => {
+      if (this.touching.get(keyId) === write) this.touching.delete(keyId);
+    });
+  }
+
+  private async writeLastUsed(keyId: string, now: number): Promise<void> {
+    if (this.closing) return;
+    try {
+      // One statement, idempotent: a lost answer needs no read-back.
+      await this.pg.execute(`UPDATE llmrr_api_keys SET last_used_at = $1 WHERE id = (SELECT id FROM llmrr_api_keys WHERE id = $2 FOR NO KEY UPDATE SKIP LOCKED)`, [now, keyId]);
+    } catch {
+      // Dropped (see `touched`).
+    }
   }
 
   /**
@@ -262,9 +284,20 @@ export class PostgresTenantStore implements TenantStore {
     }
   }
 
-  async close(): Promise<void> {
-    await this.pg.release();
+  /** Waits for the `lastUsedAt` writes in flight (each within its bound; none starts after this), then lets the pool go. */
+  close(): Promise<void> {
+    return (this.closing ??= Promise.all(this.touching.values()).then(() => this.pg.release()));
   }
+}
+
+/**
+ * A creation's failure that says it may have been written (`details.mayHaveBeenWritten`) with the id of the row it
+ * would have made (`details.id`), which no one else knows (an id the store chose): the admin API's audit entry of the
+ * unconfirmed creation names it. Other failures unchanged.
+ */
+function naming(e: unknown, id: string): unknown {
+  if (!LLMError.isInstance(e) || (e.details as { mayHaveBeenWritten?: unknown } | undefined)?.mayHaveBeenWritten !== true) return e;
+  return e.with({ details: { ...(e.details as Record<string, unknown>), id } });
 }
 
 /** The statement taking a new row's advisory lock (`lockClass`), its key (schema and id) the parameter `at` (`$n`). */
