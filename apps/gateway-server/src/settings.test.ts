@@ -1,9 +1,12 @@
 import { CONFIG_ENV } from '@llmrr/core';
 import { constants } from 'node:buffer';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { dirname, join } from 'node:path';
+import { createClient } from 'redis';
+import { describe, expect, it, vi } from 'vitest';
 import { loadServerConfig } from './load-config.js';
 import { demoExposureWarning, readSettings } from './settings.js';
 
@@ -249,6 +252,36 @@ describe('readSettings: shared-mode URLs and schema, checked at start', () => {
     for (const good of ['redis://127.0.0.1:6379', 'rediss://user:pw@cache.example:6380/2', 'redis://[::1]:6379', 'redis://cache']) expect(shared({ LLMRR_REDIS_URL: good }).redisUrl).toBe(good);
   });
 
+  it('a Redis unix socket URL as the client takes it (unix:///path[?db=N], with user:password@) is accepted; a malformed one is refused', () => {
+    for (const good of ['unix:///var/run/redis/redis.sock', 'unix:///tmp/redis.sock?db=2', 'unix://default:pw@/tmp/redis.sock?db=0']) expect(shared({ LLMRR_REDIS_URL: good }).redisUrl, good).toBe(good);
+    for (const bad of ['unix://', 'unix:///', 'unix://host/tmp/redis.sock', 'unix:/tmp/redis.sock', 'unix:///tmp/redis.sock?db=x', 'unix://u:s3cret@/tmp/redis.sock?db=x']) {
+      expect(() => shared({ LLMRR_REDIS_URL: bad }), bad).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_REDIS_URL', message: expect.stringMatching(/^LLMRR_REDIS_URL: a unix socket URL must be unix:\/\/\/path/) }));
+      expect(() => shared({ LLMRR_REDIS_URL: bad })).not.toThrow(/s3cret/);
+    }
+  });
+
+  it('the Redis client the store uses connects through the unix:///path?db=N a start accepts (a real redis-server on a socket)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-settings-redis-'));
+    const sock = join(dir, 'redis.sock');
+    const server = spawn('redis-server', ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    try {
+      await vi.waitFor(() => expect(existsSync(sock)).toBe(true), { timeout: 10_000, interval: 50 });
+      const url = shared({ LLMRR_REDIS_URL: `unix://${sock}?db=2` }).redisUrl!;
+      const client = createClient({ url });
+      await client.connect();
+      try {
+        expect(await client.ping()).toBe('PONG');
+        await client.set('k', 'v');
+        expect(await client.sendCommand(['CLIENT', 'INFO'])).toMatch(/ db=2 /);
+      } finally {
+        await client.quit();
+      }
+    } finally {
+      server.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
+
   it('a PostgreSQL URL without a host, of another scheme or not a URL is refused, naming LLMRR_POSTGRES_URL', () => {
     for (const bad of ['postgres://', 'postgres:///llmrr', 'http://127.0.0.1/llmrr', 'nonsense', 'postgres://user@/llmrr']) {
       expect(() => shared({ LLMRR_POSTGRES_URL: bad }), bad).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_POSTGRES_URL', message: expect.stringMatching(/^LLMRR_POSTGRES_URL must be a postgres:\/\/ URL naming a host/) }));
@@ -258,6 +291,15 @@ describe('readSettings: shared-mode URLs and schema, checked at start', () => {
       expect(shared({ LLMRR_POSTGRES_URL: good }).postgresUrl, good).toBe(good);
     }
     expect(shared({ LLMRR_POSTGRES_URL: 'postgres:///llmrr', PGHOST: '/var/run/postgresql' }).postgresUrl).toBe('postgres:///llmrr');
+  });
+
+  it('pg\'s socket form "/var/run/postgresql llmrr" (a socket directory, then the database) is accepted, as pg reads it', () => {
+    const url = '/var/run/postgresql llmrr';
+    // pg's own parser of connectionString, in a plain node next to pg (vitest's `import` condition would hand require the ESM build).
+    const pgDir = dirname(createRequire(import.meta.url).resolve('pg'));
+    const out = execFileSync(process.execPath, ['-e', "process.stdout.write(JSON.stringify(require('pg-connection-string').parse(process.argv[1])))", url], { cwd: pgDir, encoding: 'utf8' });
+    expect(JSON.parse(out)).toMatchObject({ host: '/var/run/postgresql', database: 'llmrr' });
+    expect(shared({ LLMRR_POSTGRES_URL: url }).postgresUrl).toBe(url);
   });
 
   it('a schema name PostgreSQL would not take is refused naming LLMRR_POSTGRES_SCHEMA, before any connection; ignored outside shared mode', () => {
@@ -317,11 +359,26 @@ describe('readSettings: LLMRR_TRUSTED_PROXIES', () => {
   });
 });
 
+describe('readSettings: LLMRR_END_USER_ID_SECRET', () => {
+  it('is absent by default (scoped ids keyed by the tenant id) and taken trimmed; a short one is refused without echoing it', () => {
+    expect(readSettings({}, '/tmp').endUserIdSecret).toBeUndefined();
+    expect(readSettings({ LLMRR_END_USER_ID_SECRET: ' end-user-secret-0123456789 \n' }, '/tmp').endUserIdSecret).toBe('end-user-secret-0123456789');
+    let refused: unknown;
+    try {
+      readSettings({ LLMRR_END_USER_ID_SECRET: 'short-secret' }, '/tmp');
+    } catch (e) {
+      refused = e;
+    }
+    expect(refused).toMatchObject({ code: 'config_invalid', param: 'LLMRR_END_USER_ID_SECRET', message: 'LLMRR_END_USER_ID_SECRET must be at least 16 characters' });
+    expect(String((refused as Error).message)).not.toContain('short-secret');
+  });
+});
+
 describe('readSettings: an empty or blank variable counts as unset', () => {
   // e.g. docker compose `LLMRR_STATE: ${LLMRR_STATE}` with the variable unset passes "".
   const NAMES = [
     'PORT', 'HOST', 'LLMRR_STATE', 'LLMRR_REQUEST_TIMEOUT_MS', 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 'LLMRR_READY_TIMEOUT_MS', 'LLMRR_STREAM_HOLD_MS', 'LLMRR_SHUTDOWN_GRACE_MS', 'LLMRR_SHUTDOWN_DELAY_MS', 'LLMRR_SHUTDOWN_CUT_SETTLE_MS', 'LLMRR_HEAP_GROWING_PERCENT', 'LLMRR_DATA_DIR', 'LLMRR_CONFIG', 'LLMRR_SHARED_DIR',
-    'LLMRR_ADMIN_KEY', 'LLMRR_METRICS_KEY', 'LLMRR_DEMO', 'LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL', 'LLMRR_REDIS_PREFIX', 'LLMRR_POSTGRES_SCHEMA',
+    'LLMRR_ADMIN_KEY', 'LLMRR_METRICS_KEY', 'LLMRR_END_USER_ID_SECRET', 'LLMRR_DEMO', 'LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL', 'LLMRR_REDIS_PREFIX', 'LLMRR_POSTGRES_SCHEMA',
     'LLMRR_REDIS_TIMEOUT_MS', 'LLMRR_LEASE_RENEW_INTERVAL_MS', 'LLMRR_MAX_BODY_BYTES', 'LLMRR_MAX_MESSAGES', 'LLMRR_MAX_BODY_BYTES_IN_FLIGHT', 'LLMRR_CORS_ORIGINS', 'LLMRR_TRUSTED_PROXIES', 'LLMRR_OTEL', 'OTEL_SDK_DISABLED',
     'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
   ];

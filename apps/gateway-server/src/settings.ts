@@ -64,6 +64,12 @@ export interface ServerSettings {
   adminKey: string | undefined;
   /** Bearer secret for `GET /metrics` (`LLMRR_METRICS_KEY`, at least 16 characters); absent: `/metrics` is open. */
   metricsKey?: string | undefined;
+  /**
+   * The router's `endUserIdSecret` (`LLMRR_END_USER_ID_SECRET`, at least 16 characters): the key of the tenant-scoped
+   * end-user ids and prompt-cache keys the operator's provider accounts receive. Absent: keyed by the tenant id.
+   * Never logged.
+   */
+  endUserIdSecret?: string | undefined;
   /** Requests without a key act as the demo tenant. Default on. */
   demo: boolean;
   state: StateMode;
@@ -263,8 +269,19 @@ function urlSetting(name: string, raw: string): string {
   return raw;
 }
 
-/** `LLMRR_REDIS_URL`: redis:// or rediss:// naming a host (the client would take a missing one as localhost:6379). */
+/** node-redis's own reading of a socket URL: `unix://[user[:password]@]/path/to/redis.sock[?db=N]`. */
+const REDIS_UNIX_URL = /^unix:\/\/(?:[^:@/]*(?::[^@/]*)?@)?\/[^?#]+(?:\?[^#]*)?(?:#.*)?$/;
+
+/**
+ * `LLMRR_REDIS_URL`: redis:// or rediss:// naming a host (the client would take a missing one as localhost:6379), or
+ * a unix socket as the client takes it (`unix:///var/run/redis/redis.sock?db=2`).
+ */
 function redisUrlSetting(raw: string): string {
+  if (raw.startsWith('unix:')) {
+    const db = raw.includes('?') ? new URLSearchParams(raw.slice(raw.indexOf('?') + 1).split('#')[0]).get('db') : null;
+    if (REDIS_UNIX_URL.test(raw) && (db === null || /^\d+$/.test(db))) return raw;
+    throw new LLMError({ code: 'config_invalid', message: `LLMRR_REDIS_URL: a unix socket URL must be unix:///path/to/redis.sock (with ?db=N for a database number), got "${displayUrl(raw)}"`, param: 'LLMRR_REDIS_URL' });
+  }
   let u: URL | undefined;
   try {
     u = new URL(raw);
@@ -272,7 +289,7 @@ function redisUrlSetting(raw: string): string {
     u = undefined;
   }
   if (u === undefined || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || u.hostname === '') {
-    throw new LLMError({ code: 'config_invalid', message: `LLMRR_REDIS_URL must be a redis:// or rediss:// URL naming a host (redis://127.0.0.1:6379), got "${displayUrl(raw)}"`, param: 'LLMRR_REDIS_URL' });
+    throw new LLMError({ code: 'config_invalid', message: `LLMRR_REDIS_URL must be a redis:// or rediss:// URL naming a host (redis://127.0.0.1:6379) or a unix:///path/to/redis.sock, got "${displayUrl(raw)}"`, param: 'LLMRR_REDIS_URL' });
   }
   return raw;
 }
@@ -280,10 +297,13 @@ function redisUrlSetting(raw: string): string {
 /**
  * `LLMRR_POSTGRES_URL`: postgres:// or postgresql:// naming a host, in the URL or as `?host=` (a socket directory,
  * `postgres://user@/llmrr?host=/var/run/postgresql`), or with PGHOST set (pg's default for an empty host); or pg's
- * `socket:/dir?db=name`. Without a host pg would go to localhost:5432 silently; another scheme it would take as
- * postgres://; a string that is not a URL it reads as a path on a host called "base".
+ * `socket:/dir?db=name`, or pg's socket form `/var/run/postgresql llmrr` (a socket directory, then the database).
+ * Without a host pg would go to localhost:5432 silently; another scheme it would take as postgres://; a string that is
+ * not a URL it reads as a path on a host called "base".
  */
 function postgresUrlSetting(raw: string, env: NodeJS.ProcessEnv): string {
+  // pg-connection-string reads a string starting with "/" as "<socket directory> <database>": the host is that folder.
+  if (raw.startsWith('/')) return raw;
   let u: URL | undefined;
   let emptyHost = false;
   try {
@@ -302,7 +322,7 @@ function postgresUrlSetting(raw: string, env: NodeJS.ProcessEnv): string {
   if (!ok) {
     throw new LLMError({
       code: 'config_invalid',
-      message: `LLMRR_POSTGRES_URL must be a postgres:// URL naming a host (postgres://user@127.0.0.1:5432/llmrr, or ?host=/var/run/postgresql for a socket), got "${displayUrl(raw)}"`,
+      message: `LLMRR_POSTGRES_URL must be a postgres:// URL naming a host (postgres://user@127.0.0.1:5432/llmrr, or ?host=/var/run/postgresql or "/var/run/postgresql llmrr" for a socket), got "${displayUrl(raw)}"`,
       param: 'LLMRR_POSTGRES_URL',
     });
   }
@@ -351,7 +371,7 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
 const SHARED_ONLY = ['LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL'] as const;
 
 /**
- * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_STREAM_HOLD_MS (10000), LLMRR_SHUTDOWN_GRACE_MS (10000), LLMRR_SHUTDOWN_DELAY_MS (0), LLMRR_SHUTDOWN_CUT_SETTLE_MS (1000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
+ * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_STREAM_HOLD_MS (10000), LLMRR_SHUTDOWN_GRACE_MS (10000), LLMRR_SHUTDOWN_DELAY_MS (0), LLMRR_SHUTDOWN_CUT_SETTLE_MS (1000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_END_USER_ID_SECRET, LLMRR_DEMO, LLMRR_STATE,
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
  * LLMRR_POSTGRES_QUERY_TIMEOUT_MS, LLMRR_POSTGRES_AUDIT_TIMEOUT_MS, LLMRR_POSTGRES_REPORT_TIMEOUT_MS,
  * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_MAX_BODY_BYTES (32 MiB), LLMRR_MAX_MESSAGES (1000), LLMRR_CORS_ORIGINS, LLMRR_TRUSTED_PROXIES,
@@ -397,6 +417,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
   if (metricsKey !== undefined && metricsKey.length < 16) {
     throw new LLMError({ code: 'config_invalid', message: 'LLMRR_METRICS_KEY must be at least 16 characters', param: 'LLMRR_METRICS_KEY' });
   }
+  // (The message never carries the value: a secret.)
+  const endUserIdSecret = env.LLMRR_END_USER_ID_SECRET?.trim() || undefined;
+  if (endUserIdSecret !== undefined && endUserIdSecret.length < 16) {
+    throw new LLMError({ code: 'config_invalid', message: 'LLMRR_END_USER_ID_SECRET must be at least 16 characters', param: 'LLMRR_END_USER_ID_SECRET' });
+  }
   return {
     port: int(env, 'PORT', 3006),
     heapGrowingPercent: heapGrowingPercent(env),
@@ -414,6 +439,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     sharedDir: env.LLMRR_SHARED_DIR?.trim() ? resolve(cwd, expandHomePath(env.LLMRR_SHARED_DIR.trim(), env)) : undefined,
     adminKey,
     metricsKey,
+    endUserIdSecret,
     demo: bool(env, 'LLMRR_DEMO', true),
     state,
     redisUrl,

@@ -1,4 +1,4 @@
-import { makeUsage, SqliteSemanticStore } from '@llmrr/core';
+import { makeUsage, SqliteSemanticStore, tenantScopedId } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import type { GatewayLogEntry } from '@llmrr/gateway';
 import OpenAI from 'openai';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { findStoriesModel } from './default-config.js';
 import { readSettings } from './settings.js';
-import { startServer, type RunningServer } from './start-server.js';
+import { DEMO_TENANT_ID, startServer, type RunningServer } from './start-server.js';
 
 const ADMIN = 'test-admin-key-0123456789abcdef';
 
@@ -286,6 +286,31 @@ describe('request size', () => {
       expect(await chat(server, 'x'.repeat(16 * 1024), 2)).toMatchObject({ status: 200 });
     } finally {
       await server.close(1000);
+    }
+  });
+});
+
+describe('end-user id secret', () => {
+  it('LLMRR_END_USER_ID_SECRET keys the scoped end-user ids the shared models receive', async () => {
+    const upstream = await startOpenAIWireServer();
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-end-user-'));
+    const secret = 'end-user-secret-0123456789abcdef';
+    try {
+      writeFileSync(join(dir, 'llmrr.config.json'), JSON.stringify({ models: [{ name: 'gpt', engine: 'openai-compatible', preset: 'openai', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k' }] }));
+      const server = await startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory', LLMRR_DEMO: '1', LLMRR_END_USER_ID_SECRET: secret }, dir), () => {});
+      try {
+        const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'demo', maxRetries: 0 });
+        await client.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'Hi' }], user: 'bob', prompt_cache_key: 'session-1' });
+        const body = upstream.requests.at(-1)!.body as Record<string, unknown>;
+        // The demo tenant's call: scoped, keyed by the secret (not by the tenant id alone).
+        expect([body.user, body.prompt_cache_key]).toEqual([tenantScopedId(DEMO_TENANT_ID, 'bob', secret), tenantScopedId(DEMO_TENANT_ID, 'session-1', secret)]);
+        expect(body.user).not.toBe(tenantScopedId(DEMO_TENANT_ID, 'bob'));
+      } finally {
+        await server.close(1000);
+      }
+    } finally {
+      await upstream.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

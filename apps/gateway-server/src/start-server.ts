@@ -67,6 +67,8 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
       baseDir: settings.cwd,
       fetch: upstreamFetch,
       unknownTenant: 'shared',
+      // The key of the tenant-scoped end-user ids the operator's provider accounts receive (LLMRR_END_USER_ID_SECRET).
+      ...(settings.endUserIdSecret ? { endUserIdSecret: settings.endUserIdSecret } : {}),
       // What the router's parts report outside any call (the SQLite semantic cache's cut at open) goes to the server log.
       warn: (message) => log({ level: 'warn', message }),
       ...(cacheStore ? { cacheStore } : {}),

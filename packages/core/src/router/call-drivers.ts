@@ -5,7 +5,6 @@ import { estimateTokens } from '../pricing/estimate-tokens.js';
 import { refusedAnswerDetails } from './refused-answer.js';
 import type { CallOptions, EmbedCallOptions, EmbedResult, GenerateRequest, GenerateResult, Usage } from '../spec/index.js';
 import type { AttemptScope } from './resilience/attempt-scope.js';
-import { tenantScopedId } from './tenant-scoped-id.js';
 import type { AttemptDriver } from './resilience/run-attempts.js';
 import { PrimingAttempts } from './stream-driver.js';
 import type { Cost, StreamSpend } from './types.js';
@@ -22,8 +21,8 @@ export interface GenerateDriver extends AttemptDriver<GenerateResult> {
 }
 
 /**
- * Runs `generate` on a deployment (its `maxTokens` clamp applied, and on a call of `tenant` a shared deployment's
- * end-user id and prompt-cache key scoped to it: `RouterDeployment.requestFor`), raced against the attempt's abort (an engine given
+ * Runs `generate` on a deployment (its `maxTokens` clamp applied, and on a call of `tenant` the end-user ids and
+ * prompt-cache key a deployment on the operator's account receives scoped to it: `RouterDeployment.requestFor`), raced against the attempt's abort (an engine given
  * the caller's signal itself, `shared`, settles when it aborts: no race); an engine
  * that reports its provider request tells the attempt's scope when it goes out (`AttemptScope.providerRequest`),
  * and when the provider's answer arrived (`AttemptScope.providerResponse`). An attempt whose error says what its
@@ -64,7 +63,7 @@ export function generateDriver(
 
 /**
  * Runs `embed` on a deployment, `embedTokens` for token ids (with `dimensions` and `user` when the call sets them: on a call
- * of `tenant`, a shared deployment gets `user` as its `tenantScopedId`); an answer that does not have one vector per
+ * of `tenant`, a deployment on the operator's account gets `user` as its `tenantScopedId`: `RouterDeployment.userFor`); an answer that does not have one vector per
  * input, all of one length, fails the attempt (`invalid_response`), and so does one whose vectors are not `dimensions` long (the provider ignored it: the
  * answer, which may be billed, is not requested again).
  */
@@ -87,8 +86,8 @@ export function embedDriver(checked: CheckedEmbedInput, headers: Record<string, 
       if (scope) options.signal = scope.signal;
       if (headers) options.headers = headers;
       if (dimensions !== undefined) options.dimensions = dimensions;
-      // A shared deployment gets a tenant's end-user id scoped to the tenant, as on generate (`RouterDeployment.requestFor`).
-      if (user !== undefined) options.user = tenant !== undefined && d.tenant === undefined && user !== '' ? tenantScopedId(tenant, user) : user;
+      // The operator's account gets a tenant's end-user id scoped to the tenant, as on generate (`RouterDeployment.requestFor`).
+      if (user !== undefined) options.user = d.userFor(user, tenant);
       const onResponse = scope?.providerResponse();
       if (onResponse) options.onProviderResponse = onResponse;
       const given = scope || headers || dimensions !== undefined || user !== undefined ? options : undefined;

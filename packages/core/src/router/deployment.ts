@@ -10,7 +10,7 @@ import { DeploymentLimiter } from './deployment-limiter.js';
 import type { CircuitState } from './resilience/circuit-breaker.js';
 import { circuitFingerprint, circuitKey, defaultCircuitStateStore, type CircuitStateStore, type DeploymentCircuit } from './resilience/circuit-state-store.js';
 import { DeploymentStats } from './stats.js';
-import { tenantScopedRequest } from './tenant-scoped-id.js';
+import { tenantScopedId, tenantScopedRequest } from './tenant-scoped-id.js';
 import type { Deployment } from './types.js';
 
 export interface DeploymentInit {
@@ -32,6 +32,15 @@ export interface DeploymentInit {
   warn?: ((message: string) => void) | undefined;
   /** The v3 tenant owning this model (its circuit key is then `<tenant>/<name>#<fingerprint>`: `circuitKey`). */
   tenant?: string | undefined;
+  /**
+   * True for a model on its tenant's own provider account: a model the tenant brings, whose engine reads no
+   * environment of the router's (`setTenant(t, { useEnv: false })`, the gateway's tenant models). Its calls send
+   * end-user ids and prompt-cache keys as they are; every other deployment's (shared, or a tenant's model on the
+   * router's environment, the operator's key) scoped (`RouterDeployment.requestFor`).
+   */
+  ownAccount?: boolean | undefined;
+  /** The key of the scoped ids (`RouterOptions.endUserIdSecret`; see `tenantScopedId`). */
+  endUserIdSecret?: string | undefined;
   /** That tenant's incarnation (`SetTenantOptions.incarnation`; its circuit key is then `<tenant>:<incarnation>/<name>#<fingerprint>`). */
   incarnation?: string | number | undefined;
   /** The fields of a tenant's own model that are not set (`SetTenantOptions.unsetSecrets`), one a line. */
@@ -94,6 +103,8 @@ export class RouterDeployment implements Deployment {
   limiter: DeploymentLimiter | undefined;
   /** The v3 / `setTenant` tenant owning this model; undefined for a shared deployment. */
   readonly tenant: string | undefined;
+  /** On its tenant's own provider account (`DeploymentInit.ownAccount`): ids are sent as they are. */
+  readonly ownAccount: boolean;
   private instance: LanguageEngine | undefined;
   private caps: ReadonlySet<Capability> | undefined;
   private versionTag: string | undefined;
@@ -129,6 +140,7 @@ export class RouterDeployment implements Deployment {
     this.name = init.config.name;
     this.config = init.config;
     this.tenant = init.tenant;
+    this.ownAccount = init.tenant !== undefined && init.ownAccount === true;
     this.configPath = init.configPath;
     this.setPriceTable(init.priceTable);
     this.limiter = DeploymentLimiter.for(init.config.limits, init.now);
@@ -181,14 +193,20 @@ export class RouterDeployment implements Deployment {
 
   /**
    * The request as this deployment receives it: `maxTokens` above `maxOutputTokens` is clamped to it; on a call of
-   * `tenant` (`ExecutionPlan.tenant`), a shared deployment (no `tenant` of its own: the operator's provider account)
-   * gets the end-user id and prompt-cache key scoped to the tenant (`tenantScopedRequest`), a tenant's own model
-   * them as they are (its account).
+   * `tenant` (`ExecutionPlan.tenant`), a deployment on the operator's provider account (shared, or a tenant's model
+   * on the router's environment: not `ownAccount`) gets the end-user ids and prompt-cache keys, those in
+   * `providerOptions` too, scoped to the tenant (`tenantScopedRequest`); a model on the tenant's own account gets
+   * them as they are.
    */
   requestFor(request: GenerateRequest, tenant?: string): GenerateRequest {
-    const sent = this.tenant === undefined ? tenantScopedRequest(request, tenant) : request;
+    const sent = this.ownAccount ? request : tenantScopedRequest(request, tenant, this.init.endUserIdSecret);
     const cap = this.outputCap(sent.maxTokens);
     return cap === sent.maxTokens ? sent : { ...sent, maxTokens: cap };
+  }
+
+  /** An embed call's end-user id as this deployment receives it (scoped as `requestFor` scopes `user`). */
+  userFor(user: string, tenant: string | undefined): string {
+    return tenant === undefined || this.ownAccount || user === '' ? user : tenantScopedId(tenant, user, this.init.endUserIdSecret);
   }
 
   /** Tokens an attempt is charged at admission (tpm): the prompt estimate plus the expected output. */

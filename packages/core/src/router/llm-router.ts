@@ -267,6 +267,10 @@ export class LLMRouter {
       throw new LLMError({ code: 'config_invalid', message: `unknownTenant must be "reject" or "shared", got ${JSON.stringify(policy)}`, param: 'unknownTenant' });
     }
     this.unknownTenant = policy;
+    const secret = options.endUserIdSecret;
+    if (secret !== undefined && (typeof secret !== 'string' || secret === '')) {
+      throw new LLMError({ code: 'config_invalid', message: 'endUserIdSecret must be a non-empty string', param: 'endUserIdSecret' });
+    }
     this.config.models.forEach((m, i) => this.put(this.createDeployment(m, `models.${i}`)));
     checkSemanticEmbedder(this.config.cache.semantic, (name) => this.byName.get(name));
     // (Before the tenants: their own models may not take a cascade's name.)
@@ -1345,6 +1349,9 @@ export class LLMRouter {
       circuitStore: this.options.circuitStore,
       warn: this.warn,
       tenant,
+      // A model the tenant brings reads no environment of the router's: its key is the tenant's (`DeploymentInit.ownAccount`).
+      ownAccount: isolated !== undefined,
+      endUserIdSecret: this.options.endUserIdSecret,
       incarnation,
       ...(unsetSecrets?.length ? { unsetSecrets: unsetSecrets.join('\n') } : {}),
       configPath: path,

@@ -208,7 +208,7 @@ function lastUsage(parts: readonly StreamPart[]): Usage | undefined {
  * `next()`, an `error` part, an end without content) reject, so the router can still fall over;
  * after it the stream belongs to the consumer. With `attempts`, each attempt's scope is kept there while it
  * runs (see `PrimingAttempts`), and what a failed attempt had reported is added to its `paid`. On a call of `tenant`, a
- * shared deployment gets the end-user id and prompt-cache key scoped to it (`RouterDeployment.requestFor`).
+ * deployment on the operator's account gets the end-user ids and prompt-cache key scoped to it (`RouterDeployment.requestFor`).
  */
 export function streamDriver(
   request: GenerateRequest,

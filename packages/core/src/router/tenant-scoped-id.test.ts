@@ -19,6 +19,15 @@ describe('tenantScopedId', () => {
     expect(new Set(ids).size).toBe(4);
     for (const id of ids) expect(id).toMatch(/^llmrr-[A-Za-z0-9_-]{43}$/);
   });
+
+  it('with an operator secret, is keyed by it (same message): unknown to whoever knows only the tenant id', () => {
+    const keyed = tenantScopedId('acme', 'u-1', 'op-secret');
+    expect(keyed).toBe(`llmrr-${createHmac('sha256', 'op-secret').update('acme\0u-1').digest('base64url')}`);
+    expect(keyed).not.toBe(tenantScopedId('acme', 'u-1'));
+    expect(tenantScopedId('globex', 'u-1', 'op-secret')).not.toBe(keyed);
+    // An empty secret is none (keyed by the tenant id).
+    expect(tenantScopedId('acme', 'u-1', '')).toBe(tenantScopedId('acme', 'u-1'));
+  });
 });
 
 describe('tenantScopedRequest', () => {
@@ -37,6 +46,29 @@ describe('tenantScopedRequest', () => {
     const empty: GenerateRequest = { messages: request.messages, user: '', promptCacheKey: '' };
     expect(tenantScopedRequest(empty, 'acme')).toBe(empty);
     expect(tenantScopedRequest({ ...empty, user: 'bob' }, 'acme')).toEqual({ ...empty, user: tenantScopedId('acme', 'bob') });
+  });
+
+  it('scopes the ids given through providerOptions (user, safety_identifier, prompt_cache_key, metadata.user_id) in copies', () => {
+    const openai = { user: 'bob', safety_identifier: 'bob', prompt_cache_key: 'session-1', store: false };
+    const anthropic = { metadata: { user_id: 'bob', note: 'kept' }, top_k: 5 };
+    const gemini = { generationConfig: { seed: 1 } };
+    const given: GenerateRequest = { messages: request.messages, providerOptions: { openai, deepseek: { user: 'carol', prompt_cache_key: '' }, anthropic, gemini } };
+    const before = structuredClone(given);
+    const scoped = tenantScopedRequest(given, 'acme', 'op-secret');
+    const id = (value: string) => tenantScopedId('acme', value, 'op-secret');
+    expect(scoped.providerOptions).toEqual({
+      openai: { user: id('bob'), safety_identifier: id('bob'), prompt_cache_key: id('session-1'), store: false },
+      deepseek: { user: id('carol'), prompt_cache_key: '' },
+      anthropic: { metadata: { user_id: id('bob'), note: 'kept' }, top_k: 5 },
+      gemini,
+    });
+    // The caller's objects are as they were; a namespace without an id is passed on as it is.
+    expect(given).toEqual(before);
+    expect(scoped.providerOptions!.gemini).toBe(gemini);
+    // Nothing to scope (no tenant, no id, ids that are not strings): the request itself.
+    expect(tenantScopedRequest(given, undefined)).toBe(given);
+    const none: GenerateRequest = { messages: request.messages, providerOptions: { openai: { store: false, user: 42 }, anthropic: { metadata: { user_id: '' } } } };
+    expect(tenantScopedRequest(none, 'acme')).toBe(none);
   });
 });
 
@@ -86,8 +118,8 @@ describe('LLMRouter: what a shared deployment and a tenant\u2019s own model rece
     }
   });
 
-  it('the tenant\u2019s own model gets them as sent; the shared deployment it falls back to, scoped', async () => {
-    const router = new LLMRouter({ models: [shared()], routing: { strategy: 'priority', retries: { max: 0 } } }).setTenant({ id: 'acme', models: [own()] });
+  it('the tenant\u2019s own model (its own account: useEnv false) gets them as sent; the shared deployment it falls back to, scoped', async () => {
+    const router = new LLMRouter({ models: [shared()], routing: { strategy: 'priority', retries: { max: 0 } } }).setTenant({ id: 'acme', models: [own()] }, { useEnv: false });
     try {
       wire.setScript([{ error: { status: 500 } }, {}]);
       const result = await router.generate(ask, { tenant: 'acme' });
@@ -99,6 +131,78 @@ describe('LLMRouter: what a shared deployment and a tenant\u2019s own model rece
       expect(wire.requests.map((r) => r.headers.authorization)).toEqual(['Bearer k-tenant', 'Bearer k-operator']);
     } finally {
       await router.close();
+    }
+  });
+
+  it('a tenant\u2019s model on the router\u2019s environment (a v3 config\u2019s tenants[].models, setTenant by default) is the operator\u2019s account: scoped', async () => {
+    // The operator gives each tenant a deployment of its own in the config, on its own provider key (the env).
+    const dedicated = (name: string): ModelConfigInput => ({ name, engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: 'gpt-4o' });
+    const router = new LLMRouter(
+      {
+        version: 3,
+        models: [{ name: 'spare', engine: 'mock' }],
+        tenants: [
+          { id: 'acme', models: [dedicated('acme-gpt')] },
+          { id: 'globex', models: [dedicated('globex-gpt')] },
+        ],
+        routing: { strategy: 'priority', retries: { max: 0 } },
+      },
+      { env: { OPENAI_API_KEY: 'sk-operator' } },
+    ).setTenant({ id: 'initech', models: [dedicated('initech-gpt')] });
+    try {
+      for (const tenant of ['acme', 'globex', 'initech']) await router.generate(ask, { tenant, model: `${tenant}-gpt` });
+      expect(wire.requests.map((r) => r.headers.authorization)).toEqual(Array(3).fill('Bearer sk-operator'));
+      // (Before, every model with a tenant was taken for the tenant's account: "bob" and "session-1" three times.)
+      expect(sent()).toEqual(['acme', 'globex', 'initech'].map((t) => ['gpt-4o', tenantScopedId(t, 'bob'), tenantScopedId(t, 'session-1')]));
+    } finally {
+      await router.close();
+    }
+  });
+
+  it('providerOptions\u2019 ids on a tenant\u2019s call reach the operator\u2019s account scoped (stream and embed too), the tenant\u2019s own model as sent', async () => {
+    const router = new LLMRouter({ models: [shared()], routing: { strategy: 'priority', retries: { max: 0 } } }).setTenant({ id: 'acme', models: [own()] }, { useEnv: false });
+    const openai = { user: 'bob', prompt_cache_key: 'session-1', safety_identifier: 'bob' };
+    const viaOptions = { messages: [{ role: 'user' as const, content: 'hi' }], providerOptions: { openai } };
+    try {
+      // (The documented escape hatch: "providerOptions.openai still wins (it is merged last)".)
+      await router.generate(viaOptions, { tenant: 'acme', model: 'shared' });
+      for await (const _ of router.stream(viaOptions, { tenant: 'acme', model: 'shared' })) void _;
+      await router.generate(viaOptions, { tenant: 'acme', model: 'own' });
+      const scoped = { user: tenantScopedId('acme', 'bob'), prompt_cache_key: tenantScopedId('acme', 'session-1'), safety_identifier: tenantScopedId('acme', 'bob') };
+      const bodies = wire.requests.map((r) => r.body as Record<string, unknown>);
+      expect(bodies.map((b) => [b.model, b.user, b.prompt_cache_key, b.safety_identifier])).toEqual([
+        ['gpt-shared', scoped.user, scoped.prompt_cache_key, scoped.safety_identifier],
+        ['gpt-shared', scoped.user, scoped.prompt_cache_key, scoped.safety_identifier],
+        ['gpt-own', 'bob', 'session-1', 'bob'],
+      ]);
+      expect(wire.requests[0]!.rawBody).not.toMatch(/"bob"|session-1/);
+      // The caller's options are as given.
+      expect(openai).toEqual({ user: 'bob', prompt_cache_key: 'session-1', safety_identifier: 'bob' });
+    } finally {
+      await router.close();
+    }
+  });
+
+  it('RouterOptions.endUserIdSecret keys the scoped ids (generate, stream, embed); an empty or non-string one is config_invalid', async () => {
+    const router = new LLMRouter({ models: [shared()], routing: { strategy: 'priority', retries: { max: 0 } } }, { endUserIdSecret: 'op-secret' });
+    try {
+      await router.generate(ask, { tenant: 'acme' });
+      for await (const _ of router.stream(ask, { tenant: 'acme' })) void _;
+      await router.embed('x', { tenant: 'acme', user: 'bob' });
+      await router.generate(ask);
+      const id = (value: string) => tenantScopedId('acme', value, 'op-secret');
+      expect(sent()).toEqual([
+        ['gpt-shared', id('bob'), id('session-1')],
+        ['gpt-shared', id('bob'), id('session-1')],
+        ['gpt-shared', id('bob'), undefined],
+        ['gpt-shared', 'bob', 'session-1'],
+      ]);
+      expect(id('bob')).not.toBe(tenantScopedId('acme', 'bob'));
+    } finally {
+      await router.close();
+    }
+    for (const endUserIdSecret of ['', 42]) {
+      expect(() => new LLMRouter({ models: [shared()] }, { endUserIdSecret } as never)).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'endUserIdSecret' }));
     }
   });
 });

@@ -278,6 +278,15 @@ export interface RouterOptions {
    */
   unknownTenant?: UnknownTenantPolicy;
   /**
+   * The operator's secret keying the tenant-scoped end-user ids and prompt-cache keys a deployment on the operator's
+   * account receives on a tenant's call (`tenantScopedId(tenant, value, secret)`: HMAC-SHA256 of `tenant + "\0" +
+   * value` keyed by it). Unset: keyed by the tenant id, which is not secret (anyone knowing the tenant id can check a
+   * guessed end-user id against a scoped one, and a tenant id used again inherits the old one's ids). Changing it
+   * makes every end user a new one to the providers. Never logged. The gateway server reads
+   * `LLMRR_END_USER_ID_SECRET`.
+   */
+  endUserIdSecret?: string;
+  /**
    * Custom cascade verifiers by name, for `routing.cascades[].verifier`: `(request, weakResult) => score`,
    * higher meaning the weak answer looks wrong (the cascade escalates at or above its `threshold`).
    */
@@ -294,7 +303,9 @@ export interface SetTenantOptions {
    * variable the model names by `apiKeyEnv` (the operator's way to keep a tenant's upstream key out of the tenant
    * record), never one of its own choosing (a preset's key such as `OPENAI_API_KEY`, `AZURE_OPENAI_ENDPOINT`), so
    * each model carries its `apiKey` or `apiKeyEnv`, and its `baseURL`; none gets a pre-built engine of
-   * `RouterOptions.engines`. Default true (the router's `env`).
+   * `RouterOptions.engines`. Default true (the router's `env`). False also makes the models the tenant's own provider
+   * account: they get end-user ids and prompt-cache keys as sent; a model on the router's `env` may use the
+   * operator's keys, and gets them tenant-scoped (`tenantScopedId`).
    */
   useEnv?: boolean;
   /**

@@ -1,7 +1,10 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { tenantScopedId, type RouterEvents } from '@llmrr/core';
+import { LLMRouter, tenantScopedId, type RouterConfigInput, type RouterEvents } from '@llmrr/core';
+import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway } from '../gateway.js';
+import { serveGateway, type ServedGateway } from '../node/serve-gateway.js';
 import { ledgerRow } from '../test-support/ledger-wait.js';
 import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
@@ -9,9 +12,10 @@ import type { WireUpstreams } from '../test-support/wire-upstreams.js';
 
 // End-user ids (`user`, `safety_identifier`, Anthropic's `metadata.user_id`) and OpenAI's `prompt_cache_key` reach the
 // operator's shared deployments scoped to the tenant (core's `tenantScopedId`): two tenants' "bob" are two end users
-// to the operator's provider account (its abuse signals), and one tenant's prompt-cache key never shows another's
-// cached prefixes. Deterministic per (tenant, value), so the provider's per-user features still work per end user.
-// A tenant's own model (its own key) gets them as sent: that account is the tenant's.
+// to the operator's provider account (its abuse signals), and one tenant's prompt-cache key no longer steers its
+// requests toward another's cache routing. Deterministic per (tenant, value), so the provider's per-user features still work per end user.
+// A tenant's own model (its own key: the admin API's models read no environment of the router's) gets them as sent:
+// that account is the tenant's.
 
 let up: WireUpstreams;
 let gw: SdkGateway;
@@ -137,5 +141,38 @@ describe('end-user ids and prompt-cache keys on shared deployments are scoped to
       const row = await ledgerRow(gw, ids[tenant]!);
       expect(row).toMatchObject({ tenantId: tenant, model: 'gpt', deployment: 'gpt', status: 'success', endpoint: '/v1/chat/completions' });
     }
+  });
+});
+
+describe('a gateway without stores: its calls have no tenant, but a v3 config\u2019s defaultTenant is theirs', () => {
+  let wire: OpenAIWireServer;
+  let router: LLMRouter;
+  let gateway: ReturnType<typeof createGateway>;
+  let served: ServedGateway;
+  beforeAll(async () => {
+    wire = await startOpenAIWireServer();
+    const config: RouterConfigInput = {
+      version: 3,
+      models: [{ name: 'gpt', engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, apiKey: 'k', model: 'gpt-openai', capabilities: ['chat', 'streaming'] }],
+      routing: { strategy: 'priority', retries: { max: 0 } },
+      tenants: [{ id: 'house' }],
+      defaultTenant: 'house',
+    };
+    router = new LLMRouter(config, { env: {} });
+    gateway = createGateway({ router, log: () => {} });
+    served = await serveGateway(gateway, { port: 0 });
+  });
+  afterAll(async () => {
+    await served?.close();
+    await gateway?.close();
+    await router?.close();
+    await wire?.close();
+  });
+
+  it('user and prompt_cache_key reach the shared deployment scoped to the defaultTenant (as the README says)', async () => {
+    const client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    await client.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'Hi' }], user: 'bob', prompt_cache_key: 'session-1' });
+    const body = wire.requests.at(-1)!.body as Sent;
+    expect([body.user, body.prompt_cache_key]).toEqual([tenantScopedId('house', 'bob'), tenantScopedId('house', 'session-1')]);
   });
 });

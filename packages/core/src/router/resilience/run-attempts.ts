@@ -52,7 +52,7 @@ export interface ExecutionPlan {
   /** Filled as attempts end. */
   attempts: AttemptRecord[];
   /**
-   * The call's tenant (its `tenant`, else a v3 config's `defaultTenant`): shared deployments get its end-user id and
+   * The call's tenant (its `tenant`, else a v3 config's `defaultTenant`): deployments on the operator's account get its end-user ids and
    * prompt-cache key scoped to it (`RouterDeployment.requestFor`). Undefined: sent as they are.
    */
   tenant?: string | undefined;

@@ -1,7 +1,7 @@
 import type { RankedCandidate, Strategy, StrategyContext } from '../types.js';
 import { noOptions } from './util.js';
 
-/** Counters kept (one per tenant and candidate set of several); past it the least recently used one goes. */
+/** Counters kept (one per tenant and candidate set of several), and last rankings (one per tenant); past it the least recently used one goes. */
 const MAX_SETS = 10_000;
 
 /** A counter: the next turn, over the set's names in the order of the call that made it. */
@@ -18,16 +18,22 @@ interface Rotation {
  * take turns: a, b, a, b, never a, a). Per tenant: a counter shared by
  * tenants would let one tenant's calls decide another's picks, and let a tenant count the others' calls on shared
  * deployments from its own picks (traffic the gateway shows a tenant of its own models only). A new counter starts
- * at an offset hashed from the tenant and the set (never from other tenants' calls), so many tenants calling once
- * each still spread over the set; calls without a tenant start at the first candidate. Past `MAX_SETS` counters the least recently used one is dropped (never another
- * tenant's whole rotation); a set of one deployment keeps none. State lives in the instance: each router gets its
- * own from `createRoundRobinStrategy()`.
+ * after the tenant's last call's pick: at the candidate after the first deployment of that call's ranking that is in
+ * the new set (the pick, or, when the pick left the set - its circuit opened after it failed - the fallback that
+ * most likely served it), so a set that loses or gains a deployment goes on taking turns (a, b, c failing over to a,
+ * then b: never a, a). A tenant's first counter starts at an offset hashed from the tenant and the set (never from
+ * other tenants' calls), so many tenants calling once each still spread over the set; calls without a tenant start
+ * at the first candidate. Past `MAX_SETS` counters (and last picks) the least recently used one is dropped (never
+ * another tenant's whole rotation); a set of one deployment keeps none. State lives in the instance: each router
+ * gets its own from `createRoundRobinStrategy()`.
  */
 export function createRoundRobinStrategy(): Strategy {
   // Key: `<tenant length>:<tenant>` (`-` for a call without a tenant), then each candidate's name and `\u0000`, the
   // names sorted; the length prefix delimits the tenant whatever characters it holds. Map order is use order
   // (refreshed on use).
   const counters = new Map<string, Rotation>();
+  // By tenant (`<tenant length>:<tenant>`, `-`): the ranking (names) of its last call over a set of several.
+  const lastRankings = new Map<string, readonly string[]>();
   return {
     name: 'round-robin',
     spreads: true,
@@ -38,15 +44,23 @@ export function createRoundRobinStrategy(): Strategy {
       const n = candidates.length;
       let turn = 0;
       let order: readonly string[] | undefined;
+      let who = '';
       if (n > 1) {
         const names: string[] = new Array(n);
         for (let i = 0; i < n; i++) names[i] = candidates[i]!.name;
         const sorted = names.slice().sort();
-        let key = ctx.tenant === undefined ? '-' : `${ctx.tenant.length}:${ctx.tenant}`;
+        who = ctx.tenant === undefined ? '-' : `${ctx.tenant.length}:${ctx.tenant}`;
+        let key = who;
         for (let i = 0; i < n; i++) key += sorted[i] + '\u0000';
         const kept = counters.get(key);
-        // (A call without a tenant, library use, starts at the first candidate, as a lone user expects.)
-        turn = kept ? kept.next : ctx.tenant === undefined ? 0 : startOf(key, n);
+        if (kept) {
+          turn = kept.next;
+        } else {
+          const last = lastRankings.get(who);
+          const after = last === undefined ? -1 : turnAfter(last, names);
+          // (A call without a tenant, library use, starts at the first candidate, as a lone user expects.)
+          turn = after >= 0 ? after : ctx.tenant === undefined ? 0 : startOf(key, n);
+        }
         order = kept && !sameOrder(kept.order, names) ? kept.order : undefined;
         if (ctx.preview !== true) {
           if (kept !== undefined) {
@@ -60,19 +74,38 @@ export function createRoundRobinStrategy(): Strategy {
         }
       }
       const out: RankedCandidate[] = new Array(n);
+      const ranked: string[] | undefined = who !== '' && ctx.preview !== true ? new Array(n) : undefined;
       for (let i = 0; i < n; i++) {
         const at = (turn + i) % n;
         // The counter's order when the call lists the set in another (names are unique among candidates).
         const d = order === undefined ? candidates[at]! : candidates.find((c) => c.name === order[at])!;
         out[i] = { deployment: d, score: n - i, factors: { turn, offset: i } };
+        if (ranked) ranked[i] = d.name;
+      }
+      if (ranked) {
+        if (!lastRankings.delete(who) && lastRankings.size >= MAX_SETS) lastRankings.delete(lastRankings.keys().next().value!);
+        lastRankings.set(who, ranked);
       }
       return out;
     },
     forgetTenant(tenant: string): void {
       const prefix = `${tenant.length}:${tenant}`;
       for (const key of counters.keys()) if (key.startsWith(prefix)) counters.delete(key);
+      lastRankings.delete(prefix);
     },
   };
+}
+
+/**
+ * The turn (an index of `names`) after the first name of `last` (a previous call's ranking) that is in `names`; -1
+ * when none is.
+ */
+function turnAfter(last: readonly string[], names: readonly string[]): number {
+  for (const name of last) {
+    const at = names.indexOf(name);
+    if (at >= 0) return (at + 1) % names.length;
+  }
+  return -1;
 }
 
 function sameOrder(a: readonly string[], b: readonly string[]): boolean {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { RouterConfigInput } from '../../config/schema.js';
+import type { ModelConfigInput, RouterConfigInput } from '../../config/schema.js';
 import { MockEngine } from '../../engines/mock/mock-engine.js';
 import { estimateRequestTokens } from '../../pricing/estimate-tokens.js';
 import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngine, StreamPart } from '../../spec/index.js';
+import { startOpenAIWireServer } from '../../test/openai-wire-server.js';
 import { LLMRouter } from '../llm-router.js';
 import type { RankedCandidate, StrategyContext } from '../types.js';
 import { BUILTIN_STRATEGIES } from './index.js';
@@ -222,17 +223,23 @@ describe("round-robin's counters past 10,000 (tenant, set) keys", () => {
     const start = ['a', 'b', 'c'].indexOf(take('beta', ['a', 'b', 'c']));
     expect(take('beta', ['a', 'b', 'c'])).toBe(['a', 'b', 'c'][(start + 1) % 3]);
     expect(take('beta', ['a', 'b', 'c'])).toBe(['a', 'b', 'c'][(start + 2) % 3]);
-    // alpha (or 10,000 tenants calling once) fills the map with 10,000 other keys; beta's, used between, stays.
+    // gamma (or 10,000 tenants calling once) fills the map with 10,000 other keys; beta's, used between, stays.
+    let gammaFirst = '';
     for (let i = 0; i < 10_000; i++) {
-      take('alpha', [`own-${i}`, 'x']);
+      const pick = take('gamma', [`own-${i}`, 'x']);
+      if (i === 0) gammaFirst = pick;
       if (i === 5_000) expect(take('beta', ['a', 'b', 'c'])).toBe(['a', 'b', 'c'][start]);
     }
     expect(take('beta', ['a', 'b', 'c'])).toBe(['a', 'b', 'c'][(start + 1) % 3]);
-    // The least recently used went instead: alpha's first set starts again at its offset, as in a fresh instance.
-    const preview = (r: ReturnType<typeof createRoundRobinStrategy>) => first(r.rank({ ...ctxOf('alpha', ['own-0', 'x']), preview: true } as StrategyContext));
-    expect(preview(rr)).toBe(preview(createRoundRobinStrategy()));
-    // While alpha's last set, used once, is one turn on.
-    expect(first(rr.rank(ctxOf('alpha', ['own-9999', 'x'])))).not.toBe(first(createRoundRobinStrategy().rank(ctxOf('alpha', ['own-9999', 'x']))));
+    // The least recently used went instead: gamma's first set is a new counter again, starting after gamma's last
+    // pick (x: each of its new sets started after it), as in a fresh instance (gamma's offset for the set is own-0);
+    // kept, it would be one turn on from its first pick.
+    const preview = (r: ReturnType<typeof createRoundRobinStrategy>) => first(r.rank({ ...ctxOf('gamma', ['own-0', 'x']), preview: true } as StrategyContext));
+    expect(gammaFirst).toBe('own-0');
+    expect(preview(rr)).toBe('own-0');
+    expect(preview(createRoundRobinStrategy())).toBe('own-0');
+    // While gamma's last set, used once, is one turn on.
+    expect(first(rr.rank(ctxOf('gamma', ['own-9999', 'x'])))).toBe('x');
   });
 
   it('a single-candidate set (a call naming one model) keeps no counter', () => {
@@ -277,6 +284,46 @@ describe("round-robin's counters past 10,000 (tenant, set) keys", () => {
     expect(shuffled.map((names) => first(rr.rank({ ...ctxOf('', names), tenant: undefined } as StrategyContext)))).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
     const ranked = rr.rank({ ...ctxOf('', ['c', 'b', 'a']), tenant: undefined } as StrategyContext) as RankedCandidate[];
     expect(ranked.map((r) => r.deployment.name)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a set that loses a deployment goes on after the last pick: a, then b drops out of {a, b, c}: c', () => {
+    const rr = createRoundRobinStrategy();
+    const take = (names: string[]) => first(rr.rank({ ...ctxOf('', names), tenant: undefined } as StrategyContext));
+    // (Before, {a, c} was a new counter starting at its first candidate: a, a.)
+    expect([take(['a', 'b', 'c']), take(['a', 'c'])]).toEqual(['a', 'c']);
+    // A tenant's new set too (its first counter alone starts at its hashed offset), and a set that gains one.
+    const tenant = createRoundRobinStrategy();
+    const picks = [['a', 'b', 'c'], ['a', 'c'], ['a', 'c'], ['a', 'b', 'c', 'd']].map((names) => first(tenant.rank(ctxOf('beta', names))));
+    for (let i = 1; i < picks.length; i++) expect(picks[i], picks.join(', ')).not.toBe(picks[i - 1]);
+  });
+
+  it('order alternating and a candidate dropping out: still never the same deployment twice in a row', () => {
+    const rr = createRoundRobinStrategy();
+    const take = (names: string[]) => first(rr.rank({ ...ctxOf('', names), tenant: undefined } as StrategyContext));
+    // a (the counter of {a, b, c}, order a b c), b (the counter's order), then c's circuit opened: {a, b} starts
+    // after b (before: at its first candidate, b again).
+    expect([take(['a', 'b', 'c']), take(['c', 'b', 'a']), take(['b', 'a'])]).toEqual(['a', 'b', 'a']);
+  });
+
+  it('through the router: c fails once and its circuit opens; the call after the fallback to a goes to b', async () => {
+    const wire = await startOpenAIWireServer();
+    const model = (name: string): ModelConfigInput => ({ name, engine: 'openai-compatible', baseURL: wire.baseURL, apiKey: 'k', model: `m-${name}` });
+    const router = new LLMRouter({
+      models: [model('a'), model('b'), model('c')],
+      routing: { strategy: 'round-robin', retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 600_000 } },
+    });
+    try {
+      wire.setScript([{}, {}, { error: { status: 500 } }, {}, {}]);
+      const served: string[] = [];
+      for (let i = 0; i < 5; i++) served.push((await router.generate('hi')).deployment);
+      // Upstream: a, b, c (500: its circuit opens, the call falls over to a), then b and a over {a, b}.
+      expect(wire.requests.map((r) => (r.body as { model: string }).model)).toEqual(['m-a', 'm-b', 'm-c', 'm-a', 'm-b', 'm-a']);
+      // (Before: {a, b} was a new counter starting at a, which had just served: a, b, a, a, b.)
+      expect(served).toEqual(['a', 'b', 'a', 'b', 'a']);
+    } finally {
+      await router.close();
+      await wire.close();
+    }
   });
 });
 
