@@ -399,6 +399,46 @@ describe('instrumentRouterWith', () => {
     }
   });
 
+  it('maxOpenSpans evicts the oldest open span of any kind also when a request id was in flight twice (a count started after it is not the oldest)', async () => {
+    const engine = new MockEngine({ modelId: 'a-model' });
+    const held: Array<() => void> = [];
+    const local = engine.countTokens.bind(engine);
+    Object.assign(engine, {
+      countTokensRemote: true,
+      countTokens: (request: GenerateRequest) => new Promise<number>((resolve) => held.push(() => resolve(local(request)))),
+    });
+    const router = new LLMRouter({ models: [{ name: 'a', engine: 'mock' }], routing: { strategy: 'priority' } }, { engines: { a: engine }, env: {} });
+    const stop = instrument(router, { maxOpenSpans: 4 });
+    const endedSpans = async () => (await spans()).map((s) => [s.attributes['llmrr.request_id'], s.attributes['llmrr.incomplete']]);
+    try {
+      // Open, oldest first: x (1st), y, the count, x (2nd) - 4 spans, none evicted.
+      const x1 = router.stream('never read', { model: 'a', requestId: 'x' });
+      x1.result.catch(() => {});
+      router.stream('never read', { model: 'a', requestId: 'y' }).result.catch(() => {});
+      const count = router.countTokens('held', { model: 'a', requestId: 'count' });
+      await expect.poll(() => held.length, { timeout: 8_000 }).toBe(1);
+      router.stream('never read', { model: 'a', requestId: 'x' }).result.catch(() => {});
+      // The first x ends (cancelled): open are y, the count, x (2nd), oldest first.
+      x1.cancel!();
+      await expect.poll(endedSpans, { timeout: 8_000 }).toEqual([['x', undefined]]);
+      router.stream('never read', { model: 'a', requestId: 'z1' }).result.catch(() => {});
+      expect(await endedSpans()).toEqual([['x', undefined]]);
+      // One past the budget: the oldest open span is y's (an unread stream), which is the one to be evicted.
+      router.stream('never read', { model: 'a', requestId: 'z2' }).result.catch(() => {});
+      held.shift()!();
+      await count;
+      expect(await endedSpans()).toEqual([
+        ['x', undefined],
+        ['y', 'evicted'],
+        ['count', undefined],
+      ]);
+    } finally {
+      for (const release of held) release();
+      stop();
+      await router.close();
+    }
+  });
+
   it('the same request id in flight twice gives two spans', async () => {
     const { router } = setup({ a: { delayMs: 5 } });
     instrument(router);

@@ -96,8 +96,6 @@ interface OpenRequest {
   /** When each failed attempt ended (`deployment#attempt`). */
   failedAt: Map<string, number>;
   failures: number;
-  /** When it was added to the spans in flight (`InFlight.add`: the oldest of them all has the lowest). */
-  order: number;
   /** A cascade step's span: the cascade call's entry (its parent). */
   cascade?: OpenRequest;
   /** A cascade call's span: what its steps were billed so far (their results', a failed step's `spent`). */
@@ -113,27 +111,26 @@ type RequestStart = RouterEvents['request:start'] & RequestStartDetails;
  * token counts) share: past `max` in all, the oldest of any kind is taken from its map and given to its `evicted`.
  */
 class OpenBudget {
-  size = 0;
-  /** The `order` of the next span added. */
-  next = 0;
-  readonly kinds: InFlight[] = [];
+  /** Every open entry of every kind, oldest first (a Map keeps insertion order), with the kind that holds it. */
+  private readonly open = new Map<OpenRequest, InFlight>();
 
   constructor(readonly max: number) {}
 
-  trim(): void {
-    while (this.size > this.max) {
-      let from: InFlight | undefined;
-      let oldest = Infinity;
-      for (const kind of this.kinds) {
-        const order = kind.oldestOrder();
-        if (order < oldest) {
-          oldest = order;
-          from = kind;
-        }
-      }
-      if (!from) break;
-      from.evictOldest();
+  get size(): number {
+    return this.open.size;
+  }
+
+  added(entry: OpenRequest, kind: InFlight): void {
+    this.open.set(entry, kind);
+    while (this.open.size > this.max) {
+      // The oldest open entry is the first of its request id's queue (an id's entries queue up in the order added).
+      const [oldest, from] = this.open.entries().next().value!;
+      from.evict(oldest);
     }
+  }
+
+  taken(entry: OpenRequest): void {
+    this.open.delete(entry);
   }
 }
 
@@ -149,20 +146,12 @@ class InFlight {
   constructor(
     private readonly budget: OpenBudget,
     private readonly evicted: (entry: OpenRequest) => void,
-  ) {
-    budget.kinds.push(this);
-  }
+  ) {}
 
-  /** The `order` of the oldest request's entry (the first id's first), `Infinity` when none. */
-  oldestOrder(): number {
-    const list = this.byId.values().next().value;
-    return list ? list[0]!.order : Infinity;
-  }
-
-  evictOldest(): void {
-    const oldest = this.byId.keys().next().value;
-    const evicted = oldest === undefined ? undefined : this.take(oldest);
-    if (evicted) this.evicted(evicted);
+  /** Takes `entry`, the oldest open entry of the shared budget (so the first of its request id's queue), as evicted. */
+  evict(entry: OpenRequest): void {
+    const taken = this.take(entry.requestId);
+    if (taken) this.evicted(taken);
   }
 
   first(requestId: string): OpenRequest | undefined {
@@ -174,13 +163,11 @@ class InFlight {
   }
 
   add(entry: OpenRequest): void {
-    const budget = this.budget;
-    entry.order = budget.next++;
     const list = this.byId.get(entry.requestId);
     if (list) list.push(entry);
     else this.byId.set(entry.requestId, [entry]);
     this.size++;
-    if (++budget.size > budget.max) budget.trim();
+    this.budget.added(entry, this);
   }
 
   take(requestId: string): OpenRequest | undefined {
@@ -190,16 +177,21 @@ class InFlight {
     if (list.length === 0) this.byId.delete(requestId);
     if (entry) {
       this.size--;
-      this.budget.size--;
+      this.budget.taken(entry);
     }
     return entry;
   }
 
   /** Gives every entry to `each` and forgets them all. */
   clear(each: (entry: OpenRequest) => void): void {
-    for (const list of this.byId.values()) for (const entry of list) each(entry);
+    const budget = this.budget;
+    for (const list of this.byId.values()) {
+      for (const entry of list) {
+        budget.taken(entry);
+        each(entry);
+      }
+    }
     this.byId.clear();
-    this.budget.size -= this.size;
     this.size = 0;
   }
 }
@@ -337,7 +329,6 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
       requestModel: e.name,
       failedAt: new Map(),
       failures: 0,
-      order: 0,
       steps: { inputTokens: 0, outputTokens: 0, costUsd: 0, estimated: false },
     };
     cascades.add(entry);
@@ -395,7 +386,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     if (typeof tenant === 'string') attrs['llmrr.tenant'] = tenant;
     const parent = api.context.active();
     const span = tracer.startSpan(spanName(COUNT_TOKENS_OPERATION, requestModel), { kind: SpanKind.CLIENT, attributes: attrs, startTime: startedAt }, parent);
-    counts.add({ requestId: e.requestId, span, context: parent, startedAt, operation: COUNT_TOKENS_OPERATION, requestModel, failedAt: new Map(), failures: 0, order: 0 });
+    counts.add({ requestId: e.requestId, span, context: parent, startedAt, operation: COUNT_TOKENS_OPERATION, requestModel, failedAt: new Map(), failures: 0 });
   };
 
   const onCountEnd = (e: RouterEvents['count:end']): void => {
@@ -443,7 +434,6 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
       requestModel,
       failedAt: new Map(),
       failures: 0,
-      order: 0,
     };
     if (cascade) entry.cascade = cascade;
     if (e.metadata?.[PREFETCH_METADATA_KEY] === true) entry.background = true;

@@ -675,10 +675,12 @@ describe("an escalated cascade's steps", () => {
         expect(row).toMatchObject({ status: 'error', inputTokens: 1017, outputTokens: 13 });
         expect(row.costUsd).toBeCloseTo(ATTEMPT_USD + VERIFIER.cost.totalUsd, 12);
         const d = delta(before, await spend(gw, 'gpt', 'gem', 'keep-weak'));
-        // The verifier's judgement under gpt or under the requested model: either way 7 / 3 in all, and gem's attempt in full.
-        const verifier = [0, 1, 2].map((i) => Math.round((d.gpt![i]! + d['keep-weak']![i]!) * 1e9) / 1e9);
-        expect([d.gem, verifier]).toEqual([
+        // A failed call: the verifier's judgement under the requested model (no answer to put it under; a kept weak answer
+        // puts it under the deployment that answered, above), none under gpt, and gem's attempt in full under gem.
+        const round = (v: number[] | undefined) => v?.map((x) => Math.round(x * 1e9) / 1e9);
+        expect([round(d.gem), round(d.gpt), round(d['keep-weak'])]).toEqual([
           [ATTEMPT_USD, 1000, 0],
+          [0, 0, 0],
           [VERIFIER.cost.totalUsd, 7, 3],
         ]);
       } finally {
