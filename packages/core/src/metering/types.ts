@@ -64,6 +64,13 @@ export interface UsageQuery {
    */
   limit?: number;
   offset?: number;
+  /**
+   * Only the rows listed after this one (newest first: an earlier `createdAt`, or the same `createdAt` and a
+   * `requestId` before it in byte order): page on from the last row of a page (its `createdAt` and `requestId`).
+   * Unlike `offset`, rows written meanwhile (new calls, calls that were still running) do not move such a page, so
+   * no row comes twice. `query` only.
+   */
+  before?: { createdAt: number; requestId: string };
 }
 
 export type UsageGroupBy = 'model' | 'tenant' | 'key' | 'day' | 'status';
@@ -132,7 +139,7 @@ export interface UsageLedger {
   get(requestId: string): Promise<UsageEntry | undefined>;
   /** Newest first. */
   query(query: UsageQuery): Promise<UsageEntry[]>;
-  summary(query: Omit<UsageQuery, 'limit' | 'offset'> & { groupBy?: UsageGroupBy }): Promise<UsageSummary>;
+  summary(query: Omit<UsageQuery, 'limit' | 'offset' | 'before'> & { groupBy?: UsageGroupBy }): Promise<UsageSummary>;
   /** Lines per model from the ledger for `[periodStart, periodEnd)`. */
   invoice(tenantId: string, periodStart: number, periodEnd: number): Promise<Invoice>;
   close(): Promise<void>;

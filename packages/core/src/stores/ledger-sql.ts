@@ -73,6 +73,21 @@ export function ledgerWhere(q: UsageQuery, ph: (index: number) => string, firstI
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
+/**
+ * `w` (a `ledgerWhere`) narrowed to the rows listed after `before` (`UsageQuery.before`): an earlier `created_at`, or
+ * the same one and a `request_id` before it in the listing's byte order (`collate`: PostgreSQL's `COLLATE "C"`, as its
+ * ORDER BY). Refuses a cursor that is not a time and a request id (`invalid_request` naming `before`).
+ */
+export function withCursor(w: { where: string; params: unknown[] }, before: UsageQuery['before'], ph: (index: number) => string, collate = ''): { where: string; params: unknown[] } {
+  if (before === undefined) return w;
+  if (typeof before !== 'object' || before === null || !Number.isSafeInteger(before.createdAt) || typeof before.requestId !== 'string') {
+    throw new LLMError({ code: 'invalid_request', message: 'Invalid usage query: before must be { createdAt: epoch milliseconds (an integer), requestId: string }', param: 'before' });
+  }
+  const n = w.params.length;
+  const cond = `(created_at < ${ph(n + 1)} OR (created_at = ${ph(n + 2)} AND request_id${collate} < ${ph(n + 3)}))`;
+  return { where: w.where ? `${w.where} AND ${cond}` : `WHERE ${cond}`, params: [...w.params, before.createdAt, before.createdAt, before.requestId] };
+}
+
 export function groupExpression(groupBy: UsageGroupBy, dialect: 'sqlite' | 'postgres'): string {
   switch (groupBy) {
     case 'model':
@@ -111,8 +126,16 @@ function totalsOf(r: AggregateRow): UsageTotals {
     cacheWriteInputTokens: Number(r.cache_write_input_tokens),
     cacheWrite1hInputTokens: Number(r.cache_write_1h_input_tokens),
     costUsd: nanoToUsd(Number(r.cost_nano)),
-    avgLatencyMs: Number(r.avg_latency_ms),
+    avgLatencyMs: toNanos(Number(r.avg_latency_ms)),
   };
+}
+
+/**
+ * An average latency (ms) to the nanosecond (6 decimals): the databases sum floats differently (SQLite compensated,
+ * PostgreSQL plainly), so the last bits of one average differed between embedded and shared mode for the same rows.
+ */
+function toNanos(ms: number): number {
+  return Math.round(ms * 1e6) / 1e6;
 }
 
 export function buildSummary(total: AggregateRow, groups: AggregateRow[] | undefined, groupBy: UsageGroupBy | undefined): UsageSummary {

@@ -1,5 +1,8 @@
+import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHarness, type Harness } from '../test-support/harness.js';
+import type { ServedGateway } from '../node/serve-gateway.js';
+import { createAdminHarness, TEST_ADMIN_KEY } from '../test-support/admin-api.js';
+import { createHarness, serveWithKey, type Harness } from '../test-support/harness.js';
 
 /**
  * The admin lists (`GET /admin/tenants`, `/admin/usage/entries`, `/admin/audit`) take `limit` from 1 to 1000,
@@ -65,5 +68,53 @@ describe('admin list limit', () => {
     expect(seen.size).toBe(ROWS);
     expect((await get('/admin/tenants?limit=1')).body.data).toHaveLength(1);
     expect((await get('/admin/tenants')).body.data, 'default limit').toHaveLength(100);
+  });
+});
+
+/**
+ * Paging the usage entries of a live gateway by `beforeId` (the last row of the page before): calls answered between
+ * two pages move no page. With `offset` alone each call answered meanwhile made the first page's last row come again
+ * on the second (an export summing `costUsd` billed it twice).
+ */
+describe('usage entries cursor (beforeId)', () => {
+  let h: Harness;
+  let served: ServedGateway;
+  let client: OpenAI;
+  beforeEach(async () => {
+    h = await createAdminHarness();
+    const s = await serveWithKey(h);
+    served = s.served;
+    client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: s.secret, maxRetries: 0 });
+  });
+  afterEach(async () => {
+    await served.close();
+    await h.close();
+  });
+  const page = async (query: string) => {
+    const res = await fetch(`${served.url}/admin/usage/entries?tenant=acme&limit=2${query}`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+    return { status: res.status, body: (await res.json()) as { data?: Array<{ requestId: string }>; error?: { code?: string; param?: string } } };
+  };
+  const call = () => client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
+
+  it('lists every row once across pages while calls are answered between pages', async () => {
+    for (let i = 0; i < 5; i++) await call();
+    const seen: string[] = [];
+    for (let cursor = ''; ; ) {
+      const p = await page(cursor);
+      expect(p.status).toBe(200);
+      if (p.body.data!.length === 0) break;
+      seen.push(...p.body.data!.map((e) => e.requestId));
+      cursor = `&beforeId=${seen.at(-1)}`;
+      await call(); // a new row, newest: ahead of every page read so far
+      expect(seen.length).toBeLessThan(20); // hang guard
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toHaveLength(5);
+  });
+
+  it('a beforeId that is no usage record is a 400 naming beforeId', async () => {
+    const p = await page('&beforeId=no-such-request');
+    expect(p.status).toBe(400);
+    expect(p.body.error).toMatchObject({ code: 'invalid_request', param: 'beforeId' });
   });
 });

@@ -391,8 +391,16 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     '/admin/usage/entries',
     guard(async (c, s) => {
       const q: UsageQuery = { ...usageQuery(c), limit: limitParam(c), offset: intParam(c, 'offset', 0) };
+      // The next page after the row `beforeId` (a page's last): a cursor rows written meanwhile do not move, where
+      // `offset` would list a row again for each call answered between two pages.
+      const beforeId = c.req.query('beforeId');
+      if (beforeId !== undefined) {
+        const cursor = await s.ledger.get(beforeId);
+        if (!cursor) throw new LLMError({ code: 'invalid_request', message: `beforeId must be the request id of a usage record (the last of the page before), got "${beforeId.slice(0, 100)}"`, param: 'beforeId' });
+        q.before = { createdAt: cursor.createdAt, requestId: cursor.requestId };
+      }
       return ok(c, { data: await s.ledger.query(q) });
-    }, [...USAGE_FILTERS, ...PAGE]),
+    }, [...USAGE_FILTERS, ...PAGE, 'beforeId']),
   );
   app.get(
     '/admin/usage/:requestId',
@@ -560,7 +568,7 @@ function invoiceRange(r: { from: number | undefined; to: number | undefined }, n
   return range;
 }
 
-function usageQuery(c: AppContext): Omit<UsageQuery, 'limit' | 'offset'> {
+function usageQuery(c: AppContext): Omit<UsageQuery, 'limit' | 'offset' | 'before'> {
   const { from, to } = parseRange(c.req.query('from'), c.req.query('to'));
   const tenantId = c.req.query('tenant');
   const keyId = c.req.query('key');

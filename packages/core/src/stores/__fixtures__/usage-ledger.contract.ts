@@ -73,6 +73,32 @@ export function usageLedgerContract(label: string, makeFixture: FixtureFactory):
       expect(await ledger.query({})).toHaveLength(6);
     });
 
+    it('pages by a cursor (before): rows written between pages move no page, no row comes twice', async () => {
+      // Same createdAt for several rows: the request id (in byte order: 'B' < 'a' < 'b') breaks the tie, as the listing sorts.
+      for (const [id, at] of [['a1', T0], ['B1', T0], ['b1', T0], ['a0', T0 - 1000], ['z2', T0 + 1000]] as const) await ledger.record(entry(id, { createdAt: at }));
+      const order = (await ledger.query({ tenantId: 'acme' })).map((e) => e.requestId);
+      expect(order).toEqual(['z2', 'b1', 'a1', 'B1', 'a0']);
+      const seen: string[] = [];
+      let before: { createdAt: number; requestId: string } | undefined;
+      for (let page = 0; page < 10; page++) {
+        const rows = await ledger.query({ tenantId: 'acme', limit: 2, ...(before ? { before } : {}) });
+        if (rows.length === 0) break;
+        seen.push(...rows.map((e) => e.requestId));
+        const last = rows.at(-1)!;
+        before = { createdAt: last.createdAt, requestId: last.requestId };
+        // A new call, and one still running when the listing began (dated by its arrival, between the pages' rows).
+        if (page === 0) {
+          await ledger.record(entry('new', { createdAt: T0 + 5000 }));
+          await ledger.record(entry('a2', { createdAt: T0 }));
+        }
+      }
+      // 'a2' sorts after the cursor 'b1' (a1 < a2 < b1): listed once; 'new' is ahead of the first page: not listed.
+      expect(seen).toEqual(['z2', 'b1', 'a2', 'a1', 'B1', 'a0']);
+      // Other filters apply with it.
+      expect((await ledger.query({ tenantId: 'acme', before: { createdAt: T0, requestId: 'b1' }, from: T0 })).map((e) => e.requestId)).toEqual(['a2', 'a1', 'B1']);
+      await expect(ledger.query({ before: { createdAt: Number.NaN, requestId: 'x' } })).rejects.toMatchObject({ code: 'invalid_request', param: 'before' });
+    });
+
     it('summarizes totals and groups', async () => {
       await ledger.record(entry('s1', { model: 'a', costUsd: 0.1, latencyMs: 100 }));
       await ledger.record(entry('s2', { model: 'a', costUsd: 0.2, latencyMs: 300, status: 'error', errorCode: 'timeout', createdAt: T0 + DAY }));
@@ -101,6 +127,19 @@ export function usageLedgerContract(label: string, makeFixture: FixtureFactory):
       expect(byStatus.groups?.map((g) => g.key)).toEqual(['error', 'success']);
       const empty = await ledger.summary({ tenantId: 'none' });
       expect(empty).toMatchObject({ requests: 0, costUsd: 0, avgLatencyMs: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0 });
+    });
+
+    it('averages latency to the nanosecond, the same in every store (not the float sum of one database)', async () => {
+      // SQLite sums floats compensated (Kahan), PostgreSQL plainly: 0.1 + 0.2 + 0.3 was 0.19999999999999998 as an
+      // average in one and 0.20000000000000004 in the other for the same rows.
+      for (const [i, latencyMs] of [0.1, 0.2, 0.3].entries()) await ledger.record(entry(`l${i}`, { latencyMs, model: 'lat' }));
+      for (const [i, latencyMs] of [12.7, 0.001, 33.3333, 100.25].entries()) await ledger.record(entry(`m${i}`, { latencyMs, model: 'mix' }));
+      const s = await ledger.summary({ tenantId: 'acme', groupBy: 'model' });
+      expect(s.groups?.map((g) => [g.key, g.avgLatencyMs])).toEqual([
+        ['lat', 0.2],
+        ['mix', 36.571075],
+      ]);
+      expect(s.avgLatencyMs).toBe(20.983471);
     });
 
     // The UTC day and month boundary (in a non-UTC process and database, where a local-time grouping fails): usage-ledger-utc.test.ts.
