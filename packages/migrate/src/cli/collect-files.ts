@@ -82,5 +82,6 @@ export async function collectFiles(paths: readonly string[], cwd: string): Promi
       errors.push(`${raw}: cannot read (${code === 'ENOENT' ? 'no such file or folder' : code === 'EACCES' ? 'permission denied' : (e as Error).message})`);
     }
   }
-  return { files, errors, skippedLinks };
+  // A link left out of the walk whose file is named on the command line too is not left as is: that file is migrated.
+  return { files, errors, skippedLinks: skippedLinks.filter((l) => !seen.has(l.target)) };
 }

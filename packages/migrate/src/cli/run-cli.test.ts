@@ -191,6 +191,16 @@ describe('llmrr-migrate', () => {
       expect(others.stdout).toBe('would change: good.json\n');
     });
 
+    it('a UTF-16 config named on the command line: the not-UTF-8 error naming its line, not "invalid JSON"', async () => {
+      const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(V1_JSON, 'utf16le')]);
+      write('router.json', utf16);
+      const r = await run('--check', 'router.json');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('router.json: error: not UTF-8 text (a byte on line 1 is not UTF-8)');
+      expect(r.stderr).not.toContain('invalid JSON');
+      expect(readFileSync(join(dir, 'router.json')).equals(utf16)).toBe(true);
+    });
+
     it('a downgrade (v3 file, --to v2)', async () => {
       write('v3.json', JSON.stringify({ version: 3, models: [{ name: 'a', engine: 'mock' }], tenants: [{ id: 't' }] }));
       const r = await run('--write', 'v3.json');
@@ -236,6 +246,24 @@ describe('llmrr-migrate', () => {
     const others = await run('--check', '.');
     expect(others.stderr).not.toContain('error');
     expect(others.stdout).toBe('would change: cfg/router.json\n');
+  });
+
+  it('walking a folder: a v1 config loading its models at run time (router-only keys, no models list) is an error (exit 2), as when named', async () => {
+    // The original router's config when models come from a registry file and router.load(): no `models` list, but
+    // `modelRegistry`, `routingStrategy` and `preferredEngine` are keys only a router config has.
+    write('config/ai.json', '{\n  "modelRegistry": "./models/registry.json",\n  "routingStrategy": "quality-first",\n  "preferredEngine": "ollama",\n  "autoInit": true\n}\n');
+    const named = await run('--check', 'config/ai.json');
+    expect(named.code).toBe(2);
+    expect(named.stderr).toContain('config/ai.json: error: cannot migrate: models: a v2 config needs a models list');
+    const walked = await run('--check', '.');
+    expect(walked.code).toBe(2);
+    expect(walked.stderr).toContain('config/ai.json: error: cannot migrate: models: a v2 config needs a models list');
+    // `fallbackModels` beside a load balancer's `strategy` makes it a config too.
+    rmSync(join(dir, 'config/ai.json'));
+    write('cfg/prod.json', '{ "strategy": "fallback", "fallbackModels": ["gpt-4"] }\n');
+    const withStrategy = await run('--check', '.');
+    expect(withStrategy.code).toBe(2);
+    expect(withStrategy.stderr).toContain('cfg/prod.json: error: cannot migrate: models');
   });
 
   it('walking a folder: another tool\'s file found by a key alone (no models list, no config-like name) is skipped, not an error', async () => {
@@ -288,6 +316,24 @@ describe('llmrr-migrate', () => {
     }
     expect(JSON.parse(read('router.json').slice(1)).version).toBe(2);
     expect(read('llm.yaml')).toMatch(/^\uFEFF# s\nversion: 2\n/);
+  });
+
+  it('the dry run of a file with a UTF-8 byte order mark is a patch that applies to that file (git apply)', async () => {
+    write('router.json', `\uFEFF${V1_JSON}`);
+    const r = await run('router.json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('+++ b/router.json');
+    writeFileSync(join(dir, 'p.diff'), r.stdout);
+    const check = spawnSync('git', ['apply', '--check', 'p.diff'], { cwd: dir, encoding: 'utf8' });
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+    // Applied, it gives what --write writes: the BOM, then the v2 config.
+    const apply = spawnSync('git', ['apply', 'p.diff'], { cwd: dir, encoding: 'utf8' });
+    expect(apply.status, apply.stderr).toBe(0);
+    const patched = readFileSync(join(dir, 'router.json'));
+    write('router.json', `\uFEFF${V1_JSON}`);
+    expect((await run('--write', 'router.json')).code).toBe(0);
+    expect(patched.equals(readFileSync(join(dir, 'router.json')))).toBe(true);
   });
 
   it('the dry run shows a real diff of a file with fewer than 1 000 changed lines (600 changed lines are 1 200 edits)', () => {
@@ -416,6 +462,18 @@ describe('llmrr-migrate', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/app\/llm\.config\.json: warning: a symlink to .*node_modules\/@acme\/presets\/llm\.config\.json/);
     expect(read('node_modules/@acme/presets/llm.config.json')).toBe(V1_JSON);
+  });
+
+  it('a walked link to a file outside the walk that is also named on the command line: the file is written, no "left as is" warning', async () => {
+    write('shared/router.json', V1_JSON);
+    mkdirSync(join(dir, 'config'));
+    symlinkSync('../shared/router.json', join(dir, 'config', 'llmrr.config.json'));
+    const r = await run('--write', 'config', 'shared/router.json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('updated: shared/router.json\n');
+    expect(JSON.parse(read('shared/router.json')).version).toBe(2);
+    expect(lstatSync(join(dir, 'config', 'llmrr.config.json')).isSymbolicLink()).toBe(true);
+    expect(r.stderr).not.toContain('left as is');
   });
 
   it('a YAML config with anchors migrates; a file that cannot be read as YAML is an error naming it, with no stack', async () => {

@@ -117,8 +117,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     // router config. One found to be a config (by a router key) whose migration fails is an error like a named one.
     if (!f.explicit && !isSource && result.from === undefined && result.errors.length && !namedLikeConfig(f.path)) continue;
     // A file that is not UTF-8 was read with U+FFFD in place of its odd bytes: refused when it would be rewritten
-    // (or has places to convert by hand); one that needs no change is left alone, as any other.
-    if (badLine !== undefined && (result.changed || result.skipped.length)) {
+    // (or has places to convert by hand), and named so when it failed (a UTF-16 file is not "invalid JSON"); one that
+    // needs no change is left alone, as any other.
+    if (badLine !== undefined && (result.changed || result.skipped.length || result.errors.length)) {
       errors.push(`${rel(f.path)}: error: not UTF-8 text (a byte on line ${badLine} is not UTF-8): save the file as UTF-8, then run again`);
       continue;
     }
@@ -146,7 +147,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   const skippedCount = results.reduce((n, r) => n + r.result.skipped.length, 0);
   const tail = skippedCount ? `; ${skippedCount} place(s) could not be converted (see above)` : '';
   if (args.mode === 'dry-run') {
-    for (const r of changed) out(unifiedDiff(r.result.file, r.input, r.result.output));
+    // A file with a byte order mark is diffed with it (it is written back with it): the patch applies to the file.
+    for (const r of changed) out(r.bom ? unifiedDiff(r.result.file, `\uFEFF${r.input}`, `\uFEFF${r.result.output}`) : unifiedDiff(r.result.file, r.input, r.result.output));
     err(changed.length ? `llmrr-migrate: ${changed.length} file(s) would change (dry run: nothing written; use --write)${tail}` : `llmrr-migrate: no changes needed${tail}`);
     return 0;
   }

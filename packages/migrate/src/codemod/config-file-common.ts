@@ -56,9 +56,10 @@ export function migrateFileConfig(value: unknown, result: FileTransformResult, o
     result.issues.push({ path: '', message: `a v${version} config, newer than --to v${options.to}: left as is`, severity: 'info' });
     return undefined;
   }
-  // A walked file found by a key alone (`strategy: round-robin` of a load balancer's or a sampler's file), with no
-  // `models` list and no config-like name, is another tool's when its migration fails: skipped, not an error.
-  const loose = !options.explicit && !namedLikeConfig(result.file) && !(isPlainObject(value) && Array.isArray(value.models));
+  // A walked file found by `strategy` alone (`strategy: round-robin` of a load balancer's or a sampler's file), with no
+  // `models` list, no router-only key and no config-like name, is another tool's when its migration fails: skipped,
+  // not an error. One with a router-only key (a v1 config loading its models from `modelRegistry`) is a config.
+  const loose = !options.explicit && !namedLikeConfig(result.file) && isPlainObject(value) && !Array.isArray(value.models) && !ROUTER_ONLY_KEYS.some((k) => Object.hasOwn(value, k));
   let migration: MigrationResult;
   try {
     migration = migrate(value, { to: options.to, tenant: options.tenant, modelNames: options.modelNames });

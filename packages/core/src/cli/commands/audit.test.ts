@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EMBEDDED_DB_FILE, createStateStores } from '../../stores/create-state-stores.js';
 import { PostgresAuditLog } from '../../stores/postgres/postgres-audit-log.js';
 import { openPostgres } from '../../stores/postgres/postgres-database.js';
@@ -13,6 +13,15 @@ const ENTRIES = [
   { actor: 'admin', action: 'key.create', target: 'key_1' },
   { actor: 'key:key_1', action: 'budget.update', target: 't1', details: { amountUsd: 10 } },
 ];
+
+/** A gateway data directory whose log holds `count` entries of some 200 bytes (a database file of many pages). */
+async function gatewayDir(count: number): Promise<{ t: TempDir; file: string }> {
+  const t = tempDir();
+  const stores = await createStateStores({ mode: 'embedded', dataDir: t.dir });
+  for (let i = 0; i < count; i++) await stores.audit.append({ actor: 'admin', action: 'key.create', target: `key_${i}`, details: { note: 'x'.repeat(200) } });
+  await stores.close();
+  return { t, file: join(t.dir, EMBEDDED_DB_FILE) };
+}
 
 /** Edits the log as an attacker with file access would: drop the append-only triggers, then change rows. */
 async function tamper(dir: string, sql: string): Promise<void> {
@@ -161,6 +170,64 @@ describe('llmrr audit verify (embedded SQLite)', () => {
     }
   }, 60_000);
 
+  it('a file damaged at open (cut to its first page) is reported as any broken chain: the same text, and --json with headHash and message', async () => {
+    const { t, file } = await gatewayDir(300);
+    try {
+      truncateSync(file, 4096);
+      const r = await runCli(['audit', 'verify', '--data-dir', t.dir]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^audit chain BROKEN at entry 1: the stored log is damaged: no entry can be read \(.+\) \(0 entries read\)\n$/);
+      const json = await runCli(['audit', 'verify', '--json', '--data-dir', t.dir]);
+      expect(json.code, json.stderr).toBe(1);
+      const body = JSON.parse(json.stdout) as Record<string, unknown>;
+      // The shape of every report (docs/core/tenancy.md): { ok, count, brokenAt, reason, headHash } and its message.
+      expect(Object.keys(body).sort()).toEqual(['brokenAt', 'count', 'headHash', 'message', 'ok', 'reason']);
+      expect(body).toMatchObject({ ok: false, count: 0, brokenAt: 1, headHash: '0'.repeat(64), message: r.stderr.trimEnd() });
+    } finally {
+      t.remove();
+    }
+  }, 60_000);
+
+  it('a database whose header is damaged but starts as SQLite (page size byte overwritten) is a broken chain (exit 1), not "not a SQLite database"', async () => {
+    const { t, file } = await gatewayDir(300);
+    try {
+      const bytes = readFileSync(file);
+      expect(bytes.subarray(0, 16).toString('latin1')).toBe('SQLite format 3\0');
+      bytes[16] = 0x03; // page size 0x0300: not a power of two
+      writeFileSync(file, bytes);
+      const r = await runCli(['audit', 'verify', '--data-dir', t.dir]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^audit chain BROKEN at entry 1: the stored log is damaged: no entry can be read/);
+      expect(r.stderr).not.toContain('not a SQLite database');
+    } finally {
+      t.remove();
+    }
+  }, 60_000);
+
+  it('a database file cut to 0 bytes after an anchor was saved is a truncated log (exit 1); without an anchor still "no audit log" (exit 2)', async () => {
+    const { t, file } = await gatewayDir(50);
+    try {
+      const anchor = join(t.dir, 'anchor.json');
+      const saved = await runCli(['audit', 'verify', '--data-dir', t.dir, '--write-anchor', anchor]);
+      expect(saved.code, saved.stderr).toBe(0);
+      const before = readFileSync(anchor, 'utf8');
+      truncateSync(file, 0);
+      const r = await runCli(['audit', 'verify', '--data-dir', t.dir, '--anchor', anchor, '--write-anchor', anchor]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toBe('audit log TRUNCATED: the anchored entry 50 is missing, the log ends at entry 0\n');
+      // A failed check never moves the anchor.
+      expect(readFileSync(anchor, 'utf8')).toBe(before);
+      const json = await runCli(['audit', 'verify', '--json', '--data-dir', t.dir, '--anchor', anchor]);
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, count: 0, headHash: '0'.repeat(64), anchor: { seq: 50, ok: false } });
+      const unanchored = await runCli(['audit', 'verify', '--data-dir', t.dir]);
+      expect(unanchored.code).toBe(2);
+      expect(unanchored.stderr).toContain('no audit log');
+    } finally {
+      t.remove();
+    }
+  }, 60_000);
+
   it('usage errors name the flag or subcommand', async () => {
     const cases: Array<[string[], Record<string, string>, string]> = [
       [['audit'], {}, 'llmrr audit: missing subcommand: verify'],
@@ -256,26 +323,33 @@ describe('llmrr audit verify --anchor (cut-off and rewritten logs)', () => {
 
 const { postgresUrl } = testServiceUrls();
 
+/** A database of its own on the test PostgreSQL holding the log of ENTRIES; `drop` removes it. */
+async function postgresAuditDb(): Promise<{ dbUrl: string; drop: () => Promise<void> }> {
+  const { default: pg } = await import('pg');
+  const admin = new pg.Pool({ connectionString: postgresUrl, max: 1 });
+  const dbName = `llmrr_cli_audit_${randomBytes(4).toString('hex')}`;
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const u = new URL(postgresUrl!);
+  u.pathname = `/${dbName}`;
+  const log = new PostgresAuditLog(await openPostgres(u.toString()));
+  for (const e of ENTRIES) await log.append(e);
+  await log.close();
+  return {
+    dbUrl: u.toString(),
+    drop: async () => {
+      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
 describe.skipIf(!postgresUrl)('llmrr audit verify (shared PostgreSQL)', () => {
   let dbUrl: string;
-  let dbName: string;
-  let admin: { query(sql: string): Promise<unknown>; end(): Promise<void> };
+  let drop: () => Promise<void>;
   beforeAll(async () => {
-    const { default: pg } = await import('pg');
-    admin = new pg.Pool({ connectionString: postgresUrl, max: 1 });
-    dbName = `llmrr_cli_audit_${randomBytes(4).toString('hex')}`;
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    const u = new URL(postgresUrl!);
-    u.pathname = `/${dbName}`;
-    dbUrl = u.toString();
-    const log = new PostgresAuditLog(await openPostgres(dbUrl));
-    for (const e of ENTRIES) await log.append(e);
-    await log.close();
+    ({ dbUrl, drop } = await postgresAuditDb());
   });
-  afterAll(async () => {
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
-  });
+  afterAll(() => drop());
 
   it('verifies the chain in PostgreSQL, then finds an edit', async () => {
     const ok = await runCli(['audit', 'verify', '--state', 'shared', '--postgres-url', dbUrl]);
@@ -295,6 +369,41 @@ describe.skipIf(!postgresUrl)('llmrr audit verify (shared PostgreSQL)', () => {
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/^audit chain BROKEN at entry 1: /);
   });
+});
+
+describe.skipIf(!postgresUrl)('llmrr audit verify (shared PostgreSQL): rows that cannot be hashed or read are a broken chain there', () => {
+  let dbUrl: string;
+  let drop: () => Promise<void>;
+  beforeEach(async () => {
+    ({ dbUrl, drop } = await postgresAuditDb());
+  });
+  afterEach(() => drop());
+
+  const tamper = async (sql: string) => {
+    const { default: pg } = await import('pg');
+    const c = new pg.Client({ connectionString: dbUrl });
+    await c.connect();
+    try {
+      await c.query('ALTER TABLE llmrr_audit DISABLE TRIGGER llmrr_audit_no_change');
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+
+  it('details nested too deep to hash: exit 1 at that entry, --json of the documented shape', async () => {
+    await tamper(`UPDATE llmrr_audit SET details = '{"a":${'['.repeat(200_000)}${']'.repeat(200_000)}}' WHERE seq = 3`);
+    const r = await runCli(['audit', 'verify', '--state', 'shared', '--postgres-url', dbUrl, '--json']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, count: 3, brokenAt: 3, reason: expect.stringMatching(/cannot be hashed/), headHash: expect.stringMatching(/^[0-9a-f]{64}$/), message: expect.stringMatching(/^audit chain BROKEN at entry 3: /) });
+  }, 60_000);
+
+  it('details that are not JSON: exit 1 at that entry', async () => {
+    await tamper(`UPDATE llmrr_audit SET details = '{not json' WHERE seq = 2`);
+    const r = await runCli(['audit', 'verify', '--state', 'shared', '--postgres-url', dbUrl]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^audit chain BROKEN at entry 2: entry cannot be read/);
+  }, 60_000);
 });
 
 describe('llmrr audit verify: the PostgreSQL URL is printed without credentials', () => {

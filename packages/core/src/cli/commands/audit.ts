@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { AuditLog } from '../../audit/types.js';
+import { AUDIT_GENESIS_HASH } from '../../audit/audit-hash.js';
+import type { AuditLog, AuditVerifyResult } from '../../audit/types.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { expandHomePath } from '../../config/home-path.js';
 import { auditAnchorOf, verifyAuditChain, type AuditAnchor, type AuditChainReport } from '../../audit/verify-audit-chain.js';
@@ -68,15 +69,16 @@ export const auditCommand: CliCommand = defineCommand({
     const anchor = values.anchor !== undefined ? readAnchor(resolve(ctx.cwd, values.anchor)) : undefined;
     // A path that cannot be written is a usage error before the walk, never a failure after it (exit 1 means tampering).
     const anchorOut = values['write-anchor'] !== undefined ? checkAnchorTarget(resolve(ctx.cwd, values['write-anchor'])) : undefined;
-    let log: AuditLog;
+    const anchored = anchor !== undefined && anchor.seq > 0;
+    let log: AuditLog | undefined;
     try {
-      log = await openAuditLog(ctx, { state: values.state, dataDir: values['data-dir'], postgresUrl: values['postgres-url'], postgresSchema: values['postgres-schema'] });
-    } catch (e) {
-      // A database file damaged past reading its header (cut short after an anchor was saved) is a broken log.
-      if (sqliteFileDamaged(e)) return damagedLog(e, values.json === true, ctx);
-      return cannotCheck(e, ctx);
-    }
-    try {
+      try {
+        log = await openAuditLog(ctx, { state: values.state, dataDir: values['data-dir'], postgresUrl: values['postgres-url'], postgresSchema: values['postgres-schema'], anchored });
+      } catch (e) {
+        const read = unopenedLog(e, anchored);
+        if (read === undefined) return cannotCheck(e, ctx);
+        log = read;
+      }
       let report: AuditChainReport;
       try {
         report = await verifyAuditChain(log, anchor ? { anchor } : {});
@@ -93,7 +95,7 @@ export const auditCommand: CliCommand = defineCommand({
       }
       return report.exitCode;
     } finally {
-      await log.close();
+      await log?.close();
     }
   },
 });
@@ -107,15 +109,32 @@ function cannotCheck(e: unknown, ctx: CliContext): number {
   return code === EXIT.runtime ? EXIT.usage : code;
 }
 
-/** A SQLite audit log whose file is damaged (SQLITE_CORRUPT) before one entry could be read: broken, exit 1. */
-function damagedLog(e: unknown, json: boolean, ctx: CliContext): number {
-  const reason = `the stored log is damaged: no entry can be read (${(e as Error).message})`;
-  if (json) ctx.stdout.write(`${JSON.stringify({ ok: false, count: 0, brokenAt: 1, reason }, null, 2)}\n`);
-  else ctx.stderr.write(`audit chain BROKEN: ${reason}\n`);
-  return 1;
+/**
+ * The log of a SQLite file that could not be opened, when that says what the log is (else undefined: nothing was
+ * checked): a damaged file (its header or first page refused, SQLITE_NOTADB or SQLITE_CORRUPT) is broken at its first
+ * entry, and with an anchor past entry 0 an empty file (cut to 0 bytes, schema version 0) is a log of no entries, so
+ * the anchor's check finds it cut short. Reported as any walked log (same shape, exit 1).
+ */
+function unopenedLog(e: unknown, anchored: boolean): AuditLog | undefined {
+  let result: AuditVerifyResult;
+  if (sqliteFileDamaged(e)) {
+    result = { ok: false, count: 0, brokenAt: 1, reason: `the stored log is damaged: no entry can be read (${(e as Error).message})`, headHash: AUDIT_GENESIS_HASH };
+  } else if (anchored && LLMError.isInstance(e) && (e.details as { schemaVersion?: unknown } | undefined)?.schemaVersion === 0) {
+    result = { ok: true, count: 0, headHash: AUDIT_GENESIS_HASH };
+  } else {
+    return undefined;
+  }
+  return {
+    verify: async () => result,
+    list: async () => [],
+    append: async () => {
+      throw new Error('audit verify never appends');
+    },
+    close: async () => {},
+  };
 }
 
-async function openAuditLog(ctx: CliContext, flags: { state?: string | undefined; dataDir?: string | undefined; postgresUrl?: string | undefined; postgresSchema?: string | undefined }): Promise<AuditLog> {
+async function openAuditLog(ctx: CliContext, flags: { state?: string | undefined; dataDir?: string | undefined; postgresUrl?: string | undefined; postgresSchema?: string | undefined; anchored: boolean }): Promise<AuditLog> {
   const env = (name: string) => ctx.env[name]?.trim() || undefined;
   const stateFlag = flags.state !== undefined ? '--state' : 'LLMRR_STATE';
   const state = flags.state ?? env('LLMRR_STATE') ?? 'embedded';
@@ -128,8 +147,9 @@ async function openAuditLog(ctx: CliContext, flags: { state?: string | undefined
       throw new CliUsageError(`no audit database at ${file} (set --data-dir or LLMRR_DATA_DIR to the gateway's data directory)`, '--data-dir');
     }
     // Read-only, never migrated: a file without the audit table (not the gateway's) is an error, not an empty chain.
+    // With an anchor, an empty file (schema version 0) is passed on: a log cut to nothing, not a wrong path.
     const handle = await openSqliteReadOnly(file, ['llmrr_audit']).catch((e: unknown) => {
-      if (!LLMError.isInstance(e) || e.code !== 'config_invalid') throw e;
+      if (!LLMError.isInstance(e) || e.code !== 'config_invalid' || (flags.anchored && (e.details as { schemaVersion?: unknown } | undefined)?.schemaVersion === 0)) throw e;
       throw new CliUsageError(`no audit log: ${e.message} (set --data-dir or LLMRR_DATA_DIR to the gateway's data directory)`, '--data-dir');
     });
     return new SqliteAuditLog(handle);

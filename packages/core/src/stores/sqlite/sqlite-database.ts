@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
@@ -83,7 +83,8 @@ export async function openSqlite(path: string, options: SqliteOpenOptions = {}):
 /**
  * Opens an existing SQLite file read-only, as a tool that only reads it does (`llmrr audit verify`): never creates the
  * file, a table, nor upgrades the schema. A file that is not an llmrr database, of a schema version this build does
- * not know, or without the `tables` asked for is refused (`config_invalid`), never read as empty.
+ * not know, or without the `tables` asked for is refused (`config_invalid`), never read as empty. A damaged SQLite
+ * file (its header or first page refused) throws SQLite's own error (`SQLITE_NOTADB`, `SQLITE_CORRUPT`).
  *
  * A closed gateway's WAL database has no `-wal` file. A read-only connection would create `-wal` and `-shm` and could
  * not remove them on close, so then the file is opened for writing with `query_only` (no statement can change it):
@@ -104,7 +105,9 @@ export async function openSqliteReadOnly(path: string, tables: readonly string[]
     try {
       version = db.pragma('user_version', { simple: true }) as number;
     } catch (e) {
-      if ((e as { code?: unknown }).code !== 'SQLITE_NOTADB') throw e;
+      // A file that starts as SQLite's do but whose header SQLite refuses (a page size byte overwritten) is a damaged
+      // database: its SQLite error is thrown as is, as for a damaged page. Only a file without the magic is not one.
+      if ((e as { code?: unknown }).code !== 'SQLITE_NOTADB' || hasSqliteMagic(path)) throw e;
       throw new LLMError({ code: 'config_invalid', message: `${path}: not a SQLite database`, cause: e });
     }
     if (version > SQLITE_MIGRATIONS.length) {
@@ -113,13 +116,31 @@ export async function openSqliteReadOnly(path: string, tables: readonly string[]
     const has = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).pluck();
     const missing = tables.filter((t) => has.get(t) === undefined);
     if (version === 0 || missing.length > 0) {
-      throw new LLMError({ code: 'config_invalid', message: `${path}: not an llmrr database with ${tables.length > 0 ? `the table(s) ${missing.join(', ') || tables.join(', ')}` : 'its tables'} (schema version ${version})` });
+      // `details.schemaVersion` 0: an empty file or one no llmrr process ever migrated.
+      throw new LLMError({ code: 'config_invalid', message: `${path}: not an llmrr database with ${tables.length > 0 ? `the table(s) ${missing.join(', ') || tables.join(', ')}` : 'its tables'} (schema version ${version})`, details: { schemaVersion: version } });
     }
   } catch (e) {
     db.close();
     throw e;
   }
   return new SqliteHandle(db);
+}
+
+/** The 16 bytes every SQLite database file starts with. */
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** Whether the file at `path` starts as a SQLite database does (false when it cannot be read). */
+function hasSqliteMagic(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(SQLITE_MAGIC.length);
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(SQLITE_MAGIC);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 export function migrateSqlite(db: SqliteDatabase): void {
