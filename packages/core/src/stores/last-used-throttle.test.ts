@@ -72,8 +72,9 @@ describe.each(kinds)("a key's lastUsedAt ($name)", ({ shared, authCacheTtlMs }) 
     async () => {
       let now = Date.UTC(2026, 10, 28, 9, 0, 0);
       const { s, secret, lastUsed, written } = await keyOn(() => now);
-      // (Not waited for: the step's write, started while this one may still be on its way, is written after it.)
       expect((await s.tenants.authenticate(secret)).ok).toBe(true);
+      // (Waited for: PostgreSQL runs one lastUsedAt write at a time; a login while one is on its way writes none.)
+      await written(now);
       // The clock was a day ahead; NTP steps it back: written at the next use...
       now -= 86_400_000;
       const stepped = now;

@@ -36,7 +36,7 @@ const failureOf = (p: Promise<unknown>, ms = 20_000): Promise<unknown> => {
 };
 
 /** Resolves once the `lastUsedAt` writes `store` runs in the background (after a login) have settled. */
-const lastUseWritesSettled = (store: PostgresTenantStore) => Promise.all((store as unknown as { touching: Map<string, Promise<void>> }).touching.values());
+const lastUseWritesSettled = (store: PostgresTenantStore) => Promise.resolve((store as unknown as { touching: Promise<void> | undefined }).touching);
 
 /** A pool of `poolMax` connections to the fixture's PostgreSQL through a relay, with the tenant store and ledger on it. */
 async function storesBehindRelay(fx: Awaited<ReturnType<typeof sharedFixture>>, options: { poolMax: number; queryTimeoutMs: number; reportTimeoutMs?: number }) {
@@ -595,6 +595,76 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     } finally {
       await fx.sql('ROLLBACK').catch(() => undefined);
       await other.close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  // The lastUsedAt writes ran in the background unbounded in number: while the keys table took no writes (a table lock
+  // that lets reads through: a non-concurrent CREATE INDEX, LOCK TABLE ... SHARE), logins answered from the auth cache
+  // (reading nothing) each left a write holding, or queued for, a pool connection for the whole query bound, and an
+  // unrelated ledger write failed its checkout ("timeout exceeded when trying to connect"). One write is in flight at
+  // most, bounded on its own (a few hundred ms); a login while it is starts none and leaves the key to the next login.
+  it('logins while the keys table takes no writes leave the pool to other writes; a key whose write was skipped is written at its next login', async () => {
+    const fx = await sharedFixture();
+    const { postgresUrl, postgresSchema: schema } = fx.childConfig as { postgresUrl: string; postgresSchema: string };
+    const pg = await openPostgres(postgresUrl, { schema, poolMax: 2, queryTimeoutMs: 20_000 });
+    let now = Date.now();
+    const tenants = new PostgresTenantStore(pg, () => now, { authCacheTtlMs: 600_000 });
+    const ledger = new PostgresUsageLedger(pg);
+    const lastUsedOf = async () => new Map((await fx.stores.tenants.listKeys('acme')).map((k) => [k.id, k.lastUsedAt]));
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      const keys: Array<{ id: string; secret: string }> = [];
+      for (let i = 0; i < 8; i++) {
+        const created = await fx.stores.tenants.createKey('acme', { name: `k${i}` });
+        keys.push({ id: created.key.id, secret: created.secret });
+      }
+      // Each key's lookup cached and its lastUsedAt written (a login while another key's write is in flight writes
+      // none: logging in again, at the same time, writes those).
+      await vi.waitFor(
+        async () => {
+          for (const { secret } of keys) expect(await tenants.authenticate(secret)).toMatchObject({ ok: true });
+          await lastUseWritesSettled(tenants);
+          expect([...(await lastUsedOf()).values()].every((at) => at === now)).toBe(true);
+        },
+        { timeout: 10_000 },
+      );
+      // A minute later (the throttle's interval), writes to the keys table wait; reads go on.
+      now += 61_000;
+      await fx.sql('BEGIN');
+      await fx.sql('LOCK TABLE llmrr_api_keys IN SHARE MODE');
+      // Which logins started a write (the one in flight then is a new one).
+      const inFlight = () => (tenants as unknown as { touching: Promise<void> | undefined }).touching;
+      const skipped: typeof keys = [];
+      for (const key of keys) {
+        const before = inFlight();
+        expect(await tenants.authenticate(key.secret)).toMatchObject({ ok: true });
+        if (inFlight() === before) skipped.push(key);
+      }
+      // A request's ledger row, on a table nothing locks, gets a connection.
+      const recorded = await ledger
+        .record({ requestId: 'r-after-logins', tenantId: 'acme', model: 'm', inputTokens: 1, outputTokens: 1, costUsd: 0.5, latencyMs: 1, status: 'success' })
+        .then(
+          () => 'written',
+          (e: unknown) => (LLMError.isInstance(e) ? `${e.code}: ${e.message}` : String(e)),
+        );
+      expect(recorded).toBe('written');
+      // The write in flight gives up at its own bound (far below the query bound, 20 s) and writes nothing.
+      expect(await failureOf(lastUseWritesSettled(tenants), 10_000)).toBe('written');
+      await fx.sql('ROLLBACK');
+      expect([...(await lastUsedOf()).values()].every((at) => at === now - 61_000)).toBe(true);
+      // The logins while a write was in flight started none (all but the first, unless the write gave up before the
+      // last login); a key whose write was skipped is not counted as written: its next login (the same minute) writes.
+      expect(skipped.length).toBeGreaterThan(0);
+      for (const key of skipped) {
+        expect(await tenants.authenticate(key.secret)).toMatchObject({ ok: true, key: { lastUsedAt: now } });
+        await lastUseWritesSettled(tenants);
+        expect((await lastUsedOf()).get(key.id)).toBe(now);
+      }
+    } finally {
+      await fx.sql('ROLLBACK').catch(() => undefined);
+      await tenants.close();
+      await ledger.close();
       await fx.close();
     }
   }, 60_000);

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LLMError } from '@llmrr/core';
+import { LLMError, type AuditInput } from '@llmrr/core';
 import { MAY_HAVE_BEEN_WRITTEN_HEADER, STORE_MAY_HAVE_BEEN_WRITTEN_MESSAGE, STORE_UNAVAILABLE_MESSAGE } from '../http/error-body.js';
 import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
 import { post, type Harness } from '../test-support/harness.js';
+import type { GatewayLogEntry } from '../types.js';
 
 const chat = { model: 'mock', messages: [{ role: 'user', content: 'hello there' }] };
 
@@ -219,6 +220,8 @@ describe('admin API: changing a key', () => {
     const unconfirmed = async (res: Response) => {
       expect(res.status).toBe(503);
       expect(res.headers.get(MAY_HAVE_BEEN_WRITTEN_HEADER)).toBe('true');
+      // Its entry written: not said to be missing.
+      expect(res.headers.get('x-llmrr-audit')).toBeNull();
     };
 
     writtenThenLost('createKey', (c) => (c as { key: { id: string } }).key.id);
@@ -261,5 +264,43 @@ describe('admin API: changing a key', () => {
     expect(await audited('tenant.delete')).toMatchObject([{ target: beta.id, details: { confirmed: false } }]);
     // The chain holds them as any entry.
     expect(await h.stores!.audit.verify()).toMatchObject({ ok: true });
+  });
+});
+
+// An unconfirmed change's `confirmed: false` entry not written either (the likely case: the audit log is on the
+// PostgreSQL that just lost the change's answer): the 503 did not say the log lacks the entry (`x-llmrr-audit: failed`
+// was set on a handler's success only), and the server log said the change was applied, which is what is not known.
+describe('admin API: an unconfirmed change whose audit entry is not written either', () => {
+  let h: Harness;
+  let logs: GatewayLogEntry[];
+  const admin = adminApi(() => h.gateway);
+
+  beforeEach(async () => {
+    logs = [];
+    h = await createAdminHarness({ gateway: { log: (e) => logs.push(e) } });
+    await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme' });
+  });
+  afterEach(() => h.close());
+
+  it('its 503 says the audit entry was not written (x-llmrr-audit: failed) and the server log does not say it was applied', async () => {
+    const lost = new LLMError({
+      code: 'store_unavailable',
+      message: 'PostgreSQL did not finish a transaction within 5000 ms (at its COMMIT: the change may have been written)',
+      details: { mayHaveBeenWritten: true, id: 'key_unconfirmed' },
+    });
+    vi.spyOn(h.stores!.tenants, 'createKey').mockRejectedValueOnce(lost);
+    const audit = h.stores!.audit;
+    const append = audit.append.bind(audit);
+    audit.append = async (input: AuditInput) => {
+      if (input.action === 'key.create') throw new LLMError({ code: 'store_unavailable', message: 'PostgreSQL is unavailable: connect ECONNREFUSED' });
+      return append(input);
+    };
+    const res = await admin('POST', '/admin/tenants/acme/keys', { name: 'k' });
+    expect(res.status).toBe(503);
+    expect(res.headers.get(MAY_HAVE_BEEN_WRITTEN_HEADER)).toBe('true');
+    expect(res.headers.get('x-llmrr-audit')).toBe('failed');
+    const messages = logs.map((e) => e.message);
+    expect(messages.filter((m) => /audit entry was not written/.test(m))).toEqual(['admin change may have been written; its audit entry was not written: key.create key_unconfirmed']);
+    expect(messages.join('\n')).not.toMatch(/admin change applied/);
   });
 });

@@ -43,7 +43,9 @@ type AdminHandler = (c: AppContext, stores: GatewayStores, audit: Audit) => Prom
  * `change`'s result. A failure saying the change may have been written (the store could not confirm it; core's
  * `details.mayHaveBeenWritten`: the 503 says to check before retrying) is audited first, as `action` on `target` (a
  * creation's: the id the store says it would have had, `details.id`, when it says one) with `details` and
- * `confirmed: false`: a change that was in fact made has its entry in the log all the same.
+ * `confirmed: false`: a change that was in fact made has its entry in the log all the same. When that entry is not
+ * written either, `audit` has logged it (as a change that may have been written) and the guard's 503 carries
+ * `x-llmrr-audit: failed`.
  */
 async function auditedIfUnconfirmed<T>(change: Promise<T>, audit: Audit, action: string, target: string | undefined, details: Record<string, unknown> = {}): Promise<T> {
   try {
@@ -64,7 +66,8 @@ async function auditedIfUnconfirmed<T>(change: Promise<T>, audit: Audit, action:
  * answered as done (a created or rotated key's secret exists only in that answer), with `x-llmrr-audit: failed`
  * and the error logged. The tenant store and the audit log are separate store interfaces, so a change and its
  * entry share no transaction. A change the store could not confirm (a 503 saying it may have been written, which it
- * may have been) is audited before that answer, its entry's details saying `confirmed: false`.
+ * may have been) is audited before that answer, its entry's details saying `confirmed: false`; that 503 too has
+ * `x-llmrr-audit: failed` when the entry could not be written.
  */
 export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenantModels?: TenantModelSync): void {
   // The tenants the router's v3 config defines, as the gateway is built (the router adds admin tenants it serves later).
@@ -120,6 +123,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const requestId = c.get('requestId');
       const stores = deps.stores;
       const ip = clientIp(c);
+      let auditFailed = false;
       try {
         if (!deps.auth.adminKey || !stores) {
           throw new LLMError({ code: 'not_found', message: 'The admin API is disabled (set an admin key, e.g. LLMRR_ADMIN_KEY, and configure stores)' });
@@ -129,13 +133,14 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
           await auditAuthFailure(stores.audit, { reason: presented === undefined ? 'missing_key' : 'wrong_admin_key', requestId, ...(ip ? { ip } : {}), extra: { scope: 'admin', path: c.req.path } }, (m, e) => deps.log(m, requestId, e));
           throw new LLMError({ code: 'authentication', message: 'Invalid or missing admin key' });
         }
-        let auditFailed = false;
         const audit = async (action: string, target?: string, details?: Record<string, unknown>) => {
           try {
             await stores.audit.append({ actor: 'admin', action, ...(target ? { target } : {}), details: { requestId, ...details }, ...(ip ? { ip } : {}) });
           } catch (e) {
             auditFailed = true;
-            deps.log(`admin change applied but its audit entry was not written: ${action}${target ? ` ${target}` : ''}`, requestId, e);
+            // An unconfirmed change's entry (`auditedIfUnconfirmed`): the change is not known to have been applied.
+            const what = details?.confirmed === false ? 'admin change may have been written; its audit entry was not written' : 'admin change applied but its audit entry was not written';
+            deps.log(`${what}: ${action}${target ? ` ${target}` : ''}`, requestId, e);
           }
         };
         // Path and query parameters: a NUL is a 400 naming the parameter (PostgreSQL text cannot hold one); the query
@@ -148,7 +153,8 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       } catch (e) {
         const err = toLLMError(e);
         if (err.statusCode >= 500) deps.log(`admin request failed: ${err.code}`, requestId, e);
-        return errorResponse(err, requestId);
+        // An unconfirmed change's 503 whose `confirmed: false` entry was not written either says so, as a done one does.
+        return errorResponse(err, requestId, 'openai', auditFailed ? { 'x-llmrr-audit': 'failed' } : {});
       }
     };
 

@@ -144,6 +144,15 @@ export class PostgresHandle {
     );
   }
 
+  /**
+   * Whether a checkout now would get a connection without waiting: no checkout is waiting already, and the pool has an
+   * idle connection or may open another. For best-effort work (a key's `lastUsedAt`) that gives way to the rest.
+   */
+  get connectionFree(): boolean {
+    const pool = this.pool;
+    return pool.waitingCount === 0 && (pool.idleCount > 0 || pool.totalCount < this.poolMax);
+  }
+
   /** Connections the pool opens at most. */
   get poolMax(): number {
     return this.pool.options.max ?? 10;

@@ -24,6 +24,11 @@ const NEW_TENANT_LOCK = 0x6c6c6d74;
 const NEW_KEY_LOCK = 0x6c6c6d6b;
 /** The read-back of a change of a key: waits for its row's lock (see `PostgresTenantStore.change`). */
 const KEY_ROW_LOCK = `SELECT 1 FROM llmrr_api_keys WHERE id = $1 FOR SHARE`;
+/**
+ * Bound of a background `lastUsedAt` write (ms; at most the handle's `queryTimeoutMs`): its wait for a lock on the
+ * keys table (`lock_timeout`) and its statement, so a table locked against writes holds its one connection briefly.
+ */
+const LAST_USED_WRITE_TIMEOUT_MS = 500;
 
 export interface PostgresTenantStoreOptions {
   /**
@@ -37,8 +42,8 @@ export interface PostgresTenantStoreOptions {
 /** Tenants and API keys in PostgreSQL (shared mode). */
 export class PostgresTenantStore implements TenantStore {
   private readonly lastUsed = new LastUsedThrottle();
-  /** The last `lastUsedAt` write queued of each key, until it settles (`touch`). */
-  private readonly touching = new Map<string, Promise<void>>();
+  /** The `lastUsedAt` write in flight, if any (at most one at a time: `touched`). */
+  private touching: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private readonly cache: AuthCache;
 
@@ -216,36 +221,38 @@ export class PostgresTenantStore implements TenantStore {
 
   /**
    * Writes `lastUsedAt` at most about once a minute per key, best-effort and in the background: a login never waits
-   * for, nor fails on, it (the verdict's key says this use's time at once). The key's row locked by a change (a
-   * rotation or revocation holds it until its COMMIT, which a gateway cut off may never send: the server keeps it for
-   * its idle bound) is skipped, not waited for; any failure (PostgreSQL not answering in time, a read-only session
-   * on a standby, 25006) is dropped, unlogged (the store has no logger), and the next login past the minute writes
-   * again. A key's writes run one after the other (a clock stepped back writes the earlier time last); `close()`
-   * waits for those in flight, each within its bound.
+   * for, nor fails on, it (the verdict's key says this use's time when a write starts). At most one write is in
+   * flight (one pool connection): a login while one is, or while the pool has no connection free at once (checkouts
+   * waiting, none idle), starts none and is not counted as written, so the next login of that key writes (a table
+   * locked against writes - a non-concurrent CREATE INDEX, LOCK TABLE ... SHARE - piled writes up that took the whole
+   * pool from the ledger). The write has a short bound of its own (`LAST_USED_WRITE_TIMEOUT_MS`, its lock wait
+   * included), and skips the key's row locked by a change (a rotation or revocation holds it until its COMMIT, which
+   * a gateway cut off may never send). Any failure (the bound, PostgreSQL not answering, a read-only session on a
+   * standby, 25006) is dropped, unlogged (the store has no logger), and the next login past the minute writes again.
+   * One write at a time also keeps a key's writes in order (a clock stepped back writes the earlier time last);
+   * `close()` waits for the one in flight, within its bound.
    */
   private touched(verdict: AuthResult, now: number): AuthResult {
-    if (verdict.ok && this.lastUsed.shouldWrite(verdict.key.id, now)) {
+    if (verdict.ok && this.touching === undefined && !this.closing && this.pg.connectionFree && this.lastUsed.shouldWrite(verdict.key.id, now)) {
       verdict.key.lastUsedAt = now;
-      this.touch(verdict.key.id, now);
+      const write = this.writeLastUsed(verdict.key.id, now);
+      this.touching = write;
+      void write.then(() => {
+        if (this.touching === write) this.touching = undefined;
+      });
     }
     return verdict;
   }
 
-  /** Queues the write of a key's `lastUsedAt` behind the key's earlier one, if any (`touching`); never rejects. */
-  private touch(keyId: string, now: number): void {
-    const earlier = this.touching.get(keyId);
-    const write = earlier ? earlier.then(() => this.writeLastUsed(keyId, now)) : this.writeLastUsed(keyId, now);
-    this.touching.set(keyId, write);
-    void write.then(() => {
-      if (this.touching.get(keyId) === write) this.touching.delete(keyId);
-    });
-  }
-
+  /** Never rejects (see `touched`). */
   private async writeLastUsed(keyId: string, now: number): Promise<void> {
-    if (this.closing) return;
     try {
-      // One statement, idempotent: a lost answer needs no read-back.
-      await this.pg.execute(`UPDATE llmrr_api_keys SET last_used_at = $1 WHERE id = (SELECT id FROM llmrr_api_keys WHERE id = $2 FOR NO KEY UPDATE SKIP LOCKED)`, [now, keyId]);
+      // One statement, idempotent: a lost answer needs no read-back. A transaction of its own for its bound (its
+      // lock wait, its statement, the checkout and the COMMIT), far shorter than the queries'.
+      await this.pg.transaction(
+        (c) => c.query(`UPDATE llmrr_api_keys SET last_used_at = $1 WHERE id = (SELECT id FROM llmrr_api_keys WHERE id = $2 FOR NO KEY UPDATE SKIP LOCKED)`, [now, keyId]),
+        { timeoutMs: Math.min(LAST_USED_WRITE_TIMEOUT_MS, this.pg.queryTimeoutMs) },
+      );
     } catch {
       // Dropped (see `touched`).
     }
@@ -284,9 +291,9 @@ export class PostgresTenantStore implements TenantStore {
     }
   }
 
-  /** Waits for the `lastUsedAt` writes in flight (each within its bound; none starts after this), then lets the pool go. */
+  /** Waits for the `lastUsedAt` write in flight (within its bound; none starts after this), then lets the pool go. */
   close(): Promise<void> {
-    return (this.closing ??= Promise.all(this.touching.values()).then(() => this.pg.release()));
+    return (this.closing ??= Promise.resolve(this.touching).then(() => this.pg.release()));
   }
 }
 
