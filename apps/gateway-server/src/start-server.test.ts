@@ -290,7 +290,7 @@ describe('request size', () => {
   });
 });
 
-describe('end-user id secret', () => {
+describe('end-user ids', () => {
   it('LLMRR_END_USER_ID_SECRET keys the scoped end-user ids the shared models receive', async () => {
     const upstream = await startOpenAIWireServer();
     const dir = mkdtempSync(join(tmpdir(), 'llmrr-end-user-'));
@@ -313,6 +313,43 @@ describe('end-user id secret', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a v3 config tenant\u2019s model on the operator\u2019s key (apiKeyEnv) gets them scoped while the config lists it, and once the gateway serves it from the store', async () => {
+    const upstream = await startOpenAIWireServer();
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-end-user-config-tenant-'));
+    const keyVar = 'LLMRR_TEST_OPERATOR_OPENAI_KEY';
+    vi.stubEnv(keyVar, 'sk-operator');
+    const model = (name: string, id: string) => ({ name, engine: 'openai-compatible', preset: 'openai', baseURL: upstream.baseURL, model: id, apiKeyEnv: keyVar, capabilities: ['chat', 'streaming'] });
+    const withServer = async (tenants: object[], run: (url: string) => Promise<void>) => {
+      writeFileSync(join(dir, 'llmrr.config.json'), JSON.stringify({ version: 3, models: [model('gpt', 'gpt-shared')], tenants }));
+      const server = await startServer(readSettings({ PORT: '0', LLMRR_DATA_DIR: join(dir, 'data'), LLMRR_ADMIN_KEY: ADMIN, LLMRR_DEMO: 'false' }, dir), () => {});
+      try {
+        await run(server.url);
+      } finally {
+        await server.close(1000);
+      }
+    };
+    const ask = (url: string, secret: string) => new OpenAI({ baseURL: `${url}/v1`, apiKey: secret, maxRetries: 0 }).chat.completions.create({ model: 'acme-gpt', messages: [{ role: 'user', content: 'Hi' }], user: 'bob' });
+    try {
+      let secret = '';
+      await withServer([{ id: 'acme', name: 'Acme', models: [model('acme-gpt', 'gpt-acme')] }], async (url) => {
+        const res = await fetch(`${url}/admin/tenants/acme/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sdk' }) });
+        expect(res.status, await res.clone().text()).toBe(201);
+        secret = ((await res.json()) as { secret: string }).secret;
+        await ask(url, secret);
+      });
+      // The config no longer lists acme: the tenant and its key stay in the store, its models served from there
+      // (setTenant useEnv false), still on the operator's key through apiKeyEnv.
+      await withServer([{ id: 'other', name: 'Other' }], (url) => ask(url, secret).then(() => {}));
+      expect(upstream.requests.map((r) => [r.headers.authorization, (r.body as Record<string, unknown>).model, (r.body as Record<string, unknown>).user])).toEqual(
+        Array(2).fill(['Bearer sk-operator', 'gpt-acme', tenantScopedId('acme', 'bob')]),
+      );
+    } finally {
+      vi.unstubAllEnvs();
+      await upstream.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('metrics key', () => {

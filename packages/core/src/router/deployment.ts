@@ -33,10 +33,12 @@ export interface DeploymentInit {
   /** The v3 tenant owning this model (its circuit key is then `<tenant>/<name>#<fingerprint>`: `circuitKey`). */
   tenant?: string | undefined;
   /**
-   * True for a model on its tenant's own provider account: a model the tenant brings, whose engine reads no
-   * environment of the router's (`setTenant(t, { useEnv: false })`, the gateway's tenant models). Its calls send
-   * end-user ids and prompt-cache keys as they are; every other deployment's (shared, or a tenant's model on the
-   * router's environment, the operator's key) scoped (`RouterDeployment.requestFor`).
+   * True for a model on its tenant's own provider account: a model the tenant brings (`setTenant(t, { useEnv:
+   * false })`, the gateway's tenant models) that names no `apiKeyEnv`, so its engine reads no environment of the
+   * router's. Its calls send end-user ids and prompt-cache keys as they are; every other deployment's (shared, a
+   * tenant's model on the router's environment, or one naming `apiKeyEnv`: the variable may hold the operator's key)
+   * scoped (`RouterDeployment.requestFor`). A model given the operator's key or address literally cannot be told
+   * apart: it counts as the tenant's own.
    */
   ownAccount?: boolean | undefined;
   /** The key of the scoped ids (`RouterOptions.endUserIdSecret`; see `tenantScopedId`). */
@@ -194,9 +196,9 @@ export class RouterDeployment implements Deployment {
   /**
    * The request as this deployment receives it: `maxTokens` above `maxOutputTokens` is clamped to it; on a call of
    * `tenant` (`ExecutionPlan.tenant`), a deployment on the operator's provider account (shared, or a tenant's model
-   * on the router's environment: not `ownAccount`) gets the end-user ids and prompt-cache keys, those in
-   * `providerOptions` too, scoped to the tenant (`tenantScopedRequest`); a model on the tenant's own account gets
-   * them as they are.
+   * on the router's environment or naming `apiKeyEnv`: not `ownAccount`) gets the end-user ids and prompt-cache keys,
+   * those in `providerOptions` too, scoped to the tenant (`tenantScopedRequest`); a model on the tenant's own account
+   * gets them as they are.
    */
   requestFor(request: GenerateRequest, tenant?: string): GenerateRequest {
     const sent = this.ownAccount ? request : tenantScopedRequest(request, tenant, this.init.endUserIdSecret);

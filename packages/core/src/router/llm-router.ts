@@ -1349,8 +1349,9 @@ export class LLMRouter {
       circuitStore: this.options.circuitStore,
       warn: this.warn,
       tenant,
-      // A model the tenant brings reads no environment of the router's: its key is the tenant's (`DeploymentInit.ownAccount`).
-      ownAccount: isolated !== undefined,
+      // A model the tenant brings that names no `apiKeyEnv` reads no environment of the router's: its key is the
+      // tenant's (`DeploymentInit.ownAccount`). One naming `apiKeyEnv` may read the operator's key (`OPENAI_API_KEY`).
+      ownAccount: isolated !== undefined && config.apiKeyEnv === undefined,
       endUserIdSecret: this.options.endUserIdSecret,
       incarnation,
       ...(unsetSecrets?.length ? { unsetSecrets: unsetSecrets.join('\n') } : {}),

@@ -134,6 +134,24 @@ describe('LLMRouter: what a shared deployment and a tenant\u2019s own model rece
     }
   });
 
+  it('a tenant\u2019s own model (useEnv false) naming apiKeyEnv may be on the operator\u2019s key: scoped; with its apiKey, as sent', async () => {
+    const named = (name: string, apiKeyEnv: string): ModelConfigInput => ({ name, engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: `gpt-${name}`, apiKeyEnv });
+    const router = new LLMRouter({ models: [shared()], routing: { strategy: 'priority', retries: { max: 0 } } }, { env: { OPENAI_API_KEY: 'sk-operator', ACME_KEY: 'k-acme' } }).setTenant(
+      { id: 'acme', models: [own(), named('operator', 'OPENAI_API_KEY'), named('kept', 'ACME_KEY')] },
+      { useEnv: false },
+    );
+    try {
+      for (const model of ['own', 'operator', 'kept']) await router.generate(ask, { tenant: 'acme', model });
+      for await (const _ of router.stream(ask, { tenant: 'acme', model: 'operator' })) void _;
+      expect(wire.requests.map((r) => r.headers.authorization)).toEqual(['Bearer k-tenant', 'Bearer sk-operator', 'Bearer k-acme', 'Bearer sk-operator']);
+      // (Whatever the variable holds: the router cannot tell the operator's key from one it keeps for the tenant.)
+      const scoped = [tenantScopedId('acme', 'bob'), tenantScopedId('acme', 'session-1')];
+      expect(sent()).toEqual([['gpt-own', 'bob', 'session-1'], ['gpt-operator', ...scoped], ['gpt-kept', ...scoped], ['gpt-operator', ...scoped]]);
+    } finally {
+      await router.close();
+    }
+  });
+
   it('a tenant\u2019s model on the router\u2019s environment (a v3 config\u2019s tenants[].models, setTenant by default) is the operator\u2019s account: scoped', async () => {
     // The operator gives each tenant a deployment of its own in the config, on its own provider key (the env).
     const dedicated = (name: string): ModelConfigInput => ({ name, engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: 'gpt-4o' });

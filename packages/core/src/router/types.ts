@@ -303,9 +303,11 @@ export interface SetTenantOptions {
    * variable the model names by `apiKeyEnv` (the operator's way to keep a tenant's upstream key out of the tenant
    * record), never one of its own choosing (a preset's key such as `OPENAI_API_KEY`, `AZURE_OPENAI_ENDPOINT`), so
    * each model carries its `apiKey` or `apiKeyEnv`, and its `baseURL`; none gets a pre-built engine of
-   * `RouterOptions.engines`. Default true (the router's `env`). False also makes the models the tenant's own provider
-   * account: they get end-user ids and prompt-cache keys as sent; a model on the router's `env` may use the
-   * operator's keys, and gets them tenant-scoped (`tenantScopedId`).
+   * `RouterOptions.engines`. Default true (the router's `env`). False also makes the models that name no `apiKeyEnv`
+   * the tenant's own provider account: they get end-user ids and prompt-cache keys as sent; a model naming `apiKeyEnv`
+   * (its variable may hold the operator's key) and every model on the router's `env` (which may use the operator's
+   * keys) get them tenant-scoped (`tenantScopedId`). A model given the operator's key or `baseURL` literally cannot be
+   * told apart from the tenant's own and gets them as sent.
    */
   useEnv?: boolean;
   /**

@@ -14,8 +14,8 @@ import type { WireUpstreams } from '../test-support/wire-upstreams.js';
 // operator's shared deployments scoped to the tenant (core's `tenantScopedId`): two tenants' "bob" are two end users
 // to the operator's provider account (its abuse signals), and one tenant's prompt-cache key no longer steers its
 // requests toward another's cache routing. Deterministic per (tenant, value), so the provider's per-user features still work per end user.
-// A tenant's own model (its own key: the admin API's models read no environment of the router's) gets them as sent:
-// that account is the tenant's.
+// A tenant's own model (its own key: an admin API model naming no `apiKeyEnv` reads no environment of the router's)
+// gets them as sent: that account is the tenant's. One naming `apiKeyEnv` may be on the operator's key: scoped.
 
 let up: WireUpstreams;
 let gw: SdkGateway;
@@ -31,7 +31,7 @@ beforeAll(async () => {
     wireDeployment(u, 'gpt', { preset: 'openai', model: 'gpt-openai' }),
     wireDeployment(u, 'claude'),
     { name: 'emb', engine: 'openai-compatible', baseURL: u.openai.baseURL, apiKey: 'k', model: 'text-embedding-3-small', capabilities: ['embeddings'] },
-  ]));
+  ], { routerOptions: { env: { OPENAI_API_KEY: 'sk-operator' } } }));
   const tenants = gw.harness.stores!.tenants;
   // Acme's own accounts (its keys), on the same local upstreams.
   await tenants.updateTenant('acme', {
@@ -39,6 +39,8 @@ beforeAll(async () => {
       { name: 'own-gpt', engine: 'openai-compatible', preset: 'openai', baseURL: up.openai.baseURL, model: 'gpt-own', apiKey: 'sk-acme', capabilities: caps },
       { name: 'own-claude', engine: 'anthropic', baseURL: up.anthropic.url, model: 'claude-own', apiKey: 'ak', capabilities: caps },
       { name: 'own-emb', engine: 'openai-compatible', baseURL: up.openai.baseURL, apiKey: 'sk-acme', model: 'text-embedding-3-small', capabilities: ['embeddings'] },
+      // A dedicated deployment for Acme on the operator's account: the server's OPENAI_API_KEY.
+      { name: 'operator-gpt', engine: 'openai-compatible', preset: 'openai', baseURL: up.openai.baseURL, model: 'gpt-dedicated', apiKeyEnv: 'OPENAI_API_KEY', capabilities: caps },
     ],
   });
   await tenants.createTenant({ id: 'globex', name: 'Globex' });
@@ -129,6 +131,16 @@ describe('end-user ids and prompt-cache keys on shared deployments are scoped to
     );
     await anthropic('acme').messages.create({ model: 'own-claude', max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }], metadata: { user_id: 'bob' } });
     expect(up.anthropic.requests.map((r) => [(r.body as Sent).model, (r.body as Sent).metadata])).toEqual([['claude-own', { user_id: 'bob' }]]);
+  });
+
+  it('a tenant\u2019s model naming apiKeyEnv (here the operator\u2019s OPENAI_API_KEY) reaches the operator\u2019s account: scoped, JSON and streamed', async () => {
+    const params = { model: 'operator-gpt', messages: [{ role: 'user' as const, content: 'Hi' }], user: 'bob', prompt_cache_key: 'session-1' };
+    await openai('acme').chat.completions.create(params);
+    for await (const _ of await openai('acme').chat.completions.create({ ...params, stream: true })) void _;
+    // (Before: 'bob' and 'session-1' as sent, the model being one the tenant brought, whatever key it read.)
+    expect(up.openai.requests.map((r) => [r.headers.authorization, (r.body as Sent).model, (r.body as Sent).user, (r.body as Sent).prompt_cache_key])).toEqual(
+      Array(2).fill(['Bearer sk-operator', 'gpt-dedicated', tenantScopedId('acme', 'bob'), tenantScopedId('acme', 'session-1')]),
+    );
   });
 
   it('the ledger rows are the tenants\u2019 as before: tenant, model, deployment, success', async () => {

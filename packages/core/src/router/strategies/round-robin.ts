@@ -21,11 +21,14 @@ interface Rotation {
  * after the tenant's last call's pick: at the candidate after the first deployment of that call's ranking that is in
  * the new set (the pick, or, when the pick left the set - its circuit opened after it failed - the fallback that
  * most likely served it), so a set that loses or gains a deployment goes on taking turns (a, b, c failing over to a,
- * then b: never a, a). A tenant's first counter starts at an offset hashed from the tenant and the set (never from
- * other tenants' calls), so many tenants calling once each still spread over the set; calls without a tenant start
- * at the first candidate. Past `MAX_SETS` counters (and last picks) the least recently used one is dropped (never
- * another tenant's whole rotation); a set of one deployment keeps none. State lives in the instance: each router
- * gets its own from `createRoundRobinStrategy()`.
+ * then b: never a, a). A kept counter taken again after the tenant's calls over other sets (the deployment that
+ * dropped out is back: its circuit closed) goes on where it stopped, skipping the turn that is the tenant's last pick
+ * (found as for a new counter), so the turns go on there too (a, b, c, then b, a over {a, b}, then b: never a, a). A
+ * tenant's first counter starts at an offset hashed from the tenant and the set (never from other tenants' calls), so
+ * many tenants calling once each still spread over the set; calls without a tenant start at the first candidate.
+ * Past `MAX_SETS` counters (and last picks) the least recently used one is dropped (never another tenant's whole
+ * rotation); a set of one deployment keeps none. State lives in the instance: each router gets its own from
+ * `createRoundRobinStrategy()`.
  */
 export function createRoundRobinStrategy(): Strategy {
   // Key: `<tenant length>:<tenant>` (`-` for a call without a tenant), then each candidate's name and `\u0000`, the
@@ -53,11 +56,15 @@ export function createRoundRobinStrategy(): Strategy {
         let key = who;
         for (let i = 0; i < n; i++) key += sorted[i] + '\u0000';
         const kept = counters.get(key);
+        const last = lastRankings.get(who);
         if (kept) {
           turn = kept.next;
+          // A counter taken again after calls over other sets (a deployment's circuit opened, then closed) would go on
+          // where it stopped, maybe at the deployment that served the tenant last: that turn is skipped.
+          if (last !== undefined && firstIn(last, kept.order) === turn) turn = (turn + 1) % n;
         } else {
-          const last = lastRankings.get(who);
-          const after = last === undefined ? -1 : turnAfter(last, names);
+          const at = last === undefined ? -1 : firstIn(last, names);
+          const after = at < 0 ? -1 : (at + 1) % n;
           // (A call without a tenant, library use, starts at the first candidate, as a lone user expects.)
           turn = after >= 0 ? after : ctx.tenant === undefined ? 0 : startOf(key, n);
         }
@@ -97,13 +104,13 @@ export function createRoundRobinStrategy(): Strategy {
 }
 
 /**
- * The turn (an index of `names`) after the first name of `last` (a previous call's ranking) that is in `names`; -1
- * when none is.
+ * The index in `names` of the first name of `last` (a previous call's ranking) that is in `names` (the pick, or the
+ * fallback that most likely served the call when the pick is not in `names`); -1 when none is.
  */
-function turnAfter(last: readonly string[], names: readonly string[]): number {
+function firstIn(last: readonly string[], names: readonly string[]): number {
   for (const name of last) {
     const at = names.indexOf(name);
-    if (at >= 0) return (at + 1) % names.length;
+    if (at >= 0) return at;
   }
   return -1;
 }

@@ -325,6 +325,42 @@ describe("round-robin's counters past 10,000 (tenant, set) keys", () => {
       await wire.close();
     }
   });
+
+  it('a set that regains a deployment takes its kept counter on after the last pick: {a,b,c} a b c, {a,b} b a, {a,b,c} again: b', () => {
+    const abc = ['a', 'b', 'c'];
+    const sets = [abc, abc, abc, ['a', 'b'], ['a', 'b'], abc, abc, abc];
+    for (const tenant of [undefined, 'beta']) {
+      const rr = createRoundRobinStrategy();
+      const picks = sets.map((names) => first(rr.rank({ ...ctxOf('', names), tenant } as StrategyContext)));
+      // (Before: the {a,b,c} counter went on where it stopped, at the last pick: a, b, c, b, a, a without a tenant.)
+      for (let i = 1; i < picks.length; i++) expect(picks[i], `${tenant ?? 'no tenant'}: ${picks.join(', ')}`).not.toBe(picks[i - 1]);
+      // Then the kept counter rotates on from the turn it took.
+      if (tenant === undefined) expect(picks).toEqual(['a', 'b', 'c', 'b', 'a', 'b', 'c', 'a']);
+    }
+  });
+
+  it('through the router: c fails (its circuit opens), {a, b} takes turns, c\u2019s cooldown ends: the next call is not a again', async () => {
+    const wire = await startOpenAIWireServer();
+    const clock = { t: 1_000 };
+    const model = (name: string): ModelConfigInput => ({ name, engine: 'openai-compatible', baseURL: wire.baseURL, apiKey: 'k', model: `m-${name}` });
+    const router = new LLMRouter(
+      { models: [model('a'), model('b'), model('c')], routing: { strategy: 'round-robin', retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 1_000 } } },
+      { now: () => clock.t },
+    );
+    try {
+      wire.setScript([{}, {}, { error: { status: 500 } }, {}, {}, {}, {}, {}]);
+      const served: string[] = [];
+      for (let i = 0; i < 5; i++) served.push((await router.generate('hi')).deployment);
+      expect(served).toEqual(['a', 'b', 'a', 'b', 'a']);
+      clock.t += 5_000; // c's cooldown is over: the set is {a, b, c} again
+      for (let i = 0; i < 2; i++) served.push((await router.generate('hi')).deployment);
+      // (Before: a again, the {a,b,c} counter left at "next: a" when c failed.)
+      expect(served).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'c']);
+    } finally {
+      await router.close();
+      await wire.close();
+    }
+  });
 });
 
 describe('built-in strategies order as documented (continued)', () => {

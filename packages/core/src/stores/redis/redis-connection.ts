@@ -59,7 +59,12 @@ interface Subscriber {
 }
 
 interface RedisModule {
-  createClient(options: { url: string; disableOfflineQueue?: boolean; socket?: { connectTimeout?: number; reconnectStrategy?: (retries: number) => number | Error } }): RedisCommandClient;
+  createClient(options: {
+    url: string;
+    disableOfflineQueue?: boolean;
+    maintNotifications?: 'disabled' | 'enabled' | 'auto';
+    socket?: { connectTimeout?: number; reconnectStrategy?: (retries: number) => number | Error };
+  }): RedisCommandClient;
 }
 
 /** A Lua script with its SHA1, run with EVALSHA (falling back to EVAL once after a SCRIPT FLUSH or restart). */
@@ -363,6 +368,11 @@ export async function connectRedis(url: string, prefix: string, what = 'Redis st
       // While reconnecting, fail commands at once instead of queueing them: a request should get an
       // error it can report, not hang until Redis is back.
       disableOfflineQueue: true,
+      // Over a unix socket, no maintenance notifications (Redis Enterprise's, moving a TCP endpoint; `auto` by
+      // default with RESP3): their handshake reads the host with `new URL(url)`, which refuses a unix URL with a user
+      // or password ("Invalid URL": no connection at all), and finds none in one without. Duplicates (the
+      // subscribed connection) take the options too.
+      ...(/^unix:/i.test(url) ? { maintNotifications: 'disabled' as const } : {}),
       socket: {
         connectTimeout: 5_000,
         // Reconnect forever once connected; give up on the very first connect after a few tries.
