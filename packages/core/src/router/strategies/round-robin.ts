@@ -20,10 +20,10 @@ interface Rotation {
  * deployments from its own picks (traffic the gateway shows a tenant of its own models only). A new counter starts
  * after the tenant's last call's pick: at the candidate after the first deployment of that call's ranking that is in
  * the new set (the pick, or, when the pick left the set - its circuit opened after it failed - the fallback that
- * most likely served it), so a set that loses or gains a deployment goes on taking turns (a, b, c failing over to a,
- * then b: never a, a). A kept counter taken again after the tenant's calls over other sets (the deployment that
- * dropped out is back: its circuit closed) goes on where it stopped, skipping the turn that is the tenant's last pick
- * (found as for a new counter), so the turns go on there too (a, b, c, then b, a over {a, b}, then b: never a, a). A
+ * most likely served it), so a set that loses a deployment goes on taking turns (a, b, c failing over to a, then b:
+ * never a, a). A kept counter taken again after the tenant's calls over other sets goes on where it stopped: each set
+ * rotates on its own (calls that alternate between two sets sharing a deployment keep both fair), so a set that
+ * regains a deployment (its circuit closed) may repeat the tenant's last pick once. A
  * tenant's first counter starts at an offset hashed from the tenant and the set (never from other tenants' calls), so
  * many tenants calling once each still spread over the set; calls without a tenant start at the first candidate.
  * Past `MAX_SETS` counters (and last picks) the least recently used one is dropped (never another tenant's whole
@@ -58,10 +58,11 @@ export function createRoundRobinStrategy(): Strategy {
         const kept = counters.get(key);
         const last = lastRankings.get(who);
         if (kept) {
+          // A kept counter goes on where it stopped, whatever the tenant's calls over other sets picked meanwhile: each
+          // set's rotation is its own (skipping the turn of the tenant's last pick starved a deployment shared by two
+          // sets whose calls alternate: tool and plain calls, say). So a set that regains a deployment (its circuit
+          // closed) may give the tenant the deployment that served it last once more.
           turn = kept.next;
-          // A counter taken again after calls over other sets (a deployment's circuit opened, then closed) would go on
-          // where it stopped, maybe at the deployment that served the tenant last: that turn is skipped.
-          if (last !== undefined && firstIn(last, kept.order) === turn) turn = (turn + 1) % n;
         } else {
           const at = last === undefined ? -1 : firstIn(last, names);
           const after = at < 0 ? -1 : (at + 1) % n;
