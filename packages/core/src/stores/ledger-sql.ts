@@ -12,7 +12,7 @@ export const LEDGER_AGGREGATES = `COUNT(*) AS requests,
   COALESCE(SUM(cache_write_input_tokens), 0) AS cache_write_input_tokens,
   COALESCE(SUM(cache_write_1h_input_tokens), 0) AS cache_write_1h_input_tokens,
   COALESCE(SUM(cost_nano), 0) AS cost_nano,
-  COALESCE(AVG(latency_ms), 0) AS avg_latency_ms`;
+  COALESCE(SUM(CAST(FLOOR(latency_ms * 1000 + 0.5) AS BIGINT)), 0) AS latency_us`;
 
 export interface AggregateRow {
   group_key?: unknown;
@@ -25,7 +25,8 @@ export interface AggregateRow {
   cache_write_input_tokens: unknown;
   cache_write_1h_input_tokens: unknown;
   cost_nano: unknown;
-  avg_latency_ms: unknown;
+  /** The rows' latencies summed in whole microseconds (each rounded first): an exact integer sum in every database. */
+  latency_us: unknown;
 }
 
 export function usageParams(e: UsageEntry): Record<string, string | number | boolean | null> {
@@ -84,8 +85,10 @@ export function withCursor(w: { where: string; params: unknown[] }, before: Usag
     throw new LLMError({ code: 'invalid_request', message: 'Invalid usage query: before must be { createdAt: epoch milliseconds (an integer), requestId: string }', param: 'before' });
   }
   const n = w.params.length;
-  const cond = `(created_at < ${ph(n + 1)} OR (created_at = ${ph(n + 2)} AND request_id${collate} < ${ph(n + 3)}))`;
-  return { where: w.where ? `${w.where} AND ${cond}` : `WHERE ${cond}`, params: [...w.params, before.createdAt, before.createdAt, before.requestId] };
+  // `created_at <= t` first, redundant but a bound the planner takes from the created_at index (an OR alone gives
+  // PostgreSQL none: a page deep in a big ledger read every row newer than the cursor).
+  const cond = `created_at <= ${ph(n + 1)} AND (created_at < ${ph(n + 2)} OR (created_at = ${ph(n + 3)} AND request_id${collate} < ${ph(n + 4)}))`;
+  return { where: w.where ? `${w.where} AND ${cond}` : `WHERE ${cond}`, params: [...w.params, before.createdAt, before.createdAt, before.createdAt, before.requestId] };
 }
 
 export function groupExpression(groupBy: UsageGroupBy, dialect: 'sqlite' | 'postgres'): string {
@@ -126,16 +129,18 @@ function totalsOf(r: AggregateRow): UsageTotals {
     cacheWriteInputTokens: Number(r.cache_write_input_tokens),
     cacheWrite1hInputTokens: Number(r.cache_write_1h_input_tokens),
     costUsd: nanoToUsd(Number(r.cost_nano)),
-    avgLatencyMs: toNanos(Number(r.avg_latency_ms)),
+    avgLatencyMs: averageLatencyMs(Number(r.latency_us), Number(r.requests)),
   };
 }
 
 /**
- * An average latency (ms) to the nanosecond (6 decimals): the databases sum floats differently (SQLite compensated,
- * PostgreSQL plainly), so the last bits of one average differed between embedded and shared mode for the same rows.
+ * The average latency (ms) from the latencies summed in whole microseconds, to the nanosecond (6 decimals). Not the
+ * databases' `AVG`: they sum floats differently (SQLite compensated, PostgreSQL plainly), so one average differed in
+ * its last bits between embedded and shared mode for the same rows, and rounding the two differing floats could still
+ * differ; an integer sum is the same everywhere.
  */
-function toNanos(ms: number): number {
-  return Math.round(ms * 1e6) / 1e6;
+function averageLatencyMs(sumUs: number, requests: number): number {
+  return requests > 0 ? Math.round((sumUs / requests) * 1e3) / 1e6 : 0;
 }
 
 export function buildSummary(total: AggregateRow, groups: AggregateRow[] | undefined, groupBy: UsageGroupBy | undefined): UsageSummary {

@@ -155,13 +155,19 @@ export interface ListOptions {
    */
   limit?: number;
   offset?: number;
+  /**
+   * `listTenants` only: the tenants whose id sorts after this one (their order: byte order of ids): page on with the
+   * id of a page's last tenant. Unlike `offset`, a tenant deleted between two pages (the cursor's own too) makes none
+   * go missing, and one created meanwhile makes none come twice.
+   */
+  after?: string;
 }
 
 export interface TenantStore {
   /** Throws LLMError `conflict` if the id exists, `invalid_request` (naming the field) for bad input. */
   createTenant(input: TenantInput): Promise<Tenant>;
   getTenant(id: string): Promise<Tenant | undefined>;
-  /** Ordered by creation time, then id. */
+  /** Ordered by id (byte order), so a page goes on after its last tenant's id (`ListOptions.after`). */
   listTenants(options?: ListOptions): Promise<Tenant[]>;
   /** Throws LLMError `not_found` for an unknown id. */
   updateTenant(id: string, patch: TenantPatch): Promise<Tenant>;
@@ -337,5 +343,11 @@ export interface BudgetStore {
   // memory (publishing their sum for other processes), so another process does not know their ids.
   /** Spent and reserved amounts in the current period. */
   spent(tenantId: string, period: BudgetPeriod): Promise<BudgetState>;
+  /**
+   * Raises the settled spend of the current `period` to `spentUsd` when it is less (never lowers it): a budget whose
+   * period changed starts its new period at what the ledger holds for that window (the gateway's admin API does),
+   * not at $0. Optional: a store without it starts the new period at what it counted.
+   */
+  raiseSpent?(tenantId: string, period: BudgetPeriod, spentUsd: number): Promise<void>;
   close(): Promise<void>;
 }

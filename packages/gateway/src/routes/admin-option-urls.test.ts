@@ -278,4 +278,56 @@ describe('option URLs (isURLOption, redactURL) in the admin API', () => {
       tagged: 'postgresql://pg1:5432,pg2:5432/chat?user=app@acme-pg&password=[redacted]',
     });
   });
+
+  // Found in review: the URL parser reads `user:123#x@host` as the host `user` on port 123 (the authority ends at the
+  // `#`), so a digits-only password before a `#` or `?` of a single-host URL was shown, in an option and a baseURL.
+  it('a single-host URL whose digits-only password is followed by # or ? is shown without it, and echoing it is a 400', async () => {
+    const got = await readBack(
+      { hash: 'https://app:31417#x@api.acme.example/v1', query: 'redis://app:31418?x@cache.acme.example:6379/0' },
+      'https://app:31419#y@llm.acme.example/v1',
+    );
+    expect([...got.text.matchAll(/3141[7-9]/g)].map((m) => m[0])).toEqual([]);
+    expect({ options: got.model.options, baseURL: got.model.baseURL }).toEqual({
+      options: { reply: 'x', hash: 'https://[redacted]@api.acme.example/v1', query: 'redis://[redacted]@cache.acme.example:6379/0' },
+      baseURL: 'https://[redacted]@llm.acme.example/v1',
+    });
+    const echoed = await admin('PATCH', '/admin/tenants/acme', { models: [{ name: 'custom', engine: 'mock', options: got.model.options }] });
+    expect({ status: echoed.status, error: ((await echoed.json()) as { error?: unknown }).error }).toMatchObject({ status: 400, error: { param: 'models.0.options.hash' } });
+  });
+
+  // Found in review: `pw` was no credential name (`pwd` and `pass` were, in a query only): `?pw=...` and options named
+  // `dbPwd`, `smtp_pass` were shown. A bare fragment that is a key stays hidden; a port, `passage`, `#pass-through` round-trip.
+  it('pw, pwd and pass name credentials in a query, a fragment and an option name; a tenant without them round-trips', async () => {
+    const got = await readBack({
+      db: 'https://acme.example/db?pw=pw-secret-1&lang=en',
+      frag: 'https://app.acme.example/cb#user_pwd=pw-secret-2&page=2',
+      mail: 'https://mail.acme.example/send?smtpPass=pw-secret-3',
+      dbPwd: 'pw-secret-4',
+      smtp_pass: 'pw-secret-5',
+      pw: 'pw-secret-6',
+      link: 'https://acme.example/a#sk-SKf3a9Qx7LmZ2pW8rT4v',
+    });
+    expect([...got.text.matchAll(/pw-secret-\d|sk-SK/g)].map((m) => m[0])).toEqual([]);
+    expect(got.model.options).toEqual({
+      reply: 'x',
+      db: 'https://acme.example/db?pw=[redacted]&lang=en',
+      frag: 'https://app.acme.example/cb#user_pwd=[redacted]&page=2',
+      mail: 'https://mail.acme.example/send?smtpPass=[redacted]',
+      dbPwd: '[redacted]',
+      smtp_pass: '[redacted]',
+      pw: '[redacted]',
+      link: 'https://acme.example/a#[redacted]',
+    });
+    const plain = {
+      reply: 'x',
+      ported: 'https://api.acme.example:8443/v1#intro',
+      bare: 'https://api.acme.example:8443?lang=sk-SK&page=2',
+      read: 'https://acme.example/book?passage=2&compass=north',
+      guide: 'https://acme.example/guide#pass-through',
+    };
+    expect((await admin('POST', '/admin/tenants', { id: 'plain', name: 'Plain', models: [{ name: 'custom', engine: 'mock', options: plain }] })).status).toBe(201);
+    const shown = (await (await admin('GET', '/admin/tenants/plain')).json()) as { models: Array<{ options: unknown }> };
+    const saved = await admin('PATCH', '/admin/tenants/plain', { models: shown.models });
+    expect({ options: shown.models[0]!.options, status: saved.status }).toEqual({ options: plain, status: 200 });
+  });
 });

@@ -171,8 +171,11 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s) => {
       const limit = limitParam(c);
       const offset = intParam(c, 'offset', 0);
-      return ok(c, { data: (await s.tenants.listTenants({ limit, offset })).map(publicTenant) });
-    }, PAGE),
+      // Listed by id: `after` (a page's last tenant id) is a cursor a tenant deleted between two pages does not move,
+      // where `offset` would skip the tenant after it.
+      const after = c.req.query('after');
+      return ok(c, { data: (await s.tenants.listTenants({ limit, offset, ...(after !== undefined ? { after } : {}) })).map(publicTenant) });
+    }, [...PAGE, 'after']),
   );
   app.post(
     '/admin/tenants',

@@ -18,11 +18,12 @@ interface ModelSecrets {
 
 /**
  * Last words of an option name that say it holds a credential (`clientSecret`, `passphrase`, `bearer`, `privateKeyPem`,
- * `dsn`: a data source name holds its password or key, as Sentry's and a database's do).
+ * `dsn`: a data source name holds its password or key, as Sentry's and a database's do; `pw`, `pwd`, `pass`: `dbPwd`,
+ * `smtp_pass`, `?pw=`).
  */
 const SECRET_WORDS: ReadonlySet<string> = new Set([
   'secret', 'password', 'passwd', 'passphrase', 'credential', 'cred', 'authorization', 'auth', 'bearer',
-  'signature', 'sig', 'pem', 'apikey', 'cookie', 'jwt', 'dsn',
+  'signature', 'sig', 'pem', 'apikey', 'cookie', 'jwt', 'dsn', 'pw', 'pwd', 'pass',
 ]);
 
 /**
@@ -60,8 +61,9 @@ function nameWords(name: string): string[] {
 /**
  * Whether an option's name says it holds a credential. Its words (camelCase, snake_case, kebab-case; plurals as
  * singular), without trailing format words (`json`, `pem`, `data`, `value`, `string`, ...: `FORMAT_WORDS`), end in
- * - a credential word: `secret`, `password`, `passwd`, `passphrase`, `credentials`, `creds`, `authorization`, `auth`,
- *   `bearer`, `signature`, `sig`, `pem`, `apikey`, `cookie`, `jwt`, `dsn` (`SECRET_WORDS`: `clientSecret` too);
+ * - a credential word: `secret`, `password`, `passwd`, `passphrase`, `pw`, `pwd`, `pass`, `credentials`, `creds`,
+ *   `authorization`, `auth`, `bearer`, `signature`, `sig`, `pem`, `apikey`, `cookie`, `jwt`, `dsn` (`SECRET_WORDS`:
+ *   `clientSecret` too);
  * - `authorization header` or `auth header` (the header's value: `authorizationHeader`);
  * - `service account` (`serviceAccount`, `serviceAccountJson`);
  * - `connection` or `conn` once a format word was taken off (`connectionString`, `connStr`: they hold the password or
@@ -88,7 +90,7 @@ function isSecretOptionName(name: string): boolean {
 }
 
 /** Query parameter names that carry a credential in an option URL besides the credential words (`?code=` of Azure Functions, `?sig=` of a SAS). */
-const QUERY_CREDENTIALS = /^(?:code|sig|signature|key|token|access_?token|auth|password|pwd|pass|secret|sas|x-api-key)$/i;
+const QUERY_CREDENTIALS = /^(?:code|sig|signature|key|token|access_?token|auth|password|pw|pwd|pass|secret|sas|x-api-key)$/i;
 
 /** `text` percent-decoded (`+` as a space when `plus`), or as written when an escape is malformed. */
 function decoded(text: string, plus: boolean): string {
@@ -275,6 +277,15 @@ const TEXT_URL = /^([a-z][a-z0-9+.-]*:\/\/)([\s\S]*@(?=[A-Za-z0-9._~%:,[\]-]*(?:
 const TEXT_URL_FIRST = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)([^?#]*)(\?[^#]*)?(#[\s\S]*)?$/i;
 
 /**
+ * A URL the WHATWG parser takes with a digits-only password as its port: `https://user:123#x@host/` is the host `user`
+ * on port 123 (the authority ends at the first `/`, `?` or `#`), its "fragment" `#x@host/`. An authority `name:digits`
+ * followed at once by `?` or `#` whose rest holds an `@` followed by a host list (as `TEXT_URL` reads one) is read as
+ * text instead (`TEXT_URL`: the userinfo up to that `@` hidden). One with a path first (`https://host:8443/@scope/x`)
+ * is a URL with a port.
+ */
+const PASSWORD_AS_PORT = /^[a-z][a-z0-9+.-]*:\/\/[^@/?#]*:\d*[?#][\s\S]*@[A-Za-z0-9._~%:,[\]-]*(?:[/?#]|$)/i;
+
+/**
  * `url` with its credentials as `REDACTED_SECRET`: its query's and its fragment's (`redactQuery`, `redactFragment`;
  * every value for a `baseURL`, those named as credentials or reading as keys for an option URL, `allValues` false, and
  * a bare part that is one: a query's any, a fragment's that reads as a key) and its userinfo
@@ -285,11 +296,13 @@ const TEXT_URL_FIRST = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)([^?#]*)(\?[^#]*)?(#[
  * followed by a host list (so a password holding `@`, `#`, `/` or `?` is hidden whole: `app:pw#x@h1,h2/db`; an `@`
  * followed by one in its path, query or fragment hides more, never less), else (no `@` so followed: a host list with a
  * space or a `;`, a line end after it) everything up to the last `@` before the first `/`, `?` or `#`
- * (`TEXT_URL_FIRST`), and its query and fragment as above.
+ * (`TEXT_URL_FIRST`), and its query and fragment as above. So is one the parser takes with a digits-only password as
+ * its port (`PASSWORD_AS_PORT`: `https://user:123#x@host/`).
  */
 function redactURL(url: string, allValues = true): string {
   let u: URL;
   try {
+    if (PASSWORD_AS_PORT.test(url)) throw new Error('a password read as a port');
     u = new URL(url);
   } catch {
     // No `@` followed by a host list (one holding a space or a `;`, or a line end after it): the userinfo runs to the

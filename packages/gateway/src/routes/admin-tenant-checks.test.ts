@@ -687,7 +687,7 @@ describe("a router's own factory that wraps a built-in one", () => {
     dir = mkdtempSync(join(tmpdir(), 'llmrr-wrapped-'));
     gw = await servedGateway({
       models: [mockModel('mock')],
-      routerOptions: { env: {}, engineFactories: { gguf: wrap('gguf'), onnx: wrap('onnx'), 'openai-compatible': wrap('openai-compatible') } },
+      routerOptions: { env: {}, engineFactories: { gguf: wrap('gguf'), onnx: wrap('onnx'), 'openai-compatible': wrap('openai-compatible'), anthropic: wrap('anthropic') } },
       gateway: { auth: { adminKey: TEST_ADMIN_KEY } },
     });
   }, 30_000);
@@ -713,5 +713,24 @@ describe("a router's own factory that wraps a built-in one", () => {
     const model = { name: 'up', engine: 'openai-compatible', baseURL: 'http://127.0.0.1:9/v1', apiKey: 'k-1', options: { apiKey: 'k-2' } };
     const posted = await admin('POST', '/admin/tenants', { id: 'wrapped-openai', name: 'Wrapped', models: [model] });
     expect(param(posted)).toEqual({ status: 400, param: 'models.0.options.apiKey' });
+  });
+
+  // Found in review: the wrapper declares no `needsApiKey`, so an `openai` preset model without a key was stored and
+  // every call to it failed; the engine it builds is the built-in one, whose provider takes no call without a key.
+  it('a model whose wrapped engine needs a key and that has neither apiKey nor apiKeyEnv is a 400 naming models.0.apiKey (POST and PATCH); with apiKeyEnv it is taken', async () => {
+    const openai = { name: 'gpt', engine: 'openai-compatible', model: 'gpt-4o-mini' };
+    const claude = { name: 'claude', engine: 'anthropic', model: 'claude-sonnet-4-5' };
+    const posted = await admin('POST', '/admin/tenants', { id: 'wrapped-keyless', name: 'Wrapped', models: [openai] });
+    const created = await admin('POST', '/admin/tenants', { id: 'wrapped-keyed', name: 'Wrapped', models: [{ ...openai, apiKeyEnv: 'WRAPPED_OPENAI_KEY' }] });
+    const claudeKeyless = await admin('POST', '/admin/tenants', { id: 'wrapped-claude', name: 'Wrapped', models: [claude] });
+    const patched = await admin('PATCH', '/admin/tenants/wrapped-keyed', { models: [{ ...claude, apiKeyEnv: 'WRAPPED_CLAUDE_KEY' }, openai] });
+    const local = await admin('PATCH', '/admin/tenants/wrapped-keyed', { models: [{ name: 'local-up', engine: 'openai-compatible', baseURL: 'http://127.0.0.1:9/v1' }] });
+    expect([param(posted), { status: created.status }, param(claudeKeyless), param(patched), { status: local.status }]).toEqual([
+      { status: 400, param: 'models.0.apiKey' },
+      { status: 201 },
+      { status: 400, param: 'models.0.apiKey' },
+      { status: 400, param: 'models.1.apiKey' },
+      { status: 200 },
+    ]);
   });
 });

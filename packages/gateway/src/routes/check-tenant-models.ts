@@ -1,10 +1,13 @@
 import {
+  AnthropicEngine,
+  GeminiEngine,
   GgufEngine,
   LLMError,
   OnnxEmbeddingEngine,
   OnnxTextEngine,
   OpenAICompatibleEngine,
   OpenAICompatibleOptionsSchema,
+  createOpenAICompatibleEngine,
   defaultEngineContext,
   engineFactory,
   namedEnvContext,
@@ -41,7 +44,9 @@ import type { GatewayRouter } from '../types.js';
  * router's own factory that builds another engine for such a kind's name has its models checked by its trial build
  * alone (its own options, a model served without a local file). The trial build sees the same environment (an Azure model without `baseURL` is refused,
  * not sent to the server's `AZURE_OPENAI_ENDPOINT`), and a model whose provider needs a key and that has neither
- * `apiKey` nor `apiKeyEnv` is refused naming `models.<i>.apiKey` (it could never be called).
+ * `apiKey` nor `apiKeyEnv` is refused naming `models.<i>.apiKey` (it could never be called): the factory's `needsApiKey`
+ * says so, else (a factory that declares none, such as a router's own one wrapping a built-in) the engine the trial build
+ * built does (`builtInNeedsApiKey`).
  */
 export function checkTenantModels(models: readonly ModelConfig[] | undefined, router: Pick<GatewayRouter, 'modelFilesDir' | 'engineFactory' | 'engineKinds'> = {}): void {
   if (!models) return;
@@ -76,10 +81,11 @@ export function checkTenantModels(models: readonly ModelConfig[] | undefined, ro
     }
     // The built-in engines' own checks (the openai-compatible option list, a gguf / onnx file) hold for the engine the
     // factory builds, not its name: a router's own factory that builds another engine takes its own options.
-    const kind = builtInKind(checkEngineSettings(factory, m, i));
+    const engine = checkEngineSettings(factory, m, i);
+    const kind = builtInKind(engine);
     if (kind === 'openai-compatible') checkOwnOptions(m, i);
     else if (kind !== undefined) checkModelFile(m, i, kind, router.modelFilesDir);
-    if (!m.apiKey && m.apiKeyEnv === undefined && factory.needsApiKey?.(m) === true) {
+    if (!m.apiKey && m.apiKeyEnv === undefined && (factory.needsApiKey ? factory.needsApiKey(m) : builtInNeedsApiKey(engine, m))) {
       throw new LLMError({
         code: 'invalid_request',
         message: `models.${i}.apiKey: the ${m.engine} engine needs an API key for this model: set apiKey, or apiKeyEnv naming the server's variable that holds it (a tenant's model reads no other, such as a preset's OPENAI_API_KEY)`,
@@ -131,6 +137,17 @@ function checkEngineSettings(factory: EngineFactory, m: ModelConfig, i: number):
     const why = e instanceof Error ? e.message : String(e);
     throw new LLMError({ code: 'invalid_request', message: `models.${i}${field}: the ${m.engine} engine refuses this model: ${why}`, param: `models.${i}${field}` });
   }
+}
+
+/**
+ * Whether the trial build's `engine`, one of core's engines that call a provider, needs a key for `m`, as its own
+ * factory says (`needsApiKey`): for a factory that declares no `needsApiKey` (a router's own one that wraps the built-in
+ * factory, `'openai-compatible': (m, ctx) => engineFactory('openai-compatible')!(m, ctx)`), so its `openai` preset model
+ * without a key is refused as the built-in one's is. (A wrapper that supplies the key itself declares `needsApiKey`.)
+ */
+function builtInNeedsApiKey(engine: unknown, m: ModelConfig): boolean {
+  if (engine instanceof OpenAICompatibleEngine) return createOpenAICompatibleEngine.needsApiKey(m);
+  return engine instanceof AnthropicEngine || engine instanceof GeminiEngine;
 }
 
 /** Which built-in engine a trial build's `engine` is (core's class of it), if one whose own checks the admin API runs. */

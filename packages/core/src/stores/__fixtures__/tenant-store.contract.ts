@@ -53,6 +53,25 @@ export function tenantStoreContract(label: string, makeFixture: FixtureFactory):
       expect(await store.getTenant('acme')).toBeUndefined();
     });
 
+    // `offset` pages by position: a tenant deleted between two pages moved the next page on by one, so a tenant went
+    // missing. `after` pages by id (byte order: `Z` before `a`), which a deletion (even of the cursor itself) does not move.
+    it('lists tenants after an id, ordered by id in byte order: a tenant deleted between pages makes none go missing', async () => {
+      for (const id of ['t-c', 't-a', 'T-Z', 't-e', 't-b', 't-d']) await store.createTenant({ id, name: id });
+      const first = (await store.listTenants({ limit: 2 })).map((t) => t.id);
+      expect(first).toEqual(['T-Z', 't-a']);
+      await store.deleteTenant('t-a');
+      await store.deleteTenant('T-Z');
+      const second = (await store.listTenants({ after: first.at(-1)!, limit: 2 })).map((t) => t.id);
+      await store.deleteTenant('t-b');
+      await store.createTenant({ id: 't-0', name: 'before the cursor' });
+      const rest = (await store.listTenants({ after: second.at(-1)!, limit: 10 })).map((t) => t.id);
+      expect([second, rest]).toEqual([
+        ['t-b', 't-c'],
+        ['t-d', 't-e'],
+      ]);
+      expect((await store.listTenants({ after: 't-e' })).map((t) => t.id)).toEqual([]);
+    });
+
     it('keeps custom models per tenant', async () => {
       const t = await store.createTenant({ id: 'm', name: 'M', models: [{ name: 'private-llm', engine: 'mock' }] });
       await expectLLMError(store.createTenant({ name: 'bad', models: [{ name: '', engine: 'mock' }] }), 'invalid_request', 'models.0.name');

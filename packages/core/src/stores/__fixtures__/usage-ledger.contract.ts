@@ -129,17 +129,19 @@ export function usageLedgerContract(label: string, makeFixture: FixtureFactory):
       expect(empty).toMatchObject({ requests: 0, costUsd: 0, avgLatencyMs: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0 });
     });
 
-    it('averages latency to the nanosecond, the same in every store (not the float sum of one database)', async () => {
+    it('averages latency from whole microseconds, to the nanosecond (not the float sum of one database)', async () => {
       // SQLite sums floats compensated (Kahan), PostgreSQL plainly: 0.1 + 0.2 + 0.3 was 0.19999999999999998 as an
       // average in one and 0.20000000000000004 in the other for the same rows.
       for (const [i, latencyMs] of [0.1, 0.2, 0.3].entries()) await ledger.record(entry(`l${i}`, { latencyMs, model: 'lat' }));
       for (const [i, latencyMs] of [12.7, 0.001, 33.3333, 100.25].entries()) await ledger.record(entry(`m${i}`, { latencyMs, model: 'mix' }));
       const s = await ledger.summary({ tenantId: 'acme', groupBy: 'model' });
+      // Each latency in whole microseconds (12.7 ms 12 700, 0.001 ms 1, 33.3333 ms 33 333, 100.25 ms 100 250): 146 284 / 4.
       expect(s.groups?.map((g) => [g.key, g.avgLatencyMs])).toEqual([
         ['lat', 0.2],
-        ['mix', 36.571075],
+        ['mix', 36.571],
       ]);
-      expect(s.avgLatencyMs).toBe(20.983471);
+      // (600 + 146 284) / 7 microseconds, to the nanosecond.
+      expect(s.avgLatencyMs).toBe(20.983429);
     });
 
     // The UTC day and month boundary (in a non-UTC process and database, where a local-time grouping fails): usage-ledger-utc.test.ts.

@@ -84,7 +84,12 @@ export class PostgresTenantStore implements TenantStore {
   }
 
   async listTenants(options: ListOptions = {}): Promise<Tenant[]> {
-    const rows = await this.pg.query(`SELECT ${TENANT_COLS} FROM llmrr_tenants ORDER BY created_at, id COLLATE "C" LIMIT $1 OFFSET $2`, [clampLimit(options.limit), clampOffset(options.offset)]);
+    const page = [clampLimit(options.limit), clampOffset(options.offset)];
+    // By id in byte order (`COLLATE "C"`, as SQLite's); `after`, a cursor no tenant deleted or created meanwhile moves.
+    const rows =
+      options.after !== undefined
+        ? await this.pg.query(`SELECT ${TENANT_COLS} FROM llmrr_tenants WHERE id COLLATE "C" > $3 ORDER BY id COLLATE "C" LIMIT $1 OFFSET $2`, [...page, options.after])
+        : await this.pg.query(`SELECT ${TENANT_COLS} FROM llmrr_tenants ORDER BY id COLLATE "C" LIMIT $1 OFFSET $2`, page);
     return rows.map(rowToTenant);
   }
 

@@ -45,7 +45,8 @@ export class SqliteTenantStore implements TenantStore {
       insertTenant: db.prepare(`INSERT INTO llmrr_tenants (${TENANT_COLS}) VALUES (@id, @name, @tier, @allowed_models, @models, @preferences, @limits, @budget, @disabled, @created_at, @updated_at)`),
       updateTenant: db.prepare(`UPDATE llmrr_tenants SET name=@name, tier=@tier, allowed_models=@allowed_models, models=@models, preferences=@preferences, limits=@limits, budget=@budget, disabled=@disabled, updated_at=@updated_at WHERE id=@id`),
       getTenant: db.prepare(`SELECT ${TENANT_COLS} FROM llmrr_tenants WHERE id = ?`),
-      listTenants: db.prepare(`SELECT ${TENANT_COLS} FROM llmrr_tenants ORDER BY created_at, id LIMIT ? OFFSET ?`),
+      listTenants: db.prepare(`SELECT ${TENANT_COLS} FROM llmrr_tenants ORDER BY id LIMIT ? OFFSET ?`),
+      listTenantsAfter: db.prepare(`SELECT ${TENANT_COLS} FROM llmrr_tenants WHERE id > ? ORDER BY id LIMIT ? OFFSET ?`),
       deleteTenant: db.prepare(`DELETE FROM llmrr_tenants WHERE id = ?`),
       insertKey: db.prepare(`INSERT INTO llmrr_api_keys (id, tenant_id, name, prefix, hash, limits, created_at, expires_at) VALUES (@id, @tenant_id, @name, @prefix, @hash, @limits, @created_at, @expires_at)`),
       getKey: db.prepare(`SELECT * FROM llmrr_api_keys WHERE id = ?`),
@@ -77,7 +78,9 @@ export class SqliteTenantStore implements TenantStore {
   }
 
   async listTenants(options: ListOptions = {}): Promise<Tenant[]> {
-    const rows = this.stmt.listTenants.all(clampLimit(options.limit), clampOffset(options.offset)) as Row[];
+    const page = [clampLimit(options.limit), clampOffset(options.offset)];
+    // By id (BINARY collation: byte order); `after`, a cursor no tenant deleted or created meanwhile moves.
+    const rows = (options.after !== undefined ? this.stmt.listTenantsAfter.all(options.after, ...page) : this.stmt.listTenants.all(...page)) as Row[];
     return rows.map(rowToTenant);
   }
 
