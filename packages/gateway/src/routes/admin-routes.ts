@@ -23,6 +23,7 @@ import { rejectNul } from './admin-input.js';
 import { publicTenant as shownTenant, rejectRedacted, routerFactories } from './admin-secrets.js';
 import { parseRange, periodRange } from './admin-time.js';
 import { isoDateTimeMs } from '../schemas/iso-date-time.js';
+import { carryBudgetSpend } from './budget-period-change.js';
 import { checkTenantModels } from './check-tenant-models.js';
 import { auditValue, keyChanges, tenantChanges } from './audit-changes.js';
 
@@ -216,6 +217,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       checkClientStrategies(patch.preferences?.clientStrategies);
       // A deletion heard while the update is on its way (another process's) keeps the tenant out of the router.
       const since = tenantModels?.begin();
+      await carryBudgetSpend(s, id, patch.budget, deps.now());
       const tenant = await auditedIfUnconfirmed(s.tenants.updateTenant(id, patch), audit, 'tenant.update', id, { fields: Object.keys(patch) });
       syncModels(tenant, since);
       await audit('tenant.update', id, { fields: Object.keys(patch), changes: tenantChanges(tenant, Object.keys(patch)) });
@@ -278,6 +280,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s, audit) => {
       const id = c.req.param('id')!;
       const budget = validateBody(AdminBudgetPutSchema, await body(c));
+      await carryBudgetSpend(s, id, budget, deps.now());
       const tenant = await auditedIfUnconfirmed(s.tenants.updateTenant(id, { budget }), audit, 'budget.update', id, { budget });
       await audit('budget.update', id, { budget });
       return ok(c, publicTenant(tenant));

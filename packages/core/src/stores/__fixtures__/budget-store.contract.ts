@@ -95,6 +95,25 @@ export function budgetStoreContract(label: string, makeFixture: FixtureFactory):
       expect((await budgets.reserve({ tenantId: 'exact', period: 'day', limitUsd: 1, estimateUsd: 1, reservationId: 'd1' })).ok).toBe(true);
     });
 
+    it("raiseSpent lifts the current period's settled spend to at least the amount (a budget's new period, from the ledger), never lowers it, and reservations see it", async () => {
+      expect(budgets.raiseSpent).toBeTypeOf('function');
+      await budgets.raiseSpent!('seeded', 'day', 0.75);
+      expect((await budgets.spent('seeded', 'day')).spentUsd).toBe(0.75);
+      // Other periods and tenants are untouched.
+      expect((await budgets.spent('seeded', 'month')).spentUsd).toBe(0);
+      expect((await budgets.spent('other', 'day')).spentUsd).toBe(0);
+      expect((await budgets.reserve({ tenantId: 'seeded', period: 'day', limitUsd: 1, estimateUsd: 0.3, reservationId: 's1' })).ok).toBe(false);
+      const r = await budgets.reserve({ tenantId: 'seeded', period: 'day', limitUsd: 1, estimateUsd: 0.2, reservationId: 's2' });
+      expect(r.ok && r.remainingUsd).toBeCloseTo(0.05, 9);
+      await budgets.settle('s2', 0.2);
+      // Below what is settled already: nothing changes (the settled spend already counts it).
+      await budgets.raiseSpent!('seeded', 'day', 0.5);
+      expect((await budgets.spent('seeded', 'day')).spentUsd).toBeCloseTo(0.95, 9);
+      await budgets.raiseSpent!('seeded', 'day', 1.25);
+      expect((await budgets.spent('seeded', 'day')).spentUsd).toBe(1.25);
+      await expect(budgets.raiseSpent!('seeded', 'day', -1)).rejects.toMatchObject({ code: 'invalid_request' });
+    });
+
     it('records the actual cost even when it exceeds the estimate, then refuses further reservations', async () => {
       expect((await reserve('o1', 0.1)).ok).toBe(true);
       expect(await budgets.settle('o1', 1.5)).toBe(true);

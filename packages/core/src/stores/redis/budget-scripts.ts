@@ -96,3 +96,18 @@ for i = 1, #KEYS do
   end
 end
 return 1`);
+
+/**
+ * KEYS: bucket hash, expiry zset. ARGV: settled (nano-dollars), periodEnd (epoch ms, 0 = never expires), bucketKeepMs.
+ * Raises the bucket's `settled` to ARGV[1] when it is less (never lowers it); a bucket it creates is kept as `reserve`
+ * keeps one. Returns 1 when it raised.
+ */
+export const RAISE_SETTLED_SCRIPT = new LuaScript(`local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local settled = tonumber(redis.call('HGET', KEYS[1], 'settled') or '0')
+if settled >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'settled', ARGV[1])
+if ARGV[2] ~= '0' and redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', math.max(tonumber(ARGV[2]), now) + tonumber(ARGV[3])))
+end
+return 1`);

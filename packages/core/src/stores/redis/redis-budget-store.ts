@@ -2,7 +2,7 @@ import { budgetPeriodWindow } from '../../tenancy/budget-period.js';
 import { nanoToUsd, usdToNano, usdToNanoCeil } from '../../tenancy/money.js';
 import type { BudgetPeriod, BudgetReservation, BudgetReserveRequest, BudgetState, BudgetStore } from '../../tenancy/types.js';
 import { DEFAULT_RESERVATION_TTL_MS, validateReserveRequest, validateTtlMs, validateUsd } from '../budget-input.js';
-import { FINISH_SCRIPT, RENEW_SCRIPT, RESERVE_SCRIPT, SPENT_SCRIPT } from './budget-scripts.js';
+import { FINISH_SCRIPT, RAISE_SETTLED_SCRIPT, RENEW_SCRIPT, RESERVE_SCRIPT, SPENT_SCRIPT } from './budget-scripts.js';
 import { bounded, redisTimeout, type RedisHandle } from './redis-connection.js';
 
 /** Counters of a period are kept this long after it ends, or after now for a past period (late settles, reports). */
@@ -95,6 +95,17 @@ export class RedisBudgetStore implements BudgetStore {
     const w = budgetPeriodWindow(period, this.clock());
     const reply = await bounded(this.redis.eval<[string, string]>(SPENT_SCRIPT, this.bucketKeys(tenantId, w.key), []), this.timeoutMs, 'budget read');
     return { tenantId, period, periodKey: w.key, periodStart: w.start, periodEnd: w.end, spentUsd: nanoToUsd(Number(reply[0])), reservedUsd: nanoToUsd(Number(reply[1])) };
+  }
+
+  /** One script: `settled` raised (never lowered) atomically against concurrent settlements. */
+  async raiseSpent(tenantId: string, period: BudgetPeriod, spentUsd: number): Promise<void> {
+    validateUsd(spentUsd, 'spentUsd');
+    const w = budgetPeriodWindow(period, this.clock());
+    await bounded(
+      this.redis.eval(RAISE_SETTLED_SCRIPT, this.bucketKeys(tenantId, w.key), [usdToNano(spentUsd), Number.isFinite(w.end) ? w.end : 0, KEEP_AFTER_PERIOD_MS]),
+      this.timeoutMs,
+      'budget raise',
+    );
   }
 
   async close(): Promise<void> {

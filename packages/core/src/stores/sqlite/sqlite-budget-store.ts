@@ -62,6 +62,7 @@ export class SqliteBudgetStore implements BudgetStore {
           COALESCE((SELECT SUM(reserved_nano) FROM llmrr_budget_holds WHERE tenant_id = @t AND period_key = @p AND owner <> @o AND expires_at > @now), 0) AS reserved`),
       hold: db.prepare(`INSERT INTO llmrr_budget_holds (tenant_id, period_key, owner, reserved_nano, expires_at) VALUES (?, ?, ?, ?, ?)
           ON CONFLICT (tenant_id, period_key, owner) DO UPDATE SET reserved_nano = excluded.reserved_nano, expires_at = MAX(expires_at, excluded.expires_at)`),
+      raiseSettled: db.prepare(`INSERT INTO llmrr_budget_spend (tenant_id, period_key, settled_nano) VALUES (?, ?, ?) ON CONFLICT (tenant_id, period_key) DO UPDATE SET settled_nano = MAX(settled_nano, excluded.settled_nano)`),
       addSettled: db.prepare(`INSERT INTO llmrr_budget_spend (tenant_id, period_key, settled_nano) VALUES (?, ?, ?) ON CONFLICT (tenant_id, period_key) DO UPDATE SET settled_nano = settled_nano + excluded.settled_nano`),
       sweep: db.prepare(`DELETE FROM llmrr_budget_holds WHERE expires_at < ?`),
     };
@@ -166,6 +167,21 @@ export class SqliteBudgetStore implements BudgetStore {
     const { settled, reserved } = this.stmt.others.get({ t: tenantId, p: w.key, o: this.owner, now }) as { settled: number; reserved: number };
     const own = this.own.live(tenantId, w.key, now);
     return { tenantId, period, periodKey: w.key, periodStart: w.start, periodEnd: w.end, spentUsd: nanoToUsd(settled), reservedUsd: nanoToUsd(reserved + own) };
+  }
+
+  /** One group-committed upsert (`MAX`): after the batch's own settlements, so none is lost or counted twice. */
+  raiseSpent(tenantId: string, period: BudgetPeriod, spentUsd: number): Promise<void> {
+    try {
+      validateUsd(spentUsd, 'spentUsd');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const periodKey = budgetPeriodWindow(period, this.clock()).key;
+    const nano = usdToNano(spentUsd);
+    return this.handle.writes.run((scope) => {
+      // A batch that settled for this tenant and period writes its sum at its end: raise after it.
+      scope.atEnd(() => this.stmt.raiseSettled.run(tenantId, periodKey, nano));
+    });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,123 @@
+/**
+ * A budget whose `period` changes (admin `PUT /admin/tenants/:id/budget`, `PATCH /admin/tenants/:id` with a budget)
+ * starts its new period at what the ledger holds for the tenant inside the new current window, not at $0: a tenant
+ * that spent its whole monthly budget today cannot switch to a daily one of the same amount and spend it again.
+ * Budget stores SQLite (memory mode) and Redis (core's store on a Redis started here; the ledger stays SQLite);
+ * served gateway, official `openai` client, a local OpenAI-wire upstream; a price that makes each call cost dollars.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { LLMRouter, createStateStores, type BudgetStore, type StateStores } from '@llmrr/core';
+import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createGateway } from '../gateway.js';
+import { serveGateway, type ServedGateway } from '../node/serve-gateway.js';
+import { TEST_ADMIN_KEY, adminApi } from '../test-support/admin-api.js';
+import { startTestRedis, type TestRedis } from '../test-support/test-redis.js';
+import type { Gateway } from '../types.js';
+
+/** Core's Redis budget store (not exported by @llmrr/core: imported by path, as finish-after-store-failure.test.ts does). */
+async function redisBudgets(url: string): Promise<BudgetStore> {
+  const file = (name: string) => fileURLToPath(new URL(`../../../core/src/stores/redis/${name}.ts`, import.meta.url));
+  const [connection, budgets] = await Promise.all(['redis-connection', 'redis-budget-store'].map((n) => import(/* @vite-ignore */ file(n))));
+  const handle: unknown = await connection.connectRedis(url, `period${randomBytes(4).toString('hex')}:`);
+  return new budgets.RedisBudgetStore(handle, Date.now, { timeoutMs: 2000 }) as BudgetStore;
+}
+
+const AMOUNT = 10;
+
+for (const mode of ['sqlite', 'redis'] as const) {
+  describe(`a budget's period changed after its tenant spent it (${mode} budget store)`, () => {
+    let redis: TestRedis | undefined;
+    let upstream: OpenAIWireServer;
+    let router: LLMRouter;
+    let stores: StateStores;
+    let gateway: Gateway;
+    let served: ServedGateway;
+    let client: OpenAI;
+    const admin = adminApi(() => gateway);
+
+    beforeAll(async () => {
+      upstream = await startOpenAIWireServer();
+      router = new LLMRouter(
+        {
+          // $0.1 a token: a call costs a few dollars, its worst case (max_tokens 4) fits under the budget.
+          models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat'], price: { input: 100_000, output: 100_000 } }],
+          routing: { strategy: 'priority', retries: { max: 0 } },
+        },
+        { env: {} },
+      );
+      const memory = await createStateStores({ mode: 'memory' });
+      if (mode === 'redis') {
+        redis = await startTestRedis();
+        const budgets = await redisBudgets(redis.url);
+        const close = memory.close.bind(memory);
+        stores = { ...memory, budgets, close: async () => (await Promise.all([close(), budgets.close()]), undefined) };
+      } else {
+        stores = memory;
+      }
+      gateway = createGateway({ router, stores, log: () => {}, auth: { adminKey: TEST_ADMIN_KEY } });
+      served = await serveGateway(gateway, { port: 0, host: '127.0.0.1' });
+      await stores.tenants.createTenant({ id: 'acme', name: 'Acme', budget: { amountUsd: AMOUNT, period: 'month' } });
+      const { secret } = await stores.tenants.createKey('acme', { name: 'sdk' });
+      client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
+    });
+    afterAll(async () => {
+      await served?.close();
+      await gateway?.close();
+      await router?.close();
+      await stores?.close();
+      await upstream?.close();
+      redis?.stop();
+    });
+
+    /** Status of one small call (200, or the 402 of a budget that cannot cover it). */
+    const call = async (): Promise<number> => {
+      try {
+        await client.chat.completions.create({ model: 'gpt', max_tokens: 4, messages: [{ role: 'user', content: 'hi' }] });
+        return 200;
+      } catch (e) {
+        if (e instanceof OpenAI.APIError && e.status !== undefined) return e.status;
+        throw e;
+      }
+    };
+    /** What the ledger holds for acme from `from` on. */
+    const ledgerSpend = async (from: number) => (await stores.ledger.summary({ tenantId: 'acme', from })).costUsd;
+
+    it('month -> day, then day -> week: each new period starts at the ledger\'s spend of its window, so the spent budget stays spent', async () => {
+      // Spend the monthly budget (today): calls until one is refused.
+      let status = 200;
+      for (let i = 0; i < 30 && status === 200; i++) status = await call();
+      expect(status).toBe(402);
+      const today = new Date();
+      const dayStart = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
+      // Settled spend and ledger agree (each call's row and settlement are written together).
+      const spent = await vi.waitFor(async () => {
+        const state = await stores.budgets.spent('acme', 'month');
+        expect(state.spentUsd).toBeCloseTo(await ledgerSpend(0), 6);
+        return state.spentUsd;
+      });
+      expect(spent).toBeGreaterThan(AMOUNT / 2);
+
+      expect((await admin('PUT', '/admin/tenants/acme/budget', { amountUsd: AMOUNT, period: 'day' })).status).toBe(200);
+      const day = (await (await admin('GET', '/admin/tenants/acme/budget')).json()) as { periodKey: string; spentUsd: number };
+      expect(day.spentUsd).toBeCloseTo(await ledgerSpend(dayStart), 6);
+      expect(day.spentUsd).toBeCloseTo(spent, 6);
+      // Still refused: the day's spend is the month's (all of it today).
+      expect(await call()).toBe(402);
+
+      // Through PATCH too (the budget's other admin input), to a week.
+      expect((await admin('PATCH', '/admin/tenants/acme', { budget: { amountUsd: AMOUNT, period: 'week' } })).status).toBe(200);
+      const week = (await (await admin('GET', '/admin/tenants/acme/budget')).json()) as { spentUsd: number; periodStart: number };
+      expect(week.spentUsd).toBeCloseTo(await ledgerSpend(week.periodStart), 6);
+      expect(week.spentUsd).toBeGreaterThan(AMOUNT / 2);
+      expect(await call()).toBe(402);
+
+      // A larger budget of the same period: the spend carries on (no reseed, nothing counted twice).
+      expect((await admin('PUT', '/admin/tenants/acme/budget', { amountUsd: AMOUNT * 10, period: 'week' })).status).toBe(200);
+      expect(await call()).toBe(200);
+      await vi.waitFor(async () => expect((await stores.budgets.spent('acme', 'week')).spentUsd).toBeCloseTo(await ledgerSpend(week.periodStart), 6));
+    });
+  });
+}
