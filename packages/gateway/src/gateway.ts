@@ -23,6 +23,7 @@ import { defaultReady, registerOpsRoutes } from './routes/ops-routes.js';
 import { CORS_PATHS, corsHeadersOf, publicCors } from './cors/public-cors.js';
 import { TenantModelSync, isTenantRouter } from './tenants/tenant-model-sync.js';
 import { withTenantModels } from './tenants/with-tenant-models.js';
+import { loggedError } from './logging/logged-error.js';
 import type { Gateway, GatewayEnv, GatewayLogEntry, GatewayOptions } from './types.js';
 
 const DEFAULTS = {
@@ -102,7 +103,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   metrics?.attach(options.router);
   const cors = options.cors ? publicCors(options.cors) : undefined;
   const calls = new CallsInFlight();
-  const errorLog = (message: string, error?: unknown) => logFn({ level: 'error', message, ...(error !== undefined ? { error } : {}) });
+  const errorLog = (message: string, error?: unknown) => logFn({ level: 'error', message, ...(error !== undefined ? { error: loggedError(error) } : {}) });
   const tenantModels =
     options.tenantModels !== false && options.stores && isTenantRouter(options.router) ? new TenantModelSync(options.router, errorLog) : undefined;
   const deps: GatewayDeps = {
@@ -119,7 +120,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     ready: options.ready ?? defaultReady(options.router, options.stores, options.readyTimeoutMs),
     info: { name: options.info?.name ?? '@llmrr/gateway', version: options.info?.version ?? '0.0.0' },
     startedAt: now(),
-    log: (message, requestId, error) => logFn({ level: 'error', message, requestId, ...(error !== undefined ? { error } : {}) }),
+    log: (message, requestId, error) => logFn({ level: 'error', message, requestId, ...(error !== undefined ? { error: loggedError(error) } : {}) }),
     streamHoldMs: streamHold(options.streamHoldMs),
     routes: new Map(),
     calls,

@@ -119,4 +119,15 @@ describe('DeploymentLimiter', () => {
     const later = new LLMError({ code: 'provider_unavailable', message: 'b is down', deployment: 'b' });
     expect(laterError(open, later)).toBe(later);
   });
+
+  it("a failed tool call (the model's fault, retryable) is kept over a circuit_open in either order, and over a later refusal of the request", () => {
+    const toolCall = new LLMError({ code: 'invalid_response', message: 'gemini: malformed function call', deployment: 'a', modelFault: true });
+    const openB = new LLMError({ code: 'circuit_open', message: 'Circuit of "b" is open', deployment: 'b' });
+    expect(laterError(toolCall, openB)).toBe(toolCall);
+    const openA = new LLMError({ code: 'circuit_open', message: 'Circuit of "a" is open', deployment: 'a' });
+    const toolCallB = new LLMError({ code: 'invalid_response', message: 'gemini: malformed function call', deployment: 'b', modelFault: true });
+    expect(laterError(openA, toolCallB)).toBe(toolCallB);
+    const refused = new LLMError({ code: 'context_length_exceeded', message: 'b refuses this request', deployment: 'b' });
+    expect(laterError(toolCall, refused)).toBe(toolCall);
+  });
 });

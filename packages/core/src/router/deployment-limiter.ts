@@ -118,6 +118,14 @@ export function deploymentLimitError(name: string, provider: string, s: Saturati
   return e;
 }
 
+/**
+ * A retryable failure of a request a deployment was sent: a health failure (counted against it) or the model's failed
+ * answer (`modelFault`). What the call reports over a `circuit_open` or a refusal of the request next to it.
+ */
+function isServedFailure(e: LLMError): boolean {
+  return e.isRetryable && (e.modelFault || countsAgainstDeployment(e));
+}
+
 /** True for errors made by `deploymentLimitError`. */
 export function isDeploymentLimitError(e: LLMError): boolean {
   return LOCAL_LIMIT.has(e);
@@ -126,7 +134,8 @@ export function isDeploymentLimitError(e: LLMError): boolean {
 /**
  * The error to report after `next` failed too: the newest one, except that a `circuit_open` refusal (no request sent)
  * does not replace an earlier health failure (retryable, counting against its deployment: the provider's error that
- * made the call fall over says more), and that of two local limit errors the one that frees up first is kept (it says
+ * made the call fall over says more) nor an earlier retryable failure of the model's answer (`modelFault`: a Gemini
+ * failed tool call, which the client should see, not the skipped fallback's circuit state), and that of two local limit errors the one that frees up first is kept (it says
  * when to come back). After an earlier refusal of this request (`context_length_exceeded`, `unsupported`, or another
  * error that is not a retryable health failure) the open deployment is the one that could have answered: the
  * `circuit_open` (retryable) is reported, with that error as its `cause`; so too in the other order: such a refusal by
@@ -137,14 +146,14 @@ export function isDeploymentLimitError(e: LLMError): boolean {
 export function laterError(last: LLMError | undefined, next: LLMError): LLMError {
   if (last && next.code === 'no_deployment') return last;
   if (last && next.code === 'circuit_open') {
-    if (last.isRetryable && countsAgainstDeployment(last)) return last;
+    if (isServedFailure(last)) return last;
     return next.cause === undefined ? next.with({ cause: last }) : next;
   }
   // The same in the other order: an open (or failing: a forced probe's) deployment, then a refusal of this request by
   // the next one. The first could have answered: the call is retried, not given up as if its request were at fault.
-  if (last && !(next.isRetryable && countsAgainstDeployment(next))) {
+  if (last && !isServedFailure(next)) {
     if (last.code === 'circuit_open') return last.cause === undefined ? last.with({ cause: next }) : last;
-    if (last.isRetryable && countsAgainstDeployment(last)) return last;
+    if (isServedFailure(last)) return last;
   }
   if (last && LOCAL_LIMIT.has(last) && LOCAL_LIMIT.has(next) && (last.retryAfterMs ?? 0) <= (next.retryAfterMs ?? 0)) return last;
   return next;

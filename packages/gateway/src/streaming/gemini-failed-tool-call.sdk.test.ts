@@ -6,25 +6,34 @@
  * attempt, streamed or not, retried, fallen over or not. It is the model's answer to this request's tools, not the
  * deployment failing: no strike on its circuit. Official openai / Anthropic clients, a local Gemini-wire upstream.
  */
+import { inspect } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { countingOpenAI, type SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 import type { WireUpstreams } from '../test-support/wire-upstreams.js';
+import type { GatewayLogEntry } from '../types.js';
 
 let up: WireUpstreams;
 let gw: SdkGateway;
+/** The gateway's log entries. */
+const logged: GatewayLogEntry[] = [];
 beforeAll(async () => {
   const served = await servedOverWireUpstreams(
-    (u) => [wireDeployment(u, 'gem'), { ...wireDeployment(u, 'gem'), name: 'gem-backed' }, { ...wireDeployment(u, 'gem'), name: 'gem-circuit' }, wireDeployment(u, 'claude')],
+    (u) => [
+      wireDeployment(u, 'gem'),
+      ...['gem-backed', 'gem-circuit', 'gem-down', 'gem-first'].map((name) => ({ ...wireDeployment(u, 'gem'), name })),
+      wireDeployment(u, 'claude'),
+    ],
     {
       routing: {
         strategy: 'priority',
         retries: { max: 0 },
-        fallbacks: { 'gem-backed': ['claude'], 'gem-circuit': ['claude'] },
+        fallbacks: { 'gem-backed': ['claude'], 'gem-circuit': ['claude'], 'gem-down': ['claude'], 'gem-first': ['gem-down'] },
         circuitBreaker: { failureThreshold: 3, cooldownMs: 600_000 },
       },
+      gateway: { log: (entry) => logged.push(entry) },
     },
   );
   up = served.upstreams;
@@ -123,6 +132,31 @@ describe('Gemini failed tool call, no fallback: a 502 invalid_response, never a 
   });
 });
 
+describe("the gateway's log line of a failed tool call's 502", () => {
+  it("has its code, provider and status, not Gemini's finishMessage (which may quote the input)", async () => {
+    const secret = 'default_api.get_weather';
+    const entries = (requestId: string) => logged.filter((entry) => entry.requestId === requestId);
+    up.gemini.enqueue(failed('MALFORMED_FUNCTION_CALL'));
+    const e = (await thrown(() => gw.openai().chat.completions.create({ model: 'gem', messages: ask, tools: TOOLS }))) as InstanceType<typeof OpenAI.APIError>;
+    expect(e.status).toBe(502);
+    const [entry] = await vi.waitFor(() => {
+      const found = entries(e.requestID!);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    const error = entry!.error as { code: string; provider: string; statusCode: number; details: Record<string, unknown> };
+    expect({ message: entry!.message, code: error.code, provider: error.provider, status: error.statusCode, finishReason: error.details.finishReason }).toEqual({
+      message: 'request failed: invalid_response',
+      code: 'invalid_response',
+      provider: 'gemini',
+      status: 502,
+      finishReason: 'MALFORMED_FUNCTION_CALL',
+    });
+    // As the default log prints it (console.error: util.inspect), causes and all.
+    expect(inspect(entry, { depth: 10 })).not.toContain(secret);
+  });
+});
+
 describe('Gemini failed tool call with a fallback: the router falls over', () => {
   it('chat completions, streamed and not: the fallback answers', async () => {
     const before = up.gemini.requests.length;
@@ -138,6 +172,37 @@ describe('Gemini failed tool call with a fallback: the router falls over', () =>
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(streamedResponse.headers.get('x-llmrr-model')).toBe('claude');
     expect(text).not.toBe('');
+    expect(up.gemini.requests.length - before).toBe(2);
+  });
+});
+
+describe("Gemini failed tool call next to a deployment whose circuit is open: the client gets the tool-call failure, not circuit_open", () => {
+  beforeAll(async () => {
+    // Three health failures (503) of gem-down (threshold 3), each call answered by its fallback, open its circuit.
+    for (let i = 0; i < 3; i++) {
+      up.gemini.enqueue({ error: { status: 503 } });
+      const { response } = await gw.openai().chat.completions.create({ model: 'gem-down', messages: ask }).withResponse();
+      expect(response.headers.get('x-llmrr-model')).toBe('claude');
+    }
+    expect(await circuitState(gw, 'gem-down')).toBe(2);
+  });
+
+  // (The other order, an open deployment skipped and then a failed tool call, is in deployment-limiter.test.ts: a
+  // call's own deployment, open, is not skipped here but probed, as it is its only candidate.)
+  it('the attempted deployment fails its tool call, its fallback is open: a 502 invalid_response, streamed and not', async () => {
+    const before = up.gemini.requests.length;
+    up.gemini.enqueue(malformed());
+    const e = await thrown(() => gw.openai().chat.completions.create({ model: 'gem-first', messages: ask, tools: TOOLS }));
+    expect(e).toBeInstanceOf(OpenAI.APIError);
+    expect({ status: (e as InstanceType<typeof OpenAI.APIError>).status, code: (e as InstanceType<typeof OpenAI.APIError>).code }).toEqual({ status: 502, code: 'invalid_response' });
+
+    up.gemini.enqueue(malformed());
+    const streamed = await thrown(async () => {
+      const stream = await gw.openai().chat.completions.create({ model: 'gem-first', messages: ask, tools: TOOLS, stream: true });
+      for await (const chunk of stream) void chunk;
+    });
+    expect({ status: (streamed as InstanceType<typeof OpenAI.APIError>).status, code: (streamed as InstanceType<typeof OpenAI.APIError>).code }).toEqual({ status: 502, code: 'invalid_response' });
+    // One Gemini answer per call: the open deployment was not sent anything.
     expect(up.gemini.requests.length - before).toBe(2);
   });
 });
