@@ -242,7 +242,7 @@ describe('POST /v1/messages/count_tokens', () => {
 });
 
 describe('count_tokens metrics', () => {
-  it('llm_token_counts_total by model, kind, status and tenant; never in llm_requests_total', async () => {
+  it('llm_token_counts_total by model, kind, status, tenant and endpoint; never in llm_requests_total', async () => {
     const m = await createHarness({ stores: 'memory', models: [mockModel('mock'), claude('claude'), claude('claude-badkey', { apiKey: 'sk-ant-wrong' })] });
     try {
       await m.stores!.tenants.createTenant({ id: 'acme', name: 'Acme' });
@@ -251,15 +251,18 @@ describe('count_tokens metrics', () => {
       expect((await post(m.gateway, PATH, { ...body, model: 'claude' }, auth(k))).status).toBe(200);
       expect((await post(m.gateway, PATH, { ...body, model: 'claude-badkey' }, auth(k))).status).toBe(502);
       expect((await post(m.gateway, PATH, { ...body, model: 'no-such-model' }, auth(k))).status).toBe(404);
+      // The same model counted on the Responses route: a series of its own (which API's clients count tokens).
+      expect((await post(m.gateway, '/v1/responses/input_tokens', { model: 'mock', input: 'Hello there' }, auth(k))).status).toBe(200);
       const text = await (await get(m.gateway, '/metrics')).text();
       const lines = text.split('\n').filter((l) => l.startsWith('llm_token_counts_total{'));
       expect(lines.sort()).toEqual(
         [
-          'llm_token_counts_total{model="mock",kind="estimate",status="success",tenant="acme"} 1',
-          'llm_token_counts_total{model="claude",kind="exact",status="success",tenant="acme"} 1',
-          'llm_token_counts_total{model="claude-badkey",kind="none",status="provider_error",tenant="acme"} 1',
+          'llm_token_counts_total{model="mock",kind="estimate",status="success",tenant="acme",endpoint="/v1/messages/count_tokens"} 1',
+          'llm_token_counts_total{model="claude",kind="exact",status="success",tenant="acme",endpoint="/v1/messages/count_tokens"} 1',
+          'llm_token_counts_total{model="claude-badkey",kind="none",status="provider_error",tenant="acme",endpoint="/v1/messages/count_tokens"} 1',
           // An unknown model is never a label value (any string a client sends would be one).
-          'llm_token_counts_total{model="unknown",kind="none",status="model_not_found",tenant="acme"} 1',
+          'llm_token_counts_total{model="unknown",kind="none",status="model_not_found",tenant="acme",endpoint="/v1/messages/count_tokens"} 1',
+          'llm_token_counts_total{model="mock",kind="estimate",status="success",tenant="acme",endpoint="/v1/responses/input_tokens"} 1',
         ].sort(),
       );
       expect(text.split('\n').some((l) => l.startsWith('llm_requests_total{'))).toBe(false);

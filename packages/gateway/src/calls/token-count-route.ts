@@ -122,11 +122,11 @@ export function tokenCountRoute<S extends z.ZodType<{ model: string }>>(deps: Ga
       } else {
         count = { tokens: estimateRequestTokens(request), exact: false };
       }
-      deps.metrics?.observeTokenCount({ model: count.deployment ?? model, tenant, status: 'success', kind: count.exact ? 'exact' : 'estimate' });
+      deps.metrics?.observeTokenCount({ model: count.deployment ?? model, tenant, status: 'success', kind: count.exact ? 'exact' : 'estimate', endpoint: spec.endpoint });
       return jsonReply(spec.answer(count.tokens), requestId, { ...shown, [TOKEN_COUNT_HEADER]: count.exact ? 'exact' : 'estimate' });
     } catch (e) {
       const error = toPublicError(withClientMessagePath(toLLMError(e), messagePaths, fieldNames));
-      deps.metrics?.observeTokenCount({ model: error.deployment ?? model, tenant, status: error.code, kind: 'none' });
+      deps.metrics?.observeTokenCount({ model: error.deployment ?? model, tenant, status: error.code, kind: 'none', endpoint: spec.endpoint });
       if (error.statusCode >= 500) deps.log(`request failed: ${error.code}`, requestId, e);
       return errorReply(error, requestId, spec.style, shown);
     }

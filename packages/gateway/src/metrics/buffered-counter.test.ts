@@ -236,10 +236,18 @@ describe('BufferedCounter', () => {
     });
   });
 
-  it('takes one to four labels', () => {
+  it('takes one to five labels', async () => {
     const registry = new Registry();
     const one = new BufferedCounter<'code'>({ name: 'one_total', help: 'h', labelNames: ['code'], registers: [registry] });
     one.add(2, 'x');
-    expect(() => new BufferedCounter({ name: 'none_total', help: 'h', labelNames: [], registers: [registry] })).toThrow(/1 to 4 labels/);
+    const five = new BufferedCounter<'a' | 'b' | 'c' | 'd' | 'e'>({ name: 'five_total', help: 'h', labelNames: ['a', 'b', 'c', 'd', 'e'], registers: [registry] });
+    five.add(2, '1', '2', '3', '4', '5');
+    five.add(3, '1', '2', '3', '4', '5');
+    five.add(1, '1', '2', '3', '4', '6');
+    const text = await registry.metrics();
+    expect(text).toContain('five_total{a="1",b="2",c="3",d="4",e="5"} 5');
+    expect(text).toContain('five_total{a="1",b="2",c="3",d="4",e="6"} 1');
+    expect(() => new BufferedCounter({ name: 'none_total', help: 'h', labelNames: [], registers: [registry] })).toThrow(/1 to 5 labels/);
+    expect(() => new BufferedCounter({ name: 'six_total', help: 'h', labelNames: ['a', 'b', 'c', 'd', 'e', 'f'], registers: [registry] })).toThrow(/1 to 5 labels/);
   });
 });

@@ -42,7 +42,7 @@ type IncNow<T extends string> = (labels: Partial<Record<T, string>>, value: numb
  * the next scrape, not this one, where a plain Counter's live values may already show it. Nothing is lost
  * and the counter stays monotonic; it reads one scrape late.
  *
- * The constructor takes `name`, `help`, `labelNames` (1 to 4) and `registers` only; anything else (a
+ * The constructor takes `name`, `help`, `labelNames` (1 to 5) and `registers` only; anything else (a
  * `collect` callback, `enableExemplars`, `aggregator`) throws, typed out and checked at run time. The
  * inherited `inc()` (also through `labels(...).inc()`) and `remove()` write every cell out first, so series
  * order and values match a plain Counter fed the same calls; that costs a pass over the cells per call, so
@@ -63,7 +63,7 @@ export class BufferedCounter<T extends string> extends Counter<T> {
     for (const key of Object.keys(config)) {
       if (!CONFIG_KEYS.has(key)) throw new TypeError(`BufferedCounter takes name, help, labelNames and registers only, not ${key}`);
     }
-    if (config.labelNames.length < 1 || config.labelNames.length > 4) throw new Error('BufferedCounter takes 1 to 4 labels');
+    if (config.labelNames.length < 1 || config.labelNames.length > 5) throw new Error('BufferedCounter takes 1 to 5 labels');
     super({ name: config.name, help: config.help, labelNames: config.labelNames, registers: config.registers });
     this.names = config.labelNames;
     this.cellsMax = Math.max(1, cellsMax);
@@ -79,8 +79,8 @@ export class BufferedCounter<T extends string> extends Counter<T> {
   }
 
   /** Adds `by` to the series with these label values, given in `labelNames` order. */
-  add(by: number, v0: string, v1?: string, v2?: string, v3?: string): void {
-    const cell = this.cellFor(v0, v1, v2, v3);
+  add(by: number, v0: string, v1?: string, v2?: string, v3?: string, v4?: string): void {
+    const cell = this.cellFor(v0, v1, v2, v3, v4);
     if (Number.isSafeInteger(by) && by >= 0 && Number.isSafeInteger(cell.pending + by)) {
       cell.pending += by;
       cell.touched = true;
@@ -129,11 +129,11 @@ export class BufferedCounter<T extends string> extends Counter<T> {
     this.cells = [];
   }
 
-  private cellFor(v0: string, v1: string | undefined, v2: string | undefined, v3: string | undefined): Cell<T> {
+  private cellFor(v0: string, v1: string | undefined, v2: string | undefined, v3: string | undefined, v4: string | undefined): Cell<T> {
     const last = this.names.length - 1;
     let level = this.root;
     for (let i = 0; i < last; i++) {
-      const key = i === 0 ? v0 : i === 1 ? v1 : v2;
+      const key = i === 0 ? v0 : i === 1 ? v1 : i === 2 ? v2 : v3;
       let next = level.get(key) as Level | undefined;
       if (next === undefined) {
         next = new Map();
@@ -141,16 +141,16 @@ export class BufferedCounter<T extends string> extends Counter<T> {
       }
       level = next;
     }
-    const key = last === 0 ? v0 : last === 1 ? v1 : last === 2 ? v2 : v3;
+    const key = last === 0 ? v0 : last === 1 ? v1 : last === 2 ? v2 : last === 3 ? v3 : v4;
     const found = level.get(key) as Cell<T> | undefined;
     if (found !== undefined) return found;
     if (this.cells.length >= this.cellsMax) {
       this.flush();
       this.drop();
-      return this.cellFor(v0, v1, v2, v3);
+      return this.cellFor(v0, v1, v2, v3, v4);
     }
     const labels: Partial<Record<T, string>> = {};
-    for (let i = 0; i <= last; i++) labels[this.names[i]!] = (i === 0 ? v0 : i === 1 ? v1 : i === 2 ? v2 : v3)!;
+    for (let i = 0; i <= last; i++) labels[this.names[i]!] = (i === 0 ? v0 : i === 1 ? v1 : i === 2 ? v2 : i === 3 ? v3 : v4)!;
     const cell: Cell<T> = { labels, pending: 0, touched: false, written: false };
     level.set(key, cell);
     this.cells.push(cell);

@@ -37,6 +37,8 @@ export interface TokenCountObservation {
   status: string;
   /** `exact` or `estimate` on success; `none` on an error. */
   kind: 'exact' | 'estimate' | 'none';
+  /** The route's path: `/v1/messages/count_tokens` or `/v1/responses/input_tokens` (the ledger's `metadata.endpoint`). */
+  endpoint: string;
 }
 
 /** Distinct warning codes counted under their own label; later new codes (and ones that are not snake_case) count as `other`. */
@@ -73,7 +75,7 @@ export class GatewayMetrics {
   private readonly circuit: Gauge<'deployment' | 'tenant'>;
   private router: GatewayRouter | undefined;
   private readonly inFlight: Gauge;
-  private readonly tokenCounts: BufferedCounter<'model' | 'kind' | 'status' | 'tenant'>;
+  private readonly tokenCounts: BufferedCounter<'model' | 'kind' | 'status' | 'tenant' | 'endpoint'>;
   private readonly warnings: BufferedCounter<'code'>;
   private readonly warningCodes = new Set(BUILT_IN_WARNING_CODES);
   private readonly unsubscribe: Array<() => void> = [];
@@ -100,8 +102,8 @@ export class GatewayMetrics {
     this.inFlight = new Gauge({ name: 'llm_requests_in_flight', help: 'Model requests in progress', registers });
     this.tokenCounts = new BufferedCounter({
       name: 'llm_token_counts_total',
-      help: 'Token counts (count_tokens, responses input_tokens; no model call) by model, kind (exact, estimate; none on an error), status and tenant',
-      labelNames: ['model', 'kind', 'status', 'tenant'],
+      help: 'Token counts (count_tokens, responses input_tokens; no model call) by model, kind (exact, estimate; none on an error), status, tenant and endpoint (the route)',
+      labelNames: ['model', 'kind', 'status', 'tenant', 'endpoint'],
       registers,
     });
     this.warnings = new BufferedCounter({
@@ -151,7 +153,7 @@ export class GatewayMetrics {
 
   /** A token count, kept apart from model requests: it calls no model and is not in `llm_requests_total`. */
   observeTokenCount(o: TokenCountObservation): void {
-    this.tokenCounts.add(1, o.model, o.kind, o.status, o.tenant);
+    this.tokenCounts.add(1, o.model, o.kind, o.status, o.tenant, o.endpoint);
   }
 
   /**

@@ -162,7 +162,7 @@ describe('/metrics against the plain prom-client path', () => {
       const first = await scrape();
       expect(value(first, /^llm_requests_total\{model="mock",status="success",tenant="anonymous"\}/)).toBeGreaterThanOrEqual(3);
       expect(value(first, /^llm_tokens_total\{type="output",model="mock"\}/)).toBeGreaterThan(0);
-      expect(first).toMatch(/^llm_token_counts_total\{model="mock",kind="(exact|estimate)",status="success",tenant="anonymous"\} 1$/m);
+      expect(first).toMatch(/^llm_token_counts_total\{model="mock",kind="(exact|estimate)",status="success",tenant="anonymous",endpoint="\/v1\/messages\/count_tokens"\} 1$/m);
       expect(first).toMatch(/^llm_requests_total\{model="unknown",status="model_not_found",tenant="anonymous"\} 1$/m);
       expect(first).toMatch(/^llm_warnings_total\{code="setting_not_sent"\} 2$/m);
       expect(first).toMatch(/^llm_warnings_total\{code="other"\} 2$/m);

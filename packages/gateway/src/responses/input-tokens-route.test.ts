@@ -250,8 +250,8 @@ describe('POST /v1/responses/input_tokens', () => {
       const lines = text.split('\n').filter((l) => l.startsWith('llm_token_counts_total{'));
       expect(lines.sort()).toEqual(
         [
-          'llm_token_counts_total{model="mock",kind="estimate",status="success",tenant="acme"} 1',
-          'llm_token_counts_total{model="unknown",kind="none",status="model_not_found",tenant="acme"} 1',
+          'llm_token_counts_total{model="mock",kind="estimate",status="success",tenant="acme",endpoint="/v1/responses/input_tokens"} 1',
+          'llm_token_counts_total{model="unknown",kind="none",status="model_not_found",tenant="acme",endpoint="/v1/responses/input_tokens"} 1',
         ].sort(),
       );
       expect(text.split('\n').some((l) => l.startsWith('llm_requests_total{'))).toBe(false);
