@@ -350,9 +350,14 @@ export function answerConnect(requestId: () => string): (req: IncomingMessage, s
     // with more buffered than the socket takes) is written to its end.
     socket.on('drain', () => {
       const message = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-      if (message && !message.writableFinished) message.emit('drain');
+      if (message && !message.writableFinished && message.writableNeedDrain) message.emit('drain');
     });
-    socket.once('end', () => socket.destroy());
+    // The client's FIN: an answer still being made ahead is cancelled (its connection closed); one already made (all
+    // of it queued on the socket) is written out, as node:http does on a FIN, and then the CONNECT's 405.
+    socket.once('end', () => {
+      const latest = latestArrived(socket as Socket);
+      if (latest === undefined || !latest.writableEnded) socket.destroy();
+    });
     socket.resume();
     const answer = () => {
       if (!socket.writable || socket.writableEnded) {
