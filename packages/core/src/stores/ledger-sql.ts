@@ -12,7 +12,7 @@ export const LEDGER_AGGREGATES = `COUNT(*) AS requests,
   COALESCE(SUM(cache_write_input_tokens), 0) AS cache_write_input_tokens,
   COALESCE(SUM(cache_write_1h_input_tokens), 0) AS cache_write_1h_input_tokens,
   COALESCE(SUM(cost_nano), 0) AS cost_nano,
-  COALESCE(SUM(CAST(FLOOR(latency_ms * 1000 + 0.5) AS BIGINT)), 0) AS latency_us`;
+  COALESCE(SUM(FLOOR(latency_ms * 1000 + 0.5)), 0) AS latency_us`;
 
 export interface AggregateRow {
   group_key?: unknown;
@@ -25,7 +25,10 @@ export interface AggregateRow {
   cache_write_input_tokens: unknown;
   cache_write_1h_input_tokens: unknown;
   cost_nano: unknown;
-  /** The rows' latencies summed in whole microseconds (each rounded first): an exact integer sum in every database. */
+  /**
+   * The rows' latencies summed in whole microseconds (each rounded first), as doubles: whole numbers add exactly below
+   * 2^53 in every database (an integer cast or sum would overflow, an error, on absurd latencies).
+   */
   latency_us: unknown;
 }
 

@@ -103,4 +103,7 @@ export const POSTGRES_INDEXES: ReadonlyArray<{ name: string; on: string }> = [
   // Audit listings by action and target (the admin API's lookup of a deleted tenant: whether the audit log has a
   // tenant.delete of its id, the first one in seq order) read this index instead of scanning the chain.
   { name: 'llmrr_audit_action_target', on: 'llmrr_audit(action, target, seq)' },
+  // The tenants list in byte order and its `after` cursor (`id COLLATE "C"`: the primary key's index follows the
+  // database's collation, so it serves neither).
+  { name: 'llmrr_tenants_id_c', on: 'llmrr_tenants(id COLLATE "C")' },
 ];
