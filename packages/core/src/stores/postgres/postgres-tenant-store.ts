@@ -29,6 +29,15 @@ const KEY_ROW_LOCK = `SELECT 1 FROM llmrr_api_keys WHERE id = $1 FOR SHARE`;
  * keys table (`lock_timeout`) and its statement, so a table locked against writes holds its one connection briefly.
  */
 const LAST_USED_WRITE_TIMEOUT_MS = 500;
+/** Keys whose `lastUsedAt` write waits for the next one (`PostgresTenantStore.touched`) at most; past it, a use is dropped. */
+const LAST_USED_PENDING_MAX = 10_000;
+/**
+ * The background `lastUsedAt` write of a batch of keys (`$1` ids, `$2` times): one statement, idempotent, skipping a
+ * row locked by a change (see `PostgresTenantStore.touched`); SKIP LOCKED takes no lock it waits for, so two
+ * processes' batches never deadlock.
+ */
+const LAST_USED_WRITE = `UPDATE llmrr_api_keys k SET last_used_at = v.t FROM unnest($1::text[], $2::bigint[]) AS v(id, t)
+  WHERE k.id = v.id AND k.id IN (SELECT id FROM llmrr_api_keys WHERE id = ANY($1::text[]) FOR NO KEY UPDATE SKIP LOCKED)`;
 
 export interface PostgresTenantStoreOptions {
   /**
@@ -44,6 +53,8 @@ export class PostgresTenantStore implements TenantStore {
   private readonly lastUsed = new LastUsedThrottle();
   /** The `lastUsedAt` write in flight, if any (at most one at a time: `touched`). */
   private touching: Promise<void> | undefined;
+  /** Keys due a `lastUsedAt` write that waits for the next one (key id -> its latest use; `touched`). */
+  private pending = new Map<string, number>();
   private closing: Promise<void> | undefined;
   private readonly cache: AuthCache;
 
@@ -226,38 +237,53 @@ export class PostgresTenantStore implements TenantStore {
 
   /**
    * Writes `lastUsedAt` at most about once a minute per key, best-effort and in the background: a login never waits
-   * for, nor fails on, it (the verdict's key says this use's time when a write starts). At most one write is in
-   * flight (one pool connection): a login while one is, or while the pool has no connection free at once (checkouts
-   * waiting, none idle), starts none and is not counted as written, so the next login of that key writes (a table
-   * locked against writes - a non-concurrent CREATE INDEX, LOCK TABLE ... SHARE - piled writes up that took the whole
-   * pool from the ledger). The write has a short bound of its own (`LAST_USED_WRITE_TIMEOUT_MS`, its lock wait
-   * included), and skips the key's row locked by a change (a rotation or revocation holds it until its COMMIT, which
-   * a gateway cut off may never send). Any failure (the bound, PostgreSQL not answering, a read-only session on a
+   * for, nor fails on, it (the verdict's key says this use's time when a write starts with it). At most one write is
+   * in flight (one pool connection): a login due a write while one is, or while the pool has no connection free at
+   * once (checkouts waiting, none idle), is kept for the next write (its latest use per key; at most
+   * `LAST_USED_PENDING_MAX` keys, a use past that is dropped) and not counted as written until then. The next write
+   * starts, for all the keys kept, when the one in flight settles or at the next login, whichever finds the pool with a
+   * connection free first (a table locked against writes - a non-concurrent CREATE INDEX, LOCK TABLE ... SHARE -
+   * piled writes up that took the whole pool from the ledger; skipping the logins instead left a key always used right
+   * after another never written). A write has a short bound of its own (`LAST_USED_WRITE_TIMEOUT_MS`, its lock wait
+   * included), and skips a key's row locked by a change (a rotation or revocation holds it until its COMMIT, which a
+   * gateway cut off may never send). Any failure (the bound, PostgreSQL not answering, a read-only session on a
    * standby, 25006) is dropped, unlogged (the store has no logger), and the next login past the minute writes again.
-   * One write at a time also keeps a key's writes in order (a clock stepped back writes the earlier time last);
-   * `close()` waits for the one in flight, within its bound.
+   * One write at a time also keeps a key's writes in order (a clock stepped back writes the earlier time last).
+   * `close()` waits for the one in flight, then writes the keys kept once (within the same bound).
    */
   private touched(verdict: AuthResult, now: number): AuthResult {
-    if (verdict.ok && this.touching === undefined && !this.closing && this.pg.connectionFree && this.lastUsed.shouldWrite(verdict.key.id, now)) {
-      verdict.key.lastUsedAt = now;
-      const write = this.writeLastUsed(verdict.key.id, now);
-      this.touching = write;
-      void write.then(() => {
-        if (this.touching === write) this.touching = undefined;
-      });
+    if (!verdict.ok || this.closing) return verdict;
+    const keyId = verdict.key.id;
+    const pending = this.pending;
+    if (this.lastUsed.isDue(keyId, now) && (pending.size < LAST_USED_PENDING_MAX || pending.has(keyId))) pending.set(keyId, now);
+    if (pending.size > 0 && this.touching === undefined && this.pg.connectionFree) {
+      if (pending.has(keyId)) verdict.key.lastUsedAt = now;
+      this.writePending();
     }
     return verdict;
   }
 
+  /** Starts the write of the keys kept (`touched`), counting them as written; the next one starts when it settles. */
+  private writePending(): void {
+    const batch = this.pending;
+    this.pending = new Map();
+    for (const [keyId, at] of batch) this.lastUsed.markWritten(keyId, at);
+    const write = this.writeLastUsed(batch);
+    this.touching = write;
+    void write.then(() => {
+      if (this.touching === write) this.touching = undefined;
+      if (this.pending.size > 0 && this.touching === undefined && !this.closing && this.pg.connectionFree) this.writePending();
+    });
+  }
+
   /** Never rejects (see `touched`). */
-  private async writeLastUsed(keyId: string, now: number): Promise<void> {
+  private async writeLastUsed(batch: Map<string, number>): Promise<void> {
     try {
       // One statement, idempotent: a lost answer needs no read-back. A transaction of its own for its bound (its
       // lock wait, its statement, the checkout and the COMMIT), far shorter than the queries'.
-      await this.pg.transaction(
-        (c) => c.query(`UPDATE llmrr_api_keys SET last_used_at = $1 WHERE id = (SELECT id FROM llmrr_api_keys WHERE id = $2 FOR NO KEY UPDATE SKIP LOCKED)`, [now, keyId]),
-        { timeoutMs: Math.min(LAST_USED_WRITE_TIMEOUT_MS, this.pg.queryTimeoutMs) },
-      );
+      await this.pg.transaction((c) => c.query(LAST_USED_WRITE, [[...batch.keys()], [...batch.values()]]), {
+        timeoutMs: Math.min(LAST_USED_WRITE_TIMEOUT_MS, this.pg.queryTimeoutMs),
+      });
     } catch {
       // Dropped (see `touched`).
     }
@@ -296,9 +322,18 @@ export class PostgresTenantStore implements TenantStore {
     }
   }
 
-  /** Waits for the `lastUsedAt` write in flight (within its bound; none starts after this), then lets the pool go. */
+  /**
+   * Waits for the `lastUsedAt` write in flight, then writes the keys kept for the next one once (each within its bound;
+   * none starts after this), then lets the pool go.
+   */
   close(): Promise<void> {
-    return (this.closing ??= Promise.resolve(this.touching).then(() => this.pg.release()));
+    return (this.closing ??= (async () => {
+      await this.touching;
+      const batch = this.pending;
+      this.pending = new Map();
+      if (batch.size > 0) await this.writeLastUsed(batch);
+      await this.pg.release();
+    })());
   }
 }
 
