@@ -51,6 +51,18 @@ const only = <T>(list: T[]): T => {
   return list[0]!;
 };
 
+/** A router over one mock deployment whose remote token count answers only when released (`held`): its span stays open meanwhile. */
+function heldCountRouter(): { router: LLMRouter; held: Array<() => void> } {
+  const engine = new MockEngine({ modelId: 'a-model' });
+  const held: Array<() => void> = [];
+  const local = engine.countTokens.bind(engine);
+  Object.assign(engine, {
+    countTokensRemote: true,
+    countTokens: (request: GenerateRequest) => new Promise<number>((resolve) => held.push(() => resolve(local(request)))),
+  });
+  return { router: new LLMRouter({ models: [{ name: 'a', engine: 'mock' }], routing: { strategy: 'priority' } }, { engines: { a: engine }, env: {} }), held };
+}
+
 describe('instrumentRouterWith', () => {
   it('generate: one CLIENT span named "{operation} {model}" with GenAI attributes, and a child span for the attempt', async () => {
     const { router } = setup({ a: {} });
@@ -359,15 +371,7 @@ describe('instrumentRouterWith', () => {
   });
 
   it('maxOpenSpans bounds the spans of every kind together: a token count past it evicts the oldest (an unread stream), and a request past it the count', async () => {
-    const engine = new MockEngine({ modelId: 'a-model' });
-    // A remote count that answers only when released: its span stays open meanwhile.
-    const held: Array<() => void> = [];
-    const local = engine.countTokens.bind(engine);
-    Object.assign(engine, {
-      countTokensRemote: true,
-      countTokens: (request: GenerateRequest) => new Promise<number>((resolve) => held.push(() => resolve(local(request)))),
-    });
-    const router = new LLMRouter({ models: [{ name: 'a', engine: 'mock' }], routing: { strategy: 'priority' } }, { engines: { a: engine }, env: {} });
+    const { router, held } = heldCountRouter();
     const stop = instrument(router, { maxOpenSpans: 1 });
     try {
       router.stream('never read', { model: 'a', requestId: 'unread' }).result.catch(() => {});
@@ -400,14 +404,7 @@ describe('instrumentRouterWith', () => {
   });
 
   it('maxOpenSpans evicts the oldest open span of any kind also when a request id was in flight twice (a count started after it is not the oldest)', async () => {
-    const engine = new MockEngine({ modelId: 'a-model' });
-    const held: Array<() => void> = [];
-    const local = engine.countTokens.bind(engine);
-    Object.assign(engine, {
-      countTokensRemote: true,
-      countTokens: (request: GenerateRequest) => new Promise<number>((resolve) => held.push(() => resolve(local(request)))),
-    });
-    const router = new LLMRouter({ models: [{ name: 'a', engine: 'mock' }], routing: { strategy: 'priority' } }, { engines: { a: engine }, env: {} });
+    const { router, held } = heldCountRouter();
     const stop = instrument(router, { maxOpenSpans: 4 });
     const endedSpans = async () => (await spans()).map((s) => [s.attributes['llmrr.request_id'], s.attributes['llmrr.incomplete']]);
     try {
