@@ -56,6 +56,34 @@ describe('config tenants on start', () => {
     }
   });
 
+  it("a budget period changed in the config (month -> day) starts the new day at the ledger's spend of today, as the admin API does", async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    try {
+      const seed = (budget: unknown) => seedTenants(stores, v3([{ id: 'acme', name: 'Acme', ...(budget ? { budget } : {}) }]), { demo: false, source: 'llmrr.config.yaml', log: () => {} });
+      await seed({ amountUsd: 10, period: 'month' });
+      // $9 spent today (its ledger row; the month's counter holds it too).
+      await stores.ledger.record({ requestId: 'r1', tenantId: 'acme', model: 'shared-mock', inputTokens: 1, outputTokens: 1, costUsd: 9, latencyMs: 1, status: 'success', createdAt: Date.now() });
+      expect((await stores.budgets.reserve({ tenantId: 'acme', period: 'month', limitUsd: 10, estimateUsd: 9, reservationId: 'r1' })).ok).toBe(true);
+      await stores.budgets.settle('r1', 9);
+
+      await seed({ amountUsd: 10, period: 'day' });
+      expect((await stores.tenants.getTenant('acme'))?.budget).toEqual({ amountUsd: 10, period: 'day' });
+      const day = await stores.budgets.spent('acme', 'day');
+      expect((await stores.ledger.summary({ tenantId: 'acme', from: day.periodStart })).costUsd).toBe(9);
+      expect(day.spentUsd).toBe(9);
+
+      // Removed from the config, then set again with another period: the week starts at the ledger's spend too.
+      await seed(undefined);
+      expect((await stores.tenants.getTenant('acme'))?.budget).toBeUndefined();
+      await seed({ amountUsd: 10, period: 'week' });
+      const week = await stores.budgets.spent('acme', 'week');
+      expect(week.spentUsd).toBe((await stores.ledger.summary({ tenantId: 'acme', from: week.periodStart })).costUsd);
+      expect(week.spentUsd).toBeGreaterThanOrEqual(9);
+    } finally {
+      await stores.close();
+    }
+  });
+
   it('tenant.create records a model list past 4096 characters of JSON by its SHA-256 and length, as the admin API does', async () => {
     const stores = await createStateStores({ mode: 'memory' });
     try {

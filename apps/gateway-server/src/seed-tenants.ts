@@ -1,5 +1,5 @@
 import { canonicalJson, LLMError, type LLMRouter, type RouterConfig, type Tenant, type TenantConfig, type TenantInput, type TenantPatch } from '@llmrr/core';
-import { auditValue, checkTenantIdUnused, redactModelSecrets, tenantAuditChanges, type GatewayLogEntry, type GatewayStores } from '@llmrr/gateway';
+import { auditValue, budgetPeriodToCarry, carryBudgetSpend, checkTenantIdUnused, redactModelSecrets, tenantAuditChanges, type GatewayLogEntry, type GatewayStores } from '@llmrr/gateway';
 
 export const DEMO_TENANT_ID = 'demo';
 
@@ -34,7 +34,7 @@ function differences(tenant: Tenant, want: ConfiguredFields): TenantPatch | unde
   return Object.keys(patch).length > 0 ? (patch as TenantPatch) : undefined;
 }
 
-type SeedStores = Pick<GatewayStores, 'tenants' | 'ledger' | 'audit'>;
+type SeedStores = Pick<GatewayStores, 'tenants' | 'ledger' | 'audit' | 'budgets'>;
 
 /**
  * The stored tenant `input.id`; when missing, `'created'` once created from `input`, or `'retired'` when the id
@@ -106,7 +106,12 @@ export async function seedTenants(
       const patch = differences(tenant, want);
       if (!patch) continue;
       // The new values as stored, as an admin change records them (models by name and engine: stored redacted anyway).
+      // A budget set or given another period starts at the ledger's spend of its window, as through the admin API
+      // (before the update and again after it: calls settled in between went to the old period's counter).
+      const carry = patch.budget ? budgetPeriodToCarry(tenant.budget, patch.budget) : undefined;
+      if (carry) await carryBudgetSpend(stores, t.id, carry, Date.now());
       const updated = await stores.tenants.updateTenant(t.id, patch);
+      if (carry) await carryBudgetSpend(stores, t.id, carry, Date.now());
       await audit('tenant.update', t.id, { fields: Object.keys(patch), changes: tenantAuditChanges(updated, Object.keys(patch)) });
       options.log({ level: 'info', message: `tenant "${t.id}" set to the config (${options.source}): ${Object.keys(patch).join(', ')}` });
     }

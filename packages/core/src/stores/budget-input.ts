@@ -19,7 +19,12 @@ export function validateReserveRequest(r: BudgetReserveRequest): void {
   validateUsd(r.limitUsd, 'limitUsd');
   validateUsd(r.estimateUsd, 'estimateUsd');
   if (r.ttlMs !== undefined) validateTtlMs(r.ttlMs);
-  if (r.at !== undefined && (typeof r.at !== 'number' || !Number.isFinite(r.at))) throw invalid('at', 'must be a finite number (epoch ms)');
+  validateAt(r.at);
+}
+
+/** A time picking a budget period (`reserve`'s `at`, `raiseSpent`'s): undefined or a finite number (epoch ms). */
+export function validateAt(at: unknown): void {
+  if (at !== undefined && (typeof at !== 'number' || !Number.isFinite(at))) throw invalid('at', 'must be a finite number (epoch ms)');
 }
 
 /** A reservation TTL (`reserve`'s `ttlMs`, `renew`'s): a positive integer (ms). */

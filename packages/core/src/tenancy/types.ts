@@ -344,10 +344,12 @@ export interface BudgetStore {
   /** Spent and reserved amounts in the current period. */
   spent(tenantId: string, period: BudgetPeriod): Promise<BudgetState>;
   /**
-   * Raises the settled spend of the current `period` to `spentUsd` when it is less (never lowers it): a budget whose
-   * period changed starts its new period at what the ledger holds for that window (the gateway's admin API does),
-   * not at $0. Optional: a store without it starts the new period at what it counted.
+   * Raises the settled spend of `period` to `spentUsd` when it is less (never lowers it): a budget whose period
+   * changed, or that is set where there was none, starts its period at what the ledger holds for that window (the
+   * gateway's admin API and the gateway server's config seeding do), not at $0. `at` (epoch ms) picks the period, as
+   * `reserve`'s does: the time the ledger's window was taken from, so a change made across a period's end raises the
+   * period that was read. Default: the store's clock. Optional: a store without it keeps what it counted.
    */
-  raiseSpent?(tenantId: string, period: BudgetPeriod, spentUsd: number): Promise<void>;
+  raiseSpent?(tenantId: string, period: BudgetPeriod, spentUsd: number, at?: number): Promise<void>;
   close(): Promise<void>;
 }

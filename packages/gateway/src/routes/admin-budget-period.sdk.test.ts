@@ -2,6 +2,9 @@
  * A budget whose `period` changes (admin `PUT /admin/tenants/:id/budget`, `PATCH /admin/tenants/:id` with a budget)
  * starts its new period at what the ledger holds for the tenant inside the new current window, not at $0: a tenant
  * that spent its whole monthly budget today cannot switch to a daily one of the same amount and spend it again.
+ * So does a budget set where there was none (removed, then set with another period), calls that finish while the
+ * change is made (between the ledger read and the tenant update), and a change made across a period's end (the
+ * ledger window and the store's period are taken from one time).
  * Budget stores SQLite (memory mode) and Redis (core's store on a Redis started here; the ledger stays SQLite);
  * served gateway, official `openai` client, a local OpenAI-wire upstream; a price that makes each call cost dollars.
  */
@@ -10,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { LLMRouter, createStateStores, type BudgetStore, type StateStores } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { serveGateway, type ServedGateway } from '../node/serve-gateway.js';
 import { TEST_ADMIN_KEY, adminApi } from '../test-support/admin-api.js';
@@ -27,6 +30,16 @@ async function redisBudgets(url: string): Promise<BudgetStore> {
 
 const AMOUNT = 10;
 
+/** A router over one OpenAI-wire model at $0.1 a token: a call costs a few dollars, its worst case (max_tokens 4) fits under the budget. */
+const pricedRouter = (upstream: OpenAIWireServer) =>
+  new LLMRouter(
+    {
+      models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat'], price: { input: 100_000, output: 100_000 } }],
+      routing: { strategy: 'priority', retries: { max: 0 } },
+    },
+    { env: {} },
+  );
+
 for (const mode of ['sqlite', 'redis'] as const) {
   describe(`a budget's period changed after its tenant spent it (${mode} budget store)`, () => {
     let redis: TestRedis | undefined;
@@ -40,14 +53,7 @@ for (const mode of ['sqlite', 'redis'] as const) {
 
     beforeAll(async () => {
       upstream = await startOpenAIWireServer();
-      router = new LLMRouter(
-        {
-          // $0.1 a token: a call costs a few dollars, its worst case (max_tokens 4) fits under the budget.
-          models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat'], price: { input: 100_000, output: 100_000 } }],
-          routing: { strategy: 'priority', retries: { max: 0 } },
-        },
-        { env: {} },
-      );
+      router = pricedRouter(upstream);
       const memory = await createStateStores({ mode: 'memory' });
       if (mode === 'redis') {
         redis = await startTestRedis();
@@ -119,5 +125,121 @@ for (const mode of ['sqlite', 'redis'] as const) {
       expect(await call()).toBe(200);
       await vi.waitFor(async () => expect((await stores.budgets.spent('acme', 'week')).spentUsd).toBeCloseTo(await ledgerSpend(week.periodStart), 6));
     });
+
+    it("a budget removed, then set with another period: the new period starts at the ledger's spend of its window (no reset to $0)", async () => {
+      // After the test above: today's ledger spend is more than AMOUNT.
+      const today = new Date();
+      const dayStart = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
+      const spentToday = await ledgerSpend(dayStart);
+      expect(spentToday).toBeGreaterThan(AMOUNT / 2);
+      expect((await admin('PUT', '/admin/tenants/acme/budget', null)).status).toBe(200);
+      expect((await admin('PUT', '/admin/tenants/acme/budget', { amountUsd: AMOUNT, period: 'day' })).status).toBe(200);
+      const day = (await (await admin('GET', '/admin/tenants/acme/budget')).json()) as { spentUsd: number };
+      expect(day.spentUsd).toBeCloseTo(spentToday, 6);
+      expect(await call()).toBe(402);
+      // Through PATCH too: removed, then set to a month.
+      expect((await admin('PATCH', '/admin/tenants/acme', { budget: null })).status).toBe(200);
+      expect((await admin('PATCH', '/admin/tenants/acme', { budget: { amountUsd: AMOUNT, period: 'month' } })).status).toBe(200);
+      const month = (await (await admin('GET', '/admin/tenants/acme/budget')).json()) as { spentUsd: number; periodStart: number };
+      expect(month.spentUsd).toBeCloseTo(await ledgerSpend(month.periodStart), 6);
+      expect(await call()).toBe(402);
+    });
   });
 }
+
+describe("a budget's period changed while calls finish (between the ledger read and the tenant update)", () => {
+  let upstream: OpenAIWireServer;
+  let router: LLMRouter;
+  let stores: StateStores;
+  let gateway: Gateway;
+  let served: ServedGateway;
+  let client: OpenAI;
+  /** Run once, after the ledger's next summary was read (as calls that land while a slow report query runs). */
+  let afterSummary: (() => Promise<void>) | undefined;
+  const admin = adminApi(() => gateway);
+
+  beforeAll(async () => {
+    upstream = await startOpenAIWireServer();
+    router = pricedRouter(upstream);
+    stores = await createStateStores({ mode: 'memory' });
+    const ledger = new Proxy(stores.ledger, {
+      get(target, prop) {
+        if (prop === 'summary') {
+          return async (q: Parameters<typeof target.summary>[0]) => {
+            const r = await target.summary(q);
+            const hook = afterSummary;
+            afterSummary = undefined;
+            if (hook) await hook();
+            return r;
+          };
+        }
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    gateway = createGateway({ router, stores: { ...stores, ledger }, log: () => {}, auth: { adminKey: TEST_ADMIN_KEY } });
+    served = await serveGateway(gateway, { port: 0, host: '127.0.0.1' });
+    await stores.tenants.createTenant({ id: 'acme', name: 'Acme', budget: { amountUsd: 100, period: 'month' } });
+    const { secret } = await stores.tenants.createKey('acme', { name: 'sdk' });
+    client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await served?.close();
+    await gateway?.close();
+    await router?.close();
+    await stores?.close();
+    await upstream?.close();
+  });
+
+  const call = () => client.chat.completions.create({ model: 'gpt', max_tokens: 4, messages: [{ role: 'user', content: 'hi' }] });
+
+  it("month -> day: calls finished before the PUT answers are in the day's count (ledger and store agree after it)", async () => {
+    await call();
+    // Three calls, each finished (answered, row written, settled) before the tenant is updated.
+    afterSummary = async () => {
+      for (let i = 0; i < 3; i++) await call();
+    };
+    expect((await admin('PUT', '/admin/tenants/acme/budget', { amountUsd: 100, period: 'day' })).status).toBe(200);
+    expect(afterSummary).toBeUndefined();
+    const day = (await (await admin('GET', '/admin/tenants/acme/budget')).json()) as { periodStart: number; spentUsd: number };
+    const ledgerOfDay = await vi.waitFor(async () => {
+      const s = await stores.ledger.summary({ tenantId: 'acme', from: day.periodStart });
+      expect(s.requests).toBe(4);
+      return s.costUsd;
+    });
+    expect(day.spentUsd).toBeCloseTo(ledgerOfDay, 6);
+  });
+});
+
+describe("a budget's period changed across midnight UTC", () => {
+  // Day D's last 5 ms (the gateway's clock) and day D+1's first 5 ms (the store's): as a slow ledger query across midnight.
+  const MIDNIGHT = Date.UTC(2026, 10, 29);
+  let stores: StateStores;
+  let gateway: Gateway;
+  let router: LLMRouter;
+  const admin = adminApi(() => gateway);
+
+  afterEach(async () => {
+    await gateway?.close();
+    await router?.close();
+    await stores?.close();
+  });
+
+  it("month -> day: the day read from the ledger is the day raised (D's spend is not charged to D+1)", async () => {
+    stores = await createStateStores({ mode: 'memory', clock: () => MIDNIGHT + 5 });
+    router = new LLMRouter({ models: [{ name: 'mock', engine: 'mock' }] }, { env: {} });
+    gateway = createGateway({ router, stores, log: () => {}, auth: { adminKey: TEST_ADMIN_KEY }, now: () => MIDNIGHT - 5 });
+    await stores.tenants.createTenant({ id: 'acme', name: 'Acme', budget: { amountUsd: AMOUNT, period: 'month' } });
+    // $8 spent on day D (noon).
+    await stores.ledger.record({ requestId: 'r1', tenantId: 'acme', model: 'mock', inputTokens: 1, outputTokens: 1, costUsd: 8, latencyMs: 1, status: 'success', createdAt: MIDNIGHT - 12 * 3_600_000 });
+
+    expect((await admin('PUT', '/admin/tenants/acme/budget', { amountUsd: AMOUNT, period: 'day' })).status).toBe(200);
+    const day = (await (await admin('GET', '/admin/tenants/acme/budget')).json()) as { periodKey: string; periodStart: number; spentUsd: number };
+    expect(day.periodKey).toBe('2026-11-29');
+    expect((await stores.ledger.summary({ tenantId: 'acme', from: day.periodStart })).costUsd).toBe(0);
+    expect(day.spentUsd).toBe(0);
+    // Day D's count holds its ledger spend (the window the gateway read).
+    const late = await stores.budgets.reserve({ tenantId: 'acme', period: 'day', limitUsd: AMOUNT, estimateUsd: 3, reservationId: 'late', at: MIDNIGHT - 1 });
+    expect(late.ok).toBe(false);
+  });
+});

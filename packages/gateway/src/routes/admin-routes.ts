@@ -23,7 +23,7 @@ import { rejectNul } from './admin-input.js';
 import { publicTenant as shownTenant, rejectRedacted, routerFactories } from './admin-secrets.js';
 import { parseRange, periodRange } from './admin-time.js';
 import { isoDateTimeMs } from '../schemas/iso-date-time.js';
-import { carryBudgetSpend } from './budget-period-change.js';
+import { budgetPeriodToCarry, carryBudgetSpend } from './budget-period-change.js';
 import { checkTenantModels } from './check-tenant-models.js';
 import { auditValue, keyChanges, tenantChanges } from './audit-changes.js';
 
@@ -217,8 +217,11 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       checkClientStrategies(patch.preferences?.clientStrategies);
       // A deletion heard while the update is on its way (another process's) keeps the tenant out of the router.
       const since = tenantModels?.begin();
-      await carryBudgetSpend(s, id, patch.budget, deps.now());
+      const carry = patch.budget ? budgetPeriodToCarry((await s.tenants.getTenant(id))?.budget ?? null, patch.budget) : undefined;
+      if (carry) await carryBudgetSpend(s, id, carry, deps.now());
       const tenant = await auditedIfUnconfirmed(s.tenants.updateTenant(id, patch), audit, 'tenant.update', id, { fields: Object.keys(patch) });
+      // Again: calls settled between the ledger read and the update went to the old period's counter.
+      if (carry) await carryBudgetSpend(s, id, carry, deps.now());
       syncModels(tenant, since);
       await audit('tenant.update', id, { fields: Object.keys(patch), changes: tenantChanges(tenant, Object.keys(patch)) });
       return ok(c, publicTenant(tenant));
@@ -280,8 +283,11 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s, audit) => {
       const id = c.req.param('id')!;
       const budget = validateBody(AdminBudgetPutSchema, await body(c));
-      await carryBudgetSpend(s, id, budget, deps.now());
+      const carry = budget ? budgetPeriodToCarry((await s.tenants.getTenant(id))?.budget ?? null, budget) : undefined;
+      if (carry) await carryBudgetSpend(s, id, carry, deps.now());
       const tenant = await auditedIfUnconfirmed(s.tenants.updateTenant(id, { budget }), audit, 'budget.update', id, { budget });
+      // Again: calls settled between the ledger read and the update went to the old period's counter.
+      if (carry) await carryBudgetSpend(s, id, carry, deps.now());
       await audit('budget.update', id, { budget });
       return ok(c, publicTenant(tenant));
     }),

@@ -1,21 +1,27 @@
-import { budgetPeriodWindow, type TenantBudget } from '@llmrr/core';
+import { budgetPeriodWindow, type BudgetPeriod, type TenantBudget } from '@llmrr/core';
 import type { GatewayStores } from '../types.js';
 
 /**
- * Before a tenant's budget changes its `period` (admin PUT of the budget, PATCH of the tenant): the budget store's
- * spend of the new current period is raised to what the usage ledger (the source of truth) holds for the tenant
- * inside that window, so the new period does not start at $0 (a tenant that spent its monthly budget today cannot
- * switch to a daily one and spend it again), nor at a stale count of an earlier time on that period. Done before the
- * tenant is updated: a failure leaves the budget as it was (the admin call fails and may be sent again), and a raise
- * of a period not yet in use is harmless (`raiseSpent` never lowers). A new budget (none before) and an unchanged
- * period are left alone; so is a budget store without `raiseSpent`. A call settling while the change is made may
- * miss the new period's count (its row written after the ledger was read): one call at most per call in flight.
+ * The period whose spend is carried when a tenant's budget goes from `before` to `next`: a budget set where there
+ * was none (removed and set again included: the store's count of a period kept while no budget was in force is not
+ * the ledger's), or one whose `period` changes. Undefined when `next` clears the budget or keeps the period.
  */
-export async function carryBudgetSpend(stores: GatewayStores, tenantId: string, next: TenantBudget | null | undefined, now: number): Promise<void> {
-  if (!next || !stores.budgets.raiseSpent) return;
-  const before = (await stores.tenants.getTenant(tenantId))?.budget;
-  if (!before || before.period === next.period) return;
-  const w = budgetPeriodWindow(next.period, now);
+export function budgetPeriodToCarry(before: TenantBudget | null | undefined, next: TenantBudget | null | undefined): BudgetPeriod | undefined {
+  return next && before?.period !== next.period ? next.period : undefined;
+}
+
+/**
+ * Raises the budget store's spend of `period`'s window at `now` to what the usage ledger (the source of truth) holds
+ * for the tenant inside it, so a new or changed budget period does not start at $0 (a tenant that spent its monthly
+ * budget today cannot switch to a daily one and spend it again), nor at a stale count of an earlier time on that
+ * period. The same `now` picks the ledger window and the store's period, so a change made across a period's end
+ * raises the period that was read. Callers carry before the tenant update (a failure leaves the budget as it was)
+ * and again after it (calls settled between the ledger read and the update counted into the old period's counter):
+ * `raiseSpent` never lowers, so the second is idempotent. A budget store without `raiseSpent` is left alone.
+ */
+export async function carryBudgetSpend(stores: Pick<GatewayStores, 'budgets' | 'ledger'>, tenantId: string, period: BudgetPeriod, now: number): Promise<void> {
+  if (!stores.budgets.raiseSpent) return;
+  const w = budgetPeriodWindow(period, now);
   const { costUsd } = await stores.ledger.summary({ tenantId, from: w.start, ...(Number.isFinite(w.end) ? { to: w.end } : {}) });
-  if (costUsd > 0) await stores.budgets.raiseSpent(tenantId, next.period, costUsd);
+  if (costUsd > 0) await stores.budgets.raiseSpent(tenantId, period, costUsd, now);
 }

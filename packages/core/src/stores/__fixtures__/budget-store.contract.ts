@@ -114,6 +114,16 @@ export function budgetStoreContract(label: string, makeFixture: FixtureFactory):
       await expect(budgets.raiseSpent!('seeded', 'day', -1)).rejects.toMatchObject({ code: 'invalid_request' });
     });
 
+    it('raiseSpent with `at` raises the period that time falls in (the ledger window read), not the current one', async () => {
+      const yesterday = Date.now() - 86_400_000;
+      await budgets.raiseSpent!('dated', 'day', 0.8, yesterday);
+      // Today's count is untouched; yesterday's holds the raise (a reservation made at that time sees it).
+      expect((await budgets.spent('dated', 'day')).spentUsd).toBe(0);
+      expect((await budgets.reserve({ tenantId: 'dated', period: 'day', limitUsd: 1, estimateUsd: 0.3, reservationId: 'y1', at: yesterday })).ok).toBe(false);
+      expect((await budgets.reserve({ tenantId: 'dated', period: 'day', limitUsd: 1, estimateUsd: 0.3, reservationId: 't1' })).ok).toBe(true);
+      await expect(budgets.raiseSpent!('dated', 'day', 1, Number.NaN)).rejects.toMatchObject({ code: 'invalid_request', param: 'at' });
+    });
+
     it('records the actual cost even when it exceeds the estimate, then refuses further reservations', async () => {
       expect((await reserve('o1', 0.1)).ok).toBe(true);
       expect(await budgets.settle('o1', 1.5)).toBe(true);

@@ -1,7 +1,7 @@
 import { budgetPeriodWindow } from '../../tenancy/budget-period.js';
 import { nanoToUsd, usdToNano, usdToNanoCeil } from '../../tenancy/money.js';
 import type { BudgetPeriod, BudgetReservation, BudgetReserveRequest, BudgetState, BudgetStore } from '../../tenancy/types.js';
-import { DEFAULT_RESERVATION_TTL_MS, validateReserveRequest, validateTtlMs, validateUsd } from '../budget-input.js';
+import { DEFAULT_RESERVATION_TTL_MS, validateAt, validateReserveRequest, validateTtlMs, validateUsd } from '../budget-input.js';
 import { FINISH_SCRIPT, RAISE_SETTLED_SCRIPT, RENEW_SCRIPT, RESERVE_SCRIPT, SPENT_SCRIPT } from './budget-scripts.js';
 import { bounded, redisTimeout, type RedisHandle } from './redis-connection.js';
 
@@ -98,9 +98,10 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   /** One script: `settled` raised (never lowered) atomically against concurrent settlements. */
-  async raiseSpent(tenantId: string, period: BudgetPeriod, spentUsd: number): Promise<void> {
+  async raiseSpent(tenantId: string, period: BudgetPeriod, spentUsd: number, at?: number): Promise<void> {
     validateUsd(spentUsd, 'spentUsd');
-    const w = budgetPeriodWindow(period, this.clock());
+    validateAt(at);
+    const w = budgetPeriodWindow(period, at ?? this.clock());
     await bounded(
       this.redis.eval(RAISE_SETTLED_SCRIPT, this.bucketKeys(tenantId, w.key), [usdToNano(spentUsd), Number.isFinite(w.end) ? w.end : 0, KEEP_AFTER_PERIOD_MS]),
       this.timeoutMs,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { budgetPeriodWindow, type PeriodWindow } from '../../tenancy/budget-period.js';
 import { nanoToUsd, usdToNano, usdToNanoCeil } from '../../tenancy/money.js';
 import type { BudgetPeriod, BudgetReservation, BudgetReserveRequest, BudgetState, BudgetStore } from '../../tenancy/types.js';
-import { DEFAULT_RESERVATION_TTL_MS, validateReserveRequest, validateTtlMs, validateUsd } from '../budget-input.js';
+import { DEFAULT_RESERVATION_TTL_MS, validateAt, validateReserveRequest, validateTtlMs, validateUsd } from '../budget-input.js';
 import { OwnReservations, type OpenReservation } from './own-reservations.js';
 import type { BatchScope } from './sqlite-group-commit.js';
 import type { SqliteHandle } from './sqlite-database.js';
@@ -170,13 +170,14 @@ export class SqliteBudgetStore implements BudgetStore {
   }
 
   /** One group-committed upsert (`MAX`): after the batch's own settlements, so none is lost or counted twice. */
-  raiseSpent(tenantId: string, period: BudgetPeriod, spentUsd: number): Promise<void> {
+  raiseSpent(tenantId: string, period: BudgetPeriod, spentUsd: number, at?: number): Promise<void> {
     try {
       validateUsd(spentUsd, 'spentUsd');
+      validateAt(at);
     } catch (e) {
       return Promise.reject(e);
     }
-    const periodKey = budgetPeriodWindow(period, this.clock()).key;
+    const periodKey = budgetPeriodWindow(period, at ?? this.clock()).key;
     const nano = usdToNano(spentUsd);
     return this.handle.writes.run((scope) => {
       // A batch that settled for this tenant and period writes its sum at its end: raise after it.
