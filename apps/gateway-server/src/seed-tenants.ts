@@ -1,5 +1,5 @@
 import { canonicalJson, LLMError, type LLMRouter, type RouterConfig, type Tenant, type TenantConfig, type TenantInput, type TenantPatch } from '@llmrr/core';
-import { auditValue, budgetPeriodToCarry, carryBudgetSpend, checkTenantIdUnused, redactModelSecrets, tenantAuditChanges, type GatewayLogEntry, type GatewayStores } from '@llmrr/gateway';
+import { auditValue, budgetPeriodToCarry, carryAfterUpdate, carryBudgetSpend, checkTenantIdUnused, redactModelSecrets, tenantAuditChanges, type GatewayLogEntry, type GatewayStores } from '@llmrr/gateway';
 
 export const DEMO_TENANT_ID = 'demo';
 
@@ -109,9 +109,14 @@ export async function seedTenants(
       // A budget set or given another period starts at the ledger's spend of its window, as through the admin API
       // (before the update and again after it: calls settled in between went to the old period's counter).
       const carry = patch.budget ? budgetPeriodToCarry(tenant.budget, patch.budget) : undefined;
-      if (carry) await carryBudgetSpend(stores, t.id, carry, Date.now());
+      const at = Date.now();
+      if (carry) await carryBudgetSpend(stores, t.id, carry, at);
       const updated = await stores.tenants.updateTenant(t.id, patch);
-      if (carry) await carryBudgetSpend(stores, t.id, carry, Date.now());
+      if (carry) {
+        await carryAfterUpdate(stores, t.id, carry, at, Date.now(), (e) =>
+          options.log({ level: 'warn', message: `tenant "${t.id}" set to the config, but its budget spend could not be carried again: ${e instanceof Error ? e.message : String(e)}` }),
+        );
+      }
       await audit('tenant.update', t.id, { fields: Object.keys(patch), changes: tenantAuditChanges(updated, Object.keys(patch)) });
       options.log({ level: 'info', message: `tenant "${t.id}" set to the config (${options.source}): ${Object.keys(patch).join(', ')}` });
     }

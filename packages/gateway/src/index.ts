@@ -16,7 +16,7 @@ export type { GatewayCorsOptions } from './cors/public-cors.js';
 export { TenantModelSync, isTenantRouter } from './tenants/tenant-model-sync.js';
 export { checkIdUnused as checkTenantIdUnused } from './routes/admin-routes.js';
 export { REDACTED_SECRET, redactModelSecrets } from './routes/admin-secrets.js';
-export { budgetPeriodToCarry, carryBudgetSpend } from './routes/budget-period-change.js';
+export { budgetPeriodToCarry, carryAfterUpdate, carryBudgetSpend } from './routes/budget-period-change.js';
 export { auditValue, tenantChanges as tenantAuditChanges } from './routes/audit-changes.js';
 export type { TenantRouter } from './tenants/tenant-model-sync.js';
 export { GatewayMetrics } from './metrics/gateway-metrics.js';

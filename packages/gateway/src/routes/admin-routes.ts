@@ -23,7 +23,7 @@ import { rejectNul } from './admin-input.js';
 import { publicTenant as shownTenant, rejectRedacted, routerFactories } from './admin-secrets.js';
 import { parseRange, periodRange } from './admin-time.js';
 import { isoDateTimeMs } from '../schemas/iso-date-time.js';
-import { budgetPeriodToCarry, carryBudgetSpend } from './budget-period-change.js';
+import { budgetPeriodToCarry, carryAfterUpdate, carryBudgetSpend } from './budget-period-change.js';
 import { checkTenantModels } from './check-tenant-models.js';
 import { auditValue, keyChanges, tenantChanges } from './audit-changes.js';
 
@@ -218,10 +218,11 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       // A deletion heard while the update is on its way (another process's) keeps the tenant out of the router.
       const since = tenantModels?.begin();
       const carry = patch.budget ? budgetPeriodToCarry((await s.tenants.getTenant(id))?.budget ?? null, patch.budget) : undefined;
-      if (carry) await carryBudgetSpend(s, id, carry, deps.now());
+      const at = deps.now();
+      if (carry) await carryBudgetSpend(s, id, carry, at);
       const tenant = await auditedIfUnconfirmed(s.tenants.updateTenant(id, patch), audit, 'tenant.update', id, { fields: Object.keys(patch) });
-      // Again: calls settled between the ledger read and the update went to the old period's counter.
-      if (carry) await carryBudgetSpend(s, id, carry, deps.now());
+      // Again, up to the update: calls that arrived before it settled into the old period's counter.
+      if (carry) await carryAfterUpdate(s, id, carry, at, deps.now(), (e) => deps.log(`tenant "${id}" updated, but its budget spend could not be carried again`, c.get('requestId'), e));
       syncModels(tenant, since);
       await audit('tenant.update', id, { fields: Object.keys(patch), changes: tenantChanges(tenant, Object.keys(patch)) });
       return ok(c, publicTenant(tenant));
@@ -284,10 +285,11 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const id = c.req.param('id')!;
       const budget = validateBody(AdminBudgetPutSchema, await body(c));
       const carry = budget ? budgetPeriodToCarry((await s.tenants.getTenant(id))?.budget ?? null, budget) : undefined;
-      if (carry) await carryBudgetSpend(s, id, carry, deps.now());
+      const at = deps.now();
+      if (carry) await carryBudgetSpend(s, id, carry, at);
       const tenant = await auditedIfUnconfirmed(s.tenants.updateTenant(id, { budget }), audit, 'budget.update', id, { budget });
-      // Again: calls settled between the ledger read and the update went to the old period's counter.
-      if (carry) await carryBudgetSpend(s, id, carry, deps.now());
+      // Again, up to the update: calls that arrived before it settled into the old period's counter.
+      if (carry) await carryAfterUpdate(s, id, carry, at, deps.now(), (e) => deps.log(`tenant "${id}" budget set, but its spend could not be carried again`, c.get('requestId'), e));
       await audit('budget.update', id, { budget });
       return ok(c, publicTenant(tenant));
     }),

@@ -16,12 +16,34 @@ export function budgetPeriodToCarry(before: TenantBudget | null | undefined, nex
  * budget today cannot switch to a daily one and spend it again), nor at a stale count of an earlier time on that
  * period. The same `now` picks the ledger window and the store's period, so a change made across a period's end
  * raises the period that was read. Callers carry before the tenant update (a failure leaves the budget as it was)
- * and again after it (calls settled between the ledger read and the update counted into the old period's counter):
+ * and again after it with `until` the time of the update (`carryAfterUpdate`): the calls that arrived before it
+ * reserved in the old period and settle into its counter, so the ledger's rows of them are carried; a call arriving
+ * after it reserves in the new period and its settlement counts it, so its row is left out (else counted twice).
  * `raiseSpent` never lowers, so the second is idempotent. A budget store without `raiseSpent` is left alone.
  */
-export async function carryBudgetSpend(stores: Pick<GatewayStores, 'budgets' | 'ledger'>, tenantId: string, period: BudgetPeriod, now: number): Promise<void> {
+export async function carryBudgetSpend(stores: Pick<GatewayStores, 'budgets' | 'ledger'>, tenantId: string, period: BudgetPeriod, now: number, until?: number): Promise<void> {
   if (!stores.budgets.raiseSpent) return;
   const w = budgetPeriodWindow(period, now);
-  const { costUsd } = await stores.ledger.summary({ tenantId, from: w.start, ...(Number.isFinite(w.end) ? { to: w.end } : {}) });
+  const end = until === undefined ? w.end : Math.min(w.end, until);
+  const { costUsd } = await stores.ledger.summary({ tenantId, from: w.start, ...(Number.isFinite(end) ? { to: end } : {}) });
   if (costUsd > 0) await stores.budgets.raiseSpent(tenantId, period, costUsd, now);
+}
+
+/**
+ * The carry after the tenant update (`carryBudgetSpend` with `until`, the update's time): the change is in force, so
+ * a failure of it never fails the change, nor keeps it from its audit entry; it is given to `failed` (logged).
+ */
+export async function carryAfterUpdate(
+  stores: Pick<GatewayStores, 'budgets' | 'ledger'>,
+  tenantId: string,
+  period: BudgetPeriod,
+  now: number,
+  until: number,
+  failed: (e: unknown) => void,
+): Promise<void> {
+  try {
+    await carryBudgetSpend(stores, tenantId, period, now, until);
+  } catch (e) {
+    failed(e);
+  }
 }
