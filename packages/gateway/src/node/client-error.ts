@@ -352,12 +352,11 @@ export function answerConnect(requestId: () => string): (req: IncomingMessage, s
       const message = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
       if (message && !message.writableFinished && message.writableNeedDrain) message.emit('drain');
     });
-    // The client's FIN: an answer still being made ahead is cancelled (its connection closed); one already made (all
-    // of it queued on the socket) is written out, as node:http does on a FIN, and then the CONNECT's 405.
-    socket.once('end', () => {
-      const latest = latestArrived(socket as Socket);
-      if (latest === undefined || !latest.writableEnded) socket.destroy();
-    });
+    // The client's FIN ends the connection: an answer still being made ahead is cancelled with it (a stream for a
+    // client that left would run on, and bill, to its end). An answer already made but not yet all written is cut too
+    // (node:http would write it out): the answers ahead cannot all be told apart here, and a client that half-closes
+    // after pipelining a CONNECT is no HTTP client's way.
+    socket.once('end', () => socket.destroy());
     socket.resume();
     const answer = () => {
       if (!socket.writable || socket.writableEnded) {

@@ -6,9 +6,9 @@ import type { ServedGateway } from './serve-gateway.js';
 
 // A client that half-closes after sending its requests (shutdown(SHUT_WR), `printf ... | nc -N`, `socket.end()`) and
 // keeps reading: node:http answers its requests (on FIN it ends the socket after the answers written: `socketOnEnd`).
-// With a CONNECT behind them (`answerConnect` reads the socket node:http handed over), an answer already made is still
-// written whole, then the 405. (An answer still being made when the FIN comes is cut either way: node:http ends the
-// socket, the gateway cancels the call.)
+// With a CONNECT behind them (`answerConnect` reads the socket node:http handed over) the FIN ends the connection: a
+// stream still being made ahead is cancelled (not run on to its end for a client that left), as node:http does without
+// a CONNECT; an answer already made but not all written is cut too (documented).
 
 describe('a client that half-closes after a POST (and a CONNECT) and keeps reading', () => {
   let h: Harness | undefined;
@@ -49,8 +49,46 @@ describe('a client that half-closes after a POST (and a CONNECT) and keeps readi
   it('an answer made whole and buffered: no CONNECT behind it, node:http writes it all after the FIN', async () => {
     expect(await halfClosedWhileBuffered('')).toEqual({ answered: true, statuses: ['200'] });
   });
+});
 
-  it('an answer made whole and buffered: a CONNECT behind it, the FIN does not cut it (written whole, then the 405)', async () => {
-    expect(await halfClosedWhileBuffered('CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n')).toEqual({ answered: true, statuses: ['200', '405'] });
+describe('the client\u2019s FIN with a stream still being made ahead of a made answer and a CONNECT', () => {
+  let h: Harness | undefined;
+  let served: ServedGateway | undefined;
+  afterEach(async () => {
+    await served?.close(0);
+    await h?.close();
+    h = undefined;
+    served = undefined;
   });
+
+  async function finAfter(tail: string): Promise<'closed' | 'hung'> {
+    const words = Array.from({ length: 600 }, (_, i) => `w${i}`).join(' ');
+    h = await createHarness({ stores: 'memory', models: [mockModel('slow', { reply: words, chunkDelayMs: 100 })] });
+    const s = await serveWithKey(h);
+    served = s.served;
+    const made: ServerResponse[] = [];
+    served.server.on('request', (_req: IncomingMessage, res: ServerResponse) => made.push(res));
+    const chat = JSON.stringify({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    const c = rawConnection(served.url);
+    c.socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer ${s.secret}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(chat)}\r\n\r\n${chat}` +
+        `GET /v1/models HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer ${s.secret}\r\n\r\n` +
+        tail,
+    );
+    // The stream has started, and the GET behind it has been answered (ended, queued behind the stream).
+    await vi.waitFor(() => expect(made.length === 2 && made[0]!.headersSent && made[1]!.writableEnded && !made[0]!.writableEnded).toBe(true), { timeout: 10_000 });
+    c.socket.end();
+    const guard = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000).unref());
+    const outcome = await Promise.race([c.closed.then(() => 'closed' as const), guard]);
+    c.socket.destroy();
+    return outcome;
+  }
+
+  it('control, no CONNECT: node:http ends the connection on the FIN (the stream is cut)', async () => {
+    expect(await finAfter('')).toBe('closed');
+  }, 30_000);
+
+  it('with a CONNECT behind: the FIN cuts the stream still being made as well', async () => {
+    expect(await finAfter('CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n')).toBe('closed');
+  }, 30_000);
 });
