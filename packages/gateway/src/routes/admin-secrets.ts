@@ -280,12 +280,12 @@ const TEXT_URL_FIRST = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)([^?#]*)(\?[^#]*)?(#[
  * A URL the WHATWG parser takes with a digits-only password as its port: `https://user:123#x@host/` is the host `user`
  * on port 123 (the authority ends at the first `/`, `?` or `#`), its "fragment" `#x@host/`. An authority `name:digits`
  * followed at once by `?` or `#` whose rest holds an `@` followed by a host list (as `TEXT_URL` reads one) is read as
- * text instead (`TEXT_URL`: the userinfo up to that `@` hidden), unless what comes between the `?`/`#` and the `@`
- * holds `=`, `&` or `/` (a query's pairs or a route: `smtp://mail:587?from=bot@acme.example`, `#/users/bob@x/`) or the
- * host is an IPv6 literal (`http://[::1]:8080#...`): those are URLs with a port. So is one with a path first
- * (`https://host:8443/@scope/x`).
+ * text instead (`TEXT_URL`: the userinfo up to that `@` hidden), unless the host is an IPv6 literal
+ * (`http://[::1]:8080#...`). When in doubt it is hidden: `smtp://mail:587?from=bot@acme.example` reads the same way as
+ * `https://user:123#a=b@host/` (a password may hold `=`, `&` or `/`), so such an option is shown hidden and must be
+ * sent again when the tenant is saved. One with a path first (`https://host:8443/@scope/x`) is a URL with a port.
  */
-const PASSWORD_AS_PORT = /^[a-z][a-z0-9+.-]*:\/\/[^@/?#[\]]*:\d*[?#][^=&/]*@[A-Za-z0-9._~%:,[\]-]*(?:[/?#]|$)/i;
+const PASSWORD_AS_PORT = /^[a-z][a-z0-9+.-]*:\/\/[^@/?#[\]]*:\d*[?#][\s\S]*@[A-Za-z0-9._~%:,[\]-]*(?:[/?#]|$)/i;
 
 /**
  * `url` with its credentials as `REDACTED_SECRET`: its query's and its fragment's (`redactQuery`, `redactFragment`;
