@@ -19,6 +19,8 @@ export function namedLikeConfig(path: string): boolean {
  * Top-level keys only a router config has: v2/v3 sections and the v1 keys no other tool uses. Generic v1 keys
  * (`timeout`, `maxTokens`, `retries`, `debug`, `verbose`, `maxConcurrency`...) do not count.
  */
+/** Keys no other tool's file has: a walked file holding one is a router config, an error when it cannot be migrated. */
+const STRONG_ROUTER_KEYS = ['routing', 'tenants', 'defaultTenant', 'routingStrategy', 'fallbackModels', 'modelRegistry', 'preferredEngine', 'fallbackEngine'];
 const ROUTER_ONLY_KEYS = ['routing', 'tenants', 'defaultTenant', 'routingStrategy', 'fallbackModels', 'fallbackEnabled', 'enableFallback', 'modelRegistry', 'preferredEngine', 'fallbackEngine', 'enableQuantization', 'sandboxExecution', 'maxModels'];
 
 /**
@@ -56,10 +58,11 @@ export function migrateFileConfig(value: unknown, result: FileTransformResult, o
     result.issues.push({ path: '', message: `a v${version} config, newer than --to v${options.to}: left as is`, severity: 'info' });
     return undefined;
   }
-  // A walked file found by `strategy` alone (`strategy: round-robin` of a load balancer's or a sampler's file), with no
-  // `models` list, no router-only key and no config-like name, is another tool's when its migration fails: skipped,
-  // not an error. One with a router-only key (a v1 config loading its models from `modelRegistry`) is a config.
-  const loose = !options.explicit && !namedLikeConfig(result.file) && isPlainObject(value) && !Array.isArray(value.models) && !ROUTER_ONLY_KEYS.some((k) => Object.hasOwn(value, k));
+  // A walked file found by `strategy` or a general key alone (`strategy: round-robin` of a load balancer's file, an i18n
+  // file's `fallbackEnabled`), with no `models` list, no key only a router config has and no config-like name, is
+  // another tool's when its migration fails: skipped, not an error. One with such a key (a v1 config loading its models
+  // from `modelRegistry`) is a config.
+  const loose = !options.explicit && !namedLikeConfig(result.file) && isPlainObject(value) && !Array.isArray(value.models) && !STRONG_ROUTER_KEYS.some((k) => Object.hasOwn(value, k));
   let migration: MigrationResult;
   try {
     migration = migrate(value, { to: options.to, tenant: options.tenant, modelNames: options.modelNames });

@@ -149,7 +149,8 @@ async function openAuditLog(ctx: CliContext, flags: { state?: string | undefined
     // Read-only, never migrated: a file without the audit table (not the gateway's) is an error, not an empty chain.
     // With an anchor, an empty file (schema version 0) is passed on: a log cut to nothing, not a wrong path.
     const handle = await openSqliteReadOnly(file, ['llmrr_audit']).catch((e: unknown) => {
-      if (!LLMError.isInstance(e) || e.code !== 'config_invalid' || (flags.anchored && (e.details as { schemaVersion?: unknown } | undefined)?.schemaVersion === 0)) throw e;
+      // (Only a file of 0 bytes: another program's database also reads as schema version 0.)
+      if (!LLMError.isInstance(e) || e.code !== 'config_invalid' || (flags.anchored && (e.details as { schemaVersion?: unknown } | undefined)?.schemaVersion === 0 && statSync(file).size === 0)) throw e;
       throw new CliUsageError(`no audit log: ${e.message} (set --data-dir or LLMRR_DATA_DIR to the gateway's data directory)`, '--data-dir');
     });
     return new SqliteAuditLog(handle);
