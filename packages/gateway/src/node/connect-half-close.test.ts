@@ -10,16 +10,17 @@ import type { ServedGateway } from './serve-gateway.js';
 // stream still being made ahead is cancelled (not run on to its end for a client that left), as node:http does without
 // a CONNECT; an answer already made but not all written is cut too (documented).
 
-describe('a client that half-closes after a POST (and a CONNECT) and keeps reading', () => {
-  let h: Harness | undefined;
-  let served: ServedGateway | undefined;
-  afterEach(async () => {
-    await served?.close(0);
-    await h?.close();
-    h = undefined;
-    served = undefined;
-  });
+// One served gateway per test (each test starts its own), closed after it.
+let h: Harness | undefined;
+let served: ServedGateway | undefined;
+afterEach(async () => {
+  await served?.close(0);
+  await h?.close();
+  h = undefined;
+  served = undefined;
+});
 
+describe('a client that half-closes after a POST (and a CONNECT) and keeps reading', () => {
   /** The client reads nothing until the answer ahead has been made (res.end called, its bytes buffered), then half-closes and reads. */
   async function halfClosedWhileBuffered(tail: string): Promise<{ answered: boolean; statuses: string[] }> {
     const huge = 'y'.repeat(16_000_000);
@@ -52,15 +53,6 @@ describe('a client that half-closes after a POST (and a CONNECT) and keeps readi
 });
 
 describe('the client\u2019s FIN with a stream still being made ahead of a made answer and a CONNECT', () => {
-  let h: Harness | undefined;
-  let served: ServedGateway | undefined;
-  afterEach(async () => {
-    await served?.close(0);
-    await h?.close();
-    h = undefined;
-    served = undefined;
-  });
-
   async function finAfter(tail: string): Promise<'closed' | 'hung'> {
     const words = Array.from({ length: 600 }, (_, i) => `w${i}`).join(' ');
     h = await createHarness({ stores: 'memory', models: [mockModel('slow', { reply: words, chunkDelayMs: 100 })] });
