@@ -281,6 +281,11 @@ export function answerExpectation(requestId: () => string): (req: IncomingMessag
   };
 }
 
+/** An HTTP/1.1 request without a `Host` header (RFC 9112 3.2: a server MUST answer it with a 400; HTTP/1.0 needs none). */
+export function lacksHost(req: IncomingMessage): boolean {
+  return req.headers.host === undefined && req.httpVersionMinor === 1 && req.httpVersionMajor === 1;
+}
+
 /**
  * The answer to an HTTP/1.1 request without a `Host` header (RFC 9112 3.2: a server MUST answer it with a 400), which
  * `serveGateway` checks itself (`requireHostHeader: false`: node:http's own 400 has no body): the 400 error body naming
@@ -387,7 +392,7 @@ const CONNECT_ANSWER_MS = 5_000;
  * declared body over `maxBodyBytes` with the 413 error body, and a body in a content coding sent with POST, PUT or PATCH
  * (`Content-Encoding: gzip`: no route decodes one) with the 415 naming `content-encoding`, each with `connection: close`
  * (and the CORS headers of its Origin and path, with `cors`), without `100 Continue`, so the client does not send it
- * (all read from the headers alone; a charset is judged on the body: one that reads as UTF-8 JSON is served whatever it
+ * (all read from the headers alone, after the 400 of an HTTP/1.1 request without `Host`, which comes first as without `Expect`; a charset is judged on the body: one that reads as UTF-8 JSON is served whatever it
  * declares, so such a request gets its `100 Continue`); any other request gets `100 Continue` at once and goes to
  * `onRequest` (one refused later, such as for a bad key or the body budget, has its body sent, then is answered: a
  * client such as Java's HttpClient waits for the 100 and hangs on a final answer without it, JDK-8286171).
@@ -401,6 +406,11 @@ export function answerContinue(
   unframedModelCall?: (req: IncomingMessage) => boolean,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    // An HTTP/1.1 request without a Host header gets its 400 first (as without `Expect`), and no `100 Continue`.
+    if (lacksHost(req)) {
+      onRequest(req, res);
+      return;
+    }
     const refused = unframedModelCall?.(req) ? lengthRequired(req) : maxBodyBytes === undefined ? undefined : refusedBody(req, maxBodyBytes);
     if (refused !== undefined) {
       // (As `answerExpectation`: no second answer when the body, not sent, stalls past the timeout.)

@@ -11,7 +11,7 @@ import { defaultRequestId } from '../http/request-id.js';
 import { LLMError, timerDelay } from '@llmrr/core';
 import type { Gateway } from '../types.js';
 import { clientAddress, trustedProxies, type TrustedProxies } from './client-address.js';
-import { answerClientError, answerConnect, answerContinue, answerExpectation, answerLengthRequired, answerMissingHost, answerServerOptions, fetchBridgeError } from './client-error.js';
+import { answerClientError, answerConnect, answerContinue, answerExpectation, answerLengthRequired, answerMissingHost, answerServerOptions, fetchBridgeError, lacksHost } from './client-error.js';
 import { ConnectionSignals, NodeIncoming, answeredWith, arrived, connectionSignal, cutBodyRead, lastArrived, latestArrived } from './node-incoming.js';
 import { dropUnlessWritten, lingering, stopLingering, writeReply } from './write-reply.js';
 
@@ -151,7 +151,7 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     // Nor one behind a body being dropped after its answer said `connection: close` (`discardBeforeClosing`).
     if (lingering(req.socket)) return;
     // (node:http's own check, `requireHostHeader`, answers a bare 400: the same lookup, done here.)
-    if (req.headers.host === undefined && req.httpVersionMinor === 1 && req.httpVersionMajor === 1) {
+    if (lacksHost(req)) {
       arrived(req, res);
       noHost(req, res);
       return;
