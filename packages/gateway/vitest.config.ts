@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 // Workspace packages resolve to their TypeScript source through the `@llmrr/source` export condition.
-const conditions = ['@llmrr/source', 'import', 'module', 'node', 'default'];
+// No `import` condition: vitest passes these to Node as `--conditions` for external packages too, and under it a
+// CommonJS `require` picks a dual package's ES build (pg's `require('pg-pool')` got a module namespace, not its class).
+const conditions = ['@llmrr/source', 'module', 'node', 'default'];
 
 export default defineConfig({
   resolve: { conditions },

@@ -22,7 +22,7 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-function storesConfig(settings: ServerSettings): StateStoresConfig {
+function storesConfig(settings: ServerSettings, log: (entry: GatewayLogEntry) => void): StateStoresConfig {
   if (settings.state === 'memory') return { mode: 'memory' };
   if (settings.state === 'shared') {
     if (!settings.redisUrl || !settings.postgresUrl) {
@@ -38,6 +38,8 @@ function storesConfig(settings: ServerSettings): StateStoresConfig {
       ...(settings.postgresQueryTimeoutMs !== undefined ? { postgresQueryTimeoutMs: settings.postgresQueryTimeoutMs } : {}),
       ...(settings.postgresAuditTimeoutMs !== undefined ? { postgresAuditTimeoutMs: settings.postgresAuditTimeoutMs } : {}),
       ...(settings.postgresReportTimeoutMs !== undefined ? { postgresReportTimeoutMs: settings.postgresReportTimeoutMs } : {}),
+      // What the stores drop in the background (a key's lastUsedAt write) is said in the server log.
+      onError: (message, error) => log({ level: 'warn', message, error }),
     };
   }
   return { mode: 'embedded', dataDir: settings.dataDir };
@@ -50,7 +52,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
   // A local model whose file is missing (or a directory) could not answer: left out (disabled) with a warning naming the file.
   const { config, missing } = disableMissingLocalModels(loaded.config, settings.cwd);
   for (const m of missing) log({ level: 'warn', message: missingModelWarning(m, source) });
-  const stores = await openStores(settings);
+  const stores = await openStores(settings, log);
   let router: LLMRouter | undefined;
   let served: ServedGateway | undefined;
   let tracing: Tracing | undefined;
@@ -156,9 +158,9 @@ function gatewayLimits(settings: ServerSettings): GatewayLimits {
 }
 
 /** The state stores; an embedded data directory that cannot hold the database fails naming LLMRR_DATA_DIR. */
-async function openStores(settings: ServerSettings): Promise<StateStores> {
+async function openStores(settings: ServerSettings, log: (entry: GatewayLogEntry) => void): Promise<StateStores> {
   try {
-    return await createStateStores(storesConfig(settings));
+    return await createStateStores(storesConfig(settings, log));
   } catch (e) {
     // (Core's own errors, e.g. a missing driver or an unreachable Redis, say what is wrong already.)
     if (LLMError.isInstance(e) || settings.state !== 'embedded') throw e;

@@ -10,4 +10,4 @@ export type {
   UsageSummary,
   UsageTotals,
 } from './types.js';
-export { normalizeUsageEntry } from './usage-input.js';
+export { USAGE_STATUSES, normalizeUsageEntry } from './usage-input.js';

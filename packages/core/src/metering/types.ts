@@ -54,6 +54,11 @@ export interface UsageQuery {
   tenantId?: string;
   keyId?: string;
   model?: string;
+  /**
+   * Only the rows of this status (`success`, `error` or `aborted`); any other value is an `invalid_request` naming
+   * `status`.
+   */
+  status?: UsageStatus;
   /** Inclusive lower bound on createdAt. */
   from?: number;
   /** Exclusive upper bound on createdAt. */
@@ -71,13 +76,23 @@ export interface UsageQuery {
    * no row comes twice. `query` only.
    */
   before?: { createdAt: number; requestId: string };
+  /**
+   * As `before`, from a row named by its request id (a page's last): only a row this query lists (every other filter
+   * of it matches the row: tenant, key, model, status, from, to), else an `invalid_request` naming `beforeId`, the
+   * same for a row of another tenant (or model, ...) as for one that does not exist, so the answer tells nothing of
+   * rows outside the filters. Not with `before` (an `invalid_request` naming `beforeId`). `query` only.
+   */
+  beforeId?: string;
 }
 
 export type UsageGroupBy = 'model' | 'tenant' | 'key' | 'day' | 'status';
 
 export interface UsageTotals {
   requests: number;
+  /** Calls that failed (status `error`). */
   errors: number;
+  /** Calls the client ended before they finished (status `aborted`), not in `errors`. */
+  aborted: number;
   cacheHits: number;
   inputTokens: number;
   outputTokens: number;
@@ -107,7 +122,10 @@ export interface InvoiceLine {
   cacheWriteInputTokens: number;
   /** The 1-hour-TTL part of `cacheWriteInputTokens`. */
   cacheWrite1hInputTokens: number;
+  /** `costNanoUsd` / 1e9. */
   costUsd: number;
+  /** The line's cost in integer nano-dollars (1e-9 USD), as stored: the lines' `costNanoUsd` add up to `totalNanoUsd`. */
+  costNanoUsd: number;
 }
 
 export interface Invoice {
@@ -124,7 +142,14 @@ export interface Invoice {
   cachedInputTokens: number;
   cacheWriteInputTokens: number;
   cacheWrite1hInputTokens: number;
+  /**
+   * `totalNanoUsd` / 1e9: the lines' costs added exactly. The lines' `costUsd` added as floats may differ from it in
+   * the last digit (0.1 + 0.2 + 0.3 is 0.6000000000000001): round such a sum to the nano-dollar (9 decimals), or add
+   * the lines' `costNanoUsd`, which is exact.
+   */
   totalUsd: number;
+  /** The sum of the lines' `costNanoUsd` (integer nano-dollars). */
+  totalNanoUsd: number;
   currency: 'USD';
   generatedAt: number;
 }
@@ -139,7 +164,7 @@ export interface UsageLedger {
   get(requestId: string): Promise<UsageEntry | undefined>;
   /** Newest first. */
   query(query: UsageQuery): Promise<UsageEntry[]>;
-  summary(query: Omit<UsageQuery, 'limit' | 'offset' | 'before'> & { groupBy?: UsageGroupBy }): Promise<UsageSummary>;
+  summary(query: Omit<UsageQuery, 'limit' | 'offset' | 'before' | 'beforeId'> & { groupBy?: UsageGroupBy }): Promise<UsageSummary>;
   /** Lines per model from the ledger for `[periodStart, periodEnd)`. */
   invoice(tenantId: string, periodStart: number, periodEnd: number): Promise<Invoice>;
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseInput } from '../tenancy/tenant-input.js';
-import type { UsageEntry, UsageEntryInput, UsageQuery } from './types.js';
+import type { UsageEntry, UsageEntryInput, UsageQuery, UsageStatus } from './types.js';
 
 const count = z.number().int().nonnegative();
 const ms = z.number().nonnegative().finite();
@@ -38,7 +38,9 @@ export const UsageEntryInputSchema = z
   });
 
 const KEYS = new Set(Object.keys(UsageEntryInputSchema.shape));
-const STATUSES = new Set(['success', 'error', 'aborted']);
+/** The ledger's statuses (`UsageStatus`), for checking a `status` filter. */
+export const USAGE_STATUSES: readonly UsageStatus[] = ['success', 'error', 'aborted'];
+const STATUSES = new Set<unknown>(USAGE_STATUSES);
 const isText = (v: unknown) => typeof v === 'string' && v.length >= 1 && v.length <= 500;
 const isOptText = (v: unknown) => v === undefined || isText(v);
 const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;

@@ -74,7 +74,7 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
         await redis.retain().release();
         throw e;
       }
-      const tenants = new PostgresTenantStore(pg, clock, auth);
+      const tenants = new PostgresTenantStore(pg, clock, { ...auth, ...(config.onError ? { onError: config.onError } : {}) });
       return assemble('shared', {
         tenants,
         rateLimiter: new RedisRateLimiter(redis, { timeoutMs }),

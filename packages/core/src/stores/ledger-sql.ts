@@ -1,10 +1,12 @@
 import { LLMError } from '../errors/llm-error.js';
 import type { Invoice, InvoiceLine, UsageEntry, UsageGroupBy, UsageQuery, UsageSummary, UsageTotals } from '../metering/types.js';
+import { USAGE_STATUSES } from '../metering/usage-input.js';
 import { nanoToUsd, usdToNano } from '../tenancy/money.js';
 
 /** SQL shared by the SQLite and PostgreSQL ledgers (both speak this subset). */
 export const LEDGER_AGGREGATES = `COUNT(*) AS requests,
-  COALESCE(SUM(CASE WHEN status <> 'success' THEN 1 ELSE 0 END), 0) AS errors,
+  COALESCE(SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END), 0) AS errors,
+  COALESCE(SUM(CASE WHEN status = 'aborted' THEN 1 ELSE 0 END), 0) AS aborted,
   COALESCE(SUM(CASE WHEN cache_hit THEN 1 ELSE 0 END), 0) AS cache_hits,
   COALESCE(SUM(input_tokens), 0) AS input_tokens,
   COALESCE(SUM(output_tokens), 0) AS output_tokens,
@@ -18,6 +20,7 @@ export interface AggregateRow {
   group_key?: unknown;
   requests: unknown;
   errors: unknown;
+  aborted: unknown;
   cache_hits: unknown;
   input_tokens: unknown;
   output_tokens: unknown;
@@ -72,6 +75,12 @@ export function ledgerWhere(q: UsageQuery, ph: (index: number) => string, firstI
   if (q.tenantId !== undefined) add('tenant_id', '=', q.tenantId);
   if (q.keyId !== undefined) add('key_id', '=', q.keyId);
   if (q.model !== undefined) add('model', '=', q.model);
+  if (q.status !== undefined) {
+    if (!USAGE_STATUSES.includes(q.status)) {
+      throw new LLMError({ code: 'invalid_request', message: `Invalid usage query: status must be one of ${USAGE_STATUSES.join(', ')}`, param: 'status' });
+    }
+    add('status', '=', q.status);
+  }
   if (q.from !== undefined) add('created_at', '>=', q.from);
   if (q.to !== undefined) add('created_at', '<', q.to);
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
@@ -92,6 +101,36 @@ export function withCursor(w: { where: string; params: unknown[] }, before: Usag
   // PostgreSQL none: a page deep in a big ledger read every row newer than the cursor).
   const cond = `created_at <= ${ph(n + 1)} AND (created_at < ${ph(n + 2)} OR (created_at = ${ph(n + 3)} AND request_id${collate} < ${ph(n + 4)}))`;
   return { where: w.where ? `${w.where} AND ${cond}` : `WHERE ${cond}`, params: [...w.params, before.createdAt, before.createdAt, before.createdAt, before.requestId] };
+}
+
+/**
+ * The lookup of `q.beforeId`'s row among the rows `w` (the query's `ledgerWhere`) selects: SQL selecting its
+ * `created_at` and `request_id`, or undefined without `beforeId`. Refuses a `beforeId` that is not a request id, or
+ * given with `before` (`invalid_request` naming `beforeId`).
+ */
+export function cursorRowLookup(w: { where: string; params: unknown[] }, q: UsageQuery, ph: (index: number) => string): { sql: string; params: unknown[] } | undefined {
+  const id = q.beforeId;
+  if (id === undefined) return undefined;
+  if (typeof id !== 'string' || id.length === 0) throw new LLMError({ code: 'invalid_request', message: 'Invalid usage query: beforeId must be a request id', param: 'beforeId' });
+  if (q.before !== undefined) throw new LLMError({ code: 'invalid_request', message: 'Invalid usage query: beforeId cannot be given with before (give one cursor)', param: 'beforeId' });
+  const cond = `request_id = ${ph(w.params.length + 1)}`;
+  return { sql: `SELECT created_at, request_id FROM llmrr_usage ${w.where ? `${w.where} AND ${cond}` : `WHERE ${cond}`}`, params: [...w.params, id] };
+}
+
+/**
+ * The cursor of `beforeId` from its lookup's row (`cursorRowLookup`). No row: the id is no row this query lists (no
+ * row at all, or one outside its filters: another tenant's, ...), an `invalid_request` naming `beforeId` worded the
+ * same either way, so it tells nothing of rows outside the filters.
+ */
+export function cursorFromRow(row: { created_at?: unknown; request_id?: unknown } | undefined, beforeId: string): { createdAt: number; requestId: string } {
+  if (!row) {
+    throw new LLMError({
+      code: 'invalid_request',
+      message: `beforeId must be the request id of a usage record this listing holds (the last of the page before, with the same filters), got "${beforeId.slice(0, 100)}"`,
+      param: 'beforeId',
+    });
+  }
+  return { createdAt: Number(row.created_at), requestId: String(row.request_id) };
 }
 
 export function groupExpression(groupBy: UsageGroupBy, dialect: 'sqlite' | 'postgres'): string {
@@ -125,6 +164,7 @@ function totalsOf(r: AggregateRow): UsageTotals {
   return {
     requests: Number(r.requests),
     errors: Number(r.errors),
+    aborted: Number(r.aborted),
     cacheHits: Number(r.cache_hits),
     inputTokens: Number(r.input_tokens),
     outputTokens: Number(r.output_tokens),
@@ -167,9 +207,12 @@ export function buildInvoice(tenantId: string, periodStart: number, periodEnd: n
       cacheWriteInputTokens: t.cacheWriteInputTokens,
       cacheWrite1hInputTokens: t.cacheWrite1hInputTokens,
       costUsd: t.costUsd,
+      costNanoUsd: Number(r.cost_nano),
     };
   });
-  const totalNano = rows.reduce((a, r) => a + Number(r.cost_nano), 0);
+  // The lines' integer nano-dollars added (exact below 2^53): `totalUsd` is that sum, so it equals the lines' `costUsd`
+  // added and rounded to the nano-dollar (a float sum of them may be off in its last digit).
+  const totalNano = lines.reduce((a, l) => a + l.costNanoUsd, 0);
   const sum = (k: 'requests' | 'inputTokens' | 'outputTokens' | 'cachedInputTokens' | 'cacheWriteInputTokens' | 'cacheWrite1hInputTokens') => lines.reduce((a, l) => a + l[k], 0);
   return {
     tenantId,
@@ -183,6 +226,7 @@ export function buildInvoice(tenantId: string, periodStart: number, periodEnd: n
     cacheWriteInputTokens: sum('cacheWriteInputTokens'),
     cacheWrite1hInputTokens: sum('cacheWrite1hInputTokens'),
     totalUsd: nanoToUsd(totalNano),
+    totalNanoUsd: totalNano,
     currency: 'USD',
     generatedAt: now,
   };

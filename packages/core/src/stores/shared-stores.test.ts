@@ -13,6 +13,7 @@ import { rateLimiterContract } from './__fixtures__/rate-limiter.contract.js';
 import { sharedFixture, sharedSkipReason } from './__fixtures__/store-fixtures.js';
 import { tenantStoreContract } from './__fixtures__/tenant-store.contract.js';
 import { usageLedgerContract } from './__fixtures__/usage-ledger.contract.js';
+import type { StateStoresConfig } from './types.js';
 
 // Shared mode against real servers started by vitest.global-setup.ts (tools/services/*.sh):
 // Redis for rate limits and budgets, PostgreSQL for tenants, keys, ledger and audit.
@@ -539,6 +540,59 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
     }
   }, 60_000);
 
+  // The admin API audits an unconfirmed change before its 503; a key change's entry lacked the key's tenant (the routes
+  // do not read the key first). The store knows it from the transaction (the row it locked or changed) and names it.
+  it('a key change (update, rotation, revocation) the store cannot confirm names the key\'s tenant (details.tenantId)', async () => {
+    const fx = await sharedFixture();
+    const { tenants, state, reset, close } = await tenantsBehindRelay(fx, 300);
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      const { key } = await fx.stores.tenants.createKey('acme', { name: 'k' });
+      for (const change of [() => tenants.updateKey(key.id, { name: 'k2' }), () => tenants.rotateKey(key.id), () => tenants.revokeKey(key.id)]) {
+        state.atCommit = 'hold';
+        state.readBack = 'stall';
+        const err = await failureOf(change());
+        reset();
+        expect(err).toBeInstanceOf(LLMError);
+        expect((err as LLMError).details).toEqual({ mayHaveBeenWritten: true, tenantId: 'acme' });
+      }
+      expect(await fx.stores.tenants.getKey(key.id)).toMatchObject({ name: 'k2', rotatedAt: expect.any(Number), revokedAt: expect.any(Number) });
+    } finally {
+      await close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  // A change that matched no row wrote nothing, whatever became of its COMMIT: a rotation of a key that is not there
+  // (or was rotated meanwhile, or revoked), a revocation of one revoked already, a deletion of a tenant that is not
+  // there, a creation of a tenant under an id taken. Its COMMIT lost on the way (the read-back finds the transaction still open: it locked no row to wait for),
+  // it said "may have been written"; it is answered as the store answers it otherwise.
+  it('a change that matched no row, its COMMIT never reaching PostgreSQL, is answered as such (404, 409, unchanged), not as may-have-been-written', async () => {
+    const fx = await sharedFixture();
+    const { tenants, state, reset, close } = await tenantsBehindRelay(fx, 300);
+    const dropped = async <T>(change: () => Promise<T>) => {
+      state.atCommit = 'drop';
+      const settled = await change().then((v) => v, (e: unknown) => e);
+      reset();
+      return settled;
+    };
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      const { key } = await fx.stores.tenants.createKey('acme', { name: 'k' });
+      expect(await dropped(() => tenants.rotateKey('key_missing'))).toMatchObject({ code: 'not_found', param: 'keyId' });
+      expect(await dropped(() => tenants.rotateKey(key.id, { expectedHash: 'not-its-hash' }))).toMatchObject({ code: 'conflict', param: 'keyId' });
+      expect(await dropped(() => tenants.revokeKey('key_missing'))).toMatchObject({ code: 'not_found', param: 'keyId' });
+      expect(await dropped(() => tenants.deleteTenant('nobody'))).toBe(false);
+      expect(await dropped(() => tenants.createTenant({ id: 'acme', name: 'Acme again' }))).toMatchObject({ code: 'conflict', param: 'id' });
+      await fx.stores.tenants.revokeKey(key.id);
+      expect(await dropped(() => tenants.revokeKey(key.id))).toMatchObject({ changed: false, key: { id: key.id } });
+      expect(await dropped(() => tenants.rotateKey(key.id))).toMatchObject({ code: 'conflict', param: 'keyId' });
+    } finally {
+      await close();
+      await fx.close();
+    }
+  }, 60_000);
+
   // The INSERT takes the new row's advisory lock in a CTE (`WITH l AS (SELECT pg_advisory_xact_lock(...)) INSERT ...
   // SELECT ... FROM l`). A COMMIT late in the network: the read-back finds the transaction in progress and must wait on
   // that lock (seen waiting in pg_locks), then report the creation done once the late COMMIT commits - or failed, with
@@ -798,6 +852,34 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
       expect((await fx.stores.tenants.getKey(key.key.id))?.lastUsedAt).toBeUndefined();
     } finally {
       await readOnly.close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  // A failed lastUsedAt write was dropped unlogged (the store had no log hook): keys shown as unused for as long as
+  // PostgreSQL refused the writes, with nothing in the server log. `onError` (createStateStores, the store's option)
+  // hears it: one line, naming how many keys, never a secret or a hash.
+  it('a failed lastUsedAt write is reported to onError in one line without a secret, the login unaffected', async () => {
+    const fx = await sharedFixture();
+    const reports: Array<{ message: string; error: unknown }> = [];
+    const stores = await createStateStores({ ...(fx.childConfig as Extract<StateStoresConfig, { mode: 'shared' }>), onError: (message, error) => reports.push({ message, error }) });
+    try {
+      await fx.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      const key = await fx.stores.tenants.createKey('acme', { name: 'k' });
+      // Writes to the keys table wait (reads go on): the write gives up at its own bound.
+      await fx.sql('BEGIN');
+      await fx.sql('LOCK TABLE llmrr_api_keys IN SHARE MODE');
+      expect(await stores.tenants.authenticate(key.secret)).toMatchObject({ ok: true });
+      await vi.waitFor(() => expect(reports).toHaveLength(1), { timeout: 10_000 });
+      await fx.sql('ROLLBACK');
+      const [{ message, error }] = reports as [{ message: string; error: unknown }];
+      expect(message).toBe('PostgreSQL: the lastUsedAt of 1 API key could not be written (dropped; the next use a minute later writes it)');
+      expect(error).toMatchObject({ code: 'store_unavailable' });
+      for (const secretish of [key.secret, key.key.hash]) expect(`${message} ${(error as Error).message}`).not.toContain(secretish);
+      expect((await fx.stores.tenants.getKey(key.key.id))?.lastUsedAt).toBeUndefined();
+    } finally {
+      await fx.sql('ROLLBACK').catch(() => undefined);
+      await stores.close();
       await fx.close();
     }
   }, 60_000);

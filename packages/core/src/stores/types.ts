@@ -54,15 +54,18 @@ export type StateStoresConfig =
        * an admin change (a tenant or key PATCH) that committed is reported done and one that did not is
        * `store_unavailable`; only when the read-back cannot tell (the COMMIT did not reach the server, which keeps
        * the transaction open until it notices; PostgreSQL not reachable) does the `store_unavailable` say it may have
-       * been written (`details.mayHaveBeenWritten: true`; a creation's also `details.id`, the id it would have).
+       * been written (`details.mayHaveBeenWritten: true`; a creation's also `details.id`, the id it would have; a key
+       * change's `details.tenantId`, the key's tenant). A change that matched no row (a key or tenant not there, a key
+       * revoked already or rotated meanwhile, a tenant id taken) wrote nothing whatever became of its COMMIT: answered as such (not found,
+       * conflict, unchanged), never as may have been written.
        * Every admin write is such a transaction (a key or tenant creation, a rotation, a revocation, a tenant deletion
        * too: a key creation reported failed leaves no key behind, unless the error says it may have been written:
        * list the keys before retrying). A ledger write,
        * idempotent, is not read back: one sent whose answer is lost is `store_unavailable` saying it may have been
        * written (a ledger write's retry, the gateway's settle tries once more, inserts nothing then: idempotent by
        * request id). A key's last use is written best-effort, in the background: a login neither waits for nor fails
-       * on it (a row held by a change skipped; every failure, a late or read-only PostgreSQL included, dropped
-       * unlogged). A statement PostgreSQL cancels (at the bound: a `statement_timeout` or a lock wait's
+       * on it (a row held by a change skipped; every failure, a late or read-only PostgreSQL included, dropped and
+       * told to `onError`). A statement PostgreSQL cancels (at the bound: a `statement_timeout` or a lock wait's
        * `lock_timeout`; or at a cancel request) is `store_unavailable` saying it was cancelled, the server up (the
        * bound named for a timeout only); it was not written.
        */
@@ -97,6 +100,12 @@ export type StateStoresConfig =
        * wait at most the lower of this and 1000 ms (a late answer there is a miss or a local decision).
        */
       redisTimeoutMs?: number;
+      /**
+       * Hears what fails in the background, where no caller can: a key's `lastUsedAt` write in PostgreSQL (dropped),
+       * with a one-line message naming no secret, and the error; at most once a minute. The gateway server passes its
+       * log (a warning).
+       */
+      onError?: (message: string, error: unknown) => void;
       clock?: () => number;
     };
 

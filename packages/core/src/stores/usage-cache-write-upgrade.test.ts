@@ -37,7 +37,7 @@ async function expectUpgraded(ledger: UsageLedger, oldIds: string[]): Promise<vo
   const n = oldIds.length;
   expect(await ledger.summary({ tenantId: 'acme' })).toMatchObject({ requests: n + 1, inputTokens: 1000 * n + 3000, cachedInputTokens: 200 * n, cacheWriteInputTokens: 2500, cacheWrite1hInputTokens: 500 });
   const inv = await ledger.invoice('acme', T0, T0 + 1000);
-  expect(inv.lines).toEqual([{ model: 'claude', requests: n + 1, inputTokens: 1000 * n + 3000, outputTokens: 10 * (n + 1), cachedInputTokens: 200 * n, cacheWriteInputTokens: 2500, cacheWrite1hInputTokens: 500, costUsd: 0.005 * n + 0.01 }]);
+  expect(inv.lines).toEqual([{ model: 'claude', requests: n + 1, inputTokens: 1000 * n + 3000, outputTokens: 10 * (n + 1), cachedInputTokens: 200 * n, cacheWriteInputTokens: 2500, cacheWrite1hInputTokens: 500, costUsd: 0.005 * n + 0.01, costNanoUsd: 5_000_000 * n + 10_000_000 }]);
 }
 
 describe('ledger upgrade to the cache-write columns', () => {

@@ -5,8 +5,12 @@
  * So does a budget set where there was none (removed, then set with another period), calls that finish while the
  * change is made (between the ledger read and the tenant update), and a change made across a period's end (the
  * ledger window and the store's period are taken from one time).
- * Budget stores SQLite (memory mode) and Redis (core's store on a Redis started here; the ledger stays SQLite);
- * served gateway, official `openai` client, a local OpenAI-wire upstream; a price that makes each call cost dollars.
+ * Stores: SQLite (memory mode); a Redis budget store (core's, on a Redis started here) over the SQLite ledger; and
+ * shared mode, Redis budgets over a PostgreSQL ledger (the period window's spend read from PostgreSQL), on servers
+ * started here. Served gateway, official `openai` client, a local OpenAI-wire upstream; a price that makes each call
+ * cost dollars. Each case has a tenant of its own (none leans on another's spend: each runs alone, `-t`), and the
+ * gateway and the stores run on a clock set at noon on a Wednesday mid-month (`testClock`), moving with real time,
+ * so no run meets a UTC day, week or month boundary between a call and the window read of it.
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -17,16 +21,35 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createGateway } from '../gateway.js';
 import { serveGateway, type ServedGateway } from '../node/serve-gateway.js';
 import { TEST_ADMIN_KEY, adminApi } from '../test-support/admin-api.js';
+import { startTestPostgres, type TestPostgres } from '../test-support/test-postgres.js';
 import { startTestRedis, type TestRedis } from '../test-support/test-redis.js';
 import type { Gateway } from '../types.js';
 
 /** Core's Redis budget store (not exported by @llmrr/core: imported by path, as finish-after-store-failure.test.ts does). */
-async function redisBudgets(url: string): Promise<BudgetStore> {
+async function redisBudgets(url: string, clock: () => number): Promise<BudgetStore> {
   const file = (name: string) => fileURLToPath(new URL(`../../../core/src/stores/redis/${name}.ts`, import.meta.url));
   const [connection, budgets] = await Promise.all(['redis-connection', 'redis-budget-store'].map((n) => import(/* @vite-ignore */ file(n))));
   const handle: unknown = await connection.connectRedis(url, `period${randomBytes(4).toString('hex')}:`);
-  return new budgets.RedisBudgetStore(handle, Date.now, { timeoutMs: 2000 }) as BudgetStore;
+  return new budgets.RedisBudgetStore(handle, clock, { timeoutMs: 2000 }) as BudgetStore;
 }
+
+/** Wednesday 2026-10-14, 12:00 UTC: half a day from its day's ends, days from its ISO week's and its month's. */
+const NOON = Date.UTC(2026, 9, 14, 12);
+
+/**
+ * The clock of a test's gateway and stores: `NOON` when made, then moving with real time (monotonic, whole ms), so a
+ * test is hours away from a UTC day boundary whenever it runs and however slow the machine.
+ */
+function testClock(): () => number {
+  const made = performance.now();
+  return () => NOON + Math.floor(performance.now() - made);
+}
+
+/** `at`'s UTC day's first instant. */
+const dayStartOf = (at: number) => {
+  const d = new Date(at);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+};
 
 const AMOUNT = 10;
 
@@ -40,35 +63,40 @@ const pricedRouter = (upstream: OpenAIWireServer) =>
     { env: {} },
   );
 
-for (const mode of ['sqlite', 'redis'] as const) {
-  describe(`a budget's period changed after its tenant spent it (${mode} budget store)`, () => {
+for (const mode of ['sqlite', 'redis', 'redis+postgres'] as const) {
+  describe(`a budget's period changed after its tenant spent it (${mode === 'sqlite' ? 'SQLite stores' : mode === 'redis' ? 'Redis budget store, SQLite ledger' : 'Redis budget store, PostgreSQL ledger'})`, () => {
     let redis: TestRedis | undefined;
+    let postgres: TestPostgres | undefined;
     let upstream: OpenAIWireServer;
     let router: LLMRouter;
     let stores: StateStores;
     let gateway: Gateway;
     let served: ServedGateway;
-    let client: OpenAI;
+    const clock = testClock();
     const admin = adminApi(() => gateway);
 
     beforeAll(async () => {
       upstream = await startOpenAIWireServer();
       router = pricedRouter(upstream);
-      const memory = await createStateStores({ mode: 'memory' });
-      if (mode === 'redis') {
-        redis = await startTestRedis();
-        const budgets = await redisBudgets(redis.url);
-        const close = memory.close.bind(memory);
-        stores = { ...memory, budgets, close: async () => (await Promise.all([close(), budgets.close()]), undefined) };
+      if (mode === 'redis+postgres') {
+        [redis, postgres] = await Promise.all([startTestRedis(), startTestPostgres()]);
+        const id = randomBytes(4).toString('hex');
+        stores = await createStateStores({ mode: 'shared', redisUrl: redis.url, postgresUrl: postgres.url, redisKeyPrefix: `period${id}:`, postgresSchema: `period_${id}`, clock });
+        expect(stores.ledger.constructor.name).toBe('PostgresUsageLedger');
       } else {
-        stores = memory;
+        const memory = await createStateStores({ mode: 'memory', clock });
+        if (mode === 'redis') {
+          redis = await startTestRedis();
+          const budgets = await redisBudgets(redis.url, clock);
+          const close = memory.close.bind(memory);
+          stores = { ...memory, budgets, close: async () => (await Promise.all([close(), budgets.close()]), undefined) };
+        } else {
+          stores = memory;
+        }
       }
-      gateway = createGateway({ router, stores, log: () => {}, auth: { adminKey: TEST_ADMIN_KEY } });
+      gateway = createGateway({ router, stores, log: () => {}, auth: { adminKey: TEST_ADMIN_KEY }, now: clock });
       served = await serveGateway(gateway, { port: 0, host: '127.0.0.1' });
-      await stores.tenants.createTenant({ id: 'acme', name: 'Acme', budget: { amountUsd: AMOUNT, period: 'month' } });
-      const { secret } = await stores.tenants.createKey('acme', { name: 'sdk' });
-      client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
-    });
+    }, 120_000);
     afterAll(async () => {
       await served?.close();
       await gateway?.close();
@@ -76,38 +104,51 @@ for (const mode of ['sqlite', 'redis'] as const) {
       await stores?.close();
       await upstream?.close();
       redis?.stop();
+      postgres?.stop();
     });
 
-    /** Status of one small call (200, or the 402 of a budget that cannot cover it). */
-    const call = async (): Promise<number> => {
-      try {
-        await client.chat.completions.create({ model: 'gpt', max_tokens: 4, messages: [{ role: 'user', content: 'hi' }] });
-        return 200;
-      } catch (e) {
-        if (e instanceof OpenAI.APIError && e.status !== undefined) return e.status;
-        throw e;
-      }
+    /** A tenant of the test's own with a monthly budget of AMOUNT, and its calls and ledger spend. */
+    const tenant = async (id: string) => {
+      await stores.tenants.createTenant({ id, name: id, budget: { amountUsd: AMOUNT, period: 'month' } });
+      const { secret } = await stores.tenants.createKey(id, { name: 'sdk' });
+      const client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
+      /** Status of one small call (200, or the 402 of a budget that cannot cover it). */
+      const call = async (): Promise<number> => {
+        try {
+          await client.chat.completions.create({ model: 'gpt', max_tokens: 4, messages: [{ role: 'user', content: 'hi' }] });
+          return 200;
+        } catch (e) {
+          if (e instanceof OpenAI.APIError && e.status !== undefined) return e.status;
+          throw e;
+        }
+      };
+      /** What the ledger holds for the tenant from `from` on. */
+      const ledgerSpend = async (from: number) => (await stores.ledger.summary({ tenantId: id, from })).costUsd;
+      /** Spends the monthly budget (today): calls until one is refused; the settled spend, once it agrees with the ledger. */
+      const spendMonth = async () => {
+        let status = 200;
+        for (let i = 0; i < 30 && status === 200; i++) status = await call();
+        expect(status).toBe(402);
+        // Settled spend and ledger agree (each call's row and settlement are written together).
+        const spent = await vi.waitFor(async () => {
+          const state = await stores.budgets.spent(id, 'month');
+          expect(state.spentUsd).toBeCloseTo(await ledgerSpend(0), 6);
+          return state.spentUsd;
+        });
+        expect(spent).toBeGreaterThan(AMOUNT / 2);
+        return spent;
+      };
+      return { call, ledgerSpend, spendMonth };
     };
-    /** What the ledger holds for acme from `from` on. */
-    const ledgerSpend = async (from: number) => (await stores.ledger.summary({ tenantId: 'acme', from })).costUsd;
 
     it('month -> day, then day -> week: each new period starts at the ledger\'s spend of its window, so the spent budget stays spent', async () => {
-      // Spend the monthly budget (today): calls until one is refused.
-      let status = 200;
-      for (let i = 0; i < 30 && status === 200; i++) status = await call();
-      expect(status).toBe(402);
-      const today = new Date();
-      const dayStart = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
-      // Settled spend and ledger agree (each call's row and settlement are written together).
-      const spent = await vi.waitFor(async () => {
-        const state = await stores.budgets.spent('acme', 'month');
-        expect(state.spentUsd).toBeCloseTo(await ledgerSpend(0), 6);
-        return state.spentUsd;
-      });
-      expect(spent).toBeGreaterThan(AMOUNT / 2);
+      const { call, ledgerSpend, spendMonth } = await tenant('acme');
+      const spent = await spendMonth();
+      const dayStart = dayStartOf(clock());
 
       expect((await admin('PUT', '/admin/tenants/acme/budget', { amountUsd: AMOUNT, period: 'day' })).status).toBe(200);
-      const day = (await (await admin('GET', '/admin/tenants/acme/budget')).json()) as { periodKey: string; spentUsd: number };
+      const day = (await (await admin('GET', '/admin/tenants/acme/budget')).json()) as { periodKey: string; periodStart: number; spentUsd: number };
+      expect(day.periodStart).toBe(dayStart);
       expect(day.spentUsd).toBeCloseTo(await ledgerSpend(dayStart), 6);
       expect(day.spentUsd).toBeCloseTo(spent, 6);
       // Still refused: the day's spend is the month's (all of it today).
@@ -127,21 +168,21 @@ for (const mode of ['sqlite', 'redis'] as const) {
     });
 
     it("a budget removed, then set with another period: the new period starts at the ledger's spend of its window (no reset to $0)", async () => {
-      // After the test above: today's ledger spend is more than AMOUNT.
-      const today = new Date();
-      const dayStart = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
-      const spentToday = await ledgerSpend(dayStart);
+      const { call, ledgerSpend, spendMonth } = await tenant('beta');
+      await spendMonth();
+      const spentToday = await ledgerSpend(dayStartOf(clock()));
       expect(spentToday).toBeGreaterThan(AMOUNT / 2);
-      expect((await admin('PUT', '/admin/tenants/acme/budget', null)).status).toBe(200);
-      expect((await admin('PUT', '/admin/tenants/acme/budget', { amountUsd: AMOUNT, period: 'day' })).status).toBe(200);
-      const day = (await (await admin('GET', '/admin/tenants/acme/budget')).json()) as { spentUsd: number };
+      expect((await admin('PUT', '/admin/tenants/beta/budget', null)).status).toBe(200);
+      expect((await admin('PUT', '/admin/tenants/beta/budget', { amountUsd: AMOUNT, period: 'day' })).status).toBe(200);
+      const day = (await (await admin('GET', '/admin/tenants/beta/budget')).json()) as { spentUsd: number };
       expect(day.spentUsd).toBeCloseTo(spentToday, 6);
       expect(await call()).toBe(402);
       // Through PATCH too: removed, then set to a month.
-      expect((await admin('PATCH', '/admin/tenants/acme', { budget: null })).status).toBe(200);
-      expect((await admin('PATCH', '/admin/tenants/acme', { budget: { amountUsd: AMOUNT, period: 'month' } })).status).toBe(200);
-      const month = (await (await admin('GET', '/admin/tenants/acme/budget')).json()) as { spentUsd: number; periodStart: number };
+      expect((await admin('PATCH', '/admin/tenants/beta', { budget: null })).status).toBe(200);
+      expect((await admin('PATCH', '/admin/tenants/beta', { budget: { amountUsd: AMOUNT, period: 'month' } })).status).toBe(200);
+      const month = (await (await admin('GET', '/admin/tenants/beta/budget')).json()) as { spentUsd: number; periodStart: number };
       expect(month.spentUsd).toBeCloseTo(await ledgerSpend(month.periodStart), 6);
+      expect(month.spentUsd).toBeGreaterThan(AMOUNT / 2);
       expect(await call()).toBe(402);
     });
   });
@@ -156,12 +197,13 @@ describe("a budget's period changed while calls finish (between the ledger read 
   let client: OpenAI;
   /** Run once, after the ledger's next summary was read (as calls that land while a slow report query runs). */
   let afterSummary: (() => Promise<void>) | undefined;
+  const clock = testClock();
   const admin = adminApi(() => gateway);
 
   beforeAll(async () => {
     upstream = await startOpenAIWireServer();
     router = pricedRouter(upstream);
-    stores = await createStateStores({ mode: 'memory' });
+    stores = await createStateStores({ mode: 'memory', clock });
     const ledger = new Proxy(stores.ledger, {
       get(target, prop) {
         if (prop === 'summary') {
@@ -177,7 +219,7 @@ describe("a budget's period changed while calls finish (between the ledger read 
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     });
-    gateway = createGateway({ router, stores: { ...stores, ledger }, log: () => {}, auth: { adminKey: TEST_ADMIN_KEY } });
+    gateway = createGateway({ router, stores: { ...stores, ledger }, log: () => {}, auth: { adminKey: TEST_ADMIN_KEY }, now: clock });
     served = await serveGateway(gateway, { port: 0, host: '127.0.0.1' });
     await stores.tenants.createTenant({ id: 'acme', name: 'Acme', budget: { amountUsd: 100, period: 'month' } });
     const { secret } = await stores.tenants.createKey('acme', { name: 'sdk' });

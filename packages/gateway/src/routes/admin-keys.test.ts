@@ -203,14 +203,18 @@ describe('admin API: changing a key', () => {
   // The case the 503 is for: the change ran, its answer lost, the read-back unable to tell. The change is in force
   // (listing the keys, as the message says, finds a created key), but the route failed before its audit entry: the
   // hash-chained log had none for a key that exists. Each change is now audited before that 503, marked unconfirmed;
-  // a creation under the id the store names (core's PostgreSQL store: `details.id`).
+  // a creation under the id the store names (core's PostgreSQL store: `details.id`), a key change with the tenant the
+  // store names (`details.tenantId`: the routes do not read the key first, and the entry lacked it).
   it('a change the store cannot confirm, written in fact, is audited before its 503, marked confirmed: false', async () => {
     const tenants = h.stores!.tenants;
     const audited = (action: string) => h.stores!.audit.list({ action });
-    const lost = (id?: string) =>
-      new LLMError({ code: 'store_unavailable', message: 'PostgreSQL did not finish a transaction within 300 ms (at its COMMIT: the change may have been written)', details: { mayHaveBeenWritten: true, ...(id ? { id } : {}) } });
-    /** The store's own method runs (the change is written), then fails as a lost COMMIT answer does. */
-    const writtenThenLost = <K extends 'createKey' | 'rotateKey' | 'revokeKey' | 'updateKey' | 'createTenant' | 'updateTenant' | 'deleteTenant'>(method: K, named?: (result: Awaited<ReturnType<typeof tenants[K]>>) => string) => {
+    const lost = (details?: Record<string, unknown>) =>
+      new LLMError({ code: 'store_unavailable', message: 'PostgreSQL did not finish a transaction within 300 ms (at its COMMIT: the change may have been written)', details: { mayHaveBeenWritten: true, ...details } });
+    /**
+     * The store's own method runs (the change is written), then fails as a lost COMMIT answer does, its details saying
+     * what core's PostgreSQL store says (`named`: a creation's id, a key change's tenant).
+     */
+    const writtenThenLost = <K extends 'createKey' | 'rotateKey' | 'revokeKey' | 'updateKey' | 'createTenant' | 'updateTenant' | 'deleteTenant'>(method: K, named?: (result: Awaited<ReturnType<typeof tenants[K]>>) => Record<string, unknown>) => {
       const real = (tenants[method] as (...a: unknown[]) => Promise<Awaited<ReturnType<typeof tenants[K]>>>).bind(tenants);
       vi.spyOn(tenants, method).mockImplementationOnce((async (...a: unknown[]) => {
         const result = await real(...a);
@@ -224,28 +228,31 @@ describe('admin API: changing a key', () => {
       expect(res.headers.get('x-llmrr-audit')).toBeNull();
     };
 
-    writtenThenLost('createKey', (c) => (c as { key: { id: string } }).key.id);
+    writtenThenLost('createKey', (c) => ({ id: (c as { key: { id: string } }).key.id }));
     await unconfirmed(await admin('POST', '/admin/tenants/acme/keys', { name: 'k2' }));
     const made = (await tenants.listKeys('acme')).find((k) => k.id !== keyId)!;
     expect(made).toMatchObject({ name: 'k2' });
     expect(await h.stores!.audit.list({ action: 'key.create', target: made.id })).toMatchObject([{ details: { tenantId: 'acme', name: 'k2', confirmed: false } }]);
 
-    writtenThenLost('updateKey');
+    const tenantOfKey = (key: unknown) => ({ tenantId: (key as { tenantId: string }).tenantId });
+    writtenThenLost('updateKey', tenantOfKey);
     await unconfirmed(await admin('PATCH', `/admin/keys/${made.id}`, { name: 'k3' }));
-    writtenThenLost('updateKey');
+    writtenThenLost('updateKey', tenantOfKey);
     await unconfirmed(await admin('PUT', `/admin/keys/${made.id}/limits`, { rpm: 7 }));
-    writtenThenLost('rotateKey');
+    writtenThenLost('rotateKey', (c) => tenantOfKey(c.key));
     await unconfirmed(await admin('POST', `/admin/keys/${made.id}/rotate`));
-    writtenThenLost('revokeKey');
+    writtenThenLost('revokeKey', (r) => tenantOfKey(r.key));
     await unconfirmed(await admin('POST', `/admin/keys/${made.id}/revoke`));
     expect(await tenants.getKey(made.id)).toMatchObject({ name: 'k3', limits: { rpm: 7 }, rotatedAt: expect.any(Number), revokedAt: expect.any(Number) });
-    expect(await audited('key.update')).toMatchObject([{ target: made.id, details: { fields: ['name'], confirmed: false } }]);
-    expect(await audited('key.limits.update')).toMatchObject([{ target: made.id, details: { limits: { rpm: 7 }, confirmed: false } }]);
+    expect(await audited('key.update')).toMatchObject([{ target: made.id, details: { tenantId: 'acme', fields: ['name'], confirmed: false } }]);
+    expect(await audited('key.limits.update')).toMatchObject([{ target: made.id, details: { tenantId: 'acme', limits: { rpm: 7 }, confirmed: false } }]);
     expect(await audited('key.rotate')).toMatchObject([{ target: made.id, details: { tenantId: 'acme', confirmed: false } }]);
-    expect(await audited('key.revoke')).toMatchObject([{ target: made.id, details: { confirmed: false } }]);
+    expect(await audited('key.revoke')).toMatchObject([{ target: made.id, details: { tenantId: 'acme', confirmed: false } }]);
+    // The store's other details (its marker) stay out of the entry.
+    expect((await audited('key.revoke'))[0]!.details).not.toHaveProperty('mayHaveBeenWritten');
 
     // A tenant created without an id: the entry names the id the store chose.
-    writtenThenLost('createTenant', (t) => (t as { id: string }).id);
+    writtenThenLost('createTenant', (t) => ({ id: (t as { id: string }).id }));
     await unconfirmed(await admin('POST', '/admin/tenants', { name: 'Beta' }));
     const beta = (await tenants.listTenants()).find((t) => t.name === 'Beta')!;
     expect(await h.stores!.audit.list({ action: 'tenant.create', target: beta.id })).toMatchObject([{ details: { name: 'Beta', confirmed: false } }]);

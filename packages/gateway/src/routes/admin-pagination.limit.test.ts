@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ServedGateway } from '../node/serve-gateway.js';
 import { createAdminHarness, TEST_ADMIN_KEY } from '../test-support/admin-api.js';
 import { createHarness, serveWithKey, type Harness } from '../test-support/harness.js';
@@ -112,10 +112,28 @@ describe('usage entries cursor (beforeId)', () => {
     expect(seen).toHaveLength(5);
   });
 
-  it('a beforeId that is no usage record is a 400 naming beforeId', async () => {
-    const p = await page('&beforeId=no-such-request');
-    expect(p.status).toBe(400);
-    expect(p.body.error).toMatchObject({ code: 'invalid_request', param: 'beforeId' });
+  it("a beforeId of a row outside the listing's filters (another tenant's, another model's) is the 400 of a row that does not exist", async () => {
+    for (let i = 0; i < 2; i++) await call();
+    // Another tenant's call, through its own key.
+    await h.stores!.tenants.createTenant({ id: 'beta', name: 'Beta' });
+    const beta = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: (await h.stores!.tenants.createKey('beta', { name: 'b' })).secret, maxRetries: 0 });
+    const betaCall = await beta.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    const betaId = betaCall.response.headers.get('x-request-id')!;
+    const acme = await vi.waitFor(async () => {
+      const p = await page('');
+      expect(p.body.data).toHaveLength(2);
+      expect(await h.stores!.ledger.get(betaId)).toMatchObject({ tenantId: 'beta' });
+      return p.body.data!.map((e) => e.requestId);
+    });
+    // A row of the listing pages on from it.
+    expect(await page(`&beforeId=${acme[0]}`)).toMatchObject({ status: 200, body: { data: [{ requestId: acme[1] }] } });
+    // Paged by its position, beta's row would list acme's rows older than it and tell when beta called: refused as
+    // a row that does not exist, in the same words.
+    const shape = (p: Awaited<ReturnType<typeof page>>) => ({ status: p.status, ...(p.body.error as object), message: (p.body.error as { message: string }).message.replace(/"[^"]*"/, '"ID"'), request_id: undefined });
+    const missing = shape(await page('&beforeId=no-such-request'));
+    expect(missing).toMatchObject({ status: 400, code: 'invalid_request', param: 'beforeId' });
+    expect(shape(await page(`&beforeId=${betaId}`))).toEqual(missing);
+    expect(shape(await page(`&model=other-model&beforeId=${acme[0]}`))).toEqual(missing);
   });
 });
 

@@ -1,4 +1,4 @@
-import { LLMError, toLLMError, type ApiKey, type AuditQuery, type Tenant, type UsageGroupBy, type UsageQuery } from '@llmrr/core';
+import { LLMError, toLLMError, USAGE_STATUSES, type ApiKey, type AuditQuery, type Tenant, type UsageGroupBy, type UsageQuery, type UsageStatus } from '@llmrr/core';
 import type { Hono } from 'hono';
 import { auditAuthFailure } from '../auth/authenticate.js';
 import { secretsEqual } from '../auth/constant-time.js';
@@ -44,17 +44,28 @@ type AdminHandler = (c: AppContext, stores: GatewayStores, audit: Audit) => Prom
  * `change`'s result. A failure saying the change may have been written (the store could not confirm it; core's
  * `details.mayHaveBeenWritten`: the 503 says to check before retrying) is audited first, as `action` on `target` (a
  * creation's: the id the store says it would have had, `details.id`, when it says one) with `details` and
- * `confirmed: false`: a change that was in fact made has its entry in the log all the same. When that entry is not
- * written either, `audit` has logged it (as a change that may have been written) and the guard's 503 carries
- * `x-llmrr-audit: failed`.
+ * `confirmed: false` (a key change's with the key's tenant the store names, `details.tenantId`, when `details` has
+ * none: the routes do not read the key first): a change that was in fact made has its entry in the log all the same.
+ * When that entry is not written either, `audit` has logged it (as a change that may have been written) and the
+ * guard's 503 carries `x-llmrr-audit: failed`. Then `unconfirmed` runs, if given (what must follow the change even
+ * when it is not known to have been made), before the failure goes on.
  */
-async function auditedIfUnconfirmed<T>(change: Promise<T>, audit: Audit, action: string, target: string | undefined, details: Record<string, unknown> = {}): Promise<T> {
+async function auditedIfUnconfirmed<T>(
+  change: Promise<T>,
+  audit: Audit,
+  action: string,
+  target: string | undefined,
+  details: Record<string, unknown> = {},
+  unconfirmed?: () => Promise<void>,
+): Promise<T> {
   try {
     return await change;
   } catch (e) {
     if (LLMError.isInstance(e) && e.code === 'store_unavailable' && mayHaveBeenWritten(e)) {
-      const named = (e.details as { id?: unknown } | undefined)?.id;
-      await audit(action, target ?? (typeof named === 'string' ? named : undefined), { ...details, confirmed: false });
+      const named = e.details as { id?: unknown; tenantId?: unknown } | undefined;
+      const tenant = details.tenantId === undefined && typeof named?.tenantId === 'string' ? { tenantId: named.tenantId } : {};
+      await audit(action, target ?? (typeof named?.id === 'string' ? named.id : undefined), { ...tenant, ...details, confirmed: false });
+      await unconfirmed?.();
     }
     throw e;
   }
@@ -228,21 +239,39 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       return ok(c, publicTenant(tenant));
     }),
   );
+  /**
+   * What follows a tenant's deletion (`done`: how the log names it), each step idempotent: its own models and its
+   * learning go (feedback layers, pending decisions), whether or not it had own models; then its cached answers (exact
+   * and semantic; a shared store's for every process): a failure is logged, the deletion stands (the entries then
+   * expire with their TTL).
+   */
+  const forgetTenant = async (c: AppContext, id: string, done: string) => {
+    if (tenantModels) tenantModels.deleted(id);
+    else deps.router.forgetTenant?.(id);
+    await deps.router.eraseTenantCaches?.(id).catch((e: unknown) => deps.log(`tenant "${id}" ${done}, but its cached answers could not be erased`, c.get('requestId'), e));
+  };
+  /** Every other process sharing the stores forgets it too (shared mode); a notice lost is logged, the deletion stands. */
+  const tellDeleted = async (c: AppContext, s: GatewayStores, id: string, done: string) => {
+    await s.tenantEvents?.deleted(id).catch((e: unknown) => deps.log(`tenant "${id}" ${done}, but other processes were not told`, c.get('requestId'), e));
+  };
   app.delete(
     '/admin/tenants/:id',
     guard(async (c, s, audit) => {
       const id = c.req.param('id')!;
-      const deleted = await auditedIfUnconfirmed(s.tenants.deleteTenant(id), audit, 'tenant.delete', id);
+      // A deletion the store cannot confirm (it may have been made: its 503) is followed as a done one is, before that
+      // 503: a retry would find no tenant (a 404) and follow nothing, leaving its models, learning and cached answers
+      // here, and its key lookups in other processes' auth caches. A tenant that was not deleted loses only what its
+      // next requests make again (its models are set again, its answers cached again).
+      const unconfirmed = async () => {
+        await forgetTenant(c, id, 'may have been deleted');
+        await tellDeleted(c, s, id, 'may have been deleted');
+      };
+      const deleted = await auditedIfUnconfirmed(s.tenants.deleteTenant(id), audit, 'tenant.delete', id, {}, unconfirmed);
       if (!deleted) throw notFound('Tenant', id);
-      // Its own models and its learning go too (feedback layers, pending decisions), whether or not it had own models.
-      if (tenantModels) tenantModels.deleted(id);
-      else deps.router.forgetTenant?.(id);
-      // And its cached answers (exact and semantic; a shared store's for every process), before the answer: a failure
-      // is logged, the deletion stands (the entries then expire with their TTL).
-      await deps.router.eraseTenantCaches?.(id).catch((e: unknown) => deps.log(`tenant "${id}" deleted, but its cached answers could not be erased`, c.get('requestId'), e));
+      // Before the answer.
+      await forgetTenant(c, id, 'deleted');
       await audit('tenant.delete', id);
-      // Every other process sharing the stores forgets it too (shared mode); a notice lost is logged, the deletion stands.
-      await s.tenantEvents?.deleted(id).catch((e: unknown) => deps.log(`tenant "${id}" deleted, but other processes were not told`, c.get('requestId'), e));
+      await tellDeleted(c, s, id, 'deleted');
       return ok(c, { id, deleted: true });
     }),
   );
@@ -412,13 +441,10 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s) => {
       const q: UsageQuery = { ...usageQuery(c), limit: limitParam(c), offset: intParam(c, 'offset', 0) };
       // The next page after the row `beforeId` (a page's last): a cursor rows written meanwhile do not move, where
-      // `offset` would list a row again for each call answered between two pages.
+      // `offset` would list a row again for each call answered between two pages. The ledger takes only a row the
+      // listing holds (its filters match it): another tenant's row is the 400 of a row that does not exist.
       const beforeId = c.req.query('beforeId');
-      if (beforeId !== undefined) {
-        const cursor = await s.ledger.get(beforeId);
-        if (!cursor) throw new LLMError({ code: 'invalid_request', message: `beforeId must be the request id of a usage record (the last of the page before), got "${beforeId.slice(0, 100)}"`, param: 'beforeId' });
-        q.before = { createdAt: cursor.createdAt, requestId: cursor.requestId };
-      }
+      if (beforeId !== undefined) q.beforeId = beforeId;
       return ok(c, { data: await s.ledger.query(q) });
     }, [...USAGE_FILTERS, ...PAGE, 'beforeId']),
   );
@@ -515,7 +541,7 @@ function toEpochMs(v: number | string): number {
 const PAGE = ['limit', 'offset'] as const;
 
 /** The ledger filters of `/admin/usage` and `/admin/usage/entries` (`usageQuery`). */
-const USAGE_FILTERS = ['tenant', 'key', 'model', 'from', 'to'] as const;
+const USAGE_FILTERS = ['tenant', 'key', 'model', 'status', 'from', 'to'] as const;
 
 /**
  * An admin route's query string: only the parameters the route takes (`known`; none when empty), each once, none
@@ -588,15 +614,21 @@ function invoiceRange(r: { from: number | undefined; to: number | undefined }, n
   return range;
 }
 
-function usageQuery(c: AppContext): Omit<UsageQuery, 'limit' | 'offset' | 'before'> {
+function usageQuery(c: AppContext): Omit<UsageQuery, 'limit' | 'offset' | 'before' | 'beforeId'> {
   const { from, to } = parseRange(c.req.query('from'), c.req.query('to'));
   const tenantId = c.req.query('tenant');
   const keyId = c.req.query('key');
   const model = c.req.query('model');
+  const status = c.req.query('status');
+  // Checked here too (core's stores refuse it alike): a ledger of the caller's own may not.
+  if (status !== undefined && !USAGE_STATUSES.includes(status as UsageStatus)) {
+    throw new LLMError({ code: 'invalid_request', message: `status must be one of ${USAGE_STATUSES.join(', ')}, got "${status.slice(0, 100)}"`, param: 'status' });
+  }
   return {
     ...(tenantId ? { tenantId } : {}),
     ...(keyId ? { keyId } : {}),
     ...(model ? { model } : {}),
+    ...(status ? { status: status as UsageStatus } : {}),
     ...(from !== undefined ? { from } : {}),
     ...(to !== undefined ? { to } : {}),
   };

@@ -99,6 +99,65 @@ export function usageLedgerContract(label: string, makeFixture: FixtureFactory):
       await expect(ledger.query({ before: { createdAt: Number.NaN, requestId: 'x' } })).rejects.toMatchObject({ code: 'invalid_request', param: 'before' });
     });
 
+    it('pages by beforeId only from a row the listing holds: another tenant\'s, model\'s or a missing row is invalid_request naming beforeId, alike', async () => {
+      for (const [id, at] of [['p0', T0], ['p1', T0 + 1000], ['p2', T0 + 2000], ['p3', T0 + 3000]] as const) await ledger.record(entry(id, { createdAt: at }));
+      await ledger.record(entry('x-beta', { tenantId: 'beta', createdAt: T0 + 2500 }));
+      await ledger.record(entry('x-claude', { model: 'claude', createdAt: T0 + 1500 }));
+      await ledger.record(entry('x-aborted', { status: 'aborted', createdAt: T0 + 500 }));
+      expect((await ledger.query({ tenantId: 'acme', model: 'gpt-4o', status: 'success', beforeId: 'p2' })).map((e) => e.requestId)).toEqual(['p1', 'p0']);
+      expect((await ledger.query({ tenantId: 'acme', beforeId: 'x-claude', limit: 2 })).map((e) => e.requestId)).toEqual(['p1', 'x-aborted']);
+      // A row outside the filters would page by its position (another tenant's row telling its time): refused, with
+      // the same answer as a row that does not exist, so it tells nothing of the other row.
+      const refusal = async (q: Parameters<UsageLedger['query']>[0]) => {
+        const err = await ledger.query(q).then(() => undefined, (x: unknown) => x);
+        expect(LLMError.isInstance(err), JSON.stringify(q)).toBe(true);
+        const { code, param, message, statusCode } = err as LLMError;
+        return { code, param, statusCode, message: message.replace(/"[^"]*"/, '"ID"') };
+      };
+      const missing = await refusal({ tenantId: 'acme', beforeId: 'no-such-row' });
+      expect(missing).toMatchObject({ code: 'invalid_request', param: 'beforeId' });
+      expect(await refusal({ tenantId: 'acme', beforeId: 'x-beta' })).toEqual(missing);
+      expect(await refusal({ tenantId: 'acme', model: 'gpt-4o', beforeId: 'x-claude' })).toEqual(missing);
+      expect(await refusal({ tenantId: 'acme', status: 'success', beforeId: 'x-aborted' })).toEqual(missing);
+      expect(await refusal({ tenantId: 'acme', from: T0 + 1000, beforeId: 'p0' })).toEqual(missing);
+      expect(await refusal({ tenantId: 'acme', keyId: 'key_2', beforeId: 'p1' })).toEqual(missing);
+      // A position and a row together would be a guess at which was meant.
+      expect(await refusal({ tenantId: 'acme', beforeId: 'p2', before: { createdAt: T0, requestId: 'p0' } })).toMatchObject({ code: 'invalid_request', param: 'beforeId' });
+      expect(await refusal({ beforeId: '' })).toMatchObject({ code: 'invalid_request', param: 'beforeId' });
+    });
+
+    it('filters by status (query and summary); an unknown status is invalid_request naming status', async () => {
+      await ledger.record(entry('st-ok', { createdAt: T0 + 2 }));
+      await ledger.record(entry('st-err', { status: 'error', errorCode: 'timeout', createdAt: T0 + 1 }));
+      await ledger.record(entry('st-ab', { status: 'aborted', errorCode: 'client_closed', createdAt: T0 }));
+      await ledger.record(entry('st-ab-beta', { tenantId: 'beta', status: 'aborted' }));
+      for (const status of ['success', 'error', 'aborted'] as const) {
+        const rows = await ledger.query({ tenantId: 'acme', status });
+        expect(rows.map((e) => e.status), status).toEqual([status]);
+        expect((await ledger.summary({ tenantId: 'acme', status })).requests, status).toBe(1);
+      }
+      expect((await ledger.query({ status: 'aborted' })).map((e) => e.requestId)).toEqual(['st-ab-beta', 'st-ab']);
+      expect(await ledger.summary({ status: 'aborted', groupBy: 'tenant' })).toMatchObject({ requests: 2, aborted: 2, errors: 0, groups: [expect.objectContaining({ key: 'acme', requests: 1 }), expect.objectContaining({ key: 'beta', requests: 1 })] });
+      for (const status of ['ok', 'ABORTED', '', 1, null]) {
+        await expect(ledger.query({ status: status as never }), String(status)).rejects.toMatchObject({ code: 'invalid_request', param: 'status' });
+        await expect(ledger.summary({ status: status as never }), String(status)).rejects.toMatchObject({ code: 'invalid_request', param: 'status' });
+      }
+    });
+
+    it('counts aborted calls apart from errors (errors are calls that failed), in totals and groups', async () => {
+      await ledger.record(entry('c-ok', { model: 'a' }));
+      await ledger.record(entry('c-err', { model: 'a', status: 'error', errorCode: 'upstream_error' }));
+      await ledger.record(entry('c-ab1', { model: 'a', status: 'aborted', errorCode: 'client_closed' }));
+      await ledger.record(entry('c-ab2', { model: 'b', status: 'aborted', errorCode: 'client_closed' }));
+      const s = await ledger.summary({ tenantId: 'acme', groupBy: 'model' });
+      expect(s).toMatchObject({ requests: 4, errors: 1, aborted: 2 });
+      expect(s.groups?.map((g) => [g.key, g.requests, g.errors, g.aborted])).toEqual([
+        ['a', 3, 1, 1],
+        ['b', 1, 0, 1],
+      ]);
+      expect(await ledger.summary({ tenantId: 'nobody' })).toMatchObject({ requests: 0, errors: 0, aborted: 0 });
+    });
+
     it('summarizes totals and groups', async () => {
       await ledger.record(entry('s1', { model: 'a', costUsd: 0.1, latencyMs: 100 }));
       await ledger.record(entry('s2', { model: 'a', costUsd: 0.2, latencyMs: 300, status: 'error', errorCode: 'timeout', createdAt: T0 + DAY }));
@@ -167,11 +226,34 @@ export function usageLedgerContract(label: string, makeFixture: FixtureFactory):
         cacheWrite1hInputTokens: 1000,
       });
       expect(inv.lines).toEqual([
-        { model: 'claude', requests: 2, inputTokens: 2010, outputTokens: 20, cachedInputTokens: 5, cacheWriteInputTokens: 1500, cacheWrite1hInputTokens: 1000, costUsd: 0.3 },
-        { model: 'gpt-4o', requests: 2, inputTokens: 3000, outputTokens: 600, cachedInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0, costUsd: 0.0186 },
+        { model: 'claude', requests: 2, inputTokens: 2010, outputTokens: 20, cachedInputTokens: 5, cacheWriteInputTokens: 1500, cacheWrite1hInputTokens: 1000, costUsd: 0.3, costNanoUsd: 300_000_000 },
+        { model: 'gpt-4o', requests: 2, inputTokens: 3000, outputTokens: 600, cachedInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0, costUsd: 0.0186, costNanoUsd: 18_600_000 },
       ]);
       expect(inv.totalUsd).toBe(0.3186);
       expect((await ledger.invoice('acme', T0 + 40 * DAY, T0 + 50 * DAY)).lines).toEqual([]);
+    });
+
+    it("invoice lines add up to the total: integer nano-dollars exactly, the lines' USD once rounded to the nano-dollar", async () => {
+      // Line costs whose float sum is off the total in the last digit (0.1 + 0.2 + 0.3 is 0.6000000000000001 in JS).
+      const costs: Array<[string, number]> = [['m1', 0.1], ['m2', 0.2], ['m3', 0.3], ['m4', 0.000000007], ['m5', 0.07]];
+      for (const [model, costUsd] of costs) await ledger.record(entry(`n-${model}`, { model, costUsd }));
+      await ledger.record(entry('n-m5-b', { model: 'm5', costUsd: 0.07 / 3 })); // rounded to the nano-dollar when recorded
+      const inv = await ledger.invoice('acme', T0, T0 + DAY);
+      expect(inv.lines).toHaveLength(costs.length);
+      const floatSum = inv.lines.reduce((a, l) => a + l.costUsd, 0);
+      expect(floatSum).not.toBe(inv.totalUsd); // the case this is about
+      for (const l of inv.lines) {
+        expect(Number.isSafeInteger(l.costNanoUsd), l.model).toBe(true);
+        expect(l.costUsd, l.model).toBe(l.costNanoUsd / 1e9);
+      }
+      expect(inv.lines.reduce((a, l) => a + l.costNanoUsd, 0)).toBe(inv.totalNanoUsd);
+      expect(inv.totalUsd).toBe(inv.totalNanoUsd / 1e9);
+      expect(Math.round(floatSum * 1e9)).toBe(inv.totalNanoUsd);
+      // The stored rows, summed in the database, agree.
+      const [row] = await fx.sql(`SELECT SUM(cost_nano) AS s FROM llmrr_usage WHERE tenant_id = 'acme'`);
+      expect(Number(row?.s)).toBe(inv.totalNanoUsd);
+      const empty = await ledger.invoice('acme', T0 + 40 * DAY, T0 + 50 * DAY);
+      expect(empty).toMatchObject({ totalUsd: 0, totalNanoUsd: 0 });
     });
 
     it('rejects bad entries with a typed error naming the field', async () => {

@@ -68,8 +68,8 @@ const PG_MAX_TIMEOUT_MS = 2_147_483_647;
 /** The range of `pg` whose pool runs `onConnect` (the peer range of @llmrr/core). */
 const PG_RANGE = '^8.20.0';
 
-/** Options of `PostgresHandle.transaction`. */
-export interface TransactionOptions {
+/** Options of `PostgresHandle.transaction` (`T`: its result). */
+export interface TransactionOptions<T = unknown> {
   /** Bound (default `queryTimeoutMs`; `Infinity`: unbounded, for the schema's migration). */
   timeoutMs?: number;
   /** Starts it READ ONLY (a report): a late COMMIT answer then leaves nothing in doubt. */
@@ -87,6 +87,17 @@ export interface TransactionOptions {
    * (`details.mayHaveBeenWritten: true`).
    */
   readBack?: { sql: string; params?: unknown[] };
+  /**
+   * Whether the transaction's result says it changed anything (a statement that matched no row changed nothing): one
+   * that did not is answered with its result when its COMMIT's answer is lost, without a read-back (whether it
+   * committed changes nothing). Without it, every transaction is taken to have changed something.
+   */
+  changed?: (result: T) => boolean;
+  /**
+   * What the result says of the change, added to the `details` of the failure saying it may have been written (the
+   * tenant of a changed key, `tenantId`): the caller's record of a change that may have been made names it.
+   */
+  unconfirmed?: (result: T) => Record<string, unknown>;
 }
 
 /**
@@ -290,10 +301,11 @@ export class PostgresHandle {
    * `store_unavailable` and its connection is closed. A COMMIT whose answer is late or whose connection is lost may
    * have been applied all the same: `readBack` (see `TransactionOptions`) then reads on a new connection whether it
    * was (at most the same bound again), so a change that committed is reported done and one that did not is
-   * `store_unavailable`; without one (or when it cannot tell) the failure says the change may have been written.
+   * `store_unavailable`; without one (or when it cannot tell) the failure says the change may have been written
+   * (with what `unconfirmed` says of it). One whose result says it changed nothing (`changed`) is answered with it.
    * A failed connection, a terminated session or a pool that gives no connection in time is `store_unavailable` too.
    */
-  async transaction<T>(fn: (client: PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  async transaction<T>(fn: (client: PoolClient) => Promise<T>, options: TransactionOptions<T> = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? this.queryTimeoutMs;
     // Unbounded (the migration, which waits for other start-ups' upgrades): no bound on its statements, nor on the gaps
     // between them (a start-up busy with other work), which the connection's idle bound would otherwise set.
@@ -310,11 +322,14 @@ export class PostgresHandle {
     } catch (e) {
       // A COMMIT sent whose answer did not come (late, or its connection lost): it may have been applied.
       if (!sent.committing || options.readOnly || !isUnavailable(e)) throw e;
+      const result = sent.result as T;
+      // It changed nothing (a statement matching no row): committed or not, its result stands.
+      if (options.changed && !options.changed(result)) return result;
       const err = e as LLMError;
       const committed = options.readBack && sent.txid !== undefined ? await this.committed(sent.txid, options.readBack, ms).catch(() => undefined) : undefined;
-      if (committed === true) return sent.result as T;
+      if (committed === true) return result;
       if (committed === false) throw err;
-      throw mayHaveBeenWritten(`${err.message} (at its COMMIT: the change may have been written)`, err);
+      throw mayHaveBeenWritten(`${err.message} (at its COMMIT: the change may have been written)`, err, options.unconfirmed?.(result));
     }
   }
 
@@ -621,8 +636,8 @@ export function postgresError(e: unknown, boundMs?: number): unknown {
  * The `store_unavailable` of a write sent whose answer was lost: it may have been applied all the same.
  * `details.mayHaveBeenWritten` says so to the caller (the gateway's admin API tells its client to check before retrying).
  */
-function mayHaveBeenWritten(message: string, cause: unknown): LLMError {
-  return new LLMError({ code: 'store_unavailable', message, details: { mayHaveBeenWritten: true }, cause });
+function mayHaveBeenWritten(message: string, cause: unknown, details?: Record<string, unknown>): LLMError {
+  return new LLMError({ code: 'store_unavailable', message, details: { mayHaveBeenWritten: true, ...details }, cause });
 }
 
 function isUnavailable(e: unknown): boolean {

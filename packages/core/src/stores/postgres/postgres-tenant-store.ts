@@ -46,7 +46,16 @@ export interface PostgresTenantStoreOptions {
    * changes at once); without it, on the next request.
    */
   authCacheTtlMs?: number;
+  /**
+   * Hears what fails in the background, where no caller can: a key's `lastUsedAt` write (dropped; see
+   * `PostgresTenantStore.touched`), with a one-line message naming no secret, and the error. At most one call a
+   * minute (the failures since counted in the next). The gateway server passes its log.
+   */
+  onError?: (message: string, error: unknown) => void;
 }
+
+/** How often `onError` is called at most (ms): a PostgreSQL refusing every write says so once a minute, not per login. */
+const ERROR_REPORT_INTERVAL_MS = 60_000;
 
 /** Tenants and API keys in PostgreSQL (shared mode). */
 export class PostgresTenantStore implements TenantStore {
@@ -57,6 +66,10 @@ export class PostgresTenantStore implements TenantStore {
   private pending = new Map<string, number>();
   private closing: Promise<void> | undefined;
   private readonly cache: AuthCache;
+  private readonly onError: ((message: string, error: unknown) => void) | undefined;
+  /** When `onError` was last called (`clock`), and the failed writes not reported since. */
+  private reportedAt = -Infinity;
+  private unreported = 0;
 
   constructor(
     private readonly pg: PostgresHandle,
@@ -65,6 +78,7 @@ export class PostgresTenantStore implements TenantStore {
   ) {
     pg.retain();
     this.cache = new AuthCache(options.authCacheTtlMs ?? 0);
+    this.onError = options.onError;
   }
 
   async createTenant(input: TenantInput): Promise<Tenant> {
@@ -81,7 +95,8 @@ export class PostgresTenantStore implements TenantStore {
             [...tenantParams(t), ...lock.params],
           )
         ).rows,
-      { readBack: lock },
+      // An id taken already (no row inserted) changed nothing: its 409, whatever became of the COMMIT.
+      { readBack: lock, changed: (inserted) => inserted.length > 0 },
     ).catch((e: unknown) => {
       throw naming(e, t.id);
     });
@@ -190,7 +205,7 @@ export class PostgresTenantStore implements TenantStore {
       if (key.revokedAt !== undefined) throw revokedKeyConflict(keyId, 'changed');
       await c.query(`UPDATE llmrr_api_keys SET name = $2, limits = $3::jsonb, expires_at = $4 WHERE id = $1`, [keyId, next.name, jsonOrNull(next.limits), next.expiresAt ?? null]);
       return next;
-    }, { readBack: { sql: KEY_ROW_LOCK, params: [keyId] } }));
+    }, { readBack: { sql: KEY_ROW_LOCK, params: [keyId] }, unconfirmed: (key) => ({ tenantId: key.tenantId }) }));
   }
 
   async revokeKey(keyId: string): Promise<RevokedApiKey> {
@@ -247,7 +262,8 @@ export class PostgresTenantStore implements TenantStore {
    * after another never written). A write has a short bound of its own (`LAST_USED_WRITE_TIMEOUT_MS`, its lock wait
    * included), and skips a key's row locked by a change (a rotation or revocation holds it until its COMMIT, which a
    * gateway cut off may never send). Any failure (the bound, PostgreSQL not answering, a read-only session on a
-   * standby, 25006) is dropped, unlogged (the store has no logger), and the next login past the minute writes again.
+   * standby, 25006) is dropped and reported to `onError` (at most once a minute), and the next login past the minute
+   * writes again.
    * One write at a time also keeps a key's writes in order (a clock stepped back writes the earlier time last).
    * `close()` waits for the one in flight, then writes the keys kept once (within the same bound).
    */
@@ -284,8 +300,25 @@ export class PostgresTenantStore implements TenantStore {
       await this.pg.transaction((c) => c.query(LAST_USED_WRITE, [[...batch.keys()], [...batch.values()]]), {
         timeoutMs: Math.min(LAST_USED_WRITE_TIMEOUT_MS, this.pg.queryTimeoutMs),
       });
+    } catch (e) {
+      // Dropped (see `touched`), and reported (`onError`).
+      this.reportFailedWrite(batch.size, e);
+    }
+  }
+
+  /** Tells `onError` of a failed `lastUsedAt` write of `keys` keys: at most once per `ERROR_REPORT_INTERVAL_MS`. */
+  private reportFailedWrite(keys: number, e: unknown): void {
+    if (!this.onError) return;
+    this.unreported += keys;
+    const now = this.clock();
+    if (now - this.reportedAt < ERROR_REPORT_INTERVAL_MS) return;
+    const n = this.unreported;
+    this.reportedAt = now;
+    this.unreported = 0;
+    try {
+      this.onError(`PostgreSQL: the lastUsedAt of ${n} API key${n === 1 ? '' : 's'} could not be written (dropped; the next use a minute later writes it)`, e);
     } catch {
-      // Dropped (see `touched`).
+      // A throwing hook must not fail the write's bookkeeping (nor leave a rejection unhandled).
     }
   }
 
@@ -297,7 +330,14 @@ export class PostgresTenantStore implements TenantStore {
    * a rotation reported failed had changed the secret (the new one known to no one).
    */
   private async change(sql: string, params: unknown[], lockSql: string, lockParams: unknown[]): Promise<Row[]> {
-    return this.pg.transaction(async (c) => (await c.query<Row>(sql, params)).rows, { readBack: { sql: lockSql, params: lockParams } });
+    return this.pg.transaction(async (c) => (await c.query<Row>(sql, params)).rows, {
+      readBack: { sql: lockSql, params: lockParams },
+      // A statement that matched no row (a key not there, or revoked, or rotated meanwhile; a tenant not there) changed
+      // nothing: answered as such whatever became of its COMMIT (a lost one left no row lock for the read-back to wait on).
+      changed: (rows) => rows.length > 0,
+      // A key's row names its tenant (the admin API's entry of an unconfirmed key change).
+      unconfirmed: (rows) => (typeof rows[0]?.['tenant_id'] === 'string' ? { tenantId: rows[0]['tenant_id'] } : {}),
+    });
   }
 
   /**

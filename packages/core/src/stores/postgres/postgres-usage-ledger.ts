@@ -1,6 +1,6 @@
 import { normalizeUsageEntry, queryLimit } from '../../metering/usage-input.js';
 import type { Invoice, UsageEntry, UsageEntryInput, UsageGroupBy, UsageLedger, UsageQuery, UsageSummary } from '../../metering/types.js';
-import { LEDGER_AGGREGATES, USAGE_COLUMNS, buildInvoice, buildSummary, groupExpression, ledgerWhere, usageParams, validateRange, withCursor, type AggregateRow } from '../ledger-sql.js';
+import { LEDGER_AGGREGATES, USAGE_COLUMNS, buildInvoice, buildSummary, cursorFromRow, cursorRowLookup, groupExpression, ledgerWhere, usageParams, validateRange, withCursor, type AggregateRow } from '../ledger-sql.js';
 import { rowToUsage } from '../row-mapping.js';
 import type { PostgresHandle } from './postgres-database.js';
 
@@ -34,7 +34,10 @@ export class PostgresUsageLedger implements UsageLedger {
 
   async query(q: UsageQuery): Promise<UsageEntry[]> {
     validateRange(q);
-    const { where, params } = withCursor(ledgerWhere(q, ph), q.before, ph, ' COLLATE "C"');
+    const filters = ledgerWhere(q, ph);
+    const lookup = cursorRowLookup(filters, q, ph);
+    const before = lookup ? cursorFromRow((await this.pg.report(lookup.sql, lookup.params))[0], q.beforeId!) : q.before;
+    const { where, params } = withCursor(filters, before, ph, ' COLLATE "C"');
     const { limit, offset } = queryLimit(q);
     const n = params.length;
     const rows = await this.pg.report(`SELECT * FROM llmrr_usage ${where} ORDER BY created_at DESC, request_id COLLATE "C" DESC LIMIT $${n + 1} OFFSET $${n + 2}`, [...params, limit, offset]);

@@ -1,6 +1,6 @@
 import { normalizeUsageEntry, queryLimit } from '../../metering/usage-input.js';
 import type { Invoice, UsageEntry, UsageEntryInput, UsageGroupBy, UsageLedger, UsageQuery, UsageSummary } from '../../metering/types.js';
-import { LEDGER_AGGREGATES as AGGREGATES, buildInvoice, buildSummary, groupExpression, ledgerWhere, validateRange, withCursor, type AggregateRow } from '../ledger-sql.js';
+import { LEDGER_AGGREGATES as AGGREGATES, buildInvoice, buildSummary, cursorFromRow, cursorRowLookup, groupExpression, ledgerWhere, validateRange, withCursor, type AggregateRow } from '../ledger-sql.js';
 import { usdToNano } from '../../tenancy/money.js';
 import { rowToUsage, type Row } from '../row-mapping.js';
 import type { SqliteHandle } from './sqlite-database.js';
@@ -59,7 +59,10 @@ export class SqliteUsageLedger implements UsageLedger {
 
   async query(q: UsageQuery): Promise<UsageEntry[]> {
     validateRange(q);
-    const { where, params } = withCursor(ledgerWhere(q, () => '?'), q.before, () => '?');
+    const filters = ledgerWhere(q, () => '?');
+    const lookup = cursorRowLookup(filters, q, () => '?');
+    const before = lookup ? cursorFromRow(this.handle.db.prepare(lookup.sql).get(...lookup.params) as Row | undefined, q.beforeId!) : q.before;
+    const { where, params } = withCursor(filters, before, () => '?');
     const { limit, offset } = queryLimit(q);
     const rows = this.handle.db.prepare(`SELECT * FROM llmrr_usage ${where} ORDER BY created_at DESC, request_id DESC LIMIT ? OFFSET ?`).all(...params, limit, offset) as Row[];
     return rows.map(rowToUsage);
