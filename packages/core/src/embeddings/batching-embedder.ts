@@ -2,7 +2,7 @@ import { LLMError } from '../errors/llm-error.js';
 import { abortError } from '../errors/to-llm-error.js';
 import type { CallOptions } from '../spec/index.js';
 import { raceAbort } from '../util/abort.js';
-import type { Embedder } from './embedder.js';
+import type { Embedder, EmbedderCoverage } from './embedder.js';
 
 export interface BatchingEmbedderOptions {
   /** Most texts per call to the inner embedder. Default 32. */
@@ -29,6 +29,8 @@ export class BatchingEmbedder implements Embedder {
   /** The inner embedder's (and its `inputLength`). */
   readonly maxInputChars?: number;
   readonly inputLength?: (text: string) => number;
+  /** The inner embedder's. */
+  readonly coverage?: (text: string) => EmbedderCoverage | undefined;
   readonly #maxBatch: number;
   readonly #maxWaitMs: number;
   #queue: Pending[] = [];
@@ -41,6 +43,7 @@ export class BatchingEmbedder implements Embedder {
     this.id = inner.id;
     if (inner.maxInputChars !== undefined) this.maxInputChars = inner.maxInputChars;
     if (inner.inputLength) this.inputLength = inner.inputLength.bind(inner);
+    if (inner.coverage) this.coverage = inner.coverage.bind(inner);
     this.#maxBatch = options.maxBatch ?? 32;
     this.#maxWaitMs = options.maxWaitMs ?? 0;
     if (!Number.isInteger(this.#maxBatch) || this.#maxBatch < 1) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { EmbedOptions, Embedder } from './embedder.js';
+import type { EmbedOptions, Embedder, EmbedderCoverage } from './embedder.js';
 
 export interface CachedEmbedderOptions {
   /** Most texts remembered (least recently used goes first). Default 10,000 (~20 MB at 512 dimensions). */
@@ -31,6 +31,8 @@ export class CachedEmbedder implements Embedder {
   /** The inner embedder's (and its `inputLength`). */
   readonly maxInputChars?: number;
   readonly inputLength?: (text: string) => number;
+  /** The inner embedder's. */
+  readonly coverage?: (text: string) => EmbedderCoverage | undefined;
   readonly #lru: LRUCache<string, Float32Array>;
   hits = 0;
   misses = 0;
@@ -39,6 +41,7 @@ export class CachedEmbedder implements Embedder {
     this.id = inner.id;
     if (inner.maxInputChars !== undefined) this.maxInputChars = inner.maxInputChars;
     if (inner.inputLength) this.inputLength = inner.inputLength.bind(inner);
+    if (inner.coverage) this.coverage = inner.coverage.bind(inner);
     this.#lru = new LRUCache({ max: options.maxEntries ?? 10_000 });
   }
 

