@@ -90,6 +90,18 @@ export function createGateway(options: GatewayOptions): Gateway {
   if (!(Number.isInteger(limits.maxBodyBytes) && limits.maxBodyBytes > 0 && limits.maxBodyBytes <= MAX_BODY_BYTES_LIMIT)) {
     throw new LLMError({ code: 'invalid_request', message: `limits.maxBodyBytes must be an integer number of bytes from 1 to ${MAX_BODY_BYTES_LIMIT} (the longest string a body decodes into), got ${String(limits.maxBodyBytes)}`, param: 'limits.maxBodyBytes' });
   }
+  // A bad count (NaN from an unset variable, a negative one) would lift the limit or refuse every request.
+  if (!(Number.isInteger(limits.maxMessages) && limits.maxMessages > 0)) {
+    throw new LLMError({ code: 'invalid_request', message: `limits.maxMessages must be a positive integer, got ${String(limits.maxMessages)}`, param: 'limits.maxMessages' });
+  }
+  // Taken by every call of a tenant with limits or a budget: a bad value would make each one a 400 blaming a field
+  // the client never sent (`estimatedTokens`, the `max_tokens` filled in).
+  if (!(Number.isInteger(limits.defaultMaxOutputTokens) && limits.defaultMaxOutputTokens > 0)) {
+    throw new LLMError({ code: 'invalid_request', message: `limits.defaultMaxOutputTokens must be a positive integer number of tokens, got ${String(limits.defaultMaxOutputTokens)}`, param: 'limits.defaultMaxOutputTokens' });
+  }
+  if (!(Number.isInteger(limits.rateLimitOutputTokens) && limits.rateLimitOutputTokens >= 0)) {
+    throw new LLMError({ code: 'invalid_request', message: `limits.rateLimitOutputTokens must be an integer number of tokens >= 0, got ${String(limits.rateLimitOutputTokens)}`, param: 'limits.rateLimitOutputTokens' });
+  }
   const inFlight = options.limits?.maxBodyBytesInFlight;
   if (inFlight !== undefined && !(Number.isInteger(inFlight) && inFlight > 0)) {
     throw new LLMError({ code: 'invalid_request', message: `limits.maxBodyBytesInFlight must be a positive integer number of bytes, got ${String(inFlight)}`, param: 'limits.maxBodyBytesInFlight' });

@@ -219,11 +219,17 @@ export interface GatewayLimits {
    * they become.
    */
   maxBodyBytesInFlight?: number;
-  /** Most messages in one request. Default 1000. */
+  /** Most messages in one request (a positive integer). Default 1000. */
   maxMessages?: number;
-  /** Output tokens assumed for the budget reservation when a request sets no max tokens. Default 4096. */
+  /**
+   * Output tokens assumed for the budget reservation when a request sets no max tokens (a positive integer: the
+   * `max_tokens` then sent). Default 4096.
+   */
   defaultMaxOutputTokens?: number;
-  /** Output tokens charged up front against tokens-per-minute when a request sets no max tokens. Default 256. */
+  /**
+   * Output tokens charged up front against tokens-per-minute when a request sets no max tokens (an integer >= 0).
+   * Default 256.
+   */
   rateLimitOutputTokens?: number;
   /**
    * Time between two sweeps that renew the concurrency leases and budget reservations of calls in flight (ms),

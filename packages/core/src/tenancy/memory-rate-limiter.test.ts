@@ -3,6 +3,23 @@ import { rateLimiterContract } from '../stores/__fixtures__/rate-limiter.contrac
 import { MemoryRateLimiter } from './memory-rate-limiter.js';
 import type { RateScope } from './types.js';
 
+/** The limiter's map of scopes (internal: its size is the memory the limiter holds). */
+function slotsOf(limiter: MemoryRateLimiter): Map<string, unknown> {
+  return (limiter as unknown as { slots: Map<string, unknown> }).slots;
+}
+
+/** Counts the walks of the limiter's map of scopes from now on (its sweeps). */
+function countWalks(limiter: MemoryRateLimiter): () => number {
+  const slots = slotsOf(limiter);
+  let walks = 0;
+  const iterate = slots[Symbol.iterator].bind(slots);
+  slots[Symbol.iterator] = () => {
+    walks++;
+    return iterate();
+  };
+  return () => walks;
+}
+
 rateLimiterContract('memory', async () => {
   const limiter = new MemoryRateLimiter();
   return { limiter, close: () => limiter.close() };
@@ -90,10 +107,12 @@ describe('MemoryRateLimiter with a controlled clock', () => {
     expect((await limiter.acquire([spent], { estimatedTokens: 0 })).ok).toBe(true);
     const t = await limiter.acquire([tokens], { estimatedTokens: 100 });
     if (!t.ok) throw new Error('denied');
-    // Over 10 000 idle scopes (rpm buckets that are full again a second later) make the limiter sweep.
+    // Over 10 000 idle scopes (rpm buckets that are full again a second later) make the limiter sweep (in vain: none
+    // is full yet), and the map grown by half again makes it sweep once they are.
     for (let i = 0; i < 10_050; i++) await limiter.acquire([{ kind: 'key', id: `idle${i}`, limits: { rpm: 60_000 } }], { estimatedTokens: 0 });
     now = 5_000;
-    await limiter.acquire([{ kind: 'key', id: 'last', limits: {} }], { estimatedTokens: 0 });
+    for (let i = 0; i < 5_000; i++) await limiter.acquire([{ kind: 'key', id: `late${i}`, limits: {} }], { estimatedTokens: 0 });
+    expect(slotsOf(limiter).size).toBeLessThan(100);
     expect((await limiter.acquire([busy], { estimatedTokens: 0 })).ok).toBe(false);
     expect((await limiter.acquire([spent], { estimatedTokens: 0 })).ok).toBe(false);
     await t.lease.release(900);
@@ -102,5 +121,39 @@ describe('MemoryRateLimiter with a controlled clock', () => {
     if (held.ok) await held.lease.release();
     expect((await limiter.acquire([busy], { estimatedTokens: 0 })).ok).toBe(true);
     expect(await limiter.peek([{ kind: 'key', id: 'idle0', limits: { rpm: 60_000 } }])).toMatchObject({ remainingRequests: 60_000 });
+  });
+
+  it('past 10 000 scopes in use, does not walk every scope on every request (a sweep that frees nothing is not repeated)', async () => {
+    const now = 1_700_000_000_000;
+    const limiter = new MemoryRateLimiter(() => now);
+    // 10 001 keys, each charged once (a bucket that is full again only after its drain time: still in use).
+    for (let i = 0; i <= 10_000; i++) {
+      const d = await limiter.acquire([{ kind: 'key', id: `k${i}`, limits: { rpm: 60 } }], { estimatedTokens: 0 });
+      expect(d.ok).toBe(true);
+    }
+    const walks = countWalks(limiter);
+    for (let i = 0; i < 1000; i++) {
+      const d = await limiter.acquire([{ kind: 'key', id: `k${i}`, limits: { rpm: 1_000_000 } }], { estimatedTokens: 0 });
+      expect(d.ok).toBe(true);
+    }
+    // 1000 requests, none of which can free a scope (the clock does not move): no walk at all.
+    expect(walks()).toBe(0);
+  });
+
+  it('with scopes coming and going, keeps the map bounded by its sweeps, each after many new scopes', async () => {
+    let now = 1_700_000_000_000;
+    const limiter = new MemoryRateLimiter(() => now);
+    const walks = countWalks(limiter);
+    const slots = slotsOf(limiter);
+    let most = 0;
+    // 30 000 keys, one per ms, each in use for a second (rpm 60): about 1000 in use at any time.
+    for (let i = 0; i < 30_000; i++) {
+      now++;
+      expect((await limiter.acquire([{ kind: 'key', id: `k${i}`, limits: { rpm: 60 } }], { estimatedTokens: 0 })).ok).toBe(true);
+      if (slots.size > most) most = slots.size;
+    }
+    // Swept each time it passed 10 000 (down to the ~1000 in use): about 9000 new keys between two walks.
+    expect(most).toBeLessThanOrEqual(10_000);
+    expect(walks()).toBe(3);
   });
 });

@@ -3,6 +3,14 @@ import { CONCURRENCY_RETRY_MS, DEFAULT_LEASE_TTL_MS, validateAcquire, validateAc
 import { rateLimitInfo, scopeKey, type ScopeState } from './rate-limit-info.js';
 import type { RateAcquireOptions, RateDecision, RateLease, RateLimitInfo, RateLimitKind, RateLimiter, RateScope, RateScopeKind } from './types.js';
 
+/**
+ * Scopes the limiter holds before it sweeps the ones equal to "no entry". After a sweep, the next one waits until the
+ * map has grown by half of what that sweep kept (`sweepAt`): with more scopes in use than this, a sweep that frees
+ * nothing is not repeated at every request (it walked every scope: 0.12 ms per acquire at 10 001 scopes, 0.64 ms at
+ * 20 000, against 0.005 ms at 9 000). Each sweep then follows as many new scopes as a third of what it walks
+ * (amortised: three steps per new scope at most), and the map holds at most about 1.5 times the scopes in use (or
+ * this many).
+ */
 const SWEEP_AT = 10_000;
 
 /** Everything the limiter keeps about one scope (`tenant:<id>` or `key:<id>`): one map lookup per scope. */
@@ -24,6 +32,8 @@ interface Slot {
  */
 export class MemoryRateLimiter implements RateLimiter {
   private readonly slots = new Map<string, Slot>();
+  /** The map's size past which an acquire sweeps it (`SWEEP_AT`, or half as much again as the last sweep kept). */
+  private sweepAt = SWEEP_AT;
   /** Lease ids only need to be unique in this limiter (a counter is cheaper than a UUID). */
   private nextLease = 0;
 
@@ -86,7 +96,7 @@ export class MemoryRateLimiter implements RateLimiter {
       held.push(slot);
     }
     const result = info(scopes, slots, now);
-    if (this.slots.size > SWEEP_AT) this.sweep(now);
+    if (this.slots.size > this.sweepAt) this.sweep(now);
 
     const lease = new MemoryLease(this, leaseId, held, scopes, keys, cost, uncharged, ttl);
     return { ok: true, lease, info: result };
@@ -132,11 +142,16 @@ export class MemoryRateLimiter implements RateLimiter {
     return s;
   }
 
-  /** Drops slots equal to "no entry": buckets full again and no open lease. */
+  /**
+   * Drops slots equal to "no entry": buckets full again and no lease held (an expired one, never released, holds
+   * nothing). The next sweep waits until the map has grown by half of what is left (`sweepAt`, at least `SWEEP_AT`).
+   */
   private sweep(now: number): void {
     for (const [k, s] of this.slots) {
-      if (s.fullAt <= now && (s.leases === undefined || s.leases.size === 0)) this.slots.delete(k);
+      if (s.fullAt <= now && inFlight(s, now) === 0) this.slots.delete(k);
     }
+    const left = this.slots.size;
+    this.sweepAt = Math.max(SWEEP_AT, left + Math.ceil(left / 2));
   }
 }
 

@@ -12,7 +12,7 @@ import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
 import { openStream, type OpenedStream } from '../streaming/open-stream.js';
 import { sseHeaders, sseReply, unwatchedIdleBound, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
 import { HeldStream, SSE_COMMENT_KEEP_ALIVE, holdOpen, keepAliveMs } from '../streaming/stream-hold.js';
-import { admit, countRefused, type Admission } from '../tenancy/admission.js';
+import { admit, countRequest, type Admission } from '../tenancy/admission.js';
 import { hedgeLanes } from '../tenancy/hedge-lanes.js';
 import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import type { Renewals } from '../tenancy/renewals.js';
@@ -178,7 +178,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       resolved = resolveModel(call.model, all, call.principal, call.ext.fallbacks, deps.router.routerConfig?.routing);
     } catch (refusal) {
       // A refusal counts against the limits too (429 once over them), the same for every reason.
-      const rateInfo = await countRefused(deps.stores, call.principal, (m, e) => deps.log(m, call.requestId, e), deps.renewals);
+      const rateInfo = await countRequest(deps.stores, call.principal, (m, e) => deps.log(m, call.requestId, e), deps.renewals);
       if (rateInfo) rateLimitHeaders(rateInfo, headers);
       throw refusal;
     }

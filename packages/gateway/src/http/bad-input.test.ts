@@ -181,3 +181,35 @@ describe('a Content-Length that does not tell the body (a Request given to gatew
     expect((await call(String(Buffer.byteLength(body)))).status).toBe(200);
   });
 });
+
+describe('limits options every limited or budgeted call uses, checked when the gateway is made', () => {
+  it('a maxMessages, defaultMaxOutputTokens or rateLimitOutputTokens that is NaN, negative or fractional is refused, naming it', async () => {
+    const h = await createHarness({ models: [mockModel('mock')] });
+    try {
+      const bad = { maxMessages: [Number.NaN, 0, -5, 2.5], defaultMaxOutputTokens: [Number.NaN, 0, -5, 100.5, Infinity], rateLimitOutputTokens: [Number.NaN, -1000, 0.5, Infinity] };
+      for (const [option, values] of Object.entries(bad)) {
+        for (const value of values) {
+          expect(() => createGateway({ router: h.router, limits: { [option]: value } }), `${option}: ${value}`).toThrow(expect.objectContaining({ code: 'invalid_request', param: `limits.${option}` }));
+        }
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('the smallest values are taken (no output tokens charged up front, 1 assumed): a call of a tenant with limits and a budget is served', async () => {
+    const h = await createHarness({ models: [mockModel('mock')], stores: 'memory', gateway: { limits: { rateLimitOutputTokens: 0, defaultMaxOutputTokens: 1, maxMessages: 1 } } });
+    try {
+      await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', limits: { tpm: 100_000, rpm: 100 }, budget: { amountUsd: 10, period: 'total' } });
+      const { secret } = await h.stores!.tenants.createKey('acme', { name: 'k' });
+      const res = await post(h.gateway, '/v1/chat/completions', ok, { authorization: `Bearer ${secret}` });
+      expect(res.status, await res.clone().text()).toBe(200);
+      const body = (await res.json()) as { usage: { completion_tokens: number } };
+      // The filled-in max_tokens (defaultMaxOutputTokens) bounds the answer.
+      expect(body.usage.completion_tokens).toBeLessThanOrEqual(1);
+      expect(res.headers.get('x-ratelimit-limit-tokens')).toBe('100000');
+    } finally {
+      await h.close();
+    }
+  });
+});

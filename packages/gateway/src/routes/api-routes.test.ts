@@ -54,6 +54,29 @@ describe('the original /api routes', () => {
     expect(body.candidates).toHaveLength(2);
     expect(h.router.models().every((m) => m.stats.requests === 0)).toBe(true);
   });
+
+  it('/api/route counts against the tenant\'s limits as a request with no tokens: its headers, a 429 past them, its place given back at once', async () => {
+    const limited = await createHarness({ models: [mockModel('cheap')], stores: 'memory' });
+    try {
+      await limited.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', limits: { rpm: 2, tpm: 1_000, maxConcurrency: 1 } });
+      const { secret } = await limited.stores!.tenants.createKey('acme', { name: 'k' });
+      const auth = { authorization: `Bearer ${secret}` };
+      const shown = (r: Response) => ['remaining-requests', 'remaining-tokens', 'remaining-concurrency'].map((n) => r.headers.get(`x-ratelimit-${n}`));
+      const first = await post(limited.gateway, '/api/route', { prompt: 'which one?' }, auth);
+      expect(first.status, await first.clone().text()).toBe(200);
+      // One request counted, no tokens, the concurrency place free again.
+      expect(shown(first)).toEqual(['1', '1000', '1']);
+      expect((await post(limited.gateway, '/api/route', { prompt: 'which one?' }, auth)).status).toBe(200);
+      const refused = await post(limited.gateway, '/api/route', { prompt: 'which one?' }, auth);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(shown(refused)[0]).toBe('0');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+      expect(await limited.stores!.rateLimiter.peek([{ kind: 'tenant', id: 'acme', limits: { maxConcurrency: 1 } }])).toMatchObject({ remainingConcurrency: 1 });
+    } finally {
+      await limited.close();
+    }
+  });
 });
 
 describe("routing explanations show a tenant other tenants' traffic on shared deployments no more than /api/status does", () => {

@@ -1,4 +1,4 @@
-import { LLMError, toLLMError, type DeploymentInfo, type RouterResult } from '@llmrr/core';
+import { LLMError, toLLMError, type DeploymentInfo, type RateLimitInfo, type RouterResult } from '@llmrr/core';
 import type { Hono } from 'hono';
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
@@ -8,6 +8,8 @@ import { jsonResponse } from '../calls/model-call.js';
 import { postModelEndpoint } from '../calls/model-endpoint.js';
 import { resolveModel, visibleDeployments } from '../calls/resolve-model.js';
 import { checkStrategy, tenantStrategy } from '../calls/router-extension.js';
+import { countRequest } from '../tenancy/admission.js';
+import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import { errorResponse, needsServerLog, toPublicError } from '../http/error-body.js';
 import { incomingFromRequest } from '../http/incoming.js';
 import { readJsonBody } from '../http/read-json-body.js';
@@ -170,6 +172,11 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
       principal = await principalOf(c, deps, headers);
       const body = validateBody(RouteRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), deps.bodyRead));
       if (body.strategy !== undefined) checkStrategy({ strategy: body.strategy }, undefined, deps.router, principal, 'strategy');
+      // A preview calls no model, but its plan may cost (the `intelligent` strategy embeds the prompt, maybe remotely):
+      // it counts against the tenant's and key's limits as a request with no tokens (429 past them), its place given
+      // back at once.
+      const rateInfo = await countRequest(deps.stores, principal, (m, e) => deps.log(m, requestId, e), deps.renewals);
+      if (rateInfo) rateLimitHeaders(rateInfo, headers);
       const resolved = resolveModel(body.model, deps.router.models(routerTenant(principal)), principal);
       const strategy = body.strategy ?? tenantStrategy(principal, deps.router);
       const routed = await deps.router
@@ -203,6 +210,9 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
         headers,
       );
     } catch (e) {
+      // Past the limits: the 429 says where they stand, as on the model routes.
+      const info = LLMError.isInstance(e) && e.code === 'rate_limited' ? (e.details as { rateInfo?: RateLimitInfo } | undefined)?.rateInfo : undefined;
+      if (info) rateLimitHeaders(info, headers);
       return failed(e, requestId, headers, principal);
     }
   });

@@ -18,7 +18,7 @@ import { readJsonBody } from '../http/read-json-body.js';
 import { jsonReply, type Reply } from '../http/reply.js';
 import { validateBody } from '../http/validate.js';
 import { OpenAIEmbeddingRequestSchema, type OpenAIEmbeddingRequest, type OpenAIEmbeddingResponse } from '../schemas/openai-embeddings.js';
-import { admit, countRefused, type Admission } from '../tenancy/admission.js';
+import { admit, countRequest, type Admission } from '../tenancy/admission.js';
 import { hedgeLanes } from '../tenancy/hedge-lanes.js';
 import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import type { RouterEmbedResult } from '../types.js';
@@ -77,7 +77,7 @@ async function refuseUnservable(deps: GatewayDeps, embed: NonNullable<GatewayDep
     await embed(input, { ...options, cacheOnly: planned });
   } catch (e) {
     if (e === planned) return;
-    const rateInfo = await countRefused(deps.stores, principal, (m, err) => deps.log(m, requestId, err), deps.renewals);
+    const rateInfo = await countRequest(deps.stores, principal, (m, err) => deps.log(m, requestId, err), deps.renewals);
     if (rateInfo) rateLimitHeaders(rateInfo, headers);
     throw e;
   }
@@ -167,7 +167,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       candidates = embeddingCandidates(body.model, resolved);
     } catch (refusal) {
       // A refusal counts against the limits too (429 once over them), as on the chat endpoints.
-      const rateInfo = await countRefused(deps.stores, principal, (m, e) => deps.log(m, requestId, e), deps.renewals);
+      const rateInfo = await countRequest(deps.stores, principal, (m, e) => deps.log(m, requestId, e), deps.renewals);
       if (rateInfo) rateLimitHeaders(rateInfo, headers);
       throw refusal;
     }
@@ -215,6 +215,8 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       renewals: deps.renewals,
       signal: incoming.signal,
     });
+    // Where the limits stand, on the answer and on an error after admission (an upstream's failure) alike, as on chat.
+    if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
     const result = await embed(input.input, options);
     if (body.dimensions !== undefined) checkDimensions(result, body.dimensions);
     // The cost holds the answers refused on other hedge lanes (their providers billed them); the row counts their tokens.
@@ -235,7 +237,6 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     headers['x-llmrr-cost-usd'] = formatUsd(costUsd);
     // What the deployment did not send (`user` where its provider has no such field), as chat's answers say it.
     if (Array.isArray(result.warnings) && result.warnings.length > 0) showWarnings(result.warnings, undefined, headers, deps.metrics);
-    if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
     return jsonReply(out, requestId, headers);
   } catch (e) {
     const raw = toLLMError(e);

@@ -2,7 +2,8 @@
  * Embeddings answers an OpenAI-compatible upstream gets wrong, through the served gateway: fewer vectors than inputs, a
  * duplicated `index` (one input's vector missing, another's twice) and vectors of different lengths are a typed 502 `invalid_response`, never a
  * 200 that hands an input another's vector; indexes out of order are put back in input order, and an item without an
- * index (Gemini's OpenAI-compatible endpoint leaves out 0) is at its position. Raw node:http upstream; the official
+ * index (Gemini's OpenAI-compatible endpoint leaves out 0) is at its position. A failure after admission carries the
+ * rate-limit headers, as chat's failures do. Raw node:http upstream; the official
  * openai client (base64 by default) and plain float requests.
  */
 import OpenAI from 'openai';
@@ -25,6 +26,8 @@ beforeAll(async () => {
     models: [{ name: 'raw', engine: 'openai-compatible', baseURL: `${upstream.url}/v1`, model: 'raw-model', apiKey: 'k', price: { input: 1, output: 0 }, capabilities: ['embeddings'] }],
     upstreams: [upstream],
   });
+  // Limits no call here reaches: every answer says where they stand.
+  await gw.harness.stores!.tenants.updateTenant('acme', { limits: { rpm: 10_000, tpm: 10_000_000, maxConcurrency: 50 } });
 });
 afterAll(async () => gw?.close());
 
@@ -42,8 +45,12 @@ describe('embeddings an upstream gets wrong', () => {
   ] as const) {
     it(`${label}: a typed 502 invalid_response, float and base64 alike`, async () => {
       data = answer.map((d) => ({ ...d, embedding: [...d.embedding] }));
-      const err = expectGatewayError(await embedFloat(['a', 'b']), { status: 502, code: 'invalid_response' }, label);
+      const reply = await embedFloat(['a', 'b']);
+      const err = expectGatewayError(reply, { status: 502, code: 'invalid_response' }, label);
       expect(err.message).toMatch(/indexes|different lengths|1 embeddings for 2 inputs/);
+      // A failure after the call took its place under the limits says where they stand, as chat's failures do.
+      const limits = ['requests', 'tokens', 'concurrency'].map((l) => reply.headers[`x-ratelimit-limit-${l}`]);
+      expect(limits).toEqual(['10000', '10000000', '50']);
       const failed = await gw.openai().embeddings.create({ model: 'raw', input: ['a', 'b'] }).catch((e: unknown) => e);
       expect(failed).toBeInstanceOf(OpenAI.APIError);
       expect((failed as InstanceType<typeof OpenAI.APIError>).status).toBe(502);

@@ -102,13 +102,15 @@ function rateLimited(decision: Extract<RateDecision, { ok: false }>): LLMError {
 }
 
 /**
- * Counts a request refused before admission (a model that does not exist or that the tenant may not use)
- * against its tenant's and key's limits, so a flood of refusals is throttled like any other traffic: takes
+ * Counts a request that calls no model against its tenant's and key's limits: one refused before admission (a model
+ * that does not exist or that the tenant may not use), a routing preview (`/api/route`, whose plan may embed the
+ * prompt: the `intelligent` strategy's `embed`). So a flood of them is throttled like any other traffic: takes
  * a request (no tokens) and gives its place back at once (`releaseOrRetry` with `renewals`: tried again when that
  * fails); reserves no budget. Over a limit: the same 429
- * `rate_limited` as `admit`, whatever the refusal was. Else the numbers for the refusal's rate-limit headers.
+ * `rate_limited` as `admit`, whatever the refusal was. Else the numbers for the request's rate-limit headers: what is
+ * left once its place is given back (`releasedInfo`: no store round trip for them).
  */
-export async function countRefused(
+export async function countRequest(
   stores: GatewayStores | undefined,
   principal: Principal,
   log: (message: string, error: unknown) => void,
@@ -121,13 +123,35 @@ export async function countRefused(
   try {
     decision = await stores.rateLimiter.acquire(scopesOf, { estimatedTokens: 0 });
   } catch (e) {
-    // The limiter's store failing (Redis down) must not turn the refusal into a 5xx: it stays a refusal.
-    log('counting a refused request against the rate limits failed', e);
+    // The limiter's store failing (Redis down) must not turn the request into a 5xx: a refusal stays a refusal, a
+    // preview is answered.
+    log('counting a request that calls no model against the rate limits failed', e);
     return undefined;
   }
   if (!decision.ok) throw rateLimited(decision);
-  await releaseOrRetry(decision.lease, 0, renewals).catch((e: unknown) => log('releasing a refused request\'s rate-limit slot failed', e));
-  return decision.info;
+  await releaseOrRetry(decision.lease, 0, renewals).catch((e: unknown) => log('releasing the rate-limit slot of a request that calls no model failed', e));
+  return releasedInfo(decision.info, 0);
+}
+
+/**
+ * The numbers of an acquire's `info` once its lease is given back with no tokens used (`release(0)`): the request
+ * stays counted (rpm), its concurrency slot is free again and its token estimate `tokens` refunded. Exact for the
+ * scope the acquire reported, as a limiter's own numbers after the release would be when nothing else happened
+ * meanwhile: an admitted charge of less than the minute's tokens fitted in the bucket (so the refund adds it back
+ * whole), a larger one is admitted only into a full bucket (full again after the refund). The reset is the acquire's
+ * less the refund's drain time (to the ms). Only for a request that gives its place back at once (a refusal, a
+ * preview): no copy is made per admitted call.
+ */
+export function releasedInfo(info: RateLimitInfo, tokens: number): RateLimitInfo {
+  const out: RateLimitInfo = { ...info };
+  if (out.limitConcurrency !== undefined) out.remainingConcurrency = Math.min(out.limitConcurrency, (out.remainingConcurrency ?? 0) + 1);
+  if (tokens > 0 && out.limitTokens !== undefined) {
+    const limit = out.limitTokens;
+    const remaining = Math.min(limit, Math.floor((out.remainingTokens ?? 0) + tokens));
+    out.remainingTokens = remaining;
+    out.resetTokensMs = remaining === limit ? 0 : Math.max(0, Math.ceil((out.resetTokensMs ?? 0) - (tokens * 60_000) / limit));
+  }
+  return out;
 }
 
 /**
@@ -201,12 +225,14 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   let rateInfo: RateLimitInfo | undefined;
   const scopesOf = rateScopes(principal);
   let inputTokens: number | undefined = input.inputTokens;
+  /** The tokens-per-minute charge of the acquire (a refusal's headers count it refunded). */
+  let estimatedTokens = 0;
   const guard = input.guardRouter && !input.noCacheRead && (scopesOf.length > 0 || tenant.budget) ? semanticGuardOf(input.guardRouter, input.request, tenant.id) : undefined;
   if (scopesOf.length > 0) {
     inputTokens ??= estimateInputTokens(input.request);
     // Every call the router may make for it (a cascade's two, the guard calls), each at most what a candidate can
     // answer: a `maxTokens` above every candidate's `maxOutputTokens` counts at the largest.
-    const estimatedTokens = (input.billedCalls ?? 1) * estimateRequestTokenBound(input.request, input.candidates, inputTokens, input.rateLimitOutputTokens, input.steps, guard);
+    estimatedTokens = (input.billedCalls ?? 1) * estimateRequestTokenBound(input.request, input.candidates, inputTokens, input.rateLimitOutputTokens, input.steps, guard);
     const decision = await waitFor(stores.rateLimiter.acquire(scopesOf, { estimatedTokens }), (late) => {
       if (late.ok) void releaseOrRetry(late.lease, 0, input.renewals).catch(() => undefined);
     });
@@ -250,8 +276,10 @@ export async function admit(input: AdmitInput): Promise<Admission> {
           code: 'budget_exceeded',
           message: `Budget of tenant "${tenant.id}" for ${r.periodKey} is exhausted: $${r.remainingUsd.toFixed(6)} of $${r.limitUsd} left, this request may cost up to $${estimateUsd.toFixed(6)}`,
           param: 'model',
-          // The request took its place under the limits (rpm) before the refusal: its headers say so.
-          ...(rateInfo ? { details: { rateInfo } } : {}),
+          // The request took its place under the limits before the refusal: its headers count the request (rpm), not
+          // the slot nor the tokens it gives back when it is answered (at once below; a cache-only call's at its
+          // `finish`, before its 402).
+          ...(rateInfo ? { details: { rateInfo: releasedInfo(rateInfo, estimatedTokens) } } : {}),
         });
         // A cached answer costs nothing: the call keeps its place under the limits and looks in the caches only.
         if (!input.servesFromCache) throw refusal;
