@@ -53,12 +53,12 @@ describe('a migrated v1 config builds with the real engine factories', () => {
       gem: ['gemini', undefined],
       local: ['gguf', { threads: 4 }],
       emb: ['onnx', undefined],
-      echo: ['mock', { reply: 'hi', note: 'test double' }],
+      echo: ['mock', { reply: 'hi' }],
     });
     expect(config.legacy).toEqual({
-      modelOptions: { claude: { temperature: 0.3 }, gem: { displayName: 'Gemini', color: 'red' }, local: { displayName: 'Local' }, emb: { quantized: true } },
+      modelOptions: { claude: { temperature: 0.3 }, gem: { displayName: 'Gemini', color: 'red' }, local: { displayName: 'Local' }, emb: { quantized: true }, echo: { note: 'test double' } },
     });
     const moved = result.issues.filter((i) => i.message.includes('refuses options.')).map((i) => i.path);
-    expect(moved.sort()).toEqual(['models.1.temperature', 'models.2.name', 'models.2.options.color', 'models.3.name', 'models.4.quantized']);
+    expect(moved.sort()).toEqual(['models.1.temperature', 'models.2.name', 'models.2.options.color', 'models.3.name', 'models.4.quantized', 'models.5.note']);
   });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PredictiveCacheSchema } from '../semantic-cache/predictive/predictive-config.js';
-import { reservedMessage, ROUTING_MODEL_NAMES } from './routing-names.js';
+import { reservedMessage, reservedNameFields, ROUTING_MODEL_NAMES } from './routing-names.js';
 
 /** Engine kinds built into core. Custom engines registered with `registerEngine` use their own names. */
 export const BUILTIN_ENGINES = ['openai-compatible', 'anthropic', 'gemini', 'gguf', 'onnx', 'mock'] as const;
@@ -536,10 +536,7 @@ export { ROUTING_MODEL_NAMES };
 /** No model named or aliased like a routing name (`ROUTING_MODEL_NAMES`). */
 function checkRoutingNames(models: ReadonlyArray<{ name: string; alias?: string | undefined }>, at: (string | number)[], ctx: z.RefinementCtx): void {
   models.forEach((m, i) => {
-    for (const field of ['name', 'alias'] as const) {
-      const v = m[field];
-      if (v !== undefined && ROUTING_MODEL_NAMES.includes(v)) ctx.addIssue({ code: 'custom', path: [...at, i, field], message: reservedMessage(v) });
-    }
+    for (const field of reservedNameFields(m)) ctx.addIssue({ code: 'custom', path: [...at, i, field], message: reservedMessage(m[field]!) });
   });
 }
 

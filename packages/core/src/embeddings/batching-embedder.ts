@@ -36,6 +36,7 @@ export class BatchingEmbedder implements Embedder {
   #queue: Pending[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #scheduled = false;
+  #closing: Promise<void> | undefined;
   /** Calls made to the inner embedder (for tests and stats). */
   batches = 0;
 
@@ -61,6 +62,7 @@ export class BatchingEmbedder implements Embedder {
    */
   embed(texts: readonly string[], options?: Pick<CallOptions, 'signal'>): Promise<Float32Array[]> {
     if (texts.length === 0) return Promise.resolve([]);
+    if (this.#closing) return Promise.reject(closedError());
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const promises = texts.map(
@@ -94,10 +96,26 @@ export class BatchingEmbedder implements Embedder {
     ).finally(() => gone?.release());
   }
 
-  async close(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
+  /**
+   * Shuts down as `LLMRouter.close()` does: the calls whose texts are still waiting for their batch (`maxWaitMs`, or
+   * the current tick) and the calls made from now on fail with `shutting_down`; the batches already sent are left to
+   * the inner embedder, which is closed. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    return (this.#closing ??= this.#shutDown());
+  }
+
+  async #shutDown(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const p of this.#queue.splice(0)) p.reject(closedError());
     await this.inner.close?.();
   }
+}
+
+/** The error of a call `close()` ended or refused (its own instance: a caller may add its context). */
+function closedError(): LLMError {
+  return new LLMError({ code: 'shutting_down', message: 'The batching embedder was closed before the texts were embedded' });
 }
 
 /**

@@ -12,6 +12,10 @@ class CountingEmbedder implements Embedder {
   readonly id = 'counting';
   calls: string[][] = [];
   fail = false;
+  closes = 0;
+  async close(): Promise<void> {
+    this.closes++;
+  }
   async embed(texts: readonly string[]): Promise<Float32Array[]> {
     this.calls.push([...texts]);
     if (this.fail) throw new LLMError({ code: 'provider_error', message: 'boom' });
@@ -127,6 +131,30 @@ describe('BatchingEmbedder', () => {
     expect(() => new BatchingEmbedder(inner, { maxBatch: 0 })).toThrow(/maxBatch/);
     expect(await b.embed([])).toEqual([]);
   });
+
+  // close() cleared the maxWaitMs timer and settled nothing: a call waiting for that batch never resolved nor rejected.
+  it('close() fails the calls still waiting for their batch and later calls with shutting_down, and closes the inner embedder', async () => {
+    const inner = new CountingEmbedder();
+    const b = new BatchingEmbedder(inner, { maxWaitMs: 60_000 });
+    const waiting = b.embed(['a', 'b']);
+    const closing = b.close();
+    expect(b.close()).toBe(closing);
+    // (A hang here is the bug: the test's timeout ends it.)
+    await expect(waiting).rejects.toMatchObject({ code: 'shutting_down' });
+    await closing;
+    expect(inner.calls).toEqual([]);
+    expect(inner.closes).toBe(1);
+    await expect(b.embed(['c'])).rejects.toMatchObject({ code: 'shutting_down' });
+    expect(await b.embed([])).toEqual([]);
+    expect(inner.calls).toEqual([]);
+
+    // maxWaitMs 0: texts queued for the current tick are not sent once close() has run.
+    const now = new BatchingEmbedder(inner);
+    const queued = now.embed(['d'], { signal: new AbortController().signal });
+    await now.close();
+    await expect(queued).rejects.toMatchObject({ code: 'shutting_down' });
+    expect(inner.calls).toEqual([]);
+  }, 10_000);
 });
 
 describe('CachedEmbedder', () => {

@@ -7,5 +7,5 @@ export * from './anthropic/index.js';
 export * from './gemini/index.js';
 export * from './gguf/index.js';
 export * from './onnx/index.js';
-export { MockEngine, createMockEngine } from './mock/index.js';
+export { MockEngine, MockOptionsSchema, createMockEngine } from './mock/index.js';
 export type { MockEngineOptions, MockFailure } from './mock/index.js';

@@ -14,7 +14,7 @@ describe('routing.fallbacks keys naming models that join at run time', () => {
       routing: { strategy: 'priority', retries: { max: 0 }, fallbacks: { 'acme-ft': ['shared'] } },
     });
     try {
-      router.setTenant({ id: 'acme', models: [{ name: 'acme-ft', engine: 'mock', options: { failures: [{ code: 'server_error', times: 10 }] } }] });
+      router.setTenant({ id: 'acme', models: [{ name: 'acme-ft', engine: 'mock', options: { failures: [{ code: 'provider_error', times: 10 }] } }] });
       const r = await router.generate('hi', { tenant: 'acme', model: 'acme-ft' });
       expect(r.deployment).toBe('shared');
     } finally {
@@ -28,7 +28,7 @@ describe('routing.fallbacks keys naming models that join at run time', () => {
       routing: { strategy: 'priority', retries: { max: 0 }, fallbacks: { later: ['shared'] } },
     });
     try {
-      router.load({ name: 'later', engine: 'mock', options: { failures: [{ code: 'server_error', times: 10 }] } });
+      router.load({ name: 'later', engine: 'mock', options: { failures: [{ code: 'provider_error', times: 10 }] } });
       const r = await router.generate('hi', { model: 'later' });
       expect(r.deployment).toBe('shared');
     } finally {

@@ -167,6 +167,34 @@ describe('LLMRouter: config', () => {
     expect((await router.generate('x')).deployment).toBe('a');
   });
 
+  // load() ran only the model schema and a cascade check of the name: a model named `auto` or aliased `llmrr/auto`
+  // (a gateway request naming them routes over every model) or aliased like a cascade was loaded, though the config
+  // and setTenant refuse them.
+  it('load() refuses what the config and setTenant refuse (config_invalid naming the field by its index), loading nothing', () => {
+    const { router } = setup({ a: {}, b: {} }, { cascades: [{ name: 'smart', weak: 'a', strong: 'b' }] });
+    const refusal = (models: Parameters<LLMRouter['load']>[0]) => {
+      try {
+        router.load(models);
+        return undefined;
+      } catch (e) {
+        return { code: (e as LLMError).code, param: (e as LLMError).param };
+      }
+    };
+    const refused = (param: string) => ({ code: 'config_invalid', param });
+    expect(refusal({ name: 'auto', engine: 'mock' })).toEqual(refused('0.name'));
+    expect(refusal([{ name: 'extra', engine: 'mock' }, { name: 'more', alias: 'llmrr/auto', engine: 'mock' }])).toEqual(refused('1.alias'));
+    expect(refusal({ name: 'extra', alias: 'smart', engine: 'mock' })).toEqual(refused('0.alias'));
+    expect(refusal({ name: 'smart', engine: 'mock' })).toEqual(refused('0.name'));
+    expect(refusal([{ name: 'twice', engine: 'mock' }, { name: 'twice', engine: 'mock' }])).toEqual(refused('1.name'));
+    expect(router.models().map((m) => m.name).sort()).toEqual(['a', 'b', 'smart']);
+    // The same check as setTenant's (and the config's).
+    expect(() => router.setTenant({ id: 't', models: [{ name: 'own', alias: 'llmrr/auto', engine: 'mock' }] })).toThrow(
+      expect.objectContaining({ code: 'config_invalid', param: 'models.0.alias', message: expect.stringContaining('is reserved') }),
+    );
+    expect(() => new LLMRouter({ models: [{ name: 'auto', engine: 'mock' }] })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'models.0.name' }));
+    expect(refusal({ name: 'extra', alias: 'other', engine: 'mock' })).toBeUndefined();
+  });
+
   it('setStrategy: unknown names list the known ones; addStrategy registers custom ones', async () => {
     const { router } = setup({ a: {}, b: {} });
     try {

@@ -40,11 +40,12 @@ import { PREFETCH_METADATA_KEY, RouterPrefetch } from './prefetch/router-prefetc
 import { createRouterStream } from './router-stream.js';
 import { whenSettled } from './stream-result.js';
 import { SlotSet } from './slot-set.js';
+import { checkStatsOptions } from './stats.js';
 import { billFailedAttempts, plusSpend } from './stream-driver.js';
 import { completeUsage } from './stream-accumulator.js';
 import { BUILTIN_STRATEGIES, builtinStrategies } from './strategies/index.js';
 import { INTERNAL_CALL, NO_CACHE_READ, UNRATED_CALL, type InternalCallOptions } from './internal-call.js';
-import { parseTenantConfig, TenantViews, type TenantView } from './tenant-views.js';
+import { checkModelNames, parseTenantConfig, TenantViews, type TenantView } from './tenant-views.js';
 import { withUnsetSecrets } from './unservable-own-model.js';
 import type {
   AttemptRecord,
@@ -271,6 +272,7 @@ export class LLMRouter {
     if (secret !== undefined && (typeof secret !== 'string' || secret === '')) {
       throw new LLMError({ code: 'config_invalid', message: 'endUserIdSecret must be a non-empty string', param: 'endUserIdSecret' });
     }
+    checkStatsOptions({ alpha: options.statsAlpha, errorRateHalfLifeMs: options.errorRateHalfLifeMs }, { alpha: 'statsAlpha', errorRateHalfLifeMs: 'errorRateHalfLifeMs' });
     this.config.models.forEach((m, i) => this.put(this.createDeployment(m, `models.${i}`)));
     checkSemanticEmbedder(this.config.cache.semantic, (name) => this.byName.get(name));
     // (Before the tenants: their own models may not take a cascade's name.)
@@ -826,11 +828,14 @@ export class LLMRouter {
 
   // ---- deployments and strategies -----------------------------------------------------------
 
-  /** Adds deployments at runtime, or replaces those with the same name (validated like the config). */
+  /**
+   * Adds deployments at runtime, or replaces those with the same name (validated like the config: no name twice, none
+   * named or aliased like a routing name or a cascade; `config_invalid` naming the field by its index, `0.alias`).
+   */
   load(models: RouterConfigInput['models'][number] | ReadonlyArray<RouterConfigInput['models'][number]>): string[] {
     this.assertOpen();
     const list = Array.isArray(models) ? models : [models];
-    const built = list.map((m, i) => {
+    const configs = list.map((m, i) => {
       const parsed = ModelConfigSchema.safeParse(m);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((x) => ({ path: formatPath([i, ...x.path]), message: x.message }));
@@ -841,18 +846,15 @@ export class LLMRouter {
           details: issues,
         });
       }
-      return this.createDeployment(parsed.data, String(i));
+      return parsed.data;
     });
-    const names = new Set<string>();
-    for (const d of built) {
-      if (names.has(d.name)) throw new LLMError({ code: 'config_invalid', message: `Duplicate model name "${d.name}" in load()`, param: 'name' });
-      if (this.cascades?.get(d.name)) throw new LLMError({ code: 'config_invalid', message: `Model name "${d.name}" in load() is the name of a cascade (routing.cascades)`, param: 'name' });
-      names.add(d.name);
-    }
+    checkModelNames(configs, (i, field) => `${i}.${field}`, 'model config', 'load()');
+    this.checkCascadeNames(configs, '', 'model config');
+    const built = configs.map((c, i) => this.createDeployment(c, String(i)));
     for (const d of built) this.put(d);
     this.config = { ...this.config, models: this.deployments.map((d) => d.config) };
     this.tenants.rebuildAll(this.deployments);
-    return [...names];
+    return built.map((d) => d.name);
   }
 
   /** Removes a deployment; returns whether it existed. Its engine is closed once idle. */
@@ -1288,12 +1290,8 @@ export class LLMRouter {
     incarnation?: string | number,
     unsetSecrets?: SetTenantOptions['unsetSecrets'],
   ): RouterDeployment[] {
+    this.checkCascadeNames(config.models, `${path}models.`, 'tenant config');
     return config.models.map((m, i) => {
-      for (const [field, name] of [['name', m.name], ['alias', m.alias]] as const) {
-        if (name !== undefined && this.cascades?.get(name)) {
-          throw new LLMError({ code: 'config_invalid', message: `Invalid tenant config:\n  ${path}models.${i}.${field}: "${name}" is the name of a cascade (routing.cascades)`, param: `${path}models.${i}.${field}` });
-        }
-      }
       const prev = old?.own.find((d) => d.name === m.name);
       const context = isolated ? this.namedEnvContext(m.apiKeyEnv) : undefined;
       const unset = unsetSecrets && Object.hasOwn(unsetSecrets, m.name) && unsetSecrets[m.name]!.length > 0 ? unsetSecrets[m.name] : undefined;
@@ -1305,6 +1303,23 @@ export class LLMRouter {
       const d = this.createDeployment(m, `${path}models.${i}`, config.id, context, incarnation, unset);
       if (prev && prev.incarnation === incarnation) d.inheritLimiter(prev);
       return d;
+    });
+  }
+
+  /**
+   * No model of `models` named or aliased like a cascade (`routing.cascades`: the two would answer to one name), as the
+   * config refuses a cascade named like a model: `config_invalid` naming the field (`<prefix><index>.alias`).
+   */
+  private checkCascadeNames(models: ReadonlyArray<Pick<ModelConfig, 'name' | 'alias'>>, prefix: string, what: string): void {
+    const cascades = this.cascades;
+    if (cascades === undefined) return;
+    models.forEach((m, i) => {
+      for (const field of ['name', 'alias'] as const) {
+        const name = m[field];
+        if (name === undefined || !cascades.get(name)) continue;
+        const param = `${prefix}${i}.${field}`;
+        throw new LLMError({ code: 'config_invalid', message: `Invalid ${what}:\n  ${param}: "${name}" is the name of a cascade (routing.cascades)`, param });
+      }
     });
   }
 

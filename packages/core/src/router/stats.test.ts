@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import '../engines/index.js';
+import type { LLMError } from '../errors/llm-error.js';
+import { LLMRouter } from './llm-router.js';
 import { DeploymentStats } from './stats.js';
+import type { RouterOptions } from './types.js';
 
 function make(alpha = 0.5, halfLife = 1_000) {
   let t = 1_000;
@@ -65,5 +69,61 @@ describe('DeploymentStats', () => {
     stats.start();
     expect(snap).toEqual({ requests: 1, failures: 0, latencyMs: 5, ttftMs: undefined, errorRate: 0, inFlight: 0, circuit: 'closed' });
     expect(stats.inFlight).toBe(1);
+  });
+});
+
+/** The `config_invalid` (code and param) `build` throws, or undefined when it builds. */
+function refusal(build: () => unknown): { code: string; param: string | undefined } | undefined {
+  try {
+    build();
+    return undefined;
+  } catch (e) {
+    return { code: (e as LLMError).code, param: (e as LLMError).param };
+  }
+}
+
+// `errorRateHalfLifeMs: NaN` (an environment variable that did not parse) was accepted, and after one failed attempt
+// the deployment's errorRate was NaN for good (`Math.pow(0.5, idle / NaN)`), read by the ranking strategies;
+// `statsAlpha` outside (0, 1] was replaced by 0.2 without a word.
+describe('RouterOptions statsAlpha / errorRateHalfLifeMs', () => {
+  const routers: LLMRouter[] = [];
+  afterEach(async () => {
+    await Promise.all(routers.splice(0).map((r) => r.close()));
+  });
+  const config = {
+    models: [
+      { name: 'flaky', engine: 'mock', options: { failures: [{ code: 'provider_unavailable' as const }] } },
+      { name: 'steady', engine: 'mock' },
+    ],
+    routing: { retries: { max: 0 }, fallbackToRanked: false },
+  };
+  const build = (options: RouterOptions) => () => routers.push(new LLMRouter(config, options));
+
+  it('errorRateHalfLifeMs that is not a number >= 0 is refused when the router is built (config_invalid naming it)', () => {
+    for (const bad of [Number.NaN, -1, '60000' as never]) {
+      expect(refusal(build({ errorRateHalfLifeMs: bad }))).toEqual({ code: 'config_invalid', param: 'errorRateHalfLifeMs' });
+    }
+    expect(routers).toHaveLength(0);
+  });
+
+  it('statsAlpha outside (0, 1] is refused when the router is built (config_invalid naming it), not replaced by 0.2', () => {
+    for (const bad of [7, 0, -0.5, Number.NaN, '0.5' as never]) {
+      expect(refusal(build({ statsAlpha: bad }))).toEqual({ code: 'config_invalid', param: 'statsAlpha' });
+    }
+    expect(routers).toHaveLength(0);
+  });
+
+  it('valid values are taken: a failed deployment has a finite error rate (errorRateHalfLifeMs 0: it does not decay)', async () => {
+    build({ statsAlpha: 1, errorRateHalfLifeMs: 0 })();
+    await routers[0]!.generate('hi', { model: 'flaky' }).catch(() => undefined);
+    const flaky = routers[0]!.models().find((m) => m.name === 'flaky')!;
+    expect(flaky.stats.errorRate).toBe(1);
+  });
+
+  it('DeploymentStats refuses the same values, naming its own options', () => {
+    const stats = (o: { alpha?: number; errorRateHalfLifeMs?: number }) => () => new DeploymentStats({ now: () => 0, circuit: () => 'closed', ...o });
+    expect(refusal(stats({ alpha: 7 }))).toEqual({ code: 'config_invalid', param: 'alpha' });
+    expect(refusal(stats({ errorRateHalfLifeMs: Number.NaN }))).toEqual({ code: 'config_invalid', param: 'errorRateHalfLifeMs' });
+    expect(refusal(stats({ alpha: 0.2, errorRateHalfLifeMs: Number.POSITIVE_INFINITY }))).toBeUndefined();
   });
 });

@@ -1,13 +1,32 @@
+import { LLMError } from '../errors/llm-error.js';
 import type { DeploymentStatsSnapshot } from './types.js';
 
 export interface DeploymentStatsOptions {
-  /** EWMA smoothing factor in (0,1]: weight of the newest sample. */
+  /** EWMA smoothing factor in (0,1]: weight of the newest sample. Default 0.2. */
   alpha?: number;
-  /** Half-life (ms) with which the error rate decays toward 0 while no outcome arrives. */
+  /** Half-life (ms, >= 0) with which the error rate decays toward 0 while no outcome arrives; 0: it does not decay. Default 60 000. */
   errorRateHalfLifeMs?: number;
   now: () => number;
   /** Reads the circuit state (owned by the breaker). */
   circuit: () => DeploymentStatsSnapshot['circuit'];
+}
+
+/**
+ * Refuses statistics settings the EWMA cannot use, as `config_invalid` naming the setting (`names`: what the caller
+ * calls them, `RouterOptions.statsAlpha`...): an `alpha` outside (0, 1], an `errorRateHalfLifeMs` that is not a number
+ * >= 0 (NaN, from an environment variable that did not parse, would make every error rate NaN for good).
+ */
+export function checkStatsOptions(
+  options: { readonly alpha?: unknown; readonly errorRateHalfLifeMs?: unknown },
+  names: { readonly alpha: string; readonly errorRateHalfLifeMs: string } = { alpha: 'alpha', errorRateHalfLifeMs: 'errorRateHalfLifeMs' },
+): void {
+  const { alpha, errorRateHalfLifeMs: halfLife } = options;
+  if (alpha !== undefined && !(typeof alpha === 'number' && alpha > 0 && alpha <= 1)) {
+    throw new LLMError({ code: 'config_invalid', message: `${names.alpha} must be a number in (0, 1], got ${String(alpha)}`, param: names.alpha });
+  }
+  if (halfLife !== undefined && !(typeof halfLife === 'number' && halfLife >= 0)) {
+    throw new LLMError({ code: 'config_invalid', message: `${names.errorRateHalfLifeMs} must be a number of ms >= 0 (0: the error rate does not decay), got ${String(halfLife)}`, param: names.errorRateHalfLifeMs });
+  }
 }
 
 /**
@@ -31,8 +50,8 @@ export class DeploymentStats implements DeploymentStatsSnapshot {
   private readonly halfLife: number;
 
   constructor(private readonly options: DeploymentStatsOptions) {
-    const alpha = options.alpha ?? 0.2;
-    this.alpha = alpha > 0 && alpha <= 1 ? alpha : 0.2;
+    checkStatsOptions(options);
+    this.alpha = options.alpha ?? 0.2;
     this.halfLife = options.errorRateHalfLifeMs ?? 60_000;
   }
 

@@ -1,4 +1,4 @@
-import { reservedMessage, ROUTING_MODEL_NAMES } from '../config/routing-names.js';
+import { reservedMessage, reservedNameFields } from '../config/routing-names.js';
 import { TenantConfigSchema, type TenantConfig } from '../config/schema.js';
 import { formatPath } from '../config/validate.js';
 import { LLMError } from '../errors/llm-error.js';
@@ -30,27 +30,40 @@ export function parseTenantConfig(input: unknown, path = ''): TenantConfig {
       details: issues,
     });
   }
+  // A tenant handed to `setTenant` in code: a v3 config's tenants are checked so by the config schema already.
+  checkModelNames(parsed.data.models, (i, field) => at(['models', i, field]), 'tenant config', `tenant "${parsed.data.id}"`);
+  return parsed.data;
+}
+
+/**
+ * Refuses models given in code (`setTenant`'s, `LLMRouter.load()`'s) as the config schema refuses them: a name used
+ * twice, a model named or aliased like a routing name (`ROUTING_MODEL_NAMES`). Throws `config_invalid` naming the
+ * field (`at`); `what` (`tenant config`) and `where` (`tenant "acme"`) word the message.
+ */
+export function checkModelNames(
+  models: ReadonlyArray<{ readonly name: string; readonly alias?: string | undefined }>,
+  at: (index: number, field: 'name' | 'alias') => string,
+  what: string,
+  where: string,
+): void {
   const seen = new Set<string>();
-  parsed.data.models.forEach((m, i) => {
+  models.forEach((m, i) => {
     if (seen.has(m.name)) {
-      const param = at(['models', i, 'name']);
+      const param = at(i, 'name');
       throw new LLMError({
         code: 'config_invalid',
-        message: `Invalid tenant config:\n  ${param}: duplicate model name "${m.name}" in tenant "${parsed.data.id}"`,
+        message: `Invalid ${what}:\n  ${param}: duplicate model name "${m.name}" in ${where}`,
         param,
         details: [{ path: param, message: `duplicate model name "${m.name}"` }],
       });
     }
     seen.add(m.name);
-    // A tenant handed to `setTenant` in code: a v3 config's tenants are checked so by the config schema already.
-    for (const field of ['name', 'alias'] as const) {
-      const v = m[field];
-      if (v === undefined || !ROUTING_MODEL_NAMES.includes(v)) continue;
-      const param = at(['models', i, field]);
-      throw new LLMError({ code: 'config_invalid', message: `Invalid tenant config:\n  ${param}: ${reservedMessage(v)}`, param, details: [{ path: param, message: reservedMessage(v) }] });
-    }
+    const field = reservedNameFields(m)[0];
+    if (field === undefined) return;
+    const param = at(i, field);
+    const message = reservedMessage(m[field]!);
+    throw new LLMError({ code: 'config_invalid', message: `Invalid ${what}:\n  ${param}: ${message}`, param, details: [{ path: param, message }] });
   });
-  return parsed.data;
 }
 
 /**

@@ -23,7 +23,7 @@ describe('budget reservation covers configured fallbacks', () => {
     h = await createHarness({
       stores: 'memory',
       models: [
-        mockModel('cheap', { failures: [{ code: 'server_error', times: 100 }] }, { price: { input: 0, output: 1 } }),
+        mockModel('cheap', { failures: [{ code: 'provider_error', times: 100 }] }, { price: { input: 0, output: 1 } }),
         mockModel('pricey', {}, { price: { input: 1000, output: 1000 } }),
       ],
       routing: { strategy: 'priority', retries: { max: 0 }, fallbacks: ['pricey'] },

@@ -38,7 +38,7 @@ describe('a stream the client abandons after receiving content', () => {
   it('a stream that breaks after content is charged as an error with estimated usage', async () => {
     h = await createHarness({
       stores: 'memory',
-      models: [mockModel('mock', { reply: 'a b c d e f g h i j k l m n o p q r s t', wordsPerChunk: 1, failures: [{ code: 'server_error', afterChunks: 4 }] }, { price: { input: 1000, output: 1000 } })],
+      models: [mockModel('mock', { reply: 'a b c d e f g h i j k l m n o p q r s t', wordsPerChunk: 1, failures: [{ code: 'provider_error', afterChunks: 4 }] }, { price: { input: 1000, output: 1000 } })],
       gateway: { auth: { demoTenantId: 'demo' } },
       routing: { strategy: 'priority', retries: { max: 0 } },
     });

@@ -1,8 +1,19 @@
+import { engineFactory, type EngineFactory } from '@llmrr/core';
 import type { Gateway } from '../types.js';
 import { createHarness, type Harness, type HarnessOptions } from './harness.js';
 
 /** The admin key of the admin-route tests' gateways (`gateway.auth.adminKey`). */
 export const TEST_ADMIN_KEY = 'admin-secret-for-tests-0123456789';
+
+/**
+ * An engine kind of the router's own (`RouterOptions.engineFactories: ownEngineFactories`) whose `options` may hold
+ * anything (it answers as the mock engine): for the tests of how the admin API shows and takes a tenant model's
+ * options (URLs, tokens under any name), since every built-in engine refuses option keys it does not read.
+ */
+export const OWN_ENGINE = 'own-engine';
+export const ownEngineFactories: Readonly<Record<string, EngineFactory>> = {
+  [OWN_ENGINE]: (m, ctx) => engineFactory('mock')!({ ...m, engine: 'mock', options: {} }, ctx),
+};
 
 /** A harness with in-memory stores and the admin API on under `TEST_ADMIN_KEY` (other options as given). */
 export function createAdminHarness(options: Omit<HarnessOptions, 'stores'> = {}): Promise<Harness> {

@@ -12,24 +12,24 @@ import { transformFile } from './transform-file.js';
  */
 describe('YAML anchors and aliases', () => {
   it('migrates a v1 YAML config whose model options are an alias of an anchor defined above (now after) them', () => {
-    const input = 'base: &base\n  temperature: 0.2\nmodels:\n  - id: a\n    source: mock://a\n    options: *base\nstrategy: fallback\n';
+    const input = 'base: &base\n  reply: hi\nmodels:\n  - id: a\n    source: mock://a\n    options: *base\nstrategy: fallback\n';
     const r = transformFile('router.yaml', input, { to: 2, explicit: true });
     expect(r.errors).toEqual([]);
-    const migrated = parse(r.output) as { version: number; models: Array<{ options?: { temperature?: number } }>; legacy: unknown };
+    const migrated = parse(r.output) as { version: number; models: Array<{ options?: { reply?: string } }>; legacy: unknown };
     expect(migrated.version).toBe(2);
-    expect(migrated.models[0]!.options?.temperature).toBe(0.2);
+    expect(migrated.models[0]!.options?.reply).toBe('hi');
     // `base` is no key of the router's: kept under legacy (an `x-base` would stay where it is).
-    expect(migrated.legacy).toEqual({ base: { temperature: 0.2 } });
+    expect(migrated.legacy).toEqual({ base: { reply: 'hi' } });
     expect(r.issues).toContainEqual({ path: 'models.0.options', message: 'alias *base now comes before its anchor: its value is written out in full', severity: 'info' });
   });
 
   it('keeps an alias whose anchor still comes first', () => {
-    const input = 'models:\n  - id: a\n    source: mock://a\n    options: &opts\n      temperature: 0.2\n  - id: b\n    source: mock://b\n    options: *opts\nstrategy: fallback\n';
+    const input = 'models:\n  - id: a\n    source: mock://a\n    options: &opts\n      reply: hi\n  - id: b\n    source: mock://b\n    options: *opts\nstrategy: fallback\n';
     const r = transformFile('router.yaml', input, { to: 2, explicit: true });
     expect(r.errors).toEqual([]);
-    expect(r.output).toContain('    options: &opts\n      temperature: 0.2\n');
+    expect(r.output).toContain('    options: &opts\n      reply: hi\n');
     expect(r.output).toContain('    options: *opts\n');
-    expect((parse(r.output) as { models: Array<{ options: unknown }> }).models[1]!.options).toEqual({ temperature: 0.2 });
+    expect((parse(r.output) as { models: Array<{ options: unknown }> }).models[1]!.options).toEqual({ reply: 'hi' });
   });
 
   it('answers an alias bomb with an error, not an exception', () => {

@@ -81,7 +81,8 @@ describe('the migration report carries no secret of the config', () => {
 
 describe('v1 endpoint keys that are not strings', () => {
   it('keeps `endpoint: { host, port }` and `apiUrl: 42` (no string base URL from any key) in options, with a warning', () => {
-    const r = migrate({ models: [{ id: 'a', source: 'mock://a', endpoint: { host: 'api.example', port: 8443 }, apiUrl: 42 }], strategy: 'fallback' }, { to: 2 });
+    // (An openai-compatible model: the engine takes option keys it does not read; the mock refuses them.)
+    const r = migrate({ models: [{ id: 'a', source: 'gpt-4o', endpoint: { host: 'api.example', port: 8443 }, apiUrl: 42 }], strategy: 'fallback' }, { to: 2 });
     const model = (r.config.models as Array<Record<string, unknown>>)[0]!;
     expect(model.options).toEqual({ endpoint: { host: 'api.example', port: 8443 }, apiUrl: 42 });
     expect(model.baseURL).toBeUndefined();

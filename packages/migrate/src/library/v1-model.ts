@@ -346,7 +346,7 @@ export function convertModelObject(input: Record<string, unknown>, index: number
 
 /**
  * The options `model`'s engine refuses, taken out of `options`: a built-in engine's `checkConfig` (Anthropic, Gemini,
- * GGUF and ONNX read only their own option names) refuses the whole config when the router is built, so a v1 key
+ * GGUF, ONNX and mock read only their own option names) refuses the whole config when the router is built, so a v1 key
  * kept in `options` (a display name, an unknown key) would stop the migrated config from building.
  */
 function refusedOptions(model: Record<string, unknown>, options: Record<string, unknown>): Record<string, { value: unknown; why: string }> {

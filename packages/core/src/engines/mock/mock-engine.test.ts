@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import '../index.js';
+import type { LLMError } from '../../errors/llm-error.js';
+import { LLMRouter } from '../../router/llm-router.js';
 import { collect, rejection } from '../../test/async.test-helpers.js';
-import { MockEngine } from './mock-engine.js';
+import { createMockEngine, MockEngine } from './mock-engine.js';
 
 const hello = { messages: [{ role: 'user' as const, content: 'hello there' }] };
 
@@ -218,5 +221,61 @@ describe('mock engine: maxTokens', () => {
     expect((await collect(e.stream({ ...hello, maxTokens: 5 }))).find((p) => p.type === 'finish')).toMatchObject({ finishReason: 'stop' });
     expect(await e.generate({ ...hello, maxTokens: 4 })).toMatchObject({ text: 'Mock answer to: hello', finishReason: 'length' });
     expect(await new MockEngine({ reply: 'one two three' }).generate({ ...hello, maxTokens: 1 })).toMatchObject({ finishReason: 'stop' });
+  });
+});
+
+// The mock's options were never checked: a scripted failure with a code that is no error code made every call an
+// `internal` TypeError naming no field; a misspelt option (`replly`) or one of the wrong type (`delayMs: 'slow'`) was
+// ignored. They are refused when the router is built, as the gguf, onnx and gemini engines' options are.
+describe('mock engine: options are checked when the router is built', () => {
+  const routers: LLMRouter[] = [];
+  afterEach(async () => {
+    await Promise.all(routers.splice(0).map((r) => r.close()));
+  });
+  /** The router's construction error (code and param), or undefined when the config was accepted. */
+  function buildError(options: Record<string, unknown>): { code: string; param: string | undefined } | undefined {
+    try {
+      routers.push(new LLMRouter({ models: [{ name: 'ok', engine: 'mock' }, { name: 'demo', engine: 'mock', options }] }));
+      return undefined;
+    } catch (e) {
+      return { code: (e as LLMError).code, param: (e as LLMError).param };
+    }
+  }
+
+  it('a scripted failure whose code is no error code is refused as config_invalid naming the field', () => {
+    expect(buildError({ failures: [{ code: 'provider_error' }, { code: 'bogus' }] })).toEqual({ code: 'config_invalid', param: 'models.1.options.failures.1.code' });
+    expect(buildError({ failures: [{ code: 'timeout', tims: 2 }] })).toEqual({ code: 'config_invalid', param: 'models.1.options.failures.0.tims' });
+  });
+
+  it('a misspelt option is refused as config_invalid naming it', () => {
+    expect(buildError({ replly: 'Hello from the demo' })).toEqual({ code: 'config_invalid', param: 'models.1.options.replly' });
+  });
+
+  it('an option of the wrong type or range is refused as config_invalid naming it', () => {
+    expect(buildError({ delayMs: 'slow' })).toEqual({ code: 'config_invalid', param: 'models.1.options.delayMs' });
+    expect(buildError({ chunkDelayMs: -1 })).toEqual({ code: 'config_invalid', param: 'models.1.options.chunkDelayMs' });
+    expect(buildError({ wordsPerChunk: 1.5 })).toEqual({ code: 'config_invalid', param: 'models.1.options.wordsPerChunk' });
+    expect(buildError({ warnings: [{ code: 'setting_not_sent' }] })).toEqual({ code: 'config_invalid', param: 'models.1.options.warnings.0.message' });
+    expect(routers).toHaveLength(0);
+  });
+
+  it('every documented option is taken; load() and the factory check them too', async () => {
+    const options = {
+      reply: 'fixed',
+      delayMs: 0,
+      chunkDelayMs: 0,
+      wordsPerChunk: 2,
+      toolArguments: { city: 'Paris' },
+      failures: [{ code: 'provider_unavailable', message: 'down', times: 1, retryAfterMs: 10, afterChunks: 0 }],
+      modelId: 'demo-1',
+      warnings: [{ code: 'setting_not_sent', field: 'seed', message: 'no seed' }],
+    };
+    expect(buildError(options)).toBeUndefined();
+    const router = routers[0]!;
+    const result = await router.generate('hi', { model: 'demo' });
+    expect(result).toMatchObject({ text: 'fixed', providerModel: 'demo-1', warnings: [{ code: 'setting_not_sent', field: 'seed' }] });
+    expect(result.attempts.map((a) => [a.deployment, a.errorCode])).toEqual([['demo', 'provider_unavailable'], ['demo', undefined]]);
+    expect(() => router.load({ name: 'later', engine: 'mock', options: { delayMs: 'slow' } })).toThrow(expect.objectContaining({ code: 'config_invalid', param: '0.options.delayMs' }));
+    expect(() => createMockEngine({ name: 'direct', engine: 'mock', options: { replly: 'x' } } as never)).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'options.replly' }));
   });
 });

@@ -6,6 +6,7 @@ import type { CallOptions, CallWarning, EmbedCallOptions, GenerateRequest, Gener
 import { messageText } from '../../spec/messages.js';
 import { sleep } from '../../util/abort.js';
 import { checkReasoning, reasoningBudget, wantsThinking } from '../shared/reasoning.js';
+import { parseMockOptions } from './mock-options.js';
 
 /**
  * A scripted failure: the next `times` calls (generate, stream or embed, in the order they come) fail with
@@ -266,6 +267,11 @@ export class MockEngine implements LanguageEngineV1 {
   }
 }
 
+/** Factory of the `mock` engine; bad `options` (`MockOptionsSchema`) throw `config_invalid` naming the field. */
 export function createMockEngine(model: ModelConfig): MockEngine {
-  return new MockEngine({ modelId: model.model ?? model.name, ...(model.options as MockEngineOptions) });
+  return new MockEngine({ modelId: model.model ?? model.name, ...parseMockOptions(model) });
 }
+
+createMockEngine.checkConfig = (model: ModelConfig): void => {
+  parseMockOptions(model);
+};

@@ -227,7 +227,7 @@ describe('cascade: generate', () => {
     // What a cascade with the text-only arithmetic verifier cannot serve is not advertised.
     for (const c of ['embeddings', 'tools', 'json'] as const) expect(info?.capabilities).not.toContain(c);
     expect(() => r.load({ name: 'math-cascade', engine: 'openai-compatible', baseURL: weak.baseURL })).toThrow(
-      expect.objectContaining({ code: 'config_invalid', param: 'name' }),
+      expect.objectContaining({ code: 'config_invalid', param: '0.name' }),
     );
     r.unload('gpt-4');
     expect(r.models().map((m) => m.name)).toEqual(['mixtral']); // a cascade without its strong model is not offered
