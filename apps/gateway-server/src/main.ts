@@ -1,5 +1,5 @@
 import { LLMError } from '@llmrr/core';
-import { GATEWAY_NODE_ENV, GATEWAY_NODE_FLAGS, mallocMmapThreshold, nodeMemoryBytes, semiSpaceSizeMb, tuneHeapForGateway, youngGenerationWarning } from '@llmrr/gateway/node';
+import { GATEWAY_NODE_FLAGS, mallocSummary, nodeMemoryBytes, semiSpaceSizeMb, tuneHeapForGateway, youngGenerationWarning } from '@llmrr/gateway/node';
 import { getHeapStatistics } from 'node:v8';
 import { demoExposureWarning, readSettings } from './settings.js';
 import { startServer, type RunningServer } from './start-server.js';
@@ -43,10 +43,8 @@ async function main(): Promise<void> {
   console.log(
     `  heap: young generation ${semiSpace ? `${semiSpace} MB semi-spaces` : `V8's default (start node with ${GATEWAY_NODE_FLAGS.join(' ')} for less memory, as pnpm start does)`}; old generation grows ${heapGrowing > 0 ? `${heapGrowing}%` : "as node's flags or V8's default say"} over the live heap`,
   );
-  const mmapThreshold = mallocMmapThreshold();
-  console.log(
-    `  malloc: ${mmapThreshold !== undefined ? `blocks of ${mmapThreshold} bytes and more mapped on their own (MALLOC_MMAP_THRESHOLD_)` : `glibc's moving threshold (start node with MALLOC_MMAP_THRESHOLD_=${GATEWAY_NODE_ENV.MALLOC_MMAP_THRESHOLD_} in the environment for less memory after bursts, as pnpm start does)`}`,
-  );
+  // glibc's threshold as glibc reads it (hex, GLIBC_TUNABLES...); under musl the setting does nothing, and says so.
+  console.log(`  malloc: ${mallocSummary()}`);
   // V8's own young generation is smaller on small hosts; there the flag would enlarge it.
   const warning = youngGenerationWarning({ semiSpaceMb: semiSpace, heapLimitBytes: getHeapStatistics().heap_size_limit, memoryBytes: nodeMemoryBytes() });
   if (warning) console.log(`  warning: ${warning}`);

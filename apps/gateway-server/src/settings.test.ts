@@ -204,6 +204,7 @@ describe('readSettings: shared-mode variables without LLMRR_STATE=shared', () =>
   const SHARED_URLS = {
     LLMRR_REDIS_URL: 'redis://127.0.0.1:6379',
     LLMRR_POSTGRES_URL: 'postgres://llmrr@127.0.0.1/llmrr',
+    LLMRR_CACHE_REDIS_URL: 'redis://127.0.0.1:6380',
   };
   const SHARED_TUNING = { LLMRR_REDIS_PREFIX: 'app:', LLMRR_POSTGRES_SCHEMA: 'llmrr', LLMRR_REDIS_TIMEOUT_MS: '500', LLMRR_POSTGRES_QUERY_TIMEOUT_MS: '2500', LLMRR_POSTGRES_AUDIT_TIMEOUT_MS: '8000', LLMRR_POSTGRES_REPORT_TIMEOUT_MS: '90000' };
   const SHARED_ONLY = { ...SHARED_URLS, ...SHARED_TUNING };
@@ -231,7 +232,7 @@ describe('readSettings: shared-mode variables without LLMRR_STATE=shared', () =>
 
   it('are taken with LLMRR_STATE=shared', () => {
     expect(readSettings({ LLMRR_STATE: 'shared', ...SHARED_ONLY }, '/tmp')).toMatchObject({
-      state: 'shared', redisUrl: SHARED_ONLY.LLMRR_REDIS_URL, postgresUrl: SHARED_ONLY.LLMRR_POSTGRES_URL, redisKeyPrefix: 'app:', postgresSchema: 'llmrr', redisTimeoutMs: 500,
+      state: 'shared', redisUrl: SHARED_ONLY.LLMRR_REDIS_URL, cacheRedisUrl: SHARED_ONLY.LLMRR_CACHE_REDIS_URL, postgresUrl: SHARED_ONLY.LLMRR_POSTGRES_URL, redisKeyPrefix: 'app:', postgresSchema: 'llmrr', redisTimeoutMs: 500,
       postgresQueryTimeoutMs: 2_500, postgresAuditTimeoutMs: 8_000, postgresReportTimeoutMs: 90_000,
     });
   });
@@ -250,6 +251,15 @@ describe('readSettings: shared-mode URLs and schema, checked at start', () => {
       expect(() => shared({ LLMRR_REDIS_URL: bad })).not.toThrow(/s3cret/);
     }
     for (const good of ['redis://127.0.0.1:6379', 'rediss://user:pw@cache.example:6380/2', 'redis://[::1]:6379', 'redis://cache']) expect(shared({ LLMRR_REDIS_URL: good }).redisUrl).toBe(good);
+  });
+
+  it("the exact cache's own Redis URL (LLMRR_CACHE_REDIS_URL) is checked as LLMRR_REDIS_URL, naming its variable; absent: none", () => {
+    for (const bad of ['redis://', 'http://127.0.0.1:6379', 'rediss://:s3cret@/0', 'unix://host/tmp/redis.sock']) {
+      expect(() => shared({ LLMRR_CACHE_REDIS_URL: bad }), bad).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_CACHE_REDIS_URL', message: expect.stringMatching(/^LLMRR_CACHE_REDIS_URL(:| must)/) }));
+      expect(() => shared({ LLMRR_CACHE_REDIS_URL: bad })).not.toThrow(/s3cret/);
+    }
+    expect(shared({ LLMRR_CACHE_REDIS_URL: 'redis://cache.example:6380/1' }).cacheRedisUrl).toBe('redis://cache.example:6380/1');
+    expect(shared({}).cacheRedisUrl).toBeUndefined();
   });
 
   it('a Redis unix socket URL as the client takes it (unix:///path[?db=N], with user:password@) is accepted; a malformed one is refused', () => {
@@ -378,7 +388,7 @@ describe('readSettings: an empty or blank variable counts as unset', () => {
   // e.g. docker compose `LLMRR_STATE: ${LLMRR_STATE}` with the variable unset passes "".
   const NAMES = [
     'PORT', 'HOST', 'LLMRR_STATE', 'LLMRR_REQUEST_TIMEOUT_MS', 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 'LLMRR_READY_TIMEOUT_MS', 'LLMRR_STREAM_HOLD_MS', 'LLMRR_SHUTDOWN_GRACE_MS', 'LLMRR_SHUTDOWN_DELAY_MS', 'LLMRR_SHUTDOWN_CUT_SETTLE_MS', 'LLMRR_HEAP_GROWING_PERCENT', 'LLMRR_DATA_DIR', 'LLMRR_CONFIG', 'LLMRR_SHARED_DIR',
-    'LLMRR_ADMIN_KEY', 'LLMRR_METRICS_KEY', 'LLMRR_END_USER_ID_SECRET', 'LLMRR_DEMO', 'LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL', 'LLMRR_REDIS_PREFIX', 'LLMRR_POSTGRES_SCHEMA',
+    'LLMRR_ADMIN_KEY', 'LLMRR_METRICS_KEY', 'LLMRR_END_USER_ID_SECRET', 'LLMRR_DEMO', 'LLMRR_REDIS_URL', 'LLMRR_CACHE_REDIS_URL', 'LLMRR_POSTGRES_URL', 'LLMRR_REDIS_PREFIX', 'LLMRR_POSTGRES_SCHEMA',
     'LLMRR_REDIS_TIMEOUT_MS', 'LLMRR_LEASE_RENEW_INTERVAL_MS', 'LLMRR_MAX_BODY_BYTES', 'LLMRR_MAX_MESSAGES', 'LLMRR_MAX_BODY_BYTES_IN_FLIGHT', 'LLMRR_CORS_ORIGINS', 'LLMRR_TRUSTED_PROXIES', 'LLMRR_OTEL', 'OTEL_SDK_DISABLED',
     'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
   ];

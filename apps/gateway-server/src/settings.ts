@@ -74,6 +74,11 @@ export interface ServerSettings {
   demo: boolean;
   state: StateMode;
   redisUrl: string | undefined;
+  /**
+   * Shared mode: a Redis of the exact cache's own (`LLMRR_CACHE_REDIS_URL`, as LLMRR_REDIS_URL), e.g. one with
+   * `maxmemory` and `allkeys-lru`. Absent: the cache shares LLMRR_REDIS_URL's Redis, within a bound of its own.
+   */
+  cacheRedisUrl?: string | undefined;
   postgresUrl: string | undefined;
   /** Shared mode: prefix of every Redis key (`LLMRR_REDIS_PREFIX`, default `llmrr:`). */
   redisKeyPrefix: string | undefined;
@@ -273,14 +278,14 @@ function urlSetting(name: string, raw: string): string {
 const REDIS_UNIX_URL = /^unix:\/\/(?:[^:@/]*(?::[^@/]*)?@)?\/[^?#]+(?:\?[^#]*)?(?:#.*)?$/;
 
 /**
- * `LLMRR_REDIS_URL`: redis:// or rediss:// naming a host (the client would take a missing one as localhost:6379), or
- * a unix socket as the client takes it (`unix:///var/run/redis/redis.sock?db=2`).
+ * `LLMRR_REDIS_URL` (or `LLMRR_CACHE_REDIS_URL`, `name`): redis:// or rediss:// naming a host (the client would take a
+ * missing one as localhost:6379), or a unix socket as the client takes it (`unix:///var/run/redis/redis.sock?db=2`).
  */
-function redisUrlSetting(raw: string): string {
+function redisUrlSetting(raw: string, name: 'LLMRR_REDIS_URL' | 'LLMRR_CACHE_REDIS_URL' = 'LLMRR_REDIS_URL'): string {
   if (raw.startsWith('unix:')) {
     const db = raw.includes('?') ? new URLSearchParams(raw.slice(raw.indexOf('?') + 1).split('#')[0]).get('db') : null;
     if (REDIS_UNIX_URL.test(raw) && (db === null || /^\d+$/.test(db))) return raw;
-    throw new LLMError({ code: 'config_invalid', message: `LLMRR_REDIS_URL: a unix socket URL must be unix:///path/to/redis.sock (with ?db=N for a database number), got "${displayUrl(raw)}"`, param: 'LLMRR_REDIS_URL' });
+    throw new LLMError({ code: 'config_invalid', message: `${name}: a unix socket URL must be unix:///path/to/redis.sock (with ?db=N for a database number), got "${displayUrl(raw)}"`, param: name });
   }
   let u: URL | undefined;
   try {
@@ -289,7 +294,7 @@ function redisUrlSetting(raw: string): string {
     u = undefined;
   }
   if (u === undefined || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || u.hostname === '') {
-    throw new LLMError({ code: 'config_invalid', message: `LLMRR_REDIS_URL must be a redis:// or rediss:// URL naming a host (redis://127.0.0.1:6379) or a unix:///path/to/redis.sock, got "${displayUrl(raw)}"`, param: 'LLMRR_REDIS_URL' });
+    throw new LLMError({ code: 'config_invalid', message: `${name} must be a redis:// or rediss:// URL naming a host (redis://127.0.0.1:6379) or a unix:///path/to/redis.sock, got "${displayUrl(raw)}"`, param: name });
   }
   return raw;
 }
@@ -368,11 +373,11 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
  * `LLMRR_POSTGRES_REPORT_TIMEOUT_MS`) are only ignored there: without a URL they point nowhere (one .env for a memory dev
  * profile and a shared production one).
  */
-const SHARED_ONLY = ['LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL'] as const;
+const SHARED_ONLY = ['LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL', 'LLMRR_CACHE_REDIS_URL'] as const;
 
 /**
  * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_STREAM_HOLD_MS (10000), LLMRR_SHUTDOWN_GRACE_MS (10000), LLMRR_SHUTDOWN_DELAY_MS (0), LLMRR_SHUTDOWN_CUT_SETTLE_MS (1000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_END_USER_ID_SECRET, LLMRR_DEMO, LLMRR_STATE,
- * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
+ * LLMRR_REDIS_URL, LLMRR_CACHE_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
  * LLMRR_POSTGRES_QUERY_TIMEOUT_MS, LLMRR_POSTGRES_AUDIT_TIMEOUT_MS, LLMRR_POSTGRES_REPORT_TIMEOUT_MS,
  * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_MAX_BODY_BYTES (32 MiB), LLMRR_MAX_MESSAGES (1000), LLMRR_CORS_ORIGINS, LLMRR_TRUSTED_PROXIES,
  * the OTEL_* tracing variables and LLMRR_OTEL, ... Values are trimmed; an empty or blank variable counts as unset.
@@ -406,10 +411,12 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
   }
   // Shared mode's URLs and schema: a typo fails the start naming the variable, not later as a connection error.
   const redisUrl = env.LLMRR_REDIS_URL?.trim() || undefined;
+  const cacheRedisUrl = env.LLMRR_CACHE_REDIS_URL?.trim() || undefined;
   const postgresUrl = env.LLMRR_POSTGRES_URL?.trim() || undefined;
   const postgresSchema = env.LLMRR_POSTGRES_SCHEMA?.trim() || undefined;
   if (state === 'shared') {
     if (redisUrl !== undefined) redisUrlSetting(redisUrl);
+    if (cacheRedisUrl !== undefined) redisUrlSetting(cacheRedisUrl, 'LLMRR_CACHE_REDIS_URL');
     if (postgresUrl !== undefined) postgresUrlSetting(postgresUrl, env);
     if (postgresSchema !== undefined) postgresSchemaSetting(postgresSchema);
   }
@@ -443,6 +450,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     demo: bool(env, 'LLMRR_DEMO', true),
     state,
     redisUrl,
+    ...(cacheRedisUrl !== undefined ? { cacheRedisUrl } : {}),
     postgresUrl,
     redisKeyPrefix: env.LLMRR_REDIS_PREFIX?.trim() || undefined,
     postgresSchema,

@@ -5,6 +5,7 @@
  * (vitest.global-setup.ts) in front of an unreachable PostgreSQL.
  */
 import { rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { gatewaySetup, sharedServices, startGateway, stopGateway } from './test-support/gateway-processes.js';
 
@@ -33,13 +34,44 @@ async function startupOutput(urls: { LLMRR_REDIS_URL: string; LLMRR_POSTGRES_URL
 describe('shared mode: a store that cannot be reached at startup', () => {
   it('names Redis without the credentials of LLMRR_REDIS_URL (user info, query string)', async () => {
     const out = await startupOutput({ LLMRR_REDIS_URL: 'redis://u:USERINFO-PW@127.0.0.1:1/0?password=QUERY-PW', LLMRR_POSTGRES_URL: 'postgres://127.0.0.1:1/db' });
-    expect(out).toContain('Cannot connect to Redis at redis://127.0.0.1:1/0:');
+    expect(out).toContain('llmrr gateway failed to start: LLMRR_REDIS_URL (Redis at 127.0.0.1:1): Cannot connect to Redis at redis://127.0.0.1:1/0:');
+    // What failed, not only that the client gave up.
+    expect(out).toContain('ECONNREFUSED');
     expect(out).not.toMatch(/-PW/);
   });
 
   it.skipIf(!redisUrl)('names PostgreSQL without the password of LLMRR_POSTGRES_URL, in its query string too', async () => {
     const out = await startupOutput({ LLMRR_REDIS_URL: redisUrl!, LLMRR_POSTGRES_URL: 'postgres://u:USERINFO-PW@127.0.0.1:1/db?password=QUERY-PW&sslmode=disable' });
-    expect(out).toContain('Cannot prepare PostgreSQL at postgres://127.0.0.1:1/db:');
+    expect(out).toContain('llmrr gateway failed to start: LLMRR_POSTGRES_URL (PostgreSQL at 127.0.0.1:1): Cannot prepare PostgreSQL at postgres://127.0.0.1:1/db:');
     expect(out).not.toMatch(/-PW/);
   });
+
+  // Something listens at the address but never answers (a firewall's tarpit, another service waiting for its own
+  // protocol, a host gone quiet): the first connection is bounded, the start fails naming the variable and the place.
+  it('a Redis address where something listens but never answers: the start fails (bounded), naming LLMRR_REDIS_URL and host:port', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const out = await startupOutput({ LLMRR_REDIS_URL: `redis://:SECRET-PW@127.0.0.1:${port}`, LLMRR_POSTGRES_URL: 'postgres://127.0.0.1:1/db' });
+      expect(out).toContain(`llmrr gateway failed to start: LLMRR_REDIS_URL (Redis at 127.0.0.1:${port}): Cannot connect to Redis at redis://127.0.0.1:${port}:`);
+      expect(out).toMatch(/did not answer .* within \d+ ms/);
+      expect(out).not.toMatch(/-PW/);
+    } finally {
+      silent.close();
+    }
+  }, 120_000);
+
+  it.skipIf(!redisUrl)('a PostgreSQL address where something listens but never answers: the start fails (bounded), naming LLMRR_POSTGRES_URL and host:port', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const out = await startupOutput({ LLMRR_REDIS_URL: redisUrl!, LLMRR_POSTGRES_URL: `postgres://u:SECRET-PW@127.0.0.1:${port}/db` });
+      expect(out).toContain(`llmrr gateway failed to start: LLMRR_POSTGRES_URL (PostgreSQL at 127.0.0.1:${port}): Cannot prepare PostgreSQL at postgres://127.0.0.1:${port}/db:`);
+      expect(out).not.toMatch(/-PW/);
+    } finally {
+      silent.close();
+    }
+  }, 120_000);
 });

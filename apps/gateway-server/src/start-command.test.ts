@@ -32,6 +32,7 @@ function startupLog(args: string[], env: Record<string, string>, command: string
   // The developer's environment must not change the expected lines.
   if (!('LLMRR_HEAP_GROWING_PERCENT' in env)) delete childEnv.LLMRR_HEAP_GROWING_PERCENT;
   if (!('MALLOC_MMAP_THRESHOLD_' in env)) delete childEnv.MALLOC_MMAP_THRESHOLD_;
+  if (!('GLIBC_TUNABLES' in env)) delete childEnv.GLIBC_TUNABLES;
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: appDir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -78,6 +79,9 @@ describe('the start command', () => {
     const mallocLine = async (more: Record<string, string>) => (await startupLog(['-c', scripts.start!], { ...env, ...more }, '/bin/sh')).find((l) => l.startsWith('malloc:'));
     expect(await mallocLine({})).toBe(`malloc: blocks of ${GATEWAY_NODE_ENV.MALLOC_MMAP_THRESHOLD_} bytes and more mapped on their own (MALLOC_MMAP_THRESHOLD_)`);
     expect(await mallocLine({ MALLOC_MMAP_THRESHOLD_: '65536' })).toBe('malloc: blocks of 65536 bytes and more mapped on their own (MALLOC_MMAP_THRESHOLD_)');
+    // Read as glibc reads it: hex (and octal) too; GLIBC_TUNABLES' glibc.malloc.mmap_threshold wins over it.
+    expect(await mallocLine({ MALLOC_MMAP_THRESHOLD_: '0x10000' })).toBe('malloc: blocks of 65536 bytes and more mapped on their own (MALLOC_MMAP_THRESHOLD_)');
+    expect(await mallocLine({ GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=32768' })).toBe('malloc: blocks of 32768 bytes and more mapped on their own (GLIBC_TUNABLES)');
     // Set but empty, glibc would read 0 (every block mapped: several times slower): the script's default applies.
     expect(await mallocLine({ MALLOC_MMAP_THRESHOLD_: '' })).toBe(`malloc: blocks of ${GATEWAY_NODE_ENV.MALLOC_MMAP_THRESHOLD_} bytes and more mapped on their own (MALLOC_MMAP_THRESHOLD_)`);
   }, 120_000);

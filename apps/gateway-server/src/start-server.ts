@@ -4,6 +4,7 @@ import { createUpstreamFetch, serveGateway, type ServedGateway } from '@llmrr/ga
 import { disableMissingLocalModels, loadServerConfig } from './load-config.js';
 import { DEMO_TENANT_ID, seedTenants } from './seed-tenants.js';
 import type { ServerSettings } from './settings.js';
+import { storeAddress } from './store-address.js';
 import type { Tracing } from './tracing.js';
 
 export { DEMO_TENANT_ID } from './seed-tenants.js';
@@ -31,6 +32,7 @@ function storesConfig(settings: ServerSettings, log: (entry: GatewayLogEntry) =>
     return {
       mode: 'shared',
       redisUrl: settings.redisUrl,
+      ...(settings.cacheRedisUrl ? { cacheRedisUrl: settings.cacheRedisUrl } : {}),
       postgresUrl: settings.postgresUrl,
       ...(settings.redisKeyPrefix ? { redisKeyPrefix: settings.redisKeyPrefix } : {}),
       ...(settings.postgresSchema ? { postgresSchema: settings.postgresSchema } : {}),
@@ -40,6 +42,8 @@ function storesConfig(settings: ServerSettings, log: (entry: GatewayLogEntry) =>
       ...(settings.postgresReportTimeoutMs !== undefined ? { postgresReportTimeoutMs: settings.postgresReportTimeoutMs } : {}),
       // What the stores drop in the background (a key's lastUsedAt write) is said in the server log.
       onError: (message, error) => log({ level: 'warn', message, error }),
+      // What the start finds wrong in the set-up (a stores' Redis that can evict keys) too.
+      onWarning: (message) => log({ level: 'warn', message }),
     };
   }
   return { mode: 'embedded', dataDir: settings.dataDir };
@@ -157,12 +161,29 @@ function gatewayLimits(settings: ServerSettings): GatewayLimits {
   return limits;
 }
 
-/** The state stores; an embedded data directory that cannot hold the database fails naming LLMRR_DATA_DIR. */
+/** The shared stores by the `param` core's connection errors name: their variable, name and default port. */
+const SHARED_STORES: Readonly<Record<string, { variable: 'LLMRR_REDIS_URL' | 'LLMRR_CACHE_REDIS_URL' | 'LLMRR_POSTGRES_URL'; name: string; port: number }>> = {
+  redisUrl: { variable: 'LLMRR_REDIS_URL', name: 'Redis', port: 6379 },
+  cacheRedisUrl: { variable: 'LLMRR_CACHE_REDIS_URL', name: 'Redis of the exact cache', port: 6379 },
+  postgresUrl: { variable: 'LLMRR_POSTGRES_URL', name: 'PostgreSQL', port: 5432 },
+};
+
+/**
+ * The state stores; an embedded data directory that cannot hold the database fails naming LLMRR_DATA_DIR, a shared
+ * store that cannot be reached (bounded by core: seconds, not TCP's minutes) names LLMRR_REDIS_URL or LLMRR_POSTGRES_URL.
+ */
 async function openStores(settings: ServerSettings, log: (entry: GatewayLogEntry) => void): Promise<StateStores> {
   try {
     return await createStateStores(storesConfig(settings, log));
   } catch (e) {
-    // (Core's own errors, e.g. a missing driver or an unreachable Redis, say what is wrong already.)
+    // A shared store that cannot be reached names its variable and where it points (never its credentials).
+    const store = LLMError.isInstance(e) && settings.state === 'shared' ? SHARED_STORES[e.param ?? ''] : undefined;
+    if (store) {
+      const url = (store.variable === 'LLMRR_REDIS_URL' ? settings.redisUrl : store.variable === 'LLMRR_CACHE_REDIS_URL' ? settings.cacheRedisUrl : settings.postgresUrl) ?? '';
+      const err = e as LLMError;
+      throw new LLMError({ code: err.code, message: `${store.variable} (${store.name} at ${storeAddress(url, store.port)}): ${err.message}`, param: store.variable, cause: err });
+    }
+    // (Core's own errors, e.g. a missing driver, say what is wrong already.)
     if (LLMError.isInstance(e) || settings.state !== 'embedded') throw e;
     throw new LLMError({ code: 'config_invalid', message: `LLMRR_DATA_DIR: cannot open the state database under "${settings.dataDir}" (${errorText(e)})`, param: 'LLMRR_DATA_DIR', cause: e });
   }

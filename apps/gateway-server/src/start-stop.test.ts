@@ -8,7 +8,7 @@
  */
 import { createStateStores } from '@llmrr/core';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -112,6 +112,33 @@ describe('startup failures an operator hits', () => {
     expect(output).toContain('llmrr gateway failed to start');
     expect(output).toMatch(/LLMRR_DATA_DIR/);
     expect(output).not.toMatch(/^\s+at /m);
+  }, 120_000);
+
+  // Node's recursive mkdirSync never returns for a path under /proc (mkdir there fails ENOENT, which it takes for a
+  // missing parent and retries forever): the start hung.
+  it.runIf(existsSync('/proc/self'))('a data directory under /proc: fails at once with a message naming LLMRR_DATA_DIR, exit code 1', async () => {
+    const dir = tempDir();
+    const { code, output } = await failedStart({ PORT: '0', INIT_CWD: dir, LLMRR_DATA_DIR: '/proc/nope/data' });
+    expect(code, output).toBe(1);
+    expect(output).toContain('llmrr gateway failed to start: LLMRR_DATA_DIR: cannot open the state database under "/proc/nope/data"');
+    expect(output).not.toMatch(/^\s+at /m);
+  }, 120_000);
+
+  it('a v1 router config: the errors say to convert it with llmrr-migrate, naming the file, exit code 1', async () => {
+    const dir = tempDir();
+    const config = join(dir, 'router.json');
+    writeFileSync(config, '{ "models": ["gpt-3.5", "mock://backup"], "strategy": "fallback" }\n');
+    const { code, output } = await failedStart({ PORT: '0', INIT_CWD: dir, LLMRR_DATA_DIR: join(dir, 'data'), LLMRR_CONFIG: config });
+    expect(code, output).toBe(1);
+    expect(output).toContain(`llmrr gateway failed to start: Invalid config file ${config}:`);
+    expect(output).toContain(`an older (v1) router config (models given by name; v1 key "strategy"): convert it with llmrr-migrate (@llmrr/migrate): llmrr-migrate --write ${config}`);
+    expect(output).not.toMatch(/^\s+at /m);
+    // A v2 config with a mistake of its own gets no such advice.
+    writeFileSync(config, '{ "version": 2, "models": [{ "name": "mock", "engine": "mock", "priority": "high" }] }\n');
+    const v2 = await failedStart({ PORT: '0', INIT_CWD: dir, LLMRR_DATA_DIR: join(dir, 'data'), LLMRR_CONFIG: config });
+    expect(v2.code, v2.output).toBe(1);
+    expect(v2.output).toContain('models.0.priority');
+    expect(v2.output).not.toContain('llmrr-migrate');
   }, 120_000);
 
   it('a shutdown cut bound that is not a number of milliseconds: a message naming LLMRR_SHUTDOWN_CUT_SETTLE_MS, exit code 1', async () => {

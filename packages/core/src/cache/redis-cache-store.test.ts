@@ -6,7 +6,7 @@ import { testServiceUrls } from '../stores/__fixtures__/store-fixtures.js';
 import { createStateStores } from '../stores/create-state-stores.js';
 import { cacheKeyPrefix } from './cache-key.js';
 import type { CachedAnswer } from './exact-cache.js';
-import { RedisCacheStore, redisPrefixPattern } from './redis-cache-store.js';
+import { ENTRY_OVERHEAD_BYTES, RedisCacheStore, redisPrefixPattern } from './redis-cache-store.js';
 
 // Real Redis from vitest.global-setup.ts (tools/services/redis.sh); skipped with the reason when absent.
 const { redisUrl, postgresUrl } = testServiceUrls();
@@ -118,9 +118,46 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
     expect(await param(s.set('k', undefined))).toBe('value');
     expect(await param(RedisCacheStore.connect(redisUrl!, { ttlMs: -1 }))).toBe('ttlMs');
     expect(await param(RedisCacheStore.connect(redisUrl!, { scanCount: 1.5 }))).toBe('scanCount');
+    expect(await param(RedisCacheStore.connect(redisUrl!, { maxBytes: 0 }))).toBe('maxBytes');
     expect(await param(RedisCacheStore.connect(''))).toBe('url');
     const down = await RedisCacheStore.connect('redis://127.0.0.1:1').then(() => undefined, (x: unknown) => x);
     expect(LLMError.isInstance(down) && down.code).toBe('engine_unavailable');
+  });
+
+  it('with maxBytes, keeps its entries within the bound in Redis (oldest written dropped first, shared by every client), and a delete frees its part', async () => {
+    // Each entry: ~1000 bytes of JSON, its key three times and the overhead: ~1240 bytes; the bound holds 8.
+    const maxBytes = 8 * (1002 + 3 * `${ns}:k00`.length + ENTRY_OVERHEAD_BYTES) + 10;
+    const a = await open<string>({ maxBytes });
+    const b = await open<string>({ maxBytes });
+    const value = 'x'.repeat(1000);
+    for (let i = 0; i < 30; i++) await (i % 2 ? a : b).set(`k${String(i).padStart(2, '0')}`, value, 60_000);
+    const bytes = Number(await redisCommand(['GET', `${ns}#bound:bytes`]));
+    expect(bytes).toBeLessThanOrEqual(maxBytes);
+    const live = (await Promise.all(Array.from({ length: 30 }, (_, i) => a.get(`k${String(i).padStart(2, '0')}`)))).map((v) => v !== undefined);
+    // The newest eight are there, the others dropped.
+    expect(live).toEqual(Array.from({ length: 30 }, (_, i) => i >= 22));
+    // A rewrite of an entry replaces its part; a delete and a prefix delete free theirs.
+    await a.set('k29', value, 60_000);
+    expect(Number(await redisCommand(['GET', `${ns}#bound:bytes`]))).toBe(bytes);
+    expect(await a.delete('k29')).toBe(true);
+    expect(await b.deleteByPrefix('k2')).toBe(7);
+    expect(Number(await redisCommand(['GET', `${ns}#bound:bytes`]))).toBe(0);
+    expect(await redisCommand(['ZCARD', `${ns}#bound:order`])).toBe(0);
+    // An entry larger than the whole bound is not stored (nor anything dropped for it).
+    await a.set('small', 'y', 60_000);
+    await a.set('huge', 'z'.repeat(maxBytes), 60_000);
+    expect(await a.get('huge')).toBeUndefined();
+    expect(await a.get('small')).toBe('y');
+    // clear() takes the bound's keys too; a prefix that matches them deletes entries only.
+    expect(await a.deleteByPrefix('')).toBe(1);
+    await a.set('again', 'y', 60_000);
+    await a.clear();
+    expect(await redisCommand(['EXISTS', `${ns}#bound:bytes`, `${ns}#bound:order`, `${ns}#bound:sizes`])).toBe(0);
+    const loose = await open<string>({ keyPrefix: ns, maxBytes }); // no ':' at the end: its bound's keys start with it
+    await loose.set('e', 'v', 60_000);
+    expect(await loose.deleteByPrefix('')).toBe(1);
+    expect(Number(await redisCommand(['GET', `${ns}#bound:bytes`]))).toBe(0);
+    await loose.clear();
   });
 
   it('backs the exact cache of two routers: an answer stored by one is a hit for the other', async () => {

@@ -412,6 +412,20 @@ describe('${VAR} interpolation', () => {
 });
 
 describe('loadConfig errors', () => {
+  it('an older (v1) config: the errors end with the advice to convert it with llmrr-migrate, naming the file', async () => {
+    const file = await write('old.yaml', 'version: "1.0"\nmodels:\n  - id: house\n    source: ./house.gguf\nroutingStrategy: fallback\nfallbackModels: [house]\n');
+    const e = await failure(loadConfig('old.yaml', { env: {}, cwd: dir }));
+    expect(e.message).toMatch(/^Invalid config file .*old\.yaml:\n {2}/);
+    expect(e.message.split('\n').at(-1)).toBe(
+      `  This looks like an older (v1) router config (version "1.0"; models named by "id"; v1 keys "routingStrategy", "fallbackModels"): convert it with llmrr-migrate (@llmrr/migrate): llmrr-migrate --write ${file}`,
+    );
+    const fromEnv = await failure(loadConfig(undefined, { env: { [CONFIG_ENV.CONFIG_JSON]: '{"models":["gpt-4"]}' }, cwd: dir }));
+    expect(fromEnv.message).toContain('(models given by name): convert it with llmrr-migrate (@llmrr/migrate): migrate() from @llmrr/migrate, or save it to a file');
+    // A v2 config with a mistake of its own: no such advice.
+    await write('v2.json', JSON.stringify({ version: 2, models: [{ name: 'm', engine: 'mock', priority: 'high' }] }));
+    expect((await failure(loadConfig('v2.json', { env: {}, cwd: dir }))).message).not.toContain('llmrr-migrate');
+  });
+
   it('names a missing file', async () => {
     const e = await failure(loadConfig('missing.yaml', { env: {}, cwd: dir }));
     expect(e.message).toBe(`The config file ${join(dir, 'missing.yaml')} not found`);

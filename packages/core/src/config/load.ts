@@ -5,6 +5,7 @@ import { interpolateEnv, type Env } from './load-interpolate.js';
 import { parseConfigText, TextSyntaxError, type Position, type TextFormat } from './load-parse.js';
 import type { RouterConfig } from './schema.js';
 import { safeParseConfig } from './validate.js';
+import { olderConfigAdvice } from './older-config.js';
 
 export { CONFIG_ENV } from './load-env.js';
 
@@ -113,7 +114,7 @@ export async function loadConfigDetailed(source?: string | object, options: Load
     if (fromEnv) return { ...issue, env: fromEnv.env };
     return { ...issue, ...positionOf(raw, splitPath(issue.path)) };
   };
-  if (!parsed.ok || strategy.length > 0) throw invalidConfig(raw.label, [...(parsed.ok ? [] : parsed.issues), ...strategy].map(locate));
+  if (!parsed.ok || strategy.length > 0) throw invalidConfig(raw.label, [...(parsed.ok ? [] : parsed.issues), ...strategy].map(locate), olderConfigAdvice(data, raw.file));
   const warnings = options.unknownStrategyOptions === 'warn' ? optionsOf.map(locate) : [];
   return { config: parsed.config, source: raw.source, ...(raw.file ? { file: raw.file } : {}), overrides, warnings };
 }
@@ -274,11 +275,13 @@ export interface LocatedIssue {
   env?: string;
 }
 
-function invalidConfig(label: string, issues: LocatedIssue[]): LLMError {
+function invalidConfig(label: string, issues: LocatedIssue[], advice?: string): LLMError {
   const lines = issues.map((i) => {
     const where = i.env ? ` (from ${i.env})` : i.line !== undefined ? ` (line ${i.line}, column ${i.column})` : '';
     return `  ${i.path || '(root)'}${where}: ${i.message}`;
   });
+  // An older config (v1) fails on every v1 key: the one useful step is the migration tool.
+  if (advice) lines.push(`  ${advice}`);
   return new LLMError({
     code: 'config_invalid',
     message: `Invalid ${label}:\n${lines.join('\n')}`,

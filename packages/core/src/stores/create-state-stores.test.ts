@@ -222,3 +222,95 @@ describe('createStateStores: prompt-cache affinity outside shared mode', () => {
     await stores.close();
   });
 });
+
+describe.skipIf(sharedSkipReason() !== undefined)(sharedSkipReason() ?? "createStateStores: the exact cache and the stores' Redis", () => {
+  const urls = testServiceUrls();
+  const id = randomBytes(6).toString('hex');
+  const prefix = `xc${id}:`;
+  const schema = `xc_${id}`;
+  const base = { mode: 'shared', redisUrl: urls.redisUrl!, postgresUrl: urls.postgresUrl!, redisKeyPrefix: prefix, postgresSchema: schema } as const;
+  const answer = { text: 'x'.repeat(1000) } as never;
+
+  afterAll(async () => {
+    const pg = (await import('pg')).default;
+    const client = new pg.Client({ connectionString: urls.postgresUrl });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await client.end();
+    for (const db of ['0', '1']) {
+      const keys = (await redisCommand(['KEYS', `${prefix}*`], db)) as string[];
+      if (keys.length > 0) await redisCommand(['DEL', ...keys], db);
+    }
+  });
+
+  async function redisCommand(args: string[], db = '0'): Promise<unknown> {
+    const { createClient } = await import('redis');
+    const c = createClient({ url: `${urls.redisUrl!}/${db}` });
+    await c.connect();
+    try {
+      return await c.sendCommand(args);
+    } finally {
+      await c.close();
+    }
+  }
+
+  it("on the stores' Redis, the cache keeps its entries within cacheMaxBytes (oldest dropped), never growing without bound", async () => {
+    const stores = await createStateStores({ ...base, cacheMaxBytes: 5_000 });
+    try {
+      for (let i = 0; i < 20; i++) await stores.cache!.set(`k${i}`, answer, 60_000);
+      expect(Number(await redisCommand(['GET', `${prefix}cache#bound:bytes`]))).toBeLessThanOrEqual(5_000);
+      expect(((await redisCommand(['KEYS', `${prefix}cache:*`])) as string[]).length).toBe(3);
+      expect(await stores.cache!.get('k19')).toEqual(answer);
+      expect(await stores.cache!.get('k0')).toBeUndefined();
+      await stores.cache!.clear();
+    } finally {
+      await stores.close();
+    }
+    // Without cacheMaxBytes: bounded all the same (the default), the bound's keys next to the entries.
+    const byDefault = await createStateStores(base);
+    try {
+      await byDefault.cache!.set('k', answer, 60_000);
+      expect(Number(await redisCommand(['GET', `${prefix}cache#bound:bytes`]))).toBeGreaterThan(1000);
+      await byDefault.cache!.clear();
+    } finally {
+      await byDefault.close();
+    }
+  });
+
+  it('cacheRedisUrl puts the cache on a Redis of its own (entries there only, unbounded by the store), closed with the stores', async () => {
+    const stores = await createStateStores({ ...base, cacheRedisUrl: `${urls.redisUrl!}/1` });
+    try {
+      await stores.cache!.set('k', answer, 60_000);
+      expect(await redisCommand(['EXISTS', `${prefix}cache:k`], '1')).toBe(1);
+      expect(await redisCommand(['EXISTS', `${prefix}cache:k`], '0')).toBe(0);
+      expect(await redisCommand(['EXISTS', `${prefix}cache#bound:bytes`], '1')).toBe(0);
+      await stores.ping();
+    } finally {
+      await stores.close();
+    }
+    await expect(Promise.resolve(stores.cache!.get('k'))).rejects.toMatchObject({ code: 'store_unavailable' });
+    const e = await errorOf(createStateStores({ ...base, cacheRedisUrl: `redis://:hunter2@127.0.0.1:${deadPort}` }));
+    expect(e.param).toBe('cacheRedisUrl');
+    expect(e.message).not.toContain('hunter2');
+    expect((await errorOf(createStateStores({ ...base, cacheMaxBytes: 0 }))).param).toBe('cacheMaxBytes');
+  });
+
+  it("warns (onWarning) when the stores' Redis policy cannot be read (CONFIG refused, as on managed Redis), and opens all the same", async () => {
+    const user = `nocfg${id}`;
+    await redisCommand(['ACL', 'SETUSER', user, 'on', '>pw-nocfg', '~*', '&*', '+@all', '-config']);
+    const warnings: string[] = [];
+    try {
+      const url = new URL(urls.redisUrl!);
+      url.username = user;
+      url.password = 'pw-nocfg';
+      const stores = await createStateStores({ ...base, redisUrl: url.href, onWarning: (m) => warnings.push(m) });
+      await stores.ping();
+      await stores.close();
+    } finally {
+      await redisCommand(['ACL', 'DELUSER', user]);
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/maxmemory-policy could not be read .*it must be noeviction/);
+    expect(warnings[0]).not.toContain('pw-nocfg');
+  });
+});

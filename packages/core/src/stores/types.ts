@@ -106,6 +106,28 @@ export type StateStoresConfig =
        * log (a warning).
        */
       onError?: (message: string, error: unknown) => void;
+      /**
+       * A Redis of the exact cache's own (`stores.cache`), e.g. one with `maxmemory` and `maxmemory-policy allkeys-lru`;
+       * keys under `<redisKeyPrefix>cache:` there too. Absent: the cache shares the stores' Redis, bounded by
+       * `cacheMaxBytes` so that it can neither evict nor starve the limits and budgets. Not part of `ping()`: a cache
+       * that cannot be reached is a miss, never a failed call (one unreachable at the start fails it, naming
+       * `cacheRedisUrl`).
+       */
+      cacheRedisUrl?: string;
+      /**
+       * Bound on the bytes of the exact cache's entries in Redis (`RedisCacheStore`'s `maxBytes`: oldest written dropped
+       * first). On the stores' Redis (no `cacheRedisUrl`) the default is 64 000 000, or a quarter of that Redis's
+       * `maxmemory` when that is lower (read at the start); on a cache Redis of its own the default is none (its
+       * `maxmemory` bounds it).
+       */
+      cacheMaxBytes?: number;
+      /**
+       * Hears what the start finds wrong in the stores' set-up, one line each: a stores' Redis whose
+       * `maxmemory-policy` can evict keys (the limits' and budgets': anything but `noeviction` with a `maxmemory`),
+       * or one whose policy cannot be read (`CONFIG GET` refused, as managed Redis services may). The gateway server
+       * passes its log (a warning).
+       */
+      onWarning?: (message: string) => void;
       clock?: () => number;
     };
 
@@ -145,7 +167,8 @@ export interface StateStores {
   ledger: UsageLedger;
   audit: AuditLog;
   /**
-   * Shared mode only: the exact cache in Redis (keys under `<redisKeyPrefix>cache:`), for
+   * Shared mode only: the exact cache in Redis (keys under `<redisKeyPrefix>cache:`, on `cacheRedisUrl` when set,
+   * else on the stores' Redis within `cacheMaxBytes`), for
    * `new LLMRouter(config, { cacheStore })`, so every process shares answers. Absent in the other modes
    * (the router's default in-memory store is the right one for a single process).
    */

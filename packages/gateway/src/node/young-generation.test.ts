@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { GATEWAY_MALLOC_MMAP_THRESHOLD, GATEWAY_NODE_ENV, GATEWAY_NODE_FLAGS, GATEWAY_SEMI_SPACE_MB, mallocMmapThreshold, GATEWAY_V8_POOL_SIZE, nodeMemoryBytes, semiSpaceSizeMb, v8DefaultSemiSpaceMb, youngGenerationWarning } from './young-generation.js';
+import { GATEWAY_MALLOC_MMAP_THRESHOLD, GATEWAY_NODE_ENV, GATEWAY_NODE_FLAGS, GATEWAY_SEMI_SPACE_MB, GATEWAY_V8_POOL_SIZE, nodeMemoryBytes, semiSpaceSizeMb, v8DefaultSemiSpaceMb, youngGenerationWarning } from './young-generation.js';
 
 describe('semiSpaceSizeMb', () => {
   it('reads --max-semi-space-size from the command line in its spellings, else undefined', () => {
@@ -19,16 +19,6 @@ describe('semiSpaceSizeMb', () => {
   it('ignores a value that is not a positive number', () => {
     expect(semiSpaceSizeMb(['--max-semi-space-size=big'], '')).toBeUndefined();
     expect(semiSpaceSizeMb(['--max-semi-space-size'], '')).toBeUndefined();
-  });
-});
-
-describe('mallocMmapThreshold', () => {
-  it("reads MALLOC_MMAP_THRESHOLD_: digits, an empty value as 0 (what glibc reads), anything else undefined", () => {
-    expect(mallocMmapThreshold({ ...GATEWAY_NODE_ENV })).toBe(GATEWAY_MALLOC_MMAP_THRESHOLD);
-    expect(mallocMmapThreshold({ MALLOC_MMAP_THRESHOLD_: ' 65536 ' })).toBe(65536);
-    expect(mallocMmapThreshold({ MALLOC_MMAP_THRESHOLD_: '' })).toBe(0);
-    expect(mallocMmapThreshold({})).toBeUndefined();
-    expect(mallocMmapThreshold({ MALLOC_MMAP_THRESHOLD_: '128k' })).toBeUndefined();
   });
 });
 

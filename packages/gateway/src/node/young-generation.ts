@@ -44,17 +44,6 @@ export const GATEWAY_MALLOC_MMAP_THRESHOLD = 131_072;
 export const GATEWAY_NODE_ENV: Readonly<Record<string, string>> = Object.freeze({ MALLOC_MMAP_THRESHOLD_: String(GATEWAY_MALLOC_MMAP_THRESHOLD) });
 
 /**
- * The malloc threshold this process was started with (`MALLOC_MMAP_THRESHOLD_`), or undefined (glibc's own, which
- * moves). Set but empty, glibc reads 0: every block mapped on its own, several times slower (the scripts' `${...:-}`
- * default replaces an empty value).
- */
-export function mallocMmapThreshold(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const raw = env.MALLOC_MMAP_THRESHOLD_?.trim();
-  if (raw === undefined || !/^\d*$/.test(raw)) return undefined;
-  return raw === '' ? 0 : Number(raw);
-}
-
-/**
  * The `--max-semi-space-size` (MB) this process was started with, from `NODE_OPTIONS` and then the command
  * line (the later one wins, as in node); undefined when neither sets it (V8's default).
  */

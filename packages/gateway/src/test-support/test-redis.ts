@@ -30,9 +30,10 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startTestRedis(): Promise<TestRedis> {
+/** `own`: always a server of its own (a test that changes its configuration, e.g. `maxmemory`, never a shared one). */
+export async function startTestRedis(options: { own?: boolean } = {}): Promise<TestRedis> {
   const fromEnv = process.env.LLMRR_TEST_REDIS_URL;
-  if (fromEnv) return { url: fromEnv, stop: () => undefined };
+  if (fromEnv && !options.own) return { url: fromEnv, stop: () => undefined };
   const root = mkdtempSync(join(tmpdir(), 'llmrr-test-redis-'));
   chmodSync(root, 0o755);
   const dir = join(root, 'redis');

@@ -1,8 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { applyPatch } from 'diff';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
@@ -548,5 +549,77 @@ describe('walked files found by a "router-only" key alone', () => {
     expect(r.stderr).not.toContain('i18n.json: error');
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'cfg/settings.json'), 'utf8')).version).toBe(2);
+  });
+});
+
+/** The CLI as users run it: `llmrr-migrate` in a child process (its own exit code, stderr and stdout). */
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.ts');
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+function runChild(...argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, ['--conditions=@llmrr/source', '--import', TSX, MAIN, ...argv], { cwd: dir, timeout: 120_000, maxBuffer: 64 * 2 ** 20 }, (e, stdout, stderr) => {
+      done({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr });
+    });
+  });
+}
+const occurrences = (text: string, part: string) => text.split(part).length - 1;
+
+describe('llmrr-migrate (child process): a failed migration', () => {
+  it('of a config file is printed once, naming the field', async () => {
+    write('router.json', '{ "models": ["gpt-4", 5], "strategy": "fallback" }\n');
+    const r = await runChild('--check', 'router.json');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('router.json: error: cannot migrate: models.1: a model must be a name or an object, got 5');
+    expect(occurrences(r.stderr, 'a model must be a name or an object')).toBe(1);
+  });
+
+  it('of an inline new LLMRouter({...}) leaves the file untouched and exits 2, naming file and line', async () => {
+    const app = "import LLMRouter from 'llm-runner-router';\n\nconst router = new LLMRouter({ models: ['gpt-4', 5], strategy: 'fallback' });\nexport const ask = (q) => router.generate(q);\n";
+    write('app.js', app);
+    write('good.json', V1_JSON);
+    const before = snapshot();
+    for (const mode of ['--write', '--check', '--dry-run']) {
+      const r = await runChild(mode, 'app.js', 'good.json');
+      expect(r.code, `${mode}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('app.js: error: the LLMRouter config at line 3 cannot be migrated: models.1: a model must be a name or an object, got 5');
+      expect(occurrences(r.stderr, 'a model must be a name or an object')).toBe(1);
+      expect(r.stderr).toContain('no file was changed');
+      expect(r.stdout).toBe('');
+      expect(snapshot()).toEqual(before);
+    }
+  });
+});
+
+describe('llmrr-migrate (child process): a config nested too deep', () => {
+  const nest = (levels: number, leaf: string, open: (inner: string) => string) => {
+    let s = leaf;
+    for (let i = 0; i < levels; i++) s = open(s);
+    return s;
+  };
+  it('is an error naming the depth and where (JSON, YAML, inline source), exit 2, no stack', async () => {
+    write('deep.json', `{ "models": ["gpt-4"], "strategy": "fallback", "extra": ${nest(20_000, '1', (s) => `{ "a": ${s} }`)} }\n`);
+    write('deep.yaml', `models: [gpt-4]\nstrategy: fallback\nextra: ${nest(300, '1', (s) => `{ a: ${s} }`)}\n`);
+    write('deep.js', `import LLMRouter from 'llm-runner-router';\nexport const r = new LLMRouter({ models: ['gpt-4'], strategy: 'fallback', extra: ${nest(300, '1', (s) => `{ a: ${s} }`)} });\n`);
+    write('good.json', V1_JSON);
+    const before = snapshot();
+    const r = await runChild('--write', 'deep.json', 'deep.yaml', 'deep.js', 'good.json');
+    expect(r.code).toBe(2);
+    for (const f of ['deep.json', 'deep.yaml', 'deep.js']) {
+      expect(r.stderr).toMatch(new RegExp(`^${f.replace('.', '\\.')}: error: .*nested deeper than 100 levels \\(at extra\\.a\\.a\\.a\\.a\\.a\\.\\.\\.\\)`, 'm'));
+    }
+    expect(r.stderr).not.toMatch(/RangeError|Maximum call stack|\n\s+at /);
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('past what the YAML or JS parser can read: an error saying so, exit 2, no stack', async () => {
+    const lines = ['models: [gpt-4]', 'strategy: fallback', 'extra:'];
+    for (let i = 0; i < 20_000; i++) lines.push(`${' '.repeat(i + 2)}a:`);
+    write('deep.yaml', `${lines.join('\n')} 1\n`);
+    write('deep.js', `import LLMRouter from 'llm-runner-router';\nexport const r = new LLMRouter({ models: ['gpt-4'], extra: ${nest(20_000, '1', (s) => `{a:${s}}`)} });\n`);
+    const r = await runChild('--check', 'deep.yaml', 'deep.js');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^deep\.yaml: error: invalid YAML: nested too deep to read \(the parser ran out of stack at line \d+, column \d+\)/m);
+    expect(r.stderr).toMatch(/^deep\.js: error: cannot parse: nested too deep to read \(the parser ran out of stack\)/m);
+    expect(r.stderr).not.toMatch(/RangeError|Maximum call stack|\n\s+at /);
   });
 });

@@ -77,8 +77,9 @@ export function migrateFileConfig(value: unknown, result: FileTransformResult, o
     return undefined;
   }
   if (errors.length) {
-    result.issues.push(...migration.issues);
-    result.errors.push(`cannot migrate: ${errors.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+    // Each error once, naming its field: as an error of the file (not also as an issue line).
+    result.issues.push(...migration.issues.filter((i) => i.severity !== 'error'));
+    for (const i of errors) result.errors.push(`cannot migrate: ${i.path || '(root)'}: ${i.message}`);
     return undefined;
   }
   // The core's file loader interpolates `${VAR}`; v1 did not.

@@ -65,7 +65,8 @@ export function transformSource(file: string, input: string, options: FileTransf
     ast = parseSource(file, input);
   } catch (e) {
     const err = e as Error & { loc?: { line: number; column: number } };
-    result.errors.push(`cannot parse: ${err.message}`);
+    // Babel recurses per level: source nested thousands of levels deep runs it out of stack.
+    result.errors.push(`cannot parse: ${e instanceof RangeError ? 'nested too deep to read (the parser ran out of stack)' : err.message}`);
     return result;
   }
   const edits = new TextEdits();
@@ -173,7 +174,8 @@ export function transformSource(file: string, input: string, options: FileTransf
     addTenant(node, tenant, input, edits, report, style.quote);
   });
 
-  if (edits.size) {
+  // A config that could not be migrated leaves the whole file as it is.
+  if (edits.size && !result.errors.length) {
     result.output = edits.apply(input);
     result.changed = result.output !== input;
   }
@@ -219,17 +221,20 @@ function convertLiteral(
   }
   if (version >= options.to) return { tenant: callTenant(value, options, warn) };
   let migration;
+  // A config that cannot be migrated is an error of the file, as in a config file: the file is left as it is (its
+  // import is not rewritten over a v1 config either) and the CLI exits 2, each error once, naming its line and field.
+  const where = `the LLMRouter config at line ${line}`;
   try {
     migration = migrate(value, { to: options.to, tenant: options.tenant, modelNames: options.modelNames });
   } catch (e) {
-    report(literal, LLMError.isInstance(e) ? e.message : String(e));
+    result.errors.push(`${where} cannot be migrated: ${LLMError.isInstance(e) ? e.message.replace(/^migrate: /, '') : String(e)}`);
     return undefined;
   }
-  result.issues.push(...migration.issues.map((i) => ({ ...i, line })));
   result.from = migration.from;
   const errors = migration.issues.filter((i) => i.severity === 'error');
+  result.issues.push(...migration.issues.filter((i) => i.severity !== 'error').map((i) => ({ ...i, line })));
   if (errors.length) {
-    report(literal, `the LLMRouter config cannot be migrated: ${errors.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+    for (const i of errors) result.errors.push(`${where} cannot be migrated: ${i.path || '(root)'}: ${i.message}`);
     return undefined;
   }
   const keysQuoted = literal.properties.length > 0 && literal.properties.every((p) => p.type === 'ObjectProperty' && p.key.type === 'StringLiteral');

@@ -63,7 +63,11 @@ export function transformYaml(file: string, input: string, options: FileTransfor
   }
   const doc = list[0] ?? parseDocument(input, { merge: true });
   if (doc.errors.length) {
-    result.errors.push(`invalid YAML: ${doc.errors[0]!.message}`);
+    // The parser recurses per level: a file nested thousands of levels deep runs it out of stack (a RangeError it
+    // reports with the place); said as what it is.
+    const message = doc.errors[0]!.message;
+    const overflow = /^Maximum call stack size exceeded( at line \d+, column \d+)?/.exec(message);
+    result.errors.push(`invalid YAML: ${overflow ? `nested too deep to read (the parser ran out of stack${overflow[1] ?? ''})` : message}`);
     return result;
   }
   // The core's loader's bounds: an alias bomb within yaml's alias count still expands hugely (refused before `toJS`).

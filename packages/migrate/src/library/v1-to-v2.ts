@@ -24,26 +24,45 @@ export function assertConfigObject(config: unknown, fn: string): asserts config 
     const got = config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config;
     throw new LLMError({ code: 'config_invalid', message: `${fn}: expected a router config object, got ${got}`, param: 'config' });
   }
-  const proto = protoKeyPath(config);
-  if (proto !== undefined) {
-    throw new LLMError({ code: 'config_invalid', message: `${fn}: a key named "__proto__" (at ${proto}) cannot be migrated: copied into a new config it would vanish; rename it`, param: proto });
+  const refusal = refusedShape(config);
+  if (refusal?.kind === 'proto') {
+    throw new LLMError({ code: 'config_invalid', message: `${fn}: a key named "__proto__" (at ${refusal.path}) cannot be migrated: copied into a new config it would vanish; rename it`, param: refusal.path });
+  }
+  if (refusal?.kind === 'depth') {
+    throw new LLMError({ code: 'config_invalid', message: `${fn}: the config is nested deeper than ${MAX_CONFIG_DEPTH} levels (at ${refusal.path}): no router config is; remove or flatten that part`, param: refusal.path });
   }
 }
 
 /**
- * The path of the first own `__proto__` key in a parsed config (JSON.parse and YAML keep one as data; assigned to
- * an object it sets the prototype instead, so it would be dropped while reported as kept). Iterative: a deeply
- * nested value does not overflow the stack.
+ * How deep a config may nest objects and arrays (the migration, its checks and printers recurse: a config nested
+ * thousands of levels deep would overflow the stack). A router config is a few levels deep; model options and
+ * `legacy` values a few more.
  */
-function protoKeyPath(root: unknown): string | undefined {
-  const stack: Array<{ value: unknown; path: string }> = [{ value: root, path: '' }];
+export const MAX_CONFIG_DEPTH = 100;
+
+/** A path cut to its first few keys (`extra.a.a.a.a.a...`): the path at the depth limit is 100 keys long. */
+function pathPrefix(path: string): string {
+  const keys = path.split('.');
+  return keys.length > 6 ? `${keys.slice(0, 6).join('.')}...` : path;
+}
+
+/**
+ * The first own `__proto__` key in a parsed config (JSON.parse and YAML keep one as data; assigned to an object it
+ * sets the prototype instead, so it would be dropped while reported as kept), or the first value nested deeper than
+ * MAX_CONFIG_DEPTH. Iterative: a deeply nested value does not overflow the stack here.
+ */
+function refusedShape(root: unknown): { kind: 'proto' | 'depth'; path: string } | undefined {
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: root, path: '', depth: 0 }];
   while (stack.length) {
-    const { value, path } = stack.pop()!;
+    const { value, path, depth } = stack.pop()!;
+    const nested = Array.isArray(value) || isPlainObject(value);
+    if (!nested) continue;
+    if (depth >= MAX_CONFIG_DEPTH) return { kind: 'depth', path: pathPrefix(path) };
     const at = (k: string | number) => (path ? `${path}.${k}` : String(k));
-    if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, path: at(i) }));
+    if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, path: at(i), depth: depth + 1 }));
     else if (isPlainObject(value)) {
-      if (Object.hasOwn(value, '__proto__')) return at('__proto__');
-      for (const [k, v] of Object.entries(value)) stack.push({ value: v, path: at(k) });
+      if (Object.hasOwn(value, '__proto__')) return { kind: 'proto', path: at('__proto__') };
+      for (const [k, v] of Object.entries(value)) stack.push({ value: v, path: at(k), depth: depth + 1 });
     }
   }
   return undefined;

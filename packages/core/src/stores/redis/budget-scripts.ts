@@ -3,8 +3,9 @@ import { LuaScript } from './redis-connection.js';
 /**
  * Lua for the Redis budget store. Per tenant and period: a hash (`settled`, `reserved`, and
  * `r:<id>` = amount of each live reservation) and a sorted set of live reservation ids scored by
- * expiry. Per reservation: a small hash (bucket keys, amount, state) kept for a week so settle and
- * release stay idempotent. Amounts are integer nano-dollars.
+ * expiry. Per reservation: a small hash (bucket keys, amount, state) kept for a week past its TTL so settle and
+ * release stay idempotent; the store deletes it once a settle or release of it is answered (a retry of one whose
+ * answer was lost still finds it). Amounts are integer nano-dollars.
  *
  * A decrement is written `0 - n` and skipped for 0: Lua's `-n` of 0 is -0, which Redis formats as "-0" and
  * HINCRBY refuses ("value is not an integer"), so a $0 reservation could be neither settled, released nor

@@ -7,7 +7,10 @@ import { bounded, redisTimeout, type RedisHandle } from './redis-connection.js';
 
 /** Counters of a period are kept this long after it ends, or after now for a past period (late settles, reports). */
 const KEEP_AFTER_PERIOD_MS = 35 * 86_400_000;
-/** Reservation records are kept this long (idempotent settle/release). */
+/**
+ * An open reservation's record is kept this long past its TTL (idempotent settle/release); a finished one's is
+ * deleted once its finish is answered (see `finish`), so only a finish whose answer was lost keeps it this long.
+ */
 const KEEP_RESERVATION_MS = 7 * 86_400_000;
 
 export interface RedisBudgetStoreOptions {
@@ -113,14 +116,27 @@ export class RedisBudgetStore implements BudgetStore {
     await this.redis.release();
   }
 
-  private finish(reservationId: string, mode: 'settle' | 'release', actualNano: number): Promise<boolean> {
-    return bounded(this.finishNow(reservationId, mode, actualNano), this.timeoutMs, `budget ${mode}`);
+  /**
+   * Settles or releases, once however often it is called: the record's state says whether it is still open. Once an
+   * answer has come back (in time), no finish of the reservation follows (a caller tries again only after a failure),
+   * so the record is deleted then (UNLINK, not awaited, on the same connection: an earlier attempt of this finish
+   * sent on it, or a late reserve of the id, has run before). Only a finish whose answer was lost (or came after its
+   * bound) leaves it, for its retry: that retry finds the state settled or released and changes nothing, or, when
+   * an answered finish deleted it meanwhile, finds no record and changes nothing either (no second charge, no refund:
+   * the reservation's amount left the bucket with the finish that ran). A failed UNLINK leaves it to its TTL.
+   */
+  private async finish(reservationId: string, mode: 'settle' | 'release', actualNano: number): Promise<boolean> {
+    const resKey = this.reservationKey(reservationId);
+    const changed = await bounded(this.finishNow(resKey, reservationId, mode, actualNano), this.timeoutMs, `budget ${mode}`);
+    if (changed === undefined) return false; // no record: unknown, or finished and deleted already
+    this.redis.command(['UNLINK', resKey]).catch(() => undefined);
+    return changed;
   }
 
-  private async finishNow(reservationId: string, mode: 'settle' | 'release', actualNano: number): Promise<boolean> {
-    const resKey = this.reservationKey(reservationId);
+  /** Whether the script changed the reservation; undefined when there is no record. */
+  private async finishNow(resKey: string, reservationId: string, mode: 'settle' | 'release', actualNano: number): Promise<boolean | undefined> {
     const [bucket, zset] = await this.redis.command<Array<string | null>>(['HMGET', resKey, 'bucket', 'zset']);
-    if (!bucket || !zset) return false;
+    if (!bucket || !zset) return undefined;
     const changed = await this.redis.eval<number>(FINISH_SCRIPT, [resKey, bucket, zset], [reservationId, mode, actualNano]);
     return Number(changed) === 1;
   }

@@ -63,7 +63,7 @@ interface RedisModule {
     url: string;
     disableOfflineQueue?: boolean;
     maintNotifications?: 'disabled' | 'enabled' | 'auto';
-    socket?: { connectTimeout?: number; reconnectStrategy?: (retries: number) => number | Error };
+    socket?: { connectTimeout?: number; reconnectStrategy?: (retries: number, cause: Error) => number | Error };
   }): RedisCommandClient;
 }
 
@@ -357,6 +357,9 @@ export function bounded<T>(work: Promise<T>, timeoutMs: number, what: string, la
   });
 }
 
+/** The longest the first connection (TCP connect, tries included, and handshake) may take (ms). */
+const FIRST_CONNECT_TIMEOUT_MS = 10_000;
+
 /** Connects, failing fast with a clear error when Redis is unreachable. */
 export async function connectRedis(url: string, prefix: string, what = 'Redis state store (shared mode)'): Promise<RedisHandle> {
   const mod = await importOptional<RedisModule>('redis', { engine: what, install: 'redis@6' });
@@ -375,8 +378,8 @@ export async function connectRedis(url: string, prefix: string, what = 'Redis st
       ...(/^unix:/i.test(url) ? { maintNotifications: 'disabled' as const } : {}),
       socket: {
         connectTimeout: 5_000,
-        // Reconnect forever once connected; give up on the very first connect after a few tries.
-        reconnectStrategy: (retries) => (connected || retries < 3 ? Math.min(50 * 2 ** retries, 2_000) : new Error('gave up')),
+        // Reconnect forever once connected; give up on the very first connect after a few tries, saying why.
+        reconnectStrategy: (retries, cause) => (connected || retries < 3 ? Math.min(50 * 2 ** retries, 2_000) : new Error(`gave up after ${retries + 1} tries: ${cause?.message ?? String(cause)}`)),
       },
     });
   } catch (e) {
@@ -387,7 +390,9 @@ export async function connectRedis(url: string, prefix: string, what = 'Redis st
   }
   const handle = new RedisHandle(client, prefix);
   try {
-    await client.connect();
+    // `connectTimeout` bounds each TCP connect only: a peer that accepts and never answers the handshake (a tarpit,
+    // another service) would hold the first connect, and a server's start, for ever.
+    await bounded(client.connect(), FIRST_CONNECT_TIMEOUT_MS, 'connection handshake', () => client.destroy());
     connected = true;
   } catch (e) {
     client.destroy();

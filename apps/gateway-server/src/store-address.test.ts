@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { storeAddress } from './store-address.js';
+
+describe('storeAddress', () => {
+  it('host:port of a store URL, the default port when it has none, never its credentials', () => {
+    expect(storeAddress('redis://:SECRET@cache.internal/0', 6379)).toBe('cache.internal:6379');
+    expect(storeAddress('rediss://u:SECRET@10.0.0.5:6380', 6379)).toBe('10.0.0.5:6380');
+    expect(storeAddress('redis://[::1]:7000', 6379)).toBe('[::1]:7000');
+    expect(storeAddress('postgres://llmrr:SECRET@db:5433/llmrr?sslmode=require&password=SECRET', 5432)).toBe('db:5433');
+    expect(storeAddress('postgresql://llmrr@db.example.com/llmrr', 5432)).toBe('db.example.com:5432');
+  });
+
+  it('a socket: its path (Redis unix://, PostgreSQL ?host= or a leading directory)', () => {
+    expect(storeAddress('unix://:SECRET@/run/redis/redis.sock?db=2', 6379)).toBe('/run/redis/redis.sock');
+    expect(storeAddress('postgres://llmrr:SECRET@/llmrr?host=/var/run/postgresql', 5432)).toBe('/var/run/postgresql');
+    expect(storeAddress('/var/run/postgresql llmrr', 5432)).toBe('/var/run/postgresql');
+  });
+
+  it('a string that is not a URL is not shown', () => {
+    expect(storeAddress('host=db password=SECRET', 5432)).not.toContain('SECRET');
+  });
+});
