@@ -120,8 +120,9 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: a tenant deleted throu
 /**
  * A deletion notice racing a read of the tenant, in shared mode. Two gateways (A and B), each with its own
  * shared-mode stores on one real Redis and one real PostgreSQL, as two server processes would have; the admin API
- * and the model route over HTTP (serveGateway). They run in a plain Node child (tsx loader), as vitest's module
- * runner mangles pg's CommonJS classes here (see gateway-processes.ts).
+ * and the model route over HTTP (serveGateway). They run in a plain Node child (tsx loader), written when vitest's
+ * resolve conditions held `import`, under which pg could not load in this process (it can now, as
+ * shared-mode-in-process.test.ts does).
  *
  * - `gate`: B authenticates a request of the tenant (its row read before the deletion); the deletion's notice
  *   reaches B before that read's answer is used: `TenantModelSync.sync` must not set the deleted tenant's models

@@ -161,7 +161,7 @@ export async function stopGateway(g: Gateway | undefined): Promise<void> {
 
 /**
  * Drops the PostgreSQL schema and the Redis keys under the prefix `run` created, in a plain Node child
- * (vitest's module runner mangles pg's CommonJS classes), warning, naming `test`, when that fails; then
+ * (synchronous: an `afterAll` need not await it), warning, naming `test`, when that fails; then
  * removes `dir` (sharedModeSetup's).
  */
 export function dropSharedState(test: string, services: SharedServices, run: SharedRun, dir: string | undefined): void {

@@ -144,8 +144,8 @@ export interface Invoice {
   cacheWrite1hInputTokens: number;
   /**
    * `totalNanoUsd` / 1e9: the lines' costs added exactly. The lines' `costUsd` added as floats may differ from it in
-   * the last digit (0.1 + 0.2 + 0.3 is 0.6000000000000001): round such a sum to the nano-dollar (9 decimals), or add
-   * the lines' `costNanoUsd`, which is exact.
+   * the last digit (0.1 + 0.2 + 0.3 is 0.6000000000000001), and in totals from some hundred thousand dollars by a
+   * nano-dollar even rounded to 9 decimals: add the lines' `costNanoUsd`, which is exact.
    */
   totalUsd: number;
   /** The sum of the lines' `costNanoUsd` (integer nano-dollars). */

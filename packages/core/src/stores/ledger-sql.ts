@@ -210,8 +210,8 @@ export function buildInvoice(tenantId: string, periodStart: number, periodEnd: n
       costNanoUsd: Number(r.cost_nano),
     };
   });
-  // The lines' integer nano-dollars added (exact below 2^53): `totalUsd` is that sum, so it equals the lines' `costUsd`
-  // added and rounded to the nano-dollar (a float sum of them may be off in its last digit).
+  // The lines' integer nano-dollars added (exact below 2^53): `totalUsd` is that sum / 1e9 (a float sum of the lines'
+  // `costUsd` may be off in its last digit, and by a nano-dollar in large totals even rounded to 9 decimals).
   const totalNano = lines.reduce((a, l) => a + l.costNanoUsd, 0);
   const sum = (k: 'requests' | 'inputTokens' | 'outputTokens' | 'cachedInputTokens' | 'cacheWriteInputTokens' | 'cacheWrite1hInputTokens') => lines.reduce((a, l) => a + l[k], 0);
   return {

@@ -206,7 +206,8 @@ export function errorStatus(err: LLMError, style: ErrorStyle = 'openai'): number
  * `provider_model_not_found`, a wrong upstream model id; a `provider_error` core marked not retryable: a 404 for a
  * wrong base URL or endpoint, a redirect to another origin), which the router has already fallen over from; or a
  * tenant's own model that cannot be served as it is set (core's `isUnservableOwnModel`: a 503 `no_deployment` naming
- * its secrets to set or its deleted model file's field). A plain `internal` (unexpected: a local model file that would
+ * its secrets to set or its deleted model file's field), or a 501 (the gateway's own: what the request asks this
+ * server cannot do, e.g. a usage ledger that does not filter by status). A plain `internal` (unexpected: a local model file that would
  * not load for another reason, which the next call tries again) stays retryable, as does every other 503
  * (`shutting_down`: a router or engine closed as its instance shuts down, which another instance answers; the router's
  * other `no_deployment`) and every retryable `provider_error` (a 5xx).
@@ -217,6 +218,7 @@ const cannotFit = new WeakSet<LLMError>();
 function permanent(err: LLMError): boolean {
   return (
     err.code === 'config_invalid' ||
+    err.statusCode === 501 ||
     cannotFit.has(err) ||
     isUnservableOwnModel(err) ||
     err.code === 'engine_unavailable' ||

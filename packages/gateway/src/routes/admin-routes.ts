@@ -25,6 +25,7 @@ import { parseRange, periodRange } from './admin-time.js';
 import { isoDateTimeMs } from '../schemas/iso-date-time.js';
 import { budgetPeriodToCarry, carryAfterUpdate, carryBudgetSpend } from './budget-period-change.js';
 import { checkTenantModels } from './check-tenant-models.js';
+import { beforeCursor, checkStatusFiltered, checkSummaryStatus } from './usage-listing.js';
 import { auditValue, keyChanges, tenantChanges } from './audit-changes.js';
 
 /** A key as the admin API shows it: never the hash (nor, after creation, the secret). */
@@ -433,7 +434,9 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       if (groupBy !== undefined && !['model', 'tenant', 'key', 'day', 'status'].includes(groupBy)) {
         throw new LLMError({ code: 'invalid_request', message: 'groupBy must be one of model, tenant, key, day, status', param: 'groupBy' });
       }
-      return ok(c, await s.ledger.summary({ ...q, ...(groupBy ? { groupBy: groupBy as UsageGroupBy } : {}) }));
+      const summary = await s.ledger.summary({ ...q, ...(groupBy ? { groupBy: groupBy as UsageGroupBy } : {}) });
+      checkSummaryStatus(summary, q.status);
+      return ok(c, summary);
     }, [...USAGE_FILTERS, 'groupBy']),
   );
   app.get(
@@ -441,11 +444,13 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s) => {
       const q: UsageQuery = { ...usageQuery(c), limit: limitParam(c), offset: intParam(c, 'offset', 0) };
       // The next page after the row `beforeId` (a page's last): a cursor rows written meanwhile do not move, where
-      // `offset` would list a row again for each call answered between two pages. The ledger takes only a row the
-      // listing holds (its filters match it): another tenant's row is the 400 of a row that does not exist.
+      // `offset` would list a row again for each call answered between two pages. Resolved here to `before` (which
+      // every ledger takes; one of the caller's own may not know `beforeId`), from a row the listing holds only.
       const beforeId = c.req.query('beforeId');
-      if (beforeId !== undefined) q.beforeId = beforeId;
-      return ok(c, { data: await s.ledger.query(q) });
+      if (beforeId !== undefined) q.before = await beforeCursor(s.ledger, beforeId, q);
+      const rows = await s.ledger.query(q);
+      checkStatusFiltered(rows, q.status);
+      return ok(c, { data: rows });
     }, [...USAGE_FILTERS, ...PAGE, 'beforeId']),
   );
   app.get(
