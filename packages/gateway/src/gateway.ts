@@ -90,9 +90,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   if (!(Number.isInteger(limits.maxBodyBytes) && limits.maxBodyBytes > 0 && limits.maxBodyBytes <= MAX_BODY_BYTES_LIMIT)) {
     throw new LLMError({ code: 'invalid_request', message: `limits.maxBodyBytes must be an integer number of bytes from 1 to ${MAX_BODY_BYTES_LIMIT} (the longest string a body decodes into), got ${String(limits.maxBodyBytes)}`, param: 'limits.maxBodyBytes' });
   }
-  // A bad count (NaN from an unset variable, a negative one) would lift the limit or refuse every request.
-  if (!(Number.isInteger(limits.maxMessages) && limits.maxMessages > 0)) {
-    throw new LLMError({ code: 'invalid_request', message: `limits.maxMessages must be a positive integer, got ${String(limits.maxMessages)}`, param: 'limits.maxMessages' });
+  // A bad count (NaN from an unset variable, a negative one) would lift the limit or refuse every request. Infinity is
+  // no limit on the count (as it was before the check).
+  if (!((Number.isInteger(limits.maxMessages) || limits.maxMessages === Infinity) && limits.maxMessages > 0)) {
+    throw new LLMError({ code: 'invalid_request', message: `limits.maxMessages must be a positive integer or Infinity (no limit), got ${String(limits.maxMessages)}`, param: 'limits.maxMessages' });
   }
   // Taken by every call of a tenant with limits or a budget: a bad value would make each one a 400 blaming a field
   // the client never sent (`estimatedTokens`, the `max_tokens` filled in).

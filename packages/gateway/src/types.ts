@@ -219,7 +219,7 @@ export interface GatewayLimits {
    * they become.
    */
   maxBodyBytesInFlight?: number;
-  /** Most messages in one request (a positive integer). Default 1000. */
+  /** Most messages in one request (a positive integer, or Infinity for no limit). Default 1000. */
   maxMessages?: number;
   /**
    * Output tokens assumed for the budget reservation when a request sets no max tokens (a positive integer: the

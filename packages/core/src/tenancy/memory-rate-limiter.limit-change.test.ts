@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryRateLimiter } from './memory-rate-limiter.js';
 import type { RateScope } from './types.js';
 
-/** Over 10 000 other scopes (or half as many again as the last sweep kept): the limiter sweeps the idle ones. */
+/** Over 10 000 other scopes (or half as many again as the last sweep kept, or a minute after it): the limiter sweeps the idle ones. */
 async function crowd(limiter: MemoryRateLimiter, tag: string): Promise<void> {
   for (let i = 0; i < 10_002; i++) await limiter.acquire([{ kind: 'key', id: `${tag}${i}`, limits: { rpm: 1000 } }], { estimatedTokens: 0 });
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { rateLimiterContract } from '../stores/__fixtures__/rate-limiter.contract.js';
 import { MemoryRateLimiter } from './memory-rate-limiter.js';
-import type { RateScope } from './types.js';
+import { rateLimitHeaders } from './rate-limit-headers.js';
+import type { RateLimitInfo, RateScope } from './types.js';
 
 /** The limiter's map of scopes (internal: its size is the memory the limiter holds). */
 function slotsOf(limiter: MemoryRateLimiter): Map<string, unknown> {
@@ -18,6 +19,15 @@ function countWalks(limiter: MemoryRateLimiter): () => number {
     return iterate();
   };
   return () => walks;
+}
+
+/** Acquires and gives back at once (no tokens used): `releasedInfo` computed before the release, and `peek` after it. */
+async function releasedAndPeeked(limiter: MemoryRateLimiter, scopes: RateScope[], estimatedTokens: number): Promise<{ computed: RateLimitInfo; truth: RateLimitInfo }> {
+  const d = await limiter.acquire(scopes, { estimatedTokens });
+  if (!d.ok) throw new Error(`refused by ${d.limit}`);
+  const computed = d.lease.releasedInfo!();
+  await d.lease.release(0);
+  return { computed, truth: await limiter.peek(scopes) };
 }
 
 rateLimiterContract('memory', async () => {
@@ -155,5 +165,90 @@ describe('MemoryRateLimiter with a controlled clock', () => {
     // Swept each time it passed 10 000 (down to the ~1000 in use): about 9000 new keys between two walks.
     expect(most).toBeLessThanOrEqual(10_000);
     expect(walks()).toBe(3);
+  });
+
+  it('after a burst of 20 000 scopes, with traffic down to one scope, drops the idle ones within a minute (one walk)', async () => {
+    let now = 1_700_000_000_000;
+    const limiter = new MemoryRateLimiter(() => now);
+    // A burst: 20 000 keys at one time, each in use for a second (rpm 60).
+    for (let i = 0; i < 20_000; i++) expect((await limiter.acquire([{ kind: 'key', id: `burst${i}`, limits: { rpm: 60 } }], { estimatedTokens: 0 })).ok).toBe(true);
+    expect(slotsOf(limiter).size).toBe(20_000);
+    const walks = countWalks(limiter);
+    // A minute later every one of them is full again ("no entry"); one key keeps being used, 10 times a second.
+    now += 60_000;
+    for (let i = 0; i < 1_000; i++) {
+      now += 100;
+      expect((await limiter.acquire([{ kind: 'key', id: 'hot', limits: { rpm: 1_000 } }], { estimatedTokens: 0 })).ok).toBe(true);
+    }
+    // No new scope came (the map did not grow by half), yet the sweep a minute after the last one dropped them.
+    expect(slotsOf(limiter).size).toBe(1);
+    expect(walks()).toBe(1);
+  });
+});
+
+describe('MemoryRateLimiter: a lease\'s releasedInfo is what the limiter says once it is given back with no tokens', () => {
+  it('for a tenant and a key: the request counted, its slot free, its tokens refunded (tokens in use, a charge past the minute)', async () => {
+    let now = 1_000_000;
+    const limiter = new MemoryRateLimiter(() => now);
+    const scopes: RateScope[] = [
+      { kind: 'tenant', id: 't', limits: { rpm: 10, tpm: 1_000, maxConcurrency: 3 } },
+      { kind: 'key', id: 'k', limits: { tpm: 600, maxConcurrency: 2 } },
+    ];
+    // Earlier calls: 300 tokens used 7 s ago, one still in flight.
+    const used = await limiter.acquire(scopes, { estimatedTokens: 300 });
+    if (!used.ok) throw new Error('refused');
+    await used.lease.release(300);
+    now += 7_000;
+    expect((await limiter.acquire(scopes, { estimatedTokens: 0 })).ok).toBe(true);
+    // Within the minute (200 tokens), then past the key's whole minute (a full bucket admits it: 5 minutes later).
+    for (const [estimatedTokens, wait] of [
+      [200, 0],
+      [5_000, 300_000],
+    ] as const) {
+      now += wait;
+      const { computed, truth } = await releasedAndPeeked(limiter, scopes, estimatedTokens);
+      expect(computed, String(estimatedTokens)).toEqual(truth);
+      expect(computed.remainingConcurrency, String(estimatedTokens)).toBe(1);
+    }
+  });
+
+  it('the tokens\' reset to the ms, not a reset already rounded less the refund (tpm 7: 2 tokens used, a 1-token charge 143 ms later)', async () => {
+    let now = 1_000_000;
+    const limiter = new MemoryRateLimiter(() => now);
+    const scopes: RateScope[] = [{ kind: 'key', id: 'k', limits: { tpm: 7 } }];
+    const used = await limiter.acquire(scopes, { estimatedTokens: 2 });
+    if (!used.ok) throw new Error('refused');
+    await used.lease.release(2);
+    now += 143;
+    const { computed, truth } = await releasedAndPeeked(limiter, scopes, 1);
+    // 2 tokens of tpm 7 drain in 17 142.86 ms: 17 000 ms left, 17 s (the acquire's reset rounded up, less the
+    // refund's drain, was 17 001: 18 s).
+    expect(truth.resetTokensMs).toBe(17_000);
+    expect(computed).toEqual(truth);
+    expect(rateLimitHeaders(computed)['x-ratelimit-reset-tokens']).toBe('17');
+  });
+
+  it('of a tenant and a key with as few tokens left after the refund, names the one the limiter names (full again last), not the acquire\'s', async () => {
+    const now = 1_000_000;
+    const limiter = new MemoryRateLimiter(() => now);
+    const tenant: RateScope = { kind: 'tenant', id: 't', limits: { tpm: 100 } };
+    const key: RateScope = { kind: 'key', id: 'k', limits: { tpm: 200 } };
+    // 90 tokens used in both, 100 more in the key alone: after a 10-token charge neither has any left (a tie the
+    // acquire's info gives the tenant), after its refund both have 10 left, the key full again last (57 s, not 54 s).
+    for (const [scopes, tokens] of [
+      [[tenant, key], 90],
+      [[key], 100],
+    ] as const) {
+      const d = await limiter.acquire([...scopes], { estimatedTokens: tokens });
+      if (!d.ok) throw new Error('refused');
+      await d.lease.release(tokens);
+    }
+    const d = await limiter.acquire([tenant, key], { estimatedTokens: 10 });
+    if (!d.ok) throw new Error('refused');
+    expect(d.info).toMatchObject({ limitTokens: 100, remainingTokens: 0 });
+    const computed = d.lease.releasedInfo!();
+    await d.lease.release(0);
+    expect(computed).toEqual({ limitTokens: 200, remainingTokens: 10, resetTokensMs: 57_000 });
+    expect(computed).toEqual(await limiter.peek([tenant, key]));
   });
 });

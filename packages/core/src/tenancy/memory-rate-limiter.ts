@@ -1,17 +1,21 @@
 import { gcraAdjust, gcraCheck, gcraRebase, type GcraState } from './gcra.js';
 import { CONCURRENCY_RETRY_MS, DEFAULT_LEASE_TTL_MS, validateAcquire, validateActualTokens } from './rate-limit-input.js';
-import { rateLimitInfo, scopeKey, type ScopeState } from './rate-limit-info.js';
+import { rateLimitInfo, releasedRateLimitInfo, scopeKey, type ScopeState } from './rate-limit-info.js';
 import type { RateAcquireOptions, RateDecision, RateLease, RateLimitInfo, RateLimitKind, RateLimiter, RateScope, RateScopeKind } from './types.js';
 
 /**
  * Scopes the limiter holds before it sweeps the ones equal to "no entry". After a sweep, the next one waits until the
- * map has grown by half of what that sweep kept (`sweepAt`): with more scopes in use than this, a sweep that frees
- * nothing is not repeated at every request (it walked every scope: 0.12 ms per acquire at 10 001 scopes, 0.64 ms at
- * 20 000, against 0.005 ms at 9 000). Each sweep then follows as many new scopes as a third of what it walks
- * (amortised: three steps per new scope at most), and the map holds at most about 1.5 times the scopes in use (or
- * this many).
+ * map has grown by half of what that sweep kept (`sweepAt`) or until it is `SWEEP_EVERY_MS` old: with more scopes in
+ * use than this, a sweep that frees nothing is not repeated at every request (it walked every scope: 0.12 ms per
+ * acquire at 10 001 scopes, 0.64 ms at 20 000, against 0.005 ms at 9 000). Each sweep then follows as many new scopes
+ * as a third of what it walks, or a minute (amortised: three steps per new scope at most, or one walk a minute). So
+ * the map holds at most about 1.5 times the scopes in use at some time in the last minute (or this many): after a
+ * burst of scopes, the idle ones go within about a minute, however little traffic follows.
  */
 const SWEEP_AT = 10_000;
+
+/** Past `SWEEP_AT` scopes, the longest between two sweeps while acquires come (ms). */
+const SWEEP_EVERY_MS = 60_000;
 
 /** Everything the limiter keeps about one scope (`tenant:<id>` or `key:<id>`): one map lookup per scope. */
 interface Slot {
@@ -34,6 +38,8 @@ export class MemoryRateLimiter implements RateLimiter {
   private readonly slots = new Map<string, Slot>();
   /** The map's size past which an acquire sweeps it (`SWEEP_AT`, or half as much again as the last sweep kept). */
   private sweepAt = SWEEP_AT;
+  /** When the last sweep ran (the limiter's clock): past `SWEEP_AT` scopes, the next runs at most a minute later. */
+  private sweptAt = -Infinity;
   /** Lease ids only need to be unique in this limiter (a counter is cheaper than a UUID). */
   private nextLease = 0;
 
@@ -95,10 +101,13 @@ export class MemoryRateLimiter implements RateLimiter {
       if (now + ttl < slot.nextExpiry) slot.nextExpiry = now + ttl;
       held.push(slot);
     }
-    const result = info(scopes, slots, now);
-    if (this.slots.size > this.sweepAt) this.sweep(now);
+    const states = statesOf(slots, now);
+    const result = rateLimitInfo(scopes, states, now);
+    const size = this.slots.size;
+    // (A clock stepped back behind the last sweep counts as a minute later.)
+    if (size > SWEEP_AT && (size > this.sweepAt || now - this.sweptAt >= SWEEP_EVERY_MS || now < this.sweptAt)) this.sweep(now);
 
-    const lease = new MemoryLease(this, leaseId, held, scopes, keys, cost, uncharged, ttl);
+    const lease = new MemoryLease(this, leaseId, held, scopes, keys, cost, uncharged, ttl, states, now);
     return { ok: true, lease, info: result };
   }
 
@@ -144,9 +153,11 @@ export class MemoryRateLimiter implements RateLimiter {
 
   /**
    * Drops slots equal to "no entry": buckets full again and no lease held (an expired one, never released, holds
-   * nothing). The next sweep waits until the map has grown by half of what is left (`sweepAt`, at least `SWEEP_AT`).
+   * nothing). The next sweep waits until the map has grown by half of what is left (`sweepAt`, at least `SWEEP_AT`) or
+   * until this one is `SWEEP_EVERY_MS` old.
    */
   private sweep(now: number): void {
+    this.sweptAt = now;
     for (const [k, s] of this.slots) {
       if (s.fullAt <= now && inFlight(s, now) === 0) this.slots.delete(k);
     }
@@ -177,13 +188,18 @@ function inFlight(slot: Slot, now: number): number {
   return m.size;
 }
 
-function info(scopes: RateScope[], slots: Slot[], now: number): RateLimitInfo {
-  const states: ScopeState[] = new Array(scopes.length);
-  for (let i = 0; i < scopes.length; i++) {
+/** Each slot's buckets and leases in flight at `now` (the buckets are replaced, never changed, by a charge). */
+function statesOf(slots: readonly Slot[], now: number): ScopeState[] {
+  const states: ScopeState[] = new Array(slots.length);
+  for (let i = 0; i < slots.length; i++) {
     const s = slots[i]!;
     states[i] = { rpm: s.rpm, tpm: s.tpm, inFlight: inFlight(s, now) };
   }
-  return rateLimitInfo(scopes, states, now);
+  return states;
+}
+
+function info(scopes: RateScope[], slots: Slot[], now: number): RateLimitInfo {
+  return rateLimitInfo(scopes, statesOf(slots, now), now);
 }
 
 /** A lease of `MemoryRateLimiter`: what `release` frees and corrects, and what `renew` extends. */
@@ -201,7 +217,14 @@ class MemoryLease implements RateLease {
     /** Per scope, what the debt cap dropped from the token charge (1/limit ms). */
     private readonly uncharged: readonly number[],
     readonly ttl: number,
+    /** The scopes' states the acquire left, at its clock reading `at` (for `releasedInfo`). */
+    private readonly states: readonly ScopeState[],
+    private readonly at: number,
   ) {}
+
+  releasedInfo(): RateLimitInfo {
+    return releasedRateLimitInfo(this.scopes, this.states, this.at, this.cost, this.uncharged);
+  }
 
   async release(actualTokens?: number): Promise<void> {
     if (this.released) return;

@@ -1,4 +1,4 @@
-import { gcraRemaining, type GcraState } from './gcra.js';
+import { gcraAdjust, gcraRemaining, type GcraState } from './gcra.js';
 import type { RateLimitInfo, RateScope } from './types.js';
 
 /** Per-scope state after (or without) a charge, as read from memory or returned by Redis. */
@@ -13,7 +13,7 @@ export interface ScopeState {
  * left, and of two with as few left, the one full again last (with none left in either, the reset of the one that
  * frees up first would be a promise the other breaks: a request then is still refused).
  */
-export function rateLimitInfo(scopes: RateScope[], states: ScopeState[], now: number): RateLimitInfo {
+export function rateLimitInfo(scopes: readonly RateScope[], states: readonly ScopeState[], now: number): RateLimitInfo {
   const info: RateLimitInfo = {};
   scopes.forEach((scope, i) => {
     const st = states[i] ?? {};
@@ -43,6 +43,26 @@ export function rateLimitInfo(scopes: RateScope[], states: ScopeState[], now: nu
     }
   });
   return info;
+}
+
+/**
+ * `rateLimitInfo` of the states an acquire left (at `now`) once its lease is given back with no tokens used, as the
+ * limiters' release makes it: each scope with a concurrency limit holds one lease less, each with a tokens-per-minute
+ * limit has the charge `cost` refunded (`gcraAdjust`, with what the debt cap dropped: `uncharged`), the requests
+ * bucket unchanged. `RateLease.releasedInfo`.
+ */
+export function releasedRateLimitInfo(scopes: readonly RateScope[], states: readonly ScopeState[], now: number, cost: number, uncharged: readonly number[]): RateLimitInfo {
+  const after: ScopeState[] = new Array(scopes.length);
+  for (let i = 0; i < scopes.length; i++) {
+    const st = states[i] ?? {};
+    const { tpm, maxConcurrency } = scopes[i]!.limits;
+    after[i] = {
+      rpm: st.rpm,
+      tpm: tpm !== undefined && cost > 0 ? gcraAdjust(st.tpm, now, tpm, -cost, uncharged[i] ?? 0) : st.tpm,
+      inFlight: maxConcurrency !== undefined ? Math.max(0, (st.inFlight ?? 0) - 1) : st.inFlight ?? 0,
+    };
+  }
+  return rateLimitInfo(scopes, after, now);
 }
 
 export function scopeKey(scope: Pick<RateScope, 'kind' | 'id'>): string {

@@ -251,6 +251,16 @@ export interface RateLease {
    * the slot once) until it succeeds, or the slot is freed when the lease's TTL runs out.
    */
   release(actualTokens?: number): Promise<void>;
+  /**
+   * The acquire's numbers (`RateDecision.info`) as they are once this lease is given back with no tokens used
+   * (`release(0)`) and nothing else happened: the request still counted (rpm), its concurrency slot free, its token
+   * estimate refunded, each scope's numbers computed again and the most constrained scope chosen again (what `peek`
+   * would say right after the release, at the acquire's clock reading). From the per-scope state the acquire read: no
+   * store call, nothing computed until asked. For the headers of a request that gives its place back at once (a
+   * refusal after admission, a request that calls no model). Optional: without it, a caller has only the acquire's
+   * `info`.
+   */
+  releasedInfo?(): RateLimitInfo;
 }
 
 export type RateDecision =

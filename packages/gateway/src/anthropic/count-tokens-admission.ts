@@ -1,6 +1,6 @@
-import type { CountTokensOptions } from '@llmrr/core';
+import { LLMError, type CountTokensOptions } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
-import { rateScopes, releaseOrRetry } from '../tenancy/admission.js';
+import { rateScopes, takePlace } from '../tenancy/admission.js';
 import type { Renewals } from '../tenancy/renewals.js';
 import type { GatewayStores } from '../types.js';
 
@@ -12,9 +12,10 @@ export type CountAdmission = Pick<CountTokensOptions, 'local' | 'admitRemote'>;
  * the gateway's upstream key, Gemini's download of the prompt's image URLs):
  * - a demo principal (no key) never counts remotely: the engine's local estimate answers;
  * - otherwise a remote count takes a place under the tenant's and the key's `rpm` and `maxConcurrency`
- *   limits, through the rate limiter calls use (`estimatedTokens: 0`: no `tpm` charge; no budget, no ledger),
- *   held until the count ends. Refused (a limit reached), or the limiter failing, the count answers the local
- *   estimate instead of a 429, so a client such as Claude Code keeps working; the refusal is not an error.
+ *   limits, through the rate limiter calls use (`takePlace`, as a request that calls no model: `estimatedTokens: 0`,
+ *   no `tpm` charge; no budget, no ledger), held until the count ends. Refused (a limit reached), or the limiter
+ *   failing, the count answers the local estimate instead of a 429, so a client such as Claude Code keeps working;
+ *   the refusal is not an error.
  * Without stores, or with no limits on the tenant or key, remote counts are unbounded, like calls.
  */
 export function countAdmission(
@@ -29,19 +30,14 @@ export function countAdmission(
   if (scopes.length === 0) return {};
   return {
     admitRemote: async () => {
-      let decision: Awaited<ReturnType<typeof stores.rateLimiter.acquire>>;
-      try {
-        decision = await stores.rateLimiter.acquire(scopes, { estimatedTokens: 0 });
-      } catch (e) {
-        log('taking a rate-limit place for a token count failed; answering the local estimate', e);
-        return undefined;
-      }
-      if (!decision.ok) return undefined;
-      const lease = decision.lease;
-      return {
-        // One that fails is tried again (`renewals`), so the place is not held until the lease's TTL.
-        release: () => releaseOrRetry(lease, 0, renewals).catch((e: unknown) => log("releasing a token count's rate-limit place failed", e)),
-      };
+      // The place a request that calls no model takes (`takePlace`), held until the count ends; refused, the local
+      // estimate answers (not a 429). The limiter failing: `takePlace` logs it and answers undefined too.
+      const place = await takePlace(stores, principal, log, renewals).catch((e: unknown) => {
+        if (LLMError.isInstance(e) && e.code === 'rate_limited') return undefined;
+        throw e;
+      });
+      // One that fails is tried again (`renewals`), so the place is not held until the lease's TTL.
+      return place && { release: () => place.release().then(() => undefined) };
     },
   };
 }

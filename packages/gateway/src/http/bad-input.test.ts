@@ -186,7 +186,7 @@ describe('limits options every limited or budgeted call uses, checked when the g
   it('a maxMessages, defaultMaxOutputTokens or rateLimitOutputTokens that is NaN, negative or fractional is refused, naming it', async () => {
     const h = await createHarness({ models: [mockModel('mock')] });
     try {
-      const bad = { maxMessages: [Number.NaN, 0, -5, 2.5], defaultMaxOutputTokens: [Number.NaN, 0, -5, 100.5, Infinity], rateLimitOutputTokens: [Number.NaN, -1000, 0.5, Infinity] };
+      const bad = { maxMessages: [Number.NaN, 0, -5, 2.5, -Infinity], defaultMaxOutputTokens: [Number.NaN, 0, -5, 100.5, Infinity], rateLimitOutputTokens: [Number.NaN, -1000, 0.5, Infinity] };
       for (const [option, values] of Object.entries(bad)) {
         for (const value of values) {
           expect(() => createGateway({ router: h.router, limits: { [option]: value } }), `${option}: ${value}`).toThrow(expect.objectContaining({ code: 'invalid_request', param: `limits.${option}` }));
@@ -208,6 +208,17 @@ describe('limits options every limited or budgeted call uses, checked when the g
       // The filled-in max_tokens (defaultMaxOutputTokens) bounds the answer.
       expect(body.usage.completion_tokens).toBeLessThanOrEqual(1);
       expect(res.headers.get('x-ratelimit-limit-tokens')).toBe('100000');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('maxMessages: Infinity is no limit on the count: a request of more than the default 1 000 messages is served', async () => {
+    const h = await createHarness({ models: [mockModel('mock')], gateway: { limits: { maxMessages: Number.POSITIVE_INFINITY } } });
+    try {
+      const messages = Array.from({ length: 1_001 }, (_, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content: `m${i}` }));
+      const res = await post(h.gateway, '/v1/chat/completions', { ...ok, messages }, {});
+      expect(res.status, await res.clone().text()).toBe(200);
     } finally {
       await h.close();
     }

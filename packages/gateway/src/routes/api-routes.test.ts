@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LegacyAnswerSchema } from '../schemas/legacy-api.js';
 import { createHarness, get, mockModel, post, type Harness } from '../test-support/harness.js';
 
@@ -55,7 +55,7 @@ describe('the original /api routes', () => {
     expect(h.router.models().every((m) => m.stats.requests === 0)).toBe(true);
   });
 
-  it('/api/route counts against the tenant\'s limits as a request with no tokens: its headers, a 429 past them, its place given back at once', async () => {
+  it('/api/route counts against the tenant\'s limits as a request with no tokens: its headers, a 429 past them, its place given back once planned', async () => {
     const limited = await createHarness({ models: [mockModel('cheap')], stores: 'memory' });
     try {
       await limited.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', limits: { rpm: 2, tpm: 1_000, maxConcurrency: 1 } });
@@ -74,6 +74,64 @@ describe('the original /api routes', () => {
       expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
       expect(await limited.stores!.rateLimiter.peek([{ kind: 'tenant', id: 'acme', limits: { maxConcurrency: 1 } }])).toMatchObject({ remainingConcurrency: 1 });
     } finally {
+      await limited.close();
+    }
+  });
+
+  it('/api/route holds its concurrency place while it plans: maxConcurrency 1, one preview planning, two more are 429; a failed plan gives it back', async () => {
+    const limited = await createHarness({ models: [mockModel('a'), mockModel('b')], stores: 'memory' });
+    const router = limited.router;
+    const route = router.route.bind(router);
+    try {
+      await limited.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', limits: { maxConcurrency: 1 } });
+      const { secret } = await limited.stores!.tenants.createKey('acme', { name: 'k' });
+      const call = () => post(limited.gateway, '/api/route', { prompt: 'which one?' }, { authorization: `Bearer ${secret}` });
+      let planning = 0;
+      let most = 0;
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      let fail = false;
+      // The plan takes a while (a remote embedding of the prompt: the intelligent strategy's): held until the gate opens.
+      router.route = (async (...args: Parameters<typeof route>) => {
+        planning++;
+        most = Math.max(most, planning);
+        try {
+          await gate;
+          if (fail) throw new Error('the embedding service is down');
+          return await route(...args);
+        } finally {
+          planning--;
+        }
+      }) as typeof router.route;
+      const settled: Response[] = [];
+      const started = (r: Promise<Response>) => {
+        void r.then((res) => settled.push(res));
+        return r;
+      };
+      // One preview planning, then two more.
+      const first = started(call());
+      await vi.waitFor(() => expect(planning).toBe(1), { timeout: 10_000, interval: 20 });
+      const replies = [first, started(call()), started(call())];
+      // Each is either planning or answered (a 429 when its place was refused).
+      await vi.waitFor(() => expect(planning + settled.length).toBe(3), { timeout: 10_000, interval: 20 });
+      const atOnce = planning;
+      open();
+      const answered = await Promise.all(replies);
+      expect({ atOnce, most, statuses: answered.map((r) => r.status).sort() }).toEqual({ atOnce: 1, most: 1, statuses: [200, 429, 429] });
+      const ok = answered.find((r) => r.status === 200)!;
+      // Answered once its place is given back: the headers say it is free again.
+      expect(ok.headers.get('x-ratelimit-remaining-concurrency')).toBe('1');
+      const busy = answered.find((r) => r.status === 429)!;
+      expect(((await busy.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+      expect(busy.headers.get('x-ratelimit-remaining-concurrency')).toBe('0');
+      // A plan that fails gives its place back too: the next preview plans.
+      fail = true;
+      expect((await call()).status).toBeGreaterThanOrEqual(500);
+      fail = false;
+      expect((await call()).status).toBe(200);
+      expect(await limited.stores!.rateLimiter.peek([{ kind: 'tenant', id: 'acme', limits: { maxConcurrency: 1 } }])).toMatchObject({ remainingConcurrency: 1 });
+    } finally {
+      router.route = route;
       await limited.close();
     }
   });

@@ -1,4 +1,4 @@
-import { LLMError, toLLMError, type DeploymentInfo, type RateLimitInfo, type RouterResult } from '@llmrr/core';
+import { LLMError, toLLMError, type DeploymentInfo, type RateLimitInfo, type RouteDecision, type RouterResult } from '@llmrr/core';
 import type { Hono } from 'hono';
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
@@ -8,7 +8,7 @@ import { jsonResponse } from '../calls/model-call.js';
 import { postModelEndpoint } from '../calls/model-endpoint.js';
 import { resolveModel, visibleDeployments } from '../calls/resolve-model.js';
 import { checkStrategy, tenantStrategy } from '../calls/router-extension.js';
-import { countRequest } from '../tenancy/admission.js';
+import { takePlace } from '../tenancy/admission.js';
 import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import { errorResponse, needsServerLog, toPublicError } from '../http/error-body.js';
 import { incomingFromRequest } from '../http/incoming.js';
@@ -173,27 +173,32 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
       const body = validateBody(RouteRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), deps.bodyRead));
       if (body.strategy !== undefined) checkStrategy({ strategy: body.strategy }, undefined, deps.router, principal, 'strategy');
       // A preview calls no model, but its plan may cost (the `intelligent` strategy embeds the prompt, maybe remotely):
-      // it counts against the tenant's and key's limits as a request with no tokens (429 past them), its place given
-      // back at once.
-      const rateInfo = await countRequest(deps.stores, principal, (m, e) => deps.log(m, requestId, e), deps.renewals);
-      if (rateInfo) rateLimitHeaders(rateInfo, headers);
-      const resolved = resolveModel(body.model, deps.router.models(routerTenant(principal)), principal);
-      const strategy = body.strategy ?? tenantStrategy(principal, deps.router);
-      const routed = await deps.router
-        .route(
-          { messages: [{ role: 'user', content: body.prompt }] },
-          {
-            requestId,
-            tenant: routerTenant(principal),
-            explain: body.explain,
-            ...(resolved.model !== undefined ? { model: resolved.model } : {}),
-            ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
-            ...(strategy !== undefined ? { strategy } : {}),
-            ...(body.requirements.capabilities ? { requiredCapabilities: body.requirements.capabilities } : {}),
-          },
-        )
-        // A refusal of the prompt names the body's field (`prompt`), as /api/quick's does.
-        .catch((e: unknown) => Promise.reject(withClientMessagePath(toLLMError(e), PROMPT_PATHS, QUICK_FIELD_NAMES)));
+      // it takes a place under the tenant's and key's limits as a request with no tokens (429 past them), held until
+      // the plan is done, so `maxConcurrency` bounds the plans at once, as `countAdmission` does remote token counts.
+      const place = await takePlace(deps.stores, principal, (m, e) => deps.log(m, requestId, e), deps.renewals);
+      let routed: RouteDecision;
+      try {
+        const resolved = resolveModel(body.model, deps.router.models(routerTenant(principal)), principal);
+        const strategy = body.strategy ?? tenantStrategy(principal, deps.router);
+        routed = await deps.router
+          .route(
+            { messages: [{ role: 'user', content: body.prompt }] },
+            {
+              requestId,
+              tenant: routerTenant(principal),
+              explain: body.explain,
+              ...(resolved.model !== undefined ? { model: resolved.model } : {}),
+              ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
+              ...(strategy !== undefined ? { strategy } : {}),
+              ...(body.requirements.capabilities ? { requiredCapabilities: body.requirements.capabilities } : {}),
+            },
+          )
+          // A refusal of the prompt names the body's field (`prompt`), as /api/quick's does.
+          .catch((e: unknown) => Promise.reject(withClientMessagePath(toLLMError(e), PROMPT_PATHS, QUICK_FIELD_NAMES)));
+      } finally {
+        // Given back once the plan is done or failed, before the answer: its headers say what is left then.
+        if (place) rateLimitHeaders(await place.release(), headers);
+      }
       // Another tenant's traffic on shared deployments (stats, traffic factors) hidden as in /api/status.
       const decision = visibleDecision(routed, principal);
       return jsonResponse(

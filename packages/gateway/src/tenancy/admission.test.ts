@@ -1,9 +1,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createStateStores, MemoryRateLimiter, type DeploymentInfo, type GenerateRequest, type RateScope, type StateStores } from '@llmrr/core';
+import { createStateStores, type DeploymentInfo, type GenerateRequest, type StateStores } from '@llmrr/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../auth/principal.js';
-import { admit, releasedInfo } from './admission.js';
+import { admit } from './admission.js';
 import { Renewals } from './renewals.js';
 
 setFlagsFromString('--expose-gc');
@@ -93,34 +93,5 @@ describe('admit: a finish that failed, tried again', () => {
       },
       { timeout: 10_000, interval: 20 },
     );
-  });
-});
-
-describe('releasedInfo: the numbers of a refusal that gave its place back', () => {
-  it('are what the limiter says after the release, for a tenant and a key (tokens in use, a charge past the minute)', async () => {
-    let now = 1_000_000;
-    const limiter = new MemoryRateLimiter(() => now);
-    const scopes: RateScope[] = [
-      { kind: 'tenant', id: 't', limits: { rpm: 10, tpm: 1_000, maxConcurrency: 3 } },
-      { kind: 'key', id: 'k', limits: { tpm: 600, maxConcurrency: 2 } },
-    ];
-    // Earlier calls: 300 tokens used 7 s ago, one still in flight.
-    const used = await limiter.acquire(scopes, { estimatedTokens: 300 });
-    if (!used.ok) throw new Error('refused');
-    await used.lease.release(300);
-    now += 7_000;
-    expect((await limiter.acquire(scopes, { estimatedTokens: 0 })).ok).toBe(true);
-    // Within the minute (200 tokens), then past the key's whole minute (a full bucket admits it: 5 minutes later).
-    for (const [estimatedTokens, wait] of [
-      [200, 0],
-      [5_000, 300_000],
-    ] as const) {
-      now += wait;
-      const d = await limiter.acquire(scopes, { estimatedTokens });
-      if (!d.ok) throw new Error('refused');
-      const computed = releasedInfo(d.info, estimatedTokens);
-      await d.lease.release(0);
-      expect(computed, String(estimatedTokens)).toEqual(await limiter.peek(scopes));
-    }
   });
 });

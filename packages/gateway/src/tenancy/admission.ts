@@ -101,21 +101,32 @@ function rateLimited(decision: Extract<RateDecision, { ok: false }>): LLMError {
   });
 }
 
+/** A place under the limits held by a request that calls no model (`takePlace`), until it is given back. */
+export interface HeldPlace {
+  /**
+   * Gives the place back, no tokens used (a release that fails is logged and tried again by `renewals`: never
+   * rejects). Resolves to the numbers for the request's rate-limit headers: what is left once its place is given back
+   * (the request still counted; `RateLease.releasedInfo`: no store round trip for them), or the acquire's own numbers
+   * from a limiter that cannot say.
+   */
+  release(): Promise<RateLimitInfo>;
+}
+
 /**
- * Counts a request that calls no model against its tenant's and key's limits: one refused before admission (a model
- * that does not exist or that the tenant may not use), a routing preview (`/api/route`, whose plan may embed the
- * prompt: the `intelligent` strategy's `embed`). So a flood of them is throttled like any other traffic: takes
- * a request (no tokens) and gives its place back at once (`releaseOrRetry` with `renewals`: tried again when that
- * fails); reserves no budget. Over a limit: the same 429
- * `rate_limited` as `admit`, whatever the refusal was. Else the numbers for the request's rate-limit headers: what is
- * left once its place is given back (`releasedInfo`: no store round trip for them).
+ * Takes a place under its tenant's and key's limits for a request that calls no model, so that a flood of them is
+ * throttled like any other traffic: one refused before admission (a model that does not exist or that the tenant may
+ * not use), a routing preview (`/api/route`, whose plan may embed the prompt: the `intelligent` strategy's `embed`,
+ * held across the plan so that `maxConcurrency` bounds the plans at once), a remote token count (`countAdmission`).
+ * Takes a request (no tokens) and reserves no budget. Over a limit: the same 429 `rate_limited` as `admit`, whatever
+ * the request was. Undefined: nothing to take (no stores, no limits), or the limiter's store failed (logged: a Redis
+ * down must not turn the request into a 5xx; a refusal stays a refusal, a preview is answered).
  */
-export async function countRequest(
+export async function takePlace(
   stores: GatewayStores | undefined,
   principal: Principal,
   log: (message: string, error: unknown) => void,
   renewals?: Renewals | undefined,
-): Promise<RateLimitInfo | undefined> {
+): Promise<HeldPlace | undefined> {
   if (!stores || !principal.tenant) return undefined;
   const scopesOf = rateScopes(principal);
   if (scopesOf.length === 0) return undefined;
@@ -123,35 +134,31 @@ export async function countRequest(
   try {
     decision = await stores.rateLimiter.acquire(scopesOf, { estimatedTokens: 0 });
   } catch (e) {
-    // The limiter's store failing (Redis down) must not turn the request into a 5xx: a refusal stays a refusal, a
-    // preview is answered.
-    log('counting a request that calls no model against the rate limits failed', e);
+    log('taking a rate-limit place for a request that calls no model failed', e);
     return undefined;
   }
   if (!decision.ok) throw rateLimited(decision);
-  await releaseOrRetry(decision.lease, 0, renewals).catch((e: unknown) => log('releasing the rate-limit slot of a request that calls no model failed', e));
-  return releasedInfo(decision.info, 0);
+  const { lease, info } = decision;
+  return {
+    release: async () => {
+      await releaseOrRetry(lease, 0, renewals).catch((e: unknown) => log('releasing the rate-limit place of a request that calls no model failed', e));
+      return lease.releasedInfo?.() ?? info;
+    },
+  };
 }
 
 /**
- * The numbers of an acquire's `info` once its lease is given back with no tokens used (`release(0)`): the request
- * stays counted (rpm), its concurrency slot is free again and its token estimate `tokens` refunded. Exact for the
- * scope the acquire reported, as a limiter's own numbers after the release would be when nothing else happened
- * meanwhile: an admitted charge of less than the minute's tokens fitted in the bucket (so the refund adds it back
- * whole), a larger one is admitted only into a full bucket (full again after the refund). The reset is the acquire's
- * less the refund's drain time (to the ms). Only for a request that gives its place back at once (a refusal, a
- * preview): no copy is made per admitted call.
+ * Counts a request that calls no model and answers at once (a refusal) against its tenant's and key's limits: takes
+ * its place (`takePlace`) and gives it back at once. The numbers for its rate-limit headers: what is left once its
+ * place is given back.
  */
-export function releasedInfo(info: RateLimitInfo, tokens: number): RateLimitInfo {
-  const out: RateLimitInfo = { ...info };
-  if (out.limitConcurrency !== undefined) out.remainingConcurrency = Math.min(out.limitConcurrency, (out.remainingConcurrency ?? 0) + 1);
-  if (tokens > 0 && out.limitTokens !== undefined) {
-    const limit = out.limitTokens;
-    const remaining = Math.min(limit, Math.floor((out.remainingTokens ?? 0) + tokens));
-    out.remainingTokens = remaining;
-    out.resetTokensMs = remaining === limit ? 0 : Math.max(0, Math.ceil((out.resetTokensMs ?? 0) - (tokens * 60_000) / limit));
-  }
-  return out;
+export async function countRequest(
+  stores: GatewayStores | undefined,
+  principal: Principal,
+  log: (message: string, error: unknown) => void,
+  renewals?: Renewals | undefined,
+): Promise<RateLimitInfo | undefined> {
+  return (await takePlace(stores, principal, log, renewals))?.release();
 }
 
 /**
@@ -225,14 +232,12 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   let rateInfo: RateLimitInfo | undefined;
   const scopesOf = rateScopes(principal);
   let inputTokens: number | undefined = input.inputTokens;
-  /** The tokens-per-minute charge of the acquire (a refusal's headers count it refunded). */
-  let estimatedTokens = 0;
   const guard = input.guardRouter && !input.noCacheRead && (scopesOf.length > 0 || tenant.budget) ? semanticGuardOf(input.guardRouter, input.request, tenant.id) : undefined;
   if (scopesOf.length > 0) {
     inputTokens ??= estimateInputTokens(input.request);
     // Every call the router may make for it (a cascade's two, the guard calls), each at most what a candidate can
     // answer: a `maxTokens` above every candidate's `maxOutputTokens` counts at the largest.
-    estimatedTokens = (input.billedCalls ?? 1) * estimateRequestTokenBound(input.request, input.candidates, inputTokens, input.rateLimitOutputTokens, input.steps, guard);
+    const estimatedTokens = (input.billedCalls ?? 1) * estimateRequestTokenBound(input.request, input.candidates, inputTokens, input.rateLimitOutputTokens, input.steps, guard);
     const decision = await waitFor(stores.rateLimiter.acquire(scopesOf, { estimatedTokens }), (late) => {
       if (late.ok) void releaseOrRetry(late.lease, 0, input.renewals).catch(() => undefined);
     });
@@ -278,8 +283,8 @@ export async function admit(input: AdmitInput): Promise<Admission> {
           param: 'model',
           // The request took its place under the limits before the refusal: its headers count the request (rpm), not
           // the slot nor the tokens it gives back when it is answered (at once below; a cache-only call's at its
-          // `finish`, before its 402).
-          ...(rateInfo ? { details: { rateInfo: releasedInfo(rateInfo, estimatedTokens) } } : {}),
+          // `finish`, before its 402): the limiter's numbers once the lease is given back (no store round trip).
+          ...(rateInfo ? { details: { rateInfo: lease?.releasedInfo?.() ?? rateInfo } } : {}),
         });
         // A cached answer costs nothing: the call keeps its place under the limits and looks in the caches only.
         if (!input.servesFromCache) throw refusal;

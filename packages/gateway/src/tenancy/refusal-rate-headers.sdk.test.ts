@@ -2,12 +2,20 @@
  * A request refused after it took its place under the limits (a 402 budget refusal, a 404 for a model that does not
  * exist) gives that place back: its concurrency slot is freed and its tokens-per-minute charge refunded. Its
  * `x-ratelimit-*` headers say what is left after it (the request itself stays counted), as the limiter then does, so
- * a client pacing itself by them (they are exposed for that, CORS included) does not back off for nothing.
+ * a client pacing itself by them (they are exposed for that, CORS included) does not back off for nothing. The numbers
+ * are the limiter's own (`RateLease.releasedInfo`), the most constrained scope chosen again after the refund: also
+ * with core's Redis limiter (shared mode's) on a real Redis.
  */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createStateStores, LLMRouter, type RateAcquireOptions, type RateLimiter, type RateLimitInfo, type RateScope, type StateStores } from '@llmrr/core';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway } from '../gateway.js';
+import { serveGateway, type ServedGateway } from '../node/serve-gateway.js';
 import { mockModel } from '../test-support/harness.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { startTestRedis, type TestRedis } from '../test-support/test-redis.js';
 
 const LIMITS = { maxConcurrency: 1, tpm: 100_000, rpm: 1_000 };
 let gw: SdkGateway;
@@ -78,5 +86,100 @@ describe('the rate-limit headers of a refusal that gave its place back', () => {
     expect(e.status).toBe(404);
     expect((await current()).remainingConcurrency).toBe(1);
     expect(e.headers!.get('x-ratelimit-remaining-concurrency')).toBe('1');
+  });
+});
+
+describe('the rate-limit headers of a 402 on core\'s Redis limiter, two scopes as constrained after the refund', () => {
+  const W = 60_000;
+  // Small limits: a token drains in 600 ms (tenant) and 300 ms (key), so the limiter right after the release still
+  // has the levels the release left.
+  const TENANT_TPM = 100;
+  const KEY_TPM = 200;
+  let redis: TestRedis | undefined;
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  }, 60_000);
+  afterAll(() => redis?.stop());
+
+  it('tenant tpm 100 and key tpm 200, as few tokens left in both once the charge is refunded: the headers name the scope the limiter names', async () => {
+    const memory = await createStateStores({ mode: 'memory' });
+    const file = (name: string) => fileURLToPath(new URL(`../../../core/src/stores/redis/${name}.ts`, import.meta.url));
+    const [connection, rl] = await Promise.all(['redis-connection', 'redis-rate-limiter'].map((n) => import(/* @vite-ignore */ file(n))));
+    const prefix = `scope${randomBytes(4).toString('hex')}:`;
+    const handle = await connection.connectRedis(redis!.url, prefix);
+    const redisLimiter = new rl.RedisRateLimiter(handle, { timeoutMs: 2000 }) as RateLimiter;
+    let keyId = '';
+    let charged: number | undefined;
+    let afterRelease: RateLimitInfo | undefined;
+    /** Ms from the charging acquire's answer to the limiter's numbers after the release (the buckets drain meanwhile). */
+    let elapsed = 0;
+    // Core's Redis limiter; before the call's acquire, the buckets are set for its charge `t` (a bucket stamped ahead
+    // of Redis's clock drains nothing until the acquire takes it: the levels are exact); right after its release,
+    // what the limiter says.
+    const limiter: RateLimiter = {
+      async acquire(scopes: RateScope[], options: RateAcquireOptions) {
+        const t = options.estimatedTokens;
+        if (t > 0) {
+          charged = t;
+          const ahead = Date.now() + 3_600_000;
+          // Tenant: exactly t left. Key: t and 0.01 of a token left (full again a bit earlier than the tenant once
+          // charged: the acquire's numbers name the tenant, none left in either).
+          await handle.command(['SET', `${prefix}rl:tenant:acme:tpm-level`, `${ahead} ${(TENANT_TPM - t) * W} ${TENANT_TPM}`]);
+          await handle.command(['SET', `${prefix}rl:key:${keyId}:tpm-level`, `${ahead} ${(KEY_TPM - t) * W - 600} ${KEY_TPM}`]);
+        }
+        const d = await redisLimiter.acquire(scopes, options);
+        if (!d.ok || t === 0) return d;
+        expect(d.info).toMatchObject({ limitTokens: TENANT_TPM, remainingTokens: 0 });
+        const answered = Date.now();
+        const release = d.lease.release.bind(d.lease);
+        d.lease.release = async (actual?: number) => {
+          await release(actual);
+          afterRelease = await redisLimiter.peek(scopes);
+          elapsed = Date.now() - answered;
+        };
+        return d;
+      },
+      peek: (scopes) => redisLimiter.peek(scopes),
+      renew: (leases) => redisLimiter.renew!(leases),
+      close: () => redisLimiter.close(),
+    };
+    const stores = { ...memory, mode: 'shared', rateLimiter: limiter } as StateStores;
+    const router = new LLMRouter({ models: [mockModel('mock')], routing: { strategy: 'priority', retries: { max: 0 } } }, { env: {} });
+    const gateway = createGateway({ router, stores, log: () => {} });
+    let served: ServedGateway | undefined;
+    try {
+      await stores.tenants.createTenant({ id: 'acme', name: 'Acme', limits: { tpm: TENANT_TPM }, budget: { amountUsd: 0.000001, period: 'total' } });
+      const created = await stores.tenants.createKey('acme', { name: 'k', limits: { tpm: KEY_TPM } });
+      keyId = created.key.id;
+      served = await serveGateway(gateway, { port: 0 });
+      const client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: created.secret, maxRetries: 0 });
+      const e = await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'hello there' }], max_tokens: 1, llmrr: { cache: false } } as OpenAI.ChatCompletionCreateParamsNonStreaming).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(OpenAI.APIError);
+      const refusal = e as InstanceType<typeof OpenAI.APIError>;
+      expect(refusal.status).toBe(402);
+      expect(charged).toBeGreaterThan(0);
+      expect(charged).toBeLessThan(TENANT_TPM);
+      // The limiter: the key (200), `charged` left, full again in about 60 - charged * 0.3 s (the tenant's 100 would
+      // be full again in 60 - charged * 0.6 s).
+      expect(afterRelease).toMatchObject({ limitTokens: KEY_TPM, remainingTokens: charged });
+      expect({ limit: refusal.headers!.get('x-ratelimit-limit-tokens'), remaining: refusal.headers!.get('x-ratelimit-remaining-tokens') }).toEqual({
+        limit: String(KEY_TPM),
+        remaining: String(charged),
+      });
+      // The headers are the numbers at the acquire's time: the limiter's reset later, by the ms elapsed since.
+      const reset = Number(/^(\d+)s$/.exec(refusal.headers!.get('x-ratelimit-reset-tokens') ?? '')?.[1]);
+      const truth = afterRelease!.resetTokensMs!;
+      expect(reset).toBeGreaterThanOrEqual(Math.ceil(truth / 1000));
+      expect(reset).toBeLessThanOrEqual(Math.ceil((truth + elapsed) / 1000));
+    } finally {
+      await served?.close(1000);
+      await gateway.close();
+      await router.close();
+      await limiter.close();
+      await memory.close();
+    }
   });
 });

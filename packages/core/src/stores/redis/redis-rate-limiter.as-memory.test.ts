@@ -3,7 +3,7 @@
  * same clock reading: the same decisions, waits (whole ms, rounded up) and headers, under limits that change between
  * calls (the level rescaled in exact integers by the Lua copy of `mulDivCeil`), for a cost far past the limit (a
  * year's debt at most, an expiry Redis takes), and with concurrency leases of different TTLs (the lease set never
- * expires before its longest lease).
+ * expires before its longest lease); a lease's `releasedInfo` too.
  */
 import { describe, expect, it } from 'vitest';
 import { GCRA_MAX_DRAIN_MS, gcraLevel } from '../../tenancy/gcra.js';
@@ -66,6 +66,8 @@ describe.skipIf(!redisUrl)('Redis rate limiter answers as the memory limiter', (
         const m = await memory.acquire(scopes, options);
         expect({ step, ...shown(m) }).toEqual({ step, ...shown(r) });
         if (r.ok && m.ok) {
+          // What is left once the lease is given back with no tokens, from the states the acquire read: the same.
+          expect({ step, released: r.lease.releasedInfo!() }).toEqual({ step, released: m.lease.releasedInfo!() });
           admitted++;
           held.push([r.lease, m.lease]);
         } else refused++;

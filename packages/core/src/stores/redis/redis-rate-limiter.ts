@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { GcraState } from '../../tenancy/gcra.js';
 import { DEFAULT_LEASE_TTL_MS, validateAcquire, validateActualTokens } from '../../tenancy/rate-limit-input.js';
-import { rateLimitInfo, scopeKey, type ScopeState } from '../../tenancy/rate-limit-info.js';
+import { rateLimitInfo, releasedRateLimitInfo, scopeKey, type ScopeState } from '../../tenancy/rate-limit-info.js';
 import type { RateAcquireOptions, RateDecision, RateLease, RateLimitInfo, RateLimitKind, RateLimiter, RateScope } from '../../tenancy/types.js';
 import { ACQUIRE_SCRIPT, PEEK_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT } from './rate-limit-scripts.js';
 import { bounded, redisTimeout, type RedisHandle } from './redis-connection.js';
@@ -45,12 +45,13 @@ export class RedisRateLimiter implements RateLimiter {
     });
     const granted = Number(reply[0]) === 1;
     const now = Number(reply[4]);
-    const info = rateLimitInfo(scopes, parseStates(reply.slice(5), scopes.length), now);
+    const states = parseStates(reply.slice(5), scopes.length);
+    const info = rateLimitInfo(scopes, states, now);
     if (!granted) {
       const scope = scopes[Number(reply[2]) - 1] as RateScope;
       return { ok: false, limit: String(reply[1]) as RateLimitKind, scope: { kind: scope.kind, id: scope.id }, retryAfterMs: Number(reply[3]), info };
     }
-    return { ok: true, lease: this.lease(scopes, leaseId, cost, reply, ttl), info };
+    return { ok: true, lease: this.lease(scopes, leaseId, cost, reply, ttl, states), info };
   }
 
   async peek(scopes: RateScope[]): Promise<RateLimitInfo> {
@@ -98,9 +99,12 @@ export class RedisRateLimiter implements RateLimiter {
     if (delta !== 0 && tpms.some((t) => t > 0)) this.redis.command(['UNLINK', marker]).catch(() => undefined);
   }
 
-  /** The lease of a granted acquire, with what the debt cap dropped per scope (the last values of its `reply`). */
-  private lease(scopes: RateScope[], id: string, cost: number, reply: string[], ttl: number): RedisLease {
-    return new RedisLease(this, id, scopes, cost, reply.slice(5 + scopes.length * 3).map(Number), ttl);
+  /**
+   * The lease of a granted acquire, with what the debt cap dropped per scope (the last values of its `reply`), and the
+   * scopes' states and clock reading the reply gave (for `releasedInfo`; `states` parsed from it when not given).
+   */
+  private lease(scopes: RateScope[], id: string, cost: number, reply: string[], ttl: number, states?: readonly ScopeState[]): RedisLease {
+    return new RedisLease(this, id, scopes, cost, reply.slice(5 + scopes.length * 3).map(Number), ttl, states ?? parseStates(reply.slice(5), scopes.length), Number(reply[4]));
   }
 
   /**
@@ -132,7 +136,14 @@ class RedisLease implements RateLease {
     /** Per scope, what the debt cap dropped from the token charge (1/limit ms). */
     readonly uncharged: readonly number[],
     readonly ttl: number,
+    /** The scopes' states the acquire's script returned, at the Redis clock reading `at` (for `releasedInfo`). */
+    private readonly states: readonly ScopeState[],
+    private readonly at: number,
   ) {}
+
+  releasedInfo(): RateLimitInfo {
+    return releasedRateLimitInfo(this.scopes, this.states, this.at, this.cost, this.uncharged);
+  }
 
   /**
    * Frees the slot and corrects the token charge. Idempotent: once it has run, later calls do nothing; one that
