@@ -206,7 +206,7 @@ describe('readSettings: shared-mode variables without LLMRR_STATE=shared', () =>
     LLMRR_POSTGRES_URL: 'postgres://llmrr@127.0.0.1/llmrr',
     LLMRR_CACHE_REDIS_URL: 'redis://127.0.0.1:6380',
   };
-  const SHARED_TUNING = { LLMRR_REDIS_PREFIX: 'app:', LLMRR_POSTGRES_SCHEMA: 'llmrr', LLMRR_REDIS_TIMEOUT_MS: '500', LLMRR_POSTGRES_QUERY_TIMEOUT_MS: '2500', LLMRR_POSTGRES_AUDIT_TIMEOUT_MS: '8000', LLMRR_POSTGRES_REPORT_TIMEOUT_MS: '90000' };
+  const SHARED_TUNING = { LLMRR_REDIS_PREFIX: 'app:', LLMRR_POSTGRES_SCHEMA: 'llmrr', LLMRR_REDIS_TIMEOUT_MS: '500', LLMRR_POSTGRES_QUERY_TIMEOUT_MS: '2500', LLMRR_POSTGRES_AUDIT_TIMEOUT_MS: '8000', LLMRR_POSTGRES_REPORT_TIMEOUT_MS: '90000', LLMRR_CACHE_MAX_BYTES: '16000000' };
   const SHARED_ONLY = { ...SHARED_URLS, ...SHARED_TUNING };
 
   it('the URLs are refused in embedded (the default) and memory mode, naming the variable and LLMRR_STATE=shared', () => {
@@ -233,7 +233,7 @@ describe('readSettings: shared-mode variables without LLMRR_STATE=shared', () =>
   it('are taken with LLMRR_STATE=shared', () => {
     expect(readSettings({ LLMRR_STATE: 'shared', ...SHARED_ONLY }, '/tmp')).toMatchObject({
       state: 'shared', redisUrl: SHARED_ONLY.LLMRR_REDIS_URL, cacheRedisUrl: SHARED_ONLY.LLMRR_CACHE_REDIS_URL, postgresUrl: SHARED_ONLY.LLMRR_POSTGRES_URL, redisKeyPrefix: 'app:', postgresSchema: 'llmrr', redisTimeoutMs: 500,
-      postgresQueryTimeoutMs: 2_500, postgresAuditTimeoutMs: 8_000, postgresReportTimeoutMs: 90_000,
+      postgresQueryTimeoutMs: 2_500, postgresAuditTimeoutMs: 8_000, postgresReportTimeoutMs: 90_000, cacheMaxBytes: 16_000_000,
     });
   });
 });
@@ -260,6 +260,17 @@ describe('readSettings: shared-mode URLs and schema, checked at start', () => {
     }
     expect(shared({ LLMRR_CACHE_REDIS_URL: 'redis://cache.example:6380/1' }).cacheRedisUrl).toBe('redis://cache.example:6380/1');
     expect(shared({}).cacheRedisUrl).toBeUndefined();
+  });
+
+  it("the exact cache's bound (LLMRR_CACHE_MAX_BYTES): absent by default (the stores' default), decimal bytes from 1024, else refused naming it", () => {
+    expect(shared({}).cacheMaxBytes).toBeUndefined();
+    expect(shared({ LLMRR_CACHE_MAX_BYTES: ' 1024 ' }).cacheMaxBytes).toBe(1024);
+    expect(shared({ LLMRR_CACHE_MAX_BYTES: '9007199254740991' }).cacheMaxBytes).toBe(Number.MAX_SAFE_INTEGER);
+    for (const bad of ['0', '1023', '64mb', '6.4e7', '0x100000', '-1', '9007199254740992']) {
+      expect(() => shared({ LLMRR_CACHE_MAX_BYTES: bad }), bad).toThrow(
+        expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_CACHE_MAX_BYTES', message: `LLMRR_CACHE_MAX_BYTES must be an integer number of bytes from 1024 to 9007199254740991, got "${bad}"` }),
+      );
+    }
   });
 
   it('a Redis unix socket URL as the client takes it (unix:///path[?db=N], with user:password@) is accepted; a malformed one is refused', () => {

@@ -79,6 +79,12 @@ export interface ServerSettings {
    * `maxmemory` and `allkeys-lru`. Absent: the cache shares LLMRR_REDIS_URL's Redis, within a bound of its own.
    */
   cacheRedisUrl?: string | undefined;
+  /**
+   * Shared mode: bound on the bytes of the exact cache's entries in Redis (`LLMRR_CACHE_MAX_BYTES`, 1 024 to
+   * 2^53 - 1; core's `cacheMaxBytes`). Absent: on the stores' Redis 64 000 000 or a quarter of its `maxmemory` when
+   * lower (8 000 000 when it cannot be read); on a cache Redis of its own, none.
+   */
+  cacheMaxBytes?: number | undefined;
   postgresUrl: string | undefined;
   /** Shared mode: prefix of every Redis key (`LLMRR_REDIS_PREFIX`, default `llmrr:`). */
   redisKeyPrefix: string | undefined;
@@ -369,7 +375,7 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
 /**
  * The shared stores' URLs: set with another `LLMRR_STATE`, they are a `config_invalid` (replicas given them would each
  * keep their own state). Shared mode's tuning variables (`LLMRR_REDIS_PREFIX`, `LLMRR_POSTGRES_SCHEMA`,
- * `LLMRR_REDIS_TIMEOUT_MS`, `LLMRR_POSTGRES_QUERY_TIMEOUT_MS`, `LLMRR_POSTGRES_AUDIT_TIMEOUT_MS`,
+ * `LLMRR_CACHE_MAX_BYTES`, `LLMRR_REDIS_TIMEOUT_MS`, `LLMRR_POSTGRES_QUERY_TIMEOUT_MS`, `LLMRR_POSTGRES_AUDIT_TIMEOUT_MS`,
  * `LLMRR_POSTGRES_REPORT_TIMEOUT_MS`) are only ignored there: without a URL they point nowhere (one .env for a memory dev
  * profile and a shared production one).
  */
@@ -377,7 +383,7 @@ const SHARED_ONLY = ['LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL', 'LLMRR_CACHE_REDIS
 
 /**
  * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_STREAM_HOLD_MS (10000), LLMRR_SHUTDOWN_GRACE_MS (10000), LLMRR_SHUTDOWN_DELAY_MS (0), LLMRR_SHUTDOWN_CUT_SETTLE_MS (1000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_END_USER_ID_SECRET, LLMRR_DEMO, LLMRR_STATE,
- * LLMRR_REDIS_URL, LLMRR_CACHE_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
+ * LLMRR_REDIS_URL, LLMRR_CACHE_REDIS_URL, LLMRR_CACHE_MAX_BYTES, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
  * LLMRR_POSTGRES_QUERY_TIMEOUT_MS, LLMRR_POSTGRES_AUDIT_TIMEOUT_MS, LLMRR_POSTGRES_REPORT_TIMEOUT_MS,
  * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_MAX_BODY_BYTES (32 MiB), LLMRR_MAX_MESSAGES (1000), LLMRR_CORS_ORIGINS, LLMRR_TRUSTED_PROXIES,
  * the OTEL_* tracing variables and LLMRR_OTEL, ... Values are trimmed; an empty or blank variable counts as unset.
@@ -451,6 +457,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     state,
     redisUrl,
     ...(cacheRedisUrl !== undefined ? { cacheRedisUrl } : {}),
+    cacheMaxBytes: optionalCount(env, 'LLMRR_CACHE_MAX_BYTES', 1024, Number.MAX_SAFE_INTEGER, 'bytes'),
     postgresUrl,
     redisKeyPrefix: env.LLMRR_REDIS_PREFIX?.trim() || undefined,
     postgresSchema,

@@ -84,6 +84,31 @@ describe.skipIf(services.skip !== undefined)(services.skip ?? 'shared mode: the 
     expect(cli(storesRedis, ['--scan', '--pattern', `${run.prefix}cache*`])).toBe('');
   }, 120_000);
 
+  it("LLMRR_CACHE_MAX_BYTES bounds the cache; an LLMRR_CACHE_REDIS_URL naming another database of the stores' server keeps it bounded, said at the start in the server's variables", async () => {
+    const db1 = `${storesRedis.replace(/\/$/, '')}/1`;
+    const own = { ...run, schema: `${run.schema}_db1` };
+    const setup = sharedModeSetup(CONFIG, { ...services, redisUrl: storesRedis }, own);
+    let e: Gateway | undefined;
+    try {
+      e = await startGateway('E', { ...setup.env, LLMRR_CACHE_REDIS_URL: db1, LLMRR_CACHE_MAX_BYTES: '50000' });
+      expect(e.output()).toMatch(/LLMRR_CACHE_REDIS_URL \(redis:\/\/127\.0\.0\.1:\d+\/1\) is a database of the stores' own Redis server, which shares one maxmemory: the exact cache is kept within 50000 bytes there \(LLMRR_CACHE_MAX_BYTES\)/);
+      expect(e.output()).not.toMatch(/cacheMaxBytes|cacheRedisUrl/);
+      await adminCall(e, own.adminKey, 'POST', '/admin/tenants', { id: 'acme', name: 'Acme' }, 201);
+      const { secret } = await adminCall<{ secret: string }>(e, own.adminKey, 'POST', '/admin/tenants/acme/keys', { name: 'k' }, 201);
+      for (let i = 0; i < 100; i++) {
+        const r = await gatewayRequest(e, 'POST', '/v1/chat/completions', { model: 'mock', temperature: 0, messages: [{ role: 'user', content: `cache me ${i} ${'x'.repeat(1000)}` }], max_tokens: 4 }, { authorization: `Bearer ${secret}` });
+        expect(r.status).toBe(200);
+        await r.text();
+      }
+      const bytes = Number(cli(db1, ['GET', `${own.prefix}cache#bound:bytes`]));
+      expect(bytes).toBeGreaterThan(0);
+      expect(bytes).toBeLessThanOrEqual(50_000);
+    } finally {
+      await stopGateway(e);
+      dropSharedState('shared-mode-cache-redis', { ...services, redisUrl: storesRedis }, own, setup.dir);
+    }
+  }, 120_000);
+
   it('a cache Redis that cannot be reached fails the start naming LLMRR_CACHE_REDIS_URL, without its password', async () => {
     const setup = sharedModeSetup(CONFIG, { ...services, redisUrl: storesRedis }, { ...run, schema: `${run.schema}_dead` });
     try {

@@ -40,6 +40,13 @@ describe('shared mode: a store that cannot be reached at startup', () => {
     expect(out).not.toMatch(/-PW/);
   });
 
+  it('names Redis without any part of a password with an unescaped "/" (which a URL parser reads as host and port)', async () => {
+    // Redis's ACL user "default" with a generated password "4821/SECRET": read as host "default", port 4821.
+    const out = await startupOutput({ LLMRR_REDIS_URL: 'redis://default:4821/SECRET@127.0.0.1:1', LLMRR_POSTGRES_URL: 'postgres://127.0.0.1:1/db' });
+    expect(out).toContain('llmrr gateway failed to start: LLMRR_REDIS_URL (Redis at redis://127.0.0.1:1)');
+    expect(out).not.toMatch(/4821|default:|SECRET/);
+  });
+
   it.skipIf(!redisUrl)('names PostgreSQL without the password of LLMRR_POSTGRES_URL, in its query string too', async () => {
     const out = await startupOutput({ LLMRR_REDIS_URL: redisUrl!, LLMRR_POSTGRES_URL: 'postgres://u:USERINFO-PW@127.0.0.1:1/db?password=QUERY-PW&sslmode=disable' });
     expect(out).toContain('llmrr gateway failed to start: LLMRR_POSTGRES_URL (PostgreSQL at 127.0.0.1:1): Cannot prepare PostgreSQL at postgres://127.0.0.1:1/db:');
@@ -55,7 +62,8 @@ describe('shared mode: a store that cannot be reached at startup', () => {
     try {
       const out = await startupOutput({ LLMRR_REDIS_URL: `redis://:SECRET-PW@127.0.0.1:${port}`, LLMRR_POSTGRES_URL: 'postgres://127.0.0.1:1/db' });
       expect(out).toContain(`llmrr gateway failed to start: LLMRR_REDIS_URL (Redis at 127.0.0.1:${port}): Cannot connect to Redis at redis://127.0.0.1:${port}:`);
-      expect(out).toMatch(/did not answer .* within \d+ ms/);
+      // The TCP connection was made: it is the handshake that got no answer.
+      expect(out).toMatch(/Redis did not answer the connection handshake within \d+ ms/);
       expect(out).not.toMatch(/-PW/);
     } finally {
       silent.close();

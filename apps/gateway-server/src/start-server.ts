@@ -33,6 +33,7 @@ function storesConfig(settings: ServerSettings, log: (entry: GatewayLogEntry) =>
       mode: 'shared',
       redisUrl: settings.redisUrl,
       ...(settings.cacheRedisUrl ? { cacheRedisUrl: settings.cacheRedisUrl } : {}),
+      ...(settings.cacheMaxBytes !== undefined ? { cacheMaxBytes: settings.cacheMaxBytes } : {}),
       postgresUrl: settings.postgresUrl,
       ...(settings.redisKeyPrefix ? { redisKeyPrefix: settings.redisKeyPrefix } : {}),
       ...(settings.postgresSchema ? { postgresSchema: settings.postgresSchema } : {}),
@@ -43,7 +44,7 @@ function storesConfig(settings: ServerSettings, log: (entry: GatewayLogEntry) =>
       // What the stores drop in the background (a key's lastUsedAt write) is said in the server log.
       onError: (message, error) => log({ level: 'warn', message, error }),
       // What the start finds wrong in the set-up (a stores' Redis that can evict keys) too.
-      onWarning: (message) => log({ level: 'warn', message }),
+      onWarning: (message) => log({ level: 'warn', message: serverTerms(message) }),
     };
   }
   return { mode: 'embedded', dataDir: settings.dataDir };
@@ -159,6 +160,11 @@ function gatewayLimits(settings: ServerSettings): GatewayLimits {
   if (settings.maxMessages !== undefined) limits.maxMessages = settings.maxMessages;
   if (settings.maxBodyBytesInFlight !== undefined) limits.maxBodyBytesInFlight = settings.maxBodyBytesInFlight;
   return limits;
+}
+
+/** Core's option names in a start warning, said as the server's variables that set them. */
+function serverTerms(message: string): string {
+  return message.replace(/\bcacheMaxBytes\b/g, 'LLMRR_CACHE_MAX_BYTES').replace(/\bcacheRedisUrl\b/g, 'LLMRR_CACHE_REDIS_URL');
 }
 
 /** The shared stores by the `param` core's connection errors name: their variable, name and default port. */

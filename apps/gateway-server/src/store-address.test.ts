@@ -16,6 +16,17 @@ describe('storeAddress', () => {
     expect(storeAddress('/var/run/postgresql llmrr', 5432)).toBe('/var/run/postgresql');
   });
 
+  it('a password with an unescaped "/", "?" or "#" (read as host and port): the URL redacted, no part of the user info', () => {
+    // Redis's ACL user "default" with a generated password "4821/SECRET" parses as host "default", port 4821.
+    expect(storeAddress('redis://default:4821/SECRET@cache.internal:6379', 6379)).toBe('redis://cache.internal:6379');
+    expect(storeAddress('postgres://llmrr:4821/SECRET@db.internal:5432/app', 5432)).toBe('postgres://db.internal:5432/app');
+    expect(storeAddress('redis://default:4821?SECRET@cache.internal:6379', 6379)).toBe('redis://cache.internal:6379');
+    expect(storeAddress('redis://default:4821#SECRET@cache.internal:6379', 6379)).toBe('redis://cache.internal:6379');
+    // An empty host: the socket forms still read.
+    expect(storeAddress('unix:///run/redis/redis.sock', 6379)).toBe('/run/redis/redis.sock');
+    expect(storeAddress('postgres:///llmrr?host=/var/run/postgresql', 5432)).toBe('/var/run/postgresql');
+  });
+
   it('a string that is not a URL is not shown', () => {
     expect(storeAddress('host=db password=SECRET', 5432)).not.toContain('SECRET');
   });

@@ -1,12 +1,17 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
 import { LLMRouter } from '../router/llm-router.js';
 import { testServiceUrls } from '../stores/__fixtures__/store-fixtures.js';
 import { createStateStores } from '../stores/create-state-stores.js';
+import { connectRedis } from '../stores/redis/redis-connection.js';
 import { cacheKeyPrefix } from './cache-key.js';
 import type { CachedAnswer } from './exact-cache.js';
-import { ENTRY_OVERHEAD_BYTES, RedisCacheStore, redisPrefixPattern } from './redis-cache-store.js';
+import { ENTRY_OVERHEAD_BYTES, MAX_REMOVALS_PER_WRITE, RedisCacheStore, redisPrefixPattern } from './redis-cache-store.js';
 
 // Real Redis from vitest.global-setup.ts (tools/services/redis.sh); skipped with the reason when absent.
 const { redisUrl, postgresUrl } = testServiceUrls();
@@ -124,7 +129,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
     expect(LLMError.isInstance(down) && down.code).toBe('engine_unavailable');
   });
 
-  it('with maxBytes, keeps its entries within the bound in Redis (oldest written dropped first, shared by every client), and a delete frees its part', async () => {
+  it('with maxBytes, keeps its entries within the bound in Redis (entries of one TTL: the oldest written dropped first; shared by every client), and a delete frees its part', async () => {
     // Each entry: ~1000 bytes of JSON, its key three times and the overhead: ~1240 bytes; the bound holds 8.
     const maxBytes = 8 * (1002 + 3 * `${ns}:k00`.length + ENTRY_OVERHEAD_BYTES) + 10;
     const a = await open<string>({ maxBytes });
@@ -158,6 +163,48 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
     expect(await loose.deleteByPrefix('')).toBe(1);
     expect(Number(await redisCommand(['GET', `${ns}#bound:bytes`]))).toBe(0);
     await loose.clear();
+  });
+
+  it('with maxBytes, an entry Redis expired by its TTL no longer takes room: live entries are not dropped for expired ones, and the soonest to expire go first', async () => {
+    const value = 'x'.repeat(1000);
+    // Keys of one length: each entry costs the same; the bound holds three.
+    const cost = JSON.stringify(value).length + 3 * `${ns}:k1`.length + ENTRY_OVERHEAD_BYTES;
+    const store = await open<string>({ maxBytes: 3 * cost + 10 });
+    await store.set('k1', value, 600_000); // lives ten minutes
+    await store.set('k2', value, 300); // short-lived (another process's ttlMs, or a per-call TTL)
+    await store.set('k3', value, 300);
+    // Redis has expired both short-lived entries.
+    await vi.waitFor(async () => expect(await redisCommand(['EXISTS', `${ns}:k2`, `${ns}:k3`])).toBe(0), { timeout: 10_000, interval: 50 });
+    // One live entry, one written now: two of the three places.
+    await store.set('k4', value, 600_000);
+    expect({ k1: await store.get('k1'), k4: await store.get('k4') }).toEqual({ k1: value, k4: value });
+    expect(Number(await redisCommand(['GET', `${ns}#bound:bytes`]))).toBe(2 * cost);
+    expect(await redisCommand(['ZCARD', `${ns}#bound:order`])).toBe(2);
+    // Full: the entry expiring soonest makes room, though written after k1.
+    await store.set('k5', value, 60_000);
+    await store.set('k6', value, 600_000);
+    expect({ k1: await store.get('k1'), k4: await store.get('k4'), k5: await store.get('k5'), k6: await store.get('k6') }).toEqual({ k1: value, k4: value, k5: undefined, k6: value });
+    await store.clear();
+  });
+
+  it(`with maxBytes, one write removes at most ${MAX_REMOVALS_PER_WRITE} entries: a lowered bound (a restart with a smaller one) is reached over several writes, each storing its entry once it fits`, async () => {
+    const n = 1_000;
+    const wide = await open<string>({ maxBytes: 100_000_000 });
+    for (let i = 0; i < n; i += 250) await Promise.all(Array.from({ length: 250 }, (_, j) => wide.set(`e${String(i + j).padStart(4, '0')}`, 'v', 600_000)));
+    const cost = JSON.stringify('v').length + 3 * `${ns}:e0000`.length + ENTRY_OVERHEAD_BYTES;
+    expect(Number(await redisCommand(['GET', `${ns}#bound:bytes`]))).toBe(n * cost);
+    // The same entries under a bound of ten of them.
+    const narrow = await open<string>({ maxBytes: 10 * cost });
+    await narrow.set('n0000', 'v', 600_000);
+    expect(await redisCommand(['ZCARD', `${ns}#bound:order`])).toBe(n - MAX_REMOVALS_PER_WRITE);
+    expect(await narrow.get('n0000')).toBeUndefined();
+    // The next writes go on trimming; once the rest fits, each write stores its entry.
+    const writes = Math.ceil((n - 9) / MAX_REMOVALS_PER_WRITE);
+    for (let i = 1; i < writes; i++) await narrow.set(`n${String(i).padStart(4, '0')}`, 'v', 600_000);
+    expect(await narrow.get(`n${String(writes - 1).padStart(4, '0')}`)).toBe('v');
+    expect(Number(await redisCommand(['GET', `${ns}#bound:bytes`]))).toBeLessThanOrEqual(10 * cost);
+    expect(await redisCommand(['ZCARD', `${ns}#bound:order`])).toBe(10);
+    await narrow.clear();
   });
 
   it('backs the exact cache of two routers: an answer stored by one is a hit for the other', async () => {
@@ -242,4 +289,49 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
       await c.close();
     }
   }
+});
+
+describe('RedisCacheStore maxBytes on a full Redis (noeviction; a redis-server of its own)', () => {
+  let dir: string;
+  let server: ChildProcess | undefined;
+  let url: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'llmrr-redis-full-'));
+    const sock = join(dir, 'redis.sock');
+    server = spawn('redis-server', ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+    await vi.waitFor(() => expect(existsSync(sock)).toBe(true), { timeout: 10_000, interval: 50 });
+    url = `unix://${sock}`;
+  });
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((resolve) => server!.once('exit', resolve));
+      server.kill();
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses a write's entry (the store's error, a miss) before storing anything, and still forgets the expired entries", async () => {
+    const store = await RedisCacheStore.connect<string>(url, { keyPrefix: 'full:', maxBytes: 10_000_000 });
+    const admin = (await connectRedis(url, '')).retain();
+    try {
+      await store.set('old', 'x'.repeat(1000), 200);
+      await store.set('kept', 'y', 600_000);
+      await vi.waitFor(async () => expect(await admin.command(['EXISTS', 'full:old'])).toBe(0), { timeout: 10_000, interval: 50 });
+      // Full: maxmemory below what Redis uses.
+      const used = Number(/used_memory:(\d+)/.exec(String(await admin.command(['INFO', 'memory'])))![1]);
+      await admin.command(['CONFIG', 'SET', 'maxmemory', String(Math.floor(used / 2))]);
+      await expect(store.set('new', 'z'.repeat(1000), 600_000)).rejects.toThrow(/OOM/);
+      expect(await admin.command(['EXISTS', 'full:new'])).toBe(0);
+      // The expired entry's part is gone from the index and the sum; the live one is kept.
+      expect(await admin.command(['ZRANGE', 'full#bound:order', '0', '-1'])).toEqual(['full:kept']);
+      expect(Number(await admin.command(['GET', 'full#bound:bytes']))).toBe(JSON.stringify('y').length + 3 * 'full:kept'.length + ENTRY_OVERHEAD_BYTES);
+      await admin.command(['CONFIG', 'SET', 'maxmemory', '0']);
+      await store.set('new', 'z', 600_000);
+      expect(await store.get('new')).toBe('z');
+    } finally {
+      await admin.release();
+      await store.close();
+    }
+  });
 });

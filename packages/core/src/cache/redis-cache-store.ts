@@ -17,10 +17,12 @@ export interface RedisCacheStoreOptions {
   /**
    * Bound on the bytes the entries take in Redis, kept by the store itself (for a Redis it shares with other data,
    * e.g. the shared-mode limits and budgets, whose keys Redis's own `maxmemory` eviction must never touch). Each
-   * entry counts its JSON, three times its key and `ENTRY_OVERHEAD_BYTES` (Redis's own structures); a write that
-   * takes the sum past the bound drops the oldest-written entries first (a hit does not refresh an entry). An entry
-   * larger than the bound on its own is not stored. Absent: no bound (a Redis of the cache's own, bounded by its
-   * `maxmemory` and `allkeys-lru`).
+   * entry counts its JSON, three times its key and `ENTRY_OVERHEAD_BYTES` (Redis's own structures) until it is
+   * deleted or its TTL has passed. A write first forgets entries Redis has expired, then, when the sum would pass the
+   * bound, drops the entries that expire soonest (with one TTL for all: the oldest written; a hit does not refresh an
+   * entry; entries without a TTL last). One write removes at most `MAX_REMOVALS_PER_WRITE` entries and stores its own
+   * only if it then fits (the next writes go on trimming). An entry larger than the bound on its own is not stored.
+   * Absent: no bound (a Redis of the cache's own, bounded by its `maxmemory` and `allkeys-lru`).
    */
   maxBytes?: number;
 }
@@ -32,41 +34,86 @@ const DEFAULT_PREFIX = 'llmrr:cache:';
 const DEFAULT_TIMEOUT_MS = 1_000;
 
 /**
- * KEYS: entry, order (zset: entry keys by write time), sizes (hash: entry key -> cost), bytes (the costs' sum).
- * ARGV: JSON, TTL ms ('0': none), maxBytes, per-entry overhead. Stores the entry, then drops the oldest entries until
- * the sum is within the bound. The deletions come first: under `noeviction` a full Redis refuses the writes (the
- * store's error, a miss), and a replaced entry is gone rather than left untracked. Returns 1 when stored.
+ * Most index members one write removes (expired ones and evictions together): a write's script stays short (some
+ * 130 commands at most, one per member looked at and a few more) however far the entries are past the bound, e.g.
+ * after a restart with a smaller one; later writes finish the trim.
  */
-const BOUNDED_SET_SCRIPT = new LuaScript(`local cost = #ARGV[1] + 3 * #KEYS[1] + tonumber(ARGV[4])
+export const MAX_REMOVALS_PER_WRITE = 100;
+
+/**
+ * An entry without a TTL is scored this far past its write (microseconds, ~127 years): after every entry with a
+ * TTL, and below 2^53 (exact in a double) until far past this century.
+ */
+const NO_TTL_SCORE_US = 4e15;
+
+/**
+ * KEYS: entry, order (zset: entry keys by expiry time, microseconds of Redis's clock), sizes (hash: entry key ->
+ * cost), bytes (the costs' sum).
+ * ARGV: JSON, TTL ms ('0': none), maxBytes, per-entry overhead, most removals.
+ * Reads first: from the lowest score up, the members Redis has expired already (their room is free; only the index
+ * remembers them), then, while the new entry does not fit, the live ones that expire soonest; at most ARGV[5] of them.
+ * The entry is stored only if it then fits (else the next writes go on trimming; a larger one than the bound is never
+ * stored, and the key's old entry is dropped either way).
+ * Writes: the new entry's ZADD comes first. Redis checks maxmemory once in a script, at its first write that may grow
+ * memory (before any other write): under noeviction a Redis already full refuses that ZADD, so the entry is not stored
+ * (the store's error, a miss) while the removals still run, and only the deletions free memory. A Redis just below
+ * maxmemory lets the script finish: the entry may take it past maxmemory by its own size until the next writes drop
+ * others. Then the removals (UNLINK, index), the entry, the sum; when every other member was removed the sum is set to
+ * what is left (it had drifted: the bound's keys deleted or evicted behind the store). Returns 1 when stored.
+ */
+const BOUNDED_SET_SCRIPT = new LuaScript(`local key, order, sizes, bytes = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local cost = #ARGV[1] + 3 * #key + tonumber(ARGV[4])
 local max = tonumber(ARGV[3])
-local old = redis.call('HGET', KEYS[3], KEYS[1])
-if old then
-  redis.call('UNLINK', KEYS[1])
-  redis.call('HDEL', KEYS[3], KEYS[1])
-  redis.call('ZREM', KEYS[2], KEYS[1])
-  redis.pcall('DECRBY', KEYS[4], old)
-end
-if cost > max then return 0 end
+local ttl = tonumber(ARGV[2])
+local most = tonumber(ARGV[5])
 local t = redis.call('TIME')
-redis.call('ZADD', KEYS[2], string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2])), KEYS[1])
-redis.call('HSET', KEYS[3], KEYS[1], cost)
-if ARGV[2] == '0' then redis.call('SET', KEYS[1], ARGV[1]) else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
-local total = redis.call('INCRBY', KEYS[4], cost)
-while total > max do
-  local oldest = redis.call('ZPOPMIN', KEYS[2])
-  local m = oldest[1]
-  if m == nil or m == KEYS[1] then
-    -- The sum drifted (the bound's keys deleted or evicted behind the store): count from this entry again.
-    if m then redis.call('ZADD', KEYS[2], oldest[2], m) end
-    redis.call('SET', KEYS[4], cost)
-    break
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local old = tonumber(redis.call('HGET', sizes, key) or '0')
+local others = tonumber(redis.call('GET', bytes) or '0') - old
+local victims, freed, from, exhausted = {}, 0, 0, false
+while true do
+  local batch = redis.call('ZRANGE', order, from, from + 7, 'WITHSCORES')
+  local stop = false
+  for i = 1, #batch, 2 do
+    local m = batch[i]
+    if m ~= key then
+      if tonumber(batch[i + 1]) > now and (cost > max or others - freed + cost <= max) then stop = true break end
+      victims[#victims + 1] = m
+      freed = freed + tonumber(redis.call('HGET', sizes, m) or '0')
+      if #victims >= most then stop = true break end
+    end
   end
-  local size = redis.call('HGET', KEYS[3], m)
-  redis.call('HDEL', KEYS[3], m)
-  redis.call('UNLINK', m)
-  total = redis.call('DECRBY', KEYS[4], size or '0')
+  if stop then break end
+  if #batch < 16 then exhausted = true break end
+  from = from + 8
 end
-return 1`);
+local stored, refused = false, nil
+if cost <= max and (exhausted or others - freed + cost <= max) then
+  local score = ttl > 0 and now + ttl * 1000 or now + ${NO_TTL_SCORE_US}
+  local r = redis.pcall('ZADD', order, string.format('%.0f', score), key)
+  if type(r) == 'table' and r.err then refused = r.err else stored = true end
+end
+if not stored and old > 0 then
+  victims[#victims + 1] = key
+  freed = freed + old
+end
+if #victims > 0 then
+  redis.call('UNLINK', unpack(victims))
+  redis.call('HDEL', sizes, unpack(victims))
+  redis.call('ZREM', order, unpack(victims))
+end
+if stored then
+  redis.call('HSET', sizes, key, cost)
+  if ttl > 0 then redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) else redis.call('SET', key, ARGV[1]) end
+end
+if exhausted then
+  redis.pcall('SET', bytes, stored and cost or 0)
+else
+  local delta = (stored and cost - old or 0) - freed
+  if delta ~= 0 then redis.pcall('INCRBY', bytes, delta) end
+end
+if refused then return redis.error_reply(refused) end
+return stored and 1 or 0`);
 
 /**
  * KEYS: order, sizes, bytes (as BOUNDED_SET_SCRIPT), then the entries to delete. Deletes them and their part of the
@@ -97,7 +144,7 @@ export function redisPrefixPattern(prefix: string): string {
  * so Redis expires them itself. Prefix deletion walks the keys with `SCAN ... MATCH` (never blocking the
  * server like `KEYS`) and drops them with `UNLINK` (freed in the background).
  *
- * With `maxBytes` the store bounds its entries' bytes itself (oldest written dropped first; the index under
+ * With `maxBytes` the store bounds its entries' bytes itself (soonest to expire dropped first; the index under
  * `<keyPrefix without its last ':'>#bound:`); without, entries live for their TTL and the Redis must bound them: one
  * of the cache's own with `maxmemory` and `allkeys-lru`, never the Redis of the shared-mode limits and budgets (its
  * eviction would drop their keys too). An unreadable entry counts as a miss.
@@ -164,7 +211,7 @@ export class RedisCacheStore<V> implements CacheStore<V> {
     const ttl = ttlMs ?? this.#ttlMs;
     if (this.#boundKeys) {
       await bounded(
-        this.#redis.eval(BOUNDED_SET_SCRIPT, [this.keyPrefix + key, ...this.#boundKeys], [json, ttl ?? 0, this.#maxBytes!, ENTRY_OVERHEAD_BYTES]),
+        this.#redis.eval(BOUNDED_SET_SCRIPT, [this.keyPrefix + key, ...this.#boundKeys], [json, ttl ?? 0, this.#maxBytes!, ENTRY_OVERHEAD_BYTES, MAX_REMOVALS_PER_WRITE]),
         this.timeoutMs,
         'cache store',
       );

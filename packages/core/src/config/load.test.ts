@@ -426,6 +426,18 @@ describe('loadConfig errors', () => {
     expect((await failure(loadConfig('v2.json', { env: {}, cwd: dir }))).message).not.toContain('llmrr-migrate');
   });
 
+  it('a v3 config with a stray v1 key or v1 models: no "older config" advice (llmrr-migrate takes it as v3 and converts none of it)', async () => {
+    for (const [name, data] of [
+      ['v3.json', { version: 3, models: [{ name: 'mock', engine: 'mock' }], tenants: [{ id: 'acme' }], strategy: 'fallback' }],
+      ['v3-string.json', { version: '3', models: ['gpt-4'], tenants: [{ id: 'acme' }] }],
+    ] as const) {
+      await write(name, JSON.stringify(data));
+      const e = await failure(loadConfig(name, { env: {}, cwd: dir }));
+      expect(e.message, name).toMatch(/^Invalid config file /);
+      expect(e.message, name).not.toMatch(/older|llmrr-migrate/);
+    }
+  });
+
   it('names a missing file', async () => {
     const e = await failure(loadConfig('missing.yaml', { env: {}, cwd: dir }));
     expect(e.message).toBe(`The config file ${join(dir, 'missing.yaml')} not found`);

@@ -27,11 +27,14 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /**
  * What makes a config that failed validation look like an older (v1) router config: a v1 `version`, models given by
- * name or by `id`, v1 keys. Empty when nothing does (a v2 config with a mistake of its own).
+ * name or by `id`, v1 keys. Empty when nothing does (a v2 config with a mistake of its own), and for a config that
+ * says it is v3: llmrr-migrate takes it as v3 (it converts no v1 key or model there, and refuses to turn it into v2),
+ * so those are mistakes of its own too. (A v2 config with v1 keys or models is one llmrr-migrate converts.)
  */
 export function olderConfigSigns(data: Record<string, unknown>): string[] {
   const signs: string[] = [];
   const { version, models } = data;
+  if (version === 3 || version === '3') return signs;
   if (version !== undefined && /^v?1(\.\d+)*$/i.test(String(version))) signs.push(`version ${JSON.stringify(version)}`);
   if (Array.isArray(models) && models.some((m) => typeof m === 'string')) signs.push('models given by name');
   else if (Array.isArray(models) && models.some((m) => isObject(m) && m.name === undefined && m.id !== undefined)) signs.push('models named by "id"');

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { inspect } from 'node:util';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import '../engines/index.js';
 import { LLMError } from '../errors/llm-error.js';
 import { LLMRouter } from '../router/llm-router.js';
@@ -12,7 +12,7 @@ import type { ChatMessage, GenerateRequest } from '../spec/index.js';
 import { NOT_A_URL_SHOWN } from '../util/redact-url.js';
 import { startAnthropicWireServer, type AnthropicWireServer } from '../test/anthropic-wire-server.js';
 import { sharedSkipReason, testServiceUrls } from './__fixtures__/store-fixtures.js';
-import { createStateStores } from './create-state-stores.js';
+import { createStateStores, UNKNOWN_MAXMEMORY_CACHE_MAX_BYTES } from './create-state-stores.js';
 import { openPostgres } from './postgres/postgres-database.js';
 import { RedisAffinityStore } from './redis/redis-affinity-store.js';
 import type { StateStoresConfig } from './types.js';
@@ -277,13 +277,18 @@ describe.skipIf(sharedSkipReason() !== undefined)(sharedSkipReason() ?? "createS
     }
   });
 
-  it('cacheRedisUrl puts the cache on a Redis of its own (entries there only, unbounded by the store), closed with the stores', async () => {
-    const stores = await createStateStores({ ...base, cacheRedisUrl: `${urls.redisUrl!}/1` });
+  it("cacheRedisUrl puts the cache there (entries there only), closed with the stores; another database of the stores' server keeps the bound, said at the start", async () => {
+    const warnings: string[] = [];
+    const stores = await createStateStores({ ...base, cacheRedisUrl: `${urls.redisUrl!}/1`, onWarning: (m) => warnings.push(m) });
     try {
       await stores.cache!.set('k', answer, 60_000);
       expect(await redisCommand(['EXISTS', `${prefix}cache:k`], '1')).toBe(1);
       expect(await redisCommand(['EXISTS', `${prefix}cache:k`], '0')).toBe(0);
-      expect(await redisCommand(['EXISTS', `${prefix}cache#bound:bytes`], '1')).toBe(0);
+      // One server (one run_id), one maxmemory: bounded as on the stores' Redis (a server of its own is not:
+      // gateway's shared-redis-cache-limits.test.ts).
+      expect(await redisCommand(['EXISTS', `${prefix}cache#bound:bytes`], '1')).toBe(1);
+      expect(warnings).toEqual([expect.stringMatching(/^cacheRedisUrl \(.*\/1\) is a database of the stores' own Redis server, which shares one maxmemory: the exact cache is kept within \d+ bytes there \(cacheMaxBytes, its default\)/)]);
+      await stores.cache!.clear();
       await stores.ping();
     } finally {
       await stores.close();
@@ -295,22 +300,63 @@ describe.skipIf(sharedSkipReason() !== undefined)(sharedSkipReason() ?? "createS
     expect((await errorOf(createStateStores({ ...base, cacheMaxBytes: 0 }))).param).toBe('cacheMaxBytes');
   });
 
-  it("warns (onWarning) when the stores' Redis policy cannot be read (CONFIG refused, as on managed Redis), and opens all the same", async () => {
-    const user = `nocfg${id}`;
-    await redisCommand(['ACL', 'SETUSER', user, 'on', '>pw-nocfg', '~*', '&*', '+@all', '-config']);
+  /** A user of the stores' Redis refused `commands` (as managed services refuse CONFIG), its URL, and its removal. */
+  async function restrictedUser(name: string, commands: string[]): Promise<{ url: string; remove(): Promise<unknown> }> {
+    await redisCommand(['ACL', 'SETUSER', name, 'on', `>pw-${name}`, '~*', '&*', '+@all', ...commands.map((c) => `-${c}`)]);
+    const url = new URL(urls.redisUrl!);
+    url.username = name;
+    url.password = `pw-${name}`;
+    return { url: url.href, remove: () => redisCommand(['ACL', 'DELUSER', name]) };
+  }
+
+  it("reads the stores' Redis memory policy from INFO when CONFIG is refused (as on managed Redis): no warning", async () => {
+    const user = await restrictedUser(`nocfg${id}`, ['config']);
     const warnings: string[] = [];
     try {
-      const url = new URL(urls.redisUrl!);
-      url.username = user;
-      url.password = 'pw-nocfg';
-      const stores = await createStateStores({ ...base, redisUrl: url.href, onWarning: (m) => warnings.push(m) });
+      const stores = await createStateStores({ ...base, redisUrl: user.url, onWarning: (m) => warnings.push(m) });
       await stores.ping();
       await stores.close();
     } finally {
-      await redisCommand(['ACL', 'DELUSER', user]);
+      await user.remove();
     }
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/maxmemory-policy could not be read .*it must be noeviction/);
-    expect(warnings[0]).not.toContain('pw-nocfg');
+    expect(warnings).toEqual([]);
+  });
+
+  it("warns (onWarning) when the stores' Redis memory policy cannot be read (INFO and CONFIG refused), naming the cache's bound in force, and opens all the same", async () => {
+    const user = await restrictedUser(`noinfo${id}`, ['config', 'info']);
+    const warnings: string[] = [];
+    try {
+      const stores = await createStateStores({ ...base, redisUrl: user.url, onWarning: (m) => warnings.push(m) });
+      await stores.ping();
+      await stores.close();
+      // Given a bound, the warning names that one.
+      await (await createStateStores({ ...base, redisUrl: user.url, cacheMaxBytes: 2_000_000, onWarning: (m) => warnings.push(m) })).close();
+    } finally {
+      await user.remove();
+    }
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/maxmemory and maxmemory-policy could not be read .*it must be noeviction/);
+    expect(warnings[0]).toContain(
+      `the exact cache is kept within ${UNKNOWN_MAXMEMORY_CACHE_MAX_BYTES} bytes there (cacheMaxBytes, its default) while its maxmemory is unknown: set cacheMaxBytes to at most a quarter of its maxmemory`,
+    );
+    expect(warnings[1]).toContain('the exact cache is kept within 2000000 bytes there (cacheMaxBytes): set cacheMaxBytes');
+    expect(warnings.join('')).not.toContain(`pw-noinfo${id}`);
+  });
+
+  it("closes the stores' connections when onWarning throws (a caller refusing the set-up), and rejects with its error", async () => {
+    const user = await restrictedUser(`strict${id}`, ['config', 'info']);
+    const connections = async () =>
+      String(await redisCommand(['CLIENT', 'LIST']))
+        .split('\n')
+        .filter((line) => line.includes(` user=strict${id} `)).length;
+    try {
+      const strict = (m: string) => {
+        throw new Error(`refusing to start: ${m}`);
+      };
+      await expect(createStateStores({ ...base, redisUrl: user.url, onWarning: strict })).rejects.toThrow(/refusing to start: .*could not be read/);
+      await vi.waitFor(async () => expect(await connections()).toBe(0), { timeout: 5_000, interval: 100 });
+    } finally {
+      await user.remove();
+    }
   });
 });

@@ -33,6 +33,14 @@ const BEST_EFFORT_TIMEOUT_MS = 1_000;
 export const DEFAULT_SHARED_CACHE_MAX_BYTES = 64_000_000;
 
 /**
+ * The exact cache's bound on the stores' Redis when `cacheMaxBytes` is not given and that Redis's `maxmemory` cannot be
+ * read (neither `INFO` nor `CONFIG GET` answers it). About a quarter of the smallest managed plans (30 MB), so that
+ * the cache cannot fill one whatever its size (under noeviction every limit and budget write would then be refused);
+ * the start's warning names it, to be raised with `cacheMaxBytes` where Redis is larger.
+ */
+export const UNKNOWN_MAXMEMORY_CACHE_MAX_BYTES = 8_000_000;
+
+/**
  * Opens every state store for a mode (see `StateStoresConfig`). The drivers (better-sqlite3, redis,
  * pg) are optional peer dependencies, loaded here on first use with a clear error when missing.
  */
@@ -76,39 +84,63 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
       const redis = await connectRedis(config.redisUrl, prefix).catch((e: unknown) => {
         throw naming(e, 'redisUrl');
       });
-      // Read once at the start: what the stores' Redis does at maxmemory (said when it can evict their keys).
-      const memory = await memoryPolicy(redis, bestEffortMs);
-      const warn = config.onWarning ?? (() => undefined);
-      const where = `The stores' Redis (${redactUrl(config.redisUrl)})`;
-      if (memory.error !== undefined) {
-        warn(`${where}: its maxmemory-policy could not be read (${memory.error}); it must be noeviction, or Redis may evict rate-limit and budget keys when full`);
-      } else if (memory.policy !== 'noeviction' && memory.maxmemory !== 0) {
-        warn(
-          `${where} has maxmemory-policy ${memory.policy}${memory.maxmemory ? ` (maxmemory ${memory.maxmemory} bytes)` : ''}: when full it evicts rate-limit and budget keys (a tenant past its concurrency limit, a budget spent twice); set it to noeviction (a Redis for the exact cache alone may use allkeys-lru: cacheRedisUrl)`,
-        );
-      }
       let cacheRedis: RedisHandle | undefined;
-      if (config.cacheRedisUrl !== undefined) {
-        try {
-          cacheRedis = await connectRedis(config.cacheRedisUrl, prefix, 'Redis exact cache (shared mode)');
-        } catch (e) {
-          await redis.retain().release();
-          throw naming(e, 'cacheRedisUrl');
-        }
-      }
       let pg;
+      let memory: RedisFacts;
+      let cacheMemory: RedisFacts | undefined;
       try {
-        pg = await openPostgres(config.postgresUrl, { schema: config.postgresSchema, poolMax: config.postgresPoolMax, queryTimeoutMs, reportTimeoutMs });
+        // Read once at the start: what the stores' Redis does at maxmemory (said when it can evict their keys).
+        memory = await redisFacts(redis, bestEffortMs);
+        if (config.cacheRedisUrl !== undefined) {
+          cacheRedis = await connectRedis(config.cacheRedisUrl, prefix, 'Redis exact cache (shared mode)').catch((e: unknown) => {
+            throw naming(e, 'cacheRedisUrl');
+          });
+          cacheMemory = await redisFacts(cacheRedis, bestEffortMs);
+        }
+        pg = await openPostgres(config.postgresUrl, { schema: config.postgresSchema, poolMax: config.postgresPoolMax, queryTimeoutMs, reportTimeoutMs }).catch((e: unknown) => {
+          throw naming(e, 'postgresUrl');
+        });
       } catch (e) {
         await redis.retain().release();
         await cacheRedis?.retain().release();
-        throw naming(e, 'postgresUrl');
+        throw e;
       }
       // On the stores' Redis, the cache is bounded below its maxmemory: it never fills it (noeviction: every limit
-      // refused) nor pushes their keys out (an eviction policy). On a Redis of its own, that Redis's maxmemory does.
+      // refused) nor pushes their keys out (an eviction policy). On a Redis of its own, that Redis's maxmemory does;
+      // a cacheRedisUrl naming another database of the stores' server (one run_id) shares their maxmemory: bounded.
+      const sameServer = cacheMemory?.runId !== undefined && cacheMemory.runId === memory.runId;
+      const onStoresRedis = cacheRedis === undefined || sameServer;
       let cacheMaxBytes = config.cacheMaxBytes;
-      if (cacheRedis === undefined && cacheMaxBytes === undefined) {
-        cacheMaxBytes = memory.maxmemory ? Math.min(DEFAULT_SHARED_CACHE_MAX_BYTES, Math.max(1, Math.floor(memory.maxmemory / 4))) : DEFAULT_SHARED_CACHE_MAX_BYTES;
+      if (onStoresRedis && cacheMaxBytes === undefined) {
+        cacheMaxBytes =
+          memory.maxmemory === undefined
+            ? UNKNOWN_MAXMEMORY_CACHE_MAX_BYTES
+            : memory.maxmemory === 0
+              ? DEFAULT_SHARED_CACHE_MAX_BYTES
+              : Math.min(DEFAULT_SHARED_CACHE_MAX_BYTES, Math.max(1, Math.floor(memory.maxmemory / 4)));
+      }
+      // Said once everything is open (a caller's onWarning may throw, to refuse the set-up: the stores close then).
+      const warnings: string[] = [];
+      const where = `The stores' Redis (${redactUrl(config.redisUrl)})`;
+      const bound = `the exact cache is kept within ${cacheMaxBytes} bytes there (cacheMaxBytes${config.cacheMaxBytes === undefined ? ', its default' : ''})`;
+      if (memory.error !== undefined) {
+        warnings.push(
+          `${where}: its maxmemory and maxmemory-policy could not be read (${memory.error}); it must be noeviction, or Redis may evict rate-limit and budget keys when full` +
+            (onStoresRedis ? `; ${bound}${config.cacheMaxBytes === undefined ? ' while its maxmemory is unknown' : ''}: set cacheMaxBytes to at most a quarter of its maxmemory` : ''),
+        );
+      } else if (memory.policy !== 'noeviction' && memory.maxmemory !== 0) {
+        warnings.push(
+          `${where} has maxmemory-policy ${memory.policy}${memory.maxmemory ? ` (maxmemory ${memory.maxmemory} bytes)` : ''}: when full it evicts rate-limit and budget keys (a tenant past its concurrency limit, a budget spent twice); set it to noeviction (a Redis for the exact cache alone may use allkeys-lru: cacheRedisUrl)`,
+        );
+      }
+      if (sameServer) {
+        warnings.push(
+          `cacheRedisUrl (${redactUrl(config.cacheRedisUrl!)}) is a database of the stores' own Redis server, which shares one maxmemory: ${bound}, as on the stores' Redis; give the cache a Redis server of its own to lift it`,
+        );
+      } else if (cacheMemory?.maxmemory === 0 && config.cacheMaxBytes === undefined) {
+        warnings.push(
+          `The exact cache's Redis (${redactUrl(config.cacheRedisUrl!)}) has no maxmemory: its entries grow until their TTLs end, as far as the host's memory; set maxmemory there with maxmemory-policy allkeys-lru (or cacheMaxBytes)`,
+        );
       }
       const cache = new RedisCacheStore<CachedAnswer>(cacheRedis ?? redis, {
         keyPrefix: `${prefix}cache:`,
@@ -117,7 +149,7 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
       });
       // (The store holds the cache Redis's one reference: closed with it.)
       const tenants = new PostgresTenantStore(pg, clock, { ...auth, ...(config.onError ? { onError: config.onError } : {}) });
-      return assemble('shared', {
+      const stores = assemble('shared', {
         tenants,
         rateLimiter: new RedisRateLimiter(redis, { timeoutMs }),
         budgets: new RedisBudgetStore(redis, clock, { timeoutMs }),
@@ -132,6 +164,15 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
           await Promise.all([bounded(redis.command(['PING']), timeoutMs, 'readiness PING'), pg.ping(timeoutMs)]);
         },
       });
+      if (config.onWarning) {
+        try {
+          for (const warning of warnings) config.onWarning(warning);
+        } catch (e) {
+          await stores.close();
+          throw e;
+        }
+      }
+      return stores;
     }
     default:
       throw invalid('mode', `must be "memory", "embedded" or "shared" (got ${JSON.stringify((config as { mode?: unknown }).mode)})`);
@@ -171,11 +212,38 @@ function assemble(
   };
 }
 
+/** What the start reads of a Redis: its `maxmemory` (bytes, 0: none), `maxmemory-policy` and `run_id` (one per server). */
+interface RedisFacts {
+  maxmemory?: number;
+  policy?: string;
+  runId?: string;
+  /** Why maxmemory and its policy could not be read. */
+  error?: string;
+}
+
 /**
- * The stores' Redis's `maxmemory` (bytes, 0: none) and `maxmemory-policy`, or why they could not be read (`CONFIG` is
- * refused or renamed on some managed services; a late answer: the bound).
+ * A Redis's facts from `INFO` (its server and memory sections; managed services that refuse `CONFIG` mostly answer it),
+ * else `CONFIG GET maxmemory*` for the memory ones. Never throws: what could not be read is said in `error` (each
+ * command bounded by `timeoutMs`).
  */
-async function memoryPolicy(redis: RedisHandle, timeoutMs: number): Promise<{ maxmemory?: number; policy?: string; error?: string }> {
+async function redisFacts(redis: RedisHandle, timeoutMs: number): Promise<RedisFacts> {
+  const facts: RedisFacts = {};
+  const errors: string[] = [];
+  try {
+    const info = String(await bounded(redis.command<unknown>(['INFO']), timeoutMs, 'INFO'));
+    for (const line of info.split(/\r?\n/)) {
+      const colon = line.indexOf(':');
+      if (colon <= 0) continue;
+      const name = line.slice(0, colon);
+      const value = line.slice(colon + 1).trim();
+      if (name === 'run_id' && value) facts.runId = value;
+      else if (name === 'maxmemory' && /^\d+$/.test(value)) facts.maxmemory = Number(value);
+      else if (name === 'maxmemory_policy' && value) facts.policy = value;
+    }
+  } catch (e) {
+    errors.push(e instanceof Error ? e.message : String(e));
+  }
+  if (facts.maxmemory !== undefined && facts.policy !== undefined) return facts;
   try {
     const reply = await bounded(redis.command<unknown>(['CONFIG', 'GET', 'maxmemory*']), timeoutMs, 'CONFIG GET maxmemory');
     // RESP2: [name, value, ...]; RESP3: a map.
@@ -185,11 +253,12 @@ async function memoryPolicy(redis: RedisHandle, timeoutMs: number): Promise<{ ma
     else if (reply && typeof reply === 'object') for (const [k, v] of Object.entries(reply)) pairs.set(k, String(v));
     const policy = pairs.get('maxmemory-policy');
     const maxmemory = Number(pairs.get('maxmemory'));
-    if (policy === undefined || !Number.isFinite(maxmemory)) return { error: 'CONFIG GET answered no maxmemory-policy' };
-    return { policy, maxmemory };
+    if (policy !== undefined && Number.isSafeInteger(maxmemory) && maxmemory >= 0) return { ...facts, policy, maxmemory };
+    errors.push('CONFIG GET answered no maxmemory-policy');
   } catch (e) {
-    return { error: e instanceof Error ? e.message : String(e) };
+    errors.push(e instanceof Error ? e.message : String(e));
   }
+  return { ...(facts.runId !== undefined ? { runId: facts.runId } : {}), error: [...new Set(errors)].join('; ') };
 }
 
 /**

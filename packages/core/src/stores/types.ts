@@ -109,23 +109,27 @@ export type StateStoresConfig =
       /**
        * A Redis of the exact cache's own (`stores.cache`), e.g. one with `maxmemory` and `maxmemory-policy allkeys-lru`;
        * keys under `<redisKeyPrefix>cache:` there too. Absent: the cache shares the stores' Redis, bounded by
-       * `cacheMaxBytes` so that it can neither evict nor starve the limits and budgets. Not part of `ping()`: a cache
-       * that cannot be reached is a miss, never a failed call (one unreachable at the start fails it, naming
+       * `cacheMaxBytes` so that it can neither evict nor starve the limits and budgets; so does another database of the
+       * stores' Redis server (one `run_id` in `INFO`: one `maxmemory`; `onWarning` says so). Not part of `ping()`: a
+       * cache that cannot be reached is a miss, never a failed call (one unreachable at the start fails it, naming
        * `cacheRedisUrl`).
        */
       cacheRedisUrl?: string;
       /**
-       * Bound on the bytes of the exact cache's entries in Redis (`RedisCacheStore`'s `maxBytes`: oldest written dropped
-       * first). On the stores' Redis (no `cacheRedisUrl`) the default is 64 000 000, or a quarter of that Redis's
-       * `maxmemory` when that is lower (read at the start); on a cache Redis of its own the default is none (its
-       * `maxmemory` bounds it).
+       * Bound on the bytes of the exact cache's entries in Redis (`RedisCacheStore`'s `maxBytes`: expired entries
+       * forgotten, the soonest to expire dropped first). On the stores' Redis server (no `cacheRedisUrl`, or one of its
+       * other databases) the default is 64 000 000, or a quarter of that Redis's `maxmemory` when that is lower (read
+       * at the start from `INFO`, else `CONFIG GET`), or `UNKNOWN_MAXMEMORY_CACHE_MAX_BYTES` (8 000 000) when neither
+       * answers; on a cache Redis server of its own the default is none (its `maxmemory` bounds it).
        */
       cacheMaxBytes?: number;
       /**
        * Hears what the start finds wrong in the stores' set-up, one line each: a stores' Redis whose
        * `maxmemory-policy` can evict keys (the limits' and budgets': anything but `noeviction` with a `maxmemory`),
-       * or one whose policy cannot be read (`CONFIG GET` refused, as managed Redis services may). The gateway server
-       * passes its log (a warning).
+       * or one whose policy cannot be read (`INFO` and `CONFIG GET` refused, as managed Redis services may; the line
+       * names the cache's bound in force); a `cacheRedisUrl` on the stores' own server (the cache kept within the
+       * bound), or one without `maxmemory`. Called once everything is open: if it throws, the stores close and
+       * `createStateStores` rejects with that error. The gateway server passes its log (a warning).
        */
       onWarning?: (message: string) => void;
       clock?: () => number;

@@ -303,7 +303,12 @@ export interface BudgetReserveRequest {
   limitUsd: number;
   /** Upper bound of the request's cost. The invariant `settled + reserved <= limit` holds for reservations. */
   estimateUsd: number;
-  /** Unique per request (the request id is a good choice). Reserving an id twice returns the first result. */
+  /**
+   * Unique per request (the request id is a good choice). Reserving an id again while its reservation is open returns
+   * that reservation (a retried call takes nothing twice). Once it is settled, released or expired the store may forget
+   * the id (the Redis store deletes a finished record): reserving it again is then a new reservation, so never reuse
+   * an id for another request.
+   */
   reservationId: string;
   /** A reservation neither settled nor released is dropped after this (crash safety). Default 10 minutes. */
   ttlMs?: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NOT_A_URL_SHOWN, redactUrl } from './redact-url.js';
+import { NOT_A_URL_SHOWN, parseUrlWithClearUserInfo, redactUrl } from './redact-url.js';
 
 describe('redactUrl', () => {
   it.each([
@@ -20,6 +20,18 @@ describe('redactUrl', () => {
   it('strips by text a URL whose path has an "@": a password with an unescaped "/" after digits (parses as host "user", port 123)', () => {
     expect(redactUrl('postgres://user:123/PW-TAIL@db.example/app')).toBe('postgres://db.example/app');
     expect(redactUrl('postgres://user:1/a/b@db.example:5432/app?sslmode=require')).toBe('postgres://db.example:5432/app');
+  });
+
+  it('strips by text a URL with an "@" in its query or fragment: a password with an unescaped "?" or "#" (parses as host "user", port 12)', () => {
+    expect(redactUrl('redis://default:12?SECRET@cache.example:6379/0')).toBe('redis://cache.example:6379/0');
+    expect(redactUrl('redis://default:12#SECRET@cache.example:6379')).toBe('redis://cache.example:6379');
+  });
+
+  it('parseUrlWithClearUserInfo: the URL when its host is surely the host, undefined when an "@" follows the host or there is none', () => {
+    expect(parseUrlWithClearUserInfo('redis://u:pw@cache.example:6380/2')?.host).toBe('cache.example:6380');
+    for (const s of ['redis://default:4821/SECRET@cache:6379', 'redis://default:4821?S@cache', 'redis://default:4821#S@cache', 'redis:///0', 'not a url']) {
+      expect(parseUrlWithClearUserInfo(s), s).toBeUndefined();
+    }
   });
 
   it('shows no part of a string that does not start with scheme:// (a libpq key/value string, user:pw@host)', () => {

@@ -10,26 +10,39 @@ const PLAIN_PATH = /^\/[^@?=:#]*$/;
  * string (`?password=`, which pg and libpq read; `?api_key=`) and the fragment. A string that does not start with
  * `scheme://` (a libpq key/value string `host=db password=...`, `user:token@host`) is not shown at all
  * (`NOT_A_URL_SHOWN`), but for an absolute path without `@`, `?`, `=`, `:` or `#` (a Unix socket path such as
- * `/var/run/redis/redis.sock`), shown as it is. One that does but does not parse with a host, or whose path has an `@` (a password with an
- * unescaped `/`: `postgres://user:12/pw@db/app` parses as host `user`, port 12), loses by text everything between
- * `://` and its last `@`, and from its first `?` or `#` on.
+ * `/var/run/redis/redis.sock`), shown as it is. One that `parseUrlWithClearUserInfo` does not parse (no host, or an
+ * `@` after the host: a password with an unescaped `/`, `?` or `#`) loses by text everything between `://` and its
+ * last `@`, and from its first `?` or `#` on.
  *
  * @example redactUrl('postgres://u:pw@db:5432/app?password=pw&sslmode=require') // 'postgres://db:5432/app'
  */
 export function redactUrl(url: string): string {
   if (!SCHEME.test(url)) return PLAIN_PATH.test(url) ? url : NOT_A_URL_SHOWN;
-  let u: URL | undefined;
-  try {
-    u = new URL(url);
-  } catch {
-    u = undefined;
-  }
-  if (!u?.host || u.pathname.includes('@')) return redactByText(url);
+  const u = parseUrlWithClearUserInfo(url);
+  if (!u) return redactByText(url);
   u.username = '';
   u.password = '';
   u.search = '';
   u.hash = '';
   return u.href;
+}
+
+/**
+ * `url` parsed (WHATWG URL) when its host and user info are surely where the parse puts them, else undefined: when it
+ * does not parse, has no host, or has an `@` after the host. A password with an unescaped `/`, `?` or `#` ends the
+ * host early: `redis://default:4821/SECRET@cache:6379` parses as host `default`, port 4821 (the user name and the
+ * start of the password), its real host in the path; an `@` in the path, query or fragment says so. What reads a
+ * host (or port) out of a store URL for a message uses this, and shows `redactUrl(url)` when it is undefined.
+ */
+export function parseUrlWithClearUserInfo(url: string): URL | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (!u.host || u.pathname.includes('@') || u.search.includes('@') || u.hash.includes('@')) return undefined;
+  return u;
 }
 
 /** `url` (with `://`) less everything between `://` and its last `@`, and from its first `?` or `#` on. */

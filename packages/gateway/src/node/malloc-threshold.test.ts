@@ -39,6 +39,38 @@ describe('mallocMmapThreshold', () => {
     expect(mallocMmapThresholdSetting({ ...env, GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=32k' }, GLIBC_239)).toEqual({ bytes: 131_072, from: 'MALLOC_MMAP_THRESHOLD_' });
   });
 
+  it('GLIBC_TUNABLES that glibc 2.39 and later ignore as a whole (the variable applies); before 2.39 the pairs apply one by one', () => {
+    const withVariable = { MALLOC_MMAP_THRESHOLD_: '131072' };
+    for (const tunables of [
+      'glibc.malloc.mmap_threshold=65536:', // a trailing ":"
+      'glibc.malloc.mmap_threshold=65536:glibc.malloc.check', // a last tunable without "="
+      'glibc.malloc.check=1=2:glibc.malloc.mmap_threshold=65536', // a value holding "=" (the CVE-2023-4911 form)
+      'glibc.malloc.mmap_threshold=65536=1',
+    ]) {
+      expect(mallocMmapThresholdSetting({ ...withVariable, GLIBC_TUNABLES: tunables }, GLIBC_239), tunables).toEqual({ bytes: 131_072, from: 'MALLOC_MMAP_THRESHOLD_' });
+      expect(mallocMmapThresholdSetting({ GLIBC_TUNABLES: tunables }, GLIBC_239), tunables).toBeUndefined();
+      expect(mallocSummary({ GLIBC_TUNABLES: tunables }, GLIBC_239), tunables).toMatch(/^glibc's moving threshold/);
+      expect(mallocMmapThresholdSetting({ ...withVariable, GLIBC_TUNABLES: tunables }, GLIBC_236), tunables).toEqual({ bytes: 65_536, from: 'GLIBC_TUNABLES' });
+    }
+    // Well formed: empty parts skipped, the last value of a tunable counts; invalid from 2.39, it is ignored.
+    expect(mallocMmapThresholdSetting({ ...withVariable, GLIBC_TUNABLES: '::glibc.malloc.mmap_threshold=9::glibc.malloc.check=0' }, GLIBC_239)).toEqual({ bytes: 9, from: 'GLIBC_TUNABLES' });
+    expect(mallocMmapThresholdSetting({ ...withVariable, GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=1:glibc.malloc.mmap_threshold=abc' }, GLIBC_236)).toEqual({ bytes: 0, from: 'GLIBC_TUNABLES' });
+    expect(mallocMmapThresholdSetting({ ...withVariable, GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=1:glibc.malloc.mmap_threshold=abc' }, GLIBC_239)).toEqual({ bytes: 131_072, from: 'MALLOC_MMAP_THRESHOLD_' });
+    expect(mallocMmapThresholdSetting({ ...withVariable, GLIBC_TUNABLES: '' }, GLIBC_239)).toEqual({ bytes: 131_072, from: 'MALLOC_MMAP_THRESHOLD_' });
+    // From 2.40, glibc.rtld.enable_secure=1 ignores every tunable and alias.
+    expect(mallocMmapThresholdSetting({ ...withVariable, GLIBC_TUNABLES: 'glibc.rtld.enable_secure=1:glibc.malloc.mmap_threshold=9' }, { name: 'glibc', version: '2.40' })).toBeUndefined();
+  });
+
+  it("glibc's overflow check is stricter than overflow: a number whose last step passes (2^64 - 1 - digit) / base reads 2^64 - 1 (ignored from 2.39)", () => {
+    for (const v of ['18446744073709551606', '18446744073709551614', '0xfffffffffffffff0']) {
+      expect(mallocSummary({ MALLOC_MMAP_THRESHOLD_: v }, GLIBC_236), v).toBe('blocks of 18446744073709551615 bytes and more mapped on their own (MALLOC_MMAP_THRESHOLD_)');
+      expect(mallocMmapThreshold({ MALLOC_MMAP_THRESHOLD_: v }, GLIBC_239), v).toBeUndefined();
+    }
+    // Just under: read exactly, and printed with every digit.
+    expect(mallocSummary({ MALLOC_MMAP_THRESHOLD_: '18446744073709551605' }, GLIBC_239)).toBe('blocks of 18446744073709551605 bytes and more mapped on their own (MALLOC_MMAP_THRESHOLD_)');
+    expect(mallocSummary({ MALLOC_MMAP_THRESHOLD_: '0x1fffffffffffffff' }, GLIBC_239)).toBe('blocks of 2305843009213693951 bytes and more mapped on their own (MALLOC_MMAP_THRESHOLD_)');
+  });
+
   it('under musl (or another C library) nothing reads it: undefined', () => {
     expect(mallocMmapThreshold({ ...GATEWAY_NODE_ENV }, { name: 'musl' })).toBeUndefined();
     expect(mallocMmapThreshold({ ...GATEWAY_NODE_ENV }, { name: 'other' })).toBeUndefined();
@@ -54,6 +86,27 @@ describe('mallocMmapThreshold', () => {
       const ours = mallocMmapThreshold({ MALLOC_MMAP_THRESHOLD_: v }, libc);
       // A value glibc ignores leaves the tunable at 0 in the listing (malloc keeps its own moving threshold).
       expect(ours ?? 0, `"${v}"`).toBe(Number(BigInt(`0x${taken}`)));
+    }
+    // GLIBC_TUNABLES beside the variable (131072 = 0x20000), well formed or not, and numbers at glibc's overflow check.
+    for (const t of [
+      'glibc.malloc.mmap_threshold=65536',
+      'glibc.malloc.mmap_threshold=65536:',
+      'glibc.malloc.mmap_threshold=65536:glibc.malloc.check',
+      'glibc.malloc.check=1=2:glibc.malloc.mmap_threshold=65536',
+      'glibc.malloc.mmap_threshold=65536=7',
+      'glibc.malloc.mmap_threshold=1:glibc.malloc.mmap_threshold=abc',
+      '::glibc.malloc.mmap_threshold=9::',
+      'foo:glibc.malloc.mmap_threshold=5',
+      'glibc.malloc.mmap_threshold',
+      'glibc.malloc.mmap_threshold=',
+      'glibc.malloc.mmap_threshold=18446744073709551605',
+      'glibc.malloc.mmap_threshold=18446744073709551606',
+      'glibc.malloc.mmap_threshold=0xfffffffffffffff0',
+    ]) {
+      const env = { MALLOC_MMAP_THRESHOLD_: '131072', GLIBC_TUNABLES: t };
+      const listed = spawnSync(ld!, ['--list-tunables'], { env, encoding: 'utf8' }).stdout;
+      const taken = /glibc\.malloc\.mmap_threshold: 0x([0-9a-f]+)/.exec(listed)?.[1];
+      expect(mallocSummary(env, libc), `"${t}"`).toContain(`blocks of ${BigInt(`0x${taken}`).toString()} bytes`);
     }
   });
 });

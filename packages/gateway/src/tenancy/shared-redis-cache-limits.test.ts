@@ -4,8 +4,9 @@
  * (`cacheRedisUrl`). Unbounded there, a cache filling `maxmemory` had Redis evict the limiter's and budget store's keys
  * (`allkeys-lru`/`volatile-lru`, which the docs advised: a tenant got a second slot past `maxConcurrency: 1` and a
  * second budget's worth of calls after its 402) or refuse their writes (`noeviction`: every limited or budgeted call a
- * 503). The cache on the stores' Redis now keeps its entries within a bound (a quarter of `maxmemory` by default), and
- * the start warns when the stores' Redis can evict keys.
+ * 503). The cache on the stores' Redis now keeps its entries within a bound (a quarter of `maxmemory` by default, read
+ * from `INFO` where `CONFIG` is refused; a `cacheRedisUrl` naming another database of the stores' server is bounded the
+ * same), and the start warns when the stores' Redis can evict keys or the cache's own Redis has no `maxmemory`.
  * Real Redis servers of their own (`maxmemory` 6 MB; the policy under test), a real PostgreSQL, the official openai
  * client on a served gateway, an OpenAI-wire upstream answering ~16 KB a call.
  */
@@ -177,4 +178,79 @@ describe('shared mode, the exact cache on a Redis of its own (cacheRedisUrl: all
     const hit = await s().client('filler').chat.completions.create({ model: 'gpt', temperature: 0, messages: [{ role: 'user', content: 'fill 39-15' }] }).withResponse();
     expect(hit.response.headers.get('x-llmrr-cache')).toBe('hit-exact');
   }, 180_000);
+});
+
+/** A user of the Redis at `url` refused `CONFIG` (as managed services refuse it), and its URL. */
+function userWithoutConfig(url: string): string {
+  execFileSync('redis-cli', ['-u', url, 'ACL', 'SETUSER', 'app', 'on', '>app-pw', '~*', '&*', '+@all', '-config'], { stdio: 'ignore', timeout: 30_000 });
+  const u = new URL(url);
+  u.username = 'app';
+  u.password = 'app-pw';
+  return u.href;
+}
+
+/** Shared stores alone (no gateway), with the warnings their start said. */
+function sharedStores(redis: () => Promise<{ redisUrl: string; cacheRedisUrl?: string }>): () => { stores: StateStores; warnings: string[] } {
+  let opened: { stores: StateStores; warnings: string[] } | undefined;
+  beforeAll(async () => {
+    const warnings: string[] = [];
+    const stores = await createStateStores({ mode: 'shared', ...(await redis()), postgresUrl: postgres.url, postgresSchema: `cache_stores_${randomBytes(5).toString('hex')}`, onWarning: (m) => warnings.push(m) });
+    opened = { stores, warnings };
+  }, 120_000);
+  afterAll(async () => {
+    await opened?.stores.close();
+  });
+  return () => opened!;
+}
+
+/** Writes ~12 MB of answers through the cache, then takes a reservation and a limit for 20 new tenants. */
+async function churnThenUse(s: StateStores): Promise<{ cacheRefused: number; storeFailures: string[] }> {
+  const answer = { text: 'x'.repeat(100_000) } as never;
+  let cacheRefused = 0;
+  for (let i = 0; i < 120; i++) await Promise.resolve(s.cache!.set(`k${i}`, answer, 600_000)).catch(() => cacheRefused++);
+  const storeFailures: string[] = [];
+  for (let t = 0; t < 20; t++) {
+    await s.budgets
+      .reserve({ tenantId: `t${t}`, period: 'month', limitUsd: 10, estimateUsd: 0.01, reservationId: `r${t}` })
+      .then((r) => (r.ok ? undefined : storeFailures.push('refused')), (e: Error) => storeFailures.push(e.message.slice(0, 90)));
+    await s.rateLimiter
+      .acquire([{ kind: 'tenant', id: `t${t}`, limits: { rpm: 100 } }], { estimatedTokens: 10 })
+      .then((r) => (r.ok ? undefined : storeFailures.push('limited')), (e: Error) => storeFailures.push(e.message.slice(0, 90)));
+  }
+  return { cacheRefused, storeFailures };
+}
+
+describe("shared mode, the stores' Redis refusing CONFIG, as managed services do (maxmemory 6 MB, noeviction)", () => {
+  const s = sharedStores(async () => ({ redisUrl: userWithoutConfig(await boundedRedis('noeviction')) }));
+
+  it("the cache's bound comes from INFO's maxmemory (no warning): reservations and limits are still taken after the cache has written twice maxmemory", async () => {
+    expect(s().warnings).toEqual([]);
+    expect(await churnThenUse(s().stores)).toEqual({ cacheRefused: 0, storeFailures: [] });
+  }, 120_000);
+});
+
+describe("shared mode, cacheRedisUrl naming another database of the stores' Redis server (maxmemory 6 MB, noeviction)", () => {
+  const s = sharedStores(async () => {
+    const url = await boundedRedis('noeviction');
+    return { redisUrl: url, cacheRedisUrl: `${url}/1` };
+  });
+
+  it("the cache is bounded as on the stores' Redis (the start says so), and limits and budgets keep working after it has churned", async () => {
+    expect(s().warnings).toHaveLength(1);
+    expect(s().warnings[0]).toMatch(/^cacheRedisUrl \(redis:\/\/.*\/1\) is a database of the stores' own Redis server.*kept within 1572864 bytes/);
+    expect(await churnThenUse(s().stores)).toEqual({ cacheRefused: 0, storeFailures: [] });
+  }, 120_000);
+});
+
+describe('shared mode, cacheRedisUrl a Redis server of its own without maxmemory', () => {
+  const s = sharedStores(async () => {
+    const own = await startTestRedis({ own: true });
+    redises.push(own);
+    return { redisUrl: await boundedRedis('noeviction'), cacheRedisUrl: own.url };
+  });
+
+  it("the start warns that the cache's Redis is unbounded, naming the way out", () => {
+    expect(s().warnings).toHaveLength(1);
+    expect(s().warnings[0]).toMatch(/^The exact cache's Redis \(redis:\/\/.*\) has no maxmemory: .*set maxmemory there with maxmemory-policy allkeys-lru/);
+  });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadConfig } from '@llmrr/core';
 import { applyPatch } from 'diff';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
@@ -621,5 +622,63 @@ describe('llmrr-migrate (child process): a config nested too deep', () => {
     expect(r.stderr).toMatch(/^deep\.yaml: error: invalid YAML: nested too deep to read \(the parser ran out of stack at line \d+, column \d+\)/m);
     expect(r.stderr).toMatch(/^deep\.js: error: cannot parse: nested too deep to read \(the parser ran out of stack\)/m);
     expect(r.stderr).not.toMatch(/RangeError|Maximum call stack|\n\s+at /);
+  });
+});
+
+describe('llmrr-migrate: a config already at the target, nested deeper than 100 levels', () => {
+  /** A v2 config the core loads as it is, with a value of the app's own 101 levels deep. */
+  const current = () => {
+    let v: unknown = 1;
+    for (let i = 0; i < 101; i++) v = { a: v };
+    return `${JSON.stringify({ version: 2, models: [{ name: 'mock', engine: 'mock' }], 'x-app': v }, null, 2)}\n`;
+  };
+
+  it('is nothing to do (--check exits 0), and does not stop a v1 file named beside it from being written', async () => {
+    write('router.json', current());
+    const check = await run('--check', 'router.json');
+    expect(check.code, check.stderr).toBe(0);
+    write('old-router.json', V1_JSON);
+    const r = await run('--write', 'router.json', 'old-router.json');
+    expect(r.stderr).not.toContain('nested deeper than 100 levels');
+    expect(r.code).toBe(0);
+    expect(read('router.json')).toBe(current());
+    expect(read('old-router.json')).toContain('"version": 2');
+  });
+});
+
+describe('llmrr-migrate: a v1 new LLMRouter({...}) without a models list (models loaded with router.load)', () => {
+  const app = (config: string) => `import LLMRouter from 'llm-runner-router';\n\nconst router = new LLMRouter(${config});\nawait router.load('gpt-4');\nexport const ask = (q) => router.generate(q);\n`;
+
+  it('is a place it cannot convert whatever its other keys ({}, { timeout: 5000 }): the run goes on, the other files are written', async () => {
+    for (const config of ['{}', '{ timeout: 5000 }', "{ timeout: 5000, strategy: 'fallback' }"]) {
+      write('llm-router.json', V1_JSON);
+      write('src/app.js', app(config));
+      const r = await run('--write', '.');
+      expect(r.code, `${config}: ${r.stderr}`).toBe(0);
+      expect(r.stderr, config).toContain('src/app.js:3:30: cannot convert: the LLMRouter config has no models: v2 needs them (list the models you load with router.load)');
+      expect(read('llm-router.json'), config).toContain('"version": 2');
+      expect(read('src/app.js'), config).toContain(`new LLMRouter(${config})`);
+    }
+  });
+});
+
+describe("the core's advice on an older config (loadConfig's last error line)", () => {
+  it('names an llmrr-migrate command that converts the file, which then loads (a v1 file; a v2 file with a stray v1 key)', async () => {
+    const configs = {
+      'v1.json': V1_JSON,
+      'v2-stray.json': `${JSON.stringify({ version: 2, models: [{ name: 'mock', engine: 'mock' }], strategy: 'fallback' }, null, 2)}\n`,
+    };
+    for (const [name, text] of Object.entries(configs)) {
+      write(name, text);
+      const message = await loadConfig(join(dir, name)).then(
+        () => 'loaded',
+        (e: unknown) => (e as Error).message,
+      );
+      const advised = /: llmrr-migrate (--write [^\n]*)$/m.exec(message)?.[1];
+      expect(advised, message).toBe(`--write ${join(dir, name)}`);
+      const r = await run(...advised!.split(' '));
+      expect(r.code, `${name}: ${r.stderr}`).toBe(0);
+      await expect(loadConfig(join(dir, name))).resolves.toBeDefined();
+    }
   });
 });

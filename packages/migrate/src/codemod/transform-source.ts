@@ -215,7 +215,9 @@ function convertLiteral(
   }
   const value = read.value;
   const version = detectVersion(value);
-  if (version === undefined) {
+  // No models list (`{}`, `{ timeout: 5000 }`): v1's pattern of loading them at run time with `router.load`. Not a
+  // mistake of the file but a change to make by hand, whatever other keys the config has: a place it cannot convert.
+  if (version === undefined || (version === 1 && isPlainObject(value) && value.models === undefined)) {
     report(literal, 'the LLMRouter config has no models: v2 needs them (list the models you load with router.load)');
     return undefined;
   }

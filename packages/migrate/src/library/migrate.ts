@@ -1,7 +1,7 @@
 import { LLMError } from '@llmrr/core';
 import { detectVersion } from './detect-version.js';
 import type { KeyMove, MigrationResult } from './types.js';
-import { assertConfigObject, v1ToV2, type V1ToV2Options } from './v1-to-v2.js';
+import { assertConfigObject, returnedAsIs, v1ToV2, type V1ToV2Options } from './v1-to-v2.js';
 import { v2ToV3, type V2ToV3Options } from './v2-to-v3.js';
 
 export interface MigrateOptions extends V1ToV2Options, V2ToV3Options {
@@ -28,11 +28,12 @@ function composeMoves(first: readonly KeyMove[], second: readonly KeyMove[]): Ke
  * `error` issue for what it refuses). Asking for a lower version than the config's throws.
  */
 export function migrate(config: unknown, options: MigrateOptions = {}): MigrationResult {
-  assertConfigObject(config, 'migrate');
   const to = options.to ?? 2;
   if (to !== 2 && to !== 3) {
     throw new LLMError({ code: 'config_invalid', message: `migrate: "to" must be 2 or 3, got ${JSON.stringify(to)}`, param: 'to' });
   }
+  // A config handed back as it is (already at the target) has no depth limit: nothing rewrites or prints it.
+  assertConfigObject(config, 'migrate', !returnedAsIs(config, to));
   const from = detectVersion(config);
   if (from === undefined) {
     throw new LLMError({ code: 'config_invalid', message: 'migrate: not a router config (no "models" list and no v1 key such as "strategy")', param: 'models' });

@@ -19,15 +19,24 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return Number.isNaN(a) && Number.isNaN(b);
 }
 
-/** A deep copy of plain objects and arrays (other values are shared). */
+/**
+ * A deep copy of plain objects and arrays (other values are shared). Iterative: a config already at the target is
+ * copied whatever its depth (an `x-...` value nested thousands of levels deep does not overflow the stack).
+ */
 export function clone<T>(value: T): T {
-  if (Array.isArray(value)) return value.map((x) => clone(x) as unknown) as T;
-  if (isPlainObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = clone(v);
-    return out as T;
+  const copyOf = (v: unknown): unknown => (Array.isArray(v) ? new Array<unknown>(v.length) : isPlainObject(v) ? {} : v);
+  const root = copyOf(value);
+  const stack: Array<[unknown, unknown]> = root === value ? [] : [[value, root]];
+  while (stack.length) {
+    const [from, to] = stack.pop()!;
+    const entries: Array<[string | number, unknown]> = Array.isArray(from) ? from.map((v, i) => [i, v]) : Object.entries(from as Record<string, unknown>);
+    for (const [k, v] of entries) {
+      const copy = copyOf(v);
+      (to as Record<string | number, unknown>)[k] = copy;
+      if (copy !== v) stack.push([v, copy]);
+    }
   }
-  return value;
+  return root as T;
 }
 
 export type Path = ReadonlyArray<string | number>;

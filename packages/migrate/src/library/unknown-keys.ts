@@ -38,6 +38,11 @@ export function putUnderLegacy(legacy: Record<string, unknown>, key: string, val
   return true;
 }
 
+/** Whether a v2 or v3 config has keys `moveUnknownKeys` would move (top-level, or under `cache`). */
+export function hasUnknownKeys(config: PlainConfig): boolean {
+  return Object.keys(config).some((k) => !isRouterTopKey(k)) || (isPlainObject(config.cache) && Object.keys(config.cache).some((k) => !isCacheKey(k)));
+}
+
 /**
  * A v2 or v3 config's keys the core refuses, moved under `legacy` (the router ignores it): top-level keys it does
  * not read (a section of another tool, `gateway:`, that loaded before the core refused unknown keys) and `cache`

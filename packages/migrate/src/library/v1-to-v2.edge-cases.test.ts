@@ -1,7 +1,9 @@
-import { LLMRouter } from '@llmrr/core';
+import { LLMRouter, loadConfig } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
-import { migrate } from './migrate.js';
+import { migrate, type MigrateOptions } from './migrate.js';
 import { v1ToV2 } from './v1-to-v2.js';
+import { v2ToV3 } from './v2-to-v3.js';
+import { validate } from './validate.js';
 
 /**
  * v1 shapes that are easy to get wrong: a per-1k price given for one direction only (no side is priced 0), a
@@ -20,6 +22,40 @@ describe('a key named __proto__ (JSON and YAML keep it as data)', () => {
     for (const [config, path] of cases) {
       expect(() => migrate(config, { to: 3 }), path).toThrow(expect.objectContaining({ code: 'config_invalid', param: path, message: `migrate: a key named "__proto__" (at ${path}) cannot be migrated: copied into a new config it would vanish; rename it` }));
       expect(() => v1ToV2(config)).toThrow(/a key named "__proto__"/);
+    }
+  });
+});
+
+describe('a config nested deeper than 100 levels', () => {
+  /** `levels` objects nested in each other: `{ a: { a: ... 1 } }`. */
+  const nested = (levels: number): unknown => {
+    let v: unknown = 1;
+    for (let i = 0; i < levels; i++) v = { a: v };
+    return v;
+  };
+
+  it('already at the target with nothing to tidy: handed back as it is, as the core loads it and validate() calls it valid', async () => {
+    const v2 = { version: 2, models: [{ name: 'mock', engine: 'mock' }], 'x-app': nested(101) };
+    await expect(loadConfig(structuredClone(v2))).resolves.toBeDefined();
+    expect(validate(v2).valid).toBe(true);
+    for (const r of [migrate(v2, { to: 2 }), v1ToV2(v2)]) expect(r).toMatchObject({ changed: false, issues: [{ severity: 'info' }], config: v2 });
+    const v3 = { version: 3, models: [{ name: 'mock', engine: 'mock' }], tenants: [{ id: 'acme' }], legacy: { blob: nested(101) } };
+    for (const r of [migrate(v3, { to: 3 }), v2ToV3(v3)]) expect(r).toMatchObject({ changed: false, config: v3 });
+    // Thousands of levels deep: copied without running out of stack.
+    const deep = migrate({ ...v2, 'x-app': nested(20_000) }, { to: 2 });
+    expect(deep.changed).toBe(false);
+    expect(deep.issues.filter((i) => i.severity === 'error')).toEqual([]);
+  });
+
+  it('to be migrated (v1, v2 to v3) or tidied (a key moved under legacy): refused naming where', () => {
+    const deep = nested(101);
+    const cases: Array<[unknown, MigrateOptions]> = [
+      [{ models: ['gpt-4'], strategy: 'fallback', extra: deep }, { to: 2 }],
+      [{ version: 2, models: [{ name: 'mock', engine: 'mock' }], 'x-app': deep }, { to: 3 }],
+      [{ version: 2, models: [{ name: 'mock', engine: 'mock' }], 'x-app': deep, gateway: { port: 1 } }, { to: 2 }],
+    ];
+    for (const [config, options] of cases) {
+      expect(() => migrate(config, options)).toThrow(/^migrate: the config is nested deeper than 100 levels \(at (extra|x-app)\.a\.a\.a\.a\.a\.\.\.\)/);
     }
   });
 });

@@ -8,7 +8,7 @@ import type { MigratedConfig, MigrationResult, PlainConfig } from './types.js';
 import { convertModelObject, convertModelString, type V1ModelContext } from './v1-model.js';
 import { V1_LEGACY_ONLY_KEYS, V1_MAPPED_KEYS } from './v1-keys.js';
 import { finishResult } from './finish-result.js';
-import { isCacheKey, isRouterTopKey, LEGACY_KEY, moveUnknownKeys, putUnderLegacy } from './unknown-keys.js';
+import { hasUnknownKeys, isCacheKey, isRouterTopKey, LEGACY_KEY, moveUnknownKeys, putUnderLegacy } from './unknown-keys.js';
 
 export { LEGACY_KEY } from './unknown-keys.js';
 
@@ -19,18 +19,33 @@ export interface V1ToV2Options {
   strategyNames?: Readonly<Record<string, string>>;
 }
 
-export function assertConfigObject(config: unknown, fn: string): asserts config is PlainConfig {
+/**
+ * Throws `config_invalid` for what a migration refuses: not an object, a `__proto__` key, and - unless `depthLimited`
+ * is false - objects and arrays nested deeper than MAX_CONFIG_DEPTH. A config the migration hands back as it is
+ * (`returnedAsIs`) is not rewritten or printed: no depth limit for it (the core loads it, `validate()` calls it valid).
+ */
+export function assertConfigObject(config: unknown, fn: string, depthLimited = true): asserts config is PlainConfig {
   if (!isPlainObject(config)) {
     const got = config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config;
     throw new LLMError({ code: 'config_invalid', message: `${fn}: expected a router config object, got ${got}`, param: 'config' });
   }
-  const refusal = refusedShape(config);
+  const refusal = refusedShape(config, depthLimited);
   if (refusal?.kind === 'proto') {
     throw new LLMError({ code: 'config_invalid', message: `${fn}: a key named "__proto__" (at ${refusal.path}) cannot be migrated: copied into a new config it would vanish; rename it`, param: refusal.path });
   }
   if (refusal?.kind === 'depth') {
     throw new LLMError({ code: 'config_invalid', message: `${fn}: the config is nested deeper than ${MAX_CONFIG_DEPTH} levels (at ${refusal.path}): no router config is; remove or flatten that part`, param: refusal.path });
   }
+}
+
+/**
+ * Whether a migration to `to` hands `config` back as it is: a v2 or v3 config at or past `to` with no key to move
+ * under `legacy`. (Past `to` is a downgrade, which `migrate` refuses for that reason, not for its depth.)
+ */
+export function returnedAsIs(config: unknown, to: 2 | 3): boolean {
+  if (!isPlainObject(config)) return false;
+  const from = detectVersion(config);
+  return from !== undefined && from !== 1 && from >= to && !hasUnknownKeys(config);
 }
 
 /**
@@ -51,13 +66,13 @@ function pathPrefix(path: string): string {
  * sets the prototype instead, so it would be dropped while reported as kept), or the first value nested deeper than
  * MAX_CONFIG_DEPTH. Iterative: a deeply nested value does not overflow the stack here.
  */
-function refusedShape(root: unknown): { kind: 'proto' | 'depth'; path: string } | undefined {
+function refusedShape(root: unknown, depthLimited: boolean): { kind: 'proto' | 'depth'; path: string } | undefined {
   const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: root, path: '', depth: 0 }];
   while (stack.length) {
     const { value, path, depth } = stack.pop()!;
     const nested = Array.isArray(value) || isPlainObject(value);
     if (!nested) continue;
-    if (depth >= MAX_CONFIG_DEPTH) return { kind: 'depth', path: pathPrefix(path) };
+    if (depthLimited && depth >= MAX_CONFIG_DEPTH) return { kind: 'depth', path: pathPrefix(path) };
     const at = (k: string | number) => (path ? `${path}.${k}` : String(k));
     if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, path: at(i), depth: depth + 1 }));
     else if (isPlainObject(value)) {
@@ -80,7 +95,7 @@ function positiveInt(value: unknown): value is number {
  * is dropped silently: every key is converted, kept, or moved under `legacy`, and reported.
  */
 export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationResult {
-  assertConfigObject(config, 'v1ToV2');
+  assertConfigObject(config, 'v1ToV2', !returnedAsIs(config, 2));
   const from = detectVersion(config);
   if (from === undefined) {
     throw new LLMError({

@@ -5,7 +5,7 @@ import { MigrationLog } from './migration-log.js';
 import { clone, isPlainObject } from './plain.js';
 import type { MigratedConfig, MigrationResult } from './types.js';
 import { moveUnknownKeys } from './unknown-keys.js';
-import { assertConfigObject } from './v1-to-v2.js';
+import { assertConfigObject, returnedAsIs } from './v1-to-v2.js';
 
 export interface V2ToV3Options {
   /**
@@ -36,7 +36,7 @@ export function checkTenantId(tenant: string): void {
  * `migrate(config, { to: 3 })`, which goes through v2).
  */
 export function v2ToV3(config: unknown, options: V2ToV3Options = {}): MigrationResult {
-  assertConfigObject(config, 'v2ToV3');
+  assertConfigObject(config, 'v2ToV3', !returnedAsIs(config, 3));
   const from = detectVersion(config);
   const log = new MigrationLog();
   if (from === 3) {

@@ -10,7 +10,7 @@ interface RedisCommandClient {
   sendCommand<T = unknown>(args: ReadonlyArray<string>): Promise<T>;
   close(): Promise<void>;
   destroy(): void;
-  on(event: 'error' | 'terminated' | 'reconnecting' | 'ready', listener: (e: unknown) => void): unknown;
+  on(event: 'error' | 'terminated' | 'reconnecting' | 'ready' | 'connect', listener: (e: unknown) => void): unknown;
   /** A new client with the same options, not yet connected (absent on test doubles). */
   duplicate?(): RedisCommandClient;
   subscribe?(channel: string, listener: (message: string) => void): Promise<void>;
@@ -334,12 +334,13 @@ function isTimerBound(ms: number): boolean {
  * client itself (the connection is down and reconnecting, so the command is refused at once) is
  * `store_unavailable` too; an `LLMError` passes unchanged.
  */
-export function bounded<T>(work: Promise<T>, timeoutMs: number, what: string, late?: (value: T) => void): Promise<T> {
+export function bounded<T>(work: Promise<T>, timeoutMs: number, what: string | (() => string), late?: (value: T) => void): Promise<T> {
+  const named = () => (typeof what === 'string' ? what : what());
   return new Promise<T>((resolve, reject) => {
     let over = false;
     const timer = setTimeout(() => {
       over = true;
-      reject(new LLMError({ code: 'store_unavailable', message: `Redis did not answer the ${what} within ${timeoutMs} ms` }));
+      reject(new LLMError({ code: 'store_unavailable', message: `Redis did not answer the ${named()} within ${timeoutMs} ms` }));
     }, timeoutMs);
     work.then(
       (value) => {
@@ -351,7 +352,7 @@ export function bounded<T>(work: Promise<T>, timeoutMs: number, what: string, la
       (e: unknown) => {
         if (over) return;
         clearTimeout(timer);
-        reject(LLMError.isInstance(e) ? e : new LLMError({ code: 'store_unavailable', message: `Redis failed the ${what}: ${(e as Error)?.message ?? String(e)}`, cause: e }));
+        reject(LLMError.isInstance(e) ? e : new LLMError({ code: 'store_unavailable', message: `Redis failed the ${named()}: ${(e as Error)?.message ?? String(e)}`, cause: e }));
       },
     );
   });
@@ -389,10 +390,15 @@ export async function connectRedis(url: string, prefix: string, what = 'Redis st
     throw new LLMError({ code: 'config_invalid', message: `Cannot connect to Redis at ${redactUrl(url)}: the URL does not parse (${reason})` });
   }
   const handle = new RedisHandle(client, prefix);
+  // Whether a TCP connection was made (the client's `connect`, before its handshake): what the bound's error says.
+  let reached = false;
+  client.on('connect', () => {
+    reached = true;
+  });
   try {
     // `connectTimeout` bounds each TCP connect only: a peer that accepts and never answers the handshake (a tarpit,
     // another service) would hold the first connect, and a server's start, for ever.
-    await bounded(client.connect(), FIRST_CONNECT_TIMEOUT_MS, 'connection handshake', () => client.destroy());
+    await bounded(client.connect(), FIRST_CONNECT_TIMEOUT_MS, () => (reached ? 'connection handshake' : 'TCP connect'), () => client.destroy());
     connected = true;
   } catch (e) {
     client.destroy();
