@@ -1,4 +1,5 @@
 import { LLMError, type RouterResult, type StreamPart } from '@llmrr/core';
+import { seededRandom } from '@llmrr/core/test';
 import { describe, expect, it } from 'vitest';
 import { AnthropicStreamEventSchema, type AnthropicStreamEvent } from '../schemas/anthropic-messages.js';
 import type { RoutePart } from '../streaming/open-stream.js';
@@ -495,5 +496,61 @@ describe('AnthropicStreamEncoder: the finish reconciles the calls sent with the 
     expect(closed).toMatchObject({ code: 'invalid_response', message: expect.stringMatching(/c0 \(f\).*\{\\"a\\":2\}.*\{\\"a\\":1\}/) });
     const open = finishError([piece(0, '{"a":"Ber', 'c0', 'f')], [call('c0', 'f', '{"a":"Oslo"}')]);
     expect(open).toMatchObject({ code: 'invalid_response', message: expect.stringContaining('c0') });
+  });
+});
+
+describe('AnthropicStreamEncoder: delta frames are the event object as JSON.stringify writes it, byte for byte', () => {
+  /** Generated text: runs of code units JSON writes escaped (quotes, backslashes, controls, lone and paired surrogates, U+2028) and plain ones. */
+  function generated(r: () => number): string {
+    const kinds = [
+      () => String.fromCharCode(Math.floor(r() * 0x80)),
+      () => String.fromCharCode(0x80 + Math.floor(r() * 0x80)),
+      () => ['\u2028', '\u2029', '\ufeff', '"', '\\', '</script>', '\u0000'][Math.floor(r() * 7)]!,
+      () => String.fromCharCode(0xd800 + Math.floor(r() * 0x800)),
+      () => String.fromCodePoint(0x10000 + Math.floor(r() * 0xfffff)),
+      () => String.fromCharCode(0x100 + Math.floor(r() * 0xd700)),
+      () => [' word', 'Hello', ',', ' 42'][Math.floor(r() * 4)]!,
+      () => [' word', 'Hello', ',', ' 42'][Math.floor(r() * 4)]!,
+    ];
+    let s = '';
+    const n = 1 + Math.floor(r() * 8);
+    for (let i = 0; i < n; i++) s += kinds[Math.floor(r() * kinds.length)]!();
+    return s;
+  }
+  const expected = (index: number, delta: Record<string, string>) => `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index, delta })}\n\n`;
+
+  it('text, thinking and signature deltas, for 3 000 generated texts each', () => {
+    const r = seededRandom(6021);
+    const enc = new AnthropicStreamEncoder({ explain: false });
+    enc.start(route);
+    enc.part({ type: 'reasoning-delta', delta: 'Let me see.' });
+    for (let i = 0; i < 3000; i++) {
+      const t = generated(r);
+      expect(enc.part({ type: 'reasoning-delta', delta: t }), JSON.stringify(t)).toEqual([expected(0, { type: 'thinking_delta', thinking: t })]);
+    }
+    const signature = generated(r);
+    // (The signature ends the thinking block: its delta, then the block's stop.)
+    expect(enc.part({ type: 'reasoning-delta', delta: '', signature })[0]).toBe(expected(0, { type: 'signature_delta', signature }));
+    enc.part({ type: 'text-delta', delta: 'Hi' });
+    for (let i = 0; i < 3000; i++) {
+      const t = generated(r);
+      expect(enc.part({ type: 'text-delta', delta: t }), JSON.stringify(t)).toEqual([expected(1, { type: 'text_delta', text: t })]);
+    }
+  });
+
+  it('tool-call argument pieces (input_json_delta), for generated arguments cut anywhere', () => {
+    const r = seededRandom(6022);
+    const enc = new AnthropicStreamEncoder({ explain: false });
+    enc.start(route);
+    for (let call = 0; call < 100; call++) {
+      const args = JSON.stringify({ q: generated(r) });
+      const cuts = [0];
+      while (cuts[cuts.length - 1]! < args.length) cuts.push(Math.min(args.length, cuts[cuts.length - 1]! + 1 + Math.floor(r() * 6)));
+      enc.part(piece(call, args.slice(0, cuts[1]), `toolu_${call}`, 'f'));
+      for (let i = 1; i < cuts.length - 1; i++) {
+        const json = args.slice(cuts[i], cuts[i + 1]);
+        expect(enc.part(piece(call, json)), JSON.stringify(json)).toEqual([expected(call, { type: 'input_json_delta', partial_json: json })]);
+      }
+    }
   });
 });

@@ -17,6 +17,19 @@ function event(e: EventWithExtras): string {
   return `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 }
 
+/** Characters `JSON.stringify` writes escaped in a string: quote, backslash, controls, and (when lone) surrogates. */
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * `event({ type: 'content_block_delta', index, delta: { type, [field]: value } })`, byte for byte, without the two
+ * objects made and serialized per delta (one per text chunk, thinking chunk or arguments piece): only the value is
+ * serialized, and text that JSON writes as it is (most deltas) is put between the quotes as it is.
+ */
+function blockDelta(index: number, type: 'text_delta' | 'input_json_delta' | 'thinking_delta' | 'signature_delta', field: 'text' | 'partial_json' | 'thinking' | 'signature', value: string): string {
+  const json = ESCAPED.test(value) ? JSON.stringify(value) : `"${value}"`;
+  return `event: content_block_delta\ndata: {"type":"content_block_delta","index":${index},"delta":{"type":"${type}","${field}":${json}}}\n\n`;
+}
+
 /** The `ping` event, as Anthropic writes it (also what `event({ type: 'ping' })` gives, but for the space). */
 const PING = 'event: ping\ndata: {"type": "ping"}\n\n';
 
@@ -138,7 +151,7 @@ export class AnthropicStreamEncoder implements HeadEncoder {
   }
 
   private textDelta(text: string): string {
-    return event({ type: 'content_block_delta', index: this.blockIndex, delta: { type: 'text_delta', text } });
+    return blockDelta(this.blockIndex, 'text_delta', 'text', text);
   }
 
   /** Opens a text block (nothing else is open) with `text`. */
@@ -151,7 +164,7 @@ export class AnthropicStreamEncoder implements HeadEncoder {
   private argsDelta(c: ToolCallState, json: string): string[] {
     if (json === '') return [];
     c.sent += json;
-    return [event({ type: 'content_block_delta', index: this.blockIndex, delta: { type: 'input_json_delta', partial_json: json } })];
+    return [blockDelta(this.blockIndex, 'input_json_delta', 'partial_json', json)];
   }
 
   /** Opens the block of `c` (nothing else is open), with the arguments it has so far. */
@@ -190,12 +203,12 @@ export class AnthropicStreamEncoder implements HeadEncoder {
   }
 
   private thinkingDelta(thinking: string): string {
-    return event({ type: 'content_block_delta', index: this.blockIndex, delta: { type: 'thinking_delta', thinking } });
+    return blockDelta(this.blockIndex, 'thinking_delta', 'thinking', thinking);
   }
 
   private signatureDelta(signature: string): string {
     if (this.open?.kind === 'thinking') this.open.signed = true;
-    return event({ type: 'content_block_delta', index: this.blockIndex, delta: { type: 'signature_delta', signature } });
+    return blockDelta(this.blockIndex, 'signature_delta', 'signature', signature);
   }
 
   /** Opens a `redacted_thinking` block (nothing else is open): its data comes whole with the start. */

@@ -47,19 +47,41 @@ export interface ServedEnv extends GatewayEnv {
  * the client's abort). A call still waiting for admission (a stalled shared store) is not stopped by this cut (its
  * server's abort of its connection's signal may stop it: `cutOf`): it answers the error once admission returns, if that
  * is within the cut's bound, else its connection is closed.
- * Per streamed call one small object and a set entry; nothing per chunk.
+ * Per streamed call one small object and a slot; nothing per chunk.
+ *
+ * The calls are kept in slots (as core's `SlotSet` keeps a router's calls in flight), not in a `Set`: a `Set` that
+ * calls go in and out of keeps rehashing into a new table, and V8 keeps each replaced table's entries and a link to its
+ * successor, so once one table reached the old generation every settled call (its body, router stream, request) stayed
+ * reachable past young-generation GCs until the next full GC. A freed slot is cleared and reused; the array only grows
+ * to the most calls at once.
  */
 export class ServedStreams {
-  private readonly calls = new Set<ServedCall>();
+  /** The calls not settled yet, each at its `ServedCall.slot`; `undefined` in a freed slot. */
+  private readonly calls: Array<ServedCall | undefined> = [];
+  /** Freed slots of `calls`, reused first. */
+  private readonly free: number[] = [];
   /** The cut's error, once it started: a call that starts from then on is cut at once. */
   private cutWith: LLMError | undefined;
 
   /** A streamed call starts; `abort` is its own controller, if it has one (`SseResponseOptions.abort`). */
   start(abort: AbortController | undefined): ServedCall {
-    const call = new ServedCall(this.calls, abort);
+    const call = new ServedCall(this, abort);
     if (this.cutWith) call.interrupt(this.cutWith);
-    else this.calls.add(call);
+    else {
+      const slot = this.free.length > 0 ? this.free.pop()! : this.calls.length;
+      this.calls[slot] = call;
+      call.slot = slot;
+    }
     return call;
+  }
+
+  /** `call` settled (`ServedCall.done`): its slot is freed (nothing when it has none). */
+  release(call: ServedCall): void {
+    const slot = call.slot;
+    if (slot === undefined || this.calls[slot] !== call) return;
+    this.calls[slot] = undefined;
+    call.slot = undefined;
+    this.free.push(slot);
   }
 
   /**
@@ -77,7 +99,10 @@ export class ServedStreams {
   cut(error: LLMError): number {
     this.cutWith = error;
     let n = 0;
-    for (const call of this.calls) {
+    // (A call that settles meanwhile frees its slot: it is not visited, as a `Set` would not visit it.)
+    for (let i = 0; i < this.calls.length; i++) {
+      const call = this.calls[i];
+      if (call === undefined) continue;
       n++;
       try {
         call.interrupt(error);
@@ -97,9 +122,11 @@ export class ServedCall {
   stream: RouterStream | undefined;
   /** The answer's body, once the stream opened: a cut then ends it with its error event. */
   body: FrameStream | undefined;
+  /** The call's slot in its server's `ServedStreams` until it settles (none once settled, nor for a call cut as it started). */
+  slot: number | undefined;
 
   constructor(
-    private readonly calls: Set<ServedCall>,
+    private readonly streams: ServedStreams,
     private readonly abort: AbortController | undefined,
   ) {}
 
@@ -123,6 +150,6 @@ export class ServedCall {
 
   /** The call settled. */
   done(): void {
-    this.calls.delete(this);
+    this.streams.release(this);
   }
 }

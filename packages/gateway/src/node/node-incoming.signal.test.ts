@@ -1,6 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { GCProfiler, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { LLMRouter, createStateStores, type LLMError, type StateStores } from '@llmrr/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
@@ -9,7 +12,7 @@ import { metricSum } from '../test-support/metrics-text.js';
 import { requestsTaken } from '../test-support/raw-http.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 import type { Gateway } from '../types.js';
-import { NodeIncoming } from './node-incoming.js';
+import { ConnectionSignals, NodeIncoming, connectionSignal } from './node-incoming.js';
 import { serveGateway, type ServedGateway } from './serve-gateway.js';
 
 /** One raw HTTP/1.1 keep-alive request (no `connection: close`, so a second one can follow on the socket). */
@@ -349,5 +352,65 @@ describe('a request body that stalls past requestTimeoutMs', () => {
     );
     expect(metricSum(text, 'llm_requests_total', /status="timeout"/)).toBe(1);
     expect(metricSum(text, 'llm_requests_total', /status="aborted"/)).toBe(0);
+  });
+});
+
+describe('ConnectionSignals', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  /** A connection as `ConnectionSignals` sees it: an object it keeps a slot on. */
+  const socket = (payload?: number[]) => ({ payload }) as unknown as Socket;
+
+  it('the cut aborts the signals of the open connections busy, with its reason, not those closed, and every signal made after it', () => {
+    const signals = new ConnectionSignals();
+    /** A connection (an emitter that closes), its request, and its signal as `connectionSignal` makes it. */
+    const open = () => {
+      const s = Object.assign(new EventEmitter(), { destroyed: false }) as unknown as Socket;
+      const req = { socket: s } as unknown as IncomingMessage;
+      return { s, signal: connectionSignal(req, {} as ServerResponse, signals), again: () => connectionSignal(req, {} as ServerResponse, signals) };
+    };
+    const conns = Array.from({ length: 4 }, open);
+    // One signal per connection: taken again, the same (and tracked once).
+    expect(conns[0]!.again()).toBe(conns[0]!.signal);
+    conns[1]!.s.emit('close');
+    expect(conns[1]!.signal.aborted).toBe(true);
+    // Reuses the closed connection's slot.
+    const later = open();
+    const reason = new Error('cut');
+    signals.cut(reason, (s) => s !== conns[3]!.s);
+    expect(conns.map((c) => c.signal.reason === reason)).toEqual([true, false, true, false]);
+    expect(conns[3]!.signal.aborted).toBe(false);
+    expect(later.signal.reason).toBe(reason);
+    expect(signals.cutError).toBe(reason);
+    expect(open().signal.reason).toBe(reason);
+  });
+
+  // A `Set` the connections went in and out of kept its replaced tables' entries, so a closed socket stayed reachable
+  // past young-generation GCs once the server's set was in the old generation: slots keep nothing of a closed one.
+  it('a closed connection is not promoted by the scavenges, the server running long enough to be old', () => {
+    const signals = new ConnectionSignals();
+    const controller = new AbortController();
+    const live: Socket[] = [];
+    for (let i = 0; i < 64; i++) {
+      live.push(socket([i]));
+      signals.made(live[i]!, controller);
+    }
+    gc();
+    gc();
+    const n = 100_000;
+    const profiler = new GCProfiler();
+    profiler.start();
+    for (let j = 0; j < n; j++) {
+      const s = socket(new Array<number>(64).fill(j));
+      signals.made(s, controller);
+      const i = j % 64;
+      signals.closed(live[i]!);
+      live[i] = s;
+    }
+    const { statistics } = profiler.stop();
+    const old = (h: { heapSpaceStatistics: Array<{ spaceName: string; spaceUsedSize: number }> }) => h.heapSpaceStatistics.find((s) => s.spaceName === 'old_space')!.spaceUsedSize;
+    let promoted = 0;
+    for (const st of statistics) if (st.gcType === 'Scavenge') promoted += old(st.afterGC) - old(st.beforeGC);
+    expect(promoted / n).toBeLessThan(20);
   });
 });

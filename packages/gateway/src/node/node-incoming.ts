@@ -42,7 +42,14 @@ const CONNECTION_SIGNAL = Symbol('llmrr.connectionSignal');
 const LATEST_RESPONSE = Symbol('llmrr.latestResponse');
 /** Stops the read of the body arriving on the connection (`NodeIncoming.bytes`), with an error: the shutdown cut's. */
 const BODY_READ = Symbol('llmrr.bodyRead');
-type SignalledSocket = Socket & { [CONNECTION_SIGNAL]?: AbortController; [LATEST_RESPONSE]?: ServerResponse; [BODY_READ]?: ((error: unknown) => void) | undefined };
+/** The connection's slot in its server's `ConnectionSignals` while it is open. */
+const CONNECTION_SLOT = Symbol('llmrr.connectionSlot');
+type SignalledSocket = Socket & {
+  [CONNECTION_SIGNAL]?: AbortController;
+  [LATEST_RESPONSE]?: ServerResponse;
+  [BODY_READ]?: ((error: unknown) => void) | undefined;
+  [CONNECTION_SLOT]?: number | undefined;
+};
 
 /**
  * The shutdown cut (`serveGateway`'s `close()`, at the end of its grace) stops the read of a body still arriving on
@@ -59,21 +66,37 @@ export function cutBodyRead(socket: Socket, error: unknown): void {
  * The connections of one server whose abort signal a request took (`connectionSignal`), until they close, so that
  * its shutdown cut (`cut`) can abort the signal of those with a request in flight with the cut's error, the client
  * still there: the calls on them stop and answer that error (the route tells it from the client's leaving by the
- * reason: `ServedStreams.cutOf`). Per connection one set entry; nothing per request.
+ * reason: `ServedStreams.cutOf`). Per connection one slot; nothing per request.
+ *
+ * The connections are kept in slots (as `ServedStreams` keeps its calls, and core's `SlotSet` a router's calls in
+ * flight), not in a `Set`: a `Set` that connections go in and out of (clients that open one per request) keeps rehashing
+ * into a new table, and V8 keeps each replaced table's entries, so once one table reached the old generation every
+ * closed socket (its parser, request, response) stayed reachable past young-generation GCs until the next full GC.
  */
 export class ConnectionSignals {
-  private readonly open = new Set<SignalledSocket>();
+  /** The open connections, each at its `CONNECTION_SLOT`; `undefined` in a freed slot. */
+  private readonly open: Array<SignalledSocket | undefined> = [];
+  /** Freed slots of `open`, reused first. */
+  private readonly free: number[] = [];
   private cutWith: unknown;
   private isCut = false;
 
   /** A connection's signal was made: tracked until its socket closes; once the cut started, aborted at once. */
   made(socket: SignalledSocket, controller: AbortController): void {
     if (this.isCut) controller.abort(this.cutWith);
-    else this.open.add(socket);
+    else if (socket[CONNECTION_SLOT] === undefined) {
+      const slot = this.free.length > 0 ? this.free.pop()! : this.open.length;
+      this.open[slot] = socket;
+      socket[CONNECTION_SLOT] = slot;
+    }
   }
 
   closed(socket: SignalledSocket): void {
-    this.open.delete(socket);
+    const slot = socket[CONNECTION_SLOT];
+    if (slot === undefined || this.open[slot] !== socket) return;
+    this.open[slot] = undefined;
+    socket[CONNECTION_SLOT] = undefined;
+    this.free.push(slot);
   }
 
   /** The cut's error once the cut started (`cut`): a body read then is not waited for (`NodeIncoming.bytes`). */
@@ -89,7 +112,11 @@ export class ConnectionSignals {
   cut(reason: unknown, busy: (socket: Socket) => boolean): void {
     this.isCut = true;
     this.cutWith = reason;
-    for (const socket of this.open) if (busy(socket)) socket[CONNECTION_SIGNAL]?.abort(reason);
+    // (A connection that closes meanwhile frees its slot: it is not visited, as a `Set` would not visit it.)
+    for (let i = 0; i < this.open.length; i++) {
+      const socket = this.open[i];
+      if (socket !== undefined && busy(socket)) socket[CONNECTION_SIGNAL]?.abort(reason);
+    }
   }
 }
 

@@ -46,6 +46,8 @@ interface OpenCall extends SeenToolCall {
   /** Its `output_index`; -1 while it waits. */
   index: number;
   id: string;
+  /** The start of its `response.function_call_arguments.delta` frames (`argsDelta`), made on its first delta (it is added by then). */
+  deltaHead: string | undefined;
   toolIndex: number;
   /** Sent on `output_item.added`; never changed after. */
   callId: string;
@@ -261,7 +263,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
 
   /** A call first seen (not added to the output yet). */
   private newCall(toolIndex: number, callId: string, resultId: string, name: string, args: string, whole: boolean): OpenCall {
-    const c: OpenCall = { index: -1, id: responseIds.functionCall(this.requestId, toolIndex), toolIndex, callId, resultId, name, args, whole, end: new JsonEnd() };
+    const c: OpenCall = { index: -1, id: responseIds.functionCall(this.requestId, toolIndex), toolIndex, callId, resultId, name, args, whole, end: new JsonEnd(), deltaHead: undefined };
     if (!whole) c.end.feed(args);
     return c;
   }
@@ -377,7 +379,11 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   }
 
   private argsDelta(c: OpenCall, delta: string): string[] {
-    return delta === '' ? [] : [this.frame({ type: 'response.function_call_arguments.delta', item_id: c.id, output_index: c.index, delta })];
+    if (delta === '') return [];
+    // `frame({ type: 'response.function_call_arguments.delta', item_id, output_index, delta })` byte for byte, without
+    // the event object made and serialized per piece (a call's arguments come in many pieces): the call's head once.
+    c.deltaHead ??= `event: response.function_call_arguments.delta\ndata: {"type":"response.function_call_arguments.delta","item_id":${JSON.stringify(c.id)},"output_index":${c.index},"delta":`;
+    return [`${c.deltaHead}${JSON.stringify(delta)},"sequence_number":${this.seq++}}\n\n`];
   }
 
   /** A cut finish cut this call: its final arguments are not whole JSON (asked only at a cut finish). */

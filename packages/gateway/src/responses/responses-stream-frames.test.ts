@@ -1,4 +1,5 @@
 import { LLMError, type LLMErrorCode, type RouterResult, type StreamPart } from '@llmrr/core';
+import { seededRandom } from '@llmrr/core/test';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { FinishPart } from '../streaming/sse-response.js';
@@ -51,4 +52,29 @@ describe('ResponsesStreamEncoder bytes', () => {
       expect(frames).toEqual(s.frames);
     });
   }
+});
+
+describe('ResponsesStreamEncoder function_call_arguments.delta bytes', () => {
+  it('each piece is JSON.stringify of its event with its sequence_number, for generated arguments cut anywhere', () => {
+    const r = seededRandom(4113);
+    const chars = ['a', ' ', '"', '\\', '\u0001', '\u2028', '\ud83d\ude00', '\ud800', '\u00e9', '</script>', '{', '}', ':', ','];
+    const enc = new ResponsesStreamEncoder({ createdAt: 1_700_000_000, echo: {} as ResponseEcho, explain: false });
+    enc.start(route);
+    for (let call = 0; call < 60; call++) {
+      let q = '';
+      for (let i = Math.floor(r() * 12); i > 0; i--) q += chars[Math.floor(r() * chars.length)]!;
+      const args = JSON.stringify({ q });
+      const cuts = [0];
+      while (cuts[cuts.length - 1]! < args.length) cuts.push(Math.min(args.length, cuts[cuts.length - 1]! + 1 + Math.floor(r() * 6)));
+      enc.part({ type: 'tool-call-delta', index: call, id: `call_${call}`, name: 'f', argumentsDelta: args.slice(0, cuts[1]) });
+      for (let i = 1; i < cuts.length - 1; i++) {
+        const delta = args.slice(cuts[i], cuts[i + 1]);
+        const frames = enc.part({ type: 'tool-call-delta', index: call, argumentsDelta: delta });
+        expect(frames.length).toBe(1);
+        const sent = JSON.parse(frames[0]!.slice(frames[0]!.indexOf('data: ') + 6)) as { item_id: string; output_index: number; sequence_number: number };
+        const event = { type: 'response.function_call_arguments.delta', item_id: sent.item_id, output_index: sent.output_index, delta, sequence_number: sent.sequence_number };
+        expect(frames[0], JSON.stringify(delta)).toBe(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      }
+    }
+  });
 });
