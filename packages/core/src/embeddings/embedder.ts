@@ -20,8 +20,9 @@ export interface Embedder {
   /**
    * How much of `text` the embedder's vocabulary covers, measured on the text as it embeds it (its normalisation and
    * `maxInputChars` cut applied). The semantic cache skips a question with low coverage (`lowCoverage`): its vector
-   * does not tell it from other questions. Absent, or undefined for a text: not known (the semantic cache takes the
-   * text as covered). local-use reports it; `EngineEmbedder` (OpenAI-compatible and other remote models) does not.
+   * does not tell it from other questions; and serves a stored question only for one with the same `unknown` text.
+   * Absent, or undefined for a text: not known (the semantic cache takes the text as covered and compares no unknown
+   * text). local-use reports it; `EngineEmbedder` (OpenAI-compatible and other remote models) does not.
    */
   coverage?(text: string): EmbedderCoverage | undefined;
   embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
@@ -41,11 +42,13 @@ export interface EmbedderCoverage {
    */
   covered: number;
   /**
-   * Letters outside the vocabulary. USE lite gives every run of them one and the same unknown id, so two texts that
-   * differ only there get the same vector ("Translate <one Chinese word> to English" and the same with another word).
-   * Pictographs outside it are not counted here (an emoji beside English words does not make the question unclear).
+   * The text the model is given as its unknown id, run by run (a run of characters outside the vocabulary is one id),
+   * in text order; white space and control and format characters left out (they carry no meaning), runs of only
+   * those not listed. Two texts that differ only there get the same vector ("What does U+2264 mean?" and the same
+   * with U+2265; "Translate <one Chinese word> to English" and the same with another word; two emoji the vocabulary
+   * does not have): the semantic cache serves a stored question only for a question whose runs are the same.
    */
-  unknownLetters: number;
+  unknown: readonly string[];
 }
 
 /** Options of `Embedder.embed`. */

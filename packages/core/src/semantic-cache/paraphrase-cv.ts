@@ -3,8 +3,11 @@ import { selectMatch, type MatchCandidate } from './select-match.js';
 /** One evaluated query: its nearest stored questions and which stored entry would be the right answer. */
 export interface EvalQuery {
   question: string;
-  /** The nearest stored questions by cosine, with the entry each stands for. */
-  candidates: ReadonlyArray<MatchCandidate & { entry: number; lexical: number }>;
+  /**
+   * The nearest stored questions by cosine, with the entry each stands for and whether it has the question's unknown
+   * text (`sameUnknownText`; absent: taken as the same).
+   */
+  candidates: ReadonlyArray<MatchCandidate & { entry: number; lexical: number; sameUnknown?: boolean }>;
   /** The right entry (a paraphrase's origin), or undefined for an unrelated query (any hit is wrong). */
   expected: number | undefined;
   /** Cross-validation fold. */
@@ -18,6 +21,8 @@ export interface SelectionParams {
   numbers?: boolean;
   /** The negation rule (`MatchSelectionOptions.negation`); default true, as the cache decides. */
   negation?: boolean;
+  /** The unknown-text rule (`MatchSelectionOptions.agrees` with `sameUnknownText`); default true, as the cache decides. */
+  unknown?: boolean;
 }
 
 /** A query's decision under one rule: the chosen entry and its cosine, or undefined when ambiguous/empty. */
@@ -38,7 +43,8 @@ export interface RuleCounts {
  * (lexical similarity precomputed once per query and candidate, which is what `selectMatch` would compute).
  */
 export function decideAll(queries: readonly EvalQuery[], params: SelectionParams): Array<QueryDecision | undefined> {
-  const options = { scoring: 'hybrid', ...params } as const;
+  const { unknown, ...rest } = params;
+  const options = { scoring: 'hybrid', ...rest, ...(unknown !== false ? { agrees: (c: EvalQuery['candidates'][number]) => c.sameUnknown !== false } : {}) } as const;
   return queries.map((q) => {
     const sel = selectMatch(q.question, q.candidates, options);
     if (!sel || sel.ambiguous || sel.conflict) return undefined;

@@ -4,7 +4,7 @@ import { makeUsage, type GenerateRequest } from '../spec/index.js';
 import { diceOf, sameText, trigramDice, trigrams } from './lexical-similarity.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
 import { countAt, crossValidate, decideAll, foldsOf, type CrossValidationRow, type EvalQuery, type QueryDecision } from './paraphrase-cv.js';
-import { embeddingInput, parseSemanticCacheConfig, SemanticCache, type SemanticLookupDetails } from './semantic-cache.js';
+import { embedderReading, embeddingInput, parseSemanticCacheConfig, SemanticCache, sameUnknownText, type SemanticLookupDetails } from './semantic-cache.js';
 
 export interface ParaphrasePair {
   origin: string;
@@ -197,8 +197,15 @@ export async function evaluateParaphrases(options: ParaphraseEvalOptions): Promi
     const hit = await cache.lookup(ask(text), scope, { embedding: vector, threshold: 0, details });
     latencies.push(performance.now() - t0);
     const q = trigrams(text);
-    const candidates = (details.candidates ?? [])
-      .map((r) => ({ score: r.cosine, prompt: r.candidate.prompt, entry: entryOf(r.candidate.answer.text), lexical: r.lexical ?? diceOf(q, trigrams(r.candidate.prompt)) }));
+    // The unknown-text rule as the lookup applied it (`sameUnknownText`), kept for the re-decisions.
+    const unknown = embedderReading(options.embedder, text) ?? [];
+    const candidates = (details.candidates ?? []).map((r) => ({
+      score: r.cosine,
+      prompt: r.candidate.prompt,
+      entry: entryOf(r.candidate.answer.text),
+      lexical: r.lexical ?? diceOf(q, trigrams(r.candidate.prompt)),
+      sameUnknown: sameUnknownText(options.embedder, unknown, r.candidate.prompt),
+    }));
     queries.push({ question: text, candidates, expected, fold });
     served.push(hit ? { entry: entryOf(hit.answer.text), cosine: hit.score } : undefined);
   };
@@ -212,8 +219,8 @@ export async function evaluateParaphrases(options: ParaphraseEvalOptions): Promi
   for (let i = 0; i < options.unrelated.length; i++) await lookup(options.unrelated[i]!, unrelatedVectors[i]!, undefined, i % Math.max(1, folds));
   await cache.backend.close(); // not cache.close(): the embedder is the caller's
 
-  // The baseline: the nearest by cosine, no ambiguity rule, no number rule, no negation rule.
-  const baseline = decideAll(queries, { lexicalWeight: 0, minMargin: 0, numbers: false, negation: false });
+  // The baseline: the nearest by cosine, no ambiguity rule, no number rule, no negation rule, no unknown-text rule.
+  const baseline = decideAll(queries, { lexicalWeight: 0, minMargin: 0, numbers: false, negation: false, unknown: false });
   // Consistency: the lookup's decisions equal selectMatch's on the recorded candidates.
   const w = selection.scoring === 'hybrid' ? selection.lexicalWeight : 0;
   const redecided = decideAll(queries, { lexicalWeight: w, minMargin: selection.minMargin });

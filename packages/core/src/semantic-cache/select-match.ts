@@ -5,7 +5,7 @@ import { numbersOf, sameNumberList } from './number-tokens.js';
 /** How a stored question is chosen among the nearest candidates (see `cache.semantic.scoring`). */
 export type SemanticScoring = 'hybrid' | 'cosine';
 
-export interface MatchSelectionOptions {
+export interface MatchSelectionOptions<T extends MatchCandidate = MatchCandidate> {
   scoring: SemanticScoring;
   /** Weight of the lexical similarity in the `hybrid` ranking score, 0-1. */
   lexicalWeight: number;
@@ -21,6 +21,12 @@ export interface MatchSelectionOptions {
    * Default true (what the cache does); false only to measure the rule (the eval's plain-cosine baseline).
    */
   negation?: boolean;
+  /**
+   * A rule a candidate must pass besides the number rule, applied as it is: one failing it is never chosen while
+   * another passes, is no rival, and is chosen as a `conflict` when none passes. The semantic cache's for a question
+   * with text outside its embedder's vocabulary: the same unknown text (`sameUnknownText`). Absent: every one passes.
+   */
+  agrees?: (candidate: T) => boolean;
 }
 
 /** A candidate from the vector search: its cosine similarity and the stored question. */
@@ -51,8 +57,8 @@ export interface MatchSelection<T extends MatchCandidate> {
   /** `margin < minMargin`: two different stored questions fit about equally well. */
   ambiguous: boolean;
   /**
-   * The chosen question names other numbers than the question ("12 miles" for "10 miles", "2+3" for "2+2"), or
-   * differs from it in negation ("Is it not safe to ..." for "Is it safe to ..."): a close match whose answer is the
+   * The chosen question names other numbers than the question ("12 miles" for "10 miles", "2+3" for "2+2"), fails
+   * `agrees` (other text outside the embedder's vocabulary: U+2265 for U+2264), or differs from it in negation ("Is it not safe to ..." for "Is it safe to ..."): a close match whose answer is the
    * other question's. Not served unguarded (the guard decides, a miss by default).
    */
   conflict: boolean;
@@ -74,7 +80,7 @@ export interface MatchSelection<T extends MatchCandidate> {
 export function selectMatch<T extends MatchCandidate>(
   question: string,
   candidates: readonly T[],
-  options: MatchSelectionOptions,
+  options: MatchSelectionOptions<T>,
 ): MatchSelection<T> | undefined {
   if (candidates.length === 0) return undefined;
   const hybrid = options.scoring === 'hybrid' && options.lexicalWeight > 0;
@@ -95,7 +101,11 @@ export function selectMatch<T extends MatchCandidate>(
   // to feet" for "Convert 12 meters to feet"), and one naming others is no rival ("Convert 10 miles" does not make
   // "Convert 12 miles" ambiguous). Only when none names the same numbers is the top one chosen, as a conflict.
   const numbers = options.numbers !== false ? numbersOf(question) : undefined;
-  const agrees = numbers === undefined ? undefined : order.map((i) => sameNumberList(numbers, numbersOf(candidates[i]!.prompt)));
+  const rule = options.agrees;
+  const agrees =
+    numbers === undefined && rule === undefined
+      ? undefined
+      : order.map((i) => (numbers === undefined || sameNumberList(numbers, numbersOf(candidates[i]!.prompt))) && (rule === undefined || rule(candidates[i]!)));
   const at = agrees ? Math.max(0, agrees.indexOf(true)) : 0;
   const top = order[at]!;
   const topText = candidates[top]!.prompt;

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import '../engines/index.js';
 import type { CachedAnswer } from '../cache/exact-cache.js';
@@ -10,7 +13,8 @@ import { makeUsage, type GenerateRequest, type StreamPart } from '../spec/index.
 import { SemanticCacheSchema } from '../config/schema.js';
 import { MemorySemanticStore, semanticEntryBytes } from './memory-semantic-store.js';
 import { createModelGuard } from './model-guard.js';
-import { lowCoverage, MIN_SEMANTIC_COVERAGE, SemanticCache, type SemanticCacheOptions, type SemanticLookupDetails } from './semantic-cache.js';
+import { embeddingInput, lowCoverage, MIN_SEMANTIC_COVERAGE, sameUnknownText, SemanticCache, type SemanticCacheOptions, type SemanticLookupDetails } from './semantic-cache.js';
+import { SqliteSemanticStore } from './sqlite-semantic-store.js';
 import { LLMRouter } from '../router/llm-router.js';
 import { questionOf } from './semantic-namespace.js';
 import type { SemanticEntry } from './semantic-store.js';
@@ -573,12 +577,21 @@ describe('SemanticCache: a question longer than the embedder embeds in full', ()
 
 // USE lite's vocabulary is English word pieces: its tokenizer gives every run of characters outside it one unknown id,
 // so all-Chinese, all-Japanese or all-emoji texts got one and the same vector (cosine 1.0) and a second, different
-// question was served the first one's answer; unrelated Russian questions scored 0.907, above the threshold.
+// question was served the first one's answer; unrelated Russian questions scored 0.907, above the threshold. A question
+// mostly covered is cached, but served a stored question only when their text outside the vocabulary is the same: two
+// questions that differ only in a maths symbol or an emoji the vocabulary lacks were one vector, and the second was
+// served the first one's answer; skipping every question with an unknown letter instead skipped English and Latin-script
+// questions ("na\u00efve", "Erd\u0151s", a Greek sigma, German sz, Polish and Czech letters).
 describe('SemanticCache: a question its embedder\'s vocabulary does not cover', () => {
   const routers: LLMRouter[] = [];
   afterEach(async () => {
     await Promise.all(routers.splice(0).map((r) => r.close()));
   });
+  const router = (): LLMRouter => {
+    const r = new LLMRouter({ models: [{ name: 'chat', engine: 'mock' }], cache: { exact: { enabled: true }, semantic: { enabled: true } } });
+    routers.push(r);
+    return r;
+  };
 
   for (const [label, first, second] of [
     ['Chinese', '\u4f60\u597d\u5417\uff1f', '\u4eca\u5929\u5929\u6c14\u600e\u4e48\u6837\uff1f'],
@@ -586,10 +599,13 @@ describe('SemanticCache: a question its embedder\'s vocabulary does not cover', 
     ['Japanese', '\u3053\u3093\u306b\u3061\u306f', '\u3055\u3088\u3046\u306a\u3089'],
     ['Russian', '\u041a\u0430\u043a \u0434\u0435\u043b\u0430?', '\u0421\u043a\u043e\u043b\u044c\u043a\u043e \u0441\u0442\u043e\u0438\u0442 \u0431\u0438\u043b\u0435\u0442?'],
     ['emoji', '\u{1F355}\u{1F354}\u{1F35F}', '\u{1F600}\u{1F603}\u{1F604}'],
+    ['a maths symbol (less-or-equal, greater-or-equal)', 'What does the symbol \u2264 mean in maths?', 'What does the symbol \u2265 mean in maths?'],
+    ['a maths symbol (partial, nabla)', 'What does \u2202 mean in a formula?', 'What does \u2207 mean in a formula?'],
+    ['a maths symbol (not equal, almost equal)', 'How do I type the \u2260 sign on a Mac keyboard?', 'How do I type the \u2248 sign on a Mac keyboard?'],
+    ['an emoji beside English words', 'What does the \u{1F346} emoji mean in a text message?', 'What does the \u{1F351} emoji mean in a text message?'],
   ] as const) {
     it(`${label}: a second, different question is not answered with the first question's answer (default local-use settings)`, async () => {
-      const r = new LLMRouter({ models: [{ name: 'chat', engine: 'mock' }], cache: { exact: { enabled: true }, semantic: { enabled: true } } });
-      routers.push(r);
+      const r = router();
       expect(await r.generate(first, { temperature: 0 })).toMatchObject({ cached: false });
       const two = await r.generate(second, { temperature: 0 });
       expect({ cached: two.cached, text: two.text }).toEqual({ cached: false, text: `Mock answer to: ${second}` });
@@ -597,6 +613,46 @@ describe('SemanticCache: a question its embedder\'s vocabulary does not cover', 
       expect(await r.generate(second, { temperature: 0 })).toMatchObject({ cached: 'exact', text: `Mock answer to: ${second}` });
     }, 60_000);
   }
+
+  it('an English question with an accented or a Greek letter is cached: a paraphrase with the same letter is served', async () => {
+    const pairs = [
+      ['Is the na\u00efve Bayes classifier good for spam filtering?', 'is the na\u00efve bayes classifier good for filtering spam'],
+      ['Who was Paul Erd\u0151s and what did he prove?', 'who was paul erd\u0151s and what did he prove'],
+      ['What is the \u03c3 of a normal distribution with variance 4?', 'what is the \u03c3 of a normal distribution whose variance is 4'],
+    ] as const;
+    const served = async (list: ReadonlyArray<readonly [string, string]>): Promise<string[]> => {
+      const out: string[] = [];
+      for (const [first, paraphrase] of list) {
+        const r = router();
+        await r.generate(first, { temperature: 0 });
+        const two = await r.generate(paraphrase, { temperature: 0 });
+        out.push(two.cached === 'semantic' ? two.text : `not served: ${paraphrase}`);
+      }
+      return out;
+    };
+    const expected = pairs.map(([first]) => `Mock answer to: ${first}`);
+    // The same pairs written in ASCII are served too (the control: the paraphrases are close enough).
+    const ascii = (t: string): string => t.replace(/\u00ef/g, 'i').replace(/\u0151/g, 'o').replace(/\u03c3/g, 's');
+    expect(await served(pairs.map(([a, b]) => [ascii(a), ascii(b)] as const))).toEqual(expected.map(ascii));
+    expect(await served(pairs)).toEqual(expected);
+  }, 120_000);
+
+  it('Latin-script questions with letters outside the vocabulary are not skipped; Chinese, Russian, Greek and emoji-only ones are', () => {
+    const e = new LocalUseEmbedder();
+    const skipped = (q: string): boolean => lowCoverage(e.coverage(embeddingInput(q))!);
+    const latin = [
+      'Wie hei\u00dft die Hauptstadt von \u00d6sterreich?',
+      'Quelle est la sp\u00e9cialit\u00e9 de l\u2019\u00eele de la R\u00e9union ?',
+      'Qual \u00e9 a popula\u00e7\u00e3o das cidades do Brasil? Informa\u00e7\u00f5es, por favor.',
+      'Jak dojecha\u0107 do \u0141odzi poci\u0105giem?',
+      'Kolik stoj\u00ed l\u00edstek do \u010cesk\u00fdch Bud\u011bjovic?',
+    ];
+    expect(latin.filter(skipped)).toEqual([]);
+    // They do have letters outside the vocabulary: compared, not skipped.
+    expect(latin.filter((q) => e.coverage(embeddingInput(q))!.unknown.length > 0).length).toBeGreaterThan(0);
+    const other = ['\u4eca\u5929\u5929\u6c14\u600e\u4e48\u6837\uff1f', '\u0421\u043a\u043e\u043b\u044c\u043a\u043e \u0441\u0442\u043e\u0438\u0442 \u0431\u0438\u043b\u0435\u0442?', '\u0393\u03b5\u03b9\u03b1 \u03c3\u03bf\u03c5, \u03c4\u03b9 \u03ba\u03ac\u03bd\u03b5\u03b9\u03c2;', '\u{1F355}\u{1F354}'];
+    expect(other.filter((q) => !skipped(q))).toEqual([]);
+  });
 
   it('is neither stored nor looked up (bypassed), and not embedded; English with an emoji is still cached', async () => {
     const use = new LocalUseEmbedder();
@@ -610,17 +666,68 @@ describe('SemanticCache: a question its embedder\'s vocabulary does not cover', 
       expect(await c.probe(ask('\u4eca\u5929\u5929\u6c14\u600e\u4e48\u6837'), scope)).toBe(false);
       expect(c.stats).toMatchObject({ stores: 0, misses: 0, bypassed: 2 });
       expect((c.embedder as CachedEmbedder).misses).toBe(0);
-      // An emoji beside English words (as in the GPTCache pairs: "Hugging Face \u{1F917}") is not an unknown letter.
+      // An emoji beside English words (as in the GPTCache pairs: "Hugging Face \u{1F917}") is compared, not skipped: the
+      // same emoji is served, and a paraphrase without it too (the unknown id is a difference the vector shows).
       const hub = 'What is the Hugging Face \u{1F917} Hub?';
       expect(await c.store(ask(hub), scope, answer('A platform.'))).toBe(true);
       expect(await c.lookup(ask('what is the hugging face \u{1F917} hub'), scope)).toMatchObject({ kind: 'semantic', answer: { text: 'A platform.' } });
+      expect(await c.lookup(ask('what is the hugging face hub'), scope)).toMatchObject({ kind: 'semantic', answer: { text: 'A platform.' } });
     } finally {
       await c.close();
     }
   }, 60_000);
 
+  it('chooses the stored question with the same unknown text over a closer one with other unknown text; none: a mismatch for the guard', async () => {
+    const guarded: Array<{ question: string; cachedQuestion: string }> = [];
+    const c = new SemanticCache({
+      config: { enabled: true, guard: 'verify' },
+      embedder: new CachedEmbedder(new LocalUseEmbedder()),
+      guard: { verify: async (input) => (guarded.push({ question: input.question, cachedQuestion: input.cachedQuestion }), false) },
+    });
+    try {
+      const le = 'What does the symbol \u2264 mean in maths?';
+      const ge = 'What does the \u2265 symbol mean in mathematics?';
+      expect(await c.store(ask(le), scope, answer('Less than or equal.'))).toBe(true);
+      expect(await c.store(ask(ge), scope, answer('Greater than or equal.'))).toBe(true);
+      const details: SemanticLookupDetails = {};
+      expect(await c.lookup(ask('What does the symbol \u2265 mean in maths?'), scope, { details })).toMatchObject({ answer: { text: 'Greater than or equal.' } });
+      // The closer stored question (worded alike, other symbol) ranked first, and was passed over.
+      expect(details.candidates?.[0]?.candidate.prompt).toBe(le);
+      expect(guarded).toEqual([]);
+      expect(await c.probe(ask('What does the symbol \u2265 mean in maths?'), scope)).toBe(true);
+      // Only stored questions with other unknown text: the top one as a mismatch, which the guard judges (it says no).
+      const d2: SemanticLookupDetails = {};
+      expect(await c.lookup(ask('What does the symbol \u2260 mean in maths?'), scope, { details: d2 })).toBeUndefined();
+      expect(d2.outcome).toBe('mismatch');
+      expect(guarded).toEqual([{ question: 'What does the symbol \u2260 mean in maths?', cachedQuestion: le }]);
+      expect(await c.probe(ask('What does the symbol \u2260 mean in maths?'), scope)).toBe(false);
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
+
+  it('compares the unknown text of the question read back from a SQLite file (the store keeps the question as asked)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-semantic-unknown-'));
+    const path = join(dir, 'semantic.db');
+    const embedder = new CachedEmbedder(new LocalUseEmbedder());
+    try {
+      const first = new SemanticCache({ config: { enabled: true }, embedder, store: await SqliteSemanticStore.open(path) });
+      expect(await first.store(ask('How do I type the \u2260 sign on a Mac keyboard?'), scope, answer('Option + =.'))).toBe(true);
+      await first.backend.close();
+      const again = new SemanticCache({ config: { enabled: true }, embedder, store: await SqliteSemanticStore.open(path) });
+      try {
+        expect(await again.lookup(ask('How do I type the \u2248 sign on a Mac keyboard?'), scope)).toBeUndefined();
+        expect(await again.lookup(ask('how do i type the \u2260 sign on a mac keyboard'), scope)).toMatchObject({ kind: 'semantic', answer: { text: 'Option + =.' } });
+      } finally {
+        await again.backend.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("follows the embedder's coverage through the batching and LRU wrappers; an embedder without coverage (remote ones) caches any text", async () => {
-    const reported = { characters: 4, covered: 0, unknownLetters: 4 };
+    const reported = { characters: 4, covered: 0, unknown: ['\u4f60\u597d\u5417'] };
     const low = Object.assign(new BagOfWordsEmbedder(), { coverage: (t: string) => (/[a-z]/.test(t) ? undefined : reported) });
     const c = new SemanticCache({ config: { enabled: true }, embedder: new CachedEmbedder(new BatchingEmbedder(low)) });
     expect(c.embedder.coverage?.('\u4f60\u597d')).toEqual(reported);
@@ -630,12 +737,23 @@ describe('SemanticCache: a question its embedder\'s vocabulary does not cover', 
     expect(await cache().store(ask('\u4f60\u597d\u5417 42'), scope, answer())).toBe(true);
   });
 
-  it('lowCoverage: any letter outside the vocabulary, or less than MIN_SEMANTIC_COVERAGE of the text covered', () => {
+  it('lowCoverage: less than MIN_SEMANTIC_COVERAGE of the letters and pictographs covered (unknown text alone does not skip)', () => {
     expect(MIN_SEMANTIC_COVERAGE).toBe(0.5);
-    expect(lowCoverage({ characters: 20, covered: 18, unknownLetters: 2 })).toBe(true);
-    expect(lowCoverage({ characters: 10, covered: 4, unknownLetters: 0 })).toBe(true);
-    expect(lowCoverage({ characters: 10, covered: 5, unknownLetters: 0 })).toBe(false);
-    expect(lowCoverage({ characters: 0, covered: 0, unknownLetters: 0 })).toBe(false);
+    expect(lowCoverage({ characters: 20, covered: 18 })).toBe(false);
+    expect(lowCoverage({ characters: 10, covered: 4 })).toBe(true);
+    expect(lowCoverage({ characters: 10, covered: 5 })).toBe(false);
+    expect(lowCoverage({ characters: 0, covered: 0 })).toBe(false);
+  });
+
+  it('sameUnknownText: both with unknown text must have the same runs; a side without any is no hidden difference', () => {
+    const runs = (t: string) => ({ characters: 1, covered: 1, unknown: [...t.matchAll(/[^a-z0-9 ?]+/g)].map((m) => m[0]) });
+    const e = { coverage: runs };
+    expect(sameUnknownText(e, ['\u2264'], 'what does \u2264 mean')).toBe(true);
+    expect(sameUnknownText(e, ['\u2264'], 'what does \u2265 mean')).toBe(false);
+    expect(sameUnknownText(e, ['\u2264'], 'what does \u2264 or \u2265 mean')).toBe(false);
+    expect(sameUnknownText(e, ['\u2264'], 'what does it mean')).toBe(true);
+    expect(sameUnknownText(e, [], 'what does \u2265 mean')).toBe(true);
+    expect(sameUnknownText({}, ['\u2264'], 'what does \u2265 mean')).toBe(true);
   });
 });
 

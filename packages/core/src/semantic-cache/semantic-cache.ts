@@ -13,7 +13,7 @@ import type { FinishReason, GenerateRequest, Usage } from '../spec/index.js';
 import { sameWording } from './lexical-similarity.js';
 import { MemorySemanticStore, semanticEntryBytes } from './memory-semantic-store.js';
 import { promptTextBytes } from './model-guard.js';
-import { selectMatch, type RankedMatch } from './select-match.js';
+import { selectMatch, type MatchSelectionOptions, type RankedMatch } from './select-match.js';
 import { namespaceMaterial, namespaceOf, questionOf } from './semantic-namespace.js';
 import type { SemanticMatch, SemanticStore } from './semantic-store.js';
 import { userKey } from './user-key.js';
@@ -159,7 +159,7 @@ export interface SemanticCacheStats {
   stores: number;
   /**
    * Not looked up or not stored: opt-out, temperature rule, a request asking for log probabilities, no text
-   * question, a question longer than the embedder takes or one its vocabulary does not cover (`lowCoverage`),
+   * question, a question longer than the embedder takes or one its vocabulary mostly does not cover (`lowCoverage`),
    * failed/filtered/redacted answer.
    */
   bypassed: number;
@@ -280,13 +280,18 @@ export function semanticLookupEligible(
   return request.logprobs === undefined;
 }
 
+/** A question the semantic cache looks up and stores, with its `unknown` text as its embedder reads it. */
+export interface SemanticQuestion {
+  text: string;
+  /** `EmbedderCoverage.unknown` of the question's embedding input: empty when it has none or it is not known. */
+  unknown: readonly string[];
+}
+
 /**
  * The question a semantic cache with `config` and `embedder` looks up and stores for `request` and `tenant`, or
  * undefined when it skips the request (`SemanticCache.lookup`, `probe` and `store`; the prefetcher's "could this be
- * stored?"): `semanticLookupEligible`, a question, one the embedder embeds in full - a longer one (local-use:
- * 8 000 characters after NFKC) would get the vector of its start, and two questions that differ only after the cut
- * would be served each other's answer - and one its vocabulary covers (`lowCoverage`: local-use on Chinese, Russian,
- * Greek... text gives unrelated questions one vector). The exact cache still serves a skipped question.
+ * stored?"): `semanticLookupEligible`, a question, and one the embedder's vector tells from others (`embedderReading`).
+ * The exact cache still serves a skipped question.
  * @internal
  */
 export function semanticQuestion(
@@ -294,16 +299,47 @@ export function semanticQuestion(
   config: Parameters<typeof semanticLookupEligible>[1],
   tenant: string | undefined,
   embedder: Pick<Embedder, 'maxInputChars' | 'inputLength' | 'coverage'>,
-): string | undefined {
+): SemanticQuestion | undefined {
   if (!semanticLookupEligible(request, config, tenant)) return undefined;
-  const question = questionOf(request);
-  if (question === undefined) return undefined;
+  const text = questionOf(request);
+  if (text === undefined) return undefined;
+  const unknown = embedderReading(embedder, text);
+  return unknown === undefined ? undefined : { text, unknown };
+}
+
+const NO_UNKNOWN: readonly string[] = Object.freeze([]);
+
+/**
+ * How `embedder` reads `question`: undefined when its vector would not tell the question from others, else the
+ * question's unknown text (`EmbedderCoverage.unknown`; empty when it has none or the embedder does not say). Not told
+ * apart: a question longer than the embedder embeds in full (local-use: 8 000 characters after NFKC: it would get the
+ * vector of its start, and two questions that differ only after the cut would be served each other's answer), and one
+ * its vocabulary mostly does not cover (`lowCoverage`: local-use on Chinese, Russian, Greek... text gives unrelated
+ * questions one vector). The semantic cache skips such a question (`semanticQuestion`); the prefetcher neither learns
+ * from it nor predicts after it. One rule for both.
+ */
+export function embedderReading(embedder: Pick<Embedder, 'maxInputChars' | 'inputLength' | 'coverage'>, question: string): readonly string[] | undefined {
   const max = embedder.maxInputChars;
-  if (max === undefined && !embedder.coverage) return question;
+  if (max === undefined && !embedder.coverage) return NO_UNKNOWN;
   const input = embeddingInput(question);
   if (max !== undefined && embedderInputLength(embedder, input) > max) return undefined;
   const coverage = embedder.coverage?.(input);
-  return coverage && lowCoverage(coverage) ? undefined : question;
+  if (!coverage) return NO_UNKNOWN;
+  return lowCoverage(coverage) ? undefined : coverage.unknown.length > 0 ? coverage.unknown : NO_UNKNOWN;
+}
+
+/**
+ * Whether a stored question (`prompt`) may answer a question whose unknown text (`SemanticQuestion.unknown`) is
+ * `unknown`, as far as the embedder's unknown id goes: when both have unknown text it must be the same, run by run (the
+ * vector does not show it: "What does U+2264 mean?" and the same with U+2265 are one vector). When either has none,
+ * the unknown id is a difference the vector shows (GPTCache pairs: "<hugging face emoji> Datasets is..." against
+ * "Datasets is..."). Looks at the stored question only when the question has unknown text.
+ */
+export function sameUnknownText(embedder: Pick<Embedder, 'coverage'>, unknown: readonly string[], prompt: string): boolean {
+  if (unknown.length === 0) return true;
+  const stored = embedder.coverage?.(embeddingInput(prompt))?.unknown;
+  if (stored === undefined || stored.length === 0) return true;
+  return stored.length === unknown.length && stored.every((run, i) => run === unknown[i]);
 }
 
 /**
@@ -317,12 +353,13 @@ export function semanticQuestion(
 export const MIN_SEMANTIC_COVERAGE = 0.5;
 
 /**
- * Whether an embedder's vectors cannot tell a text from others (`semanticQuestion` skips it): it has letters outside the
- * vocabulary (all of them embed as one unknown id: no GPTCache paraphrase text has one, 37 of 6 213 English MMLU
- * questions do - Greek symbols, mis-encoded quotes), or less than `MIN_SEMANTIC_COVERAGE` of it is covered.
+ * Whether an embedder's vectors cannot tell a text from others (`embedderReading` skips it): less than
+ * `MIN_SEMANTIC_COVERAGE` of its letters and pictographs lie inside multi-character vocabulary pieces. A text mostly
+ * covered with some characters outside the vocabulary (an accented or Greek letter, a maths symbol, an emoji, a
+ * Chinese word in an English question) is not: its unknown text is compared instead (`sameUnknownText`).
  */
-export function lowCoverage(coverage: EmbedderCoverage): boolean {
-  return coverage.unknownLetters > 0 || coverage.covered < MIN_SEMANTIC_COVERAGE * coverage.characters;
+export function lowCoverage(coverage: Pick<EmbedderCoverage, 'characters' | 'covered'>): boolean {
+  return coverage.covered < MIN_SEMANTIC_COVERAGE * coverage.characters;
 }
 
 /** Parses `cache.semantic`, throwing `config_invalid` that names the field. */
@@ -408,7 +445,7 @@ export class SemanticCache {
   }
 
   /** The question to embed, or undefined when this request must not use the semantic cache (`semanticQuestion`). */
-  #eligible(request: GenerateRequest, scope: CacheScope, optOut: boolean | undefined): string | undefined {
+  #eligible(request: GenerateRequest, scope: CacheScope, optOut: boolean | undefined): SemanticQuestion | undefined {
     return optOut ? undefined : semanticQuestion(request, this.config, scope.tenant, this.embedder);
   }
 
@@ -432,18 +469,19 @@ export class SemanticCache {
 
   async lookup(request: GenerateRequest, scope: CacheScope, options: SemanticLookupOptions = {}): Promise<SemanticHit | undefined> {
     const details = options.details;
-    const question = this.#eligible(request, scope, options.optOut);
-    if (question === undefined) {
+    const asked = this.#eligible(request, scope, options.optOut);
+    if (asked === undefined) {
       this.#stats.bypassed++;
       if (details) details.outcome = 'bypassed';
       return undefined;
     }
+    const question = asked.text;
     const t0 = performance.now();
     const vector = await this.#embed(question, options.embedding, options.signal, scope.tenant);
     const namespace = await this.#namespace(request, scope);
     const t1 = performance.now();
     const found = await this.backend.search(namespace, vector, this.#candidates);
-    const selection = selectMatch(question, found, this.config);
+    const selection = selectMatch(question, found, this.#selectionFor(asked));
     const t2 = performance.now();
     if (options.timings) {
       options.timings.embedMs = t1 - t0;
@@ -493,11 +531,12 @@ export class SemanticCache {
    * call nor count as a hit). A match the guard would have to judge counts as not cached.
    */
   async probe(request: GenerateRequest, scope: CacheScope, options: Pick<SemanticLookupOptions, 'threshold' | 'embedding' | 'signal' | 'optOut'> = {}): Promise<boolean> {
-    const question = this.#eligible(request, scope, options.optOut);
-    if (question === undefined) return false;
+    const asked = this.#eligible(request, scope, options.optOut);
+    if (asked === undefined) return false;
+    const question = asked.text;
     const vector = await this.#embed(question, options.embedding, options.signal, scope.tenant);
     const found = await this.backend.search(await this.#namespace(request, scope), vector, this.#candidates);
-    const selection = selectMatch(question, found, this.config);
+    const selection = selectMatch(question, found, this.#selectionFor(asked));
     const best = selection?.best;
     if (!selection || !best || best.cosine < (options.threshold ?? this.thresholdFor(scope.tenant))) return false;
     const guardAbove = this.config.guardAbove;
@@ -514,6 +553,15 @@ export class SemanticCache {
       this.#pendingTouches.add(touched);
       touched.catch(() => {}).finally(() => this.#pendingTouches.delete(touched));
     }
+  }
+
+  /**
+   * `selectMatch`'s options for a question: the config's, and for a question with unknown text the rule that a stored
+   * question must have the same (`sameUnknownText`; passed over as one naming other numbers is, a mismatch when none has).
+   */
+  #selectionFor(asked: SemanticQuestion): MatchSelectionOptions<SemanticMatch> {
+    if (asked.unknown.length === 0) return this.config;
+    return { ...this.config, agrees: (c) => sameUnknownText(this.embedder, asked.unknown, c.prompt) };
   }
 
   /** How many nearest stored questions a lookup compares: 1 when neither re-ranking nor the ambiguity rule needs more. */
@@ -588,7 +636,7 @@ export class SemanticCache {
     answer: CachedAnswerInput,
     options: SemanticStoreCallOptions = {},
   ): Promise<boolean> {
-    const question = this.#eligible(request, scope, options.optOut);
+    const question = this.#eligible(request, scope, options.optOut)?.text;
     const erased = scope.tenant !== undefined ? options.erased : undefined;
     if (question === undefined || NOT_STORABLE.has(answer.finishReason) || isBlankAnswer(answer) || (options.redacted && !this.config.allowRedacted) || erased?.(scope.tenant!) === true) {
       this.#stats.bypassed++;

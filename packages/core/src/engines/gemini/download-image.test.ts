@@ -1,6 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModelConfigSchema } from '../../config/schema.js';
 import { defaultEngineContext } from '../types.js';
 import { createGeminiEngine } from './create-gemini-engine.js';
@@ -17,6 +17,7 @@ const PNG = Buffer.from('89504e470d0a1a0a', 'hex');
 const MB = 1024 * 1024;
 /** What the image server streams for `/huge.png` and `/page.html`: far above the 20 MB limit. */
 const OFFERED = 120 * MB;
+const LIMIT = 20 * MB;
 /** Bytes the image server managed to write per path (it writes only as fast as the client reads: backpressure). */
 const written = new Map<string, number>();
 let images: Server;
@@ -37,6 +38,20 @@ beforeAll(async () => {
       stream(res, req.url);
       return;
     }
+    // Exactly the limit, one byte more, a body that breaks after 2 MB, one that stalls after 1 MB: no content-length.
+    const sized: Record<string, [number, number?]> = { '/exact.png': [LIMIT], '/over.png': [LIMIT + 1], '/broken.png': [4 * MB, 2 * MB] };
+    const size = sized[req.url ?? ''];
+    if (size) {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      stream(res, req.url!, ...size);
+      return;
+    }
+    if (req.url === '/stall.png') {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.on('close', () => (stallClosed = true));
+      res.write(Buffer.alloc(MB, 0x41), () => stalled());
+      return;
+    }
     if (req.url === '/chunked.png') {
       res.writeHead(200, { 'content-type': 'image/png' });
       res.write(PNG.subarray(0, 3));
@@ -54,18 +69,31 @@ afterAll(async () => {
   await new Promise<void>((res) => images.close(() => res()));
 });
 
-/** Writes `OFFERED` bytes in 1 MB chunks, waiting for `drain`, until done or the client goes away. */
-function stream(res: ServerResponse, path: string): void {
-  const chunk = Buffer.alloc(MB, 0x41);
+/** Resolved when the server has written the first part of `/stall.png` (the client then aborts). */
+let stalled: () => void = () => {};
+const stalledOnce = new Promise<void>((resolve) => (stalled = resolve));
+/** Whether the client closed the stalled response's connection. */
+let stallClosed = false;
+
+/**
+ * Writes `total` bytes (default `OFFERED`) in chunks of at most 1 MB, waiting for `drain`, until done or the client goes
+ * away; with `breakAt`, destroys the connection once that many are written (a body that breaks mid-read).
+ */
+function stream(res: ServerResponse, path: string, total = OFFERED, breakAt?: number): void {
   let sent = 0;
   let gone = false;
   res.on('close', () => {
     gone = true;
   });
   const pump = (): void => {
-    while (!gone && sent < OFFERED) {
+    while (!gone && sent < total) {
+      const chunk = Buffer.alloc(Math.min(MB, total - sent), 0x41);
       sent += chunk.length;
       written.set(path, sent);
+      if (breakAt !== undefined && sent >= breakAt) {
+        res.write(chunk, () => res.destroy());
+        return;
+      }
       if (!res.write(chunk)) {
         res.once('drain', pump);
         return;
@@ -152,6 +180,31 @@ describe('the Gemini engine reads a prompt image only up to 20 MB', () => {
     const body = gemini.lastBody() as { contents: Array<{ parts: unknown[] }> };
     expect(body.contents[0]!.parts[1]).toEqual({ inlineData: { mimeType: 'image/png', data: PNG.toString('base64') } });
   });
+
+  const loopback = (signal?: AbortSignal): ImageDownloadSettings => ({ provider: 'gemini', fetch: (u, i) => fetch(u, i), allowPrivateImageUrls: true, ...(signal ? { signal } : {}) });
+
+  it('exactly 20 MB without content-length is taken whole; 20 MB and one byte is invalid_request naming the part', async () => {
+    const part = (await downloadImage(`${imagesUrl}/exact.png`, 'p', loopback())) as { inlineData: { data: string } };
+    expect(Buffer.from(part.inlineData.data, 'base64').length).toBe(LIMIT);
+    await expect(downloadImage(`${imagesUrl}/over.png`, 'messages.0.content.1.url', loopback())).rejects.toMatchObject({
+      code: 'invalid_request',
+      param: 'messages.0.content.1.url',
+      message: expect.stringMatching(/larger than 20 MB/),
+    });
+  }, 60_000);
+
+  it('a body that breaks mid-read is invalid_request (the download failed), not a server error', async () => {
+    await expect(downloadImage(`${imagesUrl}/broken.png`, 'p', loopback())).rejects.toMatchObject({ code: 'invalid_request', param: 'p', message: expect.stringMatching(/download failed/) });
+  }, 60_000);
+
+  it("the call's abort mid-body rejects as aborted and closes the connection", async () => {
+    const controller = new AbortController();
+    const download = downloadImage(`${imagesUrl}/stall.png`, 'p', loopback(controller.signal));
+    await stalledOnce;
+    controller.abort();
+    await expect(download).rejects.toMatchObject({ code: 'aborted' });
+    await vi.waitFor(() => expect(stallClosed).toBe(true), { timeout: 10_000 });
+  }, 60_000);
 });
 
 describe('downloadImage', () => {

@@ -21,6 +21,8 @@ import { RouterPrefetch } from './router-prefetch.js';
 
 const Q1 = 'How do I reset my password?';
 const FOLLOW = 'And how do I change the email address on my account?';
+/** The prefetcher's key for calls without a tenant. */
+const KEY = '';
 
 /** The mock engine, except that calls whose last message contains `[hold]` wait until released (abortable). */
 class HoldingMockEngine extends MockEngine {
@@ -141,9 +143,11 @@ describe('RouterPrefetch (mock engine)', () => {
     expect(s.prefetch.liveInFlight).toBe(0);
   });
 
-  // The semantic cache skips a question longer than its embedder takes (local-use: 8 000 characters after NFKC);
-  // the prefetcher applies the same rule (`semanticQuestion`), so it never pays for an answer no cache would keep.
-  it('a predicted question longer than the semantic embedder takes is not prefetched when only the semantic cache could keep it', async () => {
+  // The semantic cache skips a question longer than its embedder takes (local-use: 8 000 characters after NFKC: two
+  // such questions that differ only after the cut get one vector); the prefetcher applies the same rule
+  // (`embedderReading`): it neither learns from such a question nor predicts after it, so it never pays for an answer
+  // learned from a vector that does not tell the question apart.
+  it('a question longer than the semantic embedder takes is neither learned from nor prefetched', async () => {
     const s = setup({ exact: false, semanticEmbedder: 'local-use' });
     const LONG = `Here is the report: ${'The quarter went as planned across the regions. '.repeat(200)}`;
     expect(LONG.length).toBeGreaterThan(USE_LITE_MAX_CHARS);
@@ -153,12 +157,49 @@ describe('RouterPrefetch (mock engine)', () => {
       await c(LONG);
     }
     const modelCalls = s.chat.calls;
-    const before = s.prefetch.stats();
     await s.conversation('u3')(Q1);
-    const after = s.prefetch.stats();
-    expect(after.predicted).toBeGreaterThan(before.predicted); // the sequence is learned ...
-    expect(s.chat.calls).toBe(modelCalls + 1); // ... but only u3's own question reached the model
-    expect(after).toMatchObject({ started: 0, calls: 0, stored: 0 });
+    expect(s.chat.calls).toBe(modelCalls + 1); // only u3's own question reached the model
+    expect(s.prefetch.stats()).toMatchObject({ observed: 3, predicted: 0, started: 0, calls: 0, stored: 0 });
+    expect(s.prefetch.learned(KEY).transitions).toBe(0);
+  }, 60_000);
+
+  // local-use (USE lite, an English vocabulary) gives every Chinese question one vector: learned from, they joined one
+  // cluster, so after two users asked any Chinese question and a Chinese follow-up, any Chinese question of a third
+  // user made the prefetcher pay for that follow-up (kept by the exact cache for that one conversation only).
+  it('a question the semantic embedder does not cover (Chinese with local-use) is neither learned from nor followed by a prefetch', async () => {
+    const s = setup({ semanticEmbedder: 'local-use' });
+    for (const u of ['u1', 'u2']) {
+      const c = s.conversation(u);
+      await c('\u6211\u7684\u5bc6\u7801\u600e\u4e48\u91cd\u7f6e\uff1f');
+      await c('\u6211\u600e\u4e48\u4fee\u6539\u8d26\u6237\u7684\u90ae\u7bb1\u5730\u5740\uff1f');
+    }
+    const modelCalls = s.chat.calls;
+    await s.conversation('u3')('\u660e\u5929\u5317\u4eac\u7684\u5929\u6c14\u600e\u4e48\u6837\uff1f');
+    expect(s.chat.calls).toBe(modelCalls + 1);
+    expect(s.prefetch.stats()).toMatchObject({ observed: 0, predicted: 0, started: 0, calls: 0 });
+    expect(s.prefetch.learned(KEY).transitions).toBe(0);
+  }, 60_000);
+
+  it('after a question it skips, the next one is not learned as following the one before', async () => {
+    const s = setup({ semanticEmbedder: 'local-use' });
+    // Q1, a Chinese question (skipped), then FOLLOW: FOLLOW did not follow Q1.
+    for (const u of ['u1', 'u2']) {
+      const c = s.conversation(u);
+      await c(Q1);
+      await c('\u4eca\u5929\u5929\u6c14\u600e\u4e48\u6837\uff1f');
+      await c(FOLLOW);
+    }
+    expect(s.prefetch.learned(KEY).transitions).toBe(0);
+    const modelCalls = s.chat.calls;
+    await s.conversation('u3')(Q1);
+    expect(s.chat.calls).toBe(modelCalls + 1);
+    // Control: asked in a row, the same questions are learned and FOLLOW is prefetched.
+    await s.train();
+    expect(s.prefetch.learned(KEY).transitions).toBeGreaterThan(0);
+    const before = s.chat.calls;
+    await s.conversation('u4')(Q1);
+    expect(s.chat.calls).toBe(before + 2);
+    expect(s.chat.seen.at(-1)).toBe(FOLLOW);
   }, 60_000);
 
   it('a prediction the caches already answer costs no model call: the probe finds it (alreadyCached)', async () => {

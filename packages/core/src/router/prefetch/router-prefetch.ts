@@ -14,7 +14,7 @@ import { PrefetchRegistry, type PrefetchedEntry } from '../../semantic-cache/pre
 import { SequenceModel } from '../../semantic-cache/predictive/sequence-model.js';
 import { RouterEmbedder } from '../../semantic-cache/router-embedder.js';
 import { SEMANTIC_EMBED_METADATA_KEY, SEMANTIC_GUARD_METADATA_KEY } from '../../semantic-cache/semantic-cache-hook.js';
-import { defaultLocalEmbedder, embeddingInput, semanticQuestion } from '../../semantic-cache/semantic-cache.js';
+import { defaultLocalEmbedder, embedderReading, embeddingInput, semanticQuestion } from '../../semantic-cache/semantic-cache.js';
 import { questionOf } from '../../semantic-cache/semantic-namespace.js';
 import { userKey } from '../../semantic-cache/user-key.js';
 import type { GenerateRequest } from '../../spec/index.js';
@@ -340,16 +340,26 @@ export class RouterPrefetch {
       }
       const question = questionOf(request);
       if (question === undefined) return;
-      // As the semantic cache embeds it (lower-cased, in the tenant's partition), so the shared embedder's cache serves
-      // both with one run.
-      const [vector] = await (await this.#getEmbedder()).embed([embeddingInput(question)], tenant !== undefined ? { partition: tenant } : undefined);
-      if (this.#closed) return;
-      st.observed++;
+      const embedder = await this.#getEmbedder();
       const user = request.user ?? '';
-      // This user's next request has arrived: what was predicted for it is moot now.
-      st.superseded += this.#drop((j) => j.key === key && (j.request.user ?? '') === user);
       // The model keeps a fixed-size key per user, not the id the client sent (a string of any length).
       const sequence = userKey(user);
+      // A question whose vector would not tell it from others (the semantic cache's rule: all Chinese questions are one
+      // vector with local-use) would join one cluster with every such question: nothing is learned from it nor predicted
+      // after it, and the user's next question is not taken as following the one before it.
+      if (embedderReading(embedder, question) === undefined) {
+        if (this.#closed) return;
+        st.superseded += this.#drop((j) => j.key === key && (j.request.user ?? '') === user);
+        this.#model.interrupt(key, sequence);
+        return;
+      }
+      // As the semantic cache embeds it (lower-cased, in the tenant's partition), so the shared embedder's cache serves
+      // both with one run.
+      const [vector] = await embedder.embed([embeddingInput(question)], tenant !== undefined ? { partition: tenant } : undefined);
+      if (this.#closed) return;
+      st.observed++;
+      // This user's next request has arrived: what was predicted for it is moot now.
+      st.superseded += this.#drop((j) => j.key === key && (j.request.user ?? '') === user);
       this.#model.observe(key, sequence, vector!, request);
       for (const p of this.#model.predict(key, { ...this.config.predictions, sequence })) {
         st.predicted++;
@@ -505,7 +515,7 @@ export class RouterPrefetch {
 
   /**
    * Whether a cache would keep an answer to `request` (temperature, opt-outs; the semantic cache the rule of its
-   * lookups, `semanticQuestion`: never a logprobs request's nor a question longer than its embedder takes): a prefetch
+   * lookups, `semanticQuestion`: never a logprobs request's nor a question its embedder does not tell apart): a prefetch
    * that can't be stored is not paid for. `#embedder` is the semantic cache's when the router shares it.
    */
   #cacheable(request: GenerateRequest, key: string): boolean {

@@ -78,3 +78,39 @@ describe('Prefetcher and a guarded semantic cache', () => {
     expect({ guardCalls, stats: cache.stats }).toEqual({ guardCalls: 0, stats: before });
   });
 });
+
+// A question the cache's embedder does not tell from others (local-use on Chinese text: one vector for all) joined one
+// cluster with every such question, and predictions were made from it.
+describe('Prefetcher and questions its cache skips', () => {
+  it('learns nothing from a question the embedder does not cover, and does not take the next one as following the one before', async () => {
+    let t = 1_000;
+    // Bag of words, with a coverage that reports text without a Latin letter as not covered.
+    const embedder = Object.assign(new BagOfWordsEmbedder(), { coverage: (text: string) => ({ characters: 4, covered: /[a-z]/.test(text) ? 4 : 0, unknown: [] }) });
+    const cache = new SemanticCache({ config: { enabled: true, threshold: 0.5, ttlMs: 3_600_000 }, embedder, now: () => t });
+    const model = new SequenceModel({ now: () => t });
+    const prefetcher = new Prefetcher({
+      model,
+      cache,
+      generate: async () => answer('prefetched'),
+      isIdle: () => false,
+      budget: { maxCalls: 10, windowMs: 3_600_000 },
+      predictions: { minSupport: 2, minProbability: 0.5 },
+      now: () => t,
+    });
+    const live = async (q: string, user: string) => {
+      t += 1_000;
+      const [v] = await cache.embedder.embed([q]);
+      await prefetcher.onRequest({ ...ask(q), user }, scope, v!, user);
+    };
+    for (const user of ['u1', 'u2']) {
+      await live('\u4f60\u597d\u5417', user);
+      await live('\u4eca\u5929\u5929\u6c14\u600e\u4e48\u6837', user);
+      await live('open the account settings', user);
+      await live('\u518d\u89c1', user);
+      await live('change the billing address', user);
+    }
+    expect(model.exemplarBytes('acme').transitions).toBe(0);
+    await live('open the account settings', 'u3');
+    expect(prefetcher.stats.queued).toBe(0);
+  });
+});

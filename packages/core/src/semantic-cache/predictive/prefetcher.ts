@@ -4,7 +4,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { utf8ByteLength } from '../../util/utf8-byte-length.js';
 import { questionOf } from '../semantic-namespace.js';
-import type { SemanticCache } from '../semantic-cache.js';
+import { embedderReading, type SemanticCache } from '../semantic-cache.js';
 import { userKey } from '../user-key.js';
 import { DEFAULT_PREDICTIVE_MAX_BYTES } from './predictive-config.js';
 import type { SequenceModel } from './sequence-model.js';
@@ -100,13 +100,22 @@ export class Prefetcher {
   }
 
 
-  /** Call after each live request: learns the step, then queues the predicted next requests. */
+  /**
+   * Call after each live request: learns the step, then queues the predicted next requests. A question the cache's
+   * embedder does not tell from others (`embedderReading`: the semantic cache skips it) is neither learned from nor
+   * predicted after, and the next one is not taken as following the one before it.
+   */
   async onRequest(request: GenerateRequest, scope: CacheScope, vector: Float32Array, user?: string): Promise<void> {
-    if (questionOf(request) === undefined) return;
+    const question = questionOf(request);
+    if (question === undefined) return;
     const key = scope.tenant ?? '';
     const asker = user ?? request.user;
     // A fixed-size key per user (`userKey`), not the id itself (a string of any length).
     const sequence = userKey(asker ?? '');
+    if (embedderReading(this.#o.cache.embedder, question) === undefined) {
+      this.#o.model.interrupt(key, sequence);
+      return;
+    }
     this.#o.model.observe(key, sequence, vector, request);
     for (const p of this.#o.model.predict(key, { ...this.#o.predictions, sequence })) {
       // The request seen on that transition (another user's, maybe), made for this user (as the router's `nextRequest`):

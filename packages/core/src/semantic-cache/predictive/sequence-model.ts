@@ -222,6 +222,14 @@ export class SequenceModel {
   }
 
   /**
+   * Ends a sequence's current run: its next request is not taken as following its last one (a request in between was
+   * not observed: the prefetcher skips a question its embedder does not tell apart).
+   */
+  interrupt(key: string, sequence: string): void {
+    this.#keys.get(key)?.last.delete(sequence);
+  }
+
+  /**
    * Forgets one sequence (a user's erasure): its position, the clusters whose exemplar is its request,
    * and the transitions whose exemplar is its request.
    */
