@@ -13,6 +13,7 @@ describe('normalizeRequest', () => {
       seed: 3,
       frequencyPenalty: 0.5,
       presencePenalty: -0.5,
+      logitBias: { '50256': -100 },
       tools: [{ name: 't', parameters: { type: 'object' } }],
       toolChoice: 'auto',
       parallelToolCalls: false,

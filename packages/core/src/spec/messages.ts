@@ -74,13 +74,19 @@ export interface ToolCall {
  * the caches key on). Set it only when a part carries a mark. The exact and semantic caches leave it out, so
  * `parts` must hold the same text as `content` (joined with the client's separator): nothing checks it, and an
  * Anthropic deployment answers the `parts` text.
+ *
+ * `name` on a system, user or assistant message: the author's name (OpenAI's `messages[].name`, "to differentiate
+ * between participants of the same role"). The OpenAI-compatible engine sends it; engines whose provider has no
+ * author name (Anthropic, Gemini, local) warn `setting_not_sent` `messages.N.name`. A tool message's `name` is the
+ * called function's (see there).
  */
 export type ChatMessage =
-  | { role: 'system'; content: string; parts?: TextPart[]; cacheControl?: CacheControl }
+  | { role: 'system'; content: string; parts?: TextPart[]; name?: string; cacheControl?: CacheControl }
   | { role: 'user'; content: string | ContentPart[]; name?: string; cacheControl?: CacheControl }
   | {
       role: 'assistant';
       content: string | null;
+      name?: string;
       toolCalls?: ToolCall[];
       /** The turn's reasoning blocks, in the order the provider gave them (they come before its text and tool calls). */
       reasoning?: ReasoningPart[];
@@ -164,6 +170,12 @@ export interface GenerateRequest {
    */
   frequencyPenalty?: number;
   presencePenalty?: number;
+  /**
+   * OpenAI's `logit_bias`: token id (as a string, in the deployment's tokenizer) -> a bias from -100 (ban) to 100
+   * (force). Sent to OpenAI-compatible deployments (token ids are theirs); elsewhere not sent, with a
+   * `setting_not_sent` warning (none for an empty map).
+   */
+  logitBias?: Record<string, number>;
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
   /**

@@ -49,6 +49,8 @@ export const REQUEST_FIELDS: Readonly<Record<keyof GenerateRequest, RequestField
   seed: { requestParam: true, exactKey: true, semanticNamespace: true, keptInFollowUp: true },
   frequencyPenalty: { requestParam: true, exactKey: true, semanticNamespace: true, keptInFollowUp: true },
   presencePenalty: { requestParam: true, exactKey: true, semanticNamespace: true, keptInFollowUp: true },
+  // Never reached core before it was added (no cache entry was made with it): no key version bump.
+  logitBias: { requestParam: true, exactKey: true, semanticNamespace: true, keptInFollowUp: true },
   tools: { requestParam: true, exactKey: true, semanticNamespace: true, keptInFollowUp: true },
   toolChoice: { requestParam: true, exactKey: true, semanticNamespace: true, keptInFollowUp: true },
   parallelToolCalls: { requestParam: true, exactKey: true, semanticNamespace: true, keptInFollowUp: true },

@@ -37,13 +37,13 @@ const notSent = (...fields: string[]) => fields.map((f) => ['setting_not_sent', 
 const ASK: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Hello' }];
 
 describe('through the official clients', () => {
-  it('/v1/chat/completions: logit_bias, store, metadata, web_search_options, in body order; not logprobs and top_logprobs, which it acts on (JSON and streamed)', async () => {
+  it('/v1/chat/completions: prediction, store, metadata, web_search_options, in body order; not logprobs and top_logprobs, which it acts on (JSON and streamed)', async () => {
     const params = {
       model: 'mock',
       logprobs: true,
       messages: ASK,
       top_logprobs: 3,
-      logit_bias: { '50256': -100 },
+      prediction: { type: 'content' as const, content: 'Hello there' },
       store: true,
       metadata: { run: 'a' },
       web_search_options: { search_context_size: 'low' as const },
@@ -51,10 +51,10 @@ describe('through the official clients', () => {
     const json = await gw.openai().chat.completions.create(params).withResponse();
     expect(json.data.choices).toHaveLength(1);
     const header = json.response.headers.get('x-llmrr-warnings');
-    expect(read(header)).toEqual(notSent('logit_bias', 'store', 'metadata', 'web_search_options'));
-    expect(header).toContain('setting_not_sent;field="logit_bias";message="logit_bias is not supported by this gateway; it was not sent."');
+    expect(read(header)).toEqual(notSent('prediction', 'store', 'metadata', 'web_search_options'));
+    expect(header).toContain('setting_not_sent;field="prediction";message="prediction is not supported by this gateway; it was not sent."');
     const streamed = await gw.openai().chat.completions.create({ ...params, stream: true }).withResponse();
-    expect(read(streamed.response.headers.get('x-llmrr-warnings'))).toEqual(notSent('logit_bias', 'store', 'metadata', 'web_search_options'));
+    expect(read(streamed.response.headers.get('x-llmrr-warnings'))).toEqual(notSent('prediction', 'store', 'metadata', 'web_search_options'));
     for await (const _ of streamed.data) void _;
   });
 
@@ -132,15 +132,15 @@ describe('through app.request', () => {
   const chat = (extra: Record<string, unknown>, model = 'mock') => post(h.gateway, '/v1/chat/completions', { model, messages: [{ role: 'user', content: 'Hello' }], ...extra });
 
   it('a router cache hit says them too (the gateway ignored the fields either way)', async () => {
-    const body = { audio: { voice: 'alloy', format: 'mp3' }, messages: [{ role: 'user', content: 'cache me' }] };
+    const body = { prediction: { type: 'content', content: 'x' }, messages: [{ role: 'user', content: 'cache me' }] };
     const first = await post(h.gateway, '/v1/chat/completions', { model: 'mock', ...body });
     expect(first.headers.get('x-llmrr-cache')).toBe('miss');
     const hit = await post(h.gateway, '/v1/chat/completions', { model: 'mock', ...body });
     expect(hit.headers.get('x-llmrr-cache')).toBe('hit-exact');
-    expect(read(hit.headers.get('x-llmrr-warnings'))).toEqual(notSent('audio'));
+    expect(read(hit.headers.get('x-llmrr-warnings'))).toEqual(notSent('prediction'));
     const streamedHit = await post(h.gateway, '/v1/chat/completions', { model: 'mock', ...body, stream: true });
     expect(streamedHit.headers.get('x-llmrr-cache')).toBe('hit-exact');
-    expect(read(streamedHit.headers.get('x-llmrr-warnings'))).toEqual(notSent('audio'));
+    expect(read(streamedHit.headers.get('x-llmrr-warnings'))).toEqual(notSent('prediction'));
     await streamedHit.text();
   });
 
@@ -164,9 +164,9 @@ describe('through app.request', () => {
     expect(res.headers.get('x-llmrr-warnings')).toBeNull();
   });
 
-  it('unknown fields that ask for something: deprecated functions, a number 0, an empty string (each is a value sent)', async () => {
-    const res = await chat({ functions: [{ name: 'f', parameters: {} }], function_call: 'auto', x_zero: 0, x_empty: '' });
-    expect(read(res.headers.get('x-llmrr-warnings'))).toEqual(notSent('functions', 'function_call', 'x_zero', 'x_empty'));
+  it('unknown fields that ask for something: a prediction, a number 0, an empty string (each is a value sent)', async () => {
+    const res = await chat({ prediction: { type: 'content', content: 'x' }, x_zero: 0, x_empty: '' });
+    expect(read(res.headers.get('x-llmrr-warnings'))).toEqual(notSent('prediction', 'x_zero', 'x_empty'));
   });
 
   it('a key that looks like a core message path is the client\u2019s own field, not renamed', async () => {

@@ -1,21 +1,25 @@
-import type { AnthropicWireServer } from '@llmrr/core/test';
+import type { AnthropicWireServer, GeminiWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWarnings } from '../test-support/read-warnings.js';
 import type { SdkGateway } from '../test-support/served-gateway.js';
+import { sdkRefusal } from '../test-support/sdk-refusal.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // LiteLLM-style cache_control on /v1/chat/completions: a system message whose marked part is not its last stays
 // one core message (its marked parts kept as `parts` for the Anthropic engine, schemas/marked-system-message.ts),
 // so core's message indexes stay the client's. An error a deployment raises about a later message names the
 // client's message, not shifted because a cache hint was added, and so does a warning. (First written as a review
-// test of c14333b, which named messages.3 when the system message became two.)
+// test of c14333b, which named messages.3 when the system message became two.) A message's own field is named as the
+// client names it too: core's `toolCallId` is the client's `tool_call_id`, a tool call's `arguments` its
+// `tool_calls.K.function.arguments`.
 
 let claudeUp: AnthropicWireServer;
+let gemUp: GeminiWireServer;
 let gw: SdkGateway;
 
 beforeAll(async () => {
-  ({ gw, upstreams: { anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude')]));
+  ({ gw, upstreams: { anthropic: claudeUp, gemini: gemUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'gem')]));
 });
 afterAll(() => gw?.close());
 
@@ -39,7 +43,7 @@ describe('a cache mark on a system part must not renumber the messages an answer
     for (const mark of [false, true]) {
       const { response } = await gw.openai().chat.completions.create(body(mark)).withResponse();
       // Not messages.3 (the client's tool message) with the mark: the marked system message counts once.
-      expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_changed', 'messages.2.toolCalls.0.arguments']);
+      expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_changed', 'messages.2.tool_calls.0.function.arguments']);
     }
   });
 
@@ -49,6 +53,24 @@ describe('a cache mark on a system part must not renumber the messages an answer
       .chat.completions.create({ ...body(true), stream: true } as unknown as OpenAI.ChatCompletionCreateParamsStreaming)
       .withResponse();
     for await (const _ of data);
-    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_changed', 'messages.2.toolCalls.0.arguments']);
+    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_changed', 'messages.2.tool_calls.0.function.arguments']);
+  });
+});
+
+describe('a message field an error names is the client\u2019s own', () => {
+  // A client that trims old turns sends a tool message whose call is no longer in the history: Gemini needs the called
+  // function's name, so the engine refuses it before any call, naming the message's call id field.
+  it('a tool message without its call, to a Gemini deployment: a 400 naming messages.1.tool_call_id, in its message too', async () => {
+    const messages: OpenAI.ChatCompletionMessageParam[] = [
+      { role: 'user', content: 'What time is it?' },
+      { role: 'tool', tool_call_id: 'call_trimmed', content: '12:00' },
+    ];
+    for (const stream of [false, true]) {
+      const r = await sdkRefusal(gw.openai().chat.completions.create({ model: 'gem', messages, stream }));
+      expect(r).toMatchObject({ status: 400, param: 'messages.1.tool_call_id' });
+      expect(r.message).toContain('call_trimmed');
+      expect(r.message).not.toMatch(/toolCallId|set name/);
+    }
+    expect(gemUp.requests).toHaveLength(0);
   });
 });

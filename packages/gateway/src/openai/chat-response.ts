@@ -13,10 +13,13 @@ export function chatCompletionId(requestId: string): string {
 /**
  * A router result as an OpenAI `chat.completion` object; `logprobs` holds the answer's token log probabilities when
  * the request asked for them (`options.logprobs`) and the answer has them, else null (an answer that has them, say
- * from a cache, is never rendered with them for a request that did not ask).
+ * from a cache, is never rendered with them for a request that did not ask). `legacyFunctions` (the request gave
+ * legacy `functions`): the answer's first tool call is `message.function_call` and a tool-call finish is
+ * `function_call`, as OpenAI answers such a request; further calls (a provider that made several) stay `tool_calls`.
  */
-export function toChatCompletion(result: RouterResult, options: { created: number; explain: boolean; logprobs?: boolean }): OpenAIChatResponse {
+export function toChatCompletion(result: RouterResult, options: { created: number; explain: boolean; logprobs?: boolean; legacyFunctions?: boolean }): OpenAIChatResponse {
   const toolCalls = result.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
+  const legacy = options.legacyFunctions === true && toolCalls.length > 0;
   // A refusal goes as OpenAI sends one: `message.refusal`, with `content: null` when there is no content (the SDK's
   // `parse()` reads it so); content the answer had before it refused stays `content`.
   const refusal = result.refusal ?? null;
@@ -25,7 +28,8 @@ export function toChatCompletion(result: RouterResult, options: { created: numbe
     content: result.text === '' && (toolCalls.length > 0 || refusal !== null) ? null : result.text,
     refusal,
   };
-  if (toolCalls.length > 0) message.tool_calls = toolCalls;
+  if (legacy) message.function_call = toolCalls[0]!.function;
+  if (toolCalls.length > (legacy ? 1 : 0)) message.tool_calls = legacy ? toolCalls.slice(1) : toolCalls;
   if (result.reasoning) message.reasoning_content = result.reasoning;
   return {
     id: chatCompletionId(result.requestId),
@@ -33,7 +37,7 @@ export function toChatCompletion(result: RouterResult, options: { created: numbe
     created: options.created,
     model: result.deployment,
     system_fingerprint: null,
-    choices: [{ index: 0, message, logprobs: options.logprobs === true && result.logprobs ? toChatLogprobs(result.logprobs) : null, finish_reason: toOpenAIFinishReason(result.finishReason) }],
+    choices: [{ index: 0, message, logprobs: options.logprobs === true && result.logprobs ? toChatLogprobs(result.logprobs) : null, finish_reason: toOpenAIFinishReason(result.finishReason, options.legacyFunctions) }],
     usage: toOpenAIUsage(answerUsage(result)),
     llmrr: llmrrInfo(result, options.explain),
   };

@@ -104,6 +104,34 @@ describe('ChatStreamEncoder text frames against JSON.stringify of the chunk', ()
     }
   });
 
+  it('tool-call argument pieces are dataFrame of their chunk object, byte for byte, for generated pieces of calls sent one after another', () => {
+    const r = random(3317);
+    for (let s = 0; s < 200; s++) {
+      const includeUsage = r() < 0.5;
+      const rt = route(r);
+      const enc = new ChatStreamEncoder({ created: 1_700_000_000, includeUsage, explain: false });
+      enc.start(rt);
+      // Each call's arguments are whole JSON (so the next call goes out at once, at the next wire index) made of
+      // generated pieces: a string value of generated text, cut anywhere.
+      for (let call = 0; call < 3; call++) {
+        const args = JSON.stringify({ q: text(r, 12) });
+        const cuts = [0];
+        while (cuts[cuts.length - 1]! < args.length) cuts.push(Math.min(args.length, cuts[cuts.length - 1]! + 1 + Math.floor(r() * 6)));
+        const id = `call_${call}`;
+        const first = args.slice(0, cuts[1]);
+        expect(enc.part({ type: 'tool-call-delta', index: call, id, name: 'f', argumentsDelta: first })).toEqual([
+          expectedFrame(rt, includeUsage, { tool_calls: [{ index: call, id, type: 'function', function: { name: 'f', arguments: first } }] }),
+        ]);
+        for (let i = 1; i < cuts.length - 1; i++) {
+          const piece = args.slice(cuts[i], cuts[i + 1]);
+          expect(enc.part({ type: 'tool-call-delta', index: call, argumentsDelta: piece }), JSON.stringify(piece)).toEqual([
+            expectedFrame(rt, includeUsage, { tool_calls: [{ index: call, function: { arguments: piece } }] }),
+          ]);
+        }
+      }
+    }
+  });
+
   it('with logprobs asked for, a held text flushed by the next part is still dataFrame of its chunk', () => {
     const r = random(9);
     const rt = route(r);

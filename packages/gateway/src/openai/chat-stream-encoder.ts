@@ -64,6 +64,10 @@ export function dataFrame(value: unknown): string {
  * `logprobs: { content, refusal: null }`: the router sends a text delta and then its `logprobs` part, so the delta
  * waits for the next part (a `logprobs` part joins it; anything else sends it alone first). Other streams send
  * every delta at once, byte for byte as before.
+ *
+ * A request with legacy `functions` (`options.legacyFunctions`) gets its first call as `delta.function_call` (`name`
+ * and `arguments` first, then `arguments` pieces) and a tool-call finish as `function_call`, as OpenAI streams such an
+ * answer; further calls (a provider that made several) go as `tool_calls` deltas, numbered from 0.
  */
 export class ChatStreamEncoder implements StreamEncoder {
   private id = '';
@@ -95,8 +99,16 @@ export class ChatStreamEncoder implements StreamEncoder {
    */
   private held: string | undefined;
 
-  /** `logprobs`: the request asked for log probabilities (text deltas then wait one part for theirs). */
-  constructor(private readonly options: { created: number; includeUsage: boolean; explain: boolean; logprobs?: boolean }) {}
+  /**
+   * `logprobs`: the request asked for log probabilities (text deltas then wait one part for theirs). `legacyFunctions`:
+   * the request gave legacy `functions` (the first call goes as `function_call`).
+   */
+  constructor(private readonly options: { created: number; includeUsage: boolean; explain: boolean; logprobs?: boolean; legacyFunctions?: boolean }) {}
+
+  /** The call sent as a legacy `function_call`: the first of a legacy `functions` request's answer. */
+  private isFunctionCall(c: ToolCallState): boolean {
+    return c.wireIndex === 0 && this.options.legacyFunctions === true;
+  }
 
   start(route: RoutePart): string[] {
     this.id = chatCompletionId(route.requestId);
@@ -202,14 +214,23 @@ export class ChatStreamEncoder implements StreamEncoder {
     c.state = 'open';
     c.wireIndex = this.sentCalls++;
     c.sent = c.args;
-    return this.deltaFrame({ tool_calls: [{ index: c.wireIndex, id: c.id, type: 'function', function: { name: c.name, arguments: c.args } }] });
+    if (this.isFunctionCall(c)) return this.deltaFrame({ function_call: { name: c.name, arguments: c.args } });
+    return this.deltaFrame({ tool_calls: [{ index: this.toolCallIndex(c), id: c.id, type: 'function', function: { name: c.name, arguments: c.args } }] });
+  }
+
+  /** The client's `index` of a call sent as `tool_calls` (after a legacy `function_call`, the next is 0). */
+  private toolCallIndex(c: ToolCallState): number {
+    return this.options.legacyFunctions === true ? c.wireIndex - 1 : c.wireIndex;
   }
 
   /** An arguments delta of the open call `c`. */
   private argsDelta(c: ToolCallState, args: string): string[] {
     if (args === '') return [];
     c.sent += args;
-    return [this.deltaFrame({ tool_calls: [{ index: c.wireIndex, function: { arguments: args } }] })];
+    if (this.isFunctionCall(c)) return [`${this.head}{"function_call":{"arguments":${JSON.stringify(args)}}}${this.tail}`];
+    // `deltaFrame({ tool_calls: [{ index, function: { arguments } }] })` byte for byte, without the four objects made
+    // and serialized per piece (a call's arguments come in many pieces): only the arguments are serialized.
+    return [`${this.head}{"tool_calls":[{"index":${this.toolCallIndex(c)},"function":{"arguments":${JSON.stringify(args)}}}]}${this.tail}`];
   }
 
   /** While calls wait and the open call does not hold them back: sends the next. */
@@ -309,7 +330,7 @@ export class ChatStreamEncoder implements StreamEncoder {
     const frames = this.afterHeld(() => this.reconcile(result));
     // The bytes of that chunk with an empty delta and the finish reason (with `llmrr` last when there is no usage chunk) and of the
     // usage chunk `{ ...envelope, choices: [], usage, llmrr }`, from the stream's encoded envelope.
-    const last = `${this.head}{},"logprobs":null,"finish_reason":${JSON.stringify(toOpenAIFinishReason(part.finishReason))}}]`;
+    const last = `${this.head}{},"logprobs":null,"finish_reason":${JSON.stringify(toOpenAIFinishReason(part.finishReason, this.options.legacyFunctions))}}]`;
     const info = JSON.stringify(llmrrInfo(result, this.options.explain));
     if (this.options.includeUsage) {
       frames.push(`${last},"usage":null}\n\n`, `${this.envelope},"choices":[],"usage":${JSON.stringify(toOpenAIUsage(answerUsage(result)))},"llmrr":${info}}\n\n`);

@@ -18,7 +18,7 @@ type CompletionFinish = OpenAICompletionResponse['choices'][number]['finish_reas
 
 function completionFinishReason(result: RouterResult['finishReason']): CompletionFinish {
   const r = toOpenAIFinishReason(result);
-  return r === 'tool_calls' ? 'stop' : r;
+  return r === 'tool_calls' || r === 'function_call' ? 'stop' : r;
 }
 
 /** Options of a legacy completion answer's log probabilities. */

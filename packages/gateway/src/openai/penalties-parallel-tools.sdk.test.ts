@@ -5,9 +5,9 @@ import { clearRequests, type SdkGateway } from '../test-support/served-gateway.j
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 import { sdkRefusal } from '../test-support/sdk-refusal.js';
 
-// frequency_penalty, presence_penalty and parallel_tool_calls (OpenAI routes) and tool_choice.disable_parallel_tool_use
-// (/v1/messages) through a served gateway and the official clients, to an OpenAI-wire and an Anthropic-wire upstream
-// recording the bodies they get; bad values are 400s naming the field.
+// frequency_penalty, presence_penalty and parallel_tool_calls (OpenAI routes), logit_bias (chat completions) and
+// tool_choice.disable_parallel_tool_use (/v1/messages) through a served gateway and the official clients, to an
+// OpenAI-wire and an Anthropic-wire upstream recording the bodies they get; bad values are 400s naming the field.
 
 let gw: SdkGateway;
 let openaiUp: OpenAIWireServer;
@@ -47,6 +47,38 @@ describe('/v1/chat/completions', () => {
     expect(body).not.toHaveProperty('presence_penalty');
     expect(body).not.toHaveProperty('parallel_tool_calls');
     expect(response.headers.get('x-llmrr-warnings')).toBeNull();
+  });
+
+  it('logit_bias (token bans, a label classifier with max_tokens 1) reaches an OpenAI-compatible upstream as sent (JSON and streamed)', async () => {
+    const { response } = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, logit_bias: { '9642': 100, '2822': 100 }, max_tokens: 1 }).withResponse();
+    expect(lastOpenAIBody()).toMatchObject({ logit_bias: { '9642': 100, '2822': 100 }, max_tokens: 1 });
+    expect(response.headers.get('x-llmrr-warnings')).toBeNull();
+    const stream = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, logit_bias: { '50256': -100 }, stream: true });
+    for await (const _ of stream) void _;
+    expect(lastOpenAIBody().logit_bias).toEqual({ '50256': -100 });
+    // null and {} ask for nothing.
+    for (const logit_bias of [null, {}]) {
+      const quiet = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, logit_bias }).withResponse();
+      expect(lastOpenAIBody()).not.toHaveProperty('logit_bias');
+      expect(quiet.response.headers.get('x-llmrr-warnings')).toBeNull();
+    }
+  });
+
+  it('logit_bias to an Anthropic upstream (token ids are another tokenizer\u2019s): not sent, and said so', async () => {
+    const { response } = await gw.openai().chat.completions.create({ model: 'claude', messages: ASK, logit_bias: { '50256': -100 } }).withResponse();
+    expect(lastClaudeBody()).not.toHaveProperty('logit_bias');
+    expect(response.headers.get('x-llmrr-warnings')).toContain('setting_not_sent;field="logit_bias";message="logit_bias was not sent: Anthropic has no token logit bias."');
+  });
+
+  it.each([
+    [{ '50256': 101 }, 'logit_bias.50256'],
+    [{ '50256': '5' }, 'logit_bias.50256'],
+    [{ word: 5 }, 'logit_bias.word'],
+    [[1, 2], 'logit_bias'],
+  ])('logit_bias %j: a 400 naming %s, nothing sent upstream', async (logit_bias, param) => {
+    const r = await sdkRefusal(gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, logit_bias } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming));
+    expect(r).toMatchObject({ status: 400, param });
+    expect(openaiUp.requests).toHaveLength(0);
   });
 
   it('parallel_tool_calls false reaches an Anthropic upstream as tool_choice.disable_parallel_tool_use', async () => {

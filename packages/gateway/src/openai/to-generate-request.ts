@@ -4,13 +4,14 @@ import { toCacheControl, withMark } from '../schemas/cache-control.js';
 import type { ConvertedRequest } from '../schemas/client-message-paths.js';
 import { markedSystemMessage, type SystemBlock } from '../schemas/marked-system-message.js';
 import { chatNestedWarnings } from '../schemas/chat-nested-fields.js';
-import { CappedWarnings, noteIgnoredFields } from '../schemas/ignored-fields.js';
+import { asksForNothing, CappedWarnings, noteIgnoredFields } from '../schemas/ignored-fields.js';
 import { logprobsAsking } from '../schemas/logprobs-asking.js';
 import { chatFieldNames } from '../schemas/route-field-names.js';
 import { CHAT_FIELD_RULES, topKOf, type OpenAIChatMessage, type OpenAIChatRequest } from '../schemas/openai-chat.js';
 import { IMAGE_DETAIL_NOT_SENT, notSent } from '../schemas/responses-nested-fields.js';
 import { toolChoiceConflict, type ToolPaths } from '../schemas/tool-choice-conflict.js';
 import { COMPLETION_FIELD_RULES, type OpenAICompletionRequest } from '../schemas/openai-completions.js';
+import { functionResult, legacyToolCall, legacyToolFields, legacyToolPaths } from './legacy-functions.js';
 
 type TextOrParts = string | Array<{ type: 'text'; text: string; cache_control?: unknown }> | null | undefined;
 
@@ -59,10 +60,19 @@ function nonEmpty<T>(content: string | T[], index: number): string | T[] {
   return content;
 }
 
-function convertMessage(m: OpenAIChatMessage, index: number, warnings: CappedWarnings): ChatMessage {
+function convertMessage(m: Exclude<OpenAIChatMessage, { role: 'function' }>, index: number, warnings: CappedWarnings): ChatMessage {
   if (m.role === 'user') return convertUser(m, index, warnings);
-  if ((m.role === 'system' || m.role === 'developer') && typeof m.content !== 'string') return systemParts(m.content, toCacheControl(m.cache_control), index);
-  return withMark(convertOther(m, index), messageMark(m));
+  const message =
+    (m.role === 'system' || m.role === 'developer') && typeof m.content !== 'string'
+      ? systemParts(m.content, toCacheControl(m.cache_control), index)
+      : withMark(convertOther(m, index), messageMark(m));
+  // The author's name on a system, developer or assistant message (a user message's is set by convertUser).
+  return m.role !== 'tool' && m.name ? withName(message, m.name) : message;
+}
+
+/** `message` (a system or assistant message) with its author `name`. */
+function withName(message: ChatMessage, name: string): ChatMessage {
+  return message.role === 'system' || message.role === 'assistant' ? { ...message, name } : message;
 }
 
 /**
@@ -100,13 +110,15 @@ function convertUser(m: Extract<OpenAIChatMessage, { role: 'user' }>, index: num
   return withMark(message, toCacheControl(m.cache_control));
 }
 
-function convertOther(m: Exclude<OpenAIChatMessage, { role: 'user' }>, index: number): ChatMessage {
+function convertOther(m: Exclude<OpenAIChatMessage, { role: 'user' | 'function' }>, index: number): ChatMessage {
   switch (m.role) {
     case 'system':
     case 'developer':
       return { role: 'system', content: joinText(nonEmpty(m.content, index)) };
     case 'assistant': {
-      const toolCalls = m.tool_calls?.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
+      let toolCalls = m.tool_calls?.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
+      // A legacy `function_call` given back: the turn's tool call (after any `tool_calls`).
+      if (m.function_call) toolCalls = [...(toolCalls ?? []), legacyToolCall(m.function_call, index)];
       const content = m.content == null ? null : assistantText(m.content);
       // A refusal given back (`message.refusal`, as this gateway and OpenAI answer it) is the turn's text, after its
       // content, as a `refusal` part given back is (and on `/v1/responses`).
@@ -131,6 +143,17 @@ function convertOther(m: Exclude<OpenAIChatMessage, { role: 'user' }>, index: nu
 }
 
 const CHAT_TOOL_PATHS: ToolPaths = { name: (i) => `tools.${i}.function.name`, choiceName: 'tool_choice.function.name' };
+
+/**
+ * An answer in audio (`modalities` with `"audio"`, or `audio`'s voice and format), which no deployment of the gateway
+ * gives: a 400 `unsupported` naming the field, as an `input_audio` part is (a text answer is not what was asked).
+ */
+function refuseAudioAnswer(body: Pick<OpenAIChatRequest, 'modalities' | 'audio'>): void {
+  const param = body.modalities?.includes('audio') ? 'modalities' : body.audio != null ? 'audio' : undefined;
+  if (param !== undefined) {
+    throw new LLMError({ code: 'unsupported', message: `${param}: an audio answer is not supported by the gateway (text only)`, param });
+  }
+}
 
 function toolChoice(choice: OpenAIChatRequest['tool_choice']): ToolChoice | undefined {
   if (choice === undefined) return undefined;
@@ -187,9 +210,16 @@ export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest 
  * `fieldNames`: the client's names of core's fields (`frequency_penalty`).
  */
 export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
+  refuseAudioAnswer(body);
   // The warnings about fields below the top level: the messages' first (`messages.N.content.K.image_url.detail`).
   const nested = new CappedWarnings();
-  const messages: ChatMessage[] = body.messages.map((m, i) => convertMessage(m, i, nested));
+  // The latest assistant message with a legacy `function_call`: the call a `function` message answers.
+  let callAt: number | undefined;
+  const messages: ChatMessage[] = body.messages.map((m, i) => {
+    if (m.role === 'function') return withMark(functionResult(m, i, callAt), messageMark(m));
+    if (m.role === 'assistant' && m.function_call) callAt = i;
+    return convertMessage(m, i, nested);
+  });
   const req: GenerateRequest = { messages };
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   if (maxTokens != null) req.maxTokens = maxTokens;
@@ -199,6 +229,7 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
   if (stop) req.stop = stop;
   if (body.seed != null) req.seed = body.seed;
   penalties(body, req);
+  if (body.logit_bias != null && asksForNothing(body.logit_bias) === false) req.logitBias = body.logit_bias;
   if (body.tools && body.tools.length > 0) {
     req.tools = body.tools.map((t) =>
       withMark<ToolDefinition>(
@@ -212,8 +243,15 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
       ),
     );
   }
-  const choice = toolChoice(body.tool_choice);
-  const conflict = toolChoiceConflict(req.tools?.map((t) => t.name) ?? [], choice, CHAT_TOOL_PATHS);
+  let choice = toolChoice(body.tool_choice);
+  let toolPaths = CHAT_TOOL_PATHS;
+  if (body.functions !== undefined || body.function_call !== undefined) {
+    const legacy = legacyToolFields(body);
+    if (legacy.tools) req.tools = legacy.tools;
+    if (legacy.choice !== undefined) choice = legacy.choice;
+    toolPaths = legacyToolPaths(body, CHAT_TOOL_PATHS);
+  }
+  const conflict = toolChoiceConflict(req.tools?.map((t) => t.name) ?? [], choice, toolPaths);
   if (conflict) throw new LLMError({ code: 'invalid_request', message: `Invalid request: ${conflict.param}: ${conflict.message}`, param: conflict.param });
   if (choice !== undefined) req.toolChoice = choice;
   if (body.parallel_tool_calls != null) req.parallelToolCalls = body.parallel_tool_calls;

@@ -47,7 +47,7 @@ describe('openai client: a tool call with arguments that are not a JSON object i
         const { data, response } = await gw.openai().chat.completions.create({ model, tools: TOOLS, messages: history(args) }).withResponse();
         expect(data.choices[0]!.finish_reason).toBe('stop');
         expect(sentArguments(model)).toEqual({ _raw: args });
-        expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_changed', 'messages.1.toolCalls.0.arguments']);
+        expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_changed', 'messages.1.tool_calls.0.function.arguments']);
       });
     }
   }

@@ -8,7 +8,9 @@ import { clearRequests, servedOverOpenAIWire, type SdkGateway } from '../test-su
 // OpenAI's `file` (a PDF, which the Vercel AI SDK's `openai.chat()` sends for a file part) and `input_audio` content
 // parts on /v1/chat/completions are valid OpenAI requests the gateway does not serve (no Files API, text and images
 // only): a 400 `unsupported` naming `messages.N.content.K.type`, as /v1/responses refuses its `input_file` and
-// `input_audio` parts, not a malformed request. The upstream is never called.
+// `input_audio` parts, not a malformed request. The output-side equivalent, an answer in audio (`modalities` with
+// "audio", `audio`'s voice and format), is refused the same way, naming the field: no deployment answers in audio,
+// and a text-only 200 is not what was asked. The upstream is never called.
 
 let upstream: OpenAIWireServer;
 let gw: SdkGateway;
@@ -53,5 +55,28 @@ describe('file and audio content parts on chat completions', () => {
       expect(error).toBeInstanceOf(OpenAI.BadRequestError);
       expect((error as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported', param: 'messages.1.content.2.type', message: expect.stringContaining(part.type) });
     }
+  });
+});
+
+describe('an audio answer on chat completions', () => {
+  it.each([
+    ['modalities ["text", "audio"] with audio', { modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' } }, 'modalities'],
+    ['modalities ["audio"]', { modalities: ['audio'] }, 'modalities'],
+    ['audio alone', { audio: { voice: 'alloy', format: 'mp3' } }, 'audio'],
+  ])('%s, streamed or not: a 400 unsupported naming %s', async (_, fields, param) => {
+    for (const stream of [false, true]) {
+      const error = await gw
+        .openai()
+        .chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'Say hi.' }], stream, ...fields } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
+        .then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((error as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported', param, message: expect.stringContaining('audio answer') });
+    }
+  });
+
+  it('modalities ["text"] and audio null ask for a text answer: served', async () => {
+    const res = await gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'Say hi.' }], modalities: ['text'], audio: null });
+    expect(res.choices[0]!.message.content).toBeTruthy();
+    clearRequests(upstream);
   });
 });

@@ -34,6 +34,8 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
       }
       const { request, messagePaths, fieldNames } = convertChatRequest(body);
       const logprobs = request.logprobs !== undefined;
+      // Legacy `functions`: the answer's call goes back as `function_call`, as OpenAI answers them.
+      const legacyFunctions = body.functions !== undefined && body.functions.length > 0;
       return {
         model: body.model,
         request,
@@ -41,8 +43,8 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
         fieldNames,
         stream: body.stream === true,
         ext,
-        render: (result) => toChatCompletion(result, { created, explain: ext.explain === true, logprobs }),
-        encoder: () => new ChatStreamEncoder({ created, includeUsage, explain: ext.explain === true, logprobs }),
+        render: (result) => toChatCompletion(result, { created, explain: ext.explain === true, logprobs, legacyFunctions }),
+        encoder: () => new ChatStreamEncoder({ created, includeUsage, explain: ext.explain === true, logprobs, legacyFunctions }),
       };
     },
   });

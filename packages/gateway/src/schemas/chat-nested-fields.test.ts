@@ -58,9 +58,9 @@ describe('chatNestedWarnings', () => {
   it(`after the top-level ones, at most ${IGNORED_FIELD_WARNINGS_MAX} in all, then one \`...\` counting the others`, () => {
     const image = { type: 'image_url', image_url: { url: 'https://example.com/a.png', detail: 'low' } };
     const messages = [{ role: 'user', content: Array.from({ length: 30 }, () => image) }];
-    const warnings = ignoredFieldsOf(convert({ logit_bias: { '1': 2 }, messages }))!;
+    const warnings = ignoredFieldsOf(convert({ store: true, messages }))!;
     expect(warnings).toHaveLength(IGNORED_FIELD_WARNINGS_MAX + 1);
-    expect(warnings.slice(0, 2).map((w) => w.field)).toEqual(['logit_bias', 'messages.0.content.0.image_url.detail']);
+    expect(warnings.slice(0, 2).map((w) => w.field)).toEqual(['store', 'messages.0.content.0.image_url.detail']);
     expect(warnings.at(-1)!.message).toBe(`${31 - IGNORED_FIELD_WARNINGS_MAX} more fields are not supported by this gateway; they were not sent.`);
   });
 });

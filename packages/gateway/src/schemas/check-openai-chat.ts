@@ -11,7 +11,8 @@ import type { OpenAIChatRequest } from './openai-chat.js';
  * text (or text and image) content, assistant refusal parts and tool calls, `cache_control` on parts and messages (the same
  * check as the schema's, `isCacheControlWire`), the sampling, penalty and stream fields, `parallel_tool_calls`, `prompt_cache_key`,
  * `reasoning_effort`, `logprobs`, `top_logprobs`, `verbosity`, `top_k`, `llmrr`.
- * Anything else, valid or not (tools, tool_choice, response_format, a `file` or `input_audio` part, which the
+ * Anything else, valid or not (tools, tool_choice, response_format, legacy `functions` / `function_call` (and a
+ * `function` message or an assistant's `function_call`), `logit_bias`, `modalities`, `audio`, a `file` or `input_audio` part, which the
  * conversion refuses as unsupported, an unsafe integer, an object at any level with an own `__proto__` key...), is false, and the schema decides (and names the field).
  * check-openai-chat.test.ts holds it to the schema. The model name
  * check (`isModelName`: length and control characters) is a character loop over the name.
@@ -27,6 +28,11 @@ export function isWellFormedChatRequest(body: unknown): body is OpenAIChatReques
     b.tools === undefined &&
     b.tool_choice === undefined &&
     b.response_format === undefined &&
+    b.functions === undefined &&
+    b.function_call === undefined &&
+    b.logit_bias === undefined &&
+    b.modalities === undefined &&
+    b.audio === undefined &&
     nullish(b.max_tokens, isPositiveInt) &&
     nullish(b.max_completion_tokens, isPositiveInt) &&
     nullish(b.temperature, (v) => typeof v === 'number' && v >= 0 && v <= 2) &&
@@ -104,6 +110,7 @@ function isMessage(m: unknown): boolean {
       return (
         nullish(m.content, (c) => typeof c === 'string' || (Array.isArray(c) && every(c, isAssistantPart))) &&
         optional(m.tool_calls, (v) => Array.isArray(v) && every(v, isToolCall)) &&
+        m.function_call === undefined &&
         optional(m.name, isString) &&
         nullish(m.refusal, isString)
       );

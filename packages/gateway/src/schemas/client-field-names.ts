@@ -12,6 +12,13 @@ export interface ClientFieldNames {
   readonly fields: Readonly<Record<string, string>>;
   /** Under core's `tools.K`: a tool's field -> the client's name of it under the client's `tools.K`. */
   readonly tool?: Readonly<Record<string, string>>;
+  /**
+   * Under a message the client names `messages.N` as core does (its messages one for one): a message's field (core's
+   * `toolCallId`, `toolCalls`) -> the client's name of it (`tool_call_id`, `tool_calls`).
+   */
+  readonly message?: Readonly<Record<string, string>>;
+  /** Under such a message's `toolCalls.K`: a tool call's field -> the client's path of it under the call (`function.arguments`). */
+  readonly toolCall?: Readonly<Record<string, string>>;
   /** The client's name of core's `cacheControl` mark at the end of any path (`messages.2.content.0.cache_control`). */
   readonly mark?: string;
   /**
@@ -34,6 +41,8 @@ export interface ClientFieldNames {
 }
 
 const TOOL = /^tools\.(\d+)\.([A-Za-z_]+)/;
+/** A field of a message (`messages.N.toolCallId`), and of one of its tool calls (`messages.N.toolCalls.K.arguments`): see `message`. */
+const MESSAGE_FIELD = /^(messages\.\d+\.)([A-Za-z_]+)(?![A-Za-z0-9_])(?:(\.\d+\.)([A-Za-z_]+)(?![A-Za-z0-9_]))?/;
 /** A field of a message's content part (a tool output's, a tool result's block), last in the path: see `part`. */
 const PART_FIELD = /^((?:input|messages)\.\d+(?:\.(?:content|output)\.\d+)+\.)(url|mediaType|data)$/;
 const MARK = '.cacheControl';
@@ -72,6 +81,14 @@ export function clientFieldName(path: string, names: ClientFieldNames | undefine
   const tool = TOOL.exec(out);
   const field = tool ? own(names.tool, tool[2]!) : undefined;
   if (tool && field !== undefined) return `tools.${tool[1]}.${field}${out.slice(tool[0].length)}`;
+  const message = names.message === undefined ? null : MESSAGE_FIELD.exec(out);
+  const messageField = message ? own(names.message, message[2]!) : undefined;
+  if (messageField !== undefined) {
+    const [whole, at, , index, sub] = message!;
+    const callField = sub === undefined ? undefined : own(names.toolCall, sub);
+    const rest = index === undefined ? '' : `${index}${callField ?? sub}`;
+    return `${at}${messageField}${rest}${out.slice(whole.length)}`;
+  }
   return renamedPrefix(out, names)?.client ?? out;
 }
 

@@ -11,11 +11,13 @@ describe('ignoredFieldWarnings', () => {
   });
 
   it('one setting_not_sent per other field, in body order, with the client\u2019s own name', () => {
-    expect(ignoredFieldWarnings({ metadata: { a: 'b' }, model: 'm', logit_bias: { '50256': -100 }, logprobs: true, store: true }, CHAT_FIELD_RULES)).toEqual([
+    expect(ignoredFieldWarnings({ metadata: { a: 'b' }, model: 'm', prediction: { type: 'content', content: 'x' }, logprobs: true, store: true }, CHAT_FIELD_RULES)).toEqual([
       { code: 'setting_not_sent', field: 'metadata', message: 'metadata is not supported by this gateway; it was not sent.' },
-      { code: 'setting_not_sent', field: 'logit_bias', message: 'logit_bias is not supported by this gateway; it was not sent.' },
+      { code: 'setting_not_sent', field: 'prediction', message: 'prediction is not supported by this gateway; it was not sent.' },
       { code: 'setting_not_sent', field: 'store', message: 'store is not supported by this gateway; it was not sent.' },
     ]);
+    // Acted on, never an ignored field: legacy function calling, logit_bias, modalities and audio.
+    expect(ignoredFieldWarnings({ functions: [{ name: 'f' }], function_call: 'auto', logit_bias: { '1': 2 }, modalities: ['text', 'audio'], audio: { voice: 'alloy' } }, CHAT_FIELD_RULES)).toBeUndefined();
   });
 
   it('a route\u2019s own no-op values, and fields it accepts but does not act on', () => {

@@ -59,10 +59,14 @@ const UserMessage = z.looseObject({
   name: z.string().optional(),
   cache_control: CacheControlSchema,
 });
+/** A legacy function call (openai 6.x `ChatCompletionAssistantMessageParam.FunctionCall`, deprecated): `name` and `arguments`. */
+const LegacyFunctionCall = z.looseObject({ name: z.string().min(1), arguments: z.string() });
 const AssistantMessage = z.looseObject({
   role: z.literal('assistant'),
   content: z.union([z.string(), z.array(AssistantContentPart), z.null()]).optional(),
   tool_calls: z.array(OpenAIToolCallSchema).optional(),
+  /** Legacy function calling given back: the turn's one tool call (see `LegacyFunctionCall`). */
+  function_call: LegacyFunctionCall.nullable().optional(),
   name: z.string().optional(),
   refusal: z.string().nullable().optional(),
   cache_control: CacheControlSchema,
@@ -74,7 +78,18 @@ const ToolMessage = z.looseObject({
   cache_control: CacheControlSchema,
 });
 
-export const OpenAIChatMessageSchema = z.discriminatedUnion('role', [SystemMessage, UserMessage, AssistantMessage, ToolMessage]);
+/**
+ * A legacy function message (openai 6.x `ChatCompletionFunctionMessageParam`, deprecated): the result of the function
+ * `name` that the assistant turn before it called (`function_call`); a tool message in core.
+ */
+const FunctionMessage = z.looseObject({
+  role: z.literal('function'),
+  name: z.string().min(1),
+  content: z.string().nullable(),
+  cache_control: CacheControlSchema,
+});
+
+export const OpenAIChatMessageSchema = z.discriminatedUnion('role', [SystemMessage, UserMessage, AssistantMessage, ToolMessage, FunctionMessage]);
 
 export const OpenAIToolSchema = z.looseObject({
   type: z.literal('function'),
@@ -86,6 +101,18 @@ export const OpenAIToolSchema = z.looseObject({
   }),
   cache_control: CacheControlSchema,
 });
+
+/**
+ * Legacy function calling (openai 6.x `ChatCompletionCreateParams.functions` / `function_call`, deprecated but still
+ * served by OpenAI and sent by older LangChain and openai-python code): `functions` are the request's tools, and
+ * `function_call` (`none`, `auto` or `{ name }`) its tool choice.
+ */
+export const LegacyFunctionSchema = z.looseObject({
+  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+  description: z.string().optional(),
+  parameters: boundedJson(z.record(z.string(), z.unknown())).optional(),
+});
+export const LegacyFunctionCallChoiceSchema = z.union([z.enum(['none', 'auto']), z.looseObject({ name: z.string().min(1) })]);
 
 export const OpenAIToolChoiceSchema = z.union([
   z.enum(['none', 'auto', 'required']),
@@ -173,6 +200,14 @@ export const OpenAIChatRequestSchema = z.looseObject({
   verbosity: VerbositySchema,
   /** Applied: the core request's `topK` (an extension, see `TopKSchema`). */
   top_k: TopKSchema,
+  /** Applied: the request's tools and tool choice (legacy function calling; the answer is in its form, see `LegacyFunctionSchema`). */
+  functions: z.array(LegacyFunctionSchema).optional(),
+  function_call: LegacyFunctionCallChoiceSchema.optional(),
+  /** Applied: the core request's `logitBias` (token id -> -100 to 100), sent to OpenAI-compatible deployments. */
+  logit_bias: z.record(z.string().regex(/^\d+$/, 'must be a token id'), z.number().min(-100).max(100)).nullable().optional(),
+  /** Checked: an answer in audio (`"audio"`, and `audio`, its voice and format) is refused as `unsupported`; text is what is served. */
+  modalities: z.array(z.enum(['text', 'audio'])).nullable().optional(),
+  audio: z.looseObject({}).nullable().optional(),
   llmrr: LlmrrExtensionSchema.optional(),
 });
 
@@ -191,11 +226,11 @@ export function isDefaultPromptCacheOptions(v: unknown): boolean {
 }
 
 /**
- * Every field of the schema is acted on; other fields (`logit_bias`, `store`, `metadata`, `modalities`, `audio`,
- * `prediction`, `web_search_options`, `service_tier`...) are warned about unless they ask for nothing.
+ * Every field of the schema is acted on (`functions` and `function_call` converted, `logit_bias` sent where it can be,
+ * an audio `modalities` or `audio` refused); other fields (`store`, `metadata`, `prediction`, `web_search_options`,
+ * `service_tier`...) are warned about unless they ask for nothing.
  */
 export const CHAT_FIELD_RULES = ignoredFieldRules(OpenAIChatRequestSchema.shape, [], {
-  modalities: (v) => Array.isArray(v) && v.length === 1 && v[0] === 'text',
   service_tier: (v) => v === 'auto',
   prompt_cache_options: isDefaultPromptCacheOptions,
 });
@@ -241,7 +276,8 @@ export const LlmrrResponseInfoSchema = z.object({
 });
 export type LlmrrResponseInfo = z.infer<typeof LlmrrResponseInfoSchema>;
 
-export const OpenAIFinishReasonSchema = z.enum(['stop', 'length', 'tool_calls', 'content_filter']);
+/** `function_call`: a tool call answered to a legacy `functions` request (`message.function_call`). */
+export const OpenAIFinishReasonSchema = z.enum(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']);
 
 /** `chat.completion` response. */
 export const OpenAIChatResponseSchema = z.object({
@@ -259,6 +295,8 @@ export const OpenAIChatResponseSchema = z.object({
         /** The model's refusal (`RouterResult.refusal`), with `content: null`; else null. */
         refusal: z.string().nullable(),
         tool_calls: z.array(OpenAIToolCallSchema).optional(),
+        /** The call answered to a legacy `functions` request (its first; any others are `tool_calls`). */
+        function_call: LegacyFunctionCall.optional(),
         reasoning_content: z.string().optional(),
       }),
       logprobs: OpenAIChatLogprobsSchema.nullable(),
@@ -293,6 +331,7 @@ export const OpenAIChatChunkSchema = z.object({
         refusal: z.string().nullable().optional(),
         reasoning_content: z.string().optional(),
         tool_calls: z.array(ChunkToolCallDelta).optional(),
+        function_call: z.object({ name: z.string().optional(), arguments: z.string().optional() }).optional(),
       }),
       logprobs: OpenAIChatLogprobsSchema.nullable(),
       finish_reason: OpenAIFinishReasonSchema.nullable(),

@@ -73,6 +73,42 @@ describe('the client names of core fields, per route', () => {
     expect(clientFieldName('maxTokens', chatFieldNames({ max_completion_tokens: null }))).toBe('max_tokens');
   });
 
+  it('/v1/chat/completions: a message\u2019s own fields (tool_call_id, tool_calls.K.function), logit_bias, and legacy functions', () => {
+    const names = chat().fieldNames;
+    expect(
+      named(names, [
+        'messages.1.toolCallId',
+        'messages.2.toolCalls',
+        'messages.2.toolCalls.0',
+        'messages.2.toolCalls.0.arguments',
+        'messages.2.toolCalls.1.name',
+        'messages.2.toolCalls.1.id',
+        'messages.2.toolCallIds',
+        'messages.2.content.0.url',
+        'logitBias',
+      ]),
+    ).toEqual({
+      'messages.1.toolCallId': 'messages.1.tool_call_id',
+      'messages.2.toolCalls': 'messages.2.tool_calls',
+      'messages.2.toolCalls.0': 'messages.2.tool_calls.0',
+      'messages.2.toolCalls.0.arguments': 'messages.2.tool_calls.0.function.arguments',
+      'messages.2.toolCalls.1.name': 'messages.2.tool_calls.1.function.name',
+      'messages.2.toolCalls.1.id': 'messages.2.tool_calls.1.id',
+      'messages.2.toolCallIds': 'messages.2.toolCallIds',
+      'messages.2.content.0.url': 'messages.2.content.0.image_url.url',
+      logitBias: 'logit_bias',
+    });
+    // A request with legacy functions: core's tools are its functions, the tool choice its function_call.
+    const legacy = chat({ functions: [{ name: 'f' }], function_call: { name: 'f' } }).fieldNames;
+    expect(named(legacy, ['tools.0.parameters', 'tools.0.name', 'toolChoice', 'toolChoice.name', 'frequencyPenalty'])).toEqual({
+      'tools.0.parameters': 'functions.0.parameters',
+      'tools.0.name': 'functions.0.name',
+      toolChoice: 'function_call',
+      'toolChoice.name': 'function_call.name',
+      frequencyPenalty: 'frequency_penalty',
+    });
+  });
+
   it('/v1/completions: the subset it has; core names it never sets are kept', () => {
     expect(named(COMPLETION_FIELD_NAMES, ['maxTokens', 'topP', 'frequencyPenalty', 'presencePenalty', 'seed', 'user', 'stop', 'promptCacheKey', 'tools.0.cacheControl'])).toEqual({
       maxTokens: 'max_tokens',

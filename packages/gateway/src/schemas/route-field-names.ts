@@ -31,8 +31,13 @@ const CHAT: ClientFieldNames = {
     'reasoning.effort': 'reasoning_effort',
     topK: 'top_k',
     'logprobs.topLogprobs': 'top_logprobs',
+    logitBias: 'logit_bias',
   },
   tool: { name: 'function.name', description: 'function.description', parameters: 'function.parameters', strict: 'function.strict' },
+  // A tool message's `tool_call_id`, an assistant message's `tool_calls` (each call's name and arguments under its
+  // `function`).
+  message: { toolCallId: 'tool_call_id', toolCalls: 'tool_calls' },
+  toolCall: { name: 'function.name', arguments: 'function.arguments' },
   mark: 'cache_control',
   // An image_url part's URL (a data: URL too: its media type and data).
   part: { url: 'image_url.url', mediaType: 'image_url.url', data: 'image_url.url' },
@@ -41,9 +46,29 @@ const CHAT: ClientFieldNames = {
 /** The same, for a body that set `max_tokens` (and no `max_completion_tokens`). */
 const CHAT_MAX_TOKENS: ClientFieldNames = { ...CHAT, fields: { ...CHAT.fields, maxTokens: 'max_tokens' } };
 
-/** The client's names on `/v1/chat/completions`: `maxTokens` is whichever of its two fields the body set. */
-export function chatFieldNames(body: { max_completion_tokens?: number | null | undefined }): ClientFieldNames {
-  return body.max_completion_tokens != null ? CHAT : CHAT_MAX_TOKENS;
+/**
+ * The client's names on `/v1/chat/completions`: `maxTokens` is whichever of its two fields the body set; core's tools
+ * are its legacy `functions` (`functions.K.name`...) when it gave them, and its tool choice its `function_call`.
+ */
+export function chatFieldNames(body: {
+  max_completion_tokens?: number | null | undefined;
+  functions?: readonly unknown[] | undefined;
+  function_call?: unknown;
+}): ClientFieldNames {
+  const names = body.max_completion_tokens != null ? CHAT : CHAT_MAX_TOKENS;
+  if (body.functions === undefined && body.function_call === undefined) return names;
+  const fields: Record<string, string> = { ...names.fields };
+  const legacy: { -readonly [K in keyof ClientFieldNames]: ClientFieldNames[K] } = { ...names, fields };
+  if (body.functions !== undefined && body.functions.length > 0) {
+    // A legacy function's fields are the function's own (`functions.K.parameters`).
+    fields.tools = 'functions';
+    delete legacy.tool;
+  }
+  if (body.function_call !== undefined) {
+    fields.toolChoice = 'function_call';
+    fields['toolChoice.name'] = 'function_call.name';
+  }
+  return legacy;
 }
 
 /**

@@ -238,6 +238,46 @@ describe('anthropic engine: JSON mode (a forced tool)', () => {
     expect(result.finishReason).toBe('tool-calls');
   });
 
+  it('toolChoice required or a named tool: no JSON tool is offered, so the answer is a call of a client tool', async () => {
+    const tools = [{ name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } }];
+    for (const [toolChoice, sent] of [
+      ['required', { type: 'any' }],
+      [{ name: 'lookup' }, { type: 'tool', name: 'lookup' }],
+    ] as const) {
+      wire.server.enqueue({ content: [{ type: 'tool_use', name: 'lookup', input: { q: 'x' }, id: 'toolu_r' }] });
+      const result = await engine().generate({ ...hello, tools, toolChoice, responseFormat: { type: 'json_object' } });
+      expect(lastBody().tools!.map((t) => t.name)).toEqual(['lookup']);
+      expect(lastBody().tool_choice).toEqual(sent);
+      expect(result.toolCalls).toEqual([{ id: 'toolu_r', name: 'lookup', arguments: '{"q":"x"}' }]);
+      expect(result.finishReason).toBe('tool-calls');
+      expect(result).not.toHaveProperty('warnings');
+    }
+    // Not offered, the JSON tool's name is no reserved name: a client tool may carry it.
+    await engine().generate({ ...hello, tools: [{ name: 'json_answer', parameters: {} }], toolChoice: 'required', responseFormat: { type: 'json_object' } });
+    expect(lastBody().tools!.map((t) => t.name)).toEqual(['json_answer']);
+  });
+
+  it('toolChoice none: the client tools stay (the history refers to them) and the JSON tool is forced', async () => {
+    wire.server.enqueue({ content: [{ type: 'tool_use', name: 'json_answer', input: { weather: 'sunny' } }] }, { content: [{ type: 'tool_use', name: 'json_answer', input: { weather: 'sunny' } }], chunks: 3 });
+    const request: GenerateRequest = {
+      messages: [
+        { role: 'user', content: 'Weather in Paris? Then answer as JSON.' },
+        { role: 'assistant', content: '', toolCalls: [{ id: 'toolu_1', name: 'lookup', arguments: '{"q":"Paris"}' }] },
+        { role: 'tool', toolCallId: 'toolu_1', content: 'sunny' },
+      ],
+      tools: [{ name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } }],
+      toolChoice: 'none',
+      responseFormat: { type: 'json_object' },
+    };
+    const result = await engine().generate(request);
+    expect(lastBody().tools!.map((t) => t.name)).toEqual(['lookup', 'json_answer']);
+    expect(lastBody().tool_choice).toEqual({ type: 'tool', name: 'json_answer' });
+    expect(result).toMatchObject({ text: '{"weather":"sunny"}', toolCalls: [], finishReason: 'stop' });
+    const parts = await collect(engine().stream(request));
+    expect(JSON.parse(textOf(parts))).toEqual({ weather: 'sunny' });
+    expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+  });
+
   it('rejects what it cannot honour, naming the field', async () => {
     await expect(engine().generate({ ...hello, responseFormat: { type: 'json_schema', schema: { type: 'array' } } })).rejects.toMatchObject({
       code: 'unsupported',

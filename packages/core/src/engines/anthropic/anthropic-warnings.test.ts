@@ -60,8 +60,26 @@ describe('anthropic warnings: settings not sent', () => {
     expect(lastBody()).not.toHaveProperty('prompt_cache_key');
   });
 
+  it('logitBias (Anthropic has no token bias); an empty map is none', async () => {
+    expect(await warningsOf({ messages: hi, logitBias: { '50256': -100 } })).toEqual([warning('setting_not_sent', 'logitBias', 'no token logit bias')]);
+    expect(lastBody()).not.toHaveProperty('logit_bias');
+    expect(await warningsOf({ messages: hi, logitBias: {} })).toBeUndefined();
+  });
+
   it('a user turn\u2019s name (Anthropic has none)', async () => {
     expect(await warningsOf({ messages: [{ role: 'user', content: 'hi', name: 'ann' }] })).toEqual([warning('setting_not_sent', 'messages.0.name')]);
+  });
+
+  it('a system or assistant message\u2019s author name (Anthropic has none); a tool message\u2019s name (the function) is none', async () => {
+    const messages: GenerateRequest['messages'] = [
+      { role: 'system', content: 'Moderate.', name: 'moderator' },
+      { role: 'user', content: 'Tea or coffee?' },
+      { role: 'assistant', content: 'Tea.', name: 'tea_bot' },
+      { role: 'assistant', content: null, toolCalls: [{ id: 'toolu_1', name: 'vote', arguments: '{}' }] },
+      { role: 'tool', toolCallId: 'toolu_1', content: 'tea', name: 'vote' },
+    ];
+    expect(await warningsOf({ messages })).toEqual([warning('setting_not_sent', 'messages.0.name', 'no author name'), warning('setting_not_sent', 'messages.2.name', 'no author name')]);
+    expect(lastBody().system).toBe('Moderate.');
   });
 
   it('reasoning dropped: on a deployment that cannot think, and against a temperature Anthropic refuses with thinking', async () => {

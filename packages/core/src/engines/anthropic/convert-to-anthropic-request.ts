@@ -22,6 +22,7 @@ import { ANTHROPIC_STRICT_LIMITS, fitsAnthropicStrict } from './fits-anthropic-s
 import { applyThinking } from './apply-anthropic-thinking.js';
 import { anthropicDeploymentTakesTemperatureAbove1, fitAnthropicSampling } from './fit-anthropic-sampling.js';
 import { placeSystemMessages, type ConvertedEntry } from './place-anthropic-system-messages.js';
+import { asksLogitBias, logitBiasNotSent } from '../shared/logit-bias.js';
 import { mergeProviderOptions } from '../shared/merge-provider-options.js';
 import { anthropicToolUseId } from './anthropic-tool-use-id.js';
 
@@ -240,6 +241,11 @@ function markLast(content: AnthropicRequestBlock[], mark: Mark, field: string, c
   content[content.length - 1] = ctx.notes.marked({ ...last, cache_control: mark }, field);
 }
 
+/** A system, user or assistant message's author `name`: Anthropic has none (`setting_not_sent` `messages.N.name`). */
+function authorNameNotSent(name: string | undefined, param: string, ctx: ConvertContext): void {
+  if (name) ctx.notes.add('setting_not_sent', `${param}.name`, `${param}.name was not sent: Anthropic messages carry no author name.`);
+}
+
 function convertMessage(message: ChatMessage, i: number, ctx: ConvertContext): AnthropicRequestMessage | undefined {
   const param = `messages.${i}`;
   const markField = `${param}.cacheControl`;
@@ -249,7 +255,7 @@ function convertMessage(message: ChatMessage, i: number, ctx: ConvertContext): A
       const content = userBlocks(message.content, `${param}.content`, ctx);
       if (content.length === 0) throw invalid(ctx, `${param}.content`, `${param}.content must not be empty`);
       markLast(content, mark, markField, ctx);
-      if (message.name) ctx.notes.add('setting_not_sent', `${param}.name`, `${param}.name was not sent: Anthropic has no author name for a user turn.`);
+      authorNameNotSent(message.name, param, ctx);
       return { role: 'user', content };
     }
     case 'assistant': {
@@ -272,6 +278,7 @@ function convertMessage(message: ChatMessage, i: number, ctx: ConvertContext): A
         return undefined;
       }
       markLast(content, mark, markField, ctx);
+      authorNameNotSent(message.name, param, ctx);
       return { role: 'assistant', content };
     }
     case 'tool': {
@@ -428,6 +435,7 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   request.messages.forEach((message, i) => {
     if (message.role === 'system') {
       const blocks = systemBlocks(message, i, ctx);
+      authorNameNotSent(message.name, `messages.${i}`, ctx);
       if (!started) {
         system.push(...blocks);
         if (verbatimSystem && blocks.length > 0) {
@@ -482,6 +490,7 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
     const penalty = request[field];
     if (penalty !== undefined && penalty !== 0) notes.add('setting_not_sent', field, `${field} was not sent: Anthropic has no sampling penalties.`);
   }
+  if (asksLogitBias(request.logitBias)) notes.push(logitBiasNotSent('Anthropic'));
   if (request.verbosity !== undefined) {
     notes.add('setting_not_sent', 'verbosity', 'verbosity was not sent: Anthropic has no verbosity setting (output_config.effort trades thoroughness for tokens across thinking and tool calls, and carries reasoning.effort).');
   }
@@ -527,7 +536,10 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
 
   let jsonToolName: string | undefined;
   const format = request.responseFormat;
-  if (format && format.type !== 'text') {
+  // A `required` or named toolChoice with tools makes the answer a call of one of them (OpenAI's contract): JSON
+  // mode's answer tool is not added, since `any` would let the model call it instead of a client tool.
+  const callForced = tools.length > 0 && (request.toolChoice === 'required' || typeof request.toolChoice === 'object');
+  if (format && format.type !== 'text' && !callForced) {
     jsonToolName = settings.jsonToolName;
     const clash = tools.findIndex((t) => t.name === jsonToolName);
     if (clash >= 0) {
@@ -542,17 +554,10 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
         if (strictIfFits(answerTool.input_schema, 'responseFormat.strict', budget, notes)) answerTool.strict = true;
       }
     }
-    if (tools.length === 0) {
-      body.tools = [answerTool];
-      body.tool_choice = { type: 'tool', name: jsonToolName };
-    } else {
-      if (request.toolChoice === 'none') {
-        throw invalid(ctx, 'toolChoice', 'toolChoice "none" cannot be combined with JSON mode: the JSON answer is itself a tool call', 'unsupported');
-      }
-      body.tools = [...tools, answerTool];
-      // Either a real tool call or the JSON answer, never free text.
-      if (typeof request.toolChoice !== 'object') body.tool_choice = { type: 'any' };
-    }
+    body.tools = tools.length === 0 ? [answerTool] : [...tools, answerTool];
+    // `none` keeps the client's tools (the history's tool_use blocks refer to them) and forces the JSON answer;
+    // `auto` or no choice: either a real tool call or the JSON answer, never free text.
+    body.tool_choice = tools.length === 0 || request.toolChoice === 'none' ? { type: 'tool', name: jsonToolName } : { type: 'any' };
   }
 
   // `providerOptions.anthropic.thinking` picks the thinking form and goes through the same graceful rules as

@@ -101,7 +101,11 @@ function toolName(messages: ChatMessage[], i: number, ctx: ErrorContext): string
     if (call) return call.name;
   }
   if (message.name) return message.name;
-  throw invalid(ctx, `messages.${i}.toolCallId`, `messages.${i}: no earlier assistant tool call has id "${message.toolCallId}"; Gemini needs the function name (set name)`);
+  throw invalid(
+    ctx,
+    `messages.${i}.toolCallId`,
+    `messages.${i}: no earlier assistant tool call has id "${message.toolCallId}"; Gemini needs the called function's name: keep the assistant turn with that call in the history`,
+  );
 }
 
 async function convertMessage(messages: ChatMessage[], i: number, settings: GeminiRequestSettings): Promise<GeminiContent | undefined> {

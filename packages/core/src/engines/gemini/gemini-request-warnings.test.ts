@@ -51,6 +51,32 @@ describe('gemini engine: warnings', () => {
     expect(streamed).toEqual(generated);
   });
 
+  it('a system or assistant message\u2019s author name is not sent, and said so; a tool message\u2019s name (the function) is sent', async () => {
+    const { generated, streamed, bodies } = await both({
+      messages: [
+        { role: 'system', content: 'Moderate.', name: 'moderator' },
+        { role: 'user', content: 'Tea or coffee?' },
+        { role: 'assistant', content: 'Tea.', name: 'tea_bot' },
+        { role: 'assistant', content: null, toolCalls: [{ id: 'c1', name: 'vote', arguments: '{}' }] },
+        { role: 'tool', toolCallId: 'c1', content: 'tea', name: 'vote' },
+      ],
+    });
+    for (const body of bodies) expect(JSON.stringify(body)).not.toMatch(/moderator|tea_bot/);
+    expect(generated?.map((w) => [w.code, w.field])).toEqual([
+      ['setting_not_sent', 'messages.0.name'],
+      ['setting_not_sent', 'messages.2.name'],
+    ]);
+    expect(streamed).toEqual(generated);
+  });
+
+  it('logitBias is not sent (Gemini has no token bias), and said so; an empty map is none', async () => {
+    const { generated, streamed, bodies } = await both({ messages: [{ role: 'user', content: 'hi' }], logitBias: { '50256': -100 } });
+    for (const body of bodies) expect(JSON.stringify(body)).not.toContain('50256');
+    expect(generated).toEqual([{ code: 'setting_not_sent', field: 'logitBias', message: expect.stringContaining('no token logit bias') }]);
+    expect(streamed).toEqual(generated);
+    expect((await both({ messages: [{ role: 'user', content: 'hi' }], logitBias: {} })).generated).toBeUndefined();
+  });
+
   it('thinking asked of a deployment that cannot think: no thinkingConfig, and said so; a thinking model gets it', async () => {
     const ask: GenerateRequest = { messages: [{ role: 'user', content: 'hi' }], reasoning: { effort: 'high' } };
     const off = await both(ask, { model: 'gemini-2.0-flash' });

@@ -2,6 +2,7 @@ import type { GenerateRequest } from '../../spec/messages.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import { reasoningBudget, wantsThinking } from '../shared/reasoning.js';
 import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
+import { asksLogitBias, logitBiasNotSent } from '../shared/logit-bias.js';
 import { toolResultWarnings } from '../shared/tool-result-warnings.js';
 import { GEMINI_MAX_STOP_SEQUENCES, geminiSamplingWarnings } from './gemini-sampling-warnings.js';
 import { geminiThinkingRange } from './gemini-thinking-models.js';
@@ -13,7 +14,8 @@ import { geminiThinkingRange } from './gemini-thinking-models.js';
  *   is called, the one the router priced, limited and checked);
  * - `system_message_hoisted` (`messages.N`): a non-empty system message after the first user, assistant or tool
  *   message; Gemini takes system text only as the top-level `systemInstruction`, where it is joined;
- * - `setting_not_sent` `messages.N.name`: a user message's `name` (Gemini contents have no author name);
+ * - `setting_not_sent` `messages.N.name`: a system, user or assistant message's `name` (Gemini contents have no
+ *   author name);
  * - `setting_not_sent` `user`, `promptCacheKey`: Gemini has no end-user id and no cache key (it caches prompt
  *   prefixes implicitly); the router still used the key for prompt-cache affinity;
  * - `setting_not_sent` `reasoning`: thinking asked for (an effort other than `none`, a budget above 0) on a
@@ -21,7 +23,7 @@ import { geminiThinkingRange } from './gemini-thinking-models.js';
  * - `setting_changed` `reasoning.effort` / `reasoning.budgetTokens`: sent as another `thinkingLevel` (a level the
  *   model lacks, `none` on a model that cannot turn thinking off) or a clamped `thinkingBudget` (see
  *   `geminiThinkingRange`). An effort sent as its budget (`REASONING_BUDGETS`) is the mapping, not a change.
- * - `setting_not_sent` `verbosity`: Gemini has no verbosity setting;
+ * - `setting_not_sent` `logitBias` (non-empty), `verbosity`: Gemini has neither;
  * - `setting_not_sent` `messages.N.parts.K`: an image of a tool message (its function response goes as text; see
  *   `toolResultWarnings`);
  * - `setting_not_sent` / `setting_changed` `frequencyPenalty`, `presencePenalty`, `topK`, `logprobs`,
@@ -56,12 +58,12 @@ export function geminiRequestWarnings(
   const messages = request.messages;
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
-    if (m.role !== 'system') {
-      started = true;
-      if (m.role === 'user' && m.name !== undefined && m.name !== '') {
-        (warnings ??= []).push({ code: 'setting_not_sent', field: `messages.${i}.name`, message: `messages.${i}.name was not sent: Gemini messages carry no author name.` });
-      }
-    } else if (started && m.content !== '') {
+    // A tool message's `name` is the function's (sent), not an author's.
+    if (m.role !== 'tool' && m.name !== undefined && m.name !== '') {
+      (warnings ??= []).push({ code: 'setting_not_sent', field: `messages.${i}.name`, message: `messages.${i}.name was not sent: Gemini messages carry no author name.` });
+    }
+    if (m.role !== 'system') started = true;
+    else if (started && m.content !== '') {
       (warnings ??= []).push({
         code: 'system_message_hoisted',
         field: `messages.${i}`,
@@ -83,6 +85,7 @@ export function geminiRequestWarnings(
     const changed = thinkingWarning(request, body.generationConfig?.thinkingConfig, reasoning, modelId);
     if (changed) (warnings ??= []).push(changed);
   }
+  if (asksLogitBias(request.logitBias)) (warnings ??= []).push(logitBiasNotSent('Gemini'));
   if (request.verbosity !== undefined) {
     (warnings ??= []).push({ code: 'setting_not_sent', field: 'verbosity', message: 'verbosity was not sent: Gemini has no verbosity setting.' });
   }

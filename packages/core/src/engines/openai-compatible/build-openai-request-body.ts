@@ -1,6 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { LogprobsOptions } from '../../spec/logprobs.js';
 import type { GenerateRequest, ResponseFormat, ToolChoice, ToolDefinition } from '../../spec/messages.js';
+import { asksLogitBias } from '../shared/logit-bias.js';
 import { mergeProviderOptions } from '../shared/merge-provider-options.js';
 import { checkReasoning, reasoningEffort } from '../shared/reasoning.js';
 import { openAILogprobsRefusal } from './openai-logprobs-limits.js';
@@ -139,6 +140,7 @@ export function buildOpenAIRequestBody(
   // `top_k` only where the endpoint takes it (`endpoint.topK`); `verbosity` where the model takes it (see
   // `openAIVerbosityRefusal`). Elsewhere `openAIRequestWarnings` says they were not sent.
   if (request.topK !== undefined && endpoint.topK) body.top_k = request.topK;
+  if (request.logitBias !== undefined && asksLogitBias(request.logitBias)) body.logit_bias = request.logitBias;
   if (request.verbosity !== undefined && openAIVerbosityRefusal(endpoint, modelId, request.verbosity) === undefined) body.verbosity = request.verbosity;
   if (request.user !== undefined && quirks.userField !== false) body.user = request.user;
   const cacheKey = openAIPromptCacheKey(request.promptCacheKey, endpoint.promptCacheKey);

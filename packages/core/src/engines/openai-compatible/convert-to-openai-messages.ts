@@ -4,11 +4,12 @@ import type { ChatMessage, ContentPart, ReasoningPart } from '../../spec/message
 export type OpenAIContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
 
 export type OpenAIMessage =
-  | { role: 'system'; content: string }
+  | { role: 'system'; content: string; name?: string }
   | { role: 'user'; content: string | OpenAIContentPart[]; name?: string }
   | {
       role: 'assistant';
       content: string | null;
+      name?: string;
       tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }>;
       reasoning_content?: string;
     }
@@ -73,7 +74,7 @@ export function convertToOpenAIMessages(messages: readonly ChatMessage[], reason
     const param = `messages.${i}`;
     switch (message.role) {
       case 'system':
-        return { role: 'system', content: message.content };
+        return message.name ? { role: 'system', content: message.content, name: message.name } : { role: 'system', content: message.content };
       case 'user': {
         const content =
           typeof message.content === 'string'
@@ -84,13 +85,16 @@ export function convertToOpenAIMessages(messages: readonly ChatMessage[], reason
       case 'assistant': {
         const calls = message.toolCalls ?? [];
         const reasoning = spans?.[i] ? (reasoningText(message.reasoning) ?? '') : undefined;
+        const name = message.name ? { name: message.name } : undefined;
         if (calls.length === 0) {
           const content = message.content ?? '';
+          if (name) return reasoning !== undefined ? { role: 'assistant', content, ...name, reasoning_content: reasoning } : { role: 'assistant', content, ...name };
           return reasoning !== undefined ? { role: 'assistant', content, reasoning_content: reasoning } : { role: 'assistant', content };
         }
         return {
           role: 'assistant',
           content: message.content,
+          ...name,
           tool_calls: calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
           ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}),
         };

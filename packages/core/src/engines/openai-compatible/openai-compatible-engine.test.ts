@@ -65,7 +65,7 @@ describe('generate (non-streaming)', () => {
     const engine = engineFor();
     await engine.generate({
       messages: [
-        { role: 'system', content: 'Be brief.' },
+        { role: 'system', content: 'Be brief.', name: 'moderator' },
         {
           role: 'user',
           name: 'ana',
@@ -75,8 +75,9 @@ describe('generate (non-streaming)', () => {
             { type: 'image', data: 'iVBORw0KGgo=', mediaType: 'image/png' },
           ],
         },
-        { role: 'assistant', content: null, toolCalls: [{ id: 'call_1', name: 'look', arguments: '{"x":1}' }] },
+        { role: 'assistant', content: null, name: 'looker', toolCalls: [{ id: 'call_1', name: 'look', arguments: '{"x":1}' }] },
         { role: 'tool', toolCallId: 'call_1', content: 'a cat' },
+        { role: 'assistant', content: 'A cat.', name: 'looker' },
       ],
       maxTokens: 50,
       temperature: 0,
@@ -91,7 +92,7 @@ describe('generate (non-streaming)', () => {
     expect(server.requests[0]?.body).toEqual({
       model: 'gpt-test',
       messages: [
-        { role: 'system', content: 'Be brief.' },
+        { role: 'system', content: 'Be brief.', name: 'moderator' },
         {
           role: 'user',
           name: 'ana',
@@ -101,8 +102,9 @@ describe('generate (non-streaming)', () => {
             { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
           ],
         },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'look', arguments: '{"x":1}' } }] },
+        { role: 'assistant', content: null, name: 'looker', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'look', arguments: '{"x":1}' } }] },
         { role: 'tool', tool_call_id: 'call_1', content: 'a cat' },
+        { role: 'assistant', content: 'A cat.', name: 'looker' },
       ],
       max_tokens: 50,
       temperature: 0.5,
@@ -114,6 +116,15 @@ describe('generate (non-streaming)', () => {
       tool_choice: { type: 'function', function: { name: 'look' } },
       logit_bias: { '50256': -100 },
     });
+  });
+
+  it('sends logitBias as logit_bias, without a warning; an empty map asks for nothing and is not sent', async () => {
+    const engine = engineFor();
+    const result = await engine.generate({ ...hello, logitBias: { '9642': 100, '2822': 100 }, maxTokens: 1 });
+    expect(server.requests.at(-1)?.body).toMatchObject({ logit_bias: { '9642': 100, '2822': 100 }, max_tokens: 1 });
+    expect(result.warnings).toBeUndefined();
+    await engine.generate({ ...hello, logitBias: {} });
+    expect(server.requests.at(-1)?.body).not.toHaveProperty('logit_bias');
   });
 
   it('sends JSON mode and JSON schema response formats', async () => {

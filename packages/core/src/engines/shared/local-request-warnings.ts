@@ -1,12 +1,13 @@
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { CallWarning } from '../../spec/warnings.js';
+import { asksLogitBias, logitBiasNotSent } from './logit-bias.js';
 import { wantsThinking } from './reasoning.js';
 
 /**
  * What a local model engine (`gguf`, `onnx`) leaves out of a request it accepts, as `setting_not_sent`
  * warnings, or undefined when nothing. What such an engine cannot do at all it refuses instead (tools, images,
  * tool turns; JSON mode on `onnx`); what it does, it does (maxTokens, temperature, topP, seed, stop).
- * - `messages.N.name`: a user message's author name (the prompt is the messages' text);
+ * - `messages.N.name`: a system, user or assistant message's author name (the prompt is the messages' text);
  * - `user`: there is no provider to tell the end user to;
  * - `promptCacheKey`: there is no provider prompt cache to route (the router still used it for affinity);
  * - `reasoning` asking for thinking (an effort other than `none`, a budget above 0): no thinking control;
@@ -15,6 +16,7 @@ import { wantsThinking } from './reasoning.js';
  * - `topK` where the engine's sampler has no top-k (`does.topK` false; `gguf` and `onnx` apply it);
  * - `logprobs` where the engine cannot report token log probabilities (`does.logprobs` false; `gguf` and `onnx`
  *   compute them from the model's own probabilities);
+ * - `logitBias` (non-empty): no token bias is applied;
  * - `verbosity`: a local model has no length/detail control besides its prompt (no engine sends it);
  * - `responseFormat.description` (non-empty) of a JSON schema the engine accepts (`gguf`: the grammar enforces the
  *   schema, and nothing puts the description in the prompt).
@@ -31,7 +33,7 @@ export function localRequestWarnings(
   const messages = request.messages;
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
-    if (m.role === 'user' && m.name !== undefined && m.name !== '') {
+    if (m.role !== 'tool' && m.name !== undefined && m.name !== '') {
       (warnings ??= []).push({
         code: 'setting_not_sent',
         field: `messages.${i}.name`,
@@ -63,6 +65,7 @@ export function localRequestWarnings(
   if (request.topK !== undefined && !does.topK) {
     (warnings ??= []).push({ code: 'setting_not_sent', field: 'topK', message: `topK was not used: the ${provider} engine's sampler has no top-k.` });
   }
+  if (asksLogitBias(request.logitBias)) (warnings ??= []).push(logitBiasNotSent(`the ${provider} engine`));
   if (request.verbosity !== undefined) {
     (warnings ??= []).push({ code: 'setting_not_sent', field: 'verbosity', message: `verbosity was not used: the ${provider} engine has no verbosity control (only the prompt can ask for a shorter or longer answer).` });
   }

@@ -1,0 +1,143 @@
+import type { AnthropicWireServer, OpenAIWireServer } from '@llmrr/core/test';
+import type OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
+import { sdkRefusal } from '../test-support/sdk-refusal.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+
+// Legacy function calling on /v1/chat/completions (openai 6.x `functions` / `function_call` and the `function` role,
+// deprecated but still served by OpenAI and sent by older LangChain and openai-python code), through the official
+// openai client: `functions` are the request's tools and `function_call` its tool choice, for every deployment; the
+// answer comes back as OpenAI answers such a request, `message.function_call` and finish_reason `function_call`
+// (streamed: `delta.function_call`); an assistant turn's `function_call` and the `function` message after it are the
+// history's tool call and its result. Accepted and dropped before (the model never saw the functions, and a forced
+// `function_call` got a plain text answer).
+
+let gw: SdkGateway;
+let gptUp: OpenAIWireServer;
+let claudeUp: AnthropicWireServer;
+
+beforeAll(async () => {
+  ({ gw, upstreams: { openai: gptUp, anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt'), wireDeployment(u, 'claude')]));
+});
+afterAll(() => gw?.close());
+afterEach(() => {
+  gptUp.setScript({});
+  clearRequests(gptUp, claudeUp);
+});
+
+const lastGptBody = () => gptUp.requests.at(-1)!.body as Record<string, unknown>;
+const lastClaudeBody = () => claudeUp.requests.at(-1)!.body as Record<string, unknown>;
+
+const PARAMETERS = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+const FUNCTIONS = [{ name: 'get_weather', description: 'Current weather', parameters: PARAMETERS }];
+const ASK: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'What is the weather in Paris?' }];
+const create = (body: Record<string, unknown>) => gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, ...body } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming);
+
+describe('functions and function_call', () => {
+  it('reach an OpenAI-compatible upstream as tools and tool_choice, without a warning', async () => {
+    const { response } = await create({ functions: FUNCTIONS, function_call: { name: 'get_weather' } }).withResponse();
+    expect(lastGptBody()).toMatchObject({
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Current weather', parameters: PARAMETERS } }],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+    });
+    expect(lastGptBody()).not.toHaveProperty('functions');
+    expect(response.headers.get('x-llmrr-warnings')).toBeNull();
+    await create({ functions: FUNCTIONS, function_call: 'none' });
+    expect(lastGptBody().tool_choice).toBe('none');
+  });
+
+  it('reach an Anthropic upstream as tools and a forced tool', async () => {
+    await gw.openai().chat.completions.create({ model: 'claude', messages: ASK, functions: FUNCTIONS, function_call: { name: 'get_weather' } });
+    expect(lastClaudeBody()).toMatchObject({ tools: [{ name: 'get_weather', input_schema: PARAMETERS }], tool_choice: { type: 'tool', name: 'get_weather' } });
+  });
+
+  it('the call comes back as message.function_call with finish_reason function_call', async () => {
+    gptUp.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' }] });
+    const res = await create({ functions: FUNCTIONS, function_call: 'auto' });
+    expect(res.choices[0]!.finish_reason).toBe('function_call');
+    expect(res.choices[0]!.message.function_call).toEqual({ name: 'get_weather', arguments: '{"city":"Paris"}' });
+    expect(res.choices[0]!.message.tool_calls).toBeUndefined();
+    expect(res.choices[0]!.message.content).toBeNull();
+  });
+
+  it('streamed: delta.function_call (name, then argument pieces) and finish_reason function_call', async () => {
+    gptUp.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' }], toolArgumentChunks: 3 });
+    const stream = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, functions: FUNCTIONS, stream: true });
+    let name = '';
+    let args = '';
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      if (!choice) continue;
+      expect(choice.delta.tool_calls).toBeUndefined();
+      name += choice.delta.function_call?.name ?? '';
+      args += choice.delta.function_call?.arguments ?? '';
+      finish = choice.finish_reason ?? finish;
+    }
+    expect({ name, args: JSON.parse(args), finish }).toEqual({ name: 'get_weather', args: { city: 'Paris' }, finish: 'function_call' });
+  });
+
+  it('a second call (a provider that made several) stays a tool call, numbered from 0 (JSON and streamed)', async () => {
+    gptUp.setScript({
+      toolCalls: [
+        { id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' },
+        { id: 'call_b', name: 'get_weather', arguments: '{"city":"Rome"}' },
+      ],
+    });
+    const res = await create({ functions: FUNCTIONS });
+    expect(res.choices[0]!.message.function_call).toEqual({ name: 'get_weather', arguments: '{"city":"Paris"}' });
+    expect(res.choices[0]!.message.tool_calls).toEqual([{ id: 'call_b', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } }]);
+    const stream = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, functions: FUNCTIONS, stream: true });
+    const indexes: number[] = [];
+    for await (const chunk of stream) for (const c of chunk.choices[0]?.delta.tool_calls ?? []) indexes.push(c.index);
+    expect(new Set(indexes)).toEqual(new Set([0]));
+  });
+
+  it('a request with tools (not functions) keeps tool_calls and finish_reason tool_calls', async () => {
+    gptUp.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' }] });
+    const res = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, tools: [{ type: 'function', function: FUNCTIONS[0]! }], function_call: 'auto' });
+    expect(res.choices[0]!.finish_reason).toBe('tool_calls');
+    expect(res.choices[0]!.message.tool_calls).toHaveLength(1);
+    expect(res.choices[0]!.message.function_call).toBeUndefined();
+  });
+});
+
+describe('a legacy function call and its result in the history', () => {
+  const HISTORY = [
+    ...ASK,
+    { role: 'assistant', content: null, function_call: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+    { role: 'function', name: 'get_weather', content: 'sunny, 21C' },
+  ] as OpenAI.ChatCompletionMessageParam[];
+
+  it('reach an OpenAI-compatible upstream as a tool call and the tool message answering it', async () => {
+    const res = await gw.openai().chat.completions.create({ model: 'gpt', messages: HISTORY, functions: FUNCTIONS });
+    expect(res.choices[0]!.finish_reason).toBe('stop');
+    const [, call, result] = lastGptBody().messages as Array<{ role: string; tool_calls?: Array<{ id: string; function: unknown }>; tool_call_id?: string; content: unknown }>;
+    expect(call).toMatchObject({ role: 'assistant', tool_calls: [{ type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] });
+    expect(result).toEqual({ role: 'tool', tool_call_id: call!.tool_calls![0]!.id, content: 'sunny, 21C' });
+  });
+
+  it('reach an Anthropic upstream as tool_use and the tool_result of the same id', async () => {
+    await gw.openai().chat.completions.create({ model: 'claude', messages: HISTORY, functions: FUNCTIONS });
+    const [, call, result] = lastClaudeBody().messages as Array<{ role: string; content: Array<{ type: string; id?: string; tool_use_id?: string }> }>;
+    const use = call!.content.find((b) => b.type === 'tool_use')!;
+    expect(use).toMatchObject({ name: 'get_weather', input: { city: 'Paris' } });
+    expect(result!.content[0]).toMatchObject({ type: 'tool_result', tool_use_id: use.id, content: 'sunny, 21C' });
+  });
+});
+
+describe('refused, naming the field, nothing sent upstream', () => {
+  it.each([
+    ['functions and tools together', { functions: FUNCTIONS, tools: [{ type: 'function', function: FUNCTIONS[0] }] }, 'functions'],
+    ['function_call and tool_choice together', { functions: FUNCTIONS, function_call: 'auto', tool_choice: 'auto' }, 'function_call'],
+    ['function_call naming no function', { functions: FUNCTIONS, function_call: { name: 'get_time' } }, 'function_call.name'],
+    ['two functions of one name', { functions: [FUNCTIONS[0], FUNCTIONS[0]] }, 'functions.1.name'],
+    ['a function name with a space', { functions: [{ name: 'get weather' }] }, 'functions.0.name'],
+    ['function_call "required" (not a legacy value)', { functions: FUNCTIONS, function_call: 'required' }, 'function_call'],
+  ])('%s', async (_, body, param) => {
+    const r = await sdkRefusal(create(body));
+    expect(r).toMatchObject({ status: 400, param });
+    expect(gptUp.requests).toHaveLength(0);
+  });
+});
