@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ADDRESS_NOT_SHOWN } from '@llmrr/core';
 import { storeAddress } from './store-address.js';
 
 describe('storeAddress', () => {
@@ -20,11 +21,17 @@ describe('storeAddress', () => {
     // Redis's ACL user "default" with a generated password "4821/SECRET" parses as host "default", port 4821.
     expect(storeAddress('redis://default:4821/SECRET@cache.internal:6379', 6379)).toBe('redis://cache.internal:6379');
     expect(storeAddress('postgres://llmrr:4821/SECRET@db.internal:5432/app', 5432)).toBe('postgres://db.internal:5432/app');
-    expect(storeAddress('redis://default:4821?SECRET@cache.internal:6379', 6379)).toBe('redis://cache.internal:6379');
-    expect(storeAddress('redis://default:4821#SECRET@cache.internal:6379', 6379)).toBe('redis://cache.internal:6379');
+    // An unescaped "?" or "#": the "@" after it leaves the host unknown, so only the scheme is shown.
+    expect(storeAddress('redis://default:4821?SECRET@cache.internal:6379', 6379)).toBe(`redis://${ADDRESS_NOT_SHOWN}`);
+    expect(storeAddress('redis://default:4821#SECRET@cache.internal:6379', 6379)).toBe(`redis://${ADDRESS_NOT_SHOWN}`);
     // An empty host: the socket forms still read.
     expect(storeAddress('unix:///run/redis/redis.sock', 6379)).toBe('/run/redis/redis.sock');
     expect(storeAddress('postgres:///llmrr?host=/var/run/postgresql', 5432)).toBe('/var/run/postgresql');
+  });
+
+  it('an "@" in the query (?application_name=svc@prod): only the scheme, never a ?password= nor the text after the "@" as host', () => {
+    expect(storeAddress('redis://cache:6379/0?client_name=svc@prod&password=S3CRET', 6379)).toBe(`redis://${ADDRESS_NOT_SHOWN}`);
+    expect(storeAddress('postgres://u:pw@db:5432/app?application_name=svc@prod', 5432)).toBe(`postgres://${ADDRESS_NOT_SHOWN}`);
   });
 
   it('a string that is not a URL is not shown', () => {

@@ -207,6 +207,47 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
     await narrow.clear();
   });
 
+  it('with maxBytes, two clients writing, overwriting and deleting at random: after every step the sum is the indexed sizes, the index the live entries, the sum within the bound', async () => {
+    const maxBytes = 6_000;
+    const clients = [await open<string>({ maxBytes }), await open<string>({ maxBytes })];
+    const admin = (await connectRedis(redisUrl!, '')).retain();
+    const cmd = <T>(args: string[]) => admin.command<T>(args);
+    // A seeded generator: the same 400 steps each run (entries of up to 7000 bytes, some over the bound; three TTLs).
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    try {
+      for (let step = 0; step < 400; step++) {
+        const client = clients[rnd(2)]!;
+        const key = `k${rnd(25)}`;
+        if (rnd(10) < 1) await client.delete(key);
+        else await client.set(key, 'x'.repeat([10, 300, 900, 2500, 7000][rnd(5)]!), [undefined, 600_000, 3_600_000][rnd(3)]);
+        const members = await cmd<string[]>(['ZRANGE', `${ns}#bound:order`, '0', '-1']);
+        const sizes = await cmd<string[] | Record<string, string>>(['HGETALL', `${ns}#bound:sizes`]);
+        const sizeOf = new Map<string, number>();
+        if (Array.isArray(sizes)) for (let i = 0; i < sizes.length; i += 2) sizeOf.set(sizes[i]!, Number(sizes[i + 1]));
+        else for (const [k, v] of sizes instanceof Map ? (sizes as Map<string, string>) : Object.entries(sizes)) sizeOf.set(k, Number(v));
+        const sum = members.reduce((total, m) => total + (sizeOf.get(m) ?? NaN), 0);
+        const bytes = Number((await cmd<string | null>(['GET', `${ns}#bound:bytes`])) ?? 0);
+        const existing = members.length ? await cmd<number>(['EXISTS', ...members]) : 0;
+        const keys = await cmd<string[]>(['KEYS', `${ns}:*`]);
+        expect({ step, bytes, sizes: sizeOf.size, existing, keys: keys.length, within: bytes <= maxBytes }).toEqual({
+          step,
+          bytes: sum,
+          sizes: members.length,
+          existing: members.length,
+          keys: members.length,
+          within: true,
+        });
+      }
+    } finally {
+      await admin.release();
+      await clients[0]!.clear();
+    }
+  });
+
   it('backs the exact cache of two routers: an answer stored by one is a hit for the other', async () => {
     const config = { models: [{ name: 'm', engine: 'mock' }], routing: { strategy: 'priority' as const }, cache: { exact: { enabled: true, ttlMs: 60_000 } } };
     const storeA = await open<CachedAnswer>();

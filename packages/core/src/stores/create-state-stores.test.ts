@@ -96,7 +96,9 @@ describe('createStateStores', () => {
     // Node's URL error keeps the whole URL in its `input`: any logger that inspects the error would print it.
     const e = await errorOf(createStateStores({ mode: 'shared', redisUrl, postgresUrl: 'postgres://127.0.0.1:1/x' }));
     expect(e.code).toBe('config_invalid');
-    expect(e.message).toMatch(/^Cannot connect to Redis at redis:\/\/127\.0\.0\.1:\w+: the URL does not parse/);
+    // The "#" in the password puts its "@" after the fragment's start: where the host is cannot be told.
+    const shown = redisUrl.includes('#') ? 'redis://\\(address not shown\\)' : 'redis://127\\.0\\.0\\.1:\\w+';
+    expect(e.message).toMatch(new RegExp(`^Cannot connect to Redis at ${shown}: the URL does not parse`));
     expect(inspect(e, { depth: 5 })).not.toContain('REDIS-SECRET-PW');
   });
 

@@ -257,8 +257,9 @@ export interface RateLease {
    * estimate refunded, each scope's numbers computed again and the most constrained scope chosen again (what `peek`
    * would say right after the release, at the acquire's clock reading). From the per-scope state the acquire read: no
    * store call, nothing computed until asked. For the headers of a request that gives its place back at once (a
-   * refusal after admission, a request that calls no model). Optional: without it, a caller has only the acquire's
-   * `info`.
+   * refusal after admission, a refusal that calls no model), not of one that held it across some work: the places
+   * other requests took meanwhile are not counted (`peek` after the release says them). Optional: without it, a
+   * caller has only the acquire's `info`.
    */
   releasedInfo?(): RateLimitInfo;
 }

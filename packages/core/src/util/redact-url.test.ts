@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NOT_A_URL_SHOWN, parseUrlWithClearUserInfo, redactUrl } from './redact-url.js';
+import { ADDRESS_NOT_SHOWN, NOT_A_URL_SHOWN, parseUrlWithClearUserInfo, redactUrl } from './redact-url.js';
 
 describe('redactUrl', () => {
   it.each([
@@ -13,7 +13,7 @@ describe('redactUrl', () => {
   });
 
   it('strips by text what may hold credentials from a scheme:// string that does not parse with a host', () => {
-    expect(redactUrl('http://u:p/a?s@ss@collector:70000')).toBe('http://collector:70000');
+    expect(redactUrl('http://u:p/a@collector:70000/v1?x=1')).toBe('http://collector:70000/v1');
     expect(redactUrl('redis://:pw@/0?x=1')).toBe('redis:///0');
   });
 
@@ -22,9 +22,18 @@ describe('redactUrl', () => {
     expect(redactUrl('postgres://user:1/a/b@db.example:5432/app?sslmode=require')).toBe('postgres://db.example:5432/app');
   });
 
-  it('strips by text a URL with an "@" in its query or fragment: a password with an unescaped "?" or "#" (parses as host "user", port 12)', () => {
-    expect(redactUrl('redis://default:12?SECRET@cache.example:6379/0')).toBe('redis://cache.example:6379/0');
-    expect(redactUrl('redis://default:12#SECRET@cache.example:6379')).toBe('redis://cache.example:6379');
+  it('shows only the scheme of a URL with an "@" after its first "?" or "#": a password with an unescaped "?" or "#" (parses as host "user", port 12)', () => {
+    expect(redactUrl('redis://default:12?SECRET@cache.example:6379/0')).toBe(`redis://${ADDRESS_NOT_SHOWN}`);
+    expect(redactUrl('redis://default:12#SECRET@cache.example:6379')).toBe(`redis://${ADDRESS_NOT_SHOWN}`);
+    expect(redactUrl('http://u:p/a?s@ss@collector:70000')).toBe(`http://${ADDRESS_NOT_SHOWN}`);
+  });
+
+  it('shows only the scheme of an ordinary URL with an "@" in its query or fragment: never a ?password= after it, never the text after the "@" as host', () => {
+    for (const url of ['postgres://db:5432/app?application_name=svc@prod&password=S3CRET', 'postgres://u:pw@db:5432/app?application_name=svc@prod', 'https://collector.example/v1#to=ops@acme&token=S3CRET']) {
+      const shown = redactUrl(url);
+      expect(shown, url).toBe(`${url.slice(0, url.indexOf('://') + 3)}${ADDRESS_NOT_SHOWN}`);
+      expect(shown, url).not.toContain('S3CRET');
+    }
   });
 
   it('parseUrlWithClearUserInfo: the URL when its host is surely the host, undefined when an "@" follows the host or there is none', () => {

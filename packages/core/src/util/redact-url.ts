@@ -1,5 +1,10 @@
 /** What `redactUrl` shows for a string that does not start `scheme://`: no part of it (a libpq `host=... password=...` string). */
 export const NOT_A_URL_SHOWN = '(not a URL; not shown)';
+/**
+ * What `redactUrl` shows after `scheme://` for a URL whose host it cannot surely tell: one with an `@` after its first
+ * `?` or `#` (a password with an unescaped `?` or `#`, or an ordinary query such as `?application_name=svc@prod`).
+ */
+export const ADDRESS_NOT_SHOWN = '(address not shown)';
 /** A URL scheme and `//` at the start (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`). */
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 /** An absolute path with nothing that may carry a credential (`@`, `?`, `=`, `:`, `#`): a Unix socket, shown as it is. */
@@ -11,8 +16,10 @@ const PLAIN_PATH = /^\/[^@?=:#]*$/;
  * `scheme://` (a libpq key/value string `host=db password=...`, `user:token@host`) is not shown at all
  * (`NOT_A_URL_SHOWN`), but for an absolute path without `@`, `?`, `=`, `:` or `#` (a Unix socket path such as
  * `/var/run/redis/redis.sock`), shown as it is. One that `parseUrlWithClearUserInfo` does not parse (no host, or an
- * `@` after the host: a password with an unescaped `/`, `?` or `#`) loses by text everything between `://` and its
- * last `@`, and from its first `?` or `#` on.
+ * `@` after the host) loses by text everything from its first `?` or `#` on, and everything between `://` and its
+ * last `@` (a password with an unescaped `/`). When that last `@` comes after the first `?` or `#` (a password with
+ * an unescaped `?` or `#`, or an ordinary query with an `@`: `?application_name=svc@prod`), where the host is cannot
+ * be told: only `scheme://` and `ADDRESS_NOT_SHOWN` are shown.
  *
  * @example redactUrl('postgres://u:pw@db:5432/app?password=pw&sslmode=require') // 'postgres://db:5432/app'
  */
@@ -45,11 +52,15 @@ export function parseUrlWithClearUserInfo(url: string): URL | undefined {
   return u;
 }
 
-/** `url` (with `://`) less everything between `://` and its last `@`, and from its first `?` or `#` on. */
+/**
+ * `url` (with `://`) less everything from its first `?` or `#` on and between `://` and its last `@`; only `scheme://`
+ * and `ADDRESS_NOT_SHOWN` when that `@` comes after the first `?` or `#` (nothing after either is ever shown).
+ */
 function redactByText(url: string): string {
   const authority = url.indexOf('://') + 3;
+  const query = url.slice(authority).search(/[?#]/);
+  const end = query === -1 ? url.length : authority + query;
   const at = url.lastIndexOf('@');
-  const rest = url.slice(Math.max(authority, at + 1));
-  const end = rest.search(/[?#]/);
-  return url.slice(0, authority) + (end === -1 ? rest : rest.slice(0, end));
+  if (at >= end) return url.slice(0, authority) + ADDRESS_NOT_SHOWN;
+  return url.slice(0, authority) + url.slice(Math.max(authority, at + 1), end);
 }

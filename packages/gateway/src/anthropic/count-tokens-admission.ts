@@ -37,7 +37,7 @@ export function countAdmission(
         throw e;
       });
       // One that fails is tried again (`renewals`), so the place is not held until the lease's TTL.
-      return place && { release: () => place.release().then(() => undefined) };
+      return place && { release: () => place.release() };
     },
   };
 }

@@ -196,8 +196,12 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
           // A refusal of the prompt names the body's field (`prompt`), as /api/quick's does.
           .catch((e: unknown) => Promise.reject(withClientMessagePath(toLLMError(e), PROMPT_PATHS, QUICK_FIELD_NAMES)));
       } finally {
-        // Given back once the plan is done or failed, before the answer: its headers say what is left then.
-        if (place) rateLimitHeaders(await place.release(), headers);
+        // Given back once the plan is done or failed, before the answer: its headers say what is left then (the places
+        // other requests took while it planned counted).
+        if (place) {
+          await place.release();
+          rateLimitHeaders(await place.left(), headers);
+        }
       }
       // Another tenant's traffic on shared deployments (stats, traffic factors) hidden as in /api/status.
       const decision = visibleDecision(routed, principal);

@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { createStateStores, type DeploymentInfo, type GenerateRequest, type StateStores } from '@llmrr/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../auth/principal.js';
-import { admit } from './admission.js';
+import { admit, takePlace } from './admission.js';
 import { Renewals } from './renewals.js';
 
 setFlagsFromString('--expose-gc');
@@ -93,5 +93,24 @@ describe('admit: a finish that failed, tried again', () => {
       },
       { timeout: 10_000, interval: 20 },
     );
+  });
+});
+
+describe('takePlace: a place held across work (/api/route plans) reports what is left when it is given back', () => {
+  it('counts the places other requests took while it was held (as peek says), not only the state when it was taken', async () => {
+    stores = await createStateStores({ mode: 'memory' });
+    const tenant = await stores.tenants.createTenant({ id: 't', name: 'T', limits: { rpm: 10, maxConcurrency: 3 } });
+    const principal: Principal = { tenantId: 't', tenant, key: undefined, demo: false };
+    const log = () => undefined;
+    // A: one /api/route plan in progress; B: another one admitted meanwhile, still planning.
+    const a = (await takePlace(stores, principal, log))!;
+    const b = (await takePlace(stores, principal, log))!;
+    await a.release();
+    const left = await a.left();
+    const truth = await stores.rateLimiter.peek([{ kind: 'tenant', id: 't', limits: tenant.limits! }]);
+    // Two requests counted, B's place still held.
+    expect({ remainingRequests: left.remainingRequests, remainingConcurrency: left.remainingConcurrency }).toEqual({ remainingRequests: 8, remainingConcurrency: 2 });
+    expect(left).toEqual(truth);
+    await b.release();
   });
 });

@@ -101,22 +101,24 @@ function rateLimited(decision: Extract<RateDecision, { ok: false }>): LLMError {
   });
 }
 
-/** A place under the limits held by a request that calls no model (`takePlace`), until it is given back. */
+/** A place under the limits held by a request that calls no model across some work (`takePlace`), until it is given back. */
 export interface HeldPlace {
+  /** Gives the place back, no tokens used (a release that fails is logged and tried again by `renewals`: never rejects). */
+  release(): Promise<void>;
   /**
-   * Gives the place back, no tokens used (a release that fails is logged and tried again by `renewals`: never
-   * rejects). Resolves to the numbers for the request's rate-limit headers: what is left once its place is given back
-   * (the request still counted; `RateLease.releasedInfo`: no store round trip for them), or the acquire's own numbers
-   * from a limiter that cannot say.
+   * The numbers for the request's rate-limit headers once its place is given back (`release` first): what the limiter
+   * says is left then (`peek`, one store round trip: the request still counted, the places other requests took while
+   * it was held counted too), or the acquire's own numbers when the peek fails (logged). Not
+   * `RateLease.releasedInfo`: computed from the limiter's state when the place was taken, it would not count them.
    */
-  release(): Promise<RateLimitInfo>;
+  left(): Promise<RateLimitInfo>;
 }
 
 /**
  * Takes a place under its tenant's and key's limits for a request that calls no model, so that a flood of them is
- * throttled like any other traffic: one refused before admission (a model that does not exist or that the tenant may
- * not use), a routing preview (`/api/route`, whose plan may embed the prompt: the `intelligent` strategy's `embed`,
- * held across the plan so that `maxConcurrency` bounds the plans at once), a remote token count (`countAdmission`).
+ * throttled like any other traffic: a routing preview (`/api/route`, whose plan may embed the prompt: the
+ * `intelligent` strategy's `embed`, held across the plan so that `maxConcurrency` bounds the plans at once), a remote
+ * token count (`countAdmission`); one given back at once (a refusal) is `countRequest`'s.
  * Takes a request (no tokens) and reserves no budget. Over a limit: the same 429 `rate_limited` as `admit`, whatever
  * the request was. Undefined: nothing to take (no stores, no limits), or the limiter's store failed (logged: a Redis
  * down must not turn the request into a 5xx; a refusal stays a refusal, a preview is answered).
@@ -127,30 +129,24 @@ export async function takePlace(
   log: (message: string, error: unknown) => void,
   renewals?: Renewals | undefined,
 ): Promise<HeldPlace | undefined> {
-  if (!stores || !principal.tenant) return undefined;
-  const scopesOf = rateScopes(principal);
-  if (scopesOf.length === 0) return undefined;
-  let decision: Awaited<ReturnType<typeof stores.rateLimiter.acquire>>;
-  try {
-    decision = await stores.rateLimiter.acquire(scopesOf, { estimatedTokens: 0 });
-  } catch (e) {
-    log('taking a rate-limit place for a request that calls no model failed', e);
-    return undefined;
-  }
-  if (!decision.ok) throw rateLimited(decision);
-  const { lease, info } = decision;
+  const taken = await acquirePlace(stores, principal, log);
+  if (!taken) return undefined;
+  const { limiter, scopes, lease, info } = taken;
   return {
-    release: async () => {
-      await releaseOrRetry(lease, 0, renewals).catch((e: unknown) => log('releasing the rate-limit place of a request that calls no model failed', e));
-      return lease.releasedInfo?.() ?? info;
-    },
+    release: () => releasePlace(lease, log, renewals),
+    left: () =>
+      limiter.peek(scopes).catch((e: unknown) => {
+        log('reading the rate limits left after a request that calls no model failed', e);
+        return info;
+      }),
   };
 }
 
 /**
- * Counts a request that calls no model and answers at once (a refusal) against its tenant's and key's limits: takes
- * its place (`takePlace`) and gives it back at once. The numbers for its rate-limit headers: what is left once its
- * place is given back.
+ * Counts a request that calls no model and answers at once (a refusal, one refused before admission: a model that
+ * does not exist or that the tenant may not use) against its tenant's and key's limits: takes its place (as
+ * `takePlace`) and gives it back at once. The numbers for its rate-limit headers: what is left once its place is given
+ * back (`RateLease.releasedInfo`: no store round trip; the acquire's own numbers from a limiter that cannot say).
  */
 export async function countRequest(
   stores: GatewayStores | undefined,
@@ -158,7 +154,31 @@ export async function countRequest(
   log: (message: string, error: unknown) => void,
   renewals?: Renewals | undefined,
 ): Promise<RateLimitInfo | undefined> {
-  return (await takePlace(stores, principal, log, renewals))?.release();
+  const taken = await acquirePlace(stores, principal, log);
+  if (!taken) return undefined;
+  await releasePlace(taken.lease, log, renewals);
+  return taken.lease.releasedInfo?.() ?? taken.info;
+}
+
+/** `takePlace`'s and `countRequest`'s acquire (no tokens): undefined when there is nothing to take or the store failed (logged). */
+async function acquirePlace(stores: GatewayStores | undefined, principal: Principal, log: (message: string, error: unknown) => void) {
+  if (!stores || !principal.tenant) return undefined;
+  const scopes = rateScopes(principal);
+  if (scopes.length === 0) return undefined;
+  let decision: RateDecision;
+  try {
+    decision = await stores.rateLimiter.acquire(scopes, { estimatedTokens: 0 });
+  } catch (e) {
+    log('taking a rate-limit place for a request that calls no model failed', e);
+    return undefined;
+  }
+  if (!decision.ok) throw rateLimited(decision);
+  return { limiter: stores.rateLimiter, scopes, lease: decision.lease, info: decision.info };
+}
+
+/** Gives back a place taken by `acquirePlace` (no tokens); never rejects: a failure is logged and left to `renewals`. */
+function releasePlace(lease: RateLease, log: (message: string, error: unknown) => void, renewals: Renewals | undefined): Promise<void> {
+  return releaseOrRetry(lease, 0, renewals).catch((e: unknown) => log('releasing the rate-limit place of a request that calls no model failed', e));
 }
 
 /**
