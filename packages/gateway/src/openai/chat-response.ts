@@ -15,7 +15,9 @@ export function chatCompletionId(requestId: string): string {
  * the request asked for them (`options.logprobs`) and the answer has them, else null (an answer that has them, say
  * from a cache, is never rendered with them for a request that did not ask). `legacyFunctions` (the request gave
  * legacy `functions`): the answer's first tool call is `message.function_call` and a tool-call finish is
- * `function_call`, as OpenAI answers such a request; further calls (a provider that made several) stay `tool_calls`.
+ * `function_call`, as OpenAI answers such a request (one call: it is sent `parallelToolCalls: false`); further calls (a
+ * provider that made several anyway) are left out: a legacy client reads only `function_call`, and one that gives the
+ * message back would send calls it never answers (see the gateway README).
  */
 export function toChatCompletion(result: RouterResult, options: { created: number; explain: boolean; logprobs?: boolean; legacyFunctions?: boolean }): OpenAIChatResponse {
   const toolCalls = result.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
@@ -29,7 +31,7 @@ export function toChatCompletion(result: RouterResult, options: { created: numbe
     refusal,
   };
   if (legacy) message.function_call = toolCalls[0]!.function;
-  if (toolCalls.length > (legacy ? 1 : 0)) message.tool_calls = legacy ? toolCalls.slice(1) : toolCalls;
+  else if (toolCalls.length > 0) message.tool_calls = toolCalls;
   if (result.reasoning) message.reasoning_content = result.reasoning;
   return {
     id: chatCompletionId(result.requestId),

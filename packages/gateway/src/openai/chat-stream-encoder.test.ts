@@ -177,6 +177,18 @@ describe('ChatStreamEncoder: parallel tool calls go out one after another', () =
     expect(run([piece(0, '{"a":', 'c0', 'f'), piece(1, '{"b":', 'c1', 'g')], [{ id: 'c0', name: 'f', arguments: '{"a":1}' }, { id: 'c1', name: 'g', arguments: '{"b":2}' }])).toEqual([['0(c0):{"a":'], [], ['0:1}', '1(c1):{"b":2}']]);
   });
 
+  it('a legacy functions request: the first call sent is delta.function_call, later ones (waiting, whole, or only in the result) send nothing', () => {
+    const enc = new ChatStreamEncoder({ created: 1, includeUsage: false, explain: false, legacyFunctions: true });
+    enc.start(route);
+    const parts: StreamPart[] = [piece(0, '{"a":', 'c0', 'f'), piece(1, '{"b"', 'c1', 'g'), piece(1, ':2}'), piece(0, '1}'), piece(1, ' '), { type: 'tool-call', index: 2, toolCall: { id: 'c2', name: 'h', arguments: '{}' } }];
+    const frames = parts.flatMap((p) => enc.part(p));
+    frames.push(...enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result([{ id: 'c0', name: 'f', arguments: '{"a":1}' }, { id: 'c1', name: 'g', arguments: '{"b":2}' }, { id: 'c2', name: 'h', arguments: '{}' }, { id: 'c9', name: 'k', arguments: '{}' }])));
+    const chunks = frames.filter((f) => f !== DONE_FRAME).map((f) => (JSON.parse(f.slice(6)) as { choices: { delta: Delta & { function_call?: { name?: string; arguments: string } }; finish_reason: string | null }[] }).choices[0]!);
+    expect(chunks.flatMap((c) => c.delta.tool_calls ?? [])).toEqual([]);
+    expect(chunks.map((c) => c.delta.function_call).filter((f) => f !== undefined)).toEqual([{ name: 'f', arguments: '{"a":' }, { arguments: '1}' }]);
+    expect(chunks.at(-1)!.finish_reason).toBe('function_call');
+  });
+
   it('a closed call: whitespace is dropped (it would reopen the call), anything else is an error', () => {
     const enc = new ChatStreamEncoder({ created: 1, includeUsage: false, explain: false });
     enc.start(route);

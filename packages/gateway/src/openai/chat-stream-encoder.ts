@@ -67,7 +67,8 @@ export function dataFrame(value: unknown): string {
  *
  * A request with legacy `functions` (`options.legacyFunctions`) gets its first call as `delta.function_call` (`name`
  * and `arguments` first, then `arguments` pieces) and a tool-call finish as `function_call`, as OpenAI streams such an
- * answer; further calls (a provider that made several) go as `tool_calls` deltas, numbered from 0.
+ * answer (one call: such a request is sent `parallelToolCalls: false`); further calls (a provider that made several
+ * anyway) are not sent, as `toChatCompletion` leaves them out: a legacy client reads only `function_call`.
  */
 export class ChatStreamEncoder implements StreamEncoder {
   private id = '';
@@ -108,6 +109,11 @@ export class ChatStreamEncoder implements StreamEncoder {
   /** The call sent as a legacy `function_call`: the first of a legacy `functions` request's answer. */
   private isFunctionCall(c: ToolCallState): boolean {
     return c.wireIndex === 0 && this.options.legacyFunctions === true;
+  }
+
+  /** A call after a legacy `function_call`: not sent (a legacy answer has one call). */
+  private isDropped(c: ToolCallState): boolean {
+    return c.wireIndex > 0 && this.options.legacyFunctions === true;
   }
 
   start(route: RoutePart): string[] {
@@ -207,36 +213,36 @@ export class ChatStreamEncoder implements StreamEncoder {
     return this.open !== undefined && !ChatStreamEncoder.finished(this.open);
   }
 
-  /** Sends `c`'s first delta (id, type, name, its arguments so far); it becomes the open call. */
-  private openCall(c: ToolCallState): string {
+  /**
+   * Sends `c`'s first delta (id, type, name, its arguments so far; none for a call after a legacy `function_call`); it
+   * becomes the open call.
+   */
+  private openCall(c: ToolCallState, frames: string[]): void {
     if (this.open) this.open.state = 'closed';
     this.open = c;
     c.state = 'open';
     c.wireIndex = this.sentCalls++;
     c.sent = c.args;
-    if (this.isFunctionCall(c)) return this.deltaFrame({ function_call: { name: c.name, arguments: c.args } });
-    return this.deltaFrame({ tool_calls: [{ index: this.toolCallIndex(c), id: c.id, type: 'function', function: { name: c.name, arguments: c.args } }] });
-  }
-
-  /** The client's `index` of a call sent as `tool_calls` (after a legacy `function_call`, the next is 0). */
-  private toolCallIndex(c: ToolCallState): number {
-    return this.options.legacyFunctions === true ? c.wireIndex - 1 : c.wireIndex;
+    if (this.isDropped(c)) return;
+    if (this.isFunctionCall(c)) frames.push(this.deltaFrame({ function_call: { name: c.name, arguments: c.args } }));
+    else frames.push(this.deltaFrame({ tool_calls: [{ index: c.wireIndex, id: c.id, type: 'function', function: { name: c.name, arguments: c.args } }] }));
   }
 
   /** An arguments delta of the open call `c`. */
   private argsDelta(c: ToolCallState, args: string): string[] {
     if (args === '') return [];
     c.sent += args;
+    if (this.isDropped(c)) return [];
     if (this.isFunctionCall(c)) return [`${this.head}{"function_call":{"arguments":${JSON.stringify(args)}}}${this.tail}`];
     // `deltaFrame({ tool_calls: [{ index, function: { arguments } }] })` byte for byte, without the four objects made
     // and serialized per piece (a call's arguments come in many pieces): only the arguments are serialized.
-    return [`${this.head}{"tool_calls":[{"index":${this.toolCallIndex(c)},"function":{"arguments":${JSON.stringify(args)}}}]}${this.tail}`];
+    return [`${this.head}{"tool_calls":[{"index":${c.wireIndex},"function":{"arguments":${JSON.stringify(args)}}}]}${this.tail}`];
   }
 
   /** While calls wait and the open call does not hold them back: sends the next. */
   private advance(): string[] {
     const frames: string[] = [];
-    while (this.waiting.length > 0 && !this.blocked()) frames.push(this.openCall(this.waiting.shift()!));
+    while (this.waiting.length > 0 && !this.blocked()) this.openCall(this.waiting.shift()!, frames);
     return frames;
   }
 
@@ -249,7 +255,9 @@ export class ChatStreamEncoder implements StreamEncoder {
       this.waiting.splice(at, 0, c);
       return [];
     }
-    return [this.openCall(c)];
+    const frames: string[] = [];
+    this.openCall(c, frames);
+    return frames;
   }
 
   private unfixable(c: ToolCallState, what: string): LLMError {
@@ -305,7 +313,7 @@ export class ChatStreamEncoder implements StreamEncoder {
         frames.push(...this.admit({ index, id: w.id, resultId: w.id, name: w.name, args: w.arguments, wireIndex: -1, sent: '', state: 'waiting', whole: true, end: new JsonEnd() }));
       }
     }
-    for (let c = this.waiting.shift(); c; c = this.waiting.shift()) frames.push(this.openCall(c));
+    for (let c = this.waiting.shift(); c; c = this.waiting.shift()) this.openCall(c, frames);
     return frames;
   }
 

@@ -1,6 +1,8 @@
 import type { AnthropicWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerRow } from '../test-support/ledger-wait.js';
+import { readWarnings } from '../test-support/read-warnings.js';
 import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
 import { sdkRefusal } from '../test-support/sdk-refusal.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
@@ -11,14 +13,18 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // answer comes back as OpenAI answers such a request, `message.function_call` and finish_reason `function_call`
 // (streamed: `delta.function_call`); an assistant turn's `function_call` and the `function` message after it are the
 // history's tool call and its result. Accepted and dropped before (the model never saw the functions, and a forced
-// `function_call` got a plain text answer).
+// `function_call` got a plain text answer). OpenAI answers such a request with one call: the request asks for one
+// (`parallel_tool_calls: false` unless the client set it) and a second call a provider makes anyway is left out.
+// The exact cache is on (a legacy answer replayed from it keeps its form): every test asks its own question.
 
 let gw: SdkGateway;
 let gptUp: OpenAIWireServer;
 let claudeUp: AnthropicWireServer;
 
 beforeAll(async () => {
-  ({ gw, upstreams: { openai: gptUp, anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt'), wireDeployment(u, 'claude')]));
+  ({ gw, upstreams: { openai: gptUp, anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt'), wireDeployment(u, 'claude')], {
+    cache: { exact: { enabled: true } },
+  }));
 });
 afterAll(() => gw?.close());
 afterEach(() => {
@@ -32,6 +38,13 @@ const lastClaudeBody = () => claudeUp.requests.at(-1)!.body as Record<string, un
 const PARAMETERS = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
 const FUNCTIONS = [{ name: 'get_weather', description: 'Current weather', parameters: PARAMETERS }];
 const ASK: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'What is the weather in Paris?' }];
+const ask = (text: string): OpenAI.ChatCompletionMessageParam[] => [{ role: 'user', content: text }];
+const TWO_CALLS = {
+  toolCalls: [
+    { id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' },
+    { id: 'call_b', name: 'get_weather', arguments: '{"city":"Rome"}' },
+  ],
+};
 const create = (body: Record<string, unknown>) => gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, ...body } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming);
 
 describe('functions and function_call', () => {
@@ -78,20 +91,63 @@ describe('functions and function_call', () => {
     expect({ name, args: JSON.parse(args), finish }).toEqual({ name: 'get_weather', args: { city: 'Paris' }, finish: 'function_call' });
   });
 
-  it('a second call (a provider that made several) stays a tool call, numbered from 0 (JSON and streamed)', async () => {
-    gptUp.setScript({
-      toolCalls: [
-        { id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' },
-        { id: 'call_b', name: 'get_weather', arguments: '{"city":"Rome"}' },
-      ],
-    });
-    const res = await create({ functions: FUNCTIONS });
-    expect(res.choices[0]!.message.function_call).toEqual({ name: 'get_weather', arguments: '{"city":"Paris"}' });
-    expect(res.choices[0]!.message.tool_calls).toEqual([{ id: 'call_b', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } }]);
-    const stream = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, functions: FUNCTIONS, stream: true });
-    const indexes: number[] = [];
-    for await (const chunk of stream) for (const c of chunk.choices[0]?.delta.tool_calls ?? []) indexes.push(c.index);
-    expect(new Set(indexes)).toEqual(new Set([0]));
+  it('ask the upstream for one call (parallel_tool_calls false, as OpenAI answers them); an explicit parallel_tool_calls is sent as given', async () => {
+    await gw.openai().chat.completions.create({ model: 'gpt', messages: ask('one call please'), functions: FUNCTIONS });
+    expect(lastGptBody().parallel_tool_calls).toBe(false);
+    await gw.openai().chat.completions.create({ model: 'claude', messages: ask('one call please'), functions: FUNCTIONS });
+    expect(lastClaudeBody().tool_choice).toMatchObject({ disable_parallel_tool_use: true });
+    await gw.openai().chat.completions.create({ model: 'gpt', messages: ask('several calls welcome'), functions: FUNCTIONS, parallel_tool_calls: true });
+    expect(lastGptBody()).not.toHaveProperty('parallel_tool_calls');
+  });
+
+  it('a second call a provider makes anyway is left out: only function_call, never tool_calls (JSON, streamed, the SDK stream helper)', async () => {
+    gptUp.setScript(TWO_CALLS);
+    const res = await gw.openai().chat.completions.create({ model: 'gpt', messages: ask('two cities, json'), functions: FUNCTIONS });
+    expect(res.choices[0]).toMatchObject({ finish_reason: 'function_call', message: { function_call: { name: 'get_weather', arguments: '{"city":"Paris"}' } } });
+    expect(res.choices[0]!.message.tool_calls).toBeUndefined();
+    const stream = await gw.openai().chat.completions.create({ model: 'gpt', messages: ask('two cities, streamed'), functions: FUNCTIONS, stream: true });
+    let args = '';
+    for await (const chunk of stream) {
+      expect(chunk.choices[0]?.delta.tool_calls).toBeUndefined();
+      args += chunk.choices[0]?.delta.function_call?.arguments ?? '';
+    }
+    expect(args).toBe('{"city":"Paris"}');
+    // The SDK's finalizer keeps only function_call when there is one: it reads the whole answer.
+    const final = await gw.openai().chat.completions.stream({ model: 'gpt', messages: ask('two cities, streamed helper'), functions: FUNCTIONS }).finalChatCompletion();
+    expect(final.choices[0]).toMatchObject({ finish_reason: 'function_call', message: { function_call: { name: 'get_weather', arguments: '{"city":"Paris"}' } } });
+    expect(final.choices[0]!.message.tool_calls).toBeUndefined();
+  });
+
+  it('that answer given back as the SDK returned it, with its function result: every call sent upstream has its result', async () => {
+    gptUp.setScript(TWO_CALLS);
+    const messages = ask('two cities, given back');
+    const res = await gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
+    gptUp.setScript({});
+    const next = [...messages, res.choices[0]!.message, { role: 'function', name: 'get_weather', content: 'sunny' }] as OpenAI.ChatCompletionMessageParam[];
+    await gw.openai().chat.completions.create({ model: 'gpt', messages: next, functions: FUNCTIONS });
+    const sent = lastGptBody().messages as Array<{ role: string; tool_calls?: Array<{ id: string }>; tool_call_id?: string }>;
+    const called = sent.flatMap((m) => (m.tool_calls ?? []).map((c) => c.id));
+    expect(called).toHaveLength(1);
+    expect(sent.filter((m) => m.role === 'tool').map((m) => m.tool_call_id)).toEqual(called);
+  });
+
+  it('function_call none / auto / {name} reach the upstream as tool_choice', async () => {
+    for (const [fc, want] of [
+      ['none', 'none'],
+      ['auto', 'auto'],
+      [{ name: 'get_weather' }, { type: 'function', function: { name: 'get_weather' } }],
+    ] as const) {
+      await gw.openai().chat.completions.create({ model: 'gpt', messages: ask(`fc ${JSON.stringify(fc)}`), functions: FUNCTIONS, function_call: fc as never });
+      expect(lastGptBody().tool_choice).toEqual(want);
+    }
+  });
+
+  it('streamed from an Anthropic deployment: the SDK stream helper reads the call (finalChatCompletion)', async () => {
+    claudeUp.enqueue({ content: [{ type: 'tool_use', name: 'get_weather', input: { city: 'Bern' } }], chunks: 3 });
+    const final = await gw.openai().chat.completions.stream({ model: 'claude', messages: ask('claude streamed legacy'), functions: FUNCTIONS, function_call: { name: 'get_weather' } }).finalChatCompletion();
+    expect(final.choices[0]!.finish_reason).toBe('function_call');
+    expect(final.choices[0]!.message.function_call?.name).toBe('get_weather');
+    expect(JSON.parse(final.choices[0]!.message.function_call!.arguments)).toEqual({ city: 'Bern' });
   });
 
   it('a request with tools (not functions) keeps tool_calls and finish_reason tool_calls', async () => {
@@ -118,12 +174,56 @@ describe('a legacy function call and its result in the history', () => {
     expect(result).toEqual({ role: 'tool', tool_call_id: call!.tool_calls![0]!.id, content: 'sunny, 21C' });
   });
 
+  it("a warning about the call's arguments names messages.N.function_call.arguments (the field the client sent)", async () => {
+    const messages = [
+      ...ask('history with a legacy call'),
+      { role: 'assistant', content: null, function_call: { name: 'get_weather', arguments: '[1]' } },
+      { role: 'function', name: 'get_weather', content: 'sunny' },
+    ] as OpenAI.ChatCompletionMessageParam[];
+    const { response } = await gw.openai().chat.completions.create({ model: 'claude', messages, functions: FUNCTIONS }).withResponse();
+    const warnings = readWarnings(response.headers.get('x-llmrr-warnings'));
+    expect(warnings).toContainEqual(['setting_changed', 'messages.1.function_call.arguments']);
+    expect(warnings.map(([, field]) => String(field)).filter((f) => f.includes('tool_calls'))).toEqual([]);
+  });
+
   it('reach an Anthropic upstream as tool_use and the tool_result of the same id', async () => {
     await gw.openai().chat.completions.create({ model: 'claude', messages: HISTORY, functions: FUNCTIONS });
     const [, call, result] = lastClaudeBody().messages as Array<{ role: string; content: Array<{ type: string; id?: string; tool_use_id?: string }> }>;
     const use = call!.content.find((b) => b.type === 'tool_use')!;
     expect(use).toMatchObject({ name: 'get_weather', input: { city: 'Paris' } });
     expect(result!.content[0]).toMatchObject({ type: 'tool_result', tool_use_id: use.id, content: 'sunny, 21C' });
+  });
+});
+
+describe('a legacy answer replayed from the exact cache', () => {
+  it('JSON: function_call shaped, ledgered as a hit', async () => {
+    gptUp.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Oslo"}' }] });
+    const messages = ask('weather in Oslo (cache json)');
+    const first = await gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
+    const { data: second, response } = await gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS }).withResponse();
+    expect(gptUp.requests).toHaveLength(1);
+    expect((second as unknown as { llmrr: { cached: unknown } }).llmrr.cached).toBe('exact');
+    expect(second.choices[0]).toMatchObject({ finish_reason: 'function_call', message: { function_call: first.choices[0]!.message.function_call } });
+    expect(second.choices[0]!.message.tool_calls).toBeUndefined();
+    expect(await ledgerRow(gw, response.headers.get('x-request-id')!)).toMatchObject({ status: 'success', cacheHit: true });
+  });
+
+  it('streamed: delta.function_call, which finalChatCompletion reads', async () => {
+    gptUp.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Lima"}' }], toolArgumentChunks: 3 });
+    const messages = ask('weather in Lima (cache stream)');
+    await gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
+    const final = await gw.openai().chat.completions.stream({ model: 'gpt', messages, functions: FUNCTIONS }).finalChatCompletion();
+    expect(gptUp.requests).toHaveLength(1);
+    expect(final.choices[0]).toMatchObject({ finish_reason: 'function_call', message: { function_call: { name: 'get_weather', arguments: '{"city":"Lima"}' } } });
+  });
+
+  it('a tools request on the same question (same functions) gets tool_calls', async () => {
+    gptUp.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Kyiv"}' }] });
+    const messages = ask('weather in Kyiv (cache cross)');
+    await gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
+    const tools = await gw.openai().chat.completions.create({ model: 'gpt', messages, tools: [{ type: 'function', function: FUNCTIONS[0]! }] });
+    expect(tools.choices[0]).toMatchObject({ finish_reason: 'tool_calls', message: { tool_calls: [{ function: { arguments: '{"city":"Kyiv"}' } }] } });
+    expect(tools.choices[0]!.message.function_call).toBeUndefined();
   });
 });
 

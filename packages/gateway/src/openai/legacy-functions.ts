@@ -1,4 +1,5 @@
 import { LLMError, type ChatMessage, type ToolCall, type ToolChoice, type ToolDefinition } from '@llmrr/core';
+import type { JoinedMessagePath } from '../schemas/client-message-paths.js';
 import type { OpenAIChatMessage, OpenAIChatRequest } from '../schemas/openai-chat.js';
 import type { ToolPaths } from '../schemas/tool-choice-conflict.js';
 
@@ -26,6 +27,21 @@ export function legacyToolCall(call: { name: string; arguments: string }, index:
  */
 export function functionResult(m: Extract<OpenAIChatMessage, { role: 'function' }>, index: number, callAt: number | undefined): ChatMessage {
   return { role: 'tool', toolCallId: legacyCallId(callAt ?? index), content: m.content ?? '', name: m.name };
+}
+
+/**
+ * Where the client wrote the fields of message `index` when it is a legacy turn, else undefined (core's paths are the
+ * client's): an assistant `function_call` is core's last tool call of the turn (`messages.N.function_call.arguments`,
+ * `.name`; any `tool_calls` before it keep theirs, `messages.N.tool_calls.K.function.arguments`); a `function`
+ * message's call id is its `name` (the client sent no `tool_call_id`).
+ */
+export function legacyMessagePath(m: OpenAIChatMessage, index: number): JoinedMessagePath | undefined {
+  const path = `messages.${index}`;
+  if (m.role === 'function') return { path, fields: { toolCallId: 'name' } };
+  if (m.role !== 'assistant' || !m.function_call) return undefined;
+  const toolCalls = (m.tool_calls ?? []).map((_, k) => `${path}.tool_calls.${k}.function`);
+  toolCalls.push(`${path}.function_call`);
+  return { path, toolCalls };
 }
 
 /** `functions` as core's tools. */

@@ -1,7 +1,7 @@
 import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type GenerateRequest, type ResponseFormat, type ToolChoice, type ToolDefinition } from '@llmrr/core';
 import { joinAnswerText } from '../schemas/answer-text.js';
 import { toCacheControl, withMark } from '../schemas/cache-control.js';
-import type { ConvertedRequest } from '../schemas/client-message-paths.js';
+import type { ClientMessagePaths, ConvertedRequest, JoinedMessagePath } from '../schemas/client-message-paths.js';
 import { markedSystemMessage, type SystemBlock } from '../schemas/marked-system-message.js';
 import { chatNestedWarnings } from '../schemas/chat-nested-fields.js';
 import { asksForNothing, CappedWarnings, noteIgnoredFields } from '../schemas/ignored-fields.js';
@@ -11,7 +11,7 @@ import { CHAT_FIELD_RULES, topKOf, type OpenAIChatMessage, type OpenAIChatReques
 import { IMAGE_DETAIL_NOT_SENT, notSent } from '../schemas/responses-nested-fields.js';
 import { toolChoiceConflict, type ToolPaths } from '../schemas/tool-choice-conflict.js';
 import { COMPLETION_FIELD_RULES, type OpenAICompletionRequest } from '../schemas/openai-completions.js';
-import { functionResult, legacyToolCall, legacyToolFields, legacyToolPaths } from './legacy-functions.js';
+import { functionResult, legacyMessagePath, legacyToolCall, legacyToolFields, legacyToolPaths } from './legacy-functions.js';
 
 type TextOrParts = string | Array<{ type: 'text'; text: string; cache_control?: unknown }> | null | undefined;
 
@@ -206,7 +206,10 @@ export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest 
 
 /**
  * A validated OpenAI chat request as the engine-neutral `GenerateRequest`. Each client message is one core message
- * (a marked system message too), so `messagePaths` is undefined: core's message indexes are the client's.
+ * (a marked system message too), so core's message indexes are the client's: `messagePaths` is undefined, but for a
+ * history with legacy turns (an assistant `function_call`, a `function` message), whose fields the client names
+ * otherwise (`legacyMessagePath`). A request with legacy `functions` and no `parallel_tool_calls` asks for one call
+ * (`parallelToolCalls: false`), as OpenAI answers it with one `function_call`.
  * `fieldNames`: the client's names of core's fields (`frequency_penalty`).
  */
 export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
@@ -215,7 +218,13 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
   const nested = new CappedWarnings();
   // The latest assistant message with a legacy `function_call`: the call a `function` message answers.
   let callAt: number | undefined;
+  // Made at the first legacy turn only (most histories have none).
+  let paths: Array<number | JoinedMessagePath> | undefined;
   const messages: ChatMessage[] = body.messages.map((m, i) => {
+    if (m.role === 'function' || (m.role === 'assistant' && m.function_call)) {
+      paths ??= body.messages.map((_, k) => k);
+      paths[i] = legacyMessagePath(m, i)!;
+    }
     if (m.role === 'function') return withMark(functionResult(m, i, callAt), messageMark(m));
     if (m.role === 'assistant' && m.function_call) callAt = i;
     return convertMessage(m, i, nested);
@@ -245,9 +254,11 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
   }
   let choice = toolChoice(body.tool_choice);
   let toolPaths = CHAT_TOOL_PATHS;
+  let legacyTools = false;
   if (body.functions !== undefined || body.function_call !== undefined) {
     const legacy = legacyToolFields(body);
     if (legacy.tools) req.tools = legacy.tools;
+    legacyTools = legacy.tools !== undefined;
     if (legacy.choice !== undefined) choice = legacy.choice;
     toolPaths = legacyToolPaths(body, CHAT_TOOL_PATHS);
   }
@@ -255,6 +266,7 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
   if (conflict) throw new LLMError({ code: 'invalid_request', message: `Invalid request: ${conflict.param}: ${conflict.message}`, param: conflict.param });
   if (choice !== undefined) req.toolChoice = choice;
   if (body.parallel_tool_calls != null) req.parallelToolCalls = body.parallel_tool_calls;
+  else if (legacyTools) req.parallelToolCalls = false;
   const format = responseFormat(body.response_format);
   if (format) req.responseFormat = format;
   if (body.user) req.user = body.user;
@@ -264,7 +276,7 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
   if (body.verbosity != null) req.verbosity = body.verbosity;
   const topK = topKOf(body.top_k);
   if (topK !== undefined) req.topK = topK;
-  return { request: noteIgnoredFields(req, body, CHAT_FIELD_RULES, chatNestedWarnings(body, nested)), messagePaths: undefined, fieldNames: chatFieldNames(body) };
+  return { request: noteIgnoredFields(req, body, CHAT_FIELD_RULES, chatNestedWarnings(body, nested)), messagePaths: paths as ClientMessagePaths | undefined, fieldNames: chatFieldNames(body) };
 }
 
 /** A validated legacy completion request: the prompt becomes one user message. */

@@ -1,6 +1,8 @@
 import { LLMError, type CallWarning } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
+import { convertChatRequest } from '../openai/to-generate-request.js';
 import { convertResponsesRequest } from '../responses/to-generate-request.js';
+import type { OpenAIChatRequest } from './openai-chat.js';
 import type { OpenAIResponsesRequest } from './openai-responses.js';
 import { clientFieldPath, withClientMessagePath, withClientWarningPaths, type ClientMessagePaths } from './client-message-paths.js';
 
@@ -80,5 +82,51 @@ describe('a client path under a message of the same index', () => {
     expect(withClientMessagePath(error('messages.1', 'messages.1 and messages.1.content'), [0, 'messages.1.content.0'])).toMatchObject({
       message: 'messages.1.content.0 and messages.1.content.0.content',
     });
+  });
+});
+
+describe('chat completions legacy turns (an assistant function_call, a function message)', () => {
+  const body = {
+    model: 'gpt',
+    messages: [
+      { role: 'user', content: 'weather?' },
+      { role: 'assistant', content: null, function_call: { name: 'get_weather', arguments: '[1]' } },
+      { role: 'function', name: 'get_weather', content: 'sunny' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }], function_call: { name: 'get_weather', arguments: '{}' } },
+      { role: 'tool', tool_call_id: 'c1', content: 'rain' },
+    ],
+  } as unknown as OpenAIChatRequest;
+  const { messagePaths, fieldNames } = convertChatRequest(body);
+
+  it('the call is messages.N.function_call (its name and arguments), the result\u2019s call id its name', () => {
+    expect(clientFieldPath('messages.1.toolCalls.0.arguments', messagePaths)).toBe('messages.1.function_call.arguments');
+    expect(clientFieldPath('messages[1].tool_calls[0].function.name', messagePaths)).toBe('messages[1].function_call.name');
+    expect(clientFieldPath('messages.2.toolCallId', messagePaths)).toBe('messages.2.name');
+    expect(clientFieldPath('messages[2].tool_call_id', messagePaths)).toBe('messages[2].name');
+    expect(clientFieldPath('messages.2.content', messagePaths)).toBe('messages.2.content');
+    // A turn with tool_calls and a function_call: the tool_calls keep their paths, the function_call comes last.
+    expect(clientFieldPath('messages.3.toolCalls.0.arguments', messagePaths)).toBe('messages.3.tool_calls.0.function.arguments');
+    expect(clientFieldPath('messages.3.toolCalls.1.arguments', messagePaths)).toBe('messages.3.function_call.arguments');
+    // Other messages as they are.
+    expect(clientFieldPath('messages.4.toolCallId', messagePaths)).toBe('messages.4.toolCallId');
+  });
+
+  it('a warning names the client\u2019s field, with the chat route\u2019s names', () => {
+    const warnings: CallWarning[] = [
+      { code: 'setting_changed', field: 'messages.1.toolCalls.0.arguments', message: 'messages.1.toolCalls.0.arguments [1] was sent as {}.' },
+      { code: 'setting_changed', field: 'messages.2.toolCallId', message: 'messages.2.toolCallId was changed.' },
+      { code: 'setting_changed', field: 'messages.3.toolCalls.0.arguments', message: 'messages.3.toolCalls.0.arguments was changed.' },
+      { code: 'setting_changed', field: 'messages.4.toolCallId', message: 'messages.4.toolCallId was changed.' },
+    ];
+    expect(withClientWarningPaths(warnings, messagePaths, fieldNames).map((w) => [w.field, w.message])).toEqual([
+      ['messages.1.function_call.arguments', 'messages.1.function_call.arguments [1] was sent as {}.'],
+      ['messages.2.name', 'messages.2.name was changed.'],
+      ['messages.3.tool_calls.0.function.arguments', 'messages.3.tool_calls.0.function.arguments was changed.'],
+      ['messages.4.tool_call_id', 'messages.4.tool_call_id was changed.'],
+    ]);
+  });
+
+  it('a history without legacy turns has no message paths (core\u2019s are the client\u2019s)', () => {
+    expect(convertChatRequest({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] } as unknown as OpenAIChatRequest).messagePaths).toBeUndefined();
   });
 });

@@ -107,6 +107,13 @@ describe('the client names of core fields, per route', () => {
       'toolChoice.name': 'function_call.name',
       frequencyPenalty: 'frequency_penalty',
     });
+    // Its one call per answer (core's parallelToolCalls false, set by the gateway) is `functions`' unless the client
+    // gave parallel_tool_calls.
+    const gemini = { code: 'setting_not_sent' as const, field: 'parallelToolCalls', message: 'parallelToolCalls false was not sent: Gemini has no switch for it; the model may call several functions in one answer.' };
+    expect(withClientWarningPaths([gemini], undefined, chat({ functions: [{ name: 'f' }] }).fieldNames)).toEqual([
+      { ...gemini, field: 'functions', message: 'one call per answer (as for functions) was not sent: Gemini has no switch for it; the model may call several functions in one answer.' },
+    ]);
+    expect(withClientWarningPaths([gemini], undefined, chat({ functions: [{ name: 'f' }], parallel_tool_calls: false }).fieldNames)[0]).toMatchObject({ field: 'parallel_tool_calls', message: expect.stringMatching(/^parallel_tool_calls false was not sent/) });
   });
 
   it('/v1/completions: the subset it has; core names it never sets are kept', () => {

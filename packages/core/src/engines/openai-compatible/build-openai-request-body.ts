@@ -9,7 +9,7 @@ import { openAIOptionPath } from './openai-option-path.js';
 import { openAIReasoningEffort } from './openai-reasoning-models.js';
 import { openAIVerbosityRefusal } from './openai-verbosity-limits.js';
 import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
-import { OPENAI_MAX_STOP_SEQUENCES, openAIParallelToolCallsRefusal, openAIPenaltiesRefusal, openAIReasoningSamplingRefusal } from './openai-sampling-limits.js';
+import { OPENAI_MAX_STOP_SEQUENCES, openAILogitBiasRefusal, openAIParallelToolCallsRefusal, openAIPenaltiesRefusal, openAIReasoningSamplingRefusal } from './openai-sampling-limits.js';
 import { EMPTY_PARAMETERS, openAIStrictSchemaProblem } from './openai-strict-schema.js';
 import { openAIPromptCacheKey } from './prompt-cache-key.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
@@ -102,7 +102,8 @@ function holdBackSampling(body: Record<string, unknown>, request: GenerateReques
  * or `options.promptCacheKey`); elsewhere it is dropped (a non-string is still refused). `frequencyPenalty` and
  * `presencePenalty` go out as `frequency_penalty` / `presence_penalty`, and `parallelToolCalls: false` as
  * `parallel_tool_calls: false` with the tools sent (`true` is the default: not sent), except where
- * `openAIPenaltiesRefusal` / `openAIParallelToolCallsRefusal` say the model refuses them. `topK` goes out as `top_k`
+ * `openAIPenaltiesRefusal` / `openAIParallelToolCallsRefusal` say the model refuses them (`logitBias` as `logit_bias`
+ * unless `openAILogitBiasRefusal`). `topK` goes out as `top_k`
  * where `endpoint.topK`; `verbosity` as `verbosity` unless `openAIVerbosityRefusal`; `logprobs` as `logprobs: true`
  * (and `top_logprobs: N` for N > 0) unless `openAILogprobsRefusal`, decided after the merge (see `addLogprobs`);
  * `temperature` / `top_p` other than 1 and `stop` likewise unless `openAIReasoningSamplingRefusal` (`holdBackSampling`),
@@ -140,7 +141,8 @@ export function buildOpenAIRequestBody(
   // `top_k` only where the endpoint takes it (`endpoint.topK`); `verbosity` where the model takes it (see
   // `openAIVerbosityRefusal`). Elsewhere `openAIRequestWarnings` says they were not sent.
   if (request.topK !== undefined && endpoint.topK) body.top_k = request.topK;
-  if (request.logitBias !== undefined && asksLogitBias(request.logitBias)) body.logit_bias = request.logitBias;
+  // Not to a model that refuses it (OpenAI's reasoning models, as the penalties): `openAIRequestWarnings` says so.
+  if (request.logitBias !== undefined && asksLogitBias(request.logitBias) && openAILogitBiasRefusal(endpoint, modelId, reasoning) === undefined) body.logit_bias = request.logitBias;
   if (request.verbosity !== undefined && openAIVerbosityRefusal(endpoint, modelId, request.verbosity) === undefined) body.verbosity = request.verbosity;
   if (request.user !== undefined && quirks.userField !== false) body.user = request.user;
   const cacheKey = openAIPromptCacheKey(request.promptCacheKey, endpoint.promptCacheKey);

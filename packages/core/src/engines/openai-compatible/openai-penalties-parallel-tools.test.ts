@@ -169,3 +169,28 @@ describe('openai-compatible: frequencyPenalty, presencePenalty, parallelToolCall
     ]);
   });
 });
+
+describe('openai-compatible: logitBias on OpenAI reasoning models (the penalties rule)', () => {
+  it.each(['o3-mini', 'gpt-5'])('%s: logit_bias not sent (the API refuses it), said as the penalties are', async (model) => {
+    const { warnings, bodies } = await both(openai(model), hi({ logitBias: { '50256': -100 }, frequencyPenalty: 0.5 }));
+    for (const body of bodies) {
+      expect(body).not.toHaveProperty('frequency_penalty');
+      expect(body).not.toHaveProperty('logit_bias');
+    }
+    expect(warnings).toEqual([
+      notSent('frequencyPenalty', `OpenAI reasoning models (${model}) refuse sampling penalties`),
+      { code: 'setting_not_sent', field: 'logitBias', message: `logitBias was not sent: OpenAI reasoning models (${model}) refuse logit_bias.` },
+    ]);
+  });
+
+  it('a chat model (gpt-5-chat-latest, gpt-4o) and a deployment the caller sends it to itself: logit_bias sent, no warning', async () => {
+    for (const model of ['gpt-5-chat-latest', 'gpt-4o']) {
+      const { warnings, bodies } = await both(openai(model), hi({ logitBias: { '50256': -100 } }));
+      for (const body of bodies) expect(body.logit_bias).toEqual({ '50256': -100 });
+      expect(warnings).toBeUndefined();
+    }
+    const forced = await both(openai('o3'), hi({ logitBias: { '1': 1 }, providerOptions: { openai: { logit_bias: { '2': 2 } } } }));
+    for (const body of forced.bodies) expect(body.logit_bias).toEqual({ '2': 2 });
+    expect(forced.warnings).toBeUndefined();
+  });
+});

@@ -44,14 +44,36 @@ const SEARCH_MODEL = /-search-(?:preview|api)(?:-|$)/;
 export function openAIPenaltiesRefusal(endpoint: ResolvedEndpoint, modelId: string, reasoning: boolean): string | undefined {
   if (openAIHosted(endpoint) && !openWeight(modelId)) {
     const family = openAIModelFamilyId(modelId);
-    if (PENALTIES_REFUSED.test(family)) return `${endpoint.preset.label} reasoning models (${modelId}) refuse sampling penalties`;
-    if (SEARCH_MODEL.test(family)) return `${endpoint.preset.label} search models (${modelId}) refuse sampling penalties`;
-    if (reasoning) return `${endpoint.preset.label} reasoning models (${modelId}, a deployment with the reasoning capability) refuse sampling penalties`;
+    if (SEARCH_MODEL.test(family) && !PENALTIES_REFUSED.test(family)) return `${endpoint.preset.label} search models (${modelId}) refuse sampling penalties`;
+    const refused = reasoningModelRefusal(endpoint, family, modelId, reasoning, 'sampling penalties');
+    if (refused !== undefined) return refused;
   }
   if (endpoint.providerName === 'deepseek' && normalizeModelId(modelId) === 'deepseek-reasoner') {
     return 'deepseek-reasoner ignores sampling penalties (DeepSeek lists them as not supported by its reasoning model)';
   }
   return undefined;
+}
+
+/**
+ * Why (a clause, no final period) an OpenAI-hosted model (not gpt-oss; `family`: its `openAIModelFamilyId`) is
+ * not sent `what` because it is one of OpenAI's reasoning models (`PENALTIES_REFUSED`, or a deployment with the
+ * `reasoning` capability, whatever its name), or undefined: the one rule of the penalties and `logit_bias`.
+ */
+function reasoningModelRefusal(endpoint: ResolvedEndpoint, family: string, modelId: string, reasoning: boolean, what: string): string | undefined {
+  if (PENALTIES_REFUSED.test(family)) return `${endpoint.preset.label} reasoning models (${modelId}) refuse ${what}`;
+  if (reasoning) return `${endpoint.preset.label} reasoning models (${modelId}, a deployment with the reasoning capability) refuse ${what}`;
+  return undefined;
+}
+
+/**
+ * Why (a clause, no final period) this endpoint and model are not sent `logit_bias`, or undefined when they are: OpenAI's
+ * reasoning models on `openai` and `azure-openai`, as for the penalties (`openAIPenaltiesRefusal`): 400 "Unsupported
+ * parameter: 'logit_bias'" (OpenAI's reasoning guide limitations; the AI SDK drops it for every OpenAI reasoning
+ * model, "logitBias is not supported for reasoning models", vercel/ai `openai-chat-language-model.ts`).
+ */
+export function openAILogitBiasRefusal(endpoint: ResolvedEndpoint, modelId: string, reasoning: boolean): string | undefined {
+  if (!openAIHosted(endpoint) || openWeight(modelId)) return undefined;
+  return reasoningModelRefusal(endpoint, openAIModelFamilyId(modelId), modelId, reasoning, 'logit_bias');
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import { openAIOptionPath } from './openai-option-path.js';
-import { OPENAI_MAX_STOP_SEQUENCES, openAIParallelToolCallsRefusal, openAIPenaltiesRefusal, openAIReasoningSamplingRefusal } from './openai-sampling-limits.js';
+import { asksLogitBias } from '../shared/logit-bias.js';
+import { OPENAI_MAX_STOP_SEQUENCES, openAILogitBiasRefusal, openAIParallelToolCallsRefusal, openAIPenaltiesRefusal, openAIReasoningSamplingRefusal } from './openai-sampling-limits.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
 const PENALTIES = [
@@ -20,7 +21,8 @@ const PENALTIES = [
  * - `setting_changed` when the caller's providerOptions sent another value.
  * `temperature`, `topP` (other than 1) and `stop` the body lacks because the model refuses them
  * (`openAIReasoningSamplingRefusal`: OpenAI's reasoning models): `setting_not_sent`; `stop` cut to OpenAI's 4
- * sequences: `setting_changed`. Where the caller's providerOptions set the wire field, it is theirs: no warning.
+ * sequences: `setting_changed`; `logitBias` the model refuses (`openAILogitBiasRefusal`): `setting_not_sent`. Where
+ * the caller's providerOptions set the wire field, it is theirs: no warning.
  */
 export function openAISamplingWarnings(
   request: GenerateRequest,
@@ -40,6 +42,11 @@ export function openAISamplingWarnings(
       const why = set ? `${set} removed it` : (openAIPenaltiesRefusal(endpoint, modelId, reasoning) ?? `the body carries no ${wire}`);
       (into ??= []).push({ code: 'setting_not_sent', field, message: `${field} was not sent: ${why}.` });
     }
+  }
+  // `logitBias` the model refuses (`openAILogitBiasRefusal`, the penalties' rule): not sent, said as they are.
+  if (request.logitBias !== undefined && body.logit_bias == null && asksLogitBias(request.logitBias) && openAIOptionPath(request, endpoint, 'logit_bias') === undefined) {
+    const why = openAILogitBiasRefusal(endpoint, modelId, reasoning);
+    if (why !== undefined) (into ??= []).push({ code: 'setting_not_sent', field: 'logitBias', message: `logitBias was not sent: ${why}.` });
   }
   for (const [field, wire] of [['temperature', 'temperature'], ['topP', 'top_p']] as const) {
     const asked = request[field];
