@@ -30,7 +30,7 @@ export class BatchingEmbedder implements Embedder {
   readonly maxInputChars?: number;
   readonly inputLength?: (text: string) => number;
   /** The inner embedder's. */
-  readonly coverage?: (text: string) => EmbedderCoverage | undefined;
+  readonly coverage?: (text: string, cased?: string) => EmbedderCoverage | undefined;
   readonly #maxBatch: number;
   readonly #maxWaitMs: number;
   #queue: Pending[] = [];

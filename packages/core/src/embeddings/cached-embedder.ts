@@ -32,7 +32,7 @@ export class CachedEmbedder implements Embedder {
   readonly maxInputChars?: number;
   readonly inputLength?: (text: string) => number;
   /** The inner embedder's. */
-  readonly coverage?: (text: string) => EmbedderCoverage | undefined;
+  readonly coverage?: (text: string, cased?: string) => EmbedderCoverage | undefined;
   readonly #lru: LRUCache<string, Float32Array>;
   hits = 0;
   misses = 0;

@@ -22,9 +22,11 @@ export interface Embedder {
    * `maxInputChars` cut applied). The semantic cache skips a question with low coverage (`lowCoverage`): its vector
    * does not tell it from other questions; and serves a stored question only for one with the same `unknown` text.
    * Absent, or undefined for a text: not known (the semantic cache takes the text as covered and compares no unknown
-   * text). local-use reports it; `EngineEmbedder` (OpenAI-compatible and other remote models) does not.
+   * text). local-use reports it; `EngineEmbedder` (OpenAI-compatible and other remote models) does not. `cased`: the
+   * text before the caller lower-cased it (the semantic cache embeds questions lower-cased): `unknown` is then read
+   * from it, so U+03A3 and U+03C3 are not the same unknown text; `text` is segmented as given.
    */
-  coverage?(text: string): EmbedderCoverage | undefined;
+  coverage?(text: string, cased?: string): EmbedderCoverage | undefined;
   embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
   close?(): Promise<void>;
 }

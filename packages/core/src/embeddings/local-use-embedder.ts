@@ -87,10 +87,11 @@ export class LocalUseEmbedder implements Embedder {
   /**
    * How much of `text` (NFKC, cut as `embed` cuts it) the USE lite vocabulary (English word pieces) covers, from its
    * tokenizer's own segmentation (`UseLiteTokenizer`); the vocabulary of the installed model package is read on the
-   * first call (40-90 ms on 2 busy cores, once). Undefined when the package is not installed.
+   * first call (40-90 ms on 2 busy cores, once). Undefined when the package is not installed. `cased`: `text` before
+   * lower-casing, whose characters the unknown runs are (`Embedder.coverage`).
    */
-  coverage(text: string): EmbedderCoverage | undefined {
-    return useLiteTokenizer()?.coverage(truncateForEmbedding(text.normalize('NFKC'), USE_LITE_MAX_CHARS));
+  coverage(text: string, cased?: string): EmbedderCoverage | undefined {
+    return useLiteTokenizer()?.coverage(truncateForEmbedding(text.normalize('NFKC'), USE_LITE_MAX_CHARS), cased === text ? undefined : cased);
   }
   #model: Promise<UseModel> | undefined;
   readonly #importer: ((specifier: string) => Promise<unknown>) | undefined;

@@ -49,8 +49,14 @@ export class UseLiteTokenizer {
     }
   }
 
-  /** The coverage of `text` (taken as the model is given it: lower-casing and cutting are the caller's). */
-  coverage(text: string): EmbedderCoverage {
+  /**
+   * The coverage of `text` (taken as the model is given it: lower-casing and cutting are the caller's). `cased`: the
+   * text before lower-casing; the unknown runs are then its characters at the same places (U+03A3 and U+03C3 are
+   * one unknown id to the model but not one symbol), the text is still segmented as given. When its characters do not
+   * line up with `text`'s (lower-casing changed their number: U+0130 is two; `text` was cut), the unknown text of a
+   * text with any is the whole of `cased` (NFKC) as one run: only the same question has the same.
+   */
+  coverage(text: string, cased?: string): EmbedderCoverage {
     const normalized = text.normalize('NFKC');
     const symbols = normalized.length > 0 ? [...(SEPARATOR + normalized.replace(/ /g, SEPARATOR))] : [];
     const n = symbols.length;
@@ -86,6 +92,17 @@ export class UseLiteTokenizer {
     // Walked from the end: each run's characters, and the runs, are collected in reverse.
     const unknown: string[] = [];
     const run: string[] = [];
+    // The case-kept characters, only for a text with unknown text (rare): null when they do not line up.
+    let kept: string[] | null | undefined = cased === undefined ? null : undefined;
+    let misaligned = false;
+    const keptAt = (k: number): string | undefined => {
+      if (kept === undefined) {
+        const all = [...(SEPARATOR + cased!.normalize('NFKC').replace(/ /g, SEPARATOR))];
+        kept = all.length === n ? all : null;
+        misaligned = kept === null;
+      }
+      return kept?.[k];
+    };
     const endRun = (): void => {
       if (run.length > 0) unknown.push(run.reverse().join(''));
       run.length = 0;
@@ -95,13 +112,14 @@ export class UseLiteTokenizer {
       if (ids[end] !== 0) endRun();
       for (let k = end - 1; k >= start; k--) {
         const ch = symbols[k]!;
-        if (ids[end] === 0 && !INVISIBLE.test(ch)) run.push(ch);
+        if (ids[end] === 0 && !INVISIBLE.test(ch)) run.push(keptAt(k) ?? ch);
         if (!COUNTED.test(ch)) continue;
         characters++;
         if (ids[end] !== 0 && end - start >= 2) covered++;
       }
     }
     endRun();
+    if (misaligned) return { characters, covered, unknown: [cased!.normalize('NFKC')] };
     return { characters, covered, unknown: unknown.reverse() };
   }
 }

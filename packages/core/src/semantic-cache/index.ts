@@ -11,7 +11,7 @@ export { CACHED_QUESTION_FACTOR, createModelGuard, shownCachedQuestion } from '.
 export type { GuardCallOptions, GuardGenerate, ModelGuard } from './model-guard.js';
 export { RedisSemanticStore } from './redis-semantic-store.js';
 export type { RedisSemanticStoreOptions } from './redis-semantic-store.js';
-export { defaultLocalEmbedder, embeddingInput, lowCoverage, MIN_SEMANTIC_COVERAGE, parseSemanticCacheConfig, sameUnknownText, SemanticCache, semanticLookupEligible } from './semantic-cache.js';
+export { defaultLocalEmbedder, embeddingInput, lowCoverage, MIN_SEMANTIC_COVERAGE, parseSemanticCacheConfig, sameUnknownText, SemanticCache, semanticLookupEligible, unknownText } from './semantic-cache.js';
 export type {
   SemanticCacheOptions,
   SemanticCacheStats,
@@ -25,6 +25,7 @@ export type {
   SemanticLookupOutcome,
   SemanticLookupSpend,
   SemanticStoreCallOptions,
+  UnknownText,
 } from './semantic-cache.js';
 export { selectMatch } from './select-match.js';
 export type { MatchCandidate, MatchSelection, MatchSelectionOptions, RankedMatch, SemanticScoring } from './select-match.js';

@@ -4,7 +4,7 @@ import { makeUsage, type GenerateRequest } from '../spec/index.js';
 import { diceOf, sameText, trigramDice, trigrams } from './lexical-similarity.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
 import { countAt, crossValidate, decideAll, foldsOf, type CrossValidationRow, type EvalQuery, type QueryDecision } from './paraphrase-cv.js';
-import { embedderReading, embeddingInput, parseSemanticCacheConfig, SemanticCache, sameUnknownText, type SemanticLookupDetails } from './semantic-cache.js';
+import { embedderReading, embeddingInput, parseSemanticCacheConfig, SemanticCache, sameUnknownText, type SemanticLookupDetails, unknownText } from './semantic-cache.js';
 
 export interface ParaphrasePair {
   origin: string;
@@ -198,13 +198,13 @@ export async function evaluateParaphrases(options: ParaphraseEvalOptions): Promi
     latencies.push(performance.now() - t0);
     const q = trigrams(text);
     // The unknown-text rule as the lookup applied it (`sameUnknownText`), kept for the re-decisions.
-    const unknown = embedderReading(options.embedder, text) ?? [];
+    const unknown = embedderReading(options.embedder, text) ?? { runs: [], bare: [] };
     const candidates = (details.candidates ?? []).map((r) => ({
       score: r.cosine,
       prompt: r.candidate.prompt,
       entry: entryOf(r.candidate.answer.text),
       lexical: r.lexical ?? diceOf(q, trigrams(r.candidate.prompt)),
-      sameUnknown: sameUnknownText(options.embedder, unknown, r.candidate.prompt),
+      sameUnknown: sameUnknownText(unknown, unknownText(options.embedder, r.candidate.prompt)),
     }));
     queries.push({ question: text, candidates, expected, fold });
     served.push(hit ? { entry: entryOf(hit.answer.text), cosine: hit.score } : undefined);
