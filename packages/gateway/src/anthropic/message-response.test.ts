@@ -46,8 +46,8 @@ describe('toAnthropicMessage: thinking blocks', () => {
     ]);
   });
 
-  it('no text: no empty text block after thinking; an empty answer still has one', () => {
+  it('no text: no empty text block after thinking; an empty answer is content [] (as Anthropic and the streamed answer have it)', () => {
     expect(content({ reasoningParts: [{ type: 'reasoning', text: 'x', signature: 's' }], reasoning: 'x' })).toEqual([{ type: 'thinking', thinking: 'x', signature: 's' }]);
-    expect(content({})).toEqual([{ type: 'text', text: '' }]);
+    expect(content({})).toEqual([]);
   });
 });

@@ -9,10 +9,15 @@ export type AnthropicStopReason = NonNullable<AnthropicMessage['stop_reason']>;
 /**
  * The answer's `stop_reason` and `stop_sequence`: `stop_sequence` with the sequence where the engine said which one
  * the answer stopped on (an Anthropic deployment; OpenAI-compatible and Gemini deployments do not say, so their
- * stop on a sequence is `end_turn`), else the finish reason's.
+ * stop on a sequence is `end_turn`); `refusal` for an answer that ended on the model's refusal (`refusal`, an OpenAI
+ * model's `message.refusal`, which finishes `stop` on its wire), as Anthropic's own refusals end; else the finish
+ * reason's.
  */
-export function toAnthropicStop(answer: { finishReason: FinishReason; stopSequence?: string | undefined }): { stop_reason: AnthropicStopReason; stop_sequence: string | null } {
-  if (answer.finishReason === 'stop' && typeof answer.stopSequence === 'string') return { stop_reason: 'stop_sequence', stop_sequence: answer.stopSequence };
+export function toAnthropicStop(answer: { finishReason: FinishReason; stopSequence?: string | undefined }, refusal?: string | undefined): { stop_reason: AnthropicStopReason; stop_sequence: string | null } {
+  if (answer.finishReason === 'stop') {
+    if (typeof answer.stopSequence === 'string') return { stop_reason: 'stop_sequence', stop_sequence: answer.stopSequence };
+    if (refusal) return { stop_reason: 'refusal', stop_sequence: null };
+  }
   return { stop_reason: toAnthropicStopReason(answer.finishReason), stop_sequence: null };
 }
 
@@ -59,12 +64,14 @@ export function thinkingBlocks(result: Pick<RouterResult, 'reasoning' | 'reasoni
 
 /**
  * A router result as an Anthropic `message`: thinking blocks first, then the text (a refusal, which the wire has no
- * field for, as text after it, as the streamed answer sends it), then the tool calls.
+ * field for, as text after it, as the streamed answer sends it), then the tool calls. An answer with none of them
+ * is `content: []`, as Anthropic answers it and as the streamed answer has it (no block opened): not an empty text
+ * block, which Anthropic refuses when a client sends the turn back ("text content blocks must be non-empty").
  */
 export function toAnthropicMessage(result: RouterResult, options: { explain: boolean }): AnthropicMessage {
   const content = thinkingBlocks(result);
   const text = result.text + (result.refusal ?? '');
-  if (text !== '' || (result.toolCalls.length === 0 && content.length === 0)) content.push({ type: 'text', text });
+  if (text !== '') content.push({ type: 'text', text });
   for (const c of result.toolCalls) content.push({ type: 'tool_use', id: c.id, name: c.name, input: toolInput(c) });
   return {
     id: messageId(result.requestId),
@@ -72,7 +79,7 @@ export function toAnthropicMessage(result: RouterResult, options: { explain: boo
     role: 'assistant',
     model: result.deployment,
     content,
-    ...toAnthropicStop(result),
+    ...toAnthropicStop(result, result.refusal),
     usage: toAnthropicUsage(answerUsage(result)),
     llmrr: llmrrInfo(result, options.explain),
   };

@@ -9,6 +9,10 @@ import { servedOverOpenAIWire, type SdkGateway } from '../test-support/served-ga
 // tool_use blocks: the agent loop of Anthropic's docs (`while (msg.stop_reason === 'tool_use')`, answer every tool_use
 // block with a tool_result) would send a user turn without any tool_result. The core OpenAI-compatible engine reports
 // such an answer as finished `stop` (`finishOfAnswer`), as the Anthropic engine does its own `tool_use` without calls.
+//
+// An OpenAI model's refusal (`message.refusal`, streamed as `delta.refusal`, finish_reason "stop": the model declined,
+// as structured outputs report it) answers `stop_reason: "refusal"`, as Anthropic's own refusals do (its text is the
+// answer's text), so a client checking `stop_reason === 'refusal'` sees it, non-streamed and streamed.
 
 let upstream: OpenAIWireServer;
 let gw: SdkGateway;
@@ -42,5 +46,31 @@ describe('/v1/messages: finish_reason "tool_calls" without a tool call', () => {
     const message = await gw.anthropic().messages.stream(request).finalMessage();
     expect(message.content).toEqual([{ type: 'text', text: TEXT }]);
     expect(message.stop_reason).toBe('end_turn');
+  });
+});
+
+describe('/v1/messages: an OpenAI model\u2019s refusal', () => {
+  const REFUSAL = "I'm sorry, I can't help with that.";
+
+  it('not streamed: its text, and stop_reason "refusal"', async () => {
+    upstream.setScript({
+      json: { id: 'chatcmpl-x', object: 'chat.completion', created: 1, model: 'gpt-test', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: null, refusal: REFUSAL } }], usage },
+    });
+    const message = await gw.anthropic().messages.create(request);
+    expect(message.content).toEqual([{ type: 'text', text: REFUSAL }]);
+    expect(message.stop_reason).toBe('refusal');
+  });
+
+  it('streamed (messages.stream().finalMessage()): the same', async () => {
+    upstream.setScript({ rawSSE: chunk({ role: 'assistant', refusal: "I'm sorry, " }) + chunk({ refusal: "I can't help with that." }) + chunk({}, 'stop') + chatUsageChunk(usage) + CHAT_DONE });
+    const message = await gw.anthropic().messages.stream(request).finalMessage();
+    expect(message.content).toEqual([{ type: 'text', text: REFUSAL }]);
+    expect(message.stop_reason).toBe('refusal');
+  });
+
+  it('a refusal cut by max_tokens stays "max_tokens"', async () => {
+    upstream.setScript({ rawSSE: chunk({ role: 'assistant', refusal: "I'm sorry" }) + chunk({}, 'length') + chatUsageChunk(usage) + CHAT_DONE });
+    const message = await gw.anthropic().messages.stream(request).finalMessage();
+    expect(message.stop_reason).toBe('max_tokens');
   });
 });

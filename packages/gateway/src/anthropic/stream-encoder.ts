@@ -390,7 +390,7 @@ export class AnthropicStreamEncoder implements HeadEncoder {
       ...this.closeAll(),
       event({
         type: 'message_delta',
-        delta: toAnthropicStop(part),
+        delta: toAnthropicStop(part, result.refusal),
         usage: toAnthropicDeltaUsage(answerUsage(result)),
         llmrr: llmrrInfo(result, this.options.explain),
       }),

@@ -2,14 +2,20 @@ import type { SdkGateway } from '../test-support/served-gateway.js';
 import { parseList } from 'structured-headers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWarnings as read } from '../test-support/read-warnings.js';
+import { sdkRefusal } from '../test-support/sdk-refusal.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // The built-in engines' warnings name core's request fields (`frequencyPenalty`, `parallelToolCalls`,
 // `promptCacheKey`); the gateway shows each as the client's own field on its route, in `field` and in `message`.
+// In the message only as a whole word: not inside a hyphenated word of the engine's prose (Gemini's "no end-user id
+// field" stays with `user` as `metadata.user_id` or `safety_identifier`), and the engines' prose does not use a core
+// field's plain-word name as a word ("the answer does not stop there" read "does not stop_sequences there"). An
+// error's message names the client's fields too, not only its `param`'s: a context-window refusal (param `messages`)
+// counts the client's `max_tokens` (`max_completion_tokens` on chat completions), not core's `maxTokens`.
 
 let gw: SdkGateway;
 beforeAll(async () => {
-  ({ gw } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'gem')]));
+  ({ gw } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'gem'), wireDeployment(u, 'gpt', { name: 'small', contextWindow: 100 })]));
 });
 afterAll(() => gw?.close());
 
@@ -72,5 +78,45 @@ describe('x-llmrr-warnings names the client\u2019s fields', () => {
   it('/v1/completions to an Anthropic deployment: presence_penalty', async () => {
     const { response } = await gw.openai().completions.create({ model: 'claude', prompt: 'Hello', presence_penalty: 1 }).withResponse();
     expect(read(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'presence_penalty']]);
+  });
+});
+
+describe('x-llmrr-warnings messages read as prose', () => {
+  it('/v1/messages metadata.user_id to a Gemini deployment: "metadata.user_id was not sent: Gemini has no end-user id field."', async () => {
+    const { response } = await gw.anthropic().messages.create({ model: 'gem', max_tokens: 20, messages: [{ role: 'user', content: 'Hi' }], metadata: { user_id: 'u-1' } }).withResponse();
+    expect(read(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'metadata.user_id']]);
+    expect(messageOf(response.headers.get('x-llmrr-warnings'), 'metadata.user_id')).toBe('metadata.user_id was not sent: Gemini has no end-user id field.');
+  });
+
+  it('/v1/responses safety_identifier to a Gemini deployment: "safety_identifier was not sent: Gemini has no end-user id field."', async () => {
+    const { response } = await gw.openai().responses.create({ model: 'gem', input: 'Hi', safety_identifier: 'u-1' }).withResponse();
+    expect(messageOf(response.headers.get('x-llmrr-warnings'), 'safety_identifier')).toBe('safety_identifier was not sent: Gemini has no end-user id field.');
+  });
+
+  it('/v1/messages stop_sequences ["\\n"] to an Anthropic deployment: the field is named once, the rest is prose', async () => {
+    const { response } = await gw.anthropic().messages.create({ model: 'claude', max_tokens: 20, messages: [{ role: 'user', content: 'Hi' }], stop_sequences: ['\n'] }).withResponse();
+    expect(read(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'stop_sequences']]);
+    expect(messageOf(response.headers.get('x-llmrr-warnings'), 'stop_sequences')).toBe(
+      'stop_sequences was not sent: Anthropic refuses a sequence that is only white space (the answer does not end there).',
+    );
+  });
+});
+
+describe('error messages name the client\u2019s fields, not only the param', () => {
+  const LONG = 'word '.repeat(500);
+
+  it('/v1/messages: a context-window refusal (param messages) counts max_tokens, not maxTokens', async () => {
+    const r = await sdkRefusal(gw.anthropic().messages.create({ model: 'small', max_tokens: 20, messages: [{ role: 'user', content: LONG }] }));
+    expect(r).toMatchObject({ status: 400, param: 'messages' });
+    expect(r.message).toMatch(/input \+ 20 max_tokens\)/);
+    expect(r.message).not.toContain('maxTokens');
+  });
+
+  it('/v1/chat/completions: the same counts max_completion_tokens, or max_tokens when that is the one sent', async () => {
+    const completion = await sdkRefusal(gw.openai().chat.completions.create({ model: 'small', max_completion_tokens: 20, messages: [{ role: 'user', content: LONG }] }));
+    expect(completion).toMatchObject({ status: 400, param: 'messages' });
+    expect(completion.message).toMatch(/input \+ 20 max_completion_tokens\)/);
+    const legacy = await sdkRefusal(gw.openai().chat.completions.create({ model: 'small', max_tokens: 20, messages: [{ role: 'user', content: LONG }] }));
+    expect(legacy.message).toMatch(/input \+ 20 max_tokens\)/);
   });
 });

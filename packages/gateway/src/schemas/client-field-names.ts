@@ -98,14 +98,33 @@ function literal(text: string): string {
 
 /**
  * `message` naming the client's `client` where it names core's `core` (a warning's or an error's field, as a
- * whole word: not part of a longer name or of a dotted path, `providerOptions.gemini.generationConfig.frequencyPenalty`
- * stays), and `<core> false` as `<client> true` for a negated field.
+ * whole word: not part of a longer name, of a dotted path (`providerOptions.gemini.generationConfig.frequencyPenalty`
+ * stays) nor of a hyphenated word of the engine's prose ("no end-user id field" stays)), and `<core> false` as
+ * `<client> true` for a negated field.
  */
 export function clientFieldText(message: string, core: string, client: string, names: ClientFieldNames | undefined): string {
   if (core === client) return message;
   if (names?.phrases !== undefined) for (const [from, to] of Object.entries(names.phrases)) message = message.replaceAll(from, to);
   const negated = names?.negated?.some((n) => n === core) === true;
-  const pattern = new RegExp(`(?<![A-Za-z0-9_.])${literal(core)}${negated ? '( false)?' : ''}(?![A-Za-z0-9_]|\\.[A-Za-z0-9_])`, 'g');
+  const pattern = new RegExp(`(?<![A-Za-z0-9_.-])${literal(core)}${negated ? '( false)?' : ''}(?![A-Za-z0-9_-]|\\.[A-Za-z0-9_])`, 'g');
   // Without the group the second argument is the match's offset (a number).
   return message.replace(pattern, (_, no: unknown) => (typeof no === 'string' ? `${client} true` : client));
+}
+
+/** A core field name in camelCase (`maxTokens`, `toolChoice.name`): never a plain word of a message's prose. */
+const CAMEL = /[a-z][A-Z]/;
+
+/**
+ * `message` naming the client's fields where it names, as a whole word, a core field other than its own `field` (a
+ * context-window refusal about `messages` counts `20 maxTokens`: the client's `max_tokens`). Only the camelCase
+ * names: core's plain-word names (`stop`, `user`, `reasoning`) are words of the prose too, and are renamed only as the
+ * message's own field (`clientFieldText`). The same string when none is there.
+ */
+export function otherClientFieldsText(message: string, names: ClientFieldNames | undefined): string {
+  if (names === undefined) return message;
+  for (const core in names.fields) {
+    if (!CAMEL.test(core) || !message.includes(core)) continue;
+    message = clientFieldText(message, core, names.fields[core]!, names);
+  }
+  return message;
 }

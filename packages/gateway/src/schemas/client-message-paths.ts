@@ -1,5 +1,5 @@
 import type { CallWarning, GenerateRequest, LLMError } from '@llmrr/core';
-import { clientFieldName, clientFieldText, type ClientFieldNames } from './client-field-names.js';
+import { clientFieldName, clientFieldText, otherClientFieldsText, type ClientFieldNames } from './client-field-names.js';
 
 /**
  * A core message whose client path is more than one string: one made of several of the client's items (a
@@ -220,14 +220,17 @@ export function clientFieldPath(path: string, paths: ClientMessagePaths | undefi
   return r ? r.client + path.slice(r.core.length) : path;
 }
 
-/** A path (and a text naming it) as the client's: its message (`paths`), then its field names (`names`). */
+/**
+ * A path (and a text naming it) as the client's: its message (`paths`), then its field names (`names`), and the other
+ * core fields the text names (`otherClientFieldsText`). Undefined when nothing changes.
+ */
 function clientNamed(path: string, text: string, paths: ClientMessagePaths | undefined, names: ClientFieldNames | undefined): { path: string; text: string } | undefined {
   const r = paths === undefined ? undefined : renaming(path, paths);
   const messaged = r ? r.client + path.slice(r.core.length) : path;
   const renamed = r ? renamedText(text, r) : text;
   const client = clientFieldName(messaged, names);
-  if (client === messaged) return r ? { path: messaged, text: renamed } : undefined;
-  return { path: client, text: clientFieldText(renamed, messaged, client, names) };
+  const named = otherClientFieldsText(client === messaged ? renamed : clientFieldText(renamed, messaged, client, names), names);
+  return r || client !== messaged || named !== text ? { path: client, text: named } : undefined;
 }
 
 /**

@@ -83,7 +83,8 @@ export function fitAnthropicSampling(body: AnthropicMessagesRequest, modelId: st
   const stops = body.stop_sequences;
   if (stops !== undefined && stops.some((s) => s.trim() === '')) {
     const kept = stops.filter((s) => s.trim() !== '');
-    const why = `Anthropic refuses a stop sequence that is only white space (the answer does not stop there)`;
+    // Prose without the word "stop": the gateway names core's `stop` by the client's field wherever it is a word.
+    const why = `Anthropic refuses a sequence that is only white space (the answer does not end there)`;
     if (kept.length === 0) {
       delete body.stop_sequences;
       notes.add('setting_not_sent', 'stop', `stop was not sent: ${why}.`);

@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import type { WireUpstreams } from '../test-support/wire-upstreams.js';
+
+// /v1/messages: an answer with no text, no thinking and no tool call (Gemini's prompt blocked, promptFeedback.blockReason;
+// an Anthropic upstream's own `content: []`) is `content: []` as Anthropic answers it, the same from `messages.create()`
+// and `messages.stream().finalMessage()` (the streamed answer opens no block): not an empty text block, which Anthropic
+// refuses when a client sends the turn back ("messages: text content blocks must be non-empty").
+
+let gw: SdkGateway;
+let u: WireUpstreams;
+beforeAll(async () => {
+  ({ gw, upstreams: u } = await servedOverWireUpstreams((x) => [wireDeployment(x, 'gem'), wireDeployment(x, 'claude')]));
+});
+afterAll(() => gw?.close());
+
+const ask = (model: string) => ({ model, max_tokens: 50, messages: [{ role: 'user' as const, content: 'Hi' }] });
+
+describe('/v1/messages: an empty answer has the same content JSON and streamed', () => {
+  it('Gemini prompt blocked: stop_reason refusal, the same content both ways', async () => {
+    u.gemini.enqueue({ promptBlockReason: 'SAFETY' }, { promptBlockReason: 'SAFETY' });
+    const json = await gw.anthropic().messages.create(ask('gem'));
+    const streamed = await gw.anthropic().messages.stream(ask('gem')).finalMessage();
+    expect(json.stop_reason).toBe('refusal');
+    expect(streamed.stop_reason).toBe('refusal');
+    expect(json.content).toEqual(streamed.content);
+  });
+
+  it('an Anthropic upstream answering content []: passed on as [] both ways', async () => {
+    u.anthropic.enqueue({ content: [], usage: { input_tokens: 5, output_tokens: 0 } }, { content: [], usage: { input_tokens: 5, output_tokens: 0 } });
+    const json = await gw.anthropic().messages.create(ask('claude'));
+    const streamed = await gw.anthropic().messages.stream(ask('claude')).finalMessage();
+    expect(streamed.content).toEqual([]);
+    expect(json.content).toEqual([]);
+  });
+});
