@@ -1,11 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
 import { LLMRouter } from '../router/llm-router.js';
+import { startSocketRedis, type SocketRedis } from '../stores/__fixtures__/socket-redis.js';
 import { testServiceUrls } from '../stores/__fixtures__/store-fixtures.js';
 import { createStateStores } from '../stores/create-state-stores.js';
 import { connectRedis } from '../stores/redis/redis-connection.js';
@@ -333,23 +330,14 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
 });
 
 describe('RedisCacheStore maxBytes on a full Redis (noeviction; a redis-server of its own)', () => {
-  let dir: string;
-  let server: ChildProcess | undefined;
+  let redis: SocketRedis | undefined;
   let url: string;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'llmrr-redis-full-'));
-    const sock = join(dir, 'redis.sock');
-    server = spawn('redis-server', ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
-    await vi.waitFor(() => expect(existsSync(sock)).toBe(true), { timeout: 10_000, interval: 50 });
-    url = `unix://${sock}`;
+    redis = await startSocketRedis('full', ['--maxmemory-policy', 'noeviction']);
+    url = redis.url;
   });
   afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((resolve) => server!.once('exit', resolve));
-      server.kill();
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await redis?.stop();
   });
 
   it("refuses a write's entry (the store's error, a miss) before storing anything, and still forgets the expired entries", async () => {

@@ -5,31 +5,20 @@
  * info: every connection through such a URL failed at start ("Invalid URL"). A redis-server of its own, on a socket
  * with `requirepass`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSocketRedis, type SocketRedis } from '../__fixtures__/socket-redis.js';
 import { connectRedis } from './redis-connection.js';
 
 const PASSWORD = 'unix-socket-pw-0123';
-let dir: string;
+let redis: SocketRedis | undefined;
 let sock: string;
-let server: ChildProcess | undefined;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'llmrr-redis-unix-'));
-  sock = join(dir, 'redis.sock');
-  server = spawn('redis-server', ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no', '--dir', dir, '--requirepass', PASSWORD], { stdio: 'ignore' });
-  await vi.waitFor(() => expect(existsSync(sock)).toBe(true), { timeout: 10_000, interval: 50 });
+  redis = await startSocketRedis('unix', ['--requirepass', PASSWORD]);
+  sock = redis.sock;
 });
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server!.once('exit', resolve));
-    server.kill();
-    await exited;
-  }
-  rmSync(dir, { recursive: true, force: true });
+  await redis?.stop();
 });
 
 describe('connectRedis over a password-protected unix socket', () => {
