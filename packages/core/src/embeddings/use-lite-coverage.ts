@@ -53,7 +53,7 @@ export class UseLiteTokenizer {
    * The coverage of `text` (taken as the model is given it: lower-casing and cutting are the caller's). `cased`: the
    * text before lower-casing; the unknown runs are then its characters at the same places (U+03A3 and U+03C3 are
    * one unknown id to the model but not one symbol), the text is still segmented as given. When its characters do not
-   * line up with `text`'s (lower-casing changed their number: U+0130 is two; `text` was cut), the unknown text of a
+   * line up with `text`'s, place by place (lower-casing changed their number: U+0130 is two; `text` was cut), the unknown text of a
    * text with any is the whole of `cased` (NFKC) as one run: only the same question has the same.
    */
   coverage(text: string, cased?: string): EmbedderCoverage {
@@ -98,7 +98,9 @@ export class UseLiteTokenizer {
     const keptAt = (k: number): string | undefined => {
       if (kept === undefined) {
         const all = [...(SEPARATOR + cased!.normalize('NFKC').replace(/ /g, SEPARATOR))];
-        kept = all.length === n ? all : null;
+        // Each place checked, not only the count: U+0130 (one longer lower-cased) and H + U+0331 (one shorter: U+1E96)
+        // together keep the count while shifting the characters between them.
+        kept = all.length === n && all.every((c, i) => c === symbols[i] || c.toLowerCase().normalize('NFKC') === symbols[i]) ? all : null;
         misaligned = kept === null;
       }
       return kept?.[k];

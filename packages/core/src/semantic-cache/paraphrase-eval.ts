@@ -198,7 +198,7 @@ export async function evaluateParaphrases(options: ParaphraseEvalOptions): Promi
     latencies.push(performance.now() - t0);
     const q = trigrams(text);
     // The unknown-text rule as the lookup applied it (`sameUnknownText`), kept for the re-decisions.
-    const unknown = embedderReading(options.embedder, text) ?? { runs: [], bare: [] };
+    const unknown = embedderReading(options.embedder, text) ?? { runs: [] };
     const candidates = (details.candidates ?? []).map((r) => ({
       score: r.cosine,
       prompt: r.candidate.prompt,

@@ -282,12 +282,10 @@ export function semanticLookupEligible(
 
 /**
  * A question's text outside its embedder's vocabulary (`EmbedderCoverage.unknown`, read with its case kept): `runs`,
- * and `bare`, the runs without pictographs (emoji) at the question's start or end (decoration: "<hugging face emoji>
- * Datasets is..."); the same array when there are none. Both empty when it has none or it is not known.
+ * empty when it has none or it is not known.
  */
 export interface UnknownText {
   runs: readonly string[];
-  bare: readonly string[];
 }
 
 /** A question the semantic cache looks up and stores, with its `unknown` text as its embedder reads it. */
@@ -317,7 +315,7 @@ export function semanticQuestion(
 }
 
 const NO_RUNS: readonly string[] = Object.freeze([]);
-const NO_UNKNOWN: UnknownText = Object.freeze({ runs: NO_RUNS, bare: NO_RUNS });
+const NO_UNKNOWN: UnknownText = Object.freeze({ runs: NO_RUNS });
 
 /**
  * How `embedder` reads `question`: undefined when its vector would not tell the question from others, else the
@@ -334,7 +332,7 @@ export function embedderReading(embedder: Pick<Embedder, 'maxInputChars' | 'inpu
   if (max !== undefined && embedderInputLength(embedder, input) > max) return undefined;
   const coverage = embedder.coverage?.(input, question);
   if (!coverage) return NO_UNKNOWN;
-  return lowCoverage(coverage) ? undefined : unknownOf(coverage.unknown, question);
+  return lowCoverage(coverage) ? undefined : unknownOf(coverage.unknown);
 }
 
 /**
@@ -344,27 +342,11 @@ export function embedderReading(embedder: Pick<Embedder, 'maxInputChars' | 'inpu
  */
 export function unknownText(embedder: Pick<Embedder, 'coverage'>, question: string): UnknownText {
   const runs = embedder.coverage?.(embeddingInput(question), question)?.unknown;
-  return runs ? unknownOf(runs, question) : NO_UNKNOWN;
+  return runs ? unknownOf(runs) : NO_UNKNOWN;
 }
 
-/** Emoji: pictographs with their skin-tone modifiers and presentation selector. */
-const PICTOGRAPHS = /^[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F]+$/u;
-/** What may stand before a leading or after a trailing emoji: white space, control and format characters, punctuation. */
-const LEADING = /^[\p{White_Space}\p{Cc}\p{Cf}\p{P}]+/u;
-const TRAILING = /[\p{White_Space}\p{Cc}\p{Cf}\p{P}]+$/u;
-
-function unknownOf(runs: readonly string[], question: string): UnknownText {
-  if (runs.length === 0) return NO_UNKNOWN;
-  const first = runs[0]!;
-  const last = runs[runs.length - 1]!;
-  const lead = PICTOGRAPHS.test(first);
-  const trail = PICTOGRAPHS.test(last);
-  if (!lead && !trail) return { runs, bare: runs };
-  // The runs leave out white space and format characters (an emoji's joiner): so does the text they are found in.
-  const text = question.normalize('NFKC').replace(/[\p{White_Space}\p{Cc}\p{Cf}]/gu, '');
-  const from = lead && text.replace(LEADING, '').startsWith(first) ? 1 : 0;
-  const to = trail && runs.length > from && text.replace(TRAILING, '').endsWith(last) ? runs.length - 1 : runs.length;
-  return { runs, bare: from === 0 && to === runs.length ? runs : runs.slice(from, to) };
+function unknownOf(runs: readonly string[]): UnknownText {
+  return runs.length === 0 ? NO_UNKNOWN : { runs };
 }
 
 /**
@@ -372,11 +354,11 @@ function unknownOf(runs: readonly string[], question: string): UnknownText {
  * `asked`, as far as the embedder's unknown id goes: the same runs, in order (the vector does not show them: "What does
  * U+2264 mean?" and the same with U+2265 are one vector; U+03A3 and U+03C3 too, as the text is embedded lower-cased);
  * unknown text on one side only is a difference too ("What does the symbol mean?" against the same naming U+2264:
- * cosine 0.98). Pictographs at a question's start or end on one side only (`UnknownText.bare`) are decoration: the
- * GPTCache pairs' "<hugging face emoji> Datasets is..." against "Datasets is...".
+ * cosine 0.98), an emoji at a question's start or end included ("What does this emoji mean? <eggplant>" against the
+ * same without it).
  */
 export function sameUnknownText(asked: UnknownText, stored: UnknownText): boolean {
-  return sameRuns(asked.runs, stored.runs) || (asked.bare !== asked.runs && sameRuns(asked.bare, stored.runs)) || (stored.bare !== stored.runs && sameRuns(asked.runs, stored.bare));
+  return sameRuns(asked.runs, stored.runs);
 }
 
 function sameRuns(a: readonly string[], b: readonly string[]): boolean {
@@ -602,8 +584,8 @@ export class SemanticCache {
 
   /**
    * `selectMatch`'s options for a question: the config's, and with an embedder that reports coverage the rule that a
-   * stored question must have the same unknown text (`sameUnknownText`: none when the question has none, but for emoji
-   * at the start or end; passed over as one naming other numbers is, a mismatch when none has).
+   * stored question must have the same unknown text (`sameUnknownText`: none when the question has none; passed
+   * over as one naming other numbers is, a mismatch when none has).
    */
   #selectionFor(asked: SemanticQuestion): MatchSelectionOptions<SemanticMatch> {
     if (!this.embedder.coverage) return this.config;
