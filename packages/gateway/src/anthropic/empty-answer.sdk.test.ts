@@ -1,3 +1,4 @@
+import type Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
@@ -33,5 +34,15 @@ describe('/v1/messages: an empty answer has the same content JSON and streamed',
     const streamed = await gw.anthropic().messages.stream(ask('claude')).finalMessage();
     expect(streamed.content).toEqual([]);
     expect(json.content).toEqual([]);
+  });
+
+  it('given back in the history as the SDK returned it (content []): the next turn and its token count are not a 5xx', async () => {
+    u.gemini.enqueue({ promptBlockReason: 'SAFETY' });
+    const first = await gw.anthropic().messages.create(ask('gem'));
+    expect(first.content).toEqual([]);
+    const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: first.content }, { role: 'user', content: 'try again' }];
+    const status = (p: Promise<unknown>) => p.then(() => 200, (e: { status?: number }) => e.status ?? 0);
+    expect(await status(gw.anthropic().messages.create({ model: 'gem', max_tokens: 50, messages }))).toBeLessThan(500);
+    expect(await status(gw.anthropic().messages.countTokens({ model: 'gem', messages }))).toBeLessThan(500);
   });
 });

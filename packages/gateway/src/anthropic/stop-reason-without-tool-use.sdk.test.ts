@@ -73,4 +73,20 @@ describe('/v1/messages: an OpenAI model\u2019s refusal', () => {
     const message = await gw.anthropic().messages.stream(request).finalMessage();
     expect(message.stop_reason).toBe('max_tokens');
   });
+
+  it('a refusal and a tool call in one answer (finish_reason stop): stop_reason "tool_use" (a client loop must answer the call)', async () => {
+    upstream.setScript({
+      json: {
+        id: 'chatcmpl-y',
+        object: 'chat.completion',
+        created: 1,
+        model: 'gpt-test',
+        choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: null, refusal: REFUSAL, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] } }],
+        usage,
+      },
+    });
+    const message = await gw.anthropic().messages.create(request);
+    expect(message.content.some((b) => b.type === 'tool_use')).toBe(true);
+    expect(message.stop_reason).toBe('tool_use');
+  });
 });

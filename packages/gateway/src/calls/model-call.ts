@@ -1,4 +1,4 @@
-import { LLMError, toLLMError, type Cost, type DeploymentInfo, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type RouterStream, type UsageStatus } from '@llmrr/core';
+import { LLMError, toLLMError, type CallWarning, type Cost, type DeploymentInfo, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type RouterStream, type UsageStatus } from '@llmrr/core';
 import { routerTenant, type Principal } from '../auth/principal.js';
 import { errorReply, fromOwnModel, needsServerLog, toPublicError, type ErrorStyle } from '../http/error-body.js';
 import { formatScore, headerText, resultHeaders } from '../http/llmrr-info.js';
@@ -68,6 +68,11 @@ export interface ModelCall {
   served?: ServedStreams | undefined;
   /** The non-streamed response body. */
   render(result: RouterResult): unknown;
+  /**
+   * The gateway's own warnings about a non-streamed answer as `render` gives it (a legacy `functions` answer leaving
+   * calls out), shown after the ignored fields'. None for a stream: its header is sent before its calls are known.
+   */
+  answerWarnings?: ((result: RouterResult) => readonly CallWarning[] | undefined) | undefined;
   encoder(): StreamEncoder;
   /** The reply's headers so far (a fresh object: the call adds to it and replies with it). */
   headers: Record<string, string>;
@@ -225,7 +230,9 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       resultHeaders(result, headers);
       // (An array test, not `!== undefined`: a custom engine in plain JS may send anything, and the call has answered.)
       // The body's fields the gateway did not act on are said on a cache hit too (ignored either way).
-      const ignored = ignoredFieldsOf(call.request, result.provider);
+      const ignoredFields = ignoredFieldsOf(call.request, result.provider);
+      const answered = call.answerWarnings?.(result);
+      const ignored = answered === undefined ? ignoredFields : ignoredFields === undefined ? answered : [...ignoredFields, ...answered];
       if (ignored !== undefined || (Array.isArray(result.warnings) && result.warnings.length > 0)) showWarnings(result.warnings, call.messagePaths, headers, deps.metrics, ignored, call.fieldNames);
       // The decision as the caller may see it (another tenant's traffic on shared deployments hidden).
       const shown = call.ext.explain ? visibleResult(result, call.principal) : result;

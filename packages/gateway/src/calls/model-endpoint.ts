@@ -66,6 +66,7 @@ export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: M
         stream: built.stream,
         ext: built.ext,
         render: built.render,
+        answerWarnings: built.answerWarnings,
         encoder: built.encoder,
         endpoint: ep.endpoint,
         style: ep.style,

@@ -11,7 +11,9 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // field" stays with `user` as `metadata.user_id` or `safety_identifier`), and the engines' prose does not use a core
 // field's plain-word name as a word ("the answer does not stop there" read "does not stop_sequences there"). An
 // error's message names the client's fields too, not only its `param`'s: a context-window refusal (param `messages`)
-// counts the client's `max_tokens` (`max_completion_tokens` on chat completions), not core's `maxTokens`.
+// counts the client's `max_tokens` (`max_completion_tokens` on chat completions), not core's `maxTokens`. Other core
+// fields named in the text are renamed only in core's and the gateway's own errors: a warning's text (or a provider's
+// error) may quote the client's own words, such as a strict tool schema's keyword `maxTokens`.
 
 let gw: SdkGateway;
 beforeAll(async () => {
@@ -99,6 +101,21 @@ describe('x-llmrr-warnings messages read as prose', () => {
     expect(messageOf(response.headers.get('x-llmrr-warnings'), 'stop_sequences')).toBe(
       'stop_sequences was not sent: Anthropic refuses a sequence that is only white space (the answer does not end there).',
     );
+  });
+
+  it('a strict tool schema keyword the client wrote (maxTokens) is quoted as written, not renamed max_completion_tokens', async () => {
+    const { response } = await gw
+      .openai()
+      .chat.completions.create({
+        model: 'claude',
+        max_completion_tokens: 50,
+        messages: [{ role: 'user', content: 'Hi' }],
+        tools: [{ type: 'function', function: { name: 'set_limit', strict: true, parameters: { type: 'object', properties: { n: { type: 'integer', maxTokens: 5 } }, required: ['n'], additionalProperties: false } } }],
+      } as never)
+      .withResponse();
+    const header = response.headers.get('x-llmrr-warnings');
+    expect(read(header)).toContainEqual(['setting_not_sent', 'tools.0.function.strict']);
+    expect(messageOf(header, 'tools.0.function.strict')).toContain('schema.properties.n uses maxTokens, which strict mode does not take');
   });
 });
 

@@ -17,7 +17,7 @@ export function chatCompletionId(requestId: string): string {
  * legacy `functions`): the answer's first tool call is `message.function_call` and a tool-call finish is
  * `function_call`, as OpenAI answers such a request (one call: it is sent `parallelToolCalls: false`); further calls (a
  * provider that made several anyway) are left out: a legacy client reads only `function_call`, and one that gives the
- * message back would send calls it never answers (see the gateway README).
+ * message back would send calls it never answers (see the gateway README); `legacyCallsWarning` says so in the header.
  */
 export function toChatCompletion(result: RouterResult, options: { created: number; explain: boolean; logprobs?: boolean; legacyFunctions?: boolean }): OpenAIChatResponse {
   const toolCalls = result.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));

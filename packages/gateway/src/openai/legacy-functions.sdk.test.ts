@@ -1,4 +1,4 @@
-import type { AnthropicWireServer, OpenAIWireServer } from '@llmrr/core/test';
+import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerRow } from '../test-support/ledger-wait.js';
@@ -14,22 +14,24 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // (streamed: `delta.function_call`); an assistant turn's `function_call` and the `function` message after it are the
 // history's tool call and its result. Accepted and dropped before (the model never saw the functions, and a forced
 // `function_call` got a plain text answer). OpenAI answers such a request with one call: the request asks for one
-// (`parallel_tool_calls: false` unless the client set it) and a second call a provider makes anyway is left out.
+// (`parallel_tool_calls: false` unless the client set it; a provider that cannot be sent it draws no warning) and a
+// second call a provider makes anyway is left out (a JSON answer says so in x-llmrr-warnings).
 // The exact cache is on (a legacy answer replayed from it keeps its form): every test asks its own question.
 
 let gw: SdkGateway;
 let gptUp: OpenAIWireServer;
 let claudeUp: AnthropicWireServer;
+let gemUp: GeminiWireServer;
 
 beforeAll(async () => {
-  ({ gw, upstreams: { openai: gptUp, anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt'), wireDeployment(u, 'claude')], {
+  ({ gw, upstreams: { openai: gptUp, anthropic: claudeUp, gemini: gemUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt'), wireDeployment(u, 'claude'), wireDeployment(u, 'gem')], {
     cache: { exact: { enabled: true } },
   }));
 });
 afterAll(() => gw?.close());
 afterEach(() => {
   gptUp.setScript({});
-  clearRequests(gptUp, claudeUp);
+  clearRequests(gptUp, claudeUp, gemUp);
 });
 
 const lastGptBody = () => gptUp.requests.at(-1)!.body as Record<string, unknown>;
@@ -116,6 +118,31 @@ describe('functions and function_call', () => {
     const final = await gw.openai().chat.completions.stream({ model: 'gpt', messages: ask('two cities, streamed helper'), functions: FUNCTIONS }).finalChatCompletion();
     expect(final.choices[0]).toMatchObject({ finish_reason: 'function_call', message: { function_call: { name: 'get_weather', arguments: '{"city":"Paris"}' } } });
     expect(final.choices[0]!.message.tool_calls).toBeUndefined();
+  });
+
+  it('the JSON answer that left a call out says so in x-llmrr-warnings (setting_changed on functions); one call: no warning', async () => {
+    gptUp.setScript(TWO_CALLS);
+    const { response } = await create({ messages: ask('two cities, warned'), functions: FUNCTIONS }).withResponse();
+    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_changed', 'functions']);
+    expect(response.headers.get('x-llmrr-warnings')).toContain('the other 1 are left out');
+    gptUp.setScript({ toolCalls: [TWO_CALLS.toolCalls[0]!] });
+    const { response: one } = await create({ messages: ask('one city, not warned'), functions: FUNCTIONS }).withResponse();
+    expect(one.headers.get('x-llmrr-warnings')).toBeNull();
+  });
+
+  it('to a Gemini deployment (no one-call setting): the functions are sent, no warning about a setting the client never sent', async () => {
+    const { response } = await create({ model: 'gem', messages: ask('weather in Paris? (gemini, no warning)'), functions: FUNCTIONS }).withResponse();
+    expect(gemUp.requests.at(-1)!.body).toHaveProperty('tools');
+    expect(response.headers.get('x-llmrr-warnings')).toBeNull();
+  });
+
+  it('Gemini making two calls anyway: one function_call, and the warning says the other was left out (never "several functions in one answer")', async () => {
+    gemUp.enqueue({ parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } } }, { functionCall: { name: 'get_weather', args: { city: 'Rome' } } }] });
+    const { data, response } = await create({ model: 'gem', messages: ask('weather in Paris and Rome? (gemini two calls)'), functions: FUNCTIONS }).withResponse();
+    expect(data.choices[0]!.message.function_call?.name).toBe('get_weather');
+    expect(data.choices[0]!.message.tool_calls).toBeUndefined();
+    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_changed', 'functions']]);
+    expect(response.headers.get('x-llmrr-warnings')).not.toMatch(/several functions in one answer/);
   });
 
   it('that answer given back as the SDK returned it, with its function result: every call sent upstream has its result', async () => {
@@ -224,6 +251,20 @@ describe('a legacy answer replayed from the exact cache', () => {
     const tools = await gw.openai().chat.completions.create({ model: 'gpt', messages, tools: [{ type: 'function', function: FUNCTIONS[0]! }] });
     expect(tools.choices[0]).toMatchObject({ finish_reason: 'tool_calls', message: { tool_calls: [{ function: { arguments: '{"city":"Kyiv"}' } }] } });
     expect(tools.choices[0]!.message.function_call).toBeUndefined();
+  });
+
+  it('a tools request with parallel_tool_calls false (the same key) after a legacy one that got two calls: every call, from the cache', async () => {
+    gptUp.setScript(TWO_CALLS);
+    const messages = ask('weather in Paris and Rome (cache cross, two calls)');
+    const first = await gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
+    expect(first.choices[0]!.message.function_call).toBeDefined();
+    const { data: tools, response } = await gw
+      .openai()
+      .chat.completions.create({ model: 'gpt', messages, tools: [{ type: 'function', function: FUNCTIONS[0]! }], parallel_tool_calls: false })
+      .withResponse();
+    expect(gptUp.requests).toHaveLength(1);
+    expect(tools.choices[0]!.message.tool_calls?.map((c) => (c as { function: { arguments: string } }).function.arguments)).toEqual(['{"city":"Paris"}', '{"city":"Rome"}']);
+    expect(await ledgerRow(gw, response.headers.get('x-request-id')!)).toMatchObject({ cacheHit: true });
   });
 });
 

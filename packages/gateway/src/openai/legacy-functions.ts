@@ -1,4 +1,4 @@
-import { LLMError, type ChatMessage, type ToolCall, type ToolChoice, type ToolDefinition } from '@llmrr/core';
+import { LLMError, type CallWarning, type ChatMessage, type RouterResult, type ToolCall, type ToolChoice, type ToolDefinition } from '@llmrr/core';
 import type { JoinedMessagePath } from '../schemas/client-message-paths.js';
 import type { OpenAIChatMessage, OpenAIChatRequest } from '../schemas/openai-chat.js';
 import type { ToolPaths } from '../schemas/tool-choice-conflict.js';
@@ -42,6 +42,22 @@ export function legacyMessagePath(m: OpenAIChatMessage, index: number): JoinedMe
   const toolCalls = (m.tool_calls ?? []).map((_, k) => `${path}.tool_calls.${k}.function`);
   toolCalls.push(`${path}.function_call`);
   return { path, toolCalls };
+}
+
+/**
+ * A legacy `functions` answer's warning when the provider made more calls than the one `function_call` carries (see
+ * `toChatCompletion`); undefined otherwise. A stream's header goes out before its calls are known: none there.
+ */
+export function legacyCallsWarning(result: RouterResult): readonly CallWarning[] | undefined {
+  const calls = result.toolCalls.length;
+  if (calls < 2) return undefined;
+  return [
+    {
+      code: 'setting_changed',
+      field: 'functions',
+      message: `The provider made ${calls} function calls: a legacy function_call answer carries the first only, the other ${calls - 1} are left out.`,
+    },
+  ];
 }
 
 /** `functions` as core's tools. */

@@ -7,6 +7,7 @@ import { routerExtension } from '../calls/router-extension.js';
 import { toChatCompletion } from '../openai/chat-response.js';
 import { ChatStreamEncoder } from '../openai/chat-stream-encoder.js';
 import { CompletionStreamEncoder, toTextCompletion } from '../openai/completion-stream-encoder.js';
+import { legacyCallsWarning } from '../openai/legacy-functions.js';
 import { codePoints } from '../openai/openai-logprobs.js';
 import { completionToGenerateRequest, convertChatRequest } from '../openai/to-generate-request.js';
 import { inputTokensRoute } from '../responses/input-tokens-route.js';
@@ -44,6 +45,7 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
         stream: body.stream === true,
         ext,
         render: (result) => toChatCompletion(result, { created, explain: ext.explain === true, logprobs, legacyFunctions }),
+        answerWarnings: legacyFunctions ? legacyCallsWarning : undefined,
         encoder: () => new ChatStreamEncoder({ created, includeUsage, explain: ext.explain === true, logprobs, legacyFunctions }),
       };
     },

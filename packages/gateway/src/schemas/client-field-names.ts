@@ -38,6 +38,11 @@ export interface ClientFieldNames {
    * that client reads as `thinking disabled` (it sent no `budget_tokens`).
    */
   readonly phrases?: Readonly<Record<string, string>>;
+  /**
+   * Core fields the gateway set itself, not from a client field (a legacy `functions` request's `parallelToolCalls:
+   * false`): core's warnings about them are not shown (the client sent nothing of the kind).
+   */
+  readonly gatewaySet?: readonly string[];
 }
 
 const TOOL = /^tools\.(\d+)\.([A-Za-z_]+)/;
@@ -116,7 +121,9 @@ const CAMEL = /[a-z][A-Z]/;
 
 /**
  * `message` naming the client's fields where it names, as a whole word, a core field other than its own `field` (a
- * context-window refusal about `messages` counts `20 maxTokens`: the client's `max_tokens`). Only the camelCase
+ * context-window refusal about `messages` counts `20 maxTokens`: the client's `max_tokens`). Only for an error core
+ * or the gateway wrote about the request: never a warning's text nor a provider's error, which may quote the client's
+ * own words (a strict tool schema's keyword `maxTokens`) or the upstream's. Only the camelCase
  * names: core's plain-word names (`stop`, `user`, `reasoning`) are words of the prose too, and are renamed only as the
  * message's own field (`clientFieldText`). The same string when none is there.
  */

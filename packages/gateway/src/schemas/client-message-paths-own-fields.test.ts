@@ -4,6 +4,7 @@ import { convertChatRequest } from '../openai/to-generate-request.js';
 import { convertResponsesRequest } from '../responses/to-generate-request.js';
 import type { OpenAIChatRequest } from './openai-chat.js';
 import type { OpenAIResponsesRequest } from './openai-responses.js';
+import { chatFieldNames } from './route-field-names.js';
 import { clientFieldPath, withClientMessagePath, withClientWarningPaths, type ClientMessagePaths } from './client-message-paths.js';
 
 // A message whose fields the client names otherwise than core: a string field that is the message's text (core's
@@ -128,5 +129,24 @@ describe('chat completions legacy turns (an assistant function_call, a function 
 
   it('a history without legacy turns has no message paths (core\u2019s are the client\u2019s)', () => {
     expect(convertChatRequest({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] } as unknown as OpenAIChatRequest).messagePaths).toBeUndefined();
+  });
+});
+
+describe('other core fields named in a text (otherClientFieldsText)', () => {
+  const names = chatFieldNames({ max_completion_tokens: 20 });
+  const WINDOW = 'The request needs more than the context window holds (500 input + 20 maxTokens)';
+
+  it('renamed in core\u2019s and the gateway\u2019s own errors (a context-window refusal about messages)', () => {
+    const own = new LLMError({ code: 'context_length_exceeded', message: WINDOW, param: 'messages' });
+    expect(withClientMessagePath(own, undefined, names).message).toContain('20 max_completion_tokens');
+  });
+
+  it('kept in a provider\u2019s error (its code provider_..., or upstream text) and in a warning\u2019s text', () => {
+    const provider = new LLMError({ code: 'provider_error', message: WINDOW, param: 'messages' });
+    expect(withClientMessagePath(provider, undefined, names).message).toBe(WINDOW);
+    const upstream = new LLMError({ code: 'invalid_request', message: WINDOW, param: 'messages', upstreamStatus: 400 });
+    expect(withClientMessagePath(upstream, undefined, names).message).toBe(WINDOW);
+    const warning: CallWarning = { code: 'setting_not_sent', field: 'tools.0.strict', message: 'schema.properties.n uses maxTokens, which strict mode does not take' };
+    expect(withClientWarningPaths([warning], undefined, names)[0]!.message).toBe(warning.message);
   });
 });

@@ -221,15 +221,17 @@ export function clientFieldPath(path: string, paths: ClientMessagePaths | undefi
 }
 
 /**
- * A path (and a text naming it) as the client's: its message (`paths`), then its field names (`names`), and the other
- * core fields the text names (`otherClientFieldsText`). Undefined when nothing changes.
+ * A path (and a text naming it) as the client's: its message (`paths`), then its field names (`names`), and, when
+ * `others` (an error core or the gateway wrote about the request), the other core fields the text names
+ * (`otherClientFieldsText`). Undefined when nothing changes.
  */
-function clientNamed(path: string, text: string, paths: ClientMessagePaths | undefined, names: ClientFieldNames | undefined): { path: string; text: string } | undefined {
+function clientNamed(path: string, text: string, paths: ClientMessagePaths | undefined, names: ClientFieldNames | undefined, others: boolean): { path: string; text: string } | undefined {
   const r = paths === undefined ? undefined : renaming(path, paths);
   const messaged = r ? r.client + path.slice(r.core.length) : path;
   const renamed = r ? renamedText(text, r) : text;
   const client = clientFieldName(messaged, names);
-  const named = otherClientFieldsText(client === messaged ? renamed : clientFieldText(renamed, messaged, client, names), names);
+  const own = client === messaged ? renamed : clientFieldText(renamed, messaged, client, names);
+  const named = others ? otherClientFieldsText(own, names) : own;
   return r || client !== messaged || named !== text ? { path: client, text: named } : undefined;
 }
 
@@ -243,23 +245,34 @@ function clientNamed(path: string, text: string, paths: ClientMessagePaths | und
 export function withClientMessagePath(error: LLMError, paths: ClientMessagePaths | undefined, names?: ClientFieldNames): LLMError {
   const param = error.param;
   if ((paths === undefined && names === undefined) || param === undefined) return error;
-  const c = clientNamed(param, error.message, paths, names);
+  // Only core's or the gateway's own words are renamed beyond the param: a provider's error text is the upstream's.
+  const own = error.upstreamStatus === undefined && !error.code.startsWith('provider_');
+  const c = clientNamed(param, error.message, paths, names, own);
   return c ? error.with({ param: c.path, message: c.text }) : error;
 }
 
 /**
  * The warnings naming the client's messages and fields (their `field`, and that path in their text), as
- * `withClientMessagePath` does for errors. The same array when nothing changes.
+ * `withClientMessagePath` does for errors, without those about a field the gateway set itself (`names.gatewaySet`).
+ * The same array when nothing changes.
  */
 export function withClientWarningPaths(warnings: readonly CallWarning[], paths: ClientMessagePaths | undefined, names?: ClientFieldNames): readonly CallWarning[] {
   if (paths === undefined && names === undefined) return warnings;
+  const gatewaySet = names?.gatewaySet;
   let out: CallWarning[] | undefined;
   for (let i = 0; i < warnings.length; i++) {
     const w = warnings[i]!;
-    const c = w.field === undefined ? undefined : clientNamed(w.field, w.message, paths, names);
-    if (!c) continue;
-    out ??= warnings.slice();
-    out[i] = { ...w, field: c.path, message: c.text };
+    // A warning about a field the gateway set itself (`ClientFieldNames.gatewaySet`) is not shown.
+    if (gatewaySet !== undefined && w.field !== undefined && gatewaySet.includes(w.field)) {
+      out ??= warnings.slice(0, i);
+      continue;
+    }
+    const c = w.field === undefined ? undefined : clientNamed(w.field, w.message, paths, names, false);
+    if (out) out.push(c ? { ...w, field: c.path, message: c.text } : w);
+    else if (c) {
+      out = warnings.slice(0, i);
+      out.push({ ...w, field: c.path, message: c.text });
+    }
   }
   return out ?? warnings;
 }

@@ -107,12 +107,12 @@ describe('the client names of core fields, per route', () => {
       'toolChoice.name': 'function_call.name',
       frequencyPenalty: 'frequency_penalty',
     });
-    // Its one call per answer (core's parallelToolCalls false, set by the gateway) is `functions`' unless the client
-    // gave parallel_tool_calls.
+    // Its one call per answer (core's parallelToolCalls false) is the gateway's unless the client gave
+    // parallel_tool_calls: a warning about it is not shown (the client sent nothing of the kind); the others are.
     const gemini = { code: 'setting_not_sent' as const, field: 'parallelToolCalls', message: 'parallelToolCalls false was not sent: Gemini has no switch for it; the model may call several functions in one answer.' };
-    expect(withClientWarningPaths([gemini], undefined, chat({ functions: [{ name: 'f' }] }).fieldNames)).toEqual([
-      { ...gemini, field: 'functions', message: 'one call per answer (as for functions) was not sent: Gemini has no switch for it; the model may call several functions in one answer.' },
-    ]);
+    const penalty = { code: 'setting_not_sent' as const, field: 'frequencyPenalty', message: 'frequencyPenalty was not sent.' };
+    expect(withClientWarningPaths([gemini, penalty], undefined, chat({ functions: [{ name: 'f' }] }).fieldNames)).toEqual([{ ...penalty, field: 'frequency_penalty', message: 'frequency_penalty was not sent.' }]);
+    expect(withClientWarningPaths([penalty, gemini], undefined, chat({ functions: [{ name: 'f' }] }).fieldNames)).toEqual([{ ...penalty, field: 'frequency_penalty', message: 'frequency_penalty was not sent.' }]);
     expect(withClientWarningPaths([gemini], undefined, chat({ functions: [{ name: 'f' }], parallel_tool_calls: false }).fieldNames)[0]).toMatchObject({ field: 'parallel_tool_calls', message: expect.stringMatching(/^parallel_tool_calls false was not sent/) });
   });
 

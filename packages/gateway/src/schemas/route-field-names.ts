@@ -48,8 +48,8 @@ const CHAT_MAX_TOKENS: ClientFieldNames = { ...CHAT, fields: { ...CHAT.fields, m
 
 /**
  * The client's names on `/v1/chat/completions`: `maxTokens` is whichever of its two fields the body set; core's tools
- * are its legacy `functions` (`functions.K.name`...) when it gave them (and `parallelToolCalls`, without
- * `parallel_tool_calls`, too), and its tool choice its `function_call`.
+ * are its legacy `functions` (`functions.K.name`...) when it gave them (core's `parallelToolCalls`, without
+ * `parallel_tool_calls`, is then the gateway's: `gatewaySet`), and its tool choice its `function_call`.
  */
 export function chatFieldNames(body: {
   max_completion_tokens?: number | null | undefined;
@@ -65,12 +65,10 @@ export function chatFieldNames(body: {
     // A legacy function's fields are the function's own (`functions.K.parameters`).
     fields.tools = 'functions';
     delete legacy.tool;
-    // Without `parallel_tool_calls`, core's `parallelToolCalls: false` is the one call `functions` asks for (see
-    // convertChatRequest): a warning about it names `functions`, not a field the client never sent.
-    if (body.parallel_tool_calls == null) {
-      fields.parallelToolCalls = 'functions';
-      legacy.phrases = { ...names.phrases, 'parallelToolCalls false': 'one call per answer (as for functions)' };
-    }
+    // Without `parallel_tool_calls`, core's `parallelToolCalls: false` is the gateway's own (the one call `functions`
+    // asks for, see convertChatRequest): a provider that cannot be sent it is no news to the client, whose answer
+    // carries one call anyway (`legacyCallsWarning`).
+    if (body.parallel_tool_calls == null) legacy.gatewaySet = ['parallelToolCalls'];
   }
   if (body.function_call !== undefined) {
     fields.toolChoice = 'function_call';
