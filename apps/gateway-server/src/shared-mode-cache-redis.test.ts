@@ -4,37 +4,21 @@
  * The start reads the stores' Redis `maxmemory-policy` and warns in the log when it can evict keys (the limits' and
  * budgets'); a cache Redis that cannot be reached fails the start naming its variable, without its credentials.
  * Gateway processes on the test's PostgreSQL (vitest.global-setup.ts) and two Redis servers of their own
- * (tools/services/redis.sh: their configuration is changed), the mock engine.
+ * (`startTestRedis({ own: true })`: their configuration is changed), the mock engine.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startTestRedis, type TestRedis } from '@llmrr/gateway/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminCall, dropSharedState, gatewayRequest, sharedModeSetup, sharedServices, startGateway, stopGateway, type Gateway, type SharedRun } from './test-support/gateway-processes.js';
 
 const services = sharedServices('shared mode: the exact cache Redis');
-const redisSh = resolve(dirname(fileURLToPath(import.meta.url)), '../../../tools/services/redis.sh');
 const CONFIG = { version: 2, models: [{ name: 'mock', engine: 'mock' }], cache: { exact: { enabled: true } } };
 const run: SharedRun = { schema: `cache_redis_${process.pid}`, prefix: `cacheredis${process.pid}:`, adminKey: 'shared-mode-cache-redis-admin-key-0' };
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 const cli = (url: string, args: string[]) => execFileSync('redis-cli', ['-u', url, ...args], { encoding: 'utf8', timeout: 30_000 }).trim();
 
 describe.skipIf(services.skip !== undefined)(services.skip ?? 'shared mode: the exact cache and the stores\' Redis', () => {
-  const dirs: string[] = [];
+  const redises: TestRedis[] = [];
   let storesRedis: string;
   let cacheRedis: string;
   let dir: string | undefined;
@@ -43,9 +27,9 @@ describe.skipIf(services.skip !== undefined)(services.skip ?? 'shared mode: the 
   beforeAll(async () => {
     // Both bounded as a cache Redis is (the stores' one wrongly: the start says so).
     for (let i = 0; i < 2; i++) {
-      const d = mkdtempSync(join(tmpdir(), 'llmrr-cache-redis-'));
-      dirs.push(d);
-      const url = execFileSync('bash', [redisSh, 'start', String(await freePort()), join(d, 'redis')], { encoding: 'utf8', timeout: 60_000 }).trim();
+      const redis = await startTestRedis({ own: true });
+      redises.push(redis);
+      const url = redis.url;
       cli(url, ['CONFIG', 'SET', 'maxmemory', '64mb', 'maxmemory-policy', 'allkeys-lru']);
       if (storesRedis === undefined) storesRedis = url;
       else cacheRedis = url;
@@ -55,14 +39,7 @@ describe.skipIf(services.skip !== undefined)(services.skip ?? 'shared mode: the 
   afterAll(async () => {
     await stopGateway(g);
     dropSharedState('shared-mode-cache-redis', { ...services, redisUrl: storesRedis }, run, dir);
-    for (const d of dirs) {
-      try {
-        execFileSync('bash', [redisSh, 'stop', join(d, 'redis')], { timeout: 60_000 });
-      } catch {
-        /* gone already */
-      }
-      rmSync(d, { recursive: true, force: true });
-    }
+    for (const redis of redises) redis.stop();
   });
 
   it("LLMRR_CACHE_REDIS_URL takes the cache's entries; a stores' Redis that can evict keys is warned about at the start", async () => {

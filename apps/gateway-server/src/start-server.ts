@@ -4,6 +4,7 @@ import { createUpstreamFetch, serveGateway, type ServedGateway } from '@llmrr/ga
 import { disableMissingLocalModels, loadServerConfig } from './load-config.js';
 import { DEMO_TENANT_ID, seedTenants } from './seed-tenants.js';
 import type { ServerSettings } from './settings.js';
+import { checkDataDir } from './data-dir.js';
 import { storeAddress } from './store-address.js';
 import type { Tracing } from './tracing.js';
 
@@ -175,10 +176,11 @@ const SHARED_STORES: Readonly<Record<string, { variable: 'LLMRR_REDIS_URL' | 'LL
 };
 
 /**
- * The state stores; an embedded data directory that cannot hold the database fails naming LLMRR_DATA_DIR, a shared
- * store that cannot be reached (bounded by core: seconds, not TCP's minutes) names LLMRR_REDIS_URL or LLMRR_POSTGRES_URL.
+ * The state stores; an embedded data directory that is a file (`checkDataDir`) or cannot hold the database fails
+ * naming LLMRR_DATA_DIR, a shared store that cannot be reached (bounded by core: seconds, not TCP's minutes) names LLMRR_REDIS_URL or LLMRR_POSTGRES_URL.
  */
 async function openStores(settings: ServerSettings, log: (entry: GatewayLogEntry) => void): Promise<StateStores> {
+  if (settings.state === 'embedded') checkDataDir(settings.dataDir);
   try {
     return await createStateStores(storesConfig(settings, log));
   } catch (e) {

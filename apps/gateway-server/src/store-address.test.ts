@@ -29,9 +29,14 @@ describe('storeAddress', () => {
     expect(storeAddress('postgres:///llmrr?host=/var/run/postgresql', 5432)).toBe('/var/run/postgresql');
   });
 
-  it('an "@" in the query (?application_name=svc@prod): only the scheme, never a ?password= nor the text after the "@" as host', () => {
-    expect(storeAddress('redis://cache:6379/0?client_name=svc@prod&password=S3CRET', 6379)).toBe(`redis://${ADDRESS_NOT_SHOWN}`);
-    expect(storeAddress('postgres://u:pw@db:5432/app?application_name=svc@prod', 5432)).toBe(`postgres://${ADDRESS_NOT_SHOWN}`);
+  it('an "@" in the query or fragment (?application_name=svc@prod): host:port or the socket, never a ?password= nor the text after the "@" as host', () => {
+    expect(storeAddress('redis://cache:6379/0?client_name=svc@prod&password=S3CRET', 6379)).toBe('cache:6379');
+    expect(storeAddress('redis://:S3CRET@cache/0?client_name=svc@prod', 6379)).toBe('cache:6379');
+    expect(storeAddress('postgres://u:pw@db:5432/app?application_name=svc@prod', 5432)).toBe('db:5432');
+    expect(storeAddress('postgres://db/app?application_name=svc@prod#x@y', 5432)).toBe('db:5432');
+    expect(storeAddress('unix://:S3CRET@/run/redis/redis.sock?db=2&client_name=svc@prod', 6379)).toBe('/run/redis/redis.sock');
+    expect(storeAddress('unix:///run/redis/redis.sock?client_name=svc@prod', 6379)).toBe('/run/redis/redis.sock');
+    expect(storeAddress('postgres://u:pw@/app?application_name=svc@prod&host=/var/run/postgresql', 5432)).toBe('/var/run/postgresql');
   });
 
   it('a string that is not a URL is not shown', () => {

@@ -2,10 +2,10 @@ import { parseUrlWithClearUserInfo, redactUrl } from '@llmrr/core';
 
 /**
  * Where a shared-mode store URL points, for a start-up error: `host:port` (the scheme's default port when the URL has
- * none), a Unix socket's path, or PostgreSQL's socket directory (`?host=/dir`, or a leading `/dir`). Never a user name
- * or password; a URL it cannot surely read (`parseUrlWithClearUserInfo`: a password with an unescaped `/` reads as
- * host and port) is shown as `redactUrl` shows it: only `scheme://(address not shown)` when an `@` follows its first
- * `?` or `#` (`?application_name=svc@prod`).
+ * none), a Unix socket's path, or PostgreSQL's socket directory (`?host=/dir`, or a leading `/dir`), as the client
+ * reads the URL (an `@` in the query, `?application_name=svc@prod`, is no user info). Never a user name or password; a
+ * URL it cannot surely read (`parseUrlWithClearUserInfo`: a password with an unescaped `/`, `?` or `#` reads as host
+ * and port) is shown as `redactUrl` shows it (`scheme://(address not shown)` when an `@` follows its first `?` or `#`).
  */
 export function storeAddress(url: string, defaultPort: number): string {
   const raw = url.trim();

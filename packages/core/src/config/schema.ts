@@ -531,7 +531,7 @@ function checkTenants(cfg: { tenants: TenantConfig[] }, ctx: z.RefinementCtx): v
   });
 }
 
-export { ROUTING_MODEL_NAMES };
+export { ROUTING_MODEL_NAMES, reservedMessage, reservedNameFields };
 
 /** No model named or aliased like a routing name (`ROUTING_MODEL_NAMES`). */
 function checkRoutingNames(models: ReadonlyArray<{ name: string; alias?: string | undefined }>, at: (string | number)[], ctx: z.RefinementCtx): void {

@@ -28,17 +28,30 @@ describe('redactUrl', () => {
     expect(redactUrl('http://u:p/a?s@ss@collector:70000')).toBe(`http://${ADDRESS_NOT_SHOWN}`);
   });
 
-  it('shows only the scheme of an ordinary URL with an "@" in its query or fragment: never a ?password= after it, never the text after the "@" as host', () => {
-    for (const url of ['postgres://db:5432/app?application_name=svc@prod&password=S3CRET', 'postgres://u:pw@db:5432/app?application_name=svc@prod', 'https://collector.example/v1#to=ops@acme&token=S3CRET']) {
-      const shown = redactUrl(url);
-      expect(shown, url).toBe(`${url.slice(0, url.indexOf('://') + 3)}${ADDRESS_NOT_SHOWN}`);
-      expect(shown, url).not.toContain('S3CRET');
+  it('shows the host of an ordinary URL with an "@" in its query or fragment (WHATWG: user info ends before the first "/", "?" or "#"), never the query, the fragment or a password', () => {
+    const cases = [
+      ['postgres://db:5432/app?application_name=svc@prod&password=S3CRET', 'postgres://db:5432/app'],
+      ['postgres://u:S3CRET@db:5432/app?application_name=svc@prod', 'postgres://db:5432/app'],
+      ['redis://cache.example:6379/0?name=a@b', 'redis://cache.example:6379/0'],
+      ['redis://:S3CRET@cache.example?name=a@b', 'redis://cache.example'],
+      ['https://collector.example/v1#to=ops@acme&token=S3CRET', 'https://collector.example/v1'],
+      ['redis://[::1]:6379?name=a@b', 'redis://[::1]:6379'],
+      // No host: a Unix socket's URL, its user info before the path's "/".
+      ['unix://:S3CRET@/run/redis/redis.sock?db=2&client_name=svc@prod', 'unix:///run/redis/redis.sock'],
+      ['unix:///run/redis/redis.sock?client_name=svc@prod', 'unix:///run/redis/redis.sock'],
+    ];
+    for (const [url, shown] of cases) {
+      expect(redactUrl(url!), url).toBe(shown);
+      expect(redactUrl(url!), url).not.toMatch(/S3CRET|prod|acme/);
     }
   });
 
-  it('parseUrlWithClearUserInfo: the URL when its host is surely the host, undefined when an "@" follows the host or there is none', () => {
+  it('parseUrlWithClearUserInfo: the URL when its host is surely the host, undefined when it may be a password\'s start or there is none', () => {
     expect(parseUrlWithClearUserInfo('redis://u:pw@cache.example:6380/2')?.host).toBe('cache.example:6380');
-    for (const s of ['redis://default:4821/SECRET@cache:6379', 'redis://default:4821?S@cache', 'redis://default:4821#S@cache', 'redis:///0', 'not a url']) {
+    expect(parseUrlWithClearUserInfo('redis://cache.example:6379/0?name=a@b')?.host).toBe('cache.example:6379');
+    expect(parseUrlWithClearUserInfo('postgres://u:pw@db:5432/app?application_name=svc@prod')?.host).toBe('db:5432');
+    expect(parseUrlWithClearUserInfo('https://collector.example#to=ops@acme')?.host).toBe('collector.example');
+    for (const s of ['redis://default:4821/SECRET@cache:6379', 'redis://default:4821?S@cache', 'redis://default:4821#S@cache', 'redis://default:?S@cache', 'redis:///0', 'not a url']) {
       expect(parseUrlWithClearUserInfo(s), s).toBeUndefined();
     }
   });

@@ -165,7 +165,9 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
         return res;
       } catch (e) {
         const err = toLLMError(e);
-        if (err.statusCode >= 500) deps.log(`admin request failed: ${err.code}`, requestId, e);
+        // A 501 `unsupported` (a ledger of the caller's own that does not filter by status: `usage-listing.ts`) is what
+        // this server cannot do, said to the admin who asked, as a 4xx is: no server fault to log.
+        if (err.statusCode >= 500 && err.code !== 'unsupported') deps.log(`admin request failed: ${err.code}`, requestId, e);
         // An unconfirmed change's 503 whose `confirmed: false` entry was not written either says so, as a done one does.
         return errorResponse(err, requestId, 'openai', auditFailed ? { 'x-llmrr-audit': 'failed' } : {});
       }

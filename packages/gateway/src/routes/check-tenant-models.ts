@@ -12,13 +12,14 @@ import {
   engineFactory,
   namedEnvContext,
   registeredEngines,
+  reservedMessage,
+  reservedNameFields,
   type EngineContext,
   type EngineFactory,
   type ModelConfig,
 } from '@llmrr/core';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { AUTO_MODELS } from '../calls/resolve-model.js';
 import { modelNameProblem } from '../schemas/model-name.js';
 import type { GatewayRouter } from '../types.js';
 
@@ -27,7 +28,8 @@ import type { GatewayRouter } from '../types.js';
  * kind the router can build (`GatewayRouter.engineFactory`: core's router's own `engineFactories` over the built-in
  * ones and those added with core's `registerEngine`; the latter alone for a router without it), and a name
  * and alias that requests can carry (`isModelName`: at most 256 characters, no control characters) and that are not
- * the routing names the gateway reserves (`auto`, `llmrr/auto`: `AUTO_MODELS`), and
+ * the routing names core reserves (`auto`, `llmrr/auto`: core's `reservedNameFields`, as the config and `setTenant`
+ * check them, with their message), and
  * settings the engine takes: the kind's factory (the one the router builds it with) is run once, as the router runs it
  * on the model's first request (it checks `options`, `path`, ...), with a fetch that refuses every call; the built-in factories
  * load no weights and open no connection when they build an engine. Bad input is a 400 naming the field
@@ -57,15 +59,12 @@ export function checkTenantModels(models: readonly ModelConfig[] | undefined, ro
       const value = m[field];
       const problem = value === undefined ? undefined : modelNameProblem(value);
       if (problem) throw new LLMError({ code: 'invalid_request', message: `models.${i}.${field} ${problem}`, param: `models.${i}.${field}` });
-      // A request naming `auto` / `llmrr/auto` is routed over every model the tenant may use: a model so named
-      // would be listed but never reached.
-      if (value !== undefined && AUTO_MODELS.has(value)) {
-        throw new LLMError({
-          code: 'invalid_request',
-          message: `models.${i}.${field} "${value}" is reserved: a request naming it lets the gateway choose among all the tenant's models (reserved: ${[...AUTO_MODELS].join(', ')})`,
-          param: `models.${i}.${field}`,
-        });
-      }
+    }
+    // A request naming `auto` / `llmrr/auto` is routed over every model the tenant may use: a model so named would be
+    // listed but never reached.
+    const reserved = reservedNameFields(m)[0];
+    if (reserved !== undefined) {
+      throw new LLMError({ code: 'invalid_request', message: `models.${i}.${reserved} ${reservedMessage(m[reserved]!)}`, param: `models.${i}.${reserved}` });
     }
     if (names.has(m.name)) {
       throw new LLMError({ code: 'invalid_request', message: `Duplicate model name "${m.name}" in models`, param: `models.${i}.name` });

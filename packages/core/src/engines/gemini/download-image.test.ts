@@ -220,6 +220,12 @@ describe('downloadImage', () => {
         return answer(url) ?? fetch(url, init);
       },
       resolveHost: async (host) => resolved[host] ?? ['93.184.216.34'],
+      // Connected to at the checked address: here the same answers.
+      pinnedFetch: () => async (input, init) => {
+        const url = String(input);
+        fetched.push(url);
+        return answer(url) ?? fetch(url, init);
+      },
     };
   };
   const png = () => new Response(PNG, { headers: { 'content-type': 'image/png' } });
@@ -256,6 +262,31 @@ describe('downloadImage', () => {
     await expect(downloadImage('https://images.example/a', 'p', file)).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/not http\(s\)/) });
     const unresolved = { ...settings(() => png()), resolveHost: () => Promise.reject(new Error('ENOTFOUND')) };
     await expect(downloadImage('https://nowhere.example/a', 'p', unresolved)).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/could not resolve/) });
+  });
+
+  // DNS rebinding: a name that resolves to a public address for the check and to loopback (or the metadata address)
+  // for the connection. The download resolves once per hop and connects to the addresses it checked.
+  it('connects to the address it checked, never resolving the name again: a name that answers public, then loopback, is not downloaded from loopback', async () => {
+    hits = [];
+    const answers = [['93.184.216.34'], ['127.0.0.1']];
+    const lookups: string[] = [];
+    const connected: string[][] = [];
+    const s: ImageDownloadSettings = {
+      provider: 'gemini',
+      fetch: (u, i) => fetch(u, i),
+      resolveHost: async (host) => {
+        lookups.push(host);
+        return answers.shift() ?? ['127.0.0.1'];
+      },
+      pinnedFetch: (addresses) => {
+        connected.push([...addresses]);
+        return async () => png();
+      },
+    };
+    expect(await downloadImage(`${imagesUrl.replace('127.0.0.1', 'localhost')}/cat.png`, 'p', s)).toEqual({ inlineData: { mimeType: 'image/png', data: PNG.toString('base64') } });
+    expect(hits).toEqual([]);
+    expect(lookups).toEqual(['localhost']);
+    expect(connected).toEqual([['93.184.216.34']]);
   });
 
   it('with allowPrivateImageUrls follows redirects to any address', async () => {

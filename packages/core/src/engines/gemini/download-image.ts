@@ -1,6 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError } from '../../errors/to-llm-error.js';
 import type { FetchFn } from '../../util/http.js';
+import { pinnedFetch } from '../shared/pinned-fetch.js';
 import { addressChecks, resolveHost } from '../shared/public-address.js';
 import type { GeminiPart } from './gemini-api-types.js';
 
@@ -16,6 +17,11 @@ export interface ImageDownloadSettings {
   allowPrivateImageUrls?: boolean;
   /** Seam for tests: the addresses a host name resolves to (default `resolveHost`, through `node:dns`). */
   resolveHost?: (hostname: string) => Promise<string[] | undefined>;
+  /**
+   * Seam for tests: a fetch that connects to these (checked) addresses only, for a host name resolved once and checked
+   * (default `pinnedFetch`: Node's http / https with a `lookup` answering them).
+   */
+  pinnedFetch?: (addresses: readonly string[]) => FetchFn | Promise<FetchFn>;
 }
 
 /** Gemini refuses inline data above 20 MB per request; refuse a single image above it before sending. */
@@ -30,15 +36,17 @@ function invalid(settings: ImageDownloadSettings, param: string, message: string
 /**
  * Refuses `url` unless its host is a public address, or resolves only to public addresses (every address the
  * resolver gives, so a name with one private address among public ones is refused too). The message names the
- * part, never what the host resolved to.
+ * part, never what the host resolved to. Returns the checked addresses of a host name (the connection goes to them:
+ * no second resolution a DNS rebinding could answer otherwise), undefined for an address literal or where the
+ * runtime has no resolver.
  */
-async function checkHost(url: URL, param: string, settings: ImageDownloadSettings): Promise<void> {
+async function checkHost(url: URL, param: string, settings: ImageDownloadSettings): Promise<string[] | undefined> {
   const host = url.hostname;
   const { isAddressLiteral, isPublicAddress } = await addressChecks();
   const refused = () => invalid(settings, param, `${param}: the image URL's host "${host}" is not a public address; images are not downloaded from loopback, private or link-local addresses`);
   if (isAddressLiteral(host)) {
     if (!isPublicAddress(host)) throw refused();
-    return;
+    return undefined;
   }
   let addresses: string[] | undefined;
   try {
@@ -48,17 +56,23 @@ async function checkHost(url: URL, param: string, settings: ImageDownloadSetting
   }
   // A runtime without a resolver (edge runtimes) checks the literal only.
   if (addresses !== undefined && (addresses.length === 0 || !addresses.every(isPublicAddress))) throw refused();
+  return addresses;
 }
 
-/** GETs `url`, following redirects by hand so each hop is checked (`checkHost`) unless private URLs are allowed. */
+/**
+ * GETs `url`, following redirects by hand so each hop is checked (`checkHost`) unless private URLs are allowed. A host
+ * name is resolved once per hop and connected to at the addresses checked (`pinnedFetch`); an address literal, a
+ * runtime without a resolver and `allowPrivateImageUrls` use the engine's fetch.
+ */
 async function get(url: string, param: string, settings: ImageDownloadSettings): Promise<Response> {
   let next = new URL(url);
   for (let hop = 0; ; hop++) {
-    if (!settings.allowPrivateImageUrls) await checkHost(next, param, settings);
+    const checked = settings.allowPrivateImageUrls ? undefined : await checkHost(next, param, settings);
     if (settings.signal?.aborted) throw abortError(settings.signal, { provider: settings.provider, deployment: settings.deployment });
     let response: Response;
     try {
-      response = await settings.fetch(next.href, { signal: settings.signal, redirect: 'manual' });
+      const fetchFn = checked ? await (settings.pinnedFetch ?? pinnedFetch)(checked) : settings.fetch;
+      response = await fetchFn(next.href, { signal: settings.signal, redirect: 'manual' });
     } catch (e) {
       if (settings.signal?.aborted) throw abortError(settings.signal, { provider: settings.provider, deployment: settings.deployment });
       throw invalid(settings, param, `${param}: could not download the image (${e instanceof Error ? e.message : String(e)})`, e);
