@@ -12,7 +12,7 @@ import { MAX_BODY_BYTES_LIMIT } from './http/read-json-body.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { meterPrefetches } from './metering/prefetch-metering.js';
 import { logCacheErrors } from './logging/cache-error-log.js';
-import { Renewals } from './tenancy/renewals.js';
+import { checkRenewInterval, Renewals } from './tenancy/renewals.js';
 import { streamHold } from './streaming/stream-hold.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAnthropicRoutes } from './routes/anthropic-routes.js';
@@ -88,25 +88,27 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
   // (Before anything is attached to the router.)
   if (!(Number.isInteger(limits.maxBodyBytes) && limits.maxBodyBytes > 0 && limits.maxBodyBytes <= MAX_BODY_BYTES_LIMIT)) {
-    throw new LLMError({ code: 'invalid_request', message: `limits.maxBodyBytes must be an integer number of bytes from 1 to ${MAX_BODY_BYTES_LIMIT} (the longest string a body decodes into), got ${String(limits.maxBodyBytes)}`, param: 'limits.maxBodyBytes' });
+    throw new LLMError({ code: 'config_invalid', message: `limits.maxBodyBytes must be an integer number of bytes from 1 to ${MAX_BODY_BYTES_LIMIT} (the longest string a body decodes into), got ${String(limits.maxBodyBytes)}`, param: 'limits.maxBodyBytes' });
   }
   // A bad count (NaN from an unset variable, a negative one) would lift the limit or refuse every request. Infinity is
   // no limit on the count (as it was before the check).
   if (!((Number.isInteger(limits.maxMessages) || limits.maxMessages === Infinity) && limits.maxMessages > 0)) {
-    throw new LLMError({ code: 'invalid_request', message: `limits.maxMessages must be a positive integer or Infinity (no limit), got ${String(limits.maxMessages)}`, param: 'limits.maxMessages' });
+    throw new LLMError({ code: 'config_invalid', message: `limits.maxMessages must be a positive integer or Infinity (no limit), got ${String(limits.maxMessages)}`, param: 'limits.maxMessages' });
   }
   // Taken by every call of a tenant with limits or a budget: a bad value would make each one a 400 blaming a field
   // the client never sent (`estimatedTokens`, the `max_tokens` filled in).
   if (!(Number.isInteger(limits.defaultMaxOutputTokens) && limits.defaultMaxOutputTokens > 0)) {
-    throw new LLMError({ code: 'invalid_request', message: `limits.defaultMaxOutputTokens must be a positive integer number of tokens, got ${String(limits.defaultMaxOutputTokens)}`, param: 'limits.defaultMaxOutputTokens' });
+    throw new LLMError({ code: 'config_invalid', message: `limits.defaultMaxOutputTokens must be a positive integer number of tokens, got ${String(limits.defaultMaxOutputTokens)}`, param: 'limits.defaultMaxOutputTokens' });
   }
   if (!(Number.isInteger(limits.rateLimitOutputTokens) && limits.rateLimitOutputTokens >= 0)) {
-    throw new LLMError({ code: 'invalid_request', message: `limits.rateLimitOutputTokens must be an integer number of tokens >= 0, got ${String(limits.rateLimitOutputTokens)}`, param: 'limits.rateLimitOutputTokens' });
+    throw new LLMError({ code: 'config_invalid', message: `limits.rateLimitOutputTokens must be an integer number of tokens >= 0, got ${String(limits.rateLimitOutputTokens)}`, param: 'limits.rateLimitOutputTokens' });
   }
   const inFlight = options.limits?.maxBodyBytesInFlight;
   if (inFlight !== undefined && !(Number.isInteger(inFlight) && inFlight > 0)) {
-    throw new LLMError({ code: 'invalid_request', message: `limits.maxBodyBytesInFlight must be a positive integer number of bytes, got ${String(inFlight)}`, param: 'limits.maxBodyBytesInFlight' });
+    throw new LLMError({ code: 'config_invalid', message: `limits.maxBodyBytesInFlight must be a positive integer number of bytes, got ${String(inFlight)}`, param: 'limits.maxBodyBytesInFlight' });
   }
+  // Checked with or without stores (only a gateway with stores renews): a bad value is refused wherever it is set.
+  checkRenewInterval(options.limits?.leaseRenewIntervalMs);
   // Read in whole ms: the ledger's `createdAt` (and a reservation's `at`) is an integer, and a clock of fractional
   // ones (`performance.timeOrigin + performance.now()`) would have every row refused.
   const injectedNow = options.now;

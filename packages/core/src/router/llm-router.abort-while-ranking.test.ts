@@ -83,6 +83,20 @@ describe("the caller's abort while an async strategy ranks (it ignores the abort
     }
   }, 40_000);
 
+  it('route (a preview, no call follows): the abort ends it, aborted, so its caller is not held by the ranking', async () => {
+    const r = router();
+    const s = stuck(r);
+    try {
+      const ac = new AbortController();
+      const preview = r.route('hi', { signal: ac.signal });
+      await expect.poll(() => s.ranked(), { timeout: 8_000 }).toBe(1);
+      ac.abort();
+      await expect(guard(preview.then(() => 'answered', (e: { code?: string }) => e.code))).resolves.toBe('aborted');
+    } finally {
+      await r.close();
+    }
+  }, 40_000);
+
   it('a plain stream (no cascade): the abort ends it with an aborted error part, and .result rejects aborted', async () => {
     const r = router();
     const s = stuck(r);

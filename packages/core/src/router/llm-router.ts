@@ -772,12 +772,21 @@ export class LLMRouter {
       // Only the weak step can be planned: whether the strong one runs depends on the weak answer.
       this.cascadeAllowed(cascade, options);
       cascade.check?.(request, cascade.name);
-      const plan = await this.planFor(request, { ...options, model: cascade.weak }, options.stream === true, requestId, true, undefined, undefined, true);
+      const plan = await this.previewPlan(this.planFor(request, { ...options, model: cascade.weak }, options.stream === true, requestId, true, undefined, undefined, true), options);
       const d = plan.decision!;
       return { ...d, reason: `cascade "${cascade.name}": the weak step is planned; "${cascade.strong}" is called after it when ${cascade.verifier} scores its answer >= ${cascade.threshold}. ${d.reason}` };
     }
-    const plan = await this.planFor(request, options, options.stream === true, requestId, true, undefined, undefined, true);
+    const plan = await this.previewPlan(this.planFor(request, options, options.stream === true, requestId, true, undefined, undefined, true), options);
     return plan.decision!;
+  }
+
+  /**
+   * A preview's plan; an asynchronous one ends on the caller's abort (`untilPlanned`: `aborted`), as a call's does, so a
+   * caller that gives up (the gateway's `/api/route` whose client left) is not held until a strategy that ignores the
+   * abort has ranked.
+   */
+  private previewPlan(planned: RoutePlan | Promise<RoutePlan>, options: RouteOptions): RoutePlan | Promise<RoutePlan> {
+    return planned instanceof Promise ? untilPlanned(planned, options.signal) : planned;
   }
 
   /**

@@ -166,8 +166,12 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       // already logged; the original error is the one to report
     }
     if (needsServerLog(error)) deps.log(`request failed: ${error.code}`, call.requestId, error);
-    // A 429 says where the limits stand; so does a 402 budget refusal of a request that took its place under them.
-    if ((error.code === 'rate_limited' || error.code === 'budget_exceeded') && isRateInfoCarrier(error.details)) rateLimitHeaders(error.details.rateInfo, headers);
+    // A 429 says where the limits stand; so does a 402 budget refusal of a request that took its place under them. One
+    // raised after admission (an extension refused mid-call, a cache-only call's miss) held its place across its work
+    // and gave it back above (`settle`): what the limiter says is left now, else the refusal's own numbers (logged).
+    if ((error.code === 'rate_limited' || error.code === 'budget_exceeded') && isRateInfoCarrier(error.details)) {
+      rateLimitHeaders(error.code === 'budget_exceeded' && admission?.left ? await leftAfter(admission, error.details.rateInfo, (e) => deps.log('reading the rate limits left after a refused call failed', call.requestId, e)) : error.details.rateInfo, headers);
+    }
     // The exclusions it lists as the caller's explain would show them (a shared deployment's traffic cut); the log keeps them whole.
     // A provider's rate limit on the tenant's own model keeps its text (its own account); a shared one's is reworded.
     const own = fromOwnModel(error, () => all ?? deps.router.models(routerTenant(call.principal)));
@@ -405,6 +409,16 @@ function generateOptions(call: ModelCall, resolved: ResolvedModel, signal: Abort
 function decisionSummary(result: RouterResult): unknown {
   const d = result.decision!;
   return { strategy: d.strategy, selected: d.selected, order: d.order, reason: d.reason };
+}
+
+/** `admission.left()` (what the limiter says is left once the call gave its place back), or `fallback` when it fails (logged). */
+async function leftAfter(admission: Admission, fallback: RateLimitInfo, log: (e: unknown) => void): Promise<RateLimitInfo> {
+  try {
+    return await admission.left!();
+  } catch (e) {
+    log(e);
+    return fallback;
+  }
 }
 
 function isRateInfoCarrier(details: unknown): details is { rateInfo: RateLimitInfo } {

@@ -104,7 +104,7 @@ describe('a body longer than a string can be (V8: buffer.constants.MAX_STRING_LE
     const h = await createHarness({ models: [mockModel('mock')] });
     try {
       for (const bad of [MAX_BODY_BYTES_LIMIT + 1, 1024 * 1024 * 1024, 0, Number.NaN, 1000.5]) {
-        expect(() => createGateway({ router: h.router, limits: { maxBodyBytes: bad } }), String(bad)).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'limits.maxBodyBytes' }));
+        expect(() => createGateway({ router: h.router, limits: { maxBodyBytes: bad } }), String(bad)).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'limits.maxBodyBytes' }));
       }
       // An explicit undefined is the default (32 MiB), as no value.
       const made = createGateway({ router: h.router, limits: { maxBodyBytes: undefined } as { maxBodyBytes?: number } });
@@ -189,7 +189,7 @@ describe('limits options every limited or budgeted call uses, checked when the g
       const bad = { maxMessages: [Number.NaN, 0, -5, 2.5, -Infinity], defaultMaxOutputTokens: [Number.NaN, 0, -5, 100.5, Infinity], rateLimitOutputTokens: [Number.NaN, -1000, 0.5, Infinity] };
       for (const [option, values] of Object.entries(bad)) {
         for (const value of values) {
-          expect(() => createGateway({ router: h.router, limits: { [option]: value } }), `${option}: ${value}`).toThrow(expect.objectContaining({ code: 'invalid_request', param: `limits.${option}` }));
+          expect(() => createGateway({ router: h.router, limits: { [option]: value } }), `${option}: ${value}`).toThrow(expect.objectContaining({ code: 'config_invalid', param: `limits.${option}` }));
         }
       }
     } finally {

@@ -4,6 +4,7 @@ import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
 import { routerTenant, type Principal } from '../auth/principal.js';
 import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../calls/context.js';
+import { SERVED_ANSWERED, SERVED_SIGNAL } from '../calls/served-streams.js';
 import { jsonResponse } from '../calls/model-call.js';
 import { postModelEndpoint } from '../calls/model-endpoint.js';
 import { resolveModel, visibleDeployments } from '../calls/resolve-model.js';
@@ -170,7 +171,10 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
     let principal: Principal | undefined;
     try {
       principal = await principalOf(c, deps, headers);
-      const body = validateBody(RouteRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), deps.bodyRead));
+      // Over `serveGateway`, the connection's signal (aborts when the client goes away), as the model routes take it.
+      const env = c.env;
+      const incoming = incomingFromRequest(c.req.raw, clientIp(c), undefined, env?.[SERVED_SIGNAL], env?.[SERVED_ANSWERED]);
+      const body = validateBody(RouteRequestSchema, await readJsonBody(incoming, deps.bodyRead));
       if (body.strategy !== undefined) checkStrategy({ strategy: body.strategy }, undefined, deps.router, principal, 'strategy');
       // A preview calls no model, but its plan may cost (the `intelligent` strategy embeds the prompt, maybe remotely):
       // it takes a place under the tenant's and key's limits as a request with no tokens (429 past them), held until
@@ -185,6 +189,8 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
             { messages: [{ role: 'user', content: body.prompt }] },
             {
               requestId,
+              // A client that leaves ends the plan (`aborted`): its place is given back at once, not when a slow plan ends.
+              ...(incoming.signal ? { signal: incoming.signal } : {}),
               tenant: routerTenant(principal),
               explain: body.explain,
               ...(resolved.model !== undefined ? { model: resolved.model } : {}),

@@ -21,7 +21,7 @@ export const DEFAULT_READY_TIMEOUT_MS = 5_000;
  */
 export function defaultReady(router: GatewayRouter, stores: GatewayStores | undefined, timeoutMs = DEFAULT_READY_TIMEOUT_MS): () => Promise<boolean> {
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-    throw new LLMError({ code: 'invalid_request', message: `readyTimeoutMs must be a positive number of ms, got ${String(timeoutMs)}`, param: 'readyTimeoutMs' });
+    throw new LLMError({ code: 'config_invalid', message: `readyTimeoutMs must be a positive number of ms, got ${String(timeoutMs)}`, param: 'readyTimeoutMs' });
   }
   let pinging: Promise<void> | undefined;
   return async () => {

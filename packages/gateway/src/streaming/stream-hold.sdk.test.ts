@@ -612,7 +612,7 @@ describe('streamHoldMs validation', () => {
     const router = new LLMRouter({ models: [mockModel('m')] });
     try {
       for (const bad of [-1, Number.NaN]) {
-        expect(() => createGateway({ router, streamHoldMs: bad, metrics: false })).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'streamHoldMs' }));
+        expect(() => createGateway({ router, streamHoldMs: bad, metrics: false })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'streamHoldMs' }));
       }
     } finally {
       await router.close();

@@ -20,12 +20,12 @@ export const SSE_COMMENT_KEEP_ALIVE = ': keep-alive\n\n';
 /**
  * The hold of a gateway (`GatewayOptions.streamHoldMs`) as the calls use it: undefined when a stream is held until its
  * first content (a hold of the longest timer or more, `Infinity`), else the ms (0: the headers go out at once).
- * Throws an `invalid_request` error naming the option for a value that is no number of ms.
+ * Throws a `config_invalid` error naming the option for a value that is no number of ms.
  */
 export function streamHold(ms: number | undefined): number | undefined {
   if (ms === undefined) return DEFAULT_STREAM_HOLD_MS;
   if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) {
-    throw new LLMError({ code: 'invalid_request', message: `streamHoldMs must be a number of ms >= 0 (Infinity: no bound), got ${String(ms)}`, param: 'streamHoldMs' });
+    throw new LLMError({ code: 'config_invalid', message: `streamHoldMs must be a number of ms >= 0 (Infinity: no bound), got ${String(ms)}`, param: 'streamHoldMs' });
   }
   return ms >= LONGEST_TIMER_MS ? undefined : ms;
 }

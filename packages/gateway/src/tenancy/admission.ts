@@ -23,6 +23,13 @@ export interface Admission {
    * it. The call holds its place under the limits (given back by `finish`) and no reservation.
    */
   cacheOnly?: LLMError;
+  /**
+   * Set when the call took a place under the limits: what the limiter says is left (`peek`, one store round trip), for
+   * the headers of a refusal sent after `finish` gave the place back (a 402 raised mid-call: an extension refused, a
+   * cache-only call's miss), which held it across some work: its token charge corrected, the places other requests
+   * took meanwhile counted. Rejects when the store fails (the caller falls back to the refusal's own numbers).
+   */
+  left?(): Promise<RateLimitInfo>;
 }
 
 const NOTHING: Admission = { rateInfo: undefined, finish: async () => {} };
@@ -134,11 +141,15 @@ export async function takePlace(
   const { limiter, scopes, lease, info } = taken;
   return {
     release: () => releasePlace(lease, log, renewals),
-    left: () =>
-      limiter.peek(scopes).catch((e: unknown) => {
+    // (Async: a custom limiter's peek that throws synchronously is answered as one that rejects.)
+    left: async () => {
+      try {
+        return await limiter.peek(scopes);
+      } catch (e) {
         log('reading the rate limits left after a request that calls no model failed', e);
         return info;
-      }),
+      }
+    },
   };
 }
 
@@ -302,8 +313,9 @@ export async function admit(input: AdmitInput): Promise<Admission> {
           message: `Budget of tenant "${tenant.id}" for ${r.periodKey} is exhausted: $${r.remainingUsd.toFixed(6)} of $${r.limitUsd} left, this request may cost up to $${estimateUsd.toFixed(6)}`,
           param: 'model',
           // The request took its place under the limits before the refusal: its headers count the request (rpm), not
-          // the slot nor the tokens it gives back when it is answered (at once below; a cache-only call's at its
-          // `finish`, before its 402): the limiter's numbers once the lease is given back (no store round trip).
+          // the slot nor the tokens it gives back when it is answered (at once below): the limiter's numbers once the
+          // lease is given back (no store round trip). A cache-only call's 402, sent after its lookup and its `finish`,
+          // says what the limiter says then (`Admission.left`); these are its fallback.
           ...(rateInfo ? { details: { rateInfo: lease?.releasedInfo?.() ?? rateInfo } } : {}),
         });
         // A cached answer costs nothing: the call keeps its place under the limits and looks in the caches only.
@@ -349,6 +361,10 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   };
   // (Set apart: no object spread per call for a field the admitted calls never have.)
   if (cacheOnly) admission.cacheOnly = cacheOnly;
+  if (lease) {
+    const limiter = stores.rateLimiter;
+    admission.left = () => limiter.peek(scopesOf);
+  }
   return admission;
 }
 
@@ -419,6 +435,8 @@ class Extension {
         code: 'budget_exceeded',
         message: `Budget of tenant "${this.tenantId}" for ${r.periodKey} is exhausted: $${r.remainingUsd.toFixed(6)} of $${r.limitUsd} left; failed attempts were billed $${this.billedUsd.toFixed(6)} for the tokens their provider reported, and a further attempt may cost up to $${this.callUsd.toFixed(6)}`,
         param: 'model',
+        // The admission's numbers: the fallback of the 402's headers, which say what the limiter says once the call
+        // gave its place back (`Admission.left`, after its `finish`).
         ...(this.rateInfo ? { details: { rateInfo: this.rateInfo } } : {}),
       });
     }

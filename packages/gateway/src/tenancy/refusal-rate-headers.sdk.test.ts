@@ -3,8 +3,9 @@
  * exist) gives that place back: its concurrency slot is freed and its tokens-per-minute charge refunded. Its
  * `x-ratelimit-*` headers say what is left after it (the request itself stays counted), as the limiter then does, so
  * a client pacing itself by them (they are exposed for that, CORS included) does not back off for nothing. The numbers
- * are the limiter's own (`RateLease.releasedInfo`), the most constrained scope chosen again after the refund: also
- * with core's Redis limiter (shared mode's) on a real Redis.
+ * are the limiter's own, the most constrained scope chosen again after the refund: given back at once, its lease's
+ * (`RateLease.releasedInfo`, also with core's Redis limiter, shared mode's, on a real Redis); after a cache lookup,
+ * what the limiter says then (`peek`).
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,8 @@ import { mockModel } from '../test-support/harness.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 import { startTestRedis, type TestRedis } from '../test-support/test-redis.js';
 
-const LIMITS = { maxConcurrency: 1, tpm: 100_000, rpm: 1_000 };
+// (rpm 10: a request flows back in 6 s, so one refused a moment ago is still counted when its headers are read.)
+const LIMITS = { maxConcurrency: 1, tpm: 100_000, rpm: 10 };
 let gw: SdkGateway;
 
 beforeAll(async () => {

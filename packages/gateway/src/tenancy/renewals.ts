@@ -92,9 +92,7 @@ export class Renewals {
     readonly intervalMs: number = DEFAULT_RENEW_INTERVAL_MS,
     private readonly maxUnfinished: number = MAX_UNFINISHED,
   ) {
-    if (!Number.isInteger(intervalMs) || intervalMs < 1) {
-      throw new LLMError({ code: 'invalid_request', message: `leaseRenewIntervalMs must be a positive integer, got ${String(intervalMs)}`, param: 'limits.leaseRenewIntervalMs' });
-    }
+    checkRenewInterval(intervalMs);
     this.tickMs = Math.min(ABORT_CHECK_MS, intervalMs);
   }
 
@@ -145,7 +143,7 @@ export class Renewals {
    */
   retry(work: () => Promise<void>): void {
     if (this.closed) {
-      void work().catch((e: unknown) => this.log(GAVE_UP, e));
+      void settled(work).catch((e: unknown) => this.log(GAVE_UP, e));
       return;
     }
     if (this.unfinished.size >= this.maxUnfinished) {
@@ -218,7 +216,7 @@ export class Renewals {
   }
 
   private tryAgain(u: Unfinished): void {
-    u.running = u.work().then(
+    u.running = settled(u.work).then(
       () => {
         this.unfinished.delete(u);
         return true;
@@ -264,7 +262,7 @@ export class Renewals {
     await Promise.all(
       left.map(async (u) => {
         if (u.running && (await u.running)) return;
-        await u.work().catch((e: unknown) => this.log(GAVE_UP, e));
+        await settled(u.work).catch((e: unknown) => this.log(GAVE_UP, e));
       }),
     );
   }
@@ -285,12 +283,37 @@ export class Renewals {
     }
     const work: Promise<void>[] = [];
     if (leases.length > 0 && stores.rateLimiter.renew) {
-      work.push(stores.rateLimiter.renew(leases).catch((e: unknown) => this.log('renewing the concurrency leases of calls in flight failed', e)));
+      const limiter = stores.rateLimiter;
+      work.push(settled(() => limiter.renew!(leases)).catch((e: unknown) => this.log('renewing the concurrency leases of calls in flight failed', e)));
     }
     if (reservations.length > 0 && stores.budgets.renew) {
-      work.push(stores.budgets.renew(reservations).catch((e: unknown) => this.log('renewing the budget reservations of calls in flight failed', e)));
+      const budgets = stores.budgets;
+      work.push(settled(() => budgets.renew!(reservations)).catch((e: unknown) => this.log('renewing the budget reservations of calls in flight failed', e)));
     }
     await Promise.all(work);
+  }
+}
+
+/**
+ * Refuses a renewal interval (`GatewayOptions.limits.leaseRenewIntervalMs`) that is no positive integer of ms: the
+ * operator's configuration error (`config_invalid` naming the option). Undefined is the default.
+ */
+export function checkRenewInterval(intervalMs: number | undefined): void {
+  if (intervalMs !== undefined && !(Number.isInteger(intervalMs) && intervalMs >= 1)) {
+    throw new LLMError({ code: 'config_invalid', message: `limits.leaseRenewIntervalMs must be a positive integer number of ms, got ${String(intervalMs)}`, param: 'limits.leaseRenewIntervalMs' });
+  }
+}
+
+/**
+ * `work()`'s promise, or a rejected one when it throws synchronously: a custom store (plain JS) may throw instead of
+ * rejecting, and its failure is then handled as a rejection is (logged, tried again), never thrown out of the
+ * interval's tick (an uncaught exception) nor left as an unhandled rejection.
+ */
+function settled<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return work();
+  } catch (e) {
+    return Promise.reject(e);
   }
 }
 

@@ -1,0 +1,100 @@
+/**
+ * A custom rate limiter (`GatewayStores.rateLimiter`, plain JS maybe) whose method throws synchronously instead of
+ * returning a rejected promise is answered as its asynchronous failure is: logged, the request answered as when its
+ * store is down. Real gateway, memory stores, the memory limiter wrapped.
+ */
+import { createStateStores, LLMRouter, type RateLease, type RateLimiter, type StateStores } from '@llmrr/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createGateway } from '../gateway.js';
+import { mockModel, post } from '../test-support/harness.js';
+import type { Gateway, GatewayStores } from '../types.js';
+import { Renewals } from './renewals.js';
+
+const LIMITS = { rpm: 10, maxConcurrency: 1 };
+const SCOPE = [{ kind: 'tenant' as const, id: 'acme', limits: LIMITS }];
+
+let open: { gateway: Gateway; router: LLMRouter; stores: StateStores } | undefined;
+afterEach(async () => {
+  await open?.gateway.close();
+  await open?.router.close();
+  await open?.stores.close();
+  open = undefined;
+});
+
+/** A gateway over `limiter(inner)` (tenant `acme` with `LIMITS`, one key); what it logged. */
+async function gatewayWith(limiter: (inner: RateLimiter) => RateLimiter) {
+  const stores = await createStateStores({ mode: 'memory' });
+  const router = new LLMRouter({ models: [mockModel('mock')], routing: { strategy: 'priority', retries: { max: 0 } } });
+  const logged: string[] = [];
+  const gateway = createGateway({ router, stores: { ...stores, rateLimiter: limiter(stores.rateLimiter) }, log: (e) => void (e.level === 'error' && logged.push(e.message)), limits: { leaseRenewIntervalMs: 20 } });
+  open = { gateway, router, stores };
+  await stores.tenants.createTenant({ id: 'acme', name: 'Acme', limits: LIMITS });
+  const { secret } = await stores.tenants.createKey('acme', { name: 'k' });
+  return { stores, logged, auth: { authorization: `Bearer ${secret}` } };
+}
+
+describe('a custom limiter that throws synchronously', () => {
+  it.each([
+    ['rejects (its store down)', () => Promise.reject(new Error('the limiter store is down'))],
+    ['throws synchronously', () => {
+      throw new Error('the limiter store is down');
+    }],
+  ])('/api/route whose peek %s: answered (200) with the acquire\'s numbers, the failure logged', async (_, peek) => {
+    const { logged, auth } = await gatewayWith((inner) => ({ acquire: (s, o) => inner.acquire(s, o), peek: peek as RateLimiter['peek'], close: () => inner.close() }));
+    const res = await post(open!.gateway, '/api/route', { prompt: 'which one?' }, auth);
+    expect(res.status, await res.clone().text()).toBe(200);
+    // The acquire's numbers: this request counted, its place taken.
+    expect([res.headers.get('x-ratelimit-remaining-requests'), res.headers.get('x-ratelimit-remaining-concurrency')]).toEqual(['9', '0']);
+    expect(logged).toEqual(['reading the rate limits left after a request that calls no model failed']);
+  });
+
+  it('a lease whose release throws synchronously at first is tried again until it gives the place back (as a rejected release is)', async () => {
+    let failures = 2;
+    const { stores, auth } = await gatewayWith((inner) => ({
+      acquire: async (s, o) => {
+        const d = await inner.acquire(s, o);
+        if (!d.ok) return d;
+        const lease: RateLease = {
+          release: (t) => {
+            if (failures > 0) {
+              failures--;
+              throw new Error('the limiter store is down');
+            }
+            return d.lease.release(t);
+          },
+        };
+        return { ...d, lease };
+      },
+      peek: (s) => inner.peek(s),
+      close: () => inner.close(),
+    }));
+    expect((await post(open!.gateway, '/api/route', { prompt: 'which one?' }, auth)).status).toBe(200);
+    await vi.waitFor(async () => expect(await stores.rateLimiter.peek(SCOPE)).toMatchObject({ remainingConcurrency: 1 }), { timeout: 10_000, interval: 20 });
+    expect(failures).toBe(0);
+  });
+
+  it('renew throwing synchronously: the sweep logs it and resolves (no unhandled rejection), as a rejected renew', async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    const router = new LLMRouter({ models: [mockModel('mock')] });
+    open = { gateway: createGateway({ router, log: () => {} }), router, stores };
+    const limiter: RateLimiter = {
+      acquire: (s, o) => stores.rateLimiter.acquire(s, o),
+      peek: (s) => stores.rateLimiter.peek(s),
+      close: () => stores.rateLimiter.close(),
+      renew: () => {
+        throw new Error('the limiter store is down');
+      },
+    };
+    const logged: string[] = [];
+    const renewals = new Renewals({ ...stores, rateLimiter: limiter } as GatewayStores, (m) => logged.push(m), 60_000);
+    try {
+      const d = await limiter.acquire(SCOPE, { estimatedTokens: 0 });
+      if (!d.ok) throw new Error('refused');
+      renewals.add(d.lease, undefined);
+      await expect(renewals.renewNow()).resolves.toBeUndefined();
+      expect(logged).toEqual(['renewing the concurrency leases of calls in flight failed']);
+    } finally {
+      await renewals.close();
+    }
+  });
+});
