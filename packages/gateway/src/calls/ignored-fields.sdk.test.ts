@@ -122,9 +122,11 @@ describe('through the official clients', () => {
     expect(quiet.response.headers.get('x-llmrr-warnings')).toBeNull();
   });
 
-  it('/v1/completions: logit_bias; best_of 1 says nothing, nor logprobs, which it acts on', async () => {
-    const { response } = await gw.openai().completions.create({ model: 'mock', prompt: 'Hi', logprobs: 2, best_of: 1, logit_bias: { '1': 5 } }).withResponse();
-    expect(read(response.headers.get('x-llmrr-warnings'))).toEqual(notSent('logit_bias'));
+  it('/v1/completions: best_of; best_of 1 says nothing, nor logprobs and logit_bias, which it acts on', async () => {
+    const { response } = await gw.openai().completions.create({ model: 'mock', prompt: 'Hi', logprobs: 2, best_of: 2, logit_bias: { '1': -100 } }).withResponse();
+    expect(read(response.headers.get('x-llmrr-warnings'))).toEqual(notSent('best_of'));
+    const quiet = await gw.openai().completions.create({ model: 'mock', prompt: 'Hi', logprobs: 2, best_of: 1, logit_bias: { '1': -100 } }).withResponse();
+    expect(quiet.response.headers.get('x-llmrr-warnings')).toBeNull();
   });
 });
 

@@ -281,4 +281,16 @@ describe('refused, naming the field, nothing sent upstream', () => {
     expect(r).toMatchObject({ status: 400, param });
     expect(gptUp.requests).toHaveLength(0);
   });
+
+  it('the messages name the client\u2019s legacy fields, never tools or tool_choice', async () => {
+    const twice = await sdkRefusal(create({ functions: [{ name: 'get_time' }, FUNCTIONS[0], FUNCTIONS[0]] }));
+    expect(twice).toMatchObject({ status: 400, param: 'functions.2.name' });
+    expect(twice.message).toBe(`Invalid request: functions.2.name: "${FUNCTIONS[0]!.name}" is also the name of functions.1; function names must be unique`);
+    const unknown = await sdkRefusal(create({ functions: FUNCTIONS, function_call: { name: 'get_date' } }));
+    expect(unknown.message).toBe('Invalid request: function_call.name: function_call names "get_date", which is not in functions');
+    const none = await sdkRefusal(create({ function_call: { name: 'get_time' } }));
+    expect(none).toMatchObject({ status: 400, param: 'function_call.name' });
+    expect(none.message).toBe('Invalid request: function_call.name: a named function_call ("get_time") is only allowed when functions are specified');
+    expect(gptUp.requests).toHaveLength(0);
+  });
 });

@@ -70,10 +70,14 @@ export function legacyTools(functions: NonNullable<OpenAIChatRequest['functions'
 }
 
 /** Where a request with `functions` (or `function_call`) has its tools and tool choice. */
-export function legacyToolPaths(body: Pick<OpenAIChatRequest, 'functions' | 'function_call'>, chat: ToolPaths): ToolPaths {
+export function legacyToolPaths(body: Pick<OpenAIChatRequest, 'functions' | 'function_call' | 'tools'>, chat: ToolPaths): ToolPaths {
+  const functions = body.functions !== undefined || (body.tools === undefined && body.function_call !== undefined);
+  const functionCall = body.function_call !== undefined;
   return {
     name: body.functions !== undefined ? (i) => `functions.${i}.name` : chat.name,
-    choiceName: body.function_call !== undefined ? 'function_call.name' : chat.choiceName,
+    choiceName: functionCall ? 'function_call.name' : chat.choiceName,
+    // The messages name the fields the client sent (`functions.1`, `function_call`), as the params do.
+    words: { tools: functions ? 'functions' : 'tools', tool: functions ? 'function' : 'tool', choice: functionCall ? 'function_call' : 'tool_choice' },
   };
 }
 

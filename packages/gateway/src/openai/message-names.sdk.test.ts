@@ -2,6 +2,7 @@ import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@l
 import type OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readWarnings } from '../test-support/read-warnings.js';
+import { sdkRefusal } from '../test-support/sdk-refusal.js';
 import { clearRequests, lastSentMessages, type SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
@@ -60,5 +61,32 @@ describe('messages[].name on every role', () => {
     const warned = readWarnings(response.headers.get('x-llmrr-warnings')).filter(([code]) => code === 'setting_not_sent').map(([, field]) => field);
     expect(warned).toEqual(NAMED);
     expect(JSON.stringify(requests().at(-1)!.body)).not.toMatch(/moderator|tea_bot|coffee_bot|alice/);
+  });
+});
+
+describe('messages[].name that OpenAI refuses', () => {
+  // OpenAI's own check: letters, digits, _ and -, 1 to 64 of them ("'J@ck' does not match '^[a-zA-Z0-9_-]{1,64}$' -
+  // 'messages.0.name'"); refused here before any upstream call, naming the client's message, whatever the deployment.
+  it.each([
+    ['a space', 'Dr Who', 1],
+    ['an @', '@alice', 1],
+    ['a non-Latin letter', 'Andr\u00e9', 2],
+    ['65 characters', 'a'.repeat(65), 2],
+    ['an empty string', '', 1],
+  ])('with %s: a 400 naming messages.N.name, nothing sent upstream', async (_, name, index) => {
+    for (const model of ['gpt', 'claude']) {
+      const messages = MESSAGES.slice(0, 3).map((m, i) => (i === index ? { ...m, name } : m)) as OpenAI.ChatCompletionMessageParam[];
+      const r = await sdkRefusal(gw.openai().chat.completions.create({ model, messages }));
+      expect(r).toMatchObject({ status: 400, param: `messages.${index}.name` });
+      expect(r.message).toContain(`messages.${index}.name`);
+    }
+    expect(openaiUp.requests).toHaveLength(0);
+    expect(claudeUp.requests).toHaveLength(0);
+  });
+
+  it('64 letters, digits, _ and - pass', async () => {
+    const name = `A-z_0${'9'.repeat(59)}`;
+    await gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'Hi', name }] });
+    expect(lastSentMessages<{ name?: string }>(openaiUp)[0]!.name).toBe(name);
   });
 });

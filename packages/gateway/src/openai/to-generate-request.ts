@@ -291,6 +291,7 @@ export function completionToGenerateRequest(body: OpenAICompletionRequest): Gene
   if (stop) req.stop = stop;
   if (body.seed != null) req.seed = body.seed;
   penalties(body, req);
+  if (body.logit_bias != null && asksForNothing(body.logit_bias) === false) req.logitBias = body.logit_bias;
   if (body.user) req.user = body.user;
   // OpenAI's legacy `logprobs` (0-5) is the number of alternatives per token; 0 still asks for the chosen token's.
   if (body.logprobs != null) req.logprobs = logprobsAsking(body.logprobs);

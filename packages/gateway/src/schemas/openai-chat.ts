@@ -4,7 +4,7 @@ import { ModelNameSchema } from './model-name.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { boundedJson } from './bounded-json.js';
 import { CacheControlSchema } from './cache-control.js';
-import { isWellFormedChatRequest } from './check-openai-chat.js';
+import { isWellFormedChatRequest, OPENAI_NAME_PATTERN } from './check-openai-chat.js';
 import { addFastCheck } from './fast-check.js';
 import { ignoredFieldRules } from './ignored-fields.js';
 import { OpenAIChatLogprobsSchema } from './openai-logprobs.js';
@@ -47,16 +47,23 @@ export const OpenAIToolCallSchema = z.looseObject({
   function: z.looseObject({ name: z.string().min(1), arguments: z.string() }),
 });
 
+/**
+ * A system, developer, user or assistant message's author name ("An optional name for the participant"), held to
+ * OpenAI's rule (`OPENAI_NAME_PATTERN`) as OpenAI refuses others: a 400 naming `messages.N.name` before any call,
+ * never an upstream's.
+ */
+const MessageName = z.string().regex(OPENAI_NAME_PATTERN, 'must be 1-64 letters, digits, _ or -').optional();
+
 const SystemMessage = z.looseObject({
   role: z.enum(['system', 'developer']),
   content: z.union([z.string(), z.array(TextContentPart)]),
-  name: z.string().optional(),
+  name: MessageName,
   cache_control: CacheControlSchema,
 });
 const UserMessage = z.looseObject({
   role: z.literal('user'),
   content: z.union([z.string(), z.array(OpenAIContentPartSchema)]),
-  name: z.string().optional(),
+  name: MessageName,
   cache_control: CacheControlSchema,
 });
 /** A legacy function call (openai 6.x `ChatCompletionAssistantMessageParam.FunctionCall`, deprecated): `name` and `arguments`. */
@@ -67,7 +74,7 @@ const AssistantMessage = z.looseObject({
   tool_calls: z.array(OpenAIToolCallSchema).optional(),
   /** Legacy function calling given back: the turn's one tool call (see `LegacyFunctionCall`). */
   function_call: LegacyFunctionCall.nullable().optional(),
-  name: z.string().optional(),
+  name: MessageName,
   refusal: z.string().nullable().optional(),
   cache_control: CacheControlSchema,
 });
@@ -94,7 +101,7 @@ export const OpenAIChatMessageSchema = z.discriminatedUnion('role', [SystemMessa
 export const OpenAIToolSchema = z.looseObject({
   type: z.literal('function'),
   function: z.looseObject({
-    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+    name: z.string().regex(OPENAI_NAME_PATTERN, 'must be 1-64 letters, digits, _ or -'),
     description: z.string().optional(),
     parameters: boundedJson(z.record(z.string(), z.unknown())).optional(),
     strict: z.boolean().nullable().optional(),
@@ -108,11 +115,17 @@ export const OpenAIToolSchema = z.looseObject({
  * `function_call` (`none`, `auto` or `{ name }`) its tool choice.
  */
 export const LegacyFunctionSchema = z.looseObject({
-  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+  name: z.string().regex(OPENAI_NAME_PATTERN, 'must be 1-64 letters, digits, _ or -'),
   description: z.string().optional(),
   parameters: boundedJson(z.record(z.string(), z.unknown())).optional(),
 });
 export const LegacyFunctionCallChoiceSchema = z.union([z.enum(['none', 'auto']), z.looseObject({ name: z.string().min(1) })]);
+
+/**
+ * `logit_bias` (chat completions and completions): token id -> a bias from -100 (ban) to 100, or null; the core
+ * request's `logitBias`. A key that is not a token id or a bias out of range is a 400 naming it (`logit_bias.50256`).
+ */
+export const LogitBiasSchema = z.record(z.string().regex(/^\d+$/, 'must be a token id'), z.number().min(-100).max(100)).nullable().optional();
 
 export const OpenAIToolChoiceSchema = z.union([
   z.enum(['none', 'auto', 'required']),
@@ -204,7 +217,7 @@ export const OpenAIChatRequestSchema = z.looseObject({
   functions: z.array(LegacyFunctionSchema).optional(),
   function_call: LegacyFunctionCallChoiceSchema.optional(),
   /** Applied: the core request's `logitBias` (token id -> -100 to 100), sent to OpenAI-compatible deployments. */
-  logit_bias: z.record(z.string().regex(/^\d+$/, 'must be a token id'), z.number().min(-100).max(100)).nullable().optional(),
+  logit_bias: LogitBiasSchema,
   /** Checked: an answer in audio (`"audio"`, and `audio`, its voice and format) is refused as `unsupported`; text is what is served. */
   modalities: z.array(z.enum(['text', 'audio'])).nullable().optional(),
   audio: z.looseObject({}).nullable().optional(),

@@ -3,7 +3,7 @@ import { ModelNameSchema } from './model-name.js';
 import { ignoredFieldRules } from './ignored-fields.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { OpenAICompletionLogprobsSchema } from './openai-logprobs.js';
-import { LlmrrResponseInfoSchema, OpenAIUsageSchema, PenaltySchema, TopKSchema } from './openai-chat.js';
+import { LlmrrResponseInfoSchema, LogitBiasSchema, OpenAIUsageSchema, PenaltySchema, TopKSchema } from './openai-chat.js';
 
 /** `POST /v1/completions` (legacy text completion). One prompt per request. */
 export const OpenAICompletionRequestSchema = z.looseObject({
@@ -37,11 +37,13 @@ export const OpenAICompletionRequestSchema = z.looseObject({
   logprobs: z.number().int().min(0).max(5).nullable().optional(),
   /** Applied: the core request's `topK` (an extension, see `TopKSchema`). */
   top_k: TopKSchema,
+  /** Applied: the core request's `logitBias`, as on chat completions (`LogitBiasSchema`). */
+  logit_bias: LogitBiasSchema,
   llmrr: LlmrrExtensionSchema.optional(),
 });
 export type OpenAICompletionRequest = z.infer<typeof OpenAICompletionRequestSchema>;
 
-/** Every field of the schema is acted on; other fields (`logit_bias`, `best_of`...) are warned about unless they ask for nothing. */
+/** Every field of the schema is acted on; other fields (`best_of`...) are warned about unless they ask for nothing. */
 export const COMPLETION_FIELD_RULES = ignoredFieldRules(OpenAICompletionRequestSchema.shape, [], { best_of: (v) => v === 1 });
 
 export const OpenAICompletionResponseSchema = z.object({

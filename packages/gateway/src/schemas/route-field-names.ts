@@ -82,7 +82,7 @@ export function chatFieldNames(body: {
  * capability or context-window refusal's param) is the `prompt`.
  */
 export const COMPLETION_FIELD_NAMES: ClientFieldNames = {
-  fields: { ...LLMRR_FIELDS, messages: 'prompt', maxTokens: 'max_tokens', topP: 'top_p', frequencyPenalty: 'frequency_penalty', presencePenalty: 'presence_penalty', topK: 'top_k', 'logprobs.topLogprobs': 'logprobs' },
+  fields: { ...LLMRR_FIELDS, messages: 'prompt', maxTokens: 'max_tokens', topP: 'top_p', frequencyPenalty: 'frequency_penalty', presencePenalty: 'presence_penalty', topK: 'top_k', 'logprobs.topLogprobs': 'logprobs', logitBias: 'logit_bias' },
 };
 
 /**

@@ -160,6 +160,32 @@ describe('mock engine: scripted warnings', () => {
   });
 });
 
+describe('mock engine: logitBias (its token id of a character is the code point; -100 bans it)', () => {
+  const text = (parts: Array<{ type: string; delta?: string }>) => parts.flatMap((p) => (p.type === 'text-delta' ? [p.delta!] : [])).join('');
+
+  it('a character at -100 never appears in the answer (generate and stream, a fixed reply too), without a warning', async () => {
+    const e = new MockEngine();
+    const banned = { ...hello, logitBias: { '101': -100, '32': -100 } };
+    const r = await e.generate(banned);
+    expect(r.text).toBe('Mockanswrto:hllothr');
+    expect(r).not.toHaveProperty('warnings');
+    const parts = await collect(e.stream(banned));
+    expect(text(parts)).toBe(r.text);
+    expect(parts.some((p) => p.type === 'warnings')).toBe(false);
+    expect((await new MockEngine({ reply: 'yes or no' }).generate({ ...hello, logitBias: { '111': -100 } })).text).toBe('yes r n');
+  });
+
+  it('other biases are not applied, and said so; the ones at -100 still are', async () => {
+    const e = new MockEngine({ reply: 'yes' });
+    const r = await e.generate({ ...hello, logitBias: { '121': -100, '50256': 5, '9642': 100 } });
+    expect(r.text).toBe('es');
+    expect(r.warnings).toEqual([{ code: 'setting_not_sent', field: 'logitBias', message: 'logitBias was not applied to 2 tokens: the mock engine only bans a character (its code point as the token id) at -100.' }]);
+    const parts = await collect(e.stream({ ...hello, logitBias: { '50256': -5 } }));
+    expect(parts[0]).toMatchObject({ type: 'warnings', warnings: [{ field: 'logitBias' }] });
+    expect(text(parts)).toBe('yes');
+  });
+});
+
 describe('mock engine logprobs (the mock\'s own: each token is certain, logprob 0)', () => {
   const ask = (topLogprobs?: number) => ({ ...hello, logprobs: topLogprobs === undefined ? {} : { topLogprobs } });
 

@@ -39,7 +39,8 @@ export interface MockEngineOptions {
    * `warnings` on the result, and a `warnings` stream part first (before a scripted failure too, as an engine
    * that mapped the request and then failed). For tests of what consumes warnings (router, gateway). Without
    * it the mock reports none: it answers from a script, and ignores sampling settings (penalties, topK and verbosity included) by
-   * design; it makes at most one tool call, so `parallelToolCalls: false` always holds.
+   * design; it makes at most one tool call, so `parallelToolCalls: false` always holds. `logitBias` is the exception:
+   * see `mockLogitBias`.
    */
   warnings?: CallWarning[];
 }
@@ -59,6 +60,38 @@ function mockLogprobs(request: GenerateRequest, tokens: readonly string[]): Toke
 /** The mock's tokens of an answer (what it streams, one chunk per `wordsPerChunk`): split after each whitespace character. */
 function mockTokens(text: string): string[] {
   return text.split(/(?<=\s)/);
+}
+
+/**
+ * The mock's `logitBias`, in the simplest form that can be seen in an answer: the mock's token id of a character is
+ * its Unicode code point (`"101"` is `e`), and a bias of -100 (a ban, as OpenAI documents it) keeps that character
+ * out of its text answer (a fixed `reply` too); `{ "32": -100 }` leaves no space. Other biases cannot be applied to a
+ * scripted answer: not applied, said in a `setting_not_sent` warning on `logitBias`. Returns the characters banned
+ * (undefined: none) and that warning.
+ */
+function mockLogitBias(request: GenerateRequest): { banned?: ReadonlySet<string>; warning?: CallWarning } {
+  const bias = request.logitBias;
+  if (typeof bias !== 'object' || bias === null) return {};
+  let banned: Set<string> | undefined;
+  let other = 0;
+  for (const [id, value] of Object.entries(bias)) {
+    const code = Number(id);
+    if (value <= -100 && Number.isSafeInteger(code) && code >= 0 && code <= 0x10ffff) (banned ??= new Set()).add(String.fromCodePoint(code));
+    else other++;
+  }
+  const warning: CallWarning | undefined =
+    other === 0
+      ? undefined
+      : { code: 'setting_not_sent', field: 'logitBias', message: `logitBias was not applied to ${other} token${other === 1 ? '' : 's'}: the mock engine only bans a character (its code point as the token id) at -100.` };
+  return { ...(banned ? { banned } : {}), ...(warning ? { warning } : {}) };
+}
+
+/** `text` without the `banned` characters. */
+function withoutBanned(text: string, banned: ReadonlySet<string> | undefined): string {
+  if (banned === undefined) return text;
+  let out = '';
+  for (const ch of text) if (!banned.has(ch)) out += ch;
+  return out;
 }
 
 /** The mock's vector length when a call sets no `dimensions`. */
@@ -100,10 +133,12 @@ export class MockEngine implements LanguageEngineV1 {
 
   /** The answer, cut to `maxTokens` words; `cut`: it was (finish reason 'length'). */
   private answer(request: GenerateRequest): { text: string; cut: boolean } {
-    if (this.options.reply !== undefined) return { text: this.options.reply, cut: false };
+    const banned = request.logitBias === undefined ? undefined : mockLogitBias(request).banned;
+    if (this.options.reply !== undefined) return { text: withoutBanned(this.options.reply, banned), cut: false };
     const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
     let text = `Mock answer to: ${lastUser ? messageText(lastUser) : ''}`;
     if (request.responseFormat && request.responseFormat.type !== 'text') text = JSON.stringify({ answer: text });
+    text = withoutBanned(text, banned);
     if (request.maxTokens === undefined) return { text, cut: false };
     const parts = text.split(/(\s+)/);
     const keep = request.maxTokens * 2 - 1;
@@ -126,6 +161,15 @@ export class MockEngine implements LanguageEngineV1 {
     const thought = reasoning === undefined ? 0 : countWords(reasoning);
     const out = countWords(output) + thought;
     return { inputTokens: input, outputTokens: out, totalTokens: input + out, ...(reasoning === undefined ? {} : { reasoningTokens: thought }) };
+  }
+
+  /** The scripted `warnings` (copies), then the one about a `logitBias` not applied; undefined when none. */
+  private warnings(request: GenerateRequest): CallWarning[] | undefined {
+    const bias = request.logitBias === undefined ? undefined : mockLogitBias(request).warning;
+    if (!this.options.warnings?.length && bias === undefined) return undefined;
+    const out = (this.options.warnings ?? []).map((w) => ({ ...w }));
+    if (bias) out.push(bias);
+    return out;
   }
 
   private takeFailure(): MockFailure | undefined {
@@ -172,6 +216,7 @@ export class MockEngine implements LanguageEngineV1 {
     const answer = call ? { text: '', cut: false } : this.answer(request);
     const text = answer.text;
     const logprobs = call ? undefined : mockLogprobs(request, mockTokens(text));
+    const warnings = this.warnings(request);
     return {
       text,
       toolCalls: call ? [call] : [],
@@ -180,7 +225,7 @@ export class MockEngine implements LanguageEngineV1 {
       id: `mock-${this.calls}`,
       providerModel: this.modelId,
       ...(reasoning === undefined ? {} : { reasoning }),
-      ...(this.options.warnings?.length ? { warnings: this.options.warnings.map((w) => ({ ...w })) } : {}),
+      ...(warnings === undefined ? {} : { warnings }),
       ...(logprobs === undefined ? {} : { logprobs }),
     };
   }
@@ -194,7 +239,8 @@ export class MockEngine implements LanguageEngineV1 {
       if (this.options.delayMs) await sleep(this.options.delayMs, signal);
       // As generate() does: an aborted call answers nothing (a tool call included), whatever comes next.
       if (signal?.aborted) throw signal.reason;
-      if (this.options.warnings?.length) yield { type: 'warnings', warnings: this.options.warnings.map((w) => ({ ...w })) };
+      const warnings = this.warnings(request);
+      if (warnings !== undefined) yield { type: 'warnings', warnings };
       if (failure && (failure.afterChunks ?? 0) === 0) {
         yield { type: 'error', error: this.error(failure) };
         return;

@@ -6,6 +6,7 @@ import { mergeProviderOptions } from '../shared/merge-provider-options.js';
 import { checkReasoning, reasoningEffort } from '../shared/reasoning.js';
 import { openAILogprobsRefusal } from './openai-logprobs-limits.js';
 import { openAIOptionPath } from './openai-option-path.js';
+import { addPrefill } from './openai-prefill.js';
 import { openAIReasoningEffort } from './openai-reasoning-models.js';
 import { openAIVerbosityRefusal } from './openai-verbosity-limits.js';
 import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
@@ -122,7 +123,9 @@ export function buildOpenAIRequestBody(
   const quirks = endpoint.preset.quirks ?? {};
   const body: Record<string, unknown> = {};
   if (!endpoint.azure) body.model = modelId;
-  body.messages = convertToOpenAIMessages(request.messages, endpoint.reasoningContent);
+  body.messages = convertToOpenAIMessages(request.messages, endpoint.reasoningContent, endpoint.messageNames);
+  // A final assistant message continued where the server is known to (`options.prefill`), else warned (`prefillWarning`).
+  addPrefill(body, request, endpoint);
   if (request.maxTokens !== undefined) body[endpoint.maxTokensField] = request.maxTokens;
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
@@ -141,7 +144,7 @@ export function buildOpenAIRequestBody(
   // `top_k` only where the endpoint takes it (`endpoint.topK`); `verbosity` where the model takes it (see
   // `openAIVerbosityRefusal`). Elsewhere `openAIRequestWarnings` says they were not sent.
   if (request.topK !== undefined && endpoint.topK) body.top_k = request.topK;
-  // Not to a model that refuses it (OpenAI's reasoning models, as the penalties): `openAIRequestWarnings` says so.
+  // Not to a provider (Groq) or model (OpenAI's reasoning models, as the penalties) that refuses it: `openAIRequestWarnings` says so.
   if (request.logitBias !== undefined && asksLogitBias(request.logitBias) && openAILogitBiasRefusal(endpoint, modelId, reasoning) === undefined) body.logit_bias = request.logitBias;
   if (request.verbosity !== undefined && openAIVerbosityRefusal(endpoint, modelId, request.verbosity) === undefined) body.verbosity = request.verbosity;
   if (request.user !== undefined && quirks.userField !== false) body.user = request.user;

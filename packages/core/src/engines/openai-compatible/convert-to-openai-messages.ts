@@ -12,6 +12,8 @@ export type OpenAIMessage =
       name?: string;
       tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }>;
       reasoning_content?: string;
+      /** DeepSeek's chat prefix completion: the last message is a prefix to continue (`options.prefill: "prefix"`). */
+      prefix?: true;
     }
   | { role: 'tool'; tool_call_id: string; content: string };
 
@@ -66,26 +68,27 @@ function toolSpans(messages: readonly ChatMessage[]): boolean[] | undefined {
  * without the field on each: every assistant turn of such a span carries its reasoning parts' text as
  * `reasoning_content`, `""` when it has none (a turn another provider answered, a redacted or signature-only block:
  * DeepSeek sends and takes `""` for a turn it did not reason on). Other turns, and without `reasoningContent` every
- * turn, go without it (reasoning parts are not sent).
+ * turn, go without it (reasoning parts are not sent). `names`: send the messages' author `name` (false where the
+ * provider refuses the field: `ResolvedEndpoint.messageNames`, whose warnings say so).
  */
-export function convertToOpenAIMessages(messages: readonly ChatMessage[], reasoningContent = false): OpenAIMessage[] {
+export function convertToOpenAIMessages(messages: readonly ChatMessage[], reasoningContent = false, names = true): OpenAIMessage[] {
   const spans = reasoningContent ? toolSpans(messages) : undefined;
   return messages.map((message, i): OpenAIMessage => {
     const param = `messages.${i}`;
     switch (message.role) {
       case 'system':
-        return message.name ? { role: 'system', content: message.content, name: message.name } : { role: 'system', content: message.content };
+        return message.name && names ? { role: 'system', content: message.content, name: message.name } : { role: 'system', content: message.content };
       case 'user': {
         const content =
           typeof message.content === 'string'
             ? message.content
             : message.content.map((part, j) => convertPart(part, `${param}.content.${j}`));
-        return message.name ? { role: 'user', content, name: message.name } : { role: 'user', content };
+        return message.name && names ? { role: 'user', content, name: message.name } : { role: 'user', content };
       }
       case 'assistant': {
         const calls = message.toolCalls ?? [];
         const reasoning = spans?.[i] ? (reasoningText(message.reasoning) ?? '') : undefined;
-        const name = message.name ? { name: message.name } : undefined;
+        const name = message.name && names ? { name: message.name } : undefined;
         if (calls.length === 0) {
           const content = message.content ?? '';
           if (name) return reasoning !== undefined ? { role: 'assistant', content, ...name, reasoning_content: reasoning } : { role: 'assistant', content, ...name };

@@ -61,6 +61,15 @@ export const OpenAICompatibleOptionsSchema = z.object({
    */
   reasoningNone: z.boolean().optional(),
   /**
+   * How the server continues a final assistant message (a prefill, as Anthropic's Messages API continues it; default:
+   * none, for every preset: the message is sent as it is, the server answers with a new turn, and a `setting_not_sent`
+   * warning names the message). `continue_final_message`: sent with `continue_final_message: true` and
+   * `add_generation_prompt: false` (vLLM, TGI, llama.cpp server); `prefix`: the last message with `prefix: true`
+   * (DeepSeek's beta chat prefix completion, at the `https://api.deepseek.com/beta` baseURL); `native`: the server
+   * continues it by itself (llama.cpp server's default), sent as it is, no warning. See `OpenAIPrefill`.
+   */
+  prefill: z.enum(['continue_final_message', 'prefix', 'native']).optional(),
+  /**
    * Whether the model takes `dimensions` on embeddings (default: true, except for `text-embedding-ada-002`). Set false
    * for a server or model with one vector length only: a router then sends calls with `dimensions` elsewhere.
    */

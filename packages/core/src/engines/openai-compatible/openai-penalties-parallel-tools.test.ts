@@ -183,6 +183,12 @@ describe('openai-compatible: logitBias on OpenAI reasoning models (the penalties
     ]);
   });
 
+  it('logitBias alone (no penalty beside it) is said too', async () => {
+    const { warnings, bodies } = await both(openai('o3'), hi({ logitBias: { '50256': -100 } }));
+    for (const body of bodies) expect(body).not.toHaveProperty('logit_bias');
+    expect(warnings).toEqual([{ code: 'setting_not_sent', field: 'logitBias', message: 'logitBias was not sent: OpenAI reasoning models (o3) refuse logit_bias.' }]);
+  });
+
   it('a chat model (gpt-5-chat-latest, gpt-4o) and a deployment the caller sends it to itself: logit_bias sent, no warning', async () => {
     for (const model of ['gpt-5-chat-latest', 'gpt-4o']) {
       const { warnings, bodies } = await both(openai(model), hi({ logitBias: { '50256': -100 } }));

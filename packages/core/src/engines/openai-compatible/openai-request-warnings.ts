@@ -5,6 +5,7 @@ import { reasoningEffort, wantsThinking } from '../shared/reasoning.js';
 import { openAIReasoningEfforts } from './openai-reasoning-models.js';
 import { openAIKnobWarnings } from './openai-knob-warnings.js';
 import { openAIOptionPath } from './openai-option-path.js';
+import { prefillWarning } from './openai-prefill.js';
 import { openAISamplingWarnings } from './openai-sampling-warnings.js';
 import { openAIStrictWarnings } from './openai-strict-warnings.js';
 import { toolResultWarnings } from '../shared/tool-result-warnings.js';
@@ -35,6 +36,9 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
  * `openAIKnobWarnings`. A `strict: true` (a tool's, a JSON schema format's) the body does not carry: see
  * `openAIStrictWarnings`. A tool message's images (`messages.N.parts.K`) and `isError` (`messages.N.isError`): chat
  * completions take a tool result as text, without an error flag (`toolResultWarnings`).
+ * `logitBias` and the messages' author names (`messages.N.name`) where the provider refuses them (Groq:
+ * `ResolvedEndpoint.logitBias`, `.messageNames`): `setting_not_sent`. A final assistant message (a prefill) the server
+ * was not asked to continue (`options.prefill`): `setting_not_sent` naming `messages.N` (`prefillWarning`).
  * Cache marks (`cacheControl`) are no warning: OpenAI-compatible servers cache prompt prefixes on their own, and
  * a mark is a hint (see `CacheControl`). `providerOptions` of other providers are not this engine's.
  */
@@ -66,6 +70,7 @@ export function openAIRequestWarnings(
   if (
     request.frequencyPenalty !== undefined ||
     request.presencePenalty !== undefined ||
+    request.logitBias !== undefined ||
     request.parallelToolCalls !== undefined ||
     request.temperature !== undefined ||
     request.topP !== undefined ||
@@ -79,7 +84,18 @@ export function openAIRequestWarnings(
   if (request.tools?.some((t) => t.strict === true) || (request.responseFormat?.type === 'json_schema' && request.responseFormat.strict === true)) {
     warnings = openAIStrictWarnings(request, endpoint, body, warnings);
   }
+  if (!endpoint.messageNames) warnings = messageNameWarnings(request, endpoint, warnings);
+  const prefill = prefillWarning(request, endpoint);
+  if (prefill) (warnings ??= []).push(prefill);
   return toolResultWarnings(request.messages, 'OpenAI-compatible', false, warnings);
+}
+
+/** Each system, user or assistant message's author `name` a provider that refuses the field (Groq) was not sent. */
+function messageNameWarnings(request: GenerateRequest, endpoint: ResolvedEndpoint, into: CallWarning[] | undefined): CallWarning[] | undefined {
+  request.messages.forEach((m, i) => {
+    if (m.role !== 'tool' && m.name) (into ??= []).push({ code: 'setting_not_sent', field: `messages.${i}.name`, message: `messages.${i}.name was not sent: ${endpoint.preset.label} refuses messages[].name.` });
+  });
+  return into;
 }
 
 /**

@@ -66,12 +66,14 @@ function reasoningModelRefusal(endpoint: ResolvedEndpoint, family: string, model
 }
 
 /**
- * Why (a clause, no final period) this endpoint and model are not sent `logit_bias`, or undefined when they are: OpenAI's
- * reasoning models on `openai` and `azure-openai`, as for the penalties (`openAIPenaltiesRefusal`): 400 "Unsupported
+ * Why (a clause, no final period) this endpoint and model are not sent `logit_bias`, or undefined when they are: a
+ * provider that refuses the field (`endpoint.logitBias` false: Groq's OpenAI compatibility page lists it among the
+ * fields answered with a 400), and OpenAI's reasoning models on `openai` and `azure-openai`, as for the penalties (`openAIPenaltiesRefusal`): 400 "Unsupported
  * parameter: 'logit_bias'" (OpenAI's reasoning guide limitations; the AI SDK drops it for every OpenAI reasoning
  * model, "logitBias is not supported for reasoning models", vercel/ai `openai-chat-language-model.ts`).
  */
 export function openAILogitBiasRefusal(endpoint: ResolvedEndpoint, modelId: string, reasoning: boolean): string | undefined {
+  if (!endpoint.logitBias) return `${endpoint.preset.label} refuses logit_bias`;
   if (!openAIHosted(endpoint) || openWeight(modelId)) return undefined;
   return reasoningModelRefusal(endpoint, openAIModelFamilyId(modelId), modelId, reasoning, 'logit_bias');
 }

@@ -81,6 +81,18 @@ export interface OpenAICompatiblePreset {
      * OpenRouter (a model whose reasoning is mandatory refuses `none`). `options.reasoningNone` overrides the preset.
      */
     readonly reasoningNone?: boolean;
+    /**
+     * Send `logit_bias` (the request's `logitBias`; default true: OpenAI's chat-completions field) to the models that
+     * take it (`openAILogitBiasRefusal`). False where the provider refuses it: Groq ("will result in a 400 error", its
+     * OpenAI compatibility page); the request's `logitBias` is then not sent, with a `setting_not_sent` warning.
+     */
+    readonly logitBias?: boolean;
+    /**
+     * Send a system, user or assistant message's author `name` (default true: OpenAI's `messages[].name`). False where
+     * the provider refuses it: Groq (400, its OpenAI compatibility page); each name is then left out, with a
+     * `setting_not_sent` warning naming `messages.N.name`.
+     */
+    readonly messageNames?: boolean;
     /** Azure: the deployment goes in the path, `api-version` in the query. */
     readonly azureDeployments?: boolean;
   };
@@ -110,7 +122,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     requiresApiKey: true,
     quirks: { azureDeployments: true, strictTools: true },
   },
-  groq: { label: 'Groq', baseURL: 'https://api.groq.com/openai/v1', auth: 'bearer', apiKeyEnv: 'GROQ_API_KEY', requiresApiKey: true, quirks: { logprobs: false, reasoningNone: true } },
+  groq: { label: 'Groq', baseURL: 'https://api.groq.com/openai/v1', auth: 'bearer', apiKeyEnv: 'GROQ_API_KEY', requiresApiKey: true, quirks: { logprobs: false, logitBias: false, messageNames: false, reasoningNone: true } },
   together: {
     label: 'Together AI',
     baseURL: 'https://api.together.xyz/v1',

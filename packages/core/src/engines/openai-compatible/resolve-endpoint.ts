@@ -2,6 +2,7 @@ import { BASE_URL_USER_INFO, hasUserInfo, type ModelConfig } from '../../config/
 import { LLMError } from '../../errors/llm-error.js';
 import type { EngineContext } from '../types.js';
 import { parseOpenAICompatibleOptions } from './openai-compatible-options.js';
+import type { OpenAIPrefill } from './openai-prefill.js';
 import { AZURE_DEFAULT_API_VERSION, OPENAI_COMPATIBLE_PRESETS, findPreset, type OpenAICompatiblePreset } from './presets.js';
 
 /** Used when a config gives a `baseURL` but no preset: any server speaking the OpenAI wire format, key optional. */
@@ -34,6 +35,12 @@ export interface ResolvedEndpoint {
   readonly reasoningContent: boolean;
   /** Send a budget of 0 as `reasoning_effort: "none"` to a model outside OpenAI's family table: `options.reasoningNone`, else the preset's, else false. */
   readonly reasoningNone: boolean;
+  /** Send `logit_bias` (where the model takes it): the preset's `logitBias`, else true (false for Groq, which refuses it). */
+  readonly logitBias: boolean;
+  /** Send the messages' author `name`: the preset's `messageNames`, else true (false for Groq, which refuses it). */
+  readonly messageNames: boolean;
+  /** How the server continues a final assistant message: `options.prefill`, else undefined (it does not). */
+  readonly prefill?: OpenAIPrefill;
   /** True when `strictTools` came from `options.strictTools` (for the warning's wording). */
   readonly strictToolsByOption: boolean;
   /** `options.embedDimensions` when set (else the engine decides by the model id). */
@@ -96,6 +103,9 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     strictToolsByOption: options.strictTools !== undefined,
     reasoningContent: options.reasoningContent ?? preset.quirks?.reasoningContent ?? false,
     reasoningNone: options.reasoningNone ?? preset.quirks?.reasoningNone ?? false,
+    logitBias: preset.quirks?.logitBias ?? true,
+    messageNames: preset.quirks?.messageNames ?? true,
+    ...(options.prefill !== undefined ? { prefill: options.prefill } : {}),
     ...(options.embedDimensions !== undefined ? { embedDimensions: options.embedDimensions } : {}),
   };
 }

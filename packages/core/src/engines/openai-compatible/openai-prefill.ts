@@ -1,0 +1,63 @@
+import type { ChatMessage, GenerateRequest } from '../../spec/messages.js';
+import type { CallWarning } from '../../spec/warnings.js';
+import { openAIOptionPath } from './openai-option-path.js';
+import type { ResolvedEndpoint } from './resolve-endpoint.js';
+
+/**
+ * How an OpenAI-compatible server continues a final assistant message (a prefill, which Anthropic's Messages API and
+ * the local engines continue): `options.prefill`. Chat completions have no such field: OpenAI answers a final
+ * assistant message with a new turn, and so does every server not told otherwise.
+ * - `continue_final_message`: `continue_final_message: true` with `add_generation_prompt: false` (vLLM's
+ *   chat-completions extra parameters, after Hugging Face's chat templates; TGI and llama.cpp server take them too);
+ * - `prefix`: `prefix: true` on the last message (DeepSeek's Chat Prefix Completion, a beta served at
+ *   `https://api.deepseek.com/beta`: set that `baseURL`);
+ * - `native`: the server continues a final assistant message by itself (llama.cpp server's default
+ *   `prefill_assistant`, another llmrr gateway in front of Anthropic): sent as it is.
+ */
+export type OpenAIPrefill = 'continue_final_message' | 'prefix' | 'native';
+
+/**
+ * The index of the request's prefill, or undefined: its last message when that is an assistant turn with text and no
+ * tool calls (an empty one asks nothing to be continued; one with tool calls is a turn waiting for its results).
+ */
+export function prefillIndex(messages: readonly ChatMessage[]): number | undefined {
+  const i = messages.length - 1;
+  const last = messages[i];
+  if (last?.role !== 'assistant' || (last.toolCalls?.length ?? 0) > 0) return undefined;
+  return typeof last.content === 'string' && last.content !== '' ? i : undefined;
+}
+
+/**
+ * Asks the server to continue the request's prefill the way `endpoint.prefill` says, on the body before
+ * `providerOptions` are merged (the caller's options win): nothing without a prefill, for `native` or without
+ * `options.prefill`.
+ */
+export function addPrefill(body: Record<string, unknown>, request: GenerateRequest, endpoint: ResolvedEndpoint): void {
+  if (endpoint.prefill === undefined || endpoint.prefill === 'native') return;
+  const at = prefillIndex(request.messages);
+  if (at === undefined) return;
+  if (endpoint.prefill === 'continue_final_message') {
+    body.continue_final_message = true;
+    body.add_generation_prompt = false;
+    return;
+  }
+  const messages = body.messages as Array<Record<string, unknown>>;
+  messages[at] = { ...messages[at], prefix: true };
+}
+
+/**
+ * The warning for a prefill the server was not asked to continue (no `options.prefill`, and the caller's
+ * `providerOptions` set neither `continue_final_message` nor the messages): `setting_not_sent` naming the message.
+ * The message went out as it is; the server answers it with a new turn, which the client did not ask for.
+ */
+export function prefillWarning(request: GenerateRequest, endpoint: ResolvedEndpoint): CallWarning | undefined {
+  if (endpoint.prefill !== undefined) return undefined;
+  const at = prefillIndex(request.messages);
+  if (at === undefined) return undefined;
+  if (openAIOptionPath(request, endpoint, 'continue_final_message') !== undefined || openAIOptionPath(request, endpoint, 'messages') !== undefined) return undefined;
+  return {
+    code: 'setting_not_sent',
+    field: `messages.${at}`,
+    message: `messages.${at} (an assistant prefill) was not continued: ${endpoint.preset.label} is not known to continue it, so the answer is a new turn (see options.prefill).`,
+  };
+}
