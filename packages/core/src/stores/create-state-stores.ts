@@ -46,6 +46,9 @@ export const UNKNOWN_MAXMEMORY_CACHE_MAX_BYTES = 8_000_000;
  */
 export async function createStateStores(config: StateStoresConfig): Promise<StateStores> {
   const clock = config.clock ?? Date.now;
+  // Lease and reservation expiry in the process: a monotonic clock (a wall clock jumping forward frees no place of a
+  // running call); an injected `clock` alone also times them (tests move it to expire them).
+  const monotonic = config.mode === 'shared' ? undefined : (config.monotonicClock ?? config.clock);
   const auth = config.authCacheTtlMs !== undefined ? { authCacheTtlMs: validTtl(config.authCacheTtlMs) } : {};
   switch (config.mode) {
     case 'memory':
@@ -59,8 +62,8 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
       const sqlite = await openSqlite(path, { synchronous: config.mode === 'embedded' ? config.synchronous : 'normal' });
       return assemble(config.mode, {
         tenants: new SqliteTenantStore(sqlite, clock, auth),
-        rateLimiter: new MemoryRateLimiter(clock),
-        budgets: new SqliteBudgetStore(sqlite, clock),
+        rateLimiter: new MemoryRateLimiter(clock, monotonic ? { monotonicClock: monotonic } : {}),
+        budgets: new SqliteBudgetStore(sqlite, clock, monotonic ? { monotonicClock: monotonic } : {}),
         ledger: new SqliteUsageLedger(sqlite, clock),
         audit: new SqliteAuditLog(sqlite, clock),
         // SQLite runs in the process: nothing to reach.

@@ -16,7 +16,13 @@ import type { BudgetStore, RateLimiter, TenantStore } from '../tenancy/types.js'
  *   tenants, keys, ledger and audit.
  */
 export type StateStoresConfig =
-  | { mode: 'memory'; clock?: () => number; authCacheTtlMs?: number }
+  | {
+      mode: 'memory';
+      clock?: () => number;
+      /** See the `embedded` mode's. */
+      monotonicClock?: () => number;
+      authCacheTtlMs?: number;
+    }
   | {
       mode: 'embedded';
       /**
@@ -32,6 +38,13 @@ export type StateStoresConfig =
        */
       synchronous?: 'normal' | 'full';
       clock?: () => number;
+      /**
+       * The clock concurrency leases and budget reservations expire on in this process (ms, any origin, never
+       * stepped), so a wall clock that jumps forward past their TTL (NTP, a resumed VM) frees no place or room of a
+       * call still running. Default: `clock` when it is given, else `performance.now()`. (Shared mode: Redis's
+       * clock, see docs/core/tenancy.md.)
+       */
+      monotonicClock?: () => number;
     }
   | {
       mode: 'shared';

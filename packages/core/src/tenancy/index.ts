@@ -33,6 +33,6 @@ export type {
 export { API_KEY_SECRET_PREFIX, hashApiKeySecret, isWellFormedApiKeySecret } from './api-key-secret.js';
 export { budgetPeriodWindow } from './budget-period.js';
 export type { PeriodWindow } from './budget-period.js';
-export { MemoryRateLimiter } from './memory-rate-limiter.js';
+export { MemoryRateLimiter, type MemoryRateLimiterOptions } from './memory-rate-limiter.js';
 export { rateLimitHeaders } from './rate-limit-headers.js';
 export { TENANT_ID_PATTERN } from './tenant-input.js';

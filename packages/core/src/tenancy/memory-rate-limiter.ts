@@ -24,15 +24,27 @@ interface Slot {
   tpm: GcraState | undefined;
   /** Both buckets are full again from this time on (whatever the limits become: see `gcra.ts`). */
   fullAt: number;
-  /** Open concurrency leases: lease id -> expiry. */
+  /** Open concurrency leases: lease id -> expiry (the limiter's monotonic clock). */
   leases: Map<number, number> | undefined;
-  /** No lease of this scope expires before this time (so counting in-flight needs no scan until then). */
+  /** No lease of this scope expires before this time (monotonic; so counting in-flight needs no scan until then). */
   nextExpiry: number;
 }
 
+export interface MemoryRateLimiterOptions {
+  /**
+   * The clock leases expire on (ms, any origin, never stepped): a wall clock that jumps forward by more than the
+   * lease TTL (NTP, a resumed VM) then frees no place of a call still running. Default: the limiter's `clock` when
+   * one is given (a test that moves it expires leases), else `performance.now()`.
+   */
+  monotonicClock?: () => number;
+}
+
+const monotonicNow = (): number => performance.now();
+
 /**
  * In-process rate limiter (embedded mode): GCRA for rpm and tpm, a lease table for concurrency.
- * Everything happens synchronously inside `acquire`, so it is atomic in one process.
+ * Everything happens synchronously inside `acquire`, so it is atomic in one process. The buckets run on the wall
+ * clock (`clock`), the leases' TTL on a monotonic one (`monotonicClock`).
  */
 export class MemoryRateLimiter implements RateLimiter {
   private readonly slots = new Map<string, Slot>();
@@ -43,7 +55,13 @@ export class MemoryRateLimiter implements RateLimiter {
   /** Lease ids only need to be unique in this limiter (a counter is cheaper than a UUID). */
   private nextLease = 0;
 
-  constructor(private readonly clock: () => number = Date.now) {}
+  private readonly clock: () => number;
+  private readonly monotonic: () => number;
+
+  constructor(clock?: () => number, options: MemoryRateLimiterOptions = {}) {
+    this.clock = clock ?? Date.now;
+    this.monotonic = options.monotonicClock ?? clock ?? monotonicNow;
+  }
 
   /** The limiter's clock (ms). @internal */
   now(): number {
@@ -53,6 +71,7 @@ export class MemoryRateLimiter implements RateLimiter {
   async acquire(scopes: RateScope[], options: RateAcquireOptions): Promise<RateDecision> {
     validateAcquire(scopes, options);
     const now = this.clock();
+    const mono = this.monotonic();
     const cost = options.estimatedTokens;
     const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
 
@@ -86,9 +105,9 @@ export class MemoryRateLimiter implements RateLimiter {
           uncharged[i] = c.uncharged;
         } else deny('tpm', scope, c.retryAfterMs);
       }
-      if (maxConcurrency !== undefined && inFlight(slot, now) >= maxConcurrency) deny('concurrency', scope, CONCURRENCY_RETRY_MS);
+      if (maxConcurrency !== undefined && inFlight(slot, mono) >= maxConcurrency) deny('concurrency', scope, CONCURRENCY_RETRY_MS);
     }
-    if (worst) return { ok: false, ...worst, retryAfterMs: Math.ceil(worst.retryAfterMs), info: info(scopes, slots, now) };
+    if (worst) return { ok: false, ...worst, retryAfterMs: Math.ceil(worst.retryAfterMs), info: info(scopes, slots, now, mono) };
 
     const leaseId = ++this.nextLease;
     const held: Slot[] = [];
@@ -97,15 +116,15 @@ export class MemoryRateLimiter implements RateLimiter {
       if (rpmNext[i]) charge(slot, 'rpm', rpmNext[i]!);
       if (tpmNext[i]) charge(slot, 'tpm', tpmNext[i]!);
       if (scopes[i]!.limits.maxConcurrency === undefined) continue;
-      (slot.leases ??= new Map()).set(leaseId, now + ttl);
-      if (now + ttl < slot.nextExpiry) slot.nextExpiry = now + ttl;
+      (slot.leases ??= new Map()).set(leaseId, mono + ttl);
+      if (mono + ttl < slot.nextExpiry) slot.nextExpiry = mono + ttl;
       held.push(slot);
     }
-    const states = statesOf(slots, now);
+    const states = statesOf(slots, mono);
     const result = rateLimitInfo(scopes, states, now);
     const size = this.slots.size;
     // (A clock stepped back behind the last sweep counts as a minute later.)
-    if (size > SWEEP_AT && (size > this.sweepAt || now - this.sweptAt >= SWEEP_EVERY_MS || now < this.sweptAt)) this.sweep(now);
+    if (size > SWEEP_AT && (size > this.sweepAt || now - this.sweptAt >= SWEEP_EVERY_MS || now < this.sweptAt)) this.sweep(now, mono);
 
     const lease = new MemoryLease(this, leaseId, held, scopes, keys, cost, uncharged, ttl, states, now);
     return { ok: true, lease, info: result };
@@ -113,11 +132,11 @@ export class MemoryRateLimiter implements RateLimiter {
 
   async peek(scopes: RateScope[]): Promise<RateLimitInfo> {
     validateAcquire(scopes, { estimatedTokens: 0 });
-    const now = this.clock();
     return info(
       scopes,
       scopes.map((s) => this.slots.get(scopeKey(s)) ?? EMPTY),
-      now,
+      this.clock(),
+      this.monotonic(),
     );
   }
 
@@ -126,7 +145,7 @@ export class MemoryRateLimiter implements RateLimiter {
    * Others (another limiter's, released, expired: their slot may be someone else's now) are skipped.
    */
   async renew(leases: readonly RateLease[]): Promise<void> {
-    const now = this.clock();
+    const now = this.monotonic();
     for (const lease of leases) {
       if (!(lease instanceof MemoryLease) || lease.limiter !== this || lease.released) continue;
       for (const slot of lease.held) {
@@ -156,10 +175,10 @@ export class MemoryRateLimiter implements RateLimiter {
    * nothing). The next sweep waits until the map has grown by half of what is left (`sweepAt`, at least `SWEEP_AT`) or
    * until this one is `SWEEP_EVERY_MS` old.
    */
-  private sweep(now: number): void {
+  private sweep(now: number, mono: number): void {
     this.sweptAt = now;
     for (const [k, s] of this.slots) {
-      if (s.fullAt <= now && inFlight(s, now) === 0) this.slots.delete(k);
+      if (s.fullAt <= now && inFlight(s, mono) === 0) this.slots.delete(k);
     }
     const left = this.slots.size;
     this.sweepAt = Math.max(SWEEP_AT, left + Math.ceil(left / 2));
@@ -175,6 +194,7 @@ function charge(slot: Slot, which: 'rpm' | 'tpm', next: GcraState): void {
   slot.fullAt = Math.max(slot.fullAt, next.at + next.level / next.limit);
 }
 
+/** The slot's leases in flight at `now` (the limiter's monotonic clock). */
 function inFlight(slot: Slot, now: number): number {
   const m = slot.leases;
   if (!m) return 0;
@@ -188,18 +208,18 @@ function inFlight(slot: Slot, now: number): number {
   return m.size;
 }
 
-/** Each slot's buckets and leases in flight at `now` (the buckets are replaced, never changed, by a charge). */
-function statesOf(slots: readonly Slot[], now: number): ScopeState[] {
+/** Each slot's buckets and leases in flight at `mono` (monotonic; the buckets are replaced, never changed, by a charge). */
+function statesOf(slots: readonly Slot[], mono: number): ScopeState[] {
   const states: ScopeState[] = new Array(slots.length);
   for (let i = 0; i < slots.length; i++) {
     const s = slots[i]!;
-    states[i] = { rpm: s.rpm, tpm: s.tpm, inFlight: inFlight(s, now) };
+    states[i] = { rpm: s.rpm, tpm: s.tpm, inFlight: inFlight(s, mono) };
   }
   return states;
 }
 
-function info(scopes: RateScope[], slots: Slot[], now: number): RateLimitInfo {
-  return rateLimitInfo(scopes, statesOf(slots, now), now);
+function info(scopes: RateScope[], slots: Slot[], now: number, mono: number): RateLimitInfo {
+  return rateLimitInfo(scopes, statesOf(slots, mono), now);
 }
 
 /** A lease of `MemoryRateLimiter`: what `release` frees and corrects, and what `renew` extends. */

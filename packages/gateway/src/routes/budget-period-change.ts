@@ -17,9 +17,11 @@ export function budgetPeriodToCarry(before: TenantBudget | null | undefined, nex
  * period. The same `now` picks the ledger window and the store's period, so a change made across a period's end
  * raises the period that was read. Callers carry before the tenant update (a failure leaves the budget as it was)
  * and again after it with `until` the time of the update (`carryAfterUpdate`): the calls that arrived before it
- * reserved in the old period and settle into its counter, so the ledger's rows of them are carried; a call arriving
- * after it reserves in the new period and its settlement counts it, so its row is left out (else counted twice).
- * `raiseSpent` never lowers, so the second is idempotent. A budget store without `raiseSpent` is left alone.
+ * reserved in the old period; the ledger's rows of them are carried; a call arriving after it reserves in the new
+ * period and its settlement counts it, so its row is left out (else counted twice). A settlement counts in every
+ * period's counter (core's budget stores), so a call still in flight after both carries is counted in the new period
+ * when it settles. `raiseSpent` never lowers, so the second is idempotent. A budget store without `raiseSpent` is left
+ * alone.
  */
 export async function carryBudgetSpend(stores: Pick<GatewayStores, 'budgets' | 'ledger'>, tenantId: string, period: BudgetPeriod, now: number, until?: number): Promise<void> {
   if (!stores.budgets.raiseSpent) return;

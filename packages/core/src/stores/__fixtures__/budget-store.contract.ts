@@ -83,7 +83,7 @@ export function budgetStoreContract(label: string, makeFixture: FixtureFactory):
       expect(s.spentUsd).toBe(0);
     });
 
-    it('keeps sums exact in nano-dollars and separates tenants and periods', async () => {
+    it('keeps sums exact in nano-dollars and separates tenants; a settlement counts in every period at its time', async () => {
       for (let i = 0; i < 10; i++) {
         expect((await reserve(`x${i}`, 0.1, 1, 'exact')).ok).toBe(true);
         await budgets.settle(`x${i}`, 0.1);
@@ -91,8 +91,17 @@ export function budgetStoreContract(label: string, makeFixture: FixtureFactory):
       expect((await budgets.spent('exact', 'month')).spentUsd).toBe(1);
       expect((await reserve('x10', 0.000000001, 1, 'exact')).ok).toBe(false);
       expect((await budgets.spent('other', 'month')).spentUsd).toBe(0);
-      expect((await budgets.spent('exact', 'day')).spentUsd).toBe(0);
-      expect((await budgets.reserve({ tenantId: 'exact', period: 'day', limitUsd: 1, estimateUsd: 1, reservationId: 'd1' })).ok).toBe(true);
+      // Reserved in the month, settled into the day, the week and the total too (a budget whose period changes finds it).
+      for (const period of ['day', 'week', 'total'] as const) expect((await budgets.spent('exact', period)).spentUsd).toBe(1);
+      // The reservation itself holds room in its own period only.
+      expect((await reserve('x11', 0.5, 2, 'exact')).ok).toBe(true);
+      expect(await budgets.spent('exact', 'day')).toMatchObject({ spentUsd: 1, reservedUsd: 0 });
+      expect((await budgets.reserve({ tenantId: 'exact', period: 'day', limitUsd: 2, estimateUsd: 1, reservationId: 'd1' })).ok).toBe(true);
+      expect((await budgets.reserve({ tenantId: 'exact', period: 'day', limitUsd: 2, estimateUsd: 0.000000001, reservationId: 'd2' })).ok).toBe(false);
+      // A release adds nothing anywhere; a $0 settlement neither.
+      await budgets.release('x11');
+      await budgets.settle('d1', 0);
+      for (const period of ['day', 'week', 'month', 'total'] as const) expect((await budgets.spent('exact', period)).spentUsd).toBe(1);
     });
 
     it("raiseSpent lifts the current period's settled spend to at least the amount (a budget's new period, from the ledger), never lowers it, and reservations see it", async () => {

@@ -27,9 +27,10 @@ local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')`;
 
 /**
  * KEYS: bucket hash, expiry zset, reservation hash. ARGV: limit, amount, ttlMs, reservationId,
- * periodEnd (epoch ms, 0 = never expires), reservationKeepMs, bucketKeepMs. The bucket is kept bucketKeepMs
- * after its period ends, or after now for a period that has ended (a reservation `at` a past time).
- * Returns { ok, remaining, existing }.
+ * periodEnd (epoch ms, 0 = never expires), reservationKeepMs, bucketKeepMs, then, for each other period at the
+ * reservation's time, its bucket key and period end (kept in the record as `o<i>`/`e<i>`: `finish` adds a settled cost
+ * to those buckets too). The bucket is kept bucketKeepMs after its period ends, or after now for a period that has
+ * ended (a reservation `at` a past time). Returns { ok, remaining, existing }.
  */
 export const RESERVE_SCRIPT = new LuaScript(`${PURGE}
 local limit = tonumber(ARGV[1])
@@ -44,6 +45,10 @@ redis.call('HINCRBY', KEYS[1], 'reserved', ARGV[2])
 redis.call('HSET', KEYS[1], 'r:' .. ARGV[4], ARGV[2])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[4])
 redis.call('HSET', KEYS[3], 'bucket', KEYS[1], 'zset', KEYS[2], 'amount', ARGV[2], 'state', 'reserved')
+for i = 8, #ARGV - 1, 2 do
+  local n = (i - 6) / 2
+  redis.call('HSET', KEYS[3], 'o' .. n, ARGV[i], 'e' .. n, ARGV[i + 1])
+end
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
 if ARGV[5] ~= '0' then
   local expireAt = math.max(tonumber(ARGV[5]), now) + tonumber(ARGV[7])
@@ -53,8 +58,11 @@ end
 return { 1, string.format('%.0f', limit - settled - reserved - amount), 0 }`);
 
 /**
- * KEYS: reservation hash, bucket hash, expiry zset. ARGV: reservationId, mode (`settle`|`release`), actual.
- * Returns 1 when it changed something, 0 when the reservation was already finished.
+ * KEYS: reservation hash, bucket hash, expiry zset, then the other periods' bucket hashes (from the record's `o<i>`).
+ * ARGV: reservationId, mode (`settle`|`release`), actual, bucketKeepMs, then each other bucket's period end (epoch ms,
+ * 0 = never expires). A settlement adds the actual cost to every bucket's `settled` (each period's counter at the
+ * reservation's time: a budget whose period changes finds it there). Returns 1 when it changed something, 0 when the
+ * reservation was already finished.
  */
 export const FINISH_SCRIPT = new LuaScript(`local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'reserved' then return 0 end
@@ -66,6 +74,15 @@ if amt then
 end
 if ARGV[2] == 'settle' then
   redis.call('HINCRBY', KEYS[2], 'settled', ARGV[3])
+  if #KEYS > 3 and ARGV[3] ~= '0' then
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    for i = 4, #KEYS do
+      redis.call('HINCRBY', KEYS[i], 'settled', ARGV[3])
+      local ends = ARGV[i + 1]
+      if ends ~= '0' then redis.call('PEXPIREAT', KEYS[i], string.format('%.0f', math.max(tonumber(ends), now) + tonumber(ARGV[4]))) end
+    end
+  end
   redis.call('HSET', KEYS[1], 'state', 'settled')
 else
   redis.call('HSET', KEYS[1], 'state', 'released')

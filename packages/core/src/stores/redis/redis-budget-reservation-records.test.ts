@@ -45,7 +45,7 @@ describe.skipIf(!redisUrl)('Redis budget store: the records of finished reservat
     return { prefix, handle, store, probe };
   }
 
-  it('settled and released reservations whose answers came back leave only the period bucket behind', async () => {
+  it("settled and released reservations whose answers came back leave only the periods' buckets behind", async () => {
     const { prefix, handle, store, probe } = await open(redisUrl!);
     const calls = 400;
     await Promise.all(
@@ -60,13 +60,20 @@ describe.skipIf(!redisUrl)('Redis budget store: the records of finished reservat
     );
     // The records' UNLINKs (not awaited) went on the store's connection: a command after them runs after them.
     await handle.command(['PING']);
-    // The period's bucket (and its expiry set while it holds a reservation: none is open, so Redis dropped it).
+    // The period's bucket (and its expiry set while it holds a reservation: none is open, so Redis dropped it), and the
+    // other periods' buckets the settlements counted in (day, ISO week, total).
     const left = await keysUnder(probe, prefix);
     expect(left.length).toBeGreaterThan(0);
-    expect(left.filter((k) => !/budget:acme:\d{4}-\d{2}(:exp)?$/.test(k))).toEqual([]);
+    expect(left.filter((k) => !/budget:acme:(\d{4}-\d{2}(:exp)?|\d{4}-\d{2}-\d{2}|\d{4}-W\d{2}|total)$/.test(k))).toEqual([]);
     const state = await store.spent('acme', 'month');
     expect(state.spentUsd).toBeCloseTo((calls / 2) * 0.005, 9);
     expect(state.reservedUsd).toBe(0);
+    // The day's and the week's buckets expire as the period's own does (35 days after their period), the total's never.
+    const ttl = async (k: string) => Number(await probe.command(['PTTL', k]));
+    const bucket = (end: RegExp) => left.find((key) => end.test(key))!;
+    for (const k of [bucket(/:\d{4}-\d{2}-\d{2}$/), bucket(/:\d{4}-W\d{2}$/)]) expect(await ttl(k)).toBeGreaterThan(35 * 86_400_000 - 60_000);
+    expect(await ttl(bucket(/:total$/))).toBe(-1);
+    expect((await store.spent('acme', 'day')).spentUsd).toBeCloseTo((calls / 2) * 0.005, 9);
   }, 60_000);
 
   it('a settle whose answer was lost keeps the record for its retry, which charges nothing more; then the record goes', async () => {
@@ -111,5 +118,15 @@ describe.skipIf(!redisUrl)('Redis budget store: the records of finished reservat
     // The room left is the budget's: 0.6.
     expect((await store.reserve({ tenantId: 'acme', period: 'month', limitUsd: 1, estimateUsd: 0.6, reservationId: 'req-3' })).ok).toBe(true);
     expect((await store.reserve({ tenantId: 'acme', period: 'month', limitUsd: 1, estimateUsd: 0.01, reservationId: 'req-4' })).ok).toBe(false);
+  }, 60_000);
+
+  it("a record an earlier version wrote (no other periods' buckets) still settles: into its own period only", async () => {
+    const { prefix, store, probe } = await open(redisUrl!);
+    expect((await store.reserve({ tenantId: 'acme', period: 'month', limitUsd: 1, estimateUsd: 0.5, reservationId: 'old-1' })).ok).toBe(true);
+    const record = `${prefix}budget:res:old-1`;
+    expect(await probe.command(['HDEL', record, 'o1', 'e1', 'o2', 'e2', 'o3', 'e3'])).toBe(6);
+    expect(await store.settle('old-1', 0.3)).toBe(true);
+    expect((await store.spent('acme', 'month')).spentUsd).toBe(0.3);
+    expect((await store.spent('acme', 'day')).spentUsd).toBe(0);
   }, 60_000);
 });

@@ -5,6 +5,12 @@ import { DEFAULT_RESERVATION_TTL_MS, validateAt, validateReserveRequest, validat
 import { FINISH_SCRIPT, RAISE_SETTLED_SCRIPT, RENEW_SCRIPT, RESERVE_SCRIPT, SPENT_SCRIPT } from './budget-scripts.js';
 import { bounded, redisTimeout, type RedisHandle } from './redis-connection.js';
 
+/** Every budget period: a settlement counts in each one's counter at its reservation's time. */
+const PERIODS: readonly BudgetPeriod[] = ['day', 'week', 'month', 'total'];
+
+/** The reservation record's fields naming the other periods' buckets and their ends (`o1`, `e1`, ...). */
+const OTHER_FIELDS = [1, 2, 3].flatMap((n) => [`o${n}`, `e${n}`]);
+
 /** Counters of a period are kept this long after it ends, or after now for a past period (late settles, reports). */
 const KEEP_AFTER_PERIOD_MS = 35 * 86_400_000;
 /**
@@ -23,7 +29,8 @@ export interface RedisBudgetStoreOptions {
 
 /**
  * Budgets shared by every gateway process through Redis. Check-and-reserve is one Lua script, so
- * concurrent reservations from any number of processes never exceed the limit. The clock for
+ * concurrent reservations from any number of processes never exceed the limit. A settlement adds the cost to the
+ * counter of each period (day, week, month, total) at the reservation's time, in the same script. The clock for
  * expiry is Redis's; `clock` only picks the calendar period. Every call is bounded by `timeoutMs`. A
  * `reserve` that times out may still have reserved in Redis: the store releases it when the late answer comes;
  * if none ever comes, the reservation expires by its TTL (10 minutes by default), like a crashed process's.
@@ -45,10 +52,11 @@ export class RedisBudgetStore implements BudgetStore {
 
   async reserve(request: BudgetReserveRequest): Promise<BudgetReservation> {
     validateReserveRequest(request);
-    const w = budgetPeriodWindow(request.period, request.at ?? this.clock());
+    const at = request.at ?? this.clock();
+    const w = budgetPeriodWindow(request.period, at);
     const [bucket, zset] = this.bucketKeys(request.tenantId, w.key);
     const ttl = request.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
-    const work = this.redis.eval<[number, string, number]>(RESERVE_SCRIPT, [bucket, zset, this.reservationKey(request.reservationId)], [
+    const args: Array<string | number> = [
       usdToNano(request.limitUsd),
       usdToNanoCeil(request.estimateUsd),
       ttl,
@@ -56,7 +64,14 @@ export class RedisBudgetStore implements BudgetStore {
       Number.isFinite(w.end) ? w.end : 0,
       ttl + KEEP_RESERVATION_MS,
       KEEP_AFTER_PERIOD_MS,
-    ]);
+    ];
+    // The other periods' buckets at the same time: a settlement counts there too (see FINISH_SCRIPT).
+    for (const p of PERIODS) {
+      if (p === request.period) continue;
+      const o = budgetPeriodWindow(p, at);
+      args.push(this.bucketKeys(request.tenantId, o.key)[0], Number.isFinite(o.end) ? o.end : 0);
+    }
+    const work = this.redis.eval<[number, string, number]>(RESERVE_SCRIPT, [bucket, zset, this.reservationKey(request.reservationId)], args);
     // The reserve calls of one id in progress (a retry after a timeout reuses the id): a late answer releases the
     // reservation only when no later call of the id took it over (that call returned it to its caller as its own).
     const id = request.reservationId;
@@ -135,9 +150,17 @@ export class RedisBudgetStore implements BudgetStore {
 
   /** Whether the script changed the reservation; undefined when there is no record. */
   private async finishNow(resKey: string, reservationId: string, mode: 'settle' | 'release', actualNano: number): Promise<boolean | undefined> {
-    const [bucket, zset] = await this.redis.command<Array<string | null>>(['HMGET', resKey, 'bucket', 'zset']);
+    const [bucket, zset, ...also] = await this.redis.command<Array<string | null>>(['HMGET', resKey, 'bucket', 'zset', ...OTHER_FIELDS]);
     if (!bucket || !zset) return undefined;
-    const changed = await this.redis.eval<number>(FINISH_SCRIPT, [resKey, bucket, zset], [reservationId, mode, actualNano]);
+    const keys = [resKey, bucket, zset];
+    const ends: Array<string | number> = [];
+    // The other periods' buckets (none in a record an earlier version wrote).
+    for (let i = 0; i + 1 < also.length; i += 2) {
+      if (!also[i] || also[i + 1] == null) continue;
+      keys.push(also[i]!);
+      ends.push(also[i + 1]!);
+    }
+    const changed = await this.redis.eval<number>(FINISH_SCRIPT, keys, [reservationId, mode, actualNano, KEEP_AFTER_PERIOD_MS, ...ends]);
     return Number(changed) === 1;
   }
 

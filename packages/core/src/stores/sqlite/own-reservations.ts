@@ -2,6 +2,8 @@
 export interface OpenReservation {
   tenantId: string;
   periodKey: string;
+  /** The time its period was picked at (epoch ms: the request's arrival): its settlement counts in every period at it. */
+  at: number;
   /** Nano-dollars. */
   amount: number;
   expiresAt: number;
@@ -35,7 +37,7 @@ export class OwnReservations {
   }
 
   add(id: string, r: OpenReservation): void {
-    const entry: OpenReservation = { tenantId: r.tenantId, periodKey: r.periodKey, amount: r.amount, expiresAt: r.expiresAt, counted: true };
+    const entry: OpenReservation = { tenantId: r.tenantId, periodKey: r.periodKey, at: r.at, amount: r.amount, expiresAt: r.expiresAt, counted: true };
     this.byId.set(id, entry);
     const k = bucketKey(r.tenantId, r.periodKey);
     let b = this.buckets.get(k);

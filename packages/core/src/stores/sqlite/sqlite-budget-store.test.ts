@@ -67,4 +67,20 @@ describe('SqliteBudgetStore with group commit', () => {
       await stores.close();
     }
   });
+
+  it("a settlement counts in the other periods' counters, also for a reservation of one of them in the same batch", async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    try {
+      const b = stores.budgets;
+      expect((await b.reserve({ tenantId: 't', period: 'month', limitUsd: 10, estimateUsd: 1, reservationId: 'm' })).ok).toBe(true);
+      // One group commit: the month's reservation settles $0.6, then a day reservation checks the day's room.
+      const [, day] = await Promise.all([b.settle('m', 0.6), b.reserve({ tenantId: 't', period: 'day', limitUsd: 1, estimateUsd: 0.5, reservationId: 'd' })]);
+      expect(day).toMatchObject({ ok: false });
+      const [, dayFits] = await Promise.all([b.release('d'), b.reserve({ tenantId: 't', period: 'day', limitUsd: 1, estimateUsd: 0.4, reservationId: 'd2' })]);
+      expect(dayFits).toMatchObject({ ok: true });
+      for (const period of ['day', 'week', 'month', 'total'] as const) expect((await b.spent('t', period)).spentUsd).toBeCloseTo(0.6, 9);
+    } finally {
+      await stores.close();
+    }
+  });
 });

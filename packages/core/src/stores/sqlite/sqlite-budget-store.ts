@@ -7,6 +7,9 @@ import { OwnReservations, type OpenReservation } from './own-reservations.js';
 import type { BatchScope } from './sqlite-group-commit.js';
 import type { SqliteHandle } from './sqlite-database.js';
 
+/** Every budget period: a settlement counts in each one's counter. */
+const PERIODS: readonly BudgetPeriod[] = ['day', 'week', 'month', 'total'];
+
 /** Hold rows of processes gone for this long are deleted. */
 const KEEP_DEAD_HOLDS_MS = 86_400_000;
 
@@ -18,11 +21,21 @@ interface BatchBudget {
   ownDelta: number;
   /** Spend settled by the batch's jobs (written once at the end of the batch). */
   settled: number;
-  /** Latest reservation expiry of the batch (for the hold row). */
+  /** Latest reservation expiry of the batch (for the hold row: the wall clock, which other processes read it on). */
   expiresAt: number;
   /** The batch changed this process's reservations: rewrite its hold row at the end. */
   holdChanged: boolean;
 }
+
+export interface SqliteBudgetStoreOptions {
+  /**
+   * The clock this process's reservations expire on (ms, any origin, never stepped). Default: the store's `clock`
+   * when one is given (a test that moves it expires reservations), else `performance.now()`.
+   */
+  monotonicClock?: () => number;
+}
+
+const monotonicNow = (): number => performance.now();
 
 /**
  * Budgets in SQLite (embedded mode), without a row per reservation:
@@ -34,11 +47,17 @@ interface BatchBudget {
  *   (settled + other processes' holds + own reservations + estimate <= limit) is atomic in this process
  *   and against other processes sharing the file; each promise resolves after its commit.
  *
- * A settlement is one counter update, committed in the same transaction as the ledger row when both are
- * issued in the same synchronous run (the gateway does so), so a restart never loses settled spend.
+ * A settlement adds the cost to the counter of each period (day, week, month, total) its reservation's time falls in,
+ * committed in the same transaction as the ledger row when both are issued in the same synchronous run (the gateway
+ * does so), so a restart never loses settled spend, and a budget whose period changes finds the calls that settle
+ * after the change (reserved in the old period) in the new period's count.
  * A crashed process's hold stays counted until its reservations' TTL passes (as a reservation row did).
  * Reservations are settled or released by the process (store) that made them; a reservation id is
  * idempotent while the reservation is open (a second settle or release returns false).
+ * This process's reservations expire on its monotonic clock (`monotonicClock`), so a wall clock that jumps forward
+ * past their TTL frees no room of a call still running here; the hold row is dated on the wall clock (`clock`), which
+ * other processes read it on (a jump past the TTL hides it from them until the next reservation or renewal here
+ * republishes it: the gateway renews its calls in flight every 200 s).
  */
 export class SqliteBudgetStore implements BudgetStore {
   private readonly stmt;
@@ -46,11 +65,16 @@ export class SqliteBudgetStore implements BudgetStore {
   private readonly own = new OwnReservations();
   private readonly windows = new Map<BudgetPeriod, PeriodWindow>();
   private ops = 0;
+  private readonly clock: () => number;
+  private readonly monotonic: () => number;
 
   constructor(
     private readonly handle: SqliteHandle,
-    private readonly clock: () => number = Date.now,
+    clock?: () => number,
+    options: SqliteBudgetStoreOptions = {},
   ) {
+    this.clock = clock ?? Date.now;
+    this.monotonic = options.monotonicClock ?? clock ?? monotonicNow;
     handle.retain();
     const db = handle.db;
     this.stmt = {
@@ -83,18 +107,21 @@ export class SqliteBudgetStore implements BudgetStore {
   private reserveNow(request: BudgetReserveRequest): Promise<BudgetReservation> {
     validateReserveRequest(request);
     const now = this.clock();
+    const mono = this.monotonic();
     const limit = usdToNano(request.limitUsd);
     const amount = usdToNanoCeil(request.estimateUsd);
-    const expiresAt = now + (request.ttlMs ?? DEFAULT_RESERVATION_TTL_MS);
+    const ttl = request.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
+    const expiresAt = now + ttl;
     const sweep = ++this.ops % 1000 === 0;
     const existing = this.own.get(request.reservationId);
-    const periodKey = existing?.periodKey ?? this.periodKey(request.period, request.at ?? now);
+    const at = existing?.at ?? request.at ?? now;
+    const periodKey = existing?.periodKey ?? this.periodKey(request.period, at);
     const tenantId = existing?.tenantId ?? request.tenantId;
     return this.handle.writes.run(
       (scope): BudgetReservation => {
         if (sweep) this.stmt.sweep.run(now - KEEP_DEAD_HOLDS_MS);
-        const b = this.batchBudget(scope, tenantId, periodKey, now);
-        const used = b.base + this.own.live(tenantId, periodKey, now) + b.ownDelta;
+        const b = this.batchBudget(scope, tenantId, periodKey, now, mono);
+        const used = b.base + this.own.live(tenantId, periodKey, mono) + b.ownDelta;
         if (existing || scope.has(`reserve\u0000${request.reservationId}`)) {
           return { ok: true, reservationId: request.reservationId, remainingUsd: nanoToUsd(Math.max(0, limit - used)), periodKey };
         }
@@ -106,7 +133,7 @@ export class SqliteBudgetStore implements BudgetStore {
         return { ok: true, reservationId: request.reservationId, remainingUsd: nanoToUsd(limit - used - amount), periodKey };
       },
       (r) => {
-        if (r.ok && !existing && !this.own.get(request.reservationId)) this.own.add(request.reservationId, { tenantId, periodKey, amount, expiresAt });
+        if (r.ok && !existing && !this.own.get(request.reservationId)) this.own.add(request.reservationId, { tenantId, periodKey, at, amount, expiresAt: mono + ttl });
       },
     );
   }
@@ -139,24 +166,25 @@ export class SqliteBudgetStore implements BudgetStore {
       return Promise.reject(e);
     }
     const now = this.clock();
-    const expiresAt = now + ttlMs;
+    const mono = this.monotonic();
+    const ownExpiry = mono + ttlMs;
     const live: OpenReservation[] = [];
     for (const id of reservationIds) {
       const r = this.own.get(id);
-      if (r && r.counted && r.expiresAt > now && r.expiresAt < expiresAt) live.push(r);
+      if (r && r.counted && r.expiresAt > mono && r.expiresAt < ownExpiry) live.push(r);
     }
     if (live.length === 0) return Promise.resolve();
     return this.handle.writes.run(
       (scope) => {
         for (const r of live) {
-          const b = this.batchBudget(scope, r.tenantId, r.periodKey, now);
+          const b = this.batchBudget(scope, r.tenantId, r.periodKey, now, mono);
           b.holdChanged = true;
-          if (expiresAt > b.expiresAt) b.expiresAt = expiresAt;
+          if (now + ttlMs > b.expiresAt) b.expiresAt = now + ttlMs;
         }
       },
       () => {
         // An own reservation only ever expires later (its bucket's earliest expiry is recomputed when reached).
-        for (const r of live) if (r.expiresAt < expiresAt) r.expiresAt = expiresAt;
+        for (const r of live) if (r.expiresAt < ownExpiry) r.expiresAt = ownExpiry;
       },
     );
   }
@@ -165,7 +193,7 @@ export class SqliteBudgetStore implements BudgetStore {
     const now = this.clock();
     const w = budgetPeriodWindow(period, now);
     const { settled, reserved } = this.stmt.others.get({ t: tenantId, p: w.key, o: this.owner, now }) as { settled: number; reserved: number };
-    const own = this.own.live(tenantId, w.key, now);
+    const own = this.own.live(tenantId, w.key, this.monotonic());
     return { tenantId, period, periodKey: w.key, periodStart: w.start, periodEnd: w.end, spentUsd: nanoToUsd(settled), reservedUsd: nanoToUsd(reserved + own) };
   }
 
@@ -196,17 +224,26 @@ export class SqliteBudgetStore implements BudgetStore {
     const r: OpenReservation | undefined = this.own.get(reservationId);
     if (!r) return Promise.resolve(false); // unknown, or already settled/released
     const now = this.clock();
+    const mono = this.monotonic();
     return this.handle.writes.run(
       (scope) => {
         const key = `finish\u0000${reservationId}`;
         if (scope.has(key)) return false; // a second settle/release in the same batch
         scope.set(key, true);
-        const b = this.batchBudget(scope, r.tenantId, r.periodKey, now);
+        const b = this.batchBudget(scope, r.tenantId, r.periodKey, now, mono);
         if (actual !== undefined) {
           b.settled += actual;
           b.base += actual;
+          // Counted in every period's counter at the reservation's time, so a budget whose period changes while the
+          // call runs (or later) finds it there: the new period's count agrees with the ledger without a carry.
+          if (actual > 0) {
+            for (const p of PERIODS) {
+              const key = this.periodKey(p, r.at);
+              if (key !== r.periodKey) this.settleElsewhere(scope, r.tenantId, key, actual);
+            }
+          }
         }
-        this.own.live(r.tenantId, r.periodKey, now); // drops expired reservations from the total first
+        this.own.live(r.tenantId, r.periodKey, mono); // drops expired reservations from the total first
         if (r.counted) {
           b.ownDelta -= r.amount;
           b.holdChanged = true;
@@ -226,17 +263,43 @@ export class SqliteBudgetStore implements BudgetStore {
     return w.key;
   }
 
-  private batchBudget(scope: BatchScope, tenantId: string, periodKey: string, now: number): BatchBudget {
+  /**
+   * Adds a settled cost to another period's counter than the reservation's (one upsert per tenant and period at the
+   * batch's end). Its base is read only when a job of the batch reserves in that period (`batchBudget` counts it in).
+   */
+  private settleElsewhere(scope: BatchScope, tenantId: string, periodKey: string, actual: number): void {
+    const b = scope.get(`budget\u0000${tenantId}\u0000${periodKey}`) as BatchBudget | undefined;
+    if (b) {
+      b.settled += actual;
+      b.base += actual;
+      return;
+    }
+    const key = `elsewhere\u0000${tenantId}\u0000${periodKey}`;
+    let e = scope.get(key) as { settled: number } | undefined;
+    if (!e) {
+      const added = (e = { settled: 0 });
+      scope.set(key, added);
+      scope.atEnd(() => {
+        if (added.settled > 0) this.stmt.addSettled.run(tenantId, periodKey, added.settled);
+      });
+    }
+    e.settled += actual;
+  }
+
+  /** `now`: the wall clock (hold rows); `mono`: the monotonic clock (this process's reservations). */
+  private batchBudget(scope: BatchScope, tenantId: string, periodKey: string, now: number, mono: number): BatchBudget {
     const key = `budget\u0000${tenantId}\u0000${periodKey}`;
     let b = scope.get(key) as BatchBudget | undefined;
     if (!b) {
       const row = this.stmt.base.get({ t: tenantId, p: periodKey, o: this.owner, now }) as { base: number };
-      const batch: BatchBudget = { base: row.base, ownDelta: 0, settled: 0, expiresAt: now, holdChanged: false };
+      // What earlier jobs of the batch settled into this period from another period's reservation (not yet written).
+      const elsewhere = scope.get(`elsewhere\u0000${tenantId}\u0000${periodKey}`) as { settled: number } | undefined;
+      const batch: BatchBudget = { base: row.base + (elsewhere?.settled ?? 0), ownDelta: 0, settled: 0, expiresAt: now, holdChanged: false };
       scope.set(key, batch);
       // One spend update and one hold update per tenant and period per batch, however many jobs it has.
       scope.atEnd(() => {
         if (batch.settled > 0) this.stmt.addSettled.run(tenantId, periodKey, batch.settled);
-        if (batch.holdChanged) this.stmt.hold.run(tenantId, periodKey, this.owner, Math.max(0, this.own.live(tenantId, periodKey, now) + batch.ownDelta), batch.expiresAt);
+        if (batch.holdChanged) this.stmt.hold.run(tenantId, periodKey, this.owner, Math.max(0, this.own.live(tenantId, periodKey, mono) + batch.ownDelta), batch.expiresAt);
       });
       b = batch;
     }
