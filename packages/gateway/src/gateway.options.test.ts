@@ -1,7 +1,8 @@
 /**
  * `createGateway`'s option checks: a bad option is the operator's configuration error, `config_invalid` naming the
  * option (in `param` and in the message), whichever option it is: `limits.*` (checked with or without stores),
- * `streamHoldMs`, `readyTimeoutMs` and `cors` alike, as `apps/gateway-server`'s settings are.
+ * `streamHoldMs`, `readyTimeoutMs` and `cors` alike, as `apps/gateway-server`'s settings are. A refused gateway
+ * leaves the router as it was: every check runs before anything is attached to it.
  */
 import { createStateStores, LLMRouter, type StateStores } from '@llmrr/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -44,5 +45,30 @@ describe('createGateway option errors', () => {
       }
       expect(thrown, `stores: ${withStores}`).toMatchObject({ code: 'config_invalid', param, message: expect.stringContaining(param) as string });
     }
+  });
+});
+
+describe('a refused createGateway', () => {
+  it.each(BAD)('%s: leaves no listener on the router (every check before the metrics and the rest attach)', async (param, options) => {
+    const r = (router = new LLMRouter({ models: [mockModel('m')] }));
+    const s = (stores = await createStateStores({ mode: 'memory' }));
+    // The router's listeners, counted: each `on` adds one, its unsubscribe removes it.
+    const on = r.on.bind(r);
+    let listeners = 0;
+    r.on = ((event: Parameters<typeof on>[0], listener: Parameters<typeof on>[1]) => {
+      const off = on(event, listener);
+      listeners++;
+      return () => {
+        listeners--;
+        off();
+      };
+    }) as typeof r.on;
+    // A gateway that is made and closed attaches its listeners and takes them off: the count is right.
+    const made = createGateway({ router: r, stores: s, log: () => {} });
+    expect(listeners).toBeGreaterThan(0);
+    await made.close();
+    const before = listeners;
+    expect(() => createGateway({ router: r, stores: s, log: () => {}, ...options })).toThrow(expect.objectContaining({ code: 'config_invalid', param }) as Error);
+    expect(listeners).toBe(before);
   });
 });

@@ -13,6 +13,7 @@ import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { meterPrefetches } from './metering/prefetch-metering.js';
 import { logCacheErrors } from './logging/cache-error-log.js';
 import { checkRenewInterval, Renewals } from './tenancy/renewals.js';
+import { settled } from './tenancy/settled.js';
 import { streamHold } from './streaming/stream-hold.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAnthropicRoutes } from './routes/anthropic-routes.js';
@@ -109,6 +110,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
   // Checked with or without stores (only a gateway with stores renews): a bad value is refused wherever it is set.
   checkRenewInterval(options.limits?.leaseRenewIntervalMs);
+  // The other options' checks (each throws `config_invalid` naming its option), also before anything is attached to
+  // the router (the metrics' listeners, the tenant model sync): a refused gateway leaves the router as it was.
+  const streamHoldMs = streamHold(options.streamHoldMs);
+  const ready = options.ready ?? defaultReady(options.router, options.stores, options.readyTimeoutMs);
+  const cors = options.cors ? publicCors(options.cors) : undefined;
   // Read in whole ms: the ledger's `createdAt` (and a reservation's `at`) is an integer, and a clock of fractional
   // ones (`performance.timeOrigin + performance.now()`) would have every row refused.
   const injectedNow = options.now;
@@ -116,7 +122,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   const logFn = options.log ?? defaultLog;
   const metrics = options.metrics === false ? undefined : new GatewayMetrics(options.metrics ?? {});
   metrics?.attach(options.router);
-  const cors = options.cors ? publicCors(options.cors) : undefined;
   const calls = new CallsInFlight();
   const errorLog = (message: string, error?: unknown) => logFn({ level: 'error', message, ...(error !== undefined ? { error: loggedError(error) } : {}) });
   const tenantModels =
@@ -132,11 +137,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     maxMessages: limits.maxMessages,
     defaultMaxOutputTokens: limits.defaultMaxOutputTokens,
     rateLimitOutputTokens: limits.rateLimitOutputTokens,
-    ready: options.ready ?? defaultReady(options.router, options.stores, options.readyTimeoutMs),
+    ready,
     info: { name: options.info?.name ?? '@llmrr/gateway', version: options.info?.version ?? '0.0.0' },
     startedAt: now(),
     log: (message, requestId, error) => logFn({ level: 'error', message, requestId, ...(error !== undefined ? { error: loggedError(error) } : {}) }),
-    streamHoldMs: streamHold(options.streamHoldMs),
+    streamHoldMs,
     routes: new Map(),
     calls,
     callerTraceContext: options.callerTraceContext,
@@ -265,7 +270,7 @@ function listenForDeletions(
       .catch((e: unknown) => errorLog('tenant deletions may have been missed while Redis was unreachable; could not check the tenants served here', e))
       .finally(() => (checking = undefined));
   };
-  return events.onDeleted(forget, missed).catch((e: unknown) => {
+  return settled(() => events.onDeleted(forget, missed)).catch((e: unknown) => {
     errorLog('tenant deletions of other processes are not heard (their tenants are forgotten here only when created again)', e);
     return undefined;
   });

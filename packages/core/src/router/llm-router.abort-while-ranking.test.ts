@@ -146,3 +146,21 @@ describe("a token count's abort while its remote count waits for admission", () 
     }
   });
 });
+
+describe('route() with a signal that is not an AbortSignal (a JavaScript caller)', () => {
+  it('is refused as generate refuses it: invalid_request naming signal, not an internal error', async () => {
+    const r = router();
+    r.addStrategy('later', { name: 'later', rank: async (ctx) => ctx.candidates.map((d) => ({ deployment: d })) });
+    try {
+      const bad = { aborted: false } as unknown as AbortSignal;
+      const outcome = (p: Promise<unknown>) => p.then(() => 'answered', (e: { code?: string; param?: string }) => `${e.code}/${e.param}`);
+      const generate = await outcome(r.generate('hi', { model: 'a', strategy: 'later', signal: bad }));
+      const route = await outcome(r.route('hi', { model: 'a', strategy: 'later', signal: bad }));
+      expect({ generate, route }).toEqual({ generate: 'invalid_request/signal', route: 'invalid_request/signal' });
+      // A real signal (and null, no signal) still plans.
+      await expect(r.route('hi', { model: 'a', strategy: 'later', signal: new AbortController().signal })).resolves.toMatchObject({ selected: 'a' });
+    } finally {
+      await r.close();
+    }
+  });
+});

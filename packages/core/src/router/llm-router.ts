@@ -765,6 +765,8 @@ export class LLMRouter {
   private async routeDecision(input: PromptOrRequest, options: RouteOptions): Promise<RouteDecision> {
     this.assertOpen();
     const request = normalizeRequest(input, options);
+    // Checked as a call's are (a JavaScript caller's object that is no AbortSignal: `invalid_request` naming `signal`).
+    if (options.retries !== undefined || options.timeouts !== undefined || options.signal != null) checkCallOptions(options);
     const requestId = options.requestId ?? this.generateId();
     if (this.pricing) await this.pricing;
     const cascade = this.cascades?.get(options.model);

@@ -379,6 +379,29 @@ describe("DELETE /admin/tenants/:id erases the tenant's cached answers", () => {
     }
   });
 
+  it('a custom stores.tenantEvents that throws synchronously: logged as a rejecting one is, the gateway made and the deletion answered', async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    const down = () => {
+      throw new Error('the event bus is down');
+    };
+    const tenantEvents = { deleted: down, onDeleted: down, close: () => Promise.resolve() };
+    const router = new LLMRouter({ models: [mockModel('mock')], routing: { strategy: 'priority', retries: { max: 0 } } });
+    const logged: string[] = [];
+    const gateway = createGateway({ router, stores: { ...stores, tenantEvents }, auth: { adminKey: TEST_ADMIN_KEY }, log: (e) => void (e.level === 'error' && logged.push(e.message)) });
+    try {
+      await vi.waitFor(() => expect(logged).toContain('tenant deletions of other processes are not heard (their tenants are forgotten here only when created again)'), { timeout: 5_000 });
+      await stores.tenants.createTenant({ id: 'acme', name: 'acme' });
+      const res = await adminApi(() => gateway)('DELETE', '/admin/tenants/acme');
+      expect(res.status).toBe(200);
+      expect(logged).toContain('tenant "acme" deleted, but other processes were not told');
+      expect(await stores.tenants.getTenant('acme')).toBeUndefined();
+    } finally {
+      await gateway.close();
+      await router.close();
+      await stores.close();
+    }
+  });
+
   // A deletion the store cannot confirm (PostgreSQL: its COMMIT's answer lost, the read-back unable to tell; core's
   // shared-stores tests make it for real) that did happen skipped what a done one does next: the tenant's own models
   // stayed in the router, its cached answers in every process, and other processes kept its key lookups cached (their

@@ -18,6 +18,7 @@ import {
   AdminTenantPatchSchema,
 } from '../schemas/admin.js';
 import type { GatewayStores } from '../types.js';
+import { settled } from '../tenancy/settled.js';
 import { configTenantIds, type TenantModelSync } from '../tenants/tenant-model-sync.js';
 import { rejectNul } from './admin-input.js';
 import { publicTenant as shownTenant, rejectRedacted, routerFactories } from './admin-secrets.js';
@@ -255,7 +256,8 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
   };
   /** Every other process sharing the stores forgets it too (shared mode); a notice lost is logged, the deletion stands. */
   const tellDeleted = async (c: AppContext, s: GatewayStores, id: string, done: string) => {
-    await s.tenantEvents?.deleted(id).catch((e: unknown) => deps.log(`tenant "${id}" ${done}, but other processes were not told`, c.get('requestId'), e));
+    const events = s.tenantEvents;
+    if (events) await settled(() => events.deleted(id)).catch((e: unknown) => deps.log(`tenant "${id}" ${done}, but other processes were not told`, c.get('requestId'), e));
   };
   app.delete(
     '/admin/tenants/:id',

@@ -178,19 +178,22 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
       if (body.strategy !== undefined) checkStrategy({ strategy: body.strategy }, undefined, deps.router, principal, 'strategy');
       // A preview calls no model, but its plan may cost (the `intelligent` strategy embeds the prompt, maybe remotely):
       // it takes a place under the tenant's and key's limits as a request with no tokens (429 past them), held until
-      // the plan is done, so `maxConcurrency` bounds the plans at once, as `countAdmission` does remote token counts.
+      // the plan really ends, so `maxConcurrency` bounds the plans running at once, as `countAdmission` does remote
+      // token counts.
       const place = await takePlace(deps.stores, principal, (m, e) => deps.log(m, requestId, e), deps.renewals);
       let routed: RouteDecision;
+      // Settles when the plan ends, whether or not its client waited for it.
+      let planned: Promise<unknown> | undefined;
       try {
         const resolved = resolveModel(body.model, deps.router.models(routerTenant(principal)), principal);
         const strategy = body.strategy ?? tenantStrategy(principal, deps.router);
-        routed = await deps.router
+        // Not given the client's signal: core's `route()` would stop waiting on it, not stop the plan (a strategy is
+        // given no signal), and the place would be given back while the plan still runs.
+        const routing = deps.router
           .route(
             { messages: [{ role: 'user', content: body.prompt }] },
             {
               requestId,
-              // A client that leaves ends the plan (`aborted`): its place is given back at once, not when a slow plan ends.
-              ...(incoming.signal ? { signal: incoming.signal } : {}),
               tenant: routerTenant(principal),
               explain: body.explain,
               ...(resolved.model !== undefined ? { model: resolved.model } : {}),
@@ -201,12 +204,21 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
           )
           // A refusal of the prompt names the body's field (`prompt`), as /api/quick's does.
           .catch((e: unknown) => Promise.reject(withClientMessagePath(toLLMError(e), PROMPT_PATHS, QUICK_FIELD_NAMES)));
+        planned = routing.then(noop, noop);
+        // A client that leaves is answered at once (`aborted`; its connection is gone anyway).
+        routed = await untilLeft(routing, incoming.signal);
       } finally {
-        // Given back once the plan is done or failed, before the answer: its headers say what is left then (the places
-        // other requests took while it planned counted).
         if (place) {
-          await place.release();
-          rateLimitHeaders(await place.left(), headers);
+          if (planned && incoming.signal?.aborted) {
+            // Its place is held until the plan ends (then given back, no headers to send): repeated connect-and-leave
+            // never runs more plans at once than the limit.
+            void planned.then(() => place.release());
+          } else {
+            // Given back once the plan is done or failed, before the answer: its headers say what is left then (the
+            // places other requests took while it planned counted).
+            await place.release();
+            rateLimitHeaders(await place.left(), headers);
+          }
         }
       }
       // Another tenant's traffic on shared deployments (stats, traffic factors) hidden as in /api/status.
@@ -230,5 +242,21 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
       if (info) rateLimitHeaders(info, headers);
       return failed(e, requestId, headers, principal);
     }
+  });
+}
+
+function noop(): void {}
+
+/**
+ * `routing`'s decision, or `aborted` as soon as `signal` aborts (the client left); `routing` runs on and is handled
+ * (its failure too).
+ */
+function untilLeft<T>(routing: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return routing;
+  return new Promise<T>((resolve, reject) => {
+    const left = () => reject(new LLMError({ code: 'aborted', message: 'The client closed the request while its plan ran' }));
+    if (signal.aborted) return left();
+    signal.addEventListener('abort', left, { once: true });
+    void routing.then(resolve, reject).finally(() => signal.removeEventListener('abort', left));
   });
 }

@@ -4,6 +4,7 @@ import { ledgerCounts } from '../calls/ledger-counts.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 import { estimateGuardMaxCostUsd, estimateInputTokens, estimateMaxCostUsd, estimateRequestTokenBound, semanticGuardOf } from './estimate.js';
 import type { Held, Renewals } from './renewals.js';
+import { settled } from './settled.js';
 
 /** Limits and budget taken for one request; `finish` gives back what was not used. Exactly once. */
 export interface Admission {
@@ -305,7 +306,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
         ...(input.arrivedAt !== undefined ? { at: input.arrivedAt } : {}),
       });
       const r = await waitFor(reserving, (late) => {
-        if (late.ok) void stores.budgets.release(id).catch(() => undefined);
+        if (late.ok) void settled(() => stores.budgets.release(id)).catch(() => undefined);
       });
       if (!r.ok) {
         const refusal = new LLMError({
@@ -426,7 +427,7 @@ class Extension {
     const reserving = budgets.reserve({ tenantId: this.tenantId, period: this.budget.period, limitUsd: this.budget.amountUsd, estimateUsd: missing, reservationId: id, ...(this.arrivedAt !== undefined ? { at: this.arrivedAt } : {}) });
     const r = this.renewals
       ? await this.renewals.waitFor(reserving, this.signal, (late) => {
-          if (late.ok) void budgets.release(id).catch(() => undefined);
+          if (late.ok) void settled(() => budgets.release(id)).catch(() => undefined);
         })
       : await reserving;
     if (!r.ok) {
@@ -442,7 +443,7 @@ class Extension {
     }
     // Finished meanwhile (the call ended while the store answered): nothing more to hold.
     if (this.done) {
-      void budgets.release(id).catch(() => undefined);
+      void settled(() => budgets.release(id)).catch(() => undefined);
       return;
     }
     (this.extensions ??= []).push(id);

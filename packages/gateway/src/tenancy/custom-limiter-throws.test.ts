@@ -1,11 +1,12 @@
 /**
- * A custom rate limiter (`GatewayStores.rateLimiter`, plain JS maybe) whose method throws synchronously instead of
- * returning a rejected promise is answered as its asynchronous failure is: logged, the request answered as when its
- * store is down. Real gateway, memory stores, the memory limiter wrapped.
+ * A custom rate limiter or budget store (`GatewayStores.rateLimiter`, `.budgets`, plain JS maybe) whose method throws
+ * synchronously instead of returning a rejected promise is answered as its asynchronous failure is: logged, the request
+ * answered as when its store is down, never an unhandled rejection. Real gateway, memory stores, the memory ones wrapped.
  */
-import { createStateStores, LLMRouter, type RateLease, type RateLimiter, type StateStores } from '@llmrr/core';
+import { createStateStores, LLMRouter, type BudgetStore, type RateLease, type RateLimiter, type StateStores } from '@llmrr/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
+import { serveGateway } from '../node/serve-gateway.js';
 import { mockModel, post } from '../test-support/harness.js';
 import type { Gateway, GatewayStores } from '../types.js';
 import { Renewals } from './renewals.js';
@@ -95,6 +96,64 @@ describe('a custom limiter that throws synchronously', () => {
       expect(logged).toEqual(['renewing the concurrency leases of calls in flight failed']);
     } finally {
       await renewals.close();
+    }
+  });
+});
+
+describe('a custom budget store whose release throws synchronously', () => {
+  it('on the late path (the client left while reserve was pending, shared mode): no unhandled rejection, as a rejecting release', async () => {
+    const memory = await createStateStores({ mode: 'memory' });
+    let letThrough!: () => void;
+    const gate = new Promise<void>((r) => (letThrough = r));
+    let reserving = 0;
+    let releases = 0;
+    const inner = memory.budgets;
+    const budgets: BudgetStore = {
+      reserve: async (r) => {
+        reserving++;
+        await gate;
+        return inner.reserve(r);
+      },
+      settle: (id, usd) => inner.settle(id, usd),
+      release: () => {
+        releases++;
+        throw new Error('the budget store is down');
+      },
+      spent: (t, p) => inner.spent(t, p),
+      close: () => inner.close(),
+    };
+    // Shared mode: the gateway stops waiting for a store when the client goes away (checked every 20 ms here).
+    const stores = { ...memory, mode: 'shared', budgets } as StateStores;
+    const router = new LLMRouter({ models: [mockModel('mock')], routing: { strategy: 'priority', retries: { max: 0 } } }, { env: {} });
+    const gateway = createGateway({ router, stores, log: () => {}, limits: { leaseRenewIntervalMs: 20 } });
+    open = { gateway, router, stores: memory };
+    const served = await serveGateway(gateway, { port: 0 });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await stores.tenants.createTenant({ id: 'acme', name: 'Acme', budget: { amountUsd: 100, period: 'total' } });
+      const { secret } = await stores.tenants.createKey('acme', { name: 'k' });
+      const ac = new AbortController();
+      const res = fetch(`${served.url}/v1/chat/completions`, {
+        method: 'POST',
+        signal: ac.signal,
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] }),
+      }).catch(() => undefined);
+      await vi.waitFor(() => expect(reserving).toBe(1), { timeout: 5_000, interval: 10 });
+      ac.abort();
+      await res;
+      // Long enough for the gateway to see the client gone (many of its 20 ms checks) and stop waiting.
+      await new Promise((r) => setTimeout(r, 500));
+      letThrough();
+      // The reservation that arrives late is given back by the late path: its release throws.
+      await vi.waitFor(() => expect(releases).toBe(1), { timeout: 5_000, interval: 10 });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled.map((e) => (e as Error).message)).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await served.close(1000);
     }
   });
 });

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createStateStores, LLMRouter, type RateAcquireOptions, type RateLimiter, type RateLimitInfo, type RateScope, type StateStores } from '@llmrr/core';
+import { createStateStores, LLMRouter, MemoryCacheStore, type CachedAnswer, type CacheStore, type RateAcquireOptions, type RateLimiter, type RateLimitInfo, type RateScope, type StateStores } from '@llmrr/core';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
@@ -88,6 +88,61 @@ describe('the rate-limit headers of a refusal that gave its place back', () => {
     expect(e.status).toBe(404);
     expect((await current()).remainingConcurrency).toBe(1);
     expect(e.headers!.get('x-ratelimit-remaining-concurrency')).toBe('1');
+  });
+});
+
+describe('the rate-limit headers of a cache-only 402 (its miss after the lookup)', () => {
+  it("say what the limiter says after the lookup: a place another request took meanwhile counted (not the admission's numbers)", async () => {
+    const LIMITS2 = { maxConcurrency: 2, rpm: 10 };
+    const stores = await createStateStores({ mode: 'memory' });
+    // The exact cache's store: the first lookup waits for the first gate, the others for the second.
+    const inner = new MemoryCacheStore<CachedAnswer>();
+    const gate = () => {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      return { promise, resolve };
+    };
+    const gates = [gate(), gate()];
+    let lookups = 0;
+    const cacheStore: CacheStore<CachedAnswer> = {
+      get: async (k) => {
+        await gates[Math.min(lookups++, 1)]!.promise;
+        return inner.get(k);
+      },
+      set: (k, v, ttl) => inner.set(k, v, ttl),
+      delete: (k) => inner.delete(k),
+      clear: () => inner.clear(),
+    };
+    const router = new LLMRouter({ models: [mockModel('mock')], routing: { strategy: 'priority', retries: { max: 0 } }, cache: { exact: { enabled: true } } }, { env: {}, cacheStore });
+    const gateway = createGateway({ router, stores, log: () => {} });
+    const served = await serveGateway(gateway, { port: 0 });
+    try {
+      // A budget no call can fit: each call is a cache-only one (a 402 on a miss), holding its place across its lookup.
+      await stores.tenants.createTenant({ id: 'acme', name: 'Acme', limits: LIMITS2, budget: { amountUsd: 0.000001, period: 'total' } });
+      const { secret } = await stores.tenants.createKey('acme', { name: 'k' });
+      const client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
+      const ask = (content: string) => client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content }] }).then(() => undefined, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+      const first = ask('hello there');
+      await expect.poll(() => lookups, { timeout: 5_000, interval: 10 }).toBe(1);
+      // Another request takes the second place while the first looks up (and holds it).
+      const second = ask('something else');
+      await expect.poll(() => lookups, { timeout: 5_000, interval: 10 }).toBe(2);
+      gates[0]!.resolve();
+      const e = (await first)!;
+      expect(e.status).toBe(402);
+      // The first's place is back, the second's still taken: one left (its admission's numbers, its own place given
+      // back, said two); both requests counted.
+      expect(e.headers!.get('x-ratelimit-remaining-concurrency')).toBe('1');
+      expect(Number(e.headers!.get('x-ratelimit-remaining-requests'))).toBeLessThanOrEqual(LIMITS2.rpm - 2);
+      gates[1]!.resolve();
+      expect((await second)!.status).toBe(402);
+    } finally {
+      for (const g of gates) g.resolve();
+      await served.close(1000);
+      await gateway.close();
+      await router.close();
+      await stores.close();
+    }
   });
 });
 

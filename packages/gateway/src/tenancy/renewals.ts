@@ -1,5 +1,6 @@
 import { LLMError, type RateLease } from '@llmrr/core';
 import type { GatewayStores } from '../types.js';
+import { settled } from './settled.js';
 
 /**
  * Default time between two renewal sweeps: a third of the stores' lease and reservation TTL (10 minutes), so
@@ -301,19 +302,6 @@ export class Renewals {
 export function checkRenewInterval(intervalMs: number | undefined): void {
   if (intervalMs !== undefined && !(Number.isInteger(intervalMs) && intervalMs >= 1)) {
     throw new LLMError({ code: 'config_invalid', message: `limits.leaseRenewIntervalMs must be a positive integer number of ms, got ${String(intervalMs)}`, param: 'limits.leaseRenewIntervalMs' });
-  }
-}
-
-/**
- * `work()`'s promise, or a rejected one when it throws synchronously: a custom store (plain JS) may throw instead of
- * rejecting, and its failure is then handled as a rejection is (logged, tried again), never thrown out of the
- * interval's tick (an uncaught exception) nor left as an unhandled rejection.
- */
-function settled<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return work();
-  } catch (e) {
-    return Promise.reject(e);
   }
 }
 
