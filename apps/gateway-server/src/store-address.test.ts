@@ -33,10 +33,23 @@ describe('storeAddress', () => {
     expect(storeAddress('redis://cache:6379/0?client_name=svc@prod&password=S3CRET', 6379)).toBe('cache:6379');
     expect(storeAddress('redis://:S3CRET@cache/0?client_name=svc@prod', 6379)).toBe('cache:6379');
     expect(storeAddress('postgres://u:pw@db:5432/app?application_name=svc@prod', 5432)).toBe('db:5432');
-    expect(storeAddress('postgres://db/app?application_name=svc@prod#x@y', 5432)).toBe('db:5432');
+    expect(storeAddress('postgres://db/app?application_name=svc@prod#x=y@z', 5432)).toBe('db:5432');
     expect(storeAddress('unix://:S3CRET@/run/redis/redis.sock?db=2&client_name=svc@prod', 6379)).toBe('/run/redis/redis.sock');
     expect(storeAddress('unix:///run/redis/redis.sock?client_name=svc@prod', 6379)).toBe('/run/redis/redis.sock');
     expect(storeAddress('postgres://u:pw@/app?application_name=svc@prod&host=/var/run/postgresql', 5432)).toBe('/var/run/postgresql');
+  });
+
+  it('user info with an unescaped "@" and then "/", "?" or "#": never a piece of the password as host, path or socket, never empty', () => {
+    expect(storeAddress('redis://default:S3@CR/ET@cache:6379', 6379)).toBe('redis://cache:6379');
+    expect(storeAddress('postgres://u:p@ss/w@rd@db:5432/app', 5432)).toBe('postgres://db:5432/app');
+    expect(storeAddress('unix://u:S3@CR/ET@/run/redis.sock', 6379)).toBe('unix:///run/redis.sock');
+    expect(storeAddress('redis://default:S3@CR?ET@cache', 6379)).toBe(`redis://${ADDRESS_NOT_SHOWN}`);
+    expect(storeAddress('redis://default:S3@CR#ET@cache', 6379)).toBe(`redis://${ADDRESS_NOT_SHOWN}`);
+    expect(storeAddress('unix://:S3@CR?ET@/run/redis.sock', 6379)).toBe(`unix://${ADDRESS_NOT_SHOWN}`);
+    expect(storeAddress('postgres://db/app?application_name=svc@prod#x@y', 5432)).toBe(`postgres://${ADDRESS_NOT_SHOWN}`);
+    // A socket directory with an "@" is not shown; neither is an empty socket path.
+    expect(storeAddress('postgres://u:pw@/app?host=/var/S3@CR', 5432)).toBe('postgres:///app');
+    expect(storeAddress('unix://cache', 6379)).not.toBe('');
   });
 
   it('a string that is not a URL is not shown', () => {

@@ -35,7 +35,7 @@ describe('redactUrl', () => {
       ['redis://cache.example:6379/0?name=a@b', 'redis://cache.example:6379/0'],
       ['redis://:S3CRET@cache.example?name=a@b', 'redis://cache.example'],
       ['https://collector.example/v1#to=ops@acme&token=S3CRET', 'https://collector.example/v1'],
-      ['redis://[::1]:6379?name=a@b', 'redis://[::1]:6379'],
+      ['redis://[::1]:6379/0?name=a@b', 'redis://[::1]:6379/0'],
       // No host: a Unix socket's URL, its user info before the path's "/".
       ['unix://:S3CRET@/run/redis/redis.sock?db=2&client_name=svc@prod', 'unix:///run/redis/redis.sock'],
       ['unix:///run/redis/redis.sock?client_name=svc@prod', 'unix:///run/redis/redis.sock'],
@@ -46,12 +46,44 @@ describe('redactUrl', () => {
     }
   });
 
+  it('never shows a part of user info with an unescaped "@" and then "/", "?" or "#" (parses with user info, its host a piece of the password)', () => {
+    const cases = [
+      // Password "S3@CR/ET": parses as user "default", password "S3", host "CR", path "/ET@cache:6379".
+      ['redis://default:S3@CR/ET@cache:6379', 'redis://cache:6379'],
+      ['postgres://u:p@ss/w@rd@db:5432/app', 'postgres://db:5432/app'],
+      ['unix://u:S3@CR/ET@/run/redis.sock', 'unix:///run/redis.sock'],
+      ['redis://us/er:S3CRET@cache', 'redis://cache'],
+      // The "@" that ends the user info after a "?" or "#": where the host is cannot be told.
+      ['redis://default:S3@CR?ET@cache', `redis://${ADDRESS_NOT_SHOWN}`],
+      ['redis://default:S3@CR#ET@cache', `redis://${ADDRESS_NOT_SHOWN}`],
+      ['redis://S3?CRET@cache', `redis://${ADDRESS_NOT_SHOWN}`],
+      ['redis://default:4821/?S3CRET@cache', `redis://${ADDRESS_NOT_SHOWN}`],
+      ['unix://:S3@CR?ET@/run/redis.sock', `unix://${ADDRESS_NOT_SHOWN}`],
+      // WHATWG skips any number of slashes after a special scheme: host "default", port 4821.
+      ['https:///default:4821?S3CRET@cache', `https://${ADDRESS_NOT_SHOWN}`],
+      ['https:///default:4821?k=S3CRET@cache', `https://${ADDRESS_NOT_SHOWN}`],
+      ['https://\\default:4821?k=S3CRET@cache', `https://${ADDRESS_NOT_SHOWN}`],
+      ['https:///u:S3CRET/x@cache/v1', 'https://cache/v1'],
+      // No user info, no path, an "@" in the query: the host may be a user name (and port a password's start).
+      ['redis://default:4821?k=S3CRET@cache', `redis://${ADDRESS_NOT_SHOWN}`],
+      ['https://default:443?k=S3CRET@cache', `https://${ADDRESS_NOT_SHOWN}`],
+      // A path whose "@" follows user info (a path "@" is never a store URL's).
+      ['postgres://u:pw@db:5432/a@b', 'postgres://b'],
+    ];
+    for (const [url, shown] of cases) {
+      expect(redactUrl(url!), url).toBe(shown);
+      expect(redactUrl(url!), url).not.toMatch(/S3|CR|default|4821|pw/);
+      expect(parseUrlWithClearUserInfo(url!), url).toBeUndefined();
+    }
+  });
+
   it('parseUrlWithClearUserInfo: the URL when its host is surely the host, undefined when it may be a password\'s start or there is none', () => {
     expect(parseUrlWithClearUserInfo('redis://u:pw@cache.example:6380/2')?.host).toBe('cache.example:6380');
     expect(parseUrlWithClearUserInfo('redis://cache.example:6379/0?name=a@b')?.host).toBe('cache.example:6379');
     expect(parseUrlWithClearUserInfo('postgres://u:pw@db:5432/app?application_name=svc@prod')?.host).toBe('db:5432');
-    expect(parseUrlWithClearUserInfo('https://collector.example#to=ops@acme')?.host).toBe('collector.example');
-    for (const s of ['redis://default:4821/SECRET@cache:6379', 'redis://default:4821?S@cache', 'redis://default:4821#S@cache', 'redis://default:?S@cache', 'redis:///0', 'not a url']) {
+    expect(parseUrlWithClearUserInfo('https://collector.example/v1#to=ops@acme')?.host).toBe('collector.example');
+    // No user info and no path: the host may be a user name ("collector.example#to=ops" ending at the "@").
+    for (const s of ['https://collector.example#to=ops@acme', 'redis://default:4821/SECRET@cache:6379', 'redis://default:4821?S@cache', 'redis://default:4821#S@cache', 'redis://default:?S@cache', 'redis:///0', 'not a url']) {
       expect(parseUrlWithClearUserInfo(s), s).toBeUndefined();
     }
   });

@@ -1,52 +1,56 @@
 /** What `redactUrl` shows for a string that does not start `scheme://`: no part of it (a libpq `host=... password=...` string). */
 export const NOT_A_URL_SHOWN = '(not a URL; not shown)';
 /**
- * What `redactUrl` shows after `scheme://` for a URL whose host it cannot surely tell: one that may be a user name and
- * a password with an unescaped `?` or `#` (`redis://default:4821?SECRET@cache:6379`, see `parseUrlWithClearUserInfo`),
- * or that does not parse and has an `@` after its first `?` or `#`.
+ * What `redactUrl` shows after `scheme://` for a URL whose host it cannot surely tell: one whose user info may hold a
+ * password with an unescaped `/`, `?` or `#` (see `parseUrlWithClearUserInfo`) whose `@` comes after its first `?` or
+ * `#` (`redis://default:4821?SECRET@cache:6379`, `redis://default:S3@CR?ET@cache`).
  */
 export const ADDRESS_NOT_SHOWN = '(address not shown)';
 /** A URL scheme and `//` at the start (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`). */
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 /** An absolute path with nothing that may carry a credential (`@`, `?`, `=`, `:`, `#`): a Unix socket, shown as it is. */
 const PLAIN_PATH = /^\/[^@?=:#]*$/;
+/** WHATWG URL's special schemes: a host is read after any number of `/` and `\`. */
+const SPECIAL_SCHEME = /^(?:https?|wss?|ftp|file):/i;
 /** A host name that cannot be a real one (RFC 2606 `.invalid`): what stands in for an empty host while parsing. */
 const NO_HOST = 'host.invalid';
 
 /**
  * `url` for messages and logs: without what may hold a credential - the user info (`user:password@`), the query
- * string (`?password=`, which pg and libpq read; `?api_key=`) and the fragment - as its clients read it (WHATWG URL,
- * as node-redis and pg do: the user info ends at the last `@` before the first `/`, `?` or `#` after `//`, so an `@`
- * in the query, `?application_name=svc@prod`, leaves host and path shown). A path with an `@` in it is not shown. A
- * URL without a host (a Unix socket's `unix://:pw@/run/redis.sock?db=2`) shows its path. A string that does not start
- * with `scheme://` (a libpq key/value string `host=db password=...`, `user:token@host`) is not shown at all
- * (`NOT_A_URL_SHOWN`), but for an absolute path without `@`, `?`, `=`, `:` or `#` (a Unix socket path such as
- * `/var/run/redis/redis.sock`), shown as it is. One whose host `parseUrlWithClearUserInfo` cannot surely tell (it does
- * not parse, or may be a password with an unescaped `/`, `?` or `#`) loses by text everything from its first `?` or
- * `#` on, and everything between `://` and its last `@`; when that last `@` comes after the first `?` or `#`, only
- * `scheme://` and `ADDRESS_NOT_SHOWN` are shown.
+ * string (`?password=`, which pg and libpq read; `?api_key=`) and the fragment - and never a part of a password. A URL
+ * whose host `parseUrlWithClearUserInfo` surely reads (WHATWG URL, as node-redis and pg read it) shows
+ * `scheme://host[:port]/path`; so does one without a host (a Unix socket's `unix://:pw@/run/redis.sock?db=2`, its
+ * path). Any other (it does not parse, or its user info may hold a password with an unescaped `/`, `?` or `#`, such as
+ * `redis://default:S3@CR/ET@cache:6379`) loses by text everything from its first `?` or `#` on, and everything
+ * between `://` and its last `@`; when that last `@` comes after the first `?` or `#`, only `scheme://` and
+ * `ADDRESS_NOT_SHOWN` are shown. A string that does not start with `scheme://` (a libpq key/value string
+ * `host=db password=...`, `user:token@host`) is not shown at all (`NOT_A_URL_SHOWN`), but for an absolute path
+ * without `@`, `?`, `=`, `:` or `#` (a Unix socket path such as `/var/run/redis/redis.sock`), shown as it is.
  *
  * @example redactUrl('postgres://u:pw@db:5432/app?password=pw&sslmode=require') // 'postgres://db:5432/app'
  */
 export function redactUrl(url: string): string {
   if (!SCHEME.test(url)) return PLAIN_PATH.test(url) ? url : NOT_A_URL_SHOWN;
   const u = parseUrlWithClearUserInfo(url);
-  if (u) return `${u.protocol}//${u.host}${u.pathname.includes('@') ? '' : u.pathname}`;
+  if (u) return `${u.protocol}//${u.host}${u.pathname}`;
   // No host: `scheme://[user:password@]/path`, parsed with a stand-in host, shown without it.
   const bare = hostless(url);
-  if (bare) return `${bare.protocol}//${bare.pathname.includes('@') ? '' : bare.pathname}`;
+  if (bare && !mayHoldUserInfo(bare)) return `${bare.protocol}//${bare.pathname}`;
   return redactByText(url);
 }
 
 /**
  * `url` parsed (WHATWG URL, as node-redis and pg parse it) when its host and user info are surely where the parse puts
- * them, else undefined: when it does not parse, has no host, or may be a user name and a password holding an unescaped
- * `/`, `?` or `#`. Such a password ends the host early: `redis://default:4821/SECRET@cache:6379` parses as host
- * `default`, port 4821 (the user name and the start of the password), without user info. So a URL without user info
- * whose host is followed by a `:` (a port, or a password's start) and whose path has an `@`, or that has no path and
- * an `@` in its query or fragment, is not surely read; an `@` elsewhere in the query or fragment
- * (`redis://cache:6379/0?client_name=svc@prod`, `postgres://u:pw@db/app?application_name=svc@prod`) is. What reads a
- * host (or port) out of a store URL for a message uses this, and shows `redactUrl(url)` when it is undefined.
+ * them, else undefined: when it does not parse, has no host, or may have user info holding an unescaped `/`, `?` or
+ * `#` (and so an `@` after where the parse ends the host). Such a password ends the host early:
+ * `redis://default:4821/SECRET@cache:6379` parses as host `default`, port 4821, without user info, and
+ * `redis://default:S3@CR/ET@cache:6379` as user info `default:S3` and host `CR`. So it is undefined when an `@`
+ * follows the host anywhere but inside a `key=value` value of the query or fragment (an `@` in the path, which no
+ * store URL has; `?S3CRET@cache`), and when a URL without user info or path has an `@` in its query or fragment (its
+ * host and port may be a user name and a password's start: `redis://default:4821?k=S3CRET@cache`). An `@` in a query
+ * value after a path or user info (`redis://cache:6379/0?client_name=svc@prod`,
+ * `postgres://u:pw@db/app?application_name=svc@prod`) is read as the clients read it. What reads a host (or port) out
+ * of a store URL for a message uses this, and shows `redactUrl(url)` when it is undefined.
  */
 export function parseUrlWithClearUserInfo(url: string): URL | undefined {
   let u: URL;
@@ -55,31 +59,28 @@ export function parseUrlWithClearUserInfo(url: string): URL | undefined {
   } catch {
     return undefined;
   }
-  if (!u.host || mayEndInPassword(url, u)) return undefined;
+  if (!u.host || mayHoldUserInfo(u)) return undefined;
+  if (!u.username && !u.password && (u.pathname === '' || u.pathname === '/') && (u.search + u.hash).includes('@')) return undefined;
   return u;
 }
 
 /**
- * Whether the host and port of `u` (parsed from `url`) may be a user name and the start of a password with an
- * unescaped `/`, `?` or `#`: no user info, a `:` in the authority (not an IPv6 literal), and an `@` in the path, or,
- * with no path, in the query or fragment.
+ * Whether what `u` parsed as its path, query or fragment may be the rest of user info (a password with an unescaped
+ * `/`, `?` or `#`, up to an `@`): an `@` in the path, or one in the query or fragment outside a `key=value` value.
  */
-function mayEndInPassword(url: string, u: URL): boolean {
-  if (u.username || u.password) return false;
-  const slashes = url.indexOf('//');
-  if (slashes === -1) return false;
-  const rest = url.slice(slashes + 2);
-  const end = rest.search(/[/?#\\]/);
-  if (end === -1) return false;
-  const authority = rest.slice(0, end);
-  if (authority.startsWith('[') || !authority.includes(':')) return false;
-  return rest[end] === '/' || rest[end] === '\\' ? u.pathname.includes('@') : rest.slice(end).includes('@');
+function mayHoldUserInfo(u: URL): boolean {
+  if (u.pathname.includes('@')) return true;
+  return [u.search, u.hash].some((part) => part.slice(1).split('&').some((pair) => pair.includes('@') && !/^[^=@]+=[^@]*@/.test(pair)));
 }
 
-/** `url` of the form `scheme://[user:password@]/path...` (no host) parsed with a stand-in host, else undefined. */
+/**
+ * `url` of the form `scheme://[user:password@]/path...` (no host) parsed with a stand-in host, else undefined. Not for
+ * WHATWG's special schemes (`http`, `https`, `ws`, `wss`, `ftp`, `file`), whose parse skips extra slashes and reads
+ * `https:///host:port` as `host:port`.
+ */
 function hostless(url: string): URL | undefined {
   const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*@)?\//.exec(url);
-  if (!m) return undefined;
+  if (!m || SPECIAL_SCHEME.test(url)) return undefined;
   try {
     const u = new URL(`${m[1]}${m[2] ?? ''}${NO_HOST}${url.slice(m[0].length - 1)}`);
     return u.hostname === NO_HOST ? u : undefined;

@@ -37,6 +37,8 @@ export interface GeminiRequestSettings {
   signal?: AbortSignal;
   /** Download images from loopback, private and link-local addresses too (`downloadImage`). Default false. */
   allowPrivateImageUrls?: boolean;
+  /** How an image URL with a host name is downloaded (`downloadImage`'s `imageFetch`). Default `pinned`. */
+  imageFetch?: 'pinned' | 'fetch';
   /** The thought signature a thinking model gave with an earlier function call, by our tool call id. */
   thoughtSignature?: (toolCallId: string) => string | undefined;
   /**

@@ -34,6 +34,7 @@ export function createGeminiEngine(model: ModelConfig, ctx: EngineContext): Gemi
     embeddingDimensions: options.embeddingDimensions,
     thoughtSignatureCacheSize: options.thoughtSignatureCacheSize,
     allowPrivateImageUrls: options.allowPrivateImageUrls,
+    imageFetch: options.imageFetch,
     reasoning: reasoningEnabled(model, geminiModelThinks(model.model ?? model.name)),
     deployment: model.name,
   });

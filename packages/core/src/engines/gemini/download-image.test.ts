@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModelConfigSchema } from '../../config/schema.js';
 import { defaultEngineContext } from '../types.js';
 import { createGeminiEngine } from './create-gemini-engine.js';
+import type { FetchFn } from '../../util/http.js';
 import { downloadImage, type ImageDownloadSettings } from './download-image.js';
 import { useGeminiWireServer, GEMINI_TEST_KEY } from './gemini-wire.test-helpers.js';
 
@@ -23,10 +24,13 @@ const written = new Map<string, number>();
 let images: Server;
 let imagesUrl: string;
 let hits: string[] = [];
+/** The headers of the image server's last request. */
+let lastHeaders: Record<string, string | string[] | undefined> = {};
 
 beforeAll(async () => {
   images = createServer((req, res) => {
     hits.push(req.url ?? '');
+    lastHeaders = req.headers;
     if (req.url === '/to-private') {
       res.writeHead(302, { location: `${imagesUrl}/cat.png` });
       res.end();
@@ -287,6 +291,58 @@ describe('downloadImage', () => {
     expect(hits).toEqual([]);
     expect(lookups).toEqual(['localhost']);
     expect(connected).toEqual([['93.184.216.34']]);
+  });
+
+  // The real pinnedFetch: the loopback image server stands for a public host (the address check is the seam), reached
+  // by a name that never resolves (RFC 6761 `.invalid`) at the address the resolver seam answered and that was checked.
+  it('downloads through the real pinned connection to the checked address, never through the engine\'s fetch', async () => {
+    hits = [];
+    const engineFetch = vi.fn<FetchFn>(() => Promise.reject(new Error('the engine fetch is not used for a host name')));
+    const checked: string[] = [];
+    const s: ImageDownloadSettings = {
+      provider: 'gemini',
+      fetch: engineFetch,
+      resolveHost: async () => ['127.0.0.1'],
+      isPublicAddress: (address) => {
+        checked.push(address);
+        return address === '127.0.0.1';
+      },
+    };
+    const url = imagesUrl.replace('127.0.0.1', 'images.rebind.invalid');
+    expect(await downloadImage(`${url}/cat.png`, 'p', s)).toEqual({ inlineData: { mimeType: 'image/png', data: PNG.toString('base64') } });
+    expect(hits).toEqual(['/cat.png']);
+    expect(checked).toEqual(['127.0.0.1']);
+    expect(lastHeaders).toMatchObject({ host: new URL(url).host, accept: 'image/*', 'user-agent': 'llmrr', 'accept-encoding': 'identity' });
+    expect(engineFetch).not.toHaveBeenCalled();
+    // An address the check refuses is not connected to.
+    hits = [];
+    await expect(downloadImage(`${url}/cat.png`, 'p', { ...s, isPublicAddress: () => false })).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/not a public address/) });
+    expect(hits).toEqual([]);
+  });
+
+  it("imageFetch 'fetch' downloads a checked host name through the engine's fetch (an egress proxy's); the check still refuses", async () => {
+    const pinned = vi.fn();
+    const proxied: Array<{ url: string; accept: string | null }> = [];
+    const s: ImageDownloadSettings = {
+      provider: 'gemini',
+      imageFetch: 'fetch',
+      fetch: async (input, init) => {
+        proxied.push({ url: String(input), accept: new Headers(init?.headers).get('accept') });
+        return png();
+      },
+      resolveHost: async (host) => (host === 'internal.example' ? ['10.0.0.7'] : ['93.184.216.34']),
+      pinnedFetch: pinned,
+    };
+    expect(await downloadImage('https://images.example/cat.png', 'p', s)).toMatchObject({ inlineData: { mimeType: 'image/png' } });
+    expect(proxied).toEqual([{ url: 'https://images.example/cat.png', accept: 'image/*' }]);
+    await expect(downloadImage('https://internal.example/cat.png', 'p', s)).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/not a public address/) });
+    expect(proxied).toHaveLength(1);
+    expect(pinned).not.toHaveBeenCalled();
+  });
+
+  it("options.imageFetch is 'pinned' or 'fetch'; anything else is config_invalid naming it", () => {
+    expect(() => engine({ imageFetch: 'fetch' })).not.toThrow();
+    expect(() => engine({ imageFetch: 'proxy' })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'options.imageFetch' }));
   });
 
   it('with allowPrivateImageUrls follows redirects to any address', async () => {

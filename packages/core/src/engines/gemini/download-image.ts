@@ -15,6 +15,15 @@ export interface ImageDownloadSettings {
    * (`isPublicAddress`: loopback, private, link-local and metadata addresses...) is refused, redirects included.
    */
   allowPrivateImageUrls?: boolean;
+  /**
+   * How a host name's image is downloaded once its addresses are checked. `pinned` (default): connecting to the
+   * addresses checked (`pinnedFetch`), so a DNS answer that changes after the check (DNS rebinding) is not reached;
+   * not through `fetch`. `fetch`: through `fetch` (an egress proxy's), which resolves the name again: the check still
+   * runs, but rebinding is then for the proxy (or the network) to refuse.
+   */
+  imageFetch?: 'pinned' | 'fetch';
+  /** Seam for tests: which addresses count as public (default `isPublicAddress`: loopback, private... do not). */
+  isPublicAddress?: (address: string) => boolean;
   /** Seam for tests: the addresses a host name resolves to (default `resolveHost`, through `node:dns`). */
   resolveHost?: (hostname: string) => Promise<string[] | undefined>;
   /**
@@ -42,7 +51,9 @@ function invalid(settings: ImageDownloadSettings, param: string, message: string
  */
 async function checkHost(url: URL, param: string, settings: ImageDownloadSettings): Promise<string[] | undefined> {
   const host = url.hostname;
-  const { isAddressLiteral, isPublicAddress } = await addressChecks();
+  const checks = await addressChecks();
+  const { isAddressLiteral } = checks;
+  const isPublicAddress = settings.isPublicAddress ?? checks.isPublicAddress;
   const refused = () => invalid(settings, param, `${param}: the image URL's host "${host}" is not a public address; images are not downloaded from loopback, private or link-local addresses`);
   if (isAddressLiteral(host)) {
     if (!isPublicAddress(host)) throw refused();
@@ -60,9 +71,10 @@ async function checkHost(url: URL, param: string, settings: ImageDownloadSetting
 }
 
 /**
- * GETs `url`, following redirects by hand so each hop is checked (`checkHost`) unless private URLs are allowed. A host
- * name is resolved once per hop and connected to at the addresses checked (`pinnedFetch`); an address literal, a
- * runtime without a resolver and `allowPrivateImageUrls` use the engine's fetch.
+ * GETs `url` (`Accept: image/*`), following redirects by hand so each hop is checked (`checkHost`) unless private URLs
+ * are allowed. A host name is resolved once per hop and connected to at the addresses checked (`pinnedFetch`), unless
+ * `imageFetch` is `fetch`; an address literal, a runtime without a resolver and `allowPrivateImageUrls` use the
+ * engine's fetch.
  */
 async function get(url: string, param: string, settings: ImageDownloadSettings): Promise<Response> {
   let next = new URL(url);
@@ -71,8 +83,8 @@ async function get(url: string, param: string, settings: ImageDownloadSettings):
     if (settings.signal?.aborted) throw abortError(settings.signal, { provider: settings.provider, deployment: settings.deployment });
     let response: Response;
     try {
-      const fetchFn = checked ? await (settings.pinnedFetch ?? pinnedFetch)(checked) : settings.fetch;
-      response = await fetchFn(next.href, { signal: settings.signal, redirect: 'manual' });
+      const fetchFn = checked && settings.imageFetch !== 'fetch' ? await (settings.pinnedFetch ?? pinnedFetch)(checked) : settings.fetch;
+      response = await fetchFn(next.href, { signal: settings.signal, redirect: 'manual', headers: { accept: 'image/*' } });
     } catch (e) {
       if (settings.signal?.aborted) throw abortError(settings.signal, { provider: settings.provider, deployment: settings.deployment });
       throw invalid(settings, param, `${param}: could not download the image (${e instanceof Error ? e.message : String(e)})`, e);
@@ -146,7 +158,7 @@ export async function downloadImage(url: string, param: string, settings: ImageD
     bytes = await readAtMost(response, MAX_INLINE_BYTES);
   } catch (e) {
     if (settings.signal?.aborted) throw abortError(settings.signal, { provider: settings.provider, deployment: settings.deployment });
-    throw invalid(settings, param, `${param}: the image download failed`, e);
+    throw invalid(settings, param, `${param}: the image download failed${e instanceof Error ? ` (${e.message})` : ''}`, e);
   }
   if (!bytes) throw invalid(settings, param, `${param}: the image is larger than 20 MB`);
   return { inlineData: { mimeType, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') } };

@@ -19,6 +19,12 @@ export const GeminiEngineOptionsSchema = z
      * loopback, private, link-local (cloud metadata) or other non-public address is refused with `invalid_request`.
      */
     allowPrivateImageUrls: z.boolean().default(false),
+    /**
+     * How an image URL with a host name is downloaded once its addresses are checked: `pinned` (default) connects to
+     * the checked addresses (DNS rebinding cannot redirect it), not through the engine's `fetch`; `fetch` goes through
+     * the engine's `fetch` (an egress proxy's), which resolves the name again (the proxy then refuses private ones).
+     */
+    imageFetch: z.enum(['pinned', 'fetch']).default('pinned'),
   })
   .strict();
 

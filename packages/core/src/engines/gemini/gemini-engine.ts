@@ -38,6 +38,8 @@ export interface GeminiEngineSettings {
   thoughtSignatureCacheSize: number;
   /** Download the prompt's image URLs from loopback, private and link-local addresses too. Default false. */
   allowPrivateImageUrls?: boolean;
+  /** How an image URL with a host name is downloaded (`downloadImage`'s `imageFetch`). Default `pinned`. */
+  imageFetch?: 'pinned' | 'fetch';
   /**
    * Whether the deployment takes `thinkingConfig` (config `capabilities` lists `reasoning`; without a list, every
    * model but those in `geminiModelThinks`'s list: Gemini 1.x/2.0, Gemma...). False: `request.reasoning` is dropped.
@@ -138,6 +140,7 @@ export class GeminiEngine implements LanguageEngineV1 {
       fetch: this.settings.fetch,
       signal,
       allowPrivateImageUrls: this.settings.allowPrivateImageUrls,
+      imageFetch: this.settings.imageFetch,
       thoughtSignature: (id) => this.signatures?.get(id),
       warnings,
     });

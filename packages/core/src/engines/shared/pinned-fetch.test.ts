@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pinnedFetch } from './pinned-fetch.js';
 
@@ -15,6 +16,19 @@ const seen: Array<{ url: string; headers: IncomingHttpHeaders }> = [];
 beforeAll(async () => {
   server = createServer((req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers });
+    if (req.url === '/gzip.png') {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-encoding': 'gzip' });
+      res.end(gzipSync(Buffer.from('89504e47', 'hex')));
+      return;
+    }
+    // Headers and a first piece of the body, then nothing (the connection left open).
+    if (req.url === '/stall.png') {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.write(Buffer.from('8950', 'hex'));
+      return;
+    }
+    // No answer at all.
+    if (req.url === '/silent') return;
     if (req.url === '/moved') {
       res.writeHead(302, { location: '/cat.png' });
       res.end();
@@ -42,6 +56,34 @@ describe('pinnedFetch', () => {
     expect(seen).toMatchObject([{ url: '/cat.png?x=1', headers: { host: `images.rebind.invalid:${port}` } }]);
   });
 
+  it('sends a User-Agent, asks for no compression, sends the caller\'s headers (Accept), and decodes a body compressed anyway', async () => {
+    seen.length = 0;
+    const get = await pinnedFetch(['127.0.0.1']);
+    const res = await get(`http://images.rebind.invalid:${port}/gzip.png`, { headers: { accept: 'image/*' } });
+    expect(seen[0]?.headers).toMatchObject({ 'user-agent': 'llmrr', 'accept-encoding': 'identity', accept: 'image/*', connection: 'close' });
+    expect(Buffer.from(await res.arrayBuffer()).toString('hex')).toBe('89504e47');
+  });
+
+  it('connects to an IPv6 address (::1) for a name that does not resolve', async () => {
+    const v6 = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png', 'x-host': req.headers.host ?? '' });
+      res.end(Buffer.from('89504e47', 'hex'));
+    });
+    await new Promise<void>((res) => v6.listen(0, '::1', res));
+    try {
+      const v6Port = (v6.address() as AddressInfo).port;
+      const res = await (await pinnedFetch(['::1']))(`http://images.rebind.invalid:${v6Port}/cat.png`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-host')).toBe(`images.rebind.invalid:${v6Port}`);
+      expect(Buffer.from(await res.arrayBuffer()).toString('hex')).toBe('89504e47');
+      // Only the given addresses are connected to: an IPv4-only list does not reach it.
+      await expect((await pinnedFetch(['127.0.0.1']))(`http://images.rebind.invalid:${v6Port}/cat.png`)).rejects.toBeInstanceOf(TypeError);
+    } finally {
+      v6.closeAllConnections();
+      await new Promise<void>((res) => v6.close(() => res()));
+    }
+  });
+
   it('gives a redirect as it is (the caller checks and follows it)', async () => {
     const res = await (await pinnedFetch(['127.0.0.1']))(`http://images.rebind.invalid:${port}/moved`, { redirect: 'manual' });
     expect(res.status).toBe(302);
@@ -60,5 +102,35 @@ describe('pinnedFetch', () => {
     const deadPort = (closed.address() as AddressInfo).port;
     await new Promise<void>((res) => closed.close(() => res()));
     await expect((await pinnedFetch(['127.0.0.1']))(`http://images.rebind.invalid:${deadPort}/cat.png`)).rejects.toBeInstanceOf(TypeError);
+  });
+
+  describe('timeouts (Node fetch\'s by default: 10 s to connect, 300 s for the headers, 300 s of body silence)', () => {
+    it('a TLS handshake that never ends: a TypeError saying no connection was made in time', async () => {
+      // A TCP server that accepts and never speaks: the https client's handshake waits.
+      const sockets: Socket[] = [];
+      const mute = createTcpServer((socket) => sockets.push(socket));
+      await new Promise<void>((res) => mute.listen(0, '127.0.0.1', res));
+      try {
+        const mutePort = (mute.address() as AddressInfo).port;
+        const failure = await (await pinnedFetch(['127.0.0.1'], { connectMs: 200 }))(`https://images.rebind.invalid:${mutePort}/cat.png`).catch((e: unknown) => e);
+        expect(failure).toBeInstanceOf(TypeError);
+        expect((failure as Error).message).toBe('fetch failed: no connection within 200 ms');
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((res) => mute.close(() => res()));
+      }
+    });
+
+    it('a server that never answers: a TypeError saying no headers came in time', async () => {
+      const failure = await (await pinnedFetch(['127.0.0.1'], { headersMs: 200 }))(`http://images.rebind.invalid:${port}/silent`).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(TypeError);
+      expect((failure as Error).message).toBe('fetch failed: no response headers within 200 ms');
+    });
+
+    it('a body that stops coming: its stream errors saying so', async () => {
+      const res = await (await pinnedFetch(['127.0.0.1'], { bodyIdleMs: 200 }))(`http://images.rebind.invalid:${port}/stall.png`);
+      expect(res.status).toBe(200);
+      await expect(res.arrayBuffer()).rejects.toThrow('no body data for 200 ms');
+    });
   });
 });
