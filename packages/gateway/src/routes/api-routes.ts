@@ -181,10 +181,15 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
       // the plan really ends, so `maxConcurrency` bounds the plans running at once, as `countAdmission` does remote
       // token counts.
       const place = await takePlace(deps.stores, principal, (m, e) => deps.log(m, requestId, e), deps.renewals);
+      // Counted in flight while it holds its place (an abandoned plan too): the gateway's close() waits for the place
+      // to be given back before the owner closes the stores, as for a remote token count.
+      if (place) deps.calls?.started();
       let routed: RouteDecision;
       // Settles when the plan ends, whether or not its client waited for it.
       let planned: Promise<unknown> | undefined;
       try {
+        // A client gone while its place was taken: no plan to run.
+        if (incoming.signal?.aborted) throw clientLeft();
         const resolved = resolveModel(body.model, deps.router.models(routerTenant(principal)), principal);
         const strategy = body.strategy ?? tenantStrategy(principal, deps.router);
         // Not given the client's signal: core's `route()` would stop waiting on it, not stop the plan (a strategy is
@@ -212,11 +217,15 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
           if (planned && incoming.signal?.aborted) {
             // Its place is held until the plan ends (then given back, no headers to send): repeated connect-and-leave
             // never runs more plans at once than the limit.
-            void planned.then(() => place.release());
+            void planned.then(() => place.release()).finally(() => deps.calls?.ended());
           } else {
             // Given back once the plan is done or failed, before the answer: its headers say what is left then (the
             // places other requests took while it planned counted).
-            await place.release();
+            try {
+              await place.release();
+            } finally {
+              deps.calls?.ended();
+            }
             rateLimitHeaders(await place.left(), headers);
           }
         }
@@ -254,9 +263,13 @@ function noop(): void {}
 function untilLeft<T>(routing: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return routing;
   return new Promise<T>((resolve, reject) => {
-    const left = () => reject(new LLMError({ code: 'aborted', message: 'The client closed the request while its plan ran' }));
+    const left = () => reject(clientLeft());
     if (signal.aborted) return left();
     signal.addEventListener('abort', left, { once: true });
     void routing.then(resolve, reject).finally(() => signal.removeEventListener('abort', left));
   });
+}
+
+function clientLeft(): LLMError {
+  return new LLMError({ code: 'aborted', message: 'The client closed the request before its plan was answered' });
 }

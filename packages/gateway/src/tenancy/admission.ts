@@ -140,8 +140,13 @@ export async function takePlace(
   const taken = await acquirePlace(stores, principal, log);
   if (!taken) return undefined;
   const { limiter, scopes, lease, info } = taken;
+  // Renewed while held, as an admitted call's lease is: a plan (or count) longer than the lease's TTL keeps its place.
+  const held = renewals && scopes.some((s) => s.limits.maxConcurrency !== undefined) ? renewals.add(lease, undefined) : undefined;
   return {
-    release: () => releasePlace(lease, log, renewals),
+    release: () => {
+      if (held) renewals!.remove(held);
+      return releasePlace(lease, log, renewals);
+    },
     // (Async: a custom limiter's peek that throws synchronously is answered as one that rejects.)
     left: async () => {
       try {
