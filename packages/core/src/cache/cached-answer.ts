@@ -1,4 +1,4 @@
-import type { FinishReason, ReasoningPart, TokenLogprob, ToolCall, Usage } from '../spec/index.js';
+import type { CallWarning, FinishReason, ReasoningPart, TokenLogprob, ToolCall, Usage } from '../spec/index.js';
 
 /**
  * What the exact and semantic caches keep of an answer: enough to return it again or replay it as a stream. Not
@@ -40,8 +40,11 @@ export interface CachedAnswer {
   logprobs?: TokenLogprob[];
 }
 
-/** An answer to store: `createdAt` optional (the cache's clock fills it). Extra fields are ignored. */
-export type CachedAnswerInput = Omit<CachedAnswer, 'createdAt'> & { createdAt?: number };
+/**
+ * An answer to store: `createdAt` optional (the cache's clock fills it). Extra fields are ignored; `warnings` (a router
+ * result's) are read to decide whether to store it (`answerNotAsAsked`), never kept.
+ */
+export type CachedAnswerInput = Omit<CachedAnswer, 'createdAt'> & { createdAt?: number; warnings?: readonly CallWarning[] };
 
 /**
  * The cache entry of an answer: only the answer's own fields (callers may pass a whole router result, with

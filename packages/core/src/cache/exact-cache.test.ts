@@ -261,4 +261,16 @@ describe('ExactCache: warnings', () => {
     const parts = await collect(replayAsStream(hit!));
     expect(parts.some((p) => p.type === 'warnings')).toBe(false);
   });
+
+  it('an answer to a prefill asked to be continued, warned as not continued (a new turn), is not stored; other warnings do not keep one out', async () => {
+    const cache = new ExactCache({ config: { enabled: true } });
+    const prefill = { ...req, messages: [...req.messages, { role: 'assistant' as const, content: '{"a": "' }], continueFinalMessage: true };
+    const notContinued = { code: 'setting_not_sent', field: `messages.${prefill.messages.length - 1}`, message: 'not continued' };
+    expect(await cache.store(prefill, scope, { ...answer(), warnings: [notContinued] })).toBe(false);
+    expect(await cache.lookup(prefill, scope)).toBeUndefined();
+    // Another message's warning, or the same request without continueFinalMessage (no continuation asked): stored.
+    expect(await cache.store(prefill, scope, { ...answer(), warnings: [{ ...notContinued, field: 'messages.0' }] })).toBe(true);
+    const plain = { ...prefill, continueFinalMessage: undefined };
+    expect(await cache.store(plain, scope, { ...answer(), warnings: [notContinued] })).toBe(true);
+  });
 });

@@ -96,13 +96,15 @@ export class ExactCache {
   /**
    * Stores an answer; returns whether it did. Not stored: requests that are not cacheable, answers
    * that ended in `error` or `content-filter`, blank answers (`isBlankAnswer`: a retry asks the model again), and
-   * text answers without log probabilities to a request that asked for them (the engine could not give them and
-   * warned; a hit carries no warnings, so it would answer in silence without them: the next call asks the provider again),
+   * answers that are not what the request asked for, which the engine said in a warning (`answerNotAsAsked`: text
+   * without the log probabilities asked for; a new turn where a prefill was to be continued): a hit carries no
+   * warnings, so it would serve such an answer in silence as if it were the one asked for; the next call asks the
+   * provider again and gets its warning,
    * an answer larger than `maxSizeBytes` on its own (default memory store), and one whose tenant `options.erased`
    * says was erased meanwhile (a deleted tenant's call still running when its answers were erased).
    */
   async store(request: GenerateRequest, scope: CacheScope, answer: CachedAnswerInput, options: ExactStoreOptions = {}): Promise<boolean> {
-    if (!this.isCacheable(request) || NOT_STORABLE.has(answer.finishReason) || isBlankAnswer(answer) || lacksLogprobs(request, answer)) {
+    if (!this.isCacheable(request) || NOT_STORABLE.has(answer.finishReason) || isBlankAnswer(answer) || answerNotAsAsked(request, answer)) {
       this.#stats.bypassed++;
       return false;
     }
@@ -162,6 +164,25 @@ export function answerBytes(answer: CachedAnswer, key: string): number {
     for (const t of l.topLogprobs ?? []) n += logprobBytes(t);
   }
   return n;
+}
+
+/**
+ * Whether an answer is not the one its request asked for, in a way the engine reported (the exact cache does not
+ * store it, nor the prefetcher pay for it): `lacksLogprobs`, or a prefill the request asked to be continued
+ * (`continueFinalMessage`) whose answer carries a `setting_not_sent` warning naming that last message (an
+ * OpenAI-compatible deployment that could not continue it: its answer is a new turn).
+ *
+ * Not every warning: most say a hint or a setting was not sent (`user`, `promptCacheKey`, a cache mark, a penalty)
+ * and leave the answer one to that request, which the cache keeps and a hit serves without the warning (a hit sends
+ * nothing upstream). Replaying the original warnings on a hit was the other way; it is not taken: a semantic hit
+ * answers another request, whose warnings those are not, and an entry would keep warning after the deployment's
+ * config gained the way (`options.prefill`) until it expired, where not storing asks again at once.
+ */
+export function answerNotAsAsked(request: GenerateRequest, answer: CachedAnswerInput): boolean {
+  if (lacksLogprobs(request, answer)) return true;
+  if (request.continueFinalMessage !== true || !Array.isArray(answer.warnings)) return false;
+  const last = `messages.${request.messages.length - 1}`;
+  return answer.warnings.some((w) => w.code === 'setting_not_sent' && w.field === last);
 }
 
 /** A request asked for log probabilities and a text answer came back without them (the exact cache does not store it). */

@@ -14,6 +14,7 @@ describe('normalizeRequest', () => {
       frequencyPenalty: 0.5,
       presencePenalty: -0.5,
       logitBias: { '50256': -100 },
+      continueFinalMessage: true,
       tools: [{ name: 't', parameters: { type: 'object' } }],
       toolChoice: 'auto',
       parallelToolCalls: false,

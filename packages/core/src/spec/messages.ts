@@ -176,6 +176,16 @@ export interface GenerateRequest {
    * `setting_not_sent` warning (none for an empty map).
    */
   logitBias?: Record<string, number>;
+  /**
+   * The last message, an assistant turn with text and no tool calls, is a prefill to continue (Anthropic's Messages
+   * API semantics: the answer goes on from its text). The gateway's `/v1/messages` sets it for such a request. The
+   * Anthropic engine and the local engines continue a final assistant message whether or not it is set; an
+   * OpenAI-compatible deployment asks its server to continue it the way `options.prefill` (or its preset) says, and
+   * where it cannot, sends it as it is (the server answers with a new turn) with a `setting_not_sent` warning naming
+   * `messages.N`. Without it an OpenAI-compatible deployment sends a final assistant message as it is, without a
+   * warning: a new turn is what OpenAI's chat completions answer to one.
+   */
+  continueFinalMessage?: boolean;
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
   /**

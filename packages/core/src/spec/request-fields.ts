@@ -51,6 +51,9 @@ export const REQUEST_FIELDS: Readonly<Record<keyof GenerateRequest, RequestField
   presencePenalty: { requestParam: true, exactKey: true, semanticNamespace: true, keptInFollowUp: true },
   // Never reached core before it was added (no cache entry was made with it): no key version bump.
   logitBias: { requestParam: true, exactKey: true, semanticNamespace: true, keptInFollowUp: true },
+  // New: no entry was made with it (an uncontinued prefill's answer is not stored either, `answerNotAsAsked`). Not kept
+  // in a follow-up: the next request of a conversation ends with the user's message, not a prefill.
+  continueFinalMessage: { requestParam: true, exactKey: true, semanticNamespace: true, keptInFollowUp: false },
   tools: { requestParam: true, exactKey: true, semanticNamespace: true, keptInFollowUp: true },
   toolChoice: { requestParam: true, exactKey: true, semanticNamespace: true, keptInFollowUp: true },
   parallelToolCalls: { requestParam: true, exactKey: true, semanticNamespace: true, keptInFollowUp: true },

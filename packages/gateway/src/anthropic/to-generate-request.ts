@@ -348,6 +348,9 @@ export function convertMessagesRequest(body: AnthropicMessagesRequest, betas?: s
     }
   });
   const req: GenerateRequest = { messages, maxTokens: body.max_tokens };
+  // A final assistant message is a prefill Anthropic continues: asked of every deployment (core's
+  // `continueFinalMessage`; an OpenAI-compatible one continues it where its server can, else says it did not).
+  if (messages.at(-1)?.role === 'assistant') req.continueFinalMessage = true;
   if (body.temperature !== undefined) req.temperature = body.temperature;
   if (body.top_p !== undefined) req.topP = body.top_p;
   if (body.stop_sequences && body.stop_sequences.length > 0) req.stop = body.stop_sequences;

@@ -10,7 +10,9 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // between participants of the same role"), on every role that has it: system, developer, user and assistant (multi-agent
 // frameworks such as AutoGen set it on every assistant turn). An OpenAI-compatible upstream, which takes the field,
 // gets it on each of them; Anthropic and Gemini, which have no author names, are not sent it and say so
-// (`setting_not_sent` `messages.N.name`), for every role as for the user's.
+// (`setting_not_sent` `messages.N.name`), for every role as for the user's. A name OpenAI refuses (outside letters,
+// digits, _ and -) is a 400 naming the client's `messages.N.name` before the call only where it would reach OpenAI
+// (the `openai` and `azure-openai` presets); elsewhere it goes as it is (vLLM takes any), or is left out as above.
 
 let gw: SdkGateway;
 let openaiUp: OpenAIWireServer;
@@ -18,7 +20,13 @@ let claudeUp: AnthropicWireServer;
 let gemUp: GeminiWireServer;
 
 beforeAll(async () => {
-  ({ gw, upstreams: { openai: openaiUp, anthropic: claudeUp, gemini: gemUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt'), wireDeployment(u, 'claude'), wireDeployment(u, 'gem')]));
+  ({ gw, upstreams: { openai: openaiUp, anthropic: claudeUp, gemini: gemUp } } = await servedOverWireUpstreams((u) => [
+    wireDeployment(u, 'gpt'),
+    wireDeployment(u, 'claude'),
+    wireDeployment(u, 'gem'),
+    wireDeployment(u, 'gpt', { name: 'oai', preset: 'openai', model: 'gpt-4o' }),
+    wireDeployment(u, 'gpt', { name: 'oai-then-claude', preset: 'openai', model: 'gpt-4o' }),
+  ], { routing: { fallbacks: { 'oai-then-claude': ['claude'] } } }));
 });
 afterAll(() => gw?.close());
 afterEach(() => clearRequests(openaiUp, claudeUp, gemUp));
@@ -65,28 +73,47 @@ describe('messages[].name on every role', () => {
 });
 
 describe('messages[].name that OpenAI refuses', () => {
-  // OpenAI's own check: letters, digits, _ and -, 1 to 64 of them ("'J@ck' does not match '^[a-zA-Z0-9_-]{1,64}$' -
-  // 'messages.0.name'"); refused here before any upstream call, naming the client's message, whatever the deployment.
-  it.each([
+  // OpenAI's own check: letters, digits, _ and - ("'J@ck' does not match '^[a-zA-Z0-9_-]{1,64}$' - 'messages.0.name'").
+  const BAD = [
     ['a space', 'Dr Who', 1],
     ['an @', '@alice', 1],
     ['a non-Latin letter', 'Andr\u00e9', 2],
-    ['65 characters', 'a'.repeat(65), 2],
-    ['an empty string', '', 1],
-  ])('with %s: a 400 naming messages.N.name, nothing sent upstream', async (_, name, index) => {
-    for (const model of ['gpt', 'claude']) {
-      const messages = MESSAGES.slice(0, 3).map((m, i) => (i === index ? { ...m, name } : m)) as OpenAI.ChatCompletionMessageParam[];
-      const r = await sdkRefusal(gw.openai().chat.completions.create({ model, messages }));
-      expect(r).toMatchObject({ status: 400, param: `messages.${index}.name` });
-      expect(r.message).toContain(`messages.${index}.name`);
-    }
+  ] as const;
+  const withName = (index: number, name: string) => MESSAGES.slice(0, 3).map((m, i) => (i === index ? { ...m, name } : m)) as OpenAI.ChatCompletionMessageParam[];
+
+  it.each(BAD)('with %s, to an openai deployment: a 400 naming the client\'s messages.N.name, nothing sent upstream', async (_, name, index) => {
+    const r = await sdkRefusal(gw.openai().chat.completions.create({ model: 'oai', messages: withName(index, name) }));
+    expect(r).toMatchObject({ status: 400, param: `messages.${index}.name` });
+    expect(r.message).toContain(`messages.${index}.name`);
     expect(openaiUp.requests).toHaveLength(0);
-    expect(claudeUp.requests).toHaveLength(0);
   });
 
-  it('64 letters, digits, _ and - pass', async () => {
-    const name = `A-z_0${'9'.repeat(59)}`;
-    await gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'Hi', name }] });
+  it('with a system message before it: the 400 names messages.2.name', async () => {
+    const messages = [{ role: 'system', content: 'Be brief.' }, ...withName(1, 'Dr Who')] as OpenAI.ChatCompletionMessageParam[];
+    const r = await sdkRefusal(gw.openai().chat.completions.create({ model: 'oai', messages }));
+    expect(r).toMatchObject({ status: 400, param: 'messages.2.name' });
+  });
+
+  it.each(BAD)('with %s, elsewhere: sent as before (an OpenAI-compatible server that takes any name gets it; Anthropic and Gemini are not sent it, warned)', async (_, name, index) => {
+    const { response } = await gw.openai().chat.completions.create({ model: 'gpt', messages: withName(index, name) }).withResponse();
+    expect(lastSentMessages<{ name?: string }>(openaiUp)[index]!.name).toBe(name);
+    expect(response.headers.get('x-llmrr-warnings')).toBeNull();
+    for (const model of ['claude', 'gem']) {
+      const r = await gw.openai().chat.completions.create({ model, messages: withName(index, name) }).withResponse();
+      expect(readWarnings(r.response.headers.get('x-llmrr-warnings')).map(([, field]) => field)).toContain(`messages.${index}.name`);
+    }
+  });
+
+  it('an openai deployment with a fallback: the call falls over to it (Claude is not sent the name, and says so)', async () => {
+    const { response } = await gw.openai().chat.completions.create({ model: 'oai-then-claude', messages: withName(1, 'Dr Who') }).withResponse();
+    expect(openaiUp.requests).toHaveLength(0);
+    expect(claudeUp.requests).toHaveLength(1);
+    expect(readWarnings(response.headers.get('x-llmrr-warnings')).map(([, field]) => field)).toContain('messages.1.name');
+  });
+
+  it('letters, digits, _ and - pass to openai, a name over 64 characters too (OpenAI decides its length)', async () => {
+    const name = `A-z_0${'9'.repeat(70)}`;
+    await gw.openai().chat.completions.create({ model: 'oai', messages: [{ role: 'user', content: 'Hi', name }] });
     expect(lastSentMessages<{ name?: string }>(openaiUp)[0]!.name).toBe(name);
   });
 });

@@ -99,28 +99,26 @@ function isToolCall(c: unknown): boolean {
 }
 
 /**
- * OpenAI's rule for a message's author `name` (and a function's): 1 to 64 letters, digits, `_` or `-` (its 400
- * "'J@ck' does not match '^[a-zA-Z0-9_-]{1,64}$' - 'messages.0.name'"; newer answers name the same characters).
+ * OpenAI's rule for a tool's (and a legacy function's) name: 1 to 64 letters, digits, `_` or `-`. A message's author
+ * `name` is any string here: core refuses one outside OpenAI's characters only where it would reach OpenAI or Azure
+ * OpenAI (`ResolvedEndpoint.checkMessageNames`), a 400 naming `messages.N.name` before the call.
  */
 export const OPENAI_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
-function isMessageName(v: unknown): boolean {
-  return typeof v === 'string' && OPENAI_NAME_PATTERN.test(v);
-}
 
 function isMessage(m: unknown): boolean {
   if (!isObject(m) || !optional(m.cache_control, isCacheControlWire)) return false;
   switch (m.role) {
     case 'system':
     case 'developer':
-      return isTextContent(m.content) && optional(m.name, isMessageName);
+      return isTextContent(m.content) && optional(m.name, isString);
     case 'user':
-      return (typeof m.content === 'string' || (Array.isArray(m.content) && every(m.content, isUserPart))) && optional(m.name, isMessageName);
+      return (typeof m.content === 'string' || (Array.isArray(m.content) && every(m.content, isUserPart))) && optional(m.name, isString);
     case 'assistant':
       return (
         nullish(m.content, (c) => typeof c === 'string' || (Array.isArray(c) && every(c, isAssistantPart))) &&
         optional(m.tool_calls, (v) => Array.isArray(v) && every(v, isToolCall)) &&
         m.function_call === undefined &&
-        optional(m.name, isMessageName) &&
+        optional(m.name, isString) &&
         nullish(m.refusal, isString)
       );
     case 'tool':

@@ -48,11 +48,12 @@ export const OpenAIToolCallSchema = z.looseObject({
 });
 
 /**
- * A system, developer, user or assistant message's author name ("An optional name for the participant"), held to
- * OpenAI's rule (`OPENAI_NAME_PATTERN`) as OpenAI refuses others: a 400 naming `messages.N.name` before any call,
- * never an upstream's.
+ * A system, developer, user or assistant message's author name ("An optional name for the participant"): any string
+ * here, sent as it is (vLLM and others take any; Anthropic and Gemini have none: not sent, warned). Core refuses one
+ * outside OpenAI's characters where it would reach OpenAI or Azure OpenAI, which refuse it: a 400 naming
+ * `messages.N.name` before the call (`ResolvedEndpoint.checkMessageNames`).
  */
-const MessageName = z.string().regex(OPENAI_NAME_PATTERN, 'must be 1-64 letters, digits, _ or -').optional();
+const MessageName = z.string().optional();
 
 const SystemMessage = z.looseObject({
   role: z.enum(['system', 'developer']),

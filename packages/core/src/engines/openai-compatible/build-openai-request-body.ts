@@ -6,6 +6,7 @@ import { mergeProviderOptions } from '../shared/merge-provider-options.js';
 import { checkReasoning, reasoningEffort } from '../shared/reasoning.js';
 import { openAILogprobsRefusal } from './openai-logprobs-limits.js';
 import { openAIOptionPath } from './openai-option-path.js';
+import { checkOpenAIMessageNames } from './openai-message-names.js';
 import { addPrefill } from './openai-prefill.js';
 import { openAIReasoningEffort } from './openai-reasoning-models.js';
 import { openAIVerbosityRefusal } from './openai-verbosity-limits.js';
@@ -120,11 +121,14 @@ export function buildOpenAIRequestBody(
   if (!Array.isArray(request.messages) || request.messages.length === 0) {
     throw invalid('messages: at least one message is required', 'messages');
   }
+  // OpenAI and Azure OpenAI refuse an author name outside their characters: said before the call, naming the message.
+  if (endpoint.checkMessageNames && endpoint.messageNames) checkOpenAIMessageNames(request.messages, endpoint.preset.label);
   const quirks = endpoint.preset.quirks ?? {};
   const body: Record<string, unknown> = {};
   if (!endpoint.azure) body.model = modelId;
   body.messages = convertToOpenAIMessages(request.messages, endpoint.reasoningContent, endpoint.messageNames);
-  // A final assistant message continued where the server is known to (`options.prefill`), else warned (`prefillWarning`).
+  // A prefill the request asks to be continued (`continueFinalMessage`), continued where the server is known to
+  // (`options.prefill` or the preset's), else warned (`prefillWarning`).
   addPrefill(body, request, endpoint);
   if (request.maxTokens !== undefined) body[endpoint.maxTokensField] = request.maxTokens;
   if (request.temperature !== undefined) body.temperature = request.temperature;

@@ -61,12 +61,26 @@ export const OpenAICompatibleOptionsSchema = z.object({
    */
   reasoningNone: z.boolean().optional(),
   /**
-   * How the server continues a final assistant message (a prefill, as Anthropic's Messages API continues it; default:
-   * none, for every preset: the message is sent as it is, the server answers with a new turn, and a `setting_not_sent`
-   * warning names the message). `continue_final_message`: sent with `continue_final_message: true` and
-   * `add_generation_prompt: false` (vLLM, TGI, llama.cpp server); `prefix`: the last message with `prefix: true`
-   * (DeepSeek's beta chat prefix completion, at the `https://api.deepseek.com/beta` baseURL); `native`: the server
-   * continues it by itself (llama.cpp server's default), sent as it is, no warning. See `OpenAIPrefill`.
+   * Send the request's `logitBias` as `logit_bias` (default: as the preset says: false for `groq`, which answers it
+   * with a 400, and for a `baseURL` on `api.groq.com`; else true), except to OpenAI's reasoning models. Turn it off
+   * for another server that refuses the field; on for a Groq endpoint that takes it.
+   */
+  logitBias: z.boolean().optional(),
+  /**
+   * Send the messages' author `name` (default: as the preset says: false for `groq` and a `baseURL` on
+   * `api.groq.com`, else true). Off: each name is left out, with a `setting_not_sent` warning naming
+   * `messages.N.name`.
+   */
+  messageNames: z.boolean().optional(),
+  /**
+   * How the server continues a final assistant message the request asks to be continued (a prefill: the gateway's
+   * `/v1/messages` asks it, as Anthropic's Messages API continues one; `GenerateRequest.continueFinalMessage`). Default:
+   * as the preset says (`prefix` for `mistral`, `native` for `llamacpp`), else none: the message is sent as it is, the
+   * server answers with a new turn, and a `setting_not_sent` warning names the message. `continue_final_message`:
+   * sent with `continue_final_message: true` and `add_generation_prompt: false` (vLLM, SGLang, TGI); `prefix`: the
+   * last message with `prefix: true` (Mistral; DeepSeek's beta chat prefix completion, at the
+   * `https://api.deepseek.com/beta` baseURL); `native`: the server continues it by itself (llama.cpp server's
+   * default), sent as it is, no warning. See `OpenAIPrefill`.
    */
   prefill: z.enum(['continue_final_message', 'prefix', 'native']).optional(),
   /**

@@ -5,36 +5,45 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
 /**
  * How an OpenAI-compatible server continues a final assistant message (a prefill, which Anthropic's Messages API and
- * the local engines continue): `options.prefill`. Chat completions have no such field: OpenAI answers a final
- * assistant message with a new turn, and so does every server not told otherwise.
- * - `continue_final_message`: `continue_final_message: true` with `add_generation_prompt: false` (vLLM's
- *   chat-completions extra parameters, after Hugging Face's chat templates; TGI and llama.cpp server take them too);
- * - `prefix`: `prefix: true` on the last message (DeepSeek's Chat Prefix Completion, a beta served at
- *   `https://api.deepseek.com/beta`: set that `baseURL`);
+ * the local engines continue): `options.prefill`, else the preset's (`mistral`: `prefix`; `llamacpp`: `native`). Chat
+ * completions have no such field: OpenAI answers a final assistant message with a new turn, and so does every server
+ * not told otherwise.
+ * - `continue_final_message`: `continue_final_message: true` with `add_generation_prompt: false` (vLLM's and
+ *   SGLang's chat-completions extra parameters, after Hugging Face's chat templates; TGI takes them too);
+ * - `prefix`: `prefix: true` on the last message (Mistral, which refuses a final assistant message without it;
+ *   DeepSeek's Chat Prefix Completion, a beta served at `https://api.deepseek.com/beta`: set that `baseURL`);
  * - `native`: the server continues a final assistant message by itself (llama.cpp server's default
  *   `prefill_assistant`, another llmrr gateway in front of Anthropic): sent as it is.
+ * Only a request that asks for a continuation (`GenerateRequest.continueFinalMessage`, set by the gateway's
+ * `/v1/messages`) gets the fields or, without a way, the warning: elsewhere a final assistant message is sent as it
+ * is, as OpenAI's chat completions take it.
  */
 export type OpenAIPrefill = 'continue_final_message' | 'prefix' | 'native';
 
 /**
  * The index of the request's prefill, or undefined: its last message when that is an assistant turn with text and no
- * tool calls (an empty one asks nothing to be continued; one with tool calls is a turn waiting for its results).
+ * tool calls (an empty or blank one asks nothing to be continued; one with tool calls is a turn waiting for its results).
  */
 export function prefillIndex(messages: readonly ChatMessage[]): number | undefined {
   const i = messages.length - 1;
   const last = messages[i];
   if (last?.role !== 'assistant' || (last.toolCalls?.length ?? 0) > 0) return undefined;
-  return typeof last.content === 'string' && last.content !== '' ? i : undefined;
+  return typeof last.content === 'string' && last.content.trim() !== '' ? i : undefined;
+}
+
+/** The index of the prefill the request asks to be continued (`continueFinalMessage`), or undefined. */
+export function askedPrefillIndex(request: GenerateRequest): number | undefined {
+  return request.continueFinalMessage === true ? prefillIndex(request.messages) : undefined;
 }
 
 /**
  * Asks the server to continue the request's prefill the way `endpoint.prefill` says, on the body before
- * `providerOptions` are merged (the caller's options win): nothing without a prefill, for `native` or without
- * `options.prefill`.
+ * `providerOptions` are merged (the caller's options win): nothing without an asked prefill, for `native` or without
+ * a way.
  */
 export function addPrefill(body: Record<string, unknown>, request: GenerateRequest, endpoint: ResolvedEndpoint): void {
   if (endpoint.prefill === undefined || endpoint.prefill === 'native') return;
-  const at = prefillIndex(request.messages);
+  const at = askedPrefillIndex(request);
   if (at === undefined) return;
   if (endpoint.prefill === 'continue_final_message') {
     body.continue_final_message = true;
@@ -46,13 +55,14 @@ export function addPrefill(body: Record<string, unknown>, request: GenerateReque
 }
 
 /**
- * The warning for a prefill the server was not asked to continue (no `options.prefill`, and the caller's
- * `providerOptions` set neither `continue_final_message` nor the messages): `setting_not_sent` naming the message.
- * The message went out as it is; the server answers it with a new turn, which the client did not ask for.
+ * The warning for an asked prefill the server was not asked to continue (no `prefill` for the deployment, and the
+ * caller's `providerOptions` set neither `continue_final_message` nor the messages): `setting_not_sent` naming the
+ * message. The message went out as it is; the server answers it with a new turn, which the client did not ask for.
+ * (The exact cache does not keep such an answer: `answerNotAsAsked`.)
  */
 export function prefillWarning(request: GenerateRequest, endpoint: ResolvedEndpoint): CallWarning | undefined {
   if (endpoint.prefill !== undefined) return undefined;
-  const at = prefillIndex(request.messages);
+  const at = askedPrefillIndex(request);
   if (at === undefined) return undefined;
   if (openAIOptionPath(request, endpoint, 'continue_final_message') !== undefined || openAIOptionPath(request, endpoint, 'messages') !== undefined) return undefined;
   return {

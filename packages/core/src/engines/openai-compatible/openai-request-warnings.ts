@@ -37,8 +37,9 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
  * `openAIStrictWarnings`. A tool message's images (`messages.N.parts.K`) and `isError` (`messages.N.isError`): chat
  * completions take a tool result as text, without an error flag (`toolResultWarnings`).
  * `logitBias` and the messages' author names (`messages.N.name`) where the provider refuses them (Groq:
- * `ResolvedEndpoint.logitBias`, `.messageNames`): `setting_not_sent`. A final assistant message (a prefill) the server
- * was not asked to continue (`options.prefill`): `setting_not_sent` naming `messages.N` (`prefillWarning`).
+ * `ResolvedEndpoint.logitBias`, `.messageNames`): `setting_not_sent`. A final assistant message the request asks to be
+ * continued (`continueFinalMessage`, a prefill) that the server was not asked to continue (no `options.prefill` nor
+ * preset default): `setting_not_sent` naming `messages.N` (`prefillWarning`).
  * Cache marks (`cacheControl`) are no warning: OpenAI-compatible servers cache prompt prefixes on their own, and
  * a mark is a hint (see `CacheControl`). `providerOptions` of other providers are not this engine's.
  */

@@ -1,3 +1,5 @@
+import type { OpenAIPrefill } from './openai-prefill.js';
+
 /** How a provider wants its API key sent. */
 export type AuthStyle = 'bearer' | 'api-key' | 'none';
 
@@ -85,14 +87,29 @@ export interface OpenAICompatiblePreset {
      * Send `logit_bias` (the request's `logitBias`; default true: OpenAI's chat-completions field) to the models that
      * take it (`openAILogitBiasRefusal`). False where the provider refuses it: Groq ("will result in a 400 error", its
      * OpenAI compatibility page); the request's `logitBias` is then not sent, with a `setting_not_sent` warning.
+     * `options.logitBias` overrides the preset.
      */
     readonly logitBias?: boolean;
     /**
      * Send a system, user or assistant message's author `name` (default true: OpenAI's `messages[].name`). False where
      * the provider refuses it: Groq (400, its OpenAI compatibility page); each name is then left out, with a
-     * `setting_not_sent` warning naming `messages.N.name`.
+     * `setting_not_sent` warning naming `messages.N.name`. `options.messageNames` overrides the preset.
      */
     readonly messageNames?: boolean;
+    /**
+     * Refuse a message's author `name` outside OpenAI's characters (`OPENAI_MESSAGE_NAME_PATTERN`: letters, digits, `_`
+     * and `-`) before the call, as an `invalid_request` naming `messages.N.name` (default false: the name is sent as
+     * it is, and the server decides). OpenAI and Azure OpenAI answer such a name with a 400 of their own ("'J@ck'
+     * does not match '^[a-zA-Z0-9_-]{1,64}$' - 'messages.0.name'"); vLLM and most servers take any string.
+     */
+    readonly checkMessageNames?: boolean;
+    /**
+     * How the server continues a final assistant message the request asks to be continued (`OpenAIPrefill`; default:
+     * none, a `setting_not_sent` warning). Mistral: `prefix` (it refuses a final assistant message without
+     * `prefix: true`: "Expected last role User or Tool (or Assistant with prefix True)"); llama.cpp server: `native`
+     * (its `prefill_assistant`, on by default, ggml-org/llama.cpp#13608). `options.prefill` overrides the preset.
+     */
+    readonly prefill?: OpenAIPrefill;
     /** Azure: the deployment goes in the path, `api-version` in the query. */
     readonly azureDeployments?: boolean;
   };
@@ -112,7 +129,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     auth: 'bearer',
     apiKeyEnv: 'OPENAI_API_KEY',
     requiresApiKey: true,
-    quirks: { maxTokensField: 'max_completion_tokens', promptCacheKey: true, verbosity: true, strictTools: true },
+    quirks: { maxTokensField: 'max_completion_tokens', promptCacheKey: true, verbosity: true, strictTools: true, checkMessageNames: true },
   },
   'azure-openai': {
     label: 'Azure OpenAI',
@@ -120,7 +137,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     auth: 'api-key',
     apiKeyEnv: 'AZURE_OPENAI_API_KEY',
     requiresApiKey: true,
-    quirks: { azureDeployments: true, strictTools: true },
+    quirks: { azureDeployments: true, strictTools: true, checkMessageNames: true },
   },
   groq: { label: 'Groq', baseURL: 'https://api.groq.com/openai/v1', auth: 'bearer', apiKeyEnv: 'GROQ_API_KEY', requiresApiKey: true, quirks: { logprobs: false, logitBias: false, messageNames: false, reasoningNone: true } },
   together: {
@@ -137,7 +154,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     auth: 'bearer',
     apiKeyEnv: 'MISTRAL_API_KEY',
     requiresApiKey: true,
-    quirks: { streamOptions: false, seedField: 'random_seed', userField: false, logprobs: false, strictTools: true },
+    quirks: { streamOptions: false, seedField: 'random_seed', userField: false, logprobs: false, strictTools: true, prefill: 'prefix' },
   },
   deepseek: {
     label: 'DeepSeek',
@@ -157,7 +174,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     auth: 'bearer',
     apiKeyEnv: 'LLAMA_API_KEY',
     requiresApiKey: false,
-    quirks: { topK: true },
+    quirks: { topK: true, prefill: 'native' },
   },
 } as const satisfies Record<string, OpenAICompatiblePreset>;
 

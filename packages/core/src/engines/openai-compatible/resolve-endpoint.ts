@@ -35,11 +35,13 @@ export interface ResolvedEndpoint {
   readonly reasoningContent: boolean;
   /** Send a budget of 0 as `reasoning_effort: "none"` to a model outside OpenAI's family table: `options.reasoningNone`, else the preset's, else false. */
   readonly reasoningNone: boolean;
-  /** Send `logit_bias` (where the model takes it): the preset's `logitBias`, else true (false for Groq, which refuses it). */
+  /** Send `logit_bias` (where the model takes it): `options.logitBias`, else the preset's, else true (false for Groq, which refuses it). */
   readonly logitBias: boolean;
-  /** Send the messages' author `name`: the preset's `messageNames`, else true (false for Groq, which refuses it). */
+  /** Send the messages' author `name`: `options.messageNames`, else the preset's, else true (false for Groq, which refuses it). */
   readonly messageNames: boolean;
-  /** How the server continues a final assistant message: `options.prefill`, else undefined (it does not). */
+  /** Refuse a message's author `name` outside OpenAI's characters before the call: the preset's `checkMessageNames` (OpenAI, Azure OpenAI). */
+  readonly checkMessageNames: boolean;
+  /** How the server continues an asked prefill: `options.prefill`, else the preset's, else undefined (it does not). */
   readonly prefill?: OpenAIPrefill;
   /** True when `strictTools` came from `options.strictTools` (for the warning's wording). */
   readonly strictToolsByOption: boolean;
@@ -85,6 +87,7 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
   // (From the config the schema refuses it; from the preset's environment variable, here.)
   if (hasUserInfo(rawBase)) throw configError(model, 'baseURL', `the base URL ${BASE_URL_USER_INFO}`);
   const baseURL = rawBase.replace(/\/+$/, '');
+  const prefill = options.prefill ?? preset.quirks?.prefill;
   const azure = preset.quirks?.azureDeployments
     ? { deployment: options.deployment ?? model.model ?? model.name, apiVersion: options.apiVersion ?? AZURE_DEFAULT_API_VERSION }
     : undefined;
@@ -103,9 +106,10 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     strictToolsByOption: options.strictTools !== undefined,
     reasoningContent: options.reasoningContent ?? preset.quirks?.reasoningContent ?? false,
     reasoningNone: options.reasoningNone ?? preset.quirks?.reasoningNone ?? false,
-    logitBias: preset.quirks?.logitBias ?? true,
-    messageNames: preset.quirks?.messageNames ?? true,
-    ...(options.prefill !== undefined ? { prefill: options.prefill } : {}),
+    logitBias: options.logitBias ?? preset.quirks?.logitBias ?? true,
+    messageNames: options.messageNames ?? preset.quirks?.messageNames ?? true,
+    checkMessageNames: preset.quirks?.checkMessageNames ?? false,
+    ...(prefill !== undefined ? { prefill } : {}),
     ...(options.embedDimensions !== undefined ? { embedDimensions: options.embedDimensions } : {}),
   };
 }
@@ -118,7 +122,24 @@ function modelPreset(model: ModelConfig): { preset: OpenAICompatiblePreset; prov
     if (!found) throw unknownPreset(model);
     return { preset: found, providerName };
   }
-  return { preset: model.baseURL !== undefined ? GENERIC_PRESET : OPENAI_COMPATIBLE_PRESETS.openai, providerName };
+  if (model.baseURL === undefined) return { preset: OPENAI_COMPATIBLE_PRESETS.openai, providerName };
+  return { preset: isGroqHost(model.baseURL) ? GROQ_BY_HOST : GENERIC_PRESET, providerName };
+}
+
+/**
+ * A `baseURL` without a preset on Groq's host (`api.groq.com`): the generic preset (its key optional, read from
+ * `apiKey` or `apiKeyEnv` only) with Groq's label and its wire quirks (no `logprobs`, `logit_bias` nor
+ * `messages[].name`, which Groq answers with a 400; `reasoning_effort: "none"`), as the Anthropic engine knows
+ * Microsoft Foundry by its host. `options` override each as on the preset.
+ */
+const GROQ_BY_HOST: OpenAICompatiblePreset = { ...GENERIC_PRESET, label: OPENAI_COMPATIBLE_PRESETS.groq.label, quirks: OPENAI_COMPATIBLE_PRESETS.groq.quirks };
+
+function isGroqHost(baseURL: string): boolean {
+  try {
+    return new URL(baseURL).hostname.toLowerCase() === 'api.groq.com';
+  } catch {
+    return false;
+  }
 }
 
 /**

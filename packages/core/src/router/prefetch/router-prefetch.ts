@@ -1,5 +1,5 @@
 import { canonicalJson } from '../../cache/canonical-json.js';
-import { ENTRY_OVERHEAD_BYTES, lacksLogprobs } from '../../cache/exact-cache.js';
+import { answerNotAsAsked, ENTRY_OVERHEAD_BYTES } from '../../cache/exact-cache.js';
 import { isCacheable } from '../../cache/is-cacheable.js';
 import type { RouterConfig } from '../../config/schema.js';
 import { CachedEmbedder } from '../../embeddings/cached-embedder.js';
@@ -508,9 +508,9 @@ export class RouterPrefetch {
     for (const e of this.#registry.add(job.key, r, job.question, usd, job.request.user)) this.#unused(e);
   }
 
-  /** Whether the router stored the answer (its rules: finish reason, temperature, opt-outs, logprobs asked for and missing). */
+  /** Whether the router stored the answer (its rules: finish reason, temperature, opt-outs, an answer not as asked: `answerNotAsAsked`). */
   #storable(job: Job, r: RouterResult): boolean {
-    return STORABLE.has(r.finishReason) && this.#cacheable(job.request, job.key) && !lacksLogprobs(job.request, r);
+    return STORABLE.has(r.finishReason) && this.#cacheable(job.request, job.key) && !answerNotAsAsked(job.request, r);
   }
 
   /**
