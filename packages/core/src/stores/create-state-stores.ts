@@ -40,19 +40,23 @@ export const DEFAULT_SHARED_CACHE_MAX_BYTES = 64_000_000;
  */
 export const UNKNOWN_MAXMEMORY_CACHE_MAX_BYTES = 8_000_000;
 
+/** The default clock of leases and reservations in the process (never stepped by the wall clock). */
+const monotonicNow = (): number => performance.now();
+
 /**
  * Opens every state store for a mode (see `StateStoresConfig`). The drivers (better-sqlite3, redis,
  * pg) are optional peer dependencies, loaded here on first use with a clear error when missing.
  */
 export async function createStateStores(config: StateStoresConfig): Promise<StateStores> {
   const clock = config.clock ?? Date.now;
-  // Lease and reservation expiry in the process: a monotonic clock (a wall clock jumping forward frees no place of a
-  // running call); an injected `clock` alone also times them (tests move it to expire them).
-  const monotonic = config.mode === 'shared' ? undefined : (config.monotonicClock ?? config.clock);
   const auth = config.authCacheTtlMs !== undefined ? { authCacheTtlMs: validTtl(config.authCacheTtlMs) } : {};
   switch (config.mode) {
     case 'memory':
     case 'embedded': {
+      // Lease and reservation expiry in the process: a monotonic clock (a wall clock jumping forward frees no place
+      // of a running call), `performance.now()` unless one is given; an injected `clock` alone also times them (tests
+      // move it to expire them).
+      const monotonicClock = config.monotonicClock ?? config.clock ?? monotonicNow;
       let path = ':memory:';
       if (config.mode === 'embedded') {
         if (typeof config.dataDir !== 'string' || config.dataDir.length === 0) throw invalid('dataDir', 'must be a directory path');
@@ -62,8 +66,8 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
       const sqlite = await openSqlite(path, { synchronous: config.mode === 'embedded' ? config.synchronous : 'normal' });
       return assemble(config.mode, {
         tenants: new SqliteTenantStore(sqlite, clock, auth),
-        rateLimiter: new MemoryRateLimiter(clock, monotonic ? { monotonicClock: monotonic } : {}),
-        budgets: new SqliteBudgetStore(sqlite, clock, monotonic ? { monotonicClock: monotonic } : {}),
+        rateLimiter: new MemoryRateLimiter(clock, { monotonicClock }),
+        budgets: new SqliteBudgetStore(sqlite, clock, { monotonicClock }),
         ledger: new SqliteUsageLedger(sqlite, clock),
         audit: new SqliteAuditLog(sqlite, clock),
         // SQLite runs in the process: nothing to reach.

@@ -341,8 +341,11 @@ export interface BudgetStore {
   /** Atomic check-and-reserve: succeeds only if `spent + reserved + estimate <= limit`. */
   reserve(request: BudgetReserveRequest): Promise<BudgetReservation>;
   /**
-   * Replaces the reservation with the actual cost (charged to the period it was reserved in, even if
-   * the period ended meanwhile or the reservation expired). The actual cost is always recorded, even
+   * Replaces the reservation with the actual cost, added to the settled spend of every period (day, week, month,
+   * total) that the reservation's time (`at`, else the time it was made) falls in, not only the period it was
+   * reserved in; even if the period ended meanwhile or the reservation expired. The gateway relies on it when a
+   * tenant's budget period changes: the calls still running then settle into the new period's count (a store that
+   * adds only to the reservation's own period leaves them out of it). The actual cost is always recorded, even
    * above the estimate. Idempotent: a second settle of the same id is ignored. Unknown ids: returns false.
    */
   settle(reservationId: string, actualUsd: number): Promise<boolean>;

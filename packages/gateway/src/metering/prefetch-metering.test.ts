@@ -4,10 +4,11 @@
  * (priced, so costs are non-zero), in-memory stores (SQLite in memory).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { BudgetReservation, BudgetReserveRequest, Usage } from '@llmrr/core';
+import { budgetPeriodWindow, type BudgetReservation, type BudgetReserveRequest, type Usage } from '@llmrr/core';
 import { FixedUsageEngine } from '../test-support/fixed-usage-engine.js';
 import type { Harness } from '../test-support/harness.js';
 import { askBoth, createPrefetchHarness, FIRST_QUESTION, FOLLOW_UP, prefetchRows, supportConversations } from '../test-support/prefetch-conversations.js';
+import { carryBudgetSpend } from '../routes/budget-period-change.js';
 import { PREFETCH_ENDPOINT } from './prefetch-metering.js';
 
 let h: Harness | undefined;
@@ -96,5 +97,39 @@ describe('prefetch metering', () => {
     expect({ prefetchAt: row!.createdAt, invoiced: invoice.requests }).toEqual({ prefetchAt: now, invoiced: rows.length });
     await vi.waitFor(() => expect(reserved.some((r) => r.request.reservationId.endsWith('~prefetch'))).toBe(true));
     expect(new Set(reserved.map((r) => r.result.periodKey))).toEqual(new Set(['2026-01']));
+  });
+
+  it('a prefetch charged while the budget period changes (month -> day) is counted once in the new period', async () => {
+    const { stores, conversation } = await setup(undefined);
+    await stores.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' } });
+    // The admin's period change (as admin-routes makes it: carry, update, carry again up to the update) happens
+    // while the prefetch is being charged: when its budget reservation is asked for.
+    let settled: Promise<boolean> | undefined;
+    const reserve = stores.budgets.reserve.bind(stores.budgets);
+    const settle = stores.budgets.settle.bind(stores.budgets);
+    stores.budgets.reserve = async (request) => {
+      if (request.reservationId.endsWith('~prefetch')) {
+        const at = Date.now();
+        await carryBudgetSpend(stores, 'acme', 'day', at);
+        await stores.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'day' } });
+        await carryBudgetSpend(stores, 'acme', 'day', at, Date.now());
+      }
+      return reserve(request);
+    };
+    stores.budgets.settle = (id, actual) => {
+      const p = settle(id, actual);
+      if (id.endsWith('~prefetch')) settled = p;
+      return p;
+    };
+    await askBoth(conversation, ['u1', 'u2']);
+    await conversation('u3')(FIRST_QUESTION);
+    const [row] = await prefetchRows(stores, 1);
+    await vi.waitFor(() => expect(settled).toBeDefined());
+    expect(await settled).toBe(true);
+    expect((await stores.tenants.getTenant('acme'))!.budget!.period).toBe('day');
+    // The day's count is the ledger's (the requests' rows and the prefetch's), the prefetch once.
+    const ledgerDay = (await stores.ledger.summary({ tenantId: 'acme', from: budgetPeriodWindow('day', row!.createdAt).start })).costUsd;
+    expect(row!.costUsd).toBeGreaterThan(0);
+    expect((await stores.budgets.spent('acme', 'day')).spentUsd).toBeCloseTo(ledgerDay, 9);
   });
 });

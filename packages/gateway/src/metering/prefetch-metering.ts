@@ -91,6 +91,22 @@ async function charge(stores: GatewayStores, tenantId: string, requestId: string
   // (A tenant the stores do not know has no ledger: counted as a demo tenant's requests are.)
   if (!tenant) return counted();
   const costUsd = r.cost.totalUsd;
+  // The budget is charged before the row is written (the row is written whatever the charge did: invoices come from
+  // the ledger). A budget period change carries the ledger's sum into the new period's counter (`raiseSpent`, which
+  // never lowers it); a row visible there before its settlement landed would be carried and then added again by the
+  // settlement (counted twice). Settled first, the counter has the cost before the ledger shows it.
+  let failed: Error | undefined;
+  try {
+    if (tenant.budget && costUsd > 0) {
+      // A reservation of nothing, settled at the actual cost: the budget stores' way to add a known charge.
+      const reservationId = `${requestId}~prefetch`;
+      const reserved = await stores.budgets.reserve({ tenantId, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd: 0, reservationId, at });
+      if (!reserved.ok) failed = new Error(`the budget of tenant "${tenantId}" for ${reserved.periodKey} is exhausted; the prefetch's $${costUsd} is in the ledger only`);
+      else await stores.budgets.settle(reservationId, costUsd);
+    }
+  } catch (e) {
+    failed = e instanceof Error ? e : new Error('charging the budget failed', { cause: e });
+  }
   await stores.ledger.record({
     requestId,
     tenantId,
@@ -108,10 +124,5 @@ async function charge(stores: GatewayStores, tenantId: string, requestId: string
     createdAt: at,
   });
   counted();
-  if (!tenant.budget || costUsd <= 0) return;
-  // A reservation of nothing, settled at the actual cost: the budget stores' way to add a known charge.
-  const reservationId = `${requestId}~prefetch`;
-  const reserved = await stores.budgets.reserve({ tenantId, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd: 0, reservationId, at });
-  if (!reserved.ok) throw new Error(`the budget of tenant "${tenantId}" for ${reserved.periodKey} is exhausted; the prefetch's $${costUsd} is in the ledger only`);
-  await stores.budgets.settle(reservationId, costUsd);
+  if (failed) throw failed;
 }

@@ -236,7 +236,8 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const at = deps.now();
       if (carry) await carryBudgetSpend(s, id, carry, at);
       const tenant = await auditedIfUnconfirmed(s.tenants.updateTenant(id, patch), audit, 'tenant.update', id, { fields: Object.keys(patch) });
-      // Again, up to the update: calls that arrived before it settled into the old period's counter.
+      // Again, up to the update: the rows of calls that ended since the first carry (core's budget stores already count
+      // them in the new period too, and `raiseSpent` never lowers; a custom store may count them only in the old one).
       if (carry) await carryAfterUpdate(s, id, carry, at, deps.now(), (e) => deps.log(`tenant "${id}" updated, but its budget spend could not be carried again`, c.get('requestId'), e));
       syncModels(tenant, since);
       await audit('tenant.update', id, { fields: Object.keys(patch), changes: tenantChanges(tenant, Object.keys(patch)) });
@@ -322,7 +323,8 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const at = deps.now();
       if (carry) await carryBudgetSpend(s, id, carry, at);
       const tenant = await auditedIfUnconfirmed(s.tenants.updateTenant(id, { budget }), audit, 'budget.update', id, { budget });
-      // Again, up to the update: calls that arrived before it settled into the old period's counter.
+      // Again, up to the update: the rows of calls that ended since the first carry (core's budget stores already count
+      // them in the new period too, and `raiseSpent` never lowers; a custom store may count them only in the old one).
       if (carry) await carryAfterUpdate(s, id, carry, at, deps.now(), (e) => deps.log(`tenant "${id}" budget set, but its spend could not be carried again`, c.get('requestId'), e));
       await audit('budget.update', id, { budget });
       return ok(c, publicTenant(tenant));

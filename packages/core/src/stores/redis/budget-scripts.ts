@@ -61,8 +61,9 @@ return { 1, string.format('%.0f', limit - settled - reserved - amount), 0 }`);
  * KEYS: reservation hash, bucket hash, expiry zset, then the other periods' bucket hashes (from the record's `o<i>`).
  * ARGV: reservationId, mode (`settle`|`release`), actual, bucketKeepMs, then each other bucket's period end (epoch ms,
  * 0 = never expires). A settlement adds the actual cost to every bucket's `settled` (each period's counter at the
- * reservation's time: a budget whose period changes finds it there). Returns 1 when it changed something, 0 when the
- * reservation was already finished.
+ * reservation's time: a budget whose period changes finds it there); an other bucket this creates is kept
+ * bucketKeepMs after its period ends (or after now), one that exists keeps its expiry. Returns 1 when it changed
+ * something, 0 when the reservation was already finished.
  */
 export const FINISH_SCRIPT = new LuaScript(`local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'reserved' then return 0 end
@@ -75,12 +76,19 @@ end
 if ARGV[2] == 'settle' then
   redis.call('HINCRBY', KEYS[2], 'settled', ARGV[3])
   if #KEYS > 3 and ARGV[3] ~= '0' then
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    local amount = tonumber(ARGV[3])
+    local now
     for i = 4, #KEYS do
-      redis.call('HINCRBY', KEYS[i], 'settled', ARGV[3])
       local ends = ARGV[i + 1]
-      if ends ~= '0' then redis.call('PEXPIREAT', KEYS[i], string.format('%.0f', math.max(tonumber(ends), now) + tonumber(ARGV[4]))) end
+      -- An expiry only for a counter with none yet: one this settlement created (its sum is the amount), never
+      -- lowering the longer one a reservation in that period gave it.
+      if tonumber(redis.call('HINCRBY', KEYS[i], 'settled', ARGV[3])) == amount and ends ~= '0' and redis.call('PTTL', KEYS[i]) == -1 then
+        if not now then
+          local t = redis.call('TIME')
+          now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        end
+        redis.call('PEXPIREAT', KEYS[i], string.format('%.0f', math.max(tonumber(ends), now) + tonumber(ARGV[4])))
+      end
     end
   end
   redis.call('HSET', KEYS[1], 'state', 'settled')

@@ -11,10 +11,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { testServiceUrls } from '../__fixtures__/store-fixtures.js';
 import { startTcpRelay } from '../../test/tcp-relay.js';
+import { budgetPeriodWindow } from '../../tenancy/budget-period.js';
 import { RedisBudgetStore } from './redis-budget-store.js';
 import { connectRedis, type RedisHandle } from './redis-connection.js';
 
 const { redisUrl } = testServiceUrls();
+const DAY = 86_400_000;
 
 async function keysUnder(probe: RedisHandle, prefix: string): Promise<string[]> {
   const keys: string[] = [];
@@ -68,11 +70,17 @@ describe.skipIf(!redisUrl)('Redis budget store: the records of finished reservat
     const state = await store.spent('acme', 'month');
     expect(state.spentUsd).toBeCloseTo((calls / 2) * 0.005, 9);
     expect(state.reservedUsd).toBe(0);
-    // The day's and the week's buckets expire as the period's own does (35 days after their period), the total's never.
-    const ttl = async (k: string) => Number(await probe.command(['PTTL', k]));
+    // The day's and the week's buckets (no budget of theirs reserved in them) expire 8 days after their period, the
+    // month's (its reservations') 35 days after, the total's never.
+    const now = Date.now();
+    const expiry = async (k: string) => now + Number(await probe.command(['PTTL', k]));
     const bucket = (end: RegExp) => left.find((key) => end.test(key))!;
-    for (const k of [bucket(/:\d{4}-\d{2}-\d{2}$/), bucket(/:\d{4}-W\d{2}$/)]) expect(await ttl(k)).toBeGreaterThan(35 * 86_400_000 - 60_000);
-    expect(await ttl(bucket(/:total$/))).toBe(-1);
+    const day = budgetPeriodWindow('day', now);
+    const week = budgetPeriodWindow('week', now);
+    expect(Math.abs((await expiry(bucket(/:\d{4}-\d{2}-\d{2}$/))) - (day.end + 8 * DAY))).toBeLessThan(60_000);
+    expect(Math.abs((await expiry(bucket(/:\d{4}-W\d{2}$/))) - (week.end + 8 * DAY))).toBeLessThan(60_000);
+    expect(Math.abs((await expiry(bucket(/:\d{4}-\d{2}$/))) - (budgetPeriodWindow('month', now).end + 35 * DAY))).toBeLessThan(60_000);
+    expect(Number(await probe.command(['PTTL', bucket(/:total$/)]))).toBe(-1);
     expect((await store.spent('acme', 'day')).spentUsd).toBeCloseTo((calls / 2) * 0.005, 9);
   }, 60_000);
 
@@ -128,5 +136,26 @@ describe.skipIf(!redisUrl)('Redis budget store: the records of finished reservat
     expect(await store.settle('old-1', 0.3)).toBe(true);
     expect((await store.spent('acme', 'month')).spentUsd).toBe(0.3);
     expect((await store.spent('acme', 'day')).spentUsd).toBe(0);
+  }, 60_000);
+
+  it("a settlement's other-period counter keeps the longer expiry a reservation in that period gave it; settles set none again", async () => {
+    const { prefix, store, probe } = await open(redisUrl!);
+    const now = Date.now();
+    const dayKey = `${prefix}budget:acme:${budgetPeriodWindow('day', now).key}`;
+    // A daily budget's reservation made the day's bucket (kept 35 days past the day); a monthly one settles into it.
+    expect((await store.reserve({ tenantId: 'acme', period: 'day', limitUsd: 1, estimateUsd: 0.1, reservationId: 'd1' })).ok).toBe(true);
+    expect((await store.reserve({ tenantId: 'acme', period: 'month', limitUsd: 1, estimateUsd: 0.1, reservationId: 'm1' })).ok).toBe(true);
+    const before = Number(await probe.command(['PTTL', dayKey]));
+    expect(before).toBeGreaterThan(35 * DAY);
+    expect(await store.settle('m1', 0.2)).toBe(true);
+    expect(Number(await probe.command(['PTTL', dayKey]))).toBeGreaterThan(35 * DAY);
+    // A counter only settlements made: its expiry is set once (by the first), the next ones leave it.
+    const weekKey = `${prefix}budget:acme:${budgetPeriodWindow('week', now).key}`;
+    await probe.command(['PEXPIRE', weekKey, String(3 * DAY)]);
+    expect((await store.reserve({ tenantId: 'acme', period: 'month', limitUsd: 1, estimateUsd: 0.1, reservationId: 'm2' })).ok).toBe(true);
+    expect(await store.settle('m2', 0.1)).toBe(true);
+    expect(Number(await probe.command(['PTTL', weekKey]))).toBeLessThanOrEqual(3 * DAY);
+    expect((await store.spent('acme', 'week')).spentUsd).toBeCloseTo(0.3, 9);
+    expect((await store.spent('acme', 'day')).spentUsd).toBeCloseTo(0.3, 9);
   }, 60_000);
 });

@@ -18,6 +18,14 @@ const KEEP_AFTER_PERIOD_MS = 35 * 86_400_000;
  * deleted once its finish is answered (see `finish`), so only a finish whose answer was lost keeps it this long.
  */
 const KEEP_RESERVATION_MS = 7 * 86_400_000;
+/**
+ * A counter a settlement creates in another period than its reservation's (the day's and the week's of a monthly
+ * budget's calls, ...) is kept this long after its period ends: as long as a reservation of that period may still be
+ * settled (its record's keep, plus a day), not `KEEP_AFTER_PERIOD_MS`. Only a budget of that period reads it, and only
+ * while the period runs (or for a call that arrived in it); one that a reservation in its period made keeps the longer
+ * expiry that reservation gave it.
+ */
+const KEEP_OTHER_AFTER_PERIOD_MS = KEEP_RESERVATION_MS + 86_400_000;
 
 export interface RedisBudgetStoreOptions {
   /**
@@ -160,7 +168,7 @@ export class RedisBudgetStore implements BudgetStore {
       keys.push(also[i]!);
       ends.push(also[i + 1]!);
     }
-    const changed = await this.redis.eval<number>(FINISH_SCRIPT, keys, [reservationId, mode, actualNano, KEEP_AFTER_PERIOD_MS, ...ends]);
+    const changed = await this.redis.eval<number>(FINISH_SCRIPT, keys, [reservationId, mode, actualNano, KEEP_OTHER_AFTER_PERIOD_MS, ...ends]);
     return Number(changed) === 1;
   }
 

@@ -83,4 +83,32 @@ describe('SqliteBudgetStore with group commit', () => {
       await stores.close();
     }
   });
+
+  it("deletes the spend rows of days and weeks that ended more than 8 days ago (at most hourly); months and the total's stay", async () => {
+    const DAY = 86_400_000;
+    let now = Date.UTC(2026, 10, 29, 3, 0, 0);
+    const stores = await createStateStores({ mode: 'memory', clock: () => now });
+    try {
+      const db = (stores.budgets as unknown as { handle: { db: { prepare(sql: string): { all(): Array<{ period_key: string }> } } } }).handle.db;
+      const keys = () => db.prepare('SELECT period_key FROM llmrr_budget_spend ORDER BY period_key').all().map((r) => r.period_key);
+      // Calls settled 30, 9 and 2 days ago, and now (a monthly budget: counted in the day's, week's and total's rows too).
+      for (const [i, ago] of [30, 9, 2, 0].entries()) {
+        expect((await stores.budgets.reserve({ tenantId: 't', period: 'month', limitUsd: 10, estimateUsd: 0.1, reservationId: `r${i}`, at: now - ago * DAY })).ok).toBe(true);
+        expect(await stores.budgets.settle(`r${i}`, 0.1)).toBe(true);
+      }
+      const all = ['2026-10', '2026-10-30', '2026-11', '2026-11-20', '2026-11-27', '2026-11-29', '2026-W44', '2026-W47', '2026-W48', 'total'];
+      // The first reservation of the store pruned (nothing yet); the next ones, within the hour, do not.
+      expect(keys()).toEqual(all);
+      now += 3_600_000;
+      expect((await stores.budgets.reserve({ tenantId: 't', period: 'month', limitUsd: 10, estimateUsd: 0.1, reservationId: 'r4' })).ok).toBe(true);
+      // Gone: the day 30 days ago, the day 9 days ago (ended 8 days and an hour ago), their weeks (W44, W47 ended
+      // 2026-11-23, 6 days ago: kept). Kept: the months, the total, the recent days and weeks.
+      expect(keys()).toEqual(['2026-10', '2026-11', '2026-11-27', '2026-11-29', '2026-W47', '2026-W48', 'total']);
+      expect((await stores.budgets.spent('t', 'month')).spentUsd).toBeCloseTo(0.3, 9);
+      expect((await stores.budgets.spent('t', 'day')).spentUsd).toBeCloseTo(0.1, 9);
+      expect((await stores.budgets.spent('t', 'total')).spentUsd).toBeCloseTo(0.4, 9);
+    } finally {
+      await stores.close();
+    }
+  });
 });

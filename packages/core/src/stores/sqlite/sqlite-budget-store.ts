@@ -13,6 +13,16 @@ const PERIODS: readonly BudgetPeriod[] = ['day', 'week', 'month', 'total'];
 /** Hold rows of processes gone for this long are deleted. */
 const KEEP_DEAD_HOLDS_MS = 86_400_000;
 
+/**
+ * A day's or a week's spend row is deleted once its period ended this long ago: a budget reads only its current
+ * period's row, or that of a call that arrived in an earlier one and is still running (its reservation expires long
+ * before); the ledger keeps the history. A settlement adds to every period's row (`PERIODS`), so without this a tenant
+ * gathered some 430 rows a year. Month rows (12 a year) and the total's stay.
+ */
+const KEEP_ENDED_SPEND_MS = 8 * 86_400_000;
+/** How often (at most; wall clock) a reservation's group commit also deletes those rows. */
+const PRUNE_SPEND_EVERY_MS = 3_600_000;
+
 /** What one group transaction knows about a tenant's period (read once per batch). */
 interface BatchBudget {
   /** Settled spend plus the live holds of every other process. */
@@ -65,6 +75,8 @@ export class SqliteBudgetStore implements BudgetStore {
   private readonly own = new OwnReservations();
   private readonly windows = new Map<BudgetPeriod, PeriodWindow>();
   private ops = 0;
+  /** When (wall clock) the ended day and week rows were last deleted (`pruneSpend`). */
+  private prunedAt = Number.NEGATIVE_INFINITY;
   private readonly clock: () => number;
   private readonly monotonic: () => number;
 
@@ -89,6 +101,10 @@ export class SqliteBudgetStore implements BudgetStore {
       raiseSettled: db.prepare(`INSERT INTO llmrr_budget_spend (tenant_id, period_key, settled_nano) VALUES (?, ?, ?) ON CONFLICT (tenant_id, period_key) DO UPDATE SET settled_nano = MAX(settled_nano, excluded.settled_nano)`),
       addSettled: db.prepare(`INSERT INTO llmrr_budget_spend (tenant_id, period_key, settled_nano) VALUES (?, ?, ?) ON CONFLICT (tenant_id, period_key) DO UPDATE SET settled_nano = settled_nano + excluded.settled_nano`),
       sweep: db.prepare(`DELETE FROM llmrr_budget_holds WHERE expires_at < ?`),
+      // Day keys are YYYY-MM-DD, week keys YYYY-Www (ISO week-year first): each orders as its periods do.
+      pruneSpend: db.prepare(`DELETE FROM llmrr_budget_spend
+          WHERE (period_key GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND period_key < @day)
+             OR (period_key GLOB '[0-9][0-9][0-9][0-9]-W[0-9][0-9]' AND period_key < @week)`),
     };
   }
 
@@ -113,6 +129,9 @@ export class SqliteBudgetStore implements BudgetStore {
     const ttl = request.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
     const expiresAt = now + ttl;
     const sweep = ++this.ops % 1000 === 0;
+    // (A wall clock stepped back behind the last prune counts as an hour later.)
+    const prune = now - this.prunedAt >= PRUNE_SPEND_EVERY_MS || now < this.prunedAt;
+    if (prune) this.prunedAt = now;
     const existing = this.own.get(request.reservationId);
     const at = existing?.at ?? request.at ?? now;
     const periodKey = existing?.periodKey ?? this.periodKey(request.period, at);
@@ -120,6 +139,10 @@ export class SqliteBudgetStore implements BudgetStore {
     return this.handle.writes.run(
       (scope): BudgetReservation => {
         if (sweep) this.stmt.sweep.run(now - KEEP_DEAD_HOLDS_MS);
+        if (prune) {
+          const kept = now - KEEP_ENDED_SPEND_MS;
+          this.stmt.pruneSpend.run({ day: budgetPeriodWindow('day', kept).key, week: budgetPeriodWindow('week', kept).key });
+        }
         const b = this.batchBudget(scope, tenantId, periodKey, now, mono);
         const used = b.base + this.own.live(tenantId, periodKey, mono) + b.ownDelta;
         if (existing || scope.has(`reserve\u0000${request.reservationId}`)) {
