@@ -143,6 +143,8 @@ export interface GatewaySemanticGuardConfig {
   readonly enabled?: boolean;
   readonly guard?: string;
   readonly guardModel?: string | undefined;
+  /** `local-use` (the default) or a deployment name: which questions a lookup reads (`semanticLookupAsks`). */
+  readonly embedder?: string | undefined;
   /** Tenants whose calls the semantic cache leaves out (no lookup, so no guard call). */
   readonly optOutTenants?: readonly string[] | undefined;
   /** Whether requests with a temperature above 0 are looked up (default false). */

@@ -31,6 +31,8 @@ export class BatchingEmbedder implements Embedder {
   readonly inputLength?: (text: string) => number;
   /** The inner embedder's. */
   readonly coverage?: (text: string, cased?: string) => EmbedderCoverage | undefined;
+  /** The inner embedder's. */
+  readonly prepare?: () => Promise<void>;
   readonly #maxBatch: number;
   readonly #maxWaitMs: number;
   #queue: Pending[] = [];
@@ -45,6 +47,7 @@ export class BatchingEmbedder implements Embedder {
     if (inner.maxInputChars !== undefined) this.maxInputChars = inner.maxInputChars;
     if (inner.inputLength) this.inputLength = inner.inputLength.bind(inner);
     if (inner.coverage) this.coverage = inner.coverage.bind(inner);
+    if (inner.prepare) this.prepare = inner.prepare.bind(inner);
     this.#maxBatch = options.maxBatch ?? 32;
     this.#maxWaitMs = options.maxWaitMs ?? 0;
     if (!Number.isInteger(this.#maxBatch) || this.#maxBatch < 1) {

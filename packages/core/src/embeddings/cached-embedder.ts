@@ -33,6 +33,8 @@ export class CachedEmbedder implements Embedder {
   readonly inputLength?: (text: string) => number;
   /** The inner embedder's. */
   readonly coverage?: (text: string, cased?: string) => EmbedderCoverage | undefined;
+  /** The inner embedder's. */
+  readonly prepare?: () => Promise<void>;
   readonly #lru: LRUCache<string, Float32Array>;
   hits = 0;
   misses = 0;
@@ -42,6 +44,7 @@ export class CachedEmbedder implements Embedder {
     if (inner.maxInputChars !== undefined) this.maxInputChars = inner.maxInputChars;
     if (inner.inputLength) this.inputLength = inner.inputLength.bind(inner);
     if (inner.coverage) this.coverage = inner.coverage.bind(inner);
+    if (inner.prepare) this.prepare = inner.prepare.bind(inner);
     this.#lru = new LRUCache({ max: options.maxEntries ?? 10_000 });
   }
 

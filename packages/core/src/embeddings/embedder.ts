@@ -27,6 +27,11 @@ export interface Embedder {
    * from it, so U+03A3 and U+03C3 are not the same unknown text; `text` is segmented as given.
    */
   coverage?(text: string, cased?: string): EmbedderCoverage | undefined;
+  /**
+   * Loads what `coverage` needs that loads asynchronously (local-use: its language detector); the semantic cache awaits
+   * it before it reads a question. Resolves when done or failed (never rejects: `coverage` then says less).
+   */
+  prepare?(): Promise<void>;
   embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
   close?(): Promise<void>;
 }
@@ -51,6 +56,20 @@ export interface EmbedderCoverage {
    * does not have): the semantic cache serves a stored question only for a question whose runs are the same.
    */
   unknown: readonly string[];
+  /**
+   * The runs of `unknown` (by index) that are accented letters of letters the vocabulary has, inside a word (local-use:
+   * the U+00EF of "naïve", a letter it does not have, where it has "i"), with their word lower-cased and its accents
+   * folded ("naive"), in text order. The semantic cache compares such a word with the other question's words folded
+   * alike instead of comparing the run: "naïve" matches "naive" (and "naïve"), not "naïf". Absent: none.
+   */
+  folded?: ReadonlyArray<{ run: number; word: string }>;
+  /**
+   * The text's language (ISO 639-1) when it is not one the embedder's vectors tell texts apart in; absent when it is,
+   * or when the language is not known. local-use: any language but English its detector (`eld`) reads the text as:
+   * USE lite covers German, French, Spanish... with English word pieces, and unrelated questions in them scored up to
+   * 0.99 ("Wie kann ich eine Datei in Python öffnen?" / "... löschen?"). The semantic cache skips such a text.
+   */
+  otherLanguage?: string;
 }
 
 /** Options of `Embedder.embed`. */

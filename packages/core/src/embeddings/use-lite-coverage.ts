@@ -22,6 +22,14 @@ const INVISIBLE = /[\p{White_Space}\p{Cc}\p{Cf}]/u;
 /** What coverage counts: letters, and pictographs (emoji), which carry meaning as words do. */
 const COUNTED = /[\p{L}\p{Extended_Pictographic}]/u;
 
+/** Letters and combining marks: what a word is made of (`UseLiteTokenizer.#foldedWord`). */
+const LETTER_OR_MARK = /[\p{L}\p{M}]/u;
+
+/** `text` with its accents folded: NFKD, combining marks left out ("naïve" is "naive"). */
+export function foldAccents(text: string): string {
+  return text.normalize('NFKD').replace(/\p{M}/gu, '');
+}
+
 const node = (): TrieNode => ({ children: new Map(), id: -1, score: 0 });
 
 /**
@@ -105,16 +113,31 @@ export class UseLiteTokenizer {
       }
       return kept?.[k];
     };
+    // Runs that are accented letters of letters the vocabulary has, inside a word (`EmbedderCoverage.folded`): their
+    // places in `unknown` as collected (reversed), and the word folded.
+    const folded: Array<{ run: number; word: string }> = [];
+    // The places of the run being collected (first and last, in text order).
+    let runFirst = -1;
+    let runLast = -1;
     const endRun = (): void => {
-      if (run.length > 0) unknown.push(run.reverse().join(''));
+      if (run.length > 0) {
+        const word = this.#foldedWord(symbols, runFirst, runLast);
+        if (word !== undefined) folded.push({ run: unknown.length, word });
+        unknown.push(run.reverse().join(''));
+      }
       run.length = 0;
+      runLast = -1;
     };
     for (let end = n; end > 0; end = from[end]!) {
       const start = from[end]!;
       if (ids[end] !== 0) endRun();
       for (let k = end - 1; k >= start; k--) {
         const ch = symbols[k]!;
-        if (ids[end] === 0 && !INVISIBLE.test(ch)) run.push(keptAt(k) ?? ch);
+        if (ids[end] === 0) {
+          if (runLast < 0) runLast = k;
+          runFirst = k;
+          if (!INVISIBLE.test(ch)) run.push(keptAt(k) ?? ch);
+        }
         if (!COUNTED.test(ch)) continue;
         characters++;
         if (ids[end] !== 0 && end - start >= 2) covered++;
@@ -122,7 +145,29 @@ export class UseLiteTokenizer {
     }
     endRun();
     if (misaligned) return { characters, covered, unknown: [cased!.normalize('NFKC')] };
-    return { characters, covered, unknown: unknown.reverse() };
+    const last = unknown.length - 1;
+    return { characters, covered, unknown: unknown.reverse(), ...(folded.length > 0 ? { folded: folded.reverse().map((f) => ({ run: last - f.run, word: f.word })) } : {}) };
+  }
+
+  /**
+   * The word around the unknown run `symbols[first..last]`, its accents folded (NFKD, combining marks left out), when the
+   * run is inside a word (a letter beside it) and is only accented letters whose folded letters the vocabulary has as
+   * pieces of their own: "naïve" (U+00EF is not in the vocabulary, "i" is) is "naive". Undefined otherwise (a letter on
+   * its own, "What does ï mean?"; a symbol; a letter with no accent to fold: U+0142, U+00DF).
+   */
+  #foldedWord(symbols: readonly string[], first: number, last: number): string | undefined {
+    const isLetter = (k: number): boolean => k >= 0 && k < symbols.length && LETTER_OR_MARK.test(symbols[k]!);
+    if (!isLetter(first - 1) && !isLetter(last + 1)) return undefined;
+    for (let k = first; k <= last; k++) {
+      const ch = symbols[k]!;
+      const base = foldAccents(ch);
+      if (!/\p{L}/u.test(ch) || base === ch || base === '' || [...base].some((b) => (this.#root.children.get(b)?.id ?? -1) < 0)) return undefined;
+    }
+    let from = first;
+    let to = last;
+    while (isLetter(from - 1)) from--;
+    while (isLetter(to + 1)) to++;
+    return foldAccents(symbols.slice(from, to + 1).join('')).toLowerCase();
   }
 }
 

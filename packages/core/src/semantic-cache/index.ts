@@ -11,7 +11,7 @@ export { CACHED_QUESTION_FACTOR, createModelGuard, shownCachedQuestion } from '.
 export type { GuardCallOptions, GuardGenerate, ModelGuard } from './model-guard.js';
 export { RedisSemanticStore } from './redis-semantic-store.js';
 export type { RedisSemanticStoreOptions } from './redis-semantic-store.js';
-export { defaultLocalEmbedder, embeddingInput, lowCoverage, MIN_SEMANTIC_COVERAGE, parseSemanticCacheConfig, sameUnknownText, SemanticCache, semanticLookupEligible, unknownText } from './semantic-cache.js';
+export { defaultLocalEmbedder, embeddingInput, lowCoverage, MIN_SEMANTIC_COVERAGE, parseSemanticCacheConfig, sameUnknownText, SemanticCache, semanticLookupAsks, semanticLookupEligible, unknownText } from './semantic-cache.js';
 export type {
   SemanticCacheOptions,
   SemanticCacheStats,

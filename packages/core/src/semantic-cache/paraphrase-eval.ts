@@ -204,7 +204,7 @@ export async function evaluateParaphrases(options: ParaphraseEvalOptions): Promi
       prompt: r.candidate.prompt,
       entry: entryOf(r.candidate.answer.text),
       lexical: r.lexical ?? diceOf(q, trigrams(r.candidate.prompt)),
-      sameUnknown: sameUnknownText(unknown, unknownText(options.embedder, r.candidate.prompt)),
+      sameUnknown: sameUnknownText(unknown, unknownText(options.embedder, r.candidate.prompt), { asked: text, stored: r.candidate.prompt }),
     }));
     queries.push({ question: text, candidates, expected, fold });
     served.push(hit ? { entry: entryOf(hit.answer.text), cosine: hit.score } : undefined);

@@ -5,6 +5,7 @@ import { isCacheable } from '../cache/is-cacheable.js';
 import { SemanticCacheSchema, type SemanticCacheConfig, type SemanticCacheConfigInput } from '../config/schema.js';
 import { embedderInputLength, type EmbedOptions, type Embedder, type EmbedderCoverage } from '../embeddings/embedder.js';
 import { sharedLocalUseEmbedder } from '../embeddings/shared-local-use-embedder.js';
+import { foldAccents } from '../embeddings/use-lite-coverage.js';
 import { LLMError } from '../errors/llm-error.js';
 import { sectionConfigError } from '../config/validate.js';
 import { reportedCost } from '../router/reported-cost.js';
@@ -159,7 +160,8 @@ export interface SemanticCacheStats {
   stores: number;
   /**
    * Not looked up or not stored: opt-out, temperature rule, a request asking for log probabilities, no text
-   * question, a question longer than the embedder takes or one its vocabulary mostly does not cover (`lowCoverage`),
+   * question, a question longer than the embedder takes, one its vocabulary mostly does not cover (`lowCoverage`) or
+   * one in a language its vectors do not tell apart (`EmbedderCoverage.otherLanguage`),
    * failed/filtered/redacted answer.
    */
   bypassed: number;
@@ -286,6 +288,16 @@ export function semanticLookupEligible(
  */
 export interface UnknownText {
   runs: readonly string[];
+  /**
+   * The question's language when its embedder's vectors do not tell texts of it apart (`EmbedderCoverage.otherLanguage`):
+   * only a stored question (one stored before the language rule) can have one, and it answers no question.
+   */
+  otherLanguage?: string;
+  /**
+   * Words whose letters outside the vocabulary were accented letters of letters it has, folded ("naive" for "naïve":
+   * `EmbedderCoverage.folded`): not in `runs`; each must be a word of the other question, folded alike.
+   */
+  folded?: readonly string[];
 }
 
 /** A question the semantic cache looks up and stores, with its `unknown` text as its embedder reads it. */
@@ -314,6 +326,24 @@ export function semanticQuestion(
   return unknown === undefined ? undefined : { text, unknown };
 }
 
+/**
+ * Whether a semantic cache built from `config` (as a router builds it: `createSemanticCache`) looks `request` up for
+ * `tenant` (`semanticQuestion`), for a caller that prices a lookup before it is made (the gateway reserves a model
+ * guard's call only for a question that can pay one). With the `local-use` embedder (the default) the question is read
+ * by the process's (`defaultLocalEmbedder`, prepared first: its vocabulary and language detector load once); a
+ * deployment embedder reports no coverage, so every eligible text question counts.
+ */
+export async function semanticLookupAsks(
+  request: GenerateRequest,
+  config: Parameters<typeof semanticLookupEligible>[1] & { readonly embedder?: string },
+  tenant: string | undefined,
+): Promise<boolean> {
+  if (!semanticLookupEligible(request, config, tenant)) return false;
+  const embedder: Pick<Embedder, 'maxInputChars' | 'inputLength' | 'coverage' | 'prepare'> = (config.embedder ?? 'local-use') === 'local-use' ? defaultLocalEmbedder() : {};
+  if (embedder.prepare) await embedder.prepare();
+  return semanticQuestion(request, config, tenant, embedder) !== undefined;
+}
+
 const NO_RUNS: readonly string[] = Object.freeze([]);
 const NO_UNKNOWN: UnknownText = Object.freeze({ runs: NO_RUNS });
 
@@ -322,7 +352,8 @@ const NO_UNKNOWN: UnknownText = Object.freeze({ runs: NO_RUNS });
  * question's unknown text (`unknownText`). Not told apart: a question longer than the embedder embeds in full
  * (local-use: 8 000 characters after NFKC: it would get the vector of its start, and two questions that differ only
  * after the cut would be served each other's answer), and one its vocabulary mostly does not cover (`lowCoverage`:
- * local-use on Chinese, Russian, Greek... text gives unrelated questions one vector). The semantic cache skips such a
+ * local-use on Chinese, Russian, Greek... text gives unrelated questions one vector), and one in a language its vectors
+ * do not tell texts apart in (`EmbedderCoverage.otherLanguage`: local-use on German, French...). The semantic cache skips such a
  * question (`semanticQuestion`); the prefetcher neither learns from it nor predicts after it. One rule for both.
  */
 export function embedderReading(embedder: Pick<Embedder, 'maxInputChars' | 'inputLength' | 'coverage'>, question: string): UnknownText | undefined {
@@ -332,7 +363,7 @@ export function embedderReading(embedder: Pick<Embedder, 'maxInputChars' | 'inpu
   if (max !== undefined && embedderInputLength(embedder, input) > max) return undefined;
   const coverage = embedder.coverage?.(input, question);
   if (!coverage) return NO_UNKNOWN;
-  return lowCoverage(coverage) ? undefined : unknownOf(coverage.unknown);
+  return lowCoverage(coverage) || coverage.otherLanguage !== undefined ? undefined : unknownOf(coverage);
 }
 
 /**
@@ -341,12 +372,22 @@ export function embedderReading(embedder: Pick<Embedder, 'maxInputChars' | 'inpu
  * embedder applies it); where lower-casing changes the number of characters (U+0130), the whole question is one run.
  */
 export function unknownText(embedder: Pick<Embedder, 'coverage'>, question: string): UnknownText {
-  const runs = embedder.coverage?.(embeddingInput(question), question)?.unknown;
-  return runs ? unknownOf(runs) : NO_UNKNOWN;
+  return knownUnknownText(embedder, question) ?? NO_UNKNOWN;
 }
 
-function unknownOf(runs: readonly string[]): UnknownText {
-  return runs.length === 0 ? NO_UNKNOWN : { runs };
+/** `unknownText`, or undefined when the embedder's coverage is not known (not remembered: it may be known later). */
+function knownUnknownText(embedder: Pick<Embedder, 'coverage'>, question: string): UnknownText | undefined {
+  const coverage = embedder.coverage?.(embeddingInput(question), question);
+  if (!coverage) return undefined;
+  const reading = unknownOf(coverage);
+  return coverage.otherLanguage === undefined ? reading : { ...reading, otherLanguage: coverage.otherLanguage };
+}
+
+/** The runs to compare as they are, and the folded words of the others (`EmbedderCoverage.folded`). */
+function unknownOf({ unknown, folded }: Pick<EmbedderCoverage, 'unknown' | 'folded'>): UnknownText {
+  if (folded === undefined || folded.length === 0) return unknown.length === 0 ? NO_UNKNOWN : { runs: unknown };
+  const foldedRuns = new Set(folded.map((f) => f.run));
+  return { runs: unknown.filter((_, i) => !foldedRuns.has(i)), folded: folded.map((f) => f.word) };
 }
 
 /**
@@ -355,10 +396,22 @@ function unknownOf(runs: readonly string[]): UnknownText {
  * U+2264 mean?" and the same with U+2265 are one vector; U+03A3 and U+03C3 too, as the text is embedded lower-cased);
  * unknown text on one side only is a difference too ("What does the symbol mean?" against the same naming U+2264:
  * cosine 0.98), an emoji at a question's start or end included ("What does this emoji mean? <eggplant>" against the
- * same without it).
+ * same without it). A word with an accented letter the vocabulary does not have (`folded`: "naïve") must be a word of
+ * the other question with its accents folded alike ("naive", "naïve"): given the two questions (`texts`), each side's
+ * folded words are looked for among the other's words; without them, the folded words must be the same.
  */
-export function sameUnknownText(asked: UnknownText, stored: UnknownText): boolean {
-  return sameRuns(asked.runs, stored.runs);
+export function sameUnknownText(asked: UnknownText, stored: UnknownText, texts?: { asked: string; stored: string }): boolean {
+  if (asked.otherLanguage !== undefined || stored.otherLanguage !== undefined || !sameRuns(asked.runs, stored.runs)) return false;
+  if (asked.folded === undefined && stored.folded === undefined) return true;
+  if (!texts) return sameRuns(asked.folded ?? NO_RUNS, stored.folded ?? NO_RUNS);
+  return allFoldedWords(asked.folded, texts.stored) && allFoldedWords(stored.folded, texts.asked);
+}
+
+/** Whether every word of `folded` is a word of `text` with its accents folded (`foldAccents`, lower-cased). */
+function allFoldedWords(folded: readonly string[] | undefined, text: string): boolean {
+  if (folded === undefined) return true;
+  const words = new Set(foldAccents(text.normalize('NFKC').toLowerCase()).match(/\p{L}+/gu) ?? []);
+  return folded.every((w) => words.has(w));
 }
 
 function sameRuns(a: readonly string[], b: readonly string[]): boolean {
@@ -371,7 +424,8 @@ function sameRuns(a: readonly string[], b: readonly string[]): boolean {
  * pairs is at 0.77 or above; of 9 468 English exam, maths and code prompts (the shared routing data) 99% are at 0.71
  * or above and 3 below 0.5 (short formulas of one-letter variables); Chinese (CMMLU, C-Eval: 4 821 prompts),
  * Japanese, Korean, Russian, Greek, Arabic, Hebrew, Hindi and Thai text is at or near 0.00 (unrelated Russian or
- * Greek questions scored up to 0.96). Latin-script languages score as English does (German 0.80-0.92): not told apart.
+ * Greek questions scored up to 0.96). Latin-script languages score as English does (German 0.80-0.92): the language
+ * rule tells them apart (`EmbedderCoverage.otherLanguage`).
  */
 export const MIN_SEMANTIC_COVERAGE = 0.5;
 
@@ -431,8 +485,6 @@ export class SemanticCache {
   readonly #namespaces = new LRUCache<string, string>({ max: 1_000, maxSize: 4_000_000, sizeCalculation: (v, k) => k.length + v.length });
   /** Touches still on their way to the store (waited for by `close`). */
   readonly #pendingTouches = new Set<Promise<void>>();
-  /** `#selectionFor` a question without unknown text, made on first use. */
-  #plainSelection: MatchSelectionOptions<SemanticMatch> | undefined;
   /** Stored questions' unknown text (`#storedReading`), by prompt: up to 1 000, and 4 000 000 characters of prompts. */
   readonly #readings = new LRUCache<string, UnknownText>({ max: 1_000, maxSize: 4_000_000, sizeCalculation: (_v, k) => Math.max(1, k.length) });
   readonly #stats: SemanticCacheStats = { hits: 0, misses: 0, stores: 0, bypassed: 0, guardMisses: 0, unguardedMisses: 0, ambiguous: 0, verified: 0, adapted: 0 };
@@ -471,9 +523,14 @@ export class SemanticCache {
     return tenant !== undefined && Object.hasOwn(own, tenant) ? own[tenant]! : this.config.threshold;
   }
 
-  /** The question to embed, or undefined when this request must not use the semantic cache (`semanticQuestion`). */
-  #eligible(request: GenerateRequest, scope: CacheScope, optOut: boolean | undefined): SemanticQuestion | undefined {
-    return optOut ? undefined : semanticQuestion(request, this.config, scope.tenant, this.embedder);
+  /**
+   * The question to embed, or undefined when this request must not use the semantic cache (`semanticQuestion`), read
+   * once the embedder has loaded what its coverage needs (`Embedder.prepare`: local-use's language detector).
+   */
+  async #eligible(request: GenerateRequest, scope: CacheScope, optOut: boolean | undefined): Promise<SemanticQuestion | undefined> {
+    if (optOut || !semanticLookupEligible(request, this.config, scope.tenant)) return undefined;
+    if (this.embedder.prepare) await this.embedder.prepare();
+    return semanticQuestion(request, this.config, scope.tenant, this.embedder);
   }
 
   async #namespace(request: GenerateRequest, scope: CacheScope): Promise<string> {
@@ -496,7 +553,7 @@ export class SemanticCache {
 
   async lookup(request: GenerateRequest, scope: CacheScope, options: SemanticLookupOptions = {}): Promise<SemanticHit | undefined> {
     const details = options.details;
-    const asked = this.#eligible(request, scope, options.optOut);
+    const asked = await this.#eligible(request, scope, options.optOut);
     if (asked === undefined) {
       this.#stats.bypassed++;
       if (details) details.outcome = 'bypassed';
@@ -558,7 +615,7 @@ export class SemanticCache {
    * call nor count as a hit). A match the guard would have to judge counts as not cached.
    */
   async probe(request: GenerateRequest, scope: CacheScope, options: Pick<SemanticLookupOptions, 'threshold' | 'embedding' | 'signal' | 'optOut'> = {}): Promise<boolean> {
-    const asked = this.#eligible(request, scope, options.optOut);
+    const asked = await this.#eligible(request, scope, options.optOut);
     if (asked === undefined) return false;
     const question = asked.text;
     const vector = await this.#embed(question, options.embedding, options.signal, scope.tenant);
@@ -589,9 +646,8 @@ export class SemanticCache {
    */
   #selectionFor(asked: SemanticQuestion): MatchSelectionOptions<SemanticMatch> {
     if (!this.embedder.coverage) return this.config;
-    // Most questions have no unknown text: their options are made once.
-    if (asked.unknown === NO_UNKNOWN) return (this.#plainSelection ??= { ...this.config, agrees: (c) => sameUnknownText(NO_UNKNOWN, this.#storedReading(c.prompt)) });
-    return { ...this.config, agrees: (c) => sameUnknownText(asked.unknown, this.#storedReading(c.prompt)) };
+    // The question's text too: a stored question's folded words ("naïve") are looked for among its words.
+    return { ...this.config, agrees: (c) => sameUnknownText(asked.unknown, this.#storedReading(c.prompt), { asked: asked.text, stored: c.prompt }) };
   }
 
   /**
@@ -601,7 +657,12 @@ export class SemanticCache {
    */
   #storedReading(prompt: string): UnknownText {
     let reading = this.#readings.get(prompt);
-    if (reading === undefined) this.#readings.set(prompt, (reading = unknownText(this.embedder, prompt)));
+    if (reading !== undefined) return reading;
+    reading = knownUnknownText(this.embedder, prompt);
+    // Not known (local-use's vocabulary could not be read): compared as having none, and not remembered, so the
+    // prompt is read again once the vocabulary can be.
+    if (reading === undefined) return NO_UNKNOWN;
+    this.#readings.set(prompt, reading);
     return reading;
   }
 
@@ -677,7 +738,7 @@ export class SemanticCache {
     answer: CachedAnswerInput,
     options: SemanticStoreCallOptions = {},
   ): Promise<boolean> {
-    const question = this.#eligible(request, scope, options.optOut)?.text;
+    const question = (await this.#eligible(request, scope, options.optOut))?.text;
     const erased = scope.tenant !== undefined ? options.erased : undefined;
     if (question === undefined || NOT_STORABLE.has(answer.finishReason) || isBlankAnswer(answer) || (options.redacted && !this.config.allowRedacted) || erased?.(scope.tenant!) === true) {
       this.#stats.bypassed++;

@@ -269,7 +269,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   let rateInfo: RateLimitInfo | undefined;
   const scopesOf = rateScopes(principal);
   let inputTokens: number | undefined = input.inputTokens;
-  const guard = input.guardRouter && !input.noCacheRead && (scopesOf.length > 0 || tenant.budget) ? semanticGuardOf(input.guardRouter, input.request, tenant.id) : undefined;
+  const guard = input.guardRouter && !input.noCacheRead && (scopesOf.length > 0 || tenant.budget) ? await semanticGuardOf(input.guardRouter, input.request, tenant.id) : undefined;
   if (scopesOf.length > 0) {
     inputTokens ??= estimateInputTokens(input.request);
     // Every call the router may make for it (a cascade's two, the guard calls), each at most what a candidate can

@@ -1,4 +1,4 @@
-import { CACHED_QUESTION_FACTOR, semanticLookupEligible, tierPrice, utf8ByteLength, type CascadeVerifierBound, type DeploymentInfo, type GenerateRequest, type ModelPrice } from '@llmrr/core';
+import { CACHED_QUESTION_FACTOR, semanticLookupAsks, tierPrice, utf8ByteLength, type CascadeVerifierBound, type DeploymentInfo, type GenerateRequest, type ModelPrice } from '@llmrr/core';
 import type { GatewayRouter } from '../types.js';
 
 /** Bytes of `text` in UTF-8, counted without encoding it: core's, the count its semantic cache's guard uses too. */
@@ -346,16 +346,17 @@ export interface SemanticGuardPricing {
 
 /**
  * The router's model guard, when its semantic cache has one (`guard` `verify` or `adapt` with a `guardModel`) and
- * looks `request` up for `tenant` (core's `semanticLookupEligible`: not an opted-out tenant, a cacheable request
- * without `logprobs`; the caller leaves out a call that reads no cache, `llmrr.cache: false`):
+ * looks `request` up for `tenant` (core's `semanticLookupAsks`: not an opted-out tenant, a cacheable request without
+ * `logprobs`, a text question its embedder tells from others: `local-use` skips a Chinese, emoji-only or German one,
+ * which can pay no guard call; the caller leaves out a call that reads no cache, `llmrr.cache: false`):
  * the deployments of that name or alias among the router's shared deployments (`models(null)`, not even a v3
  * `defaultTenant`'s view: the guard call is the router's own, not resolved in a tenant's view). Undefined otherwise.
  */
-export function semanticGuardOf(router: GatewayRouter, request: GenerateRequest, tenant: string | undefined): SemanticGuardPricing | undefined {
+export async function semanticGuardOf(router: GatewayRouter, request: GenerateRequest, tenant: string | undefined): Promise<SemanticGuardPricing | undefined> {
   const semantic = router.routerConfig?.cache?.semantic;
   if (!semantic || (semantic.guard !== 'verify' && semantic.guard !== 'adapt') || semantic.guardModel === undefined) return undefined;
-  // No lookup, so no guard call, for a request or tenant the semantic cache leaves out (its own rule).
-  if (!semanticLookupEligible(request, semantic, tenant)) return undefined;
+  // No lookup, so no guard call, for a request, tenant or question the semantic cache leaves out (its own rule).
+  if (!(await semanticLookupAsks(request, semantic, tenant))) return undefined;
   const name = semantic.guardModel;
   return { mode: semantic.guard, deployments: router.models(null).filter((d) => d.name === name || d.alias === name) };
 }
