@@ -15,6 +15,9 @@ describe('storeAddress', () => {
     expect(storeAddress('unix://:SECRET@/run/redis/redis.sock?db=2', 6379)).toBe('/run/redis/redis.sock');
     expect(storeAddress('postgres://llmrr:SECRET@/llmrr?host=/var/run/postgresql', 5432)).toBe('/var/run/postgresql');
     expect(storeAddress('/var/run/postgresql llmrr', 5432)).toBe('/var/run/postgresql');
+    // A host that is a percent-encoded directory: pg decodes it and connects to the socket there.
+    expect(storeAddress('postgresql://%2Fvar%2Frun%2Fpostgresql/db', 5432)).toBe('/var/run/postgresql');
+    expect(storeAddress('postgres://llmrr:SECRET@%2ftmp%2Fpg:5433/db', 5432)).toBe('/tmp/pg');
   });
 
   it('a password with an unescaped "/", "?" or "#" (read as host and port): the URL redacted, no part of the user info', () => {
@@ -33,7 +36,6 @@ describe('storeAddress', () => {
     expect(storeAddress('redis://cache:6379/0?client_name=svc@prod&password=S3CRET', 6379)).toBe('cache:6379');
     expect(storeAddress('redis://:S3CRET@cache/0?client_name=svc@prod', 6379)).toBe('cache:6379');
     expect(storeAddress('postgres://u:pw@db:5432/app?application_name=svc@prod', 5432)).toBe('db:5432');
-    expect(storeAddress('postgres://db/app?application_name=svc@prod#x=y@z', 5432)).toBe('db:5432');
     expect(storeAddress('unix://:S3CRET@/run/redis/redis.sock?db=2&client_name=svc@prod', 6379)).toBe('/run/redis/redis.sock');
     expect(storeAddress('unix:///run/redis/redis.sock?client_name=svc@prod', 6379)).toBe('/run/redis/redis.sock');
     expect(storeAddress('postgres://u:pw@/app?application_name=svc@prod&host=/var/run/postgresql', 5432)).toBe('/var/run/postgresql');
@@ -48,8 +50,17 @@ describe('storeAddress', () => {
     expect(storeAddress('unix://:S3@CR?ET@/run/redis.sock', 6379)).toBe(`unix://${ADDRESS_NOT_SHOWN}`);
     expect(storeAddress('postgres://db/app?application_name=svc@prod#x@y', 5432)).toBe(`postgres://${ADDRESS_NOT_SHOWN}`);
     // A socket directory with an "@" is not shown; neither is an empty socket path.
-    expect(storeAddress('postgres://u:pw@/app?host=/var/S3@CR', 5432)).toBe('postgres:///app');
+    expect(storeAddress('postgres://u:pw@/app?host=/var/S3@CR', 5432)).toBe(`postgres://${ADDRESS_NOT_SHOWN}`);
+    expect(storeAddress('postgres://u:pw@%2Fvar%2FS3%40CR/app', 5432)).toBe('postgres://%2Fvar%2FS3%40CR/app');
     expect(storeAddress('unix://cache', 6379)).not.toBe('');
+  });
+
+  it('an "@" in a key=value value of the query or fragment that is not a name (application_name, client_name, ...): the address not shown', () => {
+    expect(storeAddress('redis://default:S3@CR/0?k=XYZ@cache:6379', 6379)).toBe(`redis://${ADDRESS_NOT_SHOWN}`);
+    expect(storeAddress('postgres://app:S3@CR/app?k=X@db:5432/app', 5432)).toBe(`postgres://${ADDRESS_NOT_SHOWN}`);
+    expect(storeAddress('redis://default:4821/0?k=S3CRET@cache', 6379)).toBe(`redis://${ADDRESS_NOT_SHOWN}`);
+    expect(storeAddress('postgres://db/app?application_name=svc@prod#x=y@z', 5432)).toBe(`postgres://${ADDRESS_NOT_SHOWN}`);
+    expect(storeAddress('redis://[::1]:6379?client_name=a@b', 6379)).toBe('[::1]:6379');
   });
 
   it('a string that is not a URL is not shown', () => {

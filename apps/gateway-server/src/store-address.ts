@@ -2,7 +2,7 @@ import { parseUrlWithClearUserInfo, redactUrl } from '@llmrr/core';
 
 /**
  * Where a shared-mode store URL points, for a start-up error: `host:port` (the scheme's default port when the URL has
- * none), a Unix socket's path, or PostgreSQL's socket directory (`?host=/dir`, or a leading `/dir`), as the client
+ * none), a Unix socket's path, or PostgreSQL's socket directory (`?host=/dir`, a leading `/dir`, or a host `%2Fdir`, decoded as pg decodes it), as the client
  * reads the URL (an `@` in a query value, `?application_name=svc@prod`, is no user info). Never a user name or
  * password, never empty, never with an `@`: a URL it cannot surely read (`parseUrlWithClearUserInfo`: user info that
  * may hold a password with an unescaped `/`, `?` or `#`), or whose socket path would be empty or hold an `@`, is shown
@@ -25,5 +25,17 @@ function readAddress(u: URL, defaultPort: number): string {
   const socketDir = u.searchParams.get('host');
   if (socketDir?.startsWith('/')) return socketDir;
   if (!u.hostname || u.hostname === 'host.invalid') return '';
+  // pg reads a host that starts with an encoded `/` (`postgresql://%2Fvar%2Frun%2Fpostgresql/db`) decoded: a socket
+  // directory.
+  if (/^%2f/i.test(u.hostname)) return decodedOrEmpty(u.hostname);
   return `${u.hostname}:${u.port || defaultPort}`;
+}
+
+/** `text` percent-decoded, or '' when it does not decode. */
+function decodedOrEmpty(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return '';
+  }
 }

@@ -28,14 +28,15 @@ describe('redactUrl', () => {
     expect(redactUrl('http://u:p/a?s@ss@collector:70000')).toBe(`http://${ADDRESS_NOT_SHOWN}`);
   });
 
-  it('shows the host of an ordinary URL with an "@" in its query or fragment (WHATWG: user info ends before the first "/", "?" or "#"), never the query, the fragment or a password', () => {
+  it('shows the host of an ordinary URL with an "@" in a query value that may hold one (WHATWG: user info ends before the first "/", "?" or "#"), never the query, the fragment or a password', () => {
     const cases = [
       ['postgres://db:5432/app?application_name=svc@prod&password=S3CRET', 'postgres://db:5432/app'],
       ['postgres://u:S3CRET@db:5432/app?application_name=svc@prod', 'postgres://db:5432/app'],
-      ['redis://cache.example:6379/0?name=a@b', 'redis://cache.example:6379/0'],
-      ['redis://:S3CRET@cache.example?name=a@b', 'redis://cache.example'],
-      ['https://collector.example/v1#to=ops@acme&token=S3CRET', 'https://collector.example/v1'],
-      ['redis://[::1]:6379/0?name=a@b', 'redis://[::1]:6379/0'],
+      ['redis://cache.example:6379/0?client_name=a@b', 'redis://cache.example:6379/0'],
+      ['redis://:S3CRET@cache.example?client_name=a@b', 'redis://cache.example'],
+      ['redis://[::1]:6379/0?client_name=a@b', 'redis://[::1]:6379/0'],
+      ['redis://[::1]:6379?client_name=a@b', 'redis://[::1]:6379'],
+      ['postgres://u:S3CRET@db/app?sslmode=require&options=-c%20search_path=a@b&fallback_application_name=x@y', 'postgres://db/app'],
       // No host: a Unix socket's URL, its user info before the path's "/".
       ['unix://:S3CRET@/run/redis/redis.sock?db=2&client_name=svc@prod', 'unix:///run/redis/redis.sock'],
       ['unix:///run/redis/redis.sock?client_name=svc@prod', 'unix:///run/redis/redis.sock'],
@@ -69,6 +70,20 @@ describe('redactUrl', () => {
       ['https://default:443?k=S3CRET@cache', `https://${ADDRESS_NOT_SHOWN}`],
       // A path whose "@" follows user info (a path "@" is never a store URL's).
       ['postgres://u:pw@db:5432/a@b', 'postgres://b'],
+      // The "@" that ends the user info in a key=value value of the query or fragment: only the values of keys that
+      // may hold one (application_name, ...) are read as the clients read them.
+      ['redis://user:S3@CR/0?k=XYZ@cache:6379', `redis://${ADDRESS_NOT_SHOWN}`],
+      ['redis://user:S3@CR?k=XYZ@cache', `redis://${ADDRESS_NOT_SHOWN}`],
+      ['redis://user:S3@CR#k=XYZ@cache', `redis://${ADDRESS_NOT_SHOWN}`],
+      ['postgres://app:S3@CR/app?k=X@db:5432/app', `postgres://${ADDRESS_NOT_SHOWN}`],
+      ['https://u:S3@CR\\x?k=v@host', `https://${ADDRESS_NOT_SHOWN}`],
+      ['redis://user:4821/0?k=S3CRET@cache', `redis://${ADDRESS_NOT_SHOWN}`],
+      ['redis://default:/abc?k=S3CRET@cache', `redis://${ADDRESS_NOT_SHOWN}`],
+      ['redis://u:pw@cache/0?name=S3@CR', `redis://${ADDRESS_NOT_SHOWN}`],
+      ['unix:///pw:S3?E=@@db:5432/run/redis.sock', `unix://${ADDRESS_NOT_SHOWN}`],
+      ['unix://:pw@/run/redis.sock?db=0&x=S3@CR', `unix://${ADDRESS_NOT_SHOWN}`],
+      ['https://collector.example#to=S3@CR', `https://${ADDRESS_NOT_SHOWN}`],
+      ['https://u:pw@collector.example/v1#to=ops@CR', `https://${ADDRESS_NOT_SHOWN}`],
     ];
     for (const [url, shown] of cases) {
       expect(redactUrl(url!), url).toBe(shown);
@@ -79,11 +94,11 @@ describe('redactUrl', () => {
 
   it('parseUrlWithClearUserInfo: the URL when its host is surely the host, undefined when it may be a password\'s start or there is none', () => {
     expect(parseUrlWithClearUserInfo('redis://u:pw@cache.example:6380/2')?.host).toBe('cache.example:6380');
-    expect(parseUrlWithClearUserInfo('redis://cache.example:6379/0?name=a@b')?.host).toBe('cache.example:6379');
+    expect(parseUrlWithClearUserInfo('redis://cache.example:6379/0?client_name=a@b')?.host).toBe('cache.example:6379');
+    expect(parseUrlWithClearUserInfo('redis://[::1]:6379?client_name=a@b')?.host).toBe('[::1]:6379');
     expect(parseUrlWithClearUserInfo('postgres://u:pw@db:5432/app?application_name=svc@prod')?.host).toBe('db:5432');
-    expect(parseUrlWithClearUserInfo('https://collector.example/v1#to=ops@acme')?.host).toBe('collector.example');
-    // No user info and no path: the host may be a user name ("collector.example#to=ops" ending at the "@").
-    for (const s of ['https://collector.example#to=ops@acme', 'redis://default:4821/SECRET@cache:6379', 'redis://default:4821?S@cache', 'redis://default:4821#S@cache', 'redis://default:?S@cache', 'redis:///0', 'not a url']) {
+    // An "@" in the fragment, or in another query value: the user info may end there.
+    for (const s of ['https://collector.example/v1#to=ops@acme', 'https://collector.example#to=ops@acme', 'redis://cache.example:6379/0?name=a@b', 'redis://default:4821/SECRET@cache:6379', 'redis://default:4821?S@cache', 'redis://default:4821#S@cache', 'redis://default:?S@cache', 'redis:///0', 'not a url']) {
       expect(parseUrlWithClearUserInfo(s), s).toBeUndefined();
     }
   });

@@ -3,7 +3,7 @@ export const NOT_A_URL_SHOWN = '(not a URL; not shown)';
 /**
  * What `redactUrl` shows after `scheme://` for a URL whose host it cannot surely tell: one whose user info may hold a
  * password with an unescaped `/`, `?` or `#` (see `parseUrlWithClearUserInfo`) whose `@` comes after its first `?` or
- * `#` (`redis://default:4821?SECRET@cache:6379`, `redis://default:S3@CR?ET@cache`).
+ * `#` (`redis://default:4821?SECRET@cache:6379`, `redis://default:S3@CR/0?k=ET@cache`).
  */
 export const ADDRESS_NOT_SHOWN = '(address not shown)';
 /** A URL scheme and `//` at the start (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`). */
@@ -17,8 +17,10 @@ const NO_HOST = 'host.invalid';
 
 /**
  * `url` for messages and logs: without what may hold a credential - the user info (`user:password@`), the query
- * string (`?password=`, which pg and libpq read; `?api_key=`) and the fragment - and never a part of a password. A URL
- * whose host `parseUrlWithClearUserInfo` surely reads (WHATWG URL, as node-redis and pg read it) shows
+ * string (`?password=`, which pg and libpq read; `?api_key=`) and the fragment - and never a part of the user info (a
+ * user name or password), unless that user info itself holds `?` or `&` and then `application_name=`,
+ * `fallback_application_name=`, `options=` or `client_name=` (see `parseUrlWithClearUserInfo`). A URL whose host
+ * `parseUrlWithClearUserInfo` surely reads (WHATWG URL, as node-redis and pg read it) shows
  * `scheme://host[:port]/path`; so does one without a host (a Unix socket's `unix://:pw@/run/redis.sock?db=2`, its
  * path). Any other (it does not parse, or its user info may hold a password with an unescaped `/`, `?` or `#`, such as
  * `redis://default:S3@CR/ET@cache:6379`) loses by text everything from its first `?` or `#` on, and everything
@@ -44,12 +46,12 @@ export function redactUrl(url: string): string {
  * them, else undefined: when it does not parse, has no host, or may have user info holding an unescaped `/`, `?` or
  * `#` (and so an `@` after where the parse ends the host). Such a password ends the host early:
  * `redis://default:4821/SECRET@cache:6379` parses as host `default`, port 4821, without user info, and
- * `redis://default:S3@CR/ET@cache:6379` as user info `default:S3` and host `CR`. So it is undefined when an `@`
- * follows the host anywhere but inside a `key=value` value of the query or fragment (an `@` in the path, which no
- * store URL has; `?S3CRET@cache`), and when a URL without user info or path has an `@` in its query or fragment (its
- * host and port may be a user name and a password's start: `redis://default:4821?k=S3CRET@cache`). An `@` in a query
- * value after a path or user info (`redis://cache:6379/0?client_name=svc@prod`,
- * `postgres://u:pw@db/app?application_name=svc@prod`) is read as the clients read it. What reads a host (or port) out
+ * `redis://default:S3@CR/0?k=ET@cache:6379` as user info `default:S3`, host `CR`, query `k=ET@cache:6379`. So it is
+ * undefined when an `@` follows the host in the path, in the fragment, or in the query anywhere but inside the value
+ * of `application_name`, `fallback_application_name`, `options` (which pg reads) or `client_name`
+ * (`redis://cache:6379/0?client_name=svc@prod`, `postgres://u:pw@db/app?application_name=svc@prod`, read as the
+ * clients read them). The host it gives is a part of the user info only when that user info itself holds `?` or `&`
+ * and then one of those keys and `=` (`redis://user:1234?client_name=S3CRET@cache`). What reads a host (or port) out
  * of a store URL for a message uses this, and shows `redactUrl(url)` when it is undefined.
  */
 export function parseUrlWithClearUserInfo(url: string): URL | undefined {
@@ -59,18 +61,42 @@ export function parseUrlWithClearUserInfo(url: string): URL | undefined {
   } catch {
     return undefined;
   }
-  if (!u.host || mayHoldUserInfo(u)) return undefined;
-  if (!u.username && !u.password && (u.pathname === '' || u.pathname === '/') && (u.search + u.hash).includes('@')) return undefined;
-  return u;
+  return u.host && !mayHoldUserInfo(u) ? u : undefined;
 }
 
 /**
+ * Whether the address `redactUrl(url)` shows is the one the clients read: a host `parseUrlWithClearUserInfo` surely
+ * reads, a hostless URL's path (`unix://:pw@/run/redis.sock`), or a plain socket path. When not, the host and port
+ * a client parsed may be pieces of the user info, and so may be in its own errors (`getaddrinfo ENOTFOUND <piece>`):
+ * such an error (and one for a string that is not a URL, a libpq `host=... password=...` string) is shown as
+ * `CLIENT_ERROR_NOT_SHOWN`, and not kept as a cause.
+ */
+export function isAddressSure(url: string): boolean {
+  if (!SCHEME.test(url)) return PLAIN_PATH.test(url);
+  if (parseUrlWithClearUserInfo(url)) return true;
+  const bare = hostless(url);
+  return !!bare && !mayHoldUserInfo(bare);
+}
+
+/** What a store shows for its client's error when `isAddressSure(url)` is false. */
+export const CLIENT_ERROR_NOT_SHOWN =
+  "the client's error is not shown, as it may name a part of the password: give a URL whose user info has '/', '?', '#' and '@' percent-encoded (%2F, %3F, %23, %40)";
+
+/**
+ * Query keys whose value may hold an `@` (a name such as `svc@prod`): pg's `application_name`,
+ * `fallback_application_name` and `options` (pg reads every query key; node-redis reads none), and `client_name`
+ * (read by other Redis clients, such as redis-py, from the same URL).
+ */
+const AT_VALUE_KEYS = /^(?:application_name|fallback_application_name|options|client_name)=/;
+
+/**
  * Whether what `u` parsed as its path, query or fragment may be the rest of user info (a password with an unescaped
- * `/`, `?` or `#`, up to an `@`): an `@` in the path, or one in the query or fragment outside a `key=value` value.
+ * `/`, `?` or `#`, up to an `@`): an `@` in the path or the fragment, or one in the query outside the value of a key
+ * of `AT_VALUE_KEYS`. So a password whose rest it could be holds `?` or `&` and then such a key and `=`.
  */
 function mayHoldUserInfo(u: URL): boolean {
-  if (u.pathname.includes('@')) return true;
-  return [u.search, u.hash].some((part) => part.slice(1).split('&').some((pair) => pair.includes('@') && !/^[^=@]+=[^@]*@/.test(pair)));
+  if (u.pathname.includes('@') || u.hash.includes('@')) return true;
+  return u.search.slice(1).split('&').some((pair) => pair.includes('@') && !AT_VALUE_KEYS.test(pair));
 }
 
 /**

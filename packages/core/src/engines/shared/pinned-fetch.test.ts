@@ -1,7 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { downloadImage } from '../gemini/download-image.js';
 import { pinnedFetch } from './pinned-fetch.js';
 
 /**
@@ -19,6 +20,18 @@ beforeAll(async () => {
     if (req.url === '/gzip.png') {
       res.writeHead(200, { 'content-type': 'image/png', 'content-encoding': 'gzip' });
       res.end(gzipSync(Buffer.from('89504e47', 'hex')));
+      return;
+    }
+    // `/coded/<Content-Encoding>`: the PNG signature (or `?mb=N` MB of zeros) encoded with each coding in turn.
+    if (req.url?.startsWith('/coded/')) {
+      const { pathname, searchParams } = new URL(req.url, 'http://x');
+      const header = decodeURIComponent(pathname.slice('/coded/'.length));
+      const mb = Number(searchParams.get('mb') ?? 0);
+      const encode: Record<string, (b: Buffer) => Buffer> = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync, identity: (b) => b };
+      let body: Buffer = mb > 0 ? Buffer.alloc(mb * 1024 * 1024) : Buffer.from('89504e47', 'hex');
+      for (const coding of header.split(',')) body = encode[coding.trim().toLowerCase()]?.(body) ?? body;
+      res.writeHead(200, { 'content-type': 'image/png', 'content-encoding': header });
+      res.end(body);
       return;
     }
     // Headers and a first piece of the body, then nothing (the connection left open).
@@ -62,6 +75,25 @@ describe('pinnedFetch', () => {
     const res = await get(`http://images.rebind.invalid:${port}/gzip.png`, { headers: { accept: 'image/*' } });
     expect(seen[0]?.headers).toMatchObject({ 'user-agent': 'llmrr', 'accept-encoding': 'identity', accept: 'image/*', connection: 'close' });
     expect(Buffer.from(await res.arrayBuffer()).toString('hex')).toBe('89504e47');
+  });
+
+  it.each(['gzip, br', 'deflate,gzip', 'br, identity, gzip', 'identity', 'GZIP'])('decodes a body with the codings %j, undone from the last applied', async (codings) => {
+    const res = await (await pinnedFetch(['127.0.0.1']))(`http://images.rebind.invalid:${port}/coded/${encodeURIComponent(codings)}`);
+    expect(Buffer.from(await res.arrayBuffer()).toString('hex')).toBe('89504e47');
+  });
+
+  it('refuses a body with a coding it does not know (a TypeError naming it), never gives it still encoded', async () => {
+    const get = await pinnedFetch(['127.0.0.1']);
+    for (const codings of ['zstd', 'gzip, compress']) {
+      await expect(get(`http://images.rebind.invalid:${port}/coded/${encodeURIComponent(codings)}`)).rejects.toThrow(new TypeError(`fetch failed: unsupported Content-Encoding "${codings.split(', ').at(-1)}"`));
+    }
+  });
+
+  it('bounds an image encoded twice (gzip, br) at 20 MB decoded', async () => {
+    const settings = { provider: 'gemini', fetch: fetch as never, resolveHost: async () => ['127.0.0.1'], isPublicAddress: () => true };
+    await expect(downloadImage(`http://images.rebind.invalid:${port}/coded/${encodeURIComponent('gzip, br')}?mb=64`, 'messages.0.content.1.url', settings)).rejects.toMatchObject({
+      message: expect.stringMatching(/larger than 20 MB/),
+    });
   });
 
   it('connects to an IPv6 address (::1) for a name that does not resolve', async () => {

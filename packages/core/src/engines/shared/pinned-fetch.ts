@@ -23,11 +23,12 @@ const DEFAULT_HEADERS = { 'user-agent': 'llmrr', 'accept-encoding': 'identity' }
  * certificate must carry. A new connection per request (no pool: the next request's addresses may differ). No
  * redirect is followed (a 3xx is the answer: the caller checks and follows it), no body is sent. It sends
  * `init.headers`, with `User-Agent: llmrr` and `Accept-Encoding: identity` unless they set them, and `Connection:
- * close`; a body encoded anyway (`gzip`, `deflate`, `br`) is decoded, as `fetch` does. An aborted `init.signal` rejects
- * with its reason; a connection that fails, or takes longer than `timeouts` allow to connect or to answer its
- * headers, rejects with a `TypeError` (its cause the error; a timeout's message says which), as `fetch` does; a body
- * that pauses longer than `timeouts.bodyIdleMs` errors its stream with one. Node only: the caller checks addresses
- * where `node:dns` is.
+ * close`; a body encoded anyway (`gzip`, `x-gzip`, `deflate`, `br`, or several of them, `gzip, br`) is decoded, as
+ * `fetch` does, and one with a coding it does not know (`zstd`) rejects with a `TypeError` naming it. An aborted
+ * `init.signal` rejects with its reason; a connection that fails, or takes longer than `timeouts` allow to connect or
+ * to answer its headers, rejects with a `TypeError` (its cause the error; a timeout's message says which), as `fetch`
+ * does; a body that pauses longer than `timeouts.bodyIdleMs` errors its stream with one. Node only: the caller checks
+ * addresses where `node:dns` is.
  */
 export async function pinnedFetch(addresses: readonly string[], timeouts: PinnedFetchTimeouts = {}): Promise<FetchFn> {
   const [http, https, net, { Readable, pipeline }, zlib] = await Promise.all([import('node:http'), import('node:https'), import('node:net'), import('node:stream'), import('node:zlib')]);
@@ -88,8 +89,16 @@ export async function pinnedFetch(addresses: readonly string[], timeouts: Pinned
           }
           const status = res.statusCode ?? 0;
           const empty = status === 204 || status === 205 || status === 304;
-          const decoder = empty ? undefined : decoders[(res.headers['content-encoding'] ?? '').trim().toLowerCase()]?.();
-          const body = decoder ? pipeline(res, decoder, () => {}) : res;
+          // The codings in the order applied (`gzip, br`: gzip, then br), so undone from the last; `identity` is none.
+          const codings = empty ? [] : (res.headers['content-encoding'] ?? '').split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity');
+          const unknown = codings.find((c) => !Object.hasOwn(decoders, c));
+          if (unknown !== undefined) {
+            res.destroy();
+            const refused = new Error(`unsupported Content-Encoding ${JSON.stringify(unknown.slice(0, 40))}`);
+            reject(new TypeError(`fetch failed: ${refused.message}`, { cause: refused }));
+            return;
+          }
+          const body = codings.length > 0 ? pipeline([res, ...codings.reverse().map((c) => decoders[c]!())], () => {}) : res;
           try {
             resolve(new Response(empty ? null : (Readable.toWeb(body as InstanceType<typeof Readable>) as ReadableStream<Uint8Array>), { status, statusText: res.statusMessage ?? '', headers: responseHeaders }));
           } catch (e) {

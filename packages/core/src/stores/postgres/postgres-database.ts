@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Client, ClientBase, ClientConfig, Pool, PoolClient, PoolConfig, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
-import { redactUrl } from '../../util/redact-url.js';
+import { CLIENT_ERROR_NOT_SHOWN, isAddressSure, redactUrl } from '../../util/redact-url.js';
 import { MAX_TIMER_MS } from '../../util/timer-delay.js';
 import { POSTGRES_INDEXES, POSTGRES_MIGRATIONS } from './postgres-schema.js';
 
@@ -710,6 +710,8 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
     await pool.end().catch(() => undefined);
     // A database that cannot be reached at start is a start-up failure, not a request's retryable 503.
     if (LLMError.isInstance(e) && e.code !== 'store_unavailable') throw e;
+    // The client's error names the host it parsed: a piece of the password when the address is not surely read.
+    if (!isAddressSure(url)) throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${CLIENT_ERROR_NOT_SHOWN}` });
     const cause = LLMError.isInstance(e) && e.cause !== undefined ? e.cause : e;
     throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${(cause as Error)?.message ?? cause}`, cause });
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
-import { redactUrl } from '../../util/redact-url.js';
+import { CLIENT_ERROR_NOT_SHOWN, isAddressSure, redactUrl } from '../../util/redact-url.js';
 import { MAX_TIMER_MS } from '../../util/timer-delay.js';
 
 /** The few client methods used here (node-redis `redis` v6). */
@@ -402,6 +402,8 @@ export async function connectRedis(url: string, prefix: string, what = 'Redis st
     connected = true;
   } catch (e) {
     client.destroy();
+    // The client's error names the host it parsed: a piece of the password when the address is not surely read.
+    if (!isAddressSure(url)) throw new LLMError({ code: 'engine_unavailable', message: `Cannot connect to Redis at ${redactUrl(url)}: ${CLIENT_ERROR_NOT_SHOWN}` });
     throw new LLMError({ code: 'engine_unavailable', message: `Cannot connect to Redis at ${redactUrl(url)}: ${(e as Error)?.message ?? e}`, cause: e });
   }
   return handle;
