@@ -232,6 +232,17 @@ describe('router stream: a wait for the next part without taking it (waitReadyPa
     expect(await it.next()).toEqual({ done: true, value: undefined });
   });
 
+  it('a consumer that stops after an empty take is still given up on (consumerIdleMs): an empty take is no pull', async () => {
+    const up = pushedUpstream({ consumerIdleMs: 20 });
+    const { s, it } = await live(up, ['a', 'b']);
+    expect(delta(await it.next())).toBe('a');
+    expect(delta(takeReadyPart(it) as IteratorResult<RouterStreamPart>)).toBe('b');
+    expect(takeReadyPart(it)).toBeUndefined();
+    // Before: the empty take marked the consumer as pulling, and the stream was held with no timeout.
+    expect((await rejection(s.result)).code).toBe('timeout');
+    expect(up.state.cancelled).toBe(true);
+  });
+
   it('a stream cancelled during the wait: the wait ends, nothing is taken, the next pull gets the end', async () => {
     const up = pushedUpstream();
     const { s, it } = await live(up, ['a']);

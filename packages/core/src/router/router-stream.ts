@@ -724,7 +724,7 @@ function liveNext(st: StreamState): Promise<IteratorResult<RouterStreamPart>> {
 /**
  * The engine's next part handled at once when its iterator has one ready (`LiveStream.queued`: the parts of a chunk
  * already read), as `liveNext`'s promise reaction would handle it; undefined when it has none (nothing taken). Called
- * with no step in progress, the stream not settled and the consumer's pull marked (`watch.resumed`). A step that goes on
+ * with no step in progress and the stream not settled; a part taken marks the consumer's pull (`watch.resumed`). A step that goes on
  * (a finish being settled) or a throw is the step in progress (`busy`), as in `liveNext`.
  */
 function liveTake(st: StreamState): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> | undefined {
@@ -738,6 +738,8 @@ function liveTake(st: StreamState): IteratorResult<RouterStreamPart> | Promise<I
     return failLive(st, e);
   }
   if (part === undefined) return undefined;
+  // A part taken: the consumer pulled (an empty take is no pull: a caller that stops after one is still timed out).
+  st.watch.resumed();
   let r: IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>>;
   try {
     r = receivedOrFailedPart(st, part);
@@ -825,7 +827,9 @@ export function takeReadyPart(iterator: AsyncIterator<RouterStreamPart>): Iterat
  * (to undefined) once the engine has it (or its stream ended), then `takeReadyPart` takes it (or, undefined, `next()`
  * says what came). The part goes from the upstream socket's callback to the consumer in one promise reaction (where
  * `next()` takes one for the engine's promise, one for the router's), and the router handles it in the consumer's turn.
- * Undefined (for any other iterator too): call `next()`. Counts as a pull (the router's idle-consumer watch).
+ * Undefined (for any other iterator too): call `next()`. Counts as a pull (the router's idle-consumer watch) until the
+ * part is taken: follow a resolved wait with `takeReadyPart` or `next()` (a caller that stops after a wait is not timed
+ * out as an idle consumer; the attempt is held until `totalMs`, or until the iterator's `return()`).
  */
 export function waitReadyPart(iterator: AsyncIterator<RouterStreamPart>): Promise<void> | undefined {
   return RouterStreamIterator.waitReady(iterator);
@@ -913,7 +917,6 @@ class RouterStreamIterator implements AsyncIterator<RouterStreamPart> {
   static takeReady(x: unknown): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> | undefined {
     const st = RouterStreamIterator.#plainLive(x);
     if (st === undefined) return undefined;
-    st.watch.resumed();
     return liveTake(st);
   }
 
