@@ -208,8 +208,21 @@ export interface LanguageEngineV1 {
    * the provider's failure. Absent or false: every failure of a call may be the provider's.
    */
   readonly reportsProviderRequest?: boolean;
+  /**
+   * What of `request` this engine refuses before sending anything (`generate` and `stream` throw it as an
+   * `unsupported` error naming `param`), or undefined. A router asks it while planning, so such a request makes no
+   * attempt (nothing charged against the deployment's limits) and goes to another deployment that takes it, as for a
+   * capability the deployment lacks. Optional, so engines written before it stay valid.
+   */
+  refusal?(request: GenerateRequest): EngineRefusal | undefined;
   /** Release resources (local models, sockets). */
   close?(): Promise<void>;
 }
 
 export type LanguageEngine = LanguageEngineV1;
+
+/** See `LanguageEngineV1.refusal`: the request field refused (core's name, e.g. `messages.0.name`), and why. */
+export interface EngineRefusal {
+  param: string;
+  message: string;
+}

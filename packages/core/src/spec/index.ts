@@ -4,6 +4,7 @@ export type {
   EmbedCallOptions,
   EmbedResult,
   EngineCapabilities,
+  EngineRefusal,
   GenerateResult,
   LanguageEngine,
   LanguageEngineV1,

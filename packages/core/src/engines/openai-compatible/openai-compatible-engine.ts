@@ -2,7 +2,7 @@ import type { Capability, ModelConfig } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError, afterResponseError, toLLMError } from '../../errors/to-llm-error.js';
 import { estimateRequestTokens, estimateTokens } from '../../pricing/estimate-tokens.js';
-import type { CallOptions, EmbedCallOptions, EmbedResult, EngineCapabilities, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
+import type { CallOptions, EmbedCallOptions, EmbedResult, EngineCapabilities, EngineRefusal, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import type { CallWarning } from '../../spec/warnings.js';
@@ -18,7 +18,9 @@ import { openAIErrorFromResponse } from './map-openai-error.js';
 import { isOpenAIReasoningModel } from './openai-reasoning-models.js';
 import { openAIRequestWarnings } from './openai-request-warnings.js';
 import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
+import { openAIMessageNameRefusal } from './openai-message-names.js';
 import { OpenAIEmbeddingResponseSchema } from './openai-wire-schemas.js';
+import { prefillEcho, stripPrefillEcho, stripStreamPrefillEcho } from './strip-prefill-echo.js';
 import { authHeaders, checkOpenAICompatibleConfig, endpointURL, openAICompatibleNeedsApiKey, openAICompatibleProviderName, resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
 
 function setHeaders(into: Record<string, string>, source: Record<string, string> | undefined): void {
@@ -157,6 +159,15 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     });
   }
 
+  /**
+   * A message's author `name` OpenAI and Azure OpenAI refuse (`openAIMessageNameRefusal`), else undefined: a router
+   * leaves the deployment out for such a request (`generate` and `stream` refuse it too, before the call).
+   */
+  refusal(request: GenerateRequest): EngineRefusal | undefined {
+    const e = this.endpoint;
+    return e.checkMessageNames && e.messageNames && Array.isArray(request.messages) ? openAIMessageNameRefusal(request.messages, e.preset.label) : undefined;
+  }
+
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     const signal = options.signal;
     try {
@@ -194,7 +205,8 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
         warnings = [...(warnings ?? []), ...shortToolNameWarnings(names, request, this.endpoint.preset.label)];
       }
       if (warnings) result.warnings = warnings;
-      return result;
+      // A `prefix` server's answer repeats the prefill (Mistral): only the continuation is the answer.
+      return stripPrefillEcho(result, prefillEcho(request, body));
     } catch (e) {
       if (signal?.aborted && !LLMError.isInstance(e)) throw abortError(signal, this.errorContext);
       throw toLLMError(e, this.errorContext);
@@ -212,9 +224,12 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
    */
   stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
     const names = longToolNames(request);
+    // The prefill a `prefix` server repeats at the start of its answer (Mistral), known once the body is built.
+    let echo: string | undefined;
     const parts = httpSseStream(this.errorContext, options.signal, async () => {
       const reasoning = this.capabilities.reasoning === true;
       const body = buildOpenAIRequestBody(names ? withShortToolNames(request, names) : request, this.modelId, this.endpoint, true, reasoning);
+      echo = prefillEcho(request, body);
       const response = await this.post('chat/completions', this.init(body, options, true));
       let warnings = openAIRequestWarnings(request, this.endpoint, body, reasoning, this.modelId);
       if (names) warnings = [...(warnings ?? []), ...shortToolNameWarnings(names, request, this.endpoint.preset.label)];
@@ -230,7 +245,8 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       });
       return { response, decoder };
     });
-    return names ? restoreStreamToolNames(parts, names) : parts;
+    const answer = this.endpoint.prefill === 'prefix' ? stripStreamPrefillEcho(parts, () => echo) : parts;
+    return names ? restoreStreamToolNames(answer, names) : answer;
   }
 
   /**

@@ -3,7 +3,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import { abortError, toLLMError } from '../../errors/to-llm-error.js';
 import { AttemptSignal, anySignal, raceAbort, releasesAbortListeners, takesAttemptSignals } from '../../util/abort.js';
 import type { TypedEmitter } from '../../events/typed-emitter.js';
-import type { GenerateRequest, Usage } from '../../spec/index.js';
+import type { GenerateRequest, LanguageEngine, Usage } from '../../spec/index.js';
 import { deploymentLimitError, laterError } from '../deployment-limiter.js';
 import { elapsedMs } from '../elapsed-ms.js';
 import type { RouterDeployment } from '../deployment.js';
@@ -244,6 +244,18 @@ function retiredError(d: RouterDeployment): LLMError {
   return new LLMError({ code: 'no_deployment', message: `Deployment "${d.name}" was removed after the call planned it`, deployment: d.name, provider: d.provider, isRetryable: true });
 }
 
+/** `unsupported` naming the refused field when `d`'s engine refuses `request` before sending it, else undefined. */
+function engineRefusal(d: RouterDeployment, request: GenerateRequest): LLMError | undefined {
+  let engine: LanguageEngine;
+  try {
+    engine = d.engine();
+  } catch {
+    return undefined; // The attempt says why the engine could not be created.
+  }
+  const r = typeof engine.refusal === 'function' ? engine.refusal(request) : undefined;
+  return r === undefined ? undefined : new LLMError({ code: 'unsupported', message: r.message, param: r.param, deployment: d.name, provider: d.provider });
+}
+
 function circuitOpenError(d: RouterDeployment): LLMError {
   return new LLMError({ code: 'circuit_open', message: `Circuit of "${d.name}" is open`, deployment: d.name, provider: d.provider });
 }
@@ -274,6 +286,11 @@ async function runDeployment<T>(
   // The router's own signal alone (`ownSignal`): no scope for it, the attempt is raced against it (see `ownSignal`).
   const ownOnly = plan.ownSignal === true && parent !== undefined && parent === plan.signal;
   const needScope = plan.alwaysScope || (parent !== undefined && !ownOnly) || timed;
+  // What the engine refuses before sending anything (`LanguageEngineV1.refusal`: an author name OpenAI refuses): no
+  // attempt, so nothing charged against the deployment's limits (a shared deployment is not filled by one client's bad
+  // requests), no health change; the next deployment is tried, and the refusal is the call's error when none answers.
+  const refused = engineRefusal(d, plan.request);
+  if (refused !== undefined) return { kind: 'next', error: refused };
   /** This deployment's error of the previous attempt: what the call reports, not a `circuit_open` it caused. */
   let failed: LLMError | undefined;
   for (let attempt = 1; ; attempt++) {

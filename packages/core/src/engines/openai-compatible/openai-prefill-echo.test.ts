@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelConfigInput } from '../../config/schema.js';
+import type { GenerateRequest, StreamPart } from '../../spec/index.js';
+import type { OpenAIWireScript } from '../../test/openai-wire-server.js';
+import { useOpenAIWireServer } from './openai-wire.test-helpers.js';
+
+// Mistral answers a `prefix: true` message with a content that starts with that message's text (SillyTavern#2557:
+// "It's returned from the API"; vercel/ai#3256 strips the duplicated content). A `prefix` deployment gives only the
+// continuation, in a whole answer and in a stream however the server splits it; an answer that does not repeat the
+// prefill is kept whole.
+
+const PREFILL = '{"capital": "';
+const wire = useOpenAIWireServer();
+const request: GenerateRequest = {
+  messages: [
+    { role: 'user', content: 'Capital of Italy?' },
+    { role: 'assistant', content: PREFILL },
+  ],
+  continueFinalMessage: true,
+};
+const mistral: Partial<ModelConfigInput> = { preset: 'mistral', apiKey: 'k', baseURL: '' };
+
+async function answers(script: OpenAIWireScript, config: Partial<ModelConfigInput> = mistral, req: GenerateRequest = request) {
+  wire.server.setScript(script);
+  const engine = wire.engine({ ...config, baseURL: wire.server.baseURL });
+  const generated = (await engine.generate(req)).text;
+  const parts: StreamPart[] = [];
+  for await (const p of engine.stream(req)) parts.push(p);
+  const streamed = parts.flatMap((p) => (p.type === 'text-delta' ? [p.delta] : [])).join('');
+  expect(parts.at(-1)?.type).toBe('finish');
+  return { generated, streamed };
+}
+
+describe('openai-compatible: a prefix server repeating the prefill', () => {
+  it('the repeated prefill is taken off, whole and streamed in any split (one chunk, word chunks, a character a chunk)', async () => {
+    const text = `${PREFILL}Rome"}`;
+    for (const chunks of [1, undefined, text.length]) {
+      expect(await answers({ text, ...(chunks !== undefined ? { chunks } : {}) })).toEqual({ generated: 'Rome"}', streamed: 'Rome"}' });
+    }
+  });
+
+  it('an answer that only continues, or diverges from the prefill, or is a shorter part of it, is kept whole', async () => {
+    for (const text of ['Rome"}', '{"capital": 1}', '{"cap']) {
+      for (const chunks of [1, text.length]) expect(await answers({ text, chunks })).toEqual({ generated: text, streamed: text });
+    }
+  });
+
+  it('exactly the prefill: an empty answer', async () => {
+    expect(await answers({ text: PREFILL, chunks: 3 })).toEqual({ generated: '', streamed: '' });
+  });
+
+  it('not taken off where prefix was not sent: without continueFinalMessage, or another prefill way', async () => {
+    const text = `${PREFILL}Rome"}`;
+    expect(await answers({ text }, mistral, { ...request, continueFinalMessage: false })).toEqual({ generated: text, streamed: text });
+    expect(await answers({ text }, { ...mistral, options: { prefill: 'continue_final_message' } })).toEqual({ generated: text, streamed: text });
+  });
+});
