@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createStateStores } from '../create-state-stores.js';
+import { PRUNE_SPEND_MAX_ROWS } from './sqlite-budget-store.js';
 
 type Writes = { stats: { commits: number; jobs: number } };
 
@@ -107,6 +108,68 @@ describe('SqliteBudgetStore with group commit', () => {
       expect((await stores.budgets.spent('t', 'month')).spentUsd).toBeCloseTo(0.3, 9);
       expect((await stores.budgets.spent('t', 'day')).spentUsd).toBeCloseTo(0.1, 9);
       expect((await stores.budgets.spent('t', 'total')).spentUsd).toBeCloseTo(0.4, 9);
+    } finally {
+      await stores.close();
+    }
+  });
+  it('across an ISO week-year end the prune deletes by each kind of key its own bound (days before 2027-01-01, weeks before 2026-W53)', async () => {
+    // 8 days after 2027-01-01 12:00 (a Friday of ISO week 2026-W53): the day bound is in 2027, the week bound in 2026.
+    const now = Date.UTC(2027, 0, 9, 12, 0, 0);
+    const stores = await createStateStores({ mode: 'memory', clock: () => now });
+    try {
+      const db = (stores.budgets as unknown as { handle: { db: { prepare(sql: string): { run(...a: unknown[]): unknown; all(): Array<{ period_key: string }> } } } }).handle.db;
+      const ins = db.prepare(`INSERT INTO llmrr_budget_spend (tenant_id, period_key, settled_nano) VALUES (?, ?, 1)`);
+      for (const k of ['2025-12', '2025-12-31', '2025-W52', '2026-12', '2026-12-30', '2026-12-31', '2026-W52', '2026-W53', '2027-01', '2027-01-01', '2027-01-09', '2027-W01', 'total']) ins.run('t', k);
+      expect((await stores.budgets.reserve({ tenantId: 't', period: 'day', limitUsd: 1, estimateUsd: 0.01, reservationId: 'r' })).ok).toBe(true);
+      expect(db.prepare('SELECT period_key FROM llmrr_budget_spend ORDER BY period_key').all().map((r) => r.period_key)).toEqual(['2025-12', '2026-12', '2026-W53', '2027-01', '2027-01-01', '2027-01-09', '2027-W01', 'total']);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('a prune deletes at most PRUNE_SPEND_MAX_ROWS rows, by index seeks; a backlog goes in runs a second apart, then hourly again', async () => {
+    let now = Date.UTC(2026, 10, 29, 3, 0, 0);
+    const stores = await createStateStores({ mode: 'memory', clock: () => now });
+    try {
+      type Stmt = { run(...a: unknown[]): unknown; all(...a: unknown[]): Array<Record<string, unknown>>; get(...a: unknown[]): Record<string, unknown>; source: string };
+      const internals = stores.budgets as unknown as { handle: { db: { prepare(sql: string): Stmt; transaction(f: () => void): () => void } }; stmt: Record<string, Stmt> };
+      const db = internals.handle.db;
+      const count = () => db.prepare(`SELECT count(*) AS n FROM llmrr_budget_spend`).get()['n'] as number;
+      // Neither statement of the prune scans the table (the period index; a tenant's row by its key).
+      for (const [name, params] of [['nextSpendKey', ['2026-10-01']], ['pruneSpendKey', [{ k: '2026-10-01', n: 1 }]]] as const) {
+        const plan = db.prepare(`EXPLAIN QUERY PLAN ${internals.stmt[name]!.source}`).all(...params);
+        expect(plan.map((r) => String(r['detail'])).filter((d) => d.startsWith('SCAN'))).toEqual([]);
+      }
+      // A backlog: 2,500 tenants with spend on two ended days and an ended week (7,500 rows), months and the total.
+      const ins = db.prepare(`INSERT INTO llmrr_budget_spend (tenant_id, period_key, settled_nano) VALUES (?, ?, 1)`);
+      db.transaction(() => {
+        for (let t = 0; t < 2500; t++) for (const k of ['2026-09', '2026-09-14', '2026-09-15', '2026-W38', '2026-10', 'total']) ins.run(`t${t}`, k);
+      })();
+      expect(count()).toBe(15_000);
+      const reserve = async (id: string) => expect((await stores.budgets.reserve({ tenantId: 'x', period: 'month', limitUsd: 1, estimateUsd: 0.01, reservationId: id })).ok).toBe(true);
+      // Each run deletes the bound's worth of rows (the last one the rest), a second after the last one that hit it;
+      // none within that second. (A reservation adds no spend row: its hold is another table.)
+      expect(PRUNE_SPEND_MAX_ROWS).toBeLessThan(7500);
+      let left = 7500;
+      for (let run = 0; left > 0; run++) {
+        await reserve(`r${run}`);
+        left -= Math.min(PRUNE_SPEND_MAX_ROWS, left);
+        expect(count()).toBe(7500 + left);
+        now += 500;
+        await reserve(`w${run}`);
+        expect(count()).toBe(7500 + left);
+        now += 500;
+      }
+      const keys = db.prepare(`SELECT DISTINCT period_key AS k FROM llmrr_budget_spend ORDER BY k`).all().map((r) => r['k']);
+      expect(keys).toEqual(['2026-09', '2026-10', 'total']);
+      // The last run did not hit the bound: the next is an hour later.
+      ins.run('late', '2026-09-16');
+      now += 1000;
+      await reserve('d');
+      expect(count()).toBe(7501);
+      now += 3_600_000;
+      await reserve('e');
+      expect(count()).toBe(7500);
     } finally {
       await stores.close();
     }

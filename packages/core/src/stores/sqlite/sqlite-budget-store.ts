@@ -22,6 +22,15 @@ const KEEP_DEAD_HOLDS_MS = 86_400_000;
 const KEEP_ENDED_SPEND_MS = 8 * 86_400_000;
 /** How often (at most; wall clock) a reservation's group commit also deletes those rows. */
 const PRUNE_SPEND_EVERY_MS = 3_600_000;
+/**
+ * At most this many rows are deleted by one prune (it runs inside a reservation's write transaction, which holds
+ * SQLite's write lock: other processes sharing the file wait for it); a backlog (a file from before the prune, a
+ * process down for weeks) is worked off by later runs, `PRUNE_BACKLOG_EVERY_MS` apart while a run hits the bound.
+ */
+export const PRUNE_SPEND_MAX_ROWS = 2000;
+const PRUNE_BACKLOG_EVERY_MS = 1000;
+const DAY_KEY = /^\d{4}-\d{2}-\d{2}$/;
+const WEEK_KEY = /^\d{4}-W\d{2}$/;
 
 /** What one group transaction knows about a tenant's period (read once per batch). */
 interface BatchBudget {
@@ -77,6 +86,8 @@ export class SqliteBudgetStore implements BudgetStore {
   private ops = 0;
   /** When (wall clock) the ended day and week rows were last deleted (`pruneSpend`). */
   private prunedAt = Number.NEGATIVE_INFINITY;
+  /** Wait before the next prune: shorter while the last one hit `PRUNE_SPEND_MAX_ROWS`. */
+  private pruneEveryMs = PRUNE_SPEND_EVERY_MS;
   private readonly clock: () => number;
   private readonly monotonic: () => number;
 
@@ -101,10 +112,11 @@ export class SqliteBudgetStore implements BudgetStore {
       raiseSettled: db.prepare(`INSERT INTO llmrr_budget_spend (tenant_id, period_key, settled_nano) VALUES (?, ?, ?) ON CONFLICT (tenant_id, period_key) DO UPDATE SET settled_nano = MAX(settled_nano, excluded.settled_nano)`),
       addSettled: db.prepare(`INSERT INTO llmrr_budget_spend (tenant_id, period_key, settled_nano) VALUES (?, ?, ?) ON CONFLICT (tenant_id, period_key) DO UPDATE SET settled_nano = settled_nano + excluded.settled_nano`),
       sweep: db.prepare(`DELETE FROM llmrr_budget_holds WHERE expires_at < ?`),
-      // Day keys are YYYY-MM-DD, week keys YYYY-Www (ISO week-year first): each orders as its periods do.
-      pruneSpend: db.prepare(`DELETE FROM llmrr_budget_spend
-          WHERE (period_key GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND period_key < @day)
-             OR (period_key GLOB '[0-9][0-9][0-9][0-9]-W[0-9][0-9]' AND period_key < @week)`),
+      // The prune's walk over the distinct period keys: one seek each in llmrr_budget_spend_period.
+      nextSpendKey: db.prepare(`SELECT period_key FROM llmrr_budget_spend WHERE period_key > ? ORDER BY period_key LIMIT 1`).pluck(),
+      // Up to @n rows of one key (tenant ids read from the period index, each row deleted by its primary key).
+      pruneSpendKey: db.prepare(`DELETE FROM llmrr_budget_spend WHERE period_key = @k
+          AND tenant_id IN (SELECT tenant_id FROM llmrr_budget_spend WHERE period_key = @k LIMIT @n)`),
     };
   }
 
@@ -130,7 +142,7 @@ export class SqliteBudgetStore implements BudgetStore {
     const expiresAt = now + ttl;
     const sweep = ++this.ops % 1000 === 0;
     // (A wall clock stepped back behind the last prune counts as an hour later.)
-    const prune = now - this.prunedAt >= PRUNE_SPEND_EVERY_MS || now < this.prunedAt;
+    const prune = now - this.prunedAt >= this.pruneEveryMs || now < this.prunedAt;
     if (prune) this.prunedAt = now;
     const existing = this.own.get(request.reservationId);
     const at = existing?.at ?? request.at ?? now;
@@ -139,10 +151,7 @@ export class SqliteBudgetStore implements BudgetStore {
     return this.handle.writes.run(
       (scope): BudgetReservation => {
         if (sweep) this.stmt.sweep.run(now - KEEP_DEAD_HOLDS_MS);
-        if (prune) {
-          const kept = now - KEEP_ENDED_SPEND_MS;
-          this.stmt.pruneSpend.run({ day: budgetPeriodWindow('day', kept).key, week: budgetPeriodWindow('week', kept).key });
-        }
+        if (prune) this.pruneEveryMs = this.pruneSpend(now) ? PRUNE_BACKLOG_EVERY_MS : PRUNE_SPEND_EVERY_MS;
         const b = this.batchBudget(scope, tenantId, periodKey, now, mono);
         const used = b.base + this.own.live(tenantId, periodKey, mono) + b.ownDelta;
         if (existing || scope.has(`reserve\u0000${request.reservationId}`)) {
@@ -210,6 +219,30 @@ export class SqliteBudgetStore implements BudgetStore {
         for (const r of live) if (r.expiresAt < ownExpiry) r.expiresAt = ownExpiry;
       },
     );
+  }
+
+  /**
+   * Deletes the spend rows of days and weeks that ended more than `KEEP_ENDED_SPEND_MS` before `now`, at most
+   * `PRUNE_SPEND_MAX_ROWS` of them; true when it stopped at that bound (there may be more). Day keys are YYYY-MM-DD,
+   * week keys YYYY-Www (ISO week-year first): each orders as its periods do, but in one index with the month keys
+   * (YYYY-MM, just before its month's days) and the weeks of earlier years. So the prune walks the
+   * distinct keys below the later bound, one index seek each (some 12 month keys a year of history, the weeks and days
+   * being deleted, the last 8 days), and deletes each ended day's and week's rows: its cost is the rows it deletes,
+   * not the table's size.
+   */
+  private pruneSpend(now: number): boolean {
+    const kept = now - KEEP_ENDED_SPEND_MS;
+    const day = budgetPeriodWindow('day', kept).key;
+    const week = budgetPeriodWindow('week', kept).key;
+    const end = day > week ? day : week;
+    let left = PRUNE_SPEND_MAX_ROWS;
+    for (let key = this.stmt.nextSpendKey.get('') as string | undefined; key !== undefined && key < end; key = this.stmt.nextSpendKey.get(key) as string | undefined) {
+      if ((DAY_KEY.test(key) && key < day) || (WEEK_KEY.test(key) && key < week)) {
+        left -= this.stmt.pruneSpendKey.run({ k: key, n: left }).changes;
+        if (left <= 0) return true;
+      }
+    }
+    return false;
   }
 
   async spent(tenantId: string, period: BudgetPeriod): Promise<BudgetState> {

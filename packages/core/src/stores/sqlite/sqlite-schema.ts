@@ -130,4 +130,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   -- IF NOT EXISTS for a file where an operator created it by hand.
   CREATE INDEX IF NOT EXISTS llmrr_audit_action_target ON llmrr_audit(action, target, seq);
   `,
+  `
+  -- Spend rows by period: the budget store's prune of ended day and week rows finds them (and the keys in between)
+  -- by seeks instead of scanning every tenant's rows. Building it reads the table once, at the upgrade.
+  CREATE INDEX IF NOT EXISTS llmrr_budget_spend_period ON llmrr_budget_spend(period_key);
+  `,
 ];

@@ -43,7 +43,8 @@ describe('SQLite audit log: listing by action and target', () => {
     try {
       const first = await openSqlite(path);
       first.db.exec(`DROP INDEX llmrr_audit_action_target`);
-      first.db.pragma(`user_version = ${SQLITE_MIGRATIONS.length - 1}`);
+      // (The version before the step that made it: later steps run again too, as they are IF NOT EXISTS.)
+      first.db.pragma(`user_version = ${SQLITE_MIGRATIONS.findIndex((step) => step.includes('llmrr_audit_action_target'))}`);
       first.db.exec(`WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 2000)
         INSERT INTO llmrr_audit (seq, ts, actor, action, target, details, ip, prev_hash, hash)
         SELECT n, n, 'admin', CASE n % 2 WHEN 0 THEN 'tenant.delete' ELSE 'tenant.create' END, 't' || (n % 100), NULL, NULL, 'p' || n, 'h' || n FROM g`);
