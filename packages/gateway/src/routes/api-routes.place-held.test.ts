@@ -105,10 +105,11 @@ describe('/api/route: the place a plan holds', () => {
     }
   });
 
-  it('a client gone while its place was taken gets no plan', async () => {
+  it('a client gone while its place was taken gets no plan, nor a peek for headers it is not sent', async () => {
     const stores = await createStateStores({ mode: 'memory' });
     const inner = stores.rateLimiter;
     let acquiring = 0;
+    let peeks = 0;
     let letThrough!: () => void;
     const gate = new Promise<void>((r) => (letThrough = r));
     const slowAcquire: RateLimiter = {
@@ -117,7 +118,7 @@ describe('/api/route: the place a plan holds', () => {
         await gate;
         return inner.acquire(s, o);
       },
-      peek: (s) => inner.peek(s),
+      peek: (s) => (peeks++, inner.peek(s)),
       close: () => inner.close(),
     };
     const router = new LLMRouter({ models: [mockModel('a')], routing: { strategy: 'priority', retries: { max: 0 } } });
@@ -135,6 +136,8 @@ describe('/api/route: the place a plan holds', () => {
       await gateway.close(10_000);
       // Before: the plan ran (ranked 1) for a client already gone.
       expect(ranked).toBe(0);
+      // Before: its place's release was followed by a peek of the limiter for the 499's (unsent) headers.
+      expect(peeks).toBe(0);
       expect((await inner.peek(SCOPE)).remainingConcurrency).toBe(1);
     } finally {
       await gateway.close();

@@ -220,13 +220,14 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
             void planned.then(() => place.release()).finally(() => deps.calls?.ended());
           } else {
             // Given back once the plan is done or failed, before the answer: its headers say what is left then (the
-            // places other requests took while it planned counted).
+            // places other requests took while it planned counted). A client gone before its plan started gets no
+            // headers (its 499 is not sent): no peek of the limiter for it.
             try {
               await place.release();
             } finally {
               deps.calls?.ended();
             }
-            rateLimitHeaders(await place.left(), headers);
+            if (!incoming.signal?.aborted) rateLimitHeaders(await place.left(), headers);
           }
         }
       }

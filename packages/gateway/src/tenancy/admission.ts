@@ -109,6 +109,13 @@ function rateLimited(decision: Extract<RateDecision, { ok: false }>): LLMError {
   });
 }
 
+/**
+ * How long a place taken by `takePlace` is renewed (ms): three times the stores' lease TTL (10 minutes). A plan that
+ * never settles (a strategy whose ranking hangs) would otherwise hold its tenant's `maxConcurrency` place until the
+ * process stops; past this bound it is left to expire at the TTL (logged once), so it is freed at most 40 minutes in.
+ */
+export const PLACE_RENEW_FOR_MS = 30 * 60_000;
+
 /** A place under the limits held by a request that calls no model across some work (`takePlace`), until it is given back. */
 export interface HeldPlace {
   /** Gives the place back, no tokens used (a release that fails is logged and tried again by `renewals`: never rejects). */
@@ -140,8 +147,12 @@ export async function takePlace(
   const taken = await acquirePlace(stores, principal, log);
   if (!taken) return undefined;
   const { limiter, scopes, lease, info } = taken;
-  // Renewed while held, as an admitted call's lease is: a plan (or count) longer than the lease's TTL keeps its place.
-  const held = renewals && scopes.some((s) => s.limits.maxConcurrency !== undefined) ? renewals.add(lease, undefined) : undefined;
+  // Renewed while held, as an admitted call's lease is: a plan (or count) longer than the lease's TTL keeps its place,
+  // for at most `PLACE_RENEW_FOR_MS` (logged): a plan that never settles frees its place at most a TTL later.
+  const held =
+    renewals && scopes.some((s) => s.limits.maxConcurrency !== undefined)
+      ? renewals.add(lease, undefined, PLACE_RENEW_FOR_MS, 'the rate-limit place of a request that calls no model (a routing preview or token count)')
+      : undefined;
   return {
     release: () => {
       if (held) renewals!.remove(held);

@@ -60,6 +60,10 @@ export interface Held {
   extensions?: string[];
   /** The sweep that last renewed it (or the last one before it was admitted). */
   sweep: number;
+  /** When its renewals stop (`performance.now()`; `add`'s `renewForMs`): past it, it is left to expire at the TTL. */
+  until?: number;
+  /** What is logged (once) when its renewals stop at `until`. */
+  stopped?: string;
 }
 
 /**
@@ -128,9 +132,16 @@ export class Renewals {
     });
   }
 
-  /** Tracks a call's holdings until `remove`. */
-  add(lease: RateLease | undefined, reservationId: string | undefined): Held {
+  /**
+   * Tracks a call's holdings until `remove`; with `renewForMs`, only for that long (the first sweep after it drops them,
+   * logged once naming `what`): they then expire at the stores' TTL, so work that never ends frees them at most then.
+   */
+  add(lease: RateLease | undefined, reservationId: string | undefined, renewForMs?: number, what = 'a held place'): Held {
     const h: Held = { lease, reservationId, sweep: this.sweeps };
+    if (renewForMs !== undefined) {
+      h.until = performance.now() + renewForMs;
+      h.stopped = `${what} held for more than ${Math.round(renewForMs / 1000)} s is no longer renewed: it expires at the stores' TTL`;
+    }
     this.held.add(h);
     this.start();
     return h;
@@ -276,7 +287,13 @@ export class Renewals {
     const reservations: string[] = [];
     // Every call in flight is renewed at every sweep: with sweeps a third of the TTL apart, a renewal that fails
     // (a Redis call past its bound, a busy SQLite) is tried again at the next sweep, before the TTL runs out.
+    const now = performance.now();
     for (const h of this.held) {
+      if (h.until !== undefined && now >= h.until) {
+        this.held.delete(h);
+        this.log(h.stopped ?? '', undefined);
+        continue;
+      }
       h.sweep = sweep;
       if (h.lease) leases.push(h.lease);
       if (h.reservationId !== undefined) reservations.push(h.reservationId);

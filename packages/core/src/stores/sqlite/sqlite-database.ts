@@ -18,7 +18,19 @@ export interface SqliteOpenOptions {
    * 512-stream burst, with no CPU difference seen at 2 MB (docs/benchmarks.md, "Memory").
    */
   cacheKib?: number;
+  /**
+   * How long one statement waits for another connection's write lock (ms, default 5000: SQLite's `busy_timeout`).
+   * The schema upgrade at open waits longer (`SQLITE_MIGRATE_WAIT_MS`).
+   */
+  busyTimeoutMs?: number;
 }
+
+/**
+ * How long `openSqlite` keeps trying the schema upgrade while another connection holds the write lock (ms): another
+ * process upgrading the same file (building an index of a large table holds the lock for seconds, ~1.2 µs per row of
+ * `llmrr_budget_spend`) is waited for, and then the upgrade finds the file at its version: nothing left to do.
+ */
+export const SQLITE_MIGRATE_WAIT_MS = 60_000;
 
 export const SQLITE_DEFAULT_CACHE_KIB = 2000;
 
@@ -70,9 +82,9 @@ export async function openSqlite(path: string, options: SqliteOpenOptions = {}):
     const cacheKib = options.cacheKib ?? SQLITE_DEFAULT_CACHE_KIB;
     if (!Number.isInteger(cacheKib) || cacheKib < 64) throw new LLMError({ code: 'config_invalid', message: `cacheKib: the SQLite page cache must be a whole number of at least 64 KiB, got ${cacheKib}` });
     db.pragma(`cache_size = -${cacheKib}`);
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     db.pragma('foreign_keys = ON');
-    migrateSqlite(db);
+    await migrateWaiting(db, SQLITE_MIGRATE_WAIT_MS);
   } catch (e) {
     db.close();
     throw e;
@@ -140,6 +152,24 @@ function hasSqliteMagic(path: string): boolean {
     return false;
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * `migrateSqlite`, tried again while it fails with `SQLITE_BUSY` (another connection's write lock held past the busy
+ * timeout: another process's upgrade), for up to `waitMs`; the event loop runs between tries. A file upgraded meanwhile
+ * is then at its version: the try that gets the lock changes nothing.
+ */
+async function migrateWaiting(db: SqliteDatabase, waitMs: number): Promise<void> {
+  const until = performance.now() + waitMs;
+  for (;;) {
+    try {
+      migrateSqlite(db);
+      return;
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'SQLITE_BUSY' || performance.now() >= until) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
