@@ -1604,6 +1604,7 @@ export class LLMRouter {
       // (A call without a signal of the caller's: its attempts need no abort scope for the router's.)
       ownSignal: call.options.signal == null,
       alwaysScope: call.stream,
+      embed: call.kind === 'embed',
       attempts,
       tenant: o.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined),
     };

@@ -212,7 +212,8 @@ export interface LanguageEngineV1 {
    * What of `request` this engine refuses before sending anything (`generate` and `stream` throw it as an
    * `unsupported` error naming `param`), or undefined. A router asks it while planning, so such a request makes no
    * attempt (nothing charged against the deployment's limits) and goes to another deployment that takes it, as for a
-   * capability the deployment lacks. Optional, so engines written before it stay valid.
+   * capability the deployment lacks. Asked for `generate` and `stream` calls only (not `embed`); one that throws counts
+   * as no refusal (the attempt runs and reports its own error). Optional, so engines written before it stay valid.
    */
   refusal?(request: GenerateRequest): EngineRefusal | undefined;
   /** Release resources (local models, sockets). */

@@ -55,3 +55,14 @@ describe('openai-compatible: a prefix server repeating the prefill', () => {
     expect(await answers({ text }, { ...mistral, options: { prefill: 'continue_final_message' } })).toEqual({ generated: text, streamed: text });
   });
 });
+
+describe('openai-compatible: a prefix stream cut while the echo is held', () => {
+  it('hands none of the partial echo to the client as answer text: the stream ends with its error', async () => {
+    wire.server.setScript({ text: `${PREFILL}Rome"}`, chunks: PREFILL.length + 6, cutAfterChunks: 3 });
+    const engine = wire.engine({ ...mistral, baseURL: wire.server.baseURL });
+    const parts: StreamPart[] = [];
+    for await (const p of engine.stream(request)) parts.push(p);
+    expect(parts.at(-1)?.type).toBe('error');
+    expect(parts.filter((p) => p.type === 'text-delta')).toEqual([]);
+  });
+});

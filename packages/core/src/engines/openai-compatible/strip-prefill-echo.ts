@@ -30,7 +30,8 @@ export function stripPrefillEcho(result: GenerateResult, echo: string | undefine
  * The stream without a leading copy of the prefill (`echo()`, read at the first answer text, once the body is built):
  * answer text is held back while it is still a beginning of the prefill, and released, less the prefill, once it has
  * passed the prefill's length, or whole as soon as it diverges or any other part comes (a part after answer text, the
- * end included, never overtakes it). Other parts pass as they come.
+ * end included, never overtakes it), except an `error`: a stream cut while text is held drops it (only a beginning of
+ * the prefill, never shown as answer). Other parts pass as they come.
  */
 export function stripStreamPrefillEcho(parts: AsyncIterableIterator<StreamPart>, echo: () => string | undefined): AsyncIterableIterator<StreamPart> {
   let held = '';
@@ -51,6 +52,10 @@ export function stripStreamPrefillEcho(parts: AsyncIterableIterator<StreamPart>,
         else if (!prefill.startsWith(held)) release(held);
         return;
       }
+    } else if (part.type === 'error') {
+      // Cut while held: the held text is a strict beginning of the prefill (the client's own text), never answer text.
+      decided = true;
+      held = '';
     } else if (held !== '') release(held);
     queue.push(part);
   };

@@ -47,6 +47,8 @@ export interface ExecutionPlan {
    * and is raced against it: `close()` ends the call at once, the engine's request is abandoned.
    */
   ownSignal?: boolean;
+  /** An embed call: its `request` is made up (one user message per input), no engine's `refusal` is asked of it. */
+  embed?: boolean;
   /** Create an abort scope for every attempt (streams); otherwise only when a signal or timeout needs one. */
   alwaysScope: boolean;
   /** Filled as attempts end. */
@@ -244,16 +246,25 @@ function retiredError(d: RouterDeployment): LLMError {
   return new LLMError({ code: 'no_deployment', message: `Deployment "${d.name}" was removed after the call planned it`, deployment: d.name, provider: d.provider, isRetryable: true });
 }
 
-/** `unsupported` naming the refused field when `d`'s engine refuses `request` before sending it, else undefined. */
-function engineRefusal(d: RouterDeployment, request: GenerateRequest): LLMError | undefined {
+/**
+ * `refused`: `unsupported` naming the refused field when `d`'s engine refuses `request` before sending it. `created`:
+ * the error the engine's creation threw, which the deployment's first attempt then fails with (the factory is not
+ * called a second time for it). A `refusal` that throws is no refusal: the attempt runs and reports its own error.
+ */
+function engineRefusal(d: RouterDeployment, request: GenerateRequest): { refused?: LLMError; created?: unknown } {
   let engine: LanguageEngine;
   try {
     engine = d.engine();
-  } catch {
-    return undefined; // The attempt says why the engine could not be created.
+  } catch (e) {
+    return { created: e };
   }
-  const r = typeof engine.refusal === 'function' ? engine.refusal(request) : undefined;
-  return r === undefined ? undefined : new LLMError({ code: 'unsupported', message: r.message, param: r.param, deployment: d.name, provider: d.provider });
+  let r: ReturnType<NonNullable<LanguageEngine['refusal']>>;
+  try {
+    r = typeof engine.refusal === 'function' ? engine.refusal(request) : undefined;
+  } catch {
+    return {};
+  }
+  return r === undefined ? {} : { refused: new LLMError({ code: 'unsupported', message: r.message, param: r.param, deployment: d.name, provider: d.provider }) };
 }
 
 function circuitOpenError(d: RouterDeployment): LLMError {
@@ -289,8 +300,11 @@ async function runDeployment<T>(
   // What the engine refuses before sending anything (`LanguageEngineV1.refusal`: an author name OpenAI refuses): no
   // attempt, so nothing charged against the deployment's limits (a shared deployment is not filled by one client's bad
   // requests), no health change; the next deployment is tried, and the refusal is the call's error when none answers.
-  const refused = engineRefusal(d, plan.request);
+  // Not for an embed call (its plan request is no chat request).
+  const { refused, created } = plan.embed === true ? {} : engineRefusal(d, plan.request);
   if (refused !== undefined) return { kind: 'next', error: refused };
+  /** The engine's creation failed above: the first attempt fails with its error, as `driver.run` would have thrown it. */
+  let creationFailed = created !== undefined;
   /** This deployment's error of the previous attempt: what the call reports, not a `circuit_open` it caused. */
   let failed: LLMError | undefined;
   for (let attempt = 1; ; attempt++) {
@@ -348,7 +362,11 @@ async function runDeployment<T>(
     d.stats.start();
     let error: LLMError;
     try {
-      const running = driver.run(d, scope, shared);
+      let running: Promise<T>;
+      if (creationFailed) {
+        creationFailed = false;
+        running = Promise.reject(created);
+      } else running = driver.run(d, scope, shared);
       const value = await (ownOnly && scope === undefined && shared === undefined ? raceAbort(running, parent) : running);
       return { kind: 'won', won: { deployment: d, value, lease: new AttemptLease(host, plan, d, scope, startedAt, attempt, hedge, charged, permit) } };
     } catch (e) {
