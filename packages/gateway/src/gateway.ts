@@ -1,4 +1,4 @@
-import { LLMError, authFailureAuditFor, type TenantEventsSubscription } from '@llmrr/core';
+import { LLMError, authFailureAuditFor, defaultLocalEmbedder, type TenantEventsSubscription } from '@llmrr/core';
 import { Hono } from 'hono';
 import { CallsInFlight } from './calls/calls-in-flight.js';
 import type { AppEnv, GatewayDeps } from './calls/context.js';
@@ -124,6 +124,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   metrics?.attach(options.router);
   const calls = new CallsInFlight();
   const errorLog = (message: string, error?: unknown) => logFn({ level: 'error', message, ...(error !== undefined ? { error: loggedError(error) } : {}) });
+  // Admission reads each question as the semantic cache will (`semanticLookupAsks`): with local-use, its language
+  // detector (~0.3 s, ~34 MB, once) loads now, in the background, not inside the first eligible request's admission.
+  const semantic = options.router.routerConfig?.cache?.semantic;
+  if (semantic && semantic.enabled !== false && (semantic.embedder ?? 'local-use') === 'local-use') {
+    void Promise.resolve()
+      .then(() => defaultLocalEmbedder().prepare?.())
+      .catch((e: unknown) => errorLog('semantic cache: preparing the local-use embedder failed', e));
+  }
   const tenantModels =
     options.tenantModels !== false && options.stores && isTenantRouter(options.router) ? new TenantModelSync(options.router, errorLog) : undefined;
   const deps: GatewayDeps = {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { LocalUseEmbedder } from './local-use-embedder.js';
-import { UseLiteLanguageLoader } from './use-lite-language.js';
+import { SHORT_ENGLISH_QUESTIONS } from '../semantic-cache/__fixtures__/english-short-questions.js';
+import { TRANSLATED_PAIRS, UNRELATED_OTHER_LANGUAGE_PAIRS } from '../semantic-cache/__fixtures__/other-language-questions.js';
+import { otherLanguageOf, UseLiteLanguageLoader } from './use-lite-language.js';
 
 describe('UseLiteLanguageLoader', () => {
   it('a detector that cannot be loaded is warned about once, the language is not known meanwhile, and it is tried again a minute later', async () => {
@@ -59,3 +61,42 @@ describe('LocalUseEmbedder: the language of a text (eld)', () => {
     expect(other('2 + 2')).toBeUndefined();
   });
 });
+
+describe('LocalUseEmbedder: short English questions are not read as another language', () => {
+  it('skips at most 2% of ~200 short English questions, and every German, French and Spanish question of the fixture', async () => {
+    const use = new LocalUseEmbedder();
+    await use.prepare();
+    const other = (text: string): string | undefined => use.coverage(text.toLowerCase(), text)?.otherLanguage;
+    const englishSkipped = SHORT_ENGLISH_QUESTIONS.filter((q) => other(q) !== undefined);
+    expect(SHORT_ENGLISH_QUESTIONS.length).toBeGreaterThanOrEqual(200);
+    expect(englishSkipped.length, englishSkipped.join(' | ')).toBeLessThanOrEqual(Math.floor(SHORT_ENGLISH_QUESTIONS.length * 0.02));
+    const foreign = [...UNRELATED_OTHER_LANGUAGE_PAIRS.flatMap((p) => [p.a, p.b]), ...TRANSLATED_PAIRS.map((p) => p.other)];
+    expect(foreign.filter((q) => other(q) === undefined)).toEqual([]);
+    // One-word questions, and a language with no word list when eld is sure.
+    for (const q of ['Warum?', 'Danke!', 'Merci!', 'Gracias', 'Grazie!', 'Obrigado!', 'Hvad betyder ordet hygge?']) expect(other(q), q).toBeDefined();
+  });
+
+  it('otherLanguageOf: foreign function words outnumbering English ones, or eld sure of an accented text with no English one', () => {
+    expect(otherLanguageOf('Is a tomato a fruit?', 'nl', true)).toBeUndefined();
+    expect(otherLanguageOf('Define gravity.', 'it', true)).toBeUndefined();
+    expect(otherLanguageOf('How to sous vide a steak?', 'fr', true)).toBeUndefined();
+    expect(otherLanguageOf('Comment installer Node.js sous Windows ?', 'fr', false)).toBe('fr');
+    expect(otherLanguageOf('Warum?', 'de', false)).toBe('de');
+    expect(otherLanguageOf('Czym jest miłość?', 'pl', true)).toBe('pl');
+    expect(otherLanguageOf('Czym miłość?', 'pl', false)).toBeUndefined();
+  });
+});
+
+describe('LocalUseEmbedder: a question read once is not read again', () => {
+  it('gives the same reading object for the same text once the vocabulary and the detector are loaded', async () => {
+    const use = new LocalUseEmbedder();
+    await use.prepare();
+    const q = 'Wie kann ich mein Passwort zurücksetzen?';
+    const first = use.coverage(q.toLowerCase(), q);
+    expect(first?.otherLanguage).toBe('de');
+    // Another embedder of the process (the gateway's admission reads with one, the cache with another) reuses it.
+    expect(new LocalUseEmbedder().coverage(q.toLowerCase(), q)).toBe(first);
+    expect(use.coverage(q.toLowerCase())).not.toBe(first); // not the same text as given (no cased one)
+  });
+});
+

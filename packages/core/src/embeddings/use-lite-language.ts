@@ -2,7 +2,7 @@ import { safeWarn } from '../util/safe-warn.js';
 
 /** What the semantic cache needs of a language detector: the language of a text, ISO 639-1 ('' when it cannot tell). */
 export interface LanguageDetector {
-  detect(text: string): { language: string };
+  detect(text: string): { language: string; isReliable?(): boolean };
 }
 
 /** The language USE lite's vectors tell texts apart in: its vocabulary is English word pieces. */
@@ -68,11 +68,88 @@ export class UseLiteLanguageLoader {
     return this.#loading;
   }
 
+  /** Whether the detector is loaded (a reading taken before may change once it is). */
+  get loaded(): boolean {
+    return this.#detector !== undefined;
+  }
+
   /** `text`'s language (ISO 639-1) when the detector is loaded and can tell; undefined otherwise. */
   detect(text: string): string | undefined {
     const language = this.#detector?.detect(text).language;
     return language ? language : undefined;
   }
+
+  /**
+   * The language `text` is in when it is not English, by two signals (`otherLanguageOf`): the detector's reading and the
+   * text's words. Undefined when it reads as English, cannot tell, or is not loaded.
+   */
+  otherLanguage(text: string): string | undefined {
+    const reading = this.#detector?.detect(text);
+    if (!reading?.language || reading.language === USE_LITE_LANGUAGE) return undefined;
+    return otherLanguageOf(text, reading.language, reading.isReliable?.() ?? false);
+  }
+}
+
+/**
+ * Function words and greetings of the languages `eld` confuses with English on short questions (German, French, Spanish,
+ * Italian, Portuguese, Dutch, Swedish, Danish, Norwegian; a few Finnish and Polish ones), none of them a common English word
+ * or English name part ("von", "de", "la", "los", "del", "come", "die", "was" are left out; "comment" and "sous" are in).
+ */
+const FOREIGN_WORDS = new Set(
+  (
+    // de
+    'ich wir ihr ist sind nicht und oder der dem ein eine einen einem einer zu auf für wie warum wann wer wo welche welcher ' +
+    'welches wieso weshalb kann können kannst muss soll mein meine dein deine unter zwischen bitte danke hallo gibt wird ' +
+    'werden habe haben nach auch noch sehr viele wieviel schon dass nur mich dich uns euch ihnen sich heute guten bedeutet heißt wort ' +
+    // fr
+    'je tu elle nous comment sous vous ils elles sont suis une mais avec dans sur que qui quoi quel quelle quels quelles pourquoi quand ' +
+    'où combien puis peux peut faut mes tes ses cette ces merci bonjour salut être avoir faire très aussi entre ' +
+    // es
+    'una unos unas qué quién quiénes cómo cuál cuáles cuándo cuánto cuántos cuántas dónde puedo puedes pero está están ' +
+    'gracias hola buenos buenas muy también hacer tengo tiene como cuando donde cual porqué ' +
+    // it
+    'gli della dei delle nel nella cosa perché perche quale quanto sono è posso puoi grazie ciao buongiorno anche molto ' +
+    'mio questo questa essere ' +
+    // pt
+    'você não são quem onde qual quanto porque meu minha obrigado obrigada olá tudo muito fazer tenho ' +
+    // nl
+    'het een voor niet maar waar waarom wanneer welke mijn jouw zijn hebben heb heeft bedankt alsjeblieft ook veel naar bij uit deze ' +
+    // sv da no
+    'jag är och inte det ett att vad hur varför när vem vilken hej jeg ikke hvad hvordan hvorfor hvem hvor takk tak ' +
+    // fi pl
+    'kiitos mitä miten miksi kuka missä onko jak się czy dlaczego dziękuję jest'
+  ).split(' '),
+);
+
+/**
+ * English function words, counted against the words of `FOREIGN_WORDS` a question has; not those that are also words of
+ * those languages ("a", "an", "do", "i", "in", "is", "me", "no", "so", "was").
+ */
+const ENGLISH_WORDS = new Set(
+  (
+    'the are were be been does did have has had you he she it we they my your his her its our their ' +
+    'what who whom whose which why how when where can could should would will shall may might must of to on at for ' +
+    'with from by about and or but not yes this that these those there here if than then him us them'
+  ).split(' '),
+);
+
+/**
+ * Whether a text `eld` reads as `language` (not English; `reliable`: its own confidence) is in another language than
+ * English. eld alone reads ~8% of short English questions as another language ("Is a tomato a fruit?" as Dutch, "Java vs
+ * Kotlin?" as Dutch, "Define entropy." as Italian), and its confidence alone passes one-word foreign questions ("Warum?")
+ * as English. So a second signal, the words: another language when more words are function words or greetings of a
+ * language eld confuses with English (`FOREIGN_WORDS`: "Warum?", "Danke!", "Comment installer Node.js sous Windows ?")
+ * than English function words ("How to sous vide a steak?" is English), or when eld is sure, no word is an English
+ * function word and one has a letter outside a-z (a language with no list here: "Hvad betyder ordet hygge?"). Undefined otherwise: eld sure alone read 13 of 208 English questions as another language
+ * ("Define gravity.", "Go vs Rust?"), this rule 0 (`__fixtures__/english-short-questions.ts`).
+ */
+export function otherLanguageOf(text: string, language: string, reliable: boolean): string | undefined {
+  const words = text.toLowerCase().match(/[\p{L}\p{M}]+/gu) ?? [];
+  const foreign = words.filter((w) => FOREIGN_WORDS.has(w)).length;
+  const english = words.filter((w) => ENGLISH_WORDS.has(w)).length;
+  if (foreign > english) return language;
+  if (reliable && !words.some((w) => ENGLISH_WORDS.has(w)) && words.some((w) => /[^a-z]/.test(w))) return language;
+  return undefined;
 }
 
 /** After a detector that could not be loaded, how long before it is tried again. */

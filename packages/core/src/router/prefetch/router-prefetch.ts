@@ -549,8 +549,12 @@ export class RouterPrefetch {
     this.#sweep();
   }
 
+  /** The embedder, once it has loaded what its coverage needs (`Embedder.prepare`: local-use's language detector). */
   #getEmbedder(): Promise<Embedder> {
-    this.#embedderP ??= this.#buildEmbedder();
+    this.#embedderP ??= this.#buildEmbedder().then(async (embedder) => {
+      if (embedder.prepare) await embedder.prepare();
+      return embedder;
+    });
     return this.#embedderP;
   }
 

@@ -112,6 +112,8 @@ export class Prefetcher {
     const asker = user ?? request.user;
     // A fixed-size key per user (`userKey`), not the id itself (a string of any length).
     const sequence = userKey(asker ?? '');
+    // Read once the embedder has loaded what its coverage needs (local-use's language detector), as the cache reads it.
+    if (this.#o.cache.embedder.prepare) await this.#o.cache.embedder.prepare();
     if (embedderReading(this.#o.cache.embedder, question) === undefined) {
       this.#o.model.interrupt(key, sequence);
       return;
