@@ -1,5 +1,4 @@
 export { LLMRouter } from './llm-router.js';
-export { takeReadyPart, waitReadyPart } from './router-stream.js';
 export { DeploymentStats } from './stats.js';
 export type { CountTokensOptions, RemoteCountPermit, TokenCount } from './count-tokens.js';
 export type { DeploymentStatsOptions } from './stats.js';

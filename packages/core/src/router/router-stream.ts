@@ -13,7 +13,6 @@ import type { RoutePlan } from './plan-route.js';
 import type { AttemptRecord, Cost, RouterResult, RouterStream, RouterStreamPart, StreamSpend } from './types.js';
 import { computeCost } from '../pricing/compute-cost.js';
 import { timerDelay } from '../util/timer-delay.js';
-import { TAKE_QUEUED, WHEN_QUEUED, takesQueued, type QueuedParts } from '../util/sse-part-stream.js';
 
 /** What a router stream needs from its router. */
 export interface StreamHooks {
@@ -251,11 +250,6 @@ interface LiveStream {
   acc: StreamAccumulator;
   /** The attempt's scope, when each part must be raced against its abort (see `PrimedStream.endsOnAbort`). */
   race: AttemptLease['scope'];
-  /**
-   * The engine's iterator when it hands out ready parts without a promise (`TAKE_QUEUED`: an `SsePartStream`, which ends
-   * by itself on its abort, so nothing is raced): the loop takes the parts of a chunk already read at once (`liveTake`).
-   */
-  queued: QueuedParts | undefined;
   /** What `succeed` builds the result from (kept here, not in a closure of `runStream`: see `succeed`). */
   plan: ExecutionPlan;
   route: RoutePlan;
@@ -404,10 +398,7 @@ async function* runStream(st: StreamState): AsyncGenerator<RouterStreamPart> {
     st.watch.hold(held, planned.timeouts(d));
     const acc = new StreamAccumulator(hooks.estimatedInputTokens);
     const ttftMs = elapsedMs(hooks.startedAt, won.value.firstContentAt);
-    const engineParts = won.value.iterator;
-    const race = won.value.endsOnAbort ? undefined : held.scope;
-    const queued = race === undefined && takesQueued(engineParts) ? engineParts : undefined;
-    const live: LiveStream = { deployment: d, scope: held.scope, race, queued, lease: held, iterator: engineParts, acc, plan: planned, route, ttftMs, attempts };
+    const live: LiveStream = { deployment: d, scope: held.scope, race: won.value.endsOnAbort ? undefined : held.scope, lease: held, iterator: won.value.iterator, acc, plan: planned, route, ttftMs, attempts };
     st.answering = live;
     st.watch.handing();
     const routePart: Extract<RouterStreamPart, { type: 'route' }> = { type: 'route', requestId: hooks.requestId, deployment: d.name, model: d.modelId, provider: d.provider, cached: false };
@@ -687,10 +678,7 @@ function receivedLive(st: StreamState, r: IteratorResult<StreamPart>): IteratorR
       }),
     );
   }
-  return receivedPart(st, r.value);
-}
-
-function receivedPart(st: StreamState, part: StreamPart): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> {
+  const part = r.value;
   if (part.type === 'error') return failLive(st, part.error);
   st.live!.acc.add(part);
   if (part.type === 'finish') {
@@ -706,8 +694,6 @@ function liveNext(st: StreamState): Promise<IteratorResult<RouterStreamPart>> {
   if (st.busy) return st.busy.then(() => liveNext(st));
   if (st.settled) return Promise.resolve(DONE);
   st.watch.resumed();
-  const taken = liveTake(st);
-  if (taken !== undefined) return taken instanceof Promise ? taken : Promise.resolve(taken);
   const { race, iterator: engine } = st.live!;
   let pulled: Promise<IteratorResult<StreamPart>>;
   try {
@@ -719,46 +705,6 @@ function liveNext(st: StreamState): Promise<IteratorResult<RouterStreamPart>> {
   const step = (race ? race.race(pulled) : pulled).then(st.onPart, st.onFail);
   st.busy = step;
   return step;
-}
-
-/**
- * The engine's next part handled at once when its iterator has one ready (`LiveStream.queued`: the parts of a chunk
- * already read), as `liveNext`'s promise reaction would handle it; undefined when it has none (nothing taken). Called
- * with no step in progress and the stream not settled; a part taken marks the consumer's pull (`watch.resumed`). A step that goes on
- * (a finish being settled) or a throw is the step in progress (`busy`), as in `liveNext`.
- */
-function liveTake(st: StreamState): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> | undefined {
-  const engine = st.live!.queued;
-  if (engine === undefined) return undefined;
-  let part: StreamPart | undefined;
-  try {
-    part = engine[TAKE_QUEUED]();
-  } catch (e) {
-    // (An `SsePartStream` never throws here.) As a `next()` that throws: an engine error.
-    return failLive(st, e);
-  }
-  if (part === undefined) return undefined;
-  // A part taken: the consumer pulled (an empty take is no pull: a caller that stops after one is still timed out).
-  st.watch.resumed();
-  let r: IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>>;
-  try {
-    r = receivedOrFailedPart(st, part);
-  } catch (e) {
-    // What a throwing reaction would do to `liveNext`'s step: it rejects (and stays the step in progress).
-    return (st.busy = Promise.reject(e as Error));
-  }
-  if (r instanceof Promise) st.busy = r;
-  return r;
-}
-
-/** `receivedOrFailed` for a part taken at once (`liveTake`). */
-function receivedOrFailedPart(st: StreamState, part: StreamPart): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> {
-  if (st.settled) return endedStep(st);
-  try {
-    return receivedPart(st, part);
-  } catch (e) {
-    return failLive(st, e);
-  }
 }
 
 /** `receivedLive`, with anything it throws (a malformed part from the engine) ending the stream as an engine error. */
@@ -810,29 +756,6 @@ function liveThrow(st: StreamState, e: unknown): Promise<IteratorResult<RouterSt
   st.live!.lease.release();
   // Settled with it (`.result`, `request:end`, the engine iterator closed): the consumer may never pull again.
   return Promise.resolve(handPart(st, { type: 'error', error: st.error }, true));
-}
-
-/**
- * What `iterator.next()` would give, at once, when a router stream's iterator has it ready without waiting: the live
- * loop's next part when the engine has it decoded already (the parts of one network chunk after the first: no promise
- * per part on either side); the result, or a promise of it for a step that goes on (a finish being settled). Undefined
- * (nothing taken): call `next()`, for any other iterator too. Each call is a pull, served in order with `next()`'s.
- */
-export function takeReadyPart(iterator: AsyncIterator<RouterStreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> | undefined {
-  return RouterStreamIterator.takeReady(iterator);
-}
-
-/**
- * A wait for a router stream's next part without taking it, when `takeReadyPart` had none: a promise that resolves
- * (to undefined) once the engine has it (or its stream ended), then `takeReadyPart` takes it (or, undefined, `next()`
- * says what came). The part goes from the upstream socket's callback to the consumer in one promise reaction (where
- * `next()` takes one for the engine's promise, one for the router's), and the router handles it in the consumer's turn.
- * Undefined (for any other iterator too): call `next()`. Counts as a pull (the router's idle-consumer watch) until the
- * part is taken: follow a resolved wait with `takeReadyPart` or `next()` (a caller that stops after a wait is not timed
- * out as an idle consumer; the attempt is held until `totalMs`, or until the iterator's `return()`).
- */
-export function waitReadyPart(iterator: AsyncIterator<RouterStreamPart>): Promise<void> | undefined {
-  return RouterStreamIterator.waitReady(iterator);
 }
 
 /** A method of a router stream's iterator called on anything but the iterator: a rejection, as an async generator's. */
@@ -911,35 +834,6 @@ class RouterStreamIterator implements AsyncIterator<RouterStreamPart> {
   /** An async iterator is iterable (as an async generator is): `for await` over the iterator itself. */
   [Symbol.asyncIterator](): this {
     return this;
-  }
-
-  /** `takeReadyPart` (static methods: nothing is added to the iterator that a consumer sees). */
-  static takeReady(x: unknown): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> | undefined {
-    const st = RouterStreamIterator.#plainLive(x);
-    if (st === undefined) return undefined;
-    return liveTake(st);
-  }
-
-  /** `waitReadyPart`. */
-  static waitReady(x: unknown): Promise<void> | undefined {
-    const st = RouterStreamIterator.#plainLive(x);
-    const engine = st?.live!.queued;
-    if (engine === undefined) return undefined;
-    const wait = engine[WHEN_QUEUED]();
-    // The consumer asked for a part: the stream waits for its upstream now, not for its consumer.
-    if (wait !== undefined) st!.watch.resumed();
-    return wait;
-  }
-
-  /**
-   * The state of `x`'s stream when it is the live loop's, in its plain state; undefined for anything else (`runStream`
-   * still serving, a step in progress, a stream cancelled, settled or given up on), which is left to `next()`.
-   */
-  static #plainLive(x: unknown): StreamState | undefined {
-    if (!RouterStreamIterator.#is(x)) return undefined;
-    const st = x.#st;
-    if (x.#g !== undefined || st.live === undefined || st.busy !== undefined || st.settled || st.cancelled || st.watch.abandoned !== undefined) return undefined;
-    return st;
   }
 
   /**

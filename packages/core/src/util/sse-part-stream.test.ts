@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
 import type { StreamPart } from '../spec/stream-parts.js';
 import { DIRECT_BODY, RELEASE_LINGER_MS, type BodySink, type BodyTap } from './direct-body.js';
-import { SsePartStream, TAKE_QUEUED, WHEN_QUEUED, type SsePartDecoder } from './sse-part-stream.js';
+import { SsePartStream, type SsePartDecoder } from './sse-part-stream.js';
 
 const usage = { inputTokens: 1, outputTokens: 1, totalTokens: 2 };
 const encoder = new TextEncoder();
@@ -384,62 +384,6 @@ class WholeDecoder extends TestDecoder {
     return [{ type: 'text-delta', delta: json.text }, { type: 'finish', finishReason: 'stop', usage }];
   }
 }
-
-describe('SsePartStream: parts taken at once (TAKE_QUEUED) and waited for without taking them (WHEN_QUEUED)', () => {
-  const take = (s: SsePartStream) => s[TAKE_QUEUED]();
-  const delta = (p: StreamPart | undefined) => (p?.type === 'text-delta' ? p.delta : p?.type);
-
-  it("takes a chunk's parts in order, mixed with next(); none while a next() waits; the wait ends when a chunk comes", async () => {
-    const b = directBody();
-    const s = directStream(b);
-    // Nothing before the stream is opened (the first next() opens it).
-    expect(take(s)).toBeUndefined();
-    expect(s[WHEN_QUEUED]()).toBeUndefined();
-    const first = s.next();
-    await new Promise((r) => setImmediate(r));
-    // A next() in progress: nothing is taken past it, no wait is made.
-    expect(take(s)).toBeUndefined();
-    expect(s[WHEN_QUEUED]()).toBeUndefined();
-    b.push('data: a\n\ndata: b\n\ndata: c\n\n');
-    expect(delta((await first).value as StreamPart)).toBe('a');
-    expect(delta(take(s))).toBe('b');
-    // Parts are ready: no wait to make.
-    expect(s[WHEN_QUEUED]()).toBeUndefined();
-    expect(delta(((await s.next()).value as StreamPart))).toBe('c');
-    expect(take(s)).toBeUndefined();
-    const wait = s[WHEN_QUEUED]()!;
-    expect(wait).toBeInstanceOf(Promise);
-    b.push('data: d\n\ndata: [DONE]\n\n');
-    await wait;
-    expect(delta(take(s))).toBe('d');
-    expect(delta(take(s))).toBe('finish');
-    expect(take(s)).toBeUndefined();
-    expect(s[WHEN_QUEUED]()).toBeUndefined();
-    expect(await s.next()).toEqual({ done: true, value: undefined });
-    expect(b.calls).toEqual(['release']);
-  });
-
-  it('a wait ends when the stream is closed (return()), when the body breaks and when the signal aborts', async () => {
-    for (const how of ['return', 'break', 'abort'] as const) {
-      const b = directBody();
-      const controller = new AbortController();
-      const s = directStream(b, controller.signal);
-      const first = s.next();
-      await new Promise((r) => setImmediate(r));
-      b.push('data: a\n\n');
-      await first;
-      const wait = s[WHEN_QUEUED]()!;
-      if (how === 'return') await s.return();
-      else if (how === 'break') b.fail(new Error('socket reset'));
-      else controller.abort();
-      await wait;
-      const last = take(s);
-      if (how === 'return') expect(last).toBeUndefined();
-      else expect(last).toMatchObject({ type: 'error', error: { code: how === 'abort' ? 'aborted' : 'stream_interrupted' } });
-      expect(await s.next()).toEqual({ done: true, value: undefined });
-    }
-  });
-});
 
 describe('SsePartStream with a decoder that takes whole JSON answers', () => {
   const wholeStream = (reads: string[], decoder: WholeDecoder, hang = false) => {

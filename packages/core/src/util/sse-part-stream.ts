@@ -67,36 +67,6 @@ export function endsOnAbort(iterator: object): boolean {
 }
 
 /**
- * The method of an iterator that hands out its next part at once, without a promise, when it has one ready (an
- * `SsePartStream`'s parts decoded from a chunk already read): what `next()` would resolve with, taken as `next()` would
- * take it; undefined when `next()` would have to wait (or is in progress), and nothing is taken then. The router's live
- * loop reads the parts of one network chunk through it (`liveTake` in router-stream.ts): no promise and no iterator
- * result per part.
- */
-export const TAKE_QUEUED: unique symbol = Symbol('llmrr.takeQueued');
-
-/**
- * The method of an iterator with `TAKE_QUEUED` that waits for its next part without taking it: a promise that resolves
- * (to undefined) once a part is ready for `TAKE_QUEUED` or the stream ended (then `next()` says how); undefined when
- * there is no such wait to make (a part is ready, the stream ended, or a call is in progress): call `next()`. The
- * router stream's consumer waits through it (`waitReadyPart`), then takes the part: the part goes from the socket's
- * callback to the consumer in one promise reaction, handled by the router in the consumer's own turn.
- */
-export const WHEN_QUEUED: unique symbol = Symbol('llmrr.whenQueued');
-
-/** An iterator with `TAKE_QUEUED` and `WHEN_QUEUED` (see there). */
-export interface QueuedParts {
-  [TAKE_QUEUED](): StreamPart | undefined;
-  [WHEN_QUEUED](): Promise<void> | undefined;
-}
-
-/** True when `iterator` hands out ready parts without a promise (`TAKE_QUEUED`, `WHEN_QUEUED`). */
-export function takesQueued(iterator: object): iterator is QueuedParts {
-  const it = iterator as Partial<QueuedParts>;
-  return typeof it[TAKE_QUEUED] === 'function' && typeof it[WHEN_QUEUED] === 'function';
-}
-
-/**
  * The parts of an SSE response body as an async iterator. The body is tapped (`tapBody`: straight from the
  * socket's callbacks when the `fetch` offers a `DirectBody`, else its web stream), each chunk goes through one
  * streaming UTF-8 decoder (`Utf8ChunkDecoder`) and eventsource-parser, every event is decoded into parts at
@@ -107,9 +77,7 @@ export function takesQueued(iterator: object): iterator is QueuedParts {
  * that ends or breaks ends with the decoder's `end()`/`interrupted()` parts, and `return()` cancels the body.
  * Once the terminal part is decoded the body is released (`BodyTap.release`: read to its end and dropped,
  * so its connection is kept; cancelled if it does not end soon); it is paused while `HIGH_WATER_PARTS` parts
- * wait for the consumer. Besides `next()`, a part queued is taken at once through `TAKE_QUEUED`, and the next one
- * waited for without taking it through `WHEN_QUEUED` (the router's live loop: no promise and no iterator result per
- * part of a chunk, one promise per part waited for).
+ * wait for the consumer.
  */
 export class SsePartStream implements AsyncIterableIterator<StreamPart> {
   readonly [ENDS_ON_ABORT] = true;
@@ -143,8 +111,6 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
   private pulling: Promise<IteratorResult<StreamPart, undefined>> | undefined;
   /** Settles `pulling` once a part is queued or the stream ended. */
   private waiter: ((r: IteratorResult<StreamPart, undefined>) => void) | undefined;
-  /** Resolves the wait of `WHEN_QUEUED` once a part is queued or the stream ended. */
-  private wake: (() => void) | undefined;
 
   constructor(private readonly options: SsePartStreamOptions) {}
 
@@ -158,19 +124,6 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     if (this.ended) return Promise.resolve(DONE);
     this.pulling = this.started ? this.wait() : this.open();
     return this.pulling;
-  }
-
-  /** The next part when one is queued and no call is in progress (as `next()` would hand it out), else undefined. */
-  [TAKE_QUEUED](): StreamPart | undefined {
-    return this.pulling === undefined && this.at < this.len ? this.take() : undefined;
-  }
-
-  /** Resolves once a part is queued or the stream ended; undefined when either is so already or a call is in progress. */
-  [WHEN_QUEUED](): Promise<void> | undefined {
-    if (!this.started || this.ended || this.pulling !== undefined || this.wake !== undefined || this.at < this.len) return undefined;
-    return new Promise((resolve) => {
-      this.wake = resolve;
-    });
   }
 
   return(): Promise<IteratorResult<StreamPart, undefined>> {
@@ -206,14 +159,8 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
 
   /** Hands the waiting call its part (or the end), once there is one. */
   private deliver(): void {
-    if (this.at >= this.len && !this.ended) return;
-    const wake = this.wake;
-    if (wake !== undefined) {
-      this.wake = undefined;
-      wake();
-    }
     const waiter = this.waiter;
-    if (!waiter) return;
+    if (!waiter || (this.at >= this.len && !this.ended)) return;
     this.waiter = undefined;
     this.pulling = undefined;
     waiter(this.at < this.len ? { done: false, value: this.take() } : DONE);
@@ -422,12 +369,6 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     this.push(last);
     this.ended = true;
     this.parser = undefined;
-    // (A `WHEN_QUEUED` wait ends here too: `return()` delivers nothing.)
-    const wake = this.wake;
-    if (wake !== undefined) {
-      this.wake = undefined;
-      wake();
-    }
     const signal = this.options.signal;
     signal?.removeEventListener('abort', this.onAbort);
     const body = this.body;

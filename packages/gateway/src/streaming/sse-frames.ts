@@ -1,4 +1,4 @@
-import { LLMError, isContentPart, providerCacheUsage, sumUsage, takeReadyPart, toLLMError, waitReadyPart, type RouterResult, type RouterStreamPart, type StreamPart, type StreamSpend, type Usage } from '@llmrr/core';
+import { LLMError, isContentPart, providerCacheUsage, sumUsage, toLLMError, type RouterResult, type RouterStreamPart, type StreamPart, type StreamSpend, type Usage } from '@llmrr/core';
 import { toPublicError } from '../http/error-body.js';
 import { answerUsage } from '../schemas/answer-usage.js';
 import type { FrameSink } from '../http/reply.js';
@@ -129,10 +129,8 @@ export class SseFrames implements AsyncIterator<string, void> {
 
   /**
    * Writes the frames `next()` would give, in the same pieces, to `sink` until the end (the Node adapter's
-   * path), waiting for `sink.drained()` after a write that was buffered. One loop that takes the parts the router
-   * stream has ready without a promise (`takeReadyPart`: the rest of one network chunk's parts) and waits for the
-   * others in one promise from the upstream's socket (`waitReadyPart`; `next()` for any other stream), where `next()`
-   * makes one more per frame and its caller awaits that.
+   * path), waiting for `sink.drained()` after a write that was buffered. One loop that awaits the router
+   * stream's own promise per part, where `next()` makes one more per frame and its caller awaits that.
    * Served as a call: `next()` and `return()` wait for it (a client that goes away: `cancel()`, which ends a
    * waiting pull; a stream the client left while its frames were being written is closed as `return()` would).
    */
@@ -166,18 +164,7 @@ export class SseFrames implements AsyncIterator<string, void> {
             break;
           }
           try {
-            // A part the router stream has ready (the rest of a network chunk's parts) is taken without a promise; one it
-            // has not is waited for, then taken (one promise from the upstream's socket to here, not one per layer).
-            const iterator = this.opened.iterator;
-            let ready = takeReadyPart(iterator);
-            if (ready === undefined) {
-              const wait = waitReadyPart(iterator);
-              if (wait !== undefined) {
-                await wait;
-                ready = takeReadyPart(iterator);
-              }
-            }
-            out = this.read(ready === undefined ? await iterator.next() : ready instanceof Promise ? await ready : ready);
+            out = this.read(await this.opened.iterator.next());
           } catch (e) {
             // A rejected pull, or an iterator that throws instead of rejecting, as `pull()` takes them.
             out = this.fail(e);
