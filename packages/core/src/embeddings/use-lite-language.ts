@@ -117,7 +117,7 @@ const FOREIGN_WORDS = new Set(
     // sv da no
     'jag är och inte det ett att vad hur varför när vem vilken hej jeg ikke hvad hvordan hvorfor hvem hvor takk tak ' +
     // fi pl
-    'kiitos mitä miten miksi kuka missä onko jak się czy dlaczego dziękuję jest'
+    'kiitos mitä miten miksi kuka missä onko jak si\u0119 czy dlaczego dzi\u0119kuj\u0119 jest'
   ).split(' '),
 );
 
