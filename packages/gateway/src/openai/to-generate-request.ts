@@ -199,6 +199,35 @@ function chatLogprobs(body: Pick<OpenAIChatRequest, 'logprobs' | 'top_logprobs'>
   }
 }
 
+/**
+ * vLLM's `continue_final_message: true` (with `add_generation_prompt: false`) as the core request's
+ * `continueFinalMessage`: the final assistant message is continued where the deployment can (as on `/v1/messages`), else
+ * a `setting_not_sent` warning names it. Refused, as vLLM refuses them: with `add_generation_prompt: true`, and when the
+ * last message is not the assistant's (there is nothing to continue). `add_generation_prompt: false` alone asks for a
+ * prompt without the assistant's turn opened, which no engine sends: a warning.
+ */
+function continuation(body: Pick<OpenAIChatRequest, 'continue_final_message' | 'add_generation_prompt' | 'messages'>, req: GenerateRequest, nested: CappedWarnings): void {
+  if (body.continue_final_message === true) {
+    if (body.add_generation_prompt === true) {
+      throw new LLMError({
+        code: 'invalid_request',
+        message: 'Invalid request: add_generation_prompt: cannot be true with continue_final_message (the final message is continued, no new turn is opened); send false or leave it out',
+        param: 'add_generation_prompt',
+      });
+    }
+    if (body.messages.at(-1)?.role !== 'assistant') {
+      throw new LLMError({
+        code: 'invalid_request',
+        message: `Invalid request: continue_final_message: the last message (messages.${body.messages.length - 1}) must be the assistant's, the text to continue`,
+        param: 'continue_final_message',
+      });
+    }
+    req.continueFinalMessage = true;
+  } else if (body.add_generation_prompt === false && nested.room()) {
+    nested.push(notSent('add_generation_prompt', 'was not sent: every deployment opens the assistant\'s turn itself (send continue_final_message: true to continue a final assistant message).'));
+  }
+}
+
 /** A validated OpenAI chat request as the engine-neutral `GenerateRequest`. */
 export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest {
   return convertChatRequest(body).request;
@@ -276,6 +305,7 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
   if (body.verbosity != null) req.verbosity = body.verbosity;
   const topK = topKOf(body.top_k);
   if (topK !== undefined) req.topK = topK;
+  continuation(body, req, nested);
   return { request: noteIgnoredFields(req, body, CHAT_FIELD_RULES, chatNestedWarnings(body, nested)), messagePaths: paths as ClientMessagePaths | undefined, fieldNames: chatFieldNames(body) };
 }
 

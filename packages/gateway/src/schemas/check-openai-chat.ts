@@ -10,7 +10,7 @@ import type { OpenAIChatRequest } from './openai-chat.js';
  * accepts `body` unchanged (it has no defaults or transforms): a string model, messages of any role with
  * text (or text and image) content, assistant refusal parts and tool calls, `cache_control` on parts and messages (the same
  * check as the schema's, `isCacheControlWire`), the sampling, penalty and stream fields, `parallel_tool_calls`, `prompt_cache_key`,
- * `reasoning_effort`, `logprobs`, `top_logprobs`, `verbosity`, `top_k`, `llmrr`.
+ * `reasoning_effort`, `logprobs`, `top_logprobs`, `verbosity`, `top_k`, `continue_final_message`, `add_generation_prompt`, `llmrr`.
  * Anything else, valid or not (tools, tool_choice, response_format, legacy `functions` / `function_call` (and a
  * `function` message or an assistant's `function_call`), `logit_bias`, `modalities`, `audio`, a `file` or `input_audio` part, which the
  * conversion refuses as unsupported, an unsafe integer, an object at any level with an own `__proto__` key...), is false, and the schema decides (and names the field).
@@ -52,6 +52,8 @@ export function isWellFormedChatRequest(body: unknown): body is OpenAIChatReques
     nullish(b.top_logprobs, isTopLogprobs) &&
     nullish(b.verbosity, isVerbosity) &&
     nullish(b.top_k, isTopK) &&
+    nullish(b.continue_final_message, isBoolean) &&
+    nullish(b.add_generation_prompt, isBoolean) &&
     optional(b.llmrr, isExtension)
   );
 }

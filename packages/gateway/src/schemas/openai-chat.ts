@@ -219,6 +219,18 @@ export const OpenAIChatRequestSchema = z.looseObject({
   function_call: LegacyFunctionCallChoiceSchema.optional(),
   /** Applied: the core request's `logitBias` (token id -> -100 to 100), sent to OpenAI-compatible deployments. */
   logit_bias: LogitBiasSchema,
+  /**
+   * Applied: `true` asks for the final assistant message to be continued (a prefill, as `/v1/messages` continues one):
+   * core's `continueFinalMessage`. vLLM's (and SGLang's, TGI's) chat-completions extra parameter, not OpenAI's. The
+   * last message must then be the assistant's (else a 400 naming it).
+   */
+  continue_final_message: z.boolean().nullable().optional(),
+  /**
+   * Checked: vLLM's companion of `continue_final_message` (which it requires `false`): `true` with
+   * `continue_final_message: true` is a 400, as vLLM refuses it; `false` without it is a `setting_not_sent` warning
+   * (every deployment opens the assistant's turn itself); `true` and null ask for nothing.
+   */
+  add_generation_prompt: z.boolean().nullable().optional(),
   /** Checked: an answer in audio (`"audio"`, and `audio`, its voice and format) is refused as `unsupported`; text is what is served. */
   modalities: z.array(z.enum(['text', 'audio'])).nullable().optional(),
   audio: z.looseObject({}).nullable().optional(),

@@ -206,7 +206,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       }
       if (warnings) result.warnings = warnings;
       // A `prefix` server's answer repeats the prefill (Mistral): only the continuation is the answer.
-      return stripPrefillEcho(result, prefillEcho(request, body));
+      return stripPrefillEcho(result, prefillEcho(request, body, this.endpoint));
     } catch (e) {
       if (signal?.aborted && !LLMError.isInstance(e)) throw abortError(signal, this.errorContext);
       throw toLLMError(e, this.errorContext);
@@ -229,7 +229,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     const parts = httpSseStream(this.errorContext, options.signal, async () => {
       const reasoning = this.capabilities.reasoning === true;
       const body = buildOpenAIRequestBody(names ? withShortToolNames(request, names) : request, this.modelId, this.endpoint, true, reasoning);
-      echo = prefillEcho(request, body);
+      echo = prefillEcho(request, body, this.endpoint);
       const response = await this.post('chat/completions', this.init(body, options, true));
       let warnings = openAIRequestWarnings(request, this.endpoint, body, reasoning, this.modelId);
       if (names) warnings = [...(warnings ?? []), ...shortToolNameWarnings(names, request, this.endpoint.preset.label)];
@@ -245,7 +245,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       });
       return { response, decoder };
     });
-    const answer = this.endpoint.prefill === 'prefix' ? stripStreamPrefillEcho(parts, () => echo) : parts;
+    const answer = this.endpoint.prefill === 'prefix' && this.endpoint.prefillEcho ? stripStreamPrefillEcho(parts, () => echo) : parts;
     return names ? restoreStreamToolNames(answer, names) : answer;
   }
 

@@ -75,7 +75,7 @@ export const OpenAICompatibleOptionsSchema = z.object({
   /**
    * How the server continues a final assistant message the request asks to be continued (a prefill: the gateway's
    * `/v1/messages` asks it, as Anthropic's Messages API continues one; `GenerateRequest.continueFinalMessage`). Default:
-   * as the preset says (`prefix` for `mistral`, `native` for `llamacpp`), else none: the message is sent as it is, the
+   * as the preset says (`continue_final_message` for `vllm`, `prefix` for `mistral`, `native` for `llamacpp`), else none: the message is sent as it is, the
    * server answers with a new turn, and a `setting_not_sent` warning names the message. `continue_final_message`:
    * sent with `continue_final_message: true` and `add_generation_prompt: false` (vLLM, SGLang, TGI); `prefix`: the
    * last message with `prefix: true` (Mistral; DeepSeek's beta chat prefix completion, at the
@@ -83,6 +83,13 @@ export const OpenAICompatibleOptionsSchema = z.object({
    * default), sent as it is, no warning. See `OpenAIPrefill`.
    */
   prefill: z.enum(['continue_final_message', 'prefix', 'native']).optional(),
+  /**
+   * Whether the server's answer to a `prefix: true` message starts with a copy of that message's text, which the
+   * engine then takes off (default: as the preset says: true for `mistral`, else false: DeepSeek answers with the
+   * continuation alone, and a continuation that starts with the prefill's own text is kept whole). Only with
+   * `prefill: prefix`.
+   */
+  prefillEcho: z.boolean().optional(),
   /**
    * Whether the model takes `dimensions` on embeddings (default: true, except for `text-embedding-ada-002`). Set false
    * for a server or model with one vector length only: a router then sends calls with `dimensions` elsewhere.

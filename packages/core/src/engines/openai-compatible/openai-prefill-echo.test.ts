@@ -66,3 +66,21 @@ describe('openai-compatible: a prefix stream cut while the echo is held', () => 
     expect(parts.filter((p) => p.type === 'text-delta')).toEqual([]);
   });
 });
+
+describe('openai-compatible: a prefix server that does not repeat the prefill (DeepSeek)', () => {
+  // DeepSeek's Chat Prefix Completion answers with the continuation alone: a continuation that happens to start with
+  // the prefill's own text is the answer, and nothing of it is taken off.
+  const deepseek: Partial<ModelConfigInput> = { preset: 'deepseek', apiKey: 'k', baseURL: '', options: { prefill: 'prefix' } };
+
+  it('keeps a continuation that starts with the prefill whole, in a whole answer and a stream in any split', async () => {
+    const text = `${PREFILL}Rome"}`;
+    for (const chunks of [1, text.length]) expect(await answers({ text, chunks }, deepseek)).toEqual({ generated: text, streamed: text });
+    expect((wire.server.requests.at(-1)?.body as { messages: unknown[] }).messages.at(-1)).toMatchObject({ role: 'assistant', prefix: true });
+  });
+
+  it('options.prefillEcho turns the stripping on for another server that repeats it, and off for the mistral preset', async () => {
+    const text = `${PREFILL}Rome"}`;
+    expect(await answers({ text }, { ...deepseek, options: { prefill: 'prefix', prefillEcho: true } })).toEqual({ generated: 'Rome"}', streamed: 'Rome"}' });
+    expect(await answers({ text }, { ...mistral, options: { prefillEcho: false } })).toEqual({ generated: text, streamed: text });
+  });
+});

@@ -66,6 +66,20 @@ describe('openai-compatible: an assistant prefill', () => {
     const vllmLike = await both({ preset: 'llamacpp', baseURL: wire.server.baseURL, options: { prefill: 'continue_final_message' } }, asked());
     for (const body of vllmLike.bodies) expect(body).toMatchObject({ continue_final_message: true, add_generation_prompt: false });
   });
+
+  it('the vllm preset continues it with continue_final_message and add_generation_prompt false (vLLM 0.6.4 and later), no warning; options.prefill overrides it', async () => {
+    const vllm = await both({ preset: 'vllm', baseURL: wire.server.baseURL }, asked());
+    expect(vllm.generated).toEqual([]);
+    expect(vllm.streamed).toEqual([]);
+    for (const body of vllm.bodies) {
+      expect(body).toMatchObject({ continue_final_message: true, add_generation_prompt: false });
+      expect(body.messages.at(-1)).toEqual({ role: 'assistant', content: '{"capital": "' });
+    }
+    // Not asked (chat completions without continue_final_message): nothing added.
+    for (const body of (await both({ preset: 'vllm', baseURL: wire.server.baseURL }, PREFILL)).bodies) expect(body).not.toHaveProperty('continue_final_message');
+    const native = await both({ preset: 'vllm', baseURL: wire.server.baseURL, options: { prefill: 'native' } }, asked());
+    for (const body of native.bodies) expect(body).not.toHaveProperty('continue_final_message');
+  });
 });
 
 describe('openai-compatible: a message name OpenAI refuses', () => {

@@ -5,17 +5,19 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
 /**
  * How an OpenAI-compatible server continues a final assistant message (a prefill, which Anthropic's Messages API and
- * the local engines continue): `options.prefill`, else the preset's (`mistral`: `prefix`; `llamacpp`: `native`). Chat
+ * the local engines continue): `options.prefill`, else the preset's (`vllm`: `continue_final_message`; `mistral`: `prefix`; `llamacpp`: `native`). Chat
  * completions have no such field: OpenAI answers a final assistant message with a new turn, and so does every server
  * not told otherwise.
  * - `continue_final_message`: `continue_final_message: true` with `add_generation_prompt: false` (vLLM's and
  *   SGLang's chat-completions extra parameters, after Hugging Face's chat templates; TGI takes them too);
- * - `prefix`: `prefix: true` on the last message (Mistral, which refuses a final assistant message without it;
- *   DeepSeek's Chat Prefix Completion, a beta served at `https://api.deepseek.com/beta`: set that `baseURL`);
+ * - `prefix`: `prefix: true` on the last message (Mistral, which refuses a final assistant message without it and
+ *   repeats the prefill at the start of its answer, `prefillEcho`; DeepSeek's Chat Prefix Completion, a beta served at
+ *   `https://api.deepseek.com/beta`: set that `baseURL`);
  * - `native`: the server continues a final assistant message by itself (llama.cpp server's default
  *   `prefill_assistant`, another llmrr gateway in front of Anthropic): sent as it is.
  * Only a request that asks for a continuation (`GenerateRequest.continueFinalMessage`, set by the gateway's
- * `/v1/messages`) gets the fields or, without a way, the warning: elsewhere a final assistant message is sent as it
+ * `/v1/messages`, and by its `/v1/chat/completions` for `continue_final_message: true`) gets the fields or, without a
+ * way, the warning: elsewhere a final assistant message is sent as it
  * is, as OpenAI's chat completions take it.
  */
 export type OpenAIPrefill = 'continue_final_message' | 'prefix' | 'native';

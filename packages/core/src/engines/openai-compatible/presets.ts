@@ -105,11 +105,17 @@ export interface OpenAICompatiblePreset {
     readonly checkMessageNames?: boolean;
     /**
      * How the server continues a final assistant message the request asks to be continued (`OpenAIPrefill`; default:
-     * none, a `setting_not_sent` warning). Mistral: `prefix` (it refuses a final assistant message without
+     * none, a `setting_not_sent` warning). vLLM: `continue_final_message` (0.6.4 and later). Mistral: `prefix` (it refuses a final assistant message without
      * `prefix: true`: "Expected last role User or Tool (or Assistant with prefix True)"); llama.cpp server: `native`
      * (its `prefill_assistant`, on by default, ggml-org/llama.cpp#13608). `options.prefill` overrides the preset.
      */
     readonly prefill?: OpenAIPrefill;
+    /**
+     * The server's answer to a `prefix: true` message repeats that message's text first (Mistral: SillyTavern#2557,
+     * vercel/ai#3256), taken off by the engine. Default false: DeepSeek's prefix completion answers with the
+     * continuation alone, which may itself start with the prefill's text. `options.prefillEcho` overrides the preset.
+     */
+    readonly prefillEcho?: boolean;
     /** Azure: the deployment goes in the path, `api-version` in the query. */
     readonly azureDeployments?: boolean;
   };
@@ -154,7 +160,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     auth: 'bearer',
     apiKeyEnv: 'MISTRAL_API_KEY',
     requiresApiKey: true,
-    quirks: { streamOptions: false, seedField: 'random_seed', userField: false, logprobs: false, strictTools: true, prefill: 'prefix' },
+    quirks: { streamOptions: false, seedField: 'random_seed', userField: false, logprobs: false, strictTools: true, prefill: 'prefix', prefillEcho: true },
   },
   deepseek: {
     label: 'DeepSeek',
@@ -166,7 +172,9 @@ export const OPENAI_COMPATIBLE_PRESETS = {
   },
   openrouter: { label: 'OpenRouter', baseURL: 'https://openrouter.ai/api/v1', auth: 'bearer', apiKeyEnv: 'OPENROUTER_API_KEY', requiresApiKey: true, quirks: { topK: true } },
   ollama: { label: 'Ollama', baseURL: 'http://127.0.0.1:11434/v1', auth: 'none', requiresApiKey: false, quirks: { reasoningNone: true } },
-  vllm: { label: 'vLLM', baseURL: 'http://127.0.0.1:8000/v1', auth: 'bearer', apiKeyEnv: 'VLLM_API_KEY', requiresApiKey: false, quirks: { topK: true } },
+  // prefill: vLLM takes continue_final_message since 0.6.3 (vllm-project/vllm#8942) and answers with the continuation
+  // alone since 0.6.4 (vllm-project/vllm#10180; 0.6.3 repeated the prefill first).
+  vllm: { label: 'vLLM', baseURL: 'http://127.0.0.1:8000/v1', auth: 'bearer', apiKeyEnv: 'VLLM_API_KEY', requiresApiKey: false, quirks: { topK: true, prefill: 'continue_final_message' } },
   lmstudio: { label: 'LM Studio', baseURL: 'http://127.0.0.1:1234/v1', auth: 'none', requiresApiKey: false, quirks: { topK: true, logprobs: false } },
   llamacpp: {
     label: 'llama.cpp server',

@@ -43,6 +43,11 @@ export interface ResolvedEndpoint {
   readonly checkMessageNames: boolean;
   /** How the server continues an asked prefill: `options.prefill`, else the preset's, else undefined (it does not). */
   readonly prefill?: OpenAIPrefill;
+  /**
+   * The server's answer to a `prefix: true` message starts with that message's text (Mistral), which the engine takes
+   * off: `options.prefillEcho`, else the preset's, else false (DeepSeek answers with the continuation alone).
+   */
+  readonly prefillEcho: boolean;
   /** True when `strictTools` came from `options.strictTools` (for the warning's wording). */
   readonly strictToolsByOption: boolean;
   /** `options.embedDimensions` when set (else the engine decides by the model id). */
@@ -110,6 +115,7 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     messageNames: options.messageNames ?? preset.quirks?.messageNames ?? true,
     checkMessageNames: preset.quirks?.checkMessageNames ?? false,
     ...(prefill !== undefined ? { prefill } : {}),
+    prefillEcho: options.prefillEcho ?? preset.quirks?.prefillEcho ?? false,
     ...(options.embedDimensions !== undefined ? { embedDimensions: options.embedDimensions } : {}),
   };
 }

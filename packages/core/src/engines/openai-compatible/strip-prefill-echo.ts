@@ -3,16 +3,19 @@ import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import { ENDS_ON_ABORT, endsOnAbort } from '../../util/sse-part-stream.js';
 import { askedPrefillIndex } from './openai-prefill.js';
+import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
 /**
- * The prefill a `prefix` server may echo, or undefined: the asked prefill's text when the body went out with
- * `prefix: true` on it (`addPrefill`, the caller's `providerOptions` not replacing it). Mistral's answer to a
- * `prefix: true` message starts with that message's content (SillyTavern#2557, vercel/ai#3256), while a client that
- * sent a prefill (Anthropic's Messages API) expects only the continuation. Not when the body asked for logprobs:
- * their tokens would no longer make up the text.
+ * The prefill a `prefix` server echoes, or undefined: the asked prefill's text when the body went out with
+ * `prefix: true` on it (`addPrefill`, the caller's `providerOptions` not replacing it) to a server that repeats it
+ * (`endpoint.prefillEcho`). Mistral's answer to a `prefix: true` message starts with that message's content
+ * (SillyTavern#2557, vercel/ai#3256), while a client that sent a prefill (Anthropic's Messages API) expects only the
+ * continuation. Not for a server that answers with the continuation alone (DeepSeek): a continuation that starts with
+ * the prefill's own text is its answer. Not when the body asked for logprobs: their tokens would no longer make up the
+ * text.
  */
-export function prefillEcho(request: GenerateRequest, body: Record<string, unknown>): string | undefined {
-  if (body.logprobs === true) return undefined;
+export function prefillEcho(request: GenerateRequest, body: Record<string, unknown>, endpoint: ResolvedEndpoint): string | undefined {
+  if (!endpoint.prefillEcho || body.logprobs === true) return undefined;
   const at = askedPrefillIndex(request);
   if (at === undefined) return undefined;
   const sent = (body.messages as Array<Record<string, unknown>> | undefined)?.[at];
