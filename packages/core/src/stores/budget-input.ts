@@ -20,6 +20,7 @@ export function validateReserveRequest(r: BudgetReserveRequest): void {
   validateUsd(r.estimateUsd, 'estimateUsd');
   if (r.ttlMs !== undefined) validateTtlMs(r.ttlMs);
   validateAt(r.at);
+  if (r.force !== undefined && typeof r.force !== 'boolean') throw invalid('force', 'must be a boolean');
 }
 
 /** A time picking a budget period (`reserve`'s `at`, `raiseSpent`'s): undefined or a finite number (epoch ms). */

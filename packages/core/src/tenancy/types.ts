@@ -319,6 +319,13 @@ export interface BudgetReserveRequest {
    * Default: the store's clock at reserve time.
    */
   at?: number;
+  /**
+   * Never refused: the limit is not checked and the amount is reserved whatever the period holds. For money already
+   * spent (the gateway's prefetch metering reserves 0 with it and settles the cost), which the period must count even
+   * when the calls in flight hold the room left: the settled spend may then go over the limit, and later reservations
+   * are refused as usual. A store that does not know it refuses as for any reservation.
+   */
+  force?: boolean;
 }
 
 export type BudgetReservation =

@@ -18,8 +18,8 @@ export interface PrefetchMetering {
  * becomes a ledger record of its tenant, endpoint `prefetch`, and is charged
  * to the tenant's budget, so usage, invoices and budgets include what prefetching spent on the tenant's
  * behalf. The prefetcher's own per-tenant budget (`cache.predictive.budget`) still decides whether a
- * prefetch starts; a charge that finds the tenant's budget already exhausted is recorded in the ledger
- * (invoices come from it) but cannot be added to the budget's spent amount: it is logged.
+ * prefetch starts; the charge is never refused (the money is spent): it counts in the budget's period even when
+ * the calls in flight hold the room left, or the period is already over its limit.
  *
  * The metrics count the same spend: its cost in `llm_cost_usd_total` (the tenant's and the deployment's
  * labels) and its tokens in `llm_tokens_total` (for an answer from the cache, only its guard call's tokens: the row
@@ -91,23 +91,7 @@ async function charge(stores: GatewayStores, tenantId: string, requestId: string
   // (A tenant the stores do not know has no ledger: counted as a demo tenant's requests are.)
   if (!tenant) return counted();
   const costUsd = r.cost.totalUsd;
-  // The budget is charged before the row is written (the row is written whatever the charge did: invoices come from
-  // the ledger). A budget period change carries the ledger's sum into the new period's counter (`raiseSpent`, which
-  // never lowers it); a row visible there before its settlement landed would be carried and then added again by the
-  // settlement (counted twice). Settled first, the counter has the cost before the ledger shows it.
-  let failed: Error | undefined;
-  try {
-    if (tenant.budget && costUsd > 0) {
-      // A reservation of nothing, settled at the actual cost: the budget stores' way to add a known charge.
-      const reservationId = `${requestId}~prefetch`;
-      const reserved = await stores.budgets.reserve({ tenantId, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd: 0, reservationId, at });
-      if (!reserved.ok) failed = new Error(`the budget of tenant "${tenantId}" for ${reserved.periodKey} is exhausted; the prefetch's $${costUsd} is in the ledger only`);
-      else await stores.budgets.settle(reservationId, costUsd);
-    }
-  } catch (e) {
-    failed = e instanceof Error ? e : new Error('charging the budget failed', { cause: e });
-  }
-  await stores.ledger.record({
+  const entry = {
     requestId,
     tenantId,
     model: r.deployment,
@@ -118,11 +102,42 @@ async function charge(stores: GatewayStores, tenantId: string, requestId: string
     costUsd,
     latencyMs: r.latencyMs,
     ...(r.timeToFirstTokenMs !== undefined ? { ttftMs: r.timeToFirstTokenMs } : {}),
-    status: 'success',
+    status: 'success' as const,
     cacheHit: r.cached !== false,
     stream: false,
     createdAt: at,
-  });
+  };
+  // The money is spent: the charge is a forced reservation of nothing (never refused, whatever the calls in flight
+  // hold; the period's count may go over the limit, later admissions are refused as usual) settled at the cost. The
+  // row is written whatever the charge did (invoices come from the ledger).
+  let failed: Error | undefined;
+  const fail = (e: unknown) => {
+    failed = e instanceof Error ? e : new Error('charging the budget failed', { cause: e });
+  };
+  let settled: Promise<unknown> | undefined;
+  try {
+    if (tenant.budget && costUsd > 0) {
+      const reservationId = `${requestId}~prefetch`;
+      const reserved = await stores.budgets.reserve({ tenantId, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd: 0, reservationId, at, force: true });
+      // (Only a budget store that does not know `force` refuses it.)
+      if (!reserved.ok) failed = new Error(`the budget of tenant "${tenantId}" for ${reserved.periodKey} refused the prefetch's charge; its $${costUsd} is in the ledger only`);
+      else settled = stores.budgets.settle(reservationId, costUsd).catch(fail);
+    }
+  } catch (e) {
+    fail(e);
+  }
+  // Embedded (SQLite) stores: the settlement and the row are issued in the same synchronous run, so they commit in one
+  // group transaction (a crash leaves both or neither). Shared stores (Redis, PostgreSQL): settled first, then the row:
+  // a budget period change carries the ledger's sum into the new period's counter (`raiseSpent`, which never lowers
+  // it), and a row visible there before its settlement landed would be carried and then added again by the settlement.
+  if (settled && !sameTransaction(stores)) await settled;
+  const recorded = stores.ledger.record(entry);
+  await Promise.all([recorded, settled]);
   counted();
   if (failed) throw failed;
+}
+
+/** The stores `createStateStores` makes in `embedded` and `memory` mode: budgets and ledger in one SQLite (group commit). */
+function sameTransaction(stores: GatewayStores): boolean {
+  return stores.mode === 'embedded' || stores.mode === 'memory';
 }

@@ -72,6 +72,19 @@ export function budgetStoreContract(label: string, makeFixture: FixtureFactory):
       expect((await reserve('more', 0.01)).ok).toBe(false);
     });
 
+    it('a forced reservation (money already spent) is never refused: its settlement counts over the limit, later reservations are refused', async () => {
+      expect((await reserve('held', 1)).ok).toBe(true);
+      // All the room held; after a first charge the period is over its limit: an ordinary reservation of nothing is
+      // refused there, a forced one is not.
+      expect((await budgets.reserve({ tenantId: 'acme', period: 'month', limitUsd: 1, estimateUsd: 0, reservationId: 'forced', force: true })).ok).toBe(true);
+      expect(await budgets.settle('forced', 0.25)).toBe(true);
+      expect((await reserve('plain', 0)).ok).toBe(false);
+      expect((await budgets.reserve({ tenantId: 'acme', period: 'month', limitUsd: 1, estimateUsd: 0, reservationId: 'forced2', force: true })).ok).toBe(true);
+      expect(await budgets.settle('forced2', 0.5)).toBe(true);
+      expect(await budgets.spent('acme', 'month')).toMatchObject({ spentUsd: 0.75, reservedUsd: 1 });
+      await expect(budgets.reserve({ tenantId: 'acme', period: 'month', limitUsd: 1, estimateUsd: 0, reservationId: 'bad', force: 'yes' as unknown as boolean })).rejects.toMatchObject({ code: 'invalid_request', param: 'force' });
+    });
+
     it('release returns the reservation without charging; reserve is idempotent by id', async () => {
       expect((await reserve('r1', 0.9)).ok).toBe(true);
       expect((await reserve('r1', 0.9)).ok).toBe(true); // same id: the first reservation, not a second one

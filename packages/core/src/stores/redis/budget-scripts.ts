@@ -27,7 +27,8 @@ local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')`;
 
 /**
  * KEYS: bucket hash, expiry zset, reservation hash. ARGV: limit, amount, ttlMs, reservationId,
- * periodEnd (epoch ms, 0 = never expires), reservationKeepMs, bucketKeepMs, then, for each other period at the
+ * periodEnd (epoch ms, 0 = never expires), reservationKeepMs, bucketKeepMs, force (1: the limit is not checked: a
+ * charge already spent, see `BudgetReserveRequest.force`), then, for each other period at the
  * reservation's time, its bucket key and period end (kept in the record as `o<i>`/`e<i>`: `finish` adds a settled cost
  * to those buckets too). The bucket is kept bucketKeepMs after its period ends, or after now for a period that has
  * ended (a reservation `at` a past time). Returns { ok, remaining, existing }.
@@ -38,15 +39,15 @@ local amount = tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[3]) == 1 then
   return { 1, string.format('%.0f', limit - settled - reserved), 1 }
 end
-if settled + reserved + amount > limit then
+if ARGV[8] ~= '1' and settled + reserved + amount > limit then
   return { 0, string.format('%.0f', limit - settled - reserved), 0 }
 end
 redis.call('HINCRBY', KEYS[1], 'reserved', ARGV[2])
 redis.call('HSET', KEYS[1], 'r:' .. ARGV[4], ARGV[2])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[4])
 redis.call('HSET', KEYS[3], 'bucket', KEYS[1], 'zset', KEYS[2], 'amount', ARGV[2], 'state', 'reserved')
-for i = 8, #ARGV - 1, 2 do
-  local n = (i - 6) / 2
+for i = 9, #ARGV - 1, 2 do
+  local n = (i - 7) / 2
   redis.call('HSET', KEYS[3], 'o' .. n, ARGV[i], 'e' .. n, ARGV[i + 1])
 end
 redis.call('PEXPIRE', KEYS[3], ARGV[6])

@@ -72,6 +72,7 @@ export class RedisBudgetStore implements BudgetStore {
       Number.isFinite(w.end) ? w.end : 0,
       ttl + KEEP_RESERVATION_MS,
       KEEP_AFTER_PERIOD_MS,
+      request.force ? 1 : 0,
     ];
     // The other periods' buckets at the same time: a settlement counts there too (see FINISH_SCRIPT).
     for (const p of PERIODS) {

@@ -92,18 +92,18 @@ describe('SqliteBudgetStore with group commit', () => {
     try {
       const db = (stores.budgets as unknown as { handle: { db: { prepare(sql: string): { all(): Array<{ period_key: string }> } } } }).handle.db;
       const keys = () => db.prepare('SELECT period_key FROM llmrr_budget_spend ORDER BY period_key').all().map((r) => r.period_key);
-      // Calls settled 30, 9 and 2 days ago, and now (a monthly budget: counted in the day's, week's and total's rows too).
+      // Calls settled 30, 9 and 2 days ago, and now, each when it happened (a monthly budget: counted in the day's,
+      // week's and total's rows too); each reservation prunes (hours apart), before its settlement.
+      const start = now;
       for (const [i, ago] of [30, 9, 2, 0].entries()) {
-        expect((await stores.budgets.reserve({ tenantId: 't', period: 'month', limitUsd: 10, estimateUsd: 0.1, reservationId: `r${i}`, at: now - ago * DAY })).ok).toBe(true);
+        now = start - ago * DAY;
+        expect((await stores.budgets.reserve({ tenantId: 't', period: 'month', limitUsd: 10, estimateUsd: 0.1, reservationId: `r${i}` })).ok).toBe(true);
         expect(await stores.budgets.settle(`r${i}`, 0.1)).toBe(true);
       }
-      const all = ['2026-10', '2026-10-30', '2026-11', '2026-11-20', '2026-11-27', '2026-11-29', '2026-W44', '2026-W47', '2026-W48', 'total'];
-      // The first reservation of the store pruned (nothing yet); the next ones, within the hour, do not.
-      expect(keys()).toEqual(all);
       now += 3_600_000;
       expect((await stores.budgets.reserve({ tenantId: 't', period: 'month', limitUsd: 10, estimateUsd: 0.1, reservationId: 'r4' })).ok).toBe(true);
-      // Gone: the day 30 days ago, the day 9 days ago (ended 8 days and an hour ago), their weeks (W44, W47 ended
-      // 2026-11-23, 6 days ago: kept). Kept: the months, the total, the recent days and weeks.
+      // Gone: the day 30 days ago, the day 9 days ago (ended 8 days and an hour ago, written 9 days ago), their weeks
+      // (W44; W47 ended 2026-11-23, 6 days ago: kept). Kept: the months, the total, the recent days and weeks.
       expect(keys()).toEqual(['2026-10', '2026-11', '2026-11-27', '2026-11-29', '2026-W47', '2026-W48', 'total']);
       expect((await stores.budgets.spent('t', 'month')).spentUsd).toBeCloseTo(0.3, 9);
       expect((await stores.budgets.spent('t', 'day')).spentUsd).toBeCloseTo(0.1, 9);
@@ -112,6 +112,32 @@ describe('SqliteBudgetStore with group commit', () => {
       await stores.close();
     }
   });
+  it('leaves an ended day or week row written since its cut (a call dated long past just settled there), and deletes it 8 days after its write', async () => {
+    const DAY = 86_400_000;
+    let now = Date.UTC(2026, 10, 29, 3, 0, 0);
+    const stores = await createStateStores({ mode: 'memory', clock: () => now });
+    try {
+      const db = (stores.budgets as unknown as { handle: { db: { prepare(sql: string): { all(): Array<{ period_key: string }> } } } }).handle.db;
+      const keys = () => db.prepare('SELECT period_key FROM llmrr_budget_spend ORDER BY period_key').all().map((r) => r.period_key);
+      const reserve = (id: string, at: number, limitUsd = 1) => stores.budgets.reserve({ tenantId: 't', period: 'day', limitUsd, estimateUsd: 0.1, reservationId: id, at });
+      const old = now - 30 * DAY; // 2026-10-30 (ISO week 2026-W44)
+      // A call that arrived 30 days ago (the store's first reservation pruned: nothing yet) settles now.
+      expect((await reserve('old', old)).ok).toBe(true);
+      expect(await stores.budgets.settle('old', 0.1)).toBe(true);
+      // An hour later a reservation prunes: the rows just written stay, so another call of that day still finds its spend.
+      now += 3_600_000;
+      expect((await reserve('now', now)).ok).toBe(true);
+      expect(keys()).toEqual(['2026-10', '2026-10-30', '2026-W44', 'total']);
+      expect((await reserve('old-too', old, 0.15)).ok).toBe(false);
+      // 8 days (and an hour) after their write, the next prune deletes them.
+      now += 8 * DAY + 3_600_000;
+      expect((await reserve('later', now)).ok).toBe(true);
+      expect(keys()).toEqual(['2026-10', 'total']);
+    } finally {
+      await stores.close();
+    }
+  });
+
   it('across an ISO week-year end the prune deletes by each kind of key its own bound (days before 2027-01-01, weeks before 2026-W53)', async () => {
     // 8 days after 2027-01-01 12:00 (a Friday of ISO week 2026-W53): the day bound is in 2027, the week bound in 2026.
     const now = Date.UTC(2027, 0, 9, 12, 0, 0);
@@ -136,7 +162,7 @@ describe('SqliteBudgetStore with group commit', () => {
       const db = internals.handle.db;
       const count = () => db.prepare(`SELECT count(*) AS n FROM llmrr_budget_spend`).get()['n'] as number;
       // Neither statement of the prune scans the table (the period index; a tenant's row by its key).
-      for (const [name, params] of [['nextSpendKey', ['2026-10-01']], ['pruneSpendKey', [{ k: '2026-10-01', n: 1 }]]] as const) {
+      for (const [name, params] of [['nextSpendKey', ['2026-10-01']], ['pruneSpendKey', [{ k: '2026-10-01', c: 0, n: 1 }]]] as const) {
         const plan = db.prepare(`EXPLAIN QUERY PLAN ${internals.stmt[name]!.source}`).all(...params);
         expect(plan.map((r) => String(r['detail'])).filter((d) => d.startsWith('SCAN'))).toEqual([]);
       }

@@ -109,14 +109,18 @@ export class SqliteBudgetStore implements BudgetStore {
           COALESCE((SELECT SUM(reserved_nano) FROM llmrr_budget_holds WHERE tenant_id = @t AND period_key = @p AND owner <> @o AND expires_at > @now), 0) AS reserved`),
       hold: db.prepare(`INSERT INTO llmrr_budget_holds (tenant_id, period_key, owner, reserved_nano, expires_at) VALUES (?, ?, ?, ?, ?)
           ON CONFLICT (tenant_id, period_key, owner) DO UPDATE SET reserved_nano = excluded.reserved_nano, expires_at = MAX(expires_at, excluded.expires_at)`),
-      raiseSettled: db.prepare(`INSERT INTO llmrr_budget_spend (tenant_id, period_key, settled_nano) VALUES (?, ?, ?) ON CONFLICT (tenant_id, period_key) DO UPDATE SET settled_nano = MAX(settled_nano, excluded.settled_nano)`),
-      addSettled: db.prepare(`INSERT INTO llmrr_budget_spend (tenant_id, period_key, settled_nano) VALUES (?, ?, ?) ON CONFLICT (tenant_id, period_key) DO UPDATE SET settled_nano = settled_nano + excluded.settled_nano`),
+      // (`written_at`: the prune leaves a row written since its cut.)
+      raiseSettled: db.prepare(`INSERT INTO llmrr_budget_spend (tenant_id, period_key, settled_nano, written_at) VALUES (?, ?, ?, ?)
+          ON CONFLICT (tenant_id, period_key) DO UPDATE SET settled_nano = MAX(settled_nano, excluded.settled_nano), written_at = MAX(written_at, excluded.written_at)`),
+      addSettled: db.prepare(`INSERT INTO llmrr_budget_spend (tenant_id, period_key, settled_nano, written_at) VALUES (?, ?, ?, ?)
+          ON CONFLICT (tenant_id, period_key) DO UPDATE SET settled_nano = settled_nano + excluded.settled_nano, written_at = MAX(written_at, excluded.written_at)`),
       sweep: db.prepare(`DELETE FROM llmrr_budget_holds WHERE expires_at < ?`),
       // The prune's walk over the distinct period keys: one seek each in llmrr_budget_spend_period.
       nextSpendKey: db.prepare(`SELECT period_key FROM llmrr_budget_spend WHERE period_key > ? ORDER BY period_key LIMIT 1`).pluck(),
-      // Up to @n rows of one key (tenant ids read from the period index, each row deleted by its primary key).
-      pruneSpendKey: db.prepare(`DELETE FROM llmrr_budget_spend WHERE period_key = @k
-          AND tenant_id IN (SELECT tenant_id FROM llmrr_budget_spend WHERE period_key = @k LIMIT @n)`),
+      // Up to @n rows of one key not written since the cut @c (tenant ids read from the period index, each row deleted
+      // by its primary key).
+      pruneSpendKey: db.prepare(`DELETE FROM llmrr_budget_spend WHERE period_key = @k AND written_at < @c
+          AND tenant_id IN (SELECT tenant_id FROM llmrr_budget_spend WHERE period_key = @k AND written_at < @c LIMIT @n)`),
     };
   }
 
@@ -157,12 +161,12 @@ export class SqliteBudgetStore implements BudgetStore {
         if (existing || scope.has(`reserve\u0000${request.reservationId}`)) {
           return { ok: true, reservationId: request.reservationId, remainingUsd: nanoToUsd(Math.max(0, limit - used)), periodKey };
         }
-        if (used + amount > limit) return { ok: false, remainingUsd: nanoToUsd(Math.max(0, limit - used)), limitUsd: request.limitUsd, periodKey };
+        if (!request.force && used + amount > limit) return { ok: false, remainingUsd: nanoToUsd(Math.max(0, limit - used)), limitUsd: request.limitUsd, periodKey };
         b.ownDelta += amount;
         b.holdChanged = true;
         if (expiresAt > b.expiresAt) b.expiresAt = expiresAt;
         scope.set(`reserve\u0000${request.reservationId}`, true);
-        return { ok: true, reservationId: request.reservationId, remainingUsd: nanoToUsd(limit - used - amount), periodKey };
+        return { ok: true, reservationId: request.reservationId, remainingUsd: nanoToUsd(Math.max(0, limit - used - amount)), periodKey };
       },
       (r) => {
         if (r.ok && !existing && !this.own.get(request.reservationId)) this.own.add(request.reservationId, { tenantId, periodKey, at, amount, expiresAt: mono + ttl });
@@ -238,7 +242,7 @@ export class SqliteBudgetStore implements BudgetStore {
     let left = PRUNE_SPEND_MAX_ROWS;
     for (let key = this.stmt.nextSpendKey.get('') as string | undefined; key !== undefined && key < end; key = this.stmt.nextSpendKey.get(key) as string | undefined) {
       if ((DAY_KEY.test(key) && key < day) || (WEEK_KEY.test(key) && key < week)) {
-        left -= this.stmt.pruneSpendKey.run({ k: key, n: left }).changes;
+        left -= this.stmt.pruneSpendKey.run({ k: key, c: kept, n: left }).changes;
         if (left <= 0) return true;
       }
     }
@@ -265,7 +269,7 @@ export class SqliteBudgetStore implements BudgetStore {
     const nano = usdToNano(spentUsd);
     return this.handle.writes.run((scope) => {
       // A batch that settled for this tenant and period writes its sum at its end: raise after it.
-      scope.atEnd(() => this.stmt.raiseSettled.run(tenantId, periodKey, nano));
+      scope.atEnd(() => this.stmt.raiseSettled.run(tenantId, periodKey, nano, this.clock()));
     });
   }
 
@@ -336,7 +340,7 @@ export class SqliteBudgetStore implements BudgetStore {
       const added = (e = { settled: 0 });
       scope.set(key, added);
       scope.atEnd(() => {
-        if (added.settled > 0) this.stmt.addSettled.run(tenantId, periodKey, added.settled);
+        if (added.settled > 0) this.stmt.addSettled.run(tenantId, periodKey, added.settled, this.clock());
       });
     }
     e.settled += actual;
@@ -354,7 +358,7 @@ export class SqliteBudgetStore implements BudgetStore {
       scope.set(key, batch);
       // One spend update and one hold update per tenant and period per batch, however many jobs it has.
       scope.atEnd(() => {
-        if (batch.settled > 0) this.stmt.addSettled.run(tenantId, periodKey, batch.settled);
+        if (batch.settled > 0) this.stmt.addSettled.run(tenantId, periodKey, batch.settled, now);
         if (batch.holdChanged) this.stmt.hold.run(tenantId, periodKey, this.owner, Math.max(0, this.own.live(tenantId, periodKey, mono) + batch.ownDelta), batch.expiresAt);
       });
       b = batch;

@@ -135,4 +135,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   -- by seeks instead of scanning every tenant's rows. Building it reads the table once, at the upgrade.
   CREATE INDEX IF NOT EXISTS llmrr_budget_spend_period ON llmrr_budget_spend(period_key);
   `,
+  `
+  -- When (wall clock, epoch ms) a spend row was last written: the prune of ended day and week rows leaves a row
+  -- written since its cut (a settlement of a call dated long past just counted there). Rows from before read 0.
+  ALTER TABLE llmrr_budget_spend ADD COLUMN written_at INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -43,7 +43,9 @@ describe('SQLite audit log: listing by action and target', () => {
     try {
       const first = await openSqlite(path);
       first.db.exec(`DROP INDEX llmrr_audit_action_target`);
-      // (The version before the step that made it: later steps run again too, as they are IF NOT EXISTS.)
+      // (A later step adds a column: dropped, as a file of that version has none.)
+      first.db.exec(`ALTER TABLE llmrr_budget_spend DROP COLUMN written_at`);
+      // (The version before the step that made it: later steps run again too, the others being IF NOT EXISTS.)
       first.db.pragma(`user_version = ${SQLITE_MIGRATIONS.findIndex((step) => step.includes('llmrr_audit_action_target'))}`);
       first.db.exec(`WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 2000)
         INSERT INTO llmrr_audit (seq, ts, actor, action, target, details, ip, prev_hash, hash)
