@@ -53,6 +53,14 @@ describe('shared mode: a store that cannot be reached at startup', () => {
     expect(out).not.toMatch(/-PW/);
   });
 
+  // pg reads the query's host and port over the URL's own (as libpq does): the address named is where it connected.
+  it.skipIf(!redisUrl)('names the host and port PostgreSQL was tried at when LLMRR_POSTGRES_URL sets ?host= and ?port=', async () => {
+    const out = await startupOutput({ LLMRR_REDIS_URL: redisUrl!, LLMRR_POSTGRES_URL: 'postgres://u:USERINFO-PW@db.invalid:5432/db?host=127.0.0.1&port=1' });
+    expect(out).toContain('llmrr gateway failed to start: LLMRR_POSTGRES_URL (PostgreSQL at 127.0.0.1:1): Cannot prepare PostgreSQL at postgres://db.invalid:5432/db:');
+    expect(out).toContain('ECONNREFUSED 127.0.0.1:1');
+    expect(out).not.toMatch(/-PW/);
+  });
+
   // Something listens at the address but never answers (a firewall's tarpit, another service waiting for its own
   // protocol, a host gone quiet): the first connection is bounded, the start fails naming the variable and the place.
   it('a Redis address where something listens but never answers: the start fails (bounded), naming LLMRR_REDIS_URL and host:port', async () => {

@@ -63,6 +63,25 @@ describe('storeAddress', () => {
     expect(storeAddress('redis://[::1]:6379?client_name=a@b', 6379)).toBe('[::1]:6379');
   });
 
+  it("PostgreSQL's ?host= and ?port=, which pg reads over the URL's own host and port (the last of each, when not empty); not Redis's", () => {
+    expect(storeAddress('postgres://u:pw@db1:5432/app?host=db2', 5432)).toBe('db2:5432');
+    expect(storeAddress('postgres://u:pw@db1/app?port=6543', 5432)).toBe('db1:6543');
+    expect(storeAddress('postgresql://u:pw@db1:5432/app?sslmode=require&host=db2&port=6543', 5432)).toBe('db2:6543');
+    expect(storeAddress('postgres://u:pw@/app?host=db2&port=6543', 5432)).toBe('db2:6543');
+    expect(storeAddress('postgres:///app?host=10.0.0.7', 5432)).toBe('10.0.0.7:5432');
+    expect(storeAddress('postgres://u:pw@db1/app?host=::1', 5432)).toBe('[::1]:5432');
+    expect(storeAddress('postgres://u:pw@db1/app?host=db2&host=db3&port=1&port=6000', 5432)).toBe('db3:6000');
+    expect(storeAddress('postgres://u:pw@db1:5433/app?host=&port=', 5432)).toBe('db1:5433');
+    expect(storeAddress('postgres://u:pw@db1/app?host=/var/run/postgresql&port=5433', 5432)).toBe('/var/run/postgresql');
+    // Without user info, and with an "@" in a name's value, the query may be the rest of a password ("1?host=S3CRET&
+    // application_name=x"): its host is not shown.
+    expect(storeAddress('postgres://u:1?host=S3CRET&application_name=x@db/app', 5432)).not.toContain('S3CRET');
+    expect(storeAddress('postgres://u:pw@db1/app?host=db2&application_name=svc@prod', 5432)).toBe('db2:5432');
+    // node-redis reads no query key: the URL's own host and port.
+    expect(storeAddress('redis://cache:6379/0?host=other&port=1', 6379)).toBe('cache:6379');
+    expect(storeAddress('redis://cache/0?host=/tmp/redis.sock', 6379)).toBe('cache:6379');
+  });
+
   it('a string that is not a URL is not shown', () => {
     expect(storeAddress('host=db password=SECRET', 5432)).not.toContain('SECRET');
   });

@@ -2,9 +2,11 @@ import { createServer } from 'node:net';
 import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
-import { ADDRESS_NOT_SHOWN, CLIENT_ERROR_NOT_SHOWN } from '../util/redact-url.js';
+import { ADDRESS_NOT_SHOWN, CLIENT_ERROR_HIDDEN } from '../util/redact-url.js';
 import { openPostgres } from './postgres/postgres-database.js';
 import { connectRedis } from './redis/redis-connection.js';
+
+const URL_ADVICE = "give a URL whose user info has '/', '?', '#' and '@' percent-encoded (%2F, %3F, %23, %40)";
 
 async function errorOf(p: Promise<unknown>): Promise<LLMError> {
   const e = await p.then(() => undefined, (x: unknown) => x);
@@ -27,14 +29,15 @@ describe('a store URL whose address is not shown: the client error names no piec
   it('Redis', { timeout: 60_000 }, async () => {
     const e = await errorOf(connectRedis(`redis://default:S3@127.0.0.1:${refusedPort}?ET@cache.invalid:6379`, 'p:'));
     expect(e.code).toBe('engine_unavailable');
-    expect(e.message).toBe(`Cannot connect to Redis at redis://${ADDRESS_NOT_SHOWN}: ${CLIENT_ERROR_NOT_SHOWN}`);
+    // What failed is kept (a socket error's code), with the advice.
+    expect(e.message).toBe(`Cannot connect to Redis at redis://${ADDRESS_NOT_SHOWN}: ${CLIENT_ERROR_HIDDEN} (ECONNREFUSED): ${URL_ADVICE}`);
     expect(inspect(e, { depth: 8 })).not.toContain(String(refusedPort));
   });
 
   it('PostgreSQL', { timeout: 60_000 }, async () => {
     const e = await errorOf(openPostgres(`postgres://app:S3@127.0.0.1:${refusedPort}/app?k=ET@db.invalid:5432/app`));
     expect(e.code).toBe('engine_unavailable');
-    expect(e.message).toBe(`Cannot prepare PostgreSQL at postgres://${ADDRESS_NOT_SHOWN}: ${CLIENT_ERROR_NOT_SHOWN}`);
+    expect(e.message).toBe(`Cannot prepare PostgreSQL at postgres://${ADDRESS_NOT_SHOWN}: ${CLIENT_ERROR_HIDDEN} (ECONNREFUSED): ${URL_ADVICE}`);
     expect(inspect(e, { depth: 8 })).not.toContain(String(refusedPort));
   });
 

@@ -69,7 +69,7 @@ export function parseUrlWithClearUserInfo(url: string): URL | undefined {
  * reads, a hostless URL's path (`unix://:pw@/run/redis.sock`), or a plain socket path. When not, the host and port
  * a client parsed may be pieces of the user info, and so may be in its own errors (`getaddrinfo ENOTFOUND <piece>`):
  * such an error (and one for a string that is not a URL, a libpq `host=... password=...` string) is shown as
- * `CLIENT_ERROR_NOT_SHOWN`, and not kept as a cause.
+ * `clientErrorNotShown` (its kind only), and not kept as a cause.
  */
 export function isAddressSure(url: string): boolean {
   if (!SCHEME.test(url)) return PLAIN_PATH.test(url);
@@ -78,9 +78,42 @@ export function isAddressSure(url: string): boolean {
   return !!bare && !mayHoldUserInfo(bare);
 }
 
-/** What a store shows for its client's error when `isAddressSure(url)` is false. */
-export const CLIENT_ERROR_NOT_SHOWN =
-  "the client's error is not shown, as it may name a part of the password: give a URL whose user info has '/', '?', '#' and '@' percent-encoded (%2F, %3F, %23, %40)";
+/**
+ * What a store shows, at its first connect, for its client's error `e` when `isAddressSure(url)` is false: its kind
+ * only (see `hideClientError`), and how to give a URL that reads surely.
+ */
+export function clientErrorNotShown(e: unknown): string {
+  return `${hideClientError(e).message}: give a URL whose user info has '/', '?', '#' and '@' percent-encoded (%2F, %3F, %23, %40)`;
+}
+
+/**
+ * What a store shows for its client's error when `isAddressSure(url)` is false (see `hideClientError`), followed by
+ * the error's kind in parentheses.
+ */
+export const CLIENT_ERROR_HIDDEN = "the client's error is not shown, as it may name a part of the password";
+
+/** SQLSTATEs whose server message names the user or the database the client read from the URL. */
+const SQLSTATE_KINDS: Readonly<Record<string, string>> = { '28P01': 'authentication failed', '28000': 'authorization failed', '3D000': 'no such database' };
+
+/**
+ * A store client's error `e` (after its first connect) for a URL whose address is not sure (`isAddressSure` false):
+ * its text and its other fields (`address`, `port`, a server's `detail`) may name the host, port, user or database
+ * the client parsed, pieces of the password in such a URL. So a new Error: `CLIENT_ERROR_HIDDEN (kind)`, the kind
+ * being a socket error's code (`ECONNREFUSED`), a server's SQLSTATE (with what it means when it names the user or
+ * database: `28P01 authentication failed`) or the error's class name (`SocketClosedUnexpectedlyError`), with only
+ * `code` and `severity` kept, which tell the failure's class (unavailable, refused, cancelled). Not the cause of what
+ * is thrown. A non-Error value is shown as an unknown kind.
+ */
+export function hideClientError(e: unknown): Error {
+  const { code, severity, name } = (e ?? {}) as { code?: unknown; severity?: unknown; name?: unknown };
+  const safeCode = typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? code : undefined;
+  const className = e instanceof Error && typeof name === 'string' && /^[A-Za-z]{1,60}$/.test(name) && name !== 'Error' ? name : undefined;
+  const kind = safeCode ? (SQLSTATE_KINDS[safeCode] ? `${safeCode} ${SQLSTATE_KINDS[safeCode]}` : safeCode) : (className ?? 'unknown kind');
+  const hidden = new Error(`${CLIENT_ERROR_HIDDEN} (${kind})`) as Error & { code?: string; severity?: string };
+  if (safeCode) hidden.code = safeCode;
+  if (typeof severity === 'string' && /^[A-Z]{1,10}$/.test(severity)) hidden.severity = severity;
+  return hidden;
+}
 
 /**
  * Query keys whose value may hold an `@` (a name such as `svc@prod`): pg's `application_name`,

@@ -12,6 +12,15 @@ export interface PinnedFetchTimeouts {
   bodyIdleMs?: number;
 }
 
+/** `PinnedFetchTimeouts`, and whom https trusts. */
+export interface PinnedFetchOptions extends PinnedFetchTimeouts {
+  /**
+   * Seam for tests: the certificate authorities (PEM) an https server's certificate must chain to, instead of Node's
+   * (a test's own CA for a local server). The server name and the certificate's name are checked all the same.
+   */
+  ca?: string | readonly string[];
+}
+
 /** What `pinnedFetch` sends unless `init.headers` says otherwise. */
 const DEFAULT_HEADERS = { 'user-agent': 'llmrr', 'accept-encoding': 'identity' } as const;
 
@@ -30,9 +39,9 @@ const DEFAULT_HEADERS = { 'user-agent': 'llmrr', 'accept-encoding': 'identity' }
  * does; a body that pauses longer than `timeouts.bodyIdleMs` errors its stream with one. Node only: the caller checks
  * addresses where `node:dns` is.
  */
-export async function pinnedFetch(addresses: readonly string[], timeouts: PinnedFetchTimeouts = {}): Promise<FetchFn> {
+export async function pinnedFetch(addresses: readonly string[], timeouts: PinnedFetchOptions = {}): Promise<FetchFn> {
   const [http, https, net, { Readable, pipeline }, zlib] = await Promise.all([import('node:http'), import('node:https'), import('node:net'), import('node:stream'), import('node:zlib')]);
-  const { connectMs = 10_000, headersMs = 300_000, bodyIdleMs = 300_000 } = timeouts;
+  const { connectMs = 10_000, headersMs = 300_000, bodyIdleMs = 300_000, ca } = timeouts;
   const answers = addresses.map((address) => ({ address, family: net.isIP(address) })).filter((a) => a.family !== 0);
   const lookup = (_hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback): void => {
     const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : Number(options.family ?? 0);
@@ -72,6 +81,7 @@ export async function pinnedFetch(addresses: readonly string[], timeouts: Pinned
           headers,
           lookup: lookup as never,
           ...(url.protocol === 'https:' && net.isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0 ? { servername: url.hostname } : {}),
+          ...(url.protocol === 'https:' && ca !== undefined ? { ca: typeof ca === 'string' ? ca : [...ca] } : {}),
           ...(signal ? { signal } : {}),
         },
         (res) => {

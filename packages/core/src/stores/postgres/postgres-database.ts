@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Client, ClientBase, ClientConfig, Pool, PoolClient, PoolConfig, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
-import { CLIENT_ERROR_NOT_SHOWN, isAddressSure, redactUrl } from '../../util/redact-url.js';
+import { clientErrorNotShown, hideClientError, isAddressSure, redactUrl } from '../../util/redact-url.js';
 import { MAX_TIMER_MS } from '../../util/timer-delay.js';
 import { POSTGRES_INDEXES, POSTGRES_MIGRATIONS } from './postgres-schema.js';
 
@@ -149,6 +149,11 @@ export class PostgresHandle {
     readonly queryTimeoutMs: number = DEFAULT_POSTGRES_QUERY_TIMEOUT_MS,
     /** Bound of each report read (`report`, `PostgresOpenOptions.reportTimeoutMs`). */
     readonly reportTimeoutMs: number = DEFAULT_POSTGRES_REPORT_TIMEOUT_MS,
+    /**
+     * The URL's address is not sure (`isAddressSure` false): the client's errors that may name what it parsed (a piece
+     * of the password) are shown as `hideClientError` shows them (see `shownError`).
+     */
+    private readonly hideClientErrors = false,
   ) {
     this.reportSlots = new Slots(reportConnections(this.poolMax), (ms) =>
       new LLMError({ code: 'store_unavailable', message: `PostgreSQL: a report did not start within ${ms} ms (earlier reports of this process hold the ${reportConnections(this.poolMax)} pool connection(s) reports may take)` }),
@@ -251,6 +256,7 @@ export class PostgresHandle {
   }
 
   private queryError(e: unknown): unknown {
+    e = shownError(e, this.hideClientErrors);
     if (e instanceof Error && e.message === QUERY_READ_TIMEOUT) {
       return new LLMError({ code: 'store_unavailable', message: `PostgreSQL did not answer a query within ${this.queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS} ms`, cause: e });
     }
@@ -265,9 +271,10 @@ export class PostgresHandle {
    */
   ping(timeoutMs: number): Promise<void> {
     if (this.closed) return Promise.reject(new LLMError({ code: 'store_unavailable', message: 'PostgreSQL: the connection is closed' }));
-    if (!this.pingClient) return bounded(this.pool.query('SELECT 1'), timeoutMs, () => undefined);
+    const shown = (e: unknown) => Promise.reject(shownError(e, this.hideClientErrors));
+    if (!this.pingClient) return bounded(this.pool.query('SELECT 1').catch(shown), timeoutMs, () => undefined);
     const pinger = (this.pinger ??= this.openPinger(this.pingClient));
-    return bounded(pinger.then((c) => c.query('SELECT 1')), timeoutMs, () => this.dropPinger(pinger));
+    return bounded(pinger.then((c) => c.query('SELECT 1')).catch(shown), timeoutMs, () => this.dropPinger(pinger));
   }
 
   private openPinger(create: () => Client): Promise<Client> {
@@ -409,7 +416,7 @@ export class PostgresHandle {
     try {
       return await fn(checkout.client);
     } catch (e) {
-      throw postgresError(e);
+      throw postgresError(shownError(e, this.hideClientErrors));
     } finally {
       checkout.release(true);
     }
@@ -417,7 +424,7 @@ export class PostgresHandle {
 
   private async connect(): Promise<Checkout> {
     try {
-      return new Checkout(await this.pool.connect());
+      return new Checkout(await this.pool.connect(), this.hideClientErrors);
     } catch (e) {
       // (The new connection's SET, `onConnect`, is bounded as a query.)
       throw this.queryError(e);
@@ -477,7 +484,11 @@ export class Slots {
  */
 class Checkout {
   private released = false;
-  constructor(readonly client: PoolClient) {
+  constructor(
+    readonly client: PoolClient,
+    /** Its handle's `hideClientErrors`. */
+    readonly hideClientErrors = false,
+  ) {
     client.on('error', ignoreError);
   }
 
@@ -529,7 +540,7 @@ async function run<T>(checkout: Checkout, fn: (client: PoolClient) => Promise<T>
     checkout.release(false);
     return result;
   } catch (e) {
-    const failure = postgresError(e, boundMs);
+    const failure = postgresError(shownError(e, checkout.hideClientErrors), boundMs);
     if (isUnavailable(failure) && !serverAnswered(e)) checkout.release(true);
     else {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -633,6 +644,23 @@ export function postgresError(e: unknown, boundMs?: number): unknown {
 }
 
 /**
+ * `e` as a handle shows it: unchanged, but with `hide` (the URL's address is not sure, see `isAddressSure`) a client
+ * error that may name what the client parsed of the URL (a piece of the password as host, port, user or database): a
+ * socket error (`connect ECONNREFUSED <host>:<port>`), a server's FATAL or authorization error (`password
+ * authentication failed for user ...`, `database ... does not exist`), anything unknown, as `hideClientError` shows
+ * it (its kind: the code, e.g. `ECONNREFUSED`, `28P01 authentication failed`). pg's own fixed texts (a connection
+ * that ended, a query read timeout) and the server's answer to a statement (a refused value, a cancelled statement)
+ * name nothing of the URL, and stay.
+ */
+function shownError(e: unknown, hide: boolean): unknown {
+  if (!hide || LLMError.isInstance(e)) return e;
+  if (e instanceof Error && e.constructor === Error && (DRIVER_UNAVAILABLE.test(e.message) || e.message === QUERY_READ_TIMEOUT)) return e;
+  const code = (e as { code?: unknown } | null)?.code;
+  if (serverAnswered(e) && typeof code === 'string' && !/^(28|3D)/.test(code)) return e;
+  return hideClientError(e);
+}
+
+/**
  * The `store_unavailable` of a write sent whose answer was lost: it may have been applied all the same.
  * `details.mayHaveBeenWritten` says so to the caller (the gateway's admin API tells its client to check before retrying).
  */
@@ -699,7 +727,7 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
   });
   // An idle client losing its connection emits on the pool; without a listener that would crash the process.
   pool.on('error', () => undefined);
-  const handle = new PostgresHandle(pool, schema, ClientCtor ? () => new ClientCtor({ connectionString: url, connectionTimeoutMillis: 5_000 }) : undefined, queryTimeoutMs, reportTimeoutMs);
+  const handle = new PostgresHandle(pool, schema, ClientCtor ? () => new ClientCtor({ connectionString: url, connectionTimeoutMillis: 5_000 }) : undefined, queryTimeoutMs, reportTimeoutMs, !isAddressSure(url));
   try {
     // The first connection (given back: the next query takes it) tells whether the pool runs `onConnect`.
     (await pool.connect()).release();
@@ -711,8 +739,12 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
     // A database that cannot be reached at start is a start-up failure, not a request's retryable 503.
     if (LLMError.isInstance(e) && e.code !== 'store_unavailable') throw e;
     // The client's error names the host it parsed: a piece of the password when the address is not surely read.
-    if (!isAddressSure(url)) throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${CLIENT_ERROR_NOT_SHOWN}` });
     const cause = LLMError.isInstance(e) && e.cause !== undefined ? e.cause : e;
+    // Its kind is kept (a socket error's code, a SQLSTATE), or a bound's own message, which names nothing of the URL.
+    if (!isAddressSure(url)) {
+      const shown = cause === e && LLMError.isInstance(e) ? e.message : clientErrorNotShown(cause);
+      throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${shown}` });
+    }
     throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${(cause as Error)?.message ?? cause}`, cause });
   }
   return handle;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
-import { CLIENT_ERROR_NOT_SHOWN, isAddressSure, redactUrl } from '../../util/redact-url.js';
+import { clientErrorNotShown, hideClientError, isAddressSure, redactUrl } from '../../util/redact-url.js';
 import { MAX_TIMER_MS } from '../../util/timer-delay.js';
 
 /** The few client methods used here (node-redis `redis` v6). */
@@ -89,14 +89,22 @@ export class RedisHandle {
   private graceMs = 0;
   /** The second connection, for subscriptions (a subscribed connection runs no other command); opened with the first. */
   private subscriber?: Subscriber;
+  /**
+   * The client's last connection error (its `'error'` event: `connect ECONNREFUSED <host>:<port>` while it reconnects);
+   * for a URL whose address is not sure (`hideClientErrors`) as `hideClientError` shows it (its kind only), as it
+   * may name a piece of the password as host or port. (The errors of commands are node-redis's fixed texts, "The
+   * client is offline", or Redis's replies, which name nothing of the URL.)
+   */
   lastError: unknown;
 
   constructor(
     private readonly client: RedisCommandClient,
     readonly prefix: string,
+    /** The URL's address is not sure (`isAddressSure` false): see `lastError`. */
+    private readonly hideClientErrors = false,
   ) {
     client.on('error', (e) => {
-      this.lastError = e;
+      this.lastError = this.hideClientErrors && !isErrorReply(e) ? hideClientError(e) : e;
     });
   }
 
@@ -389,7 +397,7 @@ export async function connectRedis(url: string, prefix: string, what = 'Redis st
     const reason = String((e as Error)?.message ?? e).split(url).join(redactUrl(url));
     throw new LLMError({ code: 'config_invalid', message: `Cannot connect to Redis at ${redactUrl(url)}: the URL does not parse (${reason})` });
   }
-  const handle = new RedisHandle(client, prefix);
+  const handle = new RedisHandle(client, prefix, !isAddressSure(url));
   // Whether a TCP connection was made (the client's `connect`, before its handshake): what the bound's error says.
   let reached = false;
   client.on('connect', () => {
@@ -403,7 +411,11 @@ export async function connectRedis(url: string, prefix: string, what = 'Redis st
   } catch (e) {
     client.destroy();
     // The client's error names the host it parsed: a piece of the password when the address is not surely read.
-    if (!isAddressSure(url)) throw new LLMError({ code: 'engine_unavailable', message: `Cannot connect to Redis at ${redactUrl(url)}: ${CLIENT_ERROR_NOT_SHOWN}` });
+    // Its kind is kept: the last connection error's code (`ECONNREFUSED`, from `lastError`), or the bound's own message.
+    if (!isAddressSure(url)) {
+      const ours = LLMError.isInstance(e) && e.cause === undefined;
+      throw new LLMError({ code: 'engine_unavailable', message: `Cannot connect to Redis at ${redactUrl(url)}: ${ours ? (e as LLMError).message : clientErrorNotShown(handle.lastError ?? e)}` });
+    }
     throw new LLMError({ code: 'engine_unavailable', message: `Cannot connect to Redis at ${redactUrl(url)}: ${(e as Error)?.message ?? e}`, cause: e });
   }
   return handle;
