@@ -254,7 +254,8 @@ function listenForDeletions(
       errorLog(`tenant "${id}" deleted in another process: could not forget it here`, e);
     }
     // Its answers in this process's memory caches (the deleting process erased the shared stores).
-    options.router.eraseTenantCaches?.(id, { localOnly: true })?.catch((e: unknown) => errorLog(`tenant "${id}" deleted in another process: could not erase its cached answers here`, e));
+    const erase = options.router.eraseTenantCaches?.bind(options.router);
+    if (erase) void settled(() => Promise.resolve(erase(id, { localOnly: true }))).catch((e: unknown) => errorLog(`tenant "${id}" deleted in another process: could not erase its cached answers here`, e));
   };
   // Listening again after the connection dropped: a deletion told meanwhile was not heard, so each tenant whose own
   // models this process serves is looked up (one read each, one at a time); one gone is forgotten. (Learning of

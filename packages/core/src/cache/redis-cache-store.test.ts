@@ -162,7 +162,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
     await loose.clear();
   });
 
-  it('with maxBytes, an entry Redis expired by its TTL no longer takes room: live entries are not dropped for expired ones, and the soonest to expire go first', async () => {
+  it('with maxBytes, an entry Redis expired by its TTL no longer takes room: live entries are not dropped for expired ones, and the least recently used go first', async () => {
     const value = 'x'.repeat(1000);
     // Keys of one length: each entry costs the same; the bound holds three.
     const cost = JSON.stringify(value).length + 3 * `${ns}:k1`.length + ENTRY_OVERHEAD_BYTES;
@@ -177,11 +177,67 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
     expect({ k1: await store.get('k1'), k4: await store.get('k4') }).toEqual({ k1: value, k4: value });
     expect(Number(await redisCommand(['GET', `${ns}#bound:bytes`]))).toBe(2 * cost);
     expect(await redisCommand(['ZCARD', `${ns}#bound:order`])).toBe(2);
-    // Full: the entry expiring soonest makes room, though written after k1.
+    // Full: the least recently used makes room (k4: k1 was hit after it), though k5 expires sooner.
     await store.set('k5', value, 60_000);
+    expect(await store.get('k1')).toBe(value);
     await store.set('k6', value, 600_000);
-    expect({ k1: await store.get('k1'), k4: await store.get('k4'), k5: await store.get('k5'), k6: await store.get('k6') }).toEqual({ k1: value, k4: value, k5: undefined, k6: value });
+    expect({ k1: await store.get('k1'), k4: await store.get('k4'), k5: await store.get('k5'), k6: await store.get('k6') }).toEqual({ k1: value, k4: undefined, k5: value, k6: value });
     await store.clear();
+  });
+
+  it('with maxBytes, a hit refreshes an entry: the least recently used is dropped, not the first written nor the soonest to expire (shared by every client)', async () => {
+    const value = 'x'.repeat(1000);
+    const cost = JSON.stringify(value).length + 3 * `${ns}:k1`.length + ENTRY_OVERHEAD_BYTES;
+    const [a, b] = [await open<string>({ maxBytes: 3 * cost + 10 }), await open<string>({ maxBytes: 3 * cost + 10 })];
+    await a.set('k1', value, 60_000); // written first, expires first
+    await a.set('k2', value, 600_000);
+    await a.set('k3', value, 600_000);
+    // Another client's hit counts: k1 is now the most recently used, k2 the least.
+    expect(await b.get('k1')).toBe(value);
+    await a.set('k4', value, 600_000);
+    expect(await redisCommand(['EXISTS', `${ns}:k1`, `${ns}:k2`, `${ns}:k3`, `${ns}:k4`])).toBe(3);
+    expect(await redisCommand(['EXISTS', `${ns}:k2`])).toBe(0);
+    // A miss writes nothing: the index holds the live entries only.
+    expect(await b.get('gone')).toBeUndefined();
+    expect(await redisCommand(['ZRANGE', `${ns}#bound:used`, '0', '-1'])).toEqual([`${ns}:k3`, `${ns}:k1`, `${ns}:k4`]);
+    await a.clear();
+  });
+
+  it('with maxBytes, clear() during a write of another client leaves no entry outside the bound: the written entry is counted, or gone', async () => {
+    const value = 'x'.repeat(100);
+    const maxBytes = 1_000_000;
+    const other = await open<string>({ maxBytes });
+    // The clearing client's connection lets the other client write right after its last SCAN step (the window between
+    // deleting the entries and dropping the bound's keys).
+    const handle = await connectRedis(redisUrl!, '');
+    const hooked = Object.create(handle) as typeof handle;
+    let wrote = false;
+    hooked.command = async <T>(args: ReadonlyArray<string>): Promise<T> => {
+      const reply = await handle.command<T>(args);
+      if (args[0] === 'SCAN' && String((reply as unknown as [string])[0]) === '0' && !wrote) {
+        wrote = true;
+        await other.set('late', value, 60_000);
+      }
+      return reply;
+    };
+    const clearing = new RedisCacheStore<string>(hooked, { keyPrefix: `${ns}:`, maxBytes, scanCount: 10 });
+    try {
+      for (let i = 0; i < 30; i++) await clearing.set(`k${i}`, value, 60_000);
+      await clearing.clear();
+      expect(wrote).toBe(true);
+      // Every entry in Redis is in the bound's index and the sum is their costs.
+      const keys = (await redisCommand<string[]>(['KEYS', `${ns}:*`])).sort();
+      const indexed = (await redisCommand<string[]>(['ZRANGE', `${ns}#bound:order`, '0', '-1'])).sort();
+      const used = (await redisCommand<string[]>(['ZRANGE', `${ns}#bound:used`, '0', '-1'])).sort();
+      const bytes = Number((await redisCommand<string | null>(['GET', `${ns}#bound:bytes`])) ?? 0);
+      const cost = JSON.stringify(value).length + 3 * `${ns}:late`.length + ENTRY_OVERHEAD_BYTES;
+      expect({ keys, indexed, used, bytes }).toEqual(keys.length ? { keys: [`${ns}:late`], indexed: [`${ns}:late`], used: [`${ns}:late`], bytes: cost } : { keys: [], indexed: [], used: [], bytes: 0 });
+      // A clear with nothing written meanwhile takes the bound's keys too.
+      await clearing.clear();
+      expect(await redisCommand(['EXISTS', `${ns}:late`, `${ns}#bound:bytes`, `${ns}#bound:order`, `${ns}#bound:sizes`, `${ns}#bound:used`])).toBe(0);
+    } finally {
+      await clearing.close();
+    }
   });
 
   it(`with maxBytes, one write removes at most ${MAX_REMOVALS_PER_WRITE} entries: a lowered bound (a restart with a smaller one) is reached over several writes, each storing its entry once it fits`, async () => {
@@ -230,14 +286,17 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
         const bytes = Number((await cmd<string | null>(['GET', `${ns}#bound:bytes`])) ?? 0);
         const existing = members.length ? await cmd<number>(['EXISTS', ...members]) : 0;
         const keys = await cmd<string[]>(['KEYS', `${ns}:*`]);
-        expect({ step, bytes, sizes: sizeOf.size, existing, keys: keys.length, within: bytes <= maxBytes }).toEqual({
+        const used = await cmd<string[]>(['ZRANGE', `${ns}#bound:used`, '0', '-1']);
+        expect({ step, bytes, sizes: sizeOf.size, existing, keys: keys.length, used: used.sort(), within: bytes <= maxBytes }).toEqual({
           step,
           bytes: sum,
           sizes: members.length,
           existing: members.length,
           keys: members.length,
+          used: [...members].sort(),
           within: true,
         });
+        if (rnd(4) === 0) await clients[rnd(2)]!.get(key);
       }
     } finally {
       await admin.release();
@@ -317,12 +376,12 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
   });
 
   /** A raw command on a separate connection. */
-  async function redisCommand(args: string[]): Promise<unknown> {
+  async function redisCommand<T = unknown>(args: string[]): Promise<T> {
     const { createClient } = await import('redis');
     const c = createClient({ url: redisUrl! });
     await c.connect();
     try {
-      return await c.sendCommand(args);
+      return (await c.sendCommand(args)) as T;
     } finally {
       await c.close();
     }
@@ -352,6 +411,8 @@ describe('RedisCacheStore maxBytes on a full Redis (noeviction; a redis-server o
       await admin.command(['CONFIG', 'SET', 'maxmemory', String(Math.floor(used / 2))]);
       await expect(store.set('new', 'z'.repeat(1000), 600_000)).rejects.toThrow(/OOM/);
       expect(await admin.command(['EXISTS', 'full:new'])).toBe(0);
+      // A hit on the full Redis still answers (its last use is not written).
+      expect(await store.get('kept')).toBe('y');
       // The expired entry's part is gone from the index and the sum; the live one is kept.
       expect(await admin.command(['ZRANGE', 'full#bound:order', '0', '-1'])).toEqual(['full:kept']);
       expect(Number(await admin.command(['GET', 'full#bound:bytes']))).toBe(JSON.stringify('y').length + 3 * 'full:kept'.length + ENTRY_OVERHEAD_BYTES);

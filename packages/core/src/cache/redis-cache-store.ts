@@ -19,8 +19,8 @@ export interface RedisCacheStoreOptions {
    * e.g. the shared-mode limits and budgets, whose keys Redis's own `maxmemory` eviction must never touch). Each
    * entry counts its JSON, three times its key and `ENTRY_OVERHEAD_BYTES` (Redis's own structures) until it is
    * deleted or its TTL has passed. A write first forgets entries Redis has expired, then, when the sum would pass the
-   * bound, drops the entries that expire soonest (with one TTL for all: the oldest written; a hit does not refresh an
-   * entry; entries without a TTL last). One write removes at most `MAX_REMOVALS_PER_WRITE` entries and stores its own
+   * bound, drops the least recently used entries (written or hit: a hit is one script, GET and the entry's last use,
+   * still one round trip). One write removes at most `MAX_REMOVALS_PER_WRITE` entries and stores its own
    * only if it then fits (the next writes go on trimming). An entry larger than the bound on its own is not stored.
    * Absent: no bound (a Redis of the cache's own, bounded by its `maxmemory` and `allkeys-lru`).
    */
@@ -48,10 +48,11 @@ const NO_TTL_SCORE_US = 4e15;
 
 /**
  * KEYS: entry, order (zset: entry keys by expiry time, microseconds of Redis's clock), sizes (hash: entry key ->
- * cost), bytes (the costs' sum).
+ * cost), bytes (the costs' sum), used (zset: entry keys by last use, microseconds: written or hit).
  * ARGV: JSON, TTL ms ('0': none), maxBytes, per-entry overhead, most removals.
- * Reads first: from the lowest score up, the members Redis has expired already (their room is free; only the index
- * remembers them), then, while the new entry does not fit, the live ones that expire soonest; at most ARGV[5] of them.
+ * Reads first: the members Redis has expired already (order's scores up to now: their room is free; only the index
+ * remembers them), then, while the new entry does not fit, the live ones least recently used (used's lowest scores;
+ * an entry written by a version without `used` after those, soonest to expire first); at most ARGV[5] of them.
  * The entry is stored only if it then fits (else the next writes go on trimming; a larger one than the bound is never
  * stored, and the key's old entry is dropped either way).
  * Writes: the new entry's ZADD comes first. Redis checks maxmemory once in a script, at its first write that may grow
@@ -61,7 +62,7 @@ const NO_TTL_SCORE_US = 4e15;
  * others. Then the removals (UNLINK, index), the entry, the sum; when every other member was removed the sum is set to
  * what is left (it had drifted: the bound's keys deleted or evicted behind the store). Returns 1 when stored.
  */
-const BOUNDED_SET_SCRIPT = new LuaScript(`local key, order, sizes, bytes = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+const BOUNDED_SET_SCRIPT = new LuaScript(`local key, order, sizes, bytes, used = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local cost = #ARGV[1] + 3 * #key + tonumber(ARGV[4])
 local max = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[2])
@@ -70,25 +71,36 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local old = tonumber(redis.call('HGET', sizes, key) or '0')
 local others = tonumber(redis.call('GET', bytes) or '0') - old
-local victims, freed, from, exhausted = {}, 0, 0, false
-while true do
-  local batch = redis.call('ZRANGE', order, from, from + 7, 'WITHSCORES')
-  local stop = false
-  for i = 1, #batch, 2 do
-    local m = batch[i]
-    if m ~= key then
-      if tonumber(batch[i + 1]) > now and (cost > max or others - freed + cost <= max) then stop = true break end
-      victims[#victims + 1] = m
-      freed = freed + tonumber(redis.call('HGET', sizes, m) or '0')
-      if #victims >= most then stop = true break end
-    end
-  end
-  if stop then break end
-  if #batch < 16 then exhausted = true break end
-  from = from + 8
+local total = redis.call('ZCARD', order) - (redis.call('ZSCORE', order, key) and 1 or 0)
+local victims, picked, freed, indexed = {}, {}, 0, 0
+local function pick(m, expiring)
+  picked[m] = true
+  victims[#victims + 1] = m
+  freed = freed + tonumber(redis.call('HGET', sizes, m) or '0')
+  if expiring or redis.call('ZSCORE', order, m) then indexed = indexed + 1 end
 end
+local function fits() return cost <= max and others - freed + cost <= max end
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', order, '-inf', string.format('%.0f', now), 'LIMIT', 0, most + 1)) do
+  if #victims >= most then break end
+  if m ~= key then pick(m, true) end
+end
+for _, zset in ipairs({ used, order }) do
+  local from = 0
+  while cost <= max and not fits() and #victims < most do
+    local batch = redis.call('ZRANGE', zset, from, from + 7)
+    if #batch == 0 then break end
+    for _, m in ipairs(batch) do
+      if m ~= key and not picked[m] then
+        pick(m, false)
+        if fits() or #victims >= most then break end
+      end
+    end
+    from = from + 8
+  end
+end
+local exhausted = indexed >= total
 local stored, refused = false, nil
-if cost <= max and (exhausted or others - freed + cost <= max) then
+if cost <= max and (exhausted or fits()) then
   local score = ttl > 0 and now + ttl * 1000 or now + ${NO_TTL_SCORE_US}
   local r = redis.pcall('ZADD', order, string.format('%.0f', score), key)
   if type(r) == 'table' and r.err then refused = r.err else stored = true end
@@ -101,9 +113,11 @@ if #victims > 0 then
   redis.call('UNLINK', unpack(victims))
   redis.call('HDEL', sizes, unpack(victims))
   redis.call('ZREM', order, unpack(victims))
+  redis.call('ZREM', used, unpack(victims))
 end
 if stored then
   redis.call('HSET', sizes, key, cost)
+  redis.pcall('ZADD', used, string.format('%.0f', now), key)
   if ttl > 0 then redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) else redis.call('SET', key, ARGV[1]) end
 end
 if exhausted then
@@ -116,14 +130,27 @@ if refused then return redis.error_reply(refused) end
 return stored and 1 or 0`);
 
 /**
- * KEYS: order, sizes, bytes (as BOUNDED_SET_SCRIPT), then the entries to delete. Deletes them and their part of the
- * bound. The sum's decrement may be refused by a full Redis (noeviction): then it over-counts, dropping entries
+ * KEYS: entry, used (as BOUNDED_SET_SCRIPT). A hit of a bounded store, in one round trip: the entry's value, and its
+ * last use set to now (only for an indexed entry: `XX`). A Redis that refuses the write (full, noeviction) still
+ * answers the value; the entry then keeps its older last use.
+ */
+const BOUNDED_GET_SCRIPT = new LuaScript(`local v = redis.call('GET', KEYS[1])
+if v then
+  local t = redis.call('TIME')
+  redis.pcall('ZADD', KEYS[2], 'XX', string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2])), KEYS[1])
+end
+return v`);
+
+/**
+ * KEYS: order, sizes, bytes, used (as BOUNDED_SET_SCRIPT), then the entries to delete. Deletes them and their part of
+ * the bound. The sum's decrement may be refused by a full Redis (noeviction): then it over-counts, dropping entries
  * early, until the bound's index is empty. Returns how many entries existed.
  */
 const BOUNDED_DELETE_SCRIPT = new LuaScript(`local n = 0
-for i = 4, #KEYS do
+for i = 5, #KEYS do
   local k = KEYS[i]
   n = n + redis.call('UNLINK', k)
+  redis.call('ZREM', KEYS[4], k)
   local size = redis.call('HGET', KEYS[2], k)
   if size then
     redis.call('HDEL', KEYS[2], k)
@@ -132,6 +159,17 @@ for i = 4, #KEYS do
   end
 end
 return n`);
+
+/**
+ * KEYS: order, sizes, bytes, used. The end of `clear()`, whose SCAN deleted the entries with their part of the bound:
+ * the bound's keys go only when no entry is indexed, in one step, so an entry written meanwhile (by this or another
+ * process) stays counted with its index; with none, a sum that had drifted starts again from nothing.
+ */
+const BOUNDED_CLEAR_SCRIPT = new LuaScript(`if redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+  return 1
+end
+return 0`);
 
 /** Redis SCAN MATCH pattern for keys starting with `prefix` (glob characters escaped). */
 export function redisPrefixPattern(prefix: string): string {
@@ -144,7 +182,7 @@ export function redisPrefixPattern(prefix: string): string {
  * so Redis expires them itself. Prefix deletion walks the keys with `SCAN ... MATCH` (never blocking the
  * server like `KEYS`) and drops them with `UNLINK` (freed in the background).
  *
- * With `maxBytes` the store bounds its entries' bytes itself (soonest to expire dropped first; the index under
+ * With `maxBytes` the store bounds its entries' bytes itself (least recently used dropped first; the index under
  * `<keyPrefix without its last ':'>#bound:`); without, entries live for their TTL and the Redis must bound them: one
  * of the cache's own with `maxmemory` and `allkeys-lru`, never the Redis of the shared-mode limits and budgets (its
  * eviction would drop their keys too). An unreadable entry counts as a miss.
@@ -159,8 +197,8 @@ export class RedisCacheStore<V> implements CacheStore<V> {
   readonly #ttlMs: number | undefined;
   readonly #scanCount: number;
   readonly #maxBytes: number | undefined;
-  /** The bound's keys (order, sizes, bytes) when `maxBytes` is set. */
-  readonly #boundKeys: readonly [string, string, string] | undefined;
+  /** The bound's keys (order, sizes, bytes, used) when `maxBytes` is set. */
+  readonly #boundKeys: readonly [string, string, string, string] | undefined;
   #closed = false;
 
   /** Over an open connection (e.g. the shared-mode stores' one); the store holds a reference until `close()`. */
@@ -174,7 +212,7 @@ export class RedisCacheStore<V> implements CacheStore<V> {
     this.#maxBytes = options.maxBytes;
     if (options.maxBytes !== undefined) {
       const base = `${prefix.endsWith(':') ? prefix.slice(0, -1) : prefix}#bound:`;
-      this.#boundKeys = [`${base}order`, `${base}sizes`, `${base}bytes`];
+      this.#boundKeys = [`${base}order`, `${base}sizes`, `${base}bytes`, `${base}used`];
     }
     this.timeoutMs = storeTimeoutMs(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'RedisCacheStore');
     this.#ttlMs = options.ttlMs;
@@ -195,7 +233,9 @@ export class RedisCacheStore<V> implements CacheStore<V> {
   }
 
   async get(key: string): Promise<V | undefined> {
-    const raw = await this.#command<string | null>(['GET', this.keyPrefix + key], 'cache lookup');
+    const raw = this.#boundKeys
+      ? await bounded(this.#redis.eval<string | null>(BOUNDED_GET_SCRIPT, [this.keyPrefix + key, this.#boundKeys[3]], []), this.timeoutMs, 'cache lookup')
+      : await this.#command<string | null>(['GET', this.keyPrefix + key], 'cache lookup');
     if (raw === null || raw === undefined) return undefined;
     try {
       return JSON.parse(raw) as V;
@@ -224,10 +264,14 @@ export class RedisCacheStore<V> implements CacheStore<V> {
     return (await this.#unlink([this.keyPrefix + key])) > 0;
   }
 
-  /** Removes this store's entries only (its `keyPrefix`, and its bound's keys), never the rest of the database. */
+  /**
+   * Removes this store's entries only (its `keyPrefix`, and its bound's keys), never the rest of the database. An entry
+   * written while it runs (by any process) may be kept, and is then counted in the bound as any other: the bound's keys
+   * go only with its last entry, in one step.
+   */
   async clear(): Promise<void> {
     await this.deleteByPrefix('');
-    if (this.#boundKeys) await this.#command(['UNLINK', ...this.#boundKeys], 'cache delete');
+    if (this.#boundKeys) await bounded(this.#redis.eval(BOUNDED_CLEAR_SCRIPT, this.#boundKeys, []), this.timeoutMs, 'cache delete');
   }
 
   async deleteByPrefix(prefix: string): Promise<number> {

@@ -1,27 +1,18 @@
 import Anthropic from '@anthropic-ai/sdk';
-import type { AnthropicWireServer } from '@llmrr/core/test';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { describe, expect, it } from 'vitest';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // The official @anthropic-ai/sdk client reads the request id from the `request-id` header (what Anthropic's API sends:
 // `_request_id` of an answer, `APIError.requestID` of an error), the OpenAI SDKs from `x-request-id`: the gateway sends
 // its own request id under both names, on answers, streams and errors, over a local Anthropic-wire upstream.
 
-let claudeUp: AnthropicWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  ({ gw, upstreams: { anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude')]));
-});
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(claudeUp));
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'claude')]);
 
 const ask = { model: 'claude', max_tokens: 20, messages: [{ role: 'user' as const, content: 'Hi' }] };
 
 /** The SDK's error for a call naming a model the gateway does not have (a 404). */
 async function unknownModelError(): Promise<InstanceType<typeof Anthropic.NotFoundError>> {
-  const err = await gw
+  const err = await wire.gw
     .anthropic()
     .messages.create({ ...ask, model: 'no-such-model' })
     .catch((e: unknown) => e);
@@ -31,8 +22,8 @@ async function unknownModelError(): Promise<InstanceType<typeof Anthropic.NotFou
 
 describe('request id as the Anthropic SDK reads it (the `request-id` header)', () => {
   it('messages.create().withResponse(): request_id is the gateway request id (the x-request-id header)', async () => {
-    claudeUp.enqueue({ content: 'Hello' });
-    const { data, request_id, response } = await gw.anthropic().messages.create(ask).withResponse();
+    wire.upstreams.anthropic.enqueue({ content: 'Hello' });
+    const { data, request_id, response } = await wire.gw.anthropic().messages.create(ask).withResponse();
     const gatewayId = response.headers.get('x-request-id');
     expect(gatewayId).toMatch(/^req_/);
     expect(data.id).toBe(`msg_${gatewayId}`);
@@ -41,8 +32,8 @@ describe('request id as the Anthropic SDK reads it (the `request-id` header)', (
   });
 
   it('a streamed answer: request_id is the gateway request id', async () => {
-    claudeUp.enqueue({ content: 'Hello there' });
-    const { data: stream, request_id, response } = await gw.anthropic().messages.create({ ...ask, stream: true }).withResponse();
+    wire.upstreams.anthropic.enqueue({ content: 'Hello there' });
+    const { data: stream, request_id, response } = await wire.gw.anthropic().messages.create({ ...ask, stream: true }).withResponse();
     const events: string[] = [];
     for await (const event of stream) events.push(event.type);
     expect(events.at(-1)).toBe('message_stop');
@@ -51,7 +42,7 @@ describe('request id as the Anthropic SDK reads it (the `request-id` header)', (
   });
 
   it('count_tokens: request_id is the gateway request id', async () => {
-    const { request_id, response } = await gw.anthropic().messages.countTokens({ model: 'claude', messages: ask.messages }).withResponse();
+    const { request_id, response } = await wire.gw.anthropic().messages.countTokens({ model: 'claude', messages: ask.messages }).withResponse();
     expect(response.headers.get('x-request-id')).toMatch(/^req_/);
     expect(request_id).toBe(response.headers.get('x-request-id'));
   });
@@ -62,7 +53,7 @@ describe('request id as the Anthropic SDK reads it (the `request-id` header)', (
     expect(bodyId).toMatch(/^req_/);
     // @anthropic-ai/sdk core/error.js: `this.requestID = headers?.get('request-id')`.
     expect(apiError.requestID).toBe(bodyId);
-    expect(claudeUp.requests).toHaveLength(0);
+    expect(wire.upstreams.anthropic.requests).toHaveLength(0);
   });
 
   it("an error's body has `request_id` at its top, as Anthropic's (`ErrorResponse`), and in `error` as every gateway error has it", async () => {
@@ -77,7 +68,7 @@ describe('request id as the Anthropic SDK reads it (the `request-id` header)', (
   });
 
   it('a path of the Messages API the gateway does not serve (the Message Batches API): its 404 has the top-level request_id too', async () => {
-    const err = await gw
+    const err = await wire.gw
       .anthropic()
       .messages.batches.retrieve('msgbatch_none')
       .catch((e: unknown) => e);
@@ -89,8 +80,8 @@ describe('request id as the Anthropic SDK reads it (the `request-id` header)', (
   });
 
   it("a stream's error event (its upstream's overloaded_error after the first events): the SDK's APIError.error has the top-level request_id", async () => {
-    claudeUp.enqueue({ content: 'Hello there friend', chunks: 3, streamError: { afterEvents: 5 } });
-    const { data: stream, response } = await gw.anthropic().messages.create({ ...ask, stream: true }).withResponse();
+    wire.upstreams.anthropic.enqueue({ content: 'Hello there friend', chunks: 3, streamError: { afterEvents: 5 } });
+    const { data: stream, response } = await wire.gw.anthropic().messages.create({ ...ask, stream: true }).withResponse();
     const seen: string[] = [];
     const err = await (async () => {
       for await (const event of stream) seen.push(event.type);
@@ -105,7 +96,7 @@ describe('request id as the Anthropic SDK reads it (the `request-id` header)', (
   });
 
   it('models.list() (a route the gateway serves through its app): the page carries the request id too', async () => {
-    const { request_id, response } = await gw.anthropic().models.list().withResponse();
+    const { request_id, response } = await wire.gw.anthropic().models.list().withResponse();
     expect(response.headers.get('x-request-id')).toMatch(/^req_/);
     expect(request_id).toBe(response.headers.get('x-request-id'));
   });

@@ -1,34 +1,25 @@
 import Anthropic from '@anthropic-ai/sdk';
-import type { AnthropicWireServer } from '@llmrr/core/test';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { describe, expect, it } from 'vitest';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // /v1/messages driven by the official @anthropic-ai/sdk client: a content block the gateway does not take (a PDF
 // `document`, a `search_result` in a tool result) and an Anthropic server tool (`web_search_20250305`) are refused
 // with a 400 that names the block's or tool's `type` and the type itself (not "messages.0.content: Invalid input" nor
 // a missing input_schema); nothing reaches the upstream. Blocks and tools the gateway takes still pass.
 
-let claudeUp: AnthropicWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  ({ gw, upstreams: { anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude')]));
-});
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(claudeUp));
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'claude')]);
 
 const ask = { model: 'claude', max_tokens: 20, messages: [{ role: 'user' as const, content: 'Hi' }] };
 
 type ErrorBody = { error: { message: string; param: string } };
 
 async function refusal(body: Anthropic.MessageCreateParamsNonStreaming): Promise<ErrorBody['error']> {
-  const err = await gw
+  const err = await wire.gw
     .anthropic()
     .messages.create(body)
     .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(Anthropic.BadRequestError);
-  expect(claudeUp.requests).toHaveLength(0);
+  expect(wire.upstreams.anthropic.requests).toHaveLength(0);
   return ((err as InstanceType<typeof Anthropic.BadRequestError>).error as ErrorBody).error;
 }
 
@@ -79,8 +70,8 @@ describe('an unsupported content block or tool is refused by name', () => {
   });
 
   it('client tools (type "custom" or none) and text, tool_use and tool_result blocks pass', async () => {
-    claudeUp.enqueue({ content: 'Fine' });
-    const message = await gw.anthropic().messages.create({
+    wire.upstreams.anthropic.enqueue({ content: 'Fine' });
+    const message = await wire.gw.anthropic().messages.create({
       ...ask,
       tools: [{ type: 'custom', name: 'a', input_schema: { type: 'object' } }, { name: 'b', input_schema: { type: 'object' } }],
       messages: [
@@ -90,6 +81,6 @@ describe('an unsupported content block or tool is refused by name', () => {
       ],
     });
     expect(message.content).toEqual([{ type: 'text', text: 'Fine' }]);
-    expect(claudeUp.requests).toHaveLength(1);
+    expect(wire.upstreams.anthropic.requests).toHaveLength(1);
   });
 });

@@ -1,13 +1,12 @@
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import type { OpenAIWireServer } from '@llmrr/core/test';
 import { streamText, generateText, tool, type LanguageModel } from 'ai';
 import OpenAI from 'openai';
 import { zodFunction } from 'openai/helpers/zod';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CHAT_DONE, chatChunk as chunk, chatUsageChunk, interleavedWeatherCalls, toolCallDelta as call, weatherCallsCompletion } from '../test-support/openai-chat-sse.js';
-import { servedOverOpenAIWire, type SdkGateway } from '../test-support/served-gateway.js';
+import { openAIOverWire } from '../test-support/openai-over-wire.js';
 
 // The official openai client's stream helper (`chat.completions.stream()`) through a real gateway over
 // node:http, to an OpenAI-wire upstream (a local server sending a scripted SSE body) whose parallel tool calls
@@ -15,13 +14,7 @@ import { servedOverOpenAIWire, type SdkGateway } from '../test-support/served-ga
 // the end of the previous call: it fires `tool_calls.function.arguments.done` then, and JSON-parses the
 // arguments of strict and zod tools. The gateway sends the calls one after another, so each `done` is whole.
 
-let upstream: OpenAIWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  ({ upstream, gw } = await servedOverOpenAIWire());
-});
-afterAll(() => gw?.close());
+const wire = openAIOverWire();
 
 const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
 const usageChunk = chatUsageChunk(usage);
@@ -43,7 +36,7 @@ const scrambled =
   usageChunk +
   CHAT_DONE;
 
-const client = () => gw.openai();
+const client = () => wire.gw.openai();
 const messages = [{ role: 'user' as const, content: 'Weather in Oslo and Bergen?' }];
 const parameters = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
 type Done = { index: number; name: string; arguments: string; parsed_arguments: unknown };
@@ -54,7 +47,7 @@ function argsOf(final: OpenAI.ChatCompletion): string[] {
 
 describe('official openai client: chat.completions.stream over an upstream that interleaves parallel tool calls', () => {
   it('each call reports tool_calls.function.arguments.done once, with its whole arguments', async () => {
-    upstream.setScript({ rawSSE: interleaved });
+    wire.upstream.setScript({ rawSSE: interleaved });
     const stream = client().chat.completions.stream({ model: 'gpt', messages, tools: [{ type: 'function', function: { name: 'get_weather', parameters } }] });
     const done: Done[] = [];
     stream.on('tool_calls.function.arguments.done', (e) => done.push(e));
@@ -70,7 +63,7 @@ describe('official openai client: chat.completions.stream over an upstream that 
   });
 
   it('strict tools: the helper JSON-parses every call when the next index starts, and finishes', async () => {
-    upstream.setScript({ rawSSE: interleaved });
+    wire.upstream.setScript({ rawSSE: interleaved });
     const stream = client().chat.completions.stream({ model: 'gpt', messages, tools: [{ type: 'function', function: { name: 'get_weather', parameters, strict: true } }] });
     const done: Done[] = [];
     stream.on('tool_calls.function.arguments.done', (e) => done.push(e));
@@ -80,7 +73,7 @@ describe('official openai client: chat.completions.stream over an upstream that 
   });
 
   it('zod tools, calls starting out of index order with text between their pieces: every call parsed once, all text kept', async () => {
-    upstream.setScript({ rawSSE: scrambled });
+    wire.upstream.setScript({ rawSSE: scrambled });
     const tool = zodFunction({ name: 'get_weather', parameters: z.object({ city: z.string() }) });
     const stream = client().chat.completions.stream({ model: 'gpt', messages, tools: [tool] });
     const done: Done[] = [];
@@ -100,14 +93,14 @@ describe('official openai client: chat.completions.stream over an upstream that 
   });
 
   it('the streamed answer is ledgered like the same answer not streamed', async () => {
-    const before = new Set((await gw.ledger.query({ tenantId: 'acme' })).map((r) => r.requestId));
-    upstream.setScript({ rawSSE: interleaved });
+    const before = new Set((await wire.gw.ledger.query({ tenantId: 'acme' })).map((r) => r.requestId));
+    wire.upstream.setScript({ rawSSE: interleaved });
     const streamed = await client().chat.completions.stream({ model: 'gpt', messages, stream_options: { include_usage: true } }).finalChatCompletion();
     expect(streamed.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 7 });
-    upstream.setScript({ json: weatherCallsCompletion('Checking both. ', usage) });
+    wire.upstream.setScript({ json: weatherCallsCompletion('Checking both. ', usage) });
     const plain = await client().chat.completions.create({ model: 'gpt', messages });
     expect(plain.choices[0]!.message.tool_calls).toEqual(streamed.choices[0]!.message.tool_calls);
-    const rows = (await gw.ledger.query({ tenantId: 'acme' })).filter((r) => !before.has(r.requestId));
+    const rows = (await wire.gw.ledger.query({ tenantId: 'acme' })).filter((r) => !before.has(r.requestId));
     expect(rows).toHaveLength(2);
     const [a, b] = rows.map((r) => ({ status: r.status, inputTokens: r.inputTokens, outputTokens: r.outputTokens, costUsd: r.costUsd }));
     expect(a).toEqual(b);
@@ -123,10 +116,10 @@ describe('the role chunk (content: null) in real clients', () => {
   const weather = { toolCalls: [{ id: 'call_w', name: 'get_weather', arguments: '{"city":"Oslo"}' }] };
   const text = 'Sunny in Oslo, 21 degrees.';
   const tools = { get_weather: tool({ description: 'Weather for a city', inputSchema: z.object({ city: z.string() }) }) };
-  const aiChat = () => createOpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.secret }).chat('gpt');
-  const aiCompatible = () => createOpenAICompatible({ name: 'llmrr', baseURL: `${gw.url}/v1`, apiKey: gw.secret })('gpt');
+  const aiChat = () => createOpenAI({ baseURL: `${wire.gw.url}/v1`, apiKey: wire.gw.secret }).chat('gpt');
+  const aiCompatible = () => createOpenAICompatible({ name: 'llmrr', baseURL: `${wire.gw.url}/v1`, apiKey: wire.gw.secret })('gpt');
   /** The official client on the upstream itself, which streams as OpenAI does (`content: ""` on its first text chunk). */
-  const direct = () => new OpenAI({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 });
+  const direct = () => new OpenAI({ baseURL: wire.upstream.baseURL, apiKey: 'k', maxRetries: 0 });
 
   async function streamed(model: LanguageModel, withTools: boolean): Promise<{ parts: Array<{ type: string; text?: string }>; ui: string[] }> {
     const result = streamText({ model, prompt: 'Weather in Oslo?', ...(withTools ? { tools } : {}), maxRetries: 0, onError: () => {} });
@@ -136,7 +129,7 @@ describe('the role chunk (content: null) in real clients', () => {
   }
 
   it('AI SDK openai.chat: a streamed tool-only answer is the call alone, as not streamed (no empty text part)', async () => {
-    upstream.setScript(weather);
+    wire.upstream.setScript(weather);
     const json = await generateText({ model: aiChat(), prompt: 'Weather in Oslo?', tools, maxRetries: 0 });
     expect(json.content.map((p) => p.type)).toEqual(['tool-call']);
     const { parts, ui } = await streamed(aiChat(), true);
@@ -146,14 +139,14 @@ describe('the role chunk (content: null) in real clients', () => {
   });
 
   it('AI SDK openai-compatible: a streamed tool-only answer has no text part', async () => {
-    upstream.setScript(weather);
+    wire.upstream.setScript(weather);
     const { parts, ui } = await streamed(aiCompatible(), true);
     expect(parts.map((p) => p.type)).toEqual(['tool-call']);
     expect(ui).not.toContain('text-start');
   });
 
   it('AI SDK openai.chat and openai-compatible: a streamed text answer is one text part with the whole text', async () => {
-    upstream.setScript({ text });
+    wire.upstream.setScript({ text });
     for (const model of [aiChat(), aiCompatible()]) {
       const { parts } = await streamed(model, false);
       expect(parts.map((p) => ({ type: p.type, text: p.text }))).toEqual([{ type: 'text', text }]);
@@ -164,7 +157,7 @@ describe('the role chunk (content: null) in real clients', () => {
     const gatewayClient = client();
     const ask = (c: OpenAI, withTools: boolean) => c.chat.completions.stream({ model: c === gatewayClient ? 'gpt' : 'gpt-test', messages, ...(withTools ? { tools: [{ type: 'function' as const, function: { name: 'get_weather', parameters } }] } : {}) });
     for (const [script, withTools] of [[{ text }, false], [{ text: '' }, false], [weather, true]] as const) {
-      upstream.setScript(script);
+      wire.upstream.setScript(script);
       const viaGateway = ask(gatewayClient, withTools);
       const message = (await viaGateway.finalChatCompletion()).choices[0]!.message;
       const fromOpenAI = (await ask(direct(), withTools).finalChatCompletion()).choices[0]!.message;
@@ -173,9 +166,9 @@ describe('the role chunk (content: null) in real clients', () => {
       expect(message.tool_calls?.map((t) => t.id)).toEqual(fromOpenAI.tool_calls?.map((t) => t.id));
     }
     // What those are: the whole text; null for an empty answer (the helper keeps no `""`) and a tool-only one.
-    upstream.setScript({ text });
+    wire.upstream.setScript({ text });
     expect(await ask(gatewayClient, false).finalContent()).toBe(text);
-    upstream.setScript({ text: '' });
+    wire.upstream.setScript({ text: '' });
     expect((await ask(gatewayClient, false).finalChatCompletion()).choices[0]!.message.content).toBeNull();
   });
 });

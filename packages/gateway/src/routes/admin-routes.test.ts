@@ -269,6 +269,24 @@ describe('admin API', () => {
   });
 });
 
+/** Stands for Redis pub/sub between processes' gateways (`stores.tenantEvents`): `told` lists the deletions sent. */
+function eventBus() {
+  const listeners: Array<(id: string) => void> = [];
+  const told: string[] = [];
+  const tenantEvents = {
+    deleted: async (id: string) => {
+      told.push(id);
+      listeners.forEach((l) => l(id));
+    },
+    onDeleted: async (listener: (id: string) => void) => {
+      listeners.push(listener);
+      return { caughtUp: () => Promise.resolve(), close: () => {} };
+    },
+    close: () => Promise.resolve(),
+  };
+  return { tenantEvents, listeners, told };
+}
+
 describe("DELETE /admin/tenants/:id erases the tenant's cached answers", () => {
   const cache: RouterConfigInput['cache'] = { exact: { enabled: true }, semantic: { enabled: true, embedder: 'emb', threshold: 0.9, guardAbove: 0.9 } };
   const models = [mockModel('chat'), mockModel('emb', {}, { capabilities: ['embeddings'] })];
@@ -341,16 +359,7 @@ describe("DELETE /admin/tenants/:id erases the tenant's cached answers", () => {
 
   it("another process's memory caches: erased when it hears the deletion (stores.tenantEvents)", async () => {
     const stores = await createStateStores({ mode: 'memory' });
-    // Stands for Redis pub/sub between the two processes' gateways.
-    const listeners: Array<(id: string) => void> = [];
-    const tenantEvents = {
-      deleted: async (id: string) => listeners.forEach((l) => l(id)),
-      onDeleted: async (listener: (id: string) => void) => {
-        listeners.push(listener);
-        return { caughtUp: () => Promise.resolve(), close: () => {} };
-      },
-      close: () => Promise.resolve(),
-    };
+    const { tenantEvents, listeners } = eventBus();
     const processes = [0, 1].map(() => {
       const exactStore = new MemoryCacheStore<CachedAnswer>();
       const router = new LLMRouter({ models, routing: { strategy: 'priority', retries: { max: 0 } }, cache }, { cacheStore: exactStore });
@@ -402,6 +411,40 @@ describe("DELETE /admin/tenants/:id erases the tenant's cached answers", () => {
     }
   });
 
+  it("a custom router whose eraseTenantCaches throws synchronously: logged as a rejecting one is, in the deleting process and in one hearing the deletion", async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    const { tenantEvents, listeners } = eventBus();
+    const processes = [0, 1].map(() => {
+      const router = new LLMRouter({ models, routing: { strategy: 'priority', retries: { max: 0 } }, cache });
+      // A plain-JS custom router (no async): its erasure throws instead of rejecting.
+      const custom = Object.assign(Object.create(router) as LLMRouter, {
+        eraseTenantCaches: () => {
+          throw new Error('the cache is down');
+        },
+      });
+      const logged: string[] = [];
+      const gateway = createGateway({ router: custom, stores: { ...stores, tenantEvents }, auth: { adminKey: TEST_ADMIN_KEY }, log: (e) => void (e.level === 'error' && logged.push(e.message)) });
+      return { router, gateway, logged };
+    });
+    try {
+      await vi.waitFor(() => expect(listeners).toHaveLength(2), { timeout: 5_000 });
+      await stores.tenants.createTenant({ id: 'acme', name: 'acme' });
+      const res = await adminApi(() => processes[0]!.gateway)('DELETE', '/admin/tenants/acme');
+      expect(res.status).toBe(200);
+      expect(await stores.tenants.getTenant('acme')).toBeUndefined();
+      expect(processes[0]!.logged).toContain('tenant "acme" deleted, but its cached answers could not be erased');
+      // The notice reached the other process (its listener did not throw back into the bus) and it logged its own failure.
+      expect(processes[0]!.logged).not.toContain('tenant "acme" deleted, but other processes were not told');
+      expect(processes[1]!.logged).toContain('tenant "acme" deleted in another process: could not erase its cached answers here');
+    } finally {
+      for (const p of processes) {
+        await p.gateway.close();
+        await p.router.close();
+      }
+      await stores.close();
+    }
+  });
+
   // A deletion the store cannot confirm (PostgreSQL: its COMMIT's answer lost, the read-back unable to tell; core's
   // shared-stores tests make it for real) that did happen skipped what a done one does next: the tenant's own models
   // stayed in the router, its cached answers in every process, and other processes kept its key lookups cached (their
@@ -410,19 +453,7 @@ describe("DELETE /admin/tenants/:id erases the tenant's cached answers", () => {
   // answers, which its next requests make again, and its models are set again on its next request).
   it('a deletion the store cannot confirm still forgets the tenant, erases its caches and tells other processes, before its 503', async () => {
     const stores = await createStateStores({ mode: 'memory' });
-    const listeners: Array<(id: string) => void> = [];
-    const told: string[] = [];
-    const tenantEvents = {
-      deleted: async (id: string) => {
-        told.push(id);
-        listeners.forEach((l) => l(id));
-      },
-      onDeleted: async (listener: (id: string) => void) => {
-        listeners.push(listener);
-        return { caughtUp: () => Promise.resolve(), close: () => {} };
-      },
-      close: () => Promise.resolve(),
-    };
+    const { tenantEvents, listeners, told } = eventBus();
     const processes = [0, 1].map(() => {
       const exactStore = new MemoryCacheStore<CachedAnswer>();
       const router = new LLMRouter({ models, routing: { strategy: 'priority', retries: { max: 0 } }, cache }, { cacheStore: exactStore });

@@ -253,7 +253,8 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
   const forgetTenant = async (c: AppContext, id: string, done: string) => {
     if (tenantModels) tenantModels.deleted(id);
     else deps.router.forgetTenant?.(id);
-    await deps.router.eraseTenantCaches?.(id).catch((e: unknown) => deps.log(`tenant "${id}" ${done}, but its cached answers could not be erased`, c.get('requestId'), e));
+    const erase = deps.router.eraseTenantCaches?.bind(deps.router);
+    if (erase) await settled(() => Promise.resolve(erase(id))).catch((e: unknown) => deps.log(`tenant "${id}" ${done}, but its cached answers could not be erased`, c.get('requestId'), e));
   };
   /** Every other process sharing the stores forgets it too (shared mode); a notice lost is logged, the deletion stands. */
   const tellDeleted = async (c: AppContext, s: GatewayStores, id: string, done: string) => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { validateBody } from '../http/validate.js';
 import { responseEcho } from '../responses/response-object.js';
-import { ABSENT, agree, draws, junk, ownKeysDeep, positiveInts, strings, viaJson, withProto, type Pool } from '../test-support/fast-check-agreement.js';
+import { ABSENT, agree, COUNT_BOUNDED, draws, junk, ownKeysDeep, positiveInts, strings, viaJson, withProto, type Pool } from '../test-support/fast-check-agreement.js';
 import {
   isWellFormedFunctionCall,
   isWellFormedFunctionCallOutput,
@@ -242,7 +242,7 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
     // 67 and 612 with this seed.
     expect(keys.long).toBeGreaterThan(40);
     expect(keys.broken).toBeGreaterThan(400);
-  });
+  }, COUNT_BOUNDED);
 
   const items: Array<[string, z.ZodType, (v: unknown) => boolean, (g: Generator) => unknown]> = [
     ['message items', ResponsesInputMessageSchema, isWellFormedInputMessage, (g) => g.message()],
@@ -256,7 +256,7 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
       expect(accepted).toBeGreaterThan(500);
       expect(refused).toBeGreaterThan(500);
       expect(protoLeft).toBeGreaterThan(10);
-    });
+    }, COUNT_BOUNDED);
   }
 
   it('content parts, on 5,000 generated: text and refusal parts exactly as the schema (images go to the schema)', () => {
@@ -265,7 +265,7 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
     expect(accepted).toBeGreaterThan(1000);
     expect(refused).toBeGreaterThan(500);
     expect(protoLeft).toBeGreaterThan(10);
-  });
+  }, COUNT_BOUNDED);
 
   const nested = (n: number): unknown => (n <= 1 ? {} : { a: nested(n - 1) });
   /** Name, body, and (third) true where the fast check refuses a body the schema accepts, by design. */

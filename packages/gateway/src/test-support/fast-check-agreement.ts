@@ -88,6 +88,13 @@ export function draws(seed: number, proto: ProtoKeys): Draws {
   };
 }
 
+/**
+ * The timeout of an agreement test: none. Its work is bounded by count (seeded values), never by time, and it runs
+ * synchronously, so a timeout could not stop it, only fail it once done: on a loaded machine a 10,000-body run that
+ * agreed on every body took past vitest's 30 s and was reported as timed out.
+ */
+export const COUNT_BOUNDED = 0;
+
 export interface Agreement {
   accepted: number;
   refused: number;
@@ -108,17 +115,21 @@ export function agree(schema: z.ZodType, check: (v: unknown) => boolean, make: (
     const value = viaJson(make());
     const zod = schema.safeParse(value);
     const fast = check(value);
+    // (Each verdict is checked plainly first, and `expect` called only to report a disagreement: its deep equality
+    // on every value took most of a 10,000-value run's time.)
     if (fast) {
-      expect({ i, value, zod: zod.success }).toEqual({ i, value, zod: true });
-      expect({ i, data: ownKeysDeep(zod.data) }).toEqual({ i, data: ownKeysDeep(value) });
+      if (!zod.success) expect({ i, value, zod: zod.success }).toEqual({ i, value, zod: true });
+      const data = ownKeysDeep(zod.data);
+      const sent = ownKeysDeep(value);
+      if (!isDeepStrictEqual(data, sent)) expect({ i, data }).toEqual({ i, data: sent });
       accepted++;
     } else if (!outside(value)) {
       if (zod.success && !isDeepStrictEqual(ownKeysDeep(zod.data), ownKeysDeep(value))) {
         // Accepted but changed by the schema: only by dropping an own `__proto__` key.
-        expect({ i, value, proto: hasProtoKey(value) }).toEqual({ i, value, proto: true });
+        if (!hasProtoKey(value)) expect({ i, value, proto: false }).toEqual({ i, value, proto: true });
         protoLeft++;
       } else {
-        expect({ i, value, zod: zod.success }).toEqual({ i, value, zod: false });
+        if (zod.success) expect({ i, value, zod: zod.success }).toEqual({ i, value, zod: false });
         refused++;
       }
     }

@@ -1,6 +1,7 @@
 import type { AnthropicWireServerOptions } from '@llmrr/core/test';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { ModelInput } from './harness.js';
-import { servedGateway, type SdkGateway, type SdkGatewayOptions } from './served-gateway.js';
+import { clearRequests, servedGateway, type SdkGateway, type SdkGatewayOptions } from './served-gateway.js';
 import { startWireUpstreams, type WireUpstreams } from './wire-upstreams.js';
 
 /** The deployments of the cross-provider SDK tests: name, engine, upstream model and key per wire format. */
@@ -39,4 +40,40 @@ export async function servedOverWireUpstreams(models: (upstreams: WireUpstreams)
     await Promise.all(all.map((u) => u.close()));
     throw e;
   }
+}
+
+export interface OverWireUpstreams {
+  /** The served gateway. */
+  readonly gw: SdkGateway;
+  /** The three wire upstreams; their `requests` are cleared after each test. */
+  readonly upstreams: WireUpstreams;
+}
+
+/**
+ * The setup of a file whose tests share one gateway over the three wire upstreams (servedOverWireUpstreams with these
+ * models and options): registers the hooks that serve it in `beforeAll`, close it and the upstreams in `afterAll`,
+ * and clear the upstreams' requests in `afterEach`. Call it at the top of the file; read `gw` and `upstreams` in tests.
+ */
+export function overWireUpstreams(models: (upstreams: WireUpstreams) => ModelInput[], options: WireGatewayOptions = {}): OverWireUpstreams {
+  let served: { upstreams: WireUpstreams; gw: SdkGateway } | undefined;
+  beforeAll(async () => {
+    served = await servedOverWireUpstreams(models, options);
+  });
+  afterAll(() => served?.gw.close());
+  afterEach(() => {
+    const u = served?.upstreams;
+    clearRequests(u?.anthropic, u?.openai, u?.gemini);
+  });
+  const started = () => {
+    if (!served) throw new Error('overWireUpstreams(): the gateway is served in beforeAll; read gw and upstreams in tests');
+    return served;
+  };
+  return {
+    get gw() {
+      return started().gw;
+    },
+    get upstreams() {
+      return started().upstreams;
+    },
+  };
 }
