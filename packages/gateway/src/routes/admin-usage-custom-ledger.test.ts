@@ -159,6 +159,15 @@ describe('admin usage over a ledger of the caller\'s own that predates beforeId 
       expect({ status: p.status, retry: p.retry, code: p.body.error?.code, param: p.body.error?.param }, path).toEqual({ status: 501, retry: 'false', code: 'unsupported', param: 'status' });
       expect(p.body.error!.message, path).toMatch(/does not filter by status/);
     }
+    // Past the first rows too: `offset` skips the ledger's rows of every status, so a page of the right status alone
+    // there is still the wrong page (a row listed again, or one past the last of its status): refused as well.
+    const newestFirst = [...ledger.rows].sort((x, y) => y.createdAt - x.createdAt || (x.requestId < y.requestId ? 1 : -1));
+    const misplaced = newestFirst.findIndex((r, i) => newestFirst.filter((o) => o.status === r.status).indexOf(r) !== i);
+    expect(misplaced).toBeGreaterThan(0);
+    for (const offset of [misplaced, 4, 5]) {
+      const p = await s.get(`/admin/usage/entries?tenant=acme&status=${newestFirst[offset]!.status}&offset=${offset}&limit=1`);
+      expect({ status: p.status, code: p.body.error?.code, param: p.body.error?.param }, `offset ${offset}`).toEqual({ status: 501, code: 'unsupported', param: 'status' });
+    }
     // Without status the ledger answers as it always did.
     expect((await s.get('/admin/usage?tenant=acme')).body).toMatchObject({ requests: 6, errors: 2 });
     // A capability the server lacks, said to the admin who asked (as a 4xx is): no server error in the log.
@@ -191,6 +200,22 @@ describe('admin usage over a ledger of the caller\'s own that filters by status'
         qs = `&beforeId=${p.body.data!.at(-1)!.requestId}`;
       }
       expect(seen.sort(), status).toEqual(ledger.rows.filter((r) => r.status === status).map((r) => r.requestId).sort());
+    }
+  });
+
+  it('?status= with offset pages over the calls of that status only, to a large offset', async () => {
+    const newestFirst = [...ledger.rows].sort((x, y) => y.createdAt - x.createdAt || (x.requestId < y.requestId ? 1 : -1));
+    for (const status of ['error', 'success'] as const) {
+      const listed = newestFirst.filter((r) => r.status === status).map((r) => r.requestId);
+      for (let offset = 0; offset <= listed.length; offset++) {
+        const p = await s.get(`/admin/usage/entries?tenant=acme&status=${status}&offset=${offset}&limit=2`);
+        expect({ status: p.status, rows: p.body.data?.map((e) => e.requestId) }, `${status} offset ${offset}`).toEqual({ status: 200, rows: listed.slice(offset, offset + 2) });
+      }
+      const far = await s.get(`/admin/usage/entries?tenant=acme&status=${status}&offset=1000000000&limit=1000`);
+      expect({ status: far.status, rows: far.body.data }).toEqual({ status: 200, rows: [] });
+      // From a beforeId cursor, offset counts the rows after it.
+      const p = await s.get(`/admin/usage/entries?tenant=acme&status=${status}&beforeId=${listed[0]}&offset=1&limit=5`);
+      expect(p.body.data?.map((e) => e.requestId), status).toEqual(listed.slice(2, 7));
     }
   });
 });

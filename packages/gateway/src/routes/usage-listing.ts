@@ -41,12 +41,41 @@ function listingHolds(row: UsageEntry, q: ListingFilters): boolean {
 
 /**
  * A page asked for with `status`: a row of another status means the ledger ignores the filter (one written before
- * it existed). Checking the page is enough for a client paging by `beforeId` (a page of the right status only is
- * the right page: the newest rows before the cursor) or by `offset` from 0 (each page the right one until the first
- * that holds another status's row, which is refused), with no extra query.
+ * it existed). Checking the page is enough for a page at offset 0 (from the top or from a `beforeId` cursor: a page of
+ * the right status only is the right page, the newest rows before the cursor), with no extra query; a page at another
+ * offset is counted by `statusPageAtOffset`.
  */
 export function checkStatusFiltered(rows: readonly UsageEntry[], status: UsageStatus | undefined): void {
   if (status !== undefined && rows.some((r) => r.status !== status)) throw statusUnsupported();
+}
+
+/**
+ * The page at `q.offset` of a listing filtered by `status`, counted here: a ledger that ignores `status` counts its
+ * `offset` over rows of every status, so its page there can hold that status's rows alone and still be the wrong page
+ * (a row of an earlier page again, or one past the last of its status). The rows are read from the top (or from
+ * `q.before`) in chunks of `chunk` rows (the largest page the gateway asks of any ledger), each checked as
+ * `checkStatusFiltered` checks a page (a row of another status: the 501), the cursor `before` (which every ledger
+ * takes) set to each chunk's last row; `offset` of them are skipped and the next `limit` kept. Memory holds one chunk
+ * whatever the offset; the cost grows with it, as a database's OFFSET does (`beforeId` pages cost one page each).
+ */
+export async function statusPageAtOffset(ledger: Pick<UsageLedger, 'query'>, q: UsageQuery & { status: UsageStatus }, chunk: number): Promise<UsageEntry[]> {
+  const { offset: _offset, limit: _limit, beforeId: _beforeId, ...filters } = q;
+  let skip = q.offset ?? 0;
+  const limit = q.limit ?? 100;
+  const page: UsageEntry[] = [];
+  let before = q.before;
+  for (;;) {
+    const rows = await ledger.query({ ...filters, offset: 0, limit: chunk, ...(before ? { before } : {}) });
+    checkStatusFiltered(rows, q.status);
+    if (skip >= rows.length) skip -= rows.length;
+    else {
+      page.push(...rows.slice(skip, skip + limit - page.length));
+      skip = 0;
+    }
+    if (page.length >= limit || rows.length < chunk) return page;
+    const last = rows.at(-1)!;
+    before = { createdAt: last.createdAt, requestId: last.requestId };
+  }
 }
 
 /**
