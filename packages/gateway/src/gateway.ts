@@ -125,7 +125,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const calls = new CallsInFlight();
   const errorLog = (message: string, error?: unknown) => logFn({ level: 'error', message, ...(error !== undefined ? { error: loggedError(error) } : {}) });
   // Admission reads each question as the semantic cache will (`semanticLookupAsks`): with local-use, its language
-  // detector (~0.3 s, ~34 MB, once) loads now, in the background, not inside the first eligible request's admission.
+  // detector (~0.3 s, ~34 MB, once) and its vocabulary (218 KB of JSON) load now, in the background, not inside the
+  // first eligible request's admission.
   const semantic = options.router.routerConfig?.cache?.semantic;
   if (semantic && semantic.enabled !== false && (semantic.embedder ?? 'local-use') === 'local-use') {
     void Promise.resolve()

@@ -103,7 +103,7 @@ export function checkOutPath(flag: string, file: string): void {
       // never a wanted output: refused before any work. (An --out written in place, /dev/null or /dev/stdout, gets no
       // plot from router eval: `outIsFile`.)
       const system = systemFolder(p);
-      if (system) throw new CliUsageError(`${flag}: cannot write ${file}: it would be a new file in ${system}: give a file in a folder of your own (router eval also writes its plot beside the report, as <out>.svg; its --json prints the report on stdout)`, flag);
+      if (system) throw new CliUsageError(`${flag}: cannot write ${file}: it would be a new file in ${system}: give a file in a folder of your own, or "-" for stdout (router eval also writes its plot beside a report file, as <out>.svg)`, flag);
       // The file is written beside its target and renamed: the nearest existing folder must take new files.
       try {
         accessSync(p, constants.W_OK);

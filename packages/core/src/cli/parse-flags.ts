@@ -49,8 +49,9 @@ export function parseFlags<S extends FlagSpecs>(args: readonly string[], specs: 
     }
     const value = token.value;
     if (value === undefined) throw new CliUsageError(`option ${name} needs a value`, token.rawName);
-    // `-m --json`: parseArgs (non-strict) would take "--json" as the value; refuse, except negative numbers.
-    if (!token.inlineValue && value.startsWith('-') && !NUMBER.test(value)) {
+    // `-m --json`: parseArgs (non-strict) would take "--json" as the value; refuse, except negative numbers and `-`
+    // (stdin or stdout, as a command reads it: `--out -`).
+    if (!token.inlineValue && value.startsWith('-') && value !== '-' && !NUMBER.test(value)) {
       throw new CliUsageError(`option ${name} needs a value (got the option "${value}"; write ${token.rawName}=${value} if you mean it)`, token.rawName);
     }
     values[token.name] = value;

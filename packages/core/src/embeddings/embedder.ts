@@ -28,8 +28,9 @@ export interface Embedder {
    */
   coverage?(text: string, cased?: string): EmbedderCoverage | undefined;
   /**
-   * Loads what `coverage` needs that loads asynchronously (local-use: its language detector); the semantic cache awaits
-   * it before it reads a question. Resolves when done or failed (never rejects: `coverage` then says less).
+   * Loads what `coverage` needs, asynchronously (local-use: its vocabulary and its language detector); the semantic
+   * cache starts it when it is created and awaits it before it reads a question. Resolves when done or failed (never
+   * rejects: `coverage` then says less).
    */
   prepare?(): Promise<void>;
   embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
@@ -70,6 +71,12 @@ export interface EmbedderCoverage {
    * 0.99 ("Wie kann ich eine Datei in Python öffnen?" / "... löschen?"). The semantic cache skips such a text.
    */
   otherLanguage?: string;
+  /**
+   * True when the embedder tells languages apart but could not for this reading (local-use: its language detector is
+   * not loaded yet, or failed to load): `otherLanguage` is then absent whatever the text's language. The semantic
+   * cache does not remember such a reading of a stored question (it reads it again once the language can be known).
+   */
+  languageUnknown?: true;
 }
 
 /** Options of `Embedder.embed`. */

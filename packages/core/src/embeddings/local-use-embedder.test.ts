@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { BatchingEmbedder } from './batching-embedder.js';
 import { CachedEmbedder } from './cached-embedder.js';
 import { dot } from './embedder.js';
@@ -165,6 +165,8 @@ describe('truncateForEmbedding', () => {
 // compares the text behind that id (`unknown`) where a question is mostly covered ("<=" and ">=" as U+2264 / U+2265).
 describe('LocalUseEmbedder: coverage', () => {
   const e = new LocalUseEmbedder();
+  // The vocabulary is read by prepare (asynchronously), never by coverage itself.
+  beforeAll(() => e.prepare(), 60_000);
 
   it('counts the letters and pictographs inside multi-character pieces, and gives the text outside the vocabulary run by run', () => {
     expect(e.coverage('what is the capital of france?')).toEqual({ characters: 24, covered: 24, unknown: [] });

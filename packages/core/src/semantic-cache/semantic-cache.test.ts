@@ -637,8 +637,9 @@ describe('SemanticCache: a question its embedder\'s vocabulary does not cover', 
     expect(await served(pairs)).toEqual(expected);
   }, 120_000);
 
-  it('Latin-script questions with letters outside the vocabulary are not skipped; Chinese, Russian, Greek and emoji-only ones are', () => {
+  it('Latin-script questions with letters outside the vocabulary are not skipped; Chinese, Russian, Greek and emoji-only ones are', async () => {
     const e = new LocalUseEmbedder();
+    await e.prepare();
     const skipped = (q: string): boolean => lowCoverage(e.coverage(embeddingInput(q))!);
     const latin = [
       'Wie hei\u00dft die Hauptstadt von \u00d6sterreich?',
@@ -830,6 +831,7 @@ describe('SemanticCache: a question its embedder\'s vocabulary does not cover', 
       const use = new LocalUseEmbedder();
       const c = new SemanticCache({ config: { enabled: true }, embedder: use });
       try {
+        await use.prepare();
         expect(use.coverage(embeddingInput(upper))!.unknown.length).toBeGreaterThan(0);
         expect(await c.store(ask(upper), scope, answer(`about ${upper}`))).toBe(true);
         expect((await c.lookup(ask(lower), scope))?.answer.text).toBeUndefined();

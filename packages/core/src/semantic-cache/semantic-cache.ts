@@ -378,7 +378,11 @@ export function unknownText(embedder: Pick<Embedder, 'coverage'>, question: stri
 /** `unknownText`, or undefined when the embedder's coverage is not known (not remembered: it may be known later). */
 function knownUnknownText(embedder: Pick<Embedder, 'coverage'>, question: string): UnknownText | undefined {
   const coverage = embedder.coverage?.(embeddingInput(question), question);
-  if (!coverage) return undefined;
+  return coverage && readingOf(coverage);
+}
+
+/** A coverage's unknown text, with its language when it is another (`EmbedderCoverage.otherLanguage`). */
+function readingOf(coverage: EmbedderCoverage): UnknownText {
   const reading = unknownOf(coverage);
   return coverage.otherLanguage === undefined ? reading : { ...reading, otherLanguage: coverage.otherLanguage };
 }
@@ -509,6 +513,9 @@ export class SemanticCache {
       });
     }
     this.embedder = options.embedder ?? defaultLocalEmbedder();
+    // What the embedder's coverage needs (local-use: its vocabulary and language detector) starts loading now, in
+    // the background, not inside the first question's lookup (which awaits it: `#eligible`).
+    if (this.embedder.prepare) void Promise.resolve().then(() => this.embedder.prepare?.()).catch(() => {});
     this.backend = options.store ?? new MemorySemanticStore({ maxEntries: this.config.maxEntries, maxSizeBytes: this.config.maxSizeBytes, now: this.#now });
   }
 
@@ -656,13 +663,17 @@ export class SemanticCache {
    * 2-4 ms for 8 000).
    */
   #storedReading(prompt: string): UnknownText {
-    let reading = this.#readings.get(prompt);
-    if (reading !== undefined) return reading;
-    reading = knownUnknownText(this.embedder, prompt);
+    const kept = this.#readings.get(prompt);
+    if (kept !== undefined) return kept;
+    const coverage = this.embedder.coverage?.(embeddingInput(prompt), prompt);
     // Not known (local-use's vocabulary could not be read): compared as having none, and not remembered, so the
     // prompt is read again once the vocabulary can be.
-    if (reading === undefined) return NO_UNKNOWN;
-    this.#readings.set(prompt, reading);
+    if (!coverage) return NO_UNKNOWN;
+    const reading = readingOf(coverage);
+    // Nor a reading whose language could not be known (local-use's detector failed to load): a stored question in
+    // another language (one stored before the language rule, or while the detector was down) is read again, and its
+    // language found, once the detector loads.
+    if (coverage.languageUnknown !== true) this.#readings.set(prompt, reading);
     return reading;
   }
 

@@ -104,6 +104,31 @@ describe('llmrr router eval --cascade', () => {
     expect(noPrices.stderr).toMatch(/--hybrid compares costs: it needs the shared price table/);
   });
 
+  it('--out /dev/null: the report alone (exit 0), no plot beside it in /dev, a note says so', async () => {
+    const plots = ['/dev/null.svg', '/dev/null-cost.svg'];
+    const before = plots.filter((f) => existsSync(f));
+    const r = await router(['--data', 'routellm/gsm8k', '--cascade', '--predictors', 'logistic', '--hash-dim', '512', '--out', '/dev/null']);
+    expect({ code: r.code, made: plots.filter((f) => existsSync(f) && !before.includes(f)) }).toEqual({ code: 0, made: [] });
+    expect(r.stderr).toMatch(/no plot: --out is not a file/);
+    expect(r.stdout).toMatch(/cascade-learned +cascade +\d\.\d{3}/);
+    expect(r.stdout).toMatch(/report: \/dev\/null\n$/);
+  });
+
+  it('--out -: the report on stdout (one JSON document), the tables on stderr, no file written', async () => {
+    const r = await router(['--data', 'routellm/gsm8k', '--cascade', '--predictors', 'logistic', '--hash-dim', '512', '--out', '-']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as CascadeReport;
+    expect(report.n_test).toBe(200);
+    expect(r.stderr).toMatch(/cascade-learned +cascade +\d\.\d{3}/);
+    expect(r.stderr).toMatch(/no plot: --out - prints the report on stdout/);
+    expect(existsSync(join(dir, '-'))).toBe(false);
+    const plain = await router(['--data', 'routellm/gsm8k', '--predictors', 'logistic', '--hash-dim', '512', '--out', '-', '--json']);
+    expect(plain.code).toBe(0);
+    expect((JSON.parse(plain.stdout) as { predictors: unknown }).predictors).toBeDefined();
+    expect(existsSync(join(dir, '-'))).toBe(false);
+    expect(existsSync(join(dir, '-.svg'))).toBe(false);
+  });
+
   it('refuses what a cascade cannot do, naming the flag', async () => {
     const m = await router(['--data', 'routellm/gsm8k', '--cascade', '--model', 'x.json']);
     expect(m.code).toBe(2);

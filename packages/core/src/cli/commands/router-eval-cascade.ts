@@ -11,7 +11,7 @@ import type { PriceTable } from '../../pricing/types.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { readFlagInput } from '../flag-input.js';
-import { checkOutPath, writeOutFile } from '../out-file.js';
+import { checkOutPath, outIsFile, writeOutFile } from '../out-file.js';
 
 /** Price entries of the cascade's cost view: the weak model's own maker first, then other sellers. */
 export const CASCADE_STRONG_PRICE = 'gpt-4-1106-preview';
@@ -53,9 +53,12 @@ export function cascadeDataFile(dataPath: string): string {
 export async function routerEvalCascade(input: CascadeEvalInput, ctx: CliContext): Promise<ExitCode> {
   const file = cascadeDataFile(input.dataPath);
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
-  const out = resolve(ctx.cwd, input.out ?? join('.llmrr', 'reports', 'routellm-gsm8k-cascade.json'));
-  const stem = out.replace(/\.json$/, '');
-  for (const f of [out, `${stem}.svg`, `${stem}-cost.svg`]) checkOutPath('--out', f);
+  // `--out -`: the report on stdout (the tables on stderr); an --out written in place (/dev/null, /dev/stdout, a named
+  // pipe) has no beside for the plots: the report alone (a new /dev/null.svg would be a file in /dev).
+  const out = input.out === '-' ? undefined : resolve(ctx.cwd, input.out ?? join('.llmrr', 'reports', 'routellm-gsm8k-cascade.json'));
+  const stem = out !== undefined && outIsFile(out) ? out.replace(/\.json$/, '') : undefined;
+  if (out) checkOutPath('--out', out);
+  if (stem) for (const f of [`${stem}.svg`, `${stem}-cost.svg`]) checkOutPath('--out', f);
   const examples = await readFlagInput('--data', () => loadGsm8kResponses(file));
   const priced = await sharedPrices(ctx);
   let prices: PairPrices | undefined;
@@ -77,11 +80,20 @@ export async function routerEvalCascade(input: CascadeEvalInput, ctx: CliContext
     ...(input.router ? { router: input.router } : {}),
     ...(input.hybrid ? { hybrid: {} } : {}),
   });
+  if (!out) {
+    // `--out -`: stdout holds the report alone (one JSON document), the tables go to stderr.
+    ctx.stdout.write(`${cascadeJson(report, input.json ? undefined : 1)}\n`);
+    if (!input.json) log(formatCascadeReport(report));
+    return EXIT.ok;
+  }
   await writeOutFile('--out', out, `${cascadeJson(report, 1)}\n`);
-  await writeOutFile('--out', `${stem}.svg`, cascadePgrSvg(report));
-  const costSvg = cascadeCostSvg(report);
-  if (costSvg) await writeOutFile('--out', `${stem}-cost.svg`, costSvg);
-  ctx.stdout.write(input.json ? `${cascadeJson(report)}\n` : `${formatCascadeReport(report)}\nreport: ${out}\nplots:  ${stem}.svg${costSvg ? `, ${stem}-cost.svg` : ''}\n`);
+  const costSvg = stem ? cascadeCostSvg(report) : undefined;
+  if (stem) {
+    await writeOutFile('--out', `${stem}.svg`, cascadePgrSvg(report));
+    if (costSvg) await writeOutFile('--out', `${stem}-cost.svg`, costSvg);
+  }
+  const plots = stem ? `plots:  ${stem}.svg${costSvg ? `, ${stem}-cost.svg` : ''}\n` : '';
+  ctx.stdout.write(input.json ? `${cascadeJson(report)}\n` : `${formatCascadeReport(report)}\nreport: ${out}\n${plots}`);
   if (!input.json) log(`wrote ${basename(out)}`);
   return EXIT.ok;
 }

@@ -68,7 +68,8 @@ Options:
                              their fingerprint, and data made only of them is refused)
   -o, --out <file>           JSON report path (default .llmrr/reports/<data>.json); the plot is <file>.svg
                              (none when --out is written in place: /dev/null, /dev/stdout, a named pipe;
-                             a note says so on stderr)
+                             a note says so on stderr); "-" prints the report on stdout, the tables on
+                             stderr, and writes no file
       --json                 print the report as JSON (apgr, cpt50, cpt80 or aiq, quality_at_cost, baselines)
       --folds <k>            cross-validation folds when the data has no split (default 5)
       --holdout-task <task>  train on every other task and evaluate on this unseen one (with --model:
@@ -96,6 +97,7 @@ ${AUGMENT_HELP}${FEATURES_HELP}      --seed <n>             training seed
                              different cost model). Same folds and metrics, plus cost views with the
                              shared price table; the prompt-only router (the other flags) on the same
                              folds for comparison. Writes <out>.json, <out>.svg and <out>-cost.svg
+                             (the report alone when --out is written in place or "-")
       --hybrid               with --cascade: also CASCADE ROUTING, the router's most confident
                              strong-model prompts (top 0/5/10/15/20/30% per fold) go straight to the
                              strong model, the rest through the cascade; plus the share picked per
@@ -141,12 +143,13 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   const used = tasks ? { ...dataset, examples: filterTasks(dataset.examples, tasks) } : dataset;
   const missing = missingOutcomes(used);
   if (missing && missing.prompts < missing.total) ctx.stderr.write(`llmrr router eval: warning: ${missingOutcomesWarning(used)!}\n`);
-  const out = resolve(ctx.cwd, values.out ?? join('.llmrr', 'reports', `${dataset.name.replace(/[^\w.-]+/g, '-')}${values['holdout-task'] ? `-unseen-${values['holdout-task']}` : ''}.json`));
-  checkOutPath('--out', out);
+  // `--out -`: the report on stdout (the tables on stderr then), no file and no plot.
+  const out = values.out === '-' ? undefined : resolve(ctx.cwd, values.out ?? join('.llmrr', 'reports', `${dataset.name.replace(/[^\w.-]+/g, '-')}${values['holdout-task'] ? `-unseen-${values['holdout-task']}` : ''}.json`));
+  if (out) checkOutPath('--out', out);
   // The plot goes beside a report file as <out>.svg; an --out written in place (/dev/null, /dev/stdout, a named pipe)
-  // has no beside: no plot (a new /dev/null.svg would be a file in /dev). (--cascade writes its plots itself, always.)
-  const svg = outIsFile(out) || values.cascade ? out.replace(/\.json$/, '') + '.svg' : undefined;
-  if (svg) checkOutPath('--out', svg);
+  // has no beside: no plot (a new /dev/null.svg would be a file in /dev). (--cascade checks its own plots' paths.)
+  const svg = out && outIsFile(out) ? out.replace(/\.json$/, '') + '.svg' : undefined;
+  if (svg && !values.cascade) checkOutPath('--out', svg);
   if (kinds?.some((k) => k === 'gain' || k === 'gain-mlp') && !dataset.pair) throw new CliUsageError(`--predictors gain/gain-mlp needs two-model data (a weak and a strong model); ${dataset.name} has ${dataset.models.length} models`, '--predictors');
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const modelFile = values.model ? resolve(ctx.cwd, values.model) : undefined;
@@ -154,13 +157,16 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   if (!values.cascade) {
     // Before any work (embeddings, a difficulty model, training): no held-out prompt, --tasks or --holdout-task matching
     // none, a model that does not fit the data, no held-out prompt with every model's outcome.
+    let ties: string | undefined;
     try {
-      checkEvaluation(dataset, { ...(tasks ? { tasks } : {}), ...(values['holdout-task'] ? { holdoutTask: values['holdout-task'] } : {}), ...(folds !== undefined ? { folds } : {}) }, model);
+      ({ ties } = checkEvaluation(dataset, { ...(tasks ? { tasks } : {}), ...(values['holdout-task'] ? { holdoutTask: values['holdout-task'] } : {}), ...(folds !== undefined ? { folds } : {}) }, model));
     } catch (e) {
       throw flagRefusal(e);
     }
+    // The metrics of every router (oracle and random too) are then the same: said, not refused (the report is still true).
+    if (ties) ctx.stderr.write(`llmrr router eval: warning: ${ties}: every router scores the same on them, the metrics rank nothing; hold out more prompts (--data's test split, or no split for cross-validation) where the models differ\n`);
   }
-  if (!svg) log('llmrr router eval: no plot: --out is not a file (the plot goes beside a report file, as <out>.svg): the report alone is written there');
+  if (!svg) log(out ? 'llmrr router eval: no plot: --out is not a file (the plot goes beside a report file, as <out>.svg): the report alone is written there' : 'llmrr router eval: no plot: --out - prints the report on stdout (the tables go to stderr)');
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, tasks).map((e) => e.prompt), ctx, log) : undefined;
   const augment = await augmentOptionsFor(values, dataset.examples.map((e) => e.prompt), ctx, log, seed, embedding ? (prompts) => embeddingLookupFor(prompts, ctx, log) : undefined);
   if (values.cascade) {
@@ -230,6 +236,12 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
     if (featureGroups) report.features = featureGroups.map((g) => `+${g}`);
     if (bag !== undefined && bag > 1) report.bag = bag;
     if (augment) report.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}), ...(augment.infold ? { infold: augment.infold.reports } : {}) };
+  }
+  if (!out) {
+    // `--out -`: stdout holds the report alone (one JSON document), the tables go to stderr.
+    ctx.stdout.write(`${reportJson(report, values.json ? undefined : 1)}\n`);
+    if (!values.json) ctx.stderr.write(`${formatReport(report)}\n`);
+    return EXIT.ok;
   }
   await writeOutFile('--out', out, `${reportJson(report, 1)}\n`);
   if (svg) await writeOutFile('--out', svg, reportSvg(report));

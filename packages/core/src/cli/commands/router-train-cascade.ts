@@ -36,23 +36,25 @@ async function cascadeTrainingData(path: string): Promise<CascadeScorerExample[]
 
 /** `llmrr router train --cascade`: trains the learned cascade scorer on every prompt and writes its artifact. */
 export async function routerTrainCascade(input: CascadeTrainInput, ctx: CliContext): Promise<ExitCode> {
-  const out = resolve(ctx.cwd, input.out);
-  checkOutPath('--out', out);
+  // `--out -`: the scorer on stdout (the summary on stderr then), no file.
+  const out = input.out === '-' ? undefined : resolve(ctx.cwd, input.out);
+  if (out) checkOutPath('--out', out);
   const examples = await readFlagInput('--data', () => cascadeTrainingData(input.dataPath));
   ctx.stderr.write(`training the cascade scorer on ${input.dataName}: ${examples.length} prompts\n`);
   const artifact = trainCascadeScorerArtifact(examples, { data: input.dataName, ...(input.seed !== undefined ? { seed: input.seed } : {}) });
   const text = `${JSON.stringify(artifact, null, 1)}\n`;
   // Never write a file the router would refuse to load.
-  parseCascadeScorer(JSON.parse(text), out, '--out');
-  await writeOutFile('--out', out, text);
+  parseCascadeScorer(JSON.parse(text), out ?? 'stdout', '--out');
+  if (out) await writeOutFile('--out', out, text);
+  else ctx.stdout.write(text);
   const t = artifact.training;
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
-  ctx.stdout.write(
+  (out ? ctx.stdout : ctx.stderr).write(
     input.json
-      ? `${JSON.stringify({ out, threshold: artifact.threshold, training: t }, null, 2)}\n`
-      : `wrote ${out}: learned cascade scorer trained on ${t.examples} prompts (weak ${t.weak_accuracy.toFixed(3)}, strong ${t.strong_accuracy.toFixed(3)} accurate)\n` +
+      ? `${JSON.stringify({ out: out ?? '-', threshold: artifact.threshold, training: t }, null, 2)}\n`
+      : `wrote ${out ?? 'the scorer to stdout'}: learned cascade scorer trained on ${t.examples} prompts (weak ${t.weak_accuracy.toFixed(3)}, strong ${t.strong_accuracy.toFixed(3)} accurate)\n` +
           `  suggested threshold ${artifact.threshold.toFixed(4)}: escalates ${pct(t.escalation_rate_at_threshold)} of the training prompts, accuracy ${t.accuracy_at_threshold.toFixed(3)} (measured on the training data: optimistic)\n` +
-          `  use it: routing.cascades[].verifier: learned, verifierModel: ${out}\n` +
+          `  use it: routing.cascades[].verifier: learned, verifierModel: ${out ?? '<the file you saved it to>'}\n` +
           `  (a relative verifierModel is read from the config file's folder, or modelsDir: the router's base for model files)\n`,
   );
   return EXIT.ok;

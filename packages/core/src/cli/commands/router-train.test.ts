@@ -40,6 +40,15 @@ describe('llmrr router train', () => {
     expect(artifact).toMatchObject({ format: 'llmrr-router-model', version: 1, models: ['cheap', 'mathy', 'poet'] });
   });
 
+  it('--out - writes the model on stdout (one JSON document), the summary on stderr, and no file', async () => {
+    const r = await router(['train', '--data', 'pair.jsonl', '--out', '-', '--hash-dim', '256', '--predictor', 'logistic']);
+    expect(r.code).toBe(0);
+    const artifact = JSON.parse(r.stdout) as RouterModelArtifact;
+    expect(artifact).toMatchObject({ format: 'llmrr-router-model', version: 1 });
+    expect(r.stderr).toMatch(/wrote the model to stdout: logistic predictor over 2 models/);
+    expect(existsSync(join(dir, '-'))).toBe(false);
+  });
+
   it('reports usage errors with the flag and exit code 2', async () => {
     expect((await router(['train', '--out', 'x.json'])).stderr).toMatch(/missing --data/);
     const bad = await router(['train', '--data', 'outcomes.csv', '--out', 'x.json', '--predictor', 'forest']);

@@ -57,7 +57,7 @@ long-format files is read as one file (rows concatenated; a prompt_id is one pro
 
 Options:
   -d, --data <path>        routing data (file or folder)
-  -o, --out <file>         where to write the model JSON
+  -o, --out <file>         where to write the model JSON ("-": on stdout, the summary on stderr)
       --predictor <kind>   auto (default), logistic, mf, mlp, knn, ensemble, task or stack
       --ood-guard          wrap the predictor in the out-of-distribution guard: prompts unlike every
                            training task fall back toward each model's mean training quality
@@ -111,8 +111,9 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   const seed = intFlag(values.seed, '--seed', 0);
   const bag = intFlag(values.bag, '--bag', 1, MAX_BAG);
   const featureGroups = parseFeatureGroups(values.features);
-  const out = resolve(ctx.cwd, values.out);
-  checkOutPath('--out', out);
+  // `--out -`: the model on stdout (the summary on stderr then), no file.
+  const out = values.out === '-' ? undefined : resolve(ctx.cwd, values.out);
+  if (out) checkOutPath('--out', out);
   const dataPath = resolveDataPath(values.data, ctx.env, ctx.cwd);
   const dataset = await readFlagInput('--data', async () => choiceOfModels(await loadDataset(dataPath)));
   // (About the prompts trained on: a `--tasks` selection's, not the whole data's.)
@@ -166,12 +167,13 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
     if (!(e instanceof RangeError)) throw e;
     throw new CliUsageError(`the trained model is too large to write as one JSON file${bag !== undefined && bag > 1 ? ' (lower --bag)' : ''}: ${e.message}`, bag !== undefined && bag > 1 ? '--bag' : '--data');
   }
-  await writeOutFile('--out', out, `${text}\n`);
-  const summary = { out, models: artifact.models, chosen: artifact.training.chosen, examples: artifact.training.examples, validation: artifact.training.validation };
-  ctx.stdout.write(
+  if (out) await writeOutFile('--out', out, `${text}\n`);
+  else ctx.stdout.write(`${text}\n`);
+  const summary = { out: out ?? '-', models: artifact.models, chosen: artifact.training.chosen, examples: artifact.training.examples, validation: artifact.training.validation };
+  (out ? ctx.stdout : ctx.stderr).write(
     values.json
       ? `${JSON.stringify(summary, null, 2)}\n`
-      : `wrote ${out}: ${artifact.training.chosen} predictor over ${artifact.models.length} models, trained on ${artifact.training.examples} prompts\n` +
+      : `wrote ${out ?? 'the model to stdout'}: ${artifact.training.chosen} predictor over ${artifact.models.length} models, trained on ${artifact.training.examples} prompts\n` +
           artifact.training.validation.map((v) => `  ${v.kind.padEnd(8)} validation ${v.metric} ${v.value.toFixed(4)}${v.kind === artifact.training.chosen ? '  (chosen)' : ''}`).join('\n') +
           '\n',
   );

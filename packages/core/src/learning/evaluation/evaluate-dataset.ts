@@ -6,6 +6,7 @@ import { featurize } from '../features/feature-pipeline.js';
 import type { PredictorKind } from '../predictors/types.js';
 import { predictCost } from '../training/cost-model.js';
 import { digestSet } from '../training/prompt-digest.js';
+import { routingIndecisive } from '../training/routing-score.js';
 import type { RouterModel } from '../training/router-model.js';
 import { trainPredictors, type TrainPredictorsOptions } from '../training/train-predictors.js';
 import type { EvaluationReport } from './evaluation-report.js';
@@ -84,11 +85,14 @@ function evaluationFolds(dataset: RoutingDataset, options: EvaluationSelection):
  * Refuses, before any work (embeddings, a difficulty model, training), what `evaluateDataset` (or `evaluateModel`, given
  * `model`) would refuse about the prompts it scores: no held-out or no training prompt, `tasks` or `holdoutTask` matching
  * nothing, a model that does not fit the data, held-out prompts none of which has every model's outcome. The same
- * `invalid_request` errors, thrown by the same code; returns nothing.
+ * `invalid_request` errors, thrown by the same code. Returns `ties`, why every router would score the same on the
+ * held-out prompts (only one has every model's outcome, or each such prompt has the same outcome for every model:
+ * `routingIndecisive`), for a warning: the evaluation runs, its metrics rank nothing.
  */
-export function checkEvaluation(dataset: RoutingDataset, options: EvaluationSelection, model?: RouterModel): void {
-  if (model) modelHeldOut(dataset, model, options);
-  else evaluationFolds(dataset, options);
+export function checkEvaluation(dataset: RoutingDataset, options: EvaluationSelection, model?: RouterModel): { ties?: string } {
+  const heldOut = model ? modelHeldOut(dataset, model, options).examples : evaluationFolds(dataset, options).folds.flatMap((f) => (f.train.length === 0 ? [] : f.test));
+  const ties = routingIndecisive(heldOut, dataset.pair, dataset.examples.some((e) => e.cost !== undefined) ? [] : undefined, 'held-out');
+  return ties !== undefined ? { ties } : {};
 }
 
 /**

@@ -8,9 +8,20 @@ export function completeExamples(examples: readonly RoutingExample[], needCost: 
   return examples.map((e) => e.quality.every((q) => !Number.isNaN(q)) && (!needCost || (e.cost !== undefined && e.cost.every((c) => !Number.isNaN(c)))));
 }
 
-/** Whether the routing metric of `routingScore` can score `examples`: some example has every model's outcome (and cost, when it needs costs). */
-export function routingScorable(examples: readonly RoutingExample[], pair: { weak: number; strong: number } | undefined, predCost: number[][] | undefined): boolean {
-  return completeExamples(examples, !pair && predCost !== undefined).some(Boolean);
+/**
+ * Why the routing metric of `routingScore` cannot tell predictors apart on `examples`, or undefined when it can: it
+ * needs two examples or more with every model's outcome (and cost, when it needs costs), one of which at least has
+ * models whose outcomes differ (on one such example, or where every model does as well, every routing scores the same).
+ */
+export function routingIndecisive(examples: readonly RoutingExample[], pair: { weak: number; strong: number } | undefined, predCost: number[][] | undefined, subject = 'validation'): string | undefined {
+  const keep = completeExamples(examples, !pair && predCost !== undefined);
+  const complete = examples.filter((_, i) => keep[i]);
+  const what = `every model's outcome${!pair && predCost !== undefined ? ' and cost' : ''}`;
+  if (complete.length === 0) return `no ${subject} prompt has ${what}`;
+  if (complete.length === 1) return `only 1 ${subject} prompt has ${what}`;
+  const differs = (e: RoutingExample) => (pair ? e.quality[pair.weak] !== e.quality[pair.strong] : e.quality.some((q) => q !== e.quality[0]));
+  if (!complete.some(differs)) return `the ${complete.length} ${subject} prompts with ${what} have the same outcome for ${pair ? 'both models' : 'every model'}`;
+  return undefined;
 }
 
 /** The known outcomes of `examples`, as (example, model) pairs counted. */
@@ -23,9 +34,10 @@ export function knownOutcomes(examples: readonly RoutingExample[]): number {
 /**
  * One number to compare predictors on held-out prompts: APGR for two-model data, AIQ when costs are
  * known, else the mean quality of the model each prompt is routed to (lambda = 0); higher is better.
- * With no example the routing metric can score (none has every model's outcome, or cost when costs are
- * needed), the Brier score of the predicted qualities on the known outcomes (metric `brier`, LOWER is
- * better; `value` 0 and metric `n/a` only when there is no known outcome at all).
+ * When the routing metric cannot tell predictors apart (`routingIndecisive`: no, or only one, example has every
+ * model's outcome, or cost when costs are needed; or those that do have the same outcome for every model), the
+ * Brier score of the predicted qualities on the known outcomes (metric `brier`, LOWER is better; `value` 0 and
+ * metric `n/a` only when there is no known outcome at all).
  */
 export function routingScore(
   examples: readonly RoutingExample[],
@@ -37,7 +49,7 @@ export function routingScore(
   const keep = completeExamples(examples, needCost);
   const ex = examples.filter((_, i) => keep[i]);
   const p = pred.filter((_, i) => keep[i]);
-  if (ex.length === 0) return brierScore(examples, pred);
+  if (routingIndecisive(examples, pair, predCost) !== undefined) return brierScore(examples, pred);
   if (pair) {
     const m = twoModelMetrics(
       p.map((r) => r[pair.strong]! - r[pair.weak]!),

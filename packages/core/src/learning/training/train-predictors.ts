@@ -15,7 +15,7 @@ import { PriorPredictor } from '../predictors/prior-predictor.js';
 import { trainTwoLayer } from '../predictors/two-layer-predictor.js';
 import { meanQuality, type PredictorKind, type QualityPredictor, type TrainingSet } from '../predictors/types.js';
 import { fitCostModel, predictCost, type CostModel } from './cost-model.js';
-import { betterScore, knownOutcomes, routingScorable, routingScore } from './routing-score.js';
+import { betterScore, knownOutcomes, routingIndecisive, routingScore } from './routing-score.js';
 import { stackMembers } from './stack-members.js';
 import { trainStack } from './train-stack.js';
 
@@ -174,8 +174,12 @@ export function trainPredictors(
     return trainStack(train, fitSet.map((e) => e.id), members, { ...(options.log ? { log: options.log } : {}) });
   };
   for (let b = 0; b < bag; b++) memberRaw.push(new Map());
-  if (valSet.length > 0 && !routingScorable(valSet, pair, valCost)) {
-    options.log?.(`  no validation prompt has every model's outcome${!pair && valCost ? ' and cost' : ''} (${valSet.length} validation prompts): predictors compared by Brier score on their ${knownOutcomes(valSet)} known outcomes (lower is better)`);
+  const indecisive = valSet.length > 0 ? routingIndecisive(valSet, pair, valCost) : undefined;
+  if (indecisive) {
+    // One prompt: APGR ties (any ranking of one prompt is the same); AIQ and the routed quality are one draw, no basis for a choice.
+    const metric = pair ? 'APGR' : valCost ? 'AIQ' : 'routed quality';
+    const why = indecisive.startsWith('no ') ? '' : indecisive.startsWith('only 1 ') && !pair ? ': one prompt is no basis for a choice' : `: the ${metric} of every predictor would tie`;
+    options.log?.(`  ${indecisive} (${valSet.length} validation prompts)${why}: predictors compared by Brier score on their ${knownOutcomes(valSet)} known outcomes (lower is better)`);
   }
   for (const kind of ['prior' as const, ...kinds]) {
     const t0 = Date.now();

@@ -209,6 +209,8 @@ export class AdaptiveStrategy implements Strategy {
       this.explicit.set(tenant!, layers);
     }
     const priorQ = new Map<Deployment, number>(priorRanked.map((r) => [r.deployment, r.factors?.['predictedQuality'] ?? 0.5]));
+    // A prompt the prior could not read (`intelligent`'s `promptCoverage`): its prior is the router model's base rate.
+    const coverage = priorRanked.find((r) => r.factors?.['promptCoverage'] !== undefined);
     const costs = candidateCosts(ctx, priorRanked);
     const length = Math.log1p(ctx.estimatedInputTokens) / 8 - 0.5;
     const contexts = new Map<string, PendingArm>();
@@ -237,7 +239,10 @@ export class AdaptiveStrategy implements Strategy {
       const score = sampled - lambda * cost - mu * (latency ?? 0);
       const factors: Record<string, number> = { priorQuality: q0, expectedQuality: expected, sampledQuality: sampled, observations: arm.observations, expectedCostUsd: cost, score };
       if (latency !== undefined) factors['latencyMs'] = latency;
-      out.push({ deployment: d, score, factors });
+      if (coverage) {
+        factors['promptCoverage'] = coverage.factors!['promptCoverage']!;
+        out.push({ deployment: d, score, factors, note: `prior: ${coverage.note!.split('; ')[0]!}` });
+      } else out.push({ deployment: d, score, factors });
     }
     const id = requestIdOf(ctx);
     if (id !== undefined && learns) {

@@ -24,7 +24,10 @@ export interface IntelligentOptions {
   maxCostUsd?: number;
   /** Drop candidates whose observed latency (ms) exceeds this (unmeasured ones stay). */
   maxLatencyMs?: number;
-  /** Drop candidates whose predicted quality is below this. */
+  /**
+   * Drop candidates whose predicted quality is below this. Refused with a router model whose predictor is `gain` or
+   * `gain-mlp` (its two outputs are not probabilities of a good answer: only their difference means anything).
+   */
   minQuality?: number;
   /** Deployment name -> model name in the router model (default: the deployment's provider model id, then its name). */
   models?: Record<string, string>;
@@ -91,6 +94,34 @@ function embeddingOf(model: RouterModel): { dim: number; model: string } | undef
   return f.embedding ?? f.augment?.difficulty?.features.embedding;
 }
 
+/**
+ * The least share of a prompt's letters and pictographs USE lite's vocabulary must cover (inside multi-character
+ * pieces: `EmbedderCoverage.covered`) for a router model trained on USE lite embeddings to read the prompt. USE lite's
+ * vocabulary is English word pieces: a Chinese, Japanese, Russian or Greek prompt is mostly its unknown id, so such
+ * prompts get nearly one vector and a kNN or logistic predictor gives them all one prediction, learned from whatever
+ * English prompts sit nearest. Measured 2026-11-29 on the shared routing data (prompts as given): of 4 821 Chinese
+ * CMMLU / C-Eval prompts 4 753 are below 0.5 (median 0.00); of 8 181 English exam, maths and code prompts 3 (formulas of
+ * one-letter variables; none of them has a letter outside the Latin script, so none is measured: `NON_LATIN`).
+ */
+export const MIN_PROMPT_COVERAGE = 0.5;
+
+/** A character outside the Latin script and the characters common to all scripts: only such a prompt is measured. */
+const NON_LATIN = /[^\p{Script=Latin}\p{Script=Common}\p{Script=Inherited}]/u;
+
+/**
+ * The share of `text` USE lite's vocabulary covers when it is below `MIN_PROMPT_COVERAGE` (the prompt's embedding does
+ * not tell it from others); undefined when it is not, when the text is Latin-script only (not measured: a regular
+ * expression test, not a tokenizer run), or when the coverage is not known (the vocabulary not loaded yet: `prepare`
+ * loads it; or the package not installed).
+ */
+function lowPromptCoverage(text: string): number | undefined {
+  if (!NON_LATIN.test(text)) return undefined;
+  const c = sharedLocalUseEmbedder().coverage?.(text);
+  if (!c || c.characters === 0) return undefined;
+  const share = c.covered / c.characters;
+  return share < MIN_PROMPT_COVERAGE ? share : undefined;
+}
+
 /** Where a strategy's router model is configured (errors about the configured model name it), and its name. */
 interface ModelNaming {
   strategy: string;
@@ -101,6 +132,17 @@ interface ModelNaming {
 
 const INTELLIGENT_NAMING: ModelNaming = { strategy: 'intelligent', param: 'routing.options.intelligent.model' };
 const ADAPTIVE_NAMING: ModelNaming = { strategy: 'adaptive', param: 'routing.options.adaptive.model', codeDefaults: true };
+
+/**
+ * Why `minQuality` cannot apply to `model`'s predictions, or undefined when it can: a `gain` / `gain-mlp` predictor
+ * learns the strong model's gain over the weak one, and writes (1 + gain) / 2 and (1 - gain) / 2 as the two qualities:
+ * not calibrated probabilities of a good answer, so no quality floor means anything on them.
+ */
+export function minQualityRefusal(model: RouterModel): string | undefined {
+  const kind = model.predictor.kind;
+  if (kind !== 'gain' && kind !== 'gain-mlp') return undefined;
+  return `minQuality needs predicted qualities that are probabilities of a good answer, but the router model's predictor is "${kind}": its outputs are (1 + gain) / 2 and (1 - gain) / 2, not calibrated (only their difference, the strong model's predicted gain, means anything); drop minQuality (lambda and strongShare still rank by the gain) or train the model with another predictor`;
+}
 
 /** The artifact output index serving deployment `d`, if the model knows it. */
 function modelIndex(model: RouterModel, d: Deployment, mapping: Record<string, string> | undefined): number | undefined {
@@ -174,6 +216,19 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
       `${source} was trained with "${e?.model}" prompt embeddings (${e?.dim}-d), which the router cannot compute: give the "embed" option (a function: createIntelligentStrategy({ embed }) in code, not possible in a config file), or train with "llmrr router train --embeddings" (USE lite, embedded in process) or without embeddings`,
     );
   };
+  /** The config's own options (`routing.options.<strategy>`, given to `prepare`): an error about them names the config's field. */
+  let configOptions: Record<string, unknown> = {};
+  /** `minQuality` with a model whose outputs are not probabilities: refused, naming the config's field when both are the config's. */
+  const checkMinQuality = (o: Record<string, unknown>, model: RouterModel): void => {
+    if (o['minQuality'] === undefined) return;
+    const why = minQualityRefusal(model);
+    if (why === undefined) return;
+    if (o['minQuality'] === configOptions['minQuality'] && configured.has(o['model'])) {
+      const param = naming.param.replace(/\.model$/, '.minQuality');
+      throw new LLMError({ code: 'config_invalid', message: `Invalid router config:\n  ${param}: ${why}`, param });
+    }
+    throw new LLMError({ code: 'invalid_request', message: `${naming.strategy}: ${why}`, param: 'strategyOptions.minQuality' });
+  };
   /** Calibrated lambda units, per router model (a key names outputs of one model's calibration prompts). */
   const lambdaCaches = new WeakMap<RouterModel, Map<string, number>>();
 
@@ -204,7 +259,8 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
     throw new LLMError({ code: 'invalid_request', message: 'intelligent: option "model" must be a router model or the path of one', param: 'strategyOptions.model' });
   };
 
-  const rankWith = (ctx: StrategyContext, o: Record<string, unknown>, model: RouterModel | undefined, embedding: ArrayLike<number> | undefined): RankedCandidate[] => {
+  /** `lowCoverage`: the prompt's USE lite coverage when too low to embed it (`lowPromptCoverage`): the model's base rates are used. */
+  const rankWith = (ctx: StrategyContext, o: Record<string, unknown>, model: RouterModel | undefined, embedding: ArrayLike<number> | undefined, lowCoverage?: number): RankedCandidate[] => {
     const mapping = o['models'] as Record<string, string> | undefined;
     const mu = num(o, 'mu') ?? 0;
     const maxCost = num(o, 'maxCostUsd');
@@ -212,7 +268,15 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
     const minQuality = num(o, 'minQuality');
     const strongShare = num(o, 'strongShare');
     let predicted: Float64Array | undefined;
-    if (model) {
+    /** Why the prompt was not read (its coverage too low), for `explain`. */
+    let coverageNote: string | undefined;
+    if (model && lowCoverage !== undefined) {
+      // The prompt-blind prior: each model's base rate (none without calibration prompts: static qualities).
+      predicted = model.baseRates ?? undefined;
+      coverageNote =
+        `prompt coverage ${round(lowCoverage)} < ${MIN_PROMPT_COVERAGE} (mostly outside USE lite's English vocabulary: its embedding does not tell it from others): ` +
+        (predicted ? "the router model's base rate, not a per-prompt prediction" : 'static quality (the router model has no calibration prompts to give a base rate)');
+    } else if (model) {
       const text = promptText(ctx.request);
       predicted = model.predictor.predict(featurize(model.artifact.features, text, embedding));
     }
@@ -237,8 +301,8 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
       else if (cost > dearest) dearest = cost;
       preds[i] = {
         deployment: d,
-        quality: k !== undefined ? predicted![k]! : (d.config.quality ?? 0.5),
-        learned: k !== undefined,
+        quality: k !== undefined && predicted ? predicted[k]! : (d.config.quality ?? 0.5),
+        learned: k !== undefined && predicted !== undefined,
         costUsd: cost ?? 0,
         costKnown: cost !== undefined,
         latencyMs: observedLatency(ctx, d.name),
@@ -279,6 +343,8 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
       }
     }
     const out: RankedCandidate[] = [];
+    const kind = model?.predictor.kind;
+    const gainKind = kind === 'gain' || kind === 'gain-mlp' ? kind : undefined;
     for (let i = 0; i < n; i++) {
       const p = preds[i]!;
       const why = constraintFailed(p, maxCost, maxLatency, minQuality);
@@ -309,9 +375,12 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
       const factors: Record<string, number> = { predictedQuality: p.quality, expectedCostUsd: p.costUsd, lambda, score };
       if (p.latencyMs !== undefined) factors['latencyMs'] = p.latencyMs;
       if (mu) factors['mu'] = mu;
+      if (lowCoverage !== undefined) factors['promptCoverage'] = round(lowCoverage);
       const r: RankedCandidate = { deployment: p.deployment, score, factors };
       const notes: string[] = [];
-      if (!p.learned) notes.push(model ? `not in the router model: static quality${staticInShare ? ' (strongShare calibrated with it)' : ''}` : 'no router model: static quality');
+      if (coverageNote !== undefined) notes.push(coverageNote);
+      if (p.learned && gainKind !== undefined) notes.push(`predictedQuality from a "${gainKind}" router model: (1 ± the strong model's predicted gain) / 2, not a probability of a good answer`);
+      if (!p.learned && (coverageNote === undefined || idx[i] === undefined)) notes.push(model ? `not in the router model: static quality${staticInShare ? ' (strongShare calibrated with it)' : ''}` : 'no router model: static quality');
       if (!p.costKnown) notes.push('price unknown: costed as the dearest known candidate');
       if (shareNote !== undefined) notes.push(shareNote);
       if (notes.length > 0) r.note = notes.join('; ');
@@ -332,15 +401,19 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
      */
     prepare(options: Record<string, unknown>): Promise<void> | void {
       const o: Record<string, unknown> = { ...defaults, ...options };
+      configOptions = options;
       const spec = o['model'];
       if (options['model'] !== undefined) configured.add(spec);
       const m = resolveModel(spec);
       const check = (model: RouterModel | undefined): Promise<void> | void => {
         if (!model) return;
+        if (options['minQuality'] !== undefined) checkMinQuality(o, model);
         if (!model.needsEmbedding || typeof o['embed'] === 'function') return;
         const embed = builtinEmbed(model);
         if (!embed) throw notEmbeddable(spec, model);
-        return embed('warm up').then(() => undefined, (e: unknown) => {
+        // With the model, the vocabulary the prompt's coverage is read with (`lowPromptCoverage`; never rejects).
+        const vocabulary = sharedLocalUseEmbedder().prepare?.();
+        return Promise.all([embed('warm up'), vocabulary]).then(() => undefined, (e: unknown) => {
           throw modelError(spec, `the router model needs USE lite prompt embeddings, which cannot be computed here: ${toLLMError(e).message}`, e);
         });
       };
@@ -351,11 +424,17 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
       const m = resolveModel(o['model']);
       const given = o['embed'] as IntelligentOptions['embed'];
       const go = (model: RouterModel | undefined): RankedCandidate[] | Promise<RankedCandidate[]> => {
+        if (model) checkMinQuality(o, model);
         if (model?.needsEmbedding) {
           if (typeof given === 'function') return given(promptText(ctx.request)).then((e) => rankWith(ctx, o, model, e));
           const embed = builtinEmbed(model);
           if (!embed) throw notEmbeddable(o['model'], model);
-          return embed(promptText(ctx.request), ctx.tenant).then((e) => rankWith(ctx, o, model, e));
+          const text = promptText(ctx.request);
+          // A prompt USE lite mostly cannot read is not embedded (its vector is nearly every such prompt's): ranked at
+          // once, synchronously, on the model's base rates.
+          const low = lowPromptCoverage(text);
+          if (low !== undefined) return rankWith(ctx, o, model, undefined, low);
+          return embed(text, ctx.tenant).then((e) => rankWith(ctx, o, model, e));
         }
         return rankWith(ctx, o, model, undefined);
       };
