@@ -26,7 +26,7 @@ export type {
   ToolDefinition,
   Verbosity,
 } from './messages.js';
-export { messageText, VERBOSITIES } from './messages.js';
+export { messageText, prefillIndex, VERBOSITIES } from './messages.js';
 export type { LogprobsOptions, TokenLogprob, TopLogprob } from './logprobs.js';
 export { MAX_TOP_LOGPROBS } from './logprobs.js';
 export type { ReasoningEffort, ReasoningOptions } from './reasoning.js';

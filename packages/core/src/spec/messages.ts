@@ -177,13 +177,16 @@ export interface GenerateRequest {
    */
   logitBias?: Record<string, number>;
   /**
-   * The last message, an assistant turn with text and no tool calls, is a prefill to continue (Anthropic's Messages
-   * API semantics: the answer goes on from its text). The gateway's `/v1/messages` sets it for such a request. The
-   * Anthropic engine and the local engines continue a final assistant message whether or not it is set; an
-   * OpenAI-compatible deployment asks its server to continue it the way `options.prefill` (or its preset) says, and
-   * where it cannot, sends it as it is (the server answers with a new turn) with a `setting_not_sent` warning naming
-   * `messages.N`. Without it an OpenAI-compatible deployment sends a final assistant message as it is, without a
-   * warning: a new turn is what OpenAI's chat completions answer to one.
+   * The last message, an assistant turn with text and no tool calls (`prefillIndex`), is a prefill to continue
+   * (Anthropic's Messages API semantics: the answer goes on from its text). The gateway sets it on `/v1/messages` for
+   * such a request (Anthropic's API continues every final assistant message) and on `/v1/chat/completions` for vLLM's
+   * `continue_final_message: true` (a 400 there when the last message is no such turn). The Anthropic and Gemini
+   * engines and the local engines continue a final assistant message whether or not it is set; an OpenAI-compatible
+   * deployment asks its server to continue it the way `options.prefill` (or its preset) says, and where it cannot (no
+   * way known, or `options.prefill: "none"`), sends it as it is (the server answers with a new turn) with a
+   * `setting_not_sent` warning naming `messages.N`, an answer the exact cache does not keep. Without it an
+   * OpenAI-compatible deployment sends a final assistant message as it is, without a warning: a new turn is what
+   * OpenAI's chat completions answer to one.
    */
   continueFinalMessage?: boolean;
   tools?: ToolDefinition[];
@@ -240,4 +243,17 @@ export function messageText(message: ChatMessage): string {
   if (c == null) return '';
   if (typeof c === 'string') return c;
   return c.map((p) => (p.type === 'text' ? p.text : '')).join('');
+}
+
+/**
+ * The index of the messages' prefill, or undefined: the last message when it is an assistant turn with text and no
+ * tool calls, the text `continueFinalMessage` asks to be continued. An empty or blank one asks nothing to be
+ * continued; one with tool calls is a turn waiting for its results. (The gateway refuses a request that asks for a
+ * continuation without one; an OpenAI-compatible deployment continues or warns only for one.)
+ */
+export function prefillIndex(messages: readonly ChatMessage[]): number | undefined {
+  const i = messages.length - 1;
+  const last = messages[i];
+  if (last?.role !== 'assistant' || (last.toolCalls?.length ?? 0) > 0) return undefined;
+  return typeof last.content === 'string' && last.content.trim() !== '' ? i : undefined;
 }

@@ -102,6 +102,11 @@ describe('continue_final_message on /v1/chat/completions', () => {
     expect(lastOpenAIBody()).not.toHaveProperty('continue_final_message');
     expect(lastOpenAIBody()).not.toHaveProperty('add_generation_prompt');
     expect(readWarnings(r.response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'add_generation_prompt']]);
+    // What happens: the answer as without it. Not "every deployment opens the assistant's turn": one that continues a
+    // final assistant message by itself (Anthropic, Gemini, llama.cpp server, the local engines) continues it.
+    const said = r.response.headers.get('x-llmrr-warnings')!;
+    expect(said).not.toContain('every deployment');
+    expect(said).toContain('continues it by itself');
     expect((await continued('vllm', { add_generation_prompt: true })).response.headers.get('x-llmrr-warnings')).toBeNull();
   });
 });
@@ -158,6 +163,34 @@ describe('continue_final_message refused', () => {
     expect(openaiUp.requests).toHaveLength(0);
   });
 
+  // Core's rule for what is a prefill (`prefillIndex`): an assistant turn with text and no tool calls. Anything else
+  // at the end is no text to continue: the answer would be a new turn (warned nowhere, and cached).
+  it('true when the last message is the assistant\'s but not text to continue (tool calls, a legacy function_call, blank): a 400 naming continue_final_message, nothing sent', async () => {
+    const calls = [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{}' } }];
+    const lasts = [
+      { role: 'assistant', content: null, tool_calls: calls },
+      { role: 'assistant', content: 'Let me look.', tool_calls: calls },
+      { role: 'assistant', content: null, function_call: { name: 'lookup', arguments: '{}' } },
+      { role: 'assistant', content: ' \n\t' },
+      { role: 'assistant', content: [{ type: 'text', text: ' ' }] },
+    ];
+    for (const model of ['vllm', 'gpt', 'claude']) {
+      for (const last of lasts) {
+        const e = await refused({ model, messages: [MESSAGES[0], last], continue_final_message: true });
+        expect({ model, last, param: e.param }).toEqual({ model, last, param: 'continue_final_message' });
+        expect(e.message).toContain('messages.1');
+      }
+    }
+    expect(openaiUp.requests).toHaveLength(0);
+    expect(claudeUp.requests).toHaveLength(0);
+    // Without it each is a request like any other (a new turn asked, as OpenAI answers it).
+    for (const last of lasts) {
+      const body = { model: 'vllm', messages: [MESSAGES[0], last] } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming;
+      expect((await gw.openai().chat.completions.create(body)).choices).toHaveLength(1);
+    }
+    expect(openaiUp.requests).toHaveLength(lasts.length);
+  });
+
   it('true with add_generation_prompt true: a 400 naming add_generation_prompt, as vLLM refuses both', async () => {
     expect(await refused({ model: 'vllm', messages: MESSAGES, continue_final_message: true, add_generation_prompt: true })).toMatchObject({ param: 'add_generation_prompt' });
     expect(openaiUp.requests).toHaveLength(0);
@@ -169,7 +202,12 @@ describe('the exact cache and continue_final_message', () => {
   let up: OpenAIWireServer;
   beforeAll(async () => {
     ({ gw: cgw, upstreams: { openai: up } } = await servedOverWireUpstreams(
-      (u) => [wireDeployment(u, 'gpt'), wireDeployment(u, 'gpt', { name: 'vllm', preset: 'vllm', model: 'qwen3-8b' })],
+      (u) => [
+        wireDeployment(u, 'gpt'),
+        wireDeployment(u, 'gpt', { name: 'vllm', preset: 'vllm', model: 'qwen3-8b' }),
+        // A vLLM before 0.6.3 (no continue_final_message): the preset's way turned off.
+        wireDeployment(u, 'gpt', { name: 'vllm-old', preset: 'vllm', model: 'qwen3-8b', options: { prefill: 'none' } }),
+      ],
       { cache: { exact: { enabled: true, ttlMs: 3_600_000 } } },
     ));
   });
@@ -193,5 +231,17 @@ describe('the exact cache and continue_final_message', () => {
     // Without the field the request asks for a new turn: another entry.
     await ask('vllm', 'The capital of Chile?', {});
     expect(up.requests).toHaveLength(4);
+  });
+
+  it('options.prefill "none" (an older vLLM): no continuation field sent, the answer warned and not stored', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await ask('vllm-old', 'The capital of Bolivia?');
+      expect(readWarnings(r.response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'messages.1']]);
+      expect(r.response.headers.get('x-llmrr-warnings')).toContain('options.prefill is \\"none\\"');
+      const sent = up.requests.at(-1)!.body as Record<string, unknown>;
+      expect(sent).not.toHaveProperty('continue_final_message');
+      expect(sent).not.toHaveProperty('add_generation_prompt');
+    }
+    expect(up.requests).toHaveLength(2);
   });
 });

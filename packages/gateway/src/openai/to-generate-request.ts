@@ -1,4 +1,4 @@
-import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type GenerateRequest, type ResponseFormat, type ToolChoice, type ToolDefinition } from '@llmrr/core';
+import { LLMError, prefillIndex, type CacheControl, type ChatMessage, type ContentPart, type GenerateRequest, type ResponseFormat, type ToolChoice, type ToolDefinition } from '@llmrr/core';
 import { joinAnswerText } from '../schemas/answer-text.js';
 import { toCacheControl, withMark } from '../schemas/cache-control.js';
 import type { ClientMessagePaths, ConvertedRequest, JoinedMessagePath } from '../schemas/client-message-paths.js';
@@ -202,9 +202,11 @@ function chatLogprobs(body: Pick<OpenAIChatRequest, 'logprobs' | 'top_logprobs'>
 /**
  * vLLM's `continue_final_message: true` (with `add_generation_prompt: false`) as the core request's
  * `continueFinalMessage`: the final assistant message is continued where the deployment can (as on `/v1/messages`), else
- * a `setting_not_sent` warning names it. Refused, as vLLM refuses them: with `add_generation_prompt: true`, and when the
- * last message is not the assistant's (there is nothing to continue). `add_generation_prompt: false` alone asks for a
- * prompt without the assistant's turn opened, which no engine sends: a warning.
+ * a `setting_not_sent` warning names it. Refused: with `add_generation_prompt: true` (as vLLM refuses it), and when the
+ * last message is not the assistant's text to continue, core's prefill (`prefillIndex`: not an assistant's, or one with
+ * tool calls, a legacy `function_call` or blank text), whose answer would be a new turn, said nowhere and cached.
+ * `add_generation_prompt: false` alone asks for a prompt without the assistant's turn opened, which no engine sends: a
+ * warning.
  */
 function continuation(body: Pick<OpenAIChatRequest, 'continue_final_message' | 'add_generation_prompt' | 'messages'>, req: GenerateRequest, nested: CappedWarnings): void {
   if (body.continue_final_message === true) {
@@ -215,18 +217,24 @@ function continuation(body: Pick<OpenAIChatRequest, 'continue_final_message' | '
         param: 'add_generation_prompt',
       });
     }
-    if (body.messages.at(-1)?.role !== 'assistant') {
-      throw new LLMError({
-        code: 'invalid_request',
-        message: `Invalid request: continue_final_message: the last message (messages.${body.messages.length - 1}) must be the assistant's, the text to continue`,
-        param: 'continue_final_message',
-      });
+    if (prefillIndex(req.messages) === undefined) {
+      const last = `messages.${body.messages.length - 1}`;
+      const why = body.messages.at(-1)?.role === 'assistant' ? `is the assistant's but has no text to continue (it has tool calls, or its text is blank)` : `must be the assistant's, the text to continue`;
+      throw new LLMError({ code: 'invalid_request', message: `Invalid request: continue_final_message: the last message (${last}) ${why}`, param: 'continue_final_message' });
     }
     req.continueFinalMessage = true;
   } else if (body.add_generation_prompt === false && nested.room()) {
-    nested.push(notSent('add_generation_prompt', 'was not sent: every deployment opens the assistant\'s turn itself (send continue_final_message: true to continue a final assistant message).'));
+    nested.push(notSent('add_generation_prompt', ADD_GENERATION_PROMPT_NOT_SENT));
   }
 }
+
+/**
+ * What `add_generation_prompt: false` alone gets: the answer to the request without it, a new assistant turn, except
+ * where the last message is the assistant's and the deployment continues it by itself (Anthropic, Gemini, llama.cpp
+ * server, the local engines). (Short enough for the `x-llmrr-warnings` header, which takes a message of 200 characters.)
+ */
+const ADD_GENERATION_PROMPT_NOT_SENT =
+  "was not sent: the answer is a new turn, unless the last message is the assistant's and the deployment continues it by itself (continue_final_message: true asks for it).";
 
 /** A validated OpenAI chat request as the engine-neutral `GenerateRequest`. */
 export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest {

@@ -1,7 +1,7 @@
 import { LLMError } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
 import { validateBody } from '../http/validate.js';
-import { ABSENT, agree, draws, junk, ownKeysDeep, positiveInts, strings, viaJson, withProto } from '../test-support/fast-check-agreement.js';
+import { ABSENT, agree, COUNT_BOUNDED, draws, junk, ownKeysDeep, positiveInts, strings, viaJson, withProto } from '../test-support/fast-check-agreement.js';
 import { isWellFormedChatRequest } from './check-openai-chat.js';
 import { OpenAIChatRequestSchema } from './openai-chat.js';
 
@@ -89,6 +89,9 @@ function generator(seed: number) {
       verbosity: field(['low', 'medium', 'high', 'max', '', null, 1], 0.8),
       // (0 and -1, the servers' "off", are accepted and ask for nothing; below -1 is refused.)
       top_k: field([1, 40, 2 ** 31, 0, -1, 1.5, 2 ** 60, '40', null], 0.8),
+      // vLLM's continuation fields: booleans or null; a string, a number or an object is the schema's 400.
+      continue_final_message: field([true, false, null, 'true', 1, {}], 0.8),
+      add_generation_prompt: field([true, false, null, 'false', 0, {}], 0.8),
       llmrr: chance(0.3) ? extension() : ABSENT,
       // Outside the fast check's scope: the schema decides.
       tools: chance(0.05) ? [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] : ABSENT,
@@ -109,15 +112,25 @@ describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
     // bodies the schema refuses for their key (not a string).
     let longKeys = 0;
     let badKeys = 0;
-    // Bodies holding one of this session's knobs (logprobs, top_logprobs, verbosity, top_k): fast-accepted, refused for one.
+    // Bodies holding one of the knobs (logprobs, top_logprobs, verbosity, top_k, continue_final_message,
+    // add_generation_prompt): fast-accepted, refused for one.
     let knobs = 0;
     let badKnobs = 0;
-    const KNOBS = ['logprobs', 'top_logprobs', 'verbosity', 'top_k'];
+    const KNOBS = ['logprobs', 'top_logprobs', 'verbosity', 'top_k', 'continue_final_message', 'add_generation_prompt'];
+    // The same for the continuation fields alone (each of the two above).
+    const CONTINUATION = ['continue_final_message', 'add_generation_prompt'];
+    const continuation = new Map(CONTINUATION.map((k) => [k, { accepted: 0, refused: 0 }]));
     const check = (b: unknown) => {
       const fast = isWellFormedChatRequest(b);
       const held = KNOBS.some((k) => (b as Record<string, unknown> | null)?.[k] != null);
       if (fast && held) knobs++;
       if (!fast && held && OpenAIChatRequestSchema.safeParse(b).error?.issues.some((i) => KNOBS.includes(String(i.path[0])))) badKnobs++;
+      for (const k of CONTINUATION) {
+        if ((b as Record<string, unknown> | null)?.[k] == null) continue;
+        const seen = continuation.get(k)!;
+        if (fast) seen.accepted++;
+        else if (OpenAIChatRequestSchema.safeParse(b).error?.issues.some((i) => i.path[0] === k)) seen.refused++;
+      }
       if (fast && JSON.stringify(b).includes('"cache_control":{')) marked++;
       const key = (b as { prompt_cache_key?: unknown } | null)?.prompt_cache_key;
       if (fast && typeof key === 'string' && [...key].length > 64) longKeys++;
@@ -125,18 +138,22 @@ describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
       return fast;
     };
     const { accepted, refused, protoLeft } = agree(OpenAIChatRequestSchema, check, next, 10_000, (b) => outOfScope(b as Record<string, unknown>));
-    // Every side was exercised (579, 8339 and 34 with this seed; 72 accepted bodies hold a cache_control object;
-    // 24 hold a key over 64 characters, 600 are refused for their prompt_cache_key, a number or an object; 102
-    // accepted bodies hold logprobs, top_logprobs, verbosity or top_k, 2510 are refused for one of them).
+    // Every side was exercised (567, 8317 and 29 with this seed; 65 accepted bodies hold a cache_control object;
+    // 26 hold a key over 64 characters, 565 are refused for their prompt_cache_key, a number or an object; 122
+    // accepted bodies hold one of the knobs, 3630 are refused for one of them; 23 accepted bodies hold
+    // continue_final_message and 18 add_generation_prompt, 883 and 774 are refused for it).
     expect(accepted).toBeGreaterThan(450);
     expect(refused).toBeGreaterThan(3000);
     expect(protoLeft).toBeGreaterThan(25);
     expect(marked).toBeGreaterThan(50);
     expect(longKeys).toBeGreaterThan(20);
     expect(badKeys).toBeGreaterThan(400);
-    expect(knobs).toBeGreaterThan(60);
-    expect(badKnobs).toBeGreaterThan(2000);
-  });
+    expect(knobs).toBeGreaterThan(100);
+    expect(badKnobs).toBeGreaterThan(3000);
+    for (const k of CONTINUATION) {
+      expect({ k, accepted: continuation.get(k)!.accepted > 15, refused: continuation.get(k)!.refused > 600 }).toEqual({ k, accepted: true, refused: true });
+    }
+  }, COUNT_BOUNDED);
 
   /** Name, body, and (third) true where the fast check refuses a body the schema accepts, by design. */
   const samples: Array<[string, unknown, boolean?]> = [
@@ -208,6 +225,12 @@ describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
     ['top_k -2', { model: 'm', messages: [{ role: 'user', content: 'hi' }], top_k: -2 }],
     ['top_k as a fraction', { model: 'm', messages: [{ role: 'user', content: 'hi' }], top_k: 2.5 }],
     ['an unsafe top_k', { model: 'm', messages: [{ role: 'user', content: 'hi' }], top_k: 2 ** 60 }],
+    ['continue_final_message with add_generation_prompt false (vLLM\'s continuation)', { model: 'm', messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: '{"a": "' }], continue_final_message: true, add_generation_prompt: false }],
+    ['null continue_final_message and add_generation_prompt', { model: 'm', messages: [{ role: 'user', content: 'hi' }], continue_final_message: null, add_generation_prompt: null }],
+    ['continue_final_message as a string', { model: 'm', messages: [{ role: 'user', content: 'hi' }], continue_final_message: 'true' }],
+    ['continue_final_message as a number', { model: 'm', messages: [{ role: 'user', content: 'hi' }], continue_final_message: 1 }],
+    ['add_generation_prompt as a number', { model: 'm', messages: [{ role: 'user', content: 'hi' }], add_generation_prompt: 0 }],
+    ['add_generation_prompt as an object', { model: 'm', messages: [{ role: 'user', content: 'hi' }], add_generation_prompt: {} }],
     ['a __proto__ key in llmrr', JSON.parse('{"model":"m","messages":[{"role":"user","content":"hi"}],"llmrr":{"__proto__":{"explain":true}}}')],
     ['a __proto__ key at the top', JSON.parse('{"model":"m","messages":[{"role":"user","content":"hi"}],"__proto__":{"stream":"yes"}}'), true],
     ['a __proto__ key in a message', JSON.parse('{"model":"m","messages":[{"role":"user","content":"hi","__proto__":{"role":"tool"}}]}'), true],

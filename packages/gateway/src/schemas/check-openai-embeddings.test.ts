@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateBody } from '../http/validate.js';
-import { agree, draws, hasProtoKey, junk, positiveInts, strings, viaJson } from '../test-support/fast-check-agreement.js';
+import { agree, COUNT_BOUNDED, draws, hasProtoKey, junk, positiveInts, strings, viaJson } from '../test-support/fast-check-agreement.js';
 import { isWellFormedEmbeddingRequest } from './check-openai-embeddings.js';
 import { OpenAIEmbeddingRequestSchema } from './openai-embeddings.js';
 
@@ -43,7 +43,7 @@ describe('isWellFormedEmbeddingRequest agrees with OpenAIEmbeddingRequestSchema'
     const { accepted, refused } = agree(OpenAIEmbeddingRequestSchema, isWellFormedEmbeddingRequest, generator(20261128), 5_000, hasProtoKey);
     expect(accepted).toBeGreaterThan(300);
     expect(refused).toBeGreaterThan(2_000);
-  });
+  }, COUNT_BOUNDED);
 
   it('a few MiB of token ids (LangChain sends its inputs so) is checked by the loop, and a bad id still gets the schema\'s error naming it', () => {
     const input = Array.from({ length: 100 }, () => Array.from({ length: 8000 }, (_, i) => (i * 7919) % 100_000));

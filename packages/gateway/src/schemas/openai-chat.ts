@@ -222,13 +222,15 @@ export const OpenAIChatRequestSchema = z.looseObject({
   /**
    * Applied: `true` asks for the final assistant message to be continued (a prefill, as `/v1/messages` continues one):
    * core's `continueFinalMessage`. vLLM's (and SGLang's, TGI's) chat-completions extra parameter, not OpenAI's. The
-   * last message must then be the assistant's (else a 400 naming it).
+   * last message must then be the assistant's text to continue, core's prefill (`prefillIndex`: no tool calls nor
+   * legacy `function_call`, text that is not blank), else a 400 naming it.
    */
   continue_final_message: z.boolean().nullable().optional(),
   /**
    * Checked: vLLM's companion of `continue_final_message` (which it requires `false`): `true` with
    * `continue_final_message: true` is a 400, as vLLM refuses it; `false` without it is a `setting_not_sent` warning
-   * (every deployment opens the assistant's turn itself); `true` and null ask for nothing.
+   * (not sent: the answer is a new turn, unless the last message is the assistant's and the deployment continues it by
+   * itself); `true` and null ask for nothing.
    */
   add_generation_prompt: z.boolean().nullable().optional(),
   /** Checked: an answer in audio (`"audio"`, and `audio`, its voice and format) is refused as `unsupported`; text is what is served. */

@@ -310,6 +310,12 @@ describe("a tenant's own model and the server's environment", () => {
     expect(wire.requests).toEqual([]);
   });
 
+  it('takes options.prefill "none" (a vLLM before 0.6.3: the preset\'s continue_final_message off); another value is a 400 naming it', async () => {
+    const own = (prefill: string) => ({ name: 'own', engine: 'openai-compatible', preset: 'vllm', baseURL: wire.baseURL, model: 'qwen3-8b', options: { prefill } });
+    expect(await createAndAsk(own('off'))).toEqual({ created: 400, param: 'models.0.options.prefill' });
+    expect(await createAndAsk(own('none'))).toEqual({ created: 201, call: 200 });
+  });
+
   it("never sends the server's key: a preset's key variable is not read for it", async () => {
     // vLLM takes a key when there is one (VLLM_API_KEY): the tenant's server gets none.
     expect(await createAndAsk({ name: 'own', engine: 'openai-compatible', preset: 'vllm', baseURL: wire.baseURL, model: 'm' })).toEqual({ created: 201, call: 200 });

@@ -73,16 +73,18 @@ export const OpenAICompatibleOptionsSchema = z.object({
    */
   messageNames: z.boolean().optional(),
   /**
-   * How the server continues a final assistant message the request asks to be continued (a prefill: the gateway's
-   * `/v1/messages` asks it, as Anthropic's Messages API continues one; `GenerateRequest.continueFinalMessage`). Default:
-   * as the preset says (`continue_final_message` for `vllm`, `prefix` for `mistral`, `native` for `llamacpp`), else none: the message is sent as it is, the
-   * server answers with a new turn, and a `setting_not_sent` warning names the message. `continue_final_message`:
-   * sent with `continue_final_message: true` and `add_generation_prompt: false` (vLLM, SGLang, TGI); `prefix`: the
-   * last message with `prefix: true` (Mistral; DeepSeek's beta chat prefix completion, at the
-   * `https://api.deepseek.com/beta` baseURL); `native`: the server continues it by itself (llama.cpp server's
-   * default), sent as it is, no warning. See `OpenAIPrefill`.
+   * How the server continues a final assistant message the request asks to be continued (a prefill,
+   * `GenerateRequest.continueFinalMessage`: the gateway's `/v1/messages` asks it, as Anthropic's Messages API
+   * continues one, and its `/v1/chat/completions` for vLLM's `continue_final_message: true`). Default: as the preset
+   * says (`continue_final_message` for `vllm`, `prefix` for `mistral`, `native` for `llamacpp`), else none.
+   * `continue_final_message`: sent with `continue_final_message: true` and `add_generation_prompt: false` (vLLM 0.6.4
+   * and later, SGLang, TGI); `prefix`: the last message with `prefix: true` (Mistral; DeepSeek's beta chat prefix
+   * completion, at the `https://api.deepseek.com/beta` baseURL); `native`: the server continues it by itself
+   * (llama.cpp server's default), sent as it is, no warning; `none` (also a preset's way turned off, as for a vLLM
+   * before 0.6.3): the message is sent as it is, the server answers with a new turn, a `setting_not_sent` warning
+   * names the message and the exact cache does not keep the answer. See `OpenAIPrefill`.
    */
-  prefill: z.enum(['continue_final_message', 'prefix', 'native']).optional(),
+  prefill: z.enum(['continue_final_message', 'prefix', 'native', 'none']).optional(),
   /**
    * Whether the server's answer to a `prefix: true` message starts with a copy of that message's text, which the
    * engine then takes off (default: as the preset says: true for `mistral`, else false: DeepSeek answers with the

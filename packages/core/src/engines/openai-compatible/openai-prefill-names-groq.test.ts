@@ -80,6 +80,26 @@ describe('openai-compatible: an assistant prefill', () => {
     const native = await both({ preset: 'vllm', baseURL: wire.server.baseURL, options: { prefill: 'native' } }, asked());
     for (const body of native.bodies) expect(body).not.toHaveProperty('continue_final_message');
   });
+
+  // A vLLM older than 0.6.3 takes no `continue_final_message` (and 0.6.3 repeats the prefill first): the preset's way
+  // is turned off with `prefill: "none"`, which is the absent way's (sent as it is, warned, so not cached).
+  it('options.prefill "none" turns a preset\'s way off: sent as it is, no fields, the setting_not_sent warning naming options.prefill', async () => {
+    for (const preset of ['vllm', 'mistral', 'llamacpp']) {
+      const { generated, streamed, bodies } = await both({ preset, apiKey: 'k', baseURL: wire.server.baseURL, options: { prefill: 'none' } }, asked());
+      const warning = { code: 'setting_not_sent', field: 'messages.1', message: expect.stringContaining('options.prefill is "none"') };
+      expect({ preset, generated, streamed }).toEqual({ preset, generated: [warning], streamed: [warning] });
+      for (const body of bodies) {
+        expect(body.messages.at(-1)).toEqual({ role: 'assistant', content: '{"capital": "' });
+        expect(body).not.toHaveProperty('continue_final_message');
+        expect(body).not.toHaveProperty('add_generation_prompt');
+      }
+    }
+    // Not asked: nothing added, nothing warned.
+    const plain = await both({ preset: 'vllm', baseURL: wire.server.baseURL, options: { prefill: 'none' } }, PREFILL);
+    expect(plain.generated).toEqual([]);
+    // Another value is still a config error naming the option.
+    expect(() => wire.engine({ preset: 'vllm', baseURL: wire.server.baseURL, options: { prefill: 'off' } })).toThrow(/options\.prefill/);
+  });
 });
 
 describe('openai-compatible: a message name OpenAI refuses', () => {

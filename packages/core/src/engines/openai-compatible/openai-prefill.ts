@@ -1,13 +1,13 @@
-import type { ChatMessage, GenerateRequest } from '../../spec/messages.js';
+import { prefillIndex, type GenerateRequest } from '../../spec/messages.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import { openAIOptionPath } from './openai-option-path.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
 /**
- * How an OpenAI-compatible server continues a final assistant message (a prefill, which Anthropic's Messages API and
- * the local engines continue): `options.prefill`, else the preset's (`vllm`: `continue_final_message`; `mistral`: `prefix`; `llamacpp`: `native`). Chat
- * completions have no such field: OpenAI answers a final assistant message with a new turn, and so does every server
- * not told otherwise.
+ * How an OpenAI-compatible server continues a final assistant message (a prefill, which Anthropic's Messages API,
+ * Gemini and the local engines continue): `options.prefill`, else the preset's (`vllm`: `continue_final_message`;
+ * `mistral`: `prefix`; `llamacpp`: `native`). OpenAI's chat completions have no such field: OpenAI answers a final
+ * assistant message with a new turn, and so does every server not told otherwise.
  * - `continue_final_message`: `continue_final_message: true` with `add_generation_prompt: false` (vLLM's and
  *   SGLang's chat-completions extra parameters, after Hugging Face's chat templates; TGI takes them too);
  * - `prefix`: `prefix: true` on the last message (Mistral, which refuses a final assistant message without it and
@@ -15,6 +15,8 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
  *   `https://api.deepseek.com/beta`: set that `baseURL`);
  * - `native`: the server continues a final assistant message by itself (llama.cpp server's default
  *   `prefill_assistant`, another llmrr gateway in front of Anthropic): sent as it is.
+ * `options.prefill: "none"` turns a preset's way off (a vLLM before 0.6.3 takes no `continue_final_message`): sent as
+ * it is, with the warning, as without a way (`OpenAIPrefillOption`).
  * Only a request that asks for a continuation (`GenerateRequest.continueFinalMessage`, set by the gateway's
  * `/v1/messages`, and by its `/v1/chat/completions` for `continue_final_message: true`) gets the fields or, without a
  * way, the warning: elsewhere a final assistant message is sent as it
@@ -22,16 +24,8 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
  */
 export type OpenAIPrefill = 'continue_final_message' | 'prefix' | 'native';
 
-/**
- * The index of the request's prefill, or undefined: its last message when that is an assistant turn with text and no
- * tool calls (an empty or blank one asks nothing to be continued; one with tool calls is a turn waiting for its results).
- */
-export function prefillIndex(messages: readonly ChatMessage[]): number | undefined {
-  const i = messages.length - 1;
-  const last = messages[i];
-  if (last?.role !== 'assistant' || (last.toolCalls?.length ?? 0) > 0) return undefined;
-  return typeof last.content === 'string' && last.content.trim() !== '' ? i : undefined;
-}
+/** `options.prefill`: a way (`OpenAIPrefill`), or `none`, no way, whatever the preset says. */
+export type OpenAIPrefillOption = OpenAIPrefill | 'none';
 
 /** The index of the prefill the request asks to be continued (`continueFinalMessage`), or undefined. */
 export function askedPrefillIndex(request: GenerateRequest): number | undefined {
@@ -44,7 +38,7 @@ export function askedPrefillIndex(request: GenerateRequest): number | undefined 
  * a way.
  */
 export function addPrefill(body: Record<string, unknown>, request: GenerateRequest, endpoint: ResolvedEndpoint): void {
-  if (endpoint.prefill === undefined || endpoint.prefill === 'native') return;
+  if (endpoint.prefill !== 'continue_final_message' && endpoint.prefill !== 'prefix') return;
   const at = askedPrefillIndex(request);
   if (at === undefined) return;
   if (endpoint.prefill === 'continue_final_message') {
@@ -57,19 +51,20 @@ export function addPrefill(body: Record<string, unknown>, request: GenerateReque
 }
 
 /**
- * The warning for an asked prefill the server was not asked to continue (no `prefill` for the deployment, and the
- * caller's `providerOptions` set neither `continue_final_message` nor the messages): `setting_not_sent` naming the
- * message. The message went out as it is; the server answers it with a new turn, which the client did not ask for.
- * (The exact cache does not keep such an answer: `answerNotAsAsked`.)
+ * The warning for an asked prefill the server was not asked to continue (no `prefill` for the deployment, or
+ * `options.prefill: "none"`, and the caller's `providerOptions` set neither `continue_final_message` nor the
+ * messages): `setting_not_sent` naming the message. The message went out as it is; the server answers it with a new
+ * turn, which the client did not ask for. (The exact cache does not keep such an answer: `answerNotAsAsked`.)
  */
 export function prefillWarning(request: GenerateRequest, endpoint: ResolvedEndpoint): CallWarning | undefined {
-  if (endpoint.prefill !== undefined) return undefined;
+  if (endpoint.prefill !== undefined && endpoint.prefill !== 'none') return undefined;
   const at = askedPrefillIndex(request);
   if (at === undefined) return undefined;
   if (openAIOptionPath(request, endpoint, 'continue_final_message') !== undefined || openAIOptionPath(request, endpoint, 'messages') !== undefined) return undefined;
+  const why = endpoint.prefill === 'none' ? 'options.prefill is "none"' : `${endpoint.preset.label} is not known to continue it`;
   return {
     code: 'setting_not_sent',
     field: `messages.${at}`,
-    message: `messages.${at} (an assistant prefill) was not continued: ${endpoint.preset.label} is not known to continue it, so the answer is a new turn (see options.prefill).`,
+    message: `messages.${at} (an assistant prefill) was not continued: ${why}, so the answer is a new turn (see options.prefill).`,
   };
 }

@@ -2,7 +2,7 @@ import { BASE_URL_USER_INFO, hasUserInfo, type ModelConfig } from '../../config/
 import { LLMError } from '../../errors/llm-error.js';
 import type { EngineContext } from '../types.js';
 import { parseOpenAICompatibleOptions } from './openai-compatible-options.js';
-import type { OpenAIPrefill } from './openai-prefill.js';
+import type { OpenAIPrefillOption } from './openai-prefill.js';
 import { AZURE_DEFAULT_API_VERSION, OPENAI_COMPATIBLE_PRESETS, findPreset, type OpenAICompatiblePreset } from './presets.js';
 
 /** Used when a config gives a `baseURL` but no preset: any server speaking the OpenAI wire format, key optional. */
@@ -41,8 +41,11 @@ export interface ResolvedEndpoint {
   readonly messageNames: boolean;
   /** Refuse a message's author `name` outside OpenAI's characters before the call: the preset's `checkMessageNames` (OpenAI, Azure OpenAI). */
   readonly checkMessageNames: boolean;
-  /** How the server continues an asked prefill: `options.prefill`, else the preset's, else undefined (it does not). */
-  readonly prefill?: OpenAIPrefill;
+  /**
+   * How the server continues an asked prefill: `options.prefill`, else the preset's, else undefined (it does not);
+   * `none` (the option's): the preset's way turned off, as undefined.
+   */
+  readonly prefill?: OpenAIPrefillOption;
   /**
    * The server's answer to a `prefix: true` message starts with that message's text (Mistral), which the engine takes
    * off: `options.prefillEcho`, else the preset's, else false (DeepSeek answers with the continuation alone).
