@@ -166,7 +166,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const cacheErrorLog = logCacheErrors(options.router, logFn, now);
   const generateId = cacheErrorLog.ids(options.generateId ?? defaultRequestId);
   // Prefetches of the router's predictive cache are spent on a tenant's behalf: ledger, budget and metrics see them.
-  const prefetchMetering = meterPrefetches(options.router, options.stores, metrics, deps.log, now);
+  // (A charge whose budget store failed is tried again as a call's settlement is: `Renewals.retry`.)
+  const prefetchMetering = meterPrefetches(options.router, options.stores, metrics, deps.log, now, renewals && ((work) => renewals.retry(work)));
   // Shared mode: a tenant deleted through any process is forgotten here too (its own models, its learning).
   const deletions = listenForDeletions(options, tenantModels, errorLog);
 
@@ -230,8 +231,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
       metrics?.close();
       cacheErrorLog.close();
-      await renewals?.close();
+      // The prefetch charges first: one that fails now is still tried once more by the renewals' close.
       await prefetchMetering.close();
+      await renewals?.close();
       // Not waited for: a subscription still connecting (Redis down) ends with the stores' connection.
       void deletions?.then((sub) => sub?.close());
     },

@@ -21,6 +21,8 @@ import { openSqlite } from './sqlite/sqlite-database.js';
 import { SqliteTenantStore } from './sqlite/sqlite-tenant-store.js';
 import { SqliteUsageLedger } from './sqlite/sqlite-usage-ledger.js';
 import type { StateStores, StateStoresConfig } from './types.js';
+import type { UsageLedger } from '../metering/types.js';
+import type { BudgetStore } from '../tenancy/types.js';
 import { redactUrl } from '../util/redact-url.js';
 
 /** File name of the embedded database under `dataDir`. */
@@ -39,6 +41,23 @@ export const DEFAULT_SHARED_CACHE_MAX_BYTES = 64_000_000;
  * the start's warning names it, to be raised with `cacheMaxBytes` where Redis is larger.
  */
 export const UNKNOWN_MAXMEMORY_CACHE_MAX_BYTES = 8_000_000;
+
+/**
+ * The ledgers `createStateStores` made in `memory` and `embedded` mode, each with the budget store that shares its
+ * SQLite database and so its group commit (`sharesGroupCommit`). Kept by identity, not as a property of the stores'
+ * object: a spread of it (`{ ...stores, budgets: custom }`) copies a property, so a custom budget store would pass.
+ */
+const groupCommitted = new WeakMap<UsageLedger, BudgetStore>();
+
+/**
+ * True when `ledger` and `budgets` are the pair `createStateStores` made in `memory` or `embedded` mode: one SQLite
+ * group commit, so a ledger row and a budget settlement issued in the same synchronous run commit in one transaction
+ * (a crash leaves both or neither). False for any other pair: a custom or Redis budget store over them, the shared
+ * mode's stores, a wrapper of either.
+ */
+export function sharesGroupCommit(ledger: UsageLedger, budgets: BudgetStore): boolean {
+  return groupCommitted.get(ledger) === budgets;
+}
 
 /** The default clock of leases and reservations in the process (never stepped by the wall clock). */
 const monotonicNow = (): number => performance.now();
@@ -64,11 +83,14 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
         path = join(config.dataDir, EMBEDDED_DB_FILE);
       }
       const sqlite = await openSqlite(path, { synchronous: config.mode === 'embedded' ? config.synchronous : 'normal' });
+      const budgets = new SqliteBudgetStore(sqlite, clock, { monotonicClock });
+      const ledger = new SqliteUsageLedger(sqlite, clock);
+      groupCommitted.set(ledger, budgets);
       return assemble(config.mode, {
         tenants: new SqliteTenantStore(sqlite, clock, auth),
         rateLimiter: new MemoryRateLimiter(clock, { monotonicClock }),
-        budgets: new SqliteBudgetStore(sqlite, clock, { monotonicClock }),
-        ledger: new SqliteUsageLedger(sqlite, clock),
+        budgets,
+        ledger,
         audit: new SqliteAuditLog(sqlite, clock),
         // SQLite runs in the process: nothing to reach.
         ping: () => Promise.resolve(),

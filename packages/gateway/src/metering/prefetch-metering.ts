@@ -1,7 +1,8 @@
-import { PREFETCH_METADATA_KEY, providerCacheUsage, type RouterEvents, type RouterResult } from '@llmrr/core';
+import { PREFETCH_METADATA_KEY, providerCacheUsage, sharesGroupCommit, type BudgetReserveRequest, type BudgetStore, type RouterEvents, type RouterResult } from '@llmrr/core';
 import { ANONYMOUS } from '../auth/principal.js';
 import { ledgerCounts, withGuardTokens, type LedgerCounts } from '../calls/ledger-counts.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { settled } from '../tenancy/settled.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 
 /** The ledger's `endpoint` of a prefetch call (no client request made it; the router's predictive cache did). */
@@ -19,7 +20,9 @@ export interface PrefetchMetering {
  * to the tenant's budget, so usage, invoices and budgets include what prefetching spent on the tenant's
  * behalf. The prefetcher's own per-tenant budget (`cache.predictive.budget`) still decides whether a
  * prefetch starts; the charge is never refused (the money is spent): it counts in the budget's period even when
- * the calls in flight hold the room left, or the period is already over its limit.
+ * the calls in flight hold the room left, or the period is already over its limit. A charge whose store failed (its
+ * reservation or its settlement) is logged and given to `retry` (the gateway's `Renewals.retry`, as a call's failed
+ * settlement is), which tries it again for up to 10 minutes; without `retry` it is only logged.
  *
  * The metrics count the same spend: its cost in `llm_cost_usd_total` (the tenant's and the deployment's
  * labels) and its tokens in `llm_tokens_total` (for an answer from the cache, only its guard call's tokens: the row
@@ -36,6 +39,7 @@ export function meterPrefetches(
   metrics: GatewayMetrics | undefined,
   log: (message: string, requestId: string, error?: unknown) => void,
   now: () => number = Date.now,
+  retry?: (work: () => Promise<void>) => void,
 ): PrefetchMetering {
   // Only a router that prefetches (core's LLMRouter with `cache.predictive` on exposes `prefetch`): otherwise
   // a `request:end` listener would only cost every request its event payload.
@@ -69,7 +73,7 @@ export function meterPrefetches(
     if (!stores) return counted();
     // When it ended, on the gateway's clock (a request's row and reservation are dated by it too): one reading for
     // both its ledger row and its budget charge, so that the two are in one period even at a period's end.
-    const p: Promise<void> = charge(stores, tenantId, e.requestId, result, counts, counted, now())
+    const p: Promise<void> = charge(stores, tenantId, e.requestId, result, counts, counted, now(), retry, log)
       .catch((error: unknown) => log('metering a prefetch failed', e.requestId, error))
       .finally(() => pending.delete(p));
     pending.add(p);
@@ -84,9 +88,20 @@ export function meterPrefetches(
 
 /**
  * `counted`: adds the spend to the metrics, once its row is written (or when there is no row to write). `at`: the row's
- * `createdAt` and the budget period the charge goes to (the period the row is invoiced in).
+ * `createdAt` and the budget period the charge goes to (the period the row is invoiced in). `retry`: takes a charge
+ * whose store failed, to try it again.
  */
-async function charge(stores: GatewayStores, tenantId: string, requestId: string, r: RouterResult, counts: LedgerCounts, counted: () => void, at: number): Promise<void> {
+async function charge(
+  stores: GatewayStores,
+  tenantId: string,
+  requestId: string,
+  r: RouterResult,
+  counts: LedgerCounts,
+  counted: () => void,
+  at: number,
+  retry: ((work: () => Promise<void>) => void) | undefined,
+  log: (message: string, requestId: string, error?: unknown) => void,
+): Promise<void> {
   const tenant = await stores.tenants.getTenant(tenantId);
   // (A tenant the stores do not know has no ledger: counted as a demo tenant's requests are.)
   if (!tenant) return counted();
@@ -110,34 +125,89 @@ async function charge(stores: GatewayStores, tenantId: string, requestId: string
   // The money is spent: the charge is a forced reservation of nothing (never refused, whatever the calls in flight
   // hold; the period's count may go over the limit, later admissions are refused as usual) settled at the cost. The
   // row is written whatever the charge did (invoices come from the ledger).
-  let failed: Error | undefined;
-  const fail = (e: unknown) => {
-    failed = e instanceof Error ? e : new Error('charging the budget failed', { cause: e });
-  };
-  let settled: Promise<unknown> | undefined;
-  try {
-    if (tenant.budget && costUsd > 0) {
-      const reservationId = `${requestId}~prefetch`;
-      const reserved = await stores.budgets.reserve({ tenantId, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd: 0, reservationId, at, force: true });
-      // (Only a budget store that does not know `force` refuses it.)
-      if (!reserved.ok) failed = new Error(`the budget of tenant "${tenantId}" for ${reserved.periodKey} refused the prefetch's charge; its $${costUsd} is in the ledger only`);
-      else settled = stores.budgets.settle(reservationId, costUsd).catch(fail);
+  const budgets = stores.budgets;
+  const c =
+    tenant.budget && costUsd > 0
+      ? new PrefetchCharge(budgets, { tenantId, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd: 0, reservationId: `${requestId}~prefetch`, at, force: true }, costUsd, (e) =>
+          log('charging a prefetch to the budget failed', requestId, e),
+        )
+      : undefined;
+  let failed: unknown;
+  let settling: Promise<unknown> | undefined;
+  if (c) {
+    try {
+      await c.reserve();
+    } catch (e) {
+      failed = e;
     }
-  } catch (e) {
-    fail(e);
+    if (failed === undefined) settling = c.settle().catch((e: unknown) => void (failed = e));
   }
-  // Embedded (SQLite) stores: the settlement and the row are issued in the same synchronous run, so they commit in one
-  // group transaction (a crash leaves both or neither). Shared stores (Redis, PostgreSQL): settled first, then the row:
-  // a budget period change carries the ledger's sum into the new period's counter (`raiseSpent`, which never lowers
-  // it), and a row visible there before its settlement landed would be carried and then added again by the settlement.
-  if (settled && !sameTransaction(stores)) await settled;
-  const recorded = stores.ledger.record(entry);
-  await Promise.all([recorded, settled]);
-  counted();
-  if (failed) throw failed;
+  // Only the ledger and budget store `createStateStores` made together (embedded and memory mode) share one SQLite
+  // group commit: the settlement and the row, issued in the same synchronous run, then commit in one transaction (a
+  // crash leaves both or neither; a row that fails alone leaves the settlement committed: counted once, the row lost
+  // and logged). Any other pair (shared mode, a Redis or custom budget store over embedded stores): settled first, then
+  // the row: a budget period change carries the ledger's sum into the new period's counter (`raiseSpent`, which never
+  // lowers it), and a row visible there before its settlement landed would be carried and then added again by the
+  // settlement (the prefetch counted twice).
+  if (settling && !sharesGroupCommit(stores.ledger, budgets)) await settling;
+  const recorded = settled(() => stores.ledger.record(entry)).then(
+    () => undefined,
+    (e: unknown) => ({ e }),
+  );
+  const [unrecorded] = await Promise.all([recorded, settling]);
+  if (!unrecorded) counted();
+  if (failed !== undefined) {
+    // A store's failure (not a refusal, which a store that does not know `force` would repeat) is tried again, as a
+    // call's settlement is: from where it stopped (each step is idempotent by reservation id). A settlement that lands
+    // after the row was written has the window `docs/core/tenancy.md` describes for calls' retried settlements.
+    if (retry && c && !c.refused) retry(() => c.again());
+    if (!unrecorded) throw failed;
+    log('charging a prefetch to the budget failed', requestId, failed);
+  }
+  if (unrecorded) throw unrecorded.e;
 }
 
-/** The stores `createStateStores` makes in `embedded` and `memory` mode: budgets and ledger in one SQLite (group commit). */
-function sameTransaction(stores: GatewayStores): boolean {
-  return stores.mode === 'embedded' || stores.mode === 'memory';
+/**
+ * A prefetch's charge to its tenant's budget: a forced reservation of nothing, settled at the cost. Each step is
+ * idempotent by reservation id (a store answers a second reservation of an id with the first; a second settlement is
+ * ignored), so one that failed is tried again from where it stopped (`again`, for `Renewals.retry`).
+ */
+class PrefetchCharge {
+  private reserved = false;
+  /** Set when the store refused the reservation (a store that does not know `force`): not tried again. */
+  refused = false;
+
+  constructor(
+    private readonly budgets: BudgetStore,
+    private readonly request: BudgetReserveRequest & { force: true },
+    private readonly costUsd: number,
+    /** A refusal met by `again` (logged: trying again would repeat it). */
+    private readonly onRefused: (e: Error) => void,
+  ) {}
+
+  /** Reserves (once): rejects with the store's failure, or with a refusal (and sets `refused`). */
+  async reserve(): Promise<void> {
+    if (this.reserved) return;
+    const r = await settled(() => this.budgets.reserve(this.request));
+    if (!r.ok) {
+      this.refused = true;
+      throw new Error(`the budget of tenant "${this.request.tenantId}" for ${r.periodKey} refused the prefetch's charge; its $${this.costUsd} is in the ledger only`);
+    }
+    this.reserved = true;
+  }
+
+  settle(): Promise<unknown> {
+    return settled(() => this.budgets.settle(this.request.reservationId, this.costUsd));
+  }
+
+  /** One more try of what is left (`Renewals.retry`'s work): rejects with a store's failure, never with a refusal. */
+  async again(): Promise<void> {
+    try {
+      await this.reserve();
+    } catch (e) {
+      if (!this.refused) throw e;
+      return this.onRefused(e as Error);
+    }
+    await this.settle();
+  }
 }

@@ -22,8 +22,8 @@ export function budgetPeriodToCarry(before: TenantBudget | null | undefined, nex
  * period's counter (core's budget stores), so a call still in flight after both carries is counted in the new period
  * when it settles. `raiseSpent` never lowers, so the second is idempotent. A budget store without `raiseSpent` is left
  * alone. A row the carry reads before its call's settlement lands is counted twice in the new period (the carry has it,
- * then the settlement adds it): the prefetch metering settles before it writes its row, the embedded stores commit a
- * call's row and settlement together; in shared mode a call's row and settlement land a few ms apart, and a failed
+ * then the settlement adds it): the embedded stores commit a call's (and a prefetch's) row and settlement together,
+ * any other pair of stores gets a prefetch's settlement before its row; in shared mode a call's row and settlement land a few ms apart, and a failed
  * settlement retried later (`Renewals.retry`) lands after its row (docs/core/tenancy.md).
  */
 export async function carryBudgetSpend(stores: Pick<GatewayStores, 'budgets' | 'ledger'>, tenantId: string, period: BudgetPeriod, now: number, until?: number): Promise<void> {
