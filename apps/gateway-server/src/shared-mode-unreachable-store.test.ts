@@ -61,6 +61,18 @@ describe('shared mode: a store that cannot be reached at startup', () => {
     expect(out).not.toMatch(/-PW/);
   });
 
+  // A password with an unescaped "?" whose rest sets ?host= before an "@" in a name's value: pg connects to that host
+  // (a piece of the password), and its error names it; the URL's host and port may be pieces too.
+  it.skipIf(!redisUrl)('names no piece of a password whose rest sets ?host= (an "@" in a name after it), with or without user info read', async () => {
+    for (const url of ['postgres://u:1?host=PIECE-S3CRET&application_name=x@db/app', 'postgres://u:p@ss?host=PIECE-S3CRET&application_name=x@db/app']) {
+      const out = await startupOutput({ LLMRR_REDIS_URL: redisUrl!, LLMRR_POSTGRES_URL: url });
+      expect(out, url).toContain(
+        "llmrr gateway failed to start: LLMRR_POSTGRES_URL (PostgreSQL at postgres://(address not shown)): Cannot prepare PostgreSQL at postgres://(address not shown): the client's error is not shown, as it may name a part of the password (ENOTFOUND)",
+      );
+      expect(out, url).not.toMatch(/PIECE|S3CRET|u:1|ss:/);
+    }
+  });
+
   // Something listens at the address but never answers (a firewall's tarpit, another service waiting for its own
   // protocol, a host gone quiet): the first connection is bounded, the start fails naming the variable and the place.
   it('a Redis address where something listens but never answers: the start fails (bounded), naming LLMRR_REDIS_URL and host:port', async () => {

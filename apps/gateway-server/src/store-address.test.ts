@@ -33,12 +33,21 @@ describe('storeAddress', () => {
   });
 
   it('an "@" in the query or fragment (?application_name=svc@prod): host:port or the socket, never a ?password= nor the text after the "@" as host', () => {
-    expect(storeAddress('redis://cache:6379/0?client_name=svc@prod&password=S3CRET', 6379)).toBe('cache:6379');
     expect(storeAddress('redis://:S3CRET@cache/0?client_name=svc@prod', 6379)).toBe('cache:6379');
     expect(storeAddress('postgres://u:pw@db:5432/app?application_name=svc@prod', 5432)).toBe('db:5432');
     expect(storeAddress('unix://:S3CRET@/run/redis/redis.sock?db=2&client_name=svc@prod', 6379)).toBe('/run/redis/redis.sock');
     expect(storeAddress('unix:///run/redis/redis.sock?client_name=svc@prod', 6379)).toBe('/run/redis/redis.sock');
-    expect(storeAddress('postgres://u:pw@/app?application_name=svc@prod&host=/var/run/postgresql', 5432)).toBe('/var/run/postgresql');
+  });
+
+  it('no user info read and an "@" in a name\'s value: the host only (it may be a user name, the port a password\'s first digits)', () => {
+    // User "user", password "1234?client_name=S3CRET": read as host "user", port 1234.
+    expect(storeAddress('redis://user:1234?client_name=S3CRET@cache', 6379)).toBe('user');
+    expect(storeAddress('postgres://u:1?application_name=x@db/app', 5432)).toBe('u');
+    // So an ordinary URL without credentials and with an "@" in a name shows no port.
+    expect(storeAddress('redis://cache:6379/0?client_name=svc@prod&password=S3CRET', 6379)).toBe('cache');
+    expect(storeAddress('redis://[::1]:6379?client_name=a@b', 6379)).toBe('[::1]');
+    // With the "@" percent-encoded, the port.
+    expect(storeAddress('redis://cache:6379/0?client_name=svc%40prod', 6379)).toBe('cache:6379');
   });
 
   it('user info with an unescaped "@" and then "/", "?" or "#": never a piece of the password as host, path or socket, never empty', () => {
@@ -60,10 +69,9 @@ describe('storeAddress', () => {
     expect(storeAddress('postgres://app:S3@CR/app?k=X@db:5432/app', 5432)).toBe(`postgres://${ADDRESS_NOT_SHOWN}`);
     expect(storeAddress('redis://default:4821/0?k=S3CRET@cache', 6379)).toBe(`redis://${ADDRESS_NOT_SHOWN}`);
     expect(storeAddress('postgres://db/app?application_name=svc@prod#x=y@z', 5432)).toBe(`postgres://${ADDRESS_NOT_SHOWN}`);
-    expect(storeAddress('redis://[::1]:6379?client_name=a@b', 6379)).toBe('[::1]:6379');
   });
 
-  it("PostgreSQL's ?host= and ?port=, which pg reads over the URL's own host and port (the last of each, when not empty); not Redis's", () => {
+  it("PostgreSQL's ?host= and ?port=, which pg reads over the URL's own host and port (the last of each; an empty last one leaves the URL's own); not Redis's", () => {
     expect(storeAddress('postgres://u:pw@db1:5432/app?host=db2', 5432)).toBe('db2:5432');
     expect(storeAddress('postgres://u:pw@db1/app?port=6543', 5432)).toBe('db1:6543');
     expect(storeAddress('postgresql://u:pw@db1:5432/app?sslmode=require&host=db2&port=6543', 5432)).toBe('db2:6543');
@@ -72,11 +80,21 @@ describe('storeAddress', () => {
     expect(storeAddress('postgres://u:pw@db1/app?host=::1', 5432)).toBe('[::1]:5432');
     expect(storeAddress('postgres://u:pw@db1/app?host=db2&host=db3&port=1&port=6000', 5432)).toBe('db3:6000');
     expect(storeAddress('postgres://u:pw@db1:5433/app?host=&port=', 5432)).toBe('db1:5433');
+    // pg keeps the last value, empty or not: an empty last one falls back to the URL's host, not to an earlier value.
+    expect(storeAddress('postgres://u:pw@db1:5433/app?host=db2&host=&port=6000&port=', 5432)).toBe('db1:5433');
     expect(storeAddress('postgres://u:pw@db1/app?host=/var/run/postgresql&port=5433', 5432)).toBe('/var/run/postgresql');
-    // Without user info, and with an "@" in a name's value, the query may be the rest of a password ("1?host=S3CRET&
-    // application_name=x"): its host is not shown.
-    expect(storeAddress('postgres://u:1?host=S3CRET&application_name=x@db/app', 5432)).not.toContain('S3CRET');
-    expect(storeAddress('postgres://u:pw@db1/app?host=db2&application_name=svc@prod', 5432)).toBe('db2:5432');
+    // ?host= or ?port= with an "@" in a query value: the query may be the rest of a password with an unescaped "?"
+    // ("1?host=S3CRET&application_name=x", "p@ss?host=S3CRET&application_name=x"), whatever user info was read: the
+    // address is not shown.
+    for (const url of [
+      'postgres://u:1?host=S3CRET&application_name=x@db/app',
+      'postgres://u:p@ss?host=S3CRET&application_name=x@db/app',
+      'postgres://u:p@ss?port=4821&application_name=x@db/app',
+      'postgres://u:pw@db1/app?host=db2&application_name=svc@prod',
+      'postgres://u:pw@/app?application_name=svc@prod&host=/var/run/postgresql',
+    ]) {
+      expect(storeAddress(url, 5432), url).toBe(`postgres://${ADDRESS_NOT_SHOWN}`);
+    }
     // node-redis reads no query key: the URL's own host and port.
     expect(storeAddress('redis://cache:6379/0?host=other&port=1', 6379)).toBe('cache:6379');
     expect(storeAddress('redis://cache/0?host=/tmp/redis.sock', 6379)).toBe('cache:6379');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ADDRESS_NOT_SHOWN, NOT_A_URL_SHOWN, parseUrlWithClearUserInfo, redactUrl } from './redact-url.js';
+import { ADDRESS_NOT_SHOWN, isAddressSure, NOT_A_URL_SHOWN, parseUrlWithClearUserInfo, redactUrl } from './redact-url.js';
 
 describe('redactUrl', () => {
   it.each([
@@ -30,12 +30,13 @@ describe('redactUrl', () => {
 
   it('shows the host of an ordinary URL with an "@" in a query value that may hold one (WHATWG: user info ends before the first "/", "?" or "#"), never the query, the fragment or a password', () => {
     const cases = [
-      ['postgres://db:5432/app?application_name=svc@prod&password=S3CRET', 'postgres://db:5432/app'],
+      // No user info read: the host only (see below).
+      ['postgres://db:5432/app?application_name=svc@prod&password=S3CRET', 'postgres://db'],
       ['postgres://u:S3CRET@db:5432/app?application_name=svc@prod', 'postgres://db:5432/app'],
-      ['redis://cache.example:6379/0?client_name=a@b', 'redis://cache.example:6379/0'],
+      ['redis://cache.example:6379/0?client_name=a@b', 'redis://cache.example'],
       ['redis://:S3CRET@cache.example?client_name=a@b', 'redis://cache.example'],
-      ['redis://[::1]:6379/0?client_name=a@b', 'redis://[::1]:6379/0'],
-      ['redis://[::1]:6379?client_name=a@b', 'redis://[::1]:6379'],
+      ['redis://:S3CRET@[::1]:6379/0?client_name=a@b', 'redis://[::1]:6379/0'],
+      ['redis://[::1]:6379?client_name=a@b', 'redis://[::1]'],
       ['postgres://u:S3CRET@db/app?sslmode=require&options=-c%20search_path=a@b&fallback_application_name=x@y', 'postgres://db/app'],
       // No host: a Unix socket's URL, its user info before the path's "/".
       ['unix://:S3CRET@/run/redis/redis.sock?db=2&client_name=svc@prod', 'unix:///run/redis/redis.sock'],
@@ -90,6 +91,44 @@ describe('redactUrl', () => {
       expect(redactUrl(url!), url).not.toMatch(/S3|CR|default|4821|pw/);
       expect(parseUrlWithClearUserInfo(url!), url).toBeUndefined();
     }
+  });
+
+  it("PostgreSQL: ?host= or ?port= with an \"@\" in a query value, whatever the user info: the address not shown (the query may be a password's rest, its host a piece)", () => {
+    for (const url of [
+      // Password "1?host=PIECE-S3CRET&application_name=x": read as host "u", port 1, no user info, pg's host "PIECE-S3CRET".
+      'postgres://u:1?host=PIECE-S3CRET&application_name=x@db/app',
+      // Password "p@ss?host=PIECE-S3CRET&application_name=x": read as user "u", password "p", host "ss".
+      'postgres://u:p@ss?host=PIECE-S3CRET&application_name=x@db/app',
+      'postgresql://u:p@ss?port=4821&options=x@db/app',
+      'postgres://u:pw@/app?host=/var/run/PIECE-S3CRET&application_name=x@db',
+    ]) {
+      expect(isAddressSure(url), url).toBe(false);
+      expect(parseUrlWithClearUserInfo(url), url).toBeUndefined();
+      expect(redactUrl(url), url).toBe(`${url.slice(0, url.indexOf('://'))}://${ADDRESS_NOT_SHOWN}`);
+    }
+    // Without an "@" in the query, or for Redis (node-redis reads no query key), the host stays sure.
+    expect(isAddressSure('postgres://u:pw@db1/app?host=db2&port=6543')).toBe(true);
+    expect(redactUrl('redis://:pw@cache:6379/0?host=x&client_name=svc@prod')).toBe('redis://cache:6379/0');
+  });
+
+  it('no user info read and an "@" in a name\'s value: the host only (it may be a user name, its port and path the password\'s start), the address not sure', () => {
+    const cases = [
+      // User "user", password "1234?client_name=S3CRET": read as host "user", port 1234.
+      ['redis://user:1234?client_name=S3CRET@cache', 'redis://user'],
+      ['redis://user:1234/0?client_name=S3CRET@cache', 'redis://user'],
+      ['postgres://u:1?application_name=x@db/app', 'postgres://u'],
+      // An ordinary credential-less URL with an "@" in a name: no port, no path either.
+      ['redis://cache.example:6379/0?client_name=a@b', 'redis://cache.example'],
+      ['redis://[::1]:6379?client_name=a@b', 'redis://[::1]'],
+    ];
+    for (const [url, shown] of cases) {
+      expect(redactUrl(url!), url).toBe(shown);
+      expect(isAddressSure(url!), url).toBe(false);
+    }
+    // With user info read, or without an "@" in the query: host, port and path, sure.
+    expect(isAddressSure('redis://:pw@cache.example:6379/0?client_name=a@b')).toBe(true);
+    expect(isAddressSure('redis://cache.example:6379/0?client_name=a%40b')).toBe(true);
+    expect(redactUrl('redis://cache.example:6379/0?client_name=a%40b')).toBe('redis://cache.example:6379/0');
   });
 
   it('parseUrlWithClearUserInfo: the URL when its host is surely the host, undefined when it may be a password\'s start or there is none', () => {

@@ -3,7 +3,8 @@ export const NOT_A_URL_SHOWN = '(not a URL; not shown)';
 /**
  * What `redactUrl` shows after `scheme://` for a URL whose host it cannot surely tell: one whose user info may hold a
  * password with an unescaped `/`, `?` or `#` (see `parseUrlWithClearUserInfo`) whose `@` comes after its first `?` or
- * `#` (`redis://default:4821?SECRET@cache:6379`, `redis://default:S3@CR/0?k=ET@cache`).
+ * `#` (`redis://default:4821?SECRET@cache:6379`, `redis://default:S3@CR/0?k=ET@cache`,
+ * `postgres://u:p@ss?host=S3CRET&application_name=x@db/app`).
  */
 export const ADDRESS_NOT_SHOWN = '(address not shown)';
 /** A URL scheme and `//` at the start (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`). */
@@ -21,8 +22,11 @@ const NO_HOST = 'host.invalid';
  * user name or password), unless that user info itself holds `?` or `&` and then `application_name=`,
  * `fallback_application_name=`, `options=` or `client_name=` (see `parseUrlWithClearUserInfo`). A URL whose host
  * `parseUrlWithClearUserInfo` surely reads (WHATWG URL, as node-redis and pg read it) shows
- * `scheme://host[:port]/path`; so does one without a host (a Unix socket's `unix://:pw@/run/redis.sock?db=2`, its
- * path). Any other (it does not parse, or its user info may hold a password with an unescaped `/`, `?` or `#`, such as
+ * `scheme://host[:port]/path`, but for one without user info read and with an `@` in its query, which shows
+ * `scheme://host` only (`redis://user:1234?client_name=S3CRET@cache`, user `user` and password
+ * `1234?client_name=S3CRET`, as `redis://user`; so `redis://cache:6379/0?client_name=svc@prod` as `redis://cache`);
+ * one without a host shows its path (a Unix socket's `unix://:pw@/run/redis.sock?db=2`). Any other (it does not
+ * parse, or its user info may hold a password with an unescaped `/`, `?` or `#`, such as
  * `redis://default:S3@CR/ET@cache:6379`) loses by text everything from its first `?` or `#` on, and everything
  * between `://` and its last `@`; when that last `@` comes after the first `?` or `#`, only `scheme://` and
  * `ADDRESS_NOT_SHOWN` are shown. A string that does not start with `scheme://` (a libpq key/value string
@@ -34,7 +38,7 @@ const NO_HOST = 'host.invalid';
 export function redactUrl(url: string): string {
   if (!SCHEME.test(url)) return PLAIN_PATH.test(url) ? url : NOT_A_URL_SHOWN;
   const u = parseUrlWithClearUserInfo(url);
-  if (u) return `${u.protocol}//${u.host}${u.pathname}`;
+  if (u) return mayBeUserName(u) ? `${u.protocol}//${u.hostname}` : `${u.protocol}//${u.host}${u.pathname}`;
   // No host: `scheme://[user:password@]/path`, parsed with a stand-in host, shown without it.
   const bare = hostless(url);
   if (bare && !mayHoldUserInfo(bare)) return `${bare.protocol}//${bare.pathname}`;
@@ -44,15 +48,19 @@ export function redactUrl(url: string): string {
 /**
  * `url` parsed (WHATWG URL, as node-redis and pg parse it) when its host and user info are surely where the parse puts
  * them, else undefined: when it does not parse, has no host, or may have user info holding an unescaped `/`, `?` or
- * `#` (and so an `@` after where the parse ends the host). Such a password ends the host early:
+ * `#` (and so an `@` after where the parse ends the host), or is a PostgreSQL URL whose query sets `host` or `port`
+ * (which pg reads over the URL's own) and holds an `@`, whatever user info it read (`postgres://u:1?host=S3CRET&
+ * application_name=x@db/app`, `postgres://u:p@ss?host=S3CRET&application_name=x@db/app`: that query may be a
+ * password's rest, its `host` a piece of it). Such a password ends the host early:
  * `redis://default:4821/SECRET@cache:6379` parses as host `default`, port 4821, without user info, and
  * `redis://default:S3@CR/0?k=ET@cache:6379` as user info `default:S3`, host `CR`, query `k=ET@cache:6379`. So it is
  * undefined when an `@` follows the host in the path, in the fragment, or in the query anywhere but inside the value
  * of `application_name`, `fallback_application_name`, `options` (which pg reads) or `client_name`
  * (`redis://cache:6379/0?client_name=svc@prod`, `postgres://u:pw@db/app?application_name=svc@prod`, read as the
  * clients read them). The host it gives is a part of the user info only when that user info itself holds `?` or `&`
- * and then one of those keys and `=` (`redis://user:1234?client_name=S3CRET@cache`). What reads a host (or port) out
- * of a store URL for a message uses this, and shows `redactUrl(url)` when it is undefined.
+ * and then one of those keys and `=` (`redis://user:1234?client_name=S3CRET@cache`: no user info read, the host the
+ * user name, the port and path the password's start; what shows the address then shows the host only). What reads a
+ * host (or port) out of a store URL for a message uses this, and shows `redactUrl(url)` when it is undefined.
  */
 export function parseUrlWithClearUserInfo(url: string): URL | undefined {
   let u: URL;
@@ -66,24 +74,27 @@ export function parseUrlWithClearUserInfo(url: string): URL | undefined {
 
 /**
  * Whether the address `redactUrl(url)` shows is the one the clients read: a host `parseUrlWithClearUserInfo` surely
- * reads, a hostless URL's path (`unix://:pw@/run/redis.sock`), or a plain socket path. When not, the host and port
- * a client parsed may be pieces of the user info, and so may be in its own errors (`getaddrinfo ENOTFOUND <piece>`):
- * such an error (and one for a string that is not a URL, a libpq `host=... password=...` string) is shown as
+ * reads (not when no user info was read and the query holds an `@`: its port may be a password's start, see
+ * `redactUrl`), a hostless URL's path (`unix://:pw@/run/redis.sock`), or a plain socket path. When not, the host and
+ * port a client parsed may be pieces of the user info, and so may be in its own errors (`getaddrinfo ENOTFOUND
+ * <piece>`): such an error (and one for a string that is not a URL, a libpq `host=... password=...` string) is shown as
  * `clientErrorNotShown` (its kind only), and not kept as a cause.
  */
 export function isAddressSure(url: string): boolean {
   if (!SCHEME.test(url)) return PLAIN_PATH.test(url);
-  if (parseUrlWithClearUserInfo(url)) return true;
+  const u = parseUrlWithClearUserInfo(url);
+  if (u) return !mayBeUserName(u);
   const bare = hostless(url);
   return !!bare && !mayHoldUserInfo(bare);
 }
 
 /**
  * What a store shows, at its first connect, for its client's error `e` when `isAddressSure(url)` is false: its kind
- * only (see `hideClientError`), and how to give a URL that reads surely.
+ * only (see `hideClientError`; `kind` for one whose class or text tells it, a Redis reply's first word), and how to
+ * give a URL that reads surely.
  */
-export function clientErrorNotShown(e: unknown): string {
-  return `${hideClientError(e).message}: give a URL whose user info has '/', '?', '#' and '@' percent-encoded (%2F, %3F, %23, %40)`;
+export function clientErrorNotShown(e: unknown, kind?: string): string {
+  return `${hideClientError(e, kind).message}: give a URL whose user info has '/', '?', '#' and '@' percent-encoded (%2F, %3F, %23, %40), and any '@' in its query as %40`;
 }
 
 /**
@@ -96,23 +107,34 @@ export const CLIENT_ERROR_HIDDEN = "the client's error is not shown, as it may n
 const SQLSTATE_KINDS: Readonly<Record<string, string>> = { '28P01': 'authentication failed', '28000': 'authorization failed', '3D000': 'no such database' };
 
 /**
- * A store client's error `e` (after its first connect) for a URL whose address is not sure (`isAddressSure` false):
- * its text and its other fields (`address`, `port`, a server's `detail`) may name the host, port, user or database
- * the client parsed, pieces of the password in such a URL. So a new Error: `CLIENT_ERROR_HIDDEN (kind)`, the kind
+ * A store client's error `e` for a URL whose address is not sure (`isAddressSure` false): its text and its other
+ * fields (`address`, `port`, a server's `detail`) may name the host, port, user or database the client parsed, pieces of the password in such a URL. So a new Error: `CLIENT_ERROR_HIDDEN (kind)`, the kind
  * being a socket error's code (`ECONNREFUSED`), a server's SQLSTATE (with what it means when it names the user or
- * database: `28P01 authentication failed`) or the error's class name (`SocketClosedUnexpectedlyError`), with only
- * `code` and `severity` kept, which tell the failure's class (unavailable, refused, cancelled). Not the cause of what
- * is thrown. A non-Error value is shown as an unknown kind.
+ * database: `28P01 authentication failed`), the `kind` given (letters, digits, `_` and spaces: a Redis reply's first
+ * word, `WRONGPASS`) or the error's class name (`SocketClosedUnexpectedlyError`), with only `code` and `severity`
+ * kept, which tell the failure's class (unavailable, refused, cancelled). Not the cause of what is thrown. A non-Error
+ * value is shown as an unknown kind; what this made is given back as it is.
  */
-export function hideClientError(e: unknown): Error {
+export function hideClientError(e: unknown, kind?: string): Error {
+  if (isHiddenClientError(e)) return e as Error;
   const { code, severity, name } = (e ?? {}) as { code?: unknown; severity?: unknown; name?: unknown };
   const safeCode = typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? code : undefined;
   const className = e instanceof Error && typeof name === 'string' && /^[A-Za-z]{1,60}$/.test(name) && name !== 'Error' ? name : undefined;
-  const kind = safeCode ? (SQLSTATE_KINDS[safeCode] ? `${safeCode} ${SQLSTATE_KINDS[safeCode]}` : safeCode) : (className ?? 'unknown kind');
-  const hidden = new Error(`${CLIENT_ERROR_HIDDEN} (${kind})`) as Error & { code?: string; severity?: string };
+  const safeKind = kind !== undefined && /^[A-Za-z0-9_ ]{1,60}$/.test(kind) ? kind : undefined;
+  const shown = safeCode ? (SQLSTATE_KINDS[safeCode] ? `${safeCode} ${SQLSTATE_KINDS[safeCode]}` : safeCode) : (safeKind ?? className ?? 'unknown kind');
+  const hidden = new Error(`${CLIENT_ERROR_HIDDEN} (${shown})`) as Error & { code?: string; severity?: string };
   if (safeCode) hidden.code = safeCode;
   if (typeof severity === 'string' && /^[A-Z]{1,10}$/.test(severity)) hidden.severity = severity;
+  HIDDEN.add(hidden);
   return hidden;
+}
+
+/** What `hideClientError` made: given again (a handle's error shown at the first connect), it stays as it is. */
+const HIDDEN = new WeakSet<Error>();
+
+/** Whether `e` is what `hideClientError` made (a client's error shown by its kind only). */
+export function isHiddenClientError(e: unknown): boolean {
+  return e instanceof Error && HIDDEN.has(e);
 }
 
 /**
@@ -129,7 +151,21 @@ const AT_VALUE_KEYS = /^(?:application_name|fallback_application_name|options|cl
  */
 function mayHoldUserInfo(u: URL): boolean {
   if (u.pathname.includes('@') || u.hash.includes('@')) return true;
+  if (POSTGRES_SCHEME.test(u.protocol) && u.search.includes('@') && (u.searchParams.has('host') || u.searchParams.has('port'))) return true;
   return u.search.slice(1).split('&').some((pair) => pair.includes('@') && !AT_VALUE_KEYS.test(pair));
+}
+
+/** pg's URL schemes: pg reads the query's `host` and `port` over the URL's own, as libpq does. */
+const POSTGRES_SCHEME = /^postgres(?:ql)?:$/i;
+
+/**
+ * Whether `u`, surely read (`parseUrlWithClearUserInfo`), read no user info while its query holds an `@` (in a name's
+ * value: any other makes it unsure): the whole URL up to that `@` may be user info whose password holds `?` and then
+ * such a key (`redis://user:1234?client_name=S3CRET@cache`, user `user`, password `1234?client_name=S3CRET`), its host
+ * the user name and its port and path the password's start. Only its host is shown, and its address is not sure.
+ */
+function mayBeUserName(u: URL): boolean {
+  return u.username === '' && u.password === '' && u.search.includes('@');
 }
 
 /**

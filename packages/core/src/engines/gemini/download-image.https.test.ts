@@ -4,8 +4,8 @@
  * server's certificate only when it chains to a trusted CA and names that host. A local https server on 127.0.0.1 with
  * a certificate made at test time (`openssl req -x509`), trusted through pinnedFetch's test-only `ca` option.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,23 +18,42 @@ import { downloadImage, type ImageDownloadSettings } from './download-image.js';
 
 const HOST = 'images.pinned.invalid';
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
-const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * A self-signed certificate for `host` only (its own CA), valid for a day, made by the `openssl` command given (never
+ * checked in); or why it could not be made: no openssl, or one without `req -addext` (OpenSSL before 1.1.1, LibreSSL).
+ */
+function makeCertificate(openssl: string, host: string): { key: Buffer; cert: string } | { skip: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'llmrr-pinned-tls-'));
+  try {
+    const keyFile = join(dir, 'key.pem');
+    const certFile = join(dir, 'cert.pem');
+    const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${host}`, '-addext', `subjectAltName=DNS:${host}`, '-keyout', keyFile, '-out', certFile];
+    const made = spawnSync(openssl, args, { encoding: 'utf8' });
+    if (made.error || made.status !== 0) {
+      const said = made.error?.message ?? made.stderr.split('\n').map((line) => line.trim()).find(Boolean) ?? `exit status ${made.status}`;
+      return { skip: `openssl could not make the test certificate: ${said.slice(0, 200)}` };
+    }
+    return { key: readFileSync(keyFile), cert: readFileSync(certFile, 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const made = makeCertificate('openssl', HOST);
+const skipReason = 'skip' in made ? made.skip : undefined;
 
 let server: Server;
 let port = 0;
 let cert = '';
-let dir = '';
 /** The TLS server name (SNI) of each connection, and the Host header of each request. */
 const serverNames: Array<string | false | null> = [];
 const hosts: string[] = [];
 
 beforeAll(async () => {
-  if (!hasOpenssl) return;
-  dir = mkdtempSync(join(tmpdir(), 'llmrr-pinned-tls-'));
-  // A self-signed certificate for HOST only (its own CA), valid for a day: made here, never checked in.
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${HOST}`, '-addext', `subjectAltName=DNS:${HOST}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-  server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
+  if ('skip' in made) return;
+  cert = made.cert;
+  server = createServer({ key: made.key, cert }, (req, res) => {
     hosts.push(req.headers.host ?? '');
     res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(PNG.length) });
     res.end(PNG);
@@ -46,7 +65,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (server) await new Promise((resolve) => server.close(resolve));
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The Gemini engine's download settings with the host resolved (once) to 127.0.0.1, counted as public, and `ca` trusted. */
@@ -60,7 +78,7 @@ function settings(ca: string | undefined): ImageDownloadSettings {
   };
 }
 
-describe.skipIf(!hasOpenssl)('pinned image download over https (skipped: no openssl to make the test certificate)', () => {
+describe.skipIf(skipReason !== undefined)(`pinned image download over https${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   it('connects to the checked address with the URL host as TLS server name and Host, and gets the image', async () => {
     serverNames.length = 0;
     hosts.length = 0;
@@ -85,5 +103,22 @@ describe.skipIf(!hasOpenssl)('pinned image download over https (skipped: no open
     const failure = await (await pinnedFetch(['127.0.0.1']))(`https://${HOST}:${port}/cat.png`).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(TypeError);
     expect((failure as TypeError & { cause?: { code?: string } }).cause?.code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+  });
+});
+
+// An openssl that makes no certificate (here one that knows no `-addext`, as OpenSSL before 1.1.1 and LibreSSL) skips
+// the suite above, saying why, instead of failing it.
+describe.skipIf(process.platform === 'win32')('the test certificate', () => {
+  it('an openssl without -addext: a skip, with what openssl said', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-old-openssl-'));
+    try {
+      const openssl = join(dir, 'openssl');
+      writeFileSync(openssl, '#!/bin/sh\necho "req: Unrecognized flag addext" >&2\nexit 1\n');
+      chmodSync(openssl, 0o755);
+      expect(makeCertificate(openssl, HOST)).toEqual({ skip: 'openssl could not make the test certificate: req: Unrecognized flag addext' });
+      expect(makeCertificate(join(dir, 'none'), HOST)).toEqual({ skip: expect.stringMatching(/^openssl could not make the test certificate: .*ENOENT/) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Client, ClientBase, ClientConfig, Pool, PoolClient, PoolConfig, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
-import { clientErrorNotShown, hideClientError, isAddressSure, redactUrl } from '../../util/redact-url.js';
+import { clientErrorNotShown, hideClientError, isAddressSure, isHiddenClientError, redactUrl } from '../../util/redact-url.js';
 import { MAX_TIMER_MS } from '../../util/timer-delay.js';
 import { POSTGRES_INDEXES, POSTGRES_MIGRATIONS } from './postgres-schema.js';
 
@@ -643,18 +643,25 @@ export function postgresError(e: unknown, boundMs?: number): unknown {
   return refusedValueError(e);
 }
 
+/** pg's own fixed texts besides `DRIVER_UNAVAILABLE`'s: a connection's SSL negotiation, its SCRAM exchange. */
+const PG_FIXED_TEXT = /^(?:The server does not support SSL connections$|There was an error establishing an SSL connection$|SASL: )/;
+
 /**
  * `e` as a handle shows it: unchanged, but with `hide` (the URL's address is not sure, see `isAddressSure`) a client
  * error that may name what the client parsed of the URL (a piece of the password as host, port, user or database): a
  * socket error (`connect ECONNREFUSED <host>:<port>`), a server's FATAL or authorization error (`password
  * authentication failed for user ...`, `database ... does not exist`), anything unknown, as `hideClientError` shows
  * it (its kind: the code, e.g. `ECONNREFUSED`, `28P01 authentication failed`). pg's own fixed texts (a connection
- * that ended, a query read timeout) and the server's answer to a statement (a refused value, a cancelled statement)
- * name nothing of the URL, and stay.
+ * that ended or timed out, a query read timeout, a server without SSL; without a cause they carry) and the server's
+ * answer to a statement (a refused value, a cancelled statement) name nothing of the URL, and stay. The same at the
+ * first connect (`openPostgres`) as after it.
  */
 function shownError(e: unknown, hide: boolean): unknown {
   if (!hide || LLMError.isInstance(e)) return e;
-  if (e instanceof Error && e.constructor === Error && (DRIVER_UNAVAILABLE.test(e.message) || e.message === QUERY_READ_TIMEOUT)) return e;
+  if (e instanceof Error && e.constructor === Error && (DRIVER_UNAVAILABLE.test(e.message) || PG_FIXED_TEXT.test(e.message))) {
+    // Without what it may carry as its cause (pg-pool's connection timeout keeps the client's error).
+    return e.cause === undefined ? e : new Error(e.message);
+  }
   const code = (e as { code?: unknown } | null)?.code;
   if (serverAnswered(e) && typeof code === 'string' && !/^(28|3D)/.test(code)) return e;
   return hideClientError(e);
@@ -740,10 +747,12 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
     if (LLMError.isInstance(e) && e.code !== 'store_unavailable') throw e;
     // The client's error names the host it parsed: a piece of the password when the address is not surely read.
     const cause = LLMError.isInstance(e) && e.cause !== undefined ? e.cause : e;
-    // Its kind is kept (a socket error's code, a SQLSTATE), or a bound's own message, which names nothing of the URL.
+    // As after it: pg's own fixed texts shown (a connection timeout, a server without SSL), a bound's own message too,
+    // any other error by its kind only (a socket error's code, a SQLSTATE), never kept as the cause.
     if (!isAddressSure(url)) {
-      const shown = cause === e && LLMError.isInstance(e) ? e.message : clientErrorNotShown(cause);
-      throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${shown}` });
+      const shown = cause === e && LLMError.isInstance(e) ? e : shownError(cause, true);
+      if (isHiddenClientError(shown)) throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${clientErrorNotShown(shown)}` });
+      throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${(shown as Error).message}`, ...(shown === e ? {} : { cause: shown }) });
     }
     throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${(cause as Error)?.message ?? cause}`, cause });
   }

@@ -90,10 +90,11 @@ export class RedisHandle {
   /** The second connection, for subscriptions (a subscribed connection runs no other command); opened with the first. */
   private subscriber?: Subscriber;
   /**
-   * The client's last connection error (its `'error'` event: `connect ECONNREFUSED <host>:<port>` while it reconnects);
-   * for a URL whose address is not sure (`hideClientErrors`) as `hideClientError` shows it (its kind only), as it
-   * may name a piece of the password as host or port. (The errors of commands are node-redis's fixed texts, "The
-   * client is offline", or Redis's replies, which name nothing of the URL.)
+   * The client's last connection error (its `'error'` event: `connect ECONNREFUSED <host>:<port>` while it reconnects,
+   * or a reply refusing its handshake, `WRONGPASS ...`); for a URL whose address is not sure (`hideClientErrors`) as
+   * `hideClientError` shows it (its kind only: a reply's is its first word, see `replyKind`), as it may name a piece
+   * of the password as host, port or user. (The errors of commands are node-redis's fixed texts, "The client is
+   * offline", or Redis's replies, which name nothing of the URL.)
    */
   lastError: unknown;
 
@@ -104,7 +105,7 @@ export class RedisHandle {
     private readonly hideClientErrors = false,
   ) {
     client.on('error', (e) => {
-      this.lastError = this.hideClientErrors && !isErrorReply(e) ? hideClientError(e) : e;
+      this.lastError = this.hideClientErrors ? hideClientError(e, replyKind(e)) : e;
     });
   }
 
@@ -300,6 +301,16 @@ export function isErrorReply(e: unknown): boolean {
   return false;
 }
 
+/**
+ * The kind of a Redis error reply (`isErrorReply`): its leading upper-case word (`WRONGPASS`, `NOAUTH`, `NOPERM`,
+ * `ERR`), or `error reply`; undefined for any other error. node-redis 6's reply (`SimpleError`) has no `code`, and its
+ * name is `Error`; its text after that word may name the user.
+ */
+function replyKind(e: unknown): string | undefined {
+  if (!isErrorReply(e)) return undefined;
+  return /^[A-Z][A-Z_]{0,39}(?=\s|$)/.exec((e as Error).message)?.[0] ?? 'error reply';
+}
+
 /** Resolves after `ms`, on a timer that does not hold the process open. */
 function sleepUnref(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
@@ -411,10 +422,12 @@ export async function connectRedis(url: string, prefix: string, what = 'Redis st
   } catch (e) {
     client.destroy();
     // The client's error names the host it parsed: a piece of the password when the address is not surely read.
-    // Its kind is kept: the last connection error's code (`ECONNREFUSED`, from `lastError`), or the bound's own message.
+    // Its kind is kept: the last connection error's code (`ECONNREFUSED`, from `lastError`) or a reply's first word
+    // (`WRONGPASS`), or the bound's own message.
     if (!isAddressSure(url)) {
       const ours = LLMError.isInstance(e) && e.cause === undefined;
-      throw new LLMError({ code: 'engine_unavailable', message: `Cannot connect to Redis at ${redactUrl(url)}: ${ours ? (e as LLMError).message : clientErrorNotShown(handle.lastError ?? e)}` });
+      const failure = handle.lastError ?? (LLMError.isInstance(e) ? e.cause : e);
+      throw new LLMError({ code: 'engine_unavailable', message: `Cannot connect to Redis at ${redactUrl(url)}: ${ours ? (e as LLMError).message : clientErrorNotShown(failure, replyKind(failure))}` });
     }
     throw new LLMError({ code: 'engine_unavailable', message: `Cannot connect to Redis at ${redactUrl(url)}: ${(e as Error)?.message ?? e}`, cause: e });
   }
