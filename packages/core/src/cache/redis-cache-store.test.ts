@@ -8,6 +8,7 @@ import { createStateStores } from '../stores/create-state-stores.js';
 import { connectRedis } from '../stores/redis/redis-connection.js';
 import { cacheKeyPrefix } from './cache-key.js';
 import type { CachedAnswer } from './exact-cache.js';
+import { RedisCacheStore as StoreBeforeLru } from './__fixtures__/redis-cache-store-before-lru.js';
 import { ENTRY_OVERHEAD_BYTES, MAX_REMOVALS_PER_WRITE, RedisCacheStore, redisPrefixPattern } from './redis-cache-store.js';
 
 // Real Redis from vitest.global-setup.ts (tools/services/redis.sh); skipped with the reason when absent.
@@ -127,8 +128,8 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
   });
 
   it('with maxBytes, keeps its entries within the bound in Redis (entries of one TTL: the oldest written dropped first; shared by every client), and a delete frees its part', async () => {
-    // Each entry: ~1000 bytes of JSON, its key three times and the overhead: ~1240 bytes; the bound holds 8.
-    const maxBytes = 8 * (1002 + 3 * `${ns}:k00`.length + ENTRY_OVERHEAD_BYTES) + 10;
+    // Each entry: ~1000 bytes of JSON, its key four times and the overhead; the bound holds 8.
+    const maxBytes = 8 * (1002 + 4 * `${ns}:k00`.length + ENTRY_OVERHEAD_BYTES) + 10;
     const a = await open<string>({ maxBytes });
     const b = await open<string>({ maxBytes });
     const value = 'x'.repeat(1000);
@@ -154,7 +155,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
     expect(await a.deleteByPrefix('')).toBe(1);
     await a.set('again', 'y', 60_000);
     await a.clear();
-    expect(await redisCommand(['EXISTS', `${ns}#bound:bytes`, `${ns}#bound:order`, `${ns}#bound:sizes`])).toBe(0);
+    expect(await redisCommand(['EXISTS', `${ns}#bound:bytes`, `${ns}#bound:order`, `${ns}#bound:sizes`, `${ns}#bound:used`])).toBe(0);
     const loose = await open<string>({ keyPrefix: ns, maxBytes }); // no ':' at the end: its bound's keys start with it
     await loose.set('e', 'v', 60_000);
     expect(await loose.deleteByPrefix('')).toBe(1);
@@ -165,7 +166,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
   it('with maxBytes, an entry Redis expired by its TTL no longer takes room: live entries are not dropped for expired ones, and the least recently used go first', async () => {
     const value = 'x'.repeat(1000);
     // Keys of one length: each entry costs the same; the bound holds three.
-    const cost = JSON.stringify(value).length + 3 * `${ns}:k1`.length + ENTRY_OVERHEAD_BYTES;
+    const cost = JSON.stringify(value).length + 4 * `${ns}:k1`.length + ENTRY_OVERHEAD_BYTES;
     const store = await open<string>({ maxBytes: 3 * cost + 10 });
     await store.set('k1', value, 600_000); // lives ten minutes
     await store.set('k2', value, 300); // short-lived (another process's ttlMs, or a per-call TTL)
@@ -187,7 +188,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
 
   it('with maxBytes, a hit refreshes an entry: the least recently used is dropped, not the first written nor the soonest to expire (shared by every client)', async () => {
     const value = 'x'.repeat(1000);
-    const cost = JSON.stringify(value).length + 3 * `${ns}:k1`.length + ENTRY_OVERHEAD_BYTES;
+    const cost = JSON.stringify(value).length + 4 * `${ns}:k1`.length + ENTRY_OVERHEAD_BYTES;
     const [a, b] = [await open<string>({ maxBytes: 3 * cost + 10 }), await open<string>({ maxBytes: 3 * cost + 10 })];
     await a.set('k1', value, 60_000); // written first, expires first
     await a.set('k2', value, 600_000);
@@ -230,7 +231,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
       const indexed = (await redisCommand<string[]>(['ZRANGE', `${ns}#bound:order`, '0', '-1'])).sort();
       const used = (await redisCommand<string[]>(['ZRANGE', `${ns}#bound:used`, '0', '-1'])).sort();
       const bytes = Number((await redisCommand<string | null>(['GET', `${ns}#bound:bytes`])) ?? 0);
-      const cost = JSON.stringify(value).length + 3 * `${ns}:late`.length + ENTRY_OVERHEAD_BYTES;
+      const cost = JSON.stringify(value).length + 4 * `${ns}:late`.length + ENTRY_OVERHEAD_BYTES;
       expect({ keys, indexed, used, bytes }).toEqual(keys.length ? { keys: [`${ns}:late`], indexed: [`${ns}:late`], used: [`${ns}:late`], bytes: cost } : { keys: [], indexed: [], used: [], bytes: 0 });
       // A clear with nothing written meanwhile takes the bound's keys too.
       await clearing.clear();
@@ -244,7 +245,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
     const n = 1_000;
     const wide = await open<string>({ maxBytes: 100_000_000 });
     for (let i = 0; i < n; i += 250) await Promise.all(Array.from({ length: 250 }, (_, j) => wide.set(`e${String(i + j).padStart(4, '0')}`, 'v', 600_000)));
-    const cost = JSON.stringify('v').length + 3 * `${ns}:e0000`.length + ENTRY_OVERHEAD_BYTES;
+    const cost = JSON.stringify('v').length + 4 * `${ns}:e0000`.length + ENTRY_OVERHEAD_BYTES;
     expect(Number(await redisCommand(['GET', `${ns}#bound:bytes`]))).toBe(n * cost);
     // The same entries under a bound of ten of them.
     const narrow = await open<string>({ maxBytes: 10 * cost });
@@ -302,6 +303,78 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
       await admin.release();
       await clients[0]!.clear();
     }
+  });
+
+  it('with maxBytes, after an upgrade the entries indexed by the previous version (no last use) are the least recently used: dropped before the new ones, unless hit since', async () => {
+    const value = 'x'.repeat(1000);
+    const cost = JSON.stringify(value).length + 4 * `${ns}:o1`.length + ENTRY_OVERHEAD_BYTES;
+    const maxBytes = 4 * cost + 10;
+    // The previous version's cost counted its key three times: its entries take no more room in the new count.
+    const previous = await StoreBeforeLru.connect<string>(redisUrl!, { keyPrefix: `${ns}:`, maxBytes });
+    try {
+      for (const k of ['o1', 'o2', 'o3', 'o4']) await previous.set(k, value, 3_600_000);
+    } finally {
+      await previous.close();
+    }
+    const store = await open<string>({ maxBytes });
+    // A hit gives an old entry its last use.
+    expect(await store.get('o1')).toBe(value);
+    for (const k of ['n1', 'n2', 'n3']) {
+      await store.set(k, value, 3_600_000);
+      expect(await store.get(k)).toBe(value);
+    }
+    const keys = async () => (await redisCommand<string[]>(['KEYS', `${ns}:*`])).sort();
+    expect(await keys()).toEqual([`${ns}:n1`, `${ns}:n2`, `${ns}:n3`, `${ns}:o1`]);
+    for (const k of ['n4', 'n5', 'n6']) {
+      await store.set(k, value, 3_600_000);
+      expect(await store.get(k)).toBe(value);
+    }
+    expect(await keys()).toEqual([`${ns}:n3`, `${ns}:n4`, `${ns}:n5`, `${ns}:n6`]);
+    // The index holds the live entries, each with its last use.
+    expect((await redisCommand<string[]>(['ZRANGE', `${ns}#bound:used`, '0', '-1'])).sort()).toEqual(await keys());
+    await store.clear();
+  });
+
+  it('with maxBytes, members of the last use left by a previous version (its eviction, deletion or clear()) are dropped on the way, not counted as removals: a write into a full bound is stored', async () => {
+    const value = 'x'.repeat(1000);
+    const cost = JSON.stringify(value).length + 4 * `${ns}:k1`.length + ENTRY_OVERHEAD_BYTES;
+    const used = async () => (await redisCommand<string[]>(['ZRANGE', `${ns}#bound:used`, '0', '-1'])).sort();
+    const order = async () => (await redisCommand<string[]>(['ZRANGE', `${ns}#bound:order`, '0', '-1'])).sort();
+    const wide = await open<string>({ maxBytes: 100_000_000 });
+    const narrow = await open<string>({ maxBytes: 3 * cost + 10 });
+    const previous = await StoreBeforeLru.connect<string>(redisUrl!, { keyPrefix: `${ns}:`, maxBytes: 100_000_000 });
+    try {
+      // 150 entries the previous version deletes (a rolling upgrade: one process still old): their last use stays.
+      for (let i = 0; i < 150; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => wide.set(`g${String(i + j).padStart(3, '0')}`, 'v', 600_000)));
+      for (const k of ['k1', 'k2', 'k3']) await wide.set(k, value, 600_000);
+      expect(await previous.deleteByPrefix('g')).toBe(150);
+      expect((await used()).length).toBe(153);
+      // Full: the write drops the 150 members (more than one write's removals) and the least recently used entry.
+      await narrow.set('k4', value, 600_000);
+      expect(await redisCommand<string[]>(['KEYS', `${ns}:*`])).toHaveLength(3);
+      expect(await narrow.get('k4')).toBe(value);
+      expect(await used()).toEqual([`${ns}:k2`, `${ns}:k3`, `${ns}:k4`]);
+      expect(await order()).toEqual(await used());
+      // The previous version's clear() leaves every member of the last use; the next write drops them all.
+      await previous.clear();
+      expect(await order()).toEqual([]);
+      expect((await used()).length).toBe(3);
+      await narrow.set('k5', value, 600_000);
+      expect({ used: await used(), order: await order(), bytes: Number(await redisCommand(['GET', `${ns}#bound:bytes`])) }).toEqual({ used: [`${ns}:k5`], order: [`${ns}:k5`], bytes: cost });
+    } finally {
+      await previous.close();
+    }
+    await narrow.clear();
+  });
+
+  it("with maxBytes, clear() takes the bound's keys after entries expired or were deleted behind the store (SCAN finds neither)", async () => {
+    const store = await open<string>({ maxBytes: 1_000_000, scanCount: 3 });
+    for (let i = 0; i < 7; i++) await store.set(`short${i}`, 'v', 200);
+    await store.set('forever', 'v');
+    await vi.waitFor(async () => expect(await redisCommand(['EXISTS', ...Array.from({ length: 7 }, (_, i) => `${ns}:short${i}`)])).toBe(0), { timeout: 10_000, interval: 50 });
+    await redisCommand(['DEL', `${ns}:forever`]);
+    await store.clear();
+    expect(await redisCommand(['KEYS', `${ns}*`])).toEqual([]);
   });
 
   it('backs the exact cache of two routers: an answer stored by one is a hit for the other', async () => {
@@ -399,6 +472,29 @@ describe('RedisCacheStore maxBytes on a full Redis (noeviction; a redis-server o
     await redis?.stop();
   });
 
+  it('counts at least the memory an entry takes in Redis: INFO memory over 3000 entries (realistic keys; JSON of 12, 802 and 3002 bytes, hit once)', async () => {
+    const admin = (await connectRedis(url, '')).retain();
+    const memory = async () => Number(/used_memory:(\d+)/.exec(String(await admin.command(['INFO', 'memory'])))![1]);
+    try {
+      for (const size of [10, 800, 3000]) {
+        const prefix = `llmrr:cache:m${size}:`;
+        const store = await RedisCacheStore.connect<string>(url, { keyPrefix: prefix, maxBytes: 1_000_000_000 });
+        const key = (i: number) => `llmrr:exact:v1:acme:${String(i).padStart(64, '0')}`;
+        const n = 3_000;
+        const before = await memory();
+        for (let i = 0; i < n; i += 200) await Promise.all(Array.from({ length: 200 }, (_, j) => store.set(key(i + j), 'v'.repeat(size), 600_000)));
+        for (let i = 0; i < n; i += 200) await Promise.all(Array.from({ length: 200 }, (_, j) => store.get(key(i + j))));
+        const taken = (await memory()) - before;
+        const counted = Number(await admin.command(['GET', `llmrr:cache:m${size}#bound:bytes`]));
+        expect({ size, counted: counted === n * (size + 2 + 4 * (prefix + key(0)).length + ENTRY_OVERHEAD_BYTES), enough: counted >= taken }).toEqual({ size, counted: true, enough: true });
+        await store.clear();
+        await store.close();
+      }
+    } finally {
+      await admin.release();
+    }
+  });
+
   it("refuses a write's entry (the store's error, a miss) before storing anything, and still forgets the expired entries", async () => {
     const store = await RedisCacheStore.connect<string>(url, { keyPrefix: 'full:', maxBytes: 10_000_000 });
     const admin = (await connectRedis(url, '')).retain();
@@ -415,7 +511,7 @@ describe('RedisCacheStore maxBytes on a full Redis (noeviction; a redis-server o
       expect(await store.get('kept')).toBe('y');
       // The expired entry's part is gone from the index and the sum; the live one is kept.
       expect(await admin.command(['ZRANGE', 'full#bound:order', '0', '-1'])).toEqual(['full:kept']);
-      expect(Number(await admin.command(['GET', 'full#bound:bytes']))).toBe(JSON.stringify('y').length + 3 * 'full:kept'.length + ENTRY_OVERHEAD_BYTES);
+      expect(Number(await admin.command(['GET', 'full#bound:bytes']))).toBe(JSON.stringify('y').length + 4 * 'full:kept'.length + ENTRY_OVERHEAD_BYTES);
       await admin.command(['CONFIG', 'SET', 'maxmemory', '0']);
       await store.set('new', 'z', 600_000);
       expect(await store.get('new')).toBe('z');

@@ -17,28 +17,42 @@ export interface RedisCacheStoreOptions {
   /**
    * Bound on the bytes the entries take in Redis, kept by the store itself (for a Redis it shares with other data,
    * e.g. the shared-mode limits and budgets, whose keys Redis's own `maxmemory` eviction must never touch). Each
-   * entry counts its JSON, three times its key and `ENTRY_OVERHEAD_BYTES` (Redis's own structures) until it is
+   * entry counts its JSON, four times its key and `ENTRY_OVERHEAD_BYTES` (Redis's own structures) until it is
    * deleted or its TTL has passed. A write first forgets entries Redis has expired, then, when the sum would pass the
    * bound, drops the least recently used entries (written or hit: a hit is one script, GET and the entry's last use,
-   * still one round trip). One write removes at most `MAX_REMOVALS_PER_WRITE` entries and stores its own
-   * only if it then fits (the next writes go on trimming). An entry larger than the bound on its own is not stored.
+   * still one round trip; an entry indexed by a version before the last use counts as used least recently). One write
+   * removes at most `MAX_REMOVALS_PER_WRITE` entries and stores its own only if it then fits (the next writes go on
+   * trimming). An entry larger than the bound on its own is not stored.
    * Absent: no bound (a Redis of the cache's own, bounded by its `maxmemory` and `allkeys-lru`).
    */
   maxBytes?: number;
 }
 
-/** What an entry costs in Redis besides its key and value (the key's entries in the keyspace, TTL and bound index). */
-export const ENTRY_OVERHEAD_BYTES = 200;
+/**
+ * What an entry costs in Redis besides its JSON and four copies of its key (the entry's own, and one in each of the
+ * bound's `order`, `sizes` and `used`): the keyspace's and the index's structures, the TTL, the allocator's rounding.
+ * Measured with `INFO memory` over 4000 entries (keys of 99 bytes, JSON of 12 to 3002 bytes, with and without a TTL,
+ * Redis 7, jemalloc): 344 to 484 bytes besides; counted with some room.
+ */
+export const ENTRY_OVERHEAD_BYTES = 560;
 
 const DEFAULT_PREFIX = 'llmrr:cache:';
 const DEFAULT_TIMEOUT_MS = 1_000;
 
 /**
  * Most index members one write removes (expired ones and evictions together): a write's script stays short (some
- * 130 commands at most, one per member looked at and a few more) however far the entries are past the bound, e.g.
+ * 130 commands for them, one per member and a few more, besides the members it looks at and keeps, at most
+ * `MAX_LOOKED_AT_PER_WRITE`) however far the entries are past the bound, e.g.
  * after a restart with a smaller one; later writes finish the trim.
  */
 export const MAX_REMOVALS_PER_WRITE = 100;
+
+/**
+ * Most index members one write looks at besides its removals: members of `used` with no entry (left by a previous
+ * version's eviction or deletion; dropped, not counted as removals) and members passed over while looking for the
+ * entries with no last use. One O(1) lookup each: the script stays within about a millisecond.
+ */
+export const MAX_LOOKED_AT_PER_WRITE = 1_000;
 
 /**
  * An entry without a TTL is scored this far past its write (microseconds, ~127 years): after every entry with a
@@ -49,10 +63,15 @@ const NO_TTL_SCORE_US = 4e15;
 /**
  * KEYS: entry, order (zset: entry keys by expiry time, microseconds of Redis's clock), sizes (hash: entry key ->
  * cost), bytes (the costs' sum), used (zset: entry keys by last use, microseconds: written or hit).
- * ARGV: JSON, TTL ms ('0': none), maxBytes, per-entry overhead, most removals.
+ * ARGV: JSON, TTL ms ('0': none), maxBytes, per-entry overhead, most removals, most other members looked at.
  * Reads first: the members Redis has expired already (order's scores up to now: their room is free; only the index
- * remembers them), then, while the new entry does not fit, the live ones least recently used (used's lowest scores;
- * an entry written by a version without `used` after those, soonest to expire first); at most ARGV[5] of them.
+ * remembers them), then, while the new entry does not fit, the live ones least recently used: first the entries with
+ * no last use (indexed by a version without `used`, or by one such process of a rolling upgrade: looked for, soonest
+ * to expire first, when `used` holds fewer members than `order`), then used's lowest scores, then (every used member
+ * gone) order's; at most ARGV[5] of them. A member of `used` with no entry in `order` (left by a version that did not
+ * keep `used`, evicting or deleting) is dropped on the way and not counted as a removal; ARGV[6] bounds those and the
+ * members looked at and kept, so the script stays short. With `order` empty every member of `used` is such a one
+ * (a previous version's `clear()`): `used` goes whole.
  * The entry is stored only if it then fits (else the next writes go on trimming; a larger one than the bound is never
  * stored, and the key's old entry is dropped either way).
  * Writes: the new entry's ZADD comes first. Redis checks maxmemory once in a script, at its first write that may grow
@@ -63,42 +82,80 @@ const NO_TTL_SCORE_US = 4e15;
  * what is left (it had drifted: the bound's keys deleted or evicted behind the store). Returns 1 when stored.
  */
 const BOUNDED_SET_SCRIPT = new LuaScript(`local key, order, sizes, bytes, used = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local cost = #ARGV[1] + 3 * #key + tonumber(ARGV[4])
+local cost = #ARGV[1] + 4 * #key + tonumber(ARGV[4])
 local max = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[2])
 local most = tonumber(ARGV[5])
+local look = tonumber(ARGV[6])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local old = tonumber(redis.call('HGET', sizes, key) or '0')
 local others = tonumber(redis.call('GET', bytes) or '0') - old
-local total = redis.call('ZCARD', order) - (redis.call('ZSCORE', order, key) and 1 or 0)
-local victims, picked, freed, indexed = {}, {}, 0, 0
-local function pick(m, expiring)
+local indexed = redis.call('ZCARD', order)
+local total = indexed - (redis.call('ZSCORE', order, key) and 1 or 0)
+local victims, picked, freed, stale, looked = {}, {}, 0, {}, 0
+local function pick(m)
   picked[m] = true
   victims[#victims + 1] = m
   freed = freed + tonumber(redis.call('HGET', sizes, m) or '0')
-  if expiring or redis.call('ZSCORE', order, m) then indexed = indexed + 1 end
 end
 local function fits() return cost <= max and others - freed + cost <= max end
+local function more() return cost <= max and not fits() and #victims < most and looked < look end
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', order, '-inf', string.format('%.0f', now), 'LIMIT', 0, most + 1)) do
   if #victims >= most then break end
-  if m ~= key then pick(m, true) end
+  if m ~= key then pick(m) end
 end
-for _, zset in ipairs({ used, order }) do
-  local from = 0
-  while cost <= max and not fits() and #victims < most do
-    local batch = redis.call('ZRANGE', zset, from, from + 7)
+local dropUsed = indexed == 0
+if not dropUsed then
+  local lastUse = redis.call('ZCARD', used)
+  local from, missing = 0, indexed - lastUse
+  while missing > 0 and more() do
+    local batch = redis.call('ZRANGE', order, from, from + 7)
+    if #batch == 0 then break end
+    for _, m in ipairs(batch) do
+      if not picked[m] then
+        if redis.call('ZSCORE', used, m) then
+          looked = looked + 1
+        else
+          missing = missing - 1
+          if m ~= key then pick(m) end
+        end
+        if not more() then break end
+      end
+    end
+    from = from + 8
+  end
+  from = 0
+  while more() do
+    local batch = redis.call('ZRANGE', used, from, from + 7)
     if #batch == 0 then break end
     for _, m in ipairs(batch) do
       if m ~= key and not picked[m] then
-        pick(m, false)
-        if fits() or #victims >= most then break end
+        if redis.call('ZSCORE', order, m) then
+          pick(m)
+        else
+          stale[#stale + 1] = m
+          looked = looked + 1
+        end
+        if not more() then break end
+      end
+    end
+    from = from + 8
+  end
+  from = 0
+  while more() do
+    local batch = redis.call('ZRANGE', order, from, from + 7)
+    if #batch == 0 then break end
+    for _, m in ipairs(batch) do
+      if m ~= key and not picked[m] then
+        pick(m)
+        if not more() then break end
       end
     end
     from = from + 8
   end
 end
-local exhausted = indexed >= total
+local exhausted = #victims >= total
 local stored, refused = false, nil
 if cost <= max and (exhausted or fits()) then
   local score = ttl > 0 and now + ttl * 1000 or now + ${NO_TTL_SCORE_US}
@@ -115,6 +172,11 @@ if #victims > 0 then
   redis.call('ZREM', order, unpack(victims))
   redis.call('ZREM', used, unpack(victims))
 end
+if dropUsed then
+  redis.call('UNLINK', used)
+elseif #stale > 0 then
+  redis.call('ZREM', used, unpack(stale))
+end
 if stored then
   redis.call('HSET', sizes, key, cost)
   redis.pcall('ZADD', used, string.format('%.0f', now), key)
@@ -130,14 +192,15 @@ if refused then return redis.error_reply(refused) end
 return stored and 1 or 0`);
 
 /**
- * KEYS: entry, used (as BOUNDED_SET_SCRIPT). A hit of a bounded store, in one round trip: the entry's value, and its
- * last use set to now (only for an indexed entry: `XX`). A Redis that refuses the write (full, noeviction) still
- * answers the value; the entry then keeps its older last use.
+ * KEYS: entry, order, used (as BOUNDED_SET_SCRIPT). A hit of a bounded store, in one round trip: the entry's value, and
+ * its last use set to now (only for an entry in `order`; one indexed by a previous version, with no last use yet, gets
+ * one). A Redis that refuses the write (full, noeviction) still answers the value; the entry then keeps its older last
+ * use.
  */
 const BOUNDED_GET_SCRIPT = new LuaScript(`local v = redis.call('GET', KEYS[1])
-if v then
+if v and redis.call('ZSCORE', KEYS[2], KEYS[1]) then
   local t = redis.call('TIME')
-  redis.pcall('ZADD', KEYS[2], 'XX', string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2])), KEYS[1])
+  redis.pcall('ZADD', KEYS[3], string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2])), KEYS[1])
 end
 return v`);
 
@@ -161,15 +224,33 @@ end
 return n`);
 
 /**
- * KEYS: order, sizes, bytes, used. The end of `clear()`, whose SCAN deleted the entries with their part of the bound:
- * the bound's keys go only when no entry is indexed, in one step, so an entry written meanwhile (by this or another
- * process) stays counted with its index; with none, a sum that had drifted starts again from nothing.
+ * KEYS: order, sizes, bytes, used. ARGV: from, count. The end of `clear()`, whose SCAN deleted the entries with their
+ * part of the bound, called with `from` 0 and then with what it returns while that is not negative: each call looks at
+ * `count` members of `order` from rank `from` and drops those whose entry is gone (expired, which SCAN never finds, or
+ * deleted behind the store) with their part of the bound. After the last members, the bound's keys go only when no
+ * entry is indexed, in one step, so an entry written meanwhile (by this or another process) stays counted with its
+ * index; with none, a sum that had drifted starts again from nothing (and members of `used` left by a previous version
+ * go too). Returns the next `from`, or -1 when done.
  */
-const BOUNDED_CLEAR_SCRIPT = new LuaScript(`if redis.call('ZCARD', KEYS[1]) == 0 then
-  redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
-  return 1
+const BOUNDED_CLEAR_SCRIPT = new LuaScript(`local order, sizes, bytes, used = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local from, count = tonumber(ARGV[1]), tonumber(ARGV[2])
+local batch = redis.call('ZRANGE', order, from, from + count - 1)
+local gone, freed = {}, 0
+for _, m in ipairs(batch) do
+  if redis.call('EXISTS', m) == 0 then
+    gone[#gone + 1] = m
+    freed = freed + tonumber(redis.call('HGET', sizes, m) or '0')
+  end
 end
-return 0`);
+if #gone > 0 then
+  redis.call('HDEL', sizes, unpack(gone))
+  redis.call('ZREM', order, unpack(gone))
+  redis.call('ZREM', used, unpack(gone))
+  if freed > 0 then redis.pcall('DECRBY', bytes, freed) end
+end
+if #batch == count then return from + count - #gone end
+if redis.call('ZCARD', order) == 0 then redis.call('UNLINK', order, sizes, bytes, used) end
+return -1`);
 
 /** Redis SCAN MATCH pattern for keys starting with `prefix` (glob characters escaped). */
 export function redisPrefixPattern(prefix: string): string {
@@ -234,7 +315,7 @@ export class RedisCacheStore<V> implements CacheStore<V> {
 
   async get(key: string): Promise<V | undefined> {
     const raw = this.#boundKeys
-      ? await bounded(this.#redis.eval<string | null>(BOUNDED_GET_SCRIPT, [this.keyPrefix + key, this.#boundKeys[3]], []), this.timeoutMs, 'cache lookup')
+      ? await bounded(this.#redis.eval<string | null>(BOUNDED_GET_SCRIPT, [this.keyPrefix + key, this.#boundKeys[0], this.#boundKeys[3]], []), this.timeoutMs, 'cache lookup')
       : await this.#command<string | null>(['GET', this.keyPrefix + key], 'cache lookup');
     if (raw === null || raw === undefined) return undefined;
     try {
@@ -251,7 +332,7 @@ export class RedisCacheStore<V> implements CacheStore<V> {
     const ttl = ttlMs ?? this.#ttlMs;
     if (this.#boundKeys) {
       await bounded(
-        this.#redis.eval(BOUNDED_SET_SCRIPT, [this.keyPrefix + key, ...this.#boundKeys], [json, ttl ?? 0, this.#maxBytes!, ENTRY_OVERHEAD_BYTES, MAX_REMOVALS_PER_WRITE]),
+        this.#redis.eval(BOUNDED_SET_SCRIPT, [this.keyPrefix + key, ...this.#boundKeys], [json, ttl ?? 0, this.#maxBytes!, ENTRY_OVERHEAD_BYTES, MAX_REMOVALS_PER_WRITE, MAX_LOOKED_AT_PER_WRITE]),
         this.timeoutMs,
         'cache store',
       );
@@ -271,7 +352,11 @@ export class RedisCacheStore<V> implements CacheStore<V> {
    */
   async clear(): Promise<void> {
     await this.deleteByPrefix('');
-    if (this.#boundKeys) await bounded(this.#redis.eval(BOUNDED_CLEAR_SCRIPT, this.#boundKeys, []), this.timeoutMs, 'cache delete');
+    if (!this.#boundKeys) return;
+    const count = Math.min(this.#scanCount, 1_000);
+    for (let from = 0; from >= 0; ) {
+      from = Number(await bounded(this.#redis.eval<number>(BOUNDED_CLEAR_SCRIPT, this.#boundKeys, [from, count]), this.timeoutMs, 'cache delete'));
+    }
   }
 
   async deleteByPrefix(prefix: string): Promise<number> {

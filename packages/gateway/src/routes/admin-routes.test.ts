@@ -445,6 +445,39 @@ describe("DELETE /admin/tenants/:id erases the tenant's cached answers", () => {
     }
   });
 
+  it('a custom router whose forgetTenant throws synchronously: logged, the deletion answered 200, its cached answers still erased and other processes told', async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    const { tenantEvents, listeners, told } = eventBus();
+    const router = new LLMRouter({ models, routing: { strategy: 'priority', retries: { max: 0 } }, cache });
+    const erased: string[] = [];
+    // A plain-JS custom router: forgetting the tenant throws instead of failing quietly.
+    const custom = Object.assign(Object.create(router) as LLMRouter, {
+      forgetTenant: () => {
+        throw new Error('the learning store is down');
+      },
+      eraseTenantCaches: (id: string) => {
+        erased.push(id);
+        return Promise.resolve({ exact: 0, semantic: 0 });
+      },
+    });
+    const logged: string[] = [];
+    const gateway = createGateway({ router: custom, stores: { ...stores, tenantEvents }, auth: { adminKey: TEST_ADMIN_KEY }, log: (e) => void (e.level === 'error' && logged.push(e.message)) });
+    try {
+      await vi.waitFor(() => expect(listeners).toHaveLength(1), { timeout: 5_000 });
+      await stores.tenants.createTenant({ id: 'acme', name: 'acme' });
+      const res = await adminApi(() => gateway)('DELETE', '/admin/tenants/acme');
+      expect(await stores.tenants.getTenant('acme')).toBeUndefined();
+      expect({ status: res.status, body: await res.json() }).toEqual({ status: 200, body: { id: 'acme', deleted: true } });
+      expect(logged).toContain('tenant "acme" deleted, but its models and learning could not be forgotten here');
+      expect(erased[0]).toBe('acme');
+      expect(told).toContain('acme');
+    } finally {
+      await gateway.close();
+      await router.close();
+      await stores.close();
+    }
+  });
+
   // A deletion the store cannot confirm (PostgreSQL: its COMMIT's answer lost, the read-back unable to tell; core's
   // shared-stores tests make it for real) that did happen skipped what a done one does next: the tenant's own models
   // stayed in the router, its cached answers in every process, and other processes kept its key lookups cached (their
