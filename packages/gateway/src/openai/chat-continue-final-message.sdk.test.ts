@@ -205,7 +205,7 @@ describe('the exact cache and continue_final_message', () => {
       (u) => [
         wireDeployment(u, 'gpt'),
         wireDeployment(u, 'gpt', { name: 'vllm', preset: 'vllm', model: 'qwen3-8b' }),
-        // A vLLM before 0.6.3 (no continue_final_message): the preset's way turned off.
+        // A vLLM before 0.6.4 (none or a repeated prefill): the preset's way turned off.
         wireDeployment(u, 'gpt', { name: 'vllm-old', preset: 'vllm', model: 'qwen3-8b', options: { prefill: 'none' } }),
       ],
       { cache: { exact: { enabled: true, ttlMs: 3_600_000 } } },

@@ -219,7 +219,7 @@ function continuation(body: Pick<OpenAIChatRequest, 'continue_final_message' | '
     }
     if (prefillIndex(req.messages) === undefined) {
       const last = `messages.${body.messages.length - 1}`;
-      const why = body.messages.at(-1)?.role === 'assistant' ? `is the assistant's but has no text to continue (it has tool calls, or its text is blank)` : `must be the assistant's, the text to continue`;
+      const why = body.messages.at(-1)?.role === 'assistant' ? `is the assistant's but has no text to continue (it has tool_calls or a function_call, or its text is blank)` : `must be the assistant's, the text to continue`;
       throw new LLMError({ code: 'invalid_request', message: `Invalid request: continue_final_message: the last message (${last}) ${why}`, param: 'continue_final_message' });
     }
     req.continueFinalMessage = true;

@@ -310,7 +310,7 @@ describe("a tenant's own model and the server's environment", () => {
     expect(wire.requests).toEqual([]);
   });
 
-  it('takes options.prefill "none" (a vLLM before 0.6.3: the preset\'s continue_final_message off); another value is a 400 naming it', async () => {
+  it('takes options.prefill "none" (a vLLM before 0.6.4: the preset\'s continue_final_message off); another value is a 400 naming it', async () => {
     const own = (prefill: string) => ({ name: 'own', engine: 'openai-compatible', preset: 'vllm', baseURL: wire.baseURL, model: 'qwen3-8b', options: { prefill } });
     expect(await createAndAsk(own('off'))).toEqual({ created: 400, param: 'models.0.options.prefill' });
     expect(await createAndAsk(own('none'))).toEqual({ created: 201, call: 200 });

@@ -245,7 +245,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       });
       return { response, decoder };
     });
-    const answer = this.endpoint.prefill === 'prefix' && this.endpoint.prefillEcho ? stripStreamPrefillEcho(parts, () => echo) : parts;
+    const answer = this.endpoint.prefillEcho ? stripStreamPrefillEcho(parts, () => echo) : parts;
     return names ? restoreStreamToolNames(answer, names) : answer;
   }
 

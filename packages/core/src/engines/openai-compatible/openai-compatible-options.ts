@@ -81,7 +81,7 @@ export const OpenAICompatibleOptionsSchema = z.object({
    * and later, SGLang, TGI); `prefix`: the last message with `prefix: true` (Mistral; DeepSeek's beta chat prefix
    * completion, at the `https://api.deepseek.com/beta` baseURL); `native`: the server continues it by itself
    * (llama.cpp server's default), sent as it is, no warning; `none` (also a preset's way turned off, as for a vLLM
-   * before 0.6.3): the message is sent as it is, the server answers with a new turn, a `setting_not_sent` warning
+   * before 0.6.4): the message is sent as it is, the server answers with a new turn, a `setting_not_sent` warning
    * names the message and the exact cache does not keep the answer. See `OpenAIPrefill`.
    */
   prefill: z.enum(['continue_final_message', 'prefix', 'native', 'none']).optional(),

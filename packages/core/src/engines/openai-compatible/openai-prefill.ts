@@ -15,7 +15,7 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
  *   `https://api.deepseek.com/beta`: set that `baseURL`);
  * - `native`: the server continues a final assistant message by itself (llama.cpp server's default
  *   `prefill_assistant`, another llmrr gateway in front of Anthropic): sent as it is.
- * `options.prefill: "none"` turns a preset's way off (a vLLM before 0.6.3 takes no `continue_final_message`): sent as
+ * `options.prefill: "none"` turns a preset's way off (a vLLM before 0.6.3 takes no `continue_final_message`, 0.6.3 repeats the prefill): sent as
  * it is, with the warning, as without a way (`OpenAIPrefillOption`).
  * Only a request that asks for a continuation (`GenerateRequest.continueFinalMessage`, set by the gateway's
  * `/v1/messages`, and by its `/v1/chat/completions` for `continue_final_message: true`) gets the fields or, without a
