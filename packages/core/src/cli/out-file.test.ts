@@ -95,8 +95,9 @@ describe('llmrr router eval --out written in place (/dev/null, /dev/stdout, /dev
   const own = tempDir();
   afterAll(() => own.remove());
 
-  it('--out /dev/null, /dev/stdout and /dev/fd/1 work (exit 0), the report written there, with a note that there is no plot; no file made in /dev', { timeout: 300_000 }, async () => {
+  it('--out /dev/null, /dev/stdout and /dev/fd/1 work (exit 0), the report written there, with a note that there is no plot; no file made in /dev; stdout (--out /dev/stdout, /dev/fd/1) holds the report alone, as with --out -', { timeout: 300_000 }, async () => {
     const note = 'llmrr router eval: no plot: --out is not a file (the plot goes beside a report file, as <out>.svg): the report alone is written there';
+    const stdoutNote = (out: string) => `llmrr router eval: no plot: --out ${out} prints the report on stdout (the tables go to stderr)`;
     const plots = ['/dev/null.svg', '/dev/stdout.svg'];
     const before = plots.filter((f) => existsSync(f));
     /** Runs eval with stdout a fresh file of `own` (through which /dev/stdout and /dev/fd/1 write); its text and the run. */
@@ -110,14 +111,21 @@ describe('llmrr router eval --out written in place (/dev/null, /dev/stdout, /dev
         closeSync(fd);
       }
       const text = readFileSync(file, 'utf8');
-      // Through stdout: --out's report (indented) first, then --json's print (one line).
-      return { code: r.code, note: r.stderr.split('\n').filter((l) => l.includes('plot')), reports: text.split('"protocol"').length - 1, outFirst: text.startsWith('{\n "') };
+      // Through stdout: one JSON document: --out's report (indented) alone, not --json's print after it (/dev/null: the print).
+      let documents = 0;
+      try {
+        JSON.parse(text);
+        documents = 1;
+      } catch {
+        documents = text === '' ? 0 : -1;
+      }
+      return { code: r.code, note: r.stderr.split('\n').filter((l) => l.includes('plot')), reports: text.split('"protocol"').length - 1, outFirst: text.startsWith('{\n "'), documents };
     };
     const results = { null: await run('/dev/null'), stdout: await run('/dev/stdout'), fd: await run('/dev/fd/1') };
     expect({ ...results, made: plots.filter((f) => existsSync(f) && !before.includes(f)) }).toEqual({
-      null: { code: 0, note: [note], reports: 1, outFirst: false },
-      stdout: { code: 0, note: [note], reports: 2, outFirst: true },
-      fd: { code: 0, note: [note], reports: 2, outFirst: true },
+      null: { code: 0, note: [note], reports: 1, outFirst: false, documents: 1 },
+      stdout: { code: 0, note: [stdoutNote('/dev/stdout')], reports: 1, outFirst: true, documents: 1 },
+      fd: { code: 0, note: [stdoutNote('/dev/fd/1')], reports: 1, outFirst: true, documents: 1 },
       made: [],
     });
   });
@@ -179,18 +187,20 @@ describe('llmrr router --out: written whole or not at all', () => {
     }
   });
 
-  it('--out /dev/stdout with stdout appended to a log file (>> runs.log): the log keeps its earlier lines and gets the model and the summary', { timeout: 120_000 }, async () => {
+  it('--out /dev/stdout with stdout appended to a log file (>> runs.log): the log keeps its earlier lines and gets the model alone (the summary on stderr, as with --out -)', { timeout: 120_000 }, async () => {
     const sub = join(t.dir, 'stdout-log');
     mkdirSync(sub);
     const log = join(sub, 'runs.log');
     writeFileSync(log, 'earlier run\n');
     const fd = openSync(log, 'a');
+    let stderr = '';
     const mainTs = resolve(dirname(fileURLToPath(import.meta.url)), 'main.ts');
     let code: number | null;
     try {
       code = await new Promise<number | null>((done, fail) => {
         // A real process, as `pnpm llmrr ... --out /dev/stdout >> runs.log`; run from the package folder (tsx resolves there).
-        const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', 'tsx', mainTs, ...trainTo('/dev/stdout')], { cwd: resolve(dirname(mainTs), '../..'), stdio: ['ignore', fd, 'ignore'] });
+        const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', 'tsx', mainTs, ...trainTo('/dev/stdout')], { cwd: resolve(dirname(mainTs), '../..'), stdio: ['ignore', fd, 'pipe'] });
+        child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
         child.on('error', fail);
         child.on('close', done);
       });
@@ -201,10 +211,10 @@ describe('llmrr router --out: written whole or not at all', () => {
     expect({
       code,
       earlier: text.startsWith('earlier run\n'),
-      model: text.includes('"llmrr-router-model"'),
-      summary: text.includes('"out": "/dev/stdout"'),
+      model: (JSON.parse(text.slice('earlier run\n'.length)) as { format?: string }).format,
+      summary: /"out": "([^"]*)"/.exec(stderr)?.[1],
       left: readdirSync(sub),
-    }).toEqual({ code: 0, earlier: true, model: true, summary: true, left: ['runs.log'] });
+    }).toEqual({ code: 0, earlier: true, model: 'llmrr-router-model', summary: '/dev/stdout', left: ['runs.log'] });
   });
 });
 

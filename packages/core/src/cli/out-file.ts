@@ -158,6 +158,20 @@ export function outIsFile(file: string): boolean {
 }
 
 /**
+ * Whether `file` (absolute) leads to this process's own stdout (descriptor 1: `/dev/stdout`, `/dev/fd/1`,
+ * `/proc/self/fd/1`, a link to one of them): an `--out` there is treated like `-` (the output alone on stdout, the
+ * tables and summaries on stderr), though still written by `writeOutFile` (through the descriptor, its EPIPE a usage
+ * error). Judged after `checkOutPath` (a closed stdout is refused there).
+ */
+export function outIsStdout(file: string): boolean {
+  try {
+    return resolveOut(file).fd === 1;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Writes `text` to `file` (absolute) whole or not at all: into a temporary file beside it (a random name, created
  * exclusively: two writes never share one), renamed over `file`, so a failed or interrupted write never leaves a
  * truncated file (nor replaces a good one). Creates missing folders. What the in-place write kept is kept: a symbolic

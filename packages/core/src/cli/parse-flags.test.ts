@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from './__fixtures__/cli-harness.js';
 import { CliUsageError } from './cli-usage-error.js';
 import { intFlag, numberFlag, parseFlags } from './parse-flags.js';
 
@@ -44,6 +47,15 @@ describe('parseFlags', () => {
     expect(parseFlags(['--model=-x'], SPECS).values.model).toBe('-x');
   });
 
+  it('takes a bare - only for a flag whose spec opts in (dash: router eval/train --out), else refuses it naming the flag', () => {
+    const specs = { ...SPECS, out: { type: 'string', short: 'o', dash: true } } as const;
+    expect(parseFlags(['--out', '-'], specs).values).toEqual({ out: '-' });
+    expect(parseFlags(['-o', '-'], specs).values).toEqual({ out: '-' });
+    const e = usageError(() => parseFlags(['--model', '-'], specs));
+    expect({ message: e.message, flag: e.flag }).toEqual({ message: 'option -m/--model needs a value (got the option "-"; write --model=- if you mean it)', flag: '--model' });
+    expect(parseFlags(['--model=-'], specs).values).toEqual({ model: '-' });
+  });
+
   it('refuses a value on a boolean flag', () => {
     expect(usageError(() => parseFlags(['--json=yes'], SPECS)).message).toBe('option --json takes no value (got "yes")');
   });
@@ -64,5 +76,15 @@ describe('number flags', () => {
     for (const bad of ['2.5', '-0.1', 'hot', 'NaN', 'Infinity']) {
       expect(usageError(() => numberFlag(bad, '--temperature', 0, 2)).message).toBe(`option --temperature expects a number from 0 to 2, got "${bad}"`);
     }
+  });
+});
+
+describe('a bare - on a command flag that does not take it', () => {
+  const t = tempDir();
+  afterAll(() => t.remove());
+  it('llmrr audit verify --write-anchor - is a usage error naming --write-anchor (exit 2), no file named "-"', async () => {
+    const r = await runCli(['audit', 'verify', '--write-anchor', '-'], { cwd: t.dir });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: expect.stringContaining('option --write-anchor needs a value (got the option "-"') });
+    expect(existsSync(join(t.dir, '-'))).toBe(false);
   });
 });

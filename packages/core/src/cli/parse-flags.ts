@@ -4,6 +4,12 @@ import { CliUsageError } from './cli-usage-error.js';
 export interface FlagSpec {
   type: 'string' | 'boolean';
   short?: string;
+  /**
+   * A string flag that takes `-` as its value (stdout or stdin, as the command reads it: `router eval --out -`). Any
+   * other flag refuses a bare `-` as it refuses `-m --json` (`--write-anchor -` is no file named `-`); `--flag=-` is
+   * taken as written.
+   */
+  dash?: true;
 }
 export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
 
@@ -50,8 +56,8 @@ export function parseFlags<S extends FlagSpecs>(args: readonly string[], specs: 
     const value = token.value;
     if (value === undefined) throw new CliUsageError(`option ${name} needs a value`, token.rawName);
     // `-m --json`: parseArgs (non-strict) would take "--json" as the value; refuse, except negative numbers and `-`
-    // (stdin or stdout, as a command reads it: `--out -`).
-    if (!token.inlineValue && value.startsWith('-') && value !== '-' && !NUMBER.test(value)) {
+    // for a flag that takes it (`dash`: stdin or stdout, as the command reads it: `--out -`).
+    if (!token.inlineValue && value.startsWith('-') && !(value === '-' && spec.dash) && !NUMBER.test(value)) {
       throw new CliUsageError(`option ${name} needs a value (got the option "${value}"; write ${token.rawName}=${value} if you mean it)`, token.rawName);
     }
     values[token.name] = value;

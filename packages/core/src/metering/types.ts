@@ -156,6 +156,12 @@ export interface Invoice {
 
 export interface UsageLedger {
   /**
+   * `true` when `query` and `summary` apply `UsageQuery.status` themselves (every ledger of core's does). A ledger of
+   * one's own written before `status` existed leaves it out: the gateway then counts a `status` listing's page past
+   * offset 0 itself (read by the `before` cursor, chunk by chunk), and refuses an answer holding other statuses.
+   */
+  readonly filtersStatus?: true;
+  /**
    * Durable when the promise resolves (committed to SQLite WAL / PostgreSQL). Returns
    * `{ inserted: false }` when an entry with the same requestId already exists (the first one wins).
    * Throws LLMError `invalid_request` naming the field for bad input.

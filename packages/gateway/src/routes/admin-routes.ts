@@ -26,7 +26,7 @@ import { parseRange, periodRange } from './admin-time.js';
 import { isoDateTimeMs } from '../schemas/iso-date-time.js';
 import { budgetPeriodToCarry, carryAfterUpdate, carryBudgetSpend } from './budget-period-change.js';
 import { checkTenantModels } from './check-tenant-models.js';
-import { beforeCursor, checkStatusFiltered, checkSummaryStatus, statusPageAtOffset } from './usage-listing.js';
+import { beforeCursor, checkSummaryStatus, usagePage } from './usage-listing.js';
 import { auditValue, keyChanges, tenantChanges } from './audit-changes.js';
 
 /** A key as the admin API shows it: never the hash (nor, after creation, the secret). */
@@ -460,9 +460,8 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       // every ledger takes; one of the caller's own may not know `beforeId`), from a row the listing holds only.
       const beforeId = c.req.query('beforeId');
       if (beforeId !== undefined) q.before = await beforeCursor(s.ledger, beforeId, q);
-      // With `status`, a page past offset 0 is counted here (a ledger that ignores `status` would skip other rows).
-      const rows = q.status !== undefined && q.offset ? await statusPageAtOffset(s.ledger, { ...q, status: q.status }, MAX_LIMIT) : await s.ledger.query(q);
-      checkStatusFiltered(rows, q.status);
+      // With `status`, a page past offset 0 of a ledger that does not say it filters by status is counted here.
+      const rows = await usagePage(s.ledger, q, MAX_LIMIT);
       return ok(c, { data: rows });
     }, [...USAGE_FILTERS, ...PAGE, 'beforeId']),
   );

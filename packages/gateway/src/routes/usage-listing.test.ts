@@ -1,6 +1,6 @@
 import { createStateStores, type StateStores, type UsageLedger, type UsageStatus } from '@llmrr/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { statusPageAtOffset } from './usage-listing.js';
+import { MAX_COUNTED_OFFSET, statusPageAtOffset, usagePage } from './usage-listing.js';
 
 /**
  * `statusPageAtOffset` over core's own (memory) ledger, in chunks smaller than the pages, so a page spans chunk
@@ -41,5 +41,60 @@ describe('statusPageAtOffset', () => {
     const ignoring: Pick<UsageLedger, 'query'> = { query: ({ status: _status, ...q }) => stores.ledger.query(q) };
     const e = await statusPageAtOffset(ignoring, { tenantId: 'acme', status: 'error', offset: 1, limit: 1 }, 2).catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'unsupported', statusCode: 501, param: 'status' });
+  });
+
+  it('a ledger that answers fewer rows than asked (capped below the chunk) still gets the right page: only an empty chunk ends the walk', async () => {
+    const capped: Pick<UsageLedger, 'query'> = { query: (q) => stores.ledger.query({ ...q, limit: Math.min(q.limit ?? 100, 2) }) };
+    for (const status of ['success', 'error'] as const) {
+      const all = await stores.ledger.query({ tenantId: 'acme', status, limit: 1000 });
+      for (let offset = 1; offset <= all.length; offset++) {
+        const page = await statusPageAtOffset(capped, { tenantId: 'acme', status, offset, limit: 3 }, 4);
+        expect(page.map((r) => r.requestId), `${status} offset ${offset}`).toEqual(all.slice(offset, offset + 3).map((r) => r.requestId));
+      }
+    }
+  });
+
+  it(`an offset above ${MAX_COUNTED_OFFSET} is a 400 naming offset (page by beforeId), before any query`, async () => {
+    let queries = 0;
+    const counting: Pick<UsageLedger, 'query'> = { query: (q) => (queries++, stores.ledger.query(q)) };
+    const e = await statusPageAtOffset(counting, { tenantId: 'acme', status: 'error', offset: MAX_COUNTED_OFFSET + 1, limit: 1 }, 1000).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'invalid_request', param: 'offset' });
+    expect((e as Error).message).toMatch(/page by beforeId/);
+    expect(queries).toBe(0);
+    expect(await statusPageAtOffset(counting, { tenantId: 'acme', status: 'error', offset: MAX_COUNTED_OFFSET, limit: 1 }, 1000)).toEqual([]);
+  });
+
+  it('gives the event loop a turn between chunks (a synchronous driver would block it for the whole walk)', async () => {
+    let turned = false;
+    const turns: boolean[] = [];
+    const watching: Pick<UsageLedger, 'query'> = { query: (q) => (turns.push(turned), stores.ledger.query(q)) };
+    setTimeout(() => (turned = true), 0);
+    await statusPageAtOffset(watching, { tenantId: 'acme', status: 'success', offset: 5, limit: 1 }, 1);
+    expect(turns.length).toBeGreaterThan(2);
+    expect(turns.at(-1)).toBe(true);
+  });
+});
+
+describe('usagePage', () => {
+  it("core's own ledgers say they filter by status: a status page at any offset is one query of the ledger's, the offset its own", async () => {
+    expect(stores.ledger.filtersStatus).toBe(true);
+    const asked: Array<{ offset?: number; limit?: number }> = [];
+    const own: Pick<UsageLedger, 'query' | 'filtersStatus'> = { filtersStatus: true, query: (q) => (asked.push({ offset: q.offset, limit: q.limit }), stores.ledger.query(q)) };
+    const all = await stores.ledger.query({ tenantId: 'acme', status: 'success', limit: 1000 });
+    const page = await usagePage(own, { tenantId: 'acme', status: 'success', offset: 2, limit: 2 }, 1000);
+    expect(page.map((r) => r.requestId)).toEqual(all.slice(2, 4).map((r) => r.requestId));
+    expect(asked).toEqual([{ offset: 2, limit: 2 }]);
+    // Far past the cap too: the database counts it.
+    expect(await usagePage(own, { tenantId: 'acme', status: 'success', offset: 1e9, limit: 2 }, 1000)).toEqual([]);
+  });
+
+  it('a ledger that does not say so is walked (the same page), and one that ignores status is the 501 at offset 0 too', async () => {
+    const asked: number[] = [];
+    const custom: Pick<UsageLedger, 'query'> = { query: (q) => (asked.push(q.offset ?? 0), stores.ledger.query(q)) };
+    const all = await stores.ledger.query({ tenantId: 'acme', status: 'error', limit: 1000 });
+    expect((await usagePage(custom, { tenantId: 'acme', status: 'error', offset: 1, limit: 2 }, 3)).map((r) => r.requestId)).toEqual(all.slice(1, 3).map((r) => r.requestId));
+    expect(asked.every((o) => o === 0)).toBe(true);
+    const ignoring: Pick<UsageLedger, 'query'> = { query: ({ status: _status, ...q }) => stores.ledger.query(q) };
+    await expect(usagePage(ignoring, { tenantId: 'acme', status: 'error', offset: 0, limit: 5 }, 1000)).rejects.toMatchObject({ code: 'unsupported', statusCode: 501, param: 'status' });
   });
 });

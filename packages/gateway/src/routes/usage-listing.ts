@@ -43,10 +43,30 @@ function listingHolds(row: UsageEntry, q: ListingFilters): boolean {
  * A page asked for with `status`: a row of another status means the ledger ignores the filter (one written before
  * it existed). Checking the page is enough for a page at offset 0 (from the top or from a `beforeId` cursor: a page of
  * the right status only is the right page, the newest rows before the cursor), with no extra query; a page at another
- * offset is counted by `statusPageAtOffset`.
+ * offset is counted by `statusPageAtOffset` (for a ledger that does not filter by status itself: `usagePage`).
  */
 export function checkStatusFiltered(rows: readonly UsageEntry[], status: UsageStatus | undefined): void {
   if (status !== undefined && rows.some((r) => r.status !== status)) throw statusUnsupported();
+}
+
+/**
+ * The most rows of one status `usagePage` skips for a ledger that does not filter by `status` itself: past it, an
+ * `offset` is a 400 (page by `beforeId`, one page's cost each), so one request never reads the whole ledger.
+ */
+export const MAX_COUNTED_OFFSET = 10_000;
+
+/**
+ * The page `q` asks of the ledger (`/admin/usage/entries`). Asked directly when it has no `status`, at offset 0 (the
+ * page is checked: `checkStatusFiltered`), or when the ledger says it filters by `status` itself
+ * (`UsageLedger.filtersStatus`: every ledger of core's), so its database counts the offset. Else (a ledger of the
+ * caller's own) the page past offset 0 is counted here by `statusPageAtOffset`, an `offset` above
+ * `MAX_COUNTED_OFFSET` refused first (a 400 naming `offset`).
+ */
+export async function usagePage(ledger: Pick<UsageLedger, 'query' | 'filtersStatus'>, q: UsageQuery, chunk: number): Promise<UsageEntry[]> {
+  const status = q.status;
+  const rows = status === undefined || !q.offset || ledger.filtersStatus === true ? await ledger.query(q) : await statusPageAtOffset(ledger, { ...q, status }, chunk);
+  checkStatusFiltered(rows, status);
+  return rows;
 }
 
 /**
@@ -55,27 +75,43 @@ export function checkStatusFiltered(rows: readonly UsageEntry[], status: UsageSt
  * (a row of an earlier page again, or one past the last of its status). The rows are read from the top (or from
  * `q.before`) in chunks of `chunk` rows (the largest page the gateway asks of any ledger), each checked as
  * `checkStatusFiltered` checks a page (a row of another status: the 501), the cursor `before` (which every ledger
- * takes) set to each chunk's last row; `offset` of them are skipped and the next `limit` kept. Memory holds one chunk
- * whatever the offset; the cost grows with it, as a database's OFFSET does (`beforeId` pages cost one page each).
+ * takes) set to each chunk's last row; `offset` of them are skipped and the next `limit` kept. Only an empty chunk ends
+ * the listing (a ledger may answer fewer rows than asked, as one that caps its answers does). Memory holds one chunk
+ * whatever the offset; the cost grows with it, so an offset above `MAX_COUNTED_OFFSET` is a 400 naming `offset`
+ * (page by `beforeId`), and the event loop gets a turn between chunks (a synchronous driver's query blocks it).
  */
 export async function statusPageAtOffset(ledger: Pick<UsageLedger, 'query'>, q: UsageQuery & { status: UsageStatus }, chunk: number): Promise<UsageEntry[]> {
   const { offset: _offset, limit: _limit, beforeId: _beforeId, ...filters } = q;
   let skip = q.offset ?? 0;
+  if (skip > MAX_COUNTED_OFFSET) {
+    throw new LLMError({
+      code: 'invalid_request',
+      message: `offset must be at most ${MAX_COUNTED_OFFSET} with status on this server (its usage ledger does not filter by status, so the gateway counts the rows before the page itself), got ${skip}: page by beforeId (the requestId of the last row of the page before) instead`,
+      param: 'offset',
+    });
+  }
   const limit = q.limit ?? 100;
   const page: UsageEntry[] = [];
   let before = q.before;
-  for (;;) {
+  for (let first = true; ; first = false) {
+    if (!first) await nextTurn();
     const rows = await ledger.query({ ...filters, offset: 0, limit: chunk, ...(before ? { before } : {}) });
     checkStatusFiltered(rows, q.status);
+    if (rows.length === 0) return page;
     if (skip >= rows.length) skip -= rows.length;
     else {
       page.push(...rows.slice(skip, skip + limit - page.length));
       skip = 0;
     }
-    if (page.length >= limit || rows.length < chunk) return page;
+    if (page.length >= limit) return page;
     const last = rows.at(-1)!;
     before = { createdAt: last.createdAt, requestId: last.requestId };
   }
+}
+
+/** Resolves after pending I/O and timers had a turn (`setImmediate` where the runtime has one, else a 0 ms timer). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 /**

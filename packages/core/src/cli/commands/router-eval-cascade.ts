@@ -11,7 +11,7 @@ import type { PriceTable } from '../../pricing/types.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { readFlagInput } from '../flag-input.js';
-import { checkOutPath, outIsFile, writeOutFile } from '../out-file.js';
+import { checkOutPath, outIsFile, outIsStdout, writeOutFile } from '../out-file.js';
 
 /** Price entries of the cascade's cost view: the weak model's own maker first, then other sellers. */
 export const CASCADE_STRONG_PRICE = 'gpt-4-1106-preview';
@@ -58,6 +58,9 @@ export async function routerEvalCascade(input: CascadeEvalInput, ctx: CliContext
   const out = input.out === '-' ? undefined : resolve(ctx.cwd, input.out ?? join('.llmrr', 'reports', 'routellm-gsm8k-cascade.json'));
   const stem = out !== undefined && outIsFile(out) ? out.replace(/\.json$/, '') : undefined;
   if (out) checkOutPath('--out', out);
+  // An --out that is this process's stdout (/dev/stdout, /dev/fd/1) is `-` written through the descriptor: the report
+  // alone there, the tables on stderr.
+  const onStdout = out === undefined || outIsStdout(out);
   if (stem) for (const f of [`${stem}.svg`, `${stem}-cost.svg`]) checkOutPath('--out', f);
   const examples = await readFlagInput('--data', () => loadGsm8kResponses(file));
   const priced = await sharedPrices(ctx);
@@ -80,9 +83,10 @@ export async function routerEvalCascade(input: CascadeEvalInput, ctx: CliContext
     ...(input.router ? { router: input.router } : {}),
     ...(input.hybrid ? { hybrid: {} } : {}),
   });
-  if (!out) {
-    // `--out -`: stdout holds the report alone (one JSON document), the tables go to stderr.
-    ctx.stdout.write(`${cascadeJson(report, input.json ? undefined : 1)}\n`);
+  if (onStdout) {
+    // `--out -` (or stdout's own path): stdout holds the report alone (one JSON document), the tables go to stderr.
+    if (out) await writeOutFile('--out', out, `${cascadeJson(report, 1)}\n`);
+    else ctx.stdout.write(`${cascadeJson(report, input.json ? undefined : 1)}\n`);
     if (!input.json) log(formatCascadeReport(report));
     return EXIT.ok;
   }

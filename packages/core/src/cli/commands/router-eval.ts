@@ -13,7 +13,7 @@ import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { readFlagInput } from '../flag-input.js';
-import { checkOutPath, outIsFile, writeOutFile } from '../out-file.js';
+import { checkOutPath, outIsFile, outIsStdout, writeOutFile } from '../out-file.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
 import { embeddingLookupFor } from './router-embeddings.js';
@@ -26,7 +26,7 @@ const FLAGS = {
   ...GLOBAL_FLAGS,
   data: { type: 'string', short: 'd' },
   model: { type: 'string', short: 'm' },
-  out: { type: 'string', short: 'o' },
+  out: { type: 'string', short: 'o', dash: true },
   json: { type: 'boolean' },
   folds: { type: 'string' },
   'holdout-task': { type: 'string' },
@@ -146,6 +146,9 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   // `--out -`: the report on stdout (the tables on stderr then), no file and no plot.
   const out = values.out === '-' ? undefined : resolve(ctx.cwd, values.out ?? join('.llmrr', 'reports', `${dataset.name.replace(/[^\w.-]+/g, '-')}${values['holdout-task'] ? `-unseen-${values['holdout-task']}` : ''}.json`));
   if (out) checkOutPath('--out', out);
+  // An --out that is this process's stdout (/dev/stdout, /dev/fd/1) is `-` written through the descriptor: the report
+  // alone there, the tables on stderr (else stdout would hold the report and then the tables, or two JSON documents).
+  const onStdout = out === undefined || outIsStdout(out);
   // The plot goes beside a report file as <out>.svg; an --out written in place (/dev/null, /dev/stdout, a named pipe)
   // has no beside: no plot (a new /dev/null.svg would be a file in /dev). (--cascade checks its own plots' paths.)
   const svg = out && outIsFile(out) ? out.replace(/\.json$/, '') + '.svg' : undefined;
@@ -166,7 +169,7 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
     // The metrics of every router (oracle and random too) are then the same: said, not refused (the report is still true).
     if (ties) ctx.stderr.write(`llmrr router eval: warning: ${ties}: every router scores the same on them, the metrics rank nothing; hold out more prompts (--data's test split, or no split for cross-validation) where the models differ\n`);
   }
-  if (!svg) log(out ? 'llmrr router eval: no plot: --out is not a file (the plot goes beside a report file, as <out>.svg): the report alone is written there' : 'llmrr router eval: no plot: --out - prints the report on stdout (the tables go to stderr)');
+  if (!svg) log(!onStdout ? 'llmrr router eval: no plot: --out is not a file (the plot goes beside a report file, as <out>.svg): the report alone is written there' : `llmrr router eval: no plot: --out ${values.out} prints the report on stdout (the tables go to stderr)`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, tasks).map((e) => e.prompt), ctx, log) : undefined;
   const augment = await augmentOptionsFor(values, dataset.examples.map((e) => e.prompt), ctx, log, seed, embedding ? (prompts) => embeddingLookupFor(prompts, ctx, log) : undefined);
   if (values.cascade) {
@@ -237,9 +240,10 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
     if (bag !== undefined && bag > 1) report.bag = bag;
     if (augment) report.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}), ...(augment.infold ? { infold: augment.infold.reports } : {}) };
   }
-  if (!out) {
-    // `--out -`: stdout holds the report alone (one JSON document), the tables go to stderr.
-    ctx.stdout.write(`${reportJson(report, values.json ? undefined : 1)}\n`);
+  if (onStdout) {
+    // `--out -` (or stdout's own path): stdout holds the report alone (one JSON document), the tables go to stderr.
+    if (out) await writeOutFile('--out', out, `${reportJson(report, 1)}\n`);
+    else ctx.stdout.write(`${reportJson(report, values.json ? undefined : 1)}\n`);
     if (!values.json) ctx.stderr.write(`${formatReport(report)}\n`);
     return EXIT.ok;
   }

@@ -7,7 +7,7 @@ import { loadGsm8kResponses } from '../../learning/cascade/load-gsm8k-responses.
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { readFlagInput } from '../flag-input.js';
-import { checkOutPath, writeOutFile } from '../out-file.js';
+import { checkOutPath, outIsStdout, writeOutFile } from '../out-file.js';
 
 export interface CascadeTrainInput {
   /** Resolved `--data`: the RouteLLM gsm8k folder, its `gsm8k_responses.csv`, or a cascade log (CSV/JSONL). */
@@ -39,6 +39,8 @@ export async function routerTrainCascade(input: CascadeTrainInput, ctx: CliConte
   // `--out -`: the scorer on stdout (the summary on stderr then), no file.
   const out = input.out === '-' ? undefined : resolve(ctx.cwd, input.out);
   if (out) checkOutPath('--out', out);
+  // An --out that is this process's stdout (/dev/stdout, /dev/fd/1) is `-` written through the descriptor: the summary on stderr.
+  const onStdout = out === undefined || outIsStdout(out);
   const examples = await readFlagInput('--data', () => cascadeTrainingData(input.dataPath));
   ctx.stderr.write(`training the cascade scorer on ${input.dataName}: ${examples.length} prompts\n`);
   const artifact = trainCascadeScorerArtifact(examples, { data: input.dataName, ...(input.seed !== undefined ? { seed: input.seed } : {}) });
@@ -49,7 +51,7 @@ export async function routerTrainCascade(input: CascadeTrainInput, ctx: CliConte
   else ctx.stdout.write(text);
   const t = artifact.training;
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
-  (out ? ctx.stdout : ctx.stderr).write(
+  (onStdout ? ctx.stderr : ctx.stdout).write(
     input.json
       ? `${JSON.stringify({ out: out ?? '-', threshold: artifact.threshold, training: t }, null, 2)}\n`
       : `wrote ${out ?? 'the scorer to stdout'}: learned cascade scorer trained on ${t.examples} prompts (weak ${t.weak_accuracy.toFixed(3)}, strong ${t.strong_accuracy.toFixed(3)} accurate)\n` +

@@ -10,7 +10,7 @@ import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { readFlagInput } from '../flag-input.js';
-import { checkOutPath, writeOutFile } from '../out-file.js';
+import { checkOutPath, outIsStdout, writeOutFile } from '../out-file.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
 import type { MultitaskOptions } from '../../learning/augment/multitask.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
@@ -22,7 +22,7 @@ import { routerTrainCascade } from './router-train-cascade.js';
 const FLAGS = {
   ...GLOBAL_FLAGS,
   data: { type: 'string', short: 'd' },
-  out: { type: 'string', short: 'o' },
+  out: { type: 'string', short: 'o', dash: true },
   predictor: { type: 'string' },
   tasks: { type: 'string' },
   'hash-dim': { type: 'string' },
@@ -114,6 +114,8 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   // `--out -`: the model on stdout (the summary on stderr then), no file.
   const out = values.out === '-' ? undefined : resolve(ctx.cwd, values.out);
   if (out) checkOutPath('--out', out);
+  // An --out that is this process's stdout (/dev/stdout, /dev/fd/1) is `-` written through the descriptor: the summary on stderr.
+  const onStdout = out === undefined || outIsStdout(out);
   const dataPath = resolveDataPath(values.data, ctx.env, ctx.cwd);
   const dataset = await readFlagInput('--data', async () => choiceOfModels(await loadDataset(dataPath)));
   // (About the prompts trained on: a `--tasks` selection's, not the whole data's.)
@@ -170,7 +172,7 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   if (out) await writeOutFile('--out', out, `${text}\n`);
   else ctx.stdout.write(`${text}\n`);
   const summary = { out: out ?? '-', models: artifact.models, chosen: artifact.training.chosen, examples: artifact.training.examples, validation: artifact.training.validation };
-  (out ? ctx.stdout : ctx.stderr).write(
+  (onStdout ? ctx.stderr : ctx.stdout).write(
     values.json
       ? `${JSON.stringify(summary, null, 2)}\n`
       : `wrote ${out ?? 'the model to stdout'}: ${artifact.training.chosen} predictor over ${artifact.models.length} models, trained on ${artifact.training.examples} prompts\n` +

@@ -67,4 +67,26 @@ describe('intelligent: minQuality with a gain router model (outputs that are not
     const d = await r.route('say hello to the river', { explain: true });
     expect(['weak', 'strong']).toContain(d.selected);
   });
+
+  it('minQuality and the gain model both given in code (createIntelligentStrategy): ready() fails (config_invalid naming option minQuality), and calls with it, never a 400 to each client', async () => {
+    const r = new LLMRouter({ models: MODELS as never, routing: { strategy: 'intelligent' } }, { strategies: { intelligent: createIntelligentStrategy({ model: gain, minQuality: 0.6 }) } });
+    routers.push(r);
+    const e = await rejection(r.ready());
+    expect(e).toMatchObject({ code: 'config_invalid', param: 'minQuality' });
+    expect(e!.message).toMatch(/^intelligent: option "minQuality" \(given in code\): minQuality needs predicted qualities that are probabilities/);
+    expect(await rejection(r.route('say hello to the river'))).toMatchObject({ code: 'config_invalid', param: 'minQuality' });
+  });
+
+  it("the config's minQuality with its logistic model, a call's strategyOptions.model a gain model: the call's invalid_request names strategyOptions.model", async () => {
+    const r = new LLMRouter({ models: MODELS as never, routing: { strategy: 'intelligent', options: { intelligent: { minQuality: 0.6 } } } }, { strategies: { intelligent: createIntelligentStrategy({ model: logistic }) } });
+    routers.push(r);
+    await r.ready();
+    const e = await rejection(r.route('say hello to the river', { strategyOptions: { model: gain } }));
+    expect(e).toMatchObject({ code: 'invalid_request', param: 'strategyOptions.model' });
+    expect(e!.message).toMatch(/strategyOptions\.model cannot serve this server's minQuality \(0\.6\)/);
+    // The call's own minQuality with it: that one is named.
+    expect(await rejection(r.route('say hello to the river', { strategyOptions: { model: gain, minQuality: 0.7 } }))).toMatchObject({ code: 'invalid_request', param: 'strategyOptions.minQuality' });
+    expect((await r.route('say hello to the river')).selected).toBeDefined();
+  });
 });
+

@@ -218,16 +218,29 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
   };
   /** The config's own options (`routing.options.<strategy>`, given to `prepare`): an error about them names the config's field. */
   let configOptions: Record<string, unknown> = {};
-  /** `minQuality` with a model whose outputs are not probabilities: refused, naming the config's field when both are the config's. */
+  /**
+   * `minQuality` with a model whose outputs are not probabilities: refused, naming whichever of the two the call gave
+   * (`strategyOptions.minQuality`, else `strategyOptions.model`: an `invalid_request`); when both are the server's
+   * (the config's `routing.options.<strategy>`, or the strategy's options in code), `config_invalid` naming the config's
+   * `minQuality`, or option "minQuality" when code gave it: `prepare` checks the merged options, so `ready()` fails.
+   */
   const checkMinQuality = (o: Record<string, unknown>, model: RouterModel): void => {
-    if (o['minQuality'] === undefined) return;
+    const minQuality = o['minQuality'];
+    if (minQuality === undefined) return;
     const why = minQualityRefusal(model);
     if (why === undefined) return;
-    if (o['minQuality'] === configOptions['minQuality'] && configured.has(o['model'])) {
+    /** Whether `o[key]` is the server's: the config's value, else (the config has none) the code's. */
+    const servers = (key: 'minQuality' | 'model'): boolean =>
+      configOptions[key] !== undefined ? o[key] === configOptions[key] : o[key] === (defaults as Record<string, unknown>)[key];
+    if (!servers('minQuality')) throw new LLMError({ code: 'invalid_request', message: `${naming.strategy}: ${why}`, param: 'strategyOptions.minQuality' });
+    if (!servers('model')) {
+      throw new LLMError({ code: 'invalid_request', message: `${naming.strategy}: the router model given as strategyOptions.model cannot serve this server's minQuality (${String(minQuality)}): ${why.replace(/; drop minQuality .*$/, '')}; give a model with another predictor, or leave strategyOptions.model out`, param: 'strategyOptions.model' });
+    }
+    if (configOptions['minQuality'] !== undefined) {
       const param = naming.param.replace(/\.model$/, '.minQuality');
       throw new LLMError({ code: 'config_invalid', message: `Invalid router config:\n  ${param}: ${why}`, param });
     }
-    throw new LLMError({ code: 'invalid_request', message: `${naming.strategy}: ${why}`, param: 'strategyOptions.minQuality' });
+    throw new LLMError({ code: 'config_invalid', message: `${naming.strategy}: option "minQuality" (given in code): ${why}`, param: 'minQuality' });
   };
   /** Calibrated lambda units, per router model (a key names outputs of one model's calibration prompts). */
   const lambdaCaches = new WeakMap<RouterModel, Map<string, number>>();
@@ -407,7 +420,8 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
       const m = resolveModel(spec);
       const check = (model: RouterModel | undefined): Promise<void> | void => {
         if (!model) return;
-        if (options['minQuality'] !== undefined) checkMinQuality(o, model);
+        // The merged options: a minQuality given in code (createIntelligentStrategy's) fails here too, not every call.
+        checkMinQuality(o, model);
         if (!model.needsEmbedding || typeof o['embed'] === 'function') return;
         const embed = builtinEmbed(model);
         if (!embed) throw notEmbeddable(spec, model);

@@ -138,6 +138,8 @@ export function usageLedgerContract(label: string, makeFixture: FixtureFactory):
       }
       expect((await ledger.query({ status: 'aborted' })).map((e) => e.requestId)).toEqual(['st-ab-beta', 'st-ab']);
       expect(await ledger.summary({ status: 'aborted', groupBy: 'tenant' })).toMatchObject({ requests: 2, aborted: 2, errors: 0, groups: [expect.objectContaining({ key: 'acme', requests: 1 }), expect.objectContaining({ key: 'beta', requests: 1 })] });
+      // It says so: the gateway asks it for a status page at any offset directly (`UsageLedger.filtersStatus`).
+      expect(ledger.filtersStatus).toBe(true);
       for (const status of ['ok', 'ABORTED', '', 1, null]) {
         await expect(ledger.query({ status: status as never }), String(status)).rejects.toMatchObject({ code: 'invalid_request', param: 'status' });
         await expect(ledger.summary({ status: status as never }), String(status)).rejects.toMatchObject({ code: 'invalid_request', param: 'status' });

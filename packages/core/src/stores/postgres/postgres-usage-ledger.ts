@@ -13,6 +13,8 @@ const ph = (i: number) => `$${i}`;
  * `summary`, `invoice`) are bounded by `reportTimeoutMs` (a scan of a large ledger), the rest by `queryTimeoutMs`.
  */
 export class PostgresUsageLedger implements UsageLedger {
+  /** `query` and `summary` filter by `status` (`ledgerWhere`): the gateway asks for a `status` page at any offset directly. */
+  readonly filtersStatus = true as const;
   constructor(
     private readonly pg: PostgresHandle,
     private readonly clock: () => number = Date.now,

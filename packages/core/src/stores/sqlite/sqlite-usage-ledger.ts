@@ -12,6 +12,8 @@ import type { SqliteHandle } from './sqlite-database.js';
  * against power loss).
  */
 export class SqliteUsageLedger implements UsageLedger {
+  /** `query` and `summary` filter by `status` (`ledgerWhere`): the gateway asks for a `status` page at any offset directly. */
+  readonly filtersStatus = true as const;
   private readonly insert;
   private readonly getOne;
 
