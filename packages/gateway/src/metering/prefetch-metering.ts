@@ -21,8 +21,9 @@ export interface PrefetchMetering {
  * behalf. The prefetcher's own per-tenant budget (`cache.predictive.budget`) still decides whether a
  * prefetch starts; the charge is never refused (the money is spent): it counts in the budget's period even when
  * the calls in flight hold the room left, or the period is already over its limit. A charge whose store failed (its
- * reservation or its settlement) is logged and given to `retry` (the gateway's `Renewals.retry`, as a call's failed
- * settlement is), which tries it again for up to 10 minutes; without `retry` it is only logged.
+ * reservation or its settlement) is logged and given to `retry` (the gateway's `Renewals.retryCharge`, with a label
+ * naming its request id, tenant and cost), which tries it again for up to 10 minutes; without `retry` it is only logged.
+ * A settlement the store answers as changing nothing (its reservation no longer open) is logged as not counted.
  *
  * The metrics count the same spend: its cost in `llm_cost_usd_total` (the tenant's and the deployment's
  * labels) and its tokens in `llm_tokens_total` (for an answer from the cache, only its guard call's tokens: the row
@@ -39,7 +40,7 @@ export function meterPrefetches(
   metrics: GatewayMetrics | undefined,
   log: (message: string, requestId: string, error?: unknown) => void,
   now: () => number = Date.now,
-  retry?: (work: () => Promise<void>) => void,
+  retry?: (work: () => Promise<void>, label: string) => void,
 ): PrefetchMetering {
   // Only a router that prefetches (core's LLMRouter with `cache.predictive` on exposes `prefetch`): otherwise
   // a `request:end` listener would only cost every request its event payload.
@@ -89,7 +90,7 @@ export function meterPrefetches(
 /**
  * `counted`: adds the spend to the metrics, once its row is written (or when there is no row to write). `at`: the row's
  * `createdAt` and the budget period the charge goes to (the period the row is invoiced in). `retry`: takes a charge
- * whose store failed, to try it again.
+ * whose store failed, to try it again (with its label for the logs).
  */
 async function charge(
   stores: GatewayStores,
@@ -99,7 +100,7 @@ async function charge(
   counts: LedgerCounts,
   counted: () => void,
   at: number,
-  retry: ((work: () => Promise<void>) => void) | undefined,
+  retry: ((work: () => Promise<void>, label: string) => void) | undefined,
   log: (message: string, requestId: string, error?: unknown) => void,
 ): Promise<void> {
   const tenant = await stores.tenants.getTenant(tenantId);
@@ -124,12 +125,18 @@ async function charge(
   };
   // The money is spent: the charge is a forced reservation of nothing (never refused, whatever the calls in flight
   // hold; the period's count may go over the limit, later admissions are refused as usual) settled at the cost. The
-  // row is written whatever the charge did (invoices come from the ledger).
+  // row is written even when the charge failed (invoices come from the ledger); only a failed commit of the group the
+  // two share (below) loses both.
   const budgets = stores.budgets;
+  const label = `the budget charge of prefetch ${requestId} (tenant "${tenantId}", $${costUsd})`;
   const c =
     tenant.budget && costUsd > 0
-      ? new PrefetchCharge(budgets, { tenantId, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd: 0, reservationId: `${requestId}~prefetch`, at, force: true }, costUsd, (e) =>
-          log('charging a prefetch to the budget failed', requestId, e),
+      ? new PrefetchCharge(
+          budgets,
+          { tenantId, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd: 0, reservationId: `${requestId}~prefetch`, at, force: true },
+          costUsd,
+          label,
+          (message, e) => log(message, requestId, e),
         )
       : undefined;
   let failed: unknown;
@@ -160,7 +167,7 @@ async function charge(
     // A store's failure (not a refusal, which a store that does not know `force` would repeat) is tried again, as a
     // call's settlement is: from where it stopped (each step is idempotent by reservation id). A settlement that lands
     // after the row was written has the window `docs/core/tenancy.md` describes for calls' retried settlements.
-    if (retry && c && !c.refused) retry(() => c.again());
+    if (retry && c && !c.refused) retry(() => c.again(), label);
     if (!unrecorded) throw failed;
     log('charging a prefetch to the budget failed', requestId, failed);
   }
@@ -170,10 +177,17 @@ async function charge(
 /**
  * A prefetch's charge to its tenant's budget: a forced reservation of nothing, settled at the cost. Each step is
  * idempotent by reservation id (a store answers a second reservation of an id with the first; a second settlement is
- * ignored), so one that failed is tried again from where it stopped (`again`, for `Renewals.retry`).
+ * ignored), so one that failed is tried again from where it stopped (`again`, for `Renewals.retryCharge`).
+ *
+ * A settlement the store answers with `false` changed nothing: the reservation was no longer open. After an earlier
+ * try whose answer was lost that is most likely that try's own settlement (counted); otherwise the charge is not
+ * counted. Either way it is logged, not charged again under another id: the two cases cannot be told apart from
+ * here, and a second charge of one that was counted would count the prefetch twice.
  */
 class PrefetchCharge {
   private reserved = false;
+  /** Settlements tried so far (a `false` after one that failed may be that one's, landed). */
+  private settlements = 0;
   /** Set when the store refused the reservation (a store that does not know `force`): not tried again. */
   refused = false;
 
@@ -181,8 +195,10 @@ class PrefetchCharge {
     private readonly budgets: BudgetStore,
     private readonly request: BudgetReserveRequest & { force: true },
     private readonly costUsd: number,
-    /** A refusal met by `again` (logged: trying again would repeat it). */
-    private readonly onRefused: (e: Error) => void,
+    /** Names the charge in the logs: its request id, tenant and cost. */
+    private readonly label: string,
+    /** A refusal met by `again` (trying again would repeat it), or a settlement that changed nothing. */
+    private readonly log: (message: string, error?: unknown) => void,
   ) {}
 
   /** Reserves (once): rejects with the store's failure, or with a refusal (and sets `refused`). */
@@ -191,13 +207,21 @@ class PrefetchCharge {
     const r = await settled(() => this.budgets.reserve(this.request));
     if (!r.ok) {
       this.refused = true;
-      throw new Error(`the budget of tenant "${this.request.tenantId}" for ${r.periodKey} refused the prefetch's charge; its $${this.costUsd} is in the ledger only`);
+      throw new Error(`the budget of tenant "${this.request.tenantId}" for ${r.periodKey} refused the prefetch's charge; its $${this.costUsd} is not counted in it`);
     }
     this.reserved = true;
   }
 
-  settle(): Promise<unknown> {
-    return settled(() => this.budgets.settle(this.request.reservationId, this.costUsd));
+  /** Settles at the cost: rejects with the store's failure; a settlement that changed nothing is logged. */
+  async settle(): Promise<void> {
+    const earlier = this.settlements++ > 0;
+    const changed = await settled(() => this.budgets.settle(this.request.reservationId, this.costUsd));
+    if (changed !== false) return;
+    this.log(
+      earlier
+        ? `${this.label}: its settlement changed nothing (its reservation was no longer open): counted by an earlier try whose answer was lost, or not counted`
+        : `${this.label} was not counted: its settlement changed nothing (its reservation was no longer open in the budget store)`,
+    );
   }
 
   /** One more try of what is left (`Renewals.retry`'s work): rejects with a store's failure, never with a refusal. */
@@ -206,7 +230,7 @@ class PrefetchCharge {
       await this.reserve();
     } catch (e) {
       if (!this.refused) throw e;
-      return this.onRefused(e as Error);
+      return this.log('charging a prefetch to the budget failed', e);
     }
     await this.settle();
   }

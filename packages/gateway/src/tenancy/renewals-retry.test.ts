@@ -106,6 +106,39 @@ describe('a finished call whose limits or budget could not be given back', () =>
     expect(logged).toHaveLength(1);
   });
 
+  it("prefetches' charges have their own cap: their oldest is dropped (named), never a call's finish", async () => {
+    // They shared the calls' cap: an outage's prefetch charges (some 1.3 KB each) pushed calls' settlements out.
+    const logged: string[] = [];
+    renewals = new Renewals({} as GatewayStores, (m) => logged.push(m), DEFAULT_RENEW_INTERVAL_MS, 2, 2);
+    const tried: string[] = [];
+    let up = false;
+    const work = (name: string) => async () => {
+      tried.push(name);
+      if (!up) throw new Error('Redis is down');
+    };
+    renewals.retry(work('call0'));
+    renewals.retry(work('call1'));
+    for (let i = 0; i < 4; i++) renewals.retryCharge(work(`charge${i}`), `the budget charge of prefetch p${i} (tenant "acme", $0.25)`);
+    await vi.waitFor(
+      () =>
+        expect(logged).toContain(
+          '2 prefetch budget charge(s) that failed were dropped untried: more than 2 were waiting to be tried again (their costs are not counted in the budgets): the budget charge of prefetch p0 (tenant "acme", $0.25); the budget charge of prefetch p1 (tenant "acme", $0.25)',
+        ),
+      { timeout: 10_000, interval: 20 },
+    );
+    await vi.waitFor(() => expect(new Set(tried)).toEqual(new Set(['call0', 'call1', 'charge2', 'charge3'])), { timeout: 10_000, interval: 20 });
+    expect(logged).toHaveLength(1);
+    // A charge given up at close names itself.
+    await renewals.close();
+    expect(logged.slice(1)).toEqual([
+      "releasing limits or settling the budget of a finished call failed, and failed again until given up",
+      "releasing limits or settling the budget of a finished call failed, and failed again until given up",
+      'the budget charge of prefetch p2 (tenant "acme", $0.25) failed, and failed again until given up: not counted in the budget',
+      'the budget charge of prefetch p3 (tenant "acme", $0.25) failed, and failed again until given up: not counted in the budget',
+    ]);
+    up = true;
+  });
+
   it('is tried once more when the gateway closes, and logged when that fails too', async () => {
     const logged: string[] = [];
     renewals = new Renewals({} as GatewayStores, (m) => logged.push(m), DEFAULT_RENEW_INTERVAL_MS);

@@ -24,15 +24,42 @@ const RETRY_FOR_MS = 10 * 60_000;
 const GAVE_UP = 'releasing limits or settling the budget of a finished call failed, and failed again until given up';
 
 /**
- * The most finishes waiting to be tried again (`retry`): during a long store outage every finished call adds one (a
- * closure holding its lease or reservation, some hundreds of bytes). Past it the oldest are dropped (logged with their
- * count): their slots and reservations expire at the stores' TTL, and a dropped settlement's cost is not charged.
+ * The most calls' finishes waiting to be tried again (`retry`): during a long store outage every finished call adds one
+ * (a closure holding its lease or reservation, some hundreds of bytes). Past it the oldest are dropped (logged with
+ * their count): their slots and reservations expire at the stores' TTL, and a dropped settlement's cost is not charged.
+ * Prefetches' charges (`retryCharge`) are not counted here: they have their own cap, so they never push a call out.
  */
 export const MAX_UNFINISHED = 50_000;
+
+/**
+ * The most prefetches' budget charges waiting to be tried again (`retryCharge`; each some 1.3 KB: its ledger entry
+ * and reservation request). Past it their own oldest are dropped (logged with their count and some of their labels):
+ * a dropped charge's cost is not counted in its tenant's budget.
+ */
+export const MAX_UNFINISHED_CHARGES = 10_000;
+
+/** How many dropped charges a log line names (the count covers them all). */
+const NAMED_DROPS = 5;
+
+/** The finishes of one kind waiting to be tried again, oldest first (the cap drops them), and their cap's count. */
+interface Pool {
+  readonly items: Set<Unfinished>;
+  readonly max: number;
+  /** Dropped by the cap since the last tick logged them. */
+  dropped: number;
+  /** The labels of the first dropped since then (at most `NAMED_DROPS`). */
+  droppedLabels: string[];
+  readonly droppedMessage: (n: number, max: number, labels: readonly string[]) => string;
+}
 
 /** A call's finish that failed (its limits or budget store unreachable), tried again with backoff (`retry`). */
 interface Unfinished {
   work: () => Promise<void>;
+  pool: Pool;
+  /** What is logged when it is given up (a call's finish, or `retryCharge`'s label). */
+  gaveUp: string;
+  /** `retryCharge`'s label (named when the cap drops it). */
+  label?: string;
   /** When it is tried next (`performance.now()`). */
   at: number;
   waitMs: number;
@@ -43,6 +70,11 @@ interface Unfinished {
 
 function droppedMessage(n: number, max: number): string {
   return `${n} finished call(s) whose limits release or budget settlement failed were dropped untried: more than ${max} were waiting to be tried again (their slots and reservations expire at the stores' TTL)`;
+}
+
+function droppedChargesMessage(n: number, max: number, labels: readonly string[]): string {
+  const named = labels.length < n ? `${labels.join('; ')}; ...` : labels.join('; ');
+  return `${n} prefetch budget charge(s) that failed were dropped untried: more than ${max} were waiting to be tried again (their costs are not counted in the budgets): ${named}`;
 }
 
 /** An admission waiting for a store's answer. */
@@ -78,12 +110,12 @@ export interface Held {
 export class Renewals {
   private readonly held = new Set<Held>();
   private readonly waiting = new Set<Waiting>();
-  /** Oldest first (the cap drops them). */
-  private readonly unfinished = new Set<Unfinished>();
-  /** `unfinished` not running, by the tick at which each is due (`slot`): a tick looks only at those due. */
+  /** Calls' finishes (`retry`), capped at `maxUnfinished`. */
+  private readonly calls: Pool;
+  /** Prefetches' charges (`retryCharge`), capped apart at `maxUnfinishedCharges`. */
+  private readonly charges: Pool;
+  /** The finishes waiting in either pool, not running, by the tick at which each is due (`slot`): a tick looks only at those due. */
   private readonly due = new Map<number, Unfinished[]>();
-  /** Finishes dropped by the cap since the last tick logged them. */
-  private dropped = 0;
   private readonly tickMs: number;
   private ticks = 0;
   private sweeps = 0;
@@ -95,10 +127,17 @@ export class Renewals {
     private readonly stores: GatewayStores | undefined,
     private readonly log: (message: string, error: unknown) => void,
     readonly intervalMs: number = DEFAULT_RENEW_INTERVAL_MS,
-    private readonly maxUnfinished: number = MAX_UNFINISHED,
+    maxUnfinished: number = MAX_UNFINISHED,
+    maxUnfinishedCharges: number = MAX_UNFINISHED_CHARGES,
   ) {
     checkRenewInterval(intervalMs);
     this.tickMs = Math.min(ABORT_CHECK_MS, intervalMs);
+    this.calls = { items: new Set(), max: maxUnfinished, dropped: 0, droppedLabels: [], droppedMessage };
+    this.charges = { items: new Set(), max: maxUnfinishedCharges, dropped: 0, droppedLabels: [], droppedMessage: droppedChargesMessage };
+  }
+
+  private get unfinishedCount(): number {
+    return this.calls.items.size + this.charges.items.size;
   }
 
   /**
@@ -154,20 +193,46 @@ export class Renewals {
    * most `MAX_UNFINISHED` wait: past it the oldest is dropped (counted, logged at the next tick).
    */
   retry(work: () => Promise<void>): void {
+    this.enqueue(work, this.calls, GAVE_UP);
+  }
+
+  /**
+   * As `retry`, for a prefetch's budget charge that failed (`label` names it: its request id, tenant and cost, in the
+   * give-up and drop logs). At most `MAX_UNFINISHED_CHARGES` wait, apart from the calls' finishes: past it the oldest
+   * charge is dropped, never a call's finish.
+   */
+  retryCharge(work: () => Promise<void>, label: string): void {
+    this.enqueue(work, this.charges, `${label} failed, and failed again until given up: not counted in the budget`, label);
+  }
+
+  private enqueue(work: () => Promise<void>, pool: Pool, gaveUp: string, label?: string): void {
     if (this.closed) {
-      void settled(work).catch((e: unknown) => this.log(GAVE_UP, e));
+      void settled(work).catch((e: unknown) => this.log(gaveUp, e));
       return;
     }
-    if (this.unfinished.size >= this.maxUnfinished) {
-      const oldest = this.unfinished.values().next().value;
-      if (oldest !== undefined) this.unfinished.delete(oldest);
-      this.dropped++;
+    if (pool.items.size >= pool.max) {
+      const oldest = pool.items.values().next().value;
+      if (oldest !== undefined) {
+        pool.items.delete(oldest);
+        if (oldest.label !== undefined && pool.droppedLabels.length < NAMED_DROPS) pool.droppedLabels.push(oldest.label);
+      }
+      pool.dropped++;
     }
     const now = performance.now();
-    const u: Unfinished = { work, at: now, waitMs: this.tickMs, until: now + RETRY_FOR_MS, running: undefined };
-    this.unfinished.add(u);
+    const u: Unfinished = { work, pool, gaveUp, ...(label !== undefined ? { label } : {}), at: now, waitMs: this.tickMs, until: now + RETRY_FOR_MS, running: undefined };
+    pool.items.add(u);
     this.schedule(u);
     this.start();
+  }
+
+  /** Logs the finishes each pool's cap dropped since the last time. */
+  private logDropped(): void {
+    for (const pool of [this.calls, this.charges]) {
+      if (pool.dropped === 0) continue;
+      this.log(pool.droppedMessage(pool.dropped, pool.max, pool.droppedLabels), undefined);
+      pool.dropped = 0;
+      pool.droppedLabels = [];
+    }
   }
 
   /** Files `u` under the first tick at or after its `at`. */
@@ -196,14 +261,11 @@ export class Renewals {
       this.ticks = 0;
       void this.renewNow();
     }
-    if (this.dropped > 0) {
-      this.log(droppedMessage(this.dropped, this.maxUnfinished), undefined);
-      this.dropped = 0;
-    }
-    if (this.unfinished.size > 0) this.retryDue(performance.now());
+    this.logDropped();
+    if (this.unfinishedCount > 0) this.retryDue(performance.now());
     // Nothing in flight, waiting or to finish: the interval stops (an idle gateway is not woken 4 times a second);
     // the next admitted call starts it again.
-    if (this.held.size === 0 && this.waiting.size === 0 && this.unfinished.size === 0 && this.timer !== undefined) {
+    if (this.held.size === 0 && this.waiting.size === 0 && this.unfinishedCount === 0 && this.timer !== undefined) {
       clearInterval(this.timer);
       this.timer = undefined;
       this.due.clear();
@@ -223,24 +285,24 @@ export class Renewals {
     for (const [slot, list] of this.due) {
       if (slot > current) continue;
       this.due.delete(slot);
-      for (const u of list) if (this.unfinished.has(u)) this.tryAgain(u);
+      for (const u of list) if (u.pool.items.has(u)) this.tryAgain(u);
     }
   }
 
   private tryAgain(u: Unfinished): void {
     u.running = settled(u.work).then(
       () => {
-        this.unfinished.delete(u);
+        u.pool.items.delete(u);
         return true;
       },
       (e: unknown) => {
         u.running = undefined;
         // Dropped by the cap (or taken by `close`) meanwhile: not tried again here.
-        if (!this.unfinished.has(u)) return false;
+        if (!u.pool.items.has(u)) return false;
         const t = performance.now();
         if (t >= u.until) {
-          this.unfinished.delete(u);
-          this.log(GAVE_UP, e);
+          u.pool.items.delete(u);
+          this.log(u.gaveUp, e);
         } else {
           u.waitMs = Math.min(u.waitMs * 2, MAX_RETRY_WAIT_MS);
           u.at = t + u.waitMs;
@@ -265,16 +327,16 @@ export class Renewals {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
-    if (this.unfinished.size === 0) return;
-    const left = [...this.unfinished];
-    this.unfinished.clear();
+    if (this.unfinishedCount === 0) return;
+    const left = [...this.calls.items, ...this.charges.items];
+    this.calls.items.clear();
+    this.charges.items.clear();
     this.due.clear();
-    if (this.dropped > 0) this.log(droppedMessage(this.dropped, this.maxUnfinished), undefined);
-    this.dropped = 0;
+    this.logDropped();
     await Promise.all(
       left.map(async (u) => {
         if (u.running && (await u.running)) return;
-        await settled(u.work).catch((e: unknown) => this.log(GAVE_UP, e));
+        await settled(u.work).catch((e: unknown) => this.log(u.gaveUp, e));
       }),
     );
   }
