@@ -32,22 +32,36 @@ describe('storeAddress', () => {
     expect(storeAddress('postgres:///llmrr?host=/var/run/postgresql', 5432)).toBe('/var/run/postgresql');
   });
 
-  it('an "@" in the query or fragment (?application_name=svc@prod): host:port or the socket, never a ?password= nor the text after the "@" as host', () => {
-    expect(storeAddress('redis://:S3CRET@cache/0?client_name=svc@prod', 6379)).toBe('cache:6379');
-    expect(storeAddress('postgres://u:pw@db:5432/app?application_name=svc@prod', 5432)).toBe('db:5432');
-    expect(storeAddress('unix://:S3CRET@/run/redis/redis.sock?db=2&client_name=svc@prod', 6379)).toBe('/run/redis/redis.sock');
-    expect(storeAddress('unix:///run/redis/redis.sock?client_name=svc@prod', 6379)).toBe('/run/redis/redis.sock');
+  it('a raw "@" in the query (?application_name=svc@prod, or a password\'s rest): the address not shown; written %40, host:port or the socket', () => {
+    for (const url of [
+      'redis://:S3CRET@cache/0?client_name=svc@prod',
+      'postgres://u:pw@db:5432/app?application_name=svc@prod',
+      'unix://:S3CRET@/run/redis/redis.sock?db=2&client_name=svc@prod',
+      'redis://cache:6379/0?client_name=svc@prod&password=S3CRET',
+      // No user info read: user "user", password "1234?client_name=S3CRET" read as host "user", port 1234.
+      'redis://user:1234?client_name=S3CRET@cache',
+      'postgres://u:1?application_name=x@db/app',
+    ]) {
+      expect(storeAddress(url, 6379), url).toBe(`${url.slice(0, url.indexOf('://'))}://${ADDRESS_NOT_SHOWN}`);
+    }
+    expect(storeAddress('redis://:S3CRET@cache/0?client_name=svc%40prod', 6379)).toBe('cache:6379');
+    expect(storeAddress('redis://cache:6379/0?client_name=svc%40prod', 6379)).toBe('cache:6379');
+    expect(storeAddress('postgres://u:pw@db:5432/app?application_name=svc%40prod', 5432)).toBe('db:5432');
+    expect(storeAddress('unix://:S3CRET@/run/redis/redis.sock?db=2&client_name=svc%40prod', 6379)).toBe('/run/redis/redis.sock');
+    expect(storeAddress('postgres://u:pw@db1/app?host=db2&application_name=svc%40prod', 5432)).toBe('db2:5432');
   });
 
-  it('no user info read and an "@" in a name\'s value: the host only (it may be a user name, the port a password\'s first digits)', () => {
-    // User "user", password "1234?client_name=S3CRET": read as host "user", port 1234.
-    expect(storeAddress('redis://user:1234?client_name=S3CRET@cache', 6379)).toBe('user');
-    expect(storeAddress('postgres://u:1?application_name=x@db/app', 5432)).toBe('u');
-    // So an ordinary URL without credentials and with an "@" in a name shows no port.
-    expect(storeAddress('redis://cache:6379/0?client_name=svc@prod&password=S3CRET', 6379)).toBe('cache');
-    expect(storeAddress('redis://[::1]:6379?client_name=a@b', 6379)).toBe('[::1]');
-    // With the "@" percent-encoded, the port.
-    expect(storeAddress('redis://cache:6379/0?client_name=svc%40prod', 6379)).toBe('cache:6379');
+  // A password with an "@" before its first "?" or "/" and a name key after: read as user info before that "@", the
+  // host, port, path (or pg's ?user=) pieces of the password.
+  it.each([
+    'redis://user:AB@SECRETHOST?client_name=EF@cache',
+    'postgres://u:p@SECRETHOST?application_name=x@db/app',
+    'redis://default:Q7@127.0.0.1:6379/SECRETPATH?client_name=EF@cache',
+    'postgres://app:H8@/SECRETDB?application_name=CBKC@db/app',
+    'postgres://u:Q7@db/app?user=SECRETUSER&application_name=EF@db',
+    'redis://:@SECRETHOST?options=x@pg',
+  ])('a password with an "@" and then a name key (%s): the address not shown', (url) => {
+    expect(storeAddress(url, 6379)).toBe(`${url.slice(0, url.indexOf('://'))}://${ADDRESS_NOT_SHOWN}`);
   });
 
   it('user info with an unescaped "@" and then "/", "?" or "#": never a piece of the password as host, path or socket, never empty', () => {
@@ -64,7 +78,7 @@ describe('storeAddress', () => {
     expect(storeAddress('unix://cache', 6379)).not.toBe('');
   });
 
-  it('an "@" in a key=value value of the query or fragment that is not a name (application_name, client_name, ...): the address not shown', () => {
+  it('an "@" in a key=value value of the query or fragment: the address not shown', () => {
     expect(storeAddress('redis://default:S3@CR/0?k=XYZ@cache:6379', 6379)).toBe(`redis://${ADDRESS_NOT_SHOWN}`);
     expect(storeAddress('postgres://app:S3@CR/app?k=X@db:5432/app', 5432)).toBe(`postgres://${ADDRESS_NOT_SHOWN}`);
     expect(storeAddress('redis://default:4821/0?k=S3CRET@cache', 6379)).toBe(`redis://${ADDRESS_NOT_SHOWN}`);
@@ -83,9 +97,8 @@ describe('storeAddress', () => {
     // pg keeps the last value, empty or not: an empty last one falls back to the URL's host, not to an earlier value.
     expect(storeAddress('postgres://u:pw@db1:5433/app?host=db2&host=&port=6000&port=', 5432)).toBe('db1:5433');
     expect(storeAddress('postgres://u:pw@db1/app?host=/var/run/postgresql&port=5433', 5432)).toBe('/var/run/postgresql');
-    // ?host= or ?port= with an "@" in a query value: the query may be the rest of a password with an unescaped "?"
-    // ("1?host=S3CRET&application_name=x", "p@ss?host=S3CRET&application_name=x"), whatever user info was read: the
-    // address is not shown.
+    // ?host= or ?port= with an "@" in the query: the query may be the rest of a password with an unescaped "?"
+    // ("1?host=S3CRET&application_name=x", "p@ss?host=S3CRET&application_name=x"): the address is not shown.
     for (const url of [
       'postgres://u:1?host=S3CRET&application_name=x@db/app',
       'postgres://u:p@ss?host=S3CRET&application_name=x@db/app',

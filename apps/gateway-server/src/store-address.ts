@@ -2,14 +2,13 @@ import { parseUrlWithClearUserInfo, redactUrl } from '@llmrr/core';
 
 /**
  * Where a shared-mode store URL points, for a start-up error: `host:port` (the scheme's default port when the URL has
- * none; for PostgreSQL its `?host=` and `?port=` when set, which pg reads over the URL's own; the host only for a URL
- * without user info whose query holds an `@`, see `readAddress`), a Unix socket's path, or PostgreSQL's socket
- * directory (`?host=/dir`, a leading `/dir`, or a host `%2Fdir`, decoded as pg decodes it), as the client reads the
- * URL (an `@` in a query value, `?application_name=svc@prod`, is no user info). Never a password or a piece of one (a
- * user name only as such a host-only URL's host), never empty, never with an `@`: a URL it cannot surely read
- * (`parseUrlWithClearUserInfo`: user info that may hold a password with an unescaped `/`, `?` or `#`; a PostgreSQL
- * query setting `host` or `port` with an `@`), or whose socket path would be empty or hold an `@`, is shown as
- * `redactUrl` shows it (`scheme://(address not shown)` when the host cannot be told).
+ * none; for PostgreSQL its `?host=` and `?port=` when set, which pg reads over the URL's own), a Unix socket's path, or
+ * PostgreSQL's socket directory (`?host=/dir`, a leading `/dir`, or a host `%2Fdir`, decoded as pg decodes it), as the
+ * client reads the URL. Never a user name, a password or a piece of one, never empty, never with an `@`: a URL it
+ * cannot surely read (`parseUrlWithClearUserInfo`: an `@` in its path, query or fragment, as user info holding a
+ * password with an unescaped `/`, `?` or `#` would have; `?application_name=svc@prod` too, `svc%40prod` is read), or
+ * whose socket path would be empty or hold an `@`, is shown as `redactUrl` shows it (`scheme://(address not shown)`
+ * when the host cannot be told).
  */
 export function storeAddress(url: string, defaultPort: number): string {
   const raw = url.trim();
@@ -26,11 +25,9 @@ export function storeAddress(url: string, defaultPort: number): string {
  * The socket path, socket directory or `host:port` of a surely read `u`; '' when it has none (a stand-in host). pg
  * reads the query's `host` and `port` over the URL's own, as libpq does (`postgres://u:pw@/db?host=/var/run/postgresql`,
  * `postgres://u:pw@db1/db?host=db2&port=6543`): the last value of each (pg-connection-string keeps the last), and an
- * empty one leaves the URL's own (`?host=` connects to the URL's host). node-redis reads neither. A PostgreSQL query
- * that sets either and holds an `@` may be a password's rest, whatever user info was read: such a URL is not surely
- * read (`parseUrlWithClearUserInfo`), so never reaches here. Without user info read and with an `@` in the query
- * (`redis://user:1234?client_name=S3CRET@cache`: user `user`, password `1234?client_name=S3CRET`), the host only: the
- * port may be the password's first digits.
+ * empty one leaves the URL's own (`?host=` connects to the URL's host). node-redis reads neither. A query with an `@`
+ * may be a password's rest (`postgres://u:p@ss?host=S3CRET&application_name=x@db/app`): such a URL is not surely read
+ * (`parseUrlWithClearUserInfo`), so never reaches here.
  */
 function readAddress(u: URL, defaultPort: number): string {
   if (u.protocol === 'unix:' || u.protocol === 'socket:') return u.pathname;
@@ -38,8 +35,7 @@ function readAddress(u: URL, defaultPort: number): string {
   const host = (pg ? lastValue(u, 'host') : undefined) || '';
   const port = (pg ? lastValue(u, 'port') : undefined) || u.port;
   if (host.startsWith('/')) return host;
-  const hostOnly = u.username === '' && u.password === '' && u.search.includes('@');
-  const at = (name: string) => (hostOnly ? name : `${name}:${port || defaultPort}`);
+  const at = (name: string) => `${name}:${port || defaultPort}`;
   if (host) return at(host.includes(':') ? `[${host}]` : host);
   if (!u.hostname || u.hostname === 'host.invalid') return '';
   // pg reads a host that starts with an encoded `/` (`postgresql://%2Fvar%2Frun%2Fpostgresql/db`) decoded: a socket

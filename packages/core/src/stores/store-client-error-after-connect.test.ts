@@ -89,8 +89,8 @@ describe.skipIf(!redisUrl)('Redis: a client error after the first connect', () =
   });
 
   it('an address surely read keeps the client error', { timeout: 60_000 }, async () => {
-    // (User info read: without it, an "@" in a name's value leaves the address not sure, see `isAddressSure`.)
-    const { port, lastError } = await errorsAfterServerGone((p) => `redis://default@127.0.0.1:${p}/0?client_name=svc@prod`);
+    // (A raw "@" in the query leaves the address not sure, see `isAddressSure`; written %40 it is sure.)
+    const { port, lastError } = await errorsAfterServerGone((p) => `redis://default@127.0.0.1:${p}/0?client_name=svc%40prod`);
     expect(String((lastError as Error).message)).toContain(`ECONNREFUSED 127.0.0.1:${port}`);
   });
 });
@@ -131,7 +131,7 @@ describe.skipIf(!postgresUrl)('PostgreSQL: a client error after the first connec
   });
 
   it('an address surely read keeps the client error', { timeout: 60_000 }, async () => {
-    const { port, errors } = await errorsAfterServerGone(() => '?application_name=svc@prod');
+    const { port, errors } = await errorsAfterServerGone(() => '?application_name=svc%40prod');
     for (const e of errors.slice(1)) expect(e.message).toContain(`ECONNREFUSED 127.0.0.1:${port}`);
   });
 });

@@ -44,16 +44,16 @@ describe('a store URL whose address is not shown: the client error names no piec
   });
 
   it('a URL whose address is shown keeps the client error (where it connected, why it failed)', { timeout: 60_000 }, async () => {
-    const redis = await errorOf(connectRedis(`redis://default:S3CRET@127.0.0.1:${refusedPort}/0?client_name=svc@prod`, 'p:'));
+    const redis = await errorOf(connectRedis(`redis://default:S3CRET@127.0.0.1:${refusedPort}/0?client_name=svc%40prod`, 'p:'));
     expect(redis.message).toMatch(new RegExp(`^Cannot connect to Redis at redis://127\\.0\\.0\\.1:${refusedPort}/0: .*ECONNREFUSED`));
-    const pg = await errorOf(openPostgres(`postgres://app:S3CRET@127.0.0.1:${refusedPort}/app?application_name=svc@prod`));
+    const pg = await errorOf(openPostgres(`postgres://app:S3CRET@127.0.0.1:${refusedPort}/app?application_name=svc%40prod`));
     expect(pg.message).toMatch(new RegExp(`^Cannot prepare PostgreSQL at postgres://127\\.0\\.0\\.1:${refusedPort}/app: .*ECONNREFUSED`));
     expect(inspect([redis, pg], { depth: 8 })).not.toContain('S3CRET');
   });
 });
 
-// A URL whose query may be the rest of a password with an unescaped "?" (an "@" in a name's value ends it): what the
-// client reads from that query, or the port before it, may be pieces of the password.
+// A URL whose query holds a raw "@": it may be the rest of a password with an unescaped "?" (that "@" ends it), and what
+// the client reads from that query, or the host and port before it, may be pieces of the password.
 describe('a store URL whose query may be a password\'s rest: the client error names no piece of it', () => {
   // Password "p@ss?host=127.0.0.1&port=<port>&application_name=x" (user "u", host "db"): pg reads user "u", password
   // "p", and connects to the query's host and port.
@@ -71,11 +71,26 @@ describe('a store URL whose query may be a password\'s rest: the client error na
     expect(inspect(e, { depth: 8 })).not.toContain(String(refusedPort));
   });
 
-  // User "127.0.0.1", password "<port>?client_name=S3CRET" (no user info read): the host only, the port in no error.
-  it('Redis, no user info read and an "@" in a name: the host only', { timeout: 60_000 }, async () => {
+  // User "127.0.0.1", password "<port>?client_name=S3CRET" (no user info read): host "127.0.0.1", port <port>.
+  it('Redis, no user info read and an "@" in a name', { timeout: 60_000 }, async () => {
     const e = await errorOf(connectRedis(`redis://127.0.0.1:${refusedPort}?client_name=S3CRET@cache.invalid`, 'p:'));
-    expect(e.message).toBe(`Cannot connect to Redis at redis://127.0.0.1: ${CLIENT_ERROR_HIDDEN} (ECONNREFUSED): ${URL_ADVICE}`);
+    expect(e.message).toBe(`Cannot connect to Redis at redis://${ADDRESS_NOT_SHOWN}: ${CLIENT_ERROR_HIDDEN} (ECONNREFUSED): ${URL_ADVICE}`);
     expect(inspect(e, { depth: 8 })).not.toContain(String(refusedPort));
+  });
+
+  // User "default", password "Q7@127.0.0.1:<port>?client_name=EF" (an "@" before its "?"): read as user info
+  // "default:Q7", host "127.0.0.1", port <port>, and the client's error names them.
+  it('Redis, user info read before an "@" in the password, a name after its "?"', { timeout: 60_000 }, async () => {
+    const e = await errorOf(connectRedis(`redis://default:Q7@127.0.0.1:${refusedPort}?client_name=EF@cache.invalid`, 'p:'));
+    expect(e.message).toBe(`Cannot connect to Redis at redis://${ADDRESS_NOT_SHOWN}: ${CLIENT_ERROR_HIDDEN} (ECONNREFUSED): ${URL_ADVICE}`);
+    expect(inspect(e, { depth: 8 })).not.toContain(String(refusedPort));
+  });
+
+  // User "app", password "Q7@127.0.0.1:<port>/SECRETDB?application_name=EF": pg reads host, port and database from it.
+  it('PostgreSQL, user info read before an "@" in the password, a name after its "?"', { timeout: 60_000 }, async () => {
+    const e = await errorOf(openPostgres(`postgres://app:Q7@127.0.0.1:${refusedPort}/SECRETDB?application_name=EF@db.invalid/app`));
+    expect(e.message).toBe(`Cannot prepare PostgreSQL at postgres://${ADDRESS_NOT_SHOWN}: ${CLIENT_ERROR_HIDDEN} (ECONNREFUSED): ${URL_ADVICE}`);
+    expect(inspect(e, { depth: 8 })).not.toMatch(new RegExp(`${refusedPort}|SECRETDB`));
   });
 });
 

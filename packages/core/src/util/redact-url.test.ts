@@ -28,24 +28,53 @@ describe('redactUrl', () => {
     expect(redactUrl('http://u:p/a?s@ss@collector:70000')).toBe(`http://${ADDRESS_NOT_SHOWN}`);
   });
 
-  it('shows the host of an ordinary URL with an "@" in a query value that may hold one (WHATWG: user info ends before the first "/", "?" or "#"), never the query, the fragment or a password', () => {
+  it('an "@" in the query, raw (a name such as ?application_name=svc@prod, or a password\'s rest): only the scheme, the address not sure; written %40, the address is shown', () => {
     const cases = [
-      // No user info read: the host only (see below).
-      ['postgres://db:5432/app?application_name=svc@prod&password=S3CRET', 'postgres://db'],
-      ['postgres://u:S3CRET@db:5432/app?application_name=svc@prod', 'postgres://db:5432/app'],
-      ['redis://cache.example:6379/0?client_name=a@b', 'redis://cache.example'],
-      ['redis://:S3CRET@cache.example?client_name=a@b', 'redis://cache.example'],
-      ['redis://:S3CRET@[::1]:6379/0?client_name=a@b', 'redis://[::1]:6379/0'],
-      ['redis://[::1]:6379?client_name=a@b', 'redis://[::1]'],
-      ['postgres://u:S3CRET@db/app?sslmode=require&options=-c%20search_path=a@b&fallback_application_name=x@y', 'postgres://db/app'],
-      // No host: a Unix socket's URL, its user info before the path's "/".
-      ['unix://:S3CRET@/run/redis/redis.sock?db=2&client_name=svc@prod', 'unix:///run/redis/redis.sock'],
-      ['unix:///run/redis/redis.sock?client_name=svc@prod', 'unix:///run/redis/redis.sock'],
+      'postgres://db:5432/app?application_name=svc@prod&password=S3CRET',
+      'postgres://u:S3CRET@db:5432/app?application_name=svc@prod',
+      'redis://cache.example:6379/0?client_name=a@b',
+      'redis://:S3CRET@cache.example?client_name=a@b',
+      'redis://:S3CRET@[::1]:6379/0?client_name=a@b',
+      'postgres://u:S3CRET@db/app?sslmode=require&options=-c%20search_path=a@b&fallback_application_name=x@y',
+      'unix://:S3CRET@/run/redis/redis.sock?db=2&client_name=svc@prod',
+      'unix:///run/redis/redis.sock?client_name=svc@prod',
     ];
-    for (const [url, shown] of cases) {
-      expect(redactUrl(url!), url).toBe(shown);
-      expect(redactUrl(url!), url).not.toMatch(/S3CRET|prod|acme/);
+    for (const url of cases) {
+      expect(redactUrl(url), url).toBe(`${url.slice(0, url.indexOf('://'))}://${ADDRESS_NOT_SHOWN}`);
+      expect(isAddressSure(url), url).toBe(false);
+      expect(parseUrlWithClearUserInfo(url), url).toBeUndefined();
     }
+    const encoded = [
+      ['postgres://u:S3CRET@db:5432/app?application_name=svc%40prod', 'postgres://db:5432/app'],
+      ['redis://cache.example:6379/0?client_name=a%40b', 'redis://cache.example:6379/0'],
+      ['redis://[::1]:6379?client_name=a%40b', 'redis://[::1]:6379'],
+      ['unix://:S3CRET@/run/redis/redis.sock?db=2&client_name=svc%40prod', 'unix:///run/redis/redis.sock'],
+    ];
+    for (const [url, shown] of encoded) {
+      expect(redactUrl(url!), url).toBe(shown);
+      expect(isAddressSure(url!), url).toBe(true);
+    }
+  });
+
+  // A password with an "@" before its first "?" or "/", its rest a query with a name key: read as user info before the
+  // first "@", the host (and port, path) a piece of the password; text cannot tell it from a name's "@".
+  it.each([
+    // Password "AB@SECRETHOST?client_name=EF": read as user "user", password "AB", host "SECRETHOST".
+    'redis://user:AB@SECRETHOST?client_name=EF@cache',
+    'postgres://u:p@SECRETHOST?application_name=x@db/app',
+    // Password "Q7@127.0.0.1:6379/SECRETPATH?client_name=EF": the real server's address, the path a piece.
+    'redis://default:Q7@127.0.0.1:6379/SECRETPATH?client_name=EF@cache',
+    // Hostless: password "H8@/SECRETDB?application_name=CBKC", the database a piece.
+    'postgres://app:H8@/SECRETDB?application_name=CBKC@db/app',
+    // pg reads ?user= over the URL's: password "Q7@db/app?user=SECRETUSER&application_name=EF".
+    'postgres://u:Q7@db/app?user=SECRETUSER&application_name=EF@db',
+    // Empty user, password starting "@": "@SECRETHOST?options=x".
+    'redis://:@SECRETHOST?options=x@pg',
+    'postgresql://u:A:C@SECRETHOST?fallback_application_name=AXYC@db?host=db2',
+  ])('a password with an "@" and then a query with a name key and "@" (%s): only the scheme, not sure', (url) => {
+    expect(redactUrl(url)).toBe(`${url.slice(0, url.indexOf('://'))}://${ADDRESS_NOT_SHOWN}`);
+    expect(isAddressSure(url)).toBe(false);
+    expect(parseUrlWithClearUserInfo(url)).toBeUndefined();
   });
 
   it('never shows a part of user info with an unescaped "@" and then "/", "?" or "#" (parses with user info, its host a piece of the password)', () => {
@@ -71,8 +100,7 @@ describe('redactUrl', () => {
       ['https://default:443?k=S3CRET@cache', `https://${ADDRESS_NOT_SHOWN}`],
       // A path whose "@" follows user info (a path "@" is never a store URL's).
       ['postgres://u:pw@db:5432/a@b', 'postgres://b'],
-      // The "@" that ends the user info in a key=value value of the query or fragment: only the values of keys that
-      // may hold one (application_name, ...) are read as the clients read them.
+      // The "@" that ends the user info in a key=value value of the query or fragment.
       ['redis://user:S3@CR/0?k=XYZ@cache:6379', `redis://${ADDRESS_NOT_SHOWN}`],
       ['redis://user:S3@CR?k=XYZ@cache', `redis://${ADDRESS_NOT_SHOWN}`],
       ['redis://user:S3@CR#k=XYZ@cache', `redis://${ADDRESS_NOT_SHOWN}`],
@@ -106,38 +134,24 @@ describe('redactUrl', () => {
       expect(parseUrlWithClearUserInfo(url), url).toBeUndefined();
       expect(redactUrl(url), url).toBe(`${url.slice(0, url.indexOf('://'))}://${ADDRESS_NOT_SHOWN}`);
     }
-    // Without an "@" in the query, or for Redis (node-redis reads no query key), the host stays sure.
+    // Without an "@" in the query the host stays sure.
     expect(isAddressSure('postgres://u:pw@db1/app?host=db2&port=6543')).toBe(true);
-    expect(redactUrl('redis://:pw@cache:6379/0?host=x&client_name=svc@prod')).toBe('redis://cache:6379/0');
+    expect(redactUrl('redis://:pw@cache:6379/0?host=x&client_name=svc%40prod')).toBe('redis://cache:6379/0');
   });
 
-  it('no user info read and an "@" in a name\'s value: the host only (it may be a user name, its port and path the password\'s start), the address not sure', () => {
-    const cases = [
-      // User "user", password "1234?client_name=S3CRET": read as host "user", port 1234.
-      ['redis://user:1234?client_name=S3CRET@cache', 'redis://user'],
-      ['redis://user:1234/0?client_name=S3CRET@cache', 'redis://user'],
-      ['postgres://u:1?application_name=x@db/app', 'postgres://u'],
-      // An ordinary credential-less URL with an "@" in a name: no port, no path either.
-      ['redis://cache.example:6379/0?client_name=a@b', 'redis://cache.example'],
-      ['redis://[::1]:6379?client_name=a@b', 'redis://[::1]'],
-    ];
-    for (const [url, shown] of cases) {
-      expect(redactUrl(url!), url).toBe(shown);
-      expect(isAddressSure(url!), url).toBe(false);
+  it('no user info read and an "@" in the query (a password "1234?client_name=S3CRET" read as port 1234): only the scheme', () => {
+    for (const url of ['redis://user:1234?client_name=S3CRET@cache', 'redis://user:1234/0?client_name=S3CRET@cache', 'postgres://u:1?application_name=x@db/app']) {
+      expect(redactUrl(url), url).toBe(`${url.slice(0, url.indexOf('://'))}://${ADDRESS_NOT_SHOWN}`);
+      expect(isAddressSure(url), url).toBe(false);
     }
-    // With user info read, or without an "@" in the query: host, port and path, sure.
-    expect(isAddressSure('redis://:pw@cache.example:6379/0?client_name=a@b')).toBe(true);
-    expect(isAddressSure('redis://cache.example:6379/0?client_name=a%40b')).toBe(true);
-    expect(redactUrl('redis://cache.example:6379/0?client_name=a%40b')).toBe('redis://cache.example:6379/0');
   });
 
   it('parseUrlWithClearUserInfo: the URL when its host is surely the host, undefined when it may be a password\'s start or there is none', () => {
     expect(parseUrlWithClearUserInfo('redis://u:pw@cache.example:6380/2')?.host).toBe('cache.example:6380');
-    expect(parseUrlWithClearUserInfo('redis://cache.example:6379/0?client_name=a@b')?.host).toBe('cache.example:6379');
-    expect(parseUrlWithClearUserInfo('redis://[::1]:6379?client_name=a@b')?.host).toBe('[::1]:6379');
-    expect(parseUrlWithClearUserInfo('postgres://u:pw@db:5432/app?application_name=svc@prod')?.host).toBe('db:5432');
-    // An "@" in the fragment, or in another query value: the user info may end there.
-    for (const s of ['https://collector.example/v1#to=ops@acme', 'https://collector.example#to=ops@acme', 'redis://cache.example:6379/0?name=a@b', 'redis://default:4821/SECRET@cache:6379', 'redis://default:4821?S@cache', 'redis://default:4821#S@cache', 'redis://default:?S@cache', 'redis:///0', 'not a url']) {
+    expect(parseUrlWithClearUserInfo('redis://cache.example:6379/0?client_name=a%40b')?.host).toBe('cache.example:6379');
+    expect(parseUrlWithClearUserInfo('postgres://u:pw@db:5432/app?application_name=svc%40prod')?.host).toBe('db:5432');
+    // A raw "@" in the path, the query or the fragment: the user info may end there.
+    for (const s of ['redis://cache.example:6379/0?client_name=a@b', 'postgres://u:pw@db:5432/app?application_name=svc@prod', 'https://collector.example/v1#to=ops@acme', 'https://collector.example#to=ops@acme', 'redis://cache.example:6379/0?name=a@b', 'redis://default:4821/SECRET@cache:6379', 'redis://default:4821?S@cache', 'redis://default:4821#S@cache', 'redis://default:?S@cache', 'redis:///0', 'not a url']) {
       expect(parseUrlWithClearUserInfo(s), s).toBeUndefined();
     }
   });

@@ -1,10 +1,10 @@
 /** What `redactUrl` shows for a string that does not start `scheme://`: no part of it (a libpq `host=... password=...` string). */
 export const NOT_A_URL_SHOWN = '(not a URL; not shown)';
 /**
- * What `redactUrl` shows after `scheme://` for a URL whose host it cannot surely tell: one whose user info may hold a
- * password with an unescaped `/`, `?` or `#` (see `parseUrlWithClearUserInfo`) whose `@` comes after its first `?` or
- * `#` (`redis://default:4821?SECRET@cache:6379`, `redis://default:S3@CR/0?k=ET@cache`,
- * `postgres://u:p@ss?host=S3CRET&application_name=x@db/app`).
+ * What `redactUrl` shows after `scheme://` for a URL whose host it cannot surely tell: one with an `@` after its first
+ * `?` or `#` (in its query or fragment), which may end user info holding a password with an unescaped `?` or `#`
+ * (`redis://default:4821?SECRET@cache:6379`, `redis://user:AB@SECRET?client_name=EF@cache`,
+ * `redis://cache:6379/0?client_name=svc@prod`: an `@` in a query value is written `%40` to be shown).
  */
 export const ADDRESS_NOT_SHOWN = '(address not shown)';
 /** A URL scheme and `//` at the start (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`). */
@@ -19,16 +19,12 @@ const NO_HOST = 'host.invalid';
 /**
  * `url` for messages and logs: without what may hold a credential - the user info (`user:password@`), the query
  * string (`?password=`, which pg and libpq read; `?api_key=`) and the fragment - and never a part of the user info (a
- * user name or password), unless that user info itself holds `?` or `&` and then `application_name=`,
- * `fallback_application_name=`, `options=` or `client_name=` (see `parseUrlWithClearUserInfo`). A URL whose host
- * `parseUrlWithClearUserInfo` surely reads (WHATWG URL, as node-redis and pg read it) shows
- * `scheme://host[:port]/path`, but for one without user info read and with an `@` in its query, which shows
- * `scheme://host` only (`redis://user:1234?client_name=S3CRET@cache`, user `user` and password
- * `1234?client_name=S3CRET`, as `redis://user`; so `redis://cache:6379/0?client_name=svc@prod` as `redis://cache`);
- * one without a host shows its path (a Unix socket's `unix://:pw@/run/redis.sock?db=2`). Any other (it does not
- * parse, or its user info may hold a password with an unescaped `/`, `?` or `#`, such as
- * `redis://default:S3@CR/ET@cache:6379`) loses by text everything from its first `?` or `#` on, and everything
- * between `://` and its last `@`; when that last `@` comes after the first `?` or `#`, only `scheme://` and
+ * user name or password). A URL whose host `parseUrlWithClearUserInfo` surely reads (WHATWG URL, as node-redis and pg
+ * read it) shows `scheme://host[:port]/path`; one without a host shows its path (a Unix socket's
+ * `unix://:pw@/run/redis.sock?db=2`). Any other (it does not parse, or it has an `@` after its host, so its user info
+ * may hold a password with an unescaped `/`, `?` or `#`, such as `redis://default:S3@CR/ET@cache:6379`) loses by text
+ * everything from its first `?` or `#` on, and everything between `://` and its last `@`; when that last `@` comes
+ * after the first `?` or `#` (any raw `@` in the query or fragment: `%40` is none), only `scheme://` and
  * `ADDRESS_NOT_SHOWN` are shown. A string that does not start with `scheme://` (a libpq key/value string
  * `host=db password=...`, `user:token@host`) is not shown at all (`NOT_A_URL_SHOWN`), but for an absolute path
  * without `@`, `?`, `=`, `:` or `#` (a Unix socket path such as `/var/run/redis/redis.sock`), shown as it is.
@@ -38,7 +34,7 @@ const NO_HOST = 'host.invalid';
 export function redactUrl(url: string): string {
   if (!SCHEME.test(url)) return PLAIN_PATH.test(url) ? url : NOT_A_URL_SHOWN;
   const u = parseUrlWithClearUserInfo(url);
-  if (u) return mayBeUserName(u) ? `${u.protocol}//${u.hostname}` : `${u.protocol}//${u.host}${u.pathname}`;
+  if (u) return `${u.protocol}//${u.host}${u.pathname}`;
   // No host: `scheme://[user:password@]/path`, parsed with a stand-in host, shown without it.
   const bare = hostless(url);
   if (bare && !mayHoldUserInfo(bare)) return `${bare.protocol}//${bare.pathname}`;
@@ -47,20 +43,14 @@ export function redactUrl(url: string): string {
 
 /**
  * `url` parsed (WHATWG URL, as node-redis and pg parse it) when its host and user info are surely where the parse puts
- * them, else undefined: when it does not parse, has no host, or may have user info holding an unescaped `/`, `?` or
- * `#` (and so an `@` after where the parse ends the host), or is a PostgreSQL URL whose query sets `host` or `port`
- * (which pg reads over the URL's own) and holds an `@`, whatever user info it read (`postgres://u:1?host=S3CRET&
- * application_name=x@db/app`, `postgres://u:p@ss?host=S3CRET&application_name=x@db/app`: that query may be a
- * password's rest, its `host` a piece of it). Such a password ends the host early:
- * `redis://default:4821/SECRET@cache:6379` parses as host `default`, port 4821, without user info, and
- * `redis://default:S3@CR/0?k=ET@cache:6379` as user info `default:S3`, host `CR`, query `k=ET@cache:6379`. So it is
- * undefined when an `@` follows the host in the path, in the fragment, or in the query anywhere but inside the value
- * of `application_name`, `fallback_application_name`, `options` (which pg reads) or `client_name`
- * (`redis://cache:6379/0?client_name=svc@prod`, `postgres://u:pw@db/app?application_name=svc@prod`, read as the
- * clients read them). The host it gives is a part of the user info only when that user info itself holds `?` or `&`
- * and then one of those keys and `=` (`redis://user:1234?client_name=S3CRET@cache`: no user info read, the host the
- * user name, the port and path the password's start; what shows the address then shows the host only). What reads a
- * host (or port) out of a store URL for a message uses this, and shows `redactUrl(url)` when it is undefined.
+ * them, else undefined: when it does not parse, has no host, or has an `@` after its host - in the path, the query or
+ * the fragment (a raw `@`: `%40` is none) - as the rest of user info holding a password with an unescaped `/`, `?` or
+ * `#` would. Such a password ends the host early: `redis://default:4821/SECRET@cache:6379` parses as host `default`,
+ * port 4821, without user info; `redis://user:AB@SECRET?client_name=EF@cache` as user info `user:AB`, host `SECRET`;
+ * `postgres://u:p@ss?host=S3CRET&application_name=x@db/app` as host `ss`, and pg connects to the query's `S3CRET`. Text
+ * cannot tell these from an `@` in a query value (`redis://cache/0?client_name=svc@prod`), which is so not sure
+ * either: written `svc%40prod`, it is. What reads a host (or port) out of a store URL for a message uses this, and
+ * shows `redactUrl(url)` when it is undefined.
  */
 export function parseUrlWithClearUserInfo(url: string): URL | undefined {
   let u: URL;
@@ -74,16 +64,14 @@ export function parseUrlWithClearUserInfo(url: string): URL | undefined {
 
 /**
  * Whether the address `redactUrl(url)` shows is the one the clients read: a host `parseUrlWithClearUserInfo` surely
- * reads (not when no user info was read and the query holds an `@`: its port may be a password's start, see
- * `redactUrl`), a hostless URL's path (`unix://:pw@/run/redis.sock`), or a plain socket path. When not, the host and
+ * reads, a hostless URL's path (`unix://:pw@/run/redis.sock`), or a plain socket path. When not, the host and
  * port a client parsed may be pieces of the user info, and so may be in its own errors (`getaddrinfo ENOTFOUND
  * <piece>`): such an error (and one for a string that is not a URL, a libpq `host=... password=...` string) is shown as
  * `clientErrorNotShown` (its kind only), and not kept as a cause.
  */
 export function isAddressSure(url: string): boolean {
   if (!SCHEME.test(url)) return PLAIN_PATH.test(url);
-  const u = parseUrlWithClearUserInfo(url);
-  if (u) return !mayBeUserName(u);
+  if (parseUrlWithClearUserInfo(url)) return true;
   const bare = hostless(url);
   return !!bare && !mayHoldUserInfo(bare);
 }
@@ -138,34 +126,11 @@ export function isHiddenClientError(e: unknown): boolean {
 }
 
 /**
- * Query keys whose value may hold an `@` (a name such as `svc@prod`): pg's `application_name`,
- * `fallback_application_name` and `options` (pg reads every query key; node-redis reads none), and `client_name`
- * (read by other Redis clients, such as redis-py, from the same URL).
- */
-const AT_VALUE_KEYS = /^(?:application_name|fallback_application_name|options|client_name)=/;
-
-/**
  * Whether what `u` parsed as its path, query or fragment may be the rest of user info (a password with an unescaped
- * `/`, `?` or `#`, up to an `@`): an `@` in the path or the fragment, or one in the query outside the value of a key
- * of `AT_VALUE_KEYS`. So a password whose rest it could be holds `?` or `&` and then such a key and `=`.
+ * `/`, `?` or `#`, up to an `@`): any raw `@` there.
  */
 function mayHoldUserInfo(u: URL): boolean {
-  if (u.pathname.includes('@') || u.hash.includes('@')) return true;
-  if (POSTGRES_SCHEME.test(u.protocol) && u.search.includes('@') && (u.searchParams.has('host') || u.searchParams.has('port'))) return true;
-  return u.search.slice(1).split('&').some((pair) => pair.includes('@') && !AT_VALUE_KEYS.test(pair));
-}
-
-/** pg's URL schemes: pg reads the query's `host` and `port` over the URL's own, as libpq does. */
-const POSTGRES_SCHEME = /^postgres(?:ql)?:$/i;
-
-/**
- * Whether `u`, surely read (`parseUrlWithClearUserInfo`), read no user info while its query holds an `@` (in a name's
- * value: any other makes it unsure): the whole URL up to that `@` may be user info whose password holds `?` and then
- * such a key (`redis://user:1234?client_name=S3CRET@cache`, user `user`, password `1234?client_name=S3CRET`), its host
- * the user name and its port and path the password's start. Only its host is shown, and its address is not sure.
- */
-function mayBeUserName(u: URL): boolean {
-  return u.username === '' && u.password === '' && u.search.includes('@');
+  return u.pathname.includes('@') || u.search.includes('@') || u.hash.includes('@');
 }
 
 /**
