@@ -60,5 +60,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'PostgreSQL ledger: a cursor page re
       const plan = (row!['QUERY PLAN'] as Array<{ Plan: PlanNode }>)[0]!.Plan;
       expect(rowsRead(plan), `rows read for a page of 100 after a cursor at row ${ROWS / 2} (${JSON.stringify(q)})`).toBeLessThan(1_000);
     }
-  });
+    // Inserting and analysing 100 000 rows took over 20 s once on a loaded 2-core machine: the bound is generous, the
+    // assertion is on the plan's rows, not on time.
+  }, 120_000);
 });
