@@ -74,7 +74,8 @@ export interface EmbedderCoverage {
   /**
    * True when the embedder tells languages apart but could not for this reading (local-use: its language detector is
    * not loaded yet, or failed to load): `otherLanguage` is then absent whatever the text's language. The semantic
-   * cache does not remember such a reading of a stored question (it reads it again once the language can be known).
+   * cache remembers such a reading of a stored question until the embedder's reading of the empty text no longer says
+   * this (it reads it again once the language can be known).
    */
   languageUnknown?: true;
 }

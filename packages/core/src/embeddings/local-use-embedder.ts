@@ -102,24 +102,30 @@ export class LocalUseEmbedder implements Embedder {
    */
   coverage(text: string, cased?: string): EmbedderCoverage | undefined {
     // The gateway's admission and the semantic cache's lookup and store read one question each (~0.1 ms for 60
-    // characters, ~2 ms for 8 000): the last readings are kept, once both the vocabulary and the detector are loaded.
+    // characters, ~2 ms for 8 000): the last readings are kept, once the vocabulary is loaded. One taken while the
+    // detector was not loaded (`languageUnknown`: eld not installed, or failing) is kept too, and dropped once it is.
     const key = cased === undefined || cased === text ? text : `${text}\u0000${cased}`;
     const shared = this.#language === undefined;
+    const detector = this.#language ?? useLiteLanguage();
     const kept = shared ? READINGS.get(key) : undefined;
     if (kept !== undefined) {
       READINGS.delete(key);
-      READINGS.set(key, kept);
-      return kept;
+      if (kept.languageUnknown !== true || !detector.loaded) {
+        READINGS.set(key, kept);
+        return kept;
+      }
     }
     const tokenizer = useLiteTokenizerLoader().get();
     if (!tokenizer) return undefined;
     const input = truncateForEmbedding(text.normalize('NFKC'), USE_LITE_MAX_CHARS);
     const coverage = tokenizer.coverage(input, cased === text ? undefined : cased);
     // The language of the text as asked (case kept), cut as the model's input is; known once `prepare` has loaded the detector.
-    const detector = this.#language ?? useLiteLanguage();
-    if (!detector.loaded) return { ...coverage, languageUnknown: true };
-    const language = detector.otherLanguage(cased === undefined ? input : truncateForEmbedding(cased.normalize('NFKC'), USE_LITE_MAX_CHARS));
-    const reading: EmbedderCoverage = language === undefined ? coverage : { ...coverage, otherLanguage: language };
+    let reading: EmbedderCoverage;
+    if (!detector.loaded) reading = { ...coverage, languageUnknown: true };
+    else {
+      const language = detector.otherLanguage(cased === undefined ? input : truncateForEmbedding(cased.normalize('NFKC'), USE_LITE_MAX_CHARS));
+      reading = language === undefined ? coverage : { ...coverage, otherLanguage: language };
+    }
     if (shared && key.length <= 2 * USE_LITE_MAX_CHARS + 1) {
       READINGS.set(key, reading);
       if (READINGS.size > MAX_READINGS) READINGS.delete(READINGS.keys().next().value!);

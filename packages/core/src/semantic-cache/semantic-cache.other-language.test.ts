@@ -205,4 +205,48 @@ describe('SemanticCache: questions stored before the language rule (the store ke
       await cache.close();
     }
   }, 120_000);
+
+  // With the detector down (eld not installed, or failing) a reading without a language was not remembered at all: every
+  // lookup read every stored candidate again (a tokenizer run each, 2-4 ms for 8 000 characters). It is remembered now,
+  // tagged with the detector's state, and read again once the detector loads.
+  it('with the detector down, a stored question is read once, not at every lookup; read again once the detector loads', async () => {
+    let t = 0;
+    let fail = true;
+    const language = new UseLiteLanguageLoader(
+      async () => {
+        if (fail) throw new Error("Cannot find package 'eld'");
+        return ((await import('eld/extrasmall')) as { eld: LanguageDetector }).eld;
+      },
+      () => {},
+      () => t,
+    );
+    const inner = new LocalUseEmbedder({ language });
+    let storedReads = 0;
+    const counting: Embedder = {
+      id: 'local-use',
+      coverage: (text, cased) => {
+        if (cased === FRENCH) storedReads++;
+        return inner.coverage(text, cased);
+      },
+      prepare: () => inner.prepare(),
+      embed: (texts) => inner.embed(texts),
+    };
+    const before = new SemanticCache({ config: { enabled: true }, embedder: new PreLanguageRuleEmbedder() });
+    expect(await before.store(ask(FRENCH), scope, answer('installez-le'))).toBe(true);
+    const cache = new SemanticCache({ config: { enabled: true }, embedder: counting, store: before.backend });
+    try {
+      for (let i = 0; i < 3; i++) expect((await cache.lookup(ask(ENGLISH), scope, { threshold: 0.8 }))?.answer.text).toBe('installez-le');
+      expect(storedReads).toBe(1);
+      fail = false;
+      t += 60_000;
+      for (let i = 0; i < 2; i++) {
+        const details: SemanticLookupDetails = {};
+        expect(await cache.lookup(ask(ENGLISH), scope, { details, threshold: 0.8 })).toBeUndefined();
+        expect(details.outcome).toBe('mismatch');
+      }
+      expect(storedReads).toBe(2);
+    } finally {
+      await cache.close();
+    }
+  }, 120_000);
 });

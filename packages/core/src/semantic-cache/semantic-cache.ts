@@ -381,6 +381,12 @@ function knownUnknownText(embedder: Pick<Embedder, 'coverage'>, question: string
   return coverage && readingOf(coverage);
 }
 
+/** A stored question's reading (`SemanticCache.#storedReading`); `generation`: read while languages could not be told. */
+interface KeptReading {
+  reading: UnknownText;
+  generation?: number;
+}
+
 /** A coverage's unknown text, with its language when it is another (`EmbedderCoverage.otherLanguage`). */
 function readingOf(coverage: EmbedderCoverage): UnknownText {
   const reading = unknownOf(coverage);
@@ -490,7 +496,9 @@ export class SemanticCache {
   /** Touches still on their way to the store (waited for by `close`). */
   readonly #pendingTouches = new Set<Promise<void>>();
   /** Stored questions' unknown text (`#storedReading`), by prompt: up to 1 000, and 4 000 000 characters of prompts. */
-  readonly #readings = new LRUCache<string, UnknownText>({ max: 1_000, maxSize: 4_000_000, sizeCalculation: (_v, k) => Math.max(1, k.length) });
+  readonly #readings = new LRUCache<string, KeptReading>({ max: 1_000, maxSize: 4_000_000, sizeCalculation: (_v, k) => Math.max(1, k.length) });
+  /** Bumped when the embedder's coverage first tells languages again (`#languageKnownNow`): older language-unknown readings are stale. */
+  #languageGeneration = 0;
   readonly #stats: SemanticCacheStats = { hits: 0, misses: 0, stores: 0, bypassed: 0, guardMisses: 0, unguardedMisses: 0, ambiguous: 0, verified: 0, adapted: 0 };
 
   constructor(options: SemanticCacheOptions = {}) {
@@ -664,17 +672,28 @@ export class SemanticCache {
    */
   #storedReading(prompt: string): UnknownText {
     const kept = this.#readings.get(prompt);
-    if (kept !== undefined) return kept;
+    if (kept !== undefined && (kept.generation === undefined || (kept.generation === this.#languageGeneration && !this.#languageKnownNow()))) return kept.reading;
     const coverage = this.embedder.coverage?.(embeddingInput(prompt), prompt);
     // Not known (local-use's vocabulary could not be read): compared as having none, and not remembered, so the
     // prompt is read again once the vocabulary can be.
     if (!coverage) return NO_UNKNOWN;
     const reading = readingOf(coverage);
-    // Nor a reading whose language could not be known (local-use's detector failed to load): a stored question in
-    // another language (one stored before the language rule, or while the detector was down) is read again, and its
-    // language found, once the detector loads.
-    if (coverage.languageUnknown !== true) this.#readings.set(prompt, reading);
+    // A reading whose language could not be known (local-use's detector not loaded: eld not installed, or failing) is
+    // remembered with the detector's generation: read again, its language found, once the detector loads.
+    this.#readings.set(prompt, coverage.languageUnknown === true ? { reading, generation: this.#languageGeneration } : { reading });
     return reading;
+  }
+
+  /**
+   * Whether the embedder's coverage tells languages now (its reading of the empty text is not `languageUnknown`: a
+   * remembered reading, no tokenizer run); the first time it does after readings without one were kept, their
+   * generation is over.
+   */
+  #languageKnownNow(): boolean {
+    const probe = this.embedder.coverage?.('', '');
+    if (!probe || probe.languageUnknown === true) return false;
+    this.#languageGeneration++;
+    return true;
   }
 
   /** How many nearest stored questions a lookup compares: 1 when neither re-ranking nor the ambiguity rule needs more. */

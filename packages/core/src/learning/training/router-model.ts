@@ -95,27 +95,6 @@ export class RouterModel {
     return this.predictor.predict(featurize(this.artifact.features, prompt, embedding), out);
   }
 
-  #baseRates: Float64Array | null | undefined;
-
-  /**
-   * Each model's base rate: its mean predicted quality over the calibration prompts (a sample of the training
-   * prompts), what the router model expects of it knowing nothing of the prompt. Null when the model has no
-   * calibration prompts.
-   */
-  get baseRates(): Float64Array | null {
-    if (this.#baseRates === undefined) {
-      const rows = this.artifact.calibration;
-      if (rows.length === 0) this.#baseRates = null;
-      else {
-        const mean = new Float64Array(this.models.length);
-        for (const row of rows) for (let m = 0; m < mean.length; m++) mean[m] = mean[m]! + row[m]!;
-        for (let m = 0; m < mean.length; m++) mean[m] = mean[m]! / rows.length;
-        this.#baseRates = mean;
-      }
-    }
-    return this.#baseRates;
-  }
-
   /** Expected cost per model from the training data's costs, when it had any. */
   predictCost(prompt: string): number[] | undefined {
     return this.artifact.cost ? predictCost(this.artifact.cost, prompt) : undefined;

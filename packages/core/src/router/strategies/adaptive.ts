@@ -209,7 +209,7 @@ export class AdaptiveStrategy implements Strategy {
       this.explicit.set(tenant!, layers);
     }
     const priorQ = new Map<Deployment, number>(priorRanked.map((r) => [r.deployment, r.factors?.['predictedQuality'] ?? 0.5]));
-    // A prompt the prior could not read (`intelligent`'s `promptCoverage`): its prior is the router model's base rate.
+    // A prompt the prior reads poorly (`intelligent`'s `promptCoverage`): said in each candidate's note.
     const coverage = priorRanked.find((r) => r.factors?.['promptCoverage'] !== undefined);
     const costs = candidateCosts(ctx, priorRanked);
     const length = Math.log1p(ctx.estimatedInputTokens) / 8 - 0.5;

@@ -1,4 +1,6 @@
+import { truncateForEmbedding, USE_LITE_MAX_CHARS } from '../../embeddings/local-use-embedder.js';
 import { sharedLocalUseEmbedder } from '../../embeddings/shared-local-use-embedder.js';
+import { useLiteTokenizerLoader } from '../../embeddings/use-lite-coverage.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
 import { USE_LITE } from '../../learning/features/use-lite-embedder.js';
@@ -95,28 +97,36 @@ function embeddingOf(model: RouterModel): { dim: number; model: string } | undef
 }
 
 /**
- * The least share of a prompt's letters and pictographs USE lite's vocabulary must cover (inside multi-character
- * pieces: `EmbedderCoverage.covered`) for a router model trained on USE lite embeddings to read the prompt. USE lite's
- * vocabulary is English word pieces: a Chinese, Japanese, Russian or Greek prompt is mostly its unknown id, so such
- * prompts get nearly one vector and a kNN or logistic predictor gives them all one prediction, learned from whatever
- * English prompts sit nearest. Measured 2026-11-29 on the shared routing data (prompts as given): of 4 821 Chinese
+ * The share of a prompt's letters and pictographs USE lite's vocabulary covers (inside multi-character pieces:
+ * `EmbedderCoverage.covered`) below which `explain` says a router model trained on USE lite embeddings reads the
+ * prompt poorly (the note and the factor `promptCoverage`). USE lite's vocabulary is English word pieces: a Chinese,
+ * Japanese, Russian or Greek prompt is mostly its unknown id, so such prompts get nearly one vector. The learned
+ * prediction is kept for them: on CMMLU / C-Eval it chose better models than each model's base rate whether the router
+ * model was trained with Chinese prompts or not, as well as (within 0.01) a stored replacement embedding or per-model
+ * means over such training prompts when it was, and better than both when it was not (docs/routing.md).
+ * Measured 2026-11-29 on the shared routing data (prompts as given): of 4 821 Chinese
  * CMMLU / C-Eval prompts 4 753 are below 0.5 (median 0.00); of 8 181 English exam, maths and code prompts 3 (formulas of
- * one-letter variables; none of them has a letter outside the Latin script, so none is measured: `NON_LATIN`).
+ * one-letter variables; none of them has a letter outside the Latin script, so none is measured: `NOT_LATIN`).
  */
 export const MIN_PROMPT_COVERAGE = 0.5;
 
-/** A character outside the Latin script and the characters common to all scripts: only such a prompt is measured. */
-const NON_LATIN = /[^\p{Script=Latin}\p{Script=Common}\p{Script=Inherited}]/u;
+/**
+ * A character outside the Latin script and the characters common to all scripts, or a pictograph (emoji, which are
+ * Script=Common, and which USE lite's vocabulary mostly lacks): only a prompt with one is measured.
+ */
+const NOT_LATIN = /[^\p{Script=Latin}\p{Script=Common}\p{Script=Inherited}]|\p{Extended_Pictographic}/u;
 
 /**
- * The share of `text` USE lite's vocabulary covers when it is below `MIN_PROMPT_COVERAGE` (the prompt's embedding does
- * not tell it from others); undefined when it is not, when the text is Latin-script only (not measured: a regular
- * expression test, not a tokenizer run), or when the coverage is not known (the vocabulary not loaded yet: `prepare`
- * loads it; or the package not installed).
+ * The share of `text` USE lite's vocabulary covers when it is below `MIN_PROMPT_COVERAGE` (the prompt's embedding tells
+ * it little from others); undefined when it is not, when the text is Latin-script only (not measured: a regular
+ * expression test, not a tokenizer run), or when the coverage is not known (the vocabulary not loaded yet: `prepare` and
+ * `rank` load it; or the package not installed).
  */
 function lowPromptCoverage(text: string): number | undefined {
-  if (!NON_LATIN.test(text)) return undefined;
-  const c = sharedLocalUseEmbedder().coverage?.(text);
+  if (!NOT_LATIN.test(text)) return undefined;
+  // The tokenizer only (~0.25 ms for a 130-character prompt), not the shared embedder's coverage, which also runs its
+  // language detector (0.8-1.3 ms), and whose prepare loads it (eld: +33 MB of heap), for nothing the router reads.
+  const c = useLiteTokenizerLoader().get()?.coverage(truncateForEmbedding(text.normalize('NFKC'), USE_LITE_MAX_CHARS));
   if (!c || c.characters === 0) return undefined;
   const share = c.covered / c.characters;
   return share < MIN_PROMPT_COVERAGE ? share : undefined;
@@ -272,7 +282,7 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
     throw new LLMError({ code: 'invalid_request', message: 'intelligent: option "model" must be a router model or the path of one', param: 'strategyOptions.model' });
   };
 
-  /** `lowCoverage`: the prompt's USE lite coverage when too low to embed it (`lowPromptCoverage`): the model's base rates are used. */
+  /** `lowCoverage`: the prompt's USE lite coverage when it is low (`lowPromptCoverage`): said in `explain`, the prediction unchanged. */
   const rankWith = (ctx: StrategyContext, o: Record<string, unknown>, model: RouterModel | undefined, embedding: ArrayLike<number> | undefined, lowCoverage?: number): RankedCandidate[] => {
     const mapping = o['models'] as Record<string, string> | undefined;
     const mu = num(o, 'mu') ?? 0;
@@ -281,15 +291,12 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
     const minQuality = num(o, 'minQuality');
     const strongShare = num(o, 'strongShare');
     let predicted: Float64Array | undefined;
-    /** Why the prompt was not read (its coverage too low), for `explain`. */
-    let coverageNote: string | undefined;
-    if (model && lowCoverage !== undefined) {
-      // The prompt-blind prior: each model's base rate (none without calibration prompts: static qualities).
-      predicted = model.baseRates ?? undefined;
-      coverageNote =
-        `prompt coverage ${round(lowCoverage)} < ${MIN_PROMPT_COVERAGE} (mostly outside USE lite's English vocabulary: its embedding does not tell it from others): ` +
-        (predicted ? "the router model's base rate, not a per-prompt prediction" : 'static quality (the router model has no calibration prompts to give a base rate)');
-    } else if (model) {
+    /** That the prompt's embedding says little (its coverage low), for `explain`: the learned prediction is kept (docs/routing.md). */
+    const coverageNote =
+      model && lowCoverage !== undefined
+        ? `prompt coverage ${round(lowCoverage)} < ${MIN_PROMPT_COVERAGE} (mostly outside USE lite's English vocabulary: its embedding tells it little from other such prompts, so the prediction rests on its other features and on what the model learned of such prompts)`
+        : undefined;
+    if (model) {
       const text = promptText(ctx.request);
       predicted = model.predictor.predict(featurize(model.artifact.features, text, embedding));
     }
@@ -393,7 +400,7 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
       const notes: string[] = [];
       if (coverageNote !== undefined) notes.push(coverageNote);
       if (p.learned && gainKind !== undefined) notes.push(`predictedQuality from a "${gainKind}" router model: (1 ± the strong model's predicted gain) / 2, not a probability of a good answer`);
-      if (!p.learned && (coverageNote === undefined || idx[i] === undefined)) notes.push(model ? `not in the router model: static quality${staticInShare ? ' (strongShare calibrated with it)' : ''}` : 'no router model: static quality');
+      if (!p.learned) notes.push(model ? `not in the router model: static quality${staticInShare ? ' (strongShare calibrated with it)' : ''}` : 'no router model: static quality');
       if (!p.costKnown) notes.push('price unknown: costed as the dearest known candidate');
       if (shareNote !== undefined) notes.push(shareNote);
       if (notes.length > 0) r.note = notes.join('; ');
@@ -426,7 +433,7 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
         const embed = builtinEmbed(model);
         if (!embed) throw notEmbeddable(spec, model);
         // With the model, the vocabulary the prompt's coverage is read with (`lowPromptCoverage`; never rejects).
-        const vocabulary = sharedLocalUseEmbedder().prepare?.();
+        const vocabulary = useLiteTokenizerLoader().ready();
         return Promise.all([embed('warm up'), vocabulary]).then(() => undefined, (e: unknown) => {
           throw modelError(spec, `the router model needs USE lite prompt embeddings, which cannot be computed here: ${toLLMError(e).message}`, e);
         });
@@ -444,11 +451,12 @@ function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): St
           const embed = builtinEmbed(model);
           if (!embed) throw notEmbeddable(o['model'], model);
           const text = promptText(ctx.request);
-          // A prompt USE lite mostly cannot read is not embedded (its vector is nearly every such prompt's): ranked at
-          // once, synchronously, on the model's base rates.
-          const low = lowPromptCoverage(text);
-          if (low !== undefined) return rankWith(ctx, o, model, undefined, low);
-          return embed(text, ctx.tenant).then((e) => rankWith(ctx, o, model, e));
+          // A prompt USE lite mostly cannot read is embedded and predicted as any other (measured better than the
+          // model's base rates, no worse than a replacement embedding: docs/routing.md); `explain` says its coverage is low.
+          // The vocabulary is awaited with the embedding (a no-op once loaded; `ready()` never rejects), so the note
+          // does not depend on whether `prepare` ran or finished (a per-call `strategyOptions.model` is not prepared).
+          const vocabulary = NOT_LATIN.test(text) ? useLiteTokenizerLoader().ready() : undefined;
+          return Promise.all([embed(text, ctx.tenant), vocabulary]).then(([e]) => rankWith(ctx, o, model, e, lowPromptCoverage(text)));
         }
         return rankWith(ctx, o, model, undefined);
       };
