@@ -249,13 +249,10 @@ function listenForDeletions(
 ): Promise<TenantEventsSubscription | undefined> | undefined {
   const events = options.stores?.tenantEvents;
   if (!events) return undefined;
+  const forgetHere = tenantModels ? (t: string) => tenantModels.deleted(t) : options.router.forgetTenant?.bind(options.router);
   const forget = (id: string) => {
-    try {
-      if (tenantModels) tenantModels.deleted(id);
-      else options.router.forgetTenant?.(id);
-    } catch (e) {
-      errorLog(`tenant "${id}" deleted in another process: could not forget it here`, e);
-    }
+    // A custom router's forgetTenant may throw or reject (async): logged, never an unhandled rejection.
+    if (forgetHere) void settled(() => Promise.resolve(forgetHere(id))).catch((e: unknown) => errorLog(`tenant "${id}" deleted in another process: could not forget it here`, e));
     // Its answers in this process's memory caches (the deleting process erased the shared stores).
     const erase = options.router.eraseTenantCaches?.bind(options.router);
     if (erase) void settled(() => Promise.resolve(erase(id, { localOnly: true }))).catch((e: unknown) => errorLog(`tenant "${id}" deleted in another process: could not erase its cached answers here`, e));

@@ -335,6 +335,51 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
     await store.clear();
   });
 
+  // Entries with no last use (the previous version's) ranked in `order` behind more than MAX_LOOKED_AT_PER_WRITE entries
+  // with one: the look for them once took the whole look budget shared with the eviction, so every write that needed
+  // room was refused (and the key's old entry dropped). Now they are adopted over a few writes, each stored.
+  it.each([
+    { name: 'a rolling upgrade (TTL 1 h): old-version entries written after the new ones', oldFirst: false, oldTtl: 3_600_000, newTtl: 3_600_000 },
+    { name: 'a rolling upgrade (no TTL): old-version entries written after the new ones', oldFirst: false, oldTtl: undefined, newTtl: undefined },
+    { name: 'a plain upgrade with a shorter new TTL: the old entries expire after the 1200 new ones', oldFirst: true, oldTtl: 3_600_000, newTtl: 600_000 },
+  ])('with maxBytes, $name: behind 1200 entries with a last use, every write into the full bound is stored, and the old entries, once adopted, go first', async ({ oldFirst, oldTtl, newTtl }) => {
+    const wide = await open<string>({ maxBytes: 1_000_000_000 });
+    const previous = await StoreBeforeLru.connect<string>(redisUrl!, { keyPrefix: `${ns}:`, maxBytes: 1_000_000_000 });
+    const writeOld = async () => {
+      for (const k of ['old1', 'old2', 'old3']) await previous.set(k, 'v', oldTtl);
+    };
+    try {
+      if (oldFirst) await writeOld();
+      for (let i = 0; i < 1200; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => wide.set(`n${String(i + j).padStart(4, '0')}`, 'v', newTtl)));
+      if (!oldFirst) await writeOld();
+    } finally {
+      await previous.close();
+    }
+    const rank = async (k: string) => Number(await redisCommand(['ZRANK', `${ns}#bound:order`, `${ns}:${k}`]));
+    expect(await rank('old1')).toBeGreaterThanOrEqual(1200);
+    const bytes = Number(await redisCommand(['GET', `${ns}#bound:bytes`]));
+    const narrow = await open<string>({ maxBytes: bytes });
+    const writes = 20;
+    const stored: string[] = [];
+    for (let i = 0; i < writes; i++) {
+      const k = `w${String(i).padStart(2, '0')}`;
+      await narrow.set(k, 'v', newTtl);
+      if ((await redisCommand(['EXISTS', `${ns}:${k}`])) === 1) stored.push(k);
+      expect(Number(await redisCommand(['GET', `${ns}#bound:bytes`]))).toBeLessThanOrEqual(bytes);
+    }
+    expect(stored).toHaveLength(writes);
+    // Adopted within ceil(1203 / 500) = 3 writes, the three old entries were dropped next (before any entry used
+    // since); the other writes dropped the least recently used new ones, one or two each.
+    const live = await redisCommand<string[]>(['KEYS', `${ns}:*`]);
+    expect(live.filter((k) => k.startsWith(`${ns}:old`))).toEqual([]);
+    expect(live.filter((k) => k.startsWith(`${ns}:w`))).toHaveLength(writes);
+    expect(live.filter((k) => k.startsWith(`${ns}:n`)).length).toBeGreaterThanOrEqual(1200 - 2 * writes);
+    // Every live entry has its last use; the look is over.
+    expect(await redisCommand(['ZCARD', `${ns}#bound:used`])).toBe(await redisCommand(['ZCARD', `${ns}#bound:order`]));
+    expect(await redisCommand(['EXISTS', `${ns}#bound:adopt`])).toBe(0);
+    await narrow.clear();
+  });
+
   it('with maxBytes, members of the last use left by a previous version (its eviction, deletion or clear()) are dropped on the way, not counted as removals: a write into a full bound is stored', async () => {
     const value = 'x'.repeat(1000);
     const cost = JSON.stringify(value).length + 4 * `${ns}:k1`.length + ENTRY_OVERHEAD_BYTES;

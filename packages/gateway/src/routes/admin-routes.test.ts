@@ -445,16 +445,22 @@ describe("DELETE /admin/tenants/:id erases the tenant's cached answers", () => {
     }
   });
 
-  it('a custom router whose forgetTenant throws synchronously: logged, the deletion answered 200, its cached answers still erased and other processes told', async () => {
+  it.each(['synchronously', 'asynchronously'] as const)('a custom router whose forgetTenant throws %s: logged (here and where told), the deletion answered 200, its cached answers still erased and other processes told, no unhandled rejection', async (how) => {
     const stores = await createStateStores({ mode: 'memory' });
     const { tenantEvents, listeners, told } = eventBus();
     const router = new LLMRouter({ models, routing: { strategy: 'priority', retries: { max: 0 } }, cache });
     const erased: string[] = [];
-    // A plain-JS custom router: forgetting the tenant throws instead of failing quietly.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    // A plain-JS custom router: forgetting the tenant throws instead of failing quietly (or an async one rejects).
     const custom = Object.assign(Object.create(router) as LLMRouter, {
-      forgetTenant: () => {
-        throw new Error('the learning store is down');
-      },
+      forgetTenant:
+        how === 'synchronously'
+          ? () => {
+              throw new Error('the learning store is down');
+            }
+          : () => Promise.reject(new Error('the learning store is down')),
       eraseTenantCaches: (id: string) => {
         erased.push(id);
         return Promise.resolve({ exact: 0, semantic: 0 });
@@ -471,7 +477,12 @@ describe("DELETE /admin/tenants/:id erases the tenant's cached answers", () => {
       expect(logged).toContain('tenant "acme" deleted, but its models and learning could not be forgotten here');
       expect(erased[0]).toBe('acme');
       expect(told).toContain('acme');
+      // The bus tells this process's own listener too: its forgetting fails the same way, logged.
+      await vi.waitFor(() => expect(logged).toContain('tenant "acme" deleted in another process: could not forget it here'), { timeout: 5_000 });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
     } finally {
+      process.off('unhandledRejection', onUnhandled);
       await gateway.close();
       await router.close();
       await stores.close();

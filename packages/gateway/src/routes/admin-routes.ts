@@ -251,13 +251,10 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
    * expire with their TTL).
    */
   const forgetTenant = async (c: AppContext, id: string, done: string) => {
-    // A custom router's forgetTenant may throw (plain JS): logged, and its caches are still erased, the deletion told.
-    try {
-      if (tenantModels) tenantModels.deleted(id);
-      else deps.router.forgetTenant?.(id);
-    } catch (e) {
-      deps.log(`tenant "${id}" ${done}, but its models and learning could not be forgotten here`, c.get('requestId'), e);
-    }
+    // A custom router's forgetTenant may throw or reject (plain JS, or async): logged, and its caches are still erased,
+    // the deletion told (never an unhandled rejection).
+    const forget = tenantModels ? (t: string) => tenantModels.deleted(t) : deps.router.forgetTenant?.bind(deps.router);
+    if (forget) await settled(() => Promise.resolve(forget(id))).catch((e: unknown) => deps.log(`tenant "${id}" ${done}, but its models and learning could not be forgotten here`, c.get('requestId'), e));
     const erase = deps.router.eraseTenantCaches?.bind(deps.router);
     if (erase) await settled(() => Promise.resolve(erase(id))).catch((e: unknown) => deps.log(`tenant "${id}" ${done}, but its cached answers could not be erased`, c.get('requestId'), e));
   };

@@ -132,12 +132,12 @@ export class TenantModelSync {
     const seen = this.#incarnations.get(tenant.id);
     if (seen !== undefined) this.#incarnations.delete(tenant.id);
     // Another incarnation than the one this process served: what the router keeps of the old one goes first.
-    if (seen !== undefined && seen !== tenant.createdAt) this.#drop(tenant.id);
+    if (seen !== undefined && seen !== tenant.createdAt) this.#dropLogged(tenant.id);
     this.#incarnations.set(tenant.id, tenant.createdAt);
     if (seen === undefined && this.#incarnations.size > MAX_INCARNATIONS) {
       const oldest = this.#incarnations.keys().next().value as string;
       this.#incarnations.delete(oldest);
-      this.#drop(oldest);
+      this.#dropLogged(oldest);
     }
     let entry = this.#entries.get(tenant.id);
     if (entry === undefined && !tenant.models?.length) return tenant;
@@ -159,9 +159,10 @@ export class TenantModelSync {
   /**
    * A deleted tenant (through this process's admin API or another process's notice): its own models leave the
    * router, the router forgets what its strategies learned of it, and a read of it begun before (`begin`) sets
-   * nothing again.
+   * nothing again. Returns what the router's forgetTenant returns (a custom router's may be a promise, and may throw or
+   * reject: the caller handles it, `settled`).
    */
-  deleted(tenantId: string): void {
+  deleted(tenantId: string): unknown {
     this.#deletions += 1;
     this.#deleted.delete(tenantId);
     this.#deleted.set(tenantId, this.#deletions);
@@ -171,7 +172,7 @@ export class TenantModelSync {
       this.#deletedFloor = at;
     }
     this.#incarnations.delete(tenantId);
-    this.#drop(tenantId);
+    return this.#drop(tenantId);
   }
 
   /** The tenants whose own models the router serves (for a check against the store: `onMissed`). */
@@ -188,10 +189,28 @@ export class TenantModelSync {
     return at !== undefined ? at > since : since < this.#deletedFloor;
   }
 
-  /** Drops what the router keeps of a tenant: its own models and what its strategies learned of it. */
-  #drop(tenantId: string): void {
+  /**
+   * Drops what the router keeps of a tenant: its own models and what its strategies learned of it. Returns what the
+   * router's forgetTenant returns (it may throw, or be a rejecting promise: a custom router's).
+   */
+  #drop(tenantId: string): unknown {
     this.forget(tenantId);
-    this.#router.forgetTenant?.(tenantId);
+    return this.#router.forgetTenant?.(tenantId);
+  }
+
+  /**
+   * `#drop` where no caller waits: a custom router's forgetTenant that throws or rejects is logged (never an unhandled
+   * rejection); core's, synchronous, makes no promise (this runs for every tenant past the ones remembered).
+   */
+  #dropLogged(tenantId: string): void {
+    const failed = (e: unknown) => this.#log(`tenant "${tenantId}": the router could not forget what it learned of it`, e);
+    this.forget(tenantId);
+    try {
+      const done = this.#router.forgetTenant?.(tenantId) as unknown;
+      if (typeof (done as PromiseLike<unknown> | undefined)?.then === 'function') (done as PromiseLike<unknown>).then(undefined, failed);
+    } catch (e) {
+      failed(e);
+    }
   }
 
   #apply(tenant: Tenant, fingerprint: string): TenantEntry | undefined {
