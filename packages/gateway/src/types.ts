@@ -36,10 +36,16 @@ export interface GatewayRouter {
    */
   models(tenant?: string | null): readonly DeploymentInfo[];
   /**
+   * Resolves once the router can serve calls (optional; core's `LLMRouter.ready()`: its price file loaded, its
+   * strategies' files prepared), rejects when it cannot (every call would fail with that error). The default `/ready`
+   * check is 503 until it has resolved.
+   */
+  ready?(): Promise<void>;
+  /**
    * Forgets what the router learned about a tenant (core's `LLMRouter.forgetTenant`: feedback layers, pending
    * decisions), called when an admin deletes the tenant (optional).
    */
-  forgetTenant?(tenant: string): void;
+  forgetTenant?(tenant: string): void | Promise<void>;
   /**
    * Erases a deleted tenant's cached answers (core's `LLMRouter.eraseTenantCaches`), called when an admin deletes the
    * tenant, and with `localOnly` when another process did (this process's memory caches only) (optional).
@@ -283,7 +289,8 @@ export interface GatewayOptions {
   /** `false` turns `/metrics` off. */
   metrics?: GatewayMetricsOptions | false;
   /**
-   * Readiness check for `/ready`. Default: the router has an enabled deployment and the stores answer their
+   * Readiness check for `/ready`. Default: the router's `ready()` has resolved (checked until it has; rejected, such as
+   * a strategy whose `prepare` failed: 503), the router has an enabled deployment and the stores answer their
    * `ping()` (core's `StateStores`: in shared mode one Redis `PING` and one PostgreSQL `SELECT 1`, each bounded
    * by `redisTimeoutMs`); probes that arrive while a ping is in flight share it, within `readyTimeoutMs`. Once
    * `close()` has started (or the server drains, see `GatewayEnv.draining`) `/ready` answers 503 without asking it.

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { syntheticCascadeExamples } from '../learning/__fixtures__/synthetic-cascade.js';
 import { syntheticPairDataset } from '../learning/__fixtures__/synthetic-data.js';
 import { runCli, tempDir } from './__fixtures__/cli-harness.js';
 import { checkOutPath, writeOutFile } from './out-file.js';
@@ -48,6 +49,51 @@ function runMain(args: string[], stdout: number | 'ignore', shell?: string): Pro
     });
   });
 }
+
+/** `llmrr <args>` as a real process whose stdout is a socket (a Node parent's `stdio: 'pipe'`); its exit code, stdout and stderr. */
+function runPiped(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const mainTs = resolve(dirname(fileURLToPath(import.meta.url)), 'main.ts');
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', 'tsx', mainTs, ...args], { cwd: resolve(dirname(mainTs), '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('error', fail);
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+describe("llmrr router --out /dev/stdout (/dev/fd/1) with stdout a socket (a Node parent's stdio 'pipe'): written through stdout, as --out -", () => {
+  it('router train --out /dev/stdout and /dev/fd/1: exit 0, stdout the model alone, the summary on stderr', { timeout: 120_000 }, async () => {
+    for (const out of ['/dev/stdout', '/dev/fd/1']) {
+      const r = await runPiped(trainTo(out));
+      expect({ out, code: r.code, stderr: r.stderr.includes('socket') ? r.stderr : '' }).toEqual({ out, code: 0, stderr: '' });
+      expect(JSON.parse(r.stdout)).toMatchObject({ format: 'llmrr-router-model' });
+      expect(JSON.parse(r.stderr.slice(r.stderr.indexOf('{')))).toMatchObject({ out });
+    }
+  });
+
+  it('router train --cascade --out /dev/fd/1: the scorer on stdout, and the advice on stderr names no verifierModel /dev/fd/1 (as --out -)', { timeout: 120_000 }, async () => {
+    const own = tempDir();
+    try {
+      const ex = syntheticCascadeExamples(120);
+      own.write('log.jsonl', ex.map((e) => JSON.stringify({ prompt_id: e.id, prompt: e.prompt, weak_answer: e.weakResponse, weak_correct: e.quality[0] === 1, strong_correct: e.quality[1] })).join('\n'));
+      const r = await runPiped(['router', 'train', '--cascade', '--data', join(own.dir, 'log.jsonl'), '--out', '/dev/fd/1']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ format: 'llmrr-cascade-scorer' });
+      expect(r.stderr).toContain('wrote the scorer to stdout');
+      expect(r.stderr).toContain('verifierModel: <the file you saved it to>');
+      expect(r.stderr).not.toContain('verifierModel: /dev/fd/1');
+    } finally {
+      own.remove();
+    }
+  });
+});
 
 describe('llmrr router --out through a closed stdout: a usage error that says stdout is closed', () => {
   // Its own folder: the pipes and files below stay out of the listings the other tests check.

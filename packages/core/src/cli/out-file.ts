@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, lstatSync, openSync, readlinkSync, realpathSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { chmod, chown, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { CliWritable } from './cli-io.js';
 import { CliUsageError } from './cli-usage-error.js';
 
 /** Error codes of a path that cannot be written (the flag's value is at fault, not the machine). */
@@ -62,7 +63,7 @@ function resolveOut(file: string): OutTarget {
  * path whose nearest existing parent is a file, or one whose nearest existing folder is not writable. A usage error naming `flag`. Missing folders are fine (created on write).
  * An existing file that is not a regular one (a named pipe, `/dev/stdout`, `/dev/null`) must itself be writable (it is
  * written in place), as must a file reached through an open descriptor (`/dev/stdout` redirected to a file); a socket
- * is refused; a symbolic link, even a dangling one, is judged by the folder of the file it links to (written there).
+ * is refused (but this process's own stdout: written through the command's stdout); a symbolic link, even a dangling one, is judged by the folder of the file it links to (written there).
  */
 export function checkOutPath(flag: string, file: string): void {
   const kind = (p: string) => {
@@ -86,7 +87,9 @@ export function checkOutPath(flag: string, file: string): void {
     if (existing.isFIFO() && !fifoHasReader(out.target)) throw closedDescriptor(flag, file, out.fd, 'nothing reads its pipe any more');
   }
   if (existing?.isDirectory()) throw new CliUsageError(`${flag}: cannot write ${file}: it is a folder (give a file name)`, flag);
-  if (existing?.isSocket()) throw new CliUsageError(`${flag}: cannot write ${file}: it is a socket (give a file name)`, flag);
+  // A socket is refused, but for this process's own stdout (a parent's `stdio: 'pipe'` is one): that is written through
+  // the command's stdout, as `-` is (`writeOutFile`'s `stdout`).
+  if (existing?.isSocket() && out.fd !== 1) throw new CliUsageError(`${flag}: cannot write ${file}: it is a socket (give a file name)`, flag);
   if (existing && (out.inPlace || !existing.isFile())) {
     try {
       accessSync(file, constants.W_OK);
@@ -181,13 +184,21 @@ export function outIsStdout(file: string): boolean {
  * error naming `flag`; other failures (a full disk) are rethrown. A dangling link creates the file it links to (temporary
  * file and rename there, its folder made). A path reached through an open descriptor (`/dev/stdout`, `/dev/fd/N`,
  * `/proc/self/fd/N`) is written in place, through the descriptor when it is this process's (so `--out /dev/stdout
- * >> runs.log` appends to the log, never replaces it).
+ * >> runs.log` appends to the log, never replaces it); this process's stdout when it is a socket (a Node parent's
+ * `stdio: 'pipe'`) through `stdout`, the command's stdout, as `--out -` is.
  */
-export async function writeOutFile(flag: string, file: string, text: string): Promise<void> {
+export async function writeOutFile(flag: string, file: string, text: string, stdout?: CliWritable): Promise<void> {
   checkOutPath(flag, file);
   let tmp: string | undefined;
   try {
     const { target, existing, inPlace, fd } = resolveOut(file);
+    if (fd === 1 && existing?.isSocket()) {
+      // This process's stdout a socket (a parent's `stdio: 'pipe'`), which no path reopens (ENXIO): through the
+      // command's stdout, as `--out -` writes.
+      if (!stdout) throw new CliUsageError(`${flag}: cannot write ${file}: it is a socket (give "-" for stdout, or a file name)`, flag);
+      stdout.write(text);
+      return;
+    }
     if (inPlace && fd !== undefined && existing?.isFile()) {
       // This process's own descriptor onto a file (`> out.log`, `>> runs.log`): written at its offset, as stdout writes.
       writeFileSync(fd, text);

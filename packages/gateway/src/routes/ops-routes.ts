@@ -11,7 +11,9 @@ import type { GatewayRouter, GatewayStores } from '../types.js';
 export const DEFAULT_READY_TIMEOUT_MS = 5_000;
 
 /**
- * The default readiness check: the router has an enabled deployment, and the stores answer their `ping()`
+ * The default readiness check: the router is ready (its `ready()`, when it has one, has resolved: a rejection, such as
+ * a strategy's `prepare` that failed, throws until a probe finds it resolved; once it has, it is not asked again),
+ * the router has an enabled deployment, and the stores answer their `ping()`
  * when they have one (core's shared-mode stores: Redis and PostgreSQL, each time-bounded), so a process
  * whose every model request would be a 503 `store_unavailable` is not ready. A failed ping throws (`/ready`
  * logs it and answers 503). Probes that arrive while a ping is in flight share it: a busy prober never
@@ -24,7 +26,15 @@ export function defaultReady(router: GatewayRouter, stores: GatewayStores | unde
     throw new LLMError({ code: 'config_invalid', message: `readyTimeoutMs must be a positive number of ms, got ${String(timeoutMs)}`, param: 'readyTimeoutMs' });
   }
   let pinging: Promise<void> | undefined;
+  // The router's `ready()` (core's: its price file loaded, its strategies' files prepared), asked until it has
+  // resolved once; then no more (no cost per probe). Rejected (a strategy whose `prepare` failed, a price file
+  // missing): `/ready` is 503 while every call would fail with its `config_invalid`, and the next probe asks again.
+  let routerReady = router.ready === undefined;
   return async () => {
+    if (!routerReady) {
+      await bounded(router.ready!(), timeoutMs, () => new LLMError({ code: 'timeout', message: `The router did not get ready (router.ready()) within ${timeoutMs} ms` }));
+      routerReady = true;
+    }
     if (!router.models().some((d) => d.enabled)) return false;
     const ping = stores?.ping;
     if (!ping) return true;
@@ -36,13 +46,13 @@ export function defaultReady(router: GatewayRouter, stores: GatewayStores | unde
   };
 }
 
-/** `ping` settled within `timeoutMs`, else `store_unavailable`. */
-function bounded(ping: Promise<void>, timeoutMs: number): Promise<void> {
+/** `ping` settled within `timeoutMs`, else `late()` (default: `store_unavailable`). */
+function bounded(ping: Promise<void>, timeoutMs: number, late: () => LLMError = () => new LLMError({ code: 'store_unavailable', message: `The stores did not answer their readiness ping within ${timeoutMs} ms` })): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LLMError({ code: 'store_unavailable', message: `The stores did not answer their readiness ping within ${timeoutMs} ms` })), timerDelay(timeoutMs));
+  const cut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(late()), timerDelay(timeoutMs));
   });
-  return Promise.race([ping, late]).finally(() => clearTimeout(timer));
+  return Promise.race([ping, cut]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -10,6 +10,7 @@
 import { LLMError, LLMRouter } from '@llmrr/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
+import { serveGateway } from '../node/serve-gateway.js';
 import { createHarness, get, mockModel, type Harness } from '../test-support/harness.js';
 
 let h: Harness | undefined;
@@ -19,6 +20,42 @@ afterEach(async () => {
 });
 
 describe('GET /ready (default check)', () => {
+  it("is 503 (the error logged, not sent) while the router's ready() rejects (a strategy whose prepare failed), 200 once it resolves, and not asked again then", async () => {
+    const logged: unknown[] = [];
+    let fail = true;
+    let prepares = 0;
+    const strategy = {
+      name: 'picky',
+      rank: (ctx: { candidates: readonly unknown[] }) => ctx.candidates.map((c, i) => ({ candidate: c, score: -i })),
+      prepare: async () => {
+        prepares++;
+        if (fail) throw new LLMError({ code: 'config_invalid', message: 'picky: cannot read /srv/secret-models/router.json', param: 'model' });
+      },
+    };
+    h = await createHarness({ models: [mockModel('chat')], routing: { strategy: 'picky' }, routerOptions: { strategies: { picky: strategy as never } }, gateway: { log: (e) => logged.push(e.error) } });
+    const served = await serveGateway(h.gateway, { port: 0 });
+    try {
+      const res = await fetch(`${served.url}/ready`);
+      const text = await res.text();
+      expect(res.status).toBe(503);
+      expect(JSON.parse(text)).toMatchObject({ status: 'not_ready' });
+      expect(text).not.toContain('secret-models');
+      expect(logged.some((e) => LLMError.isInstance(e) && e.code === 'config_invalid')).toBe(true);
+      // The strategy added again with a prepare that succeeds: ready, and ready() is not asked again on later probes.
+      fail = false;
+      h.router.addStrategy('picky', strategy as never);
+      expect((await fetch(`${served.url}/ready`)).status).toBe(200);
+      const ready = h.router.ready.bind(h.router);
+      let asked = 0;
+      h.router.ready = () => (asked++, ready());
+      expect((await fetch(`${served.url}/ready`)).status).toBe(200);
+      expect(asked).toBe(0);
+      expect(prepares).toBe(2);
+    } finally {
+      await served.close(1000);
+    }
+  });
+
   it('is 200 while the stores answer their ping, 503 (reason without the store error) while it fails', async () => {
     const logged: unknown[] = [];
     h = await createHarness({ models: [mockModel('chat')], stores: 'memory', gateway: { log: (e) => logged.push(e.error) } });

@@ -54,6 +54,26 @@ describe('statusPageAtOffset', () => {
     }
   });
 
+  it('a ledger that ignores before (and status) is refused (501), never answered with a row twice', async () => {
+    const own = await createStateStores({ mode: 'memory' });
+    try {
+      for (let i = 0; i < 5; i++) {
+        await own.ledger.record({ requestId: `s${i}`, tenantId: 'acme', model: 'm', inputTokens: 1, outputTokens: 1, costUsd: 0, latencyMs: 1, status: 'success', createdAt: T0 + i });
+      }
+      const dropping: Pick<UsageLedger, 'query'> = { query: ({ before: _before, status: _status, ...q }) => own.ledger.query(q) };
+      for (const chunk of [2, 1000]) {
+        const e = await statusPageAtOffset(dropping, { tenantId: 'acme', status: 'success', offset: 2, limit: 5 }, chunk).catch((x: unknown) => x);
+        expect(e, `chunk ${chunk}`).toMatchObject({ code: 'unsupported', statusCode: 501, param: 'status' });
+        expect((e as Error).message).toMatch(/does not take before/);
+      }
+      // The same ledger taking before again: the page.
+      const taking: Pick<UsageLedger, 'query'> = { query: ({ status: _status, ...q }) => own.ledger.query(q) };
+      expect((await statusPageAtOffset(taking, { tenantId: 'acme', status: 'success', offset: 2, limit: 5 }, 2)).map((r) => r.requestId)).toEqual(['s2', 's1', 's0']);
+    } finally {
+      await own.close();
+    }
+  });
+
   it(`an offset above ${MAX_COUNTED_OFFSET} is a 400 naming offset (page by beforeId), before any query`, async () => {
     let queries = 0;
     const counting: Pick<UsageLedger, 'query'> = { query: (q) => (queries++, stores.ledger.query(q)) };
@@ -68,7 +88,9 @@ describe('statusPageAtOffset', () => {
     let turned = false;
     const turns: boolean[] = [];
     const watching: Pick<UsageLedger, 'query'> = { query: (q) => (turns.push(turned), stores.ledger.query(q)) };
-    setTimeout(() => (turned = true), 0);
+    // setImmediate, not a 0 ms timer (really 1 ms, which a fast walk can finish within): the walk's own turn
+    // (setImmediate, queued after this one) lets it run before the second query whatever the machine's speed.
+    setImmediate(() => (turned = true));
     await statusPageAtOffset(watching, { tenantId: 'acme', status: 'success', offset: 5, limit: 1 }, 1);
     expect(turns.length).toBeGreaterThan(2);
     expect(turns.at(-1)).toBe(true);

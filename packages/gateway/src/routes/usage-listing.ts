@@ -74,8 +74,8 @@ export async function usagePage(ledger: Pick<UsageLedger, 'query' | 'filtersStat
  * `offset` over rows of every status, so its page there can hold that status's rows alone and still be the wrong page
  * (a row of an earlier page again, or one past the last of its status). The rows are read from the top (or from
  * `q.before`) in chunks of `chunk` rows (the largest page the gateway asks of any ledger), each checked as
- * `checkStatusFiltered` checks a page (a row of another status: the 501), the cursor `before` (which every ledger
- * takes) set to each chunk's last row; `offset` of them are skipped and the next `limit` kept. Only an empty chunk ends
+ * `checkStatusFiltered` checks a page (a row of another status: the 501), the cursor `before` set to each chunk's last
+ * row (a chunk whose first row is not after it is from a ledger that ignores `before`: a 501 too, never a row twice); `offset` of them are skipped and the next `limit` kept. Only an empty chunk ends
  * the listing (a ledger may answer fewer rows than asked, as one that caps its answers does). Memory holds one chunk
  * whatever the offset; the cost grows with it, so an offset above `MAX_COUNTED_OFFSET` is a 400 naming `offset`
  * (page by `beforeId`), and the event loop gets a turn between chunks (a synchronous driver's query blocks it).
@@ -86,7 +86,7 @@ export async function statusPageAtOffset(ledger: Pick<UsageLedger, 'query'>, q: 
   if (skip > MAX_COUNTED_OFFSET) {
     throw new LLMError({
       code: 'invalid_request',
-      message: `offset must be at most ${MAX_COUNTED_OFFSET} with status on this server (its usage ledger does not filter by status, so the gateway counts the rows before the page itself), got ${skip}: page by beforeId (the requestId of the last row of the page before) instead`,
+      message: `offset must be at most ${MAX_COUNTED_OFFSET} with status on this server (its usage ledger does not say it filters by status (UsageLedger.filtersStatus), so the gateway counts the rows before the page itself), got ${skip}: page by beforeId (the requestId of the last row of the page before) instead`,
       param: 'offset',
     });
   }
@@ -98,6 +98,7 @@ export async function statusPageAtOffset(ledger: Pick<UsageLedger, 'query'>, q: 
     const rows = await ledger.query({ ...filters, offset: 0, limit: chunk, ...(before ? { before } : {}) });
     checkStatusFiltered(rows, q.status);
     if (rows.length === 0) return page;
+    if (before && !listedBefore(rows[0]!, before)) throw beforeUnsupported();
     if (skip >= rows.length) skip -= rows.length;
     else {
       page.push(...rows.slice(skip, skip + limit - page.length));
@@ -107,6 +108,25 @@ export async function statusPageAtOffset(ledger: Pick<UsageLedger, 'query'>, q: 
     const last = rows.at(-1)!;
     before = { createdAt: last.createdAt, requestId: last.requestId };
   }
+}
+
+/**
+ * `row` lists after the cursor `before` (is older: `createdAt` smaller, or equal with a smaller `requestId` in byte
+ * order, as core's ledgers sort). A chunk asked for with `before` whose first row does not is from a ledger that
+ * ignores `before`: walking on would read the same rows again.
+ */
+function listedBefore(row: UsageEntry, before: { createdAt: number; requestId: string }): boolean {
+  return row.createdAt < before.createdAt || (row.createdAt === before.createdAt && bytesBelow(row.requestId, before.requestId));
+}
+
+const utf8 = new TextEncoder();
+
+/** `a` sorts before `b` in UTF-8 byte order (SQLite's BINARY, PostgreSQL's `COLLATE "C"`; not JS's UTF-16 `<`). */
+function bytesBelow(a: string, b: string): boolean {
+  const x = utf8.encode(a);
+  const y = utf8.encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! < y[i]!;
+  return x.length < y.length;
 }
 
 /** Resolves after pending I/O and timers had a turn (`setImmediate` where the runtime has one, else a 0 ms timer). */
@@ -126,6 +146,22 @@ export function checkSummaryStatus(summary: UsageSummary, status: UsageStatus | 
     typeof aborted === 'number' &&
     (status === 'error' ? errors === requests && aborted === 0 : status === 'aborted' ? aborted === requests && errors === 0 : errors === 0 && aborted === 0);
   if (!consistent) throw statusUnsupported();
+}
+
+/**
+ * The 501 of a ledger that answers a `before` cursor with rows at or above it (a UsageLedger that ignores `before`):
+ * the gateway cannot count the rows before a page of one status over it, so that page is refused, never answered with
+ * rows twice.
+ */
+function beforeUnsupported(): LLMError {
+  return new LLMError({
+    code: 'unsupported',
+    statusCode: 501,
+    isRetryable: false,
+    message:
+      "This server's usage ledger does not take before (its answer to a before cursor held rows at or above the cursor), so a page of one status past offset 0 cannot be counted: leave status out and filter the entries by their status, page by beforeId from offset 0, or update the ledger",
+    param: 'status',
+  });
 }
 
 /**

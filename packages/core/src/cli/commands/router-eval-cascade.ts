@@ -85,12 +85,12 @@ export async function routerEvalCascade(input: CascadeEvalInput, ctx: CliContext
   });
   if (onStdout) {
     // `--out -` (or stdout's own path): stdout holds the report alone (one JSON document), the tables go to stderr.
-    if (out) await writeOutFile('--out', out, `${cascadeJson(report, 1)}\n`);
+    if (out) await writeOutFile('--out', out, `${cascadeJson(report, 1)}\n`, ctx.stdout);
     else ctx.stdout.write(`${cascadeJson(report, input.json ? undefined : 1)}\n`);
     if (!input.json) log(formatCascadeReport(report));
     return EXIT.ok;
   }
-  await writeOutFile('--out', out, `${cascadeJson(report, 1)}\n`);
+  await writeOutFile('--out', out, `${cascadeJson(report, 1)}\n`, ctx.stdout);
   const costSvg = stem ? cascadeCostSvg(report) : undefined;
   if (stem) {
     await writeOutFile('--out', `${stem}.svg`, cascadePgrSvg(report));

@@ -242,12 +242,12 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   }
   if (onStdout) {
     // `--out -` (or stdout's own path): stdout holds the report alone (one JSON document), the tables go to stderr.
-    if (out) await writeOutFile('--out', out, `${reportJson(report, 1)}\n`);
+    if (out) await writeOutFile('--out', out, `${reportJson(report, 1)}\n`, ctx.stdout);
     else ctx.stdout.write(`${reportJson(report, values.json ? undefined : 1)}\n`);
     if (!values.json) ctx.stderr.write(`${formatReport(report)}\n`);
     return EXIT.ok;
   }
-  await writeOutFile('--out', out, `${reportJson(report, 1)}\n`);
+  await writeOutFile('--out', out, `${reportJson(report, 1)}\n`, ctx.stdout);
   if (svg) await writeOutFile('--out', svg, reportSvg(report));
   ctx.stdout.write(values.json ? `${reportJson(report)}\n` : `${formatReport(report)}\nreport: ${out}\n${svg ? `plot:   ${svg}\n` : ''}`);
   if (!values.json) log(svg ? `wrote ${basename(out)} and ${basename(svg)}` : `wrote ${basename(out)}`);

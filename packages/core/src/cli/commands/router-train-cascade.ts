@@ -47,16 +47,16 @@ export async function routerTrainCascade(input: CascadeTrainInput, ctx: CliConte
   const text = `${JSON.stringify(artifact, null, 1)}\n`;
   // Never write a file the router would refuse to load.
   parseCascadeScorer(JSON.parse(text), out ?? 'stdout', '--out');
-  if (out) await writeOutFile('--out', out, text);
+  if (out) await writeOutFile('--out', out, text, ctx.stdout);
   else ctx.stdout.write(text);
   const t = artifact.training;
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
   (onStdout ? ctx.stderr : ctx.stdout).write(
     input.json
       ? `${JSON.stringify({ out: out ?? '-', threshold: artifact.threshold, training: t }, null, 2)}\n`
-      : `wrote ${out ?? 'the scorer to stdout'}: learned cascade scorer trained on ${t.examples} prompts (weak ${t.weak_accuracy.toFixed(3)}, strong ${t.strong_accuracy.toFixed(3)} accurate)\n` +
+      : `wrote ${onStdout ? 'the scorer to stdout' : out}: learned cascade scorer trained on ${t.examples} prompts (weak ${t.weak_accuracy.toFixed(3)}, strong ${t.strong_accuracy.toFixed(3)} accurate)\n` +
           `  suggested threshold ${artifact.threshold.toFixed(4)}: escalates ${pct(t.escalation_rate_at_threshold)} of the training prompts, accuracy ${t.accuracy_at_threshold.toFixed(3)} (measured on the training data: optimistic)\n` +
-          `  use it: routing.cascades[].verifier: learned, verifierModel: ${out ?? '<the file you saved it to>'}\n` +
+          `  use it: routing.cascades[].verifier: learned, verifierModel: ${onStdout ? '<the file you saved it to>' : out}\n` +
           `  (a relative verifierModel is read from the config file's folder, or modelsDir: the router's base for model files)\n`,
   );
   return EXIT.ok;

@@ -169,7 +169,7 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
     if (!(e instanceof RangeError)) throw e;
     throw new CliUsageError(`the trained model is too large to write as one JSON file${bag !== undefined && bag > 1 ? ' (lower --bag)' : ''}: ${e.message}`, bag !== undefined && bag > 1 ? '--bag' : '--data');
   }
-  if (out) await writeOutFile('--out', out, `${text}\n`);
+  if (out) await writeOutFile('--out', out, `${text}\n`, ctx.stdout);
   else ctx.stdout.write(`${text}\n`);
   const summary = { out: out ?? '-', models: artifact.models, chosen: artifact.training.chosen, examples: artifact.training.examples, validation: artifact.training.validation };
   (onStdout ? ctx.stderr : ctx.stdout).write(
