@@ -7,12 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createStateStores, PREFETCH_METADATA_KEY, type BudgetStore, type RouterEvents, type StateStores } from '@llmrr/core';
+import { createStateStores, type BudgetStore, type StateStores } from '@llmrr/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPostgres, type TestPostgres } from '../test-support/test-postgres.js';
 import { startTestRedis, type TestRedis } from '../test-support/test-redis.js';
-import type { GatewayRouter } from '../types.js';
 import { meterPrefetches, PREFETCH_ENDPOINT } from './prefetch-metering.js';
+import { prefetchingRouter } from '../test-support/prefetching-router.js';
 
 /** Core's Redis budget store (not exported by @llmrr/core: imported by path, as budget-in-flight.sdk.test.ts does). */
 async function redisBudgets(url: string, prefix: string): Promise<BudgetStore> {
@@ -20,33 +20,6 @@ async function redisBudgets(url: string, prefix: string): Promise<BudgetStore> {
   const [connection, budgets] = await Promise.all(['redis-connection', 'redis-budget-store'].map((n) => import(/* @vite-ignore */ file(n))));
   const handle: unknown = await connection.connectRedis(url, prefix);
   return new budgets.RedisBudgetStore(handle, Date.now, { timeoutMs: 2000 }) as BudgetStore;
-}
-
-/** A router's event surface: `end(requestId, tenant, costUsd)` emits a prefetch's `request:end`. */
-function prefetchingRouter() {
-  const listeners: Array<(e: RouterEvents['request:end']) => void> = [];
-  const router = {
-    prefetch: {},
-    on: (event: string, fn: (e: RouterEvents['request:end']) => void) => {
-      if (event === 'request:end') listeners.push(fn);
-      return () => void listeners.splice(listeners.indexOf(fn), 1);
-    },
-  } as unknown as GatewayRouter;
-  const end = (requestId: string, tenant: string, costUsd: number) => {
-    const result = {
-      requestId,
-      deployment: 'chat',
-      model: 'chat-model',
-      provider: 'mock',
-      cached: false,
-      text: 'ok',
-      usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
-      cost: { inputUsd: costUsd / 2, outputUsd: costUsd / 2, totalUsd: costUsd },
-      latencyMs: 3,
-    };
-    for (const fn of listeners) fn({ requestId, metadata: { [PREFETCH_METADATA_KEY]: true, tenant }, result } as unknown as RouterEvents['request:end']);
-  };
-  return { router, end };
 }
 
 for (const mode of ['sqlite', 'redis', 'shared'] as const) {

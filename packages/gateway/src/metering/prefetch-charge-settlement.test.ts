@@ -13,45 +13,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createStateStores, PREFETCH_METADATA_KEY, type BudgetStore, type RouterEvents, type StateStores } from '@llmrr/core';
+import { createStateStores, type BudgetStore, type StateStores } from '@llmrr/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { carryBudgetSpend } from '../routes/budget-period-change.js';
 import { createPrefetchHarness, promptOnePrefetch, supportConversations } from '../test-support/prefetch-conversations.js';
 import { startTestRedis, type TestRedis } from '../test-support/test-redis.js';
 import type { Harness } from '../test-support/harness.js';
 import { Renewals } from '../tenancy/renewals.js';
-import type { GatewayRouter, GatewayStores } from '../types.js';
+import type { GatewayStores } from '../types.js';
 import { meterPrefetches, PREFETCH_ENDPOINT } from './prefetch-metering.js';
+import { prefetchingRouter } from '../test-support/prefetching-router.js';
 
 /** A fixed time (mid-day, mid-month): the row's date, the charge's period and the carry's window alike. */
 const NOW = Date.UTC(2026, 5, 17, 12);
-
-/** A router's event surface: `end(requestId, tenant, costUsd)` emits a prefetch's `request:end`. */
-function prefetchingRouter() {
-  const listeners: Array<(e: RouterEvents['request:end']) => void> = [];
-  const router = {
-    prefetch: {},
-    on: (event: string, fn: (e: RouterEvents['request:end']) => void) => {
-      if (event === 'request:end') listeners.push(fn);
-      return () => void listeners.splice(listeners.indexOf(fn), 1);
-    },
-  } as unknown as GatewayRouter;
-  const end = (requestId: string, tenant: string, costUsd: number) => {
-    const result = {
-      requestId,
-      deployment: 'chat',
-      model: 'chat-model',
-      provider: 'mock',
-      cached: false,
-      text: 'ok',
-      usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
-      cost: { inputUsd: costUsd / 2, outputUsd: costUsd / 2, totalUsd: costUsd },
-      latencyMs: 3,
-    };
-    for (const fn of listeners) fn({ requestId, metadata: { [PREFETCH_METADATA_KEY]: true, tenant }, result } as unknown as RouterEvents['request:end']);
-  };
-  return { router, end };
-}
 
 /** A custom budget store: `inner`'s methods, bound (a plain object, not the stores' own). */
 function delegating(inner: BudgetStore): BudgetStore {
