@@ -252,9 +252,9 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
    */
   const forgetTenant = async (c: AppContext, id: string, done: string) => {
     // A custom router's forgetTenant may throw or reject (plain JS, or async): logged, and its caches are still erased,
-    // the deletion told (never an unhandled rejection).
+    // the deletion told (never an unhandled rejection). Not waited for: one that never settles holds back nothing.
     const forget = tenantModels ? (t: string) => tenantModels.deleted(t) : deps.router.forgetTenant?.bind(deps.router);
-    if (forget) await settled(() => Promise.resolve(forget(id))).catch((e: unknown) => deps.log(`tenant "${id}" ${done}, but its models and learning could not be forgotten here`, c.get('requestId'), e));
+    if (forget) void settled(() => Promise.resolve(forget(id))).catch((e: unknown) => deps.log(`tenant "${id}" ${done}, but its models and learning could not be forgotten here`, c.get('requestId'), e));
     const erase = deps.router.eraseTenantCaches?.bind(deps.router);
     if (erase) await settled(() => Promise.resolve(erase(id))).catch((e: unknown) => deps.log(`tenant "${id}" ${done}, but its cached answers could not be erased`, c.get('requestId'), e));
   };
