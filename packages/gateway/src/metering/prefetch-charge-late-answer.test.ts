@@ -5,7 +5,6 @@
  * that reserved the same id in that gap got it back as its own (`existing`), the release then closed it, and the
  * retry's settlement changed nothing (`false`), which the charge took for success: the cost was lost from the budget
  * and only the first failure was logged. A forced reservation (it holds no room) is no longer released so.
- * (Named `zz-` so that a single-file run of it does not match the other prefetch tests.)
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -133,8 +133,8 @@ describe('a finished call whose limits or budget could not be given back', () =>
     expect(logged.slice(1)).toEqual([
       "releasing limits or settling the budget of a finished call failed, and failed again until given up",
       "releasing limits or settling the budget of a finished call failed, and failed again until given up",
-      'the budget charge of prefetch p2 (tenant "acme", $0.25) failed, and failed again until given up: not counted in the budget',
-      'the budget charge of prefetch p3 (tenant "acme", $0.25) failed, and failed again until given up: not counted in the budget',
+      'the budget charge of prefetch p2 (tenant "acme", $0.25) failed, and failed again until given up: not counted in the budget (unless a try whose answer was lost landed)',
+      'the budget charge of prefetch p3 (tenant "acme", $0.25) failed, and failed again until given up: not counted in the budget (unless a try whose answer was lost landed)',
     ]);
     up = true;
   });

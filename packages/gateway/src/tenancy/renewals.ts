@@ -202,7 +202,7 @@ export class Renewals {
    * charge is dropped, never a call's finish.
    */
   retryCharge(work: () => Promise<void>, label: string): void {
-    this.enqueue(work, this.charges, `${label} failed, and failed again until given up: not counted in the budget`, label);
+    this.enqueue(work, this.charges, `${label} failed, and failed again until given up: not counted in the budget (unless a try whose answer was lost landed)`, label);
   }
 
   private enqueue(work: () => Promise<void>, pool: Pool, gaveUp: string, label?: string): void {
@@ -211,12 +211,20 @@ export class Renewals {
       return;
     }
     if (pool.items.size >= pool.max) {
-      const oldest = pool.items.values().next().value;
+      // The oldest not being tried right now: one whose try is running may still succeed (dropping it would log it as
+      // not done though it was); with every one running, none is dropped (the pool passes its cap by those few).
+      let oldest: Unfinished | undefined;
+      for (const item of pool.items) {
+        if (item.running === undefined) {
+          oldest = item;
+          break;
+        }
+      }
       if (oldest !== undefined) {
         pool.items.delete(oldest);
         if (oldest.label !== undefined && pool.droppedLabels.length < NAMED_DROPS) pool.droppedLabels.push(oldest.label);
+        pool.dropped++;
       }
-      pool.dropped++;
     }
     const now = performance.now();
     const u: Unfinished = { work, pool, gaveUp, ...(label !== undefined ? { label } : {}), at: now, waitMs: this.tickMs, until: now + RETRY_FOR_MS, running: undefined };

@@ -41,7 +41,7 @@ export interface RedisBudgetStoreOptions {
  * counter of each period (day, week, month, total) at the reservation's time, in the same script. The clock for
  * expiry is Redis's; `clock` only picks the calendar period. Every call is bounded by `timeoutMs`. A
  * `reserve` that times out may still have reserved in Redis: the store releases it when the late answer comes (not a
- * forced one, which holds no room and is left for a retry of its charge to settle); if none ever comes, the reservation
+ * forced one of $0, which holds no room and is left for a retry of its charge to settle); if none ever comes, the reservation
  * expires by its TTL (10 minutes by default), like a crashed process's.
  */
 export class RedisBudgetStore implements BudgetStore {
@@ -84,7 +84,7 @@ export class RedisBudgetStore implements BudgetStore {
     const work = this.redis.eval<[number, string, number]>(RESERVE_SCRIPT, [bucket, zset, this.reservationKey(request.reservationId)], args);
     // The reserve calls of one id in progress (a retry after a timeout reuses the id): a late answer releases the
     // reservation only when no later call of the id took it over (that call returned it to its caller as its own).
-    // A forced reservation (a charge already spent) is never released so: it holds no room (it expires at its TTL and
+    // A forced reservation of $0 (a charge already spent, the gateway's prefetch charge) is never released so: it holds no room (it expires at its TTL and
     // can still be settled until its record's keep), and a retry of its charge that reserved the id in the meantime
     // would get it back as its own and then find its settlement refused (the charge lost).
     const id = request.reservationId;
@@ -92,7 +92,7 @@ export class RedisBudgetStore implements BudgetStore {
     this.turns.set(id, turn);
     const reply = bounded(work, this.timeoutMs, 'budget reservation', (late) => {
       // Nobody waits for this reservation any more (a fresh one, not an earlier reservation of the same id).
-      if (!request.force && this.turns.get(id) === turn && Number(late[0]) === 1 && Number(late[2]) !== 1) void this.release(id).catch(() => undefined);
+      if (!(request.force && usdToNanoCeil(request.estimateUsd) === 0) && this.turns.get(id) === turn && Number(late[0]) === 1 && Number(late[2]) !== 1) void this.release(id).catch(() => undefined);
     });
     // Once Redis answered (in time or late, or failed), this turn is over (run after `bounded`'s own handlers).
     const over = () => {
