@@ -186,7 +186,9 @@ export interface GenerateRequest {
    * way known, or `options.prefill: "none"`), sends it as it is (the server answers with a new turn) with a
    * `setting_not_sent` warning naming `messages.N`, an answer the exact cache does not keep. Without it an
    * OpenAI-compatible deployment sends a final assistant message as it is, without a warning: a new turn is what
-   * OpenAI's chat completions answer to one.
+   * OpenAI's chat completions answer to one. A deployment whose server refuses a final assistant message refuses the
+   * request before the call instead (`LanguageEngineV1.refusal`, `unsupported` naming `messages.N`): `mistral` unless
+   * it goes as a `prefix` (asked here), Gemini 3.6 Flash, 3.5 Flash-Lite and later models for any.
    */
   continueFinalMessage?: boolean;
   tools?: ToolDefinition[];

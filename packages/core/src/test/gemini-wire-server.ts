@@ -111,6 +111,12 @@ export interface GeminiWireServerOptions {
    * time: gemini-2.5-pro, gemini-2.5-flash-lite and preview models were seen refusing). Default: none.
    */
   logprobsRefused?: (modelId: string) => boolean;
+  /**
+   * Models (ids without `models/`) that answer a request whose `contents` end with a `model` turn with the API's 400
+   * INVALID_ARGUMENT "Requests ending with a model turn are not supported.", as Gemini 3.6 Flash and 3.5 Flash-Lite do.
+   * Default: none.
+   */
+  modelTurnRefused?: (modelId: string) => boolean;
 }
 
 export interface GeminiWireServer extends ReplyQueueServer<GeminiWireRequest, GeminiWireReply> {}
@@ -313,6 +319,10 @@ export async function startGeminiWireServer(options: GeminiWireServerOptions = {
     }
     const problem = logprobsProblem(body, model);
     if (problem) return sendError(res, { status: 400, message: problem });
+    const lastTurn = (body.contents as Array<{ role?: unknown }>).at(-1);
+    if (lastTurn?.role === 'model' && options.modelTurnRefused?.(model.replace(/^(?:models|tunedModels)\//, ''))) {
+      return sendError(res, { status: 400, message: 'Requests ending with a model turn are not supported.' });
+    }
     const reply = queue.shift() ?? (options.handler ? await options.handler(record) : {});
     if (reply.hang) return;
     const responseId = `wire-response-${responseCount++}`;

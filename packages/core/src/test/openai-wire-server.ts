@@ -93,6 +93,12 @@ export interface OpenAIWireScript {
    * Answer without logprobs even when the request asks for them (a server that takes the field but returns none).
    */
   omitLogprobs?: boolean;
+  /**
+   * Refuse, as Mistral's API does, a conversation whose last message is the assistant's without `prefix: true`: 400 with
+   * Mistral's error body (`{ object: "error", message: "Expected last role User or Tool (or Assistant with prefix True)
+   * for serving but got assistant", type: "invalid_request_error", param: null, code: null }`).
+   */
+  mistralRoles?: boolean;
 }
 
 /** One request the server received. */
@@ -266,6 +272,13 @@ function strictSchemaRefusal(body: Record<string, unknown>): OpenAIWireError | u
  * (`strictSchemaRefusal`).
  */
 function refusal(body: Record<string, unknown>, s: OpenAIWireScript, model: string): OpenAIWireError | undefined {
+  if (s.mistralRoles) {
+    const last = Array.isArray(body.messages) ? (body.messages.at(-1) as Record<string, unknown> | undefined) : undefined;
+    if (last?.role === 'assistant' && last.prefix !== true) {
+      const message = 'Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant';
+      return { status: 400, body: { object: 'error', message, type: 'invalid_request_error', param: null, code: null } };
+    }
+  }
   const strict = strictSchemaRefusal(body);
   if (strict) return strict;
   if (Object.hasOwn(body, 'top_k') && !s.acceptsTopK) return { status: 400, message: 'Unrecognized request argument supplied: top_k', param: null };

@@ -29,7 +29,9 @@ beforeAll(async () => {
     wireDeployment(u, 'gpt', { name: 'oai', preset: 'openai', model: 'gpt-4o' }),
     wireDeployment(u, 'gpt', { name: 'lcpp', preset: 'llamacpp', model: 'local' }),
     wireDeployment(u, 'gpt', { name: 'mis', preset: 'mistral', model: 'mistral-small-latest' }),
-    wireDeployment(u, 'gpt', { name: 'mis-off', preset: 'mistral', model: 'mistral-small-latest', options: { prefill: 'continue_final_message' } }),
+    // (A server of the mistral preset that takes another way: Mistral's own API refuses a final assistant message
+    // without prefix, which the preset then refuses before the call: chat-final-assistant-refused.sdk.test.ts.)
+    wireDeployment(u, 'gpt', { name: 'mis-off', preset: 'mistral', model: 'mistral-small-latest', options: { prefill: 'continue_final_message', refusesFinalAssistant: false } }),
   ]));
 });
 afterAll(() => gw?.close());

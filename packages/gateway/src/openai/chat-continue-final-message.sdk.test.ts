@@ -114,8 +114,9 @@ describe('continue_final_message on /v1/chat/completions', () => {
 describe('a Gemini deployment and a final assistant message', () => {
   // Gemini continues a trailing `model` turn (gemini-2.5-flash: "The answer is" -> " 7, because..."), the answer the
   // continuation alone, so the engine sends the prefill as the last `model` content, with no warning, as the Anthropic
-  // engine does. Some models refuse it (400 "Requests ending with a model turn are not supported.", seen on
-  // gemini-3.5-flash-lite): that is passed on as the upstream's 400, not a 5xx.
+  // engine does. Gemini 3.6 Flash, 3.5 Flash-Lite and later releases refuse it (400 "Requests ending with a model turn
+  // are not supported."): the engine refuses it for them before the call (chat-final-assistant-refused.sdk.test.ts);
+  // a model it does not know to refuse it has its 400 passed on as the upstream's 400, not a 5xx.
   type GeminiBody = { contents: Array<{ role: string; parts: Array<{ text?: string }> }> };
   const lastGeminiContent = () => (geminiUp.requests.at(-1)!.body as GeminiBody).contents.at(-1);
 

@@ -36,6 +36,7 @@ export function createGeminiEngine(model: ModelConfig, ctx: EngineContext): Gemi
     allowPrivateImageUrls: options.allowPrivateImageUrls,
     imageFetch: options.imageFetch,
     reasoning: reasoningEnabled(model, geminiModelThinks(model.model ?? model.name)),
+    ...(options.prefill !== undefined ? { prefill: options.prefill } : {}),
     deployment: model.name,
   });
 }

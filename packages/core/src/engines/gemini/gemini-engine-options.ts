@@ -25,6 +25,13 @@ export const GeminiEngineOptionsSchema = z
      * the engine's `fetch` (an egress proxy's), which resolves the name again (the proxy then refuses private ones).
      */
     imageFetch: z.enum(['pinned', 'fetch']).default('pinned'),
+    /**
+     * Whether the model takes a request ending with an assistant turn (a `model` turn, which Gemini continues as a
+     * prefill). Default: as `geminiRefusesModelTurn` says (false for Gemini 3.6 Flash, 3.5 Flash-Lite and later
+     * releases, which answer it with a 400; true otherwise). False: such a request is refused before the call, naming
+     * the message, and a router sends it to another deployment; true: it is sent.
+     */
+    prefill: z.boolean().optional(),
   })
   .strict();
 

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError, toLLMError } from '../../errors/to-llm-error.js';
-import type { CallOptions, CountTokensCallOptions, EmbedCallOptions, EmbedResult, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
+import type { CallOptions, CountTokensCallOptions, EmbedCallOptions, EmbedResult, EngineRefusal, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import type { CallWarning } from '../../spec/warnings.js';
@@ -15,6 +15,7 @@ import { estimateGeminiTokens, estimateTextTokens } from './estimate-gemini-toke
 import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
 import { geminiResponseError } from './gemini-error.js';
 import { asksLogprobs, isGeminiLogprobsRefusal, withoutLogprobs } from './gemini-logprobs-refusal.js';
+import { checkGeminiModelTurn, geminiModelTurnRefusal, geminiRefusesModelTurn } from './gemini-model-turn-prefill.js';
 import { geminiRequestWarnings } from './gemini-request-warnings.js';
 import { GeminiStreamDecoder } from './gemini-stream-decoder.js';
 
@@ -46,6 +47,12 @@ export interface GeminiEngineSettings {
    * Default true.
    */
   reasoning?: boolean;
+  /**
+   * Whether the model takes a request ending with a `model` turn (a final assistant message, sent as a prefill):
+   * `options.prefill`, else not for the models `geminiRefusesModelTurn` lists (Gemini 3.6 Flash, 3.5 Flash-Lite and
+   * later). False: such a request is refused before the call (`refusal`). Default true.
+   */
+  prefill?: boolean;
   deployment?: string;
 }
 
@@ -107,6 +114,8 @@ export class GeminiEngine implements LanguageEngineV1 {
    * later calls of this engine (one model id) no longer send it, and warn.
    */
   private logprobsRefused = false;
+  /** The model refuses a request ending with a `model` turn (`GeminiEngineSettings.prefill` false). */
+  private readonly refusesModelTurn: boolean;
 
   constructor(private readonly settings: GeminiEngineSettings) {
     this.modelId = settings.modelId;
@@ -117,6 +126,7 @@ export class GeminiEngine implements LanguageEngineV1 {
     // Embeddings only with an embedding model: Gemini's chat models have no :batchEmbedContents (a 404).
     const embeddings = settings.embeddingModel !== undefined || GEMINI_EMBEDDING_MODEL.test(settings.modelId);
     this.capabilities = { streaming: true, tools: true, json: true, vision: true, embeddings, reasoning: settings.reasoning !== false };
+    this.refusesModelTurn = settings.prefill === undefined ? geminiRefusesModelTurn(settings.modelId) : !settings.prefill;
     this.signatures = settings.thoughtSignatureCacheSize > 0 ? new LRUCache({ max: settings.thoughtSignatureCacheSize }) : undefined;
   }
 
@@ -202,8 +212,18 @@ export class GeminiEngine implements LanguageEngineV1 {
     options.onProviderRequest?.();
   }
 
+  /**
+   * A request ending with an assistant turn to a model that refuses a trailing `model` turn (`geminiModelTurnRefusal`:
+   * Gemini 3.6 Flash, 3.5 Flash-Lite and later), else undefined: a router leaves the deployment out for it (`generate`
+   * and `stream` refuse it too, before the call).
+   */
+  refusal(request: GenerateRequest): EngineRefusal | undefined {
+    return geminiModelTurnRefusal(request, this.modelId, this.refusesModelTurn);
+  }
+
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     try {
+      checkGeminiModelTurn(request, this.modelId, this.refusesModelTurn, this.context);
       const changed: CallWarning[] = [];
       // Tool names over Gemini's 64 characters, or that it refuses (`-x`, `1x`), go renamed and come back as they were.
       const names = longToolNames(request, GEMINI_TOOL_NAME_MAX_LENGTH, GEMINI_TOOL_NAME);
@@ -234,6 +254,7 @@ export class GeminiEngine implements LanguageEngineV1 {
     const signal = options.signal;
     const names = longToolNames(request, GEMINI_TOOL_NAME_MAX_LENGTH, GEMINI_TOOL_NAME);
     const parts = httpSseStream(this.context, signal, async () => {
+      checkGeminiModelTurn(request, this.modelId, this.refusesModelTurn, this.context);
       const changed: CallWarning[] = [];
       if (names) changed.push(...shortToolNameWarnings(names, request, 'Gemini', GEMINI_TOOL_NAME_MAX_LENGTH));
       const converted = await this.convert(names ? withShortToolNames(request, names) : request, signal, changed);

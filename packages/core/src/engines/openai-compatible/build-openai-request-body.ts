@@ -7,7 +7,7 @@ import { checkReasoning, reasoningEffort } from '../shared/reasoning.js';
 import { openAILogprobsRefusal } from './openai-logprobs-limits.js';
 import { openAIOptionPath } from './openai-option-path.js';
 import { checkOpenAIMessageNames } from './openai-message-names.js';
-import { addPrefill } from './openai-prefill.js';
+import { addPrefill, checkFinalAssistant } from './openai-prefill.js';
 import { openAIReasoningEffort } from './openai-reasoning-models.js';
 import { openAIVerbosityRefusal } from './openai-verbosity-limits.js';
 import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
@@ -123,6 +123,8 @@ export function buildOpenAIRequestBody(
   }
   // OpenAI and Azure OpenAI refuse an author name outside their characters: said before the call, naming the message.
   if (endpoint.checkMessageNames && endpoint.messageNames) checkOpenAIMessageNames(request.messages, endpoint.preset.label);
+  // Mistral refuses a conversation ending with an assistant message not sent as a prefix: said before the call too.
+  checkFinalAssistant(request, endpoint);
   const quirks = endpoint.preset.quirks ?? {};
   const body: Record<string, unknown> = {};
   if (!endpoint.azure) body.model = modelId;

@@ -19,6 +19,7 @@ import { isOpenAIReasoningModel } from './openai-reasoning-models.js';
 import { openAIRequestWarnings } from './openai-request-warnings.js';
 import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
 import { openAIMessageNameRefusal } from './openai-message-names.js';
+import { finalAssistantRefusal } from './openai-prefill.js';
 import { OpenAIEmbeddingResponseSchema } from './openai-wire-schemas.js';
 import { prefillEcho, stripPrefillEcho, stripStreamPrefillEcho } from './strip-prefill-echo.js';
 import { authHeaders, checkOpenAICompatibleConfig, endpointURL, openAICompatibleNeedsApiKey, openAICompatibleProviderName, resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
@@ -160,12 +161,14 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
   }
 
   /**
-   * A message's author `name` OpenAI and Azure OpenAI refuse (`openAIMessageNameRefusal`), else undefined: a router
-   * leaves the deployment out for such a request (`generate` and `stream` refuse it too, before the call).
+   * A message's author `name` OpenAI and Azure OpenAI refuse (`openAIMessageNameRefusal`), or a final assistant message
+   * Mistral refuses (`finalAssistantRefusal`), else undefined: a router leaves the deployment out for such a request
+   * (`generate` and `stream` refuse it too, before the call).
    */
   refusal(request: GenerateRequest): EngineRefusal | undefined {
     const e = this.endpoint;
-    return e.checkMessageNames && e.messageNames && Array.isArray(request.messages) ? openAIMessageNameRefusal(request.messages, e.preset.label) : undefined;
+    const named = e.checkMessageNames && e.messageNames && Array.isArray(request.messages) ? openAIMessageNameRefusal(request.messages, e.preset.label) : undefined;
+    return named ?? finalAssistantRefusal(request, e);
   }
 
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {

@@ -93,6 +93,13 @@ export const OpenAICompatibleOptionsSchema = z.object({
    */
   prefillEcho: z.boolean().optional(),
   /**
+   * Whether the server refuses a conversation that ends with an assistant message unless it is continued with
+   * `prefix: true` (default: as the preset says: true for `mistral`, which answers such a request with a 400, else
+   * false). True: such a request not sent that way is refused before the call, naming `messages.N`, and a router
+   * sends it to another deployment; false: it is sent as it is.
+   */
+  refusesFinalAssistant: z.boolean().optional(),
+  /**
    * Whether the model takes `dimensions` on embeddings (default: true, except for `text-embedding-ada-002`). Set false
    * for a server or model with one vector length only: a router then sends calls with `dimensions` elsewhere.
    */

@@ -1,3 +1,5 @@
+import { LLMError } from '../../errors/llm-error.js';
+import type { EngineRefusal } from '../../spec/engine-v1.js';
 import { prefillIndex, type GenerateRequest } from '../../spec/messages.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import { openAIOptionPath } from './openai-option-path.js';
@@ -67,4 +69,36 @@ export function prefillWarning(request: GenerateRequest, endpoint: ResolvedEndpo
     field: `messages.${at}`,
     message: `messages.${at} (an assistant prefill) was not continued: ${why}, so the answer is a new turn (see options.prefill).`,
   };
+}
+
+/**
+ * The refusal of a conversation that ends with an assistant message the server takes only continued with
+ * `prefix: true` (`ResolvedEndpoint.refusesFinalAssistant`: Mistral, whose 400 "Expected last role User or Tool (or
+ * Assistant with prefix True)" the request would otherwise get), naming `messages.N`, else undefined. Nothing is
+ * refused when the message goes with `prefix: true` (the request asks it continued, `continueFinalMessage`, and the
+ * deployment's way is `prefix`) or when the caller's `providerOptions` set the messages. A router asks it while
+ * planning (`LanguageEngineV1.refusal`): no attempt, the next deployment (one that answers such a conversation with a
+ * new turn, or continues it) takes the request, and with none left it is answered `unsupported` (a 400).
+ */
+export function finalAssistantRefusal(request: GenerateRequest, endpoint: ResolvedEndpoint): EngineRefusal | undefined {
+  if (!endpoint.refusesFinalAssistant || !Array.isArray(request.messages)) return undefined;
+  const at = request.messages.length - 1;
+  if (request.messages[at]?.role !== 'assistant') return undefined;
+  if (endpoint.prefill === 'prefix' && askedPrefillIndex(request) === at) return undefined;
+  if (openAIOptionPath(request, endpoint, 'messages') !== undefined) return undefined;
+  const label = endpoint.preset.label;
+  const way =
+    endpoint.prefill === 'prefix'
+      ? 'ask for it to be continued (continueFinalMessage; continue_final_message: true on chat completions) or end with a user message'
+      : 'end with a user message';
+  return {
+    param: `messages.${at}`,
+    message: `messages.${at}: ${label} refuses a conversation that ends with an assistant message it is not asked to continue (as a prefix); ${way}, or use another model`,
+  };
+}
+
+/** `finalAssistantRefusal` thrown before the call (an engine used without a router), never the server's 400. */
+export function checkFinalAssistant(request: GenerateRequest, endpoint: ResolvedEndpoint): void {
+  const refusal = finalAssistantRefusal(request, endpoint);
+  if (refusal) throw new LLMError({ code: 'unsupported', message: refusal.message, param: refusal.param, provider: endpoint.providerName });
 }

@@ -116,6 +116,15 @@ export interface OpenAICompatiblePreset {
      * continuation alone, which may itself start with the prefill's text. `options.prefillEcho` overrides the preset.
      */
     readonly prefillEcho?: boolean;
+    /**
+     * The server refuses a conversation that ends with an assistant message unless that message is continued with
+     * `prefix: true` (Mistral's 400 "Expected last role User or Tool (or Assistant with prefix True) for serving but
+     * got assistant"; its prefix guide, docs.mistral.ai/guides/prefix). Such a request that is not sent that way (no
+     * `continueFinalMessage`, a message with tool calls or blank text, or `options.prefill` other than `prefix`) is
+     * refused before the call (`LanguageEngineV1.refusal`): a router sends it to a deployment that takes it, and answers
+     * `unsupported` naming `messages.N` when none does. Default false. `options.refusesFinalAssistant` overrides it.
+     */
+    readonly refusesFinalAssistant?: boolean;
     /** Azure: the deployment goes in the path, `api-version` in the query. */
     readonly azureDeployments?: boolean;
   };
@@ -160,7 +169,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     auth: 'bearer',
     apiKeyEnv: 'MISTRAL_API_KEY',
     requiresApiKey: true,
-    quirks: { streamOptions: false, seedField: 'random_seed', userField: false, logprobs: false, strictTools: true, prefill: 'prefix', prefillEcho: true },
+    quirks: { streamOptions: false, seedField: 'random_seed', userField: false, logprobs: false, strictTools: true, prefill: 'prefix', prefillEcho: true, refusesFinalAssistant: true },
   },
   deepseek: {
     label: 'DeepSeek',

@@ -51,6 +51,11 @@ export interface ResolvedEndpoint {
    * off: `options.prefillEcho`, else the preset's, else false (DeepSeek answers with the continuation alone).
    */
   readonly prefillEcho: boolean;
+  /**
+   * The server refuses a conversation ending with an assistant message not continued with `prefix: true`
+   * (`finalAssistantRefusal`): `options.refusesFinalAssistant`, else the preset's, else false.
+   */
+  readonly refusesFinalAssistant: boolean;
   /** True when `strictTools` came from `options.strictTools` (for the warning's wording). */
   readonly strictToolsByOption: boolean;
   /** `options.embedDimensions` when set (else the engine decides by the model id). */
@@ -119,6 +124,7 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     checkMessageNames: preset.quirks?.checkMessageNames ?? false,
     ...(prefill !== undefined ? { prefill } : {}),
     prefillEcho: options.prefillEcho ?? preset.quirks?.prefillEcho ?? false,
+    refusesFinalAssistant: options.refusesFinalAssistant ?? preset.quirks?.refusesFinalAssistant ?? false,
     ...(options.embedDimensions !== undefined ? { embedDimensions: options.embedDimensions } : {}),
   };
 }

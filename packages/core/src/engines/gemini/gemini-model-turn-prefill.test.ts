@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelConfigInput } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import { LLMRouter } from '../../router/llm-router.js';
+import type { GenerateRequest } from '../../spec/index.js';
+import { collect, rejection } from '../../test/async.test-helpers.js';
+import { createGeminiEngine } from './create-gemini-engine.js';
+import { geminiRefusesModelTurn } from './gemini-model-turn-prefill.js';
+import { GEMINI_TEST_KEY, useGeminiWireServer } from './gemini-wire.test-helpers.js';
+
+// Gemini 3.6 Flash and 3.5 Flash-Lite (and, Google says, every later release) answer a request whose `contents` end
+// with a `model` turn with 400 "Requests ending with a model turn are not supported." (LibreChat-AI/agents#323 tried
+// the same request: gemini-3.6-flash and gemini-3.5-flash-lite 400, gemini-3.5-flash and gemini-2.5-flash 200). The
+// server here refuses as they do. The engine knows those models: it refuses such a request before the call
+// (`unsupported` naming the message, nothing sent), so that a router hands it to a deployment that takes it.
+
+const REFUSING = ['gemini-3.6-flash', 'gemini-3.5-flash-lite'];
+const wire = useGeminiWireServer({ modelTurnRefused: (id) => REFUSING.includes(id) });
+const PREFILL: GenerateRequest = {
+  messages: [
+    { role: 'user', content: 'The capital of France?' },
+    { role: 'assistant', content: '{"capital": "' },
+  ],
+  continueFinalMessage: true,
+};
+
+describe('gemini: the models that refuse a trailing model turn', () => {
+  it('are refused before the call: unsupported naming the message, nothing sent (generate and stream)', async () => {
+    for (const model of REFUSING) {
+      const before = wire.server.requests.length;
+      const engine = wire.engine({ model });
+      const e = await rejection(engine.generate(PREFILL));
+      const last = (await collect(engine.stream(PREFILL))).at(-1) as { type: string; error: LLMError };
+      for (const err of [e, last.error]) {
+        expect(LLMError.isInstance(err) && { code: err.code, param: err.param, status: err.statusCode }).toEqual({ code: 'unsupported', param: 'messages.1', status: 400 });
+        expect(err.message).toContain(model);
+      }
+      expect(engine.refusal(PREFILL)).toMatchObject({ param: 'messages.1' });
+      expect(wire.server.requests.length).toBe(before);
+    }
+  });
+
+  it('a request ending with a user message, or after a trailing system message, is sent as usual', async () => {
+    const engine = wire.engine({ model: 'gemini-3.6-flash' });
+    wire.server.enqueue({ parts: 'Paris' });
+    expect((await engine.generate({ messages: [{ role: 'user', content: 'Hi' }] })).text).toBe('Paris');
+    const system: GenerateRequest = { messages: [...PREFILL.messages, { role: 'system', content: 'Be brief.' }] };
+    expect(engine.refusal(system)).toMatchObject({ param: 'messages.1' });
+    const empty: GenerateRequest = { messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: '' }] };
+    expect(engine.refusal(empty)).toBeUndefined();
+  });
+
+  it('older models take it (continued as a prefill); options.prefill overrides the table either way', async () => {
+    wire.server.enqueue({ parts: 'Paris"}' });
+    expect((await wire.engine({ model: 'gemini-2.5-flash' }).generate(PREFILL)).text).toBe('Paris"}');
+    expect((wire.lastBody().contents as Array<{ role: string }>).at(-1)).toMatchObject({ role: 'model' });
+    expect(wire.engine({ model: 'gemini-3.5-flash' }).refusal(PREFILL)).toBeUndefined();
+    expect(wire.engine({ model: 'gemini-flash-latest', options: { prefill: false } }).refusal(PREFILL)).toMatchObject({ param: 'messages.1' });
+    // Told it takes one, the engine sends it: the refusing server's own 400 then reaches the caller.
+    const e = await rejection(wire.engine({ model: 'gemini-3.6-flash', options: { prefill: true } }).generate(PREFILL));
+    expect(e.statusCode).toBe(400);
+    expect(e.message).toContain('model turn');
+  });
+
+  it('the table: 3.5 Flash-Lite and every release from 3.6 on; not 3.5 Flash, 3.1 Pro, 2.5, aliases or Gemma', () => {
+    for (const id of ['gemini-3.6-flash', 'models/gemini-3.5-flash-lite', 'gemini-3.5-flash-lite-preview-06-2026', 'gemini-3.8-flash', 'gemini-3.7-flash', 'Gemini-4-pro']) {
+      expect(geminiRefusesModelTurn(id), id).toBe(true);
+    }
+    for (const id of ['gemini-3.5-flash', 'gemini-3.1-pro-preview', 'gemini-3-flash-preview', 'gemini-2.5-flash', 'gemini-flash-latest', 'gemma-4-31b-it']) {
+      expect(geminiRefusesModelTurn(id), id).toBe(false);
+    }
+  });
+});
+
+describe('router: a Gemini model that refuses a trailing model turn', () => {
+  function router(models: Array<Partial<ModelConfigInput> & { name: string }>, fallbacks: Record<string, string[]> = {}): LLMRouter {
+    return new LLMRouter(
+      {
+        models: models.map((m, i) => ({ engine: 'gemini', baseURL: wire.server.url, apiKey: GEMINI_TEST_KEY, priority: i + 1, ...m })),
+        routing: { strategy: 'priority', retries: { max: 1, initialDelayMs: 1, maxDelayMs: 1 }, fallbacks },
+      },
+      { engineFactories: { gemini: createGeminiEngine }, env: {}, sleep: async () => {} },
+    );
+  }
+
+  it('goes to the next deployment, which continues it; the refusing model gets nothing (generate and stream)', async () => {
+    const r = router([{ name: 'new', model: 'gemini-3.6-flash' }, { name: 'old', model: 'gemini-2.5-flash' }], { new: ['old'] });
+    const before = wire.server.requests.filter((q) => q.model === 'models/gemini-3.6-flash').length;
+    wire.server.enqueue({ parts: 'Paris"}' }, { parts: 'Paris"}' });
+    const answer = await r.generate(PREFILL, { model: 'new' });
+    expect({ text: answer.text, deployment: answer.deployment }).toEqual({ text: 'Paris"}', deployment: 'old' });
+    expect((await collect(r.stream(PREFILL, { model: 'new' }))).at(-1)).toMatchObject({ type: 'finish' });
+    expect(wire.server.requests.filter((q) => q.model === 'models/gemini-3.6-flash').length).toBe(before);
+    await r.close();
+  });
+
+  it('with no deployment left: unsupported naming the message, not the server 400', async () => {
+    const r = router([{ name: 'new', model: 'gemini-3.5-flash-lite' }]);
+    const e = await rejection(r.generate(PREFILL, { model: 'new' }));
+    expect(LLMError.isInstance(e) && { code: e.code, param: e.param }).toEqual({ code: 'unsupported', param: 'messages.1' });
+    await r.close();
+  });
+});
