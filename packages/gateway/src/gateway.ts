@@ -167,7 +167,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const generateId = cacheErrorLog.ids(options.generateId ?? defaultRequestId);
   // Prefetches of the router's predictive cache are spent on a tenant's behalf: ledger, budget and metrics see them.
   // (A charge whose budget store failed is tried again as a call's settlement is: `Renewals.retry`.)
-  const prefetchMetering = meterPrefetches(options.router, options.stores, metrics, deps.log, now, renewals && ((work, label) => renewals.retryCharge(work, label)));
+  const prefetchMetering = meterPrefetches(options.router, options.stores, metrics, deps.log, now, renewals && ((work, label, lost) => renewals.retryCharge(work, label, lost)));
   // Shared mode: a tenant deleted through any process is forgotten here too (its own models, its learning).
   const deletions = listenForDeletions(options, tenantModels, errorLog);
 

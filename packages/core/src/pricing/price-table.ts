@@ -70,6 +70,10 @@ const ENTRIES: ReadonlyArray<readonly [string, PriceEntry]> = [
   // LiteLLM file). Gemini 1.5's above-128k prices are not listed (not confirmed for its last price): its rows
   // carry the short-prompt price only. Cache prices changed over time and are listed only where confirmed.
   // Context windows: https://ai.google.dev/gemini-api/docs/models.
+  // Not listed: `gemini-2.5-flash-lite`, `gemini-embedding-001`, `gemini-3-pro-preview`. Checked 2026-11-29: Google's
+  // pricing page itself could not be read, only third-party copies of it, so no row (each has no row of its own and
+  // none of the rows here matches it by prefix or suffix: its cost is unknown, reported as 0 and `estimated`); set
+  // `price` on such a model in config.
   ['gemini-2.5-pro', { provider: 'gemini', input: 1.25, output: 10, longContext: [{ threshold: 200_000, input: 2.5, output: 15 }], contextWindow: 1_048_576 }],
   ['gemini-2.5-flash', { provider: 'gemini', input: 0.3, output: 2.5, contextWindow: 1_048_576 }],
   ['gemini-2.0-flash', { provider: 'gemini', input: 0.1, cachedInput: 0.025, output: 0.4, contextWindow: 1_048_576 }],

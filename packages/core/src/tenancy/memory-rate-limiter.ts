@@ -246,6 +246,12 @@ class MemoryLease implements RateLease {
     return releasedRateLimitInfo(this.scopes, this.states, this.at, this.cost, this.uncharged);
   }
 
+  /** `release`, then what `peek` says (in process: no store round trip either way). */
+  async releaseAndPeek(actualTokens?: number): Promise<RateLimitInfo> {
+    await this.release(actualTokens);
+    return this.limiter.peek([...this.scopes]);
+  }
+
   async release(actualTokens?: number): Promise<void> {
     if (this.released) return;
     this.released = true;

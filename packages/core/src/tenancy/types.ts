@@ -252,6 +252,14 @@ export interface RateLease {
    */
   release(actualTokens?: number): Promise<void>;
   /**
+   * `release(actualTokens)`, resolving with what `peek` of the lease's scopes says right after it: the request counted,
+   * its token charge corrected to `actualTokens`, its concurrency slot free, the places other requests took meanwhile
+   * counted. In the release's own store round trip (the Redis limiter's release script answers it), so a caller that
+   * wants both makes one call, not two. A lease released already: a peek. Rejects as `release` does. Optional: without
+   * it, `release` then `peek` (the gateway's headers of a non-streamed answer).
+   */
+  releaseAndPeek?(actualTokens?: number): Promise<RateLimitInfo>;
+  /**
    * The acquire's numbers (`RateDecision.info`) as they are once this lease is given back with no tokens used
    * (`release(0)`) and nothing else happened: the request still counted (rpm), its concurrency slot free, its token
    * estimate refunded, each scope's numbers computed again and the most constrained scope chosen again (what `peek`

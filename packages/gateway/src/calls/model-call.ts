@@ -171,6 +171,9 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     // and gave it back above (`settle`): what the limiter says is left now, else the refusal's own numbers (logged).
     if ((error.code === 'rate_limited' || error.code === 'budget_exceeded') && isRateInfoCarrier(error.details)) {
       rateLimitHeaders(error.code === 'budget_exceeded' && admission?.left ? await leftAfter(admission, error.details.rateInfo, (e) => deps.log('reading the rate limits left after a refused call failed', call.requestId, e)) : error.details.rateInfo, headers);
+    } else if (admission?.finalInfo) {
+      // A JSON call that failed after admission (an upstream's error): where the limits stand once it gave its place back.
+      rateLimitHeaders(admission.finalInfo, headers);
     }
     // The exclusions it lists as the caller's explain would show them (a shared deployment's traffic cut); the log keeps them whole.
     // A provider's rate limit on the tenant's own model keeps its text (its own account); a shared one's is reworded.
@@ -212,7 +215,10 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       rateLimitOutputTokens: deps.rateLimitOutputTokens,
       renewals: deps.renewals,
       signal: call.signal,
+      // A JSON answer's headers go out once the call gave its place back: they say what is left then (`finalInfo`).
+      reportFinal: !call.stream,
     });
+    // A stream's headers go out while it runs: the admission's numbers (its token estimate charged, its slot held).
     if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
     const options = generateOptions(call, resolved, abort ? abort.signal : call.signal, deps.router);
     // The budget cannot cover a call: a cached answer (cost 0) only, else the 402 (no provider is called).
@@ -231,6 +237,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       // call is settled as its leaving, with what the answer cost, as a stream's is (not a shutdown cut: its client is there).
       if (call.signal?.aborted === true && call.served?.cutOf(call.signal) === undefined) return await clientLeft(result);
       await settle({ status: 'success', result, deployment: result.deployment, provider: result.provider, ttftMs: result.timeToFirstTokenMs ?? result.latencyMs });
+      // Where the limits stand now the call is done: its tokens counted as used, its concurrency slot free.
+      if (admission.finalInfo) rateLimitHeaders(admission.finalInfo, headers);
       resultHeaders(result, headers);
       // (An array test, not `!== undefined`: a custom engine in plain JS may send anything, and the call has answered.)
       // The body's fields the gateway did not act on are said on a cache hit too (ignored either way).
@@ -413,6 +421,8 @@ function decisionSummary(result: RouterResult): unknown {
 
 /** `admission.left()` (what the limiter says is left once the call gave its place back), or `fallback` when it fails (logged). */
 async function leftAfter(admission: Admission, fallback: RateLimitInfo, log: (e: unknown) => void): Promise<RateLimitInfo> {
+  // Read by the release already (a JSON call's `finish`): no second round trip.
+  if (admission.finalInfo) return admission.finalInfo;
   try {
     return await admission.left!();
   } catch (e) {

@@ -1,4 +1,4 @@
-import { PREFETCH_METADATA_KEY, providerCacheUsage, sharesGroupCommit, type BudgetReserveRequest, type BudgetStore, type RouterEvents, type RouterResult } from '@llmrr/core';
+import { PREFETCH_METADATA_KEY, providerCacheUsage, sharesGroupCommit, type BudgetReserveRequest, type BudgetStore, type RouterEvents, type RouterResult, type Tenant } from '@llmrr/core';
 import { ANONYMOUS } from '../auth/principal.js';
 import { ledgerCounts, withGuardTokens, type LedgerCounts } from '../calls/ledger-counts.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
@@ -7,6 +7,12 @@ import type { GatewayRouter, GatewayStores } from '../types.js';
 
 /** The ledger's `endpoint` of a prefetch call (no client request made it; the router's predictive cache did). */
 export const PREFETCH_ENDPOINT = 'prefetch';
+
+/**
+ * Takes work whose store failed, to try it again (the gateway's `Renewals.retryCharge`): `label` names it in the logs,
+ * `lost` says what is lost when it is given up (default: its cost is not counted in the budget).
+ */
+export type Retry = (work: () => Promise<void>, label: string, lost?: string) => void;
 
 export interface PrefetchMetering {
   /** Stops listening and waits for the records already started. */
@@ -23,7 +29,9 @@ export interface PrefetchMetering {
  * the calls in flight hold the room left, or the period is already over its limit. A charge whose store failed (its
  * reservation or its settlement) is logged and given to `retry` (the gateway's `Renewals.retryCharge`, with a label
  * naming its request id, tenant and cost), which tries it again for up to 10 minutes; without `retry` it is only logged.
- * A settlement the store answers as changing nothing (its reservation no longer open) is logged as not counted.
+ * A settlement the store answers as changing nothing (its reservation no longer open) is logged as not counted. A row's
+ * write that fails is tried once more, as a call's row is; a tenant's read that fails is given to `retry` too (the row
+ * and the charge are made once it answers).
  *
  * The metrics count the same spend: its cost in `llm_cost_usd_total` (the tenant's and the deployment's
  * labels) and its tokens in `llm_tokens_total` (for an answer from the cache, only its guard call's tokens: the row
@@ -40,7 +48,7 @@ export function meterPrefetches(
   metrics: GatewayMetrics | undefined,
   log: (message: string, requestId: string, error?: unknown) => void,
   now: () => number = Date.now,
-  retry?: (work: () => Promise<void>, label: string) => void,
+  retry?: Retry,
 ): PrefetchMetering {
   // Only a router that prefetches (core's LLMRouter with `cache.predictive` on exposes `prefetch`): otherwise
   // a `request:end` listener would only cost every request its event payload.
@@ -100,10 +108,43 @@ async function charge(
   counts: LedgerCounts,
   counted: () => void,
   at: number,
-  retry: ((work: () => Promise<void>, label: string) => void) | undefined,
+  retry: Retry | undefined,
   log: (message: string, requestId: string, error?: unknown) => void,
 ): Promise<void> {
-  const tenant = await stores.tenants.getTenant(tenantId);
+  const costUsd = r.cost.totalUsd;
+  let tenant: Tenant | undefined;
+  try {
+    tenant = await settled(() => stores.tenants.getTenant(tenantId));
+  } catch (e) {
+    // The tenant store failed (PostgreSQL unreachable in shared mode, a busy SQLite): without the tenant neither the row
+    // nor the charge can be made, and the prefetch was paid. Both are tried again from here (`retry`, as a charge that
+    // failed is); the work ends once the tenant is read (what follows logs its own failures and hands a failed charge
+    // to `retry` again). Without `retry`, the failure is only logged (by the caller).
+    if (!retry) throw e;
+    log('reading the tenant of a prefetch failed; its ledger row and budget charge are tried again', requestId, e);
+    const label = `the ledger row and budget charge of prefetch ${requestId} (tenant "${tenantId}", $${costUsd})`;
+    retry(async () => {
+      const read = await settled(() => stores.tenants.getTenant(tenantId));
+      await meter(stores, read, tenantId, requestId, r, counts, counted, at, retry, log).catch((error: unknown) => log('metering a prefetch failed', requestId, error));
+    }, label, 'neither written to the ledger nor counted in the budget');
+    return;
+  }
+  return meter(stores, tenant, tenantId, requestId, r, counts, counted, at, retry, log);
+}
+
+/** `charge` once its tenant is read: the prefetch's ledger row and budget charge. */
+async function meter(
+  stores: GatewayStores,
+  tenant: Tenant | undefined,
+  tenantId: string,
+  requestId: string,
+  r: RouterResult,
+  counts: LedgerCounts,
+  counted: () => void,
+  at: number,
+  retry: Retry | undefined,
+  log: (message: string, requestId: string, error?: unknown) => void,
+): Promise<void> {
   // (A tenant the stores do not know has no ledger: counted as a demo tenant's requests are.)
   if (!tenant) return counted();
   const costUsd = r.cost.totalUsd;
@@ -157,9 +198,17 @@ async function charge(
   // lowers it), and a row visible there before its settlement landed would be carried and then added again by the
   // settlement (the prefetch counted twice).
   if (settling && !sharesGroupCommit(stores.ledger, budgets)) await settling;
-  const recorded = settled(() => stores.ledger.record(entry)).then(
+  // A failed write is tried once more, as a call's row is (calls/settle.ts: a dropped connection, a failed group
+  // commit): the ledger is idempotent by request id, so a first write that committed before its answer was lost is not
+  // doubled.
+  const write = () => settled(() => stores.ledger.record(entry));
+  const recorded = write().then(
     () => undefined,
-    (e: unknown) => ({ e }),
+    () =>
+      write().then(
+        () => undefined,
+        (e: unknown) => ({ e }),
+      ),
   );
   const [unrecorded] = await Promise.all([recorded, settling]);
   if (!unrecorded) counted();

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHarness, mockModel, post, recordReservations, type Harness } from '../test-support/harness.js';
 
 // POST /v1/embeddings as the chat routes: the budget reservation prices what the router may call (fallbacks
@@ -59,13 +59,16 @@ describe('embeddings of many short texts', () => {
     await h.stores!.tenants.createTenant({ id: 'acme', name: 'acme', budget: { amountUsd: 1, period: 'month' }, limits: { tpm: 10_000 } });
     const headers = { authorization: `Bearer ${(await h.stores!.tenants.createKey('acme', { name: 'k' })).secret}` };
     const reserved = recordReservations(h.stores!);
+    const acquire = vi.spyOn(h.stores!.rateLimiter, 'acquire');
     // 1000 inputs of 4 bytes: 4 tokens each at most, 4000 in all ($0.004 at $1/M).
     const input = Array.from({ length: 1000 }, (_, i) => `t${String(i).padStart(3, '0')}`);
     const res = await post(h.gateway, '/v1/embeddings', { model: 'embedder', input }, headers);
     expect(res.status).toBe(200);
     expect(reserved).toEqual([expect.closeTo(4000 / 1e6, 12)]);
-    // The minute's charge: those 4000, and the 1 output token the call is planned with (`maxTokens: 1`).
-    expect(res.headers.get('x-ratelimit-remaining-tokens')).toBe(String(10_000 - 4001));
+    // The minute's charge at admission: those 4000, and the 1 output token the call is planned with (`maxTokens: 1`).
+    expect(acquire.mock.calls.map((c) => c[1].estimatedTokens)).toEqual([4001]);
+    // The answer's headers say what is left once the call is done: the charge corrected to the usage it reported.
+    expect(Number(res.headers.get('x-ratelimit-remaining-tokens'))).toBeGreaterThan(10_000 - 4001);
   });
 });
 

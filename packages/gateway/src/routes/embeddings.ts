@@ -214,6 +214,8 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       ...(lanes > 1 ? { billedCalls: lanes } : {}),
       renewals: deps.renewals,
       signal: incoming.signal,
+      // Answered once the call gave its place back: the headers say what is left then (`finalInfo`).
+      reportFinal: true,
     });
     // Where the limits stand, on the answer and on an error after admission (an upstream's failure) alike, as on chat.
     if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
@@ -226,6 +228,8 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       { status: 'success', usage, costUsd, deployment: result.deployment, ...(result.provider ? { provider: result.provider } : {}), ...(result.failedAttempts ? { failedAttempts: result.failedAttempts } : {}) },
       admission,
     );
+    // Where the limits stand now the call is done: its tokens counted as used, its concurrency slot free.
+    if (admission.finalInfo) rateLimitHeaders(admission.finalInfo, headers);
     const out: OpenAIEmbeddingResponse = {
       object: 'list',
       data: result.embeddings.map((e, index) => ({ object: 'embedding', index, embedding: body.encoding_format === 'base64' ? toBase64(e) : e })),
@@ -257,6 +261,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     }
     const details = error.details as { rateInfo?: Parameters<typeof rateLimitHeaders>[0] } | undefined;
     if ((error.code === 'rate_limited' || error.code === 'budget_exceeded') && details?.rateInfo) rateLimitHeaders(details.rateInfo, headers);
+    else if (admission?.finalInfo) rateLimitHeaders(admission.finalInfo, headers);
     // A shared deployment's traffic cut as the model routes cut it (another tenant's in-flight counts); the log keeps it whole.
     return errorReply(visibleError(error, principal), requestId, 'openai', headers);
   } finally {

@@ -8,7 +8,18 @@ import { settled } from './settled.js';
 
 /** Limits and budget taken for one request; `finish` gives back what was not used. Exactly once. */
 export interface Admission {
+  /**
+   * The acquire's numbers: the request counted, its token estimate charged, its concurrency slot held. The headers of
+   * a reply sent while the call runs (a stream's), and the fallback of `finalInfo`.
+   */
   rateInfo: RateLimitInfo | undefined;
+  /**
+   * With `AdmitInput.reportFinal`, set by `finish` once the call gave its place back: what the limiter says is left then
+   * (the request counted, its token charge corrected to the usage, its concurrency slot free, other requests' places
+   * counted), read in the release's own store round trip (`RateLease.releaseAndPeek`). The headers of a reply sent
+   * after `finish` (a JSON answer). Unset when the release (or the read) failed: the caller keeps `rateInfo`.
+   */
+  finalInfo?: RateLimitInfo;
   /** Releases the concurrency slot, corrects the token charge and settles (or releases) the budget. */
   finish(outcome: { usage: Usage | undefined; costUsd: number; charged: boolean }): Promise<void>;
   /**
@@ -89,6 +100,11 @@ export interface AdmitInput {
   renewals?: Renewals | undefined;
   /** The client's request signal: with `renewals`, admission stops waiting for the stores when it aborts (499 `aborted`). */
   signal?: AbortSignal | undefined;
+  /**
+   * True when the reply's headers go out after `finish` (a non-streamed answer): `finish` reads what is left as it gives
+   * the lease back (`Admission.finalInfo`). Absent: a plain release (a stream's headers went out at its start).
+   */
+  reportFinal?: boolean | undefined;
 }
 
 /** The rate-limit scopes of a principal: its tenant's and its key's limits, where set. */
@@ -121,10 +137,12 @@ export interface HeldPlace {
   /** Gives the place back, no tokens used (a release that fails is logged and tried again by `renewals`: never rejects). */
   release(): Promise<void>;
   /**
-   * The numbers for the request's rate-limit headers once its place is given back (`release` first): what the limiter
-   * says is left then (`peek`, one store round trip: the request still counted, the places other requests took while
-   * it was held counted too), or the acquire's own numbers when the peek fails (logged). Not
-   * `RateLease.releasedInfo`: computed from the limiter's state when the place was taken, it would not count them.
+   * The numbers for the request's rate-limit headers once its place is given back (`release` first). A place under a
+   * concurrency limit (held across the work): what the limiter says is left then (the request still counted, the places
+   * other requests took while it was held counted too), read by the release itself (`RateLease.releaseAndPeek`, one
+   * store round trip for both; a limiter without it: a `peek` after), or the acquire's own numbers when that fails
+   * (logged). A place under no concurrency limit holds nothing (its release has nothing to free): the acquire's numbers
+   * (`RateLease.releasedInfo`), no store round trip, so such a request costs the limiter one call, the acquire.
    */
   left(): Promise<RateLimitInfo>;
 }
@@ -149,17 +167,30 @@ export async function takePlace(
   const { limiter, scopes, lease, info } = taken;
   // Renewed while held, as an admitted call's lease is: a plan (or count) longer than the lease's TTL keeps its place,
   // for at most `PLACE_RENEW_FOR_MS` (logged): a plan that never settles frees its place at most a TTL later.
-  const held =
-    renewals && scopes.some((s) => s.limits.maxConcurrency !== undefined)
-      ? renewals.add(lease, undefined, PLACE_RENEW_FOR_MS, 'the rate-limit place of a request that calls no model (a routing preview or token count)')
-      : undefined;
+  const holds = scopes.some((s) => s.limits.maxConcurrency !== undefined);
+  const held = renewals && holds ? renewals.add(lease, undefined, PLACE_RENEW_FOR_MS, 'the rate-limit place of a request that calls no model (a routing preview or token count)') : undefined;
+  /** What the release read (`releaseAndPeek`), once it has run. */
+  let after: RateLimitInfo | undefined;
   return {
     release: () => {
       if (held) renewals!.remove(held);
-      return releasePlace(lease, log, renewals);
+      if (!holds || !lease.releaseAndPeek) return releasePlace(lease, log, renewals, principal.tenantId);
+      // (Async: a custom lease's releaseAndPeek that throws synchronously is handled as one that rejects.)
+      return (async () => lease.releaseAndPeek!(0))().then(
+        (read) => {
+          after = read;
+        },
+        (e: unknown) => {
+          // Given back by `renewals` (a plain release, tried again); the headers fall back to a peek, else the acquire's numbers.
+          renewals?.retry(() => lease.release(0), `the rate-limit place of a request of tenant "${principal.tenantId}" that calls no model`);
+          log('releasing the rate-limit place of a request that calls no model failed', e);
+        },
+      );
     },
     // (Async: a custom limiter's peek that throws synchronously is answered as one that rejects.)
     left: async () => {
+      if (after) return after;
+      if (!holds) return lease.releasedInfo?.() ?? info;
       try {
         return await limiter.peek(scopes);
       } catch (e) {
@@ -184,7 +215,7 @@ export async function countRequest(
 ): Promise<RateLimitInfo | undefined> {
   const taken = await acquirePlace(stores, principal, log);
   if (!taken) return undefined;
-  await releasePlace(taken.lease, log, renewals);
+  await releasePlace(taken.lease, log, renewals, principal.tenantId);
   return taken.lease.releasedInfo?.() ?? taken.info;
 }
 
@@ -205,8 +236,8 @@ async function acquirePlace(stores: GatewayStores | undefined, principal: Princi
 }
 
 /** Gives back a place taken by `acquirePlace` (no tokens); never rejects: a failure is logged and left to `renewals`. */
-function releasePlace(lease: RateLease, log: (message: string, error: unknown) => void, renewals: Renewals | undefined): Promise<void> {
-  return releaseOrRetry(lease, 0, renewals).catch((e: unknown) => log('releasing the rate-limit place of a request that calls no model failed', e));
+function releasePlace(lease: RateLease, log: (message: string, error: unknown) => void, renewals: Renewals | undefined, tenantId: string): Promise<void> {
+  return releaseOrRetry(lease, 0, renewals, `the rate-limit place of a request of tenant "${tenantId}" that calls no model`).catch((e: unknown) => log('releasing the rate-limit place of a request that calls no model failed', e));
 }
 
 /**
@@ -215,13 +246,18 @@ function releasePlace(lease: RateLease, log: (message: string, error: unknown) =
  * is not held until the lease's TTL (10 minutes). Rejects with the failure. The retry holds the lease and the count
  * only (not the request of the caller's closure).
  */
-export async function releaseOrRetry(lease: RateLease, tokens: number, renewals: Renewals | undefined): Promise<void> {
+export async function releaseOrRetry(lease: RateLease, tokens: number, renewals: Renewals | undefined, label?: string): Promise<void> {
   try {
     await lease.release(tokens);
   } catch (e) {
-    renewals?.retry(() => lease.release(tokens));
+    renewals?.retry(() => lease.release(tokens), label);
     throw e;
   }
+}
+
+/** Names a call in `Renewals.retry`'s give-up log: its request id and tenant (as a prefetch charge's label does). */
+function callLabel(requestId: string, tenantId: string): string {
+  return `call ${requestId} (tenant "${tenantId}")`;
 }
 
 /**
@@ -287,7 +323,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
     // answer: a `maxTokens` above every candidate's `maxOutputTokens` counts at the largest.
     const estimatedTokens = (input.billedCalls ?? 1) * estimateRequestTokenBound(input.request, input.candidates, inputTokens, input.rateLimitOutputTokens, input.steps, guard);
     const decision = await waitFor(stores.rateLimiter.acquire(scopesOf, { estimatedTokens }), (late) => {
-      if (late.ok) void releaseOrRetry(late.lease, 0, input.renewals).catch(() => undefined);
+      if (late.ok) void releaseOrRetry(late.lease, 0, input.renewals, callLabel(input.requestId, tenant.id)).catch(() => undefined);
     });
     if (!decision.ok) throw rateLimited(decision);
     lease = decision.lease;
@@ -344,7 +380,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
       }
     } catch (e) {
       // The refusal (or the store's failure) is what the client gets; a release that fails too is tried again.
-      if (lease) await releaseOrRetry(lease, 0, input.renewals).catch(() => undefined);
+      if (lease) await releaseOrRetry(lease, 0, input.renewals, callLabel(input.requestId, tenant.id)).catch(() => undefined);
       throw e;
     }
   }
@@ -368,11 +404,12 @@ export async function admit(input: AdmitInput): Promise<Admission> {
       if (reservationId === undefined && !lease) return;
       // The counts as the ledger takes them (an upstream's negative or NaN count is 0), so the slot is freed.
       const counts = lease && usage ? ledgerCounts(usage) : undefined;
-      const left = new Holdings(stores.budgets, reservationId, charged, costUsd, extension?.extensions, lease, counts ? counts.inputTokens + counts.outputTokens : 0);
+      const left = new Holdings(stores.budgets, reservationId, charged, costUsd, extension?.extensions, lease, counts ? counts.inputTokens + counts.outputTokens : 0, input.reportFinal ? () => stores.rateLimiter.peek(scopesOf) : undefined);
       const error = await left.attempt();
+      if (left.info) admission.finalInfo = left.info;
       if (error === undefined) return;
       // (A bound method: the retry holds only what is left, not this closure's request.)
-      input.renewals?.retry(left.again.bind(left));
+      input.renewals?.retry(left.again.bind(left), callLabel(input.requestId, tenant.id));
       throw error;
     },
   };
@@ -485,7 +522,12 @@ class Holdings {
     /** Undefined once released (or when the call had none). */
     private lease: RateLease | undefined,
     private readonly tokens: number,
+    /** Set when what is left is wanted once the lease is given back: the limiter's peek, for a lease without `releaseAndPeek`. */
+    private readonly peek: (() => Promise<RateLimitInfo>) | undefined,
   ) {}
+
+  /** What the limiter said was left once the lease was given back (with `peek`, on the first attempt that released it). */
+  info: RateLimitInfo | undefined;
 
   /** Does what is left; resolves with the first failure (no array of errors per call), undefined when all is done. */
   async attempt(): Promise<unknown> {
@@ -520,8 +562,15 @@ class Holdings {
     }
     if (this.lease) {
       try {
-        await this.lease.release(this.tokens);
+        const lease = this.lease;
+        if (this.peek && lease.releaseAndPeek) {
+          this.info = await lease.releaseAndPeek(this.tokens);
+        } else {
+          await lease.release(this.tokens);
+        }
         this.lease = undefined;
+        // A limiter whose leases cannot say: its peek (a read that fails leaves the headers at the admission's numbers).
+        if (this.peek && !this.info && !lease.releaseAndPeek) this.info = await this.peek().catch(() => undefined);
       } catch (e) {
         if (!failed) {
           failed = true;

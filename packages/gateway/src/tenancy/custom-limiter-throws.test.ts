@@ -41,12 +41,41 @@ describe('a custom limiter that throws synchronously', () => {
       throw new Error('the limiter store is down');
     }],
   ])('/api/route whose peek %s: answered (200) with the acquire\'s numbers, the failure logged', async (_, peek) => {
-    const { logged, auth } = await gatewayWith((inner) => ({ acquire: (s, o) => inner.acquire(s, o), peek: peek as RateLimiter['peek'], close: () => inner.close() }));
+    // Leases without `releaseAndPeek` (a custom limiter's may not have it): what is left is read by a peek after the release.
+    const { logged, auth } = await gatewayWith((inner) => ({
+      acquire: async (s, o) => {
+        const d = await inner.acquire(s, o);
+        return d.ok ? { ...d, lease: { release: (t) => d.lease.release(t) } } : d;
+      },
+      peek: peek as RateLimiter['peek'],
+      close: () => inner.close(),
+    }));
     const res = await post(open!.gateway, '/api/route', { prompt: 'which one?' }, auth);
     expect(res.status, await res.clone().text()).toBe(200);
     // The acquire's numbers: this request counted, its place taken.
     expect([res.headers.get('x-ratelimit-remaining-requests'), res.headers.get('x-ratelimit-remaining-concurrency')]).toEqual(['9', '0']);
     expect(logged).toEqual(['reading the rate limits left after a request that calls no model failed']);
+  });
+
+  it.each([
+    ['rejects (its store down)', () => Promise.reject(new Error('the limiter store is down'))],
+    ['throws synchronously', () => {
+      throw new Error('the limiter store is down');
+    }],
+  ])('/api/route whose lease\'s releaseAndPeek %s: answered (200), the failure logged, the place given back by a plain release', async (_, releaseAndPeek) => {
+    const { stores, logged, auth } = await gatewayWith((inner) => ({
+      acquire: async (s, o) => {
+        const d = await inner.acquire(s, o);
+        return d.ok ? { ...d, lease: { release: (t) => d.lease.release(t), releaseAndPeek: releaseAndPeek as RateLease['releaseAndPeek'] } } : d;
+      },
+      peek: (s) => inner.peek(s),
+      close: () => inner.close(),
+    }));
+    const res = await post(open!.gateway, '/api/route', { prompt: 'which one?' }, auth);
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(res.headers.get('x-ratelimit-remaining-requests')).toBe('9');
+    expect(logged).toEqual(['releasing the rate-limit place of a request that calls no model failed']);
+    await vi.waitFor(async () => expect(await stores.rateLimiter.peek(SCOPE)).toMatchObject({ remainingConcurrency: 1 }), { timeout: 10_000, interval: 20 });
   });
 
   it('a lease whose release throws synchronously at first is tried again until it gives the place back (as a rejected release is)', async () => {

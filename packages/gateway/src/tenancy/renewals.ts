@@ -23,6 +23,11 @@ const RETRY_FOR_MS = 10 * 60_000;
 
 const GAVE_UP = 'releasing limits or settling the budget of a finished call failed, and failed again until given up';
 
+/** What is logged when a call's finish is given up: `label` names the call (its request id and tenant), as a charge's does. */
+function gaveUp(label: string | undefined): string {
+  return label === undefined ? GAVE_UP : `${GAVE_UP}: ${label}`;
+}
+
 /**
  * The most calls' finishes waiting to be tried again (`retry`): during a long store outage every finished call adds one
  * (a closure holding its lease or reservation, some hundreds of bytes). Past it the oldest are dropped (logged with
@@ -189,20 +194,22 @@ export class Renewals {
   /**
    * Tries `work` (what a call's `finish` could not do: release its concurrency lease, settle or release its budget
    * reservation; or a lease given back before the call, `releaseOrRetry`; idempotent) again until it succeeds: first at the next tick, then at twice the wait each time (at most
-   * 30 s), for 10 minutes (the stores' TTL), then logs that it gave up. `close` makes a last try of those left. At
-   * most `MAX_UNFINISHED` wait: past it the oldest is dropped (counted, logged at the next tick).
+   * 30 s), for 10 minutes (the stores' TTL), then logs that it gave up, naming `label` (the call: `call <request id>
+   * (tenant "<id>")`). `close` makes a last try of those left. At most `MAX_UNFINISHED` wait: past it the oldest is
+   * dropped (counted, logged at the next tick).
    */
-  retry(work: () => Promise<void>): void {
-    this.enqueue(work, this.calls, GAVE_UP);
+  retry(work: () => Promise<void>, label?: string): void {
+    this.enqueue(work, this.calls, gaveUp(label));
   }
 
   /**
    * As `retry`, for a prefetch's budget charge that failed (`label` names it: its request id, tenant and cost, in the
-   * give-up and drop logs). At most `MAX_UNFINISHED_CHARGES` wait, apart from the calls' finishes: past it the oldest
+   * give-up and drop logs; `lost` says what is lost when it is given up), or its tenant's read that failed (its row and
+   * charge, made once the tenant is read). At most `MAX_UNFINISHED_CHARGES` wait, apart from the calls' finishes: past it the oldest
    * charge is dropped, never a call's finish.
    */
-  retryCharge(work: () => Promise<void>, label: string): void {
-    this.enqueue(work, this.charges, `${label} failed, and failed again until given up: not counted in the budget (unless a try whose answer was lost landed)`, label);
+  retryCharge(work: () => Promise<void>, label: string, lost = 'not counted in the budget (unless a try whose answer was lost landed)'): void {
+    this.enqueue(work, this.charges, `${label} failed, and failed again until given up: ${lost}`, label);
   }
 
   private enqueue(work: () => Promise<void>, pool: Pool, gaveUp: string, label?: string): void {

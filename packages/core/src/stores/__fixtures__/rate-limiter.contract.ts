@@ -71,6 +71,29 @@ export function rateLimiterContract(label: string, make: () => Promise<{ limiter
       expect(remaining).toBeLessThanOrEqual(300 + refilled);
     });
 
+    it('releaseAndPeek releases as release does and says what peek says right after (others counted)', async () => {
+      const scopes: RateScope[] = [
+        { kind: 'tenant', id: id('rap-t'), limits: { rpm: 10, tpm: 1000, maxConcurrency: 2 } },
+        { kind: 'key', id: id('rap-k'), limits: { rpm: 5 } },
+      ];
+      const started = Date.now();
+      const a = granted(await limiter.acquire(scopes, { estimatedTokens: 600 }));
+      // Another request takes its place while the first runs: the answer counts it.
+      const b = granted(await limiter.acquire(scopes, { estimatedTokens: 100 }));
+      expect(a.lease.releaseAndPeek).toBeTypeOf('function');
+      const after = await a.lease.releaseAndPeek!(50);
+      const refilled = Math.ceil(((Date.now() - started) * 1000) / 60_000);
+      // The key's 5 rpm is the tighter: 3 left. 1000 - 50 - 100 tokens; one slot free of two (b holds the other).
+      expect(after).toMatchObject({ limitRequests: 5, remainingRequests: 3, limitConcurrency: 2, remainingConcurrency: 1 });
+      expect(after.remainingTokens).toBeGreaterThanOrEqual(850);
+      expect(after.remainingTokens).toBeLessThanOrEqual(850 + refilled);
+      expect(await limiter.peek(scopes)).toMatchObject({ remainingRequests: 3, remainingConcurrency: 1 });
+      // Released already: nothing freed or corrected twice, a peek.
+      expect(await a.lease.releaseAndPeek!(50)).toMatchObject({ remainingConcurrency: 1, remainingRequests: 3 });
+      await b.lease.release(100);
+      expect((await limiter.peek(scopes)).remainingConcurrency).toBe(2);
+    });
+
     it('admits one oversized request when idle and then makes it wait', async () => {
       const scope: RateScope = { kind: 'key', id: id('big'), limits: { tpm: 100 } };
       granted(await limiter.acquire([scope], { estimatedTokens: 250 }));

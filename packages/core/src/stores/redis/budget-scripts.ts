@@ -31,14 +31,19 @@ local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')`;
  * charge already spent, see `BudgetReserveRequest.force`), then, for each other period at the
  * reservation's time, its bucket key and period end (kept in the record as `o<i>`/`e<i>`: `finish` adds a settled cost
  * to those buckets too). The bucket is kept bucketKeepMs after its period ends, or after now for a period that has
- * ended (a reservation `at` a past time). Returns { ok, remaining, existing }.
+ * ended (a reservation `at` a past time). An id whose reservation is open returns it (`existing`); one whose record is
+ * finished (settled or released, kept because that finish's answer was lost) is reserved anew: returning the finished
+ * one made its caller run on a reservation that holds nothing and whose settlement changes nothing (the cost lost).
+ * Returns { ok, remaining, existing }.
  */
 export const RESERVE_SCRIPT = new LuaScript(`${PURGE}
 local limit = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
-if redis.call('EXISTS', KEYS[3]) == 1 then
+local state = redis.call('HGET', KEYS[3], 'state')
+if state == 'reserved' then
   return { 1, string.format('%.0f', limit - settled - reserved), 1 }
 end
+if state then redis.call('DEL', KEYS[3]) end
 if ARGV[8] ~= '1' and settled + reserved + amount > limit then
   return { 0, string.format('%.0f', limit - settled - reserved), 0 }
 end

@@ -145,25 +145,50 @@ return out`);
  * No correction to make (tokenDelta 0, no tpm): no marker. The caller deletes the marker once the answer has come back
  * (`RedisRateLimiter.releaseLease`): only a release whose answer was lost leaves one to its TTL.
  */
-export const RELEASE_SCRIPT = new LuaScript(`${NOW}
+export const RELEASE_SCRIPT = new LuaScript(releaseLua(false));
+
+/**
+ * `RELEASE_SCRIPT` that then answers as `PEEK_SCRIPT` does, in the same run: KEYS 3 per scope (rpm, tpm, leases), then
+ * the lease's release marker; ARGV as `RELEASE_SCRIPT`'s. Returns { now, then rpm bucket, tpm bucket, inFlight per
+ * scope } as they are once the lease is released (`RateLease.releaseAndPeek`: one round trip, not a release and a peek).
+ */
+export const RELEASE_PEEK_SCRIPT = new LuaScript(releaseLua(true));
+
+/** The release scripts' Lua: with `peek`, each scope's rpm key comes first (3 keys per scope) and the states are returned. */
+function releaseLua(peek: boolean): string {
+  const stride = peek ? 3 : 2;
+  const tpmKey = peek ? '(i - 1) * 3 + 2' : '(i - 1) * 2 + 1';
+  const leasesKey = peek ? '(i - 1) * 3 + 3' : '(i - 1) * 2 + 2';
+  const answer = peek
+    ? `local out = { string.format('%.3f', now) }
+for i = 1, n do
+  local k = (i - 1) * 3
+  out[#out + 1] = redis.call('GET', KEYS[k + 1]) or ''
+  out[#out + 1] = redis.call('GET', KEYS[k + 2]) or ''
+  out[#out + 1] = tostring(redis.call('ZCOUNT', KEYS[k + 3], now, '+inf'))
+end
+return out`
+    : 'return 1';
+  return `${NOW}
 ${BUCKET}
 local n = tonumber(ARGV[1])
 local delta = tonumber(ARGV[3])
 local tpms = false
 for i = 1, n do
-  redis.call('ZREM', KEYS[(i - 1) * 2 + 2], ARGV[2])
+  redis.call('ZREM', KEYS[${leasesKey}], ARGV[2])
   if tonumber(ARGV[3 + i]) > 0 then tpms = true end
 end
-if delta ~= 0 and tpms and redis.call('SET', KEYS[2 * n + 1], '1', 'NX', 'PX', ARGV[4 + 2 * n]) then
+if delta ~= 0 and tpms and redis.call('SET', KEYS[${stride} * n + 1], '1', 'NX', 'PX', ARGV[4 + 2 * n]) then
   for i = 1, n do
     local tpm = tonumber(ARGV[3 + i])
     if tpm > 0 then
-      local key = KEYS[(i - 1) * 2 + 1]
+      local key = KEYS[${tpmKey}]
       store(key, math.max(level(key, tpm) + delta * W + (tonumber(ARGV[3 + n + i]) or 0), 0), tpm)
     end
   end
 end
-return 1`);
+${answer}`;
+}
 
 /**
  * KEYS: one lease set per lease and scope. ARGV: leaseId and leaseTtlMs per key. Extends each lease still

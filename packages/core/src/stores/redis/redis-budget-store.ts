@@ -41,7 +41,8 @@ export interface RedisBudgetStoreOptions {
  * counter of each period (day, week, month, total) at the reservation's time, in the same script. The clock for
  * expiry is Redis's; `clock` only picks the calendar period. Every call is bounded by `timeoutMs`. A
  * `reserve` that times out may still have reserved in Redis: the store releases it when the late answer comes (not a
- * forced one of $0, which holds no room and is left for a retry of its charge to settle); if none ever comes, the reservation
+ * forced one of $0, which holds no room and is left for a retry of its charge to settle; a reserve of the id made
+ * meanwhile waits for that release, and is a new reservation); if none ever comes, the reservation
  * expires by its TTL (10 minutes by default), like a crashed process's.
  */
 export class RedisBudgetStore implements BudgetStore {
@@ -49,6 +50,9 @@ export class RedisBudgetStore implements BudgetStore {
 
   /** Reserve calls in progress per reservation id (see `reserve`). */
   private readonly turns = new Map<string, number>();
+
+  /** The releases of late reservations in progress, by id: a reserve of the id waits for its release (see `reserve`). */
+  private readonly releasing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly redis: RedisHandle,
@@ -61,6 +65,12 @@ export class RedisBudgetStore implements BudgetStore {
 
   async reserve(request: BudgetReserveRequest): Promise<BudgetReservation> {
     validateReserveRequest(request);
+    // A retry sent while the store releases the late answer of an earlier try of the id: it waits for that release to
+    // be done (its record deleted, on the same connection) and is then a new reservation. Sent at once, it ran in Redis
+    // before the release and got back as its own the reservation the release then closed (the call holding nothing,
+    // its settlement changing nothing).
+    const releasing = this.releasing.get(request.reservationId);
+    if (releasing) await releasing;
     const at = request.at ?? this.clock();
     const w = budgetPeriodWindow(request.period, at);
     const [bucket, zset] = this.bucketKeys(request.tenantId, w.key);
@@ -92,7 +102,7 @@ export class RedisBudgetStore implements BudgetStore {
     this.turns.set(id, turn);
     const reply = bounded(work, this.timeoutMs, 'budget reservation', (late) => {
       // Nobody waits for this reservation any more (a fresh one, not an earlier reservation of the same id).
-      if (!(request.force && usdToNanoCeil(request.estimateUsd) === 0) && this.turns.get(id) === turn && Number(late[0]) === 1 && Number(late[2]) !== 1) void this.release(id).catch(() => undefined);
+      if (!(request.force && usdToNanoCeil(request.estimateUsd) === 0) && this.turns.get(id) === turn && Number(late[0]) === 1 && Number(late[2]) !== 1) this.releaseLate(id);
     });
     // Once Redis answered (in time or late, or failed), this turn is over (run after `bounded`'s own handlers).
     const over = () => {
@@ -103,6 +113,19 @@ export class RedisBudgetStore implements BudgetStore {
     const remainingUsd = nanoToUsd(Math.max(0, Number(answer[1])));
     if (Number(answer[0]) === 1) return { ok: true, reservationId: request.reservationId, remainingUsd, periodKey: w.key };
     return { ok: false, remainingUsd, limitUsd: request.limitUsd, periodKey: w.key };
+  }
+
+  /** Releases a reservation whose answer came late; a reserve of the id made meanwhile waits for it (`releasing`). */
+  private releaseLate(id: string): void {
+    let done!: () => void;
+    const p = new Promise<void>((resolve) => (done = resolve));
+    // Set before the release is sent: a reserve called from here on (even from within `release`) waits.
+    this.releasing.set(id, p);
+    const over = () => {
+      if (this.releasing.get(id) === p) this.releasing.delete(id);
+      done();
+    };
+    settledCall(() => this.release(id)).then(over, over);
   }
 
   async settle(reservationId: string, actualUsd: number): Promise<boolean> {
@@ -184,5 +207,14 @@ export class RedisBudgetStore implements BudgetStore {
 
   private reservationKey(id: string): string {
     return `${this.redis.prefix}budget:res:${id}`;
+  }
+}
+
+/** `fn()`, a synchronous throw as a rejection. */
+function settledCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (e) {
+    return Promise.reject(e);
   }
 }

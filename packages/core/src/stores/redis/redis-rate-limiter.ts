@@ -3,7 +3,7 @@ import type { GcraState } from '../../tenancy/gcra.js';
 import { DEFAULT_LEASE_TTL_MS, validateAcquire, validateActualTokens } from '../../tenancy/rate-limit-input.js';
 import { rateLimitInfo, releasedRateLimitInfo, scopeKey, type ScopeState } from '../../tenancy/rate-limit-info.js';
 import type { RateAcquireOptions, RateDecision, RateLease, RateLimitInfo, RateLimitKind, RateLimiter, RateScope } from '../../tenancy/types.js';
-import { ACQUIRE_SCRIPT, PEEK_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT } from './rate-limit-scripts.js';
+import { ACQUIRE_SCRIPT, PEEK_SCRIPT, RELEASE_PEEK_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT } from './rate-limit-scripts.js';
 import { bounded, redisTimeout, type RedisHandle } from './redis-connection.js';
 
 export interface RedisRateLimiterOptions {
@@ -85,18 +85,23 @@ export class RedisRateLimiter implements RateLimiter {
    * release may be tried again: the lease's TTL, at least `DEFAULT_LEASE_TTL_MS`, plus a minute). Once a release's
    * answer has come back, no release of the lease follows: its marker is deleted then (UNLINK, not awaited, on the same
    * connection, so any earlier attempt of this release sent on it has run before), and only a release whose answer was
-   * lost leaves one (some 100 bytes) for that time. @internal
+   * lost leaves one (some 100 bytes) for that time. With `peek`, the same script answers what `peek` would say right
+   * after the release (`RELEASE_PEEK_SCRIPT`). @internal
    */
-  async releaseLease(lease: RedisLease, delta: number): Promise<void> {
+  async releaseLease(lease: RedisLease, delta: number, peek = false): Promise<RateLimitInfo | undefined> {
     const keys: string[] = [];
-    for (const s of lease.scopes) keys.push(this.key(s, 'tpm-level'), this.key(s, 'leases'));
+    for (const s of lease.scopes) {
+      if (peek) keys.push(this.key(s, 'rpm-level'));
+      keys.push(this.key(s, 'tpm-level'), this.key(s, 'leases'));
+    }
     const marker = `${this.redis.prefix}rl:${scopeKey(lease.scopes[0]!)}:rel:${lease.id}`;
     keys.push(marker);
     const tpms = lease.scopes.map((s) => s.limits.tpm ?? 0);
     const args = [lease.scopes.length, lease.id, delta, ...tpms, ...lease.uncharged, Math.max(lease.ttl, DEFAULT_LEASE_TTL_MS) + 60_000];
-    await bounded(this.redis.eval(RELEASE_SCRIPT, keys, args), this.timeoutMs, 'rate-limit release');
+    const reply = await bounded(this.redis.eval<string[]>(peek ? RELEASE_PEEK_SCRIPT : RELEASE_SCRIPT, keys, args), this.timeoutMs, 'rate-limit release');
     // The script sets a marker only when it corrects tokens. A failed UNLINK leaves it to its TTL.
     if (delta !== 0 && tpms.some((t) => t > 0)) this.redis.command(['UNLINK', marker]).catch(() => undefined);
+    return peek ? rateLimitInfo(lease.scopes, parseStates(reply.slice(1), lease.scopes.length), Number(reply[0])) : undefined;
   }
 
   /**
@@ -151,10 +156,28 @@ class RedisLease implements RateLease {
    */
   release(actualTokens?: number): Promise<void> {
     if (this.released) return Promise.resolve();
-    return (this.releasing ??= this.releaseNow(actualTokens).finally(() => (this.releasing = undefined)));
+    return (this.releasing ??= this.releaseNow(actualTokens).then(() => undefined).finally(() => (this.releasing = undefined)));
   }
 
-  private async releaseNow(actualTokens: number | undefined): Promise<void> {
+  /**
+   * `release`, answered with what `peek` says right after it, from the release's own script (one round trip, where a
+   * lease with nothing to free or correct runs no script on `release`). Released already (or being released): a peek.
+   */
+  async releaseAndPeek(actualTokens?: number): Promise<RateLimitInfo> {
+    if (this.released || this.releasing) {
+      await this.releasing;
+      return this.limiter.peek([...this.scopes]);
+    }
+    let info: RateLimitInfo | undefined;
+    const releasing = this.releaseNow(actualTokens, true).then((i) => {
+      info = i;
+    });
+    this.releasing = releasing.finally(() => (this.releasing = undefined));
+    await this.releasing;
+    return info ?? this.limiter.peek([...this.scopes]);
+  }
+
+  private async releaseNow(actualTokens: number | undefined, peek = false): Promise<RateLimitInfo | undefined> {
     // A bad count (a provider's odd usage) still frees the slot (no token correction), then throws.
     let invalid: unknown;
     try {
@@ -167,9 +190,10 @@ class RedisLease implements RateLease {
     // failed release ran in Redis (its answer lost) or never reached it (`RELEASE_SCRIPT`'s marker).
     const needs =
       this.scopes.some((s) => s.limits.maxConcurrency !== undefined) || (actualTokens !== undefined && actualTokens !== this.cost && this.scopes.some((s) => s.limits.tpm !== undefined));
-    if (needs) await this.limiter.releaseLease(this, actualTokens === undefined ? 0 : actualTokens - this.cost);
+    const info = needs || peek ? await this.limiter.releaseLease(this, actualTokens === undefined ? 0 : actualTokens - this.cost, peek) : undefined;
     this.released = true;
     if (invalid !== undefined) throw invalid;
+    return info;
   }
 }
 
