@@ -176,6 +176,12 @@ describe('llmrr router eval --out written in place (/dev/null, /dev/stdout, /dev
     });
   });
 
+  it('--out /dev/null without --json: the log names the path written in place ("wrote the report to /dev/null", not "wrote null")', { timeout: 120_000 }, async () => {
+    const r = await runCli(['router', 'eval', '--data', join(t.dir, 'pair.jsonl'), '--out', '/dev/null', '--hash-dim', '256', '--predictors', 'logistic'], { cwd: own.dir });
+    expect({ code: r.code, wrote: r.stderr.split('\n').filter((l) => l.startsWith('wrote')) }).toEqual({ code: 0, wrote: ['wrote the report to /dev/null'] });
+    expect(r.stdout).toMatch(/report: \/dev\/null\n$/);
+  });
+
   it('a new file directly in /dev or under /proc is refused as --out; a folder under /dev such as /dev/shm is a folder like any', () => {
     const refusal = (file: string) => {
       try {

@@ -112,6 +112,8 @@ describe('llmrr router eval --cascade', () => {
     expect(r.stderr).toMatch(/no plot: --out is not a file/);
     expect(r.stdout).toMatch(/cascade-learned +cascade +\d\.\d{3}/);
     expect(r.stdout).toMatch(/report: \/dev\/null\n$/);
+    // The log names the path written in place, not its base name ("wrote null").
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('wrote'))).toEqual(['wrote the report to /dev/null']);
   });
 
   it('--out -: the report on stdout (one JSON document), the tables on stderr, no file written', async () => {

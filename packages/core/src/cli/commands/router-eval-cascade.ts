@@ -98,6 +98,7 @@ export async function routerEvalCascade(input: CascadeEvalInput, ctx: CliContext
   }
   const plots = stem ? `plots:  ${stem}.svg${costSvg ? `, ${stem}-cost.svg` : ''}\n` : '';
   ctx.stdout.write(input.json ? `${cascadeJson(report)}\n` : `${formatCascadeReport(report)}\nreport: ${out}\n${plots}`);
-  if (!input.json) log(`wrote ${basename(out)}`);
+  // Written in place (/dev/null, a named pipe): its path, not its base name ("wrote null").
+  if (!input.json) log(stem ? `wrote ${basename(out)}` : `wrote the report to ${out}`);
   return EXIT.ok;
 }

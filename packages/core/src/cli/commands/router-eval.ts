@@ -250,7 +250,8 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   await writeOutFile('--out', out, `${reportJson(report, 1)}\n`, ctx.stdout);
   if (svg) await writeOutFile('--out', svg, reportSvg(report));
   ctx.stdout.write(values.json ? `${reportJson(report)}\n` : `${formatReport(report)}\nreport: ${out}\n${svg ? `plot:   ${svg}\n` : ''}`);
-  if (!values.json) log(svg ? `wrote ${basename(out)} and ${basename(svg)}` : `wrote ${basename(out)}`);
+  // Written in place (/dev/null, a named pipe): its path, not its base name ("wrote null").
+  if (!values.json) log(svg ? `wrote ${basename(out)} and ${basename(svg)}` : `wrote the report to ${out}`);
   return EXIT.ok;
 }
 

@@ -164,20 +164,27 @@ function groupRows(rows: readonly LongFormatRow[], place: readonly string[], fil
   return dataset;
 }
 
-/** Two models: the weak one has the lower mean quality on the non-test prompts (on every prompt when all are test prompts). */
+/**
+ * Two models: the weak one has the lower mean quality on the non-test prompts (on every prompt when all are test
+ * prompts). Of two models of equal quality the cheaper one (mean cost_usd on those prompts) is the weak one, the one a
+ * router sends prompts to unless it expects a gain; of equal cost too (or without costs), the first by name.
+ */
 function weakStrong(examples: readonly RoutingExample[]): { weak: number; strong: number } {
   const training = examples.some((e) => e.split !== 'test') ? examples.filter((e) => e.split !== 'test') : examples;
-  const mean = [0, 1].map((m) => {
+  /** The mean of `of` over the training prompts that have it (0 when none has). */
+  const mean = (of: (e: RoutingExample) => number | undefined) => {
     let s = 0, n = 0;
     for (const e of training) {
-      const q = e.quality[m]!;
-      if (Number.isNaN(q)) continue;
-      s += q;
+      const v = of(e);
+      if (v === undefined || Number.isNaN(v)) continue;
+      s += v;
       n++;
     }
     return n ? s / n : 0;
-  });
-  return mean[0]! <= mean[1]! ? { weak: 0, strong: 1 } : { weak: 1, strong: 0 };
+  };
+  const q0 = mean((e) => e.quality[0]), q1 = mean((e) => e.quality[1]);
+  if (q0 !== q1) return q0 < q1 ? { weak: 0, strong: 1 } : { weak: 1, strong: 0 };
+  return mean((e) => e.cost?.[1]) < mean((e) => e.cost?.[0]) ? { weak: 1, strong: 0 } : { weak: 0, strong: 1 };
 }
 
 /** An absent, `null`, empty or blank cell. */

@@ -1,4 +1,5 @@
 import type { EvaluationReport } from './evaluation-report.js';
+import type { PgrPoint } from './two-model-metrics.js';
 
 const f3 = (x: number | null | undefined) => (x === undefined || x === null || !Number.isFinite(x) ? '-' : x.toFixed(3));
 const pct = (x: number | null | undefined) => (x === undefined || x === null || !Number.isFinite(x) ? '-' : `${(x * 100).toFixed(1)}%`);
@@ -27,8 +28,20 @@ export function formatReport(r: EvaluationReport): string {
   if (r.mode === 'two-model') {
     const quality = (m: string | undefined) => f3(r.single_models.find((s) => s.model === m)?.quality);
     const weak = r.pair?.weak ?? r.models[0], strong = r.pair?.strong ?? r.models[1];
-    out.push(`weak ${weak} quality ${quality(weak)}, strong ${strong} quality ${quality(strong)}\n`);
-    out.push(table(['ROUTER', 'APGR', 'CPT(50%)', 'CPT(80%)'], all.filter((p) => p.two_model).map((p) => [p.kind, f3(p.two_model!.apgr), pct(p.two_model!.cpt50), pct(p.two_model!.cpt80)])));
+    const qWeak = r.single_models.find((s) => s.model === weak)?.quality, qStrong = r.single_models.find((s) => s.model === strong)?.quality;
+    // Both of the same quality on these prompts: neither is the weak or the strong one, and there is no gap for a router
+    // to recover (PGR divides by it: the report's APGR 0 and CPT 100% are placeholders). What a router still does is
+    // pick per prompt: the quality its routing reaches (the curve's), at half the calls to each and at its best share.
+    const tie = qWeak !== undefined && qWeak === qStrong;
+    if (tie) {
+      out.push(`${weak} and ${strong} tie on quality ${quality(weak)}: no gap between a weaker and a stronger model for routing to recover (APGR and CPT undefined); the quality a router reaches by picking per prompt, with the share of calls to ${strong}:\n`);
+      const at = (curve: PgrPoint[], share: number) => curve.reduce((a, c) => (Math.abs(c.strongShare - share) < Math.abs(a.strongShare - share) ? c : a));
+      const best = (curve: PgrPoint[]) => curve.reduce((a, c) => (c.quality > a.quality ? c : a));
+      out.push(table(['ROUTER', 'QUALITY AT 50%', 'BEST QUALITY', 'AT'], all.filter((p) => p.two_model).map((p) => [p.kind, f3(at(p.two_model!.curve, 0.5).quality), f3(best(p.two_model!.curve).quality), pct(best(p.two_model!.curve).strongShare)])));
+    } else {
+      out.push(`weak ${weak} quality ${quality(weak)}, strong ${strong} quality ${quality(strong)}\n`);
+      out.push(table(['ROUTER', 'APGR', 'CPT(50%)', 'CPT(80%)'], all.filter((p) => p.two_model).map((p) => [p.kind, f3(p.two_model!.apgr), pct(p.two_model!.cpt50), pct(p.two_model!.cpt80)])));
+    }
   } else if (r.mode === 'many-model') {
     out.push(table(['MODEL', 'QUALITY', 'COST/PROMPT'], r.single_models.map((s) => [s.model, f3(s.quality), (s.cost ?? 0).toExponential(2)])));
     out.push('');

@@ -17,20 +17,22 @@ describe('openSqlite while another process upgrades the same file', () => {
     dir = mkdtempSync(join(tmpdir(), 'llmrr-migrate-busy-'));
     const path = join(dir, 'state.db');
     const last = SQLITE_MIGRATIONS.length;
-    // A file at an earlier schema version: the last two steps (the spend index, the spend rows' write time) not yet applied.
+    // A file at an earlier schema version: the steps from the spend index on (the spend rows' write time, the usage
+    // rows' time index, ...) not yet applied.
+    const from = SQLITE_MIGRATIONS.findIndex((step) => step.includes('llmrr_budget_spend_period'));
     (await openSqlite(path)).retain().release();
     const setup = new Database(path);
     setup.exec('DROP INDEX llmrr_budget_spend_period');
     setup.exec('ALTER TABLE llmrr_budget_spend DROP COLUMN written_at');
-    setup.pragma(`user_version = ${last - 2}`);
+    setup.exec('DROP INDEX llmrr_usage_time');
+    setup.pragma(`user_version = ${from}`);
     setup.close();
 
     // The other process's upgrade: it holds the write lock while it builds the index (here for 300 ms, longer than
     // the 20 ms busy timeout given to the opener, as a large table's build is longer than the default 5 s).
     const other = new Database(path);
     other.exec('BEGIN IMMEDIATE');
-    other.exec(SQLITE_MIGRATIONS[last - 2] as string);
-    other.exec(SQLITE_MIGRATIONS[last - 1] as string);
+    for (const step of SQLITE_MIGRATIONS.slice(from)) other.exec(step);
     other.pragma(`user_version = ${last}`);
     const committed = new Promise<void>((resolve) =>
       setTimeout(() => {

@@ -140,4 +140,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   -- written since its cut (a settlement of a call dated long past just counted there). Rows from before read 0.
   ALTER TABLE llmrr_budget_spend ADD COLUMN written_at INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- Usage rows by time, as on PostgreSQL: a listing or summary without a tenant (newest first, a from/to range, a page
+  -- after a cursor) reads this index instead of scanning and sorting the whole ledger (a tenant's reads the tenant's
+  -- index). Rows of the same millisecond are put in request id order as they are read (a small sort; with the id in the
+  -- index it would be none, but the index would be 3.5 times the size and build as much slower). Building it reads the
+  -- table once, at the upgrade, under the write lock (0.3-0.6 µs a row). IF NOT EXISTS for a file where an operator made it.
+  CREATE INDEX IF NOT EXISTS llmrr_usage_time ON llmrr_usage(created_at);
+  `,
 ];

@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openSqlite, type SqliteHandle } from './sqlite-database.js';
+import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
+import { SqliteUsageLedger } from './sqlite-usage-ledger.js';
+
+// A usage listing or summary without a tenant (the admin API's /admin/usage/entries and /admin/usage with no tenant)
+// reads llmrr_usage(created_at) instead of scanning and sorting the whole ledger (tools/bench/usage-listing-bench.ts:
+// 200k rows, the newest 100 in 260-420 ms -> 0.6-0.9 ms). The plans asserted are those of the ledger's own statements.
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 9, 1);
+
+/** Fills `db`'s ledger with `n` rows an hour apart over 10 tenants (two rows of each hour share its millisecond). */
+function fill(db: Database.Database, n: number): void {
+  const insert = db.prepare(`INSERT INTO llmrr_usage (request_id, tenant_id, model, input_tokens, output_tokens, cached_input_tokens,
+    cost_nano, latency_ms, status, cache_hit, stream, created_at) VALUES (?, ?, 'm', 1, 1, 0, 1000, 5, ?, 0, 0, ?)`);
+  db.transaction(() => {
+    for (let k = 0; k < n; k++) insert.run(`req_${String(k).padStart(7, '0')}`, `t${k % 10}`, k % 50 === 3 ? 'error' : 'success', T0 + Math.floor(k / 2) * HOUR);
+  })();
+}
+
+/** The query plans (EXPLAIN QUERY PLAN details) of the llmrr_usage statements `run` makes the ledger prepare and run. */
+async function plansOf(handle: SqliteHandle, run: (ledger: SqliteUsageLedger) => Promise<unknown>): Promise<string[][]> {
+  const db = handle.db;
+  const prepare = db.prepare.bind(db);
+  const seen: Array<{ sql: string; params: unknown[] }> = [];
+  db.prepare = ((sql: string) => {
+    const stmt = prepare(sql);
+    if (!/^SELECT .* FROM llmrr_usage/s.test(sql)) return stmt;
+    return new Proxy(stmt, {
+      get(target, key) {
+        const v = Reflect.get(target, key) as unknown;
+        if (key !== 'all' && key !== 'get') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        return (...params: unknown[]) => {
+          seen.push({ sql, params });
+          return (v as (...a: unknown[]) => unknown).apply(target, params);
+        };
+      },
+    });
+  }) as typeof db.prepare;
+  const ledger = new SqliteUsageLedger(handle);
+  try {
+    await run(ledger);
+  } finally {
+    db.prepare = prepare;
+    await ledger.close();
+  }
+  return seen.map(({ sql, params }) => (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail));
+}
+
+describe('SQLite usage ledger: listings without a tenant read the created_at index', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('newest first, a page after a cursor, a from/to range and a time-bounded summary: no scan of the table, no full sort; a tenant listing keeps its own index', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'llmrr-usage-time-'));
+    const handle = (await openSqlite(join(dir, 'state.db'))).retain();
+    try {
+      fill(handle.db, 400);
+      // Newest first, ties of one millisecond in request id order (descending), as before the index.
+      const newest = await plansOf(handle, async (ledger) => {
+        expect((await ledger.query({ limit: 3 })).map((e) => e.requestId)).toEqual(['req_0000399', 'req_0000398', 'req_0000397']);
+      });
+      expect(newest).toEqual([['SCAN llmrr_usage USING INDEX llmrr_usage_time', 'USE TEMP B-TREE FOR LAST TERM OF ORDER BY']]);
+      const cursor = await plansOf(handle, async (ledger) => {
+        expect((await ledger.query({ limit: 2, beforeId: 'req_0000201' })).map((e) => e.requestId)).toEqual(['req_0000200', 'req_0000199']);
+      });
+      // The lookup of the cursor's row (by its primary key), then the page, bounded by the index.
+      expect(cursor).toEqual([
+        ['SEARCH llmrr_usage USING INDEX sqlite_autoindex_llmrr_usage_1 (request_id=?)'],
+        ['SEARCH llmrr_usage USING INDEX llmrr_usage_time (created_at<?)', 'USE TEMP B-TREE FOR LAST TERM OF ORDER BY'],
+      ]);
+      const range = await plansOf(handle, async (ledger) => {
+        expect(await ledger.query({ from: T0 + 10 * HOUR, to: T0 + 12 * HOUR })).toHaveLength(4);
+        expect((await ledger.summary({ from: T0 + 10 * HOUR, to: T0 + 12 * HOUR })).requests).toBe(4);
+        expect((await ledger.query({ status: 'error', limit: 1 })).map((e) => e.requestId)).toEqual(['req_0000353']);
+      });
+      expect(range).toEqual([
+        ['SEARCH llmrr_usage USING INDEX llmrr_usage_time (created_at>? AND created_at<?)', 'USE TEMP B-TREE FOR LAST TERM OF ORDER BY'],
+        ['SEARCH llmrr_usage USING INDEX llmrr_usage_time (created_at>? AND created_at<?)'],
+        ['SCAN llmrr_usage USING INDEX llmrr_usage_time', 'USE TEMP B-TREE FOR LAST TERM OF ORDER BY'],
+      ]);
+      const tenant = await plansOf(handle, (ledger) => ledger.query({ tenantId: 't3', limit: 3 }));
+      expect(tenant).toEqual([['SEARCH llmrr_usage USING INDEX llmrr_usage_tenant_time (tenant_id=?)', 'USE TEMP B-TREE FOR LAST TERM OF ORDER BY']]);
+    } finally {
+      handle.release();
+    }
+  });
+
+  it('a file of the previous schema version, opened by 6 processes at once, is upgraded: each gets the index and the same listing, every row kept', { timeout: 120_000 }, async () => {
+    dir = mkdtempSync(join(tmpdir(), 'llmrr-usage-time-upgrade-'));
+    const path = join(dir, 'state.db');
+    // The file the previous build made: its schema steps (steps are only ever appended) and its version.
+    const previous = SQLITE_MIGRATIONS.findIndex((step) => step.includes('llmrr_usage_time'));
+    expect(previous).toBe(SQLITE_MIGRATIONS.length - 1);
+    const setup = new Database(path);
+    setup.pragma('journal_mode = WAL');
+    for (const step of SQLITE_MIGRATIONS.slice(0, previous)) setup.exec(step);
+    setup.pragma(`user_version = ${previous}`);
+    fill(setup, 100_000);
+    setup.close();
+
+    const children = Array.from({ length: 6 }, () => openAndList(path));
+    // All loaded (tsx's start-up is slow), then all told to open the file at once.
+    await Promise.all(children.map((c) => c.ready));
+    for (const c of children) c.go();
+    const results = await Promise.all(children.map((c) => c.done));
+    const newest = ['req_0099999', 'req_0099998', 'req_0099997', 'req_0099996', 'req_0099995'];
+    expect(results).toEqual(Array.from({ length: 6 }, () => ({ version: SQLITE_MIGRATIONS.length, ids: newest, plan: ['SCAN llmrr_usage USING INDEX llmrr_usage_time', 'USE TEMP B-TREE FOR LAST TERM OF ORDER BY'] })));
+
+    const after = new Database(path, { readonly: true });
+    try {
+      expect(after.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'llmrr_usage' ORDER BY name`).pluck().all()).toEqual([
+        'llmrr_usage_tenant_time',
+        'llmrr_usage_time',
+        'sqlite_autoindex_llmrr_usage_1',
+      ]);
+      expect(after.prepare(`SELECT count(*) FROM llmrr_usage INDEXED BY llmrr_usage_time WHERE created_at >= 0`).pluck().get()).toBe(100_000);
+      expect(after.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      after.close();
+    }
+  });
+});
+
+const here = dirname(fileURLToPath(import.meta.url));
+const tsxLoader = createRequire(import.meta.url).resolve('tsx');
+
+/** A process running __fixtures__/open-and-list.ts on `path`: `ready` once loaded, `go()` to open, `done` its printed result. */
+function openAndList(path: string): { ready: Promise<void>; go: () => void; done: Promise<unknown> } {
+  const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', pathToFileURL(tsxLoader).href, join(here, '__fixtures__', 'open-and-list.ts'), path], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let out = '';
+  let err = '';
+  let readied: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (readied = resolve));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.startsWith('ready\n')) readied();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
+  const done = new Promise<unknown>((resolve, reject) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      readied();
+      if (code === 0) resolve(JSON.parse(out.slice('ready\n'.length)) as unknown);
+      else reject(new Error(`open-and-list exited ${code}: ${err || out}`));
+    }),
+  );
+  return { ready, go: () => child.stdin.end('go\n'), done };
+}
