@@ -9,7 +9,7 @@ import { connectRedis } from '../stores/redis/redis-connection.js';
 import { cacheKeyPrefix } from './cache-key.js';
 import type { CachedAnswer } from './exact-cache.js';
 import { RedisCacheStore as StoreBeforeLru } from './__fixtures__/redis-cache-store-before-lru.js';
-import { ENTRY_OVERHEAD_BYTES, MAX_REMOVALS_PER_WRITE, RedisCacheStore, redisPrefixPattern } from './redis-cache-store.js';
+import { MAX_REMOVALS_PER_WRITE, RedisCacheStore, redisEntryCost, redisPrefixPattern } from './redis-cache-store.js';
 
 // Real Redis from vitest.global-setup.ts (tools/services/redis.sh); skipped with the reason when absent.
 const { redisUrl, postgresUrl } = testServiceUrls();
@@ -129,7 +129,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
 
   it('with maxBytes, keeps its entries within the bound in Redis (entries of one TTL: the oldest written dropped first; shared by every client), and a delete frees its part', async () => {
     // Each entry: ~1000 bytes of JSON, its key four times and the overhead; the bound holds 8.
-    const maxBytes = 8 * (1002 + 4 * `${ns}:k00`.length + ENTRY_OVERHEAD_BYTES) + 10;
+    const maxBytes = 8 * redisEntryCost(1002, `${ns}:k00`.length) + 10;
     const a = await open<string>({ maxBytes });
     const b = await open<string>({ maxBytes });
     const value = 'x'.repeat(1000);
@@ -166,7 +166,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
   it('with maxBytes, an entry Redis expired by its TTL no longer takes room: live entries are not dropped for expired ones, and the least recently used go first', async () => {
     const value = 'x'.repeat(1000);
     // Keys of one length: each entry costs the same; the bound holds three.
-    const cost = JSON.stringify(value).length + 4 * `${ns}:k1`.length + ENTRY_OVERHEAD_BYTES;
+    const cost = redisEntryCost(JSON.stringify(value).length, `${ns}:k1`.length);
     const store = await open<string>({ maxBytes: 3 * cost + 10 });
     await store.set('k1', value, 600_000); // lives ten minutes
     await store.set('k2', value, 300); // short-lived (another process's ttlMs, or a per-call TTL)
@@ -188,7 +188,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
 
   it('with maxBytes, a hit refreshes an entry: the least recently used is dropped, not the first written nor the soonest to expire (shared by every client)', async () => {
     const value = 'x'.repeat(1000);
-    const cost = JSON.stringify(value).length + 4 * `${ns}:k1`.length + ENTRY_OVERHEAD_BYTES;
+    const cost = redisEntryCost(JSON.stringify(value).length, `${ns}:k1`.length);
     const [a, b] = [await open<string>({ maxBytes: 3 * cost + 10 }), await open<string>({ maxBytes: 3 * cost + 10 })];
     await a.set('k1', value, 60_000); // written first, expires first
     await a.set('k2', value, 600_000);
@@ -231,7 +231,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
       const indexed = (await redisCommand<string[]>(['ZRANGE', `${ns}#bound:order`, '0', '-1'])).sort();
       const used = (await redisCommand<string[]>(['ZRANGE', `${ns}#bound:used`, '0', '-1'])).sort();
       const bytes = Number((await redisCommand<string | null>(['GET', `${ns}#bound:bytes`])) ?? 0);
-      const cost = JSON.stringify(value).length + 4 * `${ns}:late`.length + ENTRY_OVERHEAD_BYTES;
+      const cost = redisEntryCost(JSON.stringify(value).length, `${ns}:late`.length);
       expect({ keys, indexed, used, bytes }).toEqual(keys.length ? { keys: [`${ns}:late`], indexed: [`${ns}:late`], used: [`${ns}:late`], bytes: cost } : { keys: [], indexed: [], used: [], bytes: 0 });
       // A clear with nothing written meanwhile takes the bound's keys too.
       await clearing.clear();
@@ -245,7 +245,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
     const n = 1_000;
     const wide = await open<string>({ maxBytes: 100_000_000 });
     for (let i = 0; i < n; i += 250) await Promise.all(Array.from({ length: 250 }, (_, j) => wide.set(`e${String(i + j).padStart(4, '0')}`, 'v', 600_000)));
-    const cost = JSON.stringify('v').length + 4 * `${ns}:e0000`.length + ENTRY_OVERHEAD_BYTES;
+    const cost = redisEntryCost(JSON.stringify('v').length, `${ns}:e0000`.length);
     expect(Number(await redisCommand(['GET', `${ns}#bound:bytes`]))).toBe(n * cost);
     // The same entries under a bound of ten of them.
     const narrow = await open<string>({ maxBytes: 10 * cost });
@@ -307,7 +307,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
 
   it('with maxBytes, after an upgrade the entries indexed by the previous version (no last use) are the least recently used: dropped before the new ones, unless hit since', async () => {
     const value = 'x'.repeat(1000);
-    const cost = JSON.stringify(value).length + 4 * `${ns}:o1`.length + ENTRY_OVERHEAD_BYTES;
+    const cost = redisEntryCost(JSON.stringify(value).length, `${ns}:o1`.length);
     const maxBytes = 4 * cost + 10;
     // The previous version's cost counted its key three times: its entries take no more room in the new count.
     const previous = await StoreBeforeLru.connect<string>(redisUrl!, { keyPrefix: `${ns}:`, maxBytes });
@@ -382,7 +382,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
 
   it('with maxBytes, members of the last use left by a previous version (its eviction, deletion or clear()) are dropped on the way, not counted as removals: a write into a full bound is stored', async () => {
     const value = 'x'.repeat(1000);
-    const cost = JSON.stringify(value).length + 4 * `${ns}:k1`.length + ENTRY_OVERHEAD_BYTES;
+    const cost = redisEntryCost(JSON.stringify(value).length, `${ns}:k1`.length);
     const used = async () => (await redisCommand<string[]>(['ZRANGE', `${ns}#bound:used`, '0', '-1'])).sort();
     const order = async () => (await redisCommand<string[]>(['ZRANGE', `${ns}#bound:order`, '0', '-1'])).sort();
     const wide = await open<string>({ maxBytes: 100_000_000 });
@@ -531,7 +531,35 @@ describe('RedisCacheStore maxBytes on a full Redis (noeviction; a redis-server o
         for (let i = 0; i < n; i += 200) await Promise.all(Array.from({ length: 200 }, (_, j) => store.get(key(i + j))));
         const taken = (await memory()) - before;
         const counted = Number(await admin.command(['GET', `llmrr:cache:m${size}#bound:bytes`]));
-        expect({ size, counted: counted === n * (size + 2 + 4 * (prefix + key(0)).length + ENTRY_OVERHEAD_BYTES), enough: counted >= taken }).toEqual({ size, counted: true, enough: true });
+        expect({ size, counted: counted === n * redisEntryCost(size + 2, (prefix + key(0)).length), enough: counted >= taken }).toEqual({ size, counted: true, enough: true });
+        await store.clear();
+        await store.close();
+      }
+    } finally {
+      await admin.release();
+    }
+  });
+
+  // jemalloc rounds an allocation up to its size class (four to each doubling): a JSON just past a class takes up to a
+  // quarter more (65 540 bytes take 81 920), which a count of its length alone left out.
+  it('counts at least the memory an entry takes in Redis for large values just past an allocator size class (INFO memory)', { timeout: 120_000 }, async () => {
+    const admin = (await connectRedis(url, '')).retain();
+    const memory = async () => Number(/used_memory:(\d+)/.exec(String(await admin.command(['INFO', 'memory'])))![1]);
+    // Redis shrinks a client's query buffer (which held the large writes) once it has been idle for 2 s.
+    const settled = async () => {
+      await sleep(3_000);
+      return memory();
+    };
+    try {
+      for (const [json, n] of [[2_050, 2_000], [16_390, 400], [65_540, 150], [262_150, 40]] as const) {
+        const prefix = `llmrr:cache:big${json}:`;
+        const store = await RedisCacheStore.connect<string>(url, { keyPrefix: prefix, maxBytes: 1_000_000_000 });
+        const key = (i: number) => `llmrr:exact:v1:acme:${String(i).padStart(64, '0')}`;
+        const before = await settled();
+        for (let i = 0; i < n; i += 10) await Promise.all(Array.from({ length: Math.min(10, n - i) }, (_, j) => store.set(key(i + j), 'v'.repeat(json - 2), 600_000)));
+        const taken = (await settled()) - before;
+        const counted = Number(await admin.command(['GET', `llmrr:cache:big${json}#bound:bytes`]));
+        expect({ json, counted: counted === n * redisEntryCost(json, (prefix + key(0)).length), enough: counted >= taken }).toEqual({ json, counted: true, enough: true });
         await store.clear();
         await store.close();
       }
@@ -556,7 +584,7 @@ describe('RedisCacheStore maxBytes on a full Redis (noeviction; a redis-server o
       expect(await store.get('kept')).toBe('y');
       // The expired entry's part is gone from the index and the sum; the live one is kept.
       expect(await admin.command(['ZRANGE', 'full#bound:order', '0', '-1'])).toEqual(['full:kept']);
-      expect(Number(await admin.command(['GET', 'full#bound:bytes']))).toBe(JSON.stringify('y').length + 4 * 'full:kept'.length + ENTRY_OVERHEAD_BYTES);
+      expect(Number(await admin.command(['GET', 'full#bound:bytes']))).toBe(redisEntryCost(JSON.stringify('y').length, 'full:kept'.length));
       await admin.command(['CONFIG', 'SET', 'maxmemory', '0']);
       await store.set('new', 'z', 600_000);
       expect(await store.get('new')).toBe('z');

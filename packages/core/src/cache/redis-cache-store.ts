@@ -17,7 +17,8 @@ export interface RedisCacheStoreOptions {
   /**
    * Bound on the bytes the entries take in Redis, kept by the store itself (for a Redis it shares with other data,
    * e.g. the shared-mode limits and budgets, whose keys Redis's own `maxmemory` eviction must never touch). Each
-   * entry counts its JSON, four times its key and `ENTRY_OVERHEAD_BYTES` (Redis's own structures) until it is
+   * entry counts its JSON as allocated (the allocator's size class: up to a quarter more), four times its key and
+   * `ENTRY_OVERHEAD_BYTES` (Redis's own structures; `redisEntryCost`) until it is
    * deleted or its TTL has passed. A write first forgets entries Redis has expired, then, when the sum would pass the
    * bound, drops the least recently used entries (written or hit: a hit is one script, GET and the entry's last use,
    * still one round trip; an entry indexed by a version before the last use counts as used least recently once a write
@@ -30,12 +31,40 @@ export interface RedisCacheStoreOptions {
 }
 
 /**
- * What an entry costs in Redis besides its JSON and four copies of its key (the entry's own, and one in each of the
- * bound's `order`, `sizes` and `used`): the keyspace's and the index's structures, the TTL, the allocator's rounding.
- * Measured with `INFO memory` over 4000 entries (keys of 99 bytes, JSON of 12 to 3002 bytes, with and without a TTL,
- * Redis 7, jemalloc): 344 to 484 bytes besides; counted with some room.
+ * What an entry costs in Redis besides its JSON's allocation (`allocatedBytes`) and four copies of its key (the entry's
+ * own, and one in each of the bound's `order`, `sizes` and `used`): the keyspace's and the index's structures, the TTL,
+ * the rounding of the keys' allocations. Measured with `INFO memory` over 4000 entries (keys of 99 bytes, JSON of 12
+ * to 3002 bytes, with and without a TTL, Redis 7, jemalloc): 344 to 484 bytes besides; counted with some room.
  */
 export const ENTRY_OVERHEAD_BYTES = 560;
+
+/**
+ * The bytes jemalloc (Redis's allocator) takes for `n` requested: its size class, four to each doubling (8, 16, 32, 48,
+ * 64, 80, ... 2048, 2560, 3072, ... 16384, 20480, ...), so up to a quarter more (a 65 540-byte JSON takes 81 920).
+ */
+export function allocatedBytes(n: number): number {
+  if (n <= 8) return 8;
+  if (n <= 16) return 16;
+  let p = 32;
+  while (p < n) p *= 2;
+  const step = Math.max(16, p / 8);
+  return Math.ceil(n / step) * step;
+}
+
+/**
+ * What a bounded store counts for an entry (the same sum as its write's script): its JSON's allocation in Redis (the
+ * string's header and terminator included: `allocatedBytes`), four times its key (`keyBytes`: its UTF-8 bytes, prefix
+ * included) and `ENTRY_OVERHEAD_BYTES`. Measured with `INFO memory` and `MEMORY USAGE` (Redis 7.0, jemalloc 5.3; JSON
+ * of 12 to 1 048 600 bytes, sizes just past a size class the worst): at least what an entry takes.
+ */
+export function redisEntryCost(jsonBytes: number, keyBytes: number): number {
+  return allocatedBytes(jsonBytes + sdsHeaderBytes(jsonBytes) + 1) + 4 * keyBytes + ENTRY_OVERHEAD_BYTES;
+}
+
+/** The header of a Redis string (sds) of `n` bytes (its length's width picks the type). */
+function sdsHeaderBytes(n: number): number {
+  return n < 256 ? 3 : n < 65_536 ? 5 : 9;
+}
 
 const DEFAULT_PREFIX = 'llmrr:cache:';
 const DEFAULT_TIMEOUT_MS = 1_000;
@@ -77,6 +106,7 @@ export const MAX_ADOPTED_LOOKS_PER_WRITE = 500;
 const NO_TTL_SCORE_US = 4e15;
 
 /**
+ * An entry's cost is `redisEntryCost`'s (the same sum, here).
  * KEYS: entry, order (zset: entry keys by expiry time, microseconds of Redis's clock), sizes (hash: entry key ->
  * cost), bytes (the costs' sum), used (zset: entry keys by last use, microseconds: written or hit; 0: adopted),
  * adopt (the rank in `order` where the next look for entries with no last use starts; absent: no look under way).
@@ -104,7 +134,16 @@ const NO_TTL_SCORE_US = 4e15;
  * set to what is left (it had drifted: the bound's keys deleted or evicted behind the store). Returns 1 when stored.
  */
 const BOUNDED_SET_SCRIPT = new LuaScript(`local key, order, sizes, bytes, used, cursorKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local cost = #ARGV[1] + 4 * #key + tonumber(ARGV[4])
+local function allocated(n)
+  if n <= 8 then return 8 end
+  if n <= 16 then return 16 end
+  local p = 32
+  while p < n do p = p * 2 end
+  local step = math.max(16, p / 8)
+  return math.ceil(n / step) * step
+end
+local json = #ARGV[1]
+local cost = allocated(json + (json < 256 and 3 or json < 65536 and 5 or 9) + 1) + 4 * #key + tonumber(ARGV[4])
 local max = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[2])
 local most = tonumber(ARGV[5])
@@ -239,22 +278,31 @@ end
 return v`);
 
 /**
- * KEYS: order, sizes, bytes, used (as BOUNDED_SET_SCRIPT), then the entries to delete. Deletes them and their part of
- * the bound. The sum's decrement may be refused by a full Redis (noeviction): then it over-counts, dropping entries
- * early, until the bound's index is empty. Returns how many entries existed.
+ * KEYS: order, sizes, bytes, used, adopt (as BOUNDED_SET_SCRIPT), then the entries to delete. Deletes them and their
+ * part of the bound. The sum's decrement may be refused by a full Redis (noeviction): then it over-counts, dropping
+ * entries early, until the bound's index is empty. While an adoption look is under way, its rank moves back by the
+ * members removed below it (every later member moves down), so the next look starts at the member it would have
+ * (else it would pass over as many). Returns how many entries existed.
  */
 const BOUNDED_DELETE_SCRIPT = new LuaScript(`local n = 0
-for i = 5, #KEYS do
+local cursor = tonumber(redis.call('GET', KEYS[5]) or '0') or 0
+local start = cursor
+for i = 6, #KEYS do
   local k = KEYS[i]
   n = n + redis.call('UNLINK', k)
   redis.call('ZREM', KEYS[4], k)
   local size = redis.call('HGET', KEYS[2], k)
   if size then
+    if cursor > 0 then
+      local r = redis.call('ZRANK', KEYS[1], k)
+      if r and r < cursor then cursor = cursor - 1 end
+    end
     redis.call('HDEL', KEYS[2], k)
     redis.call('ZREM', KEYS[1], k)
     redis.pcall('DECRBY', KEYS[3], size)
   end
 end
+if cursor ~= start then redis.pcall('SET', KEYS[5], cursor) end
 return n`);
 
 /**
@@ -264,16 +312,19 @@ return n`);
  * deleted behind the store) with their part of the bound. After the last members, the bound's keys go only when no
  * entry is indexed, in one step, so an entry written meanwhile (by this or another process) stays counted with its
  * index; with none, a sum that had drifted starts again from nothing (and members of `used` left by a previous version
- * go too). Returns the next `from`, or -1 when done.
+ * go too). An adoption look's rank (`adopt`) moves back by the members dropped below it, as in BOUNDED_DELETE_SCRIPT.
+ * Returns the next `from`, or -1 when done.
  */
 const BOUNDED_CLEAR_SCRIPT = new LuaScript(`local order, sizes, bytes, used, cursor = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local from, count = tonumber(ARGV[1]), tonumber(ARGV[2])
 local batch = redis.call('ZRANGE', order, from, from + count - 1)
-local gone, freed = {}, 0
-for _, m in ipairs(batch) do
+local gone, freed, below = {}, 0, 0
+local adopt = tonumber(redis.call('GET', cursor) or '0') or 0
+for i, m in ipairs(batch) do
   if redis.call('EXISTS', m) == 0 then
     gone[#gone + 1] = m
     freed = freed + tonumber(redis.call('HGET', sizes, m) or '0')
+    if from + i - 1 < adopt then below = below + 1 end
   end
 end
 if #gone > 0 then
@@ -281,6 +332,7 @@ if #gone > 0 then
   redis.call('ZREM', order, unpack(gone))
   redis.call('ZREM', used, unpack(gone))
   if freed > 0 then redis.pcall('DECRBY', bytes, freed) end
+  if below > 0 then redis.pcall('SET', cursor, adopt - below) end
 end
 if #batch == count then return from + count - #gone end
 if redis.call('ZCARD', order) == 0 then redis.call('UNLINK', order, sizes, bytes, used, cursor) end
@@ -410,7 +462,7 @@ export class RedisCacheStore<V> implements CacheStore<V> {
   /** Deletes entries (and their part of the bound); returns how many existed. */
   #unlink(keys: string[]): Promise<number> {
     if (!this.#boundKeys) return this.#command<number>(['UNLINK', ...keys], 'cache delete');
-    return bounded(this.#redis.eval<number>(BOUNDED_DELETE_SCRIPT, [...this.#boundKeys.slice(0, 4), ...keys], []), this.timeoutMs, 'cache delete');
+    return bounded(this.#redis.eval<number>(BOUNDED_DELETE_SCRIPT, [...this.#boundKeys, ...keys], []), this.timeoutMs, 'cache delete');
   }
 
   #command<T = unknown>(args: ReadonlyArray<string>, what: string): Promise<T> {

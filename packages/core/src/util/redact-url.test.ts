@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ADDRESS_NOT_SHOWN, isAddressSure, NOT_A_URL_SHOWN, parseUrlWithClearUserInfo, redactUrl } from './redact-url.js';
+import { ADDRESS_NOT_SHOWN, CLIENT_ERROR_HIDDEN, hideClientError, isAddressSure, NOT_A_URL_SHOWN, parseUrlWithClearUserInfo, redactPostgresUrl, redactUrl } from './redact-url.js';
 
 describe('redactUrl', () => {
   it.each([
@@ -165,5 +165,38 @@ describe('redactUrl', () => {
   it('shows an absolute path without "@", "?", "=", ":" or "#" as it is (a Unix socket path), hides one with them', () => {
     expect(redactUrl('/var/run/redis/redis.sock')).toBe('/var/run/redis/redis.sock');
     for (const s of ['/sock?password=x', '/user@sock', '/a password=x', '/user:pw', '/sock#pw']) expect(redactUrl(s)).toBe(NOT_A_URL_SHOWN);
+  });
+});
+
+describe('redactPostgresUrl: where pg connects', () => {
+  it.each([
+    // pg reads the query's host and port over the URL's own (the last value of each that is not empty).
+    ['postgres://u:pw@db1:5432/app?host=db2', 'postgres://db2:5432/app'],
+    ['postgresql://u:pw@db1:5432/app?sslmode=require&host=db2&port=6543&password=pw2', 'postgresql://db2:6543/app'],
+    ['postgres://u:pw@db1/app?host=db2&host=db3&port=1&port=6000', 'postgres://db3:6000/app'],
+    ['postgres://u:pw@db1:5433/app?host=&port=', 'postgres://db1:5433/app'],
+    ['postgres://u:pw@db1/app?port=6543', 'postgres://db1:6543/app'],
+    ['postgres://u:pw@db1/app?host=::1', 'postgres://[::1]/app'],
+    // A socket directory, percent-encoded as the host (as pg also reads it).
+    ['postgres://u:pw@/app?host=/var/run/postgresql', 'postgres://%2Fvar%2Frun%2Fpostgresql/app'],
+    ['postgres://u:pw@db1/app?host=/var/run/postgresql&port=5433', 'postgres://%2Fvar%2Frun%2Fpostgresql:5433/app'],
+    // Without either key, or another scheme (node-redis reads no query key): as redactUrl.
+    ['postgres://u:pw@db1:5432/app?sslmode=require', 'postgres://db1:5432/app'],
+    ['redis://:pw@cache:6379/0?host=other&port=1', 'redis://cache:6379/0'],
+  ])('%s -> %s', (url, shown) => {
+    expect(redactPostgresUrl(url)).toBe(shown);
+  });
+
+  it('a URL whose address is not sure: as redactUrl, its query\'s host never shown', () => {
+    const url = 'postgres://u:1?host=PIECE-S3CRET&application_name=x@db/app';
+    expect(redactPostgresUrl(url)).toBe(`postgres://${ADDRESS_NOT_SHOWN}`);
+  });
+});
+
+describe('hideClientError: the kind of an error whose name is plain "Error"', () => {
+  it("its class's name (node-redis's errors keep the name Error); none for a plain Error", () => {
+    class ConnectionTimeoutError extends Error {}
+    expect(hideClientError(new ConnectionTimeoutError('connect to PIECE-S3CRET timed out')).message).toBe(`${CLIENT_ERROR_HIDDEN} (ConnectionTimeoutError)`);
+    expect(hideClientError(new Error('connect to PIECE-S3CRET failed')).message).toBe(`${CLIENT_ERROR_HIDDEN} (unknown kind)`);
   });
 });

@@ -42,6 +42,27 @@ export function redactUrl(url: string): string {
 }
 
 /**
+ * `redactUrl(url)` for a PostgreSQL URL, naming where pg connects: the query's `host` and `port` (the last value of
+ * each that is not empty, as pg-connection-string keeps them) over the URL's own host and port
+ * (`postgres://u:pw@db1/app?host=db2&port=6543` shows `postgres://db2:6543/app`; a socket directory,
+ * `postgres://u:pw@/app?host=/var/run/postgresql`, is shown as pg also reads it, percent-encoded as the host:
+ * `postgres://%2Fvar%2Frun%2Fpostgresql/app`). Only for a URL whose address is sure (`isAddressSure`); any other is
+ * shown as `redactUrl` shows it, as is a URL of another scheme or without either key.
+ */
+export function redactPostgresUrl(url: string): string {
+  const shown = redactUrl(url);
+  if (!SCHEME.test(url) || !isAddressSure(url)) return shown;
+  const u = parseUrlWithClearUserInfo(url) ?? hostless(url);
+  if (!u || !/^postgres(?:ql)?:$/i.test(u.protocol)) return shown;
+  const host = u.searchParams.getAll('host').at(-1) || '';
+  const port = u.searchParams.getAll('port').at(-1) || '';
+  if (!host && !port) return shown;
+  const name = host ? (host.startsWith('/') ? encodeURIComponent(host) : host.includes(':') ? `[${host}]` : encodeURIComponent(host)) : u.hostname === NO_HOST ? '' : u.hostname;
+  const at = port || u.port;
+  return `${u.protocol}//${name}${at ? `:${encodeURIComponent(at)}` : ''}${u.pathname}`;
+}
+
+/**
  * `url` parsed (WHATWG URL, as node-redis and pg parse it) when its host and user info are surely where the parse puts
  * them, else undefined: when it does not parse, has no host, or has an `@` after its host - in the path, the query or
  * the fragment (a raw `@`: `%40` is none) - as the rest of user info holding a password with an unescaped `/`, `?` or
@@ -107,7 +128,7 @@ export function hideClientError(e: unknown, kind?: string): Error {
   if (isHiddenClientError(e)) return e as Error;
   const { code, severity, name } = (e ?? {}) as { code?: unknown; severity?: unknown; name?: unknown };
   const safeCode = typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? code : undefined;
-  const className = e instanceof Error && typeof name === 'string' && /^[A-Za-z]{1,60}$/.test(name) && name !== 'Error' ? name : undefined;
+  const className = e instanceof Error ? errorClassName(e, name) : undefined;
   const safeKind = kind !== undefined && /^[A-Za-z0-9_ ]{1,60}$/.test(kind) ? kind : undefined;
   const shown = safeCode ? (SQLSTATE_KINDS[safeCode] ? `${safeCode} ${SQLSTATE_KINDS[safeCode]}` : safeCode) : (safeKind ?? className ?? 'unknown kind');
   const hidden = new Error(`${CLIENT_ERROR_HIDDEN} (${shown})`) as Error & { code?: string; severity?: string };
@@ -115,6 +136,17 @@ export function hideClientError(e: unknown, kind?: string): Error {
   if (typeof severity === 'string' && /^[A-Z]{1,10}$/.test(severity)) hidden.severity = severity;
   HIDDEN.add(hidden);
   return hidden;
+}
+
+/**
+ * The class of `e` as a kind: its `name` unless that is plain `Error`, else its constructor's (node-redis's errors keep
+ * the name `Error`: `ConnectionTimeoutError`, `SocketClosedUnexpectedlyError`); undefined for a plain `Error`.
+ */
+function errorClassName(e: Error, name: unknown): string | undefined {
+  const ok = (n: unknown): n is string => typeof n === 'string' && /^[A-Za-z]{1,60}$/.test(n) && n !== 'Error';
+  if (ok(name)) return name;
+  const ctor = (e as { constructor?: { name?: unknown } }).constructor?.name;
+  return ok(ctor) ? ctor : undefined;
 }
 
 /** What `hideClientError` made: given again (a handle's error shown at the first connect), it stays as it is. */

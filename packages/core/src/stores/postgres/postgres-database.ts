@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Client, ClientBase, ClientConfig, Pool, PoolClient, PoolConfig, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
-import { clientErrorNotShown, hideClientError, isAddressSure, isHiddenClientError, redactUrl } from '../../util/redact-url.js';
+import { clientErrorNotShown, hideClientError, isAddressSure, isHiddenClientError, redactPostgresUrl } from '../../util/redact-url.js';
 import { MAX_TIMER_MS } from '../../util/timer-delay.js';
 import { POSTGRES_INDEXES, POSTGRES_MIGRATIONS } from './postgres-schema.js';
 
@@ -751,10 +751,10 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
     // any other error by its kind only (a socket error's code, a SQLSTATE), never kept as the cause.
     if (!isAddressSure(url)) {
       const shown = cause === e && LLMError.isInstance(e) ? e : shownError(cause, true);
-      if (isHiddenClientError(shown)) throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${clientErrorNotShown(shown)}` });
-      throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${(shown as Error).message}`, ...(shown === e ? {} : { cause: shown }) });
+      if (isHiddenClientError(shown)) throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactPostgresUrl(url)}: ${clientErrorNotShown(shown)}` });
+      throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactPostgresUrl(url)}: ${(shown as Error).message}`, ...(shown === e ? {} : { cause: shown }) });
     }
-    throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${(cause as Error)?.message ?? cause}`, cause });
+    throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactPostgresUrl(url)}: ${(cause as Error)?.message ?? cause}`, cause });
   }
   return handle;
 }

@@ -187,7 +187,7 @@ export class RedisHandle {
         if (sub.client !== client && !this.closed) continue;
         listeners.delete(onMessage);
         if (listeners.size === 0) sub.channels.delete(channel);
-        throw e;
+        throw this.shownReply(e);
       }
     }
     sub.listening.add(onListening);
@@ -201,7 +201,7 @@ export class RedisHandle {
           (e: unknown) => {
             // Refused, but answered: the connection delivers.
             if (isErrorReply(e)) sub.renewals = 0;
-            throw e;
+            throw this.shownReply(e);
           },
         ),
       renew: () => this.renew(sub),
@@ -273,8 +273,9 @@ export class RedisHandle {
     sub.connected.catch(() => {});
   }
 
+  /** Sends `args`; a refusal is Redis's error reply (see `shownReply` for a URL whose address is not sure). */
   command<T = unknown>(args: ReadonlyArray<string>): Promise<T> {
-    return this.client.sendCommand<T>(args);
+    return this.client.sendCommand<T>(args).catch((e: unknown) => Promise.reject(this.shownReply(e)));
   }
 
   async eval<T = unknown>(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<T> {
@@ -282,10 +283,34 @@ export class RedisHandle {
     try {
       return await this.client.sendCommand<T>(['EVALSHA', script.sha, ...tail]);
     } catch (e) {
-      if (!String((e as Error)?.message ?? e).startsWith('NOSCRIPT')) throw e;
-      return this.client.sendCommand<T>(['EVAL', script.source, ...tail]);
+      if (!String((e as Error)?.message ?? e).startsWith('NOSCRIPT')) throw this.shownReply(e);
+      return this.command<T>(['EVAL', script.source, ...tail]);
     }
   }
+
+  /**
+   * A command's error as the handle shows it: unchanged, but with `hideClientErrors` (the URL's address is not sure) an
+   * error reply as its first word only (`hiddenReply`): its text after it may name the user (`NOPERM User <name> has
+   * no permissions to run the 'set' command`), a piece of the password in such a URL. node-redis's own errors of a
+   * command are fixed texts ("The client is offline", "Socket closed unexpectedly").
+   */
+  private shownReply(e: unknown): unknown {
+    return this.hideClientErrors && isErrorReply(e) ? hiddenReply(e) : e;
+  }
+}
+
+/** What follows the first word of a Redis error reply shown by its kind only (`hiddenReply`). */
+export const REPLY_TEXT_HIDDEN = "the rest of Redis's reply is not shown, as it may name a part of the password";
+
+/**
+ * A Redis error reply shown by its kind only, as its first word (`NOPERM`, `WRONGPASS`, `ERR`; see `replyKind`) and
+ * `REPLY_TEXT_HIDDEN`: it still starts with that word (what callers tell a refusal by: `NOPERM`, `NOSCRIPT`) and is
+ * still an error reply to `isErrorReply` (its class bears node-redis's class name).
+ */
+class ErrorReply extends Error {}
+
+function hiddenReply(e: unknown): Error {
+  return new ErrorReply(`${replyKind(e) ?? 'error reply'} (${REPLY_TEXT_HIDDEN})`);
 }
 
 /**
@@ -380,6 +405,28 @@ export function bounded<T>(work: Promise<T>, timeoutMs: number, what: string | (
 /** The longest the first connection (TCP connect, tries included, and handshake) may take (ms). */
 const FIRST_CONNECT_TIMEOUT_MS = 10_000;
 
+/** The bound of each try to open the TCP connection (node-redis `connectTimeout`, ms). */
+const TCP_CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * Whether `e`, from `bounded` over the client's connect, is its own error for an answer that did not come in time: an
+ * `LLMError` without a cause (what failed is kept as the cause; the client's connect never fails with an `LLMError`).
+ */
+function isBoundTimeout(e: unknown): boolean {
+  return LLMError.isInstance(e) && e.cause === undefined;
+}
+
+/**
+ * What a first connect that ran out of `FIRST_CONNECT_TIMEOUT_MS` says: whether a TCP connection was made (`reached`:
+ * Redis, or whatever listens there, then did not answer the handshake) or not (no answer to the connection request in
+ * any try, each bounded by `TCP_CONNECT_TIMEOUT_MS`: a host or firewall that drops it), and after how long.
+ */
+function firstConnectTimedOut(reached: boolean): string {
+  return reached
+    ? `timed out after ${FIRST_CONNECT_TIMEOUT_MS} ms: a TCP connection was made, but no answer to the handshake came (what listens there may not be Redis, or is stalled)`
+    : `timed out after ${FIRST_CONNECT_TIMEOUT_MS} ms: no TCP connection was made (a connection request goes unanswered for ${TCP_CONNECT_TIMEOUT_MS} ms: a host that is down, or a firewall that drops it)`;
+}
+
 /** Connects, failing fast with a clear error when Redis is unreachable. */
 export async function connectRedis(url: string, prefix: string, what = 'Redis state store (shared mode)'): Promise<RedisHandle> {
   const mod = await importOptional<RedisModule>('redis', { engine: what, install: 'redis@6' });
@@ -397,7 +444,7 @@ export async function connectRedis(url: string, prefix: string, what = 'Redis st
       // subscribed connection) take the options too.
       ...(/^unix:/i.test(url) ? { maintNotifications: 'disabled' as const } : {}),
       socket: {
-        connectTimeout: 5_000,
+        connectTimeout: TCP_CONNECT_TIMEOUT_MS,
         // Reconnect forever once connected; give up on the very first connect after a few tries, saying why.
         reconnectStrategy: (retries, cause) => (connected || retries < 3 ? Math.min(50 * 2 ** retries, 2_000) : new Error(`gave up after ${retries + 1} tries: ${cause?.message ?? String(cause)}`)),
       },
@@ -417,10 +464,12 @@ export async function connectRedis(url: string, prefix: string, what = 'Redis st
   try {
     // `connectTimeout` bounds each TCP connect only: a peer that accepts and never answers the handshake (a tarpit,
     // another service) would hold the first connect, and a server's start, for ever.
-    await bounded(client.connect(), FIRST_CONNECT_TIMEOUT_MS, () => (reached ? 'connection handshake' : 'TCP connect'), () => client.destroy());
+    await bounded(client.connect(), FIRST_CONNECT_TIMEOUT_MS, 'first connect', () => client.destroy());
     connected = true;
-  } catch (e) {
+  } catch (caught) {
     client.destroy();
+    // Past the bound (the client's own error, if any, is only its last try's): what happened, and after how long.
+    const e = isBoundTimeout(caught) ? new LLMError({ code: 'store_unavailable', message: firstConnectTimedOut(reached) }) : caught;
     // The client's error names the host it parsed: a piece of the password when the address is not surely read.
     // Its kind is kept: the last connection error's code (`ECONNREFUSED`, from `lastError`) or a reply's first word
     // (`WRONGPASS`), or the bound's own message.

@@ -1,0 +1,140 @@
+/**
+ * What the stores' connect and call errors say, against real peers: PostgreSQL's start-up error names where pg
+ * connects (the query's `?host=` and `?port=`); a Redis error reply after the connect, for a URL whose address is not
+ * sure, is shown by its first word only (its text names the user); a first connect that runs out of time says whether
+ * a TCP connection was made, and after how long.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect as connectTcp, createServer, type Socket } from 'node:net';
+import { inspect } from 'node:util';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LLMError } from '../errors/llm-error.js';
+import { isAddressSure } from '../util/redact-url.js';
+import { startSocketRedis, type SocketRedis } from './__fixtures__/socket-redis.js';
+import { openPostgres } from './postgres/postgres-database.js';
+import { bounded, connectRedis, isErrorReply, REPLY_TEXT_HIDDEN } from './redis/redis-connection.js';
+
+async function errorOf(p: Promise<unknown>): Promise<LLMError> {
+  const e = await p.then(() => undefined, (x: unknown) => x);
+  if (!LLMError.isInstance(e)) throw new Error(`expected LLMError, got ${String(e)}`);
+  return e;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+/** A loopback port nothing listens on: a connect to it is refused, and the client says where it tried. */
+let refusedPort = 0;
+beforeAll(async () => {
+  refusedPort = await freePort();
+});
+
+describe("PostgreSQL's start-up error names where pg connects", () => {
+  it('the query\'s ?host= and ?port=, which pg reads over the URL\'s own host and port', { timeout: 60_000 }, async () => {
+    const e = await errorOf(openPostgres(`postgres://app:S3CRET@db.invalid:5432/app?host=127.0.0.1&port=${refusedPort}&sslmode=disable`));
+    expect(e.code).toBe('engine_unavailable');
+    expect(e.message).toMatch(new RegExp(`^Cannot prepare PostgreSQL at postgres://127\\.0\\.0\\.1:${refusedPort}/app: .*ECONNREFUSED`));
+    expect(e.message).not.toContain('db.invalid');
+    expect(inspect(e, { depth: 8 })).not.toContain('S3CRET');
+  });
+});
+
+describe('Redis: an error reply after the connect', () => {
+  let redis: SocketRedis;
+  let port = 0;
+  beforeAll(async () => {
+    port = await freePort();
+    // A Redis of the test's own (its ACL changes), on TCP too: `--port` given again overrides the fixture's `--port 0`.
+    redis = await startSocketRedis('noperm', ['--port', String(port), '--bind', '127.0.0.1']);
+    const admin = (await connectRedis(redis.url, '')).retain();
+    try {
+      await admin.command(['ACL', 'SETUSER', 'PIECE-OF-S3CRET', 'on', '>pw', '~*', '+ping', '+hello', '+select', '+client']);
+    } finally {
+      await admin.release();
+    }
+    return () => redis.stop();
+  });
+
+  async function replyErrors(url: string): Promise<unknown[]> {
+    const handle = (await connectRedis(url, 'noperm:')).retain();
+    cleanup.push(() => handle.release());
+    expect(await bounded(handle.command(['PING']), 5_000, 'PING')).toBe('PONG');
+    const refused = (p: Promise<unknown>) => p.then(() => undefined, (x: unknown) => x);
+    return [await refused(handle.command(['SET', 'k', 'v'])), await refused(handle.eval({ sha: '0'.repeat(40), source: 'return 1' }, [], []))];
+  }
+
+  // The reply's text after its first word may name the user (Redis 7.2 and later: "NOPERM User <name> has no
+  // permissions..."), a piece of the password in such a URL.
+  it('an address not surely read: the reply\'s first word only, still an error reply', { timeout: 60_000 }, async () => {
+    const url = `redis://PIECE-OF-S3CRET:pw@127.0.0.1:${port}/0?k=x@cache.invalid`;
+    expect(isAddressSure(url)).toBe(false);
+    for (const e of await replyErrors(url)) {
+      expect(isErrorReply(e)).toBe(true);
+      expect((e as Error).message).toBe(`NOPERM (${REPLY_TEXT_HIDDEN})`);
+      const wrapped = await errorOf(bounded(Promise.reject(e), 5_000, 'cache store'));
+      expect(inspect(wrapped, { depth: 8 })).not.toContain('PIECE-OF-S3CRET');
+    }
+  });
+
+  it('an address surely read keeps Redis\'s reply', { timeout: 60_000 }, async () => {
+    const [set] = await replyErrors(`redis://PIECE-OF-S3CRET:pw@127.0.0.1:${port}/0`);
+    expect(isErrorReply(set)).toBe(true);
+    // (Redis 7.0 says "this user has no permissions ..."; 7.2 and later name the user.)
+    expect((set as Error).message).toMatch(/^NOPERM .*no permissions to run the 'set' command/);
+  });
+});
+
+describe('Redis: a first connect that runs out of time says so, and after how long', () => {
+  /**
+   * A loopback port whose connection requests go unanswered: a server with a backlog of 1 (0 is taken as the default, 511), stopped (SIGSTOP) so it never
+   * accepts, its queue filled; further SYNs are dropped, as by a firewall.
+   */
+  async function unansweredPort(): Promise<number> {
+    const child: ChildProcess = spawn(process.execPath, ['-e', "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port) })"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    cleanup.push(async () => {
+      child.kill('SIGCONT');
+      child.kill();
+    });
+    const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    child.kill('SIGSTOP');
+    for (let i = 0; i < 4; i++) {
+      const s: Socket = connectTcp(port, '127.0.0.1');
+      s.on('error', () => undefined);
+      cleanup.push(async () => s.destroy());
+    }
+    return port;
+  }
+
+  it('no TCP connection made, for a URL whose address is shown and one whose address is not', { timeout: 60_000 }, async () => {
+    const port = await unansweredPort();
+    const [shown, hidden] = await Promise.all([errorOf(connectRedis(`redis://127.0.0.1:${port}/0`, 'p:')), errorOf(connectRedis(`redis://127.0.0.1:${port}/0?k=S3CRET@cache.invalid`, 'p:'))]);
+    expect(shown.message).toBe(`Cannot connect to Redis at redis://127.0.0.1:${port}/0: timed out after 10000 ms: no TCP connection was made (a connection request goes unanswered for 5000 ms: a host that is down, or a firewall that drops it)`);
+    expect(hidden.message).toBe('Cannot connect to Redis at redis://(address not shown): timed out after 10000 ms: no TCP connection was made (a connection request goes unanswered for 5000 ms: a host that is down, or a firewall that drops it)');
+  });
+
+  it('a TCP connection made, no handshake answered', { timeout: 60_000 }, async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((s) => sockets.add(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    cleanup.push(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
+    });
+    const port = (silent.address() as { port: number }).port;
+    const e = await errorOf(connectRedis(`redis://127.0.0.1:${port}/0?k=S3CRET@cache.invalid`, 'p:'));
+    expect(e.message).toBe('Cannot connect to Redis at redis://(address not shown): timed out after 10000 ms: a TCP connection was made, but no answer to the handshake came (what listens there may not be Redis, or is stalled)');
+  });
+});
