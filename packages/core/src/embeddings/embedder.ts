@@ -29,8 +29,8 @@ export interface Embedder {
   coverage?(text: string, cased?: string): EmbedderCoverage | undefined;
   /**
    * Loads what `coverage` needs, asynchronously (local-use: its vocabulary and its language detector); the semantic
-   * cache starts it when it is created and awaits it before it reads a question. Resolves when done or failed (never
-   * rejects: `coverage` then says less).
+   * cache awaits it before it reads a question (the first one read loads it: not when the cache is created). Resolves
+   * when done or failed (never rejects: `coverage` then says less).
    */
   prepare?(): Promise<void>;
   embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
@@ -38,11 +38,12 @@ export interface Embedder {
 }
 
 /**
- * How much of a text an embedder's vocabulary covers (`Embedder.coverage`), counted in letters and pictographs (emoji)
- * of the text as the model is given it; digits, punctuation and spaces are not counted.
+ * How much of a text an embedder's vocabulary covers (`Embedder.coverage`), counted in letters and emoji of the text as
+ * the model is given it; digits, punctuation and spaces are not counted, nor text symbols that are pictographs too
+ * (local-use: U+00A9, U+00AE, arrows, check marks without U+FE0F).
  */
 export interface EmbedderCoverage {
-  /** Letters and pictographs of the text. */
+  /** Letters and emoji of the text. */
   characters: number;
   /**
    * Of them, inside a vocabulary piece of two or more characters: read as (part of) a word the model knows. The rest
@@ -60,10 +61,13 @@ export interface EmbedderCoverage {
   /**
    * The runs of `unknown` (by index) that are accented letters of letters the vocabulary has, inside a word (local-use:
    * the U+00EF of "naïve", a letter it does not have, where it has "i"), with their word lower-cased and its accents
-   * folded ("naive"), in text order. The semantic cache compares such a word with the other question's words folded
-   * alike instead of comparing the run: "naïve" matches "naive" (and "naïve"), not "naïf". Absent: none.
+   * folded ("naive"), in text order; and, with no `run`, the words with an accented letter the vocabulary has only as a
+   * piece of its own (local-use: the U+00FC of "Müller"; the vector barely tells it from U+00F6: "Who is Thomas Müller?"
+   * and "... Möller?" scored 0.91). The semantic cache compares such a word with the other question's words folded alike
+   * instead of comparing the run: "naïve" matches "naive" (and "naïve"), not "naïf"; "Müller" matches "Muller", not
+   * "Möller". Absent: none.
    */
-  folded?: ReadonlyArray<{ run: number; word: string }>;
+  folded?: ReadonlyArray<{ run?: number; word: string }>;
   /**
    * The text's language (ISO 639-1) when it is not one the embedder's vectors tell texts apart in; absent when it is,
    * or when the language is not known. local-use: any language but English its detector (`eld`) reads the text as:

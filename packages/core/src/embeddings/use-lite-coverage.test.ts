@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UseLiteTokenizer, UseLiteTokenizerLoader } from './use-lite-coverage.js';
+import { EMOJI, UseLiteTokenizer, UseLiteTokenizerLoader } from './use-lite-coverage.js';
 
 const tokenizer = new UseLiteTokenizer([['<unk>', 0], ['<s>', 0], ['</s>', 0], ['x1', 0], ['x2', 0], ['x3', 0], ['\u2581hi', -1]]);
 
@@ -112,5 +112,28 @@ describe('UseLiteTokenizer: accented letters the vocabulary lacks (folded)', () 
     expect(t.coverage('is \u00ef')).toEqual({ characters: 3, covered: 2, unknown: ['\u00ef'] });
     expect(t.coverage('na\u0142ve')).toEqual({ characters: 5, covered: 4, unknown: ['\u0142'] });
     expect(t.coverage('na\u00ffve')).toEqual({ characters: 5, covered: 4, unknown: ['\u00ff'] });
+  });
+});
+
+// Coverage counted every `Extended_Pictographic` character as an emoji: that class also has U+00A9, U+00AE, U+2122,
+// U+203C, arrows (U+2194), the heavy check mark U+2714, U+2665..., text symbols in English prose, so an English prompt
+// with them was measured as if it had emoji, and they lowered its coverage as unknown words do.
+describe('UseLiteTokenizer: what counts as an emoji', () => {
+  /** Emoji: shown as emoji by default, a pictograph from U+1F000 on, or a pictograph with U+FE0F after it. */
+  const MUST = ['\u{1F600}', '\u2705', '\u274C', '\u2B50', '\u231A', '\u{1F389}', '\u2764\uFE0F', '\u2600\uFE0F', '\u2714\uFE0F', '\u{1F1E9}\u{1F1EA}', '\u{1F321}'];
+  /** Text symbols that are pictographs too (copyright, registered, trade mark, double exclamation, arrows, check marks, suits, play). */
+  const MUST_NOT = ['\u00A9', '\u00AE', '\u2122', '\u2139', '\u203C', '\u2190', '\u2192', '\u2194', '\u21A9', '\u21D2', '\u2713', '\u2714', '\u2611', '\u2665', '\u2600', '\u25B6', '\u2702'];
+
+  it('EMOJI matches emoji and not the text symbols', () => {
+    expect(MUST.filter((c) => !EMOJI.test(c))).toEqual([]);
+    expect(MUST_NOT.filter((c) => EMOJI.test(c))).toEqual([]);
+  });
+
+  it('coverage counts emoji as characters (the two regional indicators of a flag are two), not the text symbols', () => {
+    // No piece of this vocabulary covers them: each counted one is a character, none covered.
+    expect(MUST.map((c) => tokenizer.coverage(c).characters)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1]);
+    // U+2122 and U+2139 are letters after NFKC ("TM", "i"): counted as letters.
+    expect(MUST_NOT.map((c) => tokenizer.coverage(c).characters)).toEqual(MUST_NOT.map((c) => (c === '\u2122' ? 2 : c === '\u2139' ? 1 : 0)));
+    expect(tokenizer.coverage('hi \u2192 hi \u00A9 \u2714').characters).toBe(4);
   });
 });

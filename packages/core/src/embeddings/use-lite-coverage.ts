@@ -19,8 +19,32 @@ const RESERVED = 6;
 const SEPARATOR = '\u2581';
 /** Left out of the unknown text (`EmbedderCoverage.unknown`): white space, control and format characters. */
 const INVISIBLE = /[\p{White_Space}\p{Cc}\p{Cf}]/u;
-/** What coverage counts: letters, and pictographs (emoji), which carry meaning as words do. */
-const COUNTED = /[\p{L}\p{Extended_Pictographic}]/u;
+/**
+ * A character shown as an emoji by default (`Emoji_Presentation`: U+1F600, U+2705, U+2B50, a flag's regional
+ * indicators) or a pictograph from U+1F000 on (`Extended_Pictographic`, the few text-default ones there such as
+ * U+1F321 included). Not the other pictographs, which are text symbols unless U+FE0F follows them (`EMOJI`).
+ */
+const EMOJI_ALONE = /\p{Emoji_Presentation}|(?=\p{Extended_Pictographic})[\u{1F000}-\u{1FFFF}]/u;
+
+/**
+ * An emoji: `EMOJI_ALONE`, or any pictograph followed by the emoji variation selector U+FE0F (U+2764 U+FE0F, U+2600
+ * U+FE0F). Not the symbols `Extended_Pictographic` also has that are text by default and common in English text:
+ * U+00A9 and U+00AE, U+203C, U+2122, U+2139, the arrows U+2194-U+21AA, the check mark U+2714, U+2665, U+25B6...
+ * @internal (the non-Latin check of the `intelligent` strategy reads it too)
+ */
+export const EMOJI = /\p{Emoji_Presentation}|(?=\p{Extended_Pictographic})[\u{1F000}-\u{1FFFF}]|\p{Extended_Pictographic}\uFE0F/u;
+
+const PICTOGRAPH = /\p{Extended_Pictographic}/u;
+
+/** Whether `symbols[k]` is an emoji (`EMOJI`): one on its own, or a pictograph with U+FE0F after it. */
+function isEmojiAt(symbols: readonly string[], k: number): boolean {
+  const ch = symbols[k]!;
+  return EMOJI_ALONE.test(ch) || (symbols[k + 1] === '\uFE0F' && PICTOGRAPH.test(ch));
+}
+
+/** What coverage counts: letters, and emoji (`EMOJI`), which carry meaning as words do. */
+const LETTER = /\p{L}/u;
+const isCounted = (symbols: readonly string[], k: number): boolean => LETTER.test(symbols[k]!) || isEmojiAt(symbols, k);
 
 /** Letters and combining marks: what a word is made of (`UseLiteTokenizer.#foldedWord`). */
 const LETTER_OR_MARK = /[\p{L}\p{M}]/u;
@@ -131,7 +155,7 @@ export class UseLiteTokenizer {
       return kept?.[k];
     };
     // Runs that are accented letters of letters the vocabulary has, inside a word (`EmbedderCoverage.folded`): their
-    // places in `unknown` as collected (reversed), and the word folded.
+    // places in `unknown` as collected (reversed), and the word folded; -1 for a letter the vocabulary has on its own.
     const folded: Array<{ run: number; word: string }> = [];
     // The places of the run being collected (first and last, in text order).
     let runFirst = -1;
@@ -148,6 +172,13 @@ export class UseLiteTokenizer {
     for (let end = n; end > 0; end = from[end]!) {
       const start = from[end]!;
       if (ids[end] !== 0) endRun();
+      // An accented letter the vocabulary has only as a piece of its own, inside a word (the U+00FC of "m\u00fcller"): the
+      // vector barely tells one such letter from another ("Who is Thomas M\u00fcller?" / "... M\u00f6ller?" scored 0.91,
+      // served; "Miller" / "Moller" 0.81), so its word is compared folded as an unknown one's is.
+      if (ids[end] !== 0 && end - start === 1 && symbols[start]!.charCodeAt(0) > 0x7f) {
+        const word = this.#foldedWord(symbols, start, start);
+        if (word !== undefined) folded.push({ run: -1, word });
+      }
       for (let k = end - 1; k >= start; k--) {
         const ch = symbols[k]!;
         if (ids[end] === 0) {
@@ -155,7 +186,7 @@ export class UseLiteTokenizer {
           runFirst = k;
           if (!INVISIBLE.test(ch)) run.push(keptAt(k) ?? ch);
         }
-        if (!COUNTED.test(ch)) continue;
+        if (!isCounted(symbols, k)) continue;
         characters++;
         if (ids[end] !== 0 && end - start >= 2) covered++;
       }
@@ -163,12 +194,12 @@ export class UseLiteTokenizer {
     endRun();
     if (misaligned) return { characters, covered, unknown: [cased!.normalize('NFKC')] };
     const last = unknown.length - 1;
-    return { characters, covered, unknown: unknown.reverse(), ...(folded.length > 0 ? { folded: folded.reverse().map((f) => ({ run: last - f.run, word: f.word })) } : {}) };
+    return { characters, covered, unknown: unknown.reverse(), ...(folded.length > 0 ? { folded: folded.reverse().map((f) => (f.run < 0 ? { word: f.word } : { run: last - f.run, word: f.word })) } : {}) };
   }
 
   /**
-   * The word around the unknown run `symbols[first..last]`, its accents folded (NFKD, combining marks left out), when the
-   * run is inside a word (a letter beside it) and is only accented letters whose folded letters the vocabulary has as
+   * The word around the unknown run (or single-letter piece) `symbols[first..last]`, its accents folded (NFKD, combining
+   * marks left out), when the run is inside a word (a letter beside it) and is only accented letters whose folded letters the vocabulary has as
    * pieces of their own: "naïve" (U+00EF is not in the vocabulary, "i" is) is "naive". Undefined otherwise (a letter on
    * its own, "What does ï mean?"; a symbol; a letter with no accent to fold: U+0142, U+00DF).
    */
@@ -214,7 +245,7 @@ const RETRY_MS = 60_000;
 
 /**
  * Loads a tokenizer once, asynchronously: `ready()` (local-use's `prepare`, which the semantic cache awaits before it
- * reads a question, and which the gateway and a new semantic cache start at once) reads it; `get()` never reads (a
+ * reads a question, and which the gateway starts at once) reads it; `get()` never reads (a
  * request is never held while 218 KB of JSON is read and parsed: that took 40-90 ms on 2 busy cores on the first
  * question when it was read synchronously there): before the load is done it starts it and gives null. A vocabulary
  * that cannot be read leaves coverage not known (the semantic cache then skips no question and compares no unknown

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalUseEmbedder } from './local-use-embedder.js';
 import { SHORT_ENGLISH_QUESTIONS } from '../semantic-cache/__fixtures__/english-short-questions.js';
 import { TRANSLATED_PAIRS, UNRELATED_OTHER_LANGUAGE_PAIRS } from '../semantic-cache/__fixtures__/other-language-questions.js';
-import { otherLanguageOf, UseLiteLanguageLoader } from './use-lite-language.js';
+import { otherLanguageOf, UseLiteLanguageLoader, withoutCode } from './use-lite-language.js';
 
 describe('UseLiteLanguageLoader', () => {
   it('a detector that cannot be loaded is warned about once, the language is not known meanwhile, and it is tried again a minute later', async () => {
@@ -100,3 +100,14 @@ describe('LocalUseEmbedder: a question read once is not read again', () => {
   });
 });
 
+describe('withoutCode: the words a language is read from', () => {
+  it('leaves out fenced blocks (closed or not, backticks or tildes) and inline spans, nothing else', () => {
+    expect(withoutCode('Warum?\n```python\nfor i in x:\n    pass\n```\nDanke')).toBe('Warum?\n \nDanke');
+    expect(withoutCode('Warum?\n```python\nfor i in x:')).toBe('Warum?\n ');
+    expect(withoutCode('~~~\ncode\n~~~~\nnach')).toBe(' \nnach');
+    expect(withoutCode('````\nx\n```\ny\n````\nz')).toBe(' \nz');
+    expect(withoutCode('Was macht `for i in x` und `y`?')).toBe('Was macht   und  ?');
+    // Not code: a fence inside a line, a lone backtick, no backtick at all.
+    for (const t of ['a ``` b', 'it`s', 'How do I open a file?']) expect(withoutCode(t)).toBe(t);
+  });
+});

@@ -84,9 +84,13 @@ export class UseLiteLanguageLoader {
    * text's words. Undefined when it reads as English, cannot tell, or is not loaded.
    */
   otherLanguage(text: string): string | undefined {
-    const reading = this.#detector?.detect(text);
-    if (!reading?.language || reading.language === USE_LITE_LANGUAGE) return undefined;
-    return otherLanguageOf(text, reading.language, reading.isReliable?.() ?? false);
+    if (!this.#detector) return undefined;
+    // The question's own words: code (its keywords are English: "for", "if", "not", "and"...) outvoted the German
+    // around it, and unrelated German questions about one snippet scored 0.94 and were served each other's answers.
+    const prose = withoutCode(text);
+    const reading = this.#detector.detect(prose);
+    if (!reading.language || reading.language === USE_LITE_LANGUAGE) return undefined;
+    return otherLanguageOf(prose, reading.language, reading.isReliable?.() ?? false);
   }
 }
 
@@ -150,6 +154,18 @@ export function otherLanguageOf(text: string, language: string, reliable: boolea
   if (foreign > english) return language;
   if (reliable && !words.some((w) => ENGLISH_WORDS.has(w)) && words.some((w) => /[^a-z]/.test(w))) return language;
   return undefined;
+}
+
+/**
+ * Markdown code: fenced blocks (a line starting with three or more backticks or tildes, to the line starting with the
+ * same fence, or to the end when it is not closed) and inline code spans (backticks on one line). The lookaheads keep
+ * a long run of backticks from being tried at every length (linear in the text).
+ */
+const CODE = /^[ \t]{0,3}(`{3,}(?!`)|~{3,}(?!~))[^\n]*(?:\n[\s\S]*?(?:\n[ \t]{0,3}\1[^\n]*|(?![\s\S]))|(?![\s\S]))|`[^`\n]+`/gm;
+
+/** `text` without its Markdown code (`CODE`; each block or span a space): the words a language is read from. */
+export function withoutCode(text: string): string {
+  return text.includes('`') || text.includes('~~~') ? text.replace(CODE, ' ') : text;
 }
 
 /** After a detector that could not be loaded, how long before it is tried again. */

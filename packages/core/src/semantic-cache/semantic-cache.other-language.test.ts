@@ -61,6 +61,28 @@ describe('SemanticCache (USE lite): questions in other languages', () => {
   }, 120_000);
 });
 
+describe('SemanticCache (USE lite): questions around code', () => {
+  const CODE = '```python\nfor i in range(10):\n    if i % 2 == 0 and not i > 5:\n        print(i)\n    else:\n        continue\n```';
+  // The language was read from the whole text: the snippet's keywords ("for", "in", "if", "and", "not", "else") are
+  // English function words and outvoted the German around it, so these two (cosine 0.94) were served each other's answer.
+  it('reads the language of the words around the code: German questions about one snippet are skipped, not served each other\'s answer', async () => {
+    const cache = new SemanticCache({ config: { enabled: true }, embedder: new LocalUseEmbedder() });
+    try {
+      const stored = await cache.store(ask(`Warum gibt dieser Code nichts aus?\n${CODE}`), scope, answer('weil die Schleife ...'));
+      const hit = await cache.lookup(ask(`Wie kann ich diesen Code schneller machen?\n${CODE}`), scope);
+      expect({ stored, served: hit?.cachedQuestion }).toEqual({ stored: false, served: undefined });
+      // Inline code too: "Was macht `...`?" is German.
+      expect(await cache.store(ask('Was macht `for i in range(10): print(i)` in Python und warum?'), scope, answer('...'))).toBe(false);
+      // English around code with German comments and strings is English, cached and served for its paraphrase.
+      const en = `Why does this code print nothing?\n\`\`\`python\n# Gibt die geraden Zahlen aus, wenn die Liste nicht leer ist\nfor i in range(10):\n    print("Zahl:", i)\n\`\`\``;
+      expect(await cache.store(ask(en), scope, answer('it prints'))).toBe(true);
+      expect((await cache.lookup(ask(en.replace('Why does this code print nothing?', 'why does this code not print anything')), scope))?.answer.text).toBe('it prints');
+    } finally {
+      await cache.close();
+    }
+  }, 120_000);
+});
+
 /** local-use, whose vocabulary is "not readable" (coverage not known) until `known` is set. */
 class FlakyVocabularyEmbedder implements Embedder {
   readonly id = 'local-use';
@@ -112,6 +134,11 @@ describe('SemanticCache (USE lite): accented letters the vocabulary does not hav
     { stored: 'Who painted the Dvořák portrait?', asked: 'Who painted the Dvoťák portrait?', served: false },
     // A letter on its own is what the question is about: not folded.
     { stored: 'What does the letter i mean in this word?', asked: 'What does the letter ï mean in this word?', served: false },
+    // U+00FC and U+00F6 are in the vocabulary, as pieces of their own: the vector barely tells them apart (0.91; "Miller"
+    // and "Moller" 0.81), and "Möller" was served "Müller"'s answer. Their words are compared folded too.
+    { stored: 'Who is Thomas Müller?', asked: 'Who is Thomas Möller?', served: false },
+    { stored: 'Who is Thomas Müller?', asked: 'Who is Thomas Muller?', served: true },
+    { stored: 'Who is Thomas Muller?', asked: 'Who is Thomas Müller?', served: true },
   ];
   it.each(cases)('$asked for a stored "$stored": served $served', async ({ stored, asked, served }) => {
     const cache = new SemanticCache({ config: { enabled: true }, embedder: new LocalUseEmbedder() });

@@ -396,7 +396,7 @@ function readingOf(coverage: EmbedderCoverage): UnknownText {
 /** The runs to compare as they are, and the folded words of the others (`EmbedderCoverage.folded`). */
 function unknownOf({ unknown, folded }: Pick<EmbedderCoverage, 'unknown' | 'folded'>): UnknownText {
   if (folded === undefined || folded.length === 0) return unknown.length === 0 ? NO_UNKNOWN : { runs: unknown };
-  const foldedRuns = new Set(folded.map((f) => f.run));
+  const foldedRuns = new Set(folded.flatMap((f) => (f.run === undefined ? [] : [f.run])));
   return { runs: unknown.filter((_, i) => !foldedRuns.has(i)), folded: folded.map((f) => f.word) };
 }
 
@@ -429,7 +429,7 @@ function sameRuns(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /**
- * The least share of a question's letters and pictographs that must lie inside multi-character vocabulary pieces
+ * The least share of a question's letters and emoji that must lie inside multi-character vocabulary pieces
  * (`EmbedderCoverage.covered`). Measured with local-use (USE lite): each of the 1 998 texts of the GPTCache paraphrase
  * pairs is at 0.77 or above; of 9 468 English exam, maths and code prompts (the shared routing data) 99% are at 0.71
  * or above and 3 below 0.5 (short formulas of one-letter variables); Chinese (CMMLU, C-Eval: 4 821 prompts),
@@ -441,7 +441,7 @@ export const MIN_SEMANTIC_COVERAGE = 0.5;
 
 /**
  * Whether an embedder's vectors cannot tell a text from others (`embedderReading` skips it): less than
- * `MIN_SEMANTIC_COVERAGE` of its letters and pictographs lie inside multi-character vocabulary pieces. A text mostly
+ * `MIN_SEMANTIC_COVERAGE` of its letters and emoji lie inside multi-character vocabulary pieces. A text mostly
  * covered with some characters outside the vocabulary (an accented or Greek letter, a maths symbol, an emoji, a
  * Chinese word in an English question) is not: its unknown text is compared instead (`sameUnknownText`).
  */
@@ -521,9 +521,9 @@ export class SemanticCache {
       });
     }
     this.embedder = options.embedder ?? defaultLocalEmbedder();
-    // What the embedder's coverage needs (local-use: its vocabulary and language detector) starts loading now, in
-    // the background, not inside the first question's lookup (which awaits it: `#eligible`).
-    if (this.embedder.prepare) void Promise.resolve().then(() => this.embedder.prepare?.()).catch(() => {});
+    // What the embedder's coverage needs (local-use: its vocabulary, ~5 MB of heap, and its language detector, ~29 MB
+    // and ~0.2 s) loads on the first question read (`#eligible` awaits it), not now: a cache that never reads one (a
+    // CLI command's router, requests the cache skips) loads nothing. The gateway starts it at its own start.
     this.backend = options.store ?? new MemorySemanticStore({ maxEntries: this.config.maxEntries, maxSizeBytes: this.config.maxSizeBytes, now: this.#now });
   }
 
@@ -540,7 +540,8 @@ export class SemanticCache {
 
   /**
    * The question to embed, or undefined when this request must not use the semantic cache (`semanticQuestion`), read
-   * once the embedder has loaded what its coverage needs (`Embedder.prepare`: local-use's language detector).
+   * once the embedder has loaded what its coverage needs (`Embedder.prepare`: local-use's vocabulary and language
+   * detector, loaded by the first request the cache may read, once).
    */
   async #eligible(request: GenerateRequest, scope: CacheScope, optOut: boolean | undefined): Promise<SemanticQuestion | undefined> {
     if (optOut || !semanticLookupEligible(request, this.config, scope.tenant)) return undefined;

@@ -106,6 +106,17 @@ describe.skipIf(!installed)('intelligent / adaptive on USE lite embeddings: prom
     for (const c of d.candidates) expect(c.factors?.['promptCoverage']).toBe(0);
   }, 60_000);
 
+  // The check took every `Extended_Pictographic` character as an emoji: U+00A9, U+00AE, check marks and arrows are
+  // too, so a short English prompt with them was measured, and its note said USE lite could not read it.
+  it('an English prompt with (c), (R), check marks and arrows is not measured; the same with emoji check marks is', async () => {
+    const r = router('intelligent');
+    await r.ready();
+    const symbols = await r.route('ok \u2714\u2714\u2714 \u2194 \u00a9 \u00ae');
+    expect(symbols.candidates.every((c) => c.factors?.['promptCoverage'] === undefined && c.note === undefined)).toBe(true);
+    const emoji = await r.route('ok \u2714\uFE0F\u2714\uFE0F\u2714\uFE0F');
+    for (const c of emoji.candidates) expect(c.factors?.['promptCoverage']).toBeLessThan(MIN_PROMPT_COVERAGE);
+  }, 60_000);
+
   it('adaptive\'s prior is the learned prediction for them too, and its explain says their coverage is low', async () => {
     const r = router('adaptive');
     await r.ready();

@@ -1,6 +1,6 @@
 import { truncateForEmbedding, USE_LITE_MAX_CHARS } from '../../embeddings/local-use-embedder.js';
 import { sharedLocalUseEmbedder } from '../../embeddings/shared-local-use-embedder.js';
-import { useLiteTokenizerLoader } from '../../embeddings/use-lite-coverage.js';
+import { EMOJI, useLiteTokenizerLoader } from '../../embeddings/use-lite-coverage.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
 import { USE_LITE } from '../../learning/features/use-lite-embedder.js';
@@ -97,7 +97,7 @@ function embeddingOf(model: RouterModel): { dim: number; model: string } | undef
 }
 
 /**
- * The share of a prompt's letters and pictographs USE lite's vocabulary covers (inside multi-character pieces:
+ * The share of a prompt's letters and emoji USE lite's vocabulary covers (inside multi-character pieces:
  * `EmbedderCoverage.covered`) below which `explain` says a router model trained on USE lite embeddings reads the
  * prompt poorly (the note and the factor `promptCoverage`). USE lite's vocabulary is English word pieces: a Chinese,
  * Japanese, Russian or Greek prompt is mostly its unknown id, so such prompts get nearly one vector. The learned
@@ -111,14 +111,15 @@ function embeddingOf(model: RouterModel): { dim: number; model: string } | undef
 export const MIN_PROMPT_COVERAGE = 0.5;
 
 /**
- * A character outside the Latin script and the characters common to all scripts, or a pictograph (emoji, which are
- * Script=Common, and which USE lite's vocabulary mostly lacks): only a prompt with one is measured.
+ * A character outside the Latin script and the characters common to all scripts, or an emoji (`EMOJI`: Script=Common,
+ * and USE lite's vocabulary mostly lacks them): only a prompt with one is measured. Not the text symbols that are
+ * pictographs too (U+00A9, U+00AE, U+2122, arrows, check marks): an English prompt with them is not measured.
  */
-const NOT_LATIN = /[^\p{Script=Latin}\p{Script=Common}\p{Script=Inherited}]|\p{Extended_Pictographic}/u;
+const NOT_LATIN = new RegExp(`[^\\p{Script=Latin}\\p{Script=Common}\\p{Script=Inherited}]|${EMOJI.source}`, 'u');
 
 /**
  * Whether the part of `text` USE lite reads (its first `USE_LITE_MAX_CHARS` characters) has a character `NOT_LATIN`
- * matches: the pictograph alternative takes V8 off its fast path (~1.5 ns a character), so a pasted 180 000-character
+ * matches: the emoji alternatives take V8 off its fast path (~1-2 ns a character), so a pasted 180 000-character
  * English file is tested on what the tokenizer would measure, not whole (about 10 us at most, once per decision).
  */
 function mayNotBeLatin(text: string): boolean {
