@@ -188,7 +188,8 @@ export interface GenerateRequest {
    * OpenAI-compatible deployment sends a final assistant message as it is, without a warning: a new turn is what
    * OpenAI's chat completions answer to one. A deployment whose server refuses a final assistant message refuses the
    * request before the call instead (`LanguageEngineV1.refusal`, `unsupported` naming `messages.N`): `mistral` unless
-   * it goes as a `prefix` (asked here), Gemini 3.6 Flash, 3.5 Flash-Lite and later models for any.
+   * it goes as a `prefix` (asked here), Gemini 3.6 Flash, 3.5 Flash-Lite and later models and Claude Opus / Sonnet 4.6
+   * and later for any, `llamacpp` for one with tool calls.
    */
   continueFinalMessage?: boolean;
   tools?: ToolDefinition[];

@@ -106,6 +106,12 @@ export interface AnthropicWireServerOptions {
    * Opus 4.8 (`claude-opus-4-8` and its dated snapshots), as on the real API; `true` for every model (a newer one).
    */
   midConversationSystem?: boolean | ((model: string) => boolean);
+  /**
+   * Models that answer a request whose `messages` end with an assistant message with the API's 400
+   * invalid_request_error "This model does not support assistant message prefill. The conversation must end with a
+   * user message.", as Claude Opus / Sonnet 4.6 and later do. Default: none.
+   */
+  prefillRefused?: (model: string) => boolean;
 }
 
 export interface AnthropicWireServer extends ReplyQueueServer<AnthropicWireRequest, AnthropicWireReply> {}
@@ -457,6 +463,10 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
     if (choiceProblem) return sendError(res, { status: 400, message: choiceProblem }, requestId);
     const topK = topKProblem(body);
     if (topK) return sendError(res, { status: 400, message: topK }, requestId);
+    const lastMessage = (body.messages as Array<{ role?: unknown }>).at(-1);
+    if (lastMessage?.role === 'assistant' && typeof body.model === 'string' && options.prefillRefused?.(body.model)) {
+      return sendError(res, { status: 400, message: 'This model does not support assistant message prefill. The conversation must end with a user message.' }, requestId);
+    }
     if (options.checkThinkingBlocks) {
       const problem = thinkingBlocksProblem(body, signed, redacted);
       if (problem) return sendError(res, { status: 400, message: problem }, requestId);

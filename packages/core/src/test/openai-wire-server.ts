@@ -99,6 +99,13 @@ export interface OpenAIWireScript {
    * for serving but got assistant", type: "invalid_request_error", param: null, code: null }`).
    */
   mistralRoles?: boolean;
+  /**
+   * Refuse, as llama.cpp server does (its request parsing: a final assistant message is continued, by default or with
+   * `continue_final_message`, and one carrying tool calls cannot be), a conversation whose last message is the
+   * assistant's with `tool_calls`: 400 with llama.cpp's error body (`{ error: { code: 400, message: "Cannot continue an
+   * assistant message that contains tool calls.", type: "invalid_request_error" } }`).
+   */
+  llamacppContinuation?: boolean;
 }
 
 /** One request the server received. */
@@ -277,6 +284,13 @@ function refusal(body: Record<string, unknown>, s: OpenAIWireScript, model: stri
     if (last?.role === 'assistant' && last.prefix !== true) {
       const message = 'Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant';
       return { status: 400, body: { object: 'error', message, type: 'invalid_request_error', param: null, code: null } };
+    }
+  }
+  if (s.llamacppContinuation) {
+    const last = Array.isArray(body.messages) ? (body.messages.at(-1) as Record<string, unknown> | undefined) : undefined;
+    if (last?.role === 'assistant' && Array.isArray(last.tool_calls) && last.tool_calls.length > 0) {
+      const message = 'Cannot continue an assistant message that contains tool calls.';
+      return { status: 400, body: { error: { code: 400, message, type: 'invalid_request_error' } } };
     }
   }
   const strict = strictSchemaRefusal(body);

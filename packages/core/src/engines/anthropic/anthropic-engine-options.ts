@@ -26,6 +26,13 @@ export const AnthropicEngineOptionsSchema = z
      * false for older models (not sent, warned).
      */
     strictTools: z.boolean().optional(),
+    /**
+     * Whether the model takes a conversation ending with an assistant message (a prefill, which Claude continues).
+     * Default: as `anthropicModelRefusesPrefill` says (false for Claude Opus / Sonnet 4.6 and later, Claude 5, Fable
+     * and Mythos ids, which answer it with a 400; true otherwise). False: such a request is refused before the call,
+     * naming the message, and a router sends it to another deployment; true: it is sent.
+     */
+    prefill: z.boolean().optional(),
   })
   .strict();
 

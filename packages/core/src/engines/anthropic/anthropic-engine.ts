@@ -1,6 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
-import type { CallOptions, CountTokensCallOptions, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
+import type { CallOptions, CountTokensCallOptions, EngineRefusal, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import type { FetchFn } from '../../util/http.js';
@@ -15,6 +15,7 @@ import { convertToAnthropicRequest, type ConvertedAnthropicRequest } from './con
 import { estimateAnthropicTokens } from './estimate-anthropic-tokens.js';
 import { anthropicDeploymentTakesTemperatureAbove1 } from './fit-anthropic-sampling.js';
 import { anthropicDeploymentTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
+import { anthropicModelRefusesPrefill, anthropicPrefillRefusal, checkAnthropicPrefill } from './anthropic-prefill-models.js';
 import { anthropicModelTakesStrictTools, anthropicStrictToolsBeta, anthropicStrictToolsOffReason } from './anthropic-strict-tools.js';
 
 export interface AnthropicEngineSettings {
@@ -55,6 +56,12 @@ export interface AnthropicEngineSettings {
    * Foundry base URL a strict tool goes with `anthropic-beta: structured-outputs-2025-11-13`.
    */
   strictTools?: boolean;
+  /**
+   * Whether the model takes a conversation ending with an assistant message (a prefill): `options.prefill`, else not
+   * for the models `anthropicModelRefusesPrefill` lists (Claude Opus / Sonnet 4.6 and later). False: such a request is
+   * refused before the call (`refusal`). Default true.
+   */
+  prefill?: boolean;
   /** Config model name, reported on errors. */
   deployment?: string;
 }
@@ -81,6 +88,8 @@ export class AnthropicEngine implements LanguageEngineV1 {
   private readonly strictToolsBeta: string | undefined;
   /** Whether a temperature above 1 is sent as asked (`anthropicDeploymentTakesTemperatureAbove1`, resolved once). */
   private readonly takesTemperatureAbove1: boolean;
+  /** The model refuses a conversation ending with an assistant message (`AnthropicEngineSettings.prefill` false). */
+  private readonly refusesPrefill: boolean;
   private readonly context: { provider: string; deployment?: string };
 
   constructor(private readonly settings: AnthropicEngineSettings) {
@@ -98,6 +107,16 @@ export class AnthropicEngine implements LanguageEngineV1 {
         : `${anthropicStrictToolsOffReason(settings.modelId)}; set options.strictTools on the model to send it anyway`;
     this.strictToolsBeta = anthropicStrictToolsBeta(settings.baseURL);
     this.takesTemperatureAbove1 = anthropicDeploymentTakesTemperatureAbove1(settings.modelId, settings.baseURL);
+    this.refusesPrefill = settings.prefill === undefined ? anthropicModelRefusesPrefill(settings.modelId) : !settings.prefill;
+  }
+
+  /**
+   * A conversation ending with an assistant message to a model that refuses a prefill (`anthropicPrefillRefusal`:
+   * Claude Opus / Sonnet 4.6 and later), else undefined: a router leaves the deployment out for it (`generate` and
+   * `stream` refuse it too, before the call).
+   */
+  refusal(request: GenerateRequest): EngineRefusal | undefined {
+    return anthropicPrefillRefusal(request, this.modelId, this.refusesPrefill);
   }
 
   private url(path: string): string {
@@ -152,6 +171,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
 
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     try {
+      checkAnthropicPrefill(request, this.modelId, this.refusesPrefill, this.context);
       const converted = this.convert(request);
       const response = await this.post('/messages', { ...converted.body, stream: false }, options, converted.betas);
       options.onProviderResponse?.();
@@ -173,6 +193,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
   stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
     const signal = options.signal;
     return httpSseStream(this.context, signal, async () => {
+      checkAnthropicPrefill(request, this.modelId, this.refusesPrefill, this.context);
       const converted = this.convert(request);
       const response = await this.post('/messages', { ...converted.body, stream: true }, options, converted.betas);
       const decoder = new AnthropicStreamDecoder({ ...this.context, jsonToolName: converted.jsonToolName, signal, ...(converted.warnings ? { warnings: converted.warnings } : {}) });

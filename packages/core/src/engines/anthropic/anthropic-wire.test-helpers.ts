@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
-import { startAnthropicWireServer, type AnthropicWireServer } from '../../test/anthropic-wire-server.js';
+import { startAnthropicWireServer, type AnthropicWireServer, type AnthropicWireServerOptions } from '../../test/anthropic-wire-server.js';
 import { defaultEngineContext } from '../types.js';
 import { createAnthropicEngine } from './create-anthropic-engine.js';
 
@@ -22,12 +22,12 @@ export interface AnthropicWireFixture {
 
 /**
  * Registers the hooks that start the server before the file's tests and close it after; unless
- * `keepRequests`, its recorded requests are cleared after each test.
+ * `keepRequests`, its recorded requests are cleared after each test. `server`: more options of the server.
  */
-export function useAnthropicWireServer(options: { keepRequests?: boolean } = {}): AnthropicWireFixture {
+export function useAnthropicWireServer(options: { keepRequests?: boolean; server?: Omit<AnthropicWireServerOptions, 'apiKey'> } = {}): AnthropicWireFixture {
   let started: AnthropicWireServer | undefined;
   beforeAll(async () => {
-    started = await startAnthropicWireServer({ apiKey: ANTHROPIC_TEST_KEY });
+    started = await startAnthropicWireServer({ ...options.server, apiKey: ANTHROPIC_TEST_KEY });
   });
   afterAll(() => started?.close());
   if (!options.keepRequests) {

@@ -32,6 +32,7 @@ export function createAnthropicEngine(model: ModelConfig, ctx: EngineContext): A
     exactTokenCount: options.exactTokenCount,
     ...(options.midConversationSystem !== undefined ? { midConversationSystem: options.midConversationSystem } : {}),
     ...(options.strictTools !== undefined ? { strictTools: options.strictTools } : {}),
+    ...(options.prefill !== undefined ? { prefill: options.prefill } : {}),
     deployment: model.name,
   });
 }

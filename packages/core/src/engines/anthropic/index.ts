@@ -9,3 +9,4 @@ export { decodeAnthropicStream } from './decode-anthropic-stream.js';
 export type { SseMessage } from './decode-anthropic-stream.js';
 export { ANTHROPIC_MAX_CACHE_BREAKPOINTS, EXTENDED_CACHE_TTL_BETA } from './anthropic-cache-control.js';
 export { anthropicDeploymentTakesMidConversationSystem, anthropicModelTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
+export { anthropicModelRefusesPrefill } from './anthropic-prefill-models.js';

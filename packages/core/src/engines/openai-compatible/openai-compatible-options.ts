@@ -100,6 +100,14 @@ export const OpenAICompatibleOptionsSchema = z.object({
    */
   refusesFinalAssistant: z.boolean().optional(),
   /**
+   * Whether the server refuses a conversation that ends with an assistant message carrying tool calls (default: as the
+   * preset says: true for `llamacpp` unless `prefill` is `continue_final_message`, else false). llama.cpp server
+   * continues a final assistant message by itself and answers one with tool calls with a 400 "Cannot continue an
+   * assistant message that contains tool calls." True: such a request is refused before the call, naming
+   * `messages.N`, and a router sends it to another deployment; false: it is sent as it is.
+   */
+  refusesFinalToolCalls: z.boolean().optional(),
+  /**
    * Whether the model takes `dimensions` on embeddings (default: true, except for `text-embedding-ada-002`). Set false
    * for a server or model with one vector length only: a router then sends calls with `dimensions` elsewhere.
    */

@@ -78,10 +78,12 @@ export function prefillWarning(request: GenerateRequest, endpoint: ResolvedEndpo
  * refused when the message goes with `prefix: true` (the request asks it continued, `continueFinalMessage`, and the
  * deployment's way is `prefix`) or when the caller's `providerOptions` set the messages. A router asks it while
  * planning (`LanguageEngineV1.refusal`): no attempt, the next deployment (one that answers such a conversation with a
- * new turn, or continues it) takes the request, and with none left it is answered `unsupported` (a 400).
+ * new turn, or continues it) takes the request, and with none left it is answered `unsupported` (a 400). Where the
+ * server instead refuses a final assistant message with tool calls (llama.cpp server), `finalToolCallsRefusal`.
  */
 export function finalAssistantRefusal(request: GenerateRequest, endpoint: ResolvedEndpoint): EngineRefusal | undefined {
-  if (!endpoint.refusesFinalAssistant || !Array.isArray(request.messages)) return undefined;
+  if (!Array.isArray(request.messages)) return undefined;
+  if (!endpoint.refusesFinalAssistant) return finalToolCallsRefusal(request, endpoint);
   const at = request.messages.length - 1;
   if (request.messages[at]?.role !== 'assistant') return undefined;
   if (endpoint.prefill === 'prefix' && askedPrefillIndex(request) === at) return undefined;
@@ -89,11 +91,31 @@ export function finalAssistantRefusal(request: GenerateRequest, endpoint: Resolv
   const label = endpoint.preset.label;
   const way =
     endpoint.prefill === 'prefix'
-      ? 'ask for it to be continued (continueFinalMessage; continue_final_message: true on chat completions) or end with a user message'
+      ? 'end with a user message, or ask for the message to be continued where the API has a way (continue_final_message: true on chat completions, an assistant prefill on messages)'
       : 'end with a user message';
   return {
     param: `messages.${at}`,
     message: `messages.${at}: ${label} refuses a conversation that ends with an assistant message it is not asked to continue (as a prefix); ${way}, or use another model`,
+  };
+}
+
+/**
+ * The refusal of a conversation that ends with an assistant message carrying tool calls, by a server that continues a
+ * final assistant message by itself and cannot continue one with tool calls (`ResolvedEndpoint.refusesFinalToolCalls`:
+ * llama.cpp server, whose 400 "Cannot continue an assistant message that contains tool calls." the request would
+ * otherwise get), naming `messages.N`, else undefined. Nothing is refused when the caller's `providerOptions` set the
+ * messages. A router then hands the request to its next deployment (OpenAI and most servers answer the tool calls'
+ * turn with a new one), and with none left it is answered `unsupported` (a 400).
+ */
+function finalToolCallsRefusal(request: GenerateRequest, endpoint: ResolvedEndpoint): EngineRefusal | undefined {
+  if (!endpoint.refusesFinalToolCalls) return undefined;
+  const at = request.messages.length - 1;
+  const last = request.messages[at];
+  if (last?.role !== 'assistant' || (last.toolCalls?.length ?? 0) === 0) return undefined;
+  if (openAIOptionPath(request, endpoint, 'messages') !== undefined) return undefined;
+  return {
+    param: `messages.${at}`,
+    message: `messages.${at}: ${endpoint.preset.label} refuses a conversation that ends with an assistant message carrying tool calls (it continues a final assistant message, and cannot continue tool calls); give the tool results (tool messages) or end with a user message, or use another model`,
   };
 }
 

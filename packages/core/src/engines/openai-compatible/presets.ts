@@ -125,6 +125,16 @@ export interface OpenAICompatiblePreset {
      * `unsupported` naming `messages.N` when none does. Default false. `options.refusesFinalAssistant` overrides it.
      */
     readonly refusesFinalAssistant?: boolean;
+    /**
+     * The server continues a final assistant message by itself and refuses one that carries tool calls (llama.cpp
+     * server: its request parsing turns on the continuation for a final assistant message, `prefill_assistant`, on by
+     * default, and then throws "Cannot continue an assistant message that contains tool calls.", a 400; ggml-org/
+     * llama.cpp#27626). Such a request is refused before the call (`LanguageEngineV1.refusal`), unless
+     * `options.prefill` is `continue_final_message` (a server run with `--no-prefill-assistant`, which continues only
+     * when asked, and a message with tool calls is never asked). Default false. `options.refusesFinalToolCalls`
+     * overrides it.
+     */
+    readonly refusesFinalToolCalls?: boolean;
     /** Azure: the deployment goes in the path, `api-version` in the query. */
     readonly azureDeployments?: boolean;
   };
@@ -191,7 +201,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     auth: 'bearer',
     apiKeyEnv: 'LLAMA_API_KEY',
     requiresApiKey: false,
-    quirks: { topK: true, prefill: 'native' },
+    quirks: { topK: true, prefill: 'native', refusesFinalToolCalls: true },
   },
 } as const satisfies Record<string, OpenAICompatiblePreset>;
 

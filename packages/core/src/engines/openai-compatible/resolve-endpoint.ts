@@ -56,6 +56,11 @@ export interface ResolvedEndpoint {
    * (`finalAssistantRefusal`): `options.refusesFinalAssistant`, else the preset's, else false.
    */
   readonly refusesFinalAssistant: boolean;
+  /**
+   * The server refuses a conversation ending with an assistant message that carries tool calls (`finalAssistantRefusal`):
+   * `options.refusesFinalToolCalls`, else the preset's unless `prefill` is `continue_final_message`, else false.
+   */
+  readonly refusesFinalToolCalls: boolean;
   /** True when `strictTools` came from `options.strictTools` (for the warning's wording). */
   readonly strictToolsByOption: boolean;
   /** `options.embedDimensions` when set (else the engine decides by the model id). */
@@ -125,6 +130,7 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     ...(prefill !== undefined ? { prefill } : {}),
     prefillEcho: options.prefillEcho ?? preset.quirks?.prefillEcho ?? false,
     refusesFinalAssistant: options.refusesFinalAssistant ?? preset.quirks?.refusesFinalAssistant ?? false,
+    refusesFinalToolCalls: options.refusesFinalToolCalls ?? ((preset.quirks?.refusesFinalToolCalls ?? false) && prefill !== 'continue_final_message'),
     ...(options.embedDimensions !== undefined ? { embedDimensions: options.embedDimensions } : {}),
   };
 }

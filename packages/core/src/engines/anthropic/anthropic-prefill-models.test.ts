@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { LLMError } from '../../errors/llm-error.js';
+import { LLMRouter } from '../../router/llm-router.js';
+import type { GenerateRequest } from '../../spec/index.js';
+import { collect, rejection } from '../../test/async.test-helpers.js';
+import { anthropicModelRefusesPrefill, trailingAssistantIndex } from './anthropic-prefill-models.js';
+import { ANTHROPIC_TEST_KEY, useAnthropicWireServer } from './anthropic-wire.test-helpers.js';
+import { createAnthropicEngine } from './create-anthropic-engine.js';
+
+// Claude Opus / Sonnet 4.6 and later answer a conversation ending with an assistant message with a 400
+// invalid_request_error "This model does not support assistant message prefill. The conversation must end with a user
+// message." (Anthropic's migration guide, "Prefill removal"; langchain-ai/deepagents#1585); Sonnet 4.5 and older
+// continue it. The server here refuses as Anthropic does for the 4.6-and-later ids (`prefillRefused`). Such a
+// deployment refuses the request before the call (`unsupported` naming `messages.N`, nothing sent), so that a router
+// hands it to a deployment that takes it, and answers the refusal when none is left.
+
+const REFUSED = 'This model does not support assistant message prefill. The conversation must end with a user message.';
+const wire = useAnthropicWireServer({ server: { prefillRefused: anthropicModelRefusesPrefill } });
+
+const PREFILL: GenerateRequest = {
+  messages: [
+    { role: 'user', content: 'The capital of France?' },
+    { role: 'assistant', content: '{"capital": "' },
+  ],
+};
+
+describe('anthropicModelRefusesPrefill', () => {
+  it('Claude Opus / Sonnet 4.6 and later, Claude 5, Fable and Mythos, in their API, Bedrock, Vertex and proxy spellings', () => {
+    const refusing = [
+      'claude-opus-4-6',
+      'claude-sonnet-4-6',
+      'claude-opus-4-7',
+      'claude-opus-4-8',
+      'claude-opus-4-8-20260528',
+      'claude-opus-5',
+      'claude-sonnet-5',
+      'claude-haiku-5-5',
+      'claude-fable-5-1',
+      'claude-mythos-5',
+      'claude-mythos-preview',
+      'anthropic.claude-opus-4-6-v1',
+      'us.anthropic.claude-sonnet-4-6',
+      'global.anthropic.claude-opus-4-8',
+      'claude-opus-4-7@20260416',
+      'anthropic/claude-sonnet-4.6',
+      'CLAUDE-OPUS-4-6',
+      'claude-opus-4-6-thinking',
+    ];
+    const taking = [
+      'claude-sonnet-4-5',
+      'claude-sonnet-4-5-20250929',
+      'claude-opus-4-5',
+      'claude-haiku-4-5',
+      'claude-opus-4-1',
+      'claude-opus-4-20250514',
+      'claude-opus-4-20250514-thinking',
+      'claude-sonnet-4-0',
+      'claude-3-7-sonnet-20250219',
+      'claude-3-5-haiku-latest',
+      'anthropic.claude-sonnet-4-5-20250929-v1:0',
+      'claude-sonnet-4-5@20250929',
+      'claude-opus-latest',
+      'claude-test-1',
+      'my-proxy-model',
+    ];
+    expect(refusing.filter((id) => !anthropicModelRefusesPrefill(id))).toEqual([]);
+    expect(taking.filter((id) => anthropicModelRefusesPrefill(id))).toEqual([]);
+  });
+
+  it('the message that ends the converted turns: system messages after it and empty assistant turns do not count', () => {
+    const calls = { role: 'assistant' as const, content: '', toolCalls: [{ id: 'c1', name: 'weather', arguments: '{}' }] };
+    expect(trailingAssistantIndex([{ role: 'user', content: 'Hi' }, calls])).toBe(1);
+    expect(trailingAssistantIndex([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Yes' }, { role: 'system', content: 'Be brief.' }])).toBe(1);
+    expect(trailingAssistantIndex([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: ' \n' }])).toBeUndefined();
+    expect(trailingAssistantIndex([{ role: 'assistant', content: 'Yes' }, { role: 'user', content: 'Hi' }])).toBeUndefined();
+  });
+});
+
+describe('anthropic engine: a conversation ending with an assistant message', () => {
+  it('to a model that refuses a prefill: refused before the call, unsupported naming the message (generate and stream)', async () => {
+    const engine = wire.engine({ model: 'claude-opus-4-6' });
+    expect(engine.refusal(PREFILL)).toMatchObject({ param: 'messages.1' });
+    const e = await rejection(engine.generate(PREFILL));
+    const last = (await collect(engine.stream(PREFILL))).at(-1) as { type: string; error: LLMError };
+    expect(last.type).toBe('error');
+    for (const err of [e, last.error]) {
+      expect(LLMError.isInstance(err) && { code: err.code, param: err.param, status: err.statusCode }).toEqual({ code: 'unsupported', param: 'messages.1', status: 400 });
+      expect(err.message).toContain('claude-opus-4-6');
+    }
+    expect(wire.server.requests).toHaveLength(0);
+  });
+
+  it('to Claude Sonnet 4.5: sent, and continued', async () => {
+    const engine = wire.engine({ model: 'claude-sonnet-4-5-20250929' });
+    expect(engine.refusal(PREFILL)).toBeUndefined();
+    wire.server.enqueue({ content: 'Paris"}' });
+    expect((await engine.generate(PREFILL)).text).toBe('Paris"}');
+    expect((wire.lastBody().messages as Array<{ role: string }>).at(-1)?.role).toBe('assistant');
+  });
+
+  it('tool calls or a system message after the assistant turn are refused too; a user or tool message last is not', async () => {
+    const engine = wire.engine({ model: 'claude-sonnet-4-6' });
+    const calls: GenerateRequest = {
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'weather', arguments: '{}' }] },
+      ],
+    };
+    expect(engine.refusal(calls)).toMatchObject({ param: 'messages.1' });
+    expect(engine.refusal({ messages: [...PREFILL.messages, { role: 'system', content: 'Answer in JSON.' }] })).toMatchObject({ param: 'messages.1' });
+    const answered: GenerateRequest = { messages: [...calls.messages, { role: 'tool', toolCallId: 'c1', content: 'sunny' }] };
+    expect(engine.refusal(answered)).toBeUndefined();
+    expect((await engine.generate(answered)).text).toBe('Echo: ');
+    expect(engine.refusal({ messages: [{ role: 'user', content: 'Hi' }] })).toBeUndefined();
+  });
+
+  it("the caller's own messages (providerOptions.anthropic.messages) are sent as they are: the server decides", async () => {
+    const engine = wire.engine({ model: 'claude-opus-4-6' });
+    const own: GenerateRequest = { ...PREFILL, providerOptions: { anthropic: { messages: [{ role: 'user', content: 'Hi' }] } } };
+    expect(engine.refusal(own)).toBeUndefined();
+    expect((await engine.generate(own)).text).toBe('Echo: Hi');
+  });
+
+  it("options.prefill: true sends it (the server's 400 reaches the caller as invalid_request); false refuses it for any model", async () => {
+    const e = await rejection(wire.engine({ model: 'claude-opus-4-6', options: { prefill: true } }).generate(PREFILL));
+    expect(LLMError.isInstance(e) && { code: e.code, status: e.statusCode }).toEqual({ code: 'invalid_request', status: 400 });
+    expect(e.message).toContain(REFUSED);
+    expect(wire.server.requests).toHaveLength(1);
+    expect(wire.engine({ model: 'claude-sonnet-4-5', options: { prefill: false } }).refusal(PREFILL)).toMatchObject({ param: 'messages.1' });
+    expect(wire.engine({ model: 'claude-test-1' }).refusal(PREFILL)).toBeUndefined();
+  });
+});
+
+describe('router: an Anthropic deployment that refuses a prefill', () => {
+  function router(fallbacks: Record<string, string[]>): LLMRouter {
+    const claude = { engine: 'anthropic', baseURL: wire.server.url, apiKey: ANTHROPIC_TEST_KEY } as const;
+    return new LLMRouter(
+      {
+        models: [
+          { name: 'new', ...claude, model: 'claude-opus-4-6', priority: 1 },
+          { name: 'old', ...claude, model: 'claude-sonnet-4-5', priority: 2 },
+        ],
+        routing: { strategy: 'priority', fallbacks, retries: { max: 0 } },
+      },
+      { engineFactories: { anthropic: createAnthropicEngine }, env: {} },
+    );
+  }
+
+  it('goes to the next deployment, which continues it; the refusing model gets nothing (generate and stream)', async () => {
+    const r = router({ new: ['old'] });
+    wire.server.enqueue({ content: 'Paris"}' });
+    const answer = await r.generate(PREFILL, { model: 'new' });
+    expect({ text: answer.text, deployment: answer.deployment }).toEqual({ text: 'Paris"}', deployment: 'old' });
+    const parts = await collect(r.stream(PREFILL, { model: 'new' }));
+    expect(parts.at(-1)).toMatchObject({ type: 'finish' });
+    expect(wire.server.requests.map((q) => (q.body as { model: string }).model)).toEqual(['claude-sonnet-4-5', 'claude-sonnet-4-5']);
+    await r.close();
+  });
+
+  it('with no deployment left: unsupported naming the message, not the server 400', async () => {
+    const r = router({});
+    const e = await rejection(r.generate(PREFILL, { model: 'new' }));
+    expect(LLMError.isInstance(e) && { code: e.code, param: e.param }).toEqual({ code: 'unsupported', param: 'messages.1' });
+    expect(wire.server.requests).toHaveLength(0);
+    await r.close();
+  });
+});

@@ -1,0 +1,77 @@
+import { LLMError } from '../../errors/llm-error.js';
+import { normalizeModelId } from '../../pricing/model-id.js';
+import type { EngineRefusal } from '../../spec/engine-v1.js';
+import type { ChatMessage, GenerateRequest } from '../../spec/messages.js';
+
+/**
+ * Claude models that refuse a conversation ending with an assistant message (a prefill, or any final assistant turn):
+ * 400 invalid_request_error "This model does not support assistant message prefill. The conversation must end with a
+ * user message." Anthropic's migration guide (platform.claude.com/docs/en/about-claude/models/migration-guide,
+ * "Prefill removal: Prefilling assistant messages returns a 400 error on Claude 4.6 models"; "What's new in Claude
+ * 4.6", "Prefilling assistant messages (last-assistant-turn prefills) is not supported on Opus 4.6") says so of Claude
+ * Opus 4.6 and Sonnet 4.6; the later models carry the 4.6 surface forward (Opus 4.7 and 4.8 are layered on it, Claude
+ * Opus 5 and Sonnet 5 on 4.8 and 4.6, Claude Fable / Mythos: "No assistant prefill"; anthropics/skills
+ * claude-api/shared/models.md and model-migration.md). Claude Sonnet 4.5, Opus 4.5, Haiku 4.5 and older take a
+ * prefill (reports: langchain-ai/deepagents#1585, strands-agents/sdk-python#1694).
+ *
+ * Matched, once the id is normalized (`normalizeModelId`: lower case, a `provider/` path, Bedrock's `anthropic.` and
+ * region prefixes, `-v1:0`, `-YYYYMMDD` and Vertex `@...` suffixes taken off, dotted versions as dashes):
+ * `claude-{opus,sonnet,haiku}-4-6` and later 4.x minors, every `claude-{opus,sonnet,haiku}-N` from 5 on
+ * (`claude-opus-5`, `claude-haiku-5-5`), and `claude-fable-*` / `claude-mythos-*` (Mythos Preview too). So
+ * `claude-opus-4-6`, `anthropic.claude-opus-4-6-v1`, `us.anthropic.claude-sonnet-4-6`, `claude-opus-4-7@20260416`,
+ * `anthropic/claude-sonnet-4.6` (OpenRouter), `claude-opus-4-6-thinking` are; `claude-sonnet-4-5-20250929`,
+ * `claude-opus-4-20250514`, `claude-haiku-4-5` are not. Moving aliases that name no version (`claude-opus-latest`, a
+ * proxy's own name) are not guessed: sent as asked, the server's 400 (if any) reaches the caller as its
+ * `invalid_request`; the engine option `prefill` says otherwise.
+ */
+const REFUSES_PREFILL = /^claude-(?:(?:opus|sonnet|haiku)-(?:4-(?:[6-9]|[1-9]\d)|(?:[5-9]|[1-9]\d))|fable|mythos)(?:[.-]|$)/;
+
+/** True when this Claude model id refuses a conversation ending with an assistant message (see above). */
+export function anthropicModelRefusesPrefill(modelId: string): boolean {
+  return REFUSES_PREFILL.test(normalizeModelId(modelId));
+}
+
+/**
+ * The index of the message that becomes the last of the request's Anthropic `messages` when it is the assistant's,
+ * else undefined: the last message that is not a system one (those go to `system`, or in place after a user turn, never
+ * after an assistant one) nor an assistant one the converter leaves out (no text but white space, no tool calls, no
+ * reasoning).
+ */
+export function trailingAssistantIndex(messages: readonly ChatMessage[]): number | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (m.role === 'system') continue;
+    if (m.role !== 'assistant') return undefined;
+    if ((m.content ?? '').trim() !== '' || (m.toolCalls?.length ?? 0) > 0 || (m.reasoning?.length ?? 0) > 0) return i;
+  }
+  return undefined;
+}
+
+/**
+ * A request a model that refuses a prefill (`refuses`) cannot take: its converted `messages` end with the assistant's
+ * turn (a prefill, continued or not, or tool calls), naming that message, else undefined. The caller's own
+ * `providerOptions.anthropic.messages` are sent as they are (the server decides). A router asks it while planning
+ * (`LanguageEngineV1.refusal`): no attempt, the next deployment takes the request (Claude 4.5 and older continue it,
+ * an OpenAI-compatible one answers or continues it as it can), and with none left it is answered `unsupported` (a 400).
+ */
+export function anthropicPrefillRefusal(request: GenerateRequest, modelId: string, refuses: boolean): EngineRefusal | undefined {
+  if (!refuses || !Array.isArray(request.messages)) return undefined;
+  if (request.providerOptions?.anthropic?.messages !== undefined) return undefined;
+  const at = trailingAssistantIndex(request.messages);
+  if (at === undefined) return undefined;
+  return {
+    param: `messages.${at}`,
+    message: `messages.${at}: ${modelId} refuses a conversation that ends with an assistant message (a prefill; Anthropic: "This model does not support assistant message prefill"); end with a user message, or use another model`,
+  };
+}
+
+/** `anthropicPrefillRefusal` thrown before the call (an engine used without a router), never the server's 400. */
+export function checkAnthropicPrefill(
+  request: GenerateRequest,
+  modelId: string,
+  refuses: boolean,
+  context: { provider: string; deployment?: string },
+): void {
+  const refusal = anthropicPrefillRefusal(request, modelId, refuses);
+  if (refusal) throw new LLMError({ code: 'unsupported', message: refusal.message, param: refusal.param, ...context });
+}

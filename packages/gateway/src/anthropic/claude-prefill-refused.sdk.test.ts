@@ -1,0 +1,97 @@
+import { anthropicModelRefusesPrefill } from '@llmrr/core';
+import { startAnthropicWireServer, type AnthropicWireServer } from '@llmrr/core/test';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+
+// An assistant prefill on /v1/messages, through the official Anthropic client, to Claude deployments on a local
+// Anthropic-wire upstream that refuses it as Anthropic does for Claude Opus / Sonnet 4.6 and later (400
+// invalid_request_error "This model does not support assistant message prefill. The conversation must end with a user
+// message."), and continues it for Sonnet 4.5. A deployment of a refusing model is left out before any call: the
+// request goes to its fallback (Sonnet 4.5 continues it), and with none left the client gets a 400 naming its own
+// message (`messages.1`, after a top-level `system`), not the upstream's words; the upstream gets nothing.
+
+const UPSTREAM_KEY = 'upstream-test-key';
+let gw: SdkGateway;
+let claudeUp: AnthropicWireServer;
+
+beforeAll(async () => {
+  claudeUp = await startAnthropicWireServer({ apiKey: UPSTREAM_KEY, prefillRefused: anthropicModelRefusesPrefill });
+  const claude = { engine: 'anthropic', apiKey: UPSTREAM_KEY, baseURL: claudeUp.url } as const;
+  gw = await servedGateway({
+    models: [
+      { name: 'opus', ...claude, model: 'claude-opus-4-6' },
+      { name: 'opus-alone', ...claude, model: 'claude-opus-4-6' },
+      { name: 'sonnet-bedrock-id', ...claude, model: 'us.anthropic.claude-sonnet-4-6' },
+      { name: 'sonnet-old', ...claude, model: 'claude-sonnet-4-5-20250929' },
+      { name: 'opus-told', ...claude, model: 'claude-opus-4-6', options: { prefill: true } },
+    ],
+    routing: { fallbacks: { opus: ['sonnet-old'] } },
+    upstreams: [claudeUp],
+  });
+});
+afterAll(() => gw?.close());
+afterEach(() => clearRequests(claudeUp));
+
+const PREFILLED = {
+  max_tokens: 64,
+  system: 'Answer in JSON.',
+  messages: [
+    { role: 'user' as const, content: 'The capital of France?' },
+    { role: 'assistant' as const, content: '{"capital": "' },
+  ],
+};
+
+type AnthropicErrorBody = { type: string; error: { type: string; message: string; param?: string; code?: string } };
+
+async function refused(pending: Promise<unknown>): Promise<AnthropicErrorBody['error']> {
+  const e = await pending.then(() => undefined, (x: unknown) => x);
+  expect(e).toBeInstanceOf(Anthropic.BadRequestError);
+  return ((e as InstanceType<typeof Anthropic.BadRequestError>).error as AnthropicErrorBody).error;
+}
+
+describe('/v1/messages: an assistant prefill to Claude Opus / Sonnet 4.6', () => {
+  it('alone: a 400 naming the client message (JSON and streamed), nothing sent upstream', async () => {
+    for (const model of ['opus-alone', 'sonnet-bedrock-id']) {
+      for (const stream of [false, true]) {
+        const error = await refused(gw.anthropic().messages.create({ model, ...PREFILLED, stream }));
+        expect({ model, type: error.type, param: error.param }).toEqual({ model, type: 'invalid_request_error', param: 'messages.1' });
+        expect(error.message).toContain('does not support assistant message prefill');
+      }
+    }
+    expect(claudeUp.requests).toHaveLength(0);
+  });
+
+  it('with a fallback: Claude Sonnet 4.5 continues it (JSON and streamed), the 4.6 model gets nothing', async () => {
+    claudeUp.enqueue({ content: 'Paris"}' });
+    const message = await gw.anthropic().messages.create({ model: 'opus', ...PREFILLED });
+    expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'Paris"}' })]);
+    claudeUp.enqueue({ content: 'Paris"}' });
+    const stream = gw.anthropic().messages.stream({ model: 'opus', ...PREFILLED });
+    expect((await stream.finalMessage()).content).toEqual([expect.objectContaining({ type: 'text', text: 'Paris"}' })]);
+    expect(claudeUp.requests.map((q) => (q.body as { model: string }).model)).toEqual(['claude-sonnet-4-5-20250929', 'claude-sonnet-4-5-20250929']);
+  });
+
+  it('options.prefill: true sends it, and the upstream 400 reaches the client as a 400', async () => {
+    const error = await refused(gw.anthropic().messages.create({ model: 'opus-told', ...PREFILLED }));
+    expect(error.message).toContain('This model does not support assistant message prefill');
+    expect(claudeUp.requests).toHaveLength(1);
+  });
+
+  it('a conversation ending with a user message goes through', async () => {
+    const message = await gw.anthropic().messages.create({ model: 'opus-alone', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] });
+    expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'Echo: Hi' })]);
+  });
+
+  it('on /v1/chat/completions too: a 400 naming messages.N', async () => {
+    const e = await gw
+      .openai()
+      .chat.completions.create({ model: 'opus-alone', messages: [{ role: 'system', content: 'Answer in JSON.' }, ...PREFILLED.messages] })
+      .then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(OpenAI.BadRequestError);
+    const err = e as InstanceType<typeof OpenAI.BadRequestError>;
+    expect({ param: err.param, code: err.code }).toEqual({ param: 'messages.2', code: 'unsupported' });
+    expect(claudeUp.requests).toHaveLength(0);
+  });
+});
