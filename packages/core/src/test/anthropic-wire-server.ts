@@ -107,11 +107,12 @@ export interface AnthropicWireServerOptions {
    */
   midConversationSystem?: boolean | ((model: string) => boolean);
   /**
-   * Models that answer a request whose `messages` end with an assistant message with the API's 400
-   * invalid_request_error "This model does not support assistant message prefill. The conversation must end with a
-   * user message.", as Claude Opus / Sonnet 4.6 and later do. Default: none.
+   * The model ids (the body's `model`, exactly) that answer a request whose `messages` end with an assistant message
+   * with the API's 400 invalid_request_error "This model does not support assistant message prefill. The conversation
+   * must end with a user message.", as Claude Opus / Sonnet 4.6 and later do. An explicit list, not core's table
+   * (`anthropicModelRefusesPrefill`), so that a wrong entry there shows as this 400 in a test. Default: none.
    */
-  prefillRefused?: (model: string) => boolean;
+  prefillRefusedModels?: readonly string[];
 }
 
 export interface AnthropicWireServer extends ReplyQueueServer<AnthropicWireRequest, AnthropicWireReply> {}
@@ -464,7 +465,7 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
     const topK = topKProblem(body);
     if (topK) return sendError(res, { status: 400, message: topK }, requestId);
     const lastMessage = (body.messages as Array<{ role?: unknown }>).at(-1);
-    if (lastMessage?.role === 'assistant' && typeof body.model === 'string' && options.prefillRefused?.(body.model)) {
+    if (lastMessage?.role === 'assistant' && typeof body.model === 'string' && options.prefillRefusedModels?.includes(body.model)) {
       return sendError(res, { status: 400, message: 'This model does not support assistant message prefill. The conversation must end with a user message.' }, requestId);
     }
     if (options.checkThinkingBlocks) {

@@ -1,4 +1,3 @@
-import { anthropicModelRefusesPrefill } from '@llmrr/core';
 import { startAnthropicWireServer, type AnthropicWireServer } from '@llmrr/core/test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -10,14 +9,18 @@ import { clearRequests, servedGateway, type SdkGateway } from '../test-support/s
 // invalid_request_error "This model does not support assistant message prefill. The conversation must end with a user
 // message."), and continues it for Sonnet 4.5. A deployment of a refusing model is left out before any call: the
 // request goes to its fallback (Sonnet 4.5 continues it), and with none left the client gets a 400 naming its own
-// message (`messages.1`, after a top-level `system`), not the upstream's words; the upstream gets nothing.
+// message (`messages.1`, after a top-level `system`), not the upstream's words; the upstream gets nothing. The upstream
+// refuses by its own list of model ids (`prefillRefusedModels`), not core's table, so an error there shows here.
+// A last assistant turn with nothing the Anthropic engine sends (only reasoning without a signature: the gateway's own
+// `thinking` block with `signature: ""` for a model that does not sign, a chat completions `reasoning_content`) is
+// left out, and the model answers the user message before it.
 
 const UPSTREAM_KEY = 'upstream-test-key';
 let gw: SdkGateway;
 let claudeUp: AnthropicWireServer;
 
 beforeAll(async () => {
-  claudeUp = await startAnthropicWireServer({ apiKey: UPSTREAM_KEY, prefillRefused: anthropicModelRefusesPrefill });
+  claudeUp = await startAnthropicWireServer({ apiKey: UPSTREAM_KEY, prefillRefusedModels: ['claude-opus-4-6', 'us.anthropic.claude-sonnet-4-6'] });
   const claude = { engine: 'anthropic', apiKey: UPSTREAM_KEY, baseURL: claudeUp.url } as const;
   gw = await servedGateway({
     models: [
@@ -93,5 +96,28 @@ describe('/v1/messages: an assistant prefill to Claude Opus / Sonnet 4.6', () =>
     const err = e as InstanceType<typeof OpenAI.BadRequestError>;
     expect({ param: err.param, code: err.code }).toEqual({ param: 'messages.2', code: 'unsupported' });
     expect(claudeUp.requests).toHaveLength(0);
+  });
+});
+
+describe('a last assistant turn holding only unsigned reasoning, to Claude Opus 4.6', () => {
+  const roles = (): string[][] => claudeUp.requests.map((q) => (q.body as { messages: Array<{ role: string }> }).messages.map((m) => m.role));
+
+  it('/v1/messages (a thinking block with signature ""): not refused, the upstream gets the user message and answers (JSON and streamed)', async () => {
+    const messages: Anthropic.MessageParam[] = [
+      { role: 'user', content: 'Why is the sky blue?' },
+      { role: 'assistant', content: [{ type: 'thinking', thinking: 'Rayleigh scattering, briefly.', signature: '' }] },
+    ];
+    const message = await gw.anthropic().messages.create({ model: 'opus-alone', max_tokens: 64, messages });
+    expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'Echo: Why is the sky blue?' })]);
+    const streamed = await gw.anthropic().messages.stream({ model: 'opus-alone', max_tokens: 64, messages }).finalMessage();
+    expect(streamed.content).toEqual([expect.objectContaining({ type: 'text', text: 'Echo: Why is the sky blue?' })]);
+    expect(roles()).toEqual([['user'], ['user']]);
+  });
+
+  it('/v1/chat/completions (reasoning_content and empty content): not refused, the upstream gets the user message and answers', async () => {
+    const assistant = { role: 'assistant', content: '', reasoning_content: 'Rayleigh scattering, briefly.' } as OpenAI.ChatCompletionAssistantMessageParam;
+    const r = await gw.openai().chat.completions.create({ model: 'opus-alone', messages: [{ role: 'user', content: 'Why is the sky blue?' }, assistant] });
+    expect(r.choices[0]!.message.content).toBe('Echo: Why is the sky blue?');
+    expect(roles()).toEqual([['user']]);
   });
 });

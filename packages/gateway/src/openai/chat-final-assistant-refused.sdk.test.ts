@@ -77,10 +77,53 @@ describe('/v1/chat/completions: a conversation ending with an assistant message,
     expect((openaiUp.requests.at(-1)!.body as { messages: unknown[] }).messages).toEqual(MESSAGES);
   });
 
+  it('explained (x-llmrr-explain): the fallback selected, the mistral deployment excluded with the refusal', async () => {
+    const { data, response } = await gw
+      .openai()
+      .chat.completions.create({ model: 'mis', messages: MESSAGES }, { headers: { 'x-llmrr-explain': 'true' } })
+      .withResponse();
+    // The header's summary names the fallback and why; the body's decision lists the refused deployment.
+    const summary = JSON.parse(response.headers.get('x-llmrr-decision')!) as { selected: string; order: string[]; reason: string };
+    expect({ selected: summary.selected, order: summary.order }).toEqual({ selected: 'gpt', order: ['gpt'] });
+    expect(summary.reason).toContain('"mis"');
+    const refused = { name: 'mis', kind: 'unfit', code: 'unsupported', param: 'messages.1', reason: expect.stringContaining('Mistral refuses') };
+    const info = (data as unknown as { llmrr: { deployment: string; decision: { selected: string; excluded: unknown[] } } }).llmrr;
+    expect({ deployment: info.deployment, selected: info.decision.selected, excluded: info.decision.excluded }).toEqual({ deployment: 'gpt', selected: 'gpt', excluded: [refused] });
+    expect(mistralUp.requests).toHaveLength(0);
+  });
+
   it('continue_final_message: true: sent with prefix true, which Mistral takes', async () => {
     const r = await chat('mis-alone', { continue_final_message: true });
     expect(r.data.choices[0]!.message.content).toBe('from mistral');
     expect((mistralUp.requests.at(-1)!.body as { messages: Array<Record<string, unknown>> }).messages.at(-1)).toMatchObject({ role: 'assistant', prefix: true });
+  });
+});
+
+describe('the mistral refusal says why, in words true for the surface', () => {
+  it('/v1/messages, a final tool_use turn (already a prefill to Anthropic): the tool calls, not advice to send a prefill', async () => {
+    const err = await gw
+      .anthropic()
+      .messages.create({
+        model: 'mis-alone',
+        max_tokens: 64,
+        tools: [{ name: 'weather', input_schema: { type: 'object' } }],
+        messages: [
+          { role: 'user', content: 'Weather in Rome?' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'weather', input: {} }] },
+        ],
+      })
+      .then(() => undefined, (x: unknown) => x);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    const { message, param } = ((err as InstanceType<typeof Anthropic.BadRequestError>).error as { error: { message: string; param?: string } }).error;
+    expect(param).toBe('messages.1');
+    expect(message).toContain('it has tool calls, which cannot be continued');
+    expect(message).not.toContain('an assistant prefill on messages');
+    expect(mistralUp.requests).toHaveLength(0);
+  });
+
+  it('/v1/chat/completions without continue_final_message: names it', async () => {
+    const e = await badRequest(chat('mis-alone'));
+    expect(e.message).toContain('it is not asked to be continued (continueFinalMessage; continue_final_message: true on chat completions)');
   });
 });
 

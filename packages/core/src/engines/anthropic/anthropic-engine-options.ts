@@ -28,8 +28,8 @@ export const AnthropicEngineOptionsSchema = z
     strictTools: z.boolean().optional(),
     /**
      * Whether the model takes a conversation ending with an assistant message (a prefill, which Claude continues).
-     * Default: as `anthropicModelRefusesPrefill` says (false for Claude Opus / Sonnet 4.6 and later, Claude 5, Fable
-     * and Mythos ids, which answer it with a 400; true otherwise). False: such a request is refused before the call,
+     * Default: as `anthropicModelRefusesPrefill` says (false for Claude Opus / Sonnet 4.6 and later, Opus / Sonnet 5,
+     * Fable and Mythos ids, which answer it with a 400; true otherwise, Claude Haiku included). False: such a request is refused before the call,
      * naming the message, and a router sends it to another deployment; true: it is sent.
      */
     prefill: z.boolean().optional(),

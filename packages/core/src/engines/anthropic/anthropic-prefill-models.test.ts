@@ -3,19 +3,22 @@ import { LLMError } from '../../errors/llm-error.js';
 import { LLMRouter } from '../../router/llm-router.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { collect, rejection } from '../../test/async.test-helpers.js';
+import type { ChatMessage } from '../../spec/messages.js';
 import { anthropicModelRefusesPrefill, trailingAssistantIndex } from './anthropic-prefill-models.js';
 import { ANTHROPIC_TEST_KEY, useAnthropicWireServer } from './anthropic-wire.test-helpers.js';
+import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
 import { createAnthropicEngine } from './create-anthropic-engine.js';
 
 // Claude Opus / Sonnet 4.6 and later answer a conversation ending with an assistant message with a 400
 // invalid_request_error "This model does not support assistant message prefill. The conversation must end with a user
 // message." (Anthropic's migration guide, "Prefill removal"; langchain-ai/deepagents#1585); Sonnet 4.5 and older
-// continue it. The server here refuses as Anthropic does for the 4.6-and-later ids (`prefillRefused`). Such a
+// continue it. The server here refuses as Anthropic does for the 4.6 ids the tests use (`prefillRefusedModels`, its own
+// list: a wrong entry in core's table shows as the server's 400). Such a
 // deployment refuses the request before the call (`unsupported` naming `messages.N`, nothing sent), so that a router
 // hands it to a deployment that takes it, and answers the refusal when none is left.
 
 const REFUSED = 'This model does not support assistant message prefill. The conversation must end with a user message.';
-const wire = useAnthropicWireServer({ server: { prefillRefused: anthropicModelRefusesPrefill } });
+const wire = useAnthropicWireServer({ server: { prefillRefusedModels: ['claude-opus-4-6', 'claude-sonnet-4-6'] } });
 
 const PREFILL: GenerateRequest = {
   messages: [
@@ -34,7 +37,6 @@ describe('anthropicModelRefusesPrefill', () => {
       'claude-opus-4-8-20260528',
       'claude-opus-5',
       'claude-sonnet-5',
-      'claude-haiku-5-5',
       'claude-fable-5-1',
       'claude-mythos-5',
       'claude-mythos-preview',
@@ -60,6 +62,10 @@ describe('anthropicModelRefusesPrefill', () => {
       'anthropic.claude-sonnet-4-5-20250929-v1:0',
       'claude-sonnet-4-5@20250929',
       'claude-opus-latest',
+      // No source says a Claude Haiku drops prefill (only Opus / Sonnet 4.6 and later, Fable, Mythos): not guessed.
+      'claude-haiku-4-6',
+      'claude-haiku-5',
+      'anthropic.claude-haiku-4-6-v1',
       'claude-test-1',
       'my-proxy-model',
     ];
@@ -73,6 +79,42 @@ describe('anthropicModelRefusesPrefill', () => {
     expect(trailingAssistantIndex([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Yes' }, { role: 'system', content: 'Be brief.' }])).toBe(1);
     expect(trailingAssistantIndex([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: ' \n' }])).toBeUndefined();
     expect(trailingAssistantIndex([{ role: 'assistant', content: 'Yes' }, { role: 'user', content: 'Hi' }])).toBeUndefined();
+  });
+
+  it('a turn whose only reasoning is unsigned (another provider\'s) is not sent, so it does not count', () => {
+    const unsigned: ChatMessage = { role: 'assistant', content: '', reasoning: [{ type: 'reasoning', text: 'Thinking it over.' }] };
+    const emptySignature: ChatMessage = { role: 'assistant', content: ' ', reasoning: [{ type: 'reasoning', text: 'Hm.', signature: '' }] };
+    const signed: ChatMessage = { role: 'assistant', content: '', reasoning: [{ type: 'reasoning', text: 'Hm.', signature: 'sig' }] };
+    const redacted: ChatMessage = { role: 'assistant', content: '', reasoning: [{ type: 'reasoning', text: '', redactedData: 'opaque' }] };
+    const user: ChatMessage = { role: 'user', content: 'Hi' };
+    expect(trailingAssistantIndex([user, unsigned])).toBeUndefined();
+    expect(trailingAssistantIndex([user, emptySignature])).toBeUndefined();
+    expect(trailingAssistantIndex([user, signed])).toBe(1);
+    expect(trailingAssistantIndex([user, redacted])).toBe(1);
+  });
+
+  it("counts a final assistant message exactly when the converter sends it as the last turn", () => {
+    const finals: ChatMessage[] = [
+      { role: 'assistant', content: 'Yes' },
+      { role: 'assistant', content: '' },
+      { role: 'assistant', content: null },
+      { role: 'assistant', content: '\n\n' },
+      { role: 'assistant', content: '', toolCalls: [] },
+      { role: 'assistant', content: null, toolCalls: [{ id: 'c1', name: 'weather', arguments: '{}' }] },
+      { role: 'assistant', content: '', reasoning: [] },
+      { role: 'assistant', content: '', reasoning: [{ type: 'reasoning', text: 'Hm.' }] },
+      { role: 'assistant', content: ' ', reasoning: [{ type: 'reasoning', text: 'Hm.', signature: '' }] },
+      { role: 'assistant', content: '', reasoning: [{ type: 'reasoning', text: 'Hm.', signature: 'sig' }] },
+      { role: 'assistant', content: '', reasoning: [{ type: 'reasoning', text: '', redactedData: 'opaque' }] },
+      { role: 'assistant', content: 'Yes', reasoning: [{ type: 'reasoning', text: 'Hm.' }] },
+    ];
+    const settings = { modelId: 'claude-opus-4-6', defaultMaxTokens: 64, jsonToolName: 'json_answer', provider: 'anthropic' };
+    const disagreements = finals.filter((final) => {
+      const messages: ChatMessage[] = [{ role: 'user', content: 'Hi' }, final];
+      const sentLast = convertToAnthropicRequest({ messages }, settings).body.messages.at(-1)?.role === 'assistant';
+      return sentLast !== (trailingAssistantIndex(messages) !== undefined);
+    });
+    expect(disagreements).toEqual([]);
   });
 });
 
@@ -88,6 +130,22 @@ describe('anthropic engine: a conversation ending with an assistant message', ()
       expect(err.message).toContain('claude-opus-4-6');
     }
     expect(wire.server.requests).toHaveLength(0);
+  });
+
+  it('whose last assistant turn holds only unsigned reasoning: not refused, the turn is left out and the model answers the user message (generate and stream)', async () => {
+    const engine = wire.engine({ model: 'claude-opus-4-6' });
+    const request: GenerateRequest = {
+      messages: [
+        { role: 'user', content: 'Why is the sky blue?' },
+        { role: 'assistant', content: '', reasoning: [{ type: 'reasoning', text: 'Rayleigh scattering, briefly.' }] },
+      ],
+      continueFinalMessage: true,
+    };
+    expect(engine.refusal(request)).toBeUndefined();
+    expect((await engine.generate(request)).text).toBe('Echo: Why is the sky blue?');
+    const parts = await collect(engine.stream(request));
+    expect(parts.at(-1)).toMatchObject({ type: 'finish' });
+    expect(wire.server.requests.map((q) => (q.body as { messages: Array<{ role: string }> }).messages.map((m) => m.role))).toEqual([['user'], ['user']]);
   });
 
   it('to Claude Sonnet 4.5: sent, and continued', async () => {

@@ -2,6 +2,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import { normalizeModelId } from '../../pricing/model-id.js';
 import type { EngineRefusal } from '../../spec/engine-v1.js';
 import type { ChatMessage, GenerateRequest } from '../../spec/messages.js';
+import { isSentAssistantTurn } from './anthropic-assistant-turn.js';
 
 /**
  * Claude models that refuse a conversation ending with an assistant message (a prefill, or any final assistant turn):
@@ -12,19 +13,20 @@ import type { ChatMessage, GenerateRequest } from '../../spec/messages.js';
  * Opus 4.6 and Sonnet 4.6; the later models carry the 4.6 surface forward (Opus 4.7 and 4.8 are layered on it, Claude
  * Opus 5 and Sonnet 5 on 4.8 and 4.6, Claude Fable / Mythos: "No assistant prefill"; anthropics/skills
  * claude-api/shared/models.md and model-migration.md). Claude Sonnet 4.5, Opus 4.5, Haiku 4.5 and older take a
- * prefill (reports: langchain-ai/deepagents#1585, strands-agents/sdk-python#1694).
+ * prefill (reports: langchain-ai/deepagents#1585, strands-agents/sdk-python#1694). No source says a Claude Haiku
+ * dropped it: Haiku ids are not matched until one does (`options.prefill: false` marks such a deployment).
  *
  * Matched, once the id is normalized (`normalizeModelId`: lower case, a `provider/` path, Bedrock's `anthropic.` and
  * region prefixes, `-v1:0`, `-YYYYMMDD` and Vertex `@...` suffixes taken off, dotted versions as dashes):
- * `claude-{opus,sonnet,haiku}-4-6` and later 4.x minors, every `claude-{opus,sonnet,haiku}-N` from 5 on
- * (`claude-opus-5`, `claude-haiku-5-5`), and `claude-fable-*` / `claude-mythos-*` (Mythos Preview too). So
- * `claude-opus-4-6`, `anthropic.claude-opus-4-6-v1`, `us.anthropic.claude-sonnet-4-6`, `claude-opus-4-7@20260416`,
- * `anthropic/claude-sonnet-4.6` (OpenRouter), `claude-opus-4-6-thinking` are; `claude-sonnet-4-5-20250929`,
- * `claude-opus-4-20250514`, `claude-haiku-4-5` are not. Moving aliases that name no version (`claude-opus-latest`, a
- * proxy's own name) are not guessed: sent as asked, the server's 400 (if any) reaches the caller as its
- * `invalid_request`; the engine option `prefill` says otherwise.
+ * `claude-{opus,sonnet}-4-6` and later 4.x minors, every `claude-{opus,sonnet}-N` from 5 on (`claude-opus-5`), and
+ * `claude-fable-*` / `claude-mythos-*` (Mythos Preview too). So `claude-opus-4-6`, `anthropic.claude-opus-4-6-v1`,
+ * `us.anthropic.claude-sonnet-4-6`, `claude-opus-4-7@20260416`, `anthropic/claude-sonnet-4.6` (OpenRouter),
+ * `claude-opus-4-6-thinking` are; `claude-sonnet-4-5-20250929`, `claude-opus-4-20250514` and every `claude-haiku-*`
+ * are not. Moving aliases that name no version (`claude-opus-latest`, a proxy's own name) are not guessed: sent as
+ * asked, the server's 400 (if any) reaches the caller as its `invalid_request`; the engine option `prefill` says
+ * otherwise.
  */
-const REFUSES_PREFILL = /^claude-(?:(?:opus|sonnet|haiku)-(?:4-(?:[6-9]|[1-9]\d)|(?:[5-9]|[1-9]\d))|fable|mythos)(?:[.-]|$)/;
+const REFUSES_PREFILL = /^claude-(?:(?:opus|sonnet)-(?:4-(?:[6-9]|[1-9]\d)|(?:[5-9]|[1-9]\d))|fable|mythos)(?:[.-]|$)/;
 
 /** True when this Claude model id refuses a conversation ending with an assistant message (see above). */
 export function anthropicModelRefusesPrefill(modelId: string): boolean {
@@ -34,15 +36,15 @@ export function anthropicModelRefusesPrefill(modelId: string): boolean {
 /**
  * The index of the message that becomes the last of the request's Anthropic `messages` when it is the assistant's,
  * else undefined: the last message that is not a system one (those go to `system`, or in place after a user turn, never
- * after an assistant one) nor an assistant one the converter leaves out (no text but white space, no tool calls, no
- * reasoning).
+ * after an assistant one) nor an assistant one the converter leaves out (`isSentAssistantTurn`, the converter's own
+ * rule: no text but white space, no tool calls, no reasoning but unsigned parts, which are not sent).
  */
 export function trailingAssistantIndex(messages: readonly ChatMessage[]): number | undefined {
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i]!;
     if (m.role === 'system') continue;
     if (m.role !== 'assistant') return undefined;
-    if ((m.content ?? '').trim() !== '' || (m.toolCalls?.length ?? 0) > 0 || (m.reasoning?.length ?? 0) > 0) return i;
+    if (isSentAssistantTurn(m)) return i;
   }
   return undefined;
 }

@@ -25,6 +25,7 @@ import { placeSystemMessages, type ConvertedEntry } from './place-anthropic-syst
 import { asksLogitBias, logitBiasNotSent } from '../shared/logit-bias.js';
 import { mergeProviderOptions } from '../shared/merge-provider-options.js';
 import { anthropicToolUseId } from './anthropic-tool-use-id.js';
+import { isSentAssistantText, isSentAssistantTurn, isSentReasoning } from './anthropic-assistant-turn.js';
 
 export interface AnthropicRequestSettings {
   modelId: string;
@@ -210,7 +211,8 @@ function toolResultBlocks(message: Extract<ChatMessage, { role: 'tool' }>, param
 /**
  * An assistant turn's reasoning parts -> its `thinking` / `redacted_thinking` blocks, in order, unchanged (with
  * thinking and tools Anthropic requires the last turn's signed blocks back as they came). A part with neither
- * a signature nor redacted data (another provider's reasoning) cannot be verified by Anthropic and is left out.
+ * a signature nor redacted data (another provider's reasoning) cannot be verified by Anthropic and is left out
+ * (`isSentReasoning`).
  */
 function reasoningBlocks(parts: ReasoningPart[] | undefined, param: string, ctx: ErrorContext): AnthropicRequestBlock[] {
   if (parts === undefined) return [];
@@ -218,8 +220,9 @@ function reasoningBlocks(parts: ReasoningPart[] | undefined, param: string, ctx:
   const blocks: AnthropicRequestBlock[] = [];
   parts.forEach((part, j) => {
     if (part?.type !== 'reasoning') throw invalid(ctx, `${param}.${j}.type`, `${param}.${j}: expected a reasoning part (type "reasoning")`);
+    if (!isSentReasoning(part)) return;
     if (part.redactedData !== undefined) blocks.push({ type: 'redacted_thinking', data: part.redactedData });
-    else if (part.signature) blocks.push({ type: 'thinking', thinking: part.text, signature: part.signature });
+    else blocks.push({ type: 'thinking', thinking: part.text, signature: part.signature! });
   });
   return blocks;
 }
@@ -262,7 +265,7 @@ function convertMessage(message: ChatMessage, i: number, ctx: ConvertContext): A
       const content: AnthropicRequestBlock[] = reasoningBlocks(message.reasoning, `${param}.reasoning`, ctx);
       // Text that is only white space (a model's "\n\n" before its tool calls, given back) is not sent: Anthropic
       // refuses it ("text content blocks must contain non-whitespace text"). Nothing is lost with it.
-      if (message.content && message.content.trim() !== '') content.push({ type: 'text', text: message.content });
+      if (isSentAssistantText(message.content)) content.push({ type: 'text', text: message.content });
       message.toolCalls?.forEach((call, j) => {
         content.push({
           type: 'tool_use',
@@ -272,8 +275,9 @@ function convertMessage(message: ChatMessage, i: number, ctx: ConvertContext): A
           input: toolArgumentsObject(call.arguments, `${param}.toolCalls.${j}.arguments`, 'Anthropic', ctx.notes),
         });
       });
-      // An empty assistant turn carries nothing, and Anthropic rejects empty content: leave it out.
-      if (content.length === 0) {
+      // An empty assistant turn carries nothing, and Anthropic rejects empty content: leave it out. The same rule
+      // (`isSentAssistantTurn`) tells the prefill refusal whether this turn ends the conversation.
+      if (!isSentAssistantTurn(message)) {
         if (mark) dropped(ctx, markField, 'an empty assistant turn is not sent');
         return undefined;
       }

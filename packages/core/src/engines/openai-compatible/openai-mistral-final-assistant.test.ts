@@ -66,6 +66,26 @@ describe('openai-compatible: a mistral deployment and a conversation ending with
     expect((await engine.generate({ messages: [{ role: 'user', content: 'Hi' }] })).text).toBe('Paris"}');
   });
 
+  it('the refusal says why the message is not sent as a prefix, in words true for core and the gateway alike', () => {
+    const engine = wire.engine({ ...mistral, baseURL: wire.server.baseURL });
+    const reason = (request: GenerateRequest, e = engine): string => e.refusal(request)?.message ?? '';
+    const calls: GenerateRequest = {
+      messages: [{ role: 'user', content: 'Weather?' }, { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'weather', arguments: '{}' }] }],
+      continueFinalMessage: true,
+    };
+    const blank: GenerateRequest = { messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: ' \n' }], continueFinalMessage: true };
+    const notAsked = reason(ENDS_WITH_ASSISTANT);
+    expect(notAsked).toMatch(/^messages\.1: Mistral refuses a conversation that ends with an assistant message unless it is sent as a prefix/);
+    expect(notAsked).toContain('it is not asked to be continued (continueFinalMessage; continue_final_message: true on chat completions)');
+    expect(reason(calls)).toContain('it has tool calls, which cannot be continued');
+    expect(reason(blank)).toContain('it has no text to continue');
+    const otherWay = wire.engine({ ...mistral, baseURL: wire.server.baseURL, options: { prefill: 'none' } });
+    expect(reason({ ...ENDS_WITH_ASSISTANT, continueFinalMessage: true }, otherWay)).toContain('this deployment does not send one as a prefix (options.prefill)');
+    // Advice a client that sent a prefill on /v1/messages has already followed is given to none.
+    for (const text of [notAsked, reason(calls), reason(blank)]) expect(text).not.toContain('an assistant prefill on messages');
+    expect(reason(calls)).not.toContain('continue_final_message');
+  });
+
   it("the caller's own messages (providerOptions) are sent as they are: the server decides", async () => {
     const engine = wire.engine({ ...mistral, baseURL: wire.server.baseURL });
     const own = { ...ENDS_WITH_ASSISTANT, providerOptions: { mistral: { messages: [{ role: 'user', content: 'Hi' }] } } };

@@ -88,15 +88,24 @@ export function finalAssistantRefusal(request: GenerateRequest, endpoint: Resolv
   if (request.messages[at]?.role !== 'assistant') return undefined;
   if (endpoint.prefill === 'prefix' && askedPrefillIndex(request) === at) return undefined;
   if (openAIOptionPath(request, endpoint, 'messages') !== undefined) return undefined;
-  const label = endpoint.preset.label;
-  const way =
-    endpoint.prefill === 'prefix'
-      ? 'end with a user message, or ask for the message to be continued where the API has a way (continue_final_message: true on chat completions, an assistant prefill on messages)'
-      : 'end with a user message';
   return {
     param: `messages.${at}`,
-    message: `messages.${at}: ${label} refuses a conversation that ends with an assistant message it is not asked to continue (as a prefix); ${way}, or use another model`,
+    message: `messages.${at}: ${endpoint.preset.label} refuses a conversation that ends with an assistant message unless it is sent as a prefix (prefix: true), and this one is not: ${notPrefixReason(request, at, endpoint)}; end with a user message (or the tool results), or use another model`,
   };
+}
+
+/**
+ * Why the final assistant message (`at`) is not sent as a prefix, in words true for every surface a request comes
+ * from (core, the gateway's chat completions, its /v1/messages, which asks every final assistant message with text
+ * to be continued): the deployment has no `prefix` way, the message has tool calls or no text (never a prefill), or
+ * it is not asked to be continued (core's `continueFinalMessage`, chat completions' `continue_final_message`).
+ */
+function notPrefixReason(request: GenerateRequest, at: number, endpoint: ResolvedEndpoint): string {
+  if (endpoint.prefill !== 'prefix') return 'this deployment does not send one as a prefix (options.prefill)';
+  const last = request.messages[at] as Extract<GenerateRequest['messages'][number], { role: 'assistant' }>;
+  if ((last.toolCalls?.length ?? 0) > 0) return 'it has tool calls, which cannot be continued';
+  if (prefillIndex(request.messages) !== at) return 'it has no text to continue';
+  return 'it is not asked to be continued (continueFinalMessage; continue_final_message: true on chat completions)';
 }
 
 /**
