@@ -255,8 +255,11 @@ export interface RateLease {
    * `release(actualTokens)`, resolving with what `peek` of the lease's scopes says right after it: the request counted,
    * its token charge corrected to `actualTokens`, its concurrency slot free, the places other requests took meanwhile
    * counted. In the release's own store round trip (the Redis limiter's release script answers it), so a caller that
-   * wants both makes one call, not two. A lease released already: a peek. Rejects as `release` does. Optional: without
-   * it, `release` then `peek` (the gateway's headers of a non-streamed answer).
+   * wants both makes one call, not two. A lease whose release has nothing to do in its store (no concurrency limit, no
+   * token charge to correct: the Redis limiter's under rpm limits only) makes no round trip for it either: it answers
+   * `releasedInfo`'s numbers with its token charge kept (the requests other calls made meanwhile not counted, the
+   * resets as at the acquire). A lease released already: a peek. Rejects as `release` does. Optional: without it,
+   * `release` then `peek` (the gateway's headers of a non-streamed answer).
    */
   releaseAndPeek?(actualTokens?: number): Promise<RateLimitInfo>;
   /**

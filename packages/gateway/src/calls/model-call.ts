@@ -142,8 +142,9 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   /**
    * Settles a call that failed before its answer (or its stream) opened and logs it; returns the error as the caller
    * may see it (another tenant's traffic on shared deployments hidden), for the error reply or the stream's error event.
+   * `committed`: the reply's headers went out already (a stream held open with keep-alives, failing as an error event).
    */
-  const failed = async (e: unknown): Promise<LLMError> => {
+  const failed = async (e: unknown, committed = false): Promise<LLMError> => {
     if (closing) await closing;
     // Cut by its server's shutdown (before its stream opened): the failure is the cut's, whatever the open said, unless
     // the client had already left (then it is the client's abort, as without a shutdown).
@@ -161,6 +162,9 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       // failed attempts had reported (an upstream cut after Anthropic's message_start, retried or fallen over or not).
       const spent = routerStream?.spent?.();
       if (spent) s.spent = spent;
+      // A stream answered with a JSON error: its headers go out after its place is given back, so they say what is left
+      // then, as a JSON call's (the release reads it in its own round trip: no more store calls than without).
+      if (!committed && admission) admission.reportFinal = true;
       await settle(s);
     } catch {
       // already logged; the original error is the one to report
@@ -172,7 +176,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     if ((error.code === 'rate_limited' || error.code === 'budget_exceeded') && isRateInfoCarrier(error.details)) {
       rateLimitHeaders(error.code === 'budget_exceeded' && admission?.left ? await leftAfter(admission, error.details.rateInfo, (e) => deps.log('reading the rate limits left after a refused call failed', call.requestId, e)) : error.details.rateInfo, headers);
     } else if (admission?.finalInfo) {
-      // A JSON call that failed after admission (an upstream's error): where the limits stand once it gave its place back.
+      // A call answered with a JSON error after admission (an upstream's error, a stream's before it opened): where the
+      // limits stand once it gave its place back. (A committed stream's error event carries no headers.)
       rateLimitHeaders(admission.finalInfo, headers);
     }
     // The exclusions it lists as the caller's explain would show them (a shared deployment's traffic cut); the log keeps them whole.
@@ -216,7 +221,9 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       renewals: deps.renewals,
       signal: call.signal,
       // A JSON answer's headers go out once the call gave its place back: they say what is left then (`finalInfo`).
+      // A stream's go out while it runs, unless it fails before (`failed`).
       reportFinal: !call.stream,
+      log: (m, e) => deps.log(m, call.requestId, e),
     });
     // A stream's headers go out while it runs: the admission's numbers (its token estimate charged, its slot held).
     if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
@@ -318,7 +325,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
         return inner;
       },
       failed: async (e) => {
-        const error = await failed(e);
+        const error = await failed(e, true);
         // Gone (not cut by its server's shutdown, which is an error the client is told about): nothing more to send.
         if (call.signal?.aborted === true && call.served?.cutOf(call.signal) === undefined) return undefined;
         return encoder.error(error, call.requestId).join('');

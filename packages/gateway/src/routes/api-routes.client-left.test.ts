@@ -41,6 +41,8 @@ async function setup() {
   const stores = await createStateStores({ mode: 'memory' });
   const router = new LLMRouter({ models: [mockModel('a'), mockModel('b')], routing: { strategy: 'priority', retries: { max: 0 } } });
   let releases = 0;
+  /** Releases that also read what is left (`releaseAndPeek`): only for a reply that carries the headers. */
+  let reads = 0;
   const inner = stores.rateLimiter;
   const counting: RateLimiter = {
     acquire: async (s, o) => {
@@ -50,6 +52,11 @@ async function setup() {
       d.lease.release = (t?: number) => {
         releases++;
         return release(t);
+      };
+      const releaseAndPeek = d.lease.releaseAndPeek!.bind(d.lease);
+      d.lease.releaseAndPeek = (t?: number) => {
+        reads++;
+        return releaseAndPeek(t);
       };
       return d;
     },
@@ -85,7 +92,7 @@ async function setup() {
   served = await serveGateway(gateway, { port: 0 });
   const auth = { authorization: `Bearer ${secret}`, 'content-type': 'application/json' };
   const concurrencyLeft = async () => (await inner.peek(SCOPE)).remainingConcurrency;
-  return { secret, auth, rankings, releases: () => releases, most: () => most, concurrencyLeft };
+  return { secret, auth, rankings, releases: () => releases, reads: () => reads, most: () => most, concurrencyLeft };
 }
 
 /** Sends a preview on a raw connection, to be destroyed by the test (the client leaving). */
@@ -100,7 +107,7 @@ function sendAndStay(url: string, secret: string): Socket {
 
 describe('/api/route when its client leaves while it plans', () => {
   it('maxConcurrency 1 bounds the plans running at once, abandoned ones included; the place comes back when the plan ends', async () => {
-    const { secret, auth, rankings, releases, most, concurrencyLeft } = await setup();
+    const { secret, auth, rankings, releases, reads, most, concurrencyLeft } = await setup();
     const first = sendAndStay(served!.url, secret);
     await vi.waitFor(() => expect(rankings).toHaveLength(1), { timeout: 5_000, interval: 10 });
     first.destroy();
@@ -120,10 +127,14 @@ describe('/api/route when its client leaves while it plans', () => {
     rankings[0]!.resolve();
     await vi.waitFor(async () => expect(await concurrencyLeft()).toBe(1), { timeout: 5_000, interval: 10 });
     expect(releases()).toBe(1);
+    // A plain release: nobody reads what is left for an abandoned plan (before, the release-and-read script ran).
+    expect(reads()).toBe(0);
     const next = await send(served!.url, 'POST', '/api/route', JSON.stringify({ prompt: 'which one?' }), auth);
     expect(next.status, next.body).toBe(200);
     expect(JSON.parse(next.body)).toMatchObject({ selectedModel: 'a' });
     expect(next.headers['x-ratelimit-remaining-concurrency']).toBe('1');
+    // An answered preview's release reads what is left for its headers.
+    expect(reads()).toBe(1);
   });
 
   it('a plan that fails after its client left: its place given back once, nothing unhandled', async () => {

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createStateStores, LLMRouter, type Limits, type RateLease, type RateLimiter, type StateStores } from '@llmrr/core';
+import { createStateStores, LLMRouter, type CountTokensOptions, type GenerateRequest, type Limits, type RateLease, type RateLimiter, type StateStores } from '@llmrr/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { mockModel } from '../test-support/harness.js';
@@ -121,6 +121,52 @@ describe.each(['memory', 'redis'] as const)('/api/route: the limiter calls of on
       expect((await s.route()).headers.get('x-ratelimit-remaining-requests')).toBe('8');
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('POST /v1/messages/count_tokens: the limiter calls of a remote count (memory limiter)', () => {
+  it('two: take the place, give it back with a plain release (nobody reads what is left: the count sends no headers)', async () => {
+    const memory = await createStateStores({ mode: 'memory' });
+    const calls: string[] = [];
+    const router = new LLMRouter({ models: [mockModel('a')], routing: { strategy: 'priority', retries: { max: 0 } } });
+    // A count that does network I/O (Anthropic's count endpoint) takes its place under the limits for it.
+    const countTokens = async (_request: GenerateRequest, options?: CountTokensOptions) => {
+      const permit = await options?.admitRemote?.({ deployment: 'a', provider: 'anthropic' });
+      try {
+        return { tokens: 3, exact: true, deployment: 'a', model: 'a' };
+      } finally {
+        await permit?.release();
+      }
+    };
+    const proxied = new Proxy(router, {
+      get(target, prop) {
+        if (prop === 'countTokens') return countTokens;
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const gateway = createGateway({ router: proxied, stores: { ...memory, rateLimiter: counted(memory.rateLimiter, calls) }, log: () => {} });
+    const limits = { rpm: 10, maxConcurrency: 1 };
+    try {
+      await memory.tenants.createTenant({ id: 'acme', name: 'Acme', limits });
+      const { secret } = await memory.tenants.createKey('acme', { name: 'k' });
+      const res = await gateway.fetch(
+        new Request('http://gateway/v1/messages/count_tokens', {
+          method: 'POST',
+          headers: { 'x-api-key': secret, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'a', messages: [{ role: 'user', content: 'hi' }] }),
+        }),
+      );
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(await res.json()).toEqual({ input_tokens: 3 });
+      // Before: acquire, releaseAndPeek (the release-and-read script on Redis, its answer dropped).
+      expect(calls).toEqual(['acquire', 'release']);
+      expect((await memory.rateLimiter.peek([{ kind: 'tenant', id: 'acme', limits }])).remainingConcurrency).toBe(1);
+    } finally {
+      await gateway.close();
+      await router.close();
+      await memory.close();
     }
   });
 });

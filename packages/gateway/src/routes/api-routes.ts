@@ -223,7 +223,8 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
             // places other requests took while it planned counted). A client gone before its plan started gets no
             // headers (its 499 is not sent): no peek of the limiter for it.
             try {
-              await place.release();
+              // (Read as it is given back only for a reply that will carry the headers.)
+              await place.release(!incoming.signal?.aborted);
             } finally {
               deps.calls?.ended();
             }

@@ -216,6 +216,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       signal: incoming.signal,
       // Answered once the call gave its place back: the headers say what is left then (`finalInfo`).
       reportFinal: true,
+      log: (m, e) => deps.log(m, requestId, e),
     });
     // Where the limits stand, on the answer and on an error after admission (an upstream's failure) alike, as on chat.
     if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);

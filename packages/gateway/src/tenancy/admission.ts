@@ -1,4 +1,4 @@
-import { estimateRequestTokens, LLMError, type BudgetPeriod, type BudgetStore, type DeploymentInfo, type GenerateRequest, type RateDecision, type RateLease, type RateLimitInfo, type RateScope, type Usage } from '@llmrr/core';
+import { estimateRequestTokens, LLMError, type BudgetPeriod, type BudgetStore, type DeploymentInfo, type GenerateRequest, type RateDecision, type RateLease, type RateLimiter, type RateLimitInfo, type RateScope, type Usage } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import { ledgerCounts } from '../calls/ledger-counts.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
@@ -16,10 +16,17 @@ export interface Admission {
   /**
    * With `AdmitInput.reportFinal`, set by `finish` once the call gave its place back: what the limiter says is left then
    * (the request counted, its token charge corrected to the usage, its concurrency slot free, other requests' places
-   * counted), read in the release's own store round trip (`RateLease.releaseAndPeek`). The headers of a reply sent
-   * after `finish` (a JSON answer). Unset when the release (or the read) failed: the caller keeps `rateInfo`.
+   * counted), read in the release's own store round trip (`RateLease.releaseAndPeek`; under rpm limits only, the
+   * release has nothing to send and neither has this: the acquire's numbers as the release leaves them). The headers of
+   * a reply sent after `finish` (a JSON answer, a stream's error sent before it opened). Unset when the release (or the
+   * read) failed: the caller keeps `rateInfo`.
    */
   finalInfo?: RateLimitInfo;
+  /**
+   * Whether `finish` reads `finalInfo` (`AdmitInput.reportFinal` to start with). Set before `finish` when a reply
+   * whose headers had not gone out yet turns out to be sent after it: a stream request answered with a JSON error.
+   */
+  reportFinal?: boolean;
   /** Releases the concurrency slot, corrects the token charge and settles (or releases) the budget. */
   finish(outcome: { usage: Usage | undefined; costUsd: number; charged: boolean }): Promise<void>;
   /**
@@ -102,9 +109,12 @@ export interface AdmitInput {
   signal?: AbortSignal | undefined;
   /**
    * True when the reply's headers go out after `finish` (a non-streamed answer): `finish` reads what is left as it gives
-   * the lease back (`Admission.finalInfo`). Absent: a plain release (a stream's headers went out at its start).
+   * the lease back (`Admission.finalInfo`). Absent: a plain release (a stream's headers went out at its start), unless
+   * `Admission.reportFinal` is set before `finish`.
    */
   reportFinal?: boolean | undefined;
+  /** Logs what does not fail the call: a failed read of what is left for its headers (`finalInfo`). */
+  log?: ((message: string, error: unknown) => void) | undefined;
 }
 
 /** The rate-limit scopes of a principal: its tenant's and its key's limits, where set. */
@@ -134,10 +144,15 @@ export const PLACE_RENEW_FOR_MS = 30 * 60_000;
 
 /** A place under the limits held by a request that calls no model across some work (`takePlace`), until it is given back. */
 export interface HeldPlace {
-  /** Gives the place back, no tokens used (a release that fails is logged and tried again by `renewals`: never rejects). */
-  release(): Promise<void>;
   /**
-   * The numbers for the request's rate-limit headers once its place is given back (`release` first). A place under a
+   * Gives the place back, no tokens used (a release that fails is logged and tried again by `renewals`: never rejects).
+   * `read`: `left` is asked next (the reply's headers), so a place under a concurrency limit reads what is left in its
+   * release's own round trip (`RateLease.releaseAndPeek`). Without it, a plain release (nobody reads what is left: a
+   * token count, a plan whose client left).
+   */
+  release(read?: boolean): Promise<void>;
+  /**
+   * The numbers for the request's rate-limit headers once its place is given back (`release(true)` first). A place under a
    * concurrency limit (held across the work): what the limiter says is left then (the request still counted, the places
    * other requests took while it was held counted too), read by the release itself (`RateLease.releaseAndPeek`, one
    * store round trip for both; a limiter without it: a `peek` after), or the acquire's own numbers when that fails
@@ -172,9 +187,9 @@ export async function takePlace(
   /** What the release read (`releaseAndPeek`), once it has run. */
   let after: RateLimitInfo | undefined;
   return {
-    release: () => {
+    release: (read) => {
       if (held) renewals!.remove(held);
-      if (!holds || !lease.releaseAndPeek) return releasePlace(lease, log, renewals, principal.tenantId);
+      if (!read || !holds || !lease.releaseAndPeek) return releasePlace(lease, log, renewals, principal.tenantId);
       // (Async: a custom lease's releaseAndPeek that throws synchronously is handled as one that rejects.)
       return (async () => lease.releaseAndPeek!(0))().then(
         (read) => {
@@ -253,6 +268,18 @@ export async function releaseOrRetry(lease: RateLease, tokens: number, renewals:
     renewals?.retry(() => lease.release(tokens), label);
     throw e;
   }
+}
+
+/**
+ * What `limiter` says is left for `scopes` once a call gave its lease back (`Admission.finalInfo` of a lease without
+ * `releaseAndPeek`); undefined when the read fails (logged), never rejects. (Async: a custom limiter's peek that throws
+ * synchronously is handled as one that rejects.)
+ */
+function readLeft(limiter: RateLimiter, scopes: RateScope[], log: AdmitInput['log']): Promise<RateLimitInfo | undefined> {
+  return (async () => limiter.peek(scopes))().catch((e: unknown) => {
+    log?.('reading the rate limits left after a call failed', e);
+    return undefined;
+  });
 }
 
 /** Names a call in `Renewals.retry`'s give-up log: its request id and tenant (as a prefetch charge's label does). */
@@ -404,7 +431,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
       if (reservationId === undefined && !lease) return;
       // The counts as the ledger takes them (an upstream's negative or NaN count is 0), so the slot is freed.
       const counts = lease && usage ? ledgerCounts(usage) : undefined;
-      const left = new Holdings(stores.budgets, reservationId, charged, costUsd, extension?.extensions, lease, counts ? counts.inputTokens + counts.outputTokens : 0, input.reportFinal ? () => stores.rateLimiter.peek(scopesOf) : undefined);
+      const left = new Holdings(stores.budgets, reservationId, charged, costUsd, extension?.extensions, lease, counts ? counts.inputTokens + counts.outputTokens : 0, admission.reportFinal ? readLeft.bind(undefined, stores.rateLimiter, scopesOf, input.log) : undefined);
       const error = await left.attempt();
       if (left.info) admission.finalInfo = left.info;
       if (error === undefined) return;
@@ -415,6 +442,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   };
   // (Set apart: no object spread per call for a field the admitted calls never have.)
   if (cacheOnly) admission.cacheOnly = cacheOnly;
+  if (input.reportFinal) admission.reportFinal = true;
   if (lease) {
     const limiter = stores.rateLimiter;
     admission.left = () => limiter.peek(scopesOf);
@@ -522,8 +550,11 @@ class Holdings {
     /** Undefined once released (or when the call had none). */
     private lease: RateLease | undefined,
     private readonly tokens: number,
-    /** Set when what is left is wanted once the lease is given back: the limiter's peek, for a lease without `releaseAndPeek`. */
-    private readonly peek: (() => Promise<RateLimitInfo>) | undefined,
+    /**
+     * Set when what is left is wanted once the lease is given back: the limiter's peek, for a lease without
+     * `releaseAndPeek` (never rejects: undefined when it failed, logged).
+     */
+    private peek: (() => Promise<RateLimitInfo | undefined>) | undefined,
   ) {}
 
   /** What the limiter said was left once the lease was given back (with `peek`, on the first attempt that released it). */
@@ -569,8 +600,9 @@ class Holdings {
           await lease.release(this.tokens);
         }
         this.lease = undefined;
-        // A limiter whose leases cannot say: its peek (a read that fails leaves the headers at the admission's numbers).
-        if (this.peek && !this.info && !lease.releaseAndPeek) this.info = await this.peek().catch(() => undefined);
+        // A limiter whose leases cannot say: its peek (a read that fails leaves the headers at the admission's numbers,
+        // logged; the release is done: nothing to try again).
+        if (this.peek && !this.info && !lease.releaseAndPeek) this.info = await this.peek();
       } catch (e) {
         if (!failed) {
           failed = true;
@@ -578,6 +610,8 @@ class Holdings {
         }
       }
     }
+    // Read for the reply's headers on the first attempt only: a retry (`again`) is a plain release, its reply long sent.
+    this.peek = undefined;
     return failed ? (error ?? new Error('finishing the call failed')) : undefined;
   }
 

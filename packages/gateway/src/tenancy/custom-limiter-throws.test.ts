@@ -78,6 +78,37 @@ describe('a custom limiter that throws synchronously', () => {
     await vi.waitFor(async () => expect(await stores.rateLimiter.peek(SCOPE)).toMatchObject({ remainingConcurrency: 1 }), { timeout: 10_000, interval: 20 });
   });
 
+  it.each([
+    ['rejects (its store down)', () => Promise.reject(new Error('the limiter store is down'))],
+    ['throws synchronously', () => {
+      throw new Error('the limiter store is down');
+    }],
+  ])("a JSON call whose limiter's peek %s (a lease without releaseAndPeek): answered (200) with the admission's numbers, the read's failure logged, no retry", async (_, peek) => {
+    // Before (synchronous throw): logged as a failed release ("releasing limits or settling the budget failed") though
+    // the release had succeeded, and a pointless retry of the call's finish registered.
+    const retry = vi.spyOn(Renewals.prototype, 'retry');
+    try {
+      const { stores, logged, auth } = await gatewayWith((inner) => ({
+        acquire: async (s, o) => {
+          const d = await inner.acquire(s, o);
+          return d.ok ? { ...d, lease: { release: (t) => d.lease.release(t) } } : d;
+        },
+        peek: peek as RateLimiter['peek'],
+        close: () => inner.close(),
+      }));
+      const res = await post(open!.gateway, '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: 'hi' }] }, auth);
+      expect(res.status, await res.clone().text()).toBe(200);
+      // The admission's numbers: this request counted, its place taken (the read of what is left after it failed).
+      expect([res.headers.get('x-ratelimit-remaining-requests'), res.headers.get('x-ratelimit-remaining-concurrency')]).toEqual(['9', '0']);
+      expect(logged).toEqual(['reading the rate limits left after a call failed']);
+      expect(retry).not.toHaveBeenCalled();
+      // The place was given back.
+      expect(await stores.rateLimiter.peek(SCOPE)).toMatchObject({ remainingConcurrency: 1 });
+    } finally {
+      retry.mockRestore();
+    }
+  });
+
   it('a lease whose release throws synchronously at first is tried again until it gives the place back (as a rejected release is)', async () => {
     let failures = 2;
     const { stores, auth } = await gatewayWith((inner) => ({

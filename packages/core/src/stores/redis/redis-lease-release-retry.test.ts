@@ -115,6 +115,35 @@ describe.skipIf(!redisUrl)('a lease whose release failed', () => {
     expectCorrectedOnce((await limiter.peek(tpmOnly)).remainingTokens);
   });
 
+  it.each(['hold', 'stall'] as const)('releaseAndPeek that failed (%s) and is tried again: the slot freed, the tokens corrected once, and says so', async (fault) => {
+    // (hold: the script ran in Redis and its answer was lost; stall: it never reached Redis.)
+    const { r, limiter, lease } = await leased();
+    r[fault]();
+    await expect(lease.releaseAndPeek!(31)).rejects.toMatchObject({ code: 'store_unavailable' });
+    r.reset();
+    // Tried again (the gateway's `Renewals.retry` of a call's finish): the same release-and-read script runs again.
+    const info = await vi.waitFor(() => lease.releaseAndPeek!(31), { timeout: 10_000, interval: 50 });
+    expect(info.remainingConcurrency).toBe(1);
+    expectCorrectedOnce(info.remainingTokens);
+    const peek = await limiter.peek(scopes);
+    expect(peek.remainingConcurrency).toBe(1);
+    expectCorrectedOnce(peek.remainingTokens);
+    // Released: a later call frees and corrects nothing more.
+    expectCorrectedOnce((await lease.releaseAndPeek!(31)).remainingTokens);
+    expect((await limiter.acquire(scopes, { estimatedTokens: 1 })).ok).toBe(true);
+  });
+
+  it.each(['hold', 'stall'] as const)('releaseAndPeek that failed (%s), tried again by a plain release (the gateway\'s retry): corrected once', async (fault) => {
+    const { r, limiter, lease } = await leased();
+    r[fault]();
+    await expect(lease.releaseAndPeek!(31)).rejects.toMatchObject({ code: 'store_unavailable' });
+    r.reset();
+    await releasedAgain(lease, 31);
+    const peek = await limiter.peek(scopes);
+    expect(peek.remainingConcurrency).toBe(1);
+    expectCorrectedOnce(peek.remainingTokens);
+  });
+
   it('expired and swept from its lease set before it is released again: the tokens are still corrected', async () => {
     const slots: RateScope[] = [{ kind: 'tenant', id: 'acme', limits: { maxConcurrency: 2, tpm: 60 } }];
     const { r, limiter, lease } = await leased(slots, { estimatedTokens: 50, leaseTtlMs: 200 });

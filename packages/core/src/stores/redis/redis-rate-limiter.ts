@@ -160,8 +160,11 @@ class RedisLease implements RateLease {
   }
 
   /**
-   * `release`, answered with what `peek` says right after it, from the release's own script (one round trip, where a
-   * lease with nothing to free or correct runs no script on `release`). Released already (or being released): a peek.
+   * `release`, answered with what `peek` says right after it, from the release's own script (one round trip). A lease
+   * with nothing to free or correct (no concurrency limit, and no tokens-per-minute charge to change: an rpm-only limit,
+   * a count equal to the estimate, or none) runs no script, as its `release` does: it answers the acquire's numbers as
+   * the release leaves them (`releasedInfo` with the token charge kept), no round trip. Released already (or being
+   * released): a peek.
    */
   async releaseAndPeek(actualTokens?: number): Promise<RateLimitInfo> {
     if (this.released || this.releasing) {
@@ -190,7 +193,12 @@ class RedisLease implements RateLease {
     // failed release ran in Redis (its answer lost) or never reached it (`RELEASE_SCRIPT`'s marker).
     const needs =
       this.scopes.some((s) => s.limits.maxConcurrency !== undefined) || (actualTokens !== undefined && actualTokens !== this.cost && this.scopes.some((s) => s.limits.tpm !== undefined));
-    const info = needs || peek ? await this.limiter.releaseLease(this, actualTokens === undefined ? 0 : actualTokens - this.cost, peek) : undefined;
+    const info = needs
+      ? await this.limiter.releaseLease(this, actualTokens === undefined ? 0 : actualTokens - this.cost, peek)
+      : // Nothing sent: its charge stands as taken (a count equal to it, or none), so no refund (`releasedInfo` refunds it).
+        peek
+        ? releasedRateLimitInfo(this.scopes, this.states, this.at, 0, this.uncharged)
+        : undefined;
     this.released = true;
     if (invalid !== undefined) throw invalid;
     return info;
