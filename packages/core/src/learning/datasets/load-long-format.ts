@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { datasetError } from './dataset-error.js';
 import { decimal, parseCsv } from './read-csv.js';
 import { recordPlace, setRecordLine } from './record-line.js';
+import { sameQuality } from './same-quality.js';
 import type { RoutingDataset, RoutingExample, Split } from './types.js';
 
 /** One row of the generic long format: one model's outcome on one prompt. */
@@ -166,8 +167,9 @@ function groupRows(rows: readonly LongFormatRow[], place: readonly string[], fil
 
 /**
  * Two models: the weak one has the lower mean quality on the non-test prompts (on every prompt when all are test
- * prompts). Of two models of equal quality the cheaper one (mean cost_usd on those prompts) is the weak one, the one a
- * router sends prompts to unless it expects a gain; of equal cost too (or without costs), the first by name.
+ * prompts). Of two models of equal quality (to float rounding: `sameQuality`) the cheaper one (mean cost_usd on those
+ * prompts) is the weak one, the one a router sends prompts to unless it expects a gain; of equal cost too (or without
+ * costs), the first by name.
  */
 function weakStrong(examples: readonly RoutingExample[]): { weak: number; strong: number } {
   const training = examples.some((e) => e.split !== 'test') ? examples.filter((e) => e.split !== 'test') : examples;
@@ -183,7 +185,7 @@ function weakStrong(examples: readonly RoutingExample[]): { weak: number; strong
     return n ? s / n : 0;
   };
   const q0 = mean((e) => e.quality[0]), q1 = mean((e) => e.quality[1]);
-  if (q0 !== q1) return q0 < q1 ? { weak: 0, strong: 1 } : { weak: 1, strong: 0 };
+  if (!sameQuality(q0, q1)) return q0 < q1 ? { weak: 0, strong: 1 } : { weak: 1, strong: 0 };
   return mean((e) => e.cost?.[1]) < mean((e) => e.cost?.[0]) ? { weak: 1, strong: 0 } : { weak: 0, strong: 1 };
 }
 

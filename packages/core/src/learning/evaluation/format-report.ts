@@ -1,3 +1,4 @@
+import { sameQuality } from '../datasets/same-quality.js';
 import type { EvaluationReport } from './evaluation-report.js';
 import type { PgrPoint } from './two-model-metrics.js';
 
@@ -32,7 +33,7 @@ export function formatReport(r: EvaluationReport): string {
     // Both of the same quality on these prompts: neither is the weak or the strong one, and there is no gap for a router
     // to recover (PGR divides by it: the report's APGR 0 and CPT 100% are placeholders). What a router still does is
     // pick per prompt: the quality its routing reaches (the curve's), at half the calls to each and at its best share.
-    const tie = qWeak !== undefined && qWeak === qStrong;
+    const tie = qWeak !== undefined && qStrong !== undefined && sameQuality(qWeak, qStrong);
     if (tie) {
       out.push(`${weak} and ${strong} tie on quality ${quality(weak)}: no gap between a weaker and a stronger model for routing to recover (APGR and CPT undefined); the quality a router reaches by picking per prompt, with the share of calls to ${strong}:\n`);
       const at = (curve: PgrPoint[], share: number) => curve.reduce((a, c) => (Math.abs(c.strongShare - share) < Math.abs(a.strongShare - share) ? c : a));

@@ -1,3 +1,5 @@
+import { sameQuality } from '../datasets/same-quality.js';
+
 /** One point of the PGR curve: the share of calls sent to the strong model and what it buys. */
 export interface PgrPoint {
   /** Share of prompts routed to the strong model, 0..1. */
@@ -36,7 +38,8 @@ export function twoModelMetrics(score: readonly number[], weak: readonly number[
     strongSum += strong[i]!;
   }
   const qW = weakSum / n, qS = strongSum / n;
-  const gap = qS - qW;
+  // Of the same quality (to float rounding): no gap, PGR 0 everywhere (not a residue's 10^13).
+  const gap = sameQuality(qS, qW) ? 0 : qS - qW;
   // gain[k]: total quality gained by routing the top k prompts to the strong model.
   const gain = new Float64Array(n + 1);
   for (let s = 0; s < n; ) {

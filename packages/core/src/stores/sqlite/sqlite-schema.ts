@@ -141,11 +141,13 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE llmrr_budget_spend ADD COLUMN written_at INTEGER NOT NULL DEFAULT 0;
   `,
   `
-  -- Usage rows by time, as on PostgreSQL: a listing or summary without a tenant (newest first, a from/to range, a page
-  -- after a cursor) reads this index instead of scanning and sorting the whole ledger (a tenant's reads the tenant's
-  -- index). Rows of the same millisecond are put in request id order as they are read (a small sort; with the id in the
-  -- index it would be none, but the index would be 3.5 times the size and build as much slower). Building it reads the
-  -- table once, at the upgrade, under the write lock (0.3-0.6 µs a row). IF NOT EXISTS for a file where an operator made it.
-  CREATE INDEX IF NOT EXISTS llmrr_usage_time ON llmrr_usage(created_at);
+  -- Usage rows by time: a listing or summary without a tenant (newest first, a from/to range, a page after a cursor)
+  -- reads this index instead of scanning and sorting the whole ledger (a tenant's reads the tenant's index). The
+  -- listing's other filters (status, model, key) are in it too, so a filter matching few rows is tested on the index
+  -- entries, reading only the rows it keeps: on created_at alone each entry cost a row lookup, and a filter matching
+  -- none read the whole table in time order, 2-4.5 times the scan this replaces. Rows of the same millisecond are put
+  -- in request id order as they are read (a small sort). Building it reads the table once, at the upgrade, under the
+  -- write lock. IF NOT EXISTS for a file where an operator made it.
+  CREATE INDEX IF NOT EXISTS llmrr_usage_time ON llmrr_usage(created_at, status, model, key_id);
   `,
 ];

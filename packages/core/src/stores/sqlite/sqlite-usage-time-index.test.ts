@@ -26,8 +26,8 @@ function fill(db: Database.Database, n: number): void {
   })();
 }
 
-/** The query plans (EXPLAIN QUERY PLAN details) of the llmrr_usage statements `run` makes the ledger prepare and run. */
-async function plansOf(handle: SqliteHandle, run: (ledger: SqliteUsageLedger) => Promise<unknown>): Promise<string[][]> {
+/** The llmrr_usage statements `run` makes the ledger prepare and run, with their parameters. */
+async function statementsOf(handle: SqliteHandle, run: (ledger: SqliteUsageLedger) => Promise<unknown>): Promise<Array<{ sql: string; params: unknown[] }>> {
   const db = handle.db;
   const prepare = db.prepare.bind(db);
   const seen: Array<{ sql: string; params: unknown[] }> = [];
@@ -52,7 +52,36 @@ async function plansOf(handle: SqliteHandle, run: (ledger: SqliteUsageLedger) =>
     db.prepare = prepare;
     await ledger.close();
   }
-  return seen.map(({ sql, params }) => (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail));
+  return seen;
+}
+
+/** The query plans (EXPLAIN QUERY PLAN details) of the llmrr_usage statements `run` makes the ledger prepare and run. */
+async function plansOf(handle: SqliteHandle, run: (ledger: SqliteUsageLedger) => Promise<unknown>): Promise<string[][]> {
+  const seen = await statementsOf(handle, run);
+  return seen.map(({ sql, params }) => (handle.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail));
+}
+
+interface Op {
+  opcode: string;
+  p1: number;
+  p2: number;
+}
+
+/**
+ * Where the statement's program (EXPLAIN) reads `column` to test it: from llmrr_usage_time's entry (`index`), before
+ * any of the row's columns are read (so an entry the filter drops costs no row lookup), or from the row (`row`).
+ */
+function filterReadFrom(db: Database.Database, sql: string, params: unknown[], column: string): 'index' | 'row' | 'none' {
+  const root = (name: string) => db.prepare(`SELECT rootpage FROM sqlite_master WHERE name = ?`).pluck().get(name) as number;
+  const ops = db.prepare(`EXPLAIN ${sql}`).all(...params) as Op[];
+  const cursorOf = (name: string) => ops.find((o) => o.opcode === 'OpenRead' && o.p2 === root(name))?.p1;
+  const index = cursorOf('llmrr_usage_time'), table = cursorOf('llmrr_usage');
+  const inIndex = (db.pragma(`index_info(llmrr_usage_time)`) as Array<{ seqno: number; name: string }>).find((c) => c.name === column)?.seqno;
+  const inTable = (db.pragma(`table_info(llmrr_usage)`) as Array<{ cid: number; name: string }>).find((c) => c.name === column)!.cid;
+  const fromIndex = ops.findIndex((o) => o.opcode === 'Column' && o.p1 === index && o.p2 === inIndex);
+  const firstRowRead = ops.findIndex((o) => o.opcode === 'Column' && o.p1 === table);
+  if (index !== undefined && inIndex !== undefined && fromIndex >= 0 && (firstRowRead < 0 || fromIndex < firstRowRead)) return 'index';
+  return ops.some((o) => o.opcode === 'Column' && o.p1 === table && o.p2 === inTable) ? 'row' : 'none';
 }
 
 describe('SQLite usage ledger: listings without a tenant read the created_at index', () => {
@@ -97,12 +126,34 @@ describe('SQLite usage ledger: listings without a tenant read the created_at ind
     }
   });
 
+  it('a listing filtered by status, model or key (no tenant, no range) tests the filter on the index entry before reading the row', async () => {
+    // On created_at alone each index entry cost a row lookup to test the filter: a filter matching no row read the
+    // whole table in time order, 2-4.5 times the scan the index replaced (usage-listing-bench.ts).
+    dir = mkdtempSync(join(tmpdir(), 'llmrr-usage-time-filter-'));
+    const handle = (await openSqlite(join(dir, 'state.db'))).retain();
+    try {
+      fill(handle.db, 400);
+      const seen = await statementsOf(handle, async (ledger) => {
+        expect((await ledger.query({ status: 'error', limit: 2 })).map((e) => e.requestId)).toEqual(['req_0000353', 'req_0000303']);
+        expect(await ledger.query({ status: 'aborted', limit: 2 })).toEqual([]);
+        expect(await ledger.query({ model: 'none', limit: 2 })).toEqual([]);
+        expect(await ledger.query({ keyId: 'none', limit: 2 })).toEqual([]);
+      });
+      expect(seen.map(({ sql, params }, k) => filterReadFrom(handle.db, sql, params, ['status', 'status', 'model', 'key_id'][k]!))).toEqual(['index', 'index', 'index', 'index']);
+      expect(seen.map(({ sql, params }) => (handle.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>)[0]!.detail)).toEqual(
+        Array.from({ length: 4 }, () => 'SCAN llmrr_usage USING INDEX llmrr_usage_time'),
+      );
+    } finally {
+      handle.release();
+    }
+  });
+
   it('a file of the previous schema version, opened by 6 processes at once, is upgraded: each gets the index and the same listing, every row kept', { timeout: 120_000 }, async () => {
     dir = mkdtempSync(join(tmpdir(), 'llmrr-usage-time-upgrade-'));
     const path = join(dir, 'state.db');
     // The file the previous build made: its schema steps (steps are only ever appended) and its version.
-    const previous = SQLITE_MIGRATIONS.findIndex((step) => step.includes('llmrr_usage_time'));
-    expect(previous).toBe(SQLITE_MIGRATIONS.length - 1);
+    const previous = SQLITE_MIGRATIONS.findIndex((step) => /CREATE INDEX IF NOT EXISTS llmrr_usage_time\b/.test(step));
+    expect(previous).toBeGreaterThan(0);
     const setup = new Database(path);
     setup.pragma('journal_mode = WAL');
     for (const step of SQLITE_MIGRATIONS.slice(0, previous)) setup.exec(step);
