@@ -1,7 +1,7 @@
-import { PREFETCH_METADATA_KEY, providerCacheUsage, sharesGroupCommit, type BudgetReserveRequest, type BudgetStore, type RouterEvents, type RouterResult, type Tenant } from '@llmrr/core';
+import { PREFETCH_METADATA_KEY, providerCacheUsage, sharesGroupCommit, type BudgetReserveRequest, type BudgetStore, type RouterEvents, type Tenant, type UsageEntryInput } from '@llmrr/core';
 import { ANONYMOUS } from '../auth/principal.js';
 import { ledgerCounts, withGuardTokens, type LedgerCounts } from '../calls/ledger-counts.js';
-import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { GatewayMetrics, SpendObservation } from '../metrics/gateway-metrics.js';
 import { settled } from '../tenancy/settled.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 
@@ -55,35 +55,14 @@ export function meterPrefetches(
   if (!router.on || !(router as { prefetch?: unknown }).prefetch || (!stores && !metrics)) return { close: async () => {} };
   const pending = new Set<Promise<void>>();
   const off = router.on('request:end', (e: RouterEvents['request:end']) => {
-    if (e.metadata[PREFETCH_METADATA_KEY] !== true) return;
-    // Without stores the gateway calls the router with no tenant (`routerTenant`): its prefetches are `anonymous`'s,
-    // as its requests are, whatever tenant the router's config gives calls without one (a v3 `defaultTenant`).
-    const tenantId = stores ? e.metadata.tenant : ANONYMOUS.tenantId;
-    const result = e.result;
-    // A prefetch answered from the cache costs nothing, unless a semantic guard's call let the answer through.
-    if (!result || (result.cached !== false && !(result.cost.totalUsd > 0)) || typeof tenantId !== 'string') return;
-    // (Clamped as the price was: counts that do not add up never lose the row.)
-    // (A cached answer's counts without the provider-cache reads and writes its original call made, as for a live hit;
-    // with the tokens of the guard call that let it through, as a request's row has them.)
-    const counts = ledgerCounts(withGuardTokens(result.cached !== false ? providerCacheUsage(result.usage, result.cached) : result.usage, result.guardUsage));
-    // The metrics, which add up to the providers' bills, take only the calls made: for a cached answer its guard's
-    // (no provider was called for the answer itself; as `callsForHit` in settle.ts for a request's hit).
-    const billed = result.cached !== false ? ledgerCounts(withGuardTokens(undefined, result.guardUsage)) : counts;
-    const counted = () =>
-      metrics?.observeSpend({
-        model: result.deployment,
-        tenant: tenantId,
-        costUsd: result.cost.totalUsd,
-        inputTokens: billed.inputTokens,
-        outputTokens: billed.outputTokens,
-        cachedInputTokens: billed.cachedInputTokens,
-        cacheWriteInputTokens: billed.cacheWriteInputTokens,
-      });
-    if (!stores) return counted();
-    // When it ended, on the gateway's clock (a request's row and reservation are dated by it too): one reading for
-    // both its ledger row and its budget charge, so that the two are in one period even at a period's end.
-    const p: Promise<void> = charge(stores, tenantId, e.requestId, result, counts, counted, now(), retry, log)
-      .catch((error: unknown) => log('metering a prefetch failed', e.requestId, error))
+    // Only the prefetch's row and spend are kept from here (`spendOf`), never the event or its result (the answer's
+    // text): a charge waiting to be tried again during a store outage holds them, some thousands at once.
+    const spend = spendOf(e, stores !== undefined, metrics, now);
+    if (!spend) return;
+    if (!stores) return spend.counted();
+    const requestId = spend.entry.requestId;
+    const p: Promise<void> = charge(stores, spend.entry, spend.counted, retry, log)
+      .catch((error: unknown) => log('metering a prefetch failed', requestId, error))
       .finally(() => pending.delete(p));
     pending.add(p);
   });
@@ -95,23 +74,73 @@ export function meterPrefetches(
   };
 }
 
+/** What a prefetch's metering keeps of its `request:end`: its ledger row, and `counted`, which adds its spend to the metrics. */
+interface PrefetchSpend {
+  entry: UsageEntryInput & { requestId: string; tenantId: string; costUsd: number; createdAt: number };
+  counted: () => void;
+}
+
 /**
- * `counted`: adds the spend to the metrics, once its row is written (or when there is no row to write). `at`: the row's
- * `createdAt` and the budget period the charge goes to (the period the row is invoiced in). `retry`: takes a charge
- * whose store failed, to try it again (with its label for the logs).
+ * A prefetch's ledger row (dated now, on the gateway's clock) and its metrics' spend, from its `request:end`; undefined
+ * for an event that is no metered prefetch. Neither holds the event or its result (the answer's text).
  */
-async function charge(
-  stores: GatewayStores,
-  tenantId: string,
-  requestId: string,
-  r: RouterResult,
-  counts: LedgerCounts,
-  counted: () => void,
-  at: number,
-  retry: Retry | undefined,
-  log: (message: string, requestId: string, error?: unknown) => void,
-): Promise<void> {
-  const costUsd = r.cost.totalUsd;
+function spendOf(e: RouterEvents['request:end'], withStores: boolean, metrics: GatewayMetrics | undefined, now: () => number): PrefetchSpend | undefined {
+  if (e.metadata[PREFETCH_METADATA_KEY] !== true) return undefined;
+  // Without stores the gateway calls the router with no tenant (`routerTenant`): its prefetches are `anonymous`'s,
+  // as its requests are, whatever tenant the router's config gives calls without one (a v3 `defaultTenant`).
+  const tenantId = withStores ? e.metadata.tenant : ANONYMOUS.tenantId;
+  const r = e.result;
+  // A prefetch answered from the cache costs nothing, unless a semantic guard's call let the answer through.
+  if (!r || (r.cached !== false && !(r.cost.totalUsd > 0)) || typeof tenantId !== 'string') return undefined;
+  // (Clamped as the price was: counts that do not add up never lose the row.)
+  // (A cached answer's counts without the provider-cache reads and writes its original call made, as for a live hit;
+  // with the tokens of the guard call that let it through, as a request's row has them.)
+  const counts: LedgerCounts = ledgerCounts(withGuardTokens(r.cached !== false ? providerCacheUsage(r.usage, r.cached) : r.usage, r.guardUsage));
+  // The metrics, which add up to the providers' bills, take only the calls made: for a cached answer its guard's
+  // (no provider was called for the answer itself; as `callsForHit` in settle.ts for a request's hit).
+  const billed = r.cached !== false ? ledgerCounts(withGuardTokens(undefined, r.guardUsage)) : counts;
+  const observed: SpendObservation = {
+    model: r.deployment,
+    tenant: tenantId,
+    costUsd: r.cost.totalUsd,
+    inputTokens: billed.inputTokens,
+    outputTokens: billed.outputTokens,
+    cachedInputTokens: billed.cachedInputTokens,
+    cacheWriteInputTokens: billed.cacheWriteInputTokens,
+  };
+  const entry = {
+    requestId: e.requestId,
+    tenantId,
+    model: r.deployment,
+    deployment: r.deployment,
+    ...(r.provider ? { provider: r.provider } : {}),
+    endpoint: PREFETCH_ENDPOINT,
+    ...counts,
+    costUsd: r.cost.totalUsd,
+    latencyMs: r.latencyMs,
+    ...(r.timeToFirstTokenMs !== undefined ? { ttftMs: r.timeToFirstTokenMs } : {}),
+    status: 'success' as const,
+    cacheHit: r.cached !== false,
+    stream: false,
+    // When it ended, on the gateway's clock (a request's row and reservation are dated by it too): one reading for
+    // both its ledger row and its budget charge, so that the two are in one period even at a period's end.
+    createdAt: now(),
+  };
+  return { entry, counted: observer(metrics, observed) };
+}
+
+/** Adds `o` to the metrics when called (a closure over `o` alone). */
+function observer(metrics: GatewayMetrics | undefined, o: SpendObservation): () => void {
+  return () => metrics?.observeSpend(o);
+}
+
+/**
+ * `entry`: the prefetch's ledger row; its `createdAt` is also the budget period the charge goes to (the period the row
+ * is invoiced in). `counted`: adds the spend to the metrics, once its row is written (or when there is no row to
+ * write). `retry`: takes a charge whose store failed, to try it again (with its label for the logs).
+ */
+async function charge(stores: GatewayStores, entry: PrefetchSpend['entry'], counted: () => void, retry: Retry | undefined, log: (message: string, requestId: string, error?: unknown) => void): Promise<void> {
+  const { requestId, tenantId } = entry;
   let tenant: Tenant | undefined;
   try {
     tenant = await settled(() => stores.tenants.getTenant(tenantId));
@@ -119,51 +148,40 @@ async function charge(
     // The tenant store failed (PostgreSQL unreachable in shared mode, a busy SQLite): without the tenant neither the row
     // nor the charge can be made, and the prefetch was paid. Both are tried again from here (`retry`, as a charge that
     // failed is); the work ends once the tenant is read (what follows logs its own failures and hands a failed charge
-    // to `retry` again). Without `retry`, the failure is only logged (by the caller).
+    // to `retry` again). Without `retry`, the failure is only logged (by the caller). The retry holds the row and the
+    // spend only (`spendOf`), not the prefetch's answer.
     if (!retry) throw e;
     log('reading the tenant of a prefetch failed; its ledger row and budget charge are tried again', requestId, e);
-    const label = `the ledger row and budget charge of prefetch ${requestId} (tenant "${tenantId}", $${costUsd})`;
-    retry(async () => {
-      const read = await settled(() => stores.tenants.getTenant(tenantId));
-      await meter(stores, read, tenantId, requestId, r, counts, counted, at, retry, log).catch((error: unknown) => log('metering a prefetch failed', requestId, error));
-    }, label, 'neither written to the ledger nor counted in the budget');
+    retry(() => chargeRead(stores, entry, counted, retry, log), `the ledger row and budget charge of prefetch ${requestId} (tenant "${tenantId}", $${entry.costUsd})`, ROW_AND_CHARGE_LOST);
     return;
   }
-  return meter(stores, tenant, tenantId, requestId, r, counts, counted, at, retry, log);
+  return meter(stores, tenant, entry, counted, retry, log);
+}
+
+/**
+ * What a retry of a prefetch whose tenant could not be read loses when it is given up, or dropped by its pool's cap
+ * (`Renewals.retryCharge`'s `lost`).
+ */
+const ROW_AND_CHARGE_LOST = 'neither written to the ledger nor counted in the budget';
+
+/** `retry`'s work for a prefetch whose tenant could not be read: reads it (rejects while the store fails), then meters. */
+async function chargeRead(stores: GatewayStores, entry: PrefetchSpend['entry'], counted: () => void, retry: Retry, log: (message: string, requestId: string, error?: unknown) => void): Promise<void> {
+  const read = await settled(() => stores.tenants.getTenant(entry.tenantId));
+  await meter(stores, read, entry, counted, retry, log).catch((error: unknown) => log('metering a prefetch failed', entry.requestId, error));
 }
 
 /** `charge` once its tenant is read: the prefetch's ledger row and budget charge. */
 async function meter(
   stores: GatewayStores,
   tenant: Tenant | undefined,
-  tenantId: string,
-  requestId: string,
-  r: RouterResult,
-  counts: LedgerCounts,
+  entry: PrefetchSpend['entry'],
   counted: () => void,
-  at: number,
   retry: Retry | undefined,
   log: (message: string, requestId: string, error?: unknown) => void,
 ): Promise<void> {
   // (A tenant the stores do not know has no ledger: counted as a demo tenant's requests are.)
   if (!tenant) return counted();
-  const costUsd = r.cost.totalUsd;
-  const entry = {
-    requestId,
-    tenantId,
-    model: r.deployment,
-    deployment: r.deployment,
-    ...(r.provider ? { provider: r.provider } : {}),
-    endpoint: PREFETCH_ENDPOINT,
-    ...counts,
-    costUsd,
-    latencyMs: r.latencyMs,
-    ...(r.timeToFirstTokenMs !== undefined ? { ttftMs: r.timeToFirstTokenMs } : {}),
-    status: 'success' as const,
-    cacheHit: r.cached !== false,
-    stream: false,
-    createdAt: at,
-  };
+  const { requestId, tenantId, costUsd, createdAt: at } = entry;
   // The money is spent: the charge is a forced reservation of nothing (never refused, whatever the calls in flight
   // hold; the period's count may go over the limit, later admissions are refused as usual) settled at the cost. The
   // row is written even when the charge failed (invoices come from the ledger); only a failed commit of the group the

@@ -37,14 +37,25 @@ function gaveUp(label: string | undefined): string {
 export const MAX_UNFINISHED = 50_000;
 
 /**
- * The most prefetches' budget charges waiting to be tried again (`retryCharge`; each some 1.3 KB: its ledger entry
- * and reservation request). Past it their own oldest are dropped (logged with their count and some of their labels):
- * a dropped charge's cost is not counted in its tenant's budget.
+ * The most prefetches' budget charges waiting to be tried again (`retryCharge`; each some 2-2.5 KB: its ledger entry,
+ * its reservation request and their closures, never the prefetch's answer; some 25 MB at the cap). Past it their own
+ * oldest are dropped (logged with their count and some of their labels): a dropped charge's cost is not counted in its
+ * tenant's budget (nor, for a prefetch whose tenant could not be read, its ledger row written).
  */
 export const MAX_UNFINISHED_CHARGES = 10_000;
 
 /** How many dropped charges a log line names (the count covers them all). */
 const NAMED_DROPS = 5;
+
+/** What a charge given up or dropped loses, unless `retryCharge` is told otherwise (`lost`). */
+const CHARGE_LOST = 'not counted in the budget (unless a try whose answer was lost landed)';
+
+/**
+ * How many rounds of work queued while closing `close` waits for (work whose last try queued more: a prefetch whose
+ * tenant is read at last and whose charge then fails queues that charge). Each round's work is bounded by the
+ * stores' own bounds; what is queued past the last round runs unwaited.
+ */
+const CLOSE_ROUNDS = 4;
 
 /** The finishes of one kind waiting to be tried again, oldest first (the cap drops them), and their cap's count. */
 interface Pool {
@@ -52,9 +63,11 @@ interface Pool {
   readonly max: number;
   /** Dropped by the cap since the last tick logged them. */
   dropped: number;
+  /** Of those, the ones that lose more than the pool's usual (`Unfinished.lost`: a prefetch's ledger row too). */
+  droppedMore: number;
   /** The labels of the first dropped since then (at most `NAMED_DROPS`). */
   droppedLabels: string[];
-  readonly droppedMessage: (n: number, max: number, labels: readonly string[]) => string;
+  readonly droppedMessage: (n: number, max: number, labels: readonly string[], more: number) => string;
 }
 
 /** A call's finish that failed (its limits or budget store unreachable), tried again with backoff (`retry`). */
@@ -65,6 +78,8 @@ interface Unfinished {
   gaveUp: string;
   /** `retryCharge`'s label (named when the cap drops it). */
   label?: string;
+  /** `retryCharge`'s `lost` when it is not the usual (`CHARGE_LOST`): named with the label when the cap drops it. */
+  lost?: string;
   /** When it is tried next (`performance.now()`). */
   at: number;
   waitMs: number;
@@ -77,9 +92,10 @@ function droppedMessage(n: number, max: number): string {
   return `${n} finished call(s) whose limits release or budget settlement failed were dropped untried: more than ${max} were waiting to be tried again (their slots and reservations expire at the stores' TTL)`;
 }
 
-function droppedChargesMessage(n: number, max: number, labels: readonly string[]): string {
+function droppedChargesMessage(n: number, max: number, labels: readonly string[], more: number): string {
   const named = labels.length < n ? `${labels.join('; ')}; ...` : labels.join('; ');
-  return `${n} prefetch budget charge(s) that failed were dropped untried: more than ${max} were waiting to be tried again (their costs are not counted in the budgets): ${named}`;
+  const rows = more > 0 ? `; ${more} of them, whose tenant could not be read, ${more === 1 ? 'has' : 'have'} no ledger row either` : '';
+  return `${n} prefetch budget charge(s) that failed were dropped untried: more than ${max} were waiting to be tried again (their costs are not counted in the budgets${rows}): ${named}`;
 }
 
 /** An admission waiting for a store's answer. */
@@ -127,6 +143,8 @@ export class Renewals {
   private timer: ReturnType<typeof setInterval> | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
+  /** The work queued while `close` runs (each tried once at once): `close` waits for it too. */
+  private readonly closing = new Set<Promise<void>>();
 
   constructor(
     private readonly stores: GatewayStores | undefined,
@@ -137,8 +155,8 @@ export class Renewals {
   ) {
     checkRenewInterval(intervalMs);
     this.tickMs = Math.min(ABORT_CHECK_MS, intervalMs);
-    this.calls = { items: new Set(), max: maxUnfinished, dropped: 0, droppedLabels: [], droppedMessage };
-    this.charges = { items: new Set(), max: maxUnfinishedCharges, dropped: 0, droppedLabels: [], droppedMessage: droppedChargesMessage };
+    this.calls = { items: new Set(), max: maxUnfinished, dropped: 0, droppedMore: 0, droppedLabels: [], droppedMessage };
+    this.charges = { items: new Set(), max: maxUnfinishedCharges, dropped: 0, droppedMore: 0, droppedLabels: [], droppedMessage: droppedChargesMessage };
   }
 
   private get unfinishedCount(): number {
@@ -204,17 +222,21 @@ export class Renewals {
 
   /**
    * As `retry`, for a prefetch's budget charge that failed (`label` names it: its request id, tenant and cost, in the
-   * give-up and drop logs; `lost` says what is lost when it is given up), or its tenant's read that failed (its row and
-   * charge, made once the tenant is read). At most `MAX_UNFINISHED_CHARGES` wait, apart from the calls' finishes: past it the oldest
-   * charge is dropped, never a call's finish.
+   * give-up and drop logs; `lost` says what is lost when it is given up or dropped), or its tenant's read that failed
+   * (its row and charge, made once the tenant is read). At most `MAX_UNFINISHED_CHARGES` wait, apart from the calls'
+   * finishes: past it the oldest charge is dropped, never a call's finish.
    */
-  retryCharge(work: () => Promise<void>, label: string, lost = 'not counted in the budget (unless a try whose answer was lost landed)'): void {
-    this.enqueue(work, this.charges, `${label} failed, and failed again until given up: ${lost}`, label);
+  retryCharge(work: () => Promise<void>, label: string, lost = CHARGE_LOST): void {
+    this.enqueue(work, this.charges, `${label} failed, and failed again until given up: ${lost}`, label, lost === CHARGE_LOST ? undefined : lost);
   }
 
-  private enqueue(work: () => Promise<void>, pool: Pool, gaveUp: string, label?: string): void {
+  private enqueue(work: () => Promise<void>, pool: Pool, gaveUp: string, label?: string, lost?: string): void {
     if (this.closed) {
-      void settled(work).catch((e: unknown) => this.log(gaveUp, e));
+      // Tried once, at once (no later tick); `close`, while it runs, waits for it (see `close`).
+      const p: Promise<void> = settled(work)
+        .catch((e: unknown) => this.log(gaveUp, e))
+        .finally(() => this.closing.delete(p));
+      this.closing.add(p);
       return;
     }
     if (pool.items.size >= pool.max) {
@@ -229,12 +251,13 @@ export class Renewals {
       }
       if (oldest !== undefined) {
         pool.items.delete(oldest);
-        if (oldest.label !== undefined && pool.droppedLabels.length < NAMED_DROPS) pool.droppedLabels.push(oldest.label);
+        if (oldest.label !== undefined && pool.droppedLabels.length < NAMED_DROPS) pool.droppedLabels.push(oldest.lost === undefined ? oldest.label : `${oldest.label}: ${oldest.lost}`);
         pool.dropped++;
+        if (oldest.lost !== undefined) pool.droppedMore++;
       }
     }
     const now = performance.now();
-    const u: Unfinished = { work, pool, gaveUp, ...(label !== undefined ? { label } : {}), at: now, waitMs: this.tickMs, until: now + RETRY_FOR_MS, running: undefined };
+    const u: Unfinished = { work, pool, gaveUp, ...(label !== undefined ? { label } : {}), ...(lost !== undefined ? { lost } : {}), at: now, waitMs: this.tickMs, until: now + RETRY_FOR_MS, running: undefined };
     pool.items.add(u);
     this.schedule(u);
     this.start();
@@ -244,8 +267,9 @@ export class Renewals {
   private logDropped(): void {
     for (const pool of [this.calls, this.charges]) {
       if (pool.dropped === 0) continue;
-      this.log(pool.droppedMessage(pool.dropped, pool.max, pool.droppedLabels), undefined);
+      this.log(pool.droppedMessage(pool.dropped, pool.max, pool.droppedLabels, pool.droppedMore), undefined);
       pool.dropped = 0;
+      pool.droppedMore = 0;
       pool.droppedLabels = [];
     }
   }
@@ -335,13 +359,21 @@ export class Renewals {
 
   /**
    * Stops the interval (the calls still in flight keep what they hold until its TTL), after a last try of the
-   * finishes that failed (`retry`); one that fails again is logged.
+   * finishes that failed (`retry`); one that fails again is logged. Work queued from here on (`retry`, `retryCharge`:
+   * a last try that queued more, a prefetch's charge failing while the gateway closes) is tried once at once, and
+   * waited for until none is left (at most `CLOSE_ROUNDS` rounds), so that the stores can be closed once this returns.
    */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
+    await this.lastTries();
+    for (let round = 0; round < CLOSE_ROUNDS && this.closing.size > 0; round++) await Promise.all([...this.closing]);
+  }
+
+  /** `close`'s last try of each finish waiting (one running is waited for, and tried again only when it failed). */
+  private async lastTries(): Promise<void> {
     if (this.unfinishedCount === 0) return;
     const left = [...this.calls.items, ...this.charges.items];
     this.calls.items.clear();

@@ -1,7 +1,10 @@
 import { PREFETCH_METADATA_KEY, type RouterEvents } from '@llmrr/core';
 import type { GatewayRouter } from '../types.js';
 
-/** A router's event surface: `end(requestId, tenant, costUsd)` emits a prefetch's `request:end`. */
+/**
+ * A router's event surface: `end(requestId, tenant, costUsd, text?)` emits a prefetch's `request:end` (its answer's text
+ * `text`, default "ok").
+ */
 export function prefetchingRouter() {
   const listeners: Array<(e: RouterEvents['request:end']) => void> = [];
   const router = {
@@ -11,14 +14,14 @@ export function prefetchingRouter() {
       return () => void listeners.splice(listeners.indexOf(fn), 1);
     },
   } as unknown as GatewayRouter;
-  const end = (requestId: string, tenant: string, costUsd: number) => {
+  const end = (requestId: string, tenant: string, costUsd: number, text = 'ok') => {
     const result = {
       requestId,
       deployment: 'chat',
       model: 'chat-model',
       provider: 'mock',
       cached: false,
-      text: 'ok',
+      text,
       usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
       cost: { inputUsd: costUsd / 2, outputUsd: costUsd / 2, totalUsd: costUsd },
       latencyMs: 3,

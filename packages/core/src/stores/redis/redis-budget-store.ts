@@ -40,9 +40,10 @@ export interface RedisBudgetStoreOptions {
  * concurrent reservations from any number of processes never exceed the limit. A settlement adds the cost to the
  * counter of each period (day, week, month, total) at the reservation's time, in the same script. The clock for
  * expiry is Redis's; `clock` only picks the calendar period. Every call is bounded by `timeoutMs`. A
- * `reserve` that times out may still have reserved in Redis: the store releases it when the late answer comes (not a
- * forced one of $0, which holds no room and is left for a retry of its charge to settle; a reserve of the id made
- * meanwhile waits for that release, and is a new reservation); if none ever comes, the reservation
+ * `reserve` that times out may still have reserved in Redis: the store releases it when the late answer comes (one
+ * script, not a forced one of $0, which holds no room and is left for a retry of its charge to settle); a reserve of
+ * the id made meanwhile is sent only once that release has answered (and is then a new reservation), or fails with
+ * `store_unavailable` at its own bound while the release has not; if no late answer ever comes, the reservation
  * expires by its TTL (10 minutes by default), like a crashed process's.
  */
 export class RedisBudgetStore implements BudgetStore {
@@ -51,7 +52,10 @@ export class RedisBudgetStore implements BudgetStore {
   /** Reserve calls in progress per reservation id (see `reserve`). */
   private readonly turns = new Map<string, number>();
 
-  /** The releases of late reservations in progress, by id: a reserve of the id waits for its release (see `reserve`). */
+  /**
+   * The releases of late reservations in progress, by id, each pending until Redis answered it (or the connection
+   * failed it): a reserve of the id waits for it (see `reserve`).
+   */
   private readonly releasing = new Map<string, Promise<void>>();
 
   constructor(
@@ -65,12 +69,18 @@ export class RedisBudgetStore implements BudgetStore {
 
   async reserve(request: BudgetReserveRequest): Promise<BudgetReservation> {
     validateReserveRequest(request);
-    // A retry sent while the store releases the late answer of an earlier try of the id: it waits for that release to
-    // be done (its record deleted, on the same connection) and is then a new reservation. Sent at once, it ran in Redis
-    // before the release and got back as its own the reservation the release then closed (the call holding nothing,
-    // its settlement changing nothing).
+    // A retry sent while the store releases the late answer of an earlier try of the id: it is sent only once Redis has
+    // answered that release (its record deleted, on the same connection), and is then a new reservation. Sent before,
+    // it could run in Redis before the release and get back as its own the reservation the release then closed (the
+    // call holding nothing, its settlement changing nothing). Waiting counts in its bound: a release whose answer is
+    // slow fails it as `store_unavailable` (nothing sent), as a Redis that does not answer would.
+    let timeoutMs = this.timeoutMs;
     const releasing = this.releasing.get(request.reservationId);
-    if (releasing) await releasing;
+    if (releasing) {
+      const started = performance.now();
+      await bounded(releasing, timeoutMs, 'budget reservation (waiting for the release of an earlier reservation of its id)');
+      timeoutMs = Math.max(1, Math.round(timeoutMs - (performance.now() - started)));
+    }
     const at = request.at ?? this.clock();
     const w = budgetPeriodWindow(request.period, at);
     const [bucket, zset] = this.bucketKeys(request.tenantId, w.key);
@@ -91,7 +101,8 @@ export class RedisBudgetStore implements BudgetStore {
       const o = budgetPeriodWindow(p, at);
       args.push(this.bucketKeys(request.tenantId, o.key)[0], Number.isFinite(o.end) ? o.end : 0);
     }
-    const work = this.redis.eval<[number, string, number]>(RESERVE_SCRIPT, [bucket, zset, this.reservationKey(request.reservationId)], args);
+    const resKey = this.reservationKey(request.reservationId);
+    const work = this.redis.eval<[number, string, number]>(RESERVE_SCRIPT, [bucket, zset, resKey], args);
     // The reserve calls of one id in progress (a retry after a timeout reuses the id): a late answer releases the
     // reservation only when no later call of the id took it over (that call returned it to its caller as its own).
     // A forced reservation of $0 (a charge already spent, the gateway's prefetch charge) is never released so: it holds no room (it expires at its TTL and
@@ -100,9 +111,9 @@ export class RedisBudgetStore implements BudgetStore {
     const id = request.reservationId;
     const turn = (this.turns.get(id) ?? 0) + 1;
     this.turns.set(id, turn);
-    const reply = bounded(work, this.timeoutMs, 'budget reservation', (late) => {
+    const reply = bounded(work, timeoutMs, 'budget reservation', (late) => {
       // Nobody waits for this reservation any more (a fresh one, not an earlier reservation of the same id).
-      if (!(request.force && usdToNanoCeil(request.estimateUsd) === 0) && this.turns.get(id) === turn && Number(late[0]) === 1 && Number(late[2]) !== 1) this.releaseLate(id);
+      if (!(request.force && usdToNanoCeil(request.estimateUsd) === 0) && this.turns.get(id) === turn && Number(late[0]) === 1 && Number(late[2]) !== 1) this.releaseLate(id, resKey, bucket, zset);
     });
     // Once Redis answered (in time or late, or failed), this turn is over (run after `bounded`'s own handlers).
     const over = () => {
@@ -115,17 +126,28 @@ export class RedisBudgetStore implements BudgetStore {
     return { ok: false, remainingUsd, limitUsd: request.limitUsd, periodKey: w.key };
   }
 
-  /** Releases a reservation whose answer came late; a reserve of the id made meanwhile waits for it (`releasing`). */
-  private releaseLate(id: string): void {
+  /**
+   * Releases a reservation whose answer came late: one script (`FINISH_SCRIPT`) on the keys the reserve wrote, sent at
+   * once (`finish` first reads them from the record: a round trip before the script, during which a retry's reserve
+   * could be sent and run before it). A reserve of the id made meanwhile waits until Redis has answered it
+   * (`releasing`), however long that takes (the reserve's own bound fails it meanwhile); not bounded itself, since only
+   * its answer says the release ran. A release Redis answered deletes the record (as `finish` does, before a waiting
+   * reserve is sent); one that failed leaves it (open or released: a retry's reserve then holds it, or reserves anew).
+   */
+  private releaseLate(id: string, resKey: string, bucket: string, zset: string): void {
     let done!: () => void;
     const p = new Promise<void>((resolve) => (done = resolve));
-    // Set before the release is sent: a reserve called from here on (even from within `release`) waits.
+    // Set before the release is sent: a reserve called from here on waits.
     this.releasing.set(id, p);
-    const over = () => {
+    const over = (answered: boolean) => {
+      if (answered) this.redis.command(['UNLINK', resKey]).catch(() => undefined);
       if (this.releasing.get(id) === p) this.releasing.delete(id);
       done();
     };
-    settledCall(() => this.release(id)).then(over, over);
+    settledCall(() => this.redis.eval(FINISH_SCRIPT, [resKey, bucket, zset], [id, 'release', 0, KEEP_OTHER_AFTER_PERIOD_MS])).then(
+      () => over(true),
+      () => over(false),
+    );
   }
 
   async settle(reservationId: string, actualUsd: number): Promise<boolean> {

@@ -9,11 +9,15 @@
  * gateway. The gateway's calls never reserve an id twice: each admission and extension has its own id.)
  *
  * A retry now waits for a late answer's release of its id, and a reservation id whose record is finished (settled or
- * released) is reserved anew, as `BudgetReserveRequest.reservationId` says.
+ * released) is reserved anew, as `BudgetReserveRequest.reservationId` says. The release is one script sent as the late
+ * answer comes (it was a read of the record, then the script once the read answered: a retry waiting for a release
+ * that failed at its bound while the read's answer was slow ran between the two, took the reservation as its own, and
+ * the script then released it), and a retry waits until Redis answered it, failing at its own bound meanwhile.
  * Real Redis (vitest.global-setup.ts) behind a loopback TCP relay that holds Redis's answers back (the commands run,
  * their answers come late).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { LLMError } from '../../errors/index.js';
 import { testServiceUrls } from '../__fixtures__/store-fixtures.js';
 import { startTcpRelay, type TcpRelay } from '../../test/tcp-relay.js';
 import { RedisBudgetStore } from './redis-budget-store.js';
@@ -22,11 +26,6 @@ import { connectRedis } from './redis-connection.js';
 const { redisUrl } = testServiceUrls();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function relay(target: URL): Promise<TcpRelay & { url: string }> {
-  const r = await startTcpRelay({ host: target.hostname, port: Number(target.port) });
-  return Object.assign(r, { url: `redis://127.0.0.1:${r.port}` });
-}
-
 describe.skipIf(!redisUrl)('a reservation retried with the same id as its late answer is released', () => {
   let cleanup: Array<() => Promise<void>> = [];
   afterEach(async () => {
@@ -34,10 +33,12 @@ describe.skipIf(!redisUrl)('a reservation retried with the same id as its late a
     cleanup = [];
   });
 
-  async function store(): Promise<{ r: TcpRelay; budgets: RedisBudgetStore }> {
-    const r = await relay(new URL(redisUrl!));
+  /** A store on a relay to Redis; `onClientData` sees each chunk the store sends, before it is passed on. */
+  async function store(onClientData?: (data: Buffer) => void): Promise<{ r: TcpRelay; budgets: RedisBudgetStore }> {
+    const target = new URL(redisUrl!);
+    const r = await startTcpRelay({ host: target.hostname, port: Number(target.port) }, { onClientData: (_c, d) => onClientData?.(d) });
     cleanup.push(() => r.close());
-    const handle = await connectRedis(r.url, `laterel${Date.now()}${Math.random().toString(36).slice(2, 6)}:`);
+    const handle = await connectRedis(`redis://127.0.0.1:${r.port}`, `laterel${Date.now()}${Math.random().toString(36).slice(2, 6)}:`);
     const budgets = new RedisBudgetStore(handle, Date.now, { timeoutMs: 300 });
     cleanup.push(() => budgets.close());
     return { r, budgets };
@@ -45,16 +46,18 @@ describe.skipIf(!redisUrl)('a reservation retried with the same id as its late a
   const request = { tenantId: 'acme', period: 'month' as const, limitUsd: 1, estimateUsd: 0.5, reservationId: 'req-1' };
 
   it('a retry sent right after the late answer came holds the reservation, and its settlement counts', async () => {
-    const { r, budgets } = await store();
-    // The caller's retry, sent as the late answer came: just before the store's release of it is sent.
+    // The caller's retry, sent as the late answer came: as the store's release of it goes out.
     let retry: Promise<unknown> | undefined;
-    const release = budgets.release.bind(budgets);
-    budgets.release = (id) => {
-      retry ??= budgets.reserve(request);
-      return release(id);
-    };
+    let armed = false;
+    const { r, budgets } = await store((data) => {
+      const sent = data.toString('latin1');
+      if (!armed || !sent.includes('budget:res:req-1') || !(sent.includes('HMGET') || sent.includes('release'))) return;
+      armed = false;
+      retry = budgets.reserve(request);
+    });
     r.hold();
     await expect(budgets.reserve(request)).rejects.toMatchObject({ code: 'store_unavailable' });
+    armed = true;
     r.flush();
     for (let i = 0; i < 200 && !retry; i++) await sleep(10);
     expect(await retry).toMatchObject({ ok: true });
@@ -79,5 +82,50 @@ describe.skipIf(!redisUrl)('a reservation retried with the same id as its late a
     expect((await budgets.spent('acme', 'month')).reservedUsd).toBe(0.5);
     const settled = await budgets.settle('req-1', 0.4);
     expect({ settled, spentUsd: (await budgets.spent('acme', 'month')).spentUsd }).toEqual({ settled: true, spentUsd: 0.4 });
+  });
+
+  it("a retry waiting for the release of its id whose answer is slow does not run before the release (it holds what it reserved)", async () => {
+    // The late answer's release is sent; its answer is slow (held for 400 ms, past the store's 300 ms bound). A retry
+    // issued as it goes out must not reach Redis before the release ran there: before, the release was an HMGET and
+    // then, once HMGET answered, the script; the release failed at its bound while HMGET's answer was held, the
+    // waiting retry went on, its RESERVE ran before the script (it found the id still reserved and took it as its own)
+    // and the script then released it: the retry held $0 and its settlement changed nothing.
+    let armed = false;
+    let retry: Promise<unknown> | undefined;
+    let flushed!: () => void;
+    const flushedAfter = new Promise<void>((resolve) => (flushed = resolve));
+    const { r, budgets } = await store((data) => {
+      const sent = data.toString('latin1');
+      if (!armed || !sent.includes('budget:res:req-1') || !(sent.includes('HMGET') || sent.includes('release'))) return;
+      armed = false;
+      r.hold();
+      retry = budgets.reserve(request).then(
+        (v) => v,
+        (e: unknown) => e,
+      );
+      setTimeout(() => {
+        r.flush();
+        flushed();
+      }, 400);
+    });
+    r.hold();
+    await expect(budgets.reserve(request)).rejects.toMatchObject({ code: 'store_unavailable' });
+    armed = true;
+    r.flush();
+    await flushedAfter;
+    const outcome = await retry;
+    // Either it held the reservation, or it failed as unavailable (it waited for the release past its own bound) and
+    // the caller tries again, as it would.
+    let held = outcome as { ok?: boolean };
+    if (LLMError.isInstance(outcome)) {
+      expect(outcome.code).toBe('store_unavailable');
+      held = await budgets.reserve(request);
+    }
+    expect(held).toMatchObject({ ok: true });
+    await sleep(200); // whatever the late answer's release does has landed
+    expect((await budgets.spent('acme', 'month')).reservedUsd).toBe(0.5);
+    const settled = await budgets.settle('req-1', 0.4);
+    const state = await budgets.spent('acme', 'month');
+    expect({ settled, spentUsd: state.spentUsd, reservedUsd: state.reservedUsd }).toEqual({ settled: true, spentUsd: 0.4, reservedUsd: 0 });
   });
 });
