@@ -1,8 +1,9 @@
 import type { Capability } from '../config/schema.js';
 import { LLMError } from '../errors/llm-error.js';
-import type { LanguageEngine } from '../spec/index.js';
+import type { EngineRefusal, GenerateRequest, LanguageEngine } from '../spec/index.js';
 import type { Saturation } from './deployment-limiter.js';
 import type { RouterDeployment } from './deployment.js';
+import { engineRefusal } from './engine-refusal.js';
 import type { RouteExclusion } from './types.js';
 
 export interface CandidateQuery {
@@ -20,6 +21,11 @@ export interface CandidateQuery {
   embedDimensions?: boolean | undefined;
   /** Tokens that must fit the context window, when not `estimatedInputTokens` (embed: the longest input). */
   contextTokens?: number | undefined;
+  /**
+   * A chat call's request (`generate`, `stream`; not `embed`): `selectCandidates` asks each deployment otherwise fit
+   * what its engine refuses of it (`LanguageEngineV1.refusal`) and leaves one that refuses out (`refusedExclusion`).
+   */
+  request?: GenerateRequest | undefined;
 }
 
 /** A deployment left out, and why (`RouteDecision.excluded`). */
@@ -34,6 +40,13 @@ export interface CandidateSelection {
   soonestFreeMs: number | undefined;
   /** What the exclusions add up to (`addRefusal`): a refusal when each one is the request's own ask. */
   refusal: Refusal | null | undefined;
+  /** The deployments left out because their engine refuses the request (`CandidateQuery.request`), if any. */
+  refused?: RouterDeployment[];
+  /**
+   * The deployments whose engine could not be created when asked its refusal, with the error: each one's first
+   * attempt fails with it (`ExecutionPlan.unbuilt`), as it would have without the question.
+   */
+  unbuilt?: Map<RouterDeployment, unknown>;
 }
 
 /** True when `d` is `name` or carries it as alias. */
@@ -183,6 +196,8 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
   let circuitOpen: RouterDeployment[] | undefined;
   let soonestFreeMs: number | undefined;
   let refusal: Refusal | null | undefined;
+  let refused: RouterDeployment[] | undefined;
+  let unbuilt: Map<RouterDeployment, unknown> | undefined;
   let matchedModel = q.model === undefined;
   for (let i = 0; i < all.length; i++) {
     const d = all[i]!;
@@ -196,6 +211,18 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
       excluded.push(exclusion(d, why.reason, 'unfit'));
       refusal = addRefusal(refusal, why.refusal);
       continue;
+    }
+    // What its engine refuses of this request (an author name OpenAI refuses, a final assistant message Mistral
+    // refuses): the request's own ask, as a capability is, so before the deployment's state.
+    if (q.request !== undefined) {
+      const asked = engineRefusal(d, q.request);
+      if (asked.created !== undefined) (unbuilt ??= new Map()).set(d, asked.created);
+      else if (asked.refusal !== undefined) {
+        excluded.push(refusedExclusion(d, asked.refusal));
+        (refused ??= []).push(d);
+        refusal = addRefusal(refusal, { code: 'unsupported', param: asked.refusal.param });
+        continue;
+      }
     }
     // Below, the deployment could serve the request: its state left it out.
     const full = saturation(d, q);
@@ -224,7 +251,18 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
     for (const d of circuitOpen) if (d.breaker.openedAt < forced.breaker.openedAt) forced = d;
     candidates.push(forced);
   }
-  return { candidates, excluded, forced, soonestFreeMs, refusal };
+  const selection: CandidateSelection = { candidates, excluded, forced, soonestFreeMs, refusal };
+  if (refused) selection.refused = refused;
+  if (unbuilt) selection.unbuilt = unbuilt;
+  return selection;
+}
+
+/** `d` left out because its engine refuses the request: kind `unfit`, the refusal's words, `code` and `param`. */
+export function refusedExclusion(d: RouterDeployment, refusal: EngineRefusal): Exclusion {
+  const e = exclusion(d, refusal.message, 'unfit');
+  e.code = 'unsupported';
+  e.param = refusal.param;
+  return e;
 }
 
 /** `d` left out for `reason` of `kind`, with its owner when it is a tenant's own model. */

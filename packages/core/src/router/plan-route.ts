@@ -3,8 +3,9 @@ import { LLMError } from '../errors/llm-error.js';
 import { toLLMError } from '../errors/to-llm-error.js';
 import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
 import type { GenerateRequest } from '../spec/index.js';
-import { addRefusal, exclusion, matchesName, noCandidateError, noDeploymentError, saturatedError, saturation, selectCandidates, unfitReason, type CandidateQuery, type CandidateSelection, type Exclusion, type Refusal } from './candidates.js';
+import { addRefusal, exclusion, matchesName, noCandidateError, noDeploymentError, refusedExclusion, saturatedError, saturation, selectCandidates, unfitReason, type CandidateQuery, type CandidateSelection, type Exclusion, type Refusal } from './candidates.js';
 import { DEFAULT_EXPECTED_OUTPUT_TOKENS, type RouterDeployment } from './deployment.js';
+import { engineRefusal } from './engine-refusal.js';
 import type { AffinityLookup } from './prompt-cache-affinity/prompt-cache-affinity.js';
 import type { AffinityHit } from './prompt-cache-affinity/affinity-store.js';
 import { preferAffinity } from './prompt-cache-affinity/prefer-affinity.js';
@@ -66,6 +67,8 @@ export interface RoutePlan {
   decision: RouteDecision | undefined;
   /** The request's prompt-cache affinity: remembered for the deployment that answers. */
   affinity?: AffinityLookup | undefined;
+  /** Deployments whose engine could not be created while planning, with the error (`CandidateSelection.unbuilt`). */
+  unbuilt?: Map<RouterDeployment, unknown> | undefined;
 }
 
 /** Why a client sent token ids it did not write itself, and how it sends text instead. */
@@ -99,8 +102,15 @@ export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan>
   };
   if (embed?.tokens === true) query.embedTokens = true;
   if (embed?.dimensions === true) query.embedDimensions = true;
+  // A chat call: each candidate's engine is asked what it refuses of the request (`LanguageEngineV1.refusal`).
+  if (embed === undefined) query.request = request;
   const selection = selectCandidates(input.deployments, query);
   if (selection.candidates.length === 0) {
+    // Every deployment asked for refuses the request (a final assistant message Mistral refuses): its fallbacks take it.
+    if (selection.refused !== undefined && selection.soonestFreeMs === undefined) {
+      const plan = refusedFallbackPlan(input, selection, query, estimatedInputTokens, t0);
+      if (plan) return plan;
+    }
     // Waiting helps when a fit deployment is only at its limits: say when, as a provider's 429 would.
     if (selection.soonestFreeMs !== undefined) throw saturatedError(selection.excluded, options.model, selection.soonestFreeMs);
     // A 400 when the request asks what none of them can give (a capability, a context window); else no_deployment.
@@ -229,6 +239,7 @@ function rankPlan(
     const order = buildOrder(list, input, query);
     const plan: RoutePlan = { order, forced: selection.forced, estimatedInputTokens, decision: undefined };
     if (affinity) plan.affinity = affinity;
+    if (selection.unbuilt) plan.unbuilt = selection.unbuilt;
     if (input.explain) {
       const excluded = [...selection.excluded, ...leftOutBy(ctx, selection.candidates, strategyList, input.strategyName, order)];
       plan.decision = explainPlan(input, list, order, excluded, selection.forced, (clock() - t0) * 1000);
@@ -297,6 +308,64 @@ function checkRanked(ranked: RankedCandidate[], candidates: readonly RouterDeplo
     out.push(r.deployment === d ? r : { ...r, deployment: d });
   }
   return out;
+}
+
+/**
+ * When every deployment the call could use was left out because its engine refuses the request (`selection.refused`:
+ * a final assistant message the `mistral` preset refuses), the configured fallbacks of those deployments (the call's
+ * `fallbacks`, else `routing.fallbacks`: a list, or the map's entry for the requested model, a refusing deployment's
+ * name or alias, or `*`), in their order: those that can serve the request and take it, each asked its engine's
+ * refusal too (one that refuses is listed in `excluded`). Undefined when none is configured; throws the refusal
+ * (`unsupported` naming the field) when each one refuses too.
+ */
+function refusedFallbackPlan(input: RoutePlanInput, selection: CandidateSelection, query: CandidateQuery, estimatedInputTokens: number, t0: number): RoutePlan | undefined {
+  const refused = selection.refused!;
+  const fb = input.options.fallbacks ?? input.routing.fallbacks;
+  let names: readonly string[] = [];
+  if (Array.isArray(fb)) names = fb;
+  else {
+    const map = fb as Record<string, string[]>;
+    const keys = [input.options.model, ...refused.flatMap((d) => [d.name, d.config.alias]), '*'];
+    const key = keys.find((k) => k !== undefined && Object.hasOwn(map, k));
+    if (key !== undefined) names = map[key]!;
+  }
+  if (names.length === 0) return undefined;
+  const excluded = [...selection.excluded];
+  let refusal = selection.refusal;
+  let unbuilt = selection.unbuilt;
+  const order: RouterDeployment[] = [];
+  const fit: CandidateQuery = { ...query, model: undefined, request: undefined };
+  for (const name of names) {
+    for (const d of input.deployments) {
+      if (!matchesName(d, name) || order.includes(d) || refused.includes(d)) continue;
+      if (unfitReason(d, fit) !== undefined || saturation(d, query) !== undefined) continue;
+      const asked = engineRefusal(d, input.request);
+      if (asked.created !== undefined) (unbuilt ??= new Map()).set(d, asked.created);
+      else if (asked.refusal !== undefined) {
+        excluded.push(refusedExclusion(d, asked.refusal));
+        refusal = addRefusal(refusal, { code: 'unsupported', param: asked.refusal.param });
+        continue;
+      }
+      order.push(d);
+    }
+  }
+  if (order.length === 0) throw noCandidateError(excluded, input.options.model, refusal);
+  const plan: RoutePlan = { order, forced: undefined, estimatedInputTokens, decision: undefined };
+  if (unbuilt) plan.unbuilt = unbuilt;
+  if (input.explain) {
+    const who = refused.map((d) => `"${d.name}"`).join(', ');
+    plan.decision = {
+      requestId: input.requestId,
+      strategy: input.strategyName,
+      selected: order[0]!.name,
+      order: order.map((d) => d.name),
+      candidates: [],
+      excluded: excluded.map((e) => ({ ...e })),
+      reason: `"${order[0]!.name}" is the first fallback of ${who}, which refuse${refused.length === 1 ? 's' : ''} this request (see excluded); ${excluded.length} excluded.`,
+      decisionUs: (clock() - t0) * 1000,
+    };
+  }
+  return plan;
 }
 
 /** Ranked candidates (all, or only the first when `fallbackToRanked` is off), then fit fallbacks, without duplicates. */

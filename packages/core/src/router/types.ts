@@ -397,6 +397,14 @@ export interface RouteExclusion {
   kind: 'unfit' | 'saturated' | 'circuit' | 'strategy';
   /** With kind `circuit`: the circuit's state. */
   circuit?: 'closed' | 'open' | 'half-open';
+  /**
+   * Set when the deployment's engine refuses the request before sending anything (`LanguageEngineV1.refusal`: a final
+   * assistant message Mistral or a recent Gemini model refuses, an author name OpenAI refuses; kind `unfit`, the
+   * refusal's words as `reason`): `unsupported` and the refused request field (`messages.1`), as the call's error
+   * names them when no deployment is left.
+   */
+  code?: 'unsupported';
+  param?: string;
   /** The tenant owning the deployment (one of its own models); absent for a shared deployment. */
   tenant?: string;
 }

@@ -15,7 +15,7 @@ import { estimateGeminiTokens, estimateTextTokens } from './estimate-gemini-toke
 import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
 import { geminiResponseError } from './gemini-error.js';
 import { asksLogprobs, isGeminiLogprobsRefusal, withoutLogprobs } from './gemini-logprobs-refusal.js';
-import { checkGeminiModelTurn, geminiModelTurnRefusal, geminiRefusesModelTurn } from './gemini-model-turn-prefill.js';
+import { checkGeminiModelTurn, geminiModelTurnError, geminiModelTurnRefusal, geminiRefusesModelTurn } from './gemini-model-turn-prefill.js';
 import { geminiRequestWarnings } from './gemini-request-warnings.js';
 import { GeminiStreamDecoder } from './gemini-stream-decoder.js';
 
@@ -114,8 +114,12 @@ export class GeminiEngine implements LanguageEngineV1 {
    * later calls of this engine (one model id) no longer send it, and warn.
    */
   private logprobsRefused = false;
-  /** The model refuses a request ending with a `model` turn (`GeminiEngineSettings.prefill` false). */
-  private readonly refusesModelTurn: boolean;
+  /**
+   * The model refuses a request ending with a `model` turn (`GeminiEngineSettings.prefill` false). Without
+   * `prefill` set, also once the model answered such a request with Google's 400 (`geminiModelTurnError`: an alias or
+   * an id the table does not know), for this engine's later calls, as `logprobsRefused` is.
+   */
+  private refusesModelTurn: boolean;
 
   constructor(private readonly settings: GeminiEngineSettings) {
     this.modelId = settings.modelId;
@@ -182,6 +186,23 @@ export class GeminiEngine implements LanguageEngineV1 {
    * Resolves with the response and the body that got it, and whether log probabilities were held back.
    */
   private async postGenerate(
+    request: GenerateRequest,
+    body: GeminiGenerateContentRequest,
+    method: string,
+    options: CallOptions,
+  ): Promise<{ response: Response; body: GeminiGenerateContentRequest; logprobsRefused: boolean }> {
+    try {
+      return await this.postGenerateOnce(request, body, method, options);
+    } catch (e) {
+      // The model refuses the request's trailing model turn: `unsupported` naming the message (a router falls back).
+      const refused = geminiModelTurnError(e, request, this.modelId);
+      if (!refused) throw e;
+      if (this.settings.prefill === undefined) this.refusesModelTurn = true;
+      throw refused;
+    }
+  }
+
+  private async postGenerateOnce(
     request: GenerateRequest,
     body: GeminiGenerateContentRequest,
     method: string,

@@ -15,7 +15,9 @@ import { GEMINI_TEST_KEY, useGeminiWireServer } from './gemini-wire.test-helpers
 // (`unsupported` naming the message, nothing sent), so that a router hands it to a deployment that takes it.
 
 const REFUSING = ['gemini-3.6-flash', 'gemini-3.5-flash-lite'];
-const wire = useGeminiWireServer({ modelTurnRefused: (id) => REFUSING.includes(id) });
+// Ids the table does not know, whose upstream refuses too (Google's moving alias pointing at such a model, a tuned one).
+const UNKNOWN_REFUSING = ['gemini-flash-latest', 'my-tune'];
+const wire = useGeminiWireServer({ modelTurnRefused: (id) => REFUSING.includes(id) || UNKNOWN_REFUSING.includes(id) });
 const PREFILL: GenerateRequest = {
   messages: [
     { role: 'user', content: 'The capital of France?' },
@@ -40,7 +42,7 @@ describe('gemini: the models that refuse a trailing model turn', () => {
     }
   });
 
-  it('a request ending with a user message, or after a trailing system message, is sent as usual', async () => {
+  it('a request ending with a user message (or an empty assistant one) is sent as usual; a system message after the assistant\'s does not hide it: refused', async () => {
     const engine = wire.engine({ model: 'gemini-3.6-flash' });
     wire.server.enqueue({ parts: 'Paris' });
     expect((await engine.generate({ messages: [{ role: 'user', content: 'Hi' }] })).text).toBe('Paris');
@@ -56,10 +58,44 @@ describe('gemini: the models that refuse a trailing model turn', () => {
     expect((wire.lastBody().contents as Array<{ role: string }>).at(-1)).toMatchObject({ role: 'model' });
     expect(wire.engine({ model: 'gemini-3.5-flash' }).refusal(PREFILL)).toBeUndefined();
     expect(wire.engine({ model: 'gemini-flash-latest', options: { prefill: false } }).refusal(PREFILL)).toMatchObject({ param: 'messages.1' });
-    // Told it takes one, the engine sends it: the refusing server's own 400 then reaches the caller.
-    const e = await rejection(wire.engine({ model: 'gemini-3.6-flash', options: { prefill: true } }).generate(PREFILL));
-    expect(e.statusCode).toBe(400);
-    expect(e.message).toContain('model turn');
+    // Told it takes one, the engine sends it: the refusing server's 400 then reaches the caller as `unsupported` naming
+    // the message (a router tries the next deployment), and the next such request is sent again (options.prefill holds).
+    const told = wire.engine({ model: 'gemini-3.6-flash', options: { prefill: true } });
+    const before = wire.server.requests.length;
+    for (let i = 0; i < 2; i++) {
+      const e = await rejection(told.generate(PREFILL));
+      expect({ code: e.code, param: e.param, status: e.statusCode }).toEqual({ code: 'unsupported', param: 'messages.1', status: 400 });
+      expect(e.message).toContain('model turn');
+    }
+    expect(wire.server.requests.length).toBe(before + 2);
+    expect(told.refusal(PREFILL)).toBeUndefined();
+  });
+
+  it('an alias or unknown id whose upstream answers the model-turn 400: unsupported naming the message, then refused before the call', async () => {
+    for (const model of ['gemini-flash-latest', 'tunedModels/my-tune']) {
+      const engine = wire.engine({ model });
+      expect(engine.refusal(PREFILL)).toBeUndefined();
+      const before = wire.server.requests.length;
+      const e = await rejection(engine.generate(PREFILL));
+      expect(LLMError.isInstance(e) && { code: e.code, param: e.param, status: e.statusCode, upstream: e.upstreamStatus }).toEqual({ code: 'unsupported', param: 'messages.1', status: 400, upstream: 400 });
+      expect(e.message).toContain('Requests ending with a model turn are not supported');
+      expect(wire.server.requests.length).toBe(before + 1);
+      // Latched (this engine, one model id): asked again, it refuses before the call, generate and stream alike.
+      expect(engine.refusal(PREFILL)).toMatchObject({ param: 'messages.1' });
+      const last = (await collect(engine.stream(PREFILL))).at(-1) as { type: string; error: LLMError };
+      expect({ code: last.error.code, param: last.error.param }).toEqual({ code: 'unsupported', param: 'messages.1' });
+      expect(wire.server.requests.length).toBe(before + 1);
+      // A request ending with a user message still goes.
+      wire.server.enqueue({ parts: 'Paris' });
+      expect((await engine.generate({ messages: [{ role: 'user', content: 'Hi' }] })).text).toBe('Paris');
+    }
+  });
+
+  it('the same 400 streamed (an alias): the error part is unsupported naming the message', async () => {
+    const engine = wire.engine({ model: 'gemini-flash-latest' });
+    const last = (await collect(engine.stream(PREFILL))).at(-1) as { type: string; error: LLMError };
+    expect({ type: last.type, code: last.error.code, param: last.error.param }).toEqual({ type: 'error', code: 'unsupported', param: 'messages.1' });
+    expect(engine.refusal(PREFILL)).toMatchObject({ param: 'messages.1' });
   });
 
   it('the table: 3.5 Flash-Lite and every release from 3.6 on; not 3.5 Flash, 3.1 Pro, 2.5, aliases or Gemma', () => {
@@ -91,6 +127,26 @@ describe('router: a Gemini model that refuses a trailing model turn', () => {
     expect({ text: answer.text, deployment: answer.deployment }).toEqual({ text: 'Paris"}', deployment: 'old' });
     expect((await collect(r.stream(PREFILL, { model: 'new' }))).at(-1)).toMatchObject({ type: 'finish' });
     expect(wire.server.requests.filter((q) => q.model === 'models/gemini-3.6-flash').length).toBe(before);
+    await r.close();
+  });
+
+  it('an alias whose upstream refuses: falls back (no strike), and is left out of later plans, explained', async () => {
+    const r = router([{ name: 'alias', model: 'gemini-flash-latest' }, { name: 'old', model: 'gemini-2.5-flash' }], { alias: ['old'] });
+    wire.server.enqueue({ parts: 'Paris"}' }, { parts: 'Paris"}' });
+    const answer = await r.generate(PREFILL, { model: 'alias' });
+    expect({ text: answer.text, deployment: answer.deployment }).toEqual({ text: 'Paris"}', deployment: 'old' });
+    expect(answer.attempts.map((a) => ({ deployment: a.deployment, errorCode: a.errorCode, strike: a.strike }))).toEqual([
+      { deployment: 'alias', errorCode: 'unsupported', strike: undefined },
+      { deployment: 'old', errorCode: undefined, strike: undefined },
+    ]);
+    const before = wire.server.requests.length;
+    const decision = await r.route(PREFILL, { model: 'alias', explain: true });
+    expect({ selected: decision.selected, excluded: decision.excluded }).toEqual({
+      selected: 'old',
+      excluded: [{ name: 'alias', kind: 'unfit', code: 'unsupported', param: 'messages.1', reason: expect.stringContaining('gemini-flash-latest') }],
+    });
+    expect((await r.generate(PREFILL, { model: 'alias' })).deployment).toBe('old');
+    expect(wire.server.requests.slice(before).map((q) => q.model)).toEqual(['models/gemini-2.5-flash']);
     await r.close();
   });
 

@@ -60,6 +60,31 @@ export function geminiModelTurnRefusal(request: { messages?: unknown }, modelId:
   };
 }
 
+/**
+ * Google's answer to a request ending with a `model` turn from a model that refuses one: 400 INVALID_ARGUMENT
+ * "Requests ending with a model turn are not supported." (the API gives no reason code for it, only the message; the
+ * guide's wording, "Prefilling model turns is no longer supported", is matched too).
+ */
+const MODEL_TURN_REFUSED = /requests? ending with a model turn|prefilling model turns is no longer supported/i;
+
+/**
+ * Gemini's 400 refusing a trailing `model` turn (`MODEL_TURN_REFUSED`) for `request`, which ends with one, as
+ * `unsupported` naming that message (a router tries the next deployment, no strike), else undefined. How a model the
+ * table does not know (an alias such as `gemini-flash-latest`, a tuned model) shows that it refuses; the engine then
+ * refuses such requests before the call (`GeminiEngine.refusal`).
+ */
+export function geminiModelTurnError(e: unknown, request: { messages?: unknown }, modelId: string): LLMError | undefined {
+  if (!LLMError.isInstance(e) || e.upstreamStatus !== 400 || !MODEL_TURN_REFUSED.test(e.message) || !Array.isArray(request.messages)) return undefined;
+  const at = trailingModelTurnIndex(request.messages as ChatMessage[]);
+  if (at === undefined) return undefined;
+  return e.with({
+    code: 'unsupported',
+    param: `messages.${at}`,
+    message: `messages.${at}: ${modelId} refused a conversation that ends with an assistant turn (a prefill): ${e.message}; end with a user message, or use another model`,
+    isRetryable: false,
+  });
+}
+
 /** `geminiModelTurnRefusal` thrown before the call (an engine used without a router), never the server's 400. */
 export function checkGeminiModelTurn(request: { messages?: unknown }, modelId: string, refuses: boolean, context: { provider: string; deployment?: string }): void {
   const refusal = geminiModelTurnRefusal(request, modelId, refuses);

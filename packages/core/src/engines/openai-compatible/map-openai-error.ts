@@ -39,6 +39,12 @@ const NO_ENDPOINT_SUPPORTS = /^No endpoints found that support\b/i;
  * segment of a URL path, as in "The requested URL /v1/models/chat/completions was not found", is no model).
  */
 const MODEL_UNKNOWN = /^The model `[^`]*` does not exist|^model ["'`][^"'`]*["'`] not found\b|(?<!\/)\b(?:model|deployment)s?\b(?!\/)[^.]{0,80}?\b(?:not found|does not exist|doesn't exist)\b/i;
+/**
+ * Mistral's 400 for a conversation whose last message is not a user or tool one, nor an assistant one sent with
+ * `prefix: true` ("Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant",
+ * `invalid_request_error`, no code of its own): this deployment cannot take the conversation as it ends, another may.
+ */
+export const MISTRAL_LAST_ROLE = /^Expected last role User or Tool\b/i;
 /** DeepSeek's 400 for a model id it does not have (`invalid_request_error`, no code of its own). */
 const DEEPSEEK_MODEL_NOT_EXIST = /^Model Not Exist\.?$/i;
 
@@ -48,7 +54,8 @@ const DEEPSEEK_MODEL_NOT_EXIST = /^Model Not Exist\.?$/i;
  * provider says the model is unknown: `code: model_not_found`; a 404 with Azure's `DeploymentNotFound`, `param: model`
  * (Fireworks) or words naming the model or deployment as not found (vLLM, Ollama, Fireworks, Azure); the unknown-model
  * answers some providers send as a 400 (DeepSeek "Model Not Exist", Mistral `type: invalid_model`, Together
- * `code: model_not_available`). `unsupported` for OpenRouter's 404 "No endpoints found that support ...". Else
+ * `code: model_not_available`). `unsupported` for OpenRouter's 404 "No endpoints found that support ..." and
+ * Mistral's 400 "Expected last role User or Tool ..." (`MISTRAL_LAST_ROLE`). Else
  * undefined (the status decides: `provider_error`, `codeForHttpStatus`).
  */
 export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | undefined): LLMErrorCode | undefined {
@@ -92,6 +99,8 @@ export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | u
     if (fields.message && MODEL_UNKNOWN.test(fields.message)) return 'provider_model_not_found';
   }
   if (status === 400 && fields.message && DEEPSEEK_MODEL_NOT_EXIST.test(fields.message)) return 'provider_model_not_found';
+  // Mistral refusing the conversation's last role (`openAILastRoleError` names the message and latches the engine).
+  if (status === 400 && fields.message && MISTRAL_LAST_ROLE.test(fields.message)) return 'unsupported';
   // vLLM and llama.cpp report an over-long prompt only in the message (status 400), with OpenAI's wording.
   if (status === 400 && fields.message && /maximum context length|context length exceeded|exceeds the available context size/i.test(fields.message)) {
     return 'context_length_exceeded';

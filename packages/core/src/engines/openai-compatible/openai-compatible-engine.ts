@@ -20,6 +20,7 @@ import { openAIRequestWarnings } from './openai-request-warnings.js';
 import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
 import { openAIMessageNameRefusal } from './openai-message-names.js';
 import { finalAssistantRefusal } from './openai-prefill.js';
+import { lastRoleRefusal, openAILastRoleError } from './openai-last-role-refusal.js';
 import { OpenAIEmbeddingResponseSchema } from './openai-wire-schemas.js';
 import { prefillEcho, stripPrefillEcho, stripStreamPrefillEcho } from './strip-prefill-echo.js';
 import { authHeaders, checkOpenAICompatibleConfig, endpointURL, openAICompatibleNeedsApiKey, openAICompatibleProviderName, resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
@@ -89,6 +90,11 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
   /** Preset name (`openai`, `groq`, ...) or `openai-compatible`; the `provider` on results and errors. */
   readonly providerName: string;
   private readonly endpoint: ResolvedEndpoint;
+  /**
+   * Set once the server refused a conversation for its last message's role (Mistral's 400 "Expected last role User or
+   * Tool ...", `openAILastRoleError`): later such requests are refused before the call (`lastRoleRefusal`).
+   */
+  private lastRoleRefused = false;
   /**
    * `generate` adds no abort listener of its own and hands the signal only to `ctx.fetch`: it releases its listeners
    * and settles as soon as the signal aborts when that fetch does (see `RELEASES_ABORT_LISTENERS`). Non-enumerable, as
@@ -161,19 +167,35 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
   }
 
   /**
-   * A message's author `name` OpenAI and Azure OpenAI refuse (`openAIMessageNameRefusal`), or a final assistant message
-   * Mistral refuses (`finalAssistantRefusal`), else undefined: a router leaves the deployment out for such a request
-   * (`generate` and `stream` refuse it too, before the call).
+   * A message's author `name` OpenAI and Azure OpenAI refuse (`openAIMessageNameRefusal`), a final assistant message
+   * Mistral refuses (`finalAssistantRefusal`), or, once the server refused a conversation's last role
+   * (`lastRoleRefused`), such a conversation (`lastRoleRefusal`), else undefined: a router leaves the deployment out
+   * for such a request (`generate` and `stream` refuse it too, before the call).
    */
   refusal(request: GenerateRequest): EngineRefusal | undefined {
     const e = this.endpoint;
     const named = e.checkMessageNames && e.messageNames && Array.isArray(request.messages) ? openAIMessageNameRefusal(request.messages, e.preset.label) : undefined;
-    return named ?? finalAssistantRefusal(request, e);
+    return named ?? finalAssistantRefusal(request, e) ?? (this.lastRoleRefused ? lastRoleRefusal(request, e) : undefined);
+  }
+
+  /** After the server refused a conversation's last role: such a request refused before the call (`lastRoleRefusal`). */
+  private checkLastRole(request: GenerateRequest): void {
+    const refusal = this.lastRoleRefused ? lastRoleRefusal(request, this.endpoint) : undefined;
+    if (refusal) throw new LLMError({ code: 'unsupported', message: refusal.message, param: refusal.param, ...this.errorContext });
+  }
+
+  /** `e`, or Mistral's refusal of the last message's role naming it (`openAILastRoleError`), which latches the engine. */
+  private chatError(e: unknown, request: GenerateRequest): unknown {
+    const refused = openAILastRoleError(e, request);
+    if (!refused) return e;
+    this.lastRoleRefused = true;
+    return refused;
   }
 
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     const signal = options.signal;
     try {
+      this.checkLastRole(request);
       const reasoning = this.capabilities.reasoning === true;
       // Tool names over OpenAI's 64 characters go shortened, and come back as they were (`longToolNames`).
       const names = longToolNames(request);
@@ -190,7 +212,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       } catch (e) {
         throw signal?.aborted ? abortError(signal, this.errorContext) : toLLMError(e, this.errorContext);
       }
-      if (!response.ok) throw await openAIErrorFromResponse(response, this.errorContext);
+      if (!response.ok) throw this.chatError(await openAIErrorFromResponse(response, this.errorContext), request);
       options.onProviderResponse?.();
       let json: unknown;
       try {
@@ -230,10 +252,11 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     // The prefill a `prefix` server repeats at the start of its answer (Mistral), known once the body is built.
     let echo: string | undefined;
     const parts = httpSseStream(this.errorContext, options.signal, async () => {
+      this.checkLastRole(request);
       const reasoning = this.capabilities.reasoning === true;
       const body = buildOpenAIRequestBody(names ? withShortToolNames(request, names) : request, this.modelId, this.endpoint, true, reasoning);
       echo = prefillEcho(request, body, this.endpoint);
-      const response = await this.post('chat/completions', this.init(body, options, true));
+      const response = await this.post('chat/completions', this.init(body, options, true)).catch((e: unknown) => Promise.reject(this.chatError(e, request)));
       let warnings = openAIRequestWarnings(request, this.endpoint, body, reasoning, this.modelId);
       if (names) warnings = [...(warnings ?? []), ...shortToolNameWarnings(names, request, this.endpoint.preset.label)];
       // Written out rather than spread from `errorContext`: on Node 20 keys added after a spread give each

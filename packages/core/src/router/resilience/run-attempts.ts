@@ -7,6 +7,7 @@ import type { GenerateRequest, LanguageEngine, Usage } from '../../spec/index.js
 import { deploymentLimitError, laterError } from '../deployment-limiter.js';
 import { elapsedMs } from '../elapsed-ms.js';
 import type { RouterDeployment } from '../deployment.js';
+import { engineRefusal } from '../engine-refusal.js';
 import { withRefusedAnswers } from '../refused-answer.js';
 import { ownModelError } from '../unservable-own-model.js';
 import type { AttemptRecord, RouterEvents } from '../types.js';
@@ -49,6 +50,11 @@ export interface ExecutionPlan {
   ownSignal?: boolean;
   /** An embed call: its `request` is made up (one user message per input), no engine's `refusal` is asked of it. */
   embed?: boolean;
+  /**
+   * Deployments whose engine could not be created while the call was planned (`RoutePlan.unbuilt`), with the error:
+   * the first attempt on one fails with it (its factory is not called again for that attempt).
+   */
+  unbuilt?: ReadonlyMap<RouterDeployment, unknown> | undefined;
   /** Create an abort scope for every attempt (streams); otherwise only when a signal or timeout needs one. */
   alwaysScope: boolean;
   /** Filled as attempts end. */
@@ -246,27 +252,6 @@ function retiredError(d: RouterDeployment): LLMError {
   return new LLMError({ code: 'no_deployment', message: `Deployment "${d.name}" was removed after the call planned it`, deployment: d.name, provider: d.provider, isRetryable: true });
 }
 
-/**
- * `refused`: `unsupported` naming the refused field when `d`'s engine refuses `request` before sending it. `created`:
- * the error the engine's creation threw, which the deployment's first attempt then fails with (the factory is not
- * called a second time for it). A `refusal` that throws is no refusal: the attempt runs and reports its own error.
- */
-function engineRefusal(d: RouterDeployment, request: GenerateRequest): { refused?: LLMError; created?: unknown } {
-  let engine: LanguageEngine;
-  try {
-    engine = d.engine();
-  } catch (e) {
-    return { created: e };
-  }
-  let r: ReturnType<NonNullable<LanguageEngine['refusal']>>;
-  try {
-    r = typeof engine.refusal === 'function' ? engine.refusal(request) : undefined;
-  } catch {
-    return {};
-  }
-  return r === undefined ? {} : { refused: new LLMError({ code: 'unsupported', message: r.message, param: r.param, deployment: d.name, provider: d.provider }) };
-}
-
 function circuitOpenError(d: RouterDeployment): LLMError {
   return new LLMError({ code: 'circuit_open', message: `Circuit of "${d.name}" is open`, deployment: d.name, provider: d.provider });
 }
@@ -298,11 +283,18 @@ async function runDeployment<T>(
   const ownOnly = plan.ownSignal === true && parent !== undefined && parent === plan.signal;
   const needScope = plan.alwaysScope || (parent !== undefined && !ownOnly) || timed;
   // What the engine refuses before sending anything (`LanguageEngineV1.refusal`: an author name OpenAI refuses): no
-  // attempt, so nothing charged against the deployment's limits (a shared deployment is not filled by one client's bad
+  // request, so nothing charged against the deployment's limits (a shared deployment is not filled by one client's bad
   // requests), no health change; the next deployment is tried, and the refusal is the call's error when none answers.
-  // Not for an embed call (its plan request is no chat request).
-  const { refused, created } = plan.embed === true ? {} : engineRefusal(d, plan.request);
-  if (refused !== undefined) return { kind: 'next', error: refused };
+  // Not for an embed call (its plan request is no chat request). The plan left out the candidates that refuse
+  // (`selectCandidates`); a fallback is asked only here, when reached (its engine is created only then).
+  const { refusal, created } = plan.embed === true ? {} : plan.unbuilt?.has(d) ? { created: plan.unbuilt.get(d) } : engineRefusal(d, plan.request);
+  if (refusal !== undefined) {
+    // Recorded (no latency, no strike), so that the result's attempts say why the deployment in `order` was skipped.
+    const r: AttemptRecord = { deployment: d.name, attempt: 1, ok: false, errorCode: 'unsupported', latencyMs: 0 };
+    if (hedge) r.hedge = true;
+    plan.attempts.push(r);
+    return { kind: 'next', error: new LLMError({ code: 'unsupported', message: refusal.message, param: refusal.param, deployment: d.name, provider: d.provider }) };
+  }
   /** The engine's creation failed above: the first attempt fails with its error, as `driver.run` would have thrown it. */
   let creationFailed = created !== undefined;
   /** This deployment's error of the previous attempt: what the call reports, not a `circuit_open` it caused. */

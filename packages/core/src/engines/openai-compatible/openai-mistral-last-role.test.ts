@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelConfigInput } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import type { GenerateRequest } from '../../spec/index.js';
+import { collect, rejection } from '../../test/async.test-helpers.js';
+import type { OpenAIWireScript } from '../../test/openai-wire-server.js';
+import { openAIWireRouter } from '../../test/wire-router.test-helpers.js';
+import { useOpenAIWireServer } from './openai-wire.test-helpers.js';
+
+// Mistral answers a conversation whose last message is not a user or tool one (nor an assistant one with `prefix:
+// true`) with 400 "Expected last role User or Tool (or Assistant with prefix True) for serving but got <role>". The
+// engine refuses what it knows before the call (the `mistral` preset and a final assistant message,
+// openai-mistral-final-assistant.test.ts); this 400, for a shape that check does not see (a system message after the
+// assistant's) or from a server it does not know to be Mistral's (no preset), is `unsupported` naming the last message:
+// a router tries its next deployment, and the engine refuses such requests before the call from then on.
+
+const MISTRAL_LAST_ROLE = 'Expected last role User or Tool (or Assistant with prefix True) for serving but got';
+
+/** Mistral's check of the last message, with its error body. */
+function mistralLastRole(request: { body: unknown }): OpenAIWireScript {
+  const messages = (request.body as { messages?: Array<{ role?: string; prefix?: boolean }> }).messages ?? [];
+  const last = messages.at(-1);
+  if (!last || last.role === 'user' || last.role === 'tool' || (last.role === 'assistant' && last.prefix === true)) return { text: 'from mistral' };
+  const message = `${MISTRAL_LAST_ROLE} ${last.role}`;
+  return { error: { status: 400, body: { object: 'error', message, type: 'invalid_request_error', param: null, code: null } } };
+}
+
+const wire = useOpenAIWireServer({ script: (request) => mistralLastRole(request) });
+const ASSISTANT_THEN_SYSTEM: GenerateRequest = {
+  messages: [
+    { role: 'user', content: 'The capital of France?' },
+    { role: 'assistant', content: 'Paris.' },
+    { role: 'system', content: 'Answer in French from now on.' },
+  ],
+};
+const ENDS_WITH_ASSISTANT: GenerateRequest = { messages: ASSISTANT_THEN_SYSTEM.messages.slice(0, 2) };
+
+describe('openai-compatible: Mistral\'s 400 for the last message\'s role', () => {
+  const cases: Array<[string, Partial<ModelConfigInput>, GenerateRequest, string]> = [
+    ['the mistral preset, a system message after the assistant\'s', { preset: 'mistral' }, ASSISTANT_THEN_SYSTEM, 'messages.2'],
+    ['no preset (a server not known to be Mistral\'s), a final assistant message', {}, ENDS_WITH_ASSISTANT, 'messages.1'],
+  ];
+  for (const [title, config, request, param] of cases) {
+    it(`${title}: unsupported naming the message, then refused before the call (generate and stream)`, async () => {
+      const engine = wire.engine({ ...config, model: 'mistral-small-latest', apiKey: 'k' });
+      expect(engine.refusal(request)).toBeUndefined();
+      const before = wire.server.requests.length;
+      const e = await rejection(engine.generate(request));
+      expect(LLMError.isInstance(e) && { code: e.code, param: e.param, status: e.statusCode, upstream: e.upstreamStatus }).toEqual({ code: 'unsupported', param, status: 400, upstream: 400 });
+      expect(e.message).toContain(MISTRAL_LAST_ROLE);
+      expect(wire.server.requests.length).toBe(before + 1);
+      // Latched: refused before the call from then on (a router leaves the deployment out for such requests).
+      expect(engine.refusal(request)).toMatchObject({ param });
+      const last = (await collect(engine.stream(request))).at(-1) as { type: string; error: LLMError };
+      expect({ type: last.type, code: last.error.code, param: last.error.param }).toEqual({ type: 'error', code: 'unsupported', param });
+      expect(wire.server.requests.length).toBe(before + 1);
+      // A conversation ending with a user message still goes.
+      expect((await engine.generate({ messages: [{ role: 'user', content: 'Hi' }] })).text).toBe('from mistral');
+    });
+  }
+
+  it('streamed first: the error part is unsupported naming the message', async () => {
+    const engine = wire.engine({ preset: 'mistral', model: 'mistral-small-latest', apiKey: 'k' });
+    const last = (await collect(engine.stream(ASSISTANT_THEN_SYSTEM))).at(-1) as { type: string; error: LLMError };
+    expect({ type: last.type, code: last.error.code, param: last.error.param }).toEqual({ type: 'error', code: 'unsupported', param: 'messages.2' });
+    expect(engine.refusal(ASSISTANT_THEN_SYSTEM)).toMatchObject({ param: 'messages.2' });
+  });
+
+  it('a router falls back (no strike), and leaves the deployment out of the next plans, explained', async () => {
+    const { router } = openAIWireRouter(
+      [
+        { name: 'mis', engine: 'openai-compatible', preset: 'mistral', baseURL: wire.server.baseURL, model: 'mistral-small-latest', apiKey: 'k', priority: 1 },
+        { name: 'gpt', engine: 'openai-compatible', baseURL: wire.server.baseURL, model: 'gpt-test', apiKey: 'k', priority: 2 },
+      ],
+      { fallbacks: { mis: ['gpt'] } },
+    );
+    // The second deployment's server answers a system message last (OpenAI does): only the mistral model is checked.
+    wire.server.setScript((request) => ((request.body as { model?: string }).model === 'gpt-test' ? { text: 'a new turn' } : mistralLastRole(request)));
+    const r = await router.generate(ASSISTANT_THEN_SYSTEM, { model: 'mis' });
+    expect({ text: r.text, deployment: r.deployment }).toEqual({ text: 'a new turn', deployment: 'gpt' });
+    expect(r.attempts.map((a) => ({ deployment: a.deployment, errorCode: a.errorCode, strike: a.strike }))).toEqual([
+      { deployment: 'mis', errorCode: 'unsupported', strike: undefined },
+      { deployment: 'gpt', errorCode: undefined, strike: undefined },
+    ]);
+    const decision = await router.route(ASSISTANT_THEN_SYSTEM, { model: 'mis', explain: true });
+    expect({ selected: decision.selected, excluded: decision.excluded }).toEqual({
+      selected: 'gpt',
+      excluded: [{ name: 'mis', kind: 'unfit', code: 'unsupported', param: 'messages.2', reason: expect.stringContaining('Mistral') }],
+    });
+    await router.close();
+    wire.server.setScript((request) => mistralLastRole(request));
+  });
+});
