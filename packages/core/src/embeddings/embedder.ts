@@ -61,13 +61,17 @@ export interface EmbedderCoverage {
   /**
    * The runs of `unknown` (by index) that are accented letters of letters the vocabulary has, inside a word (local-use:
    * the U+00EF of "naïve", a letter it does not have, where it has "i"), with their word lower-cased and its accents
-   * folded ("naive"), in text order; and, with no `run`, the words with an accented letter the vocabulary has only as a
-   * piece of its own (local-use: the U+00FC of "Müller"; the vector barely tells it from U+00F6: "Who is Thomas Müller?"
-   * and "... Möller?" scored 0.91). The semantic cache compares such a word with the other question's words folded alike
-   * instead of comparing the run: "naïve" matches "naive" (and "naïve"), not "naïf"; "Müller" matches "Muller", not
-   * "Möller". Absent: none.
+   * folded ("naive"), in text order. The semantic cache compares such a word with the other question's words folded
+   * alike instead of comparing the run: "naïve" matches "naive" (and "naïve"), not "naïf". Absent: none.
    */
-  folded?: ReadonlyArray<{ run?: number; word: string }>;
+  folded?: ReadonlyArray<{ run: number; word: string }>;
+  /**
+   * The words, lower-cased and folded alike, with an accented letter the vocabulary has only as a piece of its own
+   * (local-use: the U+00FC of "Müller"; the vector barely tells it from U+00F6: "Who is Thomas Müller?" and "... Möller?"
+   * scored 0.91), in text order, each word once (one with an unknown run too may also be in `folded`): compared as `folded`'s words are, so
+   * "Müller" matches "Muller", not "Möller". local-use folds no word longer than 64 letters. Absent: none.
+   */
+  foldedWords?: readonly string[];
   /**
    * The text's language (ISO 639-1) when it is not one the embedder's vectors tell texts apart in; absent when it is,
    * or when the language is not known. local-use: any language but English its detector (`eld`) reads the text as:

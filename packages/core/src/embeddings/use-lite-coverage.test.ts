@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EMOJI, UseLiteTokenizer, UseLiteTokenizerLoader } from './use-lite-coverage.js';
 
 const tokenizer = new UseLiteTokenizer([['<unk>', 0], ['<s>', 0], ['</s>', 0], ['x1', 0], ['x2', 0], ['x3', 0], ['\u2581hi', -1]]);
@@ -115,6 +115,37 @@ describe('UseLiteTokenizer: accented letters the vocabulary lacks (folded)', () 
   });
 });
 
+// An accented letter the vocabulary has only as a piece of its own (U+00FC here) folded its whole word once per such
+// letter: a word of n of them was walked, copied and folded n times (n^2: 15 s for 8 000, 64 MB of copies).
+describe('UseLiteTokenizer: words with accented letters the vocabulary has on their own (foldedWords)', () => {
+  const t = new UseLiteTokenizer([['<unk>', 0], ['<s>', 0], ['</s>', 0], ['x1', 0], ['x2', 0], ['x3', 0], ['\u2581mu', -1], ['ll', -1], ['er', -1], ['\u00fc', -2], ['u', -2], ['m', -2], ['l', -2], ['e', -2], ['r', -2], ['\u2581is', -1], ['\u2581', -3], ['i', -2], ['n', -2], ['a', -2], ['v', -2]]);
+
+  it('gives each such word once, folded, in text order; `folded` keeps a required run for each unknown run', () => {
+    expect(t.coverage('is m\u00fcller')).toEqual({ characters: 8, covered: 6, unknown: [], foldedWords: ['muller'] });
+    // Three such letters in one word: the word once; two words: each.
+    expect(t.coverage('m\u00fc\u00fcl\u00fcer m\u00fcller')).toMatchObject({ unknown: [], foldedWords: ['muuluer', 'muller'] });
+    // `run` is a number wherever `folded` has an entry (an index into `unknown`, as callers use it).
+    const runs: number[] = (t.coverage('is na\u00efve m\u00fcller').folded ?? []).map((f) => f.run);
+    expect(runs).toEqual([0]);
+  });
+
+  it('folds no word longer than 64 letters (compared as it is) and does linear work on a word of 8 000 such letters', () => {
+    expect(t.coverage('\u00fc'.repeat(65)).foldedWords).toBeUndefined();
+    expect(t.coverage('\u00fc'.repeat(64)).foldedWords).toEqual(['u'.repeat(64)]);
+    const normalize = vi.spyOn(String.prototype, 'normalize');
+    try {
+      const text = 'is ' + '\u00fc'.repeat(8_000);
+      const c = t.coverage(text);
+      expect(c.foldedWords).toBeUndefined();
+      // Characters normalized in all: the text once, each letter once at most (8 000 x 8 000 = 64 M before).
+      const normalized = normalize.mock.contexts.reduce<number>((n, s) => n + String(s).length, 0);
+      expect(normalized).toBeLessThan(5 * text.length);
+    } finally {
+      normalize.mockRestore();
+    }
+  });
+});
+
 // Coverage counted every `Extended_Pictographic` character as an emoji: that class also has U+00A9, U+00AE, U+2122,
 // U+203C, arrows (U+2194), the heavy check mark U+2714, U+2665..., text symbols in English prose, so an English prompt
 // with them was measured as if it had emoji, and they lowered its coverage as unknown words do.
@@ -129,11 +160,20 @@ describe('UseLiteTokenizer: what counts as an emoji', () => {
     expect(MUST_NOT.filter((c) => EMOJI.test(c))).toEqual([]);
   });
 
-  it('coverage counts emoji as characters (the two regional indicators of a flag are two), not the text symbols', () => {
+  it('coverage counts emoji as characters (a flag is one), not the text symbols', () => {
     // No piece of this vocabulary covers them: each counted one is a character, none covered.
-    expect(MUST.map((c) => tokenizer.coverage(c).characters)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1]);
+    expect(MUST.map((c) => tokenizer.coverage(c).characters)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
     // U+2122 and U+2139 are letters after NFKC ("TM", "i"): counted as letters.
     expect(MUST_NOT.map((c) => tokenizer.coverage(c).characters)).toEqual(MUST_NOT.map((c) => (c === '\u2122' ? 2 : c === '\u2139' ? 1 : 0)));
     expect(tokenizer.coverage('hi \u2192 hi \u00A9 \u2714').characters).toBe(4);
+  });
+
+  // Skin-tone modifiers (U+1F3FB-U+1F3FF) are emoji shown as such: a thumbs-up with one counted as two emoji, a family
+  // joined with U+200D as three, a flag's two regional indicators as two. One emoji, modifiers and sequence included.
+  it('counts an emoji with its skin-tone modifier, a U+200D sequence and a flag as one', () => {
+    const one = ['\u{1F44D}\u{1F3FB}', '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}', '\u{1F469}\u{1F3FD}\u200D\u{1F4BB}', '\u2764\uFE0F\u200D\u{1F525}', '\u{1F1E9}\u{1F1EA}', '\u{1F3F3}\uFE0F\u200D\u{1F308}'];
+    expect(one.map((c) => tokenizer.coverage(c).characters)).toEqual(one.map(() => 1));
+    // Two flags are two, three regional indicators two (a pair and one alone); a modifier alone is an emoji.
+    expect(['\u{1F1E9}\u{1F1EA}\u{1F1EB}\u{1F1F7}', '\u{1F1E9}\u{1F1EA}\u{1F1EB}', '\u{1F3FB}', '\u{1F44D} \u{1F3FB}'].map((c) => tokenizer.coverage(c).characters)).toEqual([2, 2, 1, 2]);
   });
 });

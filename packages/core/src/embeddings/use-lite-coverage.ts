@@ -42,12 +42,51 @@ function isEmojiAt(symbols: readonly string[], k: number): boolean {
   return EMOJI_ALONE.test(ch) || (symbols[k + 1] === '\uFE0F' && PICTOGRAPH.test(ch));
 }
 
-/** What coverage counts: letters, and emoji (`EMOJI`), which carry meaning as words do. */
-const LETTER = /\p{L}/u;
-const isCounted = (symbols: readonly string[], k: number): boolean => LETTER.test(symbols[k]!) || isEmojiAt(symbols, k);
+/** A skin-tone modifier (U+1F3FB-U+1F3FF): part of the emoji before it. */
+const MODIFIER = /\p{Emoji_Modifier}/u;
+/** What may end an emoji that U+200D joins to the next (a pictograph, U+FE0F, a modifier). */
+const JOINED = /[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F]/u;
+const isRegionalIndicator = (ch: string | undefined): boolean => ch !== undefined && ch.length === 2 && ch.codePointAt(0)! >= 0x1f1e6 && ch.codePointAt(0)! <= 0x1f1ff;
 
-/** Letters and combining marks: what a word is made of (`UseLiteTokenizer.#foldedWord`). */
+/**
+ * Whether the emoji `symbols[k]` continues the one before it, so is not counted again: a skin-tone modifier after a
+ * pictograph (U+1F44D U+1F3FB), an emoji after U+200D that follows one (a family, U+1F469 U+1F3FD U+200D U+1F4BB), the
+ * second regional indicator of a flag (`pairedIndicator`: whether `symbols[k]` is one, from `regionalPairs`).
+ */
+function continuesEmoji(symbols: readonly string[], k: number, pairedIndicator: boolean): boolean {
+  const ch = symbols[k]!;
+  if (pairedIndicator) return true;
+  if (k === 0) return false;
+  if (MODIFIER.test(ch)) return PICTOGRAPH.test(symbols[k - 1]!);
+  return symbols[k - 1] === '\u200D' && k >= 2 && JOINED.test(symbols[k - 2]!);
+}
+
+/** The places of `symbols` that are the second regional indicator of a pair (a flag), or null when it has none. */
+function regionalPairs(symbols: readonly string[]): Uint8Array | null {
+  let pairs: Uint8Array | null = null;
+  for (let k = 1, run = 0; k <= symbols.length; k++) {
+    run = isRegionalIndicator(symbols[k - 1]) ? run + 1 : 0;
+    if (run % 2 === 0 && run > 0) (pairs ??= new Uint8Array(symbols.length))[k - 1] = 1;
+  }
+  return pairs;
+}
+
+/** What coverage counts: letters, and emoji (`EMOJI`), which carry meaning as words do; an emoji with its modifier, U+200D sequence or flag pair once. */
+const LETTER = /\p{L}/u;
+const isCounted = (symbols: readonly string[], k: number, pairs: Uint8Array | null): boolean =>
+  LETTER.test(symbols[k]!) || (isEmojiAt(symbols, k) && !continuesEmoji(symbols, k, pairs?.[k] === 1));
+
+/**
+ * The longest word whose accented letters are compared folded (`EmbedderCoverage.folded`, `foldedWords`): a longer
+ * one (no word of a question is, but a pasted run of accented letters is one "word") is compared as its unknown runs
+ * are, and each word is folded once, so a text of n such letters is read in linear time (it was folded once per
+ * letter: 15 s for 8 000).
+ */
+const MAX_FOLDED_WORD = 64;
+
+/** Letters and combining marks: what a word is made of (`EmbedderCoverage.folded`). */
 const LETTER_OR_MARK = /[\p{L}\p{M}]/u;
+const isWordSymbol = (symbols: readonly string[], k: number): boolean => k >= 0 && k < symbols.length && LETTER_OR_MARK.test(symbols[k]!);
 
 /** `text` with its accents folded: NFKD, combining marks left out ("naïve" is "naive"). */
 export function foldAccents(text: string): string {
@@ -155,15 +194,47 @@ export class UseLiteTokenizer {
       return kept?.[k];
     };
     // Runs that are accented letters of letters the vocabulary has, inside a word (`EmbedderCoverage.folded`): their
-    // places in `unknown` as collected (reversed), and the word folded; -1 for a letter the vocabulary has on its own.
+    // places in `unknown` as collected (reversed), and the word folded.
     const folded: Array<{ run: number; word: string }> = [];
+    // Words with an accented letter the vocabulary has only as a piece of its own (`EmbedderCoverage.foldedWords`), reversed.
+    const foldedWords: string[] = [];
+    // The word last found (places, first and last, in text order) and its folded form (undefined: longer than
+    // `MAX_FOLDED_WORD`): places are visited from the end, so every piece of a word is inside it until the word is left.
+    let wordFirst = 0;
+    let wordLast = -1;
+    let word: string | undefined;
+    let wordListed = false;
+    // Whether a letter folds to letters the vocabulary has (`#foldable`), by letter: each is folded once a text.
+    const foldable = new Map<string, boolean>();
+    const foldedWordAt = (first: number, last: number): string | undefined => {
+      if (!isWordSymbol(symbols, first - 1) && !isWordSymbol(symbols, last + 1)) return undefined;
+      for (let k = first; k <= last; k++) {
+        const ch = symbols[k]!;
+        let ok = foldable.get(ch);
+        if (ok === undefined) foldable.set(ch, (ok = this.#foldable(ch)));
+        if (!ok) return undefined;
+      }
+      if (first < wordFirst || last > wordLast) {
+        wordFirst = first;
+        wordLast = last;
+        while (isWordSymbol(symbols, wordFirst - 1)) wordFirst--;
+        while (isWordSymbol(symbols, wordLast + 1)) wordLast++;
+        word = wordLast - wordFirst < MAX_FOLDED_WORD ? foldAccents(symbols.slice(wordFirst, wordLast + 1).join('')).toLowerCase() : undefined;
+        wordListed = false;
+      }
+      return word;
+    };
+    const pairs = normalized.length > 0 && /[\u{1F1E6}-\u{1F1FF}]/u.test(normalized) ? regionalPairs(symbols) : null;
     // The places of the run being collected (first and last, in text order).
     let runFirst = -1;
     let runLast = -1;
     const endRun = (): void => {
       if (run.length > 0) {
-        const word = this.#foldedWord(symbols, runFirst, runLast);
-        if (word !== undefined) folded.push({ run: unknown.length, word });
+        const w = foldedWordAt(runFirst, runLast);
+        if (w !== undefined) {
+          folded.push({ run: unknown.length, word: w });
+          wordListed = true;
+        }
         unknown.push(run.reverse().join(''));
       }
       run.length = 0;
@@ -174,10 +245,13 @@ export class UseLiteTokenizer {
       if (ids[end] !== 0) endRun();
       // An accented letter the vocabulary has only as a piece of its own, inside a word (the U+00FC of "m\u00fcller"): the
       // vector barely tells one such letter from another ("Who is Thomas M\u00fcller?" / "... M\u00f6ller?" scored 0.91,
-      // served; "Miller" / "Moller" 0.81), so its word is compared folded as an unknown one's is.
+      // served; "Miller" / "Moller" 0.81), so its word is compared folded as an unknown one's is (once a word).
       if (ids[end] !== 0 && end - start === 1 && symbols[start]!.charCodeAt(0) > 0x7f) {
-        const word = this.#foldedWord(symbols, start, start);
-        if (word !== undefined) folded.push({ run: -1, word });
+        const w = foldedWordAt(start, start);
+        if (w !== undefined && !wordListed) {
+          foldedWords.push(w);
+          wordListed = true;
+        }
       }
       for (let k = end - 1; k >= start; k--) {
         const ch = symbols[k]!;
@@ -186,7 +260,7 @@ export class UseLiteTokenizer {
           runFirst = k;
           if (!INVISIBLE.test(ch)) run.push(keptAt(k) ?? ch);
         }
-        if (!isCounted(symbols, k)) continue;
+        if (!isCounted(symbols, k, pairs)) continue;
         characters++;
         if (ids[end] !== 0 && end - start >= 2) covered++;
       }
@@ -194,28 +268,24 @@ export class UseLiteTokenizer {
     endRun();
     if (misaligned) return { characters, covered, unknown: [cased!.normalize('NFKC')] };
     const last = unknown.length - 1;
-    return { characters, covered, unknown: unknown.reverse(), ...(folded.length > 0 ? { folded: folded.reverse().map((f) => (f.run < 0 ? { word: f.word } : { run: last - f.run, word: f.word })) } : {}) };
+    return {
+      characters,
+      covered,
+      unknown: unknown.reverse(),
+      ...(folded.length > 0 ? { folded: folded.reverse().map((f) => ({ run: last - f.run, word: f.word })) } : {}),
+      ...(foldedWords.length > 0 ? { foldedWords: foldedWords.reverse() } : {}),
+    };
   }
 
   /**
-   * The word around the unknown run (or single-letter piece) `symbols[first..last]`, its accents folded (NFKD, combining
-   * marks left out), when the run is inside a word (a letter beside it) and is only accented letters whose folded letters the vocabulary has as
-   * pieces of their own: "naïve" (U+00EF is not in the vocabulary, "i" is) is "naive". Undefined otherwise (a letter on
-   * its own, "What does ï mean?"; a symbol; a letter with no accent to fold: U+0142, U+00DF).
+   * Whether the letter `ch`, inside a word (an unknown run's, or a single-letter piece), lets its word be compared folded
+   * (`EmbedderCoverage.folded`, `foldedWords`): an accented letter whose folded letters the vocabulary has as pieces of
+   * their own ("na\u00efve": U+00EF is not in the vocabulary, "i" is). Not a symbol, nor a letter with no accent to fold
+   * (U+0142, U+00DF). A letter on its own ("What does \u00ef mean?") is never folded (`coverage`).
    */
-  #foldedWord(symbols: readonly string[], first: number, last: number): string | undefined {
-    const isLetter = (k: number): boolean => k >= 0 && k < symbols.length && LETTER_OR_MARK.test(symbols[k]!);
-    if (!isLetter(first - 1) && !isLetter(last + 1)) return undefined;
-    for (let k = first; k <= last; k++) {
-      const ch = symbols[k]!;
-      const base = foldAccents(ch);
-      if (!/\p{L}/u.test(ch) || base === ch || base === '' || [...base].some((b) => (this.#root.children.get(b)?.id ?? -1) < 0)) return undefined;
-    }
-    let from = first;
-    let to = last;
-    while (isLetter(from - 1)) from--;
-    while (isLetter(to + 1)) to++;
-    return foldAccents(symbols.slice(from, to + 1).join('')).toLowerCase();
+  #foldable(ch: string): boolean {
+    const base = foldAccents(ch);
+    return LETTER.test(ch) && base !== ch && base !== '' && [...base].every((b) => (this.#root.children.get(b)?.id ?? -1) >= 0);
   }
 }
 

@@ -110,4 +110,14 @@ describe('withoutCode: the words a language is read from', () => {
     // Not code: a fence inside a line, a lone backtick, no backtick at all.
     for (const t of ['a ``` b', 'it`s', 'How do I open a file?']) expect(withoutCode(t)).toBe(t);
   });
+
+  // A line "```python" closed an open fence (a closing fence has no info string), and backticks used as apostrophes
+  // ("don`t ... can`t") made an inline span of the words between them.
+  it('closes a fence only with a bare fence line, and takes no backtick inside a word as a span', () => {
+    expect(withoutCode('```\nprint(1)\n```python\nWarum nicht?\n```\nDanke')).toBe(' \nDanke');
+    expect(withoutCode('~~~\ncode\n~~~ text\nmore\n~~~~  \nnach')).toBe(' \nnach');
+    // Not code either: a backtick fence line with a backtick after it (CommonMark: no fence).
+    for (const t of ['I don`t know why I can`t open it', 'it`s `x', 'a `b\nc` d', '``` a`b\nWarum nicht?']) expect(withoutCode(t)).toBe(t);
+    expect(withoutCode('Was macht `x`, und `y`?')).toBe('Was macht  , und  ?');
+  });
 });

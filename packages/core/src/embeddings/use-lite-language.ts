@@ -12,7 +12,7 @@ export const USE_LITE_LANGUAGE = 'en';
 export const LANGUAGE_DETECTOR_PACKAGE = 'eld@2.1.0';
 
 const defaultImport = async (): Promise<LanguageDetector> => {
-  // The smallest database (~1 MB of n-grams, ~35 MB of heap, ~0.3 s to load once): on the GPTCache paraphrase pairs
+  // The smallest database (~1 MB of n-grams, ~29 MB of heap, ~0.2-0.3 s to load once): on the GPTCache paraphrase pairs
   // it reads all 1 998 texts as English, as the larger ones do, and every question of the German, French and Spanish
   // fixture as its language (`__fixtures__/other-language-questions.ts`).
   const module = (await import('eld/extrasmall')) as { eld: LanguageDetector };
@@ -88,10 +88,33 @@ export class UseLiteLanguageLoader {
     // The question's own words: code (its keywords are English: "for", "if", "not", "and"...) outvoted the German
     // around it, and unrelated German questions about one snippet scored 0.94 and were served each other's answers.
     const prose = withoutCode(text);
-    const reading = this.#detector.detect(prose);
-    if (!reading.language || reading.language === USE_LITE_LANGUAGE) return undefined;
-    return otherLanguageOf(prose, reading.language, reading.isReliable?.() ?? false);
+    const language = this.#otherLanguageOf(prose);
+    // Little or no prose outside the code (a question inside a fence or backticks, "Frage:" before one): nothing to
+    // read, so it counted as English, and German questions wholly in a fence (0.975-0.991) were served each other's
+    // answer. The whole text is read too then; another language either way skips the question (a skip costs a miss).
+    if (language !== undefined || prose === text || proseWords(prose) >= MIN_PROSE_WORDS) return language;
+    return this.#otherLanguageOf(text);
   }
+
+  #otherLanguageOf(text: string): string | undefined {
+    const reading = this.#detector!.detect(text);
+    if (!reading.language || reading.language === USE_LITE_LANGUAGE) return undefined;
+    return otherLanguageOf(text, reading.language, reading.isReliable?.() ?? false);
+  }
+}
+
+/**
+ * The fewest words outside Markdown code that a question's language is read from alone (`withoutCode`); with fewer
+ * ("Frage:", "Hilfe:", none), the whole text is read too.
+ */
+const MIN_PROSE_WORDS = 4;
+
+/** How many words (runs of letters) `text` has, counted up to `MIN_PROSE_WORDS`. */
+function proseWords(text: string): number {
+  const word = /[\p{L}\p{M}]+/gu;
+  let n = 0;
+  while (n < MIN_PROSE_WORDS && word.exec(text)) n++;
+  return n;
 }
 
 /**
@@ -157,11 +180,15 @@ export function otherLanguageOf(text: string, language: string, reliable: boolea
 }
 
 /**
- * Markdown code: fenced blocks (a line starting with three or more backticks or tildes, to the line starting with the
- * same fence, or to the end when it is not closed) and inline code spans (backticks on one line). The lookaheads keep
- * a long run of backticks from being tried at every length (linear in the text).
+ * Markdown code: fenced blocks (a line starting with three or more backticks or tildes, up to three spaces in, to a
+ * line of the same character at least as long with nothing but spaces after it, or to the end when it is not closed: a
+ * line "```python" opens a block, it does not close one), and inline code spans (one backtick, not inside a word, to
+ * the next on the same line, not inside a word: backticks as apostrophes, "don`t ... can`t", are no span). Not code:
+ * blocks indented four spaces, fences indented further in list items, spans of two or more backticks (the words are
+ * read as prose). The lookaheads keep a long run of backticks from being tried at every length (linear in the text).
  */
-const CODE = /^[ \t]{0,3}(`{3,}(?!`)|~{3,}(?!~))[^\n]*(?:\n[\s\S]*?(?:\n[ \t]{0,3}\1[^\n]*|(?![\s\S]))|(?![\s\S]))|`[^`\n]+`/gm;
+const CODE =
+  /^[ \t]{0,3}(`{3,})(?!`)[^`\n]*(?=\n|(?![\s\S]))(?:\n(?:[\s\S]*?\n)?[ \t]{0,3}\1`*[ \t]*(?=\n|(?![\s\S]))|[\s\S]*)|^[ \t]{0,3}(~{3,})(?!~)[^\n]*(?:\n(?:[\s\S]*?\n)?[ \t]{0,3}\2~*[ \t]*(?=\n|(?![\s\S]))|[\s\S]*)|(?<![\p{L}\p{N}`])`[^`\n]+`(?![\p{L}\p{N}`])/gmu;
 
 /** `text` without its Markdown code (`CODE`; each block or span a space): the words a language is read from. */
 export function withoutCode(text: string): string {

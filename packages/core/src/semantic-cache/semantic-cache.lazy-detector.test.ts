@@ -46,4 +46,31 @@ describe.skipIf(!useLiteInstalled)('SemanticCache (USE lite): the language detec
       await cache.close();
     }
   }, 60_000);
+
+  // The first question read waits for the detector (~0.3 s); an abort meanwhile was only seen once it had loaded.
+  it('a lookup aborted while the first question waits for the detector rejects at once, aborted; the load goes on', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const language = new UseLiteLanguageLoader(async () => {
+      await gate;
+      return ((await import('eld/extrasmall')) as { eld: LanguageDetector }).eld;
+    });
+    const cache = new SemanticCache({ config: { enabled: true }, embedder: new LocalUseEmbedder({ language }) });
+    try {
+      const controller = new AbortController();
+      const lookup = cache.lookup(ask('How do I reverse a list in Python?'), scope, { signal: controller.signal });
+      await turns();
+      controller.abort();
+      await expect(lookup).rejects.toMatchObject({ code: 'aborted' });
+      expect(language.loaded).toBe(false);
+      release();
+      await language.ready();
+      expect(language.loaded).toBe(true);
+      expect(await cache.lookup(ask('How do I reverse a list in Python?'), scope)).toBeUndefined();
+      expect(cache.stats).toMatchObject({ misses: 1 });
+    } finally {
+      release();
+      await cache.close();
+    }
+  }, 60_000);
 });

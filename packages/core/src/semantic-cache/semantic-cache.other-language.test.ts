@@ -83,6 +83,49 @@ describe('SemanticCache (USE lite): questions around code', () => {
   }, 120_000);
 });
 
+describe('SemanticCache (USE lite): questions that are mostly or all code', () => {
+  // The language was read only outside Markdown code: a question wholly inside a fence or an inline span, or after a
+  // word or two, left nothing (or "Frage:") to read, counted as English, and these were served each other's answer
+  // (cosine 0.975-0.991). With little prose outside the code, the whole text is read too.
+  const wraps: ReadonlyArray<[string, (q: string) => string]> = [
+    ['a fence', (q) => '```\n' + q + '\n```'],
+    ['inline backticks', (q) => '`' + q + '`'],
+    ['a word and a tilde fence', (q) => 'Frage:\n~~~~~~~~\n' + q],
+    ['a leading unclosed fence', (q) => '```\n' + q],
+    ['a word and a fence', (q) => 'Hilfe:\n```\n' + q + '\n```'],
+  ];
+  const pairs = [
+    ['Wie kann ich eine Datei in Python lesen?', 'Wie kann ich eine Datei in Python schreiben?'],
+    ['Comment puis-je ouvrir un fichier en Python ?', 'Comment puis-je supprimer un fichier en Python ?'],
+  ] as const;
+  it.each(wraps)('German and French questions in %s are skipped, not served each other\'s answer', async (_, wrap) => {
+    const cache = new SemanticCache({ config: { enabled: true }, embedder: new LocalUseEmbedder() });
+    try {
+      const served: string[] = [];
+      for (const [i, [a, b]] of pairs.entries()) {
+        const s = { ...scope, tenant: `t${i}` };
+        const stored = await cache.store(ask(wrap(a)), s, answer(`answer to ${a}`));
+        const hit = await cache.lookup(ask(wrap(b)), s);
+        if (stored || hit) served.push(`${b}: stored ${stored}, served ${hit?.cachedQuestion}`);
+      }
+      expect(served).toEqual([]);
+    } finally {
+      await cache.close();
+    }
+  }, 60_000);
+
+  it('an English question that is mostly code is still cached and served for its paraphrase', async () => {
+    const cache = new SemanticCache({ config: { enabled: true }, embedder: new LocalUseEmbedder() });
+    try {
+      const code = '```python\nwith open("data.txt") as f:\n    for line in f:\n        print(line.strip())\n```';
+      expect(await cache.store(ask(`Why does this fail?\n${code}`), scope, answer('the file is missing'))).toBe(true);
+      expect((await cache.lookup(ask(`why does this fail\n${code}`), scope))?.answer.text).toBe('the file is missing');
+    } finally {
+      await cache.close();
+    }
+  }, 60_000);
+});
+
 /** local-use, whose vocabulary is "not readable" (coverage not known) until `known` is set. */
 class FlakyVocabularyEmbedder implements Embedder {
   readonly id = 'local-use';

@@ -7,10 +7,12 @@ import { embedderInputLength, type EmbedOptions, type Embedder, type EmbedderCov
 import { sharedLocalUseEmbedder } from '../embeddings/shared-local-use-embedder.js';
 import { foldAccents } from '../embeddings/use-lite-coverage.js';
 import { LLMError } from '../errors/llm-error.js';
+import { abortError } from '../errors/to-llm-error.js';
 import { sectionConfigError } from '../config/validate.js';
 import { reportedCost } from '../router/reported-cost.js';
 import type { Cost } from '../router/types.js';
 import type { FinishReason, GenerateRequest, Usage } from '../spec/index.js';
+import { raceAbort } from '../util/abort.js';
 import { sameWording } from './lexical-similarity.js';
 import { MemorySemanticStore, semanticEntryBytes } from './memory-semantic-store.js';
 import { promptTextBytes } from './model-guard.js';
@@ -393,11 +395,11 @@ function readingOf(coverage: EmbedderCoverage): UnknownText {
   return coverage.otherLanguage === undefined ? reading : { ...reading, otherLanguage: coverage.otherLanguage };
 }
 
-/** The runs to compare as they are, and the folded words of the others (`EmbedderCoverage.folded`). */
-function unknownOf({ unknown, folded }: Pick<EmbedderCoverage, 'unknown' | 'folded'>): UnknownText {
-  if (folded === undefined || folded.length === 0) return unknown.length === 0 ? NO_UNKNOWN : { runs: unknown };
-  const foldedRuns = new Set(folded.flatMap((f) => (f.run === undefined ? [] : [f.run])));
-  return { runs: unknown.filter((_, i) => !foldedRuns.has(i)), folded: folded.map((f) => f.word) };
+/** The runs to compare as they are, and the folded words of the others (`EmbedderCoverage.folded`, `foldedWords`). */
+function unknownOf({ unknown, folded, foldedWords }: Pick<EmbedderCoverage, 'unknown' | 'folded' | 'foldedWords'>): UnknownText {
+  if ((folded === undefined || folded.length === 0) && (foldedWords === undefined || foldedWords.length === 0)) return unknown.length === 0 ? NO_UNKNOWN : { runs: unknown };
+  const foldedRuns = new Set((folded ?? []).map((f) => f.run));
+  return { runs: foldedRuns.size === 0 ? unknown : unknown.filter((_, i) => !foldedRuns.has(i)), folded: [...(folded ?? []).map((f) => f.word), ...(foldedWords ?? [])] };
 }
 
 /**
@@ -541,11 +543,16 @@ export class SemanticCache {
   /**
    * The question to embed, or undefined when this request must not use the semantic cache (`semanticQuestion`), read
    * once the embedder has loaded what its coverage needs (`Embedder.prepare`: local-use's vocabulary and language
-   * detector, loaded by the first request the cache may read, once).
+   * detector, loaded by the first request the cache may read, once: ~0.3 s). A `signal` that aborts during that wait
+   * rejects the call at once (`aborted`, or `timeout`), as an abort while embedding does; the load goes on.
    */
-  async #eligible(request: GenerateRequest, scope: CacheScope, optOut: boolean | undefined): Promise<SemanticQuestion | undefined> {
+  async #eligible(request: GenerateRequest, scope: CacheScope, optOut: boolean | undefined, signal?: AbortSignal): Promise<SemanticQuestion | undefined> {
     if (optOut || !semanticLookupEligible(request, this.config, scope.tenant)) return undefined;
-    if (this.embedder.prepare) await this.embedder.prepare();
+    if (this.embedder.prepare) {
+      const ready = this.embedder.prepare();
+      if (!signal || signal.aborted) await ready;
+      else await raceAbort(ready, signal).catch((e: unknown) => Promise.reject(signal.aborted ? abortError(signal) : e));
+    }
     return semanticQuestion(request, this.config, scope.tenant, this.embedder);
   }
 
@@ -569,7 +576,7 @@ export class SemanticCache {
 
   async lookup(request: GenerateRequest, scope: CacheScope, options: SemanticLookupOptions = {}): Promise<SemanticHit | undefined> {
     const details = options.details;
-    const asked = await this.#eligible(request, scope, options.optOut);
+    const asked = await this.#eligible(request, scope, options.optOut, options.signal);
     if (asked === undefined) {
       this.#stats.bypassed++;
       if (details) details.outcome = 'bypassed';
@@ -631,7 +638,7 @@ export class SemanticCache {
    * call nor count as a hit). A match the guard would have to judge counts as not cached.
    */
   async probe(request: GenerateRequest, scope: CacheScope, options: Pick<SemanticLookupOptions, 'threshold' | 'embedding' | 'signal' | 'optOut'> = {}): Promise<boolean> {
-    const asked = await this.#eligible(request, scope, options.optOut);
+    const asked = await this.#eligible(request, scope, options.optOut, options.signal);
     if (asked === undefined) return false;
     const question = asked.text;
     const vector = await this.#embed(question, options.embedding, options.signal, scope.tenant);
@@ -769,7 +776,7 @@ export class SemanticCache {
     answer: CachedAnswerInput,
     options: SemanticStoreCallOptions = {},
   ): Promise<boolean> {
-    const question = (await this.#eligible(request, scope, options.optOut))?.text;
+    const question = (await this.#eligible(request, scope, options.optOut, options.signal))?.text;
     const erased = scope.tenant !== undefined ? options.erased : undefined;
     if (question === undefined || NOT_STORABLE.has(answer.finishReason) || isBlankAnswer(answer) || (options.redacted && !this.config.allowRedacted) || erased?.(scope.tenant!) === true) {
       this.#stats.bypassed++;

@@ -118,12 +118,23 @@ export const MIN_PROMPT_COVERAGE = 0.5;
 const NOT_LATIN = new RegExp(`[^\\p{Script=Latin}\\p{Script=Common}\\p{Script=Inherited}]|${EMOJI.source}`, 'u');
 
 /**
+ * A character outside Basic Latin to Latin Extended-B and General Punctuation (curly quotes, dashes, U+2026), all of
+ * whose characters are Latin or common to all scripts and none an emoji on its own: a text without one is not tested
+ * with `NOT_LATIN`. A plain class, ~20 times faster than `NOT_LATIN` on a text with a character past U+00FF.
+ */
+const PAST_LATIN_BLOCKS = /[^\u0000-\u024F\u2000-\u2064\u2066-\u206F]/;
+
+/**
  * Whether the part of `text` USE lite reads (its first `USE_LITE_MAX_CHARS` characters) has a character `NOT_LATIN`
- * matches: the emoji alternatives take V8 off its fast path (~1-2 ns a character), so a pasted 180 000-character
- * English file is tested on what the tokenizer would measure, not whole (about 10 us at most, once per decision).
+ * matches, so a pasted 180 000-character English file is tested on what the tokenizer would measure, not whole. V8
+ * answers a text of only U+0000-U+00FF at once (no character of one can match: ~0.05 us at any length); on one with a
+ * character past it (a curly quote), `NOT_LATIN` walks it (Unicode property classes, the emoji alternatives), so
+ * `PAST_LATIN_BLOCKS` is tested first. Measured 2026-11-29 (2 cores, load average 16): English with a curly quote,
+ * 130 characters 7 us and 8 000 characters 355 us with `NOT_LATIN` alone, 0.4 us and 18 us with this.
  */
 function mayNotBeLatin(text: string): boolean {
-  return NOT_LATIN.test(text.length > USE_LITE_MAX_CHARS ? text.slice(0, USE_LITE_MAX_CHARS) : text);
+  const read = text.length > USE_LITE_MAX_CHARS ? text.slice(0, USE_LITE_MAX_CHARS) : text;
+  return PAST_LATIN_BLOCKS.test(read) && NOT_LATIN.test(read);
 }
 
 /**
