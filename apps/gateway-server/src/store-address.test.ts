@@ -113,6 +113,16 @@ describe('storeAddress', () => {
     expect(storeAddress('redis://cache/0?host=/tmp/redis.sock', 6379)).toBe('cache:6379');
   });
 
+  // Read by core's postgresTarget: a ?host= that is no socket directory, host name or IP address may be a mistyped
+  // credential or forge a line of a log; a port that is not digits is left out (pg refuses it).
+  it("PostgreSQL's ?host= shown only as a socket directory, a host name or an IP address, a port only as digits", () => {
+    expect(storeAddress('postgres://u:pw@db1/app?host=a%0Aforged:%20line', 5432)).toBe('postgres://(address not shown)');
+    expect(storeAddress('postgres://u:pw@db1/app?host=admin%3AS3CRET%40db2', 5432)).toBe('postgres://(address not shown)');
+    expect(storeAddress('postgres://u:pw@db1/app?host=/run/a%0Aforged', 5432)).toBe('postgres://(address not shown)');
+    expect(storeAddress('postgres://u:pw@db1/app?host=[::1]&port=6543', 5432)).toBe('[::1]:6543');
+    expect(storeAddress('postgres://u:pw@db1:5432/app?password=Ab12&port=Cd34', 5432)).toBe('db1');
+  });
+
   it('a string that is not a URL is not shown', () => {
     expect(storeAddress('host=db password=SECRET', 5432)).not.toContain('SECRET');
   });

@@ -11,7 +11,7 @@ export { MAX_RETRY_AFTER_MS, clampRetryAfterMs, parseRetryAfter } from './util/r
 export { AttemptSignal, RELEASES_ABORT_LISTENERS, TAKES_ATTEMPT_SIGNALS, anySignal, sleep, withTimeout } from './util/abort.js';
 export { MAX_TIMER_MS, timerDelay } from './util/timer-delay.js';
 export { utf8ByteLength } from './util/utf8-byte-length.js';
-export { ADDRESS_NOT_SHOWN, parseUrlWithClearUserInfo, redactPostgresUrl, redactUrl } from './util/redact-url.js';
+export { ADDRESS_NOT_SHOWN, parseUrlWithClearUserInfo, postgresTarget, redactPostgresUrl, redactUrl } from './util/redact-url.js';
 export { DIRECT_BODY, RELEASE_LINGER_MS, tapBody, type BodySink, type BodyTap, type DirectBody } from './util/direct-body.js';
 export * from './tenancy/index.js';
 export * from './metering/index.js';

@@ -542,7 +542,9 @@ describe('RedisCacheStore maxBytes on a full Redis (noeviction; a redis-server o
 
   // jemalloc rounds an allocation up to its size class (four to each doubling): a JSON just past a class takes up to a
   // quarter more (65 540 bytes take 81 920), which a count of its length alone left out.
-  it('counts at least the memory an entry takes in Redis for large values just past an allocator size class (INFO memory)', { timeout: 120_000 }, async () => {
+  // Past 1 MiB of JSON an entry takes up to ~1.5 KB more than its allocation and overhead (LARGE_ENTRY_MARGIN_BYTES):
+  // without it the count fell short at 2 and 4 MiB.
+  it('counts at least the memory an entry takes in Redis for large values just past an allocator size class (INFO memory)', { timeout: 180_000 }, async () => {
     const admin = (await connectRedis(url, '')).retain();
     const memory = async () => Number(/used_memory:(\d+)/.exec(String(await admin.command(['INFO', 'memory'])))![1]);
     // Redis shrinks a client's query buffer (which held the large writes) once it has been idle for 2 s.
@@ -551,12 +553,13 @@ describe('RedisCacheStore maxBytes on a full Redis (noeviction; a redis-server o
       return memory();
     };
     try {
-      for (const [json, n] of [[2_050, 2_000], [16_390, 400], [65_540, 150], [262_150, 40]] as const) {
+      for (const [json, n] of [[2_050, 2_000], [16_390, 400], [65_540, 150], [262_150, 40], [2_097_170, 32], [4_194_320, 16]] as const) {
         const prefix = `llmrr:cache:big${json}:`;
-        const store = await RedisCacheStore.connect<string>(url, { keyPrefix: prefix, maxBytes: 1_000_000_000 });
+        const store = await RedisCacheStore.connect<string>(url, { keyPrefix: prefix, maxBytes: 1_000_000_000, timeoutMs: 30_000 });
         const key = (i: number) => `llmrr:exact:v1:acme:${String(i).padStart(64, '0')}`;
         const before = await settled();
-        for (let i = 0; i < n; i += 10) await Promise.all(Array.from({ length: Math.min(10, n - i) }, (_, j) => store.set(key(i + j), 'v'.repeat(json - 2), 600_000)));
+        const at = json > 1_000_000 ? 2 : 10;
+        for (let i = 0; i < n; i += at) await Promise.all(Array.from({ length: Math.min(at, n - i) }, (_, j) => store.set(key(i + j), 'v'.repeat(json - 2), 600_000)));
         const taken = (await settled()) - before;
         const counted = Number(await admin.command(['GET', `llmrr:cache:big${json}#bound:bytes`]));
         expect({ json, counted: counted === n * redisEntryCost(json, (prefix + key(0)).length), enough: counted >= taken }).toEqual({ json, counted: true, enough: true });

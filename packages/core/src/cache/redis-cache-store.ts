@@ -52,13 +52,25 @@ export function allocatedBytes(n: number): number {
 }
 
 /**
+ * What an entry of more than `LARGE_JSON_BYTES` of JSON takes in Redis besides what `redisEntryCost` otherwise counts
+ * for it. Measured with `INFO memory` (Redis 7.0, jemalloc 5.3; 3 to 40 entries of each size, just past a size class,
+ * several runs): a count without it fell short by 0 to 240 bytes an entry at 1 MiB of JSON, 350 to 490 at 2 MiB, 680
+ * to 1 300 at 4 MiB, up to 1 300 at 8 MiB and 1 550 at 16 MiB (none at 32 MiB); counted with some room.
+ */
+export const LARGE_ENTRY_MARGIN_BYTES = 2_048;
+/** The JSON length (bytes) past which an entry counts `LARGE_ENTRY_MARGIN_BYTES` more: 1 MiB. */
+export const LARGE_JSON_BYTES = 1_048_576;
+
+/**
  * What a bounded store counts for an entry (the same sum as its write's script): its JSON's allocation in Redis (the
  * string's header and terminator included: `allocatedBytes`), four times its key (`keyBytes`: its UTF-8 bytes, prefix
- * included) and `ENTRY_OVERHEAD_BYTES`. Measured with `INFO memory` and `MEMORY USAGE` (Redis 7.0, jemalloc 5.3; JSON
- * of 12 to 1 048 600 bytes, sizes just past a size class the worst): at least what an entry takes.
+ * included), `ENTRY_OVERHEAD_BYTES`, and for JSON of more than 1 MiB `LARGE_ENTRY_MARGIN_BYTES`. Measured with `INFO
+ * memory` and `MEMORY USAGE` (Redis 7.0, jemalloc 5.3; JSON of 12 to 33 554 450 bytes, sizes just past a size class
+ * the worst): at least what an entry takes.
  */
 export function redisEntryCost(jsonBytes: number, keyBytes: number): number {
-  return allocatedBytes(jsonBytes + sdsHeaderBytes(jsonBytes) + 1) + 4 * keyBytes + ENTRY_OVERHEAD_BYTES;
+  const margin = jsonBytes > LARGE_JSON_BYTES ? LARGE_ENTRY_MARGIN_BYTES : 0;
+  return allocatedBytes(jsonBytes + sdsHeaderBytes(jsonBytes) + 1) + 4 * keyBytes + ENTRY_OVERHEAD_BYTES + margin;
 }
 
 /** The header of a Redis string (sds) of `n` bytes (its length's width picks the type). */
@@ -129,8 +141,9 @@ const NO_TTL_SCORE_US = 4e15;
  * (the store's error, a miss) while the removals still run, and only the deletions free memory. A Redis just below
  * maxmemory lets the script finish: the entry may take it past maxmemory by its own size until the next writes drop
  * others. Then the removals (UNLINK, index), the adopted entries' last use and the next `adopt` rank (less this write's
- * removals, which may have been below it: a member looked at twice costs one lookup, one passed over is found by the
- * next look; past the last member the key goes), the entry, the sum; when every other member was removed the sum is
+ * removals, which may have been below it: a member looked at twice costs one lookup, one passed over is found only by
+ * the next look; less one when the entry, overwritten, moved by its new expiry from below that rank to at or above it,
+ * as every member between moved down; past the last member the key goes), the entry, the sum; when every other member was removed the sum is
  * set to what is left (it had drifted: the bound's keys deleted or evicted behind the store). Returns 1 when stored.
  */
 const BOUNDED_SET_SCRIPT = new LuaScript(`local key, order, sizes, bytes, used, cursorKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -143,7 +156,7 @@ local function allocated(n)
   return math.ceil(n / step) * step
 end
 local json = #ARGV[1]
-local cost = allocated(json + (json < 256 and 3 or json < 65536 and 5 or 9) + 1) + 4 * #key + tonumber(ARGV[4])
+local cost = allocated(json + (json < 256 and 3 or json < 65536 and 5 or 9) + 1) + 4 * #key + tonumber(ARGV[4]) + (json > ${LARGE_JSON_BYTES} and ${LARGE_ENTRY_MARGIN_BYTES} or 0)
 local max = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[2])
 local most = tonumber(ARGV[5])
@@ -217,8 +230,10 @@ local exhausted = #victims >= total
 local stored, refused = false, nil
 if cost <= max and (exhausted or fits()) then
   local score = ttl > 0 and now + ttl * 1000 or now + ${NO_TTL_SCORE_US}
+  local was = nextCursor and redis.call('ZRANK', order, key)
   local r = redis.pcall('ZADD', order, string.format('%.0f', score), key)
   if type(r) == 'table' and r.err then refused = r.err else stored = true end
+  if stored and was and was < nextCursor and redis.call('ZRANK', order, key) >= nextCursor then nextCursor = nextCursor - 1 end
 end
 if not stored and old > 0 then
   victims[#victims + 1] = key

@@ -52,6 +52,22 @@ describe("PostgreSQL's start-up error names where pg connects", () => {
   });
 });
 
+describe('PostgreSQL: a port pg cannot connect to is refused at once', () => {
+  // pg reads the port with parseInt; its socket's connect then throws where nothing catches it, and the start waited
+  // for ever (over a minute, checked) instead of failing.
+  it.each([
+    ['postgres://app:S3CRET@127.0.0.1:5432/app?port=99999&sslmode=disable', 'postgres://127.0.0.1:99999/app: its port "99999" (?port=)'],
+    ['postgres://app:S3CRET@127.0.0.1:5432/app?password=Ab12&port=Cd34', 'postgres://127.0.0.1/app: its port "Cd34" (?port=)'],
+    ['postgres://app:S3CRET@127.0.0.1:0/app', "postgres://127.0.0.1:0/app: its port \"0\" (the URL's)"],
+    // An address not surely read: the port's text is not shown (it may be a piece of the password).
+    ['postgres://app:1?host=127.0.0.1&port=Cd34&application_name=x@db/app', 'postgres://(address not shown): its port (?port=)'],
+  ])('%s', { timeout: 30_000 }, async (url, named) => {
+    const e = await errorOf(openPostgres(url));
+    expect({ code: e.code, message: e.message }).toEqual({ code: 'config_invalid', message: `Cannot prepare PostgreSQL at ${named} is not a number from 1 to 65535` });
+    expect(inspect(e, { depth: 8 })).not.toContain('S3CRET');
+  });
+});
+
 describe('Redis: an error reply after the connect', () => {
   let redis: SocketRedis;
   let port = 0;
@@ -62,6 +78,7 @@ describe('Redis: an error reply after the connect', () => {
     const admin = (await connectRedis(redis.url, '')).retain();
     try {
       await admin.command(['ACL', 'SETUSER', 'PIECE-OF-S3CRET', 'on', '>pw', '~*', '+ping', '+hello', '+select', '+client']);
+      await admin.command(['ACL', 'SETUSER', 'SCRIPTS-OF-S3CRET', 'on', '>pw', '~*', '+@all', '-set']);
     } finally {
       await admin.release();
     }
@@ -87,6 +104,27 @@ describe('Redis: an error reply after the connect', () => {
       const wrapped = await errorOf(bounded(Promise.reject(e), 5_000, 'cache store'));
       expect(inspect(wrapped, { depth: 8 })).not.toContain('PIECE-OF-S3CRET');
     }
+  });
+
+  // Only a reply that may name the user loses its text: a script's error or WRONGTYPE says what went wrong.
+  it('an address not surely read: any other reply keeps its text; one about the user inside a script\'s error does not', { timeout: 60_000 }, async () => {
+    const url = `redis://SCRIPTS-OF-S3CRET:pw@127.0.0.1:${port}/0?k=x@cache.invalid`;
+    const handle = (await connectRedis(url, 'noperm:')).retain();
+    cleanup.push(() => handle.release());
+    const refused = (p: Promise<unknown>) => p.then(() => undefined, (x: unknown) => x as Error);
+    await handle.command(['DEL', 'noperm:str']);
+    await handle.command(['APPEND', 'noperm:str', 'text']);
+    const wrongType = await refused(handle.command(['LPUSH', 'noperm:str', 'x']));
+    expect(wrongType?.message).toBe('WRONGTYPE Operation against a key holding the wrong kind of value');
+    const script = await refused(handle.eval({ sha: '1'.repeat(40), source: "return redis.call('INCR', KEYS[1])" }, ['noperm:str'], []));
+    expect(isErrorReply(script)).toBe(true);
+    expect(script?.message).toMatch(/^ERR value is not an integer or out of range/);
+    // A script's refused command (SET): Redis 7.0 says "The user executing the script can't run this command", 7.2
+    // and later "NOPERM User SCRIPTS-OF-S3CRET has no permissions to run the 'set' command".
+    const denied = await refused(handle.eval({ sha: '2'.repeat(40), source: "return redis.call('SET', KEYS[1], 'v')" }, ['noperm:other'], []));
+    expect(isErrorReply(denied)).toBe(true);
+    expect([`ERR (${REPLY_TEXT_HIDDEN})`, `NOPERM (${REPLY_TEXT_HIDDEN})`]).toContain(denied?.message);
+    expect(inspect(denied, { depth: 8 })).not.toContain('SCRIPTS-OF-S3CRET');
   });
 
   it('an address surely read keeps Redis\'s reply', { timeout: 60_000 }, async () => {
@@ -123,6 +161,28 @@ describe('Redis: a first connect that runs out of time says so, and after how lo
     const [shown, hidden] = await Promise.all([errorOf(connectRedis(`redis://127.0.0.1:${port}/0`, 'p:')), errorOf(connectRedis(`redis://127.0.0.1:${port}/0?k=S3CRET@cache.invalid`, 'p:'))]);
     expect(shown.message).toBe(`Cannot connect to Redis at redis://127.0.0.1:${port}/0: timed out after 10000 ms: no TCP connection was made (a connection request goes unanswered for 5000 ms: a host that is down, or a firewall that drops it)`);
     expect(hidden.message).toBe('Cannot connect to Redis at redis://(address not shown): timed out after 10000 ms: no TCP connection was made (a connection request goes unanswered for 5000 ms: a host that is down, or a firewall that drops it)');
+  });
+
+  // Over TLS the client's `connect` comes after TLS's handshake: a server that takes the TCP connection and never
+  // answers TLS made TCP connections, but no TLS one (it said "no TCP connection was made").
+  it('rediss://: TCP connections taken, TLS handshake unanswered', { timeout: 60_000 }, async () => {
+    const sockets = new Set<Socket>();
+    let accepted = 0;
+    const silent = createServer((s) => {
+      accepted++;
+      sockets.add(s);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    cleanup.push(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
+    });
+    const port = (silent.address() as { port: number }).port;
+    const [shown, hidden] = await Promise.all([errorOf(connectRedis(`rediss://127.0.0.1:${port}/0`, 'p:')), errorOf(connectRedis(`rediss://127.0.0.1:${port}/0?k=S3CRET@cache.invalid`, 'p:'))]);
+    expect(accepted).toBeGreaterThanOrEqual(2);
+    const why = 'timed out after 10000 ms: no TLS connection was completed (a TCP connect or TLS handshake goes unanswered for 5000 ms: a host that is down, a firewall that drops it, or a server that does not speak TLS or is stalled)';
+    expect(shown.message).toBe(`Cannot connect to Redis at rediss://127.0.0.1:${port}/0: ${why}`);
+    expect(hidden.message).toBe(`Cannot connect to Redis at rediss://(address not shown): ${why}`);
   });
 
   it('a TCP connection made, no handshake answered', { timeout: 60_000 }, async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ADDRESS_NOT_SHOWN, CLIENT_ERROR_HIDDEN, hideClientError, isAddressSure, NOT_A_URL_SHOWN, parseUrlWithClearUserInfo, redactPostgresUrl, redactUrl } from './redact-url.js';
+import { ADDRESS_NOT_SHOWN, CLIENT_ERROR_HIDDEN, hideClientError, isAddressSure, NOT_A_URL_SHOWN, parseUrlWithClearUserInfo, postgresTarget, redactPostgresUrl, redactUrl } from './redact-url.js';
 
 describe('redactUrl', () => {
   it.each([
@@ -187,9 +187,50 @@ describe('redactPostgresUrl: where pg connects', () => {
     expect(redactPostgresUrl(url)).toBe(shown);
   });
 
+  // A ?host= that is no socket directory, host name or IP address may be a mistyped credential or forge a log line:
+  // not shown (nor the URL's own host, where pg does not connect); a port only as digits.
+  it.each([
+    ['postgres://u:pw@db1/app?host=admin%3AS3CRET%40db2', 'postgres://(address not shown)'],
+    ['postgres://u:pw@db1/app?host=a%0Aforged:%20line', 'postgres://(address not shown)'],
+    ['postgres://u:pw@db1/app?host=/run/a%0Aforged', 'postgres://(address not shown)'],
+    ['postgres://u:pw@db1/app?host=/run/pg:S3CRET', 'postgres://(address not shown)'],
+    ['postgres://u:pw@db1/app?host=[::1]', 'postgres://[::1]/app'],
+    ['postgres://u:pw@db1/app?host=[db2]', 'postgres://(address not shown)'],
+    ['postgres://u:pw@db1/app?host=10.1.2.3&port=6543', 'postgres://10.1.2.3:6543/app'],
+    ['postgres://u:pw@db1/app?host=db_2.example.com', 'postgres://db_2.example.com/app'],
+    ['postgres://u:pw@db1:5432/app?password=Ab12&port=Cd34', 'postgres://db1/app'],
+    ['postgres://u:pw@db1/app?host=db2&port=5432%0Aforged', 'postgres://db2/app'],
+  ])('a ?host= or ?port= not shown as it is: %s -> %s', (url, shown) => {
+    expect(redactPostgresUrl(url)).toBe(shown);
+  });
+
   it('a URL whose address is not sure: as redactUrl, its query\'s host never shown', () => {
     const url = 'postgres://u:1?host=PIECE-S3CRET&application_name=x@db/app';
     expect(redactPostgresUrl(url)).toBe(`postgres://${ADDRESS_NOT_SHOWN}`);
+  });
+});
+
+describe('postgresTarget: where pg connects, as it may be shown', () => {
+  it.each([
+    ['postgres://u:pw@db1:5433/app', { host: 'db1', port: '5433' }],
+    ['postgres://u:pw@db1/app?host=db2&port=6543', { host: 'db2', port: '6543' }],
+    ['postgres://u:pw@db1:5433/app?host=db2&host=&port=6000&port=', { host: 'db1', port: '5433' }],
+    ['postgres:///app?host=/var/run/postgresql', { host: '/var/run/postgresql', port: '' }],
+    ['postgresql://%2Fvar%2Frun%2Fpostgresql/db', { host: '/var/run/postgresql', port: '' }],
+    ['postgres://u:pw@db1/app?host=[::1]', { host: '::1', port: '' }],
+    ['postgres://u:pw@/app', { host: '', port: '' }],
+    // Not to be shown: a credential's look, a newline, a socket path with an '@' (decoded from the URL's own host).
+    ['postgres://u:pw@db1/app?host=admin%3AS3CRET%40db2', { host: undefined, port: '' }],
+    ['postgres://u:pw@db1/app?host=a%0Aforged&port=Cd34', { host: undefined, port: 'Cd34' }],
+    ['postgres://u:pw@%2Fvar%2FS3%40CR/app', { host: undefined, port: '' }],
+  ])('%s', (url, target) => {
+    expect(postgresTarget(url)).toEqual(target);
+  });
+
+  it('undefined for a URL whose address is not sure, or of another scheme', () => {
+    expect(postgresTarget('postgres://u:1?host=PIECE-S3CRET&application_name=x@db/app')).toBeUndefined();
+    expect(postgresTarget('redis://cache:6379/0?host=db2')).toBeUndefined();
+    expect(postgresTarget('host=db password=S3CRET')).toBeUndefined();
   });
 });
 

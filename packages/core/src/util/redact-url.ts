@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /** What `redactUrl` shows for a string that does not start `scheme://`: no part of it (a libpq `host=... password=...` string). */
 export const NOT_A_URL_SHOWN = '(not a URL; not shown)';
 /**
@@ -43,23 +45,90 @@ export function redactUrl(url: string): string {
 
 /**
  * `redactUrl(url)` for a PostgreSQL URL, naming where pg connects: the query's `host` and `port` (the last value of
- * each that is not empty, as pg-connection-string keeps them) over the URL's own host and port
+ * each, an empty one leaving the URL's own, as pg-connection-string reads them) over the URL's own host and port
  * (`postgres://u:pw@db1/app?host=db2&port=6543` shows `postgres://db2:6543/app`; a socket directory,
  * `postgres://u:pw@/app?host=/var/run/postgresql`, is shown as pg also reads it, percent-encoded as the host:
- * `postgres://%2Fvar%2Frun%2Fpostgresql/app`). Only for a URL whose address is sure (`isAddressSure`); any other is
- * shown as `redactUrl` shows it, as is a URL of another scheme or without either key.
+ * `postgres://%2Fvar%2Frun%2Fpostgresql/app`). Only for a URL whose address is sure (`isAddressSure`), and a `?host=`
+ * that is a socket directory, a host name or an IP address (see `postgresTarget`); any other is not shown
+ * (`postgres://(address not shown)`: pg does not connect to the URL's own host); a URL of another scheme or without
+ * either key is shown as `redactUrl` shows it. A port is shown only as 1 to 5 digits (any other is
+ * left out: pg cannot connect to it, see `postgresPortText`).
  */
 export function redactPostgresUrl(url: string): string {
   const shown = redactUrl(url);
-  if (!SCHEME.test(url) || !isAddressSure(url)) return shown;
-  const u = parseUrlWithClearUserInfo(url) ?? hostless(url);
-  if (!u || !/^postgres(?:ql)?:$/i.test(u.protocol)) return shown;
-  const host = u.searchParams.getAll('host').at(-1) || '';
-  const port = u.searchParams.getAll('port').at(-1) || '';
-  if (!host && !port) return shown;
-  const name = host ? (host.startsWith('/') ? encodeURIComponent(host) : host.includes(':') ? `[${host}]` : encodeURIComponent(host)) : u.hostname === NO_HOST ? '' : u.hostname;
-  const at = port || u.port;
-  return `${u.protocol}//${name}${at ? `:${encodeURIComponent(at)}` : ''}${u.pathname}`;
+  const u = postgresUrl(url);
+  const target = postgresTarget(url);
+  if (!u || !target) return shown;
+  const inQuery = !!u.searchParams.getAll('host').at(-1);
+  if (!inQuery && !postgresPortText(url)!.inQuery) return shown;
+  // (Not the URL's own host: pg does not connect there.)
+  if (inQuery && target.host === undefined) return `${u.protocol}//${ADDRESS_NOT_SHOWN}`;
+  const host = target.host ?? '';
+  const name = !inQuery ? (u.hostname === NO_HOST ? '' : u.hostname) : host.startsWith('/') ? encodeURIComponent(host) : isIP(host) === 6 ? `[${host}]` : host;
+  return `${u.protocol}//${name}${/^\d{1,5}$/.test(target.port) ? `:${target.port}` : ''}${u.pathname}`;
+}
+
+/**
+ * Where pg connects for a PostgreSQL URL whose address is sure (`isAddressSure`), as pg-connection-string reads it;
+ * undefined for any other string. `host`: the query's last `host`, or when that is empty or absent the URL's own,
+ * percent-decoded as pg decodes it (`%2Fvar%2Frun%2Fpostgresql`, a socket directory); '' for none (pg's default); an
+ * IPv6 address without brackets; undefined when it is none of a socket directory (an absolute path without `@`, `?`,
+ * `=`, `:`, `#`, space or control character), a host name or an IP address (`admin:S3CRET@db2`, a newline in it):
+ * then it is not to be shown. `port`: the port text pg reads (`postgresPortText`), '' for none.
+ */
+export function postgresTarget(url: string): { host: string | undefined; port: string } | undefined {
+  const u = postgresUrl(url);
+  if (!u || !isAddressSure(url)) return undefined;
+  const port = postgresPortText(url)!.port;
+  const query = u.searchParams.getAll('host').at(-1) || '';
+  if (query) return { host: postgresHost(query), port };
+  if (u.hostname === NO_HOST || !u.hostname) return { host: '', port };
+  let own: string;
+  try {
+    own = decodeURIComponent(u.hostname);
+  } catch {
+    return { host: undefined, port };
+  }
+  return { host: postgresHost(own), port };
+}
+
+/**
+ * The port pg reads from a PostgreSQL URL, as text: its query's last `port` (`inQuery`), or when that is empty or
+ * absent the URL's own (`''`: none, pg's default); undefined for a string that is not a `postgres:`/`postgresql:` URL.
+ * pg takes it with `parseInt`, and a port that is not a number from 1 to 65535 (`99999`, `Cd34`) leaves its connect
+ * pending for ever.
+ */
+export function postgresPortText(url: string): { port: string; inQuery: boolean } | undefined {
+  const u = postgresUrl(url);
+  if (!u) return undefined;
+  const query = u.searchParams.getAll('port').at(-1) || '';
+  return { port: query || u.port, inQuery: query !== '' };
+}
+
+/** `url` parsed when it is a `postgres:` or `postgresql:` URL (with a stand-in host when it has none, as pg). */
+function postgresUrl(url: string): URL | undefined {
+  if (!/^postgres(?:ql)?:\/\//i.test(url)) return undefined;
+  try {
+    return hostless(url) ?? new URL(url);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A host name: labels of letters, digits, `-` and `_`, joined by dots (no `@`, `:`, space or control character). */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*\.?$/;
+
+/**
+ * A host pg reads, as it may be shown: a socket directory (see `postgresTarget`), a host name, an IPv4 address or an
+ * IPv6 address (without brackets: `::1` and `[::1]` give `::1`); else undefined: it may be a mistyped credential
+ * (`admin:S3CRET@db2`) or forge a line of a log.
+ */
+function postgresHost(host: string): string | undefined {
+  if (host.startsWith('/')) return PLAIN_PATH.test(host) && !/[\s\x00-\x1f\x7f]/.test(host) ? host : undefined;
+  const bare = /^\[(.*)\]$/.exec(host)?.[1] ?? host;
+  if (isIP(bare) === 6) return bare;
+  if (bare !== host) return undefined;
+  return isIP(host) === 4 || HOST_NAME.test(host) ? host : undefined;
 }
 
 /**

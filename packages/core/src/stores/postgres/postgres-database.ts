@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Client, ClientBase, ClientConfig, Pool, PoolClient, PoolConfig, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
-import { clientErrorNotShown, hideClientError, isAddressSure, isHiddenClientError, redactPostgresUrl } from '../../util/redact-url.js';
+import { clientErrorNotShown, hideClientError, isAddressSure, isHiddenClientError, postgresPortText, redactPostgresUrl } from '../../util/redact-url.js';
 import { MAX_TIMER_MS } from '../../util/timer-delay.js';
 import { POSTGRES_INDEXES, POSTGRES_MIGRATIONS } from './postgres-schema.js';
 
@@ -690,6 +690,19 @@ function serverAnswered(e: unknown): boolean {
   return CANCELLED_STATE.test(code) || !UNAVAILABLE_STATE.test(code);
 }
 
+/**
+ * Refuses, at once, a URL whose port (`postgresPortText`: the query's `?port=` over the URL's own) is not a number
+ * from 1 to 65535: pg reads it with `parseInt` and its socket's connect throws where nothing catches it (pg 8.23), so
+ * the pool's connect never settles, and a start waits for ever. The port is named when the URL's address is sure and
+ * it is short plain text; else only where it came from.
+ */
+function refuseUnusablePort(url: string): void {
+  const { port, inQuery } = postgresPortText(url) ?? { port: '', inQuery: false };
+  if (!port || (/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65_535)) return;
+  const named = isAddressSure(url) && /^[A-Za-z0-9_.+-]{1,16}$/.test(port) ? ` "${port}"` : '';
+  throw new LLMError({ code: 'config_invalid', message: `Cannot prepare PostgreSQL at ${redactPostgresUrl(url)}: its port${named} (${inQuery ? '?port=' : "the URL's"}) is not a number from 1 to 65535` });
+}
+
 /** A refused value as `invalid_request` (a 400, as SQLite answers the same input); anything else unchanged. */
 export function refusedValueError(e: unknown): unknown {
   const code = (e as { code?: unknown } | null)?.code;
@@ -702,6 +715,7 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
   if (!SCHEMA_PATTERN.test(schema)) {
     throw new LLMError({ code: 'config_invalid', message: `postgresSchema must match ${SCHEMA_PATTERN} (got "${schema}")`, param: 'postgresSchema' });
   }
+  refuseUnusablePort(url);
   const mod = await importOptional<{ default?: PgModule } & Partial<PgModule>>('pg', { engine: PG_ENGINE, install: 'pg@8', ...(options.importer ? { importer: options.importer } : {}) });
   const PoolCtor = mod.default?.Pool ?? mod.Pool;
   const ClientCtor = mod.default?.Client ?? mod.Client;

@@ -290,13 +290,26 @@ export class RedisHandle {
 
   /**
    * A command's error as the handle shows it: unchanged, but with `hideClientErrors` (the URL's address is not sure) an
-   * error reply as its first word only (`hiddenReply`): its text after it may name the user (`NOPERM User <name> has
-   * no permissions to run the 'set' command`), a piece of the password in such a URL. node-redis's own errors of a
-   * command are fixed texts ("The client is offline", "Socket closed unexpectedly").
+   * error reply that may name the user (`replyMayNameUser`: `NOPERM User <name> has no permissions to run the 'set'
+   * command`, a piece of the password in such a URL) as its first word only (`hiddenReply`). Any other reply (a
+   * script's error, `WRONGTYPE`, `OOM`) keeps its text. node-redis's own errors of a command are fixed texts ("The
+   * client is offline", "Socket closed unexpectedly").
    */
   private shownReply(e: unknown): unknown {
-    return this.hideClientErrors && isErrorReply(e) ? hiddenReply(e) : e;
+    return this.hideClientErrors && isErrorReply(e) && replyMayNameUser(e as Error) ? hiddenReply(e) : e;
   }
+}
+
+/**
+ * Whether a Redis error reply's text may name the user the client logged in as. Redis names it in `NOPERM` only (7.2
+ * and later, acl.c `getAclErrorMessage`: `User <name> has no permissions to run the '<command>' command`, `... to
+ * access the '<key>' key`, `... the '<channel>' channel`), which may also come inside another reply (multi.c's
+ * `EXECABORT Transaction discarded because of: NOPERM ...`, a script's error); `WRONGPASS` and `NOAUTH` are fixed texts
+ * about the login, hidden too, as is any reply with the word "user" (another server's wording: `The user executing the
+ * script can't run this command`).
+ */
+function replyMayNameUser(e: Error): boolean {
+  return /\b(?:NOPERM|WRONGPASS|NOAUTH|user)\b/i.test(e.message);
 }
 
 /** What follows the first word of a Redis error reply shown by its kind only (`hiddenReply`). */
@@ -405,7 +418,7 @@ export function bounded<T>(work: Promise<T>, timeoutMs: number, what: string | (
 /** The longest the first connection (TCP connect, tries included, and handshake) may take (ms). */
 const FIRST_CONNECT_TIMEOUT_MS = 10_000;
 
-/** The bound of each try to open the TCP connection (node-redis `connectTimeout`, ms). */
+/** The bound of each try to open the connection (node-redis `connectTimeout`, ms): TCP's, and over TLS its handshake too. */
 const TCP_CONNECT_TIMEOUT_MS = 5_000;
 
 /**
@@ -417,14 +430,19 @@ function isBoundTimeout(e: unknown): boolean {
 }
 
 /**
- * What a first connect that ran out of `FIRST_CONNECT_TIMEOUT_MS` says: whether a TCP connection was made (`reached`:
- * Redis, or whatever listens there, then did not answer the handshake) or not (no answer to the connection request in
- * any try, each bounded by `TCP_CONNECT_TIMEOUT_MS`: a host or firewall that drops it), and after how long.
+ * What a first connect that ran out of `FIRST_CONNECT_TIMEOUT_MS` says: whether a connection was made (`reached`, the
+ * client's `connect`: Redis, or whatever listens there, then did not answer the handshake) or not, and after how long.
+ * Not made: over TCP, no answer to the connection request in any try, each bounded by `TCP_CONNECT_TIMEOUT_MS` (a host
+ * or firewall that drops it); over TLS (`tls`, `rediss://`), the client's `connect` comes only once TLS's handshake is
+ * done, and that bound covers both, so either went unanswered (a server that takes the TCP connection but does not
+ * speak TLS, or is stalled, too).
  */
-function firstConnectTimedOut(reached: boolean): string {
-  return reached
-    ? `timed out after ${FIRST_CONNECT_TIMEOUT_MS} ms: a TCP connection was made, but no answer to the handshake came (what listens there may not be Redis, or is stalled)`
-    : `timed out after ${FIRST_CONNECT_TIMEOUT_MS} ms: no TCP connection was made (a connection request goes unanswered for ${TCP_CONNECT_TIMEOUT_MS} ms: a host that is down, or a firewall that drops it)`;
+function firstConnectTimedOut(reached: boolean, tls: boolean): string {
+  const after = `timed out after ${FIRST_CONNECT_TIMEOUT_MS} ms`;
+  if (reached) return `${after}: a ${tls ? 'TLS' : 'TCP'} connection was made, but no answer to the handshake came (what listens there may not be Redis, or is stalled)`;
+  return tls
+    ? `${after}: no TLS connection was completed (a TCP connect or TLS handshake goes unanswered for ${TCP_CONNECT_TIMEOUT_MS} ms: a host that is down, a firewall that drops it, or a server that does not speak TLS or is stalled)`
+    : `${after}: no TCP connection was made (a connection request goes unanswered for ${TCP_CONNECT_TIMEOUT_MS} ms: a host that is down, or a firewall that drops it)`;
 }
 
 /** Connects, failing fast with a clear error when Redis is unreachable. */
@@ -456,7 +474,8 @@ export async function connectRedis(url: string, prefix: string, what = 'Redis st
     throw new LLMError({ code: 'config_invalid', message: `Cannot connect to Redis at ${redactUrl(url)}: the URL does not parse (${reason})` });
   }
   const handle = new RedisHandle(client, prefix, !isAddressSure(url));
-  // Whether a TCP connection was made (the client's `connect`, before its handshake): what the bound's error says.
+  // Whether a connection was made (the client's `connect`, before its handshake; over TLS, after TLS's own): what the
+  // bound's error says.
   let reached = false;
   client.on('connect', () => {
     reached = true;
@@ -469,7 +488,7 @@ export async function connectRedis(url: string, prefix: string, what = 'Redis st
   } catch (caught) {
     client.destroy();
     // Past the bound (the client's own error, if any, is only its last try's): what happened, and after how long.
-    const e = isBoundTimeout(caught) ? new LLMError({ code: 'store_unavailable', message: firstConnectTimedOut(reached) }) : caught;
+    const e = isBoundTimeout(caught) ? new LLMError({ code: 'store_unavailable', message: firstConnectTimedOut(reached, /^rediss:/i.test(url)) }) : caught;
     // The client's error names the host it parsed: a piece of the password when the address is not surely read.
     // Its kind is kept: the last connection error's code (`ECONNREFUSED`, from `lastError`) or a reply's first word
     // (`WRONGPASS`), or the bound's own message.
