@@ -370,6 +370,8 @@ export class Renewals {
     await this.running;
     await this.lastTries();
     for (let round = 0; round < CLOSE_ROUNDS && this.closing.size > 0; round++) await Promise.all([...this.closing]);
+    // Work that kept queueing more past the rounds (none of the gateway's does): said, as it may meet closed stores.
+    if (this.closing.size > 0) this.log(`closing with ${this.closing.size} retried finish(es) still running (queued while closing, past ${CLOSE_ROUNDS} rounds)`, undefined);
   }
 
   /** `close`'s last try of each finish waiting (one running is waited for, and tried again only when it failed). */

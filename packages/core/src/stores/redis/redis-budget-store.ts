@@ -1,3 +1,4 @@
+import { LLMError } from '../../errors/llm-error.js';
 import { budgetPeriodWindow } from '../../tenancy/budget-period.js';
 import { nanoToUsd, usdToNano, usdToNanoCeil } from '../../tenancy/money.js';
 import type { BudgetPeriod, BudgetReservation, BudgetReserveRequest, BudgetState, BudgetStore } from '../../tenancy/types.js';
@@ -46,6 +47,9 @@ export interface RedisBudgetStoreOptions {
  * `store_unavailable` at its own bound while the release has not; if no late answer ever comes, the reservation
  * expires by its TTL (10 minutes by default), like a crashed process's.
  */
+/** The least time left after waiting for a release for a reservation to be sent (ms; or a tenth of the bound). */
+const MIN_RETRY_BOUND_MS = 25;
+
 export class RedisBudgetStore implements BudgetStore {
   private readonly timeoutMs: number;
 
@@ -79,7 +83,15 @@ export class RedisBudgetStore implements BudgetStore {
     if (releasing) {
       const started = performance.now();
       await bounded(releasing, timeoutMs, 'budget reservation (waiting for the release of an earlier reservation of its id)');
-      timeoutMs = Math.max(1, Math.round(timeoutMs - (performance.now() - started)));
+      timeoutMs = Math.round(timeoutMs - (performance.now() - started));
+      // Too little left for a round trip: not sent (a reservation sent with a bound it cannot meet would run in Redis
+      // after its caller gave up, and hold the tenant's budget until its own late release).
+      if (timeoutMs < Math.max(MIN_RETRY_BOUND_MS, this.timeoutMs / 10)) {
+        throw new LLMError({
+          code: 'store_unavailable',
+          message: `Redis did not answer the budget reservation within ${this.timeoutMs} ms (the release of an earlier reservation of its id took most of it; nothing sent)`,
+        });
+      }
     }
     const at = request.at ?? this.clock();
     const w = budgetPeriodWindow(request.period, at);
