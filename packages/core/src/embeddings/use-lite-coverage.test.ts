@@ -173,6 +173,10 @@ describe('UseLiteTokenizer: what counts as an emoji', () => {
   it('counts an emoji with its skin-tone modifier, a U+200D sequence and a flag as one', () => {
     const one = ['\u{1F44D}\u{1F3FB}', '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}', '\u{1F469}\u{1F3FD}\u200D\u{1F4BB}', '\u2764\uFE0F\u200D\u{1F525}', '\u{1F1E9}\u{1F1EA}', '\u{1F3F3}\uFE0F\u200D\u{1F308}'];
     expect(one.map((c) => tokenizer.coverage(c).characters)).toEqual(one.map(() => 1));
+    // A text-default base shown as an emoji by its modifier (U+261D, U+270C, U+270D, U+26F9; one with U+200D and a sign):
+    // one emoji (the modifier counted nothing as the continuation of a base not counted: 0).
+    const based = ['\u261D\u{1F3FB}', '\u270C\u{1F3FD}', '\u270D\u{1F3FF}', '\u26F9\u{1F3FB}', '\u26F9\u{1F3FB}\u200D\u2640\uFE0F'];
+    expect(based.map((c) => tokenizer.coverage(c).characters)).toEqual(based.map(() => 1));
     // Two flags are two, three regional indicators two (a pair and one alone); a modifier alone is an emoji.
     expect(['\u{1F1E9}\u{1F1EA}\u{1F1EB}\u{1F1F7}', '\u{1F1E9}\u{1F1EA}\u{1F1EB}', '\u{1F3FB}', '\u{1F44D} \u{1F3FB}'].map((c) => tokenizer.coverage(c).characters)).toEqual([2, 2, 1, 2]);
   });

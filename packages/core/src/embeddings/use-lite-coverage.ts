@@ -36,14 +36,20 @@ export const EMOJI = /\p{Emoji_Presentation}|(?=\p{Extended_Pictographic})[\u{1F
 
 const PICTOGRAPH = /\p{Extended_Pictographic}/u;
 
-/** Whether `symbols[k]` is an emoji (`EMOJI`): one on its own, or a pictograph with U+FE0F after it. */
+/**
+ * Whether `symbols[k]` is an emoji (`EMOJI`): one on its own, a pictograph with U+FE0F after it, or a modifier base
+ * with a skin-tone modifier after it (U+270C U+1F3FD: a text-default base shown as an emoji by its modifier).
+ */
 function isEmojiAt(symbols: readonly string[], k: number): boolean {
   const ch = symbols[k]!;
-  return EMOJI_ALONE.test(ch) || (symbols[k + 1] === '\uFE0F' && PICTOGRAPH.test(ch));
+  const next = symbols[k + 1];
+  return EMOJI_ALONE.test(ch) || (next === '\uFE0F' && PICTOGRAPH.test(ch)) || (next !== undefined && MODIFIER.test(next) && MODIFIER_BASE.test(ch));
 }
 
 /** A skin-tone modifier (U+1F3FB-U+1F3FF): part of the emoji before it. */
 const MODIFIER = /\p{Emoji_Modifier}/u;
+/** What a skin-tone modifier may follow (U+261D, U+270C, U+1F44D...). */
+const MODIFIER_BASE = /\p{Emoji_Modifier_Base}/u;
 /** What may end an emoji that U+200D joins to the next (a pictograph, U+FE0F, a modifier). */
 const JOINED = /[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F]/u;
 const isRegionalIndicator = (ch: string | undefined): boolean => ch !== undefined && ch.length === 2 && ch.codePointAt(0)! >= 0x1f1e6 && ch.codePointAt(0)! <= 0x1f1ff;

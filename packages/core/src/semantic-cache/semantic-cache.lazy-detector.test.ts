@@ -62,6 +62,8 @@ describe.skipIf(!useLiteInstalled)('SemanticCache (USE lite): the language detec
       await turns();
       controller.abort();
       await expect(lookup).rejects.toMatchObject({ code: 'aborted' });
+      // A signal aborted before the call rejects at once too (it waited for the whole load).
+      await expect(cache.lookup(ask('How do I reverse a list in Python?'), scope, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'aborted' });
       expect(language.loaded).toBe(false);
       release();
       await language.ready();

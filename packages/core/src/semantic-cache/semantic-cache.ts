@@ -550,7 +550,8 @@ export class SemanticCache {
     if (optOut || !semanticLookupEligible(request, this.config, scope.tenant)) return undefined;
     if (this.embedder.prepare) {
       const ready = this.embedder.prepare();
-      if (!signal || signal.aborted) await ready;
+      if (!signal) await ready;
+      else if (signal.aborted) throw abortError(signal);
       else await raceAbort(ready, signal).catch((e: unknown) => Promise.reject(signal.aborted ? abortError(signal) : e));
     }
     return semanticQuestion(request, this.config, scope.tenant, this.embedder);
