@@ -256,12 +256,14 @@ export interface RateLease {
    * its token charge corrected to `actualTokens`, its concurrency slot free, the places other requests took meanwhile
    * counted. In the release's own store round trip (the Redis limiter's release script answers it), so a caller that
    * wants both makes one call, not two. A lease whose release has nothing to do in its store (no concurrency limit, no
-   * token charge to correct: the Redis limiter's under rpm limits only) makes no round trip for it either: it answers
-   * `releasedInfo`'s numbers with its token charge kept (the requests other calls made meanwhile not counted, the
-   * resets as at the acquire). A lease released already: a peek. Rejects as `release` does. Optional: without it,
-   * `release` then `peek` (the gateway's headers of a non-streamed answer).
+   * token charge to correct: the Redis limiter's under rpm limits only) may make no round trip for it either when it
+   * was held briefly (the Redis limiter's: at most a second): it answers `releasedInfo`'s numbers with its token charge
+   * kept (the requests other calls made meanwhile not counted, the resets as at the acquire). `fresh`: read the store
+   * all the same, for numbers that must count what others took meanwhile (a refusal raised after the call held its
+   * place). A lease released already: a peek. Rejects as `release` does. Optional: without it, `release` then `peek`
+   * (the gateway's headers of a non-streamed answer).
    */
-  releaseAndPeek?(actualTokens?: number): Promise<RateLimitInfo>;
+  releaseAndPeek?(actualTokens?: number, fresh?: boolean): Promise<RateLimitInfo>;
   /**
    * The acquire's numbers (`RateDecision.info`) as they are once this lease is given back with no tokens used
    * (`release(0)`) and nothing else happened: the request still counted (rpm), its concurrency slot free, its token

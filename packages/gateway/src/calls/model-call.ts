@@ -12,7 +12,7 @@ import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
 import { openStream, type OpenedStream } from '../streaming/open-stream.js';
 import { sseHeaders, sseReply, unwatchedIdleBound, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
 import { HeldStream, SSE_COMMENT_KEEP_ALIVE, holdOpen, keepAliveMs } from '../streaming/stream-hold.js';
-import { admit, countRequest, type Admission } from '../tenancy/admission.js';
+import { admit, countRequest, type Admission, type FinishRead } from '../tenancy/admission.js';
 import { hedgeLanes } from '../tenancy/hedge-lanes.js';
 import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import type { Renewals } from '../tenancy/renewals.js';
@@ -122,10 +122,11 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   // In flight until its (first) settlement is done: a call cut at a server's shutdown settles before the gateway's `close()` resolves.
   let inFlight = deps.calls;
   inFlight?.started();
-  const settle = (st: Settlement) => {
+  /** `read`: the reply's headers go out after it, saying what is left once the call gave its place back (`FinishRead`). */
+  const settle = (st: Settlement, read?: FinishRead) => {
     if (onClientAbort) call.signal?.removeEventListener('abort', onClientAbort);
     served?.done();
-    const settled = settler.settle(st, admission);
+    const settled = settler.settle(st, admission, read);
     if (inFlight) {
       settled.then(inFlight.ended, inFlight.ended);
       inFlight = undefined;
@@ -162,10 +163,14 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       // failed attempts had reported (an upstream cut after Anthropic's message_start, retried or fallen over or not).
       const spent = routerStream?.spent?.();
       if (spent) s.spent = spent;
-      // A stream answered with a JSON error: its headers go out after its place is given back, so they say what is left
-      // then, as a JSON call's (the release reads it in its own round trip: no more store calls than without).
-      if (!committed && admission) admission.reportFinal = true;
-      await settle(s);
+      // A JSON error (a JSON call's, a stream's before it opened) goes out after the call gave its place back: its headers
+      // say what is left then (read by the release in its own round trip: no more store calls than without). A 402
+      // raised after admission counts the places others took meanwhile (`'fresh'`: a Redis lease under rpm limits only
+      // reads them, which its release alone does not). Nothing is read for a committed stream's error event (its
+      // headers went out) nor for a client that left (its reply is not read).
+      const gone = call.signal?.aborted === true && call.served?.cutOf(call.signal) === undefined;
+      const read = committed || gone || !admission ? undefined : error.code === 'budget_exceeded' && admission.left && isRateInfoCarrier(error.details) ? 'fresh' : 'release';
+      await settle(s, read);
     } catch {
       // already logged; the original error is the one to report
     }
@@ -220,10 +225,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       rateLimitOutputTokens: deps.rateLimitOutputTokens,
       renewals: deps.renewals,
       signal: call.signal,
-      // A JSON answer's headers go out once the call gave its place back: they say what is left then (`finalInfo`).
-      // A stream's go out while it runs, unless it fails before (`failed`).
-      reportFinal: !call.stream,
-      log: (m, e) => deps.log(m, call.requestId, e),
+      log: deps.log,
     });
     // A stream's headers go out while it runs: the admission's numbers (its token estimate charged, its slot held).
     if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
@@ -243,7 +245,9 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       // The client left meanwhile (a router cache hit replays without looking at its signal): it gets nothing, so the
       // call is settled as its leaving, with what the answer cost, as a stream's is (not a shutdown cut: its client is there).
       if (call.signal?.aborted === true && call.served?.cutOf(call.signal) === undefined) return await clientLeft(result);
-      await settle({ status: 'success', result, deployment: result.deployment, provider: result.provider, ttftMs: result.timeToFirstTokenMs ?? result.latencyMs });
+      // A JSON answer's headers go out once the call gave its place back: they say what is left then (`finalInfo`). (A
+      // stream's go out as it opens: its release reads nothing.)
+      await settle({ status: 'success', result, deployment: result.deployment, provider: result.provider, ttftMs: result.timeToFirstTokenMs ?? result.latencyMs }, 'release');
       // Where the limits stand now the call is done: its tokens counted as used, its concurrency slot free.
       if (admission.finalInfo) rateLimitHeaders(admission.finalInfo, headers);
       resultHeaders(result, headers);
@@ -428,7 +432,8 @@ function decisionSummary(result: RouterResult): unknown {
 
 /** `admission.left()` (what the limiter says is left once the call gave its place back), or `fallback` when it fails (logged). */
 async function leftAfter(admission: Admission, fallback: RateLimitInfo, log: (e: unknown) => void): Promise<RateLimitInfo> {
-  // Read by the release already (a JSON call's `finish`): no second round trip.
+  // Read by the release already (`finish` told to read `'fresh'`, the places others took meanwhile counted): no second
+  // round trip. Unset when that release or read failed: a peek.
   if (admission.finalInfo) return admission.finalInfo;
   try {
     return await admission.left!();

@@ -20,7 +20,7 @@ import {
 } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import { toPublicError } from '../http/error-body.js';
-import type { Admission } from '../tenancy/admission.js';
+import type { Admission, FinishRead } from '../tenancy/admission.js';
 import type { GatewayMetrics, RequestObservation } from '../metrics/gateway-metrics.js';
 import { ledgerCounts, withGuardTokens, type LedgerCounts } from './ledger-counts.js';
 import type { CallDeps } from './model-call.js';
@@ -93,7 +93,8 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
     modelKnown(): void {
       metricModel = call.model;
     },
-    async settle(s: Settlement, admission: Admission | undefined): Promise<void> {
+    /** `read`: what the admission's `finish` reads of the limits once it gave the call's place back (`FinishRead`). */
+    async settle(s: Settlement, admission: Admission | undefined, read?: FinishRead): Promise<void> {
       if (settled) return;
       settled = true;
       const cached = s.result?.cached ?? s.cached ?? false;
@@ -171,7 +172,7 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
           recorded = again();
         }
       }
-      const finished = admission?.finish({ usage, costUsd, charged: s.status === 'success' || costUsd > 0 }).catch((e: unknown) => {
+      const finished = admission?.finish({ usage, costUsd, charged: s.status === 'success' || costUsd > 0, read }).catch((e: unknown) => {
         deps.log('releasing limits or settling the budget failed', call.requestId, e);
       });
       await recorded;

@@ -214,9 +214,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       ...(lanes > 1 ? { billedCalls: lanes } : {}),
       renewals: deps.renewals,
       signal: incoming.signal,
-      // Answered once the call gave its place back: the headers say what is left then (`finalInfo`).
-      reportFinal: true,
-      log: (m, e) => deps.log(m, requestId, e),
+      log: deps.log,
     });
     // Where the limits stand, on the answer and on an error after admission (an upstream's failure) alike, as on chat.
     if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
@@ -228,6 +226,8 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     await settler.settle(
       { status: 'success', usage, costUsd, deployment: result.deployment, ...(result.provider ? { provider: result.provider } : {}), ...(result.failedAttempts ? { failedAttempts: result.failedAttempts } : {}) },
       admission,
+      // Answered once the call gave its place back: the headers say what is left then (`finalInfo`).
+      'release',
     );
     // Where the limits stand now the call is done: its tokens counted as used, its concurrency slot free.
     if (admission.finalInfo) rateLimitHeaders(admission.finalInfo, headers);
@@ -256,7 +256,8 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       // error's `failedAttempts`, each under its own: `spentBefore`).
       const lost = raw.afterResponse && raw.deployment !== undefined;
       const s: Settlement = lost ? { status, error: raw, deployment: raw.deployment, ...(raw.provider !== undefined ? { provider: raw.provider } : {}) } : { status, error: raw };
-      await settler.settle(s, admission).catch(() => {});
+      // (Its error reply too: `finalInfo`.)
+      await settler.settle(s, admission, 'release').catch(() => {});
     } else {
       deps.metrics?.observe({ model: 'unknown', tenant: principal.tenantId, status: error.code, durationMs: performance.now() - startedMono }, false);
     }

@@ -14,21 +14,16 @@ export interface Admission {
    */
   rateInfo: RateLimitInfo | undefined;
   /**
-   * With `AdmitInput.reportFinal`, set by `finish` once the call gave its place back: what the limiter says is left then
-   * (the request counted, its token charge corrected to the usage, its concurrency slot free, other requests' places
-   * counted), read in the release's own store round trip (`RateLease.releaseAndPeek`; under rpm limits only, the
-   * release has nothing to send and neither has this: the acquire's numbers as the release leaves them). The headers of
-   * a reply sent after `finish` (a JSON answer, a stream's error sent before it opened). Unset when the release (or the
-   * read) failed: the caller keeps `rateInfo`.
+   * Set by a `finish` told to `read`, once the call gave its place back: what the limiter says is left then (the request
+   * counted, its token charge corrected to the usage, its concurrency slot free, other requests' places counted), read
+   * in the release's own store round trip (`RateLease.releaseAndPeek`; under rpm limits only, the Redis release has
+   * nothing to send, and for a call that held its place at most a second neither has this: the acquire's numbers as
+   * the release leaves them, unless `'fresh'`). The headers of a reply sent after `finish` (a JSON answer, a stream's
+   * error sent before it opened). Unset when the release (or the read) failed: the caller keeps `rateInfo`.
    */
   finalInfo?: RateLimitInfo;
-  /**
-   * Whether `finish` reads `finalInfo` (`AdmitInput.reportFinal` to start with). Set before `finish` when a reply
-   * whose headers had not gone out yet turns out to be sent after it: a stream request answered with a JSON error.
-   */
-  reportFinal?: boolean;
   /** Releases the concurrency slot, corrects the token charge and settles (or releases) the budget. */
-  finish(outcome: { usage: Usage | undefined; costUsd: number; charged: boolean }): Promise<void>;
+  finish(outcome: { usage: Usage | undefined; costUsd: number; charged: boolean; read?: FinishRead | undefined }): Promise<void>;
   /**
    * With a budget reservation: before a retry or fallback that follows attempts billed for what their provider
    * reported (a stream's prompt, a JSON call's failed answer: core's `beforeAttemptAfterSpend`, with `billedUsd`, what they cost), extends the reservation
@@ -51,7 +46,17 @@ export interface Admission {
   left?(): Promise<RateLimitInfo>;
 }
 
-const NOTHING: Admission = { rateInfo: undefined, finish: async () => {} };
+/**
+ * What `Admission.finish` reads of the limits once it gave the call's place back (`finalInfo`), for a reply whose
+ * headers go out after it. `'release'`: what the release says (`RateLease.releaseAndPeek`: no more round trips than the
+ * release makes anyway). `'fresh'`: read from the store even when the release has nothing to send, so that the places
+ * others took meanwhile are counted (a refusal raised after the call held its place: `Admission.left`'s numbers).
+ * Absent: a plain release, nothing read (a stream whose headers went out as it opened, a client that left).
+ */
+export type FinishRead = 'release' | 'fresh';
+
+/** The admission of a request that takes nothing (shared by all of them: frozen). */
+const NOTHING: Admission = Object.freeze({ rateInfo: undefined, finish: async () => {} });
 
 export interface AdmitInput {
   stores: GatewayStores | undefined;
@@ -108,13 +113,10 @@ export interface AdmitInput {
   /** The client's request signal: with `renewals`, admission stops waiting for the stores when it aborts (499 `aborted`). */
   signal?: AbortSignal | undefined;
   /**
-   * True when the reply's headers go out after `finish` (a non-streamed answer): `finish` reads what is left as it gives
-   * the lease back (`Admission.finalInfo`). Absent: a plain release (a stream's headers went out at its start), unless
-   * `Admission.reportFinal` is set before `finish`.
+   * Logs what does not fail the call: a failed read of what is left for its headers (`finalInfo`), with `requestId`
+   * (the gateway's own log, passed as it is: nothing made per call).
    */
-  reportFinal?: boolean | undefined;
-  /** Logs what does not fail the call: a failed read of what is left for its headers (`finalInfo`). */
-  log?: ((message: string, error: unknown) => void) | undefined;
+  log?: ((message: string, requestId: string, error: unknown) => void) | undefined;
 }
 
 /** The rate-limit scopes of a principal: its tenant's and its key's limits, where set. */
@@ -275,9 +277,9 @@ export async function releaseOrRetry(lease: RateLease, tokens: number, renewals:
  * `releaseAndPeek`); undefined when the read fails (logged), never rejects. (Async: a custom limiter's peek that throws
  * synchronously is handled as one that rejects.)
  */
-function readLeft(limiter: RateLimiter, scopes: RateScope[], log: AdmitInput['log']): Promise<RateLimitInfo | undefined> {
+function readLeft(limiter: RateLimiter, scopes: RateScope[], log: AdmitInput['log'], requestId: string): Promise<RateLimitInfo | undefined> {
   return (async () => limiter.peek(scopes))().catch((e: unknown) => {
-    log?.('reading the rate limits left after a call failed', e);
+    log?.('reading the rate limits left after a call failed', requestId, e);
     return undefined;
   });
 }
@@ -423,7 +425,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   const admission: Admission = {
     rateInfo,
     ...(extension ? { extend: extension.extend } : {}),
-    async finish({ usage, costUsd, charged }) {
+    async finish({ usage, costUsd, charged, read }) {
       if (done) return;
       done = true;
       if (extension) extension.end();
@@ -431,7 +433,9 @@ export async function admit(input: AdmitInput): Promise<Admission> {
       if (reservationId === undefined && !lease) return;
       // The counts as the ledger takes them (an upstream's negative or NaN count is 0), so the slot is freed.
       const counts = lease && usage ? ledgerCounts(usage) : undefined;
-      const left = new Holdings(stores.budgets, reservationId, charged, costUsd, extension?.extensions, lease, counts ? counts.inputTokens + counts.outputTokens : 0, admission.reportFinal ? readLeft.bind(undefined, stores.rateLimiter, scopesOf, input.log) : undefined);
+      // What is left is read by the lease's release (`releaseAndPeek`, the built-in limiters'), else by a peek after it.
+      const peek = read && lease && !lease.releaseAndPeek ? readLeft.bind(undefined, stores.rateLimiter, scopesOf, input.log, input.requestId) : undefined;
+      const left = new Holdings(stores.budgets, reservationId, charged, costUsd, extension?.extensions, lease, counts ? counts.inputTokens + counts.outputTokens : 0, read, peek);
       const error = await left.attempt();
       if (left.info) admission.finalInfo = left.info;
       if (error === undefined) return;
@@ -442,7 +446,6 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   };
   // (Set apart: no object spread per call for a field the admitted calls never have.)
   if (cacheOnly) admission.cacheOnly = cacheOnly;
-  if (input.reportFinal) admission.reportFinal = true;
   if (lease) {
     const limiter = stores.rateLimiter;
     admission.left = () => limiter.peek(scopesOf);
@@ -550,9 +553,11 @@ class Holdings {
     /** Undefined once released (or when the call had none). */
     private lease: RateLease | undefined,
     private readonly tokens: number,
+    /** Set when what is left is wanted once the lease is given back (`Admission.finish`'s `read`). */
+    private read: FinishRead | undefined,
     /**
-     * Set when what is left is wanted once the lease is given back: the limiter's peek, for a lease without
-     * `releaseAndPeek` (never rejects: undefined when it failed, logged).
+     * With `read`, for a lease without `releaseAndPeek`: the limiter's peek after the release (never rejects: undefined
+     * when it failed, logged).
      */
     private peek: (() => Promise<RateLimitInfo | undefined>) | undefined,
   ) {}
@@ -594,15 +599,15 @@ class Holdings {
     if (this.lease) {
       try {
         const lease = this.lease;
-        if (this.peek && lease.releaseAndPeek) {
-          this.info = await lease.releaseAndPeek(this.tokens);
+        if (this.read && lease.releaseAndPeek) {
+          this.info = await lease.releaseAndPeek(this.tokens, this.read === 'fresh');
         } else {
           await lease.release(this.tokens);
         }
         this.lease = undefined;
         // A limiter whose leases cannot say: its peek (a read that fails leaves the headers at the admission's numbers,
         // logged; the release is done: nothing to try again).
-        if (this.peek && !this.info && !lease.releaseAndPeek) this.info = await this.peek();
+        if (this.peek) this.info = await this.peek();
       } catch (e) {
         if (!failed) {
           failed = true;
@@ -611,6 +616,7 @@ class Holdings {
       }
     }
     // Read for the reply's headers on the first attempt only: a retry (`again`) is a plain release, its reply long sent.
+    this.read = undefined;
     this.peek = undefined;
     return failed ? (error ?? new Error('finishing the call failed')) : undefined;
   }

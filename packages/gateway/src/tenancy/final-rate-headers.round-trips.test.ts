@@ -6,14 +6,17 @@
  * commandstats on a Redis of this file's own). A stream refused before it opened (its upstream failed) is answered with
  * a JSON error whose headers go out after its place was given back: they say so too (before: the admission's numbers,
  * its slot still shown taken), and a stream that opened costs no more than before. An upstream's error on a JSON call
- * (chat and embeddings) says the same. The openai client against a served gateway and an OpenAI-wire upstream.
+ * (chat and embeddings) says the same. A 402 raised after admission (a cache-only call's miss) counts the requests others
+ * made while the call ran, under Redis rpm limits too (before: the acquire's numbers, one request short). A client that
+ * left gets its place given back by a plain release, nothing read. The openai client against a served gateway and an
+ * OpenAI-wire upstream.
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createStateStores, LLMRouter, type Limits, type RateLimiter, type StateStores } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { serveGateway, type ServedGateway } from '../node/serve-gateway.js';
 import { startTestRedis, type TestRedis } from '../test-support/test-redis.js';
@@ -24,17 +27,21 @@ const USED = { prompt_tokens: 100, completion_tokens: 5, total_tokens: 105 };
 
 let upstream: OpenAIWireServer;
 let failing: OpenAIWireServer;
+/** Answers after the client has had time to leave (a lower bound only: the client leaves once its request arrived). */
+let slow: OpenAIWireServer;
 let redis: TestRedis;
 
 beforeAll(async () => {
   upstream = await startOpenAIWireServer({ script: { text: 'hi there you', usage: USED } });
   failing = await startOpenAIWireServer({ script: { error: { status: 500, message: 'upstream is down' } } });
+  slow = await startOpenAIWireServer({ script: { text: 'late', usage: USED, delayMs: 3_000 } });
   // Its own server: its command statistics are this file's alone.
   redis = await startTestRedis({ own: true });
 }, 60_000);
 afterAll(async () => {
   await upstream?.close();
   await failing?.close();
+  await slow?.close();
   redis?.stop();
 });
 
@@ -44,7 +51,20 @@ async function redisHandle(prefix: string) {
   return connection.connectRedis(redis.url, prefix);
 }
 
-async function setup(kind: 'memory' | 'redis', limits: Limits) {
+/** `inner`, but each granted acquire lets one other request take a place under the same scopes at once (while the call runs). */
+function withOtherRequest(inner: RateLimiter): RateLimiter {
+  return {
+    async acquire(scopes, options) {
+      const decision = await inner.acquire(scopes, options);
+      if (decision.ok) await inner.acquire(scopes, { estimatedTokens: 0 });
+      return decision;
+    },
+    peek: (scopes) => inner.peek(scopes),
+    close: () => inner.close(),
+  };
+}
+
+async function setup(kind: 'memory' | 'redis', limits: Limits, options: { budgetUsd?: number; wrap?: (inner: RateLimiter) => RateLimiter } = {}) {
   const memory = await createStateStores({ mode: 'memory' });
   let stores: StateStores = memory;
   let limiter: RateLimiter | undefined;
@@ -54,16 +74,19 @@ async function setup(kind: 'memory' | 'redis', limits: Limits) {
     limiter = new rl.RedisRateLimiter(await redisHandle(`frt${randomBytes(4).toString('hex')}:`), { timeoutMs: 5000 }) as RateLimiter;
     stores = { ...memory, mode: 'shared', rateLimiter: limiter } as StateStores;
   }
+  if (options.wrap) stores = { ...stores, rateLimiter: options.wrap(stores.rateLimiter) } as StateStores;
   const base = { engine: 'openai-compatible' as const, apiKey: 'test-upstream', model: 'gpt-test', capabilities: ['chat', 'streaming', 'embeddings'] as ('chat' | 'streaming' | 'embeddings')[] };
   const router = new LLMRouter({
     models: [
       { ...base, name: 'remote', baseURL: upstream.baseURL },
       { ...base, name: 'broken', baseURL: failing.baseURL },
+      { ...base, name: 'priced', baseURL: upstream.baseURL, price: { input: 3, output: 15 } },
+      { ...base, name: 'slow', baseURL: slow.baseURL },
     ],
     routing: { strategy: 'priority', retries: { max: 0 } },
   });
   const gateway = createGateway({ router, stores, log: () => {} });
-  await stores.tenants.createTenant({ id: 'acme', name: 'Acme', limits });
+  await stores.tenants.createTenant({ id: 'acme', name: 'Acme', limits, ...(options.budgetUsd !== undefined ? { budget: { amountUsd: options.budgetUsd, period: 'month' as const } } : {}) });
   const { secret } = await stores.tenants.createKey('acme', { name: 'k' });
   const served: ServedGateway = await serveGateway(gateway, { port: 0 });
   const client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
@@ -209,6 +232,70 @@ describe.each(['memory', 'redis'] as const)('the headers of a call that failed a
       // A stream request's successful answer keeps the admission's numbers (its headers went out while it ran).
       const { response } = await s.client.chat.completions.create({ model: 'remote', stream: true, max_tokens: 5, messages: [{ role: 'user', content: PROSE }] }).withResponse();
       expect(shown(response.headers)).toMatchObject({ requests: 8, concurrency: 1 });
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe.each(['memory', 'redis'] as const)('a 402 raised after admission under rpm limits only (%s limiter)', (kind) => {
+  // The budget cannot cover the priced call: it is admitted cache-only, misses, and is refused after its `finish`.
+  // Meanwhile one other request takes a place under the same limits: the 402's headers count it (10 - 2).
+  it('a JSON call: its headers count the request another made while it ran', async () => {
+    const s = await setup(kind, { rpm: 10 }, { budgetUsd: 0.000001, wrap: withOtherRequest });
+    try {
+      // Before: 9 under Redis (the acquire's numbers as the release left them, no read), 8 in memory.
+      expect(shown(await errorHeaders(s.ask('priced'), 402)).requests).toBe(8);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a stream refused before it opened: the same', async () => {
+    const s = await setup(kind, { rpm: 10 }, { budgetUsd: 0.000001, wrap: withOtherRequest });
+    try {
+      const h = await errorHeaders(s.client.chat.completions.create({ model: 'priced', stream: true, max_tokens: 5, messages: [{ role: 'user', content: PROSE }] }), 402);
+      expect(shown(h).requests).toBe(8);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('a client that left before its answer', () => {
+  /** `inner`, its leases' plain releases and releases that read what is left (`releaseAndPeek`) counted. */
+  function counting(inner: RateLimiter, counts: { releases: number; reads: number }): RateLimiter {
+    return {
+      async acquire(scopes, options) {
+        const d = await inner.acquire(scopes, options);
+        if (!d.ok) return d;
+        const release = d.lease.release.bind(d.lease);
+        const releaseAndPeek = d.lease.releaseAndPeek!.bind(d.lease);
+        d.lease.release = (t) => (counts.releases++, release(t));
+        d.lease.releaseAndPeek = (t, fresh) => (counts.reads++, releaseAndPeek(t, fresh));
+        return d;
+      },
+      peek: (scopes) => inner.peek(scopes),
+      close: () => inner.close(),
+    };
+  }
+
+  it.each([false, true])('stream %s: its place is given back by a plain release (nobody reads what is left)', async (stream) => {
+    const counts = { releases: 0, reads: 0 };
+    const s = await setup('memory', { rpm: 100, maxConcurrency: 2 }, { wrap: (inner) => counting(inner, counts) });
+    try {
+      const seen = slow.requests.length;
+      const leaving = new AbortController();
+      const call = s.client.chat.completions.create({ model: 'slow', stream, messages: [{ role: 'user', content: 'hi' }] }, { signal: leaving.signal }).then(
+        () => undefined,
+        () => undefined,
+      );
+      await vi.waitFor(() => expect(slow.requests.length).toBeGreaterThan(seen), { timeout: 5_000 });
+      leaving.abort();
+      await call;
+      // Before: read (a JSON call's, a stream's that had not opened), for headers nobody receives.
+      await vi.waitFor(() => expect(counts.releases + counts.reads).toBe(1), { timeout: 5_000 });
+      expect(counts).toEqual({ releases: 1, reads: 0 });
     } finally {
       await s.close();
     }

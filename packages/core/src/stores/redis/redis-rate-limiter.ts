@@ -126,6 +126,13 @@ export class RedisRateLimiter implements RateLimiter {
   }
 }
 
+/**
+ * How long (ms) a lease whose release has nothing to send (rpm limits only) may have been held and still answer
+ * `releaseAndPeek` from its acquire's numbers, with no round trip: a call this short misses few of the requests others
+ * made meanwhile (at most what a second lets in) and its resets are as good as read. Held longer, it reads them.
+ */
+const ANSWERED_FOR_MS = 1000;
+
 /** A lease of `RedisRateLimiter`: what `release` frees and corrects, and what `renew` extends. */
 class RedisLease implements RateLease {
   /** Set once a release has run in Redis (not before: a release that failed can be called again). */
@@ -146,6 +153,9 @@ class RedisLease implements RateLease {
     private readonly at: number,
   ) {}
 
+  /** When it was granted (`performance.now()`): how long it was held, for `releaseAndPeek`. */
+  private readonly took = performance.now();
+
   releasedInfo(): RateLimitInfo {
     return releasedRateLimitInfo(this.scopes, this.states, this.at, this.cost, this.uncharged);
   }
@@ -162,17 +172,18 @@ class RedisLease implements RateLease {
   /**
    * `release`, answered with what `peek` says right after it, from the release's own script (one round trip). A lease
    * with nothing to free or correct (no concurrency limit, and no tokens-per-minute charge to change: an rpm-only limit,
-   * a count equal to the estimate, or none) runs no script, as its `release` does: it answers the acquire's numbers as
-   * the release leaves them (`releasedInfo` with the token charge kept), no round trip. Released already (or being
-   * released): a peek.
+   * a count equal to the estimate, or none) sends no release, as its `release` does: held no longer than
+   * `ANSWERED_FOR_MS`, it answers the acquire's numbers as the release leaves them (`releasedInfo` with the token charge
+   * kept), no round trip; held longer, or `fresh`, it reads them (`peek`: the requests and tokens others took meanwhile
+   * counted, the resets as they are now). Released already (or being released): a peek.
    */
-  async releaseAndPeek(actualTokens?: number): Promise<RateLimitInfo> {
+  async releaseAndPeek(actualTokens?: number, fresh = false): Promise<RateLimitInfo> {
     if (this.released || this.releasing) {
       await this.releasing;
       return this.limiter.peek([...this.scopes]);
     }
     let info: RateLimitInfo | undefined;
-    const releasing = this.releaseNow(actualTokens, true).then((i) => {
+    const releasing = this.releaseNow(actualTokens, fresh || performance.now() - this.took > ANSWERED_FOR_MS ? 'read' : 'answer').then((i) => {
       info = i;
     });
     this.releasing = releasing.finally(() => (this.releasing = undefined));
@@ -180,7 +191,11 @@ class RedisLease implements RateLease {
     return info ?? this.limiter.peek([...this.scopes]);
   }
 
-  private async releaseNow(actualTokens: number | undefined, peek = false): Promise<RateLimitInfo | undefined> {
+  /**
+   * `peek`: what is left is wanted, `'read'` from Redis even when the release has nothing to send (else answered from
+   * the acquire's numbers then).
+   */
+  private async releaseNow(actualTokens: number | undefined, peek?: 'answer' | 'read'): Promise<RateLimitInfo | undefined> {
     // A bad count (a provider's odd usage) still frees the slot (no token correction), then throws.
     let invalid: unknown;
     try {
@@ -193,13 +208,17 @@ class RedisLease implements RateLease {
     // failed release ran in Redis (its answer lost) or never reached it (`RELEASE_SCRIPT`'s marker).
     const needs =
       this.scopes.some((s) => s.limits.maxConcurrency !== undefined) || (actualTokens !== undefined && actualTokens !== this.cost && this.scopes.some((s) => s.limits.tpm !== undefined));
-    const info = needs
-      ? await this.limiter.releaseLease(this, actualTokens === undefined ? 0 : actualTokens - this.cost, peek)
-      : // Nothing sent: its charge stands as taken (a count equal to it, or none), so no refund (`releasedInfo` refunds it).
-        peek
-        ? releasedRateLimitInfo(this.scopes, this.states, this.at, 0, this.uncharged)
-        : undefined;
-    this.released = true;
+    let info: RateLimitInfo | undefined;
+    if (needs) {
+      info = await this.limiter.releaseLease(this, actualTokens === undefined ? 0 : actualTokens - this.cost, peek !== undefined);
+      this.released = true;
+    } else {
+      // Nothing to send: released. Its charge stands as taken (a count equal to it, or none), so no refund
+      // (`releasedInfo` refunds it); read from Redis when asked (a read that fails rejects, the lease released).
+      this.released = true;
+      if (peek === 'answer') info = releasedRateLimitInfo(this.scopes, this.states, this.at, 0, this.uncharged);
+      else if (peek === 'read' && invalid === undefined) info = await this.limiter.peek([...this.scopes]);
+    }
     if (invalid !== undefined) throw invalid;
     return info;
   }

@@ -70,13 +70,49 @@ describe.skipIf(!redisUrl)('RedisRateLimiter: releaseAndPeek round trips', () =>
 
   it('an invalid count on a lease with nothing to release: rejected, nothing sent, released all the same', async () => {
     const { limiter: l, sent } = await limiter();
-    const scopes: RateScope[] = [{ kind: 'tenant', id: 'acme', limits: { rpm: 10 } }];
-    const a = await l.acquire(scopes, { estimatedTokens: 1 });
+    // A tpm limit: the invalid count corrects nothing, so nothing is sent; a release of the lease not released would
+    // send the script that corrects its charge to another count.
+    const scopes: RateScope[] = [{ kind: 'tenant', id: 'acme', limits: { rpm: 10, tpm: 60_000 } }];
+    const a = await l.acquire(scopes, { estimatedTokens: 400 });
     if (!a.ok) throw new Error('refused');
     sent.length = 0;
     await expect(a.lease.releaseAndPeek!(-1)).rejects.toThrow();
     expect(sent).toEqual([]);
-    await expect(a.lease.release(1)).resolves.toBeUndefined();
+    // Released: a later release with another count sends nothing (its charge stays as taken).
+    await a.lease.release(100);
+    expect(sent).toEqual([]);
+    expect((await l.peek(scopes)).remainingTokens).toBeLessThanOrEqual(60_000 - 400 + 60);
+  });
+
+  it('an rpm-only lease held over a second, or asked fresh: read (one script), the requests others made meanwhile counted', async () => {
+    const { limiter: l, sent } = await limiter();
+    const scopes: RateScope[] = [{ kind: 'tenant', id: 'acme', limits: { rpm: 10 } }];
+    const take = async () => {
+      const a = await l.acquire(scopes, { estimatedTokens: 0 });
+      if (!a.ok) throw new Error('refused');
+      return a.lease;
+    };
+    // Fresh: another request took a place meanwhile, counted (10 - 2; one comes back each 6 s).
+    const asked = await take();
+    await take();
+    sent.length = 0;
+    expect(await asked.releaseAndPeek!(undefined, true)).toMatchObject({ remainingRequests: 8 });
+    expect(sent).toEqual(['script']);
+    // Held briefly, not fresh: the acquire's numbers (this lease's request, not the other's).
+    const brief = await take();
+    await take();
+    sent.length = 0;
+    expect(await brief.releaseAndPeek!()).toMatchObject({ remainingRequests: 7 });
+    expect(sent).toEqual([]);
+    // Held past a second (a lower bound only): read.
+    const held = await take();
+    await take();
+    await new Promise((r) => setTimeout(r, 1_100));
+    sent.length = 0;
+    const info = await held.releaseAndPeek!();
+    expect(sent).toEqual(['script']);
+    // What Redis says, the other request counted (its acquire's numbers said 5 left).
+    expect(info).toEqual(await l.peek(scopes).then((p) => ({ ...p, resetRequestsMs: info.resetRequestsMs })));
   });
 
   it('a lease with a slot or a token correction: one script, which releases and reads', async () => {
