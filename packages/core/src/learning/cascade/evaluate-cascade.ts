@@ -1,4 +1,5 @@
 import { LLMError } from '../../errors/llm-error.js';
+import { meanOf, sameQuality } from '../datasets/same-quality.js';
 import { heldOutFolds } from '../datasets/split-examples.js';
 import type { EvaluateOptions } from '../evaluation/evaluate-dataset.js';
 import { twoModelMetrics, type PgrPoint } from '../evaluation/two-model-metrics.js';
@@ -150,8 +151,9 @@ export function evaluateCascade(examples: readonly CascadeExample[], options: Ev
   const costs = options.prices ? callCosts(pooled, options.prices) : undefined;
   const meanStrong = costs ? costs.strong.reduce((a, b) => a + b, 0) / pooled.length : 1;
   const meanWeak = costs ? costs.weak.reduce((a, b) => a + b, 0) / pooled.length : 0;
-  const qW = weak.reduce((a, b) => a + b, 0) / pooled.length, qS = strong.reduce((a, b) => a + b, 0) / pooled.length;
-  const pgr = (q: number) => (qS === qW ? 0 : (q - qW) / (qS - qW));
+  const qW = meanOf(weak), qS = meanOf(strong);
+  // Of the same quality (to float rounding): no gap for a PGR to measure, 0 (not a residue's ~10^12), as in twoModelMetrics.
+  const pgr = (q: number) => (sameQuality(qS, qW) ? 0 : (q - qW) / (qS - qW));
 
   const result = (name: string, kind: 'cascade' | 'router', score: number[]): CascadeScorerResult => {
     const m = twoModelMetrics(score, weak, strong);

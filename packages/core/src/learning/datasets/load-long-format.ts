@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { datasetError } from './dataset-error.js';
 import { decimal, parseCsv } from './read-csv.js';
 import { recordPlace, setRecordLine } from './record-line.js';
-import { sameQuality } from './same-quality.js';
+import { CompensatedSum, sameQuality } from './same-quality.js';
 import type { RoutingDataset, RoutingExample, Split } from './types.js';
 
 /** One row of the generic long format: one model's outcome on one prompt. */
@@ -173,16 +173,14 @@ function groupRows(rows: readonly LongFormatRow[], place: readonly string[], fil
  */
 function weakStrong(examples: readonly RoutingExample[]): { weak: number; strong: number } {
   const training = examples.some((e) => e.split !== 'test') ? examples.filter((e) => e.split !== 'test') : examples;
-  /** The mean of `of` over the training prompts that have it (0 when none has). */
+  /** The mean of `of` over the training prompts that have it (0 when none has), by a compensated sum (`sameQuality`). */
   const mean = (of: (e: RoutingExample) => number | undefined) => {
-    let s = 0, n = 0;
+    const s = new CompensatedSum();
     for (const e of training) {
       const v = of(e);
-      if (v === undefined || Number.isNaN(v)) continue;
-      s += v;
-      n++;
+      if (v !== undefined && !Number.isNaN(v)) s.add(v);
     }
-    return n ? s / n : 0;
+    return s.count ? s.mean : 0;
   };
   const q0 = mean((e) => e.quality[0]), q1 = mean((e) => e.quality[1]);
   if (!sameQuality(q0, q1)) return q0 < q1 ? { weak: 0, strong: 1 } : { weak: 1, strong: 0 };

@@ -1,3 +1,4 @@
+import { sameQuality } from '../datasets/same-quality.js';
 import type { RoutingExample } from '../datasets/types.js';
 import type { PredictorKind } from '../predictors/types.js';
 import type { EvaluationReport, ManyModelResult, PredictorResult } from './evaluation-report.js';
@@ -54,8 +55,10 @@ export function evaluatePredictions(
   const outcomes = (predQuality: number[][]): OutcomeMatrix => ({ predQuality, predCost, quality, cost });
   const singles = singleModelPoints(outcomes(quality), models);
   const single_models = singles.map((s) => (hasCost ? { model: s.label!, quality: s.quality, cost: s.cost } : { model: s.label!, quality: s.quality }));
-  // The best quality; of equally good models the cheaper (the one routing has to beat).
-  const best_single = single_models.reduce((a, b) => (b.quality > a.quality || (b.quality === a.quality && (b.cost ?? 0) < (a.cost ?? 0)) ? b : a));
+  // The best quality; of equally good models (to float rounding) the cheaper (the one routing has to beat).
+  const best_single = single_models.reduce((a, b) =>
+    (sameQuality(a.quality, b.quality) ? (b.cost ?? 0) < (a.cost ?? 0) : b.quality > a.quality) ? b : a,
+  );
   const mode: Base['mode'] = pair ? 'two-model' : hasCost ? 'many-model' : 'selection';
   const costs = singles.map((s) => s.cost);
   const minCost = Math.min(...costs), maxCost = Math.max(...costs);

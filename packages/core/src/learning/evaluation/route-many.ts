@@ -1,3 +1,4 @@
+import { CompensatedSum } from '../datasets/same-quality.js';
 import type { CostQualityPoint } from './many-model-metrics.js';
 
 /** Predictions and outcomes for a set of prompts (row = prompt, column = model). */
@@ -47,15 +48,18 @@ export function lambdaGrid(typicalCost: number, steps = 80): number[] {
   return out;
 }
 
-/** Mean observed quality and cost per model (the single-model operating points). */
+/**
+ * Mean observed quality and cost per model (the single-model operating points), by compensated sums: models of the same
+ * quality or cost have the same means to the last bit at any number of prompts (`sameQuality`).
+ */
 export function singleModelPoints(o: OutcomeMatrix, models: readonly string[]): CostQualityPoint[] {
   const n = o.quality.length;
   return models.map((label, m) => {
-    let q = 0, c = 0;
+    const q = new CompensatedSum(), c = new CompensatedSum();
     for (let i = 0; i < n; i++) {
-      q += o.quality[i]![m]!;
-      c += o.cost[i]![m]!;
+      q.add(o.quality[i]![m]!);
+      c.add(o.cost[i]![m]!);
     }
-    return { cost: c / n, quality: q / n, label };
+    return { cost: c.value / n, quality: q.value / n, label };
   });
 }
