@@ -119,7 +119,9 @@ describe('storeAddress', () => {
     expect(storeAddress('postgres://u:pw@db1/app?host=a%0Aforged:%20line', 5432)).toBe('postgres://(address not shown)');
     expect(storeAddress('postgres://u:pw@db1/app?host=admin%3AS3CRET%40db2', 5432)).toBe('postgres://(address not shown)');
     expect(storeAddress('postgres://u:pw@db1/app?host=/run/a%0Aforged', 5432)).toBe('postgres://(address not shown)');
-    expect(storeAddress('postgres://u:pw@db1/app?host=[::1]&port=6543', 5432)).toBe('[::1]:6543');
+    // pg-connection-string strips brackets from the URL's own host only: a bracketed ?host= is looked up by DNS.
+    expect(storeAddress('postgres://u:pw@db1/app?host=[::1]&port=6543', 5432)).toBe('postgres://(address not shown)');
+    expect(storeAddress('postgres://u:pw@[::1]:6543/app', 5432)).toBe('[::1]:6543');
     expect(storeAddress('postgres://u:pw@db1:5432/app?password=Ab12&port=Cd34', 5432)).toBe('db1');
   });
 

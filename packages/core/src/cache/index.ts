@@ -7,6 +7,6 @@ export type { CachedAnswer, CachedAnswerInput, ExactCacheOptions, ExactCacheStat
 export { isCacheable } from './is-cacheable.js';
 export { MemoryCacheStore } from './memory-cache-store.js';
 export type { MemoryCacheStoreOptions } from './memory-cache-store.js';
-export { ENTRY_OVERHEAD_BYTES, LARGE_ENTRY_MARGIN_BYTES, MAX_REMOVALS_PER_WRITE, RedisCacheStore, redisEntryCost, redisPrefixPattern } from './redis-cache-store.js';
+export { ENTRY_OVERHEAD_BYTES, LARGE_ENTRY_MARGIN_BYTES, LARGE_JSON_BYTES, MAX_REMOVALS_PER_WRITE, RedisCacheStore, redisEntryCost, redisPrefixPattern } from './redis-cache-store.js';
 export type { RedisCacheStoreOptions } from './redis-cache-store.js';
 export { replayAsStream, splitWords } from './replay-stream.js';

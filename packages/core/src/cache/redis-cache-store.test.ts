@@ -9,6 +9,7 @@ import { connectRedis } from '../stores/redis/redis-connection.js';
 import { cacheKeyPrefix } from './cache-key.js';
 import type { CachedAnswer } from './exact-cache.js';
 import { RedisCacheStore as StoreBeforeLru } from './__fixtures__/redis-cache-store-before-lru.js';
+import { LARGE_ENTRY_MARGIN_BYTES, LARGE_JSON_BYTES } from './index.js';
 import { MAX_REMOVALS_PER_WRITE, RedisCacheStore, redisEntryCost, redisPrefixPattern } from './redis-cache-store.js';
 
 // Real Redis from vitest.global-setup.ts (tools/services/redis.sh); skipped with the reason when absent.
@@ -563,6 +564,32 @@ describe('RedisCacheStore maxBytes on a full Redis (noeviction; a redis-server o
         const taken = (await settled()) - before;
         const counted = Number(await admin.command(['GET', `llmrr:cache:big${json}#bound:bytes`]));
         expect({ json, counted: counted === n * redisEntryCost(json, (prefix + key(0)).length), enough: counted >= taken }).toEqual({ json, counted: true, enough: true });
+        await store.clear();
+        await store.close();
+      }
+    } finally {
+      await admin.release();
+    }
+  });
+
+  // Measured at 1 048 560 bytes of JSON, a count without the margin was -79 to +169 bytes short of what the entry took:
+  // within noise of the bound, so the margin starts 4 KiB below 1 MiB (it started past 1 MiB), in the script as here.
+  it('an entry of JSON within 4 KiB below 1 MiB counts LARGE_ENTRY_MARGIN_BYTES too, in the write\'s script as in redisEntryCost', { timeout: 60_000 }, async () => {
+    expect(LARGE_JSON_BYTES).toBe(1_048_576 - 4_096);
+    // 1 040 000, 1 044 479, 1 044 480 and 1 048 560 bytes all take jemalloc's 1 MiB class: they differ by the margin only.
+    expect(redisEntryCost(1_048_560, 40) - redisEntryCost(1_040_000, 40)).toBe(LARGE_ENTRY_MARGIN_BYTES);
+    expect(redisEntryCost(LARGE_JSON_BYTES, 40) - redisEntryCost(LARGE_JSON_BYTES - 1, 40)).toBe(LARGE_ENTRY_MARGIN_BYTES);
+    const admin = (await connectRedis(redisUrl!, '')).retain();
+    try {
+      const ns = `t${randomBytes(6).toString('hex')}`;
+      const store = await RedisCacheStore.connect<string>(redisUrl!, { keyPrefix: `${ns}:`, maxBytes: 1_000_000_000, timeoutMs: 30_000 });
+      try {
+        for (const json of [LARGE_JSON_BYTES - 1, LARGE_JSON_BYTES, 1_048_560]) {
+          await store.clear();
+          await store.set('big', 'v'.repeat(json - 2), 600_000);
+          expect({ json, counted: Number(await admin.command(['GET', `${ns}#bound:bytes`])) }).toEqual({ json, counted: redisEntryCost(json, `${ns}:big`.length) });
+        }
+      } finally {
         await store.clear();
         await store.close();
       }

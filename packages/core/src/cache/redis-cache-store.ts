@@ -52,24 +52,28 @@ export function allocatedBytes(n: number): number {
 }
 
 /**
- * What an entry of more than `LARGE_JSON_BYTES` of JSON takes in Redis besides what `redisEntryCost` otherwise counts
+ * What an entry of `LARGE_JSON_BYTES` of JSON or more takes in Redis besides what `redisEntryCost` otherwise counts
  * for it. Measured with `INFO memory` (Redis 7.0, jemalloc 5.3; 3 to 40 entries of each size, just past a size class,
  * several runs): a count without it fell short by 0 to 240 bytes an entry at 1 MiB of JSON, 350 to 490 at 2 MiB, 680
  * to 1 300 at 4 MiB, up to 1 300 at 8 MiB and 1 550 at 16 MiB (none at 32 MiB); counted with some room.
  */
 export const LARGE_ENTRY_MARGIN_BYTES = 2_048;
-/** The JSON length (bytes) past which an entry counts `LARGE_ENTRY_MARGIN_BYTES` more: 1 MiB. */
-export const LARGE_JSON_BYTES = 1_048_576;
+/**
+ * The JSON length (bytes) from which an entry counts `LARGE_ENTRY_MARGIN_BYTES` more: 4 KiB below 1 MiB (1 044 480).
+ * At 1 048 560 bytes, a count without the margin was -79 to +169 bytes short of what the entry took (measured as
+ * above): within the measurement's noise of 1 MiB, so the margin starts a little before it.
+ */
+export const LARGE_JSON_BYTES = 1_048_576 - 4_096;
 
 /**
  * What a bounded store counts for an entry (the same sum as its write's script): its JSON's allocation in Redis (the
  * string's header and terminator included: `allocatedBytes`), four times its key (`keyBytes`: its UTF-8 bytes, prefix
- * included), `ENTRY_OVERHEAD_BYTES`, and for JSON of more than 1 MiB `LARGE_ENTRY_MARGIN_BYTES`. Measured with `INFO
+ * included), `ENTRY_OVERHEAD_BYTES`, and for JSON of `LARGE_JSON_BYTES` (4 KiB below 1 MiB) or more `LARGE_ENTRY_MARGIN_BYTES`. Measured with `INFO
  * memory` and `MEMORY USAGE` (Redis 7.0, jemalloc 5.3; JSON of 12 to 33 554 450 bytes, sizes just past a size class
  * the worst): at least what an entry takes.
  */
 export function redisEntryCost(jsonBytes: number, keyBytes: number): number {
-  const margin = jsonBytes > LARGE_JSON_BYTES ? LARGE_ENTRY_MARGIN_BYTES : 0;
+  const margin = jsonBytes >= LARGE_JSON_BYTES ? LARGE_ENTRY_MARGIN_BYTES : 0;
   return allocatedBytes(jsonBytes + sdsHeaderBytes(jsonBytes) + 1) + 4 * keyBytes + ENTRY_OVERHEAD_BYTES + margin;
 }
 
@@ -156,7 +160,7 @@ local function allocated(n)
   return math.ceil(n / step) * step
 end
 local json = #ARGV[1]
-local cost = allocated(json + (json < 256 and 3 or json < 65536 and 5 or 9) + 1) + 4 * #key + tonumber(ARGV[4]) + (json > ${LARGE_JSON_BYTES} and ${LARGE_ENTRY_MARGIN_BYTES} or 0)
+local cost = allocated(json + (json < 256 and 3 or json < 65536 and 5 or 9) + 1) + 4 * #key + tonumber(ARGV[4]) + (json >= ${LARGE_JSON_BYTES} and ${LARGE_ENTRY_MARGIN_BYTES} or 0)
 local max = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[2])
 local most = tonumber(ARGV[5])

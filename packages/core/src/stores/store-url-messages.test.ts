@@ -68,6 +68,55 @@ describe('PostgreSQL: a port pg cannot connect to is refused at once', () => {
   });
 });
 
+describe("PostgreSQL: a port out of range in the URL's own host:port, which WHATWG URL (and so pg) refuses", () => {
+  // The URL does not parse (a port past 65535), so the port was never checked: the start said engine_unavailable,
+  // ERR_INVALID_URL, "give a URL whose user info has '/', '?', '#' and '@' percent-encoded", about a port.
+  it.each([
+    ['postgres://u:S3CRET@127.0.0.1:99999/db', 'postgres://127.0.0.1:99999/db: its port "99999" (the URL\'s)'],
+    ['postgresql://u:S3CRET@db.example.com:123456/db?sslmode=disable', 'postgresql://db.example.com:123456/db: its port "123456" (the URL\'s)'],
+  ])('%s', { timeout: 30_000 }, async (url, named) => {
+    const e = await errorOf(openPostgres(url));
+    expect({ code: e.code, message: e.message }).toEqual({ code: 'config_invalid', message: `Cannot prepare PostgreSQL at ${named} is not a number from 1 to 65535` });
+    expect(inspect(e, { depth: 8 })).not.toContain('S3CRET');
+  });
+
+  // A password with an unescaped '/' ends the authority early: what reads as the port may be a piece of it.
+  it('user info that may hold the port text: the port is not named', { timeout: 30_000 }, async () => {
+    const e = await errorOf(openPostgres('postgres://u:987654/S3CRET@db.example.com/db'));
+    expect(e.code).toBe('config_invalid');
+    expect(e.message).toMatch(/^Cannot prepare PostgreSQL at postgres:\/\/db\.example\.com\/db: its port \(the URL's\) is not a number from 1 to 65535 \(as pg reads the URL; if that is a piece of the password, give a URL whose user info has '\/'/);
+    expect(inspect(e, { depth: 8 })).not.toMatch(/987654|S3CRET/);
+  });
+});
+
+describe('PostgreSQL: PGPORT, which pg reads when the URL has no port', () => {
+  // pg's Pool read PGPORT=99999 and its socket threw ERR_SOCKET_BAD_PORT where nothing catches it: the process crashed.
+  it.each([['99999'], ['0'], ['5432abc']])('PGPORT=%s is refused at once', { timeout: 30_000 }, async (port) => {
+    const before = process.env.PGPORT;
+    process.env.PGPORT = port;
+    try {
+      const e = await errorOf(openPostgres('postgres://u:S3CRET@127.0.0.1/db?sslmode=disable'));
+      expect({ code: e.code, message: e.message }).toEqual({ code: 'config_invalid', message: `Cannot prepare PostgreSQL at postgres://127.0.0.1/db: its port "${port}" (PGPORT) is not a number from 1 to 65535` });
+    } finally {
+      if (before === undefined) delete process.env.PGPORT;
+      else process.env.PGPORT = before;
+    }
+  });
+
+  it('PGPORT is not read when the URL has a port: the URL\'s is used', { timeout: 60_000 }, async () => {
+    const before = process.env.PGPORT;
+    process.env.PGPORT = '99999';
+    try {
+      const e = await errorOf(openPostgres(`postgres://u:S3CRET@127.0.0.1:${refusedPort}/db?sslmode=disable`));
+      expect(e.code).toBe('engine_unavailable');
+      expect(e.message).toMatch(/ECONNREFUSED/);
+    } finally {
+      if (before === undefined) delete process.env.PGPORT;
+      else process.env.PGPORT = before;
+    }
+  });
+});
+
 describe('Redis: an error reply after the connect', () => {
   let redis: SocketRedis;
   let port = 0;
@@ -132,6 +181,99 @@ describe('Redis: an error reply after the connect', () => {
     expect(isErrorReply(set)).toBe(true);
     // (Redis 7.0 says "this user has no permissions ..."; 7.2 and later name the user.)
     expect((set as Error).message).toMatch(/^NOPERM .*no permissions to run the 'set' command/);
+  });
+});
+
+/**
+ * A loopback server speaking Redis's wire protocol (RESP2) that answers `XERR <text>` with the error reply `-<text>`,
+ * `PING` with `PONG` and anything else (the client's handshake) with `OK`: error replies of other wordings than
+ * Redis's own (another server's, a module's).
+ */
+async function startWordingServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => s.destroy());
+    let buffered = Buffer.alloc(0);
+    s.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      for (;;) {
+        const request = readRequest(buffered);
+        if (!request) return;
+        buffered = buffered.subarray(request.used);
+        const [name = '', text = ''] = request.args;
+        s.write(name.toUpperCase() === 'XERR' ? `-${text}\r\n` : name.toUpperCase() === 'PING' ? '+PONG\r\n' : '+OK\r\n');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: async () => {
+      const closed = new Promise((r) => server.close(r));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
+
+/** One RESP request (`*n` then `$len` bulk strings) at the start of `b`, and the bytes it took; undefined if incomplete. */
+function readRequest(b: Buffer): { args: string[]; used: number } | undefined {
+  const line = (at: number) => {
+    const end = b.indexOf('\r\n', at);
+    return end === -1 ? undefined : { text: b.subarray(at, end).toString(), next: end + 2 };
+  };
+  const head = line(0);
+  if (!head) return undefined;
+  let at = head.next;
+  const args: string[] = [];
+  for (let i = 0; i < Number(head.text.slice(1)); i++) {
+    const len = line(at);
+    if (!len) return undefined;
+    const n = Number(len.text.slice(1));
+    if (b.length < len.next + n + 2) return undefined;
+    args.push(b.subarray(len.next, len.next + n).toString());
+    at = len.next + n + 2;
+  }
+  return { args, used: at };
+}
+
+describe('Redis: error replies of other wordings, over a URL whose address is not sure', () => {
+  // It hid only the words NOPERM, WRONGPASS, NOAUTH and "user": "username", "users" and "AUTH failed for <name>" kept
+  // their text, a piece of the password in such a URL.
+  it.each([
+    ['ERR AUTH failed for PIECE-OF-S3CRET', 'ERR'],
+    ['ERR no such username PIECE-OF-S3CRET', 'ERR'],
+    ['ERR users PIECE-OF-S3CRET may not run this', 'ERR'],
+    ['ERR authentication of PIECE-OF-S3CRET refused', 'ERR'],
+    ['ERR the ACL of PIECE-OF-S3CRET refuses it', 'ERR'],
+    ['WRONGPASSWORD PIECE-OF-S3CRET', 'WRONGPASSWORD'],
+    ['ERR invalid password for PIECE-OF-S3CRET', 'ERR'],
+  ])('%s: its first word only', { timeout: 60_000 }, async (text, kind) => {
+    const server = await startWordingServer();
+    cleanup.push(() => server.close());
+    const handle = (await connectRedis(`redis://127.0.0.1:${server.port}/0?k=S3CRET@cache.invalid`, 'w:')).retain();
+    cleanup.push(() => handle.release());
+    const e = await handle.command(['XERR', text]).then(() => undefined, (x: unknown) => x as Error);
+    expect(isErrorReply(e)).toBe(true);
+    expect(e?.message).toBe(`${kind} (${REPLY_TEXT_HIDDEN})`);
+    expect(inspect(e, { depth: 8 })).not.toContain('S3CRET');
+  });
+
+  // A script's error names its chunk `user_script` (Redis 7): that is not the word "user", and the text is kept.
+  it.each([
+    ["ERR user_script:1: Script attempted to access nonexistent global variable 'x' script: 1f0c, on @user_script:1."],
+    ['WRONGTYPE Operation against a key holding the wrong kind of value'],
+    ['ERR value is not an integer or out of range script: 1f0c, on @user_script:1.'],
+  ])('%s: kept', { timeout: 60_000 }, async (text) => {
+    const server = await startWordingServer();
+    cleanup.push(() => server.close());
+    const handle = (await connectRedis(`redis://127.0.0.1:${server.port}/0?k=S3CRET@cache.invalid`, 'w:')).retain();
+    cleanup.push(() => handle.release());
+    const e = await handle.command(['XERR', text]).then(() => undefined, (x: unknown) => x as Error);
+    expect(isErrorReply(e)).toBe(true);
+    expect(e?.message).toBe(text);
   });
 });
 

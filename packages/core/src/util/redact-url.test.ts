@@ -194,7 +194,8 @@ describe('redactPostgresUrl: where pg connects', () => {
     ['postgres://u:pw@db1/app?host=a%0Aforged:%20line', 'postgres://(address not shown)'],
     ['postgres://u:pw@db1/app?host=/run/a%0Aforged', 'postgres://(address not shown)'],
     ['postgres://u:pw@db1/app?host=/run/pg:S3CRET', 'postgres://(address not shown)'],
-    ['postgres://u:pw@db1/app?host=[::1]', 'postgres://[::1]/app'],
+    // pg-connection-string strips brackets from the URL's own host only: it looks `[::1]` up by DNS, and fails.
+    ['postgres://u:pw@db1/app?host=[::1]', 'postgres://(address not shown)'],
     ['postgres://u:pw@db1/app?host=[db2]', 'postgres://(address not shown)'],
     ['postgres://u:pw@db1/app?host=10.1.2.3&port=6543', 'postgres://10.1.2.3:6543/app'],
     ['postgres://u:pw@db1/app?host=db_2.example.com', 'postgres://db_2.example.com/app'],
@@ -217,7 +218,9 @@ describe('postgresTarget: where pg connects, as it may be shown', () => {
     ['postgres://u:pw@db1:5433/app?host=db2&host=&port=6000&port=', { host: 'db1', port: '5433' }],
     ['postgres:///app?host=/var/run/postgresql', { host: '/var/run/postgresql', port: '' }],
     ['postgresql://%2Fvar%2Frun%2Fpostgresql/db', { host: '/var/run/postgresql', port: '' }],
-    ['postgres://u:pw@db1/app?host=[::1]', { host: '::1', port: '' }],
+    ['postgres://u:pw@[::1]:5433/app', { host: '::1', port: '5433' }],
+    // A bracketed ?host= is not an address pg reaches (it does not strip the brackets there): not shown.
+    ['postgres://u:pw@db1/app?host=[::1]', { host: undefined, port: '' }],
     ['postgres://u:pw@/app', { host: '', port: '' }],
     // Not to be shown: a credential's look, a newline, a socket path with an '@' (decoded from the URL's own host).
     ['postgres://u:pw@db1/app?host=admin%3AS3CRET%40db2', { host: undefined, port: '' }],

@@ -72,9 +72,10 @@ export function redactPostgresUrl(url: string): string {
  * Where pg connects for a PostgreSQL URL whose address is sure (`isAddressSure`), as pg-connection-string reads it;
  * undefined for any other string. `host`: the query's last `host`, or when that is empty or absent the URL's own,
  * percent-decoded as pg decodes it (`%2Fvar%2Frun%2Fpostgresql`, a socket directory); '' for none (pg's default); an
- * IPv6 address without brackets; undefined when it is none of a socket directory (an absolute path without `@`, `?`,
- * `=`, `:`, `#`, space or control character), a host name or an IP address (`admin:S3CRET@db2`, a newline in it):
- * then it is not to be shown. `port`: the port text pg reads (`postgresPortText`), '' for none.
+ * IPv6 address without brackets (the URL's own `[::1]`, whose brackets pg strips); undefined when it is none of a
+ * socket directory (an absolute path without `@`, `?`, `=`, `:`, `#`, space or control character), a host name or an
+ * IP address (`admin:S3CRET@db2`, a newline in it, a bracketed `?host=[::1]`, which pg does not strip but looks up by
+ * DNS, and fails): then it is not to be shown. `port`: the port text pg reads (`postgresPortText`), '' for none.
  */
 export function postgresTarget(url: string): { host: string | undefined; port: string } | undefined {
   const u = postgresUrl(url);
@@ -89,7 +90,8 @@ export function postgresTarget(url: string): { host: string | undefined; port: s
   } catch {
     return { host: undefined, port };
   }
-  return { host: postgresHost(own), port };
+  // pg strips the brackets of the URL's own IPv6 host (only: a `?host=[::1]` it looks up by DNS, as it is).
+  return { host: postgresHost(own.replace(/^\[(.+)\]$/, '$1')), port };
 }
 
 /**
@@ -120,15 +122,13 @@ const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*
 
 /**
  * A host pg reads, as it may be shown: a socket directory (see `postgresTarget`), a host name, an IPv4 address or an
- * IPv6 address (without brackets: `::1` and `[::1]` give `::1`); else undefined: it may be a mistyped credential
- * (`admin:S3CRET@db2`) or forge a line of a log.
+ * IPv6 address (without brackets, as pg gives it to the socket); else undefined: it may be a mistyped credential
+ * (`admin:S3CRET@db2`) or forge a line of a log, or is no address pg reaches (a bracketed `[::1]`: pg looks it up by
+ * DNS, `getaddrinfo ENOTFOUND [::1]`).
  */
 function postgresHost(host: string): string | undefined {
   if (host.startsWith('/')) return PLAIN_PATH.test(host) && !/[\s\x00-\x1f\x7f]/.test(host) ? host : undefined;
-  const bare = /^\[(.*)\]$/.exec(host)?.[1] ?? host;
-  if (isIP(bare) === 6) return bare;
-  if (bare !== host) return undefined;
-  return isIP(host) === 4 || HOST_NAME.test(host) ? host : undefined;
+  return isIP(host) !== 0 || HOST_NAME.test(host) ? host : undefined;
 }
 
 /**

@@ -691,16 +691,48 @@ function serverAnswered(e: unknown): boolean {
 }
 
 /**
- * Refuses, at once, a URL whose port (`postgresPortText`: the query's `?port=` over the URL's own) is not a number
- * from 1 to 65535: pg reads it with `parseInt` and its socket's connect throws where nothing catches it (pg 8.23), so
- * the pool's connect never settles, and a start waits for ever. The port is named when the URL's address is sure and
- * it is short plain text; else only where it came from.
+ * Refuses, at once, a port pg cannot connect to (not a number from 1 to 65535): the query's `?port=` over the URL's
+ * own (`postgresPortText`), or with neither `PGPORT`, which pg then reads. pg reads it with `parseInt` and its
+ * socket's connect throws where nothing catches it (pg 8.23), so the pool's connect never settles, and a start waits
+ * for ever (PGPORT=99999 crashed the process). A URL's own port past 65535 makes it a URL that does not parse (WHATWG
+ * URL, pg's too): `unparsedOwnPort`. The port is named when it is short plain text and cannot be a piece of the user
+ * info (the URL's address is sure); else only where it came from.
  */
 function refuseUnusablePort(url: string): void {
-  const { port, inQuery } = postgresPortText(url) ?? { port: '', inQuery: false };
-  if (!port || (/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65_535)) return;
-  const named = isAddressSure(url) && /^[A-Za-z0-9_.+-]{1,16}$/.test(port) ? ` "${port}"` : '';
-  throw new LLMError({ code: 'config_invalid', message: `Cannot prepare PostgreSQL at ${redactPostgresUrl(url)}: its port${named} (${inQuery ? '?port=' : "the URL's"}) is not a number from 1 to 65535` });
+  const read = postgresPortText(url);
+  if (!read) {
+    const own = unparsedOwnPort(url);
+    if (own && !isUsablePort(own.port)) {
+      const named = own.sure && own.port.length <= 16 ? ` "${own.port}"` : '';
+      const hint = own.sure ? '' : ` (as pg reads the URL; if that is a piece of the password, give a URL whose user info has '/', '?', '#' and '@' percent-encoded: %2F, %3F, %23, %40)`;
+      throw new LLMError({ code: 'config_invalid', message: `Cannot prepare PostgreSQL at ${redactPostgresUrl(url)}: its port${named} (the URL's) is not a number from 1 to 65535${hint}` });
+    }
+    return;
+  }
+  const env = process.env.PGPORT ?? '';
+  const { port, from } = read.port ? { port: read.port, from: read.inQuery ? '?port=' : "the URL's" } : { port: env, from: 'PGPORT' };
+  if (!port || isUsablePort(port)) return;
+  const named = (from === 'PGPORT' || isAddressSure(url)) && /^[A-Za-z0-9_.+-]{1,16}$/.test(port) ? ` "${port}"` : '';
+  throw new LLMError({ code: 'config_invalid', message: `Cannot prepare PostgreSQL at ${redactPostgresUrl(url)}: its port${named} (${from}) is not a number from 1 to 65535` });
+}
+
+/** Whether `port` is 1 to 5 digits, a number from 1 to 65535 (pg's `parseInt` reads more: `5432abc`, `+5432`). */
+function isUsablePort(port: string): boolean {
+  return /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65_535;
+}
+
+/**
+ * The digits after the last `:` of the host and port of a `postgres:`/`postgresql:` URL that does not parse (its
+ * authority, up to its first `/`, `?` or `#`, after its last `@`), as pg would read them had it parsed; undefined when
+ * it has none. `sure`: no `@` follows the authority, so they cannot be a piece of user info (a password with an
+ * unescaped `/`: `postgres://u:987654/S3CRET@db/app` reads `987654` as the port).
+ */
+function unparsedOwnPort(url: string): { port: string; sure: boolean } | undefined {
+  const m = /^postgres(?:ql)?:\/\/([^/?#]*)([\s\S]*)$/i.exec(url);
+  if (!m) return undefined;
+  const hostPort = m[1]!.slice(m[1]!.lastIndexOf('@') + 1);
+  const port = /:(\d+)$/.exec(hostPort)?.[1];
+  return port === undefined ? undefined : { port, sure: !m[2]!.includes('@') };
 }
 
 /** A refused value as `invalid_request` (a 400, as SQLite answers the same input); anything else unchanged. */

@@ -305,12 +305,17 @@ export class RedisHandle {
  * and later, acl.c `getAclErrorMessage`: `User <name> has no permissions to run the '<command>' command`, `... to
  * access the '<key>' key`, `... the '<channel>' channel`), which may also come inside another reply (multi.c's
  * `EXECABORT Transaction discarded because of: NOPERM ...`, a script's error); `WRONGPASS` and `NOAUTH` are fixed texts
- * about the login, hidden too, as is any reply with the word "user" (another server's wording: `The user executing the
- * script can't run this command`).
+ * about the login, hidden too, as is any reply about users, logins or ACLs in another server's or module's wording
+ * (`The user executing the script can't run this command`, `no such username`, `AUTH failed for <name>`, `invalid
+ * password`): the words user, username, users, a word starting auth, ACL, or passw anywhere. Not a script's chunk name
+ * (`ERR user_script:1: ...`, `@user_script:1`), which is no word "user": such an error keeps its text.
  */
 function replyMayNameUser(e: Error): boolean {
-  return /\b(?:NOPERM|WRONGPASS|NOAUTH|user)\b/i.test(e.message);
+  return REPLY_MAY_NAME_USER.test(e.message);
 }
+
+/** See `replyMayNameUser`. */
+const REPLY_MAY_NAME_USER = /NOPERM|WRONGPASS|NOAUTH|\buser(?:name)?s?\b|\bauth|\bacl\b|passw/i;
 
 /** What follows the first word of a Redis error reply shown by its kind only (`hiddenReply`). */
 export const REPLY_TEXT_HIDDEN = "the rest of Redis's reply is not shown, as it may name a part of the password";
