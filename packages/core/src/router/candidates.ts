@@ -3,7 +3,7 @@ import { LLMError } from '../errors/llm-error.js';
 import type { EngineRefusal, GenerateRequest, LanguageEngine } from '../spec/index.js';
 import type { Saturation } from './deployment-limiter.js';
 import type { RouterDeployment } from './deployment.js';
-import { engineRefusal } from './engine-refusal.js';
+import { plannedRefusal } from './engine-refusal.js';
 import type { RouteExclusion } from './types.js';
 
 export interface CandidateQuery {
@@ -23,7 +23,8 @@ export interface CandidateQuery {
   contextTokens?: number | undefined;
   /**
    * A chat call's request (`generate`, `stream`; not `embed`): `selectCandidates` asks each deployment otherwise fit
-   * what its engine refuses of it (`LanguageEngineV1.refusal`) and leaves one that refuses out (`refusedExclusion`).
+   * whose engine exists what that engine refuses of it (`plannedRefusal`) and leaves one that refuses out
+   * (`refusedExclusion`).
    */
   request?: GenerateRequest | undefined;
 }
@@ -42,11 +43,6 @@ export interface CandidateSelection {
   refusal: Refusal | null | undefined;
   /** The deployments left out because their engine refuses the request (`CandidateQuery.request`), if any. */
   refused?: RouterDeployment[];
-  /**
-   * The deployments whose engine could not be created when asked its refusal, with the error: each one's first
-   * attempt fails with it (`ExecutionPlan.unbuilt`), as it would have without the question.
-   */
-  unbuilt?: Map<RouterDeployment, unknown>;
 }
 
 /** True when `d` is `name` or carries it as alias. */
@@ -197,7 +193,6 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
   let soonestFreeMs: number | undefined;
   let refusal: Refusal | null | undefined;
   let refused: RouterDeployment[] | undefined;
-  let unbuilt: Map<RouterDeployment, unknown> | undefined;
   let matchedModel = q.model === undefined;
   for (let i = 0; i < all.length; i++) {
     const d = all[i]!;
@@ -213,16 +208,14 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
       continue;
     }
     // What its engine refuses of this request (an author name OpenAI refuses, a final assistant message Mistral
-    // refuses): the request's own ask, as a capability is, so before the deployment's state.
-    if (q.request !== undefined) {
-      const asked = engineRefusal(d, q.request);
-      if (asked.created !== undefined) (unbuilt ??= new Map()).set(d, asked.created);
-      else if (asked.refusal !== undefined) {
-        excluded.push(refusedExclusion(d, asked.refusal));
-        (refused ??= []).push(d);
-        refusal = addRefusal(refusal, { code: 'unsupported', param: asked.refusal.param });
-        continue;
-      }
+    // refuses): the request's own ask, as a capability is, so before the deployment's state. Only an engine already
+    // created is asked (`plannedRefusal`): planning creates none.
+    const asked = q.request !== undefined ? plannedRefusal(d, q.request) : undefined;
+    if (asked !== undefined) {
+      excluded.push(refusedExclusion(d, asked));
+      (refused ??= []).push(d);
+      refusal = addRefusal(refusal, { code: 'unsupported', param: asked.param });
+      continue;
     }
     // Below, the deployment could serve the request: its state left it out.
     const full = saturation(d, q);
@@ -253,7 +246,6 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
   }
   const selection: CandidateSelection = { candidates, excluded, forced, soonestFreeMs, refusal };
   if (refused) selection.refused = refused;
-  if (unbuilt) selection.unbuilt = unbuilt;
   return selection;
 }
 

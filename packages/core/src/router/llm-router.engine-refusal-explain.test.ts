@@ -10,6 +10,8 @@ import type { AttemptRecord } from './types.js';
 // preset and a conversation ending with an assistant message it is not asked to continue) is left out while the call
 // is planned: `route()`, a call's `explain` and the error name it in `excluded` with the refusal's words, code and
 // field, never as the selected deployment; a configured fallback of a requested deployment that refuses takes it.
+// Planning asks only an engine that already exists (a deployment that has served a call: `warm`); one not created yet
+// is asked when the call reaches it (llm-router.engine-refusal-planning.test.ts).
 
 const wire = usePrimaryAndBackup();
 const MISTRAL = { preset: 'mistral' };
@@ -19,22 +21,28 @@ const ENDS_WITH_ASSISTANT: GenerateRequest = {
     { role: 'assistant', content: 'Paris.' },
   ],
 };
+/** One call the deployment takes, so that its engine exists. */
+async function warm(router: { generate(prompt: string, o: { model: string }): Promise<{ deployment: string }> }): Promise<void> {
+  expect((await router.generate('Hi', { model: 'primary' })).deployment).toBe('primary');
+}
 const REFUSED = { name: 'primary', kind: 'unfit', code: 'unsupported', param: 'messages.1', reason: expect.stringContaining('Mistral refuses') };
 
 describe('router: a deployment whose engine refuses the request, explained', () => {
   it('route() and a call\'s explain leave it out, in excluded with the refusal (no model asked)', async () => {
     const { router } = wire.router({ fallbacks: { primary: ['backup'] } }, {}, MISTRAL);
+    await warm(router);
     const preview = await router.route(ENDS_WITH_ASSISTANT, { explain: true });
     expect({ selected: preview.selected, order: preview.order, excluded: preview.excluded }).toEqual({ selected: 'backup', order: ['backup'], excluded: [REFUSED] });
     const r = await router.generate(ENDS_WITH_ASSISTANT, { explain: true });
     expect({ deployment: r.deployment, selected: r.decision?.selected, excluded: r.decision?.excluded }).toEqual({ deployment: 'backup', selected: 'backup', excluded: [REFUSED] });
     expect(r.attempts.map((a) => a.deployment)).toEqual(['backup']);
-    expect(wire.primary.requests).toHaveLength(0);
+    expect(wire.primary.requests).toHaveLength(1);
     await router.close();
   });
 
   it('asked by name: its fallback is selected, the refusal in excluded (route, generate, stream)', async () => {
     const { router } = wire.router({ fallbacks: { primary: ['backup'] } }, {}, MISTRAL);
+    await warm(router);
     const preview = await router.route(ENDS_WITH_ASSISTANT, { model: 'primary', explain: true });
     expect({ selected: preview.selected, order: preview.order, excluded: preview.excluded }).toEqual({ selected: 'backup', order: ['backup'], excluded: [REFUSED] });
     expect(preview.reason).toContain('primary');
@@ -42,19 +50,20 @@ describe('router: a deployment whose engine refuses the request, explained', () 
     expect({ text: r.text, selected: r.decision?.selected, excluded: r.decision?.excluded }).toEqual({ text: 'from backup', selected: 'backup', excluded: [REFUSED] });
     const parts = await collect(router.stream(ENDS_WITH_ASSISTANT, { model: 'primary' }));
     expect(parts.at(-1)).toMatchObject({ type: 'finish' });
-    expect(wire.primary.requests).toHaveLength(0);
+    expect(wire.primary.requests).toHaveLength(1);
     await router.close();
   });
 
   it('asked by name with no fallback: route() rejects as the call does, unsupported naming the message', async () => {
     const { router } = wire.router({}, {}, MISTRAL);
+    await warm(router);
     for (const e of [await rejection(router.route(ENDS_WITH_ASSISTANT, { model: 'primary' })), await rejection(router.generate(ENDS_WITH_ASSISTANT, { model: 'primary' }))]) {
       expect(LLMError.isInstance(e) && { code: e.code, param: e.param }).toEqual({ code: 'unsupported', param: 'messages.1' });
       expect(e.message).toContain('Mistral refuses');
     }
     // A request the deployment takes is planned on it as before.
     expect((await router.route('Hi', { model: 'primary' })).selected).toBe('primary');
-    expect(wire.primary.requests).toHaveLength(0);
+    expect(wire.primary.requests).toHaveLength(1);
     await router.close();
   });
 

@@ -1605,7 +1605,6 @@ export class LLMRouter {
       ownSignal: call.options.signal == null,
       alwaysScope: call.stream,
       embed: call.kind === 'embed',
-      unbuilt: route.unbuilt,
       attempts,
       tenant: o.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined),
     };

@@ -5,7 +5,7 @@ import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
 import type { GenerateRequest } from '../spec/index.js';
 import { addRefusal, exclusion, matchesName, noCandidateError, noDeploymentError, refusedExclusion, saturatedError, saturation, selectCandidates, unfitReason, type CandidateQuery, type CandidateSelection, type Exclusion, type Refusal } from './candidates.js';
 import { DEFAULT_EXPECTED_OUTPUT_TOKENS, type RouterDeployment } from './deployment.js';
-import { engineRefusal } from './engine-refusal.js';
+import { plannedRefusal } from './engine-refusal.js';
 import type { AffinityLookup } from './prompt-cache-affinity/prompt-cache-affinity.js';
 import type { AffinityHit } from './prompt-cache-affinity/affinity-store.js';
 import { preferAffinity } from './prompt-cache-affinity/prefer-affinity.js';
@@ -67,8 +67,6 @@ export interface RoutePlan {
   decision: RouteDecision | undefined;
   /** The request's prompt-cache affinity: remembered for the deployment that answers. */
   affinity?: AffinityLookup | undefined;
-  /** Deployments whose engine could not be created while planning, with the error (`CandidateSelection.unbuilt`). */
-  unbuilt?: Map<RouterDeployment, unknown> | undefined;
 }
 
 /** Why a client sent token ids it did not write itself, and how it sends text instead. */
@@ -236,12 +234,12 @@ function rankPlan(
     }
     const preferred = affinity === undefined || !looked ? undefined : preferAffinity(strategyList, affinity.hits);
     const list = preferred?.ranked ?? strategyList;
-    const order = buildOrder(list, input, query);
+    const refusedFallbacks: Exclusion[] = [];
+    const order = buildOrder(list, input, query, selection.refused, refusedFallbacks);
     const plan: RoutePlan = { order, forced: selection.forced, estimatedInputTokens, decision: undefined };
     if (affinity) plan.affinity = affinity;
-    if (selection.unbuilt) plan.unbuilt = selection.unbuilt;
     if (input.explain) {
-      const excluded = [...selection.excluded, ...leftOutBy(ctx, selection.candidates, strategyList, input.strategyName, order)];
+      const excluded = [...selection.excluded, ...refusedFallbacks, ...leftOutBy(ctx, selection.candidates, strategyList, input.strategyName, order)];
       plan.decision = explainPlan(input, list, order, excluded, selection.forced, (clock() - t0) * 1000);
       if (affinity && looked) explainAffinity(plan.decision, affinity.keys.source, preferred?.hit, preferred?.ranked !== undefined ? strategyList[0]!.deployment.name : undefined);
     }
@@ -314,9 +312,10 @@ function checkRanked(ranked: RankedCandidate[], candidates: readonly RouterDeplo
  * When every deployment the call could use was left out because its engine refuses the request (`selection.refused`:
  * a final assistant message the `mistral` preset refuses), the configured fallbacks of those deployments (the call's
  * `fallbacks`, else `routing.fallbacks`: a list, or the map's entry for the requested model, a refusing deployment's
- * name or alias, or `*`), in their order: those that can serve the request and take it, each asked its engine's
- * refusal too (one that refuses is listed in `excluded`). Undefined when none is configured; throws the refusal
- * (`unsupported` naming the field) when each one refuses too.
+ * name or alias, or `*`), in their order: those that can serve the request and take it, each whose engine exists
+ * asked its refusal too (`plannedRefusal`; one that refuses is listed in `excluded`), the one opened longest ago forced
+ * when each has an open circuit. Undefined when none is configured; throws the refusal (`unsupported` naming the
+ * field) when each one refuses too.
  */
 function refusedFallbackPlan(input: RoutePlanInput, selection: CandidateSelection, query: CandidateQuery, estimatedInputTokens: number, t0: number): RoutePlan | undefined {
   const refused = selection.refused!;
@@ -332,26 +331,31 @@ function refusedFallbackPlan(input: RoutePlanInput, selection: CandidateSelectio
   if (names.length === 0) return undefined;
   const excluded = [...selection.excluded];
   let refusal = selection.refusal;
-  let unbuilt = selection.unbuilt;
   const order: RouterDeployment[] = [];
   const fit: CandidateQuery = { ...query, model: undefined, request: undefined };
   for (const name of names) {
     for (const d of input.deployments) {
       if (!matchesName(d, name) || order.includes(d) || refused.includes(d)) continue;
       if (unfitReason(d, fit) !== undefined || saturation(d, query) !== undefined) continue;
-      const asked = engineRefusal(d, input.request);
-      if (asked.created !== undefined) (unbuilt ??= new Map()).set(d, asked.created);
-      else if (asked.refusal !== undefined) {
-        excluded.push(refusedExclusion(d, asked.refusal));
-        refusal = addRefusal(refusal, { code: 'unsupported', param: asked.refusal.param });
+      const asked = plannedRefusal(d, input.request);
+      if (asked !== undefined) {
+        excluded.push(refusedExclusion(d, asked));
+        refusal = addRefusal(refusal, { code: 'unsupported', param: asked.param });
         continue;
       }
       order.push(d);
     }
   }
   if (order.length === 0) throw noCandidateError(excluded, input.options.model, refusal);
-  const plan: RoutePlan = { order, forced: undefined, estimatedInputTokens, decision: undefined };
-  if (unbuilt) plan.unbuilt = unbuilt;
+  // Every fallback left has an open circuit: the one that opened longest ago is tried anyway, as `selectCandidates`
+  // forces a plan's only candidates (rather than fail without a call).
+  let forced: RouterDeployment | undefined;
+  if (order.every((d) => !d.breaker.isAvailable())) {
+    for (const d of order) if (forced === undefined || d.breaker.openedAt < forced.breaker.openedAt) forced = d;
+    order.splice(order.indexOf(forced!), 1);
+    order.unshift(forced!);
+  }
+  const plan: RoutePlan = { order, forced, estimatedInputTokens, decision: undefined };
   if (input.explain) {
     const who = refused.map((d) => `"${d.name}"`).join(', ');
     plan.decision = {
@@ -368,8 +372,18 @@ function refusedFallbackPlan(input: RoutePlanInput, selection: CandidateSelectio
   return plan;
 }
 
-/** Ranked candidates (all, or only the first when `fallbackToRanked` is off), then fit fallbacks, without duplicates. */
-function buildOrder(ranked: RankedCandidate[], input: RoutePlanInput, query: CandidateQuery): RouterDeployment[] {
+/**
+ * Ranked candidates (all, or only the first when `fallbackToRanked` is off), then fit fallbacks, without duplicates.
+ * A fallback whose engine refuses the request is left out: one `selectCandidates` left out for it (`refused`, already
+ * in `excluded`), or another whose existing engine refuses it (`plannedRefusal`), added to `refusedOut`.
+ */
+function buildOrder(
+  ranked: RankedCandidate[],
+  input: RoutePlanInput,
+  query: CandidateQuery,
+  refused: readonly RouterDeployment[] | undefined,
+  refusedOut: Exclusion[],
+): RouterDeployment[] {
   const fallbacks = fallbackNames(input, ranked);
   const n = input.routing.fallbackToRanked ? ranked.length : 1;
   const order: RouterDeployment[] = new Array(n);
@@ -379,9 +393,14 @@ function buildOrder(ranked: RankedCandidate[], input: RoutePlanInput, query: Can
   for (const name of fallbacks) {
     for (let i = 0; i < all.length; i++) {
       const d = all[i]!;
-      if (!matchesName(d, name) || order.includes(d)) continue;
+      if (!matchesName(d, name) || order.includes(d) || refused?.includes(d) === true) continue;
       // A fallback must be able to serve the request too (capabilities, context, region, allow-list), and have room.
-      if (unfitReason(d, { ...query, model: undefined }) !== undefined || saturation(d, query) !== undefined) continue;
+      if (unfitReason(d, { ...query, model: undefined, request: undefined }) !== undefined || saturation(d, query) !== undefined) continue;
+      const asked = query.request !== undefined ? plannedRefusal(d, query.request) : undefined;
+      if (asked !== undefined) {
+        if (!refusedOut.some((e) => e.name === d.name)) refusedOut.push(refusedExclusion(d, asked));
+        continue;
+      }
       order.push(d);
     }
   }

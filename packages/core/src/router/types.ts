@@ -459,6 +459,12 @@ export interface AttemptRecord {
    * was asked. Learning strategies (`adaptive`) learn a failure only from these.
    */
   strike?: boolean;
+  /**
+   * The deployment was skipped: its engine refused the request before sending anything (`LanguageEngineV1.refusal`,
+   * `errorCode` `unsupported`). No request was sent, so nothing counts it as one (the prefetch idle gate's rpm
+   * estimate, OpenTelemetry's `llmrr.attempts`).
+   */
+  skipped?: boolean;
 }
 
 /** A stream attempt that failed after its provider reported usage (see `RouterResult.failedAttempts`). */

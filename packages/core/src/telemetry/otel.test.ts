@@ -105,6 +105,26 @@ describe('instrumentRouterWith', () => {
     expect(ms(child.endTime)).toBeLessThanOrEqual(ms(span.endTime) + 0.001);
   });
 
+  it('a deployment skipped for its engine refusal is no attempt sent: llmrr.attempts counts the one request, the skipped span says so', async () => {
+    // `a`'s engine (created when the call reaches it) refuses the request before sending anything.
+    const refusing = Object.assign(new MockEngine({ modelId: 'a-model' }), { refusal: () => ({ param: 'messages.0', message: 'messages.0: refused' }) });
+    const router = new LLMRouter(
+      { models: [{ name: 'a', engine: 'refusing', priority: 1 }, { name: 'b', engine: 'mock', priority: 2 }], routing: { strategy: 'priority' } },
+      { engineFactories: { refusing: () => refusing, mock: () => new MockEngine({ modelId: 'b-model' }) } },
+    );
+    instrument(router);
+    const result = await router.generate('hi');
+    expect(result.attempts.map((a) => [a.deployment, a.skipped])).toEqual([
+      ['a', true],
+      ['b', undefined],
+    ]);
+    const span = only(await requestSpans());
+    expect(span.attributes['llmrr.attempts']).toBe(1);
+    const skipped = (await childrenOf(span)).find((c) => c.name === 'llmrr.attempt a')!;
+    expect(skipped.attributes['llmrr.skipped']).toBe(true);
+    await router.close();
+  });
+
   it('stream: the span ends when the stream ends, with usage and time to first token', async () => {
     const { router } = setup({ a: { reply: 'one two three four' } });
     instrument(router);

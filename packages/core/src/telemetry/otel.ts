@@ -228,6 +228,13 @@ function verifierCostOf(details: unknown): number {
   return typeof usd === 'number' && usd > 0 && usd < Infinity ? usd : 0;
 }
 
+/** Attempts that sent a request: a deployment skipped for its engine's refusal (`AttemptRecord.skipped`) sent none. */
+function sentAttempts(attempts: readonly AttemptRecord[]): number {
+  let n = 0;
+  for (const a of attempts) if (a.skipped !== true) n++;
+  return n;
+}
+
 function attemptKey(deployment: string, attempt: number): string {
   return `${deployment}#${attempt}`;
 }
@@ -471,7 +478,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     if (r.cost.estimated) span.setAttribute('llmrr.cost_estimated', true);
     span.setAttribute('llmrr.cache_hit', r.cached !== false);
     if (r.cached !== false) span.setAttribute('llmrr.cache_kind', r.cached);
-    span.setAttribute('llmrr.attempts', r.attempts.length);
+    span.setAttribute('llmrr.attempts', sentAttempts(r.attempts));
     span.setAttribute('llmrr.latency_ms', r.latencyMs);
     if (r.timeToFirstTokenMs !== undefined) span.setAttribute('llmrr.ttft_ms', r.timeToFirstTokenMs);
     if (r.decision?.strategy !== undefined) span.setAttribute('llmrr.strategy', r.decision.strategy);
@@ -486,7 +493,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
     span.setAttribute('llmrr.deployment', r.deployment);
     span.setAttribute('llmrr.cost_usd', r.cost.totalUsd);
     if (r.cost.estimated) span.setAttribute('llmrr.cost_estimated', true);
-    span.setAttribute('llmrr.attempts', r.attempts.length);
+    span.setAttribute('llmrr.attempts', sentAttempts(r.attempts));
     span.setAttribute('llmrr.latency_ms', r.latencyMs);
     if (r.decision?.strategy !== undefined) span.setAttribute('llmrr.strategy', r.decision.strategy);
   };
@@ -531,6 +538,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
       const start = Math.max(entry.startedAt, end - a.latencyMs);
       const attrs: Attributes = { 'llmrr.deployment': a.deployment, 'llmrr.attempt': a.attempt, 'llmrr.latency_ms': a.latencyMs };
       if (a.hedge) attrs['llmrr.hedge'] = true;
+      if (a.skipped === true) attrs['llmrr.skipped'] = true;
       if (winner && a.ok && a.deployment === winner.deployment) {
         attrs[ATTR_GEN_AI_PROVIDER_NAME] = genAiProviderName(winner.provider);
         attrs[ATTR_GEN_AI_REQUEST_MODEL] = winner.model;
@@ -565,7 +573,7 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
       // A failed request: its attempts (when the router sent them), all failed or cancelled.
       if (!e.result && !e.embedResult && e.attempts && e.attempts.length > 0) {
         attemptSpans(entry, e.attempts, undefined, endedAt);
-        entry.span.setAttribute('llmrr.attempts', e.attempts.length);
+        entry.span.setAttribute('llmrr.attempts', sentAttempts(e.attempts));
       }
     }
     entry.span.end(endedAt);

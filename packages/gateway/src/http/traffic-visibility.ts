@@ -23,8 +23,9 @@ function seesAllTraffic(principal: Principal): boolean {
  * A routing decision as `principal` may see it. Of a shared deployment (one it does not see the traffic of), a
  * candidate keeps only what is config or visible anyway: `name`, `model`, `engine`, `rank`, `stats: { circuit }` and
  * `price` (no score, factors nor note: each is read off the traffic or a learned model of it); an excluded entry's
- * reason is cut to its kind (`saturated`, `circuit <state>`, `left out by strategy "<strategy>"`; an unfit one,
- * which quotes config only, stays); and when the first candidate is such a deployment the decision's reason is
+ * reason is cut to its kind (`saturated`, `circuit <state>`, `left out by strategy "<strategy>"`, an engine's refusal
+ * (`unfit`, code `unsupported`, which the engine may have learned from another tenant's call) to `its engine refuses
+ * this request (<param>)`; any other unfit one, which quotes config and the request only, stays); and when the first candidate is such a deployment the decision's reason is
  * the neutral `"<name>" ranked first by <strategy>.`. The same object when nothing is hidden (no copy for a caller
  * who sees all).
  */
@@ -43,7 +44,7 @@ export function visibleDecision(decision: RouteDecision, principal: Principal): 
   });
   decision.excluded.forEach((e, i) => {
     if (seesTraffic(principal, e.tenant)) return;
-    const cut = hiddenReason(e, decision.strategy);
+    const cut = hiddenReason(e, decision.strategy, true);
     if (cut === e.reason) return;
     excluded ??= decision.excluded.slice();
     excluded[i] = { ...e, reason: cut };
@@ -55,7 +56,7 @@ export function visibleDecision(decision: RouteDecision, principal: Principal): 
 /**
  * A routing error as `principal` may see it, by the same cut as `visibleDecision`: the exclusions a "no deployment
  * can serve" / "every deployment is at its limits" error lists (`details.excluded`) are cut to their kind for shared
- * deployments, and a skipped attempt's "Deployment X is saturated: <in-flight counts>" to "saturated". The cut
+ * deployments (an engine's refusal keeps its words: the advice for the caller's own request), and a skipped attempt's "Deployment X is saturated: <in-flight counts>" to "saturated". The cut
  * error drops `details` (the full one is its `cause`, for the server log; the ledger records the router's error).
  * The same object when nothing is hidden.
  */
@@ -70,7 +71,7 @@ export function visibleError(err: LLMError, principal: Principal): LLMError {
   let message = err.message;
   for (const e of details.excluded as RouteExclusion[]) {
     if (seesTraffic(principal, e.tenant)) continue;
-    const cut = hiddenReason(e, undefined);
+    const cut = hiddenReason(e, undefined, false);
     if (cut !== e.reason) message = message.replace(`  ${e.name}: ${e.reason}`, `  ${e.name}: ${cut}`);
   }
   return message === err.message ? err : err.with({ message, details: undefined, cause: err });
@@ -78,9 +79,11 @@ export function visibleError(err: LLMError, principal: Principal): LLMError {
 
 /**
  * An exclusion's reason without the traffic it may quote (in-flight counts, last error, a strategy's observations).
- * `strategy` undefined (an error, which does not name it): `left out by strategy`.
+ * `strategy` undefined (an error, which does not name it): `left out by strategy`. `refusals`: an engine's refusal
+ * (`unfit`, `unsupported`) cut too, in an explanation; an error keeps its words, the advice answering the caller's own
+ * request (which field to change; core's wording of a refusal the engine learned names no earlier call).
  */
-function hiddenReason(e: RouteExclusion, strategy: string | undefined): string {
+function hiddenReason(e: RouteExclusion, strategy: string | undefined, refusals: boolean): string {
   switch (e.kind) {
     case 'saturated':
       return 'saturated';
@@ -89,7 +92,10 @@ function hiddenReason(e: RouteExclusion, strategy: string | undefined): string {
     case 'strategy':
       return strategy === undefined ? 'left out by strategy' : `left out by strategy "${strategy}"`;
     default:
-      // `unfit` quotes the deployment's config and the request only.
+      // An engine's refusal of the request (`unsupported`) may be one the engine learned from an earlier call's answer
+      // (Mistral's last-role 400, Google's model-turn 400: latched), so another tenant's traffic: the field only.
+      if (refusals && e.code === 'unsupported') return `its engine refuses this request${e.param === undefined ? '' : ` (${e.param})`}`;
+      // Any other `unfit` quotes the deployment's config and the request only.
       return e.reason;
   }
 }

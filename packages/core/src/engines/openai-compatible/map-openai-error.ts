@@ -99,7 +99,8 @@ export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | u
     if (fields.message && MODEL_UNKNOWN.test(fields.message)) return 'provider_model_not_found';
   }
   if (status === 400 && fields.message && DEEPSEEK_MODEL_NOT_EXIST.test(fields.message)) return 'provider_model_not_found';
-  // Mistral refusing the conversation's last role (`openAILastRoleError` names the message and latches the engine).
+  // Mistral refusing the conversation's last role (`openAILastRoleError` names the message, or the caller's own
+  // `providerOptions` messages, and latches the engine).
   if (status === 400 && fields.message && MISTRAL_LAST_ROLE.test(fields.message)) return 'unsupported';
   // vLLM and llama.cpp report an over-long prompt only in the message (status 400), with OpenAI's wording.
   if (status === 400 && fields.message && /maximum context length|context length exceeded|exceeds the available context size/i.test(fields.message)) {

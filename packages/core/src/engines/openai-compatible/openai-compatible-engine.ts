@@ -95,6 +95,8 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
    * Tool ...", `openAILastRoleError`): later such requests are refused before the call (`lastRoleRefusal`).
    */
   private lastRoleRefused = false;
+  /** `options.refusesFinalAssistant: false`: the config says the server takes a final assistant message (never latched). */
+  private readonly takesFinalAssistant: boolean;
   /**
    * `generate` adds no abort listener of its own and hands the signal only to `ctx.fetch`: it releases its listeners
    * and settles as soon as the signal aborts when that fetch does (see `RELEASES_ABORT_LISTENERS`). Non-enumerable, as
@@ -114,6 +116,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
   ) {
     this.modelId = model.model ?? model.name;
     this.endpoint = resolveEndpoint(model, ctx);
+    this.takesFinalAssistant = (model.options as Record<string, unknown> | undefined)?.['refusesFinalAssistant'] === false;
     this.providerName = this.endpoint.providerName;
     this.provider = this.providerName;
     this.capabilities = capabilitiesFrom(model.capabilities, this.modelId);
@@ -184,12 +187,16 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     if (refusal) throw new LLMError({ code: 'unsupported', message: refusal.message, param: refusal.param, ...this.errorContext });
   }
 
-  /** `e`, or Mistral's refusal of the last message's role naming it (`openAILastRoleError`), which latches the engine. */
+  /**
+   * `e`, or Mistral's refusal of the last message's role naming it (`openAILastRoleError`), which latches the engine
+   * unless its config says the server takes a final assistant message (`options.refusesFinalAssistant: false`: such
+   * requests keep being sent, as Gemini's explicit `prefill: true` is never latched).
+   */
   private chatError(e: unknown, request: GenerateRequest): unknown {
-    const refused = openAILastRoleError(e, request);
+    const refused = openAILastRoleError(e, request, this.endpoint);
     if (!refused) return e;
-    this.lastRoleRefused = true;
-    return refused;
+    if (refused.latch && !this.takesFinalAssistant) this.lastRoleRefused = true;
+    return refused.error;
   }
 
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {

@@ -10,15 +10,18 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
  * Mistral's 400 for the role of a conversation's last message (`MISTRAL_LAST_ROLE`, `unsupported` by
  * `codeForOpenAIError`), answering `request`: the error naming that message (`messages.N`), else undefined. The way a
  * server's refusal that the engine does not foresee shows (a system message after the assistant's; a server not
- * configured as Mistral's, `refusesFinalAssistant` unset); the engine then refuses such requests before the call
- * (`lastRoleRefusal`).
+ * configured as Mistral's, `refusesFinalAssistant` unset); `latch`: the engine then refuses such requests before the
+ * call (`lastRoleRefusal`). When the caller's `providerOptions` set the messages, the error names that option
+ * (`providerOptions.<key>.messages`), not the request's messages, and does not latch (they were not the ones sent).
  */
-export function openAILastRoleError(e: unknown, request: GenerateRequest): LLMError | undefined {
+export function openAILastRoleError(e: unknown, request: GenerateRequest, endpoint: ResolvedEndpoint): { error: LLMError; latch: boolean } | undefined {
   if (!LLMError.isInstance(e) || e.code !== 'unsupported' || e.upstreamStatus !== 400 || !Array.isArray(request.messages)) return undefined;
   const said = readOpenAIErrorFields(e.details).message;
   if (said === undefined || !MISTRAL_LAST_ROLE.test(said)) return undefined;
+  const own = openAIOptionPath(request, endpoint, 'messages');
+  if (own !== undefined) return { error: e.with({ param: own, message: `${own}: ${e.message}` }), latch: false };
   const at = request.messages.length - 1;
-  return e.with({ param: `messages.${at}`, message: `messages.${at}: ${e.message}` });
+  return { error: e.with({ param: `messages.${at}`, message: `messages.${at}: ${e.message}` }), latch: true };
 }
 
 /**
@@ -35,6 +38,6 @@ export function lastRoleRefusal(request: GenerateRequest, endpoint: ResolvedEndp
   if (openAIOptionPath(request, endpoint, 'messages') !== undefined) return undefined;
   return {
     param: `messages.${at}`,
-    message: `messages.${at}: ${endpoint.preset.label} refused a conversation that ends with a ${role} message before ("Expected last role User or Tool (or Assistant with prefix True)"); end with a user message, or use another model`,
+    message: `messages.${at}: ${endpoint.preset.label} refuses a conversation that ends with ${role === 'assistant' ? 'an' : 'a'} ${role} message ("Expected last role User or Tool (or Assistant with prefix True)"); end with a user message, or use another model`,
   };
 }

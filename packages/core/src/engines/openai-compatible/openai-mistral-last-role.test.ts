@@ -59,6 +59,37 @@ describe('openai-compatible: Mistral\'s 400 for the last message\'s role', () =>
     });
   }
 
+  it('options.refusesFinalAssistant: false is kept: the 400 comes back unsupported, and the next such request is sent again', async () => {
+    const engine = wire.engine({ preset: 'mistral', model: 'mistral-small-latest', apiKey: 'k', options: { refusesFinalAssistant: false } });
+    const before = wire.server.requests.length;
+    for (let i = 0; i < 2; i++) {
+      const e = await rejection(engine.generate(ENDS_WITH_ASSISTANT));
+      expect(LLMError.isInstance(e) && { code: e.code, param: e.param }).toEqual({ code: 'unsupported', param: 'messages.1' });
+    }
+    expect(wire.server.requests.length).toBe(before + 2);
+    expect(engine.refusal(ENDS_WITH_ASSISTANT)).toBeUndefined();
+  });
+
+  it("the caller's own messages (providerOptions) refused: the error names them, and the engine does not latch", async () => {
+    const engine = wire.engine({ model: 'mistral-small-latest', apiKey: 'k' });
+    const own: GenerateRequest = { messages: [{ role: 'user', content: 'Hi' }], providerOptions: { openai: { messages: ENDS_WITH_ASSISTANT.messages } } };
+    const e = await rejection(engine.generate(own));
+    expect(LLMError.isInstance(e) && { code: e.code, param: e.param }).toEqual({ code: 'unsupported', param: 'providerOptions.openai.messages' });
+    expect(e.message).not.toContain('messages.0');
+    expect(engine.refusal(ENDS_WITH_ASSISTANT)).toBeUndefined();
+    const before = wire.server.requests.length;
+    await rejection(engine.generate(ENDS_WITH_ASSISTANT));
+    expect(wire.server.requests.length).toBe(before + 1);
+  });
+
+  it('the latched refusal says nothing of earlier requests, and reads "an assistant message"', async () => {
+    const engine = wire.engine({ model: 'mistral-small-latest', apiKey: 'k' });
+    await rejection(engine.generate(ENDS_WITH_ASSISTANT));
+    const said = engine.refusal(ENDS_WITH_ASSISTANT)?.message ?? '';
+    expect(said).toContain('an assistant message');
+    expect(said).not.toMatch(/\bbefore\b|\bearlier\b|\bpreviously\b/);
+  });
+
   it('streamed first: the error part is unsupported naming the message', async () => {
     const engine = wire.engine({ preset: 'mistral', model: 'mistral-small-latest', apiKey: 'k' });
     const last = (await collect(engine.stream(ASSISTANT_THEN_SYSTEM))).at(-1) as { type: string; error: LLMError };

@@ -35,6 +35,8 @@ export class IdleGate {
     const attempts = end.result?.attempts ?? end.attempts ?? [];
     const now = this.o.now();
     for (const a of attempts) {
+      // A deployment skipped for its engine's refusal was sent nothing.
+      if (a.skipped === true) continue;
       const tokens = end.result && end.result.deployment === a.deployment && a.ok ? end.result.usage.totalTokens : 0;
       let list = this.#recent.get(a.deployment);
       if (!list) this.#recent.set(a.deployment, (list = []));

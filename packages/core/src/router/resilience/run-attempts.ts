@@ -50,11 +50,6 @@ export interface ExecutionPlan {
   ownSignal?: boolean;
   /** An embed call: its `request` is made up (one user message per input), no engine's `refusal` is asked of it. */
   embed?: boolean;
-  /**
-   * Deployments whose engine could not be created while the call was planned (`RoutePlan.unbuilt`), with the error:
-   * the first attempt on one fails with it (its factory is not called again for that attempt).
-   */
-  unbuilt?: ReadonlyMap<RouterDeployment, unknown> | undefined;
   /** Create an abort scope for every attempt (streams); otherwise only when a signal or timeout needs one. */
   alwaysScope: boolean;
   /** Filled as attempts end. */
@@ -286,11 +281,13 @@ async function runDeployment<T>(
   // request, so nothing charged against the deployment's limits (a shared deployment is not filled by one client's bad
   // requests), no health change; the next deployment is tried, and the refusal is the call's error when none answers.
   // Not for an embed call (its plan request is no chat request). The plan left out the candidates that refuse
-  // (`selectCandidates`); a fallback is asked only here, when reached (its engine is created only then).
-  const { refusal, created } = plan.embed === true ? {} : plan.unbuilt?.has(d) ? { created: plan.unbuilt.get(d) } : engineRefusal(d, plan.request);
+  // whose engine existed (`plannedRefusal`); one not created yet, or a fallback, is asked only here, when reached (its
+  // engine is created only then).
+  const { refusal, created } = plan.embed === true ? {} : engineRefusal(d, plan.request);
   if (refusal !== undefined) {
-    // Recorded (no latency, no strike), so that the result's attempts say why the deployment in `order` was skipped.
-    const r: AttemptRecord = { deployment: d.name, attempt: 1, ok: false, errorCode: 'unsupported', latencyMs: 0 };
+    // Recorded (no latency, no strike, `skipped`: no request sent), so that the result's attempts say why the
+    // deployment in `order` was skipped.
+    const r: AttemptRecord = { deployment: d.name, attempt: 1, ok: false, errorCode: 'unsupported', latencyMs: 0, skipped: true };
     if (hedge) r.hedge = true;
     plan.attempts.push(r);
     return { kind: 'next', error: new LLMError({ code: 'unsupported', message: refusal.message, param: refusal.param, deployment: d.name, provider: d.provider }) };
