@@ -226,8 +226,9 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     await settler.settle(
       { status: 'success', usage, costUsd, deployment: result.deployment, ...(result.provider ? { provider: result.provider } : {}), ...(result.failedAttempts ? { failedAttempts: result.failedAttempts } : {}) },
       admission,
-      // Answered once the call gave its place back: the headers say what is left then (`finalInfo`).
-      'release',
+      // Answered once the call gave its place back: the headers say what is left then (`finalInfo`); a client that
+      // left reads nothing (a plain release).
+      clientGone(incoming) ? undefined : 'release',
     );
     // Where the limits stand now the call is done: its tokens counted as used, its concurrency slot free.
     if (admission.finalInfo) rateLimitHeaders(admission.finalInfo, headers);
@@ -257,7 +258,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       const lost = raw.afterResponse && raw.deployment !== undefined;
       const s: Settlement = lost ? { status, error: raw, deployment: raw.deployment, ...(raw.provider !== undefined ? { provider: raw.provider } : {}) } : { status, error: raw };
       // (Its error reply too: `finalInfo`.)
-      await settler.settle(s, admission, 'release').catch(() => {});
+      await settler.settle(s, admission, clientGone(incoming) ? undefined : 'release').catch(() => {});
     } else {
       deps.metrics?.observe({ model: 'unknown', tenant: principal.tenantId, status: error.code, durationMs: performance.now() - startedMono }, false);
     }
@@ -269,4 +270,9 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
   } finally {
     inFlight?.ended();
   }
+}
+
+/** The client left (not the server's shutdown cut): nothing it could read is worth a store round trip. */
+function clientGone(incoming: Incoming): boolean {
+  return incoming.signal?.aborted === true && incoming.served?.cutOf(incoming.signal) === undefined;
 }

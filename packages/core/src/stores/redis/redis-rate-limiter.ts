@@ -214,10 +214,13 @@ class RedisLease implements RateLease {
       this.released = true;
     } else {
       // Nothing to send: released. Its charge stands as taken (a count equal to it, or none), so no refund
-      // (`releasedInfo` refunds it); read from Redis when asked (a read that fails rejects, the lease released).
+      // (`releasedInfo` refunds it); read from Redis when asked. A read that fails answers the acquire's numbers: the
+      // release is done (nothing to try again), and a caller must not take it for a failed release.
       this.released = true;
       if (peek === 'answer') info = releasedRateLimitInfo(this.scopes, this.states, this.at, 0, this.uncharged);
-      else if (peek === 'read' && invalid === undefined) info = await this.limiter.peek([...this.scopes]);
+      else if (peek === 'read' && invalid === undefined) {
+        info = await this.limiter.peek([...this.scopes]).catch(() => releasedRateLimitInfo(this.scopes, this.states, this.at, 0, this.uncharged));
+      }
     }
     if (invalid !== undefined) throw invalid;
     return info;

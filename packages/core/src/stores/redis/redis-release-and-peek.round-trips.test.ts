@@ -115,6 +115,18 @@ describe.skipIf(!redisUrl)('RedisRateLimiter: releaseAndPeek round trips', () =>
     expect(info).toEqual(await l.peek(scopes).then((p) => ({ ...p, resetRequestsMs: info.resetRequestsMs })));
   });
 
+  // The release is done before the read: a read that fails answers the acquire's numbers rather than rejecting (a
+  // rejection read as a failed release: logged as one, a retry queued, and a 402's headers read a second time).
+  it('an rpm-only lease asked fresh whose read fails: the acquire\'s numbers, released, not a rejection', async () => {
+    const { limiter: l } = await limiter();
+    const scopes: RateScope[] = [{ kind: 'tenant', id: 'acme', limits: { rpm: 10 } }];
+    const a = await l.acquire(scopes, { estimatedTokens: 0 });
+    if (!a.ok) throw new Error('refused');
+    vi.spyOn(l, 'peek').mockRejectedValueOnce(new Error('Redis did not answer'));
+    await expect(a.lease.releaseAndPeek!(undefined, true)).resolves.toMatchObject({ remainingRequests: 9 });
+    expect(l.peek).toHaveBeenCalledTimes(1);
+  });
+
   it('a lease with a slot or a token correction: one script, which releases and reads', async () => {
     const { limiter: l, sent } = await limiter();
     for (const limits of [{ rpm: 10, maxConcurrency: 2 }, { rpm: 10, tpm: 60_000 }]) {
