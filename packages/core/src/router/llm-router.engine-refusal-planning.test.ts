@@ -123,6 +123,9 @@ describe('router: engine refusals while planning', () => {
       await rejection(router.generate('Hi', { model: 'gpt' }));
       expect(router.models().find((m) => m.name === 'gpt')!.stats.circuit).toBe('open');
       s.gpt.setScript({ text: 'from gpt' });
+      // The explanation says the fallback's circuit was open and it is tried anyway (not that it is simply the first).
+      const preview = await router.route(ENDS_WITH_ASSISTANT, { model: 'mis', explain: true });
+      expect(preview.reason).toMatch(/^"gpt" is a fallback of "mis", which refuses this request \(see excluded\); every fallback's circuit was open, so the one opened longest ago is tried anyway/);
       const r = await router.generate(ENDS_WITH_ASSISTANT, { model: 'mis' });
       expect({ deployment: r.deployment, text: r.text }).toEqual({ deployment: 'gpt', text: 'from gpt' });
       await router.close();

@@ -365,7 +365,9 @@ function refusedFallbackPlan(input: RoutePlanInput, selection: CandidateSelectio
       order: order.map((d) => d.name),
       candidates: [],
       excluded: excluded.map((e) => ({ ...e })),
-      reason: `"${order[0]!.name}" is the first fallback of ${who}, which refuse${refused.length === 1 ? 's' : ''} this request (see excluded); ${excluded.length} excluded.`,
+      reason: forced
+        ? `"${order[0]!.name}" is a fallback of ${who}, which refuse${refused.length === 1 ? 's' : ''} this request (see excluded); every fallback's circuit was open, so the one opened longest ago is tried anyway; ${excluded.length} excluded.`
+        : `"${order[0]!.name}" is the first fallback of ${who}, which refuse${refused.length === 1 ? 's' : ''} this request (see excluded); ${excluded.length} excluded.`,
       decisionUs: (clock() - t0) * 1000,
     };
   }

@@ -81,7 +81,9 @@ export function visibleError(err: LLMError, principal: Principal): LLMError {
  * An exclusion's reason without the traffic it may quote (in-flight counts, last error, a strategy's observations).
  * `strategy` undefined (an error, which does not name it): `left out by strategy`. `refusals`: an engine's refusal
  * (`unfit`, `unsupported`) cut too, in an explanation; an error keeps its words, the advice answering the caller's own
- * request (which field to change; core's wording of a refusal the engine learned names no earlier call).
+ * request (which field to change; core's wording of a refusal the engine learned quotes no earlier call). Only the
+ * words: that a deployment refuses such a request before the call at all is shared state (the engine's latch is per
+ * deployment and process), so a tenant can still tell that some call was refused that way before (documented).
  */
 function hiddenReason(e: RouteExclusion, strategy: string | undefined, refusals: boolean): string {
   switch (e.kind) {
