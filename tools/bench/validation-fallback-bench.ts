@@ -13,6 +13,7 @@
  */
 import { join } from 'node:path';
 import { featurize, loadDataset, sharedRoutingDir, trainPredictors, twoModelMetrics, type PredictorKind, type RoutingExample } from '@llmrr/core';
+import { seededRandom as rng } from '@llmrr/core/test';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -22,18 +23,6 @@ const opt = (name: string, dflt: string) => {
 const DATA = opt('data', 'gsm8k');
 const DRAWS = Number(opt('draws', '2000'));
 const KINDS: PredictorKind[] = ['logistic', 'mlp', 'gain', 'gain-mlp'];
-
-/** A seeded generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function main(): Promise<void> {
   const dir = sharedRoutingDir(process.env, process.cwd());
