@@ -288,7 +288,16 @@ describe('Redis: a first connect that runs out of time says so, and after how lo
       child.kill('SIGCONT');
       child.kill();
     });
-    const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    // The port is the first line that is a number (the output may come in pieces, or after other lines).
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.once('exit', (code) => reject(new Error(`the listener exited (${code}) before printing its port: ${JSON.stringify(out)}`)));
+      child.stdout!.on('data', (d: Buffer) => {
+        out += String(d);
+        const line = out.split('\n').find((l, i, all) => i < all.length - 1 && /^\d+$/.test(l.trim()));
+        if (line !== undefined) resolve(Number(line.trim()));
+      });
+    });
     child.kill('SIGSTOP');
     for (let i = 0; i < 4; i++) {
       const s: Socket = connectTcp(port, '127.0.0.1');
