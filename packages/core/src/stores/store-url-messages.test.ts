@@ -103,6 +103,20 @@ describe('PostgreSQL: PGPORT, which pg reads when the URL has no port', () => {
     }
   });
 
+  // pg reads it with parseInt, which skips the spaces around it: a PGPORT of " <port> " is that port, not refused.
+  it('PGPORT with spaces around a usable port is that port', { timeout: 60_000 }, async () => {
+    const before = process.env.PGPORT;
+    process.env.PGPORT = ` ${refusedPort} `;
+    try {
+      const e = await errorOf(openPostgres('postgres://u:S3CRET@127.0.0.1/db?sslmode=disable'));
+      expect(e.code).toBe('engine_unavailable');
+      expect(e.message).toContain(`ECONNREFUSED 127.0.0.1:${refusedPort}`);
+    } finally {
+      if (before === undefined) delete process.env.PGPORT;
+      else process.env.PGPORT = before;
+    }
+  });
+
   it('PGPORT is not read when the URL has a port: the URL\'s is used', { timeout: 60_000 }, async () => {
     const before = process.env.PGPORT;
     process.env.PGPORT = '99999';

@@ -224,6 +224,9 @@ describe('postgresTarget: where pg connects, as it may be shown', () => {
     ['postgres://u:pw@/app', { host: '', port: '' }],
     // Not to be shown: a credential's look, a newline, a socket path with an '@' (decoded from the URL's own host).
     ['postgres://u:pw@db1/app?host=admin%3AS3CRET%40db2', { host: undefined, port: '' }],
+    // pg strips an own host's brackets before decoding it: an encoded one stays bracketed, looked up by DNS.
+    ['postgres://u:pw@%5B%3A%3A1%5D:5433/app', { host: undefined, port: '5433' }],
+    ['postgres://u:pw@[::1]:5433/app', { host: '::1', port: '5433' }],
     ['postgres://u:pw@db1/app?host=a%0Aforged&port=Cd34', { host: undefined, port: 'Cd34' }],
     ['postgres://u:pw@%2Fvar%2FS3%40CR/app', { host: undefined, port: '' }],
   ])('%s', (url, target) => {

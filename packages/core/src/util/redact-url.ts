@@ -84,14 +84,15 @@ export function postgresTarget(url: string): { host: string | undefined; port: s
   const query = u.searchParams.getAll('host').at(-1) || '';
   if (query) return { host: postgresHost(query), port };
   if (u.hostname === NO_HOST || !u.hostname) return { host: '', port };
+  // pg strips the brackets of the URL's own IPv6 host, then decodes it (only: a `?host=[::1]` it looks up by DNS, as
+  // it is, and so an encoded `%5B%3A%3A1%5D`, decoded after the strip, which stays `[::1]`: not shown).
   let own: string;
   try {
-    own = decodeURIComponent(u.hostname);
+    own = decodeURIComponent(u.hostname.replace(/^\[(.+)\]$/, '$1'));
   } catch {
     return { host: undefined, port };
   }
-  // pg strips the brackets of the URL's own IPv6 host (only: a `?host=[::1]` it looks up by DNS, as it is).
-  return { host: postgresHost(own.replace(/^\[(.+)\]$/, '$1')), port };
+  return { host: postgresHost(own), port };
 }
 
 /**

@@ -149,8 +149,8 @@ export function evaluateCascade(examples: readonly CascadeExample[], options: Ev
   }
   const weak = pooled.map((e) => e.quality[pair.weak]!), strong = pooled.map((e) => e.quality[pair.strong]!);
   const costs = options.prices ? callCosts(pooled, options.prices) : undefined;
-  const meanStrong = costs ? costs.strong.reduce((a, b) => a + b, 0) / pooled.length : 1;
-  const meanWeak = costs ? costs.weak.reduce((a, b) => a + b, 0) / pooled.length : 0;
+  const meanStrong = costs ? meanOf(costs.strong) : 1;
+  const meanWeak = costs ? meanOf(costs.weak) : 0;
   const qW = meanOf(weak), qS = meanOf(strong);
   // Of the same quality (to float rounding): no gap for a PGR to measure, 0 (not a residue's ~10^12), as in twoModelMetrics.
   const pgr = (q: number) => (sameQuality(qS, qW) ? 0 : (q - qW) / (qS - qW));

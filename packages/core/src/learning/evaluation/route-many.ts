@@ -27,16 +27,17 @@ export function chooseModel(q: readonly number[], c: readonly number[], lambda: 
 
 /** The operating point (mean observed cost and quality) of routing every prompt with `lambda`. */
 export function operatingPoint(o: OutcomeMatrix, lambda: number, useTruth = false): CostQualityPoint & { choices: number[] } {
-  let q = 0, c = 0;
+  // Compensated sums, as `singleModelPoints`' (a router sending every prompt to one model lands on that model's point).
+  const q = new CompensatedSum(), c = new CompensatedSum();
   const n = o.quality.length;
   const choices = new Array<number>(o.predQuality[0]?.length ?? 0).fill(0);
   for (let i = 0; i < n; i++) {
     const m = useTruth ? chooseModel(o.quality[i]!, o.cost[i]!, lambda) : chooseModel(o.predQuality[i]!, o.predCost[i]!, lambda);
     choices[m]!++;
-    q += o.quality[i]![m]!;
-    c += o.cost[i]![m]!;
+    q.add(o.quality[i]![m]!);
+    c.add(o.cost[i]![m]!);
   }
-  return { cost: c / n, quality: q / n, label: `lambda=${lambda}`, choices };
+  return { cost: c.value / n, quality: q.value / n, label: `lambda=${lambda}`, choices };
 }
 
 /** A lambda grid spanning "quality only" to "cheapest only", scaled by the typical cost. */

@@ -709,7 +709,8 @@ function refuseUnusablePort(url: string): void {
     }
     return;
   }
-  const env = process.env.PGPORT ?? '';
+  // (pg reads PGPORT with parseInt, which skips the spaces around it: `5432 ` is 5432.)
+  const env = (process.env.PGPORT ?? '').trim();
   const { port, from } = read.port ? { port: read.port, from: read.inQuery ? '?port=' : "the URL's" } : { port: env, from: 'PGPORT' };
   if (!port || isUsablePort(port)) return;
   const named = (from === 'PGPORT' || isAddressSure(url)) && /^[A-Za-z0-9_.+-]{1,16}$/.test(port) ? ` "${port}"` : '';

@@ -15,6 +15,14 @@ import type { SqliteHandle } from './sqlite-database.js';
  */
 const BY_TIME = 'llmrr_usage INDEXED BY llmrr_usage_time';
 
+/** Whether `llmrr_usage_time` is there as schema step 8 makes it: on `llmrr_usage`, led by `created_at`, not partial. */
+function hasTimeIndex(handle: SqliteHandle): boolean {
+  const index = handle.db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'llmrr_usage_time' AND tbl_name = 'llmrr_usage'`).get() as { sql: string | null } | undefined;
+  if (!index || /\bWHERE\b/i.test(index.sql ?? '')) return false;
+  const columns = handle.db.prepare(`PRAGMA index_info(llmrr_usage_time)`).all() as Array<{ seqno: number; name: string | null }>;
+  return columns.find((c) => c.seqno === 0)?.name === 'created_at';
+}
+
 /**
  * The usage ledger in SQLite. `record` is one `INSERT ... ON CONFLICT DO NOTHING`, group-committed with the
  * other writes of the same event-loop turn (`SqliteGroupCommit`): when its promise resolves, the row's
@@ -26,6 +34,12 @@ export class SqliteUsageLedger implements UsageLedger {
   readonly filtersStatus = true as const;
   private readonly insert;
   private readonly getOne;
+  /**
+   * `BY_TIME` when the file has that index as schema step 8 makes it (led by `created_at`, not partial), else the plain
+   * table: a file whose index an operator dropped, or one of a later version that replaced it (not migrated here), is
+   * read without it (slower) rather than failing each listing with "no such index".
+   */
+  private readonly byTime: string;
 
   constructor(
     private readonly handle: SqliteHandle,
@@ -38,6 +52,7 @@ export class SqliteUsageLedger implements UsageLedger {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (request_id) DO NOTHING`);
     this.getOne = handle.db.prepare(`SELECT * FROM llmrr_usage WHERE request_id = ?`);
+    this.byTime = hasTimeIndex(handle) ? BY_TIME : 'llmrr_usage';
   }
 
   /** (Not `async`: the group commit's promise itself, without an async function's extra turns; a synchronous throw is a rejection.) */
@@ -76,7 +91,7 @@ export class SqliteUsageLedger implements UsageLedger {
     const before = lookup ? cursorFromRow(this.handle.db.prepare(lookup.sql).get(...lookup.params) as Row | undefined, q.beforeId!) : q.before;
     const { where, params } = withCursor(filters, before, () => '?');
     const { limit, offset } = queryLimit(q);
-    const table = q.tenantId === undefined ? BY_TIME : 'llmrr_usage';
+    const table = q.tenantId === undefined ? this.byTime : 'llmrr_usage';
     const rows = this.handle.db.prepare(`SELECT * FROM ${table} ${where} ORDER BY created_at DESC, request_id DESC LIMIT ? OFFSET ?`).all(...params, limit, offset) as Row[];
     return rows.map(rowToUsage);
   }
@@ -85,7 +100,7 @@ export class SqliteUsageLedger implements UsageLedger {
     validateRange(q);
     const { where, params } = ledgerWhere(q, () => '?');
     const db = this.handle.db;
-    const table = q.tenantId === undefined && (q.from !== undefined || q.to !== undefined) ? BY_TIME : 'llmrr_usage';
+    const table = q.tenantId === undefined && (q.from !== undefined || q.to !== undefined) ? this.byTime : 'llmrr_usage';
     const total = db.prepare(`SELECT ${AGGREGATES} FROM ${table} ${where}`).get(...params) as AggregateRow;
     let groups: AggregateRow[] | undefined;
     if (q.groupBy) {

@@ -193,6 +193,32 @@ describe('SQLite usage ledger: listings without a tenant read the time index (cr
     }
   });
 
+  // The statements name the index only where the file has it as step 8 makes it: a file whose index was dropped, or
+  // replaced by a later version (not migrated back), or one not led by created_at or partial, is read without it
+  // (before: every listing without a tenant failed, "no such index" / "no query solution").
+  it.each([
+    ['dropped', 'DROP INDEX llmrr_usage_time'],
+    ['partial', "DROP INDEX llmrr_usage_time; CREATE INDEX llmrr_usage_time ON llmrr_usage(created_at) WHERE status = 'error'"],
+    ['led by another column', 'DROP INDEX llmrr_usage_time; CREATE INDEX llmrr_usage_time ON llmrr_usage(model, created_at)'],
+  ])('a file whose time index is %s (a later version\'s, not migrated here): listings without a tenant still answer', async (_, change) => {
+    dir = mkdtempSync(join(tmpdir(), 'llmrr-usage-time-gone-'));
+    const file = join(dir, 'state.db');
+    const setup = (await openSqlite(file)).retain();
+    fill(setup.db, 40);
+    setup.db.exec(change);
+    setup.db.pragma('user_version = 99');
+    setup.release();
+    const handle = (await openSqlite(file)).retain();
+    const ledger = new SqliteUsageLedger(handle);
+    try {
+      expect((await ledger.query({ limit: 5 })).map((e) => e.requestId)).toEqual(['req_0000039', 'req_0000038', 'req_0000037', 'req_0000036', 'req_0000035']);
+      expect((await ledger.summary({ from: T0, to: T0 + 100 * HOUR })).requests).toBe(40);
+    } finally {
+      await ledger.close();
+      handle.release();
+    }
+  });
+
   it('a file of the previous schema version, opened by 6 processes at once, is upgraded: each gets the index and the same listing, every row kept', { timeout: 120_000 }, async () => {
     dir = mkdtempSync(join(tmpdir(), 'llmrr-usage-time-upgrade-'));
     const path = join(dir, 'state.db');
