@@ -140,6 +140,16 @@ export class MemoryRateLimiter implements RateLimiter {
     );
   }
 
+  /** `peek` of scopes already validated, by their keys (`scopeKey`), at once. @internal */
+  peekKeys(scopes: readonly RateScope[], keys: readonly string[]): RateLimitInfo {
+    return info(
+      scopes as RateScope[],
+      keys.map((k) => this.slots.get(k) ?? EMPTY),
+      this.clock(),
+      this.monotonic(),
+    );
+  }
+
   /**
    * Extends the slots of this limiter's leases still held (neither released nor expired) to their TTL from now.
    * Others (another limiter's, released, expired: their slot may be someone else's now) are skipped.
@@ -249,7 +259,8 @@ class MemoryLease implements RateLease {
   /** `release`, then what `peek` says (in process: no store round trip either way). */
   async releaseAndPeek(actualTokens?: number): Promise<RateLimitInfo> {
     await this.release(actualTokens);
-    return this.limiter.peek([...this.scopes]);
+    // `peek` of its scopes, by the keys the acquire made (validated then): no validation or key building again.
+    return this.limiter.peekKeys(this.scopes, this.keys);
   }
 
   async release(actualTokens?: number): Promise<void> {
