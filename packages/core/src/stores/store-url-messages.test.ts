@@ -297,12 +297,13 @@ describe('Redis: a first connect that runs out of time says so, and after how lo
    * accepts, its queue filled; further SYNs are dropped, as by a firewall.
    */
   async function unansweredPort(): Promise<number> {
-    const child: ChildProcess = spawn(process.execPath, ['-e', "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port) })"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child: ChildProcess = spawn(process.execPath, ['-e', "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { process.stdout.write(this.address().port + '\\n') })"], { stdio: ['ignore', 'pipe', 'ignore'] });
     cleanup.push(async () => {
       child.kill('SIGCONT');
       child.kill();
     });
-    // The port is the first line that is a number (the output may come in pieces, or after other lines).
+    // The port is the first line that is a number (the output may come in pieces, or after other lines; written as
+    // text: `console.log` of a number is colored where FORCE_COLOR is set, as in CI, and read NaN).
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
       child.once('exit', (code) => reject(new Error(`the listener exited (${code}) before printing its port: ${JSON.stringify(out)}`)));
