@@ -70,13 +70,24 @@ const ENTRIES: ReadonlyArray<readonly [string, PriceEntry]> = [
   // LiteLLM file). Gemini 1.5's above-128k prices are not listed (not confirmed for its last price): its rows
   // carry the short-prompt price only. Cache prices changed over time and are listed only where confirmed.
   // Context windows: https://ai.google.dev/gemini-api/docs/models.
-  // Not listed: `gemini-2.5-flash-lite`, `gemini-embedding-001`, `gemini-3-pro-preview`. Checked 2026-11-29: Google's
-  // pricing page itself could not be read, only third-party copies of it, so no row (each has no row of its own and
-  // none of the rows here matches it by prefix or suffix: its cost is unknown, reported as 0 and `estimated`); set
-  // `price` on such a model in config.
+  // Rows from public copies of Google's page (checked 2026-11-29: the page itself could not be read here), kept to the
+  // rule of the Mistral rows below: at least two agreeing copies that cite it, text prices only:
+  // - `gemini-3.1-pro-preview`: $2 / $12, above 200k prompt tokens $4 / $18 (a transcript of the page read
+  //   2026-10-07, "every price_text found verbatim"; two 2026 guides quoting the page; LiteLLM's table as shown by
+  //   cloudprice.net). Its cache-read price ($0.20 in two copies) is left out: no copy gives the tier above 200k, and
+  //   the base rate there would undercharge, so cache reads are billed at the input price.
+  // - `gemini-3-pro-preview`: the same prices (two guides from its preview period); Google shut it down on
+  //   2026-03-09 and points it at 3.1 Pro, so the row prices old usage records and calls through the alias.
+  // - `gemini-2.5-flash-lite`: $0.10 / $0.40 (two 2026 guides quoting the page; the transcript above has the $0.40).
+  // - `gemini-embedding-001`: $0.15 input (three 2026 pages on Google's embedding prices).
+  // Other Gemini 3.x models (3.5 Flash, 3.5 Flash-Lite, 3.6, 3.8) are not listed: one copy each; set `price` in config.
+  ['gemini-3.1-pro-preview', { provider: 'gemini', input: 2, output: 12, longContext: [{ threshold: 200_000, input: 4, output: 18 }], contextWindow: 1_048_576 }],
+  ['gemini-3-pro-preview', { provider: 'gemini', input: 2, output: 12, longContext: [{ threshold: 200_000, input: 4, output: 18 }], contextWindow: 1_048_576 }],
   ['gemini-2.5-pro', { provider: 'gemini', input: 1.25, output: 10, longContext: [{ threshold: 200_000, input: 2.5, output: 15 }], contextWindow: 1_048_576 }],
   ['gemini-2.5-flash', { provider: 'gemini', input: 0.3, output: 2.5, contextWindow: 1_048_576 }],
+  ['gemini-2.5-flash-lite', { provider: 'gemini', input: 0.1, output: 0.4, contextWindow: 1_048_576 }],
   ['gemini-2.0-flash', { provider: 'gemini', input: 0.1, cachedInput: 0.025, output: 0.4, contextWindow: 1_048_576 }],
+  ['gemini-embedding-001', { provider: 'gemini', input: 0.15, output: 0 }],
   // Gemini 1.5 is retired; its rows keep the last published (Oct 2024) price for old usage records.
   ['gemini-1.5-pro', { provider: 'gemini', input: 1.25, output: 5, contextWindow: 2_097_152 }],
   ['gemini-1.5-flash', { provider: 'gemini', input: 0.075, output: 0.3, contextWindow: 1_048_576 }],
