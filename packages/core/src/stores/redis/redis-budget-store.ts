@@ -43,12 +43,40 @@ export interface RedisBudgetStoreOptions {
  * expiry is Redis's; `clock` only picks the calendar period. Every call is bounded by `timeoutMs`. A
  * `reserve` that times out may still have reserved in Redis: the store releases it when the late answer comes (one
  * script, not a forced one of $0, which holds no room and is left for a retry of its charge to settle); a reserve of
- * the id made meanwhile is sent only once that release has answered (and is then a new reservation), or fails with
- * `store_unavailable` at its own bound while the release has not; if no late answer ever comes, the reservation
- * expires by its TTL (10 minutes by default), like a crashed process's.
+ * the id made meanwhile is sent only once that release's try has answered, failed or passed its bound (and is then a
+ * new reservation, or the late one when the release did not run), or fails with `store_unavailable` at its own bound
+ * meanwhile. A release that fails or passes its bound is tried again (backoff from 100 ms, doubling, at most 30 s) until
+ * Redis answers one try, a reserve of the id takes the reservation over, or its TTL ends; if no late answer ever comes,
+ * the reservation expires by its TTL (10 minutes by default), like a crashed process's.
  */
 /** The least time left after waiting for a release for a reservation to be sent (ms; or a tenth of the bound). */
 const MIN_RETRY_BOUND_MS = 25;
+
+/** The first wait before a late release that failed is tried again (ms); it doubles with each failed try. */
+const LATE_RELEASE_FIRST_WAIT_MS = 100;
+/** The longest wait between two tries of a late release (ms). */
+const LATE_RELEASE_MAX_WAIT_MS = 30_000;
+/**
+ * The most late releases waiting to be tried again (each a small record and an unref'd timer): past it, a late release
+ * that fails is not tried again (its reservation holds its amount until its TTL, as before these tries).
+ */
+export const MAX_LATE_RELEASES = 10_000;
+
+/** A late reservation's release (see `releaseLate`), tried until Redis answers one try. */
+interface LateRelease {
+  /** Pending while a try runs: settles once it is answered, fails, or passes the store's bound. Undefined between tries. */
+  trying: Promise<void> | undefined;
+  /** The next try's timer, between tries. */
+  timer: ReturnType<typeof setTimeout> | undefined;
+  waitMs: number;
+  /** No try after this (`performance.now()`): the reservation's TTL has ended, its amount no longer held. */
+  until: number;
+  /** Answered, given up, or taken over by a reserve of the id: no further try, and a late answer does nothing. */
+  over: boolean;
+  /** The try running when a reserve of the id ended the tries: that reserve waits for it and is sent after it. */
+  waitedFor?: Promise<void>;
+  readonly keys: [string, string, string];
+}
 
 export class RedisBudgetStore implements BudgetStore {
   private readonly timeoutMs: number;
@@ -57,10 +85,16 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly turns = new Map<string, number>();
 
   /**
-   * The releases of late reservations in progress, by id, each pending until Redis answered it (or the connection
-   * failed it): a reserve of the id waits for it (see `reserve`).
+   * The releases of late reservations not yet answered, by id (see `releaseLate`): a reserve of the id ends their
+   * tries and waits for the one running (see `reserve`).
    */
-  private readonly releasing = new Map<string, Promise<void>>();
+  private readonly releasing = new Map<string, LateRelease>();
+
+  /** The late releases waiting for their next try (a timer each): at most `MAX_LATE_RELEASES`. */
+  private waitingReleases = 0;
+
+  /** `close` was called: a late release that fails is not tried again. */
+  private closed = false;
 
   constructor(
     private readonly redis: RedisHandle,
@@ -73,13 +107,21 @@ export class RedisBudgetStore implements BudgetStore {
 
   async reserve(request: BudgetReserveRequest): Promise<BudgetReservation> {
     validateReserveRequest(request);
-    // A retry sent while the store releases the late answer of an earlier try of the id: it is sent only once Redis has
-    // answered that release (its record deleted, on the same connection), and is then a new reservation. Sent before,
-    // it could run in Redis before the release and get back as its own the reservation the release then closed (the
-    // call holding nothing, its settlement changing nothing). Waiting counts in its bound: a release whose answer is
-    // slow fails it as `store_unavailable` (nothing sent), as a Redis that does not answer would.
+    // A retry sent while the store releases the late answer of an earlier try of the id: it is sent only once that
+    // release's try is over (answered: its record deleted, on the same connection, and this is a new reservation;
+    // failed or past the store's bound: sent after it on the connection, so it runs after it in Redis if that try runs
+    // at all). Sent before, it could run in Redis before the release and get back as its own the reservation the
+    // release then closed (the call holding nothing, its settlement changing nothing). Waiting counts in its bound: a
+    // release whose answer is slow fails it as `store_unavailable` (nothing sent), as a Redis that does not answer
+    // would. The release is not tried again from here on: this reserve takes the reservation over (returned as its own
+    // while it is open, reserved anew once the release ran).
     let timeoutMs = this.timeoutMs;
-    const releasing = this.releasing.get(request.reservationId);
+    const late = this.releasing.get(request.reservationId);
+    const releasing = late?.trying;
+    if (late) {
+      late.waitedFor = releasing;
+      this.endLateRelease(request.reservationId, late);
+    }
     if (releasing) {
       const started = performance.now();
       await bounded(releasing, timeoutMs, 'budget reservation (waiting for the release of an earlier reservation of its id)');
@@ -114,6 +156,7 @@ export class RedisBudgetStore implements BudgetStore {
       args.push(this.bucketKeys(request.tenantId, o.key)[0], Number.isFinite(o.end) ? o.end : 0);
     }
     const resKey = this.reservationKey(request.reservationId);
+    const sentAt = performance.now();
     const work = this.redis.eval<[number, string, number]>(RESERVE_SCRIPT, [bucket, zset, resKey], args);
     // The reserve calls of one id in progress (a retry after a timeout reuses the id): a late answer releases the
     // reservation only when no later call of the id took it over (that call returned it to its caller as its own).
@@ -125,7 +168,7 @@ export class RedisBudgetStore implements BudgetStore {
     this.turns.set(id, turn);
     const reply = bounded(work, timeoutMs, 'budget reservation', (late) => {
       // Nobody waits for this reservation any more (a fresh one, not an earlier reservation of the same id).
-      if (!(request.force && usdToNanoCeil(request.estimateUsd) === 0) && this.turns.get(id) === turn && Number(late[0]) === 1 && Number(late[2]) !== 1) this.releaseLate(id, resKey, bucket, zset);
+      if (!(request.force && usdToNanoCeil(request.estimateUsd) === 0) && this.turns.get(id) === turn && Number(late[0]) === 1 && Number(late[2]) !== 1) this.releaseLate(id, [resKey, bucket, zset], sentAt + ttl);
     });
     // Once Redis answered (in time or late, or failed), this turn is over (run after `bounded`'s own handlers).
     const over = () => {
@@ -141,25 +184,85 @@ export class RedisBudgetStore implements BudgetStore {
   /**
    * Releases a reservation whose answer came late: one script (`FINISH_SCRIPT`) on the keys the reserve wrote, sent at
    * once (`finish` first reads them from the record: a round trip before the script, during which a retry's reserve
-   * could be sent and run before it). A reserve of the id made meanwhile waits until Redis has answered it
-   * (`releasing`), however long that takes (the reserve's own bound fails it meanwhile); not bounded itself, since only
-   * its answer says the release ran. A release Redis answered deletes the record (as `finish` does, before a waiting
-   * reserve is sent); one that failed leaves it (open or released: a retry's reserve then holds it, or reserves anew).
+   * could be sent and run before it). A try that fails (a reset connection, an error reply) or is not answered within
+   * the store's bound (a half-open connection, a stalled Redis) is tried again, from `LATE_RELEASE_FIRST_WAIT_MS`
+   * doubling up to `LATE_RELEASE_MAX_WAIT_MS`, until one is answered (even after its bound: the release ran), a reserve
+   * of the id takes the reservation over (`endLateRelease`), or the reservation's TTL ends (`until`: its amount is no
+   * longer held). The script is idempotent: a try whose answer was lost, tried again, changes nothing. The answer that
+   * ends the tries deletes the record (as `finish` does), sent before a reserve waiting for that try.
    */
-  private releaseLate(id: string, resKey: string, bucket: string, zset: string): void {
+  private releaseLate(id: string, keys: [string, string, string], until: number): void {
+    const earlier = this.releasing.get(id);
+    if (earlier) this.endLateRelease(id, earlier);
+    const late: LateRelease = { trying: undefined, timer: undefined, waitMs: LATE_RELEASE_FIRST_WAIT_MS, until, over: false, keys };
+    // Set before the release is sent: a reserve called from here on waits for this try.
+    this.releasing.set(id, late);
+    this.tryLateRelease(id, late);
+  }
+
+  /** One try of a late release (see `releaseLate`). */
+  private tryLateRelease(id: string, late: LateRelease): void {
+    late.timer = undefined;
+    let open = true;
     let done!: () => void;
-    const p = new Promise<void>((resolve) => (done = resolve));
-    // Set before the release is sent: a reserve called from here on waits.
-    this.releasing.set(id, p);
-    const over = (answered: boolean) => {
-      if (answered) this.redis.command(['UNLINK', resKey]).catch(() => undefined);
-      if (this.releasing.get(id) === p) this.releasing.delete(id);
+    const trying = new Promise<void>((resolve) => (done = resolve));
+    late.trying = trying;
+    // This try is over for the reserves waiting for it, and the next is scheduled unless the tries ended.
+    const failed = () => {
+      if (!open) return;
+      open = false;
+      clearTimeout(bound);
+      if (late.trying === trying) late.trying = undefined;
       done();
+      if (!late.over) this.retryLateRelease(id, late);
     };
+    const bound = setTimeout(failed, this.timeoutMs);
+    (bound as { unref?: () => void }).unref?.();
+    const [resKey, bucket, zset] = late.keys;
     settledCall(() => this.redis.eval(FINISH_SCRIPT, [resKey, bucket, zset], [id, 'release', 0, KEEP_OTHER_AFTER_PERIOD_MS])).then(
-      () => over(true),
-      () => over(false),
+      () => {
+        // Answered, in time or not: the release ran in Redis. Its record is deleted, on the same connection, when this
+        // answer ends the tries, or before the reserve of the id that waits for this try is sent; never once a reserve
+        // may have been sent after this try (the record may then be that reserve's).
+        if (!late.over || (open && late.waitedFor === trying)) this.redis.command(['UNLINK', resKey]).catch(() => undefined);
+        this.endLateRelease(id, late);
+        if (open) {
+          open = false;
+          clearTimeout(bound);
+          if (late.trying === trying) late.trying = undefined;
+          done();
+        }
+      },
+      failed,
     );
+  }
+
+  /** Schedules the next try of a late release that failed, unless its TTL ended or too many wait (`MAX_LATE_RELEASES`). */
+  private retryLateRelease(id: string, late: LateRelease): void {
+    if (late.timer !== undefined || late.over) return;
+    const at = performance.now() + late.waitMs;
+    if (this.closed || at >= late.until || this.waitingReleases >= MAX_LATE_RELEASES) {
+      this.endLateRelease(id, late);
+      return;
+    }
+    this.waitingReleases++;
+    late.timer = setTimeout(() => {
+      this.waitingReleases--;
+      if (!late.over) this.tryLateRelease(id, late);
+    }, late.waitMs);
+    (late.timer as { unref?: () => void }).unref?.();
+    late.waitMs = Math.min(late.waitMs * 2, LATE_RELEASE_MAX_WAIT_MS);
+  }
+
+  /** No further try of `late` (a try running still settles for the reserves waiting for it). */
+  private endLateRelease(id: string, late: LateRelease): void {
+    late.over = true;
+    if (late.timer !== undefined) {
+      clearTimeout(late.timer);
+      late.timer = undefined;
+      this.waitingReleases--;
+    }
+    if (this.releasing.get(id) === late) this.releasing.delete(id);
   }
 
   async settle(reservationId: string, actualUsd: number): Promise<boolean> {
@@ -198,6 +301,16 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    // The late releases waiting for their next try get one now, before the connection closes (the handle's close
+    // waits for the commands in flight within its grace): one that fails again leaves its reservation to its TTL.
+    for (const [id, late] of [...this.releasing]) {
+      if (late.timer === undefined) continue;
+      clearTimeout(late.timer);
+      late.timer = undefined;
+      this.waitingReleases--;
+      this.tryLateRelease(id, late);
+    }
     await this.redis.release();
   }
 
