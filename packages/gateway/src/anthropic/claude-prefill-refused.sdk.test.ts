@@ -29,6 +29,7 @@ beforeAll(async () => {
       { name: 'sonnet-bedrock-id', ...claude, model: 'us.anthropic.claude-sonnet-4-6' },
       { name: 'sonnet-old', ...claude, model: 'claude-sonnet-4-5-20250929' },
       { name: 'opus-told', ...claude, model: 'claude-opus-4-6', options: { prefill: true } },
+      { name: 'opus-exact-count', ...claude, model: 'claude-opus-4-6', options: { exactTokenCount: true } },
     ],
     routing: { fallbacks: { opus: ['sonnet-old'] } },
     upstreams: [claudeUp],
@@ -96,6 +97,21 @@ describe('/v1/messages: an assistant prefill to Claude Opus / Sonnet 4.6', () =>
     const err = e as InstanceType<typeof OpenAI.BadRequestError>;
     expect({ param: err.param, code: err.code }).toEqual({ param: 'messages.2', code: 'unsupported' });
     expect(claudeUp.requests).toHaveLength(0);
+  });
+});
+
+describe('/v1/messages/count_tokens: a conversation ending with an assistant message, for Claude Opus 4.6', () => {
+  // Counted, not refused: a count calls no model, and Anthropic's count_tokens is not known to refuse a prefill (its
+  // token-counting guide names what it refuses that the Messages API takes: server tools, MCP, url or file sources).
+  const { max_tokens: _none, ...counted } = PREFILLED;
+  it('is counted: the local estimate, and the upstream count_tokens with the assistant turn last (exactTokenCount)', async () => {
+    const local = await gw.anthropic().messages.countTokens({ model: 'opus-alone', ...counted });
+    expect(local.input_tokens).toBeGreaterThan(0);
+    expect(claudeUp.requests).toHaveLength(0);
+    const exact = await gw.anthropic().messages.countTokens({ model: 'opus-exact-count', ...counted });
+    expect(exact.input_tokens).toBeGreaterThan(0);
+    expect(claudeUp.requests.map((q) => q.path)).toEqual(['/v1/messages/count_tokens']);
+    expect((claudeUp.requests[0]!.body as { messages: Array<{ role: string }> }).messages.at(-1)?.role).toBe('assistant');
   });
 });
 

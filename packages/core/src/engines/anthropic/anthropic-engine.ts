@@ -15,7 +15,7 @@ import { convertToAnthropicRequest, type ConvertedAnthropicRequest } from './con
 import { estimateAnthropicTokens } from './estimate-anthropic-tokens.js';
 import { anthropicDeploymentTakesTemperatureAbove1 } from './fit-anthropic-sampling.js';
 import { anthropicDeploymentTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
-import { anthropicModelRefusesPrefill, anthropicPrefillRefusal, checkAnthropicPrefill } from './anthropic-prefill-models.js';
+import { anthropicModelRefusesPrefill, anthropicPrefillError, anthropicPrefillRefusal, checkAnthropicPrefill } from './anthropic-prefill-models.js';
 import { anthropicModelTakesStrictTools, anthropicStrictToolsBeta, anthropicStrictToolsOffReason } from './anthropic-strict-tools.js';
 
 export interface AnthropicEngineSettings {
@@ -88,8 +88,12 @@ export class AnthropicEngine implements LanguageEngineV1 {
   private readonly strictToolsBeta: string | undefined;
   /** Whether a temperature above 1 is sent as asked (`anthropicDeploymentTakesTemperatureAbove1`, resolved once). */
   private readonly takesTemperatureAbove1: boolean;
-  /** The model refuses a conversation ending with an assistant message (`AnthropicEngineSettings.prefill` false). */
-  private readonly refusesPrefill: boolean;
+  /**
+   * The model refuses a conversation ending with an assistant message (`AnthropicEngineSettings.prefill` false, else
+   * the table). Without `prefill` set, also once the server answered such a request with Anthropic's 400
+   * (`anthropicPrefillError`: a name the table does not know).
+   */
+  private refusesPrefill: boolean;
   private readonly context: { provider: string; deployment?: string };
 
   constructor(private readonly settings: AnthropicEngineSettings) {
@@ -169,11 +173,31 @@ export class AnthropicEngine implements LanguageEngineV1 {
     return readJsonBody(response, signal, this.context);
   }
 
+  /**
+   * `e`, or Anthropic's 400 refusing the request's prefill as `unsupported` naming the message (`anthropicPrefillError`),
+   * which latches the engine unless its config says the model takes a prefill (`options.prefill: true`, as Gemini's).
+   */
+  private messagesError(e: unknown, request: GenerateRequest): unknown {
+    const refused = anthropicPrefillError(e, request, this.modelId);
+    if (!refused) return e;
+    if (refused.latch && this.settings.prefill === undefined) this.refusesPrefill = true;
+    return refused.error;
+  }
+
+  /** POST /messages, Anthropic's 400 refusing a prefill mapped (`messagesError`). */
+  private async postMessages(request: GenerateRequest, body: unknown, options: CallOptions, betas?: readonly string[]): Promise<Response> {
+    try {
+      return await this.post('/messages', body, options, betas);
+    } catch (e) {
+      throw this.messagesError(e, request);
+    }
+  }
+
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     try {
       checkAnthropicPrefill(request, this.modelId, this.refusesPrefill, this.context);
       const converted = this.convert(request);
-      const response = await this.post('/messages', { ...converted.body, stream: false }, options, converted.betas);
+      const response = await this.postMessages(request, { ...converted.body, stream: false }, options, converted.betas);
       options.onProviderResponse?.();
       const json = await this.readJson(response, options.signal);
       const result = convertAnthropicResponse(json, { ...this.context, jsonToolName: converted.jsonToolName });
@@ -195,7 +219,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
     return httpSseStream(this.context, signal, async () => {
       checkAnthropicPrefill(request, this.modelId, this.refusesPrefill, this.context);
       const converted = this.convert(request);
-      const response = await this.post('/messages', { ...converted.body, stream: true }, options, converted.betas);
+      const response = await this.postMessages(request, { ...converted.body, stream: true }, options, converted.betas);
       const decoder = new AnthropicStreamDecoder({ ...this.context, jsonToolName: converted.jsonToolName, signal, ...(converted.warnings ? { warnings: converted.warnings } : {}) });
       return { response, decoder };
     });

@@ -179,13 +179,78 @@ describe('anthropic engine: a conversation ending with an assistant message', ()
     expect((await engine.generate(own)).text).toBe('Echo: Hi');
   });
 
-  it("options.prefill: true sends it (the server's 400 reaches the caller as invalid_request); false refuses it for any model", async () => {
-    const e = await rejection(wire.engine({ model: 'claude-opus-4-6', options: { prefill: true } }).generate(PREFILL));
-    expect(LLMError.isInstance(e) && { code: e.code, status: e.statusCode }).toEqual({ code: 'invalid_request', status: 400 });
-    expect(e.message).toContain(REFUSED);
-    expect(wire.server.requests).toHaveLength(1);
+  it("options.prefill: true sends it (the server's 400 comes back unsupported naming the message, never latched); false refuses it for any model", async () => {
+    const engine = wire.engine({ model: 'claude-opus-4-6', options: { prefill: true } });
+    for (let i = 0; i < 2; i++) {
+      const e = await rejection(engine.generate(PREFILL));
+      expect(LLMError.isInstance(e) && { code: e.code, param: e.param, status: e.statusCode }).toEqual({ code: 'unsupported', param: 'messages.1', status: 400 });
+      expect(e.message).toContain(REFUSED);
+    }
+    expect(wire.server.requests).toHaveLength(2);
+    expect(engine.refusal(PREFILL)).toBeUndefined();
     expect(wire.engine({ model: 'claude-sonnet-4-5', options: { prefill: false } }).refusal(PREFILL)).toMatchObject({ param: 'messages.1' });
     expect(wire.engine({ model: 'claude-test-1' }).refusal(PREFILL)).toBeUndefined();
+  });
+});
+
+// An id the table does not know whose upstream refuses a prefill: a name a proxy gives a Claude 4.6+ model (LiteLLM's
+// `model_name`, `opus`), or a moving alias if Anthropic ever serves one (none for Claude 4.x: anthropics/anthropic-sdk-python#1447
+// asks for `claude-opus-latest`). Its 400, in Anthropic's words or wrapped by a proxy that speaks Anthropic's wire format
+// (LiteLLM's `litellm.BadRequestError: AnthropicException - ...`), comes back `unsupported` naming the message, and the
+// engine refuses such requests before the call from then on, as the Gemini engine does for Google's 400.
+const PROXY_NAMES = ['opus', 'claude-opus-latest'];
+const proxy = useAnthropicWireServer({
+  server: {
+    handler: (request) => {
+      const body = request.body as { model?: string; messages?: Array<{ role?: string }> };
+      if (body.messages?.at(-1)?.role !== 'assistant' || !PROXY_NAMES.includes(body.model ?? '')) return {};
+      const inner = JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: REFUSED } });
+      const message = body.model === 'opus' ? `litellm.BadRequestError: AnthropicException - ${inner}. Received Model Group=opus` : REFUSED;
+      return { error: { status: 400, message } };
+    },
+  },
+});
+
+describe('anthropic engine: the server refuses a prefill for an id the table does not know', () => {
+  for (const model of PROXY_NAMES) {
+    it(`${model}: the 400 comes back unsupported naming the message, then such requests are refused before the call (generate and stream)`, async () => {
+      const engine = proxy.engine({ model });
+      expect(engine.refusal(PREFILL)).toBeUndefined();
+      const before = proxy.server.requests.length;
+      const e = await rejection(engine.generate(PREFILL));
+      expect(LLMError.isInstance(e) && { code: e.code, param: e.param, status: e.statusCode, upstream: e.upstreamStatus }).toEqual({ code: 'unsupported', param: 'messages.1', status: 400, upstream: 400 });
+      expect(e.message).toContain(REFUSED);
+      expect(engine.refusal(PREFILL)).toMatchObject({ param: 'messages.1' });
+      const last = (await collect(engine.stream(PREFILL))).at(-1) as { type: string; error: LLMError };
+      expect({ type: last.type, code: last.error.code, param: last.error.param }).toEqual({ type: 'error', code: 'unsupported', param: 'messages.1' });
+      expect(proxy.server.requests.length).toBe(before + 1);
+      expect((await engine.generate({ messages: [{ role: 'user', content: 'Hi' }] })).text).toBe('Echo: Hi');
+    });
+  }
+
+  it('the same 400 streamed is the error part, unsupported naming the message, and latches', async () => {
+    const engine = proxy.engine({ model: 'opus' });
+    const last = (await collect(engine.stream(PREFILL))).at(-1) as { type: string; error: LLMError };
+    expect({ type: last.type, code: last.error.code, param: last.error.param }).toEqual({ type: 'error', code: 'unsupported', param: 'messages.1' });
+    expect(engine.refusal(PREFILL)).toMatchObject({ param: 'messages.1' });
+  });
+});
+
+describe('anthropic engine: counting the tokens of a conversation ending with an assistant message', () => {
+  // A count calls no model: the conversation is counted for a model that refuses it as a prefill (Anthropic's
+  // token-counting guide names what count_tokens refuses that the Messages API takes, server tools, the MCP connector
+  // and url or file sources, and a prefill is not among them; no source says a 4.6+ model refuses it there). The
+  // request is still refused for a call (`refusal`).
+  it('is counted (local estimate and count_tokens alike) for a model that refuses it as a call', async () => {
+    const local = wire.engine({ model: 'claude-opus-4-6' });
+    expect(await local.countTokens(PREFILL)).toBeGreaterThan(0);
+    const exact = wire.engine({ model: 'claude-opus-4-6', options: { exactTokenCount: true } });
+    const before = wire.server.requests.length;
+    expect(await exact.countTokens(PREFILL)).toBeGreaterThan(0);
+    expect(wire.server.requests.length).toBe(before + 1);
+    expect(wire.server.requests.at(-1)?.path).toBe('/v1/messages/count_tokens');
+    expect((wire.server.requests.at(-1)?.body as { messages: Array<{ role: string }> }).messages.at(-1)?.role).toBe('assistant');
+    expect(exact.refusal(PREFILL)).toMatchObject({ param: 'messages.1' });
   });
 });
 

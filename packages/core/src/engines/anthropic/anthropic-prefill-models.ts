@@ -22,9 +22,10 @@ import { isSentAssistantTurn } from './anthropic-assistant-turn.js';
  * `claude-fable-*` / `claude-mythos-*` (Mythos Preview too). So `claude-opus-4-6`, `anthropic.claude-opus-4-6-v1`,
  * `us.anthropic.claude-sonnet-4-6`, `claude-opus-4-7@20260416`, `anthropic/claude-sonnet-4.6` (OpenRouter),
  * `claude-opus-4-6-thinking` are; `claude-sonnet-4-5-20250929`, `claude-opus-4-20250514` and every `claude-haiku-*`
- * are not. Moving aliases that name no version (`claude-opus-latest`, a proxy's own name) are not guessed: sent as
- * asked, the server's 400 (if any) reaches the caller as its `invalid_request`; the engine option `prefill` says
- * otherwise.
+ * are not. Names that say no version (a proxy's own, `opus`; a moving alias, which Anthropic serves none of for Claude
+ * 4.x: anthropics/anthropic-sdk-python#1447 asks for `claude-opus-latest`) are not guessed: sent as asked, the
+ * server's 400 comes back `unsupported` naming the message and the engine refuses such requests before the call from
+ * then on (`anthropicPrefillError`); the engine option `prefill` says so before the first call.
  */
 const REFUSES_PREFILL = /^claude-(?:(?:opus|sonnet)-(?:4-(?:[6-9]|[1-9]\d)|(?:[5-9]|[1-9]\d))|fable|mythos)(?:[.-]|$)/;
 
@@ -76,4 +77,37 @@ export function checkAnthropicPrefill(
 ): void {
   const refusal = anthropicPrefillRefusal(request, modelId, refuses);
   if (refusal) throw new LLMError({ code: 'unsupported', message: refusal.message, param: refusal.param, ...context });
+}
+
+/**
+ * Anthropic's 400 refusing a prefill ("This model does not support assistant message prefill. The conversation must end
+ * with a user message.", `invalid_request_error`), found anywhere in the message, so that a proxy speaking Anthropic's
+ * wire format that prefixes it (LiteLLM's `litellm.BadRequestError: AnthropicException - {...}`) is understood too.
+ */
+const PREFILL_REFUSED = /does not support assistant message prefill/i;
+
+/**
+ * Anthropic's 400 refusing a prefill (`PREFILL_REFUSED`) for `request`, whose converted `messages` end with the
+ * assistant's turn: `unsupported` naming that message (a router tries the next deployment, no strike), with `latch`
+ * true; the caller's own `providerOptions.anthropic.messages` refused: `unsupported` naming that option, no latch (they
+ * were not the request's messages). Else undefined. How a model the table does not know shows that it refuses; the
+ * engine then refuses such requests before the call (`AnthropicEngine.refusal`).
+ */
+export function anthropicPrefillError(e: unknown, request: GenerateRequest, modelId: string): { error: LLMError; latch: boolean } | undefined {
+  if (!LLMError.isInstance(e) || e.upstreamStatus !== 400 || !PREFILL_REFUSED.test(e.message) || !Array.isArray(request.messages)) return undefined;
+  if (request.providerOptions?.anthropic?.messages !== undefined) {
+    const param = 'providerOptions.anthropic.messages';
+    return { error: e.with({ code: 'unsupported', param, message: `${param}: ${e.message}`, isRetryable: false }), latch: false };
+  }
+  const at = trailingAssistantIndex(request.messages);
+  if (at === undefined) return undefined;
+  return {
+    error: e.with({
+      code: 'unsupported',
+      param: `messages.${at}`,
+      message: `messages.${at}: ${modelId} refused a conversation that ends with an assistant message (a prefill): ${e.message}; end with a user message, or use another model`,
+      isRetryable: false,
+    }),
+    latch: true,
+  };
 }

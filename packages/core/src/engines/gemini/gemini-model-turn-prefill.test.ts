@@ -91,6 +91,16 @@ describe('gemini: the models that refuse a trailing model turn', () => {
     }
   });
 
+  it("the 400 as a proxy speaking Gemini's wire format words it (LiteLLM's prefix, Google's body inside): unsupported naming the message, latched", async () => {
+    // LiteLLM's shape (BerriAI/litellm#9733): `litellm.BadRequestError: VertexAIException BadRequestError - b'{ "error": {...} }'`.
+    const inner = JSON.stringify({ error: { code: 400, message: 'Requests ending with a model turn are not supported.', status: 'INVALID_ARGUMENT' } }, null, 2);
+    const engine = wire.engine({ model: 'gemini-3.5-flash' });
+    wire.server.enqueue({ error: { status: 400, rpcStatus: 'INVALID_ARGUMENT', message: `litellm.BadRequestError: VertexAIException BadRequestError - b'${inner}'` } });
+    const e = await rejection(engine.generate(PREFILL));
+    expect(LLMError.isInstance(e) && { code: e.code, param: e.param, upstream: e.upstreamStatus }).toEqual({ code: 'unsupported', param: 'messages.1', upstream: 400 });
+    expect(engine.refusal(PREFILL)).toMatchObject({ param: 'messages.1' });
+  });
+
   it('the same 400 streamed (an alias): the error part is unsupported naming the message', async () => {
     const engine = wire.engine({ model: 'gemini-flash-latest' });
     const last = (await collect(engine.stream(PREFILL))).at(-1) as { type: string; error: LLMError };

@@ -8,6 +8,11 @@ export interface OpenAIErrorFields {
   type?: string;
   code?: string;
   param?: string;
+  /**
+   * The upstream provider's own error body, as a router in front of it passes it on: OpenRouter's
+   * `error.metadata.raw` (`{ error: { message: "Provider returned error", code: 400, metadata: { raw, provider_name } } }`).
+   */
+  raw?: string;
 }
 
 function str(value: unknown): string | undefined {
@@ -27,7 +32,9 @@ export function readOpenAIErrorFields(body: unknown): OpenAIErrorFields {
   let message = str(source.message);
   if (message === undefined && typeof b.detail === 'string') message = b.detail;
   if (message === undefined && Array.isArray(b.detail)) message = JSON.stringify(b.detail);
-  return { message, type: str(source.type), code: str(source.code), param: str(source.param) };
+  const metadata = source.metadata;
+  const raw = typeof metadata === 'object' && metadata !== null ? str((metadata as Record<string, unknown>).raw) : undefined;
+  return { message, type: str(source.type), code: str(source.code), param: str(source.param), ...(raw !== undefined ? { raw } : {}) };
 }
 
 /** OpenRouter's 404 when no provider behind the model serves what the request asks. */
@@ -40,11 +47,35 @@ const NO_ENDPOINT_SUPPORTS = /^No endpoints found that support\b/i;
  */
 const MODEL_UNKNOWN = /^The model `[^`]*` does not exist|^model ["'`][^"'`]*["'`] not found\b|(?<!\/)\b(?:model|deployment)s?\b(?!\/)[^.]{0,80}?\b(?:not found|does not exist|doesn't exist)\b/i;
 /**
- * Mistral's 400 for a conversation whose last message is not a user or tool one, nor an assistant one sent with
- * `prefix: true` ("Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant",
- * `invalid_request_error`, no code of its own): this deployment cannot take the conversation as it ends, another may.
+ * A provider's 400 refusing a conversation for how it ends (this deployment cannot take the conversation as it ends,
+ * another may), in the provider's words, which a router in front of it wraps (OpenRouter: in `error.metadata.raw`
+ * under "Provider returned error"; LiteLLM: after `litellm.BadRequestError: <Provider>Exception - `), so they are
+ * looked for anywhere in the message or the raw body, never only at its start:
+ * - Mistral: "Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant"
+ *   (`invalid_request_error`, no code of its own), for a last message that is not a user or tool one, nor an
+ *   assistant one sent with `prefix: true`;
+ * - Google (Gemini 3.6 Flash, 3.5 Flash-Lite and later, `gemini-model-turn-prefill.ts`): "Requests ending with a model
+ *   turn are not supported." (400 INVALID_ARGUMENT);
+ * - Anthropic (Claude Opus/Sonnet 4.6 and later, `anthropic-prefill-models.ts`): "This model does not support
+ *   assistant message prefill. The conversation must end with a user message." (400 `invalid_request_error`).
  */
-export const MISTRAL_LAST_ROLE = /^Expected last role User or Tool\b/i;
+const FINAL_TURN_REFUSED = [
+  /Expected last role User or Tool\b[^"\\\n]*/i,
+  /Requests? ending with a model turn (?:are|is) not supported[^"\\\n]*/i,
+  /This model does not support assistant message prefill[^"\\\n]*/i,
+];
+
+/** The provider's sentence refusing a conversation for how it ends (`FINAL_TURN_REFUSED`), from its message or raw body. */
+export function finalTurnRefusalSaid(fields: OpenAIErrorFields): string | undefined {
+  for (const text of [fields.message, fields.raw]) {
+    if (text === undefined) continue;
+    for (const re of FINAL_TURN_REFUSED) {
+      const m = re.exec(text);
+      if (m) return m[0].trim();
+    }
+  }
+  return undefined;
+}
 /** DeepSeek's 400 for a model id it does not have (`invalid_request_error`, no code of its own). */
 const DEEPSEEK_MODEL_NOT_EXIST = /^Model Not Exist\.?$/i;
 
@@ -54,8 +85,9 @@ const DEEPSEEK_MODEL_NOT_EXIST = /^Model Not Exist\.?$/i;
  * provider says the model is unknown: `code: model_not_found`; a 404 with Azure's `DeploymentNotFound`, `param: model`
  * (Fireworks) or words naming the model or deployment as not found (vLLM, Ollama, Fireworks, Azure); the unknown-model
  * answers some providers send as a 400 (DeepSeek "Model Not Exist", Mistral `type: invalid_model`, Together
- * `code: model_not_available`). `unsupported` for OpenRouter's 404 "No endpoints found that support ..." and
- * Mistral's 400 "Expected last role User or Tool ..." (`MISTRAL_LAST_ROLE`). Else
+ * `code: model_not_available`). `unsupported` for OpenRouter's 404 "No endpoints found that support ..." and a
+ * provider's 400 refusing the conversation for how it ends (`finalTurnRefusalSaid`: Mistral's "Expected last role User
+ * or Tool ...", Google's and Anthropic's refusal of a final assistant turn, wrapped by a router or not). Else
  * undefined (the status decides: `provider_error`, `codeForHttpStatus`).
  */
 export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | undefined): LLMErrorCode | undefined {
@@ -99,9 +131,9 @@ export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | u
     if (fields.message && MODEL_UNKNOWN.test(fields.message)) return 'provider_model_not_found';
   }
   if (status === 400 && fields.message && DEEPSEEK_MODEL_NOT_EXIST.test(fields.message)) return 'provider_model_not_found';
-  // Mistral refusing the conversation's last role (`openAILastRoleError` names the message, or the caller's own
-  // `providerOptions` messages, and latches the engine).
-  if (status === 400 && fields.message && MISTRAL_LAST_ROLE.test(fields.message)) return 'unsupported';
+  // A provider refusing the conversation for how it ends, behind a router or not (`openAILastRoleError` names the
+  // message, or the caller's own `providerOptions` messages, and latches the engine).
+  if (status === 400 && finalTurnRefusalSaid(fields) !== undefined) return 'unsupported';
   // vLLM and llama.cpp report an over-long prompt only in the message (status 400), with OpenAI's wording.
   if (status === 400 && fields.message && /maximum context length|context length exceeded|exceeds the available context size/i.test(fields.message)) {
     return 'context_length_exceeded';

@@ -91,10 +91,11 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
   readonly providerName: string;
   private readonly endpoint: ResolvedEndpoint;
   /**
-   * Set once the server refused a conversation for its last message's role (Mistral's 400 "Expected last role User or
-   * Tool ...", `openAILastRoleError`): later such requests are refused before the call (`lastRoleRefusal`).
+   * The provider's words, set once the server refused a conversation for how it ends (Mistral's 400 "Expected last
+   * role User or Tool ...", Google's or Anthropic's refusal of a final assistant turn, behind a router or not:
+   * `openAILastRoleError`): later such requests are refused before the call (`lastRoleRefusal`).
    */
-  private lastRoleRefused = false;
+  private lastRoleRefused: string | undefined;
   /** `options.refusesFinalAssistant: false`: the config says the server takes a final assistant message (never latched). */
   private readonly takesFinalAssistant: boolean;
   /**
@@ -171,31 +172,32 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
 
   /**
    * A message's author `name` OpenAI and Azure OpenAI refuse (`openAIMessageNameRefusal`), a final assistant message
-   * Mistral refuses (`finalAssistantRefusal`), or, once the server refused a conversation's last role
+   * Mistral, or a Gemini or Claude model a router's provider-prefixed id names, refuses (`finalAssistantRefusal`), or, once the server refused a conversation's last role
    * (`lastRoleRefused`), such a conversation (`lastRoleRefusal`), else undefined: a router leaves the deployment out
    * for such a request (`generate` and `stream` refuse it too, before the call).
    */
   refusal(request: GenerateRequest): EngineRefusal | undefined {
     const e = this.endpoint;
     const named = e.checkMessageNames && e.messageNames && Array.isArray(request.messages) ? openAIMessageNameRefusal(request.messages, e.preset.label) : undefined;
-    return named ?? finalAssistantRefusal(request, e) ?? (this.lastRoleRefused ? lastRoleRefusal(request, e) : undefined);
+    return named ?? finalAssistantRefusal(request, e) ?? (this.lastRoleRefused !== undefined ? lastRoleRefusal(request, e, this.lastRoleRefused) : undefined);
   }
 
   /** After the server refused a conversation's last role: such a request refused before the call (`lastRoleRefusal`). */
   private checkLastRole(request: GenerateRequest): void {
-    const refusal = this.lastRoleRefused ? lastRoleRefusal(request, this.endpoint) : undefined;
+    const refusal = this.lastRoleRefused !== undefined ? lastRoleRefusal(request, this.endpoint, this.lastRoleRefused) : undefined;
     if (refusal) throw new LLMError({ code: 'unsupported', message: refusal.message, param: refusal.param, ...this.errorContext });
   }
 
   /**
-   * `e`, or Mistral's refusal of the last message's role naming it (`openAILastRoleError`), which latches the engine
+   * `e`, or a provider's refusal of how the conversation ends naming its last message (`openAILastRoleError`: Mistral's,
+   * Google's, Anthropic's, behind a router or not), which latches the engine
    * unless its config says the server takes a final assistant message (`options.refusesFinalAssistant: false`: such
    * requests keep being sent, as Gemini's explicit `prefill: true` is never latched).
    */
   private chatError(e: unknown, request: GenerateRequest): unknown {
     const refused = openAILastRoleError(e, request, this.endpoint);
     if (!refused) return e;
-    if (refused.latch && !this.takesFinalAssistant) this.lastRoleRefused = true;
+    if (refused.latch && !this.takesFinalAssistant) this.lastRoleRefused = refused.said;
     return refused.error;
   }
 

@@ -94,9 +94,11 @@ export const OpenAICompatibleOptionsSchema = z.object({
   prefillEcho: z.boolean().optional(),
   /**
    * Whether the server refuses a conversation that ends with an assistant message unless it is continued with
-   * `prefix: true` (default: as the preset says: true for `mistral`, which answers such a request with a 400, else
-   * false). True: such a request not sent that way is refused before the call, naming `messages.N`, and a router
-   * sends it to another deployment; false: it is sent as it is.
+   * `prefix: true` (default: as the preset says: true for `mistral`, which answers such a request with a 400; else
+   * true when the model id names, behind a provider prefix, a Gemini or Claude model that refuses any final assistant
+   * turn, `routedModelRefusal`: `google/gemini-3.6-flash`, `anthropic/claude-opus-4.6`; else false). True: such a
+   * request not sent that way is refused before the call, naming `messages.N`, and a router sends it to another
+   * deployment; false: it is sent as it is.
    */
   refusesFinalAssistant: z.boolean().optional(),
   /**

@@ -3,6 +3,7 @@ import type { EngineRefusal } from '../../spec/engine-v1.js';
 import { prefillIndex, type GenerateRequest } from '../../spec/messages.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import { openAIOptionPath } from './openai-option-path.js';
+import { ROUTED_REFUSAL_SAID } from './openai-routed-model-refusal.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
 /**
@@ -86,8 +87,15 @@ export function finalAssistantRefusal(request: GenerateRequest, endpoint: Resolv
   if (!endpoint.refusesFinalAssistant) return finalToolCallsRefusal(request, endpoint);
   const at = request.messages.length - 1;
   if (request.messages[at]?.role !== 'assistant') return undefined;
-  if (endpoint.prefill === 'prefix' && askedPrefillIndex(request) === at) return undefined;
   if (openAIOptionPath(request, endpoint, 'messages') !== undefined) return undefined;
+  // A Gemini or Claude model behind a router refuses any final assistant turn, however it is sent.
+  if (endpoint.routedRefusal !== undefined) {
+    return {
+      param: `messages.${at}`,
+      message: `messages.${at}: ${endpoint.routedRefusal.modelId} refuses a conversation that ends with an assistant message (a prefill; ${ROUTED_REFUSAL_SAID[endpoint.routedRefusal.provider]}); end with a user message, or use another model`,
+    };
+  }
+  if (endpoint.prefill === 'prefix' && askedPrefillIndex(request) === at) return undefined;
   return {
     param: `messages.${at}`,
     message: `messages.${at}: ${endpoint.preset.label} refuses a conversation that ends with an assistant message unless it is sent as a prefix (prefix: true), and this one is not: ${notPrefixReason(request, at, endpoint)}; end with a user message (or the tool results), or use another model`,

@@ -3,6 +3,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import type { EngineContext } from '../types.js';
 import { parseOpenAICompatibleOptions } from './openai-compatible-options.js';
 import type { OpenAIPrefillOption } from './openai-prefill.js';
+import { routedModelRefusal, type RoutedRefusal } from './openai-routed-model-refusal.js';
 import { AZURE_DEFAULT_API_VERSION, OPENAI_COMPATIBLE_PRESETS, findPreset, type OpenAICompatiblePreset } from './presets.js';
 
 /** Used when a config gives a `baseURL` but no preset: any server speaking the OpenAI wire format, key optional. */
@@ -53,9 +54,16 @@ export interface ResolvedEndpoint {
   readonly prefillEcho: boolean;
   /**
    * The server refuses a conversation ending with an assistant message not continued with `prefix: true`
-   * (`finalAssistantRefusal`): `options.refusesFinalAssistant`, else the preset's, else false.
+   * (`finalAssistantRefusal`): `options.refusesFinalAssistant`, else the preset's, else true when the model id names,
+   * behind a provider prefix, a Gemini or Claude model that refuses one (`routedRefusal`), else false.
    */
   readonly refusesFinalAssistant: boolean;
+  /**
+   * The model id names, behind a provider prefix, a Gemini or Claude model that refuses a conversation ending with an
+   * assistant message (`routedModelRefusal`: `google/gemini-3.6-flash`, `anthropic/claude-opus-4.6`), whose refusal
+   * `finalAssistantRefusal` then quotes. Set whatever `options.refusesFinalAssistant` says (which alone decides).
+   */
+  readonly routedRefusal?: { readonly provider: RoutedRefusal; readonly modelId: string };
   /**
    * The server refuses a conversation ending with an assistant message that carries tool calls (`finalAssistantRefusal`):
    * `options.refusesFinalToolCalls`, else the preset's unless `prefill` is `continue_final_message`, else false.
@@ -106,6 +114,9 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
   if (hasUserInfo(rawBase)) throw configError(model, 'baseURL', `the base URL ${BASE_URL_USER_INFO}`);
   const baseURL = rawBase.replace(/\/+$/, '');
   const prefill = options.prefill ?? preset.quirks?.prefill;
+  const modelId = model.model ?? model.name;
+  const routedProvider = routedModelRefusal(modelId);
+  const routedRefusal = routedProvider !== undefined ? { provider: routedProvider, modelId } : undefined;
   const azure = preset.quirks?.azureDeployments
     ? { deployment: options.deployment ?? model.model ?? model.name, apiVersion: options.apiVersion ?? AZURE_DEFAULT_API_VERSION }
     : undefined;
@@ -129,7 +140,8 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     checkMessageNames: preset.quirks?.checkMessageNames ?? false,
     ...(prefill !== undefined ? { prefill } : {}),
     prefillEcho: options.prefillEcho ?? preset.quirks?.prefillEcho ?? false,
-    refusesFinalAssistant: options.refusesFinalAssistant ?? preset.quirks?.refusesFinalAssistant ?? false,
+    refusesFinalAssistant: options.refusesFinalAssistant ?? preset.quirks?.refusesFinalAssistant ?? routedRefusal !== undefined,
+    ...(routedRefusal !== undefined ? { routedRefusal } : {}),
     refusesFinalToolCalls: options.refusesFinalToolCalls ?? ((preset.quirks?.refusesFinalToolCalls ?? false) && prefill !== 'continue_final_message'),
     ...(options.embedDimensions !== undefined ? { embedDimensions: options.embedDimensions } : {}),
   };

@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelConfigInput } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import { LLMRouter } from '../../router/llm-router.js';
+import type { GenerateRequest } from '../../spec/index.js';
+import { collect, rejection } from '../../test/async.test-helpers.js';
+import type { OpenAIWireScript } from '../../test/openai-wire-server.js';
+import { useOpenAIWireServer } from './openai-wire.test-helpers.js';
+import { createOpenAICompatibleEngine } from './index.js';
+
+// Gemini 3.6 Flash / 3.5 Flash-Lite and later, and Claude Opus/Sonnet 4.6 and later, reached through a server that
+// speaks OpenAI's wire format and routes to them by a provider-prefixed model id (OpenRouter, Vercel's and
+// Cloudflare's gateways: `google/gemini-3.6-flash`, `anthropic/claude-opus-4.6`; LiteLLM: `vertex_ai/...`,
+// `bedrock/...`). Such a router passes a final assistant message on as the provider's prefill, and the provider
+// answers its 400 wrapped in the router's error body: OpenRouter's `{ error: { message: "Provider returned error",
+// code: 400, metadata: { raw: "<the provider's body>", provider_name } } }` (openclaw/openclaw#75395 for
+// anthropic/claude-opus-4.6, tailcallhq/forgecode#2305 for Google's wrapping, charmbracelet/crush#279 for Mistral's),
+// LiteLLM's `{ error: { message: "litellm.BadRequestError: MistralException - <the provider's body>", type: null,
+// param: null, code: "400" } }` (BerriAI/litellm#17761, BerriAI/litellm#8886).
+
+const GOOGLE_MODEL_TURN = 'Requests ending with a model turn are not supported.';
+const ANTHROPIC_PREFILL = 'This model does not support assistant message prefill. The conversation must end with a user message.';
+const MISTRAL_LAST_ROLE = 'Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant';
+
+/** The provider's own error body for a conversation ending with an assistant message, by the model it routes to. */
+function providerRefusal(model: string): { provider: string; raw: string } | undefined {
+  const id = model.toLowerCase();
+  if (/gemini-3\.6|gemini-3\.5-flash-lite|gemini-flash-latest/.test(id)) {
+    return { provider: 'Google', raw: JSON.stringify({ error: { code: 400, message: GOOGLE_MODEL_TURN, status: 'INVALID_ARGUMENT' } }, null, 2) };
+  }
+  if (/claude-(?:opus|sonnet)-4[.-]6|claude-opus-latest/.test(id)) {
+    return { provider: 'Anthropic', raw: JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: ANTHROPIC_PREFILL }, request_id: 'req_test' }) };
+  }
+  if (/mistral/.test(id)) {
+    return { provider: 'Mistral', raw: JSON.stringify({ object: 'error', message: MISTRAL_LAST_ROLE, type: 'invalid_request_error', param: null, code: null }) };
+  }
+  return undefined;
+}
+
+/**
+ * A router in front of those providers: a conversation ending with an assistant message is passed on, and the
+ * provider's 400 comes back wrapped the router's way (`x-wrap: litellm`, else OpenRouter's).
+ */
+function router(request: { body: unknown; headers: Record<string, string | string[] | undefined> }): OpenAIWireScript {
+  const body = request.body as { model?: string; messages?: Array<{ role?: string }> };
+  const refused = body.messages?.at(-1)?.role === 'assistant' ? providerRefusal(body.model ?? '') : undefined;
+  if (!refused) return { text: `from ${body.model}` };
+  if (request.headers['x-wrap'] === 'litellm') {
+    const message = `litellm.BadRequestError: ${refused.provider}Exception - ${refused.raw}. Received Model Group=${body.model}`;
+    return { error: { status: 400, body: { error: { message, type: null, param: null, code: '400' } } } };
+  }
+  return { error: { status: 400, body: { error: { message: 'Provider returned error', code: 400, metadata: { raw: refused.raw, provider_name: refused.provider, is_byok: false } }, user_id: 'user_test' } } };
+}
+
+const wire = useOpenAIWireServer({ script: (request) => router(request as never) });
+const ENDS_WITH_ASSISTANT: GenerateRequest = {
+  messages: [
+    { role: 'user', content: 'The capital of France?' },
+    { role: 'assistant', content: 'The capital is' },
+  ],
+};
+const ENDS_WITH_USER: GenerateRequest = { messages: [{ role: 'user', content: 'Hi' }] };
+
+function engineFor(model: string, config: Partial<ModelConfigInput> = {}) {
+  return wire.engine({ preset: 'openrouter', baseURL: wire.server.baseURL, model, apiKey: 'k', ...config });
+}
+
+describe('openai-compatible: Gemini and Claude models that refuse a final assistant turn, named by a provider prefix', () => {
+  const refused: Array<[string, string]> = [
+    ['google/gemini-3.6-flash', 'Google'],
+    ['google/gemini-3.5-flash-lite', 'Google'],
+    ['vertex_ai/gemini-3.6-flash', 'Google'],
+    ['anthropic/claude-opus-4.6', 'Anthropic'],
+    ['anthropic/claude-sonnet-4-6', 'Anthropic'],
+    ['bedrock/us.anthropic.claude-opus-4-6-v1:0', 'Anthropic'],
+  ];
+  for (const [model, provider] of refused) {
+    it(`${model}: refused before the call, naming messages.1 (generate and stream), a user turn still goes`, async () => {
+      const engine = engineFor(model);
+      const refusal = engine.refusal(ENDS_WITH_ASSISTANT);
+      expect(refusal?.param).toBe('messages.1');
+      expect(refusal?.message).toContain(model);
+      expect(refusal?.message).toContain(provider === 'Google' ? 'Prefilling model turns is no longer supported' : 'does not support assistant message prefill');
+      const before = wire.server.requests.length;
+      const e = await rejection(engine.generate(ENDS_WITH_ASSISTANT));
+      expect(LLMError.isInstance(e) && { code: e.code, param: e.param, status: e.statusCode }).toEqual({ code: 'unsupported', param: 'messages.1', status: 400 });
+      const last = (await collect(engine.stream(ENDS_WITH_ASSISTANT))).at(-1) as { type: string; error: LLMError };
+      expect({ type: last.type, code: last.error.code, param: last.error.param }).toEqual({ type: 'error', code: 'unsupported', param: 'messages.1' });
+      expect(wire.server.requests.length).toBe(before);
+      expect((await engine.generate(ENDS_WITH_USER)).text).toBe(`from ${model}`);
+    });
+  }
+
+  const taken = ['google/gemini-3.5-flash', 'google/gemini-2.5-flash', 'anthropic/claude-sonnet-4.5', 'anthropic/claude-haiku-4.5', 'gemini-3.6-flash', 'claude-opus-4-6'];
+  for (const model of taken) {
+    it(`${model}: not refused (an older model, or no provider prefix), sent as asked`, async () => {
+      const engine = engineFor(model, { preset: undefined });
+      expect(engine.refusal(ENDS_WITH_ASSISTANT)).toBeUndefined();
+      if (providerRefusal(model)) return; // a bare id the server still refuses: covered by the 400 mapping below
+      expect((await engine.generate(ENDS_WITH_ASSISTANT)).text).toBe(`from ${model}`);
+    });
+  }
+
+  it('options.refusesFinalAssistant: false sends it; the wrapped 400 comes back unsupported naming messages.1, not latched', async () => {
+    const engine = engineFor('anthropic/claude-opus-4.6', { options: { refusesFinalAssistant: false } });
+    expect(engine.refusal(ENDS_WITH_ASSISTANT)).toBeUndefined();
+    const before = wire.server.requests.length;
+    for (let i = 0; i < 2; i++) {
+      const e = await rejection(engine.generate(ENDS_WITH_ASSISTANT));
+      expect(LLMError.isInstance(e) && { code: e.code, param: e.param }).toEqual({ code: 'unsupported', param: 'messages.1' });
+      expect(e.message).toContain(ANTHROPIC_PREFILL);
+    }
+    expect(wire.server.requests.length).toBe(before + 2);
+    expect(engine.refusal(ENDS_WITH_ASSISTANT)).toBeUndefined();
+  });
+});
+
+describe("openai-compatible: the provider's 400 for a final assistant turn, wrapped by a router (OpenRouter, LiteLLM)", () => {
+  const cases: Array<[string, string, Record<string, string>, string]> = [
+    ['OpenRouter, Google (a moving alias the table does not know)', 'google/gemini-flash-latest', {}, GOOGLE_MODEL_TURN],
+    ['OpenRouter, Anthropic (a moving alias)', 'anthropic/claude-opus-latest', {}, ANTHROPIC_PREFILL],
+    ['OpenRouter, Mistral', 'mistralai/mistral-small', {}, MISTRAL_LAST_ROLE],
+    ['LiteLLM, Google', 'gemini-flash-latest', { 'x-wrap': 'litellm' }, GOOGLE_MODEL_TURN],
+    ['LiteLLM, Anthropic', 'claude-opus-latest', { 'x-wrap': 'litellm' }, ANTHROPIC_PREFILL],
+    ['LiteLLM, Mistral', 'mistral/mistral-small-latest', { 'x-wrap': 'litellm' }, MISTRAL_LAST_ROLE],
+  ];
+  for (const [title, model, headers, said] of cases) {
+    it(`${title}: unsupported naming messages.1 with the provider's words, then refused before the call`, async () => {
+      const engine = wire.engine({ model, apiKey: 'k', headers });
+      expect(engine.refusal(ENDS_WITH_ASSISTANT)).toBeUndefined();
+      const before = wire.server.requests.length;
+      const e = await rejection(engine.generate(ENDS_WITH_ASSISTANT));
+      expect(LLMError.isInstance(e) && { code: e.code, param: e.param, status: e.statusCode, upstream: e.upstreamStatus }).toEqual({
+        code: 'unsupported',
+        param: 'messages.1',
+        status: 400,
+        upstream: 400,
+      });
+      expect(e.message).toContain(said);
+      expect(wire.server.requests.length).toBe(before + 1);
+      // Latched: such requests are refused before the call from then on; a user turn still goes.
+      expect(engine.refusal(ENDS_WITH_ASSISTANT)).toMatchObject({ param: 'messages.1' });
+      const last = (await collect(engine.stream(ENDS_WITH_ASSISTANT))).at(-1) as { type: string; error: LLMError };
+      expect({ type: last.type, code: last.error.code, param: last.error.param }).toEqual({ type: 'error', code: 'unsupported', param: 'messages.1' });
+      expect(wire.server.requests.length).toBe(before + 1);
+      expect((await engine.generate(ENDS_WITH_USER)).text).toBe(`from ${model}`);
+    });
+  }
+
+  it('another 400 wrapped the same way stays what it was (invalid_request), and does not latch', async () => {
+    wire.server.setScript({ error: { status: 400, body: { error: { message: 'Provider returned error', code: 400, metadata: { raw: '{"error":{"code":400,"message":"Thought signature is not valid.","status":"INVALID_ARGUMENT"}}', provider_name: 'Google' } } } } });
+    try {
+      const engine = wire.engine({ model: 'google/gemini-3.5-flash', apiKey: 'k' });
+      const e = await rejection(engine.generate(ENDS_WITH_ASSISTANT));
+      expect(LLMError.isInstance(e) && e.code).not.toBe('unsupported');
+      expect(engine.refusal(ENDS_WITH_ASSISTANT)).toBeUndefined();
+    } finally {
+      wire.server.setScript((request) => router(request as never));
+    }
+  });
+});
+
+describe('router: OpenRouter deployments of a model that refuses a final assistant turn and of one that takes it', () => {
+  function router(): LLMRouter {
+    return new LLMRouter(
+      {
+        models: [
+          { name: 'opus', engine: 'openai-compatible', preset: 'openrouter', baseURL: wire.server.baseURL, apiKey: 'k', model: 'anthropic/claude-opus-4.6', priority: 1 },
+          { name: 'sonnet', engine: 'openai-compatible', preset: 'openrouter', baseURL: wire.server.baseURL, apiKey: 'k', model: 'anthropic/claude-sonnet-4.5', priority: 2 },
+        ],
+        routing: { strategy: 'priority', retries: { max: 1, initialDelayMs: 1, maxDelayMs: 1 }, fallbacks: { opus: ['sonnet'] } },
+      },
+      { engineFactories: { 'openai-compatible': createOpenAICompatibleEngine }, env: {}, sleep: async () => {} },
+    );
+  }
+  const sentTo = (model: string) => wire.server.requests.filter((q) => (q.body as { model?: string } | undefined)?.model === model).length;
+
+  it('the refusing one gets nothing, the fallback answers (generate and stream), no strike', async () => {
+    const r = router();
+    try {
+      const before = sentTo('anthropic/claude-opus-4.6');
+      const answer = await r.generate(ENDS_WITH_ASSISTANT, { model: 'opus' });
+      expect({ text: answer.text, deployment: answer.deployment }).toEqual({ text: 'from anthropic/claude-sonnet-4.5', deployment: 'sonnet' });
+      expect(answer.attempts.map((a) => ({ deployment: a.deployment, errorCode: a.errorCode, strike: a.strike }))).toEqual([
+        { deployment: 'opus', errorCode: 'unsupported', strike: undefined },
+        { deployment: 'sonnet', errorCode: undefined, strike: undefined },
+      ]);
+      expect((await collect(r.stream(ENDS_WITH_ASSISTANT, { model: 'opus' }))).at(-1)).toMatchObject({ type: 'finish' });
+      expect(sentTo('anthropic/claude-opus-4.6')).toBe(before);
+    } finally {
+      await r.close();
+    }
+  });
+});
