@@ -1,38 +1,28 @@
-import Anthropic from '@anthropic-ai/sdk';
 import { startAnthropicWireServer, type AnthropicWireServer } from '@llmrr/core/test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServedGateway } from '../node/serve-gateway.js';
-import { createHarness, mockModel, serveWithKey, type Harness } from '../test-support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { mockModel } from '../test-support/harness.js';
+import { sharedServedGateway } from '../test-support/served-gateway.js';
 
 // The official Anthropic SDK's `messages.countTokens` (and the beta resource Claude Code uses) through a
 // real gateway over node:http, to an `anthropic` deployment that counts with the upstream's count_tokens
 // (a local Anthropic-wire server) and to a mock deployment that estimates.
 
 let upstream: AnthropicWireServer;
-let h: Harness;
-let served: ServedGateway;
-let secret: string;
 /** What the upstream count_tokens answers: no estimate would land on it. */
 const UPSTREAM_COUNT = 31337;
 
-beforeAll(async () => {
+const served = sharedServedGateway(async () => {
   upstream = await startAnthropicWireServer({ apiKey: 'sk-ant-upstream', countTokens: () => UPSTREAM_COUNT });
-  h = await createHarness({
-    stores: 'memory',
+  return {
     models: [
       mockModel('mock'),
       { name: 'claude', engine: 'anthropic', model: 'claude-wire-1', baseURL: upstream.url, apiKey: 'sk-ant-upstream', options: { exactTokenCount: true } },
     ],
-  });
-  ({ secret, served } = await serveWithKey(h));
-});
-afterAll(async () => {
-  await served?.close(1000);
-  await h?.close();
-  await upstream?.close();
+    upstreams: [upstream],
+  };
 });
 
-const client = () => new Anthropic({ baseURL: served.url, apiKey: secret, maxRetries: 0 });
+const client = () => served.gw.anthropic();
 const prompt = { system: 'Be brief.', messages: [{ role: 'user' as const, content: 'hello there' }] };
 
 describe('official anthropic client: messages.countTokens', () => {
@@ -48,7 +38,7 @@ describe('official anthropic client: messages.countTokens', () => {
     const beta = await client().beta.messages.countTokens({ model: 'claude', ...prompt, betas: ['token-counting-2024-11-01'] });
     expect(beta).toEqual({ input_tokens: UPSTREAM_COUNT });
     expect(upstream.requests.map((r) => r.path)).toEqual(['/v1/messages/count_tokens', '/v1/messages/count_tokens']);
-    expect(await h.stores!.ledger.query({ tenantId: 'acme' })).toEqual([]);
+    expect(await served.gw.ledger.query({ tenantId: 'acme' })).toEqual([]);
   });
 
   it('a mock deployment: its own count, header estimate, nothing upstream', async () => {

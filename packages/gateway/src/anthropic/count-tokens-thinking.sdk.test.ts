@@ -1,7 +1,5 @@
-import type { AnthropicWireServer } from '@llmrr/core/test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { describe, expect, it } from 'vitest';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // POST /v1/messages/count_tokens of a request with extended thinking, on an Anthropic deployment that counts with the
 // upstream's count_tokens (`exactTokenCount`, answer `x-llmrr-token-count: exact`): the count body carries the same
@@ -9,14 +7,9 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // MessageCountTokensParams.thinking). The engine builds the count body from the messages body of the same request
 // (anthropic-engine.ts countTokensExactly); the count's request has no max_tokens, so the budget is not fitted under one.
 
-let claudeUp: AnthropicWireServer;
-let gw: SdkGateway;
-beforeAll(async () => {
-  ({ gw, upstreams: { anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [
+const wire = overWireUpstreams((u) => [
     wireDeployment(u, 'claude', { model: 'claude-sonnet-4-5', options: { exactTokenCount: true }, capabilities: ['chat', 'streaming', 'tools', 'reasoning'] }),
-  ]));
-});
-afterAll(() => gw?.close());
+  ]);
 
 const prompt = {
   model: 'claude',
@@ -27,15 +20,15 @@ const prompt = {
 
 describe('count_tokens with thinking on an exact-counting Anthropic deployment', () => {
   it('/v1/messages sends the thinking config (control)', async () => {
-    claudeUp.enqueue({ content: '25' });
-    await gw.anthropic().messages.create({ ...prompt, max_tokens: 4000 });
-    expect(claudeUp.requests.at(-1)!.body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048 } });
+    wire.upstreams.anthropic.enqueue({ content: '25' });
+    await wire.gw.anthropic().messages.create({ ...prompt, max_tokens: 4000 });
+    expect(wire.upstreams.anthropic.requests.at(-1)!.body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048 } });
   });
 
   it('count_tokens: the upstream count gets the same thinking config', async () => {
-    const { response } = await gw.anthropic().messages.countTokens(prompt).withResponse();
+    const { response } = await wire.gw.anthropic().messages.countTokens(prompt).withResponse();
     expect(response.headers.get('x-llmrr-token-count')).toBe('exact');
-    const sent = claudeUp.requests.at(-1)!;
+    const sent = wire.upstreams.anthropic.requests.at(-1)!;
     expect(sent.path).toBe('/v1/messages/count_tokens');
     expect(sent.body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048 } });
   });

@@ -1,7 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { OpenAIWireServer } from '@llmrr/core/test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { servedOverOpenAIWire, type SdkGateway } from '../test-support/served-gateway.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openAIOverWire } from '../test-support/openai-over-wire.js';
 
 // The official @anthropic-ai/sdk client forces a tool (`tool_choice: {type:"tool"}`) through /v1/messages; the
 // deployment is OpenAI-compatible, and OpenAI answers a forced call with `finish_reason: "stop"` beside its
@@ -10,14 +9,10 @@ import { servedOverOpenAIWire, type SdkGateway } from '../test-support/served-ga
 // gateway answers the same, non-streamed and streamed.
 
 
-let upstream: OpenAIWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  ({ upstream, gw } = await servedOverOpenAIWire());
-  upstream.setScript({ text: '', toolCalls: [{ id: 'call_1', name: 'weather', arguments: '{"city":"Paris"}' }], finishReason: 'stop' });
+const wire = openAIOverWire();
+beforeAll(() => {
+  wire.upstream.setScript({ text: '', toolCalls: [{ id: 'call_1', name: 'weather', arguments: '{"city":"Paris"}' }], finishReason: 'stop' });
 });
-afterAll(() => gw?.close());
 
 const params: Anthropic.MessageCreateParamsNonStreaming = {
   model: 'gpt',
@@ -29,13 +24,13 @@ const params: Anthropic.MessageCreateParamsNonStreaming = {
 
 describe('/v1/messages: a forced tool call from an OpenAI-compatible deployment', () => {
   it('non-streamed: stop_reason is tool_use beside the tool_use block', async () => {
-    const message = await gw.anthropic().messages.create(params);
+    const message = await wire.gw.anthropic().messages.create(params);
     expect(message.content.map((b) => b.type)).toEqual(['tool_use']);
     expect(message.stop_reason).toBe('tool_use');
   });
 
   it('streamed (messages.stream().finalMessage()): stop_reason is tool_use', async () => {
-    const message = await gw.anthropic().messages.stream(params).finalMessage();
+    const message = await wire.gw.anthropic().messages.stream(params).finalMessage();
     expect(message.content.map((b) => b.type)).toEqual(['tool_use']);
     expect(message.stop_reason).toBe('tool_use');
   });

@@ -1,9 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { describe, expect, it } from 'vitest';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // Review of a38df52 ("a mark never changes the text a deployment sees"). The principle: a prompt-cache mark
 // changes the bill, never the text any deployment sees. a38df52 makes that hold when only the LAST system block
@@ -16,16 +14,7 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // Now a marked system prompt is one core system message whose content is the unmarked join; its blocks with their
 // marks go along as `parts`, which only the Anthropic engine sends (as the client's blocks, marks where it put them).
 
-let anthropicUp: AnthropicWireServer;
-let openaiUp: OpenAIWireServer;
-let geminiUp: GeminiWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  ({ gw, upstreams: { anthropic: anthropicUp, openai: openaiUp, gemini: geminiUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt'), wireDeployment(u, 'gem'), wireDeployment(u, 'claude')], { cache: { exact: { enabled: true } } }));
-});
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(openaiUp, geminiUp, anthropicUp));
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'gpt'), wireDeployment(u, 'gem'), wireDeployment(u, 'claude')], { cache: { exact: { enabled: true } } });
 
 const EPH = { type: 'ephemeral' } as const;
 const NO_CACHE = { llmrr: { cache: false } } as object;
@@ -45,12 +34,12 @@ const claudeCodeBody = (model: string, mark: boolean): Anthropic.MessageCreatePa
   messages: [{ role: 'user', content: [{ type: 'text', text: 'Fix the failing test.', ...(mark ? { cache_control: EPH } : {}) }] }],
 });
 
-const sentMessages = () => openaiUp.requests.map((r) => (r.body as { messages: unknown[] }).messages);
+const sentMessages = () => wire.upstreams.openai.requests.map((r) => (r.body as { messages: unknown[] }).messages);
 
 describe('Claude Code\u2019s real system prompt (an earlier block marked too)', () => {
   it('/v1/messages -> OpenAI-compatible: Claude Code\u2019s marked system prompt reaches the deployment as the same one system message as unmarked', async () => {
-    await gw.anthropic().messages.create(claudeCodeBody('gpt', false));
-    await gw.anthropic().messages.create(claudeCodeBody('gpt', true));
+    await wire.gw.anthropic().messages.create(claudeCodeBody('gpt', false));
+    await wire.gw.anthropic().messages.create(claudeCodeBody('gpt', true));
     const [unmarked, marked] = sentMessages();
     expect(unmarked).toEqual([
       {
@@ -66,9 +55,9 @@ describe('Claude Code\u2019s real system prompt (an earlier block marked too)', 
   });
 
   it('/v1/messages -> Gemini: Claude Code\u2019s marked system prompt gives the same systemInstruction as unmarked', async () => {
-    await gw.anthropic().messages.create(claudeCodeBody('gem', false));
-    await gw.anthropic().messages.create(claudeCodeBody('gem', true));
-    const sent = geminiUp.requests.filter((r) => r.rpc === 'generateContent').map((r) => (r.body as { systemInstruction?: unknown }).systemInstruction);
+    await wire.gw.anthropic().messages.create(claudeCodeBody('gem', false));
+    await wire.gw.anthropic().messages.create(claudeCodeBody('gem', true));
+    const sent = wire.upstreams.gemini.requests.filter((r) => r.rpc === 'generateContent').map((r) => (r.body as { systemInstruction?: unknown }).systemInstruction);
     expect(sent).toHaveLength(2);
     // a38df52: "...header\nidentity\n\nlong prompt" (the Gemini engine's join of two system messages) against
     // "...header\nidentity\nlong prompt".
@@ -90,8 +79,8 @@ describe('Claude Code\u2019s real system prompt (an earlier block marked too)', 
         { role: 'user', content: 'q' },
       ],
     });
-    await gw.openai().chat.completions.create(body(false));
-    await gw.openai().chat.completions.create(body(true));
+    await wire.gw.openai().chat.completions.create(body(false));
+    await wire.gw.openai().chat.completions.create(body(true));
     const [unmarked, marked] = sentMessages();
     expect(unmarked).toEqual([
       { role: 'system', content: 'You are terse. \nLong rules.' },
@@ -103,15 +92,15 @@ describe('Claude Code\u2019s real system prompt (an earlier block marked too)', 
 
 describe('the marks still reach an Anthropic deployment where the client put them', () => {
   it('/v1/messages -> Anthropic: Claude Code\u2019s system prompt as its three blocks, both marks on theirs (the peer checks the cache rules)', async () => {
-    const reply = await gw.anthropic().messages.create(claudeCodeBody('claude', true));
+    const reply = await wire.gw.anthropic().messages.create(claudeCodeBody('claude', true));
     expect(reply.type).toBe('message');
-    const sent = anthropicUp.requests.at(-1)!.body as { system: unknown; messages: unknown };
+    const sent = wire.upstreams.anthropic.requests.at(-1)!.body as { system: unknown; messages: unknown };
     expect(sent.system).toEqual(claudeCodeSystem(true));
     expect(sent.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'Fix the failing test.', cache_control: EPH }] }]);
   });
 
   it('/v1/chat/completions -> Anthropic: a system message\u2019s two marked parts as two system blocks with their marks', async () => {
-    await gw.openai().chat.completions.create({
+    await wire.gw.openai().chat.completions.create({
       model: 'claude',
       ...NO_CACHE,
       messages: [
@@ -125,7 +114,7 @@ describe('the marks still reach an Anthropic deployment where the client put the
         { role: 'user', content: 'q' },
       ],
     });
-    expect((anthropicUp.requests.at(-1)!.body as { system: unknown }).system).toEqual([
+    expect((wire.upstreams.anthropic.requests.at(-1)!.body as { system: unknown }).system).toEqual([
       { type: 'text', text: 'You are terse. ', cache_control: EPH },
       { type: 'text', text: 'Long rules.', cache_control: EPH },
     ]);
@@ -140,8 +129,8 @@ describe('empty system blocks after the last mark', () => {
 
   it('/v1/messages system [A marked, ""] -> OpenAI-compatible: the same system text as [A, ""] ("Rules.\\n")', async () => {
     const body = (mark: boolean): Anthropic.MessageCreateParamsNonStreaming => ({ model: 'gpt', max_tokens: 50, ...NO_CACHE, system: system(mark), messages: [{ role: 'user', content: 'hi' }] });
-    await gw.anthropic().messages.create(body(false));
-    await gw.anthropic().messages.create(body(true));
+    await wire.gw.anthropic().messages.create(body(false));
+    await wire.gw.anthropic().messages.create(body(true));
     const [unmarked, marked] = sentMessages();
     expect(unmarked).toEqual([
       { role: 'system', content: 'Rules.\n' },
@@ -160,8 +149,8 @@ describe('empty system blocks after the last mark', () => {
       system: [{ type: 'text', text: 'Rules.' }, { type: 'text', text: '', ...(mark ? { cache_control: EPH } : {}) }],
       messages: [{ role: 'user', content: 'hi' }],
     });
-    await gw.anthropic().messages.create(body(false));
-    await gw.anthropic().messages.create(body(true));
+    await wire.gw.anthropic().messages.create(body(false));
+    await wire.gw.anthropic().messages.create(body(true));
     const [unmarked, marked] = sentMessages();
     expect(unmarked![0]).toEqual({ role: 'system', content: 'Rules.\n' });
     // a38df52: "Rules." (the segment ends at the block the mark moved to; the empty block and its "\n" are dropped).
@@ -175,11 +164,11 @@ describe('empty system blocks after the last mark', () => {
       system: system(mark),
       messages: [{ role: 'user', content: 'Weather in Paris? (review: trailing empty block)' }],
     });
-    const first = await gw.anthropic().messages.create(body(false)).withResponse();
+    const first = await wire.gw.anthropic().messages.create(body(false)).withResponse();
     expect(first.response.headers.get('x-llmrr-cache')).toBe('miss');
-    const second = await gw.anthropic().messages.create(body(true)).withResponse();
+    const second = await wire.gw.anthropic().messages.create(body(true)).withResponse();
     // a38df52: "miss" (core key of "Rules." differs from that of "Rules.\n"), and the upstream is called twice.
     expect(second.response.headers.get('x-llmrr-cache')).toBe('hit-exact');
-    expect(openaiUp.requests).toHaveLength(1);
+    expect(wire.upstreams.openai.requests).toHaveLength(1);
   });
 });

@@ -1,21 +1,14 @@
-import type { OpenAIWireServer } from '@llmrr/core/test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CHAT_DONE, chatChunk as chunk, chatUsageChunk, interleavedWeatherCalls, toolCallDelta as call, weatherCallsCompletion } from '../test-support/openai-chat-sse.js';
-import { servedOverOpenAIWire, type SdkGateway } from '../test-support/served-gateway.js';
+import { openAIOverWire } from '../test-support/openai-over-wire.js';
 
 // The official Anthropic SDK's `messages.stream(...)` through a real gateway over node:http, to an
 // OpenAI-wire upstream (a local server sending a scripted SSE body) whose parallel tool calls interleave
 // their argument pieces, as OpenAI's chat wire allows (pieces are keyed by index).
 
-let upstream: OpenAIWireServer;
-let gw: SdkGateway;
+const wire = openAIOverWire();
 
-beforeAll(async () => {
-  ({ upstream, gw } = await servedOverOpenAIWire());
-});
-afterAll(() => gw?.close());
-
-const client = () => gw.anthropic();
+const client = () => wire.gw.anthropic();
 const request = {
   model: 'gpt',
   max_tokens: 100,
@@ -25,7 +18,7 @@ const request = {
 
 describe('official anthropic client: messages.stream over an upstream that interleaves parallel tool calls', () => {
   it('both tool_use blocks have their full input', async () => {
-    upstream.setScript({ rawSSE: interleavedWeatherCalls() });
+    wire.upstream.setScript({ rawSSE: interleavedWeatherCalls() });
     const stream = client().messages.stream(request);
     const events: string[] = [];
     stream.on('streamEvent', (e) => events.push(e.type));
@@ -42,7 +35,7 @@ describe('official anthropic client: messages.stream over an upstream that inter
 
   it('text that comes between the pieces of a call waits for it: the call is whole, the text follows, the ledger row is the non-streamed one', async () => {
     const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
-    upstream.setScript({
+    wire.upstream.setScript({
       rawSSE:
         chunk({ role: 'assistant', tool_calls: [call(0, '{"city":', { id: 'call_a', name: 'get_weather' })] }) +
         chunk({ content: 'One moment.' }) +
@@ -53,7 +46,7 @@ describe('official anthropic client: messages.stream over an upstream that inter
         chatUsageChunk(usage) +
         CHAT_DONE,
     });
-    const before = new Set((await gw.ledger.query({ tenantId: 'acme' })).map((r) => r.requestId));
+    const before = new Set((await wire.gw.ledger.query({ tenantId: 'acme' })).map((r) => r.requestId));
     const message = await client().messages.stream(request).finalMessage();
     expect(message.content).toEqual([
       { type: 'tool_use', id: 'call_a', name: 'get_weather', input: { city: 'Oslo' } },
@@ -64,10 +57,10 @@ describe('official anthropic client: messages.stream over an upstream that inter
     expect(message.usage).toMatchObject({ input_tokens: 11, output_tokens: 7 });
 
     // The same answer, not streamed: the same ledger record (status, tokens, cost).
-    upstream.setScript({ json: weatherCallsCompletion('One moment. Then Bergen.', usage) });
+    wire.upstream.setScript({ json: weatherCallsCompletion('One moment. Then Bergen.', usage) });
     const plain = await client().messages.create(request);
     expect(plain.content.filter((b) => b.type === 'tool_use')).toEqual(message.content.filter((b) => b.type === 'tool_use'));
-    const rows = (await gw.ledger.query({ tenantId: 'acme' })).filter((r) => !before.has(r.requestId));
+    const rows = (await wire.gw.ledger.query({ tenantId: 'acme' })).filter((r) => !before.has(r.requestId));
     expect(rows).toHaveLength(2);
     const [a, b] = rows.map((r) => ({ status: r.status, inputTokens: r.inputTokens, outputTokens: r.outputTokens, costUsd: r.costUsd }));
     expect(a).toEqual(b);

@@ -1,8 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
-import type { AnthropicWireServer } from '@llmrr/core/test';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { describe, expect, it } from 'vitest';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // /v1/messages driven by the official @anthropic-ai/sdk client: a block in a turn whose role does not take it (a
 // `tool_use` in a user turn, an `image` or a `tool_result` in an assistant turn) is refused with a 400
@@ -11,14 +9,7 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // take in any turn, is refused there by the same path. count_tokens refuses it the same way. Nothing
 // reaches the upstream.
 
-let claudeUp: AnthropicWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  ({ gw, upstreams: { anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude', { capabilities: ['chat', 'streaming', 'tools', 'vision'] })]));
-});
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(claudeUp));
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'claude', { capabilities: ['chat', 'streaming', 'tools', 'vision'] })]);
 
 const IMAGE = { type: 'image' as const, source: { type: 'base64' as const, media_type: 'image/png' as const, data: 'iVBORw0KGgo=' } };
 const tools = [{ name: 'search', input_schema: { type: 'object' as const } }];
@@ -26,7 +17,7 @@ const tools = [{ name: 'search', input_schema: { type: 'object' as const } }];
 type Refusal = { type: string; message: string; param?: string };
 
 async function refusal(messages: Anthropic.MessageParam[]): Promise<Refusal> {
-  const e = await gw
+  const e = await wire.gw
     .anthropic()
     .messages.create({ model: 'claude', max_tokens: 20, tools, messages })
     .then(() => undefined, (err: unknown) => err);
@@ -34,7 +25,7 @@ async function refusal(messages: Anthropic.MessageParam[]): Promise<Refusal> {
   const body = (e as InstanceType<typeof Anthropic.BadRequestError>).error as { type: string; error: Refusal };
   expect(body.type).toBe('error');
   expect(body.error.type).toBe('invalid_request_error');
-  expect(claudeUp.requests).toHaveLength(0);
+  expect(wire.upstreams.anthropic.requests).toHaveLength(0);
   return body.error;
 }
 
@@ -76,18 +67,18 @@ describe('a block in a turn that does not take it is refused by its path', () =>
   });
 
   it('count_tokens refuses the same body the same way', async () => {
-    const e = await gw
+    const e = await wire.gw
       .anthropic()
       .messages.countTokens({ model: 'claude', tools, messages: [{ role: 'user', content: [{ type: 'tool_use', id: 'toolu_1', name: 'search', input: {} }] }] })
       .then(() => undefined, (err: unknown) => err);
     expect(e).toBeInstanceOf(Anthropic.BadRequestError);
     expect((e as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', param: 'messages.0.content.0.type' } });
-    expect(claudeUp.requests).toHaveLength(0);
+    expect(wire.upstreams.anthropic.requests).toHaveLength(0);
   });
 
   it('blocks in their own turns still pass: the upstream gets the user image and the assistant tool_use', async () => {
-    claudeUp.enqueue({ content: 'Done' });
-    const message = await gw.anthropic().messages.create({
+    wire.upstreams.anthropic.enqueue({ content: 'Done' });
+    const message = await wire.gw.anthropic().messages.create({
       model: 'claude',
       max_tokens: 20,
       tools,
@@ -98,7 +89,7 @@ describe('a block in a turn that does not take it is refused by its path', () =>
       ],
     });
     expect(message.content).toEqual([{ type: 'text', text: 'Done' }]);
-    const sent = claudeUp.requests[0]!.body as { messages: Array<{ role: string; content: Array<{ type: string }> }> };
+    const sent = wire.upstreams.anthropic.requests[0]!.body as { messages: Array<{ role: string; content: Array<{ type: string }> }> };
     expect(sent.messages.map((m) => [m.role, m.content.map((b) => b.type)])).toEqual([
       ['user', ['text', 'image']],
       ['assistant', ['text', 'tool_use']],

@@ -1,9 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { OpenAIWireServer } from '@llmrr/core/test';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readWarnings } from '../test-support/read-warnings.js';
-import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // The Anthropic-only fields of a /v1/messages body (`output_config.format`, structured outputs; an
 // `output_config.effort` that did not become core's effort; `thinking.display: "omitted"`) go verbatim under
@@ -11,18 +9,7 @@ import { startWireUpstreams } from '../test-support/wire-upstreams.js';
 // a `setting_not_sent` warning (`ignoredFieldsOf` with the provider that answered): here an OpenAI-compatible
 // deployment answers free text, and the client is told.
 
-let openaiUp: OpenAIWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  ({ openai: openaiUp } = await startWireUpstreams());
-  gw = await servedGateway({
-    models: [{ name: 'gpt4o', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] }],
-    upstreams: [openaiUp],
-  });
-});
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(openaiUp));
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'gpt', { name: 'gpt4o', model: 'gpt-4o' })]);
 
 const FORMAT = { type: 'json_schema', schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
 const params = {
@@ -34,12 +21,12 @@ const params = {
 
 describe('/v1/messages output_config.format answered by an OpenAI-compatible deployment', () => {
   it('says output_config.format was not sent in x-llmrr-warnings (JSON and streamed answers)', async () => {
-    const { response } = await gw.anthropic().messages.create(params).withResponse();
+    const { response } = await wire.gw.anthropic().messages.create(params).withResponse();
     // Not sent upstream in any form:
-    const sent = openaiUp.requests[0]!.body as Record<string, unknown>;
+    const sent = wire.upstreams.openai.requests[0]!.body as Record<string, unknown>;
     expect(sent).not.toHaveProperty('response_format');
     expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_not_sent', 'output_config.format']);
-    const { response: streamed, data } = await gw
+    const { response: streamed, data } = await wire.gw
       .anthropic()
       .messages.create({ ...params, stream: true } as Anthropic.MessageCreateParamsStreaming)
       .withResponse();

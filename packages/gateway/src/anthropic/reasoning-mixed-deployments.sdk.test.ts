@@ -1,46 +1,36 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import { parseList } from 'structured-headers';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ModelInput } from '../test-support/harness.js';
-import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+import { overWireUpstreams } from '../test-support/served-over-wire-upstreams.js';
 
 // Review tests (commit 877e737, reasoning effort and thinking blocks), against a served gateway with the
 // official SDKs. Upstreams: the local wire servers; the Anthropic one checks thinking blocks as the real API
 // does (`checkThinkingBlocks`).
 
-let claudeUp: AnthropicWireServer;
-let openaiUp: OpenAIWireServer;
-let geminiUp: GeminiWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  ({ anthropic: claudeUp, openai: openaiUp, gemini: geminiUp } = await startWireUpstreams({ checkThinkingBlocks: true }));
-  const capabilities: ModelInput['capabilities'] = ['chat', 'streaming', 'tools', 'reasoning'];
-  gw = await servedGateway({
-    models: [
-      { name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities },
-      { name: 'gpt4o', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities },
+const wire = overWireUpstreams(
+  (u) => {
+    const capabilities: ModelInput['capabilities'] = ['chat', 'streaming', 'tools', 'reasoning'];
+    return [
+      { name: 'claude', engine: 'anthropic', baseURL: u.anthropic.url, model: 'claude-test', apiKey: 'ak', capabilities },
+      { name: 'gpt4o', engine: 'openai-compatible', baseURL: u.openai.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities },
       // A model outside core's OpenAI family table that takes reasoning_effort, but not "none" (xAI: low and high).
-      { name: 'grok', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'grok-3-mini', apiKey: 'k', capabilities },
+      { name: 'grok', engine: 'openai-compatible', baseURL: u.openai.baseURL, model: 'grok-3-mini', apiKey: 'k', capabilities },
       // Groq's qwen3 (outside the table) takes "none" (thinking off) and reasons when the field is absent.
-      { name: 'qwen-groq', engine: 'openai-compatible', preset: 'groq', baseURL: openaiUp.baseURL, model: 'qwen/qwen3-32b', apiKey: 'gsk', capabilities },
-      { name: 'gem-pro', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-pro', apiKey: 'gk', capabilities },
-      { name: 'gem-flash', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities },
-      { name: 'gpt5', engine: 'openai-compatible', preset: 'openai', baseURL: openaiUp.baseURL, model: 'gpt-5-mini', apiKey: 'k', capabilities },
-      { name: 'gpt51', engine: 'openai-compatible', preset: 'openai', baseURL: openaiUp.baseURL, model: 'gpt-5.1', apiKey: 'k', capabilities },
+      { name: 'qwen-groq', engine: 'openai-compatible', preset: 'groq', baseURL: u.openai.baseURL, model: 'qwen/qwen3-32b', apiKey: 'gsk', capabilities },
+      { name: 'gem-pro', engine: 'gemini', baseURL: u.gemini.url, model: 'gemini-2.5-pro', apiKey: 'gk', capabilities },
+      { name: 'gem-flash', engine: 'gemini', baseURL: u.gemini.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities },
+      { name: 'gpt5', engine: 'openai-compatible', preset: 'openai', baseURL: u.openai.baseURL, model: 'gpt-5-mini', apiKey: 'k', capabilities },
+      { name: 'gpt51', engine: 'openai-compatible', preset: 'openai', baseURL: u.openai.baseURL, model: 'gpt-5.1', apiKey: 'k', capabilities },
       // A deployment that declares it cannot reason (no `reasoning` capability).
-      { name: 'gpt4o-plain', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] },
-    ],
-    upstreams: [claudeUp, openaiUp, geminiUp],
-  });
-});
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(claudeUp, openaiUp, geminiUp));
+      { name: 'gpt4o-plain', engine: 'openai-compatible', baseURL: u.openai.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] },
+    ];
+  },
+  { anthropic: { checkThinkingBlocks: true } },
+);
 
-const anthropic = () => gw.anthropic();
-const openai = () => gw.openai();
+const anthropic = () => wire.gw.anthropic();
+const openai = () => wire.gw.openai();
 
 /** The `x-llmrr-warnings` members about thinking (field `thinking...` or `output_config...`): code, field, message. */
 function thinkingWarnings(header: string | null): Array<{ code: string; field: unknown; message: string }> {
@@ -63,7 +53,7 @@ describe('/v1/messages thinking {type: "disabled"} on non-Anthropic deployments:
       thinking: { type: 'disabled' },
       messages: [{ role: 'user', content: 'Say hi' }],
     });
-    const config = geminiUp.requests[0]!.body!.generationConfig as { thinkingConfig?: { thinkingBudget?: number; includeThoughts?: boolean } } | undefined;
+    const config = wire.upstreams.gemini.requests[0]!.body!.generationConfig as { thinkingConfig?: { thinkingBudget?: number; includeThoughts?: boolean } } | undefined;
     expect(config?.thinkingConfig).toEqual({ thinkingBudget: 0 });
     expect(message.content.every((b) => b.type === 'text')).toBe(true);
   });
@@ -75,7 +65,7 @@ describe('/v1/messages thinking {type: "disabled"} on non-Anthropic deployments:
     const { response } = await anthropic()
       .messages.create({ model: 'gpt5', max_tokens: 100, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hi' }] })
       .withResponse();
-    expect(openaiUp.requests[0]!.body).toMatchObject({ reasoning_effort: 'minimal' });
+    expect(wire.upstreams.openai.requests[0]!.body).toMatchObject({ reasoning_effort: 'minimal' });
     const warnings = thinkingWarnings(response.headers.get('x-llmrr-warnings'));
     expect(warnings).toEqual([{ code: 'setting_changed', field: 'thinking', message: expect.stringMatching(/^thinking disabled was sent as reasoning_effort minimal: gpt-5-mini cannot turn thinking off/) }]);
     expect(warnings[0]!.message).not.toMatch(/budget/);
@@ -86,7 +76,7 @@ describe('/v1/messages thinking {type: "disabled"} on non-Anthropic deployments:
     const { response } = await anthropic()
       .messages.create({ model: 'gpt4o-plain', max_tokens: 100, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hi' }] })
       .withResponse();
-    expect(openaiUp.requests[0]!.body).not.toHaveProperty('reasoning_effort');
+    expect(wire.upstreams.openai.requests[0]!.body).not.toHaveProperty('reasoning_effort');
     expect(response.headers.get('x-llmrr-warnings')).toBeNull();
   });
 
@@ -105,9 +95,9 @@ describe('/v1/messages thinking {type: "disabled"} on non-Anthropic deployments:
         { code: 'setting_not_sent', field: 'thinking', message: expect.stringMatching(/^thinking disabled was not sent: .* not known to take reasoning_effort none for (?:grok-3-mini|gpt-4o), so the model may still think/) },
       ]);
     }
-    expect(openaiUp.requests.map((r) => (r.body as Record<string, unknown>).reasoning_effort)).toEqual([undefined, undefined]);
+    expect(wire.upstreams.openai.requests.map((r) => (r.body as Record<string, unknown>).reasoning_effort)).toEqual([undefined, undefined]);
     await openai().chat.completions.create({ model: 'grok', reasoning_effort: 'none', messages: [{ role: 'user', content: 'Hi' }] });
-    expect(openaiUp.requests[2]!.body).toMatchObject({ reasoning_effort: 'none' });
+    expect(wire.upstreams.openai.requests[2]!.body).toMatchObject({ reasoning_effort: 'none' });
   });
 
   // Groq documents reasoning_effort "none" as thinking off for qwen/qwen3-32b (which reasons when the field is absent).
@@ -116,7 +106,7 @@ describe('/v1/messages thinking {type: "disabled"} on non-Anthropic deployments:
     const { data: message, response } = await anthropic()
       .messages.create({ model: 'qwen-groq', max_tokens: 100, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hi' }] })
       .withResponse();
-    expect(openaiUp.requests[0]!.body).toMatchObject({ model: 'qwen/qwen3-32b', reasoning_effort: 'none' });
+    expect(wire.upstreams.openai.requests[0]!.body).toMatchObject({ model: 'qwen/qwen3-32b', reasoning_effort: 'none' });
     expect(message.content.every((b) => b.type === 'text')).toBe(true);
     expect(thinkingWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([]);
   });
@@ -126,7 +116,7 @@ describe('/v1/messages thinking {type: "disabled"} on non-Anthropic deployments:
     const { response } = await anthropic()
       .messages.create({ model: 'gpt51', max_tokens: 100, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hi' }] })
       .withResponse();
-    expect(openaiUp.requests[0]!.body).toMatchObject({ model: 'gpt-5.1', reasoning_effort: 'none' });
+    expect(wire.upstreams.openai.requests[0]!.body).toMatchObject({ model: 'gpt-5.1', reasoning_effort: 'none' });
     expect(thinkingWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([]);
   });
 
@@ -141,7 +131,7 @@ describe('/v1/messages thinking {type: "disabled"} on non-Anthropic deployments:
         messages: [{ role: 'user', content: 'Hi' }],
       })
       .withResponse();
-    const config = geminiUp.requests[0]!.body!.generationConfig as { thinkingConfig?: { thinkingBudget?: number } } | undefined;
+    const config = wire.upstreams.gemini.requests[0]!.body!.generationConfig as { thinkingConfig?: { thinkingBudget?: number } } | undefined;
     expect(config?.thinkingConfig?.thinkingBudget).not.toBe(0);
     const warnings = thinkingWarnings(response.headers.get('x-llmrr-warnings'));
     expect(warnings).toEqual([{ code: 'setting_changed', field: 'thinking', message: expect.stringMatching(/^thinking disabled was sent as thinkingBudget 128: gemini-2.5-pro takes 128 to 32768 and cannot turn thinking off/) }]);
@@ -160,7 +150,7 @@ describe('review: /v1/messages thinking enabled on a deployment without the reas
       thinking: { type: 'enabled', budget_tokens: 2048 },
       messages: [{ role: 'user', content: 'Hi' }],
     });
-    expect(openaiUp.requests[0]!.body).not.toHaveProperty('reasoning_effort');
+    expect(wire.upstreams.openai.requests[0]!.body).not.toHaveProperty('reasoning_effort');
   });
 });
 
@@ -169,13 +159,13 @@ describe('review: chat completions reasoning_effort + tools on an Anthropic depl
   // without them; the Anthropic engine still sends `thinking: enabled`, and Anthropic answers 400 "Expected
   // `thinking` or `redacted_thinking`, but found `tool_use`" on the second turn of every tool loop.
   it('the second turn of a two-turn tool loop succeeds', async () => {
-    claudeUp.enqueue({
+    wire.upstreams.anthropic.enqueue({
       content: [
         { type: 'thinking', thinking: 'Call the tool.', signature: 'sig-chat-1' },
         { type: 'tool_use', id: 'toolu_c1', name: 'get_weather', input: { city: 'Oslo' } },
       ],
     });
-    claudeUp.enqueue({ content: 'Sunny in Oslo.' });
+    wire.upstreams.anthropic.enqueue({ content: 'Sunny in Oslo.' });
     const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
     const first = await openai().chat.completions.create({
       model: 'claude',
@@ -205,13 +195,13 @@ describe('review: /v1/messages thinking tool loop that moves from an OpenAI depl
   // out as a thinking block with signature "", which the SDK keeps and gives back. Turn 2 goes to Claude with
   // thinking on: the engine (rightly) drops the unsigned block, and Anthropic refuses the tool turn without one.
   it('the second turn on Claude succeeds', async () => {
-    openaiUp.setScript({ reasoning: 'Use the tool.', text: '', toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' }] });
+    wire.upstreams.openai.setScript({ reasoning: 'Use the tool.', text: '', toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' }] });
     const tools = [{ name: 'get_weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }];
     const thinking = { type: 'enabled' as const, budget_tokens: 1024 };
     const first = await anthropic().messages.create({ model: 'gpt4o', max_tokens: 4000, thinking, tools, messages: [{ role: 'user', content: 'Oslo?' }] });
     expect(first.content[0]).toEqual({ type: 'thinking', thinking: 'Use the tool.', signature: '' });
     const call = first.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use')!;
-    claudeUp.enqueue({ content: 'Sunny.' });
+    wire.upstreams.anthropic.enqueue({ content: 'Sunny.' });
     const second = await anthropic()
       .messages.create({
         model: 'claude',

@@ -1,9 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
-import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ModelInput } from '../test-support/harness.js';
-import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 import { nextWeatherTurn, REDACTED, SIGNATURE, THINKING, toolUse, upstreamAssistant as assistantSent, weatherTurn } from '../test-support/thinking-tool-turns.js';
 
 // Extended thinking with tools through the gateway, as Claude Code uses it: the official @anthropic-ai/sdk
@@ -12,39 +10,24 @@ import { nextWeatherTurn, REDACTED, SIGNATURE, THINKING, toolUse, upstreamAssist
 // is a local wire server that checks thinking blocks as the real API does (`checkThinkingBlocks`): the final
 // assistant message must start with the signed thinking block it sent, unchanged, else a 400.
 
-let claudeUp: AnthropicWireServer;
-let openaiUp: OpenAIWireServer;
-let geminiUp: GeminiWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  ({ anthropic: claudeUp, openai: openaiUp, gemini: geminiUp } = await startWireUpstreams({ checkThinkingBlocks: true }));
-  const capabilities: ModelInput['capabilities'] = ['chat', 'streaming', 'tools', 'reasoning'];
-  gw = await servedGateway({
-    models: [
-      { name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities },
-      { name: 'gpt', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-test', apiKey: 'k', capabilities },
-      { name: 'gem', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities },
-    ],
-    upstreams: [claudeUp, openaiUp, geminiUp],
-  });
+const REASONING: Partial<ModelInput> = { capabilities: ['chat', 'streaming', 'tools', 'reasoning'] };
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'claude', REASONING), wireDeployment(u, 'gpt', REASONING), wireDeployment(u, 'gem', REASONING)], {
+  anthropic: { checkThinkingBlocks: true },
 });
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(claudeUp, openaiUp, geminiUp));
 
-const client = () => gw.anthropic();
+const client = () => wire.gw.anthropic();
 
 
 let n = 0;
 const question = () => `Weather in Paris? (${++n})`;
 const base = weatherTurn;
 const next = (q: string, answer: Anthropic.Message) => nextWeatherTurn(q, answer, '18C, sunny');
-const upstreamAssistant = (i: number) => assistantSent(claudeUp, i);
+const upstreamAssistant = (i: number) => assistantSent(wire.upstreams.anthropic, i);
 
 describe('/v1/messages: thinking blocks with tools, official Anthropic client', () => {
   it('streamed: the signed thinking block comes out first, and the next turn gives it back unchanged before the tool_use', async () => {
-    claudeUp.enqueue({ content: [{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, toolUse], chunks: 3, usage: { input_tokens: 50, output_tokens: 70 } });
-    claudeUp.enqueue({ content: [{ type: 'thinking', thinking: 'Sunny.', signature: 'sig-2' }, { type: 'text', text: 'It is sunny, 18C.' }], chunks: 2 });
+    wire.upstreams.anthropic.enqueue({ content: [{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, toolUse], chunks: 3, usage: { input_tokens: 50, output_tokens: 70 } });
+    wire.upstreams.anthropic.enqueue({ content: [{ type: 'thinking', thinking: 'Sunny.', signature: 'sig-2' }, { type: 'text', text: 'It is sunny, 18C.' }], chunks: 2 });
     const q = question();
     const first = await client().messages.stream(base(q)).finalMessage();
     expect(first.content).toEqual([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, toolUse]);
@@ -61,8 +44,8 @@ describe('/v1/messages: thinking blocks with tools, official Anthropic client', 
   });
 
   it('non-streamed: the same loop with messages.create', async () => {
-    claudeUp.enqueue({ content: [{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, { type: 'text', text: 'Let me check.' }, toolUse], usage: { input_tokens: 40, output_tokens: 60 } });
-    claudeUp.enqueue({ content: 'It is sunny, 18C.' });
+    wire.upstreams.anthropic.enqueue({ content: [{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, { type: 'text', text: 'Let me check.' }, toolUse], usage: { input_tokens: 40, output_tokens: 60 } });
+    wire.upstreams.anthropic.enqueue({ content: 'It is sunny, 18C.' });
     const q = question();
     const first = await client().messages.create(base(q));
     expect(first.content).toEqual([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, { type: 'text', text: 'Let me check.' }, toolUse]);
@@ -77,7 +60,7 @@ describe('/v1/messages: thinking blocks with tools, official Anthropic client', 
 
   it('redacted_thinking round trip, streamed and non-streamed', async () => {
     const blocks = [{ type: 'thinking' as const, thinking: THINKING, signature: SIGNATURE }, { type: 'redacted_thinking' as const, data: REDACTED }, toolUse];
-    claudeUp.enqueue({ content: blocks, chunks: 2 }, { content: 'Done.' }, { content: blocks }, { content: 'Done.' });
+    wire.upstreams.anthropic.enqueue({ content: blocks, chunks: 2 }, { content: 'Done.' }, { content: blocks }, { content: 'Done.' });
     const q1 = question();
     const streamed = await client().messages.stream(base(q1)).finalMessage();
     expect(streamed.content).toEqual(blocks);
@@ -94,14 +77,14 @@ describe('/v1/messages: thinking blocks with tools, official Anthropic client', 
   // `thinking` or `redacted_thinking`, but found `tool_use`"); now the engine leaves thinking off for a tool turn
   // without signed thinking (as LiteLLM does), and the turn is answered.
   it('without its thinking block the second turn is sent without thinking, and answered', async () => {
-    claudeUp.enqueue({ content: [{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, toolUse] });
+    wire.upstreams.anthropic.enqueue({ content: [{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, toolUse] });
     const q = question();
     const first = await client().messages.create(base(q));
     const stripped = { ...first, content: first.content.filter((b) => b.type !== 'thinking') };
-    claudeUp.enqueue({ content: 'Sunny.' });
+    wire.upstreams.anthropic.enqueue({ content: 'Sunny.' });
     const second = await client().messages.create(next(q, stripped));
     expect(second.content).toMatchObject([{ type: 'text', text: 'Sunny.' }]);
-    expect(claudeUp.requests.at(-1)!.body).not.toHaveProperty('thinking');
+    expect(wire.upstreams.anthropic.requests.at(-1)!.body).not.toHaveProperty('thinking');
   });
 
   it('a thinking block in a user message is a 400 naming it', async () => {
@@ -110,7 +93,7 @@ describe('/v1/messages: thinking blocks with tools, official Anthropic client', 
       .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(Anthropic.BadRequestError);
     expect(String((e as Error).message)).toContain('messages.0.content.0.type');
-    expect(claudeUp.requests).toHaveLength(0);
+    expect(wire.upstreams.anthropic.requests).toHaveLength(0);
   });
 });
 
@@ -126,7 +109,7 @@ describe('/v1/messages: thinking blocks in history, non-Anthropic deployments', 
 
   it('an OpenAI-compatible upstream gets the turn without them', async () => {
     await client().messages.create(history('gpt'));
-    const sent = (openaiUp.requests[0]!.body as { messages: unknown[] }).messages;
+    const sent = (wire.upstreams.openai.requests[0]!.body as { messages: unknown[] }).messages;
     expect(sent[1]).toEqual({ role: 'assistant', content: null, tool_calls: [{ id: 'toolu_01', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] });
     expect(JSON.stringify(sent)).not.toContain(SIGNATURE);
     expect(JSON.stringify(sent)).not.toContain(REDACTED);
@@ -134,20 +117,20 @@ describe('/v1/messages: thinking blocks in history, non-Anthropic deployments', 
 
   it('a Gemini upstream gets the turn without them', async () => {
     await client().messages.create(history('gem'));
-    const contents = geminiUp.requests[0]!.body!.contents as Array<{ role: string; parts: unknown[] }>;
+    const contents = wire.upstreams.gemini.requests[0]!.body!.contents as Array<{ role: string; parts: unknown[] }>;
     expect(contents[1]).toEqual({ role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } } }] });
     expect(JSON.stringify(contents)).not.toContain(SIGNATURE);
   });
 
   it('unsigned reasoning of a non-Anthropic model comes out as a thinking block with an empty signature, which an Anthropic deployment is not sent', async () => {
-    openaiUp.setScript({ text: 'Forty-two.', reasoning: 'Six times seven.' });
+    wire.upstreams.openai.setScript({ text: 'Forty-two.', reasoning: 'Six times seven.' });
     const q = question();
     const answer = await client().messages.create({ ...base(q), model: 'gpt', tools: undefined } as never);
     expect((answer as Anthropic.Message).content).toEqual([
       { type: 'thinking', thinking: 'Six times seven.', signature: '' },
       { type: 'text', text: 'Forty-two.' },
     ]);
-    claudeUp.enqueue({ content: 'ok' });
+    wire.upstreams.anthropic.enqueue({ content: 'ok' });
     await client().messages.create({
       ...base(q),
       messages: [{ role: 'user', content: q }, { role: 'assistant', content: (answer as Anthropic.Message).content }, { role: 'user', content: 'And Lyon?' }],

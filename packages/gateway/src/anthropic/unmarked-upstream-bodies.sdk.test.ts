@@ -1,10 +1,9 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { AnthropicWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ModelInput } from '../test-support/harness.js';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // Prompt caching must change nothing for a request without a cache mark: the upstream bodies of such requests,
 // through /v1/messages and /v1/chat/completions to an Anthropic and an OpenAI deployment, streamed and not, are
@@ -22,25 +21,11 @@ import { startWireUpstreams } from '../test-support/wire-upstreams.js';
 const FIXTURE = new URL('./__fixtures__/unmarked-upstream-bodies.json', import.meta.url);
 const recording = process.env.RECORD_UPSTREAM_BODIES === '1';
 
-let claudeUp: AnthropicWireServer;
-let openaiUp: OpenAIWireServer;
-let gw: SdkGateway;
 const bodies: Record<string, string> = {};
+const VISION: Partial<ModelInput> = { capabilities: ['chat', 'streaming', 'tools', 'vision'] };
 
-beforeAll(async () => {
-  ({ anthropic: claudeUp, openai: openaiUp } = await startWireUpstreams());
-  const capabilities = ['chat', 'streaming', 'tools', 'vision'] as const;
-  gw = await servedGateway({
-    models: [
-      { name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities: [...capabilities] },
-      { name: 'gpt', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: [...capabilities] },
-    ],
-    upstreams: [claudeUp],
-  });
-});
-afterAll(async () => {
-  await gw?.close();
-  await openaiUp?.close();
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'claude', VISION), wireDeployment(u, 'gpt', VISION)]);
+afterAll(() => {
   if (recording) writeFileSync(FIXTURE, `${JSON.stringify(bodies, null, 2)}\n`);
 });
 
@@ -104,23 +89,23 @@ function check(name: string, upstream: { requests: Array<{ rawBody: string }> })
   expect(raw).toBe(expected);
 }
 
-const upstreamOf = (model: string) => (model === 'claude' ? claudeUp : openaiUp);
+const upstreamOf = (model: string) => (model === 'claude' ? wire.upstreams.anthropic : wire.upstreams.openai);
 
 describe('requests without cache marks: the upstream bodies are unchanged', () => {
   for (const model of ['claude', 'gpt']) {
     it(`/v1/messages to ${model}, not streamed and streamed`, async () => {
-      if (model === 'gpt') openaiUp.setScript({ text: 'ok' });
-      await gw.anthropic().messages.create(messagesParams(model));
+      if (model === 'gpt') wire.upstreams.openai.setScript({ text: 'ok' });
+      await wire.gw.anthropic().messages.create(messagesParams(model));
       check(`messages-${model}`, upstreamOf(model));
-      await gw.anthropic().messages.stream(messagesParams(model)).finalMessage();
+      await wire.gw.anthropic().messages.stream(messagesParams(model)).finalMessage();
       check(`messages-${model}-stream`, upstreamOf(model));
     });
 
     it(`/v1/chat/completions to ${model}, not streamed and streamed`, async () => {
-      if (model === 'gpt') openaiUp.setScript({ text: 'ok' });
-      await gw.openai().chat.completions.create({ ...chatBody, model });
+      if (model === 'gpt') wire.upstreams.openai.setScript({ text: 'ok' });
+      await wire.gw.openai().chat.completions.create({ ...chatBody, model });
       check(`chat-${model}`, upstreamOf(model));
-      const stream = await gw.openai().chat.completions.create({ ...chatBody, model, stream: true });
+      const stream = await wire.gw.openai().chat.completions.create({ ...chatBody, model, stream: true });
       for await (const _chunk of stream) void _chunk;
       check(`chat-${model}-stream`, upstreamOf(model));
     });

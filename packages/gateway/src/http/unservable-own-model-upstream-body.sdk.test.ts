@@ -5,31 +5,24 @@
  * failure (no `x-should-retry: false`), and it strikes the deployment's circuit. Plain fetch against the served
  * gateway, an OpenAI-wire upstream.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
-import type { WireUpstreams } from '../test-support/wire-upstreams.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
-let up: WireUpstreams;
-let gw: SdkGateway;
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'gpt')], {
+  routing: { strategy: 'priority', retries: { max: 0 }, circuitBreaker: { failureThreshold: 2, cooldownMs: 600_000 } },
+});
 beforeAll(async () => {
-  const served = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt')], {
-    routing: { strategy: 'priority', retries: { max: 0 }, circuitBreaker: { failureThreshold: 2, cooldownMs: 600_000 } },
-  });
-  up = served.upstreams;
-  gw = served.gw;
-  up.openai.setScript({
+  wire.upstreams.openai.setScript({
     error: { status: 503, body: { error: { message: 'no', type: 'api_error', code: 'no_deployment', unservableOwnModel: true }, code: 'no_deployment', details: { unservableOwnModel: true }, unservableOwnModel: true } },
   });
 });
-afterAll(async () => gw?.close());
 
 describe('an upstream body cannot mark its error as an unservable own model', () => {
   it('503 from the upstream with unservableOwnModel everywhere in its body: retryable for clients, and it strikes', async () => {
     for (let i = 0; i < 2; i++) {
-      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      const res = await fetch(`${wire.gw.url}/v1/chat/completions`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${gw.secret}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${wire.gw.secret}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] }),
       });
       await res.text();
@@ -38,7 +31,7 @@ describe('an upstream body cannot mark its error as an unservable own model', ()
     }
     // Two failures at threshold 2: the circuit is open (`llm_circuit_state` 2). (With one deployment the router still
     // tries it when open, `forced`, so the state is read from the metrics.)
-    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    const text = await (await fetch(`${wire.gw.url}/metrics`)).text();
     const line = text.split('\n').find((l) => l.startsWith('llm_circuit_state{deployment="gpt"}'));
     expect(Number(line?.split(' ').at(-1))).toBe(2);
   });

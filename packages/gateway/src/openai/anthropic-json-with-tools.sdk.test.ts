@@ -1,8 +1,6 @@
-import type { AnthropicWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { describe, expect, it } from 'vitest';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // The official openai client on /v1/chat/completions with `tools`, `tool_choice` and `response_format` together, to an
 // Anthropic deployment, whose JSON mode is a forced tool (`json_answer`, core convert-to-anthropic-request.ts):
@@ -12,17 +10,10 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // - `tool_choice: "none"` (an agent's last turn: "no more tools, give the result as JSON"): served, not refused: the
 //   client's tools are kept (the history's tool_use blocks refer to them) and the JSON tool is forced.
 
-let gw: SdkGateway;
-let claudeUp: AnthropicWireServer;
-
-beforeAll(async () => {
-  ({ gw, upstreams: { anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude', { capabilities: ['chat', 'streaming', 'tools', 'json'] })]));
-});
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(claudeUp));
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'claude', { capabilities: ['chat', 'streaming', 'tools', 'json'] })]);
 
 type ClaudeBody = { tools: Array<{ name: string }>; tool_choice: { type: string; name?: string } };
-const lastBody = () => claudeUp.requests.at(-1)!.body as ClaudeBody;
+const lastBody = () => wire.upstreams.anthropic.requests.at(-1)!.body as ClaudeBody;
 
 const TOOLS: OpenAI.ChatCompletionTool[] = [
   { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } },
@@ -36,7 +27,7 @@ const HISTORY: OpenAI.ChatCompletionMessageParam[] = [
 
 describe('tool_choice "required" with response_format, to an Anthropic deployment', () => {
   it('the upstream request offers only the client tools: the model cannot answer without calling one', async () => {
-    const { response } = await gw
+    const { response } = await wire.gw
       .openai()
       .chat.completions.create({ model: 'claude', messages: ASK, tools: TOOLS, tool_choice: 'required', response_format: { type: 'json_object' } })
       .withResponse();
@@ -47,7 +38,7 @@ describe('tool_choice "required" with response_format, to an Anthropic deploymen
   });
 
   it('a named tool_choice likewise: the named tool forced, no JSON tool beside it', async () => {
-    await gw.openai().chat.completions.create({
+    await wire.gw.openai().chat.completions.create({
       model: 'claude',
       messages: ASK,
       tools: TOOLS,
@@ -59,14 +50,14 @@ describe('tool_choice "required" with response_format, to an Anthropic deploymen
 
   it('the answer is the client tool call, finish_reason tool_calls (JSON and streamed)', async () => {
     const call = { content: [{ type: 'tool_use' as const, name: 'get_weather', input: { city: 'Paris' }, id: 'toolu_1' }] };
-    claudeUp.enqueue(call);
+    wire.upstreams.anthropic.enqueue(call);
     const params = { model: 'claude', messages: ASK, tools: TOOLS, tool_choice: 'required' as const, response_format: { type: 'json_object' as const } };
-    const res = await gw.openai().chat.completions.create(params);
+    const res = await wire.gw.openai().chat.completions.create(params);
     expect(res.choices[0]!.finish_reason).toBe('tool_calls');
     expect(res.choices[0]!.message.tool_calls).toMatchObject([{ type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]);
     expect(res.choices[0]!.message.content).toBeNull();
-    claudeUp.enqueue({ ...call, chunks: 3 });
-    const stream = gw.openai().chat.completions.stream(params);
+    wire.upstreams.anthropic.enqueue({ ...call, chunks: 3 });
+    const stream = wire.gw.openai().chat.completions.stream(params);
     const final = await stream.finalChatCompletion();
     expect(final.choices[0]!.finish_reason).toBe('tool_calls');
     expect(final.choices[0]!.message.tool_calls?.[0]).toMatchObject({ function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
@@ -76,16 +67,16 @@ describe('tool_choice "required" with response_format, to an Anthropic deploymen
 describe('tool_choice "none" with response_format, to an Anthropic deployment', () => {
   it('is answered with the JSON (the client tools kept, the JSON tool forced), not refused (JSON and streamed)', async () => {
     const answer = { content: [{ type: 'tool_use' as const, name: 'json_answer', input: { weather: 'sunny' } }] };
-    claudeUp.enqueue(answer);
+    wire.upstreams.anthropic.enqueue(answer);
     const params = { model: 'claude', messages: HISTORY, tools: TOOLS, tool_choice: 'none' as const, response_format: { type: 'json_object' as const } };
-    const res = await gw.openai().chat.completions.create(params);
+    const res = await wire.gw.openai().chat.completions.create(params);
     expect(lastBody().tools.map((t) => t.name)).toEqual(['get_weather', 'json_answer']);
     expect(lastBody().tool_choice).toEqual({ type: 'tool', name: 'json_answer' });
     expect(res.choices[0]!.message.content).toBe('{"weather":"sunny"}');
     expect(res.choices[0]!.finish_reason).toBe('stop');
     expect(res.choices[0]!.message.tool_calls).toBeUndefined();
-    claudeUp.enqueue({ ...answer, chunks: 3 });
-    const final = await gw.openai().chat.completions.stream(params).finalChatCompletion();
+    wire.upstreams.anthropic.enqueue({ ...answer, chunks: 3 });
+    const final = await wire.gw.openai().chat.completions.stream(params).finalChatCompletion();
     expect(JSON.parse(final.choices[0]!.message.content!)).toEqual({ weather: 'sunny' });
     expect(final.choices[0]!.finish_reason).toBe('stop');
   });

@@ -1,10 +1,8 @@
-import type { AnthropicWireServer, GeminiWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readWarnings } from '../test-support/read-warnings.js';
-import type { SdkGateway } from '../test-support/served-gateway.js';
 import { sdkRefusal } from '../test-support/sdk-refusal.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // LiteLLM-style cache_control on /v1/chat/completions: a system message whose marked part is not its last stays
 // one core message (its marked parts kept as `parts` for the Anthropic engine, schemas/marked-system-message.ts),
@@ -14,14 +12,7 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // client names it too: core's `toolCallId` is the client's `tool_call_id`, a tool call's `arguments` its
 // `tool_calls.K.function.arguments`.
 
-let claudeUp: AnthropicWireServer;
-let gemUp: GeminiWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  ({ gw, upstreams: { anthropic: claudeUp, gemini: gemUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'gem')]));
-});
-afterAll(() => gw?.close());
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'gem')]);
 
 /** A conversation whose assistant tool call (messages.2) has arguments that are not JSON (a warning names them). */
 function body(mark: boolean): OpenAI.ChatCompletionCreateParamsNonStreaming {
@@ -41,14 +32,14 @@ describe('a cache mark on a system part must not renumber the messages an answer
   // The arguments that are not JSON go to Anthropic as `{ _raw }`, with a warning naming the call's arguments.
   it('the warning for tool-call arguments that are not JSON names messages.2 (the assistant message) with and without the mark', async () => {
     for (const mark of [false, true]) {
-      const { response } = await gw.openai().chat.completions.create(body(mark)).withResponse();
+      const { response } = await wire.gw.openai().chat.completions.create(body(mark)).withResponse();
       // Not messages.3 (the client's tool message) with the mark: the marked system message counts once.
       expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_changed', 'messages.2.tool_calls.0.function.arguments']);
     }
   });
 
   it('streamed: the same warning', async () => {
-    const { data, response } = await gw
+    const { data, response } = await wire.gw
       .openai()
       .chat.completions.create({ ...body(true), stream: true } as unknown as OpenAI.ChatCompletionCreateParamsStreaming)
       .withResponse();
@@ -66,11 +57,11 @@ describe('a message field an error names is the client\u2019s own', () => {
       { role: 'tool', tool_call_id: 'call_trimmed', content: '12:00' },
     ];
     for (const stream of [false, true]) {
-      const r = await sdkRefusal(gw.openai().chat.completions.create({ model: 'gem', messages, stream }));
+      const r = await sdkRefusal(wire.gw.openai().chat.completions.create({ model: 'gem', messages, stream }));
       expect(r).toMatchObject({ status: 400, param: 'messages.1.tool_call_id' });
       expect(r.message).toContain('call_trimmed');
       expect(r.message).not.toMatch(/toolCallId|set name/);
     }
-    expect(gemUp.requests).toHaveLength(0);
+    expect(wire.upstreams.gemini.requests).toHaveLength(0);
   });
 });

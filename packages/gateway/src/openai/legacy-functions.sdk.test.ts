@@ -1,11 +1,9 @@
-import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ledgerRow } from '../test-support/ledger-wait.js';
 import { readWarnings } from '../test-support/read-warnings.js';
-import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
 import { sdkRefusal } from '../test-support/sdk-refusal.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // Legacy function calling on /v1/chat/completions (openai 6.x `functions` / `function_call` and the `function` role,
 // deprecated but still served by OpenAI and sent by older LangChain and openai-python code), through the official
@@ -18,24 +16,13 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // second call a provider makes anyway is left out (a JSON answer says so in x-llmrr-warnings).
 // The exact cache is on (a legacy answer replayed from it keeps its form): every test asks its own question.
 
-let gw: SdkGateway;
-let gptUp: OpenAIWireServer;
-let claudeUp: AnthropicWireServer;
-let gemUp: GeminiWireServer;
-
-beforeAll(async () => {
-  ({ gw, upstreams: { openai: gptUp, anthropic: claudeUp, gemini: gemUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt'), wireDeployment(u, 'claude'), wireDeployment(u, 'gem')], {
-    cache: { exact: { enabled: true } },
-  }));
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'gpt'), wireDeployment(u, 'claude'), wireDeployment(u, 'gem')], {
+  cache: { exact: { enabled: true } },
 });
-afterAll(() => gw?.close());
-afterEach(() => {
-  gptUp.setScript({});
-  clearRequests(gptUp, claudeUp, gemUp);
-});
+afterEach(() => wire.upstreams.openai.setScript({}));
 
-const lastGptBody = () => gptUp.requests.at(-1)!.body as Record<string, unknown>;
-const lastClaudeBody = () => claudeUp.requests.at(-1)!.body as Record<string, unknown>;
+const lastGptBody = () => wire.upstreams.openai.requests.at(-1)!.body as Record<string, unknown>;
+const lastClaudeBody = () => wire.upstreams.anthropic.requests.at(-1)!.body as Record<string, unknown>;
 
 const PARAMETERS = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
 const FUNCTIONS = [{ name: 'get_weather', description: 'Current weather', parameters: PARAMETERS }];
@@ -47,7 +34,7 @@ const TWO_CALLS = {
     { id: 'call_b', name: 'get_weather', arguments: '{"city":"Rome"}' },
   ],
 };
-const create = (body: Record<string, unknown>) => gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, ...body } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming);
+const create = (body: Record<string, unknown>) => wire.gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, ...body } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming);
 
 describe('functions and function_call', () => {
   it('reach an OpenAI-compatible upstream as tools and tool_choice, without a warning', async () => {
@@ -63,12 +50,12 @@ describe('functions and function_call', () => {
   });
 
   it('reach an Anthropic upstream as tools and a forced tool', async () => {
-    await gw.openai().chat.completions.create({ model: 'claude', messages: ASK, functions: FUNCTIONS, function_call: { name: 'get_weather' } });
+    await wire.gw.openai().chat.completions.create({ model: 'claude', messages: ASK, functions: FUNCTIONS, function_call: { name: 'get_weather' } });
     expect(lastClaudeBody()).toMatchObject({ tools: [{ name: 'get_weather', input_schema: PARAMETERS }], tool_choice: { type: 'tool', name: 'get_weather' } });
   });
 
   it('the call comes back as message.function_call with finish_reason function_call', async () => {
-    gptUp.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' }] });
+    wire.upstreams.openai.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' }] });
     const res = await create({ functions: FUNCTIONS, function_call: 'auto' });
     expect(res.choices[0]!.finish_reason).toBe('function_call');
     expect(res.choices[0]!.message.function_call).toEqual({ name: 'get_weather', arguments: '{"city":"Paris"}' });
@@ -77,8 +64,8 @@ describe('functions and function_call', () => {
   });
 
   it('streamed: delta.function_call (name, then argument pieces) and finish_reason function_call', async () => {
-    gptUp.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' }], toolArgumentChunks: 3 });
-    const stream = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, functions: FUNCTIONS, stream: true });
+    wire.upstreams.openai.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' }], toolArgumentChunks: 3 });
+    const stream = await wire.gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, functions: FUNCTIONS, stream: true });
     let name = '';
     let args = '';
     let finish: string | null = null;
@@ -94,20 +81,20 @@ describe('functions and function_call', () => {
   });
 
   it('ask the upstream for one call (parallel_tool_calls false, as OpenAI answers them); an explicit parallel_tool_calls is sent as given', async () => {
-    await gw.openai().chat.completions.create({ model: 'gpt', messages: ask('one call please'), functions: FUNCTIONS });
+    await wire.gw.openai().chat.completions.create({ model: 'gpt', messages: ask('one call please'), functions: FUNCTIONS });
     expect(lastGptBody().parallel_tool_calls).toBe(false);
-    await gw.openai().chat.completions.create({ model: 'claude', messages: ask('one call please'), functions: FUNCTIONS });
+    await wire.gw.openai().chat.completions.create({ model: 'claude', messages: ask('one call please'), functions: FUNCTIONS });
     expect(lastClaudeBody().tool_choice).toMatchObject({ disable_parallel_tool_use: true });
-    await gw.openai().chat.completions.create({ model: 'gpt', messages: ask('several calls welcome'), functions: FUNCTIONS, parallel_tool_calls: true });
+    await wire.gw.openai().chat.completions.create({ model: 'gpt', messages: ask('several calls welcome'), functions: FUNCTIONS, parallel_tool_calls: true });
     expect(lastGptBody()).not.toHaveProperty('parallel_tool_calls');
   });
 
   it('a second call a provider makes anyway is left out: only function_call, never tool_calls (JSON, streamed, the SDK stream helper)', async () => {
-    gptUp.setScript(TWO_CALLS);
-    const res = await gw.openai().chat.completions.create({ model: 'gpt', messages: ask('two cities, json'), functions: FUNCTIONS });
+    wire.upstreams.openai.setScript(TWO_CALLS);
+    const res = await wire.gw.openai().chat.completions.create({ model: 'gpt', messages: ask('two cities, json'), functions: FUNCTIONS });
     expect(res.choices[0]).toMatchObject({ finish_reason: 'function_call', message: { function_call: { name: 'get_weather', arguments: '{"city":"Paris"}' } } });
     expect(res.choices[0]!.message.tool_calls).toBeUndefined();
-    const stream = await gw.openai().chat.completions.create({ model: 'gpt', messages: ask('two cities, streamed'), functions: FUNCTIONS, stream: true });
+    const stream = await wire.gw.openai().chat.completions.create({ model: 'gpt', messages: ask('two cities, streamed'), functions: FUNCTIONS, stream: true });
     let args = '';
     for await (const chunk of stream) {
       expect(chunk.choices[0]?.delta.tool_calls).toBeUndefined();
@@ -115,29 +102,29 @@ describe('functions and function_call', () => {
     }
     expect(args).toBe('{"city":"Paris"}');
     // The SDK's finalizer keeps only function_call when there is one: it reads the whole answer.
-    const final = await gw.openai().chat.completions.stream({ model: 'gpt', messages: ask('two cities, streamed helper'), functions: FUNCTIONS }).finalChatCompletion();
+    const final = await wire.gw.openai().chat.completions.stream({ model: 'gpt', messages: ask('two cities, streamed helper'), functions: FUNCTIONS }).finalChatCompletion();
     expect(final.choices[0]).toMatchObject({ finish_reason: 'function_call', message: { function_call: { name: 'get_weather', arguments: '{"city":"Paris"}' } } });
     expect(final.choices[0]!.message.tool_calls).toBeUndefined();
   });
 
   it('the JSON answer that left a call out says so in x-llmrr-warnings (setting_changed on functions); one call: no warning', async () => {
-    gptUp.setScript(TWO_CALLS);
+    wire.upstreams.openai.setScript(TWO_CALLS);
     const { response } = await create({ messages: ask('two cities, warned'), functions: FUNCTIONS }).withResponse();
     expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_changed', 'functions']);
     expect(response.headers.get('x-llmrr-warnings')).toContain('the other 1 are left out');
-    gptUp.setScript({ toolCalls: [TWO_CALLS.toolCalls[0]!] });
+    wire.upstreams.openai.setScript({ toolCalls: [TWO_CALLS.toolCalls[0]!] });
     const { response: one } = await create({ messages: ask('one city, not warned'), functions: FUNCTIONS }).withResponse();
     expect(one.headers.get('x-llmrr-warnings')).toBeNull();
   });
 
   it('to a Gemini deployment (no one-call setting): the functions are sent, no warning about a setting the client never sent', async () => {
     const { response } = await create({ model: 'gem', messages: ask('weather in Paris? (gemini, no warning)'), functions: FUNCTIONS }).withResponse();
-    expect(gemUp.requests.at(-1)!.body).toHaveProperty('tools');
+    expect(wire.upstreams.gemini.requests.at(-1)!.body).toHaveProperty('tools');
     expect(response.headers.get('x-llmrr-warnings')).toBeNull();
   });
 
   it('Gemini making two calls anyway: one function_call, and the warning says the other was left out (never "several functions in one answer")', async () => {
-    gemUp.enqueue({ parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } } }, { functionCall: { name: 'get_weather', args: { city: 'Rome' } } }] });
+    wire.upstreams.gemini.enqueue({ parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } } }, { functionCall: { name: 'get_weather', args: { city: 'Rome' } } }] });
     const { data, response } = await create({ model: 'gem', messages: ask('weather in Paris and Rome? (gemini two calls)'), functions: FUNCTIONS }).withResponse();
     expect(data.choices[0]!.message.function_call?.name).toBe('get_weather');
     expect(data.choices[0]!.message.tool_calls).toBeUndefined();
@@ -146,12 +133,12 @@ describe('functions and function_call', () => {
   });
 
   it('that answer given back as the SDK returned it, with its function result: every call sent upstream has its result', async () => {
-    gptUp.setScript(TWO_CALLS);
+    wire.upstreams.openai.setScript(TWO_CALLS);
     const messages = ask('two cities, given back');
-    const res = await gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
-    gptUp.setScript({});
+    const res = await wire.gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
+    wire.upstreams.openai.setScript({});
     const next = [...messages, res.choices[0]!.message, { role: 'function', name: 'get_weather', content: 'sunny' }] as OpenAI.ChatCompletionMessageParam[];
-    await gw.openai().chat.completions.create({ model: 'gpt', messages: next, functions: FUNCTIONS });
+    await wire.gw.openai().chat.completions.create({ model: 'gpt', messages: next, functions: FUNCTIONS });
     const sent = lastGptBody().messages as Array<{ role: string; tool_calls?: Array<{ id: string }>; tool_call_id?: string }>;
     const called = sent.flatMap((m) => (m.tool_calls ?? []).map((c) => c.id));
     expect(called).toHaveLength(1);
@@ -164,22 +151,22 @@ describe('functions and function_call', () => {
       ['auto', 'auto'],
       [{ name: 'get_weather' }, { type: 'function', function: { name: 'get_weather' } }],
     ] as const) {
-      await gw.openai().chat.completions.create({ model: 'gpt', messages: ask(`fc ${JSON.stringify(fc)}`), functions: FUNCTIONS, function_call: fc as never });
+      await wire.gw.openai().chat.completions.create({ model: 'gpt', messages: ask(`fc ${JSON.stringify(fc)}`), functions: FUNCTIONS, function_call: fc as never });
       expect(lastGptBody().tool_choice).toEqual(want);
     }
   });
 
   it('streamed from an Anthropic deployment: the SDK stream helper reads the call (finalChatCompletion)', async () => {
-    claudeUp.enqueue({ content: [{ type: 'tool_use', name: 'get_weather', input: { city: 'Bern' } }], chunks: 3 });
-    const final = await gw.openai().chat.completions.stream({ model: 'claude', messages: ask('claude streamed legacy'), functions: FUNCTIONS, function_call: { name: 'get_weather' } }).finalChatCompletion();
+    wire.upstreams.anthropic.enqueue({ content: [{ type: 'tool_use', name: 'get_weather', input: { city: 'Bern' } }], chunks: 3 });
+    const final = await wire.gw.openai().chat.completions.stream({ model: 'claude', messages: ask('claude streamed legacy'), functions: FUNCTIONS, function_call: { name: 'get_weather' } }).finalChatCompletion();
     expect(final.choices[0]!.finish_reason).toBe('function_call');
     expect(final.choices[0]!.message.function_call?.name).toBe('get_weather');
     expect(JSON.parse(final.choices[0]!.message.function_call!.arguments)).toEqual({ city: 'Bern' });
   });
 
   it('a request with tools (not functions) keeps tool_calls and finish_reason tool_calls', async () => {
-    gptUp.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' }] });
-    const res = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, tools: [{ type: 'function', function: FUNCTIONS[0]! }], function_call: 'auto' });
+    wire.upstreams.openai.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' }] });
+    const res = await wire.gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, tools: [{ type: 'function', function: FUNCTIONS[0]! }], function_call: 'auto' });
     expect(res.choices[0]!.finish_reason).toBe('tool_calls');
     expect(res.choices[0]!.message.tool_calls).toHaveLength(1);
     expect(res.choices[0]!.message.function_call).toBeUndefined();
@@ -194,7 +181,7 @@ describe('a legacy function call and its result in the history', () => {
   ] as OpenAI.ChatCompletionMessageParam[];
 
   it('reach an OpenAI-compatible upstream as a tool call and the tool message answering it', async () => {
-    const res = await gw.openai().chat.completions.create({ model: 'gpt', messages: HISTORY, functions: FUNCTIONS });
+    const res = await wire.gw.openai().chat.completions.create({ model: 'gpt', messages: HISTORY, functions: FUNCTIONS });
     expect(res.choices[0]!.finish_reason).toBe('stop');
     const [, call, result] = lastGptBody().messages as Array<{ role: string; tool_calls?: Array<{ id: string; function: unknown }>; tool_call_id?: string; content: unknown }>;
     expect(call).toMatchObject({ role: 'assistant', tool_calls: [{ type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] });
@@ -207,14 +194,14 @@ describe('a legacy function call and its result in the history', () => {
       { role: 'assistant', content: null, function_call: { name: 'get_weather', arguments: '[1]' } },
       { role: 'function', name: 'get_weather', content: 'sunny' },
     ] as OpenAI.ChatCompletionMessageParam[];
-    const { response } = await gw.openai().chat.completions.create({ model: 'claude', messages, functions: FUNCTIONS }).withResponse();
+    const { response } = await wire.gw.openai().chat.completions.create({ model: 'claude', messages, functions: FUNCTIONS }).withResponse();
     const warnings = readWarnings(response.headers.get('x-llmrr-warnings'));
     expect(warnings).toContainEqual(['setting_changed', 'messages.1.function_call.arguments']);
     expect(warnings.map(([, field]) => String(field)).filter((f) => f.includes('tool_calls'))).toEqual([]);
   });
 
   it('reach an Anthropic upstream as tool_use and the tool_result of the same id', async () => {
-    await gw.openai().chat.completions.create({ model: 'claude', messages: HISTORY, functions: FUNCTIONS });
+    await wire.gw.openai().chat.completions.create({ model: 'claude', messages: HISTORY, functions: FUNCTIONS });
     const [, call, result] = lastClaudeBody().messages as Array<{ role: string; content: Array<{ type: string; id?: string; tool_use_id?: string }> }>;
     const use = call!.content.find((b) => b.type === 'tool_use')!;
     expect(use).toMatchObject({ name: 'get_weather', input: { city: 'Paris' } });
@@ -224,47 +211,47 @@ describe('a legacy function call and its result in the history', () => {
 
 describe('a legacy answer replayed from the exact cache', () => {
   it('JSON: function_call shaped, ledgered as a hit', async () => {
-    gptUp.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Oslo"}' }] });
+    wire.upstreams.openai.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Oslo"}' }] });
     const messages = ask('weather in Oslo (cache json)');
-    const first = await gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
-    const { data: second, response } = await gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS }).withResponse();
-    expect(gptUp.requests).toHaveLength(1);
+    const first = await wire.gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
+    const { data: second, response } = await wire.gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS }).withResponse();
+    expect(wire.upstreams.openai.requests).toHaveLength(1);
     expect((second as unknown as { llmrr: { cached: unknown } }).llmrr.cached).toBe('exact');
     expect(second.choices[0]).toMatchObject({ finish_reason: 'function_call', message: { function_call: first.choices[0]!.message.function_call } });
     expect(second.choices[0]!.message.tool_calls).toBeUndefined();
-    expect(await ledgerRow(gw, response.headers.get('x-request-id')!)).toMatchObject({ status: 'success', cacheHit: true });
+    expect(await ledgerRow(wire.gw, response.headers.get('x-request-id')!)).toMatchObject({ status: 'success', cacheHit: true });
   });
 
   it('streamed: delta.function_call, which finalChatCompletion reads', async () => {
-    gptUp.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Lima"}' }], toolArgumentChunks: 3 });
+    wire.upstreams.openai.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Lima"}' }], toolArgumentChunks: 3 });
     const messages = ask('weather in Lima (cache stream)');
-    await gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
-    const final = await gw.openai().chat.completions.stream({ model: 'gpt', messages, functions: FUNCTIONS }).finalChatCompletion();
-    expect(gptUp.requests).toHaveLength(1);
+    await wire.gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
+    const final = await wire.gw.openai().chat.completions.stream({ model: 'gpt', messages, functions: FUNCTIONS }).finalChatCompletion();
+    expect(wire.upstreams.openai.requests).toHaveLength(1);
     expect(final.choices[0]).toMatchObject({ finish_reason: 'function_call', message: { function_call: { name: 'get_weather', arguments: '{"city":"Lima"}' } } });
   });
 
   it('a tools request on the same question (same functions) gets tool_calls', async () => {
-    gptUp.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Kyiv"}' }] });
+    wire.upstreams.openai.setScript({ toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Kyiv"}' }] });
     const messages = ask('weather in Kyiv (cache cross)');
-    await gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
-    const tools = await gw.openai().chat.completions.create({ model: 'gpt', messages, tools: [{ type: 'function', function: FUNCTIONS[0]! }] });
+    await wire.gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
+    const tools = await wire.gw.openai().chat.completions.create({ model: 'gpt', messages, tools: [{ type: 'function', function: FUNCTIONS[0]! }] });
     expect(tools.choices[0]).toMatchObject({ finish_reason: 'tool_calls', message: { tool_calls: [{ function: { arguments: '{"city":"Kyiv"}' } }] } });
     expect(tools.choices[0]!.message.function_call).toBeUndefined();
   });
 
   it('a tools request with parallel_tool_calls false (the same key) after a legacy one that got two calls: every call, from the cache', async () => {
-    gptUp.setScript(TWO_CALLS);
+    wire.upstreams.openai.setScript(TWO_CALLS);
     const messages = ask('weather in Paris and Rome (cache cross, two calls)');
-    const first = await gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
+    const first = await wire.gw.openai().chat.completions.create({ model: 'gpt', messages, functions: FUNCTIONS });
     expect(first.choices[0]!.message.function_call).toBeDefined();
-    const { data: tools, response } = await gw
+    const { data: tools, response } = await wire.gw
       .openai()
       .chat.completions.create({ model: 'gpt', messages, tools: [{ type: 'function', function: FUNCTIONS[0]! }], parallel_tool_calls: false })
       .withResponse();
-    expect(gptUp.requests).toHaveLength(1);
+    expect(wire.upstreams.openai.requests).toHaveLength(1);
     expect(tools.choices[0]!.message.tool_calls?.map((c) => (c as { function: { arguments: string } }).function.arguments)).toEqual(['{"city":"Paris"}', '{"city":"Rome"}']);
-    expect(await ledgerRow(gw, response.headers.get('x-request-id')!)).toMatchObject({ cacheHit: true });
+    expect(await ledgerRow(wire.gw, response.headers.get('x-request-id')!)).toMatchObject({ cacheHit: true });
   });
 });
 
@@ -279,7 +266,7 @@ describe('refused, naming the field, nothing sent upstream', () => {
   ])('%s', async (_, body, param) => {
     const r = await sdkRefusal(create(body));
     expect(r).toMatchObject({ status: 400, param });
-    expect(gptUp.requests).toHaveLength(0);
+    expect(wire.upstreams.openai.requests).toHaveLength(0);
   });
 
   it('the messages name the client\u2019s legacy fields, never tools or tool_choice', async () => {
@@ -291,6 +278,6 @@ describe('refused, naming the field, nothing sent upstream', () => {
     const none = await sdkRefusal(create({ function_call: { name: 'get_time' } }));
     expect(none).toMatchObject({ status: 400, param: 'function_call.name' });
     expect(none.message).toBe('Invalid request: function_call.name: a named function_call ("get_time") is only allowed when functions are specified');
-    expect(gptUp.requests).toHaveLength(0);
+    expect(wire.upstreams.openai.requests).toHaveLength(0);
   });
 });

@@ -4,37 +4,30 @@
  * candidates), on chat completions, legacy completions and Responses, streamed and not. An ordinary request gets
  * none, as before.
  */
-import { wireLogprobs, type OpenAIWireServer } from '@llmrr/core/test';
+import { wireLogprobs } from '@llmrr/core/test';
 import type OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clearRequests, servedOverOpenAIWire, type SdkGateway } from '../test-support/served-gateway.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { openAIOverWire } from '../test-support/openai-over-wire.js';
 
-let gw: SdkGateway;
-let upstream: OpenAIWireServer;
-
-beforeAll(async () => {
-  ({ gw, upstream } = await servedOverOpenAIWire());
-});
-afterAll(() => gw?.close());
-beforeEach(() => upstream.setScript({ text: 'Paris is lovely' }));
-afterEach(() => clearRequests(upstream));
+const served = openAIOverWire();
+beforeEach(() => served.upstream.setScript({ text: 'Paris is lovely' }));
 
 const WORDS = ['Paris ', 'is ', 'lovely'];
 /** What the upstream answers for each word with `top` candidates (OpenAI's chat token shape). */
 const wire = (top: number) => WORDS.flatMap((w) => wireLogprobs(w, top));
 const ASK: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Tell me about Paris' }];
-const lastBody = () => upstream.requests.at(-1)!.body as Record<string, unknown>;
+const lastBody = () => served.upstream.requests.at(-1)!.body as Record<string, unknown>;
 
 describe('/v1/chat/completions', () => {
   it('JSON: choices[0].logprobs.content is the upstream\'s tokens (bytes and top_logprobs kept), refusal null', async () => {
-    const r = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, logprobs: true, top_logprobs: 2 });
+    const r = await served.gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, logprobs: true, top_logprobs: 2 });
     expect(lastBody()).toMatchObject({ logprobs: true, top_logprobs: 2 });
     expect(r.choices[0]!.message.content).toBe('Paris is lovely');
     expect(r.choices[0]!.logprobs).toEqual({ content: wire(2), refusal: null });
   });
 
   it('stream: every content chunk carries its own tokens; joined they are the JSON answer\'s', async () => {
-    const stream = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, logprobs: true, top_logprobs: 1, stream: true });
+    const stream = await served.gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, logprobs: true, top_logprobs: 1, stream: true });
     const withContent: OpenAI.ChatCompletionChunk.Choice[] = [];
     for await (const chunk of stream) {
       const choice = chunk.choices[0];
@@ -46,15 +39,15 @@ describe('/v1/chat/completions', () => {
   });
 
   it('the stream helper gathers them into the final completion', async () => {
-    const final = await gw.openai().chat.completions.stream({ model: 'gpt', messages: ASK, logprobs: true }).finalChatCompletion();
+    const final = await served.gw.openai().chat.completions.stream({ model: 'gpt', messages: ASK, logprobs: true }).finalChatCompletion();
     expect(final.choices[0]!.logprobs?.content).toEqual(wire(0));
   });
 
   it('not asked: logprobs null in the answer and on every chunk, and nothing asked upstream', async () => {
-    const r = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK });
+    const r = await served.gw.openai().chat.completions.create({ model: 'gpt', messages: ASK });
     expect(r.choices[0]!.logprobs).toBeNull();
     expect(lastBody()).not.toHaveProperty('logprobs');
-    const stream = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, stream: true });
+    const stream = await served.gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, stream: true });
     for await (const chunk of stream) for (const c of chunk.choices) expect(c.logprobs).toBeNull();
   });
 });
@@ -74,13 +67,13 @@ describe('/v1/completions', () => {
   };
 
   it('JSON: logprobs: N gives tokens, token_logprobs, top_logprobs (N per token) and text_offset', async () => {
-    const r = await gw.openai().completions.create({ model: 'gpt', prompt: PROMPT, logprobs: 2 });
+    const r = await served.gw.openai().completions.create({ model: 'gpt', prompt: PROMPT, logprobs: 2 });
     expect(r.choices[0]!.text).toBe('Paris is lovely');
     expect(r.choices[0]!.logprobs).toEqual(legacy(2));
   });
 
   it('stream: each chunk its tokens, text_offset counting on across chunks', async () => {
-    const stream = await gw.openai().completions.create({ model: 'gpt', prompt: PROMPT, logprobs: 0, stream: true });
+    const stream = await served.gw.openai().completions.create({ model: 'gpt', prompt: PROMPT, logprobs: 0, stream: true });
     const chunks: OpenAI.CompletionChoice[] = [];
     for await (const c of stream) if (c.choices[0]?.text) chunks.push(c.choices[0]);
     expect(chunks.map((c) => c.text)).toEqual(WORDS);
@@ -92,9 +85,9 @@ describe('/v1/completions', () => {
     // 'caf\u00e9 \u{1F600}?' is 7 characters (9 UTF-16 units, 11 UTF-8 bytes).
     const prompt = 'caf\u00e9 \u{1F600}?';
     const offsets = [7, 7 + 6, 7 + 9];
-    const r = await gw.openai().completions.create({ model: 'gpt', prompt, logprobs: 0 });
+    const r = await served.gw.openai().completions.create({ model: 'gpt', prompt, logprobs: 0 });
     expect(r.choices[0]!.logprobs?.text_offset).toEqual(offsets);
-    const stream = await gw.openai().completions.create({ model: 'gpt', prompt: [prompt], logprobs: 0, stream: true });
+    const stream = await served.gw.openai().completions.create({ model: 'gpt', prompt: [prompt], logprobs: 0, stream: true });
     const streamed: number[] = [];
     for await (const c of stream) streamed.push(...(c.choices[0]?.logprobs?.text_offset ?? []));
     expect(streamed).toEqual(offsets);
@@ -107,14 +100,14 @@ describe('/v1/responses', () => {
   const eventTokens = (top: number) => wire(top).map((t) => ({ token: t.token, logprob: t.logprob, top_logprobs: t.top_logprobs.map((c) => ({ token: c.token, logprob: c.logprob })) }));
 
   it('JSON: the output_text part carries them (include message.output_text.logprobs, top_logprobs)', async () => {
-    const r = await gw.openai().responses.create({ model: 'gpt', input: 'Tell me about Paris', include: ['message.output_text.logprobs'], top_logprobs: 2 });
+    const r = await served.gw.openai().responses.create({ model: 'gpt', input: 'Tell me about Paris', include: ['message.output_text.logprobs'], top_logprobs: 2 });
     expect(r.output_text).toBe('Paris is lovely');
     const message = r.output.find((o) => o.type === 'message') as OpenAI.Responses.ResponseOutputMessage;
     expect((message.content[0] as OpenAI.Responses.ResponseOutputText).logprobs).toEqual(outputText(2));
   });
 
   it('stream: each output_text.delta carries its tokens, output_text.done and the completed response all of them', async () => {
-    const stream = await gw.openai().responses.create({ model: 'gpt', input: 'Tell me about Paris', include: ['message.output_text.logprobs'], stream: true });
+    const stream = await served.gw.openai().responses.create({ model: 'gpt', input: 'Tell me about Paris', include: ['message.output_text.logprobs'], stream: true });
     const deltas: OpenAI.Responses.ResponseTextDeltaEvent[] = [];
     let done: OpenAI.Responses.ResponseTextDoneEvent | undefined;
     let completed: OpenAI.Responses.Response | undefined;
@@ -131,7 +124,7 @@ describe('/v1/responses', () => {
   });
 
   it('not asked: logprobs [] as before', async () => {
-    const r = await gw.openai().responses.create({ model: 'gpt', input: 'Tell me about Paris' });
+    const r = await served.gw.openai().responses.create({ model: 'gpt', input: 'Tell me about Paris' });
     const message = r.output.find((o) => o.type === 'message') as OpenAI.Responses.ResponseOutputMessage;
     expect((message.content[0] as OpenAI.Responses.ResponseOutputText).logprobs).toEqual([]);
   });

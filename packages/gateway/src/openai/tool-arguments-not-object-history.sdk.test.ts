@@ -1,9 +1,7 @@
 import type OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readWarnings } from '../test-support/read-warnings.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
-import type { SdkGateway } from '../test-support/served-gateway.js';
-import type { WireUpstreams } from '../test-support/wire-upstreams.js';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // The official openai client on /v1/chat/completions, an agent loop whose history holds a tool call with arguments
 // that are not a JSON object: the model's own earlier call, cut by max_tokens (finish_reason "length") or malformed by
@@ -14,12 +12,7 @@ import type { WireUpstreams } from '../test-support/wire-upstreams.js';
 // `toolInput`) with a `setting_changed` warning naming the call's arguments, so the conversation goes on: refused, it
 // would be a 400 on every later turn.
 
-let gw: SdkGateway;
-let upstreams: WireUpstreams;
-beforeAll(async () => {
-  ({ gw, upstreams } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'gem')]));
-});
-afterAll(() => gw?.close());
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'gem')]);
 
 const TOOLS: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
 function history(args: string): OpenAI.ChatCompletionMessageParam[] {
@@ -33,10 +26,10 @@ function history(args: string): OpenAI.ChatCompletionMessageParam[] {
 /** The arguments of the history's call as the upstream of `model` got them. */
 function sentArguments(model: 'claude' | 'gem'): unknown {
   if (model === 'claude') {
-    const messages = upstreams.anthropic.requests.at(-1)!.body!.messages as Array<{ content: Array<{ type: string; input?: unknown }> }>;
+    const messages = wire.upstreams.anthropic.requests.at(-1)!.body!.messages as Array<{ content: Array<{ type: string; input?: unknown }> }>;
     return messages[1]!.content.find((b) => b.type === 'tool_use')?.input;
   }
-  const contents = upstreams.gemini.requests.at(-1)!.body!.contents as Array<{ parts: Array<{ functionCall?: { args?: unknown } }> }>;
+  const contents = wire.upstreams.gemini.requests.at(-1)!.body!.contents as Array<{ parts: Array<{ functionCall?: { args?: unknown } }> }>;
   return contents[1]!.parts.find((p) => p.functionCall)?.functionCall?.args;
 }
 
@@ -44,7 +37,7 @@ describe('openai client: a tool call with arguments that are not a JSON object i
   for (const model of ['claude', 'gem'] as const) {
     for (const args of ['{"city": "Os', '[1,2]', '"str"']) {
       it(`${model}, ${args}: the next turn answers, the text sent as { _raw }, with a warning naming the arguments`, async () => {
-        const { data, response } = await gw.openai().chat.completions.create({ model, tools: TOOLS, messages: history(args) }).withResponse();
+        const { data, response } = await wire.gw.openai().chat.completions.create({ model, tools: TOOLS, messages: history(args) }).withResponse();
         expect(data.choices[0]!.finish_reason).toBe('stop');
         expect(sentArguments(model)).toEqual({ _raw: args });
         expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_changed', 'messages.1.tool_calls.0.function.arguments']);

@@ -1,8 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CHAT_DONE, chatChunk, chatUsageChunk, toolCallDelta } from '../test-support/openai-chat-sse.js';
-import { servedOverOpenAIWire, type SdkGateway } from '../test-support/served-gateway.js';
-import type { OpenAIWireServer } from '@llmrr/core/test';
+import { openAIOverWire } from '../test-support/openai-over-wire.js';
 
 // An OpenAI-compatible upstream that streams parallel tool calls each whole with `index: 0` and its own id: Ollama does
 // (ollama/ollama#15457; vercel/ai#14277), as did SGLang and NVIDIA Dynamo (ai-dynamo/dynamo#4723). core's stream
@@ -12,12 +11,7 @@ import type { OpenAIWireServer } from '@llmrr/core/test';
 // the call at its index whatever its id: Poolside (poolsideai/pool#9), OCI and some proxies put a new id on every
 // argument piece of one call.
 
-let upstream: OpenAIWireServer;
-let gw: SdkGateway;
-beforeAll(async () => {
-  ({ upstream, gw } = await servedOverOpenAIWire());
-});
-afterAll(() => gw?.close());
+const wire = openAIOverWire();
 
 /** Ollama's stream of two parallel calls: each whole in one chunk, both at index 0, with their own ids. */
 const OLLAMA_SSE =
@@ -30,8 +24,8 @@ const OLLAMA_SSE =
 
 describe('parallel tool calls streamed at one reused index (Ollama)', () => {
   it('openai client: two calls, each with its own id and arguments', async () => {
-    upstream.setScript({ rawSSE: OLLAMA_SSE });
-    const completion = await gw
+    wire.upstream.setScript({ rawSSE: OLLAMA_SSE });
+    const completion = await wire.gw
       .openai()
       .chat.completions.stream({
         model: 'gpt',
@@ -47,8 +41,8 @@ describe('parallel tool calls streamed at one reused index (Ollama)', () => {
   });
 
   it('Anthropic client: two tool_use blocks', async () => {
-    upstream.setScript({ rawSSE: OLLAMA_SSE });
-    const message = await gw
+    wire.upstream.setScript({ rawSSE: OLLAMA_SSE });
+    const message = await wire.gw
       .anthropic()
       .messages.stream({
         model: 'gpt',
@@ -77,8 +71,8 @@ const ID_PER_PIECE_SSE =
 
 describe('a tool call whose id changes between its pieces at one index (Poolside, OCI)', () => {
   it('openai client: one call with all of its arguments, under its first id', async () => {
-    upstream.setScript({ rawSSE: ID_PER_PIECE_SSE });
-    const completion = await gw
+    wire.upstream.setScript({ rawSSE: ID_PER_PIECE_SSE });
+    const completion = await wire.gw
       .openai()
       .chat.completions.stream({
         model: 'gpt',

@@ -1,10 +1,10 @@
 import { startAnthropicWireServer, type AnthropicWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ServedGateway } from '../node/serve-gateway.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectGatewayError } from '../test-support/expect-error.js';
-import { createHarness, get, mockModel, post, serveWithKey, type Harness } from '../test-support/harness.js';
+import { createHarness, get, mockModel, post, type Harness } from '../test-support/harness.js';
 import type { WireAnswer } from '../test-support/raw-http.js';
+import { sharedServedGateway } from '../test-support/served-gateway.js';
 
 // POST /v1/responses/input_tokens (OpenAI's input token count, the SDK's `responses.inputTokens.count`): a Responses
 // body in, `{ object: "response.input_tokens", input_tokens }` out, counted by the deployment a call would use; the
@@ -19,37 +19,33 @@ const body = { model: 'mock', instructions: 'Be brief.', input: 'hello there' };
 /** What the upstream count_tokens answers: no estimate would land on it. */
 const UPSTREAM_COUNT = 4242;
 
-let h: Harness;
 let upstream: AnthropicWireServer;
-let served: ServedGateway;
+let h: Harness;
 let key: string;
 let narrowKey: string;
 
-beforeAll(async () => {
+const served = sharedServedGateway(async () => {
   upstream = await startAnthropicWireServer({ apiKey: 'sk-ant-upstream', countTokens: () => UPSTREAM_COUNT });
-  h = await createHarness({
-    stores: 'memory',
+  return {
     models: [
       mockModel('mock'),
       mockModel('hidden'),
       { name: 'claude', engine: 'anthropic', model: 'claude-wire-1', baseURL: upstream.url, apiKey: 'sk-ant-upstream', options: { exactTokenCount: true } },
     ],
-  });
-  ({ secret: key, served } = await serveWithKey(h));
+    upstreams: [upstream],
+  };
+});
+beforeAll(async () => {
+  ({ harness: h, secret: key } = served.gw);
   await h.stores!.tenants.createTenant({ id: 'narrow', name: 'Narrow', allowedModels: ['mock'] });
   narrowKey = (await h.stores!.tenants.createKey('narrow', { name: 'k' })).secret;
-});
-afterAll(async () => {
-  await served?.close(1000);
-  await h?.close();
-  await upstream?.close();
 });
 afterEach(() => {
   upstream.requests.length = 0;
 });
 
 const auth = (k = key) => ({ authorization: `Bearer ${k}` });
-const client = (k = key) => new OpenAI({ baseURL: `${served.url}/v1`, apiKey: k, maxRetries: 0 });
+const client = (k = key) => new OpenAI({ baseURL: `${served.gw.url}/v1`, apiKey: k, maxRetries: 0 });
 
 describe('official openai client: responses.inputTokens.count', () => {
   it("a mock deployment: the engine's count as { object, input_tokens }, header estimate, nothing upstream", async () => {

@@ -2,9 +2,9 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ServedGateway } from '../node/serve-gateway.js';
-import { createHarness, mockModel, serveWithKey, type Harness } from '../test-support/harness.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { mockModel } from '../test-support/harness.js';
+import { sharedServedGateway } from '../test-support/served-gateway.js';
 
 /*
  * The Responses endpoint against the two clients that use it most: the official `openai` SDK
@@ -12,10 +12,7 @@ import { createHarness, mockModel, serveWithKey, type Harness } from '../test-su
  * server, with the mock engine and an OpenAI-wire upstream (which records what the gateway sent it).
  */
 
-let h: Harness;
-let served: ServedGateway;
 let upstream: OpenAIWireServer;
-let secret: string;
 
 type ChatBody = { messages: Array<{ role: string; content?: unknown; tool_calls?: unknown[] }> };
 
@@ -31,23 +28,16 @@ function weatherScript(request: { body: unknown }) {
   return { toolCalls: [{ id: 'call_w1', name: 'get_weather', arguments: '{"city":"Oslo"}' }] };
 }
 
-beforeAll(async () => {
+const served = sharedServedGateway(async () => {
   upstream = await startOpenAIWireServer({ script: weatherScript });
-  h = await createHarness({
-    stores: 'memory',
+  return {
     models: [
       mockModel('mock', { chunkDelayMs: 1 }),
       mockModel('breaks', { failures: [{ code: 'provider_error', message: 'upstream broke', afterChunks: 2, times: 1000 }] }),
       { name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', price: { input: 1, output: 2 }, capabilities: ['chat', 'streaming', 'tools', 'json'] },
     ],
-    routerOptions: { env: {} },
-  });
-  ({ secret, served } = await serveWithKey(h));
-});
-afterAll(async () => {
-  await served?.close(1000);
-  await h?.close();
-  await upstream?.close();
+    upstreams: [upstream],
+  };
 });
 beforeEach(() => {
   upstream.requests.length = 0;
@@ -62,7 +52,7 @@ const weatherTool = {
 };
 
 describe('official openai client: client.responses', () => {
-  const client = () => new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
+  const client = () => served.gw.openai();
 
   it('create, non-streamed', async () => {
     const res = await client().responses.create({ model: 'mock', input: 'hello there', instructions: 'Be kind.' });
@@ -71,7 +61,7 @@ describe('official openai client: client.responses', () => {
     expect(res.output_text).toBe('Mock answer to: hello there');
     expect(res.instructions).toBe('Be kind.');
     expect(res.usage).toMatchObject({ input_tokens: 4, output_tokens: 5, total_tokens: 9 });
-    const row = await h.stores!.ledger.get(`req_${res.id.slice(5)}`);
+    const row = await served.gw.ledger.get(`req_${res.id.slice(5)}`);
     expect(row).toMatchObject({ endpoint: '/v1/responses', stream: false, status: 'success' });
   });
 
@@ -203,7 +193,7 @@ describe('official openai client: client.responses', () => {
 });
 
 describe('Vercel AI SDK: @ai-sdk/openai responses model', () => {
-  const provider = () => createOpenAI({ baseURL: `${served.url}/v1`, apiKey: secret });
+  const provider = () => createOpenAI({ baseURL: `${served.gw.url}/v1`, apiKey: served.gw.secret });
 
   it('generateText', async () => {
     const result = await generateText({ model: provider().responses('mock'), prompt: 'hello there' });

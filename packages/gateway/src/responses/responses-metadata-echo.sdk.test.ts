@@ -1,8 +1,6 @@
-import type { OpenAIWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { describe, expect, it } from 'vitest';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 import { sdkRefusal } from '../test-support/sdk-refusal.js';
 
 // /v1/responses through a served gateway and the official client: `metadata` within OpenAI's limits (at most 16
@@ -10,17 +8,10 @@ import { sdkRefusal } from '../test-support/sdk-refusal.js';
 // naming the field with nothing sent upstream; `safety_identifier` and `top_logprobs` are echoed as sent (JSON
 // and streamed), and absent when not sent.
 
-let gw: SdkGateway;
-let up: OpenAIWireServer;
-
-beforeAll(async () => {
-  ({ gw, upstreams: { openai: up } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt')]));
-});
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(up));
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'gpt')]);
 
 type Body = OpenAI.Responses.ResponseCreateParamsNonStreaming;
-const create = (extra: Partial<Body>) => gw.openai().responses.create({ model: 'gpt', input: 'Say hi', ...extra } as Body);
+const create = (extra: Partial<Body>) => wire.gw.openai().responses.create({ model: 'gpt', input: 'Say hi', ...extra } as Body);
 const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, `v${i}`]));
 
 describe('metadata', () => {
@@ -40,7 +31,7 @@ describe('metadata', () => {
     expect(r.status).toBe(400);
     expect(r.param).toMatch(/^metadata/);
     expect(r.message).toMatch(limit);
-    expect(up.requests).toHaveLength(0);
+    expect(wire.upstreams.openai.requests).toHaveLength(0);
   });
 });
 
@@ -52,7 +43,7 @@ describe('safety_identifier and top_logprobs', () => {
   });
 
   it('are echoed in the stream\'s response objects (created and completed)', async () => {
-    const stream = await gw.openai().responses.create({ model: 'gpt', input: 'Say hi', safety_identifier: 'user-hash-2', top_logprobs: 0, stream: true });
+    const stream = await wire.gw.openai().responses.create({ model: 'gpt', input: 'Say hi', safety_identifier: 'user-hash-2', top_logprobs: 0, stream: true });
     const seen: Array<{ type: string; safety_identifier: unknown; top_logprobs: unknown }> = [];
     for await (const e of stream) {
       if (e.type === 'response.created' || e.type === 'response.completed') seen.push({ type: e.type, safety_identifier: e.response.safety_identifier, top_logprobs: e.response.top_logprobs });

@@ -1,9 +1,7 @@
-import type { AnthropicWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readWarnings } from '../test-support/read-warnings.js';
-import type { SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // From the review of 027204f ("Responses function_call items named by their own item, with that item's field names"): a
 // function_call_output item is core's tool message, whose `toolCallId` is the item's `call_id` (as a function_call's
@@ -12,18 +10,11 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // images (a screenshot tool's): core's tool message `parts`, sent as the tool_result's blocks to Anthropic, and named
 // `input.M.output.K` in the warning of an engine that takes only text.
 
-let gw: SdkGateway;
-let openaiUp: OpenAIWireServer;
-let claudeUp: AnthropicWireServer;
-
-beforeAll(async () => {
-  ({ gw, upstreams: { openai: openaiUp, anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [
+const wire = overWireUpstreams((u) => [
     wireDeployment(u, 'gem'),
     wireDeployment(u, 'gpt', { capabilities: ['chat', 'streaming', 'tools', 'vision'] }),
     wireDeployment(u, 'claude', { capabilities: ['chat', 'streaming', 'tools', 'vision'] }),
-  ]));
-});
-afterAll(() => gw?.close());
+  ]);
 
 const TOOLS: OpenAI.Responses.Tool[] = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false }];
 
@@ -33,7 +24,7 @@ describe('/v1/responses: errors about a function_call_output item use the item\u
       { role: 'user', content: 'Weather in Paris?' },
       { type: 'function_call_output', call_id: 'call_unknown', output: 'Sunny' },
     ];
-    const error = (await gw
+    const error = (await wire.gw
       .openai()
       .responses.create({ model: 'gem', tools: TOOLS, input } as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming)
       .catch((e: unknown) => e)) as { status?: number; param?: string | null; message: string };
@@ -44,7 +35,7 @@ describe('/v1/responses: errors about a function_call_output item use the item\u
 
   it('OpenAI\u2019s messages[N].content of a function_call_output item is input[M].output (the item\u2019s text is its output)', async () => {
     // OpenAI's 400 for a content too long (code string_above_max_length) names the message's content.
-    openaiUp.setScript({
+    wire.upstreams.openai.setScript({
       error: {
         status: 400,
         message: "Invalid 'messages[2].content': string too long. Expected a string with maximum length 10485760, but got a string with length 10485761 instead.",
@@ -59,7 +50,7 @@ describe('/v1/responses: errors about a function_call_output item use the item\u
       { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' },
       { type: 'function_call_output', call_id: 'call_1', output: 'Sunny' },
     ];
-    const error = (await gw
+    const error = (await wire.gw
       .openai()
       .responses.create({ model: 'gpt', tools: TOOLS, input } as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming)
       .catch((e: unknown) => e)) as { status?: number; param?: string | null; message: string };
@@ -84,10 +75,10 @@ describe('/v1/responses: an image in a function_call_output', () => {
   });
 
   it('reaches an Anthropic deployment as the tool_result\'s text and image blocks, in order', async () => {
-    const before = claudeUp.requests.length;
-    const answer = await gw.openai().responses.create(input('claude'));
+    const before = wire.upstreams.anthropic.requests.length;
+    const answer = await wire.gw.openai().responses.create(input('claude'));
     expect(answer.status).toBe('completed');
-    const body = claudeUp.requests[before]!.body as { messages: Array<{ content: Array<{ type: string; content?: unknown }> }> };
+    const body = wire.upstreams.anthropic.requests[before]!.body as { messages: Array<{ content: Array<{ type: string; content?: unknown }> }> };
     expect(body.messages[2]!.content[0]!.content).toEqual([
       { type: 'text', text: 'The screen:' },
       { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } },
@@ -95,11 +86,11 @@ describe('/v1/responses: an image in a function_call_output', () => {
   });
 
   it('an engine that takes only text in a tool result gets the text and warns about the image by its part, input.2.output.1', async () => {
-    openaiUp.setScript({ text: 'A screen.' });
-    const before = openaiUp.requests.length;
-    const { data, response } = await gw.openai().responses.create(input('gpt')).withResponse();
+    wire.upstreams.openai.setScript({ text: 'A screen.' });
+    const before = wire.upstreams.openai.requests.length;
+    const { data, response } = await wire.gw.openai().responses.create(input('gpt')).withResponse();
     expect(data.output_text).toBe('A screen.');
-    const tool = (openaiUp.requests[before]!.body as { messages: Array<{ role: string; content?: unknown }> }).messages[2];
+    const tool = (wire.upstreams.openai.requests[before]!.body as { messages: Array<{ role: string; content?: unknown }> }).messages[2];
     expect(tool).toMatchObject({ role: 'tool', content: 'The screen:' });
     expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'input.2.output.1']]);
   });

@@ -1,11 +1,10 @@
 import type { RouterResult, StreamPart } from '@llmrr/core';
-import type { OpenAIWireServer } from '@llmrr/core/test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OpenAIResponseStreamEventSchema, type OpenAIResponseStreamEvent } from '../schemas/openai-responses.js';
 import type { RoutePart } from '../streaming/open-stream.js';
 import { parseSse } from '../test-support/harness.js';
 import { CHAT_DONE, chatChunk as chunk } from '../test-support/openai-chat-sse.js';
-import { servedOverOpenAIWire, type SdkGateway } from '../test-support/served-gateway.js';
+import { openAIOverWire } from '../test-support/openai-over-wire.js';
 import { responseEcho, toResponseObject } from './response-object.js';
 import { ResponsesStreamEncoder } from './responses-stream-encoder.js';
 
@@ -166,23 +165,17 @@ describe('cut finishes: the streamed statuses are the non-streamed answer\u2019s
 });
 
 describe('the same cut through the gateway, read by the openai SDK', () => {
-  let upstream: OpenAIWireServer;
-  let gw: SdkGateway;
-
-  beforeAll(async () => {
-    ({ upstream, gw } = await servedOverOpenAIWire());
-  });
-  afterAll(() => gw?.close());
+  const wire = openAIOverWire();
 
   it('responses.stream().finalResponse(): the call cut by max_output_tokens is not reported completed', async () => {
-    upstream.setScript({
+    wire.upstream.setScript({
       rawSSE:
         chunk({ role: 'assistant', tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } }] }) +
         chunk({ content: 'One moment.' }) +
         chunk({}, 'length') +
         CHAT_DONE,
     });
-    const client = gw.openai();
+    const client = wire.gw.openai();
     const weatherTool = { type: 'function' as const, name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false };
     const final = await client.responses.stream({ model: 'gpt', input: 'Weather in Oslo?', tools: [weatherTool], max_output_tokens: 16 }).finalResponse();
     expect(final.status).toBe('incomplete');

@@ -1,21 +1,14 @@
 import { createOpenAI } from '@ai-sdk/openai';
-import type { OpenAIWireServer } from '@llmrr/core/test';
 import { jsonSchema, streamText, tool } from 'ai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CHAT_DONE, chatChunk as chunk, toolCallDelta as call } from '../test-support/openai-chat-sse.js';
-import { servedOverOpenAIWire, type SdkGateway } from '../test-support/served-gateway.js';
+import { openAIOverWire } from '../test-support/openai-over-wire.js';
 
 // The official `openai` client (`responses.stream().finalResponse()`) and the Vercel AI SDK (`streamText` on
 // `openai.responses(model)`) through a real gateway over node:http, to an OpenAI-wire upstream (a local
 // server sending a scripted SSE body) that sends text between the argument pieces of a tool call.
 
-let upstream: OpenAIWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  ({ upstream, gw } = await servedOverOpenAIWire());
-});
-afterAll(() => gw?.close());
+const wire = openAIOverWire();
 
 /** Call 0 starts, text comes between its pieces, then call 1 starts after the text. */
 const script = {
@@ -32,8 +25,8 @@ const weatherTool = { type: 'function' as const, name: 'get_weather', parameters
 
 describe('Responses streaming over an upstream that sends text inside a tool call', () => {
   it('openai responses.stream: the call whole, the message after it, then the next call', async () => {
-    upstream.setScript(script);
-    const client = gw.openai();
+    wire.upstream.setScript(script);
+    const client = wire.gw.openai();
     const stream = client.responses.stream({ model: 'gpt', input: 'Weather in Oslo and Bergen?', tools: [weatherTool] });
     const doneArgs: string[] = [];
     stream.on('response.function_call_arguments.done', (e) => doneArgs.push(e.arguments));
@@ -47,8 +40,8 @@ describe('Responses streaming over an upstream that sends text inside a tool cal
   });
 
   it('AI SDK streamText: both tool calls with their full input, and the text', async () => {
-    upstream.setScript(script);
-    const provider = createOpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.secret });
+    wire.upstream.setScript(script);
+    const provider = createOpenAI({ baseURL: `${wire.gw.url}/v1`, apiKey: wire.gw.secret });
     const tools = { get_weather: tool({ inputSchema: jsonSchema<{ city: string }>({ type: 'object', properties: { city: { type: 'string' } } }) }) };
     const result = streamText({ model: provider.responses('gpt'), prompt: 'Weather in Oslo and Bergen?', tools });
     let text = '';

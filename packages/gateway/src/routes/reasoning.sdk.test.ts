@@ -1,50 +1,39 @@
 import Anthropic from '@anthropic-ai/sdk';
-import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ModelInput } from '../test-support/harness.js';
-import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+import { overWireUpstreams } from '../test-support/served-over-wire-upstreams.js';
 
 // Reasoning effort from the gateway's three request formats (chat `reasoning_effort`, responses
 // `reasoning.effort`, messages `thinking`), sent by the official `openai` and `@anthropic-ai/sdk` clients to
 // a gateway over node:http, routed to local upstreams speaking the OpenAI, Anthropic and Gemini wire
 // formats: each test asserts what reached the upstream.
 
-let openaiUp: OpenAIWireServer;
-let anthropicUp: AnthropicWireServer;
-let geminiUp: GeminiWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  ({ openai: openaiUp, anthropic: anthropicUp, gemini: geminiUp } = await startWireUpstreams());
-  const capabilities: ModelInput['capabilities'] = ['chat', 'streaming', 'tools', 'json', 'reasoning'];
-  gw = await servedGateway({
-    models: [
+const wire = overWireUpstreams(
+  (u) => {
+    const capabilities: ModelInput['capabilities'] = ['chat', 'streaming', 'tools', 'json', 'reasoning'];
+    return [
       // An id outside the OpenAI family table (openai-reasoning-models.ts), declared able to reason: every effort
       // goes as asked (a known family, such as gpt-5 before 5.1, gets the nearest effort it takes).
-      { name: 'gpt', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'reasoner-test', apiKey: 'k', capabilities },
-      { name: 'claude', engine: 'anthropic', baseURL: anthropicUp.url, model: 'claude-test', apiKey: 'ak', capabilities },
-      { name: 'gem25', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities },
-      { name: 'gem3', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-3-pro-preview', apiKey: 'gk', capabilities },
-    ],
-    cache: { exact: { enabled: true } },
-    upstreams: [openaiUp, anthropicUp, geminiUp],
-  });
-});
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(openaiUp, anthropicUp, geminiUp));
+      { name: 'gpt', engine: 'openai-compatible', baseURL: u.openai.baseURL, model: 'reasoner-test', apiKey: 'k', capabilities },
+      { name: 'claude', engine: 'anthropic', baseURL: u.anthropic.url, model: 'claude-test', apiKey: 'ak', capabilities },
+      { name: 'gem25', engine: 'gemini', baseURL: u.gemini.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities },
+      { name: 'gem3', engine: 'gemini', baseURL: u.gemini.url, model: 'gemini-3-pro-preview', apiKey: 'gk', capabilities },
+    ];
+  },
+  { cache: { exact: { enabled: true } } },
+);
 
-const openai = () => gw.openai();
-const anthropic = () => gw.anthropic();
+const openai = () => wire.gw.openai();
+const anthropic = () => wire.gw.anthropic();
 
 /** A new question each call: the exact cache is on, and these tests are about what reaches the upstream. */
 let n = 0;
 const q = () => `Question ${++n}?`;
 
-const openaiBody = (i = 0) => openaiUp.requests[i]!.body as Record<string, unknown>;
-const anthropicBody = (i = 0) => anthropicUp.requests[i]!.body!;
-const geminiConfig = (i = 0) => geminiUp.requests[i]!.body!.generationConfig;
+const openaiBody = (i = 0) => wire.upstreams.openai.requests[i]!.body as Record<string, unknown>;
+const anthropicBody = (i = 0) => wire.upstreams.anthropic.requests[i]!.body!;
+const geminiConfig = (i = 0) => wire.upstreams.gemini.requests[i]!.body!.generationConfig;
 
 describe('chat completions: reasoning_effort', () => {
   it.each(['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const)('%s reaches an OpenAI upstream as reasoning_effort', async (effort) => {
@@ -57,14 +46,14 @@ describe('chat completions: reasoning_effort', () => {
     for await (const _ of stream) void _;
     await openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: q() }], reasoning_effort: null });
     await openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: q() }] });
-    expect(openaiUp.requests.map((r) => (r.body as Record<string, unknown>).reasoning_effort)).toEqual(['low', undefined, undefined]);
+    expect(wire.upstreams.openai.requests.map((r) => (r.body as Record<string, unknown>).reasoning_effort)).toEqual(['low', undefined, undefined]);
   });
 
   it('reaches an Anthropic upstream as thinking with the effort budget (max_tokens raised when the client set none)', async () => {
     await openai().chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: q() }], reasoning_effort: 'medium' });
     await openai().chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: q() }], reasoning_effort: 'high', max_completion_tokens: 6000 });
     await openai().chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: q() }], reasoning_effort: 'none' });
-    expect(anthropicUp.requests.map((r) => [r.body!.thinking, r.body!.max_tokens])).toEqual([
+    expect(wire.upstreams.anthropic.requests.map((r) => [r.body!.thinking, r.body!.max_tokens])).toEqual([
       [{ type: 'enabled', budget_tokens: 2048 }, 2048 + 4096],
       [{ type: 'enabled', budget_tokens: 4096 }, 6000],
       [{ type: 'disabled' }, 4096],
@@ -79,7 +68,7 @@ describe('chat completions: reasoning_effort', () => {
   });
 
   it('the upstream reasoning comes back as reasoning_content', async () => {
-    openaiUp.setScript({ text: '42', reasoning: 'Six times seven.' });
+    wire.upstreams.openai.setScript({ text: '42', reasoning: 'Six times seven.' });
     const res = await openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: q() }], reasoning_effort: 'high' });
     expect(res.choices[0]!.message).toMatchObject({ content: '42', reasoning_content: 'Six times seven.' });
   });
@@ -90,7 +79,7 @@ describe('chat completions: reasoning_effort', () => {
     await ask('low');
     await ask('low');
     await ask('high');
-    expect(openaiUp.requests.map((r) => (r.body as Record<string, unknown>).reasoning_effort)).toEqual(['low', 'high']);
+    expect(wire.upstreams.openai.requests.map((r) => (r.body as Record<string, unknown>).reasoning_effort)).toEqual(['low', 'high']);
   });
 });
 
@@ -112,7 +101,7 @@ describe('messages: thinking', () => {
     await ask('claude', { thinking: { type: 'enabled', budget_tokens: 2000 } });
     await ask('claude', { thinking: { type: 'disabled' } });
     await ask('claude', { thinking: { type: 'adaptive', display: 'omitted' } });
-    expect(anthropicUp.requests.map((r) => [r.body!.thinking, r.body!.max_tokens])).toEqual([
+    expect(wire.upstreams.anthropic.requests.map((r) => [r.body!.thinking, r.body!.max_tokens])).toEqual([
       [{ type: 'enabled', budget_tokens: 2000 }, 5000],
       [{ type: 'disabled' }, 5000],
       [{ type: 'adaptive', display: 'omitted' }, 5000],
@@ -127,7 +116,7 @@ describe('messages: thinking', () => {
     // disabled is a budget of 0: to a model outside the family table nothing (many such servers refuse "none"; a
     // known family gets its lowest effort: reasoning-mixed-deployments' gpt-5 test); adaptive without an effort asks
     // for nothing.
-    expect(openaiUp.requests.map((r) => (r.body as Record<string, unknown>).reasoning_effort)).toEqual(['medium', 'high', undefined, undefined]);
+    expect(wire.upstreams.openai.requests.map((r) => (r.body as Record<string, unknown>).reasoning_effort)).toEqual(['medium', 'high', undefined, undefined]);
     await ask('gem25', { thinking: { type: 'enabled', budget_tokens: 2000 } });
     expect(geminiConfig()).toEqual({ maxOutputTokens: 5000, thinkingConfig: { thinkingBudget: 2000, includeThoughts: true } });
   });
@@ -174,17 +163,17 @@ describe('bad values: a 400 naming the wire field, before admission (no upstream
       Anthropic.BadRequestError,
     );
     expect(over.message).toContain('thinking.budget_tokens: must be less than max_tokens');
-    expect(openaiUp.requests.length + anthropicUp.requests.length).toBe(0);
+    expect(wire.upstreams.openai.requests.length + wire.upstreams.anthropic.requests.length).toBe(0);
 
     // A good call after them: once its ledger row is there, the refused calls' rows would be too.
     const ok = await openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: q() }] }).withResponse();
     const okId = ok.response.headers.get('x-request-id')!;
-    for (let i = 0; i < 200 && !(await gw.ledger.get(okId)); i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await gw.ledger.get(okId)).toBeDefined();
+    for (let i = 0; i < 200 && !(await wire.gw.ledger.get(okId)); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await wire.gw.ledger.get(okId)).toBeDefined();
     for (const e of [chat, responses, small, over]) {
       const id = requestId(e);
       expect(id).toMatch(/^req_/);
-      expect(await gw.ledger.get(id)).toBeUndefined();
+      expect(await wire.gw.ledger.get(id)).toBeUndefined();
     }
   });
 });

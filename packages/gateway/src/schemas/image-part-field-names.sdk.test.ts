@@ -7,18 +7,13 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ModelInput } from '../test-support/harness.js';
-import type { SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 const VISION = (): Partial<ModelInput> => ({ capabilities: ['chat', 'streaming', 'tools', 'vision'] });
 
-let gw: SdkGateway;
-beforeAll(async () => {
-  ({ gw } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude', VISION()), wireDeployment(u, 'gem', VISION())]));
-});
-afterAll(async () => gw?.close());
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'claude', VISION()), wireDeployment(u, 'gem', VISION())]);
 
 /** The 400 a client call threw: its `param` and message. */
 async function refused(call: () => Promise<unknown>): Promise<{ param: unknown; message: string }> {
@@ -41,7 +36,7 @@ describe('an image URL the engine refuses names the client field of the image', 
   for (const model of ['claude', 'gem']) {
     it(`${model}: /v1/responses, an input_image's image_url (in a message and in a function output)`, async () => {
       const inMessage = await refused(() =>
-        gw.openai().responses.create({ model, instructions: 'Be brief.', input: [{ role: 'user', content: [{ type: 'input_text', text: 'What is it?' }, { type: 'input_image', image_url: FTP, detail: 'auto' }] }] }),
+        wire.gw.openai().responses.create({ model, instructions: 'Be brief.', input: [{ role: 'user', content: [{ type: 'input_text', text: 'What is it?' }, { type: 'input_image', image_url: FTP, detail: 'auto' }] }] }),
       );
       expect(inMessage.param).toBe('input.0.content.1.image_url');
       expect(inMessage.message).toContain('input.0.content.1.image_url');
@@ -49,7 +44,7 @@ describe('an image URL the engine refuses names the client field of the image', 
       if (model !== 'claude') return;
       // Images in a function output reach Anthropic deployments (as the tool_result's blocks).
       const inOutput = await refused(() =>
-        gw.openai().responses.create({
+        wire.gw.openai().responses.create({
           model,
           tools: [{ type: 'function', name: 'shot', parameters: { type: 'object', properties: {} }, strict: false }],
           input: [
@@ -63,20 +58,20 @@ describe('an image URL the engine refuses names the client field of the image', 
     });
 
     it(`${model}: /v1/messages, an image block's source.url`, async () => {
-      const r = await refused(() => gw.anthropic().messages.create({ model, max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: FTP } }] }] }));
+      const r = await refused(() => wire.gw.anthropic().messages.create({ model, max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: FTP } }] }] }));
       expect(r.param).toBe('messages.0.content.0.source.url');
       expect(r.message).toContain('messages.0.content.0.source.url');
     });
 
     it(`${model}: /v1/chat/completions, an image_url part's image_url.url`, async () => {
-      const r = await refused(() => gw.openai().chat.completions.create({ model, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: FTP } }] }] }));
+      const r = await refused(() => wire.gw.openai().chat.completions.create({ model, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: FTP } }] }] }));
       expect(r.param).toBe('messages.0.content.0.image_url.url');
     });
   }
 
   it("claude: /v1/messages, an image block inside a tool_result's content", async () => {
     const r = await refused(() =>
-      gw.anthropic().messages.create({
+      wire.gw.anthropic().messages.create({
         model: 'claude',
         max_tokens: 10,
         tools: [{ name: 'shot', input_schema: { type: 'object' } }],
@@ -100,15 +95,15 @@ describe('an image URL the engine refuses names the client field of the image', 
     ];
     const image: Anthropic.ImageBlockParam = { type: 'image', source: { type: 'url', url: FTP } };
     const tools: Anthropic.Tool[] = [{ name: 'shot', input_schema: { type: 'object' } }];
-    const first = await refused(() => gw.anthropic().messages.create({ model: 'claude', max_tokens: 10, tools, messages: turn(image) }));
+    const first = await refused(() => wire.gw.anthropic().messages.create({ model: 'claude', max_tokens: 10, tools, messages: turn(image) }));
     expect(first.param).toBe('messages.2.content.1.source.url');
     expect(first.message).toContain('messages.2.content.1.source.url');
-    const afterText = await refused(() => gw.anthropic().messages.create({ model: 'claude', max_tokens: 10, tools, messages: turn({ type: 'text', text: 'Here it is:' }, image) }));
+    const afterText = await refused(() => wire.gw.anthropic().messages.create({ model: 'claude', max_tokens: 10, tools, messages: turn({ type: 'text', text: 'Here it is:' }, image) }));
     expect(afterText.param).toBe('messages.2.content.2.source.url');
   });
 
   it("gem: Gemini's refusal to download an image from a private host names the client's field too", async () => {
-    const r = await refused(() => gw.openai().responses.create({ model: 'gem', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'http://127.0.0.1:9/cat.png', detail: 'auto' }] }] }));
+    const r = await refused(() => wire.gw.openai().responses.create({ model: 'gem', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'http://127.0.0.1:9/cat.png', detail: 'auto' }] }] }));
     expect(r.param).toBe('input.0.content.0.image_url');
     expect(r.message).toContain('input.0.content.0.image_url:');
   });

@@ -1,9 +1,7 @@
-import type { OpenAIWireServer } from '@llmrr/core/test';
 import type Anthropic from '@anthropic-ai/sdk';
 import type OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { describe, expect, it } from 'vitest';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 import { sdkRefusal } from '../test-support/sdk-refusal.js';
 
 // `tools` and `tool_choice` that cannot go together, on /v1/chat/completions, /v1/responses and /v1/messages through a served
@@ -11,14 +9,7 @@ import { sdkRefusal } from '../test-support/sdk-refusal.js';
 // named tool) with no tools, a named tool_choice naming a tool not in `tools`. Each is a 400 naming the field, as
 // OpenAI answers, with nothing sent upstream; `auto` and `none` without tools ask for nothing and pass.
 
-let gw: SdkGateway;
-let up: OpenAIWireServer;
-
-beforeAll(async () => {
-  ({ gw, upstreams: { openai: up } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt')]));
-});
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(up));
+const wire = overWireUpstreams((u) => [wireDeployment(u, 'gpt')]);
 
 const params = { type: 'object', properties: { city: { type: 'string' } } };
 const chatTool = (name: string): OpenAI.ChatCompletionTool => ({ type: 'function', function: { name, parameters: params } });
@@ -27,8 +18,8 @@ const ASK: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weat
 
 type ChatBody = OpenAI.ChatCompletionCreateParamsNonStreaming;
 type RespBody = OpenAI.Responses.ResponseCreateParamsNonStreaming;
-const chat = (extra: Partial<ChatBody>) => gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, ...extra } as ChatBody);
-const responses = (extra: Partial<RespBody>) => gw.openai().responses.create({ model: 'gpt', input: 'Weather in Paris?', ...extra } as RespBody);
+const chat = (extra: Partial<ChatBody>) => wire.gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, ...extra } as ChatBody);
+const responses = (extra: Partial<RespBody>) => wire.gw.openai().responses.create({ model: 'gpt', input: 'Weather in Paris?', ...extra } as RespBody);
 
 describe('/v1/chat/completions', () => {
   it('two tools of one name: a 400 naming the second tool\'s name', async () => {
@@ -36,7 +27,7 @@ describe('/v1/chat/completions', () => {
     expect(r).toMatchObject({ status: 400, param: 'tools.2.function.name' });
     expect(r.message).toContain('get_weather');
     expect(r.message).toContain('tools.0');
-    expect(up.requests).toHaveLength(0);
+    expect(wire.upstreams.openai.requests).toHaveLength(0);
   });
 
   it.each([
@@ -49,25 +40,25 @@ describe('/v1/chat/completions', () => {
     expect(r.status).toBe(400);
     expect(r.param).toMatch(/^tool_choice/);
     expect(r.message).toContain('tools');
-    expect(up.requests).toHaveLength(0);
+    expect(wire.upstreams.openai.requests).toHaveLength(0);
   });
 
   it('a named tool_choice naming a tool not in tools: a 400 naming tool_choice.function.name', async () => {
     const r = await sdkRefusal(chat({ tools: [chatTool('get_time')], tool_choice: { type: 'function', function: { name: 'get_weather' } } }));
     expect(r).toMatchObject({ status: 400, param: 'tool_choice.function.name' });
     expect(r.message).toContain('get_weather');
-    expect(up.requests).toHaveLength(0);
+    expect(wire.upstreams.openai.requests).toHaveLength(0);
   });
 
   it.each(['auto', 'none'] as const)('tool_choice %s without tools asks for nothing: answered', async (choice) => {
     const json = await chat({ tool_choice: choice });
     expect(json.choices).toHaveLength(1);
-    expect(up.requests).toHaveLength(1);
+    expect(wire.upstreams.openai.requests).toHaveLength(1);
   });
 
   it('distinct names and a tool_choice naming one of them reach the upstream', async () => {
     await chat({ tools: [chatTool('get_weather'), chatTool('get_time')], tool_choice: 'required' });
-    const body = up.requests.at(-1)!.body as { tools: Array<{ function: { name: string } }>; tool_choice: unknown };
+    const body = wire.upstreams.openai.requests.at(-1)!.body as { tools: Array<{ function: { name: string } }>; tool_choice: unknown };
     expect(body.tools.map((t) => t.function.name)).toEqual(['get_weather', 'get_time']);
     expect(body.tool_choice).toBe('required');
   });
@@ -79,7 +70,7 @@ describe('/v1/responses', () => {
     expect(r).toMatchObject({ status: 400, param: 'tools.1.name' });
     expect(r.message).toContain('get_weather');
     expect(r.message).toContain('tools.0');
-    expect(up.requests).toHaveLength(0);
+    expect(wire.upstreams.openai.requests).toHaveLength(0);
   });
 
   it.each([
@@ -92,20 +83,20 @@ describe('/v1/responses', () => {
     expect(r.status).toBe(400);
     expect(r.param).toMatch(/^tool_choice/);
     expect(r.message).toContain('tools');
-    expect(up.requests).toHaveLength(0);
+    expect(wire.upstreams.openai.requests).toHaveLength(0);
   });
 
   it('a named tool_choice naming a tool not in tools: a 400 naming tool_choice.name', async () => {
     const r = await sdkRefusal(responses({ tools: [respTool('get_time')], tool_choice: { type: 'function', name: 'get_weather' } }));
     expect(r).toMatchObject({ status: 400, param: 'tool_choice.name' });
     expect(r.message).toContain('get_weather');
-    expect(up.requests).toHaveLength(0);
+    expect(wire.upstreams.openai.requests).toHaveLength(0);
   });
 
   it.each(['auto', 'none'] as const)('tool_choice %s without tools asks for nothing: answered', async (choice) => {
     const res = await responses({ tool_choice: choice });
     expect(res.status).toBe('completed');
-    expect(up.requests).toHaveLength(1);
+    expect(wire.upstreams.openai.requests).toHaveLength(1);
   });
 });
 
@@ -113,13 +104,13 @@ describe('/v1/messages (the official anthropic client, to an OpenAI-wire deploym
   type MsgBody = Anthropic.MessageCreateParamsNonStreaming;
   const msgTool = (name: string): Anthropic.Tool => ({ name, input_schema: { type: 'object', properties: { city: { type: 'string' } } } });
   const messages = (extra: Partial<MsgBody>) =>
-    gw.anthropic().messages.create({ model: 'gpt', max_tokens: 50, messages: [{ role: 'user', content: 'Weather in Paris?' }], ...extra } as MsgBody);
+    wire.gw.anthropic().messages.create({ model: 'gpt', max_tokens: 50, messages: [{ role: 'user', content: 'Weather in Paris?' }], ...extra } as MsgBody);
 
   it("two tools of one name: a 400 naming the second tool's name", async () => {
     const r = await sdkRefusal(messages({ tools: [msgTool('get_weather'), msgTool('get_weather')] }));
     expect(r).toMatchObject({ status: 400, param: 'tools.1.name' });
     expect(r.message).toContain('tools.0');
-    expect(up.requests).toHaveLength(0);
+    expect(wire.upstreams.openai.requests).toHaveLength(0);
   });
 
   it.each([
@@ -129,18 +120,18 @@ describe('/v1/messages (the official anthropic client, to an OpenAI-wire deploym
     const r = await sdkRefusal(messages({ tool_choice: choice as MsgBody['tool_choice'] }));
     expect(r).toMatchObject({ status: 400, param });
     expect(r.message).toContain(named);
-    expect(up.requests).toHaveLength(0);
+    expect(wire.upstreams.openai.requests).toHaveLength(0);
   });
 
   it('a named tool_choice naming a tool not in tools: a 400 naming tool_choice.name', async () => {
     const r = await sdkRefusal(messages({ tools: [msgTool('get_time')], tool_choice: { type: 'tool', name: 'get_weather' } }));
     expect(r).toMatchObject({ status: 400, param: 'tool_choice.name' });
-    expect(up.requests).toHaveLength(0);
+    expect(wire.upstreams.openai.requests).toHaveLength(0);
   });
 
   it.each([{ type: 'auto' }, { type: 'none' }] as const)('tool_choice %j without tools asks for nothing: answered', async (choice) => {
     const res = await messages({ tool_choice: choice });
     expect(res.type).toBe('message');
-    expect(up.requests).toHaveLength(1);
+    expect(wire.upstreams.openai.requests).toHaveLength(1);
   });
 });

@@ -4,33 +4,26 @@
  * ledger parity per wire format (the budget spent is the sum of the rows). Official openai / Anthropic clients.
  */
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerRow, reservationsSettled } from '../test-support/ledger-wait.js';
-import type { SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
-import type { WireUpstreams } from '../test-support/wire-upstreams.js';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 const PRICE = { price: { input: 1, output: 2 } };
 
-let up: WireUpstreams;
-let gw: SdkGateway;
+const wire = overWireUpstreams(
+  (u) => [
+    wireDeployment(u, 'gpt', PRICE),
+    wireDeployment(u, 'gem', PRICE),
+    wireDeployment(u, 'claude', PRICE),
+    { ...wireDeployment(u, 'gpt', { ...PRICE, timeouts: { totalMs: 1500 } }), name: 'gpt-timed' },
+  ],
+  { routing: { strategy: 'priority', retries: { max: 0 } } },
+);
 beforeAll(async () => {
-  const served = await servedOverWireUpstreams(
-    (u) => [
-      wireDeployment(u, 'gpt', PRICE),
-      wireDeployment(u, 'gem', PRICE),
-      wireDeployment(u, 'claude', PRICE),
-      { ...wireDeployment(u, 'gpt', { ...PRICE, timeouts: { totalMs: 1500 } }), name: 'gpt-timed' },
-    ],
-    { routing: { strategy: 'priority', retries: { max: 0 } } },
-  );
-  up = served.upstreams;
-  gw = served.gw;
-  await gw.harness.stores!.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' }, limits: { maxConcurrency: 4 } });
+  await wire.gw.harness.stores!.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' }, limits: { maxConcurrency: 4 } });
 });
-afterAll(async () => gw?.close());
 // A test that scripts the OpenAI upstream leaves it scripted: back to its default answer after each.
-afterEach(() => up.openai.setScript({}));
+afterEach(() => wire.upstreams.openai.setScript({}));
 
 /** The upstream faults both routes are put in front of. */
 const FAULTS = {
@@ -62,111 +55,111 @@ async function drain<E extends { type: string }>(stream: AsyncIterable<E>, textO
 
 /** Streams /v1/responses; returns the event types, the text and a thrown error. */
 async function responsesStream(model: string, input = 'tell me a story') {
-  const { data: stream, response } = await gw.openai().responses.create({ model, input, stream: true }).withResponse();
+  const { data: stream, response } = await wire.gw.openai().responses.create({ model, input, stream: true }).withResponse();
   const read = await drain(stream, (e) => (e.type === 'response.output_text.delta' ? e.delta : undefined));
   return { id: response.headers.get('x-request-id')!, ...read };
 }
 
 /** Streams /v1/messages with the Anthropic client; returns the event types, the text and a thrown error. */
 async function messagesStream(model: string) {
-  const { data: stream, response } = await gw.anthropic().messages.create({ model, max_tokens: 200, messages: [{ role: 'user', content: 'tell me a story' }], stream: true }).withResponse();
+  const { data: stream, response } = await wire.gw.anthropic().messages.create({ model, max_tokens: 200, messages: [{ role: 'user', content: 'tell me a story' }], stream: true }).withResponse();
   const read = await drain(stream, (e) => (e.type === 'content_block_delta' && e.delta.type === 'text_delta' ? e.delta.text : undefined));
   return { id: response.headers.get('x-request-id')!, ...read };
 }
 
 describe('/v1/responses in front of a breaking upstream', () => {
   it('OpenAI upstream cut mid-stream: never response.completed; the client sees a failure', async () => {
-    up.openai.setScript(FAULTS.openaiCut);
+    wire.upstreams.openai.setScript(FAULTS.openaiCut);
     const r = await responsesStream('gpt');
     expect(r.text.length).toBeGreaterThan(0);
     expect(r.types).not.toContain('response.completed');
     // An `error` event, which the openai client throws as an APIError.
     expect(r.error).toBeInstanceOf(OpenAI.APIError);
-    expect((await ledgerRow(gw, r.id)).status).toBe('error');
-    await reservationsSettled(gw);
+    expect((await ledgerRow(wire.gw, r.id)).status).toBe('error');
+    await reservationsSettled(wire.gw);
   });
 
   it('OpenAI upstream stalling past totalMs: the stream fails, ledgered as timeout', async () => {
-    up.openai.setScript(FAULTS.openaiStall);
+    wire.upstreams.openai.setScript(FAULTS.openaiStall);
     const r = await responsesStream('gpt-timed');
     expect(r.types).not.toContain('response.completed');
     // An `error` event, which the openai client throws as an APIError.
     expect(r.error).toBeInstanceOf(OpenAI.APIError);
-    const row = await ledgerRow(gw, r.id);
+    const row = await ledgerRow(wire.gw, r.id);
     expect(row).toMatchObject({ status: 'error', errorCode: 'timeout' });
-    await reservationsSettled(gw);
+    await reservationsSettled(wire.gw);
   });
 
   it.each([
-    { name: 'OpenAI upstream ending without finish_reason and [DONE]: never response.completed', model: 'gpt', fault: () => up.openai.setScript(FAULTS.openaiNoFinish) },
+    { name: 'OpenAI upstream ending without finish_reason and [DONE]: never response.completed', model: 'gpt', fault: () => wire.upstreams.openai.setScript(FAULTS.openaiNoFinish) },
     {
       name: 'Anthropic upstream overloaded_error mid-stream: never response.completed',
       model: 'claude',
-      fault: () => up.anthropic.enqueue({ content: 'alpha beta gamma delta epsilon', chunks: 5, streamError: { afterEvents: 4, type: 'overloaded_error', message: 'Overloaded' } }),
+      fault: () => wire.upstreams.anthropic.enqueue({ content: 'alpha beta gamma delta epsilon', chunks: 5, streamError: { afterEvents: 4, type: 'overloaded_error', message: 'Overloaded' } }),
     },
-    { name: 'Gemini upstream ending without finishReason: never response.completed', model: 'gem', fault: () => up.gemini.enqueue(FAULTS.geminiNoFinish) },
+    { name: 'Gemini upstream ending without finishReason: never response.completed', model: 'gem', fault: () => wire.upstreams.gemini.enqueue(FAULTS.geminiNoFinish) },
   ])('$name', async ({ model, fault }) => {
     fault();
     const r = await responsesStream(model);
     expect(r.types).not.toContain('response.completed');
     // An `error` event, which the openai client throws as an APIError.
     expect(r.error).toBeInstanceOf(OpenAI.APIError);
-    await reservationsSettled(gw);
+    await reservationsSettled(wire.gw);
   });
 });
 
 describe('/v1/messages in front of a breaking non-Anthropic upstream', () => {
   it('OpenAI upstream cut mid-stream: an error event, no message_stop', async () => {
-    up.openai.setScript(FAULTS.openaiCut);
+    wire.upstreams.openai.setScript(FAULTS.openaiCut);
     const r = await messagesStream('gpt');
     expect(r.text.length).toBeGreaterThan(0);
     expect(r.types).not.toContain('message_stop');
     expect(r.error).toBeDefined();
-    expect((await ledgerRow(gw, r.id)).status).toBe('error');
-    await reservationsSettled(gw);
+    expect((await ledgerRow(wire.gw, r.id)).status).toBe('error');
+    await reservationsSettled(wire.gw);
   });
 
   it.each([
-    { name: 'OpenAI upstream ending without finish_reason and [DONE]: an error event, no message_stop', model: 'gpt', fault: () => up.openai.setScript(FAULTS.openaiNoFinish) },
-    { name: 'Gemini upstream ending without finishReason: an error event, no message_stop', model: 'gem', fault: () => up.gemini.enqueue(FAULTS.geminiNoFinish) },
+    { name: 'OpenAI upstream ending without finish_reason and [DONE]: an error event, no message_stop', model: 'gpt', fault: () => wire.upstreams.openai.setScript(FAULTS.openaiNoFinish) },
+    { name: 'Gemini upstream ending without finishReason: an error event, no message_stop', model: 'gem', fault: () => wire.upstreams.gemini.enqueue(FAULTS.geminiNoFinish) },
   ])('$name', async ({ model, fault }) => {
     fault();
     const r = await messagesStream(model);
     expect(r.types).not.toContain('message_stop');
     expect(r.error).toBeDefined();
-    await reservationsSettled(gw);
+    await reservationsSettled(wire.gw);
   });
 
   it('stalling past totalMs: an error event, no message_stop, row is a timeout', async () => {
-    up.openai.setScript(FAULTS.openaiStall);
+    wire.upstreams.openai.setScript(FAULTS.openaiStall);
     const r = await messagesStream('gpt-timed');
     expect(r.types).not.toContain('message_stop');
     expect(r.error).toBeDefined();
-    expect(await ledgerRow(gw, r.id)).toMatchObject({ status: 'error', errorCode: 'timeout' });
-    await reservationsSettled(gw);
+    expect(await ledgerRow(wire.gw, r.id)).toMatchObject({ status: 'error', errorCode: 'timeout' });
+    await reservationsSettled(wire.gw);
   });
 });
 
 describe('streamed and non-streamed answers are ledgered alike', () => {
   async function pair(model: string, before: () => void) {
     before();
-    const a = await gw.openai().chat.completions.create({ model, messages: [{ role: 'user', content: 'same prompt' }] }).withResponse();
+    const a = await wire.gw.openai().chat.completions.create({ model, messages: [{ role: 'user', content: 'same prompt' }] }).withResponse();
     before();
-    const { data: s, response } = await gw.openai().chat.completions.create({ model, messages: [{ role: 'user', content: 'same prompt' }], stream: true }).withResponse();
+    const { data: s, response } = await wire.gw.openai().chat.completions.create({ model, messages: [{ role: 'user', content: 'same prompt' }], stream: true }).withResponse();
     for await (const _ of s) void _;
-    const rowA = await ledgerRow(gw, a.response.headers.get('x-request-id')!);
-    const rowB = await ledgerRow(gw, response.headers.get('x-request-id')!);
+    const rowA = await ledgerRow(wire.gw, a.response.headers.get('x-request-id')!);
+    const rowB = await ledgerRow(wire.gw, response.headers.get('x-request-id')!);
     return { rowA, rowB };
   }
 
   it('Gemini with thoughts and cached tokens: same tokens and cost streamed or not', async () => {
-    const { rowA, rowB } = await pair('gem', () => up.gemini.enqueue({ parts: 'the answer text', chunks: 3, usage: { promptTokenCount: 100, candidatesTokenCount: 40, thoughtsTokenCount: 25, cachedContentTokenCount: 30 } }));
+    const { rowA, rowB } = await pair('gem', () => wire.upstreams.gemini.enqueue({ parts: 'the answer text', chunks: 3, usage: { promptTokenCount: 100, candidatesTokenCount: 40, thoughtsTokenCount: 25, cachedContentTokenCount: 30 } }));
     expect({ i: rowB.inputTokens, o: rowB.outputTokens, c: rowB.cachedInputTokens, usd: rowB.costUsd }).toEqual({ i: rowA.inputTokens, o: rowA.outputTokens, c: rowA.cachedInputTokens, usd: rowA.costUsd });
   });
 
   it('Anthropic with cache reads and writes: same tokens and cost streamed or not', async () => {
     const { rowA, rowB } = await pair('claude', () =>
-      up.anthropic.enqueue({ content: 'the answer text', chunks: 3, usage: { input_tokens: 100, output_tokens: 40, cache_read_input_tokens: 30, cache_creation_input_tokens: 20 } as never }),
+      wire.upstreams.anthropic.enqueue({ content: 'the answer text', chunks: 3, usage: { input_tokens: 100, output_tokens: 40, cache_read_input_tokens: 30, cache_creation_input_tokens: 20 } as never }),
     );
     expect({ i: rowB.inputTokens, o: rowB.outputTokens, c: rowB.cachedInputTokens, w: rowB.cacheWriteInputTokens, usd: rowB.costUsd }).toEqual({
       i: rowA.inputTokens,
@@ -178,7 +171,7 @@ describe('streamed and non-streamed answers are ledgered alike', () => {
   });
 
   it('OpenAI without usage in the stream (a server ignoring include_usage): same tokens and cost as not streamed', async () => {
-    const { rowA, rowB } = await pair('gpt', () => up.openai.setScript({ text: 'the answer text is here', usage: { prompt_tokens: 100, completion_tokens: 40 }, streamUsage: 'never' }));
+    const { rowA, rowB } = await pair('gpt', () => wire.upstreams.openai.setScript({ text: 'the answer text is here', usage: { prompt_tokens: 100, completion_tokens: 40 }, streamUsage: 'never' }));
     // Not streamed the upstream reports 100/40; streamed the gateway can only estimate, but it must not bill zero.
     expect(rowB.outputTokens).toBeGreaterThan(0);
     expect(rowB.inputTokens).toBeGreaterThan(0);
@@ -186,10 +179,10 @@ describe('streamed and non-streamed answers are ledgered alike', () => {
   });
 
   it('the budget spent equals the sum of the ledger rows after all of the above', async () => {
-    await reservationsSettled(gw);
-    const rows = await gw.ledger.query({ tenantId: 'acme', limit: 1000 });
+    await reservationsSettled(wire.gw);
+    const rows = await wire.gw.ledger.query({ tenantId: 'acme', limit: 1000 });
     const total = rows.reduce((s, r) => s + r.costUsd, 0);
-    const spent = (await gw.harness.stores!.budgets.spent('acme', 'month')).spentUsd;
+    const spent = (await wire.gw.harness.stores!.budgets.spent('acme', 'month')).spentUsd;
     expect(spent).toBeCloseTo(total, 9);
   });
 });

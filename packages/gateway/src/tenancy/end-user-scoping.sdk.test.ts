@@ -6,9 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { serveGateway, type ServedGateway } from '../node/serve-gateway.js';
 import { ledgerRow } from '../test-support/ledger-wait.js';
-import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
-import type { WireUpstreams } from '../test-support/wire-upstreams.js';
+import { overWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // End-user ids (`user`, `safety_identifier`, Anthropic's `metadata.user_id`) and OpenAI's `prompt_cache_key` reach the
 // operator's shared deployments scoped to the tenant (core's `tenantScopedId`): two tenants' "bob" are two end users
@@ -17,8 +15,6 @@ import type { WireUpstreams } from '../test-support/wire-upstreams.js';
 // A tenant's own model (its own key: an admin API model naming no `apiKeyEnv` reads no environment of the router's)
 // gets them as sent: that account is the tenant's. One naming `apiKeyEnv` may be on the operator's key: scoped.
 
-let up: WireUpstreams;
-let gw: SdkGateway;
 let globexSecret: string;
 const starts: Array<RouterEvents['request:start']> = [];
 
@@ -26,13 +22,17 @@ const caps: Array<'chat' | 'streaming' | 'tools'> = ['chat', 'streaming', 'tools
 /** A tenant-scoped id: `llmrr-` and 43 base64url characters (49, within OpenAI's 64 for `user` and `prompt_cache_key`). */
 const SCOPED = /^llmrr-[A-Za-z0-9_-]{43}$/;
 
-beforeAll(async () => {
-  ({ gw, upstreams: up } = await servedOverWireUpstreams((u) => [
+const wire = overWireUpstreams(
+  (u) => [
     wireDeployment(u, 'gpt', { preset: 'openai', model: 'gpt-openai' }),
     wireDeployment(u, 'claude'),
     { name: 'emb', engine: 'openai-compatible', baseURL: u.openai.baseURL, apiKey: 'k', model: 'text-embedding-3-small', capabilities: ['embeddings'] },
-  ], { routerOptions: { env: { OPENAI_API_KEY: 'sk-operator' } } }));
-  const tenants = gw.harness.stores!.tenants;
+  ],
+  { routerOptions: { env: { OPENAI_API_KEY: 'sk-operator' } } },
+);
+beforeAll(async () => {
+  const up = wire.upstreams;
+  const tenants = wire.gw.harness.stores!.tenants;
   // Acme's own accounts (its keys), on the same local upstreams.
   await tenants.updateTenant('acme', {
     models: [
@@ -45,18 +45,15 @@ beforeAll(async () => {
   });
   await tenants.createTenant({ id: 'globex', name: 'Globex' });
   ({ secret: globexSecret } = await tenants.createKey('globex', { name: 'sdk' }));
-  gw.harness.router.on('request:start', (e) => void starts.push(e));
+  wire.gw.harness.router.on('request:start', (e) => void starts.push(e));
 });
-afterAll(() => gw?.close());
 afterEach(() => {
-  clearRequests(up.openai, up.anthropic);
   starts.length = 0;
 });
-
-const openai = (tenant: 'acme' | 'globex') => (tenant === 'acme' ? gw.openai() : new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: globexSecret, maxRetries: 0 }));
-const anthropic = (tenant: 'acme' | 'globex') => (tenant === 'acme' ? gw.anthropic() : new Anthropic({ baseURL: gw.url, apiKey: globexSecret, maxRetries: 0 }));
+const openai = (tenant: 'acme' | 'globex') => (tenant === 'acme' ? wire.gw.openai() : new OpenAI({ baseURL: `${wire.gw.url}/v1`, apiKey: globexSecret, maxRetries: 0 }));
+const anthropic = (tenant: 'acme' | 'globex') => (tenant === 'acme' ? wire.gw.anthropic() : new Anthropic({ baseURL: wire.gw.url, apiKey: globexSecret, maxRetries: 0 }));
 type Sent = Record<string, unknown>;
-const openaiBodies = () => up.openai.requests.map((r) => r.body as Sent);
+const openaiBodies = () => wire.upstreams.openai.requests.map((r) => r.body as Sent);
 
 describe('end-user ids and prompt-cache keys on shared deployments are scoped to the tenant', () => {
   it('chat completions: two tenants\u2019 same user and prompt_cache_key reach the shared deployment as two values, each tenant\u2019s the same every time (JSON and streamed)', async () => {
@@ -77,7 +74,7 @@ describe('end-user ids and prompt-cache keys on shared deployments are scoped to
     expect(keys).toEqual([acme.key, acme.key, globex.key, globex.key, acme.key, acme.key, globex.key, globex.key]);
     expect(new Set([acme.user, acme.key, globex.user, globex.key]).size).toBe(4);
     for (const v of [...users, ...keys]) expect(v).toMatch(SCOPED);
-    for (const r of up.openai.requests) expect(r.rawBody).not.toMatch(/"bob"|session-1/);
+    for (const r of wire.upstreams.openai.requests) expect(r.rawBody).not.toMatch(/"bob"|session-1/);
     // The router's own record of the call (its events, caches, what the ledger settles from) keeps the values as sent.
     expect(starts.map((e) => [e.metadata.tenant, e.request?.user, e.request?.promptCacheKey])).toEqual(
       ['acme', 'globex', 'acme', 'globex'].flatMap((t) => [
@@ -93,7 +90,7 @@ describe('end-user ids and prompt-cache keys on shared deployments are scoped to
       await anthropic(tenant).messages.create(params);
       await anthropic(tenant).messages.stream(params).finalMessage();
     }
-    const ids = up.anthropic.requests.map((r) => (r.body as { metadata?: { user_id?: string } }).metadata?.user_id);
+    const ids = wire.upstreams.anthropic.requests.map((r) => (r.body as { metadata?: { user_id?: string } }).metadata?.user_id);
     const acme = tenantScopedId('acme', 'bob');
     const globex = tenantScopedId('globex', 'bob');
     expect(ids).toEqual([acme, acme, globex, globex]);
@@ -115,7 +112,7 @@ describe('end-user ids and prompt-cache keys on shared deployments are scoped to
   it('/v1/embeddings: user reaches the shared deployment scoped per tenant; the tenant\u2019s own embedding model gets it as sent', async () => {
     for (const tenant of ['acme', 'globex'] as const) await openai(tenant).embeddings.create({ model: 'emb', input: 'x', user: 'bob' });
     await openai('acme').embeddings.create({ model: 'own-emb', input: 'x', user: 'bob' });
-    expect(up.openai.requests.map((r) => [r.headers.authorization, (r.body as Sent).user])).toEqual([
+    expect(wire.upstreams.openai.requests.map((r) => [r.headers.authorization, (r.body as Sent).user])).toEqual([
       ['Bearer k', tenantScopedId('acme', 'bob')],
       ['Bearer k', tenantScopedId('globex', 'bob')],
       ['Bearer sk-acme', 'bob'],
@@ -126,11 +123,11 @@ describe('end-user ids and prompt-cache keys on shared deployments are scoped to
     await openai('acme').chat.completions.create({ model: 'own-gpt', messages: [{ role: 'user', content: 'Hi' }], user: 'bob', prompt_cache_key: 'session-1' });
     const stream = await openai('acme').chat.completions.create({ model: 'own-gpt', messages: [{ role: 'user', content: 'Hi' }], user: 'bob', prompt_cache_key: 'session-1', stream: true });
     for await (const _ of stream) void _;
-    expect(up.openai.requests.map((r) => [r.headers.authorization, (r.body as Sent).model, (r.body as Sent).user, (r.body as Sent).prompt_cache_key])).toEqual(
+    expect(wire.upstreams.openai.requests.map((r) => [r.headers.authorization, (r.body as Sent).model, (r.body as Sent).user, (r.body as Sent).prompt_cache_key])).toEqual(
       Array(2).fill(['Bearer sk-acme', 'gpt-own', 'bob', 'session-1']),
     );
     await anthropic('acme').messages.create({ model: 'own-claude', max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }], metadata: { user_id: 'bob' } });
-    expect(up.anthropic.requests.map((r) => [(r.body as Sent).model, (r.body as Sent).metadata])).toEqual([['claude-own', { user_id: 'bob' }]]);
+    expect(wire.upstreams.anthropic.requests.map((r) => [(r.body as Sent).model, (r.body as Sent).metadata])).toEqual([['claude-own', { user_id: 'bob' }]]);
   });
 
   it('a tenant\u2019s model naming apiKeyEnv (here the operator\u2019s OPENAI_API_KEY) reaches the operator\u2019s account: scoped, JSON and streamed', async () => {
@@ -138,7 +135,7 @@ describe('end-user ids and prompt-cache keys on shared deployments are scoped to
     await openai('acme').chat.completions.create(params);
     for await (const _ of await openai('acme').chat.completions.create({ ...params, stream: true })) void _;
     // (Before: 'bob' and 'session-1' as sent, the model being one the tenant brought, whatever key it read.)
-    expect(up.openai.requests.map((r) => [r.headers.authorization, (r.body as Sent).model, (r.body as Sent).user, (r.body as Sent).prompt_cache_key])).toEqual(
+    expect(wire.upstreams.openai.requests.map((r) => [r.headers.authorization, (r.body as Sent).model, (r.body as Sent).user, (r.body as Sent).prompt_cache_key])).toEqual(
       Array(2).fill(['Bearer sk-operator', 'gpt-dedicated', tenantScopedId('acme', 'bob'), tenantScopedId('acme', 'session-1')]),
     );
   });
@@ -150,7 +147,7 @@ describe('end-user ids and prompt-cache keys on shared deployments are scoped to
       ids[tenant] = response.headers.get('x-request-id')!;
     }
     for (const tenant of ['acme', 'globex']) {
-      const row = await ledgerRow(gw, ids[tenant]!);
+      const row = await ledgerRow(wire.gw, ids[tenant]!);
       expect(row).toMatchObject({ tenantId: tenant, model: 'gpt', deployment: 'gpt', status: 'success', endpoint: '/v1/chat/completions' });
     }
   });

@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { StateStores } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { ServedGateway, ServeOptions } from '../node/serve-gateway.js';
 import { createHarness, serveWithKey, type Harness, type HarnessOptions, type ModelInput } from './harness.js';
 
@@ -54,6 +54,37 @@ export async function servedGateway(options: SdkGatewayOptions): Promise<SdkGate
       await served.close(1000);
       await harness.close();
       await Promise.all(upstreams.map((u) => u.close()));
+    },
+  };
+}
+
+export interface SharedServedGateway {
+  /** The served gateway (servedGateway with the options of sharedServedGateway). */
+  readonly gw: SdkGateway;
+}
+
+/**
+ * The setup of a file whose tests share one servedGateway: registers the hooks that serve it in `beforeAll`, with the
+ * options `options()` gives (start the file's own upstreams there and pass them as `upstreams`; they are closed if the
+ * gateway cannot be served), and close it, then those upstreams, in `afterAll`. Call it at the top of the file; read
+ * `gw` in tests.
+ */
+export function sharedServedGateway(options: () => SdkGatewayOptions | Promise<SdkGatewayOptions>): SharedServedGateway {
+  let gw: SdkGateway | undefined;
+  beforeAll(async () => {
+    const o = await options();
+    try {
+      gw = await servedGateway(o);
+    } catch (e) {
+      await Promise.all((o.upstreams ?? []).map((u) => u.close()));
+      throw e;
+    }
+  });
+  afterAll(() => gw?.close());
+  return {
+    get gw() {
+      if (!gw) throw new Error('sharedServedGateway(): the gateway is served in beforeAll; read gw in tests');
+      return gw;
     },
   };
 }
