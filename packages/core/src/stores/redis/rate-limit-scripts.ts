@@ -71,6 +71,26 @@ const LEASES = `local function keepLeases(key, ttl)
 end`;
 
 /**
+ * Appends to `out`, for scopes 1 to `count` (a Lua expression) with 3 keys each (rpm, tpm, leases), the rpm bucket,
+ * the tpm bucket and the leases live now: the states `RedisRateLimiter` reads back from the acquire and peek scripts.
+ */
+function scopeStates(count: string): string {
+  return `for i = 1, ${count} do
+  local k = (i - 1) * 3
+  out[#out + 1] = redis.call('GET', KEYS[k + 1]) or ''
+  out[#out + 1] = redis.call('GET', KEYS[k + 2]) or ''
+  out[#out + 1] = tostring(redis.call('ZCOUNT', KEYS[k + 3], now, '+inf'))
+end`;
+}
+
+/** The peek scripts' answer: { now, then the states of scopes 1 to `count` } (see `scopeStates`). */
+function peekAnswer(count: string): string {
+  return `local out = { string.format('%.3f', now) }
+${scopeStates(count)}
+return out`;
+}
+
+/**
  * KEYS: 3 per scope (rpm, tpm, leases). ARGV: n, cost, leaseId, leaseTtlMs, then rpm, tpm, maxConcurrency
  * per scope (0 = none). Returns { granted, kind, scopeIndex, retryAfterMs (whole ms, rounded up as in memory),
  * now, then rpm bucket, tpm bucket, inFlight per scope, then per scope the part of the token charge the debt cap
@@ -126,12 +146,7 @@ if worstRetry < 0 then
   end
 end
 local out = { granted, worstKind, worstScope, string.format('%.0f', math.ceil(math.max(worstRetry, 0))), string.format('%.3f', now) }
-for i = 1, n do
-  local k = (i - 1) * 3
-  out[#out + 1] = redis.call('GET', KEYS[k + 1]) or ''
-  out[#out + 1] = redis.call('GET', KEYS[k + 2]) or ''
-  out[#out + 1] = tostring(redis.call('ZCOUNT', KEYS[k + 3], now, '+inf'))
-end
+${scopeStates('n')}
 for i = 1, n do out[#out + 1] = string.format('%.17g', uncharged[i] or 0) end
 return out`);
 
@@ -159,16 +174,7 @@ function releaseLua(peek: boolean): string {
   const stride = peek ? 3 : 2;
   const tpmKey = peek ? '(i - 1) * 3 + 2' : '(i - 1) * 2 + 1';
   const leasesKey = peek ? '(i - 1) * 3 + 3' : '(i - 1) * 2 + 2';
-  const answer = peek
-    ? `local out = { string.format('%.3f', now) }
-for i = 1, n do
-  local k = (i - 1) * 3
-  out[#out + 1] = redis.call('GET', KEYS[k + 1]) or ''
-  out[#out + 1] = redis.call('GET', KEYS[k + 2]) or ''
-  out[#out + 1] = tostring(redis.call('ZCOUNT', KEYS[k + 3], now, '+inf'))
-end
-return out`
-    : 'return 1';
+  const answer = peek ? peekAnswer('n') : 'return 1';
   return `${NOW}
 ${BUCKET}
 local n = tonumber(ARGV[1])
@@ -209,11 +215,4 @@ return 1`);
 
 /** KEYS: 3 per scope. Returns { now, then rpm bucket, tpm bucket, inFlight per scope } without changing anything. */
 export const PEEK_SCRIPT = new LuaScript(`${NOW}
-local out = { string.format('%.3f', now) }
-for i = 1, #KEYS / 3 do
-  local k = (i - 1) * 3
-  out[#out + 1] = redis.call('GET', KEYS[k + 1]) or ''
-  out[#out + 1] = redis.call('GET', KEYS[k + 2]) or ''
-  out[#out + 1] = tostring(redis.call('ZCOUNT', KEYS[k + 3], now, '+inf'))
-end
-return out`);
+${peekAnswer('#KEYS / 3')}`);
