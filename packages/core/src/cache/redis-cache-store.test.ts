@@ -413,6 +413,37 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
     await narrow.clear();
   });
 
+  // A process of the previous version that deletes (or evicts) entries with a last use and writes as many of its own
+  // leaves the counts equal (`used` as large as `order`): the adoption look, started by a difference, never started, and
+  // its entries outlived every entry used since (met only once the eviction reached the stale members, hit last).
+  it('with maxBytes, an older process that deleted entries with a last use and wrote as many of its own: a sweep of the last use finds the stale members, its entries are adopted and go first', async () => {
+    const used = () => redisCommand<number>(['ZCARD', `${ns}#bound:used`]);
+    const order = () => redisCommand<number>(['ZCARD', `${ns}#bound:order`]);
+    const wide = await open<string>({ maxBytes: 100_000_000 });
+    const previous = await StoreBeforeLru.connect<string>(redisUrl!, { keyPrefix: `${ns}:`, maxBytes: 100_000_000 });
+    try {
+      for (let i = 0; i < 400; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => wide.set(`n${String(i + j).padStart(3, '0')}`, 'v', 600_000)));
+      // Written last, so the eviction meets their last use last.
+      for (let i = 0; i < 5; i++) await wide.set(`g${i}`, 'v', 600_000);
+      for (let i = 0; i < 5; i++) expect(await previous.delete(`g${i}`)).toBe(true);
+      for (let i = 0; i < 5; i++) await previous.set(`old${i}`, 'v', 600_000);
+    } finally {
+      await previous.close();
+    }
+    expect({ used: await used(), order: await order() }).toEqual({ used: 405, order: 405 });
+    const narrow = await open<string>({ maxBytes: Number(await redisCommand(['GET', `${ns}#bound:bytes`])) });
+    const writes = 40;
+    for (let i = 0; i < writes; i++) await narrow.set(`w${String(i).padStart(2, '0')}`, 'v', 600_000);
+    const live = await redisCommand<string[]>(['KEYS', `${ns}:*`]);
+    // The older process's entries went first; then the least recently used of the others, one a write.
+    expect(live.filter((k) => k.startsWith(`${ns}:old`))).toEqual([]);
+    expect(live.filter((k) => k.startsWith(`${ns}:w`))).toHaveLength(writes);
+    expect(live.filter((k) => k.startsWith(`${ns}:n`)).length).toBeGreaterThanOrEqual(400 - writes);
+    // The stale members are gone: every live entry has its last use, and only they.
+    expect({ used: await used(), order: await order() }).toEqual({ used: live.length, order: live.length });
+    await narrow.clear();
+  });
+
   it("with maxBytes, clear() takes the bound's keys after entries expired or were deleted behind the store (SCAN finds neither)", async () => {
     const store = await open<string>({ maxBytes: 1_000_000, scanCount: 3 });
     for (let i = 0; i < 7; i++) await store.set(`short${i}`, 'v', 200);
