@@ -10,6 +10,7 @@ import { inspect } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
 import { isAddressSure } from '../util/redact-url.js';
+import { freePort } from './__fixtures__/free-port.js';
 import { startSocketRedis, type SocketRedis } from './__fixtures__/socket-redis.js';
 import { openPostgres } from './postgres/postgres-database.js';
 import { bounded, connectRedis, isErrorReply, REPLY_TEXT_HIDDEN } from './redis/redis-connection.js';
@@ -18,17 +19,6 @@ async function errorOf(p: Promise<unknown>): Promise<LLMError> {
   const e = await p.then(() => undefined, (x: unknown) => x);
   if (!LLMError.isInstance(e)) throw new Error(`expected LLMError, got ${String(e)}`);
   return e;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -264,6 +254,17 @@ describe('Redis: error replies of other wordings, over a URL whose address is no
     ['ERR the ACL of PIECE-OF-S3CRET refuses it', 'ERR'],
     ['WRONGPASSWORD PIECE-OF-S3CRET', 'WRONGPASSWORD'],
     ['ERR invalid password for PIECE-OF-S3CRET', 'ERR'],
+    // Words for the user other than "user", "username" and "users" (they passed).
+    ['ERR no such user_id PIECE-OF-S3CRET', 'ERR'],
+    ['ERR userId PIECE-OF-S3CRET is disabled', 'ERR'],
+    ['ERR user_name PIECE-OF-S3CRET is disabled', 'ERR'],
+    ['ERR account PIECE-OF-S3CRET is locked', 'ERR'],
+    ['ERR login PIECE-OF-S3CRET refused', 'ERR'],
+    ['ERR PIECE-OF-S3CRET logged in elsewhere', 'ERR'],
+    ['ERR PIECE-OF-S3CRET may not log in now', 'ERR'],
+    ['ERR principal PIECE-OF-S3CRET lacks the role', 'ERR'],
+    ['ERR bad credentials for PIECE-OF-S3CRET', 'ERR'],
+    ['ERR identity PIECE-OF-S3CRET not known', 'ERR'],
   ])('%s: its first word only', { timeout: 60_000 }, async (text, kind) => {
     const server = await startWordingServer();
     cleanup.push(() => server.close());
@@ -280,6 +281,16 @@ describe('Redis: error replies of other wordings, over a URL whose address is no
     ["ERR user_script:1: Script attempted to access nonexistent global variable 'x' script: 1f0c, on @user_script:1."],
     ['WRONGTYPE Operation against a key holding the wrong kind of value'],
     ['ERR value is not an integer or out of range script: 1f0c, on @user_script:1.'],
+    // Not over-hidden: a function's chunk, and the replies a store meets (none names the user).
+    ["ERR user_function:1: Script attempted to access nonexistent global variable 'x'"],
+    ["OOM command not allowed when used memory > 'maxmemory'."],
+    ['BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSCRIPT.'],
+    ['NOSCRIPT No matching script. Please use EVAL.'],
+    ["READONLY You can't write against a read only replica."],
+    ['LOADING Redis is loading the dataset in memory'],
+    ['EXECABORT Transaction discarded because of previous errors.'],
+    ["ERR Number of keys can't be greater than number of args"],
+    ['ERR the accounting of used memory is being reset'],
   ])('%s: kept', { timeout: 60_000 }, async (text) => {
     const server = await startWordingServer();
     cleanup.push(() => server.close());

@@ -65,6 +65,8 @@ interface RedisModule {
     maintNotifications?: 'disabled' | 'enabled' | 'auto';
     socket?: { connectTimeout?: number; reconnectStrategy?: (retries: number, cause: Error) => number | Error };
   }): RedisCommandClient;
+  /** node-redis's class of error replies (5 and 6), recorded for `isErrorReply`. */
+  ErrorReply?: unknown;
 }
 
 /** A Lua script with its SHA1, run with EVALSHA (falling back to EVAL once after a SCRIPT FLUSH or restart). */
@@ -307,37 +309,55 @@ export class RedisHandle {
  * `EXECABORT Transaction discarded because of: NOPERM ...`, a script's error); `WRONGPASS` and `NOAUTH` are fixed texts
  * about the login, hidden too, as is any reply about users, logins or ACLs in another server's or module's wording
  * (`The user executing the script can't run this command`, `no such username`, `AUTH failed for <name>`, `invalid
- * password`): the words user, username, users, a word starting auth, ACL, or passw anywhere. Not a script's chunk name
- * (`ERR user_script:1: ...`, `@user_script:1`), which is no word "user": such an error keeps its text.
+ * password`, `no such user_id <name>`, `account <name> is locked`, `bad credentials for <name>`): a word starting user
+ * (users, username, user_id, userId), auth, log in/on (login, logon, logged), credential, identit or passw anywhere, and
+ * the words ACL, account(s), principal(s) and "log in". Not a script's or function's chunk name (`ERR user_script:1:
+ * ...`, `@user_script:1`, `user_function:1:`): such an error keeps its text, as do the replies a store meets otherwise
+ * (`WRONGTYPE`, `OOM`, `BUSY`, `NOSCRIPT`, `READONLY`, `LOADING`, `EXECABORT`; "accounting", "used" are no such words).
  */
 function replyMayNameUser(e: Error): boolean {
   return REPLY_MAY_NAME_USER.test(e.message);
 }
 
 /** See `replyMayNameUser`. */
-const REPLY_MAY_NAME_USER = /NOPERM|WRONGPASS|NOAUTH|\buser(?:name)?s?\b|\bauth|\bacl\b|passw/i;
+const REPLY_MAY_NAME_USER =
+  /NOPERM|WRONGPASS|NOAUTH|\buser(?!_(?:script|function)\b)|\bauth|\bacl\b|passw|\baccounts?\b|\blog(?:in|on|ged)|\blog\s+(?:in|on)\b|\bprincipals?\b|\bcredential|\bidentit/i;
 
 /** What follows the first word of a Redis error reply shown by its kind only (`hiddenReply`). */
 export const REPLY_TEXT_HIDDEN = "the rest of Redis's reply is not shown, as it may name a part of the password";
 
 /**
+ * What marks a reply `hiddenReply` made as an error reply (`isErrorReply`): a `Symbol.for` key, so that a minified
+ * bundle, which renames the class (esbuild's `--minify` named it `_`), and a second copy of core still know it.
+ */
+const HIDDEN_REPLY = Symbol.for('@llmrr/core.redisErrorReply');
+
+/**
  * A Redis error reply shown by its kind only, as its first word (`NOPERM`, `WRONGPASS`, `ERR`; see `replyKind`) and
  * `REPLY_TEXT_HIDDEN`: it still starts with that word (what callers tell a refusal by: `NOPERM`, `NOSCRIPT`) and is
- * still an error reply to `isErrorReply` (its class bears node-redis's class name).
+ * still an error reply to `isErrorReply` (`HIDDEN_REPLY`).
  */
-class ErrorReply extends Error {}
+class ErrorReply extends Error {
+  readonly [HIDDEN_REPLY] = true;
+}
 
 function hiddenReply(e: unknown): Error {
   return new ErrorReply(`${replyKind(e) ?? 'error reply'} (${REPLY_TEXT_HIDDEN})`);
 }
 
+/** node-redis's `ErrorReply` classes of the modules `connectRedis` loaded (a bundle may have renamed them). */
+const REPLY_CLASSES = new Set<unknown>();
+
 /**
- * Whether `e` is an error reply from Redis (node-redis `ErrorReply`, e.g. `NOPERM`): Redis answered the command
- * (refused it), the connection works. Anything else (a closed or reset connection, a client-side timeout) is a
- * connection failure. Read from the class chain, so that a second copy of node-redis is recognised too.
+ * Whether `e` is an error reply from Redis (node-redis `ErrorReply`, e.g. `NOPERM`, or one `hiddenReply` made): Redis
+ * answered the command (refused it), the connection works. Anything else (a closed or reset connection, a client-side
+ * timeout) is a connection failure. Never by a class name alone, which a minified bundle changes: the mark of a hidden
+ * reply, an instance of the loaded node-redis's class, else (a second copy of node-redis) the class chain by name.
  */
 export function isErrorReply(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
+  if ((e as { [HIDDEN_REPLY]?: unknown })[HIDDEN_REPLY] === true) return true;
+  for (const c of REPLY_CLASSES) if (e instanceof (c as new () => Error)) return true;
   for (let p: unknown = Object.getPrototypeOf(e); p && p !== Error.prototype; p = Object.getPrototypeOf(p)) {
     if ((p as { constructor?: { name?: string } }).constructor?.name === 'ErrorReply') return true;
   }
@@ -453,6 +473,7 @@ function firstConnectTimedOut(reached: boolean, tls: boolean): string {
 /** Connects, failing fast with a clear error when Redis is unreachable. */
 export async function connectRedis(url: string, prefix: string, what = 'Redis state store (shared mode)'): Promise<RedisHandle> {
   const mod = await importOptional<RedisModule>('redis', { engine: what, install: 'redis@6' });
+  if (typeof mod.ErrorReply === 'function') REPLY_CLASSES.add(mod.ErrorReply);
   let connected = false;
   let client: RedisCommandClient;
   try {
