@@ -140,14 +140,16 @@ export class MemoryRateLimiter implements RateLimiter {
     );
   }
 
-  /** `peek` of scopes already validated, by their keys (`scopeKey`), at once. @internal */
+  /** `peek` of scopes already validated, by their keys (`scopeKey`), at once (one array of states, no slot array). @internal */
   peekKeys(scopes: readonly RateScope[], keys: readonly string[]): RateLimitInfo {
-    return info(
-      scopes as RateScope[],
-      keys.map((k) => this.slots.get(k) ?? EMPTY),
-      this.clock(),
-      this.monotonic(),
-    );
+    const now = this.clock();
+    const mono = this.monotonic();
+    const states: ScopeState[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const s = this.slots.get(keys[i]!) ?? EMPTY;
+      states[i] = { rpm: s.rpm, tpm: s.tpm, inFlight: inFlight(s, mono) };
+    }
+    return rateLimitInfo(scopes, states, now);
   }
 
   /**
@@ -256,14 +258,19 @@ class MemoryLease implements RateLease {
     return releasedRateLimitInfo(this.scopes, this.states, this.at, this.cost, this.uncharged);
   }
 
-  /** `release`, then what `peek` says (in process: no store round trip either way). */
+  /** `release`, then what `peek` says (in process: no store round trip either way, nor a promise of `release`'s). */
   async releaseAndPeek(actualTokens?: number): Promise<RateLimitInfo> {
-    await this.release(actualTokens);
+    this.releaseNow(actualTokens);
     // `peek` of its scopes, by the keys the acquire made (validated then): no validation or key building again.
     return this.limiter.peekKeys(this.scopes, this.keys);
   }
 
   async release(actualTokens?: number): Promise<void> {
+    this.releaseNow(actualTokens);
+  }
+
+  /** `release`'s work, all of it synchronous (throws what `release` rejects with). */
+  private releaseNow(actualTokens: number | undefined): void {
     if (this.released) return;
     this.released = true;
     // The slot is freed whatever the count: a bad one (a provider's odd usage) must not hold it for the TTL.

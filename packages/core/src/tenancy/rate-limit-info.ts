@@ -8,6 +8,9 @@ export interface ScopeState {
   inFlight?: number;
 }
 
+/** A scope with no state (full buckets, nothing in flight). */
+const NO_STATE: ScopeState = Object.freeze({});
+
 /**
  * Header values from the most constrained scope for each of requests, tokens and concurrency: the one with the fewest
  * left, and of two with as few left, the one full again last (with none left in either, the reset of the one that
@@ -15,8 +18,10 @@ export interface ScopeState {
  */
 export function rateLimitInfo(scopes: readonly RateScope[], states: readonly ScopeState[], now: number): RateLimitInfo {
   const info: RateLimitInfo = {};
-  scopes.forEach((scope, i) => {
-    const st = states[i] ?? {};
+  // (A loop, not `forEach`: no closure made per call; this runs at every acquire and release that reads.)
+  for (let i = 0; i < scopes.length; i++) {
+    const scope = scopes[i]!;
+    const st = states[i] ?? NO_STATE;
     const { rpm, tpm, maxConcurrency } = scope.limits;
     if (rpm !== undefined) {
       const r = gcraRemaining(st.rpm, now, rpm);
@@ -41,7 +46,7 @@ export function rateLimitInfo(scopes: readonly RateScope[], states: readonly Sco
         info.remainingConcurrency = remaining;
       }
     }
-  });
+  }
   return info;
 }
 

@@ -1,4 +1,4 @@
-import { estimateRequestTokens, LLMError, type BudgetPeriod, type BudgetStore, type DeploymentInfo, type GenerateRequest, type RateDecision, type RateLease, type RateLimiter, type RateLimitInfo, type RateScope, type Usage } from '@llmrr/core';
+import { estimateRequestTokens, LLMError, type BudgetPeriod, type BudgetReserveRequest, type BudgetStore, type DeploymentInfo, type GenerateRequest, type RateDecision, type RateLease, type RateLimiter, type RateLimitInfo, type RateScope, type Usage } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import { ledgerCounts } from '../calls/ledger-counts.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
@@ -119,6 +119,12 @@ export interface AdmitInput {
   log?: ((message: string, requestId: string, error: unknown) => void) | undefined;
 }
 
+/** Whether one of `scopes` has a concurrency limit (a lease under it holds a place until it is released). */
+function holdsConcurrency(scopes: readonly RateScope[]): boolean {
+  for (const s of scopes) if (s.limits.maxConcurrency !== undefined) return true;
+  return false;
+}
+
 /** The rate-limit scopes of a principal: its tenant's and its key's limits, where set. */
 export function rateScopes(principal: Principal): RateScope[] {
   const out: RateScope[] = [];
@@ -184,7 +190,7 @@ export async function takePlace(
   const { limiter, scopes, lease, info } = taken;
   // Renewed while held, as an admitted call's lease is: a plan (or count) longer than the lease's TTL keeps its place,
   // for at most `PLACE_RENEW_FOR_MS` (logged): a plan that never settles frees its place at most a TTL later.
-  const holds = scopes.some((s) => s.limits.maxConcurrency !== undefined);
+  const holds = holdsConcurrency(scopes);
   const held = renewals && holds ? renewals.add(lease, undefined, PLACE_RENEW_FOR_MS, 'the rate-limit place of a request that calls no model (a routing preview or token count)') : undefined;
   /** What the release read (`releaseAndPeek`), once it has run. */
   let after: RateLimitInfo | undefined;
@@ -339,7 +345,8 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   // Stops waiting for a store when the client goes away (checked by the gateway's interval; see `Renewals`): a
   // store on the network (shared mode: Redis) can stall; the in-process ones (memory, SQLite) answer in the same
   // turn or at their group commit, so they are not wrapped (two promises and a set entry less per call).
-  const waitFor = <T>(work: Promise<T>, late: (value: T) => void): Promise<T> => (input.renewals && stores.mode === 'shared' ? input.renewals.waitFor(work, input.signal, late) : work);
+  // (No closure made per call for them: the callbacks below are made only in shared mode.)
+  const waiting = input.renewals && stores.mode === 'shared' ? input.renewals : undefined;
 
   let lease: RateLease | undefined;
   let rateInfo: RateLimitInfo | undefined;
@@ -351,9 +358,12 @@ export async function admit(input: AdmitInput): Promise<Admission> {
     // Every call the router may make for it (a cascade's two, the guard calls), each at most what a candidate can
     // answer: a `maxTokens` above every candidate's `maxOutputTokens` counts at the largest.
     const estimatedTokens = (input.billedCalls ?? 1) * estimateRequestTokenBound(input.request, input.candidates, inputTokens, input.rateLimitOutputTokens, input.steps, guard);
-    const decision = await waitFor(stores.rateLimiter.acquire(scopesOf, { estimatedTokens }), (late) => {
-      if (late.ok) void releaseOrRetry(late.lease, 0, input.renewals, callLabel(input.requestId, tenant.id)).catch(() => undefined);
-    });
+    const acquiring = stores.rateLimiter.acquire(scopesOf, { estimatedTokens });
+    const decision = waiting
+      ? await waiting.waitFor(acquiring, input.signal, (late) => {
+          if (late.ok) void releaseOrRetry(late.lease, 0, input.renewals, callLabel(input.requestId, tenant.id)).catch(() => undefined);
+        })
+      : await acquiring;
     if (!decision.ok) throw rateLimited(decision);
     lease = decision.lease;
     rateInfo = decision.info;
@@ -378,17 +388,15 @@ export async function admit(input: AdmitInput): Promise<Admission> {
     // settled twice (see `reservationSuffix`).
     const id = `${input.requestId}~${reservationSuffix()}`;
     try {
-      const reserving = stores.budgets.reserve({
-        tenantId: tenant.id,
-        period: tenant.budget.period,
-        limitUsd: tenant.budget.amountUsd,
-        estimateUsd,
-        reservationId: id,
-        ...(input.arrivedAt !== undefined ? { at: input.arrivedAt } : {}),
-      });
-      const r = await waitFor(reserving, (late) => {
-        if (late.ok) void settled(() => stores.budgets.release(id)).catch(() => undefined);
-      });
+      const reservation: BudgetReserveRequest = { tenantId: tenant.id, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd, reservationId: id };
+      // (Set apart: no object spread per call.)
+      if (input.arrivedAt !== undefined) reservation.at = input.arrivedAt;
+      const reserving = stores.budgets.reserve(reservation);
+      const r = waiting
+        ? await waiting.waitFor(reserving, input.signal, (late) => {
+            if (late.ok) void settled(() => stores.budgets.release(id)).catch(() => undefined);
+          })
+        : await reserving;
       if (!r.ok) {
         const refusal = new LLMError({
           code: 'budget_exceeded',
@@ -415,42 +423,70 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   }
 
   // Only what can expire is renewed: a concurrency lease (a lease without one holds nothing) and a reservation.
-  const held = input.renewals && (reservationId !== undefined || (lease && scopesOf.some((s) => s.limits.maxConcurrency !== undefined))) ? input.renewals.add(lease, reservationId) : undefined;
+  const held = input.renewals && (reservationId !== undefined || (lease && holdsConcurrency(scopesOf))) ? input.renewals.add(lease, reservationId) : undefined;
   // Only a call with a reservation extends it (none made for the others). Kept apart from this closure, which holds the
   // whole request: the router holds the hook made of it (`beforeAttemptAfterSpend`) as long as the call's options, and
   // a closure made here kept the call's request and plan alive with it (more bytes promoted per young-generation GC,
   // 15-19% more CPU per budgeted JSON call: see `spendHook` in calls/model-call.ts).
-  const extension = reservationId === undefined ? undefined : new Extension(stores, tenant.id, tenant.budget!, reservationId, callUsd, rateInfo, input.arrivedAt, held, input.renewals && stores.mode === 'shared' ? input.renewals : undefined, input.signal);
-  let done = false;
-  const admission: Admission = {
-    rateInfo,
-    ...(extension ? { extend: extension.extend } : {}),
-    async finish({ usage, costUsd, charged, read }) {
-      if (done) return;
-      done = true;
-      if (extension) extension.end();
-      if (held) input.renewals!.remove(held);
-      if (reservationId === undefined && !lease) return;
-      // The counts as the ledger takes them (an upstream's negative or NaN count is 0), so the slot is freed.
-      const counts = lease && usage ? ledgerCounts(usage) : undefined;
-      // What is left is read by the lease's release (`releaseAndPeek`, the built-in limiters'), else by a peek after it.
-      const peek = read && lease && !lease.releaseAndPeek ? readLeft.bind(undefined, stores.rateLimiter, scopesOf, input.log, input.requestId) : undefined;
-      const left = new Holdings(stores.budgets, reservationId, charged, costUsd, extension?.extensions, lease, counts ? counts.inputTokens + counts.outputTokens : 0, read, peek);
-      const error = await left.attempt();
-      if (left.info) admission.finalInfo = left.info;
-      if (error === undefined) return;
-      // (A bound method: the retry holds only what is left, not this closure's request.)
-      input.renewals?.retry(left.again.bind(left), callLabel(input.requestId, tenant.id));
-      throw error;
-    },
-  };
-  // (Set apart: no object spread per call for a field the admitted calls never have.)
+  const extension = reservationId === undefined ? undefined : new Extension(stores, tenant.id, tenant.budget!, reservationId, callUsd, rateInfo, input.arrivedAt, held, waiting, input.signal);
+  const admission = new Admitted(rateInfo, stores, tenant.id, input.requestId, scopesOf, lease, reservationId, extension, held, input.renewals, input.log);
+  // (Set apart: no object spread per call for fields most calls never have.)
+  if (extension) admission.extend = extension.extend;
   if (cacheOnly) admission.cacheOnly = cacheOnly;
-  if (lease) {
-    const limiter = stores.rateLimiter;
-    admission.left = () => limiter.peek(scopesOf);
-  }
+  if (lease) admission.left = Admitted.prototype.peekLeft;
   return admission;
+}
+
+/**
+ * An admitted call's `Admission`: what its `finish` gives back, held as fields (its methods on the prototype: no
+ * closures made per call), not as a closure over `admit`'s input, which holds the whole request.
+ */
+class Admitted implements Admission {
+  // (Declared only: set when the call has them, as own fields of the calls that do; no field made for the others.)
+  declare finalInfo?: RateLimitInfo;
+  declare extend?: (billedUsd: number) => Promise<void>;
+  declare cacheOnly?: LLMError;
+  declare left?: () => Promise<RateLimitInfo>;
+  private done = false;
+
+  constructor(
+    readonly rateInfo: RateLimitInfo | undefined,
+    private readonly stores: GatewayStores,
+    private readonly tenantId: string,
+    private readonly requestId: string,
+    private readonly scopes: RateScope[],
+    private readonly lease: RateLease | undefined,
+    private readonly reservationId: string | undefined,
+    private readonly extension: Extension | undefined,
+    private readonly held: Held | undefined,
+    private readonly renewals: Renewals | undefined,
+    private readonly log: AdmitInput['log'],
+  ) {}
+
+  /** `left` of a call that took a place under the limits (set as its own `left`: one function for every call). */
+  peekLeft(): Promise<RateLimitInfo> {
+    return this.stores.rateLimiter.peek(this.scopes);
+  }
+
+  async finish({ usage, costUsd, charged, read }: { usage: Usage | undefined; costUsd: number; charged: boolean; read?: FinishRead | undefined }): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    const { extension, lease } = this;
+    if (extension) extension.end();
+    if (this.held) this.renewals!.remove(this.held);
+    if (this.reservationId === undefined && !lease) return;
+    // The counts as the ledger takes them (an upstream's negative or NaN count is 0), so the slot is freed.
+    const counts = lease && usage ? ledgerCounts(usage) : undefined;
+    // What is left is read by the lease's release (`releaseAndPeek`, the built-in limiters'), else by a peek after it.
+    const peek = read && lease && !lease.releaseAndPeek ? readLeft.bind(undefined, this.stores.rateLimiter, this.scopes, this.log, this.requestId) : undefined;
+    const left = new Holdings(this.stores.budgets, this.reservationId, charged, costUsd, extension?.extensions, lease, counts ? counts.inputTokens + counts.outputTokens : 0, read, peek);
+    const error = await left.attempt();
+    if (left.info) this.finalInfo = left.info;
+    if (error === undefined) return;
+    // (A bound method: the retry holds only what is left.)
+    this.renewals?.retry(left.again.bind(left), callLabel(this.requestId, this.tenantId));
+    throw error;
+  }
 }
 
 /**
