@@ -41,7 +41,15 @@ export interface SdkGateway {
 export async function servedGateway(options: SdkGatewayOptions): Promise<SdkGateway> {
   const { upstreams = [], serve, ...rest } = options;
   const harness = await createHarness({ routerOptions: { env: {} }, ...rest, stores: 'memory' });
-  const { secret, served } = await serveWithKey(harness, serve);
+  let keyed: Awaited<ReturnType<typeof serveWithKey>>;
+  try {
+    keyed = await serveWithKey(harness, serve);
+  } catch (e) {
+    // Not served: the harness (router, stores) is closed here, the upstreams by the caller.
+    await harness.close();
+    throw e;
+  }
+  const { secret, served } = keyed;
   return {
     harness,
     served,
@@ -51,9 +59,15 @@ export async function servedGateway(options: SdkGatewayOptions): Promise<SdkGate
     anthropic: () => new Anthropic({ baseURL: served.url, apiKey: secret, maxRetries: 0 }),
     openai: () => new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 }),
     async close() {
-      await served.close(1000);
-      await harness.close();
-      await Promise.all(upstreams.map((u) => u.close()));
+      try {
+        await served.close(1000);
+      } finally {
+        try {
+          await harness.close();
+        } finally {
+          await Promise.all(upstreams.map((u) => u.close()));
+        }
+      }
     },
   };
 }
@@ -120,12 +134,17 @@ export function countingOpenAI(gw: Pick<SdkGateway, 'url' | 'secret'>): { client
  */
 export async function servedOverOpenAIWire(options: Omit<SdkGatewayOptions, 'models' | 'upstreams'> = {}): Promise<{ upstream: OpenAIWireServer; gw: SdkGateway }> {
   const upstream = await startOpenAIWireServer();
-  const gw = await servedGateway({
-    ...options,
-    models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] }],
-    upstreams: [upstream],
-  });
-  return { upstream, gw };
+  try {
+    const gw = await servedGateway({
+      ...options,
+      models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] }],
+      upstreams: [upstream],
+    });
+    return { upstream, gw };
+  } catch (e) {
+    await upstream.close();
+    throw e;
+  }
 }
 
 /** The messages an OpenAI-wire upstream received in its last request (there must be one). */

@@ -19,6 +19,10 @@ export interface WireUpstreams {
 
 /** Starts an Anthropic- (key `ak`, more `anthropic` options), an OpenAI- and a Gemini-wire (key `gk`) upstream. */
 export async function startWireUpstreams(anthropic: AnthropicWireServerOptions = {}): Promise<WireUpstreams> {
-  const [a, o, g] = await Promise.all([startAnthropicWireServer({ apiKey: 'ak', ...anthropic }), startOpenAIWireServer(), startGeminiWireServer({ apiKey: 'gk' })]);
-  return { anthropic: a, openai: o, gemini: g };
+  const started = await Promise.allSettled([startAnthropicWireServer({ apiKey: 'ak', ...anthropic }), startOpenAIWireServer(), startGeminiWireServer({ apiKey: 'gk' })] as const);
+  const [a, o, g] = started;
+  if (a.status === 'fulfilled' && o.status === 'fulfilled' && g.status === 'fulfilled') return { anthropic: a.value, openai: o.value, gemini: g.value };
+  // One did not start: close the others, then fail with the first reason.
+  await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
+  throw started.find((s): s is PromiseRejectedResult => s.status === 'rejected')!.reason;
 }
