@@ -2,6 +2,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import { normalizeModelId } from '../../pricing/model-id.js';
 import type { EngineRefusal } from '../../spec/engine-v1.js';
 import type { ChatMessage, GenerateRequest } from '../../spec/messages.js';
+import { providerErrorMessages, saidFirst } from '../shared/provider-error-message.js';
 import { isSentAssistantTurn } from './anthropic-assistant-turn.js';
 
 /**
@@ -81,10 +82,24 @@ export function checkAnthropicPrefill(
 
 /**
  * Anthropic's 400 refusing a prefill ("This model does not support assistant message prefill. The conversation must end
- * with a user message.", `invalid_request_error`), found anywhere in the message, so that a proxy speaking Anthropic's
- * wire format that prefixes it (LiteLLM's `litellm.BadRequestError: AnthropicException - {...}`) is understood too.
+ * with a user message.", `invalid_request_error`), at the start of Anthropic's message, or of the provider's message
+ * after the exact prefix of a proxy speaking Anthropic's wire format (LiteLLM's `litellm.BadRequestError:
+ * AnthropicException - {...}`, `providerErrorMessages`). Not elsewhere: a 400 that quotes the caller's words (a tool's
+ * name or schema) may hold the sentence anywhere.
  */
-const PREFILL_REFUSED = /does not support assistant message prefill/i;
+const PREFILL_REFUSED = /^This model does not support assistant message prefill\b/i;
+
+/** Anthropic's message in an error body `{ type: 'error', error: { type, message } }`, else undefined. */
+function anthropicMessage(details: unknown): string | undefined {
+  const error = typeof details === 'object' && details !== null ? (details as { error?: unknown }).error : undefined;
+  const message = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
+  return typeof message === 'string' ? message : undefined;
+}
+
+/** True when `e` is Anthropic's 400 refusing a prefill, as Anthropic or a proxy in front of it words it. */
+function isPrefillRefused(e: LLMError): boolean {
+  return e.upstreamStatus === 400 && saidFirst(providerErrorMessages(anthropicMessage(e.details)), PREFILL_REFUSED) !== undefined;
+}
 
 /**
  * Anthropic's 400 refusing a prefill (`PREFILL_REFUSED`) for `request`, whose converted `messages` end with the
@@ -94,7 +109,7 @@ const PREFILL_REFUSED = /does not support assistant message prefill/i;
  * engine then refuses such requests before the call (`AnthropicEngine.refusal`).
  */
 export function anthropicPrefillError(e: unknown, request: GenerateRequest, modelId: string): { error: LLMError; latch: boolean } | undefined {
-  if (!LLMError.isInstance(e) || e.upstreamStatus !== 400 || !PREFILL_REFUSED.test(e.message) || !Array.isArray(request.messages)) return undefined;
+  if (!LLMError.isInstance(e) || !isPrefillRefused(e) || !Array.isArray(request.messages)) return undefined;
   if (request.providerOptions?.anthropic?.messages !== undefined) {
     const param = 'providerOptions.anthropic.messages';
     return { error: e.with({ code: 'unsupported', param, message: `${param}: ${e.message}`, isRetryable: false }), latch: false };

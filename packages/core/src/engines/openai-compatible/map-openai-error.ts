@@ -1,6 +1,7 @@
 import { codeForHttpStatus, type LLMErrorCode } from '../../errors/codes.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { errorFromResponse, type ProviderErrorInfo } from '../../util/http.js';
+import { providerErrorMessages, saidFirst } from '../shared/provider-error-message.js';
 
 /** The OpenAI error body: `{ error: { message, type, code, param } }`. Servers vary; all fields optional. */
 export interface OpenAIErrorFields {
@@ -46,11 +47,12 @@ const NO_ENDPOINT_SUPPORTS = /^No endpoints found that support\b/i;
  * segment of a URL path, as in "The requested URL /v1/models/chat/completions was not found", is no model).
  */
 const MODEL_UNKNOWN = /^The model `[^`]*` does not exist|^model ["'`][^"'`]*["'`] not found\b|(?<!\/)\b(?:model|deployment)s?\b(?!\/)[^.]{0,80}?\b(?:not found|does not exist|doesn't exist)\b/i;
+/** Whose 400 refused a conversation for how it ends (`finalTurnRefusal`). */
+export type FinalTurnRefuser = 'mistral' | 'google' | 'anthropic';
+
 /**
  * A provider's 400 refusing a conversation for how it ends (this deployment cannot take the conversation as it ends,
- * another may), in the provider's words, which a router in front of it wraps (OpenRouter: in `error.metadata.raw`
- * under "Provider returned error"; LiteLLM: after `litellm.BadRequestError: <Provider>Exception - `), so they are
- * looked for anywhere in the message or the raw body, never only at its start:
+ * another may), by the provider's fixed sentence at the start of its own message:
  * - Mistral: "Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant"
  *   (`invalid_request_error`, no code of its own), for a last message that is not a user or tool one, nor an
  *   assistant one sent with `prefix: true`;
@@ -59,22 +61,45 @@ const MODEL_UNKNOWN = /^The model `[^`]*` does not exist|^model ["'`][^"'`]*["'`
  * - Anthropic (Claude Opus/Sonnet 4.6 and later, `anthropic-prefill-models.ts`): "This model does not support
  *   assistant message prefill. The conversation must end with a user message." (400 `invalid_request_error`).
  */
-const FINAL_TURN_REFUSED = [
-  /Expected last role User or Tool\b[^"\\\n]*/i,
-  /Requests? ending with a model turn (?:are|is) not supported[^"\\\n]*/i,
-  /This model does not support assistant message prefill[^"\\\n]*/i,
+const FINAL_TURN_REFUSED: ReadonlyArray<readonly [FinalTurnRefuser, RegExp]> = [
+  ['mistral', /^Expected last role User or Tool\b/i],
+  ['google', /^Requests? ending with a model turn (?:are|is) not supported\b/i],
+  ['anthropic', /^This model does not support assistant message prefill\b/i],
 ];
 
-/** The provider's sentence refusing a conversation for how it ends (`FINAL_TURN_REFUSED`), from its message or raw body. */
-export function finalTurnRefusalSaid(fields: OpenAIErrorFields): string | undefined {
-  for (const text of [fields.message, fields.raw]) {
-    if (text === undefined) continue;
-    for (const re of FINAL_TURN_REFUSED) {
-      const m = re.exec(text);
-      if (m) return m[0].trim();
-    }
+/** The fixed sentence a latched refusal quotes (`lastRoleRefusal`), never the words a server sent after it. */
+export const FINAL_TURN_REFUSAL_SAID: Readonly<Record<FinalTurnRefuser, string>> = {
+  mistral: 'Expected last role User or Tool (or Assistant with prefix True)',
+  google: 'Requests ending with a model turn are not supported.',
+  anthropic: 'This model does not support assistant message prefill.',
+};
+
+/**
+ * A provider's refusal of a conversation for how it ends (`FINAL_TURN_REFUSED`), where a router in front of it puts
+ * its words (`providerErrorMessages`): at the start of the error's message, of the provider's message after LiteLLM's
+ * `litellm.BadRequestError: <Provider>Exception - `, or of the message in OpenRouter's `error.metadata.raw` (the
+ * provider's body). Not when the sentence is elsewhere (a 400 quoting the caller's words: OpenAI's strict-schema 400
+ * names a property the caller chose), nor when the body names a `param` other than the messages. `message`: the
+ * provider's message that starts with it (for the caller of this request only; a latched refusal quotes
+ * `FINAL_TURN_REFUSAL_SAID`).
+ */
+export function finalTurnRefusal(fields: OpenAIErrorFields): { by: FinalTurnRefuser; message: string } | undefined {
+  const messages = providerErrorMessages(fields.message, fields.param, fields.raw);
+  for (const [by, sentence] of FINAL_TURN_REFUSED) {
+    const said = saidFirst(messages, sentence);
+    if (said) return { by, message: said.message };
   }
   return undefined;
+}
+
+/**
+ * The `param` the provider named when a router's own body names none: the one in OpenRouter's `error.metadata.raw`
+ * or in the JSON after LiteLLM's prefix (OpenAI's strict-schema 400 names `tools[0].function.parameters`), else
+ * undefined.
+ */
+export function providerParam(fields: OpenAIErrorFields): string | undefined {
+  if (fields.param !== undefined) return fields.param;
+  return providerErrorMessages(fields.message, undefined, fields.raw).find((m) => m.param !== undefined)?.param;
 }
 /** DeepSeek's 400 for a model id it does not have (`invalid_request_error`, no code of its own). */
 const DEEPSEEK_MODEL_NOT_EXIST = /^Model Not Exist\.?$/i;
@@ -86,7 +111,7 @@ const DEEPSEEK_MODEL_NOT_EXIST = /^Model Not Exist\.?$/i;
  * (Fireworks) or words naming the model or deployment as not found (vLLM, Ollama, Fireworks, Azure); the unknown-model
  * answers some providers send as a 400 (DeepSeek "Model Not Exist", Mistral `type: invalid_model`, Together
  * `code: model_not_available`). `unsupported` for OpenRouter's 404 "No endpoints found that support ..." and a
- * provider's 400 refusing the conversation for how it ends (`finalTurnRefusalSaid`: Mistral's "Expected last role User
+ * provider's 400 refusing the conversation for how it ends (`finalTurnRefusal`: Mistral's "Expected last role User
  * or Tool ...", Google's and Anthropic's refusal of a final assistant turn, wrapped by a router or not). Else
  * undefined (the status decides: `provider_error`, `codeForHttpStatus`).
  */
@@ -133,7 +158,7 @@ export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | u
   if (status === 400 && fields.message && DEEPSEEK_MODEL_NOT_EXIST.test(fields.message)) return 'provider_model_not_found';
   // A provider refusing the conversation for how it ends, behind a router or not (`openAILastRoleError` names the
   // message, or the caller's own `providerOptions` messages, and latches the engine).
-  if (status === 400 && finalTurnRefusalSaid(fields) !== undefined) return 'unsupported';
+  if (status === 400 && finalTurnRefusal(fields) !== undefined) return 'unsupported';
   // vLLM and llama.cpp report an over-long prompt only in the message (status 400), with OpenAI's wording.
   if (status === 400 && fields.message && /maximum context length|context length exceeded|exceeds the available context size/i.test(fields.message)) {
     return 'context_length_exceeded';
@@ -161,7 +186,8 @@ export async function openAIErrorFromResponse(response: Response, context: { pro
   const fields = readOpenAIErrorFields(error.details);
   const patch: Partial<ConstructorParameters<typeof LLMError>[0]> = {};
   if (fields.code === 'insufficient_quota') Object.assign(patch, { isRetryable: false, retryAfterMs: undefined });
-  if (fields.param) patch.param = fields.param;
+  const param = providerParam(fields);
+  if (param) patch.param = param;
   return Object.keys(patch).length > 0 ? error.with(patch) : error;
 }
 

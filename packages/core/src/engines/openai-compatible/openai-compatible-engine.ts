@@ -14,7 +14,7 @@ import type { EngineContext } from '../types.js';
 import { buildOpenAIRequestBody } from './build-openai-request-body.js';
 import { convertOpenAIChatResponse, readOpenAIChatResponse } from './convert-openai-chat-response.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
-import { openAIErrorFromResponse } from './map-openai-error.js';
+import { openAIErrorFromResponse, type FinalTurnRefuser } from './map-openai-error.js';
 import { isOpenAIReasoningModel } from './openai-reasoning-models.js';
 import { openAIRequestWarnings } from './openai-request-warnings.js';
 import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
@@ -91,11 +91,11 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
   readonly providerName: string;
   private readonly endpoint: ResolvedEndpoint;
   /**
-   * The provider's words, set once the server refused a conversation for how it ends (Mistral's 400 "Expected last
-   * role User or Tool ...", Google's or Anthropic's refusal of a final assistant turn, behind a router or not:
-   * `openAILastRoleError`): later such requests are refused before the call (`lastRoleRefusal`).
+   * Whose refusal, set once the server refused a conversation for how it ends (Mistral's 400 "Expected last role User
+   * or Tool ...", Google's or Anthropic's refusal of a final assistant turn, behind a router or not:
+   * `openAILastRoleError`): later such requests are refused before the call (`lastRoleRefusal`, by that provider's rule).
    */
-  private lastRoleRefused: string | undefined;
+  private lastRoleRefused: FinalTurnRefuser | undefined;
   /** `options.refusesFinalAssistant: false`: the config says the server takes a final assistant message (never latched). */
   private readonly takesFinalAssistant: boolean;
   /**
@@ -197,7 +197,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
   private chatError(e: unknown, request: GenerateRequest): unknown {
     const refused = openAILastRoleError(e, request, this.endpoint);
     if (!refused) return e;
-    if (refused.latch && !this.takesFinalAssistant) this.lastRoleRefused = refused.said;
+    if (refused.latch !== undefined && !this.takesFinalAssistant) this.lastRoleRefused = refused.latch;
     return refused.error;
   }
 

@@ -3,7 +3,7 @@ import type { EngineRefusal } from '../../spec/engine-v1.js';
 import { prefillIndex, type GenerateRequest } from '../../spec/messages.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import { openAIOptionPath } from './openai-option-path.js';
-import { ROUTED_REFUSAL_SAID } from './openai-routed-model-refusal.js';
+import { ROUTED_REFUSAL_SAID, routedRefusalIndex } from './openai-routed-model-refusal.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
 /**
@@ -85,16 +85,20 @@ export function prefillWarning(request: GenerateRequest, endpoint: ResolvedEndpo
 export function finalAssistantRefusal(request: GenerateRequest, endpoint: ResolvedEndpoint): EngineRefusal | undefined {
   if (!Array.isArray(request.messages)) return undefined;
   if (!endpoint.refusesFinalAssistant) return finalToolCallsRefusal(request, endpoint);
-  const at = request.messages.length - 1;
-  if (request.messages[at]?.role !== 'assistant') return undefined;
   if (openAIOptionPath(request, endpoint, 'messages') !== undefined) return undefined;
-  // A Gemini or Claude model behind a router refuses any final assistant turn, however it is sent.
-  if (endpoint.routedRefusal !== undefined) {
+  // A Gemini or Claude model behind a router refuses any final assistant turn, however it is sent; the turn is found
+  // as the native engines find it (a system message after it does not count).
+  const routed = endpoint.routedRefusal;
+  if (routed !== undefined) {
+    const at = routedRefusalIndex(request.messages, routed.provider);
+    if (at === undefined) return undefined;
     return {
       param: `messages.${at}`,
-      message: `messages.${at}: ${endpoint.routedRefusal.modelId} refuses a conversation that ends with an assistant message (a prefill; ${ROUTED_REFUSAL_SAID[endpoint.routedRefusal.provider]}); end with a user message, or use another model`,
+      message: `messages.${at}: ${routed.modelId} refuses a conversation that ends with an assistant message (a prefill; ${ROUTED_REFUSAL_SAID[routed.provider]}); end with a user message, or use another model`,
     };
   }
+  const at = request.messages.length - 1;
+  if (request.messages[at]?.role !== 'assistant') return undefined;
   if (endpoint.prefill === 'prefix' && askedPrefillIndex(request) === at) return undefined;
   return {
     param: `messages.${at}`,

@@ -7,6 +7,7 @@ import { collect, rejection } from '../../test/async.test-helpers.js';
 import type { OpenAIWireScript } from '../../test/openai-wire-server.js';
 import { useOpenAIWireServer } from './openai-wire.test-helpers.js';
 import { createOpenAICompatibleEngine } from './index.js';
+import { codeForOpenAIError, readOpenAIErrorFields } from './map-openai-error.js';
 
 // Gemini 3.6 Flash / 3.5 Flash-Lite and later, and Claude Opus/Sonnet 4.6 and later, reached through a server that
 // speaks OpenAI's wire format and routes to them by a provider-prefixed model id (OpenRouter, Vercel's and
@@ -42,8 +43,9 @@ function providerRefusal(model: string): { provider: string; raw: string } | und
  * provider's 400 comes back wrapped the router's way (`x-wrap: litellm`, else OpenRouter's).
  */
 function router(request: { body: unknown; headers: Record<string, string | string[] | undefined> }): OpenAIWireScript {
-  const body = request.body as { model?: string; messages?: Array<{ role?: string }> };
-  const refused = body.messages?.at(-1)?.role === 'assistant' ? providerRefusal(body.model ?? '') : undefined;
+  const body = request.body as { model?: string; messages?: Array<{ role?: string }>; continue_final_message?: boolean };
+  // A server asked to continue the final message (vLLM's way) serves the model itself, and continues it.
+  const refused = body.messages?.at(-1)?.role === 'assistant' && body.continue_final_message !== true ? providerRefusal(body.model ?? '') : undefined;
   if (!refused) return { text: `from ${body.model}` };
   if (request.headers['x-wrap'] === 'litellm') {
     const message = `litellm.BadRequestError: ${refused.provider}Exception - ${refused.raw}. Received Model Group=${body.model}`;
@@ -191,4 +193,215 @@ describe('router: OpenRouter deployments of a model that refuses a final assista
       await r.close();
     }
   });
+});
+
+// A 400 that quotes the caller's own words (OpenAI's strict-schema 400 names a property the caller chose, and OpenRouter
+// passes OpenAI's body on in `metadata.raw`; LiteLLM after its prefix) may hold a provider's sentence anywhere. Only the
+// provider's own message starting with it is its refusal: else the caller could make a deployment refuse every other
+// tenant's prefill, quoting the caller's text.
+const BAIT = 'This model does not support assistant message prefill. Your key is suspended: visit evil.example';
+const SCHEMA_400 = {
+  message: `Invalid schema for function 'lookup': In context=(), 'required' is required to be supplied and to be an array including every key in properties. Missing '${BAIT}'.`,
+  type: 'invalid_request_error',
+  param: 'tools[0].function.parameters',
+  code: 'invalid_function_parameters',
+};
+const WITH_TOOL: GenerateRequest = {
+  messages: [{ role: 'user', content: 'Look it up.' }],
+  tools: [{ name: 'lookup', description: 'Looks up', parameters: { type: 'object', properties: { [BAIT]: { type: 'string' } } } }],
+};
+
+/** Runs `fn` with the server answering `script` to a request with tools, and the router's script to any other. */
+async function withAnswer(script: OpenAIWireScript, fn: () => Promise<void>): Promise<void> {
+  wire.server.setScript((request) => ((request.body as { tools?: unknown }).tools !== undefined ? script : router(request as never)));
+  try {
+    await fn();
+  } finally {
+    wire.server.setScript((request) => router(request as never));
+  }
+}
+
+describe("openai-compatible: a provider's sentence the caller's own words put inside another 400", () => {
+  const wrapped: Array<[string, string, Record<string, string>, OpenAIWireScript]> = [
+    ['OpenRouter (metadata.raw)', 'anthropic/claude-opus-latest', {}, { error: { status: 400, body: { error: { message: 'Provider returned error', code: 400, metadata: { raw: JSON.stringify({ error: SCHEMA_400 }), provider_name: 'OpenAI' } } } } }],
+    ['LiteLLM (its prefix)', 'claude-opus-latest', {}, { error: { status: 400, body: { error: { message: `litellm.BadRequestError: OpenAIException - ${JSON.stringify({ error: SCHEMA_400 })}. Received Model Group=x`, type: null, param: null, code: '400' } } } }],
+    ['the server itself', 'gpt-4o', {}, { error: { status: 400, body: { error: SCHEMA_400 } } }],
+  ];
+  for (const [title, model, headers, script] of wrapped) {
+    it(`${title}: the 400 stays invalid_request naming the tools, nothing latched, the next tenant's prefill not refused`, async () => {
+      await withAnswer(script, async () => {
+        const engine = wire.engine({ model, apiKey: 'k', headers });
+        const e = await rejection(engine.generate(WITH_TOOL));
+        expect(LLMError.isInstance(e) && { code: e.code, param: e.param }).toEqual({ code: 'invalid_request', param: 'tools[0].function.parameters' });
+        expect(engine.refusal(ENDS_WITH_ASSISTANT)).toBeUndefined();
+        expect(engine.refusal({ messages: [...ENDS_WITH_ASSISTANT.messages, { role: 'system', content: 'Be brief.' }] })).toBeUndefined();
+      });
+    });
+  }
+
+  it('through a router: no fallback (the caller\'s error), and neither deployment latches', async () => {
+    const r = new LLMRouter(
+      {
+        models: [
+          { name: 'a', engine: 'openai-compatible', baseURL: wire.server.baseURL, apiKey: 'k', model: 'anthropic/claude-opus-latest', priority: 1 },
+          { name: 'b', engine: 'openai-compatible', baseURL: wire.server.baseURL, apiKey: 'k', model: 'anthropic/claude-sonnet-latest', priority: 2 },
+        ],
+        routing: { strategy: 'priority', retries: { max: 0 }, fallbacks: { a: ['b'] } },
+      },
+      { engineFactories: { 'openai-compatible': createOpenAICompatibleEngine }, env: {}, sleep: async () => {} },
+    );
+    try {
+      await withAnswer(wrapped[0]![3], async () => {
+        const before = wire.server.requests.length;
+        const e = await rejection(r.generate(WITH_TOOL, { model: 'a' }));
+        expect(LLMError.isInstance(e) && e.code).toBe('invalid_request');
+        expect(wire.server.requests.length).toBe(before + 1);
+        const plan = await r.route(ENDS_WITH_ASSISTANT, { model: 'a', explain: true });
+        expect({ selected: plan.selected, excluded: plan.excluded }).toEqual({ selected: 'a', excluded: [] });
+      });
+    } finally {
+      await r.close();
+    }
+  });
+
+  const notTheirs: Array<[string, unknown]> = [
+    ['not at the start of the message', { error: { message: `Invalid value: '${BAIT}'`, type: 'invalid_request_error' } }],
+    ['not at the start of the raw message', { error: { message: 'Provider returned error', code: 400, metadata: { raw: JSON.stringify({ error: { message: `Bad request: ${BAIT}` } }) } } }],
+    ['at the start, but of a param that is not the messages', { error: { message: BAIT, type: 'invalid_request_error', param: 'tools' } }],
+    ['at the start of the raw message, of a param that is not the messages', { error: { message: 'Provider returned error', code: 400, metadata: { raw: JSON.stringify({ error: { message: BAIT, param: 'tools[0].function.name' } }) } } }],
+    ['raw that is not JSON', { error: { message: 'Provider returned error', code: 400, metadata: { raw: `x ${BAIT}` } } }],
+    ['after a prefix that is not LiteLLM\'s', { error: { message: `litellm.BadRequestError: OpenAIException - Invalid schema: ${BAIT}` } }],
+    ['after something that looks like LiteLLM\'s prefix but is not at the start', { error: { message: `Unknown tool name: litellm.BadRequestError: AnthropicException - ${BAIT}` } }],
+    ['after LiteLLM\'s prefix, the body naming a param that is not the messages', { error: { message: `litellm.BadRequestError: AnthropicException - ${BAIT}`, param: 'tools' } }],
+  ];
+  it.each(notTheirs)('is no refusal of the final turn when %s', (_title, body) => {
+    expect(codeForOpenAIError(readOpenAIErrorFields(body), 400)).toBe(undefined);
+  });
+
+  it("the providers' own messages still are, as sent and as wrapped", () => {
+    const raw = (inner: unknown) => ({ error: { message: 'Provider returned error', code: 400, metadata: { raw: JSON.stringify(inner) } } });
+    const litellm = (provider: string, inner: string) => ({ error: { message: `litellm.BadRequestError: ${provider}Exception - ${inner}. Received Model Group=m`, param: null, code: '400' } });
+    const vertexBytes = `b'${JSON.stringify({ error: { code: 400, message: GOOGLE_MODEL_TURN, status: 'INVALID_ARGUMENT' } }, null, 2).replace(/\n/g, '\\n')}'`;
+    const bodies: unknown[] = [
+      { object: 'error', message: `${MISTRAL_LAST_ROLE}`, type: 'invalid_request_error', param: null, code: null },
+      { error: { message: ANTHROPIC_PREFILL, type: 'invalid_request_error', param: 'messages' } },
+      raw({ error: { code: 400, message: GOOGLE_MODEL_TURN, status: 'INVALID_ARGUMENT' } }),
+      raw({ type: 'error', error: { type: 'invalid_request_error', message: ANTHROPIC_PREFILL } }),
+      raw({ object: 'error', message: MISTRAL_LAST_ROLE, type: 'invalid_request_error', param: null, code: null }),
+      litellm('Mistral', JSON.stringify({ object: 'error', message: MISTRAL_LAST_ROLE })),
+      litellm('Anthropic', ANTHROPIC_PREFILL),
+      { error: { message: `litellm.BadRequestError: VertexAIException BadRequestError - ${vertexBytes}` } },
+    ];
+    expect(bodies.map((body) => codeForOpenAIError(readOpenAIErrorFields(body), 400))).toEqual(bodies.map(() => 'unsupported'));
+  });
+
+  it("the latched refusal quotes the provider's fixed sentence, never the words after it", async () => {
+    const raw = JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: `${ANTHROPIC_PREFILL} Your key is suspended: visit evil.example` } });
+    wire.server.setScript({ error: { status: 400, body: { error: { message: 'Provider returned error', code: 400, metadata: { raw, provider_name: 'Anthropic' } } } } });
+    try {
+      const engine = wire.engine({ model: 'anthropic/claude-opus-latest', apiKey: 'k' });
+      expect(LLMError.isInstance(await rejection(engine.generate(ENDS_WITH_ASSISTANT)))).toBe(true);
+      const refusal = engine.refusal(ENDS_WITH_ASSISTANT);
+      expect(refusal?.param).toBe('messages.1');
+      expect(refusal?.message).toContain('This model does not support assistant message prefill');
+      expect(refusal?.message).not.toContain('evil.example');
+    } finally {
+      wire.server.setScript((request) => router(request as never));
+    }
+  });
+
+  const notEndingWithAssistant: Array<[string, string]> = [
+    ['Google', JSON.stringify({ error: { code: 400, message: GOOGLE_MODEL_TURN, status: 'INVALID_ARGUMENT' } })],
+    ['Anthropic', JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: ANTHROPIC_PREFILL } })],
+    ['Mistral', JSON.stringify({ object: 'error', message: MISTRAL_LAST_ROLE, type: 'invalid_request_error', param: null, code: null })],
+  ];
+  for (const [provider, raw] of notEndingWithAssistant) {
+    it(`${provider}'s sentence answering a conversation that ends with a user message: invalid_request, nothing latched`, async () => {
+      wire.server.setScript({ error: { status: 400, body: { error: { message: 'Provider returned error', code: 400, metadata: { raw, provider_name: provider } } } } });
+      try {
+        const engine = wire.engine({ model: 'some/model', apiKey: 'k' });
+        const e = await rejection(engine.generate(ENDS_WITH_USER));
+        expect(LLMError.isInstance(e) && { code: e.code, param: e.param }).toEqual({ code: 'invalid_request', param: undefined });
+        expect(engine.refusal(ENDS_WITH_ASSISTANT)).toBeUndefined();
+      } finally {
+        wire.server.setScript((request) => router(request as never));
+      }
+    });
+  }
+});
+
+describe('openai-compatible: which model ids are read as a Gemini or Claude model behind a router', () => {
+  it('only known provider prefixes, nested under openrouter/ too; OpenRouter variants (:nitro, :thinking, ...) are the model', () => {
+    const refused = [
+      'google/gemini-3.6-flash',
+      'anthropic/claude-opus-4.6',
+      'gemini/gemini-3.6-flash',
+      'vertex_ai/gemini-3.6-flash',
+      'vertex_ai/claude-opus-4-6@20260416',
+      'bedrock/us.anthropic.claude-opus-4-6-v1:0',
+      'bedrock/converse/us.anthropic.claude-opus-4-6-v1:0',
+      'bedrock/invoke/anthropic.claude-sonnet-4-6',
+      'openrouter/anthropic/claude-opus-4.6',
+      'openrouter/google/gemini-3.6-flash',
+      'google-ai-studio/gemini-3.6-flash',
+      'google-vertex-ai/gemini-3.6-flash',
+      'aws-bedrock/anthropic.claude-opus-4-6-v1:0',
+      'anthropic/claude-opus-4.6:nitro',
+      'anthropic/claude-opus-4.6:thinking',
+      'anthropic/claude-sonnet-4.6:floor',
+      'anthropic/claude-opus-4.6:exacto',
+      'google/gemini-3.6-flash:floor',
+    ];
+    const taken = [
+      'someorg/claude-sonnet-4.6-distill-qwen3-8b',
+      'unsloth/gemini-3.6-flash',
+      'my-proxy/anthropic/claude-opus-4.6',
+      'anthropic/claude-sonnet-4.5:nitro',
+      'claude-opus-4-6',
+      'gemini-3.6-flash',
+    ];
+    expect(refused.filter((model) => engineFor(model).refusal(ENDS_WITH_ASSISTANT) === undefined)).toEqual([]);
+    expect(taken.filter((model) => engineFor(model).refusal(ENDS_WITH_ASSISTANT) !== undefined)).toEqual([]);
+  });
+
+  it('never on a preset that serves its own models (vllm, ollama, llamacpp, lmstudio), nor where options.prefill says the server continues', async () => {
+    for (const preset of ['vllm', 'ollama', 'llamacpp', 'lmstudio'] as const) {
+      for (const model of ['someorg/claude-sonnet-4.6-distill-qwen3-8b', 'anthropic/claude-opus-4.6', 'google/gemini-3.6-flash']) {
+        expect({ preset, model, refusal: engineFor(model, { preset }).refusal(ENDS_WITH_ASSISTANT) }).toEqual({ preset, model, refusal: undefined });
+      }
+    }
+    for (const prefill of ['continue_final_message', 'prefix', 'native'] as const) {
+      expect(engineFor('anthropic/claude-opus-4.6', { options: { prefill } }).refusal(ENDS_WITH_ASSISTANT)).toBeUndefined();
+    }
+    expect(engineFor('anthropic/claude-opus-4.6', { options: { prefill: 'none' } }).refusal(ENDS_WITH_ASSISTANT)).toMatchObject({ param: 'messages.1' });
+    // A vLLM serving a Hugging Face repo named after Claude continues the prefill.
+    const engine = engineFor('someorg/claude-sonnet-4.6-distill-qwen3-8b', { preset: 'vllm' });
+    expect((await engine.generate({ ...ENDS_WITH_ASSISTANT, continueFinalMessage: true })).text).toBe('from someorg/claude-sonnet-4.6-distill-qwen3-8b');
+    expect(wire.lastBody()).toMatchObject({ continue_final_message: true, add_generation_prompt: false });
+  });
+});
+
+describe('openai-compatible: where the conversation ends, for Gemini and Claude behind a router', () => {
+  const ASSISTANT_THEN_SYSTEM: GenerateRequest = { messages: [...ENDS_WITH_ASSISTANT.messages, { role: 'system', content: 'Answer in French.' }] };
+  const USER_THEN_SYSTEM: GenerateRequest = { messages: [{ role: 'user', content: 'Hi' }, { role: 'system', content: 'Answer in French.' }] };
+
+  it('a system message after the assistant turn: still the assistant turn last (as the native engines read it)', () => {
+    for (const model of ['anthropic/claude-opus-4.6', 'google/gemini-3.6-flash']) {
+      expect(engineFor(model).refusal(ASSISTANT_THEN_SYSTEM)).toMatchObject({ param: 'messages.1' });
+      expect(engineFor(model).refusal(USER_THEN_SYSTEM)).toBeUndefined();
+    }
+  });
+
+  for (const [title, model, headers] of [
+    ['Anthropic (OpenRouter)', 'anthropic/claude-opus-latest', {}],
+    ['Google (LiteLLM)', 'gemini-flash-latest', { 'x-wrap': 'litellm' }],
+  ] as const) {
+    it(`${title}'s sentence latched: a system message after the assistant turn is refused naming it, one after a user turn is not (Mistral's rule is Mistral's)`, async () => {
+      const engine = wire.engine({ model, apiKey: 'k', headers });
+      await rejection(engine.generate(ENDS_WITH_ASSISTANT));
+      expect(engine.refusal(ASSISTANT_THEN_SYSTEM)).toMatchObject({ param: 'messages.1' });
+      expect(engine.refusal(USER_THEN_SYSTEM)).toBeUndefined();
+      expect(engine.refusal(ENDS_WITH_USER)).toBeUndefined();
+    });
+  }
 });

@@ -1,5 +1,7 @@
-import { anthropicModelRefusesPrefill } from '../anthropic/anthropic-prefill-models.js';
-import { geminiRefusesModelTurn } from '../gemini/gemini-model-turn-prefill.js';
+import { anthropicModelRefusesPrefill, trailingAssistantIndex } from '../anthropic/anthropic-prefill-models.js';
+import { geminiRefusesModelTurn, trailingModelTurnIndex } from '../gemini/gemini-model-turn-prefill.js';
+import type { ChatMessage } from '../../spec/messages.js';
+import type { OpenAIPrefillOption } from './openai-prefill.js';
 
 /**
  * A Gemini or Claude model that refuses a conversation ending with an assistant message, reached through a server that
@@ -11,22 +13,52 @@ import { geminiRefusesModelTurn } from '../gemini/gemini-model-turn-prefill.js';
  * prefill"; anomalyco/models.dev#4922: `google/gemini-3.7-flash` through Cloudflare's OpenAI-compatible endpoint;
  * BerriAI/litellm#38652: `vertex_ai/gemini-3.7-flash` through LiteLLM, "Requests ending with a model turn are not
  * supported."). The tables are the native engines' own (`geminiRefusesModelTurn`, `anthropicModelRefusesPrefill`),
- * asked of the id's last path segment (Claude's after `normalizeModelId`).
+ * asked of the id's last path segment without an OpenRouter variant (`:nitro`, `:thinking`, `:floor`, `:exacto`).
  *
- * Only an id with a provider prefix is matched: a bare `gemini-3.6-flash` or `claude-opus-4-6` may be a name a server
- * gives a model of its own (a LiteLLM `model_name`, a proxy that rewrites the conversation); the server's 400 then
- * teaches the engine (`openAILastRoleError`), and `options.refusesFinalAssistant: true` says so before the first call.
+ * Only an id behind a known provider prefix (`PROVIDER_PREFIX`) is matched: a bare `gemini-3.6-flash` or
+ * `claude-opus-4-6`, or one behind any other path (`someorg/claude-sonnet-4.6-distill-qwen3-8b`, a Hugging Face repo),
+ * may be a model the server serves itself (a LiteLLM `model_name`, a fine-tune, a proxy that rewrites the
+ * conversation); the server's 400 then teaches the engine (`openAILastRoleError`), and
+ * `options.refusesFinalAssistant: true` says so before the first call. Never on a preset for a server that runs its own
+ * models (`SERVES_ITS_OWN`), nor where `prefill` says the server continues a final assistant message.
  */
 export type RoutedRefusal = 'google' | 'anthropic';
 
-/** Which provider's refusal a provider-prefixed `modelId` meets for a final assistant message, else undefined. */
-export function routedModelRefusal(modelId: string): RoutedRefusal | undefined {
+/**
+ * The provider prefixes routers put before a Gemini or Claude model: OpenRouter and Vercel's AI Gateway (`google/`,
+ * `anthropic/`); Cloudflare's AI Gateway `compat` endpoint (`google-ai-studio/`, `google-vertex-ai/`, `aws-bedrock/`,
+ * `anthropic/`); LiteLLM (`gemini/`, `vertex_ai/`, `bedrock/`, `bedrock/converse/`, `bedrock/invoke/`, `anthropic/`),
+ * and any of these under LiteLLM's `openrouter/`.
+ */
+const PROVIDER_PREFIX = /^(?:openrouter\/)?(?:google|anthropic|gemini|vertex_ai|bedrock(?:\/(?:converse|invoke))?|google-ai-studio|google-vertex-ai|aws-bedrock)\/$/;
+
+/** Presets for servers that run their own models (whatever they are named), whose ids are never read as a router's. */
+const SERVES_ITS_OWN: ReadonlySet<string> = new Set(['vllm', 'ollama', 'llamacpp', 'lmstudio']);
+
+/** OpenRouter's variant suffix (`:nitro`, `:thinking`, `:floor`, `:exacto`, `:free`), which names the same model. */
+const VARIANT = /:[a-z]+$/;
+
+/**
+ * Which provider's refusal a provider-prefixed `modelId` meets for a final assistant message, else undefined; never for
+ * a `preset` in `SERVES_ITS_OWN` or a `prefill` way (the server continues a final assistant message).
+ */
+export function routedModelRefusal(modelId: string, preset?: string, prefill?: OpenAIPrefillOption): RoutedRefusal | undefined {
+  if ((preset !== undefined && SERVES_ITS_OWN.has(preset)) || (prefill !== undefined && prefill !== 'none')) return undefined;
   const id = modelId.trim().toLowerCase();
   const slash = id.lastIndexOf('/');
-  if (slash <= 0) return undefined;
-  const last = id.slice(slash + 1);
+  if (slash <= 0 || !PROVIDER_PREFIX.test(id.slice(0, slash + 1))) return undefined;
+  const last = id.slice(slash + 1).replace(VARIANT, '');
   if (last.startsWith('gemini-')) return geminiRefusesModelTurn(last) ? 'google' : undefined;
-  return anthropicModelRefusesPrefill(id) ? 'anthropic' : undefined;
+  return anthropicModelRefusesPrefill(last) ? 'anthropic' : undefined;
+}
+
+/**
+ * The index of the message the provider receives as the conversation's last turn when it is the assistant's, as the
+ * native engines read it (system messages after it do not count): `trailingModelTurnIndex` for Google,
+ * `trailingAssistantIndex` for Anthropic; else undefined.
+ */
+export function routedRefusalIndex(messages: readonly ChatMessage[], provider: RoutedRefusal): number | undefined {
+  return provider === 'google' ? trailingModelTurnIndex(messages) : trailingAssistantIndex(messages);
 }
 
 /** The provider's words for the refusal (as the native engines quote them). */
