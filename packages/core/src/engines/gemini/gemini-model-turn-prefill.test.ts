@@ -101,6 +101,17 @@ describe('gemini: the models that refuse a trailing model turn', () => {
     expect(engine.refusal(PREFILL)).toMatchObject({ param: 'messages.1' });
   });
 
+  it("the sentence quoted inside a 400 about something else (the caller's own words) is not the refusal: not unsupported, not latched", async () => {
+    const engine = wire.engine({ model: 'gemini-2.5-flash' });
+    const quoted = `Invalid value at 'tools[0].function_declarations[0].name' (TYPE_STRING), "Requests ending with a model turn are not supported."`;
+    for (const message of [quoted, `litellm.BadRequestError: VertexAIException BadRequestError - b'${JSON.stringify({ error: { code: 400, message: quoted, status: 'INVALID_ARGUMENT' } })}'`]) {
+      wire.server.enqueue({ error: { status: 400, rpcStatus: 'INVALID_ARGUMENT', message } });
+      const e = await rejection(engine.generate(PREFILL));
+      expect(LLMError.isInstance(e) && e.code).toBe('invalid_request');
+      expect(engine.refusal(PREFILL)).toBeUndefined();
+    }
+  });
+
   it('the same 400 streamed (an alias): the error part is unsupported naming the message', async () => {
     const engine = wire.engine({ model: 'gemini-flash-latest' });
     const last = (await collect(engine.stream(PREFILL))).at(-1) as { type: string; error: LLMError };

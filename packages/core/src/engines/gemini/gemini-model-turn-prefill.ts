@@ -1,6 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { EngineRefusal } from '../../spec/engine-v1.js';
 import type { ChatMessage } from '../../spec/messages.js';
+import { providerErrorMessages, saidFirst } from '../shared/provider-error-message.js';
 
 /**
  * The Gemini models that refuse a request whose `contents` end with a `model` turn (a prefill the engine sends for a
@@ -65,7 +66,20 @@ export function geminiModelTurnRefusal(request: { messages?: unknown }, modelId:
  * "Requests ending with a model turn are not supported." (the API gives no reason code for it, only the message; the
  * guide's wording, "Prefilling model turns is no longer supported", is matched too).
  */
-const MODEL_TURN_REFUSED = /requests? ending with a model turn|prefilling model turns is no longer supported/i;
+const MODEL_TURN_REFUSED = /^(?:requests? ending with a model turn|prefilling model turns is no longer supported)/i;
+
+/**
+ * Whether Google's own message (the body's `error.message`, or Google's body after LiteLLM's exact prefix) starts
+ * with `MODEL_TURN_REFUSED`. Only at the start: a 400 may quote the caller's words (a tool's name, a schema's
+ * property), so a request could otherwise carry the sentence into an error about something else and latch the
+ * deployment for every tenant (found in the review of 4ee8038 for the OpenAI-wire engines).
+ */
+function googleRefusedModelTurn(e: LLMError): boolean {
+  const body: unknown = Array.isArray(e.details) ? e.details[0] : e.details;
+  const error = typeof body === 'object' && body !== null ? (body as { error?: unknown }).error : undefined;
+  const message = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
+  return typeof message === 'string' && saidFirst(providerErrorMessages(message), MODEL_TURN_REFUSED) !== undefined;
+}
 
 /**
  * Gemini's 400 refusing a trailing `model` turn (`MODEL_TURN_REFUSED`) for `request`, which ends with one, as
@@ -74,7 +88,7 @@ const MODEL_TURN_REFUSED = /requests? ending with a model turn|prefilling model 
  * refuses such requests before the call (`GeminiEngine.refusal`).
  */
 export function geminiModelTurnError(e: unknown, request: { messages?: unknown }, modelId: string): LLMError | undefined {
-  if (!LLMError.isInstance(e) || e.upstreamStatus !== 400 || !MODEL_TURN_REFUSED.test(e.message) || !Array.isArray(request.messages)) return undefined;
+  if (!LLMError.isInstance(e) || e.upstreamStatus !== 400 || !googleRefusedModelTurn(e) || !Array.isArray(request.messages)) return undefined;
   const at = trailingModelTurnIndex(request.messages as ChatMessage[]);
   if (at === undefined) return undefined;
   return e.with({
