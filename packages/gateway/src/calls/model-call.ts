@@ -184,10 +184,6 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       // A call answered with a JSON error after admission (an upstream's error, a stream's before it opened): where the
       // limits stand once it gave its place back. (A committed stream's error event carries no headers.)
       rateLimitHeaders(admission.finalInfo, headers);
-    } else if (!call.stream && admission?.rateInfo) {
-      // A JSON call's whose release read nothing (it failed, or the client left): the admission's numbers, as a stream's
-      // headers got them when it was admitted.
-      rateLimitHeaders(admission.rateInfo, headers);
     }
     // The exclusions it lists as the caller's explain would show them (a shared deployment's traffic cut); the log keeps them whole.
     // A provider's rate limit on the tenant's own model keeps its text (its own account); a shared one's is reworded.
@@ -231,9 +227,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       signal: call.signal,
       log: deps.log,
     });
-    // A stream's headers go out while it runs: the admission's numbers (its token estimate charged, its slot held). A
-    // JSON reply's go out after the call gave its place back: written then, once (`finalInfo`, else these).
-    if (call.stream && admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
+    // A stream's headers go out while it runs: the admission's numbers (its token estimate charged, its slot held).
+    if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
     const options = generateOptions(call, resolved, abort ? abort.signal : call.signal, deps.router);
     // The budget cannot cover a call: a cached answer (cost 0) only, else the 402 (no provider is called).
     if (admission.cacheOnly) options.cacheOnly = admission.cacheOnly;
@@ -253,10 +248,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       // A JSON answer's headers go out once the call gave its place back: they say what is left then (`finalInfo`). (A
       // stream's go out as it opens: its release reads nothing.)
       await settle({ status: 'success', result, deployment: result.deployment, provider: result.provider, ttftMs: result.timeToFirstTokenMs ?? result.latencyMs }, 'release');
-      // Where the limits stand now the call is done: its tokens counted as used, its concurrency slot free (the
-      // admission's numbers when that read failed).
-      const info = admission.finalInfo ?? admission.rateInfo;
-      if (info) rateLimitHeaders(info, headers);
+      // Where the limits stand now the call is done: its tokens counted as used, its concurrency slot free.
+      if (admission.finalInfo) rateLimitHeaders(admission.finalInfo, headers);
       resultHeaders(result, headers);
       // (An array test, not `!== undefined`: a custom engine in plain JS may send anything, and the call has answered.)
       // The body's fields the gateway did not act on are said on a cache hit too (ignored either way).
@@ -350,8 +343,6 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   }
 
   async function clientLeft(result: RouterResult): Promise<Reply> {
-    // (Nobody reads it; its headers are the admission's all the same, as a failed call's.)
-    if (admission?.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
     const error = toLLMError(Object.assign(new Error('The client closed the request before its answer was sent'), { name: 'AbortError' }));
     try {
       await settle({ status: 'aborted', result, error, deployment: result.deployment, provider: result.provider, ttftMs: result.timeToFirstTokenMs ?? result.latencyMs });

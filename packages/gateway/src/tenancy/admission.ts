@@ -23,7 +23,7 @@ export interface Admission {
    */
   finalInfo?: RateLimitInfo;
   /** Releases the concurrency slot, corrects the token charge and settles (or releases) the budget. */
-  finish(outcome: { usage: Usage | undefined; costUsd: number; charged: boolean; read?: FinishRead | undefined }): Promise<void>;
+  finish(this: Admission, outcome: { usage: Usage | undefined; costUsd: number; charged: boolean; read?: FinishRead | undefined }): Promise<void>;
   /**
    * With a budget reservation: before a retry or fallback that follows attempts billed for what their provider
    * reported (a stream's prompt, a JSON call's failed answer: core's `beforeAttemptAfterSpend`, with `billedUsd`, what they cost), extends the reservation
@@ -43,7 +43,7 @@ export interface Admission {
    * cache-only call's miss), which held it across some work: its token charge corrected, the places other requests
    * took meanwhile counted. Rejects when the store fails (the caller falls back to the refusal's own numbers).
    */
-  left?(): Promise<RateLimitInfo>;
+  left?(this: Admission): Promise<RateLimitInfo>;
 }
 
 /**
