@@ -173,5 +173,12 @@ export interface UsageLedger {
   summary(query: Omit<UsageQuery, 'limit' | 'offset' | 'before' | 'beforeId'> & { groupBy?: UsageGroupBy }): Promise<UsageSummary>;
   /** Lines per model from the ledger for `[periodStart, periodEnd)`. */
   invoice(tenantId: string, periodStart: number, periodEnd: number): Promise<Invoice>;
+  /**
+   * A budget carry's read of the tenant's rows in `[from, to)` (`to` undefined: no end), in one snapshot: their cost
+   * summed (the snapshot is fixed by then), then `between()` (the budget store's `unsettled`, which must see every
+   * reservation of a row in the snapshot), then the cost of each of the rows named by the ids it returned that the
+   * snapshot holds in the window (`costs`, by request id). Optional: without it the carry reads `summary`.
+   */
+  carryRead?(tenantId: string, from: number, to: number | undefined, between: () => Promise<readonly string[]>): Promise<{ costUsd: number; costs: Map<string, number> }>;
   close(): Promise<void>;
 }

@@ -21,6 +21,7 @@ export function validateReserveRequest(r: BudgetReserveRequest): void {
   if (r.ttlMs !== undefined) validateTtlMs(r.ttlMs);
   validateAt(r.at);
   if (r.force !== undefined && typeof r.force !== 'boolean') throw invalid('force', 'must be a boolean');
+  if (r.ledgerId !== undefined && (typeof r.ledgerId !== 'string' || r.ledgerId.length === 0 || r.ledgerId.length > 200)) throw invalid('ledgerId', 'must be a non-empty string (max 200)');
 }
 
 /** A time picking a budget period (`reserve`'s `at`, `raiseSpent`'s): undefined or a finite number (epoch ms). */

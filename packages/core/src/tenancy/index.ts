@@ -12,6 +12,7 @@ export type {
   CreatedApiKey,
   Limits,
   ListOptions,
+  PendingCharge,
   RateAcquireOptions,
   RateDecision,
   RateLease,
@@ -29,6 +30,7 @@ export type {
   TenantPreferences,
   TenantStore,
   TenantTier,
+  UnsettledCharge,
 } from './types.js';
 export { API_KEY_SECRET_PREFIX, hashApiKeySecret, isWellFormedApiKeySecret } from './api-key-secret.js';
 export { budgetPeriodWindow } from './budget-period.js';

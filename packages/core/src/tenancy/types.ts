@@ -339,6 +339,23 @@ export interface BudgetReserveRequest {
    * are refused as usual. A store that does not know it refuses as for any reservation.
    */
   force?: boolean;
+  /**
+   * The request id of the usage ledger row this reservation's settlement charges (the gateway's request id): a store
+   * with `unsettled` lists it while the reservation is open, so a carry (`raiseSpent`'s `pending`) can tell a row whose
+   * settlement has not landed yet (it will add its cost) from one already counted. Optional; at most 200 characters.
+   */
+  ledgerId?: string;
+}
+
+/** An open reservation tied to a ledger row (`BudgetReserveRequest.ledgerId`), as `BudgetStore.unsettled` lists it. */
+export interface UnsettledCharge {
+  reservationId: string;
+  ledgerId: string;
+}
+
+/** A ledger row a carry read whose settlement had not landed (`raiseSpent`'s `pending`): its cost is left to it. */
+export interface PendingCharge extends UnsettledCharge {
+  costUsd: number;
 }
 
 export type BudgetReservation =
@@ -388,7 +405,18 @@ export interface BudgetStore {
    * gateway's admin API and the gateway server's config seeding do), not at $0. `at` (epoch ms) picks the period, as
    * `reserve`'s does: the time the ledger's window was taken from, so a change made across a period's end raises the
    * period that was read. Default: the store's clock. Optional: a store without it keeps what it counted.
+   * `pending` (with `unsettled`): ledger rows counted in `spentUsd` whose settlement had not landed when they were
+   * listed; the cost of each one whose reservation is still open when the raise runs (its settlement will add it) is
+   * taken from `spentUsd` first, atomically, so the row is counted once.
    */
-  raiseSpent?(tenantId: string, period: BudgetPeriod, spentUsd: number, at?: number): Promise<void>;
+  raiseSpent?(tenantId: string, period: BudgetPeriod, spentUsd: number, at?: number, pending?: readonly PendingCharge[]): Promise<void>;
+  /**
+   * The tenant's reservations made with a `ledgerId` that are still open (neither settled nor released), including
+   * those past their TTL whose expiry is less than `settleForMs` ago (a settlement retried that long after may still
+   * land). Read by the carry after its ledger snapshot: a row of the snapshot whose reservation is listed, and still
+   * open when `raiseSpent` runs, is passed there as `pending` (its settlement adds it). Optional, with `raiseSpent`'s
+   * `pending`: a store without it gets a carry of the ledger's whole sum.
+   */
+  unsettled?(tenantId: string, settleForMs: number): Promise<UnsettledCharge[]>;
   close(): Promise<void>;
 }

@@ -192,7 +192,7 @@ async function meter(
     tenant.budget && costUsd > 0
       ? new PrefetchCharge(
           budgets,
-          { tenantId, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd: 0, reservationId: `${requestId}~prefetch`, at, force: true },
+          { tenantId, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd: 0, reservationId: `${requestId}~prefetch`, ledgerId: requestId, at, force: true },
           costUsd,
           label,
           (message, e) => log(message, requestId, e),

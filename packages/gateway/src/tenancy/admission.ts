@@ -388,7 +388,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
     // settled twice (see `reservationSuffix`).
     const id = `${input.requestId}~${reservationSuffix()}`;
     try {
-      const reservation: BudgetReserveRequest = { tenantId: tenant.id, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd, reservationId: id };
+      const reservation: BudgetReserveRequest = { tenantId: tenant.id, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd, reservationId: id, ledgerId: input.requestId };
       // (Set apart: no object spread per call.)
       if (input.arrivedAt !== undefined) reservation.at = input.arrivedAt;
       const reserving = stores.budgets.reserve(reservation);

@@ -19,7 +19,7 @@ const MAX_RETRY_WAIT_MS = 30_000;
  * How long a call's finish that failed is tried again (ms): the stores' lease and reservation TTL (10 minutes), past
  * which its slot is free anyway (a budget settlement is still tried until then: a late one still charges the cost).
  */
-const RETRY_FOR_MS = 10 * 60_000;
+export const RETRY_FOR_MS = 10 * 60_000;
 
 const GAVE_UP = 'releasing limits or settling the budget of a finished call failed, and failed again until given up';
 

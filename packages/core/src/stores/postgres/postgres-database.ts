@@ -75,6 +75,11 @@ export interface TransactionOptions<T = unknown> {
   /** Starts it READ ONLY (a report): a late COMMIT answer then leaves nothing in doubt. */
   readOnly?: boolean;
   /**
+   * REPEATABLE READ instead of READ COMMITTED: every statement reads one snapshot, taken at the first (a budget carry's
+   * reads, with a budget store's read between them). Only for reads: no lock is waited for in it.
+   */
+  snapshot?: boolean;
+  /**
    * How to tell, when the COMMIT's answer does not come in time or its connection is lost, whether the transaction
    * committed: a statement (`sql`, `params`) that waits for a lock this transaction holds until its end (its advisory
    * lock; `FOR SHARE` of a row it locked `FOR UPDATE` or changed). It runs on another connection, in a transaction of
@@ -207,12 +212,20 @@ export class PostgresHandle {
    * within the same bound, so slow reports never take the connections key lookups and ledger writes need.
    */
   async report<R extends QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return this.snapshotReport(async (c) => (await c.query<R>(sql, params)).rows, false);
+  }
+
+  /**
+   * `fn` as a report (its turn among the reports, `reportTimeoutMs`, READ ONLY), in one REPEATABLE READ snapshot when
+   * `snapshot` (a budget carry's reads: see `UsageLedger.carryRead`).
+   */
+  async snapshotReport<T>(fn: (client: PoolClient) => Promise<T>, snapshot = true): Promise<T> {
     const deadline = performance.now() + this.reportTimeoutMs;
     await this.reportSlots.acquire(this.reportTimeoutMs);
     try {
       const left = deadline - performance.now();
       if (left < 1) throw new LLMError({ code: 'store_unavailable', message: `PostgreSQL: a report did not start within ${this.reportTimeoutMs} ms (its turn came too late)` });
-      return await this.transaction(async (c) => (await c.query<R>(sql, params)).rows, { timeoutMs: left, readOnly: true });
+      return await this.transaction(fn, { timeoutMs: left, readOnly: true, ...(snapshot ? { snapshot: true } : {}) });
     } finally {
       this.reportSlots.release();
     }
@@ -294,7 +307,7 @@ export class PostgresHandle {
 
   /**
    * Runs `fn` in a READ COMMITTED transaction on one connection, whatever the database's
-   * `default_transaction_isolation`. The stores rely on it: each statement sees what committed before it, so a
+   * `default_transaction_isolation` (REPEATABLE READ with `snapshot`, for reads only). The stores rely on it: each statement sees what committed before it, so a
    * read after `pg_advisory_xact_lock` (the audit chain's head, the schema version) sees the previous holder's
    * commit, and `SELECT ... FOR UPDATE` reads the latest row instead of failing. Under REPEATABLE READ or
    * SERIALIZABLE the snapshot is taken at the first statement, before the lock is granted: concurrent audit
@@ -321,7 +334,7 @@ export class PostgresHandle {
     // The session's idle bound follows the transaction's own (an audit append's or a report's may be longer than the
     // connection's, set for `queryTimeoutMs`): a gap between its statements (a late JS step, an answer a busy process
     // reads late) within its bound never ends it.
-    const begin = `BEGIN ISOLATION LEVEL READ COMMITTED${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL lock_timeout = ${ms}; SET LOCAL statement_timeout = ${ms}; SET LOCAL idle_in_transaction_session_timeout = ${idleInTransactionTimeoutMs(ms)}${options.readBack ? '; SELECT txid_current()::text AS txid' : ''}`;
+    const begin = `BEGIN ISOLATION LEVEL ${options.snapshot ? 'REPEATABLE READ' : 'READ COMMITTED'}${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL lock_timeout = ${ms}; SET LOCAL statement_timeout = ${ms}; SET LOCAL idle_in_transaction_session_timeout = ${idleInTransactionTimeoutMs(ms)}${options.readBack ? '; SELECT txid_current()::text AS txid' : ''}`;
     // What the read-back needs: the transaction's id, its result, and whether its COMMIT was sent.
     const sent: Sent<T> = { committing: false };
     try {

@@ -1,6 +1,7 @@
 import { normalizeUsageEntry, queryLimit } from '../../metering/usage-input.js';
 import type { Invoice, UsageEntry, UsageEntryInput, UsageGroupBy, UsageLedger, UsageQuery, UsageSummary } from '../../metering/types.js';
 import { LEDGER_AGGREGATES, USAGE_COLUMNS, buildInvoice, buildSummary, cursorFromRow, cursorRowLookup, groupExpression, ledgerWhere, usageParams, validateRange, withCursor, type AggregateRow } from '../ledger-sql.js';
+import { nanoToUsd } from '../../tenancy/money.js';
 import { rowToUsage } from '../row-mapping.js';
 import type { PostgresHandle } from './postgres-database.js';
 
@@ -58,6 +59,26 @@ export class PostgresUsageLedger implements UsageLedger {
       groups = await this.pg.report<AggregateRow & Record<string, unknown>>(`SELECT ${g} AS group_key, ${LEDGER_AGGREGATES} FROM llmrr_usage ${where} GROUP BY 1 ORDER BY ${g} COLLATE "C"`, params);
     }
     return buildSummary(total, groups, q.groupBy);
+  }
+
+  /**
+   * One REPEATABLE READ READ ONLY transaction: the window's cost (the first statement: the snapshot is taken then), then
+   * `between()`, then the cost of each row it names in the window, from the same snapshot.
+   */
+  async carryRead(tenantId: string, from: number, to: number | undefined, between: () => Promise<readonly string[]>): Promise<{ costUsd: number; costs: Map<string, number> }> {
+    const q = { tenantId, from, ...(to !== undefined ? { to } : {}) };
+    validateRange(q);
+    const { where, params } = ledgerWhere(q, ph);
+    return this.pg.snapshotReport(async (c) => {
+      const total = (await c.query<{ cost_nano: unknown }>(`SELECT COALESCE(SUM(cost_nano), 0) AS cost_nano FROM llmrr_usage ${where}`, params)).rows[0];
+      const ids = [...new Set(await between())];
+      const costs = new Map<string, number>();
+      if (ids.length > 0) {
+        const rows = (await c.query<{ request_id: string; cost_nano: unknown }>(`SELECT request_id, cost_nano FROM llmrr_usage ${where} AND request_id = ANY($${params.length + 1}::text[])`, [...params, ids])).rows;
+        for (const r of rows) costs.set(r.request_id, nanoToUsd(Number(r.cost_nano)));
+      }
+      return { costUsd: nanoToUsd(Number(total?.cost_nano ?? 0)), costs };
+    });
   }
 
   async invoice(tenantId: string, periodStart: number, periodEnd: number): Promise<Invoice> {

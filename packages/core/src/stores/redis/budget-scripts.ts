@@ -26,14 +26,17 @@ local settled = tonumber(redis.call('HGET', KEYS[1], 'settled') or '0')
 local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')`;
 
 /**
- * KEYS: bucket hash, expiry zset, reservation hash. ARGV: limit, amount, ttlMs, reservationId,
+ * KEYS: bucket hash, expiry zset, reservation hash, and (for a reservation with a ledger id) the tenant's set of open
+ * reservations tied to a ledger row. ARGV: limit, amount, ttlMs, reservationId,
  * periodEnd (epoch ms, 0 = never expires), reservationKeepMs, bucketKeepMs, force (1: the limit is not checked: a
- * charge already spent, see `BudgetReserveRequest.force`), then, for each other period at the
+ * charge already spent, see `BudgetReserveRequest.force`), ledger id (empty: none), then, for each other period at the
  * reservation's time, its bucket key and period end (kept in the record as `o<i>`/`e<i>`: `finish` adds a settled cost
  * to those buckets too). The bucket is kept bucketKeepMs after its period ends, or after now for a period that has
  * ended (a reservation `at` a past time). An id whose reservation is open returns it (`existing`); one whose record is
  * finished (settled or released, kept because that finish's answer was lost) is reserved anew: returning the finished
  * one made its caller run on a reservation that holds nothing and whose settlement changes nothing (the cost lost).
+ * A reservation with a ledger id keeps it (`lid`), the set's name (`open`) and its expiry (`exp`, epoch ms) in its record
+ * and is added to the set (kept at least as long as the record), which `FINISH_SCRIPT` removes it from.
  * Returns { ok, remaining, existing }.
  */
 export const RESERVE_SCRIPT = new LuaScript(`${PURGE}
@@ -51,11 +54,16 @@ redis.call('HINCRBY', KEYS[1], 'reserved', ARGV[2])
 redis.call('HSET', KEYS[1], 'r:' .. ARGV[4], ARGV[2])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[4])
 redis.call('HSET', KEYS[3], 'bucket', KEYS[1], 'zset', KEYS[2], 'amount', ARGV[2], 'state', 'reserved')
-for i = 9, #ARGV - 1, 2 do
-  local n = (i - 7) / 2
+for i = 10, #ARGV - 1, 2 do
+  local n = (i - 8) / 2
   redis.call('HSET', KEYS[3], 'o' .. n, ARGV[i], 'e' .. n, ARGV[i + 1])
 end
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
+if KEYS[4] then
+  redis.call('HSET', KEYS[3], 'lid', ARGV[9], 'open', KEYS[4], 'exp', string.format('%.0f', now + tonumber(ARGV[3])))
+  redis.call('SADD', KEYS[4], ARGV[4])
+  if redis.call('PTTL', KEYS[4]) < tonumber(ARGV[6]) then redis.call('PEXPIRE', KEYS[4], ARGV[6]) end
+end
 if ARGV[5] ~= '0' then
   local expireAt = math.max(tonumber(ARGV[5]), now) + tonumber(ARGV[7])
   redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', expireAt))
@@ -68,11 +76,14 @@ return { 1, string.format('%.0f', limit - settled - reserved - amount), 0 }`);
  * ARGV: reservationId, mode (`settle`|`release`), actual, bucketKeepMs, then each other bucket's period end (epoch ms,
  * 0 = never expires). A settlement adds the actual cost to every bucket's `settled` (each period's counter at the
  * reservation's time: a budget whose period changes finds it there); an other bucket this creates is kept
- * bucketKeepMs after its period ends (or after now), one that exists keeps its expiry. Returns 1 when it changed
- * something, 0 when the reservation was already finished.
+ * bucketKeepMs after its period ends (or after now), one that exists keeps its expiry. A reservation with a ledger id
+ * leaves its tenant's set of open ones (named in its record, as `RENEW_SCRIPT` reads the expiry set). Returns 1 when it
+ * changed something, 0 when the reservation was already finished.
  */
 export const FINISH_SCRIPT = new LuaScript(`local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'reserved' then return 0 end
+local open = redis.call('HGET', KEYS[1], 'open')
+if open then redis.call('SREM', open, ARGV[1]) end
 local amt = redis.call('HGET', KEYS[2], 'r:' .. ARGV[1])
 if amt then
   redis.call('HDEL', KEYS[2], 'r:' .. ARGV[1])
@@ -110,13 +121,14 @@ return { string.format('%.0f', settled), string.format('%.0f', reserved) }`);
 /**
  * KEYS: one reservation hash per reservation. ARGV: ttlMs, the reservation ids (same order), keepMs. Extends each
  * reservation still open (state `reserved`, not yet expired) to ttlMs from now (in its expiry set, and its
- * record's lifetime, to at least ttlMs + keepMs). The bucket and set keys come from each record, as `finish` reads them: one Redis.
+ * record's lifetime, to at least ttlMs + keepMs; one with a ledger id its `exp` and its set of open ones too). The
+ * bucket and set keys come from each record, as `finish` reads them: one Redis.
  */
 export const RENEW_SCRIPT = new LuaScript(`local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[1])
 for i = 1, #KEYS do
-  local rec = redis.call('HMGET', KEYS[i], 'state', 'zset')
+  local rec = redis.call('HMGET', KEYS[i], 'state', 'zset', 'open')
   if rec[1] == 'reserved' and rec[2] then
     local id = ARGV[i + 1]
     local exp = redis.call('ZSCORE', rec[2], id)
@@ -124,22 +136,53 @@ for i = 1, #KEYS do
       redis.call('ZADD', rec[2], now + ttl, id)
       local keep = redis.call('PTTL', KEYS[i])
       if keep >= 0 and keep < ttl + tonumber(ARGV[2 + #KEYS]) then redis.call('PEXPIRE', KEYS[i], ttl + tonumber(ARGV[2 + #KEYS])) end
+      if rec[3] then
+        redis.call('HSET', KEYS[i], 'exp', string.format('%.0f', now + ttl))
+        if redis.call('PTTL', rec[3]) < ttl + tonumber(ARGV[2 + #KEYS]) then redis.call('PEXPIRE', rec[3], ttl + tonumber(ARGV[2 + #KEYS])) end
+      end
     end
   end
 end
 return 1`);
 
 /**
- * KEYS: bucket hash, expiry zset. ARGV: settled (nano-dollars), periodEnd (epoch ms, 0 = never expires), bucketKeepMs.
- * Raises the bucket's `settled` to ARGV[1] when it is less (never lowers it); a bucket it creates is kept as `reserve`
- * keeps one. Returns 1 when it raised.
+ * KEYS: bucket hash, expiry zset, then the reservation hash of each pending ledger row. ARGV: settled (nano-dollars),
+ * periodEnd (epoch ms, 0 = never expires), bucketKeepMs, then each pending row's ledger id and cost (nano-dollars).
+ * Raises the bucket's `settled` to ARGV[1], less the cost of each pending row whose reservation is still open (its
+ * settlement will add it), when it is less (never lowers it); a bucket it creates is kept as `reserve` keeps one.
+ * Returns 1 when it raised.
  */
 export const RAISE_SETTLED_SCRIPT = new LuaScript(`local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local target = tonumber(ARGV[1])
+for i = 3, #KEYS do
+  local rec = redis.call('HMGET', KEYS[i], 'state', 'lid')
+  if rec[1] == 'reserved' and rec[2] == ARGV[2 * i - 2] then target = target - tonumber(ARGV[2 * i - 1]) end
+end
 local settled = tonumber(redis.call('HGET', KEYS[1], 'settled') or '0')
-if settled >= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'settled', ARGV[1])
+if settled >= target then return 0 end
+redis.call('HSET', KEYS[1], 'settled', string.format('%.0f', target))
 if ARGV[2] ~= '0' and redis.call('PTTL', KEYS[1]) == -1 then
   redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', math.max(tonumber(ARGV[2]), now) + tonumber(ARGV[3])))
 end
 return 1`);
+
+/**
+ * KEYS: a tenant's set of open reservations tied to a ledger row. ARGV: the reservation keys' prefix, settleForMs.
+ * Returns { reservationId, ledgerId, ... } of the members whose record is still open (`reserved`, of this set) and
+ * whose expiry is less than settleForMs ago; the others (a record gone, finished by an earlier version, or past that
+ * horizon: a crashed process's) leave the set.
+ */
+export const UNSETTLED_SCRIPT = new LuaScript(`local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local rec = redis.call('HMGET', ARGV[1] .. id, 'state', 'lid', 'exp', 'open')
+  if rec[1] == 'reserved' and rec[4] == KEYS[1] and rec[2] and tonumber(rec[3] or '0') + tonumber(ARGV[2]) > now then
+    out[#out + 1] = id
+    out[#out + 1] = rec[2]
+  else
+    redis.call('SREM', KEYS[1], id)
+  end
+end
+return out`);

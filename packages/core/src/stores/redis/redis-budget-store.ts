@@ -1,9 +1,9 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { budgetPeriodWindow } from '../../tenancy/budget-period.js';
 import { nanoToUsd, usdToNano, usdToNanoCeil } from '../../tenancy/money.js';
-import type { BudgetPeriod, BudgetReservation, BudgetReserveRequest, BudgetState, BudgetStore } from '../../tenancy/types.js';
+import type { BudgetPeriod, BudgetReservation, BudgetReserveRequest, BudgetState, BudgetStore, PendingCharge, UnsettledCharge } from '../../tenancy/types.js';
 import { DEFAULT_RESERVATION_TTL_MS, validateAt, validateReserveRequest, validateTtlMs, validateUsd } from '../budget-input.js';
-import { FINISH_SCRIPT, RAISE_SETTLED_SCRIPT, RENEW_SCRIPT, RESERVE_SCRIPT, SPENT_SCRIPT } from './budget-scripts.js';
+import { FINISH_SCRIPT, RAISE_SETTLED_SCRIPT, RENEW_SCRIPT, RESERVE_SCRIPT, SPENT_SCRIPT, UNSETTLED_SCRIPT } from './budget-scripts.js';
 import { bounded, redisTimeout, type RedisHandle } from './redis-connection.js';
 
 /** Every budget period: a settlement counts in each one's counter at its reservation's time. */
@@ -42,12 +42,14 @@ export interface RedisBudgetStoreOptions {
  * counter of each period (day, week, month, total) at the reservation's time, in the same script. The clock for
  * expiry is Redis's; `clock` only picks the calendar period. Every call is bounded by `timeoutMs`. A
  * `reserve` that times out may still have reserved in Redis: the store releases it when the late answer comes (one
- * script, not a forced one of $0, which holds no room and is left for a retry of its charge to settle); a reserve of
- * the id made meanwhile is sent only once that release's try has answered, failed or passed its bound (and is then a
- * new reservation, or the late one when the release did not run), or fails with `store_unavailable` at its own bound
- * meanwhile. A release that fails or passes its bound is tried again (backoff from 100 ms, doubling, at most 30 s) until
- * Redis answers one try, a reserve of the id takes the reservation over, or its TTL ends; if no late answer ever comes,
- * the reservation expires by its TTL (10 minutes by default), like a crashed process's.
+ * script, one EVAL, not a forced one of $0, which holds no room and is left for a retry of its charge to settle); every
+ * reserve of the id made while a try of it is in flight is sent only once that try has answered, failed or passed its
+ * bound (sent after it on the connection: a new reservation, or the late one when the release did not run), or fails
+ * with `store_unavailable` at its own bound meanwhile. A release that fails is tried again (backoff from 100 ms,
+ * doubling, at most 30 s; one past its bound once it failed) until Redis answers one try, a reserve of the id sent
+ * meanwhile is answered (it took the reservation over; one failing without an answer gives the tries back), or its TTL
+ * ends; if no late answer ever comes, the reservation expires by its TTL (10 minutes by default), like a crashed
+ * process's.
  */
 /** The least time left after waiting for a release for a reservation to be sent (ms; or a tenth of the bound). */
 const MIN_RETRY_BOUND_MS = 25;
@@ -64,17 +66,30 @@ export const MAX_LATE_RELEASES = 10_000;
 
 /** A late reservation's release (see `releaseLate`), tried until Redis answers one try. */
 interface LateRelease {
-  /** Pending while a try runs: settles once it is answered, fails, or passes the store's bound. Undefined between tries. */
+  /**
+   * Pending while a try runs, until it is answered, fails, or passes the store's bound: every reserve of the id waits
+   * for it (a fence: none is sent between the try and its answer). Undefined otherwise.
+   */
   trying: Promise<void> | undefined;
+  /**
+   * A try's script was sent and has neither been answered nor failed (past its bound, on a half-open connection): the
+   * next try is sent only once it failed (one sent meanwhile would wait behind it on the same connection).
+   */
+  sent: boolean;
   /** The next try's timer, between tries. */
   timer: ReturnType<typeof setTimeout> | undefined;
   waitMs: number;
   /** No try after this (`performance.now()`): the reservation's TTL has ended, its amount no longer held. */
   until: number;
-  /** Answered, given up, or taken over by a reserve of the id: no further try, and a late answer does nothing. */
+  /** Answered, given up, or a reserve of the id answered: no further try, and a late answer does nothing. */
   over: boolean;
-  /** The try running when a reserve of the id ended the tries: that reserve waits for it and is sent after it. */
-  waitedFor?: Promise<void>;
+  /**
+   * The reserve of the id sent last since the tries began, while it has no answer: it takes the reservation over (no
+   * try meanwhile); failing without one, it gives the tries back.
+   */
+  heldBy: object | undefined;
+  /** A reserve of the id was sent since the first try: an answer no longer deletes the record (it may be that reserve's). */
+  reserved: boolean;
   readonly keys: [string, string, string];
 }
 
@@ -108,23 +123,17 @@ export class RedisBudgetStore implements BudgetStore {
   async reserve(request: BudgetReserveRequest): Promise<BudgetReservation> {
     validateReserveRequest(request);
     // A retry sent while the store releases the late answer of an earlier try of the id: it is sent only once that
-    // release's try is over (answered: its record deleted, on the same connection, and this is a new reservation;
-    // failed or past the store's bound: sent after it on the connection, so it runs after it in Redis if that try runs
-    // at all). Sent before, it could run in Redis before the release and get back as its own the reservation the
-    // release then closed (the call holding nothing, its settlement changing nothing). Waiting counts in its bound: a
-    // release whose answer is slow fails it as `store_unavailable` (nothing sent), as a Redis that does not answer
-    // would. The release is not tried again from here on: this reserve takes the reservation over (returned as its own
-    // while it is open, reserved anew once the release ran).
+    // release's try in flight is over, as is every other reserve of the id (answered: its record deleted, on the same
+    // connection, and this is a new reservation; failed or past the store's bound: sent after it on the connection, so
+    // it runs after it in Redis if that try runs at all, the try being one command). Sent before, it could run in Redis
+    // before the release and get back as its own the reservation the release then closed (the call holding nothing, its
+    // settlement changing nothing). Waiting counts in its bound: a release whose answer is slow fails it as
+    // `store_unavailable` (nothing sent), as a Redis that does not answer would. Once sent, it takes the reservation
+    // over (see `LateRelease.heldBy`: returned as its own while it is open, reserved anew once the release ran).
     let timeoutMs = this.timeoutMs;
-    const late = this.releasing.get(request.reservationId);
-    const releasing = late?.trying;
-    if (late) {
-      late.waitedFor = releasing;
-      this.endLateRelease(request.reservationId, late);
-    }
-    if (releasing) {
+    if (this.releasing.get(request.reservationId)?.trying) {
       const started = performance.now();
-      await bounded(releasing, timeoutMs, 'budget reservation (waiting for the release of an earlier reservation of its id)');
+      await bounded(this.lateReleaseFence(request.reservationId), timeoutMs, 'budget reservation (waiting for the release of an earlier reservation of its id)');
       timeoutMs = Math.round(timeoutMs - (performance.now() - started));
       // Too little left for a round trip: not sent (a reservation sent with a bound it cannot meet would run in Redis
       // after its caller gave up, and hold the tenant's budget until its own late release).
@@ -148,6 +157,7 @@ export class RedisBudgetStore implements BudgetStore {
       ttl + KEEP_RESERVATION_MS,
       KEEP_AFTER_PERIOD_MS,
       request.force ? 1 : 0,
+      request.ledgerId ?? '',
     ];
     // The other periods' buckets at the same time: a settlement counts there too (see FINISH_SCRIPT).
     for (const p of PERIODS) {
@@ -157,7 +167,11 @@ export class RedisBudgetStore implements BudgetStore {
     }
     const resKey = this.reservationKey(request.reservationId);
     const sentAt = performance.now();
-    const work = this.redis.eval<[number, string, number]>(RESERVE_SCRIPT, [bucket, zset, resKey], args);
+    // A reservation tied to a ledger row is listed in its tenant's set of open ones (`unsettled`) until it is finished.
+    const keys = request.ledgerId === undefined ? [bucket, zset, resKey] : [bucket, zset, resKey, this.openKey(request.tenantId)];
+    // Sent while a late release of the id is not over: this reserve takes the reservation over (no try meanwhile).
+    const taken = this.takeLateRelease(request.reservationId);
+    const work = this.redis.eval<[number, string, number]>(RESERVE_SCRIPT, keys, args);
     // The reserve calls of one id in progress (a retry after a timeout reuses the id): a late answer releases the
     // reservation only when no later call of the id took it over (that call returned it to its caller as its own).
     // A forced reservation of $0 (a charge already spent, the gateway's prefetch charge) is never released so: it holds no room (it expires at its TTL and
@@ -175,7 +189,16 @@ export class RedisBudgetStore implements BudgetStore {
       if (this.turns.get(id) === turn) this.turns.delete(id);
     };
     work.then(over, over);
-    const answer = await reply;
+    let answer: [number, string, number];
+    try {
+      answer = await reply;
+    } catch (e) {
+      // No answer (refused unsent, a connection error, its bound): nobody holds the reservation, the tries go on.
+      if (taken) this.giveBackLateRelease(id, taken.late, taken.by);
+      throw e;
+    }
+    // Answered: the reservation is the caller's (or it was gone and none was made): no further try.
+    if (taken) this.endLateRelease(id, taken.late);
     const remainingUsd = nanoToUsd(Math.max(0, Number(answer[1])));
     if (Number(answer[0]) === 1) return { ok: true, reservationId: request.reservationId, remainingUsd, periodKey: w.key };
     return { ok: false, remainingUsd, limitUsd: request.limitUsd, periodKey: w.key };
@@ -184,17 +207,22 @@ export class RedisBudgetStore implements BudgetStore {
   /**
    * Releases a reservation whose answer came late: one script (`FINISH_SCRIPT`) on the keys the reserve wrote, sent at
    * once (`finish` first reads them from the record: a round trip before the script, during which a retry's reserve
-   * could be sent and run before it). A try that fails (a reset connection, an error reply) or is not answered within
-   * the store's bound (a half-open connection, a stalled Redis) is tried again, from `LATE_RELEASE_FIRST_WAIT_MS`
-   * doubling up to `LATE_RELEASE_MAX_WAIT_MS`, until one is answered (even after its bound: the release ran), a reserve
-   * of the id takes the reservation over (`endLateRelease`), or the reservation's TTL ends (`until`: its amount is no
-   * longer held). The script is idempotent: a try whose answer was lost, tried again, changes nothing. The answer that
-   * ends the tries deletes the record (as `finish` does), sent before a reserve waiting for that try.
+   * could be sent and run before it), as one EVAL with its source (EVALSHA, refused with NOSCRIPT after a restart, a
+   * failover or a SCRIPT FLUSH, then EVAL would be two commands, and a reserve of the id sent between them would run
+   * before the release and get back the reservation it then closes). A try that fails (a reset connection, an error
+   * reply) is tried again, from `LATE_RELEASE_FIRST_WAIT_MS` doubling up to `LATE_RELEASE_MAX_WAIT_MS`, until one is
+   * answered (even after its bound: the release ran), a reserve of the id sent meanwhile is answered (it took the
+   * reservation over; one that fails without an answer gives the tries back), or the reservation's TTL ends (`until`:
+   * its amount is no longer held). A try not answered within the store's bound (a half-open connection, a stalled
+   * Redis) no longer holds the reserves of the id, but the next try waits until it failed (the connection dropped):
+   * one sent before would wait behind it on the same connection. The script is idempotent: a try whose answer was
+   * lost, tried again, changes nothing. The answer that ends the tries deletes the record (as `finish` does) when no
+   * reserve of the id was sent since the first try, before the reserves waiting for that try are sent.
    */
   private releaseLate(id: string, keys: [string, string, string], until: number): void {
     const earlier = this.releasing.get(id);
     if (earlier) this.endLateRelease(id, earlier);
-    const late: LateRelease = { trying: undefined, timer: undefined, waitMs: LATE_RELEASE_FIRST_WAIT_MS, until, over: false, keys };
+    const late: LateRelease = { trying: undefined, sent: false, timer: undefined, waitMs: LATE_RELEASE_FIRST_WAIT_MS, until, over: false, heldBy: undefined, reserved: false, keys };
     // Set before the release is sent: a reserve called from here on waits for this try.
     this.releasing.set(id, late);
     this.tryLateRelease(id, late);
@@ -203,43 +231,49 @@ export class RedisBudgetStore implements BudgetStore {
   /** One try of a late release (see `releaseLate`). */
   private tryLateRelease(id: string, late: LateRelease): void {
     late.timer = undefined;
+    late.sent = true;
     let open = true;
     let done!: () => void;
     const trying = new Promise<void>((resolve) => (done = resolve));
     late.trying = trying;
-    // This try is over for the reserves waiting for it, and the next is scheduled unless the tries ended.
-    const failed = () => {
+    // This try no longer holds the reserves of the id (they are sent after it, on the same connection).
+    const close = () => {
       if (!open) return;
       open = false;
       clearTimeout(bound);
       if (late.trying === trying) late.trying = undefined;
       done();
-      if (!late.over) this.retryLateRelease(id, late);
     };
-    const bound = setTimeout(failed, this.timeoutMs);
+    const bound = setTimeout(close, this.timeoutMs);
     (bound as { unref?: () => void }).unref?.();
     const [resKey, bucket, zset] = late.keys;
-    settledCall(() => this.redis.eval(FINISH_SCRIPT, [resKey, bucket, zset], [id, 'release', 0, KEEP_OTHER_AFTER_PERIOD_MS])).then(
+    const script = ['EVAL', FINISH_SCRIPT.source, '3', resKey, bucket, zset, id, 'release', '0', String(KEEP_OTHER_AFTER_PERIOD_MS)];
+    settledCall(() => this.redis.command(script)).then(
       () => {
-        // Answered, in time or not: the release ran in Redis. Its record is deleted, on the same connection, when this
-        // answer ends the tries, or before the reserve of the id that waits for this try is sent; never once a reserve
-        // may have been sent after this try (the record may then be that reserve's).
-        if (!late.over || (open && late.waitedFor === trying)) this.redis.command(['UNLINK', resKey]).catch(() => undefined);
-        this.endLateRelease(id, late);
-        if (open) {
-          open = false;
-          clearTimeout(bound);
-          if (late.trying === trying) late.trying = undefined;
-          done();
+        late.sent = false;
+        // Answered, in time or not: the release ran in Redis. Its record is deleted, on the same connection, before the
+        // reserves of the id waiting for this try are sent; never once a reserve of the id was sent after the first
+        // try (the record may then be that reserve's).
+        if (!late.over) {
+          if (!late.reserved) this.redis.command(['UNLINK', resKey]).catch(() => undefined);
+          this.endLateRelease(id, late);
         }
+        close();
       },
-      failed,
+      () => {
+        late.sent = false;
+        close();
+        this.retryLateRelease(id, late);
+      },
     );
   }
 
-  /** Schedules the next try of a late release that failed, unless its TTL ended or too many wait (`MAX_LATE_RELEASES`). */
+  /**
+   * Schedules the next try of a late release that failed, unless a reserve of the id holds it, a try is still sent, its
+   * TTL ended or too many wait (`MAX_LATE_RELEASES`).
+   */
   private retryLateRelease(id: string, late: LateRelease): void {
-    if (late.timer !== undefined || late.over) return;
+    if (late.timer !== undefined || late.over || late.sent || late.heldBy !== undefined) return;
     const at = performance.now() + late.waitMs;
     if (this.closed || at >= late.until || this.waitingReleases >= MAX_LATE_RELEASES) {
       this.endLateRelease(id, late);
@@ -247,14 +281,42 @@ export class RedisBudgetStore implements BudgetStore {
     }
     this.waitingReleases++;
     late.timer = setTimeout(() => {
+      late.timer = undefined;
       this.waitingReleases--;
-      if (!late.over) this.tryLateRelease(id, late);
+      if (!late.over && late.heldBy === undefined) this.tryLateRelease(id, late);
     }, late.waitMs);
     (late.timer as { unref?: () => void }).unref?.();
     late.waitMs = Math.min(late.waitMs * 2, LATE_RELEASE_MAX_WAIT_MS);
   }
 
-  /** No further try of `late` (a try running still settles for the reserves waiting for it). */
+  /** Settles once no try of a late release of `id` is in flight within its bound (see `reserve`). */
+  private async lateReleaseFence(id: string): Promise<void> {
+    for (let late = this.releasing.get(id); late?.trying; late = this.releasing.get(id)) await late.trying;
+  }
+
+  /** A reserve of `id` is being sent: it holds the late release of the id, if any, until it is answered or fails. */
+  private takeLateRelease(id: string): { late: LateRelease; by: object } | undefined {
+    const late = this.releasing.get(id);
+    if (!late) return undefined;
+    const by = {};
+    late.heldBy = by;
+    late.reserved = true;
+    if (late.timer !== undefined) {
+      clearTimeout(late.timer);
+      late.timer = undefined;
+      this.waitingReleases--;
+    }
+    return { late, by };
+  }
+
+  /** The reserve `by` failed without an answer: unless a later reserve holds it, the late release is tried again. */
+  private giveBackLateRelease(id: string, late: LateRelease, by: object): void {
+    if (late.over || late.heldBy !== by) return;
+    late.heldBy = undefined;
+    this.retryLateRelease(id, late);
+  }
+
+  /** No further try of `late` (a try in flight still settles for the reserves waiting for it). */
   private endLateRelease(id: string, late: LateRelease): void {
     late.over = true;
     if (late.timer !== undefined) {
@@ -288,16 +350,35 @@ export class RedisBudgetStore implements BudgetStore {
     return { tenantId, period, periodKey: w.key, periodStart: w.start, periodEnd: w.end, spentUsd: nanoToUsd(Number(reply[0])), reservedUsd: nanoToUsd(Number(reply[1])) };
   }
 
-  /** One script: `settled` raised (never lowered) atomically against concurrent settlements. */
-  async raiseSpent(tenantId: string, period: BudgetPeriod, spentUsd: number, at?: number): Promise<void> {
+  /**
+   * One script: `settled` raised (never lowered) atomically against concurrent settlements, to `spentUsd` less the cost
+   * of each `pending` row whose reservation is still open then (its settlement, to come, adds it).
+   */
+  async raiseSpent(tenantId: string, period: BudgetPeriod, spentUsd: number, at?: number, pending: readonly PendingCharge[] = []): Promise<void> {
     validateUsd(spentUsd, 'spentUsd');
     validateAt(at);
     const w = budgetPeriodWindow(period, at ?? this.clock());
-    await bounded(
-      this.redis.eval(RAISE_SETTLED_SCRIPT, this.bucketKeys(tenantId, w.key), [usdToNano(spentUsd), Number.isFinite(w.end) ? w.end : 0, KEEP_AFTER_PERIOD_MS]),
-      this.timeoutMs,
-      'budget raise',
-    );
+    const keys = this.bucketKeys(tenantId, w.key) as string[];
+    const args: Array<string | number> = [usdToNano(spentUsd), Number.isFinite(w.end) ? w.end : 0, KEEP_AFTER_PERIOD_MS];
+    for (const p of pending) {
+      if (typeof p?.reservationId !== 'string' || typeof p.ledgerId !== 'string') throw new LLMError({ code: 'invalid_request', message: 'pending: each must name its reservationId and ledgerId', param: 'pending' });
+      validateUsd(p.costUsd, 'pending.costUsd');
+      keys.push(this.reservationKey(p.reservationId));
+      args.push(p.ledgerId, usdToNano(p.costUsd));
+    }
+    await bounded(this.redis.eval(RAISE_SETTLED_SCRIPT, keys, args), this.timeoutMs, 'budget raise');
+  }
+
+  /**
+   * One script: the tenant's reservations made with a `ledgerId` still open, those expired less than `settleForMs`
+   * ago included; the set's members whose record is gone, finished or older leave it.
+   */
+  async unsettled(tenantId: string, settleForMs: number): Promise<UnsettledCharge[]> {
+    validateTtlMs(settleForMs);
+    const reply = await bounded(this.redis.eval<string[]>(UNSETTLED_SCRIPT, [this.openKey(tenantId)], [this.reservationKey(''), settleForMs]), this.timeoutMs, 'budget read');
+    const out: UnsettledCharge[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) out.push({ reservationId: String(reply[i]), ledgerId: String(reply[i + 1]) });
+    return out;
   }
 
   async close(): Promise<void> {
@@ -350,6 +431,11 @@ export class RedisBudgetStore implements BudgetStore {
   private bucketKeys(tenantId: string, periodKey: string): [string, string] {
     const base = `${this.redis.prefix}budget:${tenantId}:${periodKey}`;
     return [base, `${base}:exp`];
+  }
+
+  /** The tenant's set of open reservations tied to a ledger row (never a bucket's name: no period key is `open`). */
+  private openKey(tenantId: string): string {
+    return `${this.redis.prefix}budget:${tenantId}:open`;
   }
 
   private reservationKey(id: string): string {
