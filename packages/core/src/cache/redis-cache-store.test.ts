@@ -444,6 +444,52 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
     await narrow.clear();
   });
 
+  // The sweep's next rank: members below it that a write takes from `used` (or moves past it) shift every later
+  // member down, so the rank moves back by as many; else the member at the rank is passed over until the next round.
+  // 64 entries with a last use, then an older process deletes the one at rank 32: its member is stale.
+  const staleAtRank32 = async () => {
+    const wide = await open<string>({ maxBytes: 100_000_000 });
+    for (let i = 0; i < 64; i++) await wide.set(`e${String(i).padStart(2, '0')}`, 'v', 600_000);
+    expect(await redisCommand(['ZRANGE', `${ns}#bound:used`, '32', '32'])).toEqual([`${ns}:e32`]);
+    const previous = await StoreBeforeLru.connect<string>(redisUrl!, { keyPrefix: `${ns}:`, maxBytes: 100_000_000 });
+    try {
+      expect(await previous.delete('e32')).toBe(true);
+    } finally {
+      await previous.close();
+    }
+    return wide;
+  };
+  const staleScore = () => redisCommand<string | null>(['ZSCORE', `${ns}#bound:used`, `${ns}:e32`]);
+
+  it('with maxBytes, the sweep passes over no member when a write evicts one below its rank', async () => {
+    await staleAtRank32();
+    // Each write of the same size evicts exactly the least recently used entry: rank 0 of `used`.
+    const narrow = await open<string>({ maxBytes: Number(await redisCommand(['GET', `${ns}#bound:bytes`])) });
+    await narrow.set('w00', 'v', 600_000); // sweeps ranks 0 to 31 and evicts e00: e32 moves to rank 31
+    expect(await redisCommand(['EXISTS', `${ns}:e00`])).toBe(0);
+    expect(await staleScore()).not.toBeNull();
+    await narrow.set('w01', 'v', 600_000);
+    expect(await staleScore()).toBeNull();
+    await narrow.clear();
+  });
+
+  it('with maxBytes, the sweep passes over no member when the written key was below its rank (an overwrite, or its removal)', async () => {
+    const wide = await staleAtRank32();
+    await wide.set('e00', 'v', 600_000); // sweeps ranks 0 to 31; e00 takes the newest last use: e32 moves to rank 31
+    expect(await staleScore()).not.toBeNull();
+    await wide.set('w00', 'v', 600_000);
+    expect(await staleScore()).toBeNull();
+    await wide.clear();
+    // The same when the overwrite no longer fits the bound: the key's old entry goes, and its member with it.
+    await staleAtRank32();
+    const narrow = await open<string>({ maxBytes: 100_000 });
+    await narrow.set('e00', 'x'.repeat(100_000), 600_000);
+    expect(await redisCommand(['EXISTS', `${ns}:e00`])).toBe(0);
+    await narrow.set('w00', 'v', 600_000);
+    expect(await staleScore()).toBeNull();
+    await narrow.clear();
+  });
+
   it("with maxBytes, clear() takes the bound's keys after entries expired or were deleted behind the store (SCAN finds neither)", async () => {
     const store = await open<string>({ maxBytes: 1_000_000, scanCount: 3 });
     for (let i = 0; i < 7; i++) await store.set(`short${i}`, 'v', 200);

@@ -124,8 +124,10 @@ export const MAX_ADOPTED_LOOKS_PER_WRITE = 500;
  * Measured with `INFO commandstats` (Redis 7.0, a loaded 2-core host; 300-write runs into a full bound, medians of 5 to 7
  * interleaved runs, two sessions): at 10 000 entries 0.073 to 0.078 ms a write, 0.040 to 0.049 without the sweep (16
  * members: 0.059 to 0.063, 64: 0.088 to 0.104); at 100 000 0.085 to 0.107, 0.042 to 0.059 without. A round over n
- * members takes n / 32 writes. A member that hits or removals move from past the rank to below it between two writes is
- * passed over, and found by a later round.
+ * members takes n / 32 writes. The next rank moves back by the members a write takes from below it (its removals, its
+ * stale members, and its own key's member when the key was below it: an overwrite takes the newest last use, an
+ * overwrite that no longer fits loses it), so the write passes over none; a member that hits or deletions between two
+ * writes move from past the rank to below it is passed over, and found by a later round.
  */
 export const MAX_SWEPT_PER_WRITE = 32;
 
@@ -153,7 +155,8 @@ const NO_TTL_SCORE_US = 4e15;
  * counted as a removal (ARGV[6] of them at most, so the script stays short); one found starts an adoption look (that
  * version may have written entries too, which the counts alone would not show). Then the sweep: ARGV[8] members of
  * `used` from the `sweep` rank, those with no entry in `sizes` (kept with `order`; one HMGET) dropped as above (they
- * start a look too); its next rank is less the members it and this write's removals take from below it. With `order` empty every member of
+ * start a look too); its next rank is less the members it, this write's removals and the key's own member (read before
+ * any write: an overwrite moves it to the newest last use, a removal of the key takes it) take from below it. With `order` empty every member of
  * `used` is such a one (a previous version's `clear()`): `used` goes whole.
  * The entry is stored only if it then fits (else the next writes go on trimming; a larger one than the bound is never
  * stored, and the key's old entry is dropped either way).
@@ -204,7 +207,7 @@ for _, m in ipairs(redis.call('ZRANGEBYSCORE', order, '-inf', string.format('%.0
 end
 local dropUsed = indexed == 0
 local adopted, cursor, nextCursor = {}, nil, nil
-local swept, nextSweep = nil, nil
+local swept, nextSweep, keyRank, upto, below = nil, nil, nil, nil, nil
 if not dropUsed then
   local c = redis.call('GET', cursorKey)
   if c or indexed > redis.call('ZCARD', used) then
@@ -249,6 +252,7 @@ if not dropUsed then
     from = from + 8
   end
   swept = tonumber(redis.call('GET', sweepKey) or '0') or 0
+  keyRank = redis.call('ZRANK', used, key)
   local batch = redis.call('ZRANGE', used, swept, swept + sweep - 1)
   local known, found = {}, 0
   for _, m in ipairs(stale) do known[m] = true end
@@ -262,7 +266,7 @@ if not dropUsed then
     end
   end
   if #batch == sweep then
-    local upto, below = swept + sweep, found
+    upto, below = swept + sweep, found
     for m in pairs(known) do
       if redis.call('ZRANK', used, m) < upto then below = below + 1 end
     end
@@ -270,7 +274,6 @@ if not dropUsed then
       local r = redis.call('ZRANK', used, m)
       if r and r < upto then below = below + 1 end
     end
-    nextSweep = math.max(0, upto - below)
   end
 end
 local exhausted = #victims >= total
@@ -285,6 +288,10 @@ end
 if not stored and old > 0 then
   victims[#victims + 1] = key
   freed = freed + old
+end
+if upto then
+  if keyRank and keyRank < upto and (stored or old > 0) then below = below + 1 end
+  nextSweep = math.max(0, upto - below)
 end
 if #victims > 0 then
   redis.call('UNLINK', unpack(victims))

@@ -172,6 +172,10 @@ describe('Redis: an error reply after the connect', () => {
     const script = await refused(handle.eval({ sha: '1'.repeat(40), source: "return redis.call('INCR', KEYS[1])" }, ['noperm:str'], []));
     expect(isErrorReply(script)).toBe(true);
     expect(script?.message).toMatch(/^ERR value is not an integer or out of range/);
+    // Lua's own words: "userdata" is a kind of value, not a user.
+    const userdata = await refused(handle.eval({ sha: '3'.repeat(40), source: 'return #cjson.null' }, [], []));
+    expect(isErrorReply(userdata)).toBe(true);
+    expect(userdata?.message).toMatch(/^ERR user_script:1: attempt to get length of field 'null' \(a userdata value\)/);
     // A script's refused command (SET): Redis 7.0 says "The user executing the script can't run this command", 7.2
     // and later "NOPERM User SCRIPTS-OF-S3CRET has no permissions to run the 'set' command".
     const denied = await refused(handle.eval({ sha: '2'.repeat(40), source: "return redis.call('SET', KEYS[1], 'v')" }, ['noperm:other'], []));
@@ -265,6 +269,25 @@ describe('Redis: error replies of other wordings, over a URL whose address is no
     ['ERR principal PIECE-OF-S3CRET lacks the role', 'ERR'],
     ['ERR bad credentials for PIECE-OF-S3CRET', 'ERR'],
     ['ERR identity PIECE-OF-S3CRET not known', 'ERR'],
+    // Joined to another word by "_" or a change of case, in the plural, or other words of a refusal (they passed).
+    ['ERR acl_user PIECE-OF-S3CRET is off', 'ERR'],
+    ['ERR bad_user PIECE-OF-S3CRET', 'ERR'],
+    ['ERR badUser PIECE-OF-S3CRET', 'ERR'],
+    ['ERR superuser PIECE-OF-S3CRET required', 'ERR'],
+    ['ERR the ACLs of PIECE-OF-S3CRET refuse it', 'ERR'],
+    ['ERR aclDeny PIECE-OF-S3CRET', 'ERR'],
+    ['ERR bad_auth for PIECE-OF-S3CRET', 'ERR'],
+    ['ERR oauth token of PIECE-OF-S3CRET expired', 'ERR'],
+    ['ERR access denied for PIECE-OF-S3CRET', 'ERR'],
+    ['ERR accessDenied PIECE-OF-S3CRET', 'ERR'],
+    ['Unauthorized: PIECE-OF-S3CRET', 'error reply'],
+    ['ERR Unauthorised PIECE-OF-S3CRET', 'ERR'],
+    ['ERR Forbidden: PIECE-OF-S3CRET', 'ERR'],
+    ['ERR sign-in failed for PIECE-OF-S3CRET', 'ERR'],
+    ['ERR PIECE-OF-S3CRET signed in elsewhere', 'ERR'],
+    ['ERR PIECE-OF-S3CRET is logging in elsewhere', 'ERR'],
+    ['ERR badLogin PIECE-OF-S3CRET', 'ERR'],
+    ['ERR myAccount PIECE-OF-S3CRET is locked', 'ERR'],
   ])('%s: its first word only', { timeout: 60_000 }, async (text, kind) => {
     const server = await startWordingServer();
     cleanup.push(() => server.close());
@@ -291,6 +314,15 @@ describe('Redis: error replies of other wordings, over a URL whose address is no
     ['EXECABORT Transaction discarded because of previous errors.'],
     ["ERR Number of keys can't be greater than number of args"],
     ['ERR the accounting of used memory is being reset'],
+    // Lua's "userdata" (a kind of value) in a real script error.
+    ["ERR user_script:1: attempt to get length of field 'null' (a userdata value) script: 68d5, on @user_script:1."],
+    ["MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."],
+    ["ERR Error running script (call to f_68d5): @user_script:1: @user_script: 1: Wrong number of args calling Redis command from script"],
+    ['ERR Protocol error: invalid multibulk length'],
+    ['NOTBUSY No scripts in execution right now.'],
+    ['ERR unknown command \'XFOO\', with args beginning with: '],
+    ['ERR syntax error'],
+    ['ERR min or max is not a float'],
   ])('%s: kept', { timeout: 60_000 }, async (text) => {
     const server = await startWordingServer();
     cleanup.push(() => server.close());

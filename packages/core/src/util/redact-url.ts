@@ -211,13 +211,14 @@ export function hideClientError(e: unknown, kind?: string): Error {
 /**
  * The class of `e` as a kind: its `name` unless that is plain `Error`, else its constructor's (node-redis's errors keep
  * the name `Error`: `ConnectionTimeoutError`, `SocketClosedUnexpectedlyError`) when it names an error class (ends in
- * `Error`: a minified bundle's class is `e`, `_` or `Xe`, which says nothing); undefined for a plain `Error`.
+ * `Error`, or `ErrorReply` as node-redis's `ErrorReply` and `MultiErrorReply`: a minified bundle's class is `e`, `_` or
+ * `Xe`, which says nothing); undefined for a plain `Error`.
  */
 function errorClassName(e: Error, name: unknown): string | undefined {
   const ok = (n: unknown): n is string => typeof n === 'string' && /^[A-Za-z]{1,60}$/.test(n) && n !== 'Error';
   if (ok(name)) return name;
   const ctor = (e as { constructor?: { name?: unknown } }).constructor?.name;
-  return ok(ctor) && /^(?:[A-Z][A-Za-z]*Error|ErrorReply)$/.test(ctor) ? ctor : undefined;
+  return ok(ctor) && /^(?:[A-Z][A-Za-z]*)?Error(?:Reply)?$/.test(ctor) ? ctor : undefined;
 }
 
 /** What `hideClientError` made: given again (a handle's error shown at the first connect), it stays as it is. */

@@ -307,21 +307,30 @@ export class RedisHandle {
  * and later, acl.c `getAclErrorMessage`: `User <name> has no permissions to run the '<command>' command`, `... to
  * access the '<key>' key`, `... the '<channel>' channel`), which may also come inside another reply (multi.c's
  * `EXECABORT Transaction discarded because of: NOPERM ...`, a script's error); `WRONGPASS` and `NOAUTH` are fixed texts
- * about the login, hidden too, as is any reply about users, logins or ACLs in another server's or module's wording
- * (`The user executing the script can't run this command`, `no such username`, `AUTH failed for <name>`, `invalid
- * password`, `no such user_id <name>`, `account <name> is locked`, `bad credentials for <name>`): a word starting user
- * (users, username, user_id, userId), auth, log in/on (login, logon, logged), credential, identit or passw anywhere, and
- * the words ACL, account(s), principal(s) and "log in". Not a script's or function's chunk name (`ERR user_script:1:
- * ...`, `@user_script:1`, `user_function:1:`): such an error keeps its text, as do the replies a store meets otherwise
- * (`WRONGTYPE`, `OOM`, `BUSY`, `NOSCRIPT`, `READONLY`, `LOADING`, `EXECABORT`; "accounting", "used" are no such words).
+ * about the login, hidden too, as is any reply about users, logins, ACLs or refusals in another server's or module's
+ * wording (`The user executing the script can't run this command`, `no such username`, `AUTH failed for <name>`,
+ * `invalid password`, `no such user_id <name>`, `acl_user <name>`, `account <name> is locked`, `bad credentials for
+ * <name>`, `access denied for <name>`, `Unauthorized: <name>`, `sign-in failed for <name>`): `user`, `auth` or `passw`
+ * anywhere (users, username, user_id, userId, acl_user, superuser; unauthorized, OAuth), and at the start of a word
+ * (after anything but a letter, or where a lower-case letter meets an upper-case one: `badLogin`) login, logon,
+ * logged, credential or identit, and the words ACL(s), account(s), principal(s), denied, forbidden, log(ging) in/on
+ * and sign(ed, ing) in/on (`sign-in`, `signIn`). Not a script's or function's chunk name (`ERR user_script:1: ...`,
+ * `@user_script:1`, `user_function:1:`) nor Lua's `userdata` (`attempt to get length of field 'null' (a userdata
+ * value)`): such an error keeps its text, as do the replies a store meets otherwise (`WRONGTYPE`, `OOM`, `BUSY`,
+ * `NOSCRIPT`, `READONLY`, `LOADING`, `MISCONF`, `EXECABORT`; "accounting", "used" are no such words).
+ * A list of reply kinds whose text is safe would not do instead: `ERR` carries both a script's error (kept) and other
+ * servers' refusals, and `EXECABORT` or a script's error may quote a `NOPERM`.
  */
 function replyMayNameUser(e: Error): boolean {
-  return REPLY_MAY_NAME_USER.test(e.message);
+  return REPLY_MAY_NAME_USER.test(e.message.replace(/([a-z])(?=[A-Z])/g, '$1 '));
 }
 
-/** See `replyMayNameUser`. */
+/**
+ * See `replyMayNameUser`; tested on the text with a space put where a lower-case letter meets an upper-case one, so
+ * `(?<![a-z])` (case-insensitive) is the start of a word there too.
+ */
 const REPLY_MAY_NAME_USER =
-  /NOPERM|WRONGPASS|NOAUTH|\buser(?!_(?:script|function)\b)|\bauth|\bacl\b|passw|\baccounts?\b|\blog(?:in|on|ged)|\blog\s+(?:in|on)\b|\bprincipals?\b|\bcredential|\bidentit/i;
+  /NOPERM|WRONGPASS|NOAUTH|user(?!data|_(?:script|function)\b)|auth|passw|(?<![a-z])(?:log(?:in|on|ged)|credential|identit)|(?<![a-z])(?:acls?|accounts?|principals?|denied|forbidden)(?![a-z])|(?<![a-z])(?:log(?:ging)?|sign(?:ed|ing)?)[\s_.-]*(?:in|on)(?![a-z])/i;
 
 /** What follows the first word of a Redis error reply shown by its kind only (`hiddenReply`). */
 export const REPLY_TEXT_HIDDEN = "the rest of Redis's reply is not shown, as it may name a part of the password";
@@ -345,7 +354,12 @@ function hiddenReply(e: unknown): Error {
   return new ErrorReply(`${replyKind(e) ?? 'error reply'} (${REPLY_TEXT_HIDDEN})`);
 }
 
-/** node-redis's `ErrorReply` classes of the modules `connectRedis` loaded (a bundle may have renamed them). */
+/**
+ * node-redis's `ErrorReply` classes of the modules `connectRedis` loaded. Core loads `redis` by `import(specifier)` (a
+ * variable, `importOptional`), which esbuild never bundles, so this class keeps its name in a minified bundle: the
+ * `instanceof` check is a guard only (a copy of node-redis that a bundler did inline), and a reply core hid is told by
+ * its mark (`HIDDEN_REPLY`), never by its class.
+ */
 const REPLY_CLASSES = new Set<unknown>();
 
 /**

@@ -3,7 +3,10 @@
  * core's own class of a reply shown by its first word became `_`, so a check by class name no longer knew it for an
  * error reply (the circuit store's check of its subscription then takes a refused PING for a failed connection, and
  * renews it). Built here with esbuild (tools/bench's, as it builds the gateway) and run on plain node against a real
- * Redis.
+ * Redis. node-redis itself is never in such a bundle: core loads `redis` by `import(specifier)` (`importOptional`, a
+ * variable), which esbuild never bundles (left external here all the same), so its `ErrorReply` keeps its name and
+ * `isErrorReply`'s `instanceof` of it is a guard only; what this tests is core's own class of a hidden reply, which the
+ * bundle does rename.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hideClientError } from '../../util/redact-url.js';
 import { freePort } from '../__fixtures__/free-port.js';
 import { startSocketRedis, type SocketRedis } from '../__fixtures__/socket-redis.js';
+import { testServiceUrls } from '../__fixtures__/store-fixtures.js';
 import { connectRedis, REPLY_TEXT_HIDDEN } from './redis-connection.js';
 
 const coreDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -28,6 +32,7 @@ function loadEsbuild(): Esbuild | undefined {
   }
 }
 const esbuild = loadEsbuild();
+const { redisUrl } = testServiceUrls();
 const skip = esbuild ? undefined : 'minified-bundle test skipped: esbuild (a dev dependency of tools/bench) not installed';
 if (skip) console.warn(skip);
 
@@ -86,5 +91,22 @@ describe('hideClientError and a minified class name', () => {
     expect(hideClientError(new SocketClosedUnexpectedlyError('x')).message).toMatch(/\(SocketClosedUnexpectedlyError\)$/);
     // A name set as a string property (not minified) and a stable code come before the class.
     expect(hideClientError(Object.assign(new minified.e('x'), { code: 'ECONNRESET' })).message).toMatch(/\(ECONNRESET\)$/);
+  });
+
+  // node-redis's error of a MULTI whose commands Redis refused at EXEC: its class ends in `ErrorReply`, not `Error`.
+  it.skipIf(!redisUrl)("shows node-redis's MultiErrorReply by its class (a real Redis refusing a MULTI's command)", { timeout: 60_000 }, async () => {
+    const { createClient } = await import('redis');
+    const client = createClient({ url: redisUrl! });
+    await client.connect();
+    try {
+      const key = `min:multi:${process.pid}:${Date.now()}`;
+      await client.set(key, 'text');
+      const e = await client.multi().incr(key).exec().then(() => undefined, (x: unknown) => x as Error);
+      await client.del(key);
+      expect(e?.constructor.name).toBe('MultiErrorReply');
+      expect(hideClientError(e).message).toMatch(/\(MultiErrorReply\)$/);
+    } finally {
+      client.destroy();
+    }
   });
 });
