@@ -11,22 +11,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MockEngine } from '../engines/mock/mock-engine.js';
 import { LLMRouter } from '../router/llm-router.js';
 import { testServiceUrls } from '../stores/__fixtures__/store-fixtures.js';
+import { settledWithin } from '../test/async.test-helpers.js';
 import { startTcpRelay } from '../test/tcp-relay.js';
 import type { RouterEvents } from '../router/types.js';
 import type { CachedAnswer } from './cached-answer.js';
 import { RedisCacheStore } from './redis-cache-store.js';
 
 const { redisUrl } = testServiceUrls();
-
-function within(p: Promise<unknown>, ms: number): Promise<string> {
-  return Promise.race([
-    p.then(
-      () => 'resolved',
-      () => 'rejected',
-    ),
-    new Promise<string>((r) => setTimeout(() => r('pending'), ms)),
-  ]);
-}
 
 describe.skipIf(!redisUrl)('response caches in a Redis that stops answering', () => {
   let cleanup: Array<() => Promise<void>> = [];
@@ -56,7 +47,7 @@ describe.skipIf(!redisUrl)('response caches in a Redis that stops answering', ()
     const call = router.generate('second question', { tenant: 'acme' });
     call.catch(() => undefined);
     // 5 s is five times the store's bound (1 s): the lookup and the store each give up once.
-    expect(await within(call, 5_000)).toBe('resolved');
+    expect(await settledWithin(call, 5_000)).toBe('resolved');
     expect((await call).cached).toBe(false);
     expect(errors.map((e) => [e.kind, e.error.code])).toEqual([
       ['exact', 'store_unavailable'],
@@ -85,7 +76,7 @@ describe.skipIf(!redisUrl)('response caches in a Redis that stops answering', ()
       for await (const part of stream) parts.push(part.type);
     })();
     read.catch(() => undefined);
-    expect(await within(read, 5_000)).toBe('resolved');
+    expect(await settledWithin(read, 5_000)).toBe('resolved');
     expect(parts).toContain('finish');
     expect((await stream.result).text).toBe('one two three');
     expect(errors.map((e) => [e.kind, e.error.code])).toEqual([['exact', 'store_unavailable']]);
@@ -132,7 +123,7 @@ describe.skipIf(!redisUrl)('response caches in a Redis that stops answering', ()
     relay.stall();
     const call = router.generate('what is the capital of france', { model: 'm', tenant: 'acme' });
     call.catch(() => undefined);
-    expect(await within(call, 5_000)).toBe('resolved');
+    expect(await settledWithin(call, 5_000)).toBe('resolved');
     expect((await call).cached).toBe(false);
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.every((e) => e.kind === 'semantic' && e.error.code === 'store_unavailable')).toBe(true);

@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelConfigInput } from '../config/schema.js';
 import '../engines/index.js';
@@ -8,7 +7,8 @@ import type { CountTokensCallOptions, GenerateRequest, LanguageEngine } from '..
 import { startAnthropicWireServer, type AnthropicWireServer } from '../test/anthropic-wire-server.js';
 import type { RemoteCountPermit } from './count-tokens.js';
 import { LLMRouter } from './llm-router.js';
-import { rejection } from '../test/async.test-helpers.js';
+import { rejection, until } from '../test/async.test-helpers.js';
+import { startLoopbackHttp, type LoopbackHttp } from '../test/loopback-http.test-helpers.js';
 
 // countWith: the count's time limit, its abort signal, and the admission of counts that do network I/O.
 
@@ -23,19 +23,14 @@ function router(...args: ConstructorParameters<typeof LLMRouter>): LLMRouter {
   return r;
 }
 
-async function until(check: () => boolean, label: string): Promise<void> {
-  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!check()) throw new Error(`timed out waiting for ${label}`);
-}
-
 describe('countWith bounds (an Anthropic-wire upstream whose count_tokens never answers)', () => {
   // A server per test: a socket the previous test's server closed is never reused by the next request.
-  let server: Server;
+  let server: LoopbackHttp | undefined;
   let url: string;
   const held: Array<{ req: IncomingMessage; closed: boolean }> = [];
 
   beforeEach(async () => {
-    server = createServer((req, res) => {
+    server = await startLoopbackHttp((req, res) => {
       const entry = { req, closed: false };
       held.push(entry);
       req.resume();
@@ -44,13 +39,12 @@ describe('countWith bounds (an Anthropic-wire upstream whose count_tokens never 
       });
       // Never answers.
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = server.url;
   });
   afterEach(async () => {
     await Promise.all(routers.splice(0).map((r) => r.close()));
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server?.close();
+    server = undefined;
     held.length = 0;
   });
 

@@ -1,7 +1,6 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../spec/index.js';
+import { freePort } from '../stores/__fixtures__/free-port.js';
 import { testServiceUrls } from '../stores/__fixtures__/store-fixtures.js';
 import { connectRedis } from '../stores/redis/redis-connection.js';
 import { rejection } from '../test/async.test-helpers.js';
@@ -176,10 +175,7 @@ describe("countTokens and Gemini's circuit: the prompt's image downloads are not
     let slow = true;
     const images = await startImageServer(() => slow);
     // A port nothing listens on: Gemini is down (connection refused).
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const downUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const downUrl = `http://127.0.0.1:${await freePort()}`;
     try {
       const r = new LLMRouter({
         models: [{ name: 'gem', engine: 'gemini', model: 'gemini-2.5-flash', baseURL: downUrl, apiKey: 'g-key', options: { exactTokenCount: true, allowPrivateImageUrls: true } }],

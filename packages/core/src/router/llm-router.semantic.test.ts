@@ -5,7 +5,6 @@
  * the local USE model.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -15,6 +14,7 @@ import { MockEngine, type MockEngineOptions } from '../engines/mock/mock-engine.
 import { LLMError } from '../errors/llm-error.js';
 import { makeUsage } from '../spec/index.js';
 import { SqliteSemanticStore } from '../semantic-cache/sqlite-semantic-store.js';
+import { freePort } from '../stores/__fixtures__/free-port.js';
 import { mockChatRouter } from '../test/mock-chat-router.test-helpers.js';
 import { LLMRouter } from './llm-router.js';
 import type { RouterEvents, RouterStreamPart } from './types.js';
@@ -143,7 +143,8 @@ describe('LLMRouter with cache.semantic', () => {
   });
 
   it('a broken store (Redis that refuses connections) is a miss reported as cache:error; calls still succeed', async () => {
-    const port = await closedPort();
+    // A loopback port nothing listens on (bound, then closed).
+    const port = await freePort();
     const { router, engine, errors } = setup({ store: { type: 'redis', url: `redis://127.0.0.1:${port}` } });
     const a = await router.generate(QUESTION);
     const b = await router.generate(QUESTION);
@@ -281,13 +282,3 @@ describe('LLMRouter cacheOnly calls (a caller that may pay for nothing: the gate
     expect(embedder.embedCalls - embeds).toBe(0);
   });
 });
-
-/** A loopback port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}

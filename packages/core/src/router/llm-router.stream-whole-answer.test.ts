@@ -5,9 +5,9 @@
  * `stream: true`) is marked as responded before it is read, so a timeout while it is read is `afterResponse`: not
  * sent again (it may be billed), as for generate.
  */
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startLoopbackHttp, type LoopbackHttp } from '../test/loopback-http.test-helpers.js';
 import { usePrimaryAndBackup } from '../test/wire-router.test-helpers.js';
 import type { RouterStreamPart } from './types.js';
 
@@ -42,7 +42,7 @@ describe('an event stream labelled application/json under firstTokenMs', () => {
 });
 
 describe('a timeout while a whole JSON answer is read', () => {
-  let slow: Server;
+  let slow: LoopbackHttp | undefined;
   let slowURL: string;
   const open = new Set<ServerResponse>();
   let hits = 0;
@@ -57,22 +57,21 @@ describe('a timeout while a whole JSON answer is read', () => {
   beforeEach(async () => {
     hits = 0;
     // The 200 and the first bytes of the completion at once; the rest never comes (a slow proxy).
-    slow = createServer((req, res) => {
+    slow = await startLoopbackHttp((req, res) => {
       hits++;
       req.resume();
       open.add(res);
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write(completion.slice(0, 40));
     });
-    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', () => resolve()));
-    slowURL = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/v1`;
+    slowURL = `${slow.url}/v1`;
   });
 
   afterEach(async () => {
     for (const res of open) res.destroy();
     open.clear();
-    slow.closeAllConnections();
-    await new Promise<void>((resolve) => slow.close(() => resolve()));
+    await slow?.close();
+    slow = undefined;
   });
 
   it('generate: afterResponse, not sent again', async () => {

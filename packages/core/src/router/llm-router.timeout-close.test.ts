@@ -1,22 +1,21 @@
 // Every HTTP engine's upstream request is closed when a non-streamed call times out at firstTokenMs
 // (the router's bounded signal reaches the engine's fetch), against a local server that never answers.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { expect, it } from 'vitest';
 import '../engines/index.js';
+import { startLoopbackHttp } from '../test/loopback-http.test-helpers.js';
 import { LLMRouter } from './llm-router.js';
 
 for (const engine of ['anthropic', 'openai-compatible', 'gemini'] as const) {
   it(`${engine}: a generate that times out at firstTokenMs closes its upstream request`, async () => {
     const held: Array<{ req: IncomingMessage; closed: boolean }> = [];
-    const server: Server = createServer((req, res) => {
+    const server = await startLoopbackHttp((req, res) => {
       const entry = { req, closed: false };
       held.push(entry);
       req.resume();
       res.on('close', () => { entry.closed = true; });
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const url = server.url;
     // The request must reach the server before firstTokenMs fires (else there is no upstream request to see
     // closed), which a first fetch on a loaded machine can take a few hundred ms to do: 1.5 s leaves it room.
     const r = new LLMRouter({ models: [{ name: 'm', engine, model: 'x', baseURL: engine === 'openai-compatible' ? url + '/v1' : url, apiKey: 'k', timeouts: { firstTokenMs: 1_500 } }], routing: { retries: { max: 0 } } });
@@ -26,8 +25,7 @@ for (const engine of ['anthropic', 'openai-compatible', 'gemini'] as const) {
     for (let i = 0; i < 400 && !(held[0]?.closed); i++) await new Promise((res) => setTimeout(res, 25));
     const closed = held[0]?.closed;
     await r.close();
-    server.closeAllConnections();
-    await new Promise<void>((res) => server.close(() => res()));
+    await server.close();
     expect(held.length).toBe(1);
     expect(closed).toBe(true);
   }, 15_000);

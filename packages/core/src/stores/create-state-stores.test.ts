@@ -11,7 +11,7 @@ import { LLMRouter } from '../router/llm-router.js';
 import type { ChatMessage, GenerateRequest } from '../spec/index.js';
 import { NOT_A_URL_SHOWN } from '../util/redact-url.js';
 import { startAnthropicWireServer, type AnthropicWireServer } from '../test/anthropic-wire-server.js';
-import { sharedSkipReason, testServiceUrls } from './__fixtures__/store-fixtures.js';
+import { dropTestSchema, sharedSkipReason, testServiceUrls } from './__fixtures__/store-fixtures.js';
 import { createStateStores, UNKNOWN_MAXMEMORY_CACHE_MAX_BYTES } from './create-state-stores.js';
 import { openPostgres } from './postgres/postgres-database.js';
 import { RedisAffinityStore } from './redis/redis-affinity-store.js';
@@ -136,11 +136,7 @@ describe.skipIf(sharedSkipReason() !== undefined)(sharedSkipReason() ?? 'createS
 
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
-    const pg = (await import('pg')).default;
-    const client = new pg.Client({ connectionString: urls.postgresUrl });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS aff_${id} CASCADE`);
-    await client.end();
+    await dropTestSchema(urls.postgresUrl, `aff_${id}`);
     const keys = (await redisCommand(['KEYS', `${prefix}*`])) as string[];
     if (keys.length > 0) await redisCommand(['DEL', ...keys]);
   });
@@ -234,11 +230,7 @@ describe.skipIf(sharedSkipReason() !== undefined)(sharedSkipReason() ?? "createS
   const answer = { text: 'x'.repeat(1000) } as never;
 
   afterAll(async () => {
-    const pg = (await import('pg')).default;
-    const client = new pg.Client({ connectionString: urls.postgresUrl });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
+    await dropTestSchema(urls.postgresUrl, schema);
     for (const db of ['0', '1']) {
       const keys = (await redisCommand(['KEYS', `${prefix}*`], db)) as string[];
       if (keys.length > 0) await redisCommand(['DEL', ...keys], db);

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
-import { sharedSkipReason, testServiceUrls } from './__fixtures__/store-fixtures.js';
+import { dropTestSchema, sharedSkipReason, testServiceUrls } from './__fixtures__/store-fixtures.js';
 import { createStateStores } from './create-state-stores.js';
 import type { StateStores } from './types.js';
 
@@ -21,11 +21,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'StateStores.ping with a busy pool',
 
   afterAll(async () => {
     await Promise.race([stores?.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3_000))]);
-    const pg = (await import('pg')).default;
-    const client = new pg.Client({ connectionString: urls.postgresUrl });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
+    await dropTestSchema(urls.postgresUrl, schema);
   }, 30_000);
 
   it('resolves while PostgreSQL answers SELECT 1 at once, even when the pool is busy with lock waits', async () => {

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
 import { startTcpRelay, type TcpRelay } from '../test/tcp-relay.js';
-import { sharedSkipReason, testServiceUrls } from './__fixtures__/store-fixtures.js';
+import { dropTestSchema, sharedSkipReason, testServiceUrls } from './__fixtures__/store-fixtures.js';
 import { createStateStores } from './create-state-stores.js';
 import type { StateStores } from './types.js';
 
@@ -67,11 +67,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'StateStores.ping in shared mode', (
       for (const r of o.relays) await r.close();
       await Promise.race([o.stores.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3_000))]);
     }
-    const pg = (await import('pg')).default;
-    const client = new pg.Client({ connectionString: urls.postgresUrl });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
+    await dropTestSchema(urls.postgresUrl, schema);
   }, 30_000);
 
   it('resolves while both answer; a stalled Redis is store_unavailable within redisTimeoutMs', async () => {
@@ -124,11 +120,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: the best-effort stores
   const schema = `besteffort_${randomBytes(5).toString('hex')}`;
 
   afterAll(async () => {
-    const pg = (await import('pg')).default;
-    const client = new pg.Client({ connectionString: urls.postgresUrl });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
+    await dropTestSchema(urls.postgresUrl, schema);
   }, 30_000);
 
   it('a lower redisTimeoutMs bounds the exact cache, circuit and affinity stores too; the default keeps them at 1 s', async () => {

@@ -3,14 +3,13 @@
  * step's call settles, which the abort bounds: a hung upstream, an engine or a strategy that ignores the abort.
  * Real OTel SDK (InMemorySpanExporter), real LLMRouter.
  */
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as api from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MockEngine } from '../engines/mock/mock-engine.js';
 import type { CallOptions, GenerateRequest, GenerateResult } from '../spec/index.js';
 import { LLMRouter } from '../router/llm-router.js';
+import { startLoopbackHttp } from '../test/loopback-http.test-helpers.js';
 import { instrumentRouterWith } from './otel.js';
 
 const exporter = new InMemorySpanExporter();
@@ -62,13 +61,10 @@ async function cancelDuringWeak(r: LLMRouter, id: string): Promise<string[]> {
 
 describe('cascade:end of a stream cancelled during its weak step', () => {
   it('a weak step over a hung upstream (accepts, never answers): the abort ends it, cascade:end comes', async () => {
-    const sockets = new Set<import('node:net').Socket>();
-    const server = http.createServer(() => {
+    const server = await startLoopbackHttp(() => {
       /* never answers */
     });
-    server.on('connection', (s) => sockets.add(s));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const baseURL = `${server.url}/v1`;
     const r = router({ baseURL });
     try {
       const order = await cancelDuringWeak(r, 'hung-1');
@@ -79,8 +75,7 @@ describe('cascade:end of a stream cancelled during its weak step', () => {
       expect(top).toHaveLength(1);
     } finally {
       await r.close();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     }
   });
 

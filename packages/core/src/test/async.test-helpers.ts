@@ -42,3 +42,29 @@ export async function endsSoon(pending: Promise<unknown>): Promise<void> {
   );
   await vi.waitFor(() => expect(done).toBe(true), { timeout: 5_000 });
 }
+
+/**
+ * What `p` did within `ms`: `resolved`, `rejected`, or `pending` (still unsettled then). For a test that a call does
+ * not hang, with a bound generous enough not to be a timing assertion.
+ */
+export async function settledWithin(p: Promise<unknown>, ms: number): Promise<'resolved' | 'rejected' | 'pending'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'pending'>((r) => (timer = setTimeout(() => r('pending'), ms)));
+  try {
+    return await Promise.race([
+      p.then(
+        () => 'resolved' as const,
+        () => 'rejected' as const,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `check` every 25 ms until it holds; throws `timed out waiting for <label>` after about 10 s. */
+export async function until(check: () => boolean, label: string): Promise<void> {
+  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!check()) throw new Error(`timed out waiting for ${label}`);
+}

@@ -3,8 +3,7 @@
  * is left out of the build): a scripted Anthropic upstream, the routers over it, and their cleanup.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { ModelConfigInput, RouterConfigInput } from '../config/schema.js';
 import '../engines/index.js';
@@ -12,6 +11,7 @@ import { LLMRouter } from '../router/llm-router.js';
 import { RedisCircuitStateStore } from '../router/resilience/redis-circuit-state-store.js';
 import type { GenerateRequest } from '../spec/index.js';
 import { anthropicErrorTypeForStatus, anthropicMessageBody } from './anthropic-wire-server.js';
+import { startLoopbackHttp, type LoopbackHttp } from './loopback-http.test-helpers.js';
 
 /**
  * What the upstream does with one request: answer (a count, or a message; optionally after `delayMs`), an
@@ -29,14 +29,13 @@ export class CountTokensUpstream {
   readonly calls: Reply[] = [];
   /** Requests received, by path. */
   received: string[] = [];
-  private server: Server | undefined;
+  private server: LoopbackHttp | undefined;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   url = '';
 
   async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.server = await startLoopbackHttp((req, res) => void this.handle(req, res));
+    this.url = this.server.url;
   }
 
   get countRequests(): number {
@@ -58,8 +57,7 @@ export class CountTokensUpstream {
 
   async close(): Promise<void> {
     this.reset();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await this.server?.close();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -171,17 +169,10 @@ export function useCountTokensCircuitFixture() {
 
 /** Starts an image server on 127.0.0.1 that never answers while `slow()` is true, else answers a PNG header. */
 export async function startImageServer(slow: () => boolean = () => true): Promise<{ url: string; close(): Promise<void> }> {
-  const images = createServer((_req, res) => {
+  const images = await startLoopbackHttp((_req, res) => {
     if (slow()) return; // never answers
     res.writeHead(200, { 'content-type': 'image/png' });
     res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
   });
-  await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(images.address() as AddressInfo).port}/cat.png`,
-    close: async () => {
-      images.closeAllConnections();
-      await new Promise<void>((resolve) => images.close(() => resolve()));
-    },
-  };
+  return { url: `${images.url}/cat.png`, close: () => images.close() };
 }

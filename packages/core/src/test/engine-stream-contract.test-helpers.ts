@@ -1,9 +1,8 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { LanguageEngineV1 } from '../spec/engine-v1.js';
 import type { GenerateRequest } from '../spec/messages.js';
 import { collect } from './async.test-helpers.js';
+import { startLoopbackHttp } from './loopback-http.test-helpers.js';
 import { kinds } from './sse-decoder.test-helpers.js';
 import type { ReplyQueueServer, TrackedRequest } from './wire-server-kit.js';
 
@@ -30,7 +29,7 @@ export interface StreamContractSpec<R> {
 async function holdOpenServer(frames: string[]) {
   let resolveClosed!: (byClient: boolean) => void;
   const closed = new Promise<boolean>((resolve) => (resolveClosed = resolve));
-  const peer = createServer((req, res) => {
+  const peer = await startLoopbackHttp((req, res) => {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -38,15 +37,7 @@ async function holdOpenServer(frames: string[]) {
       for (const frame of frames) res.write(frame);
     });
   });
-  await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(peer.address() as AddressInfo).port}`,
-    closed,
-    close: () => {
-      peer.closeAllConnections();
-      return new Promise<void>((resolve) => peer.close(() => resolve()));
-    },
-  };
+  return { url: peer.url, closed, close: () => peer.close() };
 }
 
 const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));

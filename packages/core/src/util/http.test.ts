@@ -1,8 +1,8 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { EventSourceParserStream, type EventSourceMessage } from 'eventsource-parser/stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collect, rejection } from '../test/async.test-helpers.js';
+import { startLoopbackHttp, type LoopbackHttp } from '../test/loopback-http.test-helpers.js';
 import { followRedirects, NO_REDIRECT, sseEvents, type FetchFn } from './http.js';
 
 const encoder = new TextEncoder();
@@ -185,10 +185,9 @@ describe('sseEvents', () => {
   });
 
   describe('over a real connection', () => {
-    let server: Server | undefined;
+    let server: LoopbackHttp | undefined;
     afterEach(async () => {
-      server?.closeAllConnections();
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await server?.close();
       server = undefined;
     });
 
@@ -197,14 +196,13 @@ describe('sseEvents', () => {
       let onClosed: () => void = () => {};
       const closed = new Promise<void>((resolve) => (onClosed = resolve));
       let res: ServerResponse | undefined;
-      server = createServer((_req, r) => {
+      server = await startLoopbackHttp((_req, r) => {
         res = r;
         r.writeHead(200, { 'content-type': 'text/event-stream' });
         r.write(first);
         r.on('close', onClosed);
       });
-      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const url = `${server.url}/`;
       return { url, closed, send: (data: string | Uint8Array) => res?.write(data) };
     }
 

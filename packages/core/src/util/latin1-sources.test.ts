@@ -1,22 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT as repo, runtimeSources } from '../test/runtime-sources.test-helpers.js';
 
 // V8 keeps a script's source text in memory, one byte per character when every character is Latin-1 and two
 // bytes for all of it otherwise. One "…" in a comment doubles a whole bundle's source in the heap (the gateway
 // benchmark's bundle: 0.76 -> 1.48 MB live), so runtime sources stay Latin-1 (write "...", "theta", "\u20ac").
-const repo = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
-
-function runtimeSources(dir: string, out: string[] = []): string[] {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name !== 'node_modules' && entry.name !== '__fixtures__') runtimeSources(path, out);
-    } else if (/\.tsx?$/.test(entry.name) && !/\.test(-d)?\.tsx?$|\.test-helpers\.ts$/.test(entry.name)) out.push(path);
-  }
-  return out;
-}
 
 describe('runtime sources', () => {
   it('are Latin-1 only, so V8 stores their text one byte per character', () => {
@@ -25,7 +14,7 @@ describe('runtime sources', () => {
         .filter((d) => d.isDirectory())
         .flatMap((d) => {
           try {
-            return runtimeSources(join(repo, top, d.name, 'src'));
+            return runtimeSources(join(repo, top, d.name, 'src'), { tsx: true });
           } catch {
             return [];
           }

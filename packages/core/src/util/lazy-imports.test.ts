@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT as repo, runtimeSources } from '../test/runtime-sources.test-helpers.js';
 
 // Packages that a router configured by an object (the gateway server's embedded default) never uses: the config
 // file parsers, the ONNX engine's tokenizer and the address checks of Gemini's image download. Each is imported
@@ -9,17 +9,6 @@ import { describe, expect, it } from 'vitest';
 // every process (a bundler hoists it too), and the four together held 5-11 MB of the benchmark gateway's idle
 // resident memory (docs/benchmarks.md).
 const LAZY = ['yaml', 'jsonc-parser', 'ipaddr.js', '@huggingface/tokenizers'];
-const repo = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
-
-function runtimeSources(dir: string, out: string[] = []): string[] {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name !== 'node_modules' && entry.name !== '__fixtures__') runtimeSources(path, out);
-    } else if (/\.ts$/.test(entry.name) && !/\.test(-d)?\.ts$|\.test-helpers\.ts$/.test(entry.name)) out.push(path);
-  }
-  return out;
-}
 
 /** Static value imports and re-exports (`import type` and `export type` load nothing at run time). */
 function staticImports(source: string): string[] {

@@ -1,9 +1,9 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModelConfigSchema } from '../../config/schema.js';
 import { defaultEngineContext } from '../types.js';
 import { createGeminiEngine } from './create-gemini-engine.js';
+import { startLoopbackHttp, type LoopbackHttp } from '../../test/loopback-http.test-helpers.js';
 import type { FetchFn } from '../../util/http.js';
 import { downloadImage, type ImageDownloadSettings } from './download-image.js';
 import { useGeminiWireServer, GEMINI_TEST_KEY } from './gemini-wire.test-helpers.js';
@@ -21,14 +21,14 @@ const OFFERED = 120 * MB;
 const LIMIT = 20 * MB;
 /** Bytes the image server managed to write per path (it writes only as fast as the client reads: backpressure). */
 const written = new Map<string, number>();
-let images: Server;
+let images: LoopbackHttp | undefined;
 let imagesUrl: string;
 let hits: string[] = [];
 /** The headers of the image server's last request. */
 let lastHeaders: Record<string, string | string[] | undefined> = {};
 
 beforeAll(async () => {
-  images = createServer((req, res) => {
+  images = await startLoopbackHttp((req, res) => {
     hits.push(req.url ?? '');
     lastHeaders = req.headers;
     if (req.url === '/to-private') {
@@ -65,12 +65,10 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(PNG.length) });
     res.end(PNG);
   });
-  await new Promise<void>((res) => images.listen(0, '127.0.0.1', res));
-  imagesUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+  imagesUrl = images.url;
 });
 afterAll(async () => {
-  images.closeAllConnections();
-  await new Promise<void>((res) => images.close(() => res()));
+  await images?.close();
 });
 
 /** Resolved when the server has written the first part of `/stall.png` (the client then aborts). */

@@ -1,23 +1,20 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ModelConfigSchema } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest } from '../../spec/messages.js';
+import { until } from '../../test/async.test-helpers.js';
 import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
+import { startLoopbackHttp } from '../../test/loopback-http.test-helpers.js';
+import { useStartedServer } from '../../test/started-server.test-helpers.js';
 import { defaultEngineContext } from '../types.js';
 import { createGeminiEngine } from './create-gemini-engine.js';
 
 // GeminiEngine.countTokens options: `local` makes no network I/O; `signal` cancels the image downloads.
 
 let server: GeminiWireServer;
-let images: Server;
-let imagesUrl: string;
 const held: Array<{ closed: boolean }> = [];
-
-beforeAll(async () => {
-  server = await startGeminiWireServer({ apiKey: 'gm-test' });
-  images = createServer((req, res) => {
+const images = useStartedServer('image server', () =>
+  startLoopbackHttp((req, res) => {
     // Never answers: a download the count's signal must cancel.
     const entry = { closed: false };
     held.push(entry);
@@ -25,14 +22,14 @@ beforeAll(async () => {
     res.on('close', () => {
       entry.closed = true;
     });
-  });
-  await new Promise<void>((r) => images.listen(0, '127.0.0.1', r));
-  imagesUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+  }),
+);
+
+beforeAll(async () => {
+  server = await startGeminiWireServer({ apiKey: 'gm-test' });
 });
 afterAll(async () => {
-  await server.close();
-  images.closeAllConnections();
-  await new Promise<void>((r) => images.close(() => r()));
+  await server?.close();
 });
 afterEach(() => {
   server.requests.length = 0;
@@ -46,13 +43,8 @@ const exactEngine = () =>
   );
 
 const withImage = (): GenerateRequest => ({
-  messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image', url: `${imagesUrl}/slow.png` }] }],
+  messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image', url: `${images().url}/slow.png` }] }],
 });
-
-async function until(check: () => boolean, label: string): Promise<void> {
-  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!check()) throw new Error(`timed out waiting for ${label}`);
-}
 
 describe('GeminiEngine.countTokens options', () => {
   it('declares a remote count with exactTokenCount; local: true answers the estimate with no request and no download', async () => {

@@ -1,11 +1,11 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { reportedUsageOf } from '../../errors/reported-usage.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
+import { startLoopbackHttp } from '../../test/loopback-http.test-helpers.js';
+import { useStartedServer } from '../../test/started-server.test-helpers.js';
 import { defaultEngineContext } from '../types.js';
 import { createGeminiEngine } from './create-gemini-engine.js';
 import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
@@ -15,13 +15,10 @@ import { describeStreamContract } from '../../test/engine-stream-contract.test-h
 import { kinds, lastError, textOf } from '../../test/sse-decoder.test-helpers.js';
 
 let server: GeminiWireServer;
-let images: Server;
-let imagesUrl: string;
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
-
-beforeAll(async () => {
-  server = await startGeminiWireServer({ apiKey: 'gm-test' });
-  images = createServer((req, res) => {
+/** An image host: `/cat.png` (a PNG), `/page.html` (not an image), anything else a 404. */
+const images = useStartedServer('image server', () =>
+  startLoopbackHttp((req, res) => {
     if (req.url === '/cat.png') {
       res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(PNG.length) });
       res.end(PNG);
@@ -32,14 +29,14 @@ beforeAll(async () => {
       res.writeHead(404);
       res.end();
     }
-  });
-  await new Promise<void>((r) => images.listen(0, '127.0.0.1', r));
-  imagesUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+  }),
+);
+
+beforeAll(async () => {
+  server = await startGeminiWireServer({ apiKey: 'gm-test' });
 });
 afterAll(async () => {
-  await server.close();
-  images.closeAllConnections();
-  await new Promise<void>((r) => images.close(() => r()));
+  await server?.close();
 });
 afterEach(() => {
   server.requests.length = 0;
@@ -269,7 +266,7 @@ describe('gemini engine: tools', () => {
             { type: 'image', data: 'iVBORw0KGgo=', mediaType: 'image/png' },
             { type: 'image', url: 'data:image/jpeg;base64,/9j/4AAQ' },
             { type: 'image', url: 'gs://bucket/cat.webp', mediaType: 'image/webp' },
-            { type: 'image', url: `${imagesUrl}/cat.png` },
+            { type: 'image', url: `${images().url}/cat.png` },
           ],
         },
       ],
@@ -282,7 +279,7 @@ describe('gemini engine: tools', () => {
       { inlineData: { mimeType: 'image/png', data: PNG.toString('base64') } },
     ]);
     for (const path of ['/missing.png', '/page.html']) {
-      await expect(engine(local).generate({ messages: [{ role: 'user', content: [{ type: 'image', url: `${imagesUrl}${path}` }] }] })).rejects.toMatchObject({
+      await expect(engine(local).generate({ messages: [{ role: 'user', content: [{ type: 'image', url: `${images().url}${path}` }] }] })).rejects.toMatchObject({
         code: 'invalid_request',
         param: 'messages.0.content.0.url',
       });

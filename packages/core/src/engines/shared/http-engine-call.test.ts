@@ -1,8 +1,8 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
 import { rejection } from '../../test/async.test-helpers.js';
+import { startLoopbackHttp, type LoopbackHttp } from '../../test/loopback-http.test-helpers.js';
 import { errorFromResponse } from '../../util/http.js';
 import { postJson, readJsonBody, type JsonPost } from './http-engine-call.js';
 
@@ -11,17 +11,16 @@ interface Seen {
   body: string;
 }
 
-let server: Server | undefined;
+let server: LoopbackHttp | undefined;
 afterEach(async () => {
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await server?.close();
   server = undefined;
 });
 
 /** A loopback server answering every request with `status` and `body`; `seen` lists what it got. */
 async function serve(status: number, body: string): Promise<{ url: string; seen: Seen[] }> {
   const seen: Seen[] = [];
-  server = createServer((req, res) => {
+  server = await startLoopbackHttp((req, res) => {
     let text = '';
     req.on('data', (c: Buffer) => (text += c.toString()));
     req.on('end', () => {
@@ -29,8 +28,7 @@ async function serve(status: number, body: string): Promise<{ url: string; seen:
       res.writeHead(status, { 'content-type': 'application/json' }).end(body);
     });
   });
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/x`, seen };
+  return { url: `${server.url}/v1/x`, seen };
 }
 
 const context = { provider: 'acme', deployment: 'd' };
@@ -101,7 +99,7 @@ describe('postJson and redirects within the origin', () => {
   /** A loopback server: `routes[path]` is [status, Location] for a redirect, else a 200; `seen` lists every request. */
   async function redirecting(routes: Record<string, [number, string]>): Promise<{ base: string; seen: Array<Seen & { method: string; url: string }> }> {
     const seen: Array<Seen & { method: string; url: string }> = [];
-    server = createServer((req, res) => {
+    server = await startLoopbackHttp((req, res) => {
       let text = '';
       req.on('data', (c: Buffer) => (text += c.toString()));
       req.on('end', () => {
@@ -111,8 +109,7 @@ describe('postJson and redirects within the origin', () => {
         else res.writeHead(200, { 'content-type': 'application/json' }).end(`{"at":"${req.url}"}`);
       });
     });
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-    return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+    return { base: server.url, seen };
   }
   const redirectError: Partial<JsonPost> = { responseError: (r, ctx) => errorFromResponse(r, ctx) };
 

@@ -1,7 +1,9 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../stores/__fixtures__/free-port.js';
+import { startLoopbackHttp, type LoopbackHttp } from '../../test/loopback-http.test-helpers.js';
 import { downloadImage } from '../gemini/download-image.js';
 import { pinnedFetch } from './pinned-fetch.js';
 
@@ -10,12 +12,12 @@ import { pinnedFetch } from './pinned-fetch.js';
  * resolves at all): a `.invalid` name (RFC 6761: never resolves) reaches the loopback server it is pinned to, with the
  * URL's host in its Host header. What the image download uses after checking a name's addresses (DNS rebinding).
  */
-let server: Server;
+let server: LoopbackHttp | undefined;
 let port: number;
 const seen: Array<{ url: string; headers: IncomingHttpHeaders }> = [];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  server = await startLoopbackHttp((req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers });
     if (req.url === '/gzip.png') {
       res.writeHead(200, { 'content-type': 'image/png', 'content-encoding': 'gzip' });
@@ -50,12 +52,10 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'image/png', 'x-two': ['a', 'b'] });
     res.end(Buffer.from('89504e47', 'hex'));
   });
-  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-  port = (server.address() as AddressInfo).port;
+  port = server.port;
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((res) => server.close(() => res()));
+  await server?.close();
 });
 
 describe('pinnedFetch', () => {
@@ -129,10 +129,7 @@ describe('pinnedFetch', () => {
   });
 
   it('a connection that fails rejects with a TypeError, as fetch does', async () => {
-    const closed = createServer();
-    await new Promise<void>((res) => closed.listen(0, '127.0.0.1', res));
-    const deadPort = (closed.address() as AddressInfo).port;
-    await new Promise<void>((res) => closed.close(() => res()));
+    const deadPort = await freePort();
     await expect((await pinnedFetch(['127.0.0.1']))(`http://images.rebind.invalid:${deadPort}/cat.png`)).rejects.toBeInstanceOf(TypeError);
   });
 

@@ -3,11 +3,10 @@
  * lane sleeping in its retry backoff (a 429's Retry-After) wakes at once: the call fails with the lost answer's error
  * right away, not after that sleep (up to maxRetryAfterMs, 30 s by default), since nothing is left that could answer.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../../engines/index.js';
 import type { LLMError } from '../../errors/llm-error.js';
+import { startLoopbackHttp, type LoopbackHttp } from '../../test/loopback-http.test-helpers.js';
 import { LLMRouter } from '../llm-router.js';
 
 function completion(text: string): string {
@@ -21,10 +20,10 @@ function completion(text: string): string {
   });
 }
 
-const servers: Server[] = [];
+const servers: LoopbackHttp[] = [];
 async function serve(handler: (res: import('node:http').ServerResponse) => void): Promise<{ url: string; count: () => number }> {
   let n = 0;
-  const server = createServer((req, res) => {
+  const server = await startLoopbackHttp((req, res) => {
     req.resume();
     req.on('end', () => {
       n++;
@@ -32,15 +31,11 @@ async function serve(handler: (res: import('node:http').ServerResponse) => void)
     });
   });
   servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, count: () => n };
+  return { url: `${server.url}/v1`, count: () => n };
 }
 
 afterAll(async () => {
-  for (const s of servers) {
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
-  }
+  for (const s of servers) await s.close();
 });
 
 describe('afterResponse under hedging with a lane in backoff', () => {

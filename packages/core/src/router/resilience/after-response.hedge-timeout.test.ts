@@ -3,10 +3,9 @@
  * that body is read) is not requested again, as it may be billed. It is one deployment's failure: under hedging, a
  * lane already waiting on another deployment may still answer (no new request, no new hedge goes out).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../engines/index.js';
+import { startLoopbackHttp, type LoopbackHttp } from '../../test/loopback-http.test-helpers.js';
 import { openAIWireRouter } from '../../test/wire-router.test-helpers.js';
 import type { LLMError } from '../../errors/llm-error.js';
 import { LLMRouter } from '../llm-router.js';
@@ -22,20 +21,15 @@ function completion(text: string): string {
   });
 }
 
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-}
-
-let cutting: Server;
-let answering: Server;
+let cutting: LoopbackHttp | undefined;
+let answering: LoopbackHttp | undefined;
 let cutURL = '';
 let okURL = '';
 const seen = { cut: 0, ok: 0, okAborted: 0 };
 
 beforeAll(async () => {
   // "a": a 200 and half its body at once, then the connection drops 150 ms later.
-  cutting = createServer((req, res) => {
+  cutting = await startLoopbackHttp((req, res) => {
     req.resume();
     req.on('end', () => {
       seen.cut++;
@@ -45,7 +39,7 @@ beforeAll(async () => {
     });
   });
   // "b": a whole answer 250 ms after the request (the hedge, started 50 ms into the call, answers at ~300 ms).
-  answering = createServer((req, res) => {
+  answering = await startLoopbackHttp((req, res) => {
     req.resume();
     req.on('end', () => {
       seen.ok++;
@@ -61,12 +55,12 @@ beforeAll(async () => {
       });
     });
   });
-  cutURL = await listen(cutting);
-  okURL = await listen(answering);
+  cutURL = `${cutting.url}/v1`;
+  okURL = `${answering.url}/v1`;
 });
 afterAll(async () => {
-  await new Promise<void>((r) => cutting.close(() => r()));
-  await new Promise<void>((r) => answering.close(() => r()));
+  await cutting?.close();
+  await answering?.close();
 });
 
 describe('afterResponse under hedging', () => {
@@ -96,23 +90,14 @@ describe('afterResponse under hedging', () => {
 /** A server counting its requests; `answer` writes the response. */
 async function counting(answer: (res: import('node:http').ServerResponse) => void): Promise<{ url: string; count: () => number; close: () => Promise<void> }> {
   let n = 0;
-  const server = createServer((req, res) => {
+  const server = await startLoopbackHttp((req, res) => {
     req.resume();
     req.on('end', () => {
       n++;
       answer(res);
     });
   });
-  const url = await listen(server);
-  return {
-    url,
-    count: () => n,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+  return { url: `${server.url}/v1`, count: () => n, close: () => server.close() };
 }
 
 describe('a 2xx answer lost to a timeout while its body is read', () => {

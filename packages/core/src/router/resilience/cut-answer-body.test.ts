@@ -4,11 +4,10 @@
  * official OpenAI SDK, which retries only failures before a response arrived. The error is `network_error` marked
  * `afterResponse` (not retryable) and says the answer was lost; OpenAI-compatible, Anthropic and Gemini alike.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../engines/index.js';
 import { rejection } from '../../test/async.test-helpers.js';
+import { startLoopbackHttp, type LoopbackHttp } from '../../test/loopback-http.test-helpers.js';
 import { openAIWireRouter } from '../../test/wire-router.test-helpers.js';
 import type { LLMError } from '../../errors/llm-error.js';
 import { LLMRouter } from '../llm-router.js';
@@ -33,11 +32,11 @@ const MESSAGE = JSON.stringify({
   usage: { input_tokens: 10, output_tokens: 500 },
 });
 
-let server: Server;
+let server: LoopbackHttp | undefined;
 let baseURL = '';
 let requests = 0;
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  server = await startLoopbackHttp((req, res) => {
     req.resume();
     req.on('end', () => {
       requests++;
@@ -47,11 +46,10 @@ beforeAll(async () => {
       res.write(COMPLETION_OR_MESSAGE.slice(0, COMPLETION_OR_MESSAGE.length / 2), () => setTimeout(() => res.socket?.destroy(), 5));
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  baseURL = `${server.url}/v1`;
 });
 afterAll(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
+  await server?.close();
 });
 
 /**
@@ -116,7 +114,7 @@ describe('a cut 200 body (already billed) is not sent again', () => {
   });
 
   it('a 200 whose body is not JSON is not sent again either (invalid_response, afterResponse)', async () => {
-    const plain = createServer((req, res) => {
+    const plain = await startLoopbackHttp((req, res) => {
       req.resume();
       req.on('end', () => {
         plainRequests++;
@@ -125,8 +123,7 @@ describe('a cut 200 body (already billed) is not sent again', () => {
       });
     });
     let plainRequests = 0;
-    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/v1`;
+    const url = `${plain.url}/v1`;
     const { router } = openAIWireRouter(
       [
         { name: 'a', engine: 'openai-compatible', model: 'gpt-4o-mini', baseURL: url, apiKey: 'sk-test', priority: 1 },
@@ -142,6 +139,6 @@ describe('a cut 200 body (already billed) is not sent again', () => {
     expect(err?.afterResponse).toBe(true);
     expect(plainRequests).toBe(1);
     await router.close();
-    await new Promise<void>((r) => plain.close(() => r()));
+    await plain.close();
   });
 });

@@ -4,9 +4,8 @@
  * deployment admits at most `halfOpenMaxProbes` probes at once and the other requests go to the other deployment; with
  * no alternative, the one left is tried anyway, so the breaker does not shed load and the whole burst reaches it.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startLoopbackHttp, type LoopbackHttp } from '../../test/loopback-http.test-helpers.js';
 import { openAIWireRouter } from '../../test/wire-router.test-helpers.js';
 
 function completion(model: string): string {
@@ -27,7 +26,7 @@ interface ModelCounters {
   maxInFlight: number;
 }
 
-let server: Server;
+let server: LoopbackHttp | undefined;
 let baseURL = '';
 const counters = new Map<string, ModelCounters>();
 function counter(model: string): ModelCounters {
@@ -37,7 +36,7 @@ function counter(model: string): ModelCounters {
 }
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  server = await startLoopbackHttp((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -59,11 +58,10 @@ beforeAll(async () => {
       }, 150);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  baseURL = `${server.url}/v1`;
 });
 afterAll(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
+  await server?.close();
 });
 beforeEach(() => counters.clear());
 

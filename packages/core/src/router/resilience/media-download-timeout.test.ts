@@ -1,9 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGeminiEngine } from '../../engines/gemini/create-gemini-engine.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
+import { startLoopbackHttp, type LoopbackHttp } from '../../test/loopback-http.test-helpers.js';
 import { LLMRouter } from '../llm-router.js';
 
 /**
@@ -14,24 +13,18 @@ import { LLMRouter } from '../llm-router.js';
  */
 let server: GeminiWireServer;
 /** The client's image host: accepts connections, never answers. */
-let imageHost: Server;
-const sockets = new Set<Socket>();
+let imageHost: LoopbackHttp | undefined;
 let imageUrl: string;
 
 beforeAll(async () => {
   server = await startGeminiWireServer({ apiKey: 'gm-test' });
-  imageHost = createServer(() => {});
-  imageHost.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((res) => imageHost.listen(0, '127.0.0.1', res));
-  imageUrl = `http://127.0.0.1:${(imageHost.address() as AddressInfo).port}/cat.png`;
+  imageHost = await startLoopbackHttp(() => {});
+  imageUrl = `${imageHost.url}/cat.png`;
 });
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await new Promise<void>((res) => imageHost.close(() => res()));
-  await server.close();
+  // Its connections are never answered: close() ends them.
+  await imageHost?.close();
+  await server?.close();
 });
 
 function router() {

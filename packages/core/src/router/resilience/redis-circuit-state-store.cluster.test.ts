@@ -8,24 +8,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CircuitBreakerSchema } from '../../config/schema.js';
+import { freePort } from '../../stores/__fixtures__/free-port.js';
 import { connectRedis, type RedisHandle } from '../../stores/redis/redis-connection.js';
 import { RedisCircuitStateStore } from './redis-circuit-state-store.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let server: ChildProcess | undefined;
 let dir = '';

@@ -11,11 +11,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { testServiceUrls } from '../../stores/__fixtures__/store-fixtures.js';
 import { rejection } from '../../test/async.test-helpers.js';
+import { startLoopbackHttp, type LoopbackHttp } from '../../test/loopback-http.test-helpers.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
 import { LLMRouter } from '../llm-router.js';
 import type { RouterResult, RouterStream } from '../types.js';
@@ -232,10 +231,10 @@ describe('a retry wait that outlasts the cooldown of the circuit the failure ope
 
 /** An OpenAI-compatible upstream that holds every request until the test answers it (200, or an error with Retry-After 1). */
 class HeldUpstream {
-  readonly server: Server;
+  private server: LoopbackHttp | undefined;
   private readonly waiting: Array<(status: number) => void> = [];
-  constructor() {
-    this.server = createServer((req, res) => {
+  async listen(): Promise<string> {
+    this.server = await startLoopbackHttp((req, res) => {
       req.resume();
       req.on('end', () => {
         this.waiting.push((status) => {
@@ -258,10 +257,7 @@ class HeldUpstream {
         });
       });
     });
-  }
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+    return `${this.server.url}/v1`;
   }
   get held(): number {
     return this.waiting.length;
@@ -275,8 +271,7 @@ class HeldUpstream {
     this.waiting.pop()!(status);
   }
   close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return this.server?.close() ?? Promise.resolve();
   }
 }
 

@@ -90,3 +90,15 @@ export const sharedFixture: FixtureFactory = async () => {
     },
   };
 };
+
+/** Drops `schema` and everything in it from the test PostgreSQL at `postgresUrl`, over a client of its own (ended). */
+export async function dropTestSchema(postgresUrl: string | undefined, schema: string): Promise<void> {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
