@@ -180,4 +180,15 @@ describe('UseLiteTokenizer: what counts as an emoji', () => {
     // Two flags are two, three regional indicators two (a pair and one alone); a modifier alone is an emoji.
     expect(['\u{1F1E9}\u{1F1EA}\u{1F1EB}\u{1F1F7}', '\u{1F1E9}\u{1F1EA}\u{1F1EB}', '\u{1F3FB}', '\u{1F44D} \u{1F3FB}'].map((c) => tokenizer.coverage(c).characters)).toEqual([2, 2, 1, 2]);
   });
+
+  // A keycap (a digit, "#" or "*", U+FE0F, U+20E3: none of them a letter or an emoji on its own) counted 0: a question
+  // of keycaps only ("1\uFE0F\u20E3 or 2\uFE0F\u20E3?") had no character, so it was never skipped as uncovered.
+  it('counts a keycap as one emoji, with or without U+FE0F, never as covered', () => {
+    const keycaps = ['1\uFE0F\u20E3', '#\uFE0F\u20E3', '*\uFE0F\u20E3', '0\u20E3', '\u{1F51F}'];
+    expect(keycaps.filter((c) => !EMOJI.test(c))).toEqual([]);
+    expect(keycaps.map((c) => tokenizer.coverage(c)).map((c) => [c.characters, c.covered])).toEqual(keycaps.map(() => [1, 0]));
+    // Two keycaps are two; beside a word, the word's letters and the keycap; a digit, a lone U+20E3 or "a" U+20E3 is none.
+    expect(['1\uFE0F\u20E32\uFE0F\u20E3', 'hi 3\uFE0F\u20E3', '3', '\u20E3', 'x\u20E3', '1\uFE0F'].map((c) => tokenizer.coverage(c).characters)).toEqual([2, 3, 0, 0, 1, 0]);
+    expect(['3', '\u20E3', '1\uFE0F', '#'].filter((c) => EMOJI.test(c))).toEqual([]);
+  });
 });

@@ -27,12 +27,23 @@ const INVISIBLE = /[\p{White_Space}\p{Cc}\p{Cf}]/u;
 const EMOJI_ALONE = /\p{Emoji_Presentation}|(?=\p{Extended_Pictographic})[\u{1F000}-\u{1FFFF}]/u;
 
 /**
- * An emoji: `EMOJI_ALONE`, or any pictograph followed by the emoji variation selector U+FE0F (U+2764 U+FE0F, U+2600
- * U+FE0F). Not the symbols `Extended_Pictographic` also has that are text by default and common in English text:
- * U+00A9 and U+00AE, U+203C, U+2122, U+2139, the arrows U+2194-U+21AA, the check mark U+2714, U+2665, U+25B6...
+ * An emoji: `EMOJI_ALONE`, any pictograph followed by the emoji variation selector U+FE0F (U+2764 U+FE0F, U+2600
+ * U+FE0F), or a keycap (a digit, "#" or "*", U+FE0F or not, U+20E3). Not the symbols `Extended_Pictographic` also has
+ * that are text by default and common in English text: U+00A9 and U+00AE, U+203C, U+2122, U+2139, the arrows
+ * U+2194-U+21AA, the check mark U+2714, U+2665, U+25B6...
  * @internal (the non-Latin check of the `intelligent` strategy reads it too)
  */
-export const EMOJI = /\p{Emoji_Presentation}|(?=\p{Extended_Pictographic})[\u{1F000}-\u{1FFFF}]|\p{Extended_Pictographic}\uFE0F/u;
+export const EMOJI = /\p{Emoji_Presentation}|(?=\p{Extended_Pictographic})[\u{1F000}-\u{1FFFF}]|\p{Extended_Pictographic}\uFE0F|[#*0-9]\uFE0F?\u20E3/u;
+
+/** A keycap's base: a digit, "#" or "*" (before U+FE0F, if any, and U+20E3). */
+const KEYCAP_BASE = /^[#*0-9]$/;
+
+/**
+ * Whether `symbols[k]` is the U+20E3 that ends a keycap (`EMOJI`): where a keycap is counted, once (the base is no letter
+ * and U+20E3 no piece of the vocabulary, so the keycap is never covered).
+ */
+const isKeycapAt = (symbols: readonly string[], k: number): boolean =>
+  symbols[k] === '\u20E3' && k >= 1 && (KEYCAP_BASE.test(symbols[k - 1]!) || (symbols[k - 1] === '\uFE0F' && k >= 2 && KEYCAP_BASE.test(symbols[k - 2]!)));
 
 const PICTOGRAPH = /\p{Extended_Pictographic}/u;
 
@@ -77,10 +88,13 @@ function regionalPairs(symbols: readonly string[]): Uint8Array | null {
   return pairs;
 }
 
-/** What coverage counts: letters, and emoji (`EMOJI`), which carry meaning as words do; an emoji with its modifier, U+200D sequence or flag pair once. */
+/**
+ * What coverage counts: letters, and emoji (`EMOJI`), which carry meaning as words do; an emoji with its modifier, U+200D
+ * sequence or flag pair once, a keycap once (at its U+20E3).
+ */
 const LETTER = /\p{L}/u;
 const isCounted = (symbols: readonly string[], k: number, pairs: Uint8Array | null): boolean =>
-  LETTER.test(symbols[k]!) || (isEmojiAt(symbols, k) && !continuesEmoji(symbols, k, pairs?.[k] === 1));
+  LETTER.test(symbols[k]!) || (isEmojiAt(symbols, k) && !continuesEmoji(symbols, k, pairs?.[k] === 1)) || isKeycapAt(symbols, k);
 
 /**
  * The longest word whose accented letters are compared folded (`EmbedderCoverage.folded`, `foldedWords`): a longer

@@ -3,6 +3,7 @@ import type { Embedder } from '../embeddings/embedder.js';
 import { makeUsage, type GenerateRequest } from '../spec/index.js';
 import { diceOf, sameText, trigramDice, trigrams } from './lexical-similarity.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
+import { proseAgreement } from './prose-agreement.js';
 import { countAt, crossValidate, decideAll, foldsOf, type CrossValidationRow, type EvalQuery, type QueryDecision } from './paraphrase-cv.js';
 import { embedderReading, embeddingInput, parseSemanticCacheConfig, SemanticCache, sameUnknownText, type SemanticLookupDetails, unknownText } from './semantic-cache.js';
 
@@ -194,17 +195,20 @@ export async function evaluateParaphrases(options: ParaphraseEvalOptions): Promi
   const lookup = async (text: string, vector: Float32Array, expected: number | undefined, fold: number): Promise<void> => {
     const details: SemanticLookupDetails = {};
     const t0 = performance.now();
-    const hit = await cache.lookup(ask(text), scope, { embedding: vector, threshold: 0, details });
+    // The prose rule (`proseAgreement`) at the default threshold in every row: exact for that row.
+    const hit = await cache.lookup(ask(text), scope, { embedding: vector, threshold: 0, proseThreshold: defaults.threshold, details });
     latencies.push(performance.now() - t0);
     const q = trigrams(text);
     // The unknown-text rule as the lookup applied it (`sameUnknownText`), kept for the re-decisions.
     const unknown = embedderReading(options.embedder, text) ?? { runs: [] };
+    const prose = await proseAgreement(options.embedder, text, (details.candidates ?? []).filter((r) => r.cosine >= defaults.threshold).map((r) => r.candidate.prompt), defaults.threshold);
     const candidates = (details.candidates ?? []).map((r) => ({
       score: r.cosine,
       prompt: r.candidate.prompt,
       entry: entryOf(r.candidate.answer.text),
       lexical: r.lexical ?? diceOf(q, trigrams(r.candidate.prompt)),
-      sameUnknown: sameUnknownText(unknown, unknownText(options.embedder, r.candidate.prompt), { asked: text, stored: r.candidate.prompt }),
+      // With the prose rule, as the lookup applied it.
+      sameUnknown: (prose?.(r.candidate.prompt) ?? true) && sameUnknownText(unknown, unknownText(options.embedder, r.candidate.prompt), { asked: text, stored: r.candidate.prompt }),
     }));
     queries.push({ question: text, candidates, expected, fold });
     served.push(hit ? { entry: entryOf(hit.answer.text), cosine: hit.score } : undefined);

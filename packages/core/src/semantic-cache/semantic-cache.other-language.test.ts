@@ -83,6 +83,26 @@ describe('SemanticCache (USE lite): questions around code', () => {
   }, 120_000);
 });
 
+describe('SemanticCache (USE lite): questions around indented code', () => {
+  // Only fenced code was left out of the words the language is read from: a snippet indented four spaces (Markdown's
+  // other code block) was read as prose, its keywords outvoted the German, and these two (cosine 0.94) were served each
+  // other's answer.
+  const INDENTED = '    for i in range(10):\n        if i % 2 == 0 and not i > 5:\n            print(i)\n        else:\n            continue';
+  it('reads the language of the words around an indented block: German questions about one snippet are skipped', async () => {
+    const cache = new SemanticCache({ config: { enabled: true }, embedder: new LocalUseEmbedder() });
+    try {
+      const stored = await cache.store(ask(`Warum gibt dieser Code nichts aus?\n\n${INDENTED}`), scope, answer('weil die Schleife ...'));
+      const hit = await cache.lookup(ask(`Wie kann ich diesen Code schneller machen?\n\n${INDENTED}`), scope);
+      expect({ stored, served: hit?.cachedQuestion }).toEqual({ stored: false, served: undefined });
+      // English around an indented block is English: cached, and served for its paraphrase.
+      expect(await cache.store(ask(`Why does this code print nothing?\n\n${INDENTED}`), scope, answer('it prints'))).toBe(true);
+      expect((await cache.lookup(ask(`why does this code not print anything\n\n${INDENTED}`), scope))?.answer.text).toBe('it prints');
+    } finally {
+      await cache.close();
+    }
+  }, 120_000);
+});
+
 describe('SemanticCache (USE lite): questions that are mostly or all code', () => {
   // The language was read only outside Markdown code: a question wholly inside a fence or an inline span, or after a
   // word or two, left nothing (or "Frage:") to read, counted as English, and these were served each other's answer

@@ -653,6 +653,11 @@ describe('SemanticCache: a question its embedder\'s vocabulary does not cover', 
     expect(latin.filter((q) => e.coverage(embeddingInput(q))!.unknown.length > 0).length).toBeGreaterThan(0);
     const other = ['\u4eca\u5929\u5929\u6c14\u600e\u4e48\u6837\uff1f', '\u0421\u043a\u043e\u043b\u044c\u043a\u043e \u0441\u0442\u043e\u0438\u0442 \u0431\u0438\u043b\u0435\u0442?', '\u0393\u03b5\u03b9\u03b1 \u03c3\u03bf\u03c5, \u03c4\u03b9 \u03ba\u03ac\u03bd\u03b5\u03b9\u03c2;', '\u{1F355}\u{1F354}'];
     expect(other.filter((q) => !skipped(q))).toEqual([]);
+    // Keycaps (a digit, "#" or "*", U+FE0F, U+20E3) counted no character: a keycap-only question was compared as if all
+    // covered, and "#\uFE0F\u20E3 *\uFE0F\u20E3" was served the answer of "*\uFE0F\u20E3 #\uFE0F\u20E3" (cosine 0.91).
+    const keycaps = ['1\uFE0F\u20E3 2\uFE0F\u20E3', '#\uFE0F\u20E3 *\uFE0F\u20E3', '3\u20E3'];
+    expect(keycaps.filter((q) => !skipped(q))).toEqual([]);
+    expect(skipped('Press #\uFE0F\u20E3 to continue')).toBe(false);
   });
 
   it('is neither stored nor looked up (bypassed), and not embedded; English with an emoji is still cached', async () => {

@@ -16,6 +16,7 @@ import { raceAbort } from '../util/abort.js';
 import { sameWording } from './lexical-similarity.js';
 import { MemorySemanticStore, semanticEntryBytes } from './memory-semantic-store.js';
 import { promptTextBytes } from './model-guard.js';
+import { proseAgreement } from './prose-agreement.js';
 import { selectMatch, type MatchSelectionOptions, type RankedMatch } from './select-match.js';
 import { namespaceMaterial, namespaceOf, questionOf } from './semantic-namespace.js';
 import type { SemanticMatch, SemanticStore } from './semantic-store.js';
@@ -125,6 +126,11 @@ export interface SemanticLookupOptions {
   timings?: { embedMs?: number; searchMs?: number };
   /** Filled with the candidates and the decision (evaluation, debugging). */
   details?: SemanticLookupDetails;
+  /**
+   * The score the words outside Markdown code must reach when code dominates a question (`proseAgreement`); default the
+   * lookup's threshold. @internal (the paraphrase eval looks up at threshold 0 and decides each threshold after)
+   */
+  proseThreshold?: number;
   /**
    * Filled with what a paid guard check cost when it did not let the match through (`verify` said NO, a rewrite
    * was blank or incomplete): a miss that still made a provider call, which the caller pays on top of its own
@@ -589,13 +595,16 @@ export class SemanticCache {
     const namespace = await this.#namespace(request, scope);
     const t1 = performance.now();
     const found = await this.backend.search(namespace, vector, this.#candidates);
-    const selection = selectMatch(question, found, this.#selectionFor(asked));
-    const t2 = performance.now();
-    if (options.timings) {
-      options.timings.embedMs = t1 - t0;
-      options.timings.searchMs = t2 - t1;
-    }
     const threshold = options.threshold ?? this.thresholdFor(scope.tenant);
+    const t2 = performance.now();
+    const prose = await this.#proseAgreement(question, found, options.proseThreshold ?? threshold, options.signal, scope.tenant);
+    const t3 = performance.now();
+    const selection = selectMatch(question, found, this.#selectionFor(asked, prose));
+    const t4 = performance.now();
+    if (options.timings) {
+      options.timings.embedMs = t1 - t0 + (t3 - t2);
+      options.timings.searchMs = t4 - t3 + (t2 - t1);
+    }
     if (details) {
       details.threshold = threshold;
       // In the store's (cosine) order, ties as the index returned them.
@@ -644,9 +653,11 @@ export class SemanticCache {
     const question = asked.text;
     const vector = await this.#embed(question, options.embedding, options.signal, scope.tenant);
     const found = await this.backend.search(await this.#namespace(request, scope), vector, this.#candidates);
-    const selection = selectMatch(question, found, this.#selectionFor(asked));
+    const threshold = options.threshold ?? this.thresholdFor(scope.tenant);
+    const prose = await this.#proseAgreement(question, found, threshold, options.signal, scope.tenant);
+    const selection = selectMatch(question, found, this.#selectionFor(asked, prose));
     const best = selection?.best;
-    if (!selection || !best || best.cosine < (options.threshold ?? this.thresholdFor(scope.tenant))) return false;
+    if (!selection || !best || best.cosine < threshold) return false;
     const guardAbove = this.config.guardAbove;
     return !selection.ambiguous && !mismatched(question, selection.conflict, best.candidate) && (guardAbove === undefined || best.candidate.score >= guardAbove);
   }
@@ -668,10 +679,25 @@ export class SemanticCache {
    * stored question must have the same unknown text (`sameUnknownText`: none when the question has none; passed
    * over as one naming other numbers is, a mismatch when none has).
    */
-  #selectionFor(asked: SemanticQuestion): MatchSelectionOptions<SemanticMatch> {
-    if (!this.embedder.coverage) return this.config;
+  #selectionFor(asked: SemanticQuestion, prose?: (prompt: string) => boolean): MatchSelectionOptions<SemanticMatch> {
+    if (!this.embedder.coverage) return prose === undefined ? this.config : { ...this.config, agrees: (c) => prose(c.prompt) };
     // The question's text too: a stored question's folded words ("naïve") are looked for among its words.
-    return { ...this.config, agrees: (c) => sameUnknownText(asked.unknown, this.#storedReading(c.prompt), { asked: asked.text, stored: c.prompt }) };
+    return {
+      ...this.config,
+      agrees: (c) => (prose === undefined || prose(c.prompt)) && sameUnknownText(asked.unknown, this.#storedReading(c.prompt), { asked: asked.text, stored: c.prompt }),
+    };
+  }
+
+  /**
+   * Whether each candidate at or above `threshold` asks what `question` asks outside their Markdown code, when either
+   * has code (`proseAgreement`: the code dominates both vectors; their words outside it are embedded apart, one call);
+   * undefined when none has code.
+   */
+  async #proseAgreement(question: string, found: readonly SemanticMatch[], threshold: number, signal: AbortSignal | undefined, tenant: string | undefined): Promise<((prompt: string) => boolean) | undefined> {
+    const near = found.filter((c) => c.score >= threshold).map((c) => c.prompt);
+    if (near.length === 0) return undefined;
+    const options: EmbedOptions | undefined = signal || tenant !== undefined ? { ...(signal ? { signal } : {}), ...(tenant !== undefined ? { partition: tenant } : {}) } : undefined;
+    return proseAgreement(this.embedder, question, near, threshold, options);
   }
 
   /**
