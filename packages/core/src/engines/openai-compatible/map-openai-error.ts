@@ -93,13 +93,23 @@ export function finalTurnRefusal(fields: OpenAIErrorFields): { by: FinalTurnRefu
 }
 
 /**
+ * A field of the chat-completions request this engine sends (`messages.2.content`, `tools[0].function.parameters`,
+ * `max_completion_tokens`): a `param` naming one may be passed on to the caller. A provider behind a router can name
+ * another (OpenRouter passing on OpenAI's Responses-API body, `param: "input"`, for a chat request) or put a sentence
+ * there ("messages[2] assistant content must contain at least one part"): neither is a field the caller sent.
+ */
+const CHAT_COMPLETIONS_PARAM =
+  /^(?:messages|tools|tool_choice|response_format|max_(?:completion_)?tokens|temperature|top_p|top_k|stop|n|seed|random_seed|logprobs|top_logprobs|presence_penalty|frequency_penalty|logit_bias|user|stream_options|parallel_tool_calls|reasoning_effort|verbosity|prompt_cache_key|prediction|modalities|audio|metadata|store|service_tier|continue_final_message|add_generation_prompt)(?:[.[]|$)/;
+
+/**
  * The `param` the provider named when a router's own body names none: the one in OpenRouter's `error.metadata.raw`
- * or in the JSON after LiteLLM's prefix (OpenAI's strict-schema 400 names `tools[0].function.parameters`), else
- * undefined.
+ * or in the body after LiteLLM's prefix (OpenAI's strict-schema 400 names `tools[0].function.parameters`), when it
+ * names a chat-completions field (`CHAT_COMPLETIONS_PARAM`, no spaces), else undefined.
  */
 export function providerParam(fields: OpenAIErrorFields): string | undefined {
   if (fields.param !== undefined) return fields.param;
-  return providerErrorMessages(fields.message, undefined, fields.raw).find((m) => m.param !== undefined)?.param;
+  const inner = providerErrorMessages(fields.message, undefined, fields.raw).find((m) => m.param !== undefined)?.param;
+  return inner !== undefined && !/\s/.test(inner) && CHAT_COMPLETIONS_PARAM.test(inner) ? inner : undefined;
 }
 /** DeepSeek's 400 for a model id it does not have (`invalid_request_error`, no code of its own). */
 const DEEPSEEK_MODEL_NOT_EXIST = /^Model Not Exist\.?$/i;

@@ -29,7 +29,8 @@ function refusedIndex(messages: readonly ChatMessage[], by: FinalTurnRefuser): n
  * provider's words, else undefined. The way a server's refusal that the engine does not foresee shows (a system
  * message after the assistant's; a server not configured as Mistral's, `refusesFinalAssistant` unset; a router's model
  * id the tables do not know, such as a moving alias); `latch`: whose refusal it was, for the engine to refuse such
- * requests before the call from then on (`lastRoleRefusal`). When the caller's `providerOptions` set the messages, the
+ * requests before the call from then on (`lastRoleRefusal`; only when the refused message was an assistant one,
+ * `refusedAssistant`). When the caller's `providerOptions` set the messages, the
  * error names that option (`providerOptions.<key>.messages`), not the request's messages, and does not latch (they were
  * not the ones sent). When the request does not end as the sentence says (`refusedIndex`), the 400 is not that
  * refusal: it is the status's (`invalid_request`), and does not latch.
@@ -44,7 +45,19 @@ export function openAILastRoleError(e: unknown, request: GenerateRequest, endpoi
   if (own !== undefined) return { error: e.with({ param: own, message: `${own}: ${message}` }) };
   const at = refusedIndex(request.messages, refused.by);
   if (at === undefined) return { error: e.with({ code: codeForHttpStatus(400) }) };
-  return { error: e.with({ param: `messages.${at}`, message: `messages.${at}: ${message}` }), latch: refused.by };
+  const error = e.with({ param: `messages.${at}`, message: `messages.${at}: ${message}` });
+  return refusedAssistant(request.messages, at, refused) ? { error, latch: refused.by } : { error };
+}
+
+/**
+ * Whether the refused message (`at`) was an assistant one, so that the refusal may be remembered for every later
+ * request: Google's and Anthropic's refusals are of the assistant turn alone; Mistral's, when the request's last message
+ * is the assistant's or the sentence says so ("... but got assistant"). Mistral's refusal of a final system message
+ * says nothing of a final assistant one (a router in front of it may send that one with `prefix: true`), so one
+ * caller's conversation ending with a system message does not make the deployment refuse other callers' prefills.
+ */
+function refusedAssistant(messages: readonly ChatMessage[], at: number, refused: { by: FinalTurnRefuser; message: string }): boolean {
+  return refused.by !== 'mistral' || messages[at]?.role === 'assistant' || /\bbut got assistant\b/i.test(refused.message);
 }
 
 /**

@@ -37,7 +37,6 @@ const ENDS_WITH_ASSISTANT: GenerateRequest = { messages: ASSISTANT_THEN_SYSTEM.m
 
 describe('openai-compatible: Mistral\'s 400 for the last message\'s role', () => {
   const cases: Array<[string, Partial<ModelConfigInput>, GenerateRequest, string]> = [
-    ['the mistral preset, a system message after the assistant\'s', { preset: 'mistral' }, ASSISTANT_THEN_SYSTEM, 'messages.2'],
     ['no preset (a server not known to be Mistral\'s), a final assistant message', {}, ENDS_WITH_ASSISTANT, 'messages.1'],
   ];
   for (const [title, config, request, param] of cases) {
@@ -58,6 +57,37 @@ describe('openai-compatible: Mistral\'s 400 for the last message\'s role', () =>
       expect((await engine.generate({ messages: [{ role: 'user', content: 'Hi' }] })).text).toBe('from mistral');
     });
   }
+
+  for (const [title, config] of [
+    ['the mistral preset', { preset: 'mistral' }],
+    ['no preset', {}],
+  ] as const) {
+    it(`${title}, a system message after the assistant's ("but got system"): unsupported naming messages.2 each time, nothing latched (a final assistant message is not refused for it)`, async () => {
+      const engine = wire.engine({ ...config, model: 'mistral-small-latest', apiKey: 'k' });
+      const before = wire.server.requests.length;
+      for (let i = 0; i < 2; i++) {
+        const e = await rejection(engine.generate(ASSISTANT_THEN_SYSTEM));
+        expect(LLMError.isInstance(e) && { code: e.code, param: e.param, status: e.statusCode }).toEqual({ code: 'unsupported', param: 'messages.2', status: 400 });
+        expect(e.message).toContain(`${MISTRAL_LAST_ROLE} system`);
+      }
+      expect(wire.server.requests.length).toBe(before + 2);
+      expect(engine.refusal(ASSISTANT_THEN_SYSTEM)).toBeUndefined();
+      // Only the preset's own rule refuses a final assistant message: the system message's 400 latched nothing.
+      expect(engine.refusal(ENDS_WITH_ASSISTANT)?.param).toBe('preset' in config ? 'messages.1' : undefined);
+    });
+  }
+
+  it('"but got assistant" for a conversation whose last message is a system one (a router moved it): latched', async () => {
+    wire.server.setScript({ error: { status: 400, body: { object: 'error', message: `${MISTRAL_LAST_ROLE} assistant`, type: 'invalid_request_error', param: null, code: null } } });
+    try {
+      const engine = wire.engine({ model: 'mistral-small-latest', apiKey: 'k' });
+      const e = await rejection(engine.generate(ASSISTANT_THEN_SYSTEM));
+      expect(LLMError.isInstance(e) && { code: e.code, param: e.param }).toEqual({ code: 'unsupported', param: 'messages.2' });
+      expect(engine.refusal(ENDS_WITH_ASSISTANT)).toMatchObject({ param: 'messages.1' });
+    } finally {
+      wire.server.setScript((request) => mistralLastRole(request));
+    }
+  });
 
   it('options.refusesFinalAssistant: false is kept: the 400 comes back unsupported, and the next such request is sent again', async () => {
     const engine = wire.engine({ preset: 'mistral', model: 'mistral-small-latest', apiKey: 'k', options: { refusesFinalAssistant: false } });
@@ -94,10 +124,10 @@ describe('openai-compatible: Mistral\'s 400 for the last message\'s role', () =>
     const engine = wire.engine({ preset: 'mistral', model: 'mistral-small-latest', apiKey: 'k' });
     const last = (await collect(engine.stream(ASSISTANT_THEN_SYSTEM))).at(-1) as { type: string; error: LLMError };
     expect({ type: last.type, code: last.error.code, param: last.error.param }).toEqual({ type: 'error', code: 'unsupported', param: 'messages.2' });
-    expect(engine.refusal(ASSISTANT_THEN_SYSTEM)).toMatchObject({ param: 'messages.2' });
+    expect(engine.refusal(ASSISTANT_THEN_SYSTEM)).toBeUndefined();
   });
 
-  it('a router falls back (no strike), and leaves the deployment out of the next plans, explained', async () => {
+  it('a router falls back (no strike) each time; a final system message\'s 400 does not leave the deployment out of the next plans', async () => {
     const { router } = openAIWireRouter(
       [
         { name: 'mis', engine: 'openai-compatible', preset: 'mistral', baseURL: wire.server.baseURL, model: 'mistral-small-latest', apiKey: 'k', priority: 1 },
@@ -114,10 +144,12 @@ describe('openai-compatible: Mistral\'s 400 for the last message\'s role', () =>
       { deployment: 'gpt', errorCode: undefined, strike: undefined },
     ]);
     const decision = await router.route(ASSISTANT_THEN_SYSTEM, { model: 'mis', explain: true });
-    expect({ selected: decision.selected, excluded: decision.excluded }).toEqual({
-      selected: 'gpt',
-      excluded: [{ name: 'mis', kind: 'unfit', code: 'unsupported', param: 'messages.2', reason: expect.stringContaining('Mistral') }],
-    });
+    expect({ selected: decision.selected, excluded: decision.excluded }).toEqual({ selected: 'mis', excluded: [] });
+    const again = await router.generate(ASSISTANT_THEN_SYSTEM, { model: 'mis' });
+    expect(again.attempts.map((a) => ({ deployment: a.deployment, errorCode: a.errorCode, strike: a.strike }))).toEqual([
+      { deployment: 'mis', errorCode: 'unsupported', strike: undefined },
+      { deployment: 'gpt', errorCode: undefined, strike: undefined },
+    ]);
     await router.close();
     wire.server.setScript((request) => mistralLastRole(request));
   });

@@ -7,6 +7,7 @@ import { collect, rejection } from '../../test/async.test-helpers.js';
 import type { OpenAIWireScript } from '../../test/openai-wire-server.js';
 import { useOpenAIWireServer } from './openai-wire.test-helpers.js';
 import { createOpenAICompatibleEngine } from './index.js';
+import { leadingPythonLiteral } from '../shared/python-literal.js';
 import { codeForOpenAIError, readOpenAIErrorFields } from './map-openai-error.js';
 
 // Gemini 3.6 Flash / 3.5 Flash-Lite and later, and Claude Opus/Sonnet 4.6 and later, reached through a server that
@@ -364,16 +365,15 @@ describe('openai-compatible: which model ids are read as a Gemini or Claude mode
     expect(taken.filter((model) => engineFor(model).refusal(ENDS_WITH_ASSISTANT) !== undefined)).toEqual([]);
   });
 
-  it('never on a preset that serves its own models (vllm, ollama, llamacpp, lmstudio), nor where options.prefill says the server continues', async () => {
+  it('never on a preset that serves its own models (vllm, ollama, llamacpp, lmstudio), whatever options.prefill says', async () => {
     for (const preset of ['vllm', 'ollama', 'llamacpp', 'lmstudio'] as const) {
       for (const model of ['someorg/claude-sonnet-4.6-distill-qwen3-8b', 'anthropic/claude-opus-4.6', 'google/gemini-3.6-flash']) {
         expect({ preset, model, refusal: engineFor(model, { preset }).refusal(ENDS_WITH_ASSISTANT) }).toEqual({ preset, model, refusal: undefined });
       }
     }
-    for (const prefill of ['continue_final_message', 'prefix', 'native'] as const) {
-      expect(engineFor('anthropic/claude-opus-4.6', { options: { prefill } }).refusal(ENDS_WITH_ASSISTANT)).toBeUndefined();
+    for (const prefill of ['continue_final_message', 'prefix', 'native', 'none'] as const) {
+      expect(engineFor('anthropic/claude-opus-4.6', { preset: 'vllm', options: { prefill } }).refusal(ENDS_WITH_ASSISTANT)).toBeUndefined();
     }
-    expect(engineFor('anthropic/claude-opus-4.6', { options: { prefill: 'none' } }).refusal(ENDS_WITH_ASSISTANT)).toMatchObject({ param: 'messages.1' });
     // A vLLM serving a Hugging Face repo named after Claude continues the prefill.
     const engine = engineFor('someorg/claude-sonnet-4.6-distill-qwen3-8b', { preset: 'vllm' });
     expect((await engine.generate({ ...ENDS_WITH_ASSISTANT, continueFinalMessage: true })).text).toBe('from someorg/claude-sonnet-4.6-distill-qwen3-8b');
@@ -404,4 +404,101 @@ describe('openai-compatible: where the conversation ends, for Gemini and Claude 
       expect(engine.refusal(ENDS_WITH_USER)).toBeUndefined();
     });
   }
+});
+
+// LiteLLM's older releases reach Mistral with the `openai` client and pass on that client's message: `Error code: 400 - `
+// and the body as a Python dict literal (huggingface/smolagents#757, BerriAI/litellm#3918).
+const PY_MISTRAL_LAST_ROLE = `Error code: 400 - {'object': 'error', 'message': '${MISTRAL_LAST_ROLE}', 'type': 'invalid_request_error', 'param': None, 'code': None}`;
+const litellmBody = (after: string) => ({ error: { message: `litellm.BadRequestError: ${after}`, type: null, param: null, code: '400' } });
+
+describe("openai-compatible: LiteLLM's other wrappings of a provider's 400 (review of 34884e5)", () => {
+  it("LiteLLM's older Mistral wrapping (Error code: 400 - and a Python dict): unsupported naming messages.1, latched", async () => {
+    wire.server.setScript({ error: { status: 400, body: litellmBody(`MistralException - ${PY_MISTRAL_LAST_ROLE}`) } });
+    try {
+      const engine = wire.engine({ model: 'mistral-small', apiKey: 'k' });
+      const e = await rejection(engine.generate(ENDS_WITH_ASSISTANT));
+      expect(LLMError.isInstance(e) && { code: e.code, param: e.param }).toEqual({ code: 'unsupported', param: 'messages.1' });
+      expect(engine.refusal(ENDS_WITH_ASSISTANT)).toMatchObject({ param: 'messages.1' });
+    } finally {
+      wire.server.setScript((request) => router(request as never));
+    }
+  });
+
+  it("a Python dict whose value (the caller's words, quoted with \") holds a fake 'message': is that value: invalid_request naming the tools, nothing latched", async () => {
+    // Python quotes a string holding ' with ": a search for `'message': '` would find the planted one.
+    const planted = `Error code: 400 - {'object': 'error', 'message': "Invalid schema for function 'lookup': Missing 'message': '${MISTRAL_LAST_ROLE}'", 'type': 'invalid_request_error', 'param': 'tools[0].function.parameters', 'code': None}`;
+    const noParam = planted.replace("'param': 'tools[0].function.parameters'", "'param': None");
+    for (const [text, param] of [[planted, 'tools[0].function.parameters'], [noParam, undefined]] as const) {
+      await withAnswer({ error: { status: 400, body: litellmBody(`MistralException - ${text}`) } }, async () => {
+        const engine = wire.engine({ model: 'mistral-small', apiKey: 'k' });
+        const e = await rejection(engine.generate(WITH_TOOL));
+        expect(LLMError.isInstance(e) && { code: e.code, param: e.param }).toEqual({ code: 'invalid_request', param });
+        expect(engine.refusal(ENDS_WITH_ASSISTANT)).toBeUndefined();
+      });
+    }
+  });
+
+  it("reads Python's literals: both quotes and their escapes, None/True/False, numbers, nested dicts and lists, tuples", () => {
+    const literal = String.raw`{'a': "it's", 'b': 'say \'hi\'\n\x41\u00e9\\', 'c': [1, -2.5, 3e2, (True, False, None)], 'd': {'e': {}}, 'f': 'tab\tq"'} trailing`;
+    expect(leadingPythonLiteral(literal)).toEqual({ a: "it's", b: "say 'hi'\nAé\\", c: [1, -2.5, 300, [true, false, null]], d: { e: {} }, f: 'tab\tq"' });
+    expect(['{', "{'a': 'unterminated}", "{'a' 1}", '{1: 2}', "{'a': nope}", '['.repeat(100)].map(leadingPythonLiteral)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+  });
+
+  it("LiteLLM in front of OpenRouter: the provider's body in metadata.raw inside LiteLLM's JSON is read, unsupported and latched", async () => {
+    const raw = JSON.stringify({ error: { code: 400, message: GOOGLE_MODEL_TURN, status: 'INVALID_ARGUMENT' } });
+    const openrouter = JSON.stringify({ error: { message: 'Provider returned error', code: 400, metadata: { raw, provider_name: 'Google' } } });
+    wire.server.setScript({ error: { status: 400, body: litellmBody(`OpenrouterException - ${openrouter}`) } });
+    try {
+      const engine = wire.engine({ model: 'openrouter/google/gemini-flash-latest', apiKey: 'k' });
+      const e = await rejection(engine.generate(ENDS_WITH_ASSISTANT));
+      expect(LLMError.isInstance(e) && { code: e.code, param: e.param }).toEqual({ code: 'unsupported', param: 'messages.1' });
+      expect(e.message).toContain(GOOGLE_MODEL_TURN);
+      expect(engine.refusal(ENDS_WITH_ASSISTANT)).toMatchObject({ param: 'messages.1' });
+    } finally {
+      wire.server.setScript((request) => router(request as never));
+    }
+  });
+
+  const params: Array<[string, string, string | undefined]> = [
+    ["OpenAI's Responses-API body (input: a field a chat request never sent)", 'input', undefined],
+    ['a sentence in the param', 'messages[2] assistant content must contain at least one part', undefined],
+    ['a chat-completions field', 'tools[0].function.parameters', 'tools[0].function.parameters'],
+    ['the messages', 'messages[2].content', 'messages[2].content'],
+    ['max_completion_tokens', 'max_completion_tokens', 'max_completion_tokens'],
+  ];
+  for (const [title, inner, param] of params) {
+    it(`the param inside OpenRouter's wrapping, ${title}: ${param ?? 'left out'}`, async () => {
+      const raw = JSON.stringify({ error: { message: 'Invalid request.', type: 'invalid_request_error', param: inner } });
+      await withAnswer({ error: { status: 400, body: { error: { message: 'Provider returned error', code: 400, metadata: { raw, provider_name: 'OpenAI' } } } } }, async () => {
+        const e = await rejection(wire.engine({ model: 'openai/gpt-5', apiKey: 'k' }).generate(WITH_TOOL));
+        expect(LLMError.isInstance(e) && { code: e.code, param: e.param }).toEqual({ code: 'invalid_request', param });
+      });
+    });
+  }
+});
+
+describe('openai-compatible: a routed Gemini or Claude refuses the final turn whatever options.prefill says (review of 34884e5)', () => {
+  it('an explicit prefill on a router preset (or none) keeps the refusal; refusesFinalAssistant: false alone sends it', async () => {
+    for (const prefill of ['continue_final_message', 'prefix', 'native', 'none'] as const) {
+      for (const preset of ['openrouter', undefined] as const) {
+        const engine = engineFor('anthropic/claude-opus-4.6', { preset, options: { prefill } });
+        expect({ prefill, preset, refusal: engine.refusal({ ...ENDS_WITH_ASSISTANT, continueFinalMessage: true })?.param }).toEqual({ prefill, preset, refusal: 'messages.1' });
+      }
+    }
+    const before = wire.server.requests.length;
+    const e = await rejection(engineFor('google/gemini-3.6-flash', { options: { prefill: 'native' } }).generate(ENDS_WITH_ASSISTANT));
+    expect(LLMError.isInstance(e) && { code: e.code, param: e.param }).toEqual({ code: 'unsupported', param: 'messages.1' });
+    expect(wire.server.requests.length).toBe(before);
+    const sent = engineFor('anthropic/claude-opus-4.6', { options: { prefill: 'native', refusesFinalAssistant: false } });
+    expect(sent.refusal(ENDS_WITH_ASSISTANT)).toBeUndefined();
+    expect(LLMError.isInstance(await rejection(sent.generate(ENDS_WITH_ASSISTANT)))).toBe(true);
+    expect(wire.server.requests.length).toBe(before + 1);
+  });
+
+  it('LiteLLM routes to Claude in Azure AI Foundry (azure_ai/) and through Vercel (vercel_ai_gateway/) are read', () => {
+    const refused = ['azure_ai/claude-opus-4-6', 'azure_ai/claude-sonnet-4-6', 'vercel_ai_gateway/anthropic/claude-opus-4.6', 'vercel_ai_gateway/google/gemini-3.6-flash'];
+    const taken = ['azure_ai/claude-sonnet-4-5', 'azure_ai/mistral-large-2411', 'vercel_ai_gateway/anthropic/claude-sonnet-4.5', 'vercel_ai_gateway/someorg/claude-opus-4.6'];
+    expect(refused.filter((model) => engineFor(model, { preset: undefined }).refusal(ENDS_WITH_ASSISTANT) === undefined)).toEqual([]);
+    expect(taken.filter((model) => engineFor(model, { preset: undefined }).refusal(ENDS_WITH_ASSISTANT) !== undefined)).toEqual([]);
+  });
 });

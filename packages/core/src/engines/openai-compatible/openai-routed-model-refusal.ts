@@ -1,7 +1,6 @@
 import { anthropicModelRefusesPrefill, trailingAssistantIndex } from '../anthropic/anthropic-prefill-models.js';
 import { geminiRefusesModelTurn, trailingModelTurnIndex } from '../gemini/gemini-model-turn-prefill.js';
 import type { ChatMessage } from '../../spec/messages.js';
-import type { OpenAIPrefillOption } from './openai-prefill.js';
 
 /**
  * A Gemini or Claude model that refuses a conversation ending with an assistant message, reached through a server that
@@ -20,17 +19,20 @@ import type { OpenAIPrefillOption } from './openai-prefill.js';
  * may be a model the server serves itself (a LiteLLM `model_name`, a fine-tune, a proxy that rewrites the
  * conversation); the server's 400 then teaches the engine (`openAILastRoleError`), and
  * `options.refusesFinalAssistant: true` says so before the first call. Never on a preset for a server that runs its own
- * models (`SERVES_ITS_OWN`), nor where `prefill` says the server continues a final assistant message.
+ * models (`SERVES_ITS_OWN`). Whatever `options.prefill` says: the provider refuses the final turn however the router is
+ * asked to send it (`options.refusesFinalAssistant: false` sends it).
  */
 export type RoutedRefusal = 'google' | 'anthropic';
 
 /**
  * The provider prefixes routers put before a Gemini or Claude model: OpenRouter and Vercel's AI Gateway (`google/`,
  * `anthropic/`); Cloudflare's AI Gateway `compat` endpoint (`google-ai-studio/`, `google-vertex-ai/`, `aws-bedrock/`,
- * `anthropic/`); LiteLLM (`gemini/`, `vertex_ai/`, `bedrock/`, `bedrock/converse/`, `bedrock/invoke/`, `anthropic/`),
- * and any of these under LiteLLM's `openrouter/`.
+ * `anthropic/`); LiteLLM (`gemini/`, `vertex_ai/`, `bedrock/`, `bedrock/converse/`, `bedrock/invoke/`, `anthropic/`,
+ * `azure_ai/` for Claude in Azure AI Foundry), and any of these under LiteLLM's `openrouter/` or `vercel_ai_gateway/`
+ * (`vercel_ai_gateway/anthropic/claude-opus-4.6`).
  */
-const PROVIDER_PREFIX = /^(?:openrouter\/)?(?:google|anthropic|gemini|vertex_ai|bedrock(?:\/(?:converse|invoke))?|google-ai-studio|google-vertex-ai|aws-bedrock)\/$/;
+const PROVIDER_PREFIX =
+  /^(?:openrouter\/|vercel_ai_gateway\/)?(?:google|anthropic|gemini|vertex_ai|bedrock(?:\/(?:converse|invoke))?|azure_ai|google-ai-studio|google-vertex-ai|aws-bedrock)\/$/;
 
 /** Presets for servers that run their own models (whatever they are named), whose ids are never read as a router's. */
 const SERVES_ITS_OWN: ReadonlySet<string> = new Set(['vllm', 'ollama', 'llamacpp', 'lmstudio']);
@@ -40,10 +42,10 @@ const VARIANT = /:[a-z]+$/;
 
 /**
  * Which provider's refusal a provider-prefixed `modelId` meets for a final assistant message, else undefined; never for
- * a `preset` in `SERVES_ITS_OWN` or a `prefill` way (the server continues a final assistant message).
+ * a `preset` in `SERVES_ITS_OWN` (whose `prefill` way, the preset's or `options.prefill`, is the server's own).
  */
-export function routedModelRefusal(modelId: string, preset?: string, prefill?: OpenAIPrefillOption): RoutedRefusal | undefined {
-  if ((preset !== undefined && SERVES_ITS_OWN.has(preset)) || (prefill !== undefined && prefill !== 'none')) return undefined;
+export function routedModelRefusal(modelId: string, preset?: string): RoutedRefusal | undefined {
+  if (preset !== undefined && SERVES_ITS_OWN.has(preset)) return undefined;
   const id = modelId.trim().toLowerCase();
   const slash = id.lastIndexOf('/');
   if (slash <= 0 || !PROVIDER_PREFIX.test(id.slice(0, slash + 1))) return undefined;

@@ -61,8 +61,8 @@ export interface ResolvedEndpoint {
   /**
    * The model id names, behind a provider prefix, a Gemini or Claude model that refuses a conversation ending with an
    * assistant message (`routedModelRefusal`: `google/gemini-3.6-flash`, `anthropic/claude-opus-4.6`), whose refusal
-   * `finalAssistantRefusal` then quotes (not on the `vllm`, `ollama`, `llamacpp` and `lmstudio` presets, nor with a
-   * `prefill` way). Set whatever `options.refusesFinalAssistant` says (which alone decides).
+   * `finalAssistantRefusal` then quotes (not on the `vllm`, `ollama`, `llamacpp` and `lmstudio` presets; whatever
+   * `prefill` says). Set whatever `options.refusesFinalAssistant` says (which alone decides).
    */
   readonly routedRefusal?: { readonly provider: RoutedRefusal; readonly modelId: string };
   /**
@@ -116,7 +116,7 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
   const baseURL = rawBase.replace(/\/+$/, '');
   const prefill = options.prefill ?? preset.quirks?.prefill;
   const modelId = model.model ?? model.name;
-  const routedProvider = routedModelRefusal(modelId, model.preset, prefill);
+  const routedProvider = routedModelRefusal(modelId, model.preset);
   const routedRefusal = routedProvider !== undefined ? { provider: routedProvider, modelId } : undefined;
   const azure = preset.quirks?.azureDeployments
     ? { deployment: options.deployment ?? model.model ?? model.name, apiVersion: options.apiVersion ?? AZURE_DEFAULT_API_VERSION }

@@ -1,3 +1,5 @@
+import { leadingPythonLiteral } from './python-literal.js';
+
 /**
  * A provider's own error message, as the provider or a router in front of it sends it, with the `param` it names, if
  * any. Where a message quotes the caller's words (a tool's name, a schema's property) it can hold any sentence
@@ -16,11 +18,20 @@ export interface ProviderErrorMessage {
 const LITELLM_PREFIX = /^litellm\.BadRequestError: \w+Exception(?: BadRequestError)? - /;
 
 /**
+ * What LiteLLM's older releases put after its prefix for a provider it reaches with the `openai` client (Mistral): that
+ * client's `Error code: 400 - ` and the body as a Python dict literal (huggingface/smolagents#757, BerriAI/litellm#3918:
+ * `litellm.BadRequestError: MistralException - Error code: 400 - {'object': 'error', 'message': '...', ...}`).
+ */
+const OPENAI_CLIENT_STATUS = /^Error code: \d{3} - /;
+
+/**
  * The messages a provider's sentence may start: `message` itself (with `param`, the field the body names); after
- * LiteLLM's exact prefix, the provider's answer (its JSON's message and param when it is JSON, Python's `b'...'` too,
- * else the text after the prefix); and `raw`, the provider's own body a router passes on (OpenRouter's
- * `error.metadata.raw`), its message and param when it is JSON (text that is not JSON is not read). An inner message
- * that names no param of its own carries the wrapping body's `param`.
+ * LiteLLM's exact prefix, the provider's answer (its body's message and param when it is JSON, Python's `b'...'` of
+ * JSON, or, after the `openai` client's `Error code: 400 - `, a Python dict literal; else the text after the prefix);
+ * and `raw`, the provider's own body a router passes on (OpenRouter's `error.metadata.raw`, also inside LiteLLM's
+ * wrapping of OpenRouter: `litellm.BadRequestError: OpenrouterException - {"error":{..., "metadata":{"raw":...}}}`),
+ * its message and param when it is JSON (text that is not JSON is not read). An inner message that names no param of
+ * its own carries the wrapping body's `param`.
  */
 export function providerErrorMessages(message: string | undefined, param?: string, raw?: string): ProviderErrorMessage[] {
   const out: ProviderErrorMessage[] = [];
@@ -29,8 +40,15 @@ export function providerErrorMessages(message: string | undefined, param?: strin
     const prefix = LITELLM_PREFIX.exec(message);
     if (prefix) {
       const rest = message.slice(prefix[0].length);
-      const inner = errorMessageOf(leadingJson(pythonBytes(rest) ?? rest));
+      const status = OPENAI_CLIENT_STATUS.exec(rest);
+      const body = status ? leadingPythonLiteral(rest.slice(status[0].length)) : leadingJson(pythonBytes(rest) ?? rest);
+      const inner = errorMessageOf(body);
       out.push(withParam(inner ?? { message: rest }, param));
+      const innerRaw = rawOf(body);
+      if (innerRaw !== undefined) {
+        const provider = errorMessageOf(leadingJson(innerRaw));
+        if (provider) out.push(withParam(provider, param));
+      }
     }
   }
   if (raw !== undefined) {
@@ -38,6 +56,16 @@ export function providerErrorMessages(message: string | undefined, param?: strin
     if (inner) out.push(withParam(inner, param));
   }
   return out;
+}
+
+/** OpenRouter's `error.metadata.raw` (the provider's own body) in an error body, else undefined. */
+function rawOf(body: unknown): string | undefined {
+  const error = record(record(body)?.error);
+  return str(record(error?.metadata)?.raw);
+}
+
+function record(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 /** `m`, naming `param` (the wrapping body's) when it names none of its own. */
