@@ -93,23 +93,24 @@ export function finalTurnRefusal(fields: OpenAIErrorFields): { by: FinalTurnRefu
 }
 
 /**
- * A field of the chat-completions request this engine sends (`messages.2.content`, `tools[0].function.parameters`,
- * `max_completion_tokens`): a `param` naming one may be passed on to the caller. A provider behind a router can name
- * another (OpenRouter passing on OpenAI's Responses-API body, `param: "input"`, for a chat request) or put a sentence
- * there ("messages[2] assistant content must contain at least one part"): neither is a field the caller sent.
+ * A `param` from inside a router's wrapping that may be passed on to the caller: a field path (`messages.2.content`,
+ * `tools[0].function.parameters`, `stream`, or a field a deployment's `providerOptions` merged into the body, such as
+ * OpenRouter's `reasoning`), no spaces. Not one the caller cannot have sent on chat completions: a provider behind a
+ * router can pass on OpenAI's Responses-API body (`param: "input"`, for a chat request), or put a sentence there
+ * ("messages[2] assistant content must contain at least one part").
  */
-const CHAT_COMPLETIONS_PARAM =
-  /^(?:messages|tools|tool_choice|response_format|max_(?:completion_)?tokens|temperature|top_p|top_k|stop|n|seed|random_seed|logprobs|top_logprobs|presence_penalty|frequency_penalty|logit_bias|user|stream_options|parallel_tool_calls|reasoning_effort|verbosity|prompt_cache_key|prediction|modalities|audio|metadata|store|service_tier|continue_final_message|add_generation_prompt)(?:[.[]|$)/;
+const PARAM_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:[.[]\S*)?$/;
+const RESPONSES_ONLY_PARAM = /^(?:input|instructions|text|previous_response_id|include|max_output_tokens|truncation|background|conversation|max_tool_calls)(?:[.[]|$)/;
 
 /**
  * The `param` the provider named when a router's own body names none: the one in OpenRouter's `error.metadata.raw`
  * or in the body after LiteLLM's prefix (OpenAI's strict-schema 400 names `tools[0].function.parameters`), when it
- * names a chat-completions field (`CHAT_COMPLETIONS_PARAM`, no spaces), else undefined.
+ * names a field path the caller may have sent (`PARAM_PATH`, not `RESPONSES_ONLY_PARAM`), else undefined.
  */
 export function providerParam(fields: OpenAIErrorFields): string | undefined {
   if (fields.param !== undefined) return fields.param;
   const inner = providerErrorMessages(fields.message, undefined, fields.raw).find((m) => m.param !== undefined)?.param;
-  return inner !== undefined && !/\s/.test(inner) && CHAT_COMPLETIONS_PARAM.test(inner) ? inner : undefined;
+  return inner !== undefined && PARAM_PATH.test(inner) && !RESPONSES_ONLY_PARAM.test(inner) ? inner : undefined;
 }
 /** DeepSeek's 400 for a model id it does not have (`invalid_request_error`, no code of its own). */
 const DEEPSEEK_MODEL_NOT_EXIST = /^Model Not Exist\.?$/i;

@@ -12,7 +12,8 @@ import { useOpenAIWireServer } from './openai-wire.test-helpers.js';
 // engine refuses what it knows before the call (the `mistral` preset and a final assistant message,
 // openai-mistral-final-assistant.test.ts); this 400, for a shape that check does not see (a system message after the
 // assistant's) or from a server it does not know to be Mistral's (no preset), is `unsupported` naming the last message:
-// a router tries its next deployment, and the engine refuses such requests before the call from then on.
+// a router tries its next deployment; the engine refuses such requests before the call from then on only when the refused
+// message was an assistant one (a final system message's 400 is not remembered).
 
 const MISTRAL_LAST_ROLE = 'Expected last role User or Tool (or Assistant with prefix True) for serving but got';
 

@@ -8,7 +8,8 @@ import type { OpenAIWireScript } from '../../test/openai-wire-server.js';
 import { useOpenAIWireServer } from './openai-wire.test-helpers.js';
 import { createOpenAICompatibleEngine } from './index.js';
 import { leadingPythonLiteral } from '../shared/python-literal.js';
-import { codeForOpenAIError, readOpenAIErrorFields } from './map-openai-error.js';
+import { codeForOpenAIError, providerParam, readOpenAIErrorFields } from './map-openai-error.js';
+import { providerErrorMessages } from '../shared/provider-error-message.js';
 
 // Gemini 3.6 Flash / 3.5 Flash-Lite and later, and Claude Opus/Sonnet 4.6 and later, reached through a server that
 // speaks OpenAI's wire format and routes to them by a provider-prefixed model id (OpenRouter, Vercel's and
@@ -500,5 +501,27 @@ describe('openai-compatible: a routed Gemini or Claude refuses the final turn wh
     const taken = ['azure_ai/claude-sonnet-4-5', 'azure_ai/mistral-large-2411', 'vercel_ai_gateway/anthropic/claude-sonnet-4.5', 'vercel_ai_gateway/someorg/claude-opus-4.6'];
     expect(refused.filter((model) => engineFor(model, { preset: undefined }).refusal(ENDS_WITH_ASSISTANT) === undefined)).toEqual([]);
     expect(taken.filter((model) => engineFor(model, { preset: undefined }).refusal(ENDS_WITH_ASSISTANT) !== undefined)).toEqual([]);
+  });
+});
+
+describe('review of bcc347b: a wrapped param and a large Python body', () => {
+  it('a field path from inside the wrapping is kept (stream, a providerOptions field), a Responses-API field is not', () => {
+    for (const [inner, expected] of [
+      ['stream', 'stream'],
+      ['reasoning', 'reasoning'],
+      ['safe_prompt', 'safe_prompt'],
+      ['input', undefined],
+      ['instructions', undefined],
+    ] as const) {
+      const raw = JSON.stringify({ error: { message: 'Unsupported value', type: 'invalid_request_error', param: inner, code: 'unsupported_value' } });
+      expect(providerParam({ message: 'Provider returned error', raw }), inner).toBe(expected);
+    }
+  });
+
+  it("a Python literal over 64 KiB after LiteLLM's prefix is not parsed (a refusal's body is small)", () => {
+    const big = `litellm.BadRequestError: MistralException - Error code: 400 - {'object': 'error', 'message': 'Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant', 'pad': '${'x'.repeat(70 * 1024)}'}`;
+    const small = big.replace(/'pad': 'x+'/, "'pad': 'x'");
+    expect(providerErrorMessages(small).some((m) => m.message.startsWith('Expected last role'))).toBe(true);
+    expect(providerErrorMessages(big).some((m) => m.message.startsWith('Expected last role'))).toBe(false);
   });
 });

@@ -33,6 +33,9 @@ const OPENAI_CLIENT_STATUS = /^Error code: \d{3} - /;
  * its message and param when it is JSON (text that is not JSON is not read). An inner message that names no param of
  * its own carries the wrapping body's `param`.
  */
+/** The longest Python literal read after the `openai` client's `Error code: NNN - ` (characters). */
+const MAX_PYTHON_LITERAL = 64 * 1024;
+
 export function providerErrorMessages(message: string | undefined, param?: string, raw?: string): ProviderErrorMessage[] {
   const out: ProviderErrorMessage[] = [];
   if (message !== undefined) {
@@ -41,7 +44,10 @@ export function providerErrorMessages(message: string | undefined, param?: strin
     if (prefix) {
       const rest = message.slice(prefix[0].length);
       const status = OPENAI_CLIENT_STATUS.exec(rest);
-      const body = status ? leadingPythonLiteral(rest.slice(status[0].length)) : leadingJson(pythonBytes(rest) ?? rest);
+      // A Python literal is parsed only up to MAX_PYTHON_LITERAL (a refusal's body is some 200 bytes; the parser is
+      // far slower than JSON.parse on an upstream that echoes a large input back).
+      const literal = status ? rest.slice(status[0].length) : undefined;
+      const body = literal !== undefined ? (literal.length <= MAX_PYTHON_LITERAL ? leadingPythonLiteral(literal) : undefined) : leadingJson(pythonBytes(rest) ?? rest);
       const inner = errorMessageOf(body);
       out.push(withParam(inner ?? { message: rest }, param));
       const innerRaw = rawOf(body);
