@@ -96,7 +96,12 @@ describe.skipIf(skip !== undefined)(skip ?? 'StateStores.ping in shared mode', (
     expect(late.result).toBe('store_unavailable');
     expect(late.ms).toBeLessThan(TIMEOUT_MS + 2_000);
     pg.flush();
-    expect((await outcome(stores.ping())).result).toBe('resolved');
+    // Every ping has the same 300 ms bound: on a loaded machine (CI with other work) one can miss it, so what is checked
+    // is that pings resolve again once answers flow (the late answer does not leave the pool broken), within 10 s.
+    const until = Date.now() + 10_000;
+    let next = await outcome(stores.ping());
+    while (next.result !== 'resolved' && Date.now() < until) next = await outcome(stores.ping());
+    expect(next.result).toBe('resolved');
   }, 30_000);
 
   it('after close() the ping is store_unavailable', async () => {
