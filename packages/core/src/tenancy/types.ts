@@ -414,8 +414,9 @@ export interface BudgetStore {
    * The tenant's reservations made with a `ledgerId` that are still open (neither settled nor released), including
    * those past their TTL whose expiry is less than `settleForMs` ago (a settlement retried that long after may still
    * land). Read by the carry after its ledger snapshot: a row of the snapshot whose reservation is listed, and still
-   * open when `raiseSpent` runs, is passed there as `pending` (its settlement adds it). Optional, with `raiseSpent`'s
-   * `pending`: a store without it gets a carry of the ledger's whole sum.
+   * open when `raiseSpent` runs, is passed there as `pending` (its settlement adds it). A store may cap `settleForMs`
+   * (the Redis store at 15 minutes: it keeps no member longer). Optional, with `raiseSpent`'s `pending`: a store
+   * without it gets a carry of the ledger's whole sum.
    */
   unsettled?(tenantId: string, settleForMs: number): Promise<UnsettledCharge[]>;
   close(): Promise<void>;

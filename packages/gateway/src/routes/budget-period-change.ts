@@ -5,7 +5,8 @@ import type { GatewayStores } from '../types.js';
 /**
  * How long after a reservation's expiry its settlement may still land (`Renewals.retry` tries a failed one for
  * `RETRY_FOR_MS` from the call's end, at the latest its expiry), with a minute to spare: an open reservation older than
- * that is a crashed process's, whose row would otherwise never be counted.
+ * that is a crashed process's, whose row would otherwise never be counted. Core's Redis budget store lists (and keeps)
+ * an open reservation at most 15 minutes past its expiry (its `UNSETTLED_HORIZON_MS`): this must stay within that.
  */
 const SETTLE_FOR_MS = RETRY_FOR_MS + 60_000;
 

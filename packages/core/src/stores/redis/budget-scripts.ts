@@ -25,18 +25,31 @@ end
 local settled = tonumber(redis.call('HGET', KEYS[1], 'settled') or '0')
 local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')`;
 
+/** The members of a tenant's open set each reserve tied to a ledger row looks at (and removes when stale). */
+const PRUNE_SAMPLE = 3;
+
+/**
+ * Lua condition: an open set's member is stale, given `rec` = its record's HMGET of `state`, `exp`, `open`, the set's
+ * name and a horizon (ms) in Lua variables: its record is gone or finished, belongs to another set, or its expiry is
+ * more than the horizon ago (a crashed process's, whose settlement will never come).
+ */
+const STALE = (set: string, horizon: string) => `(rec[1] ~= 'reserved' or rec[3] ~= ${set} or tonumber(rec[2] or '0') + ${horizon} <= now)`;
+
 /**
  * KEYS: bucket hash, expiry zset, reservation hash, and (for a reservation with a ledger id) the tenant's set of open
  * reservations tied to a ledger row. ARGV: limit, amount, ttlMs, reservationId,
  * periodEnd (epoch ms, 0 = never expires), reservationKeepMs, bucketKeepMs, force (1: the limit is not checked: a
- * charge already spent, see `BudgetReserveRequest.force`), ledger id (empty: none), then, for each other period at the
- * reservation's time, its bucket key and period end (kept in the record as `o<i>`/`e<i>`: `finish` adds a settled cost
- * to those buckets too). The bucket is kept bucketKeepMs after its period ends, or after now for a period that has
- * ended (a reservation `at` a past time). An id whose reservation is open returns it (`existing`); one whose record is
+ * charge already spent, see `BudgetReserveRequest.force`), ledger id (empty: none), the reservation keys' prefix, the
+ * open set's horizon (ms), then, for each other period at the reservation's time, its bucket key and period end (kept
+ * in the record as `o<i>`/`e<i>`: `finish` adds a settled cost to those buckets too). The bucket is kept bucketKeepMs
+ * after its period ends, or after now for a period that has ended (a reservation `at` a past time). An id whose reservation is open returns it (`existing`); one whose record is
  * finished (settled or released, kept because that finish's answer was lost) is reserved anew: returning the finished
  * one made its caller run on a reservation that holds nothing and whose settlement changes nothing (the cost lost).
  * A reservation with a ledger id keeps it (`lid`), the set's name (`open`) and its expiry (`exp`, epoch ms) in its record
- * and is added to the set (kept at least as long as the record), which `FINISH_SCRIPT` removes it from.
+ * and is added to the set (kept at least as long as the record), which `FINISH_SCRIPT` removes it from; that reserve
+ * then looks at `PRUNE_SAMPLE` random members of the set and removes each stale one (see `STALE`): the set is otherwise
+ * only cleaned when `UNSETTLED_SCRIPT` reads it, and each reserve pushes its expiry out, so the reservations never
+ * finished (a crashed process's, a reserve whose answer was lost) would pile up under steady traffic.
  * Returns { ok, remaining, existing }.
  */
 export const RESERVE_SCRIPT = new LuaScript(`${PURGE}
@@ -54,8 +67,8 @@ redis.call('HINCRBY', KEYS[1], 'reserved', ARGV[2])
 redis.call('HSET', KEYS[1], 'r:' .. ARGV[4], ARGV[2])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[4])
 redis.call('HSET', KEYS[3], 'bucket', KEYS[1], 'zset', KEYS[2], 'amount', ARGV[2], 'state', 'reserved')
-for i = 10, #ARGV - 1, 2 do
-  local n = (i - 8) / 2
+for i = 12, #ARGV - 1, 2 do
+  local n = (i - 10) / 2
   redis.call('HSET', KEYS[3], 'o' .. n, ARGV[i], 'e' .. n, ARGV[i + 1])
 end
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
@@ -63,6 +76,13 @@ if KEYS[4] then
   redis.call('HSET', KEYS[3], 'lid', ARGV[9], 'open', KEYS[4], 'exp', string.format('%.0f', now + tonumber(ARGV[3])))
   redis.call('SADD', KEYS[4], ARGV[4])
   if redis.call('PTTL', KEYS[4]) < tonumber(ARGV[6]) then redis.call('PEXPIRE', KEYS[4], ARGV[6]) end
+  local horizon = tonumber(ARGV[11])
+  for _, id in ipairs(redis.call('SRANDMEMBER', KEYS[4], ${PRUNE_SAMPLE})) do
+    if id ~= ARGV[4] then
+      local rec = redis.call('HMGET', ARGV[10] .. id, 'state', 'exp', 'open')
+      if ${STALE('KEYS[4]', 'horizon')} then redis.call('SREM', KEYS[4], id) end
+    end
+  end
 end
 if ARGV[5] ~= '0' then
   local expireAt = math.max(tonumber(ARGV[5]), now) + tonumber(ARGV[7])
@@ -168,21 +188,24 @@ end
 return 1`);
 
 /**
- * KEYS: a tenant's set of open reservations tied to a ledger row. ARGV: the reservation keys' prefix, settleForMs.
- * Returns { reservationId, ledgerId, ... } of the members whose record is still open (`reserved`, of this set) and
- * whose expiry is less than settleForMs ago; the others (a record gone, finished by an earlier version, or past that
- * horizon: a crashed process's) leave the set.
+ * KEYS: a tenant's set of open reservations tied to a ledger row. ARGV: the reservation keys' prefix, settleForMs, an
+ * SSCAN cursor, its COUNT. One SSCAN step: returns { next cursor, reservationId, ledgerId, ... } of the members it
+ * gave whose record is still open (`reserved`, of this set) and whose expiry is less than settleForMs ago; the others
+ * (a record gone, finished, or past that horizon: a crashed process's) leave the set. A chunk per call, so no call
+ * holds Redis for the whole set (the store walks the cursor to 0).
  */
 export const UNSETTLED_SCRIPT = new LuaScript(`local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local out = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local rec = redis.call('HMGET', ARGV[1] .. id, 'state', 'lid', 'exp', 'open')
-  if rec[1] == 'reserved' and rec[4] == KEYS[1] and rec[2] and tonumber(rec[3] or '0') + tonumber(ARGV[2]) > now then
-    out[#out + 1] = id
-    out[#out + 1] = rec[2]
-  else
+local horizon = tonumber(ARGV[2])
+local scan = redis.call('SSCAN', KEYS[1], ARGV[3], 'COUNT', ARGV[4])
+local out = { scan[1] }
+for _, id in ipairs(scan[2]) do
+  local rec = redis.call('HMGET', ARGV[1] .. id, 'state', 'exp', 'open', 'lid')
+  if ${STALE('KEYS[1]', 'horizon')} or not rec[4] then
     redis.call('SREM', KEYS[1], id)
+  else
+    out[#out + 1] = id
+    out[#out + 1] = rec[4]
   end
 end
 return out`);

@@ -28,6 +28,20 @@ const KEEP_RESERVATION_MS = 7 * 86_400_000;
  */
 const KEEP_OTHER_AFTER_PERIOD_MS = KEEP_RESERVATION_MS + 86_400_000;
 
+/**
+ * The longest a reservation tied to a ledger row stays in its tenant's open set past its expiry without being finished
+ * (ms): `unsettled` lists one at most this long past it (a larger `settleForMs` is capped to it), and each reserve's
+ * pruning removes one older than that (a crashed process's, whose settlement will never come). At least the gateway's
+ * horizon (its `Renewals.retry` tries a settlement for 10 minutes, `RETRY_FOR_MS`, plus a minute: 11 minutes).
+ */
+export const UNSETTLED_HORIZON_MS = 15 * 60_000;
+
+/** Members of a tenant's open set that one `unsettled` step reads (an SSCAN COUNT: one script each, a few ms of Redis). */
+const UNSETTLED_CHUNK = 500;
+
+/** The bound on a whole `unsettled` listing, in the store's bounds (`timeoutMs`): each step has its own, within it. */
+const UNSETTLED_BOUNDS = 3;
+
 export interface RedisBudgetStoreOptions {
   /**
    * Bound on each call to Redis (ms): a Redis that stops answering fails `reserve` (and the others) with
@@ -158,6 +172,8 @@ export class RedisBudgetStore implements BudgetStore {
       KEEP_AFTER_PERIOD_MS,
       request.force ? 1 : 0,
       request.ledgerId ?? '',
+      this.reservationKey(''),
+      UNSETTLED_HORIZON_MS,
     ];
     // The other periods' buckets at the same time: a settlement counts there too (see FINISH_SCRIPT).
     for (const p of PERIODS) {
@@ -370,15 +386,30 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   /**
-   * One script: the tenant's reservations made with a `ledgerId` still open, those expired less than `settleForMs`
-   * ago included; the set's members whose record is gone, finished or older leave it.
+   * The tenant's reservations made with a `ledgerId` still open, those expired less than `settleForMs` ago included
+   * (capped to `UNSETTLED_HORIZON_MS`); the set's members whose record is gone, finished or older leave it. Read in
+   * chunks (one SSCAN step per script, `UNSETTLED_CHUNK` members), so no call holds Redis for the whole set; the whole
+   * listing is bounded by `UNSETTLED_BOUNDS` times the store's bound. For a carry's snapshot, a scan is as good as one
+   * read: a member present for the whole scan is returned (SSCAN's guarantee; once, duplicates dropped), one removed
+   * during it was finished (its cost already in the counter) or stale, and one added during it was reserved after the
+   * snapshot (its row not in it).
    */
   async unsettled(tenantId: string, settleForMs: number): Promise<UnsettledCharge[]> {
     validateTtlMs(settleForMs);
-    const reply = await bounded(this.redis.eval<string[]>(UNSETTLED_SCRIPT, [this.openKey(tenantId)], [this.reservationKey(''), settleForMs]), this.timeoutMs, 'budget read');
-    const out: UnsettledCharge[] = [];
-    for (let i = 0; i + 1 < reply.length; i += 2) out.push({ reservationId: String(reply[i]), ledgerId: String(reply[i + 1]) });
-    return out;
+    const horizon = Math.min(settleForMs, UNSETTLED_HORIZON_MS);
+    const key = this.openKey(tenantId);
+    const prefix = this.reservationKey('');
+    const deadline = performance.now() + UNSETTLED_BOUNDS * this.timeoutMs;
+    const found = new Map<string, string>();
+    let cursor = '0';
+    do {
+      const left = Math.round(deadline - performance.now());
+      if (left <= 0) throw new LLMError({ code: 'store_unavailable', message: `Redis did not list the open budget reservations within ${UNSETTLED_BOUNDS * this.timeoutMs} ms` });
+      const reply = await bounded(this.redis.eval<string[]>(UNSETTLED_SCRIPT, [key], [prefix, horizon, cursor, UNSETTLED_CHUNK]), Math.min(this.timeoutMs, left), 'budget read');
+      cursor = String(reply[0]);
+      for (let i = 1; i + 1 < reply.length; i += 2) found.set(String(reply[i]), String(reply[i + 1]));
+    } while (cursor !== '0');
+    return [...found].map(([reservationId, ledgerId]) => ({ reservationId, ledgerId }));
   }
 
   async close(): Promise<void> {
@@ -433,9 +464,13 @@ export class RedisBudgetStore implements BudgetStore {
     return [base, `${base}:exp`];
   }
 
-  /** The tenant's set of open reservations tied to a ledger row (never a bucket's name: no period key is `open`). */
+  /**
+   * The tenant's set of open reservations tied to a ledger row: a namespace of its own (`budget-open:`), never a bucket's
+   * (`budget:<tenant>:<period>`) nor a record's (`budget:res:<id>`) name (`budget:<tenant>:open` was tenant `res`'s set
+   * and reservation `open`'s record alike).
+   */
   private openKey(tenantId: string): string {
-    return `${this.redis.prefix}budget:${tenantId}:open`;
+    return `${this.redis.prefix}budget-open:${tenantId}`;
   }
 
   private reservationKey(id: string): string {

@@ -3,7 +3,9 @@
  * leaves their rows' cost to their settlements (`raiseSpent`'s `pending`): what a budget carry in shared mode reads so
  * that a row whose settlement has not landed yet is counted once (gateway `carryBudgetSpend`). A reservation is listed
  * from its reserve until it is settled or released (also past its TTL, within the horizon asked for), in a per-tenant
- * set that empties itself. Real Redis (vitest.global-setup.ts).
+ * set (`<prefix>budget-open:<tenant>`) that leaves out its stale members (record gone, finished, or expired past the
+ * store's horizon) when it is read, and that each reserve tied to a ledger row prunes a few of (a crashed process's
+ * reservations do not pile up). Real Redis (vitest.global-setup.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { testServiceUrls } from '../__fixtures__/store-fixtures.js';
@@ -46,7 +48,7 @@ describe.skipIf(!redisUrl)('Redis budget store: open reservations tied to ledger
     expect(await store.release('b~1')).toBe(true);
     expect(await ids()).toEqual([]);
     // The tenant's set went with its last member.
-    expect(await handle.command(['EXISTS', `${prefix}budget:acme:open`])).toBe(0);
+    expect(await handle.command(['EXISTS', `${prefix}budget-open:acme`])).toBe(0);
   });
 
   it('keeps listing a reservation past its TTL within the horizon (its settlement may be retried), then drops it', async () => {
@@ -58,10 +60,72 @@ describe.skipIf(!redisUrl)('Redis budget store: open reservations tied to ledger
     expect(await store.unsettled('acme', 60_000)).toEqual([{ reservationId: 'late~1', ledgerId: 'late' }]);
     // Past the horizon: a crashed process's, whose settlement will never come. It leaves the set.
     expect(await store.unsettled('acme', 1)).toEqual([]);
-    expect(await handle.command(['SISMEMBER', `${prefix}budget:acme:open`, 'late~1'])).toBe(0);
+    expect(await handle.command(['SISMEMBER', `${prefix}budget-open:acme`, 'late~1'])).toBe(0);
     // A settlement that comes after all the same is counted (once).
     expect(await store.settle('late~1', 0.25)).toBe(true);
     expect((await store.spent('acme', 'month')).spentUsd).toBeCloseTo(0.25, 9);
+  });
+
+  it("each reserve prunes a few stale members of the tenant's set: reservations never finished do not pile up", async () => {
+    const { prefix, handle, store } = await open();
+    const set = `${prefix}budget-open:acme`;
+    // 200 reservations never finished (a crashed process's, or a reserve whose answer was lost), expired 20 minutes
+    // ago (their records' expiry moved back: past the store's horizon), and 20 whose records are gone.
+    for (let i = 0; i < 220; i++) await reserve(store, `dead~${i}`, `dead${i}`, 20);
+    for (let i = 0; i < 200; i++) await handle.command(['HSET', `${prefix}budget:res:dead~${i}`, 'exp', String(Date.now() - 20 * 60_000)]);
+    for (let i = 200; i < 220; i++) await handle.command(['DEL', `${prefix}budget:res:dead~${i}`]);
+    // One expired a moment ago, not finished: its settlement may still be retried, so it stays listed (its reserve
+    // pruned at most 3).
+    await reserve(store, 'recent~1', 'recent', 20);
+    expect(Number(await handle.command(['SCARD', set]))).toBeGreaterThanOrEqual(218);
+    // Steady traffic: 300 calls reserved and settled.
+    for (let i = 0; i < 300; i++) {
+      await reserve(store, `ok~${i}`, `ok${i}`);
+      expect(await store.settle(`ok~${i}`, 0.001)).toBe(true);
+    }
+    // Each reserve looked at 3 random members: ~1 in e^4.5 of the stale ones is left (about 3 of 220), never the
+    // recent one.
+    expect(Number(await handle.command(['SCARD', set]))).toBeLessThan(60);
+    expect(await handle.command(['SISMEMBER', set, 'recent~1'])).toBe(1);
+    expect(await store.unsettled('acme', 60_000)).toEqual([{ reservationId: 'recent~1', ledgerId: 'recent' }]);
+  });
+
+  it('lists nothing expired more than the store\'s horizon (15 minutes) ago, whatever settleForMs asks', async () => {
+    const { prefix, handle, store } = await open();
+    await reserve(store, 'old~1', 'old', 20);
+    await reserve(store, 'newer~1', 'newer', 20);
+    await handle.command(['HSET', `${prefix}budget:res:old~1`, 'exp', String(Date.now() - 16 * 60_000)]);
+    await handle.command(['HSET', `${prefix}budget:res:newer~1`, 'exp', String(Date.now() - 14 * 60_000)]);
+    expect(await store.unsettled('acme', 86_400_000)).toEqual([{ reservationId: 'newer~1', ledgerId: 'newer' }]);
+  });
+
+  it('lists a large set in chunks: every open member once, the finished and the stale left out', async () => {
+    const { prefix, handle, store } = await open();
+    const n = 2_500;
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push(`big~${i}`);
+    await Promise.all(ids.map((id, i) => store.reserve({ tenantId: 'acme', period: 'month', limitUsd: 10_000, estimateUsd: 1, reservationId: id, ledgerId: `big${i}` })));
+    // Some finished since, some stale (records gone): left out, and out of the set after the listing.
+    for (let i = 0; i < n; i += 10) expect(await store.release(`big~${i}`)).toBe(true);
+    for (let i = 5; i < n; i += 10) await handle.command(['DEL', `${prefix}budget:res:big~${i}`]);
+    const listed = await store.unsettled('acme', 60_000);
+    const want = ids.filter((_, i) => i % 10 !== 0 && i % 10 !== 5);
+    expect(listed.length).toBe(want.length);
+    expect(listed.map((u) => u.reservationId).sort()).toEqual([...want].sort());
+    expect(listed.every((u) => u.ledgerId === `big${u.reservationId.slice(4)}`)).toBe(true);
+    expect(await handle.command(['SCARD', `${prefix}budget-open:acme`])).toBe(want.length);
+  });
+
+  it("a tenant's set never shares a name with a reservation's record (tenant `res`, reservation `open`)", async () => {
+    const { store } = await open();
+    await reserve(store, 'x~1', 'x', undefined, 'res');
+    // Its record was `<prefix>budget:res:open`, the name of tenant `res`'s set: WRONGTYPE before.
+    await reserve(store, 'open', 'y');
+    expect(await store.unsettled('res', 60_000)).toEqual([{ reservationId: 'x~1', ledgerId: 'x' }]);
+    expect(await store.unsettled('acme', 60_000)).toEqual([{ reservationId: 'open', ledgerId: 'y' }]);
+    expect(await store.settle('open', 1)).toBe(true);
+    expect(await store.settle('x~1', 1)).toBe(true);
+    expect(await store.unsettled('res', 60_000)).toEqual([]);
   });
 
   it('a renewal moves the listed expiry', async () => {
