@@ -88,11 +88,22 @@ export class UseLiteLanguageLoader {
     // The question's own words: code (its keywords are English: "for", "if", "not", "and"...) outvoted the German
     // around it, and unrelated German questions about one snippet scored 0.94 and were served each other's answers.
     const prose = withoutCode(text);
+    if (prose === text) return this.#otherLanguageOf(text);
     const language = this.#otherLanguageOf(prose);
-    // Little or no prose outside the code (a question inside a fence or backticks, "Frage:" before one): nothing to
-    // read, so it counted as English, and German questions wholly in a fence (0.975-0.991) were served each other's
-    // answer. The whole text is read too then; another language either way skips the question (a skip costs a miss).
-    if (language !== undefined || prose === text || proseWords(prose) >= MIN_PROSE_WORDS) return language;
+    if (language !== undefined) return language;
+    // An indented block may be prose (an email or a poem pasted under "Please reply to this:"): read with its indented
+    // blocks too, and another language either way skips the question (a German email indented under an English request
+    // read as English, and two such requests were served each other's answer, 0.965).
+    const fencedOut = withoutCode(text, { indented: false });
+    if (fencedOut !== prose) {
+      const withIndented = this.#otherLanguageOf(fencedOut);
+      if (withIndented !== undefined) return withIndented;
+    }
+    // Few words outside the code and no English function word among them (a question inside a fence or backticks,
+    // "Frage:" or "Kurze Frage:" before one): too little to read, so it counted as English, and German questions in a
+    // fence (0.96-0.99) were served each other's answer. The whole text is read too then; another language either way
+    // skips the question (a skip costs a miss).
+    if (readAlone(prose)) return undefined;
     return this.#otherLanguageOf(text);
   }
 
@@ -104,19 +115,23 @@ export class UseLiteLanguageLoader {
 }
 
 /**
- * The fewest words outside Markdown code that a question's language is read from alone (`withoutCode`); with fewer
- * ("Frage:", "Hilfe:", none), the whole text is read too. Measured on questions around real code (docs/caching.md,
- * "How many words are read alone"): 2-9 catch the same foreign questions, and each word more skips more English
- * questions about code with foreign comments (of 2 290: 56, 147, 585, 999 at 2-5; 4 was the judged value before).
+ * The fewest words outside Markdown code that a question's language is read from alone (`withoutCode`) when none of them
+ * is an English function word; with fewer ("Frage:", "Kurze Frage:", "Petite question :", none), the whole text is read
+ * too. Two words with no foreign function word and only a-z letters ("Kurze Frage:", "Snelle vraag:") read as English, so
+ * the count alone let the foreign question inside a fence go unread; with an English function word ("Fix this:", "Why no
+ * output?") the words tell English already. Measured on questions around real code (docs/caching.md, "How many words
+ * are read alone").
  */
-const MIN_PROSE_WORDS = 2;
+const MIN_PROSE_WORDS = 4;
 
-/** How many words (runs of letters) `text` has, counted up to `MIN_PROSE_WORDS`. */
-function proseWords(text: string): number {
+/** Whether the words outside the code are read alone: one English function word, or `MIN_PROSE_WORDS` words or more. */
+function readAlone(prose: string): boolean {
   const word = /[\p{L}\p{M}]+/gu;
   let n = 0;
-  while (n < MIN_PROSE_WORDS && word.exec(text)) n++;
-  return n;
+  for (let m = word.exec(prose); m; m = word.exec(prose)) {
+    if (++n >= MIN_PROSE_WORDS || ENGLISH_WORDS.has(m[0].toLowerCase())) return true;
+  }
+  return false;
 }
 
 /**
@@ -250,7 +265,7 @@ function indentedCode(text: string): string {
       blank = false;
       continue;
     }
-    if (inCode) out.push(...pending);
+    if (inCode) for (const b of pending) out.push(b);
     out.push(line);
     pending = [];
     inCode = false;
@@ -265,18 +280,19 @@ function indentedCode(text: string): string {
       lists.push(column + marker[1]!.length + (after >= 1 && after <= 4 ? after : 1));
     }
   }
-  if (inCode) out.push(...pending);
+  if (inCode) for (const b of pending) out.push(b);
   return out.join('\n');
 }
 
 /**
  * `text` without its Markdown code (`CODE`, `indentedCode`; each block or span a space): the words a language is read
  * from. `spans: false`: blocks only, inline spans kept (the semantic cache's words outside code, `proseOf`).
+ * `indented: false`: fenced blocks and spans only, indented blocks kept (they may be prose: an email, a poem).
  */
-export function withoutCode(text: string, { spans = true }: { spans?: boolean } = {}): string {
+export function withoutCode(text: string, { spans = true, indented = true }: { spans?: boolean; indented?: boolean } = {}): string {
   const fenced =
     text.includes('`') || text.includes('~~~') ? text.replace(CODE, (m: string, backticks?: string, tildes?: string) => (backticks ?? tildes ? FENCE_MARK : spans ? ' ' : m)) : text;
-  const prose = MAY_INDENT.test(fenced) ? indentedCode(fenced) : fenced;
+  const prose = indented && MAY_INDENT.test(fenced) ? indentedCode(fenced) : fenced;
   return prose === text ? text : prose.replaceAll(FENCE_MARK, ' ');
 }
 

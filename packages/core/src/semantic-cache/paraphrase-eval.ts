@@ -5,7 +5,7 @@ import { diceOf, sameText, trigramDice, trigrams } from './lexical-similarity.js
 import { MemorySemanticStore } from './memory-semantic-store.js';
 import { proseAgreement } from './prose-agreement.js';
 import { countAt, crossValidate, decideAll, foldsOf, type CrossValidationRow, type EvalQuery, type QueryDecision } from './paraphrase-cv.js';
-import { embedderReading, embeddingInput, parseSemanticCacheConfig, SemanticCache, sameUnknownText, type SemanticLookupDetails, unknownText } from './semantic-cache.js';
+import { embedderReading, embeddingInput, type EvalLookupOptions, parseSemanticCacheConfig, SemanticCache, sameUnknownText, type SemanticLookupDetails, unknownText } from './semantic-cache.js';
 
 export interface ParaphrasePair {
   origin: string;
@@ -196,7 +196,8 @@ export async function evaluateParaphrases(options: ParaphraseEvalOptions): Promi
     const details: SemanticLookupDetails = {};
     const t0 = performance.now();
     // The prose rule (`proseAgreement`) at the default threshold in every row: exact for that row.
-    const hit = await cache.lookup(ask(text), scope, { embedding: vector, threshold: 0, proseThreshold: defaults.threshold, details });
+    const evalOptions: EvalLookupOptions = { embedding: vector, threshold: 0, proseThreshold: defaults.threshold, details };
+    const hit = await cache.lookup(ask(text), scope, evalOptions);
     latencies.push(performance.now() - t0);
     const q = trigrams(text);
     // The unknown-text rule as the lookup applied it (`sameUnknownText`), kept for the re-decisions.

@@ -9,6 +9,7 @@ import type { CachedAnswer } from '../cache/exact-cache.js';
 import { LocalUseEmbedder } from '../embeddings/local-use-embedder.js';
 import { makeUsage, type GenerateRequest } from '../spec/index.js';
 import { proseOf } from './prose-agreement.js';
+import type { SemanticLookupOptions } from './index.js';
 import { SemanticCache, type SemanticLookupDetails } from './semantic-cache.js';
 
 const scope = { models: ['m1'], tenant: 'acme' };
@@ -71,6 +72,14 @@ describe('SemanticCache (USE lite): different questions about one snippet', () =
       await cache.close();
     }
   }, 60_000);
+
+  // The paraphrase eval's prose threshold was an option of the public `SemanticLookupOptions` (re-exported): it is the
+  // eval's own (`EvalLookupOptions`, not exported from the package). Checked by the typecheck (`tsc`, tests included).
+  it('the public lookup options have no prose threshold', () => {
+    // @ts-expect-error -- not a public option
+    const options: SemanticLookupOptions = { threshold: 0.9, proseThreshold: 0.85 };
+    expect(options.threshold).toBe(0.9);
+  });
 
   it('proseOf: the words outside the code, lower-cased, when the code is the larger part; none otherwise', () => {
     expect(proseOf(`Why does this code FAIL?\n${fenced}\n  Thanks`)).toBe('why does this code fail? thanks');

@@ -127,16 +127,23 @@ export interface SemanticLookupOptions {
   /** Filled with the candidates and the decision (evaluation, debugging). */
   details?: SemanticLookupDetails;
   /**
-   * The score the words outside Markdown code must reach when code dominates a question (`proseAgreement`); default the
-   * lookup's threshold. @internal (the paraphrase eval looks up at threshold 0 and decides each threshold after)
-   */
-  proseThreshold?: number;
-  /**
    * Filled with what a paid guard check cost when it did not let the match through (`verify` said NO, a rewrite
    * was blank or incomplete): a miss that still made a provider call, which the caller pays on top of its own
    * answer. (A hit's guard cost is `SemanticHit.guardCost`.) Left untouched when no guard call was paid.
    */
   spent?: SemanticLookupSpend;
+}
+
+/**
+ * `SemanticLookupOptions` with what only the paraphrase eval sets (not re-exported: `index.ts` names what it exports).
+ * @internal
+ */
+export interface EvalLookupOptions extends SemanticLookupOptions {
+  /**
+   * The score the words outside Markdown code must reach when code dominates a question (`proseAgreement`); default the
+   * lookup's threshold (the eval looks up at threshold 0 and decides each threshold after).
+   */
+  proseThreshold?: number;
 }
 
 /** See `SemanticLookupOptions.spent`. */
@@ -597,7 +604,7 @@ export class SemanticCache {
     const found = await this.backend.search(namespace, vector, this.#candidates);
     const threshold = options.threshold ?? this.thresholdFor(scope.tenant);
     const t2 = performance.now();
-    const prose = await this.#proseAgreement(question, found, options.proseThreshold ?? threshold, options.signal, scope.tenant);
+    const prose = await this.#proseAgreement(question, found, (options as EvalLookupOptions).proseThreshold ?? threshold, options.signal, scope.tenant);
     const t3 = performance.now();
     const selection = selectMatch(question, found, this.#selectionFor(asked, prose));
     const t4 = performance.now();
