@@ -99,18 +99,21 @@ export function finalTurnRefusal(fields: OpenAIErrorFields): { by: FinalTurnRefu
  * router can pass on OpenAI's Responses-API body (`param: "input"`, for a chat request), or put a sentence there
  * ("messages[2] assistant content must contain at least one part").
  */
-const PARAM_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:[.[]\S*)?$/;
+const PARAM_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+|\[\d+\])*$/;
+/** The longest such param passed on (a path the request could name is far shorter). */
+const MAX_PARAM_LENGTH = 256;
 const RESPONSES_ONLY_PARAM = /^(?:input|instructions|text|previous_response_id|include|max_output_tokens|truncation|background|conversation|max_tool_calls)(?:[.[]|$)/;
 
 /**
  * The `param` the provider named when a router's own body names none: the one in OpenRouter's `error.metadata.raw`
  * or in the body after LiteLLM's prefix (OpenAI's strict-schema 400 names `tools[0].function.parameters`), when it
- * names a field path the caller may have sent (`PARAM_PATH`, not `RESPONSES_ONLY_PARAM`), else undefined.
+ * names a field path the caller may have sent (`PARAM_PATH`: names, `.name`, `[N]` only, at most `MAX_PARAM_LENGTH`;
+ * not `RESPONSES_ONLY_PARAM`), else undefined.
  */
 export function providerParam(fields: OpenAIErrorFields): string | undefined {
   if (fields.param !== undefined) return fields.param;
   const inner = providerErrorMessages(fields.message, undefined, fields.raw).find((m) => m.param !== undefined)?.param;
-  return inner !== undefined && PARAM_PATH.test(inner) && !RESPONSES_ONLY_PARAM.test(inner) ? inner : undefined;
+  return inner !== undefined && inner.length <= MAX_PARAM_LENGTH && PARAM_PATH.test(inner) && !RESPONSES_ONLY_PARAM.test(inner) ? inner : undefined;
 }
 /** DeepSeek's 400 for a model id it does not have (`invalid_request_error`, no code of its own). */
 const DEEPSEEK_MODEL_NOT_EXIST = /^Model Not Exist\.?$/i;

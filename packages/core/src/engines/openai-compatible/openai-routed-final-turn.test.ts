@@ -512,6 +512,14 @@ describe('review of bcc347b: a wrapped param and a large Python body', () => {
       ['safe_prompt', 'safe_prompt'],
       ['input', undefined],
       ['instructions', undefined],
+      ['tools[0].function.parameters', 'tools[0].function.parameters'],
+      // Review of a89e48f: only names, `.name` and `[N]` pass, at most 256 characters (no control characters, markup
+      // or a 60,000-character value reaching the client's `param`).
+      ['messages.0\u001b[2J\u0007', undefined],
+      ['messages.0\u0000\u202eevil', undefined],
+      ['messages.<script>alert(1)</script>', undefined],
+      [`messages.${'a'.repeat(60_000)}`, undefined],
+      ['x'.repeat(257), undefined],
     ] as const) {
       const raw = JSON.stringify({ error: { message: 'Unsupported value', type: 'invalid_request_error', param: inner, code: 'unsupported_value' } });
       expect(providerParam({ message: 'Provider returned error', raw }), inner).toBe(expected);

@@ -24,6 +24,9 @@ const LITELLM_PREFIX = /^litellm\.BadRequestError: \w+Exception(?: BadRequestErr
  */
 const OPENAI_CLIENT_STATUS = /^Error code: \d{3} - /;
 
+/** The longest Python literal read after the `openai` client's `Error code: NNN - ` (characters). */
+const MAX_PYTHON_LITERAL = 64 * 1024;
+
 /**
  * The messages a provider's sentence may start: `message` itself (with `param`, the field the body names); after
  * LiteLLM's exact prefix, the provider's answer (its body's message and param when it is JSON, Python's `b'...'` of
@@ -33,9 +36,6 @@ const OPENAI_CLIENT_STATUS = /^Error code: \d{3} - /;
  * its message and param when it is JSON (text that is not JSON is not read). An inner message that names no param of
  * its own carries the wrapping body's `param`.
  */
-/** The longest Python literal read after the `openai` client's `Error code: NNN - ` (characters). */
-const MAX_PYTHON_LITERAL = 64 * 1024;
-
 export function providerErrorMessages(message: string | undefined, param?: string, raw?: string): ProviderErrorMessage[] {
   const out: ProviderErrorMessage[] = [];
   if (message !== undefined) {

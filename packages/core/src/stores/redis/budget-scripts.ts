@@ -189,21 +189,24 @@ return 1`);
 
 /**
  * KEYS: a tenant's set of open reservations tied to a ledger row. ARGV: the reservation keys' prefix, settleForMs, an
- * SSCAN cursor, its COUNT. One SSCAN step: returns { next cursor, reservationId, ledgerId, ... } of the members it
- * gave whose record is still open (`reserved`, of this set) and whose expiry is less than settleForMs ago; the others
- * (a record gone, finished, or past that horizon: a crashed process's) leave the set. A chunk per call, so no call
- * holds Redis for the whole set (the store walks the cursor to 0).
+ * SSCAN cursor, its COUNT, the set's own horizon (the store's `UNSETTLED_HORIZON_MS`, at least settleForMs). One SSCAN
+ * step: returns { next cursor, reservationId, ledgerId, ... } of the members it gave whose record is still open
+ * (`reserved`, of this set) and whose expiry is less than settleForMs ago; a member whose record is gone, finished, or
+ * past the set's own horizon (a crashed process's) leaves the set; one between the two horizons stays, unlisted (a
+ * caller's shorter horizon never drops what a longer one would list). A chunk per call, so no call holds Redis for
+ * the whole set (the store walks the cursor to 0).
  */
 export const UNSETTLED_SCRIPT = new LuaScript(`local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local horizon = tonumber(ARGV[2])
+local listFor = tonumber(ARGV[2])
+local keepFor = tonumber(ARGV[5])
 local scan = redis.call('SSCAN', KEYS[1], ARGV[3], 'COUNT', ARGV[4])
 local out = { scan[1] }
 for _, id in ipairs(scan[2]) do
   local rec = redis.call('HMGET', ARGV[1] .. id, 'state', 'exp', 'open', 'lid')
-  if ${STALE('KEYS[1]', 'horizon')} or not rec[4] then
+  if ${STALE('KEYS[1]', 'keepFor')} or not rec[4] then
     redis.call('SREM', KEYS[1], id)
-  else
+  elseif tonumber(rec[2] or '0') + listFor > now then
     out[#out + 1] = id
     out[#out + 1] = rec[4]
   end

@@ -387,12 +387,15 @@ export class RedisBudgetStore implements BudgetStore {
 
   /**
    * The tenant's reservations made with a `ledgerId` still open, those expired less than `settleForMs` ago included
-   * (capped to `UNSETTLED_HORIZON_MS`); the set's members whose record is gone, finished or older leave it. Read in
+   * (capped to `UNSETTLED_HORIZON_MS`); the set's members whose record is gone, finished or expired more than
+   * `UNSETTLED_HORIZON_MS` ago leave it (a shorter `settleForMs` lists less but drops nothing a longer one lists). Read in
    * chunks (one SSCAN step per script, `UNSETTLED_CHUNK` members), so no call holds Redis for the whole set; the whole
    * listing is bounded by `UNSETTLED_BOUNDS` times the store's bound. For a carry's snapshot, a scan is as good as one
    * read: a member present for the whole scan is returned (SSCAN's guarantee; once, duplicates dropped), one removed
    * during it was finished (its cost already in the counter) or stale, and one added during it was reserved after the
-   * snapshot (its row not in it).
+   * listing started, so after the snapshot; its row is not in the snapshot unless it was written before that reserve
+   * (a prefetch whose first reserve failed writes its row, then reserves again: if that lands during the listing, the
+   * carry counts it and so does its settlement; documented).
    */
   async unsettled(tenantId: string, settleForMs: number): Promise<UnsettledCharge[]> {
     validateTtlMs(settleForMs);
@@ -405,7 +408,7 @@ export class RedisBudgetStore implements BudgetStore {
     do {
       const left = Math.round(deadline - performance.now());
       if (left <= 0) throw new LLMError({ code: 'store_unavailable', message: `Redis did not list the open budget reservations within ${UNSETTLED_BOUNDS * this.timeoutMs} ms` });
-      const reply = await bounded(this.redis.eval<string[]>(UNSETTLED_SCRIPT, [key], [prefix, horizon, cursor, UNSETTLED_CHUNK]), Math.min(this.timeoutMs, left), 'budget read');
+      const reply = await bounded(this.redis.eval<string[]>(UNSETTLED_SCRIPT, [key], [prefix, horizon, cursor, UNSETTLED_CHUNK, UNSETTLED_HORIZON_MS]), Math.min(this.timeoutMs, left), 'budget read');
       cursor = String(reply[0]);
       for (let i = 1; i + 1 < reply.length; i += 2) found.set(String(reply[i]), String(reply[i + 1]));
     } while (cursor !== '0');

@@ -58,8 +58,14 @@ describe.skipIf(!redisUrl)('Redis budget store: open reservations tied to ledger
     // Expired (its amount no longer held) but not settled: a settlement retried now would still count it.
     expect((await store.spent('acme', 'month')).reservedUsd).toBe(0);
     expect(await store.unsettled('acme', 60_000)).toEqual([{ reservationId: 'late~1', ledgerId: 'late' }]);
-    // Past the horizon: a crashed process's, whose settlement will never come. It leaves the set.
+    // Past a caller's shorter horizon: not listed to it, but kept for a caller with a longer one (review of 7dfba62: a
+    // listing with settleForMs 1 s dropped what the gateway's 11 minutes still had to list).
     expect(await store.unsettled('acme', 1)).toEqual([]);
+    expect(await handle.command(['SISMEMBER', `${prefix}budget-open:acme`, 'late~1'])).toBe(1);
+    expect(await store.unsettled('acme', 60_000)).toEqual([{ reservationId: 'late~1', ledgerId: 'late' }]);
+    // Past the set's own horizon (15 minutes): a crashed process's, whose settlement will never come. It leaves the set.
+    await handle.command(['HSET', `${prefix}budget:res:late~1`, 'exp', String(Date.now() - 16 * 60_000)]);
+    expect(await store.unsettled('acme', 60_000)).toEqual([]);
     expect(await handle.command(['SISMEMBER', `${prefix}budget-open:acme`, 'late~1'])).toBe(0);
     // A settlement that comes after all the same is counted (once).
     expect(await store.settle('late~1', 0.25)).toBe(true);
