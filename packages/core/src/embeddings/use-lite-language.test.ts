@@ -103,7 +103,7 @@ describe('LocalUseEmbedder: a question read once is not read again', () => {
 describe('LocalUseEmbedder: a question with few words outside its code', () => {
   // Under 4 words outside the code, the whole text was read too, so a two- or three-word English question about code with
   // German comments was read as German and skipped (a miss). Now the words outside the code are read alone when one is an
-  // English function word (or there are four or more): measured on a constructed set in docs/caching.md.
+  // English function word: measured on a constructed set in docs/caching.md.
   const CODE = '```python\n# Liest die Datei ein und gibt die Zeilen zur\u00fcck, die nicht leer sind\ndef lese_zeilen(pfad):\n    # \u00d6ffnet die Datei mit der richtigen Kodierung\n    with open(pfad, encoding="utf-8") as datei:\n        return [zeile for zeile in datei if zeile.strip()]\n```';
   it('reads few words outside the code alone when one is an English function word; otherwise with the whole text', async () => {
     const use = new LocalUseEmbedder();
@@ -124,8 +124,28 @@ describe('LocalUseEmbedder: a question with few words outside its code', () => {
     const other = (text: string): string | undefined => use.coverage(text.toLowerCase(), text)?.otherLanguage;
     const inside = '```\nWie kann ich eine Datei in Python lesen?\n```';
     for (const label of ['Kurze Frage:', 'Kleine Frage:', 'Folgendes Problem:', 'Petite question :', 'Domanda veloce:', 'Snelle vraag:']) expect(other(`${label}\n${inside}`), label).toBe('de');
-    // An English function word among them, or four words or more: read alone.
+    // An English function word among them: read alone.
     for (const q of ['Why no output?', 'Fix this:', 'Please explain the output:', 'Is this correct?']) expect(other(`${q}\n${CODE}`), q).toBeUndefined();
+    // Four words or more with none were read alone too, and the German question in the fence was not read.
+    for (const label of ['Hilfe bei meinem Code:', 'Frage zum folgenden Skript:']) expect(other(`${label}\n${inside}`), label).toBe('de');
+  });
+
+  // The words outside the code and the whole text were read, never a block alone: a question fenced with its code was
+  // outvoted by the code's keywords, a fenced email under an English request was never read.
+  it('reads each paragraph of a code block that is not code on its own', async () => {
+    const use = new LocalUseEmbedder();
+    await use.prepare();
+    const other = (text: string): string | undefined => use.coverage(text.toLowerCase(), text)?.otherLanguage;
+    const py = 'def total(values):\n    result = 0\n    for v in values:\n        result += v\n    return result';
+    expect(other('```\nWie kann ich eine Datei in Python lesen?\n\n' + py + '\n```')).toBe('de');
+    expect(other('On a un probl\u00e8me :\n```\nComment puis-je ouvrir un fichier en Python ?\n```')).toBe('fr');
+    expect(other('Can you answer this for me?\n\n    Wie kann ich eine Datei in Python lesen?')).toBe('de');
+    expect(other('Please reply to this email for me:\n```\nSehr geehrte Frau Mueller,\n\nvielen Dank fuer Ihre Nachricht. Leider kann ich am Freitag nicht kommen.\n```')).toBe('de');
+    // A paragraph that is code (a third of its lines or more) is not read alone, its comments included.
+    expect(other('Why does this fail?\n```\n# Liest die Datei ein\n' + py + '\n```')).toBeUndefined();
+    expect(other('Why does this fail?\n\n' + ('# Liest die Datei ein\n' + py).replace(/^/gm, '    '))).toBeUndefined();
+    // The cost: a paragraph of comments only, in another language, is read and the question skipped (a miss).
+    expect(other('Why does this fail?\n```\n# Liest die Datei ein und gibt die Zeilen zur\u00fcck,\n# die nicht leer sind.\n\n' + py + '\n```')).toBe('de');
   });
 
   // An indented block was taken out as code and only the words around it read: a German email indented under an English

@@ -99,9 +99,17 @@ export class UseLiteLanguageLoader {
       const withIndented = this.#otherLanguageOf(fencedOut);
       if (withIndented !== undefined) return withIndented;
     }
-    // Few words outside the code and no English function word among them (a question inside a fence or backticks,
-    // "Frage:" or "Kurze Frage:" before one): too little to read, so it counted as English, and German questions in a
-    // fence (0.96-0.99) were served each other's answer. The whole text is read too then; another language either way
+    // Each code block's paragraphs (blank lines apart) on their own too: a foreign question fenced with its code, or a
+    // German email fenced or indented under an English request, was outvoted by the code's English keywords or by the
+    // request (German questions in one fence with their code were served each other's answer at 0.989). A paragraph of
+    // code reads as English or not at all; a foreign comment block may skip the question (a miss, not a wrong answer).
+    for (const paragraph of codeParagraphs(text)) {
+      const language = this.#otherLanguageOf(paragraph);
+      if (language !== undefined) return language;
+    }
+    // No English function word outside the code (a question inside a fence or backticks, "Frage:", "Kurze Frage:" or
+    // "Hilfe bei meinem Code:" before one): not trusted as English (it was, and German questions in a
+    // fence, 0.96-0.99, were served each other's answer). The whole text is read too then; another language either way
     // skips the question (a skip costs a miss).
     if (readAlone(prose)) return undefined;
     return this.#otherLanguageOf(text);
@@ -115,22 +123,14 @@ export class UseLiteLanguageLoader {
 }
 
 /**
- * The fewest words outside Markdown code that a question's language is read from alone (`withoutCode`) when none of them
- * is an English function word; with fewer ("Frage:", "Kurze Frage:", "Petite question :", none), the whole text is read
- * too. Two words with no foreign function word and only a-z letters ("Kurze Frage:", "Snelle vraag:") read as English, so
- * the count alone let the foreign question inside a fence go unread; with an English function word ("Fix this:", "Why no
- * output?") the words tell English already. Measured on questions around real code (docs/caching.md, "How many words
- * are read alone").
+ * Whether the words outside the code are read alone: one of them is an English function word ("Fix this:", "Why no
+ * output?"). Without one, their English reading is not trusted and the whole text is read too: "Kurze Frage:" and
+ * "Snelle vraag:" (a-z only, no listed foreign word) read as English, and so did four-word labels ("Hilfe bei meinem
+ * Code:", "Frage zum folgenden Skript:"), which let the foreign question inside a fence go unread.
  */
-const MIN_PROSE_WORDS = 4;
-
-/** Whether the words outside the code are read alone: one English function word, or `MIN_PROSE_WORDS` words or more. */
 function readAlone(prose: string): boolean {
   const word = /[\p{L}\p{M}]+/gu;
-  let n = 0;
-  for (let m = word.exec(prose); m; m = word.exec(prose)) {
-    if (++n >= MIN_PROSE_WORDS || ENGLISH_WORDS.has(m[0].toLowerCase())) return true;
-  }
+  for (let m = word.exec(prose); m; m = word.exec(prose)) if (ENGLISH_WORDS.has(m[0].toLowerCase())) return true;
   return false;
 }
 
@@ -236,7 +236,7 @@ function indentOf(line: string): { column: number; at: number } {
  * in as its text, and for lines right after its own: its paragraphs indented four are prose ("1. Step\n\n    More of
  * step one"). Not a blockquote's inside (read as prose).
  */
-function indentedCode(text: string): string {
+function indentedCode(text: string, blocks?: string[][]): string {
   const lines = text.split('\n');
   const out: string[] = [];
   // The columns the open list items' text starts at, innermost last.
@@ -247,6 +247,8 @@ function indentedCode(text: string): string {
   let inCode = false;
   // Blank lines seen since the last code line (part of the block when another code line follows).
   let pending: string[] = [];
+  // The open indented block's lines, their leading spaces and tabs taken off (for `blocks`).
+  let block: string[] = [];
   for (const line of lines) {
     const { column, at } = indentOf(line);
     if (at === line.length) {
@@ -260,6 +262,11 @@ function indentedCode(text: string): string {
     const base = lists[lists.length - 1] ?? 0;
     if (column - base >= 4 && (open || inCode)) {
       if (!inCode) out.push(' ');
+      if (blocks) {
+        if (!inCode) blocks.push((block = []));
+        for (let i = 0; i < pending.length; i++) block.push('');
+        block.push(line.slice(at));
+      }
       pending = [];
       inCode = true;
       blank = false;
@@ -294,6 +301,65 @@ export function withoutCode(text: string, { spans = true, indented = true }: { s
     text.includes('`') || text.includes('~~~') ? text.replace(CODE, (m: string, backticks?: string, tildes?: string) => (backticks ?? tildes ? FENCE_MARK : spans ? ' ' : m)) : text;
   const prose = indented && MAY_INDENT.test(fenced) ? indentedCode(fenced) : fenced;
   return prose === text ? text : prose.replaceAll(FENCE_MARK, ' ');
+}
+
+/** A closing fence line at the end of a fenced block's text. */
+const CLOSING_FENCE = /\n?[ \t]{0,3}(?:`{3,}|~{3,})[ \t]*$/;
+/** The most paragraphs of code blocks read (a text of many blank lines is not read once per line past them). */
+const MAX_PARAGRAPHS = 64;
+
+/**
+ * A line of code: with `;`, `{`, `}`, `=`, `<` or `>`, a call (`name(x`), or starting with a keyword that starts
+ * statements (lower-case: "If it rains" is prose).
+ */
+const CODE_LINE =
+  /[;{}=<>]|[\w\])]\((?!\))|^[ \t]*(?:def|class|import|from|return|if|elif|else|for|while|try|except|const|let|var|function|fn|pub|public|private|static|int|void|select|SELECT|FROM|WHERE|#include|echo|done|do)\b/;
+
+/**
+ * Whether a paragraph of a code block is code: a third or more of its lines are `CODE_LINE`s. Its comments are then not
+ * read alone ("// Lee el archivo" over two lines of JavaScript read as Spanish); a paragraph of comments only is.
+ */
+function isCode(paragraph: string): boolean {
+  let lines = 0;
+  let code = 0;
+  for (const line of paragraph.split('\n')) {
+    if (!line.trim()) continue;
+    lines++;
+    if (CODE_LINE.test(line)) code++;
+  }
+  return code * 3 >= lines;
+}
+
+/**
+ * The paragraphs (split at blank lines) of `text`'s fenced and indented code blocks, each with letters, at most
+ * `MAX_PARAGRAPHS`: what may be prose in another language inside a block.
+ */
+function codeParagraphs(text: string): string[] {
+  const blocks: string[] = [];
+  let fenced = text;
+  if (text.includes('`') || text.includes('~~~')) {
+    fenced = text.replace(CODE, (m: string, backticks?: string, tildes?: string) => {
+      if (!(backticks ?? tildes)) return ' ';
+      const nl = m.indexOf('\n');
+      if (nl >= 0) blocks.push(m.slice(nl + 1).replace(CLOSING_FENCE, ''));
+      return FENCE_MARK;
+    });
+  }
+  if (MAY_INDENT.test(fenced)) {
+    const indented: string[][] = [];
+    indentedCode(fenced, indented);
+    for (const lines of indented) blocks.push(lines.join('\n'));
+  }
+  const paragraphs: string[] = [];
+  // Prose in them (a question fenced with its code, an email), not code: `isCode`.
+  for (const block of blocks) {
+    for (const paragraph of block.split(/\n[ \t]*(?:\n|$)/)) {
+      if (!/\p{L}/u.test(paragraph) || isCode(paragraph)) continue;
+      paragraphs.push(paragraph);
+      if (paragraphs.length >= MAX_PARAGRAPHS) return paragraphs;
+    }
+  }
+  return paragraphs;
 }
 
 /** After a detector that could not be loaded, how long before it is tried again. */

@@ -182,6 +182,60 @@ describe('SemanticCache (USE lite): questions that are mostly or all code', () =
   }, 60_000);
 });
 
+describe('SemanticCache (USE lite): prose in another language inside code blocks', () => {
+  // Only the words outside code were read, with the whole text when they were few and had no English function word: a
+  // German question fenced together with its code was outvoted by the code's English keywords, four-word labels with no
+  // English function word ("Hilfe bei meinem Code:") or with "on" ("On a un probl\u00e8me :") were read alone as English,
+  // an indented German question under "Can you answer this for me?" tied 4 to 4 function words, and a fenced email was
+  // never read: these were served each other's answer at 0.98-0.99. Each code block's paragraphs are read on their own now.
+  const py =
+    'def moving_average(values, window):\n    result = []\n    for i in range(len(values) - window + 1):\n        chunk = values[i:i + window]\n        if not chunk:\n            continue\n        result.append(sum(chunk) / window)\n    return result';
+  const ind = (s: string): string => s.split('\n').map((l) => (l ? '    ' + l : l)).join('\n');
+  const DE: [string, string] = ['Wie kann ich eine Datei in Python lesen?', 'Wie kann ich eine Datei in Python schreiben?'];
+  const FR: [string, string] = ['Comment puis-je ouvrir un fichier en Python ?', 'Comment puis-je supprimer un fichier en Python ?'];
+  const EMAIL_A =
+    'Sehr geehrte Frau M\u00fcller,\n\nvielen Dank f\u00fcr Ihre Nachricht. Leider kann ich am Freitag nicht zum Termin kommen.\nK\u00f6nnen wir ihn auf Montag verschieben?\n\nMit freundlichen Gr\u00fc\u00dfen\nThomas';
+  const EMAIL_B =
+    'Sehr geehrte Frau M\u00fcller,\n\nvielen Dank f\u00fcr Ihre Nachricht. Gern best\u00e4tige ich den Termin am Freitag um zehn Uhr.\nBitte schicken Sie mir vorher die Unterlagen.\n\nMit freundlichen Gr\u00fc\u00dfen\nThomas';
+  const ascii = (t: string): string => t.replace(/\u00fc/g, 'ue').replace(/\u00f6/g, 'oe').replace(/\u00e4/g, 'ae').replace(/\u00df/g, 'ss');
+  const LONG_REQUEST = 'Could you please write a short and polite reply to this email for me? Keep it friendly and make sure that it sounds natural.\n\n';
+  const cases: ReadonlyArray<[string, [string, string], (q: string) => string]> = [
+    ['the four-word label "Hilfe bei meinem Code:" and a fence', DE, (q) => 'Hilfe bei meinem Code:\n```\n' + q + '\n```'],
+    ['the four-word label "Frage zum folgenden Skript:" and a fence', DE, (q) => 'Frage zum folgenden Skript:\n```\n' + q + '\n```'],
+    ['a French label with "on" ("On a un probl\u00e8me :") and a fence', FR, (q) => 'On a un probl\u00e8me :\n```\n' + q + '\n```'],
+    ['one fence with the question and its code', DE, (q) => '```\n' + q + '\n\n' + py + '\n```'],
+    ['"Kurze Frage:", the question fenced, then fenced code', DE, (q) => 'Kurze Frage:\n```\n' + q + '\n```\n```python\n' + py + '\n```'],
+    ['"Kurze Frage:", the question fenced, then indented code', DE, (q) => 'Kurze Frage:\n```\n' + q + '\n```\n\n' + ind(py)],
+    ['an indented question under "Can you answer this for me?"', DE, (q) => 'Can you answer this for me?\n\n    ' + q],
+    ['an email indented under a longer English request', [EMAIL_A, EMAIL_B], (q) => LONG_REQUEST + ind(q)],
+    ['an email (ASCII spelling) indented under a longer English request', [ascii(EMAIL_A), ascii(EMAIL_B)], (q) => LONG_REQUEST + ind(q)],
+    ['an email fenced under "Please reply to this email for me:"', [EMAIL_A, EMAIL_B], (q) => 'Please reply to this email for me:\n```\n' + q + '\n```'],
+    ['an email (ASCII spelling) fenced under "Please reply to this email for me:"', [ascii(EMAIL_A), ascii(EMAIL_B)], (q) => 'Please reply to this email for me:\n```\n' + q + '\n```'],
+  ];
+  it.each(cases)('%s: skipped, not stored or served another one\'s answer', async (_, [a, b], wrap) => {
+    const cache = new SemanticCache({ config: { enabled: true }, embedder: new LocalUseEmbedder() });
+    try {
+      const stored = await cache.store(ask(wrap(a)), scope, answer('answer to A'));
+      const hit = await cache.lookup(ask(wrap(b)), scope);
+      expect({ stored, served: hit?.answer.text }).toEqual({ stored: false, served: undefined });
+    } finally {
+      await cache.close();
+    }
+  }, 60_000);
+
+  it('an English question about code with comments in another language among its lines is still cached and served', async () => {
+    const cache = new SemanticCache({ config: { enabled: true }, embedder: new LocalUseEmbedder() });
+    try {
+      const js =
+        '```js\n// Calcula el promedio de los valores\nfunction promedio(valores) {\n  // si no hay valores devuelve cero\n  if (valores.length === 0) return 0;\n  return valores.reduce((a, b) => a + b, 0) / valores.length;\n}\n```';
+      expect(await cache.store(ask(`Why does this return NaN?\n${js}`), scope, answer('an empty list'))).toBe(true);
+      expect((await cache.lookup(ask(`why does this return NaN\n${js}`), scope))?.answer.text).toBe('an empty list');
+    } finally {
+      await cache.close();
+    }
+  }, 60_000);
+});
+
 /** local-use, whose vocabulary is "not readable" (coverage not known) until `known` is set. */
 class FlakyVocabularyEmbedder implements Embedder {
   readonly id = 'local-use';
